@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs what sluice needs on Debian 12, idempotently.
+#   scripts/deps.sh          build + runtime packages
+#   scripts/deps.sh --test   also test tools: clang (fuzz), node + npm packages
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+BUILD_PKGS="build-essential pkg-config libzstd-dev libsnappy-dev liblz4-dev zlib1g-dev"
+TEST_PKGS="nodejs npm clang libclang-rt-14-dev time"
+
+want="$BUILD_PKGS"
+[ "${1:-}" = "--test" ] && want="$want $TEST_PKGS"
+
+missing=""
+for p in $want; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+    echo "installing Debian packages:$missing"
+    SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing >/dev/null
+fi
+
+if [ "${1:-}" = "--test" ]; then
+    # npm test tools (DuckDB as the independent Parquet reader), pinned by
+    # tests/node/package-lock.json.
+    if [ ! -d tests/node/node_modules/@duckdb/node-api ]; then
+        echo "installing npm test tools into tests/node"
+        (cd tests/node && npm ci --no-audit --no-fund --loglevel=error)
+    fi
+fi

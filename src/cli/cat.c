@@ -1,0 +1,9 @@
+/* sluice cat — being written in this session; replaced by the real command. */
+#include "cli/cli.h"
+
+int cli_cat(int argc, char **argv)
+{
+    (void)argc;
+    cli_errorf(argv[0], "unavailable in this build");
+    return 1;
+}

@@ -1,0 +1,57 @@
+/* cli — subcommands and a declarative flag parser.
+ *
+ * Prefix: cli_.  Each subcommand is `int cli_<name>(int argc, char **argv)`
+ * returning the process exit code (0 ok, 1 failure, 2 usage error); argv[0]
+ * is the subcommand name.  Flags are declared as a table, from which both
+ * `--help` and validation come:
+ *
+ *   static const char *codec = "zstd"; static long limit = -1; static int quiet;
+ *   cli_flag flags[] = {
+ *       {"codec", 'c', CLI_STR, &codec, "NAME", "compression codec"},
+ *       {"limit", 0, CLI_INT, &limit, "N", "stop after N rows"},
+ *       {"quiet", 'q', CLI_BOOL, &quiet, NULL, "no progress output"},
+ *       {0}};
+ *   cli_cmd cmd = {"cat", "FILE.parquet", "print rows of a Parquet file", flags, 1, 1};
+ *   char *pos[8]; int npos;
+ *   int rc = cli_parse(&cmd, argc, argv, pos, &npos);
+ *   if (rc >= 0) return rc;     // --help printed (0) or usage error (2)
+ */
+#ifndef SLUICE_CLI_H
+#define SLUICE_CLI_H
+
+typedef enum { CLI_BOOL, CLI_STR, CLI_INT } cli_flag_type;
+
+typedef struct cli_flag {
+    const char *name;  /* long name, used as --name */
+    char shortname;    /* 0 for none */
+    cli_flag_type type;
+    void *dst;         /* int* (BOOL), const char** (STR), long* (INT) */
+    const char *arg;   /* argument placeholder for help, e.g. "N" */
+    const char *doc;   /* one line of help */
+} cli_flag;
+
+typedef struct cli_cmd {
+    const char *name;
+    const char *usage;    /* positional part, e.g. "IN OUT.parquet" */
+    const char *summary;  /* one line */
+    const cli_flag *flags;/* terminated by {0} */
+    int min_pos, max_pos; /* positional argument count bounds */
+    const char *more;     /* extra help text printed after the flags, or NULL */
+} cli_cmd;
+
+/* Parse argv[1..argc) of a subcommand.  Fills pos[0..*npos) (max_pos slots).
+ * Returns -1 when the command should run, 0 after printing --help to stdout,
+ * 2 after printing a one-line error to stderr. */
+int cli_parse(const cli_cmd *cmd, int argc, char **argv, char **pos, int *npos);
+/* Print the command's help (usage, summary, flags) to stdout. */
+void cli_help(const cli_cmd *cmd);
+/* Print "sluice CMD: message" to stderr. */
+void cli_errorf(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Subcommands. */
+int cli_convert(int argc, char **argv);
+int cli_cat(int argc, char **argv);
+int cli_schema(int argc, char **argv);
+int cli_gen(int argc, char **argv);
+
+#endif

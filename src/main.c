@@ -1,0 +1,48 @@
+/* sluice — command-line dispatch only. */
+#include "cli/cli.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define SLUICE_VERSION "0.1.0"
+
+static const struct {
+    const char *name;
+    int (*fn)(int, char **);
+    const char *summary;
+} commands[] = {
+    {"convert", cli_convert, "convert NDJSON / CSV / TSV (optionally .gz/.zst) to Parquet"},
+    {"cat", cli_cat, "print the rows of a Parquet file as NDJSON or CSV"},
+    {"schema", cli_schema, "show a Parquet file's schema, row groups, encodings and statistics"},
+    {"gen", cli_gen, "print realistic sample events (ad impressions, clicks, installs) as NDJSON"},
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "sluice %s — a data pipeline in one program\n\n"
+               "usage: sluice <command> [flags] [args]\n\ncommands:\n",
+            SLUICE_VERSION);
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f, "\n'sluice <command> --help' documents each command's flags.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
+        printf("sluice %s\n", SLUICE_VERSION);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (!strcmp(argv[1], commands[i].name)) return commands[i].fn(argc - 1, argv + 1);
+    fprintf(stderr, "sluice: unknown command '%s' (see sluice --help)\n", argv[1]);
+    return 2;
+}

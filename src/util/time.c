@@ -1,0 +1,149 @@
+/* Civil dates, RFC 3339 timestamps, monotonic clock. */
+#include "util/util.h"
+
+#include <stdio.h>
+#include <time.h>
+
+/* Howard Hinnant's days_from_civil / civil_from_days (public domain algorithms). */
+int64_t ut_days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+    y -= m <= 2;
+    const int64_t era = (y >= 0 ? y : y - 399) / 400;
+    const unsigned yoe = (unsigned)(y - era * 400);
+    const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (int64_t)doe - 719468;
+}
+
+void ut_civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+{
+    z += 719468;
+    const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    const unsigned doe = (unsigned)(z - era * 146097);
+    const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    const unsigned mp = (5 * doy + 2) / 153;
+    *d = doy - (153 * mp + 2) / 5 + 1;
+    *m = mp < 10 ? mp + 3 : mp - 9;
+    *y = (int64_t)yoe + era * 400 + (*m <= 2);
+}
+
+static int digits(const char *s, size_t n, size_t at, int count, int *out)
+{
+    int v = 0;
+    if (at + (size_t)count > n) return -1;
+    for (int i = 0; i < count; i++) {
+        char c = s[at + (size_t)i];
+        if (c < '0' || c > '9') return -1;
+        v = v * 10 + (c - '0');
+    }
+    *out = v;
+    return 0;
+}
+
+static int days_in_month(int y, int m)
+{
+    static const int dm[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0)) return 29;
+    return dm[m - 1];
+}
+
+static int parse_date(const char *s, size_t n, int *y, int *mo, int *d)
+{
+    if (digits(s, n, 0, 4, y) || n < 10 || s[4] != '-' || digits(s, n, 5, 2, mo) ||
+        s[7] != '-' || digits(s, n, 8, 2, d))
+        return -1;
+    if (*mo < 1 || *mo > 12 || *d < 1 || *d > days_in_month(*y, *mo)) return -1;
+    return 0;
+}
+
+int ut_date_parse(const char *s, size_t n, int32_t *days)
+{
+    int y, mo, d;
+    if (n != 10 || parse_date(s, n, &y, &mo, &d)) return -1;
+    *days = (int32_t)ut_days_from_civil(y, (unsigned)mo, (unsigned)d);
+    return 0;
+}
+
+int ut_ts_parse(const char *s, size_t n, int64_t *us)
+{
+    int y, mo, d, h, mi, sec;
+    if (n < 19 || n > 40 || parse_date(s, n, &y, &mo, &d)) return -1;
+    if (s[10] != 'T' && s[10] != 't' && s[10] != ' ') return -1;
+    if (digits(s, n, 11, 2, &h) || s[13] != ':' || digits(s, n, 14, 2, &mi) || s[16] != ':' ||
+        digits(s, n, 17, 2, &sec))
+        return -1;
+    if (h > 23 || mi > 59 || sec > 60) return -1;
+    size_t i = 19;
+    int64_t frac = 0;
+    if (i < n && s[i] == '.') {
+        i++;
+        int nd = 0;
+        while (i < n && s[i] >= '0' && s[i] <= '9') {
+            if (nd < 6) frac = frac * 10 + (s[i] - '0');
+            nd++;
+            i++;
+        }
+        if (nd == 0) return -1;
+        for (int k = nd; k < 6; k++) frac *= 10;
+    }
+    int64_t off = 0;
+    if (i < n) {
+        if ((s[i] == 'Z' || s[i] == 'z') && i + 1 == n) {
+            i++;
+        } else if (s[i] == '+' || s[i] == '-') {
+            int oh, om;
+            int sign = s[i] == '-' ? -1 : 1;
+            if (digits(s, n, i + 1, 2, &oh)) return -1;
+            size_t j = i + 3;
+            if (j < n && s[j] == ':') j++;
+            if (digits(s, n, j, 2, &om) || j + 2 != n || oh > 23 || om > 59) return -1;
+            off = sign * (int64_t)(oh * 3600 + om * 60);
+            i = n;
+        } else {
+            return -1;
+        }
+    }
+    if (i != n) return -1;
+    int64_t days = ut_days_from_civil(y, (unsigned)mo, (unsigned)d);
+    int64_t secs = days * 86400 + h * 3600 + mi * 60 + sec - off;
+    *us = secs * 1000000 + frac;
+    return 0;
+}
+
+int ut_ts_format(char *out, int64_t us)
+{
+    int64_t secs = us / 1000000, frac = us % 1000000;
+    if (frac < 0) {
+        frac += 1000000;
+        secs -= 1;
+    }
+    int64_t days = secs / 86400, rem = secs % 86400;
+    if (rem < 0) {
+        rem += 86400;
+        days -= 1;
+    }
+    int64_t y;
+    unsigned m, d;
+    ut_civil_from_days(days, &y, &m, &d);
+    int h = (int)(rem / 3600), mi = (int)(rem % 3600 / 60), s = (int)(rem % 60);
+    if (frac)
+        return snprintf(out, 40, "%04lld-%02u-%02uT%02d:%02d:%02d.%06lldZ", (long long)y, m, d, h,
+                        mi, s, (long long)frac);
+    return snprintf(out, 40, "%04lld-%02u-%02uT%02d:%02d:%02dZ", (long long)y, m, d, h, mi, s);
+}
+
+int ut_date_format(char *out, int32_t days)
+{
+    int64_t y;
+    unsigned m, d;
+    ut_civil_from_days(days, &y, &m, &d);
+    return snprintf(out, 24, "%04lld-%02u-%02u", (long long)y, m, d);
+}
+
+uint64_t ut_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}

@@ -1,0 +1,85 @@
+/* util — small shared pieces: growable byte buffers, error messages,
+ * allocation that never returns NULL, number and time formatting.
+ *
+ * Prefix: ut_.  Everything here is allocation-checked: on out-of-memory the
+ * process prints a message and aborts (as Redis's zmalloc does); callers
+ * enforce their own hard caps so that allocation sizes are always bounded. */
+#ifndef SLUICE_UTIL_H
+#define SLUICE_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdarg.h>
+
+/* ---- allocation ---------------------------------------------------------- */
+
+/* malloc/calloc/realloc/strdup that abort with a message on failure. */
+void *ut_malloc(size_t n);
+void *ut_calloc(size_t n, size_t size);
+void *ut_realloc(void *p, size_t n);
+char *ut_strdup(const char *s);
+char *ut_strndup(const char *s, size_t n);
+
+/* ---- errors -------------------------------------------------------------- */
+
+/* Write a printf-style message into err[errlen] (if err is non-NULL).
+ * Always returns -1 so callers can `return ut_err(err, errlen, ...)`. */
+int ut_err(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* ---- growable byte buffer ------------------------------------------------ */
+
+/* A plain value type (like Redis's sds, but with an explicit struct): the
+ * fields are public so hot loops can write into p directly after ut_buf_reserve.
+ * Zero-initialise ({0}) for an empty buffer; ut_buf_free releases it. */
+typedef struct ut_buf {
+    uint8_t *p;
+    size_t len;
+    size_t cap;
+} ut_buf;
+
+/* Make room for at least n more bytes (p + len .. p + len + n writable). */
+void ut_buf_reserve(ut_buf *b, size_t n);
+void ut_buf_put(ut_buf *b, const void *data, size_t n);
+void ut_buf_putc(ut_buf *b, uint8_t c);
+void ut_buf_puts(ut_buf *b, const char *s);
+void ut_buf_printf(ut_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void ut_buf_put_le32(ut_buf *b, uint32_t v);
+void ut_buf_put_le64(ut_buf *b, uint64_t v);
+/* Append v as an unsigned LEB128 varint (as Thrift compact and Parquet's
+ * RLE/delta encodings use). */
+void ut_buf_put_uvarint(ut_buf *b, uint64_t v);
+void ut_buf_reset(ut_buf *b);             /* len = 0, keeps memory */
+void ut_buf_free(ut_buf *b);              /* releases memory, zeroes b */
+
+/* ---- numbers -------------------------------------------------------------- */
+
+/* Shortest decimal text that reads back to exactly v ("1.1", "1e+300",
+ * "nan", "inf", "-inf").  out must hold 32 bytes.  Returns the length. */
+int ut_fmt_double(char *out, double v);
+/* Same for a float: shortest text that reads back to the same float. */
+int ut_fmt_float(char *out, float v);
+
+/* ---- time ---------------------------------------------------------------- */
+
+/* Days since 1970-01-01 for a proleptic Gregorian date, and back. */
+int64_t ut_days_from_civil(int64_t y, unsigned m, unsigned d);
+void ut_civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d);
+
+/* Parse an RFC 3339 / ISO 8601 timestamp ("2024-05-01T12:00:00Z",
+ * "2024-05-01 12:00:00.123456+02:00", "2024-05-01T12:00:00" = UTC) into
+ * microseconds since the epoch, UTC.  Fractions beyond microseconds are
+ * truncated.  Returns 0 on success, -1 if s[0..n) is not such a timestamp. */
+int ut_ts_parse(const char *s, size_t n, int64_t *us);
+/* Parse "YYYY-MM-DD" into days since the epoch.  0 on success, -1 otherwise. */
+int ut_date_parse(const char *s, size_t n, int32_t *days);
+/* Format microseconds since the epoch as "YYYY-MM-DDTHH:MM:SS[.ffffff]Z"
+ * (fraction only when non-zero).  out must hold 40 bytes.  Returns length. */
+int ut_ts_format(char *out, int64_t us);
+/* Format days since the epoch as "YYYY-MM-DD".  out: 24 bytes. Returns length. */
+int ut_date_format(char *out, int32_t days);
+
+/* Monotonic clock in nanoseconds. */
+uint64_t ut_now_ns(void);
+
+#endif
