@@ -123,8 +123,9 @@ pq_writer *pq_writer_create(const char *path, const pq_column_spec *cols, int nc
  *   i64     PQ_INT64, PQ_TIMESTAMP (µs since epoch, UTC)
  *   float   PQ_FLOAT;  double PQ_DOUBLE
  *   bytes   PQ_STRING, PQ_BYTES (copied)
- * Return 0, or -1 with a message (type mismatch, value given twice, null in a
- * REQUIRED column, string over 16 MiB). */
+ * Return 0, or -1 with a message in pq_writer_error (type mismatch, value
+ * given twice, null in a REQUIRED column, string over 16 MiB); the row stays
+ * open: cancel it or put a value again. */
 int pq_writer_put_null(pq_writer *w, int col);
 int pq_writer_put_bool(pq_writer *w, int col, int v);
 int pq_writer_put_i32(pq_writer *w, int col, int32_t v);
@@ -133,7 +134,11 @@ int pq_writer_put_float(pq_writer *w, int col, float v);
 int pq_writer_put_double(pq_writer *w, int col, double v);
 int pq_writer_put_bytes(pq_writer *w, int col, const void *p, size_t n);
 
-/* Finish the current row; may flush a row group to disk.  0 or -1. */
+/* The message of the last failed put_* / end_row (valid until the next call). */
+const char *pq_writer_error(const pq_writer *w);
+
+/* Finish the current row; may flush a row group to disk.  0 or -1 (message
+ * in pq_writer_error; the row is cancelled). */
 int pq_writer_end_row(pq_writer *w);
 /* Discard the values put since the last end_row (a record that turned out
  * not to fit).  Always succeeds. */

@@ -1,0 +1,524 @@
+/* Parquet writer: rows in, pages out.
+ *
+ * Each column buffers the values of its current data page (PLAIN bytes, or
+ * dictionary indices while the dictionary is on) plus one definition level per
+ * value.  At a row boundary a full page is encoded, compressed and appended to
+ * the column's chunk buffer; when the row group is full every chunk is written
+ * to the file (dictionary page first), and the footer is written at close:
+ *
+ *   column chunk in the file:  [dictionary page][data page]...[data page]
+ *   data page v1 body:         [le32 n][RLE def levels]   (optional columns)
+ *                              [PLAIN values] | [u8 width][RLE/bit-packed ids]
+ *
+ * Pages only flush at row boundaries, so pq_writer_cancel_row can always undo
+ * the current row by truncating the page buffers.
+ */
+#include "parquet/writer_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MAX_VALUE_BYTES (16u << 20) /* largest single BYTE_ARRAY value */
+#define MAX_PAGE_VALUES (1u << 20)
+
+void pq_writer_opts_init(pq_writer_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->codec = PQ_ZSTD;
+    o->row_group_bytes = (size_t)128 << 20;
+    o->row_group_rows = 1 << 20;
+    o->page_bytes = (size_t)1 << 20;
+    o->dict_max_bytes = (size_t)1 << 20;
+}
+
+static int physical_of(pq_type t)
+{
+    switch (t) {
+    case PQ_BOOL: return PQ__BOOLEAN;
+    case PQ_INT32: case PQ_DATE: return PQ__INT32;
+    case PQ_INT64: case PQ_TIMESTAMP: return PQ__INT64;
+    case PQ_FLOAT: return PQ__FLOAT;
+    case PQ_DOUBLE: return PQ__DOUBLE;
+    case PQ_STRING: case PQ_BYTES: return PQ__BYTE_ARRAY;
+    default: return -1;
+    }
+}
+
+static int width_of(int phys)
+{
+    switch (phys) {
+    case PQ__BOOLEAN: return 1;
+    case PQ__INT32: case PQ__FLOAT: return 4;
+    case PQ__INT64: case PQ__DOUBLE: return 8;
+    default: return 0;
+    }
+}
+
+/* ---- statistics ------------------------------------------------------------ */
+
+static int cmp_value(const pq__wcol *c, const uint8_t *a, size_t an, const uint8_t *b, size_t bn)
+{
+    switch (c->phys) {
+    case PQ__BOOLEAN: return (int)a[0] - (int)b[0];
+    case PQ__INT32: {
+        int32_t x, y;
+        memcpy(&x, a, 4);
+        memcpy(&y, b, 4);
+        return (x > y) - (x < y);
+    }
+    case PQ__INT64: {
+        int64_t x, y;
+        memcpy(&x, a, 8);
+        memcpy(&y, b, 8);
+        return (x > y) - (x < y);
+    }
+    case PQ__FLOAT: {
+        float x, y;
+        memcpy(&x, a, 4);
+        memcpy(&y, b, 4);
+        return (x > y) - (x < y);
+    }
+    case PQ__DOUBLE: {
+        double x, y;
+        memcpy(&x, a, 8);
+        memcpy(&y, b, 8);
+        return (x > y) - (x < y);
+    }
+    default: {
+        size_t m = an < bn ? an : bn;
+        int r = m ? memcmp(a, b, m) : 0;
+        if (r) return r;
+        return (an > bn) - (an < bn);
+    }
+    }
+}
+
+static int is_nan(const pq__wcol *c, const uint8_t *p)
+{
+    if (c->phys == PQ__FLOAT) {
+        float f;
+        memcpy(&f, p, 4);
+        return isnan(f);
+    }
+    if (c->phys == PQ__DOUBLE) {
+        double d;
+        memcpy(&d, p, 8);
+        return isnan(d);
+    }
+    return 0;
+}
+
+/* Update min/max with a value; remember what changed so the row can be
+ * cancelled (the previous min/max are kept by swapping buffers). */
+static void stats_update(pq__wcol *c, const uint8_t *p, size_t n)
+{
+    if (is_nan(c, p)) return;
+    if (!c->has_minmax) {
+        ut_buf_reset(&c->min);
+        ut_buf_reset(&c->max);
+        ut_buf_put(&c->min, p, n);
+        ut_buf_put(&c->max, p, n);
+        c->has_minmax = 1;
+        c->row_stats = 3; /* both new */
+        c->row_had_minmax = 0;
+        return;
+    }
+    if (cmp_value(c, p, n, c->min.p, c->min.len) < 0) {
+        ut_buf t = c->min;
+        c->min = c->prev_min;
+        c->prev_min = t;
+        ut_buf_reset(&c->min);
+        ut_buf_put(&c->min, p, n);
+        c->row_stats |= 1;
+    }
+    if (cmp_value(c, p, n, c->max.p, c->max.len) > 0) {
+        ut_buf t = c->max;
+        c->max = c->prev_max;
+        c->prev_max = t;
+        ut_buf_reset(&c->max);
+        ut_buf_put(&c->max, p, n);
+        c->row_stats |= 2;
+    }
+    c->row_had_minmax = 1;
+}
+
+static void stats_undo(pq__wcol *c)
+{
+    if (!c->row_stats) return;
+    if (!c->row_had_minmax) {
+        c->has_minmax = 0;
+    } else {
+        if (c->row_stats & 1) {
+            ut_buf t = c->min;
+            c->min = c->prev_min;
+            c->prev_min = t;
+        }
+        if (c->row_stats & 2) {
+            ut_buf t = c->max;
+            c->max = c->prev_max;
+            c->prev_max = t;
+        }
+    }
+    c->row_stats = 0;
+}
+
+/* ---- create ----------------------------------------------------------------- */
+
+pq_writer *pq_writer_create(const char *path, const pq_column_spec *cols, int ncols,
+                            const pq_writer_opts *opts, char *err, size_t errlen)
+{
+    pq_writer *w = NULL;
+    if (ncols <= 0 || ncols > PQ__MAX_COLUMNS) {
+        ut_err(err, errlen, "%s: a Parquet schema needs 1..%d columns, got %d", path,
+               PQ__MAX_COLUMNS, ncols);
+        goto fail;
+    }
+    w = ut_calloc(1, sizeof *w);
+    w->fd = -1;
+    w->row_gen = 1; /* columns start at 0: "not set in this row" */
+    w->path = ut_strdup(path);
+    if (opts) w->o = *opts;
+    else pq_writer_opts_init(&w->o);
+    if (!pq_codec_name(w->o.codec) || ((int)w->o.codec >= 3 && (int)w->o.codec <= 5)) {
+        ut_err(err, errlen, "%s: codec %d is not supported for writing", path, (int)w->o.codec);
+        goto fail;
+    }
+    if (!w->o.page_bytes) w->o.page_bytes = (size_t)1 << 20;
+    if (!w->o.row_group_bytes) w->o.row_group_bytes = (size_t)128 << 20;
+    if (w->o.row_group_rows <= 0) w->o.row_group_rows = 1 << 20;
+    if (!w->o.dict_max_bytes) w->o.dict_max_bytes = (size_t)1 << 20;
+    w->created_by = ut_strdup(w->o.created_by ? w->o.created_by : "sluice version 0.1.0");
+    w->o.created_by = NULL;
+    w->ncols = ncols;
+    w->cols = ut_calloc((size_t)ncols, sizeof *w->cols);
+    for (int i = 0; i < ncols; i++) {
+        pq__wcol *c = &w->cols[i];
+        if (!cols[i].name || !cols[i].name[0]) {
+            ut_err(err, errlen, "%s: column %d has no name", path, i + 1);
+            goto fail;
+        }
+        for (int j = 0; j < i; j++)
+            if (!strcmp(cols[j].name, cols[i].name)) {
+                ut_err(err, errlen, "%s: column '%s' appears twice", path, cols[i].name);
+                goto fail;
+            }
+        c->name = ut_strdup(cols[i].name);
+        c->type = cols[i].type;
+        c->optional = cols[i].optional != 0;
+        c->phys = physical_of(c->type);
+        if (c->phys < 0) {
+            ut_err(err, errlen, "%s: column '%s': type %s cannot be written", path, c->name,
+                   pq_type_name(c->type));
+            goto fail;
+        }
+        c->width = width_of(c->phys);
+        c->dict_on = !w->o.no_dictionary && c->phys != PQ__BOOLEAN;
+        pq__dict_init(&c->dict, c->phys == PQ__BYTE_ARRAY ? 0 : c->width);
+    }
+    w->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (w->fd < 0) {
+        ut_err(err, errlen, "%s: cannot create: %s", path, strerror(errno));
+        goto fail;
+    }
+    if (pq__write_all(w, "PAR1", 4, err, errlen)) goto fail;
+    return w;
+fail:
+    pq_writer_destroy(w);
+    return NULL;
+}
+
+/* ---- values ----------------------------------------------------------------- */
+
+static int begin_value(pq_writer *w, int col, pq__wcol **out)
+{
+    if (col < 0 || col >= w->ncols) {
+        ut_err(w->err, sizeof w->err, "%s: no column %d", w->path, col);
+        return -1;
+    }
+    pq__wcol *c = &w->cols[col];
+    if (c->row_gen == w->row_gen) {
+        ut_err(w->err, sizeof w->err, "%s: column '%s' given two values in one row", w->path,
+               c->name);
+        return -1;
+    }
+    c->row_gen = w->row_gen;
+    c->row_vals_len = c->vals.len;
+    c->row_added = 0;
+    c->row_stats = 0;
+    w->nset++;
+    *out = c;
+    return 0;
+}
+
+static int type_err(pq_writer *w, pq__wcol *c, const char *what)
+{
+    c->row_gen = w->row_gen - 1;
+    w->nset--;
+    return ut_err(w->err, sizeof w->err, "%s: column '%s' is %s, cannot take %s", w->path,
+                  c->name, pq_type_name(c->type), what);
+}
+
+/* Is the column's current page (or its dictionary) due for a flush? */
+static int page_full(const pq_writer *w, const pq__wcol *c)
+{
+    return c->vals.len >= w->o.page_bytes || c->page_values >= MAX_PAGE_VALUES ||
+           c->nids * 4 >= w->o.page_bytes || (c->dict_on && c->dict.plain.len > w->o.dict_max_bytes);
+}
+
+/* Append one non-null value (raw little-endian bytes, or string bytes). */
+static void add_value(pq_writer *w, pq__wcol *c, const void *p, size_t n)
+{
+    if (c->optional) ut_buf_putc(&c->defs, 1);
+    c->page_values++;
+    if (c->dict_on) {
+        int added;
+        uint32_t id = pq__dict_put(&c->dict, p, n, &added);
+        c->row_added = added;
+        if (added) stats_update(c, p, n); /* known values are already in min/max */
+        if (c->nids == c->cap_ids) {
+            c->cap_ids = c->cap_ids ? c->cap_ids * 2 : 4096;
+            c->ids = ut_realloc(c->ids, c->cap_ids * sizeof *c->ids);
+        }
+        c->ids[c->nids++] = id;
+        w->row_bytes += 4;
+        if (page_full(w, c)) w->page_check = 1;
+        return;
+    }
+    stats_update(c, p, n);
+    if (c->phys == PQ__BYTE_ARRAY) {
+        ut_buf_reserve(&c->vals, 4 + n);
+        uint32_t len = (uint32_t)n;
+        memcpy(c->vals.p + c->vals.len, &len, 4);
+        memcpy(c->vals.p + c->vals.len + 4, p, n);
+        c->vals.len += 4 + n;
+        w->row_bytes += 4 + n;
+    } else {
+        ut_buf_put(&c->vals, p, n);
+        w->row_bytes += n;
+    }
+    if (page_full(w, c)) w->page_check = 1;
+}
+
+int pq_writer_put_null(pq_writer *w, int col)
+{
+    pq__wcol *c;
+    if (begin_value(w, col, &c)) return -1;
+    if (!c->optional) {
+        c->row_gen = w->row_gen - 1;
+        w->nset--;
+        return ut_err(w->err, sizeof w->err, "%s: column '%s' is required (NOT NULL), got null",
+                      w->path, c->name);
+    }
+    ut_buf_putc(&c->defs, 0);
+    c->page_values++;
+    c->page_nulls++;
+    return 0;
+}
+
+int pq_writer_put_bool(pq_writer *w, int col, int v)
+{
+    pq__wcol *c;
+    if (begin_value(w, col, &c)) return -1;
+    if (c->phys != PQ__BOOLEAN) return type_err(w, c, "a boolean");
+    uint8_t b = v ? 1 : 0;
+    add_value(w, c, &b, 1);
+    return 0;
+}
+
+int pq_writer_put_i32(pq_writer *w, int col, int32_t v)
+{
+    pq__wcol *c;
+    if (begin_value(w, col, &c)) return -1;
+    if (c->phys != PQ__INT32) return type_err(w, c, "an int32");
+    add_value(w, c, &v, 4);
+    return 0;
+}
+
+int pq_writer_put_i64(pq_writer *w, int col, int64_t v)
+{
+    pq__wcol *c;
+    if (begin_value(w, col, &c)) return -1;
+    if (c->phys != PQ__INT64) return type_err(w, c, "an int64");
+    add_value(w, c, &v, 8);
+    return 0;
+}
+
+int pq_writer_put_float(pq_writer *w, int col, float v)
+{
+    pq__wcol *c;
+    if (begin_value(w, col, &c)) return -1;
+    if (c->phys != PQ__FLOAT) return type_err(w, c, "a float");
+    add_value(w, c, &v, 4);
+    return 0;
+}
+
+int pq_writer_put_double(pq_writer *w, int col, double v)
+{
+    pq__wcol *c;
+    if (begin_value(w, col, &c)) return -1;
+    if (c->phys != PQ__DOUBLE) return type_err(w, c, "a double");
+    add_value(w, c, &v, 8);
+    return 0;
+}
+
+int pq_writer_put_bytes(pq_writer *w, int col, const void *p, size_t n)
+{
+    pq__wcol *c;
+    if (begin_value(w, col, &c)) return -1;
+    if (c->phys != PQ__BYTE_ARRAY) return type_err(w, c, "a string");
+    if (n > MAX_VALUE_BYTES) {
+        c->row_gen = w->row_gen - 1;
+        w->nset--;
+        return ut_err(w->err, sizeof w->err, "%s: column '%s': value of %zu bytes is over the %u MiB cap",
+                      w->path, c->name, n, MAX_VALUE_BYTES >> 20);
+    }
+    add_value(w, c, p, n);
+    return 0;
+}
+
+/* ---- rows ------------------------------------------------------------------- */
+
+static void undo_column(pq__wcol *c)
+{
+    c->page_values--;
+    if (c->optional) {
+        c->defs.len--;
+        if (c->defs.p[c->defs.len] == 0) {
+            c->page_nulls--;
+            return;
+        }
+    }
+    if (c->dict_on) {
+        c->nids--;
+        if (c->row_added) pq__dict_pop(&c->dict);
+    } else {
+        c->vals.len = c->row_vals_len;
+    }
+    stats_undo(c);
+}
+
+void pq_writer_cancel_row(pq_writer *w)
+{
+    for (int i = 0; i < w->ncols && w->nset; i++) {
+        pq__wcol *c = &w->cols[i];
+        if (c->row_gen != w->row_gen) continue;
+        undo_column(c);
+        w->nset--;
+    }
+    w->nset = 0;
+    w->row_bytes = w->row_start_bytes;
+    w->page_check = 0;
+    w->row_gen++;
+}
+
+int pq_writer_end_row(pq_writer *w)
+{
+    if (w->nset < w->ncols) {
+        for (int i = 0; i < w->ncols; i++) {
+            pq__wcol *c = &w->cols[i];
+            if (c->row_gen == w->row_gen) continue;
+            if (!c->optional) {
+                char name[256];
+                snprintf(name, sizeof name, "%s", c->name);
+                pq_writer_cancel_row(w);
+                return ut_err(w->err, sizeof w->err,
+                              "%s: column '%s' is required (NOT NULL) but the row has no value",
+                              w->path, name);
+            }
+            ut_buf_putc(&c->defs, 0);
+            c->page_values++;
+            c->page_nulls++;
+        }
+    }
+    w->nset = 0;
+    w->row_gen++;
+    w->rg_rows++;
+    w->rows++;
+    w->row_start_bytes = w->row_bytes;
+    if (w->page_check) {
+        w->page_check = 0;
+        for (int i = 0; i < w->ncols; i++) {
+            pq__wcol *c = &w->cols[i];
+            if (page_full(w, c))
+                if (pq__flush_page(w, c, w->err, sizeof w->err)) return -1;
+        }
+    }
+    if (w->row_bytes >= w->o.row_group_bytes || w->rg_rows >= w->o.row_group_rows)
+        return pq__flush_row_group(w, w->err, sizeof w->err);
+    return 0;
+}
+
+int64_t pq_writer_rows(const pq_writer *w)
+{
+    return w->rows;
+}
+
+int64_t pq_writer_bytes(const pq_writer *w)
+{
+    return w->offset;
+}
+
+const char *pq_writer_error(const pq_writer *w)
+{
+    return w->err;
+}
+
+void pq_writer_set_kv(pq_writer *w, const char *key, const char *value)
+{
+    if (w->nkv == w->cap_kv) {
+        w->cap_kv = w->cap_kv ? w->cap_kv * 2 : 8;
+        w->kv = ut_realloc(w->kv, (size_t)w->cap_kv * 2 * sizeof *w->kv);
+    }
+    w->kv[2 * w->nkv] = ut_strdup(key);
+    w->kv[2 * w->nkv + 1] = value ? ut_strdup(value) : NULL;
+    w->nkv++;
+}
+
+int pq_writer_close(pq_writer *w, char *err, size_t errlen)
+{
+    if (w->closed) return ut_err(err, errlen, "%s: writer already closed", w->path);
+    if (w->nset) pq_writer_cancel_row(w);
+    if (w->rg_rows && pq__flush_row_group(w, err, errlen)) return -1;
+    if (pq__write_footer(w, err, errlen)) return -1;
+    if (fsync(w->fd)) return ut_err(err, errlen, "%s: fsync: %s", w->path, strerror(errno));
+    int fd = w->fd;
+    w->fd = -1;
+    if (close(fd)) return ut_err(err, errlen, "%s: close: %s", w->path, strerror(errno));
+    w->closed = 1;
+    return 0;
+}
+
+void pq_writer_destroy(pq_writer *w)
+{
+    if (!w) return;
+    if (w->fd >= 0) close(w->fd);
+    for (int i = 0; w->cols && i < w->ncols; i++) {
+        pq__wcol *c = &w->cols[i];
+        free(c->name);
+        ut_buf_free(&c->defs);
+        ut_buf_free(&c->vals);
+        free(c->ids);
+        pq__dict_free(&c->dict);
+        ut_buf_free(&c->chunk);
+        ut_buf_free(&c->min);
+        ut_buf_free(&c->max);
+        ut_buf_free(&c->prev_min);
+        ut_buf_free(&c->prev_max);
+    }
+    free(w->cols);
+    for (int i = 0; i < 2 * w->nkv; i++) free(w->kv[i]);
+    free(w->kv);
+    for (int i = 0; i < w->nrg; i++) free(w->rgs[i].chunks);
+    free(w->rgs);
+    ut_buf_free(&w->scratch);
+    ut_buf_free(&w->scratch2);
+    ut_buf_free(&w->hdr);
+    free(w->created_by);
+    free(w->path);
+    free(w);
+}
