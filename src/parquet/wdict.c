@@ -50,7 +50,7 @@ static void grow(pq__dict *d)
     for (uint32_t i = 0; i < d->n; i++) {
         uint32_t s = (uint32_t)d->hashes[i] & d->mask;
         while (d->slots[s]) s = (s + 1) & d->mask;
-        d->slots[s] = i + 1;
+        d->slots[s] = (d->hashes[i] >> 32 << 32) | (i + 1);
     }
 }
 
@@ -59,10 +59,12 @@ uint32_t pq__dict_put(pq__dict *d, const void *p, size_t n, int *added)
     uint64_t h = XXH3_64bits(p, n);
     if (!d->slots || (d->n + 1) * 2 > d->mask + 1) grow(d);
     uint32_t s = (uint32_t)h & d->mask;
+    uint64_t tag = h >> 32 << 32;
     for (;;) {
-        uint32_t e = d->slots[s];
-        if (!e) break;
-        if (d->hashes[e - 1] == h) {
+        uint64_t slot = d->slots[s];
+        if (!slot) break;
+        if ((slot >> 32 << 32) == tag) {
+            uint32_t e = (uint32_t)slot;
             size_t en;
             const uint8_t *ep = pq__dict_get(d, e - 1, &en);
             if (en == n && !memcmp(ep, p, n)) {
@@ -84,7 +86,7 @@ uint32_t pq__dict_put(pq__dict *d, const void *p, size_t n, int *added)
         ut_buf_put_le32(&d->plain, (uint32_t)n);
     }
     ut_buf_put(&d->plain, p, n);
-    d->slots[s] = idx + 1;
+    d->slots[s] = tag | (idx + 1);
     *added = 1;
     return idx;
 }
@@ -96,7 +98,7 @@ void pq__dict_pop(pq__dict *d)
     /* The newest entry is the last one any probe sequence reached, so its
      * slot can simply be cleared. */
     uint32_t s = (uint32_t)d->hashes[idx] & d->mask;
-    while (d->slots[s] != idx + 1) s = (s + 1) & d->mask;
+    while ((uint32_t)d->slots[s] != idx + 1) s = (s + 1) & d->mask;
     d->slots[s] = 0;
     d->plain.len = d->width ? (size_t)idx * (size_t)d->width : d->pos[idx];
     d->n--;

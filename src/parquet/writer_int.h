@@ -30,7 +30,8 @@ typedef struct pq__dict {
     uint32_t n;         /* entries */
     ut_buf plain;       /* dictionary page body (PLAIN) */
     uint64_t *pos;      /* BYTE_ARRAY: offset of entry i's length prefix in plain */
-    uint32_t *slots;    /* open addressing, entry index + 1, 0 = empty */
+    uint64_t *slots;    /* open addressing: hash high 32 bits << 32 | entry index + 1;
+                           0 = empty */
     uint64_t *hashes;   /* hash of entry i (for rehash) */
     uint32_t mask;      /* slots capacity - 1 */
     uint32_t cap;       /* capacity of pos/hashes arrays */
