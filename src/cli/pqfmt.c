@@ -1,0 +1,232 @@
+/* Text forms of Parquet values for `sluice cat` / `sluice schema` (see pqfmt.h). */
+#include "cli/pqfmt.h"
+
+#include <math.h>
+#include <string.h>
+
+static const char hexd[] = "0123456789abcdef";
+
+/* Length of the valid UTF-8 sequence at s[0..n), or 0 if invalid. */
+static size_t utf8_len(const uint8_t *s, size_t n)
+{
+    uint8_t c = s[0];
+    size_t len;
+    uint32_t cp;
+    if (c < 0x80) return 1;
+    if (c >= 0xc2 && c <= 0xdf) len = 2, cp = c & 0x1f;
+    else if (c >= 0xe0 && c <= 0xef) len = 3, cp = c & 0x0f;
+    else if (c >= 0xf0 && c <= 0xf4) len = 4, cp = c & 0x07;
+    else return 0;
+    if (len > n) return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xc0) != 0x80) return 0;
+        cp = cp << 6 | (s[i] & 0x3f);
+    }
+    if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+        (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+        return 0;
+    return len;
+}
+
+void cli_pf_json_str(ut_buf *b, const uint8_t *s, size_t n)
+{
+    ut_buf_reserve(b, n + 2);
+    b->p[b->len++] = '"';
+    size_t i = 0;
+    while (i < n) {
+        /* fast path: a run of plain ASCII */
+        size_t j = i;
+        while (j < n && s[j] >= 0x20 && s[j] < 0x80 && s[j] != '"' && s[j] != '\\') j++;
+        if (j > i) {
+            ut_buf_put(b, s + i, j - i);
+            i = j;
+            continue;
+        }
+        uint8_t c = s[i];
+        char esc[8];
+        if (c == '"' || c == '\\') {
+            esc[0] = '\\', esc[1] = (char)c;
+            ut_buf_put(b, esc, 2);
+            i++;
+        } else if (c < 0x20) {
+            const char *e = c == '\n' ? "\\n" : c == '\t' ? "\\t" : c == '\r' ? "\\r"
+                          : c == '\b' ? "\\b" : c == '\f' ? "\\f" : NULL;
+            if (e) {
+                ut_buf_put(b, e, 2);
+            } else {
+                memcpy(esc, "\\u00", 4);
+                esc[4] = hexd[c >> 4], esc[5] = hexd[c & 15];
+                ut_buf_put(b, esc, 6);
+            }
+            i++;
+        } else {
+            size_t l = utf8_len(s + i, n - i);
+            if (l) {
+                ut_buf_put(b, s + i, l);
+                i += l;
+            } else {
+                memcpy(esc, "\\u00", 4);
+                esc[4] = hexd[c >> 4], esc[5] = hexd[c & 15];
+                ut_buf_put(b, esc, 6);
+                i++;
+            }
+        }
+    }
+    ut_buf_putc(b, '"');
+}
+
+void cli_pf_csv_str(ut_buf *b, const uint8_t *s, size_t n)
+{
+    int quote = 0;
+    for (size_t i = 0; i < n && !quote; i++)
+        quote = s[i] == ',' || s[i] == '"' || s[i] == '\r' || s[i] == '\n';
+    if (!quote) {
+        ut_buf_put(b, s, n);
+        return;
+    }
+    ut_buf_putc(b, '"');
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '"') ut_buf_putc(b, '"');
+        ut_buf_putc(b, s[i]);
+    }
+    ut_buf_putc(b, '"');
+}
+
+void cli_pf_base64(ut_buf *b, const uint8_t *s, size_t n)
+{
+    static const char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    ut_buf_reserve(b, (n + 2) / 3 * 4);
+    char *o = (char *)b->p + b->len;
+    size_t i = 0;
+    for (; i + 3 <= n; i += 3) {
+        uint32_t v = (uint32_t)s[i] << 16 | (uint32_t)s[i + 1] << 8 | s[i + 2];
+        *o++ = t[v >> 18], *o++ = t[(v >> 12) & 63], *o++ = t[(v >> 6) & 63], *o++ = t[v & 63];
+    }
+    if (n - i == 1) {
+        uint32_t v = (uint32_t)s[i] << 16;
+        *o++ = t[v >> 18], *o++ = t[(v >> 12) & 63], *o++ = '=', *o++ = '=';
+    } else if (n - i == 2) {
+        uint32_t v = (uint32_t)s[i] << 16 | (uint32_t)s[i + 1] << 8;
+        *o++ = t[v >> 18], *o++ = t[(v >> 12) & 63], *o++ = t[(v >> 6) & 63], *o++ = '=';
+    }
+    b->len = (size_t)((uint8_t *)o - b->p);
+}
+
+static void put_u64(ut_buf *b, uint64_t v)
+{
+    char tmp[24];
+    int n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    ut_buf_reserve(b, (size_t)n);
+    while (n) b->p[b->len++] = (uint8_t)tmp[--n];
+}
+
+static void put_i64(ut_buf *b, int64_t v)
+{
+    if (v < 0) {
+        ut_buf_putc(b, '-');
+        put_u64(b, (uint64_t)0 - (uint64_t)v);
+    } else {
+        put_u64(b, (uint64_t)v);
+    }
+}
+
+/* Append a scalar: json = 1 quotes texts that are not JSON numbers. */
+static void scalar(ut_buf *b, pq_type t, const pq_value *v, int json)
+{
+    char tmp[48];
+    int n;
+    switch (v->kind) {
+    case PQ_K_BOOL: ut_buf_puts(b, v->u.i ? "true" : "false"); return;
+    case PQ_K_I32:
+    case PQ_K_I64:
+        if (t == PQ_TIMESTAMP || t == PQ_DATE) {
+            n = t == PQ_TIMESTAMP ? ut_ts_format(tmp, v->u.i) : ut_date_format(tmp, (int32_t)v->u.i);
+            if (json) ut_buf_putc(b, '"');
+            ut_buf_put(b, tmp, (size_t)n);
+            if (json) ut_buf_putc(b, '"');
+        } else if (t == PQ_UINT64) {
+            put_u64(b, (uint64_t)v->u.i);
+        } else {
+            put_i64(b, v->u.i);
+        }
+        return;
+    case PQ_K_F32:
+    case PQ_K_F64: {
+        double d = v->u.d;
+        const char *special = isnan(d) ? "NaN" : isinf(d) ? (d > 0 ? "Infinity" : "-Infinity") : NULL;
+        if (special) {
+            if (json) ut_buf_putc(b, '"');
+            ut_buf_puts(b, special);
+            if (json) ut_buf_putc(b, '"');
+            return;
+        }
+        n = v->kind == PQ_K_F32 ? ut_fmt_float(tmp, (float)d) : ut_fmt_double(tmp, d);
+        ut_buf_put(b, tmp, (size_t)n);
+        return;
+    }
+    case PQ_K_BYTES:
+        if (t == PQ_STRING) {
+            if (json) cli_pf_json_str(b, v->u.s.p, v->u.s.n);
+            else cli_pf_csv_str(b, v->u.s.p, v->u.s.n);
+        } else {
+            if (json) ut_buf_putc(b, '"');
+            cli_pf_base64(b, v->u.s.p, v->u.s.n);
+            if (json) ut_buf_putc(b, '"');
+        }
+        return;
+    }
+}
+
+/* Value i of a decoded column as a pq_value (F32 widened to double). */
+static void col_value(const pq_col *c, int64_t i, pq_value *v)
+{
+    v->kind = c->kind;
+    switch (c->kind) {
+    case PQ_K_BOOL: v->u.i = ((const uint8_t *)c->values)[i]; break;
+    case PQ_K_I32: v->u.i = ((const int32_t *)c->values)[i]; break;
+    case PQ_K_I64: v->u.i = ((const int64_t *)c->values)[i]; break;
+    case PQ_K_F32: v->u.d = ((const float *)c->values)[i]; break;
+    case PQ_K_F64: v->u.d = ((const double *)c->values)[i]; break;
+    case PQ_K_BYTES:
+        v->u.s.p = c->data + c->off[i];
+        v->u.s.n = (size_t)(c->off[i + 1] - c->off[i]);
+        break;
+    }
+}
+
+void cli_pf_json_value(ut_buf *b, pq_type t, const pq_col *c, int64_t i)
+{
+    pq_value v;
+    if (c->nulls && c->nulls[i]) {
+        ut_buf_put(b, "null", 4);
+        return;
+    }
+    col_value(c, i, &v);
+    scalar(b, t, &v, 1);
+}
+
+void cli_pf_csv_value(ut_buf *b, pq_type t, const pq_col *c, int64_t i)
+{
+    pq_value v;
+    if (c->nulls && c->nulls[i]) return;
+    col_value(c, i, &v);
+    scalar(b, t, &v, 0);
+}
+
+void cli_pf_json_stat(ut_buf *b, pq_type t, const pq_value *v)
+{
+    scalar(b, t, v, 1);
+}
+
+void cli_pf_text_stat(ut_buf *b, pq_type t, const pq_value *v)
+{
+    if (v->kind == PQ_K_BYTES && t == PQ_STRING) {
+        ut_buf_put(b, v->u.s.p, v->u.s.n);
+        return;
+    }
+    scalar(b, t, v, 0);
+}
