@@ -38,17 +38,13 @@ static void skip_bom_ws(js__cur *c)
     js__ws(c);
 }
 
-static int not_object(js__cur *c, char *err, size_t errlen)
+static int not_object(js_parser *p, js__cur *c, char *err, size_t errlen)
 {
-    const char *what;
-    char ch = c->s[c->pos];
-    if (ch == '[') what = "an array";
-    else if (ch == '"') what = "a string";
-    else if (ch == 't' || ch == 'f') what = "a bool";
-    else if (ch == 'n') what = "null";
-    else if (ch == '-' || (ch >= '0' && ch <= '9')) what = "a number";
-    else return js__err_at(c, err, errlen, "not JSON: expected '{'");
-    return ut_err(err, errlen, "record is %s, expected an object", what);
+    js_kind k;
+    if (js__skip(p, c, 0, &k, err, errlen)) return -1; /* not JSON at all: say where */
+    static const char *what[] = {"null", "a bool", "a number", "a number", "a string",
+                                 "an object", "an array"};
+    return ut_err(err, errlen, "record is %s, expected an object", what[k]);
 }
 
 int js_obj_begin(js_parser *p, const char *buf, size_t len, char *err, size_t errlen)
@@ -60,7 +56,7 @@ int js_obj_begin(js_parser *p, const char *buf, size_t len, char *err, size_t er
     js__cur c = {buf, len, 0};
     skip_bom_ws(&c);
     if (c.pos >= len) return ut_err(err, errlen, "empty record");
-    if (buf[c.pos] != '{') return not_object(&c, err, errlen);
+    if (buf[c.pos] != '{') return not_object(p, &c, err, errlen);
     if (p->scratch_cap < len) {
         size_t cap = p->scratch_cap ? p->scratch_cap : 4096;
         while (cap < len) cap *= 2;
