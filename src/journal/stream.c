@@ -1,0 +1,450 @@
+/* Journal streams: open and recovery, group-committed appends, segment roll,
+ * retention.
+ *
+ * Group commit (as LevelDB's writer queue): each jr_append enqueues a waiter.
+ * The waiter at the head of the queue is the leader: it takes the waiters
+ * behind it (up to max_batch_bytes), encodes all their records into one
+ * buffer, writes it with one pwrite and syncs once, then wakes them all with
+ * their offsets.  While the leader writes, new callers queue up behind it and
+ * form the next group.  Offsets become visible to readers only after the
+ * sync, so a reader never sees a record that a crash could take back.
+ */
+#include "journal/jr_int.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+void jr_opts_init(jr_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->fsync = JR_FSYNC_ALWAYS;
+    o->batch_ms = 5;
+    o->segment_bytes = (uint64_t)64 << 20;
+    o->retention_ms = (int64_t)7 * 24 * 3600 * 1000;
+    o->max_record_bytes = 1u << 20;
+    o->max_batch_bytes = (uint64_t)8 << 20;
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int valid_name(const char *name)
+{
+    size_t n = strlen(name);
+    if (n == 0 || n > 64 || name[0] == '.') return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = name[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '-' || c == '.'))
+            return 0;
+    }
+    return 1;
+}
+
+static void seg_path(const jr_stream *s, uint64_t base, char *out, size_t n)
+{
+    snprintf(out, n, "%s/%020" PRIu64 ".log", s->dir, base);
+}
+
+static void add_seg(jr_stream *s, jr__seg *g)
+{
+    if (s->nsegs == s->capsegs) {
+        s->capsegs = s->capsegs ? s->capsegs * 2 : 16;
+        s->segs = ut_realloc(s->segs, (size_t)s->capsegs * sizeof *s->segs);
+    }
+    s->segs[s->nsegs++] = g;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Find the segment files, open them oldest first; the last one is active. */
+static int load_segments(jr_stream *s, char *err, size_t errlen)
+{
+    DIR *d = opendir(s->dir);
+    if (!d) return ut_err(err, errlen, "stream %s: cannot open %s: %s", s->name, s->dir,
+                          strerror(errno));
+    uint64_t *bases = NULL;
+    size_t nb = 0, cap = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        const char *n = e->d_name;
+        if (strlen(n) != 24 || strcmp(n + 20, ".log")) continue;
+        char *end;
+        uint64_t b = strtoull(n, &end, 10);
+        if (end != n + 20) continue;
+        if (nb == cap) {
+            cap = cap ? cap * 2 : 16;
+            bases = ut_realloc(bases, cap * sizeof *bases);
+        }
+        bases[nb++] = b;
+    }
+    closedir(d);
+    if (nb) qsort(bases, nb, sizeof *bases, cmp_u64);
+    int rc = 0;
+    for (size_t i = 0; i < nb; i++) {
+        char path[4096];
+        uint64_t dropped;
+        int last = i + 1 == nb;
+        seg_path(s, bases[i], path, sizeof path);
+        jr__seg *g = jr__seg_open(path, bases[i], 0, last, s->o.max_record_bytes, &dropped, err,
+                                  errlen);
+        if (!g) {
+            rc = -1;
+            break;
+        }
+        if (dropped && last) {
+            s->recovered += dropped;
+            fprintf(stderr, "sluice: stream %s: dropped %" PRIu64 " bytes of torn tail from %s "
+                    "(kept %" PRIu64 " records up to offset %" PRIu64 ")\n",
+                    s->name, dropped, path, g->next - g->base, g->next);
+        } else if (dropped) {
+            fprintf(stderr, "sluice: stream %s: %s has %" PRIu64 " unreadable bytes after "
+                    "offset %" PRIu64 "; they are skipped\n", s->name, path, dropped, g->next);
+        }
+        g->sealed = !last;
+        add_seg(s, g);
+    }
+    free(bases);
+    return rc;
+}
+
+static int create_segment(jr_stream *s, uint64_t base, char *err, size_t errlen)
+{
+    char path[4096];
+    uint64_t dropped;
+    seg_path(s, base, path, sizeof path);
+    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0) return ut_err(err, errlen, "%s: create: %s", path, strerror(errno));
+    uint8_t h[JR__SEG_HDR];
+    memcpy(h, JR__SEG_MAGIC, 8);
+    memcpy(h + 8, &base, 8);
+    int ok = pwrite(fd, h, sizeof h, 0) == (ssize_t)sizeof h && fdatasync(fd) == 0;
+    int saved = errno;
+    close(fd);
+    if (!ok || jr__fsync_dir(s->dir))
+        return ut_err(err, errlen, "%s: cannot write header: %s", path, strerror(saved));
+    jr__seg *g = jr__seg_open(path, base, 0, 1, s->o.max_record_bytes, &dropped, err, errlen);
+    if (!g) return -1;
+    add_seg(s, g);
+    return 0;
+}
+
+jr_stream *jr_stream_open(const char *dir, const char *name, const jr_opts *opts, char *err,
+                          size_t errlen)
+{
+    jr_stream *s = NULL;
+    if (!valid_name(name)) {
+        ut_err(err, errlen, "stream name '%s' is not valid: use 1-64 of [A-Za-z0-9_.-]", name);
+        goto fail;
+    }
+    s = ut_calloc(1, sizeof *s);
+    s->name = ut_strdup(name);
+    if (opts) s->o = *opts;
+    else jr_opts_init(&s->o);
+    if (!s->o.max_record_bytes || s->o.max_record_bytes > JR__MAX_RECORD)
+        s->o.max_record_bytes = JR__MAX_RECORD;
+    if (!s->o.segment_bytes) s->o.segment_bytes = (uint64_t)64 << 20;
+    if (!s->o.max_batch_bytes) s->o.max_batch_bytes = (uint64_t)8 << 20;
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->data_cv, NULL);
+    size_t n = strlen(dir) + strlen(name) + 2;
+    s->dir = ut_malloc(n);
+    snprintf(s->dir, n, "%s/%s", dir, name);
+    if (mkdir(dir, 0755) && errno != EEXIST) {
+        ut_err(err, errlen, "stream %s: cannot create %s: %s", name, dir, strerror(errno));
+        goto fail;
+    }
+    if (mkdir(s->dir, 0755) && errno != EEXIST) {
+        ut_err(err, errlen, "stream %s: cannot create %s: %s", name, s->dir, strerror(errno));
+        goto fail;
+    }
+    if (load_segments(s, err, errlen)) goto fail;
+    if (!s->nsegs && create_segment(s, 0, err, errlen)) goto fail;
+    s->next_offset = s->visible_next = s->segs[s->nsegs - 1]->next;
+    return s;
+fail:
+    jr_stream_close(s);
+    return NULL;
+}
+
+void jr_stream_close(jr_stream *s)
+{
+    if (!s) return;
+    pthread_mutex_lock(&s->mu);
+    s->closing = 1;
+    while (s->qhead) { /* let in-flight group commits finish */
+        pthread_mutex_unlock(&s->mu);
+        usleep(1000);
+        pthread_mutex_lock(&s->mu);
+    }
+    pthread_cond_broadcast(&s->data_cv);
+    for (int i = 0; i < s->nsegs; i++) {
+        if (!s->segs[i]->sealed && s->segs[i]->fd >= 0) (void)fdatasync(s->segs[i]->fd);
+        jr__seg_unref(s->segs[i]);
+    }
+    pthread_mutex_unlock(&s->mu);
+    free(s->segs);
+    ut_buf_free(&s->wbuf);
+    pthread_cond_destroy(&s->data_cv);
+    pthread_mutex_destroy(&s->mu);
+    free(s->dir);
+    free(s->name);
+    free(s);
+}
+
+const char *jr_stream_name(const jr_stream *s)
+{
+    return s->name;
+}
+
+uint64_t jr_stream_recovered_bytes(const jr_stream *s)
+{
+    return s->recovered;
+}
+
+/* ---- retention ---------------------------------------------------------------- */
+
+static int retain_locked(jr_stream *s, int64_t now)
+{
+    int deleted = 0;
+    uint64_t total = 0;
+    for (int i = 0; i < s->nsegs; i++) total += s->segs[i]->size;
+    while (s->nsegs > 1) {
+        jr__seg *g = s->segs[0];
+        int old = s->o.retention_ms > 0 && g->mtime_ms < now - s->o.retention_ms;
+        int big = s->o.retention_bytes > 0 && total > s->o.retention_bytes;
+        if (!old && !big) break;
+        total -= g->size;
+        unlink(g->path);
+        g->deleted = 1;
+        memmove(s->segs, s->segs + 1, (size_t)(s->nsegs - 1) * sizeof *s->segs);
+        s->nsegs--;
+        jr__seg_unref(g);
+        deleted++;
+    }
+    if (deleted) (void)jr__fsync_dir(s->dir);
+    return deleted;
+}
+
+int jr_stream_retain(jr_stream *s, int64_t now)
+{
+    pthread_mutex_lock(&s->mu);
+    int n = retain_locked(s, now);
+    pthread_mutex_unlock(&s->mu);
+    return n;
+}
+
+/* ---- append --------------------------------------------------------------------- */
+
+/* Seal the active segment and start a new one at next_offset (mutex held). */
+static int roll(jr_stream *s, char *err, size_t errlen)
+{
+    jr__seg *a = s->segs[s->nsegs - 1];
+    if (fdatasync(a->fd)) return ut_err(err, errlen, "%s: fdatasync: %s", a->path, strerror(errno));
+    a->sealed = 1;
+    if (create_segment(s, s->next_offset, err, errlen)) {
+        a->sealed = 0;
+        return -1;
+    }
+    retain_locked(s, now_ms());
+    return 0;
+}
+
+/* Write the group [head .. last] (leader; called without the mutex except
+ * where it takes it).  Returns 0 or -1 with a message. */
+static int write_group(jr_stream *s, jr__waiter *head, jr__waiter *last, uint64_t *nrec,
+                       char *err, size_t errlen)
+{
+    ut_buf *b = &s->wbuf;
+    ut_buf_reset(b);
+    uint64_t off = s->next_offset;
+    for (jr__waiter *w = head;; w = w->next) {
+        w->first = off;
+        for (int i = 0; i < w->n; i++)
+            jr__encode_record(b, off++, w->ts_us, w->recs[i].p, (uint32_t)w->recs[i].n);
+        if (w == last) break;
+    }
+    *nrec = off - s->next_offset;
+    pthread_mutex_lock(&s->mu);
+    jr__seg *a = s->segs[s->nsegs - 1];
+    int rc = 0;
+    if (a->size > JR__SEG_HDR && a->size + b->len > s->o.segment_bytes) {
+        rc = roll(s, err, errlen);
+        a = s->segs[s->nsegs - 1];
+    }
+    pthread_mutex_unlock(&s->mu);
+    if (rc) return -1;
+    /* Only the leader writes, so a->size is stable here. */
+    size_t done = 0;
+    while (done < b->len) {
+        ssize_t r = pwrite(a->fd, b->p + done, b->len - done, (off_t)(a->size + done));
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) {
+            int e = r < 0 ? errno : EIO;
+            if (ftruncate(a->fd, (off_t)a->size)) { /* drop the partial write */
+            }
+            return ut_err(err, errlen, "stream %s: %s: write: %s", s->name, a->path,
+                          e == ENOSPC ? "disk full (ENOSPC)" : strerror(e));
+        }
+        done += (size_t)r;
+    }
+    uint64_t t0 = 0, t1 = 0;
+    if (s->o.fsync != JR_FSYNC_NEVER) {
+        t0 = ut_now_ns();
+        if (fdatasync(a->fd)) {
+            int e = errno;
+            if (ftruncate(a->fd, (off_t)a->size)) {
+            }
+            return ut_err(err, errlen, "stream %s: %s: fdatasync: %s", s->name, a->path,
+                          strerror(e));
+        }
+        t1 = ut_now_ns();
+    }
+    pthread_mutex_lock(&s->mu);
+    if (t1) {
+        s->syncs++;
+        s->sync_ns += t1 - t0;
+        s->last_sync_ns = t1;
+    }
+    uint64_t pos = a->size, o = s->next_offset;
+    for (size_t p = 0; p < b->len;) { /* index the new records */
+        uint32_t len;
+        memcpy(&len, b->p + p, 4);
+        jr__seg_index_add(a, o++, pos + p);
+        p += JR__REC_HDR + len;
+    }
+    a->size += b->len;
+    a->next = o;
+    a->mtime_ms = now_ms();
+    pthread_mutex_unlock(&s->mu);
+    return 0;
+}
+
+int jr_append(jr_stream *s, const jr_iov *recs, int n, int64_t ts_us, uint64_t *first, char *err,
+              size_t errlen)
+{
+    if (n <= 0) return ut_err(err, errlen, "stream %s: nothing to append", s->name);
+    for (int i = 0; i < n; i++)
+        if (recs[i].n > s->o.max_record_bytes)
+            return ut_err(err, errlen, "stream %s: record %d is %zu bytes, over the %u-byte cap",
+                          s->name, i, recs[i].n, s->o.max_record_bytes);
+    jr__waiter me;
+    memset(&me, 0, sizeof me);
+    me.recs = recs;
+    me.n = n;
+    me.ts_us = ts_us;
+    pthread_cond_init(&me.cv, NULL);
+    pthread_mutex_lock(&s->mu);
+    if (s->closing) {
+        pthread_mutex_unlock(&s->mu);
+        pthread_cond_destroy(&me.cv);
+        return ut_err(err, errlen, "stream %s is closing", s->name);
+    }
+    if (s->qtail) s->qtail->next = &me;
+    else s->qhead = &me;
+    s->qtail = &me;
+    while (!me.done && s->qhead != &me) pthread_cond_wait(&me.cv, &s->mu);
+    if (!me.done) {
+        /* Leader.  In batch mode, wait out the sync interval so the group grows. */
+        if (s->o.fsync == JR_FSYNC_BATCH && s->o.batch_ms > 0 && s->last_sync_ns) {
+            uint64_t due = s->last_sync_ns + (uint64_t)s->o.batch_ms * 1000000ull;
+            uint64_t now = ut_now_ns();
+            if (due > now) {
+                pthread_mutex_unlock(&s->mu);
+                struct timespec ts = {0, (long)(due - now)};
+                if (ts.tv_nsec >= 1000000000L) ts.tv_sec = ts.tv_nsec / 1000000000L,
+                                                ts.tv_nsec %= 1000000000L;
+                nanosleep(&ts, NULL);
+                pthread_mutex_lock(&s->mu);
+            }
+        }
+        jr__waiter *last = &me;
+        uint64_t bytes = 0;
+        for (int i = 0; i < me.n; i++) bytes += JR__REC_HDR + me.recs[i].n;
+        while (last->next) {
+            uint64_t nb = 0;
+            for (int i = 0; i < last->next->n; i++) nb += JR__REC_HDR + last->next->recs[i].n;
+            if (bytes + nb > s->o.max_batch_bytes) break;
+            bytes += nb;
+            last = last->next;
+        }
+        pthread_mutex_unlock(&s->mu);
+        uint64_t nrec = 0;
+        char gerr[256] = "";
+        int rc = write_group(s, &me, last, &nrec, gerr, sizeof gerr);
+        pthread_mutex_lock(&s->mu);
+        if (rc == 0) {
+            s->next_offset += nrec;
+            s->visible_next = s->next_offset;
+            s->appends++;
+            pthread_cond_broadcast(&s->data_cv);
+        }
+        jr__waiter *w = &me, *stop = last->next;
+        while (w != stop) {
+            jr__waiter *nx = w->next;
+            w->rc = rc;
+            if (rc) snprintf(w->err, sizeof w->err, "%s", gerr);
+            w->done = 1;
+            if (w != &me) pthread_cond_signal(&w->cv);
+            w = nx;
+        }
+        s->qhead = stop;
+        if (!stop) s->qtail = NULL;
+        else pthread_cond_signal(&stop->cv);
+    }
+    pthread_mutex_unlock(&s->mu);
+    pthread_cond_destroy(&me.cv);
+    if (me.rc) return ut_err(err, errlen, "%s", me.err);
+    *first = me.first;
+    return 0;
+}
+
+void jr_stream_info(jr_stream *s, jr_info *out)
+{
+    memset(out, 0, sizeof *out);
+    pthread_mutex_lock(&s->mu);
+    out->first_offset = s->nsegs ? s->segs[0]->base : 0;
+    out->next_offset = s->visible_next;
+    for (int i = 0; i < s->nsegs; i++) out->bytes += s->segs[i]->size;
+    out->segments = s->nsegs;
+    out->appends = s->appends;
+    out->syncs = s->syncs;
+    out->sync_ns_total = s->sync_ns;
+    pthread_mutex_unlock(&s->mu);
+}
+
+int jr_stream_wait(jr_stream *s, uint64_t offset, int timeout_ms)
+{
+    pthread_mutex_lock(&s->mu);
+    struct timespec dl;
+    clock_gettime(CLOCK_REALTIME, &dl);
+    if (timeout_ms >= 0) {
+        dl.tv_sec += timeout_ms / 1000;
+        dl.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+        if (dl.tv_nsec >= 1000000000L) dl.tv_sec++, dl.tv_nsec -= 1000000000L;
+    }
+    int rc = 0;
+    while (s->visible_next <= offset && !s->closing) {
+        if (timeout_ms < 0) pthread_cond_wait(&s->data_cv, &s->mu);
+        else if (pthread_cond_timedwait(&s->data_cv, &s->mu, &dl) == ETIMEDOUT) break;
+    }
+    rc = s->visible_next > offset;
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
