@@ -225,7 +225,7 @@ void cli_pf_json_stat(ut_buf *b, pq_type t, const pq_value *v)
 void cli_pf_text_stat(ut_buf *b, pq_type t, const pq_value *v)
 {
     if (v->kind == PQ_K_BYTES && t == PQ_STRING) {
-        ut_buf_put(b, v->u.s.p, v->u.s.n);
+        cli_pf_json_str(b, v->u.s.p, v->u.s.n);
         return;
     }
     scalar(b, t, v, 0);

@@ -28,7 +28,8 @@ void cli_pf_json_value(ut_buf *b, pq_type t, const pq_col *c, int64_t i);
 void cli_pf_csv_value(ut_buf *b, pq_type t, const pq_col *c, int64_t i);
 /* Append a statistics value as JSON. */
 void cli_pf_json_stat(ut_buf *b, pq_type t, const pq_value *v);
-/* Append a statistics value as plain text (as CSV would show it, unquoted). */
+/* Append a statistics value as text: as JSON, but timestamps, dates and
+ * NaN/Infinity unquoted (strings stay quoted and escaped). */
 void cli_pf_text_stat(ut_buf *b, pq_type t, const pq_value *v);
 
 #endif

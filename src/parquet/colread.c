@@ -232,7 +232,13 @@ static uint64_t byte_budget(rd *x)
 static int stage_dict(rd *x, const uint8_t *p, size_t len, int64_t nn)
 {
     if (!x->d.present) return ut_err(x->err, x->errlen, "dictionary-encoded page without a dictionary page");
-    if (nn == 0) return 0;
+    if (nn == 0) { /* an all-null page */
+        if (!x->width) {
+            x->soff = grow(x->soff, &x->soff_cap, 1, sizeof *x->soff);
+            x->soff[0] = bytes_target(x)->len;
+        }
+        return 0;
+    }
     if (len < 1) return ut_err(x->err, x->errlen, "dictionary indices truncated");
     int bw = p[0];
     x->idx = grow(x->idx, &x->idx_cap, (size_t)nn + 1, sizeof *x->idx);
