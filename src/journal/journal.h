@@ -74,6 +74,11 @@ typedef struct jr_iov {
 int jr_append(jr_stream *s, const jr_iov *recs, int n, int64_t ts_us, uint64_t *first, char *err,
               size_t errlen);
 
+/* Upper bounds (µs) of the fsync latency histogram buckets; the last bucket
+ * is +Inf. */
+#define JR_SYNC_BUCKETS 12
+extern const uint64_t jr_sync_bucket_us[JR_SYNC_BUCKETS - 1];
+
 typedef struct jr_info {
     uint64_t first_offset;  /* oldest record still retained */
     uint64_t next_offset;   /* offset the next append gets (= end, durable) */
@@ -81,6 +86,8 @@ typedef struct jr_info {
     int segments;
     uint64_t appends, syncs;        /* group commits and fdatasyncs so far */
     uint64_t sync_ns_total;         /* time spent in fdatasync */
+    uint64_t sync_hist[JR_SYNC_BUCKETS]; /* fdatasync count per latency bucket */
+    uint64_t records_appended;      /* records appended since open */
 } jr_info;
 
 void jr_stream_info(jr_stream *s, jr_info *out);

@@ -54,7 +54,8 @@ struct jr_stream {
     ut_buf wbuf;              /* leader's encode buffer */
     int closing;
     uint64_t recovered;
-    uint64_t appends, syncs, sync_ns;
+    uint64_t appends, syncs, sync_ns, records;
+    uint64_t sync_hist[JR_SYNC_BUCKETS];
     uint64_t last_sync_ns;
 };
 

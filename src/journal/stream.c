@@ -22,6 +22,10 @@
 #include <time.h>
 #include <unistd.h>
 
+const uint64_t jr_sync_bucket_us[JR_SYNC_BUCKETS - 1] = {100,   250,   500,    1000,
+                                                         2500,  5000,  10000,  25000,
+                                                         50000, 100000, 250000};
+
 void jr_opts_init(jr_opts *o)
 {
     memset(o, 0, sizeof *o);
@@ -321,6 +325,10 @@ static int write_group(jr_stream *s, jr__waiter *head, jr__waiter *last, uint64_
         s->syncs++;
         s->sync_ns += t1 - t0;
         s->last_sync_ns = t1;
+        uint64_t us = (t1 - t0) / 1000;
+        int bkt = 0;
+        while (bkt < JR_SYNC_BUCKETS - 1 && us > jr_sync_bucket_us[bkt]) bkt++;
+        s->sync_hist[bkt]++;
     }
     uint64_t pos = a->size, o = s->next_offset;
     for (size_t p = 0; p < b->len;) { /* index the new records */
@@ -393,6 +401,7 @@ int jr_append(jr_stream *s, const jr_iov *recs, int n, int64_t ts_us, uint64_t *
             s->next_offset += nrec;
             s->visible_next = s->next_offset;
             s->appends++;
+            s->records += nrec;
             pthread_cond_broadcast(&s->data_cv);
         }
         jr__waiter *w = &me, *stop = last->next;
@@ -426,6 +435,8 @@ void jr_stream_info(jr_stream *s, jr_info *out)
     out->appends = s->appends;
     out->syncs = s->syncs;
     out->sync_ns_total = s->sync_ns;
+    memcpy(out->sync_hist, s->sync_hist, sizeof out->sync_hist);
+    out->records_appended = s->records;
     pthread_mutex_unlock(&s->mu);
 }
 
