@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# Benchmarks against peers.  Called by `make bench` (which builds the release
+# binary build/sluice and installs the test tools first).
+#
+#   bench/run.sh              run every benchmark
+#   bench/run.sh convert      run one (names: see BENCHES below)
+#
+# Environment: BENCH_ROWS (default 1000000), BENCH_REPS (best of, default 3),
+# SLUICE_REL (binary, default build/sluice).
+#
+# Each benchmark is a function bench_<name> that prints a markdown table and
+# appends it (via record_section) to bench/RESULTS.md.  Scratch files go to
+# bench/out/ (gitignored).  To add one: write bench_<name>, add it to BENCHES.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+BIN=${SLUICE_REL:-build/sluice}
+ROWS=${BENCH_ROWS:-1000000}
+REPS=${BENCH_REPS:-3}
+OUT=bench/out
+RESULTS=bench/RESULTS.md
+BENCHES=(convert)
+
+mkdir -p "$OUT"
+[ -x "$BIN" ] || { echo "bench: $BIN not built (make build/sluice)" >&2; exit 1; }
+[ -x /usr/bin/time ] || { echo "bench: /usr/bin/time missing (scripts/deps.sh --test installs 'time')" >&2; exit 1; }
+[ -d tests/node/node_modules/@duckdb/node-api ] || { echo "bench: DuckDB missing (scripts/deps.sh --test)" >&2; exit 1; }
+
+# ---- helpers -------------------------------------------------------------------
+
+now() { date +%s.%N; }
+# timed OUTVAR_SECONDS OUTVAR_RSS_KB cmd...: wall seconds and peak RSS (KiB) of one run
+timed() {
+    local __s=$1 __m=$2; shift 2
+    local t0 t1
+    t0=$(now)
+    /usr/bin/time -f '%M' -o "$OUT/.rss" "$@"
+    t1=$(now)
+    printf -v "$__s" '%s' "$(calc "$t1 - $t0")"
+    printf -v "$__m" '%s' "$(tail -n1 "$OUT/.rss")"
+}
+min() { printf '%s\n' "$@" | sort -g | head -n1; }
+max() { printf '%s\n' "$@" | sort -g | tail -n1; }
+calc() { awk "BEGIN { printf \"%.6f\", $1 }"; }
+fmt() { LC_ALL=C printf "%.${2:-2}f" "$1"; }
+mib() { awk "BEGIN { printf \"%.1f\", $1 / 1048576 }"; }
+kib_mib() { awk "BEGIN { printf \"%d\", $1 / 1024 }"; }
+
+machine() {
+    local cpu mem
+    cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
+    mem=$(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
+    echo "$(nproc) CPUs, ${cpu:-unknown CPU}, $mem RAM, $(uname -sr)"
+}
+
+record_section() { # title, body file
+    if [ ! -f "$RESULTS" ]; then
+        echo "bench: $RESULTS is missing" >&2
+        return 1
+    fi
+    {
+        echo
+        echo "## $1 — $(date -u '+%Y-%m-%d %H:%M UTC')"
+        echo
+        echo "- machine: $(machine)"
+        echo "- commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- src 2>/dev/null || echo ' (+ uncommitted changes in src/)')"
+        echo "- sluice: $("$BIN" --version 2>/dev/null || echo '?'); DuckDB: $(node -e "console.log(require('./tests/node/node_modules/@duckdb/node-api/package.json').version)" 2>/dev/null)"
+        echo
+        cat "$2"
+    } >>"$RESULTS"
+    echo "appended to $RESULTS"
+}
+
+# ---- convert: NDJSON -> Parquet (zstd), sluice vs DuckDB -------------------------
+
+bench_convert() {
+    local events=$OUT/events.ndjson sp=$OUT/sluice.parquet dp=$OUT/duck.parquet
+    echo "== convert: $ROWS events, best of $REPS"
+    echo "generating $events"
+    "$BIN" gen --count "$ROWS" --seed 1 >"$events"
+    local in_bytes; in_bytes=$(stat -c %s "$events")
+    echo "input: $(mib "$in_bytes") MiB, $(wc -l <"$events") lines"
+
+    local s_t=() s_m=() d_t=() d_m=() d_copy=() d_total=() t m i
+    for i in $(seq 1 "$REPS"); do
+        rm -f "$sp"
+        timed t m "$BIN" convert "$events" "$sp" 2>"$OUT/sluice-convert.log"
+        s_t+=("$t"); s_m+=("$m")
+        echo "  sluice run $i: $(fmt "$t")s, peak RSS $(kib_mib "$m") MiB"
+
+        rm -f "$dp"
+        timed t m node bench/convert.mjs duck "$events" "$dp" >"$OUT/.duck.json"
+        d_t+=("$t"); d_m+=("$m")
+        d_copy+=("$(node -e "console.log(JSON.parse(require('fs').readFileSync('$OUT/.duck.json','utf8')).copy_s)")")
+        d_total+=("$(node -e "console.log(JSON.parse(require('fs').readFileSync('$OUT/.duck.json','utf8')).total_s)")")
+        echo "  duckdb run $i: COPY $(fmt "${d_copy[-1]}")s, node process $(fmt "$t")s, peak RSS $(kib_mib "$m") MiB"
+    done
+    local base_t base_m
+    timed base_t base_m node bench/convert.mjs baseline >/dev/null
+
+    # both outputs must hold every row
+    local sc dc
+    sc=$(node bench/convert.mjs count "$sp")
+    dc=$(node bench/convert.mjs count "$dp")
+    if [ "$sc" != "$ROWS" ] || [ "$dc" != "$ROWS" ]; then
+        echo "bench convert: row counts differ: sluice $sc, duckdb $dc, expected $ROWS" >&2
+        return 1
+    fi
+
+    local st dt dproc sm dm sb db
+    st=$(min "${s_t[@]}"); dt=$(min "${d_copy[@]}"); dproc=$(min "${d_t[@]}")
+    sm=$(max "${s_m[@]}"); dm=$(max "${d_m[@]}")
+    sb=$(stat -c %s "$sp"); db=$(stat -c %s "$dp")
+    local s_rps d_rps
+    s_rps=$(calc "$ROWS / $st"); d_rps=$(calc "$ROWS / $dt")
+
+    local table=$OUT/convert.md
+    {
+        echo "Convert $ROWS \`sluice gen --seed 1\` events ($(mib "$in_bytes") MiB NDJSON) to Parquet, zstd; best of $REPS; both outputs verified to hold $ROWS rows (DuckDB count)."
+        echo
+        echo "| tool | wall s (best) | rows/s | output MiB | peak RSS MiB |"
+        echo "| --- | ---: | ---: | ---: | ---: |"
+        echo "| sluice convert (1 thread) | $(fmt "$st") | $(fmt "$s_rps" 0) | $(mib "$sb") | $(kib_mib "$sm") |"
+        echo "| DuckDB COPY read_json_auto, $(nproc) threads | $(fmt "$dt") | $(fmt "$d_rps" 0) | $(mib "$db") | $(kib_mib "$dm") (node process) |"
+        echo "| node + DuckDB baseline (load, open, SELECT 1) | $(fmt "$base_t") | | | $(kib_mib "$base_m") |"
+        echo
+        echo "- speed sluice/DuckDB: **$(fmt "$(calc "$s_rps / $d_rps")")x** (rows/s ratio; DuckDB time is the COPY statement alone, its whole node process took $(fmt "$dproc")s best)"
+        echo "- size sluice/DuckDB: **$(fmt "$(calc "$sb / $db")")x** ($sb vs $db bytes)"
+        echo "- peak RSS: sluice $(kib_mib "$sm") MiB; DuckDB's figure includes node and the DuckDB library (baseline $(kib_mib "$base_m") MiB), so DuckDB's own share is about $(kib_mib "$((dm - base_m))") MiB"
+    } >"$table"
+    echo
+    cat "$table"
+    echo
+    record_section "convert: NDJSON → Parquet (zstd)" "$table"
+}
+
+# ---- main ---------------------------------------------------------------------------
+
+want=("$@")
+[ ${#want[@]} -eq 0 ] && want=("${BENCHES[@]}")
+for b in "${want[@]}"; do
+    if ! declare -F "bench_$b" >/dev/null; then
+        echo "bench: unknown benchmark '$b' (have: ${BENCHES[*]})" >&2
+        exit 2
+    fi
+    "bench_$b"
+done
