@@ -37,6 +37,14 @@ int cv__parse_bool(const char *s, size_t n, int *v);      /* 0 or -1 */
 /* Cheap pre-check then ut_ts_parse. */
 int cv__is_ts(const char *s, size_t n);
 
+/* Speculative inference during the write pass: the kind bits a value would
+ * add to its column (0 = none), and applying them: cv__apply_kinds returns 1
+ * when the column's inferred type changes (the schema being written is then
+ * not what whole-input inference gives). */
+unsigned cv__track_json(const cv__col *c, const js_value *v);
+unsigned cv__track_text(const cv__col *c, const char *s, size_t n, int quoted);
+int cv__apply_kinds(cv__col *c, unsigned k);
+
 /* Write pass: put one JSON value / one text field into column col of w.
  * Returns 0, or -1 with the reason in why. */
 struct pq_writer;

@@ -10,6 +10,8 @@ struct cv_infer {
     int64_t records;
     js_field *tmp; /* fields of the record being added */
     int tmpcap;
+    int64_t *stamp, gen; /* duplicate-key check */
+    int stampcap;
 };
 
 cv_infer *cv_infer_create(void)
@@ -24,6 +26,7 @@ void cv_infer_destroy(cv_infer *inf)
     if (!inf) return;
     cv_schema_destroy(inf->s);
     free(inf->tmp);
+    free(inf->stamp);
     free(inf);
 }
 
@@ -43,6 +46,33 @@ static unsigned json_kind(const cv__col *c, const js_value *v)
     }
 }
 
+/* Does the record in inf->tmp[0..nf) repeat a key? */
+static int dup_keys(cv_infer *inf, int nf)
+{
+    cv_schema *s = inf->s;
+    if (inf->stampcap < s->n + nf) {
+        inf->stampcap = (s->n + nf) * 2;
+        inf->stamp = ut_realloc(inf->stamp, (size_t)inf->stampcap * sizeof *inf->stamp);
+        for (int i = 0; i < inf->stampcap; i++) inf->stamp[i] = -1;
+    }
+    int64_t gen = ++inf->gen;
+    for (int i = 0; i < nf; i++) {
+        const js_field *f = &inf->tmp[i];
+        int c = cv__find_at(s, f->key, f->key_len, i);
+        if (c >= 0) {
+            if (inf->stamp[c] == gen) return 1;
+            inf->stamp[c] = gen;
+            continue;
+        }
+        /* a key not seen before: compare with the other new keys */
+        for (int j = 0; j < i; j++) {
+            const js_field *g = &inf->tmp[j];
+            if (g->key_len == f->key_len && !memcmp(g->key, f->key, f->key_len)) return 1;
+        }
+    }
+    return 0;
+}
+
 int cv_infer_json(cv_infer *inf, struct js_parser *p, const char *rec, size_t n, char *err,
                   size_t errlen)
 {
@@ -59,8 +89,10 @@ int cv_infer_json(cv_infer *inf, struct js_parser *p, const char *rec, size_t n,
         if (rc == 0) break;
         nf++;
     }
-    /* the record is valid: apply it */
+    /* the record is valid: reject duplicate keys (the write pass does), then
+     * apply it */
     cv_schema *s = inf->s;
+    if (dup_keys(inf, nf)) return ut_err(err, errlen, "duplicate key");
     for (int i = 0; i < nf; i++) {
         const js_field *f = &inf->tmp[i];
         int c = cv__find_at(s, f->key, f->key_len, i);
@@ -136,7 +168,37 @@ cv_schema *cv_infer_schema(const cv_infer *inf)
     cv_schema *out = cv_schema_create();
     for (int i = 0; i < inf->s->n; i++) {
         const cv__col *c = &inf->s->c[i];
-        cv__add(out, c->name, c->len, final_type(c->kinds), 0);
+        int k = cv__add(out, c->name, c->len, final_type(c->kinds), 0);
+        if (k >= 0) out->c[k].kinds = c->kinds;
     }
     return out;
+}
+
+unsigned cv__track_json(const cv__col *c, const js_value *v)
+{
+    unsigned k;
+    switch (v->kind) {
+    case JS_NULL: k = K_NULL; break;
+    case JS_BOOL: k = K_BOOL; break;
+    case JS_INT: k = K_INT; break;
+    case JS_DOUBLE: k = K_DOUBLE; break;
+    case JS_STRING:
+        if (c->kinds & K_STR) return 0;
+        k = cv__is_ts(v->s, v->n) ? K_TS : K_STR;
+        break;
+    default: k = K_NESTED; break;
+    }
+    return k & ~c->kinds;
+}
+
+unsigned cv__track_text(const cv__col *c, const char *s, size_t n, int quoted)
+{
+    if (c->kinds & K_STR) return 0;
+    return kind_of_type(cv_classify_text(s, n, quoted)) & ~c->kinds;
+}
+
+int cv__apply_kinds(cv__col *c, unsigned k)
+{
+    c->kinds |= k;
+    return final_type(c->kinds) != c->type;
 }

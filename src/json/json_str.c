@@ -3,6 +3,9 @@
 #include "json/json_int.h"
 
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #define ONES 0x0101010101010101ull
 #define HIGHS 0x8080808080808080ull
@@ -134,6 +137,23 @@ int js__string(js_parser *p, js__cur *c, int decode, const char **out, size_t *n
     const char *s = c->s;
     size_t len = c->len, start = c->pos + 1, i = start;
     for (;;) {
+#ifdef __SSE2__
+        {
+            const __m128i vq = _mm_set1_epi8('"'), vb = _mm_set1_epi8('\\'),
+                          vc = _mm_set1_epi8(0x1f);
+            while (i + 16 <= len) {
+                __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+                __m128i m = _mm_or_si128(_mm_cmpeq_epi8(v, vq), _mm_cmpeq_epi8(v, vb));
+                m = _mm_or_si128(m, _mm_cmpeq_epi8(_mm_min_epu8(v, vc), v));
+                unsigned mask = (unsigned)(_mm_movemask_epi8(m) | _mm_movemask_epi8(v));
+                if (mask) {
+                    i += (size_t)__builtin_ctz(mask);
+                    break;
+                }
+                i += 16;
+            }
+        }
+#endif
         while (i + 8 <= len && !special8(s + i)) i += 8;
         if (i >= len) {
             c->pos = len;
