@@ -17,7 +17,7 @@ import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import {
     Reporter, makeTmp, sluice, run, crashed, describe, pool, openDuck, sqlStr, sqlIdent,
-    toJson, tsStr, dateStr, parseTs, parseDate, fmtNum, show, cmpUtf8, rng,
+    toJson, tsStr, dateStr, parseTs, parseDate, fmtNum, show, cmpUtf8, rng, parseNdjson, JNum,
 } from '../node/lib/common.mjs';
 
 const T = new Reporter();
@@ -522,7 +522,7 @@ await T.guard('infer', async () => {
     const tp = [];
     for (const [k, ts_] of Object.entries(want)) if (!ts_.includes(types[k])) tp.push(`${k}: DuckDB type ${types[k]}, expected ${ts_.join(' or ')}`);
     T.check('infer types (BIGINT, DOUBLE, BOOLEAN, VARCHAR, TIMESTAMP, nested->VARCHAR)', tp);
-    const got = await db.all(`SELECT id, price, ok, name, at, meta, late FROM read_parquet(${sqlStr(out)})`);
+    const got = await db.all(`SELECT id, price, "ok", name, "at", meta, late FROM read_parquet(${sqlStr(out)})`);
     const vp = [];
     if (got.rows.length !== src.length) vp.push(`${got.rows.length} rows, expected ${src.length}`);
     for (let i = 0; i < Math.min(src.length, got.rows.length) && vp.length < 20; i++) {
@@ -540,6 +540,38 @@ await T.guard('infer', async () => {
         if ((late === null ? null : Number(late)) !== s.late) vp.push(`row ${i} late ${late}, expected ${s.late}`);
     }
     T.check('infer values (incl. int64 extremes, nested objects/arrays as JSON text)', vp);
+});
+
+await T.guard('gen', async () => {
+    // sluice gen | sluice convert - (inferred schema): every value of every
+    // column equals the NDJSON source, as DuckDB reads the Parquet file.
+    const count = 20000;
+    const g = await sluice(['gen', '--count', String(count), '--seed', '7']);
+    if (crashed(g) || g.status !== 0) { T.fail('gen | convert', describe(g, ['gen', '--count', String(count), '--seed', '7'])); return; }
+    const out = path.join(tmp, 'gen.parquet');
+    const res = await sluice(['convert', '-', out], { input: g.stdout });
+    if (crashed(res) || res.status !== 0) { T.fail('gen | convert', describe(res, ['convert', '-', out])); return; }
+    const src = parseNdjson(g.stdout);
+    const d = await db.all(`SELECT * FROM read_parquet(${sqlStr(out)})`);
+    const probs = [];
+    if (d.rows.length !== count) probs.push(`DuckDB reads ${d.rows.length} rows, expected ${count}`);
+    const keys = new Set(src.flatMap((r) => Object.keys(r)));
+    for (const k of keys) if (!d.names.includes(k)) probs.push(`no column for key ${k}`);
+    for (let i = 0; i < Math.min(count, d.rows.length) && probs.length < 20; i++) {
+        d.names.forEach((name, j) => {
+            const want = src[i][name] ?? null, got = d.rows[i][j], t = d.types[j];
+            let bad = false;
+            if (want === null || got === null) bad = want !== got;
+            else if (t === 'BIGINT') bad = !(want instanceof JNum) || BigInt(want.text) !== got;
+            else if (t === 'DOUBLE') bad = !(want instanceof JNum) || Number(want.text) !== got;
+            else if (t === 'BOOLEAN') bad = want !== got;
+            else if (t.startsWith('TIMESTAMP')) bad = typeof want !== 'string' || parseTs(want) !== got.micros;
+            else if (t === 'VARCHAR') bad = typeof want === 'string' ? want !== got : !isDeepStrictEqual(JSON.parse(toJson(want)), JSON.parse(got));
+            else bad = `unexpected type ${t}`;
+            if (bad) probs.push(`row ${i} ${name} (${t}): source ${show(want)}, DuckDB ${show(got)}`);
+        });
+    }
+    T.check(`gen --count ${count} | convert - (inferred): every value equals the source`, probs);
 });
 
 await T.guard('infer-widen', async () => {

@@ -368,6 +368,8 @@ function shortestDigits(x, isFloat) {
     return 17;
 }
 
+function shortestText(x, isFloat) { return Number(x.toPrecision(shortestDigits(x, isFloat))).toString(); }
+
 export const TS_RE = /^-?\d{4,}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?Z$/;
 
 /* Micros from a DuckDB timestamp value of any unit. */
@@ -392,7 +394,7 @@ export function decimalString(v) {
 
 /* Compare one `sluice cat` value with DuckDB's value of DuckDB type t.
  * Returns null when they match, else a reason. */
-export function compareCatValue(t, duck, cat) {
+export function compareCatValue(t, duck, cat, styleNotes) {
     if (duck === null || duck === undefined) return cat === null ? null : `expected null, got ${show(cat)}`;
     if (cat === null || cat === undefined) return `expected ${show(duck)}, got ${cat === null ? 'null' : 'missing'}`;
     if (t === 'BOOLEAN') return cat === duck ? null : `expected ${duck}, got ${show(cat)}`;
@@ -406,8 +408,11 @@ export function compareCatValue(t, duck, cat) {
         if (cat instanceof JNum && !Number.isFinite(x)) return `non-finite as a bare number: ${cat.text}`;
         const got = t === 'FLOAT' ? Math.fround(x) : x;
         if (!sameNum(got, duck)) return `expected ${fmtNum(duck)}, got ${show(cat)}`;
-        if (cat instanceof JNum && sigDigits(cat.text) > shortestDigits(duck, t === 'FLOAT'))
-            return `not the shortest round-trip form: ${cat.text} (value ${fmtNum(duck)})`;
+        if (cat instanceof JNum && sigDigits(cat.text) > shortestDigits(duck, t === 'FLOAT')) {
+            const why = `${t} printed as ${cat.text}, not the shortest round-trip form (${shortestText(duck, t === 'FLOAT')})`;
+            if (!styleNotes) return why;
+            styleNotes.push(why);
+        }
         return null;
     }
     if (/^DECIMAL/.test(t)) {
