@@ -60,6 +60,14 @@ int ut_fmt_double(char *out, double v);
 /* Same for a float: shortest text that reads back to the same float. */
 int ut_fmt_float(char *out, float v);
 
+/* ---- JSON output ----------------------------------------------------------- */
+
+/* Append str[0..n) as a quoted JSON string: `"` `\` and control characters
+ * escaped (\n \t \r \b \f, others \u00XX), valid UTF-8 passed through, each
+ * byte of an invalid UTF-8 sequence written as \u00XX (read as Latin-1), so
+ * the output is always valid JSON. */
+void ut_json_str(ut_buf *b, const void *str, size_t n);
+
 /* ---- time ---------------------------------------------------------------- */
 
 /* Days since 1970-01-01 for a proleptic Gregorian date, and back. */

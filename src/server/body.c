@@ -1,0 +1,232 @@
+/* Request bodies: decompression with a cap, NDJSON / JSON-array splitting,
+ * per-record validation. */
+#include "server/server.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <zlib.h>
+#include <zstd.h>
+
+static const char *reject_names[SV_REJ_COUNT] = {"invalid_json", "not_object", "too_large",
+                                                 "too_deep"};
+
+const char *sv_reject_name(sv_reject r)
+{
+    return r < SV_REJ_COUNT ? reject_names[r] : "unknown";
+}
+
+static int gunzip_capped(const void *in, size_t n, size_t cap, ut_buf *out, char *err,
+                         size_t errlen)
+{
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    if (inflateInit2(&z, 15 + 32) != Z_OK) return ut_err(err, errlen, "gzip: cannot initialise");
+    z.next_in = (Bytef *)in;
+    z.avail_in = (uInt)n;
+    int rc = Z_OK, status = 0;
+    while (z.avail_in > 0) {
+        ut_buf_reserve(out, 64 << 10);
+        z.next_out = out->p + out->len;
+        z.avail_out = (uInt)(out->cap - out->len);
+        size_t before = z.avail_out;
+        rc = inflate(&z, Z_NO_FLUSH);
+        out->len += before - z.avail_out;
+        if (out->len > cap) {
+            status = 413;
+            ut_err(err, errlen, "body decompresses to more than %zu bytes", cap);
+            break;
+        }
+        if (rc == Z_STREAM_END) {
+            if (z.avail_in == 0) break;
+            if (inflateReset(&z) != Z_OK) break; /* another gzip member */
+            continue;
+        }
+        if (rc != Z_OK) {
+            status = 400;
+            ut_err(err, errlen, "body is not valid gzip (%s)", z.msg ? z.msg : "corrupt data");
+            break;
+        }
+    }
+    if (!status && rc != Z_STREAM_END) {
+        status = 400;
+        ut_err(err, errlen, "gzip body is truncated");
+    }
+    inflateEnd(&z);
+    return status;
+}
+
+static int unzstd_capped(const void *in, size_t n, size_t cap, ut_buf *out, char *err,
+                         size_t errlen)
+{
+    ZSTD_DStream *d = ZSTD_createDStream();
+    if (!d) return ut_err(err, errlen, "zstd: cannot initialise"), 400;
+    ZSTD_inBuffer ib = {in, n, 0};
+    size_t r = 1;
+    int status = 0;
+    while (ib.pos < ib.size) {
+        ut_buf_reserve(out, 64 << 10);
+        ZSTD_outBuffer ob = {out->p + out->len, out->cap - out->len, 0};
+        r = ZSTD_decompressStream(d, &ob, &ib);
+        out->len += ob.pos;
+        if (ZSTD_isError(r)) {
+            status = 400;
+            ut_err(err, errlen, "body is not valid zstd (%s)", ZSTD_getErrorName(r));
+            break;
+        }
+        if (out->len > cap) {
+            status = 413;
+            ut_err(err, errlen, "body decompresses to more than %zu bytes", cap);
+            break;
+        }
+        if (ob.pos == 0 && ib.pos == ib.size) break;
+    }
+    if (!status && r != 0) {
+        status = 400;
+        ut_err(err, errlen, "zstd body is truncated");
+    }
+    ZSTD_freeDStream(d);
+    return status;
+}
+
+static void add_ok(sv_batch *b, const char *p, size_t n)
+{
+    if (b->nok == b->cap_ok) {
+        b->cap_ok = b->cap_ok ? b->cap_ok * 2 : 256;
+        b->ok = ut_realloc(b->ok, (size_t)b->cap_ok * sizeof *b->ok);
+    }
+    b->ok[b->nok].p = p;
+    b->ok[b->nok].n = n;
+    b->nok++;
+    b->nrecords++;
+}
+
+static void add_bad(sv_batch *b, int line, sv_reject why, const char *msg, const char *p, size_t n)
+{
+    if (b->nbad == b->cap_bad) {
+        b->cap_bad = b->cap_bad ? b->cap_bad * 2 : 16;
+        b->bad = ut_realloc(b->bad, (size_t)b->cap_bad * sizeof *b->bad);
+    }
+    sv_bad *x = &b->bad[b->nbad++];
+    x->index = b->nrecords++;
+    x->line = line;
+    x->why = why;
+    snprintf(x->msg, sizeof x->msg, "%s", msg);
+    x->p = p;
+    x->n = n;
+}
+
+/* Validate one record and file it as ok or bad. */
+static void check_record(js_parser *p, sv_batch *b, const sv_limits *lim, const char *rec,
+                         size_t n, int line)
+{
+    char msg[180];
+    if (n > lim->max_record) {
+        snprintf(msg, sizeof msg, "record is %zu bytes, over the %zu-byte limit", n,
+                 lim->max_record);
+        add_bad(b, line, SV_REJ_TOO_LARGE, msg, rec, n);
+        return;
+    }
+    if (js_obj_check(p, rec, n, NULL, msg, sizeof msg) == 0) {
+        add_ok(b, rec, n);
+        return;
+    }
+    js_kind kind;
+    char tmp[180];
+    sv_reject why = SV_REJ_INVALID_JSON;
+    if (strstr(msg, "deep") || strstr(msg, "depth")) why = SV_REJ_TOO_DEEP;
+    else if (js_validate(p, rec, n, &kind, tmp, sizeof tmp) == 0 && kind != JS_OBJECT)
+        why = SV_REJ_NOT_OBJECT;
+    add_bad(b, line, why, msg, rec, n);
+}
+
+static int split_ndjson(js_parser *p, sv_batch *b, const sv_limits *lim, char *err, size_t errlen)
+{
+    const char *s = (const char *)b->plain.p, *end = s + b->plain.len;
+    int line = 0;
+    while (s < end) {
+        const char *nl = memchr(s, '\n', (size_t)(end - s));
+        const char *e = nl ? nl : end;
+        line++;
+        const char *a = s, *z = e;
+        while (a < z && (*a == ' ' || *a == '\t' || *a == '\r')) a++;
+        while (z > a && (z[-1] == ' ' || z[-1] == '\t' || z[-1] == '\r')) z--;
+        if (a < z) {
+            if (b->nrecords >= lim->max_records)
+                return ut_err(err, errlen, "more than %d records in one request",
+                              lim->max_records), 413;
+            check_record(p, b, lim, a, (size_t)(z - a), line);
+        }
+        s = nl ? nl + 1 : end;
+    }
+    return 0;
+}
+
+static int split_array(js_parser *p, sv_batch *b, const sv_limits *lim, char *err, size_t errlen)
+{
+    char msg[180];
+    const char *body = (const char *)b->plain.p;
+    if (js_array_begin(p, body, b->plain.len, msg, sizeof msg))
+        return ut_err(err, errlen, "body is not a JSON array: %s", msg), 400;
+    for (;;) {
+        const char *e;
+        size_t n = 0, off = 0;
+        int rc = js_array_next(p, &e, &n, &off, msg, sizeof msg);
+        if (rc == 0) break;
+        if (b->nrecords >= lim->max_records)
+            return ut_err(err, errlen, "more than %d records in one request", lim->max_records),
+                   413;
+        if (rc < 0) {
+            /* The array is broken here: what follows cannot be split.  Keep
+             * the records before it; report the rest as one bad record. */
+            const char *rest = body + (off < b->plain.len ? off : b->plain.len);
+            char m2[240];
+            snprintf(m2, sizeof m2, "array malformed, remaining elements not read: %s", msg);
+            add_bad(b, 0, SV_REJ_INVALID_JSON, m2, rest,
+                    b->plain.len - (size_t)(rest - body));
+            break;
+        }
+        check_record(p, b, lim, e, n, 0);
+    }
+    return 0;
+}
+
+int sv_body_parse(js_parser *p, const void *body, size_t len, const char *encoding,
+                  const sv_limits *lim, sv_batch *out, char *err, size_t errlen)
+{
+    int status = 0;
+    if (len > lim->max_body)
+        return ut_err(err, errlen, "body is %zu bytes, over the %zu-byte limit", len,
+                      lim->max_body), 413;
+    if (!encoding || !*encoding || !strcasecmp(encoding, "identity")) {
+        ut_buf_put(&out->plain, body, len);
+    } else if (!strcasecmp(encoding, "gzip") || !strcasecmp(encoding, "x-gzip")) {
+        status = gunzip_capped(body, len, lim->max_body, &out->plain, err, errlen);
+    } else if (!strcasecmp(encoding, "zstd")) {
+        status = unzstd_capped(body, len, lim->max_body, &out->plain, err, errlen);
+    } else {
+        return ut_err(err, errlen, "Content-Encoding '%s' is not supported (gzip, zstd)",
+                      encoding), 415;
+    }
+    if (status) return status;
+    size_t i = 0;
+    const uint8_t *q = out->plain.p;
+    if (out->plain.len >= 3 && q[0] == 0xEF && q[1] == 0xBB && q[2] == 0xBF) i = 3;
+    while (i < out->plain.len && (q[i] == ' ' || q[i] == '\t' || q[i] == '\r' || q[i] == '\n'))
+        i++;
+    if (i == out->plain.len) return ut_err(err, errlen, "body has no records"), 400;
+    status = q[i] == '[' ? split_array(p, out, lim, err, errlen)
+                         : split_ndjson(p, out, lim, err, errlen);
+    if (status) return status;
+    if (!out->nrecords) return ut_err(err, errlen, "body has no records"), 400;
+    return 0;
+}
+
+void sv_batch_free(sv_batch *b)
+{
+    ut_buf_free(&b->plain);
+    free(b->ok);
+    free(b->bad);
+    memset(b, 0, sizeof *b);
+}

@@ -1,0 +1,209 @@
+/* The HTTP side: libmicrohttpd daemon, routing, replies, start and stop. */
+#include "server/sv_int.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static char get_marker; /* *ctx of GET requests */
+
+void sv_opts_init(sv_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->data_dir = "./sluice-data";
+    o->host = "127.0.0.1";
+    o->port = 8080;
+    o->max_connections = 1024;
+    o->conn_timeout_s = 30;
+    o->limits.max_body = 10 * 1000 * 1000;
+    o->limits.max_record = 1000 * 1000;
+    o->limits.max_depth = 64;
+    o->limits.max_records = 100000;
+    o->min_free_disk = 1000ull * 1000 * 1000;
+    o->auto_create = 1;
+    jr_opts_init(&o->auto_conf.jr);
+}
+
+enum MHD_Result sv__reply(sv_server *s, struct MHD_Connection *c, int code, const char *ctype,
+                          const void *body, size_t n, const char *retry_after)
+{
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(n, (void *)body, MHD_RESPMEM_MUST_COPY);
+    if (!r) return MHD_NO;
+    MHD_add_response_header(r, "Content-Type", ctype);
+    if (retry_after) MHD_add_response_header(r, "Retry-After", retry_after);
+    if (code == 401) MHD_add_response_header(r, "WWW-Authenticate", "Bearer");
+    enum MHD_Result rc = MHD_queue_response(c, (unsigned)code, r);
+    MHD_destroy_response(r);
+    if (code >= 100 && code < 600) __atomic_fetch_add(&s->http_codes[code / 100], 1, __ATOMIC_RELAXED);
+    return rc;
+}
+
+enum MHD_Result sv__reply_error(sv_server *s, struct MHD_Connection *c, int code, const char *msg)
+{
+    ut_buf b = {0};
+    ut_buf_puts(&b, "{\"error\":");
+    ut_json_str(&b, msg, strlen(msg));
+    ut_buf_puts(&b, "}\n");
+    const char *retry = code == 429 || code == 503 ? "1" : code == 507 ? "30" : NULL;
+    enum MHD_Result r = sv__reply(s, c, code, "application/json", b.p, b.len, retry);
+    ut_buf_free(&b);
+    return r;
+}
+
+/* "/v1/streams/NAME/records" -> NAME (into out) and 1; else 0. */
+static int match_records(const char *url, char *out, size_t n)
+{
+    const char *pre = "/v1/streams/", *suf = "/records";
+    size_t lp = strlen(pre), lu = strlen(url), ls = strlen(suf);
+    if (strncmp(url, pre, lp) || lu <= lp + ls || strcmp(url + lu - ls, suf)) return 0;
+    size_t len = lu - lp - ls;
+    if (len >= n || memchr(url + lp, '/', len)) return 0;
+    memcpy(out, url + lp, len);
+    out[len] = 0;
+    return 1;
+}
+
+static enum MHD_Result handle_get(sv_server *s, struct MHD_Connection *c, const char *url)
+{
+    ut_buf b = {0};
+    enum MHD_Result r;
+    if (!strcmp(url, "/healthz")) {
+        r = sv__reply(s, c, 200, "text/plain", "ok\n", 3, NULL);
+    } else if (!strcmp(url, "/metrics")) {
+        sv__metrics(s, &b);
+        r = sv__reply(s, c, 200, "text/plain; version=0.0.4", b.p, b.len, NULL);
+    } else if (!strcmp(url, "/v1/streams")) {
+        sv__info_streams(s, &b);
+        r = sv__reply(s, c, 200, "application/json", b.p, b.len, NULL);
+    } else if (!strncmp(url, "/v1/streams/", 12) && !strchr(url + 12, '/')) {
+        if (sv__info_stream(s, url + 12, &b)) {
+            char msg[128];
+            snprintf(msg, sizeof msg, "unknown stream '%.64s'", url + 12);
+            r = sv__reply_error(s, c, 404, msg);
+        } else {
+            r = sv__reply(s, c, 200, "application/json", b.p, b.len, NULL);
+        }
+    } else {
+        r = sv__reply_error(s, c, 404, "no such endpoint");
+    }
+    ut_buf_free(&b);
+    return r;
+}
+
+static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *url,
+                               const char *method, const char *version, const char *upload,
+                               size_t *upload_size, void **ctx)
+{
+    sv_server *s = cls;
+    char name[80];
+    (void)version;
+    if (match_records(url, name, sizeof name)) {
+        if (strcmp(method, "POST")) return sv__reply_error(s, c, 405, "use POST");
+        return sv__ingest(s, c, name, upload, upload_size, ctx);
+    }
+    if (!*ctx) { /* wait for the whole request */
+        *ctx = &get_marker;
+        return MHD_YES;
+    }
+    if (*upload_size) { /* bodies on GET are ignored */
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    if (strcmp(method, "GET") && strcmp(method, "HEAD"))
+        return sv__reply_error(s, c, 405, "method not allowed");
+    return handle_get(s, c, url);
+}
+
+static void completed(void *cls, struct MHD_Connection *c, void **ctx,
+                      enum MHD_RequestTerminationCode why)
+{
+    (void)c;
+    (void)why;
+    if (*ctx && *ctx != &get_marker) sv__ingest_done(cls, *ctx);
+    *ctx = NULL;
+}
+
+sv_server *sv_start(const sv_opts *o, char *err, size_t errlen)
+{
+    sv_server *s = ut_calloc(1, sizeof *s);
+    s->o = *o;
+    pthread_mutex_init(&s->mu, NULL);
+    s->data_dir = ut_strdup(o->data_dir);
+    size_t n = strlen(o->data_dir) + 16;
+    s->streams_dir = ut_malloc(n);
+    snprintf(s->streams_dir, n, "%s/streams", o->data_dir);
+    s->auto_jr = o->auto_conf.jr;
+    s->auto_max_bytes = o->auto_conf.max_bytes;
+    s->max_inflight_bytes = (uint64_t)o->limits.max_body * 32;
+    if (s->max_inflight_bytes < (256ull << 20)) s->max_inflight_bytes = 256ull << 20;
+    s->o.data_dir = s->data_dir;
+    s->o.streams = NULL; /* not kept: copied into the registry */
+    if (mkdir(s->data_dir, 0755) && errno != EEXIST) {
+        ut_err(err, errlen, "cannot create data directory %s: %s", s->data_dir, strerror(errno));
+        goto fail;
+    }
+    if (mkdir(s->streams_dir, 0755) && errno != EEXIST) {
+        ut_err(err, errlen, "cannot create %s: %s", s->streams_dir, strerror(errno));
+        goto fail;
+    }
+    s->o.streams = o->streams;
+    if (sv__streams_open(s, err, errlen)) goto fail;
+    s->o.streams = NULL;
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_port = htons((uint16_t)o->port);
+    if (inet_pton(AF_INET, o->host, &a.sin_addr) != 1) {
+        ut_err(err, errlen, "listen address '%s' is not an IPv4 address", o->host);
+        goto fail;
+    }
+    s->d = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+                                MHD_USE_ERROR_LOG,
+                            (uint16_t)o->port, NULL, NULL, handler, s,
+                            MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&a,
+                            MHD_OPTION_CONNECTION_LIMIT, (unsigned)o->max_connections,
+                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)o->conn_timeout_s,
+                            MHD_OPTION_NOTIFY_COMPLETED, completed, s,
+                            MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
+                            MHD_OPTION_END);
+    if (!s->d) {
+        ut_err(err, errlen, "cannot listen on %s:%d (in use, or not allowed)", o->host, o->port);
+        goto fail;
+    }
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
+    s->port = di ? di->port : o->port;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    s->started_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+    return s;
+fail:
+    sv_stop(s);
+    return NULL;
+}
+
+int sv_port(const sv_server *s)
+{
+    return s->port;
+}
+
+void sv_stop(sv_server *s)
+{
+    if (!s) return;
+    if (s->d) {
+        MHD_socket fd = MHD_quiesce_daemon(s->d); /* stop accepting */
+        if (fd != MHD_INVALID_SOCKET) close(fd);
+        MHD_stop_daemon(s->d); /* waits for the connection threads */
+    }
+    sv__streams_close(s);
+    pthread_mutex_destroy(&s->mu);
+    free(s->streams_dir);
+    free(s->data_dir);
+    free(s);
+}

@@ -1,0 +1,127 @@
+/* GET /v1/streams, /v1/streams/{stream} and /metrics. */
+#include "server/sv_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static void stream_json(sv__stream *st, ut_buf *b)
+{
+    jr_info in;
+    jr_stream_info(st->jr, &in);
+    ut_buf_puts(b, "{\"name\":");
+    ut_json_str(b, st->name, strlen(st->name));
+    ut_buf_printf(b, ",\"first_offset\":%llu,\"next_offset\":%llu,\"records\":%llu,"
+                     "\"bytes\":%llu,\"segments\":%d,\"auth\":%s,\"records_in\":%llu,"
+                     "\"bytes_in\":%llu,\"rejected\":{",
+                  (unsigned long long)in.first_offset, (unsigned long long)in.next_offset,
+                  (unsigned long long)(in.next_offset - in.first_offset),
+                  (unsigned long long)in.bytes, in.segments, st->ntokens ? "true" : "false",
+                  (unsigned long long)__atomic_load_n(&st->records_in, __ATOMIC_RELAXED),
+                  (unsigned long long)__atomic_load_n(&st->bytes_in, __ATOMIC_RELAXED));
+    for (int r = 0; r < SV_REJ_COUNT; r++)
+        ut_buf_printf(b, "%s\"%s\":%llu", r ? "," : "", sv_reject_name((sv_reject)r),
+                      (unsigned long long)__atomic_load_n(&st->rejects[r], __ATOMIC_RELAXED));
+    ut_buf_puts(b, "}}");
+}
+
+void sv__info_streams(sv_server *s, ut_buf *out)
+{
+    pthread_mutex_lock(&s->mu);
+    int n = s->nstreams;
+    pthread_mutex_unlock(&s->mu);
+    ut_buf_puts(out, "{\"streams\":[");
+    for (int i = 0; i < n; i++) {
+        if (i) ut_buf_putc(out, ',');
+        stream_json(s->streams[i], out);
+    }
+    ut_buf_puts(out, "]}\n");
+}
+
+int sv__info_stream(sv_server *s, const char *name, ut_buf *out)
+{
+    char err[128];
+    sv__stream *st = sv__stream_get(s, name, 0, err, sizeof err);
+    if (!st) return -1;
+    stream_json(st, out);
+    ut_buf_putc(out, '\n');
+    return 0;
+}
+
+static void help(ut_buf *b, const char *name, const char *type, const char *text)
+{
+    ut_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, text, name, type);
+}
+
+void sv__metrics(sv_server *s, ut_buf *b)
+{
+    pthread_mutex_lock(&s->mu);
+    int n = s->nstreams;
+    pthread_mutex_unlock(&s->mu);
+    help(b, "sluice_ingest_records_total", "counter", "Records accepted into a stream.");
+    for (int i = 0; i < n; i++)
+        ut_buf_printf(b, "sluice_ingest_records_total{stream=\"%s\"} %llu\n", s->streams[i]->name,
+                      (unsigned long long)__atomic_load_n(&s->streams[i]->records_in, __ATOMIC_RELAXED));
+    help(b, "sluice_ingest_bytes_total", "counter", "Record bytes accepted into a stream.");
+    for (int i = 0; i < n; i++)
+        ut_buf_printf(b, "sluice_ingest_bytes_total{stream=\"%s\"} %llu\n", s->streams[i]->name,
+                      (unsigned long long)__atomic_load_n(&s->streams[i]->bytes_in, __ATOMIC_RELAXED));
+    help(b, "sluice_ingest_requests_total", "counter", "Ingest requests per stream.");
+    for (int i = 0; i < n; i++)
+        ut_buf_printf(b, "sluice_ingest_requests_total{stream=\"%s\"} %llu\n", s->streams[i]->name,
+                      (unsigned long long)__atomic_load_n(&s->streams[i]->requests, __ATOMIC_RELAXED));
+    help(b, "sluice_ingest_rejected_total", "counter", "Records rejected, by reason.");
+    for (int i = 0; i < n; i++)
+        for (int r = 0; r < SV_REJ_COUNT; r++)
+            ut_buf_printf(b, "sluice_ingest_rejected_total{stream=\"%s\",reason=\"%s\"} %llu\n",
+                          s->streams[i]->name, sv_reject_name((sv_reject)r),
+                          (unsigned long long)__atomic_load_n(&s->streams[i]->rejects[r],
+                                                              __ATOMIC_RELAXED));
+    help(b, "sluice_http_responses_total", "counter", "HTTP responses by status class.");
+    for (int k = 1; k <= 5; k++)
+        ut_buf_printf(b, "sluice_http_responses_total{code=\"%dxx\"} %llu\n", k,
+                      (unsigned long long)__atomic_load_n(&s->http_codes[k], __ATOMIC_RELAXED));
+    help(b, "sluice_journal_bytes", "gauge", "Bytes on disk in a stream's journal.");
+    jr_info *in = ut_calloc((size_t)n + 1, sizeof *in);
+    for (int i = 0; i < n; i++) jr_stream_info(s->streams[i]->jr, &in[i]);
+    for (int i = 0; i < n; i++)
+        ut_buf_printf(b, "sluice_journal_bytes{stream=\"%s\"} %llu\n", s->streams[i]->name,
+                      (unsigned long long)in[i].bytes);
+    help(b, "sluice_journal_next_offset", "gauge", "Offset the next record will get.");
+    for (int i = 0; i < n; i++)
+        ut_buf_printf(b, "sluice_journal_next_offset{stream=\"%s\"} %llu\n", s->streams[i]->name,
+                      (unsigned long long)in[i].next_offset);
+    help(b, "sluice_journal_segments", "gauge", "Segment files in a stream's journal.");
+    for (int i = 0; i < n; i++)
+        ut_buf_printf(b, "sluice_journal_segments{stream=\"%s\"} %d\n", s->streams[i]->name,
+                      in[i].segments);
+    help(b, "sluice_journal_fsync_seconds", "histogram", "fdatasync latency of group commits.");
+    for (int i = 0; i < n; i++) {
+        uint64_t cum = 0;
+        for (int k = 0; k < JR_SYNC_BUCKETS; k++) {
+            cum += in[i].sync_hist[k];
+            if (k < JR_SYNC_BUCKETS - 1)
+                ut_buf_printf(b, "sluice_journal_fsync_seconds_bucket{stream=\"%s\",le=\"%g\"} %llu\n",
+                              s->streams[i]->name, (double)jr_sync_bucket_us[k] / 1e6,
+                              (unsigned long long)cum);
+            else
+                ut_buf_printf(b, "sluice_journal_fsync_seconds_bucket{stream=\"%s\",le=\"+Inf\"} %llu\n",
+                              s->streams[i]->name, (unsigned long long)cum);
+        }
+        ut_buf_printf(b, "sluice_journal_fsync_seconds_sum{stream=\"%s\"} %.6f\n",
+                      s->streams[i]->name, (double)in[i].sync_ns_total / 1e9);
+        ut_buf_printf(b, "sluice_journal_fsync_seconds_count{stream=\"%s\"} %llu\n",
+                      s->streams[i]->name, (unsigned long long)in[i].syncs);
+    }
+    help(b, "sluice_journal_group_commits_total", "counter", "Group commits (one write each).");
+    for (int i = 0; i < n; i++)
+        ut_buf_printf(b, "sluice_journal_group_commits_total{stream=\"%s\"} %llu\n",
+                      s->streams[i]->name, (unsigned long long)in[i].appends);
+    free(in);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    help(b, "sluice_uptime_seconds", "gauge", "Seconds since the server started.");
+    ut_buf_printf(b, "sluice_uptime_seconds %.3f\n",
+                  ((double)ts.tv_sec * 1000 + (double)ts.tv_nsec / 1e6 - (double)s->started_ms) / 1000);
+}

@@ -1,0 +1,115 @@
+/* server — the HTTP server: ingest, stream info, health and metrics.
+ *
+ * Prefix: sv_.  Built on libmicrohttpd with one thread per connection (a
+ * handler may block in jr_append while its group commit syncs; many
+ * concurrent requests make large groups).
+ *
+ *   POST /v1/streams/{stream}/records   NDJSON or a JSON array of objects,
+ *                                       Content-Encoding gzip | zstd allowed
+ *   GET  /v1/streams                    every stream: offsets, bytes, groups
+ *   GET  /v1/streams/{stream}           one stream, with consumer groups and lag
+ *   GET  /healthz                       "ok"
+ *   GET  /metrics                       Prometheus text format
+ */
+#ifndef SLUICE_SERVER_H
+#define SLUICE_SERVER_H
+
+#include "journal/journal.h"
+#include "json/json.h"
+#include "util/util.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct sv_limits {
+    size_t max_body;     /* bytes of a request body, after decompression */
+    size_t max_record;   /* bytes of one record */
+    int max_depth;       /* nesting depth of one record */
+    int max_records;     /* records per request */
+} sv_limits;
+
+typedef struct sv_stream_conf {
+    const char *name;
+    const char *const *tokens; /* write tokens; ntokens == 0 means no auth */
+    int ntokens;
+    jr_opts jr;
+    uint64_t max_bytes;        /* disk budget of the stream; 0 = none */
+} sv_stream_conf;
+
+typedef struct sv_opts {
+    const char *data_dir;      /* journal lives in <data_dir>/streams */
+    const char *host;          /* listen address (IPv4 literal) */
+    int port;                  /* 0 = pick a free port (see sv_port) */
+    int max_connections;
+    int conn_timeout_s;        /* idle/slow clients are cut off after this */
+    sv_limits limits;
+    uint64_t min_free_disk;    /* below this free space ingest answers 507 */
+    int auto_create;           /* POST to an unknown stream creates it */
+    const sv_stream_conf *streams;
+    int nstreams;
+    sv_stream_conf auto_conf;  /* settings for auto-created streams (name ignored) */
+} sv_opts;
+
+/* Defaults: 127.0.0.1:8080, ./sluice-data, 10 MB bodies, 1 MB records,
+ * depth 64, 100k records per request, 1024 connections, 30 s timeout,
+ * 1 GB min free disk, auto_create on, no streams. */
+void sv_opts_init(sv_opts *o);
+
+/* ---- request bodies (body.c) ------------------------------------------------ */
+
+typedef enum sv_reject {
+    SV_REJ_INVALID_JSON = 0,
+    SV_REJ_NOT_OBJECT,
+    SV_REJ_TOO_LARGE,
+    SV_REJ_TOO_DEEP,
+    SV_REJ_COUNT
+} sv_reject;
+
+/* Metric label of a reject reason ("invalid_json", ...). */
+const char *sv_reject_name(sv_reject r);
+
+typedef struct sv_bad {
+    int index;        /* 0-based record index in the request */
+    int line;         /* NDJSON line (1-based); 0 for array bodies */
+    sv_reject why;
+    char msg[200];
+    const char *p;    /* the record's text (into sv_batch.plain) */
+    size_t n;
+} sv_bad;
+
+typedef struct sv_batch {
+    ut_buf plain;     /* the decompressed body; records point into it */
+    jr_iov *ok;       /* accepted records, in request order */
+    int nok, cap_ok;
+    sv_bad *bad;      /* rejected records, in request order */
+    int nbad, cap_bad;
+    int nrecords;     /* ok + bad */
+} sv_batch;
+
+/* Decode a request body and validate its records.  encoding is the
+ * Content-Encoding header (NULL, "identity", "gzip", "zstd"); a body starting
+ * with '[' is a JSON array of records, anything else NDJSON (blank lines
+ * skipped).  Every record must be a JSON object within the limits; records
+ * that are not go to out->bad with the reason, the rest to out->ok.
+ * Returns 0, or an HTTP status for a request-level failure with a message:
+ * 400 (bad compression, no records), 413 (body or record count over the
+ * limits), 415 (unknown encoding).  *out must be zeroed first; free it with
+ * sv_batch_free either way. */
+int sv_body_parse(js_parser *p, const void *body, size_t len, const char *encoding,
+                  const sv_limits *lim, sv_batch *out, char *err, size_t errlen);
+void sv_batch_free(sv_batch *b);
+
+/* ---- the server ---------------------------------------------------------------- */
+
+typedef struct sv_server sv_server;
+
+/* Open the configured streams and start listening.  Returns NULL with a
+ * message (port in use, data directory not writable, bad stream). */
+sv_server *sv_start(const sv_opts *o, char *err, size_t errlen);
+/* The port actually bound (useful with port 0). */
+int sv_port(const sv_server *s);
+/* Stop accepting, let in-flight requests finish, sync and close every stream,
+ * free.  Accepts NULL. */
+void sv_stop(sv_server *s);
+
+#endif

@@ -1,0 +1,68 @@
+/* Server internals (sv__ prefix). */
+#ifndef SLUICE_SERVER_INT_H
+#define SLUICE_SERVER_INT_H
+
+#include "server/server.h"
+
+#include <microhttpd.h>
+#include <pthread.h>
+
+#define SV__MAX_STREAMS 1024
+
+/* One ingest stream with its error stream and counters. */
+typedef struct sv__stream {
+    char name[72];
+    char **tokens;
+    int ntokens;
+    uint64_t max_bytes;
+    jr_stream *jr;
+    jr_stream *errors;              /* "<name>.errors", opened on first reject */
+    pthread_mutex_t errors_mu;
+    uint64_t records_in, bytes_in, requests;
+    uint64_t rejects[SV_REJ_COUNT];
+} sv__stream;
+
+struct sv_server {
+    sv_opts o;
+    char *data_dir, *streams_dir;
+    jr_opts auto_jr;
+    uint64_t auto_max_bytes;
+    struct MHD_Daemon *d;
+    int port;
+    pthread_mutex_t mu;             /* guards streams[] growth */
+    sv__stream *streams[SV__MAX_STREAMS];
+    int nstreams;
+    uint64_t http_codes[6];         /* 1xx..5xx, index code/100 */
+    uint64_t inflight_bytes;        /* request bodies being buffered */
+    uint64_t max_inflight_bytes;
+    uint64_t started_ms;
+};
+
+/* registry.c */
+/* Look up a stream; create it when auto_create is on and create != 0.
+ * Returns NULL if unknown (or creation failed: err says why). */
+sv__stream *sv__stream_get(sv_server *s, const char *name, int create, char *err, size_t errlen);
+int sv__streams_open(sv_server *s, char *err, size_t errlen);
+void sv__streams_close(sv_server *s);
+/* Constant-time token check; 1 if the request may write. */
+int sv__auth_ok(const sv__stream *st, const char *authorization);
+/* Open the stream's error stream if needed; NULL with message on failure. */
+jr_stream *sv__errors_stream(sv_server *s, sv__stream *st, char *err, size_t errlen);
+
+/* ingest.c */
+enum MHD_Result sv__ingest(sv_server *s, struct MHD_Connection *c, const char *stream,
+                           const char *upload, size_t *upload_size, void **ctx);
+void sv__ingest_done(sv_server *s, void *ctx);
+
+/* info.c */
+void sv__info_streams(sv_server *s, ut_buf *out);
+int sv__info_stream(sv_server *s, const char *name, ut_buf *out);
+void sv__metrics(sv_server *s, ut_buf *out);
+
+/* http.c */
+enum MHD_Result sv__reply(sv_server *s, struct MHD_Connection *c, int code, const char *ctype,
+                          const void *body, size_t n, const char *retry_after);
+enum MHD_Result sv__reply_error(sv_server *s, struct MHD_Connection *c, int code,
+                                const char *msg);
+
+#endif
