@@ -11,10 +11,13 @@ static const struct {
     int (*fn)(int, char **);
     const char *summary;
 } commands[] = {
+    {"serve", cli_serve, "run the server: HTTP ingest into durable streams, /metrics, /healthz"},
+    {"ingest", cli_ingest, "send NDJSON records to a running server"},
     {"convert", cli_convert, "convert NDJSON / CSV / TSV (optionally .gz/.zst) to Parquet"},
     {"cat", cli_cat, "print the rows of a Parquet file as NDJSON or CSV"},
     {"schema", cli_schema, "show a Parquet file's schema, row groups, encodings and statistics"},
     {"gen", cli_gen, "print realistic sample events (ad impressions, clicks, installs) as NDJSON"},
+    {"config", cli_config, "validate a config file (--check) or print the reference (--reference)"},
 };
 
 static void usage(FILE *f)

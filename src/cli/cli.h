@@ -53,5 +53,8 @@ int cli_convert(int argc, char **argv);
 int cli_cat(int argc, char **argv);
 int cli_schema(int argc, char **argv);
 int cli_gen(int argc, char **argv);
+int cli_config(int argc, char **argv);
+int cli_serve(int argc, char **argv);
+int cli_ingest(int argc, char **argv);
 
 #endif

@@ -1,0 +1,123 @@
+/* sluice serve — the server on the embedded default or a YAML config. */
+#include "cli/cli.h"
+#include "config/config.h"
+#include "server/server.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *more =
+    "With no config the server runs the embedded default: data in ./sluice-data, HTTP on\n"
+    "127.0.0.1:8080, streams created on first write.  SIGTERM or SIGINT stops it\n"
+    "gracefully: no new connections, in-flight appends finish and are synced, exit 0.\n"
+    "See docs/configuration.md for the config file.\n";
+
+/* Split "host:port"; 0 or -1. */
+static int split_listen(const char *s, char *host, size_t n, int *port)
+{
+    const char *c = strrchr(s, ':');
+    if (!c || c == s || (size_t)(c - s) >= n) return -1;
+    char *end;
+    long p = strtol(c + 1, &end, 10);
+    if (*end || end == c + 1 || p < 0 || p > 65535) return -1;
+    memcpy(host, s, (size_t)(c - s));
+    host[c - s] = 0;
+    *port = (int)p;
+    return 0;
+}
+
+static void to_stream_conf(const cf_config *cf, const cf_stream *cs, sv_stream_conf *out)
+{
+    memset(out, 0, sizeof *out);
+    out->name = cs->name;
+    out->tokens = (const char *const *)cs->tokens.v;
+    out->ntokens = cs->tokens.n;
+    cf_stream_journal_opts(cf, cs, &out->jr);
+    out->max_bytes = cs->max_bytes;
+}
+
+int cli_serve(int argc, char **argv)
+{
+    const char *config = NULL, *listen = NULL, *data = NULL, *port_file = NULL;
+    cli_flag flags[] = {
+        {"config", 'c', CLI_STR, &config, "FILE", "YAML configuration (default: embedded)"},
+        {"listen", 'l', CLI_STR, &listen, "HOST:PORT", "override the listen address (port 0 = any free port)"},
+        {"data", 'd', CLI_STR, &data, "DIR", "override the data directory"},
+        {"port-file", 0, CLI_STR, &port_file, "FILE", "write the bound port to FILE once listening"},
+        {0}};
+    cli_cmd cmd = {"serve", "", "run the server: ingest, streams, /metrics, /healthz", flags, 0, 0,
+                   more};
+    char *pos[1];
+    int npos, rc = cli_parse(&cmd, argc, argv, pos, &npos);
+    if (rc >= 0) return rc;
+
+    char err[1024];
+    cf_config *cf = config ? cf_load(config, err, sizeof err) : cf_default();
+    if (!cf) {
+        fprintf(stderr, "sluice serve: %s\n", err);
+        return 1;
+    }
+    sv_opts o;
+    sv_opts_init(&o);
+    char host[256];
+    snprintf(host, sizeof host, "%s", cf->listen.host);
+    o.port = cf->listen.port;
+    if (listen && split_listen(listen, host, sizeof host, &o.port)) {
+        cli_errorf("serve", "--listen wants HOST:PORT, got '%s'", listen);
+        cf_destroy(cf);
+        return 2;
+    }
+    o.host = !strcmp(host, "localhost") ? "127.0.0.1" : host;
+    o.data_dir = data ? data : cf->data_dir;
+    o.max_connections = (int)cf->http.max_connections;
+    o.conn_timeout_s = (int)((cf->http.connection_timeout_ms + 999) / 1000);
+    o.limits.max_body = (size_t)cf->limits.max_body_bytes;
+    o.limits.max_record = (size_t)cf->limits.max_record_bytes;
+    o.limits.max_depth = (int)cf->limits.max_depth;
+    o.limits.max_records = (int)cf->limits.max_records_per_request;
+    o.min_free_disk = cf->limits.min_free_disk;
+    o.auto_create = cf->auto_create_streams;
+    cf_stream defaults;
+    cf_stream_defaults(&defaults);
+    to_stream_conf(cf, &defaults, &o.auto_conf);
+    sv_stream_conf *sc = ut_calloc((size_t)cf->nstreams + 1, sizeof *sc);
+    for (int i = 0; i < cf->nstreams; i++) to_stream_conf(cf, &cf->streams[i], &sc[i]);
+    o.streams = sc;
+    o.nstreams = cf->nstreams;
+
+    /* Signals are taken synchronously by this thread; block them before the
+     * server's threads start so they inherit the mask. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    sv_server *s = sv_start(&o, err, sizeof err);
+    free(sc);
+    if (!s) {
+        fprintf(stderr, "sluice serve: %s\n", err);
+        cf_destroy(cf);
+        return 1;
+    }
+    fprintf(stderr, "sluice: listening on http://%s:%d (data in %s%s)\n", o.host, sv_port(s),
+            o.data_dir, o.auto_create ? ", streams created on first write" : "");
+    if (port_file) {
+        FILE *f = fopen(port_file, "w");
+        if (f) {
+            fprintf(f, "%d\n", sv_port(s));
+            fclose(f);
+        }
+    }
+    int sig = 0;
+    sigwait(&set, &sig);
+    fprintf(stderr, "sluice: %s received, finishing in-flight requests\n",
+            sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    sv_stop(s);
+    cf_destroy(cf);
+    fprintf(stderr, "sluice: stopped cleanly\n");
+    return 0;
+}
