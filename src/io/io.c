@@ -153,7 +153,8 @@ int64_t io_bytes_out(const io_reader *r) { return r->bytes_out; }
 
 void io_window(const io_reader *r, const uint8_t **p, size_t *n)
 {
-    *p = r->win + r->win_start;
+    static const uint8_t empty[1];
+    *p = r->win ? r->win + r->win_start : empty;
     *n = r->win_end - r->win_start;
 }
 

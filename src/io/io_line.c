@@ -13,8 +13,9 @@ int io_line(io_reader *r, size_t max_line, const uint8_t **line, size_t *len, in
         r->pending = 0;
     }
     for (;;) {
-        const uint8_t *p = r->win + r->win_start;
-        size_t n = r->win_end - r->win_start;
+        const uint8_t *p;
+        size_t n;
+        io_window(r, &p, &n);
         const uint8_t *nl = n > r->scan ? memchr(p + r->scan, '\n', n - r->scan) : NULL;
         if (nl) {
             size_t l = (size_t)(nl - p);
@@ -39,8 +40,7 @@ int io_line(io_reader *r, size_t max_line, const uint8_t **line, size_t *len, in
         int rc = io_more(r, err, errlen);
         if (rc < 0) return IO_LINE_ERR;
         if (rc == 0) {
-            p = r->win + r->win_start;
-            n = r->win_end - r->win_start;
+            io_window(r, &p, &n);
             if (!n && !skipping) return IO_LINE_EOF;
             r->lineno++;
             *lineno = r->lineno;
