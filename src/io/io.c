@@ -82,7 +82,7 @@ static io_reader *alloc_reader(const char *name, size_t max_window)
     r->fd = -1;
     r->max_window = max_window ? max_window : IO_WINDOW_DEFAULT;
     if (r->max_window < 4096) r->max_window = 4096;
-    r->raw = ut_malloc(IO_BLOCK);
+    r->block = IO_BLOCK;
     return r;
 }
 
@@ -112,6 +112,7 @@ io_reader *io_open(const char *path, int flags, size_t max_window, char *err, si
         seekable = 1;
     }
     r->rewindable = seekable;
+    r->raw = r->raw_buf = ut_malloc(IO_BLOCK);
     return r;
 fail:
     io_close(r);
@@ -124,6 +125,7 @@ io_reader *io_open_mem(const void *buf, size_t len, const char *name, size_t max
     r->mem = buf;
     r->mem_len = len;
     r->rewindable = 1;
+    r->block = len < 4096 ? 4096 : len < IO_BLOCK ? len + 1 : IO_BLOCK;
     return r;
 }
 
@@ -140,7 +142,7 @@ void io_close(io_reader *r)
     if (!r) return;
     codec_free(r);
     if (r->own_fd && r->fd >= 0) close(r->fd);
-    free(r->raw);
+    free(r->raw_buf);
     free(r->win);
     free(r->name);
     free(r);
@@ -168,15 +170,7 @@ void io_consume(io_reader *r, size_t n)
 /* Read raw source bytes into dst[0..cap).  Returns bytes, 0 at EOF, -1. */
 static ssize_t src_read(io_reader *r, uint8_t *dst, size_t cap, char *err, size_t errlen)
 {
-    if (r->mem) {
-        size_t n = r->mem_len - r->mem_pos;
-        if (n > cap) n = cap;
-        memcpy(dst, r->mem + r->mem_pos, n);
-        r->mem_pos += n;
-        r->src_total += (int64_t)n;
-        return (ssize_t)n;
-    }
-    if (r->fd < 0) return 0;
+    if (r->mem || r->fd < 0) return 0;
     for (;;) {
         ssize_t got = read(r->fd, dst, cap);
         if (got < 0 && errno == EINTR) continue;
@@ -191,7 +185,15 @@ static int raw_fill(io_reader *r, char *err, size_t errlen)
 {
     if (r->raw_pos < r->raw_len) return 1;
     if (r->src_eof) return 0;
-    ssize_t got = src_read(r, r->raw, IO_BLOCK, err, errlen);
+    if (r->mem) { /* zero-copy: the memory is the raw buffer */
+        r->raw = r->mem;
+        r->raw_len = r->mem_len;
+        r->raw_pos = 0;
+        r->src_total = (int64_t)r->mem_len;
+        r->src_eof = 1;
+        return r->mem_len > 0;
+    }
+    ssize_t got = src_read(r, r->raw_buf, IO_BLOCK, err, errlen);
     if (got < 0) return -1;
     r->raw_pos = 0;
     r->raw_len = (size_t)got;
@@ -205,7 +207,7 @@ static int start_codec(io_reader *r, char *err, size_t errlen)
     if (rc < 0) return -1;
     /* a short first read (pipe) may hold fewer bytes than a magic: top up */
     while (rc > 0 && r->raw_len < 4 && !r->src_eof) {
-        ssize_t got = src_read(r, r->raw + r->raw_len, IO_BLOCK - r->raw_len, err, errlen);
+        ssize_t got = src_read(r, r->raw_buf + r->raw_len, IO_BLOCK - r->raw_len, err, errlen);
         if (got < 0) return -1;
         if (got == 0) r->src_eof = 1;
         r->raw_len += (size_t)got;
@@ -248,7 +250,7 @@ static ssize_t gz_more(io_reader *r, uint8_t *out, size_t room, char *err, size_
                 return ut_err(err, errlen, "%s: zlib reset failed", r->name);
             r->z_in_stream = 1;
         }
-        r->z.next_in = r->raw + r->raw_pos;
+        r->z.next_in = (Bytef *)(uintptr_t)(r->raw + r->raw_pos); /* zlib does not write it */
         r->z.avail_in = (uInt)(r->raw_len - r->raw_pos);
         r->z.next_out = out + produced;
         r->z.avail_out = (uInt)(room - produced);
@@ -332,9 +334,9 @@ int io_more(io_reader *r, char *err, size_t errlen)
     if (have >= r->max_window)
         return ut_err(err, errlen, "%s: record longer than the %zu-byte cap", r->name,
                       r->max_window);
-    if (r->win_cap - r->win_end < IO_BLOCK) {
-        size_t cap = r->win_cap ? r->win_cap : IO_BLOCK;
-        while (cap - r->win_end < IO_BLOCK) cap *= 2;
+    if (r->win_cap - r->win_end < r->block) {
+        size_t cap = r->win_cap ? r->win_cap : r->block;
+        while (cap - r->win_end < r->block) cap *= 2;
         r->win = ut_realloc(r->win, cap);
         r->win_cap = cap;
     }
@@ -357,7 +359,7 @@ int io_rewind(io_reader *r, char *err, size_t errlen)
 {
     if (!r->rewindable) return ut_err(err, errlen, "%s: input cannot be read twice", r->name);
     if (r->mem) {
-        r->mem_pos = 0;
+        r->raw = NULL;
     } else if (lseek(r->fd, 0, SEEK_SET) != 0) {
         return ut_err(err, errlen, "%s: seek: %s", r->name, strerror(errno));
     }

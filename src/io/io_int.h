@@ -12,10 +12,12 @@ struct io_reader {
     char *name;
     int fd, own_fd, rewindable;
     const uint8_t *mem; /* memory source, or NULL */
-    size_t mem_len, mem_pos;
-    /* raw (compressed) bytes */
-    uint8_t *raw;
+    size_t mem_len;
+    /* raw (compressed) bytes: raw_buf for fds, the memory itself for mem */
+    const uint8_t *raw;
+    uint8_t *raw_buf;
     size_t raw_len, raw_pos;
+    size_t block; /* read / decompress unit */
     int src_eof;
     int64_t src_total; /* raw bytes read from the source */
     /* codec */
