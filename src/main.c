@@ -13,6 +13,7 @@ static const struct {
 } commands[] = {
     {"serve", cli_serve, "run the server: HTTP ingest into durable streams, /metrics, /healthz"},
     {"ingest", cli_ingest, "send NDJSON records to a running server"},
+    {"read", cli_read, "print a stream's records from the journal on disk"},
     {"convert", cli_convert, "convert NDJSON / CSV / TSV (optionally .gz/.zst) to Parquet"},
     {"cat", cli_cat, "print the rows of a Parquet file as NDJSON or CSV"},
     {"schema", cli_schema, "show a Parquet file's schema, row groups, encodings and statistics"},

@@ -56,5 +56,6 @@ int cli_gen(int argc, char **argv);
 int cli_config(int argc, char **argv);
 int cli_serve(int argc, char **argv);
 int cli_ingest(int argc, char **argv);
+int cli_read(int argc, char **argv);
 
 #endif
