@@ -1,0 +1,172 @@
+#!/usr/bin/env bash
+# HTTP ingest against the real server: good bodies in every accepted form, and
+# bad input of every kind — each answered with a clear error, nothing written
+# where nothing should be, good records beside bad ones kept, and the server
+# serving other clients throughout.
+set -u
+BIN=${SLUICE_BIN:-build/san/sluice}
+T=$(mktemp -d /tmp/sluice-ingest-XXXXXX)
+PID=
+cleanup() { [ -n "$PID" ] && kill -9 "$PID" 2>/dev/null; rm -rf "$T"; }
+trap cleanup EXIT
+
+ok() { echo "ok $1"; }
+fail() { echo "FAIL $1: $2"; }
+check() { # name, condition-result (0 = pass), detail
+    if [ "$2" = 0 ]; then ok "$1"; else fail "$1" "$3"; fi
+}
+
+cat > "$T/sluice.yaml" <<YAML
+data_dir: $T/data
+listen: 127.0.0.1:0
+auto_create_streams: false
+http:
+  connection_timeout: 2s
+limits:
+  max_body_bytes: 64KiB
+  max_record_bytes: 1KiB
+  max_depth: 8
+  max_records_per_request: 100
+  min_free_disk: 0
+streams:
+  events:
+    tokens: [s3cret]
+  open: {}
+  tiny:
+    max_bytes: 2KB
+YAML
+
+"$BIN" serve -c "$T/sluice.yaml" --port-file "$T/port" 2>"$T/server.log" &
+PID=$!
+for _ in $(seq 100); do [ -s "$T/port" ] && break; sleep 0.1; done
+if [ ! -s "$T/port" ]; then fail server_start "$(cat "$T/server.log")"; exit 1; fi
+URL="http://127.0.0.1:$(cat "$T/port")"
+AUTH=(-H "Authorization: Bearer s3cret")
+
+# post STREAM BODY-FILE [curl args...] -> sets CODE and BODY
+post() {
+    local stream=$1 file=$2; shift 2
+    BODY=$(curl -s -o - -w '\n%{http_code}' -X POST --data-binary @"$file" "$@" \
+        "$URL/v1/streams/$stream/records")
+    CODE=${BODY##*$'\n'}
+    BODY=${BODY%$'\n'*}
+}
+next_offset() { curl -s "$URL/v1/streams/$1" | sed -n 's/.*"next_offset":\([0-9]*\).*/\1/p'; }
+
+[ "$(curl -s "$URL/healthz")" = ok ]; check healthz $? "healthz did not answer ok"
+
+# --- good bodies -------------------------------------------------------------
+for i in 1 2 3; do echo "{\"id\":$i,\"name\":\"n$i\"}"; done > "$T/good.ndjson"
+post events "$T/good.ndjson" "${AUTH[@]}"
+[ "$CODE" = 200 ] && [[ "$BODY" == *'"accepted":3'* ]] && [[ "$BODY" == *'"first_offset":0'* ]]
+check ndjson_accepted $? "got $CODE $BODY"
+
+echo '[{"id":4},{"id":5,"tags":["a","b"]}]' > "$T/array.json"
+post events "$T/array.json" "${AUTH[@]}" -H 'Content-Type: application/json'
+[ "$CODE" = 200 ] && [[ "$BODY" == *'"accepted":2'* ]]; check json_array_accepted $? "got $CODE $BODY"
+
+for i in 6 7; do echo "{\"id\":$i}"; done | gzip > "$T/good.gz"
+post events "$T/good.gz" "${AUTH[@]}" -H 'Content-Encoding: gzip'
+[ "$CODE" = 200 ] && [[ "$BODY" == *'"accepted":2'* ]]; check gzip_body $? "got $CODE $BODY"
+
+for i in 8 9; do echo "{\"id\":$i}"; done | zstd -q > "$T/good.zst"
+post events "$T/good.zst" "${AUTH[@]}" -H 'Content-Encoding: zstd'
+[ "$CODE" = 200 ] && [[ "$BODY" == *'"accepted":2'* ]]; check zstd_body $? "got $CODE $BODY"
+
+n=$("$BIN" read events --data "$T/data" | wc -l)
+[ "$n" = 9 ]; check read_back_good $? "journal holds $n records, want 9"
+
+# --- bad records beside good ones ------------------------------------------------
+printf '%s\n' '{"id":10}' '{"id": 11,' '[1,2]' '"str"' '{"id":12}' \
+    "{\"a\":[[[[[[[[[[1]]]]]]]]]]}" "{\"big\":\"$(head -c 2000 /dev/zero | tr '\0' x)\"}" \
+    '{"id":13}' > "$T/mixed.ndjson"
+before=$(next_offset events)
+post events "$T/mixed.ndjson" "${AUTH[@]}"
+[ "$CODE" = 200 ] && [[ "$BODY" == *'"accepted":3'* ]] && [[ "$BODY" == *'"rejected":5'* ]]
+check mixed_keeps_good $? "got $CODE $BODY"
+[[ "$BODY" == *'"index":1,"line":2,"reason":"invalid_json"'* ]] &&
+    [[ "$BODY" == *'"line":3,"reason":"not_object"'* ]] &&
+    [[ "$BODY" == *'"line":4,"reason":"not_object"'* ]] &&
+    [[ "$BODY" == *'"line":6,"reason":"too_deep"'* ]] &&
+    [[ "$BODY" == *'"line":7,"reason":"too_large"'* ]]
+check mixed_reasons_by_line $? "got $BODY"
+after=$(next_offset events)
+[ $((after - before)) = 3 ]; check mixed_only_good_written $? "offset moved by $((after - before))"
+"$BIN" read events --data "$T/data" --from "$before" | grep -q '"id":13'
+check mixed_order_kept $? "record 13 missing"
+errs=$("$BIN" read events.errors --data "$T/data" | wc -l)
+"$BIN" read events.errors --data "$T/data" | grep -q '"reason":"invalid_json".*"record":"{\\"id\\": 11,"'
+[ $? = 0 ] && [ "$errs" = 5 ]; check error_stream_has_rejects $? "errors stream has $errs records"
+
+printf '{bad\n[1]\n' > "$T/allbad.ndjson"
+post events "$T/allbad.ndjson" "${AUTH[@]}"
+[ "$CODE" = 400 ] && [[ "$BODY" == *'"accepted":0'* ]]; check all_bad_is_400 $? "got $CODE $BODY"
+
+# --- request-level refusals: nothing written ------------------------------------------
+before=$(next_offset events)
+head -c 70000 /dev/zero | tr '\0' ' ' > "$T/huge.ndjson"; echo '{"id":1}' >> "$T/huge.ndjson"
+post events "$T/huge.ndjson" "${AUTH[@]}"
+[ "$CODE" = 413 ]; check body_over_limit_413 $? "got $CODE $BODY"
+post events "$T/huge.ndjson" "${AUTH[@]}" -H 'Transfer-Encoding: chunked'
+[ "$CODE" = 413 ]; check chunked_body_over_limit_413 $? "got $CODE $BODY"
+head -c 200000 /dev/zero | tr '\0' ' ' | gzip > "$T/bomb.gz"
+post events "$T/bomb.gz" "${AUTH[@]}" -H 'Content-Encoding: gzip'
+[ "$CODE" = 413 ]; check gzip_bomb_413 $? "got $CODE $BODY"
+for i in $(seq 101); do echo "{\"i\":$i}"; done > "$T/many.ndjson"
+post events "$T/many.ndjson" "${AUTH[@]}"
+[ "$CODE" = 413 ] && [[ "$BODY" == *'more than 100 records'* ]]; check too_many_records_413 $? "got $CODE $BODY"
+printf 'this is not gzip' > "$T/notgz"
+post events "$T/notgz" "${AUTH[@]}" -H 'Content-Encoding: gzip'
+[ "$CODE" = 400 ] && [[ "$BODY" == *gzip* ]]; check bad_gzip_400 $? "got $CODE $BODY"
+post events "$T/good.ndjson" "${AUTH[@]}" -H 'Content-Encoding: br'
+[ "$CODE" = 415 ]; check unknown_encoding_415 $? "got $CODE $BODY"
+post events "$T/good.ndjson" -H "Authorization: Bearer wrong"
+[ "$CODE" = 401 ]; check wrong_token_401 $? "got $CODE $BODY"
+post events "$T/good.ndjson"
+[ "$CODE" = 401 ]; check missing_token_401 $? "got $CODE $BODY"
+after=$(next_offset events)
+[ "$before" = "$after" ]; check refused_requests_write_nothing $? "offset moved $before -> $after"
+
+post nosuch "$T/good.ndjson"
+[ "$CODE" = 404 ] && [[ "$BODY" == *nosuch* ]]; check unknown_stream_404 $? "got $CODE $BODY"
+post events.errors "$T/good.ndjson"
+[ "$CODE" = 404 ]; check error_stream_not_writable $? "got $CODE $BODY"
+code=$(curl -s -o /dev/null -w '%{http_code}' "$URL/v1/streams/events/records")
+[ "$code" = 405 ]; check get_on_records_405 $? "got $code"
+post open "$T/good.ndjson"
+[ "$CODE" = 200 ]; check stream_without_tokens_open $? "got $CODE $BODY"
+
+# disk budget: the tiny stream refuses once it holds 2 KB
+for i in $(seq 30); do echo "{\"pad\":\"$(head -c 100 /dev/zero | tr '\0' p)\"}"; done > "$T/pad.ndjson"
+post tiny "$T/pad.ndjson"; post tiny "$T/pad.ndjson"
+code=$(curl -s -D "$T/h" -o /dev/null -w '%{http_code}' -X POST --data-binary @"$T/good.ndjson" "$URL/v1/streams/tiny/records")
+[ "$code" = 507 ] && grep -qi '^Retry-After:' "$T/h"; check disk_budget_507_retry_after $? "got $code"
+
+# --- a slow client does not hold up others -------------------------------------------------
+exec 3<>/dev/tcp/127.0.0.1/"$(cat "$T/port")"
+printf 'POST /v1/streams/open/records HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{"id":' >&3
+t0=$(date +%s%N)
+post open "$T/good.ndjson"
+t1=$(date +%s%N)
+[ "$CODE" = 200 ] && [ $(( (t1 - t0) / 1000000 )) -lt 1500 ]
+check slow_client_does_not_block $? "got $CODE after $(( (t1 - t0) / 1000000 )) ms"
+sleep 3  # past the 2 s connection timeout: the server must have closed it
+if timeout 2 cat <&3 >/dev/null; then closed=0; else closed=1; fi
+exec 3<&- 3>&-
+[ "$closed" = 0 ]; check slow_client_timed_out $? "connection still open after the timeout"
+
+# --- metrics and shutdown -------------------------------------------------------------------
+m=$(curl -s "$URL/metrics")
+echo "$m" | grep -q 'sluice_ingest_rejected_total{stream="events",reason="too_deep"} 1' &&
+    echo "$m" | grep -q 'sluice_ingest_records_total{stream="events"} 12' &&
+    echo "$m" | grep -q 'sluice_journal_fsync_seconds_bucket{stream="events",le="+Inf"}' &&
+    echo "$m" | grep -q 'sluice_http_responses_total{code="4xx"}'
+check metrics_prometheus $? "$(echo "$m" | head -30)"
+info=$(curl -s "$URL/v1/streams")
+[[ "$info" == *'"name":"events"'* ]] && [[ "$info" == *'"name":"open"'* ]]
+check list_streams $? "$info"
+
+[ "$(curl -s "$URL/healthz")" = ok ]; check still_serving $? "healthz failed after bad input"
+kill -TERM "$PID"; wait "$PID"; rc=$?; PID=
+[ "$rc" = 0 ] && grep -q 'stopped cleanly' "$T/server.log"; check sigterm_exit_0 $? "exit $rc: $(tail -3 "$T/server.log")"
+if grep -qE 'AddressSanitizer|runtime error' "$T/server.log"; then fail sanitizer_clean "$(grep -A5 -E 'AddressSanitizer|runtime error' "$T/server.log" | head -20)"; else ok sanitizer_clean; fi
