@@ -163,15 +163,20 @@ static int json_record(run *r, char *why, size_t whylen)
             return REC_BAD;
         }
         r->stamp[c] = gen;
-        if (r->tracking) {
-            unsigned k = cv__track_json(&r->s->c[c], &f.v);
-            if (k) {
-                r->pcol[r->npend] = c;
-                r->pk[r->npend++] = k;
-                hold = 1;
-            }
+        cv__col *col = &r->s->c[c];
+        unsigned k = 0;
+        /* a string into a timestamp column is checked by the put itself */
+        int by_put = f.v.kind == JS_STRING && col->type == PQ_TIMESTAMP;
+        if (r->tracking && (!by_put || hold)) k = cv__track_json(col, &f.v);
+        if (!k && !hold) {
+            if (!cv__put_json(r->w, c, col, &f.v, why, whylen)) continue;
+            if (!r->tracking || !(k = cv__track_json(col, &f.v))) return REC_BAD;
         }
-        if (!hold && cv__put_json(r->w, c, &r->s->c[c], &f.v, why, whylen)) return REC_BAD;
+        if (k) {
+            r->pcol[r->npend] = c;
+            r->pk[r->npend++] = k;
+            hold = 1;
+        }
     }
     if (rc < 0) return REC_BAD;
     for (int i = 0; i < r->nreq; i++)

@@ -22,6 +22,23 @@ void cv_schema_destroy(cv_schema *s)
     free(s);
 }
 
+/* Equality for short keys without a libc call. */
+static inline int key_eq(const char *a, const char *b, size_t n)
+{
+    uint64_t x, y;
+    while (n >= 8) {
+        memcpy(&x, a, 8);
+        memcpy(&y, b, 8);
+        if (x != y) return 0;
+        a += 8;
+        b += 8;
+        n -= 8;
+    }
+    while (n--)
+        if (*a++ != *b++) return 0;
+    return 1;
+}
+
 static uint32_t hash(const char *p, size_t n)
 {
     uint32_t h = 2166136261u;
@@ -49,7 +66,7 @@ int cv__find_at(cv_schema *s, const char *name, size_t n, int pos)
 {
     if (pos < 256) {
         int h = s->hint[pos] - 1;
-        if (h >= 0 && s->c[h].len == n && !memcmp(s->c[h].name, name, n)) return h;
+        if (h >= 0 && s->c[h].len == n && key_eq(s->c[h].name, name, n)) return h;
         int i = lookup(s, name, n);
         s->hint[pos] = i + 1;
         return i;
