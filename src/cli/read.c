@@ -69,12 +69,12 @@ int cli_read(int argc, char **argv)
             next = recs[i].offset + 1;
         }
         printed += n;
-        if (out.len > (1 << 20)) {
+        if (out.len > (1 << 20)) { /* flush in large writes */
             fwrite(out.p, 1, out.len, stdout);
             ut_buf_reset(&out);
         }
     }
-    fwrite(out.p, 1, out.len, stdout);
+    if (out.len) fwrite(out.p, 1, out.len, stdout);
     ut_buf_free(&out);
     jr_reader_destroy(r);
     jr_stream_close(s);
