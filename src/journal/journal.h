@@ -132,6 +132,235 @@ int jr_cursor_get(jr_stream *s, const char *consumer, uint64_t *offset, char *er
 int jr_cursor_commit(jr_stream *s, const char *consumer, uint64_t offset, char *err,
                      size_t errlen);
 
+/* ---- consumer groups (Redis Streams style) ------------------------------------ *
+ *
+ * A group is a named position in a stream plus a pending-entries list (PEL):
+ * jr_group_read hands each new record to one consumer of the group and keeps
+ * it pending until jr_group_ack; entries idle too long are taken over by
+ * another consumer with jr_group_claim / jr_group_autoclaim; an entry
+ * delivered more than max_deliveries times goes to a dead-letter stream.
+ * Semantics follow Redis 7 (XREADGROUP, XACK, XPENDING, XCLAIM, XAUTOCLAIM,
+ * XGROUP CREATE/SETID/DELCONSUMER/DESTROY, XINFO GROUPS/CONSUMERS), with
+ * offsets for ids.  State is an append-only, CRC-checked op log per group
+ * (<stream>/groups/<group>.log); every call that changes state writes its ops
+ * with one write() and syncs them before it returns.  See docs/journal.md.
+ *
+ * Names of groups and consumers: 1-64 of [A-Za-z0-9_.-], not starting with '.'.
+ * Times are milliseconds of CLOCK_REALTIME, so idle times survive restarts.
+ * Close every group of a stream before closing the stream.
+ */
+
+typedef struct jr_group jr_group;
+
+/* Start position for a new group or jr_group_setid: only records appended
+ * from now on (Redis's '$'). */
+#define JR_GROUP_START_NEW UINT64_MAX
+/* Hard caps. */
+#define JR_GROUP_MAX_PENDING_CAP (16u << 20) /* entries in one PEL */
+#define JR_GROUP_MAX_CONSUMERS 10000         /* consumers in one group */
+#define JR_GROUP_MAX_COUNT (1 << 20)         /* entries per call */
+
+typedef struct jr_group_opts {
+    uint64_t start;             /* where a NEW group starts: JR_GROUP_START_NEW
+                                   (default) or an offset (0 = from the first
+                                   record).  Ignored when the group exists. */
+    uint32_t max_deliveries;    /* default 5; 0 = unlimited.  A claim that would
+                                   make an entry's delivery count exceed it
+                                   dead-letters the entry instead. */
+    jr_stream *dead_letter;     /* stream that receives dead-lettered records
+                                   (e.g. "<stream>.dlq"); NULL = drop and count.
+                                   Must stay open while the group is open and
+                                   must not be the group's own stream. */
+    uint32_t max_pending;       /* PEL cap; default 1,000,000, at most
+                                   JR_GROUP_MAX_PENDING_CAP */
+    int no_create;              /* 1: fail if the group does not exist */
+    uint64_t compact_min_bytes; /* never compact a log smaller; default 1 MiB */
+} jr_group_opts;
+
+/* Fill *o with the defaults above. */
+void jr_group_opts_init(jr_group_opts *o);
+
+/* Open group `group` of stream s, creating it (durably) if missing unless
+ * o->no_create.  Replays <stream>/groups/<group>.log; a torn or corrupt tail
+ * is cut off at the last good op (reported by jr_group_info.recovered_bytes
+ * and on stderr).  A group already open in this process (same s, same name)
+ * is shared: the same handle comes back with a reference added, and a
+ * non-NULL o replaces its max_deliveries / dead_letter / max_pending.  The
+ * log is locked (flock) against other processes.  o may be NULL (defaults).
+ * Returns the group (release with jr_group_close), or NULL with a message
+ * naming the stream and group. */
+jr_group *jr_group_open(jr_stream *s, const char *group, const jr_group_opts *o, char *err,
+                        size_t errlen);
+/* Drop a reference; the last one closes the log and frees.  Accepts NULL. */
+void jr_group_close(jr_group *g);
+
+/* Test hook: use now_ms(ctx) instead of CLOCK_REALTIME for this group (NULL
+ * restores the real clock). */
+void jr_group_set_clock(jr_group *g, int64_t (*now_ms)(void *ctx), void *ctx);
+
+/* Records returned by the group calls below are copied into a caller-owned
+ * jr_group_buf: out[i].p stays valid until the next call that is given the
+ * same buffer, or jr_group_buf_destroy.  One thread at a time per buffer;
+ * create one per consumer thread.  s is the stream of the groups it serves. */
+typedef struct jr_group_buf jr_group_buf;
+jr_group_buf *jr_group_buf_create(jr_stream *s);
+void jr_group_buf_destroy(jr_group_buf *b); /* accepts NULL */
+
+/* XREADGROUP GROUP g consumer COUNT count [BLOCK block_ms] STREAMS s >
+ * Deliver up to `count` records never delivered to this group (offsets >=
+ * info.next_deliver), about max_bytes of payload (at least one record).
+ * Each becomes pending, owned by `consumer` (created if new), delivery count
+ * 1, delivery time now.  If none are available and block_ms != 0, waits up to
+ * block_ms (-1 = forever) for new records once.  Records removed by retention
+ * before delivery are skipped.  Returns the number of records in out[] (0 =
+ * nothing new), or -1 with a message (I/O, PEL at max_pending: ack or claim
+ * first). */
+int jr_group_read(jr_group *g, const char *consumer, jr_group_buf *b, jr_record *out, int count,
+                  size_t max_bytes, int block_ms, char *err, size_t errlen);
+
+/* XREADGROUP ... STREAMS s <id>: up to `count` of consumer's OWN pending
+ * entries with offset >= from (inclusive, unlike Redis's exclusive id: pass
+ * last + 1 to page on), in offset order.  Ownership, delivery counts and
+ * times do not change.  An entry whose record was removed by retention comes
+ * back with p == NULL and n == 0 (Redis returns the id with a nil body).
+ * Returns the number of records, or -1 with a message. */
+int jr_group_read_pending(jr_group *g, const char *consumer, jr_group_buf *b, uint64_t from,
+                          jr_record *out, int count, char *err, size_t errlen);
+
+/* XACK: remove offsets[0..n) from the PEL whoever owns them (a consumer may
+ * ack an entry that another consumer has since claimed).  Duplicates and
+ * offsets that are not pending are ignored.  Durable before it returns.
+ * Returns how many were pending (and are now acknowledged), or -1. */
+int jr_group_ack(jr_group *g, const uint64_t *offsets, int n, char *err, size_t errlen);
+
+/* XPENDING summary. */
+typedef struct jr_pending_consumer {
+    char name[65];
+    uint64_t pending;
+} jr_pending_consumer;
+typedef struct jr_pending_summary {
+    uint64_t count;               /* entries pending */
+    uint64_t min, max;            /* lowest / highest pending offset (count > 0) */
+    int nconsumers;               /* consumers with count > 0, by name */
+    jr_pending_consumer *consumers; /* malloc'ed: jr_pending_summary_free */
+} jr_pending_summary;
+/* Fill *out.  Returns 0, or -1 with a message. */
+int jr_group_pending_summary(jr_group *g, jr_pending_summary *out, char *err, size_t errlen);
+void jr_pending_summary_free(jr_pending_summary *p);
+
+/* XPENDING [IDLE min_idle_ms] start end count [consumer]. */
+typedef struct jr_pending_entry {
+    uint64_t offset;
+    char consumer[65];
+    int64_t idle_ms;       /* since the last delivery */
+    uint32_t deliveries;   /* times delivered (read + claims) */
+} jr_pending_entry;
+/* Up to `count` pending entries with start <= offset <= end (UINT64_MAX for
+ * Redis's '+'), in offset order, only those of `consumer` when non-NULL and
+ * only those idle >= min_idle_ms when min_idle_ms > 0.  Returns the number
+ * written to out[], or -1 with a message. */
+int jr_group_pending(jr_group *g, uint64_t start, uint64_t end, int count, const char *consumer,
+                     int64_t min_idle_ms, jr_pending_entry *out, char *err, size_t errlen);
+
+/* Claim flags. */
+#define JR_CLAIM_JUSTID 1 /* return offsets only (p = NULL); do not count a
+                             delivery (so never dead-letters) — Redis JUSTID */
+
+/* XCLAIM: give each pending entry of offsets[0..n) that is idle >=
+ * min_idle_ms to `consumer` (created if new): delivery count + 1, delivery
+ * time now.  Offsets not pending, or not idle enough, are skipped.  An entry
+ * whose record was removed by retention leaves the PEL and is not returned.
+ * An entry whose count would pass max_deliveries is dead-lettered instead
+ * (appended to the dead-letter stream, removed from the PEL, counted in
+ * info.dead_lettered) and not returned.  out[] gets the claimed records in
+ * the order of offsets[] (n entries of room).  Returns how many, or -1. */
+int jr_group_claim(jr_group *g, const char *consumer, int64_t min_idle_ms,
+                   const uint64_t *offsets, int n, int flags, jr_group_buf *b, jr_record *out,
+                   char *err, size_t errlen);
+
+typedef struct jr_autoclaim_result {
+    uint64_t next_start; /* start for the next call; 0 = the scan reached the
+                            end of the PEL (Redis's 0-0) */
+    int ndeleted;        /* offsets written to deleted[] */
+    int ndead;           /* entries dead-lettered by this call */
+} jr_autoclaim_result;
+/* XAUTOCLAIM consumer min_idle_ms start COUNT count [JUSTID]: scan the PEL
+ * from offset `start` in offset order, looking at no more than 10 * count
+ * entries, and claim (as jr_group_claim) up to `count` idle >= min_idle_ms.
+ * Entries whose records were removed by retention leave the PEL and are
+ * reported in deleted[] (room for count), like Redis 7's third reply
+ * element; they, and dead-lettered entries, count towards `count`.  Returns
+ * the number of records in out[] (room for count), or -1 with a message. */
+int jr_group_autoclaim(jr_group *g, const char *consumer, int64_t min_idle_ms, uint64_t start,
+                       int count, int flags, jr_group_buf *b, jr_record *out, uint64_t *deleted,
+                       jr_autoclaim_result *res, char *err, size_t errlen);
+
+/* XGROUP SETID: the next new read delivers from `offset` (JR_GROUP_START_NEW
+ * = the stream's end).  Pending entries are kept; moving back re-delivers
+ * records, and a re-delivered entry still pending changes owner with its
+ * delivery count reset to 1 (as Redis).  Returns 0 or -1. */
+int jr_group_setid(jr_group *g, uint64_t offset, char *err, size_t errlen);
+
+/* XGROUP DELCONSUMER: remove `consumer`; its pending entries are dropped
+ * from the PEL (never delivered again).  Returns how many it had (0 if the
+ * consumer does not exist), or -1 with a message. */
+int jr_group_delconsumer(jr_group *g, const char *consumer, char *err, size_t errlen);
+
+/* XGROUP DESTROY: delete the group's log.  Fails if the group is open in
+ * this process.  Returns 1 if it existed, 0 if not, -1 with a message. */
+int jr_group_destroy(jr_stream *s, const char *group, char *err, size_t errlen);
+
+typedef struct jr_group_consumer_info {
+    char name[65];
+    uint64_t pending;
+    int64_t idle_ms;     /* since the consumer was last seen (any read / claim) */
+    int64_t inactive_ms; /* since its last successful read or claim; -1 never */
+} jr_group_consumer_info;
+
+typedef struct jr_group_info {
+    char name[65];
+    uint64_t next_deliver;   /* the next new record a read delivers has offset >= this */
+    int64_t last_delivered;  /* next_deliver - 1; -1 if nothing was (Redis last-delivered-id) */
+    uint64_t entries_read;   /* records delivered as new, ever (Redis entries-read) */
+    uint64_t pending;        /* PEL size */
+    uint64_t lag;            /* retained records not yet delivered */
+    uint64_t acked;          /* acknowledged, ever */
+    uint64_t dead_lettered;  /* moved to the dead-letter stream (or dropped), ever */
+    uint64_t deleted;        /* left the PEL because retention removed the record */
+    uint64_t log_bytes;      /* size of the group log */
+    uint64_t recovered_bytes; /* torn tail dropped when opened */
+    int nconsumers;
+    jr_group_consumer_info *consumers; /* malloc'ed, by name: jr_group_info_free */
+} jr_group_info;
+
+/* XINFO GROUPS / CONSUMERS for one group.  Returns 0 or -1. */
+int jr_group_info_get(jr_group *g, jr_group_info *out, char *err, size_t errlen);
+void jr_group_info_free(jr_group_info *i); /* frees consumers; accepts NULL */
+
+/* Every group of stream s (the logs under <stream>/groups), by name, with
+ * info.  *out is malloc'ed: release with jr_group_list_free(*out, *n).
+ * Returns 0 or -1 with a message. */
+int jr_group_list(jr_stream *s, jr_group_info **out, int *n, char *err, size_t errlen);
+void jr_group_list_free(jr_group_info *l, int n);
+
+/* Dead-letter records: a one-line JSON header, '\n', then the original
+ * payload byte for byte:
+ *   {"stream":"events","group":"loader","offset":17,"deliveries":6,"ts_us":...}\n<payload>
+ * (deliveries = the count the refused claim would have made; ts_us = the
+ * original record's ingest time; the dead-letter record's own ts_us is the
+ * time it was dead-lettered). */
+typedef struct jr_dead_letter {
+    char stream[65], group[65];
+    uint64_t offset;
+    uint32_t deliveries;
+    int64_t ts_us;
+    const uint8_t *p; /* original payload (points into rec) */
+    uint32_t n;
+} jr_dead_letter;
+/* Parse a record of a dead-letter stream.  Returns 0, or -1 if it is not
+ * one. */
+int jr_dead_letter_parse(const jr_record *rec, jr_dead_letter *out);
+
 /* ---- CRC-32C ----------------------------------------------------------------- */
 
 /* CRC-32C (Castagnoli) of p[0..n), continuing from crc (start with 0). */
