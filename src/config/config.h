@@ -1,0 +1,129 @@
+/* config — the one YAML configuration file (`sluice serve -c sluice.yaml`).
+ *
+ * Prefix: cf_.  Cross-file internals: cf__ (cf_int.h).
+ *
+ * Every key is declared once, in the tables of table.c (name, type, default,
+ * offset into the structs below, doc).  The loader (yaml.c), the value
+ * parsers (values.c) and the Markdown reference (doc.c, `sluice config
+ * --reference`, committed as docs/configuration.md) all read those same
+ * tables, so the docs cannot drift from what is validated.
+ *
+ * The structs are plain settings records: read their fields directly.  All
+ * memory belongs to the cf_config and is released by cf_destroy.
+ *
+ * Units: sizes are bytes, durations milliseconds.
+ */
+#ifndef SLUICE_CONFIG_H
+#define SLUICE_CONFIG_H
+
+#include "journal/journal.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* Hard caps on the file itself. */
+#define CF_MAX_FILE_BYTES (1 << 20) /* bigger config files are refused */
+#define CF_MAX_STREAMS 1024
+#define CF_MAX_TOKENS 64            /* per stream */
+#define CF_MAX_TOKEN_LEN 256
+#define CF_MAX_STRING 4096          /* any scalar value */
+#define CF_NAME_MAX 64              /* stream names: [A-Za-z0-9_.-]{1,64} */
+
+/* A list of strings (YAML flow [a, b] or block `- a`). */
+typedef struct cf_strlist {
+    char **v;
+    int n;
+} cf_strlist;
+
+/* The fsync spec: always | never | batch-ms N. */
+typedef struct cf_fsync {
+    jr_fsync mode;
+    int batch_ms; /* JR_FSYNC_BATCH only; otherwise the journal default */
+} cf_fsync;
+
+/* host:port ("127.0.0.1:8080", "[::1]:8080", "localhost:8080"). */
+typedef struct cf_hostport {
+    char host[256]; /* without IPv6 brackets */
+    int port;       /* 0..65535; 0 = the kernel picks a free port */
+} cf_hostport;
+
+typedef enum cf_log_level { CF_LOG_DEBUG, CF_LOG_INFO, CF_LOG_WARN, CF_LOG_ERROR } cf_log_level;
+
+typedef struct cf_http {
+    int64_t max_connections;
+    int64_t connection_timeout_ms;
+} cf_http;
+
+typedef struct cf_limits {
+    uint64_t max_body_bytes;
+    uint64_t max_record_bytes;
+    int64_t max_depth;
+    int64_t max_records_per_request;
+    uint64_t min_free_disk;
+} cf_limits;
+
+typedef struct cf_stream {
+    char name[CF_NAME_MAX + 1];
+    cf_strlist tokens;       /* Bearer write tokens; empty = no auth */
+    cf_fsync fsync;
+    uint64_t segment_bytes;
+    int64_t retention_ms;    /* 0 = forever */
+    uint64_t retention_bytes;/* 0 = no cap */
+    uint64_t max_bytes;      /* disk budget; 0 = none */
+    int64_t max_deliveries;  /* consumer groups: dead letter after this many */
+} cf_stream;
+
+typedef struct cf_config {
+    char *file;              /* the file it was loaded from; NULL for cf_default */
+    char *data_dir;
+    cf_hostport listen;
+    bool auto_create_streams;
+    int log_level;           /* cf_log_level */
+    cf_http http;
+    cf_limits limits;
+    cf_stream *streams;      /* sorted by name */
+    int nstreams;
+} cf_config;
+
+/* The embedded default used when no file is given: data in ./sluice-data,
+ * HTTP on 127.0.0.1:8080, auto_create_streams = true, no streams.  Never
+ * returns NULL. */
+cf_config *cf_default(void);
+
+/* Load and validate the YAML file at path.  Returns NULL with
+ * "path:line: message" in err on any problem (I/O, over CF_MAX_FILE_BYTES,
+ * YAML syntax, unknown or duplicate key, bad value, cap exceeded). */
+cf_config *cf_load(const char *path, char *err, size_t errlen);
+
+/* Same as cf_load over buf[0..len); name is used in messages and stored as
+ * the config's file. */
+cf_config *cf_load_mem(const void *buf, size_t len, const char *name, char *err, size_t errlen);
+
+/* Free everything.  Accepts NULL. */
+void cf_destroy(cf_config *c);
+
+/* The declared stream called name, or NULL.  O(log n). */
+const cf_stream *cf_stream_find(const cf_config *c, const char *name);
+
+/* Fill *out with the per-stream defaults (used for streams created on the
+ * fly when auto_create_streams is on): no tokens, name empty.  *out then
+ * holds no heap memory. */
+void cf_stream_defaults(cf_stream *out);
+
+/* The journal options for stream s: its fsync, segment and retention
+ * settings, and limits.max_record_bytes of c (c may be NULL: the journal
+ * default). */
+void cf_stream_journal_opts(const cf_config *c, const cf_stream *s, jr_opts *out);
+
+/* Whether token[0..len) is one of s's write tokens, compared in constant
+ * time (independent of where or whether it matches).  A stream with no
+ * tokens accepts everything (returns 1), including token == NULL. */
+int cf_token_ok(const cf_stream *s, const char *token, size_t len);
+
+/* Write the Markdown configuration reference, generated from the tables.
+ * Returns 0, or -1 on a write error. */
+int cf_write_reference(FILE *out);
+
+#endif

@@ -1,0 +1,182 @@
+/* config tables: every key of sluice.yaml, declared once.  The loader
+ * (yaml.c) validates against these rows and the reference (doc.c,
+ * docs/configuration.md) is printed from them; to add a key, add a row here
+ * and a field to the struct in config.h, then regenerate the docs with
+ * `sluice config --reference > docs/configuration.md`. */
+#include "config/cf_int.h"
+#include "util/util.h"
+
+#include <stddef.h>
+#include <stdio.h>
+
+#define NOCAP INT64_MAX
+#define KiB ((int64_t)1 << 10)
+#define MiB ((int64_t)1 << 20)
+#define GiB ((int64_t)1 << 30)
+#define DAY ((int64_t)86400 * 1000)
+
+const cf__type_info cf__types[CF__NTYPES] = {
+    [CF_STRING] = {"string", "a string", "Text; quote it if it contains `:` or `#`."},
+    [CF_BOOL] = {"bool", "true or false", "`true` or `false` (also `yes`/`no`, `on`/`off`)."},
+    [CF_INT] = {"int", "an integer", "A decimal integer, within the key's range."},
+    [CF_SIZE] = {"size", "a size like 10MB",
+                 "Bytes: a plain number is bytes; suffixes `B`, `KB` `MB` `GB` `TB` (powers of "
+                 "1000) and `KiB` `MiB` `GiB` `TiB` (powers of 1024), case-insensitive: "
+                 "`10MB` = 10000000, `64MiB` = 67108864."},
+    [CF_DURATION] = {"duration", "a duration like 30s",
+                     "A whole number with a unit: `ms`, `s`, `m`, `h`, `d` (`250ms`, `30s`, "
+                     "`7d`). A plain number is seconds; `0` is zero."},
+    [CF_ENUM] = {"enum", "one of the listed values", "One of the values listed for the key."},
+    [CF_STRLIST] = {"list", "a list like [a, b]",
+                    "A list of strings, flow (`[a, b]`) or block (`- a` on its own lines). An "
+                    "empty value or `[]` is the empty list."},
+    [CF_FSYNC] = {"fsync", "always, never or batch-ms N",
+                  "When appends are made durable before they are acknowledged: `always` "
+                  "(fdatasync every group commit), `batch-ms N` (fdatasync at most every N ms, "
+                  "1..10000; acknowledgements wait for it) or `never` (**unsafe**: records are "
+                  "acknowledged after write(2), so a power loss or kernel crash loses "
+                  "acknowledged records)."},
+    [CF_HOSTPORT] = {"host:port", "host:port like 127.0.0.1:8080",
+                     "`host:port`: an IPv4 address, a host name or a bracketed IPv6 address "
+                     "(`[::1]:8080`); port 0 lets the kernel pick a free port. Use "
+                     "`0.0.0.0:PORT` to listen on every interface."},
+    [CF_SECTION] = {"section", "a mapping of keys", "A nested mapping of the keys listed for it."},
+    [CF_MAP] = {"map", "a mapping of names to settings",
+                "A mapping from names (`[A-Za-z0-9_.-]`, 1 to 64 characters, not starting with "
+                "`.`) to a mapping of the keys listed for it (empty = all defaults)."},
+};
+
+static const char *const log_levels[] = {"debug", "info", "warn", "error", NULL};
+
+/* Bearer tokens: visible ASCII, no spaces. */
+static int check_token(const char *v, char *msg, size_t msglen)
+{
+    size_t n = 0;
+    for (; v[n]; n++)
+        if ((unsigned char)v[n] <= 0x20 || (unsigned char)v[n] >= 0x7f)
+            return ut_err(msg, msglen, "tokens may only contain visible ASCII characters");
+    if (n == 0) return ut_err(msg, msglen, "tokens must not be empty");
+    if (n > CF_MAX_TOKEN_LEN)
+        return ut_err(msg, msglen, "tokens must be at most %d characters", CF_MAX_TOKEN_LEN);
+    return 0;
+}
+
+static int check_path(const char *v, char *msg, size_t msglen)
+{
+    if (!v[0]) return ut_err(msg, msglen, "must not be empty");
+    return 0;
+}
+
+/* ---- http ------------------------------------------------------------------ */
+
+static const cf__field http_fields[] = {
+    {"max_connections", CF_INT, "1024", offsetof(cf_http, max_connections),
+     "Most HTTP connections open at once.", 1, 100000, 0, 0, 0, 0},
+    {"connection_timeout", CF_DURATION, "30s", offsetof(cf_http, connection_timeout_ms),
+     "A connection that makes no progress for this long is closed (cuts off slow clients).",
+     100, DAY, 0, 0, 0, 0},
+    {0}};
+
+static const cf__table http_table = {"http", "The HTTP server.", http_fields, sizeof(cf_http), 0,
+                                     NULL};
+
+/* ---- limits ---------------------------------------------------------------- */
+
+static int check_limits(const void *obj, char *msg, size_t msglen)
+{
+    const cf_limits *l = obj;
+    char a[32], b[32];
+    if (l->max_record_bytes > l->max_body_bytes)
+        return ut_err(msg, msglen, "max_record_bytes (%s) must not exceed max_body_bytes (%s)",
+                      cf__fmt_size(a, l->max_record_bytes), cf__fmt_size(b, l->max_body_bytes));
+    return 0;
+}
+
+static const cf__field limits_fields[] = {
+    {"max_body_bytes", CF_SIZE, "10MB", offsetof(cf_limits, max_body_bytes),
+     "Largest request body, after decompression; bigger requests are answered 413.", KiB, GiB, 0,
+     0, 0, 0},
+    {"max_record_bytes", CF_SIZE, "1MiB", offsetof(cf_limits, max_record_bytes),
+     "Largest single record; bigger records are rejected (and reported) without failing the "
+     "rest of the batch. At most max_body_bytes.",
+     1, 64 * MiB, 0, 0, 0, 0},
+    {"max_depth", CF_INT, "64", offsetof(cf_limits, max_depth),
+     "Deepest nesting of objects and arrays inside a record.", 1, 1000, 0, 0, 0, 0},
+    {"max_records_per_request", CF_INT, "100000", offsetof(cf_limits, max_records_per_request),
+     "Records in one request; more are answered 413.", 1, 10000000, 0, 0, 0, 0},
+    {"min_free_disk", CF_SIZE, "1GB", offsetof(cf_limits, min_free_disk),
+     "When the data directory's file system has less free space than this, ingest answers 507. "
+     "0 turns the check off.",
+     0, NOCAP, 0, 0, 0, 0},
+    {0}};
+
+static const cf__table limits_table = {"limits",
+                                       "Limits on what one request may carry and on the disk. At "
+                                       "a limit the answer is a clear HTTP error, never a crash.",
+                                       limits_fields, sizeof(cf_limits), 0, check_limits};
+
+/* ---- streams ---------------------------------------------------------------- */
+
+static const cf__field stream_fields[] = {
+    {"tokens", CF_STRLIST, "", offsetof(cf_stream, tokens),
+     "Bearer tokens allowed to write to the stream (`Authorization: Bearer TOKEN`). Omitted or "
+     "empty: no authentication.",
+     0, CF_MAX_TOKENS, 0, 0, 0, check_token},
+    {"fsync", CF_FSYNC, "always", offsetof(cf_stream, fsync),
+     "When records are durable before ingest answers 2xx. `never` is **unsafe**: acknowledged "
+     "records can be lost in a power loss or kernel crash.",
+     0, 0, 0, 0, 0, 0},
+    {"segment_bytes", CF_SIZE, "64MiB", offsetof(cf_stream, segment_bytes),
+     "Journal segment files roll at this size; retention deletes whole segments.", MiB, 16 * GiB,
+     0, 0, 0, 0},
+    {"retention", CF_DURATION, "7d", offsetof(cf_stream, retention_ms),
+     "Sealed segments older than this are deleted. 0 keeps them forever.", 0, 3650 * DAY, 0, 0, 0,
+     0},
+    {"retention_bytes", CF_SIZE, "0", offsetof(cf_stream, retention_bytes),
+     "Oldest sealed segments are deleted while the stream is bigger than this. 0 = no cap.", 0,
+     NOCAP, 0, 0, 0, 0},
+    {"max_bytes", CF_SIZE, "0", offsetof(cf_stream, max_bytes),
+     "Disk budget: while the stream is bigger than this, ingest answers 507. 0 = no budget.", 0,
+     NOCAP, 0, 0, 0, 0},
+    {"max_deliveries", CF_INT, "5", offsetof(cf_stream, max_deliveries),
+     "Consumer groups: a record delivered this many times without an ack goes to the dead "
+     "letter.",
+     1, 1000000, 0, 0, 0, 0},
+    {0}};
+
+const cf__table cf__stream_table = {
+    "streams.<name>",
+    "One entry per stream, keyed by its name (`[A-Za-z0-9_.-]`, 1 to 64 characters, not "
+    "starting with `.`). Records are posted to `/v1/streams/<name>/records`.",
+    stream_fields, sizeof(cf_stream), offsetof(cf_stream, name), NULL};
+
+/* ---- top level ---------------------------------------------------------------- */
+
+static const cf__field root_fields[] = {
+    {"data_dir", CF_STRING, "./sluice-data", offsetof(cf_config, data_dir),
+     "Directory for the journal (and the lake and catalog); created if missing.", 0, 0, 0, 0, 0,
+     check_path},
+    {"listen", CF_HOSTPORT, "127.0.0.1:8080", offsetof(cf_config, listen),
+     "Address of the HTTP server (ingest, query, metrics).", 0, 0, 0, 0, 0, 0},
+    {"auto_create_streams", CF_BOOL, "false", offsetof(cf_config, auto_create_streams),
+     "Accept records for streams not declared under `streams`, creating them with the stream "
+     "defaults and no tokens (no authentication). Off in a config file unless set; the "
+     "embedded default used by `sluice serve` without `-c` turns it on.",
+     0, 0, 0, 0, 0, 0},
+    {"log_level", CF_ENUM, "info", offsetof(cf_config, log_level),
+     "Least severe log messages written to stderr.", 0, 0, log_levels, 0, 0, 0},
+    {"http", CF_SECTION, NULL, offsetof(cf_config, http), "See [`http`](#http).", 0, 0, 0,
+     &http_table, 0, 0},
+    {"limits", CF_SECTION, NULL, offsetof(cf_config, limits), "See [`limits`](#limits).", 0, 0, 0,
+     &limits_table, 0, 0},
+    {"streams", CF_MAP, NULL, offsetof(cf_config, streams),
+     "The streams, see [`streams.<name>`](#streamsname).", 0, CF_MAX_STREAMS, 0,
+     &cf__stream_table, offsetof(cf_config, nstreams), 0},
+    {0}};
+
+const cf__table cf__root = {"",
+                            "Keys at the top level of the file.",
+                            root_fields,
+                            sizeof(cf_config),
+                            0,
+                            NULL};
