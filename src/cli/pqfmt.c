@@ -1,7 +1,10 @@
 /* Text forms of Parquet values for `sluice cat` / `sluice schema` (see pqfmt.h). */
 #include "cli/pqfmt.h"
 
+#include <float.h>
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char hexd[] = "0123456789abcdef";
@@ -134,6 +137,21 @@ static void put_i64(ut_buf *b, int64_t v)
     }
 }
 
+/* Shortest round-trip text of v (as float when is_float).  ut_fmt_double /
+ * ut_fmt_float start at 15 / 6 digits, which is the shortest for normal
+ * numbers but not for subnormals (5e-324 would print as 4.94065645841247e-324);
+ * those are searched from one digit up. */
+static int fmt_num(char *out, double v, int is_float)
+{
+    if (v != 0 && fabs(v) < (is_float ? (double)FLT_MIN : DBL_MIN)) {
+        for (int prec = 1; prec <= 17; prec++) {
+            int n = snprintf(out, 32, "%.*g", prec, v);
+            if (is_float ? strtof(out, NULL) == (float)v : strtod(out, NULL) == v) return n;
+        }
+    }
+    return is_float ? ut_fmt_float(out, (float)v) : ut_fmt_double(out, v);
+}
+
 /* Append a scalar: json = 1 quotes texts that are not JSON numbers. */
 static void scalar(ut_buf *b, pq_type t, const pq_value *v, int json)
 {
@@ -164,7 +182,7 @@ static void scalar(ut_buf *b, pq_type t, const pq_value *v, int json)
             if (json) ut_buf_putc(b, '"');
             return;
         }
-        n = v->kind == PQ_K_F32 ? ut_fmt_float(tmp, (float)d) : ut_fmt_double(tmp, d);
+        n = fmt_num(tmp, d, v->kind == PQ_K_F32);
         ut_buf_put(b, tmp, (size_t)n);
         return;
     }

@@ -264,7 +264,7 @@ static int stage_dict(rd *x, const uint8_t *p, size_t len, int64_t nn)
     for (int64_t i = 0; i < nn; i++) {
         uint64_t s = x->d.off[x->idx[i]], l = x->d.off[x->idx[i] + 1] - s;
         x->soff[i] = b->len;
-        memcpy(b->p + b->len, x->d.data.p + s, (size_t)l);
+        if (l) memcpy(b->p + b->len, x->d.data.p + s, (size_t)l);
         b->len += (size_t)l;
     }
     x->soff[nn] = b->len;
@@ -298,7 +298,7 @@ static int64_t int96_us(const uint8_t *p)
 static void convert(rd *x, int64_t i, uint8_t *dst)
 {
     const pq__colinfo *c = x->c;
-    const uint8_t *s = x->stage + (size_t)i * (size_t)x->width;
+    const uint8_t *s = x->width ? x->stage + (size_t)i * (size_t)x->width : NULL;
     switch (c->kind) {
     case PQ_K_BOOL: *dst = s[0]; return;
     case PQ_K_I32: case PQ_K_F32: memcpy(dst, s, 4); return;

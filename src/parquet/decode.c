@@ -223,7 +223,7 @@ static int plain_bytes(const uint8_t *p, const uint8_t *end, int64_t n, ut_buf *
         uint32_t l = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
         p += 4;
         off[i] = data->len;
-        memcpy(data->p + data->len, p, l);
+        if (l) memcpy(data->p + data->len, p, l);
         data->len += l;
         p += l;
     }
@@ -248,7 +248,7 @@ static int dlba(const uint8_t *p, const uint8_t *end, int64_t n, ut_buf *data, u
     ut_buf_reserve(data, (size_t)total);
     for (int64_t i = 0; i < n; i++) {
         off[i] = data->len;
-        memcpy(data->p + data->len, p, (size_t)len[i]);
+        if (len[i]) memcpy(data->p + data->len, p, (size_t)len[i]);
         data->len += (size_t)len[i];
         p += len[i];
     }
@@ -290,8 +290,8 @@ static int dba(const uint8_t *p, const uint8_t *end, int64_t n, ut_buf *data, ui
     for (int64_t i = 0; i < n; i++) {
         off[i] = data->len;
         /* prefix of the previous value (already in data, and capacity is reserved) */
-        memmove(data->p + data->len, data->p + prev_off, (size_t)pre[i]);
-        memcpy(data->p + data->len + pre[i], p, (size_t)suf[i]);
+        if (pre[i]) memmove(data->p + data->len, data->p + prev_off, (size_t)pre[i]);
+        if (suf[i]) memcpy(data->p + data->len + pre[i], p, (size_t)suf[i]);
         p += suf[i];
         prev_off = data->len;
         data->len += (size_t)(pre[i] + suf[i]);
@@ -324,7 +324,7 @@ int pq__decode_fixed(int encoding, const uint8_t *p, size_t len, int64_t n, int 
         if (need > len)
             return ut_err(err, errlen, "PLAIN data truncated (%lld values of %d bytes, %zu bytes)",
                           (long long)n, width, len);
-        memcpy(out, p, (size_t)need);
+        if (need) memcpy(out, p, (size_t)need);
         return 0;
     }
     if (encoding == PQ__ENC_BYTE_STREAM_SPLIT) {

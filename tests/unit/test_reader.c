@@ -832,6 +832,18 @@ TEST(reader_value_text)
     for (int i = 0; i < 3; i++) cli_pf_json_value(&b, PQ_DOUBLE, &c, i);
     ut_buf_putc(&b, 0);
     CHECK_EQ_STR((char *)b.p, "\"NaN\"\"Infinity\"\"-Infinity\"");
+    double sub[2] = {4.9406564584124654e-324, 1e-310};
+    pq_col cs = {.kind = PQ_K_F64, .n = 2, .values = sub};
+    b.len = 0;
+    cli_pf_json_value(&b, PQ_DOUBLE, &cs, 0);
+    ut_buf_putc(&b, ' ');
+    cli_pf_json_value(&b, PQ_DOUBLE, &cs, 1);
+    float fsub = 1.4e-45f;
+    pq_col cf = {.kind = PQ_K_F32, .n = 1, .values = &fsub};
+    ut_buf_putc(&b, ' ');
+    cli_pf_json_value(&b, PQ_FLOAT, &cf, 0);
+    ut_buf_putc(&b, 0);
+    CHECK_EQ_STR((char *)b.p, "5e-324 1e-310 1e-45");
     uint64_t u = UINT64_MAX;
     pq_col cu = {.kind = PQ_K_I64, .n = 1, .values = &u};
     b.len = 0;
