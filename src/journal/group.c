@@ -30,6 +30,7 @@
 
 #define DEFAULT_MAX_PENDING 1000000u
 #define CACHE_RECS 256
+#define RA_RECS 4096
 
 static pthread_mutex_t reg_mu = PTHREAD_MUTEX_INITIALIZER;
 static jr_group *reg_head;
@@ -440,6 +441,8 @@ static void group_free(jr_group *g)
 {
     if (!g) return;
     if (g->fd >= 0) close(g->fd);
+    jr_reader_destroy(g->ra);
+    free(g->ra_recs);
     jr__g_state_free(g);
     ut_buf_free(&g->wbuf);
     pthread_mutex_destroy(&g->mu);
@@ -623,9 +626,18 @@ static int check_buf(jr_group *g, jr_group_buf *b, char *err, size_t errlen)
     return 0;
 }
 
-/* Room check for a new consumer. */
+/* Room check for a new consumer (call before any consumer id is held: a
+ * compaction here renumbers them).  Deleted consumers keep their slot until
+ * the log is compacted, so compact first when that would make room. */
 static int cons_room(jr_group *g, char *err, size_t errlen)
 {
+    uint32_t live = 0;
+    for (uint32_t i = 0; i < g->ncons && g->ncons >= JR_GROUP_MAX_CONSUMERS; i++)
+        live += g->cons[i].live ? 1u : 0u;
+    if (g->ncons >= JR_GROUP_MAX_CONSUMERS && live < g->ncons) {
+        char cerr[300];
+        if (jr__glog_compact(g, cerr, sizeof cerr)) fprintf(stderr, "sluice: %s\n", cerr);
+    }
     if (g->ncons >= JR_GROUP_MAX_CONSUMERS)
         return ut_err(err, errlen, "stream %s group %s: %d consumers (the cap); delete idle "
                       "ones with jr_group_delconsumer", jr_stream_name(g->s), g->name,
@@ -633,32 +645,44 @@ static int cons_room(jr_group *g, char *err, size_t errlen)
     return 0;
 }
 
-/* Read up to want new records into out/b (mutex held).  Returns n or -1. */
+/* Read up to want new records into out/b (mutex held).  New records are
+ * read ahead in batches of RA_RECS through the group's own reader, so that
+ * many small reads share one jr_read.  Returns n or -1. */
 static int fetch_new(jr_group *g, jr_group_buf *b, jr_record *out, int want, size_t max_bytes,
                      char *err, size_t errlen)
 {
     int n = 0;
     size_t used = 0;
     uint64_t from = g->next_deliver;
-    while (n < want) {
-        int k = want - n < CACHE_RECS ? want - n : CACHE_RECS;
-        size_t budget = max_bytes - used;
-        k = jr_read(b->r, from, b->cache, k, budget ? budget : 1, err, errlen);
-        if (k < 0) return -1;
-        if (k == 0) break;
-        for (int i = 0; i < k; i++) {
-            const jr_record *r = &b->cache[i];
+    if (!g->ra) {
+        g->ra = jr_reader_create(g->s);
+        g->ra_recs = ut_malloc(RA_RECS * sizeof *g->ra_recs);
+    }
+    while (n < want && used < max_bytes) {
+        const jr_record *c = g->ra_recs;
+        if (!g->ra_n || from < c[0].offset || from - c[0].offset >= (uint64_t)g->ra_n ||
+            c[from - c[0].offset].offset != from) {
+            g->ra_n = jr_read(g->ra, from, g->ra_recs, RA_RECS, 1 << 20, err, errlen);
+            if (g->ra_n <= 0) {
+                int rc = g->ra_n;
+                g->ra_n = 0;
+                if (rc < 0) return -1;
+                break;
+            }
+            if (c[0].offset > from) from = c[0].offset; /* retention gap */
+        }
+        for (int i = (int)(from - c[0].offset); i < g->ra_n && n < want; i++) {
+            const jr_record *r = &c[i];
             if (n > 0 && used + r->n > max_bytes) return n;
             b->pos[n] = b->arena.len;
             ut_buf_put(&b->arena, r->p, r->n);
             out[n] = (jr_record){r->offset, r->ts_us, NULL, r->n};
             used += r->n;
             n++;
+            from = r->offset + 1;
+            if (used >= max_bytes) break;
         }
-        from = b->cache[k - 1].offset + 1;
-        if (used >= max_bytes) break;
     }
-    b->ncache = 0; /* cache holds stale pointers now that we copied */
     return n;
 }
 

@@ -66,6 +66,9 @@ struct jr_group {
     jr__cons *cons;
     uint32_t ncons, capcons;
     ut_buf wbuf;          /* ops of the current call */
+    jr_reader *ra;        /* read-ahead for new records (group.c fetch_new) */
+    jr_record *ra_recs;   /* the last jr_read on ra: consecutive offsets */
+    int ra_n;
     int64_t (*clock)(void *);
     void *clock_ctx;
     struct jr_group *next; /* registry list */

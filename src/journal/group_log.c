@@ -122,8 +122,8 @@ int jr__glog_load(jr_group *g, char *err, size_t errlen)
         goto fail;
     }
     if (lock_fd(fd)) {
-        ut_err(err, errlen, "stream %s group %s: %s is locked by another process", sn, g->name,
-               g->path);
+        ut_err(err, errlen, "stream %s group %s: %s is locked (open in another process, or "
+               "through another handle of the stream)", sn, g->name, g->path);
         goto fail;
     }
     if (fstat(fd, &st)) {

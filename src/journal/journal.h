@@ -208,7 +208,8 @@ void jr_group_buf_destroy(jr_group_buf *b); /* accepts NULL */
 
 /* XREADGROUP GROUP g consumer COUNT count [BLOCK block_ms] STREAMS s >
  * Deliver up to `count` records never delivered to this group (offsets >=
- * info.next_deliver), about max_bytes of payload (at least one record).
+ * info.next_deliver), about max_bytes of payload (at least one record; 0 = no
+ * byte limit).
  * Each becomes pending, owned by `consumer` (created if new), delivery count
  * 1, delivery time now.  If none are available and block_ms != 0, waits up to
  * block_ms (-1 = forever) for new records once.  Records removed by retention
@@ -223,6 +224,7 @@ int jr_group_read(jr_group *g, const char *consumer, jr_group_buf *b, jr_record 
  * last + 1 to page on), in offset order.  Ownership, delivery counts and
  * times do not change.  An entry whose record was removed by retention comes
  * back with p == NULL and n == 0 (Redis returns the id with a nil body).
+ * An unknown consumer has nothing pending (0; it is not created).
  * Returns the number of records, or -1 with a message. */
 int jr_group_read_pending(jr_group *g, const char *consumer, jr_group_buf *b, uint64_t from,
                           jr_record *out, int count, char *err, size_t errlen);
