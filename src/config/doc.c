@@ -5,8 +5,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#define AT(obj, off) ((const char *)(obj) + (off))
-
 /* Text for a Markdown table cell: '|' escaped. */
 static void cell(FILE *out, const char *s)
 {
