@@ -184,7 +184,8 @@ typedef struct pq__colinfo {
     int optional, max_def;
     int ts_unit;             /* PQ__UNIT_* for PQ_TIMESTAMP (INT96: NANOS) */
     int zero_extend;         /* UINT_8/16/32 in INT32 read as int64 */
-    int typed_order;         /* column_orders says TypeDefinedOrder */
+    int typed_order;         /* column_orders says TypeDefinedOrder, or is absent */
+    int no_stats;            /* min/max order not bytewise (FLOAT16, INTERVAL) */
     char logical[64];
 } pq__colinfo;
 

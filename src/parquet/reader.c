@@ -106,6 +106,7 @@ static void map_type(const pq__schema_el *e, pq__colinfo *c)
     default: c->type = PQ_UNSUPPORTED; break;
     }
     if (dec && (c->scale < 0 || c->scale > 400)) c->scale = 0;
+    c->no_stats = lt == PQ__LT_FLOAT16 || ct == PQ__CT_INTERVAL;
     logical_text(e, c);
 }
 
@@ -185,7 +186,7 @@ static int build_columns(pq_reader *r, char *err, size_t errlen)
         return ut_err(err, errlen, "schema root has a bad child count %d", root->num_children);
     if (walk_group(&w, root->num_children, "", 0, 0, 0, NULL)) return -1;
     for (int i = 0; i < r->ncols; i++)
-        r->cols[i].typed_order = i < r->fmd.ncolorders && r->fmd.colorders[i];
+        r->cols[i].typed_order = i < r->fmd.ncolorders ? r->fmd.colorders[i] : r->fmd.ncolorders == 0;
     return 0;
 }
 

@@ -3,11 +3,15 @@
  *
  * Which min/max are trusted:
  *   - min_value/max_value (Statistics fields 6/5) when the footer's
- *     column_orders says TypeDefinedOrder, for every type but INT96;
+ *     column_orders says TypeDefinedOrder for the column, or the footer has no
+ *     column_orders at all (min_value/max_value were introduced together with
+ *     the type-defined order, and writers such as DuckDB set them without
+ *     column_orders); not when column_orders names another order;
  *   - otherwise, for BOOLEAN, signed INT32/INT64 (incl. DATE, TIMESTAMP,
  *     DECIMAL on ints), FLOAT and DOUBLE: min_value/max_value if present,
  *     else the legacy min/max (fields 2/1), whose signed order is right there;
- *   - never the legacy fields of byte arrays, unsigned ints or INT96.
+ *   - never the legacy fields of byte arrays or unsigned ints, and nothing
+ *     for INT96, FLOAT16 and INTERVAL (their orders are not bytewise/known).
  * A NaN min or max makes the float statistics unusable. */
 #include "parquet/read_int.h"
 
@@ -103,7 +107,7 @@ static void decode_stats(const pq__colinfo *c, const pq__chunk *ch, pq_stats *s)
     if (!ch->has_stats) return;
     s->has_null_count = st->has_null_count;
     s->null_count = st->null_count;
-    if (c->type == PQ_UNSUPPORTED || c->physical == PQ__INT96) return;
+    if (c->type == PQ_UNSUPPORTED || c->physical == PQ__INT96 || c->no_stats) return;
     const uint8_t *mn = NULL, *mx = NULL;
     size_t mnn = 0, mxn = 0;
     int legacy_ok = !c->zero_extend && c->type != PQ_UINT64 && c->physical != PQ__BYTE_ARRAY &&
