@@ -7,7 +7,7 @@ int io_line(io_reader *r, size_t max_line, const uint8_t **line, size_t *len, in
             char *err, size_t errlen)
 {
     int skipping = 0;
-    if (max_line == 0 || max_line > r->max_window) max_line = r->max_window;
+    if (max_line == 0 || max_line >= r->max_window) max_line = r->max_window - 1;
     if (r->pending) {
         io_consume(r, r->pending);
         r->pending = 0;
