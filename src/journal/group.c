@@ -712,6 +712,7 @@ int jr_group_read(jr_group *g, const char *consumer, jr_group_buf *b, jr_record 
             pthread_mutex_unlock(&g->mu);
             jr_stream_wait(g->s, at, block_ms);
             pthread_mutex_lock(&g->mu);
+            n = -1;
             if (check_call(g, consumer, count, err, errlen)) goto fail;
             continue;
         }
@@ -993,6 +994,8 @@ fail:
 static int plan_run(jr_group *g, const char *consumer, int64_t cid, plan *p, int flags,
                     jr_group_buf *b, jr_record *out, int64_t now, char *err, size_t errlen)
 {
+    /* Refuse before anything is dead-lettered, so a refusal changes nothing. */
+    if (cid < 0 && p->nclaim && cons_room(g, err, errlen)) return -1;
     if (p->ndead && send_dead(g, p, b, now, err, errlen)) return -1;
     buf_reset(b, (size_t)p->nclaim);
     int k = 0;
@@ -1014,10 +1017,7 @@ static int plan_run(jr_group *g, const char *consumer, int64_t cid, plan *p, int
     }
     p->nclaim = k;
     ut_buf_reset(&g->wbuf);
-    if (cid < 0 && k) {
-        if (cons_room(g, err, errlen)) return -1;
-        cid = op_consumer(g, consumer, now, 1);
-    }
+    if (cid < 0 && k) cid = op_consumer(g, consumer, now, 1);
     if (k) op_claim(g, (uint32_t)cid, now, p->claim, p->cdc, (size_t)k);
     op_offsets(g, JR__GOP_DEAD, p->dead, (size_t)p->ndead);
     op_offsets(g, JR__GOP_DROP, p->drop, (size_t)p->ndrop);

@@ -157,6 +157,7 @@ TEST(group_start_new_setid_block)
     jr_group_buf *b = jr_group_buf_create(s);
     jr_record rec[16];
     CHECK_EQ_INT(jr_group_read(g, "a", b, rec, 10, 0, 0, err, sizeof err), 0);
+    CHECK_EQ_INT(jr_group_read(g, "a", b, rec, 10, 0, 20, err, sizeof err), 0); /* times out */
     /* BLOCK: a record appended while waiting is delivered */
     pthread_t th;
     late_arg la = {s, 30};
@@ -682,6 +683,13 @@ TEST(group_limits_and_errors)
     o.max_pending = 4;
     jr_group *g = jr_group_open(s, "g", &o, err, sizeof err);
     CHECK_MSG(g, "%s", err);
+    /* the log is locked: a second opener (another process, or here another
+     * handle of the same stream) gets a clear error */
+    jr_stream *s2 = open_stream(gdir("g11"), "ev", 1);
+    CHECK(s2);
+    CHECK(!jr_group_open(s2, "g", NULL, err, sizeof err));
+    CHECK(strstr(err, "locked"));
+    jr_stream_close(s2);
     jr_group_buf *b = jr_group_buf_create(s), *ob = jr_group_buf_create(other);
     jr_record rec[16];
     CHECK_EQ_INT(jr_group_read(g, "a", b, rec, 10, 0, 0, err, sizeof err), 4); /* up to the cap */
