@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 BUILD_PKGS="build-essential pkg-config libzstd-dev libsnappy-dev liblz4-dev zlib1g-dev libxxhash-dev libisal-dev libyaml-dev libmicrohttpd-dev libcurl4-openssl-dev"
-TEST_PKGS="nodejs npm clang libclang-rt-14-dev time gzip zstd"
+TEST_PKGS="clang libclang-rt-14-dev time gzip zstd curl redis-server redis-tools"
 
 want="$BUILD_PKGS"
 [ "${1:-}" = "--test" ] && want="$want $TEST_PKGS"
@@ -15,6 +15,12 @@ missing=""
 for p in $want; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
 done
+# Node.js may come from elsewhere than Debian (its npm then conflicts with
+# Debian's): only ask apt for it when the commands are missing.
+if [ "${1:-}" = "--test" ]; then
+    command -v node >/dev/null 2>&1 || missing="$missing nodejs"
+    command -v npm >/dev/null 2>&1 || missing="$missing npm"
+fi
 if [ -n "$missing" ]; then
     echo "installing Debian packages:$missing"
     SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo

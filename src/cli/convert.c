@@ -90,6 +90,15 @@ int cli_convert(int argc, char **argv)
     }
     if (max_depth > 0) o.max_depth = (int)max_depth;
     o.wopts.no_dictionary = no_dict;
+    if (schema) { /* a bad spec is a usage error: check it before touching any file */
+        char serr[512];
+        cv_schema *sc = cv_schema_parse(schema, serr, sizeof serr);
+        if (!sc) {
+            cli_errorf("convert", "%s", serr);
+            return 2;
+        }
+        cv_schema_destroy(sc);
+    }
     o.schema = schema;
     o.sample = sample > 0 ? sample : 0;
     o.max_errors = max_errors;
