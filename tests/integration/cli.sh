@@ -217,7 +217,7 @@ for f in alltypes_plain.parquet datapage_v2.snappy.parquet delta_binary_packed.p
          int32_with_null_pages.parquet fixed_length_decimal.parquet; do
     [ -f "$PT/$f" ] || continue
     size=$(stat -c %s "$PT/$f")
-    for i in $(seq 1 8); do
+    for i in $(seq 1 6); do
         cp "$PT/$f" "$tmp/flip.parquet"
         # 1-4 random bytes somewhere in the file, set to random values
         for k in $(seq 1 $((RANDOM % 4 + 1))); do
