@@ -6,7 +6,38 @@
 #include <string.h>
 #include <time.h>
 
-static void stream_json(sv__stream *st, ut_buf *b)
+/* "groups":[...] of a stream: consumer groups with lag, pending, consumers. */
+static void groups_json(sv__stream *st, ut_buf *b)
+{
+    jr_group_info *gi = NULL;
+    int n = 0;
+    char err[256];
+    ut_buf_puts(b, ",\"groups\":[");
+    if (jr_group_list(st->jr, &gi, &n, err, sizeof err) == 0) {
+        for (int i = 0; i < n; i++) {
+            const jr_group_info *g = &gi[i];
+            ut_buf_printf(b, "%s{\"name\":", i ? "," : "");
+            ut_json_str(b, g->name, strlen(g->name));
+            ut_buf_printf(b, ",\"last_delivered\":%lld,\"lag\":%llu,\"pending\":%llu,"
+                             "\"acked\":%llu,\"dead_lettered\":%llu,\"consumers\":[",
+                          (long long)g->last_delivered, (unsigned long long)g->lag,
+                          (unsigned long long)g->pending, (unsigned long long)g->acked,
+                          (unsigned long long)g->dead_lettered);
+            for (int c = 0; c < g->nconsumers; c++) {
+                ut_buf_printf(b, "%s{\"name\":", c ? "," : "");
+                ut_json_str(b, g->consumers[c].name, strlen(g->consumers[c].name));
+                ut_buf_printf(b, ",\"pending\":%llu,\"idle_ms\":%lld}",
+                              (unsigned long long)g->consumers[c].pending,
+                              (long long)g->consumers[c].idle_ms);
+            }
+            ut_buf_puts(b, "]}");
+        }
+        jr_group_list_free(gi, n);
+    }
+    ut_buf_putc(b, ']');
+}
+
+static void stream_json(sv__stream *st, ut_buf *b, int with_groups)
 {
     jr_info in;
     jr_stream_info(st->jr, &in);
@@ -23,7 +54,9 @@ static void stream_json(sv__stream *st, ut_buf *b)
     for (int r = 0; r < SV_REJ_COUNT; r++)
         ut_buf_printf(b, "%s\"%s\":%llu", r ? "," : "", sv_reject_name((sv_reject)r),
                       (unsigned long long)__atomic_load_n(&st->rejects[r], __ATOMIC_RELAXED));
-    ut_buf_puts(b, "}}");
+    ut_buf_putc(b, '}');
+    if (with_groups) groups_json(st, b);
+    ut_buf_putc(b, '}');
 }
 
 void sv__info_streams(sv_server *s, ut_buf *out)
@@ -34,7 +67,7 @@ void sv__info_streams(sv_server *s, ut_buf *out)
     ut_buf_puts(out, "{\"streams\":[");
     for (int i = 0; i < n; i++) {
         if (i) ut_buf_putc(out, ',');
-        stream_json(s->streams[i], out);
+        stream_json(s->streams[i], out, 1);
     }
     ut_buf_puts(out, "]}\n");
 }
@@ -44,7 +77,7 @@ int sv__info_stream(sv_server *s, const char *name, ut_buf *out)
     char err[128];
     sv__stream *st = sv__stream_get(s, name, 0, err, sizeof err);
     if (!st) return -1;
-    stream_json(st, out);
+    stream_json(st, out, 1);
     ut_buf_putc(out, '\n');
     return 0;
 }
@@ -119,6 +152,26 @@ void sv__metrics(sv_server *s, ut_buf *b)
         ut_buf_printf(b, "sluice_journal_group_commits_total{stream=\"%s\"} %llu\n",
                       s->streams[i]->name, (unsigned long long)in[i].appends);
     free(in);
+    /* consumer groups: gather once, then one block per metric */
+    jr_group_info **gl = ut_calloc((size_t)n + 1, sizeof *gl);
+    int *gn = ut_calloc((size_t)n + 1, sizeof *gn);
+    for (int i = 0; i < n; i++) {
+        char err[256];
+        if (jr_group_list(s->streams[i]->jr, &gl[i], &gn[i], err, sizeof err)) gn[i] = 0;
+    }
+    help(b, "sluice_consumer_lag", "gauge", "Records a consumer group has not yet been delivered.");
+    for (int i = 0; i < n; i++)
+        for (int g = 0; g < gn[i]; g++)
+            ut_buf_printf(b, "sluice_consumer_lag{stream=\"%s\",group=\"%s\"} %llu\n",
+                          s->streams[i]->name, gl[i][g].name, (unsigned long long)gl[i][g].lag);
+    help(b, "sluice_consumer_pending", "gauge", "Delivered but unacknowledged records of a group.");
+    for (int i = 0; i < n; i++)
+        for (int g = 0; g < gn[i]; g++)
+            ut_buf_printf(b, "sluice_consumer_pending{stream=\"%s\",group=\"%s\"} %llu\n",
+                          s->streams[i]->name, gl[i][g].name, (unsigned long long)gl[i][g].pending);
+    for (int i = 0; i < n; i++) jr_group_list_free(gl[i], gn[i]);
+    free(gl);
+    free(gn);
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     help(b, "sluice_uptime_seconds", "gauge", "Seconds since the server started.");
