@@ -146,6 +146,10 @@ static int inflate(rd *x, int codec, const uint8_t *in, int64_t n, int64_t ulen,
         *out = in;
         return 0;
     }
+    if (ulen == 0) { /* an empty section (e.g. the values of an all-null v2 page) */
+        *out = in;
+        return 0;
+    }
     if (!pq_codec_name((pq_codec)codec))
         return ut_err(x->err, x->errlen, "unsupported compression codec %d", codec);
     if (ulen > max_expansion(codec, n))
