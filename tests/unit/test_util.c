@@ -48,6 +48,10 @@ TEST(util_fmt_double_shortest)
     CHECK_EQ_STR(out, "-inf");
     ut_fmt_float(out, 1.1f);
     CHECK_EQ_STR(out, "1.1");
+    ut_fmt_double(out, 5e-324); /* subnormal: shortest, not 15 digits */
+    CHECK_EQ_STR(out, "5e-324");
+    ut_fmt_float(out, 1e-45f);
+    CHECK_EQ_STR(out, "1e-45");
 }
 
 TEST(util_buf_varint)

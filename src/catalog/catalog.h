@@ -1,0 +1,167 @@
+/* catalog — the source of truth for what is committed in the lake.
+ *
+ * Prefix: ct_.  One SQLite file (WAL mode) under the data directory:
+ * tables, their columns and schema versions, the files of each table (with
+ * partition, rows, bytes and per-column min/max/null counts), and the lake
+ * sink's position in each stream.  A file is visible to queries only once it
+ * is committed here; files in storage that the catalog does not list are
+ * garbage.  The sink commits new files and its new stream position in ONE
+ * transaction (ct_commit), which is what makes replay after a crash write no
+ * duplicate rows.
+ *
+ * Thread safety: one ct_catalog per thread (SQLite connections are cheap);
+ * several processes/threads may open the same file (WAL, busy timeout).
+ */
+#ifndef SLUICE_CATALOG_H
+#define SLUICE_CATALOG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct ct_catalog ct_catalog;
+
+/* Column types as the lake records them (the Parquet writer's types). */
+typedef enum ct_type {
+    CT_BOOL = 1,
+    CT_INT64,
+    CT_DOUBLE,
+    CT_STRING,
+    CT_TIMESTAMP, /* µs since the epoch, UTC */
+    CT_DATE,
+    CT_INT32,
+    CT_FLOAT
+} ct_type;
+
+/* "bool", "int64", ... ; parse returns 0 / -1. */
+const char *ct_type_name(ct_type t);
+int ct_type_parse(const char *s, ct_type *out);
+
+typedef struct ct_column {
+    char name[256];
+    ct_type type;
+} ct_column;
+
+/* Open (creating and migrating the schema if needed) the catalog at path.
+ * NULL with a message on failure. */
+ct_catalog *ct_open(const char *path, char *err, size_t errlen);
+void ct_close(ct_catalog *c); /* accepts NULL */
+
+/* ---- tables ------------------------------------------------------------------ */
+
+typedef struct ct_table {
+    int64_t id;
+    char name[128];
+    char location[1024];   /* store URI of the table root: "/abs/path/t1_x" or "s3://b/p/t1_x" */
+    char partition[64];    /* partition columns, comma separated: "dt,hr" or "dt" or "" */
+    char stream[72];       /* source stream, "" if none */
+    int64_t created_ms;
+    int version;           /* current schema version (0 = no columns yet) */
+    int ncols;
+    ct_column *cols;       /* current columns in order; malloc'ed (ct_table_free) */
+} ct_table;
+
+/* Create table `name` if missing (location/partition/stream are only used
+ * when creating).  Fills *out (may be NULL) with the table as stored.
+ * Returns 1 if created, 0 if it existed, -1 with a message. */
+int ct_table_ensure(ct_catalog *c, const char *name, const char *location, const char *partition,
+                    const char *stream, ct_table *out, char *err, size_t errlen);
+/* Look up a table by name: 1 found (fills *out), 0 not found, -1 error. */
+int ct_table_get(ct_catalog *c, const char *name, ct_table *out, char *err, size_t errlen);
+void ct_table_free(ct_table *t); /* frees cols; accepts a zeroed table */
+/* Names of all tables, sorted; *names malloc'ed array of malloc'ed strings
+ * (free with ct_names_free).  Returns the count or -1. */
+int ct_tables(ct_catalog *c, char ***names, char *err, size_t errlen);
+void ct_names_free(char **names, int n);
+
+/* Record the table's schema `cols` if it differs from the current one: a new
+ * version with `change` (human text: "added cost double; widened id int64 ->
+ * double") and the time.  Columns are only ever added or widened, never
+ * removed.  Sets *version to the current version.  0 or -1. */
+int ct_schema_set(ct_catalog *c, int64_t table_id, const ct_column *cols, int ncols,
+                  const char *change, int *version, char *err, size_t errlen);
+
+typedef struct ct_schema_version {
+    int version;
+    int64_t created_ms;
+    char change[512];
+    int ncols;
+} ct_schema_version;
+/* All versions of a table, oldest first (*out malloc'ed).  Count or -1. */
+int ct_schema_history(ct_catalog *c, int64_t table_id, ct_schema_version **out, char *err,
+                      size_t errlen);
+
+/* ---- files ------------------------------------------------------------------- */
+
+typedef struct ct_colstat {
+    char name[256];
+    int has_minmax;
+    char min[256], max[256]; /* text form: numbers, RFC 3339 timestamps, strings
+                                (strings truncated to 255 bytes: min exact prefix,
+                                max only when not truncated) */
+    int64_t nulls;
+} ct_colstat;
+
+typedef struct ct_file {
+    int64_t id;            /* set by the catalog */
+    char path[1024];       /* key relative to the table location: "dt=2024-05-01/hr=03/part-....parquet" */
+    char partition[256];   /* "dt=2024-05-01/hr=03" ("" if unpartitioned) */
+    int64_t rows;
+    int64_t bytes;
+    int schema_version;
+    int64_t created_ms;
+    int64_t min_offset, max_offset; /* stream offsets of the records in it (-1 if n/a) */
+    int nstats;
+    ct_colstat *stats;     /* optional */
+} ct_file;
+
+/* THE commit: add files[0..n) to the table and set the sink position of
+ * (stream, table) to next_offset, in one transaction.  stream may be NULL
+ * (no position change, e.g. CREATE TABLE AS).  0 or -1 (nothing changed). */
+int ct_commit(ct_catalog *c, int64_t table_id, const ct_file *files, int n, const char *stream,
+              uint64_t next_offset, char *err, size_t errlen);
+
+/* Atomically replace files: remove the files with ids old_ids[0..nold) and
+ * add new_files[0..nnew) (compaction, partition overwrite).  Fails (and
+ * changes nothing) if any old id is no longer live.  0 or -1. */
+int ct_replace(ct_catalog *c, int64_t table_id, const int64_t *old_ids, int nold,
+               const ct_file *new_files, int nnew, char *err, size_t errlen);
+
+/* Live files of a table, optionally only those whose partition starts with
+ * partition_prefix (NULL = all), ordered by partition then id.  *out
+ * malloc'ed (ct_files_free).  Count or -1. */
+int ct_files(ct_catalog *c, int64_t table_id, const char *partition_prefix, ct_file **out,
+             char *err, size_t errlen);
+void ct_files_free(ct_file *f, int n);
+
+/* Remove every live file of partitions whose value of the first partition
+ * column (dt) is < before (e.g. "2024-05-01"); fills *removed (malloc'ed,
+ * ct_files_free) so the caller deletes them from storage.  Count or -1. */
+int ct_drop_before(ct_catalog *c, int64_t table_id, const char *before, ct_file **removed,
+                   char *err, size_t errlen);
+
+/* Files removed from the catalog (by ct_replace / ct_drop_before) whose
+ * storage objects have not been deleted yet; the caller deletes them and
+ * then calls ct_forget.  Count or -1. */
+int ct_trash(ct_catalog *c, ct_file **out, char *err, size_t errlen);
+int ct_forget(ct_catalog *c, int64_t file_id, char *err, size_t errlen);
+
+/* Is `path` (relative to the table location) a live file of the table?
+ * 1 / 0 / -1.  Used by garbage collection. */
+int ct_file_live(ct_catalog *c, int64_t table_id, const char *path, char *err, size_t errlen);
+
+/* ---- sink positions ------------------------------------------------------------- */
+
+/* The next offset of `stream` to land in table_id (0 if never committed).
+ * 0 or -1. */
+int ct_position(ct_catalog *c, const char *stream, int64_t table_id, uint64_t *next_offset,
+                char *err, size_t errlen);
+
+/* ---- summaries for `sluice tables` / `describe` ----------------------------------- */
+
+typedef struct ct_table_stats {
+    int64_t files, rows, bytes, partitions;
+    char min_partition[256], max_partition[256];
+} ct_table_stats;
+int ct_table_stats(ct_catalog *c, int64_t table_id, ct_table_stats *out, char *err, size_t errlen);
+
+#endif

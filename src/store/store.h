@@ -1,0 +1,103 @@
+/* store — where lake files live: a local directory (default) or an
+ * S3-compatible object store.
+ *
+ * Prefix: st_.  Keys are '/'-separated paths relative to the store root
+ * ("t1_events/dt=2024-05-01/hr=03/part-0001.parquet").  Every call is
+ * thread-safe on its own handle.
+ *
+ *   local:  root is a directory; st_put_file writes a temp name in the target
+ *           directory, fsyncs, renames, fsyncs the directory (atomic).
+ *   s3:     path-style requests to an endpoint (AWS, MinIO, s3rver), AWS
+ *           Signature Version 4; PUT (multipart above part_bytes), GET with
+ *           ranges, HEAD, DELETE, ListObjectsV2 with pagination; retries with
+ *           exponential backoff on 5xx, 429 / SlowDown and network errors.
+ *           Credentials come from the options, else AWS_ACCESS_KEY_ID /
+ *           AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN, else a credentials file
+ *           (AWS shared-credentials format, [default] or a named profile).
+ *           Secrets are never written to logs or error messages.
+ */
+#ifndef SLUICE_STORE_H
+#define SLUICE_STORE_H
+
+#include "util/util.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct st_store st_store;
+
+/* A local directory store rooted at `root` (created if missing). */
+st_store *st_local_create(const char *root, char *err, size_t errlen);
+
+typedef struct st_s3_opts {
+    const char *endpoint;     /* "http://127.0.0.1:4569" or "https://s3.eu-west-1.amazonaws.com" */
+    const char *region;       /* "us-east-1" */
+    const char *bucket;
+    const char *prefix;       /* key prefix inside the bucket, "" or "lake/" */
+    const char *access_key;   /* NULL: environment / credentials file */
+    const char *secret_key;
+    const char *session_token;
+    const char *credentials_file; /* NULL: ~/.aws/credentials if it exists */
+    const char *profile;      /* NULL: "default" */
+    uint64_t part_bytes;      /* multipart part size; 0 = 16 MiB (min 5 MiB) */
+    int max_retries;          /* 0 = 5 */
+    int timeout_s;            /* per request; 0 = 60 */
+} st_s3_opts;
+
+/* An S3 store.  Does not contact the server (st_check does). */
+st_store *st_s3_create(const st_s3_opts *o, char *err, size_t errlen);
+void st_destroy(st_store *s); /* accepts NULL */
+
+/* Reach the store (local: root writable; s3: HEAD bucket).  0 or -1. */
+int st_check(st_store *s, char *err, size_t errlen);
+
+/* Store the local file `path` at key (atomically: readers see the old object
+ * or the whole new one).  0 or -1 with a message naming the key. */
+int st_put_file(st_store *s, const char *key, const char *path, char *err, size_t errlen);
+/* Store p[0..n) at key.  0 or -1. */
+int st_put(st_store *s, const char *key, const void *p, size_t n, char *err, size_t errlen);
+/* Append bytes [off, off+len) of key to out (len 0 = to the end).  0, or -1
+ * (a missing key says "not found"). */
+int st_get(st_store *s, const char *key, uint64_t off, uint64_t len, ut_buf *out, char *err,
+           size_t errlen);
+/* 1 if key exists (sets *size / *mtime_ms when non-NULL), 0 if not, -1 on error. */
+int st_head(st_store *s, const char *key, uint64_t *size, int64_t *mtime_ms, char *err,
+            size_t errlen);
+/* Delete key (a missing key is not an error).  0 or -1. */
+int st_delete(st_store *s, const char *key, char *err, size_t errlen);
+
+/* Call cb for every key under prefix (recursively; in key order for s3,
+ * directory order for local), until cb returns non-zero.  Returns 0, the
+ * non-zero value cb returned, or -1 with a message. */
+typedef int (*st_list_cb)(void *ctx, const char *key, uint64_t size, int64_t mtime_ms);
+int st_list(st_store *s, const char *prefix, st_list_cb cb, void *ctx, char *err, size_t errlen);
+
+/* The URI of key for other engines: an absolute local path, or
+ * "s3://bucket/prefix/key".  key "" gives the root.  Returns out. */
+const char *st_uri(const st_store *s, const char *key, char *out, size_t n);
+/* 1 for S3 stores. */
+int st_is_s3(const st_store *s);
+
+/* ---- AWS Signature Version 4 (exposed for the test-suite vectors) ----------- */
+
+typedef struct st_sigv4_req {
+    const char *method;        /* "GET" */
+    const char *path;          /* URI path as sent, e.g. "/bucket/key%20x" (already encoded) */
+    const char *query;         /* raw query string without '?', may be "" */
+    const char *const *headers;/* "Name:value" strings (as sent, before canonicalisation) */
+    int nheaders;
+    const void *payload;       /* body (hashed), or NULL with payload_hash set */
+    size_t payload_len;
+    const char *payload_hash;  /* hex SHA-256, or "UNSIGNED-PAYLOAD"; NULL = hash payload */
+    const char *amz_date;      /* "20150830T123600Z" */
+    const char *region, *service;
+    const char *access_key, *secret_key;
+    int normalize_path;        /* 1 for S3 = 0 (S3 does not normalise), 1 for other services */
+} st_sigv4_req;
+
+/* Compute the canonical request, string to sign and Authorization header
+ * value of r into the given buffers (each may be NULL).  0 or -1. */
+int st_sigv4(const st_sigv4_req *r, ut_buf *canonical, ut_buf *string_to_sign,
+             ut_buf *authorization, char *err, size_t errlen);
+
+#endif
