@@ -9,6 +9,8 @@
 //        RSS is node's + DuckDB's baseline, for honest RSS comparisons
 //   node bench/convert.mjs count FILE.parquet
 //        prints the row count DuckDB reads
+//   node bench/convert.mjs describe FILE.parquet
+//        prints the column types DuckDB reads ("name TYPE, ...")
 import os from 'node:os';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -34,7 +36,10 @@ if (mode === 'duck') {
 } else if (mode === 'count') {
     const r = await con.runAndReadAll(`SELECT count(*) FROM read_parquet(${sql(a)})`);
     console.log(String(r.getRows()[0][0]));
+} else if (mode === 'describe') {
+    const r = await con.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet(${sql(a)})`);
+    console.log(r.getRows().map((x) => `${x[0]} ${x[1]}`).join(', '));
 } else {
-    console.error('usage: node bench/convert.mjs duck IN OUT | baseline | count FILE');
+    console.error('usage: node bench/convert.mjs duck IN OUT | baseline | count FILE | describe FILE');
     process.exit(2);
 }

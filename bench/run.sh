@@ -22,6 +22,7 @@ RESULTS=bench/RESULTS.md
 BENCHES=(convert)
 
 mkdir -p "$OUT"
+LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 [ -x "$BIN" ] || { echo "bench: $BIN not built (make build/sluice)" >&2; exit 1; }
 [ -x /usr/bin/time ] || { echo "bench: /usr/bin/time missing (scripts/deps.sh --test installs 'time')" >&2; exit 1; }
 [ -d tests/node/node_modules/@duckdb/node-api ] || { echo "bench: DuckDB missing (scripts/deps.sh --test)" >&2; exit 1; }
@@ -62,7 +63,7 @@ record_section() { # title, body file
         echo
         echo "## $1 — $(date -u '+%Y-%m-%d %H:%M UTC')"
         echo
-        echo "- machine: $(machine)"
+        echo "- machine: $(machine); load average at start $LOAD0 (other work on the machine makes timings noisy)"
         echo "- commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- src 2>/dev/null || echo ' (+ uncommitted changes in src/)')"
         echo "- sluice: $("$BIN" --version 2>/dev/null || echo '?'); DuckDB: $(node -e "console.log(require('./tests/node/node_modules/@duckdb/node-api/package.json').version)" 2>/dev/null)"
         echo
@@ -126,6 +127,7 @@ bench_convert() {
         echo
         echo "- speed sluice/DuckDB: **$(fmt "$(calc "$s_rps / $d_rps")")x** (rows/s ratio; DuckDB time is the COPY statement alone, its whole node process took $(fmt "$dproc")s best)"
         echo "- size sluice/DuckDB: **$(fmt "$(calc "$sb / $db")")x** ($sb vs $db bytes)"
+        echo "- schemas differ, which affects size and speed: sluice (inferred) \`$(node bench/convert.mjs describe "$sp")\`; DuckDB (read_json_auto) \`$(node bench/convert.mjs describe "$dp")\`"
         echo "- peak RSS: sluice $(kib_mib "$sm") MiB; DuckDB's figure includes node and the DuckDB library (baseline $(kib_mib "$base_m") MiB), so DuckDB's own share is about $(kib_mib "$((dm - base_m))") MiB"
     } >"$table"
     echo
