@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-BUILD_PKGS="build-essential pkg-config libzstd-dev libsnappy-dev liblz4-dev zlib1g-dev libxxhash-dev libisal-dev libyaml-dev libmicrohttpd-dev libcurl4-openssl-dev"
+BUILD_PKGS="build-essential pkg-config libzstd-dev libsnappy-dev liblz4-dev zlib1g-dev libxxhash-dev libisal-dev libyaml-dev libmicrohttpd-dev libcurl4-openssl-dev libssl-dev"
 TEST_PKGS="clang libclang-rt-14-dev time gzip zstd curl redis-server redis-tools"
 
 want="$BUILD_PKGS"
@@ -29,9 +29,10 @@ if [ -n "$missing" ]; then
 fi
 
 if [ "${1:-}" = "--test" ]; then
-    # npm test tools (DuckDB as the independent Parquet reader), pinned by
+    # npm test tools (DuckDB as the independent Parquet reader, s3rver as a
+    # local S3 for the object store), pinned by
     # tests/node/package-lock.json.
-    if [ ! -d tests/node/node_modules/@duckdb/node-api ]; then
+    if [ ! -d tests/node/node_modules/@duckdb/node-api ] || [ ! -d tests/node/node_modules/s3rver ]; then
         echo "installing npm test tools into tests/node"
         (cd tests/node && npm ci --no-audit --no-fund --loglevel=error)
     fi
