@@ -17,7 +17,7 @@ import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import {
     Reporter, makeTmp, sluice, run, crashed, describe, pool, openDuck, sqlStr, sqlIdent,
-    toJson, tsStr, dateStr, parseTs, parseDate, fmtNum, show, cmpUtf8, rng, parseNdjson, JNum,
+    toJson, tsStr, dateStr, parseTs, parseDate, fmtNum, show, cmpUtf8, rng, parseNdjson, JNum, walkPages, crc32,
 } from '../node/lib/common.mjs';
 
 const T = new Reporter();
@@ -200,77 +200,6 @@ async function compareValues(file, cols, rows) {
 }
 
 /* ======================================================================== */
-/* independent page-header walk (thrift compact protocol)                   */
-/* ======================================================================== */
-
-class Compact {
-    constructor(buf, pos) { this.b = buf; this.p = pos; }
-    byte() { if (this.p >= this.b.length) throw new Error('thrift: past end'); return this.b[this.p++]; }
-    varint() { let r = 0n, s = 0n; for (;;) { const x = this.byte(); r |= BigInt(x & 0x7f) << s; if (!(x & 0x80)) return r; s += 7n; } }
-    zz() { const v = this.varint(); return (v >> 1n) ^ -(v & 1n); }
-    skip(t) {
-        switch (t) {
-            case 1: case 2: return;                       // bool in the type nibble
-            case 3: this.p++; return;                     // byte
-            case 4: case 5: case 6: this.varint(); return; // i16 i32 i64
-            case 7: this.p += 8; return;                  // double
-            case 8: { const n = Number(this.varint()); this.p += n; return; }
-            case 9: case 10: {
-                const h = this.byte(); let n = h >> 4; const et = h & 15;
-                if (n === 15) n = Number(this.varint());
-                for (let k = 0; k < n; k++) this.skip(et === 1 || et === 2 ? 3 : et);
-                return;
-            }
-            case 11: {
-                const n = Number(this.varint()); if (!n) return;
-                const kv = this.byte();
-                for (let k = 0; k < n; k++) { this.skip(kv >> 4); this.skip(kv & 15); }
-                return;
-            }
-            case 12: this.struct(() => false); return;
-        }
-        throw new Error('thrift: bad type ' + t);
-    }
-    /* read a struct; onField(id, type) returns true if it consumed the value */
-    struct(onField) {
-        let last = 0;
-        for (;;) {
-            const h = this.byte();
-            if (h === 0) return;
-            const t = h & 15; const d = h >> 4;
-            const id = d ? last + d : Number(this.zz());
-            last = id;
-            if (!onField(id, t)) this.skip(t);
-        }
-    }
-}
-
-/* Pages of one column chunk: [{type, numValues, compressed, uncompressed}] */
-function walkPages(buf, start, total) {
-    const pages = [];
-    let pos = start;
-    while (pos < start + total) {
-        const c = new Compact(buf, pos);
-        const pg = { type: -1, numValues: 0, compressed: 0, uncompressed: 0 };
-        c.struct((id, t) => {
-            if (id === 1) { pg.type = Number(c.zz()); return true; }
-            if (id === 2) { pg.uncompressed = Number(c.zz()); return true; }
-            if (id === 3) { pg.compressed = Number(c.zz()); return true; }
-            if (id === 5 || id === 7 || id === 8) {      // data v1 / dictionary / data v2 header
-                c.struct((id2, t2) => { if (id2 === 1) { pg.numValues = Number(c.zz()); return true; } return false; });
-                return true;
-            }
-            return false;
-        });
-        pos = c.p + pg.compressed;
-        pages.push(pg);
-        if (pg.compressed < 0 || pages.length > 1e6) throw new Error('page walk went wrong');
-    }
-    if (pos !== start + total) throw new Error(`pages end at ${pos}, chunk ends at ${start + total}`);
-    return pages;
-}
-
-/* ======================================================================== */
 /* metadata checks                                                          */
 /* ======================================================================== */
 
@@ -351,6 +280,7 @@ async function checkMetadata(label, file, cols, rows, expect) {
     if (expect.maxRgRows) for (const [g, n] of rgRows) if (n > expect.maxRgRows) problems.push(`row group ${g} has ${n} rows > ${expect.maxRgRows}`);
     const buf = fs.readFileSync(file);
     const pageCounts = {};
+    let crcPages = 0;
     for (const m of md) {
         const g = Number(m.row_group_id);
         const c = cols.find((x) => x.name === m.path_in_schema);
@@ -395,6 +325,10 @@ async function checkMetadata(label, file, cols, rows, expect) {
             if (dictPages.length > 1) problems.push(`${where}: ${dictPages.length} dictionary pages`);
             if (dictPages.length && pages[0].type !== 2) problems.push(`${where}: dictionary page is not first`);
             if (expect.noDict && dictPages.length) problems.push(`${where}: dictionary page with --no-dictionary`);
+            for (const p of pages) {
+                if (p.crc !== null && crc32(buf, p.body, p.compressed) !== p.crc) problems.push(`${where}: page at ${p.header} has a wrong CRC`);
+                if (p.crc !== null) crcPages++;
+            }
             const comp = pages.reduce((a, p) => a + p.compressed, 0);
             const uncomp = pages.reduce((a, p) => a + p.uncompressed, 0);
             if (expect.codec === 'UNCOMPRESSED' && comp !== uncomp) problems.push(`${where}: uncompressed codec but sizes differ`);

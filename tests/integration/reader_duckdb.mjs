@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {
     Reporter, makeTmp, sluice, crashed, describe, openDuck, sqlStr, sqlIdent, parseNdjson, show, JNum,
-    compareCatValue, isNestedType, catComparable, TESTDATA, pool,
+    compareCatValue, isNestedType, catComparable, TESTDATA, pool, walkPages, crc32,
 } from '../node/lib/common.mjs';
 
 const T = new Reporter();
@@ -209,6 +209,31 @@ await T.guard('roundtrip', async () => {
     if (crashed(res) || res.status !== 0) { T.fail('roundtrip (sluice convert -> sluice cat == DuckDB)', describe(res, args)); return; }
     const r = await catVsDuck(out);
     T.check('roundtrip (sluice convert -> sluice cat == DuckDB)', Array.isArray(r) ? r : r.problems);
+});
+
+await T.guard('crc', async () => {
+    // A page whose body no longer matches its CRC: sluice must refuse the file
+    // (exit non-zero, naming it), not print wrong values.
+    const src = path.join(tmp, 'crc.ndjson'), out = path.join(tmp, 'crc.parquet'), bad = path.join(tmp, 'crc-corrupt.parquet');
+    fs.writeFileSync(src, Array.from({ length: 500 }, (_, i) => JSON.stringify({ n: i * 3, s: `value ${i}` })).join('\n') + '\n');
+    const args = ['convert', '--schema', 'n:int64!,s:string!', '--codec', 'none', '--no-dictionary', src, out];
+    const res = await sluice(args);
+    if (crashed(res) || res.status !== 0) { T.fail('corrupt page CRC', describe(res, args)); return; }
+    const buf = fs.readFileSync(out);
+    const md = await db.objs(`SELECT data_page_offset, total_compressed_size FROM parquet_metadata(${sqlStr(out)}) WHERE path_in_schema = 'n'`);
+    const pages = walkPages(buf, Number(md[0].data_page_offset), Number(md[0].total_compressed_size));
+    if (pages[0].crc === null) { T.fail('corrupt page CRC', 'the writer wrote no page CRC, nothing to check'); return; }
+    if (crc32(buf, pages[0].body, pages[0].compressed) !== pages[0].crc) { T.fail('corrupt page CRC', 'the writer\'s CRC is already wrong'); return; }
+    const b2 = Buffer.from(buf);
+    b2[pages[0].body + Math.floor(pages[0].compressed / 2)] ^= 0x10;   // a value byte: still decodable, wrong value
+    fs.writeFileSync(bad, b2);
+    const r = await sluice(['cat', bad]);
+    const probs = [];
+    const c = crashed(r); if (c) probs.push(c);
+    if (r.status === 0) probs.push('exit 0: printed the corrupted page');
+    if (!r.stderr.includes(bad)) probs.push(`stderr does not name the file: ${show(r.stderr.trim(), 300)}`);
+    if (!/crc|checksum/i.test(r.stderr)) probs.push(`stderr does not say checksum/CRC: ${show(r.stderr.trim(), 300)}`);
+    T.check('page with a corrupt CRC -> cat exits non-zero naming the file and the checksum', probs);
 });
 
 /* ======================================================================== */
