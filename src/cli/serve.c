@@ -98,6 +98,7 @@ int cli_serve(int argc, char **argv)
 
     sv_server *s = sv_start(&o, err, sizeof err);
     free(sc);
+    cf_stream_clear(&defaults);
     if (!s) {
         fprintf(stderr, "sluice serve: %s\n", err);
         cf_destroy(cf);

@@ -222,6 +222,11 @@ void cf_stream_defaults(cf_stream *out)
     cf__apply_defaults(&cf__stream_table, out);
 }
 
+void cf_stream_clear(cf_stream *s)
+{
+    cf__free_fields(&cf__stream_table, s);
+}
+
 void cf_stream_journal_opts(const cf_config *c, const cf_stream *s, jr_opts *out)
 {
     jr_opts_init(out);

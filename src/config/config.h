@@ -64,6 +64,42 @@ typedef struct cf_limits {
     uint64_t min_free_disk;
 } cf_limits;
 
+/* Where a stream lands in the lake (streams.<name>.sink). */
+typedef enum cf_time_format { CF_TIME_AUTO, CF_TIME_RFC3339, CF_TIME_EPOCH_S, CF_TIME_EPOCH_MS,
+                              CF_TIME_EPOCH_US } cf_time_format;
+typedef enum cf_partitioning { CF_PART_DT_HR, CF_PART_DT, CF_PART_NONE } cf_partitioning;
+
+typedef struct cf_sink {
+    bool enabled;            /* land the stream in the lake */
+    char *table;             /* "" = t1_<stream> */
+    char *event_time_field;  /* "" = always the ingest time */
+    int event_time_format;   /* cf_time_format */
+    int partition;           /* cf_partitioning */
+    uint64_t roll_bytes;     /* buffered record bytes that trigger a flush */
+    int64_t roll_rows;
+    int64_t roll_age_ms;     /* age of the oldest buffered record that triggers a flush */
+    int64_t max_open_partitions;
+    uint64_t max_buffer_bytes;
+    bool case_insensitive;   /* match keys to columns ignoring ASCII case */
+    int64_t max_columns;
+    int64_t retention_ms;    /* drop partitions older than this; 0 = keep */
+    int64_t compact_min_files; /* compact a partition with at least this many small files */
+    uint64_t compact_target_bytes;
+} cf_sink;
+
+typedef struct cf_s3 {
+    char *endpoint, *region, *bucket, *prefix, *credentials_file, *profile;
+    uint64_t part_bytes;
+} cf_s3;
+
+typedef enum cf_store_kind { CF_STORE_LOCAL, CF_STORE_S3 } cf_store_kind;
+
+typedef struct cf_lake {
+    int store;               /* cf_store_kind */
+    char *path;              /* local store root; "" = <data_dir>/lake */
+    cf_s3 s3;
+} cf_lake;
+
 typedef struct cf_stream {
     char name[CF_NAME_MAX + 1];
     cf_strlist tokens;       /* Bearer write tokens; empty = no auth */
@@ -73,6 +109,7 @@ typedef struct cf_stream {
     uint64_t retention_bytes;/* 0 = no cap */
     uint64_t max_bytes;      /* disk budget; 0 = none */
     int64_t max_deliveries;  /* consumer groups: dead letter after this many */
+    cf_sink sink;
 } cf_stream;
 
 typedef struct cf_config {
@@ -83,6 +120,7 @@ typedef struct cf_config {
     int log_level;           /* cf_log_level */
     cf_http http;
     cf_limits limits;
+    cf_lake lake;
     cf_stream *streams;      /* sorted by name */
     int nstreams;
 } cf_config;
@@ -111,6 +149,8 @@ const cf_stream *cf_stream_find(const cf_config *c, const char *name);
  * fly when auto_create_streams is on): no tokens, name empty.  *out then
  * holds no heap memory. */
 void cf_stream_defaults(cf_stream *out);
+/* Free what cf_stream_defaults allocated in *s (strings, lists). */
+void cf_stream_clear(cf_stream *s);
 
 /* The journal options for stream s: its fsync, segment and retention
  * settings, and limits.max_record_bytes of c (c may be NULL: the journal

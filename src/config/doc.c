@@ -84,6 +84,8 @@ static void example(FILE *out, const cf__table *t, int indent)
             example(out, f->sub, indent + 4);
         } else if (f->type == CF_STRLIST) {
             fprintf(out, " [%s]\n", f->def);
+        } else if (f->type == CF_STRING && !f->def[0]) {
+            fputs(" \"\"\n", out); /* a plain empty value would read as null */
         } else {
             fprintf(out, " %s\n", f->def);
         }

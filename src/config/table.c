@@ -115,6 +115,67 @@ static const cf__table limits_table = {"limits",
                                        "a limit the answer is a clear HTTP error, never a crash.",
                                        limits_fields, sizeof(cf_limits), 0, check_limits};
 
+/* ---- streams.<name>.sink --------------------------------------------------------- */
+
+static const char *const time_formats[] = {"auto", "rfc3339", "epoch_s", "epoch_ms", "epoch_us",
+                                           NULL};
+static const char *const partitionings[] = {"dt/hr", "dt", "none", NULL};
+
+static const cf__field sink_fields[] = {
+    {"enabled", CF_BOOL, "true", offsetof(cf_sink, enabled),
+     "Land the stream's records in the lake as Parquet.", 0, 0, 0, 0, 0, 0},
+    {"table", CF_STRING, "", offsetof(cf_sink, table),
+     "Landing table; empty means `t1_<stream>`.", 0, 0, 0, 0, 0, 0},
+    {"event_time_field", CF_STRING, "event_time", offsetof(cf_sink, event_time_field),
+     "Top-level key holding the event time, which picks the partition. Records without it (or "
+     "with a value that does not parse) use their ingest time. Every row also carries "
+     "`_ingest_ts`. Empty: always the ingest time.",
+     0, 0, 0, 0, 0, 0},
+    {"event_time_format", CF_ENUM, "auto", offsetof(cf_sink, event_time_format),
+     "How the event time is written: `rfc3339` strings, `epoch_s`/`epoch_ms`/`epoch_us` numbers, "
+     "or `auto` (strings as RFC 3339; numbers by magnitude: below 1e11 seconds, below 1e14 "
+     "milliseconds, else microseconds).",
+     0, 0, time_formats, 0, 0, 0},
+    {"partition", CF_ENUM, "dt/hr", offsetof(cf_sink, partition),
+     "Hive-style partitions by event time (UTC): `dt/hr` → `dt=YYYY-MM-DD/hr=HH`, `dt` → "
+     "`dt=YYYY-MM-DD`, or `none`.",
+     0, 0, partitionings, 0, 0, 0},
+    {"roll_bytes", CF_SIZE, "64MiB", offsetof(cf_sink, roll_bytes),
+     "Buffer hint: flush when this many record bytes are buffered.", KiB, 4 * GiB, 0, 0, 0, 0},
+    {"roll_rows", CF_INT, "1000000", offsetof(cf_sink, roll_rows),
+     "Buffer hint: flush when this many records are buffered.", 1, 100000000, 0, 0, 0, 0},
+    {"roll_age", CF_DURATION, "60s", offsetof(cf_sink, roll_age_ms),
+     "Buffer hint: flush when the oldest buffered record has waited this long.", 10, DAY, 0, 0,
+     0, 0},
+    {"max_open_partitions", CF_INT, "100", offsetof(cf_sink, max_open_partitions),
+     "Most partitions buffered at once; one more flushes the buffers early (never drops).", 1,
+     100000, 0, 0, 0, 0},
+    {"max_buffer_bytes", CF_SIZE, "256MiB", offsetof(cf_sink, max_buffer_bytes),
+     "Memory for buffered records; reaching it flushes early.", MiB, 64 * GiB, 0, 0, 0, 0},
+    {"case_insensitive", CF_BOOL, "false", offsetof(cf_sink, case_insensitive),
+     "Match record keys to columns ignoring ASCII case (the first spelling names the column).",
+     0, 0, 0, 0, 0, 0},
+    {"max_columns", CF_INT, "1000", offsetof(cf_sink, max_columns),
+     "Most columns a table may have; records that would add more go to the errors table.", 1,
+     10000, 0, 0, 0, 0},
+    {"retention", CF_DURATION, "0", offsetof(cf_sink, retention_ms),
+     "Drop partitions whose date is older than this. 0 keeps everything.", 0, 36500 * DAY, 0, 0,
+     0, 0},
+    {"compact_min_files", CF_INT, "8", offsetof(cf_sink, compact_min_files),
+     "Compaction merges a partition's small files once it has at least this many.", 2, 100000,
+     0, 0, 0, 0},
+    {"compact_target_bytes", CF_SIZE, "128MiB", offsetof(cf_sink, compact_target_bytes),
+     "Files smaller than this count as small; merged files aim for this size.", MiB, 16 * GiB,
+     0, 0, 0, 0},
+    {0}};
+
+static const cf__table sink_table = {
+    "streams.<name>.sink",
+    "How the stream lands in the lake: its table, event-time partitions and buffer hints "
+    "(Firehose-style: whichever of bytes, rows or age is reached first flushes every buffer, "
+    "and the files and the stream position are committed together).",
+    sink_fields, sizeof(cf_sink), 0, NULL};
+
 /* ---- streams ---------------------------------------------------------------- */
 
 static const cf__field stream_fields[] = {
@@ -142,6 +203,8 @@ static const cf__field stream_fields[] = {
      "Consumer groups: a record delivered this many times without an ack goes to the dead "
      "letter.",
      1, 1000000, 0, 0, 0, 0},
+    {"sink", CF_SECTION, NULL, offsetof(cf_stream, sink), "See [`streams.<name>.sink`](#streamsnamesink).",
+     0, 0, 0, &sink_table, 0, 0},
     {0}};
 
 const cf__table cf__stream_table = {
@@ -149,6 +212,47 @@ const cf__table cf__stream_table = {
     "One entry per stream, keyed by its name (`[A-Za-z0-9_.-]`, 1 to 64 characters, not "
     "starting with `.`). Records are posted to `/v1/streams/<name>/records`.",
     stream_fields, sizeof(cf_stream), offsetof(cf_stream, name), NULL};
+
+/* ---- lake ------------------------------------------------------------------------ */
+
+static const char *const store_kinds[] = {"local", "s3", NULL};
+
+static const cf__field s3_fields[] = {
+    {"endpoint", CF_STRING, "", offsetof(cf_s3, endpoint),
+     "S3 endpoint URL, e.g. `https://s3.eu-west-1.amazonaws.com` or `http://127.0.0.1:9000` "
+     "(path-style requests).", 0, 0, 0, 0, 0, 0},
+    {"region", CF_STRING, "us-east-1", offsetof(cf_s3, region), "Signing region.", 0, 0, 0, 0, 0,
+     0},
+    {"bucket", CF_STRING, "", offsetof(cf_s3, bucket), "Bucket name.", 0, 0, 0, 0, 0, 0},
+    {"prefix", CF_STRING, "", offsetof(cf_s3, prefix), "Key prefix inside the bucket, e.g. `lake/`.",
+     0, 0, 0, 0, 0, 0},
+    {"credentials_file", CF_STRING, "", offsetof(cf_s3, credentials_file),
+     "AWS shared-credentials file; empty: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY from the "
+     "environment, else ~/.aws/credentials. Secrets are never logged.", 0, 0, 0, 0, 0, 0},
+    {"profile", CF_STRING, "default", offsetof(cf_s3, profile), "Profile in the credentials file.",
+     0, 0, 0, 0, 0, 0},
+    {"part_bytes", CF_SIZE, "16MiB", offsetof(cf_s3, part_bytes),
+     "Files above this size are uploaded in parts of this size (multipart upload).", 5 * MiB,
+     5 * GiB, 0, 0, 0, 0},
+    {0}};
+
+static const cf__table s3_table = {"lake.s3", "S3-compatible object storage for the lake.",
+                                   s3_fields, sizeof(cf_s3), 0, NULL};
+
+static const cf__field lake_fields[] = {
+    {"store", CF_ENUM, "local", offsetof(cf_lake, store),
+     "Where lake files live: `local` (a directory) or `s3`.", 0, 0, store_kinds, 0, 0, 0},
+    {"path", CF_STRING, "", offsetof(cf_lake, path),
+     "Root directory of a local lake; empty means `<data_dir>/lake`.", 0, 0, 0, 0, 0, 0},
+    {"s3", CF_SECTION, NULL, offsetof(cf_lake, s3), "See [`lake.s3`](#lakes3).", 0, 0, 0,
+     &s3_table, 0, 0},
+    {0}};
+
+static const cf__table lake_table = {"lake",
+                                     "The lake: Parquet tables in Hive-style partitions, in a "
+                                     "local directory or S3. The catalog is always "
+                                     "`<data_dir>/catalog.db`.",
+                                     lake_fields, sizeof(cf_lake), 0, NULL};
 
 /* ---- top level ---------------------------------------------------------------- */
 
@@ -169,6 +273,8 @@ static const cf__field root_fields[] = {
      &http_table, 0, 0},
     {"limits", CF_SECTION, NULL, offsetof(cf_config, limits), "See [`limits`](#limits).", 0, 0, 0,
      &limits_table, 0, 0},
+    {"lake", CF_SECTION, NULL, offsetof(cf_config, lake), "See [`lake`](#lake).", 0, 0, 0,
+     &lake_table, 0, 0},
     {"streams", CF_MAP, NULL, offsetof(cf_config, streams),
      "The streams, see [`streams.<name>`](#streamsname).", 0, CF_MAX_STREAMS, 0,
      &cf__stream_table, offsetof(cf_config, nstreams), 0},

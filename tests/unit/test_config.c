@@ -62,6 +62,13 @@ TEST(config_defaults)
     jr_opts_init(&a);
     cf_stream_journal_opts(NULL, &s, &b);
     CHECK(!memcmp(&a, &b, sizeof a));
+    /* sink defaults */
+    CHECK(s.sink.enabled);
+    CHECK_EQ_STR(s.sink.table, "");
+    CHECK_EQ_STR(s.sink.event_time_field, "event_time");
+    CHECK_EQ_INT(s.sink.partition, CF_PART_DT_HR);
+    CHECK_EQ_INT(s.sink.roll_age_ms, 60000);
+    cf_stream_clear(&s);
 }
 
 TEST(config_empty_file_and_file_defaults)
@@ -527,6 +534,9 @@ TEST(config_token_compare)
     CHECK(!cf_token_ok(&s, "", 0));
     CHECK(!cf_token_ok(&s, NULL, 5));
     CHECK(cf_token_ok(NULL, "x", 1));
+    s.tokens.v = NULL;
+    s.tokens.n = 0;
+    cf_stream_clear(&s);
 }
 
 /* The whole text of a file, or NULL. */
