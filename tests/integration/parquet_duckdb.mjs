@@ -17,7 +17,7 @@ import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import {
     Reporter, makeTmp, sluice, run, crashed, describe, pool, openDuck, sqlStr, sqlIdent,
-    toJson, tsStr, dateStr, parseTs, parseDate, fmtNum, show, cmpUtf8, rng, parseNdjson, JNum, walkPages, crc32,
+    toJson, tsStr, dateStr, parseTs, parseDate, fmtNum, show, cmpUtf8, rng, parseNdjson, JNum, walkPages, crc32, numFromCat,
 } from '../node/lib/common.mjs';
 
 const T = new Reporter();
@@ -351,6 +351,42 @@ async function checkMetadata(label, file, cols, rows, expect) {
     return problems;
 }
 
+/* `sluice cat` of our own file must print the source values too. */
+function cmpCat(type, want, got) {
+    if (want === null) return got === null ? null : `expected null, got ${show(got)}`;
+    if (got === null || got === undefined) return `expected ${show(strOf(want))}, got ${got === null ? 'null' : 'missing'}`;
+    switch (type) {
+        case 'bool': return got === want ? null : `expected ${want}, got ${show(got)}`;
+        case 'int32': case 'int64': return got instanceof JNum && /^-?\d+$/.test(got.text) && BigInt(got.text) === want ? null : `expected ${want}, got ${show(got)}`;
+        case 'float': case 'double': {
+            const x = numFromCat(got);
+            const w = type === 'float' ? Math.fround(want) : want;
+            if (x === undefined) return `expected ${fmtNum(w)}, got ${show(got)}`;
+            return Object.is(type === 'float' ? Math.fround(x) : x, w) ? null : `expected ${fmtNum(w)}, got ${show(got)}`;
+        }
+        case 'string': { const w = strOf(want); return got === w ? null : `expected ${show(w)}, got ${show(got)}`; }
+        case 'timestamp': return got === tsStr(want.us) ? null : `expected ${tsStr(want.us)}, got ${show(got)}`;
+        case 'date': return got === dateStr(want.days) ? null : `expected ${dateStr(want.days)}, got ${show(got)}`;
+    }
+    return 'unknown type ' + type;
+}
+async function compareCat(file, cols, rows) {
+    const res = await sluice(['cat', file]);
+    const bad = crashed(res);
+    if (bad || res.status !== 0) return [(bad ?? '') + describe(res, ['cat', file])];
+    let got;
+    try { got = parseNdjson(res.stdout); } catch (e) { return [`cat output is not NDJSON: ${e.message}`]; }
+    const problems = [];
+    if (got.length !== rows.length) problems.push(`cat printed ${got.length} rows, expected ${rows.length}`);
+    for (let i = 0; i < Math.min(got.length, rows.length) && problems.length < 30; i++) {
+        for (const c of cols) {
+            const why = cmpCat(c.type, rows[i][c.name], got[i][c.name]);
+            if (why) problems.push(`row ${i} column ${c.name}: ${why}`);
+        }
+    }
+    return problems;
+}
+
 /* ======================================================================== */
 /* main cases                                                               */
 /* ======================================================================== */
@@ -394,6 +430,8 @@ for (const { v, out, res, args } of convResults) {
     }
     T.ok(`${v.label} convert`);
     await T.guard(`${v.label} values`, async () => T.check(`${v.label} values (${N} rows x ${COLS.length} columns vs DuckDB)`, await compareValues(out, COLS, rows)));
+    if (['codec-zstd', 'nodict', 'tiny', 'codec-uncompressed'].includes(v.label))
+        await T.guard(`${v.label} cat`, async () => T.check(`${v.label} sluice cat == source (our reader on our writer)`, await compareCat(out, COLS, rows)));
     await T.guard(`${v.label} metadata`, async () => T.check(`${v.label} metadata (schema, logical types, repetition, stats, codec, pages)`, await checkMetadata(v.label, out, COLS, rows, v)));
 }
 // Compressed output should actually be smaller than uncompressed.
