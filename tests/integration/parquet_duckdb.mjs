@@ -546,6 +546,49 @@ await T.guard('gen', async () => {
     T.check(`gen --count ${count} | convert - (inferred): every value equals the source`, probs);
 });
 
+await T.guard('names-wide', async () => {
+    // odd column names (unicode, spaces, dots, quotes) and a wide record
+    const names = ['ünïcödé', '名前', 'with space', 'a.b', 'quote"d', 'emoji😀', 'UPPER', 'x'.repeat(200)];
+    for (let k = 0; k < 400; k++) names.push(`c${k}`);
+    const f = path.join(tmp, 'wide.ndjson'), out = path.join(tmp, 'wide.parquet');
+    const rowsW = [];
+    for (let i = 0; i < 50; i++) rowsW.push(Object.fromEntries(names.map((n, j) => [n, i * 1000 + j])));
+    fs.writeFileSync(f, rowsW.map((r) => JSON.stringify(r)).join('\n') + '\n');
+    const res = await sluice(['convert', f, out]);
+    const probs = [];
+    if (crashed(res) || res.status !== 0) probs.push(describe(res, ['convert', f, out]));
+    else {
+        const d = await db.all(`SELECT * FROM read_parquet(${sqlStr(out)})`);
+        if (d.names.join('\u0001') !== names.join('\u0001')) probs.push(`column names ${show(d.names.slice(0, 8), 300)}…, expected ${show(names.slice(0, 8), 300)}…`);
+        for (let i = 0; i < rowsW.length && probs.length < 10; i++)
+            d.rows[i].forEach((v, j) => { if (Number(v) !== i * 1000 + j) probs.push(`row ${i} col ${d.names[j]}: ${v}`); });
+        const c = await sluice(['cat', '--columns', 'ünïcödé,with space,a.b', '--limit', '2', out]);
+        if (crashed(c) || c.status !== 0) probs.push(describe(c, ['cat', '--columns', 'ünïcödé,with space,a.b', out]));
+        else {
+            const got = parseNdjson(c.stdout).map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, Number(v.text)])));
+            const want = [0, 1].map((i) => ({ 'ünïcödé': i * 1000, 'with space': i * 1000 + 2, 'a.b': i * 1000 + 3 }));
+            if (!isDeepStrictEqual(got, want)) probs.push(`cat --columns: ${show(got, 200)}, expected ${show(want, 200)}`);
+        }
+    }
+    T.check(`${names.length} columns with unicode / space / dot / quote names: DuckDB and cat read them`, probs);
+});
+
+await T.guard('empty-input', async () => {
+    const f = path.join(tmp, 'empty.ndjson'), out = path.join(tmp, 'empty.parquet');
+    fs.writeFileSync(f, '');
+    const args = ['convert', '--schema', 'a:int64,b:string', f, out];
+    const res = await sluice(args);
+    const probs = [];
+    const c = crashed(res); if (c) probs.push(c);
+    if (res.status === 0) {
+        try {
+            const d = await db.all(`SELECT * FROM read_parquet(${sqlStr(out)})`);
+            if (d.rows.length !== 0 || d.names.join() !== 'a,b') probs.push(`DuckDB reads ${d.rows.length} rows, columns ${d.names}`);
+        } catch (e) { probs.push(`exit 0 but DuckDB cannot read the output: ${e.message.split('\n')[0]}`); }
+    } else if (fs.existsSync(out)) probs.push(`exit ${res.status} but left ${out}`);
+    T.check('empty input with --schema: a valid 0-row file, or an error without output', probs);
+});
+
 await T.guard('infer-widen', async () => {
     // an int column that later sees a double becomes DOUBLE; values exact
     const f = path.join(tmp, 'widen.ndjson'), out = path.join(tmp, 'widen.parquet');
