@@ -77,6 +77,10 @@ int st_list(st_store *s, const char *prefix, st_list_cb cb, void *ctx, char *err
 const char *st_uri(const st_store *s, const char *key, char *out, size_t n);
 /* 1 for S3 stores. */
 int st_is_s3(const st_store *s);
+/* S3 only: ask ListObjectsV2 for at most max_keys keys per page (1..1000;
+ * default 1000).  For tests and operators who want to see pagination; no
+ * effect on a local store. */
+void st_set_list_page(st_store *s, int max_keys);
 
 /* ---- AWS Signature Version 4 (exposed for the test-suite vectors) ----------- */
 
@@ -96,8 +100,26 @@ typedef struct st_sigv4_req {
 } st_sigv4_req;
 
 /* Compute the canonical request, string to sign and Authorization header
- * value of r into the given buffers (each may be NULL).  0 or -1. */
+ * value of r into the given buffers (each may be NULL; each is replaced and
+ * NUL-terminated after len).  0 or -1.
+ *
+ * Exactly the given headers are signed (pass Host, X-Amz-Date,
+ * X-Amz-Content-Sha256 and X-Amz-Security-Token as they will be sent).
+ * Canonical URI: with normalize_path, "." / ".." segments and duplicate
+ * slashes are removed first; then for every service except "s3" the path is
+ * URI-encoded once more (AWS's double encoding: ' ' -> %20, '%' -> %25), while
+ * for "s3" it is used exactly as sent.  The query is decoded and re-encoded
+ * per parameter and sorted; header names are lower-cased, values trimmed with
+ * whitespace runs (folded lines too) collapsed, duplicates joined with ','. */
 int st_sigv4(const st_sigv4_req *r, ut_buf *canonical, ut_buf *string_to_sign,
              ut_buf *authorization, char *err, size_t errlen);
+/* A presigned request ("query" signing): the same canonicalisation with the
+ * X-Amz-Algorithm / Credential / Date / Expires / SignedHeaders (and, when
+ * session_token is non-NULL, X-Amz-Security-Token) parameters added to
+ * r->query.  Fills `query` with the full query string to send, ending in
+ * &X-Amz-Signature=...; expires_s 1..604800.  0 or -1. */
+int st_sigv4_presign(const st_sigv4_req *r, const char *session_token, int expires_s,
+                     ut_buf *canonical, ut_buf *string_to_sign, ut_buf *query, char *err,
+                     size_t errlen);
 
 #endif
