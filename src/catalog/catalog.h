@@ -20,6 +20,12 @@
 
 typedef struct ct_catalog ct_catalog;
 
+/* Hard caps, checked on every write (a violation is an error, never a
+ * truncation): columns per table (and stats per file), files per
+ * ct_commit / ct_replace call. */
+#define CT_MAX_COLUMNS 4096
+#define CT_MAX_FILES 100000
+
 /* Column types as the lake records them (the Parquet writer's types). */
 typedef enum ct_type {
     CT_BOOL = 1,
@@ -39,6 +45,8 @@ int ct_type_parse(const char *s, ct_type *out);
 typedef struct ct_column {
     char name[256];
     ct_type type;
+    int added_version; /* schema version that added it: set when reading a
+                          table, ignored by ct_schema_set */
 } ct_column;
 
 /* Open (creating and migrating the schema if needed) the catalog at path.
@@ -112,6 +120,8 @@ typedef struct ct_file {
     int64_t min_offset, max_offset; /* stream offsets of the records in it (-1 if n/a) */
     int nstats;
     ct_colstat *stats;     /* optional */
+    int64_t table_id;      /* set by the catalog when reading (ct_trash lists all tables);
+                              ignored by ct_commit / ct_replace */
 } ct_file;
 
 /* THE commit: add files[0..n) to the table and set the sink position of
@@ -158,10 +168,27 @@ int ct_position(ct_catalog *c, const char *stream, int64_t table_id, uint64_t *n
 
 /* ---- summaries for `sluice tables` / `describe` ----------------------------------- */
 
-typedef struct ct_table_stats {
+/* Live files, rows, bytes and distinct partitions of a table.  The type is
+ * `struct ct_table_stats` (no typedef: the name is the function's). */
+struct ct_table_stats {
     int64_t files, rows, bytes, partitions;
-    char min_partition[256], max_partition[256];
-} ct_table_stats;
-int ct_table_stats(ct_catalog *c, int64_t table_id, ct_table_stats *out, char *err, size_t errlen);
+    char min_partition[256], max_partition[256]; /* "" when there are no files */
+};
+int ct_table_stats(ct_catalog *c, int64_t table_id, struct ct_table_stats *out, char *err,
+                   size_t errlen);
+
+/* Path of the catalog file as opened (for messages). */
+const char *ct_path(const ct_catalog *c);
+
+/* ---- DDL for other engines (`sluice ddl`) -------------------------------------- */
+
+/* The SQL that makes an engine read table t in place: dialect "trino" (Hive
+ * connector), "athena", "spark" or "duckdb".  location overrides
+ * t->location (NULL = use it); schema qualifies the table name (NULL =
+ * unqualified).  st (may be NULL) gives the first partition for Athena's
+ * partition projection range.  Returns a malloc'ed string, or NULL with a
+ * message (unknown dialect, no columns yet, Athena without an s3:// location). */
+char *ct_ddl(const ct_table *t, const struct ct_table_stats *st, const char *dialect,
+             const char *location, const char *schema, char *err, size_t errlen);
 
 #endif

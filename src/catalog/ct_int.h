@@ -1,0 +1,92 @@
+/* catalog internals shared by db.c, tables.c, files.c, positions.c.
+ *
+ * Every SQL statement the catalog runs is listed once (ct_sql in db.c) and
+ * prepared lazily, once per connection, with SQLITE_PREPARE_PERSISTENT;
+ * ct_stmt hands it out reset and with its bindings cleared.  Callers reset
+ * (ct_done) a statement as soon as they are finished with it so that no
+ * read snapshot stays open between calls. */
+#ifndef SLUICE_CT_INT_H
+#define SLUICE_CT_INT_H
+
+#include "catalog/catalog.h"
+
+#include <sqlite3.h>
+
+/* Identifiers of the cached statements (texts in db.c, same order). */
+enum {
+    S_BEGIN_IMM,
+    S_BEGIN,
+    S_COMMIT,
+    S_ROLLBACK,
+    S_TABLE_INSERT,
+    S_TABLE_BY_NAME,
+    S_TABLE_BY_ID,
+    S_TABLE_NAMES,
+    S_TABLE_SET_VERSION,
+    S_COLS_OF,
+    S_COLS_DELETE,
+    S_COL_INSERT,
+    S_VERSION_INSERT,
+    S_VERSIONS_OF,
+    S_FILE_INSERT,
+    S_FILE_FIND_PATH,
+    S_STAT_INSERT,
+    S_FILES_OF,
+    S_FILES_PREFIX,
+    S_STATS_OF,
+    S_FILE_TRASH,
+    S_FILE_STATE,
+    S_TRASH_LIST,
+    S_FILE_FORGET,
+    S_FILE_LIVE,
+    S_POS_GET,
+    S_POS_SET,
+    S_TABLE_STATS,
+    S__COUNT
+};
+
+struct ct_catalog {
+    sqlite3 *db;
+    char path[1024];
+    sqlite3_stmt *st[S__COUNT];
+};
+
+/* The statement `id`, prepared on first use, reset and unbound.  NULL with
+ * a message naming the catalog on failure. */
+sqlite3_stmt *ct_stmt(ct_catalog *c, int id, char *err, size_t errlen);
+/* Reset a statement handed out by ct_stmt (accepts NULL). */
+void ct_done(sqlite3_stmt *s);
+
+/* Run a no-result statement (BEGIN / COMMIT ...): 0 or -1 with message. */
+int ct_exec(ct_catalog *c, int id, const char *what, char *err, size_t errlen);
+/* BEGIN IMMEDIATE (write) or BEGIN (read snapshot). */
+int ct_begin(ct_catalog *c, int write, char *err, size_t errlen);
+/* COMMIT; on failure rolls back.  0 / -1. */
+int ct_commit_tx(ct_catalog *c, char *err, size_t errlen);
+/* ROLLBACK if a transaction is open; never fails (the error that led here
+ * is the one reported). */
+void ct_rollback(ct_catalog *c);
+
+/* "catalog PATH: <sqlite message>" into err; returns -1. */
+int ct_sqlerr(ct_catalog *c, const char *what, char *err, size_t errlen);
+
+/* Wall-clock milliseconds since the epoch. */
+int64_t ct_now_ms(void);
+
+/* Copy a TEXT column into dst[cap] (NULL becomes ""). */
+void ct_col_text(sqlite3_stmt *s, int col, char *dst, size_t cap);
+
+/* Name of table `id` into name[128] ("#id" if unknown); for messages. */
+void ct_table_name(ct_catalog *c, int64_t id, char *name);
+
+/* Insert files[0..n) into table_id inside the caller's transaction.  Used
+ * by ct_commit and ct_replace.  0 or -1 with a message naming table and file. */
+int ct_files_insert(ct_catalog *c, int64_t table_id, const char *tname, const ct_file *files,
+                    int n, char *err, size_t errlen);
+
+/* Upsert the sink position of (stream, table_id) inside the caller's
+ * transaction.  0 or -1 with a message. */
+int ct_position_set_tx(ct_catalog *c, const char *stream, int64_t table_id, const char *tname,
+                       uint64_t next_offset, char *err, size_t errlen);
+
+#endif

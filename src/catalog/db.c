@@ -1,0 +1,384 @@
+/* catalog: opening the SQLite file, schema migrations, the per-connection
+ * statement cache and transaction helpers.
+ *
+ * Durability: WAL journal with synchronous=FULL, so a COMMIT has reached
+ * the disk (the WAL is fsynced) when sqlite3_step returns — ct_commit's
+ * promise.  busy_timeout makes concurrent writers (server threads, a CLI)
+ * wait for each other instead of failing; writes take the lock up front
+ * (BEGIN IMMEDIATE) so a transaction never has to upgrade a read lock and
+ * deadlock.
+ *
+ * Migrations: PRAGMA user_version is the schema version; migrations[i]
+ * brings a catalog from version i to i + 1 and is recorded in
+ * schema_migrations.  They run in one BEGIN IMMEDIATE transaction that
+ * re-reads user_version, so two processes opening a new file at once
+ * migrate it exactly once.  A file from a newer sluice is refused. */
+#include "catalog/ct_int.h"
+#include "util/util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define CT_APP_ID 0x736c6369 /* "slci": marks a sluice catalog file */
+#define CT_BUSY_MS 10000
+
+/* Schema versions.  Append only: never edit a migration that shipped. */
+static const char *const migrations[] = {
+    /* v1 */
+    "CREATE TABLE schema_migrations(version INTEGER PRIMARY KEY, applied_ms INTEGER NOT NULL);"
+    "CREATE TABLE tables("
+    "  id INTEGER PRIMARY KEY,"
+    "  name TEXT NOT NULL UNIQUE,"
+    "  location TEXT NOT NULL,"
+    "  partition_cols TEXT NOT NULL DEFAULT '',"
+    "  stream TEXT NOT NULL DEFAULT '',"
+    "  created_ms INTEGER NOT NULL,"
+    "  version INTEGER NOT NULL DEFAULT 0);"
+    "CREATE TABLE columns("
+    "  table_id INTEGER NOT NULL REFERENCES tables(id) ON DELETE CASCADE,"
+    "  ordinal INTEGER NOT NULL,"
+    "  name TEXT NOT NULL,"
+    "  type TEXT NOT NULL,"
+    "  added_version INTEGER NOT NULL,"
+    "  PRIMARY KEY(table_id, ordinal));"
+    "CREATE TABLE schema_versions("
+    "  table_id INTEGER NOT NULL REFERENCES tables(id) ON DELETE CASCADE,"
+    "  version INTEGER NOT NULL,"
+    "  created_ms INTEGER NOT NULL,"
+    "  change TEXT NOT NULL,"
+    "  ncols INTEGER NOT NULL,"
+    "  columns_json TEXT NOT NULL,"
+    "  PRIMARY KEY(table_id, version));"
+    /* A path is unique per table over live AND trashed files: a trashed
+     * file's object is about to be deleted from storage, so committing the
+     * same path again would lose the new file. */
+    "CREATE TABLE files("
+    "  id INTEGER PRIMARY KEY,"
+    "  table_id INTEGER NOT NULL REFERENCES tables(id) ON DELETE CASCADE,"
+    "  path TEXT NOT NULL,"
+    "  partition TEXT NOT NULL,"
+    "  rows INTEGER NOT NULL,"
+    "  bytes INTEGER NOT NULL,"
+    "  schema_version INTEGER NOT NULL,"
+    "  created_ms INTEGER NOT NULL,"
+    "  min_offset INTEGER NOT NULL DEFAULT -1,"
+    "  max_offset INTEGER NOT NULL DEFAULT -1,"
+    "  state TEXT NOT NULL DEFAULT 'live' CHECK(state IN ('live', 'trash')),"
+    "  removed_ms INTEGER,"
+    "  UNIQUE(table_id, path));"
+    "CREATE INDEX files_live ON files(table_id, partition, id) WHERE state = 'live';"
+    "CREATE INDEX files_trash ON files(id) WHERE state = 'trash';"
+    "CREATE TABLE file_stats("
+    "  file_id INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,"
+    "  ordinal INTEGER NOT NULL,"
+    "  name TEXT NOT NULL,"
+    "  has_minmax INTEGER NOT NULL,"
+    "  min TEXT,"
+    "  max TEXT,"
+    "  nulls INTEGER NOT NULL,"
+    "  PRIMARY KEY(file_id, ordinal));"
+    "CREATE TABLE positions("
+    "  stream TEXT NOT NULL,"
+    "  table_id INTEGER NOT NULL REFERENCES tables(id) ON DELETE CASCADE,"
+    "  next_offset INTEGER NOT NULL,"
+    "  updated_ms INTEGER NOT NULL,"
+    "  PRIMARY KEY(stream, table_id));",
+};
+#define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
+
+#define FILE_COLS                                                                           \
+    "id, path, partition, rows, bytes, schema_version, created_ms, min_offset, max_offset, " \
+    "table_id"
+
+/* Statement texts, indexed by the S_ enum in ct_int.h. */
+static const char *const ct_sql[S__COUNT] = {
+    [S_BEGIN_IMM] = "BEGIN IMMEDIATE",
+    [S_BEGIN] = "BEGIN",
+    [S_COMMIT] = "COMMIT",
+    [S_ROLLBACK] = "ROLLBACK",
+    [S_TABLE_INSERT] = "INSERT INTO tables(name, location, partition_cols, stream, created_ms) "
+                       "VALUES(?1, ?2, ?3, ?4, ?5) ON CONFLICT(name) DO NOTHING",
+    [S_TABLE_BY_NAME] = "SELECT id, name, location, partition_cols, stream, created_ms, version "
+                        "FROM tables WHERE name = ?1",
+    [S_TABLE_BY_ID] = "SELECT id, name, location, partition_cols, stream, created_ms, version "
+                      "FROM tables WHERE id = ?1",
+    [S_TABLE_NAMES] = "SELECT name FROM tables ORDER BY name",
+    [S_TABLE_SET_VERSION] = "UPDATE tables SET version = ?2 WHERE id = ?1",
+    [S_COLS_OF] = "SELECT name, type, added_version FROM columns WHERE table_id = ?1 "
+                  "ORDER BY ordinal",
+    [S_COLS_DELETE] = "DELETE FROM columns WHERE table_id = ?1",
+    [S_COL_INSERT] = "INSERT INTO columns(table_id, ordinal, name, type, added_version) "
+                     "VALUES(?1, ?2, ?3, ?4, ?5)",
+    [S_VERSION_INSERT] = "INSERT INTO schema_versions(table_id, version, created_ms, change, "
+                         "ncols, columns_json) VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+    [S_VERSIONS_OF] = "SELECT version, created_ms, change, ncols FROM schema_versions "
+                      "WHERE table_id = ?1 ORDER BY version",
+    [S_FILE_INSERT] = "INSERT INTO files(table_id, path, partition, rows, bytes, schema_version, "
+                      "created_ms, min_offset, max_offset) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    [S_FILE_FIND_PATH] = "SELECT id, state FROM files WHERE table_id = ?1 AND path = ?2",
+    [S_STAT_INSERT] = "INSERT INTO file_stats(file_id, ordinal, name, has_minmax, min, max, nulls) "
+                      "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [S_FILES_OF] = "SELECT " FILE_COLS " FROM files WHERE table_id = ?1 AND state = 'live' "
+                   "ORDER BY partition, id",
+    [S_FILES_PREFIX] = "SELECT " FILE_COLS " FROM files WHERE table_id = ?1 AND state = 'live' "
+                       "AND partition >= ?2 AND substr(partition, 1, length(?2)) = ?2 "
+                       "ORDER BY partition, id",
+    [S_STATS_OF] = "SELECT name, has_minmax, min, max, nulls FROM file_stats WHERE file_id = ?1 "
+                   "ORDER BY ordinal",
+    [S_FILE_TRASH] = "UPDATE files SET state = 'trash', removed_ms = ?3 "
+                     "WHERE id = ?1 AND table_id = ?2 AND state = 'live'",
+    [S_FILE_STATE] = "SELECT state, table_id FROM files WHERE id = ?1",
+    [S_TRASH_LIST] = "SELECT " FILE_COLS " FROM files WHERE state = 'trash' ORDER BY id",
+    [S_FILE_FORGET] = "DELETE FROM files WHERE id = ?1 AND state = 'trash'",
+    [S_FILE_LIVE] = "SELECT 1 FROM files WHERE table_id = ?1 AND path = ?2 AND state = 'live'",
+    [S_POS_GET] = "SELECT next_offset FROM positions WHERE stream = ?1 AND table_id = ?2",
+    [S_POS_SET] = "INSERT INTO positions(stream, table_id, next_offset, updated_ms) "
+                  "VALUES(?1, ?2, ?3, ?4) ON CONFLICT(stream, table_id) DO UPDATE SET "
+                  "next_offset = excluded.next_offset, updated_ms = excluded.updated_ms",
+    [S_TABLE_STATS] = "SELECT count(*), coalesce(sum(rows), 0), coalesce(sum(bytes), 0), "
+                      "count(DISTINCT partition), min(partition), max(partition) "
+                      "FROM files WHERE table_id = ?1 AND state = 'live'",
+};
+
+int64_t ct_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int ct_sqlerr(ct_catalog *c, const char *what, char *err, size_t errlen)
+{
+    int code = sqlite3_extended_errcode(c->db);
+    if ((code & 0xff) == SQLITE_BUSY || (code & 0xff) == SQLITE_LOCKED)
+        return ut_err(err, errlen, "catalog %s: %s: busy (another writer held the lock for %d s)",
+                      c->path, what, CT_BUSY_MS / 1000);
+    return ut_err(err, errlen, "catalog %s: %s: %s", c->path, what, sqlite3_errmsg(c->db));
+}
+
+sqlite3_stmt *ct_stmt(ct_catalog *c, int id, char *err, size_t errlen)
+{
+    sqlite3_stmt *s = c->st[id];
+    if (!s) {
+        if (sqlite3_prepare_v3(c->db, ct_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &s, NULL) !=
+            SQLITE_OK) {
+            ct_sqlerr(c, "prepare", err, errlen);
+            return NULL;
+        }
+        c->st[id] = s;
+        return s;
+    }
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    return s;
+}
+
+void ct_done(sqlite3_stmt *s)
+{
+    if (s) sqlite3_reset(s);
+}
+
+int ct_exec(ct_catalog *c, int id, const char *what, char *err, size_t errlen)
+{
+    sqlite3_stmt *s = ct_stmt(c, id, err, errlen);
+    if (!s) return -1;
+    int rc = sqlite3_step(s);
+    ct_done(s);
+    if (rc != SQLITE_DONE) return ct_sqlerr(c, what, err, errlen);
+    return 0;
+}
+
+int ct_begin(ct_catalog *c, int write, char *err, size_t errlen)
+{
+    return ct_exec(c, write ? S_BEGIN_IMM : S_BEGIN, write ? "begin write" : "begin read", err,
+                   errlen);
+}
+
+int ct_commit_tx(ct_catalog *c, char *err, size_t errlen)
+{
+    if (ct_exec(c, S_COMMIT, "commit", err, errlen) < 0) {
+        ct_rollback(c);
+        return -1;
+    }
+    return 0;
+}
+
+void ct_rollback(ct_catalog *c)
+{
+    if (sqlite3_get_autocommit(c->db)) return; /* nothing open (or already rolled back) */
+    sqlite3_stmt *s = ct_stmt(c, S_ROLLBACK, NULL, 0);
+    if (s) {
+        sqlite3_step(s);
+        ct_done(s);
+    }
+}
+
+void ct_col_text(sqlite3_stmt *s, int col, char *dst, size_t cap)
+{
+    const unsigned char *t = sqlite3_column_text(s, col);
+    snprintf(dst, cap, "%s", t ? (const char *)t : "");
+}
+
+void ct_table_name(ct_catalog *c, int64_t id, char *name)
+{
+    snprintf(name, 128, "#%lld", (long long)id);
+    sqlite3_stmt *s = ct_stmt(c, S_TABLE_BY_ID, NULL, 0);
+    if (!s) return;
+    sqlite3_bind_int64(s, 1, id);
+    if (sqlite3_step(s) == SQLITE_ROW) ct_col_text(s, 1, name, 128);
+    ct_done(s);
+}
+
+const char *ct_path(const ct_catalog *c)
+{
+    return c ? c->path : "";
+}
+
+/* One integer-valued PRAGMA (or any single-value query). */
+static int query_int(ct_catalog *c, const char *sql, int64_t *out, char *err, size_t errlen)
+{
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(c->db, sql, -1, &s, NULL) != SQLITE_OK) goto fail;
+    int rc = sqlite3_step(s);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) goto fail;
+    *out = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+    sqlite3_finalize(s);
+    return 0;
+fail:
+    ct_sqlerr(c, sql, err, errlen);
+    sqlite3_finalize(s);
+    return -1;
+}
+
+static int exec_sql(ct_catalog *c, const char *sql, const char *what, char *err, size_t errlen)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(c->db, sql, NULL, NULL, &msg) == SQLITE_OK) return 0;
+    int busy = (sqlite3_errcode(c->db) & 0xff) == SQLITE_BUSY;
+    ut_err(err, errlen, "catalog %s: %s: %s", c->path, what,
+           busy ? "busy (another process holds the lock)" : msg ? msg : "error");
+    sqlite3_free(msg);
+    return -1;
+}
+
+/* Bring the schema to NMIGRATIONS inside one write transaction. */
+static int migrate(ct_catalog *c, char *err, size_t errlen)
+{
+    int64_t v, app, nobj;
+    char sql[128], what[64];
+    if (query_int(c, "PRAGMA user_version", &v, err, errlen) < 0) return -1;
+    if (v == NMIGRATIONS) return 0;
+    if (exec_sql(c, "BEGIN IMMEDIATE", "begin migration", err, errlen) < 0) return -1;
+    if (query_int(c, "PRAGMA user_version", &v, err, errlen) < 0) goto fail;
+    if (query_int(c, "PRAGMA application_id", &app, err, errlen) < 0) goto fail;
+    if (query_int(c, "SELECT count(*) FROM sqlite_master", &nobj, err, errlen) < 0) goto fail;
+    if (v > NMIGRATIONS) {
+        ut_err(err, errlen,
+               "catalog %s: schema version %lld is newer than this sluice understands (%d); "
+               "upgrade sluice",
+               c->path, (long long)v, NMIGRATIONS);
+        goto fail;
+    }
+    if ((app && app != CT_APP_ID) || (app == 0 && v == 0 && nobj > 0)) {
+        ut_err(err, errlen, "catalog %s: an SQLite file that is not a sluice catalog", c->path);
+        goto fail;
+    }
+    for (int64_t i = v; i < NMIGRATIONS; i++) {
+        snprintf(what, sizeof what, "migration to schema v%lld", (long long)i + 1);
+        if (exec_sql(c, migrations[i], what, err, errlen) < 0) goto fail;
+        snprintf(sql, sizeof sql,
+                 "INSERT INTO schema_migrations(version, applied_ms) VALUES(%lld, %lld)",
+                 (long long)i + 1, (long long)ct_now_ms());
+        if (exec_sql(c, sql, what, err, errlen) < 0) goto fail;
+    }
+    snprintf(sql, sizeof sql, "PRAGMA user_version = %d; PRAGMA application_id = %d", NMIGRATIONS,
+             CT_APP_ID);
+    if (exec_sql(c, sql, "set schema version", err, errlen) < 0) goto fail;
+    if (exec_sql(c, "COMMIT", "commit migration", err, errlen) < 0) goto fail;
+    return 0;
+fail:
+    if (!sqlite3_get_autocommit(c->db)) sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+    return -1;
+}
+
+ct_catalog *ct_open(const char *path, char *err, size_t errlen)
+{
+    ct_catalog *c = ut_calloc(1, sizeof *c);
+    if (!path || !*path || strlen(path) >= sizeof c->path) {
+        ut_err(err, errlen, "catalog path missing or longer than %zu bytes", sizeof c->path - 1);
+        goto fail;
+    }
+    snprintf(c->path, sizeof c->path, "%s", path);
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+    if (sqlite3_open_v2(path, &c->db, flags, NULL) != SQLITE_OK) {
+        ut_err(err, errlen, "catalog %s: cannot open: %s", path,
+               c->db ? sqlite3_errmsg(c->db) : "out of memory");
+        goto fail;
+    }
+    sqlite3_extended_result_codes(c->db, 1);
+    sqlite3_busy_timeout(c->db, CT_BUSY_MS);
+    /* journal_mode=WAL is persistent in the file; the others are per connection. */
+    if (exec_sql(c, "PRAGMA journal_mode = WAL", "set WAL mode", err, errlen) < 0) goto fail;
+    int64_t wal = 0;
+    char mode[16] = "";
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(c->db, "PRAGMA journal_mode", -1, &s, NULL) == SQLITE_OK &&
+        sqlite3_step(s) == SQLITE_ROW) {
+        ct_col_text(s, 0, mode, sizeof mode);
+        wal = !strcmp(mode, "wal");
+    }
+    sqlite3_finalize(s);
+    if (!wal) {
+        ut_err(err, errlen, "catalog %s: cannot use WAL mode (journal mode is '%s')", path, mode);
+        goto fail;
+    }
+    if (exec_sql(c, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON", "set pragmas", err,
+                 errlen) < 0)
+        goto fail;
+    if (migrate(c, err, errlen) < 0) goto fail;
+    return c;
+fail:
+    ct_close(c);
+    return NULL;
+}
+
+void ct_close(ct_catalog *c)
+{
+    if (!c) return;
+    for (int i = 0; i < S__COUNT; i++) sqlite3_finalize(c->st[i]);
+    sqlite3_close(c->db);
+    free(c);
+}
+
+/* ---- types ------------------------------------------------------------------- */
+
+static const char *const type_names[] = {
+    [CT_BOOL] = "bool",     [CT_INT64] = "int64",         [CT_DOUBLE] = "double",
+    [CT_STRING] = "string", [CT_TIMESTAMP] = "timestamp", [CT_DATE] = "date",
+    [CT_INT32] = "int32",   [CT_FLOAT] = "float",
+};
+
+const char *ct_type_name(ct_type t)
+{
+    if ((int)t < CT_BOOL || (int)t > CT_FLOAT) return "?";
+    return type_names[t];
+}
+
+int ct_type_parse(const char *s, ct_type *out)
+{
+    for (int t = CT_BOOL; t <= CT_FLOAT; t++)
+        if (s && !strcmp(s, type_names[t])) {
+            *out = (ct_type)t;
+            return 0;
+        }
+    return -1;
+}
+
+void ct_names_free(char **names, int n)
+{
+    if (!names) return;
+    for (int i = 0; i < n; i++) free(names[i]);
+    free(names);
+}

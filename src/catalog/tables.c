@@ -1,0 +1,490 @@
+/* catalog: tables, their columns and schema versions, per-table summaries. */
+#include "catalog/ct_int.h"
+#include "util/util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Table names become directory names and SQL identifiers: 1..127 bytes of
+ * [A-Za-z0-9_.-], not starting with '.' or '-'. */
+static int valid_table_name(const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (n == 0 || n >= sizeof ((ct_table *)0)->name || s[0] == '.' || s[0] == '-') return 0;
+    for (size_t i = 0; i < n; i++) {
+        char ch = s[i];
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+              ch == '_' || ch == '.' || ch == '-'))
+            return 0;
+    }
+    return 1;
+}
+
+/* "dt,hr": comma-separated identifiers [A-Za-z_][A-Za-z0-9_]*, or "". */
+static int valid_partition_spec(const char *s)
+{
+    if (!*s) return 1;
+    int at_start = 1;
+    for (; *s; s++) {
+        char ch = *s;
+        int alpha = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || ch == '_';
+        if (ch == ',') {
+            if (at_start) return 0;
+            at_start = 1;
+        } else if (alpha || (!at_start && ch >= '0' && ch <= '9')) {
+            at_start = 0;
+        } else {
+            return 0;
+        }
+    }
+    return !at_start;
+}
+
+/* Fill t from a S_TABLE_BY_* row (not the columns). */
+static void table_from_row(sqlite3_stmt *s, ct_table *t)
+{
+    memset(t, 0, sizeof *t);
+    t->id = sqlite3_column_int64(s, 0);
+    ct_col_text(s, 1, t->name, sizeof t->name);
+    ct_col_text(s, 2, t->location, sizeof t->location);
+    ct_col_text(s, 3, t->partition, sizeof t->partition);
+    ct_col_text(s, 4, t->stream, sizeof t->stream);
+    t->created_ms = sqlite3_column_int64(s, 5);
+    t->version = sqlite3_column_int(s, 6);
+}
+
+/* Current columns of table_id (and, if added is non-NULL, the version that
+ * added each; malloc'ed).  Count or -1. */
+static int load_columns(ct_catalog *c, int64_t table_id, ct_column **cols, int **added, char *err,
+                        size_t errlen)
+{
+    int n = 0, cap = 0;
+    ct_column *v = NULL;
+    int *a = NULL;
+    sqlite3_stmt *s = ct_stmt(c, S_COLS_OF, err, errlen);
+    if (!s) goto fail;
+    sqlite3_bind_int64(s, 1, table_id);
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (n == cap) {
+            cap = cap ? cap * 2 : 16;
+            v = ut_realloc(v, (size_t)cap * sizeof *v);
+            a = ut_realloc(a, (size_t)cap * sizeof *a);
+        }
+        memset(&v[n], 0, sizeof v[n]);
+        ct_col_text(s, 0, v[n].name, sizeof v[n].name);
+        char type[32];
+        ct_col_text(s, 1, type, sizeof type);
+        if (ct_type_parse(type, &v[n].type) < 0) {
+            ut_err(err, errlen, "catalog %s: column '%s' has unknown type '%s'", c->path,
+                   v[n].name, type);
+            goto fail;
+        }
+        a[n] = v[n].added_version = sqlite3_column_int(s, 2);
+        n++;
+    }
+    if (rc != SQLITE_DONE) {
+        ct_sqlerr(c, "read columns", err, errlen);
+        goto fail;
+    }
+    ct_done(s);
+    *cols = v;
+    if (added) *added = a;
+    else free(a);
+    return n;
+fail:
+    ct_done(s);
+    free(v);
+    free(a);
+    return -1;
+}
+
+/* Look up by name inside the caller's transaction (or autocommit). */
+static int get_table(ct_catalog *c, const char *name, ct_table *out, char *err, size_t errlen)
+{
+    ct_table t;
+    sqlite3_stmt *s = ct_stmt(c, S_TABLE_BY_NAME, err, errlen);
+    if (!s) return -1;
+    sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_DONE) {
+        ct_done(s);
+        return 0;
+    }
+    if (rc != SQLITE_ROW) {
+        ct_sqlerr(c, "look up table", err, errlen);
+        ct_done(s);
+        return -1;
+    }
+    table_from_row(s, &t);
+    ct_done(s);
+    int n = load_columns(c, t.id, &t.cols, NULL, err, errlen);
+    if (n < 0) return -1;
+    t.ncols = n;
+    if (out) *out = t;
+    else free(t.cols);
+    return 1;
+}
+
+int ct_table_get(ct_catalog *c, const char *name, ct_table *out, char *err, size_t errlen)
+{
+    if (out) memset(out, 0, sizeof *out);
+    if (!name || !*name) return 0;
+    if (ct_begin(c, 0, err, errlen) < 0) return -1; /* one snapshot for table + columns */
+    int rc = get_table(c, name, out, err, errlen);
+    if (rc < 0) {
+        ct_rollback(c);
+        return -1;
+    }
+    if (ct_commit_tx(c, err, errlen) < 0) {
+        if (out) ct_table_free(out);
+        return -1;
+    }
+    return rc;
+}
+
+int ct_table_ensure(ct_catalog *c, const char *name, const char *location, const char *partition,
+                    const char *stream, ct_table *out, char *err, size_t errlen)
+{
+    if (out) memset(out, 0, sizeof *out);
+    if (!partition) partition = "";
+    if (!stream) stream = "";
+    if (!valid_table_name(name))
+        return ut_err(err, errlen,
+                      "catalog %s: bad table name '%s' (1-127 of A-Z a-z 0-9 _ . -, not "
+                      "starting with . or -)",
+                      c->path, name ? name : "");
+    if (!location || !*location || strlen(location) >= sizeof out->location)
+        return ut_err(err, errlen, "catalog %s: table '%s': location missing or over %zu bytes",
+                      c->path, name, sizeof out->location - 1);
+    if (strlen(partition) >= sizeof out->partition || !valid_partition_spec(partition))
+        return ut_err(err, errlen,
+                      "catalog %s: table '%s': bad partition columns '%s' (want e.g. \"dt,hr\")",
+                      c->path, name, partition);
+    if (strlen(stream) >= sizeof out->stream)
+        return ut_err(err, errlen, "catalog %s: table '%s': stream name over %zu bytes", c->path,
+                      name, sizeof out->stream - 1);
+    if (ct_begin(c, 1, err, errlen) < 0) return -1;
+    sqlite3_stmt *s = ct_stmt(c, S_TABLE_INSERT, err, errlen);
+    if (!s) goto fail;
+    sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, location, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 3, partition, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 4, stream, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 5, ct_now_ms());
+    if (sqlite3_step(s) != SQLITE_DONE) {
+        char what[192];
+        snprintf(what, sizeof what, "create table '%s'", name);
+        ct_sqlerr(c, what, err, errlen);
+        goto fail;
+    }
+    ct_done(s);
+    s = NULL;
+    int created = sqlite3_changes(c->db) > 0;
+    if (get_table(c, name, out, err, errlen) != 1) {
+        if (err && !*err) ut_err(err, errlen, "catalog %s: table '%s' vanished", c->path, name);
+        goto fail;
+    }
+    if (ct_commit_tx(c, err, errlen) < 0) {
+        if (out) ct_table_free(out);
+        return -1;
+    }
+    return created;
+fail:
+    ct_done(s);
+    ct_rollback(c);
+    if (out) ct_table_free(out);
+    return -1;
+}
+
+void ct_table_free(ct_table *t)
+{
+    if (!t) return;
+    free(t->cols);
+    t->cols = NULL;
+    t->ncols = 0;
+}
+
+int ct_tables(ct_catalog *c, char ***names, char *err, size_t errlen)
+{
+    int n = 0, cap = 0;
+    char **v = NULL;
+    *names = NULL;
+    sqlite3_stmt *s = ct_stmt(c, S_TABLE_NAMES, err, errlen);
+    if (!s) return -1;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (n == cap) {
+            cap = cap ? cap * 2 : 16;
+            v = ut_realloc(v, (size_t)cap * sizeof *v);
+        }
+        const unsigned char *t = sqlite3_column_text(s, 0);
+        v[n++] = ut_strdup(t ? (const char *)t : "");
+    }
+    ct_done(s);
+    if (rc != SQLITE_DONE) {
+        ct_names_free(v, n);
+        return ct_sqlerr(c, "list tables", err, errlen);
+    }
+    *names = v;
+    return n;
+}
+
+/* May a column of type `from` hold values now typed `to`?  Widening only:
+ * int32 -> int64 / double, int64 -> double, float -> double, date ->
+ * timestamp, anything -> string. */
+static int widens(ct_type from, ct_type to)
+{
+    if (from == to || to == CT_STRING) return 1;
+    if (from == CT_INT32) return to == CT_INT64 || to == CT_DOUBLE;
+    if (from == CT_INT64 || from == CT_FLOAT) return to == CT_DOUBLE;
+    if (from == CT_DATE) return to == CT_TIMESTAMP;
+    return 0;
+}
+
+/* Check the proposed columns against the current ones; describe the
+ * difference in *change (empty if none).  0 or -1. */
+static int diff_schema(ct_catalog *c, const char *tname, const ct_column *old, int nold,
+                       const ct_column *cols, int ncols, ut_buf *change, char *err, size_t errlen)
+{
+    ut_buf added = {0}, widened = {0};
+    int same = nold == ncols;
+    for (int i = 0; i < ncols; i++) {
+        size_t len = strnlen(cols[i].name, sizeof cols[i].name);
+        if (len == 0 || len >= sizeof cols[i].name) {
+            ut_err(err, errlen, "catalog %s: table '%s': column %d has an empty or unterminated name",
+                   c->path, tname, i + 1);
+            goto fail;
+        }
+        if (!strcmp(ct_type_name(cols[i].type), "?")) {
+            ut_err(err, errlen, "catalog %s: table '%s': column '%s' has unknown type %d", c->path,
+                   tname, cols[i].name, (int)cols[i].type);
+            goto fail;
+        }
+        for (int j = 0; j < i; j++)
+            if (!strcmp(cols[j].name, cols[i].name)) {
+                ut_err(err, errlen, "catalog %s: table '%s': column '%s' appears twice", c->path,
+                       tname, cols[i].name);
+                goto fail;
+            }
+        if (same && (strcmp(old[i].name, cols[i].name) || old[i].type != cols[i].type)) same = 0;
+        int found = -1;
+        for (int j = 0; j < nold && found < 0; j++)
+            if (!strcmp(old[j].name, cols[i].name)) found = j;
+        if (found < 0) {
+            ut_buf_printf(&added, "%s%s %s", added.len ? ", " : "", cols[i].name,
+                          ct_type_name(cols[i].type));
+        } else if (old[found].type != cols[i].type) {
+            if (!widens(old[found].type, cols[i].type)) {
+                ut_err(err, errlen,
+                       "catalog %s: table '%s': column '%s' cannot change from %s to %s (only "
+                       "widening)",
+                       c->path, tname, cols[i].name, ct_type_name(old[found].type),
+                       ct_type_name(cols[i].type));
+                goto fail;
+            }
+            ut_buf_printf(&widened, "%s%s %s -> %s", widened.len ? ", " : "", cols[i].name,
+                          ct_type_name(old[found].type), ct_type_name(cols[i].type));
+        }
+    }
+    for (int j = 0; j < nold; j++) {
+        int found = 0;
+        for (int i = 0; i < ncols && !found; i++) found = !strcmp(old[j].name, cols[i].name);
+        if (!found) {
+            ut_err(err, errlen,
+                   "catalog %s: table '%s': new schema lacks column '%s' (columns are never "
+                   "dropped)",
+                   c->path, tname, old[j].name);
+            goto fail;
+        }
+    }
+    ut_buf_reset(change);
+    if (!same) {
+        if (added.len) ut_buf_printf(change, "added %.*s", (int)added.len, (const char *)added.p);
+        if (widened.len)
+            ut_buf_printf(change, "%swidened %.*s", change->len ? "; " : "", (int)widened.len,
+                          (const char *)widened.p);
+        if (!change->len) ut_buf_puts(change, "reordered columns");
+    }
+    ut_buf_free(&added);
+    ut_buf_free(&widened);
+    return 0;
+fail:
+    ut_buf_free(&added);
+    ut_buf_free(&widened);
+    return -1;
+}
+
+/* Message for a failed write of schema version v; returns -1. */
+static int version_err(ct_catalog *c, const char *tname, int v, char *err, size_t errlen)
+{
+    char what[192];
+    snprintf(what, sizeof what, "table '%s': record schema v%d", tname, v);
+    return ct_sqlerr(c, what, err, errlen);
+}
+
+int ct_schema_set(ct_catalog *c, int64_t table_id, const ct_column *cols, int ncols,
+                  const char *change, int *version, char *err, size_t errlen)
+{
+    ct_column *old = NULL;
+    int *added = NULL, nold = 0;
+    ut_buf auto_change = {0}, json = {0};
+    sqlite3_stmt *s = NULL;
+    char tname[128];
+    ct_table t;
+    if (ncols < 0 || ncols > CT_MAX_COLUMNS || (ncols > 0 && !cols))
+        return ut_err(err, errlen, "catalog %s: %d columns (the limit is %d)", c->path, ncols,
+                      CT_MAX_COLUMNS);
+    if (ct_begin(c, 1, err, errlen) < 0) return -1;
+    s = ct_stmt(c, S_TABLE_BY_ID, err, errlen);
+    if (!s) goto fail;
+    sqlite3_bind_int64(s, 1, table_id);
+    int rc = sqlite3_step(s);
+    if (rc != SQLITE_ROW) {
+        if (rc == SQLITE_DONE)
+            ut_err(err, errlen, "catalog %s: no table with id %lld", c->path, (long long)table_id);
+        else ct_sqlerr(c, "look up table", err, errlen);
+        goto fail;
+    }
+    table_from_row(s, &t);
+    ct_done(s);
+    s = NULL;
+    snprintf(tname, sizeof tname, "%s", t.name);
+    nold = load_columns(c, table_id, &old, &added, err, errlen);
+    if (nold < 0) goto fail;
+    if (diff_schema(c, tname, old, nold, cols, ncols, &auto_change, err, errlen) < 0) goto fail;
+    if (!auto_change.len) { /* unchanged: no new version */
+        if (ct_commit_tx(c, err, errlen) < 0) goto fail;
+        if (version) *version = t.version;
+        free(old);
+        free(added);
+        return 0;
+    }
+    int v = t.version + 1;
+    ut_buf_putc(&json, '[');
+    for (int i = 0; i < ncols; i++) {
+        ut_buf_puts(&json, i ? ",{\"name\":" : "{\"name\":");
+        ut_json_str(&json, cols[i].name, strlen(cols[i].name));
+        ut_buf_printf(&json, ",\"type\":\"%s\"}", ct_type_name(cols[i].type));
+    }
+    ut_buf_putc(&json, ']');
+    const char *text = change && *change ? change : (const char *)auto_change.p;
+    int textlen = change && *change ? (int)strnlen(change, 511) : (int)auto_change.len;
+    if (textlen > 511) textlen = 511;
+    s = ct_stmt(c, S_VERSION_INSERT, err, errlen);
+    if (!s) goto fail;
+    sqlite3_bind_int64(s, 1, table_id);
+    sqlite3_bind_int(s, 2, v);
+    sqlite3_bind_int64(s, 3, ct_now_ms());
+    sqlite3_bind_text(s, 4, text, textlen, SQLITE_STATIC);
+    sqlite3_bind_int(s, 5, ncols);
+    sqlite3_bind_text(s, 6, (const char *)json.p, (int)json.len, SQLITE_STATIC);
+    if (sqlite3_step(s) != SQLITE_DONE) {
+        version_err(c, tname, v, err, errlen);
+        goto fail;
+    }
+    ct_done(s);
+    s = ct_stmt(c, S_COLS_DELETE, err, errlen);
+    if (!s) goto fail;
+    sqlite3_bind_int64(s, 1, table_id);
+    if (sqlite3_step(s) != SQLITE_DONE) {
+        version_err(c, tname, v, err, errlen);
+        goto fail;
+    }
+    ct_done(s);
+    for (int i = 0; i < ncols; i++) {
+        int av = v;
+        for (int j = 0; j < nold; j++)
+            if (!strcmp(old[j].name, cols[i].name)) av = added[j];
+        s = ct_stmt(c, S_COL_INSERT, err, errlen);
+        if (!s) goto fail;
+        sqlite3_bind_int64(s, 1, table_id);
+        sqlite3_bind_int(s, 2, i);
+        sqlite3_bind_text(s, 3, cols[i].name, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 4, ct_type_name(cols[i].type), -1, SQLITE_STATIC);
+        sqlite3_bind_int(s, 5, av);
+        if (sqlite3_step(s) != SQLITE_DONE) {
+            version_err(c, tname, v, err, errlen);
+            goto fail;
+        }
+        ct_done(s);
+    }
+    s = ct_stmt(c, S_TABLE_SET_VERSION, err, errlen);
+    if (!s) goto fail;
+    sqlite3_bind_int64(s, 1, table_id);
+    sqlite3_bind_int(s, 2, v);
+    if (sqlite3_step(s) != SQLITE_DONE) {
+        version_err(c, tname, v, err, errlen);
+        goto fail;
+    }
+    ct_done(s);
+    s = NULL;
+    if (ct_commit_tx(c, err, errlen) < 0) goto fail;
+    if (version) *version = v;
+    free(old);
+    free(added);
+    ut_buf_free(&auto_change);
+    ut_buf_free(&json);
+    return 0;
+fail:
+    ct_done(s);
+    ct_rollback(c);
+    free(old);
+    free(added);
+    ut_buf_free(&auto_change);
+    ut_buf_free(&json);
+    return -1;
+}
+
+int ct_schema_history(ct_catalog *c, int64_t table_id, ct_schema_version **out, char *err,
+                      size_t errlen)
+{
+    int n = 0, cap = 0;
+    ct_schema_version *v = NULL;
+    *out = NULL;
+    sqlite3_stmt *s = ct_stmt(c, S_VERSIONS_OF, err, errlen);
+    if (!s) return -1;
+    sqlite3_bind_int64(s, 1, table_id);
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (n == cap) {
+            cap = cap ? cap * 2 : 8;
+            v = ut_realloc(v, (size_t)cap * sizeof *v);
+        }
+        memset(&v[n], 0, sizeof v[n]);
+        v[n].version = sqlite3_column_int(s, 0);
+        v[n].created_ms = sqlite3_column_int64(s, 1);
+        ct_col_text(s, 2, v[n].change, sizeof v[n].change);
+        v[n].ncols = sqlite3_column_int(s, 3);
+        n++;
+    }
+    ct_done(s);
+    if (rc != SQLITE_DONE) {
+        free(v);
+        return ct_sqlerr(c, "read schema history", err, errlen);
+    }
+    *out = v;
+    return n;
+}
+
+int ct_table_stats(ct_catalog *c, int64_t table_id, struct ct_table_stats *out, char *err,
+                   size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    sqlite3_stmt *s = ct_stmt(c, S_TABLE_STATS, err, errlen);
+    if (!s) return -1;
+    sqlite3_bind_int64(s, 1, table_id);
+    if (sqlite3_step(s) != SQLITE_ROW) {
+        ct_done(s);
+        return ct_sqlerr(c, "table stats", err, errlen);
+    }
+    out->files = sqlite3_column_int64(s, 0);
+    out->rows = sqlite3_column_int64(s, 1);
+    out->bytes = sqlite3_column_int64(s, 2);
+    out->partitions = sqlite3_column_int64(s, 3);
+    ct_col_text(s, 4, out->min_partition, sizeof out->min_partition);
+    ct_col_text(s, 5, out->max_partition, sizeof out->max_partition);
+    ct_done(s);
+    return 0;
+}

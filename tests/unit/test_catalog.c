@@ -1,0 +1,643 @@
+#include "t.h"
+#include "catalog/catalog.h"
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static char err[1024];
+
+/* A fresh catalog file path for one test. */
+static const char *db_path(const char *name)
+{
+    static char p[512];
+    snprintf(p, sizeof p, "%s/%s.db", t_tmpdir(), name);
+    return p;
+}
+
+static ct_file mkfile(const char *partition, const char *name, int64_t rows)
+{
+    ct_file f;
+    memset(&f, 0, sizeof f);
+    snprintf(f.partition, sizeof f.partition, "%s", partition);
+    snprintf(f.path, sizeof f.path, "%s%s%s", partition, *partition ? "/" : "", name);
+    f.rows = rows;
+    f.bytes = rows * 10;
+    f.schema_version = 1;
+    f.min_offset = -1;
+    f.max_offset = -1;
+    return f;
+}
+
+static int64_t mktable(ct_catalog *c, const char *name)
+{
+    ct_table t;
+    if (ct_table_ensure(c, name, "/lake/x", "dt,hr", "events", &t, err, sizeof err) < 0) return -1;
+    int64_t id = t.id;
+    ct_table_free(&t);
+    return id;
+}
+
+static int nfiles(ct_catalog *c, int64_t tid)
+{
+    ct_file *f;
+    int n = ct_files(c, tid, NULL, &f, err, sizeof err);
+    ct_files_free(f, n < 0 ? 0 : n);
+    return n;
+}
+
+TEST(catalog_table_ensure_idempotent)
+{
+    const char *p = db_path("ensure");
+    ct_catalog *c = ct_open(p, err, sizeof err);
+    CHECK_MSG(c, "%s", err);
+    ct_table t;
+    CHECK_EQ_INT(ct_table_ensure(c, "events", "/lake/events", "dt,hr", "ev", &t, err, sizeof err), 1);
+    int64_t id = t.id;
+    CHECK_EQ_STR(t.name, "events");
+    CHECK_EQ_STR(t.partition, "dt,hr");
+    CHECK_EQ_INT(t.version, 0);
+    CHECK_EQ_INT(t.ncols, 0);
+    CHECK(t.created_ms > 0);
+    ct_table_free(&t);
+    /* second time: exists, creation arguments ignored */
+    CHECK_EQ_INT(ct_table_ensure(c, "events", "/elsewhere", "", "", &t, err, sizeof err), 0);
+    CHECK_EQ_INT(t.id, id);
+    CHECK_EQ_STR(t.location, "/lake/events");
+    ct_table_free(&t);
+    CHECK_EQ_INT(ct_table_ensure(c, "aaa", "/lake/aaa", "", NULL, NULL, err, sizeof err), 1);
+    char **names;
+    int n = ct_tables(c, &names, err, sizeof err);
+    CHECK_EQ_INT(n, 2);
+    CHECK_EQ_STR(names[0], "aaa");
+    CHECK_EQ_STR(names[1], "events");
+    ct_names_free(names, n);
+    CHECK_EQ_INT(ct_table_get(c, "nope", &t, err, sizeof err), 0);
+    CHECK_EQ_INT(ct_table_get(c, "events", &t, err, sizeof err), 1);
+    CHECK_EQ_INT(t.id, id);
+    ct_table_free(&t);
+    /* bad names and partition specs are refused with the catalog named */
+    CHECK_EQ_INT(ct_table_ensure(c, "a/b", "/x", "", "", NULL, err, sizeof err), -1);
+    CHECK(strstr(err, p) && strstr(err, "bad table name 'a/b'"));
+    CHECK_EQ_INT(ct_table_ensure(c, "ok", "/x", "dt,,hr", "", NULL, err, sizeof err), -1);
+    CHECK(strstr(err, "bad partition columns"));
+    ct_close(c);
+    /* reopen: same tables, no migration trouble */
+    c = ct_open(p, err, sizeof err);
+    CHECK_MSG(c, "%s", err);
+    CHECK_EQ_INT(ct_table_get(c, "events", NULL, err, sizeof err), 1);
+    ct_close(c);
+}
+
+TEST(catalog_open_refuses_foreign_and_newer_files)
+{
+    const char *p = db_path("foreign");
+    sqlite3 *db;
+    CHECK(sqlite3_open(p, &db) == SQLITE_OK);
+    CHECK(sqlite3_exec(db, "CREATE TABLE x(a)", NULL, NULL, NULL) == SQLITE_OK);
+    sqlite3_close(db);
+    ct_catalog *c = ct_open(p, err, sizeof err);
+    CHECK(!c);
+    CHECK_MSG(strstr(err, "not a sluice catalog"), "%s", err);
+
+    p = db_path("newer");
+    c = ct_open(p, err, sizeof err);
+    CHECK_MSG(c, "%s", err);
+    ct_close(c);
+    CHECK(sqlite3_open(p, &db) == SQLITE_OK);
+    sqlite3_stmt *s;
+    CHECK(sqlite3_prepare_v2(db, "SELECT count(*) FROM schema_migrations", -1, &s, NULL) == SQLITE_OK);
+    CHECK(sqlite3_step(s) == SQLITE_ROW);
+    CHECK_EQ_INT(sqlite3_column_int(s, 0), 1);
+    sqlite3_finalize(s);
+    CHECK(sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL) == SQLITE_OK);
+    sqlite3_close(db);
+    c = ct_open(p, err, sizeof err);
+    CHECK(!c);
+    CHECK_MSG(strstr(err, "newer than this sluice"), "%s", err);
+}
+
+TEST(catalog_schema_versions)
+{
+    ct_catalog *c = ct_open(db_path("schema"), err, sizeof err);
+    CHECK_MSG(c, "%s", err);
+    int64_t tid = mktable(c, "t");
+    ct_column cols[4] = {{"id", CT_INT64, 0}, {"name", CT_STRING, 0}, {"cost", CT_DOUBLE, 0},
+                         {"n", CT_INT32, 0}};
+    int v = -1;
+    CHECK_MSG(ct_schema_set(c, tid, cols, 2, NULL, &v, err, sizeof err) == 0, "%s", err);
+    CHECK_EQ_INT(v, 1);
+    /* unchanged: no new version */
+    CHECK(ct_schema_set(c, tid, cols, 2, "ignored", &v, err, sizeof err) == 0);
+    CHECK_EQ_INT(v, 1);
+    /* added */
+    CHECK(ct_schema_set(c, tid, cols, 3, NULL, &v, err, sizeof err) == 0);
+    CHECK_EQ_INT(v, 2);
+    /* widened, with the caller's change text */
+    cols[0].type = CT_DOUBLE;
+    CHECK(ct_schema_set(c, tid, cols, 3, "widened id int64 -> double", &v, err, sizeof err) == 0);
+    CHECK_EQ_INT(v, 3);
+    /* narrowing and dropping are refused, naming the table */
+    cols[0].type = CT_BOOL;
+    CHECK_EQ_INT(ct_schema_set(c, tid, cols, 3, NULL, &v, err, sizeof err), -1);
+    CHECK_MSG(strstr(err, "table 't'") && strstr(err, "'id' cannot change from double to bool"),
+              "%s", err);
+    cols[0].type = CT_DOUBLE;
+    CHECK_EQ_INT(ct_schema_set(c, tid, cols + 1, 2, NULL, &v, err, sizeof err), -1);
+    CHECK_MSG(strstr(err, "lacks column 'id'"), "%s", err);
+    ct_column dup[2] = {{"id", CT_DOUBLE, 0}, {"id", CT_DOUBLE, 0}};
+    CHECK_EQ_INT(ct_schema_set(c, tid, dup, 2, NULL, &v, err, sizeof err), -1);
+
+    ct_table t;
+    CHECK_EQ_INT(ct_table_get(c, "t", &t, err, sizeof err), 1);
+    CHECK_EQ_INT(t.version, 3);
+    CHECK_EQ_INT(t.ncols, 3);
+    CHECK_EQ_STR(t.cols[0].name, "id");
+    CHECK_EQ_INT(t.cols[0].type, CT_DOUBLE);
+    CHECK_EQ_INT(t.cols[0].added_version, 1);
+    CHECK_EQ_INT(t.cols[2].added_version, 2);
+    ct_table_free(&t);
+
+    ct_schema_version *h;
+    int n = ct_schema_history(c, tid, &h, err, sizeof err);
+    CHECK_EQ_INT(n, 3);
+    CHECK_EQ_STR(h[0].change, "added id int64, name string");
+    CHECK_EQ_STR(h[1].change, "added cost double");
+    CHECK_EQ_STR(h[2].change, "widened id int64 -> double");
+    CHECK_EQ_INT(h[1].ncols, 3);
+    CHECK(h[2].created_ms >= h[0].created_ms);
+    free(h);
+
+    /* automatic text for add + widen together */
+    cols[3].type = CT_INT32;
+    cols[2].type = CT_STRING;
+    CHECK(ct_schema_set(c, tid, cols, 4, NULL, &v, err, sizeof err) == 0);
+    n = ct_schema_history(c, tid, &h, err, sizeof err);
+    CHECK_EQ_INT(n, 4);
+    CHECK_EQ_STR(h[3].change, "added n int32; widened cost double -> string");
+    free(h);
+    ct_close(c);
+}
+
+TEST(catalog_commit_atomic_with_position)
+{
+    const char *p = db_path("commit");
+    ct_catalog *c = ct_open(p, err, sizeof err);
+    CHECK_MSG(c, "%s", err);
+    int64_t tid = mktable(c, "events");
+    ct_file f[3] = {mkfile("dt=2024-05-01/hr=03", "part-1.parquet", 10),
+                    mkfile("dt=2024-05-01/hr=04", "part-2.parquet", 20),
+                    mkfile("dt=2024-05-01/hr=04", "part-3.parquet", 30)};
+    uint64_t pos = 7;
+    CHECK(ct_position(c, "events", tid, &pos, err, sizeof err) == 0);
+    CHECK_EQ_INT(pos, 0);
+    CHECK_MSG(ct_commit(c, tid, f, 2, "events", 100, err, sizeof err) == 0, "%s", err);
+    CHECK(ct_position(c, "events", tid, &pos, err, sizeof err) == 0);
+    CHECK_EQ_INT(pos, 100);
+    /* a commit containing an already-live path fails as a whole */
+    ct_file again[2] = {f[2], f[1]};
+    CHECK_EQ_INT(ct_commit(c, tid, again, 2, "events", 200, err, sizeof err), -1);
+    CHECK_MSG(strstr(err, p) && strstr(err, "table 'events'") &&
+                  strstr(err, "'dt=2024-05-01/hr=04/part-2.parquet' is already live"),
+              "%s", err);
+    CHECK_EQ_INT(nfiles(c, tid), 2);
+    CHECK_EQ_INT(ct_file_live(c, tid, f[2].path, err, sizeof err), 0);
+    CHECK(ct_position(c, "events", tid, &pos, err, sizeof err) == 0);
+    CHECK_EQ_INT(pos, 100);
+    /* duplicates inside one commit too */
+    ct_file twice[2] = {f[2], f[2]};
+    CHECK_EQ_INT(ct_commit(c, tid, twice, 2, "events", 200, err, sizeof err), -1);
+    CHECK_EQ_INT(nfiles(c, tid), 2);
+    /* a file outside its partition, a bad path, an unknown table */
+    ct_file bad = mkfile("dt=2024-05-01/hr=03", "x.parquet", 1);
+    snprintf(bad.partition, sizeof bad.partition, "dt=2024-05-02");
+    CHECK_EQ_INT(ct_commit(c, tid, &bad, 1, "events", 300, err, sizeof err), -1);
+    CHECK_MSG(strstr(err, "not inside its partition"), "%s", err);
+    bad = mkfile("", "../escape.parquet", 1);
+    CHECK_EQ_INT(ct_commit(c, tid, &bad, 1, NULL, 0, err, sizeof err), -1);
+    CHECK_MSG(strstr(err, "bad file path"), "%s", err);
+    CHECK_EQ_INT(ct_commit(c, 9999, f, 1, "events", 300, err, sizeof err), -1);
+    CHECK_MSG(strstr(err, "no table with id 9999"), "%s", err);
+    CHECK(ct_position(c, "events", tid, &pos, err, sizeof err) == 0);
+    CHECK_EQ_INT(pos, 100);
+    /* the good commit, then a commit without a stream (position untouched) */
+    CHECK(ct_commit(c, tid, f + 2, 1, "events", 250, err, sizeof err) == 0);
+    ct_file f4 = mkfile("dt=2024-05-02/hr=00", "ctas.parquet", 5);
+    CHECK(ct_commit(c, tid, &f4, 1, NULL, 999, err, sizeof err) == 0);
+    CHECK_EQ_INT(nfiles(c, tid), 4);
+    ct_close(c);
+    /* durable and visible after reopening */
+    c = ct_open(p, err, sizeof err);
+    CHECK_MSG(c, "%s", err);
+    CHECK(ct_position(c, "events", tid, &pos, err, sizeof err) == 0);
+    CHECK_EQ_INT(pos, 250);
+    CHECK(ct_position(c, "other", tid, &pos, err, sizeof err) == 0);
+    CHECK_EQ_INT(pos, 0);
+    CHECK_EQ_INT(nfiles(c, tid), 4);
+    ct_close(c);
+}
+
+TEST(catalog_files_order_prefix_and_stats)
+{
+    ct_catalog *c = ct_open(db_path("stats"), err, sizeof err);
+    CHECK_MSG(c, "%s", err);
+    int64_t tid = mktable(c, "t");
+    ct_colstat st[3];
+    memset(st, 0, sizeof st);
+    snprintf(st[0].name, sizeof st[0].name, "id");
+    st[0].has_minmax = 1;
+    snprintf(st[0].min, sizeof st[0].min, "-5");
+    snprintf(st[0].max, sizeof st[0].max, "9000000000");
+    snprintf(st[1].name, sizeof st[1].name, "ts");
+    st[1].has_minmax = 1;
+    snprintf(st[1].min, sizeof st[1].min, "2024-05-01T03:00:00Z");
+    snprintf(st[1].max, sizeof st[1].max, "2024-05-01T03:59:59.999999Z");
+    st[1].nulls = 3;
+    snprintf(st[2].name, sizeof st[2].name, "s");
+    st[2].nulls = 10;
+    ct_file f[3] = {mkfile("dt=2024-05-02/hr=00", "b.parquet", 1),
+                    mkfile("dt=2024-05-01/hr=03", "a.parquet", 10),
+                    mkfile("dt=2024-05-01/hr=10", "c.parquet", 2)};
+    f[1].stats = st;
+    f[1].nstats = 3;
+    f[1].min_offset = 1000;
+    f[1].max_offset = 1009;
+    f[1].created_ms = 1714533000000LL;
+    CHECK_MSG(ct_commit(c, tid, f, 3, "s1", 10, err, sizeof err) == 0, "%s", err);
+    ct_file *out;
+    int n = ct_files(c, tid, NULL, &out, err, sizeof err);
+    CHECK_EQ_INT(n, 3);
+    CHECK_EQ_STR(out[0].path, "dt=2024-05-01/hr=03/a.parquet"); /* by partition */
+    CHECK_EQ_STR(out[2].partition, "dt=2024-05-02/hr=00");
+    CHECK_EQ_INT(out[0].nstats, 3);
+    CHECK_EQ_INT(out[0].table_id, tid);
+    CHECK_EQ_INT(out[0].min_offset, 1000);
+    CHECK_EQ_INT(out[0].max_offset, 1009);
+    CHECK_EQ_INT(out[0].created_ms, 1714533000000LL);
+    CHECK_EQ_INT(out[0].bytes, 100);
+    CHECK_EQ_STR(out[0].stats[0].name, "id");
+    CHECK_EQ_STR(out[0].stats[0].max, "9000000000");
+    CHECK_EQ_STR(out[0].stats[1].min, "2024-05-01T03:00:00Z");
+    CHECK_EQ_INT(out[0].stats[1].nulls, 3);
+    CHECK_EQ_INT(out[0].stats[2].has_minmax, 0);
+    CHECK_EQ_STR(out[0].stats[2].min, "");
+    CHECK_EQ_INT(out[0].stats[2].nulls, 10);
+    CHECK_EQ_INT(out[1].nstats, 0);
+    CHECK(out[1].created_ms > 0); /* defaulted to now */
+    ct_files_free(out, n);
+    n = ct_files(c, tid, "dt=2024-05-01", &out, err, sizeof err);
+    CHECK_EQ_INT(n, 2);
+    ct_files_free(out, n);
+    n = ct_files(c, tid, "dt=2024-05-01/hr=1", &out, err, sizeof err);
+    CHECK_EQ_INT(n, 1);
+    CHECK_EQ_STR(out[0].path, "dt=2024-05-01/hr=10/c.parquet");
+    ct_files_free(out, n);
+    n = ct_files(c, tid, "dt=2024-06", &out, err, sizeof err);
+    CHECK_EQ_INT(n, 0);
+    ct_files_free(out, n);
+    /* over-long min value is refused, not truncated */
+    memset(st[0].min, 'x', sizeof st[0].min);
+    ct_file g = mkfile("dt=2024-05-03/hr=00", "g.parquet", 1);
+    g.stats = st;
+    g.nstats = 1;
+    CHECK_EQ_INT(ct_commit(c, tid, &g, 1, NULL, 0, err, sizeof err), -1);
+    CHECK_MSG(strstr(err, "malformed"), "%s", err);
+
+    struct ct_table_stats ts;
+    CHECK(ct_table_stats(c, tid, &ts, err, sizeof err) == 0);
+    CHECK_EQ_INT(ts.files, 3);
+    CHECK_EQ_INT(ts.rows, 13);
+    CHECK_EQ_INT(ts.bytes, 130);
+    CHECK_EQ_INT(ts.partitions, 3);
+    CHECK_EQ_STR(ts.min_partition, "dt=2024-05-01/hr=03");
+    CHECK_EQ_STR(ts.max_partition, "dt=2024-05-02/hr=00");
+    int64_t empty = mktable(c, "empty");
+    CHECK(ct_table_stats(c, empty, &ts, err, sizeof err) == 0);
+    CHECK_EQ_INT(ts.files, 0);
+    CHECK_EQ_INT(ts.rows, 0);
+    CHECK_EQ_STR(ts.min_partition, "");
+    ct_close(c);
+}
+
+TEST(catalog_replace_atomic)
+{
+    ct_catalog *c = ct_open(db_path("replace"), err, sizeof err);
+    CHECK_MSG(c, "%s", err);
+    int64_t tid = mktable(c, "t");
+    ct_file f[3] = {mkfile("dt=2024-05-01/hr=03", "a.parquet", 1),
+                    mkfile("dt=2024-05-01/hr=03", "b.parquet", 2),
+                    mkfile("dt=2024-05-01/hr=04", "c.parquet", 3)};
+    CHECK(ct_commit(c, tid, f, 3, "s", 3, err, sizeof err) == 0);
+    ct_file *live;
+    int n = ct_files(c, tid, "dt=2024-05-01/hr=03", &live, err, sizeof err);
+    CHECK_EQ_INT(n, 2);
+    int64_t old[2] = {live[0].id, live[1].id};
+    ct_files_free(live, n);
+    ct_file merged = mkfile("dt=2024-05-01/hr=03", "compact-1.parquet", 3);
+    CHECK_MSG(ct_replace(c, tid, old, 2, &merged, 1, err, sizeof err) == 0, "%s", err);
+    CHECK_EQ_INT(nfiles(c, tid), 2);
+    CHECK_EQ_INT(ct_file_live(c, tid, "dt=2024-05-01/hr=03/a.parquet", err, sizeof err), 0);
+    CHECK_EQ_INT(ct_file_live(c, tid, "dt=2024-05-01/hr=03/compact-1.parquet", err, sizeof err), 1);
+    ct_file *tr;
+    n = ct_trash(c, &tr, err, sizeof err);
+    CHECK_EQ_INT(n, 2);
+    CHECK_EQ_STR(tr[0].path, "dt=2024-05-01/hr=03/a.parquet");
+    CHECK_EQ_INT(tr[0].table_id, tid);
+    ct_files_free(tr, n);
+    /* a second compaction that still names a replaced file changes nothing */
+    n = ct_files(c, tid, NULL, &live, err, sizeof err);
+    CHECK_EQ_INT(n, 2);
+    int64_t stale[2] = {live[1].id, old[0]};
+    ct_files_free(live, n);
+    ct_file merged2 = mkfile("dt=2024-05-01/hr=03", "compact-2.parquet", 6);
+    CHECK_EQ_INT(ct_replace(c, tid, stale, 2, &merged2, 1, err, sizeof err), -1);
+    CHECK_MSG(strstr(err, "table 't'") && strstr(err, "is no longer live"), "%s", err);
+    CHECK_EQ_INT(nfiles(c, tid), 2);
+    CHECK_EQ_INT(ct_file_live(c, tid, merged2.path, err, sizeof err), 0);
+    /* unknown ids and other tables' files are refused too */
+    int64_t nope = 424242;
+    CHECK_EQ_INT(ct_replace(c, tid, &nope, 1, NULL, 0, err, sizeof err), -1);
+    CHECK_MSG(strstr(err, "does not exist"), "%s", err);
+    int64_t t2 = mktable(c, "u");
+    CHECK_EQ_INT(ct_replace(c, t2, stale, 1, NULL, 0, err, sizeof err), -1);
+    CHECK_MSG(strstr(err, "belongs to table 't'"), "%s", err);
+    /* a trashed path cannot be committed again until it is forgotten */
+    CHECK_EQ_INT(ct_commit(c, tid, &f[0], 1, NULL, 0, err, sizeof err), -1);
+    CHECK_MSG(strstr(err, "in the trash"), "%s", err);
+    ct_close(c);
+}
+
+TEST(catalog_drop_before_trash_forget)
+{
+    ct_catalog *c = ct_open(db_path("drop"), err, sizeof err);
+    CHECK_MSG(c, "%s", err);
+    int64_t tid = mktable(c, "t");
+    ct_file f[4] = {mkfile("dt=2024-04-30/hr=23", "a.parquet", 1),
+                    mkfile("dt=2024-05-01/hr=00", "b.parquet", 1),
+                    mkfile("dt=2024-05-01/hr=01", "c.parquet", 1),
+                    mkfile("dt=2024-05-02/hr=00", "d.parquet", 1)};
+    CHECK(ct_commit(c, tid, f, 4, "s", 4, err, sizeof err) == 0);
+    ct_file *rm;
+    int n = ct_drop_before(c, tid, "2024-05-02", &rm, err, sizeof err);
+    CHECK_MSG(n == 3, "%d %s", n, err);
+    CHECK_EQ_STR(rm[0].path, "dt=2024-04-30/hr=23/a.parquet");
+    CHECK_EQ_STR(rm[2].path, "dt=2024-05-01/hr=01/c.parquet");
+    ct_files_free(rm, n);
+    CHECK_EQ_INT(nfiles(c, tid), 1);
+    n = ct_drop_before(c, tid, "2024-05-02", &rm, err, sizeof err);
+    CHECK_EQ_INT(n, 0);
+    ct_files_free(rm, n);
+    ct_file *tr;
+    n = ct_trash(c, &tr, err, sizeof err);
+    CHECK_EQ_INT(n, 3);
+    for (int i = 0; i < n; i++) CHECK(ct_forget(c, tr[i].id, err, sizeof err) == 0);
+    CHECK(ct_forget(c, tr[0].id, err, sizeof err) == 0); /* idempotent */
+    ct_files_free(tr, n);
+    n = ct_trash(c, &tr, err, sizeof err);
+    CHECK_EQ_INT(n, 0);
+    ct_files_free(tr, n);
+    /* a live file cannot be forgotten */
+    ct_file *live;
+    n = ct_files(c, tid, NULL, &live, err, sizeof err);
+    CHECK_EQ_INT(n, 1);
+    CHECK_EQ_INT(ct_forget(c, live[0].id, err, sizeof err), -1);
+    CHECK_MSG(strstr(err, "is live"), "%s", err);
+    ct_files_free(live, n);
+    /* after forgetting, the path may be committed again */
+    CHECK(ct_commit(c, tid, f, 1, NULL, 0, err, sizeof err) == 0);
+    /* unpartitioned tables have nothing to drop by date */
+    ct_table u;
+    CHECK(ct_table_ensure(c, "flat", "/lake/flat", "", "", &u, err, sizeof err) == 1);
+    CHECK_EQ_INT(ct_drop_before(c, u.id, "2024-01-01", &rm, err, sizeof err), -1);
+    CHECK_MSG(strstr(err, "table 'flat' is not partitioned"), "%s", err);
+    ct_table_free(&u);
+    ct_close(c);
+}
+
+struct worker {
+    const char *path, *table;
+    int commits, failed;
+    char err[512];
+};
+
+static void *commit_loop(void *arg)
+{
+    struct worker *w = arg;
+    ct_catalog *c = ct_open(w->path, w->err, sizeof w->err);
+    if (!c) {
+        w->failed = 1;
+        return NULL;
+    }
+    ct_table t;
+    if (ct_table_ensure(c, w->table, "/lake", "dt", w->table, &t, w->err, sizeof w->err) < 0) {
+        w->failed = 1;
+        ct_close(c);
+        return NULL;
+    }
+    for (int i = 0; i < w->commits && !w->failed; i++) {
+        char name[64];
+        snprintf(name, sizeof name, "part-%04d.parquet", i);
+        ct_file f = mkfile("dt=2024-05-01", name, i);
+        if (ct_commit(c, t.id, &f, 1, w->table, (uint64_t)i + 1, w->err, sizeof w->err) < 0)
+            w->failed = 1;
+    }
+    ct_table_free(&t);
+    ct_close(c);
+    return NULL;
+}
+
+TEST(catalog_concurrent_connections)
+{
+    const char *p = db_path("threads");
+    struct worker w[3] = {{p, "ta", 150, 0, ""}, {p, "tb", 150, 0, ""}, {p, "tc", 150, 0, ""}};
+    pthread_t th[3];
+    for (int i = 0; i < 3; i++) pthread_create(&th[i], NULL, commit_loop, &w[i]);
+    for (int i = 0; i < 3; i++) pthread_join(th[i], NULL);
+    for (int i = 0; i < 3; i++) CHECK_MSG(!w[i].failed, "%s: %s", w[i].table, w[i].err);
+    ct_catalog *c = ct_open(p, err, sizeof err);
+    CHECK_MSG(c, "%s", err);
+    for (int i = 0; i < 3; i++) {
+        ct_table t;
+        CHECK_EQ_INT(ct_table_get(c, w[i].table, &t, err, sizeof err), 1);
+        CHECK_EQ_INT(nfiles(c, t.id), 150);
+        uint64_t pos;
+        CHECK(ct_position(c, w[i].table, t.id, &pos, err, sizeof err) == 0);
+        CHECK_EQ_INT(pos, 150);
+        ct_table_free(&t);
+    }
+    ct_close(c);
+}
+
+/* ---- DDL ------------------------------------------------------------------ */
+
+static ct_table ddl_table(ct_column *cols)
+{
+    ct_table t;
+    memset(&t, 0, sizeof t);
+    snprintf(t.name, sizeof t.name, "events");
+    snprintf(t.location, sizeof t.location, "/data/sluice data/events");
+    snprintf(t.partition, sizeof t.partition, "dt,hr");
+    t.created_ms = 1714780800000LL; /* 2024-05-04 */
+    const char *names[] = {"flag", "id", "cost", "name", "ts", "day", "n", "ratio", "dt"};
+    ct_type tys[] = {CT_BOOL, CT_INT64, CT_DOUBLE, CT_STRING, CT_TIMESTAMP, CT_DATE, CT_INT32,
+                     CT_FLOAT, CT_STRING};
+    for (int i = 0; i < 9; i++) {
+        memset(&cols[i], 0, sizeof cols[i]);
+        snprintf(cols[i].name, sizeof cols[i].name, "%s", names[i]);
+        cols[i].type = tys[i];
+    }
+    snprintf(cols[3].name, sizeof cols[3].name, "na\"me`x");
+    t.cols = cols;
+    t.ncols = 9;
+    t.version = 1;
+    return t;
+}
+
+TEST(catalog_ddl_trino)
+{
+    ct_column cols[9];
+    ct_table t = ddl_table(cols);
+    char *s = ct_ddl(&t, NULL, "trino", NULL, NULL, err, sizeof err);
+    CHECK_MSG(s, "%s", err);
+    CHECK_EQ_STR(s,
+                 "-- Trino (Hive connector): lake table events, Parquet files read in place.\n"
+                 "-- Partition columns are strings (the dt=/hr= directory values) and come last.\n"
+                 "-- timestamp columns hold UTC instants; timestamp(3) matches the default\n"
+                 "-- hive.timestamp-precision=MILLISECONDS (with MICROSECONDS use timestamp(6)).\n"
+                 "CREATE TABLE \"events\" (\n"
+                 "  \"flag\" boolean,\n"
+                 "  \"id\" bigint,\n"
+                 "  \"cost\" double,\n"
+                 "  \"na\"\"me`x\" varchar,\n"
+                 "  \"ts\" timestamp(3),\n"
+                 "  \"day\" date,\n"
+                 "  \"n\" integer,\n"
+                 "  \"ratio\" real,\n"
+                 "  \"dt\" varchar,\n"
+                 "  \"hr\" varchar\n"
+                 ")\n"
+                 "WITH (\n"
+                 "  external_location = 'file:///data/sluice%20data/events',\n"
+                 "  format = 'PARQUET',\n"
+                 "  partitioned_by = ARRAY['dt', 'hr']\n"
+                 ");\n"
+                 "-- Register partitions now and whenever new ones appear (FULL also forgets "
+                 "removed ones):\n"
+                 "CALL system.sync_partition_metadata('default', 'events', 'FULL');\n");
+    free(s);
+    s = ct_ddl(&t, NULL, "trino", "s3://bucket/lake/events/", "web", err, sizeof err);
+    CHECK(s);
+    CHECK(strstr(s, "CREATE TABLE \"web\".\"events\" ("));
+    CHECK(strstr(s, "external_location = 's3://bucket/lake/events',"));
+    CHECK(strstr(s, "sync_partition_metadata('web', 'events', 'FULL')"));
+    free(s);
+}
+
+TEST(catalog_ddl_athena)
+{
+    ct_column cols[9];
+    ct_table t = ddl_table(cols);
+    struct ct_table_stats st;
+    memset(&st, 0, sizeof st);
+    snprintf(st.min_partition, sizeof st.min_partition, "dt=2024-04-28/hr=17");
+    char *s = ct_ddl(&t, &st, "athena", NULL, NULL, err, sizeof err);
+    CHECK(!s);
+    CHECK_MSG(strstr(err, "Athena reads only s3:// locations"), "%s", err);
+    s = ct_ddl(&t, &st, "athena", "s3://bucket/lake/events", NULL, err, sizeof err);
+    CHECK_MSG(s, "%s", err);
+    CHECK_EQ_STR(s,
+                 "-- Athena: lake table events, Parquet files read in place.\n"
+                 "-- Partition columns are strings (the dt=/hr= directory values).\n"
+                 "-- Partition projection computes the partitions: no MSCK REPAIR needed.\n"
+                 "-- The dt range starts at the table's first day; widen it for older backfills.\n"
+                 "CREATE EXTERNAL TABLE `events` (\n"
+                 "  `flag` boolean,\n"
+                 "  `id` bigint,\n"
+                 "  `cost` double,\n"
+                 "  `na\"me``x` string,\n"
+                 "  `ts` timestamp,\n"
+                 "  `day` date,\n"
+                 "  `n` int,\n"
+                 "  `ratio` float\n"
+                 ")\n"
+                 "PARTITIONED BY (`dt` string, `hr` string)\n"
+                 "STORED AS PARQUET\n"
+                 "LOCATION 's3://bucket/lake/events/'\n"
+                 "TBLPROPERTIES (\n"
+                 "  'projection.enabled' = 'true',\n"
+                 "  'projection.dt.type' = 'date',\n"
+                 "  'projection.dt.format' = 'yyyy-MM-dd',\n"
+                 "  'projection.dt.range' = '2024-04-28,NOW',\n"
+                 "  'projection.dt.interval' = '1',\n"
+                 "  'projection.dt.interval.unit' = 'DAYS',\n"
+                 "  'projection.hr.type' = 'integer',\n"
+                 "  'projection.hr.range' = '0,23',\n"
+                 "  'projection.hr.digits' = '2',\n"
+                 "  'storage.location.template' = 's3://bucket/lake/events/dt=${dt}/hr=${hr}/'\n"
+                 ");\n");
+    free(s);
+    /* no files: the range starts at the table's creation day */
+    s = ct_ddl(&t, NULL, "athena", "s3://b/events", NULL, err, sizeof err);
+    CHECK(s && strstr(s, "'projection.dt.range' = '2024-05-04,NOW'"));
+    free(s);
+    /* other partition layouts: no projection, MSCK REPAIR */
+    snprintf(t.partition, sizeof t.partition, "region");
+    s = ct_ddl(&t, NULL, "athena", "s3://b/events", NULL, err, sizeof err);
+    CHECK(s && !strstr(s, "TBLPROPERTIES") && strstr(s, "PARTITIONED BY (`region` string)") &&
+          strstr(s, "MSCK REPAIR TABLE `events`;"));
+    free(s);
+}
+
+TEST(catalog_ddl_spark)
+{
+    ct_column cols[9];
+    ct_table t = ddl_table(cols);
+    char *s = ct_ddl(&t, NULL, "spark", NULL, NULL, err, sizeof err);
+    CHECK_MSG(s, "%s", err);
+    CHECK_EQ_STR(s, "-- Spark SQL: lake table events, Parquet files read in place.\n"
+                    "-- Partition columns are strings (the dt=/hr= directory values).\n"
+                    "CREATE TABLE `events` (\n"
+                    "  `flag` BOOLEAN,\n"
+                    "  `id` BIGINT,\n"
+                    "  `cost` DOUBLE,\n"
+                    "  `na\"me``x` STRING,\n"
+                    "  `ts` TIMESTAMP,\n"
+                    "  `day` DATE,\n"
+                    "  `n` INT,\n"
+                    "  `ratio` FLOAT,\n"
+                    "  `dt` STRING,\n"
+                    "  `hr` STRING\n"
+                    ")\n"
+                    "USING parquet\n"
+                    "PARTITIONED BY (`dt`, `hr`)\n"
+                    "LOCATION 'file:///data/sluice%20data/events';\n"
+                    "-- Register partitions now and whenever new ones appear:\n"
+                    "MSCK REPAIR TABLE `events`;\n");
+    free(s);
+}
+
+TEST(catalog_ddl_duckdb)
+{
+    ct_column cols[9];
+    ct_table t = ddl_table(cols);
+    snprintf(t.location, sizeof t.location, "/data/it's/events/");
+    char *s = ct_ddl(&t, NULL, "duckdb", NULL, NULL, err, sizeof err);
+    CHECK_MSG(s, "%s", err);
+    CHECK_EQ_STR(s, "-- DuckDB: lake table events as a view over its Parquet files.\n"
+                    "-- Partition columns are strings (hive_types_autocast = false).\n"
+                    "CREATE OR REPLACE VIEW \"events\" AS\n"
+                    "SELECT * FROM read_parquet('/data/it''s/events/**/*.parquet', "
+                    "hive_partitioning = true, hive_types_autocast = false, union_by_name = true);\n");
+    free(s);
+    t.partition[0] = 0;
+    t.ncols = 0; /* DuckDB needs no column list */
+    s = ct_ddl(&t, NULL, "duckdb", NULL, NULL, err, sizeof err);
+    CHECK(s && strstr(s, "hive_partitioning = false, union_by_name = true);"));
+    free(s);
+    CHECK(!ct_ddl(&t, NULL, "spark", NULL, NULL, err, sizeof err));
+    CHECK_MSG(strstr(err, "no columns yet"), "%s", err);
+    CHECK(!ct_ddl(&t, NULL, "oracle", NULL, NULL, err, sizeof err));
+    CHECK_MSG(strstr(err, "unknown dialect 'oracle'"), "%s", err);
+}
