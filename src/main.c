@@ -14,11 +14,15 @@ static const struct {
     {"serve", cli_serve, "run the server: HTTP ingest into durable streams, /metrics, /healthz"},
     {"ingest", cli_ingest, "send NDJSON records to a running server"},
     {"read", cli_read, "print a stream's records from the journal on disk"},
+    {"tables", cli_tables, "list the lake tables: files, rows, bytes, partitions, schema version"},
+    {"describe", cli_describe, "show a table's columns, schema history, partitions and files"},
+    {"ddl", cli_ddl, "print CREATE statements for Trino, Athena, Spark or DuckDB to read a table"},
     {"convert", cli_convert, "convert NDJSON / CSV / TSV (optionally .gz/.zst) to Parquet"},
     {"cat", cli_cat, "print the rows of a Parquet file as NDJSON or CSV"},
     {"schema", cli_schema, "show a Parquet file's schema, row groups, encodings and statistics"},
     {"gen", cli_gen, "print realistic sample events (ad impressions, clicks, installs) as NDJSON"},
     {"config", cli_config, "validate a config file (--check) or print the reference (--reference)"},
+    {"store", cli_store, "put/get/head/rm/ls objects in a local directory or S3 (operators, tests)"},
 };
 
 static void usage(FILE *f)

@@ -52,10 +52,14 @@ void cli_errorf(const char *cmd, const char *fmt, ...) __attribute__((format(pri
 int cli_convert(int argc, char **argv);
 int cli_cat(int argc, char **argv);
 int cli_schema(int argc, char **argv);
+int cli_tables(int argc, char **argv);
+int cli_describe(int argc, char **argv);
+int cli_ddl(int argc, char **argv);
 int cli_gen(int argc, char **argv);
 int cli_config(int argc, char **argv);
 int cli_serve(int argc, char **argv);
 int cli_ingest(int argc, char **argv);
 int cli_read(int argc, char **argv);
+int cli_store(int argc, char **argv);
 
 #endif

@@ -1,0 +1,186 @@
+/* sluice store — put / get / head / rm / ls objects in a local directory or
+ * an S3-compatible store, through the same st_* code the lake uses.  For
+ * operators ("what is in s3://bucket/lake/?") and for the S3 tests. */
+#include "cli/cli.h"
+#include "store/store.h"
+#include "util/util.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char *more =
+    "operations:\n"
+    "  put URI FILE     store FILE ('-' = standard input) at URI\n"
+    "  get URI [FILE]   write the object (or --offset/--length bytes of it) to FILE or stdout\n"
+    "  head URI         print size and last-modified time; exit 1 if missing\n"
+    "  rm URI           delete (a missing object is not an error)\n"
+    "  ls URI           list objects under a prefix: SIZE<TAB>MODIFIED<TAB>KEY\n"
+    "\n"
+    "URI is a local path or s3://BUCKET/KEY (ls: s3://BUCKET/PREFIX).  S3 credentials come\n"
+    "from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN, else the\n"
+    "shared credentials file (AWS_SHARED_CREDENTIALS_FILE or ~/.aws/credentials,\n"
+    "profile --profile / AWS_PROFILE / default).  The endpoint defaults to\n"
+    "$SLUICE_S3_ENDPOINT, $AWS_ENDPOINT_URL, else AWS for the region.\n";
+
+typedef struct target {
+    st_store *st;
+    char *key; /* key or list prefix */
+} target;
+
+/* Open the store URI names.  for_list: URI is a prefix (may be empty or
+ * end in '/').  0 or -1 with a message. */
+static int open_target(const char *uri, int for_list, const st_s3_opts *base, target *t,
+                       char *err, size_t errlen)
+{
+    memset(t, 0, sizeof *t);
+    if (!strncmp(uri, "s3://", 5)) {
+        const char *b = uri + 5, *slash = strchr(b, '/');
+        char *bucket = slash ? ut_strndup(b, (size_t)(slash - b)) : ut_strdup(b);
+        st_s3_opts o = *base;
+        o.bucket = bucket;
+        o.prefix = "";
+        t->st = st_s3_create(&o, err, errlen);
+        free(bucket);
+        if (!t->st) return -1;
+        t->key = ut_strdup(slash ? slash + 1 : "");
+        if (!for_list && !t->key[0]) return ut_err(err, errlen, "%s names no object key", uri);
+        return 0;
+    }
+    if (for_list) {
+        t->st = st_local_create(uri, err, errlen);
+        t->key = ut_strdup("");
+        return t->st ? 0 : -1;
+    }
+    /* a local file: its directory is the root, its name the key */
+    const char *slash = strrchr(uri, '/');
+    char *dir = slash ? (slash == uri ? ut_strdup("/") : ut_strndup(uri, (size_t)(slash - uri)))
+                      : ut_strdup(".");
+    t->st = st_local_create(dir, err, errlen);
+    free(dir);
+    t->key = ut_strdup(slash ? slash + 1 : uri);
+    return t->st ? 0 : -1;
+}
+
+typedef struct ls_ctx {
+    FILE *out;
+    long n;
+} ls_ctx;
+
+static int ls_cb(void *vctx, const char *key, uint64_t size, int64_t mtime_ms)
+{
+    ls_ctx *c = vctx;
+    char ts[40];
+    ut_ts_format(ts, mtime_ms * 1000);
+    fprintf(c->out, "%llu\t%s\t%s\n", (unsigned long long)size, ts, key);
+    c->n++;
+    return 0;
+}
+
+static int write_file(const char *path, const ut_buf *b, char *err, size_t errlen)
+{
+    FILE *f = path ? fopen(path, "wb") : stdout;
+    if (!f) return ut_err(err, errlen, "cannot create %s: %s", path, strerror(errno));
+    int bad = b->len && fwrite(b->p, 1, b->len, f) != b->len;
+    if (path) bad |= fclose(f) != 0;
+    else bad |= fflush(f) != 0;
+    if (bad) return ut_err(err, errlen, "write %s: %s", path ? path : "stdout", strerror(errno));
+    return 0;
+}
+
+int cli_store(int argc, char **argv)
+{
+    const char *endpoint = NULL, *region = NULL, *profile = NULL, *creds_file = NULL;
+    long part_bytes = -1, max_keys = -1, retries = -1, timeout = -1, off = 0, len = 0;
+    cli_flag flags[] = {
+        {"endpoint", 'e', CLI_STR, &endpoint, "URL", "S3 endpoint, e.g. http://127.0.0.1:4569"},
+        {"region", 'r', CLI_STR, &region, "REGION", "S3 region (default $AWS_REGION or us-east-1)"},
+        {"profile", 0, CLI_STR, &profile, "NAME", "credentials file profile"},
+        {"credentials-file", 0, CLI_STR, &creds_file, "FILE", "AWS shared credentials file"},
+        {"part-bytes", 0, CLI_INT, &part_bytes, "N", "S3 multipart part size (min 5 MiB, default 16 MiB)"},
+        {"max-keys", 0, CLI_INT, &max_keys, "N", "ls: keys per ListObjectsV2 page (1..1000)"},
+        {"retries", 0, CLI_INT, &retries, "N", "S3 retries per request (default 5)"},
+        {"timeout", 0, CLI_INT, &timeout, "S", "S3 per-request timeout in seconds (default 60)"},
+        {"offset", 'o', CLI_INT, &off, "N", "get: first byte"},
+        {"length", 'n', CLI_INT, &len, "N", "get: number of bytes (0 = to the end)"},
+        {0}};
+    cli_cmd cmd = {"store", "put|get|head|rm|ls URI [FILE]",
+                   "operate on objects in a local directory or S3-compatible store",
+                   flags, 2, 3, more};
+    char *pos[3];
+    int npos, rc = cli_parse(&cmd, argc, argv, pos, &npos);
+    if (rc >= 0) return rc;
+    const char *op = pos[0], *uri = pos[1], *file = npos > 2 ? pos[2] : NULL;
+    int is_put = !strcmp(op, "put"), is_get = !strcmp(op, "get"), is_head = !strcmp(op, "head"),
+        is_rm = !strcmp(op, "rm"), is_ls = !strcmp(op, "ls");
+    if (!(is_put || is_get || is_head || is_rm || is_ls)) {
+        cli_errorf("store", "unknown operation '%s' (put, get, head, rm, ls)", op);
+        return 2;
+    }
+    if ((is_put && !file) || ((is_head || is_rm || is_ls) && file)) {
+        cli_errorf("store", "%s takes %s", op, is_put ? "URI FILE" : "only URI");
+        return 2;
+    }
+    if (off < 0 || len < 0) {
+        cli_errorf("store", "--offset and --length must be >= 0");
+        return 2;
+    }
+    if (!endpoint) endpoint = getenv("SLUICE_S3_ENDPOINT");
+    if (!endpoint) endpoint = getenv("AWS_ENDPOINT_URL");
+    if (!region) region = getenv("AWS_REGION");
+    if (!region) region = getenv("AWS_DEFAULT_REGION");
+    st_s3_opts o = {.endpoint = endpoint, .region = region, .profile = profile,
+                    .credentials_file = creds_file,
+                    .part_bytes = part_bytes > 0 ? (uint64_t)part_bytes : 0,
+                    .max_retries = retries > 0 ? (int)retries : 0,
+                    .timeout_s = timeout > 0 ? (int)timeout : 0};
+    char err[1024];
+    target t;
+    ut_buf data = {0};
+    rc = 1;
+    if (open_target(uri, is_ls, &o, &t, err, sizeof err) < 0) goto fail;
+    if (is_put) {
+        int r;
+        if (!strcmp(file, "-")) {
+            char tmp[65536];
+            size_t got;
+            while ((got = fread(tmp, 1, sizeof tmp, stdin)) > 0) ut_buf_put(&data, tmp, got);
+            r = st_put(t.st, t.key, data.p, data.len, err, sizeof err);
+        } else {
+            r = st_put_file(t.st, t.key, file, err, sizeof err);
+        }
+        if (r < 0) goto fail;
+    } else if (is_get) {
+        if (st_get(t.st, t.key, (uint64_t)off, (uint64_t)len, &data, err, sizeof err) < 0 ||
+            write_file(file, &data, err, sizeof err) < 0)
+            goto fail;
+    } else if (is_head) {
+        uint64_t size = 0;
+        int64_t ms = 0;
+        int h = st_head(t.st, t.key, &size, &ms, err, sizeof err);
+        if (h < 0) goto fail;
+        if (h == 0) {
+            char u[2048];
+            snprintf(err, sizeof err, "%s: not found", st_uri(t.st, t.key, u, sizeof u));
+            goto fail;
+        }
+        char ts[40];
+        ut_ts_format(ts, ms * 1000);
+        printf("size\t%llu\nmodified\t%s\n", (unsigned long long)size, ts);
+    } else if (is_rm) {
+        if (st_delete(t.st, t.key, err, sizeof err) < 0) goto fail;
+    } else {
+        if (max_keys > 0) st_set_list_page(t.st, (int)max_keys);
+        ls_ctx c = {stdout, 0};
+        if (st_list(t.st, t.key, ls_cb, &c, err, sizeof err) < 0) goto fail;
+    }
+    rc = 0;
+fail:
+    if (rc) fprintf(stderr, "sluice store %s: %s\n", op, err);
+    ut_buf_free(&data);
+    st_destroy(t.st);
+    free(t.key);
+    return rc;
+}
