@@ -1,0 +1,503 @@
+/* sluice tables / describe / ddl — what the catalog (DIR/catalog.db) holds.
+ *
+ *   sluice tables [--format table|json]      one line per table
+ *   sluice describe TABLE [--json] [--files] columns, schema history, partitions, files
+ *   sluice ddl TABLE --dialect D [--location URI] [--schema NAME]
+ *                                            CREATE statement for trino|athena|spark|duckdb
+ *
+ * All three only read the catalog (safe while the server runs: WAL readers
+ * never block the writer).  A missing catalog file is not created: `tables`
+ * prints nothing, the others report an unknown table.  Exit codes: 0 ok, 1
+ * failure (unknown table, unreadable catalog), 2 usage error. */
+#include "catalog/catalog.h"
+#include "cli/cli.h"
+#include "util/util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define DEFAULT_DATA "./sluice-data"
+
+/* Open DIR/catalog.db if it exists.  *c = NULL and 0 when it does not; 1
+ * (after printing the error) when it cannot be opened. */
+static int open_catalog(const char *cmd, const char *data, ct_catalog **c)
+{
+    char path[4096], err[1024];
+    *c = NULL;
+    if (snprintf(path, sizeof path, "%s/catalog.db", data) >= (int)sizeof path) {
+        cli_errorf(cmd, "--data path too long");
+        return 1;
+    }
+    if (access(path, F_OK) != 0) return 0;
+    *c = ct_open(path, err, sizeof err);
+    if (!*c) {
+        cli_errorf(cmd, "%s", err);
+        return 1;
+    }
+    return 0;
+}
+
+/* "1.5 KiB" etc. into out[32]. */
+static void human_bytes(char *out, int64_t n)
+{
+    static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+    double v = (double)n;
+    int u = 0;
+    while (v >= 1024 && u < 5) {
+        v /= 1024;
+        u++;
+    }
+    if (u == 0) snprintf(out, 32, "%lld B", (long long)n);
+    else snprintf(out, 32, "%.1f %s", v, units[u]);
+}
+
+/* RFC 3339 UTC with milliseconds when non-zero; out: 40 bytes. */
+static void ms_text(char *out, int64_t ms)
+{
+    int64_t sec = ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000);
+    int n = ut_ts_format(out, sec * 1000000);
+    int frac = (int)(ms - sec * 1000);
+    if (frac && n > 0 && out[n - 1] == 'Z') snprintf(out + n - 1, 40 - (size_t)(n - 1), ".%03dZ", frac);
+}
+
+static void jstr(ut_buf *b, const char *s)
+{
+    ut_json_str(b, s, strlen(s));
+}
+
+/* JSON string, or null when s is empty. */
+static void jstr_or_null(ut_buf *b, const char *s)
+{
+    if (*s) jstr(b, s);
+    else ut_buf_puts(b, "null");
+}
+
+static void jpartition_cols(ut_buf *b, const char *spec)
+{
+    ut_buf_putc(b, '[');
+    for (int first = 1; *spec; first = 0) {
+        size_t n = strcspn(spec, ",");
+        if (!first) ut_buf_putc(b, ',');
+        ut_json_str(b, spec, n);
+        spec += n;
+        if (*spec == ',') spec++;
+    }
+    ut_buf_putc(b, ']');
+}
+
+static void unknown_table(const char *cmd, const char *name)
+{
+    cli_errorf(cmd, "unknown table '%s' (sluice tables lists them)", name);
+}
+
+static void write_out(ut_buf *b)
+{
+    if (b->len) fwrite(b->p, 1, b->len, stdout);
+    ut_buf_free(b);
+}
+
+/* ---- sluice tables ------------------------------------------------------------ */
+
+enum { TC_NAME, TC_FILES, TC_ROWS, TC_BYTES, TC_PARTS, TC_RANGE, TC_VERSION, TC_STREAM, TC_LOC, TC_N };
+
+/* Print rows[nrows][TC_N] as an aligned table (numbers right-aligned). */
+static void print_aligned(char *(*rows)[TC_N], int nrows)
+{
+    static const int numeric[TC_N] = {0, 1, 1, 1, 1, 0, 1, 0, 0};
+    size_t w[TC_N] = {0};
+    for (int r = 0; r < nrows; r++)
+        for (int k = 0; k < TC_N; k++) {
+            size_t n = strlen(rows[r][k]);
+            if (n > w[k]) w[k] = n;
+        }
+    for (int r = 0; r < nrows; r++) {
+        for (int k = 0; k < TC_N; k++) {
+            const char *sep = k + 1 < TC_N ? "  " : "";
+            if (k + 1 == TC_N) printf("%s", rows[r][k]);
+            else if (numeric[k] && r > 0) printf("%*s%s", (int)w[k], rows[r][k], sep);
+            else printf("%-*s%s", (int)w[k], rows[r][k], sep);
+        }
+        printf("\n");
+    }
+}
+
+int cli_tables(int argc, char **argv)
+{
+    const char *data = DEFAULT_DATA, *format = "table";
+    cli_flag flags[] = {
+        {"data", 'd', CLI_STR, &data, "DIR", "data directory (the catalog is DIR/catalog.db)"},
+        {"format", 'f', CLI_STR, &format, "FMT", "table or json"},
+        {0}};
+    cli_cmd cmd = {"tables", "", "list the lake tables in the catalog: files, rows, bytes, "
+                                 "partitions, schema version, stream, location",
+                   flags, 0, 0, NULL};
+    char *pos[1], err[1024];
+    int npos, rc = cli_parse(&cmd, argc, argv, pos, &npos);
+    if (rc >= 0) return rc;
+    int json = !strcmp(format, "json");
+    if (!json && strcmp(format, "table")) {
+        cli_errorf("tables", "--format must be table or json, not '%s'", format);
+        return 2;
+    }
+    ct_catalog *c;
+    if (open_catalog("tables", data, &c)) return 1;
+    char **names = NULL;
+    int n = 0;
+    if (c && (n = ct_tables(c, &names, err, sizeof err)) < 0) {
+        cli_errorf("tables", "%s", err);
+        ct_close(c);
+        return 1;
+    }
+    ut_buf out = {0};
+    char *(*rows)[TC_N] = ut_calloc((size_t)n + 1, sizeof *rows);
+    static const char *const head[TC_N] = {"NAME",  "FILES",   "ROWS",   "BYTES",   "PARTITIONS",
+                                           "RANGE", "VERSION", "STREAM", "LOCATION"};
+    for (int k = 0; k < TC_N; k++) rows[0][k] = ut_strdup(head[k]);
+    int nrows = 1;
+    rc = 0;
+    if (json) ut_buf_putc(&out, '[');
+    for (int i = 0; i < n; i++) {
+        ct_table t;
+        struct ct_table_stats st;
+        if (ct_table_get(c, names[i], &t, err, sizeof err) != 1 ||
+            ct_table_stats(c, t.id, &st, err, sizeof err) < 0) {
+            cli_errorf("tables", "%s", err);
+            rc = 1;
+            break;
+        }
+        char created[40], hb[32], buf[600];
+        ms_text(created, t.created_ms);
+        if (json) {
+            ut_buf_puts(&out, i ? ",\n{\"name\":" : "\n{\"name\":");
+            jstr(&out, t.name);
+            ut_buf_printf(&out, ",\"files\":%lld,\"rows\":%lld,\"bytes\":%lld,\"partitions\":%lld",
+                          (long long)st.files, (long long)st.rows, (long long)st.bytes,
+                          (long long)st.partitions);
+            ut_buf_puts(&out, ",\"min_partition\":");
+            jstr_or_null(&out, st.min_partition);
+            ut_buf_puts(&out, ",\"max_partition\":");
+            jstr_or_null(&out, st.max_partition);
+            ut_buf_printf(&out, ",\"version\":%d,\"stream\":", t.version);
+            jstr_or_null(&out, t.stream);
+            ut_buf_puts(&out, ",\"location\":");
+            jstr(&out, t.location);
+            ut_buf_puts(&out, ",\"partition_columns\":");
+            jpartition_cols(&out, t.partition);
+            ut_buf_printf(&out, ",\"created\":\"%s\"}", created);
+        } else {
+            char **r = rows[nrows++];
+            r[TC_NAME] = ut_strdup(t.name);
+            snprintf(buf, sizeof buf, "%lld", (long long)st.files);
+            r[TC_FILES] = ut_strdup(buf);
+            snprintf(buf, sizeof buf, "%lld", (long long)st.rows);
+            r[TC_ROWS] = ut_strdup(buf);
+            human_bytes(hb, st.bytes);
+            r[TC_BYTES] = ut_strdup(hb);
+            snprintf(buf, sizeof buf, "%lld", (long long)st.partitions);
+            r[TC_PARTS] = ut_strdup(buf);
+            if (!st.partitions) snprintf(buf, sizeof buf, "-");
+            else if (!strcmp(st.min_partition, st.max_partition))
+                snprintf(buf, sizeof buf, "%s", st.min_partition[0] ? st.min_partition : "-");
+            else snprintf(buf, sizeof buf, "%s..%s", st.min_partition, st.max_partition);
+            r[TC_RANGE] = ut_strdup(buf);
+            snprintf(buf, sizeof buf, "%d", t.version);
+            r[TC_VERSION] = ut_strdup(buf);
+            r[TC_STREAM] = ut_strdup(t.stream[0] ? t.stream : "-");
+            r[TC_LOC] = ut_strdup(t.location);
+        }
+        ct_table_free(&t);
+    }
+    if (rc == 0) {
+        if (json) {
+            ut_buf_puts(&out, n ? "\n]\n" : "]\n");
+            write_out(&out);
+        } else if (n) {
+            print_aligned(rows, nrows);
+        } else {
+            fprintf(stderr, "sluice tables: no tables in %s/catalog.db yet\n", data);
+        }
+    }
+    for (int r = 0; r < nrows; r++)
+        for (int k = 0; k < TC_N; k++) free(rows[r][k]);
+    free(rows);
+    ut_buf_free(&out);
+    ct_names_free(names, n);
+    ct_close(c);
+    return rc;
+}
+
+/* ---- sluice describe ------------------------------------------------------------ */
+
+/* Per-partition totals of files f[0..n) (sorted by partition). */
+typedef struct part_sum {
+    const char *partition;
+    int64_t files, rows, bytes;
+} part_sum;
+
+static int sum_partitions(const ct_file *f, int n, part_sum **out)
+{
+    part_sum *v = ut_calloc((size_t)n + 1, sizeof *v);
+    int k = 0;
+    for (int i = 0; i < n; i++) {
+        if (k == 0 || strcmp(v[k - 1].partition, f[i].partition))
+            v[k++].partition = f[i].partition;
+        v[k - 1].files++;
+        v[k - 1].rows += f[i].rows;
+        v[k - 1].bytes += f[i].bytes;
+    }
+    *out = v;
+    return k;
+}
+
+static void describe_json(ut_buf *b, const ct_table *t, const ct_schema_version *h, int nh,
+                          const part_sum *ps, int np, const ct_file *f, int nf, int with_files)
+{
+    char ts[40];
+    ut_buf_puts(b, "{\"name\":");
+    jstr(b, t->name);
+    ut_buf_puts(b, ",\"location\":");
+    jstr(b, t->location);
+    ut_buf_puts(b, ",\"partition_columns\":");
+    jpartition_cols(b, t->partition);
+    ut_buf_puts(b, ",\"stream\":");
+    jstr_or_null(b, t->stream);
+    ms_text(ts, t->created_ms);
+    ut_buf_printf(b, ",\"created\":\"%s\",\"version\":%d,\"columns\":[", ts, t->version);
+    for (int i = 0; i < t->ncols; i++) {
+        ut_buf_puts(b, i ? ",{\"name\":" : "{\"name\":");
+        jstr(b, t->cols[i].name);
+        ut_buf_printf(b, ",\"type\":\"%s\",\"added_version\":%d}", ct_type_name(t->cols[i].type),
+                      t->cols[i].added_version);
+    }
+    ut_buf_puts(b, "],\"history\":[");
+    for (int i = 0; i < nh; i++) {
+        ms_text(ts, h[i].created_ms);
+        ut_buf_printf(b, "%s{\"version\":%d,\"created\":\"%s\",\"columns\":%d,\"change\":",
+                      i ? "," : "", h[i].version, ts, h[i].ncols);
+        jstr(b, h[i].change);
+        ut_buf_putc(b, '}');
+    }
+    ut_buf_puts(b, "],\"partitions\":[");
+    for (int i = 0; i < np; i++) {
+        ut_buf_puts(b, i ? ",{\"partition\":" : "{\"partition\":");
+        jstr(b, ps[i].partition);
+        ut_buf_printf(b, ",\"files\":%lld,\"rows\":%lld,\"bytes\":%lld}", (long long)ps[i].files,
+                      (long long)ps[i].rows, (long long)ps[i].bytes);
+    }
+    ut_buf_putc(b, ']');
+    if (with_files) {
+        ut_buf_puts(b, ",\"files\":[");
+        for (int i = 0; i < nf; i++) {
+            ms_text(ts, f[i].created_ms);
+            ut_buf_printf(b, "%s{\"id\":%lld,\"path\":", i ? "," : "", (long long)f[i].id);
+            jstr(b, f[i].path);
+            ut_buf_puts(b, ",\"partition\":");
+            jstr(b, f[i].partition);
+            ut_buf_printf(b,
+                          ",\"rows\":%lld,\"bytes\":%lld,\"schema_version\":%d,\"created\":\"%s\","
+                          "\"min_offset\":%lld,\"max_offset\":%lld,\"stats\":[",
+                          (long long)f[i].rows, (long long)f[i].bytes, f[i].schema_version, ts,
+                          (long long)f[i].min_offset, (long long)f[i].max_offset);
+            for (int j = 0; j < f[i].nstats; j++) {
+                const ct_colstat *s = &f[i].stats[j];
+                ut_buf_puts(b, j ? ",{\"column\":" : "{\"column\":");
+                jstr(b, s->name);
+                if (s->has_minmax) {
+                    ut_buf_puts(b, ",\"min\":");
+                    jstr(b, s->min);
+                    ut_buf_puts(b, ",\"max\":");
+                    jstr(b, s->max);
+                }
+                ut_buf_printf(b, ",\"nulls\":%lld}", (long long)s->nulls);
+            }
+            ut_buf_puts(b, "]}");
+        }
+        ut_buf_putc(b, ']');
+    }
+    ut_buf_puts(b, "}\n");
+}
+
+static void describe_text(ut_buf *b, const ct_table *t, const ct_schema_version *h, int nh,
+                          const part_sum *ps, int np, const ct_file *f, int nf, int with_files)
+{
+    char ts[40], hb[32];
+    int64_t rows = 0, bytes = 0;
+    for (int i = 0; i < nf; i++) {
+        rows += f[i].rows;
+        bytes += f[i].bytes;
+    }
+    ms_text(ts, t->created_ms);
+    human_bytes(hb, bytes);
+    ut_buf_printf(b,
+                  "table:       %s\nlocation:    %s\npartitioned: %s\nstream:      %s\n"
+                  "created:     %s\nfiles:       %d (%lld rows, %s) in %d partitions\n",
+                  t->name, t->location, t->partition[0] ? t->partition : "(no)",
+                  t->stream[0] ? t->stream : "-", ts, nf, (long long)rows, hb, np);
+    size_t w = 4;
+    for (int i = 0; i < t->ncols; i++)
+        if (strlen(t->cols[i].name) > w) w = strlen(t->cols[i].name);
+    ut_buf_printf(b, "\ncolumns (schema v%d):\n", t->version);
+    for (int i = 0; i < t->ncols; i++)
+        ut_buf_printf(b, "  %-*s  %-9s  added in v%d\n", (int)w, t->cols[i].name,
+                      ct_type_name(t->cols[i].type), t->cols[i].added_version);
+    if (!t->ncols) ut_buf_puts(b, "  (none yet)\n");
+    ut_buf_puts(b, "\nschema history:\n");
+    for (int i = 0; i < nh; i++) {
+        ms_text(ts, h[i].created_ms);
+        ut_buf_printf(b, "  v%-3d %-27s %s\n", h[i].version, ts, h[i].change);
+    }
+    if (!nh) ut_buf_puts(b, "  (none yet)\n");
+    w = 9;
+    for (int i = 0; i < np; i++)
+        if (strlen(ps[i].partition) > w) w = strlen(ps[i].partition);
+    ut_buf_puts(b, "\npartitions:\n");
+    for (int i = 0; i < np; i++) {
+        human_bytes(hb, ps[i].bytes);
+        ut_buf_printf(b, "  %-*s  %6lld files  %12lld rows  %10s\n", (int)w,
+                      ps[i].partition[0] ? ps[i].partition : "(all)", (long long)ps[i].files,
+                      (long long)ps[i].rows, hb);
+    }
+    if (!np) ut_buf_puts(b, "  (no files)\n");
+    if (!with_files) return;
+    ut_buf_puts(b, "\nfiles:\n");
+    for (int i = 0; i < nf; i++) {
+        ms_text(ts, f[i].created_ms);
+        human_bytes(hb, f[i].bytes);
+        ut_buf_printf(b, "  %s  (id %lld, %lld rows, %s, schema v%d, %s", f[i].path,
+                      (long long)f[i].id, (long long)f[i].rows, hb, f[i].schema_version, ts);
+        if (f[i].min_offset >= 0)
+            ut_buf_printf(b, ", offsets %lld..%lld", (long long)f[i].min_offset,
+                          (long long)f[i].max_offset);
+        ut_buf_puts(b, ")\n");
+        for (int j = 0; j < f[i].nstats; j++) {
+            const ct_colstat *s = &f[i].stats[j];
+            ut_buf_printf(b, "      %s:", s->name);
+            if (s->has_minmax) ut_buf_printf(b, " min %s max %s", s->min, s->max);
+            ut_buf_printf(b, " nulls %lld\n", (long long)s->nulls);
+        }
+    }
+    if (!nf) ut_buf_puts(b, "  (none)\n");
+}
+
+int cli_describe(int argc, char **argv)
+{
+    const char *data = DEFAULT_DATA;
+    int json = 0, files = 0;
+    cli_flag flags[] = {
+        {"data", 'd', CLI_STR, &data, "DIR", "data directory (the catalog is DIR/catalog.db)"},
+        {"json", 'j', CLI_BOOL, &json, NULL, "one JSON object instead of text"},
+        {"files", 'F', CLI_BOOL, &files, NULL, "also list every live file with its column stats"},
+        {0}};
+    cli_cmd cmd = {"describe", "TABLE", "show a table's columns (and the schema version that added "
+                                        "each), schema history, partitions and files",
+                   flags, 1, 1, NULL};
+    char *pos[1], err[1024];
+    int npos, rc = cli_parse(&cmd, argc, argv, pos, &npos);
+    if (rc >= 0) return rc;
+    ct_catalog *c;
+    ct_table t;
+    ct_schema_version *h = NULL;
+    ct_file *f = NULL;
+    part_sum *ps = NULL;
+    int nh = 0, nf = 0;
+    memset(&t, 0, sizeof t);
+    if (open_catalog("describe", data, &c)) return 1;
+    rc = 1;
+    int found = c ? ct_table_get(c, pos[0], &t, err, sizeof err) : 0;
+    if (found < 0) goto fail_msg;
+    if (found == 0) {
+        unknown_table("describe", pos[0]);
+        goto fail;
+    }
+    if ((nh = ct_schema_history(c, t.id, &h, err, sizeof err)) < 0) goto fail_msg;
+    if ((nf = ct_files(c, t.id, NULL, &f, err, sizeof err)) < 0) goto fail_msg;
+    int np = sum_partitions(f, nf, &ps);
+    ut_buf out = {0};
+    if (json) describe_json(&out, &t, h, nh, ps, np, f, nf, files);
+    else describe_text(&out, &t, h, nh, ps, np, f, nf, files);
+    write_out(&out);
+    rc = 0;
+    goto fail;
+fail_msg:
+    cli_errorf("describe", "%s", err);
+fail:
+    free(ps);
+    ct_files_free(f, nf < 0 ? 0 : nf);
+    free(h);
+    ct_table_free(&t);
+    ct_close(c);
+    return rc;
+}
+
+/* ---- sluice ddl ------------------------------------------------------------------ */
+
+int cli_ddl(int argc, char **argv)
+{
+    const char *data = DEFAULT_DATA, *dialect = NULL, *location = NULL, *schema = NULL;
+    cli_flag flags[] = {
+        {"data", 'd', CLI_STR, &data, "DIR", "data directory (the catalog is DIR/catalog.db)"},
+        {"dialect", 'D', CLI_STR, &dialect, "NAME", "trino, athena, spark or duckdb (required)"},
+        {"location", 'l', CLI_STR, &location, "URI",
+         "table root the engine reads (default: the catalog's; Athena needs s3://)"},
+        {"schema", 's', CLI_STR, &schema, "NAME",
+         "qualify the table name (Trino's partition sync uses it; default 'default')"},
+        {0}};
+    cli_cmd cmd = {"ddl", "TABLE", "print the statement that makes Trino, Athena, Spark or DuckDB "
+                                   "read the table in place (Parquet, Hive-style partitions)",
+                   flags, 1, 1,
+                   "Partition columns (dt, hr) are strings; local locations become file:// URIs\n"
+                   "for Trino and Spark.  docs/catalog.md explains each dialect.\n"};
+    char *pos[1], err[1024];
+    int npos, rc = cli_parse(&cmd, argc, argv, pos, &npos);
+    if (rc >= 0) return rc;
+    static const char *const known[] = {"trino", "athena", "spark", "duckdb"};
+    int ok = 0;
+    for (int i = 0; i < 4; i++) ok |= dialect && !strcmp(dialect, known[i]);
+    if (!ok) {
+        if (dialect) cli_errorf("ddl", "unknown --dialect '%s' (trino, athena, spark or duckdb)", dialect);
+        else cli_errorf("ddl", "--dialect is required (trino, athena, spark or duckdb)");
+        return 2;
+    }
+    ct_catalog *c;
+    ct_table t;
+    memset(&t, 0, sizeof t);
+    if (open_catalog("ddl", data, &c)) return 1;
+    rc = 1;
+    int found = c ? ct_table_get(c, pos[0], &t, err, sizeof err) : 0;
+    if (found < 0) {
+        cli_errorf("ddl", "%s", err);
+        goto done;
+    }
+    if (found == 0) {
+        unknown_table("ddl", pos[0]);
+        goto done;
+    }
+    const char *loc = location && *location ? location : t.location;
+    if (!strcmp(dialect, "athena") && strncmp(loc, "s3://", 5)) {
+        cli_errorf("ddl",
+                   "Athena reads only s3:// locations; table '%s' is at '%s' (pass --location "
+                   "s3://BUCKET/PREFIX/%s)",
+                   t.name, loc, t.name);
+        rc = 2;
+        goto done;
+    }
+    struct ct_table_stats st;
+    if (ct_table_stats(c, t.id, &st, err, sizeof err) < 0) {
+        cli_errorf("ddl", "%s", err);
+        goto done;
+    }
+    char *sql = ct_ddl(&t, &st, dialect, location, schema, err, sizeof err);
+    if (!sql) {
+        cli_errorf("ddl", "%s", err);
+        goto done;
+    }
+    fputs(sql, stdout);
+    free(sql);
+    rc = 0;
+done:
+    ct_table_free(&t);
+    ct_close(c);
+    return rc;
+}
