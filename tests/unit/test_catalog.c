@@ -1,11 +1,15 @@
 #include "t.h"
 #include "catalog/catalog.h"
+#include "cli/cli.h"
 
+#include <fcntl.h>
 #include <pthread.h>
+#include <sys/stat.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static char err[1024];
 
@@ -640,4 +644,87 @@ TEST(catalog_ddl_duckdb)
     CHECK_MSG(strstr(err, "no columns yet"), "%s", err);
     CHECK(!ct_ddl(&t, NULL, "oracle", NULL, NULL, err, sizeof err));
     CHECK_MSG(strstr(err, "unknown dialect 'oracle'"), "%s", err);
+}
+
+/* ---- the CLI commands, run in-process with stdout captured --------------------- */
+
+/* Run fn(argv) with stdout (and stderr) going to files; returns the exit
+ * code and leaves the output in out[cap]. */
+static int run_cli(int (*fn)(int, char **), char **argv, char *out, size_t cap)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/cli.out", t_tmpdir());
+    fflush(stdout);
+    fflush(stderr);
+    int saved = dup(1), saved2 = dup(2);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    dup2(fd, 1);
+    dup2(fd, 2);
+    close(fd);
+    int argc = 0;
+    while (argv[argc]) argc++;
+    int rc = fn(argc, argv);
+    fflush(stdout);
+    fflush(stderr);
+    dup2(saved, 1);
+    dup2(saved2, 2);
+    close(saved);
+    close(saved2);
+    FILE *f = fopen(path, "r");
+    size_t n = f ? fread(out, 1, cap - 1, f) : 0;
+    out[n] = 0;
+    if (f) fclose(f);
+    return rc;
+}
+
+TEST(catalog_cli_commands)
+{
+    char dir[512], path[600], out[16384];
+    snprintf(dir, sizeof dir, "%s/clidata", t_tmpdir());
+    mkdir(dir, 0700);
+    snprintf(path, sizeof path, "%s/catalog.db", dir);
+    ct_catalog *c = ct_open(path, err, sizeof err);
+    CHECK_MSG(c, "%s", err);
+    int64_t tid = mktable(c, "events");
+    ct_column cols[2] = {{"id", CT_INT64, 0}, {"ts", CT_TIMESTAMP, 0}};
+    int v;
+    CHECK(ct_schema_set(c, tid, cols, 2, NULL, &v, err, sizeof err) == 0);
+    ct_file f[2] = {mkfile("dt=2024-05-01/hr=03", "a.parquet", 10),
+                    mkfile("dt=2024-05-02/hr=00", "b.parquet", 2048)};
+    CHECK(ct_commit(c, tid, f, 2, "events", 2, err, sizeof err) == 0);
+    ct_close(c);
+
+    char *a1[] = {"tables", "--data", dir, NULL};
+    CHECK_EQ_INT(run_cli(cli_tables, a1, out, sizeof out), 0);
+    CHECK_MSG(strstr(out, "NAME") && strstr(out, "events") && strstr(out, "20.1 KiB") &&
+                  strstr(out, "dt=2024-05-01/hr=03..dt=2024-05-02/hr=00"),
+              "%s", out);
+    char *a2[] = {"tables", "--data", dir, "--format", "json", NULL};
+    CHECK_EQ_INT(run_cli(cli_tables, a2, out, sizeof out), 0);
+    CHECK_MSG(strstr(out, "\"name\":\"events\",\"files\":2,\"rows\":2058,\"bytes\":20580,"
+                          "\"partitions\":2"),
+              "%s", out);
+    char *a3[] = {"tables", "--format", "xml", NULL};
+    CHECK_EQ_INT(run_cli(cli_tables, a3, out, sizeof out), 2);
+    char *a4[] = {"describe", "--data", dir, "events", "--files", "--json", NULL};
+    CHECK_EQ_INT(run_cli(cli_describe, a4, out, sizeof out), 0);
+    CHECK_MSG(strstr(out, "{\"name\":\"id\",\"type\":\"int64\",\"added_version\":1}") &&
+                  strstr(out, "\"change\":\"added id int64, ts timestamp\"") &&
+                  strstr(out, "\"path\":\"dt=2024-05-02/hr=00/b.parquet\""),
+              "%s", out);
+    char *a5[] = {"describe", "--data", dir, "nope", NULL};
+    CHECK_EQ_INT(run_cli(cli_describe, a5, out, sizeof out), 1);
+    CHECK_MSG(strstr(out, "unknown table 'nope' (sluice tables lists them)"), "%s", out);
+    char *a6[] = {"ddl", "--data", dir, "events", NULL};
+    CHECK_EQ_INT(run_cli(cli_ddl, a6, out, sizeof out), 2);
+    char *a7[] = {"ddl", "--data", dir, "events", "--dialect", "duckdb", NULL};
+    CHECK_EQ_INT(run_cli(cli_ddl, a7, out, sizeof out), 0);
+    CHECK_MSG(strstr(out, "read_parquet('/lake/x/**/*.parquet'"), "%s", out);
+    char *a8[] = {"ddl", "--data", dir, "events", "--dialect", "athena", NULL};
+    CHECK_EQ_INT(run_cli(cli_ddl, a8, out, sizeof out), 2);
+    char *a9[] = {"ddl", "--data", dir, "events", "-D", "athena", "-l", "s3://b/x", NULL};
+    CHECK_EQ_INT(run_cli(cli_ddl, a9, out, sizeof out), 0);
+    CHECK_MSG(strstr(out, "'projection.dt.range' = '2024-05-01,NOW'"), "%s", out);
+    char *a10[] = {"ddl", "--data", dir, "nope", "--dialect", "trino", NULL};
+    CHECK_EQ_INT(run_cli(cli_ddl, a10, out, sizeof out), 1);
 }
