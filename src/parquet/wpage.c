@@ -2,11 +2,12 @@
 #include "parquet/writer_int.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#define DICT_CARDINALITY_MIN_VALUES 20000 /* judge cardinality after this many */
+#define DICT_CARDINALITY_MIN_VALUES 8192 /* judge cardinality after this many */
 #define MAX_STAT_BYTES 1024               /* longer min/max are left out */
 
 int pq__write_all(pq_writer *w, const void *p, size_t n, char *err, size_t errlen)
@@ -51,9 +52,45 @@ static void page_header(ut_buf *hdr, int type, size_t uncomp, const uint8_t *bod
     pq__tw_end(&t);
 }
 
+/* Does the dictionary pay for itself on this (first) page?  As parquet-mr:
+ * keep it only if dictionary + ids are smaller than the values written PLAIN. */
+static int dict_pays(const pq__wcol *c)
+{
+    size_t plain = 0;
+    if (c->width) {
+        plain = c->nids * (size_t)c->width;
+    } else {
+        for (size_t i = 0; i < c->nids; i++) {
+            size_t n;
+            pq__dict_get(&c->dict, c->ids[i], &n);
+            plain += 4 + n;
+        }
+    }
+    size_t ids = (c->nids * (size_t)pq__bit_width(c->dict.n ? c->dict.n - 1 : 0) + 7) / 8;
+    return c->dict.plain.len + ids < plain;
+}
+
+/* Turn the page's dictionary ids back into PLAIN values and stop using the
+ * dictionary for the rest of the chunk. */
+static void drop_dictionary(pq__wcol *c)
+{
+    ut_buf_reset(&c->vals);
+    for (size_t i = 0; i < c->nids; i++) {
+        size_t n;
+        const uint8_t *p = pq__dict_get(&c->dict, c->ids[i], &n);
+        if (!c->width) ut_buf_put_le32(&c->vals, (uint32_t)n);
+        ut_buf_put(&c->vals, p, n);
+    }
+    c->nids = 0;
+    c->dict_on = 0;
+    c->dict_fell_back = 1;
+    pq__dict_reset(&c->dict);
+}
+
 int pq__flush_page(pq_writer *w, pq__wcol *c, char *err, size_t errlen)
 {
     if (!c->page_values) return 0;
+    if (c->dict_on && !c->dict_used && !dict_pays(c)) drop_dictionary(c);
     ut_buf *body = &w->scratch, *comp = &w->scratch2;
     ut_buf_reset(body);
     ut_buf_reset(comp);
@@ -64,7 +101,7 @@ int pq__flush_page(pq_writer *w, pq__wcol *c, char *err, size_t errlen)
         uint32_t n = (uint32_t)(body->len - start);
         memcpy(body->p + start - 4, &n, 4);
     }
-    int enc;
+    int enc, try_plain = 0;
     if (c->dict_on) {
         int width = pq__bit_width(c->dict.n ? c->dict.n - 1 : 0);
         ut_buf_putc(body, (uint8_t)width);
@@ -74,6 +111,56 @@ int pq__flush_page(pq_writer *w, pq__wcol *c, char *err, size_t errlen)
     } else if (c->phys == PQ__BOOLEAN) {
         pq__pack_bools(c->vals.p, c->vals.len, body);
         enc = PQ__ENC_PLAIN;
+    } else if (c->phys == PQ__INT32 || c->phys == PQ__INT64) {
+        /* integers and timestamps that did not fit a dictionary: deltas, unless
+         * PLAIN compresses smaller (outliers such as late events widen every
+         * delta block they fall in) - decided below, after compression */
+        size_t n = c->vals.len / (size_t)c->width;
+        int64_t *v = ut_malloc((n ? n : 1) * sizeof *v);
+        for (size_t i = 0; i < n; i++) {
+            if (c->width == 4) {
+                int32_t x;
+                memcpy(&x, c->vals.p + i * 4, 4);
+                v[i] = x;
+            } else {
+                memcpy(&v[i], c->vals.p + i * 8, 8);
+            }
+        }
+        ut_buf_reset(&w->alt);
+        ut_buf_put(&w->alt, body->p, body->len); /* the levels */
+        ut_buf_put(&w->alt, c->vals.p, c->vals.len);
+        pq__delta_encode(v, n, body);
+        free(v);
+        enc = PQ__ENC_DELTA_BINARY_PACKED;
+        try_plain = 1;
+    } else if (c->phys == PQ__BYTE_ARRAY) {
+        /* strings that did not fit a dictionary: delta-encoded lengths, then
+         * the bytes back to back (DELTA_LENGTH_BYTE_ARRAY) */
+        size_t n = 0;
+        for (size_t o = 0; o + 4 <= c->vals.len; n++) {
+            uint32_t len;
+            memcpy(&len, c->vals.p + o, 4);
+            o += 4 + len;
+        }
+        int64_t *lens = ut_malloc((n ? n : 1) * sizeof *lens);
+        size_t i = 0;
+        for (size_t o = 0; o + 4 <= c->vals.len; i++) {
+            uint32_t len;
+            memcpy(&len, c->vals.p + o, 4);
+            lens[i] = len;
+            o += 4 + len;
+        }
+        pq__delta_encode(lens, n, body);
+        ut_buf_reserve(body, c->vals.len);
+        for (size_t o = 0; o + 4 <= c->vals.len;) {
+            uint32_t len;
+            memcpy(&len, c->vals.p + o, 4);
+            memcpy(body->p + body->len, c->vals.p + o + 4, len);
+            body->len += len;
+            o += 4 + len;
+        }
+        free(lens);
+        enc = PQ__ENC_DELTA_LENGTH_BYTE_ARRAY;
     } else {
         ut_buf_put(body, c->vals.p, c->vals.len);
         enc = PQ__ENC_PLAIN;
@@ -81,6 +168,20 @@ int pq__flush_page(pq_writer *w, pq__wcol *c, char *err, size_t errlen)
     if ((uint64_t)body->len > INT32_MAX)
         return ut_err(err, errlen, "%s: column '%s': page over 2 GiB", w->path, c->name);
     if (pq__compress(w->o.codec, w->o.level, body->p, body->len, comp, err, errlen)) return -1;
+    if (try_plain) {
+        ut_buf_reset(&w->alt2);
+        if (pq__compress(w->o.codec, w->o.level, w->alt.p, w->alt.len, &w->alt2, err, errlen))
+            return -1;
+        if (w->alt2.len < comp->len) { /* PLAIN wins: swap it in */
+            ut_buf t = *body;
+            *body = w->alt;
+            w->alt = t;
+            t = *comp;
+            *comp = w->alt2;
+            w->alt2 = t;
+            enc = PQ__ENC_PLAIN;
+        }
+    }
     page_header(&w->hdr, PQ__PAGE_DATA, body->len, comp->p, comp->len, c->page_values, enc);
     ut_buf_put(&c->chunk, w->hdr.p, w->hdr.len);
     ut_buf_put(&c->chunk, comp->p, comp->len);

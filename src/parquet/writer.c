@@ -267,7 +267,11 @@ static int type_err(pq_writer *w, pq__wcol *c, const char *what)
 static int page_full(const pq_writer *w, const pq__wcol *c)
 {
     return c->vals.len >= w->o.page_bytes || c->page_values >= MAX_PAGE_VALUES ||
-           c->nids * 4 >= w->o.page_bytes || (c->dict_on && c->dict.plain.len > w->o.dict_max_bytes);
+           c->nids * 4 >= w->o.page_bytes ||
+           (c->dict_on && c->dict.plain.len > w->o.dict_max_bytes) ||
+           /* the first page of a chunk ends early so flush_page can judge
+            * whether the dictionary pays off before it grows large */
+           (c->dict_on && !c->dict_used && c->nids == 8192);
 }
 
 /* Append one non-null value (raw little-endian bytes, or string bytes). */
@@ -518,6 +522,8 @@ void pq_writer_destroy(pq_writer *w)
     ut_buf_free(&w->scratch);
     ut_buf_free(&w->scratch2);
     ut_buf_free(&w->hdr);
+    ut_buf_free(&w->alt);
+    ut_buf_free(&w->alt2);
     free(w->created_by);
     free(w->path);
     free(w);

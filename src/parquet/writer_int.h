@@ -18,6 +18,8 @@ void pq__rle_encode_u32(const uint32_t *v, size_t n, int width, ut_buf *out);
 void pq__rle_encode_u8(const uint8_t *v, size_t n, int width, ut_buf *out);
 /* Pack n booleans (bytes 0/1) as PLAIN BOOLEAN: 1 bit each, LSB first. */
 void pq__pack_bools(const uint8_t *v, size_t n, ut_buf *out);
+/* Append v[0..n) as DELTA_BINARY_PACKED (block 128, 4 miniblocks). */
+void pq__delta_encode(const int64_t *v, size_t n, ut_buf *out);
 /* Bits needed for values 0..max (at least 1). */
 int pq__bit_width(uint32_t max);
 
@@ -120,6 +122,7 @@ struct pq_writer {
     int nkv, cap_kv;
     int closed;
     ut_buf scratch, scratch2, hdr;
+    ut_buf alt, alt2; /* PLAIN alternative of an integer page, and compressed */
     char err[512];
 };
 
