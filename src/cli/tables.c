@@ -405,24 +405,24 @@ int cli_describe(int argc, char **argv)
     memset(&t, 0, sizeof t);
     if (open_catalog("describe", data, &c)) return 1;
     rc = 1;
+    err[0] = 0;
     int found = c ? ct_table_get(c, pos[0], &t, err, sizeof err) : 0;
-    if (found < 0) goto fail_msg;
     if (found == 0) {
         unknown_table("describe", pos[0]);
-        goto fail;
+        goto done;
     }
-    if ((nh = ct_schema_history(c, t.id, &h, err, sizeof err)) < 0) goto fail_msg;
-    if ((nf = ct_files(c, t.id, NULL, &f, err, sizeof err)) < 0) goto fail_msg;
+    if (found < 0 || (nh = ct_schema_history(c, t.id, &h, err, sizeof err)) < 0 ||
+        (nf = ct_files(c, t.id, NULL, &f, err, sizeof err)) < 0) {
+        cli_errorf("describe", "%s", err);
+        goto done;
+    }
     int np = sum_partitions(f, nf, &ps);
     ut_buf out = {0};
     if (json) describe_json(&out, &t, h, nh, ps, np, f, nf, files);
     else describe_text(&out, &t, h, nh, ps, np, f, nf, files);
     write_out(&out);
     rc = 0;
-    goto fail;
-fail_msg:
-    cli_errorf("describe", "%s", err);
-fail:
+done:
     free(ps);
     ct_files_free(f, nf < 0 ? 0 : nf);
     free(h);
