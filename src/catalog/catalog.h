@@ -130,6 +130,13 @@ typedef struct ct_file {
 int ct_commit(ct_catalog *c, int64_t table_id, const ct_file *files, int n, const char *stream,
               uint64_t next_offset, char *err, size_t errlen);
 
+/* ct_commit for a table and its companion table (the sink's "<table>_errors")
+ * at once: files[0..n) to table_id, files2[0..n2) to table2_id, and the
+ * position of (stream, table_id), in one transaction.  0 or -1. */
+int ct_commit_many(ct_catalog *c, int64_t table_id, const ct_file *files, int n,
+                   int64_t table2_id, const ct_file *files2, int n2, const char *stream,
+                   uint64_t next_offset, char *err, size_t errlen);
+
 /* Atomically replace files: remove the files with ids old_ids[0..nold) and
  * add new_files[0..nnew) (compaction, partition overwrite).  Fails (and
  * changes nothing) if any old id is no longer live.  0 or -1. */

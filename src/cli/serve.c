@@ -2,6 +2,7 @@
 #include "cli/cli.h"
 #include "config/config.h"
 #include "server/server.h"
+#include "store/store.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -36,6 +37,54 @@ static void to_stream_conf(const cf_config *cf, const cf_stream *cs, sv_stream_c
     out->ntokens = cs->tokens.n;
     cf_stream_journal_opts(cf, cs, &out->jr);
     out->max_bytes = cs->max_bytes;
+    const cf_sink *k = &cs->sink;
+    out->sink = k->enabled;
+    lk_sink_opts *o = &out->sink_opts;
+    lk_sink_opts_init(o);
+    o->table = k->table;
+    o->event_time_field = k->event_time_field;
+    o->time_format = (lk_time_format)k->event_time_format;
+    o->partition = (lk_partitioning)k->partition;
+    o->roll_bytes = k->roll_bytes;
+    o->roll_rows = k->roll_rows;
+    o->roll_age_ms = k->roll_age_ms;
+    o->max_open_partitions = (int)k->max_open_partitions;
+    o->max_buffer_bytes = k->max_buffer_bytes;
+    o->case_insensitive = k->case_insensitive;
+    o->max_columns = (int)k->max_columns;
+    o->retention_ms = k->retention_ms;
+    o->compact_min_files = (int)k->compact_min_files;
+    o->compact_target_bytes = k->compact_target_bytes;
+}
+
+/* The lake's store from the config (local directory or S3). */
+static st_store *open_store(const cf_config *cf, const char *data_dir, char *err, size_t errlen)
+{
+    if (cf->lake.store == CF_STORE_S3) {
+        const cf_s3 *x = &cf->lake.s3;
+        if (!x->endpoint[0] || !x->bucket[0]) {
+            ut_err(err, errlen, "lake.s3 needs endpoint and bucket");
+            return NULL;
+        }
+        st_s3_opts so = {0};
+        so.endpoint = x->endpoint;
+        so.region = x->region;
+        so.bucket = x->bucket;
+        so.prefix = x->prefix;
+        so.credentials_file = x->credentials_file[0] ? x->credentials_file : NULL;
+        so.profile = x->profile;
+        so.part_bytes = x->part_bytes;
+        st_store *st = st_s3_create(&so, err, errlen);
+        if (st && st_check(st, err, errlen)) {
+            st_destroy(st);
+            return NULL;
+        }
+        return st;
+    }
+    char root[4096];
+    if (cf->lake.path[0]) snprintf(root, sizeof root, "%s", cf->lake.path);
+    else snprintf(root, sizeof root, "%s/lake", data_dir);
+    return st_local_create(root, err, errlen);
 }
 
 int cli_serve(int argc, char **argv)
@@ -82,6 +131,18 @@ int cli_serve(int argc, char **argv)
     cf_stream defaults;
     cf_stream_defaults(&defaults);
     to_stream_conf(cf, &defaults, &o.auto_conf);
+    if (ut_mkdir_p(o.data_dir, err, sizeof err)) {
+        fprintf(stderr, "sluice serve: %s\n", err);
+        cf_destroy(cf);
+        return 1;
+    }
+    st_store *store = open_store(cf, o.data_dir, err, sizeof err);
+    if (!store) {
+        fprintf(stderr, "sluice serve: lake store: %s\n", err);
+        cf_destroy(cf);
+        return 1;
+    }
+    o.store = store;
     sv_stream_conf *sc = ut_calloc((size_t)cf->nstreams + 1, sizeof *sc);
     for (int i = 0; i < cf->nstreams; i++) to_stream_conf(cf, &cf->streams[i], &sc[i]);
     o.streams = sc;
@@ -101,6 +162,7 @@ int cli_serve(int argc, char **argv)
     cf_stream_clear(&defaults);
     if (!s) {
         fprintf(stderr, "sluice serve: %s\n", err);
+        st_destroy(store);
         cf_destroy(cf);
         return 1;
     }
@@ -118,6 +180,7 @@ int cli_serve(int argc, char **argv)
     fprintf(stderr, "sluice: %s received, finishing in-flight requests\n",
             sig == SIGTERM ? "SIGTERM" : "SIGINT");
     sv_stop(s);
+    st_destroy(store);
     cf_destroy(cf);
     fprintf(stderr, "sluice: stopped cleanly\n");
     return 0;

@@ -139,8 +139,18 @@ sv_server *sv_start(const sv_opts *o, char *err, size_t errlen)
     size_t n = strlen(o->data_dir) + 16;
     s->streams_dir = ut_malloc(n);
     snprintf(s->streams_dir, n, "%s/streams", o->data_dir);
+    n = strlen(o->data_dir) + 32;
+    s->catalog_path = ut_malloc(n);
+    snprintf(s->catalog_path, n, "%s/catalog.db", o->data_dir);
+    s->tmp_dir = ut_malloc(n);
+    snprintf(s->tmp_dir, n, "%s/lake-tmp", o->data_dir);
     s->auto_jr = o->auto_conf.jr;
     s->auto_max_bytes = o->auto_conf.max_bytes;
+    s->auto_sink = o->auto_conf.sink;
+    s->auto_sink_opts = o->auto_conf.sink_opts;
+    s->auto_sink_opts.table = NULL; /* per stream: t1_<name> */
+    s->auto_sink_opts.event_time_field = s->auto_etf =
+        ut_strdup(o->auto_conf.sink_opts.event_time_field ? o->auto_conf.sink_opts.event_time_field : "");
     s->max_inflight_bytes = (uint64_t)o->limits.max_body * 32;
     if (s->max_inflight_bytes < (256ull << 20)) s->max_inflight_bytes = 256ull << 20;
     s->o.data_dir = s->data_dir;
@@ -203,6 +213,9 @@ void sv_stop(sv_server *s)
     }
     sv__streams_close(s);
     pthread_mutex_destroy(&s->mu);
+    free(s->catalog_path);
+    free(s->tmp_dir);
+    free(s->auto_etf);
     free(s->streams_dir);
     free(s->data_dir);
     free(s);

@@ -55,6 +55,22 @@ static void stream_json(sv__stream *st, ut_buf *b, int with_groups)
         ut_buf_printf(b, "%s\"%s\":%llu", r ? "," : "", sv_reject_name((sv_reject)r),
                       (unsigned long long)__atomic_load_n(&st->rejects[r], __ATOMIC_RELAXED));
     ut_buf_putc(b, '}');
+    if (st->sink) {
+        lk_sink_stats k;
+        lk_sink_get_stats(st->sink, &k);
+        ut_buf_printf(b, ",\"sink\":{\"position\":%llu,\"lag\":%llu,\"landed\":%llu,"
+                         "\"errored\":%llu,\"files\":%llu,\"bytes\":%llu,\"buffered\":%llu,"
+                         "\"open_partitions\":%d,\"columns\":%d,\"schema_version\":%d,"
+                         "\"last_commit_lag_ms\":%.1f,\"last_error\":",
+                      (unsigned long long)k.position,
+                      (unsigned long long)(in.next_offset > k.position ? in.next_offset - k.position : 0),
+                      (unsigned long long)k.records_landed, (unsigned long long)k.records_errored,
+                      (unsigned long long)k.files_committed, (unsigned long long)k.bytes_committed,
+                      (unsigned long long)k.buffered_records, k.open_partitions, k.columns,
+                      k.schema_version, (double)k.last_commit_lag_us / 1000);
+        ut_json_str(b, k.last_error, strlen(k.last_error));
+        ut_buf_putc(b, '}');
+    }
     if (with_groups) groups_json(st, b);
     ut_buf_putc(b, '}');
 }
@@ -151,6 +167,38 @@ void sv__metrics(sv_server *s, ut_buf *b)
     for (int i = 0; i < n; i++)
         ut_buf_printf(b, "sluice_journal_group_commits_total{stream=\"%s\"} %llu\n",
                       s->streams[i]->name, (unsigned long long)in[i].appends);
+    /* lake sinks */
+    lk_sink_stats *ks = ut_calloc((size_t)n + 1, sizeof *ks);
+    for (int i = 0; i < n; i++)
+        if (s->streams[i]->sink) lk_sink_get_stats(s->streams[i]->sink, &ks[i]);
+    static const struct {
+        const char *name, *type, *help;
+        int field;
+    } sm[] = {{"sluice_sink_records_total", "counter", "Records landed in the lake.", 0},
+              {"sluice_sink_errors_total", "counter", "Records sent to the errors table.", 1},
+              {"sluice_sink_files_total", "counter", "Parquet files committed.", 2},
+              {"sluice_sink_bytes_total", "counter", "Parquet bytes committed.", 3},
+              {"sluice_sink_flushes_total", "counter", "Flushes (catalog commits).", 4},
+              {"sluice_sink_buffered_records", "gauge", "Records buffered, not yet in a file.", 5},
+              {"sluice_sink_lag_records", "gauge", "Acknowledged records not yet committed to the lake.", 6},
+              {"sluice_sink_commit_lag_seconds", "gauge", "Ingest-to-commit time of the oldest record of the last flush.", 7}};
+    for (size_t m = 0; m < sizeof sm / sizeof sm[0]; m++) {
+        help(b, sm[m].name, sm[m].type, sm[m].help);
+        for (int i = 0; i < n; i++) {
+            if (!s->streams[i]->sink) continue;
+            const lk_sink_stats *k = &ks[i];
+            double v = sm[m].field == 0 ? (double)k->records_landed
+                     : sm[m].field == 1 ? (double)k->records_errored
+                     : sm[m].field == 2 ? (double)k->files_committed
+                     : sm[m].field == 3 ? (double)k->bytes_committed
+                     : sm[m].field == 4 ? (double)k->flushes
+                     : sm[m].field == 5 ? (double)k->buffered_records
+                     : sm[m].field == 6 ? (double)(in[i].next_offset > k->position ? in[i].next_offset - k->position : 0)
+                                        : (double)k->last_commit_lag_us / 1e6;
+            ut_buf_printf(b, "%s{stream=\"%s\"} %.17g\n", sm[m].name, s->streams[i]->name, v);
+        }
+    }
+    free(ks);
     free(in);
     /* consumer groups: gather once, then one block per metric */
     jr_group_info **gl = ut_calloc((size_t)n + 1, sizeof *gl);

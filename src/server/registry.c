@@ -20,9 +20,30 @@ static sv__stream *find(sv_server *s, const char *name)
     return NULL;
 }
 
+/* Start the lake sink of a stream (table "" = t1_<name>). */
+static int open_sink(sv_server *s, sv__stream *st, const lk_sink_opts *base, char *err,
+                     size_t errlen)
+{
+    lk_sink_opts o = *base;
+    char table[160];
+    if (!o.table || !o.table[0]) snprintf(table, sizeof table, "t1_%s", st->name);
+    else snprintf(table, sizeof table, "%s", o.table);
+    for (char *c = table; *c; c++) /* table names: stream names may hold '-' or '.' */
+        if (*c == '-' || *c == '.') *c = '_';
+    o.table = table;
+    o.stream_name = st->name;
+    o.stream = st->jr;
+    o.store = s->o.store;
+    o.catalog_path = s->catalog_path;
+    o.tmp_dir = s->tmp_dir;
+    st->sink = lk_sink_create(&o, err, errlen);
+    if (!st->sink) return -1;
+    return lk_sink_start(st->sink, err, errlen);
+}
+
 static sv__stream *open_stream(sv_server *s, const char *name, const char *const *tokens,
-                               int ntokens, const jr_opts *jo, uint64_t max_bytes, char *err,
-                               size_t errlen)
+                               int ntokens, const jr_opts *jo, uint64_t max_bytes,
+                               const lk_sink_opts *sink, char *err, size_t errlen)
 {
     if (strlen(name) > 64 || reserved_name(name)) {
         ut_err(err, errlen, "stream name '%s' is not allowed (names ending in .errors or .dlq "
@@ -44,6 +65,12 @@ static sv__stream *open_stream(sv_server *s, const char *name, const char *const
     for (int i = 0; i < ntokens; i++) st->tokens[i] = ut_strdup(tokens[i]);
     pthread_mutex_init(&st->errors_mu, NULL);
     s->streams[s->nstreams++] = st;
+    if (sink && s->o.store && open_sink(s, st, sink, err, errlen)) {
+        char e2[600];
+        snprintf(e2, sizeof e2, "stream %s: lake sink: %s", name, err);
+        ut_err(err, errlen, "%s", e2);
+        return NULL; /* the stream stays registered; closed with the server */
+    }
     return st;
 }
 
@@ -52,7 +79,8 @@ int sv__streams_open(sv_server *s, char *err, size_t errlen)
     for (int i = 0; i < s->o.nstreams; i++) {
         const sv_stream_conf *c = &s->o.streams[i];
         if (find(s, c->name)) return ut_err(err, errlen, "stream '%s' declared twice", c->name);
-        if (!open_stream(s, c->name, c->tokens, c->ntokens, &c->jr, c->max_bytes, err, errlen))
+        if (!open_stream(s, c->name, c->tokens, c->ntokens, &c->jr, c->max_bytes,
+                         c->sink ? &c->sink_opts : NULL, err, errlen))
             return -1;
     }
     return 0;
@@ -64,7 +92,8 @@ sv__stream *sv__stream_get(sv_server *s, const char *name, int create, char *err
     sv__stream *st = find(s, name);
     if (!st && create && s->o.auto_create)
         st = open_stream(s, name, s->o.auto_conf.tokens, s->o.auto_conf.ntokens, &s->auto_jr,
-                         s->auto_max_bytes, err, errlen);
+                         s->auto_max_bytes, s->auto_sink ? &s->auto_sink_opts : NULL, err,
+                         errlen);
     else if (!st)
         ut_err(err, errlen, "unknown stream '%s'", name);
     pthread_mutex_unlock(&s->mu);
@@ -106,6 +135,8 @@ int sv__auth_ok(const sv__stream *st, const char *authorization)
 
 void sv__streams_close(sv_server *s)
 {
+    for (int i = 0; i < s->nstreams; i++) /* sinks first: their last flush reads the streams */
+        lk_sink_destroy(s->streams[i]->sink);
     for (int i = 0; i < s->nstreams; i++) {
         sv__stream *st = s->streams[i];
         jr_stream_close(st->jr);

@@ -16,6 +16,7 @@
 
 #include "journal/journal.h"
 #include "json/json.h"
+#include "lake/lake.h"
 #include "util/util.h"
 
 #include <stddef.h>
@@ -34,6 +35,9 @@ typedef struct sv_stream_conf {
     int ntokens;
     jr_opts jr;
     uint64_t max_bytes;        /* disk budget of the stream; 0 = none */
+    int sink;                  /* land the stream in the lake */
+    lk_sink_opts sink_opts;    /* stream, table ("" = t1_<name>), catalog, store
+                                  and tmp_dir are filled in by the server */
 } sv_stream_conf;
 
 typedef struct sv_opts {
@@ -48,6 +52,7 @@ typedef struct sv_opts {
     const sv_stream_conf *streams;
     int nstreams;
     sv_stream_conf auto_conf;  /* settings for auto-created streams (name ignored) */
+    st_store *store;           /* the lake's store (not owned); NULL = no sinks */
 } sv_opts;
 
 /* Defaults: 127.0.0.1:8080, ./sluice-data, 10 MB bodies, 1 MB records,

@@ -17,6 +17,7 @@ typedef struct sv__stream {
     uint64_t max_bytes;
     jr_stream *jr;
     jr_stream *errors;              /* "<name>.errors", opened on first reject */
+    lk_sink *sink;                  /* NULL when the stream is not landed */
     pthread_mutex_t errors_mu;
     uint64_t records_in, bytes_in, requests;
     uint64_t rejects[SV_REJ_COUNT];
@@ -27,6 +28,9 @@ struct sv_server {
     char *data_dir, *streams_dir;
     jr_opts auto_jr;
     uint64_t auto_max_bytes;
+    int auto_sink;
+    lk_sink_opts auto_sink_opts;
+    char *catalog_path, *tmp_dir, *auto_etf;
     struct MHD_Daemon *d;
     int port;
     pthread_mutex_t mu;             /* guards streams[] growth */

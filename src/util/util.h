@@ -87,6 +87,9 @@ int ut_ts_format(char *out, int64_t us);
 /* Format days since the epoch as "YYYY-MM-DD".  out: 24 bytes. Returns length. */
 int ut_date_format(char *out, int32_t days);
 
+/* mkdir -p: create path and its missing parents.  0 or -1 with a message. */
+int ut_mkdir_p(const char *path, char *err, size_t errlen);
+
 /* Monotonic clock in nanoseconds. */
 uint64_t ut_now_ns(void);
 

@@ -1,0 +1,97 @@
+/* lake — the lake sink: a stream from the journal landed as Parquet tables in
+ * Hive-style partitions by event time, exactly once.
+ *
+ * Prefix: lk_.  Cross-file internals: lk__ (lk_int.h).
+ *
+ *   journal ──read──► observe: event time → partition, schema evolution
+ *                     (new keys add columns; int → double → string widening)
+ *                 ──► per-partition buffers (raw records, bounded)
+ *   flush trigger (bytes | rows | age of the oldest record | open partitions |
+ *   memory) ──► every buffer becomes one Parquet file per partition:
+ *       write to a temp file, fsync ──► store (rename / upload)
+ *   ──► ONE catalog transaction: the new files + the stream position
+ *
+ * After a crash the sink resumes from the committed position: records already
+ * in committed files are not read again, files written but not committed are
+ * garbage (collected when the sink starts), so no row is ever duplicated or
+ * lost.  Records that cannot fit (over the column cap, not an object) go to
+ * the table "<table>_errors" with the reason, in the same transaction.
+ */
+#ifndef SLUICE_LAKE_H
+#define SLUICE_LAKE_H
+
+#include "journal/journal.h"
+#include "parquet/parquet.h"
+#include "store/store.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum lk_time_format { LK_TIME_AUTO, LK_TIME_RFC3339, LK_TIME_EPOCH_S, LK_TIME_EPOCH_MS,
+                              LK_TIME_EPOCH_US } lk_time_format;
+typedef enum lk_partitioning { LK_PART_DT_HR, LK_PART_DT, LK_PART_NONE } lk_partitioning;
+
+typedef struct lk_sink_opts {
+    const char *stream_name;    /* for the catalog position and messages */
+    jr_stream *stream;          /* source (not owned) */
+    const char *table;          /* landing table, e.g. "t1_events" */
+    const char *catalog_path;   /* <data_dir>/catalog.db */
+    st_store *store;            /* where files go (not owned; thread-safe) */
+    const char *tmp_dir;        /* local scratch for files being written */
+    const char *event_time_field; /* "" = ingest time */
+    lk_time_format time_format;
+    lk_partitioning partition;
+    uint64_t roll_bytes;
+    int64_t roll_rows;
+    int64_t roll_age_ms;
+    int max_open_partitions;
+    uint64_t max_buffer_bytes;
+    int case_insensitive;
+    int max_columns;
+    int64_t retention_ms;       /* 0 = keep */
+    int compact_min_files;
+    uint64_t compact_target_bytes;
+    pq_codec codec;
+} lk_sink_opts;
+
+/* Defaults as in docs/configuration.md (roll 64 MiB / 1M rows / 60 s, 100
+ * open partitions, 256 MiB buffers, 1000 columns, zstd). */
+void lk_sink_opts_init(lk_sink_opts *o);
+
+typedef struct lk_sink lk_sink;
+
+/* Open the catalog, create the table if needed, load its schema and the
+ * committed position, and delete files of the table that the catalog does not
+ * list (left by a crash).  Returns NULL with a message. */
+lk_sink *lk_sink_create(const lk_sink_opts *o, char *err, size_t errlen);
+
+/* Read what the stream has after the current position, buffer it, and flush
+ * if a buffer hint is reached (or `flush` is set and anything is buffered).
+ * Returns the number of records consumed, or -1 with a message.  For tests
+ * and one-shot tools; the server uses lk_sink_start. */
+int lk_sink_step(lk_sink *s, int flush, char *err, size_t errlen);
+
+/* Run the sink in its own thread until lk_sink_stop. 0 or -1. */
+int lk_sink_start(lk_sink *s, char *err, size_t errlen);
+/* Stop the thread (if started), flushing and committing what is buffered. */
+void lk_sink_stop(lk_sink *s);
+/* Free (stops first).  Accepts NULL. */
+void lk_sink_destroy(lk_sink *s);
+
+typedef struct lk_sink_stats {
+    uint64_t position;          /* committed: every record below is in the lake */
+    uint64_t read_offset;       /* next offset to read (position + buffered) */
+    uint64_t records_landed, records_errored, files_committed, flushes;
+    uint64_t bytes_committed;
+    uint64_t buffered_records, buffered_bytes;
+    int open_partitions;
+    int columns, schema_version;
+    uint64_t lost_to_retention; /* records deleted by journal retention before landing */
+    int64_t last_flush_ms;      /* wall time of the last commit; 0 never */
+    uint64_t last_commit_lag_us;/* ingest → commit of the oldest record of the last flush */
+    char last_error[256];
+} lk_sink_stats;
+
+void lk_sink_get_stats(lk_sink *s, lk_sink_stats *out);
+
+#endif

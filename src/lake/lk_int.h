@@ -1,0 +1,64 @@
+/* Lake sink internals (lk__ prefix). */
+#ifndef SLUICE_LAKE_INT_H
+#define SLUICE_LAKE_INT_H
+
+#include "catalog/catalog.h"
+#include "json/json.h"
+#include "lake/lake.h"
+#include "util/util.h"
+
+#include <pthread.h>
+
+/* ---- schema (schema.c) -------------------------------------------------------
+ * Column types widen along:   null → bool | int64 | timestamp | double | string
+ *   int64 → double → string;  bool, timestamp → string when mixed with others;
+ *   objects and arrays are strings holding their JSON text.
+ * A column seen only with nulls has type 0 until a value arrives (string if
+ * none does by the time a file is written). */
+typedef struct lk__col {
+    char *name;
+    size_t nlen;
+    ct_type type;        /* 0 = only nulls so far */
+    ct_type recorded;    /* type in the catalog's current version (0 = new) */
+} lk__col;
+
+typedef struct lk__schema {
+    lk__col *cols;
+    int n, cap;
+    uint32_t *slots;     /* hash of (folded) name -> index + 1 */
+    uint32_t mask;
+    int case_insensitive;
+    int max_columns;
+    int version;         /* catalog version of the recorded columns */
+    int dirty;           /* differs from what the catalog has */
+} lk__schema;
+
+void lk__schema_init(lk__schema *s, int case_insensitive, int max_columns);
+void lk__schema_free(lk__schema *s);
+/* Load the catalog's columns (as recorded). */
+void lk__schema_load(lk__schema *s, const ct_table *t);
+/* Column index of key, or -1. */
+int lk__schema_find(const lk__schema *s, const char *key, size_t n);
+/* Note a value of JSON kind k (for strings: is_ts says it parses as RFC 3339)
+ * for key; adds or widens the column.  Returns the column index, or -1 when
+ * the table is at its column cap (the record goes to the errors table). */
+int lk__schema_observe(lk__schema *s, const char *key, size_t n, js_kind k, int is_ts);
+/* The columns as the catalog stores them (type 0 -> string), and a text of
+ * what changed since the recorded version ("added x string; widened y int64
+ * -> double").  *cols malloc'ed.  Returns the count. */
+int lk__schema_snapshot(const lk__schema *s, ct_column **cols, char *change, size_t n);
+/* After a successful ct_schema_set. */
+void lk__schema_recorded(lk__schema *s, int version);
+
+/* ---- event time and partitions (part.c) ----------------------------------------- */
+
+/* Event time of a value in µs, per format; 0 on success, -1 if unusable. */
+int lk__event_time(const js_value *v, lk_time_format f, int64_t *us);
+/* Partition key (hour or day index; 0 for none) of a time. */
+int64_t lk__part_key(int64_t us, lk_partitioning p);
+/* "dt=2024-05-01/hr=03" ("" for none). out: 64 bytes. */
+void lk__part_path(int64_t key, lk_partitioning p, char *out, size_t n);
+/* The date "YYYY-MM-DD" of a partition key (for retention). */
+void lk__part_date(int64_t key, lk_partitioning p, char *out, size_t n);
+
+#endif

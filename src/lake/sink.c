@@ -1,0 +1,348 @@
+/* The lake sink: journal → per-partition buffers → Parquet files → one catalog
+ * commit of the files and the stream position (see lake.h). */
+#include "lake/lk_int.h"
+#include "lake/sink_int.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define READ_BATCH 4096
+#define READ_BYTES (16u << 20)
+
+void lk_sink_opts_init(lk_sink_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->event_time_field = "event_time";
+    o->roll_bytes = 64ull << 20;
+    o->roll_rows = 1000000;
+    o->roll_age_ms = 60000;
+    o->max_open_partitions = 100;
+    o->max_buffer_bytes = 256ull << 20;
+    o->max_columns = 1000;
+    o->compact_min_files = 8;
+    o->compact_target_bytes = 128ull << 20;
+    o->codec = PQ_ZSTD;
+}
+
+int64_t lk__now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- buffers ------------------------------------------------------------------- */
+
+static void buf_add(lk__buf *b, const uint8_t *p, uint32_t n, int64_t ts, uint64_t off,
+                    const char *reason)
+{
+    if (b->n == b->cap) {
+        b->cap = b->cap ? b->cap * 2 : 256;
+        b->len = ut_realloc(b->len, b->cap * sizeof *b->len);
+        b->ts = ut_realloc(b->ts, b->cap * sizeof *b->ts);
+        b->off = ut_realloc(b->off, b->cap * sizeof *b->off);
+        if (reason) b->why = ut_realloc(b->why, b->cap * sizeof *b->why);
+    }
+    b->len[b->n] = n;
+    b->ts[b->n] = ts;
+    b->off[b->n] = off;
+    if (reason) {
+        b->why[b->n] = (uint32_t)b->reasons.len;
+        ut_buf_put(&b->reasons, reason, strlen(reason) + 1);
+    }
+    b->n++;
+    ut_buf_put(&b->data, p, n);
+}
+
+static void buf_free(lk__buf *b)
+{
+    ut_buf_free(&b->data);
+    ut_buf_free(&b->reasons);
+    free(b->len);
+    free(b->ts);
+    free(b->off);
+    free(b->why);
+    memset(b, 0, sizeof *b);
+}
+
+/* The buffer of partition key, creating it; NULL when at the open-partition
+ * cap (the caller flushes first). */
+static lk__buf *part_buf(lk_sink *s, int64_t key, int create)
+{
+    if (s->last_part >= 0 && s->parts[s->last_part].key == key) return &s->parts[s->last_part];
+    for (int i = 0; i < s->nparts; i++) /* the open set is small (capped) */
+        if (s->parts[i].key == key) {
+            s->last_part = i;
+            return &s->parts[i];
+        }
+    if (!create || s->nparts >= s->o.max_open_partitions) return NULL;
+    if (s->nparts == s->cap_parts) {
+        s->cap_parts = s->cap_parts ? s->cap_parts * 2 : 16;
+        s->parts = ut_realloc(s->parts, (size_t)s->cap_parts * sizeof *s->parts);
+    }
+    lk__buf *b = &s->parts[s->nparts];
+    memset(b, 0, sizeof *b);
+    b->key = key;
+    s->last_part = s->nparts++;
+    return b;
+}
+
+/* ---- observe one record ---------------------------------------------------------- */
+
+static int is_timestamp_text(const js_value *v)
+{
+    int64_t us;
+    return v->n >= 19 && v->n <= 40 && ut_ts_parse(v->s, v->n, &us) == 0;
+}
+
+/* Find the record's event time and note its fields in the schema.  Returns 0,
+ * or -1 with the reason the record cannot land. */
+static int observe(lk_sink *s, const jr_record *r, int64_t *event_us, char *why, size_t n)
+{
+    char err[200];
+    *event_us = r->ts_us;
+    if (js_obj_begin(s->js, (const char *)r->p, r->n, err, sizeof err))
+        return ut_err(why, n, "%s", err);
+    js_field f;
+    int rc, cap_hit = 0;
+    size_t etl = strlen(s->o.event_time_field);
+    while ((rc = js_obj_next(s->js, &f, err, sizeof err)) == 1) {
+        if (etl && f.key_len == etl && !memcmp(f.key, s->o.event_time_field, etl)) {
+            int64_t us;
+            if (lk__event_time(&f.v, s->o.time_format, &us) == 0) *event_us = us;
+        }
+        int is_ts = 0;
+        if (f.v.kind == JS_STRING) {
+            int ci = lk__schema_find(&s->schema, f.key, f.key_len);
+            ct_type t = ci >= 0 ? s->schema.cols[ci].type : (ct_type)0;
+            if (t == 0 || t == CT_TIMESTAMP) is_ts = is_timestamp_text(&f.v);
+        }
+        if (f.key_len == 10 && !memcmp(f.key, "_ingest_ts", 10)) continue; /* reserved */
+        if (lk__schema_observe(&s->schema, f.key, f.key_len, f.v.kind, is_ts) < 0) cap_hit = 1;
+    }
+    if (rc < 0) return ut_err(why, n, "%s", err);
+    if (cap_hit)
+        return ut_err(why, n, "record would take table %s over its %d-column cap", s->o.table,
+                      s->schema.max_columns);
+    return 0;
+}
+
+static int due(lk_sink *s, int64_t now_ms)
+{
+    if (!s->buffered_records && !s->errors.n) return 0;
+    if (s->buffered_bytes >= s->o.roll_bytes || s->buffered_bytes >= s->o.max_buffer_bytes)
+        return 1;
+    if ((int64_t)s->buffered_records >= s->o.roll_rows) return 1;
+    return now_ms - s->oldest_buffered_ms >= s->o.roll_age_ms;
+}
+
+/* Buffer records (flushing first whenever a new partition would pass the cap). */
+static int consume(lk_sink *s, const jr_record *recs, int n, char *err, size_t errlen)
+{
+    for (int i = 0; i < n; i++) {
+        const jr_record *r = &recs[i];
+        if (r->offset != s->read_offset) {
+            /* retention removed records before they landed */
+            uint64_t lost = r->offset - s->read_offset;
+            s->stats.lost_to_retention += lost;
+            fprintf(stderr, "sluice: sink %s: %llu records (offsets %llu..%llu) were deleted by "
+                            "journal retention before landing in the lake\n",
+                    s->o.table, (unsigned long long)lost, (unsigned long long)s->read_offset,
+                    (unsigned long long)r->offset - 1);
+            if (!s->buffered_records && !s->errors.n) s->position_hint = r->offset;
+        }
+        int64_t ev;
+        char why[256];
+        if (!s->buffered_records && !s->errors.n) s->oldest_buffered_ms = lk__now_ms();
+        if (observe(s, r, &ev, why, sizeof why)) {
+            buf_add(&s->errors, r->p, r->n, r->ts_us, r->offset, why);
+        } else {
+            int64_t key = lk__part_key(ev, s->o.partition);
+            lk__buf *b = part_buf(s, key, 1);
+            if (!b) { /* open-partition cap: flush everything buffered so far */
+                s->read_offset = r->offset;
+                if (lk__flush(s, err, errlen)) return -1;
+                s->oldest_buffered_ms = lk__now_ms();
+                b = part_buf(s, key, 1);
+            }
+            buf_add(b, r->p, r->n, r->ts_us, r->offset, NULL);
+            s->buffered_records++;
+            s->buffered_bytes += r->n;
+            if (r->ts_us < s->oldest_ingest_us || !s->oldest_ingest_us) s->oldest_ingest_us = r->ts_us;
+        }
+        s->read_offset = r->offset + 1;
+        if (s->buffered_bytes >= s->o.roll_bytes || s->buffered_bytes >= s->o.max_buffer_bytes ||
+            (int64_t)s->buffered_records >= s->o.roll_rows)
+            if (lk__flush(s, err, errlen)) return -1;
+    }
+    return 0;
+}
+
+int lk_sink_step(lk_sink *s, int flush, char *err, size_t errlen)
+{
+    int total = 0;
+    /* While a flush keeps failing, stop reading: memory stays bounded. */
+    while (s->buffered_bytes < s->o.max_buffer_bytes) {
+        int n = jr_read(s->reader, s->read_offset, s->recs, READ_BATCH, READ_BYTES, err, errlen);
+        if (n < 0) return -1;
+        if (n == 0) break;
+        if (consume(s, s->recs, n, err, errlen)) return -1;
+        total += n;
+        if (n < READ_BATCH) break;
+    }
+    if ((flush && (s->buffered_records || s->errors.n)) || due(s, lk__now_ms()))
+        if (lk__flush(s, err, errlen)) return -1;
+    pthread_mutex_lock(&s->mu);
+    s->stats.read_offset = s->read_offset;
+    s->stats.buffered_records = s->buffered_records + s->errors.n;
+    s->stats.buffered_bytes = s->buffered_bytes;
+    s->stats.open_partitions = s->nparts;
+    s->stats.columns = s->schema.n;
+    pthread_mutex_unlock(&s->mu);
+    return total;
+}
+
+/* ---- thread ---------------------------------------------------------------------- */
+
+static void *run(void *arg)
+{
+    lk_sink *s = arg;
+    char err[512];
+    int backoff_ms = 100;
+    while (!__atomic_load_n(&s->stop, __ATOMIC_ACQUIRE)) {
+        int n = lk_sink_step(s, 0, err, sizeof err);
+        if (n < 0) {
+            pthread_mutex_lock(&s->mu);
+            snprintf(s->stats.last_error, sizeof s->stats.last_error, "%.255s", err);
+            pthread_mutex_unlock(&s->mu);
+            fprintf(stderr, "sluice: sink %s: %s (retrying in %d ms)\n", s->o.table, err,
+                    backoff_ms);
+            usleep((useconds_t)backoff_ms * 1000);
+            if (backoff_ms < 10000) backoff_ms *= 2;
+            continue;
+        }
+        backoff_ms = 100;
+        if (n > 0) continue;
+        int wait_ms = 1000;
+        if (s->buffered_records || s->errors.n) {
+            int64_t left = s->oldest_buffered_ms + s->o.roll_age_ms - lk__now_ms();
+            if (left < wait_ms) wait_ms = left < 1 ? 1 : (int)left;
+        }
+        jr_stream_wait(s->o.stream, s->read_offset, wait_ms);
+    }
+    /* final flush on the way out */
+    if (lk_sink_step(s, 1, err, sizeof err) < 0)
+        fprintf(stderr, "sluice: sink %s: final flush failed: %s\n", s->o.table, err);
+    return NULL;
+}
+
+int lk_sink_start(lk_sink *s, char *err, size_t errlen)
+{
+    if (s->running) return 0;
+    if (pthread_create(&s->thread, NULL, run, s))
+        return ut_err(err, errlen, "sink %s: cannot start thread", s->o.table);
+    s->running = 1;
+    return 0;
+}
+
+void lk_sink_stop(lk_sink *s)
+{
+    if (!s || !s->running) return;
+    __atomic_store_n(&s->stop, 1, __ATOMIC_RELEASE);
+    pthread_join(s->thread, NULL);
+    s->running = 0;
+}
+
+void lk_sink_get_stats(lk_sink *s, lk_sink_stats *out)
+{
+    pthread_mutex_lock(&s->mu);
+    *out = s->stats;
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* ---- create / destroy -------------------------------------------------------------- */
+
+static void copy_opts(lk_sink *s, const lk_sink_opts *o)
+{
+    s->o = *o;
+    s->o.stream_name = s->own_stream_name = ut_strdup(o->stream_name);
+    s->o.table = s->own_table = ut_strdup(o->table);
+    s->o.catalog_path = s->own_catalog = ut_strdup(o->catalog_path);
+    s->o.tmp_dir = s->own_tmp = ut_strdup(o->tmp_dir);
+    s->o.event_time_field = s->own_etf = ut_strdup(o->event_time_field ? o->event_time_field : "");
+    if (s->o.max_open_partitions <= 0) s->o.max_open_partitions = 100;
+    if (!s->o.max_buffer_bytes) s->o.max_buffer_bytes = 256ull << 20;
+    if (!s->o.roll_bytes) s->o.roll_bytes = 64ull << 20;
+    if (s->o.roll_rows <= 0) s->o.roll_rows = 1000000;
+    if (s->o.roll_age_ms <= 0) s->o.roll_age_ms = 60000;
+}
+
+lk_sink *lk_sink_create(const lk_sink_opts *o, char *err, size_t errlen)
+{
+    lk_sink *s = ut_calloc(1, sizeof *s);
+    pthread_mutex_init(&s->mu, NULL);
+    copy_opts(s, o);
+    s->last_part = -1;
+    lk__schema_init(&s->schema, o->case_insensitive, o->max_columns);
+    if (ut_mkdir_p(s->o.tmp_dir, err, errlen)) goto fail;
+    s->cat = ct_open(s->o.catalog_path, err, errlen);
+    if (!s->cat) goto fail;
+    char loc[1200], errtable[160];
+    st_uri(s->o.store, s->o.table, loc, sizeof loc);
+    const char *part = o->partition == LK_PART_DT_HR ? "dt,hr" : o->partition == LK_PART_DT ? "dt" : "";
+    if (ct_table_ensure(s->cat, s->o.table, loc, part, s->o.stream_name, &s->table, err, errlen) < 0)
+        goto fail;
+    snprintf(errtable, sizeof errtable, "%s_errors", s->o.table);
+    st_uri(s->o.store, errtable, loc, sizeof loc);
+    if (ct_table_ensure(s->cat, errtable, loc, "dt,hr", s->o.stream_name, &s->etable, err,
+                        errlen) < 0)
+        goto fail;
+    lk__schema_load(&s->schema, &s->table);
+    if (ct_position(s->cat, s->o.stream_name, s->table.id, &s->position, err, errlen)) goto fail;
+    s->read_offset = s->position;
+    s->stats.position = s->position;
+    s->stats.read_offset = s->position;
+    s->stats.columns = s->schema.n;
+    s->stats.schema_version = s->schema.version;
+    s->js = js_parser_create(0, 0);
+    s->reader = jr_reader_create(s->o.stream);
+    s->recs = ut_calloc(READ_BATCH, sizeof *s->recs);
+    if (lk__gc(s, err, errlen)) goto fail;
+    return s;
+fail:
+    lk_sink_destroy(s);
+    return NULL;
+}
+
+void lk_sink_destroy(lk_sink *s)
+{
+    if (!s) return;
+    lk_sink_stop(s);
+    for (int i = 0; i < s->nparts; i++) buf_free(&s->parts[i]);
+    free(s->parts);
+    buf_free(&s->errors);
+    lk__schema_free(&s->schema);
+    ct_table_free(&s->table);
+    ct_table_free(&s->etable);
+    ct_close(s->cat);
+    js_parser_destroy(s->js);
+    jr_reader_destroy(s->reader);
+    free(s->recs);
+    free(s->own_stream_name);
+    free(s->own_table);
+    free(s->own_catalog);
+    free(s->own_tmp);
+    free(s->own_etf);
+    pthread_mutex_destroy(&s->mu);
+    free(s);
+}
+
+/* exported for flush.c */
+void lk__buf_free(lk__buf *b)
+{
+    buf_free(b);
+}

@@ -1,0 +1,51 @@
+/* The lake sink's state, shared by sink.c, flush.c and gc.c. */
+#ifndef SLUICE_LAKE_SINK_INT_H
+#define SLUICE_LAKE_SINK_INT_H
+
+#include "lake/lk_int.h"
+
+/* Buffered raw records of one partition (or the error records). */
+typedef struct lk__buf {
+    int64_t key;          /* partition key */
+    ut_buf data;          /* record bytes, concatenated */
+    uint32_t *len;        /* per record */
+    int64_t *ts;          /* ingest time, µs */
+    uint64_t *off;        /* stream offset */
+    uint32_t *why;        /* errors only: offset of the reason in `reasons` */
+    ut_buf reasons;
+    size_t n, cap;
+} lk__buf;
+
+struct lk_sink {
+    lk_sink_opts o;
+    char *own_stream_name, *own_table, *own_catalog, *own_tmp, *own_etf;
+    ct_catalog *cat;
+    ct_table table, etable;     /* the landing table and <table>_errors */
+    lk__schema schema;
+    js_parser *js;
+    jr_reader *reader;
+    jr_record *recs;
+    uint64_t position;          /* committed */
+    uint64_t position_hint;     /* unused marker for retention gaps */
+    uint64_t read_offset;       /* next to read */
+    lk__buf *parts;
+    int nparts, cap_parts, last_part;
+    lk__buf errors;
+    uint64_t buffered_records, buffered_bytes;
+    int64_t oldest_buffered_ms; /* wall time the oldest buffered record was read */
+    int64_t oldest_ingest_us;   /* ingest time of the oldest buffered record */
+    uint64_t flush_seq;
+    pthread_t thread;
+    int running, stop;
+    pthread_mutex_t mu;         /* guards stats */
+    lk_sink_stats stats;
+};
+
+int64_t lk__now_ms(void);
+void lk__buf_free(lk__buf *b);
+/* Write every buffer as Parquet, store the files, commit files + position. */
+int lk__flush(lk_sink *s, char *err, size_t errlen);
+/* Delete stored files of the sink's tables that the catalog does not list. */
+int lk__gc(lk_sink *s, char *err, size_t errlen);
+
+#endif
