@@ -79,15 +79,53 @@ static int ls_cb(void *vctx, const char *key, uint64_t size, int64_t mtime_ms)
     return 0;
 }
 
-static int write_file(const char *path, const ut_buf *b, char *err, size_t errlen)
+/* Copy bytes [off, off+len) of key (len 0: to the end) to path or stdout,
+ * 64 MiB per request so objects of any size stream through. */
+static int get_to_file(st_store *st, const char *key, uint64_t off, uint64_t len,
+                       const char *path, char *err, size_t errlen)
 {
-    FILE *f = path ? fopen(path, "wb") : stdout;
-    if (!f) return ut_err(err, errlen, "cannot create %s: %s", path, strerror(errno));
-    int bad = b->len && fwrite(b->p, 1, b->len, f) != b->len;
-    if (path) bad |= fclose(f) != 0;
-    else bad |= fflush(f) != 0;
-    if (bad) return ut_err(err, errlen, "write %s: %s", path ? path : "stdout", strerror(errno));
-    return 0;
+    int rc = -1;
+    ut_buf b = {0};
+    FILE *f = NULL;
+    uint64_t size = 0;
+    if (!len) {
+        int h = st_head(st, key, &size, NULL, err, errlen);
+        if (h < 0) goto fail;
+        if (h == 0) {
+            char u[2048];
+            ut_err(err, errlen, "get %s: not found", st_uri(st, key, u, sizeof u));
+            goto fail;
+        }
+        if (off > size) {
+            ut_err(err, errlen, "get %s: offset %llu beyond the object's %llu bytes", key,
+                   (unsigned long long)off, (unsigned long long)size);
+            goto fail;
+        }
+        len = size - off;
+    }
+    f = path ? fopen(path, "wb") : stdout;
+    if (!f) {
+        ut_err(err, errlen, "cannot create %s: %s", path, strerror(errno));
+        goto fail;
+    }
+    for (uint64_t done = 0; done < len;) {
+        uint64_t n = len - done < ((uint64_t)64 << 20) ? len - done : (uint64_t)64 << 20;
+        ut_buf_reset(&b);
+        if (st_get(st, key, off + done, n, &b, err, errlen) < 0) goto fail;
+        if (fwrite(b.p, 1, b.len, f) != b.len) {
+            ut_err(err, errlen, "write %s: %s", path ? path : "stdout", strerror(errno));
+            goto fail;
+        }
+        done += n;
+    }
+    rc = 0;
+fail:
+    if (f && f != stdout && fclose(f) != 0 && rc == 0)
+        rc = ut_err(err, errlen, "write %s: %s", path, strerror(errno));
+    if (f == stdout && fflush(f) != 0 && rc == 0)
+        rc = ut_err(err, errlen, "write stdout: %s", strerror(errno));
+    ut_buf_free(&b);
+    return rc;
 }
 
 int cli_store(int argc, char **argv)
@@ -153,8 +191,7 @@ int cli_store(int argc, char **argv)
         }
         if (r < 0) goto fail;
     } else if (is_get) {
-        if (st_get(t.st, t.key, (uint64_t)off, (uint64_t)len, &data, err, sizeof err) < 0 ||
-            write_file(file, &data, err, sizeof err) < 0)
+        if (get_to_file(t.st, t.key, (uint64_t)off, (uint64_t)len, file, err, sizeof err) < 0)
             goto fail;
     } else if (is_head) {
         uint64_t size = 0;

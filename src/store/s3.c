@@ -804,6 +804,12 @@ int st__s3_head(st_s3 *s, const char *key, uint64_t *size, int64_t *mtime_ms, ch
         rc = 0;
         goto fail;
     }
+    if (c.status == 403) {
+        /* a HEAD answer has no body, so no S3 error code to show */
+        ut_err(err, errlen, "%s: HTTP 403 (access denied, or a bad signature: check the "
+                            "credentials from %s and the clock)", what, s->creds.source);
+        goto fail;
+    }
     if (c.status != 200) {
         call_error(&c, what, err, errlen);
         goto fail;

@@ -302,11 +302,14 @@ async function main() {
             const nb = await store(E, ['ls', 's3://no-such-bucket/']);
             if (nb.status !== 1 || !/NoSuchBucket/.test(nb.stderr)) problems.push('missing bucket: ' + describe(nb, ['ls']));
             const nbad = proxy.badSigs.length;
-            const wrong = await store(E, ['get', `s3://${BUCKET}/big/obj.bin`], { env: { AWS_SECRET_ACCESS_KEY: 'WRONGSECRETVALUE' } });
+            const wrong = await store(E, ['get', '--length', '5', `s3://${BUCKET}/big/obj.bin`], { env: { AWS_SECRET_ACCESS_KEY: 'WRONGSECRETVALUE' } });
             if (wrong.status !== 1 || !/HTTP 403 SignatureDoesNotMatch/.test(wrong.stderr)) problems.push('wrong secret: ' + describe(wrong, ['get']));
             if (/WRONGSECRETVALUE/.test(wrong.stderr)) problems.push('the secret appears in the error message');
+            const wrongHead = await store(E, ['head', `s3://${BUCKET}/big/obj.bin`], { env: { AWS_SECRET_ACCESS_KEY: 'WRONGSECRETVALUE' } });
+            if (wrongHead.status !== 1 || !/HTTP 403 \(access denied, or a bad signature: check the credentials from environment/.test(wrongHead.stderr)) problems.push('wrong secret, head: ' + describe(wrongHead, ['head']));
+            if (/WRONGSECRETVALUE/.test(wrongHead.stderr)) problems.push('the secret appears in the error message');
             proxy.badSigs.length = nbad; /* expected */
-            const wrongKey = await store(s3.endpoint, ['get', `s3://${BUCKET}/big/obj.bin`], { env: { AWS_ACCESS_KEY_ID: 'NOSUCHKEY' } });
+            const wrongKey = await store(s3.endpoint, ['get', '--length', '5', `s3://${BUCKET}/big/obj.bin`], { env: { AWS_ACCESS_KEY_ID: 'NOSUCHKEY' } });
             if (wrongKey.status !== 1 || !/HTTP 403 InvalidAccessKeyId/.test(wrongKey.stderr)) problems.push('unknown access key (s3rver itself): ' + describe(wrongKey, ['get']));
             const home = path.join(tmp, 'emptyhome');
             fs.mkdirSync(home, { recursive: true });
