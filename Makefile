@@ -33,7 +33,7 @@ SAN_OBJ  := $(SRC:%.c=$(SAN)/%.o)
 all: build/sluice
 
 build/sluice: $(REL_OBJ)
-	$(CC) $(OPT) -o $@ $^ $(LIBS)
+	@echo "LD  $@"; $(CC) $(OPT) -o $@ $^ $(LIBS)
 
 $(REL)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -44,14 +44,14 @@ $(SAN)/%.o: %.c
 	@echo "CC  $< (san)"; $(CC) $(CSTD) $(WARN) -O1 -g $(SANFLAGS) $(INCS) $(PKG_CFLAGS) -MMD -MP -c $< -o $@
 
 build/san/sluice: $(SAN_OBJ) $(SAN)/src/main.o
-	$(CC) $(SANFLAGS) -o $@ $^ $(LIBS)
+	@echo "LD  $@"; $(CC) $(SANFLAGS) -o $@ $^ $(LIBS)
 
 build/san/unit: $(SAN_OBJ) $(UNIT:%.c=$(SAN)/%.o)
-	$(CC) $(SANFLAGS) -o $@ $^ $(LIBS)
+	@echo "LD  $@"; $(CC) $(SANFLAGS) -o $@ $^ $(LIBS)
 
 # fuzz targets built as corpus replayers (no libFuzzer needed) for make test
 build/san/fuzz_%: $(SAN_OBJ) $(SAN)/tests/fuzz/fuzz_%.o $(SAN)/tests/fuzz/replay.o
-	$(CC) $(SANFLAGS) -o $@ $^ $(LIBS)
+	@echo "LD  $@"; $(CC) $(SANFLAGS) -o $@ $^ $(LIBS)
 
 FUZZ_REPLAY := $(FUZZ:tests/fuzz/%.c=build/san/%)
 

@@ -1,0 +1,99 @@
+// The lake on S3: `sluice serve` with lake.store = s3 against s3rver on
+// 127.0.0.1.  DuckDB has no httpfs here, so it reads s3rver's backing files
+// (<dir>/<bucket>/<key>._S3rver_object) with hive_partitioning: they must hold
+// exactly the records ingested.  A restart then finds no garbage to collect.
+import { spawn, execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { BIN, Reporter, makeTmp, openDuck } from '../node/lib/common.mjs';
+import { startS3rver, S3RVER_CREDS } from '../node/lib/s3rver.mjs';
+
+const R = new Reporter();
+const T = makeTmp('lake-s3');
+const BUCKET = 'lake';
+let server = null, port = 0;
+
+async function start(env) {
+    const pf = path.join(T, 'port');
+    fs.rmSync(pf, { force: true });
+    const log = fs.openSync(path.join(T, 'server.log'), 'a');
+    server = spawn(BIN, ['serve', '-c', path.join(T, 'sluice.yaml'), '--port-file', pf],
+        { stdio: ['ignore', 'ignore', log], env: { ...process.env, ...env } });
+    for (let i = 0; i < 400; i++) {
+        if (fs.existsSync(pf) && fs.readFileSync(pf, 'utf8').trim()) { port = Number(fs.readFileSync(pf, 'utf8')); return; }
+        if (server.exitCode !== null) break;
+        await new Promise(r => setTimeout(r, 25));
+    }
+    throw new Error('server did not start: ' + fs.readFileSync(path.join(T, 'server.log'), 'utf8').slice(-1500));
+}
+async function stop() {
+    const p = new Promise(r => server.once('exit', (c, s) => r(c ?? s)));
+    server.kill('SIGTERM');
+    const c = await p;
+    server = null;
+    return c;
+}
+async function info(s) {
+    const r = await fetch(`http://127.0.0.1:${port}/v1/streams/${s}`);
+    return r.ok ? r.json() : null;
+}
+
+await R.guard('lake_on_s3', async () => {
+    const s3 = await startS3rver(path.join(T, 's3rver'), BUCKET);
+    fs.writeFileSync(path.join(T, 'sluice.yaml'), `data_dir: ${T}/data
+listen: 127.0.0.1:0
+limits:
+  min_free_disk: 0
+lake:
+  store: s3
+  s3:
+    endpoint: ${s3.endpoint}
+    bucket: ${BUCKET}
+    prefix: warehouse/
+streams:
+  events:
+    sink:
+      roll_age: 300ms
+      roll_rows: 4000
+`);
+    await start(S3RVER_CREDS);
+    const src = path.join(T, 'events.ndjson');
+    execFileSync(BIN, ['gen', '--count', '12000', '--seed', '11'], { stdio: ['ignore', fs.openSync(src, 'w'), 'inherit'] });
+    execFileSync(BIN, ['ingest', '-q', '--url', `http://127.0.0.1:${port}`, 'events', src]);
+    const t0 = Date.now();
+    let i;
+    while (Date.now() - t0 < 30000) {
+        i = await info('events');
+        if (i && i.sink && i.sink.position === i.next_offset && i.sink.buffered === 0) break;
+        await new Promise(r => setTimeout(r, 50));
+    }
+    const probs = [];
+    if (!i.sink || i.sink.position !== 12000) probs.push(`sink did not land: ${JSON.stringify(i && i.sink)}`);
+    const glob = `${T}/s3rver/${BUCKET}/warehouse/t1_events/**/*._S3rver_object`;
+    const db = await openDuck();
+    const [a] = await db.objs(`SELECT count(*) n, count(DISTINCT event_id) d, sum(cost) c FROM read_parquet('${glob}', hive_partitioning=true, union_by_name=true)`);
+    const [b] = await db.objs(`SELECT count(*) n, sum(cost) c FROM read_json_auto('${src}')`);
+    if (Number(a.n) !== 12000 || Number(a.d) !== 12000) probs.push(`lake on S3 has ${a.n} rows / ${a.d} ids, want 12000`);
+    if (Math.abs(Number(a.c) - Number(b.c)) > 1e-6 * Math.abs(Number(b.c))) probs.push(`sum(cost) ${a.c} vs ${b.c}`);
+    const [diff] = await db.objs(`SELECT count(*) n FROM (SELECT event_id, cost, country FROM read_json_auto('${src}')
+        EXCEPT SELECT event_id, cost, country FROM read_parquet('${glob}', hive_partitioning=true, union_by_name=true))`);
+    if (Number(diff.n)) probs.push(`${diff.n} records differ`);
+    db.close();
+    const loc = execFileSync(BIN, ['tables', '--data', `${T}/data`]).toString();
+    if (!loc.includes(`s3://${BUCKET}/warehouse/t1_events`)) probs.push(`catalog location is not the S3 URI:\n${loc}`);
+    const ddl = execFileSync(BIN, ['ddl', '--data', `${T}/data`, '--dialect', 'athena', 't1_events']).toString();
+    if (!ddl.includes(`LOCATION 's3://${BUCKET}/warehouse/t1_events`)) probs.push(`athena DDL lacks the S3 location:\n${ddl}`);
+    if (await stop() !== 0) probs.push('server did not stop cleanly');
+    // a restart with nothing new: no garbage collected, nothing rewritten
+    await start(S3RVER_CREDS);
+    const again = await info('events');
+    if (again.sink.files !== 0 || again.sink.position !== 12000) probs.push(`after restart: ${JSON.stringify(again.sink)}`);
+    await stop();
+    const log = fs.readFileSync(path.join(T, 'server.log'), 'utf8');
+    if (/removed .*never committed/.test(log)) probs.push('restart collected files that should have been committed');
+    if (/AddressSanitizer|runtime error/.test(log)) probs.push('sanitizer report:\n' + log.slice(-1500));
+    if (/S3RVER/.test(log.replace(/AWS_ACCESS_KEY_ID/g, ''))) probs.push('a credential appears in the log');
+    R.check('lake_on_s3_exact_in_duckdb', probs);
+    s3.proc.kill('SIGKILL');
+});
+process.exit(R.failed ? 1 : 0);
