@@ -264,8 +264,8 @@ static int land(lk_sink *s, const lk__buf *b, const char *table, const char *par
         fclose(fp);
     }
     f->bytes = (int64_t)size;
-    rc = st_put_file(s->o.store, key, tmp, err, errlen);
-    unlink(tmp);
+    rc = st_move_file(s->o.store, key, tmp, err, errlen);
+    if (rc) unlink(tmp);
     return rc;
 }
 

@@ -435,3 +435,50 @@ int st__local_list(st_local *l, const char *prefix, st_list_cb cb, void *ctx, ch
     ut_buf_free(&rel);
     return rc;
 }
+
+int st__local_move(st_local *l, const char *key, const char *src, char *err, size_t errlen)
+{
+    int rc = -1;
+    char *path = join(l, key), *dir = ut_strdup(path);
+    *strrchr(dir, '/') = 0;
+    int fd = open(src, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        ut_err(err, errlen, "put %s: cannot open %s: %s", key, src, strerror(errno));
+        goto fail;
+    }
+    int synced = fsync(fd) == 0; /* the content is durable before its name appears */
+    close(fd);
+    if (!synced) {
+        ut_err(err, errlen, "put %s: fsync %s: %s", key, src, strerror(errno));
+        goto fail;
+    }
+    if (mkdir_p(dir) < 0) {
+        ut_err(err, errlen, "put %s: cannot create directory %s: %s", key, dir, strerror(errno));
+        goto fail;
+    }
+    if (rename(src, path) == 0) {
+        if (fsync_dir(dir) < 0) {
+            ut_err(err, errlen, "put %s: fsync directory %s: %s", key, dir, strerror(errno));
+            goto fail;
+        }
+        rc = 0;
+        goto fail;
+    }
+    if (errno != EXDEV) {
+        ut_err(err, errlen, "put %s: rename %s: %s", key, src, strerror(errno));
+        goto fail;
+    }
+    /* another file system: copy, then drop the source */
+    fd = open(src, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        ut_err(err, errlen, "put %s: cannot open %s: %s", key, src, strerror(errno));
+        goto fail;
+    }
+    rc = st__local_put(l, key, fd, NULL, 0, err, errlen);
+    close(fd);
+    if (rc == 0) unlink(src);
+fail:
+    free(dir);
+    free(path);
+    return rc;
+}

@@ -104,6 +104,15 @@ fail:
     return rc;
 }
 
+int st_move_file(st_store *s, const char *key, const char *path, char *err, size_t errlen)
+{
+    if (st__key_check(key, err, errlen) < 0) return -1;
+    if (!s->is_s3) return st__local_move(s->local, key, path, err, errlen);
+    int rc = st_put_file(s, key, path, err, errlen);
+    if (rc == 0) unlink(path);
+    return rc;
+}
+
 int st_put(st_store *s, const char *key, const void *p, size_t n, char *err, size_t errlen)
 {
     if (st__key_check(key, err, errlen) < 0) return -1;

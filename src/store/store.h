@@ -54,6 +54,11 @@ int st_check(st_store *s, char *err, size_t errlen);
 /* Store the local file `path` at key (atomically: readers see the old object
  * or the whole new one).  0 or -1 with a message naming the key. */
 int st_put_file(st_store *s, const char *key, const char *path, char *err, size_t errlen);
+/* Store the local file `path` at key and consume it: a local store on the
+ * same file system renames it into place (after fsyncing it; the directory is
+ * fsynced after), otherwise it is copied / uploaded and then unlinked.  On
+ * failure `path` may still exist.  0 or -1. */
+int st_move_file(st_store *s, const char *key, const char *path, char *err, size_t errlen);
 /* Store p[0..n) at key.  0 or -1. */
 int st_put(st_store *s, const char *key, const void *p, size_t n, char *err, size_t errlen);
 /* Append bytes [off, off+len) of key to out (len 0 = to the end).  0, or -1

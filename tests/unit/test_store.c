@@ -518,3 +518,26 @@ TEST(store_xml_error_doc)
     CHECK_EQ_STR(id, "VXBsb2FkIElE+");
     CHECK(st__xml_text(init, strlen(init), "Missing", id, sizeof id) == 0);
 }
+
+TEST(store_local_move_file)
+{
+    char root[512], src[600], err[256];
+    snprintf(root, sizeof root, "%s/mv-root", t_tmpdir());
+    snprintf(src, sizeof src, "%s/mv-src.bin", t_tmpdir());
+    st_store *s = st_local_create(root, err, sizeof err);
+    CHECK_MSG(s, "%s", err);
+    FILE *f = fopen(src, "wb");
+    CHECK(f);
+    fputs("parquet bytes", f);
+    fclose(f);
+    CHECK_MSG(st_move_file(s, "t1/dt=2024-05-01/part-1.parquet", src, err, sizeof err) == 0, "%s", err);
+    CHECK(access(src, F_OK) != 0); /* consumed */
+    ut_buf b = {0};
+    CHECK(st_get(s, "t1/dt=2024-05-01/part-1.parquet", 0, 0, &b, err, sizeof err) == 0);
+    CHECK(b.len == 13 && !memcmp(b.p, "parquet bytes", 13));
+    ut_buf_free(&b);
+    CHECK(st_move_file(s, "t1/x.parquet", src, err, sizeof err) == -1); /* source gone */
+    CHECK(strstr(err, "mv-src.bin"));
+    CHECK(st_move_file(s, "../escape", src, err, sizeof err) == -1);
+    st_destroy(s);
+}
