@@ -30,6 +30,7 @@
 #define CF_MAX_TOKEN_LEN 256
 #define CF_MAX_STRING 4096          /* any scalar value */
 #define CF_NAME_MAX 64              /* stream names: [A-Za-z0-9_.-]{1,64} */
+#define CF_MAX_POSTGRES 16          /* postgres.<name> connections (SQLite attaches at most 10 by default) */
 
 /* A list of strings (YAML flow [a, b] or block `- a`). */
 typedef struct cf_strlist {
@@ -85,6 +86,7 @@ typedef struct cf_sink {
     int64_t retention_ms;    /* drop partitions older than this; 0 = keep */
     int64_t compact_min_files; /* compact a partition with at least this many small files */
     uint64_t compact_target_bytes;
+    int64_t maintenance_interval_ms;
 } cf_sink;
 
 typedef struct cf_s3 {
@@ -112,6 +114,16 @@ typedef struct cf_stream {
     cf_sink sink;
 } cf_stream;
 
+/* A PostgreSQL connection for SQL federation (postgres.<name>); its tables
+ * appear as <name>.<table> in `sluice sql` (src/pgfed). */
+typedef struct cf_postgres {
+    char name[CF_NAME_MAX + 1];
+    char *conninfo;          /* libpq keyword/value string or postgresql:// URI */
+    char *password_file;     /* "" = none (libpq's own PGPASSWORD / ~/.pgpass still apply) */
+    int64_t fetch_rows;      /* rows per FETCH from the server-side cursor */
+    int64_t connect_timeout_ms;
+} cf_postgres;
+
 typedef struct cf_config {
     char *file;              /* the file it was loaded from; NULL for cf_default */
     char *data_dir;
@@ -123,6 +135,8 @@ typedef struct cf_config {
     cf_lake lake;
     cf_stream *streams;      /* sorted by name */
     int nstreams;
+    cf_postgres *postgres;   /* sorted by name */
+    int npostgres;
 } cf_config;
 
 /* The embedded default used when no file is given: data in ./sluice-data,

@@ -167,6 +167,9 @@ static const cf__field sink_fields[] = {
     {"compact_target_bytes", CF_SIZE, "128MiB", offsetof(cf_sink, compact_target_bytes),
      "Files smaller than this count as small; merged files aim for this size.", MiB, 16 * GiB,
      0, 0, 0, 0},
+    {"maintenance_interval", CF_DURATION, "60s", offsetof(cf_sink, maintenance_interval_ms),
+     "How often the sink runs retention and compaction (between flushes). 0 turns both off.", 0,
+     DAY, 0, 0, 0, 0},
     {0}};
 
 static const cf__table sink_table = {
@@ -254,6 +257,42 @@ static const cf__table lake_table = {"lake",
                                      "`<data_dir>/catalog.db`.",
                                      lake_fields, sizeof(cf_lake), 0, NULL};
 
+/* ---- postgres.<name> ------------------------------------------------------------ */
+
+static int check_postgres(const void *obj, char *msg, size_t msglen)
+{
+    const cf_postgres *p = obj;
+    if (!p->conninfo || !p->conninfo[0]) return ut_err(msg, msglen, "conninfo is required");
+    return 0;
+}
+
+static const cf__field postgres_fields[] = {
+    {"conninfo", CF_STRING, "", offsetof(cf_postgres, conninfo),
+     "libpq connection string, `host=127.0.0.1 port=5432 dbname=app user=app` or "
+     "`postgresql://app@127.0.0.1:5432/app`. Required. A password may be written here, but "
+     "`password_file` keeps it out of the config; error messages never show it.",
+     0, 0, 0, 0, 0, 0},
+    {"password_file", CF_STRING, "", offsetof(cf_postgres, password_file),
+     "File whose first line is the password. Empty: none (libpq's `PGPASSWORD` and "
+     "`~/.pgpass` still apply).",
+     0, 0, 0, 0, 0, 0},
+    {"fetch_rows", CF_INT, "10000", offsetof(cf_postgres, fetch_rows),
+     "Rows fetched per round trip from the server-side cursor; bounds the memory a scan holds.",
+     1, 1000000, 0, 0, 0, 0},
+    {"connect_timeout", CF_DURATION, "10s", offsetof(cf_postgres, connect_timeout_ms),
+     "How long connecting may take (libpq `connect_timeout`, whole seconds, at least 2s).",
+     2000, 3600 * 1000, 0, 0, 0, 0},
+    {0}};
+
+static const cf__table postgres_table = {
+    "postgres.<name>",
+    "PostgreSQL databases federated into SQL, keyed by a name that becomes an attached schema: "
+    "`postgres: {pg: {conninfo: \"host=… dbname=app\"}}` makes `SELECT … FROM pg.users` read "
+    "table `users` (tables of other PostgreSQL schemas are `pg.\"schema.table\"`). Columns used "
+    "and simple predicates are pushed down; rows stream through a server-side cursor. See "
+    "[federation](federation.md).",
+    postgres_fields, sizeof(cf_postgres), offsetof(cf_postgres, name), check_postgres};
+
 /* ---- top level ---------------------------------------------------------------- */
 
 static const cf__field root_fields[] = {
@@ -278,6 +317,9 @@ static const cf__field root_fields[] = {
     {"streams", CF_MAP, NULL, offsetof(cf_config, streams),
      "The streams, see [`streams.<name>`](#streamsname).", 0, CF_MAX_STREAMS, 0,
      &cf__stream_table, offsetof(cf_config, nstreams), 0},
+    {"postgres", CF_MAP, NULL, offsetof(cf_config, postgres),
+     "PostgreSQL connections for SQL federation, see [`postgres.<name>`](#postgresname).", 0,
+     CF_MAX_POSTGRES, 0, &postgres_table, offsetof(cf_config, npostgres), 0},
     {0}};
 
 const cf__table cf__root = {"",

@@ -172,7 +172,7 @@ static void val_text(const pq_value *v, pq_type t, char *out, size_t n, int is_m
     }
 }
 
-static void file_stats(const char *tmp, ct_file *f)
+void lk__file_stats(const char *tmp, ct_file *f)
 {
     char err[256];
     pq_reader *r = pq_reader_open(tmp, err, sizeof err);
@@ -255,7 +255,7 @@ static int land(lk_sink *s, const lk__buf *b, const char *table, const char *par
     f->created_ms = lk__now_ms();
     f->min_offset = (int64_t)b->off[0];
     f->max_offset = (int64_t)b->off[b->n - 1];
-    file_stats(tmp, f);
+    lk__file_stats(tmp, f);
     uint64_t size = 0;
     FILE *fp = fopen(tmp, "rb");
     if (fp) {
@@ -376,6 +376,7 @@ static int gc_one(void *arg, const char *key, uint64_t size, int64_t mtime_ms)
 
 int lk__gc(lk_sink *s, char *err, size_t errlen)
 {
+    if (lk__empty_trash(s, err, errlen)) return -1; /* a crash between removal and delete */
     const ct_table *ts[2] = {&s->table, &s->etable};
     for (int i = 0; i < 2; i++) {
         gc_ctx g = {s, ts[i], 0, ""};

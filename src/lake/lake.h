@@ -51,6 +51,7 @@ typedef struct lk_sink_opts {
     int64_t retention_ms;       /* 0 = keep */
     int compact_min_files;
     uint64_t compact_target_bytes;
+    int64_t maintenance_interval_ms; /* retention + compaction every this often */
     pq_codec codec;
 } lk_sink_opts;
 
@@ -87,11 +88,18 @@ typedef struct lk_sink_stats {
     int open_partitions;
     int columns, schema_version;
     uint64_t lost_to_retention; /* records deleted by journal retention before landing */
+    uint64_t files_compacted;   /* small files merged away */
     int64_t last_flush_ms;      /* wall time of the last commit; 0 never */
     uint64_t last_commit_lag_us;/* ingest → commit of the oldest record of the last flush */
     char last_error[256];
 } lk_sink_stats;
 
 void lk_sink_get_stats(lk_sink *s, lk_sink_stats *out);
+
+/* Run retention (drop partitions older than retention_ms), compaction (merge
+ * partitions' small files, one ct_replace each) and delete removed files from
+ * the store, now.  The sink thread does this every maintenance_interval_ms;
+ * call it directly only when the thread is not running.  0 or -1. */
+int lk_sink_maintain(lk_sink *s, char *err, size_t errlen);
 
 #endif

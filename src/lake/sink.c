@@ -25,6 +25,7 @@ void lk_sink_opts_init(lk_sink_opts *o)
     o->max_columns = 1000;
     o->compact_min_files = 8;
     o->compact_target_bytes = 128ull << 20;
+    o->maintenance_interval_ms = 60000;
     o->codec = PQ_ZSTD;
 }
 
@@ -226,6 +227,12 @@ static void *run(void *arg)
             continue;
         }
         backoff_ms = 100;
+        int64_t now = lk__now_ms();
+        if (s->o.maintenance_interval_ms > 0 && now - s->last_maint_ms >= s->o.maintenance_interval_ms) {
+            s->last_maint_ms = now;
+            if (lk__maintain(s, err, sizeof err))
+                fprintf(stderr, "sluice: table %s: maintenance: %s\n", s->o.table, err);
+        }
         if (n > 0) continue;
         int wait_ms = 1000;
         if (s->buffered_records || s->errors.n) {
@@ -279,6 +286,7 @@ static void copy_opts(lk_sink *s, const lk_sink_opts *o)
     if (!s->o.roll_bytes) s->o.roll_bytes = 64ull << 20;
     if (s->o.roll_rows <= 0) s->o.roll_rows = 1000000;
     if (s->o.roll_age_ms <= 0) s->o.roll_age_ms = 60000;
+    if (!s->o.compact_target_bytes) s->o.compact_target_bytes = 128ull << 20;
 }
 
 lk_sink *lk_sink_create(const lk_sink_opts *o, char *err, size_t errlen)
@@ -312,6 +320,7 @@ lk_sink *lk_sink_create(const lk_sink_opts *o, char *err, size_t errlen)
     s->reader = jr_reader_create(s->o.stream);
     s->recs = ut_calloc(READ_BATCH, sizeof *s->recs);
     if (lk__gc(s, err, errlen)) goto fail;
+    s->last_maint_ms = lk__now_ms(); /* first pass one interval after start */
     return s;
 fail:
     lk_sink_destroy(s);

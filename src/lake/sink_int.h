@@ -35,6 +35,7 @@ struct lk_sink {
     int64_t oldest_buffered_ms; /* wall time the oldest buffered record was read */
     int64_t oldest_ingest_us;   /* ingest time of the oldest buffered record */
     uint64_t flush_seq;
+    int64_t last_maint_ms;      /* wall time of the last maintenance pass */
     pthread_t thread;
     int running, stop;
     pthread_mutex_t mu;         /* guards stats */
@@ -45,6 +46,11 @@ int64_t lk__now_ms(void);
 void lk__buf_free(lk__buf *b);
 /* Write every buffer as Parquet, store the files, commit files + position. */
 int lk__flush(lk_sink *s, char *err, size_t errlen);
+/* Per-column min/max/null text statistics of a written file (f->stats). */
+void lk__file_stats(const char *path, ct_file *f);
+/* Retention, compaction and trash (compact.c).  0 or -1. */
+int lk__maintain(lk_sink *s, char *err, size_t errlen);
+int lk__empty_trash(lk_sink *s, char *err, size_t errlen);
 /* Delete stored files of the sink's tables that the catalog does not list. */
 int lk__gc(lk_sink *s, char *err, size_t errlen);
 

@@ -61,13 +61,14 @@ static void stream_json(sv__stream *st, ut_buf *b, int with_groups)
         ut_buf_printf(b, ",\"sink\":{\"position\":%llu,\"lag\":%llu,\"landed\":%llu,"
                          "\"errored\":%llu,\"files\":%llu,\"bytes\":%llu,\"buffered\":%llu,"
                          "\"open_partitions\":%d,\"columns\":%d,\"schema_version\":%d,"
-                         "\"last_commit_lag_ms\":%.1f,\"last_error\":",
+                         "\"last_commit_lag_ms\":%.1f,\"compacted_files\":%llu,\"last_error\":",
                       (unsigned long long)k.position,
                       (unsigned long long)(in.next_offset > k.position ? in.next_offset - k.position : 0),
                       (unsigned long long)k.records_landed, (unsigned long long)k.records_errored,
                       (unsigned long long)k.files_committed, (unsigned long long)k.bytes_committed,
                       (unsigned long long)k.buffered_records, k.open_partitions, k.columns,
-                      k.schema_version, (double)k.last_commit_lag_us / 1000);
+                      k.schema_version, (double)k.last_commit_lag_us / 1000,
+                      (unsigned long long)k.files_compacted);
         ut_json_str(b, k.last_error, strlen(k.last_error));
         ut_buf_putc(b, '}');
     }
@@ -181,7 +182,8 @@ void sv__metrics(sv_server *s, ut_buf *b)
               {"sluice_sink_flushes_total", "counter", "Flushes (catalog commits).", 4},
               {"sluice_sink_buffered_records", "gauge", "Records buffered, not yet in a file.", 5},
               {"sluice_sink_lag_records", "gauge", "Acknowledged records not yet committed to the lake.", 6},
-              {"sluice_sink_commit_lag_seconds", "gauge", "Ingest-to-commit time of the oldest record of the last flush.", 7}};
+              {"sluice_sink_commit_lag_seconds", "gauge", "Ingest-to-commit time of the oldest record of the last flush.", 7},
+              {"sluice_sink_compacted_files_total", "counter", "Small files merged away by compaction.", 8}};
     for (size_t m = 0; m < sizeof sm / sizeof sm[0]; m++) {
         help(b, sm[m].name, sm[m].type, sm[m].help);
         for (int i = 0; i < n; i++) {
@@ -194,7 +196,8 @@ void sv__metrics(sv_server *s, ut_buf *b)
                      : sm[m].field == 4 ? (double)k->flushes
                      : sm[m].field == 5 ? (double)k->buffered_records
                      : sm[m].field == 6 ? (double)(in[i].next_offset > k->position ? in[i].next_offset - k->position : 0)
-                                        : (double)k->last_commit_lag_us / 1e6;
+                     : sm[m].field == 7 ? (double)k->last_commit_lag_us / 1e6
+                                        : (double)k->files_compacted;
             ut_buf_printf(b, "%s{stream=\"%s\"} %.17g\n", sm[m].name, s->streams[i]->name, v);
         }
     }

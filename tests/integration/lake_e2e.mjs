@@ -33,6 +33,17 @@ streams:
     sink:
       roll_age: 200ms
       case_insensitive: true
+  compact:
+    sink:
+      roll_age: 100ms
+      roll_rows: 40
+      compact_min_files: 4
+      maintenance_interval: 300ms
+  old:
+    sink:
+      roll_age: 100ms
+      retention: 2d
+      maintenance_interval: 300ms
   crash:
     sink:
       roll_age: 150ms
@@ -203,6 +214,47 @@ await R.guard('lake_end_to_end', async () => {
     if (cols.join(',') !== 'Cost,Clicks') cp.push(`columns ${cols}, want Cost,Clicks (first spelling)`);
     if (ci.rows.length !== 2) cp.push(`${ci.rows.length} rows`);
     R.check('case_insensitive_keys_share_columns', cp);
+
+    // ---- compaction: many small files in one partition become few, rows unchanged ----
+    for (let k = 0; k < 10; k++) {
+        const batch = [];
+        for (let i = 0; i < 40; i++) batch.push({ id: k * 40 + i, v: (k * 40 + i) * 1.5, w: k % 2 ? 'x' : 7, event_time: '2024-07-01T05:00:00Z' });
+        await post('compact', batch);
+        await landed('compact');
+    }
+    const filesIn = dir => execFileSync('find', [path.join(LAKE, dir), '-name', '*.parquet']).toString().trim().split('\n').filter(Boolean);
+    const before = filesIn('t1_compact').length;
+    let after = before;
+    for (let t = 0; t < 100 && after > 3; t++) { await new Promise(r => setTimeout(r, 100)); after = filesIn('t1_compact').length; }
+    const cp2 = [];
+    const cinfo = await streamInfo('compact');
+    if (cinfo.sink.files < 10) cp2.push(`only ${cinfo.sink.files} files committed: the test did not make small files`);
+    if (cinfo.sink.compacted_files < 8) cp2.push(`${cinfo.sink.compacted_files} files compacted, want >= 8`);
+    if (after > 3) cp2.push(`${after} files after compaction (was ${before})`);
+    const [cc] = await db.rows(`SELECT count(*) n, count(DISTINCT id) d, sum(v) s, count(*) FILTER (WHERE w = 'x') x, count(*) FILTER (WHERE w = '7') seven FROM ${readLake('t1_compact')}`);
+    if (Number(cc.n) !== 400 || Number(cc.d) !== 400) cp2.push(`${cc.n} rows / ${cc.d} ids after compaction, want 400`);
+    if (Number(cc.s) !== 1.5 * 399 * 400 / 2) cp2.push(`sum(v) ${cc.s}`);
+    if (Number(cc.x) !== 200 || Number(cc.seven) !== 200) cp2.push(`w widened int -> string wrong: x=${cc.x} '7'=${cc.seven}`);
+    const cdesc = JSON.parse(execFileSync(BIN, ['describe', '--data', DATA, '--json', '--files', 't1_compact']).toString());
+    if ((cdesc.files || []).length !== after) cp2.push(`catalog lists ${(cdesc.files || []).length} files, ${after} on disk`);
+    R.check('compaction_merges_small_files_atomically', cp2);
+
+    // ---- retention: partitions older than 2 days are dropped ------------------------------
+    const today = new Date().toISOString().slice(0, 10);
+    await post('old', [{ id: 'ancient', event_time: '2020-01-01T00:00:00Z' }, { id: 'fresh', event_time: new Date().toISOString() }]);
+    await landed('old');
+    let ids = [];
+    for (let t = 0; t < 60; t++) {
+        await new Promise(r => setTimeout(r, 100));
+        ids = (await db.rows(`SELECT id FROM ${readLake('t1_old')} ORDER BY id`)).map(r => r.id);
+        if (ids.length === 1) break;
+    }
+    const rp = [];
+    if (ids.join(',') !== 'fresh') rp.push(`rows after retention: ${ids}`);
+    if (fs.existsSync(path.join(LAKE, 't1_old', 'dt=2020-01-01'))
+        && filesIn('t1_old/dt=2020-01-01').length) rp.push('the dropped partition still has files');
+    if (!filesIn(`t1_old/dt=${today}`).length) rp.push('today\'s partition is gone');
+    R.check('retention_drops_old_partitions', rp);
 
     const tables = execFileSync(BIN, ['tables', '--data', DATA]).toString();
     R.check('sluice_tables_lists_landed_tables', ['t1_events', 't1_drift'].filter(t => !tables.includes(t)).map(t => `${t} missing from:\n${tables}`));
