@@ -19,7 +19,7 @@ ROWS=${BENCH_ROWS:-1000000}
 REPS=${BENCH_REPS:-3}
 OUT=bench/out
 RESULTS=bench/RESULTS.md
-BENCHES=(convert)
+BENCHES=(convert ingest lake)
 
 mkdir -p "$OUT"
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -134,6 +134,22 @@ bench_convert() {
     cat "$table"
     echo
     record_section "convert: NDJSON → Parquet (zstd)" "$table"
+}
+
+# ---- ingest: HTTP -> journal, sluice vs redis-benchmark XADD ------------------------
+
+bench_ingest() {
+    local sec=$OUT/ingest-section.md
+    SLUICE_REL=$BIN bench/ingest.sh "$sec"
+    record_section "ingest: HTTP into the journal, sluice vs Redis XADD" "$sec"
+}
+
+# ---- lake: HTTP -> committed Parquet ----------------------------------------------------
+
+bench_lake() {
+    local sec=$OUT/lake-section.md
+    SLUICE_REL=$BIN bench/lake.sh "$sec"
+    record_section "lake: HTTP to committed Parquet" "$sec"
 }
 
 # ---- main ---------------------------------------------------------------------------

@@ -252,6 +252,9 @@ int lk_sink_start(lk_sink *s, char *err, size_t errlen)
     if (s->running) return 0;
     if (pthread_create(&s->thread, NULL, run, s))
         return ut_err(err, errlen, "sink %s: cannot start thread", s->o.table);
+    char name[16]; /* "sink:<stream>" shows in top -H and /proc/<pid>/task/<tid>/comm */
+    snprintf(name, sizeof name, "sink:%.10s", s->o.stream_name);
+    pthread_setname_np(s->thread, name);
     s->running = 1;
     return 0;
 }
