@@ -23,6 +23,7 @@ static const struct {
     {"gen", cli_gen, "print realistic sample events (ad impressions, clicks, installs) as NDJSON"},
     {"config", cli_config, "validate a config file (--check) or print the reference (--reference)"},
     {"store", cli_store, "put/get/head/rm/ls objects in a local directory or S3 (operators, tests)"},
+    {"sql", cli_sql, "query the lake with SQL: lake tables, the journal tail, Parquet/CSV/NDJSON files"},
 };
 
 static void usage(FILE *f)

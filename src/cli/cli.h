@@ -61,5 +61,6 @@ int cli_serve(int argc, char **argv);
 int cli_ingest(int argc, char **argv);
 int cli_read(int argc, char **argv);
 int cli_store(int argc, char **argv);
+int cli_sql(int argc, char **argv);
 
 #endif

@@ -1,0 +1,298 @@
+/* sluice sql — SQL over the lake (SQLite with lake virtual tables). */
+#include "cli/cli.h"
+#include "config/config.h"
+#include "sql/output.h"
+#include "sql/sql.h"
+#include "util/util.h"
+
+#include <editline/readline.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MAX_SQL_FILE (64u << 20)
+
+static const char *more =
+    "Tables: every lake table by name (t1_events) or as lake.t1_events, with its partition\n"
+    "columns (dt, hr) as TEXT; a stream's table includes the journal tail (records not yet\n"
+    "in a Parquet file).  read_parquet('glob'), read_csv('path'), read_ndjson('path') read\n"
+    "files.  Timestamps are TEXT 'YYYY-MM-DDTHH:MM:SS.ffffffZ'.\n"
+    "Output: an aligned table on a terminal, CSV otherwise; -o FILE picks the format from\n"
+    "the extension (.parquet .csv .tsv .ndjson .jsonl .json) unless --format is given.\n"
+    "With no query on a terminal: an interactive shell (history in ~/.sluice_sql_history;\n"
+    ".tables, .schema T, .format F, .explain, .quit).  See docs/sql.md.\n";
+
+static st_store *open_store(const cf_config *cf, const char *data_dir, char *err, size_t errlen)
+{
+    if (cf->lake.store == CF_STORE_S3) {
+        const cf_s3 *x = &cf->lake.s3;
+        st_s3_opts so = {0};
+        so.endpoint = x->endpoint;
+        so.region = x->region;
+        so.bucket = x->bucket;
+        so.prefix = x->prefix;
+        so.credentials_file = x->credentials_file[0] ? x->credentials_file : NULL;
+        so.profile = x->profile;
+        return st_s3_create(&so, err, errlen);
+    }
+    char root[4096];
+    if (cf->lake.path[0]) snprintf(root, sizeof root, "%s", cf->lake.path);
+    else snprintf(root, sizeof root, "%s/lake", data_dir);
+    return st_local_create(root, err, errlen);
+}
+
+static int ends_with(const char *s, const char *suf)
+{
+    size_t a = strlen(s), b = strlen(suf);
+    return a >= b && !strcasecmp(s + a - b, suf);
+}
+
+static char *read_file(const char *path, char *err, size_t errlen)
+{
+    FILE *f = !strcmp(path, "-") ? stdin : fopen(path, "rb");
+    if (!f) {
+        ut_err(err, errlen, "cannot open %s", path);
+        return NULL;
+    }
+    ut_buf b = {0};
+    char tmp[65536];
+    size_t n;
+    while ((n = fread(tmp, 1, sizeof tmp, f)) > 0) {
+        ut_buf_put(&b, tmp, n);
+        if (b.len > MAX_SQL_FILE) {
+            ut_err(err, errlen, "%s: over %u bytes", path, MAX_SQL_FILE);
+            ut_buf_free(&b);
+            if (f != stdin) fclose(f);
+            return NULL;
+        }
+    }
+    if (f != stdin) fclose(f);
+    ut_buf_putc(&b, 0);
+    return (char *)b.p;
+}
+
+static void print_stats(sq_engine *e, FILE *f)
+{
+    sq_stats s;
+    sq_get_stats(e, &s);
+    fprintf(f,
+            "-- scans %lld: partitions %lld of %lld, files %lld of %lld, row groups %lld of %lld "
+            "(in opened files), bytes %lld of %lld, rows %lld from files + %lld from the journal "
+            "tail%s\n",
+            (long long)s.scans, (long long)s.partitions_read, (long long)s.partitions_total,
+            (long long)s.files_read, (long long)s.files_total, (long long)s.row_groups_read,
+            (long long)s.row_groups_total, (long long)s.bytes_read, (long long)s.bytes_total,
+            (long long)s.rows_read, (long long)s.tail_records,
+            s.limit_stops ? ", stopped early by LIMIT" : "");
+}
+
+static int plan_row(void *ctx, sqlite3_stmt *st)
+{
+    fprintf(ctx, "-- plan: %s\n", (const char *)sqlite3_column_text(st, 3));
+    return 0;
+}
+
+/* Run one query text to out (or a file).  0 or 1. */
+static int run(sq_engine *e, const char *sql, sq_format fmt, const char *outpath, int explain)
+{
+    char err[2048];
+    FILE *f = stdout;
+    if (outpath && fmt != SQ_FMT_PARQUET && !(f = fopen(outpath, "w"))) {
+        fprintf(stderr, "sluice sql: cannot write %s\n", outpath);
+        return 1;
+    }
+    if (explain) {
+        /* the plan of the (last) statement; table functions need their rewrite, so skip errors */
+        ut_buf b = {0};
+        ut_buf_printf(&b, "EXPLAIN QUERY PLAN %s", sql);
+        ut_buf_putc(&b, 0);
+        sq_sink ps = {stderr, NULL, plan_row};
+        (void)sq_query(e, (char *)b.p, &ps, err, sizeof err);
+        ut_buf_free(&b);
+    }
+    sq_out *o = sq_out_create(f, fmt, outpath);
+    sq_sink s;
+    sq_out_sink(o, &s);
+    int rc = 0;
+    if (sq_query(e, sql, &s, err, sizeof err) < 0) {
+        const char *oe = sq_out_error(o);
+        fprintf(stderr, "sluice sql: %s\n", oe[0] ? oe : err);
+        rc = 1;
+    }
+    if (sq_out_finish(o)) {
+        fprintf(stderr, "sluice sql: %s\n", sq_out_error(o));
+        rc = 1;
+    }
+    sq_out_destroy(o);
+    if (f != stdout) fclose(f);
+    if (explain) print_stats(e, stderr);
+    return rc;
+}
+
+/* A complete statement: ends with ';' outside quotes / comments. */
+static int complete(const char *s)
+{
+    return sqlite3_complete(s);
+}
+
+static int shell(sq_engine *e, sq_format fmt, int explain)
+{
+    char hist[4096] = "";
+    const char *home = getenv("HOME");
+    if (home) {
+        snprintf(hist, sizeof hist, "%s/.sluice_sql_history", home);
+        using_history();
+        read_history(hist);
+    }
+    printf("sluice sql — end statements with ';', .help for commands, .quit to leave\n");
+    ut_buf acc = {0};
+    char *line;
+    while ((line = readline(acc.len ? "   ...> " : "sluice> "))) {
+        if (!acc.len && line[0] == '.') {
+            add_history(line);
+            char cmd[64] = "", arg[256] = "";
+            sscanf(line, "%63s %255s", cmd, arg);
+            if (!strcmp(cmd, ".quit") || !strcmp(cmd, ".exit")) {
+                free(line);
+                break;
+            } else if (!strcmp(cmd, ".tables")) {
+                run(e, "SELECT name FROM lake.sqlite_master WHERE type='table' ORDER BY 1", fmt,
+                    NULL, 0);
+            } else if (!strcmp(cmd, ".schema") && arg[0]) {
+                char q[512];
+                snprintf(q, sizeof q, "SELECT name, type FROM pragma_table_info('%s', 'lake')", arg);
+                run(e, q, fmt, NULL, 0);
+            } else if (!strcmp(cmd, ".format") && sq_format_parse(arg, &fmt) == 0) {
+            } else if (!strcmp(cmd, ".explain")) {
+                explain = !explain;
+                printf("explain %s\n", explain ? "on" : "off");
+            } else {
+                printf(".tables | .schema TABLE | .format table|csv|tsv|ndjson|json | .explain "
+                       "| .quit\n");
+            }
+            free(line);
+            continue;
+        }
+        ut_buf_puts(&acc, line);
+        ut_buf_putc(&acc, '\n');
+        free(line);
+        ut_buf_putc(&acc, 0);
+        acc.len--;
+        if (complete((char *)acc.p)) {
+            char *h = ut_strdup((char *)acc.p);
+            size_t hl = strlen(h);
+            if (hl && h[hl - 1] == '\n') h[hl - 1] = 0;
+            add_history(h);
+            free(h);
+            run(e, (char *)acc.p, fmt, NULL, explain);
+            ut_buf_reset(&acc);
+        }
+    }
+    ut_buf_free(&acc);
+    if (hist[0]) write_history(hist);
+    return 0;
+}
+
+int cli_sql(int argc, char **argv)
+{
+    const char *data = NULL, *config = NULL, *format = NULL, *outpath = NULL, *file = NULL;
+    long timeout_ms = 0, memory_mb = 0;
+    int explain = 0, no_tail = 0;
+    cli_flag flags[] = {
+        {"data", 'd', CLI_STR, &data, "DIR", "data directory (default: the config's, ./sluice-data)"},
+        {"config", 'c', CLI_STR, &config, "FILE", "YAML configuration (lake store, event time fields)"},
+        {"format", 'F', CLI_STR, &format, "FMT", "table|csv|tsv|ndjson|json|parquet"},
+        {"output", 'o', CLI_STR, &outpath, "FILE", "write the result to FILE (.parquet, .csv, ...)"},
+        {"file", 'f', CLI_STR, &file, "FILE", "read the SQL from FILE ('-' = stdin)"},
+        {"explain", 'e', CLI_BOOL, &explain, NULL, "print the plan and what was read to stderr"},
+        {"timeout", 't', CLI_INT, &timeout_ms, "MS", "interrupt a statement after MS milliseconds"},
+        {"memory", 'm', CLI_INT, &memory_mb, "MIB", "SQLite heap limit in MiB"},
+        {"no-tail", 0, CLI_BOOL, &no_tail, NULL, "do not read the journal tail (files only)"},
+        {0}};
+    cli_cmd cmd = {"sql", "[\"SQL\"]", "query the lake with SQL (SQLite)", flags, 0, 1, more};
+    char *pos[1];
+    int npos, rc = cli_parse(&cmd, argc, argv, pos, &npos);
+    if (rc >= 0) return rc;
+    sq_format fmt = isatty(1) ? SQ_FMT_TABLE : SQ_FMT_CSV;
+    if (outpath) {
+        if (ends_with(outpath, ".parquet")) fmt = SQ_FMT_PARQUET;
+        else if (ends_with(outpath, ".csv")) fmt = SQ_FMT_CSV;
+        else if (ends_with(outpath, ".tsv")) fmt = SQ_FMT_TSV;
+        else if (ends_with(outpath, ".ndjson") || ends_with(outpath, ".jsonl")) fmt = SQ_FMT_NDJSON;
+        else if (ends_with(outpath, ".json")) fmt = SQ_FMT_JSON;
+        else fmt = SQ_FMT_CSV;
+    }
+    if (format && sq_format_parse(format, &fmt)) {
+        cli_errorf("sql", "--format wants table|csv|tsv|ndjson|json|parquet, got '%s'", format);
+        return 2;
+    }
+    if (fmt == SQ_FMT_PARQUET && !outpath) {
+        cli_errorf("sql", "--format parquet needs -o FILE.parquet");
+        return 2;
+    }
+    if (npos && file) {
+        cli_errorf("sql", "give the SQL as an argument or with -f, not both");
+        return 2;
+    }
+    char err[1024];
+    cf_config *cf = config ? cf_load(config, err, sizeof err) : cf_default();
+    if (!cf) {
+        fprintf(stderr, "sluice sql: %s\n", err);
+        return 1;
+    }
+    const char *dir = data ? data : cf->data_dir;
+    sq_tail_conf *tails = ut_calloc((size_t)cf->nstreams + 1, sizeof *tails);
+    for (int i = 0; i < cf->nstreams; i++) {
+        tails[i].stream = cf->streams[i].name;
+        tails[i].event_time_field = cf->streams[i].sink.event_time_field;
+        tails[i].time_format = (int)cf->streams[i].sink.event_time_format;
+    }
+    char *sql = NULL;
+    sq_engine *e = NULL;
+    st_store *store = open_store(cf, dir, err, sizeof err);
+    rc = 1;
+    if (!store) {
+        fprintf(stderr, "sluice sql: lake store: %s\n", err);
+        goto fail;
+    }
+    sq_opts o = {0};
+    o.data_dir = dir;
+    o.store = store;
+    o.timeout_ms = timeout_ms;
+    o.memory_limit = (int64_t)memory_mb << 20;
+    o.no_tail = no_tail;
+    o.tails = tails;
+    o.ntails = cf->nstreams;
+    e = sq_open(&o, err, sizeof err);
+    if (!e) {
+        fprintf(stderr, "sluice sql: %s\n", err);
+        goto fail;
+    }
+    if (file) {
+        sql = read_file(file, err, sizeof err);
+        if (!sql) {
+            fprintf(stderr, "sluice sql: %s\n", err);
+            goto fail;
+        }
+    } else if (npos) {
+        sql = ut_strdup(pos[0]);
+    } else if (isatty(0)) {
+        rc = shell(e, isatty(1) ? fmt : SQ_FMT_CSV, explain);
+        goto fail;
+    } else {
+        sql = read_file("-", err, sizeof err);
+        if (!sql) {
+            fprintf(stderr, "sluice sql: %s\n", err);
+            goto fail;
+        }
+    }
+    rc = run(e, sql, fmt, outpath, explain);
+fail:
+    free(sql);
+    sq_close(e);
+    st_destroy(store);
+    free(tails);
+    cf_destroy(cf);
+    return rc;
+}

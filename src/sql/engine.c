@@ -1,0 +1,227 @@
+/* The engine: an in-memory SQLite database, lake tables in the attached
+ * schema "lake", statements run under the authorizer and limits, rows
+ * streamed to a sink. */
+#include "sql/sq_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int exec(sq_engine *e, const char *sql, char *err, size_t errlen)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(e->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        ut_err(err, errlen, "%s", msg ? msg : sqlite3_errmsg(e->db));
+        sqlite3_free(msg);
+        return -1;
+    }
+    return 0;
+}
+
+sq_engine *sq_open(const sq_opts *o, char *err, size_t errlen)
+{
+    sq_engine *e = ut_calloc(1, sizeof *e);
+    e->o = *o;
+    snprintf(e->data_dir, sizeof e->data_dir, "%s", o->data_dir ? o->data_dir : "");
+    if (o->catalog_path) snprintf(e->catalog_path, sizeof e->catalog_path, "%s", o->catalog_path);
+    else snprintf(e->catalog_path, sizeof e->catalog_path, "%s/catalog.db",
+                  o->data_dir ? o->data_dir : "./sluice-data");
+    if (o->tmp_dir) snprintf(e->tmp_dir, sizeof e->tmp_dir, "%s", o->tmp_dir);
+    else snprintf(e->tmp_dir, sizeof e->tmp_dir, "%s/lake-tmp",
+                  o->data_dir ? o->data_dir : "./sluice-data");
+    if (!o->data_dir) e->o.no_tail = 1;
+    if (o->ntails > 0) {
+        e->tails = ut_calloc((size_t)o->ntails, sizeof *e->tails);
+        for (int i = 0; i < o->ntails; i++) {
+            e->tails[i].stream = ut_strdup(o->tails[i].stream);
+            e->tails[i].event_time_field =
+                ut_strdup(o->tails[i].event_time_field ? o->tails[i].event_time_field : "");
+            e->tails[i].time_format = o->tails[i].time_format;
+        }
+        e->ntails = o->ntails;
+    }
+    e->o.tails = NULL;
+    e->cat = ct_open(e->catalog_path, err, errlen);
+    if (!e->cat) goto fail;
+    if (sqlite3_open_v2(":memory:", &e->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+        SQLITE_OK) {
+        ut_err(err, errlen, "sqlite: cannot open an in-memory database");
+        goto fail;
+    }
+    sqlite3_db_config(e->db, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0, NULL);
+    sqlite3_db_config(e->db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
+    sqlite3_db_config(e->db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
+    sqlite3_extended_result_codes(e->db, 1);
+    if (o->memory_limit > 0) sqlite3_hard_heap_limit64(o->memory_limit);
+    if (exec(e, "ATTACH DATABASE ':memory:' AS lake", err, errlen)) goto fail;
+    if (sq__lake_register(e) || sq__files_register(e)) {
+        ut_err(err, errlen, "sqlite: cannot register modules: %s", sqlite3_errmsg(e->db));
+        goto fail;
+    }
+    sq__auth_install(e);
+    if (sq_refresh(e, err, errlen)) goto fail;
+    return e;
+fail:
+    sq_close(e);
+    return NULL;
+}
+
+void sq_close(sq_engine *e)
+{
+    if (!e) return;
+    if (e->db) sqlite3_close_v2(e->db);
+    ct_close(e->cat);
+    for (int i = 0; i < e->nstreams; i++) jr_stream_close(e->streams[i].s);
+    for (int i = 0; i < e->ntails; i++) {
+        free((char *)e->tails[i].stream);
+        free((char *)e->tails[i].event_time_field);
+    }
+    free(e->tails);
+    free(e->known);
+    free(e);
+}
+
+sqlite3 *sq_db(sq_engine *e) { return e->db; }
+
+void sq_get_stats(const sq_engine *e, sq_stats *out) { *out = e->stats; }
+
+int sq_refresh(sq_engine *e, char *err, size_t errlen)
+{
+    char **names = NULL;
+    int n = ct_tables(e->cat, &names, err, errlen), rc = -1;
+    if (n < 0) return -1;
+    if (n > SQ_MAX_TABLES) {
+        ut_err(err, errlen, "catalog %s: %d tables (the limit is %d)", ct_path(e->cat), n,
+               SQ_MAX_TABLES);
+        goto fail;
+    }
+    for (int i = 0; i < n; i++) {
+        ct_table t = {0};
+        if (ct_table_get(e->cat, names[i], &t, err, errlen) <= 0) goto fail;
+        int version = t.version;
+        ct_table_free(&t);
+        if (version == 0) continue; /* no columns yet */
+        int k = 0;
+        while (k < e->nknown && strcmp(e->known[k].name, names[i])) k++;
+        if (k < e->nknown && e->known[k].version == version) continue;
+        ut_buf b = {0};
+        if (k < e->nknown) {
+            ut_buf_puts(&b, "DROP TABLE lake.");
+            sq__ident(&b, names[i]);
+            ut_buf_putc(&b, 0);
+            int x = exec(e, (char *)b.p, err, errlen);
+            ut_buf_free(&b);
+            if (x) goto fail;
+        }
+        ut_buf_puts(&b, "CREATE VIRTUAL TABLE lake.");
+        sq__ident(&b, names[i]);
+        ut_buf_puts(&b, " USING sluice_lake(");
+        sq__ident(&b, names[i]);
+        ut_buf_puts(&b, ")");
+        ut_buf_putc(&b, 0);
+        int x = exec(e, (char *)b.p, err, errlen);
+        ut_buf_free(&b);
+        if (x) goto fail;
+        if (k == e->nknown) {
+            e->known = ut_realloc(e->known, (size_t)(e->nknown + 1) * sizeof *e->known);
+            snprintf(e->known[k].name, sizeof e->known[k].name, "%s", names[i]);
+            e->nknown++;
+        }
+        e->known[k].version = version;
+    }
+    rc = 0;
+fail:
+    ct_names_free(names, n);
+    return rc;
+}
+
+/* The message for a failed statement; returns -1. */
+static int stmt_err(sq_engine *e, int rc, const char *sql, char *err, size_t errlen)
+{
+    if (e->timed_out)
+        return ut_err(err, errlen, "query timed out after %lld ms (limit %lld ms)",
+                      (long long)e->o.timeout_ms, (long long)e->o.timeout_ms);
+    if ((rc & 0xff) == SQLITE_NOMEM && e->o.memory_limit > 0)
+        return ut_err(err, errlen, "query exceeded the memory limit of %lld bytes",
+                      (long long)e->o.memory_limit);
+    int off = sqlite3_error_offset(e->db);
+    const char *msg = sqlite3_errmsg(e->db);
+    if ((rc & 0xff) == SQLITE_AUTH)
+        msg = "not authorized (sluice sql is read-only outside temp tables: no ATTACH, "
+              "load_extension, pragma changes or writes to lake tables except CREATE TABLE AS)";
+    if (off >= 0 && (size_t)off <= strlen(sql)) {
+        int line = 1, col = 1;
+        for (int i = 0; i < off; i++) {
+            if (sql[i] == '\n') {
+                line++;
+                col = 1;
+            } else {
+                col++;
+            }
+        }
+        return ut_err(err, errlen, "%s (at offset %d, line %d column %d)", msg, off, line, col);
+    }
+    return ut_err(err, errlen, "%s", msg);
+}
+
+int64_t sq_query(sq_engine *e, const char *sql, const sq_sink *out, char *err, size_t errlen)
+{
+    memset(&e->stats, 0, sizeof e->stats);
+    if (sq_refresh(e, err, errlen)) return -1;
+    int64_t rows = 0;
+    int done = sq__ctas(e, sql, &rows, err, errlen);
+    if (done) return done < 0 ? -1 : rows;
+    char *text = sq__rewrite(e, sql, err, errlen);
+    if (!text) return -1;
+    const char *p = text;
+    int64_t rc = 0;
+    sqlite3_stmt *st = NULL;
+    while (*p) {
+        const char *tail = NULL;
+        e->in_user = 1;
+        sq__limits_start(e);
+        int prc = sqlite3_prepare_v2(e->db, p, -1, &st, &tail);
+        if (prc != SQLITE_OK) {
+            rc = stmt_err(e, prc, text, err, errlen);
+            goto out;
+        }
+        p = tail;
+        if (!st) continue; /* whitespace or a comment */
+        int ncol = sqlite3_column_count(st), header = 0, src;
+        while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+            if (!header && out && out->header && out->header(out->ctx, st)) {
+                rc = ut_err(err, errlen, "stopped by the output");
+                goto out;
+            }
+            header = 1;
+            rows++;
+            if (out && out->row && out->row(out->ctx, st)) {
+                rc = ut_err(err, errlen, "stopped by the output");
+                goto out;
+            }
+        }
+        if (src != SQLITE_DONE) {
+            rc = stmt_err(e, src, text, err, errlen);
+            goto out;
+        }
+        if (!header && ncol > 0 && out && out->header && out->header(out->ctx, st)) {
+            rc = ut_err(err, errlen, "stopped by the output");
+            goto out;
+        }
+        sqlite3_finalize(st);
+        st = NULL;
+    }
+out:
+    sqlite3_finalize(st);
+    e->in_user = 0;
+    e->deadline_ns = 0;
+    /* drop the temp tables the table functions made */
+    for (int i = 0; i < e->nfile_tabs; i++) {
+        char drop[96];
+        snprintf(drop, sizeof drop, "DROP TABLE IF EXISTS temp._sq_file_%d", i);
+        sqlite3_exec(e->db, drop, NULL, NULL, NULL);
+    }
+    e->nfile_tabs = 0;
+    free(text);
+    return rc < 0 ? -1 : rows;
+}

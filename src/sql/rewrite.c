@@ -1,0 +1,132 @@
+/* Table functions with a schema that depends on their argument:
+ * read_parquet('path/or/glob'), read_csv('path'), read_ndjson('path').
+ * SQLite's table-valued functions have fixed columns, so each call with a
+ * string literal is replaced, before SQLite sees the statement, by a temp
+ * virtual table (temp._sq_file_N) created for that file; sq_query drops them
+ * afterwards.  Strings, quoted identifiers and comments are skipped. */
+#include "sql/sq_int.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const struct {
+    const char *fn, *module;
+} fns[] = {{"read_parquet", "sluice_parquet"}, {"read_csv", "sluice_csv"},
+           {"read_ndjson", "sluice_ndjson"}, {"read_json", "sluice_ndjson"}};
+
+static size_t skip_ws(const char *s, size_t i)
+{
+    for (;;) {
+        while (s[i] && isspace((unsigned char)s[i])) i++;
+        if (s[i] == '-' && s[i + 1] == '-') {
+            while (s[i] && s[i] != '\n') i++;
+        } else if (s[i] == '/' && s[i + 1] == '*') {
+            const char *end = strstr(s + i + 2, "*/");
+            i = end ? (size_t)(end - s) + 2 : strlen(s);
+        } else {
+            return i;
+        }
+    }
+}
+
+/* End of the quoted token starting at s[i] (quote q, doubled to escape). */
+static size_t skip_quoted(const char *s, size_t i, char q)
+{
+    i++;
+    while (s[i]) {
+        if (s[i] == q) {
+            if (s[i + 1] == q) {
+                i += 2;
+                continue;
+            }
+            return i + 1;
+        }
+        i++;
+    }
+    return i;
+}
+
+char *sq__rewrite(sq_engine *e, const char *sql, char *err, size_t errlen)
+{
+    ut_buf out = {0};
+    size_t i = 0, n = strlen(sql);
+    char prev = 0;
+    while (i < n) {
+        char c = sql[i];
+        if (c == '\'' || c == '"' || c == '`') {
+            size_t j = skip_quoted(sql, i, c);
+            ut_buf_put(&out, sql + i, j - i);
+            i = j;
+            prev = c;
+            continue;
+        }
+        if (c == '[') {
+            const char *end = strchr(sql + i, ']');
+            size_t j = end ? (size_t)(end - sql) + 1 : n;
+            ut_buf_put(&out, sql + i, j - i);
+            i = j;
+            prev = ']';
+            continue;
+        }
+        if ((c == '-' && sql[i + 1] == '-') || (c == '/' && sql[i + 1] == '*')) {
+            size_t j = skip_ws(sql, i);
+            ut_buf_put(&out, sql + i, j - i);
+            i = j;
+            continue;
+        }
+        if (isalpha((unsigned char)c) || c == '_') {
+            size_t j = i;
+            while (j < n && (isalnum((unsigned char)sql[j]) || sql[j] == '_' || sql[j] == '$')) j++;
+            int f = -1;
+            for (int k = 0; k < (int)(sizeof fns / sizeof fns[0]); k++)
+                if (strlen(fns[k].fn) == j - i && !strncasecmp(sql + i, fns[k].fn, j - i)) f = k;
+            size_t a = skip_ws(sql, j);
+            if (f >= 0 && prev != '.' && sql[a] == '(') {
+                size_t q = skip_ws(sql, a + 1);
+                if (sql[q] == '\'') {
+                    size_t qe = skip_quoted(sql, q, '\'');
+                    size_t r = skip_ws(sql, qe);
+                    if (sql[r] == ')') {
+                        if (e->o.no_files) {
+                            ut_err(err, errlen, "%s is disabled here (files are not readable)",
+                                   fns[f].fn);
+                            goto fail;
+                        }
+                        char create[8192];
+                        if (qe - q > 4000) {
+                            ut_err(err, errlen, "%s: path over 4000 bytes", fns[f].fn);
+                            goto fail;
+                        }
+                        snprintf(create, sizeof create,
+                                 "CREATE VIRTUAL TABLE temp._sq_file_%d USING %s(%.*s)",
+                                 e->nfile_tabs, fns[f].module, (int)(qe - q), sql + q);
+                        char *msg = NULL;
+                        if (sqlite3_exec(e->db, create, NULL, NULL, &msg) != SQLITE_OK) {
+                            ut_err(err, errlen, "%s", msg ? msg : sqlite3_errmsg(e->db));
+                            sqlite3_free(msg);
+                            goto fail;
+                        }
+                        ut_buf_printf(&out, "temp._sq_file_%d", e->nfile_tabs++);
+                        i = r + 1;
+                        prev = ')';
+                        continue;
+                    }
+                }
+            }
+            ut_buf_put(&out, sql + i, j - i);
+            i = j;
+            prev = 'a';
+            continue;
+        }
+        ut_buf_putc(&out, (uint8_t)c);
+        if (!isspace((unsigned char)c)) prev = c;
+        i++;
+    }
+    ut_buf_putc(&out, 0);
+    return (char *)out.p;
+fail:
+    ut_buf_free(&out);
+    return NULL;
+}

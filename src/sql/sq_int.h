@@ -1,0 +1,140 @@
+/* sql internals (sq__ prefix). */
+#ifndef SLUICE_SQL_INT_H
+#define SLUICE_SQL_INT_H
+
+#include "catalog/catalog.h"
+#include "journal/journal.h"
+#include "parquet/parquet.h"
+#include "sql/sql.h"
+#include "util/util.h"
+
+#define SQ_MAX_TABLES 10000
+#define SQ_MAX_STREAMS 256
+#define SQ_MAX_CONS 64        /* pushed-down constraints per scan */
+#define SQ_MAX_IN 1024        /* values of one IN list used for pruning */
+#define SQ_MAX_FILE_BYTES (4ULL << 30) /* an S3 object read into memory */
+#define SQ_MAX_GLOB 100000    /* files of one read_parquet glob */
+
+typedef struct sq_stream_ent {
+    char name[72];
+    jr_stream *s; /* NULL: no such stream */
+} sq_stream_ent;
+
+typedef struct sq_known {
+    char name[128];
+    int version;
+} sq_known;
+
+struct sq_engine {
+    sqlite3 *db;
+    ct_catalog *cat;
+    sq_opts o;
+    char data_dir[1024], catalog_path[1024], tmp_dir[1024];
+    sq_tail_conf *tails;
+    int ntails;
+    sq_stream_ent streams[SQ_MAX_STREAMS];
+    int nstreams;
+    sq_known *known; /* tables declared in "lake" */
+    int nknown;
+    int in_user;      /* authorizer active */
+    int64_t deadline_ns;
+    int timed_out, nfile_tabs;
+    sq_stats stats;
+};
+
+/* ---- values (value.c) --------------------------------------------------------- */
+
+/* A value as SQLite sees it: NULL < numbers < text (< blob). */
+typedef struct sq_val {
+    int t;          /* SQLITE_NULL, SQLITE_INTEGER, SQLITE_FLOAT, SQLITE_TEXT */
+    int64_t i;
+    double d;
+    const char *s;  /* text (not NUL-terminated) */
+    size_t n;
+    char buf[48];   /* owns short texts (formatted timestamps, numbers) */
+} sq_val;
+
+/* Fixed-width RFC 3339 timestamp text 'YYYY-MM-DDTHH:MM:SS.ffffffZ' into out
+ * (40 bytes); returns the length. */
+int sq__ts_text(char *out, int64_t us);
+/* SQLite's ordering of a and b (<0, 0, >0), BINARY collation. */
+int sq__cmp(const sq_val *a, const sq_val *b);
+/* Does `x op v` hold for op one of SQLITE_INDEX_CONSTRAINT_EQ/LT/LE/GT/GE? */
+int sq__op_holds(int op, int c);
+/* May a column whose values lie in [min, max] satisfy `col op v`?  1 also when
+ * the classes differ (nothing proven). */
+int sq__range_may(const sq_val *min, const sq_val *max, int op, const sq_val *v);
+/* v (from xFilter) as the class a column of type t compares it in: numbers for
+ * numeric columns, text for text columns; constant = the value came from a
+ * literal (no affinity of its own), so the column's affinity applies.
+ * Returns 0, or -1 when it cannot be used for pruning. */
+int sq__val_for(ct_type t, int constant, sqlite3_value *v, sq_val *out);
+/* Catalog stats text of a column of type t as a value (-1 if unusable). */
+int sq__stat_val(ct_type t, const char *text, sq_val *out);
+/* Parquet chunk statistic value of a column (pq type pt) as the value the
+ * table's type t shows.  -1 if unusable. */
+int sq__pq_val(ct_type t, pq_type pt, const pq_value *pv, sq_val *out);
+/* Set the SQLite result for value i of a decoded column of Parquet type pt,
+ * converted to the table type t. */
+void sq__result_col(sqlite3_context *ctx, ct_type t, pq_type pt, const pq_col *c, int64_t i);
+/* SQL declared type of a catalog type. */
+const char *sq__decl(ct_type t);
+/* Catalog type of a Parquet type (0: not supported). */
+ct_type sq__ct_of_pq(pq_type t);
+/* Append name as a quoted SQL identifier. */
+void sq__ident(ut_buf *b, const char *name);
+
+/* ---- lake and parquet scans (vtab_lake.c) ------------------------------------- */
+
+/* Register the modules "sluice_lake" and "sluice_parquet". */
+int sq__lake_register(sq_engine *e);
+
+/* ---- the journal tail (tail.c) ------------------------------------------------ */
+
+typedef struct sq_tail sq_tail;
+typedef struct sq_tail_col {
+    const char *name;
+    ct_type type;
+    int part;      /* 0 data, 1 dt, 2 hr */
+    int ingest;    /* _ingest_ts */
+} sq_tail_col;
+
+/* The open stream `name` (cached; read-only opener), or NULL if it has no
+ * journal. */
+jr_stream *sq__stream(sq_engine *e, const char *name);
+/* Read records [from, to) of stream s, shredded into cols[0..n) of a table
+ * partitioned by part ("dt,hr", "dt", "").  NULL on allocation only. */
+sq_tail *sq__tail_open(sq_engine *e, jr_stream *s, const char *stream, uint64_t from,
+                       uint64_t to, const sq_tail_col *cols, int ncols, const char *part);
+/* Next record: 1, 0 at the end, -1 with a message. */
+int sq__tail_next(sq_tail *t, char *err, size_t errlen);
+/* Partition text of the current record ("dt=..../hr=..") */
+const char *sq__tail_part(const sq_tail *t);
+/* Result for column i of the current record. */
+void sq__tail_result(sq_tail *t, sqlite3_context *ctx, int i);
+void sq__tail_close(sq_tail *t);
+
+/* ---- text files (vtab_files.c) ------------------------------------------------ */
+
+int sq__files_register(sq_engine *e);
+
+/* ---- the authorizer and limits (auth.c) --------------------------------------- */
+
+void sq__auth_install(sq_engine *e);
+/* Turn the time limit on for the next statement (0 = none). */
+void sq__limits_start(sq_engine *e);
+
+/* ---- table functions (rewrite.c) ---------------------------------------------- */
+
+/* Replace read_parquet('x') / read_csv('x') / read_ndjson('x') in sql with
+ * temp virtual tables created on e.  Returns a malloc'ed statement text or
+ * NULL with a message. */
+char *sq__rewrite(sq_engine *e, const char *sql, char *err, size_t errlen);
+
+/* ---- lake writes (ctas.c) ----------------------------------------------------- */
+
+/* If sql is CREATE TABLE <t> AS SELECT / INSERT INTO <t> SELECT on a lake
+ * table, run it: 1 done (*rows set), 0 not such a statement, -1 error. */
+int sq__ctas(sq_engine *e, const char *sql, int64_t *rows, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,108 @@
+/* sql — SQL over the lake: SQLite as the engine, lake tables, the journal
+ * tail and plain files as virtual tables.
+ *
+ * Prefix: sq_.  Cross-file internals: sq__ (sq_int.h).  See docs/sql.md.
+ *
+ *   sq_query(sql) ──► table functions rewritten (read_parquet('x') → a temp vtab)
+ *                 ──► CREATE TABLE t AS / INSERT INTO t SELECT intercepted (lake writes)
+ *                 ──► sqlite3_prepare / step under the authorizer, the time limit
+ *                     and the memory limit ──► sq_sink callbacks, one row at a time
+ *
+ * Every catalog table is a virtual table in the attached schema "lake" (so
+ * both `t1_events` and `lake.t1_events` name it), with the partition columns
+ * (dt, hr) as TEXT.  Scans push down projection, partition pruning (=, <, <=,
+ * >, >=, IN on partition columns), file skipping by catalog min/max,
+ * row-group skipping by Parquet statistics, and LIMIT.  A table fed by a
+ * stream also returns the journal tail (records acknowledged but not yet in
+ * a committed file).
+ *
+ * Value mapping: int64/int32 → INTEGER, double/float → REAL, string → TEXT,
+ * bool → INTEGER 0/1, timestamp → TEXT 'YYYY-MM-DDTHH:MM:SS.ffffffZ' (always
+ * six fraction digits, so text order is time order), date → TEXT
+ * 'YYYY-MM-DD'.
+ *
+ * Thread safety: an engine is used by one thread at a time.
+ */
+#ifndef SLUICE_SQL_H
+#define SLUICE_SQL_H
+
+#include "store/store.h"
+
+#include <sqlite3.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct sq_engine sq_engine;
+
+/* Event-time options of a stream's tail (the sink's config); streams not
+ * listed use "event_time" / auto. */
+typedef struct sq_tail_conf {
+    const char *stream;
+    const char *event_time_field; /* "" = ingest time */
+    int time_format;              /* lk_time_format */
+} sq_tail_conf;
+
+typedef struct sq_opts {
+    const char *data_dir;      /* journal under <data_dir>/streams; NULL = no tail */
+    const char *catalog_path;  /* NULL = <data_dir>/catalog.db */
+    st_store *store;           /* lake store for s3:// locations (not owned); may be NULL */
+    const char *tmp_dir;       /* scratch for CREATE TABLE AS files; NULL = <data_dir>/lake-tmp */
+    int read_only;             /* refuse CREATE TABLE AS / INSERT INTO lake tables */
+    int no_tail;               /* do not read the journal tail */
+    int no_files;              /* refuse read_parquet / read_csv / read_ndjson */
+    int64_t timeout_ms;        /* per sq_query; 0 = none */
+    int64_t memory_limit;      /* bytes of SQLite heap (process-wide, see docs); 0 = none */
+    const sq_tail_conf *tails;
+    int ntails;
+} sq_opts;
+
+/* Open an engine: an in-memory SQLite database with the catalog's tables
+ * attached as schema "lake".  NULL with a message (catalog cannot be opened,
+ * a table's columns cannot be declared). */
+sq_engine *sq_open(const sq_opts *o, char *err, size_t errlen);
+/* Close and free.  Accepts NULL. */
+void sq_close(sq_engine *e);
+
+/* The SQLite handle, so other modules (PostgreSQL federation) can register
+ * their own modules and virtual tables.  The authorizer applies only while
+ * sq_query runs a user statement. */
+sqlite3 *sq_db(sq_engine *e);
+
+/* Re-read the catalog: tables created or whose schema changed since the last
+ * refresh are (re)declared.  sq_query calls it first.  0 or -1. */
+int sq_refresh(sq_engine *e, char *err, size_t errlen);
+
+/* Where rows go.  header is called once per statement that returns columns,
+ * before its first row (also when it has none); row once per row; both may
+ * read the statement with sqlite3_column_*.  A non-zero return stops the
+ * query (sq_query then returns -1 with "stopped by the output").  Either may
+ * be NULL. */
+typedef struct sq_sink {
+    void *ctx;
+    int (*header)(void *ctx, sqlite3_stmt *st);
+    int (*row)(void *ctx, sqlite3_stmt *st);
+} sq_sink;
+
+/* Run every statement of sql, streaming rows to out (may be NULL).  Returns
+ * the number of rows delivered, or -1 with a message: SQLite's message with
+ * "at offset N" where SQLite reports one, "query timed out after N ms",
+ * "query exceeded the memory limit of N bytes", or a lake read error naming
+ * the table and file. */
+int64_t sq_query(sq_engine *e, const char *sql, const sq_sink *out, char *err, size_t errlen);
+
+/* What the scans of the last sq_query read, summed over lake tables, vs the
+ * totals of the tables they scanned. */
+typedef struct sq_stats {
+    int64_t scans;                          /* xFilter calls on lake tables */
+    int64_t partitions_total, partitions_read;
+    int64_t files_total, files_read;
+    int64_t row_groups_total, row_groups_read; /* total: of the files opened */
+    int64_t bytes_total, bytes_read;        /* total: file bytes; read: column chunks decoded */
+    int64_t rows_read;                      /* rows produced from files */
+    int64_t tail_records;                   /* rows produced from the journal tail */
+    int limit_stops;                        /* scans given a LIMIT (they stop after it) */
+} sq_stats;
+
+void sq_get_stats(const sq_engine *e, sq_stats *out);
+
+#endif

@@ -1,0 +1,305 @@
+/* Values: lake types as SQLite values, SQLite's comparison rules for pruning. */
+#include "sql/sq_int.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int sq__ts_text(char *out, int64_t us)
+{
+    int64_t sec = us / 1000000, frac = us % 1000000;
+    if (frac < 0) {
+        frac += 1000000;
+        sec -= 1;
+    }
+    int64_t days = sec / 86400, rem = sec % 86400;
+    if (rem < 0) {
+        rem += 86400;
+        days -= 1;
+    }
+    int64_t y;
+    unsigned m, d;
+    ut_civil_from_days(days, &y, &m, &d);
+    return snprintf(out, 40, "%04" PRId64 "-%02u-%02uT%02d:%02d:%02d.%06dZ", y, m, d,
+                    (int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60), (int)frac);
+}
+
+const char *sq__decl(ct_type t)
+{
+    switch (t) {
+    case CT_BOOL:
+    case CT_INT64:
+    case CT_INT32: return "INTEGER";
+    case CT_DOUBLE:
+    case CT_FLOAT: return "REAL";
+    default: return "TEXT";
+    }
+}
+
+ct_type sq__ct_of_pq(pq_type t)
+{
+    switch (t) {
+    case PQ_BOOL: return CT_BOOL;
+    case PQ_INT32: return CT_INT32;
+    case PQ_INT64:
+    case PQ_UINT64: return CT_INT64;
+    case PQ_FLOAT: return CT_FLOAT;
+    case PQ_DOUBLE:
+    case PQ_DECIMAL: return CT_DOUBLE;
+    case PQ_STRING:
+    case PQ_BYTES: return CT_STRING;
+    case PQ_TIMESTAMP: return CT_TIMESTAMP;
+    case PQ_DATE: return CT_DATE;
+    default: return (ct_type)0;
+    }
+}
+
+void sq__ident(ut_buf *b, const char *name)
+{
+    ut_buf_putc(b, '"');
+    for (const char *p = name; *p; p++) {
+        if (*p == '"') ut_buf_putc(b, '"');
+        ut_buf_putc(b, (uint8_t)*p);
+    }
+    ut_buf_putc(b, '"');
+}
+
+static int is_num(int t) { return t == SQLITE_INTEGER || t == SQLITE_FLOAT; }
+
+int sq__cmp(const sq_val *a, const sq_val *b)
+{
+    int ca = a->t == SQLITE_NULL ? 0 : is_num(a->t) ? 1 : 2;
+    int cb = b->t == SQLITE_NULL ? 0 : is_num(b->t) ? 1 : 2;
+    if (ca != cb) return ca < cb ? -1 : 1;
+    if (ca == 0) return 0;
+    if (ca == 1) {
+        if (a->t == SQLITE_INTEGER && b->t == SQLITE_INTEGER)
+            return a->i < b->i ? -1 : a->i > b->i;
+        double x = a->t == SQLITE_INTEGER ? (double)a->i : a->d;
+        double y = b->t == SQLITE_INTEGER ? (double)b->i : b->d;
+        return x < y ? -1 : x > y;
+    }
+    size_t n = a->n < b->n ? a->n : b->n;
+    int c = n ? memcmp(a->s, b->s, n) : 0;
+    if (c) return c;
+    return a->n < b->n ? -1 : a->n > b->n;
+}
+
+int sq__op_holds(int op, int c)
+{
+    switch (op) {
+    case SQLITE_INDEX_CONSTRAINT_EQ: return c == 0;
+    case SQLITE_INDEX_CONSTRAINT_LT: return c < 0;
+    case SQLITE_INDEX_CONSTRAINT_LE: return c <= 0;
+    case SQLITE_INDEX_CONSTRAINT_GT: return c > 0;
+    case SQLITE_INDEX_CONSTRAINT_GE: return c >= 0;
+    default: return 1;
+    }
+}
+
+int sq__range_may(const sq_val *min, const sq_val *max, int op, const sq_val *v)
+{
+    int cmin = min->t == SQLITE_NULL ? 0 : is_num(min->t) ? 1 : 2;
+    int cv = v->t == SQLITE_NULL ? 0 : is_num(v->t) ? 1 : 2;
+    if (cmin != cv || cv == 0) return 1;
+    switch (op) {
+    case SQLITE_INDEX_CONSTRAINT_EQ: return sq__cmp(min, v) <= 0 && sq__cmp(v, max) <= 0;
+    case SQLITE_INDEX_CONSTRAINT_LT: return sq__cmp(min, v) < 0;
+    case SQLITE_INDEX_CONSTRAINT_LE: return sq__cmp(min, v) <= 0;
+    case SQLITE_INDEX_CONSTRAINT_GT: return sq__cmp(max, v) > 0;
+    case SQLITE_INDEX_CONSTRAINT_GE: return sq__cmp(max, v) >= 0;
+    default: return 1;
+    }
+}
+
+static int numeric_type(ct_type t)
+{
+    return t == CT_INT64 || t == CT_INT32 || t == CT_DOUBLE || t == CT_FLOAT || t == CT_BOOL;
+}
+
+int sq__val_for(ct_type t, int constant, sqlite3_value *v, sq_val *out)
+{
+    memset(out, 0, sizeof *out);
+    int vt = sqlite3_value_type(v);
+    if (vt == SQLITE_NULL || vt == SQLITE_BLOB) return -1;
+    if (numeric_type(t)) {
+        if (vt == SQLITE_TEXT) {
+            if (!constant) return -1;
+            /* numeric affinity on a literal: only when the whole text is a number */
+            const char *s = (const char *)sqlite3_value_text(v);
+            char *end;
+            errno = 0;
+            long long ll = strtoll(s, &end, 10);
+            if (end != s && !*end && !errno) {
+                out->t = SQLITE_INTEGER;
+                out->i = ll;
+                return 0;
+            }
+            double d = strtod(s, &end);
+            if (end != s && !*end && isfinite(d)) {
+                out->t = SQLITE_FLOAT;
+                out->d = d;
+                return 0;
+            }
+            return -1;
+        }
+        out->t = vt;
+        out->i = sqlite3_value_int64(v);
+        out->d = sqlite3_value_double(v);
+        return 0;
+    }
+    if (vt != SQLITE_TEXT && !constant) return -1; /* other side's affinity may be numeric */
+    out->t = SQLITE_TEXT;
+    out->s = (const char *)sqlite3_value_text(v);
+    out->n = (size_t)sqlite3_value_bytes(v);
+    return out->s ? 0 : -1;
+}
+
+int sq__stat_val(ct_type t, const char *text, sq_val *out)
+{
+    memset(out, 0, sizeof *out);
+    char *end;
+    switch (t) {
+    case CT_INT64:
+    case CT_INT32:
+        errno = 0;
+        out->i = strtoll(text, &end, 10);
+        if (end == text || *end || errno) return -1;
+        out->t = SQLITE_INTEGER;
+        return 0;
+    case CT_DOUBLE:
+    case CT_FLOAT:
+        out->d = strtod(text, &end);
+        if (end == text || *end || isnan(out->d)) return -1;
+        out->t = SQLITE_FLOAT;
+        return 0;
+    case CT_STRING:
+    case CT_DATE:
+        out->t = SQLITE_TEXT;
+        out->s = text;
+        out->n = strlen(text);
+        return 0;
+    case CT_TIMESTAMP: {
+        int64_t us;
+        if (ut_ts_parse(text, strlen(text), &us)) return -1;
+        out->t = SQLITE_TEXT;
+        out->n = (size_t)sq__ts_text(out->buf, us);
+        out->s = out->buf;
+        return 0;
+    }
+    default: return -1;
+    }
+}
+
+int sq__pq_val(ct_type t, pq_type pt, const pq_value *pv, sq_val *out)
+{
+    memset(out, 0, sizeof *out);
+    switch (t) {
+    case CT_INT64:
+    case CT_INT32:
+        if (pv->kind == PQ_K_I64 || pv->kind == PQ_K_I32) {
+            if (pt == PQ_UINT64 && pv->u.i < 0) return -1;
+            out->t = SQLITE_INTEGER;
+            out->i = pv->u.i;
+            return 0;
+        }
+        return -1;
+    case CT_DOUBLE:
+    case CT_FLOAT:
+        if (pv->kind == PQ_K_I64 || pv->kind == PQ_K_I32) {
+            out->t = SQLITE_INTEGER;
+            out->i = pv->u.i;
+            return 0;
+        }
+        if (pv->kind == PQ_K_F64 || pv->kind == PQ_K_F32) {
+            if (isnan(pv->u.d)) return -1;
+            out->t = SQLITE_FLOAT;
+            out->d = pv->u.d;
+            return 0;
+        }
+        return -1;
+    case CT_STRING:
+        if (pv->kind != PQ_K_BYTES) return -1;
+        out->t = SQLITE_TEXT;
+        out->s = (const char *)pv->u.s.p;
+        out->n = pv->u.s.n;
+        return 0;
+    case CT_TIMESTAMP:
+        if (pt != PQ_TIMESTAMP) return -1;
+        out->t = SQLITE_TEXT;
+        out->n = (size_t)sq__ts_text(out->buf, pv->u.i);
+        out->s = out->buf;
+        return 0;
+    case CT_DATE:
+        if (pt != PQ_DATE) return -1;
+        out->t = SQLITE_TEXT;
+        out->n = (size_t)ut_date_format(out->buf, (int32_t)pv->u.i);
+        out->s = out->buf;
+        return 0;
+    default: return -1;
+    }
+}
+
+/* Value i of c as text (for a string column holding a narrower file type). */
+static void result_as_text(sqlite3_context *ctx, pq_type pt, const pq_col *c, int64_t i)
+{
+    char b[48];
+    int n;
+    switch (c->kind) {
+    case PQ_K_BOOL: sqlite3_result_text(ctx, ((uint8_t *)c->values)[i] ? "true" : "false", -1,
+                                        SQLITE_STATIC); return;
+    case PQ_K_I32:
+        if (pt == PQ_DATE) n = ut_date_format(b, ((int32_t *)c->values)[i]);
+        else n = snprintf(b, sizeof b, "%d", ((int32_t *)c->values)[i]);
+        break;
+    case PQ_K_I64:
+        if (pt == PQ_TIMESTAMP) n = sq__ts_text(b, ((int64_t *)c->values)[i]);
+        else if (pt == PQ_UINT64) n = snprintf(b, sizeof b, "%" PRIu64, ((uint64_t *)c->values)[i]);
+        else n = snprintf(b, sizeof b, "%" PRId64, ((int64_t *)c->values)[i]);
+        break;
+    case PQ_K_F32: n = ut_fmt_float(b, ((float *)c->values)[i]); break;
+    case PQ_K_F64: n = ut_fmt_double(b, ((double *)c->values)[i]); break;
+    default: sqlite3_result_null(ctx); return;
+    }
+    sqlite3_result_text(ctx, b, n, SQLITE_TRANSIENT);
+}
+
+void sq__result_col(sqlite3_context *ctx, ct_type t, pq_type pt, const pq_col *c, int64_t i)
+{
+    if (c->nulls && c->nulls[i]) {
+        sqlite3_result_null(ctx);
+        return;
+    }
+    if (c->kind == PQ_K_BYTES) {
+        const char *p = (const char *)c->data + c->off[i];
+        int n = (int)(c->off[i + 1] - c->off[i]);
+        if (pt == PQ_BYTES) sqlite3_result_blob(ctx, p, n, SQLITE_TRANSIENT);
+        else sqlite3_result_text(ctx, p, n, SQLITE_TRANSIENT);
+        return;
+    }
+    if (t == CT_STRING) {
+        result_as_text(ctx, pt, c, i);
+        return;
+    }
+    switch (c->kind) {
+    case PQ_K_BOOL: sqlite3_result_int(ctx, ((uint8_t *)c->values)[i]); return;
+    case PQ_K_I32:
+        if (pt == PQ_DATE) result_as_text(ctx, pt, c, i);
+        else if (t == CT_DOUBLE || t == CT_FLOAT)
+            sqlite3_result_double(ctx, ((int32_t *)c->values)[i]);
+        else sqlite3_result_int(ctx, ((int32_t *)c->values)[i]);
+        return;
+    case PQ_K_I64:
+        if (pt == PQ_TIMESTAMP) result_as_text(ctx, pt, c, i);
+        else if (t == CT_DOUBLE || t == CT_FLOAT)
+            sqlite3_result_double(ctx, (double)((int64_t *)c->values)[i]);
+        else sqlite3_result_int64(ctx, ((int64_t *)c->values)[i]);
+        return;
+    case PQ_K_F32: sqlite3_result_double(ctx, ((float *)c->values)[i]); return;
+    case PQ_K_F64: sqlite3_result_double(ctx, ((double *)c->values)[i]); return;
+    default: sqlite3_result_null(ctx); return;
+    }
+}

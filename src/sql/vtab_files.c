@@ -1,0 +1,418 @@
+/* read_csv('path') and read_ndjson('path'): modules "sluice_csv" and
+ * "sluice_ndjson".  Columns come from the CSV header / the keys of the first
+ * records, types from the first SAMPLE_ROWS records (INTEGER, REAL, else
+ * TEXT).  Files may be gzip or zstd compressed.  Full scans only. */
+#include "csv/csv.h"
+#include "io/io.h"
+#include "json/json.h"
+#include "sql/sq_int.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SAMPLE_ROWS 1000
+#define MAX_LINE (64u << 20)
+
+typedef struct fcol {
+    char *name;
+    int type; /* SQLITE_INTEGER, SQLITE_FLOAT, SQLITE_TEXT; 0 = only nulls so far */
+} fcol;
+
+typedef struct fvtab {
+    sqlite3_vtab base;
+    int ndjson;
+    char path[4096];
+    fcol *cols;
+    int ncols;
+} fvtab;
+
+typedef struct fval {
+    int t; /* SQLITE_NULL .. */
+    int64_t i;
+    double d;
+    size_t off, n;
+} fval;
+
+typedef struct fcur {
+    sqlite3_vtab_cursor base;
+    io_reader *in;
+    csv_reader *csv;
+    js_parser *js;
+    fval *vals;
+    ut_buf text;
+    int64_t rowid;
+    int eof;
+} fcur;
+
+static int parse_int(const char *s, size_t n, int64_t *out)
+{
+    char b[32];
+    if (!n || n >= sizeof b) return -1;
+    memcpy(b, s, n);
+    b[n] = 0;
+    char *end;
+    errno = 0;
+    long long v = strtoll(b, &end, 10);
+    if (*end || errno) return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_real(const char *s, size_t n, double *out)
+{
+    char b[64];
+    if (!n || n >= sizeof b) return -1;
+    memcpy(b, s, n);
+    b[n] = 0;
+    char *end;
+    double v = strtod(b, &end);
+    if (*end || !isfinite(v)) return -1;
+    *out = v;
+    return 0;
+}
+
+static int widen(int a, int b)
+{
+    if (!a) return b;
+    if (!b || a == b) return a;
+    if ((a == SQLITE_INTEGER && b == SQLITE_FLOAT) || (a == SQLITE_FLOAT && b == SQLITE_INTEGER))
+        return SQLITE_FLOAT;
+    return SQLITE_TEXT;
+}
+
+static int find_col(const fvtab *t, const char *k, size_t n)
+{
+    for (int i = 0; i < t->ncols; i++)
+        if (strlen(t->cols[i].name) == n && !memcmp(t->cols[i].name, k, n)) return i;
+    return -1;
+}
+
+static int add_col(fvtab *t, const char *k, size_t n)
+{
+    if (t->ncols >= CT_MAX_COLUMNS) return -1;
+    t->cols = ut_realloc(t->cols, (size_t)(t->ncols + 1) * sizeof *t->cols);
+    char *s = ut_malloc(n + 1);
+    memcpy(s, k, n);
+    s[n] = 0;
+    t->cols[t->ncols] = (fcol){s, 0};
+    return t->ncols++;
+}
+
+static int csv_kind(const char *f, size_t n, int quoted)
+{
+    int64_t i;
+    double d;
+    if (!n && !quoted) return 0;
+    if (!quoted && parse_int(f, n, &i) == 0) return SQLITE_INTEGER;
+    if (!quoted && parse_real(f, n, &d) == 0) return SQLITE_FLOAT;
+    return SQLITE_TEXT;
+}
+
+static int json_kind(js_kind k)
+{
+    switch (k) {
+    case JS_NULL: return 0;
+    case JS_BOOL:
+    case JS_INT: return SQLITE_INTEGER;
+    case JS_DOUBLE: return SQLITE_FLOAT;
+    default: return SQLITE_TEXT;
+    }
+}
+
+/* Open the input (and parsers) for a scan.  0 or -1 with a message. */
+static int open_input(const fvtab *t, fcur *c, char *err, size_t errlen)
+{
+    c->in = io_open(t->path, 0, (size_t)MAX_LINE * 2, err, errlen);
+    if (!c->in) return -1;
+    if (t->ndjson) c->js = js_parser_create(MAX_LINE, 0);
+    else c->csv = csv_create(c->in, NULL);
+    return 0;
+}
+
+static void close_input(fcur *c)
+{
+    csv_destroy(c->csv);
+    c->csv = NULL;
+    io_close(c->in);
+    c->in = NULL;
+    js_parser_destroy(c->js);
+    c->js = NULL;
+}
+
+/* Read the next record into c->vals (t->cols known) or, with infer, widen
+ * the columns.  1, 0 at the end, -1 with a message. */
+static int next_record(fvtab *t, fcur *c, int infer, char *err, size_t errlen)
+{
+    for (;;) {
+        if (!t->ndjson) {
+            int rc = csv_next(c->csv, err, errlen);
+            if (rc == CSV_EOF) return 0;
+            if (rc == CSV_ERR) return -1;
+            if (rc == CSV_BAD) continue;
+            ut_buf_reset(&c->text);
+            for (int i = 0; i < t->ncols; i++) {
+                size_t n = 0;
+                int q = 0;
+                const char *f = i < csv_nfields(c->csv) ? csv_field(c->csv, i, &n, &q) : NULL;
+                int k = f ? csv_kind(f, n, q) : 0;
+                if (infer) {
+                    t->cols[i].type = widen(t->cols[i].type, k);
+                    continue;
+                }
+                fval *v = &c->vals[i];
+                v->t = SQLITE_NULL;
+                if (!k) continue;
+                int want = t->cols[i].type ? t->cols[i].type : SQLITE_TEXT;
+                if (want == SQLITE_INTEGER && parse_int(f, n, &v->i) == 0) v->t = SQLITE_INTEGER;
+                else if (want == SQLITE_FLOAT && parse_real(f, n, &v->d) == 0) v->t = SQLITE_FLOAT;
+                else {
+                    v->t = SQLITE_TEXT;
+                    v->off = c->text.len;
+                    v->n = n;
+                    ut_buf_put(&c->text, f, n);
+                }
+            }
+            return 1;
+        }
+        const uint8_t *line;
+        size_t len;
+        int64_t lineno;
+        int rc = io_line(c->in, MAX_LINE, &line, &len, &lineno, err, errlen);
+        if (rc == IO_LINE_EOF) return 0;
+        if (rc == IO_LINE_ERR) return -1;
+        if (rc == IO_LINE_TOO_LONG || len == 0) continue;
+        if (js_obj_begin(c->js, (const char *)line, len, err, errlen)) continue; /* not an object */
+        ut_buf_reset(&c->text);
+        if (!infer)
+            for (int i = 0; i < t->ncols; i++) c->vals[i].t = SQLITE_NULL;
+        js_field f;
+        while (js_obj_next(c->js, &f, err, errlen) == 1) {
+            int ci = find_col(t, f.key, f.key_len);
+            if (infer) {
+                if (ci < 0) ci = add_col(t, f.key, f.key_len);
+                if (ci >= 0) t->cols[ci].type = widen(t->cols[ci].type, json_kind(f.v.kind));
+                continue;
+            }
+            if (ci < 0 || f.v.kind == JS_NULL) continue;
+            fval *v = &c->vals[ci];
+            int want = t->cols[ci].type;
+            if (f.v.kind == JS_BOOL && want == SQLITE_INTEGER) {
+                v->t = SQLITE_INTEGER;
+                v->i = f.v.b;
+            } else if (f.v.kind == JS_INT && want == SQLITE_INTEGER) {
+                v->t = SQLITE_INTEGER;
+                v->i = f.v.i;
+            } else if ((f.v.kind == JS_INT || f.v.kind == JS_DOUBLE) && want == SQLITE_FLOAT) {
+                v->t = SQLITE_FLOAT;
+                v->d = f.v.kind == JS_INT ? (double)f.v.i : f.v.d;
+            } else {
+                v->t = SQLITE_TEXT;
+                v->off = c->text.len;
+                v->n = f.v.n;
+                if (f.v.s) ut_buf_put(&c->text, f.v.s, f.v.n);
+            }
+        }
+        return 1;
+    }
+}
+
+static int xconnect(sqlite3 *db, void *aux, int argc, const char *const *argv, sqlite3_vtab **out,
+                    char **pzErr)
+{
+    (void)aux;
+    if (argc < 4) {
+        *pzErr = sqlite3_mprintf("%s: one argument (the path) expected", argv[0]);
+        return SQLITE_ERROR;
+    }
+    fvtab *t = ut_calloc(1, sizeof *t);
+    t->ndjson = !strcmp(argv[0], "sluice_ndjson");
+    const char *a = argv[3];
+    size_t len = strlen(a), j = 0;
+    for (size_t i = 1; i + 1 < len && j + 1 < sizeof t->path; i++) {
+        t->path[j++] = a[i];
+        if (a[i] == '\'' && a[i + 1] == '\'') i++;
+    }
+    t->path[j] = 0;
+    char err[512];
+    fcur c = {0};
+    if (open_input(t, &c, err, sizeof err)) goto fail;
+    if (!t->ndjson) {
+        int rc = csv_next(c.csv, err, sizeof err);
+        if (rc != CSV_OK) {
+            if (rc == CSV_EOF) ut_err(err, sizeof err, "%s: empty (no header)", t->path);
+            goto fail;
+        }
+        for (int i = 0; i < csv_nfields(c.csv); i++) {
+            size_t n;
+            const char *f = csv_field(c.csv, i, &n, NULL);
+            char nm[64];
+            if (!n) {
+                snprintf(nm, sizeof nm, "column%d", i + 1);
+                f = nm;
+                n = strlen(nm);
+            }
+            if (find_col(t, f, n) >= 0 || add_col(t, f, n) < 0) {
+                ut_err(err, sizeof err, "%s: duplicate or too many header names", t->path);
+                goto fail;
+            }
+        }
+    }
+    for (int r = 0; r < SAMPLE_ROWS; r++) {
+        int rc = next_record(t, &c, 1, err, sizeof err);
+        if (rc < 0) goto fail;
+        if (rc == 0) break;
+    }
+    close_input(&c);
+    ut_buf_free(&c.text);
+    if (!t->ncols) {
+        ut_err(err, sizeof err, "%s: no columns found", t->path);
+        goto fail;
+    }
+    ut_buf b = {0};
+    ut_buf_puts(&b, "CREATE TABLE x(");
+    for (int i = 0; i < t->ncols; i++) {
+        if (!t->cols[i].type) t->cols[i].type = SQLITE_TEXT;
+        if (i) ut_buf_puts(&b, ", ");
+        sq__ident(&b, t->cols[i].name);
+        ut_buf_puts(&b, t->cols[i].type == SQLITE_INTEGER ? " INTEGER"
+                        : t->cols[i].type == SQLITE_FLOAT ? " REAL" : " TEXT");
+    }
+    ut_buf_puts(&b, ")");
+    ut_buf_putc(&b, 0);
+    int rc = sqlite3_declare_vtab(db, (char *)b.p);
+    ut_buf_free(&b);
+    if (rc != SQLITE_OK) {
+        ut_err(err, sizeof err, "%s: cannot declare columns: %s", t->path, sqlite3_errmsg(db));
+        goto fail;
+    }
+    *out = &t->base;
+    return SQLITE_OK;
+fail:
+    close_input(&c);
+    ut_buf_free(&c.text);
+    *pzErr = sqlite3_mprintf("%s: %s", t->ndjson ? "read_ndjson" : "read_csv", err);
+    for (int i = 0; i < t->ncols; i++) free(t->cols[i].name);
+    free(t->cols);
+    free(t);
+    return SQLITE_ERROR;
+}
+
+static int xdisconnect(sqlite3_vtab *v)
+{
+    fvtab *t = (fvtab *)v;
+    for (int i = 0; i < t->ncols; i++) free(t->cols[i].name);
+    free(t->cols);
+    free(t);
+    return SQLITE_OK;
+}
+
+static int xbestindex(sqlite3_vtab *v, sqlite3_index_info *info)
+{
+    (void)v;
+    info->estimatedCost = 1e6;
+    return SQLITE_OK;
+}
+
+static int xopen(sqlite3_vtab *v, sqlite3_vtab_cursor **out)
+{
+    fcur *c = ut_calloc(1, sizeof *c);
+    c->vals = ut_calloc((size_t)((fvtab *)v)->ncols, sizeof *c->vals);
+    *out = &c->base;
+    return SQLITE_OK;
+}
+
+static int xclose(sqlite3_vtab_cursor *cur)
+{
+    fcur *c = (fcur *)cur;
+    close_input(c);
+    ut_buf_free(&c->text);
+    free(c->vals);
+    free(c);
+    return SQLITE_OK;
+}
+
+static int step(fcur *c)
+{
+    fvtab *t = (fvtab *)c->base.pVtab;
+    char err[512];
+    int rc = next_record(t, c, 0, err, sizeof err);
+    if (rc < 0) {
+        t->base.zErrMsg = sqlite3_mprintf("%s", err);
+        return SQLITE_ERROR;
+    }
+    c->eof = rc == 0;
+    c->rowid++;
+    return SQLITE_OK;
+}
+
+static int xfilter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr, int argc,
+                   sqlite3_value **argv)
+{
+    (void)idxNum, (void)idxStr, (void)argc, (void)argv;
+    fcur *c = (fcur *)cur;
+    fvtab *t = (fvtab *)cur->pVtab;
+    close_input(c);
+    char err[512];
+    if (open_input(t, c, err, sizeof err)) {
+        t->base.zErrMsg = sqlite3_mprintf("%s", err);
+        return SQLITE_ERROR;
+    }
+    if (!t->ndjson && csv_next(c->csv, err, sizeof err) != CSV_OK) { /* header */
+        c->eof = 1;
+        return SQLITE_OK;
+    }
+    c->rowid = 0;
+    return step(c);
+}
+
+static int xnext(sqlite3_vtab_cursor *cur) { return step((fcur *)cur); }
+static int xeof(sqlite3_vtab_cursor *cur) { return ((fcur *)cur)->eof; }
+
+static int xcolumn(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int i)
+{
+    fcur *c = (fcur *)cur;
+    const fval *v = &c->vals[i];
+    switch (v->t) {
+    case SQLITE_INTEGER: sqlite3_result_int64(ctx, v->i); break;
+    case SQLITE_FLOAT: sqlite3_result_double(ctx, v->d); break;
+    case SQLITE_TEXT:
+        sqlite3_result_text(ctx, (const char *)c->text.p + v->off, (int)v->n, SQLITE_TRANSIENT);
+        break;
+    default: break;
+    }
+    return SQLITE_OK;
+}
+
+static int xrowid(sqlite3_vtab_cursor *cur, sqlite3_int64 *r)
+{
+    *r = ((fcur *)cur)->rowid;
+    return SQLITE_OK;
+}
+
+static sqlite3_module file_module = {
+    .iVersion = 1,
+    .xCreate = xconnect,
+    .xConnect = xconnect,
+    .xBestIndex = xbestindex,
+    .xDisconnect = xdisconnect,
+    .xDestroy = xdisconnect,
+    .xOpen = xopen,
+    .xClose = xclose,
+    .xFilter = xfilter,
+    .xNext = xnext,
+    .xEof = xeof,
+    .xColumn = xcolumn,
+    .xRowid = xrowid,
+};
+
+int sq__files_register(sq_engine *e)
+{
+    if (sqlite3_create_module_v2(e->db, "sluice_csv", &file_module, e, NULL) != SQLITE_OK)
+        return -1;
+    return sqlite3_create_module_v2(e->db, "sluice_ndjson", &file_module, e, NULL) == SQLITE_OK
+               ? 0
+               : -1;
+}
