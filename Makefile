@@ -7,7 +7,7 @@
 #   make fuzz       run each libFuzzer target for FUZZ_SECONDS
 #
 CC       ?= cc
-PKGS     := libzstd snappy liblz4 zlib libxxhash libisal libmicrohttpd libcurl openssl yaml-0.1 sqlite3 libedit
+PKGS     := libzstd snappy liblz4 zlib libxxhash libisal libmicrohttpd libcurl openssl yaml-0.1 sqlite3 libpq libedit
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter

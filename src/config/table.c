@@ -259,18 +259,12 @@ static const cf__table lake_table = {"lake",
 
 /* ---- postgres.<name> ------------------------------------------------------------ */
 
-static int check_postgres(const void *obj, char *msg, size_t msglen)
-{
-    const cf_postgres *p = obj;
-    if (!p->conninfo || !p->conninfo[0]) return ut_err(msg, msglen, "conninfo is required");
-    return 0;
-}
-
 static const cf__field postgres_fields[] = {
     {"conninfo", CF_STRING, "", offsetof(cf_postgres, conninfo),
      "libpq connection string, `host=127.0.0.1 port=5432 dbname=app user=app` or "
-     "`postgresql://app@127.0.0.1:5432/app`. Required. A password may be written here, but "
-     "`password_file` keeps it out of the config; error messages never show it.",
+     "`postgresql://app@127.0.0.1:5432/app`. Empty: libpq's defaults and environment (`PGHOST`, "
+     "`PGDATABASE`, ...). A password may be written here, but `password_file` keeps it out of "
+     "the config; error messages never show it.",
      0, 0, 0, 0, 0, 0},
     {"password_file", CF_STRING, "", offsetof(cf_postgres, password_file),
      "File whose first line is the password. Empty: none (libpq's `PGPASSWORD` and "
@@ -291,7 +285,7 @@ static const cf__table postgres_table = {
     "table `users` (tables of other PostgreSQL schemas are `pg.\"schema.table\"`). Columns used "
     "and simple predicates are pushed down; rows stream through a server-side cursor. See "
     "[federation](federation.md).",
-    postgres_fields, sizeof(cf_postgres), offsetof(cf_postgres, name), check_postgres};
+    postgres_fields, sizeof(cf_postgres), offsetof(cf_postgres, name), NULL};
 
 /* ---- top level ---------------------------------------------------------------- */
 
