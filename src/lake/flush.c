@@ -331,8 +331,7 @@ int lk__flush(lk_sink *s, char *err, size_t errlen)
     s->stats.last_error[0] = 0;
     pthread_mutex_unlock(&s->mu);
     s->position = s->read_offset;
-    for (int i = 0; i < s->nparts; i++) lk__buf_free(&s->parts[i]);
-    s->nparts = 0;
+    lk__bufs_recycle(s);
     lk__buf_free(&s->errors);
     s->buffered_records = s->buffered_bytes = 0;
     s->oldest_ingest_us = 0;

@@ -86,7 +86,11 @@ static lk__buf *part_buf(lk_sink *s, int64_t key, int create)
         s->parts = ut_realloc(s->parts, (size_t)s->cap_parts * sizeof *s->parts);
     }
     lk__buf *b = &s->parts[s->nparts];
-    memset(b, 0, sizeof *b);
+    if (s->nspare) {
+        *b = s->spare[--s->nspare]; /* emptied, memory kept */
+    } else {
+        memset(b, 0, sizeof *b);
+    }
     b->key = key;
     s->last_part = s->nparts++;
     return b;
@@ -336,6 +340,8 @@ void lk_sink_destroy(lk_sink *s)
     lk_sink_stop(s);
     for (int i = 0; i < s->nparts; i++) buf_free(&s->parts[i]);
     free(s->parts);
+    for (int i = 0; i < s->nspare; i++) buf_free(&s->spare[i]);
+    free(s->spare);
     buf_free(&s->errors);
     lk__schema_free(&s->schema);
     ct_table_free(&s->table);
@@ -357,4 +363,25 @@ void lk_sink_destroy(lk_sink *s)
 void lk__buf_free(lk__buf *b)
 {
     buf_free(b);
+}
+
+void lk__bufs_recycle(lk_sink *s)
+{
+    if (!s->spare) s->spare = ut_calloc((size_t)s->o.max_open_partitions + 1, sizeof *s->spare);
+    /* keep buffers up to ~max_buffer_bytes of capacity; free the rest */
+    uint64_t kept = 0;
+    for (int i = 0; i < s->nspare; i++) kept += s->spare[i].data.cap;
+    for (int i = 0; i < s->nparts; i++) {
+        lk__buf *b = &s->parts[i];
+        if (s->nspare < s->o.max_open_partitions && kept + b->data.cap <= s->o.max_buffer_bytes) {
+            kept += b->data.cap;
+            ut_buf_reset(&b->data);
+            b->n = 0;
+            s->spare[s->nspare++] = *b;
+        } else {
+            buf_free(b);
+        }
+    }
+    s->nparts = 0;
+    s->last_part = -1;
 }

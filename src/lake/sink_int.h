@@ -30,6 +30,8 @@ struct lk_sink {
     uint64_t read_offset;       /* next to read */
     lk__buf *parts;
     int nparts, cap_parts, last_part;
+    lk__buf *spare;             /* emptied buffers kept for reuse (no regrowth, no new pages) */
+    int nspare;
     lk__buf errors;
     uint64_t buffered_records, buffered_bytes;
     int64_t oldest_buffered_ms; /* wall time the oldest buffered record was read */
@@ -44,6 +46,8 @@ struct lk_sink {
 
 int64_t lk__now_ms(void);
 void lk__buf_free(lk__buf *b);
+/* Empty every partition buffer after a commit, keeping their memory for reuse. */
+void lk__bufs_recycle(lk_sink *s);
 /* Write every buffer as Parquet, store the files, commit files + position. */
 int lk__flush(lk_sink *s, char *err, size_t errlen);
 /* Per-column min/max/null text statistics of a written file (f->stats). */
