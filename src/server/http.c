@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -134,6 +136,7 @@ sv_server *sv_start(const sv_opts *o, char *err, size_t errlen)
 {
     sv_server *s = ut_calloc(1, sizeof *s);
     s->o = *o;
+    s->lock_fd = -1;
     pthread_mutex_init(&s->mu, NULL);
     s->data_dir = ut_strdup(o->data_dir);
     size_t n = strlen(o->data_dir) + 16;
@@ -162,6 +165,29 @@ sv_server *sv_start(const sv_opts *o, char *err, size_t errlen)
     if (mkdir(s->streams_dir, 0755) && errno != EEXIST) {
         ut_err(err, errlen, "cannot create %s: %s", s->streams_dir, strerror(errno));
         goto fail;
+    }
+    /* One server per data directory: the journal and the sinks assume a
+     * single writer.  The lock goes away with the process, even on kill -9. */
+    char lockpath[4200];
+    snprintf(lockpath, sizeof lockpath, "%s/LOCK", s->data_dir);
+    s->lock_fd = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (s->lock_fd < 0) {
+        ut_err(err, errlen, "cannot open %s: %s", lockpath, strerror(errno));
+        goto fail;
+    }
+    if (flock(s->lock_fd, LOCK_EX | LOCK_NB)) {
+        char other[32] = "";
+        ssize_t r = pread(s->lock_fd, other, sizeof other - 1, 0);
+        if (r > 0) other[strcspn(other, "\n")] = 0;
+        ut_err(err, errlen, "data directory %s is in use by another sluice server%s%s", s->data_dir,
+               other[0] ? " (pid " : "", other[0] ? other : "");
+        if (other[0]) snprintf(err + strlen(err), errlen - strlen(err), ")");
+        goto fail;
+    }
+    char pid[32];
+    int pl = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+    if (ftruncate(s->lock_fd, 0) || pwrite(s->lock_fd, pid, (size_t)pl, 0) != pl) {
+        /* the pid is informational only */
     }
     s->o.streams = o->streams;
     if (sv__streams_open(s, err, errlen)) goto fail;
@@ -212,6 +238,7 @@ void sv_stop(sv_server *s)
         MHD_stop_daemon(s->d); /* waits for the connection threads */
     }
     sv__streams_close(s);
+    if (s->lock_fd >= 0) close(s->lock_fd);
     pthread_mutex_destroy(&s->mu);
     free(s->catalog_path);
     free(s->tmp_dir);

@@ -40,6 +40,7 @@ struct sv_server {
     uint64_t inflight_bytes;        /* request bodies being buffered */
     uint64_t max_inflight_bytes;
     uint64_t started_ms;
+    int lock_fd;                    /* flock on <data_dir>/LOCK: one server per data dir */
 };
 
 /* registry.c */

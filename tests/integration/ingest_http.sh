@@ -55,6 +55,10 @@ next_offset() { curl -s "$URL/v1/streams/$1" | sed -n 's/.*"next_offset":\([0-9]
 
 [ "$(curl -s "$URL/healthz")" = ok ]; check healthz $? "healthz did not answer ok"
 
+"$BIN" serve -c "$T/sluice.yaml" --listen 127.0.0.1:0 >"$T/second.out" 2>"$T/second.err"; rc=$?
+[ "$rc" = 1 ] && grep -q "in use by another sluice server" "$T/second.err"
+check second_server_on_same_data_dir_refused $? "exit $rc: $(cat "$T/second.err")"
+
 # --- good bodies -------------------------------------------------------------
 for i in 1 2 3; do echo "{\"id\":$i,\"name\":\"n$i\"}"; done > "$T/good.ndjson"
 post events "$T/good.ndjson" "${AUTH[@]}"
