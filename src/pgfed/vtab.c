@@ -166,7 +166,9 @@ static int x_best(sqlite3_vtab *vt, sqlite3_index_info *info)
         ut_buf_printf(&s, "/%d:%d:%d", k->iColumn, (int)op, exact);
         rows /= op == PGF_EQ ? 20 : op == PGF_IN ? 5 : op == PGF_ISNULL ? 10 : 2;
     }
-    if (limit_i >= 0 && all_exact && !offset) {
+    /* LIMIT applies after SQLite's filtering and ordering: only when it has
+     * neither left to do */
+    if (limit_i >= 0 && all_exact && !offset && info->nOrderBy == 0) {
         info->aConstraintUsage[limit_i].argvIndex = ++argv;
         ut_buf_printf(&s, "/-1:%d:0", (int)PGF_LIMIT);
     }

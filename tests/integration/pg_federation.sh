@@ -143,6 +143,21 @@ expect_out limit_result "2
 3
 -- 2 rows"
 expect_log limit_pushed 'WHERE "id" > $1::int8 LIMIT $2::int8'
+# LIMIT must not be pushed under ORDER BY or a predicate SQLite still checks
+q "SELECT id FROM pg.users ORDER BY name DESC LIMIT 1" "SELECT id FROM pg.users WHERE name LIKE 'c%' LIMIT 1" \
+    "SELECT id FROM pg.users WHERE score > 0 LIMIT 1 OFFSET 1" "SELECT count(*) FROM pg.users LIMIT 1" \
+    "SELECT count(*) FROM (SELECT DISTINCT active FROM pg.users LIMIT 3)"
+expect_out limit_not_pushed_when_inexact "4
+-- 1 rows
+3
+-- 1 rows
+3
+-- 1 rows
+5
+-- 1 rows
+3
+-- 1 rows"
+expect_nolog limit_not_in_log 'LIMIT $'
 q "SELECT id FROM pg.big LIMIT 3"
 expect_log limit_fetch_small "FETCH 3 FROM"
 
