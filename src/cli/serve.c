@@ -4,6 +4,7 @@
 #include "server/server.h"
 #include "store/store.h"
 
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -148,6 +149,12 @@ int cli_serve(int argc, char **argv)
     for (int i = 0; i < cf->nstreams; i++) to_stream_conf(cf, &cf->streams[i], &sc[i]);
     o.streams = sc;
     o.nstreams = cf->nstreams;
+
+    /* Keep freed memory in the heap instead of returning large blocks to the
+     * kernel: the sinks and request handlers allocate and free big buffers all
+     * the time, and fresh pages cost a page fault each. */
+    mallopt(M_MMAP_THRESHOLD, 64 << 20);
+    mallopt(M_TRIM_THRESHOLD, 512 << 20);
 
     /* Signals are taken synchronously by this thread; block them before the
      * server's threads start so they inherit the mask. */
