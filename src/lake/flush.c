@@ -87,11 +87,16 @@ static int write_part(lk_sink *s, const lk__buf *b, const ct_column *cols, int n
     if (!w) return -1;
     const uint8_t *p = b->data.p;
     char jerr[200];
+    int hints[64];
+    for (int k = 0; k < 64; k++) hints[k] = -1;
     for (size_t i = 0; i < b->n; i++) {
         if (js_obj_begin(s->js, (const char *)p, b->len[i], jerr, sizeof jerr) == 0) {
             js_field f;
+            int k = 0, nohint = -1;
             while (js_obj_next(s->js, &f, jerr, sizeof jerr) == 1) {
-                int ci = lk__schema_find(&s->schema, f.key, f.key_len);
+                int *hint = k < 64 ? &hints[k] : &nohint;
+                k++;
+                int ci = lk__schema_find_hint(&s->schema, f.key, f.key_len, hint);
                 if (ci < 0 || ci >= ncols) continue; /* _ingest_ts in the record, or capped */
                 put_value(w, ci, cols[ci].type, &f.v);
             }

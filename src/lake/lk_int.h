@@ -39,6 +39,11 @@ void lk__schema_free(lk__schema *s);
 void lk__schema_load(lk__schema *s, const ct_table *t);
 /* Column index of key, or -1. */
 int lk__schema_find(const lk__schema *s, const char *key, size_t n);
+/* Same, trying *hint first (the column this field position matched in the
+ * previous record: records usually repeat their key order); updates *hint. */
+int lk__schema_find_hint(const lk__schema *s, const char *key, size_t n, int *hint);
+/* Widen existing column i for a value of kind k (see lk__schema_observe). */
+void lk__schema_note(lk__schema *s, int i, js_kind k, int is_ts);
 /* Note a value of JSON kind k (for strings: is_ts says it parses as RFC 3339)
  * for key; adds or widens the column.  Returns the column index, or -1 when
  * the table is at its column cap (the record goes to the errors table). */

@@ -78,6 +78,13 @@ int lk__schema_find(const lk__schema *s, const char *key, size_t n)
     return -1;
 }
 
+int lk__schema_find_hint(const lk__schema *s, const char *key, size_t n, int *hint)
+{
+    int h = *hint;
+    if (h >= 0 && h < s->n && name_eq(s, &s->cols[h], key, n)) return h;
+    return *hint = lk__schema_find(s, key, n);
+}
+
 static int add_col(lk__schema *s, const char *key, size_t n, ct_type t, ct_type recorded)
 {
     if (s->n == s->cap) {
@@ -139,13 +146,18 @@ int lk__schema_observe(lk__schema *s, const char *key, size_t n, js_kind k, int 
         s->dirty = 1;
         return i;
     }
+    lk__schema_note(s, i, k, is_ts);
+    return i;
+}
+
+void lk__schema_note(lk__schema *s, int i, js_kind k, int is_ts)
+{
     lk__col *c = &s->cols[i];
-    ct_type w = widen(c->type, t);
+    ct_type w = widen(c->type, kind_type(k, is_ts));
     if (w != c->type) {
         c->type = w;
         s->dirty = 1;
     }
-    return i;
 }
 
 int lk__schema_snapshot(const lk__schema *s, ct_column **cols, char *change, size_t n)

@@ -113,21 +113,27 @@ static int observe(lk_sink *s, const jr_record *r, int64_t *event_us, char *why,
     if (js_obj_begin(s->js, (const char *)r->p, r->n, err, sizeof err))
         return ut_err(why, n, "%s", err);
     js_field f;
-    int rc, cap_hit = 0;
+    int rc, cap_hit = 0, k = 0, nohint = -1;
     size_t etl = strlen(s->o.event_time_field);
     while ((rc = js_obj_next(s->js, &f, err, sizeof err)) == 1) {
+        int *hint = k < 64 ? &s->hints[k] : &nohint;
+        k++;
         if (etl && f.key_len == etl && !memcmp(f.key, s->o.event_time_field, etl)) {
             int64_t us;
             if (lk__event_time(&f.v, s->o.time_format, &us) == 0) *event_us = us;
         }
+        if (f.key_len == 10 && !memcmp(f.key, "_ingest_ts", 10)) continue; /* reserved */
+        int ci = lk__schema_find_hint(&s->schema, f.key, f.key_len, hint);
         int is_ts = 0;
         if (f.v.kind == JS_STRING) {
-            int ci = lk__schema_find(&s->schema, f.key, f.key_len);
             ct_type t = ci >= 0 ? s->schema.cols[ci].type : (ct_type)0;
             if (t == 0 || t == CT_TIMESTAMP) is_ts = is_timestamp_text(&f.v);
         }
-        if (f.key_len == 10 && !memcmp(f.key, "_ingest_ts", 10)) continue; /* reserved */
-        if (lk__schema_observe(&s->schema, f.key, f.key_len, f.v.kind, is_ts) < 0) cap_hit = 1;
+        if (ci >= 0) {
+            if (f.v.kind != JS_NULL) lk__schema_note(&s->schema, ci, f.v.kind, is_ts);
+        } else if ((*hint = lk__schema_observe(&s->schema, f.key, f.key_len, f.v.kind, is_ts)) < 0) {
+            cap_hit = 1;
+        }
     }
     if (rc < 0) return ut_err(why, n, "%s", err);
     if (cap_hit)
@@ -302,6 +308,7 @@ lk_sink *lk_sink_create(const lk_sink_opts *o, char *err, size_t errlen)
     pthread_mutex_init(&s->mu, NULL);
     copy_opts(s, o);
     s->last_part = -1;
+    for (int i = 0; i < 64; i++) s->hints[i] = -1;
     lk__schema_init(&s->schema, o->case_insensitive, o->max_columns);
     if (ut_mkdir_p(s->o.tmp_dir, err, errlen)) goto fail;
     s->cat = ct_open(s->o.catalog_path, err, errlen);

@@ -38,6 +38,7 @@ struct lk_sink {
     int64_t oldest_ingest_us;   /* ingest time of the oldest buffered record */
     uint64_t flush_seq;
     int64_t last_maint_ms;      /* wall time of the last maintenance pass */
+    int hints[64];              /* column matched by field position k last time */
     pthread_t thread;
     int running, stop;
     pthread_mutex_t mu;         /* guards stats */
