@@ -77,19 +77,6 @@ static void put_converted(pq_writer *w, int col, ct_type tt, pq_type ft, const p
     }
 }
 
-static pq_type pq_of(ct_type t)
-{
-    switch (t) {
-    case CT_BOOL: return PQ_BOOL;
-    case CT_INT64: return PQ_INT64;
-    case CT_DOUBLE: return PQ_DOUBLE;
-    case CT_TIMESTAMP: return PQ_TIMESTAMP;
-    case CT_DATE: return PQ_DATE;
-    case CT_INT32: return PQ_INT32;
-    case CT_FLOAT: return PQ_FLOAT;
-    default: return PQ_STRING;
-    }
-}
 
 /* Append every row of file `path` to w (columns cols[0..n) of the table). */
 static int copy_rows(pq_writer *w, const char *path, const ct_column *cols, int n, const char *key,
@@ -168,7 +155,7 @@ static int merge(lk_sink *s, ct_file *files, int a, int b, const ct_column *cols
     pq_column_spec *specs = ut_calloc((size_t)ncols + 1, sizeof *specs);
     for (int i = 0; i < ncols; i++) {
         specs[i].name = cols[i].name;
-        specs[i].type = pq_of(cols[i].type);
+        specs[i].type = lk__pq_type(cols[i].type);
         specs[i].optional = strcmp(cols[i].name, "_ingest_ts") != 0;
     }
     snprintf(tmp, sizeof tmp, "%s/%s.compact.%lld.parquet", s->o.tmp_dir, s->table.name,

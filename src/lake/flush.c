@@ -16,7 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static pq_type pq_of(ct_type t)
+pq_type lk__pq_type(ct_type t)
 {
     switch (t) {
     case CT_BOOL: return PQ_BOOL;
@@ -78,7 +78,7 @@ static int write_part(lk_sink *s, const lk__buf *b, const ct_column *cols, int n
     pq_column_spec *specs = ut_calloc((size_t)ncols + 1, sizeof *specs);
     for (int i = 0; i < ncols; i++) {
         specs[i].name = cols[i].name;
-        specs[i].type = pq_of(cols[i].type);
+        specs[i].type = lk__pq_type(cols[i].type);
         specs[i].optional = 1;
     }
     specs[ncols] = (pq_column_spec){"_ingest_ts", PQ_TIMESTAMP, 0};

@@ -51,6 +51,8 @@ void lk__buf_free(lk__buf *b);
 void lk__bufs_recycle(lk_sink *s);
 /* Write every buffer as Parquet, store the files, commit files + position. */
 int lk__flush(lk_sink *s, char *err, size_t errlen);
+/* The Parquet writer type of a catalog column type. */
+pq_type lk__pq_type(ct_type t);
 /* Per-column min/max/null text statistics of a written file (f->stats). */
 void lk__file_stats(const char *path, ct_file *f);
 /* Retention, compaction and trash (compact.c).  0 or -1. */
