@@ -68,7 +68,7 @@ done
 
 # ack latency at a fixed moderate rate
 start_server always
-lat=$(node bench/ack_latency.mjs "$PORT" "$events" 50000 100 8 10)
+lat=$(node bench/ack_latency.mjs "$PORT" "$events" 50000 100 32 10)
 stop_server
 echo "ack latency at 50k events/s (fsync always): $lat"
 p50=$(echo "$lat" | sed -n 's/.*"p50":\([0-9.]*\).*/\1/p')
@@ -95,7 +95,7 @@ section=${1:-$OUT/ingest-section.md}
     printf '%s' "$rows"
     echo "| redis-benchmark XADD, -P 32, 4 clients, appendfsync everysec (peer) | $redis_rps | $(awk "BEGIN { printf \"%.1f\", $redis_rps * 200 / 1e6 }") | | p50 $redis_p50 ms, p99 $redis_p99 ms (pipelined, acks before fsync) |"
     echo
-    echo "Ack latency, sluice, fsync always, fixed load of 50,000 events/s (requests of 100 events over 8 connections, 10 s; achieved $ach events/s): p50 $p50 ms, p99 $p99 ms."
+    echo "Ack latency, sluice, fsync always, fixed load of 50,000 events/s (requests of 100 events over 32 connections, 10 s; achieved $ach events/s): p50 $p50 ms, p99 $p99 ms."
     echo
     echo "Ratio sluice (fsync always) / redis XADD (everysec): $(awk "BEGIN { printf \"%.2f\", $(echo "$rows" | head -1 | awk -F'|' '{print $3}') / $redis_rps }")."
 } >"$section"
