@@ -66,7 +66,7 @@ run: deps
 	@scripts/run.sh
 
 test: test-deps
-	@$(MAKE) --no-print-directory build/sluice build/san/sluice build/san/unit $(FUZZ_REPLAY)
+	@$(MAKE) --no-print-directory -j$$(nproc) build/sluice build/san/sluice build/san/unit $(FUZZ_REPLAY)
 	@tests/run.sh
 
 unit: build/san/unit
