@@ -2,6 +2,7 @@
 #include "cli/cli.h"
 #include "config/config.h"
 #include "sql/output.h"
+#include "pgfed/pgfed.h"
 #include "sql/sql.h"
 #include "util/util.h"
 
@@ -266,6 +267,11 @@ int cli_sql(int argc, char **argv)
     o.ntails = cf->nstreams;
     e = sq_open(&o, err, sizeof err);
     if (!e) {
+        fprintf(stderr, "sluice sql: %s\n", err);
+        goto fail;
+    }
+    /* PostgreSQL connections of the config become schemas (pg.users, ...) */
+    if (pgf_attach_config(sq_db(e), cf, err, sizeof err)) {
         fprintf(stderr, "sluice sql: %s\n", err);
         goto fail;
     }

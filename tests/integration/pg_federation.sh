@@ -292,11 +292,36 @@ carol
 -- 1 rows" ]; then ok reconnect_after_broken_connection
 else fail reconnect_after_broken_connection "$out" "$err"; fi
 
-# sluice sql with the config, once the SQL engine attaches postgres connections
+# sluice sql with the config: PostgreSQL tables next to lake tables
 data=$tmp/sluice-data
 if sq=$(build/san/sluice sql -d "$data" -c "$cfg" -F csv "SELECT name FROM pg.users WHERE id = 3" 2>&1) &&
     grep -q carol <<<"$sq"; then
     ok sluice_sql_reads_pg
 else
-    echo "skip sluice_sql_reads_pg: sluice sql does not attach postgres connections yet ($(head -1 <<<"$sq"))"
+    fail sluice_sql_reads_pg "$sq"
 fi
+
+# a lake table (landed by sluice serve) joined with a PostgreSQL table; the
+# predicate on the PostgreSQL side must reach PostgreSQL
+lcfg=$tmp/lake.yaml
+{ printf 'data_dir: %s\nlisten: 127.0.0.1:0\nlimits:\n  min_free_disk: 0\nstreams:\n  orders:\n    sink:\n      roll_age: 100ms\n' "$data"
+  sed -n '/^postgres:/,$p' "$cfg"; } >"$lcfg"
+build/san/sluice serve -c "$lcfg" --port-file "$tmp/sport" 2>"$tmp/serve.log" &
+spid=$!
+for _ in $(seq 200); do [ -s "$tmp/sport" ] && break; sleep 0.05; done
+surl="http://127.0.0.1:$(cat "$tmp/sport")"
+for i in $(seq 1 30); do echo "{\"order\":$i,\"user_id\":$(( i % 4 + 1 )),\"amount\":$i.5,\"event_time\":\"2024-05-01T10:00:00Z\"}"; done |
+    curl -s -o /dev/null -X POST --data-binary @- "$surl/v1/streams/orders/records"
+for _ in $(seq 100); do curl -s "$surl/v1/streams/orders" | grep -q '"lag":0,' && break; sleep 0.1; done
+kill -TERM "$spid"; wait "$spid"
+mark=$(stat -c %s "$log")
+jq=$(build/san/sluice sql -d "$data" -c "$lcfg" -F csv \
+    "SELECT u.name, count(*) AS n, sum(o.amount) AS total FROM t1_orders o JOIN pg.users u ON u.id = o.user_id WHERE u.age >= 30 GROUP BY u.name ORDER BY u.name" 2>&1)
+sleep 0.1
+newlog=$(tail -c +$((mark + 1)) "$log")
+want='name,n,total
+ann,7,115.5
+bob,8,124'
+if [ "$jq" = "$want" ]; then ok lake_join_pg
+else fail lake_join_pg "expected:" "$want" "got:" "$jq"; fi
+expect_log lake_join_pg_predicate_pushed '"age" >= $1::int8'
