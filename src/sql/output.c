@@ -279,7 +279,7 @@ static int emit(sq_out *o, sqlite3_value **vals)
             if (i) ut_buf_putc(b, (uint8_t)d);
             if (s) put_csv_field(b, s, n, d);
         }
-        ut_buf_puts(b, o->fmt == SQ_FMT_CSV ? "\r\n" : "\n");
+        ut_buf_putc(b, '\n'); /* LF, as sluice cat and Unix tools (a CR stays quoted in fields) */
         break;
     }
     case SQ_FMT_NDJSON:
@@ -352,7 +352,7 @@ static int on_header(void *ctx, sqlite3_stmt *st)
             if (i) ut_buf_putc(&o->b, o->fmt == SQ_FMT_CSV ? ',' : '\t');
             put_csv_field(&o->b, o->names[i], strlen(o->names[i]), o->fmt == SQ_FMT_CSV ? ',' : '\t');
         }
-        ut_buf_puts(&o->b, o->fmt == SQ_FMT_CSV ? "\r\n" : "\n");
+        ut_buf_putc(&o->b, '\n');
     }
     return 0;
 }
