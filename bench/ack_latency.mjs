@@ -8,6 +8,7 @@ const [port, file, rate, batch, conns, seconds] = process.argv.slice(2).map((v, 
 const lines = fs.readFileSync(file, 'utf8').split('\n').filter(Boolean);
 const agent = new http.Agent({ keepAlive: true, maxSockets: conns });
 const lat = [];
+const T0 = process.hrtime.bigint();
 let next = 0, sent = 0, errors = 0, inflight = 0;
 const perReqMs = 1000 / (rate / batch);
 
@@ -22,7 +23,7 @@ function send() {
         res.resume();
         res.on('end', () => {
             inflight--;
-            if (res.statusCode === 200) lat.push(Number(process.hrtime.bigint() - t0) / 1e6); else errors++;
+            if (res.statusCode === 200) lat.push([Number(t0 - T0) / 1e6, Number(process.hrtime.bigint() - t0) / 1e6]); else errors++;
         });
     });
     req.on('error', () => { inflight--; errors++; });
@@ -42,8 +43,14 @@ await new Promise(resolve => {
     tick();
 });
 while (inflight > 0) await new Promise(r => setTimeout(r, 5));
-lat.sort((a, b) => a - b);
-const q = p => lat.length ? lat[Math.min(lat.length - 1, Math.floor(p * lat.length))] : NaN;
+// the first second (connections and server threads being set up) is reported
+// apart from the steady state
+const warm = lat.filter(x => x[0] < 1000).map(x => x[1]).sort((a, b) => a - b);
+const steady = lat.filter(x => x[0] >= 1000).map(x => x[1]).sort((a, b) => a - b);
+const q = (a, p) => a.length ? a[Math.min(a.length - 1, Math.floor(p * a.length))] : NaN;
+const slow = lat.filter(x => x[1] > 10).map(x => Math.round(x[0]));
 console.log(JSON.stringify({ events_per_s: Math.round(sent / seconds), requests: lat.length, errors,
-    p50: q(0.50), p90: q(0.90), p99: q(0.99), max: lat[lat.length - 1] }));
+    p50: q(steady, 0.50), p90: q(steady, 0.90), p99: q(steady, 0.99), max: steady[steady.length - 1],
+    first_second: { requests: warm.length, p50: q(warm, 0.5), p99: q(warm, 0.99), max: warm[warm.length - 1] },
+    slow_at_ms: slow.slice(0, 40) }));
 agent.destroy();

@@ -9,7 +9,7 @@ BIN=${SLUICE_REL:-build/sluice}
 OUT=bench/out
 EVENTS=${BENCH_INGEST_EVENTS:-1000000}
 mkdir -p "$OUT"
-T=$(mktemp -d "$OUT/ingest-XXXXXX")
+T=$(mktemp -d "$PWD/$OUT/ingest-XXXXXX")
 SPID= RPID=
 cleanup() { [ -n "$SPID" ] && kill -9 "$SPID" 2>/dev/null; [ -n "$RPID" ] && kill -9 "$RPID" 2>/dev/null; rm -rf "$T"; }
 trap cleanup EXIT
@@ -71,8 +71,10 @@ start_server always
 lat=$(node bench/ack_latency.mjs "$PORT" "$events" 50000 100 32 10)
 stop_server
 echo "ack latency at 50k events/s (fsync always): $lat"
-p50=$(echo "$lat" | sed -n 's/.*"p50":\([0-9.]*\).*/\1/p')
-p99=$(echo "$lat" | sed -n 's/.*"p99":\([0-9.]*\).*/\1/p')
+p50=$(echo "$lat" | sed -n 's/^{[^{]*"p50":\([0-9.]*\).*/\1/p')
+p99=$(echo "$lat" | sed -n 's/^{[^{]*"p99":\([0-9.]*\).*/\1/p')
+lmax=$(echo "$lat" | sed -n 's/^{[^{]*"max":\([0-9.]*\).*/\1/p')
+w99=$(echo "$lat" | sed -n 's/.*"first_second":{[^}]*"p99":\([0-9.]*\).*/\1/p')
 ach=$(echo "$lat" | sed -n 's/.*"events_per_s":\([0-9]*\).*/\1/p')
 
 # the peer: redis XADD with AOF everysec, 200-byte values
@@ -88,6 +90,7 @@ redis_p50=$(echo "$rb" | awk -F'","' '{ print $5 }')
 redis_p99=$(echo "$rb" | awk -F'","' '{ print $7 }')
 echo "redis-benchmark XADD -P 32 -c 4 (AOF everysec): $redis_rps ops/s, p50 $redis_p50 ms, p99 $redis_p99 ms"
 
+fmt() { LC_ALL=C printf '%.2f' "$1"; }
 section=${1:-$OUT/ingest-section.md}
 {
     echo "| what | events/s | MB/s | events per server CPU-second | notes |"
@@ -95,7 +98,7 @@ section=${1:-$OUT/ingest-section.md}
     printf '%s' "$rows"
     echo "| redis-benchmark XADD, -P 32, 4 clients, appendfsync everysec (peer) | $redis_rps | $(awk "BEGIN { printf \"%.1f\", $redis_rps * 200 / 1e6 }") | | p50 $redis_p50 ms, p99 $redis_p99 ms (pipelined, acks before fsync) |"
     echo
-    echo "Ack latency, sluice, fsync always, fixed load of 50,000 events/s (requests of 100 events over 32 connections, 10 s; achieved $ach events/s): p50 $p50 ms, p99 $p99 ms."
+    echo "Ack latency, sluice, fsync always, fixed load of 50,000 events/s (requests of 100 events over 32 keep-alive connections, 10 s; achieved $ach events/s): steady state (after the first second) p50 $(fmt "$p50") ms, p99 **$(fmt "$p99") ms**, max $(fmt "$lmax") ms; the first second (32 connections and their server threads being set up) p99 $(fmt "$w99") ms."
     echo
     echo "Ratio sluice (fsync always) / redis XADD (everysec): $(awk "BEGIN { printf \"%.2f\", $(echo "$rows" | head -1 | awk -F'|' '{print $3}') / $redis_rps }")."
 } >"$section"

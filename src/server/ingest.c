@@ -97,6 +97,8 @@ static enum MHD_Result first_call(sv_server *s, struct MHD_Connection *c, const 
     if (storage_full(s, st, err, sizeof err)) return sv__reply_error(s, c, 507, err);
     ingest_ctx *x = ut_calloc(1, sizeof *x);
     x->st = st;
+    if (cl) /* reserve the declared body once: no regrowth copies (capped above) */
+        ut_buf_reserve(&x->body, (size_t)strtoull(cl, NULL, 10));
     *ctx = x;
     return MHD_YES;
 }
