@@ -32,7 +32,7 @@ pq_type lk__pq_type(ct_type t)
 
 /* Put JSON value v into column col of type t (the schema has widened t to
  * hold every observed value, so a mismatch cannot happen; it becomes null). */
-static void put_value(pq_writer *w, int col, ct_type t, const js_value *v)
+void lk__put_value(pq_writer *w, int col, ct_type t, const js_value *v)
 {
     int rc = -1;
     switch (v->kind == JS_NULL ? -1 : (int)t) {
@@ -72,46 +72,33 @@ static pq_writer *open_writer(lk_sink *s, const char *tmp, const pq_column_spec 
     return w;
 }
 
-static int write_part(lk_sink *s, const lk__buf *b, const ct_column *cols, int ncols,
-                      const char *tmp, char *err, size_t errlen)
+int lk__part_open(lk_sink *s, lk__buf *b, char *err, size_t errlen)
 {
-    pq_column_spec *specs = ut_calloc((size_t)ncols + 1, sizeof *specs);
-    for (int i = 0; i < ncols; i++) {
-        specs[i].name = cols[i].name;
-        specs[i].type = lk__pq_type(cols[i].type);
-        specs[i].optional = 1;
+    int n = s->schema.n, m = 0;
+    pq_column_spec *specs = ut_calloc((size_t)n + 2, sizeof *specs);
+    b->wcol = ut_malloc(((size_t)n + 1) * sizeof *b->wcol);
+    b->wn = n;
+    for (int i = 0; i < n; i++) {
+        const lk__col *c = &s->schema.cols[i];
+        if (!c->type) { /* only nulls so far: not in the file */
+            b->wcol[i] = -1;
+            continue;
+        }
+        b->wcol[i] = m;
+        specs[m].name = c->name;
+        specs[m].type = lk__pq_type(c->type);
+        specs[m].optional = 1;
+        m++;
     }
-    specs[ncols] = (pq_column_spec){"_ingest_ts", PQ_TIMESTAMP, 0};
-    pq_writer *w = open_writer(s, tmp, specs, ncols + 1, err, errlen);
+    b->wcol[n] = m;
+    specs[m++] = (pq_column_spec){"_ingest_ts", PQ_TIMESTAMP, 0};
+    char tmp[4400];
+    snprintf(tmp, sizeof tmp, "%s/%s.%020llu.%lld.parquet", s->o.tmp_dir, s->o.table,
+             (unsigned long long)s->position, (long long)b->key);
+    b->tmp = ut_strdup(tmp);
+    b->w = open_writer(s, tmp, specs, m, err, errlen);
     free(specs);
-    if (!w) return -1;
-    const uint8_t *p = b->data.p;
-    char jerr[200];
-    int hints[64];
-    for (int k = 0; k < 64; k++) hints[k] = -1;
-    for (size_t i = 0; i < b->n; i++) {
-        if (js_obj_begin(s->js, (const char *)p, b->len[i], jerr, sizeof jerr) == 0) {
-            js_field f;
-            int k = 0, nohint = -1;
-            while (js_obj_next(s->js, &f, jerr, sizeof jerr) == 1) {
-                int *hint = k < 64 ? &hints[k] : &nohint;
-                k++;
-                int ci = lk__schema_find_hint(&s->schema, f.key, f.key_len, hint);
-                if (ci < 0 || ci >= ncols) continue; /* _ingest_ts in the record, or capped */
-                put_value(w, ci, cols[ci].type, &f.v);
-            }
-        }
-        (void)pq_writer_put_i64(w, ncols, b->ts[i]);
-        if (pq_writer_end_row(w)) {
-            ut_err(err, errlen, "%s", pq_writer_error(w));
-            pq_writer_destroy(w);
-            return -1;
-        }
-        p += b->len[i];
-    }
-    int rc = pq_writer_close(w, err, errlen);
-    pq_writer_destroy(w);
-    return rc;
+    return b->w ? 0 : -1;
 }
 
 static int write_errors(lk_sink *s, const lk__buf *b, const char *tmp, char *err, size_t errlen)
@@ -237,16 +224,27 @@ static void pending_free(pending *p)
     free(p->files);
 }
 
-/* Write buffer b to tmp, then store it under <table>/<partition>/part-...; fill f. */
-static int land(lk_sink *s, const lk__buf *b, const char *table, const char *partition, int idx,
-                int is_errors, const ct_column *cols, int ncols, ct_file *f, char *err,
-                size_t errlen)
+/* Close partition b's file (or write the error records), store it under
+ * <table>/<partition>/part-<position>-<idx>.parquet and fill f. */
+static int land(lk_sink *s, lk__buf *b, const char *table, const char *partition, int idx,
+                int is_errors, ct_file *f, char *err, size_t errlen)
 {
     char tmp[4400], key[1400];
-    snprintf(tmp, sizeof tmp, "%s/%s.%020llu.%04d.parquet", s->o.tmp_dir, table,
-             (unsigned long long)s->position, idx);
-    int rc = is_errors ? write_errors(s, b, tmp, err, errlen)
-                       : write_part(s, b, cols, ncols, tmp, err, errlen);
+    int rc;
+    if (is_errors) {
+        snprintf(tmp, sizeof tmp, "%s/%s.%020llu.errors.parquet", s->o.tmp_dir, table,
+                 (unsigned long long)s->position);
+        rc = write_errors(s, b, tmp, err, errlen);
+        f->min_offset = (int64_t)b->off[0];
+        f->max_offset = (int64_t)b->off[b->n - 1];
+    } else {
+        snprintf(tmp, sizeof tmp, "%s", b->tmp);
+        rc = pq_writer_close(b->w, err, errlen);
+        pq_writer_destroy(b->w);
+        b->w = NULL;
+        f->min_offset = b->min_off;
+        f->max_offset = b->max_off;
+    }
     if (rc) {
         unlink(tmp);
         return -1;
@@ -258,8 +256,6 @@ static int land(lk_sink *s, const lk__buf *b, const char *table, const char *par
     f->rows = (int64_t)b->n;
     f->schema_version = is_errors ? 0 : s->schema.version;
     f->created_ms = lk__now_ms();
-    f->min_offset = (int64_t)b->off[0];
-    f->max_offset = (int64_t)b->off[b->n - 1];
     lk__file_stats(tmp, f);
     uint64_t size = 0;
     FILE *fp = fopen(tmp, "rb");
@@ -280,46 +276,78 @@ static int cmp_part(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-int lk__flush(lk_sink *s, char *err, size_t errlen)
+int lk__schema_commit(lk_sink *s, char *err, size_t errlen)
 {
-    if (!s->buffered_records && !s->errors.n) return 0;
-    uint64_t t0 = ut_now_ns();
-    pending main = {0}, errs = {0};
     ct_column *cols = NULL;
     char change[1024];
     int ncols = lk__schema_snapshot(&s->schema, &cols, change, sizeof change);
-    int rc = -1;
-    if (s->schema.dirty) {
-        int version;
-        if (ct_schema_set(s->cat, s->table.id, cols, ncols, change, &version, err, errlen))
-            goto done;
-        lk__schema_recorded(&s->schema, version);
-        fprintf(stderr, "sluice: table %s: schema version %d: %s\n", s->o.table, version, change);
+    int version, rc = 0;
+    if (change[0]) {
+        rc = ct_schema_set(s->cat, s->table.id, cols, ncols, change, &version, err, errlen);
+        if (rc == 0) {
+            lk__schema_recorded(&s->schema, version);
+            fprintf(stderr, "sluice: table %s: schema version %d: %s\n", s->o.table, version, change);
+        }
+    } else {
+        s->schema.dirty = 0; /* only null-only keys were added: nothing to record */
     }
+    free(cols);
+    return rc;
+}
+
+void lk__parts_discard(lk_sink *s)
+{
+    for (int i = 0; i < s->nparts; i++) {
+        lk__buf *b = &s->parts[i];
+        if (b->w) pq_writer_destroy(b->w);
+        if (b->tmp) unlink(b->tmp);
+        free(b->tmp);
+        free(b->wcol);
+    }
+    s->nparts = 0;
+    s->last_part = -1;
+    lk__buf_free(&s->errors);
+}
+
+/* A failed flush drops everything buffered and goes back to the committed
+ * position: the journal still has every record, so nothing is lost. */
+static void rewind_to_position(lk_sink *s)
+{
+    lk__parts_discard(s);
+    s->read_offset = s->position;
+    s->buffered_records = s->buffered_bytes = 0;
+    s->oldest_ingest_us = 0;
+}
+
+int lk__flush(lk_sink *s, char *err, size_t errlen)
+{
+    if (!s->buffered_records && !s->errors.n) return 0;
+    pending main = {0}, errs = {0};
+    int rc = -1;
+    if (s->schema.dirty && lk__schema_commit(s, err, errlen)) goto done;
     qsort(s->parts, (size_t)s->nparts, sizeof *s->parts, cmp_part);
     s->last_part = -1;
     for (int i = 0; i < s->nparts; i++) {
         char part[64];
+        if (!s->parts[i].n) continue;
         lk__part_path(s->parts[i].key, s->o.partition, part, sizeof part);
-        if (land(s, &s->parts[i], s->o.table, part, i, 0, cols, ncols, add_file(&main), err,
-                 errlen))
-            goto done;
+        if (land(s, &s->parts[i], s->o.table, part, i, 0, add_file(&main), err, errlen)) goto done;
     }
     if (s->errors.n) {
         char part[64];
         lk__part_path(lk__part_key(s->errors.ts[0], LK_PART_DT_HR), LK_PART_DT_HR, part,
                       sizeof part);
-        if (land(s, &s->errors, s->etable.name, part, 0, 1, NULL, 0, add_file(&errs), err, errlen))
+        if (land(s, &s->errors, s->etable.name, part, 0, 1, add_file(&errs), err, errlen))
             goto done;
     }
     if (ct_commit_many(s->cat, s->table.id, main.files, main.n, s->etable.id, errs.files, errs.n,
                        s->o.stream_name, s->read_offset, err, errlen))
         goto done;
-    /* committed: the buffers are in the lake */
-    uint64_t landed = s->buffered_records, bytes = 0;
+    /* committed: the records are in the lake */
+    uint64_t bytes = 0;
     for (int i = 0; i < main.n; i++) bytes += (uint64_t)main.files[i].bytes;
     pthread_mutex_lock(&s->mu);
-    s->stats.records_landed += landed;
+    s->stats.records_landed += s->buffered_records;
     s->stats.records_errored += s->errors.n;
     s->stats.files_committed += (uint64_t)(main.n + errs.n);
     s->stats.bytes_committed += bytes;
@@ -336,15 +364,13 @@ int lk__flush(lk_sink *s, char *err, size_t errlen)
     s->stats.last_error[0] = 0;
     pthread_mutex_unlock(&s->mu);
     s->position = s->read_offset;
-    lk__bufs_recycle(s);
-    lk__buf_free(&s->errors);
+    lk__parts_discard(s);
     s->buffered_records = s->buffered_bytes = 0;
     s->oldest_ingest_us = 0;
     s->flush_seq++;
-    (void)t0;
     rc = 0;
 done:
-    free(cols);
+    if (rc) rewind_to_position(s);
     pending_free(&main);
     pending_free(&errs);
     return rc;

@@ -48,7 +48,10 @@ void lk__schema_note(lk__schema *s, int i, js_kind k, int is_ts);
  * for key; adds or widens the column.  Returns the column index, or -1 when
  * the table is at its column cap (the record goes to the errors table). */
 int lk__schema_observe(lk__schema *s, const char *key, size_t n, js_kind k, int is_ts);
-/* The columns as the catalog stores them (type 0 -> string), and a text of
+/* Would a value of kind k (is_ts) change column i's type? */
+int lk__schema_widens(const lk__schema *s, int i, js_kind k, int is_ts);
+/* The typed columns as the catalog stores them (columns seen only with nulls
+ * are left out until a value gives them a type), and a text of
  * what changed since the recorded version ("added x string; widened y int64
  * -> double").  *cols malloc'ed.  Returns the count. */
 int lk__schema_snapshot(const lk__schema *s, ct_column **cols, char *change, size_t n);

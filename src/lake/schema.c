@@ -150,6 +150,12 @@ int lk__schema_observe(lk__schema *s, const char *key, size_t n, js_kind k, int 
     return i;
 }
 
+int lk__schema_widens(const lk__schema *s, int i, js_kind k, int is_ts)
+{
+    ct_type t = s->cols[i].type;
+    return widen(t, kind_type(k, is_ts)) != t;
+}
+
 void lk__schema_note(lk__schema *s, int i, js_kind k, int is_ts)
 {
     lk__col *c = &s->cols[i];
@@ -164,12 +170,14 @@ int lk__schema_snapshot(const lk__schema *s, ct_column **cols, char *change, siz
 {
     *cols = ut_calloc((size_t)s->n + 1, sizeof **cols);
     size_t o = 0;
+    int m = 0;
     change[0] = 0;
     for (int i = 0; i < s->n; i++) {
         const lk__col *c = &s->cols[i];
-        ct_type t = c->type ? c->type : CT_STRING;
-        snprintf((*cols)[i].name, sizeof (*cols)[i].name, "%s", c->name);
-        (*cols)[i].type = t;
+        ct_type t = c->type;
+        if (!t) continue; /* only nulls so far: not a column yet (reads as NULL) */
+        snprintf((*cols)[m].name, sizeof (*cols)[m].name, "%s", c->name);
+        (*cols)[m++].type = t;
         int w = 0;
         if (!c->recorded)
             w = snprintf(change + o, n - o, "%sadded %s %s", o ? "; " : "", c->name, ct_type_name(t));
@@ -178,15 +186,12 @@ int lk__schema_snapshot(const lk__schema *s, ct_column **cols, char *change, siz
                          ct_type_name(c->recorded), ct_type_name(t));
         if (w > 0) o = o + (size_t)w < n ? o + (size_t)w : n - 1;
     }
-    return s->n;
+    return m;
 }
 
 void lk__schema_recorded(lk__schema *s, int version)
 {
-    for (int i = 0; i < s->n; i++) {
-        if (!s->cols[i].type) s->cols[i].type = CT_STRING;
-        s->cols[i].recorded = s->cols[i].type;
-    }
+    for (int i = 0; i < s->n; i++) s->cols[i].recorded = s->cols[i].type;
     s->version = version;
     s->dirty = 0;
 }

@@ -70,7 +70,7 @@ static void buf_free(lk__buf *b)
     memset(b, 0, sizeof *b);
 }
 
-/* The buffer of partition key, creating it; NULL when at the open-partition
+/* The open partition of key, creating it; NULL when at the open-partition
  * cap (the caller flushes first). */
 static lk__buf *part_buf(lk_sink *s, int64_t key, int create)
 {
@@ -86,17 +86,20 @@ static lk__buf *part_buf(lk_sink *s, int64_t key, int create)
         s->parts = ut_realloc(s->parts, (size_t)s->cap_parts * sizeof *s->parts);
     }
     lk__buf *b = &s->parts[s->nparts];
-    if (s->nspare) {
-        *b = s->spare[--s->nspare]; /* emptied, memory kept */
-    } else {
-        memset(b, 0, sizeof *b);
-    }
+    memset(b, 0, sizeof *b);
     b->key = key;
+    b->min_off = INT64_MAX;
     s->last_part = s->nparts++;
     return b;
 }
 
-/* ---- observe one record ---------------------------------------------------------- */
+/* ---- shred one record -------------------------------------------------------------- *
+ *
+ * One parse per record: its fields are collected, checked against the schema,
+ * and put straight into the Parquet writer of the record's partition.  A new
+ * key or a wider type changes the schema; files must have one schema, so the
+ * open partitions are flushed and committed first (rare after a table's first
+ * records), the change is recorded, and new writers take the new columns. */
 
 static int is_timestamp_text(const js_value *v)
 {
@@ -104,41 +107,81 @@ static int is_timestamp_text(const js_value *v)
     return v->n >= 19 && v->n <= 40 && ut_ts_parse(v->s, v->n, &us) == 0;
 }
 
-/* Find the record's event time and note its fields in the schema.  Returns 0,
- * or -1 with the reason the record cannot land. */
-static int observe(lk_sink *s, const jr_record *r, int64_t *event_us, char *why, size_t n)
+/* Returns 0 (landed in a writer), 1 (rejected: *why says why), -1 (error). */
+static int shred(lk_sink *s, const jr_record *r, char *why, size_t nwhy, char *err, size_t errlen)
 {
-    char err[200];
-    *event_us = r->ts_us;
-    if (js_obj_begin(s->js, (const char *)r->p, r->n, err, sizeof err))
-        return ut_err(why, n, "%s", err);
-    js_field f;
-    int rc, cap_hit = 0, k = 0, nohint = -1;
+    char jerr[200];
+    int64_t event_us = r->ts_us;
+    if (js_obj_begin(s->js, (const char *)r->p, r->n, jerr, sizeof jerr))
+        return ut_err(why, nwhy, "%s", jerr), 1;
     size_t etl = strlen(s->o.event_time_field);
-    while ((rc = js_obj_next(s->js, &f, err, sizeof err)) == 1) {
-        int *hint = k < 64 ? &s->hints[k] : &nohint;
-        k++;
-        if (etl && f.key_len == etl && !memcmp(f.key, s->o.event_time_field, etl)) {
+    int nf = 0, change = 0, rc, nohint = -1;
+    for (;;) {
+        if (nf == s->cap_fv) {
+            s->cap_fv = s->cap_fv ? s->cap_fv * 2 : 64;
+            s->fv = ut_realloc(s->fv, (size_t)s->cap_fv * sizeof *s->fv);
+        }
+        struct lk__fv *x = &s->fv[nf];
+        rc = js_obj_next(s->js, &x->f, jerr, sizeof jerr);
+        if (rc != 1) break;
+        const js_field *f = &x->f;
+        if (etl && f->key_len == etl && !memcmp(f->key, s->o.event_time_field, etl)) {
             int64_t us;
-            if (lk__event_time(&f.v, s->o.time_format, &us) == 0) *event_us = us;
+            if (lk__event_time(&f->v, s->o.time_format, &us) == 0) event_us = us;
         }
-        if (f.key_len == 10 && !memcmp(f.key, "_ingest_ts", 10)) continue; /* reserved */
-        int ci = lk__schema_find_hint(&s->schema, f.key, f.key_len, hint);
-        int is_ts = 0;
-        if (f.v.kind == JS_STRING) {
-            ct_type t = ci >= 0 ? s->schema.cols[ci].type : (ct_type)0;
-            if (t == 0 || t == CT_TIMESTAMP) is_ts = is_timestamp_text(&f.v);
+        if (f->key_len == 10 && !memcmp(f->key, "_ingest_ts", 10)) continue; /* reserved */
+        int *hint = nf < 64 ? &s->hints[nf] : &nohint;
+        x->ci = lk__schema_find_hint(&s->schema, f->key, f->key_len, hint);
+        x->is_ts = 0;
+        if (f->v.kind == JS_STRING) {
+            ct_type t = x->ci >= 0 ? s->schema.cols[x->ci].type : (ct_type)0;
+            if (t == 0 || t == CT_TIMESTAMP) x->is_ts = is_timestamp_text(&f->v);
         }
-        if (ci >= 0) {
-            if (f.v.kind != JS_NULL) lk__schema_note(&s->schema, ci, f.v.kind, is_ts);
-        } else if ((*hint = lk__schema_observe(&s->schema, f.key, f.key_len, f.v.kind, is_ts)) < 0) {
-            cap_hit = 1;
-        }
+        if (x->ci < 0 || (f->v.kind != JS_NULL && lk__schema_widens(&s->schema, x->ci, f->v.kind, x->is_ts)))
+            change = 1;
+        nf++;
     }
-    if (rc < 0) return ut_err(why, n, "%s", err);
-    if (cap_hit)
-        return ut_err(why, n, "record would take table %s over its %d-column cap", s->o.table,
-                      s->schema.max_columns);
+    if (rc < 0) return ut_err(why, nwhy, "%s", jerr), 1;
+    if (change) {
+        /* land what the open writers hold, under the schema they were made with */
+        if (s->buffered_records) {
+            s->read_offset = r->offset;
+            if (lk__flush(s, err, errlen)) return -1;
+        }
+        int cap_hit = 0;
+        for (int i = 0; i < nf; i++) {
+            struct lk__fv *x = &s->fv[i];
+            if (x->ci >= 0) {
+                if (x->f.v.kind != JS_NULL) lk__schema_note(&s->schema, x->ci, x->f.v.kind, x->is_ts);
+            } else if ((x->ci = lk__schema_observe(&s->schema, x->f.key, x->f.key_len, x->f.v.kind,
+                                                   x->is_ts)) < 0) {
+                cap_hit = 1;
+            }
+        }
+        if (s->schema.dirty && lk__schema_commit(s, err, errlen)) return -1;
+        if (cap_hit)
+            return ut_err(why, nwhy, "record would take table %s over its %d-column cap",
+                          s->o.table, s->schema.max_columns), 1;
+    }
+    int64_t key = lk__part_key(event_us, s->o.partition);
+    lk__buf *b = part_buf(s, key, 1);
+    if (!b) { /* open-partition cap: land everything so far */
+        s->read_offset = r->offset;
+        if (lk__flush(s, err, errlen)) return -1;
+        b = part_buf(s, key, 1);
+    }
+    if (!b->w && lk__part_open(s, b, err, errlen)) return -1;
+    for (int i = 0; i < nf; i++) {
+        const struct lk__fv *x = &s->fv[i];
+        if (x->ci < 0 || x->ci >= b->wn || b->wcol[x->ci] < 0) continue; /* null-only column */
+        lk__put_value(b->w, b->wcol[x->ci], s->schema.cols[x->ci].type, &x->f.v);
+    }
+    int ing = b->wcol[b->wn]; /* _ingest_ts */
+    if (pq_writer_put_i64(b->w, ing, r->ts_us) || pq_writer_end_row(b->w))
+        return ut_err(err, errlen, "table %s: %s", s->o.table, pq_writer_error(b->w));
+    b->n++;
+    if ((int64_t)r->offset < b->min_off) b->min_off = (int64_t)r->offset;
+    b->max_off = (int64_t)r->offset;
     return 0;
 }
 
@@ -166,21 +209,14 @@ static int consume(lk_sink *s, const jr_record *recs, int n, char *err, size_t e
                     (unsigned long long)r->offset - 1);
             if (!s->buffered_records && !s->errors.n) s->position_hint = r->offset;
         }
-        int64_t ev;
         char why[256];
         if (!s->buffered_records && !s->errors.n) s->oldest_buffered_ms = lk__now_ms();
-        if (observe(s, r, &ev, why, sizeof why)) {
+        int rc = shred(s, r, why, sizeof why, err, errlen);
+        if (rc < 0) return -1;
+        if (!s->buffered_records && !s->errors.n) s->oldest_buffered_ms = lk__now_ms();
+        if (rc == 1) {
             buf_add(&s->errors, r->p, r->n, r->ts_us, r->offset, why);
         } else {
-            int64_t key = lk__part_key(ev, s->o.partition);
-            lk__buf *b = part_buf(s, key, 1);
-            if (!b) { /* open-partition cap: flush everything buffered so far */
-                s->read_offset = r->offset;
-                if (lk__flush(s, err, errlen)) return -1;
-                s->oldest_buffered_ms = lk__now_ms();
-                b = part_buf(s, key, 1);
-            }
-            buf_add(b, r->p, r->n, r->ts_us, r->offset, NULL);
             s->buffered_records++;
             s->buffered_bytes += r->n;
             if (r->ts_us < s->oldest_ingest_us || !s->oldest_ingest_us) s->oldest_ingest_us = r->ts_us;
@@ -345,11 +381,9 @@ void lk_sink_destroy(lk_sink *s)
 {
     if (!s) return;
     lk_sink_stop(s);
-    for (int i = 0; i < s->nparts; i++) buf_free(&s->parts[i]);
+    lk__parts_discard(s);
     free(s->parts);
-    for (int i = 0; i < s->nspare; i++) buf_free(&s->spare[i]);
-    free(s->spare);
-    buf_free(&s->errors);
+    free(s->fv);
     lk__schema_free(&s->schema);
     ct_table_free(&s->table);
     ct_table_free(&s->etable);
@@ -372,23 +406,3 @@ void lk__buf_free(lk__buf *b)
     buf_free(b);
 }
 
-void lk__bufs_recycle(lk_sink *s)
-{
-    if (!s->spare) s->spare = ut_calloc((size_t)s->o.max_open_partitions + 1, sizeof *s->spare);
-    /* keep buffers up to ~max_buffer_bytes of capacity; free the rest */
-    uint64_t kept = 0;
-    for (int i = 0; i < s->nspare; i++) kept += s->spare[i].data.cap;
-    for (int i = 0; i < s->nparts; i++) {
-        lk__buf *b = &s->parts[i];
-        if (s->nspare < s->o.max_open_partitions && kept + b->data.cap <= s->o.max_buffer_bytes) {
-            kept += b->data.cap;
-            ut_buf_reset(&b->data);
-            b->n = 0;
-            s->spare[s->nspare++] = *b;
-        } else {
-            buf_free(b);
-        }
-    }
-    s->nparts = 0;
-    s->last_part = -1;
-}

@@ -4,9 +4,16 @@
 
 #include "lake/lk_int.h"
 
-/* Buffered raw records of one partition (or the error records). */
+/* One open partition: its rows go straight into a Parquet writer (one parse
+ * per record).  The error records use the raw fields instead. */
 typedef struct lk__buf {
     int64_t key;          /* partition key */
+    pq_writer *w;         /* partitions: the file being written */
+    char *tmp;            /* its temp path */
+    int *wcol;            /* schema column -> writer column, -1 = not in the file */
+    int wn;               /* schema columns when the writer was opened */
+    int64_t min_off, max_off;
+    /* error records: raw */
     ut_buf data;          /* record bytes, concatenated */
     uint32_t *len;        /* per record */
     int64_t *ts;          /* ingest time, µs */
@@ -30,8 +37,12 @@ struct lk_sink {
     uint64_t read_offset;       /* next to read */
     lk__buf *parts;
     int nparts, cap_parts, last_part;
-    lk__buf *spare;             /* emptied buffers kept for reuse (no regrowth, no new pages) */
-    int nspare;
+    struct lk__fv {             /* fields of the record being shredded */
+        int ci;
+        int is_ts;
+        js_field f;
+    } *fv;
+    int cap_fv;
     lk__buf errors;
     uint64_t buffered_records, buffered_bytes;
     int64_t oldest_buffered_ms; /* wall time the oldest buffered record was read */
@@ -47,8 +58,14 @@ struct lk_sink {
 
 int64_t lk__now_ms(void);
 void lk__buf_free(lk__buf *b);
-/* Empty every partition buffer after a commit, keeping their memory for reuse. */
-void lk__bufs_recycle(lk_sink *s);
+/* Drop every open partition (writers, temp files) and the error records. */
+void lk__parts_discard(lk_sink *s);
+/* Open the Parquet writer of partition b with the current schema.  0 or -1. */
+int lk__part_open(lk_sink *s, lk__buf *b, char *err, size_t errlen);
+/* Put JSON value v into writer column col of type t. */
+void lk__put_value(pq_writer *w, int col, ct_type t, const js_value *v);
+/* Record a changed schema in the catalog now.  0 or -1. */
+int lk__schema_commit(lk_sink *s, char *err, size_t errlen);
 /* Write every buffer as Parquet, store the files, commit files + position. */
 int lk__flush(lk_sink *s, char *err, size_t errlen);
 /* The Parquet writer type of a catalog column type. */
