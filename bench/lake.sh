@@ -12,7 +12,7 @@ BIN=${SLUICE_REL:-build/sluice}
 OUT=bench/out
 EVENTS=${BENCH_LAKE_EVENTS:-1000000}
 mkdir -p "$OUT"
-T=$(mktemp -d "$OUT/lake-XXXXXX")
+T=$(mktemp -d "$PWD/$OUT/lake-XXXXXX")
 SPID=
 cleanup() { [ -n "$SPID" ] && kill -9 "$SPID" 2>/dev/null; rm -rf "$T"; }
 trap cleanup EXIT
@@ -75,6 +75,7 @@ start "      max_open_partitions: 100"
 awk 'BEGIN { srand(5) } { h = NR % 100; d = 1 + int(h / 24); printf "{\"id\":%d,\"event_time\":\"2024-05-%02dT%02d:00:00Z\",\"v\":%f,\"tag\":\"t%d\"}\n", NR, d, h % 24, rand(), NR % 50 }' \
     <(head -n 300000 "$events") >"$T/spread.ndjson"
 "$BIN" ingest -q --parallel 4 --url "$URL" events "$T/spread.ndjson"
+for _ in $(seq 600); do [ "$(field buffered)" = 300000 ] && break; sleep 0.1; done # all read and buffered
 open=$(curl -s "$URL/v1/streams/events" | sed -n 's/.*"open_partitions":\([0-9]*\).*/\1/p')
 rss_kb=$(awk '/VmHWM/ { print $2 }' /proc/"$SPID"/status)
 stop
@@ -89,6 +90,6 @@ section=${1:-$OUT/lake-section.md}
     echo "| sink thread CPU | $cpu s = **$sink_eps events per sink CPU-second** (one core) |"
     echo "| files committed | $files |"
     echo "| ack → commit with default hints (roll_age 60 s) | ack ${ack_ms} ms; committed ${commit_s} s after the ack |"
-    echo "| peak RSS, 300k events over 100 open partitions | $rss_mb MiB |"
+    echo "| peak RSS, 300k events buffered in $open open partitions | $rss_mb MiB |"
 } >"$section"
 cat "$section"

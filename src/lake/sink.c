@@ -229,6 +229,17 @@ static int consume(lk_sink *s, const jr_record *recs, int n, char *err, size_t e
     return 0;
 }
 
+static void publish(lk_sink *s)
+{
+    pthread_mutex_lock(&s->mu);
+    s->stats.read_offset = s->read_offset;
+    s->stats.buffered_records = s->buffered_records + s->errors.n;
+    s->stats.buffered_bytes = s->buffered_bytes;
+    s->stats.open_partitions = s->nparts;
+    s->stats.columns = s->schema.n;
+    pthread_mutex_unlock(&s->mu);
+}
+
 int lk_sink_step(lk_sink *s, int flush, char *err, size_t errlen)
 {
     int total = 0;
@@ -239,17 +250,12 @@ int lk_sink_step(lk_sink *s, int flush, char *err, size_t errlen)
         if (n == 0) break;
         if (consume(s, s->recs, n, err, errlen)) return -1;
         total += n;
+        publish(s);
         if (n < READ_BATCH) break;
     }
     if ((flush && (s->buffered_records || s->errors.n)) || due(s, lk__now_ms()))
         if (lk__flush(s, err, errlen)) return -1;
-    pthread_mutex_lock(&s->mu);
-    s->stats.read_offset = s->read_offset;
-    s->stats.buffered_records = s->buffered_records + s->errors.n;
-    s->stats.buffered_bytes = s->buffered_bytes;
-    s->stats.open_partitions = s->nparts;
-    s->stats.columns = s->schema.n;
-    pthread_mutex_unlock(&s->mu);
+    publish(s);
     return total;
 }
 
