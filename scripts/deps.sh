@@ -34,6 +34,9 @@ if [ "${1:-}" = "--test" ]; then
     # tests/node/package-lock.json.
     if [ ! -d tests/node/node_modules/@duckdb/node-api ] || [ ! -d tests/node/node_modules/s3rver ]; then
         echo "installing npm test tools into tests/node"
-        (cd tests/node && npm ci --no-audit --no-fund --loglevel=error)
+        # npm install, not npm ci: npm 11 records only some optional platform
+        # bindings in the lock file and then refuses `ci`; the lock still pins
+        # the versions.
+        (cd tests/node && npm install --no-audit --no-fund --loglevel=error)
     fi
 fi
