@@ -30,6 +30,7 @@ int cli_read(int argc, char **argv)
     jr_opts o;
     jr_opts_init(&o);
     o.retention_ms = 0; /* a reader never deletes anything */
+    o.read_only = 1;    /* ... nor truncates the tail a running server is writing */
     jr_stream *s = jr_stream_open(dir, pos[0], &o, err, sizeof err);
     if (!s) {
         fprintf(stderr, "sluice read: %s\n", err);

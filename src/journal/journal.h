@@ -41,6 +41,9 @@ typedef struct jr_opts {
     uint64_t retention_bytes;  /* delete oldest sealed segments above; 0 = no cap */
     uint32_t max_record_bytes; /* default 1 MiB, hard cap 64 MiB */
     uint64_t max_batch_bytes;  /* bytes one group commit writes; default 8 MiB */
+    int read_only;             /* open to read next to a running server: never
+                                  truncate, create, append or delete anything; a
+                                  record being written shows up as the end */
 } jr_opts;
 
 /* Fill *o with the defaults above. */

@@ -106,13 +106,18 @@ static int load_segments(jr_stream *s, char *err, size_t errlen)
         uint64_t dropped;
         int last = i + 1 == nb;
         seg_path(s, bases[i], path, sizeof path);
-        jr__seg *g = jr__seg_open(path, bases[i], 0, last, s->o.max_record_bytes, &dropped, err,
-                                  errlen);
+        jr__seg *g = jr__seg_open(path, bases[i], 0, last && !s->o.read_only, s->o.max_record_bytes,
+                                  &dropped, err, errlen);
+        if (!g && last && s->o.read_only && i > 0) {
+            break; /* a segment the server is creating right now: read up to the one before */
+        }
         if (!g) {
             rc = -1;
             break;
         }
-        if (dropped && last) {
+        if (dropped && last && s->o.read_only) {
+            /* a writer may be in the middle of this record: not an error */
+        } else if (dropped && last) {
             s->recovered += dropped;
             fprintf(stderr, "sluice: stream %s: dropped %" PRIu64 " bytes of torn tail from %s "
                     "(kept %" PRIu64 " records up to offset %" PRIu64 ")\n",
@@ -170,15 +175,25 @@ jr_stream *jr_stream_open(const char *dir, const char *name, const jr_opts *opts
     size_t n = strlen(dir) + strlen(name) + 2;
     s->dir = ut_malloc(n);
     snprintf(s->dir, n, "%s/%s", dir, name);
-    if (mkdir(dir, 0755) && errno != EEXIST) {
+    if (!s->o.read_only && mkdir(dir, 0755) && errno != EEXIST) {
         ut_err(err, errlen, "stream %s: cannot create %s: %s", name, dir, strerror(errno));
         goto fail;
     }
-    if (mkdir(s->dir, 0755) && errno != EEXIST) {
+    if (s->o.read_only) {
+        struct stat st;
+        if (stat(s->dir, &st)) {
+            ut_err(err, errlen, "stream %s: no such stream in %s", name, dir);
+            goto fail;
+        }
+    } else if (mkdir(s->dir, 0755) && errno != EEXIST) {
         ut_err(err, errlen, "stream %s: cannot create %s: %s", name, s->dir, strerror(errno));
         goto fail;
     }
     if (load_segments(s, err, errlen)) goto fail;
+    if (!s->nsegs && s->o.read_only) {
+        ut_err(err, errlen, "stream %s: no segments in %s", name, s->dir);
+        goto fail;
+    }
     if (!s->nsegs && create_segment(s, 0, err, errlen)) goto fail;
     s->next_offset = s->visible_next = s->segs[s->nsegs - 1]->next;
     return s;
@@ -248,6 +263,7 @@ static int retain_locked(jr_stream *s, int64_t now)
 
 int jr_stream_retain(jr_stream *s, int64_t now)
 {
+    if (s->o.read_only) return 0;
     pthread_mutex_lock(&s->mu);
     int n = retain_locked(s, now);
     pthread_mutex_unlock(&s->mu);
@@ -347,6 +363,7 @@ static int write_group(jr_stream *s, jr__waiter *head, jr__waiter *last, uint64_
 int jr_append(jr_stream *s, const jr_iov *recs, int n, int64_t ts_us, uint64_t *first, char *err,
               size_t errlen)
 {
+    if (s->o.read_only) return ut_err(err, errlen, "stream %s is open read-only", s->name);
     if (n <= 0) return ut_err(err, errlen, "stream %s: nothing to append", s->name);
     for (int i = 0; i < n; i++)
         if (recs[i].n > s->o.max_record_bytes)

@@ -54,6 +54,7 @@ jr_stream *sq__stream(sq_engine *e, const char *name)
     jr_opts o;
     jr_opts_init(&o);
     o.retention_ms = 0; /* a reader never deletes anything */
+    o.read_only = 1;    /* ... nor truncates the tail a running server is writing */
     o.retention_bytes = 0;
     char err[512];
     ent->s = jr_stream_open(dir, name, &o, err, sizeof err);

@@ -267,3 +267,37 @@ TEST(journal_cursor_commit)
     CHECK(jr_cursor_commit(s, "../x", 1, err, sizeof err) == -1);
     jr_stream_close(s);
 }
+
+TEST(journal_read_only_open_never_truncates)
+{
+    char err[256], sdir[600];
+    jr_stream *s = jr_stream_open(jdir("j6"), "ro", NULL, err, sizeof err);
+    CHECK_MSG(s, "%s", err);
+    CHECK(append_n(s, 0, 50) == 0);
+    jr_stream_close(s);
+    snprintf(sdir, sizeof sdir, "%s/ro", jdir("j6"));
+    const char *seg = last_segment(sdir);
+    struct stat st0, st1;
+    /* a record a writer is in the middle of */
+    int fd = open(seg, O_WRONLY | O_APPEND);
+    CHECK(fd >= 0);
+    CHECK(write(fd, "\x20\x00\x00\x00\x11\x22", 6) == 6);
+    close(fd);
+    CHECK(stat(seg, &st0) == 0);
+    jr_opts o;
+    jr_opts_init(&o);
+    o.read_only = 1;
+    jr_stream *r = jr_stream_open(jdir("j6"), "ro", &o, err, sizeof err);
+    CHECK_MSG(r, "%s", err);
+    CHECK(read_all_check(r, 50) == 0);            /* the valid prefix reads */
+    jr_iov v = {"x", 1};
+    uint64_t first;
+    CHECK(jr_append(r, &v, 1, 0, &first, err, sizeof err) == -1);
+    jr_stream_close(r);
+    CHECK(stat(seg, &st1) == 0);
+    CHECK_EQ_INT(st1.st_size, st0.st_size);       /* nothing truncated */
+    CHECK(!jr_stream_open(jdir("j6"), "nosuch", &o, err, sizeof err)); /* nothing created */
+    char nd[700];
+    snprintf(nd, sizeof nd, "%s/nosuch", jdir("j6"));
+    CHECK(access(nd, F_OK) != 0);
+}
