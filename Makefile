@@ -30,6 +30,7 @@ SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-r
 SAN_OBJ  := $(SRC:%.c=$(SAN)/%.o)
 
 .PHONY: all run test unit bench fuzz deps test-deps clean
+.SECONDARY:
 all: build/sluice
 
 build/sluice: $(REL_OBJ)

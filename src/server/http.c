@@ -16,6 +16,13 @@
 
 static char get_marker; /* *ctx of GET requests */
 
+/* *ctx of POST /v1/query while its body arrives (ingest has its own). */
+typedef struct query_body {
+    char tag[4]; /* "QRY" */
+    ut_buf b;
+    int too_big;
+} query_body;
+
 void sv_opts_init(sv_opts *o)
 {
     memset(o, 0, sizeof *o);
@@ -111,6 +118,24 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
         if (strcmp(method, "POST")) return sv__reply_error(s, c, 405, "use POST");
         return sv__ingest(s, c, name, upload, upload_size, ctx);
     }
+    if (!strcmp(url, "/v1/query")) {
+        if (strcmp(method, "POST")) return sv__reply_error(s, c, 405, "use POST");
+        query_body *qb = *ctx;
+        if (!qb) {
+            qb = ut_calloc(1, sizeof *qb);
+            memcpy(qb->tag, "QRY", 4);
+            *ctx = qb;
+            return MHD_YES;
+        }
+        if (*upload_size) {
+            if (qb->b.len + *upload_size > (1u << 20)) qb->too_big = 1;
+            else ut_buf_put(&qb->b, upload, *upload_size);
+            *upload_size = 0;
+            return MHD_YES;
+        }
+        if (qb->too_big) return sv__reply_error(s, c, 413, "query over 1 MiB");
+        return sv__query(s, c, qb->b.p ? (const char *)qb->b.p : "", qb->b.len);
+    }
     if (!*ctx) { /* wait for the whole request */
         *ctx = &get_marker;
         return MHD_YES;
@@ -143,7 +168,15 @@ static void completed(void *cls, struct MHD_Connection *c, void **ctx,
 {
     (void)c;
     (void)why;
-    if (*ctx && *ctx != &get_marker) sv__ingest_done(cls, *ctx);
+    if (*ctx && *ctx != &get_marker) {
+        query_body *qb = *ctx;
+        if (!memcmp(qb->tag, "QRY", 4)) {
+            ut_buf_free(&qb->b);
+            free(qb);
+        } else {
+            sv__ingest_done(cls, *ctx);
+        }
+    }
     *ctx = NULL;
 }
 

@@ -19,6 +19,7 @@
 #define MAX_LISTED_ERRORS 1000
 
 typedef struct ingest_ctx {
+    char tag[4];         /* "ING" (the query endpoint's context says "QRY") */
     sv__stream *st;
     ut_buf body;
     int status;          /* early failure while reading the body */
@@ -96,6 +97,7 @@ static enum MHD_Result first_call(sv_server *s, struct MHD_Connection *c, const 
     }
     if (storage_full(s, st, err, sizeof err)) return sv__reply_error(s, c, 507, err);
     ingest_ctx *x = ut_calloc(1, sizeof *x);
+    memcpy(x->tag, "ING", 4);
     x->st = st;
     if (cl) /* reserve the declared body once: no regrowth copies (capped above) */
         ut_buf_reserve(&x->body, (size_t)strtoull(cl, NULL, 10));

@@ -6,6 +6,7 @@
  *
  *   POST /v1/streams/{stream}/records   NDJSON or a JSON array of objects,
  *                                       Content-Encoding gzip | zstd allowed
+ *   POST /v1/query                      SQL over the lake (read-only), streamed
  *   GET  /v1/streams                    every stream: offsets, bytes, groups
  *   GET  /v1/streams/{stream}           one stream, with consumer groups and lag
  *   GET  /healthz                       "ok"

@@ -59,6 +59,9 @@ enum MHD_Result sv__ingest(sv_server *s, struct MHD_Connection *c, const char *s
                            const char *upload, size_t *upload_size, void **ctx);
 void sv__ingest_done(sv_server *s, void *ctx);
 
+/* query.c: POST /v1/query with the whole body. */
+enum MHD_Result sv__query(sv_server *s, struct MHD_Connection *c, const char *body, size_t n);
+
 /* info.c */
 void sv__info_streams(sv_server *s, ut_buf *out);
 int sv__info_stream(sv_server *s, const char *name, ut_buf *out);

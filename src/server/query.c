@@ -1,0 +1,246 @@
+/* POST /v1/query — SQL over the lake (and the journal tail) from the server.
+ *
+ *   body: {"sql": "...", "format": "json|ndjson|csv|tsv", "limit": N, "timeout_ms": N}
+ *         or the SQL text itself, with ?format=&limit=&timeout_ms= in the URL
+ *
+ * The query runs read-only in its own engine on a producer thread that writes
+ * the formatted result into a pipe; the response reads the pipe as the client
+ * takes it, so millions of rows stream without being held in memory.  An
+ * error before the first byte is answered 400 with SQLite's message (and the
+ * position); an error later ends the stream with a final error line (NDJSON:
+ * {"error": ...}; CSV/TSV: "# error: ...").  `limit` caps the rows (the
+ * stream ends after them; default and maximum 10M), `timeout_ms` the time
+ * (default 30 s, at most 10 min).  Queries are read-only and may not read
+ * arbitrary files. */
+#include "server/sv_int.h"
+#include "sql/output.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/ioctl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MAX_SQL_BYTES (1u << 20)
+#define DEFAULT_TIMEOUT_MS 30000
+#define MAX_TIMEOUT_MS 600000
+#define DEFAULT_MAX_ROWS 10000000LL
+
+typedef struct query_ctx {
+    sv_server *s;
+    char *sql;
+    sq_format fmt;
+    int64_t limit, rows;
+    int64_t timeout_ms;
+    int rfd, wfd;              /* pipe: producer writes wfd, the response reads rfd */
+    pthread_t thread;
+    int started;
+    volatile int done, failed, truncated, cancelled;
+    sq_engine *e;
+    sq_sink inner;             /* the formatter's sink */
+    char err[1024];
+} query_ctx;
+
+/* Row sink wrapper: counts rows and stops at the limit or on cancel. */
+static int q_header(void *c, sqlite3_stmt *st)
+{
+    query_ctx *q = c;
+    return q->inner.header ? q->inner.header(q->inner.ctx, st) : 0;
+}
+
+static int q_row(void *c, sqlite3_stmt *st)
+{
+    query_ctx *q = c;
+    if (q->cancelled) return 1;
+    if (q->rows >= q->limit) {
+        q->truncated = 1;
+        return 1;
+    }
+    q->rows++;
+    return q->inner.row(q->inner.ctx, st);
+}
+
+static void *produce(void *arg)
+{
+    query_ctx *q = arg;
+    FILE *f = fdopen(q->wfd, "w");
+    if (!f) {
+        snprintf(q->err, sizeof q->err, "cannot open the result pipe");
+        q->failed = 1;
+        close(q->wfd);
+        goto out;
+    }
+    setvbuf(f, NULL, _IOFBF, 64 << 10);
+    sq_out *o = sq_out_create(f, q->fmt, NULL);
+    sq_out_sink(o, &q->inner);
+    sq_sink outer = {q, q_header, q_row};
+    int64_t n = sq_query(q->e, q->sql, &outer, q->err, sizeof q->err);
+    int fin = sq_out_finish(o);
+    if (n < 0 && !q->truncated && !q->cancelled) {
+        q->failed = 1;
+        if (ftell(f) > 0 || q->rows > 0) { /* the stream has started: say it at the end */
+            ut_buf b = {0};
+            if (q->fmt == SQ_FMT_NDJSON || q->fmt == SQ_FMT_JSON) {
+                ut_buf_puts(&b, "{\"error\":");
+                ut_json_str(&b, q->err, strlen(q->err));
+                ut_buf_puts(&b, "}\n");
+            } else {
+                ut_buf_printf(&b, "# error: %s\n", q->err);
+            }
+            fwrite(b.p, 1, b.len, f);
+            ut_buf_free(&b);
+        }
+    } else if (fin && !q->cancelled) {
+        snprintf(q->err, sizeof q->err, "%s", sq_out_error(o));
+        q->failed = 1;
+    }
+    sq_out_destroy(o);
+    fclose(f); /* closes wfd: EOF for the reader */
+out:
+    __atomic_store_n(&q->done, 1, __ATOMIC_RELEASE);
+    return NULL;
+}
+
+static ssize_t read_cb(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    query_ctx *q = cls;
+    (void)pos;
+    for (;;) {
+        ssize_t n = read(q->rfd, buf, max);
+        if (n > 0) return n;
+        if (n == 0) return MHD_CONTENT_READER_END_OF_STREAM;
+        if (errno == EINTR) continue;
+        return MHD_CONTENT_READER_END_WITH_ERROR;
+    }
+}
+
+static void query_free(query_ctx *q)
+{
+    if (!q) return;
+    q->cancelled = 1;
+    if (q->e) sqlite3_interrupt(sq_db(q->e));
+    if (q->rfd >= 0) close(q->rfd); /* a blocked writer gets EPIPE */
+    q->rfd = -1;
+    if (q->started) pthread_join(q->thread, NULL);
+    else if (q->wfd >= 0) close(q->wfd);
+    sq_close(q->e);
+    free(q->sql);
+    free(q);
+}
+
+static void free_cb(void *cls)
+{
+    query_free(cls);
+}
+
+/* Parse the request into q (JSON object body, or SQL text + URL args). */
+static int parse_request(struct MHD_Connection *c, const char *body, size_t n, query_ctx *q,
+                         char *err, size_t errlen)
+{
+    const char *fmt = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "format");
+    const char *lim = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "limit");
+    const char *tmo = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "timeout_ms");
+    char fbuf[16] = "";
+    size_t i = 0;
+    while (i < n && (body[i] == ' ' || body[i] == '\n' || body[i] == '\r' || body[i] == '\t')) i++;
+    if (i < n && body[i] == '{') {
+        js_parser *p = js_parser_create(MAX_SQL_BYTES + 4096, 8);
+        char jerr[200];
+        js_field f;
+        int rc = js_obj_begin(p, body, n, jerr, sizeof jerr);
+        if (rc == 0) rc = 1;
+        while (rc == 1 && (rc = js_obj_next(p, &f, jerr, sizeof jerr)) == 1) {
+            if (f.key_len == 3 && !memcmp(f.key, "sql", 3) && f.v.kind == JS_STRING)
+                q->sql = ut_strndup(f.v.s, f.v.n);
+            else if (f.key_len == 6 && !memcmp(f.key, "format", 6) && f.v.kind == JS_STRING)
+                snprintf(fbuf, sizeof fbuf, "%.*s", (int)(f.v.n < 15 ? f.v.n : 15), f.v.s), fmt = fbuf;
+            else if (f.key_len == 5 && !memcmp(f.key, "limit", 5) && f.v.kind == JS_INT)
+                q->limit = f.v.i;
+            else if (f.key_len == 10 && !memcmp(f.key, "timeout_ms", 10) && f.v.kind == JS_INT)
+                q->timeout_ms = f.v.i;
+        }
+        js_parser_destroy(p);
+        if (rc < 0) return ut_err(err, errlen, "request body is not valid JSON: %s", jerr);
+        if (!q->sql) return ut_err(err, errlen, "request has no \"sql\" string");
+    } else {
+        q->sql = ut_strndup(body, n);
+    }
+    if (lim) q->limit = strtoll(lim, NULL, 10);
+    if (tmo) q->timeout_ms = strtoll(tmo, NULL, 10);
+    q->fmt = SQ_FMT_JSON;
+    if (fmt && (sq_format_parse(fmt, &q->fmt) || q->fmt == SQ_FMT_TABLE || q->fmt == SQ_FMT_PARQUET))
+        return ut_err(err, errlen, "format '%s' is not one of json, ndjson, csv, tsv", fmt);
+    if (q->limit <= 0 || q->limit > DEFAULT_MAX_ROWS) q->limit = DEFAULT_MAX_ROWS;
+    if (q->timeout_ms <= 0) q->timeout_ms = DEFAULT_TIMEOUT_MS;
+    if (q->timeout_ms > MAX_TIMEOUT_MS) q->timeout_ms = MAX_TIMEOUT_MS;
+    return 0;
+}
+
+enum MHD_Result sv__query(sv_server *s, struct MHD_Connection *c, const char *body, size_t n)
+{
+    char err[1024];
+    if (n > MAX_SQL_BYTES) return sv__reply_error(s, c, 413, "query over 1 MiB");
+    query_ctx *q = ut_calloc(1, sizeof *q);
+    q->s = s;
+    q->rfd = q->wfd = -1;
+    if (parse_request(c, body, n, q, err, sizeof err)) {
+        query_free(q);
+        return sv__reply_error(s, c, 400, err);
+    }
+    sq_opts o = {0};
+    o.data_dir = s->data_dir;
+    o.catalog_path = s->catalog_path;
+    o.store = s->o.store;
+    o.tmp_dir = s->tmp_dir;
+    o.read_only = 1;
+    o.no_files = 1; /* read_parquet('/any/path') is for the CLI, not the network */
+    o.timeout_ms = q->timeout_ms;
+    q->e = sq_open(&o, err, sizeof err);
+    int fds[2];
+    if (!q->e || pipe2(fds, O_CLOEXEC)) {
+        if (q->e) snprintf(err, sizeof err, "cannot create a pipe: %s", strerror(errno));
+        query_free(q);
+        return sv__reply_error(s, c, 500, err);
+    }
+    q->rfd = fds[0];
+    q->wfd = fds[1];
+    if (pthread_create(&q->thread, NULL, produce, q)) {
+        query_free(q);
+        return sv__reply_error(s, c, 503, "cannot start the query");
+    }
+    q->started = 1;
+    /* Wait for the first bytes or the end, to answer errors with a status. */
+    struct pollfd p = {q->rfd, POLLIN, 0};
+    while (poll(&p, 1, -1) < 0 && errno == EINTR) {
+    }
+    int avail = 0;
+    if (ioctl(q->rfd, FIONREAD, &avail) == 0 && avail == 0) {
+        /* readable with nothing to read: the producer ended without output */
+        pthread_join(q->thread, NULL);
+        q->started = 0;
+        if (q->failed) {
+            snprintf(err, sizeof err, "%s", q->err);
+            int code = strstr(err, "timed out") ? 408 : strstr(err, "not authorized") ||
+                                                        strstr(err, "read-only")
+                                                    ? 403 : 400;
+            query_free(q);
+            return sv__reply_error(s, c, code, err);
+        }
+    }
+    const char *ct = q->fmt == SQ_FMT_CSV ? "text/csv" : q->fmt == SQ_FMT_TSV ? "text/tab-separated-values"
+                   : q->fmt == SQ_FMT_NDJSON ? "application/x-ndjson" : "application/json";
+    struct MHD_Response *r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 << 10, read_cb,
+                                                               q, free_cb);
+    if (!r) {
+        query_free(q);
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, "Content-Type", ct);
+    enum MHD_Result rc = MHD_queue_response(c, 200, r);
+    MHD_destroy_response(r);
+    __atomic_fetch_add(&s->http_codes[2], 1, __ATOMIC_RELAXED);
+    return rc;
+}

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# POST /v1/query: results as JSON / CSV / NDJSON, large results streamed,
+# errors with SQLite's message and position, read-only safety, limits, and
+# records visible from the journal tail before their file is committed.
+set -u
+BIN=${SLUICE_BIN:-build/san/sluice}
+T=$(mktemp -d /tmp/sluice-query-XXXXXX)
+PID=
+cleanup() { [ -n "$PID" ] && kill -9 "$PID" 2>/dev/null; rm -rf "$T"; }
+trap cleanup EXIT
+ok() { echo "ok $1"; }
+fail() { echo "FAIL $1: $2"; }
+check() { if [ "$2" = 0 ]; then ok "$1"; else fail "$1" "$3"; fi; }
+
+cat > "$T/sluice.yaml" <<YAML
+data_dir: $T/data
+listen: 127.0.0.1:0
+limits:
+  min_free_disk: 0
+streams:
+  events:
+    sink:
+      roll_age: 60s
+YAML
+"$BIN" serve -c "$T/sluice.yaml" --port-file "$T/port" 2>"$T/server.log" &
+PID=$!
+for _ in $(seq 100); do [ -s "$T/port" ] && break; sleep 0.1; done
+URL="http://127.0.0.1:$(cat "$T/port")"
+Q="$URL/v1/query"
+# q BODY [extra curl args]: sets CODE, BODY
+q() { local b=$1; shift; BODY=$(curl -s -o - -w '\n%{http_code}' -X POST --data-binary "$b" "$@" "$Q"); CODE=${BODY##*$'\n'}; BODY=${BODY%$'\n'*}; BODY=${BODY%$'\n'}; }
+
+for i in $(seq 1 500); do echo "{\"id\":$i,\"kind\":\"k$((i % 3))\",\"v\":$i.5,\"event_time\":\"2024-05-01T0$((i % 4)):00:00Z\"}"; done > "$T/ev.ndjson"
+curl -s -o /dev/null -X POST --data-binary @"$T/ev.ndjson" "$URL/v1/streams/events/records"
+
+# the sink holds them for 60 s: queries see them through the journal tail
+q '{"sql":"SELECT kind, count(*) AS n, sum(v) AS s FROM t1_events GROUP BY kind ORDER BY kind"}'
+[ "$CODE" = 200 ] && [ "$BODY" = '[
+{"kind":"k0","n":166,"s":41666},
+{"kind":"k1","n":167,"s":41833.5},
+{"kind":"k2","n":167,"s":42000.5}
+]' ]; check json_result_includes_journal_tail $? "$CODE $BODY"
+
+BODY=$(curl -s -X POST --data-binary "SELECT id, kind FROM t1_events WHERE hr = '02' ORDER BY id LIMIT 3" "$Q?format=csv")
+[ "$BODY" = $'id,kind\n2,k2\n6,k0\n10,k1' ]; check csv_with_url_format $? "$BODY"
+
+n=$(curl -s -X POST -d '{"sql":"WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i < 1000000) SELECT i, i % 7 AS m FROM n","format":"ndjson"}' "$Q" | grep -c '^{"i":')
+[ "$n" = 1000000 ]; check ndjson_streams_a_million_rows $? "$n rows"
+
+q '{"sql":"SELECT * FROM t1_events LIMIT 5 OFFSET x"}'
+[ "$CODE" = 400 ] && [[ "$BODY" == *'no such column: x'* ]]; check sql_error_400_with_message $? "$CODE $BODY"
+q '{"sql":"SELEC 1"}'
+[ "$CODE" = 400 ] && [[ "$BODY" == *'at offset 0'* ]]; check sql_error_has_position $? "$CODE $BODY"
+q '{"sql":"CREATE TABLE t2_x AS SELECT 1"}'
+[ "$CODE" = 403 ]; check writes_refused_403 $? "$CODE $BODY"
+q "{\"sql\":\"ATTACH '$T/x.db' AS x\"}"
+[ "$CODE" = 403 ] && [ ! -e "$T/x.db" ]; check attach_refused_403 $? "$CODE $BODY"
+q "{\"sql\":\"SELECT * FROM read_csv('/etc/passwd')\"}"
+[ "$CODE" != 200 ] && [[ "$BODY" != *root* ]]; check file_functions_refused $? "$CODE $BODY"
+q '{"sql":"WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n) SELECT count(*) FROM n","timeout_ms":300}'
+[ "$CODE" = 408 ] && [[ "$BODY" == *'timed out'* ]]; check timeout_408 $? "$CODE $BODY"
+q '{"sql":"SELECT id FROM t1_events ORDER BY id","limit":3,"format":"ndjson"}'
+[ "$BODY" = $'{"id":1}\n{"id":2}\n{"id":3}' ]; check row_limit $? "$BODY"
+q '{"sql": 42}'
+[ "$CODE" = 400 ]; check bad_request_400 $? "$CODE $BODY"
+[ "$(curl -s "$URL/healthz")" = ok ]; check still_serving $? "healthz"
+kill -TERM "$PID"; wait "$PID"; rc=$?; PID=
+[ "$rc" = 0 ]; check clean_exit $? "exit $rc"
+if grep -qE 'AddressSanitizer|runtime error' "$T/server.log"; then fail sanitizer_clean "$(grep -A5 -E 'AddressSanitizer|runtime error' "$T/server.log" | head -12)"; else ok sanitizer_clean; fi
