@@ -19,7 +19,7 @@ ROWS=${BENCH_ROWS:-1000000}
 REPS=${BENCH_REPS:-3}
 OUT=bench/out
 RESULTS=bench/RESULTS.md
-BENCHES=(convert ingest lake)
+BENCHES=(convert ingest lake sql)
 
 mkdir -p "$OUT"
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -150,6 +150,14 @@ bench_lake() {
     local sec=$OUT/lake-section.md
     SLUICE_REL=$BIN bench/lake.sh "$sec"
     record_section "lake: HTTP to committed Parquet" "$sec"
+}
+
+# ---- sql: the lake queried by sluice sql and by DuckDB -------------------------------
+
+bench_sql() {
+    local sec=$OUT/sql-section.md
+    SLUICE_REL=$BIN bench/sql.sh "$sec"
+    record_section "sql: sluice sql vs DuckDB on a 10M-row lake table" "$sec"
 }
 
 # ---- main ---------------------------------------------------------------------------

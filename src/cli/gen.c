@@ -204,13 +204,14 @@ static void sleep_ns(uint64_t ns)
 
 int cli_gen(int argc, char **argv)
 {
-    long count = 1000, seed = 1, rate = -1;
+    long count = 1000, seed = 1, rate = -1, spacing_ms = -1;
     const char *start = NULL;
     cli_flag flags[] = {
         {"count", 'n', CLI_INT, &count, "N", "number of events; 0 = endless"},
         {"seed", 's', CLI_INT, &seed, "S", "random seed (same seed, same events)"},
         {"start", 0, CLI_STR, &start, "RFC3339", "event_time of the first event (default 2024-05-01T00:00:00Z, or now with --rate)"},
         {"rate", 'r', CLI_INT, &rate, "EPS", "emit EPS events per second of wall-clock time (event times follow)"},
+        {"spacing-ms", 0, CLI_INT, &spacing_ms, "MS", "average event-time gap between events (default 1; spreads data over days for benchmarks)"},
         {0}};
     cli_cmd cmd = {"gen", "", "print realistic sample events (ad impressions, clicks, installs) as NDJSON",
                    flags, 0, 0,
@@ -241,7 +242,7 @@ int cli_gen(int argc, char **argv)
         t_us = 1714521600000000LL; /* 2024-05-01T00:00:00Z */
     }
     signal(SIGPIPE, SIG_IGN);
-    int64_t step = rate > 0 ? 1000000 / rate : 1000;
+    int64_t step = rate > 0 ? 1000000 / rate : spacing_ms > 0 ? (int64_t)spacing_ms * 1000 : 1000;
     if (step < 1) step = 1;
     static char buf[(1 << 20) + 4096];
     out o = {buf, 0};
