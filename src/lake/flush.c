@@ -200,6 +200,11 @@ void lk__file_stats(const char *tmp, ct_file *f)
     pq_reader_destroy(r);
 }
 
+void lk_file_stats(const char *path, ct_file *f)
+{
+    lk__file_stats(path, f);
+}
+
 /* ---- one flush ------------------------------------------------------------------------ */
 
 typedef struct pending {

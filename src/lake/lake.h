@@ -102,4 +102,9 @@ void lk_sink_get_stats(lk_sink *s, lk_sink_stats *out);
  * call it directly only when the thread is not running.  0 or -1. */
 int lk_sink_maintain(lk_sink *s, char *err, size_t errlen);
 
+struct ct_file;
+/* Fill f->stats / f->nstats (malloc'ed) with the per-column min/max/null
+ * counts of the Parquet file at path, in the catalog's text form. */
+void lk_file_stats(const char *path, struct ct_file *f);
+
 #endif

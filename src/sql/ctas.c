@@ -1,12 +1,432 @@
-/* CREATE TABLE t AS SELECT / INSERT INTO t SELECT on lake tables. */
+/* CREATE TABLE t AS SELECT / INSERT INTO t SELECT on lake tables.
+ *
+ *   CREATE TABLE [IF NOT EXISTS] name [PARTITION BY col] AS select
+ *   INSERT INTO name select                 (name: a lake table made by CTAS)
+ *
+ * SQLite cannot create lake tables, so these statements are recognised here,
+ * before SQLite sees them.  The SELECT runs under the usual authorizer and
+ * limits; its rows go to Parquet files (one per value of the partition column,
+ * which is kept out of the files, Hive-style: <col>=<value>/), the files are
+ * stored, and ONE catalog commit adds them all — a failed statement leaves
+ * nothing visible.  Column types come from the SELECT's declared types, else
+ * from the first non-NULL value (INTEGER -> int64, REAL -> double, TEXT/BLOB ->
+ * string); an INTEGER in a double column is widened, any value in a string
+ * column is written as its text.  Tables landed by a stream belong to their
+ * sink: INSERT INTO them is refused. */
 #include "sql/sq_int.h"
+#include "lake/lake.h"
+#include "store/store.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_PARTS 1000
+
+typedef struct ctas_part {
+    char *value;       /* partition value ("" when unpartitioned) */
+    pq_writer *w;
+    char tmp[1400];
+    int64_t rows;
+} ctas_part;
+
+/* Skip spaces and -- / block comments. */
+static const char *skip_ws(const char *p)
+{
+    for (;;) {
+        while (isspace((unsigned char)*p)) p++;
+        if (p[0] == '-' && p[1] == '-') {
+            while (*p && *p != '\n') p++;
+        } else if (p[0] == '/' && p[1] == '*') {
+            const char *e = strstr(p + 2, "*/");
+            p = e ? e + 2 : p + strlen(p);
+        } else {
+            return p;
+        }
+    }
+}
+
+/* Match keyword kw (case-insensitive, whole word); advance *p. */
+static int kw(const char **p, const char *k)
+{
+    const char *s = skip_ws(*p);
+    size_t n = strlen(k);
+    if (strncasecmp(s, k, n) || isalnum((unsigned char)s[n]) || s[n] == '_') return 0;
+    *p = s + n;
+    return 1;
+}
+
+/* An identifier (optionally "lake." first); 0 or -1. */
+static int ident(const char **p, char *out, size_t n)
+{
+    const char *s = skip_ws(*p);
+    if (!strncasecmp(s, "lake.", 5)) s += 5;
+    size_t i = 0;
+    if (!(isalpha((unsigned char)s[0]) || s[0] == '_')) return -1;
+    while ((isalnum((unsigned char)s[i]) || s[i] == '_') && i + 1 < n) {
+        out[i] = s[i];
+        i++;
+    }
+    out[i] = 0;
+    *p = s + i;
+    return 0;
+}
+
+static ct_type type_of(sqlite3_stmt *st, int c)
+{
+    const char *d = sqlite3_column_decltype(st, c);
+    if (d) {
+        if (strcasestr(d, "INT")) return CT_INT64;
+        if (strcasestr(d, "REAL") || strcasestr(d, "FLOA") || strcasestr(d, "DOUB")) return CT_DOUBLE;
+        return CT_STRING;
+    }
+    switch (sqlite3_column_type(st, c)) {
+    case SQLITE_INTEGER: return CT_INT64;
+    case SQLITE_FLOAT: return CT_DOUBLE;
+    case SQLITE_NULL: return (ct_type)0;
+    default: return CT_STRING;
+    }
+}
+
+static pq_type pq_of(ct_type t)
+{
+    return t == CT_INT64 ? PQ_INT64 : t == CT_DOUBLE ? PQ_DOUBLE : t == CT_BOOL ? PQ_BOOL : PQ_STRING;
+}
+
+static int put(pq_writer *w, int col, ct_type t, sqlite3_stmt *st, int c, const char *name,
+               char *err, size_t errlen)
+{
+    int vt = sqlite3_column_type(st, c), rc = 0;
+    if (vt == SQLITE_NULL) return pq_writer_put_null(w, col);
+    switch (t) {
+    case CT_INT64:
+        if (vt != SQLITE_INTEGER)
+            return ut_err(err, errlen, "column '%s' is int64 but a row has a %s value (CAST it)",
+                          name, vt == SQLITE_FLOAT ? "REAL" : "TEXT");
+        rc = pq_writer_put_i64(w, col, sqlite3_column_int64(st, c));
+        break;
+    case CT_DOUBLE:
+        if (vt != SQLITE_INTEGER && vt != SQLITE_FLOAT)
+            return ut_err(err, errlen, "column '%s' is double but a row has a TEXT value (CAST it)", name);
+        rc = pq_writer_put_double(w, col, sqlite3_column_double(st, c));
+        break;
+    case CT_BOOL:
+        rc = pq_writer_put_bool(w, col, sqlite3_column_int64(st, c) != 0);
+        break;
+    default: {
+        const unsigned char *t2 = sqlite3_column_text(st, c);
+        rc = pq_writer_put_bytes(w, col, t2 ? t2 : (const unsigned char *)"",
+                                 (size_t)sqlite3_column_bytes(st, c));
+    }
+    }
+    return rc ? ut_err(err, errlen, "%s", pq_writer_error(w)) : 0;
+}
+
+typedef struct ctas {
+    sq_engine *e;
+    char table[128], pcol[128];
+    int create, if_not_exists;
+    const char *select;
+    ct_table t;           /* the catalog table (INSERT / after CREATE) */
+    int ncols;            /* file columns */
+    ct_column *cols;
+    int *src;             /* file column k <- select column src[k] */
+    int pidx;             /* select column of the partition value, -1 none */
+    ctas_part *parts;
+    int nparts;
+} ctas;
+
+static ctas_part *part_for(ctas *x, const char *v, char *err, size_t errlen)
+{
+    for (int i = 0; i < x->nparts; i++)
+        if (!strcmp(x->parts[i].value, v)) return &x->parts[i];
+    if (x->nparts >= MAX_PARTS)
+        return ut_err(err, errlen, "more than %d partitions in one statement", MAX_PARTS), NULL;
+    x->parts = ut_realloc(x->parts, (size_t)(x->nparts + 1) * sizeof *x->parts);
+    ctas_part *p = &x->parts[x->nparts];
+    memset(p, 0, sizeof *p);
+    p->value = ut_strdup(v);
+    snprintf(p->tmp, sizeof p->tmp, "%s/ctas-%s-%d-%d.parquet", x->e->tmp_dir, x->table,
+             (int)getpid(), x->nparts);
+    pq_column_spec *specs = ut_calloc((size_t)x->ncols + 1, sizeof *specs);
+    for (int k = 0; k < x->ncols; k++)
+        specs[k] = (pq_column_spec){x->cols[k].name, pq_of(x->cols[k].type), 1};
+    p->w = pq_writer_create(p->tmp, specs, x->ncols, NULL, err, errlen);
+    free(specs);
+    if (!p->w) return NULL;
+    x->nparts++;
+    return p;
+}
+
+/* Resolve the file columns against the SELECT (first row in st). */
+static int plan_columns(ctas *x, sqlite3_stmt *st, char *err, size_t errlen)
+{
+    int n = sqlite3_column_count(st);
+    x->pidx = -1;
+    for (int c = 0; c < n; c++)
+        if (x->pcol[0] && !strcasecmp(sqlite3_column_name(st, c), x->pcol)) x->pidx = c;
+    if (x->pcol[0] && x->pidx < 0)
+        return ut_err(err, errlen, "PARTITION BY %s: the SELECT has no such column", x->pcol);
+    x->cols = ut_calloc((size_t)n + 1, sizeof *x->cols);
+    x->src = ut_calloc((size_t)n + 1, sizeof *x->src);
+    if (x->create) {
+        for (int c = 0; c < n; c++) {
+            if (c == x->pidx) continue;
+            const char *nm = sqlite3_column_name(st, c);
+            for (int k = 0; k < x->ncols; k++)
+                if (!strcasecmp(x->cols[k].name, nm))
+                    return ut_err(err, errlen, "column '%s' appears twice in the SELECT (alias it)", nm);
+            snprintf(x->cols[x->ncols].name, sizeof x->cols[0].name, "%s", nm);
+            ct_type t = type_of(st, c);
+            x->cols[x->ncols].type = t ? t : CT_STRING;
+            x->src[x->ncols++] = c;
+        }
+        return 0;
+    }
+    /* INSERT: the table's columns, by name; missing ones are NULL */
+    for (int k = 0; k < x->t.ncols; k++) {
+        x->cols[x->ncols] = x->t.cols[k];
+        x->src[x->ncols] = -1;
+        for (int c = 0; c < n; c++)
+            if (c != x->pidx && !strcasecmp(sqlite3_column_name(st, c), x->t.cols[k].name)) x->src[x->ncols] = c;
+        x->ncols++;
+    }
+    for (int c = 0; c < n; c++) {
+        if (c == x->pidx) continue;
+        int found = 0;
+        for (int k = 0; k < x->ncols; k++) found |= x->src[k] == c;
+        if (!found)
+            return ut_err(err, errlen, "table %s has no column '%s'", x->table, sqlite3_column_name(st, c));
+    }
+    return 0;
+}
+
+static void ctas_free(ctas *x)
+{
+    for (int i = 0; i < x->nparts; i++) {
+        pq_writer_destroy(x->parts[i].w);
+        unlink(x->parts[i].tmp);
+        free(x->parts[i].value);
+    }
+    free(x->parts);
+    free(x->cols);
+    free(x->src);
+    ct_table_free(&x->t);
+}
+
+/* Run the SELECT into the writers. Returns rows or -1. */
+static int64_t run_select(ctas *x, char *err, size_t errlen)
+{
+    sq_engine *e = x->e;
+    char *text = sq__rewrite(e, x->select, err, errlen);
+    if (!text) return -1;
+    sqlite3_stmt *st = NULL;
+    int64_t rows = 0;
+    e->in_user = 1;
+    sq__limits_start(e);
+    const char *tail = NULL;
+    int rc = sqlite3_prepare_v2(e->db, text, -1, &st, &tail);
+    if (rc != SQLITE_OK || !st) {
+        ut_err(err, errlen, "%s", rc != SQLITE_OK ? sqlite3_errmsg(e->db) : "no SELECT after AS");
+        rows = -1;
+        goto out;
+    }
+    if (*skip_ws(tail)) {
+        ut_err(err, errlen, "only one SELECT may follow AS");
+        rows = -1;
+        goto out;
+    }
+    if (!sqlite3_stmt_readonly(st) || sqlite3_column_count(st) == 0) {
+        ut_err(err, errlen, "AS must be followed by a SELECT");
+        rows = -1;
+        goto out;
+    }
+    int planned = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (!planned) {
+            if (plan_columns(x, st, err, errlen)) {
+                rows = -1;
+                goto out;
+            }
+            planned = 1;
+        }
+        char pv[256] = "";
+        if (x->pidx >= 0) {
+            const unsigned char *v = sqlite3_column_text(st, x->pidx);
+            if (!v) snprintf(pv, sizeof pv, "__HIVE_DEFAULT_PARTITION__");
+            else snprintf(pv, sizeof pv, "%s", (const char *)v);
+            if (strchr(pv, '/') || !strcmp(pv, "..") || !strcmp(pv, ".")) {
+                ut_err(err, errlen, "partition value '%s' cannot be a path segment", pv);
+                rows = -1;
+                goto out;
+            }
+        }
+        ctas_part *p = part_for(x, pv, err, errlen);
+        if (!p) {
+            rows = -1;
+            goto out;
+        }
+        for (int k = 0; k < x->ncols; k++) {
+            int c = x->src[k];
+            if (c < 0) pq_writer_put_null(p->w, k);
+            else if (put(p->w, k, x->cols[k].type, st, c, x->cols[k].name, err, errlen)) {
+                rows = -1;
+                goto out;
+            }
+        }
+        if (pq_writer_end_row(p->w)) {
+            ut_err(err, errlen, "%s", pq_writer_error(p->w));
+            rows = -1;
+            goto out;
+        }
+        p->rows++;
+        rows++;
+    }
+    if (rc != SQLITE_DONE) {
+        ut_err(err, errlen, "%s", e->timed_out ? "query timed out" : sqlite3_errmsg(e->db));
+        rows = -1;
+    } else if (!planned) { /* no rows: the columns still come from the SELECT */
+        sqlite3_reset(st);
+        if (plan_columns(x, st, err, errlen)) rows = -1;
+    }
+out:
+    e->in_user = 0;
+    sqlite3_finalize(st);
+    free(text);
+    return rows;
+}
+
+/* Store every file and commit them in one transaction. */
+static int land(ctas *x, char *err, size_t errlen)
+{
+    sq_engine *e = x->e;
+    ct_file *files = ut_calloc((size_t)x->nparts + 1, sizeof *files);
+    char **keys = ut_calloc((size_t)x->nparts + 1, sizeof *keys);
+    int rc = -1, stored = 0;
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    long long stamp = (long long)now.tv_sec * 1000000 + now.tv_nsec / 1000;
+    for (int i = 0; i < x->nparts; i++) {
+        ctas_part *p = &x->parts[i];
+        if (pq_writer_close(p->w, err, errlen)) goto done;
+        pq_writer_destroy(p->w);
+        p->w = NULL;
+        ct_file *f = &files[i];
+        if (x->pcol[0]) snprintf(f->partition, sizeof f->partition, "%s=%s", x->pcol, p->value);
+        snprintf(f->path, sizeof f->path, "%s%spart-q%lld-%04d.parquet", f->partition,
+                 f->partition[0] ? "/" : "", stamp, i);
+        f->rows = p->rows;
+        f->min_offset = f->max_offset = -1;
+        f->schema_version = x->t.version;
+        FILE *fp = fopen(p->tmp, "rb");
+        if (fp) {
+            fseek(fp, 0, SEEK_END);
+            f->bytes = ftell(fp);
+            fclose(fp);
+        }
+        lk_file_stats(p->tmp, f);
+        size_t kl = strlen(x->table) + strlen(f->path) + 2;
+        keys[i] = ut_malloc(kl);
+        snprintf(keys[i], kl, "%s/%s", x->table, f->path);
+        if (st_move_file(e->o.store, keys[i], p->tmp, err, errlen)) goto done;
+        stored = i + 1;
+    }
+    if (ct_commit(e->cat, x->t.id, files, x->nparts, NULL, 0, err, errlen)) goto done;
+    rc = 0;
+done:
+    if (rc) /* not committed: what was stored is garbage */
+        for (int i = 0; i < stored; i++) {
+            char e2[200];
+            st_delete(e->o.store, keys[i], e2, sizeof e2);
+        }
+    for (int i = 0; i < x->nparts; i++) {
+        free(files[i].stats);
+        free(keys[i]);
+    }
+    free(files);
+    free(keys);
+    return rc;
+}
 
 int sq__ctas(sq_engine *e, const char *sql, int64_t *rows, char *err, size_t errlen)
 {
-    (void)e;
-    (void)sql;
-    (void)rows;
-    (void)err;
-    (void)errlen;
-    return 0;
+    ctas x;
+    memset(&x, 0, sizeof x);
+    x.e = e;
+    const char *p = sql;
+    if (kw(&p, "CREATE")) {
+        if (kw(&p, "TEMP") || kw(&p, "TEMPORARY") || !kw(&p, "TABLE")) return 0;
+        if (kw(&p, "IF")) {
+            if (!kw(&p, "NOT") || !kw(&p, "EXISTS")) return 0;
+            x.if_not_exists = 1;
+        }
+        if (ident(&p, x.table, sizeof x.table)) return 0;
+        if (kw(&p, "PARTITION")) {
+            if (!kw(&p, "BY") || ident(&p, x.pcol, sizeof x.pcol))
+                return ut_err(err, errlen, "expected PARTITION BY <column>");
+        }
+        if (!kw(&p, "AS")) return 0; /* a plain CREATE TABLE: SQLite's (temp tables) */
+        x.create = 1;
+    } else if (kw(&p, "INSERT")) {
+        if (!kw(&p, "INTO") || ident(&p, x.table, sizeof x.table)) return 0;
+        int found = ct_table_get(e->cat, x.table, &x.t, err, errlen);
+        if (found < 0) return -1;
+        if (!found) return 0; /* not a lake table (a temp table): SQLite's */
+    } else {
+        return 0;
+    }
+    x.select = p;
+    int rc = -1;
+    if (e->o.read_only) {
+        ut_err(err, errlen, "not authorized: %s of lake tables on a read-only connection",
+               x.create ? "CREATE TABLE AS" : "INSERT INTO");
+        goto out;
+    }
+    if (!e->o.store) {
+        ut_err(err, errlen, "no lake store to write %s to", x.table);
+        goto out;
+    }
+    if (x.create) {
+        int have = ct_table_get(e->cat, x.table, &x.t, err, errlen);
+        if (have < 0) goto out;
+        if (have) {
+            if (x.if_not_exists) {
+                *rows = 0;
+                rc = 1;
+                goto out;
+            }
+            ut_err(err, errlen, "table %s already exists (INSERT INTO it, or pick a new name)", x.table);
+            goto out;
+        }
+    } else if (x.t.stream[0]) {
+        ut_err(err, errlen, "table %s is landed by stream %s: only its sink writes it", x.table,
+               x.t.stream);
+        goto out;
+    } else if (x.t.partition[0]) {
+        snprintf(x.pcol, sizeof x.pcol, "%.*s", (int)strcspn(x.t.partition, ","), x.t.partition);
+    }
+    if (ut_mkdir_p(e->tmp_dir, err, errlen)) goto out;
+    int64_t n = run_select(&x, err, errlen);
+    if (n < 0) goto out;
+    if (x.create) {
+        char loc[1200];
+        st_uri(e->o.store, x.table, loc, sizeof loc);
+        ct_table_free(&x.t);
+        if (ct_table_ensure(e->cat, x.table, loc, x.pcol, NULL, &x.t, err, errlen) < 0) goto out;
+        int version;
+        if (ct_schema_set(e->cat, x.t.id, x.cols, x.ncols, "created by CREATE TABLE AS", &version,
+                          err, errlen))
+            goto out;
+        x.t.version = version;
+    }
+    if (land(&x, err, errlen)) goto out;
+    *rows = n;
+    rc = 1;
+out:
+    ctas_free(&x);
+    return rc;
 }
