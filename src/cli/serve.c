@@ -145,6 +145,7 @@ int cli_serve(int argc, char **argv)
         return 1;
     }
     o.store = store;
+    o.cf = cf;
     sv_stream_conf *sc = ut_calloc((size_t)cf->nstreams + 1, sizeof *sc);
     for (int i = 0; i < cf->nstreams; i++) to_stream_conf(cf, &cf->streams[i], &sc[i]);
     o.streams = sc;

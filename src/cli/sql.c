@@ -275,6 +275,11 @@ int cli_sql(int argc, char **argv)
         fprintf(stderr, "sluice sql: %s\n", err);
         goto fail;
     }
+    for (int i = 0; i < cf->nsqlite; i++) /* SQLite files of the config: <name>.<table> */
+        if (sq_attach_sqlite(e, cf->sqlite[i].name, cf->sqlite[i].path, err, sizeof err)) {
+            fprintf(stderr, "sluice sql: %s\n", err);
+            goto fail;
+        }
     if (file) {
         sql = read_file(file, err, sizeof err);
         if (!sql) {

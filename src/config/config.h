@@ -124,6 +124,19 @@ typedef struct cf_postgres {
     int64_t connect_timeout_ms;
 } cf_postgres;
 
+/* A SQLite database file attached to SQL (sqlite.<name>): its tables are
+ * <name>.<table> in `sluice sql` and POST /v1/query (read-only). */
+typedef struct cf_sqlite {
+    char name[CF_NAME_MAX + 1];
+    char *path;
+} cf_sqlite;
+
+/* The query API (POST /v1/query). */
+typedef struct cf_query {
+    cf_strlist tokens;        /* Bearer tokens that may query; empty = no auth */
+    cf_strlist write_tokens;  /* tokens that may also CREATE TABLE AS / INSERT INTO */
+} cf_query;
+
 typedef struct cf_config {
     char *file;              /* the file it was loaded from; NULL for cf_default */
     char *data_dir;
@@ -137,6 +150,9 @@ typedef struct cf_config {
     int nstreams;
     cf_postgres *postgres;   /* sorted by name */
     int npostgres;
+    cf_sqlite *sqlite;       /* sorted by name */
+    int nsqlite;
+    cf_query query;
 } cf_config;
 
 /* The embedded default used when no file is given: data in ./sluice-data,

@@ -287,6 +287,36 @@ static const cf__table postgres_table = {
     "[federation](federation.md).",
     postgres_fields, sizeof(cf_postgres), offsetof(cf_postgres, name), NULL};
 
+/* ---- sqlite.<name>, query ---------------------------------------------------------- */
+
+static const cf__field sqlite_fields[] = {
+    {"path", CF_STRING, "", offsetof(cf_sqlite, path),
+     "The SQLite database file, attached read-only-by-authorizer under the entry's name.", 0, 0,
+     0, 0, 0, 0},
+    {0}};
+
+static const cf__table sqlite_table = {
+    "sqlite.<name>",
+    "SQLite database files attached to SQL under a name: `sqlite: {ref: {path: ref.db}}` makes "
+    "`SELECT … FROM ref.countries` work in `sluice sql` and `POST /v1/query`, joinable with lake "
+    "and PostgreSQL tables. Statements may not write to them (the SQL authorizer), and queries "
+    "cannot ATTACH other files.",
+    sqlite_fields, sizeof(cf_sqlite), offsetof(cf_sqlite, name), NULL};
+
+static const cf__field query_fields[] = {
+    {"tokens", CF_STRLIST, "", offsetof(cf_query, tokens),
+     "Bearer tokens that may use `POST /v1/query`. Empty: no authentication (the server listens "
+     "on 127.0.0.1 by default).",
+     0, CF_MAX_TOKENS, 0, 0, 0, check_token},
+    {"write_tokens", CF_STRLIST, "", offsetof(cf_query, write_tokens),
+     "Tokens that may also run `CREATE TABLE … AS SELECT` / `INSERT INTO … SELECT` on lake "
+     "tables. Other queries are read-only.",
+     0, CF_MAX_TOKENS, 0, 0, 0, check_token},
+    {0}};
+
+static const cf__table query_table = {"query", "The SQL query API, `POST /v1/query`.",
+                                      query_fields, sizeof(cf_query), 0, NULL};
+
 /* ---- top level ---------------------------------------------------------------- */
 
 static const cf__field root_fields[] = {
@@ -314,6 +344,11 @@ static const cf__field root_fields[] = {
     {"postgres", CF_MAP, NULL, offsetof(cf_config, postgres),
      "PostgreSQL connections for SQL federation, see [`postgres.<name>`](#postgresname).", 0,
      CF_MAX_POSTGRES, 0, &postgres_table, offsetof(cf_config, npostgres), 0},
+    {"sqlite", CF_MAP, NULL, offsetof(cf_config, sqlite),
+     "SQLite files attached to SQL, see [`sqlite.<name>`](#sqlitename).", 0, 8, 0,
+     &sqlite_table, offsetof(cf_config, nsqlite), 0},
+    {"query", CF_SECTION, NULL, offsetof(cf_config, query), "See [`query`](#query).", 0, 0, 0,
+     &query_table, 0, 0},
     {0}};
 
 const cf__table cf__root = {"",

@@ -12,6 +12,8 @@
  * stream ends after them; default and maximum 10M), `timeout_ms` the time
  * (default 30 s, at most 10 min).  Queries are read-only and may not read
  * arbitrary files. */
+#include "config/config.h"
+#include "pgfed/pgfed.h"
 #include "server/sv_int.h"
 #include "sql/output.h"
 
@@ -190,15 +192,40 @@ enum MHD_Result sv__query(sv_server *s, struct MHD_Connection *c, const char *bo
         query_free(q);
         return sv__reply_error(s, c, 400, err);
     }
+    /* tokens: query.tokens may read, query.write_tokens may also write lake
+     * tables; with neither configured the API is open and read-only */
+    int writer = 0;
+    const cf_config *cf = s->o.cf;
+    if (cf && (cf->query.tokens.n || cf->query.write_tokens.n)) {
+        const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+        const char *tok = auth && !strncmp(auth, "Bearer ", 7) ? auth + 7 : NULL;
+        size_t tl = tok ? strlen(tok) : 0;
+        writer = tok && ut_token_in((const char *const *)cf->query.write_tokens.v,
+                                    cf->query.write_tokens.n, tok, tl);
+        if (!writer && !(tok && ut_token_in((const char *const *)cf->query.tokens.v,
+                                            cf->query.tokens.n, tok, tl))) {
+            query_free(q);
+            return sv__reply_error(s, c, 401, tok ? "invalid token" : "missing Bearer token");
+        }
+    }
     sq_opts o = {0};
     o.data_dir = s->data_dir;
     o.catalog_path = s->catalog_path;
     o.store = s->o.store;
     o.tmp_dir = s->tmp_dir;
-    o.read_only = 1;
+    o.read_only = !writer;
     o.no_files = 1; /* read_parquet('/any/path') is for the CLI, not the network */
     o.timeout_ms = q->timeout_ms;
     q->e = sq_open(&o, err, sizeof err);
+    if (q->e && cf) {
+        int bad = pgf_attach_config(sq_db(q->e), cf, err, sizeof err);
+        for (int i = 0; !bad && i < cf->nsqlite; i++)
+            bad = sq_attach_sqlite(q->e, cf->sqlite[i].name, cf->sqlite[i].path, err, sizeof err);
+        if (bad) {
+            query_free(q);
+            return sv__reply_error(s, c, 500, err);
+        }
+    }
     int fds[2];
     if (!q->e || pipe2(fds, O_CLOEXEC)) {
         if (q->e) snprintf(err, sizeof err, "cannot create a pipe: %s", strerror(errno));

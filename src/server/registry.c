@@ -120,17 +120,7 @@ int sv__auth_ok(const sv__stream *st, const char *authorization)
     if (!st->ntokens) return 1;
     if (!authorization || strncmp(authorization, "Bearer ", 7)) return 0;
     const char *tok = authorization + 7;
-    size_t n = strlen(tok);
-    int ok = 0;
-    for (int i = 0; i < st->ntokens; i++) {
-        const char *t = st->tokens[i];
-        size_t m = strlen(t);
-        /* compare every byte regardless of where they differ */
-        unsigned diff = (unsigned)(m ^ n);
-        for (size_t k = 0; k < m; k++) diff |= (unsigned)(t[k] ^ (k < n ? tok[k] : 0));
-        ok |= diff == 0;
-    }
-    return ok;
+    return ut_token_in((const char *const *)st->tokens, st->ntokens, tok, strlen(tok));
 }
 
 void sv__streams_close(sv_server *s)

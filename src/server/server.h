@@ -54,6 +54,8 @@ typedef struct sv_opts {
     int nstreams;
     sv_stream_conf auto_conf;  /* settings for auto-created streams (name ignored) */
     st_store *store;           /* the lake's store (not owned); NULL = no sinks */
+    const struct cf_config *cf;/* for POST /v1/query: its tokens and the PostgreSQL and
+                                  SQLite attachments (not owned; may be NULL) */
 } sv_opts;
 
 /* Defaults: 127.0.0.1:8080, ./sluice-data, 10 MB bodies, 1 MB records,

@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <errno.h>
 
 static int exec(sq_engine *e, const char *sql, char *err, size_t errlen)
 {
@@ -224,4 +226,24 @@ out:
     e->nfile_tabs = 0;
     free(text);
     return rc < 0 ? -1 : rows;
+}
+
+int sq_attach_sqlite(sq_engine *e, const char *name, const char *path, char *err, size_t errlen)
+{
+    if (!name[0] || strlen(name) > 64) return ut_err(err, errlen, "sqlite attachment: bad name");
+    for (const char *c = name; *c; c++)
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') || *c == '_'))
+            return ut_err(err, errlen, "sqlite.%s: the name must be an identifier", name);
+    if (access(path, R_OK))
+        return ut_err(err, errlen, "sqlite.%s: cannot read %s: %s", name, path, strerror(errno));
+    char *sql = sqlite3_mprintf("ATTACH DATABASE %Q AS \"%w\"", path, name);
+    char *msg = NULL;
+    int rc = sqlite3_exec(e->db, sql, NULL, NULL, &msg); /* not a user statement: no authorizer */
+    sqlite3_free(sql);
+    if (rc != SQLITE_OK) {
+        ut_err(err, errlen, "sqlite.%s: cannot attach %s: %s", name, path, msg ? msg : "error");
+        sqlite3_free(msg);
+        return -1;
+    }
+    return 0;
 }

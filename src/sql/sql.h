@@ -68,6 +68,11 @@ void sq_close(sq_engine *e);
  * sq_query runs a user statement. */
 sqlite3 *sq_db(sq_engine *e);
 
+/* Attach the SQLite database file `path` as schema `name` (an identifier);
+ * statements cannot write to it (the authorizer).  The file must exist.
+ * 0 or -1 with a message. */
+int sq_attach_sqlite(sq_engine *e, const char *name, const char *path, char *err, size_t errlen);
+
 /* Re-read the catalog: tables created or whose schema changed since the last
  * refresh are (re)declared.  sq_query calls it first.  0 or -1. */
 int sq_refresh(sq_engine *e, char *err, size_t errlen);

@@ -87,6 +87,10 @@ int ut_ts_format(char *out, int64_t us);
 /* Format days since the epoch as "YYYY-MM-DD".  out: 24 bytes. Returns length. */
 int ut_date_format(char *out, int32_t days);
 
+/* Is tok[0..len) one of list[0..n)?  Compares every entry in full, in time
+ * that does not depend on where they differ (for Bearer tokens). */
+int ut_token_in(const char *const *list, int n, const char *tok, size_t len);
+
 /* mkdir -p: create path and its missing parents.  0 or -1 with a message. */
 int ut_mkdir_p(const char *path, char *err, size_t errlen);
 
