@@ -135,6 +135,7 @@ typedef struct cf_sqlite {
 typedef struct cf_query {
     cf_strlist tokens;        /* Bearer tokens that may query; empty = no auth */
     cf_strlist write_tokens;  /* tokens that may also CREATE TABLE AS / INSERT INTO */
+    uint64_t memory_limit;    /* SQLite heap of the server's queries (process-wide) */
 } cf_query;
 
 typedef struct cf_config {

@@ -312,6 +312,10 @@ static const cf__field query_fields[] = {
      "Tokens that may also run `CREATE TABLE … AS SELECT` / `INSERT INTO … SELECT` on lake "
      "tables. Other queries are read-only.",
      0, CF_MAX_TOKENS, 0, 0, 0, check_token},
+    {"memory_limit", CF_SIZE, "1GiB", offsetof(cf_query, memory_limit),
+     "SQLite heap the server's queries may use together (SQLite's hard heap limit is "
+     "process-wide); a query that needs more fails with \"query exceeded the memory limit\".",
+     16 * MiB, 1024 * GiB, 0, 0, 0, 0},
     {0}};
 
 static const cf__table query_table = {"query", "The SQL query API, `POST /v1/query`.",

@@ -216,6 +216,7 @@ enum MHD_Result sv__query(sv_server *s, struct MHD_Connection *c, const char *bo
     o.read_only = !writer;
     o.no_files = 1; /* read_parquet('/any/path') is for the CLI, not the network */
     o.timeout_ms = q->timeout_ms;
+    o.memory_limit = cf ? (int64_t)cf->query.memory_limit : (int64_t)1 << 30;
     q->e = sq_open(&o, err, sizeof err);
     if (q->e && cf) {
         int bad = pgf_attach_config(sq_db(q->e), cf, err, sizeof err);

@@ -17,6 +17,8 @@ data_dir: $T/data
 listen: 127.0.0.1:0
 limits:
   min_free_disk: 0
+query:
+  memory_limit: 48MiB
 streams:
   events:
     sink:
@@ -61,6 +63,8 @@ q '{"sql":"WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n) SELECT 
 [ "$CODE" = 408 ] && [[ "$BODY" == *'timed out'* ]]; check timeout_408 $? "$CODE $BODY"
 q '{"sql":"SELECT id FROM t1_events ORDER BY id","limit":3,"format":"ndjson"}'
 [ "$BODY" = $'{"id":1}\n{"id":2}\n{"id":3}' ]; check row_limit $? "$BODY"
+q '{"sql":"WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i < 4000000) SELECT length(group_concat(printf(\"%08d-padding-text-x\", i))) FROM n"}'
+[ "$CODE" = 400 ] && [[ "$BODY" == *'memory limit'* ]]; check memory_limit_clear_error $? "$CODE $BODY"
 q '{"sql": 42}'
 [ "$CODE" = 400 ]; check bad_request_400 $? "$CODE $BODY"
 [ "$(curl -s "$URL/healthz")" = ok ]; check still_serving $? "healthz"
