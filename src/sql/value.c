@@ -10,21 +10,7 @@
 
 int sq__ts_text(char *out, int64_t us)
 {
-    int64_t sec = us / 1000000, frac = us % 1000000;
-    if (frac < 0) {
-        frac += 1000000;
-        sec -= 1;
-    }
-    int64_t days = sec / 86400, rem = sec % 86400;
-    if (rem < 0) {
-        rem += 86400;
-        days -= 1;
-    }
-    int64_t y;
-    unsigned m, d;
-    ut_civil_from_days(days, &y, &m, &d);
-    return snprintf(out, 40, "%04" PRId64 "-%02u-%02uT%02d:%02d:%02d.%06dZ", y, m, d,
-                    (int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60), (int)frac);
+    return ut_ts_format_fixed(out, us);
 }
 
 const char *sq__decl(ct_type t)

@@ -111,11 +111,14 @@ int ut_ts_parse(const char *s, size_t n, int64_t *us)
     return 0;
 }
 
-int ut_ts_format(char *out, int64_t us)
+/* Split µs since the epoch into civil date and time of day. */
+static void split_us(int64_t us, int64_t *y, unsigned *m, unsigned *d, int *h, int *mi, int *s,
+                     int64_t *frac)
 {
-    int64_t secs = us / 1000000, frac = us % 1000000;
-    if (frac < 0) {
-        frac += 1000000;
+    int64_t secs = us / 1000000;
+    *frac = us % 1000000;
+    if (*frac < 0) {
+        *frac += 1000000;
         secs -= 1;
     }
     int64_t days = secs / 86400, rem = secs % 86400;
@@ -123,14 +126,32 @@ int ut_ts_format(char *out, int64_t us)
         rem += 86400;
         days -= 1;
     }
-    int64_t y;
+    ut_civil_from_days(days, y, m, d);
+    *h = (int)(rem / 3600);
+    *mi = (int)(rem % 3600 / 60);
+    *s = (int)(rem % 60);
+}
+
+int ut_ts_format(char *out, int64_t us)
+{
+    int64_t y, frac;
     unsigned m, d;
-    ut_civil_from_days(days, &y, &m, &d);
-    int h = (int)(rem / 3600), mi = (int)(rem % 3600 / 60), s = (int)(rem % 60);
+    int h, mi, s;
+    split_us(us, &y, &m, &d, &h, &mi, &s, &frac);
     if (frac)
         return snprintf(out, 40, "%04lld-%02u-%02uT%02d:%02d:%02d.%06lldZ", (long long)y, m, d, h,
                         mi, s, (long long)frac);
     return snprintf(out, 40, "%04lld-%02u-%02uT%02d:%02d:%02dZ", (long long)y, m, d, h, mi, s);
+}
+
+int ut_ts_format_fixed(char *out, int64_t us)
+{
+    int64_t y, frac;
+    unsigned m, d;
+    int h, mi, s;
+    split_us(us, &y, &m, &d, &h, &mi, &s, &frac);
+    return snprintf(out, 40, "%04lld-%02u-%02uT%02d:%02d:%02d.%06lldZ", (long long)y, m, d, h, mi,
+                    s, (long long)frac);
 }
 
 int ut_date_format(char *out, int32_t days)

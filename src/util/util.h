@@ -84,6 +84,9 @@ int ut_date_parse(const char *s, size_t n, int32_t *days);
 /* Format microseconds since the epoch as "YYYY-MM-DDTHH:MM:SS[.ffffff]Z"
  * (fraction only when non-zero).  out must hold 40 bytes.  Returns length. */
 int ut_ts_format(char *out, int64_t us);
+/* The same with the fraction always written (6 digits): fixed width, so the
+ * texts sort like the times.  out: 40 bytes.  Returns the length. */
+int ut_ts_format_fixed(char *out, int64_t us);
 /* Format days since the epoch as "YYYY-MM-DD".  out: 24 bytes. Returns length. */
 int ut_date_format(char *out, int32_t days);
 

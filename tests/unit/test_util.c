@@ -18,6 +18,10 @@ TEST(util_ts_roundtrip)
     CHECK_EQ_INT(us, -1);
     ut_ts_format(out, us);
     CHECK_EQ_STR(out, "1969-12-31T23:59:59.999999Z");
+    ut_ts_format_fixed(out, 1714566896000000LL);
+    CHECK_EQ_STR(out, "2024-05-01T12:34:56.000000Z");
+    ut_ts_format_fixed(out, -1);
+    CHECK_EQ_STR(out, "1969-12-31T23:59:59.999999Z");
     CHECK(ut_ts_parse("2024-02-30T00:00:00Z", 20, &us) == -1);
     CHECK(ut_ts_parse("2024-05-01T12:34:56X", 20, &us) == -1);
     CHECK(ut_ts_parse("hello", 5, &us) == -1);
