@@ -415,6 +415,15 @@ fail:
     return rc;
 }
 
+/* Replace dst (if non-NULL) with src as a NUL-terminated text. */
+static void copy_out(ut_buf *dst, const ut_buf *src)
+{
+    if (!dst) return;
+    ut_buf_reset(dst);
+    ut_buf_put(dst, src->p, src->len);
+    buf_cstr(dst);
+}
+
 int st_sigv4(const st_sigv4_req *r, ut_buf *canonical, ut_buf *string_to_sign,
              ut_buf *authorization, char *err, size_t errlen)
 {
@@ -433,16 +442,8 @@ int st_sigv4(const st_sigv4_req *r, ut_buf *canonical, ut_buf *string_to_sign,
         ut_buf_printf(authorization, ", Signature=%s", sig);
         buf_cstr(authorization);
     }
-    if (canonical) {
-        ut_buf_reset(canonical);
-        ut_buf_put(canonical, cr.p, cr.len);
-        buf_cstr(canonical);
-    }
-    if (string_to_sign) {
-        ut_buf_reset(string_to_sign);
-        ut_buf_put(string_to_sign, sts.p, sts.len);
-        buf_cstr(string_to_sign);
-    }
+    copy_out(canonical, &cr);
+    copy_out(string_to_sign, &sts);
     rc = 0;
 fail:
     ut_buf_free(&cr);
@@ -490,16 +491,8 @@ int st_sigv4_presign(const st_sigv4_req *r, const char *session_token, int expir
         ut_buf_printf(query, "&X-Amz-Signature=%s", sig);
         buf_cstr(query);
     }
-    if (canonical) {
-        ut_buf_reset(canonical);
-        ut_buf_put(canonical, cr.p, cr.len);
-        buf_cstr(canonical);
-    }
-    if (string_to_sign) {
-        ut_buf_reset(string_to_sign);
-        ut_buf_put(string_to_sign, sts.p, sts.len);
-        buf_cstr(string_to_sign);
-    }
+    copy_out(canonical, &cr);
+    copy_out(string_to_sign, &sts);
     rc = 0;
 fail:
     ut_buf_free(&cr);
