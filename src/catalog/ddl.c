@@ -74,6 +74,20 @@ static void file_uri(ut_buf *b, const char *path)
     }
 }
 
+/* The table location as an SQL string literal; local paths as file:// URIs. */
+static void location_literal(ut_buf *b, const char *loc)
+{
+    if (loc[0] != '/') {
+        literal(b, loc);
+        return;
+    }
+    ut_buf t = {0};
+    file_uri(&t, loc);
+    ut_buf_putc(&t, 0);
+    literal(b, (const char *)t.p);
+    ut_buf_free(&t);
+}
+
 /* Split "dt,hr" into names[n][64]; returns n. */
 static int split_partition(const char *spec, char names[][64], int max)
 {
@@ -146,15 +160,7 @@ static void ddl_trino(ut_buf *b, const ct_table *t, const char *loc, const char 
     table_ident(b, D_TRINO, schema, t->name);
     column_list(b, D_TRINO, t, parts, np, 1);
     ut_buf_puts(b, "\nWITH (\n  external_location = ");
-    if (loc[0] == '/') {
-        ut_buf t2 = {0};
-        file_uri(&t2, loc);
-        ut_buf_putc(&t2, 0);
-        literal(b, (const char *)t2.p);
-        ut_buf_free(&t2);
-    } else {
-        literal(b, loc);
-    }
+    location_literal(b, loc);
     ut_buf_puts(b, ",\n  format = 'PARQUET'");
     if (np) {
         ut_buf_puts(b, ",\n  partitioned_by = ARRAY[");
@@ -264,15 +270,7 @@ static void ddl_spark(ut_buf *b, const ct_table *t, const char *loc, const char 
         ut_buf_putc(b, ')');
     }
     ut_buf_puts(b, "\nLOCATION ");
-    if (loc[0] == '/') {
-        ut_buf t2 = {0};
-        file_uri(&t2, loc);
-        ut_buf_putc(&t2, 0);
-        literal(b, (const char *)t2.p);
-        ut_buf_free(&t2);
-    } else {
-        literal(b, loc);
-    }
+    location_literal(b, loc);
     ut_buf_puts(b, ";\n");
     if (np) {
         ut_buf_puts(b, "-- Register partitions now and whenever new ones appear:\nMSCK REPAIR TABLE ");
