@@ -3,18 +3,7 @@
 # bad input of every kind — each answered with a clear error, nothing written
 # where nothing should be, good records beside bad ones kept, and the server
 # serving other clients throughout.
-set -u
-BIN=${SLUICE_BIN:-build/san/sluice}
-T=$(mktemp -d /tmp/sluice-ingest-XXXXXX)
-PID=
-cleanup() { [ -n "$PID" ] && kill -9 "$PID" 2>/dev/null; rm -rf "$T"; }
-trap cleanup EXIT
-
-ok() { echo "ok $1"; }
-fail() { echo "FAIL $1: $2"; }
-check() { # name, condition-result (0 = pass), detail
-    if [ "$2" = 0 ]; then ok "$1"; else fail "$1" "$3"; fi
-}
+source "$(dirname "$0")/../lib/sh.sh" ingest
 
 cat > "$T/sluice.yaml" <<YAML
 data_dir: $T/data
@@ -36,11 +25,8 @@ streams:
     max_bytes: 2KB
 YAML
 
-"$BIN" serve -c "$T/sluice.yaml" --port-file "$T/port" 2>"$T/server.log" &
-PID=$!
-for _ in $(seq 100); do [ -s "$T/port" ] && break; sleep 0.1; done
+start_server "$T/sluice.yaml"
 if [ ! -s "$T/port" ]; then fail server_start "$(cat "$T/server.log")"; exit 1; fi
-URL="http://127.0.0.1:$(cat "$T/port")"
 AUTH=(-H "Authorization: Bearer s3cret")
 
 # post STREAM BODY-FILE [curl args...] -> sets CODE and BODY

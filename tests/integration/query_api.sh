@@ -2,15 +2,7 @@
 # POST /v1/query: results as JSON / CSV / NDJSON, large results streamed,
 # errors with SQLite's message and position, read-only safety, limits, and
 # records visible from the journal tail before their file is committed.
-set -u
-BIN=${SLUICE_BIN:-build/san/sluice}
-T=$(mktemp -d /tmp/sluice-query-XXXXXX)
-PID=
-cleanup() { [ -n "$PID" ] && kill -9 "$PID" 2>/dev/null; rm -rf "$T"; }
-trap cleanup EXIT
-ok() { echo "ok $1"; }
-fail() { echo "FAIL $1: $2"; }
-check() { if [ "$2" = 0 ]; then ok "$1"; else fail "$1" "$3"; fi; }
+source "$(dirname "$0")/../lib/sh.sh" query
 
 cat > "$T/sluice.yaml" <<YAML
 data_dir: $T/data
@@ -24,10 +16,7 @@ streams:
     sink:
       roll_age: 60s
 YAML
-"$BIN" serve -c "$T/sluice.yaml" --port-file "$T/port" 2>"$T/server.log" &
-PID=$!
-for _ in $(seq 100); do [ -s "$T/port" ] && break; sleep 0.1; done
-URL="http://127.0.0.1:$(cat "$T/port")"
+start_server "$T/sluice.yaml"
 Q="$URL/v1/query"
 # q BODY [extra curl args]: sets CODE, BODY
 q() { local b=$1; shift; BODY=$(curl -s -o - -w '\n%{http_code}' -X POST --data-binary "$b" "$@" "$Q"); CODE=${BODY##*$'\n'}; BODY=${BODY%$'\n'*}; BODY=${BODY%$'\n'}; }

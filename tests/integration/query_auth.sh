@@ -1,15 +1,7 @@
 #!/usr/bin/env bash
 # POST /v1/query with tokens (read vs write) and a configured SQLite file
 # joined with a lake table, through the API and through sluice sql.
-set -u
-BIN=${SLUICE_BIN:-build/san/sluice}
-T=$(mktemp -d /tmp/sluice-qauth-XXXXXX)
-PID=
-cleanup() { [ -n "$PID" ] && kill -9 "$PID" 2>/dev/null; rm -rf "$T"; }
-trap cleanup EXIT
-ok() { echo "ok $1"; }
-fail() { echo "FAIL $1: $2"; }
-check() { if [ "$2" = 0 ]; then ok "$1"; else fail "$1" "$3"; fi; }
+source "$(dirname "$0")/../lib/sh.sh" qauth
 
 sqlite3 "$T/ref.db" "CREATE TABLE countries(code TEXT PRIMARY KEY, name TEXT); INSERT INTO countries VALUES ('k0','Zero'),('k1','One'),('k2','Two');"
 cat > "$T/sluice.yaml" <<YAML
@@ -28,10 +20,7 @@ streams:
     sink:
       roll_age: 100ms
 YAML
-"$BIN" serve -c "$T/sluice.yaml" --port-file "$T/port" 2>"$T/server.log" &
-PID=$!
-for _ in $(seq 100); do [ -s "$T/port" ] && break; sleep 0.1; done
-URL="http://127.0.0.1:$(cat "$T/port")"
+start_server "$T/sluice.yaml"
 for i in $(seq 1 90); do echo "{\"id\":$i,\"kind\":\"k$((i % 3))\",\"event_time\":\"2024-05-01T00:00:00Z\"}"; done |
     curl -s -o /dev/null -X POST --data-binary @- "$URL/v1/streams/events/records"
 for _ in $(seq 100); do curl -s "$URL/v1/streams/events" | grep -q '"lag":0,' && break; sleep 0.1; done
