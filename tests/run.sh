@@ -9,7 +9,7 @@ set -u
 cd "$(dirname "$0")/.."
 export SLUICE_ROOT=$PWD
 export SLUICE_BIN=$PWD/build/san/sluice
-export SLUICE_TESTDATA=${SLUICE_TESTDATA:-$(cd .. && pwd)/shared/testdata}
+export SLUICE_TESTDATA=${SLUICE_TESTDATA:-$PWD/tests/data}
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 logs=build/test-logs

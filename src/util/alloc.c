@@ -1,13 +1,15 @@
 /* Allocation wrappers that abort on out-of-memory. */
 #include "util/util.h"
 
+#include "log/log.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 static void oom(size_t n)
 {
-    fprintf(stderr, "sluice: out of memory allocating %zu bytes\n", n);
+    lg_error("alloc", "out of memory allocating %zu bytes", n);
     abort();
 }
 
@@ -43,15 +45,4 @@ char *ut_strndup(const char *s, size_t n)
     memcpy(p, s, n);
     p[n] = 0;
     return p;
-}
-
-int ut_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
 }

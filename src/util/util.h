@@ -27,6 +27,39 @@ char *ut_strndup(const char *s, size_t n);
 int ut_err(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Typed errors: a kind the caller may decide behaviour on (an HTTP status, a
+ * retry) plus a message for people naming the file, stream, table, job or
+ * line.  Never decide behaviour by matching message text: add a kind.
+ * Zero-initialise ({0}) for "no error". */
+typedef enum ut_errkind {
+    UT_EOK = 0,
+    UT_EINVAL,    /* bad input from the caller (400) */
+    UT_ENOTFOUND, /* no such stream, table, file, job (404) */
+    UT_EEXISTS,   /* already exists / name collides (409) */
+    UT_ETOOBIG,   /* over a size cap: body, record, result (413) */
+    UT_ETOODEEP,  /* nesting deeper than the cap (400) */
+    UT_ELIMIT,    /* a concurrency or rate limit: retry later (429) */
+    UT_ENOSPACE,  /* disk full or disk budget reached (507) */
+    UT_EDENIED,   /* not allowed for this caller (403) */
+    UT_ETIMEOUT,  /* a time limit ran out (408) */
+    UT_ECORRUPT,  /* damaged data found on disk */
+    UT_EIO,       /* an I/O or peer failure (500/503) */
+    UT_EINTERNAL, /* a bug or an unexpected state (500) */
+    UT_EKIND_COUNT
+} ut_errkind;
+
+#define UT_ERRMSG_MAX 512
+typedef struct ut_error {
+    ut_errkind kind;
+    char msg[UT_ERRMSG_MAX];
+} ut_error;
+
+/* Set e (if non-NULL) to kind and a printf-style message.  Returns -1. */
+int ut_fail(ut_error *e, ut_errkind kind, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Short lower-case name of a kind ("invalid", "not found", "no space", …). */
+const char *ut_errkind_name(ut_errkind kind);
+
 /* ---- growable byte buffer ------------------------------------------------ */
 
 /* A plain value type (like Redis's sds, but with an explicit struct): the

@@ -4,7 +4,7 @@
 # report.  Prints `ok NAME` / `FAIL NAME: why` lines (see tests/run.sh).
 set -u
 BIN=${SLUICE_BIN:-build/san/sluice}
-TESTDATA=${SLUICE_TESTDATA:-../shared/testdata}
+TESTDATA=${SLUICE_TESTDATA:-tests/data}
 PT=$TESTDATA/parquet-testing
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/sluice-cli-XXXXXX")
 trap 'rm -rf "$tmp"' EXIT

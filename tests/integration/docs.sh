@@ -14,10 +14,21 @@ else
     echo "FAIL docs/configuration.md is stale: run sluice config --reference > docs/configuration.md"; head -20 /tmp/sluice-cfg-doc.diff
 fi
 bad=0
+root=$(pwd -P)
 for f in README.md docs/*.md; do
     base=$(dirname "$f")
-    for link in $(grep -o '](\([a-zA-Z0-9_./-]*\.md\|[a-zA-Z0-9_./-]*/\))' "$f" | sed 's/^](//; s/)$//'); do
-        [ -e "$base/$link" ] || { echo "FAIL $f links to missing $link"; bad=1; }
+    # every relative link target: ](target) or ](target#anchor), not URLs
+    for link in $(grep -o '](\([^)# ]*\)' "$f" | sed 's/^](//' | grep -v '^[a-z]*:' | grep -v '^$'); do
+        [ -e "$base/$link" ] || { echo "FAIL $f links to missing $link"; bad=1; continue; }
+        real=$(realpath -m "$base/$link")
+        case "$real/" in
+            "$root"/*) ;;
+            *) echo "FAIL $f links outside the repository: $link"; bad=1 ;;
+        esac
     done
+    # no prose pointer to files outside the checkout either
+    if grep -n '\.\./shared\|\.\./\.\./' "$f" >/tmp/sluice-docs-out.txt; then
+        echo "FAIL $f refers outside the repository:"; cat /tmp/sluice-docs-out.txt; bad=1
+    fi
 done
-[ "$bad" = 0 ] && echo "ok markdown links resolve"
+[ "$bad" = 0 ] && echo "ok markdown links resolve inside the repository"

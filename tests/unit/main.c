@@ -37,7 +37,7 @@ void t_fail(const char *file, int line, const char *fmt, ...)
 const char *t_testdata(void)
 {
     const char *e = getenv("SLUICE_TESTDATA");
-    return e ? e : "../shared/testdata";
+    return e ? e : "tests/data";
 }
 
 const char *t_tmpdir(void)

@@ -1,4 +1,4 @@
-/* SigV4 against the AWS signature test suite in ../shared/testdata/sigv4/
+/* SigV4 against the AWS signature test suite in tests/data/sigv4/
  * (Apache-2.0, see its LICENSE).  Each case directory holds request.txt (the
  * HTTP request), context.json (credentials, region, service, time, whether
  * to normalise the path, sign the body, omit the session token) and the

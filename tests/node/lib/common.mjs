@@ -14,7 +14,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 
 export const ROOT = process.env.SLUICE_ROOT ?? path.resolve(new URL('../../..', import.meta.url).pathname);
 export const BIN = process.env.SLUICE_BIN ?? path.join(ROOT, 'build/san/sluice');
-export const TESTDATA = process.env.SLUICE_TESTDATA ?? path.resolve(ROOT, '../shared/testdata');
+export const TESTDATA = process.env.SLUICE_TESTDATA ?? path.resolve(ROOT, 'tests/data');
 
 /* ------------------------------------------------------------------------ */
 /* reporting                                                                 */
