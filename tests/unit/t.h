@@ -18,7 +18,7 @@ typedef void (*t_fn)(void);
 void t_register(const char *name, t_fn fn);
 void t_fail(const char *file, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 extern int t_failed_now;
-/* Directory of ../shared/testdata (env SLUICE_TESTDATA or a default). */
+/* Directory of the test data, tests/data (env SLUICE_TESTDATA or that default). */
 const char *t_testdata(void);
 /* A fresh temporary directory for this test (removed at exit). */
 const char *t_tmpdir(void);
