@@ -2,6 +2,7 @@
 #ifndef SLUICE_SERVER_INT_H
 #define SLUICE_SERVER_INT_H
 
+#include "config/config.h"
 #include "server/server.h"
 
 #include <microhttpd.h>
@@ -18,6 +19,8 @@ typedef struct sv__stream {
     jr_stream *jr;
     jr_stream *errors;              /* "<name>.errors", opened on first reject */
     lk_sink *sink;                  /* NULL when the stream is not landed */
+    char table[CF_TABLE_MAX];       /* the table its sink lands in; "" = not landed */
+    int found;                      /* reopened from the data directory, not declared */
     pthread_mutex_t errors_mu;
     uint64_t records_in, bytes_in, requests;
     uint64_t rejects[SV_REJ_COUNT];
@@ -44,11 +47,19 @@ struct sv_server {
 };
 
 /* registry.c */
-/* Look up a stream; create it when auto_create is on and create != 0.
- * Returns NULL if unknown (or creation failed: err says why). */
-sv__stream *sv__stream_get(sv_server *s, const char *name, int create, char *err, size_t errlen);
+/* Look up a stream; create != 0 means the caller writes: the stream is
+ * created when auto_create is on, and a stream found in the data directory
+ * but not declared is refused unless auto_create is on.  NULL with e:
+ * UT_ENOTFOUND (unknown, or takes no writes), UT_EEXISTS (its table would
+ * collide with another stream's), UT_EINVAL (name not allowed), UT_ELIMIT
+ * (too many streams), UT_EIO (the journal or the sink failed to open). */
+sv__stream *sv__stream_get(sv_server *s, const char *name, int create, ut_error *e);
+/* The declared streams, then the others found in the data directory. */
 int sv__streams_open(sv_server *s, char *err, size_t errlen);
-void sv__streams_close(sv_server *s);
+/* Stop every sink at once, within timeout_ms (-1 = no bound), then close
+ * every stream.  0, or -1 when a sink still runs at the deadline (nothing
+ * closed). */
+int sv__streams_close(sv_server *s, int64_t timeout_ms);
 /* Constant-time token check; 1 if the request may write. */
 int sv__auth_ok(const sv__stream *st, const char *authorization);
 /* Open the stream's error stream if needed; NULL with message on failure. */
