@@ -95,6 +95,26 @@ stop TERM
 n=$(lake_count "$D" t1_ev3)
 [ "$n" = 10 ]; check undeclared_stream_lands $? "lake has '$n' of 10 rows"
 
+# ---- a stream once declared with its own table, then dropped from the config ----------
+cat > "$T/custom.yaml" <<YAML
+data_dir: $T/custom
+listen: 127.0.0.1:0
+limits:
+  min_free_disk: 0
+streams:
+  cx: {sink: {table: custom_cx, partition: dt}}
+YAML
+records 10 > "$T/g.ndjson"
+serve_config "$T/custom.yaml"
+post cx "$T/g.ndjson" >/dev/null
+stop KILL
+serve_default "$T/custom"
+stop TERM
+n=$(lake_count "$T/custom" custom_cx)
+m=$("$BIN" sql -d "$T/custom" --no-tail -F csv "SELECT count(*) FROM lake.sqlite_master WHERE name = 't1_cx'" 2>>"$T/sql.log" | tail -1)
+p=$("$BIN" sql -d "$T/custom" --no-tail -F csv "SELECT count(DISTINCT dt) FROM custom_cx" 2>>"$T/sql.log" | tail -1)
+[ "$n" = 10 ] && [ "$m" = 0 ] && [ "$p" = 1 ]; check undeclared_stream_resumes_in_its_catalog_table $? "custom_cx '$n' of 10 rows, t1_cx tables '$m', dt values '$p'"
+
 # ---- shutdown: all sinks stop together, within shutdown_timeout ------------------------
 D2=$T/many
 serve_default "$D2"
