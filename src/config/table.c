@@ -340,7 +340,7 @@ static const cf__field root_fields[] = {
     {"shutdown_timeout", CF_DURATION, "5s", offsetof(cf_config, shutdown_timeout_ms),
      "On SIGTERM or SIGINT, how long the lake sinks (all at once) may take to land what they "
      "buffer before the server exits anyway. Records that did not land are safe in the journal "
-     "and land after the restart.",
+     "and land after the restart. 0: exit without waiting for them.",
      0, 3600 * 1000, 0, 0, 0, 0},
     {"http", CF_SECTION, NULL, offsetof(cf_config, http), "See [`http`](#http).", 0, 0, 0,
      &http_table, 0, 0},

@@ -128,6 +128,35 @@ bad=0
 for i in $(seq 1 12); do [ "$(lake_count "$D2" "t1_s$i")" = 3 ] || bad=$((bad + 1)); done
 [ "$bad" = 0 ]; check sigterm_lands_every_sink $? "$bad of 12 tables incomplete"
 
+# ---- shutdown_timeout bounds the stop; what did not land lands after the restart -----
+cat > "$T/bound.yaml" <<YAML
+data_dir: $T/bound
+listen: 127.0.0.1:0
+shutdown_timeout: 100ms
+limits:
+  min_free_disk: 0
+streams:
+  big: {sink: {roll_rows: 100000000, roll_bytes: 4GiB, max_buffer_bytes: 4GiB}}
+YAML
+serve_config "$T/bound.yaml"
+"$BIN" gen --count 150000 > "$T/big.ndjson"
+"$BIN" ingest big "$T/big.ndjson" --url "$URL" >/dev/null 2>&1
+stop KILL
+serve_config "$T/bound.yaml" # the sink now reads 150000 records back from the journal
+t0=$(date +%s%N)
+stop TERM
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+[ "$RC" = 0 ] && [ "$ms" -lt 3000 ]; check stop_bounded_by_shutdown_timeout $? "exit $RC after $ms ms"
+grep -q 'stream big: the sink did not land its buffer within the shutdown timeout' "$T/server.log"; check cut_short_stop_names_the_stream $? "$(tail -3 "$T/server.log")"
+sed -i 's/^shutdown_timeout: 100ms/shutdown_timeout: 60s/' "$T/bound.yaml"
+serve_config "$T/bound.yaml"
+t0=$(date +%s%N)
+stop TERM
+echo "# full stop landing 150000 records: $(( ($(date +%s%N) - t0) / 1000000 )) ms"
+n=$(lake_count "$T/bound" t1_big)
+m=$("$BIN" sql -d "$T/bound" --no-tail -F csv "SELECT count(DISTINCT event_id) FROM t1_big" 2>>"$T/sql.log" | tail -1)
+[ "$n" = 150000 ] && [ "$m" = 150000 ]; check cut_short_stop_loses_nothing $? "rows '$n', distinct '$m' of 150000"
+
 # ---- item 3: one table for two streams -------------------------------------------------
 cat > "$T/clash.yaml" <<YAML
 data_dir: $T/clash
