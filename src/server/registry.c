@@ -5,7 +5,6 @@
  * collide with another's (cf_tables_collide) is refused before anything is
  * created.  Streams are never removed while serving, so a sv__stream pointer
  * stays valid until sv_stop. */
-#include "catalog/catalog.h"
 #include "log/log.h"
 #include "server/sv_int.h"
 
@@ -59,7 +58,10 @@ static int open_sink(sv_server *s, sv__stream *st, const lk_sink_opts *base, ut_
     return 0;
 }
 
-static sv__stream *open_stream(sv_server *s, const sv_stream_conf *c, ut_error *e)
+/* Open one stream and start its sink; l: the catalog's tables, to refuse
+ * one that belongs to another writer. */
+static sv__stream *open_stream(sv_server *s, const sv_stream_conf *c, const sv__landed *l,
+                               ut_error *e)
 {
     if (strlen(c->name) > 64 || reserved_name(c->name)) {
         ut_fail(e, UT_EINVAL, "stream name '%s' is not allowed (names ending in .errors or .dlq "
@@ -73,7 +75,8 @@ static sv__stream *open_stream(sv_server *s, const sv_stream_conf *c, ut_error *
     int sink = c->sink && s->o.store;
     char table[CF_TABLE_MAX] = "";
     if (sink) cf_sink_table(c->name, c->sink_opts.table, table, sizeof table);
-    if (sink && check_table(s, c->name, table, e)) return NULL;
+    if (sink && (check_table(s, c->name, table, e) || sv__landed_check(l, c->name, table, e)))
+        return NULL;
     char err[UT_ERRMSG_MAX];
     jr_stream *jr = jr_stream_open(s->streams_dir, c->name, &c->jr, err, sizeof err);
     if (!jr) {
@@ -137,66 +140,12 @@ static int list_dirs(const char *dir, char ***out)
     return n;
 }
 
-/* The catalog's lake tables fed by streams (name, stream, partition). */
-typedef struct landed {
-    ct_table *t;
-    int n;
-} landed;
-
-static void landed_load(sv_server *s, landed *l)
-{
-    char err[512], **names = NULL;
-    memset(l, 0, sizeof *l);
-    ct_catalog *cat = s->o.store ? ct_open(s->catalog_path, err, sizeof err) : NULL;
-    int n = cat ? ct_tables(cat, &names, err, sizeof err) : 0;
-    if (n > 0) l->t = ut_calloc((size_t)n, sizeof *l->t);
-    for (int i = 0; i < n; i++)
-        if (ct_table_get(cat, names[i], &l->t[l->n], err, sizeof err) == 1 && l->t[l->n].stream[0])
-            l->n++;
-    if (n > 0) ct_names_free(names, n);
-    ct_close(cat);
-}
-
-static void landed_free(landed *l)
-{
-    for (int i = 0; i < l->n; i++) ct_table_free(&l->t[i]);
-    free(l->t);
-}
-
-/* t is "<x>_errors" where x is another table fed by the same stream. */
-static int errors_of_sibling(const landed *l, const ct_table *t)
-{
-    size_t n = strlen(t->name);
-    if (n <= 7 || strcmp(t->name + n - 7, "_errors")) return 0;
-    for (int j = 0; j < l->n; j++) {
-        const ct_table *o = &l->t[j];
-        if (o != t && !strcmp(o->stream, t->stream) && strlen(o->name) == n - 7 &&
-            !strncmp(o->name, t->name, n - 7))
-            return 1;
-    }
-    return 0;
-}
-
-/* The table stream `name` landed in before (a config may have named it and
- * since dropped the stream): the newest one fed by it that is not its errors
- * table; NULL if none. */
-static const ct_table *landed_table(const landed *l, const char *name)
-{
-    const ct_table *best = NULL;
-    for (int i = 0; i < l->n; i++) {
-        const ct_table *t = &l->t[i];
-        if (!strcmp(t->stream, name) && !errors_of_sibling(l, t) && (!best || t->id > best->id))
-            best = t;
-    }
-    return best;
-}
-
 /* Settings of a stream found in the data directory: the auto_conf ones, in
  * the table (and its partitioning) the catalog says it landed in. */
-static void found_conf(sv_server *s, const landed *l, const char *name, sv_stream_conf *c)
+static void found_conf(sv_server *s, const sv__landed *l, const char *name, sv_stream_conf *c)
 {
     auto_conf(s, name, 1, c);
-    const ct_table *t = landed_table(l, name);
+    const ct_table *t = sv__landed_table(l, name);
     if (!t) return;
     c->sink_opts.table = t->name;
     c->sink_opts.partition = !strcmp(t->partition, "dt,hr") ? LK_PART_DT_HR
@@ -206,18 +155,16 @@ static void found_conf(sv_server *s, const landed *l, const char *name, sv_strea
 /* Reopen every stream a previous run left in the data directory.  A table
  * collision refuses the start (naming both); a stream that cannot be opened
  * is reported and skipped, so the others still serve. */
-static int reopen_found(sv_server *s, char *err, size_t errlen)
+static int reopen_found(sv_server *s, const sv__landed *l, char *err, size_t errlen)
 {
     char **names;
     int n = list_dirs(s->streams_dir, &names), rc = 0;
-    landed l;
-    landed_load(s, &l);
     for (int i = 0; i < n; i++) {
         if (rc || find(s, names[i])) continue;
         sv_stream_conf c;
-        found_conf(s, &l, names[i], &c);
+        found_conf(s, l, names[i], &c);
         ut_error e = {0};
-        if (open_stream(s, &c, &e)) {
+        if (open_stream(s, &c, l, &e)) {
             lg_info("server", "stream %s: reopened from %s (not declared in the config)",
                     names[i], s->streams_dir);
         } else if (e.kind == UT_EEXISTS || e.kind == UT_ELIMIT) {
@@ -227,7 +174,6 @@ static int reopen_found(sv_server *s, char *err, size_t errlen)
                      s->streams_dir, e.msg);
         }
     }
-    landed_free(&l);
     for (int i = 0; i < n; i++) free(names[i]);
     free(names);
     return rc;
@@ -235,13 +181,18 @@ static int reopen_found(sv_server *s, char *err, size_t errlen)
 
 int sv__streams_open(sv_server *s, char *err, size_t errlen)
 {
-    for (int i = 0; i < s->o.nstreams; i++) {
+    sv__landed l;
+    sv__landed_load(s, &l);
+    int rc = 0;
+    for (int i = 0; !rc && i < s->o.nstreams; i++) {
         const sv_stream_conf *c = &s->o.streams[i];
-        if (find(s, c->name)) return ut_err(err, errlen, "stream '%s' declared twice", c->name);
         ut_error e = {0};
-        if (!open_stream(s, c, &e)) return ut_err(err, errlen, "%s", e.msg);
+        if (find(s, c->name)) rc = ut_err(err, errlen, "stream '%s' declared twice", c->name);
+        else if (!open_stream(s, c, &l, &e)) rc = ut_err(err, errlen, "%s", e.msg);
     }
-    return reopen_found(s, err, errlen);
+    if (!rc) rc = reopen_found(s, &l, err, errlen);
+    sv__landed_free(&l);
+    return rc;
 }
 
 sv__stream *sv__stream_get(sv_server *s, const char *name, int create, ut_error *e)
@@ -257,7 +208,10 @@ sv__stream *sv__stream_get(sv_server *s, const char *name, int create, ut_error 
     } else if (!st && create && s->o.auto_create) {
         sv_stream_conf c;
         auto_conf(s, name, 0, &c);
-        st = open_stream(s, &c, e);
+        sv__landed l; /* the catalog now: CREATE TABLE AS may have made tables since */
+        sv__landed_load(s, &l);
+        st = open_stream(s, &c, &l, e);
+        sv__landed_free(&l);
     } else if (!st) {
         ut_fail(e, UT_ENOTFOUND, "unknown stream '%s'", name);
     }

@@ -2,6 +2,7 @@
 #ifndef SLUICE_SERVER_INT_H
 #define SLUICE_SERVER_INT_H
 
+#include "catalog/catalog.h"
 #include "config/config.h"
 #include "server/server.h"
 
@@ -64,6 +65,20 @@ int sv__streams_close(sv_server *s, int64_t timeout_ms);
 int sv__auth_ok(const sv__stream *st, const char *authorization);
 /* Open the stream's error stream if needed; NULL with message on failure. */
 jr_stream *sv__errors_stream(sv_server *s, sv__stream *st, char *err, size_t errlen);
+
+/* landed.c: the catalog's tables, read once (sv__landed_load) */
+typedef struct sv__landed {
+    ct_table *t;
+    int n;
+} sv__landed;
+void sv__landed_load(sv_server *s, sv__landed *l);
+void sv__landed_free(sv__landed *l);
+/* The table `stream` landed in before: the newest one fed by it that is not
+ * its errors table; NULL if none. */
+const ct_table *sv__landed_table(const sv__landed *l, const char *stream);
+/* Refuse `table` for `stream` when the catalog has a colliding table of
+ * another writer (another stream, or CREATE TABLE AS): -1 with UT_EEXISTS. */
+int sv__landed_check(const sv__landed *l, const char *stream, const char *table, ut_error *e);
 
 /* ingest.c */
 enum MHD_Result sv__ingest(sv_server *s, struct MHD_Connection *c, const char *stream,

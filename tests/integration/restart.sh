@@ -115,6 +115,29 @@ m=$("$BIN" sql -d "$T/custom" --no-tail -F csv "SELECT count(*) FROM lake.sqlite
 p=$("$BIN" sql -d "$T/custom" --no-tail -F csv "SELECT count(DISTINCT dt) FROM custom_cx" 2>>"$T/sql.log" | tail -1)
 [ "$n" = 10 ] && [ "$m" = 0 ] && [ "$p" = 1 ]; check undeclared_stream_resumes_in_its_catalog_table $? "custom_cx '$n' of 10 rows, t1_cx tables '$m', dt values '$p'"
 
+# the catalog knows custom_cx is fed by cx: a new stream may not take it
+cat > "$T/steal.yaml" <<YAML
+data_dir: $T/custom
+listen: 127.0.0.1:0
+limits:
+  min_free_disk: 0
+streams:
+  other: {sink: {table: custom_cx}}
+YAML
+"$BIN" serve -c "$T/steal.yaml" 2>"$T/start.log" &
+PID=$!
+for _ in $(seq 100); do kill -0 "$PID" 2>/dev/null || break; sleep 0.1; done
+if kill -0 "$PID" 2>/dev/null; then stop KILL; RC=running; else wait "$PID"; RC=$?; PID=; fi
+grep -q "streams cx and other" "$T/start.log"; check startup_refuses_table_of_catalog_stream $? "exit $RC: $(cat "$T/start.log")"
+# a table made by CREATE TABLE AS is not a stream's either
+"$BIN" sql -d "$T/custom" "CREATE TABLE t1_zz AS SELECT 1 AS x" >/dev/null 2>>"$T/sql.log"
+serve_default "$T/custom"
+c=$(post zz "$T/g.ndjson")
+[ "$c" = 409 ] && grep -q "CREATE TABLE AS" "$T/reply"; check autocreate_refuses_ctas_table $? "$c $(cat "$T/reply")"
+stop TERM
+n=$("$BIN" sql -d "$T/custom" --no-tail -F csv "SELECT count(*) FROM t1_zz" 2>>"$T/sql.log" | tail -1)
+[ "$n" = 1 ]; check ctas_table_untouched $? "t1_zz has '$n' rows"
+
 # ---- shutdown: all sinks stop together, within shutdown_timeout ------------------------
 D2=$T/many
 serve_default "$D2"
