@@ -58,8 +58,21 @@ static int open_sink(sv_server *s, sv__stream *st, const lk_sink_opts *base, ut_
     return 0;
 }
 
-/* Open one stream and start its sink; l: the catalog's tables, to refuse
- * one that belongs to another writer. */
+/* Refuse a table the catalog has for another writer; l: the catalog's
+ * tables, or NULL to read them now (auto-create: CREATE TABLE AS may have
+ * made tables since the start). */
+static int check_catalog(sv_server *s, const sv__landed *l, const char *name, const char *table,
+                         ut_error *e)
+{
+    if (l) return sv__landed_check(l, name, table, e);
+    sv__landed now;
+    sv__landed_load(s, &now);
+    int rc = sv__landed_check(&now, name, table, e);
+    sv__landed_free(&now);
+    return rc;
+}
+
+/* Open one stream and start its sink (l: see check_catalog). */
 static sv__stream *open_stream(sv_server *s, const sv_stream_conf *c, const sv__landed *l,
                                ut_error *e)
 {
@@ -75,7 +88,7 @@ static sv__stream *open_stream(sv_server *s, const sv_stream_conf *c, const sv__
     int sink = c->sink && s->o.store;
     char table[CF_TABLE_MAX] = "";
     if (sink) cf_sink_table(c->name, c->sink_opts.table, table, sizeof table);
-    if (sink && (check_table(s, c->name, table, e) || sv__landed_check(l, c->name, table, e)))
+    if (sink && (check_table(s, c->name, table, e) || check_catalog(s, l, c->name, table, e)))
         return NULL;
     char err[UT_ERRMSG_MAX];
     jr_stream *jr = jr_stream_open(s->streams_dir, c->name, &c->jr, err, sizeof err);
@@ -208,10 +221,7 @@ sv__stream *sv__stream_get(sv_server *s, const char *name, int create, ut_error 
     } else if (!st && create && s->o.auto_create) {
         sv_stream_conf c;
         auto_conf(s, name, 0, &c);
-        sv__landed l; /* the catalog now: CREATE TABLE AS may have made tables since */
-        sv__landed_load(s, &l);
-        st = open_stream(s, &c, &l, e);
-        sv__landed_free(&l);
+        st = open_stream(s, &c, NULL, e);
     } else if (!st) {
         ut_fail(e, UT_ENOTFOUND, "unknown stream '%s'", name);
     }
