@@ -146,7 +146,8 @@ for i in $(seq 1 12); do post "s$i" "$T/d.ndjson" >/dev/null; done
 t0=$(date +%s%N)
 stop TERM
 ms=$(( ($(date +%s%N) - t0) / 1000000 ))
-[ "$RC" = 0 ] && [ "$ms" -lt 4000 ]; check sigterm_with_12_sinks_is_quick $? "exit $RC after $ms ms"
+echo "# SIGTERM with 12 sinks to land: $ms ms"
+[ "$RC" = 0 ] && [ "$ms" -lt 5000 ]; check sigterm_with_12_sinks_is_quick $? "exit $RC after $ms ms"
 bad=0
 for i in $(seq 1 12); do [ "$(lake_count "$D2" "t1_s$i")" = 3 ] || bad=$((bad + 1)); done
 [ "$bad" = 0 ]; check sigterm_lands_every_sink $? "$bad of 12 tables incomplete"
