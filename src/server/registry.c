@@ -183,8 +183,8 @@ static int reopen_found(sv_server *s, const sv__landed *l, char *err, size_t err
         } else if (e.kind == UT_EEXISTS || e.kind == UT_ELIMIT) {
             rc = ut_err(err, errlen, "%s/%s: %s", s->streams_dir, names[i], e.msg);
         } else {
-            lg_error("server", "stream %s found in %s is not served: %s", names[i],
-                     s->streams_dir, e.msg);
+            lg_error("server", "stream %s found in %s: %s (the other streams are served)",
+                     names[i], s->streams_dir, e.msg);
         }
     }
     for (int i = 0; i < n; i++) free(names[i]);
