@@ -62,11 +62,13 @@ post ev2 "$T/b1.ndjson" >/dev/null
 stop TERM
 n=$(lake_count "$D" t1_ev2)
 [ "$n" = 50 ]; check sigterm_lands_buffers $? "lake has '$n' of 50 rows"
+mkdir -p "$D/streams/bad name" # not a stream name: reported, never blocks the others
 serve_default "$D"
 c=$(get_code ev2)
 [ "$c" = 200 ] && grep -q '"position":50' "$T/reply"; check sigterm_restart_reopens_stream $? "$c $(cat "$T/reply")"
 c=$(get_code ev)
 [ "$c" = 200 ] && grep -q '"position":100' "$T/reply"; check every_stream_reopened $? "$c $(cat "$T/reply")"
+grep -q "stream bad name found in" "$T/server.log"; check bad_found_stream_reported $? "$(tail -5 "$T/server.log")"
 post ev2 "$T/b2.ndjson" >/dev/null
 stop TERM
 n=$(lake_count "$D" t1_ev2)
