@@ -2,7 +2,9 @@
 # `make run`: the main job on the embedded default (no config, no external
 # server): sluice serve with data in ./sluice-data on 127.0.0.1:8080.  It sends
 # some sample events through HTTP so there is something to look at, shows them
-# landing in the lake, then keeps serving until Ctrl-C (SIGINT stops it cleanly).
+# landing in the lake, then keeps serving until Ctrl-C (SIGINT stops it cleanly:
+# the sinks land their buffers first).  Running it again reopens every stream in
+# ./sluice-data, so nothing acknowledged before a stop or a crash is left out.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=build/sluice
@@ -25,7 +27,8 @@ for _ in $(seq 130); do
 done
 "$BIN" tables
 echo
-echo "The server keeps running on $URL (Ctrl-C stops it). In another terminal:"
+echo "The server keeps running on $URL (Ctrl-C stops it; the next 'make run' reopens"
+echo "every stream in ./sluice-data). In another terminal:"
 echo "  build/sluice gen --count 10000 | build/sluice ingest events"
 echo "  curl -s $URL/v1/streams/events; curl -s $URL/metrics | grep sluice_sink"
 echo "  build/sluice describe t1_events; build/sluice ddl t1_events --dialect duckdb"

@@ -1,8 +1,9 @@
 /* sluice sql — SQL over the lake (SQLite with lake virtual tables). */
 #include "cli/cli.h"
 #include "config/config.h"
+#include "log/log.h"
+#include "runtime/runtime.h"
 #include "sql/output.h"
-#include "pgfed/pgfed.h"
 #include "sql/sql.h"
 #include "util/util.h"
 
@@ -23,25 +24,6 @@ static const char *more =
     "the extension (.parquet .csv .tsv .ndjson .jsonl .json) unless --format is given.\n"
     "With no query on a terminal: an interactive shell (history in ~/.sluice_sql_history;\n"
     ".tables, .schema T, .format F, .explain, .quit).  See docs/sql.md.\n";
-
-static st_store *open_store(const cf_config *cf, const char *data_dir, char *err, size_t errlen)
-{
-    if (cf->lake.store == CF_STORE_S3) {
-        const cf_s3 *x = &cf->lake.s3;
-        st_s3_opts so = {0};
-        so.endpoint = x->endpoint;
-        so.region = x->region;
-        so.bucket = x->bucket;
-        so.prefix = x->prefix;
-        so.credentials_file = x->credentials_file[0] ? x->credentials_file : NULL;
-        so.profile = x->profile;
-        return st_s3_create(&so, err, errlen);
-    }
-    char root[4096];
-    if (cf->lake.path[0]) snprintf(root, sizeof root, "%s", cf->lake.path);
-    else snprintf(root, sizeof root, "%s/lake", data_dir);
-    return st_local_create(root, err, errlen);
-}
 
 static int ends_with(const char *s, const char *suf)
 {
@@ -100,7 +82,7 @@ static int run(sq_engine *e, const char *sql, sq_format fmt, const char *outpath
     char err[2048];
     FILE *f = stdout;
     if (outpath && fmt != SQ_FMT_PARQUET && !(f = fopen(outpath, "w"))) {
-        fprintf(stderr, "sluice sql: cannot write %s\n", outpath);
+        lg_error("sql", "cannot write %s", outpath);
         return 1;
     }
     if (explain) {
@@ -118,11 +100,11 @@ static int run(sq_engine *e, const char *sql, sq_format fmt, const char *outpath
     int rc = 0;
     if (sq_query(e, sql, &s, err, sizeof err) < 0) {
         const char *oe = sq_out_error(o);
-        fprintf(stderr, "sluice sql: %s\n", oe[0] ? oe : err);
+        lg_error("sql", "%s", oe[0] ? oe : err);
         rc = 1;
     }
     if (sq_out_finish(o)) {
-        fprintf(stderr, "sluice sql: %s\n", sq_out_error(o));
+        lg_error("sql", "%s", sq_out_error(o));
         rc = 1;
     }
     sq_out_destroy(o);
@@ -239,51 +221,31 @@ int cli_sql(int argc, char **argv)
     char err[1024];
     cf_config *cf = config ? cf_load(config, err, sizeof err) : cf_default();
     if (!cf) {
-        fprintf(stderr, "sluice sql: %s\n", err);
+        lg_error("sql", "%s", err);
         return 1;
-    }
-    const char *dir = data ? data : cf->data_dir;
-    sq_tail_conf *tails = ut_calloc((size_t)cf->nstreams + 1, sizeof *tails);
-    for (int i = 0; i < cf->nstreams; i++) {
-        tails[i].stream = cf->streams[i].name;
-        tails[i].event_time_field = cf->streams[i].sink.event_time_field;
-        tails[i].time_format = (int)cf->streams[i].sink.event_time_format;
     }
     char *sql = NULL;
     sq_engine *e = NULL;
-    st_store *store = open_store(cf, dir, err, sizeof err);
+    rt_opts ro = {RT_CLIENT, data, NULL, -1};
+    rt_runtime *rt = rt_create(cf, &ro, err, sizeof err);
     rc = 1;
-    if (!store) {
-        fprintf(stderr, "sluice sql: lake store: %s\n", err);
+    if (!rt) {
+        lg_error("sql", "%s", err);
         goto fail;
     }
-    sq_opts o = {0};
-    o.data_dir = dir;
-    o.store = store;
-    o.timeout_ms = timeout_ms;
-    o.memory_limit = (int64_t)memory_mb << 20;
-    o.no_tail = no_tail;
-    o.tails = tails;
-    o.ntails = cf->nstreams;
-    e = sq_open(&o, err, sizeof err);
+    rt_sql_req q = {0};
+    q.timeout_ms = timeout_ms;
+    q.memory_limit = (int64_t)memory_mb << 20;
+    q.no_tail = no_tail;
+    e = rt_sql_open(rt, &q, err, sizeof err);
     if (!e) {
-        fprintf(stderr, "sluice sql: %s\n", err);
+        lg_error("sql", "%s", err);
         goto fail;
     }
-    /* PostgreSQL connections of the config become schemas (pg.users, ...) */
-    if (pgf_attach_config(sq_db(e), cf, err, sizeof err)) {
-        fprintf(stderr, "sluice sql: %s\n", err);
-        goto fail;
-    }
-    for (int i = 0; i < cf->nsqlite; i++) /* SQLite files of the config: <name>.<table> */
-        if (sq_attach_sqlite(e, cf->sqlite[i].name, cf->sqlite[i].path, err, sizeof err)) {
-            fprintf(stderr, "sluice sql: %s\n", err);
-            goto fail;
-        }
     if (file) {
         sql = read_file(file, err, sizeof err);
         if (!sql) {
-            fprintf(stderr, "sluice sql: %s\n", err);
+            lg_error("sql", "%s", err);
             goto fail;
         }
     } else if (npos) {
@@ -294,7 +256,7 @@ int cli_sql(int argc, char **argv)
     } else {
         sql = read_file("-", err, sizeof err);
         if (!sql) {
-            fprintf(stderr, "sluice sql: %s\n", err);
+            lg_error("sql", "%s", err);
             goto fail;
         }
     }
@@ -302,8 +264,7 @@ int cli_sql(int argc, char **argv)
 fail:
     free(sql);
     sq_close(e);
-    st_destroy(store);
-    free(tails);
+    rt_destroy(rt);
     cf_destroy(cf);
     return rc;
 }

@@ -144,6 +144,7 @@ typedef struct cf_config {
     cf_hostport listen;
     bool auto_create_streams;
     int log_level;           /* cf_log_level */
+    int64_t shutdown_timeout_ms; /* a clean stop waits this long for the sinks to land */
     cf_http http;
     cf_limits limits;
     cf_lake lake;
@@ -192,6 +193,29 @@ void cf_stream_journal_opts(const cf_config *c, const cf_stream *s, jr_opts *out
  * time (independent of where or whether it matches).  A stream with no
  * tokens accepts everything (returns 1), including token == NULL. */
 int cf_token_ok(const cf_stream *s, const char *token, size_t len);
+
+/* ---- the lake tables streams land in -------------------------------------- */
+
+#define CF_TABLE_MAX 160 /* bytes of a table name from cf_sink_table, with the NUL */
+
+/* The lake table stream `stream` lands in: `table` (its sink.table) when
+ * non-empty, else "t1_<stream>" with '-' and '.' written as '_'.  out holds
+ * CF_TABLE_MAX bytes (longer names are cut). */
+void cf_sink_table(const char *stream, const char *table, char *out, size_t outlen);
+
+/* Whether lake tables a and b would be one table: equal ignoring ASCII case
+ * (SQLite's table names do), or one is the other's "<table>_errors" table
+ * (where the sink puts records it cannot land). */
+int cf_tables_collide(const char *a, const char *b);
+
+/* The message for streams s1 (landing in t1) and s2 (in t2) whose tables
+ * collide: "streams s1 and s2 both land in table t1 ...".  Returns -1. */
+int cf_tables_clash(char *msg, size_t msglen, const char *s1, const char *t1, const char *s2,
+                    const char *t2);
+
+/* Refuse streams of c with enabled sinks whose tables collide (the first
+ * pair, by name): 0, or -1 with cf_tables_clash's message. */
+int cf_check_tables(const cf_config *c, char *msg, size_t msglen);
 
 /* Write the Markdown configuration reference, generated from the tables.
  * Returns 0, or -1 on a write error. */

@@ -335,7 +335,13 @@ static const cf__field root_fields[] = {
      "embedded default used by `sluice serve` without `-c` turns it on.",
      0, 0, 0, 0, 0, 0},
     {"log_level", CF_ENUM, "info", offsetof(cf_config, log_level),
-     "Least severe log messages written to stderr.", 0, 0, log_levels, 0, 0, 0},
+     "Least severe log messages written to stderr (`SLUICE_LOG_LEVEL` in the environment, if "
+     "set, takes precedence).", 0, 0, log_levels, 0, 0, 0},
+    {"shutdown_timeout", CF_DURATION, "5s", offsetof(cf_config, shutdown_timeout_ms),
+     "On SIGTERM or SIGINT, how long the lake sinks (all at once) may take to land what they "
+     "buffer before the server exits anyway. Records that did not land are safe in the journal "
+     "and land after the restart. 0: exit without waiting for them.",
+     0, 3600 * 1000, 0, 0, 0, 0},
     {"http", CF_SECTION, NULL, offsetof(cf_config, http), "See [`http`](#http).", 0, 0, 0,
      &http_table, 0, 0},
     {"limits", CF_SECTION, NULL, offsetof(cf_config, limits), "See [`limits`](#limits).", 0, 0, 0,
@@ -355,9 +361,15 @@ static const cf__field root_fields[] = {
      &query_table, 0, 0},
     {0}};
 
+/* Two streams must not land in one lake table (or one in the other's errors table). */
+static int check_root(const void *obj, char *msg, size_t msglen)
+{
+    return cf_check_tables(obj, msg, msglen);
+}
+
 const cf__table cf__root = {"",
                             "Keys at the top level of the file.",
                             root_fields,
                             sizeof(cf_config),
                             0,
-                            NULL};
+                            check_root};

@@ -76,6 +76,15 @@ int lk_sink_step(lk_sink *s, int flush, char *err, size_t errlen);
 int lk_sink_start(lk_sink *s, char *err, size_t errlen);
 /* Stop the thread (if started), flushing and committing what is buffered. */
 void lk_sink_stop(lk_sink *s);
+/* The same in two steps, so many sinks stop at once within one bound:
+ * lk_sink_stop_begin asks the thread to stop (it lands what it buffers, then
+ * ends; it notices within about a second) and returns at once;
+ * lk_sink_stop_wait waits for it until deadline_ms (CLOCK_REALTIME ms since
+ * the epoch, as lk__now_ms; -1 = no deadline): 0 when the thread has ended,
+ * -1 when it still runs at the deadline (then the sink must not be destroyed:
+ * the process should exit; what did not land is still in the journal). */
+void lk_sink_stop_begin(lk_sink *s);
+int lk_sink_stop_wait(lk_sink *s, int64_t deadline_ms);
 /* Free (stops first).  Accepts NULL. */
 void lk_sink_destroy(lk_sink *s);
 

@@ -3,6 +3,7 @@
 #include "lake/lk_int.h"
 #include "lake/sink_int.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -311,12 +312,29 @@ int lk_sink_start(lk_sink *s, char *err, size_t errlen)
     return 0;
 }
 
+void lk_sink_stop_begin(lk_sink *s)
+{
+    if (s && s->running) __atomic_store_n(&s->stop, 1, __ATOMIC_RELEASE);
+}
+
+int lk_sink_stop_wait(lk_sink *s, int64_t deadline_ms)
+{
+    if (!s || !s->running) return 0;
+    assert(__atomic_load_n(&s->stop, __ATOMIC_ACQUIRE));
+    if (deadline_ms < 0) {
+        pthread_join(s->thread, NULL);
+    } else {
+        struct timespec ts = {(time_t)(deadline_ms / 1000), (long)(deadline_ms % 1000) * 1000000};
+        if (pthread_timedjoin_np(s->thread, NULL, &ts)) return -1;
+    }
+    s->running = 0;
+    return 0;
+}
+
 void lk_sink_stop(lk_sink *s)
 {
-    if (!s || !s->running) return;
-    __atomic_store_n(&s->stop, 1, __ATOMIC_RELEASE);
-    pthread_join(s->thread, NULL);
-    s->running = 0;
+    lk_sink_stop_begin(s);
+    lk_sink_stop_wait(s, -1);
 }
 
 void lk_sink_get_stats(lk_sink *s, lk_sink_stats *out)

@@ -16,6 +16,8 @@
 
 static char get_marker; /* *ctx of GET requests */
 
+static int stop_within(sv_server *s, int64_t timeout_ms);
+
 /* *ctx of POST /v1/query while its body arrives (ingest has its own). */
 typedef struct query_body {
     char tag[4]; /* "QRY" */
@@ -37,6 +39,7 @@ void sv_opts_init(sv_opts *o)
     o->limits.max_records = 100000;
     o->min_free_disk = 1000ull * 1000 * 1000;
     o->auto_create = 1;
+    o->shutdown_timeout_ms = 5000;
     jr_opts_init(&o->auto_conf.jr);
 }
 
@@ -269,7 +272,7 @@ sv_server *sv_start(const sv_opts *o, char *err, size_t errlen)
     s->started_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
     return s;
 fail:
-    sv_stop(s);
+    stop_within(s, -1);
     return NULL;
 }
 
@@ -278,15 +281,16 @@ int sv_port(const sv_server *s)
     return s->port;
 }
 
-void sv_stop(sv_server *s)
+static int stop_within(sv_server *s, int64_t timeout_ms)
 {
-    if (!s) return;
+    if (!s) return 0;
     if (s->d) {
         MHD_socket fd = MHD_quiesce_daemon(s->d); /* stop accepting */
         if (fd != MHD_INVALID_SOCKET) close(fd);
         MHD_stop_daemon(s->d); /* waits for the connection threads */
+        s->d = NULL;
     }
-    sv__streams_close(s);
+    if (sv__streams_close(s, timeout_ms)) return -1; /* sinks still landing: left as is */
     if (s->lock_fd >= 0) close(s->lock_fd);
     pthread_mutex_destroy(&s->mu);
     free(s->catalog_path);
@@ -295,4 +299,10 @@ void sv_stop(sv_server *s)
     free(s->streams_dir);
     free(s->data_dir);
     free(s);
+    return 0;
+}
+
+int sv_stop(sv_server *s)
+{
+    return stop_within(s, s ? s->o.shutdown_timeout_ms : -1);
 }

@@ -91,8 +91,8 @@ void sv__info_streams(sv_server *s, ut_buf *out)
 
 int sv__info_stream(sv_server *s, const char *name, ut_buf *out)
 {
-    char err[128];
-    sv__stream *st = sv__stream_get(s, name, 0, err, sizeof err);
+    ut_error e = {0};
+    sv__stream *st = sv__stream_get(s, name, 0, &e);
     if (!st) return -1;
     stream_json(st, out, 1);
     ut_buf_putc(out, '\n');

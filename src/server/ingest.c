@@ -82,8 +82,9 @@ static enum MHD_Result first_call(sv_server *s, struct MHD_Connection *c, const 
                                   void **ctx)
 {
     char err[300];
-    sv__stream *st = sv__stream_get(s, stream, 1, err, sizeof err);
-    if (!st) return sv__reply_error(s, c, 404, err);
+    ut_error e = {0};
+    sv__stream *st = sv__stream_get(s, stream, 1, &e);
+    if (!st) return sv__reply_error(s, c, e.kind == UT_EEXISTS ? 409 : 404, e.msg);
     const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
     if (!sv__auth_ok(st, auth)) {
         add(&st->requests, 1);

@@ -13,7 +13,6 @@
  * (default 30 s, at most 10 min).  Queries are read-only and may not read
  * arbitrary files. */
 #include "config/config.h"
-#include "pgfed/pgfed.h"
 #include "server/sv_int.h"
 #include "sql/output.h"
 
@@ -208,25 +207,9 @@ enum MHD_Result sv__query(sv_server *s, struct MHD_Connection *c, const char *bo
             return sv__reply_error(s, c, 401, tok ? "invalid token" : "missing Bearer token");
         }
     }
-    sq_opts o = {0};
-    o.data_dir = s->data_dir;
-    o.catalog_path = s->catalog_path;
-    o.store = s->o.store;
-    o.tmp_dir = s->tmp_dir;
-    o.read_only = !writer;
-    o.no_files = 1; /* read_parquet('/any/path') is for the CLI, not the network */
-    o.timeout_ms = q->timeout_ms;
-    o.memory_limit = cf ? (int64_t)cf->query.memory_limit : (int64_t)1 << 30;
-    q->e = sq_open(&o, err, sizeof err);
-    if (q->e && cf) {
-        int bad = pgf_attach_config(sq_db(q->e), cf, err, sizeof err);
-        for (int i = 0; !bad && i < cf->nsqlite; i++)
-            bad = sq_attach_sqlite(q->e, cf->sqlite[i].name, cf->sqlite[i].path, err, sizeof err);
-        if (bad) {
-            query_free(q);
-            return sv__reply_error(s, c, 500, err);
-        }
-    }
+    /* the engine comes from the runtime (src/runtime): the same options as `sluice sql` */
+    if (s->o.sql_open) q->e = s->o.sql_open(s->o.sql_arg, !writer, q->timeout_ms, err, sizeof err);
+    else snprintf(err, sizeof err, "the query API is not configured");
     int fds[2];
     if (!q->e || pipe2(fds, O_CLOEXEC)) {
         if (q->e) snprintf(err, sizeof err, "cannot create a pipe: %s", strerror(errno));

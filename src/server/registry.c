@@ -1,11 +1,19 @@
-/* The server's streams: opened from the configuration, or created on first
- * write when auto_create is on.  Streams are never removed while serving, so
- * a sv__stream pointer stays valid until sv_stop. */
+/* The server's streams: opened from the configuration, reopened from the
+ * data directory (every stream a previous run created, so its sink resumes
+ * and it answers GET), or created on first write when auto_create is on.
+ * Every stream that lands holds its table name; a stream whose table would
+ * collide with another's (cf_tables_collide) is refused before anything is
+ * created.  Streams are never removed while serving, so a sv__stream pointer
+ * stays valid until sv_stop. */
+#include "log/log.h"
 #include "server/sv_int.h"
 
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 
 static int reserved_name(const char *name)
 {
@@ -20,82 +28,203 @@ static sv__stream *find(sv_server *s, const char *name)
     return NULL;
 }
 
-/* Start the lake sink of a stream (table "" = t1_<name>). */
-static int open_sink(sv_server *s, sv__stream *st, const lk_sink_opts *base, char *err,
-                     size_t errlen)
+/* Refuse a table another stream lands in (or one's errors table). */
+static int check_table(sv_server *s, const char *name, const char *table, ut_error *e)
+{
+    for (int i = 0; i < s->nstreams; i++) {
+        const sv__stream *o = s->streams[i];
+        if (!o->table[0] || !cf_tables_collide(o->table, table)) continue;
+        char msg[UT_ERRMSG_MAX];
+        cf_tables_clash(msg, sizeof msg, o->name, o->table, name, table);
+        return ut_fail(e, UT_EEXISTS, "%s", msg);
+    }
+    return 0;
+}
+
+/* Start the lake sink of a stream. */
+static int open_sink(sv_server *s, sv__stream *st, const lk_sink_opts *base, ut_error *e)
 {
     lk_sink_opts o = *base;
-    char table[160];
-    if (!o.table || !o.table[0]) snprintf(table, sizeof table, "t1_%s", st->name);
-    else snprintf(table, sizeof table, "%s", o.table);
-    for (char *c = table; *c; c++) /* table names: stream names may hold '-' or '.' */
-        if (*c == '-' || *c == '.') *c = '_';
-    o.table = table;
+    o.table = st->table;
     o.stream_name = st->name;
     o.stream = st->jr;
     o.store = s->o.store;
     o.catalog_path = s->catalog_path;
     o.tmp_dir = s->tmp_dir;
-    st->sink = lk_sink_create(&o, err, errlen);
-    if (!st->sink) return -1;
-    return lk_sink_start(st->sink, err, errlen);
+    char err[UT_ERRMSG_MAX - 64];
+    st->sink = lk_sink_create(&o, err, sizeof err);
+    if (!st->sink || lk_sink_start(st->sink, err, sizeof err))
+        return ut_fail(e, UT_EIO, "stream %s: lake sink: %s", st->name, err);
+    return 0;
 }
 
-static sv__stream *open_stream(sv_server *s, const char *name, const char *const *tokens,
-                               int ntokens, const jr_opts *jo, uint64_t max_bytes,
-                               const lk_sink_opts *sink, char *err, size_t errlen)
+/* Refuse a table the catalog has for another writer; l: the catalog's
+ * tables, or NULL to read them now (auto-create: CREATE TABLE AS may have
+ * made tables since the start). */
+static int check_catalog(sv_server *s, const sv__landed *l, const char *name, const char *table,
+                         ut_error *e)
 {
-    if (strlen(name) > 64 || reserved_name(name)) {
-        ut_err(err, errlen, "stream name '%s' is not allowed (names ending in .errors or .dlq "
-                            "are reserved)", name);
+    if (l) return sv__landed_check(l, name, table, e);
+    sv__landed now;
+    sv__landed_load(s, &now);
+    int rc = sv__landed_check(&now, name, table, e);
+    sv__landed_free(&now);
+    return rc;
+}
+
+/* Open one stream and start its sink (l: see check_catalog). */
+static sv__stream *open_stream(sv_server *s, const sv_stream_conf *c, const sv__landed *l,
+                               ut_error *e)
+{
+    if (strlen(c->name) > 64 || reserved_name(c->name)) {
+        ut_fail(e, UT_EINVAL, "stream name '%s' is not allowed (names ending in .errors or .dlq "
+                              "are reserved)", c->name);
         return NULL;
     }
     if (s->nstreams >= SV__MAX_STREAMS) {
-        ut_err(err, errlen, "too many streams (limit %d)", SV__MAX_STREAMS);
+        ut_fail(e, UT_ELIMIT, "too many streams (limit %d)", SV__MAX_STREAMS);
         return NULL;
     }
-    jr_stream *jr = jr_stream_open(s->streams_dir, name, jo, err, errlen);
-    if (!jr) return NULL;
+    int sink = c->sink && s->o.store;
+    char table[CF_TABLE_MAX] = "";
+    if (sink) cf_sink_table(c->name, c->sink_opts.table, table, sizeof table);
+    if (sink && (check_table(s, c->name, table, e) || check_catalog(s, l, c->name, table, e)))
+        return NULL;
+    char err[UT_ERRMSG_MAX];
+    jr_stream *jr = jr_stream_open(s->streams_dir, c->name, &c->jr, err, sizeof err);
+    if (!jr) {
+        ut_fail(e, UT_EIO, "%s", err);
+        return NULL;
+    }
     sv__stream *st = ut_calloc(1, sizeof *st);
-    snprintf(st->name, sizeof st->name, "%s", name);
+    snprintf(st->name, sizeof st->name, "%s", c->name);
+    snprintf(st->table, sizeof st->table, "%s", table); /* reserved even if the sink fails */
     st->jr = jr;
-    st->max_bytes = max_bytes;
-    st->ntokens = ntokens;
-    st->tokens = ut_calloc((size_t)ntokens + 1, sizeof *st->tokens);
-    for (int i = 0; i < ntokens; i++) st->tokens[i] = ut_strdup(tokens[i]);
+    st->found = c->found;
+    st->max_bytes = c->max_bytes;
+    st->ntokens = c->ntokens;
+    st->tokens = ut_calloc((size_t)c->ntokens + 1, sizeof *st->tokens);
+    for (int i = 0; i < c->ntokens; i++) st->tokens[i] = ut_strdup(c->tokens[i]);
     pthread_mutex_init(&st->errors_mu, NULL);
     s->streams[s->nstreams++] = st;
-    if (sink && s->o.store && open_sink(s, st, sink, err, errlen)) {
-        char e2[600];
-        snprintf(e2, sizeof e2, "stream %s: lake sink: %s", name, err);
-        ut_err(err, errlen, "%s", e2);
+    if (sink && open_sink(s, st, &c->sink_opts, e))
         return NULL; /* the stream stays registered; closed with the server */
-    }
     return st;
+}
+
+/* The settings of a stream that is not declared: the auto_conf ones. */
+static void auto_conf(sv_server *s, const char *name, int found, sv_stream_conf *c)
+{
+    memset(c, 0, sizeof *c);
+    c->name = name;
+    c->tokens = s->o.auto_conf.tokens;
+    c->ntokens = s->o.auto_conf.ntokens;
+    c->jr = s->auto_jr;
+    c->max_bytes = s->auto_max_bytes;
+    c->sink = s->auto_sink;
+    c->sink_opts = s->auto_sink_opts;
+    c->found = found;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Names of the stream directories under streams_dir, sorted (malloc'ed). */
+static int list_dirs(const char *dir, char ***out)
+{
+    DIR *d = opendir(dir);
+    int n = 0, cap = 0;
+    *out = NULL;
+    if (!d) return 0;
+    struct dirent *de;
+    while ((de = readdir(d)) && n < SV__MAX_STREAMS + 1) {
+        if (de->d_name[0] == '.' || reserved_name(de->d_name)) continue;
+        char path[4400];
+        struct stat stt;
+        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+        if (stat(path, &stt) || !S_ISDIR(stt.st_mode)) continue;
+        if (n == cap) *out = ut_realloc(*out, sizeof **out * (size_t)(cap = cap ? cap * 2 : 16));
+        (*out)[n++] = ut_strdup(de->d_name);
+    }
+    closedir(d);
+    if (n) qsort(*out, (size_t)n, sizeof **out, cmp_str);
+    return n;
+}
+
+/* Settings of a stream found in the data directory: the auto_conf ones, in
+ * the table (and its partitioning) the catalog says it landed in. */
+static void found_conf(sv_server *s, const sv__landed *l, const char *name, sv_stream_conf *c)
+{
+    auto_conf(s, name, 1, c);
+    const ct_table *t = sv__landed_table(l, name);
+    if (!t) return;
+    c->sink_opts.table = t->name;
+    c->sink_opts.partition = !strcmp(t->partition, "dt,hr") ? LK_PART_DT_HR
+                             : !strcmp(t->partition, "dt") ? LK_PART_DT : LK_PART_NONE;
+}
+
+/* Reopen every stream a previous run left in the data directory.  A table
+ * collision refuses the start (naming both); a stream that cannot be opened
+ * is reported and skipped, so the others still serve. */
+static int reopen_found(sv_server *s, const sv__landed *l, char *err, size_t errlen)
+{
+    char **names;
+    int n = list_dirs(s->streams_dir, &names), rc = 0;
+    for (int i = 0; i < n; i++) {
+        if (rc || find(s, names[i])) continue;
+        sv_stream_conf c;
+        found_conf(s, l, names[i], &c);
+        ut_error e = {0};
+        if (open_stream(s, &c, l, &e)) {
+            lg_info("server", "stream %s: reopened from %s (not declared in the config)",
+                    names[i], s->streams_dir);
+        } else if (e.kind == UT_EEXISTS || e.kind == UT_ELIMIT) {
+            rc = ut_err(err, errlen, "%s/%s: %s", s->streams_dir, names[i], e.msg);
+        } else {
+            lg_error("server", "stream %s found in %s: %s (the other streams are served)",
+                     names[i], s->streams_dir, e.msg);
+        }
+    }
+    for (int i = 0; i < n; i++) free(names[i]);
+    free(names);
+    return rc;
 }
 
 int sv__streams_open(sv_server *s, char *err, size_t errlen)
 {
-    for (int i = 0; i < s->o.nstreams; i++) {
+    sv__landed l;
+    sv__landed_load(s, &l);
+    int rc = 0;
+    for (int i = 0; !rc && i < s->o.nstreams; i++) {
         const sv_stream_conf *c = &s->o.streams[i];
-        if (find(s, c->name)) return ut_err(err, errlen, "stream '%s' declared twice", c->name);
-        if (!open_stream(s, c->name, c->tokens, c->ntokens, &c->jr, c->max_bytes,
-                         c->sink ? &c->sink_opts : NULL, err, errlen))
-            return -1;
+        ut_error e = {0};
+        if (find(s, c->name)) rc = ut_err(err, errlen, "stream '%s' declared twice", c->name);
+        else if (!open_stream(s, c, &l, &e)) rc = ut_err(err, errlen, "%s", e.msg);
     }
-    return 0;
+    if (!rc) rc = reopen_found(s, &l, err, errlen);
+    sv__landed_free(&l);
+    return rc;
 }
 
-sv__stream *sv__stream_get(sv_server *s, const char *name, int create, char *err, size_t errlen)
+sv__stream *sv__stream_get(sv_server *s, const char *name, int create, ut_error *e)
 {
     pthread_mutex_lock(&s->mu);
     sv__stream *st = find(s, name);
-    if (!st && create && s->o.auto_create)
-        st = open_stream(s, name, s->o.auto_conf.tokens, s->o.auto_conf.ntokens, &s->auto_jr,
-                         s->auto_max_bytes, s->auto_sink ? &s->auto_sink_opts : NULL, err,
-                         errlen);
-    else if (!st)
-        ut_err(err, errlen, "unknown stream '%s'", name);
+    if (st && create && st->found && !s->o.auto_create) {
+        ut_fail(e, UT_ENOTFOUND,
+                "stream '%s' is not declared in the config (it was found in the data directory: "
+                "it is landed and listed, but takes no writes while auto_create_streams is off)",
+                name);
+        st = NULL;
+    } else if (!st && create && s->o.auto_create) {
+        sv_stream_conf c;
+        auto_conf(s, name, 0, &c);
+        st = open_stream(s, &c, NULL, e);
+    } else if (!st) {
+        ut_fail(e, UT_ENOTFOUND, "unknown stream '%s'", name);
+    }
     pthread_mutex_unlock(&s->mu);
     return st;
 }
@@ -123,8 +252,33 @@ int sv__auth_ok(const sv__stream *st, const char *authorization)
     return ut_token_in((const char *const *)st->tokens, st->ntokens, tok, strlen(tok));
 }
 
-void sv__streams_close(sv_server *s)
+static int64_t wall_ms(void)
 {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Every sink lands its buffers at the same time; 0, or -1 if one is late. */
+static int stop_sinks(sv_server *s, int64_t timeout_ms)
+{
+    int64_t deadline = timeout_ms < 0 ? -1 : wall_ms() + timeout_ms;
+    for (int i = 0; i < s->nstreams; i++) lk_sink_stop_begin(s->streams[i]->sink);
+    int late = 0;
+    for (int i = 0; i < s->nstreams; i++) {
+        if (!lk_sink_stop_wait(s->streams[i]->sink, deadline)) continue;
+        late++;
+        lg_warn("server",
+                "stream %s: the sink did not land its buffer within the shutdown timeout "
+                "(%lld ms); its records are in the journal and land after the restart",
+                s->streams[i]->name, (long long)timeout_ms);
+    }
+    return late ? -1 : 0;
+}
+
+int sv__streams_close(sv_server *s, int64_t timeout_ms)
+{
+    if (stop_sinks(s, timeout_ms)) return -1;
     for (int i = 0; i < s->nstreams; i++) /* sinks first: their last flush reads the streams */
         lk_sink_destroy(s->streams[i]->sink);
     for (int i = 0; i < s->nstreams; i++) {
@@ -137,4 +291,5 @@ void sv__streams_close(sv_server *s)
         free(st);
     }
     s->nstreams = 0;
+    return 0;
 }

@@ -37,9 +37,19 @@ typedef struct sv_stream_conf {
     jr_opts jr;
     uint64_t max_bytes;        /* disk budget of the stream; 0 = none */
     int sink;                  /* land the stream in the lake */
+    int found;                 /* not declared, found in the data directory (set by
+                                  the server for those it reopens) */
     lk_sink_opts sink_opts;    /* stream, table ("" = t1_<name>), catalog, store
                                   and tmp_dir are filled in by the server */
 } sv_stream_conf;
+
+struct sq_engine;
+/* How POST /v1/query gets its SQL engine (the runtime's one recipe: store,
+ * catalog, each stream's event-time settings, attachments, limits):
+ * read_only unless the caller holds a write token, timeout_ms per statement.
+ * NULL with a message. */
+typedef struct sq_engine *(*sv_sql_open_fn)(void *arg, int read_only, int64_t timeout_ms,
+                                            char *err, size_t errlen);
 
 typedef struct sv_opts {
     const char *data_dir;      /* journal lives in <data_dir>/streams */
@@ -54,13 +64,15 @@ typedef struct sv_opts {
     int nstreams;
     sv_stream_conf auto_conf;  /* settings for auto-created streams (name ignored) */
     st_store *store;           /* the lake's store (not owned); NULL = no sinks */
-    const struct cf_config *cf;/* for POST /v1/query: its tokens and the PostgreSQL and
-                                  SQLite attachments (not owned; may be NULL) */
+    const struct cf_config *cf;/* for POST /v1/query: its tokens (not owned; may be NULL) */
+    sv_sql_open_fn sql_open;   /* POST /v1/query's engines; NULL = the API answers 503 */
+    void *sql_arg;
+    int64_t shutdown_timeout_ms; /* sv_stop waits this long for the sinks; -1 = no bound */
 } sv_opts;
 
 /* Defaults: 127.0.0.1:8080, ./sluice-data, 10 MB bodies, 1 MB records,
  * depth 64, 100k records per request, 1024 connections, 30 s timeout,
- * 1 GB min free disk, auto_create on, no streams. */
+ * 1 GB min free disk, auto_create on, no streams, 5 s shutdown bound. */
 void sv_opts_init(sv_opts *o);
 
 /* ---- request bodies (body.c) ------------------------------------------------ */
@@ -111,13 +123,22 @@ void sv_batch_free(sv_batch *b);
 
 typedef struct sv_server sv_server;
 
-/* Open the configured streams and start listening.  Returns NULL with a
- * message (port in use, data directory not writable, bad stream). */
+/* Open the configured streams, then every other stream found in
+ * <data_dir>/streams (with the auto_conf settings: its sink resumes where
+ * the catalog says; it takes writes only when auto_create is on), and start
+ * listening.  Two streams whose sinks would land in one table (see
+ * cf_tables_collide) are refused, here and at auto-create.  Returns NULL
+ * with a message (port in use, data directory not writable, bad stream,
+ * table collision naming both streams). */
 sv_server *sv_start(const sv_opts *o, char *err, size_t errlen);
 /* The port actually bound (useful with port 0). */
 int sv_port(const sv_server *s);
-/* Stop accepting, let in-flight requests finish, sync and close every stream,
- * free.  Accepts NULL. */
-void sv_stop(sv_server *s);
+/* Stop accepting, let in-flight requests finish, then stop every lake sink
+ * at once, each landing what it buffers, within shutdown_timeout_ms; sync and
+ * close every stream, free.  Returns 0; or -1 when a sink was still landing
+ * at the deadline: then nothing was freed and the process should exit (the
+ * records that did not land are in the journal and land after a restart).
+ * Accepts NULL. */
+int sv_stop(sv_server *s);
 
 #endif

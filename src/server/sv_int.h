@@ -2,6 +2,8 @@
 #ifndef SLUICE_SERVER_INT_H
 #define SLUICE_SERVER_INT_H
 
+#include "catalog/catalog.h"
+#include "config/config.h"
 #include "server/server.h"
 
 #include <microhttpd.h>
@@ -18,6 +20,8 @@ typedef struct sv__stream {
     jr_stream *jr;
     jr_stream *errors;              /* "<name>.errors", opened on first reject */
     lk_sink *sink;                  /* NULL when the stream is not landed */
+    char table[CF_TABLE_MAX];       /* the table its sink lands in; "" = not landed */
+    int found;                      /* reopened from the data directory, not declared */
     pthread_mutex_t errors_mu;
     uint64_t records_in, bytes_in, requests;
     uint64_t rejects[SV_REJ_COUNT];
@@ -44,15 +48,37 @@ struct sv_server {
 };
 
 /* registry.c */
-/* Look up a stream; create it when auto_create is on and create != 0.
- * Returns NULL if unknown (or creation failed: err says why). */
-sv__stream *sv__stream_get(sv_server *s, const char *name, int create, char *err, size_t errlen);
+/* Look up a stream; create != 0 means the caller writes: the stream is
+ * created when auto_create is on, and a stream found in the data directory
+ * but not declared is refused unless auto_create is on.  NULL with e:
+ * UT_ENOTFOUND (unknown, or takes no writes), UT_EEXISTS (its table would
+ * collide with another stream's), UT_EINVAL (name not allowed), UT_ELIMIT
+ * (too many streams), UT_EIO (the journal or the sink failed to open). */
+sv__stream *sv__stream_get(sv_server *s, const char *name, int create, ut_error *e);
+/* The declared streams, then the others found in the data directory. */
 int sv__streams_open(sv_server *s, char *err, size_t errlen);
-void sv__streams_close(sv_server *s);
+/* Stop every sink at once, within timeout_ms (-1 = no bound), then close
+ * every stream.  0, or -1 when a sink still runs at the deadline (nothing
+ * closed). */
+int sv__streams_close(sv_server *s, int64_t timeout_ms);
 /* Constant-time token check; 1 if the request may write. */
 int sv__auth_ok(const sv__stream *st, const char *authorization);
 /* Open the stream's error stream if needed; NULL with message on failure. */
 jr_stream *sv__errors_stream(sv_server *s, sv__stream *st, char *err, size_t errlen);
+
+/* landed.c: the catalog's tables, read once (sv__landed_load) */
+typedef struct sv__landed {
+    ct_table *t;
+    int n;
+} sv__landed;
+void sv__landed_load(sv_server *s, sv__landed *l);
+void sv__landed_free(sv__landed *l);
+/* The table `stream` landed in before: the newest one fed by it that is not
+ * its errors table; NULL if none. */
+const ct_table *sv__landed_table(const sv__landed *l, const char *stream);
+/* Refuse `table` for `stream` when the catalog has a colliding table of
+ * another writer (another stream, or CREATE TABLE AS): -1 with UT_EEXISTS. */
+int sv__landed_check(const sv__landed *l, const char *stream, const char *table, ut_error *e);
 
 /* ingest.c */
 enum MHD_Result sv__ingest(sv_server *s, struct MHD_Connection *c, const char *stream,

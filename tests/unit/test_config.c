@@ -591,3 +591,43 @@ TEST(config_reference_is_current)
     free(gen);
     free(have);
 }
+
+TEST(config_sink_tables_and_collisions)
+{
+    char t[CF_TABLE_MAX];
+    cf_sink_table("a-b.c", "", t, sizeof t);
+    CHECK_EQ_STR(t, "t1_a_b_c");
+    cf_sink_table("a-b", NULL, t, sizeof t);
+    CHECK_EQ_STR(t, "t1_a_b");
+    cf_sink_table("x", "mine", t, sizeof t);
+    CHECK_EQ_STR(t, "mine");
+    CHECK(cf_tables_collide("t1_a_b", "t1_a_b"));
+    CHECK(cf_tables_collide("t1_A_b", "t1_a_B"));        /* SQLite names ignore case */
+    CHECK(cf_tables_collide("t1_a", "t1_a_errors"));     /* the sink's errors table */
+    CHECK(cf_tables_collide("T1_A_ERRORS", "t1_a"));
+    CHECK(!cf_tables_collide("t1_a", "t1_ab"));
+    CHECK(!cf_tables_collide("t1_a", "t1_a_errors_errors"));
+    CHECK(!cf_tables_collide("t1_a_b", "t1_a_c"));
+
+    /* refused at load, naming both streams */
+    const char *m = fails("streams:\n  a-b: {}\n  a_b: {}\n");
+    CHECK(strstr(m, "streams a-b and a_b both land in table t1_a_b") != NULL);
+    m = fails("streams:\n  A_b: {}\n  a_b: {}\n");
+    CHECK(strstr(m, "A_b and a_b") != NULL);
+    m = fails("streams:\n  x: {sink: {table: t1_y_errors}}\n  y: {}\n");
+    CHECK(strstr(m, "streams x and y") != NULL && strstr(m, "_errors") != NULL);
+    m = fails("streams:\n  a: {}\n  a_errors: {}\n");
+    CHECK(strstr(m, "streams a and a_errors") != NULL);
+    /* no sink, no table: no collision; distinct tables are fine */
+    cf_config *c = load("streams:\n  a-b: {sink: {enabled: false}}\n  a_b: {}\n"
+                        "  c-d: {sink: {table: t_cd}}\n  c_d: {}\n");
+    CHECK(c != NULL);
+    CHECK_EQ_INT(cf_check_tables(c, err, sizeof err), 0);
+    cf_destroy(c);
+    c = load("shutdown_timeout: 250ms\n");
+    CHECK(c != NULL && c->shutdown_timeout_ms == 250);
+    cf_destroy(c);
+    c = cf_default();
+    CHECK_EQ_INT(c->shutdown_timeout_ms, 5000);
+    cf_destroy(c);
+}

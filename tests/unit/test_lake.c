@@ -187,3 +187,50 @@ TEST(lake_sink_roundtrip_gc_resume)
     st_destroy(st);
     jr_stream_close(js);
 }
+
+TEST(lake_sink_stop_in_two_steps)
+{
+    char base[512], sdir[600], lake[600], cat[600], tmp[600], err[512];
+    snprintf(base, sizeof base, "%s/lake_stop", t_tmpdir());
+    snprintf(sdir, sizeof sdir, "%s/streams", base);
+    snprintf(lake, sizeof lake, "%s/lake", base);
+    snprintf(cat, sizeof cat, "%s/catalog.db", base);
+    snprintf(tmp, sizeof tmp, "%s/tmp", base);
+    CHECK(ut_mkdir_p(base, err, sizeof err) == 0);
+    jr_stream *js = jr_stream_open(sdir, "ev", NULL, err, sizeof err);
+    CHECK_MSG(js, "%s", err);
+    st_store *st = st_local_create(lake, err, sizeof err);
+    CHECK_MSG(st, "%s", err);
+    lk_sink_opts o;
+    lk_sink_opts_init(&o);
+    o.stream_name = "ev";
+    o.stream = js;
+    o.table = "t1_ev";
+    o.catalog_path = cat;
+    o.store = st;
+    o.tmp_dir = tmp;
+    lk_sink *s = lk_sink_create(&o, err, sizeof err);
+    CHECK_MSG(s, "%s", err);
+    CHECK_EQ_INT(lk_sink_stop_wait(s, 0), 0); /* not started: nothing to wait for */
+    CHECK(lk_sink_start(s, err, sizeof err) == 0);
+    uint64_t first;
+    for (int i = 0; i < 50; i++) {
+        char rec[64];
+        int n = snprintf(rec, sizeof rec, "{\"id\":%d}", i);
+        jr_iov v = {rec, (size_t)n};
+        CHECK(jr_append(js, &v, 1, 1714521600000000LL, &first, err, sizeof err) == 0);
+    }
+    /* roll_age is 60 s: only the stop lands them */
+    lk_sink_stop_begin(s);
+    lk_sink_stop_begin(s); /* twice is fine */
+    CHECK_EQ_INT(lk_sink_stop_wait(s, -1), 0);
+    lk_sink_stats k;
+    lk_sink_get_stats(s, &k);
+    CHECK_EQ_INT(k.position, 50);
+    CHECK_EQ_INT(lk_sink_stop_wait(s, 0), 0); /* already ended */
+    lk_sink_destroy(s);
+    lk_sink_stop_begin(NULL);
+    CHECK_EQ_INT(lk_sink_stop_wait(NULL, 0), 0);
+    st_destroy(st);
+    jr_stream_close(js);
+}

@@ -1,0 +1,29 @@
+/* runtime internals (rt__ prefix). */
+#ifndef SLUICE_RT_INT_H
+#define SLUICE_RT_INT_H
+
+#include "runtime/runtime.h"
+#include "server/server.h"
+#include "store/store.h"
+
+struct rt_runtime {
+    const cf_config *cf;
+    rt_mode mode;
+    char *data_dir;
+    st_store *store;
+    sq_tail_conf *tails;  /* event-time settings of the declared streams */
+    int ntails;
+    char host[256];
+    int port;
+    sv_server *server;    /* RT_SERVER */
+    int stopped;          /* rt_stop ran */
+    int abandoned;        /* rt_stop gave up on a sink: the server is left as is */
+};
+
+/* server.c: start the HTTP server with the config's streams. 0 or -1. */
+int rt__serve(rt_runtime *rt, char *err, size_t errlen);
+/* sql.c: the engine options every caller shares (tails). */
+void rt__sql_init(rt_runtime *rt);
+void rt__sql_free(rt_runtime *rt);
+
+#endif

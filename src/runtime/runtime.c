@@ -1,0 +1,117 @@
+/* The runtime's life: log level, data directory, lake store, then the
+ * mode's parts (rt__serve); stopped in reverse order. */
+#include "log/log.h"
+#include "runtime/rt_int.h"
+
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The config's log_level, unless SLUICE_LOG_LEVEL chose one for this run. */
+static void apply_log_level(const cf_config *cf)
+{
+    if (getenv("SLUICE_LOG_LEVEL")) return;
+    static const lg_level map[] = {[CF_LOG_DEBUG] = LG_DEBUG, [CF_LOG_INFO] = LG_INFO,
+                                   [CF_LOG_WARN] = LG_WARN, [CF_LOG_ERROR] = LG_ERROR};
+    if (cf->log_level >= CF_LOG_DEBUG && cf->log_level <= CF_LOG_ERROR)
+        lg_set_level(map[cf->log_level]);
+}
+
+static st_store *open_s3(const cf_s3 *x, char *err, size_t errlen)
+{
+    if (!x->endpoint[0] || !x->bucket[0]) {
+        ut_err(err, errlen, "lake.s3 needs endpoint and bucket");
+        return NULL;
+    }
+    st_s3_opts so = {0};
+    so.endpoint = x->endpoint;
+    so.region = x->region;
+    so.bucket = x->bucket;
+    so.prefix = x->prefix;
+    so.credentials_file = x->credentials_file[0] ? x->credentials_file : NULL;
+    so.profile = x->profile;
+    so.part_bytes = x->part_bytes;
+    st_store *st = st_s3_create(&so, err, errlen);
+    if (st && st_check(st, err, errlen)) { /* a wrong endpoint or key fails here, not later */
+        st_destroy(st);
+        return NULL;
+    }
+    return st;
+}
+
+/* The lake's store from the config: a local directory or S3. */
+static st_store *open_store(const cf_config *cf, const char *data_dir, char *err, size_t errlen)
+{
+    char msg[1024];
+    st_store *st;
+    if (cf->lake.store == CF_STORE_S3) {
+        st = open_s3(&cf->lake.s3, msg, sizeof msg);
+    } else {
+        char root[4096];
+        if (cf->lake.path[0]) snprintf(root, sizeof root, "%s", cf->lake.path);
+        else snprintf(root, sizeof root, "%s/lake", data_dir);
+        st = st_local_create(root, msg, sizeof msg);
+    }
+    if (!st) ut_err(err, errlen, "lake store: %s", msg);
+    return st;
+}
+
+rt_runtime *rt_create(const cf_config *cf, const rt_opts *o, char *err, size_t errlen)
+{
+    assert(cf && o);
+    apply_log_level(cf);
+    rt_runtime *rt = ut_calloc(1, sizeof *rt);
+    rt->cf = cf;
+    rt->mode = o->mode;
+    rt->data_dir = ut_strdup(o->data_dir ? o->data_dir : cf->data_dir);
+    snprintf(rt->host, sizeof rt->host, "%s", o->host ? o->host : cf->listen.host);
+    if (!strcmp(rt->host, "localhost")) snprintf(rt->host, sizeof rt->host, "127.0.0.1");
+    rt->port = o->port >= 0 ? o->port : cf->listen.port;
+    rt__sql_init(rt);
+    if (rt->mode == RT_SERVER && ut_mkdir_p(rt->data_dir, err, errlen)) goto fail;
+    rt->store = open_store(cf, rt->data_dir, err, errlen);
+    if (!rt->store) goto fail;
+    if (rt->mode == RT_SERVER && rt__serve(rt, err, errlen)) goto fail;
+    return rt;
+fail:
+    rt_destroy(rt);
+    return NULL;
+}
+
+int rt_stop(rt_runtime *rt)
+{
+    if (!rt || rt->stopped) return rt && rt->abandoned ? -1 : 0;
+    rt->stopped = 1;
+    if (sv_stop(rt->server)) {
+        rt->abandoned = 1;
+        return -1;
+    }
+    rt->server = NULL;
+    return 0;
+}
+
+void rt_destroy(rt_runtime *rt)
+{
+    if (!rt) return;
+    if (rt_stop(rt)) return; /* sinks still run over the store and streams: the process exits */
+    st_destroy(rt->store);
+    rt__sql_free(rt);
+    free(rt->data_dir);
+    free(rt);
+}
+
+const char *rt_data_dir(const rt_runtime *rt)
+{
+    return rt->data_dir;
+}
+
+int rt_port(const rt_runtime *rt)
+{
+    return rt->server ? sv_port(rt->server) : rt->port;
+}
+
+const char *rt_host(const rt_runtime *rt)
+{
+    return rt->host;
+}

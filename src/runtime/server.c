@@ -1,0 +1,91 @@
+/* RT_SERVER: the HTTP server with the config's streams, limits and the
+ * settings of streams created on the fly (or found in the data directory);
+ * POST /v1/query gets its engines from rt_sql_open. */
+#include "runtime/rt_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Settings of one stream: its tokens, journal, budget and sink. */
+static void stream_conf(const cf_config *cf, const cf_stream *cs, sv_stream_conf *out)
+{
+    memset(out, 0, sizeof *out);
+    out->name = cs->name;
+    out->tokens = (const char *const *)cs->tokens.v;
+    out->ntokens = cs->tokens.n;
+    cf_stream_journal_opts(cf, cs, &out->jr);
+    out->max_bytes = cs->max_bytes;
+    const cf_sink *k = &cs->sink;
+    out->sink = k->enabled;
+    lk_sink_opts *o = &out->sink_opts;
+    lk_sink_opts_init(o);
+    o->table = k->table;
+    o->event_time_field = k->event_time_field;
+    o->time_format = (lk_time_format)k->event_time_format;
+    o->partition = (lk_partitioning)k->partition;
+    o->roll_bytes = k->roll_bytes;
+    o->roll_rows = k->roll_rows;
+    o->roll_age_ms = k->roll_age_ms;
+    o->max_open_partitions = (int)k->max_open_partitions;
+    o->max_buffer_bytes = k->max_buffer_bytes;
+    o->case_insensitive = k->case_insensitive;
+    o->max_columns = (int)k->max_columns;
+    o->retention_ms = k->retention_ms;
+    o->compact_min_files = (int)k->compact_min_files;
+    o->compact_target_bytes = k->compact_target_bytes;
+    o->maintenance_interval_ms = k->maintenance_interval_ms;
+}
+
+/* sv_sql_open_fn: the network's engines are read-only unless the caller has a
+ * write token, never read local files, and share query.memory_limit. */
+static struct sq_engine *query_engine(void *arg, int read_only, int64_t timeout_ms, char *err,
+                                      size_t errlen)
+{
+    rt_runtime *rt = arg;
+    rt_sql_req q = {0};
+    q.read_only = read_only;
+    q.no_files = 1;
+    q.timeout_ms = timeout_ms;
+    q.memory_limit = (int64_t)rt->cf->query.memory_limit;
+    return rt_sql_open(rt, &q, err, errlen);
+}
+
+static void server_opts(rt_runtime *rt, sv_opts *o)
+{
+    const cf_config *cf = rt->cf;
+    sv_opts_init(o);
+    o->host = rt->host;
+    o->port = rt->port;
+    o->data_dir = rt->data_dir;
+    o->max_connections = (int)cf->http.max_connections;
+    o->conn_timeout_s = (int)((cf->http.connection_timeout_ms + 999) / 1000);
+    o->limits.max_body = (size_t)cf->limits.max_body_bytes;
+    o->limits.max_record = (size_t)cf->limits.max_record_bytes;
+    o->limits.max_depth = (int)cf->limits.max_depth;
+    o->limits.max_records = (int)cf->limits.max_records_per_request;
+    o->min_free_disk = cf->limits.min_free_disk;
+    o->auto_create = cf->auto_create_streams;
+    o->store = rt->store;
+    o->cf = cf;
+    o->sql_open = query_engine;
+    o->sql_arg = rt;
+    o->shutdown_timeout_ms = cf->shutdown_timeout_ms;
+}
+
+int rt__serve(rt_runtime *rt, char *err, size_t errlen)
+{
+    const cf_config *cf = rt->cf;
+    sv_opts o;
+    server_opts(rt, &o);
+    cf_stream defaults; /* streams created on the fly or found in the data directory */
+    cf_stream_defaults(&defaults);
+    stream_conf(cf, &defaults, &o.auto_conf);
+    sv_stream_conf *sc = ut_calloc((size_t)cf->nstreams + 1, sizeof *sc);
+    for (int i = 0; i < cf->nstreams; i++) stream_conf(cf, &cf->streams[i], &sc[i]);
+    o.streams = sc;
+    o.nstreams = cf->nstreams;
+    rt->server = sv_start(&o, err, errlen); /* copies what it keeps */
+    free(sc);
+    cf_stream_clear(&defaults);
+    return rt->server ? 0 : -1;
+}

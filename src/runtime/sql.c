@@ -1,0 +1,54 @@
+/* The SQL engine every entry point uses: the lake in the runtime's store
+ * and catalog, the journal tail placed by each stream's event-time settings
+ * (the same the sinks use), and the config's PostgreSQL and SQLite
+ * attachments. */
+#include "pgfed/pgfed.h"
+#include "runtime/rt_int.h"
+
+#include <stdlib.h>
+
+void rt__sql_init(rt_runtime *rt)
+{
+    const cf_config *cf = rt->cf;
+    rt->tails = ut_calloc((size_t)cf->nstreams + 1, sizeof *rt->tails);
+    for (int i = 0; i < cf->nstreams; i++) { /* pointers into cf, which outlives rt */
+        rt->tails[i].stream = cf->streams[i].name;
+        rt->tails[i].event_time_field = cf->streams[i].sink.event_time_field;
+        rt->tails[i].time_format = (int)cf->streams[i].sink.event_time_format;
+    }
+    rt->ntails = cf->nstreams;
+}
+
+void rt__sql_free(rt_runtime *rt)
+{
+    free(rt->tails);
+    rt->tails = NULL;
+}
+
+static int attach(sq_engine *e, const cf_config *cf, char *err, size_t errlen)
+{
+    if (pgf_attach_config(sq_db(e), cf, err, errlen)) return -1; /* pg.users, ... */
+    for (int i = 0; i < cf->nsqlite; i++) /* SQLite files: <name>.<table> */
+        if (sq_attach_sqlite(e, cf->sqlite[i].name, cf->sqlite[i].path, err, errlen)) return -1;
+    return 0;
+}
+
+sq_engine *rt_sql_open(rt_runtime *rt, const rt_sql_req *q, char *err, size_t errlen)
+{
+    sq_opts o = {0};
+    o.data_dir = rt->data_dir;
+    o.store = rt->store;
+    o.read_only = q->read_only;
+    o.no_tail = q->no_tail;
+    o.no_files = q->no_files;
+    o.timeout_ms = q->timeout_ms;
+    o.memory_limit = q->memory_limit;
+    o.tails = rt->tails;
+    o.ntails = rt->ntails;
+    sq_engine *e = sq_open(&o, err, errlen);
+    if (e && attach(e, rt->cf, err, errlen)) {
+        sq_close(e);
+        return NULL;
+    }
+    return e;
+}
