@@ -57,6 +57,7 @@ static void to_stream_conf(const cf_config *cf, const cf_stream *cs, sv_stream_c
     o->compact_min_files = (int)k->compact_min_files;
     o->compact_target_bytes = k->compact_target_bytes;
     o->maintenance_interval_ms = k->maintenance_interval_ms;
+    o->trash_grace_ms = k->trash_grace_ms;
 }
 
 /* The lake's store from the config (local directory or S3). */

@@ -26,6 +26,7 @@ void lk_sink_opts_init(lk_sink_opts *o)
     o->compact_min_files = 8;
     o->compact_target_bytes = 128ull << 20;
     o->maintenance_interval_ms = 60000;
+    o->trash_grace_ms = 600000;
     o->codec = PQ_ZSTD;
 }
 
