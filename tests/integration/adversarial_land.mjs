@@ -107,7 +107,7 @@ await R.guard('query_across_compaction', async () => {
     const post = async () => {
         while (!stop) {
             const body = Array.from({ length: 20 }, () => JSON.stringify({ id: id++, s: 'x'.repeat(50) })).join('\n') + '\n';
-            await fetch(`http://127.0.0.1:${port}/v1/streams/ev`, { method: 'POST', body }).catch(() => {});
+            await fetch(`http://127.0.0.1:${port}/v1/streams/ev/records`, { method: 'POST', body }).catch(() => {});
             await sleep(30);
         }
     };
@@ -126,7 +126,7 @@ await R.guard('query_across_compaction', async () => {
     stop = true;
     await ingest;
     const st = await (await fetch(`http://127.0.0.1:${port}/v1/streams/ev`)).json().catch(() => ({}));
-    const compacted = Number(st?.sink?.files_compacted ?? 0);
+    const compacted = Number(st?.sink?.compacted_files ?? 0);
     if (!compacted) p.push(`no compaction happened during the queries (${JSON.stringify(st?.sink ?? {})})`);
     srv.kill('SIGTERM');
     await new Promise((r) => srv.once('exit', r));
