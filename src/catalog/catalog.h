@@ -207,6 +207,10 @@ int ct_forget(ct_catalog *c, int64_t file_id, char *err, size_t errlen);
 /* Is `path` (relative to the table location) a live file of the table?
  * 1 / 0 / -1.  Used by garbage collection. */
 int ct_file_live(ct_catalog *c, int64_t table_id, const char *path, char *err, size_t errlen);
+/* Does the catalog know `path` at all (live, or trashed and awaiting its
+ * deletion after the grace period)?  1 / 0 / -1.  Garbage collection deletes
+ * only objects it does not know. */
+int ct_file_known(ct_catalog *c, int64_t table_id, const char *path, char *err, size_t errlen);
 
 /* ---- sink positions ------------------------------------------------------------- */
 

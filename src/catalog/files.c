@@ -514,3 +514,16 @@ int ct_file_live(ct_catalog *c, int64_t table_id, const char *path, char *err, s
     if (rc == SQLITE_DONE) return 0;
     return ct_sqlerr(c, "look up file", err, errlen);
 }
+
+int ct_file_known(ct_catalog *c, int64_t table_id, const char *path, char *err, size_t errlen)
+{
+    sqlite3_stmt *s = ct_stmt(c, S_FILE_FIND_PATH, err, errlen);
+    if (!s) return -1;
+    sqlite3_bind_int64(s, 1, table_id);
+    sqlite3_bind_text(s, 2, path ? path : "", -1, SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    ct_done(s);
+    if (rc == SQLITE_ROW) return 1;
+    if (rc == SQLITE_DONE) return 0;
+    return ct_sqlerr(c, "look up file", err, errlen);
+}

@@ -304,9 +304,10 @@ static int gc_one(void *arg, const char *key, uint64_t size, int64_t mtime_ms)
     if (kl <= tl + 1 || strncmp(key, g->t->name, tl) || key[tl] != '/') return 0;
     if (kl < 8 || strcmp(key + kl - 8, ".parquet") || !strstr(key, "part-")) return 0;
     const char *rel = key + tl + 1;
-    int live = ct_file_live(g->s->cat, g->t->id, rel, g->err, sizeof g->err);
-    if (live < 0) return -1;
-    if (!live && st_delete(g->s->o.store, key, g->err, sizeof g->err) == 0) {
+    /* trashed files wait for their grace period (a running scan may read them) */
+    int known = ct_file_known(g->s->cat, g->t->id, rel, g->err, sizeof g->err);
+    if (known < 0) return -1;
+    if (!known && st_delete(g->s->o.store, key, g->err, sizeof g->err) == 0) {
         g->deleted++;
         lg_info("sink", "table %s: removed %s (written but never committed)", g->t->name, key);
     }

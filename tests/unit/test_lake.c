@@ -177,6 +177,10 @@ TEST(lake_sink_roundtrip_gc_resume)
     /* the replaced files stay for the grace period (a running scan may read
      * them), then go */
     CHECK_EQ_INT(count_files(tdir), 10);
+    s = lk_sink_create(&o, err, sizeof err); /* a restart's garbage collection keeps them too */
+    CHECK_MSG(s, "%s", err);
+    lk_sink_destroy(s);
+    CHECK_EQ_INT(count_files(tdir), 10);
     o.trash_grace_ms = 0;
     s = lk_sink_create(&o, err, sizeof err);
     CHECK_MSG(s, "%s", err);
