@@ -1,5 +1,5 @@
 /* ct_commit_many: files of a table and of its companion (errors) table, and
- * the sink position, in one transaction. */
+ * the sink position, in one transaction — a ct_apply of two tables. */
 #include "catalog/ct_int.h"
 #include "util/util.h"
 
