@@ -117,7 +117,13 @@ int lk_sink_maintain(lk_sink *s, char *err, size_t errlen);
  *
  * File names are unique per writer (the sink: its stream position; CTAS: a
  * time stamp and its pid; compaction: the merged file ids), and an existing
- * key is an error, so no commit ever replaces a file another one committed. */
+ * key is an error, so no commit ever replaces a file another one committed.
+ *
+ * Replacing a partition (compaction, a job overwriting its output): list the
+ * partition's live files (ct_files with the partition prefix) and pass their
+ * ids as the table change's `remove`; if another writer changed them
+ * meanwhile the landing fails cleanly and can be retried.  A job's run record
+ * will go into the same ct_change. */
 
 typedef struct lk_land_file {
     pq_writer *w;           /* rows written, not closed: lk_land closes it (the
@@ -147,6 +153,15 @@ void lk_tmp_path(const char *tmp_dir, const char *tag, char *out, size_t n);
 /* Unlink temp files in tmp_dir whose writer process is gone (kill -9 during
  * a flush or a CREATE TABLE AS).  Returns the number removed. */
 int lk_tmp_gc(const char *tmp_dir);
+
+/* Delete objects under "<table>/" stored by a CREATE TABLE AS / INSERT that
+ * died before its commit: names "part-q<µs>-<pid>-<i>.parquet" the catalog
+ * does not know (table_id 0: the table does not exist), whose writer process
+ * is gone (local stores) or that are older than LK_ORPHAN_AGE_MS (any store).
+ * Returns the number deleted, or -1 with a message. */
+#define LK_ORPHAN_AGE_MS (24LL * 3600 * 1000)
+int lk_orphan_gc(ct_catalog *cat, st_store *store, const char *table, int64_t table_id,
+                 char *err, size_t errlen);
 
 /* Hive path escaping of a partition value: bytes that are not safe in a
  * path segment (controls, "#%'*:=?\/{[]^ and DEL, invalid UTF-8) become %XX;

@@ -289,3 +289,62 @@ done:
     free(keys);
     return rc;
 }
+
+/* ---- objects a killed writer stored but never committed ---------------------------- */
+
+typedef struct orphan_ctx {
+    ct_catalog *cat;
+    st_store *store;
+    size_t plen;         /* length of "<table>/" */
+    int64_t table_id;    /* 0: the table does not exist (nothing is known) */
+    int64_t now_ms;
+    int removed;
+    char err[300];
+} orphan_ctx;
+
+/* The pid in a CTAS/INSERT object name ".../part-q<µs>-<pid>-<i>.parquet", or 0. */
+static long object_pid(const char *key)
+{
+    const char *base = strrchr(key, '/');
+    base = base ? base + 1 : key;
+    long long stamp;
+    long pid;
+    int used = 0;
+    if (sscanf(base, "part-q%lld-%ld-%*d.parquet%n", &stamp, &pid, &used) < 2 || !used ||
+        base[used])
+        return 0;
+    return pid > 0 ? pid : 0;
+}
+
+static int orphan_one(void *arg, const char *key, uint64_t size, int64_t mtime_ms)
+{
+    orphan_ctx *g = arg;
+    (void)size;
+    long pid = object_pid(key);
+    if (!pid) return 0;
+    int gone = !st_is_s3(g->store) && pid != (long)getpid() && kill((pid_t)pid, 0) < 0 &&
+               errno == ESRCH;
+    if (!gone && g->now_ms - mtime_ms < LK_ORPHAN_AGE_MS) return 0; /* its writer may still commit */
+    if (g->table_id) {
+        int known = ct_file_known(g->cat, g->table_id, key + g->plen, g->err, sizeof g->err);
+        if (known != 0) return known < 0 ? -1 : 0;
+    }
+    if (st_delete(g->store, key, g->err, sizeof g->err) == 0) g->removed++;
+    return 0;
+}
+
+int lk_orphan_gc(ct_catalog *cat, st_store *store, const char *table, int64_t table_id,
+                 char *err, size_t errlen)
+{
+    char prefix[200];
+    if (snprintf(prefix, sizeof prefix, "%s/", table) >= (int)sizeof prefix)
+        return ut_err(err, errlen, "table name %.40s… too long", table);
+    orphan_ctx g = {cat, store, strlen(prefix), table_id, lk__now_ms(), 0, ""};
+    int rc = st_list(store, prefix, orphan_one, &g, err, errlen);
+    if (rc > 0) return ut_err(err, errlen, "%s", g.err);
+    if (rc < 0) return -1;
+    if (g.removed)
+        lg_info("lake", "table %s: removed %d files stored by writers that died before their "
+                        "commit", table, g.removed);
+    return g.removed;
+}

@@ -16,6 +16,7 @@
  * sink: INSERT INTO them is refused. */
 #include "sql/sq_int.h"
 #include "lake/lake.h"
+#include "log/log.h"
 #include "store/store.h"
 
 #include <ctype.h>
@@ -394,6 +395,9 @@ int sq__ctas(sq_engine *e, const char *sql, int64_t *rows, char *err, size_t err
     }
     if (ut_mkdir_p(e->tmp_dir, err, errlen)) goto out;
     lk_tmp_gc(e->tmp_dir); /* temp files of a statement killed mid-write */
+    char e2[300];
+    if (lk_orphan_gc(e->cat, e->o.store, x.table, x.t.id, e2, sizeof e2) < 0) /* and its objects */
+        lg_warn("sql", "%s", e2);
     int64_t n = run_select(&x, err, errlen);
     if (n < 0) goto out;
     if (land(&x, err, errlen)) goto out;

@@ -45,6 +45,12 @@ await R.guard('kill9_during_ctas', async () => {
     const left = tempFiles();
     if (left.length) p.push(`stray temp files after the next start: ${left.slice(0, 3).join(', ')} (${left.length})`);
     if (/t3_big/.test(tables())) p.push('t3_big appeared');
+    // the name is free again, and the table holds only what its statement committed
+    const r2 = sql('CREATE TABLE t3_big AS SELECT 1 AS a');
+    if (r2.status !== 0) p.push(`CREATE TABLE t3_big again failed: ${r2.stderr}`);
+    const dir = path.join(DATA, 'lake', 't3_big');
+    const files = fs.existsSync(dir) ? fs.readdirSync(dir, { recursive: true }).filter((f) => String(f).endsWith('.parquet')) : [];
+    if (files.length !== 1) p.push(`lake/t3_big has ${files.length} files, want 1: ${files.slice(0, 3).join(', ')}`);
     R.check('kill9_during_ctas_leaves_no_temp_files_and_no_table', p);
 });
 

@@ -410,3 +410,55 @@ TEST(lake_tmp_gc_collects_dead_writers)
     CHECK(access(p, F_OK) != 0);
     CHECK(access(mine, F_OK) == 0);
 }
+
+/* Objects a CREATE TABLE AS stored before being killed (never committed) are
+ * deleted by the next statement on the table; a live writer's, a committed
+ * file and other names are kept. */
+TEST(lake_orphan_gc_collects_dead_writers_objects)
+{
+    char base[512], lake[600], cat[600], err[512], p[1000];
+    snprintf(base, sizeof base, "%s/lake_orphans", t_tmpdir());
+    snprintf(lake, sizeof lake, "%s/lake", base);
+    snprintf(cat, sizeof cat, "%s/catalog.db", base);
+    CHECK(ut_mkdir_p(base, err, sizeof err) == 0);
+    st_store *st = st_local_create(lake, err, sizeof err);
+    ct_catalog *c = ct_open(cat, err, sizeof err);
+    CHECK_MSG(st && c, "%s", err);
+    pid_t child = fork();
+    if (child == 0) _exit(0);
+    int status;
+    waitpid(child, &status, 0);
+    char dead[200], live[200], committed[200];
+    snprintf(dead, sizeof dead, "t3/k=a/part-q1700000000000000-%ld-0000.parquet", (long)child);
+    snprintf(live, sizeof live, "t3/k=a/part-q1700000000000000-%ld-0001.parquet", (long)getpid());
+    snprintf(committed, sizeof committed, "t3/k=b/part-q1700000000000000-%ld-0002.parquet", (long)child);
+    const char *keys[] = {dead, live, committed, "t3/k=a/other.parquet"};
+    for (int i = 0; i < 4; i++) CHECK(st_put(st, keys[i], "x", 1, err, sizeof err) == 0);
+    /* the table does not exist yet: nothing is known, the dead writer's objects go */
+    CHECK_EQ_INT(lk_orphan_gc(c, st, "t3", 0, err, sizeof err), 2);
+    snprintf(p, sizeof p, "%s/%s", lake, dead);
+    CHECK(access(p, F_OK) != 0);
+    snprintf(p, sizeof p, "%s/%s", lake, live);
+    CHECK(access(p, F_OK) == 0);
+    CHECK(st_put(st, dead, "x", 1, err, sizeof err) == 0);
+    CHECK(st_put(st, committed, "x", 1, err, sizeof err) == 0);
+    /* a committed file of the table is kept even though its writer is gone */
+    ct_table t;
+    CHECK(ct_table_ensure(c, "t3", lake, "k", NULL, &t, err, sizeof err) == 1);
+    ct_file f;
+    memset(&f, 0, sizeof f);
+    snprintf(f.partition, sizeof f.partition, "k=b");
+    snprintf(f.path, sizeof f.path, "%s", committed + 3);
+    f.rows = 1;
+    f.bytes = 1;
+    f.min_offset = f.max_offset = -1;
+    CHECK_MSG(ct_commit(c, t.id, &f, 1, NULL, 0, err, sizeof err) == 0, "%s", err);
+    CHECK_EQ_INT(lk_orphan_gc(c, st, "t3", t.id, err, sizeof err), 1);
+    for (int i = 1; i < 4; i++) {
+        snprintf(p, sizeof p, "%s/%s", lake, keys[i]);
+        CHECK(access(p, F_OK) == 0);
+    }
+    ct_table_free(&t);
+    ct_close(c);
+    st_destroy(st);
+}
