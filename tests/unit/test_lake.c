@@ -462,3 +462,71 @@ TEST(lake_orphan_gc_collects_dead_writers_objects)
     ct_close(c);
     st_destroy(st);
 }
+
+/* Statistics come from the writer and agree with the file over several row
+ * groups (the catalog row the reader prunes with). */
+TEST(lake_land_stats_from_writer_span_row_groups)
+{
+    char base[512], lake[600], cat[600], err[512], tmp[4400];
+    snprintf(base, sizeof base, "%s/lake_stats", t_tmpdir());
+    snprintf(lake, sizeof lake, "%s/lake", base);
+    snprintf(cat, sizeof cat, "%s/catalog.db", base);
+    CHECK(ut_mkdir_p(base, err, sizeof err) == 0);
+    st_store *st = st_local_create(lake, err, sizeof err);
+    ct_catalog *c = ct_open(cat, err, sizeof err);
+    CHECK_MSG(st && c, "%s", err);
+    pq_column_spec spec[4] = {{"i", PQ_INT64, 1}, {"d", PQ_DOUBLE, 1}, {"s", PQ_STRING, 1},
+                              {"ts", PQ_TIMESTAMP, 1}};
+    pq_writer_opts wo;
+    pq_writer_opts_init(&wo);
+    wo.row_group_rows = 2;
+    lk_tmp_path(base, "t4", tmp, sizeof tmp);
+    pq_writer *w = pq_writer_create(tmp, spec, 4, &wo, err, sizeof err);
+    CHECK_MSG(w, "%s", err);
+    const int64_t iv[5] = {5, -3, 0, 7, 2};
+    const double dv[5] = {1.5, -0.25, 0, 9, 3};
+    const char *sv[5] = {"b", "a", NULL, "zz", "c"};
+    for (int r = 0; r < 5; r++) {
+        if (r == 2) pq_writer_put_null(w, 0);
+        else pq_writer_put_i64(w, 0, iv[r]);
+        pq_writer_put_double(w, 1, dv[r]);
+        if (sv[r]) pq_writer_put_bytes(w, 2, sv[r], strlen(sv[r]));
+        else pq_writer_put_null(w, 2);
+        pq_writer_put_null(w, 3); /* only nulls: no min/max */
+        CHECK(pq_writer_end_row(w) == 0);
+    }
+    ct_column cols[4] = {{.name = "i", .type = CT_INT64}, {.name = "d", .type = CT_DOUBLE},
+                         {.name = "s", .type = CT_STRING}, {.name = "ts", .type = CT_TIMESTAMP}};
+    ct_new_table nt = {.name = "t4", .location = lake, .partition = "", .cols = cols, .ncols = 4};
+    ct_table_change t = {.create = &nt};
+    lk_landing l = {.cat = c, .store = st, .tables = {"t4"}, .change = {.tables = &t, .ntables = 1}};
+    lk_land_file lf = {.w = w, .tmp = tmp, .partition = "", .name = "part-1.parquet",
+                       .min_offset = -1, .max_offset = -1, .schema_version = 1};
+    CHECK_MSG(lk_land(&l, &lf, 1, err, sizeof err) == 0, "%s", err);
+    pq_writer_destroy(w);
+    ct_file *files = NULL;
+    int nf = ct_files(c, t.table_id, NULL, &files, err, sizeof err);
+    CHECK_EQ_INT(nf, 1);
+    if (nf == 1) {
+        ct_colstat *s = files[0].stats;
+        CHECK_EQ_INT(files[0].nstats, 4);
+        CHECK_EQ_INT(files[0].rows, 5);
+        CHECK(s[0].has_minmax && !strcmp(s[0].min, "-3") && !strcmp(s[0].max, "7"));
+        CHECK_EQ_INT(s[0].nulls, 1);
+        CHECK(s[1].has_minmax && !strcmp(s[1].min, "-0.25") && !strcmp(s[1].max, "9"));
+        CHECK(s[2].has_minmax && !strcmp(s[2].min, "a") && !strcmp(s[2].max, "zz"));
+        CHECK_EQ_INT(s[2].nulls, 1);
+        CHECK(!s[3].has_minmax);
+        CHECK_EQ_INT(s[3].nulls, 5);
+        char p[1200];
+        snprintf(p, sizeof p, "%s/t4/part-1.parquet", lake);
+        CHECK_EQ_INT(file_rows(p), 5);
+        pq_reader *r = pq_reader_open(p, err, sizeof err);
+        CHECK_MSG(r, "%s", err);
+        CHECK(r && pq_reader_num_row_groups(r) == 3);
+        pq_reader_destroy(r);
+    }
+    ct_files_free(files, nf);
+    ct_close(c);
+    st_destroy(st);
+}
