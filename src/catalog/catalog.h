@@ -124,6 +124,43 @@ typedef struct ct_file {
                               ignored by ct_commit / ct_replace */
 } ct_file;
 
+/* ---- one change of the lake: ct_apply ------------------------------------------
+ * Everything one writer commits, in ONE transaction (all or nothing): per
+ * table the files it adds and the live files they replace (compaction,
+ * partition overwrite), optionally creating the table with its columns first
+ * (CREATE TABLE AS: a failed statement leaves no table behind), and the
+ * stream position.  ct_commit, ct_commit_many and ct_replace are special
+ * cases; lk_land (src/lake) is the one caller that stores files.  (A job
+ * task's run record joins this transaction as one more field of ct_change.) */
+#define CT_MAX_CHANGE_TABLES 4
+
+typedef struct ct_new_table {
+    const char *name, *location, *partition; /* as for ct_table_ensure */
+    const ct_column *cols;                   /* becomes schema version 1 */
+    int ncols;
+    const char *change;                      /* history text ("created by ...") */
+} ct_new_table;
+
+typedef struct ct_table_change {
+    int64_t table_id;           /* set by ct_apply when `create` made the table */
+    const ct_new_table *create; /* non-NULL: create it (a name that exists is an error) */
+    const ct_file *add;         /* files to add (paths new to the table) */
+    int nadd;
+    const int64_t *remove;      /* ids of live files of the table to move to the trash */
+    int nremove;
+} ct_table_change;
+
+typedef struct ct_change {
+    ct_table_change *tables;    /* 1..CT_MAX_CHANGE_TABLES */
+    int ntables;
+    const char *stream;         /* non-NULL: set the position of (stream, tables[0]) */
+    uint64_t next_offset;
+} ct_change;
+
+/* Apply ch in one BEGIN IMMEDIATE transaction.  0, or -1 with a message
+ * naming the table and file (nothing changed). */
+int ct_apply(ct_catalog *c, ct_change *ch, char *err, size_t errlen);
+
 /* THE commit: add files[0..n) to the table and set the sink position of
  * (stream, table) to next_offset, in one transaction.  stream may be NULL
  * (no position change, e.g. CREATE TABLE AS).  0 or -1 (nothing changed). */
@@ -160,11 +197,20 @@ int ct_drop_before(ct_catalog *c, int64_t table_id, const char *before, ct_file 
  * storage objects have not been deleted yet; the caller deletes them and
  * then calls ct_forget.  Count or -1. */
 int ct_trash(ct_catalog *c, ct_file **out, char *err, size_t errlen);
+/* The trashed files removed before removed_before_ms (wall clock): deletion
+ * waits a grace period so that a scan that read the catalog before the
+ * removal (in this or another process) can still open them.  Count or -1. */
+int ct_trash_due(ct_catalog *c, int64_t removed_before_ms, ct_file **out, char *err,
+                 size_t errlen);
 int ct_forget(ct_catalog *c, int64_t file_id, char *err, size_t errlen);
 
 /* Is `path` (relative to the table location) a live file of the table?
  * 1 / 0 / -1.  Used by garbage collection. */
 int ct_file_live(ct_catalog *c, int64_t table_id, const char *path, char *err, size_t errlen);
+/* Does the catalog know `path` at all (live, or trashed and awaiting its
+ * deletion after the grace period)?  1 / 0 / -1.  Garbage collection deletes
+ * only objects it does not know. */
+int ct_file_known(ct_catalog *c, int64_t table_id, const char *path, char *err, size_t errlen);
 
 /* ---- sink positions ------------------------------------------------------------- */
 

@@ -1,4 +1,4 @@
-/* catalog internals shared by db.c, tables.c, files.c, positions.c.
+/* catalog internals shared by db.c, tables.c, files.c, commit_many.c, positions.c.
  *
  * Every SQL statement the catalog runs is listed once (ct_sql in db.c) and
  * prepared lazily, once per connection, with SQLITE_PREPARE_PERSISTENT;
@@ -36,7 +36,7 @@ enum {
     S_STATS_OF,
     S_FILE_TRASH,
     S_FILE_STATE,
-    S_TRASH_LIST,
+    S_TRASH_DUE,
     S_FILE_FORGET,
     S_FILE_LIVE,
     S_POS_GET,
@@ -83,6 +83,14 @@ void ct_table_name(ct_catalog *c, int64_t id, char *name);
  * by ct_commit and ct_replace.  0 or -1 with a message naming table and file. */
 int ct_files_insert(ct_catalog *c, int64_t table_id, const char *tname, const ct_file *files,
                     int n, char *err, size_t errlen);
+
+/* ct_table_ensure / ct_schema_set inside the caller's transaction (ct_apply
+ * creates a table, its columns and its first files in one). */
+int ct_table_insert_tx(ct_catalog *c, const char *name, const char *location,
+                       const char *partition, const char *stream, ct_table *out, char *err,
+                       size_t errlen);
+int ct_schema_set_tx(ct_catalog *c, int64_t table_id, const ct_column *cols, int ncols,
+                     const char *change, int *version, char *err, size_t errlen);
 
 /* Upsert the sink position of (stream, table_id) inside the caller's
  * transaction.  0 or -1 with a message. */

@@ -130,7 +130,8 @@ static const char *const ct_sql[S__COUNT] = {
     [S_FILE_TRASH] = "UPDATE files SET state = 'trash', removed_ms = ?3 "
                      "WHERE id = ?1 AND table_id = ?2 AND state = 'live'",
     [S_FILE_STATE] = "SELECT state, table_id FROM files WHERE id = ?1",
-    [S_TRASH_LIST] = "SELECT " FILE_COLS " FROM files WHERE state = 'trash' ORDER BY id",
+    [S_TRASH_DUE] = "SELECT " FILE_COLS " FROM files WHERE state = 'trash' "
+                    "AND coalesce(removed_ms, 0) < ?1 ORDER BY id",
     [S_FILE_FORGET] = "DELETE FROM files WHERE id = ?1 AND state = 'trash'",
     [S_FILE_LIVE] = "SELECT 1 FROM files WHERE table_id = ?1 AND path = ?2 AND state = 'live'",
     [S_POS_GET] = "SELECT next_offset FROM positions WHERE stream = ?1 AND table_id = ?2",

@@ -149,15 +149,14 @@ fail:
     return -1;
 }
 
-/* BEGIN IMMEDIATE and look up the table's name (for messages) and, if
- * partition is non-NULL, its partition columns (64 bytes); -1 if the table
- * does not exist.  On failure no transaction is left open. */
-static int begin_on_table(ct_catalog *c, int64_t table_id, const char *op, char *tname,
-                          char *partition, char *err, size_t errlen)
+/* Inside a transaction: look up the table's name (for messages) and, if
+ * partition is non-NULL, its partition columns (64 bytes).  0, or -1 if the
+ * table does not exist. */
+static int table_tx(ct_catalog *c, int64_t table_id, const char *op, char *tname,
+                    char *partition, char *err, size_t errlen)
 {
-    if (ct_begin(c, 1, err, errlen) < 0) return -1;
     sqlite3_stmt *s = ct_stmt(c, S_TABLE_BY_ID, err, errlen);
-    if (!s) goto fail;
+    if (!s) return -1;
     sqlite3_bind_int64(s, 1, table_id);
     int rc = sqlite3_step(s);
     if (rc == SQLITE_ROW) {
@@ -166,12 +165,19 @@ static int begin_on_table(ct_catalog *c, int64_t table_id, const char *op, char 
         ct_done(s);
         return 0;
     }
-    if (rc == SQLITE_DONE)
-        ut_err(err, errlen, "catalog %s: %s: no table with id %lld", c->path, op,
-               (long long)table_id);
-    else ct_sqlerr(c, op, err, errlen);
-fail:
     ct_done(s);
+    if (rc == SQLITE_DONE)
+        return ut_err(err, errlen, "catalog %s: %s: no table with id %lld", c->path, op,
+                      (long long)table_id);
+    return ct_sqlerr(c, op, err, errlen);
+}
+
+/* BEGIN IMMEDIATE and table_tx.  On failure no transaction is left open. */
+static int begin_on_table(ct_catalog *c, int64_t table_id, const char *op, char *tname,
+                          char *partition, char *err, size_t errlen)
+{
+    if (ct_begin(c, 1, err, errlen) < 0) return -1;
+    if (table_tx(c, table_id, op, tname, partition, err, errlen) == 0) return 0;
     ct_rollback(c);
     return -1;
 }
@@ -179,19 +185,9 @@ fail:
 int ct_commit(ct_catalog *c, int64_t table_id, const ct_file *files, int n, const char *stream,
               uint64_t next_offset, char *err, size_t errlen)
 {
-    char tname[128];
-    if (n < 0 || n > CT_MAX_FILES || (n > 0 && !files))
-        return ut_err(err, errlen, "catalog %s: commit of %d files (the limit is %d)", c->path, n,
-                      CT_MAX_FILES);
-    if (begin_on_table(c, table_id, "commit", tname, NULL, err, errlen) < 0) return -1;
-    if (ct_files_insert(c, table_id, tname, files, n, err, errlen) < 0) goto fail;
-    if (stream && ct_position_set_tx(c, stream, table_id, tname, next_offset, err, errlen) < 0)
-        goto fail;
-    if (ct_commit_tx(c, err, errlen) < 0) return -1;
-    return 0;
-fail:
-    ct_rollback(c);
-    return -1;
+    ct_table_change t = {.table_id = table_id, .add = files, .nadd = n};
+    ct_change ch = {.tables = &t, .ntables = 1, .stream = stream, .next_offset = next_offset};
+    return ct_apply(c, &ch, err, errlen);
 }
 
 /* Move live file old_id of the table to the trash (inside a transaction).
@@ -239,20 +235,67 @@ static int trash_file(ct_catalog *c, int64_t table_id, const char *tname, int64_
 int ct_replace(ct_catalog *c, int64_t table_id, const int64_t *old_ids, int nold,
                const ct_file *new_files, int nnew, char *err, size_t errlen)
 {
-    char tname[128];
-    if (nold < 0 || nnew < 0 || nold > CT_MAX_FILES || nnew > CT_MAX_FILES ||
-        (nold && !old_ids) || (nnew && !new_files))
-        return ut_err(err, errlen, "catalog %s: replace of %d files by %d (the limit is %d)",
-                      c->path, nold, nnew, CT_MAX_FILES);
-    if (begin_on_table(c, table_id, "replace", tname, NULL, err, errlen) < 0) return -1;
+    ct_table_change t = {.table_id = table_id, .add = new_files, .nadd = nnew,
+                         .remove = old_ids, .nremove = nold};
+    ct_change ch = {.tables = &t, .ntables = 1};
+    return ct_apply(c, &ch, err, errlen);
+}
+
+/* Create the table of t->create inside the transaction (an existing name is
+ * an error) with its columns as version 1; sets t->table_id. */
+static int create_tx(ct_catalog *c, ct_table_change *t, char *tname, char *err, size_t errlen)
+{
+    const ct_new_table *nt = t->create;
+    ct_table made;
+    int created = ct_table_insert_tx(c, nt->name, nt->location, nt->partition, NULL, &made, err,
+                                     errlen);
+    if (created < 0) return -1;
+    t->table_id = made.id;
+    snprintf(tname, 128, "%s", made.name);
+    ct_table_free(&made);
+    if (!created)
+        return ut_err(err, errlen, "catalog %s: table '%s' already exists", c->path, nt->name);
+    int version = 0;
+    return ct_schema_set_tx(c, t->table_id, nt->cols, nt->ncols, nt->change, &version, err,
+                            errlen);
+}
+
+/* One table's part of ct_apply, inside its transaction. */
+static int apply_table(ct_catalog *c, ct_table_change *t, int64_t now, char *tname, char *err,
+                       size_t errlen)
+{
+    if (t->nadd < 0 || t->nremove < 0 || t->nadd > CT_MAX_FILES || t->nremove > CT_MAX_FILES ||
+        (t->nadd && !t->add) || (t->nremove && !t->remove))
+        return ut_err(err, errlen, "catalog %s: commit of %d files replacing %d (the limit is %d)",
+                      c->path, t->nadd, t->nremove, CT_MAX_FILES);
+    if (t->create ? create_tx(c, t, tname, err, errlen)
+                  : table_tx(c, t->table_id, "commit", tname, NULL, err, errlen))
+        return -1;
+    for (int i = 0; i < t->nremove; i++)
+        if (trash_file(c, t->table_id, tname, t->remove[i], now, err, errlen) < 0) return -1;
+    return ct_files_insert(c, t->table_id, tname, t->add, t->nadd, err, errlen);
+}
+
+int ct_apply(ct_catalog *c, ct_change *ch, char *err, size_t errlen)
+{
+    char tname[128], first[128] = "";
+    if (ch->ntables < 1 || ch->ntables > CT_MAX_CHANGE_TABLES || !ch->tables)
+        return ut_err(err, errlen, "catalog %s: a change of %d tables (1..%d)", c->path,
+                      ch->ntables, CT_MAX_CHANGE_TABLES);
+    if (ct_begin(c, 1, err, errlen) < 0) return -1;
     int64_t now = ct_now_ms();
-    for (int i = 0; i < nold; i++)
-        if (trash_file(c, table_id, tname, old_ids[i], now, err, errlen) < 0) goto fail;
-    if (ct_files_insert(c, table_id, tname, new_files, nnew, err, errlen) < 0) goto fail;
-    if (ct_commit_tx(c, err, errlen) < 0) return -1;
-    return 0;
+    for (int i = 0; i < ch->ntables; i++) {
+        if (apply_table(c, &ch->tables[i], now, tname, err, errlen) < 0) goto fail;
+        if (i == 0) snprintf(first, sizeof first, "%s", tname);
+    }
+    if (ch->stream && ct_position_set_tx(c, ch->stream, ch->tables[0].table_id, first,
+                                         ch->next_offset, err, errlen) < 0)
+        goto fail;
+    return ct_commit_tx(c, err, errlen);
 fail:
     ct_rollback(c);
+    for (int i = 0; i < ch->ntables; i++)
+        if (ch->tables[i].create) ch->tables[i].table_id = 0; /* not created after all */
     return -1;
 }
 
@@ -415,9 +458,16 @@ fail:
 
 int ct_trash(ct_catalog *c, ct_file **out, char *err, size_t errlen)
 {
+    return ct_trash_due(c, INT64_MAX, out, err, errlen);
+}
+
+int ct_trash_due(ct_catalog *c, int64_t removed_before_ms, ct_file **out, char *err,
+                 size_t errlen)
+{
     *out = NULL;
-    sqlite3_stmt *s = ct_stmt(c, S_TRASH_LIST, err, errlen);
+    sqlite3_stmt *s = ct_stmt(c, S_TRASH_DUE, err, errlen);
     if (!s) return -1;
+    sqlite3_bind_int64(s, 1, removed_before_ms);
     return collect_files(c, s, out, err, errlen);
 }
 
@@ -455,6 +505,19 @@ int ct_forget(ct_catalog *c, int64_t file_id, char *err, size_t errlen)
 int ct_file_live(ct_catalog *c, int64_t table_id, const char *path, char *err, size_t errlen)
 {
     sqlite3_stmt *s = ct_stmt(c, S_FILE_LIVE, err, errlen);
+    if (!s) return -1;
+    sqlite3_bind_int64(s, 1, table_id);
+    sqlite3_bind_text(s, 2, path ? path : "", -1, SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    ct_done(s);
+    if (rc == SQLITE_ROW) return 1;
+    if (rc == SQLITE_DONE) return 0;
+    return ct_sqlerr(c, "look up file", err, errlen);
+}
+
+int ct_file_known(ct_catalog *c, int64_t table_id, const char *path, char *err, size_t errlen)
+{
+    sqlite3_stmt *s = ct_stmt(c, S_FILE_FIND_PATH, err, errlen);
     if (!s) return -1;
     sqlite3_bind_int64(s, 1, table_id);
     sqlite3_bind_text(s, 2, path ? path : "", -1, SQLITE_STATIC);

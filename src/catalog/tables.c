@@ -144,8 +144,9 @@ int ct_table_get(ct_catalog *c, const char *name, ct_table *out, char *err, size
     return rc;
 }
 
-int ct_table_ensure(ct_catalog *c, const char *name, const char *location, const char *partition,
-                    const char *stream, ct_table *out, char *err, size_t errlen)
+int ct_table_insert_tx(ct_catalog *c, const char *name, const char *location,
+                       const char *partition, const char *stream, ct_table *out, char *err,
+                       size_t errlen)
 {
     if (out) memset(out, 0, sizeof *out);
     if (!partition) partition = "";
@@ -165,7 +166,6 @@ int ct_table_ensure(ct_catalog *c, const char *name, const char *location, const
     if (strlen(stream) >= sizeof out->stream)
         return ut_err(err, errlen, "catalog %s: table '%s': stream name over %zu bytes", c->path,
                       name, sizeof out->stream - 1);
-    if (ct_begin(c, 1, err, errlen) < 0) return -1;
     sqlite3_stmt *s = ct_stmt(c, S_TABLE_INSERT, err, errlen);
     if (!s) goto fail;
     sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
@@ -186,16 +186,28 @@ int ct_table_ensure(ct_catalog *c, const char *name, const char *location, const
         if (err && !*err) ut_err(err, errlen, "catalog %s: table '%s' vanished", c->path, name);
         goto fail;
     }
+    return created;
+fail:
+    ct_done(s);
+    if (out) ct_table_free(out);
+    return -1;
+}
+
+int ct_table_ensure(ct_catalog *c, const char *name, const char *location, const char *partition,
+                    const char *stream, ct_table *out, char *err, size_t errlen)
+{
+    if (out) memset(out, 0, sizeof *out);
+    if (ct_begin(c, 1, err, errlen) < 0) return -1;
+    int created = ct_table_insert_tx(c, name, location, partition, stream, out, err, errlen);
+    if (created < 0) {
+        ct_rollback(c);
+        return -1;
+    }
     if (ct_commit_tx(c, err, errlen) < 0) {
         if (out) ct_table_free(out);
         return -1;
     }
     return created;
-fail:
-    ct_done(s);
-    ct_rollback(c);
-    if (out) ct_table_free(out);
-    return -1;
 }
 
 void ct_table_free(ct_table *t)
@@ -324,8 +336,8 @@ static int version_err(ct_catalog *c, const char *tname, int v, char *err, size_
     return ct_sqlerr(c, what, err, errlen);
 }
 
-int ct_schema_set(ct_catalog *c, int64_t table_id, const ct_column *cols, int ncols,
-                  const char *change, int *version, char *err, size_t errlen)
+int ct_schema_set_tx(ct_catalog *c, int64_t table_id, const ct_column *cols, int ncols,
+                     const char *change, int *version, char *err, size_t errlen)
 {
     ct_column *old = NULL;
     int *added = NULL, nold = 0;
@@ -336,7 +348,6 @@ int ct_schema_set(ct_catalog *c, int64_t table_id, const ct_column *cols, int nc
     if (ncols < 0 || ncols > CT_MAX_COLUMNS || (ncols > 0 && !cols))
         return ut_err(err, errlen, "catalog %s: %d columns (the limit is %d)", c->path, ncols,
                       CT_MAX_COLUMNS);
-    if (ct_begin(c, 1, err, errlen) < 0) return -1;
     s = ct_stmt(c, S_TABLE_BY_ID, err, errlen);
     if (!s) goto fail;
     sqlite3_bind_int64(s, 1, table_id);
@@ -355,7 +366,6 @@ int ct_schema_set(ct_catalog *c, int64_t table_id, const ct_column *cols, int nc
     if (nold < 0) goto fail;
     if (diff_schema(c, tname, old, nold, cols, ncols, &auto_change, err, errlen) < 0) goto fail;
     if (!auto_change.len) { /* unchanged: no new version */
-        if (ct_commit_tx(c, err, errlen) < 0) goto fail;
         if (version) *version = t.version;
         free(old);
         free(added);
@@ -420,7 +430,6 @@ int ct_schema_set(ct_catalog *c, int64_t table_id, const ct_column *cols, int nc
     }
     ct_done(s);
     s = NULL;
-    if (ct_commit_tx(c, err, errlen) < 0) goto fail;
     if (version) *version = v;
     free(old);
     free(added);
@@ -429,12 +438,22 @@ int ct_schema_set(ct_catalog *c, int64_t table_id, const ct_column *cols, int nc
     return 0;
 fail:
     ct_done(s);
-    ct_rollback(c);
     free(old);
     free(added);
     ut_buf_free(&auto_change);
     ut_buf_free(&json);
     return -1;
+}
+
+int ct_schema_set(ct_catalog *c, int64_t table_id, const ct_column *cols, int ncols,
+                  const char *change, int *version, char *err, size_t errlen)
+{
+    if (ct_begin(c, 1, err, errlen) < 0) return -1;
+    if (ct_schema_set_tx(c, table_id, cols, ncols, change, version, err, errlen) < 0) {
+        ct_rollback(c);
+        return -1;
+    }
+    return ct_commit_tx(c, err, errlen);
 }
 
 int ct_schema_history(ct_catalog *c, int64_t table_id, ct_schema_version **out, char *err,

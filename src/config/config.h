@@ -87,6 +87,7 @@ typedef struct cf_sink {
     int64_t compact_min_files; /* compact a partition with at least this many small files */
     uint64_t compact_target_bytes;
     int64_t maintenance_interval_ms;
+    int64_t trash_grace_ms;    /* replaced/dropped files are deleted this long after */
 } cf_sink;
 
 typedef struct cf_s3 {

@@ -170,6 +170,12 @@ static const cf__field sink_fields[] = {
     {"maintenance_interval", CF_DURATION, "60s", offsetof(cf_sink, maintenance_interval_ms),
      "How often the sink runs retention and compaction (between flushes). 0 turns both off.", 0,
      DAY, 0, 0, 0, 0},
+    {"trash_grace", CF_DURATION, "10m", offsetof(cf_sink, trash_grace_ms),
+     "Files that compaction replaced or retention dropped leave the catalog at once but are "
+     "deleted from the store only this long after (the removal time is in the catalog), so a "
+     "query that started before — in the server or a `sluice sql` beside it — still reads them. "
+     "Keep it above the longest query.",
+     0, 30 * DAY, 0, 0, 0, 0},
     {0}};
 
 static const cf__table sink_table = {

@@ -4,14 +4,18 @@
  *   compaction: a partition with >= compact_min_files files smaller than
  *     compact_target_bytes gets them merged into one file (written with the
  *     table's current columns; older files' missing columns become NULL and
- *     narrower types are widened), swapped in by one ct_replace; the old
- *     objects go to the trash and are deleted afterwards.
+ *     narrower types are widened) and landed by lk_land replacing them in the
+ *     same transaction; the old files go to the trash.
  *   retention: partitions whose date is older than retention are dropped
  *     (ct_drop_before), their objects deleted through the trash.
- *   trash: objects of files the catalog removed are deleted and forgotten
- *     (also after a crash between the catalog change and the deletion).
+ *   trash: objects of files the catalog removed more than trash_grace_ms ago
+ *     are deleted and forgotten (also after a crash between the catalog
+ *     change and the deletion).  The grace period lets a scan that listed the
+ *     files before the removal — in this process or another one, such as
+ *     `sluice sql` beside the server — still read them.
  */
 #include "lake/sink_int.h"
+#include "log/log.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -130,7 +134,8 @@ done:
 int lk__empty_trash(lk_sink *s, char *err, size_t errlen)
 {
     ct_file *t = NULL;
-    int n = ct_trash(s->cat, &t, err, errlen);
+    int64_t grace = s->o.trash_grace_ms > 0 ? s->o.trash_grace_ms : 0;
+    int n = ct_trash_due(s->cat, lk__now_ms() - grace, &t, err, errlen);
     if (n < 0) return -1;
     int rc = 0;
     for (int i = 0; i < n && rc == 0; i++) {
@@ -146,72 +151,65 @@ int lk__empty_trash(lk_sink *s, char *err, size_t errlen)
     return rc;
 }
 
-/* Merge files[a..b) (one partition) into one. */
+/* Copy the rows of stored file f (fetched to a local file first; a local
+ * store could be read in place) to w. 0 or -1. */
+static int copy_stored(lk_sink *s, pq_writer *w, const ct_file *f, const ct_column *cols,
+                       int ncols, char *err, size_t errlen)
+{
+    char src[4400], key[1400];
+    snprintf(key, sizeof key, "%s/%s", s->table.name, f->path);
+    ut_buf obj = {0};
+    if (st_get(s->o.store, key, 0, 0, &obj, err, errlen)) {
+        ut_buf_free(&obj);
+        return -1;
+    }
+    lk_tmp_path(s->o.tmp_dir, "compact-src", src, sizeof src);
+    FILE *fp = fopen(src, "wb");
+    int ok = fp && fwrite(obj.p, 1, obj.len, fp) == obj.len;
+    if (fp && fclose(fp)) ok = 0;
+    ut_buf_free(&obj);
+    int rc = ok ? copy_rows(w, src, cols, ncols, key, err, errlen)
+                : ut_err(err, errlen, "compacting %s: cannot write %s", key, src);
+    unlink(src);
+    return rc;
+}
+
+/* Merge files[a..b) (one partition) into one, landed in place of them. */
 static int merge(lk_sink *s, ct_file *files, int a, int b, const ct_column *cols, int ncols,
                  char *err, size_t errlen)
 {
     int rc = -1;
-    char tmp[4400], src[4400], key[1400];
+    char tmp[4400], name[96];
     pq_column_spec *specs = ut_calloc((size_t)ncols + 1, sizeof *specs);
     for (int i = 0; i < ncols; i++) {
         specs[i].name = cols[i].name;
         specs[i].type = lk__pq_type(cols[i].type);
         specs[i].optional = strcmp(cols[i].name, "_ingest_ts") != 0;
     }
-    snprintf(tmp, sizeof tmp, "%s/%s.compact.%lld.parquet", s->o.tmp_dir, s->table.name,
-             (long long)files[a].id);
+    lk_tmp_path(s->o.tmp_dir, s->table.name, tmp, sizeof tmp);
     pq_writer_opts wo;
     pq_writer_opts_init(&wo);
     wo.codec = s->o.codec;
     pq_writer *w = pq_writer_create(tmp, specs, ncols, &wo, err, errlen);
     int64_t *ids = ut_malloc((size_t)(b - a) * sizeof *ids);
-    ct_file nf;
-    memset(&nf, 0, sizeof nf);
     if (!w) goto done;
     pq_writer_set_kv(w, "sluice.stream", s->o.stream_name);
-    int64_t rows = 0, min_off = INT64_MAX, max_off = -1;
+    int64_t min_off = INT64_MAX, max_off = -1;
     for (int i = a; i < b; i++) {
-        /* fetch the object to a local file (local stores: read in place) */
-        snprintf(key, sizeof key, "%s/%s", s->table.name, files[i].path);
-        ut_buf obj = {0};
-        if (st_get(s->o.store, key, 0, 0, &obj, err, errlen)) {
-            ut_buf_free(&obj);
-            goto done;
-        }
-        snprintf(src, sizeof src, "%s/%s.src.parquet", s->o.tmp_dir, s->table.name);
-        FILE *f = fopen(src, "wb");
-        int ok = f && fwrite(obj.p, 1, obj.len, f) == obj.len;
-        if (f) fclose(f);
-        ut_buf_free(&obj);
-        if (!ok) {
-            ut_err(err, errlen, "compacting %s: cannot write %s", key, src);
-            goto done;
-        }
-        int crc = copy_rows(w, src, cols, ncols, key, err, errlen);
-        unlink(src);
-        if (crc) goto done;
+        if (copy_stored(s, w, &files[i], cols, ncols, err, errlen)) goto done;
         ids[i - a] = files[i].id;
-        rows += files[i].rows;
         if (files[i].min_offset >= 0 && files[i].min_offset < min_off) min_off = files[i].min_offset;
         if (files[i].max_offset > max_off) max_off = files[i].max_offset;
     }
-    if (pq_writer_close(w, err, errlen)) goto done;
-    snprintf(nf.partition, sizeof nf.partition, "%s", files[a].partition);
-    snprintf(nf.path, sizeof nf.path, "%s%spart-c%020lld-%020lld.parquet", nf.partition,
-             nf.partition[0] ? "/" : "", (long long)files[a].id, (long long)files[b - 1].id);
-    nf.rows = rows;
-    nf.schema_version = s->schema.version;
-    nf.created_ms = lk__now_ms();
-    nf.min_offset = min_off == INT64_MAX ? -1 : min_off;
-    nf.max_offset = max_off;
-    lk__file_stats(tmp, &nf);
-    snprintf(key, sizeof key, "%s/%s", s->table.name, nf.path);
-    if (st_move_file(s->o.store, key, tmp, err, errlen)) goto done;
-    if (ct_replace(s->cat, s->table.id, ids, b - a, &nf, 1, err, errlen)) {
-        char e2[200];
-        st_delete(s->o.store, key, e2, sizeof e2); /* not committed: remove it again */
-        goto done;
-    }
+    snprintf(name, sizeof name, "part-c%020lld-%020lld.parquet", (long long)files[a].id,
+             (long long)files[b - 1].id);
+    lk_land_file lf = {.w = w, .tmp = tmp, .table = 0, .partition = files[a].partition,
+                       .name = name, .min_offset = min_off == INT64_MAX ? -1 : min_off,
+                       .max_offset = max_off, .schema_version = s->schema.version};
+    ct_table_change t = {.table_id = s->table.id, .remove = ids, .nremove = b - a};
+    lk_landing l = {.cat = s->cat, .store = s->o.store, .tables = {s->table.name},
+                    .change = {.tables = &t, .ntables = 1}};
+    if (lk_land(&l, &lf, 1, err, errlen)) goto done;
     pthread_mutex_lock(&s->mu);
     s->stats.files_compacted += (uint64_t)(b - a);
     pthread_mutex_unlock(&s->mu);
@@ -219,7 +217,6 @@ static int merge(lk_sink *s, ct_file *files, int a, int b, const ct_column *cols
 done:
     pq_writer_destroy(w);
     unlink(tmp);
-    free(nf.stats);
     free(ids);
     free(specs);
     return rc;
@@ -295,8 +292,8 @@ static int retain(lk_sink *s, char *err, size_t errlen)
         ct_file *removed = NULL;
         int n = ct_drop_before(s->cat, ts[i]->id, before, &removed, err, errlen);
         if (n < 0) return -1;
-        if (n) fprintf(stderr, "sluice: table %s: retention dropped %d files before dt=%s\n",
-                       ts[i]->name, n, before);
+        if (n) lg_info("sink", "table %s: retention dropped %d files before dt=%s", ts[i]->name,
+                       n, before);
         ct_files_free(removed, n);
     }
     return 0;

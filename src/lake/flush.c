@@ -1,14 +1,16 @@
-/* Lake sink flush: buffers → Parquet files → store → one catalog commit.
+/* Lake sink flush: buffers → Parquet files → lk_land (store + one commit).
  *
- *   tmp_dir/<table>.<position>.<i>.parquet     written, fsynced (pq_writer_close)
+ *   tmp_dir/sl-<pid>-<seq>-<table>.parquet   written by the partition's writer
  *   store: <table>/dt=YYYY-MM-DD/hr=HH/part-<position:020>-<i:04>.parquet
- *   catalog: files + stream position, one transaction
+ *   catalog: files + stream position, one transaction (lk_land)
  *
  * <position> is the committed position the flush starts from, so names never
- * repeat across flushes; a flush that fails before its commit leaves only
- * garbage that the retry overwrites or the next start collects.
+ * repeat across flushes of this sink (and an existing key is refused by the
+ * store, never overwritten); a flush that fails before its commit removes
+ * what it stored, and what a crash leaves is collected when the sink starts.
  */
 #include "lake/sink_int.h"
+#include "log/log.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -93,22 +95,23 @@ int lk__part_open(lk_sink *s, lk__buf *b, char *err, size_t errlen)
     b->wcol[n] = m;
     specs[m++] = (pq_column_spec){"_ingest_ts", PQ_TIMESTAMP, 0};
     char tmp[4400];
-    snprintf(tmp, sizeof tmp, "%s/%s.%020llu.%lld.parquet", s->o.tmp_dir, s->o.table,
-             (unsigned long long)s->position, (long long)b->key);
+    lk_tmp_path(s->o.tmp_dir, s->o.table, tmp, sizeof tmp);
     b->tmp = ut_strdup(tmp);
     b->w = open_writer(s, tmp, specs, m, err, errlen);
     free(specs);
     return b->w ? 0 : -1;
 }
 
-static int write_errors(lk_sink *s, const lk__buf *b, const char *tmp, char *err, size_t errlen)
+/* The error records of b in a writer on tmp (not closed yet), or NULL. */
+static pq_writer *write_errors(lk_sink *s, const lk__buf *b, const char *tmp, char *err,
+                               size_t errlen)
 {
     pq_column_spec specs[] = {{"_ingest_ts", PQ_TIMESTAMP, 0},
                               {"_offset", PQ_INT64, 0},
                               {"reason", PQ_STRING, 0},
                               {"record", PQ_STRING, 0}};
     pq_writer *w = open_writer(s, tmp, specs, 4, err, errlen);
-    if (!w) return -1;
+    if (!w) return NULL;
     const uint8_t *p = b->data.p;
     for (size_t i = 0; i < b->n; i++) {
         const char *why = (const char *)b->reasons.p + b->why[i];
@@ -119,160 +122,12 @@ static int write_errors(lk_sink *s, const lk__buf *b, const char *tmp, char *err
         if (pq_writer_end_row(w)) {
             ut_err(err, errlen, "%s", pq_writer_error(w));
             pq_writer_destroy(w);
-            return -1;
+            unlink(tmp);
+            return NULL;
         }
         p += b->len[i];
     }
-    int rc = pq_writer_close(w, err, errlen);
-    pq_writer_destroy(w);
-    return rc;
-}
-
-/* ---- per-column statistics for the catalog ------------------------------------------ */
-
-static int cmp_val(const pq_value *a, const pq_value *b)
-{
-    switch (a->kind) {
-    case PQ_K_F32:
-    case PQ_K_F64: return (a->u.d > b->u.d) - (a->u.d < b->u.d);
-    case PQ_K_BYTES: {
-        size_t m = a->u.s.n < b->u.s.n ? a->u.s.n : b->u.s.n;
-        int r = m ? memcmp(a->u.s.p, b->u.s.p, m) : 0;
-        return r ? r : (a->u.s.n > b->u.s.n) - (a->u.s.n < b->u.s.n);
-    }
-    default: return (a->u.i > b->u.i) - (a->u.i < b->u.i);
-    }
-}
-
-static void val_text(const pq_value *v, pq_type t, char *out, size_t n, int is_max)
-{
-    char tmp[48];
-    switch (t) {
-    case PQ_BOOL: snprintf(out, n, "%s", v->u.i ? "true" : "false"); break;
-    case PQ_TIMESTAMP: ut_ts_format(tmp, v->u.i); snprintf(out, n, "%s", tmp); break;
-    case PQ_DATE: ut_date_format(tmp, (int32_t)v->u.i); snprintf(out, n, "%s", tmp); break;
-    case PQ_DOUBLE: case PQ_FLOAT: ut_fmt_double(tmp, v->u.d); snprintf(out, n, "%s", tmp); break;
-    case PQ_STRING: case PQ_BYTES:
-        if (v->u.s.n >= n) { /* a truncated min is still a lower bound; a max is not */
-            if (is_max) out[0] = 0;
-            else snprintf(out, n, "%.*s", (int)(n - 1), (const char *)v->u.s.p);
-        } else {
-            snprintf(out, n, "%.*s", (int)v->u.s.n, (const char *)v->u.s.p);
-        }
-        break;
-    default: snprintf(out, n, "%lld", (long long)v->u.i); break;
-    }
-}
-
-void lk__file_stats(const char *tmp, ct_file *f)
-{
-    char err[256];
-    pq_reader *r = pq_reader_open(tmp, err, sizeof err);
-    if (!r) return;
-    int nc = pq_reader_num_columns(r), nrg = pq_reader_num_row_groups(r);
-    f->stats = ut_calloc((size_t)nc + 1, sizeof *f->stats);
-    f->nstats = nc;
-    for (int c = 0; c < nc; c++) {
-        pq_column_info ci;
-        pq_reader_column(r, c, &ci);
-        ct_colstat *cs = &f->stats[c];
-        snprintf(cs->name, sizeof cs->name, "%s", ci.name);
-        pq_value mn = {0}, mx = {0};
-        int ok = nrg > 0;
-        for (int g = 0; g < nrg; g++) {
-            pq_chunk_info ch;
-            if (pq_reader_chunk(r, g, c, &ch)) { ok = 0; break; }
-            cs->nulls += ch.stats.has_null_count ? ch.stats.null_count : 0;
-            if (!ch.stats.has_min_max) {
-                if (ch.num_values > ch.stats.null_count) ok = 0;
-                continue;
-            }
-            if (!mn.kind || cmp_val(&ch.stats.min, &mn) < 0) mn = ch.stats.min;
-            if (!mx.kind || cmp_val(&ch.stats.max, &mx) > 0) mx = ch.stats.max;
-        }
-        if (ok && mn.kind) {
-            cs->has_minmax = 1;
-            val_text(&mn, ci.type, cs->min, sizeof cs->min, 0);
-            val_text(&mx, ci.type, cs->max, sizeof cs->max, 1);
-            if (!cs->max[0] && (ci.type == PQ_STRING || ci.type == PQ_BYTES)) cs->has_minmax = 0;
-        }
-    }
-    pq_reader_destroy(r);
-}
-
-void lk_file_stats(const char *path, ct_file *f)
-{
-    lk__file_stats(path, f);
-}
-
-/* ---- one flush ------------------------------------------------------------------------ */
-
-typedef struct pending {
-    ct_file *files;
-    int n, cap;
-} pending;
-
-static ct_file *add_file(pending *p)
-{
-    if (p->n == p->cap) {
-        p->cap = p->cap ? p->cap * 2 : 16;
-        p->files = ut_realloc(p->files, (size_t)p->cap * sizeof *p->files);
-    }
-    ct_file *f = &p->files[p->n++];
-    memset(f, 0, sizeof *f);
-    return f;
-}
-
-static void pending_free(pending *p)
-{
-    for (int i = 0; i < p->n; i++) free(p->files[i].stats);
-    free(p->files);
-}
-
-/* Close partition b's file (or write the error records), store it under
- * <table>/<partition>/part-<position>-<idx>.parquet and fill f. */
-static int land(lk_sink *s, lk__buf *b, const char *table, const char *partition, int idx,
-                int is_errors, ct_file *f, char *err, size_t errlen)
-{
-    char tmp[4400], key[1400];
-    int rc;
-    if (is_errors) {
-        snprintf(tmp, sizeof tmp, "%s/%s.%020llu.errors.parquet", s->o.tmp_dir, table,
-                 (unsigned long long)s->position);
-        rc = write_errors(s, b, tmp, err, errlen);
-        f->min_offset = (int64_t)b->off[0];
-        f->max_offset = (int64_t)b->off[b->n - 1];
-    } else {
-        snprintf(tmp, sizeof tmp, "%s", b->tmp);
-        rc = pq_writer_close(b->w, err, errlen);
-        pq_writer_destroy(b->w);
-        b->w = NULL;
-        f->min_offset = b->min_off;
-        f->max_offset = b->max_off;
-    }
-    if (rc) {
-        unlink(tmp);
-        return -1;
-    }
-    snprintf(f->path, sizeof f->path, "%s%spart-%020llu-%04d.parquet", partition,
-             partition[0] ? "/" : "", (unsigned long long)s->position, idx);
-    snprintf(f->partition, sizeof f->partition, "%s", partition);
-    snprintf(key, sizeof key, "%s/%s", table, f->path);
-    f->rows = (int64_t)b->n;
-    f->schema_version = is_errors ? 0 : s->schema.version;
-    f->created_ms = lk__now_ms();
-    lk__file_stats(tmp, f);
-    uint64_t size = 0;
-    FILE *fp = fopen(tmp, "rb");
-    if (fp) {
-        fseek(fp, 0, SEEK_END);
-        size = (uint64_t)ftell(fp);
-        fclose(fp);
-    }
-    f->bytes = (int64_t)size;
-    rc = st_move_file(s->o.store, key, tmp, err, errlen);
-    if (rc) unlink(tmp);
-    return rc;
+    return w;
 }
 
 static int cmp_part(const void *a, const void *b)
@@ -291,7 +146,7 @@ int lk__schema_commit(lk_sink *s, char *err, size_t errlen)
         rc = ct_schema_set(s->cat, s->table.id, cols, ncols, change, &version, err, errlen);
         if (rc == 0) {
             lk__schema_recorded(&s->schema, version);
-            fprintf(stderr, "sluice: table %s: schema version %d: %s\n", s->o.table, version, change);
+            lg_info("sink", "table %s: schema version %d: %s", s->o.table, version, change);
         }
     } else {
         s->schema.dirty = 0; /* only null-only keys were added: nothing to record */
@@ -324,37 +179,51 @@ static void rewind_to_position(lk_sink *s)
     s->oldest_ingest_us = 0;
 }
 
-int lk__flush(lk_sink *s, char *err, size_t errlen)
+/* A land file for partition buffer b (its writer moves to the landing). */
+static void add_part(lk_sink *s, lk__buf *b, const char *part, const char *name,
+                     lk_land_file *lf)
 {
-    if (!s->buffered_records && !s->errors.n) return 0;
-    pending main = {0}, errs = {0};
-    int rc = -1;
-    if (s->schema.dirty && lk__schema_commit(s, err, errlen)) goto done;
-    qsort(s->parts, (size_t)s->nparts, sizeof *s->parts, cmp_part);
-    s->last_part = -1;
-    for (int i = 0; i < s->nparts; i++) {
-        char part[64];
-        if (!s->parts[i].n) continue;
-        lk__part_path(s->parts[i].key, s->o.partition, part, sizeof part);
-        if (land(s, &s->parts[i], s->o.table, part, i, 0, add_file(&main), err, errlen)) goto done;
-    }
-    if (s->errors.n) {
-        char part[64];
-        lk__part_path(lk__part_key(s->errors.ts[0], LK_PART_DT_HR), LK_PART_DT_HR, part,
-                      sizeof part);
-        if (land(s, &s->errors, s->etable.name, part, 0, 1, add_file(&errs), err, errlen))
-            goto done;
-    }
-    if (ct_commit_many(s->cat, s->table.id, main.files, main.n, s->etable.id, errs.files, errs.n,
-                       s->o.stream_name, s->read_offset, err, errlen))
-        goto done;
-    /* committed: the records are in the lake */
-    uint64_t bytes = 0;
-    for (int i = 0; i < main.n; i++) bytes += (uint64_t)main.files[i].bytes;
+    *lf = (lk_land_file){.w = b->w, .tmp = b->tmp, .table = 0, .partition = part, .name = name,
+                         .min_offset = b->min_off, .max_offset = b->max_off,
+                         .schema_version = s->schema.version};
+}
+
+/* The landing of this flush: the table, its errors table, the position. */
+static void landing_of(lk_sink *s, lk_landing *l, ct_table_change *t)
+{
+    memset(l, 0, sizeof *l);
+    memset(t, 0, 2 * sizeof *t);
+    t[0].table_id = s->table.id;
+    t[1].table_id = s->etable.id;
+    l->cat = s->cat;
+    l->store = s->o.store;
+    l->tables[0] = s->o.table;
+    l->tables[1] = s->etable.name;
+    l->change = (ct_change){.tables = t, .ntables = 2, .stream = s->o.stream_name,
+                            .next_offset = s->read_offset};
+}
+
+/* Write the error records and add them to the landing as file *nf. 0 / -1. */
+static int add_errors(lk_sink *s, lk_land_file *lf, char *part, size_t partn, char *name,
+                      size_t namen, char *tmp, size_t tmpn, char *err, size_t errlen)
+{
+    lk__part_path(lk__part_key(s->errors.ts[0], LK_PART_DT_HR), LK_PART_DT_HR, part, partn);
+    snprintf(name, namen, "part-%020llu-0000.parquet", (unsigned long long)s->position);
+    lk_tmp_path(s->o.tmp_dir, s->etable.name, tmp, tmpn);
+    pq_writer *w = write_errors(s, &s->errors, tmp, err, errlen);
+    if (!w) return -1;
+    *lf = (lk_land_file){.w = w, .tmp = tmp, .table = 1, .partition = part, .name = name,
+                         .min_offset = (int64_t)s->errors.off[0],
+                         .max_offset = (int64_t)s->errors.off[s->errors.n - 1]};
+    return 0;
+}
+
+static void note_committed(lk_sink *s, int nfiles, uint64_t bytes)
+{
     pthread_mutex_lock(&s->mu);
     s->stats.records_landed += s->buffered_records;
     s->stats.records_errored += s->errors.n;
-    s->stats.files_committed += (uint64_t)(main.n + errs.n);
+    s->stats.files_committed += (uint64_t)nfiles;
     s->stats.bytes_committed += bytes;
     s->stats.flushes++;
     s->stats.position = s->read_offset;
@@ -368,6 +237,40 @@ int lk__flush(lk_sink *s, char *err, size_t errlen)
     s->stats.open_partitions = 0;
     s->stats.last_error[0] = 0;
     pthread_mutex_unlock(&s->mu);
+}
+
+int lk__flush(lk_sink *s, char *err, size_t errlen)
+{
+    if (!s->buffered_records && !s->errors.n) return 0;
+    int rc = -1, n = 0;
+    lk_land_file *lf = ut_calloc((size_t)s->nparts + 2, sizeof *lf);
+    char (*names)[64] = ut_calloc((size_t)s->nparts + 2, sizeof *names);
+    char (*parts)[64] = ut_calloc((size_t)s->nparts + 2, sizeof *parts);
+    char etmp[4400];
+    lk_landing l;
+    ct_table_change t[2];
+    pq_writer *ew = NULL;
+    if (s->schema.dirty && lk__schema_commit(s, err, errlen)) goto done;
+    qsort(s->parts, (size_t)s->nparts, sizeof *s->parts, cmp_part);
+    s->last_part = -1;
+    for (int i = 0; i < s->nparts; i++) {
+        if (!s->parts[i].n) continue;
+        lk__part_path(s->parts[i].key, s->o.partition, parts[n], sizeof parts[n]);
+        snprintf(names[n], sizeof names[n], "part-%020llu-%04d.parquet",
+                 (unsigned long long)s->position, i);
+        add_part(s, &s->parts[i], parts[n], names[n], &lf[n]);
+        n++;
+    }
+    if (s->errors.n) {
+        if (add_errors(s, &lf[n], parts[n], sizeof parts[n], names[n], sizeof names[n], etmp,
+                       sizeof etmp, err, errlen))
+            goto done;
+        ew = lf[n++].w;
+    }
+    landing_of(s, &l, t);
+    if (lk_land(&l, lf, n, err, errlen)) goto done;
+    /* committed: the records are in the lake */
+    note_committed(s, n, l.bytes);
     s->position = s->read_offset;
     lk__parts_discard(s);
     s->buffered_records = s->buffered_bytes = 0;
@@ -375,9 +278,11 @@ int lk__flush(lk_sink *s, char *err, size_t errlen)
     s->flush_seq++;
     rc = 0;
 done:
+    pq_writer_destroy(ew);
     if (rc) rewind_to_position(s);
-    pending_free(&main);
-    pending_free(&errs);
+    free(lf);
+    free(names);
+    free(parts);
     return rc;
 }
 
@@ -399,18 +304,19 @@ static int gc_one(void *arg, const char *key, uint64_t size, int64_t mtime_ms)
     if (kl <= tl + 1 || strncmp(key, g->t->name, tl) || key[tl] != '/') return 0;
     if (kl < 8 || strcmp(key + kl - 8, ".parquet") || !strstr(key, "part-")) return 0;
     const char *rel = key + tl + 1;
-    int live = ct_file_live(g->s->cat, g->t->id, rel, g->err, sizeof g->err);
-    if (live < 0) return -1;
-    if (!live && st_delete(g->s->o.store, key, g->err, sizeof g->err) == 0) {
+    /* trashed files wait for their grace period (a running scan may read them) */
+    int known = ct_file_known(g->s->cat, g->t->id, rel, g->err, sizeof g->err);
+    if (known < 0) return -1;
+    if (!known && st_delete(g->s->o.store, key, g->err, sizeof g->err) == 0) {
         g->deleted++;
-        fprintf(stderr, "sluice: table %s: removed %s (written but never committed)\n",
-                g->t->name, key);
+        lg_info("sink", "table %s: removed %s (written but never committed)", g->t->name, key);
     }
     return 0;
 }
 
 int lk__gc(lk_sink *s, char *err, size_t errlen)
 {
+    lk_tmp_gc(s->o.tmp_dir); /* temp files of a sink or CTAS killed mid-write */
     if (lk__empty_trash(s, err, errlen)) return -1; /* a crash between removal and delete */
     const ct_table *ts[2] = {&s->table, &s->etable};
     for (int i = 0; i < 2; i++) {

@@ -20,6 +20,7 @@
 #ifndef SLUICE_LAKE_H
 #define SLUICE_LAKE_H
 
+#include "catalog/catalog.h"
 #include "journal/journal.h"
 #include "parquet/parquet.h"
 #include "store/store.h"
@@ -52,6 +53,7 @@ typedef struct lk_sink_opts {
     int compact_min_files;
     uint64_t compact_target_bytes;
     int64_t maintenance_interval_ms; /* retention + compaction every this often */
+    int64_t trash_grace_ms;     /* removed files are deleted this long after removal */
     pq_codec codec;
 } lk_sink_opts;
 
@@ -111,9 +113,75 @@ void lk_sink_get_stats(lk_sink *s, lk_sink_stats *out);
  * call it directly only when the thread is not running.  0 or -1. */
 int lk_sink_maintain(lk_sink *s, char *err, size_t errlen);
 
-struct ct_file;
-/* Fill f->stats / f->nstats (malloc'ed) with the per-column min/max/null
- * counts of the Parquet file at path, in the catalog's text form. */
-void lk_file_stats(const char *path, struct ct_file *f);
+/* ---- landing files (land.c) ---------------------------------------------------
+ * The one way files enter the lake, for every writer (the sink, CREATE TABLE
+ * AS / INSERT, compaction, job tasks):
+ *
+ *   temp file (lk_tmp_path) written by a pq_writer ──► lk_land: close it,
+ *   statistics and size from the writer ──► store it at
+ *   <table>/<partition>/<name>, never over an existing object ──► ONE
+ *   catalog transaction (ct_apply: the files, the old files they replace,
+ *   a table to create, the stream position) ──► on failure: what was stored
+ *   is deleted again, the temp files unlinked.
+ *
+ * File names are unique per writer (the sink: its stream position; CTAS: a
+ * time stamp and its pid; compaction: the merged file ids), and an existing
+ * key is an error, so no commit ever replaces a file another one committed.
+ *
+ * Replacing a partition (compaction, a job overwriting its output): list the
+ * partition's live files (ct_files with the partition prefix) and pass their
+ * ids as the table change's `remove`; if another writer changed them
+ * meanwhile the landing fails cleanly and can be retried.  A job's run record
+ * will go into the same ct_change. */
+
+typedef struct lk_land_file {
+    pq_writer *w;           /* rows written, not closed: lk_land closes it (the
+                               caller destroys it afterwards, either way) */
+    const char *tmp;        /* the temp path w writes to; consumed or unlinked */
+    int table;              /* index into the landing's change.tables */
+    const char *partition;  /* path form, escaped: "dt=2024-05-01/hr=03", "" none */
+    const char *name;       /* "part-....parquet", unique for the writer */
+    int64_t min_offset, max_offset; /* stream offsets in the file, -1 n/a */
+    int schema_version;
+} lk_land_file;
+
+typedef struct lk_landing {
+    ct_catalog *cat;
+    st_store *store;
+    const char *tables[CT_MAX_CHANGE_TABLES]; /* table names = their store prefixes */
+    ct_change change;       /* tables (ids, create, remove) and stream position;
+                               each table's add/nadd are filled by lk_land */
+    uint64_t bytes;         /* out: bytes landed */
+} lk_landing;
+
+/* Land files[0..n) as above.  0, or -1 with a message (nothing visible). */
+int lk_land(lk_landing *l, lk_land_file *files, int n, char *err, size_t errlen);
+
+/* A fresh temp path "<tmp_dir>/sl-<pid>-<seq>-<tag>.parquet" (tag sanitised). */
+void lk_tmp_path(const char *tmp_dir, const char *tag, char *out, size_t n);
+/* Unlink temp files in tmp_dir whose writer process is gone (kill -9 during
+ * a flush or a CREATE TABLE AS).  Returns the number removed. */
+int lk_tmp_gc(const char *tmp_dir);
+
+/* Delete objects under "<table>/" stored by a CREATE TABLE AS / INSERT that
+ * died before its commit: names "part-q<µs>-<pid>-<i>.parquet" the catalog
+ * does not know (table_id 0: the table does not exist), whose writer process
+ * is gone (local stores) or that are older than LK_ORPHAN_AGE_MS (any store).
+ * Returns the number deleted, or -1 with a message. */
+#define LK_ORPHAN_AGE_MS (24LL * 3600 * 1000)
+int lk_orphan_gc(ct_catalog *cat, st_store *store, const char *table, int64_t table_id,
+                 char *err, size_t errlen);
+
+/* Hive path escaping of a partition value: bytes that are not safe in a
+ * path segment (controls, "#%'*:=?\/{[]^ and DEL, invalid UTF-8) become %XX;
+ * valid UTF-8 is kept.  Returns the length written to out (NUL-terminated)
+ * or -1 if out[cap] is too small.  Unescape is the inverse (any %XX). */
+long lk_part_escape(const char *v, size_t n, char *out, size_t cap);
+long lk_part_unescape(const char *s, size_t n, char *out, size_t cap);
+/* The path segment "<col>=<escaped value>" into out[cap].  0, or -1 with a
+ * message when it would exceed LK_SEGMENT_MAX bytes (never truncated). */
+#define LK_SEGMENT_MAX 255
+int lk_part_segment(const char *col, const char *value, size_t n, char *out, size_t cap,
+                    char *err, size_t errlen);
 
 #endif

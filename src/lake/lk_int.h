@@ -9,6 +9,9 @@
 
 #include <pthread.h>
 
+/* Wall-clock milliseconds (sink.c). */
+int64_t lk__now_ms(void);
+
 /* ---- schema (schema.c) -------------------------------------------------------
  * Column types widen along:   null → bool | int64 | timestamp | double | string
  *   int64 → double → string;  bool, timestamp → string when mixed with others;

@@ -2,6 +2,7 @@
  * commit of the files and the stream position (see lake.h). */
 #include "lake/lk_int.h"
 #include "lake/sink_int.h"
+#include "log/log.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -27,6 +28,7 @@ void lk_sink_opts_init(lk_sink_opts *o)
     o->compact_min_files = 8;
     o->compact_target_bytes = 128ull << 20;
     o->maintenance_interval_ms = 60000;
+    o->trash_grace_ms = 600000;
     o->codec = PQ_ZSTD;
 }
 
@@ -204,8 +206,8 @@ static int consume(lk_sink *s, const jr_record *recs, int n, char *err, size_t e
             /* retention removed records before they landed */
             uint64_t lost = r->offset - s->read_offset;
             s->stats.lost_to_retention += lost;
-            fprintf(stderr, "sluice: sink %s: %llu records (offsets %llu..%llu) were deleted by "
-                            "journal retention before landing in the lake\n",
+            lg_warn("sink", "sink %s: %llu records (offsets %llu..%llu) were deleted by journal "
+                            "retention before landing in the lake",
                     s->o.table, (unsigned long long)lost, (unsigned long long)s->read_offset,
                     (unsigned long long)r->offset - 1);
             if (!s->buffered_records && !s->errors.n) s->position_hint = r->offset;
@@ -273,8 +275,7 @@ static void *run(void *arg)
             pthread_mutex_lock(&s->mu);
             snprintf(s->stats.last_error, sizeof s->stats.last_error, "%.255s", err);
             pthread_mutex_unlock(&s->mu);
-            fprintf(stderr, "sluice: sink %s: %s (retrying in %d ms)\n", s->o.table, err,
-                    backoff_ms);
+            lg_error("sink", "sink %s: %s (retrying in %d ms)", s->o.table, err, backoff_ms);
             usleep((useconds_t)backoff_ms * 1000);
             if (backoff_ms < 10000) backoff_ms *= 2;
             continue;
@@ -284,7 +285,7 @@ static void *run(void *arg)
         if (s->o.maintenance_interval_ms > 0 && now - s->last_maint_ms >= s->o.maintenance_interval_ms) {
             s->last_maint_ms = now;
             if (lk__maintain(s, err, sizeof err))
-                fprintf(stderr, "sluice: table %s: maintenance: %s\n", s->o.table, err);
+                lg_error("sink", "table %s: maintenance: %s", s->o.table, err);
         }
         if (n > 0) continue;
         int wait_ms = 1000;
@@ -296,7 +297,7 @@ static void *run(void *arg)
     }
     /* final flush on the way out */
     if (lk_sink_step(s, 1, err, sizeof err) < 0)
-        fprintf(stderr, "sluice: sink %s: final flush failed: %s\n", s->o.table, err);
+        lg_error("sink", "sink %s: final flush failed: %s", s->o.table, err);
     return NULL;
 }
 

@@ -56,7 +56,6 @@ struct lk_sink {
     lk_sink_stats stats;
 };
 
-int64_t lk__now_ms(void);
 void lk__buf_free(lk__buf *b);
 /* Drop every open partition (writers, temp files) and the error records. */
 void lk__parts_discard(lk_sink *s);
@@ -70,8 +69,6 @@ int lk__schema_commit(lk_sink *s, char *err, size_t errlen);
 int lk__flush(lk_sink *s, char *err, size_t errlen);
 /* The Parquet writer type of a catalog column type. */
 pq_type lk__pq_type(ct_type t);
-/* Per-column min/max/null text statistics of a written file (f->stats). */
-void lk__file_stats(const char *path, ct_file *f);
 /* Retention, compaction and trash (compact.c).  0 or -1. */
 int lk__maintain(lk_sink *s, char *err, size_t errlen);
 int lk__empty_trash(lk_sink *s, char *err, size_t errlen);

@@ -156,6 +156,16 @@ int64_t pq_writer_bytes(const pq_writer *w);
  * Returns 0, or -1 with a message.  Call pq_writer_destroy afterwards either
  * way. */
 int pq_writer_close(pq_writer *w, char *err, size_t errlen);
+/* Columns of the writer; name (NULL if col is out of range) and type of one. */
+int pq_writer_num_columns(const pq_writer *w);
+const char *pq_writer_column(const pq_writer *w, int col, pq_type *type);
+/* Statistics of column col over the whole written file, exactly as the
+ * footer has them (null count; min/max when every chunk with values has
+ * them), without reading the file back.  Valid after pq_writer_close
+ * returned 0; byte values point into the writer (until pq_writer_destroy).
+ * 0, or -1 (not closed, col out of range). */
+struct pq_stats;
+int pq_writer_column_stats(const pq_writer *w, int col, struct pq_stats *out);
 /* Free the writer.  Accepts NULL.  If close was not called the partial file
  * is left as is (callers write to a temp name and rename after close). */
 void pq_writer_destroy(pq_writer *w);

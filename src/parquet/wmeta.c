@@ -133,12 +133,6 @@ int pq__write_footer(pq_writer *w, char *err, size_t errlen)
     pq__tw_end(&t);
     ut_buf_put_le32(b, (uint32_t)b->len);
     ut_buf_put(b, "PAR1", 4);
-    int rc = pq__write_all(w, b->p, b->len, err, errlen);
-    for (int r = 0; r < w->nrg; r++)
-        for (int i = 0; i < w->ncols; i++) {
-            free(w->rgs[r].chunks[i].min);
-            free(w->rgs[r].chunks[i].max);
-            w->rgs[r].chunks[i].min = w->rgs[r].chunks[i].max = NULL;
-        }
-    return rc;
+    /* the chunks' min/max stay until pq_writer_destroy: pq_writer_column_stats */
+    return pq__write_all(w, b->p, b->len, err, errlen);
 }

@@ -467,6 +467,73 @@ int64_t pq_writer_bytes(const pq_writer *w)
     return w->offset;
 }
 
+/* A raw PLAIN statistics value of column c as a pq_value (bytes point into p). */
+static pq_value stat_value(const pq__wcol *c, const uint8_t *p, size_t n)
+{
+    pq_value v;
+    memset(&v, 0, sizeof v);
+    v.kind = pq_type_kind(c->type);
+    switch (c->phys) {
+    case PQ__BOOLEAN: v.u.i = p[0] != 0; break;
+    case PQ__INT32: {
+        int32_t x;
+        memcpy(&x, p, 4);
+        v.u.i = x;
+        break;
+    }
+    case PQ__INT64: memcpy(&v.u.i, p, 8); break;
+    case PQ__FLOAT: {
+        float f;
+        memcpy(&f, p, 4);
+        v.u.d = f;
+        break;
+    }
+    case PQ__DOUBLE: memcpy(&v.u.d, p, 8); break;
+    default:
+        v.u.s.p = p;
+        v.u.s.n = n;
+    }
+    return v;
+}
+
+int pq_writer_num_columns(const pq_writer *w)
+{
+    return w->ncols;
+}
+
+const char *pq_writer_column(const pq_writer *w, int col, pq_type *type)
+{
+    if (col < 0 || col >= w->ncols) return NULL;
+    if (type) *type = w->cols[col].type;
+    return w->cols[col].name;
+}
+
+int pq_writer_column_stats(const pq_writer *w, int col, pq_stats *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!w->closed || col < 0 || col >= w->ncols) return -1;
+    const pq__wcol *c = &w->cols[col];
+    const pq__chunk_meta *mn = NULL, *mx = NULL;
+    int ok = 1;
+    out->has_null_count = 1;
+    for (int g = 0; g < w->nrg; g++) {
+        const pq__chunk_meta *m = &w->rgs[g].chunks[col];
+        out->null_count += m->nulls;
+        if (!m->has_minmax) {
+            if (m->values > m->nulls) ok = 0; /* values without usable min/max */
+            continue;
+        }
+        if (!mn || cmp_value(c, m->min, m->min_len, mn->min, mn->min_len) < 0) mn = m;
+        if (!mx || cmp_value(c, m->max, m->max_len, mx->max, mx->max_len) > 0) mx = m;
+    }
+    if (ok && mn) {
+        out->has_min_max = 1;
+        out->min = stat_value(c, mn->min, mn->min_len);
+        out->max = stat_value(c, mx->max, mx->max_len);
+    }
+    return 0;
+}
+
 const char *pq_writer_error(const pq_writer *w)
 {
     return w->err;
@@ -517,7 +584,13 @@ void pq_writer_destroy(pq_writer *w)
     free(w->cols);
     for (int i = 0; i < 2 * w->nkv; i++) free(w->kv[i]);
     free(w->kv);
-    for (int i = 0; i < w->nrg; i++) free(w->rgs[i].chunks);
+    for (int i = 0; i < w->nrg; i++) {
+        for (int j = 0; j < w->ncols; j++) {
+            free(w->rgs[i].chunks[j].min);
+            free(w->rgs[i].chunks[j].max);
+        }
+        free(w->rgs[i].chunks);
+    }
     free(w->rgs);
     ut_buf_free(&w->scratch);
     ut_buf_free(&w->scratch2);

@@ -34,6 +34,7 @@ static void stream_conf(const cf_config *cf, const cf_stream *cs, sv_stream_conf
     o->compact_min_files = (int)k->compact_min_files;
     o->compact_target_bytes = k->compact_target_bytes;
     o->maintenance_interval_ms = k->maintenance_interval_ms;
+    o->trash_grace_ms = k->trash_grace_ms;
 }
 
 /* sv_sql_open_fn: the network's engines are read-only unless the caller has a

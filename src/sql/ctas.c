@@ -6,15 +6,17 @@
  * SQLite cannot create lake tables, so these statements are recognised here,
  * before SQLite sees them.  The SELECT runs under the usual authorizer and
  * limits; its rows go to Parquet files (one per value of the partition column,
- * which is kept out of the files, Hive-style: <col>=<value>/), the files are
- * stored, and ONE catalog commit adds them all — a failed statement leaves
- * nothing visible.  Column types come from the SELECT's declared types, else
+ * which is kept out of the files, Hive-style: <col>=<value>/ with the value
+ * %XX-escaped, never truncated), and lk_land stores them and commits them in
+ * ONE catalog transaction — which for CREATE also creates the table, so a
+ * failed statement leaves nothing visible, not even an empty table.  Column types come from the SELECT's declared types, else
  * from the first non-NULL value (INTEGER -> int64, REAL -> double, TEXT/BLOB ->
  * string); an INTEGER in a double column is widened, any value in a string
  * column is written as its text.  Tables landed by a stream belong to their
  * sink: INSERT INTO them is refused. */
 #include "sql/sq_int.h"
 #include "lake/lake.h"
+#include "log/log.h"
 #include "store/store.h"
 
 #include <ctype.h>
@@ -28,10 +30,11 @@
 #define MAX_PARTS 1000
 
 typedef struct ctas_part {
-    char *value;       /* partition value ("" when unpartitioned) */
+    char *value;       /* partition value as the SELECT gave it ("" when unpartitioned) */
+    size_t vlen;
+    char segment[LK_SEGMENT_MAX + 1]; /* "<col>=<escaped value>" ("" when unpartitioned) */
     pq_writer *w;
-    char tmp[1400];
-    int64_t rows;
+    char tmp[4400];
 } ctas_part;
 
 /* Skip spaces and -- / block comments. */
@@ -140,24 +143,31 @@ typedef struct ctas {
     int nparts;
 } ctas;
 
-static ctas_part *part_for(ctas *x, const char *v, char *err, size_t errlen)
+/* The file of partition value v[0..n) (compared whole: never truncated). */
+static ctas_part *part_for(ctas *x, const char *v, size_t n, char *err, size_t errlen)
 {
     for (int i = 0; i < x->nparts; i++)
-        if (!strcmp(x->parts[i].value, v)) return &x->parts[i];
+        if (x->parts[i].vlen == n && !memcmp(x->parts[i].value, v, n)) return &x->parts[i];
     if (x->nparts >= MAX_PARTS)
         return ut_err(err, errlen, "more than %d partitions in one statement", MAX_PARTS), NULL;
     x->parts = ut_realloc(x->parts, (size_t)(x->nparts + 1) * sizeof *x->parts);
     ctas_part *p = &x->parts[x->nparts];
     memset(p, 0, sizeof *p);
-    p->value = ut_strdup(v);
-    snprintf(p->tmp, sizeof p->tmp, "%s/ctas-%s-%d-%d.parquet", x->e->tmp_dir, x->table,
-             (int)getpid(), x->nparts);
+    if (x->pidx >= 0 &&
+        lk_part_segment(x->pcol, v, n, p->segment, sizeof p->segment, err, errlen))
+        return NULL;
+    p->value = ut_strndup(v, n);
+    p->vlen = n;
+    lk_tmp_path(x->e->tmp_dir, x->table, p->tmp, sizeof p->tmp);
     pq_column_spec *specs = ut_calloc((size_t)x->ncols + 1, sizeof *specs);
     for (int k = 0; k < x->ncols; k++)
         specs[k] = (pq_column_spec){x->cols[k].name, pq_of(x->cols[k].type), 1};
     p->w = pq_writer_create(p->tmp, specs, x->ncols, NULL, err, errlen);
     free(specs);
-    if (!p->w) return NULL;
+    if (!p->w) {
+        free(p->value);
+        return NULL;
+    }
     x->nparts++;
     return p;
 }
@@ -254,18 +264,14 @@ static int64_t run_select(ctas *x, char *err, size_t errlen)
             }
             planned = 1;
         }
-        char pv[256] = "";
+        const char *pv = "";
+        size_t pn = 0;
         if (x->pidx >= 0) {
-            const unsigned char *v = sqlite3_column_text(st, x->pidx);
-            if (!v) snprintf(pv, sizeof pv, "__HIVE_DEFAULT_PARTITION__");
-            else snprintf(pv, sizeof pv, "%s", (const char *)v);
-            if (strchr(pv, '/') || !strcmp(pv, "..") || !strcmp(pv, ".")) {
-                ut_err(err, errlen, "partition value '%s' cannot be a path segment", pv);
-                rows = -1;
-                goto out;
-            }
+            pv = (const char *)sqlite3_column_text(st, x->pidx);
+            pn = (size_t)sqlite3_column_bytes(st, x->pidx);
+            if (!pv) pv = "__HIVE_DEFAULT_PARTITION__", pn = strlen(pv);
         }
-        ctas_part *p = part_for(x, pv, err, errlen);
+        ctas_part *p = part_for(x, pv, pn, err, errlen);
         if (!p) {
             rows = -1;
             goto out;
@@ -283,7 +289,6 @@ static int64_t run_select(ctas *x, char *err, size_t errlen)
             rows = -1;
             goto out;
         }
-        p->rows++;
         rows++;
     }
     if (rc != SQLITE_DONE) {
@@ -300,55 +305,34 @@ out:
     return rows;
 }
 
-/* Store every file and commit them in one transaction. */
+/* Store every file and commit them in one transaction (creating the table
+ * for CREATE TABLE AS). */
 static int land(ctas *x, char *err, size_t errlen)
 {
     sq_engine *e = x->e;
-    ct_file *files = ut_calloc((size_t)x->nparts + 1, sizeof *files);
-    char **keys = ut_calloc((size_t)x->nparts + 1, sizeof *keys);
-    int rc = -1, stored = 0;
+    lk_land_file *lf = ut_calloc((size_t)x->nparts + 1, sizeof *lf);
+    char (*names)[96] = ut_calloc((size_t)x->nparts + 1, sizeof *names);
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
     long long stamp = (long long)now.tv_sec * 1000000 + now.tv_nsec / 1000;
     for (int i = 0; i < x->nparts; i++) {
         ctas_part *p = &x->parts[i];
-        if (pq_writer_close(p->w, err, errlen)) goto done;
-        pq_writer_destroy(p->w);
-        p->w = NULL;
-        ct_file *f = &files[i];
-        if (x->pcol[0]) snprintf(f->partition, sizeof f->partition, "%s=%s", x->pcol, p->value);
-        snprintf(f->path, sizeof f->path, "%s%spart-q%lld-%04d.parquet", f->partition,
-                 f->partition[0] ? "/" : "", stamp, i);
-        f->rows = p->rows;
-        f->min_offset = f->max_offset = -1;
-        f->schema_version = x->t.version;
-        FILE *fp = fopen(p->tmp, "rb");
-        if (fp) {
-            fseek(fp, 0, SEEK_END);
-            f->bytes = ftell(fp);
-            fclose(fp);
-        }
-        lk_file_stats(p->tmp, f);
-        size_t kl = strlen(x->table) + strlen(f->path) + 2;
-        keys[i] = ut_malloc(kl);
-        snprintf(keys[i], kl, "%s/%s", x->table, f->path);
-        if (st_move_file(e->o.store, keys[i], p->tmp, err, errlen)) goto done;
-        stored = i + 1;
+        snprintf(names[i], sizeof names[i], "part-q%lld-%ld-%04d.parquet", stamp, (long)getpid(),
+                 i); /* unique per writer: its pid and the time */
+        lf[i] = (lk_land_file){.w = p->w, .tmp = p->tmp, .partition = p->segment,
+                               .name = names[i], .min_offset = -1, .max_offset = -1,
+                               .schema_version = x->create ? 1 : x->t.version};
     }
-    if (ct_commit(e->cat, x->t.id, files, x->nparts, NULL, 0, err, errlen)) goto done;
-    rc = 0;
-done:
-    if (rc) /* not committed: what was stored is garbage */
-        for (int i = 0; i < stored; i++) {
-            char e2[200];
-            st_delete(e->o.store, keys[i], e2, sizeof e2);
-        }
-    for (int i = 0; i < x->nparts; i++) {
-        free(files[i].stats);
-        free(keys[i]);
-    }
-    free(files);
-    free(keys);
+    char loc[1200];
+    st_uri(e->o.store, x->table, loc, sizeof loc);
+    ct_new_table nt = {.name = x->table, .location = loc, .partition = x->pcol,
+                       .cols = x->cols, .ncols = x->ncols, .change = "created by CREATE TABLE AS"};
+    ct_table_change t = {.table_id = x->t.id, .create = x->create ? &nt : NULL};
+    lk_landing l = {.cat = e->cat, .store = e->o.store, .tables = {x->table},
+                    .change = {.tables = &t, .ntables = 1}};
+    int rc = lk_land(&l, lf, x->nparts, err, errlen);
+    free(lf);
+    free(names);
     return rc;
 }
 
@@ -410,19 +394,12 @@ int sq__ctas(sq_engine *e, const char *sql, int64_t *rows, char *err, size_t err
         snprintf(x.pcol, sizeof x.pcol, "%.*s", (int)strcspn(x.t.partition, ","), x.t.partition);
     }
     if (ut_mkdir_p(e->tmp_dir, err, errlen)) goto out;
+    lk_tmp_gc(e->tmp_dir); /* temp files of a statement killed mid-write */
+    char e2[300];
+    if (lk_orphan_gc(e->cat, e->o.store, x.table, x.t.id, e2, sizeof e2) < 0) /* and its objects */
+        lg_warn("sql", "%s", e2);
     int64_t n = run_select(&x, err, errlen);
     if (n < 0) goto out;
-    if (x.create) {
-        char loc[1200];
-        st_uri(e->o.store, x.table, loc, sizeof loc);
-        ct_table_free(&x.t);
-        if (ct_table_ensure(e->cat, x.table, loc, x.pcol, NULL, &x.t, err, errlen) < 0) goto out;
-        int version;
-        if (ct_schema_set(e->cat, x.t.id, x.cols, x.ncols, "created by CREATE TABLE AS", &version,
-                          err, errlen))
-            goto out;
-        x.t.version = version;
-    }
     if (land(&x, err, errlen)) goto out;
     *rows = n;
     rc = 1;

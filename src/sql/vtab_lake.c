@@ -10,6 +10,7 @@
  * of the remaining row groups, and stops after LIMIT + OFFSET rows when SQLite
  * handed the LIMIT down (only when every constraint is exact here). */
 #include "sql/sq_int.h"
+#include "lake/lake.h"
 
 #include <dirent.h>
 #include <fnmatch.h>
@@ -69,7 +70,7 @@ typedef struct lcur {
     pq_type *fpt;
     pq_col *vals;
     int64_t row, nrows;
-    char pvals[4][64];
+    char pvals[4][LK_SEGMENT_MAX + 1]; /* unescaped partition values */
     char lastpart[256];
     sq_tail *tail;
     int in_tail, eof;
@@ -443,7 +444,7 @@ static int xclose(sqlite3_vtab_cursor *cur)
 }
 
 /* Values of the partition keys of "dt=2024-05-01/hr=03" into pv (by key order). */
-static void split_part(const lvtab *t, const char *part, char pv[4][64])
+static void split_part(const lvtab *t, const char *part, char pv[4][LK_SEGMENT_MAX + 1])
 {
     for (int k = 0; k < 4; k++) pv[k][0] = 0;
     const char *p = part;
@@ -454,10 +455,10 @@ static void split_part(const lvtab *t, const char *part, char pv[4][64])
         if (eq)
             for (int k = 0; k < t->npkeys; k++)
                 if ((size_t)(eq - p) == strlen(t->pkeys[k]) && !memcmp(p, t->pkeys[k], (size_t)(eq - p))) {
-                    size_t vl = n - (size_t)(eq - p) - 1;
-                    if (vl > 63) vl = 63;
-                    memcpy(pv[k], eq + 1, vl);
-                    pv[k][vl] = 0;
+                    /* Hive-escaped in the path (lk_part_escape); a segment fits */
+                    if (lk_part_unescape(eq + 1, n - (size_t)(eq - p) - 1, pv[k],
+                                         LK_SEGMENT_MAX + 1) < 0)
+                        pv[k][0] = 0;
                 }
         if (!end) break;
         p = end + 1;
@@ -499,7 +500,7 @@ static int cons_may(const fcons *fc, ct_type t, const sq_val *mn, const sq_val *
 }
 
 /* Does partition pv pass every partition constraint? */
-static int part_ok(const lvtab *t, const lcur *c, char pv[4][64])
+static int part_ok(const lvtab *t, const lcur *c, char pv[4][LK_SEGMENT_MAX + 1])
 {
     for (int i = 0; i < c->ncons; i++) {
         const fcons *fc = &c->cons[i];
@@ -805,13 +806,19 @@ static int xfilter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr, int
     uint64_t pos = 0;
     if (t->is_lake) {
         /* an equality on the first partition key narrows the catalog read */
-        char prefix[128] = "", *pre = NULL;
+        char prefix[LK_SEGMENT_MAX + 2] = "", *pre = NULL;
         for (int i = 0; i < c->ncons; i++) {
             const fcons *fc = &c->cons[i];
             if (fc->col >= 0 && t->cols[fc->col].part == 1 && fc->op == SQLITE_INDEX_CONSTRAINT_EQ &&
                 (fc->flags & F_OMIT) && sqlite3_value_type(fc->v) == SQLITE_TEXT) {
-                snprintf(prefix, sizeof prefix, "%s=%s", t->pkeys[0], sqlite3_value_text(fc->v));
-                pre = prefix;
+                char e2[8];
+                /* the whole first segment (escaped as in the paths), not a prefix of it */
+                if (lk_part_segment(t->pkeys[0], (const char *)sqlite3_value_text(fc->v),
+                                    (size_t)sqlite3_value_bytes(fc->v), prefix, sizeof prefix - 1,
+                                    e2, sizeof e2) == 0) {
+                    pre = prefix;
+                    if (t->npkeys > 1) strcat(prefix, "/");
+                }
             }
         }
         if (lake_snapshot(t, c, pre, &pos)) return SQLITE_ERROR;

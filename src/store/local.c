@@ -154,8 +154,27 @@ static int write_all(int fd, const void *p, size_t n)
     return 0;
 }
 
-int st__local_put(st_local *l, const char *key, int srcfd, const void *p, size_t n, char *err,
-                  size_t errlen)
+/* Give the complete file tmp the name path: rename (replacing), or with
+ * noreplace link + unlink, which fails with EEXIST when path exists (atomic:
+ * two writers racing for one name cannot both win).  0 or -1 (errno). */
+static int place(const char *tmp, const char *path, int noreplace)
+{
+    if (!noreplace) return rename(tmp, path);
+    if (link(tmp, path) < 0) return -1;
+    (void)unlink(tmp);
+    return 0;
+}
+
+static int exists_err(const char *key, char *err, size_t errlen)
+{
+    return ut_err(err, errlen,
+                  "put %s: an object already exists at this key (lake files are never "
+                  "overwritten)",
+                  key);
+}
+
+static int local_put(st_local *l, const char *key, int srcfd, const void *p, size_t n,
+                     int noreplace, char *err, size_t errlen)
 {
     int rc = -1, fd = -1, made = 0;
     char *path = join(l, key), *dir = ut_strdup(path), *tmp = NULL, *buf = NULL;
@@ -213,8 +232,9 @@ int st__local_put(st_local *l, const char *key, int srcfd, const void *p, size_t
         ut_err(err, errlen, "put %s: close %s: %s", key, tmp, strerror(errno));
         goto fail;
     }
-    if (rename(tmp, path) < 0) {
-        ut_err(err, errlen, "put %s: rename to %s: %s", key, path, strerror(errno));
+    if (place(tmp, path, noreplace) < 0) {
+        if (noreplace && errno == EEXIST) exists_err(key, err, errlen);
+        else ut_err(err, errlen, "put %s: rename to %s: %s", key, path, strerror(errno));
         goto fail;
     }
     made = 0;
@@ -231,6 +251,12 @@ fail:
     free(dir);
     free(path);
     return rc;
+}
+
+int st__local_put(st_local *l, const char *key, int srcfd, const void *p, size_t n, char *err,
+                  size_t errlen)
+{
+    return local_put(l, key, srcfd, p, n, 0, err, errlen);
 }
 
 int st__local_get(st_local *l, const char *key, uint64_t off, uint64_t len, ut_buf *out,
@@ -456,12 +482,16 @@ int st__local_move(st_local *l, const char *key, const char *src, char *err, siz
         ut_err(err, errlen, "put %s: cannot create directory %s: %s", key, dir, strerror(errno));
         goto fail;
     }
-    if (rename(src, path) == 0) {
+    if (place(src, path, 1) == 0) {
         if (fsync_dir(dir) < 0) {
             ut_err(err, errlen, "put %s: fsync directory %s: %s", key, dir, strerror(errno));
             goto fail;
         }
         rc = 0;
+        goto fail;
+    }
+    if (errno == EEXIST) {
+        exists_err(key, err, errlen);
         goto fail;
     }
     if (errno != EXDEV) {
@@ -474,7 +504,7 @@ int st__local_move(st_local *l, const char *key, const char *src, char *err, siz
         ut_err(err, errlen, "put %s: cannot open %s: %s", key, src, strerror(errno));
         goto fail;
     }
-    rc = st__local_put(l, key, fd, NULL, 0, err, errlen);
+    rc = local_put(l, key, fd, NULL, 0, 1, err, errlen);
     close(fd);
     if (rc == 0) unlink(src);
 fail:

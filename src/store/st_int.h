@@ -42,8 +42,9 @@ int st__prefix_check(const char *prefix, char *err, size_t errlen);
 st_local *st__local_open(const char *root, char *err, size_t errlen);
 void st__local_close(st_local *l);
 int st__local_check(st_local *l, char *err, size_t errlen);
-/* Move local file src to key (rename on the same file system, else copy and
- * unlink).  0 or -1. */
+/* Move local file src to key, never over an existing key (link + unlink on the
+ * same file system, else a copy placed the same way), then drop src; an
+ * existing key is an error.  0 or -1. */
 int st__local_move(st_local *l, const char *key, const char *src, char *err, size_t errlen);
 int st__local_put(st_local *l, const char *key, int fd, const void *p, size_t n, char *err,
                   size_t errlen);

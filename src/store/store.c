@@ -108,6 +108,15 @@ int st_move_file(st_store *s, const char *key, const char *path, char *err, size
 {
     if (st__key_check(key, err, errlen) < 0) return -1;
     if (!s->is_s3) return st__local_move(s->local, key, path, err, errlen);
+    /* S3 has no atomic "create only" for every server: a HEAD first (the
+     * writers' unique names make a race for one key impossible in practice) */
+    int have = st__s3_head(s->s3, key, NULL, NULL, err, errlen);
+    if (have < 0) return -1;
+    if (have)
+        return ut_err(err, errlen,
+                      "put %s: an object already exists at this key (lake files are never "
+                      "overwritten)",
+                      key);
     int rc = st_put_file(s, key, path, err, errlen);
     if (rc == 0) unlink(path);
     return rc;

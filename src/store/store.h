@@ -55,8 +55,10 @@ int st_check(st_store *s, char *err, size_t errlen);
  * or the whole new one).  0 or -1 with a message naming the key. */
 int st_put_file(st_store *s, const char *key, const char *path, char *err, size_t errlen);
 /* Store the local file `path` at key and consume it: a local store on the
- * same file system renames it into place (after fsyncing it; the directory is
- * fsynced after), otherwise it is copied / uploaded and then unlinked.  On
+ * same file system links it into place (after fsyncing it; the directory is
+ * fsynced after), otherwise it is copied / uploaded and then unlinked.  Never
+ * replaces an existing object: a key that exists is an error (local: link(2)
+ * fails atomically with EEXIST; S3: a HEAD check before the upload).  On
  * failure `path` may still exist.  0 or -1. */
 int st_move_file(st_store *s, const char *key, const char *path, char *err, size_t errlen);
 /* Store p[0..n) at key.  0 or -1. */

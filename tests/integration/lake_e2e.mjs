@@ -39,11 +39,13 @@ streams:
       roll_rows: 40
       compact_min_files: 4
       maintenance_interval: 300ms
+      trash_grace: 0s
   old:
     sink:
       roll_age: 100ms
       retention: 2d
       maintenance_interval: 300ms
+      trash_grace: 0s
   crash:
     sink:
       roll_age: 150ms

@@ -54,6 +54,17 @@ await R.guard('ctas', async () => {
     }
     const after = execFileSync('find', [path.join(lake, 't2_daily'), '-name', '*.parquet']).toString();
     if (before !== after) p.push('a refused statement left files behind');
+    // a CTAS that fails while landing (a partition value too long for a path
+    // segment) leaves no table behind, not even an empty one
+    r = sql(`CREATE TABLE t2_fail PARTITION BY k AS SELECT country AS k, 1 AS n FROM t1_events UNION ALL SELECT '${'v'.repeat(300)}', 1`);
+    if (r.status === 0 || !r.stderr.includes('too long')) p.push(`over-long partition value: ${r.status} ${r.stderr}`);
+    if (execFileSync(BIN, ['tables', '--data', DATA]).toString().includes('t2_fail')) p.push('a failed CTAS left table t2_fail');
+    // long partition values that share 63+ characters stay distinct (were cut at 63 and merged)
+    const long = (c) => 'p'.repeat(70) + c;
+    r = sql(`CREATE TABLE t2_long PARTITION BY k AS SELECT '${long('a')}' AS k, 1 AS n UNION ALL SELECT '${long('b')}', 2`);
+    if (r.status !== 0) p.push(`CTAS with long values: ${r.stderr}`);
+    r = sql(`SELECT count(DISTINCT k) AS d, sum(n) AS s, max(length(k)) AS l FROM t2_long WHERE k = '${long('b')}' OR k = '${long('a')}'`);
+    if (r.stdout.trim().split('\n')[1] !== '2,3,71') p.push(`long partition values read back as ${r.stdout.trim().split('\n')[1]}, want 2,3,71`);
     const desc = JSON.parse(execFileSync(BIN, ['describe', '--data', DATA, '--json', 't2_daily']).toString());
     if (desc.partition !== 'dt' && !(JSON.stringify(desc).includes('"dt"'))) p.push('catalog does not record the partition column');
     R.check('ctas_and_insert_write_lake_tables', p);

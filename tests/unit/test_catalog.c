@@ -728,3 +728,73 @@ TEST(catalog_cli_commands)
     char *a10[] = {"ddl", "--data", dir, "nope", "--dialect", "trino", NULL};
     CHECK_EQ_INT(run_cli(cli_ddl, a10, out, sizeof out), 1);
 }
+
+/* ct_apply: a table created, files added and replaced and a position set in
+ * one transaction; any failure changes nothing (no table left behind). */
+TEST(catalog_apply_creates_table_with_files_atomically)
+{
+    ct_catalog *c = ct_open(db_path("apply"), err, sizeof err);
+    CHECK_MSG(c, "%s", err);
+    ct_column cols[2] = {{.name = "a", .type = CT_INT64}, {.name = "b", .type = CT_STRING}};
+    ct_new_table nt = {.name = "t2_new", .location = "/lake/t2_new", .partition = "k",
+                       .cols = cols, .ncols = 2, .change = "created by test"};
+    /* the second file lies outside its partition: refused, and no table remains */
+    ct_file f[2] = {mkfile("k=a", "part-1.parquet", 3), mkfile("k=b", "part-2.parquet", 4)};
+    snprintf(f[1].path, sizeof f[1].path, "k=c/part-2.parquet");
+    ct_table_change t = {.create = &nt, .add = f, .nadd = 2};
+    ct_change ch = {.tables = &t, .ntables = 1};
+    CHECK_EQ_INT(ct_apply(c, &ch, err, sizeof err), -1);
+    CHECK(strstr(err, "not inside its partition") != NULL);
+    CHECK_EQ_INT(t.table_id, 0);
+    ct_table tb;
+    CHECK_EQ_INT(ct_table_get(c, "t2_new", &tb, err, sizeof err), 0);
+    /* fixed: table, columns (version 1) and files in one go */
+    snprintf(f[1].path, sizeof f[1].path, "k=b/part-2.parquet");
+    CHECK_MSG(ct_apply(c, &ch, err, sizeof err) == 0, "%s", err);
+    CHECK(t.table_id > 0);
+    int64_t tid = t.table_id;
+    CHECK_EQ_INT(ct_table_get(c, "t2_new", &tb, err, sizeof err), 1);
+    CHECK_EQ_INT(tb.version, 1);
+    CHECK_EQ_INT(tb.ncols, 2);
+    CHECK_EQ_STR(tb.partition, "k");
+    ct_table_free(&tb);
+    /* creating it again is an error */
+    t.add = NULL;
+    t.nadd = 0;
+    CHECK_EQ_INT(ct_apply(c, &ch, err, sizeof err), -1);
+    CHECK(strstr(err, "already exists") != NULL);
+    CHECK_EQ_INT(t.table_id, 0); /* this change created nothing */
+    /* replace both files by one and set a position, atomically */
+    ct_file *live = NULL;
+    int n = ct_files(c, tid, NULL, &live, err, sizeof err);
+    CHECK_EQ_INT(n, 2);
+    int64_t ids[2] = {n == 2 ? live[0].id : 0, n == 2 ? live[1].id : 0};
+    ct_files_free(live, n);
+    ct_file m = mkfile("k=a", "part-c1.parquet", 7);
+    ct_table_change r = {.table_id = tid, .add = &m, .nadd = 1, .remove = ids, .nremove = 2};
+    ct_change ch2 = {.tables = &r, .ntables = 1, .stream = "s", .next_offset = 9};
+    CHECK_MSG(ct_apply(c, &ch2, err, sizeof err) == 0, "%s", err);
+    uint64_t pos = 0;
+    CHECK(ct_position(c, "s", tid, &pos, err, sizeof err) == 0);
+    CHECK_EQ_INT(pos, 9);
+    n = ct_files(c, tid, NULL, &live, err, sizeof err);
+    CHECK_EQ_INT(n, 1);
+    ct_files_free(live, n);
+    /* the trash is due only after the removal time */
+    ct_file *tr = NULL;
+    CHECK_EQ_INT(ct_trash_due(c, 0, &tr, err, sizeof err), 0);
+    free(tr);
+    n = ct_trash_due(c, INT64_MAX, &tr, err, sizeof err);
+    CHECK_EQ_INT(n, 2);
+    ct_files_free(tr, n);
+    CHECK_EQ_INT(ct_file_known(c, tid, "k=b/part-2.parquet", err, sizeof err), 1);
+    CHECK_EQ_INT(ct_file_live(c, tid, "k=b/part-2.parquet", err, sizeof err), 0);
+    /* a stale replace (already trashed ids) changes nothing, not even the position */
+    ct_file m2 = mkfile("k=a", "part-c2.parquet", 7);
+    r.add = &m2;
+    ch2.next_offset = 20;
+    CHECK_EQ_INT(ct_apply(c, &ch2, err, sizeof err), -1);
+    CHECK(ct_position(c, "s", tid, &pos, err, sizeof err) == 0);
+    CHECK_EQ_INT(pos, 9);
+    ct_close(c);
+}

@@ -5,7 +5,9 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 TEST(lake_schema_widening)
@@ -86,7 +88,7 @@ TEST(lake_event_time_and_partitions)
 static int count_files(const char *dir)
 {
     char cmd[600];
-    snprintf(cmd, sizeof cmd, "find %s -name '*.parquet' | wc -l", dir);
+    snprintf(cmd, sizeof cmd, "find %s -name '*.parquet' 2>/dev/null | wc -l", dir);
     FILE *f = popen(cmd, "r");
     int n = -1;
     if (f && fscanf(f, "%d", &n) != 1) n = -1;
@@ -172,6 +174,18 @@ TEST(lake_sink_roundtrip_gc_resume)
     lk_sink_get_stats(s, &k);
     CHECK_EQ_INT(k.files_compacted, 7);
     lk_sink_destroy(s);
+    /* the replaced files stay for the grace period (a running scan may read
+     * them), then go */
+    CHECK_EQ_INT(count_files(tdir), 10);
+    s = lk_sink_create(&o, err, sizeof err); /* a restart's garbage collection keeps them too */
+    CHECK_MSG(s, "%s", err);
+    lk_sink_destroy(s);
+    CHECK_EQ_INT(count_files(tdir), 10);
+    o.trash_grace_ms = 0;
+    s = lk_sink_create(&o, err, sizeof err);
+    CHECK_MSG(s, "%s", err);
+    CHECK_MSG(lk_sink_maintain(s, err, sizeof err) == 0, "%s", err);
+    lk_sink_destroy(s);
     CHECK_EQ_INT(count_files(tdir), 3);
     ct_catalog *c = ct_open(cat, err, sizeof err);
     CHECK_MSG(c, "%s", err);
@@ -181,11 +195,340 @@ TEST(lake_sink_roundtrip_gc_resume)
     int nf = ct_files(c, t.id, "dt=2024-05-01/hr=01", &files, err, sizeof err);
     CHECK_EQ_INT(nf, 1);
     CHECK_EQ_INT(files[0].rows, 100); /* 99 from the two flushes + 1 */
+    /* the merged file is recorded with its real size (was 0) */
+    char mp[1800];
+    struct stat sb;
+    snprintf(mp, sizeof mp, "%s/%s", tdir, nf ? files[0].path : "");
+    CHECK(stat(mp, &sb) == 0);
+    CHECK_EQ_INT(nf ? files[0].bytes : -1, (long long)sb.st_size);
     ct_files_free(files, nf);
     ct_table_free(&t);
     ct_close(c);
     st_destroy(st);
     jr_stream_close(js);
+}
+
+/* Rows of the Parquet file at path, or -1 if it cannot be read. */
+static int64_t file_rows(const char *path)
+{
+    char e[256];
+    pq_reader *r = pq_reader_open(path, e, sizeof e);
+    if (!r) return -1;
+    int64_t n = 0;
+    for (int g = 0; g < pq_reader_num_row_groups(r); g++) n += pq_reader_row_group_rows(r, g);
+    pq_reader_destroy(r);
+    return n;
+}
+
+/* Streams a-b and a_b both land in t1_a_b (the runtime refuses the name
+ * collision; this is the lake's own guard): the second sink's file must
+ * never replace the first one's committed file. */
+TEST(lake_commit_never_overwrites_a_committed_file)
+{
+    char base[512], lake[600], cat[600], tmp[600], sdir[600], err[512];
+    snprintf(base, sizeof base, "%s/lake_collide", t_tmpdir());
+    snprintf(sdir, sizeof sdir, "%s/streams", base);
+    snprintf(lake, sizeof lake, "%s/lake", base);
+    snprintf(cat, sizeof cat, "%s/catalog.db", base);
+    snprintf(tmp, sizeof tmp, "%s/tmp", base);
+    CHECK(ut_mkdir_p(base, err, sizeof err) == 0);
+    st_store *st = st_local_create(lake, err, sizeof err);
+    CHECK_MSG(st, "%s", err);
+    const char *names[2] = {"a-b", "a_b"};
+    int counts[2] = {10, 5};
+    jr_stream *js[2];
+    lk_sink *s[2];
+    int rc[2];
+    for (int k = 0; k < 2; k++) {
+        js[k] = jr_stream_open(sdir, names[k], NULL, err, sizeof err);
+        CHECK_MSG(js[k], "%s", err);
+        for (int i = 0; i < counts[k]; i++) {
+            char rec[100];
+            uint64_t first;
+            int n = snprintf(rec, sizeof rec, "{\"id\":%d,\"event_time\":\"2024-05-01T01:00:00Z\"}", i);
+            jr_iov v = {rec, (size_t)n};
+            CHECK(jr_append(js[k], &v, 1, 0, &first, err, sizeof err) == 0);
+        }
+        lk_sink_opts o;
+        lk_sink_opts_init(&o);
+        o.stream_name = names[k];
+        o.stream = js[k];
+        o.table = "t1_a_b";
+        o.catalog_path = cat;
+        o.store = st;
+        o.tmp_dir = tmp;
+        s[k] = lk_sink_create(&o, err, sizeof err);
+        CHECK_MSG(s[k], "%s", err);
+        rc[k] = lk_sink_step(s[k], 1, err, sizeof err);
+    }
+    CHECK_EQ_INT(rc[0], 10);
+    CHECK_EQ_INT(rc[1], -1); /* same key: refused, not overwritten */
+    CHECK(strstr(err, "already exists") != NULL);
+    char path[900];
+    snprintf(path, sizeof path, "%s/t1_a_b/dt=2024-05-01/hr=01/part-%020d-0000.parquet", lake, 0);
+    CHECK_EQ_INT(file_rows(path), 10); /* the first sink's committed file, intact */
+    for (int k = 0; k < 2; k++) {
+        lk_sink_destroy(s[k]);
+        jr_stream_close(js[k]);
+    }
+    st_destroy(st);
+}
+
+TEST(lake_partition_values_escape_round_trip)
+{
+    char out[1024], back[1024], err[256];
+    CHECK_EQ_INT(lk_part_escape("a/b%c=d", 7, out, sizeof out), 13);
+    CHECK_EQ_STR(out, "a%2Fb%25c%3Dd");
+    CHECK(lk_part_escape("é日本 x+y", strlen("é日本 x+y"), out, sizeof out) > 0);
+    CHECK_EQ_STR(out, "é日本 x+y"); /* valid UTF-8, spaces and + stay (as Hive writes them) */
+    CHECK(lk_part_escape("\x01\xff.", 3, out, sizeof out) > 0);
+    CHECK_EQ_STR(out, "%01%FF."); /* controls and invalid UTF-8 are escaped */
+    const char *vals[] = {"", ".", "..", "a/../b", "%", "%%41", "=x=", "\"#'*:?\\{[]^\x7f",
+                          "__HIVE_DEFAULT_PARTITION__", "tab\there", "é/é"};
+    for (size_t i = 0; i < sizeof vals / sizeof *vals; i++) {
+        long n = lk_part_escape(vals[i], strlen(vals[i]), out, sizeof out);
+        CHECK(n >= 0);
+        CHECK(strchr(out, '/') == NULL);
+        CHECK_EQ_INT(lk_part_unescape(out, (size_t)n, back, sizeof back), (long)strlen(vals[i]));
+        CHECK_EQ_STR(back, vals[i]);
+    }
+    CHECK_EQ_INT(lk_part_unescape("%zz%4", 5, back, sizeof back), 5); /* not escapes: literal */
+    CHECK_EQ_STR(back, "%zz%4");
+    /* 200 characters, no truncation; two values differing only at the end differ */
+    char a[201], b[201], sa[300], sb[300];
+    memset(a, 'x', 200);
+    a[200] = 0;
+    memcpy(b, a, sizeof a);
+    b[199] = 'y';
+    CHECK(lk_part_segment("k", a, 200, sa, sizeof sa, err, sizeof err) == 0);
+    CHECK(lk_part_segment("k", b, 200, sb, sizeof sb, err, sizeof err) == 0);
+    CHECK_EQ_INT((long)strlen(sa), 202);
+    CHECK(strcmp(sa, sb) != 0);
+    /* a value whose segment cannot fit is an error, never cut */
+    char big[300];
+    memset(big, '/', sizeof big - 1);
+    big[sizeof big - 1] = 0;
+    CHECK_EQ_INT(lk_part_segment("k", big, 100, sa, sizeof sa, err, sizeof err), -1);
+    CHECK(strstr(err, "too long") != NULL);
+}
+
+/* A landing that fails part-way leaves nothing: no stored object, no temp
+ * file, no table (CREATE TABLE AS creates it in the same transaction). */
+TEST(lake_land_failure_leaves_nothing)
+{
+    char base[512], lake[600], cat[600], err[512], tmp[2][4400];
+    snprintf(base, sizeof base, "%s/lake_land", t_tmpdir());
+    snprintf(lake, sizeof lake, "%s/lake", base);
+    snprintf(cat, sizeof cat, "%s/catalog.db", base);
+    CHECK(ut_mkdir_p(base, err, sizeof err) == 0);
+    st_store *st = st_local_create(lake, err, sizeof err);
+    ct_catalog *c = ct_open(cat, err, sizeof err);
+    CHECK_MSG(st && c, "%s", err);
+    pq_column_spec spec = {"x", PQ_INT64, 1};
+    lk_land_file lf[2];
+    for (int i = 0; i < 2; i++) {
+        lk_tmp_path(base, "t2_x", tmp[i], sizeof tmp[i]);
+        pq_writer *w = pq_writer_create(tmp[i], &spec, 1, NULL, err, sizeof err);
+        CHECK_MSG(w, "%s", err);
+        for (int r = 0; r < 3 + i; r++) {
+            pq_writer_put_i64(w, 0, r * 10 + i);
+            pq_writer_end_row(w);
+        }
+        /* the same name twice: the second store must fail */
+        lf[i] = (lk_land_file){.w = w, .tmp = tmp[i], .partition = "k=a%2Fb", .name = "part-1.parquet",
+                               .min_offset = -1, .max_offset = -1, .schema_version = 1};
+    }
+    ct_column col = {.name = "x", .type = CT_INT64};
+    ct_new_table nt = {.name = "t2_x", .location = lake, .partition = "k", .cols = &col, .ncols = 1};
+    ct_table_change t = {.create = &nt};
+    lk_landing l = {.cat = c, .store = st, .tables = {"t2_x"}, .change = {.tables = &t, .ntables = 1}};
+    CHECK_EQ_INT(lk_land(&l, lf, 2, err, sizeof err), -1);
+    CHECK(strstr(err, "already exists") != NULL);
+    ct_table tb;
+    CHECK_EQ_INT(ct_table_get(c, "t2_x", &tb, err, sizeof err), 0);
+    char dir[700];
+    snprintf(dir, sizeof dir, "%s/t2_x", lake);
+    CHECK(count_files(dir) <= 0);
+    CHECK(access(tmp[0], F_OK) != 0 && access(tmp[1], F_OK) != 0);
+    /* one file lands: statistics come from the writer, the size is the file's */
+    lk_tmp_path(base, "t2_x", tmp[0], sizeof tmp[0]);
+    pq_writer_destroy(lf[0].w);
+    pq_writer_destroy(lf[1].w);
+    lf[0].w = pq_writer_create(tmp[0], &spec, 1, NULL, err, sizeof err);
+    pq_writer_put_i64(lf[0].w, 0, -5);
+    pq_writer_end_row(lf[0].w);
+    pq_writer_put_null(lf[0].w, 0);
+    pq_writer_end_row(lf[0].w);
+    pq_writer_put_i64(lf[0].w, 0, 42);
+    pq_writer_end_row(lf[0].w);
+    CHECK_MSG(lk_land(&l, lf, 1, err, sizeof err) == 0, "%s", err);
+    pq_writer_destroy(lf[0].w);
+    CHECK(t.table_id > 0);
+    ct_file *files = NULL;
+    int nf = ct_files(c, t.table_id, NULL, &files, err, sizeof err);
+    CHECK_EQ_INT(nf, 1);
+    if (nf == 1) {
+        char p[1800];
+        struct stat sb;
+        snprintf(p, sizeof p, "%s/t2_x/%s", lake, files[0].path);
+        CHECK_EQ_STR(files[0].path, "k=a%2Fb/part-1.parquet");
+        CHECK(stat(p, &sb) == 0 && sb.st_size == files[0].bytes);
+        CHECK_EQ_INT(files[0].rows, 3);
+        CHECK_EQ_INT(files[0].nstats, 1);
+        CHECK(files[0].nstats == 1 && files[0].stats[0].has_minmax);
+        if (files[0].nstats == 1) {
+            CHECK_EQ_STR(files[0].stats[0].min, "-5");
+            CHECK_EQ_STR(files[0].stats[0].max, "42");
+            CHECK_EQ_INT(files[0].stats[0].nulls, 1);
+        }
+    }
+    ct_files_free(files, nf);
+    ct_close(c);
+    st_destroy(st);
+}
+
+/* Temp files of a writer killed mid-write (its pid is gone) are collected;
+ * a live writer's are not. */
+TEST(lake_tmp_gc_collects_dead_writers)
+{
+    char dir[600], p[700], mine[4400], err[256];
+    snprintf(dir, sizeof dir, "%s/lake_tmpgc", t_tmpdir());
+    CHECK(ut_mkdir_p(dir, err, sizeof err) == 0);
+    pid_t child = fork();
+    if (child == 0) _exit(0);
+    int status;
+    waitpid(child, &status, 0);
+    snprintf(p, sizeof p, "%s/sl-%ld-0-t2_x.parquet", dir, (long)child);
+    FILE *f = fopen(p, "w");
+    CHECK(f);
+    if (f) fclose(f);
+    lk_tmp_path(dir, "t2_x", mine, sizeof mine);
+    f = fopen(mine, "w");
+    CHECK(f);
+    if (f) fclose(f);
+    CHECK_EQ_INT(lk_tmp_gc(dir), 1);
+    CHECK(access(p, F_OK) != 0);
+    CHECK(access(mine, F_OK) == 0);
+}
+
+/* Objects a CREATE TABLE AS stored before being killed (never committed) are
+ * deleted by the next statement on the table; a live writer's, a committed
+ * file and other names are kept. */
+TEST(lake_orphan_gc_collects_dead_writers_objects)
+{
+    char base[512], lake[600], cat[600], err[512], p[1000];
+    snprintf(base, sizeof base, "%s/lake_orphans", t_tmpdir());
+    snprintf(lake, sizeof lake, "%s/lake", base);
+    snprintf(cat, sizeof cat, "%s/catalog.db", base);
+    CHECK(ut_mkdir_p(base, err, sizeof err) == 0);
+    st_store *st = st_local_create(lake, err, sizeof err);
+    ct_catalog *c = ct_open(cat, err, sizeof err);
+    CHECK_MSG(st && c, "%s", err);
+    pid_t child = fork();
+    if (child == 0) _exit(0);
+    int status;
+    waitpid(child, &status, 0);
+    char dead[200], live[200], committed[200];
+    snprintf(dead, sizeof dead, "t3/k=a/part-q1700000000000000-%ld-0000.parquet", (long)child);
+    snprintf(live, sizeof live, "t3/k=a/part-q1700000000000000-%ld-0001.parquet", (long)getpid());
+    snprintf(committed, sizeof committed, "t3/k=b/part-q1700000000000000-%ld-0002.parquet", (long)child);
+    const char *keys[] = {dead, live, committed, "t3/k=a/other.parquet"};
+    for (int i = 0; i < 4; i++) CHECK(st_put(st, keys[i], "x", 1, err, sizeof err) == 0);
+    /* the table does not exist yet: nothing is known, the dead writer's objects go */
+    CHECK_EQ_INT(lk_orphan_gc(c, st, "t3", 0, err, sizeof err), 2);
+    snprintf(p, sizeof p, "%s/%s", lake, dead);
+    CHECK(access(p, F_OK) != 0);
+    snprintf(p, sizeof p, "%s/%s", lake, live);
+    CHECK(access(p, F_OK) == 0);
+    CHECK(st_put(st, dead, "x", 1, err, sizeof err) == 0);
+    CHECK(st_put(st, committed, "x", 1, err, sizeof err) == 0);
+    /* a committed file of the table is kept even though its writer is gone */
+    ct_table t;
+    CHECK(ct_table_ensure(c, "t3", lake, "k", NULL, &t, err, sizeof err) == 1);
+    ct_file f;
+    memset(&f, 0, sizeof f);
+    snprintf(f.partition, sizeof f.partition, "k=b");
+    snprintf(f.path, sizeof f.path, "%s", committed + 3);
+    f.rows = 1;
+    f.bytes = 1;
+    f.min_offset = f.max_offset = -1;
+    CHECK_MSG(ct_commit(c, t.id, &f, 1, NULL, 0, err, sizeof err) == 0, "%s", err);
+    CHECK_EQ_INT(lk_orphan_gc(c, st, "t3", t.id, err, sizeof err), 1);
+    for (int i = 1; i < 4; i++) {
+        snprintf(p, sizeof p, "%s/%s", lake, keys[i]);
+        CHECK(access(p, F_OK) == 0);
+    }
+    ct_table_free(&t);
+    ct_close(c);
+    st_destroy(st);
+}
+
+/* Statistics come from the writer and agree with the file over several row
+ * groups (the catalog row the reader prunes with). */
+TEST(lake_land_stats_from_writer_span_row_groups)
+{
+    char base[512], lake[600], cat[600], err[512], tmp[4400];
+    snprintf(base, sizeof base, "%s/lake_stats", t_tmpdir());
+    snprintf(lake, sizeof lake, "%s/lake", base);
+    snprintf(cat, sizeof cat, "%s/catalog.db", base);
+    CHECK(ut_mkdir_p(base, err, sizeof err) == 0);
+    st_store *st = st_local_create(lake, err, sizeof err);
+    ct_catalog *c = ct_open(cat, err, sizeof err);
+    CHECK_MSG(st && c, "%s", err);
+    pq_column_spec spec[4] = {{"i", PQ_INT64, 1}, {"d", PQ_DOUBLE, 1}, {"s", PQ_STRING, 1},
+                              {"ts", PQ_TIMESTAMP, 1}};
+    pq_writer_opts wo;
+    pq_writer_opts_init(&wo);
+    wo.row_group_rows = 2;
+    lk_tmp_path(base, "t4", tmp, sizeof tmp);
+    pq_writer *w = pq_writer_create(tmp, spec, 4, &wo, err, sizeof err);
+    CHECK_MSG(w, "%s", err);
+    const int64_t iv[5] = {5, -3, 0, 7, 2};
+    const double dv[5] = {1.5, -0.25, 0, 9, 3};
+    const char *sv[5] = {"b", "a", NULL, "zz", "c"};
+    for (int r = 0; r < 5; r++) {
+        if (r == 2) pq_writer_put_null(w, 0);
+        else pq_writer_put_i64(w, 0, iv[r]);
+        pq_writer_put_double(w, 1, dv[r]);
+        if (sv[r]) pq_writer_put_bytes(w, 2, sv[r], strlen(sv[r]));
+        else pq_writer_put_null(w, 2);
+        pq_writer_put_null(w, 3); /* only nulls: no min/max */
+        CHECK(pq_writer_end_row(w) == 0);
+    }
+    ct_column cols[4] = {{.name = "i", .type = CT_INT64}, {.name = "d", .type = CT_DOUBLE},
+                         {.name = "s", .type = CT_STRING}, {.name = "ts", .type = CT_TIMESTAMP}};
+    ct_new_table nt = {.name = "t4", .location = lake, .partition = "", .cols = cols, .ncols = 4};
+    ct_table_change t = {.create = &nt};
+    lk_landing l = {.cat = c, .store = st, .tables = {"t4"}, .change = {.tables = &t, .ntables = 1}};
+    lk_land_file lf = {.w = w, .tmp = tmp, .partition = "", .name = "part-1.parquet",
+                       .min_offset = -1, .max_offset = -1, .schema_version = 1};
+    CHECK_MSG(lk_land(&l, &lf, 1, err, sizeof err) == 0, "%s", err);
+    pq_writer_destroy(w);
+    ct_file *files = NULL;
+    int nf = ct_files(c, t.table_id, NULL, &files, err, sizeof err);
+    CHECK_EQ_INT(nf, 1);
+    if (nf == 1) {
+        ct_colstat *s = files[0].stats;
+        CHECK_EQ_INT(files[0].nstats, 4);
+        CHECK_EQ_INT(files[0].rows, 5);
+        CHECK(s[0].has_minmax && !strcmp(s[0].min, "-3") && !strcmp(s[0].max, "7"));
+        CHECK_EQ_INT(s[0].nulls, 1);
+        CHECK(s[1].has_minmax && !strcmp(s[1].min, "-0.25") && !strcmp(s[1].max, "9"));
+        CHECK(s[2].has_minmax && !strcmp(s[2].min, "a") && !strcmp(s[2].max, "zz"));
+        CHECK_EQ_INT(s[2].nulls, 1);
+        CHECK(!s[3].has_minmax);
+        CHECK_EQ_INT(s[3].nulls, 5);
+        char p[1200];
+        snprintf(p, sizeof p, "%s/t4/part-1.parquet", lake);
+        CHECK_EQ_INT(file_rows(p), 5);
+        pq_reader *r = pq_reader_open(p, err, sizeof err);
+        CHECK_MSG(r, "%s", err);
+        CHECK(r && pq_reader_num_row_groups(r) == 3);
+        pq_reader_destroy(r);
+    }
+    ct_files_free(files, nf);
+    ct_close(c);
+    st_destroy(st);
 }
 
 TEST(lake_sink_stop_in_two_steps)
