@@ -174,8 +174,8 @@ static int list_segments(jr_stream *s, uint64_t **bases, size_t *nb, char *err, 
  * the last one is active: loaded (verified, torn tail cut) now. */
 static int load_segments(jr_stream *s, char *err, size_t errlen)
 {
-    uint64_t *bases;
-    size_t nb;
+    uint64_t *bases = NULL;
+    size_t nb = 0;
     if (list_segments(s, &bases, &nb, err, errlen)) return -1;
     int rc = 0;
     for (size_t i = 0; i < nb && rc == 0; i++) {
