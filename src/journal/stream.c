@@ -213,30 +213,30 @@ static int create_segment(jr_stream *s, uint64_t base, char *err, size_t errlen)
     return open_active(s, path, base, err, errlen);
 }
 
-/* The highest position a consumer of s has recorded: cursors and groups. */
-static uint64_t consumers_floor(jr_stream *s)
+/* The highest position a consumer of s has recorded (cursors and groups)
+ * into *top.  0, or -1 with a message: not knowing it could reuse offsets. */
+static int consumers_floor(jr_stream *s, uint64_t *top, char *err, size_t errlen)
 {
-    uint64_t top = 0;
-    char dir[4200], err[512];
+    char dir[4200];
+    *top = 0;
     snprintf(dir, sizeof dir, "%s/cursors", s->dir);
     DIR *d = opendir(dir);
+    if (!d && errno != ENOENT)
+        return ut_err(err, errlen, "stream %s: cannot list %s: %s", s->name, dir, strerror(errno));
     struct dirent *e;
     while (d && (e = readdir(d))) {
         uint64_t off;
         if (e->d_name[0] == '.' || strstr(e->d_name, ".tmp")) continue;
-        if (jr_cursor_get(s, e->d_name, &off, err, sizeof err) == 0 && off > top) top = off;
+        if (jr_cursor_get(s, e->d_name, &off, err, errlen) == 0 && off > *top) *top = off;
     }
     if (d) closedir(d);
     jr_group_info *gl;
     int ng;
-    if (jr_group_list(s, &gl, &ng, err, sizeof err) == 0) {
-        for (int i = 0; i < ng; i++)
-            if (gl[i].next_deliver > top) top = gl[i].next_deliver;
-        jr_group_list_free(gl, ng);
-    } else {
-        lg_warn("journal", "stream %s: %s", s->name, err);
-    }
-    return top;
+    if (jr_group_list(s, &gl, &ng, err, errlen)) return -1;
+    for (int i = 0; i < ng; i++)
+        if (gl[i].next_deliver > *top) *top = gl[i].next_deliver;
+    jr_group_list_free(gl, ng);
+    return 0;
 }
 
 /* Raise the next offset to `next` (mutex held, no append in flight). */
@@ -309,7 +309,11 @@ jr_stream *jr_stream_open(const char *dir, const char *name, const jr_opts *opts
     }
     if (!s->nsegs && create_segment(s, 0, err, errlen)) goto fail;
     s->next_offset = s->visible_next = s->segs[s->nsegs - 1]->next;
-    if (!s->o.read_only) reserve_locked(s, consumers_floor(s), "a consumer (cursor or group)");
+    uint64_t floor = 0;
+    if (!s->o.read_only) {
+        if (consumers_floor(s, &floor, err, errlen)) goto fail;
+        reserve_locked(s, floor, "a consumer (cursor or group)");
+    }
     return s;
 fail:
     jr_stream_close(s);

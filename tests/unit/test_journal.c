@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -364,6 +365,42 @@ TEST(journal_2000_segments_bounded_fds)
               in.segments);
     jr_reader_destroy(r);
     jr_stream_close(s);
+}
+
+/* Out of descriptors at open: the message names the stream, the file and the
+ * real cause (the server printed it at start-up instead of blaming the port). */
+TEST(journal_open_out_of_fds_names_cause)
+{
+    char err[512];
+    jr_opts o;
+    jr_opts_init(&o);
+    o.segment_bytes = 100; /* 10 segments */
+    o.fsync = JR_FSYNC_NEVER;
+    jr_stream *s = jr_stream_open(jdir("jemf"), "lim", &o, err, sizeof err);
+    CHECK_MSG(s, "%s", err);
+    CHECK(append_n(s, 0, 30) == 0);
+    jr_stream_close(s);
+    struct rlimit old, lim;
+    CHECK(getrlimit(RLIMIT_NOFILE, &old) == 0);
+    int low = dup(0), failed = 0; /* the lowest free descriptor */
+    CHECK(low >= 0);
+    close(low);
+    for (int extra = 0; extra < 4; extra++) {
+        lim = old;
+        lim.rlim_cur = (rlim_t)(low + extra);
+        CHECK(setrlimit(RLIMIT_NOFILE, &lim) == 0);
+        err[0] = 0;
+        s = jr_stream_open(jdir("jemf"), "lim", &o, err, sizeof err);
+        CHECK(setrlimit(RLIMIT_NOFILE, &old) == 0);
+        if (s) {
+            jr_stream_close(s);
+            continue;
+        }
+        CHECK_MSG(strstr(err, "stream lim") && strstr(err, "Too many open files") &&
+                      strstr(err, jdir("jemf")), "%s", err);
+        failed++;
+    }
+    CHECK(failed > 0);
 }
 
 typedef struct {
