@@ -64,17 +64,12 @@ static void stream_json(sv__stream *st, ut_buf *b, int with_groups)
         lk_sink_stats k;
         lk_sink_get_stats(st->sink, &k);
         char lag[32];
-        if (k.past_end) { /* never "lag 0": the lag is unknown, the sink is stopped */
+        if (k.past_end) /* never "lag 0": the lag is unknown, the sink is stopped */
             snprintf(lag, sizeof lag, "null");
-            ut_buf_printf(b, ",\"sink\":{\"state\":\"stopped\",\"error\":\"position past the "
-                             "stream's end\",\"stream_end\":%llu",
-                          (unsigned long long)k.stream_end);
-        } else {
+        else
             snprintf(lag, sizeof lag, "%llu",
                      (unsigned long long)(in.next_offset > k.position ? in.next_offset - k.position : 0));
-            ut_buf_puts(b, ",\"sink\":{\"state\":\"running\"");
-        }
-        ut_buf_printf(b, ",\"position\":%llu,\"lag\":%s,\"landed\":%llu,"
+        ut_buf_printf(b, ",\"sink\":{\"position\":%llu,\"lag\":%s,\"landed\":%llu,"
                          "\"errored\":%llu,\"files\":%llu,\"bytes\":%llu,\"buffered\":%llu,"
                          "\"open_partitions\":%d,\"columns\":%d,\"schema_version\":%d,"
                          "\"last_commit_lag_ms\":%.1f,\"compacted_files\":%llu,\"last_error\":",
@@ -85,7 +80,12 @@ static void stream_json(sv__stream *st, ut_buf *b, int with_groups)
                       k.schema_version, (double)k.last_commit_lag_us / 1000,
                       (unsigned long long)k.files_compacted);
         ut_json_str(b, k.last_error, strlen(k.last_error));
-        ut_buf_putc(b, '}');
+        if (k.past_end)
+            ut_buf_printf(b, ",\"state\":\"stopped\",\"error\":\"position past the stream's end "
+                             "(the journal lost records)\",\"stream_end\":%llu}",
+                          (unsigned long long)k.stream_end);
+        else
+            ut_buf_puts(b, ",\"state\":\"running\"}");
     }
     if (with_groups) groups_json(st, b);
     ut_buf_putc(b, '}');
