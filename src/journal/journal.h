@@ -202,7 +202,7 @@ void jr_group_opts_init(jr_group_opts *o);
 /* Open group `group` of stream s, creating it (durably) if missing unless
  * o->no_create.  Replays <stream>/groups/<group>.log; a torn or corrupt tail
  * is cut off at the last good op (reported by jr_group_info.recovered_bytes
- * and on stderr).  A group already open in this process (same s, same name)
+ * and in the log).  A group already open in this process (same s, same name)
  * is shared: the same handle comes back with a reference added, and a
  * non-NULL o replaces its max_deliveries / dead_letter / max_pending.  The
  * log is locked (flock) against other processes.  o may be NULL (defaults).
