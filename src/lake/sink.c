@@ -304,7 +304,7 @@ static void *run(void *arg)
         if (s->o.maintenance_interval_ms > 0 && now - s->last_maint_ms >= s->o.maintenance_interval_ms) {
             s->last_maint_ms = now;
             if (lk__maintain(s, err, sizeof err))
-                fprintf(stderr, "sluice: table %s: maintenance: %s\n", s->o.table, err);
+                lg_warn("sink", "table %s: maintenance: %s", s->o.table, err);
         }
         if (n > 0) continue;
         int wait_ms = 1000;
@@ -316,7 +316,7 @@ static void *run(void *arg)
     }
     /* final flush on the way out */
     if (lk_sink_step(s, 1, err, sizeof err) < 0)
-        fprintf(stderr, "sluice: sink %s: final flush failed: %s\n", s->o.table, err);
+        lg_error("sink", "sink %s: final flush failed: %s", s->o.table, err);
     return NULL;
 }
 
