@@ -19,7 +19,7 @@ ROWS=${BENCH_ROWS:-1000000}
 REPS=${BENCH_REPS:-3}
 OUT=bench/out
 RESULTS=bench/RESULTS.md
-BENCHES=(convert ingest lake sql)
+BENCHES=(convert ingest lake sql tail)
 
 mkdir -p "$OUT"
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -158,6 +158,14 @@ bench_sql() {
     local sec=$OUT/sql-section.md
     SLUICE_REL=$BIN bench/sql.sh "$sec"
     record_section "sql: sluice sql vs DuckDB on a 10M-row lake table" "$sec"
+}
+
+# ---- tail: SQL over a stream table with a large retained journal ---------------------
+
+bench_tail() {
+    local sec=$OUT/tail-section.md
+    SLUICE_REL=$BIN bench/tail.sh "$sec"
+    record_section "tail: SQL with the journal tail on a large retained journal" "$sec"
 }
 
 # ---- main ---------------------------------------------------------------------------

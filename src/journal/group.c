@@ -16,6 +16,7 @@
  * the dead-letter stream).
  */
 #include "journal/group_int.h"
+#include "log/log.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -636,7 +637,7 @@ static int cons_room(jr_group *g, char *err, size_t errlen)
         live += g->cons[i].live ? 1u : 0u;
     if (g->ncons >= JR_GROUP_MAX_CONSUMERS && live < g->ncons) {
         char cerr[300];
-        if (jr__glog_compact(g, cerr, sizeof cerr)) fprintf(stderr, "sluice: %s\n", cerr);
+        if (jr__glog_compact(g, cerr, sizeof cerr)) lg_warn("journal", "%s", cerr);
     }
     if (g->ncons >= JR_GROUP_MAX_CONSUMERS)
         return ut_err(err, errlen, "stream %s group %s: %d consumers (the cap); delete idle "

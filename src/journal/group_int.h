@@ -94,6 +94,11 @@ int jr__glog_load(jr_group *g, char *err, size_t errlen);
  * state.  On a failed write the file is cut back and nothing is applied.
  * May compact afterwards.  Returns 0 or -1 with a message. */
 int jr__glog_commit(jr_group *g, char *err, size_t errlen);
+/* The highest position the log at path ever recorded (CREATE/SETID
+ * next_deliver, DELIVER last + 1), read without locking or changing it.
+ * A log that does not parse gives what its valid ops say (logged).  Returns
+ * 0, or -1 with a message when the file cannot be opened. */
+int jr__glog_top(const char *path, uint64_t *top, char *err, size_t errlen);
 /* Rewrite the log as a snapshot of the state.  Returns 0 or -1. */
 int jr__glog_compact(jr_group *g, char *err, size_t errlen);
 

@@ -21,6 +21,7 @@
  * size of the snapshot and over compact_min_bytes.
  */
 #include "journal/group_int.h"
+#include "log/log.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -104,15 +105,100 @@ fail:
     return rc;
 }
 
+/* One op of a log being walked: 0, or -1 with a message. */
+typedef int (*op_fn)(void *ctx, int type, const uint8_t *body, size_t len, uint64_t at,
+                     char *err, size_t errlen);
+
+/* Walk the ops of the log open on fd (size bytes): check the header, each
+ * op's length and CRC, and hand each to fn.  Stops at the first torn or
+ * corrupt op; *valid gets the bytes up to it, *nops the ops handed out.
+ * Returns 0, or -1 with a message (what names the log in it). */
+static int walk_ops(int fd, uint64_t size, const char *what, op_fn fn, void *ctx,
+                    uint64_t *valid, int *nops, char *err, size_t errlen)
+{
+    size_t cap = 1 << 20, filled = 0, at = 0;
+    uint8_t *buf = ut_malloc(cap);
+    uint64_t buf_pos = 0;
+    int rc = -1;
+    *valid = 0;
+    *nops = 0;
+    for (;;) {
+        size_t avail = filled - at, need = JR__GOP_HDR;
+        uint32_t len = 0;
+        int header = buf_pos + at == 0;
+        if (header) need = JR__GRP_HDR;
+        else if (avail >= 8) {
+            len = jr__g_u32(buf + at);
+            if (len < 1 || len > JR__GOP_MAX) break; /* torn / corrupt */
+            need = 8 + (size_t)len;
+        }
+        if (avail >= need) {
+            const uint8_t *p = buf + at;
+            if (header) {
+                if (memcmp(p, JR__GRP_MAGIC, JR__GRP_HDR)) {
+                    ut_err(err, errlen, "%s is not a group log (bad header)", what);
+                    goto fail;
+                }
+            } else {
+                uint32_t crc = jr_crc32c(jr_crc32c(0, p, 4), p + 8, len);
+                if (crc != jr__g_u32(p + 4)) break;
+                int type = p[8];
+                if (*nops == 0 && type != JR__GOP_CREATE) {
+                    ut_err(err, errlen, "%s does not start with CREATE", what);
+                    goto fail;
+                }
+                if (fn(ctx, type, p + 9, len - 1, buf_pos + at, err, errlen)) goto fail;
+                (*nops)++;
+            }
+            at += need;
+            *valid = buf_pos + at;
+            continue;
+        }
+        if (buf_pos + filled >= size) break; /* end of file (maybe mid-op) */
+        memmove(buf, buf + at, avail);
+        buf_pos += at;
+        filled = avail;
+        at = 0;
+        if (need > cap) {
+            cap = need;
+            buf = ut_realloc(buf, cap);
+        }
+        size_t room = cap - filled;
+        if (room > size - (buf_pos + filled)) room = (size_t)(size - (buf_pos + filled));
+        ssize_t got = pread(fd, buf + filled, room, (off_t)(buf_pos + filled));
+        if (got < 0 && errno == EINTR) continue;
+        if (got <= 0) {
+            ut_err(err, errlen, "read %s: %s", what,
+                   got < 0 ? strerror(errno) : "unexpected end of file");
+            goto fail;
+        }
+        filled += (size_t)got;
+    }
+    if (*nops == 0) {
+        ut_err(err, errlen, "%s has no CREATE op", what);
+        goto fail;
+    }
+    rc = 0;
+fail:
+    free(buf);
+    return rc;
+}
+
+static int apply_op(void *ctx, int type, const uint8_t *body, size_t len, uint64_t at, char *err,
+                    size_t errlen)
+{
+    char aerr[200];
+    if (jr__g_apply(ctx, type, body, len, aerr, sizeof aerr) == 0) return 0;
+    return ut_err(err, errlen, "op at byte %" PRIu64 ": %s", at, aerr);
+}
+
 int jr__glog_load(jr_group *g, char *err, size_t errlen)
 {
     const char *sn = jr_stream_name(g->s);
-    size_t cap = 1 << 20, filled = 0, at = 0;
-    uint8_t *buf = ut_malloc(cap);
-    uint64_t buf_pos = 0, valid = 0;
+    uint64_t valid = 0;
     int fd = -1, rc = -1, nops = 0;
     struct stat st;
-    char tmp[4400];
+    char tmp[4400], e2[512];
     snprintf(tmp, sizeof tmp, "%s.tmp", g->path);
     (void)unlink(tmp); /* a compaction or creation cut short */
     fd = open(g->path, O_RDWR | O_CLOEXEC);
@@ -132,73 +218,14 @@ int jr__glog_load(jr_group *g, char *err, size_t errlen)
         goto fail;
     }
     uint64_t size = (uint64_t)st.st_size;
-    for (;;) {
-        size_t avail = filled - at, need = JR__GOP_HDR;
-        uint32_t len = 0;
-        int header = buf_pos + at == 0;
-        if (header) need = JR__GRP_HDR;
-        else if (avail >= 8) {
-            len = jr__g_u32(buf + at);
-            if (len < 1 || len > JR__GOP_MAX) break; /* torn / corrupt */
-            need = 8 + (size_t)len;
-        }
-        if (avail >= need) {
-            const uint8_t *p = buf + at;
-            if (header) {
-                if (memcmp(p, JR__GRP_MAGIC, JR__GRP_HDR)) {
-                    ut_err(err, errlen, "stream %s group %s: %s is not a group log (bad header)",
-                           sn, g->name, g->path);
-                    goto fail;
-                }
-            } else {
-                uint32_t crc = jr_crc32c(jr_crc32c(0, p, 4), p + 8, len);
-                if (crc != jr__g_u32(p + 4)) break;
-                int type = p[8];
-                if (nops == 0 && type != JR__GOP_CREATE) {
-                    ut_err(err, errlen, "stream %s group %s: %s does not start with CREATE", sn,
-                           g->name, g->path);
-                    goto fail;
-                }
-                char aerr[200];
-                if (jr__g_apply(g, type, p + 9, len - 1, aerr, sizeof aerr)) {
-                    ut_err(err, errlen, "stream %s group %s: %s: op at byte %" PRIu64 ": %s", sn,
-                           g->name, g->path, buf_pos + at, aerr);
-                    goto fail;
-                }
-                nops++;
-            }
-            at += need;
-            valid = buf_pos + at;
-            continue;
-        }
-        if (buf_pos + filled >= size) break; /* end of file (maybe mid-op) */
-        memmove(buf, buf + at, avail);
-        buf_pos += at;
-        filled = avail;
-        at = 0;
-        if (need > cap) {
-            cap = need;
-            buf = ut_realloc(buf, cap);
-        }
-        size_t room = cap - filled;
-        if (room > size - (buf_pos + filled)) room = (size_t)(size - (buf_pos + filled));
-        ssize_t got = pread(fd, buf + filled, room, (off_t)(buf_pos + filled));
-        if (got < 0 && errno == EINTR) continue;
-        if (got <= 0) {
-            ut_err(err, errlen, "stream %s group %s: read %s: %s", sn, g->name, g->path,
-                   got < 0 ? strerror(errno) : "unexpected end of file");
-            goto fail;
-        }
-        filled += (size_t)got;
-    }
-    if (nops == 0) {
-        ut_err(err, errlen, "stream %s group %s: %s has no CREATE op", sn, g->name, g->path);
+    if (walk_ops(fd, size, g->path, apply_op, g, &valid, &nops, e2, sizeof e2)) {
+        ut_err(err, errlen, "stream %s group %s: %s", sn, g->name, e2);
         goto fail;
     }
     if (valid < size) {
         g->recovered = size - valid;
-        fprintf(stderr, "sluice: stream %s group %s: dropped %" PRIu64 " bytes of torn tail "
-                "from %s (%d ops kept)\n", sn, g->name, g->recovered, g->path, nops);
+        lg_warn("journal", "stream %s group %s: dropped %" PRIu64 " bytes of torn tail from %s "
+                "(%d ops kept)", sn, g->name, g->recovered, g->path, nops);
         if (ftruncate(fd, (off_t)valid) || fdatasync(fd)) {
             ut_err(err, errlen, "stream %s group %s: cannot truncate %s: %s", sn, g->name,
                    g->path, strerror(errno));
@@ -211,8 +238,39 @@ int jr__glog_load(jr_group *g, char *err, size_t errlen)
     rc = 0;
 fail:
     if (fd >= 0) close(fd);
-    free(buf);
     return rc;
+}
+
+/* The highest next_deliver an op sets (CREATE, SETID, DELIVER). */
+static int top_op(void *ctx, int type, const uint8_t *p, size_t len, uint64_t at, char *err,
+                  size_t errlen)
+{
+    (void)at, (void)err, (void)errlen;
+    uint64_t *top = ctx, v = 0;
+    if ((type == JR__GOP_CREATE || type == JR__GOP_SETID) && len == 16) v = jr__g_u64(p);
+    else if (type == JR__GOP_DELIVER && len == 28) v = jr__g_u64(p + 20) + 1;
+    if (v > *top && v != UINT64_MAX) *top = v;
+    return 0;
+}
+
+int jr__glog_top(const char *path, uint64_t *top, char *err, size_t errlen)
+{
+    *top = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return ut_err(err, errlen, "open %s: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st)) {
+        ut_err(err, errlen, "stat %s: %s", path, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    uint64_t valid;
+    int nops;
+    char e2[512];
+    if (walk_ops(fd, (uint64_t)st.st_size, path, top_op, top, &valid, &nops, e2, sizeof e2))
+        lg_warn("journal", "%s (the group reports it when opened)", e2);
+    close(fd);
+    return 0;
 }
 
 /* Bytes a snapshot of the current state would take. */
@@ -263,7 +321,7 @@ int jr__glog_commit(jr_group *g, char *err, size_t errlen)
     if (g->log_size > limit && g->log_size >= g->compact_at) {
         char cerr[300];
         if (jr__glog_compact(g, cerr, sizeof cerr)) {
-            fprintf(stderr, "sluice: %s (will retry later)\n", cerr);
+            lg_warn("journal", "%s (will retry later)", cerr);
             g->compact_at = g->log_size * 2;
         }
     }

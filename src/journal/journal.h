@@ -49,11 +49,17 @@ typedef struct jr_opts {
 /* Fill *o with the defaults above. */
 void jr_opts_init(jr_opts *o);
 
-/* Open (creating if needed) stream `name` under directory `dir`.  Recovers
- * the last segment: a torn or corrupt tail is found by CRC and truncated to
- * the last good record; the number of bytes dropped is reported through
- * jr_stream_recovered_bytes (and logged to stderr).  opts may be NULL.
- * Returns NULL with a message naming the stream and file on failure. */
+/* Open (creating if needed) stream `name` under directory `dir`.  Recovery
+ * (docs/journal.md, "Recovery"): the active segment is verified record by
+ * record now, sealed segments when first read.  A damaged range (bad CRC,
+ * length or offset) is skipped: the scan resynchronises on the next valid
+ * record and keeps everything after it (jr_info.damaged_bytes, lost_records,
+ * logged).  Only damage with no valid record after it is a torn tail, cut off
+ * the active segment (jr_stream_recovered_bytes).  Offsets are never reused:
+ * the next offset is raised above every position a cursor or group of the
+ * stream has recorded (jr_info.reserved_from).  Only the active segment keeps
+ * a file descriptor open.  opts may be NULL.  Returns NULL with a message
+ * naming the stream and file on failure (e.g. "Too many open files"). */
 jr_stream *jr_stream_open(const char *dir, const char *name, const jr_opts *opts, char *err,
                           size_t errlen);
 /* Finish in-flight appends, sync, and free.  Accepts NULL. */
@@ -62,6 +68,11 @@ void jr_stream_close(jr_stream *s);
 const char *jr_stream_name(const jr_stream *s);
 /* Bytes dropped from a torn tail when the stream was opened. */
 uint64_t jr_stream_recovered_bytes(const jr_stream *s);
+/* Make the next append's offset at least `next`, so that a position some
+ * consumer outside the journal recorded (the lake sink's) is never reused
+ * after records were lost.  `who` names it in the log line.  Waits for
+ * in-flight appends.  Returns 0, or -1 on a read-only stream. */
+int jr_stream_reserve(jr_stream *s, uint64_t next, const char *who, char *err, size_t errlen);
 
 /* One record to append. */
 typedef struct jr_iov {
@@ -91,6 +102,11 @@ typedef struct jr_info {
     uint64_t sync_ns_total;         /* time spent in fdatasync */
     uint64_t sync_hist[JR_SYNC_BUCKETS]; /* fdatasync count per latency bucket */
     uint64_t records_appended;      /* records appended since open */
+    uint64_t recovered_bytes;       /* torn tail cut off at open */
+    uint64_t damaged_bytes;         /* damaged bytes skipped (segments read so far) */
+    uint64_t lost_records;          /* records known lost in damaged ranges */
+    uint64_t reserved_from;         /* offsets [reserved_from, first new) were skipped
+                                       so that none is reused; 0 = none */
 } jr_info;
 
 void jr_stream_info(jr_stream *s, jr_info *out);
@@ -186,7 +202,7 @@ void jr_group_opts_init(jr_group_opts *o);
 /* Open group `group` of stream s, creating it (durably) if missing unless
  * o->no_create.  Replays <stream>/groups/<group>.log; a torn or corrupt tail
  * is cut off at the last good op (reported by jr_group_info.recovered_bytes
- * and on stderr).  A group already open in this process (same s, same name)
+ * and in the log).  A group already open in this process (same s, same name)
  * is shared: the same handle comes back with a reference added, and a
  * non-NULL o replaces its max_deliveries / dead_letter / max_pending.  The
  * log is locked (flock) against other processes.  o may be NULL (defaults).

@@ -13,19 +13,36 @@
 #define JR__MAX_RECORD (64u << 20)
 #define JR__INDEX_EVERY (64u << 10)  /* one sparse index entry per 64 KiB */
 
-/* One segment file.  Fields other than refs/fd are guarded by the stream's mutex. */
+/* A damaged range of a segment: bytes [pos, end) failed their checks and
+ * are skipped; the records with offsets [off_from, off_to) were in them. */
+typedef struct jr__hole {
+    uint64_t pos, end;
+    uint64_t off_from, off_to;
+} jr__hole;
+
+/* One segment file.  Fields other than refs are guarded by the stream's
+ * mutex.  A sealed segment found at open is not read until a reader needs it
+ * (loaded = 0: next is the next segment's base, size the file size, no
+ * index); loading verifies every record, finds damaged ranges and builds the
+ * index.  Only the active segment keeps a file descriptor open. */
 typedef struct jr__seg {
     uint64_t base;      /* offset of the first record */
     uint64_t next;      /* offset after the last durable record */
     uint64_t size;      /* bytes of durable records + header */
-    int fd;
+    int fd;             /* active segment only; -1 otherwise */
     int sealed;
+    int loaded;         /* scanned: index, holes and next are exact */
     int refs;           /* the stream's list holds one; readers take one */
     int deleted;        /* unlinked; free when refs reach 0 */
     int64_t mtime_ms;   /* last append (for retention) */
     uint64_t *ioff, *ipos; /* sparse index: record offset -> file position */
     size_t nidx, capidx;
     uint64_t last_idx_pos;
+    jr__hole *holes;    /* damaged ranges, by position */
+    size_t nholes;
+    uint64_t damaged;   /* bytes in holes */
+    uint64_t torn;      /* bytes after the last valid record */
+    int bad_header;     /* the header failed its check (base taken from the name) */
     char path[4096];
 } jr__seg;
 
@@ -53,22 +70,41 @@ struct jr_stream {
     jr__waiter *qhead, *qtail;
     ut_buf wbuf;              /* leader's encode buffer */
     int closing;
-    uint64_t recovered;
+    uint64_t recovered;       /* torn-tail bytes cut off at open */
+    uint64_t damaged;         /* bytes of damaged ranges skipped (loaded segments) */
+    uint64_t lost;            /* records known lost in damaged ranges */
+    uint64_t reserved_from;   /* offsets skipped at open so none is reused (0: none) */
+    pthread_mutex_t load_mu;  /* one segment load at a time */
     uint64_t appends, syncs, sync_ns, records;
     uint64_t sync_hist[JR_SYNC_BUCKETS];
     uint64_t last_sync_ns;
 };
 
+/* stream.c */
+/* Log what loading g found and count it in s's counters (mutex held). */
+void jr__seg_report(jr_stream *s, const jr__seg *g, int active);
+/* Move a load's results from tmp into g (mutex held). */
+void jr__seg_install(jr__seg *g, jr__seg *tmp);
+
 /* segment.c */
 uint32_t jr__rec_crc(uint32_t len, uint64_t offset, int64_t ts, const void *p, size_t n);
 void jr__encode_record(ut_buf *b, uint64_t offset, int64_t ts, const void *p, uint32_t n);
-/* Open or create the segment with base `base` at path; scan it and verify
- * every record.  A torn/corrupt tail is cut off when truncate_tail (the active
- * segment), and only reported for sealed segments (their valid part stays
- * readable).  *dropped gets the bytes past the valid part.  Returns NULL with a
- * message. */
-jr__seg *jr__seg_open(const char *path, uint64_t base, int create, int truncate_tail,
-                      uint64_t max_record, uint64_t *dropped, char *err, size_t errlen);
+/* A segment known by name only (loaded = 0, no fd): base from the file name,
+ * next = next_base, size and mtime from stat.  NULL with a message. */
+jr__seg *jr__seg_stat(const char *path, uint64_t base, uint64_t next_base, char *err,
+                      size_t errlen);
+/* Scan segment g (not yet in the stream, or loaded under the stream's load
+ * lock): verify every record, skip damaged ranges (resynchronising on the next
+ * record whose header and CRC check out and whose offset is in sequence),
+ * build the index.  Records must have offsets in [base, max_off).  `active`:
+ * keep g->fd open read-write, cut a torn tail (damage with no valid record
+ * after it) off and repair a damaged header, unless read_only.  Results go to
+ * *out (a copy of g with the scan's fields).  Returns 0, -2 when a sealed
+ * segment's file is gone (retention), or -1 with a message naming the file. */
+int jr__seg_load(const jr__seg *g, int active, int read_only, uint64_t max_off,
+                 uint64_t max_record, jr__seg *out, char *err, size_t errlen);
+/* Create a new, empty segment file at path (header, synced). */
+int jr__seg_create(const char *path, uint64_t base, char *err, size_t errlen);
 void jr__seg_index_add(jr__seg *g, uint64_t offset, uint64_t pos);
 /* File position of the last indexed record with offset <= off. */
 uint64_t jr__seg_index_find(const jr__seg *g, uint64_t off);

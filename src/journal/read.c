@@ -9,6 +9,7 @@
 #include "journal/jr_int.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -49,16 +50,61 @@ void jr_reader_destroy(jr_reader *r)
     free(r);
 }
 
-/* Pick the segment holding `from` (mutex held): the first one whose records
- * end after it.  Adjusts *from forward past retention gaps. */
+/* Pick the segment holding `from` (mutex held): binary search by base, then
+ * on past segments whose records end before it.  Adjusts *from forward past
+ * retention gaps.  An unloaded segment is returned as is (its next is an
+ * upper bound): the caller loads it and asks again. */
 static jr__seg *find_seg(jr_stream *s, uint64_t *from)
 {
-    for (int i = 0; i < s->nsegs; i++) {
+    int lo = 0, hi = s->nsegs;
+    while (lo < hi) { /* first segment with base > from */
+        int mid = (lo + hi) / 2;
+        if (s->segs[mid]->base <= *from) lo = mid + 1;
+        else hi = mid;
+    }
+    for (int i = lo ? lo - 1 : 0; i < s->nsegs; i++) {
         jr__seg *g = s->segs[i];
         if (*from < g->base) *from = g->base;
         if (*from < g->next) return g;
     }
     return NULL;
+}
+
+/* Load sealed segment g (a reference is held, no mutex): verify it, find
+ * damaged ranges, build its index.  0 or -1. */
+static int load_seg(jr_stream *s, jr__seg *g, char *err, size_t errlen)
+{
+    int rc = 0;
+    pthread_mutex_lock(&s->load_mu);
+    pthread_mutex_lock(&s->mu);
+    jr__seg snap = *g;
+    pthread_mutex_unlock(&s->mu);
+    if (!snap.loaded) {
+        jr__seg tmp;
+        char e2[512] = "";
+        rc = jr__seg_load(&snap, 0, 1, snap.next, s->o.max_record_bytes, &tmp, e2, sizeof e2);
+        pthread_mutex_lock(&s->mu);
+        if (rc == -2) { /* deleted by retention (another process's): nothing to read */
+            g->loaded = 1;
+            g->next = g->base;
+            rc = 0;
+        } else if (rc == 0) {
+            jr__seg_install(g, &tmp);
+            jr__seg_report(s, g, 0);
+        } else {
+            ut_err(err, errlen, "stream %s: %s", s->name, e2);
+        }
+        pthread_mutex_unlock(&s->mu);
+    }
+    pthread_mutex_unlock(&s->load_mu);
+    return rc;
+}
+
+/* A descriptor to map g from (mutex held): the active segment's, duplicated,
+ * or the sealed segment's file opened; the caller closes it. */
+static int map_fd(const jr__seg *g)
+{
+    return g->fd >= 0 ? fcntl(g->fd, F_DUPFD_CLOEXEC, 0) : open(g->path, O_RDONLY | O_CLOEXEC);
 }
 
 /* Map (or extend the mapping of) segment g up to `end` bytes.  The caller
@@ -75,8 +121,16 @@ static int map_seg(jr_reader *r, jr__seg *g, uint64_t end, char *err, size_t err
         return 0;
     }
     unmap(r);
-    void *m = mmap(NULL, (size_t)end, PROT_READ, MAP_SHARED, g->fd, 0);
-    if (m == MAP_FAILED) return ut_err(err, errlen, "%s: mmap: %s", g->path, strerror(errno));
+    pthread_mutex_lock(&r->s->mu);
+    int fd = map_fd(g);
+    pthread_mutex_unlock(&r->s->mu);
+    if (fd < 0)
+        return ut_err(err, errlen, "stream %s: %s: open: %s", r->s->name, g->path,
+                      strerror(errno));
+    void *m = mmap(NULL, (size_t)end, PROT_READ, MAP_SHARED, fd, 0);
+    int e = errno;
+    close(fd);
+    if (m == MAP_FAILED) return ut_err(err, errlen, "%s: mmap: %s", g->path, strerror(e));
     (void)madvise(m, (size_t)end, MADV_SEQUENTIAL);
     pthread_mutex_lock(&r->s->mu);
     g->refs++; /* the mapping's own reference */
@@ -87,25 +141,56 @@ static int map_seg(jr_reader *r, jr__seg *g, uint64_t end, char *err, size_t err
     return 0;
 }
 
+/* What one read of a segment works with (copied under the mutex). */
+typedef struct seg_view {
+    jr__seg *g;
+    uint64_t end, next, pos;
+    const jr__hole *holes;
+    size_t nholes;
+} seg_view;
+
+/* Find, load if needed, and pin the segment holding *from (no mutex held).
+ * Returns 1 with *v filled, 0 at the end, -1 on error. */
+static int pin_seg(jr_stream *s, uint64_t *from, seg_view *v, char *err, size_t errlen)
+{
+    for (;;) {
+        pthread_mutex_lock(&s->mu);
+        jr__seg *g = *from < s->visible_next ? find_seg(s, from) : NULL;
+        if (!g || *from >= s->visible_next) {
+            pthread_mutex_unlock(&s->mu);
+            return 0;
+        }
+        g->refs++;
+        if (g->loaded) {
+            v->g = g;
+            v->end = g->size; /* durable part only */
+            v->next = g->next < s->visible_next ? g->next : s->visible_next;
+            v->pos = jr__seg_index_find(g, *from);
+            v->holes = g->holes;
+            v->nholes = g->nholes;
+            pthread_mutex_unlock(&s->mu);
+            return 1;
+        }
+        pthread_mutex_unlock(&s->mu);
+        int rc = load_seg(s, g, err, errlen);
+        pthread_mutex_lock(&s->mu);
+        jr__seg_unref(g);
+        pthread_mutex_unlock(&s->mu);
+        if (rc) return -1;
+    }
+}
+
 int jr_read(jr_reader *r, uint64_t from, jr_record *out, int max, size_t max_bytes, char *err,
             size_t errlen)
 {
     jr_stream *s = r->s;
-    pthread_mutex_lock(&s->mu);
-    if (from >= s->visible_next) {
-        pthread_mutex_unlock(&s->mu);
-        return 0;
-    }
-    jr__seg *g = find_seg(s, &from);
-    if (!g) {
-        pthread_mutex_unlock(&s->mu);
-        return 0;
-    }
-    g->refs++;
-    uint64_t end = g->size, seg_next = g->next; /* durable part only */
-    if (seg_next > s->visible_next) seg_next = s->visible_next;
-    uint64_t pos = jr__seg_index_find(g, from);
-    pthread_mutex_unlock(&s->mu);
+    seg_view v;
+    int got = pin_seg(s, &from, &v, err, errlen);
+    if (got <= 0) return got;
+    jr__seg *g = v.g;
+    uint64_t pos = v.pos, end = v.end, seg_next = v.next;
+    size_t hi = 0; /* next damaged range at or after pos */
+    while (hi < v.nholes && v.holes[hi].end <= pos) hi++;
 
     int n = 0, rc = 0;
     size_t used = 0;
@@ -114,6 +199,10 @@ int jr_read(jr_reader *r, uint64_t from, jr_record *out, int max, size_t max_byt
         goto done;
     }
     while (n < max && pos < end) {
+        if (hi < v.nholes && pos >= v.holes[hi].pos) { /* skip damaged bytes */
+            pos = v.holes[hi++].end;
+            continue;
+        }
         if (end - pos < JR__REC_HDR) {
             rc = ut_err(err, errlen, "%s: record at byte %llu runs past the end", g->path,
                         (unsigned long long)pos);

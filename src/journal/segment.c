@@ -11,8 +11,15 @@
  *   | len le32 | crc le32  | offset le64 | ts_us le64  | payload (len)   |
  *   +----------+-----------+-------------+-------------+-----------------+
  *   crc = CRC-32C over len, offset, ts_us and payload.  Offsets increase by
- *   one per record.  A record whose header or payload is incomplete, whose crc
- *   does not match, or whose offset is out of sequence ends the valid part.
+ *   one per record, except after a damaged range or where recovery skipped
+ *   offsets so that none is ever reused (then they jump forward).
+ *
+ * Loading a segment checks every record.  A record whose header or payload is
+ * incomplete, whose crc does not match, or whose offset is not above the
+ * previous one starts a damaged range: the scan resynchronises on the next
+ * position holding a record that passes every check and keeps everything from
+ * there.  Damage followed by no valid record is a torn tail (an interrupted
+ * write): cut off in the active segment, skipped in a sealed one.
  */
 #include "journal/jr_int.h"
 
@@ -21,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -97,107 +105,150 @@ static int write_header(int fd, uint64_t base)
     return pwrite(fd, h, sizeof h, 0) == (ssize_t)sizeof h ? 0 : -1;
 }
 
-/* Scan records from the header on; stop at the first invalid one.
- * Sets g->size / g->next / the index; returns 0, or -1 on I/O error. */
-static int scan(jr__seg *g, uint64_t file_size, uint64_t max_record, char *err, size_t errlen)
+int jr__seg_create(const char *path, uint64_t base, char *err, size_t errlen)
 {
-    size_t cap = 1 << 20;
-    uint8_t *buf = ut_malloc(cap);
-    uint64_t pos = JR__SEG_HDR, expect = g->base;
-    int rc = 0;
-    while (pos + JR__REC_HDR <= file_size) {
-        uint8_t h[JR__REC_HDR];
-        if (pread(g->fd, h, JR__REC_HDR, (off_t)pos) != JR__REC_HDR) {
-            rc = ut_err(err, errlen, "%s: read at %llu: %s", g->path, (unsigned long long)pos,
-                        strerror(errno));
-            goto done;
-        }
-        uint32_t len, crc;
-        uint64_t off;
-        int64_t ts;
-        memcpy(&len, h, 4);
-        memcpy(&crc, h + 4, 4);
-        memcpy(&off, h + 8, 8);
-        memcpy(&ts, h + 16, 8);
-        if (off != expect || len > max_record || pos + JR__REC_HDR + len > file_size) break;
-        if (len > cap) {
-            cap = len;
-            buf = ut_realloc(buf, cap);
-        }
-        if (len && pread(g->fd, buf, len, (off_t)(pos + JR__REC_HDR)) != (ssize_t)len) {
-            rc = ut_err(err, errlen, "%s: read at %llu: %s", g->path, (unsigned long long)pos,
-                        strerror(errno));
-            goto done;
-        }
-        if (jr__rec_crc(len, off, ts, buf, len) != crc) break;
-        jr__seg_index_add(g, off, pos);
-        pos += JR__REC_HDR + len;
-        expect++;
-    }
-    g->size = pos;
-    g->next = expect;
-done:
-    free(buf);
-    return rc;
+    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0) return ut_err(err, errlen, "%s: create: %s", path, strerror(errno));
+    int ok = write_header(fd, base) == 0 && fdatasync(fd) == 0;
+    int saved = errno;
+    close(fd);
+    if (!ok) return ut_err(err, errlen, "%s: cannot write header: %s", path, strerror(saved));
+    return 0;
 }
 
-jr__seg *jr__seg_open(const char *path, uint64_t base, int create, int truncate_tail,
-                      uint64_t max_record, uint64_t *dropped, char *err, size_t errlen)
+jr__seg *jr__seg_stat(const char *path, uint64_t base, uint64_t next_base, char *err,
+                      size_t errlen)
 {
+    struct stat st;
+    if (stat(path, &st)) {
+        ut_err(err, errlen, "%s: stat: %s", path, strerror(errno));
+        return NULL;
+    }
     jr__seg *g = ut_calloc(1, sizeof *g);
     g->fd = -1;
     g->refs = 1;
-    g->base = g->next = base;
-    snprintf(g->path, sizeof g->path, "%s", path);
-    *dropped = 0;
-    g->fd = open(path, O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0), 0644);
-    if (g->fd < 0) {
-        ut_err(err, errlen, "%s: open: %s", path, strerror(errno));
-        goto fail;
-    }
-    struct stat st;
-    if (fstat(g->fd, &st)) {
-        ut_err(err, errlen, "%s: stat: %s", path, strerror(errno));
-        goto fail;
-    }
+    g->base = base;
+    g->next = next_base > base ? next_base : base;
+    g->size = (uint64_t)st.st_size;
     g->mtime_ms = (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
-    uint8_t h[JR__SEG_HDR];
-    int hdr_ok = st.st_size >= JR__SEG_HDR && pread(g->fd, h, JR__SEG_HDR, 0) == JR__SEG_HDR &&
-                 !memcmp(h, JR__SEG_MAGIC, 8);
-    if (hdr_ok) {
-        uint64_t b;
-        memcpy(&b, h + 8, 8);
-        if (b != base) {
-            ut_err(err, errlen, "%s: header says base offset %llu, file name says %llu", path,
-                   (unsigned long long)b, (unsigned long long)base);
-            goto fail;
-        }
-    } else if (st.st_size > JR__SEG_HDR * 4 || !truncate_tail) {
-        ut_err(err, errlen, "%s: not a sluice journal segment (bad header)", path);
-        goto fail;
-    } else {
-        /* A segment whose creation was cut short: start it afresh. */
-        if (ftruncate(g->fd, 0) || write_header(g->fd, base) || fdatasync(g->fd)) {
-            ut_err(err, errlen, "%s: cannot write header: %s", path, strerror(errno));
-            goto fail;
-        }
-        *dropped = (uint64_t)st.st_size;
-        st.st_size = JR__SEG_HDR;
-    }
-    if (scan(g, (uint64_t)st.st_size, max_record, err, errlen)) goto fail;
-    if (g->size < (uint64_t)st.st_size) {
-        *dropped += (uint64_t)st.st_size - g->size;
-        if (!truncate_tail) return g; /* sealed: keep the bytes, report them */
-        if (ftruncate(g->fd, (off_t)g->size) || fdatasync(g->fd)) {
-            ut_err(err, errlen, "%s: cannot truncate torn tail: %s", path, strerror(errno));
-            goto fail;
-        }
-    }
+    snprintf(g->path, sizeof g->path, "%s", path);
     return g;
-fail:
-    if (g->fd >= 0) close(g->fd);
-    free(g);
-    return NULL;
+}
+
+/* Does a valid record start at pos?  Sets *len, *off. */
+static int rec_ok(const uint8_t *m, uint64_t size, uint64_t pos, uint64_t min_off,
+                  uint64_t max_off, uint64_t max_record, uint32_t *len, uint64_t *off)
+{
+    if (pos + JR__REC_HDR > size) return 0;
+    const uint8_t *h = m + pos;
+    uint32_t crc;
+    int64_t ts;
+    memcpy(len, h, 4);
+    memcpy(&crc, h + 4, 4);
+    memcpy(off, h + 8, 8);
+    memcpy(&ts, h + 16, 8);
+    if (*off < min_off || *off >= max_off || *len > max_record) return 0;
+    if (size - pos - JR__REC_HDR < *len) return 0;
+    return jr__rec_crc(*len, *off, ts, h + JR__REC_HDR, *len) == crc;
+}
+
+static void add_hole(jr__seg *g, uint64_t pos, uint64_t end, uint64_t off_from, uint64_t off_to)
+{
+    g->holes = ut_realloc(g->holes, (g->nholes + 1) * sizeof *g->holes);
+    g->holes[g->nholes++] = (jr__hole){pos, end, off_from, off_to};
+    g->damaged += end - pos;
+}
+
+/* Walk the records of the mapping m[0..size); fill g's index, holes, size
+ * (end of the last valid record), next and torn. */
+static void scan(jr__seg *g, const uint8_t *m, uint64_t size, uint64_t max_off,
+                 uint64_t max_record)
+{
+    uint64_t pos = JR__SEG_HDR, min_off = g->base;
+    while (pos + JR__REC_HDR <= size) {
+        uint32_t len;
+        uint64_t off;
+        if (rec_ok(m, size, pos, min_off, max_off, max_record, &len, &off)) {
+            jr__seg_index_add(g, off, pos);
+            pos += JR__REC_HDR + len;
+            min_off = off + 1;
+            continue;
+        }
+        uint64_t q = pos + 1; /* resynchronise */
+        while (q + JR__REC_HDR <= size &&
+               !rec_ok(m, size, q, min_off, max_off, max_record, &len, &off))
+            q++;
+        if (q + JR__REC_HDR > size) break; /* no valid record after it: torn tail */
+        add_hole(g, pos, q, min_off, off);
+        jr__seg_index_add(g, off, q);
+        pos = q + JR__REC_HDR + len;
+        min_off = off + 1;
+    }
+    g->torn = size > pos ? size - pos : 0;
+    g->size = pos < size ? pos : size;
+    g->next = min_off;
+}
+
+static int load_fail(jr__seg *out, int fd, char *err, size_t errlen, const char *what)
+{
+    ut_err(err, errlen, "%s: %s: %s", out->path, what, strerror(errno));
+    if (fd >= 0) close(fd);
+    free(out->ioff);
+    free(out->ipos);
+    free(out->holes);
+    return -1;
+}
+
+/* Check the 16-byte header; 1 when it is good. */
+static int header_ok(const uint8_t *m, uint64_t size, uint64_t base)
+{
+    uint64_t b;
+    if (size < JR__SEG_HDR || memcmp(m, JR__SEG_MAGIC, 8)) return 0;
+    memcpy(&b, m + 8, 8);
+    return b == base;
+}
+
+int jr__seg_load(const jr__seg *g, int active, int read_only, uint64_t max_off,
+                 uint64_t max_record, jr__seg *out, char *err, size_t errlen)
+{
+    *out = *g;
+    out->ioff = out->ipos = NULL;
+    out->holes = NULL;
+    out->nidx = out->capidx = out->nholes = 0;
+    out->last_idx_pos = 0;
+    out->damaged = out->torn = 0;
+    out->fd = -1;
+    int writable = active && !read_only;
+    int fd = open(g->path, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT && !active) return -2;
+    if (fd < 0) return load_fail(out, -1, err, errlen, "open");
+    struct stat st;
+    if (fstat(fd, &st)) return load_fail(out, fd, err, errlen, "stat");
+    uint64_t size = (uint64_t)st.st_size;
+    out->mtime_ms = (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
+    const uint8_t *m = NULL;
+    if (size > 0) {
+        void *p = mmap(NULL, (size_t)size, PROT_READ, MAP_SHARED, fd, 0);
+        if (p == MAP_FAILED) return load_fail(out, fd, err, errlen, "mmap");
+        (void)madvise(p, (size_t)size, MADV_SEQUENTIAL);
+        m = p;
+    }
+    out->bad_header = !header_ok(m, size, g->base);
+    scan(out, m, size, max_off, max_record);
+    if (m) munmap((void *)m, (size_t)size);
+    if (writable && (out->bad_header || out->torn)) {
+        /* repair the header from the file name; cut the torn tail */
+        if (out->bad_header && write_header(fd, g->base))
+            return load_fail(out, fd, err, errlen, "cannot repair header");
+        if (out->torn && ftruncate(fd, (off_t)out->size))
+            return load_fail(out, fd, err, errlen, "cannot truncate torn tail");
+        if (fdatasync(fd)) return load_fail(out, fd, err, errlen, "fdatasync");
+        if (out->size < JR__SEG_HDR) out->size = JR__SEG_HDR;
+    }
+    if (active && !read_only) out->fd = fd;
+    else close(fd);
+    out->loaded = 1;
+    return 0;
 }
 
 void jr__seg_unref(jr__seg *g)
@@ -206,5 +257,6 @@ void jr__seg_unref(jr__seg *g)
     if (g->fd >= 0) close(g->fd);
     free(g->ioff);
     free(g->ipos);
+    free(g->holes);
     free(g);
 }

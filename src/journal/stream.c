@@ -9,7 +9,8 @@
  * form the next group.  Offsets become visible to readers only after the
  * sync, so a reader never sees a record that a crash could take back.
  */
-#include "journal/jr_int.h"
+#include "journal/group_int.h"
+#include "log/log.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -77,57 +78,126 @@ static int cmp_u64(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Find the segment files, open them oldest first; the last one is active. */
-static int load_segments(jr_stream *s, char *err, size_t errlen)
+/* Log what loading segment g found (damaged ranges, torn tail, header) and
+ * add it to the stream's counters (mutex held or not yet shared). */
+void jr__seg_report(jr_stream *s, const jr__seg *g, int active)
+{
+    if (g->bad_header)
+        lg_error("journal", "stream %s: %s: damaged segment header (base offset taken from the "
+                 "file name%s)", s->name, g->path, active && !s->o.read_only ? ", repaired" : "");
+    for (size_t i = 0; i < g->nholes; i++) {
+        const jr__hole *h = &g->holes[i];
+        lg_error("journal", "stream %s: %s: %" PRIu64 " damaged bytes at %" PRIu64 "..%" PRIu64
+                 " skipped; records %" PRIu64 "..%" PRIu64 " lost, the records after them kept",
+                 s->name, g->path, h->end - h->pos, h->pos, h->end, h->off_from, h->off_to - 1);
+        s->lost += h->off_to - h->off_from;
+    }
+    s->damaged += g->damaged;
+    if (!g->torn || (active && s->o.read_only)) return; /* a writer may be mid-record */
+    if (active) {
+        s->recovered += g->torn;
+        lg_warn("journal", "stream %s: dropped %" PRIu64 " bytes of torn tail from %s (no valid "
+                "record after them; the segment ends at offset %" PRIu64 ")", s->name, g->torn,
+                g->path, g->next);
+    } else {
+        s->damaged += g->torn;
+        lg_error("journal", "stream %s: %s has %" PRIu64 " unreadable bytes after offset %" PRIu64
+                 "; they are skipped", s->name, g->path, g->torn, g->next);
+    }
+}
+
+/* Move the fields a load computed from tmp into g (mutex held). */
+void jr__seg_install(jr__seg *g, jr__seg *tmp)
+{
+    g->next = tmp->next;
+    g->size = tmp->size;
+    g->fd = tmp->fd;
+    g->mtime_ms = tmp->mtime_ms;
+    g->ioff = tmp->ioff;
+    g->ipos = tmp->ipos;
+    g->nidx = tmp->nidx;
+    g->capidx = tmp->capidx;
+    g->last_idx_pos = tmp->last_idx_pos;
+    g->holes = tmp->holes;
+    g->nholes = tmp->nholes;
+    g->damaged = tmp->damaged;
+    g->torn = tmp->torn;
+    g->bad_header = tmp->bad_header;
+    g->loaded = 1;
+}
+
+/* Stat and load the active segment at path; add it to the list. */
+static int open_active(jr_stream *s, const char *path, uint64_t base, char *err, size_t errlen)
+{
+    jr__seg *g = jr__seg_stat(path, base, base, err, errlen), tmp;
+    if (!g) return -1;
+    if (jr__seg_load(g, 1, s->o.read_only, UINT64_MAX, s->o.max_record_bytes, &tmp, err,
+                     errlen)) {
+        if (!err[0]) ut_err(err, errlen, "%s: gone", path);
+        jr__seg_unref(g);
+        return -1;
+    }
+    jr__seg_install(g, &tmp);
+    jr__seg_report(s, g, 1);
+    add_seg(s, g);
+    return 0;
+}
+
+/* The segment files' base offsets, sorted.  *nb gets the count. */
+static int list_segments(jr_stream *s, uint64_t **bases, size_t *nb, char *err, size_t errlen)
 {
     DIR *d = opendir(s->dir);
     if (!d) return ut_err(err, errlen, "stream %s: cannot open %s: %s", s->name, s->dir,
                           strerror(errno));
-    uint64_t *bases = NULL;
-    size_t nb = 0, cap = 0;
+    size_t cap = 0;
     struct dirent *e;
+    *bases = NULL;
+    *nb = 0;
     while ((e = readdir(d))) {
         const char *n = e->d_name;
         if (strlen(n) != 24 || strcmp(n + 20, ".log")) continue;
         char *end;
         uint64_t b = strtoull(n, &end, 10);
         if (end != n + 20) continue;
-        if (nb == cap) {
+        if (*nb == cap) {
             cap = cap ? cap * 2 : 16;
-            bases = ut_realloc(bases, cap * sizeof *bases);
+            *bases = ut_realloc(*bases, cap * sizeof **bases);
         }
-        bases[nb++] = b;
+        (*bases)[(*nb)++] = b;
     }
     closedir(d);
-    if (nb) qsort(bases, nb, sizeof *bases, cmp_u64);
+    if (*nb) qsort(*bases, *nb, sizeof **bases, cmp_u64);
+    return 0;
+}
+
+/* Find the segment files.  Sealed ones are only stat'ed (loaded when read);
+ * the last one is active: loaded (verified, torn tail cut) now. */
+static int load_segments(jr_stream *s, char *err, size_t errlen)
+{
+    uint64_t *bases = NULL;
+    size_t nb = 0;
+    if (list_segments(s, &bases, &nb, err, errlen)) return -1;
     int rc = 0;
-    for (size_t i = 0; i < nb; i++) {
+    for (size_t i = 0; i < nb && rc == 0; i++) {
         char path[4096];
-        uint64_t dropped;
-        int last = i + 1 == nb;
         seg_path(s, bases[i], path, sizeof path);
-        jr__seg *g = jr__seg_open(path, bases[i], 0, last && !s->o.read_only, s->o.max_record_bytes,
-                                  &dropped, err, errlen);
-        if (!g && last && s->o.read_only && i > 0) {
-            break; /* a segment the server is creating right now: read up to the one before */
+        if (i + 1 < nb) {
+            jr__seg *g = jr__seg_stat(path, bases[i], bases[i + 1], err, errlen);
+            if (!g) rc = -1;
+            else {
+                g->sealed = 1;
+                add_seg(s, g);
+            }
+            continue;
         }
-        if (!g) {
-            rc = -1;
-            break;
+        char e2[512];
+        rc = open_active(s, path, bases[i], e2, sizeof e2);
+        if (rc && s->o.read_only && i > 0) {
+            rc = 0; /* a segment the server is creating right now: read up to the one before */
+            s->segs[s->nsegs - 1]->next = bases[i];
+        } else if (rc) {
+            ut_err(err, errlen, "stream %s: %s", s->name, e2);
         }
-        if (dropped && last && s->o.read_only) {
-            /* a writer may be in the middle of this record: not an error */
-        } else if (dropped && last) {
-            s->recovered += dropped;
-            fprintf(stderr, "sluice: stream %s: dropped %" PRIu64 " bytes of torn tail from %s "
-                    "(kept %" PRIu64 " records up to offset %" PRIu64 ")\n",
-                    s->name, dropped, path, g->next - g->base, g->next);
-        } else if (dropped) {
-            fprintf(stderr, "sluice: stream %s: %s has %" PRIu64 " unreadable bytes after "
-                    "offset %" PRIu64 "; they are skipped\n", s->name, path, dropped, g->next);
-        }
-        g->sealed = !last;
-        add_seg(s, g);
     }
     free(bases);
     return rc;
@@ -136,21 +206,74 @@ static int load_segments(jr_stream *s, char *err, size_t errlen)
 static int create_segment(jr_stream *s, uint64_t base, char *err, size_t errlen)
 {
     char path[4096];
-    uint64_t dropped;
     seg_path(s, base, path, sizeof path);
-    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (fd < 0) return ut_err(err, errlen, "%s: create: %s", path, strerror(errno));
-    uint8_t h[JR__SEG_HDR];
-    memcpy(h, JR__SEG_MAGIC, 8);
-    memcpy(h + 8, &base, 8);
-    int ok = pwrite(fd, h, sizeof h, 0) == (ssize_t)sizeof h && fdatasync(fd) == 0;
-    int saved = errno;
-    close(fd);
-    if (!ok || jr__fsync_dir(s->dir))
-        return ut_err(err, errlen, "%s: cannot write header: %s", path, strerror(saved));
-    jr__seg *g = jr__seg_open(path, base, 0, 1, s->o.max_record_bytes, &dropped, err, errlen);
-    if (!g) return -1;
-    add_seg(s, g);
+    if (jr__seg_create(path, base, err, errlen)) return -1;
+    if (jr__fsync_dir(s->dir))
+        return ut_err(err, errlen, "%s: fsync of %s: %s", path, s->dir, strerror(errno));
+    return open_active(s, path, base, err, errlen);
+}
+
+/* The highest position a consumer of s has recorded (cursors and groups)
+ * into *top.  0, or -1 with a message: not knowing it could reuse offsets. */
+static int consumers_floor(jr_stream *s, uint64_t *top, char *err, size_t errlen)
+{
+    char dir[4200];
+    *top = 0;
+    snprintf(dir, sizeof dir, "%s/cursors", s->dir);
+    DIR *d = opendir(dir);
+    if (!d && errno != ENOENT)
+        return ut_err(err, errlen, "stream %s: cannot list %s: %s", s->name, dir, strerror(errno));
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        uint64_t off;
+        if (e->d_name[0] == '.' || strstr(e->d_name, ".tmp")) continue;
+        if (jr_cursor_get(s, e->d_name, &off, err, errlen) == 0 && off > *top) *top = off;
+    }
+    if (d) closedir(d);
+    snprintf(dir, sizeof dir, "%s/groups", s->dir);
+    d = opendir(dir);
+    if (!d && errno != ENOENT)
+        return ut_err(err, errlen, "stream %s: cannot list %s: %s", s->name, dir, strerror(errno));
+    int rc = 0;
+    while (d && rc == 0 && (e = readdir(d))) {
+        size_t n = strlen(e->d_name);
+        char path[4500], e2[512];
+        uint64_t gtop;
+        if (e->d_name[0] == '.' || n < 5 || strcmp(e->d_name + n - 4, ".log")) continue;
+        if (snprintf(path, sizeof path, "%s/%s", dir, e->d_name) >= (int)sizeof path) continue;
+        if (jr__glog_top(path, &gtop, e2, sizeof e2))
+            rc = ut_err(err, errlen, "stream %s: %s", s->name, e2);
+        else if (gtop > *top) *top = gtop;
+    }
+    if (d) closedir(d);
+    if (rc) return -1;
+    return 0;
+}
+
+/* Raise the next offset to `next` (mutex held, no append in flight). */
+static void reserve_locked(jr_stream *s, uint64_t next, const char *who)
+{
+    if (next <= s->next_offset) return;
+    lg_error("journal", "stream %s: %s recorded position %" PRIu64 " but the journal ends at %"
+             PRIu64 " (acknowledged records were lost to damage): new records get offsets from %"
+             PRIu64 " on, none is reused", s->name, who, next, s->next_offset, next);
+    if (!s->reserved_from) s->reserved_from = s->next_offset;
+    s->next_offset = s->visible_next = next;
+    jr__seg *a = s->segs[s->nsegs - 1];
+    if (a->next < next) a->next = next;
+}
+
+int jr_stream_reserve(jr_stream *s, uint64_t next, const char *who, char *err, size_t errlen)
+{
+    if (s->o.read_only) return ut_err(err, errlen, "stream %s is open read-only", s->name);
+    pthread_mutex_lock(&s->mu);
+    while (s->qhead) { /* no leader may be using next_offset */
+        pthread_mutex_unlock(&s->mu);
+        usleep(1000);
+        pthread_mutex_lock(&s->mu);
+    }
+    reserve_locked(s, next, who);
+    pthread_mutex_unlock(&s->mu);
     return 0;
 }
 
@@ -171,6 +294,7 @@ jr_stream *jr_stream_open(const char *dir, const char *name, const jr_opts *opts
     if (!s->o.segment_bytes) s->o.segment_bytes = (uint64_t)64 << 20;
     if (!s->o.max_batch_bytes) s->o.max_batch_bytes = (uint64_t)8 << 20;
     pthread_mutex_init(&s->mu, NULL);
+    pthread_mutex_init(&s->load_mu, NULL);
     pthread_cond_init(&s->data_cv, NULL);
     size_t n = strlen(dir) + strlen(name) + 2;
     s->dir = ut_malloc(n);
@@ -196,6 +320,11 @@ jr_stream *jr_stream_open(const char *dir, const char *name, const jr_opts *opts
     }
     if (!s->nsegs && create_segment(s, 0, err, errlen)) goto fail;
     s->next_offset = s->visible_next = s->segs[s->nsegs - 1]->next;
+    uint64_t floor = 0;
+    if (!s->o.read_only) {
+        if (consumers_floor(s, &floor, err, errlen)) goto fail;
+        reserve_locked(s, floor, "a consumer (cursor or group)");
+    }
     return s;
 fail:
     jr_stream_close(s);
@@ -222,6 +351,7 @@ void jr_stream_close(jr_stream *s)
     ut_buf_free(&s->wbuf);
     pthread_cond_destroy(&s->data_cv);
     pthread_mutex_destroy(&s->mu);
+    pthread_mutex_destroy(&s->load_mu);
     free(s->dir);
     free(s->name);
     free(s);
@@ -282,6 +412,8 @@ static int roll(jr_stream *s, char *err, size_t errlen)
         a->sealed = 0;
         return -1;
     }
+    close(a->fd); /* sealed segments keep no descriptor: readers open them to map */
+    a->fd = -1;
     retain_locked(s, now_ms());
     return 0;
 }
@@ -454,6 +586,10 @@ void jr_stream_info(jr_stream *s, jr_info *out)
     out->sync_ns_total = s->sync_ns;
     memcpy(out->sync_hist, s->sync_hist, sizeof out->sync_hist);
     out->records_appended = s->records;
+    out->recovered_bytes = s->recovered;
+    out->damaged_bytes = s->damaged;
+    out->lost_records = s->lost;
+    out->reserved_from = s->reserved_from;
     pthread_mutex_unlock(&s->mu);
 }
 

@@ -102,6 +102,8 @@ typedef struct lk_sink_stats {
     uint64_t files_compacted;   /* small files merged away */
     int64_t last_flush_ms;      /* wall time of the last commit; 0 never */
     uint64_t last_commit_lag_us;/* ingest → commit of the oldest record of the last flush */
+    int past_end;               /* stopped: position past the stream's end (records lost) */
+    uint64_t stream_end;        /* the stream's next offset when last checked */
     char last_error[256];
 } lk_sink_stats;
 

@@ -203,12 +203,12 @@ static int consume(lk_sink *s, const jr_record *recs, int n, char *err, size_t e
     for (int i = 0; i < n; i++) {
         const jr_record *r = &recs[i];
         if (r->offset != s->read_offset) {
-            /* retention removed records before they landed */
+            /* retention removed records before they landed, or damage (journal recovery) */
             uint64_t lost = r->offset - s->read_offset;
             s->stats.lost_to_retention += lost;
-            lg_warn("sink", "sink %s: %llu records (offsets %llu..%llu) were deleted by journal "
-                            "retention before landing in the lake",
-                    s->o.table, (unsigned long long)lost, (unsigned long long)s->read_offset,
+            lg_warn("sink", "sink %s: offsets %llu..%llu are not in the journal (deleted by "
+                    "retention, or lost to damage or skipped by recovery: see the journal's log) "
+                    "and never land in the lake", s->o.table, (unsigned long long)s->read_offset,
                     (unsigned long long)r->offset - 1);
             if (!s->buffered_records && !s->errors.n) s->position_hint = r->offset;
         }
@@ -243,9 +243,30 @@ static void publish(lk_sink *s)
     pthread_mutex_unlock(&s->mu);
 }
 
+/* A committed position past the stream's end means the journal lost records
+ * that were already landed; reading on would wait for offsets that may never
+ * come (or come back as other records).  The sink stops, loudly, until the
+ * stream's end passes the position again.  0, or -1 with a message. */
+static int check_past_end(lk_sink *s, char *err, size_t errlen)
+{
+    jr_info in;
+    jr_stream_info(s->o.stream, &in);
+    int past = s->read_offset > in.next_offset;
+    pthread_mutex_lock(&s->mu);
+    s->stats.past_end = past;
+    s->stats.stream_end = in.next_offset;
+    pthread_mutex_unlock(&s->mu);
+    if (!past) return 0;
+    return ut_err(err, errlen, "sink %s stopped: its position %llu is past the end of stream %s "
+                  "(%llu): the journal lost acknowledged records", s->o.table,
+                  (unsigned long long)s->read_offset, s->o.stream_name,
+                  (unsigned long long)in.next_offset);
+}
+
 int lk_sink_step(lk_sink *s, int flush, char *err, size_t errlen)
 {
     int total = 0;
+    if (check_past_end(s, err, errlen)) return -1;
     /* While a flush keeps failing, stop reading: memory stays bounded. */
     while (s->buffered_bytes < s->o.max_buffer_bytes) {
         int n = jr_read(s->reader, s->read_offset, s->recs, READ_BATCH, READ_BYTES, err, errlen);
@@ -285,7 +306,7 @@ static void *run(void *arg)
         if (s->o.maintenance_interval_ms > 0 && now - s->last_maint_ms >= s->o.maintenance_interval_ms) {
             s->last_maint_ms = now;
             if (lk__maintain(s, err, sizeof err))
-                lg_error("sink", "table %s: maintenance: %s", s->o.table, err);
+                lg_warn("sink", "table %s: maintenance: %s", s->o.table, err);
         }
         if (n > 0) continue;
         int wait_ms = 1000;
@@ -363,6 +384,22 @@ static void copy_opts(lk_sink *s, const lk_sink_opts *o)
     if (!s->o.compact_target_bytes) s->o.compact_target_bytes = 128ull << 20;
 }
 
+/* After journal recovery the stream may end below the committed position:
+ * have it hand out offsets from the position on, so that none is reused and
+ * new records land (read-only streams cannot: the sink then stops). */
+static void reserve_offsets(lk_sink *s)
+{
+    jr_info in;
+    jr_stream_info(s->o.stream, &in);
+    if (s->position <= in.next_offset) return;
+    char who[300], e2[256];
+    snprintf(who, sizeof who, "the lake sink of table %s", s->o.table);
+    if (jr_stream_reserve(s->o.stream, s->position, who, e2, sizeof e2))
+        lg_error("sink", "sink %s: position %llu is past the end of stream %s (%llu): %s",
+                 s->o.table, (unsigned long long)s->position, s->o.stream_name,
+                 (unsigned long long)in.next_offset, e2);
+}
+
 lk_sink *lk_sink_create(const lk_sink_opts *o, char *err, size_t errlen)
 {
     lk_sink *s = ut_calloc(1, sizeof *s);
@@ -387,6 +424,7 @@ lk_sink *lk_sink_create(const lk_sink_opts *o, char *err, size_t errlen)
     lk__schema_load(&s->schema, &s->table);
     if (ct_position(s->cat, s->o.stream_name, s->table.id, &s->position, err, errlen)) goto fail;
     s->read_offset = s->position;
+    reserve_offsets(s);
     s->stats.position = s->position;
     s->stats.read_offset = s->position;
     s->stats.columns = s->schema.n;

@@ -1,6 +1,7 @@
 /* GET /v1/streams, /v1/streams/{stream} and /metrics. */
 #include "server/sv_int.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,22 +56,36 @@ static void stream_json(sv__stream *st, ut_buf *b, int with_groups)
         ut_buf_printf(b, "%s\"%s\":%llu", r ? "," : "", sv_reject_name((sv_reject)r),
                       (unsigned long long)__atomic_load_n(&st->rejects[r], __ATOMIC_RELAXED));
     ut_buf_putc(b, '}');
+    ut_buf_printf(b, ",\"recovery\":{\"torn_bytes\":%llu,\"damaged_bytes\":%llu,"
+                     "\"lost_records\":%llu,\"reserved_from\":%llu}",
+                  (unsigned long long)in.recovered_bytes, (unsigned long long)in.damaged_bytes,
+                  (unsigned long long)in.lost_records, (unsigned long long)in.reserved_from);
     if (st->sink) {
         lk_sink_stats k;
         lk_sink_get_stats(st->sink, &k);
-        ut_buf_printf(b, ",\"sink\":{\"position\":%llu,\"lag\":%llu,\"landed\":%llu,"
+        char lag[32];
+        if (k.past_end) /* never "lag 0": the lag is unknown, the sink is stopped */
+            snprintf(lag, sizeof lag, "null");
+        else
+            snprintf(lag, sizeof lag, "%llu",
+                     (unsigned long long)(in.next_offset > k.position ? in.next_offset - k.position : 0));
+        ut_buf_printf(b, ",\"sink\":{\"position\":%llu,\"lag\":%s,\"landed\":%llu,"
                          "\"errored\":%llu,\"files\":%llu,\"bytes\":%llu,\"buffered\":%llu,"
                          "\"open_partitions\":%d,\"columns\":%d,\"schema_version\":%d,"
                          "\"last_commit_lag_ms\":%.1f,\"compacted_files\":%llu,\"last_error\":",
-                      (unsigned long long)k.position,
-                      (unsigned long long)(in.next_offset > k.position ? in.next_offset - k.position : 0),
+                      (unsigned long long)k.position, lag,
                       (unsigned long long)k.records_landed, (unsigned long long)k.records_errored,
                       (unsigned long long)k.files_committed, (unsigned long long)k.bytes_committed,
                       (unsigned long long)k.buffered_records, k.open_partitions, k.columns,
                       k.schema_version, (double)k.last_commit_lag_us / 1000,
                       (unsigned long long)k.files_compacted);
         ut_json_str(b, k.last_error, strlen(k.last_error));
-        ut_buf_putc(b, '}');
+        if (k.past_end)
+            ut_buf_printf(b, ",\"state\":\"stopped\",\"error\":\"position past the stream's end "
+                             "(the journal lost records)\",\"stream_end\":%llu}",
+                          (unsigned long long)k.stream_end);
+        else
+            ut_buf_puts(b, ",\"state\":\"running\"}");
     }
     if (with_groups) groups_json(st, b);
     ut_buf_putc(b, '}');
@@ -168,6 +183,16 @@ void sv__metrics(sv_server *s, ut_buf *b)
     for (int i = 0; i < n; i++)
         ut_buf_printf(b, "sluice_journal_group_commits_total{stream=\"%s\"} %llu\n",
                       s->streams[i]->name, (unsigned long long)in[i].appends);
+    help(b, "sluice_journal_damaged_bytes", "gauge",
+         "Damaged journal bytes skipped by recovery (segments read so far).");
+    for (int i = 0; i < n; i++)
+        ut_buf_printf(b, "sluice_journal_damaged_bytes{stream=\"%s\"} %llu\n",
+                      s->streams[i]->name, (unsigned long long)in[i].damaged_bytes);
+    help(b, "sluice_journal_lost_records", "gauge",
+         "Acknowledged records lost in damaged journal bytes.");
+    for (int i = 0; i < n; i++)
+        ut_buf_printf(b, "sluice_journal_lost_records{stream=\"%s\"} %llu\n",
+                      s->streams[i]->name, (unsigned long long)in[i].lost_records);
     /* lake sinks */
     lk_sink_stats *ks = ut_calloc((size_t)n + 1, sizeof *ks);
     for (int i = 0; i < n; i++)
@@ -183,7 +208,8 @@ void sv__metrics(sv_server *s, ut_buf *b)
               {"sluice_sink_buffered_records", "gauge", "Records buffered, not yet in a file.", 5},
               {"sluice_sink_lag_records", "gauge", "Acknowledged records not yet committed to the lake.", 6},
               {"sluice_sink_commit_lag_seconds", "gauge", "Ingest-to-commit time of the oldest record of the last flush.", 7},
-              {"sluice_sink_compacted_files_total", "counter", "Small files merged away by compaction.", 8}};
+              {"sluice_sink_compacted_files_total", "counter", "Small files merged away by compaction.", 8},
+              {"sluice_sink_past_end", "gauge", "1: the sink is stopped, its position is past the stream's end (the journal lost records).", 9}};
     for (size_t m = 0; m < sizeof sm / sizeof sm[0]; m++) {
         help(b, sm[m].name, sm[m].type, sm[m].help);
         for (int i = 0; i < n; i++) {
@@ -195,10 +221,15 @@ void sv__metrics(sv_server *s, ut_buf *b)
                      : sm[m].field == 3 ? (double)k->bytes_committed
                      : sm[m].field == 4 ? (double)k->flushes
                      : sm[m].field == 5 ? (double)k->buffered_records
-                     : sm[m].field == 6 ? (double)(in[i].next_offset > k->position ? in[i].next_offset - k->position : 0)
+                     : sm[m].field == 6 ? (k->past_end ? NAN /* unknown, never 0 */
+                                          : (double)(in[i].next_offset > k->position ? in[i].next_offset - k->position : 0))
                      : sm[m].field == 7 ? (double)k->last_commit_lag_us / 1e6
-                                        : (double)k->files_compacted;
-            ut_buf_printf(b, "%s{stream=\"%s\"} %.17g\n", sm[m].name, s->streams[i]->name, v);
+                     : sm[m].field == 8 ? (double)k->files_compacted
+                                        : (double)k->past_end;
+            if (isnan(v))
+                ut_buf_printf(b, "%s{stream=\"%s\"} NaN\n", sm[m].name, s->streams[i]->name);
+            else
+                ut_buf_printf(b, "%s{stream=\"%s\"} %.17g\n", sm[m].name, s->streams[i]->name, v);
         }
     }
     free(ks);

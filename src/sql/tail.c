@@ -1,8 +1,15 @@
 /* The journal tail: records acknowledged but not yet in a committed file,
  * shredded into a lake table's columns the way the sink would write them
- * (same event-time and partition rules: lake/part.c). */
+ * (same event-time and partition rules: lake/part.c).
+ *
+ * Cost is bounded by the tail, not the retained journal: the stream is
+ * opened read-only (sealed segments are only listed, not read), and reading
+ * starts at the sink's committed position (segment found by binary search on
+ * base offsets, then the segment's sparse index), so only segments holding
+ * records past the position are ever mapped and verified. */
 #include "lake/lk_int.h"
 #include "sql/sq_int.h"
+#include "log/log.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,7 +65,7 @@ jr_stream *sq__stream(sq_engine *e, const char *name)
     o.retention_bytes = 0;
     char err[512];
     ent->s = jr_stream_open(dir, name, &o, err, sizeof err);
-    if (!ent->s) fprintf(stderr, "sluice sql: stream %s: %s (no journal tail)\n", name, err);
+    if (!ent->s) lg_warn("sql", "stream %s: %s (no journal tail)", name, err);
     return ent->s;
 }
 

@@ -3,10 +3,12 @@
 #include "t.h"
 #include "journal/journal.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -139,21 +141,266 @@ TEST(journal_torn_tail_is_truncated)
     CHECK(read_all_check(s, 100) == 0);
     CHECK(append_n(s, 100, 5) == 0);
     jr_stream_close(s);
-    /* corrupt a payload byte of record 90: records 90.. are dropped */
-    CHECK(stat(seg, &st) == 0);
-    fd = open(seg, O_RDWR);
-    /* each record is 24 + len("rNN") bytes; find record 90's position */
+}
+
+/* Position of record i in a segment of append_n records from base 0. */
+static off_t rec_pos(int i)
+{
     off_t pos = 16;
-    for (int i = 0; i < 90; i++) pos += 24 + (i < 10 ? 2 : 3);
-    CHECK(pwrite(fd, "X", 1, pos + 25) == 1);
-    close(fd);
-    s = jr_stream_open(jdir("j2"), "t", NULL, err, sizeof err);
+    for (int k = 0; k < i; k++) pos += 24 + (k < 10 ? 2 : k < 100 ? 3 : 4);
+    return pos;
+}
+
+/* Check that exactly the offsets [0, n) minus [gap_from, gap_to) read back. */
+static int read_with_gap(jr_stream *s, uint64_t n, uint64_t gap_from, uint64_t gap_to)
+{
+    jr_reader *r = jr_reader_create(s);
+    jr_record recs[64];
+    char err[256];
+    uint64_t next = 0, want = 0;
+    int rc = 0;
+    for (;;) {
+        int k = jr_read(r, next, recs, 64, 1 << 20, err, sizeof err);
+        if (k < 0) {
+            printf("  read: %s\n", err);
+            rc = -1;
+            break;
+        }
+        if (k == 0) break;
+        for (int i = 0; i < k; i++) {
+            if (want == gap_from) want = gap_to;
+            char b[32];
+            int l = snprintf(b, sizeof b, "r%llu", (unsigned long long)want);
+            if (recs[i].offset != want || recs[i].n != (uint32_t)l || memcmp(recs[i].p, b, l)) {
+                printf("  got offset %llu, want %llu\n", (unsigned long long)recs[i].offset,
+                       (unsigned long long)want);
+                rc = -1;
+                break;
+            }
+            want++;
+            next = recs[i].offset + 1;
+        }
+        if (rc) break;
+    }
+    jr_reader_destroy(r);
+    if (!rc && want != n) {
+        printf("  read up to %llu, want %llu\n", (unsigned long long)want, (unsigned long long)n);
+        rc = -1;
+    }
+    return rc;
+}
+
+/* Issue: one flipped byte in the middle of the active segment was taken for a
+ * torn tail: everything after it was deleted and the offsets reused. */
+TEST(journal_damage_in_active_segment_keeps_records_after_it)
+{
+    char err[256], sdir[600];
+    jr_stream *s = jr_stream_open(jdir("jd1"), "t", NULL, err, sizeof err);
     CHECK_MSG(s, "%s", err);
-    CHECK(jr_stream_recovered_bytes(s) > 0);
-    CHECK(read_all_check(s, 90) == 0);
-    CHECK(append_n(s, 90, 3) == 0); /* offsets continue from the last good one */
-    CHECK(read_all_check(s, 93) == 0);
+    CHECK(append_n(s, 0, 200) == 0);
     jr_stream_close(s);
+    snprintf(sdir, sizeof sdir, "%s/t", jdir("jd1"));
+    const char *seg = last_segment(sdir);
+    int fd = open(seg, O_RDWR);
+    CHECK(fd >= 0);
+    CHECK(pwrite(fd, "X", 1, rec_pos(90) + 25) == 1); /* payload byte of record 90 */
+    close(fd);
+    for (int round = 0; round < 2; round++) { /* the damage stays skipped on every open */
+        s = jr_stream_open(jdir("jd1"), "t", NULL, err, sizeof err);
+        CHECK_MSG(s, "%s", err);
+        CHECK_EQ_INT(jr_stream_recovered_bytes(s), 0); /* not a torn tail */
+        jr_info in;
+        jr_stream_info(s, &in);
+        CHECK_EQ_INT(in.lost_records, 1);
+        CHECK_EQ_INT(in.damaged_bytes, 24 + 3);
+        CHECK_EQ_INT(in.next_offset, 200 + round * 3);
+        CHECK(read_with_gap(s, 200 + round * 3, 90, 91) == 0);
+        CHECK(append_n(s, 200 + round * 3, 3) == 0); /* offsets are not reused */
+        jr_stream_close(s);
+    }
+    /* damage in a length field (the record's end is unknown): resync too */
+    fd = open(seg, O_RDWR);
+    CHECK(pwrite(fd, "\xff\xff", 2, rec_pos(150) + 1) == 2);
+    close(fd);
+    s = jr_stream_open(jdir("jd1"), "t", NULL, err, sizeof err);
+    CHECK_MSG(s, "%s", err);
+    jr_info in;
+    jr_stream_info(s, &in);
+    CHECK_EQ_INT(in.lost_records, 2);
+    CHECK_EQ_INT(in.next_offset, 206);
+    jr_stream_close(s);
+}
+
+/* Damage at the very end (no valid record after it) is a torn tail: cut.  The
+ * offsets it took are not handed out again when a consumer had read them. */
+TEST(journal_torn_tail_never_reuses_consumer_offsets)
+{
+    char err[256], sdir[600];
+    jr_stream *s = jr_stream_open(jdir("jd2"), "t", NULL, err, sizeof err);
+    CHECK_MSG(s, "%s", err);
+    CHECK(append_n(s, 0, 120) == 0);
+    CHECK(jr_cursor_commit(s, "reader", 118, err, sizeof err) == 0);
+    jr_group *g = jr_group_open(s, "workers", NULL, err, sizeof err);
+    CHECK_MSG(g, "%s", err);
+    CHECK(jr_group_setid(g, 120, err, sizeof err) == 0);
+    jr_group_close(g);
+    jr_stream_close(s);
+    snprintf(sdir, sizeof sdir, "%s/t", jdir("jd2"));
+    const char *seg = last_segment(sdir);
+    int fd = open(seg, O_RDWR);
+    CHECK(pwrite(fd, "X", 1, rec_pos(110) + 3) == 1); /* length of record 110 */
+    CHECK(ftruncate(fd, rec_pos(111) + 10) == 0);    /* and a torn write after it */
+    close(fd);
+    s = jr_stream_open(jdir("jd2"), "t", NULL, err, sizeof err);
+    CHECK_MSG(s, "%s", err);
+    jr_info in;
+    jr_stream_info(s, &in);
+    CHECK_EQ_INT(in.recovered_bytes, 28 + 10);
+    CHECK_EQ_INT(in.next_offset, 120); /* the group had seen up to 119 */
+    CHECK_EQ_INT(in.reserved_from, 110);
+    CHECK(read_with_gap(s, 110, 200, 200) == 0);
+    uint64_t first;
+    jr_iov v = {"r120", 4};
+    CHECK(jr_append(s, &v, 1, 0, &first, err, sizeof err) == 0);
+    CHECK_EQ_INT(first, 120);
+    /* an outside consumer (the lake sink) reserves explicitly */
+    CHECK(jr_stream_reserve(s, 500, "test sink", err, sizeof err) == 0);
+    CHECK(jr_append(s, &v, 1, 0, &first, err, sizeof err) == 0);
+    CHECK_EQ_INT(first, 500);
+    jr_stream_close(s);
+    s = jr_stream_open(jdir("jd2"), "t", NULL, err, sizeof err); /* gaps survive a reopen */
+    CHECK_MSG(s, "%s", err);
+    jr_stream_info(s, &in);
+    CHECK_EQ_INT(in.next_offset, 501);
+    jr_reader *r = jr_reader_create(s);
+    jr_record rec[4];
+    CHECK_EQ_INT(jr_read(r, 110, rec, 4, 1 << 20, err, sizeof err), 2);
+    CHECK_EQ_INT(rec[0].offset, 120);
+    CHECK_EQ_INT(rec[1].offset, 500);
+    jr_reader_destroy(r);
+    jr_stream_close(s);
+}
+
+/* Damage in a sealed segment and in a segment header: the records around it
+ * read; the header is taken from the file name. */
+TEST(journal_damage_in_sealed_segment_and_header)
+{
+    char err[256], sdir[600], cmd[900];
+    jr_opts o;
+    jr_opts_init(&o);
+    o.segment_bytes = 4096;
+    o.fsync = JR_FSYNC_NEVER;
+    jr_stream *s = jr_stream_open(jdir("jd3"), "t", &o, err, sizeof err);
+    CHECK_MSG(s, "%s", err);
+    CHECK(append_n(s, 0, 1000) == 0);
+    jr_stream_close(s);
+    snprintf(sdir, sizeof sdir, "%s/t", jdir("jd3"));
+    snprintf(cmd, sizeof cmd, "ls %s/*.log | sed -n 3p", sdir); /* third segment */
+    char path[1024] = "";
+    FILE *p = popen(cmd, "r");
+    CHECK(p && fgets(path, sizeof path, p));
+    pclose(p);
+    path[strcspn(path, "\n")] = 0;
+    unsigned long long base = strtoull(strrchr(path, '/') + 1, NULL, 10);
+    int fd = open(path, O_RDWR);
+    CHECK(fd >= 0);
+    CHECK(pwrite(fd, "X", 1, 16 + 10 * 28 + 20) == 1); /* ts of record base+10 */
+    CHECK(pwrite(fd, "Y", 1, 3) == 1);                /* and the magic */
+    close(fd);
+    s = jr_stream_open(jdir("jd3"), "t", &o, err, sizeof err);
+    CHECK_MSG(s, "%s", err);
+    CHECK(read_with_gap(s, 1000, base + 10, base + 11) == 0);
+    jr_info in;
+    jr_stream_info(s, &in);
+    CHECK_EQ_INT(in.lost_records, 1);
+    CHECK(append_n(s, 1000, 2) == 0);
+    jr_stream_close(s);
+}
+
+/* Issue: one descriptor per segment; with 1,132 segments the server ran out. */
+static int count_fds(void)
+{
+    int n = 0;
+    DIR *d = opendir("/proc/self/fd");
+    if (!d) return -1;
+    while (readdir(d)) n++;
+    closedir(d);
+    return n;
+}
+
+TEST(journal_2000_segments_bounded_fds)
+{
+    char err[256];
+    jr_opts o;
+    jr_opts_init(&o);
+    o.segment_bytes = 16 + 2 * 28; /* two records per segment */
+    o.fsync = JR_FSYNC_NEVER;
+    o.retention_ms = 0;
+    int before = count_fds();
+    jr_stream *s = jr_stream_open(jdir("jfd"), "many", &o, err, sizeof err);
+    CHECK_MSG(s, "%s", err);
+    for (int i = 0; i < 4000; i++) {
+        char b[32];
+        int l = snprintf(b, sizeof b, "r%04d", i);
+        jr_iov v = {b, (size_t)l};
+        uint64_t first;
+        CHECK_MSG(jr_append(s, &v, 1, 0, &first, err, sizeof err) == 0, "%s", err);
+    }
+    jr_info in;
+    jr_stream_info(s, &in);
+    CHECK(in.segments >= 2000);
+    CHECK_MSG(count_fds() - before <= 4, "%d fds for %d segments", count_fds() - before,
+              in.segments);
+    jr_stream_close(s);
+    s = jr_stream_open(jdir("jfd"), "many", &o, err, sizeof err);
+    CHECK_MSG(s, "%s", err);
+    jr_reader *r = jr_reader_create(s);
+    jr_record rec[64];
+    uint64_t next = 0;
+    int k;
+    while ((k = jr_read(r, next, rec, 64, 1 << 20, err, sizeof err)) > 0) next = rec[k - 1].offset + 1;
+    CHECK_MSG(k == 0, "%s", err);
+    CHECK_EQ_INT(next, 4000);
+    CHECK_MSG(count_fds() - before <= 4, "%d fds after reading %d segments", count_fds() - before,
+              in.segments);
+    jr_reader_destroy(r);
+    jr_stream_close(s);
+}
+
+/* Out of descriptors at open: the message names the stream, the file and the
+ * real cause (the server printed it at start-up instead of blaming the port). */
+TEST(journal_open_out_of_fds_names_cause)
+{
+    char err[512];
+    jr_opts o;
+    jr_opts_init(&o);
+    o.segment_bytes = 100; /* 10 segments */
+    o.fsync = JR_FSYNC_NEVER;
+    jr_stream *s = jr_stream_open(jdir("jemf"), "lim", &o, err, sizeof err);
+    CHECK_MSG(s, "%s", err);
+    CHECK(append_n(s, 0, 30) == 0);
+    jr_stream_close(s);
+    struct rlimit old, lim;
+    CHECK(getrlimit(RLIMIT_NOFILE, &old) == 0);
+    int low = dup(0), failed = 0; /* the lowest free descriptor */
+    CHECK(low >= 0);
+    close(low);
+    for (int extra = 0; extra < 4; extra++) {
+        lim = old;
+        lim.rlim_cur = (rlim_t)(low + extra);
+        CHECK(setrlimit(RLIMIT_NOFILE, &lim) == 0);
+        err[0] = 0;
+        s = jr_stream_open(jdir("jemf"), "lim", &o, err, sizeof err);
+        CHECK(setrlimit(RLIMIT_NOFILE, &old) == 0);
+        if (s) {
+            jr_stream_close(s);
+            continue;
+        }
+        CHECK_MSG(strstr(err, "stream lim") && strstr(err, "Too many open files") &&
+                      strstr(err, jdir("jemf")), "%s", err);
+        failed++;
+    }
+    CHECK(failed > 0);
 }
 
 typedef struct {
