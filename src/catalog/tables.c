@@ -144,6 +144,28 @@ int ct_table_get(ct_catalog *c, const char *name, ct_table *out, char *err, size
     return rc;
 }
 
+/* Table names are SQL identifiers, compared without ASCII case: a new table
+ * may not differ from an existing one only in case (SQL could not tell them
+ * apart).  0, or -1 with a message. */
+static int case_twin(ct_catalog *c, const char *name, char *err, size_t errlen)
+{
+    sqlite3_stmt *s = ct_stmt(c, S_TABLE_NAME_NOCASE, err, errlen);
+    if (!s) return -1;
+    sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        char other[128];
+        ct_col_text(s, 0, other, sizeof other);
+        ct_done(s);
+        return ut_err(err, errlen,
+                      "catalog %s: table '%s' differs only in case from the existing table '%s' "
+                      "(table names are compared without case; pick another name)",
+                      c->path, name, other);
+    }
+    ct_done(s);
+    return rc == SQLITE_DONE ? 0 : ct_sqlerr(c, "look up table names", err, errlen);
+}
+
 int ct_table_ensure(ct_catalog *c, const char *name, const char *location, const char *partition,
                     const char *stream, ct_table *out, char *err, size_t errlen)
 {
@@ -182,6 +204,7 @@ int ct_table_ensure(ct_catalog *c, const char *name, const char *location, const
     ct_done(s);
     s = NULL;
     int created = sqlite3_changes(c->db) > 0;
+    if (created && case_twin(c, name, err, errlen)) goto fail; /* rolled back */
     if (get_table(c, name, out, err, errlen) != 1) {
         if (err && !*err) ut_err(err, errlen, "catalog %s: table '%s' vanished", c->path, name);
         goto fail;
@@ -487,4 +510,22 @@ int ct_table_stats(ct_catalog *c, int64_t table_id, struct ct_table_stats *out, 
     ct_col_text(s, 5, out->max_partition, sizeof out->max_partition);
     ct_done(s);
     return 0;
+}
+
+int ct_column_types(ct_catalog *c, int64_t table_id, ct_coltype_fn fn, void *arg, char *err,
+                    size_t errlen)
+{
+    sqlite3_stmt *s = ct_stmt(c, S_COLUMN_TYPES, err, errlen);
+    if (!s) return -1;
+    sqlite3_bind_int64(s, 1, table_id);
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        const char *name = (const char *)sqlite3_column_text(s, 0);
+        const char *type = (const char *)sqlite3_column_text(s, 1);
+        ct_type t;
+        if (!name || !type || ct_type_parse(type, &t) < 0) continue;
+        fn(arg, name, t, sqlite3_column_int(s, 2));
+    }
+    ct_done(s);
+    return rc == SQLITE_DONE ? 0 : ct_sqlerr(c, "read column types", err, errlen);
 }

@@ -248,6 +248,7 @@ int cli_sql(int argc, char **argv)
         tails[i].stream = cf->streams[i].name;
         tails[i].event_time_field = cf->streams[i].sink.event_time_field;
         tails[i].time_format = (int)cf->streams[i].sink.event_time_format;
+        tails[i].case_insensitive = cf->streams[i].sink.case_insensitive;
     }
     char *sql = NULL;
     sq_engine *e = NULL;

@@ -80,7 +80,7 @@ int lk__part_open(lk_sink *s, lk__buf *b, char *err, size_t errlen)
     b->wn = n;
     for (int i = 0; i < n; i++) {
         const lk__col *c = &s->schema.cols[i];
-        if (!c->type) { /* only nulls so far: not in the file */
+        if (!c->type || c->legacy) { /* only nulls so far / a clashing old name: not in the file */
             b->wcol[i] = -1;
             continue;
         }
@@ -316,7 +316,7 @@ void lk__parts_discard(lk_sink *s)
 
 /* A failed flush drops everything buffered and goes back to the committed
  * position: the journal still has every record, so nothing is lost. */
-static void rewind_to_position(lk_sink *s)
+void lk__rewind(lk_sink *s)
 {
     lk__parts_discard(s);
     s->read_offset = s->position;
@@ -375,7 +375,7 @@ int lk__flush(lk_sink *s, char *err, size_t errlen)
     s->flush_seq++;
     rc = 0;
 done:
-    if (rc) rewind_to_position(s);
+    if (rc) lk__rewind(s);
     pending_free(&main);
     pending_free(&errs);
     return rc;

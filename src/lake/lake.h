@@ -107,4 +107,47 @@ struct ct_file;
  * counts of the Parquet file at path, in the catalog's text form. */
 void lk_file_stats(const char *path, struct ct_file *f);
 
+/* ---- column names (colname.c) -------------------------------------------------
+ * The one rule that turns record keys into column names (docs/lake.md,
+ * "Column names"), used by the sink, CREATE TABLE AS / INSERT, the journal
+ * tail and the SQL declaration of tables.  Names are unique under ASCII case
+ * folding; reserved names (_ingest_ts, partition columns) and names taken by
+ * another spelling push a key to name_2, name_3, ... */
+#define LK_NAME_MAX 255        /* bytes of a column name (the catalog's cap) */
+#define LK_NAME_BASE 200       /* bytes of a key's name before a _N suffix */
+#define LK_NAME_TRIES 1000     /* suffixes tried before a key gets no column */
+#define LK_STREAM_NAME_MAX 64  /* the journal's cap on stream names */
+#define LK_TABLE_NAME_MAX 127  /* the catalog's cap on table names */
+
+/* A set of taken names: columns (with their index) and reserved names. */
+typedef struct lk_names lk_names;
+lk_names *lk_names_create(int case_insensitive);
+void lk_names_destroy(lk_names *m); /* accepts NULL */
+/* Take name[0..n) for column idx (-1: reserved, no key lands there).
+ * 0, or -1 (nothing taken) when it equals a taken name up to ASCII case. */
+int lk_names_take(lk_names *m, const char *name, size_t n, int idx);
+/* Forget every name taken after the first n. */
+void lk_names_truncate(lk_names *m, int n);
+int lk_names_count(const lk_names *m);
+/* The column index of a taken name (exactly, or up to case when
+ * case-insensitive), -1 if none or reserved.  Not the rule: see resolve. */
+int lk_names_find(const lk_names *m, const char *name, size_t n);
+/* The column of record key key[0..n): its index, or -1 with the name a new
+ * column gets in out[LK_NAME_MAX + 1] (out "" when every suffix is taken).
+ * out / outn may be NULL. */
+int lk_names_resolve(const lk_names *m, const char *key, size_t n, char *out, size_t *outn);
+/* The key's name before suffixes (the rule's base) into out[LK_NAME_MAX + 1];
+ * returns its length. */
+size_t lk_colname_base(const char *key, size_t n, char *out);
+/* Is key non-empty printable UTF-8 (nothing to escape)?  Such a key of at
+ * most LK_NAME_BASE bytes is its own base name. */
+int lk_colname_printable(const char *key, size_t n);
+
+/* Where a stream's rejected records go: "<stream>.errors" (journal stream,
+ * out[LK_STREAM_NAME_MAX + 1]) and "<table>_errors" (the sink's errors table,
+ * out[LK_TABLE_NAME_MAX + 1]); a name that would be too long keeps a prefix
+ * and gets a hash, so distinct streams never share one. */
+void lk_errors_stream_name(const char *stream, char *out);
+void lk_errors_table_name(const char *table, char *out);
+
 #endif

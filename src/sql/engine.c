@@ -2,6 +2,7 @@
  * schema "lake", statements run under the authorizer and limits, rows
  * streamed to a sink. */
 #include "sql/sq_int.h"
+#include "log/log.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +40,7 @@ sq_engine *sq_open(const sq_opts *o, char *err, size_t errlen)
             e->tails[i].event_time_field =
                 ut_strdup(o->tails[i].event_time_field ? o->tails[i].event_time_field : "");
             e->tails[i].time_format = o->tails[i].time_format;
+            e->tails[i].case_insensitive = o->tails[i].case_insensitive;
         }
         e->ntails = o->ntails;
     }
@@ -101,14 +103,13 @@ int sq_refresh(sq_engine *e, char *err, size_t errlen)
         ct_table t = {0};
         if (ct_table_get(e->cat, names[i], &t, err, errlen) <= 0) goto fail;
         int version = t.version;
-        ct_table_free(&t);
-        if (version == 0) continue; /* no columns yet */
+        ct_table_free(&t); /* no columns yet: still a table (_ingest_ts, partitions) */
         int k = 0;
         while (k < e->nknown && strcmp(e->known[k].name, names[i])) k++;
         if (k < e->nknown && e->known[k].version == version) continue;
         ut_buf b = {0};
         if (k < e->nknown) {
-            ut_buf_puts(&b, "DROP TABLE lake.");
+            ut_buf_puts(&b, "DROP TABLE IF EXISTS lake.");
             sq__ident(&b, names[i]);
             ut_buf_putc(&b, 0);
             int x = exec(e, (char *)b.p, err, errlen);
@@ -121,9 +122,10 @@ int sq_refresh(sq_engine *e, char *err, size_t errlen)
         sq__ident(&b, names[i]);
         ut_buf_puts(&b, ")");
         ut_buf_putc(&b, 0);
-        int x = exec(e, (char *)b.p, err, errlen);
+        char why[512];
+        if (exec(e, (char *)b.p, why, sizeof why)) /* one bad table never fails the others */
+            lg_warn("sql", "table %s is skipped (cannot be declared): %s", names[i], why);
         ut_buf_free(&b);
-        if (x) goto fail;
         if (k == e->nknown) {
             e->known = ut_realloc(e->known, (size_t)(e->nknown + 1) * sizeof *e->known);
             snprintf(e->known[k].name, sizeof e->known[k].name, "%s", names[i]);

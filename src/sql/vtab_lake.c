@@ -10,6 +10,8 @@
  * of the remaining row groups, and stops after LIMIT + OFFSET rows when SQLite
  * handed the LIMIT down (only when every constraint is exact here). */
 #include "sql/sq_int.h"
+#include "lake/lake.h"
+#include "log/log.h"
 
 #include <dirent.h>
 #include <fnmatch.h>
@@ -26,6 +28,8 @@ typedef struct vcol {
     ct_type type;
     int part;          /* 0 data, else 1-based index into the partition keys */
     int added_version; /* lake: schema version that added it (0 unknown) */
+    int stats_since;   /* lake: files of older schema versions hold the column in a
+                          type whose statistics do not compare in this one (0: all do) */
 } vcol;
 
 typedef struct lvtab {
@@ -93,7 +97,60 @@ static void add_col(lvtab *t, int *cap, const char *name, ct_type type, int part
         *cap = *cap ? *cap * 2 : 16;
         t->cols = ut_realloc(t->cols, (size_t)*cap * sizeof *t->cols);
     }
-    t->cols[t->ncols++] = (vcol){ut_strdup(name), type, part, added};
+    t->cols[t->ncols++] = (vcol){ut_strdup(name), type, part, added, 0};
+}
+
+/* Do statistics of a column of type `old` compare in type `cur`?  Numbers
+ * with numbers; anything else only with itself (an int64 file's min/max are
+ * not the bounds of its values as text, nor a timestamp's as text). */
+static int stats_comparable(ct_type cur, ct_type old)
+{
+    if (cur == old) return 1;
+    int n1 = cur == CT_INT64 || cur == CT_INT32 || cur == CT_DOUBLE || cur == CT_FLOAT;
+    int n2 = old == CT_INT64 || old == CT_INT32 || old == CT_DOUBLE || old == CT_FLOAT;
+    return n1 && n2;
+}
+
+typedef struct since_ctx {
+    lvtab *t;
+    lk_names *names;
+} since_ctx;
+
+static void note_type(void *arg, const char *column, ct_type type, int last_version)
+{
+    since_ctx *x = arg;
+    int i = lk_names_find(x->names, column, strlen(column));
+    if (i < 0 || i >= x->t->ncols) return;
+    vcol *c = &x->t->cols[i];
+    if (!stats_comparable(c->type, type) && c->stats_since < last_version + 1)
+        c->stats_since = last_version + 1;
+}
+
+/* The data columns of catalog table tb, by the naming rule: a column whose
+ * name equals (up to ASCII case) a reserved name or an earlier column — only
+ * in catalogs written before the rule — is left out with a warning, so the
+ * table can still be declared. */
+static void lake_columns(lvtab *t, const ct_table *tb, lk_names *names, int *cap)
+{
+    lk_names_take(names, "_ingest_ts", 10, -1);
+    for (int p = 0; p < t->npkeys; p++) lk_names_take(names, t->pkeys[p], strlen(t->pkeys[p]), -1);
+    for (int i = 0; i < tb->ncols; i++) {
+        const char *nm = tb->cols[i].name;
+        int is_pkey = 0;
+        for (int p = 0; p < t->npkeys; p++) is_pkey |= !strcmp(nm, t->pkeys[p]);
+        if (is_pkey) continue; /* the partition key replaces a data column of its name */
+        if (!strcmp(nm, "_ingest_ts")) { /* copied by CREATE TABLE AS: it is the column */
+            add_col(t, cap, nm, tb->cols[i].type, 0, tb->cols[i].added_version);
+            continue;
+        }
+        if (lk_names_take(names, nm, strlen(nm), t->ncols) < 0) {
+            lg_warn("sql", "table %s: column '%s' equals another column or a reserved name up "
+                           "to case (a catalog from before the naming rule): left out",
+                    tb->name, nm);
+            continue;
+        }
+        add_col(t, cap, nm, tb->cols[i].type, 0, tb->cols[i].added_version);
+    }
 }
 
 static char *declare(const lvtab *t)
@@ -211,10 +268,6 @@ static int connect_lake(lvtab *t, const char *name, char **pzErr)
     snprintf(t->location, sizeof t->location, "%s", tb.location);
     snprintf(t->stream, sizeof t->stream, "%s", tb.stream);
     snprintf(t->partspec, sizeof t->partspec, "%s", tb.partition);
-    int cap = 0;
-    for (int i = 0; i < tb.ncols; i++)
-        add_col(t, &cap, tb.cols[i].name, tb.cols[i].type, 0, tb.cols[i].added_version);
-    add_col(t, &cap, "_ingest_ts", CT_TIMESTAMP, 0, 0);
     char spec[64];
     snprintf(spec, sizeof spec, "%s", tb.partition);
     for (char *sv = NULL, *k = strtok_r(spec, ",", &sv); k && t->npkeys < 4;
@@ -222,17 +275,17 @@ static int connect_lake(lvtab *t, const char *name, char **pzErr)
         snprintf(t->pkeys[t->npkeys], sizeof t->pkeys[0], "%s", k);
         t->npkeys++;
     }
-    /* partition keys replace data columns of the same name */
-    for (int p = 0; p < t->npkeys; p++) {
-        int found = 0;
-        for (int i = 0; i < t->ncols; i++)
-            if (!strcmp(t->cols[i].name, t->pkeys[p])) {
-                t->cols[i].type = CT_STRING;
-                t->cols[i].part = p + 1;
-                found = 1;
-            }
-        if (!found) add_col(t, &cap, t->pkeys[p], CT_STRING, p + 1, 0);
+    int cap = 0;
+    lk_names *names = lk_names_create(0);
+    lake_columns(t, &tb, names, &cap);
+    add_col(t, &cap, "_ingest_ts", CT_TIMESTAMP, 0, 0);
+    for (int p = 0; p < t->npkeys; p++) add_col(t, &cap, t->pkeys[p], CT_STRING, p + 1, 0);
+    since_ctx sx = {t, names};
+    if (ct_column_types(t->e->cat, tb.id, note_type, &sx, err, sizeof err)) {
+        lg_warn("sql", "table %s: %s (files are not skipped by statistics)", tb.name, err);
+        for (int i = 0; i < t->ncols; i++) t->cols[i].stats_since = INT32_MAX;
     }
+    lk_names_destroy(names);
     /* a stream's tail belongs to its main table, not to "<table>_errors" */
     size_t nl = strlen(t->table);
     t->has_tail = t->stream[0] && !(nl > 7 && !strcmp(t->table + nl - 7, "_errors"));
@@ -531,6 +584,8 @@ static int file_may(const lvtab *t, const lcur *c, const ct_file *f)
             const ct_colstat *st = &f->stats[s];
             if (strcmp(st->name, vc->name)) continue;
             if (st->nulls == f->rows && f->rows > 0) return 0;
+            if (t->is_lake && vc->stats_since && f->schema_version < vc->stats_since)
+                break; /* written before the column widened: bounds in the old type */
             sq_val mn, mx;
             if (!st->has_minmax || sq__stat_val(vc->type, st->min, &mn) ||
                 sq__stat_val(vc->type, st->max, &mx) || sq__cmp(&mn, &mx) > 0)
