@@ -229,8 +229,9 @@ static int plan_columns(ctas *x, sqlite3_stmt *st, char *err, size_t errlen)
         if (x->pcol[0] && !strcasecmp(sqlite3_column_name(st, c), x->pcol)) x->pidx = c;
     if (x->pcol[0] && x->pidx < 0)
         return ut_err(err, errlen, "PARTITION BY %s: the SELECT has no such column", x->pcol);
-    x->cols = ut_calloc((size_t)n + 1, sizeof *x->cols);
-    x->src = ut_calloc((size_t)n + 1, sizeof *x->src);
+    size_t cap = (size_t)(n > x->t.ncols ? n : x->t.ncols) + 1; /* INSERT: the table's columns */
+    x->cols = ut_calloc(cap, sizeof *x->cols);
+    x->src = ut_calloc(cap, sizeof *x->src);
     /* the naming rule (lake/colname.c): CREATE names its columns as the sink
      * would; INSERT finds them the same way, ignoring case like SQL */
     lk_names *names = lk_names_create(!x->create);

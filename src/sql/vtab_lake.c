@@ -349,7 +349,12 @@ static int xconnect(sqlite3 *db, void *aux, int argc, const char *const *argv,
         goto fail;
     }
     char *decl = declare(t);
+    /* ours, not the user's: a table may be (re)connected while a user
+     * statement is prepared (after the schema was reset), under the authorizer */
+    int in_user = e->in_user;
+    e->in_user = 0;
     int rc = sqlite3_declare_vtab(db, decl);
+    e->in_user = in_user;
     if (rc != SQLITE_OK) {
         *pzErr = sqlite3_mprintf("%s: cannot declare columns: %s (%s)", arg, sqlite3_errmsg(db),
                                  decl);
