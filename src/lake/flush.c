@@ -373,6 +373,7 @@ int lk__flush(lk_sink *s, char *err, size_t errlen)
     s->buffered_records = s->buffered_bytes = 0;
     s->oldest_ingest_us = 0;
     s->flush_seq++;
+    s->rereads = 0;
     rc = 0;
 done:
     if (rc) lk__rewind(s);

@@ -68,8 +68,9 @@ lk_sink *lk_sink_create(const lk_sink_opts *o, char *err, size_t errlen);
 
 /* Read what the stream has after the current position, buffer it, and flush
  * if a buffer hint is reached (or `flush` is set and anything is buffered).
- * Returns the number of records consumed, or -1 with a message.  For tests
- * and one-shot tools; the server uses lk_sink_start. */
+ * Returns the number of records consumed (records read again after a
+ * widening count again), or -1 with a message.  For tests and one-shot
+ * tools; the server uses lk_sink_start. */
 int lk_sink_step(lk_sink *s, int flush, char *err, size_t errlen);
 
 /* Run the sink in its own thread until lk_sink_stop. 0 or -1. */

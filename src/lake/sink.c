@@ -179,10 +179,10 @@ static int evolve(lk_sink *s, int nf, char *why, size_t nwhy, char *err, size_t 
     return 0;
 }
 
-/* Returns 0 (landed in a writer), 1 (rejected: *why says why), 2 (a column
- * widened while records were buffered: the buffers were dropped and the sink
- * went back to its committed position, so they land again in the wider type
- * and keep their original text), -1 (error). */
+/* Returns 0 (landed in a writer), 1 (rejected: *why says why), 2 (a timestamp
+ * or double column widened to string while records were buffered: the buffers
+ * were dropped and the sink went back to its committed position, so they land
+ * again in the wider type and keep their original text), -1 (error). */
 static int shred(lk_sink *s, const jr_record *r, char *why, size_t nwhy, char *err, size_t errlen)
 {
     char jerr[200];
@@ -190,7 +190,7 @@ static int shred(lk_sink *s, const jr_record *r, char *why, size_t nwhy, char *e
     if (js_obj_begin(s->js, (const char *)r->p, r->n, jerr, sizeof jerr))
         return ut_err(why, nwhy, "%s", jerr), 1;
     size_t etl = strlen(s->o.event_time_field);
-    int nf = 0, change = 0, widen = 0, rc, nohint = -1;
+    int nf = 0, change = 0, lossy = 0, rc, nohint = -1;
     for (;;) {
         if (nf == s->cap_fv) {
             s->cap_fv = s->cap_fv ? s->cap_fv * 2 : 64;
@@ -211,22 +211,30 @@ static int shred(lk_sink *s, const jr_record *r, char *why, size_t nwhy, char *e
             ct_type t = x->ci >= 0 ? s->schema.cols[x->ci].type : (ct_type)0;
             if (t == 0 || t == CT_TIMESTAMP) x->is_ts = is_timestamp_text(&f->v);
         }
-        if (x->ci < 0) change = 1;
-        else if (f->v.kind != JS_NULL && lk__schema_widens(&s->schema, x->ci, f->v.kind, x->is_ts))
-            change = widen = 1;
+        if (x->ci < 0) {
+            change = 1;
+        } else if (f->v.kind != JS_NULL && lk__schema_widens(&s->schema, x->ci, f->v.kind, x->is_ts)) {
+            ct_type t = s->schema.cols[x->ci].type; /* these widen to string: their text differs */
+            change = 1;
+            lossy |= t == CT_TIMESTAMP || t == CT_DOUBLE;
+        }
         nf++;
     }
     if (rc < 0) return ut_err(why, nwhy, "%s", jerr), 1;
     if (change) {
         /* land what the open writers hold, under the schema they were made
-         * with; a widening instead reads them again (below) */
-        if (s->buffered_records && !widen) {
+         * with -- unless a column widens to string from a type whose text
+         * differs from the record's: then the buffers are read again (a few
+         * times per file at most, so the work stays bounded) */
+        int reread = lossy && s->buffered_records && s->rereads < LK__MAX_REREADS;
+        if (s->buffered_records && !reread) {
             s->read_offset = r->offset;
             if (lk__flush(s, err, errlen)) return -1;
         }
         int e = evolve(s, nf, why, nwhy, err, errlen);
         if (e) return e;
-        if (widen && s->buffered_records) {
+        if (reread) {
+            s->rereads++;
             lk__rewind(s);
             return 2;
         }

@@ -47,6 +47,7 @@ struct lk_sink {
     int *seen_field;            /* ... and the field that did */
     int cap_seen;
     uint64_t shred_seq;
+    int rereads;                /* buffers read again since the last flush */
     lk__buf errors;
     uint64_t buffered_records, buffered_bytes;
     int64_t oldest_buffered_ms; /* wall time the oldest buffered record was read */
@@ -70,6 +71,8 @@ int lk__part_open(lk_sink *s, lk__buf *b, char *err, size_t errlen);
 void lk__put_value(pq_writer *w, int col, ct_type t, const js_value *v);
 /* Record a changed schema in the catalog now.  0 or -1. */
 int lk__schema_commit(lk_sink *s, char *err, size_t errlen);
+/* Times the buffers may be read again (after a widening) between flushes. */
+#define LK__MAX_REREADS 8
 /* Drop every buffer and go back to the committed position (the journal
  * still has every record). */
 void lk__rewind(lk_sink *s);
