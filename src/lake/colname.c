@@ -7,7 +7,7 @@
  *               key is "_empty"; a name over LK_NAME_BASE bytes keeps its first
  *               bytes (whole characters and escapes) and ends in "_" + 8 hex
  *               digits of the key's hash, LK_NAME_BASE bytes in all.
- *   candidates: base, base_2, base_3, ... (up to LK_NAME_TRIES)
+ *   candidates: base, base_2, base_3, ... (LK_NAME_TRIES suffixes)
  *   column:     the first candidate that names an existing column (exactly;
  *               ASCII case-insensitively when the sink is case-insensitive),
  *               or is free; a candidate equal (ASCII case-insensitively) to a
@@ -218,7 +218,8 @@ int lk_names_resolve(const lk_names *m, const char *key, size_t n, char *out, si
     size_t bn = lk_colname_base(key, n, base);
     memcpy(cand, base, bn + 1);
     size_t cn = bn;
-    for (int k = 2; k <= LK_NAME_TRIES + 1; k++) {
+    for (int k = 1; k <= LK_NAME_TRIES + 1; k++) { /* base, base_2, ..., base_<TRIES + 1> */
+        if (k > 1) cn = (size_t)snprintf(cand, sizeof cand, "%s_%d", base, k);
         const ent *e = find_folded(m, cand, cn);
         if (!e) {
             if (out) memcpy(out, cand, cn + 1);
@@ -227,7 +228,6 @@ int lk_names_resolve(const lk_names *m, const char *key, size_t n, char *out, si
         }
         if (e->idx >= 0 && (m->case_insensitive || (e->n == cn && !memcmp(e->name, cand, cn))))
             return e->idx;
-        cn = (size_t)snprintf(cand, sizeof cand, "%s_%d", base, k);
     }
     if (out) out[0] = 0; /* every candidate taken: no column */
     if (outn) *outn = 0;

@@ -116,7 +116,8 @@ void lk_file_stats(const char *path, struct ct_file *f);
  * another spelling push a key to name_2, name_3, ... */
 #define LK_NAME_MAX 255        /* bytes of a column name (the catalog's cap) */
 #define LK_NAME_BASE 200       /* bytes of a key's name before a _N suffix */
-#define LK_NAME_TRIES 1000     /* suffixes tried before a key gets no column */
+#define LK_NAME_TRIES 100      /* suffixes tried before a key gets no column (bounds
+                                  the work per key) */
 #define LK_STREAM_NAME_MAX 64  /* the journal's cap on stream names */
 #define LK_TABLE_NAME_MAX 127  /* the catalog's cap on table names */
 

@@ -408,3 +408,23 @@ TEST(lake_sink_cap_rejects_without_adding_columns)
     CHECK_EQ_STR(cols, "a,b");
     tsink_free(&T);
 }
+
+TEST(lake_colname_suffixes_run_out)
+{
+    char out[LK_NAME_MAX + 1], nm[32];
+    size_t n;
+    lk_names *m = lk_names_create(0);
+    lk_names_take(m, "a", 1, 0);
+    for (int k = 2; k <= LK_NAME_TRIES + 1; k++) {
+        snprintf(nm, sizeof nm, "a_%d", k);
+        lk_names_take(m, nm, strlen(nm), k);
+    }
+    CHECK_EQ_INT(lk_names_resolve(m, "A", 1, out, &n), -1); /* a, a_2 .. a_101 taken */
+    CHECK_EQ_INT(n, 0);
+    CHECK_EQ_STR(out, "");
+    CHECK_EQ_INT(lk_names_resolve(m, "a_101", 5, out, &n), LK_NAME_TRIES + 1);
+    lk_names_truncate(m, LK_NAME_TRIES); /* a .. a_100 */
+    CHECK_EQ_INT(lk_names_resolve(m, "A", 1, out, &n), -1);
+    CHECK_EQ_STR(out, "A_101");
+    lk_names_destroy(m);
+}
