@@ -4,11 +4,37 @@
 #include "sql/sq_int.h"
 #include "log/log.h"
 
+#include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <errno.h>
+#include <xxhash.h>
+
+/* Warnings about the catalog (a table skipped, a column left out) repeat for
+ * every engine the server opens (one per query): each is logged once per
+ * process, as long as it is among the last SEEN distinct ones. */
+#define SEEN 256
+void sq__warn_once(const char *fmt, ...)
+{
+    static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+    static uint64_t seen[SEEN];
+    static unsigned next;
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    uint64_t h = XXH3_64bits(msg, strlen(msg)) | 1;
+    int fresh = 1;
+    pthread_mutex_lock(&mu);
+    for (int i = 0; i < SEEN && fresh; i++) fresh = seen[i] != h;
+    if (fresh) seen[next++ % SEEN] = h;
+    pthread_mutex_unlock(&mu);
+    if (fresh) lg_warn("sql", "%s", msg);
+}
 
 static int exec(sq_engine *e, const char *sql, char *err, size_t errlen)
 {
@@ -124,7 +150,7 @@ int sq_refresh(sq_engine *e, char *err, size_t errlen)
         ut_buf_putc(&b, 0);
         char why[512];
         if (exec(e, (char *)b.p, why, sizeof why)) /* one bad table never fails the others */
-            lg_warn("sql", "table %s is skipped (cannot be declared): %s", names[i], why);
+            sq__warn_once("table %s is skipped (cannot be declared): %s", names[i], why);
         ut_buf_free(&b);
         if (k == e->nknown) {
             e->known = ut_realloc(e->known, (size_t)(e->nknown + 1) * sizeof *e->known);

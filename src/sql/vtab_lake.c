@@ -11,7 +11,6 @@
  * handed the LIMIT down (only when every constraint is exact here). */
 #include "sql/sq_int.h"
 #include "lake/lake.h"
-#include "log/log.h"
 
 #include <dirent.h>
 #include <fnmatch.h>
@@ -144,9 +143,9 @@ static void lake_columns(lvtab *t, const ct_table *tb, lk_names *names, int *cap
             continue;
         }
         if (lk_names_take(names, nm, strlen(nm), t->ncols) < 0) {
-            lg_warn("sql", "table %s: column '%s' equals another column or a reserved name up "
-                           "to case (a catalog from before the naming rule): left out",
-                    tb->name, nm);
+            sq__warn_once("table %s: column '%s' equals another column or a reserved name up "
+                          "to case (a catalog from before the naming rule): left out",
+                          tb->name, nm);
             continue;
         }
         add_col(t, cap, nm, tb->cols[i].type, 0, tb->cols[i].added_version);
@@ -282,7 +281,7 @@ static int connect_lake(lvtab *t, const char *name, char **pzErr)
     for (int p = 0; p < t->npkeys; p++) add_col(t, &cap, t->pkeys[p], CT_STRING, p + 1, 0);
     since_ctx sx = {t, names};
     if (ct_column_types(t->e->cat, tb.id, note_type, &sx, err, sizeof err)) {
-        lg_warn("sql", "table %s: %s (files are not skipped by statistics)", tb.name, err);
+        sq__warn_once("table %s: %s (files are not skipped by statistics)", tb.name, err);
         for (int i = 0; i < t->ncols; i++) t->cols[i].stats_since = INT32_MAX;
     }
     lk_names_destroy(names);
