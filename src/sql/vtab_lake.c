@@ -296,6 +296,7 @@ static int connect_parquet(lvtab *t, const char *pat, char **pzErr)
 {
     char **paths = NULL;
     int n = expand(pat, &paths), cap = 0, rc = -1;
+    lk_names *names = lk_names_create(0); /* SQL cannot declare names equal up to case */
     if (n == 0) {
         *pzErr = sqlite3_mprintf("read_parquet: no file matches '%s'", pat);
         goto fail;
@@ -318,12 +319,20 @@ static int connect_parquet(lvtab *t, const char *pat, char **pzErr)
             pq_column_info ci;
             pq_reader_column(r, c, &ci);
             ct_type ct = sq__ct_of_pq(ci.type);
-            if (ct) add_col(t, &cap, ci.name, ct, 0, 0);
+            if (!ct) continue;
+            int have = lk_names_find(names, ci.name, strlen(ci.name));
+            if (have < 0 && lk_names_take(names, ci.name, strlen(ci.name), t->ncols) < 0) {
+                sq__warn_once("read_parquet: %s: column '%s' equals an earlier column up to case: "
+                              "left out", paths[i], ci.name);
+                continue;
+            }
+            add_col(t, &cap, ci.name, ct, 0, 0);
         }
         pq_reader_destroy(r);
     }
     rc = 0;
 fail:
+    lk_names_destroy(names);
     for (int i = 0; i < n; i++) free(paths[i]);
     free(paths);
     return rc;
