@@ -14,8 +14,10 @@
  * After a crash the sink resumes from the committed position: records already
  * in committed files are not read again, files written but not committed are
  * garbage (collected when the sink starts), so no row is ever duplicated or
- * lost.  Records that cannot fit (over the column cap, not an object) go to
- * the table "<table>_errors" with the reason, in the same transaction.
+ * lost.  Keys become columns by one naming rule (lk_names below).  Records
+ * that cannot fit (over the column cap, not an object, two keys in one
+ * column) go to the table "<table>_errors" with the reason, in the same
+ * transaction, and change nothing in the schema.
  */
 #ifndef SLUICE_LAKE_H
 #define SLUICE_LAKE_H
