@@ -89,10 +89,12 @@ void ct_names_free(char **names, int n);
 int ct_schema_set(ct_catalog *c, int64_t table_id, const ct_column *cols, int ncols,
                   const char *change, int *version, char *err, size_t errlen);
 
-/* Every type each column of the table has had, with the last schema version
- * that had it: fn(arg, column, type, version) once per (column, type).  A
- * file written under a version before a column's last type change holds
- * that column in an older type (its statistics compare in that type).
+/* The older types of the table's columns: fn(arg, column, type, version)
+ * for the columns of every schema version after which some column changed
+ * type, so for each column and each type it had before its current one, the
+ * last version with that type is among the calls (calls with the current
+ * type may come too).  A file written under a version up to that one holds
+ * the column in the older type (its statistics compare in that type).
  * 0 or -1. */
 typedef void (*ct_coltype_fn)(void *arg, const char *column, ct_type type, int last_version);
 int ct_column_types(ct_catalog *c, int64_t table_id, ct_coltype_fn fn, void *arg, char *err,

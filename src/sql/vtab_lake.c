@@ -43,6 +43,7 @@ typedef struct lvtab {
     char pkeys[4][16]; /* partition keys in order */
     int npkeys;
     int has_tail;
+    int since_ready;   /* cols[].stats_since loaded (load_since) */
     vcol *cols;
     int ncols;
     ct_file *pfiles; /* sluice_parquet: the files (path absolute) */
@@ -123,6 +124,24 @@ static void note_type(void *arg, const char *column, ct_type type, int last_vers
     vcol *c = &x->t->cols[i];
     if (!stats_comparable(c->type, type) && c->stats_since < last_version + 1)
         c->stats_since = last_version + 1;
+}
+
+/* Fill the columns' stats_since from the catalog's schema history, once per
+ * table (only scans that skip files by statistics need it). */
+static void load_since(lvtab *t)
+{
+    if (t->since_ready) return;
+    t->since_ready = 1;
+    char err[512];
+    lk_names *names = lk_names_create(0);
+    for (int i = 0; i < t->ncols; i++)
+        if (!t->cols[i].part) lk_names_take(names, t->cols[i].name, strlen(t->cols[i].name), i);
+    since_ctx sx = {t, names};
+    if (ct_column_types(t->e->cat, t->table_id, note_type, &sx, err, sizeof err)) {
+        sq__warn_once("table %s: %s (files are not skipped by statistics)", t->table, err);
+        for (int i = 0; i < t->ncols; i++) t->cols[i].stats_since = INT32_MAX;
+    }
+    lk_names_destroy(names);
 }
 
 /* The data columns of catalog table tb, by the naming rule: a column whose
@@ -279,11 +298,6 @@ static int connect_lake(lvtab *t, const char *name, char **pzErr)
     lake_columns(t, &tb, names, &cap);
     add_col(t, &cap, "_ingest_ts", CT_TIMESTAMP, 0, 0);
     for (int p = 0; p < t->npkeys; p++) add_col(t, &cap, t->pkeys[p], CT_STRING, p + 1, 0);
-    since_ctx sx = {t, names};
-    if (ct_column_types(t->e->cat, tb.id, note_type, &sx, err, sizeof err)) {
-        sq__warn_once("table %s: %s (files are not skipped by statistics)", tb.name, err);
-        for (int i = 0; i < t->ncols; i++) t->cols[i].stats_since = INT32_MAX;
-    }
     lk_names_destroy(names);
     /* a stream's tail belongs to its main table, not to "<table>_errors" */
     size_t nl = strlen(t->table);
@@ -584,7 +598,7 @@ static int part_ok(const lvtab *t, const lcur *c, char pv[4][64])
 }
 
 /* May file f hold rows matching every data constraint (catalog stats)? */
-static int file_may(const lvtab *t, const lcur *c, const ct_file *f)
+static int file_may(lvtab *t, const lcur *c, const ct_file *f)
 {
     for (int i = 0; i < c->ncons; i++) {
         const fcons *fc = &c->cons[i];
@@ -597,6 +611,7 @@ static int file_may(const lvtab *t, const lcur *c, const ct_file *f)
             const ct_colstat *st = &f->stats[s];
             if (strcmp(st->name, vc->name)) continue;
             if (st->nulls == f->rows && f->rows > 0) return 0;
+            if (t->is_lake) load_since(t);
             if (t->is_lake && vc->stats_since && f->schema_version < vc->stats_since)
                 break; /* written before the column widened: bounds in the old type */
             sq_val mn, mx;

@@ -428,3 +428,37 @@ TEST(lake_colname_suffixes_run_out)
     CHECK_EQ_STR(out, "A_101");
     lk_names_destroy(m);
 }
+
+typedef struct coltypes {
+    char seen[512];
+} coltypes;
+
+static void note_coltype(void *arg, const char *column, ct_type type, int version)
+{
+    coltypes *x = arg;
+    size_t o = strlen(x->seen);
+    snprintf(x->seen + o, sizeof x->seen - o, "%s%s:%s@%d", o ? "," : "", column, ct_type_name(type), version);
+}
+
+TEST(lake_catalog_column_types_before_a_widening)
+{
+    char err[512], cat[600];
+    snprintf(cat, sizeof cat, "%s/coltypes.db", t_tmpdir());
+    ct_catalog *c = ct_open(cat, err, sizeof err);
+    CHECK_MSG(c, "%s", err);
+    ct_table t;
+    CHECK(ct_table_ensure(c, "t", "/x/t", "", "", &t, err, sizeof err) == 1);
+    ct_column v1[] = {{"a", CT_INT64, 0}}, v2[] = {{"a", CT_INT64, 0}, {"b", CT_TIMESTAMP, 0}},
+              v3[] = {{"a", CT_DOUBLE, 0}, {"b", CT_TIMESTAMP, 0}},
+              v4[] = {{"a", CT_DOUBLE, 0}, {"b", CT_STRING, 0}, {"c", CT_BOOL, 0}};
+    int v;
+    CHECK(ct_schema_set(c, t.id, v1, 1, "", &v, err, sizeof err) == 0);
+    CHECK(ct_schema_set(c, t.id, v2, 2, "", &v, err, sizeof err) == 0); /* appended: not read */
+    CHECK(ct_schema_set(c, t.id, v3, 2, "", &v, err, sizeof err) == 0); /* a widened after v2 */
+    CHECK(ct_schema_set(c, t.id, v4, 3, "", &v, err, sizeof err) == 0); /* b widened after v3 */
+    coltypes x = {""};
+    CHECK_MSG(ct_column_types(c, t.id, note_coltype, &x, err, sizeof err) == 0, "%s", err);
+    CHECK_EQ_STR(x.seen, "a:int64@2,b:timestamp@2,a:double@3,b:timestamp@3");
+    ct_table_free(&t);
+    ct_close(c);
+}
