@@ -11,6 +11,8 @@ void lk__schema_init(lk__schema *s, int case_insensitive, int max_columns)
     memset(s, 0, sizeof *s);
     s->case_insensitive = case_insensitive;
     s->max_columns = max_columns > 0 ? max_columns : 1000;
+    if (s->max_columns > CT_MAX_COLUMNS) s->max_columns = CT_MAX_COLUMNS; /* else the catalog
+        refuses the schema and the sink is stuck */
     s->names = lk_names_create(case_insensitive);
     lk_names_take(s->names, "_ingest_ts", 10, -1);
 }

@@ -44,6 +44,10 @@ TEST(lake_schema_widening)
     free(cols);
     lk__schema_free(&s);
 
+    lk__schema_init(&s, 0, 10000);
+    CHECK_EQ_INT(s.max_columns, CT_MAX_COLUMNS); /* what the catalog accepts */
+    lk__schema_free(&s);
+
     lk__schema_init(&s, 1, 10); /* case-insensitive */
     lk__schema_observe(&s, "Cost", 4, JS_DOUBLE, 0);
     CHECK_EQ_INT(lk__schema_find(&s, "COST", 4), 0);
