@@ -271,6 +271,26 @@ static int expand(const char *pat, char ***out)
 
 /* ---- connect ---------------------------------------------------------------------- */
 
+/* Is t the errors table of its stream's table (lk_errors_table_name of a
+ * table of the same stream)?  A stream's tail belongs to its main table only;
+ * a stream may well be called "x_errors". */
+static int errors_table(const lvtab *t)
+{
+    char **names = NULL, err[256], en[LK_TABLE_NAME_MAX + 1];
+    int n = ct_tables(t->e->cat, &names, err, sizeof err), found = 0;
+    for (int i = 0; i < n && !found; i++) {
+        lk_errors_table_name(names[i], en);
+        if (strcmp(en, t->table)) continue;
+        ct_table m;
+        if (ct_table_get(t->e->cat, names[i], &m, err, sizeof err) == 1) {
+            found = !strcmp(m.stream, t->stream);
+            ct_table_free(&m);
+        }
+    }
+    ct_names_free(names, n);
+    return found;
+}
+
 static int connect_lake(lvtab *t, const char *name, char **pzErr)
 {
     char err[512];
@@ -299,9 +319,7 @@ static int connect_lake(lvtab *t, const char *name, char **pzErr)
     add_col(t, &cap, "_ingest_ts", CT_TIMESTAMP, 0, 0);
     for (int p = 0; p < t->npkeys; p++) add_col(t, &cap, t->pkeys[p], CT_STRING, p + 1, 0);
     lk_names_destroy(names);
-    /* a stream's tail belongs to its main table, not to "<table>_errors" */
-    size_t nl = strlen(t->table);
-    t->has_tail = t->stream[0] && !(nl > 7 && !strcmp(t->table + nl - 7, "_errors"));
+    t->has_tail = t->stream[0] && !errors_table(t);
     ct_table_free(&tb);
     return 0;
 }

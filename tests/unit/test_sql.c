@@ -295,15 +295,15 @@ TEST(sql_safety)
 
 /* ---- names, widening, tables that cannot be declared --------------------------------- */
 
-/* A stream "ev" with a sink into t1_ev and no records yet. */
-static int lake_empty(lake *L, const char *name)
+/* A stream with a sink into table and no records yet. */
+static int lake_stream(lake *L, const char *name, const char *stream, const char *table)
 {
     snprintf(L->dir, sizeof L->dir, "%s/%s", t_tmpdir(), name);
     char p[700], cat[700], tmp[700];
     snprintf(p, sizeof p, "%s/streams", L->dir);
     mkdir(L->dir, 0755);
     mkdir(p, 0755);
-    L->js = jr_stream_open(p, "ev", NULL, err, sizeof err);
+    L->js = jr_stream_open(p, stream, NULL, err, sizeof err);
     if (!L->js) return -1;
     snprintf(p, sizeof p, "%s/lake", L->dir);
     L->st = st_local_create(p, err, sizeof err);
@@ -313,15 +313,17 @@ static int lake_empty(lake *L, const char *name)
     snprintf(cat, sizeof cat, "%s/catalog.db", L->dir);
     snprintf(tmp, sizeof tmp, "%s/lake-tmp", L->dir);
     mkdir(tmp, 0755);
-    o.stream_name = "ev";
+    o.stream_name = stream;
     o.stream = L->js;
-    o.table = "t1_ev";
+    o.table = table;
     o.catalog_path = cat;
     o.store = L->st;
     o.tmp_dir = tmp;
     L->sink = lk_sink_create(&o, err, sizeof err);
     return L->sink ? 0 : -1;
 }
+
+static int lake_empty(lake *L, const char *name) { return lake_stream(L, name, "ev", "t1_ev"); }
 
 TEST(sql_adversarial_keys_keep_queries_working)
 {
@@ -476,4 +478,22 @@ TEST(sql_read_parquet_case_twins)
     CHECK(q(e, sqlq, &r) == 1); /* the later twin is left out, the file still reads */
     CHECK_EQ_STR(r.text, "1,3");
     sq_close(e);
+}
+
+TEST(sql_tail_of_a_stream_named_like_errors)
+{
+    lake L = {0};
+    CHECK_MSG(lake_stream(&L, "xerr", "x_errors", "t1_x_errors") == 0, "%s", err);
+    append(L.js, "{\"id\":1}");
+    CHECK_MSG(lk_sink_step(L.sink, 1, err, sizeof err) == 1, "%s", err);
+    append(L.js, "{\"id\":2}"); /* in the journal only */
+    sq_engine *e = open_engine(&L, 0);
+    CHECK(e);
+    qres r;
+    CHECK(q(e, "SELECT count(*) FROM t1_x_errors", &r) == 1); /* its own tail */
+    CHECK_EQ_STR(r.text, "2");
+    CHECK(q(e, "SELECT count(*) FROM t1_x_errors_errors", &r) == 1); /* no tail */
+    CHECK_EQ_STR(r.text, "0");
+    sq_close(e);
+    lake_free(&L);
 }
