@@ -69,7 +69,8 @@ typedef struct ct_table {
 } ct_table;
 
 /* Create table `name` if missing (location/partition/stream are only used
- * when creating).  Fills *out (may be NULL) with the table as stored.
+ * when creating; a name that differs from an existing table's only in ASCII
+ * case is refused).  Fills *out (may be NULL) with the table as stored.
  * Returns 1 if created, 0 if it existed, -1 with a message. */
 int ct_table_ensure(ct_catalog *c, const char *name, const char *location, const char *partition,
                     const char *stream, ct_table *out, char *err, size_t errlen);
@@ -87,6 +88,17 @@ void ct_names_free(char **names, int n);
  * removed.  Sets *version to the current version.  0 or -1. */
 int ct_schema_set(ct_catalog *c, int64_t table_id, const ct_column *cols, int ncols,
                   const char *change, int *version, char *err, size_t errlen);
+
+/* The older types of the table's columns: fn(arg, column, type, version)
+ * for the columns of every schema version after which some column changed
+ * type, so for each column and each type it had before its current one, the
+ * last version with that type is among the calls (calls with the current
+ * type may come too).  A file written under a version up to that one holds
+ * the column in the older type (its statistics compare in that type).
+ * 0 or -1. */
+typedef void (*ct_coltype_fn)(void *arg, const char *column, ct_type type, int last_version);
+int ct_column_types(ct_catalog *c, int64_t table_id, ct_coltype_fn fn, void *arg, char *err,
+                    size_t errlen);
 
 typedef struct ct_schema_version {
     int version;

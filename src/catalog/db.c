@@ -105,6 +105,13 @@ static const char *const ct_sql[S__COUNT] = {
     [S_TABLE_BY_ID] = "SELECT id, name, location, partition_cols, stream, created_ms, version "
                       "FROM tables WHERE id = ?1",
     [S_TABLE_NAMES] = "SELECT name FROM tables ORDER BY name",
+    [S_TABLE_NAME_NOCASE] = "SELECT name FROM tables WHERE name = ?1 COLLATE NOCASE AND name <> ?1 "
+                            "LIMIT 1",
+    [S_VERSIONS_JSON] = "SELECT version, columns_json FROM schema_versions WHERE table_id = ?1 "
+                        "ORDER BY version",
+    [S_VERSION_COLUMNS] = "SELECT json_extract(j.value, '$.name'), json_extract(j.value, '$.type') "
+                          "FROM schema_versions v, json_each(v.columns_json) j "
+                          "WHERE v.table_id = ?1 AND v.version = ?2",
     [S_TABLE_SET_VERSION] = "UPDATE tables SET version = ?2 WHERE id = ?1",
     [S_COLS_OF] = "SELECT name, type, added_version FROM columns WHERE table_id = ?1 "
                   "ORDER BY ordinal",

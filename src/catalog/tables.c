@@ -144,6 +144,28 @@ int ct_table_get(ct_catalog *c, const char *name, ct_table *out, char *err, size
     return rc;
 }
 
+/* Table names are SQL identifiers, compared without ASCII case: a new table
+ * may not differ from an existing one only in case (SQL could not tell them
+ * apart).  0, or -1 with a message. */
+static int case_twin(ct_catalog *c, const char *name, char *err, size_t errlen)
+{
+    sqlite3_stmt *s = ct_stmt(c, S_TABLE_NAME_NOCASE, err, errlen);
+    if (!s) return -1;
+    sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        char other[128];
+        ct_col_text(s, 0, other, sizeof other);
+        ct_done(s);
+        return ut_err(err, errlen,
+                      "catalog %s: table '%s' differs only in case from the existing table '%s' "
+                      "(table names are compared without case; pick another name)",
+                      c->path, name, other);
+    }
+    ct_done(s);
+    return rc == SQLITE_DONE ? 0 : ct_sqlerr(c, "look up table names", err, errlen);
+}
+
 int ct_table_insert_tx(ct_catalog *c, const char *name, const char *location,
                        const char *partition, const char *stream, ct_table *out, char *err,
                        size_t errlen)
@@ -182,6 +204,7 @@ int ct_table_insert_tx(ct_catalog *c, const char *name, const char *location,
     ct_done(s);
     s = NULL;
     int created = sqlite3_changes(c->db) > 0;
+    if (created && case_twin(c, name, err, errlen)) goto fail; /* rolled back */
     if (get_table(c, name, out, err, errlen) != 1) {
         if (err && !*err) ut_err(err, errlen, "catalog %s: table '%s' vanished", c->path, name);
         goto fail;
@@ -506,4 +529,71 @@ int ct_table_stats(ct_catalog *c, int64_t table_id, struct ct_table_stats *out, 
     ct_col_text(s, 5, out->max_partition, sizeof out->max_partition);
     ct_done(s);
     return 0;
+}
+
+/* Versions v whose columns are not those of v + 1 with columns appended:
+ * before them a column changed type (or a null-only column got one).  Only
+ * those versions' columns are read: the common history, columns added, is a
+ * byte-prefix comparison of the stored JSON.  *out malloc'ed; count or -1. */
+static int changed_before(ct_catalog *c, int64_t table_id, int **out, char *err, size_t errlen)
+{
+    sqlite3_stmt *s = ct_stmt(c, S_VERSIONS_JSON, err, errlen);
+    if (!s) return -1;
+    sqlite3_bind_int64(s, 1, table_id);
+    ut_buf prev = {0};
+    int prev_v = 0, n = 0, cap = 0, rc;
+    int *v = NULL;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        const void *j = sqlite3_column_blob(s, 1);
+        size_t jn = (size_t)sqlite3_column_bytes(s, 1);
+        if (prev_v && !(jn > prev.len && prev.len > 0 && !memcmp(j, prev.p, prev.len - 1))) {
+            if (n == cap) {
+                cap = cap ? cap * 2 : 8;
+                v = ut_realloc(v, (size_t)cap * sizeof *v);
+            }
+            v[n++] = prev_v;
+        }
+        ut_buf_reset(&prev);
+        ut_buf_put(&prev, j, jn);
+        prev_v = sqlite3_column_int(s, 0);
+    }
+    ct_done(s);
+    ut_buf_free(&prev);
+    if (rc != SQLITE_DONE) {
+        free(v);
+        return ct_sqlerr(c, "read schema versions", err, errlen);
+    }
+    *out = v;
+    return n;
+}
+
+int ct_column_types(ct_catalog *c, int64_t table_id, ct_coltype_fn fn, void *arg, char *err,
+                    size_t errlen)
+{
+    if (ct_begin(c, 0, err, errlen) < 0) return -1; /* one snapshot */
+    int *vers = NULL;
+    int nv = changed_before(c, table_id, &vers, err, errlen), rc = SQLITE_DONE;
+    for (int i = 0; i < nv && rc == SQLITE_DONE; i++) {
+        sqlite3_stmt *s = ct_stmt(c, S_VERSION_COLUMNS, err, errlen);
+        if (!s) {
+            nv = -1;
+            break;
+        }
+        sqlite3_bind_int64(s, 1, table_id);
+        sqlite3_bind_int(s, 2, vers[i]);
+        while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+            const char *name = (const char *)sqlite3_column_text(s, 0);
+            const char *type = (const char *)sqlite3_column_text(s, 1);
+            ct_type t;
+            if (name && type && ct_type_parse(type, &t) == 0) fn(arg, name, t, vers[i]);
+        }
+        ct_done(s);
+    }
+    free(vers);
+    if (nv >= 0 && rc != SQLITE_DONE) nv = ct_sqlerr(c, "read column types", err, errlen);
+    if (nv < 0) {
+        ct_rollback(c);
+        return -1;
+    }
+    return ct_commit_tx(c, err, errlen) < 0 ? -1 : 0;
 }

@@ -82,7 +82,7 @@ int lk__part_open(lk_sink *s, lk__buf *b, char *err, size_t errlen)
     b->wn = n;
     for (int i = 0; i < n; i++) {
         const lk__col *c = &s->schema.cols[i];
-        if (!c->type) { /* only nulls so far: not in the file */
+        if (!c->type || c->legacy) { /* only nulls so far / a clashing old name: not in the file */
             b->wcol[i] = -1;
             continue;
         }
@@ -171,7 +171,7 @@ void lk__parts_discard(lk_sink *s)
 
 /* A failed flush drops everything buffered and goes back to the committed
  * position: the journal still has every record, so nothing is lost. */
-static void rewind_to_position(lk_sink *s)
+void lk__rewind(lk_sink *s)
 {
     lk__parts_discard(s);
     s->read_offset = s->position;
@@ -276,10 +276,11 @@ int lk__flush(lk_sink *s, char *err, size_t errlen)
     s->buffered_records = s->buffered_bytes = 0;
     s->oldest_ingest_us = 0;
     s->flush_seq++;
+    s->rereads = 0;
     rc = 0;
 done:
     pq_writer_destroy(ew);
-    if (rc) rewind_to_position(s);
+    if (rc) lk__rewind(s);
     free(lf);
     free(names);
     free(parts);

@@ -14,8 +14,10 @@
  * After a crash the sink resumes from the committed position: records already
  * in committed files are not read again, files written but not committed are
  * garbage (collected when the sink starts), so no row is ever duplicated or
- * lost.  Records that cannot fit (over the column cap, not an object) go to
- * the table "<table>_errors" with the reason, in the same transaction.
+ * lost.  Keys become columns by one naming rule (lk_names below).  Records
+ * that cannot fit (over the column cap, not an object, two keys in one
+ * column) go to the table "<table>_errors" with the reason, in the same
+ * transaction, and change nothing in the schema.
  */
 #ifndef SLUICE_LAKE_H
 #define SLUICE_LAKE_H
@@ -70,8 +72,9 @@ lk_sink *lk_sink_create(const lk_sink_opts *o, char *err, size_t errlen);
 
 /* Read what the stream has after the current position, buffer it, and flush
  * if a buffer hint is reached (or `flush` is set and anything is buffered).
- * Returns the number of records consumed, or -1 with a message.  For tests
- * and one-shot tools; the server uses lk_sink_start. */
+ * Returns the number of records consumed (records read again after a
+ * widening count again), or -1 with a message.  For tests and one-shot
+ * tools; the server uses lk_sink_start. */
 int lk_sink_step(lk_sink *s, int flush, char *err, size_t errlen);
 
 /* Run the sink in its own thread until lk_sink_stop. 0 or -1. */
@@ -185,5 +188,49 @@ long lk_part_unescape(const char *s, size_t n, char *out, size_t cap);
 #define LK_SEGMENT_MAX 255
 int lk_part_segment(const char *col, const char *value, size_t n, char *out, size_t cap,
                     char *err, size_t errlen);
+
+/* ---- column names (colname.c) -------------------------------------------------
+ * The one rule that turns record keys into column names (docs/lake.md,
+ * "Column names"), used by the sink, CREATE TABLE AS / INSERT, the journal
+ * tail and the SQL declaration of tables.  Names are unique under ASCII case
+ * folding; reserved names (_ingest_ts, partition columns) and names taken by
+ * another spelling push a key to name_2, name_3, ... */
+#define LK_NAME_MAX 255        /* bytes of a column name (the catalog's cap) */
+#define LK_NAME_BASE 200       /* bytes of a key's name before a _N suffix */
+#define LK_NAME_TRIES 100      /* suffixes tried before a key gets no column (bounds
+                                  the work per key) */
+#define LK_STREAM_NAME_MAX 64  /* the journal's cap on stream names */
+#define LK_TABLE_NAME_MAX 127  /* the catalog's cap on table names */
+
+/* A set of taken names: columns (with their index) and reserved names. */
+typedef struct lk_names lk_names;
+lk_names *lk_names_create(int case_insensitive);
+void lk_names_destroy(lk_names *m); /* accepts NULL */
+/* Take name[0..n) for column idx (-1: reserved, no key lands there).
+ * 0, or -1 (nothing taken) when it equals a taken name up to ASCII case. */
+int lk_names_take(lk_names *m, const char *name, size_t n, int idx);
+/* Forget every name taken after the first n. */
+void lk_names_truncate(lk_names *m, int n);
+int lk_names_count(const lk_names *m);
+/* The column index of a taken name (exactly, or up to case when
+ * case-insensitive), -1 if none or reserved.  Not the rule: see resolve. */
+int lk_names_find(const lk_names *m, const char *name, size_t n);
+/* The column of record key key[0..n): its index, or -1 with the name a new
+ * column gets in out[LK_NAME_MAX + 1] (out "" when every suffix is taken).
+ * out / outn may be NULL. */
+int lk_names_resolve(const lk_names *m, const char *key, size_t n, char *out, size_t *outn);
+/* The key's name before suffixes (the rule's base) into out[LK_NAME_MAX + 1];
+ * returns its length. */
+size_t lk_colname_base(const char *key, size_t n, char *out);
+/* Is key non-empty printable UTF-8 (nothing to escape)?  Such a key of at
+ * most LK_NAME_BASE bytes is its own base name. */
+int lk_colname_printable(const char *key, size_t n);
+
+/* Where a stream's rejected records go: "<stream>.errors" (journal stream,
+ * out[LK_STREAM_NAME_MAX + 1]) and "<table>_errors" (the sink's errors table,
+ * out[LK_TABLE_NAME_MAX + 1]); a name that would be too long keeps a prefix
+ * and gets a hash, so distinct streams never share one. */
+void lk_errors_stream_name(const char *stream, char *out);
+void lk_errors_table_name(const char *table, char *out);
 
 #endif

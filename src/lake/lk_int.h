@@ -5,8 +5,10 @@
 #include "catalog/catalog.h"
 #include "json/json.h"
 #include "lake/lake.h"
+#include "log/log.h"
 #include "util/util.h"
 
+#include <assert.h>
 #include <pthread.h>
 
 /* Wall-clock milliseconds (sink.c). */
@@ -23,13 +25,14 @@ typedef struct lk__col {
     size_t nlen;
     ct_type type;        /* 0 = only nulls so far */
     ct_type recorded;    /* type in the catalog's current version (0 = new) */
+    int legacy;          /* name clashes (catalog from before the naming rule):
+                            kept, never written, no key lands in it */
 } lk__col;
 
 typedef struct lk__schema {
     lk__col *cols;
     int n, cap;
-    uint32_t *slots;     /* hash of (folded) name -> index + 1 */
-    uint32_t mask;
+    lk_names *names;     /* the naming rule's view: reserved names + columns */
     int case_insensitive;
     int max_columns;
     int version;         /* catalog version of the recorded columns */
@@ -38,9 +41,11 @@ typedef struct lk__schema {
 
 void lk__schema_init(lk__schema *s, int case_insensitive, int max_columns);
 void lk__schema_free(lk__schema *s);
+/* Reserve a name no key may land in (partition columns; _ingest_ts always). */
+void lk__schema_reserve(lk__schema *s, const char *name);
 /* Load the catalog's columns (as recorded). */
 void lk__schema_load(lk__schema *s, const ct_table *t);
-/* Column index of key, or -1. */
+/* Column index of key (the naming rule), or -1. */
 int lk__schema_find(const lk__schema *s, const char *key, size_t n);
 /* Same, trying *hint first (the column this field position matched in the
  * previous record: records usually repeat their key order); updates *hint. */
@@ -48,9 +53,16 @@ int lk__schema_find_hint(const lk__schema *s, const char *key, size_t n, int *hi
 /* Widen existing column i for a value of kind k (see lk__schema_observe). */
 void lk__schema_note(lk__schema *s, int i, js_kind k, int is_ts);
 /* Note a value of JSON kind k (for strings: is_ts says it parses as RFC 3339)
- * for key; adds or widens the column.  Returns the column index, or -1 when
- * the table is at its column cap (the record goes to the errors table). */
+ * for key; adds or widens the column.  Returns the column index, -1 when
+ * the table is at its column cap, -2 when the naming rule finds no name (the
+ * record goes to the errors table). */
 int lk__schema_observe(lk__schema *s, const char *key, size_t n, js_kind k, int is_ts);
+/* The schema's size, to undo the columns a rejected record added. */
+typedef struct lk__schema_mark {
+    int n, names, dirty;
+} lk__schema_mark;
+lk__schema_mark lk__schema_save(const lk__schema *s);
+void lk__schema_rollback(lk__schema *s, lk__schema_mark m);
 /* Would a value of kind k (is_ts) change column i's type? */
 int lk__schema_widens(const lk__schema *s, int i, js_kind k, int is_ts);
 /* The typed columns as the catalog stores them (columns seen only with nulls

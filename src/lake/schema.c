@@ -1,47 +1,38 @@
-/* Table schema of the lake sink: columns by name, evolution by widening. */
+/* Table schema of the lake sink: columns by name (the naming rule of
+ * colname.c decides which column a key lands in), evolution by widening. */
 #include "lake/lk_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <xxhash.h>
 
 void lk__schema_init(lk__schema *s, int case_insensitive, int max_columns)
 {
     memset(s, 0, sizeof *s);
     s->case_insensitive = case_insensitive;
     s->max_columns = max_columns > 0 ? max_columns : 1000;
+    if (s->max_columns > CT_MAX_COLUMNS) s->max_columns = CT_MAX_COLUMNS; /* else the catalog
+        refuses the schema and the sink is stuck */
+    s->names = lk_names_create(case_insensitive);
+    lk_names_take(s->names, "_ingest_ts", 10, -1);
+}
+
+void lk__schema_reserve(lk__schema *s, const char *name)
+{
+    lk_names_take(s->names, name, strlen(name), -1);
 }
 
 void lk__schema_free(lk__schema *s)
 {
     for (int i = 0; i < s->n; i++) free(s->cols[i].name);
     free(s->cols);
-    free(s->slots);
+    lk_names_destroy(s->names);
     memset(s, 0, sizeof *s);
-}
-
-static uint64_t name_hash(const lk__schema *s, const char *k, size_t n)
-{
-    if (!s->case_insensitive) return XXH3_64bits(k, n);
-    char buf[256];
-    uint64_t h = 0;
-    size_t done = 0;
-    while (done < n) { /* fold ASCII case in chunks */
-        size_t m = n - done < sizeof buf ? n - done : sizeof buf;
-        for (size_t i = 0; i < m; i++) {
-            char c = k[done + i];
-            buf[i] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
-        }
-        h = XXH3_64bits_withSeed(buf, m, h);
-        done += m;
-    }
-    return h;
 }
 
 static int name_eq(const lk__schema *s, const lk__col *c, const char *k, size_t n)
 {
-    if (c->nlen != n) return 0;
+    if (c->nlen != n || c->legacy) return 0;
     if (!s->case_insensitive) return !memcmp(c->name, k, n);
     for (size_t i = 0; i < n; i++) {
         char a = c->name[i], b = k[i];
@@ -52,57 +43,34 @@ static int name_eq(const lk__schema *s, const lk__col *c, const char *k, size_t 
     return 1;
 }
 
-static void rehash(lk__schema *s)
-{
-    uint32_t nslots = 64;
-    while (nslots < (uint32_t)s->n * 3) nslots *= 2;
-    free(s->slots);
-    s->slots = ut_calloc(nslots, sizeof *s->slots);
-    s->mask = nslots - 1;
-    for (int i = 0; i < s->n; i++) {
-        uint32_t h = (uint32_t)name_hash(s, s->cols[i].name, s->cols[i].nlen) & s->mask;
-        while (s->slots[h]) h = (h + 1) & s->mask;
-        s->slots[h] = (uint32_t)i + 1;
-    }
-}
-
 int lk__schema_find(const lk__schema *s, const char *key, size_t n)
 {
-    if (!s->slots) return -1;
-    uint32_t h = (uint32_t)name_hash(s, key, n) & s->mask;
-    while (s->slots[h]) {
-        const lk__col *c = &s->cols[s->slots[h] - 1];
-        if (name_eq(s, c, key, n)) return (int)s->slots[h] - 1;
-        h = (h + 1) & s->mask;
-    }
-    return -1;
+    return lk_names_resolve(s->names, key, n, NULL, NULL);
 }
 
 int lk__schema_find_hint(const lk__schema *s, const char *key, size_t n, int *hint)
 {
     int h = *hint;
-    if (h >= 0 && h < s->n && name_eq(s, &s->cols[h], key, n)) return h;
+    /* a column named exactly like a clean key is that key's first candidate */
+    if (h >= 0 && h < s->n && n <= LK_NAME_BASE && name_eq(s, &s->cols[h], key, n)) return h;
     return *hint = lk__schema_find(s, key, n);
 }
 
-static int add_col(lk__schema *s, const char *key, size_t n, ct_type t, ct_type recorded)
+/* Append column `name`; legacy when the name is taken (a catalog written
+ * before the naming rule): kept, but no key lands in it. */
+static int add_col(lk__schema *s, const char *name, size_t n, ct_type t, ct_type recorded)
 {
     if (s->n == s->cap) {
         s->cap = s->cap ? s->cap * 2 : 32;
         s->cols = ut_realloc(s->cols, (size_t)s->cap * sizeof *s->cols);
     }
-    lk__col *c = &s->cols[s->n++];
-    c->name = ut_strndup(key, n);
+    lk__col *c = &s->cols[s->n];
+    c->name = ut_strndup(name, n);
     c->nlen = n;
     c->type = t;
     c->recorded = recorded;
-    if ((uint32_t)s->n * 3 > (s->mask + 1) * 2 || !s->slots) rehash(s);
-    else {
-        uint32_t h = (uint32_t)name_hash(s, key, n) & s->mask;
-        while (s->slots[h]) h = (h + 1) & s->mask;
-        s->slots[h] = (uint32_t)s->n;
-    }
-    return s->n - 1;
+    c->legacy = lk_names_take(s->names, name, n, s->n) < 0;
+    return s->n++;
 }
 
 void lk__schema_load(lk__schema *s, const ct_table *t)
@@ -110,7 +78,16 @@ void lk__schema_load(lk__schema *s, const ct_table *t)
     for (int i = 0; i < t->ncols; i++) {
         const char *nm = t->cols[i].name;
         if (!strcmp(nm, "_ingest_ts")) continue;
-        add_col(s, nm, strlen(nm), t->cols[i].type, t->cols[i].type);
+        size_t n = strlen(nm);
+        int k = add_col(s, nm, n, t->cols[i].type, t->cols[i].type);
+        if (!s->cols[k].legacy && !lk_colname_printable(nm, n)) { /* not a name the rule makes */
+            s->cols[k].legacy = 1;
+            lk_names_truncate(s->names, lk_names_count(s->names) - 1);
+        }
+        if (s->cols[k].legacy)
+            lg_warn("sink", "table %s: column '%s' breaks the naming rule (control characters, or "
+                            "equal up to case to another column or a reserved name): it keeps "
+                            "its old files, new records never land in it", t->name, nm);
     }
     s->version = t->version;
 }
@@ -138,16 +115,33 @@ static ct_type kind_type(js_kind k, int is_ts)
 
 int lk__schema_observe(lk__schema *s, const char *key, size_t n, js_kind k, int is_ts)
 {
-    int i = lk__schema_find(s, key, n);
-    ct_type t = kind_type(k, is_ts);
-    if (i < 0) {
-        if (s->n >= s->max_columns) return -1;
-        i = add_col(s, key, n, t, (ct_type)0);
-        s->dirty = 1;
+    char name[LK_NAME_MAX + 1];
+    size_t nn;
+    int i = lk_names_resolve(s->names, key, n, name, &nn);
+    if (i >= 0) {
+        lk__schema_note(s, i, k, is_ts);
         return i;
     }
-    lk__schema_note(s, i, k, is_ts);
+    if (s->n >= s->max_columns) return -1;
+    if (!nn) return -2; /* every suffix taken */
+    i = add_col(s, name, nn, kind_type(k, is_ts), (ct_type)0);
+    assert(!s->cols[i].legacy);
+    s->dirty = 1;
     return i;
+}
+
+lk__schema_mark lk__schema_save(const lk__schema *s)
+{
+    return (lk__schema_mark){s->n, lk_names_count(s->names), s->dirty};
+}
+
+void lk__schema_rollback(lk__schema *s, lk__schema_mark m)
+{
+    assert(m.n <= s->n);
+    for (int i = m.n; i < s->n; i++) free(s->cols[i].name);
+    s->n = m.n;
+    lk_names_truncate(s->names, m.names);
+    s->dirty = m.dirty;
 }
 
 int lk__schema_widens(const lk__schema *s, int i, js_kind k, int is_ts)

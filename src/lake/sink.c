@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -110,7 +111,81 @@ static int is_timestamp_text(const js_value *v)
     return v->n >= 19 && v->n <= 40 && ut_ts_parse(v->s, v->n, &us) == 0;
 }
 
-/* Returns 0 (landed in a writer), 1 (rejected: *why says why), -1 (error). */
+/* Two different keys of one record in one column (the naming rule maps
+ * "name" and "name_2" to name_2 once "Name" exists): the record is rejected.
+ * The same key twice keeps its first value.  0 or 1 (*why set). */
+static int same_column(lk_sink *s, int nf, char *why, size_t nwhy)
+{
+    if (s->cap_seen < s->schema.n) {
+        int old = s->cap_seen;
+        s->cap_seen = s->schema.n * 2;
+        s->seen = ut_realloc(s->seen, (size_t)s->cap_seen * sizeof *s->seen);
+        s->seen_field = ut_realloc(s->seen_field, (size_t)s->cap_seen * sizeof *s->seen_field);
+        for (int i = old; i < s->cap_seen; i++) s->seen[i] = 0;
+    }
+    uint64_t seq = ++s->shred_seq;
+    for (int i = 0; i < nf; i++) {
+        struct lk__fv *x = &s->fv[i];
+        if (x->ci < 0) continue;
+        if (s->seen[x->ci] != seq) {
+            s->seen[x->ci] = seq;
+            s->seen_field[x->ci] = i;
+            continue;
+        }
+        const js_field *a = &s->fv[s->seen_field[x->ci]].f, *b = &x->f;
+        if (a->key_len == b->key_len &&
+            (s->schema.case_insensitive ? !strncasecmp(a->key, b->key, a->key_len)
+                                        : !memcmp(a->key, b->key, a->key_len))) {
+            x->ci = -1; /* a repeated key: the first value stays */
+            continue;
+        }
+        char ka[LK_NAME_MAX + 1], kb[LK_NAME_MAX + 1];
+        lk_colname_base(a->key, a->key_len, ka);
+        lk_colname_base(b->key, b->key_len, kb);
+        return ut_err(why, nwhy, "keys '%.60s' and '%.60s' both map to column '%.60s' of table %s",
+                      ka, kb, s->schema.cols[x->ci].name, s->o.table), 1;
+    }
+    return 0;
+}
+
+/* Add the record's new columns and widen the others (after the open files
+ * were landed).  0, 1 (rejected: nothing changed), -1 (error). */
+static int evolve(lk_sink *s, int nf, char *why, size_t nwhy, char *err, size_t errlen)
+{
+    lk__schema_mark mark = lk__schema_save(&s->schema);
+    for (int i = 0; i < nf; i++) {
+        struct lk__fv *x = &s->fv[i];
+        if (x->ci >= 0) continue;
+        x->ci = lk__schema_observe(&s->schema, x->f.key, x->f.key_len, x->f.v.kind, x->is_ts);
+        if (x->ci < 0) {
+            int cap = x->ci == -1;
+            lk__schema_rollback(&s->schema, mark);
+            if (cap)
+                return ut_err(why, nwhy, "record would take table %s over its %d-column cap",
+                              s->o.table, s->schema.max_columns), 1;
+            char k[LK_NAME_MAX + 1];
+            lk_colname_base(x->f.key, x->f.key_len, k);
+            return ut_err(why, nwhy, "key '%.60s' has no free column name in table %s "
+                                     "(%d suffixes taken)", k, s->o.table, LK_NAME_TRIES), 1;
+        }
+    }
+    if (same_column(s, nf, why, nwhy)) {
+        lk__schema_rollback(&s->schema, mark);
+        return 1;
+    }
+    for (int i = 0; i < nf; i++) {
+        struct lk__fv *x = &s->fv[i];
+        if (x->ci >= 0 && x->f.v.kind != JS_NULL)
+            lk__schema_note(&s->schema, x->ci, x->f.v.kind, x->is_ts);
+    }
+    if (s->schema.dirty && lk__schema_commit(s, err, errlen)) return -1;
+    return 0;
+}
+
+/* Returns 0 (landed in a writer), 1 (rejected: *why says why), 2 (a timestamp
+ * or double column widened to string while records were buffered: the buffers
+ * were dropped and the sink went back to its committed position, so they land
+ * again in the wider type and keep their original text), -1 (error). */
 static int shred(lk_sink *s, const jr_record *r, char *why, size_t nwhy, char *err, size_t errlen)
 {
     char jerr[200];
@@ -118,7 +193,7 @@ static int shred(lk_sink *s, const jr_record *r, char *why, size_t nwhy, char *e
     if (js_obj_begin(s->js, (const char *)r->p, r->n, jerr, sizeof jerr))
         return ut_err(why, nwhy, "%s", jerr), 1;
     size_t etl = strlen(s->o.event_time_field);
-    int nf = 0, change = 0, rc, nohint = -1;
+    int nf = 0, change = 0, lossy = 0, rc, nohint = -1;
     for (;;) {
         if (nf == s->cap_fv) {
             s->cap_fv = s->cap_fv ? s->cap_fv * 2 : 64;
@@ -132,7 +207,6 @@ static int shred(lk_sink *s, const jr_record *r, char *why, size_t nwhy, char *e
             int64_t us;
             if (lk__event_time(&f->v, s->o.time_format, &us) == 0) event_us = us;
         }
-        if (f->key_len == 10 && !memcmp(f->key, "_ingest_ts", 10)) continue; /* reserved */
         int *hint = nf < 64 ? &s->hints[nf] : &nohint;
         x->ci = lk__schema_find_hint(&s->schema, f->key, f->key_len, hint);
         x->is_ts = 0;
@@ -140,31 +214,35 @@ static int shred(lk_sink *s, const jr_record *r, char *why, size_t nwhy, char *e
             ct_type t = x->ci >= 0 ? s->schema.cols[x->ci].type : (ct_type)0;
             if (t == 0 || t == CT_TIMESTAMP) x->is_ts = is_timestamp_text(&f->v);
         }
-        if (x->ci < 0 || (f->v.kind != JS_NULL && lk__schema_widens(&s->schema, x->ci, f->v.kind, x->is_ts)))
+        if (x->ci < 0) {
             change = 1;
+        } else if (f->v.kind != JS_NULL && lk__schema_widens(&s->schema, x->ci, f->v.kind, x->is_ts)) {
+            ct_type t = s->schema.cols[x->ci].type; /* these widen to string: their text differs */
+            change = 1;
+            lossy |= t == CT_TIMESTAMP || t == CT_DOUBLE;
+        }
         nf++;
     }
     if (rc < 0) return ut_err(why, nwhy, "%s", jerr), 1;
     if (change) {
-        /* land what the open writers hold, under the schema they were made with */
-        if (s->buffered_records) {
+        /* land what the open writers hold, under the schema they were made
+         * with -- unless a column widens to string from a type whose text
+         * differs from the record's: then the buffers are read again (a few
+         * times per file at most, so the work stays bounded) */
+        int reread = lossy && s->buffered_records && s->rereads < LK__MAX_REREADS;
+        if (s->buffered_records && !reread) {
             s->read_offset = r->offset;
             if (lk__flush(s, err, errlen)) return -1;
         }
-        int cap_hit = 0;
-        for (int i = 0; i < nf; i++) {
-            struct lk__fv *x = &s->fv[i];
-            if (x->ci >= 0) {
-                if (x->f.v.kind != JS_NULL) lk__schema_note(&s->schema, x->ci, x->f.v.kind, x->is_ts);
-            } else if ((x->ci = lk__schema_observe(&s->schema, x->f.key, x->f.key_len, x->f.v.kind,
-                                                   x->is_ts)) < 0) {
-                cap_hit = 1;
-            }
+        int e = evolve(s, nf, why, nwhy, err, errlen);
+        if (e) return e;
+        if (reread) {
+            s->rereads++;
+            lk__rewind(s);
+            return 2;
         }
-        if (s->schema.dirty && lk__schema_commit(s, err, errlen)) return -1;
-        if (cap_hit)
-            return ut_err(why, nwhy, "record would take table %s over its %d-column cap",
-                          s->o.table, s->schema.max_columns), 1;
+    } else if (same_column(s, nf, why, nwhy)) {
+        return 1;
     }
     int64_t key = lk__part_key(event_us, s->o.partition);
     lk__buf *b = part_buf(s, key, 1);
@@ -176,7 +254,7 @@ static int shred(lk_sink *s, const jr_record *r, char *why, size_t nwhy, char *e
     if (!b->w && lk__part_open(s, b, err, errlen)) return -1;
     for (int i = 0; i < nf; i++) {
         const struct lk__fv *x = &s->fv[i];
-        if (x->ci < 0 || x->ci >= b->wn || b->wcol[x->ci] < 0) continue; /* null-only column */
+        if (x->ci < 0 || x->ci >= b->wn || b->wcol[x->ci] < 0) continue; /* null-only, repeated */
         lk__put_value(b->w, b->wcol[x->ci], s->schema.cols[x->ci].type, &x->f.v);
     }
     int ing = b->wcol[b->wn]; /* _ingest_ts */
@@ -197,7 +275,8 @@ static int due(lk_sink *s, int64_t now_ms)
     return now_ms - s->oldest_buffered_ms >= s->o.roll_age_ms;
 }
 
-/* Buffer records (flushing first whenever a new partition would pass the cap). */
+/* Buffer records (flushing first whenever a new partition would pass the cap).
+ * 0, 1 (went back to the committed position: read again), -1. */
 static int consume(lk_sink *s, const jr_record *recs, int n, char *err, size_t errlen)
 {
     for (int i = 0; i < n; i++) {
@@ -216,6 +295,7 @@ static int consume(lk_sink *s, const jr_record *recs, int n, char *err, size_t e
         if (!s->buffered_records && !s->errors.n) s->oldest_buffered_ms = lk__now_ms();
         int rc = shred(s, r, why, sizeof why, err, errlen);
         if (rc < 0) return -1;
+        if (rc == 2) return 1;
         if (!s->buffered_records && !s->errors.n) s->oldest_buffered_ms = lk__now_ms();
         if (rc == 1) {
             buf_add(&s->errors, r->p, r->n, r->ts_us, r->offset, why);
@@ -272,9 +352,11 @@ int lk_sink_step(lk_sink *s, int flush, char *err, size_t errlen)
         int n = jr_read(s->reader, s->read_offset, s->recs, READ_BATCH, READ_BYTES, err, errlen);
         if (n < 0) return -1;
         if (n == 0) break;
-        if (consume(s, s->recs, n, err, errlen)) return -1;
+        int c = consume(s, s->recs, n, err, errlen);
+        if (c < 0) return -1;
         total += n;
         publish(s);
+        if (c) continue; /* rewound: read the dropped records again */
         if (n < READ_BATCH) break;
     }
     if ((flush && (s->buffered_records || s->errors.n)) || due(s, lk__now_ms()))
@@ -408,18 +490,25 @@ lk_sink *lk_sink_create(const lk_sink_opts *o, char *err, size_t errlen)
     s->last_part = -1;
     for (int i = 0; i < 64; i++) s->hints[i] = -1;
     lk__schema_init(&s->schema, o->case_insensitive, o->max_columns);
+    if (o->partition != LK_PART_NONE) lk__schema_reserve(&s->schema, "dt");
+    if (o->partition == LK_PART_DT_HR) lk__schema_reserve(&s->schema, "hr");
     if (ut_mkdir_p(s->o.tmp_dir, err, errlen)) goto fail;
     s->cat = ct_open(s->o.catalog_path, err, errlen);
     if (!s->cat) goto fail;
-    char loc[1200], errtable[160];
+    char loc[1200], errtable[LK_TABLE_NAME_MAX + 1];
     st_uri(s->o.store, s->o.table, loc, sizeof loc);
     const char *part = o->partition == LK_PART_DT_HR ? "dt,hr" : o->partition == LK_PART_DT ? "dt" : "";
     if (ct_table_ensure(s->cat, s->o.table, loc, part, s->o.stream_name, &s->table, err, errlen) < 0)
         goto fail;
-    snprintf(errtable, sizeof errtable, "%s_errors", s->o.table);
+    lk_errors_table_name(s->o.table, errtable);
     st_uri(s->o.store, errtable, loc, sizeof loc);
     if (ct_table_ensure(s->cat, errtable, loc, "dt,hr", s->o.stream_name, &s->etable, err,
                         errlen) < 0)
+        goto fail;
+    static const ct_column ecols[] = {{"_offset", CT_INT64, 0}, {"reason", CT_STRING, 0},
+                                      {"record", CT_STRING, 0}};
+    if (ct_schema_set(s->cat, s->etable.id, ecols, 3, "errors table", &s->etable.version, err,
+                      errlen)) /* declared: queryable before (and without) its first file */
         goto fail;
     lk__schema_load(&s->schema, &s->table);
     if (ct_position(s->cat, s->o.stream_name, s->table.id, &s->position, err, errlen)) goto fail;
@@ -447,6 +536,8 @@ void lk_sink_destroy(lk_sink *s)
     lk__parts_discard(s);
     free(s->parts);
     free(s->fv);
+    free(s->seen);
+    free(s->seen_field);
     lk__schema_free(&s->schema);
     ct_table_free(&s->table);
     ct_table_free(&s->etable);

@@ -43,6 +43,11 @@ struct lk_sink {
         js_field f;
     } *fv;
     int cap_fv;
+    uint64_t *seen;             /* per column: the record (shred_seq) that set it */
+    int *seen_field;            /* ... and the field that did */
+    int cap_seen;
+    uint64_t shred_seq;
+    int rereads;                /* buffers read again since the last flush */
     lk__buf errors;
     uint64_t buffered_records, buffered_bytes;
     int64_t oldest_buffered_ms; /* wall time the oldest buffered record was read */
@@ -65,6 +70,11 @@ int lk__part_open(lk_sink *s, lk__buf *b, char *err, size_t errlen);
 void lk__put_value(pq_writer *w, int col, ct_type t, const js_value *v);
 /* Record a changed schema in the catalog now.  0 or -1. */
 int lk__schema_commit(lk_sink *s, char *err, size_t errlen);
+/* Times the buffers may be read again (after a widening) between flushes. */
+#define LK__MAX_REREADS 8
+/* Drop every buffer and go back to the committed position (the journal
+ * still has every record). */
+void lk__rewind(lk_sink *s);
 /* Write every buffer as Parquet, store the files, commit files + position. */
 int lk__flush(lk_sink *s, char *err, size_t errlen);
 /* The Parquet writer type of a catalog column type. */

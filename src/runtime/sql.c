@@ -15,6 +15,7 @@ void rt__sql_init(rt_runtime *rt)
         rt->tails[i].stream = cf->streams[i].name;
         rt->tails[i].event_time_field = cf->streams[i].sink.event_time_field;
         rt->tails[i].time_format = (int)cf->streams[i].sink.event_time_format;
+        rt->tails[i].case_insensitive = cf->streams[i].sink.case_insensitive;
     }
     rt->ntails = cf->nstreams;
 }

@@ -233,10 +233,10 @@ jr_stream *sv__errors_stream(sv_server *s, sv__stream *st, char *err, size_t err
 {
     pthread_mutex_lock(&st->errors_mu);
     if (!st->errors) {
-        char name[96];
+        char name[LK_STREAM_NAME_MAX + 1];
         jr_opts o;
         jr_opts_init(&o);
-        snprintf(name, sizeof name, "%s.errors", st->name);
+        lk_errors_stream_name(st->name, name); /* fits the journal's cap, even for long names */
         st->errors = jr_stream_open(s->streams_dir, name, &o, err, errlen);
     }
     jr_stream *e = st->errors;

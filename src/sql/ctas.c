@@ -172,6 +172,64 @@ static ctas_part *part_for(ctas *x, const char *v, size_t n, char *err, size_t e
     return p;
 }
 
+/* CREATE: column names of the SELECT by the naming rule ("" -> _empty, a
+ * name equal up to case to an earlier one or the partition column -> name_2,
+ * ...).  A name that lands in an earlier column is an error. */
+static int name_columns(ctas *x, sqlite3_stmt *st, lk_names *names, char *err, size_t errlen)
+{
+    int n = sqlite3_column_count(st);
+    if (x->pcol[0]) lk_names_take(names, x->pcol, strlen(x->pcol), -1);
+    lk_names_take(names, "_ingest_ts", 10, -1);
+    for (int c = 0; c < n; c++) {
+        if (c == x->pidx) continue;
+        const char *nm = sqlite3_column_name(st, c);
+        if (!nm) nm = "";
+        char name[LK_NAME_MAX + 1];
+        size_t nn = strlen(nm);
+        if (!strcmp(nm, "_ingest_ts")) { /* copied from a lake table: stays the ingest time */
+            snprintf(name, sizeof name, "%s", nm);
+        } else if (lk_names_resolve(names, nm, nn, name, &nn) >= 0 || !nn) {
+            return ut_err(err, errlen, "column '%.100s' appears twice in the SELECT (alias it)", nm);
+        } else {
+            lk_names_take(names, name, nn, x->ncols);
+        }
+        for (int k = 0; k < x->ncols; k++)
+            if (!strcmp(x->cols[k].name, name))
+                return ut_err(err, errlen, "column '%.100s' appears twice in the SELECT (alias it)", nm);
+        snprintf(x->cols[x->ncols].name, sizeof x->cols[0].name, "%s", name);
+        ct_type t = type_of(st, c);
+        x->cols[x->ncols].type = t ? t : CT_STRING;
+        x->src[x->ncols++] = c;
+    }
+    return 0;
+}
+
+/* INSERT: the table's columns, found by name; missing ones are NULL. */
+static int match_columns(ctas *x, sqlite3_stmt *st, lk_names *names, char *err, size_t errlen)
+{
+    int n = sqlite3_column_count(st);
+    if (x->pcol[0]) lk_names_take(names, x->pcol, strlen(x->pcol), -1);
+    for (int k = 0; k < x->t.ncols; k++) {
+        x->cols[x->ncols] = x->t.cols[k];
+        x->src[x->ncols] = -1;
+        lk_names_take(names, x->t.cols[k].name, strlen(x->t.cols[k].name), x->ncols);
+        x->ncols++;
+    }
+    for (int c = 0; c < n; c++) {
+        if (c == x->pidx) continue;
+        const char *nm = sqlite3_column_name(st, c);
+        if (!nm) nm = "";
+        int k = lk_names_resolve(names, nm, strlen(nm), NULL, NULL);
+        if (k < 0)
+            return ut_err(err, errlen, "table %s has no column '%.100s'", x->table, nm);
+        if (x->src[k] >= 0)
+            return ut_err(err, errlen, "column '%.100s' of table %s is given twice", x->cols[k].name,
+                          x->table);
+        x->src[k] = c;
+    }
+    return 0;
+}
+
 /* Resolve the file columns against the SELECT (first row in st). */
 static int plan_columns(ctas *x, sqlite3_stmt *st, char *err, size_t errlen)
 {
@@ -181,38 +239,15 @@ static int plan_columns(ctas *x, sqlite3_stmt *st, char *err, size_t errlen)
         if (x->pcol[0] && !strcasecmp(sqlite3_column_name(st, c), x->pcol)) x->pidx = c;
     if (x->pcol[0] && x->pidx < 0)
         return ut_err(err, errlen, "PARTITION BY %s: the SELECT has no such column", x->pcol);
-    x->cols = ut_calloc((size_t)n + 1, sizeof *x->cols);
-    x->src = ut_calloc((size_t)n + 1, sizeof *x->src);
-    if (x->create) {
-        for (int c = 0; c < n; c++) {
-            if (c == x->pidx) continue;
-            const char *nm = sqlite3_column_name(st, c);
-            for (int k = 0; k < x->ncols; k++)
-                if (!strcasecmp(x->cols[k].name, nm))
-                    return ut_err(err, errlen, "column '%s' appears twice in the SELECT (alias it)", nm);
-            snprintf(x->cols[x->ncols].name, sizeof x->cols[0].name, "%s", nm);
-            ct_type t = type_of(st, c);
-            x->cols[x->ncols].type = t ? t : CT_STRING;
-            x->src[x->ncols++] = c;
-        }
-        return 0;
-    }
-    /* INSERT: the table's columns, by name; missing ones are NULL */
-    for (int k = 0; k < x->t.ncols; k++) {
-        x->cols[x->ncols] = x->t.cols[k];
-        x->src[x->ncols] = -1;
-        for (int c = 0; c < n; c++)
-            if (c != x->pidx && !strcasecmp(sqlite3_column_name(st, c), x->t.cols[k].name)) x->src[x->ncols] = c;
-        x->ncols++;
-    }
-    for (int c = 0; c < n; c++) {
-        if (c == x->pidx) continue;
-        int found = 0;
-        for (int k = 0; k < x->ncols; k++) found |= x->src[k] == c;
-        if (!found)
-            return ut_err(err, errlen, "table %s has no column '%s'", x->table, sqlite3_column_name(st, c));
-    }
-    return 0;
+    size_t cap = (size_t)(n > x->t.ncols ? n : x->t.ncols) + 1; /* INSERT: the table's columns */
+    x->cols = ut_calloc(cap, sizeof *x->cols);
+    x->src = ut_calloc(cap, sizeof *x->src);
+    /* the naming rule (lake/colname.c): CREATE names its columns as the sink
+     * would; INSERT finds them the same way, ignoring case like SQL */
+    lk_names *names = lk_names_create(!x->create);
+    int rc = x->create ? name_columns(x, st, names, err, errlen) : match_columns(x, st, names, err, errlen);
+    lk_names_destroy(names);
+    return rc;
 }
 
 static void ctas_free(ctas *x)
@@ -336,6 +371,38 @@ static int land(ctas *x, char *err, size_t errlen)
     return rc;
 }
 
+/* Is there a lake table whose name differs from name only in ASCII case?
+ * (SQL cannot tell them apart.)  1 with a message, 0 no, -1 error. */
+static int case_twin(sq_engine *e, const char *name, char *err, size_t errlen)
+{
+    char **names = NULL;
+    int n = ct_tables(e->cat, &names, err, errlen), found = 0;
+    if (n < 0) return -1;
+    for (int i = 0; i < n && !found; i++)
+        if (!strcasecmp(names[i], name) && strcmp(names[i], name)) {
+            ut_err(err, errlen, "table %s differs only in case from the lake table %s (table names "
+                                "ignore case: use %s, or pick another name)",
+                   name, names[i], names[i]);
+            found = 1;
+        }
+    ct_names_free(names, n);
+    return found;
+}
+
+/* A temp table of that name (any case)?  INSERT INTO it is SQLite's. */
+static int temp_table(sq_engine *e, const char *name)
+{
+    sqlite3_stmt *st = NULL;
+    int found = 0;
+    if (sqlite3_prepare_v2(e->db, "SELECT 1 FROM temp.sqlite_master WHERE type = 'table' AND "
+                                  "name = ?1 COLLATE NOCASE", -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+        found = sqlite3_step(st) == SQLITE_ROW;
+    }
+    sqlite3_finalize(st);
+    return found;
+}
+
 int sq__ctas(sq_engine *e, const char *sql, int64_t *rows, char *err, size_t errlen)
 {
     ctas x;
@@ -359,7 +426,11 @@ int sq__ctas(sq_engine *e, const char *sql, int64_t *rows, char *err, size_t err
         if (!kw(&p, "INTO") || ident(&p, x.table, sizeof x.table)) return 0;
         int found = ct_table_get(e->cat, x.table, &x.t, err, errlen);
         if (found < 0) return -1;
-        if (!found) return 0; /* not a lake table (a temp table): SQLite's */
+        if (!found) {
+            if (temp_table(e, x.table)) return 0; /* a temp table: SQLite's */
+            int twin = case_twin(e, x.table, err, errlen);
+            return twin ? -1 : 0;
+        }
     } else {
         return 0;
     }
@@ -386,6 +457,7 @@ int sq__ctas(sq_engine *e, const char *sql, int64_t *rows, char *err, size_t err
             ut_err(err, errlen, "table %s already exists (INSERT INTO it, or pick a new name)", x.table);
             goto out;
         }
+        if (case_twin(e, x.table, err, errlen)) goto out;
     } else if (x.t.stream[0]) {
         ut_err(err, errlen, "table %s is landed by stream %s: only its sink writes it", x.table,
                x.t.stream);

@@ -2,12 +2,39 @@
  * schema "lake", statements run under the authorizer and limits, rows
  * streamed to a sink. */
 #include "sql/sq_int.h"
+#include "log/log.h"
 
+#include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <errno.h>
+#include <xxhash.h>
+
+/* Warnings about the catalog (a table skipped, a column left out) repeat for
+ * every engine the server opens (one per query): each is logged once per
+ * process, as long as it is among the last SEEN distinct ones. */
+#define SEEN 256
+void sq__warn_once(const char *fmt, ...)
+{
+    static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+    static uint64_t seen[SEEN];
+    static unsigned next;
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    uint64_t h = XXH3_64bits(msg, strlen(msg)) | 1;
+    int fresh = 1;
+    pthread_mutex_lock(&mu);
+    for (int i = 0; i < SEEN && fresh; i++) fresh = seen[i] != h;
+    if (fresh) seen[next++ % SEEN] = h;
+    pthread_mutex_unlock(&mu);
+    if (fresh) lg_warn("sql", "%s", msg);
+}
 
 static int exec(sq_engine *e, const char *sql, char *err, size_t errlen)
 {
@@ -39,6 +66,7 @@ sq_engine *sq_open(const sq_opts *o, char *err, size_t errlen)
             e->tails[i].event_time_field =
                 ut_strdup(o->tails[i].event_time_field ? o->tails[i].event_time_field : "");
             e->tails[i].time_format = o->tails[i].time_format;
+            e->tails[i].case_insensitive = o->tails[i].case_insensitive;
         }
         e->ntails = o->ntails;
     }
@@ -101,14 +129,13 @@ int sq_refresh(sq_engine *e, char *err, size_t errlen)
         ct_table t = {0};
         if (ct_table_get(e->cat, names[i], &t, err, errlen) <= 0) goto fail;
         int version = t.version;
-        ct_table_free(&t);
-        if (version == 0) continue; /* no columns yet */
+        ct_table_free(&t); /* no columns yet: still a table (_ingest_ts, partitions) */
         int k = 0;
         while (k < e->nknown && strcmp(e->known[k].name, names[i])) k++;
         if (k < e->nknown && e->known[k].version == version) continue;
         ut_buf b = {0};
         if (k < e->nknown) {
-            ut_buf_puts(&b, "DROP TABLE lake.");
+            ut_buf_puts(&b, "DROP TABLE IF EXISTS lake.");
             sq__ident(&b, names[i]);
             ut_buf_putc(&b, 0);
             int x = exec(e, (char *)b.p, err, errlen);
@@ -121,9 +148,10 @@ int sq_refresh(sq_engine *e, char *err, size_t errlen)
         sq__ident(&b, names[i]);
         ut_buf_puts(&b, ")");
         ut_buf_putc(&b, 0);
-        int x = exec(e, (char *)b.p, err, errlen);
+        char why[512];
+        if (exec(e, (char *)b.p, why, sizeof why)) /* one bad table never fails the others */
+            sq__warn_once("table %s is skipped (cannot be declared): %s", names[i], why);
         ut_buf_free(&b);
-        if (x) goto fail;
         if (k == e->nknown) {
             e->known = ut_realloc(e->known, (size_t)(e->nknown + 1) * sizeof *e->known);
             snprintf(e->known[k].name, sizeof e->known[k].name, "%s", names[i]);

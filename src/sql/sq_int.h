@@ -42,6 +42,9 @@ struct sq_engine {
     sq_stats stats;
 };
 
+/* lg_warn once per process for a given message (engine.c). */
+void sq__warn_once(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* ---- values (value.c) --------------------------------------------------------- */
 
 /* A value as SQLite sees it: NULL < numbers < text (< blob). */

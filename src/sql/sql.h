@@ -40,6 +40,7 @@ typedef struct sq_tail_conf {
     const char *stream;
     const char *event_time_field; /* "" = ingest time */
     int time_format;              /* lk_time_format */
+    int case_insensitive;         /* the sink's keys ignore ASCII case */
 } sq_tail_conf;
 
 typedef struct sq_opts {

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #define TAIL_BATCH 256
@@ -22,6 +23,8 @@
 typedef struct tval {
     js_kind kind; /* JS_NULL when absent */
     int set;
+    const char *key; /* the key that set it (in the record) */
+    size_t key_len;
     int b;
     int64_t i;
     double d;
@@ -39,6 +42,8 @@ struct sq_tail {
     lk_partitioning part;
     sq_tail_col *cols;
     int ncols;
+    lk_names *names; /* the naming rule: key -> column */
+    int ci;          /* keys ignore ASCII case (the sink's option) */
     tval *vals;
     ut_buf text;
     int64_t ingest_us;
@@ -79,16 +84,23 @@ sq_tail *sq__tail_open(sq_engine *e, jr_stream *s, const char *stream, uint64_t 
     t->end = to;
     t->etf = "event_time";
     t->tf = LK_TIME_AUTO;
+    int ci = 0;
     for (int i = 0; i < e->ntails; i++)
         if (!strcmp(e->tails[i].stream, stream)) {
             t->etf = e->tails[i].event_time_field ? e->tails[i].event_time_field : "";
             t->tf = (lk_time_format)e->tails[i].time_format;
+            ci = e->tails[i].case_insensitive;
         }
     t->part = !strcmp(part, "dt,hr") ? LK_PART_DT_HR : !strcmp(part, "dt") ? LK_PART_DT : LK_PART_NONE;
     t->cols = ut_calloc((size_t)ncols, sizeof *t->cols);
     memcpy(t->cols, cols, (size_t)ncols * sizeof *cols);
     t->ncols = ncols;
     t->vals = ut_calloc((size_t)ncols, sizeof *t->vals);
+    t->names = lk_names_create(ci);
+    t->ci = ci;
+    for (int i = 0; i < ncols; i++) /* partition and _ingest_ts columns take no key */
+        lk_names_take(t->names, cols[i].name, strlen(cols[i].name),
+                      cols[i].part || cols[i].ingest ? -1 : i);
     return t;
 }
 
@@ -99,6 +111,7 @@ void sq__tail_close(sq_tail *t)
     js_parser_destroy(t->js);
     free(t->cols);
     free(t->vals);
+    lk_names_destroy(t->names);
     ut_buf_free(&t->text);
     free(t);
 }
@@ -120,23 +133,25 @@ static int shred(sq_tail *t, const jr_record *r)
             int64_t us;
             if (lk__event_time(&f.v, t->tf, &us) == 0) ev = us;
         }
-        if (f.key_len == 10 && !memcmp(f.key, "_ingest_ts", 10)) continue;
-        for (int i = 0; i < t->ncols; i++) {
-            const char *nm = t->cols[i].name;
-            if (t->cols[i].part || t->vals[i].set || strlen(nm) != f.key_len ||
-                memcmp(nm, f.key, f.key_len))
-                continue;
-            tval *v = &t->vals[i];
-            v->set = 1;
-            v->kind = f.v.kind;
-            v->b = f.v.b;
-            v->i = f.v.i;
-            v->d = f.v.d;
-            v->off = t->text.len;
-            v->n = f.v.n;
-            if (f.v.kind != JS_NULL && f.v.s) ut_buf_put(&t->text, f.v.s, f.v.n);
-            break;
+        int i = lk_names_resolve(t->names, f.key, f.key_len, NULL, NULL);
+        if (i < 0) continue; /* no column yet (or only nulls so far) */
+        tval *v = &t->vals[i];
+        if (v->set) {
+            if (v->key_len == f.key_len && !(t->ci ? strncasecmp(v->key, f.key, f.key_len)
+                                                    : memcmp(v->key, f.key, f.key_len)))
+                continue; /* the same key again: its first value stays */
+            return -1; /* two keys in one column: the sink rejects the record */
         }
+        v->set = 1;
+        v->key = f.key;
+        v->key_len = f.key_len;
+        v->kind = f.v.kind;
+        v->b = f.v.b;
+        v->i = f.v.i;
+        v->d = f.v.d;
+        v->off = t->text.len;
+        v->n = f.v.n;
+        if (f.v.kind != JS_NULL && f.v.s) ut_buf_put(&t->text, f.v.s, f.v.n);
     }
     if (rc < 0) return -1;
     t->ingest_us = r->ts_us;

@@ -27,6 +27,8 @@ typedef struct vcol {
     ct_type type;
     int part;          /* 0 data, else 1-based index into the partition keys */
     int added_version; /* lake: schema version that added it (0 unknown) */
+    int stats_since;   /* lake: files of older schema versions hold the column in a
+                          type whose statistics do not compare in this one (0: all do) */
 } vcol;
 
 typedef struct lvtab {
@@ -41,6 +43,7 @@ typedef struct lvtab {
     char pkeys[4][16]; /* partition keys in order */
     int npkeys;
     int has_tail;
+    int since_ready;   /* cols[].stats_since loaded (load_since) */
     vcol *cols;
     int ncols;
     ct_file *pfiles; /* sluice_parquet: the files (path absolute) */
@@ -94,7 +97,78 @@ static void add_col(lvtab *t, int *cap, const char *name, ct_type type, int part
         *cap = *cap ? *cap * 2 : 16;
         t->cols = ut_realloc(t->cols, (size_t)*cap * sizeof *t->cols);
     }
-    t->cols[t->ncols++] = (vcol){ut_strdup(name), type, part, added};
+    t->cols[t->ncols++] = (vcol){ut_strdup(name), type, part, added, 0};
+}
+
+/* Do statistics of a column of type `old` compare in type `cur`?  Numbers
+ * with numbers; anything else only with itself (an int64 file's min/max are
+ * not the bounds of its values as text, nor a timestamp's as text). */
+static int stats_comparable(ct_type cur, ct_type old)
+{
+    if (cur == old) return 1;
+    int n1 = cur == CT_INT64 || cur == CT_INT32 || cur == CT_DOUBLE || cur == CT_FLOAT;
+    int n2 = old == CT_INT64 || old == CT_INT32 || old == CT_DOUBLE || old == CT_FLOAT;
+    return n1 && n2;
+}
+
+typedef struct since_ctx {
+    lvtab *t;
+    lk_names *names;
+} since_ctx;
+
+static void note_type(void *arg, const char *column, ct_type type, int last_version)
+{
+    since_ctx *x = arg;
+    int i = lk_names_find(x->names, column, strlen(column));
+    if (i < 0 || i >= x->t->ncols) return;
+    vcol *c = &x->t->cols[i];
+    if (!stats_comparable(c->type, type) && c->stats_since < last_version + 1)
+        c->stats_since = last_version + 1;
+}
+
+/* Fill the columns' stats_since from the catalog's schema history, once per
+ * table (only scans that skip files by statistics need it). */
+static void load_since(lvtab *t)
+{
+    if (t->since_ready) return;
+    t->since_ready = 1;
+    char err[512];
+    lk_names *names = lk_names_create(0);
+    for (int i = 0; i < t->ncols; i++)
+        if (!t->cols[i].part) lk_names_take(names, t->cols[i].name, strlen(t->cols[i].name), i);
+    since_ctx sx = {t, names};
+    if (ct_column_types(t->e->cat, t->table_id, note_type, &sx, err, sizeof err)) {
+        sq__warn_once("table %s: %s (files are not skipped by statistics)", t->table, err);
+        for (int i = 0; i < t->ncols; i++) t->cols[i].stats_since = INT32_MAX;
+    }
+    lk_names_destroy(names);
+}
+
+/* The data columns of catalog table tb, by the naming rule: a column whose
+ * name equals (up to ASCII case) a reserved name or an earlier column — only
+ * in catalogs written before the rule — is left out with a warning, so the
+ * table can still be declared. */
+static void lake_columns(lvtab *t, const ct_table *tb, lk_names *names, int *cap)
+{
+    lk_names_take(names, "_ingest_ts", 10, -1);
+    for (int p = 0; p < t->npkeys; p++) lk_names_take(names, t->pkeys[p], strlen(t->pkeys[p]), -1);
+    for (int i = 0; i < tb->ncols; i++) {
+        const char *nm = tb->cols[i].name;
+        int is_pkey = 0;
+        for (int p = 0; p < t->npkeys; p++) is_pkey |= !strcmp(nm, t->pkeys[p]);
+        if (is_pkey) continue; /* the partition key replaces a data column of its name */
+        if (!strcmp(nm, "_ingest_ts")) { /* copied by CREATE TABLE AS: it is the column */
+            add_col(t, cap, nm, tb->cols[i].type, 0, tb->cols[i].added_version);
+            continue;
+        }
+        if (lk_names_take(names, nm, strlen(nm), t->ncols) < 0) {
+            sq__warn_once("table %s: column '%s' equals another column or a reserved name up "
+                          "to case (a catalog from before the naming rule): left out",
+                          tb->name, nm);
+            continue;
+        }
+        add_col(t, cap, nm, tb->cols[i].type, 0, tb->cols[i].added_version);
+    }
 }
 
 static char *declare(const lvtab *t)
@@ -197,6 +271,26 @@ static int expand(const char *pat, char ***out)
 
 /* ---- connect ---------------------------------------------------------------------- */
 
+/* Is t the errors table of its stream's table (lk_errors_table_name of a
+ * table of the same stream)?  A stream's tail belongs to its main table only;
+ * a stream may well be called "x_errors". */
+static int errors_table(const lvtab *t)
+{
+    char **names = NULL, err[256], en[LK_TABLE_NAME_MAX + 1];
+    int n = ct_tables(t->e->cat, &names, err, sizeof err), found = 0;
+    for (int i = 0; i < n && !found; i++) {
+        lk_errors_table_name(names[i], en);
+        if (strcmp(en, t->table)) continue;
+        ct_table m;
+        if (ct_table_get(t->e->cat, names[i], &m, err, sizeof err) == 1) {
+            found = !strcmp(m.stream, t->stream);
+            ct_table_free(&m);
+        }
+    }
+    ct_names_free(names, n);
+    return found;
+}
+
 static int connect_lake(lvtab *t, const char *name, char **pzErr)
 {
     char err[512];
@@ -212,10 +306,6 @@ static int connect_lake(lvtab *t, const char *name, char **pzErr)
     snprintf(t->location, sizeof t->location, "%s", tb.location);
     snprintf(t->stream, sizeof t->stream, "%s", tb.stream);
     snprintf(t->partspec, sizeof t->partspec, "%s", tb.partition);
-    int cap = 0;
-    for (int i = 0; i < tb.ncols; i++)
-        add_col(t, &cap, tb.cols[i].name, tb.cols[i].type, 0, tb.cols[i].added_version);
-    add_col(t, &cap, "_ingest_ts", CT_TIMESTAMP, 0, 0);
     char spec[64];
     snprintf(spec, sizeof spec, "%s", tb.partition);
     for (char *sv = NULL, *k = strtok_r(spec, ",", &sv); k && t->npkeys < 4;
@@ -223,20 +313,13 @@ static int connect_lake(lvtab *t, const char *name, char **pzErr)
         snprintf(t->pkeys[t->npkeys], sizeof t->pkeys[0], "%s", k);
         t->npkeys++;
     }
-    /* partition keys replace data columns of the same name */
-    for (int p = 0; p < t->npkeys; p++) {
-        int found = 0;
-        for (int i = 0; i < t->ncols; i++)
-            if (!strcmp(t->cols[i].name, t->pkeys[p])) {
-                t->cols[i].type = CT_STRING;
-                t->cols[i].part = p + 1;
-                found = 1;
-            }
-        if (!found) add_col(t, &cap, t->pkeys[p], CT_STRING, p + 1, 0);
-    }
-    /* a stream's tail belongs to its main table, not to "<table>_errors" */
-    size_t nl = strlen(t->table);
-    t->has_tail = t->stream[0] && !(nl > 7 && !strcmp(t->table + nl - 7, "_errors"));
+    int cap = 0;
+    lk_names *names = lk_names_create(0);
+    lake_columns(t, &tb, names, &cap);
+    add_col(t, &cap, "_ingest_ts", CT_TIMESTAMP, 0, 0);
+    for (int p = 0; p < t->npkeys; p++) add_col(t, &cap, t->pkeys[p], CT_STRING, p + 1, 0);
+    lk_names_destroy(names);
+    t->has_tail = t->stream[0] && !errors_table(t);
     ct_table_free(&tb);
     return 0;
 }
@@ -245,6 +328,7 @@ static int connect_parquet(lvtab *t, const char *pat, char **pzErr)
 {
     char **paths = NULL;
     int n = expand(pat, &paths), cap = 0, rc = -1;
+    lk_names *names = lk_names_create(0); /* SQL cannot declare names equal up to case */
     if (n == 0) {
         *pzErr = sqlite3_mprintf("read_parquet: no file matches '%s'", pat);
         goto fail;
@@ -267,12 +351,20 @@ static int connect_parquet(lvtab *t, const char *pat, char **pzErr)
             pq_column_info ci;
             pq_reader_column(r, c, &ci);
             ct_type ct = sq__ct_of_pq(ci.type);
-            if (ct) add_col(t, &cap, ci.name, ct, 0, 0);
+            if (!ct) continue;
+            int have = lk_names_find(names, ci.name, strlen(ci.name));
+            if (have < 0 && lk_names_take(names, ci.name, strlen(ci.name), t->ncols) < 0) {
+                sq__warn_once("read_parquet: %s: column '%s' equals an earlier column up to case: "
+                              "left out", paths[i], ci.name);
+                continue;
+            }
+            add_col(t, &cap, ci.name, ct, 0, 0);
         }
         pq_reader_destroy(r);
     }
     rc = 0;
 fail:
+    lk_names_destroy(names);
     for (int i = 0; i < n; i++) free(paths[i]);
     free(paths);
     return rc;
@@ -297,7 +389,12 @@ static int xconnect(sqlite3 *db, void *aux, int argc, const char *const *argv,
         goto fail;
     }
     char *decl = declare(t);
+    /* ours, not the user's: a table may be (re)connected while a user
+     * statement is prepared (after the schema was reset), under the authorizer */
+    int in_user = e->in_user;
+    e->in_user = 0;
     int rc = sqlite3_declare_vtab(db, decl);
+    e->in_user = in_user;
     if (rc != SQLITE_OK) {
         *pzErr = sqlite3_mprintf("%s: cannot declare columns: %s (%s)", arg, sqlite3_errmsg(db),
                                  decl);
@@ -519,7 +616,7 @@ static int part_ok(const lvtab *t, const lcur *c, char pv[4][LK_SEGMENT_MAX + 1]
 }
 
 /* May file f hold rows matching every data constraint (catalog stats)? */
-static int file_may(const lvtab *t, const lcur *c, const ct_file *f)
+static int file_may(lvtab *t, const lcur *c, const ct_file *f)
 {
     for (int i = 0; i < c->ncons; i++) {
         const fcons *fc = &c->cons[i];
@@ -532,6 +629,9 @@ static int file_may(const lvtab *t, const lcur *c, const ct_file *f)
             const ct_colstat *st = &f->stats[s];
             if (strcmp(st->name, vc->name)) continue;
             if (st->nulls == f->rows && f->rows > 0) return 0;
+            if (t->is_lake) load_since(t);
+            if (t->is_lake && vc->stats_since && f->schema_version < vc->stats_since)
+                break; /* written before the column widened: bounds in the old type */
             sq_val mn, mx;
             if (!st->has_minmax || sq__stat_val(vc->type, st->min, &mn) ||
                 sq__stat_val(vc->type, st->max, &mx) || sq__cmp(&mn, &mx) > 0)

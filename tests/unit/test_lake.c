@@ -46,6 +46,10 @@ TEST(lake_schema_widening)
     free(cols);
     lk__schema_free(&s);
 
+    lk__schema_init(&s, 0, 10000);
+    CHECK_EQ_INT(s.max_columns, CT_MAX_COLUMNS); /* what the catalog accepts */
+    lk__schema_free(&s);
+
     lk__schema_init(&s, 1, 10); /* case-insensitive */
     lk__schema_observe(&s, "Cost", 4, JS_DOUBLE, 0);
     CHECK_EQ_INT(lk__schema_find(&s, "COST", 4), 0);
@@ -649,4 +653,279 @@ TEST(lake_sink_position_past_stream_end)
     jr_stream_close(js);
     jr_stream_close(w);
     st_destroy(st);
+}
+
+/* ---- the column-naming rule (colname.c, docs/lake.md "Column names") ---------------- */
+
+TEST(lake_colname_base)
+{
+    char out[LK_NAME_MAX + 1];
+    CHECK_EQ_INT(lk_colname_base("", 0, out), 6);
+    CHECK_EQ_STR(out, "_empty");
+    lk_colname_base("a\x01" "b", 3, out);
+    CHECK_EQ_STR(out, "a\\x01b");
+    lk_colname_base("n\0ul", 4, out);
+    CHECK_EQ_STR(out, "n\\x00ul");
+    lk_colname_base("c1\xc2\x85|\x7f", 6, out); /* C1 control (U+0085), DEL */
+    CHECK_EQ_STR(out, "c1\\xc2\\x85|\\x7f");
+    lk_colname_base("caf\xc3\xa9 \"x\".y", 11, out); /* printable UTF-8, quotes, dots stay */
+    CHECK_EQ_STR(out, "caf\xc3\xa9 \"x\".y");
+    static char longk[10001], longk2[10001];
+    memset(longk, 'k', 10000);
+    memcpy(longk2, longk, 10000);
+    longk2[9999] = 'j';
+    char out2[LK_NAME_MAX + 1];
+    CHECK_EQ_INT(lk_colname_base(longk, 10000, out), LK_NAME_BASE);
+    CHECK_EQ_INT(lk_colname_base(longk2, 10000, out2), LK_NAME_BASE);
+    CHECK(!strncmp(out, longk, LK_NAME_BASE - 9) && out[LK_NAME_BASE - 9] == '_');
+    CHECK(strcmp(out, out2)); /* the hash tells long keys apart */
+    lk_colname_base(longk, 10000, out2);
+    CHECK_EQ_STR(out, out2); /* deterministic */
+    CHECK_EQ_INT(lk_colname_base(longk, LK_NAME_BASE, out), LK_NAME_BASE); /* at the limit: kept */
+    CHECK(!strchr(out, '_'));
+    char ctl[300];
+    memset(ctl, 1, sizeof ctl); /* escapes that do not fit are cut whole */
+    size_t n = lk_colname_base(ctl, sizeof ctl, out);
+    CHECK(n <= LK_NAME_BASE && !strncmp(out + n - 13, "\\x01_", 5));
+}
+
+TEST(lake_colname_resolve)
+{
+    char out[LK_NAME_MAX + 1];
+    size_t n;
+    lk_names *m = lk_names_create(0);
+    CHECK_EQ_INT(lk_names_take(m, "_ingest_ts", 10, -1), 0);
+    CHECK_EQ_INT(lk_names_take(m, "dt", 2, -1), 0);
+    CHECK_EQ_INT(lk_names_take(m, "hr", 2, -1), 0);
+    CHECK_EQ_INT(lk_names_resolve(m, "Name", 4, out, &n), -1);
+    CHECK_EQ_STR(out, "Name");
+    CHECK_EQ_INT(lk_names_take(m, out, n, 0), 0);
+    CHECK_EQ_INT(lk_names_resolve(m, "Name", 4, out, &n), 0);
+    CHECK_EQ_INT(lk_names_resolve(m, "name", 4, out, &n), -1); /* equal up to case: suffix */
+    CHECK_EQ_STR(out, "name_2");
+    CHECK_EQ_INT(lk_names_take(m, out, n, 1), 0);
+    CHECK_EQ_INT(lk_names_resolve(m, "name", 4, out, &n), 1);  /* and it stays there */
+    CHECK_EQ_INT(lk_names_resolve(m, "NAME", 4, out, &n), -1);
+    CHECK_EQ_STR(out, "NAME_3");
+    CHECK_EQ_INT(lk_names_resolve(m, "name_2", 6, out, &n), 1); /* the column's own name */
+    CHECK_EQ_INT(lk_names_resolve(m, "DT", 2, out, &n), -1);    /* reserved, any case */
+    CHECK_EQ_STR(out, "DT_2");
+    CHECK_EQ_INT(lk_names_resolve(m, "dt", 2, out, &n), -1);
+    CHECK_EQ_STR(out, "dt_2");
+    CHECK_EQ_INT(lk_names_resolve(m, "_INGEST_TS", 10, out, &n), -1);
+    CHECK_EQ_STR(out, "_INGEST_TS_2");
+    CHECK_EQ_INT(lk_names_take(m, "nAmE", 4, 7), -1); /* names are unique up to case */
+    CHECK_EQ_INT(lk_names_find(m, "name_2", 6), 1);
+    CHECK_EQ_INT(lk_names_find(m, "NAME_2", 6), -1);
+    CHECK_EQ_INT(lk_names_find(m, "dt", 2), -1);
+    int k = lk_names_count(m);
+    lk_names_take(m, "x", 1, 2);
+    lk_names_truncate(m, k);
+    CHECK_EQ_INT(lk_names_resolve(m, "x", 1, out, &n), -1);
+    lk_names_destroy(m);
+
+    m = lk_names_create(1); /* case-insensitive sink: case variants share a column */
+    lk_names_take(m, "hr", 2, -1);
+    lk_names_take(m, "Cost", 4, 0);
+    CHECK_EQ_INT(lk_names_resolve(m, "COST", 4, out, &n), 0);
+    CHECK_EQ_INT(lk_names_resolve(m, "HR", 2, out, &n), -1);
+    CHECK_EQ_STR(out, "HR_2");
+    CHECK_EQ_INT(lk_names_find(m, "cOST", 4), 0);
+    lk_names_destroy(m);
+}
+
+TEST(lake_errors_names_fit)
+{
+    char s[LK_STREAM_NAME_MAX + 1], s2[LK_STREAM_NAME_MAX + 1], t[LK_TABLE_NAME_MAX + 1];
+    lk_errors_stream_name("ev", s);
+    CHECK_EQ_STR(s, "ev.errors");
+    char a[65], b[65];
+    memset(a, 'a', 64);
+    a[64] = 0;
+    memcpy(b, a, 65);
+    b[63] = 'b';
+    lk_errors_stream_name(a, s);
+    lk_errors_stream_name(b, s2);
+    CHECK(strlen(s) <= LK_STREAM_NAME_MAX && strlen(s) > 7 && !strcmp(s + strlen(s) - 7, ".errors"));
+    CHECK(strcmp(s, s2));
+    lk_errors_table_name("t1_ev", t);
+    CHECK_EQ_STR(t, "t1_ev_errors");
+    char lt[128];
+    memset(lt, 't', 127);
+    lt[127] = 0;
+    lk_errors_table_name(lt, t);
+    CHECK(strlen(t) == LK_TABLE_NAME_MAX && !strcmp(t + strlen(t) - 7, "_errors"));
+}
+
+/* A sink over records appended to a fresh stream (dir under the test's tmp). */
+typedef struct tsink {
+    char base[512], cat[600];
+    jr_stream *js;
+    st_store *st;
+    lk_sink_opts o;
+    char sdir[600], lake[600], tmp[600];
+} tsink;
+
+static int tsink_init(tsink *t, const char *name, int max_columns, char *err, size_t errlen)
+{
+    memset(t, 0, sizeof *t);
+    snprintf(t->base, sizeof t->base, "%s/%s", t_tmpdir(), name);
+    snprintf(t->sdir, sizeof t->sdir, "%s/streams", t->base);
+    snprintf(t->lake, sizeof t->lake, "%s/lake", t->base);
+    snprintf(t->cat, sizeof t->cat, "%s/catalog.db", t->base);
+    snprintf(t->tmp, sizeof t->tmp, "%s/tmp", t->base);
+    if (ut_mkdir_p(t->base, err, errlen)) return -1;
+    t->js = jr_stream_open(t->sdir, "ev", NULL, err, errlen);
+    t->st = t->js ? st_local_create(t->lake, err, errlen) : NULL;
+    if (!t->st) return -1;
+    lk_sink_opts_init(&t->o);
+    t->o.stream_name = "ev";
+    t->o.stream = t->js;
+    t->o.table = "t1_ev";
+    t->o.catalog_path = t->cat;
+    t->o.store = t->st;
+    t->o.tmp_dir = t->tmp;
+    t->o.max_columns = max_columns;
+    return 0;
+}
+
+static void tsink_put(tsink *t, const char *rec)
+{
+    jr_iov v = {rec, strlen(rec)};
+    uint64_t first;
+    char err[256];
+    if (jr_append(t->js, &v, 1, 1714521600000000LL, &first, err, sizeof err)) printf("  %s\n", err);
+}
+
+static void tsink_free(tsink *t)
+{
+    jr_stream_close(t->js);
+    st_destroy(t->st);
+}
+
+/* The table's column names joined by ','. */
+static void table_cols(const char *cat, const char *table, char *out, size_t n)
+{
+    char err[256];
+    out[0] = 0;
+    ct_catalog *c = ct_open(cat, err, sizeof err);
+    ct_table t;
+    if (c && ct_table_get(c, table, &t, err, sizeof err) == 1) {
+        size_t o = 0;
+        for (int i = 0; i < t.ncols && o < n; i++)
+            o += (size_t)snprintf(out + o, n - o, "%s%s", i ? "," : "", t.cols[i].name);
+        ct_table_free(&t);
+    }
+    ct_close(c);
+}
+
+TEST(lake_sink_adversarial_keys)
+{
+    char err[512], cols[2048];
+    tsink T;
+    CHECK_MSG(tsink_init(&T, "adv", 0, err, sizeof err) == 0, "%s", err);
+    tsink_put(&T, "{\"Name\":1,\"name\":2}");
+    tsink_put(&T, "{\"DT\":1,\"hr\":2}");
+    tsink_put(&T, "{\"_INGEST_TS\":1,\"_ingest_ts\":2}");
+    tsink_put(&T, "{\"\":1,\"a\\u0001\":2}");
+    tsink_put(&T, "{\"name_2\":5,\"name\":6}"); /* two keys, one column: rejected */
+    tsink_put(&T, "{\"k\":1,\"k\":2}");         /* a repeated key: the first value */
+    lk_sink *s = lk_sink_create(&T.o, err, sizeof err);
+    CHECK_MSG(s, "%s", err);
+    CHECK_EQ_INT(lk_sink_step(s, 1, err, sizeof err), 6);
+    lk_sink_stats k;
+    lk_sink_get_stats(s, &k);
+    CHECK_EQ_INT(k.records_landed, 5);
+    CHECK_EQ_INT(k.records_errored, 1);
+    lk_sink_destroy(s);
+    table_cols(T.cat, "t1_ev", cols, sizeof cols);
+    CHECK_EQ_STR(cols, "Name,name_2,DT_2,hr_2,_INGEST_TS_2,_ingest_ts_3,_empty,a\\x01,k");
+    table_cols(T.cat, "t1_ev_errors", cols, sizeof cols); /* declared before any error */
+    CHECK_EQ_STR(cols, "_offset,reason,record");
+    /* after a restart a key finds its column again: no new column */
+    tsink_put(&T, "{\"name\":7,\"DT\":8}");
+    s = lk_sink_create(&T.o, err, sizeof err);
+    CHECK_MSG(s, "%s", err);
+    CHECK_EQ_INT(lk_sink_step(s, 1, err, sizeof err), 1);
+    lk_sink_get_stats(s, &k);
+    CHECK_EQ_INT(k.records_landed, 1);
+    lk_sink_destroy(s);
+    table_cols(T.cat, "t1_ev", cols, sizeof cols);
+    CHECK_EQ_STR(cols, "Name,name_2,DT_2,hr_2,_INGEST_TS_2,_ingest_ts_3,_empty,a\\x01,k");
+    tsink_free(&T);
+}
+
+TEST(lake_sink_cap_rejects_without_adding_columns)
+{
+    char err[512], cols[512];
+    tsink T;
+    CHECK_MSG(tsink_init(&T, "cap", 3, err, sizeof err) == 0, "%s", err);
+    tsink_put(&T, "{\"a\":1}");
+    tsink_put(&T, "{\"b\":1,\"c\":2,\"d\":3}"); /* would be 4 columns */
+    tsink_put(&T, "{\"b\":1,\"a\":\"wider\"}"); /* still fits */
+    lk_sink *s = lk_sink_create(&T.o, err, sizeof err);
+    CHECK_MSG(s, "%s", err);
+    CHECK_EQ_INT(lk_sink_step(s, 1, err, sizeof err), 3);
+    lk_sink_stats k;
+    lk_sink_get_stats(s, &k);
+    CHECK_EQ_INT(k.records_errored, 1);
+    CHECK_EQ_INT(k.records_landed, 2);
+    lk_sink_destroy(s);
+    table_cols(T.cat, "t1_ev", cols, sizeof cols);
+    CHECK_EQ_STR(cols, "a,b");
+    tsink_free(&T);
+}
+
+TEST(lake_colname_suffixes_run_out)
+{
+    char out[LK_NAME_MAX + 1], nm[32];
+    size_t n;
+    lk_names *m = lk_names_create(0);
+    lk_names_take(m, "a", 1, 0);
+    for (int k = 2; k <= LK_NAME_TRIES + 1; k++) {
+        snprintf(nm, sizeof nm, "a_%d", k);
+        lk_names_take(m, nm, strlen(nm), k);
+    }
+    CHECK_EQ_INT(lk_names_resolve(m, "A", 1, out, &n), -1); /* a, a_2 .. a_101 taken */
+    CHECK_EQ_INT(n, 0);
+    CHECK_EQ_STR(out, "");
+    CHECK_EQ_INT(lk_names_resolve(m, "a_101", 5, out, &n), LK_NAME_TRIES + 1);
+    lk_names_truncate(m, LK_NAME_TRIES); /* a .. a_100 */
+    CHECK_EQ_INT(lk_names_resolve(m, "A", 1, out, &n), -1);
+    CHECK_EQ_STR(out, "A_101");
+    lk_names_destroy(m);
+}
+
+typedef struct coltypes {
+    char seen[512];
+} coltypes;
+
+static void note_coltype(void *arg, const char *column, ct_type type, int version)
+{
+    coltypes *x = arg;
+    size_t o = strlen(x->seen);
+    snprintf(x->seen + o, sizeof x->seen - o, "%s%s:%s@%d", o ? "," : "", column, ct_type_name(type), version);
+}
+
+TEST(lake_catalog_column_types_before_a_widening)
+{
+    char err[512], cat[600];
+    snprintf(cat, sizeof cat, "%s/coltypes.db", t_tmpdir());
+    ct_catalog *c = ct_open(cat, err, sizeof err);
+    CHECK_MSG(c, "%s", err);
+    ct_table t;
+    CHECK(ct_table_ensure(c, "t", "/x/t", "", "", &t, err, sizeof err) == 1);
+    ct_column v1[] = {{"a", CT_INT64, 0}}, v2[] = {{"a", CT_INT64, 0}, {"b", CT_TIMESTAMP, 0}},
+              v3[] = {{"a", CT_DOUBLE, 0}, {"b", CT_TIMESTAMP, 0}},
+              v4[] = {{"a", CT_DOUBLE, 0}, {"b", CT_STRING, 0}, {"c", CT_BOOL, 0}};
+    int v;
+    CHECK(ct_schema_set(c, t.id, v1, 1, "", &v, err, sizeof err) == 0);
+    CHECK(ct_schema_set(c, t.id, v2, 2, "", &v, err, sizeof err) == 0); /* appended: not read */
+    CHECK(ct_schema_set(c, t.id, v3, 2, "", &v, err, sizeof err) == 0); /* a widened after v2 */
+    CHECK(ct_schema_set(c, t.id, v4, 3, "", &v, err, sizeof err) == 0); /* b widened after v3 */
+    coltypes x = {""};
+    CHECK_MSG(ct_column_types(c, t.id, note_coltype, &x, err, sizeof err) == 0, "%s", err);
+    CHECK_EQ_STR(x.seen, "a:int64@2,b:timestamp@2,a:double@3,b:timestamp@3");
+    ct_table_free(&t);
+    ct_close(c);
 }

@@ -1,6 +1,7 @@
 /* SQL engine: lake tables over a lake written by the real sink, pushdown
  * counts, schema evolution, the journal tail, table functions, safety. */
 #include "t.h"
+#include "catalog/catalog.h"
 #include "lake/lake.h"
 #include "sql/sql.h"
 
@@ -288,6 +289,211 @@ TEST(sql_safety)
     /* usable after an interrupt */
     CHECK(q(e, "SELECT count(*) FROM t1_ev", &r) == 1);
     CHECK_EQ_STR(r.text, "300");
+    sq_close(e);
+    lake_free(&L);
+}
+
+/* ---- names, widening, tables that cannot be declared --------------------------------- */
+
+/* A stream with a sink into table and no records yet. */
+static int lake_stream(lake *L, const char *name, const char *stream, const char *table)
+{
+    snprintf(L->dir, sizeof L->dir, "%s/%s", t_tmpdir(), name);
+    char p[700], cat[700], tmp[700];
+    snprintf(p, sizeof p, "%s/streams", L->dir);
+    mkdir(L->dir, 0755);
+    mkdir(p, 0755);
+    L->js = jr_stream_open(p, stream, NULL, err, sizeof err);
+    if (!L->js) return -1;
+    snprintf(p, sizeof p, "%s/lake", L->dir);
+    L->st = st_local_create(p, err, sizeof err);
+    if (!L->st) return -1;
+    lk_sink_opts o;
+    lk_sink_opts_init(&o);
+    snprintf(cat, sizeof cat, "%s/catalog.db", L->dir);
+    snprintf(tmp, sizeof tmp, "%s/lake-tmp", L->dir);
+    mkdir(tmp, 0755);
+    o.stream_name = stream;
+    o.stream = L->js;
+    o.table = table;
+    o.catalog_path = cat;
+    o.store = L->st;
+    o.tmp_dir = tmp;
+    L->sink = lk_sink_create(&o, err, sizeof err);
+    return L->sink ? 0 : -1;
+}
+
+static int lake_empty(lake *L, const char *name) { return lake_stream(L, name, "ev", "t1_ev"); }
+
+TEST(sql_adversarial_keys_keep_queries_working)
+{
+    lake L = {0};
+    CHECK_MSG(lake_empty(&L, "advkeys") == 0, "%s", err);
+    append(L.js, "{\"id\":1,\"Name\":1,\"name\":2}");
+    append(L.js, "{\"id\":2,\"DT\":3,\"_INGEST_TS\":4}");
+    append(L.js, "{\"id\":3,\"\":5}");
+    CHECK_MSG(lk_sink_step(L.sink, 1, err, sizeof err) == 3, "%s", err);
+    append(L.js, "{\"id\":4,\"name\":6,\"nAme\":7}"); /* in the journal tail: same rule */
+    sq_engine *e = open_engine(&L, 0);
+    CHECK(e);
+    qres r;
+    CHECK(q(e, "SELECT 1", &r) == 1);
+    CHECK(q(e, "SELECT id, \"Name\", name_2, \"DT_2\", \"_INGEST_TS_2\", _empty FROM t1_ev ORDER BY id", &r) == 4);
+    CHECK_EQ_STR(r.text, "1,1,2,NULL,NULL,NULL;2,NULL,NULL,3,4,NULL;3,NULL,NULL,NULL,NULL,5;"
+                         "4,NULL,6,NULL,NULL,NULL"); /* the tail: nAme has no column yet */
+    CHECK(q(e, "SELECT count(*) FROM t1_ev_errors", &r) == 1); /* the errors table is a table */
+    CHECK_EQ_STR(r.text, "0");
+    sq_close(e);
+    lake_free(&L);
+}
+
+TEST(sql_undeclarable_tables_are_skipped)
+{
+    lake L = {0};
+    CHECK_MSG(lake_build(&L, "legacy") == 0, "%s", err);
+    char cat[700];
+    snprintf(cat, sizeof cat, "%s/catalog.db", L.dir);
+    ct_catalog *c = ct_open(cat, err, sizeof err);
+    CHECK_MSG(c, "%s", err);
+    /* a catalog written before the naming rule: columns equal up to case */
+    ct_table t;
+    CHECK(ct_table_ensure(c, "t_old", "/nowhere/t_old", "dt,hr", "", &t, err, sizeof err) == 1);
+    ct_column old[] = {{"Name", CT_INT64, 0}, {"name", CT_INT64, 0}, {"DT", CT_STRING, 0},
+                       {"_INGEST_TS", CT_INT64, 0}, {"v", CT_INT64, 0}};
+    int v;
+    CHECK_MSG(ct_schema_set(c, t.id, old, 5, "", &v, err, sizeof err) == 0, "%s", err);
+    ct_table_free(&t);
+    /* and a table SQLite cannot declare at all (over its 2000-column limit) */
+    CHECK(ct_table_ensure(c, "t_wide", "/nowhere/t_wide", "", "", &t, err, sizeof err) == 1);
+    ct_column *wide = calloc(2100, sizeof *wide);
+    for (int i = 0; i < 2100; i++) {
+        snprintf(wide[i].name, sizeof wide[i].name, "c%d", i);
+        wide[i].type = CT_INT64;
+    }
+    CHECK_MSG(ct_schema_set(c, t.id, wide, 2100, "", &v, err, sizeof err) == 0, "%s", err);
+    free(wide);
+    ct_table_free(&t);
+    /* a table name equal up to case to another is refused */
+    CHECK(ct_table_ensure(c, "T1_EV", "/nowhere/x", "", "", NULL, err, sizeof err) == -1);
+    CHECK(strstr(err, "differs only in case"));
+    ct_close(c);
+    sq_engine *e = open_engine(&L, 0);
+    CHECK(e);
+    qres r;
+    CHECK(q(e, "SELECT 1", &r) == 1);
+    CHECK(q(e, "SELECT count(*) FROM t1_ev", &r) == 1);
+    CHECK_EQ_STR(r.text, "300");
+    CHECK(q(e, "SELECT * FROM t_old", &r) == 0); /* declared without the clashing columns */
+    CHECK(q(e, "SELECT \"Name\", v, dt, _ingest_ts FROM t_old", &r) == 0);
+    CHECK(q(e, "SELECT name FROM t_old", &r) == 0); /* same column as Name, for SQL */
+    CHECK(q(e, "SELECT * FROM t_wide", &r) < 0);   /* skipped: no such table */
+    sq_close(e);
+    lake_free(&L);
+}
+
+TEST(sql_ctas_names_and_case_twins)
+{
+    lake L = {0};
+    CHECK_MSG(lake_build(&L, "ctasnames") == 0, "%s", err);
+    sq_engine *e = open_engine(&L, 0);
+    CHECK(e);
+    qres r;
+    CHECK(q(e, "CREATE TABLE T1_EV AS SELECT 1 AS a", &r) < 0);
+    CHECK(strstr(err, "differs only in case"));
+    CHECK(q(e, "INSERT INTO T1_ev SELECT 1 AS id", &r) < 0);
+    CHECK(strstr(err, "differs only in case"));
+    CHECK(q(e, "SELECT count(*) FROM t1_ev", &r) == 1); /* every query still works */
+    CHECK_EQ_STR(r.text, "300");
+    CHECK(q(e, "CREATE TABLE c2 AS SELECT 1 AS a, 2 AS A, 3 AS \"\", 4 AS \"_INGEST_TS\"", &r) >= 0);
+    CHECK(q(e, "SELECT a, A_2, _empty, _INGEST_TS_2 FROM c2", &r) == 1);
+    CHECK_EQ_STR(r.text, "1,2,3,4");
+    CHECK(q(e, "INSERT INTO c2 SELECT 5 AS A, 6 AS a_2", &r) >= 0); /* found as SQL would */
+    CHECK(q(e, "SELECT sum(a), sum(A_2) FROM c2", &r) == 1);
+    CHECK_EQ_STR(r.text, "6,8");
+    sq_close(e);
+    lake_free(&L);
+}
+
+TEST(sql_widened_column_prunes_right)
+{
+    lake L = {0};
+    CHECK_MSG(lake_empty(&L, "widen") == 0, "%s", err);
+    /* file 1: id int64 1..10, ts timestamp */
+    for (int i = 1; i <= 10; i++) {
+        char rec[128];
+        snprintf(rec, sizeof rec, "{\"id\":%d,\"ts\":\"2024-05-%02dT00:00:00Z\"}", i, i);
+        append(L.js, rec);
+    }
+    CHECK_MSG(lk_sink_step(L.sink, 1, err, sizeof err) == 10, "%s", err);
+    /* file 2: both widen to string */
+    append(L.js, "{\"id\":\"x5\",\"ts\":\"soon\"}");
+    CHECK_MSG(lk_sink_step(L.sink, 1, err, sizeof err) == 1, "%s", err);
+    sq_engine *e = open_engine(&L, 0);
+    CHECK(e);
+    qres r;
+    sq_stats s;
+    /* as text '5' sorts after '10': file 1's int64 min/max must not skip it */
+    CHECK(q(e, "SELECT id FROM t1_ev WHERE id = '5'", &r) == 1);
+    CHECK_EQ_STR(r.text, "5");
+    sq_get_stats(e, &s);
+    CHECK_EQ_INT(s.files_read, 1); /* file 2 ('x5' only) is rightly skipped */
+    CHECK(q(e, "SELECT count(*) FROM t1_ev WHERE ts >= '2024-05-09'", &r) == 1);
+    CHECK_EQ_STR(r.text, "3");
+    CHECK(q(e, "SELECT count(*) FROM t1_ev WHERE id > '1'", &r) == 1);
+    CHECK_EQ_STR(r.text, "10");
+    sq_close(e);
+    /* a widening while records are buffered lands them in the wider type:
+     * the timestamp keeps its original text */
+    append(L.js, "{\"id\":\"y\",\"t2\":\"2024-05-01T05:30:00+05:30\"}");
+    append(L.js, "{\"id\":\"z\",\"t2\":\"hello\"}");
+    CHECK_MSG(lk_sink_step(L.sink, 1, err, sizeof err) >= 2, "%s", err);
+    e = open_engine(&L, 0);
+    CHECK(q(e, "SELECT t2 FROM t1_ev WHERE t2 IS NOT NULL ORDER BY id", &r) == 2);
+    CHECK_EQ_STR(r.text, "2024-05-01T05:30:00+05:30;hello");
+    sq_close(e);
+    lake_free(&L);
+}
+
+TEST(sql_read_parquet_case_twins)
+{
+    char path[600];
+    snprintf(path, sizeof path, "%s/twins.parquet", t_tmpdir());
+    pq_column_spec specs[] = {{"Name", PQ_INT64, 0}, {"name", PQ_INT64, 0}, {"v", PQ_INT64, 0}};
+    pq_writer *w = pq_writer_create(path, specs, 3, NULL, err, sizeof err);
+    CHECK_MSG(w, "%s", err);
+    pq_writer_put_i64(w, 0, 1);
+    pq_writer_put_i64(w, 1, 2);
+    pq_writer_put_i64(w, 2, 3);
+    CHECK(pq_writer_end_row(w) == 0);
+    CHECK(pq_writer_close(w, err, sizeof err) == 0);
+    pq_writer_destroy(w);
+    sq_opts o = {0};
+    char cat[700], sqlq[800];
+    snprintf(cat, sizeof cat, "%s/twins-catalog.db", t_tmpdir());
+    o.catalog_path = cat;
+    sq_engine *e = sq_open(&o, err, sizeof err);
+    CHECK_MSG(e, "%s", err);
+    qres r;
+    snprintf(sqlq, sizeof sqlq, "SELECT * FROM read_parquet('%s')", path);
+    CHECK(q(e, sqlq, &r) == 1); /* the later twin is left out, the file still reads */
+    CHECK_EQ_STR(r.text, "1,3");
+    sq_close(e);
+}
+
+TEST(sql_tail_of_a_stream_named_like_errors)
+{
+    lake L = {0};
+    CHECK_MSG(lake_stream(&L, "xerr", "x_errors", "t1_x_errors") == 0, "%s", err);
+    append(L.js, "{\"id\":1}");
+    CHECK_MSG(lk_sink_step(L.sink, 1, err, sizeof err) == 1, "%s", err);
+    append(L.js, "{\"id\":2}"); /* in the journal only */
+    sq_engine *e = open_engine(&L, 0);
+    CHECK(e);
+    qres r;
+    CHECK(q(e, "SELECT count(*) FROM t1_x_errors", &r) == 1); /* its own tail */
+    CHECK_EQ_STR(r.text, "2");
+    CHECK(q(e, "SELECT count(*) FROM t1_x_errors_errors", &r) == 1); /* no tail */
+    CHECK_EQ_STR(r.text, "0");
     sq_close(e);
     lake_free(&L);
 }
