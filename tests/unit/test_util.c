@@ -2,6 +2,10 @@
 #include "util/util.h"
 
 #include <math.h>
+#include <signal.h>
+#include <stdint.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 TEST(util_ts_roundtrip)
 {
@@ -68,4 +72,118 @@ TEST(util_buf_varint)
     ut_buf_printf(&b, "%s-%d", "x", 5);
     CHECK_EQ_INT(b.len, 5);
     ut_buf_free(&b);
+}
+
+/* p[len] == 0 after every operation, so p is always a C string. */
+TEST(util_buf_always_terminated)
+{
+    ut_buf b = {0};
+    CHECK_EQ_STR(ut_buf_cstr(&b), "");
+    ut_buf_put(&b, "abc", 3);
+    CHECK_EQ_INT(b.len, 3);
+    CHECK_EQ_STR((char *)b.p, "abc");
+    ut_buf_putc(&b, 'd');
+    CHECK_EQ_STR((char *)b.p, "abcd");
+    ut_buf_puts(&b, "ef");
+    CHECK_EQ_STR((char *)b.p, "abcdef");
+    char big[600];
+    memset(big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = 0;
+    ut_buf_printf(&b, "%s", big); /* the long path: formatted in place */
+    CHECK_EQ_INT(b.len, 6 + 599);
+    CHECK_EQ_INT(b.p[b.len], 0);
+    ut_buf_put_le32(&b, 0x01020304);
+    CHECK_EQ_INT(b.p[b.len], 0);
+    ut_buf_put_le64(&b, 0x0102030405060708ull);
+    CHECK_EQ_INT(b.len, 605 + 12);
+    CHECK_EQ_INT(b.p[605 + 4], 8);
+    CHECK_EQ_INT(b.p[b.len], 0);
+    ut_buf_put_uvarint(&b, UINT64_MAX);
+    CHECK_EQ_INT(b.len, 617 + 10);
+    CHECK_EQ_INT(b.p[b.len], 0);
+    ut_buf_truncate(&b, 2);
+    CHECK_EQ_STR((char *)b.p, "ab");
+    ut_buf_truncate(&b, 10); /* longer: no change */
+    CHECK_EQ_INT(b.len, 2);
+    ut_buf_reset(&b);
+    CHECK_EQ_STR(ut_buf_cstr(&b), "");
+    /* a direct writer may fill up to cap and still terminate */
+    CHECK(ut_buf_reserve(&b, 100) == 0);
+    CHECK(b.cap >= 100);
+    memset(b.p, 'y', b.cap);
+    ut_buf_setlen(&b, b.cap);
+    CHECK_EQ_INT(b.p[b.cap], 0);
+    CHECK_EQ_INT(strlen((char *)b.p), b.cap);
+    /* growing keeps the terminator too */
+    for (int i = 0; i < 5000; i++) ut_buf_putc(&b, 'z');
+    CHECK_EQ_INT(strlen((char *)b.p), b.len);
+    ut_buf_put(&b, "", 0);
+    CHECK_EQ_INT(b.p[b.len], 0);
+    ut_buf_free(&b);
+    CHECK(b.p == NULL && b.len == 0 && b.cap == 0);
+    ut_buf_put(&b, "", 0); /* an empty write still makes p a string */
+    CHECK(b.p != NULL);
+    CHECK_EQ_STR((char *)b.p, "");
+    ut_buf_free(&b);
+}
+
+/* An explicit max refuses writes past it (nothing written, over set,
+ * reserve says -1); reset clears over and keeps max. */
+TEST(util_buf_max)
+{
+    ut_buf b = {0};
+    b.max = 10;
+    ut_buf_put(&b, "0123456789", 10);
+    CHECK_EQ_INT(b.len, 10);
+    CHECK(!ut_buf_over(&b));
+    ut_buf_putc(&b, 'x');
+    CHECK_EQ_INT(b.len, 10);
+    CHECK(ut_buf_over(&b));
+    CHECK_EQ_STR((char *)b.p, "0123456789");
+    ut_buf_reset(&b);
+    CHECK(!ut_buf_over(&b));
+    CHECK_EQ_INT(b.max, 10);
+    ut_buf_put(&b, "abc", 3);
+    ut_buf_put(&b, "0123456789", 10); /* all or nothing */
+    CHECK_EQ_INT(b.len, 3);
+    CHECK(ut_buf_over(&b));
+    CHECK_EQ_STR((char *)b.p, "abc");
+    ut_buf_reset(&b);
+    ut_buf_printf(&b, "%d-%d", 1234, 56789); /* 10: fits */
+    CHECK(!ut_buf_over(&b));
+    CHECK_EQ_STR((char *)b.p, "1234-56789");
+    ut_buf_reset(&b);
+    ut_buf_printf(&b, "%s", "this is far more than ten bytes");
+    CHECK(ut_buf_over(&b));
+    CHECK_EQ_INT(b.len, 0);
+    CHECK_EQ_INT(b.p[0], 0);
+    CHECK(ut_buf_reserve(&b, 11) == -1);
+    CHECK(ut_buf_reserve(&b, 10) == 0);
+    CHECK(b.cap <= 10); /* never allocates past the cap */
+    CHECK(ut_buf_reserve(&b, SIZE_MAX) == -1); /* no overflow in len + n */
+    ut_buf_put_uvarint(&b, UINT64_MAX);        /* 10 bytes: fits exactly */
+    CHECK_EQ_INT(b.len, 10);
+    ut_buf_put_uvarint(&b, 1);
+    CHECK_EQ_INT(b.len, 10);
+    ut_buf_free(&b);
+    CHECK_EQ_INT(b.max, 10);
+    CHECK(!ut_buf_over(&b));
+}
+
+/* Past the default cap (max 0) is a caller's bug: the process aborts with
+ * a message instead of overflowing len + n. */
+TEST(util_buf_default_cap_aborts)
+{
+    fflush(stdout);
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        ut_buf b = {0};
+        ut_buf_put(&b, "x", 1);
+        ut_buf_reserve(&b, SIZE_MAX);
+        _exit(0);
+    }
+    int st = 0;
+    CHECK(waitpid(pid, &st, 0) == pid);
+    CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT);
 }
