@@ -11,6 +11,7 @@
  * element's direct text is handed to a callback when the element ends. */
 #include "store/st_int.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -268,8 +269,9 @@ static int list_cb(void *vctx, char (*stack)[XML_NAME], int depth, const char *t
         } else if (!strcmp(name, "Size")) {
             char *end;
             if (!tn || text[0] < '0' || text[0] > '9') goto bad_size;
+            errno = 0;
             unsigned long long v = strtoull(text, &end, 10);
-            if (*end) goto bad_size;
+            if (*end || errno == ERANGE) goto bad_size;
             c->cur.size = v;
             c->have_size = 1;
         } else if (!strcmp(name, "LastModified")) {
