@@ -78,7 +78,7 @@ static const cf__field http_fields[] = {
     {0}};
 
 static const cf__table http_table = {"http", "The HTTP server.", http_fields, sizeof(cf_http), 0,
-                                     NULL};
+                                     NULL, 0};
 
 /* ---- limits ---------------------------------------------------------------- */
 
@@ -113,7 +113,7 @@ static const cf__field limits_fields[] = {
 static const cf__table limits_table = {"limits",
                                        "Limits on what one request may carry and on the disk. At "
                                        "a limit the answer is a clear HTTP error, never a crash.",
-                                       limits_fields, sizeof(cf_limits), 0, check_limits};
+                                       limits_fields, sizeof(cf_limits), 0, check_limits, 0};
 
 /* ---- streams.<name>.sink --------------------------------------------------------- */
 
@@ -177,7 +177,7 @@ static const cf__table sink_table = {
     "How the stream lands in the lake: its table, event-time partitions and buffer hints "
     "(Firehose-style: whichever of bytes, rows or age is reached first flushes every buffer, "
     "and the files and the stream position are committed together).",
-    sink_fields, sizeof(cf_sink), 0, NULL};
+    sink_fields, sizeof(cf_sink), 0, NULL, 0};
 
 /* ---- streams ---------------------------------------------------------------- */
 
@@ -213,8 +213,9 @@ static const cf__field stream_fields[] = {
 const cf__table cf__stream_table = {
     "streams.<name>",
     "One entry per stream, keyed by its name (`[A-Za-z0-9_.-]`, 1 to 64 characters, not "
-    "starting with `.`). Records are posted to `/v1/streams/<name>/records`.",
-    stream_fields, sizeof(cf_stream), offsetof(cf_stream, name), NULL};
+    "starting with `.` or `-`, not ending in `.errors` or `.dlq`, which name a stream's "
+    "rejected records and dead letters). Records are posted to `/v1/streams/<name>/records`.",
+    stream_fields, sizeof(cf_stream), offsetof(cf_stream, name), NULL, UT_NAME_STREAM};
 
 /* ---- lake ------------------------------------------------------------------------ */
 
@@ -240,7 +241,7 @@ static const cf__field s3_fields[] = {
     {0}};
 
 static const cf__table s3_table = {"lake.s3", "S3-compatible object storage for the lake.",
-                                   s3_fields, sizeof(cf_s3), 0, NULL};
+                                   s3_fields, sizeof(cf_s3), 0, NULL, 0};
 
 static const cf__field lake_fields[] = {
     {"store", CF_ENUM, "local", offsetof(cf_lake, store),
@@ -255,7 +256,7 @@ static const cf__table lake_table = {"lake",
                                      "The lake: Parquet tables in Hive-style partitions, in a "
                                      "local directory or S3. The catalog is always "
                                      "`<data_dir>/catalog.db`.",
-                                     lake_fields, sizeof(cf_lake), 0, NULL};
+                                     lake_fields, sizeof(cf_lake), 0, NULL, 0};
 
 /* ---- postgres.<name> ------------------------------------------------------------ */
 
@@ -280,12 +281,15 @@ static const cf__field postgres_fields[] = {
 
 static const cf__table postgres_table = {
     "postgres.<name>",
-    "PostgreSQL databases federated into SQL, keyed by a name that becomes an attached schema: "
+    "PostgreSQL databases federated into SQL, keyed by a name that becomes an attached schema "
+    "(an SQL identifier: letters, digits and `_`, 1 to 64, not starting with a digit, not "
+    "`main` or `temp`): "
     "`postgres: {pg: {conninfo: \"host=… dbname=app\"}}` makes `SELECT … FROM pg.users` read "
     "table `users` (tables of other PostgreSQL schemas are `pg.\"schema.table\"`). Columns used "
     "and simple predicates are pushed down; rows stream through a server-side cursor. See "
     "[federation](federation.md).",
-    postgres_fields, sizeof(cf_postgres), offsetof(cf_postgres, name), NULL};
+    postgres_fields, sizeof(cf_postgres), offsetof(cf_postgres, name), NULL,
+    UT_NAME_CONNECTION};
 
 /* ---- sqlite.<name>, query ---------------------------------------------------------- */
 
@@ -297,11 +301,12 @@ static const cf__field sqlite_fields[] = {
 
 static const cf__table sqlite_table = {
     "sqlite.<name>",
-    "SQLite database files attached to SQL under a name: `sqlite: {ref: {path: ref.db}}` makes "
+    "SQLite database files attached to SQL under a name (an SQL identifier, as for `postgres`): "
+    "`sqlite: {ref: {path: ref.db}}` makes "
     "`SELECT … FROM ref.countries` work in `sluice sql` and `POST /v1/query`, joinable with lake "
     "and PostgreSQL tables. Statements may not write to them (the SQL authorizer), and queries "
     "cannot ATTACH other files.",
-    sqlite_fields, sizeof(cf_sqlite), offsetof(cf_sqlite, name), NULL};
+    sqlite_fields, sizeof(cf_sqlite), offsetof(cf_sqlite, name), NULL, UT_NAME_CONNECTION};
 
 static const cf__field query_fields[] = {
     {"tokens", CF_STRLIST, "", offsetof(cf_query, tokens),
@@ -319,7 +324,7 @@ static const cf__field query_fields[] = {
     {0}};
 
 static const cf__table query_table = {"query", "The SQL query API, `POST /v1/query`.",
-                                      query_fields, sizeof(cf_query), 0, NULL};
+                                      query_fields, sizeof(cf_query), 0, NULL, 0};
 
 /* ---- top level ---------------------------------------------------------------- */
 
@@ -360,4 +365,4 @@ const cf__table cf__root = {"",
                             root_fields,
                             sizeof(cf_config),
                             0,
-                            NULL};
+                            NULL, 0};

@@ -7,12 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int reserved_name(const char *name)
-{
-    size_t n = strlen(name);
-    return (n > 7 && !strcmp(name + n - 7, ".errors")) || (n > 4 && !strcmp(name + n - 4, ".dlq"));
-}
-
 static sv__stream *find(sv_server *s, const char *name)
 {
     for (int i = 0; i < s->nstreams; i++)
@@ -45,11 +39,7 @@ static sv__stream *open_stream(sv_server *s, const char *name, const char *const
                                int ntokens, const jr_opts *jo, uint64_t max_bytes,
                                const lk_sink_opts *sink, char *err, size_t errlen)
 {
-    if (strlen(name) > 64 || reserved_name(name)) {
-        ut_err(err, errlen, "stream name '%s' is not allowed (names ending in .errors or .dlq "
-                            "are reserved)", name);
-        return NULL;
-    }
+    if (ut_name_check(UT_NAME_STREAM, name, strlen(name), err, errlen)) return NULL;
     if (s->nstreams >= SV__MAX_STREAMS) {
         ut_err(err, errlen, "too many streams (limit %d)", SV__MAX_STREAMS);
         return NULL;

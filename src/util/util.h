@@ -113,6 +113,49 @@ int ut_buf_over(const ut_buf *b);
 void ut_buf_reset(ut_buf *b);             /* len = 0, over = 0, keeps memory and max */
 void ut_buf_free(ut_buf *b);              /* releases memory: empty, max kept */
 
+/* ---- names --------------------------------------------------------------- */
+
+/* One validator for every name that comes from outside and becomes a file,
+ * a directory or an SQL identifier (src/util/name.c holds the rules, one row
+ * per kind):
+ *
+ *   kind        max  characters                           also refused
+ *   stream       64  A-Z a-z 0-9 _ . -, first not . or -  ends in .errors / .dlq
+ *   journal      71  (a stream's directory: the stream or its .errors / .dlq)
+ *   table       127  same                                 -
+ *   group        64  same                                 -
+ *   consumer     64  same                                 -
+ *   cursor       64  same                                 ends in .tmp (its temp file)
+ *   connection   64  A-Z a-z 0-9 _, first a letter or _   main, temp (any case)
+ *   job          64  same as stream                       -
+ *
+ * Bytes outside ASCII, NUL and control characters are never part of a name.
+ * Upper and lower case are both allowed (SQL compares table and connection
+ * names without case; collisions are the owner's check). */
+typedef enum ut_namekind {
+    UT_NAME_STREAM,
+    UT_NAME_JOURNAL,
+    UT_NAME_TABLE,
+    UT_NAME_GROUP,
+    UT_NAME_CONSUMER,
+    UT_NAME_CURSOR,
+    UT_NAME_CONNECTION,
+    UT_NAME_JOB,
+    UT_NAME_KIND_COUNT
+} ut_namekind;
+
+#define UT_NAME_MAX 127 /* the longest of any kind */
+
+/* Check name[0..len).  0, or -1 with a message naming the kind, the name
+ * (shown escaped and cut) and the rule broken ("stream name 'a$b': '$' at
+ * byte 2 is not allowed; use A-Z a-z 0-9 _ . -"). */
+int ut_name_check(ut_namekind kind, const char *name, size_t len, char *err, size_t errlen);
+/* The same for a C string (NULL is not valid), without a message: 1 / 0. */
+int ut_name_ok(ut_namekind kind, const char *name);
+/* Longest valid name of a kind, and its word ("stream", "table", ...). */
+size_t ut_name_max(ut_namekind kind);
+const char *ut_name_kind(ut_namekind kind);
+
 /* ---- numbers -------------------------------------------------------------- */
 
 /* Shortest decimal text that reads back to exactly v ("1.1", "1e+300",
