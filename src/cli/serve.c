@@ -1,5 +1,6 @@
 /* sluice serve — the server on the embedded default or a YAML config. */
 #include "cli/cli.h"
+#include "log/log.h"
 #include "config/config.h"
 #include "server/server.h"
 #include "store/store.h"
@@ -110,6 +111,7 @@ int cli_serve(int argc, char **argv)
         fprintf(stderr, "sluice serve: %s\n", err);
         return 1;
     }
+    lg_set_default_level((lg_level)cf->log_level);
     sv_opts o;
     sv_opts_init(&o);
     char host[256];

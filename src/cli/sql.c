@@ -1,5 +1,6 @@
 /* sluice sql — SQL over the lake (SQLite with lake virtual tables). */
 #include "cli/cli.h"
+#include "log/log.h"
 #include "config/config.h"
 #include "sql/output.h"
 #include "pgfed/pgfed.h"
@@ -242,6 +243,7 @@ int cli_sql(int argc, char **argv)
         fprintf(stderr, "sluice sql: %s\n", err);
         return 1;
     }
+    lg_set_default_level((lg_level)cf->log_level);
     const char *dir = data ? data : cf->data_dir;
     sq_tail_conf *tails = ut_calloc((size_t)cf->nstreams + 1, sizeof *tails);
     for (int i = 0; i < cf->nstreams; i++) {

@@ -2,6 +2,7 @@
  * setting one scalar, freeing; the small public lookups (streams, journal
  * options, tokens). */
 #include "config/cf_int.h"
+#include "log/log.h"
 #include "util/util.h"
 
 #include <errno.h>
@@ -131,8 +132,8 @@ void cf__apply_defaults(const cf__table *t, void *obj)
         if (f->type == CF_SECTION) cf__apply_defaults(f->sub, AT(obj, f->offset));
         if (!f->def || (f->type == CF_STRLIST && !f->def[0])) continue;
         if (cf__set_scalar(f, obj, f->def, strlen(f->def), msg, sizeof msg)) {
-            fprintf(stderr, "config: bad default for %s: %s\n", f->name, msg);
-            abort();
+            lg_error("config", "bad default for %s: %s", f->name, msg);
+            abort(); /* a table bug the unit tests catch */
         }
     }
 }

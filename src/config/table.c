@@ -4,6 +4,7 @@
  * and a field to the struct in config.h, then regenerate the docs with
  * `sluice config --reference > docs/configuration.md`. */
 #include "config/cf_int.h"
+#include "log/log.h"
 #include "util/util.h"
 
 #include <stddef.h>
@@ -47,6 +48,9 @@ const cf__type_info cf__types[CF__NTYPES] = {
 };
 
 static const char *const log_levels[] = {"debug", "info", "warn", "error", NULL};
+_Static_assert(CF_LOG_DEBUG == (int)LG_DEBUG && CF_LOG_INFO == (int)LG_INFO &&
+                   CF_LOG_WARN == (int)LG_WARN && CF_LOG_ERROR == (int)LG_ERROR,
+               "log_level values are lg_level values");
 
 /* Bearer tokens: visible ASCII, no spaces. */
 static int check_token(const char *v, char *msg, size_t msglen)
@@ -340,7 +344,8 @@ static const cf__field root_fields[] = {
      "embedded default used by `sluice serve` without `-c` turns it on.",
      0, 0, 0, 0, 0, 0},
     {"log_level", CF_ENUM, "info", offsetof(cf_config, log_level),
-     "Least severe log messages written to stderr.", 0, 0, log_levels, 0, 0, 0},
+     "Least severe log messages written to stderr (`SLUICE_LOG_LEVEL` in the environment "
+     "overrides it for one run).", 0, 0, log_levels, 0, 0, 0},
     {"http", CF_SECTION, NULL, offsetof(cf_config, http), "See [`http`](#http).", 0, 0, 0,
      &http_table, 0, 0},
     {"limits", CF_SECTION, NULL, offsetof(cf_config, limits), "See [`limits`](#limits).", 0, 0, 0,
