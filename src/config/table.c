@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdio.h>
+#include <strings.h>
 
 #define NOCAP INT64_MAX
 #define KiB ((int64_t)1 << 10)
@@ -365,9 +366,28 @@ static const cf__field root_fields[] = {
      &query_table, 0, 0},
     {0}};
 
+/* postgres.<name> and sqlite.<name> become SQL schemas side by side, and
+ * SQLite compares schema names without case. */
+static int check_root(const void *obj, char *msg, size_t msglen)
+{
+    const cf_config *c = obj;
+    int np = c->npostgres, n = np + c->nsqlite;
+    for (int i = 0; i < n; i++)
+        for (int j = i + 1; j < n; j++) {
+            const char *a = i < np ? c->postgres[i].name : c->sqlite[i - np].name;
+            const char *b = j < np ? c->postgres[j].name : c->sqlite[j - np].name;
+            if (!strcasecmp(a, b))
+                return ut_err(msg, msglen, "%s.%s and %s.%s would both be the SQL schema '%s' "
+                              "(names are compared without case)",
+                              i < np ? "postgres" : "sqlite", a, j < np ? "postgres" : "sqlite",
+                              b, b);
+        }
+    return 0;
+}
+
 const cf__table cf__root = {"",
                             "Keys at the top level of the file.",
                             root_fields,
                             sizeof(cf_config),
                             0,
-                            NULL, 0};
+                            check_root, 0};

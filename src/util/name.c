@@ -18,7 +18,7 @@ typedef struct rule {
 
 static const char *const stream_suffixes[] = {".errors", ".dlq", NULL};
 static const char *const cursor_suffixes[] = {".tmp", NULL};
-static const char *const sql_schemas[] = {"main", "temp", NULL};
+static const char *const sql_schemas[] = {"main", "temp", "lake", NULL};
 
 static const rule rules[UT_NAME_KIND_COUNT] = {
     [UT_NAME_STREAM] = {"stream", 64, 0, stream_suffixes, NULL,
@@ -29,7 +29,8 @@ static const rule rules[UT_NAME_KIND_COUNT] = {
     [UT_NAME_CONSUMER] = {"consumer", 64, 0, NULL, NULL, NULL},
     [UT_NAME_CURSOR] = {"consumer", 64, 0, cursor_suffixes, NULL,
                         "reserved for the cursor's temporary file"},
-    [UT_NAME_CONNECTION] = {"connection", 64, 1, NULL, sql_schemas, "SQLite's own schema"},
+    [UT_NAME_CONNECTION] = {"connection", 64, 1, NULL, sql_schemas,
+                            "a schema SQL already has (main, temp, lake)"},
     [UT_NAME_JOB] = {"job", 64, 0, NULL, NULL, NULL},
 };
 

@@ -126,7 +126,7 @@ void ut_buf_free(ut_buf *b);              /* releases memory: empty, max kept */
  *   group        64  same                                 -
  *   consumer     64  same                                 -
  *   cursor       64  same                                 ends in .tmp (its temp file)
- *   connection   64  A-Z a-z 0-9 _, first a letter or _   main, temp (any case)
+ *   connection   64  A-Z a-z 0-9 _, first a letter or _   main, temp, lake (any case)
  *   job          64  same as stream                       -
  *
  * Bytes outside ASCII, NUL and control characters are never part of a name.

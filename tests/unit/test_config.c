@@ -456,7 +456,13 @@ TEST(config_stream_names)
     /* connections are SQL schema names */
     CHECK(strstr(fails("postgres:\n  pg-prod:\n    conninfo: x\n"),
                  "sluice.yaml:2: postgres: connection name 'pg-prod' is not valid: '-'"));
-    CHECK(strstr(fails("sqlite:\n  Main:\n    path: x.db\n"), "'main' is SQLite's own schema"));
+    CHECK(strstr(fails("sqlite:\n  Main:\n    path: x.db\n"), "'main' is a schema SQL already has"));
+    CHECK(strstr(fails("postgres:\n  lake: {}\n"), "connection name 'lake' is not valid"));
+    /* postgres and sqlite names share SQL's schema namespace, without case */
+    CHECK(strstr(fails("postgres:\n  ref: {}\nsqlite:\n  Ref:\n    path: r.db\n"),
+                 "postgres.ref and sqlite.Ref would both be the SQL schema 'Ref'"));
+    CHECK(strstr(fails("sqlite:\n  a:\n    path: a.db\n  A:\n    path: b.db\n"),
+                 "would both be the SQL schema 'a"));
     CHECK_EQ_STR(fails("streams:\n  [a]: {}\n"),
                  "sluice.yaml:2: streams: names must be plain strings, got a list");
 }

@@ -237,6 +237,7 @@ TEST(util_name_rules)
     /* reserved words, any case */
     CHECK(!ut_name_ok(UT_NAME_CONNECTION, "main"));
     CHECK(!ut_name_ok(UT_NAME_CONNECTION, "TEMP"));
+    CHECK(!ut_name_ok(UT_NAME_CONNECTION, "Lake")); /* the lake tables' schema */
     CHECK(ut_name_ok(UT_NAME_CONNECTION, "maintenance"));
     CHECK(ut_name_ok(UT_NAME_TABLE, "main"));
     /* dots and dashes */
