@@ -4,7 +4,7 @@
 #   make run        install missing Debian packages, build, run the main job
 #   make test       install test tools, build with ASan+UBSan, run every test
 #   make bench      benchmarks against peers (see bench/)
-#   make fuzz       run each libFuzzer target for FUZZ_SECONDS
+#   make fuzz       run each libFuzzer target for FUZZ_SECONDS (make fuzz-merge: minimize)
 #
 CC       ?= cc
 PKGS     := libzstd snappy liblz4 zlib libxxhash libisal libmicrohttpd libcurl openssl yaml-0.1 sqlite3 libpq libedit
@@ -29,7 +29,7 @@ SAN      := build/san
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 SAN_OBJ  := $(SRC:%.c=$(SAN)/%.o)
 
-.PHONY: all run test unit bench fuzz deps test-deps clean
+.PHONY: all run test unit bench fuzz fuzz-build fuzz-merge deps test-deps clean
 .SECONDARY:
 all: build/sluice
 
@@ -77,16 +77,38 @@ bench: test-deps
 	@$(MAKE) --no-print-directory build/sluice
 	@bench/run.sh
 
-# libFuzzer builds (clang); FUZZ_SECONDS per target
+# libFuzzer builds (clang): objects built once with coverage, one binary per
+# target.  `make fuzz` runs every target (or FUZZ_TARGETS="fuzz_s3xml ...")
+# FUZZ_SECONDS each on its corpus tests/fuzz/corpus/<target>, adding what it
+# finds there; `make fuzz-merge` then rewrites each corpus minimized.
 FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= $(FUZZ:tests/fuzz/%.c=%)
 FZ       := build/fuzz
-FZ_FLAGS := -fsanitize=fuzzer,address,undefined -g -O1
+FZ_CC    := clang
+FZ_SAN   := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FZ_OBJ   := $(SRC:%.c=$(FZ)/%.o)
+
+$(FZ)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "CC  $< (fuzz)"; $(FZ_CC) $(CSTD) $(WARN) -g -O1 -fsanitize=fuzzer-no-link $(FZ_SAN) $(INCS) $(PKG_CFLAGS) -MMD -MP -c $< -o $@
+
+$(FZ)/fuzz_%: $(FZ_OBJ) $(FZ)/tests/fuzz/fuzz_%.o
+	@echo "LD  $@"; $(FZ_CC) -fsanitize=fuzzer $(FZ_SAN) -o $@ $^ $(LIBS)
+
+fuzz-build: $(FUZZ_TARGETS:%=$(FZ)/%)
+
 fuzz: test-deps
-	@mkdir -p $(FZ)
-	@for f in $(FUZZ); do n=$$(basename $$f .c); \
-	  clang $(CSTD) $(FZ_FLAGS) $(INCS) $(PKG_CFLAGS) -o $(FZ)/$$n $$f $(SRC) $(LIBS) || exit 1; \
-	  mkdir -p tests/fuzz/corpus/$$n; \
-	  $(FZ)/$$n -max_total_time=$(FUZZ_SECONDS) -max_len=65536 tests/fuzz/corpus/$$n || exit 1; \
+	@$(MAKE) --no-print-directory fuzz-build
+	@for n in $(FUZZ_TARGETS); do mkdir -p tests/fuzz/corpus/$$n; \
+	  $(FZ)/$$n -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10 \
+	    tests/fuzz/corpus/$$n || exit 1; \
+	done
+
+fuzz-merge: fuzz-build
+	@for n in $(FUZZ_TARGETS); do d=$(FZ)/merge-$$n; rm -rf $$d; mkdir -p $$d; \
+	  $(FZ)/$$n -merge=1 -max_len=65536 $$d tests/fuzz/corpus/$$n >/dev/null 2>&1 || exit 1; \
+	  rm -rf tests/fuzz/corpus/$$n; mv $$d tests/fuzz/corpus/$$n; \
+	  echo "$$n: $$(ls tests/fuzz/corpus/$$n | wc -l) inputs"; \
 	done
 
 clean:

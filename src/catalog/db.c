@@ -16,6 +16,7 @@
 #include "catalog/ct_int.h"
 #include "util/util.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -168,6 +169,7 @@ int ct_sqlerr(ct_catalog *c, const char *what, char *err, size_t errlen)
 
 sqlite3_stmt *ct_stmt(ct_catalog *c, int id, char *err, size_t errlen)
 {
+    assert(c && id >= 0 && id < S__COUNT);
     sqlite3_stmt *s = c->st[id];
     if (!s) {
         if (sqlite3_prepare_v3(c->db, ct_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &s, NULL) !=
@@ -200,12 +202,14 @@ int ct_exec(ct_catalog *c, int id, const char *what, char *err, size_t errlen)
 
 int ct_begin(ct_catalog *c, int write, char *err, size_t errlen)
 {
+    assert(sqlite3_get_autocommit(c->db)); /* one transaction per change, never nested */
     return ct_exec(c, write ? S_BEGIN_IMM : S_BEGIN, write ? "begin write" : "begin read", err,
                    errlen);
 }
 
 int ct_commit_tx(ct_catalog *c, char *err, size_t errlen)
 {
+    assert(!sqlite3_get_autocommit(c->db)); /* a ct_begin came first */
     if (ct_exec(c, S_COMMIT, "commit", err, errlen) < 0) {
         ct_rollback(c);
         return -1;

@@ -6,20 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Table names become directory names and SQL identifiers: 1..127 bytes of
- * [A-Za-z0-9_.-], not starting with '.' or '-'. */
-static int valid_table_name(const char *s)
-{
-    size_t n = s ? strlen(s) : 0;
-    if (n == 0 || n >= sizeof ((ct_table *)0)->name || s[0] == '.' || s[0] == '-') return 0;
-    for (size_t i = 0; i < n; i++) {
-        char ch = s[i];
-        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-              ch == '_' || ch == '.' || ch == '-'))
-            return 0;
-    }
-    return 1;
-}
+_Static_assert(sizeof ((ct_table *)0)->name > UT_NAME_MAX, "a valid table name fits ct_table");
 
 /* "dt,hr": comma-separated identifiers [A-Za-z_][A-Za-z0-9_]*, or "". */
 static int valid_partition_spec(const char *s)
@@ -173,11 +160,9 @@ int ct_table_insert_tx(ct_catalog *c, const char *name, const char *location,
     if (out) memset(out, 0, sizeof *out);
     if (!partition) partition = "";
     if (!stream) stream = "";
-    if (!valid_table_name(name))
-        return ut_err(err, errlen,
-                      "catalog %s: bad table name '%s' (1-127 of A-Z a-z 0-9 _ . -, not "
-                      "starting with . or -)",
-                      c->path, name ? name : "");
+    char nerr[300];
+    if (ut_name_check(UT_NAME_TABLE, name, name ? strlen(name) : 0, nerr, sizeof nerr))
+        return ut_err(err, errlen, "catalog %s: %s", c->path, nerr); /* a directory, an SQL name */
     if (!location || !*location || strlen(location) >= sizeof out->location)
         return ut_err(err, errlen, "catalog %s: table '%s': location missing or over %zu bytes",
                       c->path, name, sizeof out->location - 1);

@@ -39,6 +39,39 @@ static int parse_format(const char *s, cv_format *f)
     return 0;
 }
 
+/* The terminal side of a conversion: one progress line redrawn in place
+ * (when wanted), rejected records as IN:LINE: why on their own lines. */
+typedef struct ui {
+    int progress; /* draw the progress line */
+    int shown;    /* a progress line is on screen */
+} ui;
+
+static void clear_line(ui *u)
+{
+    if (u->shown) fputs("\r\033[K", stderr);
+    u->shown = 0;
+}
+
+static void on_progress(const cv_progress *p, void *arg)
+{
+    ui *u = arg;
+    if (!u->progress) return;
+    if (p->done) {
+        clear_line(u);
+        return;
+    }
+    double mb = (double)p->bytes / 1e6;
+    fprintf(stderr, "\r\033[K%s: %lld records, %.1f MB, %.1f MB/s", p->phase,
+            (long long)p->records, mb, p->seconds > 0 ? mb / p->seconds : 0.0);
+    u->shown = 1;
+}
+
+static void on_reject(const char *in, int64_t line, const char *why, void *arg)
+{
+    clear_line(arg);
+    fprintf(stderr, "%s:%lld: %s\n", in, (long long)line, why);
+}
+
 int cli_convert(int argc, char **argv)
 {
     const char *format = NULL, *schema = NULL, *codec = "zstd";
@@ -103,7 +136,10 @@ int cli_convert(int argc, char **argv)
     o.sample = sample > 0 ? sample : 0;
     o.max_errors = max_errors;
     o.ignore_unknown = ignore_unknown;
-    o.progress = !quiet && (show_progress || isatty(2));
+    ui u = {!quiet && (show_progress || isatty(2)), 0};
+    o.on_progress = on_progress;
+    o.on_reject = on_reject;
+    o.report_arg = &u;
 
     cv_stats st;
     char err[1024];

@@ -5,6 +5,7 @@
 #define SLUICE_CF_INT_H
 
 #include "config/config.h"
+#include "util/util.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -21,7 +22,8 @@ typedef enum cf__type {
     CF_HOSTPORT, /* cf_hostport                                         */
     CF_SECTION,  /* nested struct described by sub                      */
     CF_MAP,      /* named structs (sub): T *items at offset, int count at
-                    count_offset, at most max; names [A-Za-z0-9_.-]{1,64} */
+                    count_offset, at most max; names checked by ut_name_check
+                    with the element table's name_kind */
     CF__NTYPES
 } cf__type;
 
@@ -50,6 +52,7 @@ struct cf__table {
     size_t name_offset;       /* MAP elements: char name[CF_NAME_MAX + 1] */
     /* Cross-field validation after the whole mapping was read; -1 + msg. */
     int (*check)(const void *obj, char *msg, size_t msglen);
+    ut_namekind name_kind;    /* MAP elements: the rules their names follow */
 };
 
 /* The root table (table.c) and the stream element table. */
@@ -73,9 +76,6 @@ int cf__parse_duration(const char *s, size_t n, int64_t *ms);
 int cf__parse_fsync(const char *s, size_t n, cf_fsync *out);
 int cf__parse_hostport(const char *s, size_t n, cf_hostport *out);
 int cf__parse_enum(const char *s, size_t n, const char *const *names, int *out);
-/* Stream (and other map element) names: [A-Za-z0-9_.-]{1,64}, not starting
- * with '.'.  0 or -1 with a reason in msg. */
-int cf__check_name(const char *s, size_t n, char *msg, size_t msglen);
 
 /* Human forms for docs and range messages: "64MiB", "10MB", "123B";
  * "7d", "30s", "250ms".  out: 32 bytes.  Return out. */

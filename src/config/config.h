@@ -29,7 +29,7 @@
 #define CF_MAX_TOKENS 64            /* per stream */
 #define CF_MAX_TOKEN_LEN 256
 #define CF_MAX_STRING 4096          /* any scalar value */
-#define CF_NAME_MAX 64              /* stream names: [A-Za-z0-9_.-]{1,64} */
+#define CF_NAME_MAX 64              /* names of map entries (ut_name_check) */
 #define CF_MAX_POSTGRES 16          /* postgres.<name> connections (SQLite attaches at most 10 by default) */
 
 /* A list of strings (YAML flow [a, b] or block `- a`). */

@@ -71,7 +71,17 @@ static void section(FILE *out, const cf__table *t)
         if (f->sub) section(out, f->sub);
 }
 
-/* The example: every key at its default, one stream called "events". */
+/* Name of the example entry of a map: the names of postgres and sqlite
+ * entries share SQL's schema namespace, so they differ. */
+static const char *example_name(const cf__field *f)
+{
+    if (!strcmp(f->name, "postgres")) return "pg";
+    if (!strcmp(f->name, "sqlite")) return "ref";
+    return "events";
+}
+
+/* The example: every key at its default, one entry per map ("events",
+ * "pg", "ref"). */
 static void example(FILE *out, const cf__table *t, int indent)
 {
     for (const cf__field *f = t->fields; f->name; f++) {
@@ -80,7 +90,7 @@ static void example(FILE *out, const cf__table *t, int indent)
             fputc('\n', out);
             example(out, f->sub, indent + 2);
         } else if (f->type == CF_MAP) {
-            fprintf(out, "\n%*sevents:\n", indent + 2, "");
+            fprintf(out, "\n%*s%s:\n", indent + 2, "", example_name(f));
             example(out, f->sub, indent + 4);
         } else if (f->type == CF_STRLIST) {
             fprintf(out, " [%s]\n", f->def);
@@ -116,7 +126,8 @@ int cf_write_reference(FILE *out)
             "- Hard caps: the file at most %d bytes, at most %d streams, %d tokens per stream, "
             "%d characters per token, %d bytes per value.\n",
             CF_MAX_FILE_BYTES, CF_MAX_STREAMS, CF_MAX_TOKENS, CF_MAX_TOKEN_LEN, CF_MAX_STRING);
-    fputs("\n## Example\n\nEvery key at its default, with one stream called `events`:\n\n"
+    fputs("\n## Example\n\nEvery key at its default, with one stream called `events`, a "
+          "PostgreSQL connection `pg` and a SQLite file `ref`:\n\n"
           "```yaml\n",
           out);
     example(out, &cf__root, 0);

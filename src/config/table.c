@@ -4,10 +4,12 @@
  * and a field to the struct in config.h, then regenerate the docs with
  * `sluice config --reference > docs/configuration.md`. */
 #include "config/cf_int.h"
+#include "log/log.h"
 #include "util/util.h"
 
 #include <stddef.h>
 #include <stdio.h>
+#include <strings.h>
 
 #define NOCAP INT64_MAX
 #define KiB ((int64_t)1 << 10)
@@ -47,6 +49,9 @@ const cf__type_info cf__types[CF__NTYPES] = {
 };
 
 static const char *const log_levels[] = {"debug", "info", "warn", "error", NULL};
+_Static_assert(CF_LOG_DEBUG == (int)LG_DEBUG && CF_LOG_INFO == (int)LG_INFO &&
+                   CF_LOG_WARN == (int)LG_WARN && CF_LOG_ERROR == (int)LG_ERROR,
+               "log_level values are lg_level values");
 
 /* Bearer tokens: visible ASCII, no spaces. */
 static int check_token(const char *v, char *msg, size_t msglen)
@@ -78,7 +83,7 @@ static const cf__field http_fields[] = {
     {0}};
 
 static const cf__table http_table = {"http", "The HTTP server.", http_fields, sizeof(cf_http), 0,
-                                     NULL};
+                                     NULL, 0};
 
 /* ---- limits ---------------------------------------------------------------- */
 
@@ -113,7 +118,7 @@ static const cf__field limits_fields[] = {
 static const cf__table limits_table = {"limits",
                                        "Limits on what one request may carry and on the disk. At "
                                        "a limit the answer is a clear HTTP error, never a crash.",
-                                       limits_fields, sizeof(cf_limits), 0, check_limits};
+                                       limits_fields, sizeof(cf_limits), 0, check_limits, 0};
 
 /* ---- streams.<name>.sink --------------------------------------------------------- */
 
@@ -183,7 +188,7 @@ static const cf__table sink_table = {
     "How the stream lands in the lake: its table, event-time partitions and buffer hints "
     "(Firehose-style: whichever of bytes, rows or age is reached first flushes every buffer, "
     "and the files and the stream position are committed together).",
-    sink_fields, sizeof(cf_sink), 0, NULL};
+    sink_fields, sizeof(cf_sink), 0, NULL, 0};
 
 /* ---- streams ---------------------------------------------------------------- */
 
@@ -219,8 +224,9 @@ static const cf__field stream_fields[] = {
 const cf__table cf__stream_table = {
     "streams.<name>",
     "One entry per stream, keyed by its name (`[A-Za-z0-9_.-]`, 1 to 64 characters, not "
-    "starting with `.`). Records are posted to `/v1/streams/<name>/records`.",
-    stream_fields, sizeof(cf_stream), offsetof(cf_stream, name), NULL};
+    "starting with `.` or `-`, not ending in `.errors` or `.dlq`, which name a stream's "
+    "rejected records and dead letters). Records are posted to `/v1/streams/<name>/records`.",
+    stream_fields, sizeof(cf_stream), offsetof(cf_stream, name), NULL, UT_NAME_STREAM};
 
 /* ---- lake ------------------------------------------------------------------------ */
 
@@ -246,7 +252,7 @@ static const cf__field s3_fields[] = {
     {0}};
 
 static const cf__table s3_table = {"lake.s3", "S3-compatible object storage for the lake.",
-                                   s3_fields, sizeof(cf_s3), 0, NULL};
+                                   s3_fields, sizeof(cf_s3), 0, NULL, 0};
 
 static const cf__field lake_fields[] = {
     {"store", CF_ENUM, "local", offsetof(cf_lake, store),
@@ -261,7 +267,7 @@ static const cf__table lake_table = {"lake",
                                      "The lake: Parquet tables in Hive-style partitions, in a "
                                      "local directory or S3. The catalog is always "
                                      "`<data_dir>/catalog.db`.",
-                                     lake_fields, sizeof(cf_lake), 0, NULL};
+                                     lake_fields, sizeof(cf_lake), 0, NULL, 0};
 
 /* ---- postgres.<name> ------------------------------------------------------------ */
 
@@ -286,12 +292,15 @@ static const cf__field postgres_fields[] = {
 
 static const cf__table postgres_table = {
     "postgres.<name>",
-    "PostgreSQL databases federated into SQL, keyed by a name that becomes an attached schema: "
+    "PostgreSQL databases federated into SQL, keyed by a name that becomes an attached schema "
+    "(an SQL identifier: letters, digits and `_`, 1 to 64, not starting with a digit, not "
+    "`main` or `temp`): "
     "`postgres: {pg: {conninfo: \"host=… dbname=app\"}}` makes `SELECT … FROM pg.users` read "
     "table `users` (tables of other PostgreSQL schemas are `pg.\"schema.table\"`). Columns used "
     "and simple predicates are pushed down; rows stream through a server-side cursor. See "
     "[federation](federation.md).",
-    postgres_fields, sizeof(cf_postgres), offsetof(cf_postgres, name), NULL};
+    postgres_fields, sizeof(cf_postgres), offsetof(cf_postgres, name), NULL,
+    UT_NAME_CONNECTION};
 
 /* ---- sqlite.<name>, query ---------------------------------------------------------- */
 
@@ -303,11 +312,12 @@ static const cf__field sqlite_fields[] = {
 
 static const cf__table sqlite_table = {
     "sqlite.<name>",
-    "SQLite database files attached to SQL under a name: `sqlite: {ref: {path: ref.db}}` makes "
+    "SQLite database files attached to SQL under a name (an SQL identifier, as for `postgres`): "
+    "`sqlite: {ref: {path: ref.db}}` makes "
     "`SELECT … FROM ref.countries` work in `sluice sql` and `POST /v1/query`, joinable with lake "
     "and PostgreSQL tables. Statements may not write to them (the SQL authorizer), and queries "
     "cannot ATTACH other files.",
-    sqlite_fields, sizeof(cf_sqlite), offsetof(cf_sqlite, name), NULL};
+    sqlite_fields, sizeof(cf_sqlite), offsetof(cf_sqlite, name), NULL, UT_NAME_CONNECTION};
 
 static const cf__field query_fields[] = {
     {"tokens", CF_STRLIST, "", offsetof(cf_query, tokens),
@@ -325,7 +335,7 @@ static const cf__field query_fields[] = {
     {0}};
 
 static const cf__table query_table = {"query", "The SQL query API, `POST /v1/query`.",
-                                      query_fields, sizeof(cf_query), 0, NULL};
+                                      query_fields, sizeof(cf_query), 0, NULL, 0};
 
 /* ---- top level ---------------------------------------------------------------- */
 
@@ -367,10 +377,29 @@ static const cf__field root_fields[] = {
      &query_table, 0, 0},
     {0}};
 
-/* Two streams must not land in one lake table (or one in the other's errors table). */
+/* postgres.<name> and sqlite.<name> become SQL schemas side by side, and
+ * SQLite compares schema names without case. */
+static int check_schemas(const cf_config *c, char *msg, size_t msglen)
+{
+    int np = c->npostgres, n = np + c->nsqlite;
+    for (int i = 0; i < n; i++)
+        for (int j = i + 1; j < n; j++) {
+            const char *a = i < np ? c->postgres[i].name : c->sqlite[i - np].name;
+            const char *b = j < np ? c->postgres[j].name : c->sqlite[j - np].name;
+            if (!strcasecmp(a, b))
+                return ut_err(msg, msglen, "%s.%s and %s.%s would both be the SQL schema '%s' "
+                              "(names are compared without case)",
+                              i < np ? "postgres" : "sqlite", a, j < np ? "postgres" : "sqlite",
+                              b, b);
+        }
+    return 0;
+}
+
+/* Two streams must not land in one lake table (or one in the other's errors
+ * table), and SQL schema names must not collide. */
 static int check_root(const void *obj, char *msg, size_t msglen)
 {
-    return cf_check_tables(obj, msg, msglen);
+    return cf_check_tables(obj, msg, msglen) || check_schemas(obj, msg, msglen) ? -1 : 0;
 }
 
 const cf__table cf__root = {"",
@@ -378,4 +407,4 @@ const cf__table cf__root = {"",
                             root_fields,
                             sizeof(cf_config),
                             0,
-                            check_root};
+                            check_root, 0};

@@ -189,20 +189,6 @@ int cf__parse_enum(const char *s, size_t n, const char *const *names, int *out)
     return -1;
 }
 
-int cf__check_name(const char *s, size_t n, char *msg, size_t msglen)
-{
-    if (n == 0 || n > CF_NAME_MAX)
-        return ut_err(msg, msglen, "must be 1 to %d characters long", CF_NAME_MAX);
-    if (s[0] == '.') return ut_err(msg, msglen, "must not start with '.'");
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (!(is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
-              c == '.' || c == '-'))
-            return ut_err(msg, msglen, "may only contain letters, digits, '_', '.' and '-'");
-    }
-    return 0;
-}
-
 char *cf__fmt_size(char *out, uint64_t v)
 {
     static const char *bin[] = {"KiB", "MiB", "GiB", "TiB"}, *dec[] = {"KB", "MB", "GB", "TB"};

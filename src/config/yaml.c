@@ -267,7 +267,7 @@ static int walk_named(walker *w, const cf__field *f, void *obj, const char *path
     char **items = (char **)AT(obj, f->offset);
     int *count = (int *)AT(obj, f->count_offset);
     int *lines = NULL, rc = -1;
-    char sub[PATH_LEN], msg[400], q[64], s[48];
+    char sub[PATH_LEN], msg[400], q[64];
     yaml_event_t k, v;
     for (;;) {
         if (next(w, &k)) goto out;
@@ -279,8 +279,8 @@ static int walk_named(walker *w, const cf__field *f, void *obj, const char *path
         }
         const char *name = (const char *)k.data.scalar.value;
         size_t n = k.data.scalar.length;
-        if (cf__check_name(name, n, msg, sizeof msg)) {
-            werr(w, kl, path, "name '%s' %s", shown(s, name, n), msg);
+        if (ut_name_check(t->name_kind, name, n, msg, sizeof msg)) {
+            werr(w, kl, path, "%s", msg);
             goto fail;
         }
         for (int i = 0; i < *count; i++)

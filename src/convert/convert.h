@@ -92,6 +92,15 @@ int64_t cv_infer_records(const cv_infer *inf);
 
 /* ---- the driver ---------------------------------------------------------- */
 
+/* Where a conversion stands, for a progress display. */
+typedef struct cv_progress {
+    const char *phase; /* "inferring", "converting" */
+    int64_t records;   /* records read in this pass */
+    int64_t bytes;     /* input bytes read (decompressed) */
+    double seconds;    /* since the start */
+    int done;          /* 1: the pass ended (clear the display) */
+} cv_progress;
+
 typedef struct cv_opts {
     cv_format format;          /* CV_AUTO: by extension, else sniffed */
     const char *schema;        /* --schema spec, or NULL to infer */
@@ -99,7 +108,13 @@ typedef struct cv_opts {
     int ignore_unknown;        /* drop keys / CSV columns not in --schema */
     int64_t max_errors;        /* rejected records allowed before exit 1 */
     int max_report;            /* rejected records printed (default 20) */
-    int progress;              /* progress line on stderr */
+    /* Reports go to the caller (a terminal line is UI; src/cli draws it).
+     * on_progress: at most 4 times a second while a pass works, then once
+     * with done = 1; NULL = none.  on_reject: each of the first max_report
+     * rejected records (IN, its line, why); NULL = logged (lg_warn). */
+    void (*on_progress)(const cv_progress *p, void *arg);
+    void (*on_reject)(const char *in, int64_t line, const char *why, void *arg);
+    void *report_arg;
     size_t max_record;         /* bytes per record; default 16 MiB */
     int max_depth;             /* JSON nesting; default 64 */
     pq_writer_opts wopts;      /* codec, level, row group / page sizes ... */
@@ -127,7 +142,7 @@ cv_format cv_format_sniff(const uint8_t *p, size_t n);
 
 /* Convert `in` (path or "-") into the Parquet file `out`, written to
  * "OUT.tmp-PID" and renamed over `out` only when complete.  Rejected records
- * are reported on stderr (first max_report) and counted in st.  Returns 0 when
+ * are reported to on_reject (first max_report) and counted in st.  Returns 0 when
  * the file was written (check st->rejected against max_errors), -1 with a
  * message when it could not be (no file left behind). */
 int cv_convert(const char *in, const char *out, const cv_opts *o, cv_stats *st, char *err,

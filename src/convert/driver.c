@@ -1,6 +1,7 @@
 /* cv_convert: the two passes, rejected-record reporting, progress, and the
  * temp-file-then-rename output. */
 #include "convert/source.h"
+#include "log/log.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -31,7 +32,6 @@ typedef struct run {
     int *req, nreq;
     int *map; /* CSV: header field -> column, -1 = ignored */
     uint64_t t0, last;
-    int shown; /* a progress line is on screen */
     /* speculative inference (see cv_convert) */
     int tracking;
     int64_t gen;                /* record attempt counter for stamps */
@@ -45,19 +45,13 @@ enum { REC_OK = 0, REC_BAD = -1, REC_DIVERGED = 1, REC_REDO = 2 };
 
 static void progress(run *r, const char *phase, int64_t recs, int final)
 {
-    if (!r->o->progress) return;
+    if (!r->o->on_progress) return;
     uint64_t now = ut_now_ns();
     if (!final && now - r->last < 250000000ull) return;
     r->last = now;
-    if (final) {
-        if (r->shown) fputs("\r\033[K", stderr);
-        r->shown = 0;
-        return;
-    }
-    double secs = (double)(now - r->t0) / 1e9, mb = (double)io_bytes_out(r->src.in) / 1e6;
-    fprintf(stderr, "\r\033[K%s: %lld records, %.1f MB, %.1f MB/s", phase, (long long)recs, mb,
-            secs > 0 ? mb / secs : 0.0);
-    r->shown = 1;
+    cv_progress p = {phase, recs, (int64_t)io_bytes_out(r->src.in), (double)(now - r->t0) / 1e9,
+                     final};
+    r->o->on_progress(&p, r->o->report_arg);
 }
 
 static void reject(run *r, int64_t recno, int64_t line, const char *why)
@@ -65,9 +59,10 @@ static void reject(run *r, int64_t recno, int64_t line, const char *why)
     r->st->rejected++;
     if (recno <= r->quiet_until || r->printed >= r->o->max_report) return;
     r->printed++;
-    if (r->shown) fputs("\r\033[K", stderr);
-    r->shown = 0;
-    fprintf(stderr, "%s:%lld: %s\n", io_name(r->src.in), (long long)line, why);
+    if (r->o->on_reject)
+        r->o->on_reject(io_name(r->src.in), line, why, r->o->report_arg);
+    else
+        lg_warn("convert", "%s:%lld: %s", io_name(r->src.in), (long long)line, why);
 }
 
 /* ---- pass 1 ---------------------------------------------------------------- */

@@ -11,20 +11,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static int valid_consumer(const char *c)
-{
-    size_t n = strlen(c);
-    if (!n || n > 64 || c[0] == '.') return 0;
-    for (size_t i = 0; i < n; i++)
-        if (!((c[i] >= 'a' && c[i] <= 'z') || (c[i] >= 'A' && c[i] <= 'Z') ||
-              (c[i] >= '0' && c[i] <= '9') || c[i] == '_' || c[i] == '-' || c[i] == '.'))
-            return 0;
-    return 1;
-}
-
 int jr_cursor_get(jr_stream *s, const char *consumer, uint64_t *offset, char *err, size_t errlen)
 {
-    if (!valid_consumer(consumer))
+    if (!ut_name_ok(UT_NAME_CURSOR, consumer))
         return ut_err(err, errlen, "consumer name '%s' is not valid", consumer);
     char path[4200], buf[64];
     snprintf(path, sizeof path, "%s/cursors/%s", s->dir, consumer);
@@ -49,7 +38,7 @@ int jr_cursor_get(jr_stream *s, const char *consumer, uint64_t *offset, char *er
 
 int jr_cursor_commit(jr_stream *s, const char *consumer, uint64_t offset, char *err, size_t errlen)
 {
-    if (!valid_consumer(consumer))
+    if (!ut_name_ok(UT_NAME_CURSOR, consumer))
         return ut_err(err, errlen, "consumer name '%s' is not valid", consumer);
     char dir[4200], path[4300], tmp[4400], buf[32];
     snprintf(dir, sizeof dir, "%s/cursors", s->dir);

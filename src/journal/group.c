@@ -55,19 +55,6 @@ void jr_group_opts_init(jr_group_opts *o)
     o->compact_min_bytes = 1u << 20;
 }
 
-static int valid_name(const char *n)
-{
-    size_t len = n ? strlen(n) : 0;
-    if (!len || len > 64 || n[0] == '.') return 0;
-    for (size_t i = 0; i < len; i++) {
-        char c = n[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '_' || c == '-' || c == '.'))
-            return 0;
-    }
-    return 1;
-}
-
 static int64_t real_now_ms(void *ctx)
 {
     (void)ctx;
@@ -223,7 +210,7 @@ int jr__g_apply(jr_group *g, int type, const uint8_t *p, size_t len, char *err, 
         char name[65];
         memcpy(name, p + 21, p[20]);
         name[p[20]] = 0;
-        if (n != g->ncons || !valid_name(name) || cons_find(g, name) >= 0)
+        if (n != g->ncons || !ut_name_ok(UT_NAME_CONSUMER, name) || cons_find(g, name) >= 0)
             return ut_err(err, errlen, "CONSUMER op for '%s' (id %u) does not fit", name, n);
         if (g->ncons >= JR_GROUP_MAX_CONSUMERS)
             return ut_err(err, errlen, "more than %d consumers", JR_GROUP_MAX_CONSUMERS);
@@ -470,9 +457,9 @@ static jr_group *open_locked(jr_stream *s, const char *name, const jr_group_opts
     jr_group_opts opts;
     if (o) opts = *o;
     else jr_group_opts_init(&opts);
-    if (!valid_name(name)) {
+    if (!ut_name_ok(UT_NAME_GROUP, name)) {
         ut_err(err, errlen, "stream %s: group name '%s' is not valid: use 1-64 of "
-               "[A-Za-z0-9_.-], not starting with '.'", jr_stream_name(s), name ? name : "");
+               "[A-Za-z0-9_.-], not starting with '.' or '-'", jr_stream_name(s), name ? name : "");
         goto fail;
     }
     if (check_opts(s, name, &opts, err, errlen)) goto fail;
@@ -566,7 +553,7 @@ int jr_group_destroy(jr_stream *s, const char *group, char *err, size_t errlen)
     char gdir[4200], path[4300];
     int rc = -1, fd = -1;
     pthread_mutex_lock(&reg_mu);
-    if (!valid_name(group)) {
+    if (!ut_name_ok(UT_NAME_GROUP, group)) {
         ut_err(err, errlen, "stream %s: group name '%s' is not valid", jr_stream_name(s),
                group ? group : "");
         goto fail;
@@ -610,7 +597,7 @@ static int check_call(jr_group *g, const char *consumer, int count, char *err, s
     if (g->broken)
         return ut_err(err, errlen, "stream %s group %s: the group log failed earlier; reopen "
                       "the group", jr_stream_name(g->s), g->name);
-    if (consumer && !valid_name(consumer))
+    if (consumer && !ut_name_ok(UT_NAME_CONSUMER, consumer))
         return ut_err(err, errlen, "stream %s group %s: consumer name '%s' is not valid",
                       jr_stream_name(g->s), g->name, consumer);
     if (count < 0 || count > JR_GROUP_MAX_COUNT)
@@ -1238,7 +1225,7 @@ int jr_group_list(jr_stream *s, jr_group_info **out, int *n, char *err, size_t e
         char name[65];
         memcpy(name, e->d_name, len - 4);
         name[len - 4] = 0;
-        if (!valid_name(name)) continue;
+        if (!ut_name_ok(UT_NAME_GROUP, name)) continue;
         jr_group *g = open_locked(s, name, &o, 0, err, errlen);
         if (!g) goto fail;
         if (*n == cap) {

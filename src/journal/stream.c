@@ -45,19 +45,6 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static int valid_name(const char *name)
-{
-    size_t n = strlen(name);
-    if (n == 0 || n > 64 || name[0] == '.') return 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = name[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '_' || c == '-' || c == '.'))
-            return 0;
-    }
-    return 1;
-}
-
 static void seg_path(const jr_stream *s, uint64_t base, char *out, size_t n)
 {
     snprintf(out, n, "%s/%020" PRIu64 ".log", s->dir, base);
@@ -281,10 +268,7 @@ jr_stream *jr_stream_open(const char *dir, const char *name, const jr_opts *opts
                           size_t errlen)
 {
     jr_stream *s = NULL;
-    if (!valid_name(name)) {
-        ut_err(err, errlen, "stream name '%s' is not valid: use 1-64 of [A-Za-z0-9_.-]", name);
-        goto fail;
-    }
+    if (ut_name_check(UT_NAME_JOURNAL, name, name ? strlen(name) : 0, err, errlen)) goto fail;
     s = ut_calloc(1, sizeof *s);
     s->name = ut_strdup(name);
     if (opts) s->o = *opts;

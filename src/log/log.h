@@ -9,12 +9,18 @@
  *   2026-12-01T20:15:03.123Z warn  journal: stream events: dropped 12 bytes …
  *
  * Lines below the level set with lg_set_level are dropped before they are
- * formatted.  A line is capped at LG_LINE_MAX bytes (longer ones are cut and
- * end in "…").  Tests may install their own sink with lg_set_sink to capture
+ * formatted.  One call is one line: control characters in the message (a
+ * newline inside an error text, an escape sequence from outside input) are
+ * written as \n, \r, \t, \xNN, trailing newlines dropped.  A message is
+ * capped at LG_LINE_MAX bytes with its NUL (longer ones are cut at a UTF-8
+ * character boundary and end in "…").  A NULL or empty component is
+ * "sluice".  Tests may install their own sink with lg_set_sink to capture
  * lines.
  *
- * Thread safety: every function may be called from any thread; one line is
- * written with one write() so lines from several threads never interleave.
+ * Thread safety: every function may be called from any thread (the sink is
+ * swapped under a lock; it is called outside it, so it must be thread-safe
+ * itself); one line is written with one write() so lines from several
+ * threads never interleave.
  */
 #ifndef SLUICE_LOG_H
 #define SLUICE_LOG_H
@@ -29,6 +35,9 @@ typedef enum lg_level { LG_DEBUG = 0, LG_INFO, LG_WARN, LG_ERROR, LG_OFF } lg_le
  * environment sets the starting value: debug|info|warn|error|off). */
 void lg_set_level(lg_level level);
 lg_level lg_get_level(void);
+/* The configured level (log_level): set unless SLUICE_LOG_LEVEL chose one,
+ * so the environment wins for a single run. */
+void lg_set_default_level(lg_level level);
 /* "debug" → LG_DEBUG …; 0, or -1 for an unknown name. */
 int lg_level_parse(const char *name, lg_level *out);
 const char *lg_level_name(lg_level level);

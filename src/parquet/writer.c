@@ -15,6 +15,7 @@
  */
 #include "parquet/writer_int.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -236,6 +237,8 @@ fail:
 
 static int begin_value(pq_writer *w, int col, pq__wcol **out)
 {
+    assert(!w->closed);
+    assert(w->nset >= 0 && w->nset <= w->ncols);
     if (col < 0 || col >= w->ncols) {
         ut_err(w->err, sizeof w->err, "%s: no column %d", w->path, col);
         return -1;
@@ -295,6 +298,7 @@ static void add_value(pq_writer *w, pq__wcol *c, const void *p, size_t n)
     }
     stats_update(c, p, n);
     if (c->phys == PQ__BYTE_ARRAY) {
+        assert(n <= UINT32_MAX); /* put_bytes caps strings at 16 MiB */
         ut_buf_reserve(&c->vals, 4 + n);
         uint32_t len = (uint32_t)n;
         memcpy(c->vals.p + c->vals.len, &len, 4);
@@ -389,8 +393,10 @@ int pq_writer_put_bytes(pq_writer *w, int col, const void *p, size_t n)
 
 static void undo_column(pq__wcol *c)
 {
+    assert(c->page_values > 0); /* the row put a value (or null) here */
     c->page_values--;
     if (c->optional) {
+        assert(c->defs.len > 0);
         c->defs.len--;
         if (c->defs.p[c->defs.len] == 0) {
             c->page_nulls--;
@@ -398,6 +404,7 @@ static void undo_column(pq__wcol *c)
         }
     }
     if (c->dict_on) {
+        assert(c->nids > 0);
         c->nids--;
         if (c->row_added) pq__dict_pop(&c->dict);
     } else {
@@ -414,7 +421,7 @@ void pq_writer_cancel_row(pq_writer *w)
         undo_column(c);
         w->nset--;
     }
-    w->nset = 0;
+    assert(w->nset == 0); /* nset counted exactly the columns of this row */
     w->row_bytes = w->row_start_bytes;
     w->page_check = 0;
     w->row_gen++;
@@ -422,6 +429,7 @@ void pq_writer_cancel_row(pq_writer *w)
 
 int pq_writer_end_row(pq_writer *w)
 {
+    assert(!w->closed && w->nset >= 0 && w->nset <= w->ncols);
     if (w->nset < w->ncols) {
         for (int i = 0; i < w->ncols; i++) {
             pq__wcol *c = &w->cols[i];
@@ -541,6 +549,7 @@ const char *pq_writer_error(const pq_writer *w)
 
 void pq_writer_set_kv(pq_writer *w, const char *key, const char *value)
 {
+    assert(!w->closed && key); /* the footer is written by close */
     if (w->nkv == w->cap_kv) {
         w->cap_kv = w->cap_kv ? w->cap_kv * 2 : 8;
         w->kv = ut_realloc(w->kv, (size_t)w->cap_kv * 2 * sizeof *w->kv);

@@ -2,6 +2,7 @@
  * schema and create one virtual table per relation in it. */
 #include "pgfed/pgf_int.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,9 +115,10 @@ int pgf_attach_opts(sqlite3 *db, const char *name, const char *conninfo, const p
     char mod[2 * PGF_MAX_NAME + 8], ignore[256];
     int attached = 0;
     size_t nl = name ? strlen(name) : 0;
-    if (!nl || nl > PGF_MAX_NAME || !strcasecmp(name, "main") || !strcasecmp(name, "temp"))
-        return ut_err(err, errlen, "postgres connection name '%s' must be 1 to %d characters and "
-                      "not main or temp", name ? name : "", PGF_MAX_NAME);
+    char nerr[300];
+    if (ut_name_check(UT_NAME_CONNECTION, name, nl, nerr, sizeof nerr))
+        return ut_err(err, errlen, "postgres %s", nerr); /* an SQL schema name */
+    assert(nl <= PGF_MAX_NAME);
     if (!conninfo) conninfo = ""; /* libpq's defaults and environment */
     c = ut_calloc(1, sizeof *c);
     memcpy(c->name, name, nl + 1);

@@ -11,11 +11,10 @@
 /* The config's log_level, unless SLUICE_LOG_LEVEL chose one for this run. */
 static void apply_log_level(const cf_config *cf)
 {
-    if (getenv("SLUICE_LOG_LEVEL")) return;
     static const lg_level map[] = {[CF_LOG_DEBUG] = LG_DEBUG, [CF_LOG_INFO] = LG_INFO,
                                    [CF_LOG_WARN] = LG_WARN, [CF_LOG_ERROR] = LG_ERROR};
     if (cf->log_level >= CF_LOG_DEBUG && cf->log_level <= CF_LOG_ERROR)
-        lg_set_level(map[cf->log_level]);
+        lg_set_default_level(map[cf->log_level]);
 }
 
 static st_store *open_s3(const cf_s3 *x, char *err, size_t errlen)

@@ -15,12 +15,6 @@
 #include <sys/stat.h>
 #include <time.h>
 
-static int reserved_name(const char *name)
-{
-    size_t n = strlen(name);
-    return (n > 7 && !strcmp(name + n - 7, ".errors")) || (n > 4 && !strcmp(name + n - 4, ".dlq"));
-}
-
 static sv__stream *find(sv_server *s, const char *name)
 {
     for (int i = 0; i < s->nstreams; i++)
@@ -76,9 +70,9 @@ static int check_catalog(sv_server *s, const sv__landed *l, const char *name, co
 static sv__stream *open_stream(sv_server *s, const sv_stream_conf *c, const sv__landed *l,
                                ut_error *e)
 {
-    if (strlen(c->name) > 64 || reserved_name(c->name)) {
-        ut_fail(e, UT_EINVAL, "stream name '%s' is not allowed (names ending in .errors or .dlq "
-                              "are reserved)", c->name);
+    char nerr[256];
+    if (ut_name_check(UT_NAME_STREAM, c->name, strlen(c->name), nerr, sizeof nerr)) {
+        ut_fail(e, UT_EINVAL, "%s", nerr);
         return NULL;
     }
     if (s->nstreams >= SV__MAX_STREAMS) {
@@ -131,6 +125,13 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* The journals of rejected records and dead letters beside each stream. */
+static int side_journal(const char *name)
+{
+    size_t n = strlen(name);
+    return (n > 7 && !strcmp(name + n - 7, ".errors")) || (n > 4 && !strcmp(name + n - 4, ".dlq"));
+}
+
 /* Names of the stream directories under streams_dir, sorted (malloc'ed). */
 static int list_dirs(const char *dir, char ***out)
 {
@@ -140,7 +141,7 @@ static int list_dirs(const char *dir, char ***out)
     if (!d) return 0;
     struct dirent *de;
     while ((de = readdir(d)) && n < SV__MAX_STREAMS + 1) {
-        if (de->d_name[0] == '.' || reserved_name(de->d_name)) continue;
+        if (de->d_name[0] == '.' || side_journal(de->d_name)) continue;
         char path[4400];
         struct stat stt;
         snprintf(path, sizeof path, "%s/%s", dir, de->d_name);

@@ -258,10 +258,7 @@ out:
 
 int sq_attach_sqlite(sq_engine *e, const char *name, const char *path, char *err, size_t errlen)
 {
-    if (!name[0] || strlen(name) > 64) return ut_err(err, errlen, "sqlite attachment: bad name");
-    for (const char *c = name; *c; c++)
-        if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') || *c == '_'))
-            return ut_err(err, errlen, "sqlite.%s: the name must be an identifier", name);
+    if (ut_name_check(UT_NAME_CONNECTION, name, strlen(name), err, errlen)) return -1;
     if (access(path, R_OK))
         return ut_err(err, errlen, "sqlite.%s: cannot read %s: %s", name, path, strerror(errno));
     char *sql = sqlite3_mprintf("ATTACH DATABASE %Q AS \"%w\"", path, name);

@@ -3,7 +3,8 @@
  * SQLite's table-valued functions have fixed columns, so each call with a
  * string literal is replaced, before SQLite sees the statement, by a temp
  * virtual table (temp._sq_file_N) created for that file; sq_query drops them
- * afterwards.  Strings, quoted identifiers and comments are skipped. */
+ * afterwards.  Strings, quoted identifiers and comments are skipped.  At
+ * most SQ_MAX_FILE_FUNCS calls per query (each is a table SQLite holds). */
 #include "sql/sq_int.h"
 
 #include <ctype.h>
@@ -92,6 +93,11 @@ char *sq__rewrite(sq_engine *e, const char *sql, char *err, size_t errlen)
                         if (e->o.no_files) {
                             ut_err(err, errlen, "%s is disabled here (files are not readable)",
                                    fns[f].fn);
+                            goto fail;
+                        }
+                        if (e->nfile_tabs >= SQ_MAX_FILE_FUNCS) {
+                            ut_err(err, errlen, "more than %d table functions in one query",
+                                   SQ_MAX_FILE_FUNCS);
                             goto fail;
                         }
                         char create[8192];

@@ -14,6 +14,7 @@
 #define SQ_MAX_IN 1024        /* values of one IN list used for pruning */
 #define SQ_MAX_FILE_BYTES (4ULL << 30) /* an S3 object read into memory */
 #define SQ_MAX_GLOB 100000    /* files of one read_parquet glob */
+#define SQ_MAX_FILE_FUNCS 64  /* read_parquet/read_csv/... calls in one query */
 
 typedef struct sq_stream_ent {
     char name[72];
@@ -130,8 +131,8 @@ void sq__limits_start(sq_engine *e);
 /* ---- table functions (rewrite.c) ---------------------------------------------- */
 
 /* Replace read_parquet('x') / read_csv('x') / read_ndjson('x') in sql with
- * temp virtual tables created on e.  Returns a malloc'ed statement text or
- * NULL with a message. */
+ * temp virtual tables created on e (at most SQ_MAX_FILE_FUNCS; the caller
+ * drops them).  Returns a malloc'ed statement text or NULL with a message. */
 char *sq__rewrite(sq_engine *e, const char *sql, char *err, size_t errlen);
 
 /* ---- lake writes (ctas.c) ----------------------------------------------------- */

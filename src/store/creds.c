@@ -39,6 +39,14 @@ static const char *trim(const char *s, size_t *n)
     return s;
 }
 
+/* No NUL or other control character (a value ends up in an HTTP header). */
+static int printable(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) return 0;
+    return 1;
+}
+
 int st__creds_parse(const char *text, size_t n, const char *profile, st_creds *c, char *err,
                     size_t errlen)
 {
@@ -84,6 +92,11 @@ int st__creds_parse(const char *text, size_t n, const char *profile, st_creds *c
                  (kn == 18 && !strncasecmp(k, "aws_security_token", 18)))
             dst = &tok;
         if (!dst) continue; /* region, output, ... belong to other tools */
+        if (!printable(v, vn)) { /* it goes into HTTP headers; never shown */
+            ut_err(err, errlen, "credentials line %d: %.*s holds a control character", line,
+                   (int)kn, k);
+            goto fail;
+        }
         wipe_free(*dst);
         *dst = ut_strndup(v, vn);
     }

@@ -102,7 +102,8 @@ int st__creds_resolve(const st_s3_opts *o, st_creds *c, char *err, size_t errlen
 /* Parse shared-credentials text for one profile ("[name]" or "[profile
  * name]" sections, key = value lines, '#'/';' comments).  1 when the profile
  * has both keys (c filled), 0 when the profile is missing, -1 on a malformed
- * or incomplete profile (message with the line number). */
+ * or incomplete profile, or a kept value holding a control character (message
+ * with the line number, never the value). */
 int st__creds_parse(const char *text, size_t n, const char *profile, st_creds *c, char *err,
                     size_t errlen);
 /* Wipe and free the strings; c may be zeroed or partially filled. */

@@ -11,6 +11,8 @@
  * element's direct text is handed to a callback when the element ends. */
 #include "store/st_int.h"
 
+#include <assert.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -125,7 +127,7 @@ static int xml_walk(const char *xml, size_t n, xml_cb cb, void *ctx, char *err, 
                     goto fail;
                 }
                 if (t->len > XML_TEXT) {
-                    t->len = before > XML_TEXT ? before : XML_TEXT;
+                    ut_buf_truncate(t, before > XML_TEXT ? before : XML_TEXT);
                     trunc[depth - 1] = 1;
                 }
             } else {
@@ -174,8 +176,8 @@ static int xml_walk(const char *xml, size_t n, xml_cb cb, void *ctx, char *err, 
                 goto fail;
             }
             ut_buf *t = &text[depth - 1];
-            ut_buf_putc(t, 0);
-            int r = cb(ctx, stack, depth, (const char *)t->p, t->len - 1, trunc[depth - 1]);
+            assert(depth <= XML_DEPTH && t->len <= XML_TEXT + 4);
+            int r = cb(ctx, stack, depth, ut_buf_cstr(t), t->len, trunc[depth - 1]);
             ut_buf_reset(t);
             trunc[depth - 1] = 0;
             depth--;
@@ -268,8 +270,9 @@ static int list_cb(void *vctx, char (*stack)[XML_NAME], int depth, const char *t
         } else if (!strcmp(name, "Size")) {
             char *end;
             if (!tn || text[0] < '0' || text[0] > '9') goto bad_size;
+            errno = 0;
             unsigned long long v = strtoull(text, &end, 10);
-            if (*end) goto bad_size;
+            if (*end || errno == ERANGE) goto bad_size;
             c->cur.size = v;
             c->have_size = 1;
         } else if (!strcmp(name, "LastModified")) {

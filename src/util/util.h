@@ -63,27 +63,98 @@ const char *ut_errkind_name(ut_errkind kind);
 /* ---- growable byte buffer ------------------------------------------------ */
 
 /* A plain value type (like Redis's sds, but with an explicit struct): the
- * fields are public so hot loops can write into p directly after ut_buf_reserve.
- * Zero-initialise ({0}) for an empty buffer; ut_buf_free releases it. */
+ * fields are public so hot loops can write into p directly after
+ * ut_buf_reserve.  Zero-initialise ({0}) for an empty buffer with the default
+ * cap; ut_buf_free releases it.
+ *
+ * Always a C string: after every ut_buf_* call that leaves p non-NULL,
+ * p[len] == 0 (the terminator is not counted in len; the allocation is
+ * cap + 1 bytes, so a direct writer may fill p[len .. cap) and p[cap] still
+ * exists).  Code that writes p directly and moves len itself must write the
+ * terminator or call ut_buf_setlen.  ut_buf_cstr gives "" for an empty one.
+ *
+ * Size cap: len never exceeds max (0 = UT_BUF_MAX_DEFAULT).  Past an
+ * explicit max a write is refused: nothing is written, `over` is set (sticky
+ * until ut_buf_reset/ut_buf_free) and ut_buf_reserve returns -1, so a caller
+ * that sizes a buffer from outside input sets max, writes, then checks
+ * ut_buf_over once.  Past the default cap the process aborts with a message:
+ * that is a caller that forgot its own cap (a bug), not bad input. */
+#define UT_BUF_MAX_DEFAULT ((size_t)4 << 30) /* 4 GiB */
+
 typedef struct ut_buf {
     uint8_t *p;
     size_t len;
-    size_t cap;
+    size_t cap;  /* bytes writable at p (the allocation has one more) */
+    size_t max;  /* hard cap on len; 0 = UT_BUF_MAX_DEFAULT */
+    int over;    /* a write was refused because of max */
 } ut_buf;
 
-/* Make room for at least n more bytes (p + len .. p + len + n writable). */
-void ut_buf_reserve(ut_buf *b, size_t n);
+/* Make room for at least n more bytes (p + len .. p + len + n writable).
+ * 0, or -1 (and over set) when len + n would pass an explicit max. */
+int ut_buf_reserve(ut_buf *b, size_t n);
 void ut_buf_put(ut_buf *b, const void *data, size_t n);
 void ut_buf_putc(ut_buf *b, uint8_t c);
 void ut_buf_puts(ut_buf *b, const char *s);
+/* A printf whose text would pass max writes nothing (over set). */
 void ut_buf_printf(ut_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void ut_buf_put_le32(ut_buf *b, uint32_t v);
 void ut_buf_put_le64(ut_buf *b, uint64_t v);
 /* Append v as an unsigned LEB128 varint (as Thrift compact and Parquet's
  * RLE/delta encodings use). */
 void ut_buf_put_uvarint(ut_buf *b, uint64_t v);
-void ut_buf_reset(ut_buf *b);             /* len = 0, keeps memory */
-void ut_buf_free(ut_buf *b);              /* releases memory, zeroes b */
+/* Set len (at most cap) after writing into p directly; writes p[len] = 0. */
+void ut_buf_setlen(ut_buf *b, size_t len);
+/* Cut to len bytes if longer. */
+void ut_buf_truncate(ut_buf *b, size_t len);
+/* p as a C string, "" when nothing was ever written. */
+const char *ut_buf_cstr(const ut_buf *b);
+/* 1 when a write was refused because of max (since the last reset). */
+int ut_buf_over(const ut_buf *b);
+void ut_buf_reset(ut_buf *b);             /* len = 0, over = 0, keeps memory and max */
+void ut_buf_free(ut_buf *b);              /* releases memory: empty, max kept */
+
+/* ---- names --------------------------------------------------------------- */
+
+/* One validator for every name that comes from outside and becomes a file,
+ * a directory or an SQL identifier (src/util/name.c holds the rules, one row
+ * per kind):
+ *
+ *   kind        max  characters                           also refused
+ *   stream       64  A-Z a-z 0-9 _ . -, first not . or -  ends in .errors / .dlq
+ *   journal      71  (a stream's directory: the stream or its .errors / .dlq)
+ *   table       127  same                                 -
+ *   group        64  same                                 -
+ *   consumer     64  same                                 -
+ *   cursor       64  same                                 ends in .tmp (its temp file)
+ *   connection   64  A-Z a-z 0-9 _, first a letter or _   main, temp, lake (any case)
+ *   job          64  same as stream                       -
+ *
+ * Bytes outside ASCII, NUL and control characters are never part of a name.
+ * Upper and lower case are both allowed (SQL compares table and connection
+ * names without case; collisions are the owner's check). */
+typedef enum ut_namekind {
+    UT_NAME_STREAM,
+    UT_NAME_JOURNAL,
+    UT_NAME_TABLE,
+    UT_NAME_GROUP,
+    UT_NAME_CONSUMER,
+    UT_NAME_CURSOR,
+    UT_NAME_CONNECTION,
+    UT_NAME_JOB,
+    UT_NAME_KIND_COUNT
+} ut_namekind;
+
+#define UT_NAME_MAX 127 /* the longest of any kind */
+
+/* Check name[0..len).  0, or -1 with a message naming the kind, the name
+ * (shown escaped and cut) and the rule broken ("stream name 'a$b': '$' at
+ * byte 2 is not allowed; use A-Z a-z 0-9 _ . -"). */
+int ut_name_check(ut_namekind kind, const char *name, size_t len, char *err, size_t errlen);
+/* The same for a C string (NULL is not valid), without a message: 1 / 0. */
+int ut_name_ok(ut_namekind kind, const char *name);
+/* Longest valid name of a kind, and its word ("stream", "table", ...). */
+size_t ut_name_max(ut_namekind kind);
+const char *ut_name_kind(ut_namekind kind);
 
 /* ---- numbers -------------------------------------------------------------- */
 

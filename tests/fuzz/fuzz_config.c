@@ -45,6 +45,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     (void)cf__parse_bool(s, n, &b);
     (void)cf__parse_fsync(s, n, &f);
     (void)cf__parse_hostport(s, n, &h);
-    (void)cf__check_name(s, n, msg, sizeof msg);
+    for (int k = 0; k < UT_NAME_KIND_COUNT; k++)
+        if (ut_name_check((ut_namekind)k, s, n, msg, sizeof msg) == 0 && !n) abort();
     return 0;
 }

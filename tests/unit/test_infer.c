@@ -1,6 +1,7 @@
 #include "t.h"
 #include "convert/convert.h"
 #include "json/json.h"
+#include "log/log.h"
 #include "parquet/parquet.h"
 
 #include <stdlib.h>
@@ -302,4 +303,61 @@ TEST(convert_json_array_and_errors)
     CHECK(access(out, F_OK) != 0);
     CHECK(convert("/nonexistent/x.ndjson", out, NULL, &st) == -1);
     CHECK(strstr(err, "/nonexistent/x.ndjson") != NULL);
+}
+
+typedef struct reports {
+    int rejects, progress, done, logged;
+    char first[256];
+} reports;
+
+static void rep_reject(const char *in, int64_t line, const char *why, void *arg)
+{
+    reports *r = arg;
+    if (!r->rejects++) snprintf(r->first, sizeof r->first, "%s:%lld: %s", in, (long long)line, why);
+}
+
+static void rep_progress(const cv_progress *p, void *arg)
+{
+    reports *r = arg;
+    r->progress++;
+    r->done += p->done;
+}
+
+static void rep_log(lg_level level, const char *component, const char *msg, void *arg)
+{
+    reports *r = arg;
+    if (level == LG_WARN && !strcmp(component, "convert")) {
+        r->logged++;
+        snprintf(r->first, sizeof r->first, "%s", msg);
+    }
+}
+
+/* The library draws nothing: rejects and progress go to the caller's
+ * callbacks (src/cli draws the terminal line), rejects are logged when
+ * there is no callback. */
+TEST(convert_reports_to_callbacks)
+{
+    const char *text = "{\"id\":1}\nnot json\n{\"id\":2}\n[3]\n";
+    const char *in = write_tmp("r.ndjson", text, strlen(text));
+    const char *out = out_path("r.parquet");
+    cv_opts o;
+    cv_opts_init(&o);
+    reports r = {0};
+    o.on_reject = rep_reject;
+    o.on_progress = rep_progress;
+    o.report_arg = &r;
+    o.max_report = 1;
+    cv_stats st;
+    CHECK_MSG(cv_convert(in, out, &o, &st, err, sizeof err) == 0, "%s", err);
+    CHECK_EQ_INT(st.rejected, 2);
+    CHECK_EQ_INT(r.rejects, 1); /* max_report */
+    CHECK(strstr(r.first, "r.ndjson:2: "));
+    CHECK(r.done >= 1 && r.done == r.progress); /* small input: only the end of each pass */
+    reports l = {0};
+    lg_set_sink(rep_log, &l);
+    cv_opts_init(&o);
+    CHECK(cv_convert(in, out, &o, &st, err, sizeof err) == 0);
+    lg_set_sink(NULL, NULL);
+    CHECK_EQ_INT(l.logged, 2);
+    CHECK(strstr(l.first, "r.ndjson:4: "));
 }

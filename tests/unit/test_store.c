@@ -298,6 +298,28 @@ TEST(store_creds_file)
     CHECK(strstr(err, "line 2"));
 }
 
+/* A value goes into HTTP headers: a control character (CR, NUL, ...) inside
+ * it is refused, naming the line and the key but not the value (fuzz_creds
+ * found NUL and \x01 passing through). */
+TEST(store_creds_control_characters)
+{
+    static const char txt[] = "[default]\naws_access_key_id = AK\n"
+                              "aws_secret_access_key = SEC\rRET\n"
+                              "[nul]\naws_access_key_id = A\0K\naws_secret_access_key = S\n"
+                              "[tab]\naws_access_key_id = AK\naws_secret_access_key = S\n"
+                              "aws_session_token = T\tOK\n";
+    st_creds c = {0};
+    char err[256];
+    CHECK(st__creds_parse(txt, sizeof txt - 1, "default", &c, err, sizeof err) < 0);
+    CHECK(strstr(err, "line 3") && strstr(err, "aws_secret_access_key"));
+    CHECK(!strstr(err, "SEC"));
+    CHECK(c.access_key == NULL && c.secret_key == NULL);
+    CHECK(st__creds_parse(txt, sizeof txt - 1, "nul", &c, err, sizeof err) < 0);
+    CHECK(strstr(err, "line 5"));
+    CHECK(st__creds_parse(txt, sizeof txt - 1, "tab", &c, err, sizeof err) < 0);
+    CHECK(strstr(err, "aws_session_token"));
+}
+
 TEST(store_creds_order)
 {
     char err[512], path[4096];
@@ -464,6 +486,10 @@ TEST(store_xml_list_page)
         "<Error><Code>AccessDenied</Code></Error>",
         "<a></a><b></b>",
         "text<ListBucketResult></ListBucketResult>",
+        /* over 2^64: strtoull saturates, it must not read as 18446744073709551615 */
+        "<ListBucketResult><Contents><Key>a</Key><Size>99999999999999999999</Size></Contents>"
+        "</ListBucketResult>",
+        "<ListBucketResult><Contents><Key>a</Key><Size>1&#0;</Size></Contents></ListBucketResult>",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         st_xml_list m = {0};

@@ -1,7 +1,12 @@
 #include "t.h"
+#include "journal/journal.h"
 #include "util/util.h"
 
 #include <math.h>
+#include <signal.h>
+#include <stdint.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 TEST(util_ts_roundtrip)
 {
@@ -68,4 +73,224 @@ TEST(util_buf_varint)
     ut_buf_printf(&b, "%s-%d", "x", 5);
     CHECK_EQ_INT(b.len, 5);
     ut_buf_free(&b);
+}
+
+/* p[len] == 0 after every operation, so p is always a C string. */
+TEST(util_buf_always_terminated)
+{
+    ut_buf b = {0};
+    CHECK_EQ_STR(ut_buf_cstr(&b), "");
+    ut_buf_put(&b, "abc", 3);
+    CHECK_EQ_INT(b.len, 3);
+    CHECK_EQ_STR((char *)b.p, "abc");
+    ut_buf_putc(&b, 'd');
+    CHECK_EQ_STR((char *)b.p, "abcd");
+    ut_buf_puts(&b, "ef");
+    CHECK_EQ_STR((char *)b.p, "abcdef");
+    char big[600];
+    memset(big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = 0;
+    ut_buf_printf(&b, "%s", big); /* the long path: formatted in place */
+    CHECK_EQ_INT(b.len, 6 + 599);
+    CHECK_EQ_INT(b.p[b.len], 0);
+    ut_buf_put_le32(&b, 0x01020304);
+    CHECK_EQ_INT(b.p[b.len], 0);
+    ut_buf_put_le64(&b, 0x0102030405060708ull);
+    CHECK_EQ_INT(b.len, 605 + 12);
+    CHECK_EQ_INT(b.p[605 + 4], 8);
+    CHECK_EQ_INT(b.p[b.len], 0);
+    ut_buf_put_uvarint(&b, UINT64_MAX);
+    CHECK_EQ_INT(b.len, 617 + 10);
+    CHECK_EQ_INT(b.p[b.len], 0);
+    ut_buf_truncate(&b, 2);
+    CHECK_EQ_STR((char *)b.p, "ab");
+    ut_buf_truncate(&b, 10); /* longer: no change */
+    CHECK_EQ_INT(b.len, 2);
+    ut_buf_reset(&b);
+    CHECK_EQ_STR(ut_buf_cstr(&b), "");
+    /* a direct writer may fill up to cap and still terminate */
+    CHECK(ut_buf_reserve(&b, 100) == 0);
+    CHECK(b.cap >= 100);
+    memset(b.p, 'y', b.cap);
+    ut_buf_setlen(&b, b.cap);
+    CHECK_EQ_INT(b.p[b.cap], 0);
+    CHECK_EQ_INT(strlen((char *)b.p), b.cap);
+    /* growing keeps the terminator too */
+    for (int i = 0; i < 5000; i++) ut_buf_putc(&b, 'z');
+    CHECK_EQ_INT(strlen((char *)b.p), b.len);
+    ut_buf_put(&b, "", 0);
+    CHECK_EQ_INT(b.p[b.len], 0);
+    ut_buf_free(&b);
+    CHECK(b.p == NULL && b.len == 0 && b.cap == 0);
+    ut_buf_put(&b, "", 0); /* an empty write still makes p a string */
+    CHECK(b.p != NULL);
+    CHECK_EQ_STR((char *)b.p, "");
+    ut_buf_free(&b);
+}
+
+/* An explicit max refuses writes past it (nothing written, over set,
+ * reserve says -1); reset clears over and keeps max. */
+TEST(util_buf_max)
+{
+    ut_buf b = {0};
+    b.max = 10;
+    ut_buf_put(&b, "0123456789", 10);
+    CHECK_EQ_INT(b.len, 10);
+    CHECK(!ut_buf_over(&b));
+    ut_buf_putc(&b, 'x');
+    CHECK_EQ_INT(b.len, 10);
+    CHECK(ut_buf_over(&b));
+    CHECK_EQ_STR((char *)b.p, "0123456789");
+    ut_buf_reset(&b);
+    CHECK(!ut_buf_over(&b));
+    CHECK_EQ_INT(b.max, 10);
+    ut_buf_put(&b, "abc", 3);
+    ut_buf_put(&b, "0123456789", 10); /* all or nothing */
+    CHECK_EQ_INT(b.len, 3);
+    CHECK(ut_buf_over(&b));
+    CHECK_EQ_STR((char *)b.p, "abc");
+    ut_buf_reset(&b);
+    ut_buf_printf(&b, "%d-%d", 1234, 56789); /* 10: fits */
+    CHECK(!ut_buf_over(&b));
+    CHECK_EQ_STR((char *)b.p, "1234-56789");
+    ut_buf_reset(&b);
+    ut_buf_printf(&b, "%s", "this is far more than ten bytes");
+    CHECK(ut_buf_over(&b));
+    CHECK_EQ_INT(b.len, 0);
+    CHECK_EQ_INT(b.p[0], 0);
+    CHECK(ut_buf_reserve(&b, 11) == -1);
+    CHECK(ut_buf_reserve(&b, 10) == 0);
+    CHECK(b.cap <= 10); /* never allocates past the cap */
+    CHECK(ut_buf_reserve(&b, SIZE_MAX) == -1); /* no overflow in len + n */
+    ut_buf_put_uvarint(&b, UINT64_MAX);        /* 10 bytes: fits exactly */
+    CHECK_EQ_INT(b.len, 10);
+    ut_buf_put_uvarint(&b, 1);
+    CHECK_EQ_INT(b.len, 10);
+    ut_buf_free(&b);
+    CHECK_EQ_INT(b.max, 10);
+    CHECK(!ut_buf_over(&b));
+}
+
+/* Past the default cap (max 0) is a caller's bug: the process aborts with
+ * a message instead of overflowing len + n. */
+TEST(util_buf_default_cap_aborts)
+{
+    fflush(stdout);
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        ut_buf b = {0};
+        ut_buf_put(&b, "x", 1);
+        ut_buf_reserve(&b, SIZE_MAX);
+        _exit(0);
+    }
+    int st = 0;
+    CHECK(waitpid(pid, &st, 0) == pid);
+    CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT);
+}
+
+/* One validator for every kind of name: lengths at the edge, reserved
+ * suffixes and words, case, dots, unicode, NUL and control bytes. */
+TEST(util_name_rules)
+{
+    char n64[65], n65[66], n127[128];
+    memset(n64, 'a', 64), n64[64] = 0;
+    memset(n65, 'a', 65), n65[65] = 0;
+    memset(n127, 't', 127), n127[127] = 0;
+    char err[256];
+    /* empty */
+    for (int k = 0; k < UT_NAME_KIND_COUNT; k++) {
+        CHECK(!ut_name_ok((ut_namekind)k, ""));
+        CHECK(!ut_name_ok((ut_namekind)k, NULL));
+        CHECK(ut_name_check((ut_namekind)k, "x", 0, err, sizeof err) < 0);
+        CHECK(strstr(err, "empty"));
+        CHECK(ut_name_ok((ut_namekind)k, "a"));
+        CHECK(ut_name_ok((ut_namekind)k, "Events_2024")); /* case: both allowed */
+        CHECK(ut_name_max((ut_namekind)k) <= UT_NAME_MAX);
+    }
+    /* 64 / 65 */
+    CHECK(ut_name_ok(UT_NAME_STREAM, n64));
+    CHECK(!ut_name_ok(UT_NAME_STREAM, n65));
+    CHECK(ut_name_check(UT_NAME_STREAM, n65, 65, err, sizeof err) < 0);
+    CHECK(strstr(err, "stream name") && strstr(err, "longer than 64"));
+    CHECK(ut_name_ok(UT_NAME_GROUP, n64) && !ut_name_ok(UT_NAME_GROUP, n65));
+    CHECK(ut_name_ok(UT_NAME_CONSUMER, n64) && !ut_name_ok(UT_NAME_CONSUMER, n65));
+    CHECK(ut_name_ok(UT_NAME_CONNECTION, n64) && !ut_name_ok(UT_NAME_CONNECTION, n65));
+    CHECK(ut_name_ok(UT_NAME_TABLE, n65) && ut_name_ok(UT_NAME_TABLE, n127));
+    char n128[129];
+    memset(n128, 't', 128), n128[128] = 0;
+    CHECK(ut_name_check(UT_NAME_TABLE, n128, 128, err, sizeof err) < 0);
+    CHECK(strstr(err, "\xe2\x80\xa6")); /* a long name is shown cut */
+    CHECK(strlen(err) < 200);
+    /* reserved suffixes: a stream's companions are journal names, not streams */
+    CHECK(!ut_name_ok(UT_NAME_STREAM, "ev.errors"));
+    CHECK(ut_name_check(UT_NAME_STREAM, "ev.dlq", 6, err, sizeof err) < 0);
+    CHECK(strstr(err, ".dlq") && strstr(err, "reserved"));
+    CHECK(ut_name_ok(UT_NAME_STREAM, "ev.errors2"));
+    CHECK(ut_name_ok(UT_NAME_STREAM, "errors"));
+    CHECK(ut_name_ok(UT_NAME_JOURNAL, "ev.errors"));
+    char companion[80];
+    snprintf(companion, sizeof companion, "%s.errors", n64); /* the longest stream's */
+    CHECK(ut_name_ok(UT_NAME_JOURNAL, companion));
+    CHECK(!ut_name_ok(UT_NAME_CURSOR, "sink.tmp"));
+    CHECK(ut_name_ok(UT_NAME_CONSUMER, "sink.tmp"));
+    /* reserved words, any case */
+    CHECK(!ut_name_ok(UT_NAME_CONNECTION, "main"));
+    CHECK(!ut_name_ok(UT_NAME_CONNECTION, "TEMP"));
+    CHECK(!ut_name_ok(UT_NAME_CONNECTION, "Lake")); /* the lake tables' schema */
+    CHECK(ut_name_ok(UT_NAME_CONNECTION, "maintenance"));
+    CHECK(ut_name_ok(UT_NAME_TABLE, "main"));
+    /* dots and dashes */
+    CHECK(ut_name_ok(UT_NAME_STREAM, "a.b-c"));
+    CHECK(ut_name_ok(UT_NAME_STREAM, "a..b"));
+    CHECK(!ut_name_ok(UT_NAME_STREAM, "."));
+    CHECK(!ut_name_ok(UT_NAME_STREAM, ".."));
+    CHECK(!ut_name_ok(UT_NAME_STREAM, ".hidden"));
+    CHECK(!ut_name_ok(UT_NAME_TABLE, "-rf"));
+    CHECK(!ut_name_ok(UT_NAME_GROUP, "-g"));
+    CHECK(!ut_name_ok(UT_NAME_CONNECTION, "pg.prod"));
+    CHECK(!ut_name_ok(UT_NAME_CONNECTION, "pg-prod"));
+    CHECK(!ut_name_ok(UT_NAME_CONNECTION, "1pg"));
+    CHECK(ut_name_ok(UT_NAME_CONNECTION, "_pg1"));
+    CHECK(ut_name_ok(UT_NAME_STREAM, "1st"));
+    /* paths, spaces, quotes */
+    CHECK(!ut_name_ok(UT_NAME_STREAM, "a/b"));
+    CHECK(!ut_name_ok(UT_NAME_TABLE, "../etc"));
+    CHECK(!ut_name_ok(UT_NAME_TABLE, "a b"));
+    CHECK(!ut_name_ok(UT_NAME_TABLE, "a\"b"));
+    CHECK(ut_name_check(UT_NAME_GROUP, "g$x", 3, err, sizeof err) < 0);
+    CHECK_EQ_STR(err, "group name 'g$x' is not valid: '$' at byte 2 is not allowed; use A-Z a-z "
+                      "0-9 _ . -");
+    /* unicode, NUL, control bytes: never part of a name, shown escaped */
+    CHECK(!ut_name_ok(UT_NAME_STREAM, "caf\xc3\xa9"));
+    CHECK(ut_name_check(UT_NAME_STREAM, "a\0b", 3, err, sizeof err) < 0);
+    CHECK(strstr(err, "'a\\x00b'") && strstr(err, "byte 2"));
+    CHECK(ut_name_check(UT_NAME_JOB, "j\nk", 3, err, sizeof err) < 0);
+    CHECK(strstr(err, "job name 'j\\x0ak'"));
+    CHECK(!strchr(err, '\n'));
+    CHECK_EQ_STR(ut_name_kind(UT_NAME_CURSOR), "consumer");
+    CHECK_EQ_INT(ut_name_max(UT_NAME_JOURNAL), 71);
+}
+
+/* The modules use the one validator: the journal opens the longest
+ * stream's .errors companion (71 bytes; it refused names over 64, so a
+ * 64-byte stream could not keep its rejected records), cursors refuse a
+ * name that is another cursor's temp file, the catalog names its rule. */
+TEST(util_name_call_sites)
+{
+    char dir[600], err[512], n64[65], companion[80];
+    snprintf(dir, sizeof dir, "%s/names", t_tmpdir());
+    CHECK(ut_mkdir_p(dir, err, sizeof err) == 0);
+    memset(n64, 's', 64), n64[64] = 0;
+    snprintf(companion, sizeof companion, "%s.errors", n64);
+    jr_stream *s = jr_stream_open(dir, companion, NULL, err, sizeof err);
+    CHECK_MSG(s, "%s", err);
+    uint64_t off = 0;
+    CHECK(jr_cursor_commit(s, "sink", 0, err, sizeof err) == 0);
+    CHECK(jr_cursor_commit(s, "sink.tmp", 0, err, sizeof err) < 0);
+    CHECK(jr_cursor_get(s, "sink.tmp", &off, err, sizeof err) < 0);
+    jr_stream_close(s);
+    CHECK(jr_stream_open(dir, "-x", NULL, err, sizeof err) == NULL);
+    CHECK(strstr(err, "stream name '-x' is not valid"));
+    CHECK(jr_stream_open(dir, "caf\xc3\xa9", NULL, err, sizeof err) == NULL);
 }
