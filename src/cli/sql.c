@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define MAX_SQL_FILE (64u << 20)
@@ -251,8 +252,15 @@ int cli_sql(int argc, char **argv)
     }
     char *sql = NULL;
     sq_engine *e = NULL;
-    st_store *store = open_store(cf, dir, err, sizeof err);
+    struct stat dst;
+    int missing = stat(dir, &dst) || !S_ISDIR(dst.st_mode);
+    st_store *store = missing ? NULL : open_store(cf, dir, err, sizeof err);
     rc = 1;
+    if (missing) {
+        fprintf(stderr, "sluice sql: data directory %s does not exist (or is not a directory)\n",
+                dir);
+        goto fail;
+    }
     if (!store) {
         fprintf(stderr, "sluice sql: lake store: %s\n", err);
         goto fail;

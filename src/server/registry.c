@@ -45,7 +45,12 @@ static sv__stream *open_stream(sv_server *s, const char *name, const char *const
                                int ntokens, const jr_opts *jo, uint64_t max_bytes,
                                const lk_sink_opts *sink, char *err, size_t errlen)
 {
-    if (strlen(name) > 64 || reserved_name(name)) {
+    if (strlen(name) > 64) {
+        ut_err(err, errlen, "stream name '%.64s...' is %zu characters long (at most 64)", name,
+               strlen(name));
+        return NULL;
+    }
+    if (reserved_name(name)) {
         ut_err(err, errlen, "stream name '%s' is not allowed (names ending in .errors or .dlq "
                             "are reserved)", name);
         return NULL;
