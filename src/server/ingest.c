@@ -83,8 +83,13 @@ static enum MHD_Result first_call(sv_server *s, struct MHD_Connection *c, const 
                                   void **ctx)
 {
     char err[300];
+    if (strlen(stream) > 64) {
+        snprintf(err, sizeof err, "stream name '%.64s...' is %zu characters long (at most 64)",
+                 stream, strlen(stream));
+        return sv__reply_error(s, c, 400, err);
+    }
     sv__stream *st = sv__stream_get(s, stream, 1, err, sizeof err);
-    if (!st) return sv__reply_error(s, c, strlen(stream) > 64 ? 400 : 404, err);
+    if (!st) return sv__reply_error(s, c, 404, err);
     const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
     if (!sv__auth_ok(st, auth)) {
         add(&st->requests, 1);

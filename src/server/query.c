@@ -92,12 +92,13 @@ static void *produce(void *arg)
     sq_sink outer = {q, q_header, q_row};
     int64_t n = sq_query(q->e, q->sql, &outer, q->err, sizeof q->err);
     int fin = sq_out_finish(o);
-    if (n >= 0 && !q->headers && ftell(f) == 0) /* CREATE TABLE AS, INSERT: what was written */
+    if (n >= 0 && !q->headers) /* CREATE TABLE AS, INSERT: no result columns; say what was written */
         fprintf(f, "{\"rows_written\":%lld}\n", (long long)n);
     if (n < 0 && !q->truncated && !q->cancelled) {
         q->kind = sq_error_kind(q->e);
         q->failed = 1;
-        if ((ftell(f) > 0 || q->rows > 0) && q->fmt != SQ_FMT_JSON) {
+        int started = q->rows > 0 || (q->headers && q->fmt != SQ_FMT_NDJSON);
+        if (started && q->fmt != SQ_FMT_JSON) {
             /* the stream has started: say it at the end (JSON: trailer only) */
             ut_buf b = {0};
             if (q->fmt == SQ_FMT_NDJSON) {
