@@ -203,7 +203,7 @@ static int split_array(js_parser *p, sv_batch *b, const sv_limits *lim, size_t s
 {
     const char *s = (const char *)b->plain.p;
     size_t len = b->plain.len, i = skip_ws(s, start + 1, len);
-    if (i < len && s[i] == ']') i++; /* [] */
+    if (i < len && s[i] == ']') i = skip_ws(s, i + 1, len); /* [] */
     else
         for (;;) {
             if (b->nrecords >= lim->max_records)
