@@ -55,6 +55,8 @@ typedef enum cf_log_level { CF_LOG_DEBUG, CF_LOG_INFO, CF_LOG_WARN, CF_LOG_ERROR
 typedef struct cf_http {
     int64_t max_connections;
     int64_t connection_timeout_ms;
+    int64_t header_timeout_ms;
+    int64_t max_connections_per_client;
 } cf_http;
 
 typedef struct cf_limits {

@@ -80,6 +80,15 @@ static const cf__field http_fields[] = {
     {"connection_timeout", CF_DURATION, "30s", offsetof(cf_http, connection_timeout_ms),
      "A connection that makes no progress for this long is closed (cuts off slow clients).",
      100, DAY, 0, 0, 0, 0},
+    {"header_timeout", CF_DURATION, "10s", offsetof(cf_http, header_timeout_ms),
+     "A request's headers must all arrive within this time after the connection opens (or "
+     "after its previous request); else the connection is closed (clients that trickle "
+     "headers a byte at a time). 0 turns it off.",
+     0, DAY, 0, 0, 0, 0},
+    {"max_connections_per_client", CF_INT, "256", offsetof(cf_http, max_connections_per_client),
+     "Most connections open at once from one IP address (0 = no cap), so one client cannot "
+     "take every connection. Raise it behind a proxy that connects from one address.",
+     0, 100000, 0, 0, 0, 0},
     {0}};
 
 static const cf__table http_table = {"http", "The HTTP server.", http_fields, sizeof(cf_http), 0,

@@ -207,6 +207,9 @@ static int walk_value(walker *w, const cf__field *f, void *obj, yaml_event_t *ev
             return werr(w, line, path, "%s", msg);
         return 0;
     }
+    if (f->type == CF_STRLIST && ev->type == YAML_SCALAR_EVENT) /* token lists: never echo */
+        return werr(w, line, path, "expected %s, got a single value (write it as [value])",
+                    cf__types[f->type].expected);
     return werr(w, line, path, "expected %s, got %s", cf__types[f->type].expected, got(ev, q));
 }
 

@@ -20,6 +20,8 @@
 #ifndef SLUICE_JOURNAL_H
 #define SLUICE_JOURNAL_H
 
+#include "util/util.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -87,6 +89,10 @@ typedef struct jr_iov {
  * over max_record_bytes, disk full, I/O error, stream closed). */
 int jr_append(jr_stream *s, const jr_iov *recs, int n, int64_t ts_us, uint64_t *first, char *err,
               size_t errlen);
+/* The same with a typed error: UT_ENOSPACE when the disk is full, UT_EIO
+ * otherwise (callers choose an HTTP status on the kind). */
+int jr_append_e(jr_stream *s, const jr_iov *recs, int n, int64_t ts_us, uint64_t *first,
+                ut_error *e);
 
 /* Upper bounds (µs) of the fsync latency histogram buckets; the last bucket
  * is +Inf. */

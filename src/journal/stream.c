@@ -435,8 +435,9 @@ static int write_group(jr_stream *s, jr__waiter *head, jr__waiter *last, uint64_
             int e = r < 0 ? errno : EIO;
             if (ftruncate(a->fd, (off_t)a->size)) { /* drop the partial write */
             }
-            return ut_err(err, errlen, "stream %s: %s: write: %s", s->name, a->path,
-                          e == ENOSPC ? "disk full (ENOSPC)" : strerror(e));
+            ut_err(err, errlen, "stream %s: %s: write: %s", s->name, a->path,
+                   e == ENOSPC ? "disk full (ENOSPC)" : strerror(e));
+            return e == ENOSPC ? -2 : -1; /* -2: jr_append_e says UT_ENOSPACE */
         }
         done += (size_t)r;
     }
@@ -476,8 +477,9 @@ static int write_group(jr_stream *s, jr__waiter *head, jr__waiter *last, uint64_
     return 0;
 }
 
-int jr_append(jr_stream *s, const jr_iov *recs, int n, int64_t ts_us, uint64_t *first, char *err,
-              size_t errlen)
+/* jr_append, returning -2 when the group failed for want of disk space. */
+static int append_rc(jr_stream *s, const jr_iov *recs, int n, int64_t ts_us, uint64_t *first,
+                     char *err, size_t errlen)
 {
     if (s->o.read_only) return ut_err(err, errlen, "stream %s is open read-only", s->name);
     if (n <= 0) return ut_err(err, errlen, "stream %s: nothing to append", s->name);
@@ -552,9 +554,26 @@ int jr_append(jr_stream *s, const jr_iov *recs, int n, int64_t ts_us, uint64_t *
     }
     pthread_mutex_unlock(&s->mu);
     pthread_cond_destroy(&me.cv);
-    if (me.rc) return ut_err(err, errlen, "%s", me.err);
+    if (me.rc) {
+        ut_err(err, errlen, "%s", me.err);
+        return me.rc;
+    }
     *first = me.first;
     return 0;
+}
+
+int jr_append(jr_stream *s, const jr_iov *recs, int n, int64_t ts_us, uint64_t *first, char *err,
+              size_t errlen)
+{
+    return append_rc(s, recs, n, ts_us, first, err, errlen) ? -1 : 0;
+}
+
+int jr_append_e(jr_stream *s, const jr_iov *recs, int n, int64_t ts_us, uint64_t *first,
+                ut_error *e)
+{
+    int rc = append_rc(s, recs, n, ts_us, first, e ? e->msg : NULL, e ? sizeof e->msg : 0);
+    if (rc && e) e->kind = rc == -2 ? UT_ENOSPACE : UT_EIO;
+    return rc ? -1 : 0;
 }
 
 void jr_stream_info(jr_stream *s, jr_info *out)

@@ -27,6 +27,8 @@
 #ifndef SLUICE_JSON_H
 #define SLUICE_JSON_H
 
+#include "util/util.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -102,6 +104,10 @@ int js_array_begin(js_parser *p, const char *buf, size_t len, char *err, size_t 
  * cannot be found).  Each element must fit the record cap. */
 int js_array_next(js_parser *p, const char **elem, size_t *elen, size_t *offset, char *err,
                   size_t errlen);
+
+/* Kind of the last failure of js_obj_begin/js_obj_next/js_obj_check/
+ * js_validate: UT_ETOODEEP for nesting over max_depth, else UT_EINVAL. */
+ut_errkind js_error_kind(const js_parser *p);
 
 /* Name of a kind ("null", "bool", "int", "double", "string", "object",
  * "array"). */

@@ -20,6 +20,7 @@ struct js_parser {
     const char *abuf;
     size_t alen, apos;
     int astate; /* 0 after '[', 1 after an element, 2 done */
+    ut_errkind last_kind; /* of the last failure (js_error_kind) */
 };
 
 /* A cursor over one buffer. */

@@ -47,8 +47,14 @@ static int not_object(js_parser *p, js__cur *c, char *err, size_t errlen)
     return ut_err(err, errlen, "record is %s, expected an object", what[k]);
 }
 
+ut_errkind js_error_kind(const js_parser *p)
+{
+    return p->last_kind == UT_ETOODEEP ? UT_ETOODEEP : UT_EINVAL;
+}
+
 int js_obj_begin(js_parser *p, const char *buf, size_t len, char *err, size_t errlen)
 {
+    p->last_kind = UT_EINVAL;
     p->state = 2;
     if (len > p->max_record)
         return ut_err(err, errlen, "record is %zu bytes, over the %zu-byte cap", len,
@@ -165,6 +171,7 @@ int js_obj_check(js_parser *p, const char *buf, size_t len, int *nfields, char *
 int js_validate(js_parser *p, const char *buf, size_t len, js_kind *kind, char *err,
                 size_t errlen)
 {
+    p->last_kind = UT_EINVAL;
     if (len > p->max_record)
         return ut_err(err, errlen, "value is %zu bytes, over the %zu-byte cap", len,
                       p->max_record);

@@ -65,7 +65,10 @@ int js__skip(js_parser *p, js__cur *c, int depth, js_kind *kind, char *err, size
     if (ch != '{' && ch != '[') return scalar(p, c, kind, err, errlen);
     *kind = ch == '{' ? JS_OBJECT : JS_ARRAY;
     int sp = 0, first = 1;
-    if (depth + 1 > p->max_depth) return js__err_at(c, err, errlen, "nesting too deep");
+    if (depth + 1 > p->max_depth) {
+        p->last_kind = UT_ETOODEEP;
+        return js__err_at(c, err, errlen, "nesting too deep");
+    }
     p->stack[sp++] = ch;
     c->pos++;
     for (;;) {
@@ -99,7 +102,10 @@ int js__skip(js_parser *p, js__cur *c, int depth, js_kind *kind, char *err, size
         }
         ch = c->s[c->pos];
         if (ch == '{' || ch == '[') {
-            if (depth + sp + 1 > p->max_depth) return js__err_at(c, err, errlen, "nesting too deep");
+            if (depth + sp + 1 > p->max_depth) {
+                p->last_kind = UT_ETOODEEP;
+                return js__err_at(c, err, errlen, "nesting too deep");
+            }
             p->stack[sp++] = ch;
             c->pos++;
             first = 1;

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* The config's log_level, unless SLUICE_LOG_LEVEL chose one for this run. */
 static void apply_log_level(const cf_config *cf)
@@ -15,6 +16,12 @@ static void apply_log_level(const cf_config *cf)
                                    [CF_LOG_WARN] = LG_WARN, [CF_LOG_ERROR] = LG_ERROR};
     if (cf->log_level >= CF_LOG_DEBUG && cf->log_level <= CF_LOG_ERROR)
         lg_set_default_level(map[cf->log_level]);
+}
+
+static int is_dir(const char *path)
+{
+    struct stat st;
+    return !stat(path, &st) && S_ISDIR(st.st_mode);
 }
 
 static st_store *open_s3(const cf_s3 *x, char *err, size_t errlen)
@@ -69,6 +76,11 @@ rt_runtime *rt_create(const cf_config *cf, const rt_opts *o, char *err, size_t e
     rt->port = o->port >= 0 ? o->port : cf->listen.port;
     rt__sql_init(rt);
     if (rt->mode == RT_SERVER && ut_mkdir_p(rt->data_dir, err, errlen)) goto fail;
+    if (rt->mode == RT_CLIENT && !is_dir(rt->data_dir)) { /* a reader creates nothing */
+        ut_err(err, errlen, "data directory %s does not exist (or is not a directory)",
+               rt->data_dir);
+        goto fail;
+    }
     rt->store = open_store(cf, rt->data_dir, err, errlen);
     if (!rt->store) goto fail;
     if (rt->mode == RT_SERVER && rt__serve(rt, err, errlen)) goto fail;

@@ -60,6 +60,8 @@ static void server_opts(rt_runtime *rt, sv_opts *o)
     o->data_dir = rt->data_dir;
     o->max_connections = (int)cf->http.max_connections;
     o->conn_timeout_s = (int)((cf->http.connection_timeout_ms + 999) / 1000);
+    o->header_timeout_s = (int)((cf->http.header_timeout_ms + 999) / 1000);
+    o->max_per_client = (int)cf->http.max_connections_per_client;
     o->limits.max_body = (size_t)cf->limits.max_body_bytes;
     o->limits.max_record = (size_t)cf->limits.max_record_bytes;
     o->limits.max_depth = (int)cf->limits.max_depth;

@@ -135,7 +135,7 @@ static void check_record(js_parser *p, sv_batch *b, const sv_limits *lim, const 
     js_kind kind;
     char tmp[180];
     sv_reject why = SV_REJ_INVALID_JSON;
-    if (strstr(msg, "deep") || strstr(msg, "depth")) why = SV_REJ_TOO_DEEP;
+    if (js_error_kind(p) == UT_ETOODEEP) why = SV_REJ_TOO_DEEP;
     else if (js_validate(p, rec, n, &kind, tmp, sizeof tmp) == 0 && kind != JS_OBJECT)
         why = SV_REJ_NOT_OBJECT;
     add_bad(b, line, why, msg, rec, n);
@@ -163,32 +163,68 @@ static int split_ndjson(js_parser *p, sv_batch *b, const sv_limits *lim, char *e
     return 0;
 }
 
-static int split_array(js_parser *p, sv_batch *b, const sv_limits *lim, char *err, size_t errlen)
+static size_t skip_ws(const char *s, size_t i, size_t len)
 {
-    char msg[180];
-    const char *body = (const char *)b->plain.p;
-    if (js_array_begin(p, body, b->plain.len, msg, sizeof msg))
-        return ut_err(err, errlen, "body is not a JSON array: %s", msg), 400;
-    for (;;) {
-        const char *e;
-        size_t n = 0, off = 0;
-        int rc = js_array_next(p, &e, &n, &off, msg, sizeof msg);
-        if (rc == 0) break;
-        if (b->nrecords >= lim->max_records)
-            return ut_err(err, errlen, "more than %d records in one request", lim->max_records),
-                   413;
-        if (rc < 0) {
-            /* The array is broken here: what follows cannot be split.  Keep
-             * the records before it; report the rest as one bad record. */
-            const char *rest = body + (off < b->plain.len ? off : b->plain.len);
-            char m2[240];
-            snprintf(m2, sizeof m2, "array malformed, remaining elements not read: %s", msg);
-            add_bad(b, 0, SV_REJ_INVALID_JSON, m2, rest,
-                    b->plain.len - (size_t)(rest - body));
-            break;
+    while (i < len && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r' || s[i] == '\n')) i++;
+    return i;
+}
+
+/* End of the array element starting at s[i]: the offset of the ',' or ']'
+ * that ends it at nesting level 0, or len if none does.  Brackets are
+ * counted and strings skipped without validating anything, so a malformed
+ * element still ends at the next top-level ',' and the elements after it are
+ * read (each is validated on its own).  A stray '}' at level 0 stays part of
+ * the element (which then fails validation). */
+static size_t element_end(const char *s, size_t i, size_t len)
+{
+    size_t depth = 0;
+    for (; i < len; i++) {
+        char ch = s[i];
+        if (ch == '"') {
+            for (i++; i < len && s[i] != '"'; i++)
+                if (s[i] == '\\') i++;
+            if (i >= len) return len;
+        } else if (ch == '{' || ch == '[') {
+            depth++;
+        } else if (ch == '}' || ch == ']') {
+            if (depth) depth--;
+            else if (ch == ']') return i;
+        } else if (ch == ',' && !depth) {
+            return i;
         }
-        check_record(p, b, lim, e, n, 0);
     }
+    return len;
+}
+
+/* A JSON array of records: every element is accounted for, accepted or
+ * rejected with its index, even after a malformed one. */
+static int split_array(js_parser *p, sv_batch *b, const sv_limits *lim, size_t start, char *err,
+                       size_t errlen)
+{
+    const char *s = (const char *)b->plain.p;
+    size_t len = b->plain.len, i = skip_ws(s, start + 1, len);
+    if (i < len && s[i] == ']') i = skip_ws(s, i + 1, len); /* [] */
+    else
+        for (;;) {
+            if (b->nrecords >= lim->max_records)
+                return ut_err(err, errlen, "more than %d records in one request",
+                              lim->max_records), 413;
+            size_t e = element_end(s, i, len), z = e;
+            while (z > i && (s[z - 1] == ' ' || s[z - 1] == '\t' || s[z - 1] == '\r' ||
+                             s[z - 1] == '\n'))
+                z--;
+            if (e >= len) { /* no ']': a truncated body; its last element is suspect */
+                add_bad(b, 0, SV_REJ_INVALID_JSON, "array ends without ']' (body truncated?)",
+                        s + i, z - i);
+                return 0;
+            }
+            if (z == i) add_bad(b, 0, SV_REJ_INVALID_JSON, "empty array element", s + i, 0);
+            else check_record(p, b, lim, s + i, z - i, 0);
+            i = skip_ws(s, e + 1, len);
+            if (s[e] == ']') break;
+        }
+    if (i < len)
+        add_bad(b, 0, SV_REJ_INVALID_JSON, "data after the array's closing ']'", s + i, len - i);
     return 0;
 }
 
@@ -216,7 +252,7 @@ int sv_body_parse(js_parser *p, const void *body, size_t len, const char *encodi
     while (i < out->plain.len && (q[i] == ' ' || q[i] == '\t' || q[i] == '\r' || q[i] == '\n'))
         i++;
     if (i == out->plain.len) return ut_err(err, errlen, "body has no records"), 400;
-    status = q[i] == '[' ? split_array(p, out, lim, err, errlen)
+    status = q[i] == '[' ? split_array(p, out, lim, i, err, errlen)
                          : split_ndjson(p, out, lim, err, errlen);
     if (status) return status;
     if (!out->nrecords) return ut_err(err, errlen, "body has no records"), 400;

@@ -1,15 +1,27 @@
-/* The HTTP side: libmicrohttpd daemon, routing, replies, start and stop. */
+/* The HTTP side: libmicrohttpd daemon, routing, replies, start and stop.
+ *
+ * File descriptors: every journal segment and every lake sink holds some, so
+ * a server with many streams needs thousands.  sv_start raises the soft
+ * RLIMIT_NOFILE to the hard limit, and the daemon waits in poll() (one thread
+ * per connection), not select(), which cannot watch descriptors above 1023.
+ * The listening socket is bound here, so a failure names its real cause
+ * (address in use, too many open files) instead of a guess. */
+#include "log/log.h"
 #include "server/sv_int.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -33,6 +45,8 @@ void sv_opts_init(sv_opts *o)
     o->port = 8080;
     o->max_connections = 1024;
     o->conn_timeout_s = 30;
+    o->header_timeout_s = 10;
+    o->max_per_client = 256;
     o->limits.max_body = 10 * 1000 * 1000;
     o->limits.max_record = 1000 * 1000;
     o->limits.max_depth = 64;
@@ -83,6 +97,13 @@ static int match_records(const char *url, char *out, size_t n)
     return 1;
 }
 
+/* GET endpoints other than /v1/streams/NAME. */
+static int is_get_path(const char *url)
+{
+    return !strcmp(url, "/healthz") || !strcmp(url, "/metrics") || !strcmp(url, "/v1/streams") ||
+           (!strncmp(url, "/v1/streams/", 12) && url[12] && !strchr(url + 12, '/'));
+}
+
 static enum MHD_Result handle_get(sv_server *s, struct MHD_Connection *c, const char *url)
 {
     ut_buf b = {0};
@@ -95,7 +116,7 @@ static enum MHD_Result handle_get(sv_server *s, struct MHD_Connection *c, const 
     } else if (!strcmp(url, "/v1/streams")) {
         sv__info_streams(s, &b);
         r = sv__reply(s, c, 200, "application/json", b.p, b.len, NULL);
-    } else if (!strncmp(url, "/v1/streams/", 12) && !strchr(url + 12, '/')) {
+    } else {
         if (sv__info_stream(s, url + 12, &b)) {
             char msg[128];
             snprintf(msg, sizeof msg, "unknown stream '%.64s'", url + 12);
@@ -103,11 +124,53 @@ static enum MHD_Result handle_get(sv_server *s, struct MHD_Connection *c, const 
         } else {
             r = sv__reply(s, c, 200, "application/json", b.p, b.len, NULL);
         }
-    } else {
-        r = sv__reply_error(s, c, 404, "no such endpoint");
     }
     ut_buf_free(&b);
     return r;
+}
+
+static enum MHD_Result count_length(void *cls, enum MHD_ValueKind kind, const char *key,
+                                    const char *value)
+{
+    (void)kind;
+    (void)value;
+    if (!strcasecmp(key, "Content-Length")) ++*(int *)cls;
+    return MHD_YES;
+}
+
+/* Checks every request gets once its headers are in: 0, or an error sent. */
+static int first_checks(sv_server *s, struct MHD_Connection *c, enum MHD_Result *r)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    if (ci) sv__watch_request(s, ci->socket_context, 1);
+    int ncl = 0;
+    MHD_get_connection_values(c, MHD_HEADER_KIND, count_length, &ncl);
+    if (ncl > 1) { /* request smuggling: which one frames the body? */
+        *r = sv__reply_error(s, c, 400, "more than one Content-Length header");
+        return -1;
+    }
+    return 0;
+}
+
+static enum MHD_Result handle_query(sv_server *s, struct MHD_Connection *c, const char *upload,
+                                    size_t *upload_size, void **ctx)
+{
+    query_body *qb = *ctx;
+    if (!qb) {
+        qb = ut_calloc(1, sizeof *qb);
+        memcpy(qb->tag, "QRY", 4);
+        *ctx = qb;
+        return MHD_YES;
+    }
+    if (*upload_size) {
+        if (qb->b.len + *upload_size > (1u << 20)) qb->too_big = 1;
+        else ut_buf_put(&qb->b, upload, *upload_size);
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    if (qb->too_big) return sv__reply_error(s, c, 413, "query over 1 MiB");
+    return sv__query(s, c, qb->b.p ? (const char *)qb->b.p : "", qb->b.len);
 }
 
 static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *url,
@@ -115,30 +178,21 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
                                size_t *upload_size, void **ctx)
 {
     sv_server *s = cls;
-    char name[80];
+    char name[256];
+    enum MHD_Result r;
     (void)version;
+    if (!*ctx && first_checks(s, c, &r)) return r;
     if (match_records(url, name, sizeof name)) {
         if (strcmp(method, "POST")) return sv__reply_error(s, c, 405, "use POST");
         return sv__ingest(s, c, name, upload, upload_size, ctx);
     }
     if (!strcmp(url, "/v1/query")) {
         if (strcmp(method, "POST")) return sv__reply_error(s, c, 405, "use POST");
-        query_body *qb = *ctx;
-        if (!qb) {
-            qb = ut_calloc(1, sizeof *qb);
-            memcpy(qb->tag, "QRY", 4);
-            *ctx = qb;
-            return MHD_YES;
-        }
-        if (*upload_size) {
-            if (qb->b.len + *upload_size > (1u << 20)) qb->too_big = 1;
-            else ut_buf_put(&qb->b, upload, *upload_size);
-            *upload_size = 0;
-            return MHD_YES;
-        }
-        if (qb->too_big) return sv__reply_error(s, c, 413, "query over 1 MiB");
-        return sv__query(s, c, qb->b.p ? (const char *)qb->b.p : "", qb->b.len);
+        return handle_query(s, c, upload, upload_size, ctx);
     }
+    if (!is_get_path(url)) return sv__reply_error(s, c, 404, "no such endpoint");
+    if (strcmp(method, "GET") && strcmp(method, "HEAD"))
+        return sv__reply_error(s, c, 405, "use GET");
     if (!*ctx) { /* wait for the whole request */
         *ctx = &get_marker;
         return MHD_YES;
@@ -147,8 +201,6 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
         *upload_size = 0;
         return MHD_YES;
     }
-    if (strcmp(method, "GET") && strcmp(method, "HEAD"))
-        return sv__reply_error(s, c, 405, "method not allowed");
     return handle_get(s, c, url);
 }
 
@@ -157,20 +209,26 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 static void on_connection(void *cls, struct MHD_Connection *c, void **socket_ctx,
                           enum MHD_ConnectionNotificationCode code)
 {
-    (void)cls;
-    (void)socket_ctx;
-    if (code != MHD_CONNECTION_NOTIFY_STARTED) return;
+    sv_server *s = cls;
+    if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+        sv__watch_remove(s, *socket_ctx);
+        *socket_ctx = NULL;
+        return;
+    }
     const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
     if (!ci) return;
     int one = 1;
     (void)setsockopt(ci->connect_fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    *socket_ctx = sv__watch_add(s, ci->connect_fd);
 }
 
 static void completed(void *cls, struct MHD_Connection *c, void **ctx,
                       enum MHD_RequestTerminationCode why)
 {
-    (void)c;
     (void)why;
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    if (ci) sv__watch_request(cls, ci->socket_context, 0);
     if (*ctx && *ctx != &get_marker) {
         query_body *qb = *ctx;
         if (!memcmp(qb->tag, "QRY", 4)) {
@@ -183,11 +241,95 @@ static void completed(void *cls, struct MHD_Connection *c, void **ctx,
     *ctx = NULL;
 }
 
+/* Raise the soft limit of open files to the hard limit: streams need them. */
+static void raise_nofile(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur >= rl.rlim_max) return;
+    rlim_t was = rl.rlim_cur;
+    rl.rlim_cur = rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl) == 0)
+        lg_debug("http", "open files limit raised from %llu to %llu", (unsigned long long)was,
+                 (unsigned long long)rl.rlim_max);
+}
+
+static unsigned long long nofile_limit(void)
+{
+    struct rlimit rl;
+    return getrlimit(RLIMIT_NOFILE, &rl) ? 0 : (unsigned long long)rl.rlim_cur;
+}
+
+/* Bind and listen on host:port; the fd, or -1 with a message naming errno. */
+static int open_listener(const sv_opts *o, char *err, size_t errlen)
+{
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_port = htons((uint16_t)o->port);
+    if (inet_pton(AF_INET, o->host, &a.sin_addr) != 1)
+        return ut_err(err, errlen, "listen address '%s' is not an IPv4 address", o->host);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        int e = errno;
+        return ut_err(err, errlen, "cannot create the listening socket: %s%s", strerror(e),
+                      e == EMFILE ? " (raise the open files limit, ulimit -n)" : "");
+    }
+    int one = 1;
+    (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (bind(fd, (struct sockaddr *)&a, sizeof a) || listen(fd, 1024)) {
+        int e = errno;
+        close(fd);
+        return ut_err(err, errlen, "cannot listen on %s:%d: %s", o->host, o->port,
+                      e == EADDRINUSE ? "address already in use" : strerror(e));
+    }
+    return fd;
+}
+
+/* libmicrohttpd's messages go to the log; the last is kept for start-up errors. */
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    sv_server *s = cls;
+    char line[256];
+    vsnprintf(line, sizeof line, fmt, ap);
+    line[strcspn(line, "\n")] = 0;
+    snprintf(s->mhd_err, sizeof s->mhd_err, "%s", line);
+    lg_warn("http", "%s", line);
+}
+
+static int start_daemon(sv_server *s, char *err, size_t errlen)
+{
+    const sv_opts *o = &s->o;
+    s->d = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+                                MHD_USE_POLL | MHD_USE_ERROR_LOG,
+                            0, NULL, NULL, handler, s,
+                            MHD_OPTION_LISTEN_SOCKET, (MHD_socket)s->listen_fd,
+                            MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
+                            MHD_OPTION_CONNECTION_LIMIT, (unsigned)o->max_connections,
+                            MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)o->max_per_client,
+                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)o->conn_timeout_s,
+                            MHD_OPTION_NOTIFY_COMPLETED, completed, s,
+                            MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
+                            MHD_OPTION_END);
+    if (!s->d) {
+        s->listen_fd = -1; /* libmicrohttpd may have closed it */
+        return ut_err(err, errlen, "cannot start the HTTP server on %s:%d: %s (open files limit "
+                      "%llu)", o->host, o->port, s->mhd_err[0] ? s->mhd_err : "unknown error",
+                      nofile_limit());
+    }
+    struct sockaddr_in a;
+    socklen_t al = sizeof a;
+    s->port = getsockname(s->listen_fd, (struct sockaddr *)&a, &al) == 0 ? ntohs(a.sin_port)
+                                                                          : o->port;
+    return 0;
+}
+
 sv_server *sv_start(const sv_opts *o, char *err, size_t errlen)
 {
     sv_server *s = ut_calloc(1, sizeof *s);
     s->o = *o;
     s->lock_fd = -1;
+    s->listen_fd = -1;
+    raise_nofile();
     pthread_mutex_init(&s->mu, NULL);
     s->data_dir = ut_strdup(o->data_dir);
     size_t n = strlen(o->data_dir) + 16;
@@ -243,30 +385,9 @@ sv_server *sv_start(const sv_opts *o, char *err, size_t errlen)
     s->o.streams = o->streams;
     if (sv__streams_open(s, err, errlen)) goto fail;
     s->o.streams = NULL;
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_port = htons((uint16_t)o->port);
-    if (inet_pton(AF_INET, o->host, &a.sin_addr) != 1) {
-        ut_err(err, errlen, "listen address '%s' is not an IPv4 address", o->host);
-        goto fail;
-    }
-    s->d = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-                                MHD_USE_ERROR_LOG,
-                            (uint16_t)o->port, NULL, NULL, handler, s,
-                            MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&a,
-                            MHD_OPTION_CONNECTION_LIMIT, (unsigned)o->max_connections,
-                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)o->conn_timeout_s,
-                            MHD_OPTION_NOTIFY_COMPLETED, completed, s,
-                            MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
-                            MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
-                            MHD_OPTION_END);
-    if (!s->d) {
-        ut_err(err, errlen, "cannot listen on %s:%d (in use, or not allowed)", o->host, o->port);
-        goto fail;
-    }
-    const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
-    s->port = di ? di->port : o->port;
+    if (sv__watch_start(s, err, errlen)) goto fail;
+    s->listen_fd = open_listener(o, err, errlen);
+    if (s->listen_fd < 0 || start_daemon(s, err, errlen)) goto fail;
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     s->started_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
@@ -287,9 +408,12 @@ static int stop_within(sv_server *s, int64_t timeout_ms)
     if (s->d) {
         MHD_socket fd = MHD_quiesce_daemon(s->d); /* stop accepting */
         if (fd != MHD_INVALID_SOCKET) close(fd);
+        if (fd == s->listen_fd) s->listen_fd = -1;
         MHD_stop_daemon(s->d); /* waits for the connection threads */
         s->d = NULL;
     }
+    if (s->listen_fd >= 0) close(s->listen_fd);
+    sv__watch_stop(s);
     if (sv__streams_close(s, timeout_ms)) return -1; /* sinks still landing: left as is */
     if (s->lock_fd >= 0) close(s->lock_fd);
     pthread_mutex_destroy(&s->mu);

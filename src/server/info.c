@@ -147,6 +147,13 @@ void sv__metrics(sv_server *s, ut_buf *b)
     for (int k = 1; k <= 5; k++)
         ut_buf_printf(b, "sluice_http_responses_total{code=\"%dxx\"} %llu\n", k,
                       (unsigned long long)__atomic_load_n(&s->http_codes[k], __ATOMIC_RELAXED));
+    help(b, "sluice_http_slow_clients_cut_total", "counter",
+         "Connections closed because their request headers did not arrive in time.");
+    pthread_mutex_lock(&s->watch_mu);
+    ut_buf_printf(b, "sluice_http_slow_clients_cut_total %llu\n", (unsigned long long)s->slow_cut);
+    pthread_mutex_unlock(&s->watch_mu);
+    help(b, "sluice_query_running", "gauge", "POST /v1/query requests running.");
+    ut_buf_printf(b, "sluice_query_running %d\n", __atomic_load_n(&s->queries, __ATOMIC_RELAXED));
     help(b, "sluice_journal_bytes", "gauge", "Bytes on disk in a stream's journal.");
     jr_info *in = ut_calloc((size_t)n + 1, sizeof *in);
     for (int i = 0; i < n; i++) jr_stream_info(s->streams[i]->jr, &in[i]);

@@ -8,6 +8,7 @@
  * only after they are durable.  Invalid records go to "<stream>.errors" with
  * the reason, and the reply lists them by index.
  */
+#include "log/log.h"
 #include "server/sv_int.h"
 
 #include <stdio.h>
@@ -84,7 +85,7 @@ static enum MHD_Result first_call(sv_server *s, struct MHD_Connection *c, const 
     char err[300];
     ut_error e = {0};
     sv__stream *st = sv__stream_get(s, stream, 1, &e);
-    if (!st) return sv__reply_error(s, c, e.kind == UT_EEXISTS ? 409 : 404, e.msg);
+    if (!st) return sv__reply_error(s, c, e.kind == UT_EEXISTS ? 409 : e.kind == UT_EINVAL ? 400 : 404, e.msg);
     const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
     if (!sv__auth_ok(st, auth)) {
         add(&st->requests, 1);
@@ -111,7 +112,7 @@ static void record_errors(sv_server *s, sv__stream *st, const sv_batch *b, int64
     char err[300];
     jr_stream *es = sv__errors_stream(s, st, err, sizeof err);
     if (!es) {
-        fprintf(stderr, "sluice: stream %s: cannot open error stream: %s\n", st->name, err);
+        lg_error("server", "stream %s: cannot open error stream: %s", st->name, err);
         return;
     }
     ut_buf env = {0};
@@ -137,8 +138,8 @@ static void record_errors(sv_server *s, sv__stream *st, const sv_batch *b, int64
     }
     uint64_t first;
     if (jr_append(es, v, b->nbad, ts, &first, err, sizeof err))
-        fprintf(stderr, "sluice: stream %s: cannot record %d rejected records: %s\n", st->name,
-                b->nbad, err);
+        lg_error("server", "stream %s: cannot record %d rejected records: %s", st->name, b->nbad,
+                 err);
     free(v);
     free(offs);
     ut_buf_free(&env);
@@ -164,8 +165,9 @@ static enum MHD_Result finish(sv_server *s, struct MHD_Connection *c, ingest_ctx
     int64_t ts = now_us();
     uint64_t first = 0;
     if (b.nok) {
-        if (jr_append(st->jr, b.ok, b.nok, ts, &first, err, sizeof err)) {
-            r = sv__reply_error(s, c, strstr(err, "disk full") ? 507 : 500, err);
+        ut_error je = {0};
+        if (jr_append_e(st->jr, b.ok, b.nok, ts, &first, &je)) {
+            r = sv__reply_error(s, c, je.kind == UT_ENOSPACE ? 507 : 500, je.msg);
             goto done;
         }
         uint64_t bytes = 0;

@@ -6,11 +6,17 @@
  * The query runs read-only in its own engine on a producer thread that writes
  * the formatted result into a pipe; the response reads the pipe as the client
  * takes it, so millions of rows stream without being held in memory.  An
- * error before the first byte is answered 400 with SQLite's message (and the
- * position); an error later ends the stream with a final error line (NDJSON:
- * {"error": ...}; CSV/TSV: "# error: ...").  `limit` caps the rows (the
+ * error before the first byte is answered with a status from its kind (400
+ * bad SQL, 403 not allowed, 408 timed out, 413 memory or temp storage cap)
+ * and SQLite's message (and the position); an error later ends the result
+ * properly (JSON: the array is closed) and is reported in the HTTP trailer
+ * X-Sluice-Error, and also as a final line for NDJSON ({"error": ...}) and
+ * CSV/TSV ("# error: ...").  A statement without result columns (CREATE
+ * TABLE AS, INSERT) answers {"rows_written": N}.  `limit` caps the rows (the
  * stream ends after them; default and maximum 10M), `timeout_ms` the time
- * (default 30 s, at most 10 min).  Queries are read-only and may not read
+ * (default 30 s; more than 10 min is refused).  At most SV__MAX_QUERIES run
+ * at once; beyond that the answer is 429 with Retry-After.  Queries on a
+ * read token write nothing (not even temp tables) and none may read
  * arbitrary files. */
 #include "config/config.h"
 #include "server/sv_int.h"
@@ -40,6 +46,10 @@ typedef struct query_ctx {
     pthread_t thread;
     int started;
     volatile int done, failed, truncated, cancelled;
+    int counted;               /* holds a slot of s->queries */
+    int headers;               /* a statement with result columns ran */
+    ut_errkind kind;           /* of the failure */
+    struct MHD_Response *resp; /* for the error trailer */
     sq_engine *e;
     sq_sink inner;             /* the formatter's sink */
     char err[1024];
@@ -49,6 +59,7 @@ typedef struct query_ctx {
 static int q_header(void *c, sqlite3_stmt *st)
 {
     query_ctx *q = c;
+    q->headers = 1;
     return q->inner.header ? q->inner.header(q->inner.ctx, st) : 0;
 }
 
@@ -80,11 +91,16 @@ static void *produce(void *arg)
     sq_sink outer = {q, q_header, q_row};
     int64_t n = sq_query(q->e, q->sql, &outer, q->err, sizeof q->err);
     int fin = sq_out_finish(o);
+    if (n >= 0 && !q->headers) /* CREATE TABLE AS, INSERT: no result columns; say what was written */
+        fprintf(f, "{\"rows_written\":%lld}\n", (long long)n);
     if (n < 0 && !q->truncated && !q->cancelled) {
+        q->kind = sq_error_kind(q->e);
         q->failed = 1;
-        if (ftell(f) > 0 || q->rows > 0) { /* the stream has started: say it at the end */
+        int started = q->rows > 0 || (q->headers && q->fmt != SQ_FMT_NDJSON);
+        if (started && q->fmt != SQ_FMT_JSON) {
+            /* the stream has started: say it at the end (JSON: trailer only) */
             ut_buf b = {0};
-            if (q->fmt == SQ_FMT_NDJSON || q->fmt == SQ_FMT_JSON) {
+            if (q->fmt == SQ_FMT_NDJSON) {
                 ut_buf_puts(&b, "{\"error\":");
                 ut_json_str(&b, q->err, strlen(q->err));
                 ut_buf_puts(&b, "}\n");
@@ -105,6 +121,17 @@ out:
     return NULL;
 }
 
+/* The error of a result that had started streaming, as an HTTP trailer
+ * (chunked responses; one line of printable text). */
+static void add_trailer(query_ctx *q)
+{
+    char v[sizeof q->err];
+    snprintf(v, sizeof v, "%s", q->err);
+    for (char *c = v; *c; c++)
+        if ((unsigned char)*c < 0x20 || *c == 0x7f) *c = ' ';
+    MHD_add_response_footer(q->resp, "X-Sluice-Error", v);
+}
+
 static ssize_t read_cb(void *cls, uint64_t pos, char *buf, size_t max)
 {
     query_ctx *q = cls;
@@ -112,7 +139,10 @@ static ssize_t read_cb(void *cls, uint64_t pos, char *buf, size_t max)
     for (;;) {
         ssize_t n = read(q->rfd, buf, max);
         if (n > 0) return n;
-        if (n == 0) return MHD_CONTENT_READER_END_OF_STREAM;
+        if (n == 0) {
+            if (__atomic_load_n(&q->failed, __ATOMIC_ACQUIRE) && q->resp) add_trailer(q);
+            return MHD_CONTENT_READER_END_OF_STREAM;
+        }
         if (errno == EINTR) continue;
         return MHD_CONTENT_READER_END_WITH_ERROR;
     }
@@ -128,6 +158,7 @@ static void query_free(query_ctx *q)
     if (q->started) pthread_join(q->thread, NULL);
     else if (q->wfd >= 0) close(q->wfd);
     sq_close(q->e);
+    if (q->counted) __atomic_fetch_sub(&q->s->queries, 1, __ATOMIC_RELAXED);
     free(q->sql);
     free(q);
 }
@@ -171,12 +202,14 @@ static int parse_request(struct MHD_Connection *c, const char *body, size_t n, q
     }
     if (lim) q->limit = strtoll(lim, NULL, 10);
     if (tmo) q->timeout_ms = strtoll(tmo, NULL, 10);
+    if (q->timeout_ms > MAX_TIMEOUT_MS)
+        return ut_err(err, errlen, "timeout_ms %lld is over the maximum of %d",
+                      (long long)q->timeout_ms, MAX_TIMEOUT_MS);
     q->fmt = SQ_FMT_JSON;
     if (fmt && (sq_format_parse(fmt, &q->fmt) || q->fmt == SQ_FMT_TABLE || q->fmt == SQ_FMT_PARQUET))
         return ut_err(err, errlen, "format '%s' is not one of json, ndjson, csv, tsv", fmt);
     if (q->limit <= 0 || q->limit > DEFAULT_MAX_ROWS) q->limit = DEFAULT_MAX_ROWS;
     if (q->timeout_ms <= 0) q->timeout_ms = DEFAULT_TIMEOUT_MS;
-    if (q->timeout_ms > MAX_TIMEOUT_MS) q->timeout_ms = MAX_TIMEOUT_MS;
     return 0;
 }
 
@@ -187,6 +220,14 @@ enum MHD_Result sv__query(sv_server *s, struct MHD_Connection *c, const char *bo
     query_ctx *q = ut_calloc(1, sizeof *q);
     q->s = s;
     q->rfd = q->wfd = -1;
+    if (__atomic_add_fetch(&s->queries, 1, __ATOMIC_RELAXED) > SV__MAX_QUERIES) {
+        __atomic_fetch_sub(&s->queries, 1, __ATOMIC_RELAXED);
+        free(q);
+        snprintf(err, sizeof err, "too many queries running (at most %d at once); retry later",
+                 SV__MAX_QUERIES);
+        return sv__reply_error(s, c, 429, err);
+    }
+    q->counted = 1;
     if (parse_request(c, body, n, q, err, sizeof err)) {
         query_free(q);
         return sv__reply_error(s, c, 400, err);
@@ -234,9 +275,8 @@ enum MHD_Result sv__query(sv_server *s, struct MHD_Connection *c, const char *bo
         q->started = 0;
         if (q->failed) {
             snprintf(err, sizeof err, "%s", q->err);
-            int code = strstr(err, "timed out") ? 408 : strstr(err, "not authorized") ||
-                                                        strstr(err, "read-only")
-                                                    ? 403 : 400;
+            int code = q->kind == UT_ETIMEOUT ? 408 : q->kind == UT_EDENIED ? 403
+                     : q->kind == UT_ETOOBIG ? 413 : 400;
             query_free(q);
             return sv__reply_error(s, c, code, err);
         }
@@ -250,6 +290,8 @@ enum MHD_Result sv__query(sv_server *s, struct MHD_Connection *c, const char *bo
         return MHD_NO;
     }
     MHD_add_response_header(r, "Content-Type", ct);
+    MHD_add_response_header(r, "Trailer", "X-Sluice-Error");
+    q->resp = r;
     enum MHD_Result rc = MHD_queue_response(c, 200, r);
     MHD_destroy_response(r);
     __atomic_fetch_add(&s->http_codes[2], 1, __ATOMIC_RELAXED);

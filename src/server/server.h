@@ -2,7 +2,11 @@
  *
  * Prefix: sv_.  Built on libmicrohttpd with one thread per connection (a
  * handler may block in jr_append while its group commit syncs; many
- * concurrent requests make large groups).
+ * concurrent requests make large groups), each waiting in poll(), so file
+ * descriptors above 1023 (many journal segments) are fine.  Slow clients:
+ * request headers must arrive within header_timeout_s, one address may hold
+ * at most max_per_client connections, and a connection idle for
+ * conn_timeout_s is closed.
  *
  *   POST /v1/streams/{stream}/records   NDJSON or a JSON array of objects,
  *                                       Content-Encoding gzip | zstd allowed
@@ -57,6 +61,8 @@ typedef struct sv_opts {
     int port;                  /* 0 = pick a free port (see sv_port) */
     int max_connections;
     int conn_timeout_s;        /* idle/slow clients are cut off after this */
+    int header_timeout_s;      /* a request's headers must be in after this; 0 = off */
+    int max_per_client;        /* connections from one IP address; 0 = no cap */
     sv_limits limits;
     uint64_t min_free_disk;    /* below this free space ingest answers 507 */
     int auto_create;           /* POST to an unknown stream creates it */
@@ -71,8 +77,9 @@ typedef struct sv_opts {
 } sv_opts;
 
 /* Defaults: 127.0.0.1:8080, ./sluice-data, 10 MB bodies, 1 MB records,
- * depth 64, 100k records per request, 1024 connections, 30 s timeout,
- * 1 GB min free disk, auto_create on, no streams, 5 s shutdown bound. */
+ * depth 64, 100k records per request, 1024 connections (256 per client
+ * address), 30 s idle timeout, 10 s for request headers, 1 GB min free
+ * disk, auto_create on, no streams, 5 s shutdown bound. */
 void sv_opts_init(sv_opts *o);
 
 /* ---- request bodies (body.c) ------------------------------------------------ */
@@ -126,10 +133,11 @@ typedef struct sv_server sv_server;
 /* Open the configured streams, then every other stream found in
  * <data_dir>/streams (with the auto_conf settings: its sink resumes where
  * the catalog says; it takes writes only when auto_create is on), and start
- * listening.  Two streams whose sinks would land in one table (see
- * cf_tables_collide) are refused, here and at auto-create.  Returns NULL
- * with a message (port in use, data directory not writable, bad stream,
- * table collision naming both streams). */
+ * listening.  Raises the soft limit of open files to the hard limit.  Two
+ * streams whose sinks would land in one table (see cf_tables_collide) are
+ * refused, here and at auto-create.  Returns NULL with a message naming the
+ * cause (address in use, too many open files, data directory not writable,
+ * bad stream, table collision naming both streams). */
 sv_server *sv_start(const sv_opts *o, char *err, size_t errlen);
 /* The port actually bound (useful with port 0). */
 int sv_port(const sv_server *s);

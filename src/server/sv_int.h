@@ -10,6 +10,16 @@
 #include <pthread.h>
 
 #define SV__MAX_STREAMS 1024
+#define SV__MAX_QUERIES 8           /* POST /v1/query running at once; more get 429 */
+
+/* One open connection, watched for the header deadline (watch.c). */
+typedef struct sv__conn {
+    int fd;
+    uint64_t since_ms;              /* connection start, or end of its last request */
+    int in_request;                 /* headers received, request not finished */
+    int cut;                        /* shut down by the watchdog */
+    struct sv__conn *prev, *next;
+} sv__conn;
 
 /* One ingest stream with its error stream and counters. */
 typedef struct sv__stream {
@@ -45,6 +55,16 @@ struct sv_server {
     uint64_t max_inflight_bytes;
     uint64_t started_ms;
     int lock_fd;                    /* flock on <data_dir>/LOCK: one server per data dir */
+    int listen_fd;                  /* bound by us (so bind errors name their cause) */
+    int queries;                    /* POST /v1/query running */
+    char mhd_err[256];              /* libmicrohttpd's last log line (start-up errors) */
+    /* the header watchdog (watch.c) */
+    pthread_mutex_t watch_mu;
+    pthread_cond_t watch_cv;
+    pthread_t watch_thread;
+    int watch_running, watch_stop;
+    sv__conn *conns;
+    uint64_t slow_cut;              /* connections cut for slow headers */
 };
 
 /* registry.c */
@@ -92,6 +112,16 @@ enum MHD_Result sv__query(sv_server *s, struct MHD_Connection *c, const char *bo
 void sv__info_streams(sv_server *s, ut_buf *out);
 int sv__info_stream(sv_server *s, const char *name, ut_buf *out);
 void sv__metrics(sv_server *s, ut_buf *out);
+
+/* watch.c: connections whose request headers do not arrive within
+ * o.header_timeout_s are shut down (slowloris).  add/remove from the
+ * connection notifications, request(c, 1) when the headers are in, (c, 0)
+ * when the request is done. */
+int sv__watch_start(sv_server *s, char *err, size_t errlen);
+void sv__watch_stop(sv_server *s);
+sv__conn *sv__watch_add(sv_server *s, int fd);
+void sv__watch_remove(sv_server *s, sv__conn *c);
+void sv__watch_request(sv_server *s, sv__conn *c, int in_request);
 
 /* http.c */
 enum MHD_Result sv__reply(sv_server *s, struct MHD_Connection *c, int code, const char *ctype,

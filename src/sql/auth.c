@@ -1,5 +1,6 @@
-/* Safety: the authorizer (no ATTACH, no load_extension, no writes outside the
- * temp schema, read-only pragmas only) and the time limit. */
+/* Safety: the authorizer (no ATTACH, no load_extension or fts3_tokenizer, no
+ * writes outside the temp schema and none at all when read_only, read-only
+ * pragmas only) and the time limit. */
 #include "sql/sq_int.h"
 
 #include <string.h>
@@ -11,12 +12,22 @@ static const char *const read_pragmas[] = {
 
 static int temp_db(const char *db) { return db && !strcmp(db, "temp"); }
 
+static int decide(sq_engine *e, int action, const char *a1, const char *a2, const char *db);
+
+/* SQLite reports some refusals as plain errors: remember them for the kind. */
 static int authorize(void *ctx, int action, const char *a1, const char *a2, const char *db,
                      const char *trigger)
 {
     sq_engine *e = ctx;
     (void)trigger;
     if (!e->in_user) return SQLITE_OK;
+    int rc = decide(e, action, a1, a2, db);
+    if (rc == SQLITE_DENY) e->denied = 1;
+    return rc;
+}
+
+static int decide(sq_engine *e, int action, const char *a1, const char *a2, const char *db)
+{
     switch (action) {
     case SQLITE_SELECT:
     case SQLITE_READ:
@@ -24,13 +35,22 @@ static int authorize(void *ctx, int action, const char *a1, const char *a2, cons
     case SQLITE_TRANSACTION:
     case SQLITE_SAVEPOINT:
         return SQLITE_OK;
-    case SQLITE_FUNCTION:
-        return a2 && !sqlite3_stricmp(a2, "load_extension") ? SQLITE_DENY : SQLITE_OK;
+    case SQLITE_FUNCTION: /* fts3_tokenizer('simple') returns a pointer */
+        return a2 && (!sqlite3_stricmp(a2, "load_extension") ||
+                      !sqlite3_stricmp(a2, "fts3_tokenizer"))
+                   ? SQLITE_DENY
+                   : SQLITE_OK;
     case SQLITE_PRAGMA:
         if (a2) return SQLITE_DENY; /* setting a pragma */
         for (int i = 0; read_pragmas[i]; i++)
             if (a1 && !sqlite3_stricmp(a1, read_pragmas[i])) return SQLITE_OK;
         return SQLITE_DENY;
+    case SQLITE_UPDATE:
+        /* SQLite (3.40) asks this while declaring an eponymous virtual table
+         * (json_each); the schema table itself can never be written */
+        if (a1 && (!strcmp(a1, "sqlite_master") || !strcmp(a1, "sqlite_temp_master")))
+            return SQLITE_OK;
+        return !e->o.read_only && temp_db(db) ? SQLITE_OK : SQLITE_DENY;
     case SQLITE_CREATE_TEMP_TABLE:
     case SQLITE_CREATE_TEMP_INDEX:
     case SQLITE_CREATE_TEMP_VIEW:
@@ -39,11 +59,10 @@ static int authorize(void *ctx, int action, const char *a1, const char *a2, cons
     case SQLITE_DROP_TEMP_INDEX:
     case SQLITE_DROP_TEMP_VIEW:
     case SQLITE_DROP_TEMP_TRIGGER:
-        return SQLITE_OK;
+        return e->o.read_only ? SQLITE_DENY : SQLITE_OK; /* a read-only engine writes nothing */
     case SQLITE_INSERT:
-    case SQLITE_UPDATE:
     case SQLITE_DELETE:
-        return temp_db(db) ? SQLITE_OK : SQLITE_DENY;
+        return !e->o.read_only && temp_db(db) ? SQLITE_OK : SQLITE_DENY;
     default: /* ATTACH, DETACH, CREATE/DROP outside temp, ALTER, CREATE VTABLE, ANALYZE ... */
         return SQLITE_DENY;
     }
@@ -68,5 +87,6 @@ void sq__auth_install(sq_engine *e)
 void sq__limits_start(sq_engine *e)
 {
     e->timed_out = 0;
+    e->denied = 0;
     e->deadline_ns = e->o.timeout_ms > 0 ? (int64_t)ut_now_ns() + e->o.timeout_ms * 1000000 : 0;
 }

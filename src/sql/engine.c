@@ -47,6 +47,18 @@ static int exec(sq_engine *e, const char *sql, char *err, size_t errlen)
     return 0;
 }
 
+/* Temp tables in memory, at most SQ_TEMP_MAX_BYTES (half the memory limit if
+ * less): a query cannot fill the disk with CREATE TEMP TABLE … randomblob. */
+static int temp_cap(sq_engine *e, char *err, size_t errlen)
+{
+    int64_t cap = SQ_TEMP_MAX_BYTES;
+    if (e->o.memory_limit > 0 && e->o.memory_limit / 2 < cap) cap = e->o.memory_limit / 2;
+    char sql[128];
+    snprintf(sql, sizeof sql, "PRAGMA temp_store = MEMORY; PRAGMA temp.max_page_count = %lld",
+             (long long)(cap / 4096 > 1 ? cap / 4096 : 1)); /* temp pages are 4 KiB */
+    return exec(e, sql, err, errlen);
+}
+
 sq_engine *sq_open(const sq_opts *o, char *err, size_t errlen)
 {
     sq_engine *e = ut_calloc(1, sizeof *e);
@@ -82,8 +94,10 @@ sq_engine *sq_open(const sq_opts *o, char *err, size_t errlen)
     sqlite3_db_config(e->db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
     sqlite3_db_config(e->db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
     sqlite3_extended_result_codes(e->db, 1);
+    sqlite3_db_config(e->db, SQLITE_DBCONFIG_ENABLE_FTS3_TOKENIZER, 0, NULL);
     if (o->memory_limit > 0) sqlite3_hard_heap_limit64(o->memory_limit);
-    if (exec(e, "ATTACH DATABASE ':memory:' AS lake", err, errlen)) goto fail;
+    if (exec(e, "ATTACH DATABASE ':memory:' AS lake", err, errlen) || temp_cap(e, err, errlen))
+        goto fail;
     if (sq__lake_register(e) || sq__files_register(e)) {
         ut_err(err, errlen, "sqlite: cannot register modules: %s", sqlite3_errmsg(e->db));
         goto fail;
@@ -112,6 +126,8 @@ void sq_close(sq_engine *e)
 }
 
 sqlite3 *sq_db(sq_engine *e) { return e->db; }
+
+ut_errkind sq_error_kind(const sq_engine *e) { return e->err_kind; }
 
 void sq_get_stats(const sq_engine *e, sq_stats *out) { *out = e->stats; }
 
@@ -168,17 +184,33 @@ fail:
 /* The message for a failed statement; returns -1. */
 static int stmt_err(sq_engine *e, int rc, const char *sql, char *err, size_t errlen)
 {
-    if (e->timed_out)
+    e->err_kind = UT_EINVAL;
+    if (e->timed_out) {
+        e->err_kind = UT_ETIMEOUT;
         return ut_err(err, errlen, "query timed out after %lld ms (limit %lld ms)",
                       (long long)e->o.timeout_ms, (long long)e->o.timeout_ms);
-    if ((rc & 0xff) == SQLITE_NOMEM && e->o.memory_limit > 0)
+    }
+    if ((rc & 0xff) == SQLITE_NOMEM && e->o.memory_limit > 0) {
+        e->err_kind = UT_ETOOBIG;
         return ut_err(err, errlen, "query exceeded the memory limit of %lld bytes",
                       (long long)e->o.memory_limit);
+    }
+    if ((rc & 0xff) == SQLITE_FULL) {
+        e->err_kind = UT_ETOOBIG;
+        return ut_err(err, errlen, "query's temporary tables exceeded their cap (%s)",
+                      sqlite3_errmsg(e->db));
+    }
     int off = sqlite3_error_offset(e->db);
     const char *msg = sqlite3_errmsg(e->db);
+    if ((rc & 0xff) == SQLITE_AUTH || (rc & 0xff) == SQLITE_READONLY || e->denied)
+        e->err_kind = UT_EDENIED;
     if ((rc & 0xff) == SQLITE_AUTH)
-        msg = "not authorized (sluice sql is read-only outside temp tables: no ATTACH, "
-              "load_extension, pragma changes or writes to lake tables except CREATE TABLE AS)";
+        msg = e->o.read_only
+                  ? "not authorized: this connection may only read (no writes, not even to "
+                    "temp tables)"
+                  : "not authorized: queries may read, and write only temp tables (no ATTACH, "
+                    "load_extension, fts3_tokenizer, pragma changes, or writes to lake tables "
+                    "except CREATE TABLE AS)";
     if (off >= 0 && (size_t)off <= strlen(sql)) {
         int line = 1, col = 1;
         for (int i = 0; i < off; i++) {
@@ -197,9 +229,13 @@ static int stmt_err(sq_engine *e, int rc, const char *sql, char *err, size_t err
 int64_t sq_query(sq_engine *e, const char *sql, const sq_sink *out, char *err, size_t errlen)
 {
     memset(&e->stats, 0, sizeof e->stats);
+    e->err_kind = UT_EINVAL;
     if (sq_refresh(e, err, errlen)) return -1;
     int64_t rows = 0;
+    e->timed_out = 0;
     int done = sq__ctas(e, sql, &rows, err, errlen);
+    if (done < 0 && e->timed_out) e->err_kind = UT_ETIMEOUT;
+    if (done < 0 && e->o.read_only) e->err_kind = UT_EDENIED; /* (or a bad CTAS: read-only wins) */
     if (done) return done < 0 ? -1 : rows;
     char *text = sq__rewrite(e, sql, err, errlen);
     if (!text) return -1;

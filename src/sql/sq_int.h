@@ -15,6 +15,7 @@
 #define SQ_MAX_FILE_BYTES (4ULL << 30) /* an S3 object read into memory */
 #define SQ_MAX_GLOB 100000    /* files of one read_parquet glob */
 #define SQ_MAX_FILE_FUNCS 64  /* read_parquet/read_csv/... calls in one query */
+#define SQ_TEMP_MAX_BYTES (1LL << 30) /* temp tables of one engine (and half the memory limit) */
 
 typedef struct sq_stream_ent {
     char name[72];
@@ -40,6 +41,8 @@ struct sq_engine {
     int in_user;      /* authorizer active */
     int64_t deadline_ns;
     int timed_out, nfile_tabs;
+    ut_errkind err_kind; /* of the last sq_query failure (sq_error_kind) */
+    int denied;          /* the authorizer refused something in this statement */
     sq_stats stats;
 };
 

@@ -21,12 +21,18 @@
  * six fraction digits, so text order is time order), date → TEXT
  * 'YYYY-MM-DD'.
  *
+ * Temp tables live in memory (under memory_limit when one is set) and may
+ * hold at most SQ_TEMP_MAX_BYTES (1 GiB; half the memory limit if that is
+ * less); a read_only engine may not create them at all.  Functions that
+ * leak pointers (fts3_tokenizer) and load_extension are refused.
+ *
  * Thread safety: an engine is used by one thread at a time.
  */
 #ifndef SLUICE_SQL_H
 #define SLUICE_SQL_H
 
 #include "store/store.h"
+#include "util/util.h"
 
 #include <sqlite3.h>
 #include <stddef.h>
@@ -95,6 +101,10 @@ typedef struct sq_sink {
  * "query exceeded the memory limit of N bytes", or a lake read error naming
  * the table and file. */
 int64_t sq_query(sq_engine *e, const char *sql, const sq_sink *out, char *err, size_t errlen);
+/* What kind of failure the last sq_query's was (to pick an HTTP status):
+ * UT_ETIMEOUT (time limit), UT_EDENIED (the authorizer, a read-only engine),
+ * UT_ETOOBIG (memory limit, temp storage cap), UT_EINVAL otherwise. */
+ut_errkind sq_error_kind(const sq_engine *e);
 
 /* What the scans of the last sq_query read, summed over lake tables, vs the
  * totals of the tables they scanned. */

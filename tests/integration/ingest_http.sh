@@ -92,6 +92,15 @@ printf '{bad\n[1]\n' > "$T/allbad.ndjson"
 post events "$T/allbad.ndjson" "${AUTH[@]}"
 [ "$CODE" = 400 ] && [[ "$BODY" == *'"accepted":0'* ]]; check all_bad_is_400 $? "got $CODE $BODY"
 
+# a malformed element in an array: the elements after it are still read
+echo '[{"id":-3},{bad},{"id":-4}, 7 ,{"id":-5}' > "$T/mixed_array.json"
+before=$(next_offset open)
+post open "$T/mixed_array.json"
+[ "$CODE" = 200 ] && [[ "$BODY" == *'"accepted":2'* ]] && [[ "$BODY" == *'"rejected":3'* ]] &&
+    [[ "$BODY" == *'"index":1,'* ]] && [[ "$BODY" == *'"index":3,"reason":"not_object"'* ]] &&
+    [[ "$BODY" == *'"index":4,'* ]] && [ "$(next_offset open)" = $((before + 2)) ]
+check array_every_element_accounted $? "got $CODE $BODY"
+
 # --- request-level refusals: nothing written ------------------------------------------
 before=$(next_offset events)
 head -c 70000 /dev/zero | tr '\0' ' ' > "$T/huge.ndjson"; echo '{"id":1}' >> "$T/huge.ndjson"
@@ -123,6 +132,20 @@ post events.errors "$T/good.ndjson"
 [ "$CODE" = 404 ]; check error_stream_not_writable $? "got $CODE $BODY"
 code=$(curl -s -o /dev/null -w '%{http_code}' "$URL/v1/streams/events/records")
 [ "$code" = 405 ]; check get_on_records_405 $? "got $code"
+long=$(printf 's%.0s' $(seq 65))
+post "$long" "$T/good.ndjson"
+[ "$CODE" = 400 ] && [[ "$BODY" == *'at most 64'* ]] && [[ "$BODY" != *reserved* ]]
+check long_stream_name_says_too_long $? "got $CODE $BODY"
+code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -d x "$URL/v1/nosuch")
+code2=$(curl -s -o /dev/null -w '%{http_code}' -X DELETE "$URL/whatever")
+[ "$code" = 404 ] && [ "$code2" = 404 ]; check unknown_path_404_any_method $? "got $code $code2"
+code=$(curl -s -o /dev/null -w '%{http_code}' -X POST "$URL/healthz")
+[ "$code" = 405 ]; check known_path_wrong_method_405 $? "got $code"
+before=$(next_offset open)
+code=$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Length: 9' -H 'Content-Length: 9' \
+    --data-binary '{"id":99}' "$URL/v1/streams/open/records")
+[ "$code" = 400 ] && [ "$(next_offset open)" = "$before" ]
+check duplicate_content_length_400 $? "got $code"
 post open "$T/good.ndjson"
 [ "$CODE" = 200 ]; check stream_without_tokens_open $? "got $CODE $BODY"
 

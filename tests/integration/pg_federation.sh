@@ -293,7 +293,7 @@ carol
 else fail reconnect_after_broken_connection "$out" "$err"; fi
 
 # sluice sql with the config: PostgreSQL tables next to lake tables
-data=$tmp/sluice-data
+data=$tmp/sluice-data; mkdir -p "$data"  # sluice sql -d refuses a missing directory
 if sq=$(build/san/sluice sql -d "$data" -c "$cfg" -F csv "SELECT name FROM pg.users WHERE id = 3" 2>&1) &&
     grep -q carol <<<"$sq"; then
     ok sluice_sql_reads_pg

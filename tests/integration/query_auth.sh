@@ -44,9 +44,13 @@ q reader-token '{"sql":"INSERT INTO ref.countries VALUES (1, 2)"}'
 q reader-token '{"sql":"CREATE TABLE t2_kinds AS SELECT kind, count(*) AS n FROM t1_events GROUP BY kind"}'
 [ "$CODE" = 403 ]; check reader_cannot_write $? "$CODE $BODY"
 q writer-token '{"sql":"CREATE TABLE t2_kinds AS SELECT kind, count(*) AS n FROM t1_events GROUP BY kind"}'
-[ "$CODE" = 200 ]; check writer_can_create_lake_table $? "$CODE $BODY"
+[ "$CODE" = 200 ] && [ "$BODY" = '{"rows_written":3}' ]; check writer_can_create_lake_table $? "$CODE $BODY"
 q reader-token '{"sql":"SELECT kind, n FROM t2_kinds ORDER BY kind","format":"csv"}'
 [ "$BODY" = $'kind,n\nk0,30\nk1,30\nk2,30' ]; check created_table_queryable $? "$CODE $BODY"
 [ "$(sqlite3 "$T/ref.db" 'SELECT count(*) FROM countries')" = 3 ]; check attached_file_unchanged $? "countries changed"
+printf 'data_dir: %s\nquery:\n  tokens: "hunter2-secret"\n' "$T/d2" > "$T/bad.yaml"
+out=$("$BIN" serve -c "$T/bad.yaml" 2>&1); rc=$?
+[ "$rc" != 0 ] && [[ "$out" == *query.tokens* ]] && [[ "$out" != *hunter2* ]]
+check config_error_hides_token $? "exit $rc: $out"
 kill -TERM "$PID"; wait "$PID"; PID=
 if grep -qE 'AddressSanitizer|runtime error' "$T/server.log"; then fail sanitizer_clean "$(grep -A5 -E 'AddressSanitizer|runtime error' "$T/server.log" | head)"; else ok sanitizer_clean; fi

@@ -231,7 +231,7 @@ TEST(config_value_types)
     CHECK_EQ_STR(fails("streams:\n  e: 5\n"),
                  "sluice.yaml:2: streams.e: expected a mapping of keys, got '5'");
     CHECK_EQ_STR(fails("streams:\n  e:\n    tokens: abc\n"),
-                 "sluice.yaml:3: streams.e.tokens: expected a list like [a, b], got 'abc'");
+                 "sluice.yaml:3: streams.e.tokens: expected a list like [a, b], got a single value (write it as [value])");
     CHECK_EQ_STR(fails("streams:\n  e:\n    tokens:\n      - a\n      - [b]\n"),
                  "sluice.yaml:5: streams.e.tokens: list items must be plain values, got a list");
     CHECK_EQ_STR(fails("streams:\n  e:\n    tokens: [a, '']\n"),
