@@ -302,8 +302,8 @@ static int start_daemon(sv_server *s, char *err, size_t errlen)
     s->d = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
                                 MHD_USE_POLL | MHD_USE_ERROR_LOG,
                             0, NULL, NULL, handler, s,
+                            MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s, /* first, or MHD warns */
                             MHD_OPTION_LISTEN_SOCKET, (MHD_socket)s->listen_fd,
-                            MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
                             MHD_OPTION_CONNECTION_LIMIT, (unsigned)o->max_connections,
                             MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)o->max_per_client,
                             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)o->conn_timeout_s,

@@ -20,11 +20,12 @@ const R = new Reporter();
 const T = makeTmp('adv-server');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-async function start(name, yaml, { softNofile } = {}) {
+async function start(name, yaml, { softNofile, nofile } = {}) {
     const cfg = path.join(T, `${name}.yaml`), pf = path.join(T, `${name}.port`);
     const logf = path.join(T, `${name}.log`);
     fs.writeFileSync(cfg, yaml);
-    const cmd = `${softNofile ? `ulimit -Sn ${softNofile} && ` : ''}exec "$0" serve -c "$1" --port-file "$2"`;
+    const limit = softNofile ? `ulimit -Sn ${softNofile} && ` : nofile ? `ulimit -n ${nofile} && ` : '';
+    const cmd = `${limit}exec "$0" serve -c "$1" --port-file "$2"`;
     const proc = spawn('bash', ['-c', cmd, BIN, cfg, pf], { stdio: ['ignore', 'ignore', fs.openSync(logf, 'a')] });
     let exited = null;
     proc.on('exit', (code) => { exited = code; });
@@ -33,6 +34,7 @@ async function start(name, yaml, { softNofile } = {}) {
             return { proc, port: Number(fs.readFileSync(pf, 'utf8').trim()), log: logf };
         await sleep(50);
     }
+    if (exited === null) proc.kill('SIGKILL');
     return { proc: null, port: 0, log: logf, error: fs.readFileSync(logf, 'utf8') };
 }
 
@@ -111,6 +113,29 @@ async function manyStreams() {
     const clean = await stop(srv);
     R.check('streams_1024_stop_bounded', clean ? [] : [`no clean exit in ${Date.now() - t0} ms`]);
     sanitizerClean('streams_1024_sanitizer_clean', srv.log);
+}
+
+/* ---- too few file descriptors: the error says so, at every limit ---------- */
+function fewFiles() {
+    const cfg = path.join(T, 'few.yaml');
+    fs.writeFileSync(cfg, `data_dir: ${T}/few\nlisten: 127.0.0.1:0\nlimits:\n  min_free_disk: 0\n` +
+        `streams:\n  a: {}\n  b: {}\n`);
+    const problems = [];
+    let n = 8, started = false;
+    for (; n < 40 && !started; n++) {
+        fs.rmSync(`${T}/few`, { recursive: true, force: true });
+        // still running after 3 s = started (then stopped by the timeout's SIGTERM)
+        const r = spawnSync('bash', ['-c', `ulimit -n ${n} && exec "$0" serve -c "$1"`, BIN, cfg],
+            { encoding: 'utf8', timeout: 3000 });
+        if (r.error && r.error.code === 'ETIMEDOUT') { started = true; break; }
+        // never the old guess "in use"; a failure of the HTTP server names EMFILE
+        const last = r.stderr.trim().split('\n').pop() ?? '';
+        if (r.status === 0 || /in use/.test(r.stderr) ||
+            (/HTTP server|listen/.test(last) && !/Too many open files/.test(last)))
+            problems.push(`limit ${n}: exit ${r.status}: ${last}`);
+    }
+    if (!started) problems.push('never started');
+    R.check('too_few_files_error_names_cause', problems);
 }
 
 /* ---- slow clients ------------------------------------------------------------- */
@@ -196,6 +221,7 @@ async function queryAbuse() {
 }
 
 await R.guard('many_streams', manyStreams);
+await R.guard('few_files', fewFiles);
 await R.guard('slowloris', slowloris);
 await R.guard('query_abuse', queryAbuse);
 process.exit(R.failed ? 1 : 0);
