@@ -223,6 +223,9 @@ sv__stream *sv__stream_get(sv_server *s, const char *name, int create, ut_error 
         sv_stream_conf c;
         auto_conf(s, name, 0, &c);
         st = open_stream(s, &c, NULL, e);
+    } else if (!st && strlen(name) > ut_name_max(UT_NAME_STREAM)) {
+        ut_fail(e, UT_EINVAL, "stream name '%.64s...' is %zu characters long (at most %zu)", name,
+                strlen(name), ut_name_max(UT_NAME_STREAM));
     } else if (!st) {
         ut_fail(e, UT_ENOTFOUND, "unknown stream '%s'", name);
     }

@@ -1,9 +1,11 @@
 #include "t.h"
 #include "log/log.h"
 #include "runtime/runtime.h"
+#include "util/util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static int count_rows(void *ctx, sqlite3_stmt *st)
 {
@@ -22,8 +24,12 @@ TEST(runtime_client_store_sql_and_log_level)
     CHECK(cf != NULL);
     lg_level before = lg_get_level();
     rt_opts o = {RT_CLIENT, NULL, NULL, -1};
+    /* a reader creates nothing: a missing data directory is an error */
     rt_runtime *rt = rt_create(cf, &o, err, sizeof err);
-    CHECK(rt != NULL);
+    CHECK(rt == NULL && strstr(err, "does not exist"));
+    CHECK(ut_mkdir_p(dir, err, sizeof err) == 0);
+    rt = rt_create(cf, &o, err, sizeof err);
+    CHECK_MSG(rt != NULL, "%s", err);
     if (!getenv("SLUICE_LOG_LEVEL")) CHECK_EQ_INT(lg_get_level(), LG_ERROR);
     lg_set_level(before);
     CHECK_EQ_STR(rt_data_dir(rt), dir);
@@ -44,6 +50,7 @@ TEST(runtime_client_store_sql_and_log_level)
     char other[700];
     snprintf(other, sizeof other, "%s/other", dir);
     o.data_dir = other;
+    CHECK(ut_mkdir_p(other, err, sizeof err) == 0);
     rt = rt_create(cf, &o, err, sizeof err);
     CHECK(rt != NULL);
     CHECK_EQ_STR(rt_data_dir(rt), other);
