@@ -43,6 +43,8 @@ typedef struct query_ctx {
     int64_t limit, rows;
     int64_t timeout_ms;
     int rfd, wfd;              /* pipe: producer writes wfd, the response reads rfd */
+    int pfd;                   /* the producer's write end (it closes it); wfd is -1 once
+                                  the producer runs, so it is closed exactly once */
     pthread_t thread;
     int started;
     volatile int done, failed, truncated, cancelled;
@@ -78,11 +80,11 @@ static int q_row(void *c, sqlite3_stmt *st)
 static void *produce(void *arg)
 {
     query_ctx *q = arg;
-    FILE *f = fdopen(q->wfd, "w");
+    FILE *f = fdopen(q->pfd, "w");
     if (!f) {
         snprintf(q->err, sizeof q->err, "cannot open the result pipe");
         q->failed = 1;
-        close(q->wfd);
+        close(q->pfd);
         goto out;
     }
     setvbuf(f, NULL, _IOFBF, 64 << 10);
@@ -219,7 +221,7 @@ enum MHD_Result sv__query(sv_server *s, struct MHD_Connection *c, const char *bo
     if (n > MAX_SQL_BYTES) return sv__reply_error(s, c, 413, "query over 1 MiB");
     query_ctx *q = ut_calloc(1, sizeof *q);
     q->s = s;
-    q->rfd = q->wfd = -1;
+    q->rfd = q->wfd = q->pfd = -1;
     if (__atomic_add_fetch(&s->queries, 1, __ATOMIC_RELAXED) > SV__MAX_QUERIES) {
         __atomic_fetch_sub(&s->queries, 1, __ATOMIC_RELAXED);
         free(q);
@@ -258,12 +260,13 @@ enum MHD_Result sv__query(sv_server *s, struct MHD_Connection *c, const char *bo
         return sv__reply_error(s, c, 500, err);
     }
     q->rfd = fds[0];
-    q->wfd = fds[1];
+    q->wfd = q->pfd = fds[1];
     if (pthread_create(&q->thread, NULL, produce, q)) {
         query_free(q);
         return sv__reply_error(s, c, 503, "cannot start the query");
     }
     q->started = 1;
+    q->wfd = -1; /* the producer owns the write end from now on and closes it */
     /* Wait for the first bytes or the end, to answer errors with a status. */
     struct pollfd p = {q->rfd, POLLIN, 0};
     while (poll(&p, 1, -1) < 0 && errno == EINTR) {

@@ -76,3 +76,24 @@ q '{"sql": 42}'
 kill -TERM "$PID"; wait "$PID"; rc=$?; PID=
 [ "$rc" = 0 ]; check clean_exit $? "exit $rc"
 if grep -qE 'AddressSanitizer|runtime error' "$T/server.log"; then fail sanitizer_clean "$(grep -A5 -E 'AddressSanitizer|runtime error' "$T/server.log" | head -12)"; else ok sanitizer_clean; fi
+
+# A failed or empty query closes its result pipe exactly once: a second
+# close(2) of the same number could close a descriptor another thread had just
+# opened (a journal segment, a client socket).  strace counts EBADF closes.
+cat > "$T/s2.yaml" <<YAML
+data_dir: $T/data2
+listen: 127.0.0.1:0
+limits:
+  min_free_disk: 0
+YAML
+strace -f -qq -e trace=close -o "$T/strace.log" "$BIN" serve -c "$T/s2.yaml" --port-file "$T/port2" 2>>"$T/server2.log" &
+SPID=$!
+for _ in $(seq 300); do [ -s "$T/port2" ] && break; sleep 0.1; done
+U2="http://127.0.0.1:$(cat "$T/port2" 2>/dev/null)/v1/query"
+for _ in 1 2 3; do
+    curl -s -o /dev/null -X POST --data-binary 'SELEC nonsense' "$U2"
+    curl -s -o /dev/null -X POST -d '{"sql":"SELECT 1 WHERE 0","format":"ndjson"}' "$U2"
+done
+pkill -TERM -P "$SPID"; wait "$SPID"
+n=$(grep -c 'close(.*EBADF' "$T/strace.log")
+[ -s "$T/port2" ] && [ "$n" = 0 ]; check query_pipe_closed_once $? "$n closes of a closed descriptor: $(grep 'EBADF' "$T/strace.log" | head -3)"
