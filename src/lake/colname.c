@@ -258,7 +258,10 @@ static void derived(const char *prefix, const char *suffix, char sep, char *out,
 
 void lk_errors_stream_name(const char *stream, char *out)
 {
-    derived(stream, ".errors", '-', out, LK_STREAM_NAME_MAX + 1);
+    /* never shortened: a hashed short form could equal another stream's own
+     * name, and two writers would then share one journal */
+    assert(strlen(stream) <= LK_STREAM_NAME_MAX);
+    snprintf(out, LK_ERRORS_STREAM_MAX + 1, "%s.errors", stream);
 }
 
 void lk_errors_table_name(const char *table, char *out)

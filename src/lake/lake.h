@@ -199,7 +199,8 @@ int lk_part_segment(const char *col, const char *value, size_t n, char *out, siz
 #define LK_NAME_BASE 200       /* bytes of a key's name before a _N suffix */
 #define LK_NAME_TRIES 100      /* suffixes tried before a key gets no column (bounds
                                   the work per key) */
-#define LK_STREAM_NAME_MAX 64  /* the journal's cap on stream names */
+#define LK_STREAM_NAME_MAX 64  /* the cap on stream names */
+#define LK_ERRORS_STREAM_MAX (LK_STREAM_NAME_MAX + 7) /* "<stream>.errors": the journal's cap */
 #define LK_TABLE_NAME_MAX 127  /* the catalog's cap on table names */
 
 /* A set of taken names: columns (with their index) and reserved names. */
@@ -227,9 +228,10 @@ size_t lk_colname_base(const char *key, size_t n, char *out);
 int lk_colname_printable(const char *key, size_t n);
 
 /* Where a stream's rejected records go: "<stream>.errors" (journal stream,
- * out[LK_STREAM_NAME_MAX + 1]) and "<table>_errors" (the sink's errors table,
- * out[LK_TABLE_NAME_MAX + 1]); a name that would be too long keeps a prefix
- * and gets a hash, so distinct streams never share one. */
+ * out[LK_ERRORS_STREAM_MAX + 1]; never shortened, so it is distinct from every
+ * stream and every other stream's errors journal) and "<table>_errors" (the
+ * sink's errors table, out[LK_TABLE_NAME_MAX + 1]; a table name over 120
+ * characters keeps a prefix and gets a hash). */
 void lk_errors_stream_name(const char *stream, char *out);
 void lk_errors_table_name(const char *table, char *out);
 

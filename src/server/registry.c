@@ -237,10 +237,10 @@ jr_stream *sv__errors_stream(sv_server *s, sv__stream *st, char *err, size_t err
 {
     pthread_mutex_lock(&st->errors_mu);
     if (!st->errors) {
-        char name[LK_STREAM_NAME_MAX + 1];
+        char name[LK_ERRORS_STREAM_MAX + 1];
         jr_opts o;
         jr_opts_init(&o);
-        lk_errors_stream_name(st->name, name); /* fits the journal's cap, even for long names */
+        lk_errors_stream_name(st->name, name); /* <stream>.errors: the journal allows 71 */
         st->errors = jr_stream_open(s->streams_dir, name, &o, err, errlen);
     }
     jr_stream *e = st->errors;

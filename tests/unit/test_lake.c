@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <xxhash.h>
 
 TEST(lake_schema_widening)
 {
@@ -736,7 +737,7 @@ TEST(lake_colname_resolve)
 
 TEST(lake_errors_names_fit)
 {
-    char s[LK_STREAM_NAME_MAX + 1], s2[LK_STREAM_NAME_MAX + 1], t[LK_TABLE_NAME_MAX + 1];
+    char s[LK_ERRORS_STREAM_MAX + 1], s2[LK_ERRORS_STREAM_MAX + 1], t[LK_TABLE_NAME_MAX + 1];
     lk_errors_stream_name("ev", s);
     CHECK_EQ_STR(s, "ev.errors");
     char a[65], b[65];
@@ -746,8 +747,18 @@ TEST(lake_errors_names_fit)
     b[63] = 'b';
     lk_errors_stream_name(a, s);
     lk_errors_stream_name(b, s2);
-    CHECK(strlen(s) <= LK_STREAM_NAME_MAX && strlen(s) > 7 && !strcmp(s + strlen(s) - 7, ".errors"));
+    CHECK(strlen(s) == 71 && !strncmp(s, a, 64) && !strcmp(s + 64, ".errors"));
     CHECK(strcmp(s, s2));
+    CHECK(ut_name_ok(UT_NAME_JOURNAL, s) && !ut_name_ok(UT_NAME_STREAM, s));
+    /* a 64-character stream's errors journal is not the errors journal of any
+     * other valid stream (a shortened, hashed form once was: two writers
+     * shared one journal and corrupted it) */
+    char c[65];
+    memcpy(c, a, 48);
+    snprintf(c + 48, sizeof c - 48, "-%08x", (unsigned)(XXH3_64bits(a, 64) & 0xffffffffu));
+    char s3[LK_ERRORS_STREAM_MAX + 1];
+    lk_errors_stream_name(c, s3);
+    CHECK(strcmp(s, s3) && !strcmp(s3 + strlen(c), ".errors"));
     lk_errors_table_name("t1_ev", t);
     CHECK_EQ_STR(t, "t1_ev_errors");
     char lt[128];
