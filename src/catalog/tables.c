@@ -190,10 +190,21 @@ int ct_table_insert_tx(ct_catalog *c, const char *name, const char *location,
     s = NULL;
     int created = sqlite3_changes(c->db) > 0;
     if (created && case_twin(c, name, err, errlen)) goto fail; /* rolled back */
-    if (get_table(c, name, out, err, errlen) != 1) {
+    ct_table t, *got = out ? out : &t;
+    if (get_table(c, name, got, err, errlen) != 1) {
         if (err && !*err) ut_err(err, errlen, "catalog %s: table '%s' vanished", c->path, name);
         goto fail;
     }
+    if (!created && strcmp(got->stream, stream)) { /* one writer per table */
+        ut_err(err, errlen,
+               "catalog %s: table '%s' already exists for %s%s%s, not for %s%s%s", c->path, name,
+               got->stream[0] ? "stream '" : "CREATE TABLE AS", got->stream,
+               got->stream[0] ? "'" : "", stream[0] ? "stream '" : "CREATE TABLE AS", stream,
+               stream[0] ? "'" : "");
+        ct_table_free(got);
+        return -1;
+    }
+    if (!out) ct_table_free(&t);
     return created;
 fail:
     ct_done(s);

@@ -67,10 +67,15 @@ TEST(catalog_table_ensure_idempotent)
     CHECK(t.created_ms > 0);
     ct_table_free(&t);
     /* second time: exists, creation arguments ignored */
-    CHECK_EQ_INT(ct_table_ensure(c, "events", "/elsewhere", "", "", &t, err, sizeof err), 0);
+    CHECK_EQ_INT(ct_table_ensure(c, "events", "/elsewhere", "", "ev", &t, err, sizeof err), 0);
     CHECK_EQ_INT(t.id, id);
     CHECK_EQ_STR(t.location, "/lake/events");
     ct_table_free(&t);
+    /* but never adopted by another writer: another stream, or CREATE TABLE AS */
+    CHECK_EQ_INT(ct_table_ensure(c, "events", "/lake/events", "dt,hr", "ev2", &t, err, sizeof err), -1);
+    CHECK(strstr(err, "already exists for stream 'ev', not for stream 'ev2'") != NULL);
+    CHECK_EQ_INT(ct_table_ensure(c, "events", "/lake/events", "dt,hr", "", &t, err, sizeof err), -1);
+    CHECK(strstr(err, "not for CREATE TABLE AS") != NULL);
     CHECK_EQ_INT(ct_table_ensure(c, "aaa", "/lake/aaa", "", NULL, NULL, err, sizeof err), 1);
     char **names;
     int n = ct_tables(c, &names, err, sizeof err);

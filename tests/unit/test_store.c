@@ -565,5 +565,15 @@ TEST(store_local_move_file)
     CHECK(st_move_file(s, "t1/x.parquet", src, err, sizeof err) == -1); /* source gone */
     CHECK(strstr(err, "mv-src.bin"));
     CHECK(st_move_file(s, "../escape", src, err, sizeof err) == -1);
+    /* a committed object is never replaced: the move fails, both stay */
+    f = fopen(src, "wb");
+    CHECK(f);
+    fputs("other", f);
+    fclose(f);
+    CHECK(st_move_file(s, "t1/dt=2024-05-01/part-1.parquet", src, err, sizeof err) == -1);
+    CHECK(strstr(err, "exists") != NULL);
+    CHECK(st_get(s, "t1/dt=2024-05-01/part-1.parquet", 0, 0, &b, err, sizeof err) == 0);
+    CHECK(b.len == 13 && !memcmp(b.p, "parquet bytes", 13));
+    ut_buf_free(&b);
     st_destroy(s);
 }
