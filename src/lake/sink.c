@@ -380,6 +380,11 @@ static void *run(void *arg)
             pthread_mutex_unlock(&s->mu);
             lg_error("sink", "sink %s: %s (retrying in %d ms)", s->o.table, err, backoff_ms);
             usleep((useconds_t)backoff_ms * 1000);
+            /* a landing whose commit and cleanup both failed left objects at
+             * the names the retry uses (the store never replaces one): collect
+             * what the catalog does not know before trying again */
+            if (lk__gc(s, err, sizeof err))
+                lg_warn("sink", "sink %s: collecting uncommitted files: %s", s->o.table, err);
             if (backoff_ms < 10000) backoff_ms *= 2;
             continue;
         }
