@@ -274,8 +274,8 @@ int lk_land(lk_landing *l, lk_land_file *files, int n, char *err, size_t errlen)
     if (ct_apply(l->cat, &l->change, err, errlen)) goto done;
     for (int t = 0; t < l->change.ntables; t++) { /* committed: now out of the readers' way */
         const ct_table_change *tc = &l->change.tables[t];
-        if (!tc->nremove) continue;
-        assert(l->removed[t] && l->removed[t][0].id == tc->remove[0]);
+        assert(!tc->nremove || (l->removed[t] && l->removed[t][0].id == tc->remove[0]));
+        if (!tc->nremove || !l->removed[t]) continue; /* (left for the trash's deletion) */
         lk_trash_files(l->store, l->tables[t], l->removed[t], tc->nremove);
     }
     l->bytes = 0;

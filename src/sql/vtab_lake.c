@@ -672,8 +672,7 @@ static int get_trashed(st_store *st, const char *key, ut_buf *out)
     char tkey[4200], e2[512];
     if (st_head(st, key, NULL, NULL, e2, sizeof e2) != 0 || lk_trash_key(key, tkey, sizeof tkey))
         return -1;
-    out->len = 0;
-    return st_get(st, tkey, 0, 0, out, e2, sizeof e2);
+    return st_get(st, tkey, 0, 0, out, e2, sizeof e2); /* a failed get leaves out as it was */
 }
 
 static pq_reader *open_trashed(st_store *st, const char *location, const char *rel)
