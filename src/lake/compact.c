@@ -8,11 +8,14 @@
  *     same transaction; the old files go to the trash.
  *   retention: partitions whose date is older than retention are dropped
  *     (ct_drop_before), their objects deleted through the trash.
- *   trash: objects of files the catalog removed more than trash_grace_ms ago
- *     are deleted and forgotten (also after a crash between the catalog
- *     change and the deletion).  The grace period lets a scan that listed the
- *     files before the removal — in this process or another one, such as
- *     `sluice sql` beside the server — still read them.
+ *   trash: right after the commit, removed files' objects are moved out of
+ *     the table's directory to ".trash/<table>/..." (trash.c), so engines
+ *     listing the directory never count them twice; those the catalog
+ *     removed more than trash_grace_ms ago are deleted and forgotten (also
+ *     after a crash between the catalog change and the deletion).  The grace
+ *     period lets a scan that listed the files before the removal — in this
+ *     process or another one, such as `sluice sql` beside the server — still
+ *     read them (at their trash key).
  */
 #include "lake/sink_int.h"
 #include "log/log.h"
@@ -130,7 +133,9 @@ done:
     return rc;
 }
 
-/* Delete the objects of files the catalog has removed, then forget them. */
+/* Delete the objects of files the catalog has removed (at their trash key,
+ * and at their old key in case the move to the trash never happened), then
+ * forget them. */
 int lk__empty_trash(lk_sink *s, char *err, size_t errlen)
 {
     ct_file *t = NULL;
@@ -142,9 +147,14 @@ int lk__empty_trash(lk_sink *s, char *err, size_t errlen)
         const char *tname = t[i].table_id == s->table.id ? s->table.name
                           : t[i].table_id == s->etable.id ? s->etable.name : NULL;
         if (!tname) continue; /* another sink's table */
-        char key[1400];
+        char key[1400], tkey[1500];
         snprintf(key, sizeof key, "%s/%s", tname, t[i].path);
-        if (st_delete(s->o.store, key, err, errlen) || ct_forget(s->cat, t[i].id, err, errlen))
+        if (lk_trash_key(key, tkey, sizeof tkey)) {
+            rc = ut_err(err, errlen, "table %s: file %.80s…: key too long", tname, t[i].path);
+            break;
+        }
+        if (st_delete(s->o.store, tkey, err, errlen) ||
+            st_delete(s->o.store, key, err, errlen) || ct_forget(s->cat, t[i].id, err, errlen))
             rc = -1;
     }
     ct_files_free(t, n);
@@ -208,7 +218,7 @@ static int merge(lk_sink *s, ct_file *files, int a, int b, const ct_column *cols
                        .max_offset = max_off, .schema_version = s->schema.version};
     ct_table_change t = {.table_id = s->table.id, .remove = ids, .nremove = b - a};
     lk_landing l = {.cat = s->cat, .store = s->o.store, .tables = {s->table.name},
-                    .change = {.tables = &t, .ntables = 1}};
+                    .change = {.tables = &t, .ntables = 1}, .removed = {files + a}};
     if (lk_land(&l, &lf, 1, err, errlen)) goto done;
     pthread_mutex_lock(&s->mu);
     s->stats.files_compacted += (uint64_t)(b - a);
@@ -294,6 +304,7 @@ static int retain(lk_sink *s, char *err, size_t errlen)
         if (n < 0) return -1;
         if (n) lg_info("sink", "table %s: retention dropped %d files before dt=%s", ts[i]->name,
                        n, before);
+        lk_trash_files(s->o.store, ts[i]->name, removed, n); /* committed: out of the way */
         ct_files_free(removed, n);
     }
     return 0;

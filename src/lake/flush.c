@@ -305,9 +305,14 @@ static int gc_one(void *arg, const char *key, uint64_t size, int64_t mtime_ms)
     if (kl <= tl + 1 || strncmp(key, g->t->name, tl) || key[tl] != '/') return 0;
     if (kl < 8 || strcmp(key + kl - 8, ".parquet") || !strstr(key, "part-")) return 0;
     const char *rel = key + tl + 1;
-    /* trashed files wait for their grace period (a running scan may read them) */
+    /* a live file stays; a trashed one waits for its grace period in the
+     * trash (a running scan may read it): a crash came before its move */
     int known = ct_file_known(g->s->cat, g->t->id, rel, g->err, sizeof g->err);
-    if (known < 0) return -1;
+    if (known < 0) return 1; /* st_list returns it: the message is in g->err */
+    int live = known ? ct_file_live(g->s->cat, g->t->id, rel, g->err, sizeof g->err) : 1;
+    if (live < 0) return 1;
+    if (!live && lk_trash_move(g->s->o.store, g->t->name, rel, g->err, sizeof g->err) < 0)
+        lg_warn("sink", "%s", g->err);
     if (!known && st_delete(g->s->o.store, key, g->err, sizeof g->err) == 0) {
         g->deleted++;
         lg_info("sink", "table %s: removed %s (written but never committed)", g->t->name, key);

@@ -156,11 +156,34 @@ typedef struct lk_landing {
     const char *tables[CT_MAX_CHANGE_TABLES]; /* table names = their store prefixes */
     ct_change change;       /* tables (ids, create, remove) and stream position;
                                each table's add/nadd are filled by lk_land */
+    const ct_file *removed[CT_MAX_CHANGE_TABLES]; /* per table with a `remove`: the files
+                               of those ids (same order); after the commit their
+                               objects are moved to the trash (lk_trash_move) */
     uint64_t bytes;         /* out: bytes landed */
 } lk_landing;
 
 /* Land files[0..n) as above.  0, or -1 with a message (nothing visible). */
 int lk_land(lk_landing *l, lk_land_file *files, int n, char *err, size_t errlen);
+
+/* ---- the trash (trash.c) ---------------------------------------------------------
+ * A file the catalog removed (compaction, retention, any ct_apply remove) is
+ * moved out of its table's directory right after the commit, to
+ * ".trash/<table>/<path>" in the same store, so engines that list the
+ * table's directory (DuckDB globs, Hive/Trino/Spark tables) never count it
+ * beside the file that replaced it.  sluice's scans that listed it before the
+ * removal open it at its trash key.  It is deleted after trash_grace_ms. */
+#define LK_TRASH_DIR ".trash" /* a table name never starts with '.' */
+/* THE mapping: the trash key of lake object key "<table>/<path>" into out[n].
+ * 0, or -1 when it does not fit. */
+int lk_trash_key(const char *key, char *out, size_t n);
+/* Move "<table>/<path>" to its trash key (st_rename).  A missing object is
+ * not an error (moved already).  0 or -1 with a message. */
+int lk_trash_move(st_store *store, const char *table, const char *path, char *err,
+                  size_t errlen);
+/* lk_trash_move for files[0..n) of a table; failures are logged (the file
+ * stays in place until the grace period ends or the next start moves it).
+ * Returns the number that failed. */
+int lk_trash_files(st_store *store, const char *table, const ct_file *files, int n);
 
 /* A fresh temp path "<tmp_dir>/sl-<pid>-<seq>-<tag>.parquet" (tag sanitised). */
 void lk_tmp_path(const char *tmp_dir, const char *tag, char *out, size_t n);

@@ -8,6 +8,8 @@
  *         object (names are unique per writer; an existing key is an error)
  *     ──► ONE ct_apply: the files (replacing old ones, creating the table,
  *         setting the stream position, as the change says)
+ *     ──► the replaced files' objects moved to the trash (trash.c), out of
+ *         the table's directory
  *     ──► on any failure: the stored objects are deleted again and the temp
  *         files unlinked, so nothing of a failed landing stays visible.
  *
@@ -270,6 +272,12 @@ int lk_land(lk_landing *l, lk_land_file *files, int n, char *err, size_t errlen)
     }
     group_by_table(l, files, rows, n, sorted);
     if (ct_apply(l->cat, &l->change, err, errlen)) goto done;
+    for (int t = 0; t < l->change.ntables; t++) { /* committed: now out of the readers' way */
+        const ct_table_change *tc = &l->change.tables[t];
+        assert(!tc->nremove || (l->removed[t] && l->removed[t][0].id == tc->remove[0]));
+        if (!tc->nremove || !l->removed[t]) continue; /* (left for the trash's deletion) */
+        lk_trash_files(l->store, l->tables[t], l->removed[t], tc->nremove);
+    }
     l->bytes = 0;
     for (int i = 0; i < n; i++) l->bytes += (uint64_t)rows[i].bytes;
     rc = 0;

@@ -665,6 +665,30 @@ static int rg_may(const lvtab *t, lcur *c, int rg)
     return 1;
 }
 
+/* A file the catalog removed after this scan listed it is moved to the
+ * lake's trash (lk_trash_key): when it is gone from its key, read it there. */
+static int get_trashed(st_store *st, const char *key, ut_buf *out)
+{
+    char tkey[4200], e2[512];
+    if (st_head(st, key, NULL, NULL, e2, sizeof e2) != 0 || lk_trash_key(key, tkey, sizeof tkey))
+        return -1;
+    return st_get(st, tkey, 0, 0, out, e2, sizeof e2); /* a failed get leaves out as it was */
+}
+
+static pq_reader *open_trashed(st_store *st, const char *location, const char *rel)
+{
+    char root[2048], key[4200], tkey[4300], path[6400], e2[512];
+    if (!st || st_is_s3(st)) return NULL;
+    st_uri(st, "", root, sizeof root);
+    size_t rl = strlen(root);
+    while (rl && root[rl - 1] == '/') rl--;
+    if (strncmp(location, root, rl) || location[rl] != '/') return NULL; /* not in the lake */
+    snprintf(key, sizeof key, "%s/%s", location + rl + 1, rel);
+    if (st_head(st, key, NULL, NULL, e2, sizeof e2) != 0 || lk_trash_key(key, tkey, sizeof tkey))
+        return NULL;
+    return pq_reader_open(st_uri(st, tkey, path, sizeof path), e2, sizeof e2);
+}
+
 /* Open file c->files[c->fi]: map columns.  0 or -1 (message in vtab). */
 static int open_file(lvtab *t, lcur *c)
 {
@@ -696,7 +720,8 @@ static int open_file(lvtab *t, lcur *c)
                                               t->table, f->path, (unsigned long long)SQ_MAX_FILE_BYTES);
             return -1;
         }
-        if (st_get(e->o.store, path, 0, 0, &c->mem, err, sizeof err) < 0) {
+        if (st_get(e->o.store, path, 0, 0, &c->mem, err, sizeof err) < 0 &&
+            get_trashed(e->o.store, path, &c->mem) < 0) {
             t->base.zErrMsg = sqlite3_mprintf("table %s: %s", t->table, err);
             return -1;
         }
@@ -704,6 +729,7 @@ static int open_file(lvtab *t, lcur *c)
     } else {
         snprintf(path, sizeof path, "%s/%s", t->location, f->path);
         c->r = pq_reader_open(path, err, sizeof err);
+        if (!c->r) c->r = open_trashed(e->o.store, t->location, f->path);
     }
     if (!c->r) {
         t->base.zErrMsg = sqlite3_mprintf("table %s: %s", t->is_lake ? t->table : "read_parquet", err);

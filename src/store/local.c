@@ -333,6 +333,19 @@ int st__local_head(st_local *l, const char *key, uint64_t *size, int64_t *mtime_
     return rc;
 }
 
+/* Remove the directories of path (a file just removed) left empty, up to
+ * (not including) the root.  Modifies path. */
+static void rmdir_empty(const st_local *l, char *path)
+{
+    size_t rootlen = strlen(l->root);
+    for (;;) {
+        char *slash = strrchr(path, '/');
+        if (!slash || (size_t)(slash - path) <= rootlen) break;
+        *slash = 0;
+        if (rmdir(path) < 0) break;
+    }
+}
+
 int st__local_delete(st_local *l, const char *key, char *err, size_t errlen)
 {
     int rc = -1;
@@ -342,17 +355,50 @@ int st__local_delete(st_local *l, const char *key, char *err, size_t errlen)
         else ut_err(err, errlen, "delete %s: unlink %s: %s", key, path, strerror(errno));
         goto fail;
     }
-    /* remove directories left empty, up to (not including) the root */
-    size_t rootlen = strlen(l->root);
-    for (;;) {
-        char *slash = strrchr(path, '/');
-        if (!slash || (size_t)(slash - path) <= rootlen) break;
-        *slash = 0;
-        if (rmdir(path) < 0) break;
-    }
+    rmdir_empty(l, path);
     rc = 0;
 fail:
     free(path);
+    return rc;
+}
+
+int st__local_rename(st_local *l, const char *from, const char *to, char *err, size_t errlen)
+{
+    int rc = -1;
+    char *src = join(l, from), *dst = join(l, to), *dir = ut_strdup(dst);
+    *strrchr(dir, '/') = 0;
+    struct stat st;
+    if (stat(src, &st) < 0) {
+        if (errno == ENOENT || errno == ENOTDIR) rc = 0;
+        else ut_err(err, errlen, "rename %s: stat %s: %s", from, src, strerror(errno));
+        goto done;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        rc = 0; /* not an object (as st_head) */
+        goto done;
+    }
+    if (mkdir_p(dir) < 0) {
+        ut_err(err, errlen, "rename %s: cannot create directory %s: %s", from, dir,
+               strerror(errno));
+        goto done;
+    }
+    if (rename(src, dst) < 0) {
+        if (errno == ENOENT) rc = 0; /* moved or deleted meanwhile */
+        else ut_err(err, errlen, "rename %s to %s: %s", from, to, strerror(errno));
+        goto done;
+    }
+    (void)fsync_dir(dir); /* best effort: a lost rename leaves the object in place,
+                             which the lake's start-up collection handles */
+    char *sdir = ut_strdup(src);
+    *strrchr(sdir, '/') = 0;
+    (void)fsync_dir(sdir);
+    free(sdir);
+    rmdir_empty(l, src);
+    rc = 1;
+done:
+    free(dir);
+    free(dst);
+    free(src);
     return rc;
 }
 

@@ -53,6 +53,9 @@ int st__local_get(st_local *l, const char *key, uint64_t off, uint64_t len, ut_b
 int st__local_head(st_local *l, const char *key, uint64_t *size, int64_t *mtime_ms, char *err,
                    size_t errlen);
 int st__local_delete(st_local *l, const char *key, char *err, size_t errlen);
+/* rename(2) key `from` to `to` (parent directories created).  1 moved, 0
+ * `from` does not exist, -1 error. */
+int st__local_rename(st_local *l, const char *from, const char *to, char *err, size_t errlen);
 int st__local_list(st_local *l, const char *prefix, st_list_cb cb, void *ctx, char *err,
                    size_t errlen);
 const char *st__local_root(const st_local *l);

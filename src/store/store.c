@@ -157,6 +157,33 @@ int st_delete(st_store *s, const char *key, char *err, size_t errlen)
                     : st__local_delete(s->local, key, err, errlen);
 }
 
+/* S3: the bytes are read, stored at `to`, then `from` is deleted. */
+static int s3_rename(st_store *s, const char *from, const char *to, char *err, size_t errlen)
+{
+    ut_buf b = {0};
+    int rc = -1;
+    if (st__s3_get(s->s3, from, 0, 0, &b, err, errlen) < 0) {
+        int have = st__s3_head(s->s3, from, NULL, NULL, err, errlen);
+        if (have == 0) rc = 0; /* moved or deleted meanwhile */
+        goto done;
+    }
+    if (st__s3_put(s->s3, to, -1, b.p ? (const void *)b.p : "", b.len, err, errlen) < 0 ||
+        st__s3_delete(s->s3, from, err, errlen) < 0)
+        goto done;
+    rc = 1;
+done:
+    ut_buf_free(&b);
+    return rc;
+}
+
+int st_rename(st_store *s, const char *from, const char *to, char *err, size_t errlen)
+{
+    if (st__key_check(from, err, errlen) < 0 || st__key_check(to, err, errlen) < 0) return -1;
+    if (!strcmp(from, to)) return ut_err(err, errlen, "rename %s: to itself", from);
+    return s->is_s3 ? s3_rename(s, from, to, err, errlen)
+                    : st__local_rename(s->local, from, to, err, errlen);
+}
+
 int st_list(st_store *s, const char *prefix, st_list_cb cb, void *ctx, char *err, size_t errlen)
 {
     if (!prefix) prefix = "";

@@ -73,6 +73,14 @@ int st_head(st_store *s, const char *key, uint64_t *size, int64_t *mtime_ms, cha
 /* Delete key (a missing key is not an error).  0 or -1. */
 int st_delete(st_store *s, const char *key, char *err, size_t errlen);
 
+/* Move the object at key `from` to key `to` (replacing an object there).
+ * local: rename(2), atomic, parent directories created (directories left
+ * empty are removed as by st_delete).  s3: the object is read, stored at
+ * `to`, then `from` is deleted, so a reader finds it at `from` or at `to`
+ * throughout (objects up to the st_get cap).  1 moved, 0 `from` does not
+ * exist (moved or deleted already), -1 error. */
+int st_rename(st_store *s, const char *from, const char *to, char *err, size_t errlen);
+
 /* Call cb for every key under prefix (recursively; in key order for s3,
  * directory order for local), until cb returns non-zero.  Returns 0, the
  * non-zero value cb returned, or -1 with a message. */

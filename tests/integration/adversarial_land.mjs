@@ -2,7 +2,9 @@
 //   - kill -9 during CREATE TABLE AS: no table appears, and the next start
 //     (a CTAS, a server) removes the dead writer's temp files in lake-tmp;
 //   - queries (`sluice sql`, another process) running while the server's
-//     sink compacts never fail: replaced files stay for trash_grace;
+//     sink compacts never fail: replaced files stay in the lake's trash for
+//     trash_grace (sluice's scans read them there); DuckDB globbing the
+//     table's directory right after the compactions counts each row once;
 //   - odd and long partition values (/, %, =, unicode, quotes, 200
 //     characters, NULL) round-trip through CTAS PARTITION BY: sluice sql and
 //     DuckDB (hive_partitioning, and the `sluice ddl --dialect duckdb` view)
@@ -139,6 +141,26 @@ await R.guard('query_across_compaction', async () => {
     if (failures) p.push(`${failures} of ${queries} queries failed`);
     console.log(`# ${queries} queries, ${compacted} files compacted meanwhile, ${id} records`);
     R.check('queries_across_compaction_never_fail', p);
+
+    // right after the compactions (the replaced files are within trash_grace):
+    // an engine that globs the table's directory counts every row once
+    const q = [];
+    const lake = path.join(DATA, 'lake');
+    const parquets = (d) => (fs.existsSync(d) ? fs.readdirSync(d, { recursive: true }).filter((f) => String(f).endsWith('.parquet')) : []);
+    const trashed = parquets(path.join(lake, '.trash', 't1_ev')).length;
+    if (!compacted || !trashed) q.push(`nothing in the trash to double count (${compacted} compacted, ${trashed} trashed)`);
+    const r = sql('SELECT count(*) AS n FROM t1_ev', ['--no-tail']);
+    const want = r.status === 0 ? Number(rows(r)[0]?.n) : NaN;
+    if (!(want > 0)) q.push(`sluice sql count failed: ${r.stderr}`);
+    const db = await openDuck();
+    const d = await db.objs(`SELECT count(*) AS n FROM read_parquet('${lake}/t1_ev/**/*.parquet', hive_partitioning = 1)`);
+    const d2 = await db.objs(`SELECT count(*) AS n FROM read_parquet('${lake}/t1_ev/*.parquet')`);
+    db.close();
+    const got = Number(d[0]?.n), got2 = Number(d2[0]?.n);
+    if (got !== want) q.push(`DuckDB globbing lake/t1_ev/**/*.parquet counts ${got} rows, sluice sql ${want} (${parquets(path.join(lake, 't1_ev')).length} files in the directory, ${trashed} in the trash)`);
+    if (got2 !== want) q.push(`DuckDB globbing lake/t1_ev/*.parquet counts ${got2} rows, sluice sql ${want}`);
+    console.log(`# ${want} rows; ${trashed} replaced files in the trash`);
+    R.check('directory_glob_after_compaction_counts_each_row_once', q);
 });
 
 

@@ -2,7 +2,8 @@
 // 127.0.0.1.  DuckDB has no httpfs here, so it reads s3rver's backing files
 // (<dir>/<bucket>/<key>._S3rver_object) with hive_partitioning: they must hold
 // exactly the records ingested.  A restart then finds no garbage to collect.
-import { spawn, execFileSync } from 'node:child_process';
+// Compaction on S3 moves the replaced objects out of the table's prefix.
+import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { BIN, Reporter, makeTmp, openDuck } from '../node/lib/common.mjs';
@@ -94,6 +95,82 @@ streams:
     if (/AddressSanitizer|runtime error/.test(log)) probs.push('sanitizer report:\n' + log.slice(-1500));
     if (/S3RVER/.test(log.replace(/AWS_ACCESS_KEY_ID/g, ''))) probs.push('a credential appears in the log');
     R.check('lake_on_s3_exact_in_duckdb', probs);
+    s3.proc.kill('SIGKILL');
+});
+// Compaction on S3: the replaced objects move (copy + delete) to
+// warehouse/.trash/<table>/..., so a glob of the table's prefix counts every
+// row once right after it; `sluice sql` scans running meanwhile never fail
+// (a file gone from its key is read at its trash key).
+await R.guard('compaction_on_s3', async () => {
+    const s3 = await startS3rver(path.join(T, 's3rver2'), BUCKET);
+    fs.writeFileSync(path.join(T, 'sluice.yaml'), `data_dir: ${T}/data2
+listen: 127.0.0.1:0
+limits:
+  min_free_disk: 0
+lake:
+  store: s3
+  s3:
+    endpoint: ${s3.endpoint}
+    bucket: ${BUCKET}
+    prefix: warehouse/
+streams:
+  ev:
+    sink:
+      partition: none
+      roll_age: 50ms
+      roll_rows: 20
+      compact_min_files: 3
+      maintenance_interval: 100ms
+      trash_grace: 60s
+`);
+    await start(S3RVER_CREDS);
+    const probs = [];
+    let id = 0, stop2 = false;
+    const post = async () => {
+        while (!stop2) {
+            const body = Array.from({ length: 20 }, () => JSON.stringify({ id: id++ })).join('\n') + '\n';
+            await fetch(`http://127.0.0.1:${port}/v1/streams/ev/records`, { method: 'POST', body }).catch(() => {});
+            await new Promise(r => setTimeout(r, 30));
+        }
+    };
+    const ingest = post();
+    // land many small files first (the queries below block this loop)
+    for (const t1 = Date.now(); Date.now() - t1 < 20000 && id < 1000;) await new Promise(r => setTimeout(r, 50));
+    for (const t1 = Date.now(); Date.now() - t1 < 10000;) {
+        const i = await info('ev');
+        if (i?.sink?.position >= 1000) break;
+        await new Promise(r => setTimeout(r, 50));
+    }
+    const env = { ...process.env, ...S3RVER_CREDS };
+    const sqlArgs = (q) => ['sql', '-c', path.join(T, 'sluice.yaml'), '--no-tail', '-F', 'ndjson', q];
+    const slow = 'SELECT count(*) AS n, sum((WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c ' +
+        'WHERE x < 300 + id % 7) SELECT count(*) FROM c)) AS w FROM t1_ev';
+    const t0 = Date.now();
+    let queries = 0, failures = 0;
+    while (Date.now() - t0 < 8000) {
+        const r = spawnSync(BIN, sqlArgs(slow), { encoding: 'utf8', timeout: 20000, env });
+        queries++;
+        if (r.status !== 0) { failures++; if (failures <= 3) probs.push(`query failed: ${String(r.stderr).trim().slice(0, 200)}`); }
+    }
+    stop2 = true;
+    await ingest;
+    const st = await info('ev');
+    const compacted = Number(st?.sink?.compacted_files ?? 0);
+    if (await stop() !== 0) probs.push('server did not stop cleanly');
+    if (failures) probs.push(`${failures} of ${queries} queries failed`);
+    const base = `${T}/s3rver2/${BUCKET}/warehouse`;
+    const objs = (d) => (fs.existsSync(d) ? fs.readdirSync(d, { recursive: true }).filter((f) => String(f).endsWith('._S3rver_object')) : []);
+    const trashed = objs(`${base}/.trash/t1_ev`).length;
+    if (!compacted || !trashed) probs.push(`nothing in the trash (${compacted} compacted, ${trashed} trashed)`);
+    const r = spawnSync(BIN, sqlArgs('SELECT count(*) AS n FROM t1_ev'), { encoding: 'utf8', timeout: 20000, env });
+    const want = r.status === 0 ? Number(JSON.parse(r.stdout.trim().split('\n')[0]).n) : NaN;
+    if (!(want > 0)) probs.push(`sluice sql count failed: ${r.stderr}`);
+    const db = await openDuck();
+    const [a] = await db.objs(`SELECT count(*) n FROM read_parquet('${base}/t1_ev/**/*._S3rver_object')`);
+    db.close();
+    if (Number(a.n) !== want) probs.push(`a glob of the table's prefix counts ${a.n} rows, sluice sql ${want} (${objs(`${base}/t1_ev`).length} objects, ${trashed} in the trash)`);
+    console.log(`# ${queries} queries, ${compacted} files compacted, ${want} rows, ${trashed} objects in the trash`);
+    R.check('compaction_on_s3_moves_replaced_files_to_the_trash', probs);
     s3.proc.kill('SIGKILL');
 });
 process.exit(R.failed ? 1 : 0);

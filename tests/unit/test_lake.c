@@ -2,6 +2,7 @@
  * (journal -> files + position committed; garbage collected; resume). */
 #include "t.h"
 #include "lake/sink_int.h"
+#include "sql/sql.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -179,19 +180,24 @@ TEST(lake_sink_roundtrip_gc_resume)
     lk_sink_get_stats(s, &k);
     CHECK_EQ_INT(k.files_compacted, 7);
     lk_sink_destroy(s);
-    /* the replaced files stay for the grace period (a running scan may read
-     * them), then go */
-    CHECK_EQ_INT(count_files(tdir), 10);
+    /* the replaced files leave the table's directory at once and stay in the
+     * trash for the grace period (a running scan may read them), then go */
+    char trdir[700];
+    snprintf(trdir, sizeof trdir, "%s/.trash/t1_ev", lake);
+    CHECK_EQ_INT(count_files(tdir), 3);
+    CHECK_EQ_INT(count_files(trdir), 7);
     s = lk_sink_create(&o, err, sizeof err); /* a restart's garbage collection keeps them too */
     CHECK_MSG(s, "%s", err);
     lk_sink_destroy(s);
-    CHECK_EQ_INT(count_files(tdir), 10);
+    CHECK_EQ_INT(count_files(tdir), 3);
+    CHECK_EQ_INT(count_files(trdir), 7);
     o.trash_grace_ms = 0;
     s = lk_sink_create(&o, err, sizeof err);
     CHECK_MSG(s, "%s", err);
     CHECK_MSG(lk_sink_maintain(s, err, sizeof err) == 0, "%s", err);
     lk_sink_destroy(s);
     CHECK_EQ_INT(count_files(tdir), 3);
+    CHECK_EQ_INT(count_files(trdir), 0);
     ct_catalog *c = ct_open(cat, err, sizeof err);
     CHECK_MSG(c, "%s", err);
     ct_table t;
@@ -974,4 +980,128 @@ TEST(lake_sink_retry_collects_a_stray_object)
     snprintf(path, sizeof path, "%s/%s", t.lake, key);
     CHECK_EQ_INT(file_rows(path), 3);
     tsink_free(&t);
+}
+
+/* ---- the trash: replaced files leave the table's directory ------------------- */
+
+typedef struct trash_scan {
+    lk_sink *s;
+    int64_t rows;
+    int maintained;
+    char err[512];
+} trash_scan;
+
+/* At the scan's first row (its file list is read, one file open), compact. */
+static int trash_row(void *ctx, sqlite3_stmt *st)
+{
+    trash_scan *x = ctx;
+    (void)st;
+    if (!x->maintained++ && lk_sink_maintain(x->s, x->err, sizeof x->err)) return 1;
+    x->rows++;
+    return 0;
+}
+
+/* Engines that list the table's directory (DuckDB globs, Hive tables) must
+ * never see a replaced file beside its replacement (rows counted twice); a
+ * sluice scan that listed the files before the compaction still reads them
+ * (from the trash); after the grace period they are gone from the trash too;
+ * a crash between the commit and the move is repaired by the next start. */
+TEST(lake_compaction_moves_replaced_files_to_trash)
+{
+    char base[512], sdir[600], lake[600], cat[600], tmp[600], err[512];
+    snprintf(base, sizeof base, "%s/laketrash", t_tmpdir());
+    snprintf(sdir, sizeof sdir, "%s/streams", base);
+    snprintf(lake, sizeof lake, "%s/lake", base);
+    snprintf(cat, sizeof cat, "%s/catalog.db", base);
+    snprintf(tmp, sizeof tmp, "%s/tmp", base);
+    CHECK(ut_mkdir_p(base, err, sizeof err) == 0);
+    jr_stream *js = jr_stream_open(sdir, "tr", NULL, err, sizeof err);
+    CHECK_MSG(js, "%s", err);
+    st_store *st = st_local_create(lake, err, sizeof err);
+    CHECK_MSG(st, "%s", err);
+    lk_sink_opts o;
+    lk_sink_opts_init(&o);
+    o.stream_name = "tr";
+    o.stream = js;
+    o.table = "t1_tr";
+    o.catalog_path = cat;
+    o.store = st;
+    o.tmp_dir = tmp;
+    lk_sink *s = lk_sink_create(&o, err, sizeof err);
+    CHECK_MSG(s, "%s", err);
+    /* 4 flushes of 2 partitions: 8 small files */
+    char rec[200];
+    uint64_t first;
+    for (int f = 0; f < 4; f++) {
+        for (int i = 0; i < 50; i++) {
+            int n = snprintf(rec, sizeof rec,
+                             "{\"id\":%d,\"event_time\":\"2024-05-01T0%d:00:00Z\"}", f * 50 + i,
+                             i % 2);
+            jr_iov v = {rec, (size_t)n};
+            CHECK(jr_append(js, &v, 1, 0, &first, err, sizeof err) == 0);
+        }
+        CHECK_EQ_INT(lk_sink_step(s, 1, err, sizeof err), 50);
+    }
+    char tdir[700], trdir[700];
+    snprintf(tdir, sizeof tdir, "%s/t1_tr", lake);
+    snprintf(trdir, sizeof trdir, "%s/.trash/t1_tr", lake);
+    CHECK_EQ_INT(count_files(tdir), 8);
+
+    /* a scan lists the 8 files, reads the first; compaction replaces them all */
+    s->o.compact_min_files = 2;
+    sq_opts so = {0};
+    so.catalog_path = cat;
+    so.store = st;
+    so.tmp_dir = tmp;
+    so.no_tail = 1;
+    sq_engine *e = sq_open(&so, err, sizeof err);
+    CHECK_MSG(e, "%s", err);
+    trash_scan x = {.s = s};
+    sq_sink out = {.ctx = &x, .row = trash_row};
+    int64_t got = e ? sq_query(e, "SELECT id FROM t1_tr", &out, err, sizeof err) : -1;
+    CHECK_MSG(got == 200, "%lld rows: %s %s", (long long)got, err, x.err);
+    CHECK_EQ_INT(x.rows, 200);
+    lk_sink_stats k;
+    lk_sink_get_stats(s, &k);
+    CHECK_EQ_INT(k.files_compacted, 8);
+    /* the directory holds each row once: only the 2 merged files */
+    CHECK_EQ_INT(count_files(tdir), 2);
+    CHECK_EQ_INT(count_files(trdir), 8);
+    /* a new scan reads the catalog: the merged files */
+    got = e ? sq_query(e, "SELECT id FROM t1_tr", NULL, err, sizeof err) : -1;
+    CHECK_MSG(got == 200, "%lld rows: %s", (long long)got, err);
+    sq_close(e);
+
+    /* a crash between the commit and the move: a trashed file back in place
+     * is moved to the trash by the next start */
+    ct_file *tr = NULL;
+    ct_catalog *c = ct_open(cat, err, sizeof err);
+    CHECK_MSG(c, "%s", err);
+    int nt = c ? ct_trash(c, &tr, err, sizeof err) : -1;
+    CHECK_EQ_INT(nt, 8);
+    char from[2000], to[2000];
+    snprintf(from, sizeof from, "%s/%s", trdir, nt > 0 ? tr[0].path : "");
+    snprintf(to, sizeof to, "%s/%s", tdir, nt > 0 ? tr[0].path : "");
+    CHECK(rename(from, to) == 0);
+    ct_files_free(tr, nt > 0 ? nt : 0);
+    ct_close(c);
+    lk_sink_destroy(s);
+    CHECK_EQ_INT(count_files(tdir), 3);
+    s = lk_sink_create(&o, err, sizeof err);
+    CHECK_MSG(s, "%s", err);
+    CHECK_EQ_INT(count_files(tdir), 2);
+    CHECK_EQ_INT(count_files(trdir), 8);
+    lk_sink_destroy(s);
+
+    /* after the grace period: gone from the trash too */
+    o.trash_grace_ms = 0;
+    s = lk_sink_create(&o, err, sizeof err);
+    CHECK_MSG(s, "%s", err);
+    CHECK_MSG(lk_sink_maintain(s, err, sizeof err) == 0, "%s", err);
+    lk_sink_destroy(s);
+    CHECK_EQ_INT(count_files(tdir), 2);
+    CHECK_EQ_INT(count_files(trdir), 0);
+    CHECK(access(trdir, F_OK) != 0); /* empty directories are removed */
+    st_destroy(st);
+    jr_stream_close(js);
 }

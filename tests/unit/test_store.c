@@ -577,3 +577,37 @@ TEST(store_local_move_file)
     ut_buf_free(&b);
     st_destroy(s);
 }
+
+/* st_rename (the lake's trash): moves, creates the target's directories,
+ * removes the source's empty ones, answers 0 for a missing source. */
+TEST(store_local_rename)
+{
+    char root[512], err[256];
+    snprintf(root, sizeof root, "%s/rn-root", t_tmpdir());
+    st_store *s = st_local_create(root, err, sizeof err);
+    CHECK_MSG(s, "%s", err);
+    CHECK(st_put(s, "t1/dt=1/part-1.parquet", "abc", 3, err, sizeof err) == 0);
+    CHECK(st_put(s, "t1/keep.parquet", "k", 1, err, sizeof err) == 0);
+    CHECK_EQ_INT(st_rename(s, "t1/dt=1/part-1.parquet", ".trash/t1/dt=1/part-1.parquet", err,
+                           sizeof err), 1);
+    CHECK_EQ_INT(st_head(s, "t1/dt=1/part-1.parquet", NULL, NULL, err, sizeof err), 0);
+    ut_buf b = {0};
+    CHECK(st_get(s, ".trash/t1/dt=1/part-1.parquet", 0, 0, &b, err, sizeof err) == 0);
+    CHECK(b.len == 3 && !memcmp(b.p, "abc", 3));
+    ut_buf_free(&b);
+    char dir[700];
+    snprintf(dir, sizeof dir, "%s/t1/dt=1", root);
+    CHECK(access(dir, F_OK) != 0); /* left empty: removed */
+    snprintf(dir, sizeof dir, "%s/t1", root);
+    CHECK(access(dir, F_OK) == 0); /* still holds keep.parquet */
+    /* moved already / never there: nothing to do */
+    CHECK_EQ_INT(st_rename(s, "t1/dt=1/part-1.parquet", ".trash/t1/dt=1/part-1.parquet", err,
+                           sizeof err), 0);
+    CHECK_EQ_INT(st_head(s, ".trash/t1/dt=1/part-1.parquet", NULL, NULL, err, sizeof err), 1);
+    /* bad keys are refused before any I/O; a key onto itself too */
+    CHECK(st_rename(s, "t1/keep.parquet", "../out", err, sizeof err) == -1);
+    CHECK(st_rename(s, "t1/../keep", "x", err, sizeof err) == -1);
+    CHECK(st_rename(s, "t1/keep.parquet", "t1/keep.parquet", err, sizeof err) == -1);
+    CHECK_EQ_INT(st_head(s, "t1/keep.parquet", NULL, NULL, err, sizeof err), 1);
+    st_destroy(s);
+}
