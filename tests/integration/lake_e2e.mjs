@@ -226,10 +226,17 @@ await R.guard('lake_end_to_end', async () => {
     }
     const filesIn = dir => execFileSync('find', [path.join(LAKE, dir), '-name', '*.parquet']).toString().trim().split('\n').filter(Boolean);
     const before = filesIn('t1_compact').length;
-    let after = before;
-    for (let t = 0; t < 100 && after > 3; t++) { await new Promise(r => setTimeout(r, 100)); after = filesIn('t1_compact').length; }
+    // poll until compaction is done: the catalog commits first, then the
+    // replaced files leave the directory (for the trash), so wait for both
+    const catFiles = () => (JSON.parse(execFileSync(BIN, ['describe', '--data', DATA, '--json', '--files', 't1_compact']).toString()).files || []).length;
+    let after = before, cinfo = await streamInfo('compact');
+    for (let t = 0; t < 100; t++) {
+        if (after <= 3 && cinfo.sink.compacted_files >= 8 && catFiles() === after) break;
+        await new Promise(r => setTimeout(r, 100));
+        after = filesIn('t1_compact').length;
+        cinfo = await streamInfo('compact');
+    }
     const cp2 = [];
-    const cinfo = await streamInfo('compact');
     if (cinfo.sink.files < 10) cp2.push(`only ${cinfo.sink.files} files committed: the test did not make small files`);
     if (cinfo.sink.compacted_files < 8) cp2.push(`${cinfo.sink.compacted_files} files compacted, want >= 8`);
     if (after > 3) cp2.push(`${after} files after compaction (was ${before})`);
