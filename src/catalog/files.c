@@ -502,9 +502,11 @@ int ct_forget(ct_catalog *c, int64_t file_id, char *err, size_t errlen)
     return 0;
 }
 
-int ct_file_live(ct_catalog *c, int64_t table_id, const char *path, char *err, size_t errlen)
+/* Does statement `which` find a file row of table_id at path?  1 / 0 / -1. */
+static int file_at(ct_catalog *c, int which, int64_t table_id, const char *path, char *err,
+                   size_t errlen)
 {
-    sqlite3_stmt *s = ct_stmt(c, S_FILE_LIVE, err, errlen);
+    sqlite3_stmt *s = ct_stmt(c, which, err, errlen);
     if (!s) return -1;
     sqlite3_bind_int64(s, 1, table_id);
     sqlite3_bind_text(s, 2, path ? path : "", -1, SQLITE_STATIC);
@@ -515,15 +517,12 @@ int ct_file_live(ct_catalog *c, int64_t table_id, const char *path, char *err, s
     return ct_sqlerr(c, "look up file", err, errlen);
 }
 
+int ct_file_live(ct_catalog *c, int64_t table_id, const char *path, char *err, size_t errlen)
+{
+    return file_at(c, S_FILE_LIVE, table_id, path, err, errlen);
+}
+
 int ct_file_known(ct_catalog *c, int64_t table_id, const char *path, char *err, size_t errlen)
 {
-    sqlite3_stmt *s = ct_stmt(c, S_FILE_FIND_PATH, err, errlen);
-    if (!s) return -1;
-    sqlite3_bind_int64(s, 1, table_id);
-    sqlite3_bind_text(s, 2, path ? path : "", -1, SQLITE_STATIC);
-    int rc = sqlite3_step(s);
-    ct_done(s);
-    if (rc == SQLITE_ROW) return 1;
-    if (rc == SQLITE_DONE) return 0;
-    return ct_sqlerr(c, "look up file", err, errlen);
+    return file_at(c, S_FILE_FIND_PATH, table_id, path, err, errlen);
 }
