@@ -86,6 +86,15 @@ void jr__seg_report(jr_stream *s, const jr__seg *g, int active);
 /* Move a load's results from tmp into g (mutex held). */
 void jr__seg_install(jr__seg *g, jr__seg *tmp);
 
+/* read.c */
+/* Pick the segment holding *from (mutex held): binary search by base, then on
+ * past segments whose records end before it.  Moves *from forward past gaps
+ * between segments (retention, offsets skipped by a reserve), also when it
+ * returns NULL (nothing at or after *from yet).  An unloaded segment is
+ * returned as is (its next is an upper bound): the caller loads it and asks
+ * again. */
+jr__seg *jr__find_seg(jr_stream *s, uint64_t *from);
+
 /* segment.c */
 uint32_t jr__rec_crc(uint32_t len, uint64_t offset, int64_t ts, const void *p, size_t n);
 void jr__encode_record(ut_buf *b, uint64_t offset, int64_t ts, const void *p, uint32_t n);

@@ -50,11 +50,7 @@ void jr_reader_destroy(jr_reader *r)
     free(r);
 }
 
-/* Pick the segment holding `from` (mutex held): binary search by base, then
- * on past segments whose records end before it.  Adjusts *from forward past
- * retention gaps.  An unloaded segment is returned as is (its next is an
- * upper bound): the caller loads it and asks again. */
-static jr__seg *find_seg(jr_stream *s, uint64_t *from)
+jr__seg *jr__find_seg(jr_stream *s, uint64_t *from)
 {
     int lo = 0, hi = s->nsegs;
     while (lo < hi) { /* first segment with base > from */
@@ -155,7 +151,7 @@ static int pin_seg(jr_stream *s, uint64_t *from, seg_view *v, char *err, size_t 
 {
     for (;;) {
         pthread_mutex_lock(&s->mu);
-        jr__seg *g = *from < s->visible_next ? find_seg(s, from) : NULL;
+        jr__seg *g = *from < s->visible_next ? jr__find_seg(s, from) : NULL;
         if (!g || *from >= s->visible_next) {
             pthread_mutex_unlock(&s->mu);
             return 0;

@@ -237,17 +237,29 @@ static int consumers_floor(jr_stream *s, uint64_t *top, char *err, size_t errlen
     return 0;
 }
 
-/* Raise the next offset to `next` (mutex held, no append in flight). */
-static void reserve_locked(jr_stream *s, uint64_t next, const char *who)
+static int roll(jr_stream *s, char *err, size_t errlen);
+
+/* Raise the next offset to `next` (mutex held, no append in flight).  The
+ * active segment is sealed and a new one starts at `next`, so the skipped
+ * offsets lie between two segments: readers step over them (find_seg) and
+ * jr_stream_wait blocks for the records at `next` on.  0 or -1. */
+static int reserve_locked(jr_stream *s, uint64_t next, const char *who, char *err,
+                          size_t errlen)
 {
-    if (next <= s->next_offset) return;
+    if (next <= s->next_offset) return 0;
+    uint64_t old = s->next_offset;
+    s->next_offset = next;
+    if (roll(s, err, errlen)) {
+        s->next_offset = old;
+        return -1;
+    }
     lg_error("journal", "stream %s: %s recorded position %" PRIu64 " but the journal ends at %"
              PRIu64 " (acknowledged records were lost to damage): new records get offsets from %"
-             PRIu64 " on, none is reused", s->name, who, next, s->next_offset, next);
-    if (!s->reserved_from) s->reserved_from = s->next_offset;
-    s->next_offset = s->visible_next = next;
-    jr__seg *a = s->segs[s->nsegs - 1];
-    if (a->next < next) a->next = next;
+             PRIu64 " on, none is reused", s->name, who, next, old, next);
+    if (!s->reserved_from) s->reserved_from = old;
+    s->visible_next = next;
+    pthread_cond_broadcast(&s->data_cv);
+    return 0;
 }
 
 int jr_stream_reserve(jr_stream *s, uint64_t next, const char *who, char *err, size_t errlen)
@@ -259,9 +271,9 @@ int jr_stream_reserve(jr_stream *s, uint64_t next, const char *who, char *err, s
         usleep(1000);
         pthread_mutex_lock(&s->mu);
     }
-    reserve_locked(s, next, who);
+    int rc = reserve_locked(s, next, who, err, errlen);
     pthread_mutex_unlock(&s->mu);
-    return 0;
+    return rc;
 }
 
 jr_stream *jr_stream_open(const char *dir, const char *name, const jr_opts *opts, char *err,
@@ -307,7 +319,7 @@ jr_stream *jr_stream_open(const char *dir, const char *name, const jr_opts *opts
     uint64_t floor = 0;
     if (!s->o.read_only) {
         if (consumers_floor(s, &floor, err, errlen)) goto fail;
-        reserve_locked(s, floor, "a consumer (cursor or group)");
+        if (reserve_locked(s, floor, "a consumer (cursor or group)", err, errlen)) goto fail;
     }
     return s;
 fail:
@@ -596,6 +608,15 @@ void jr_stream_info(jr_stream *s, jr_info *out)
     pthread_mutex_unlock(&s->mu);
 }
 
+/* Is a record at or after `offset` durable (mutex held)?  An offset in a gap
+ * between segments (retention, offsets skipped by a reserve) counts as the
+ * first offset after the gap, so a reader there waits instead of spinning. */
+static int readable(jr_stream *s, uint64_t offset)
+{
+    (void)jr__find_seg(s, &offset);
+    return s->visible_next > offset;
+}
+
 int jr_stream_wait(jr_stream *s, uint64_t offset, int timeout_ms)
 {
     pthread_mutex_lock(&s->mu);
@@ -607,11 +628,11 @@ int jr_stream_wait(jr_stream *s, uint64_t offset, int timeout_ms)
         if (dl.tv_nsec >= 1000000000L) dl.tv_sec++, dl.tv_nsec -= 1000000000L;
     }
     int rc = 0;
-    while (s->visible_next <= offset && !s->closing) {
+    while (!readable(s, offset) && !s->closing) {
         if (timeout_ms < 0) pthread_cond_wait(&s->data_cv, &s->mu);
         else if (pthread_cond_timedwait(&s->data_cv, &s->mu, &dl) == ETIMEDOUT) break;
     }
-    rc = s->visible_next > offset;
+    rc = readable(s, offset);
     pthread_mutex_unlock(&s->mu);
     return rc;
 }
