@@ -169,14 +169,18 @@ static size_t skip_ws(const char *s, size_t i, size_t len)
     return i;
 }
 
+#define ELEM_TYPED_DEPTH 256 /* bracket types kept; deeper ones are only counted (too deep) */
+
 /* End of the array element starting at s[i]: the offset of the ',' or ']'
  * that ends it at nesting level 0, or len if none does.  Brackets are
- * counted and strings skipped without validating anything, so a malformed
- * element still ends at the next top-level ',' and the elements after it are
- * read (each is validated on its own).  A stray '}' at level 0 stays part of
- * the element (which then fails validation). */
+ * matched by type (a bounded stack) and strings skipped without validating
+ * anything.  A closer that does not match its opener makes the element bad:
+ * the count restarts there, so the element ends at the next ',' of the
+ * array's own level and the elements after it are read (each is validated on
+ * its own).  A stray '}' at level 0 stays part of the element. */
 static size_t element_end(const char *s, size_t i, size_t len)
 {
+    char open[ELEM_TYPED_DEPTH];
     size_t depth = 0;
     for (; i < len; i++) {
         char ch = s[i];
@@ -185,10 +189,16 @@ static size_t element_end(const char *s, size_t i, size_t len)
                 if (s[i] == '\\') i++;
             if (i >= len) return len;
         } else if (ch == '{' || ch == '[') {
+            if (depth < ELEM_TYPED_DEPTH) open[depth] = ch;
             depth++;
         } else if (ch == '}' || ch == ']') {
-            if (depth) depth--;
-            else if (ch == ']') return i;
+            if (!depth) {
+                if (ch == ']') return i;
+            } else if (depth <= ELEM_TYPED_DEPTH && open[depth - 1] != (ch == '}' ? '{' : '[')) {
+                depth = 0; /* mismatch: resync at the array's level */
+            } else {
+                depth--;
+            }
         } else if (ch == ',' && !depth) {
             return i;
         }

@@ -1,6 +1,8 @@
 /* POST /v1/streams/{stream}/records
  *
- * First call (headers only): find the stream (404), check the token (401),
+ * First call (headers only): find the stream (sv__status_of its error kind:
+ * 404 unknown, 409 table collision, 429 too many streams, 503 + Retry-After
+ * when its journal or lake sink cannot start), check the token (401),
  * the declared length (413), the disk budget and free space (507) and the
  * memory held by bodies in flight (429 + Retry-After).  Then the body is
  * buffered up to the limit, decoded and split into records; valid records are
@@ -79,13 +81,30 @@ void sv__ingest_done(sv_server *s, void *ctx)
     free(x);
 }
 
+int sv__status_of(ut_errkind kind)
+{
+    switch (kind) {
+    case UT_EINVAL:
+    case UT_ETOODEEP: return 400;
+    case UT_EDENIED: return 403;
+    case UT_ENOTFOUND: return 404;
+    case UT_ETIMEOUT: return 408;
+    case UT_EEXISTS: return 409;
+    case UT_ETOOBIG: return 413;
+    case UT_ELIMIT: return 429;
+    case UT_EIO: return 503;
+    case UT_ENOSPACE: return 507;
+    default: return 500;
+    }
+}
+
 static enum MHD_Result first_call(sv_server *s, struct MHD_Connection *c, const char *stream,
                                   void **ctx)
 {
     char err[300];
     ut_error e = {0};
     sv__stream *st = sv__stream_get(s, stream, 1, &e);
-    if (!st) return sv__reply_error(s, c, e.kind == UT_EEXISTS ? 409 : e.kind == UT_EINVAL ? 400 : 404, e.msg);
+    if (!st) return sv__reply_error(s, c, sv__status_of(e.kind), e.msg);
     const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
     if (!sv__auth_ok(st, auth)) {
         add(&st->requests, 1);
@@ -167,7 +186,7 @@ static enum MHD_Result finish(sv_server *s, struct MHD_Connection *c, ingest_ctx
     if (b.nok) {
         ut_error je = {0};
         if (jr_append_e(st->jr, b.ok, b.nok, ts, &first, &je)) {
-            r = sv__reply_error(s, c, je.kind == UT_ENOSPACE ? 507 : 500, je.msg);
+            r = sv__reply_error(s, c, sv__status_of(je.kind), je.msg);
             goto done;
         }
         uint64_t bytes = 0;

@@ -3,8 +3,10 @@
  * and it answers GET), or created on first write when auto_create is on.
  * Every stream that lands holds its table name; a stream whose table would
  * collide with another's (cf_tables_collide) is refused before anything is
- * created.  Streams are never removed while serving, so a sv__stream pointer
- * stays valid until sv_stop. */
+ * created.  A stream is registered only once its sink runs: one whose sink
+ * fails to start is closed again and never takes a write (the next request
+ * tries again from scratch).  Streams are never removed while serving, so a
+ * sv__stream pointer stays valid until sv_stop. */
 #include "log/log.h"
 #include "server/sv_int.h"
 
@@ -52,21 +54,20 @@ static int open_sink(sv_server *s, sv__stream *st, const lk_sink_opts *base, ut_
     return 0;
 }
 
-/* Refuse a table the catalog has for another writer; l: the catalog's
- * tables, or NULL to read them now (auto-create: CREATE TABLE AS may have
- * made tables since the start). */
-static int check_catalog(sv_server *s, const sv__landed *l, const char *name, const char *table,
-                         ut_error *e)
+/* Close a stream's sink and journals and free it. */
+static void stream_free(sv__stream *st)
 {
-    if (l) return sv__landed_check(l, name, table, e);
-    sv__landed now;
-    sv__landed_load(s, &now);
-    int rc = sv__landed_check(&now, name, table, e);
-    sv__landed_free(&now);
-    return rc;
+    lk_sink_destroy(st->sink); /* first: its last flush reads the stream */
+    jr_stream_close(st->jr);
+    jr_stream_close(st->errors);
+    for (int k = 0; k < st->ntokens; k++) free(st->tokens[k]);
+    free(st->tokens);
+    pthread_mutex_destroy(&st->errors_mu);
+    free(st);
 }
 
-/* Open one stream and start its sink (l: see check_catalog). */
+/* Open one stream and start its sink; l: the catalog's tables (a table
+ * another writer has there is refused). */
 static sv__stream *open_stream(sv_server *s, const sv_stream_conf *c, const sv__landed *l,
                                ut_error *e)
 {
@@ -82,7 +83,7 @@ static sv__stream *open_stream(sv_server *s, const sv_stream_conf *c, const sv__
     int sink = c->sink && s->o.store;
     char table[CF_TABLE_MAX] = "";
     if (sink) cf_sink_table(c->name, c->sink_opts.table, table, sizeof table);
-    if (sink && (check_table(s, c->name, table, e) || check_catalog(s, l, c->name, table, e)))
+    if (sink && (check_table(s, c->name, table, e) || sv__landed_check(l, c->name, table, e)))
         return NULL;
     char err[UT_ERRMSG_MAX];
     jr_stream *jr = jr_stream_open(s->streams_dir, c->name, &c->jr, err, sizeof err);
@@ -92,7 +93,7 @@ static sv__stream *open_stream(sv_server *s, const sv_stream_conf *c, const sv__
     }
     sv__stream *st = ut_calloc(1, sizeof *st);
     snprintf(st->name, sizeof st->name, "%s", c->name);
-    snprintf(st->table, sizeof st->table, "%s", table); /* reserved even if the sink fails */
+    snprintf(st->table, sizeof st->table, "%s", table);
     st->jr = jr;
     st->found = c->found;
     st->max_bytes = c->max_bytes;
@@ -100,9 +101,11 @@ static sv__stream *open_stream(sv_server *s, const sv_stream_conf *c, const sv__
     st->tokens = ut_calloc((size_t)c->ntokens + 1, sizeof *st->tokens);
     for (int i = 0; i < c->ntokens; i++) st->tokens[i] = ut_strdup(c->tokens[i]);
     pthread_mutex_init(&st->errors_mu, NULL);
+    if (sink && open_sink(s, st, &c->sink_opts, e)) {
+        stream_free(st); /* not registered: it takes no write its sink would not land */
+        return NULL;
+    }
     s->streams[s->nstreams++] = st;
-    if (sink && open_sink(s, st, &c->sink_opts, e))
-        return NULL; /* the stream stays registered; closed with the server */
     return st;
 }
 
@@ -220,9 +223,13 @@ sv__stream *sv__stream_get(sv_server *s, const char *name, int create, ut_error 
                 name);
         st = NULL;
     } else if (!st && create && s->o.auto_create) {
+        sv__landed l; /* read now: CREATE TABLE AS may have made tables since the start */
+        sv__landed_load(s, &l);
         sv_stream_conf c;
-        auto_conf(s, name, 0, &c);
-        st = open_stream(s, &c, NULL, e);
+        found_conf(s, &l, name, &c); /* a stream skipped at the start keeps its table */
+        c.found = 0;
+        st = open_stream(s, &c, &l, e);
+        sv__landed_free(&l);
     } else if (!st && strlen(name) > ut_name_max(UT_NAME_STREAM)) {
         ut_fail(e, UT_EINVAL, "stream name '%.64s...' is %zu characters long (at most %zu)", name,
                 strlen(name), ut_name_max(UT_NAME_STREAM));
@@ -283,17 +290,7 @@ static int stop_sinks(sv_server *s, int64_t timeout_ms)
 int sv__streams_close(sv_server *s, int64_t timeout_ms)
 {
     if (stop_sinks(s, timeout_ms)) return -1;
-    for (int i = 0; i < s->nstreams; i++) /* sinks first: their last flush reads the streams */
-        lk_sink_destroy(s->streams[i]->sink);
-    for (int i = 0; i < s->nstreams; i++) {
-        sv__stream *st = s->streams[i];
-        jr_stream_close(st->jr);
-        jr_stream_close(st->errors);
-        for (int k = 0; k < st->ntokens; k++) free(st->tokens[k]);
-        free(st->tokens);
-        pthread_mutex_destroy(&st->errors_mu);
-        free(st);
-    }
+    for (int i = 0; i < s->nstreams; i++) stream_free(s->streams[i]);
     s->nstreams = 0;
     return 0;
 }

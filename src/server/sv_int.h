@@ -101,6 +101,9 @@ const ct_table *sv__landed_table(const sv__landed *l, const char *stream);
 int sv__landed_check(const sv__landed *l, const char *stream, const char *table, ut_error *e);
 
 /* ingest.c */
+/* The HTTP status for an error kind (the one table of it): EINVAL 400,
+ * ENOTFOUND 404, EEXISTS 409, ELIMIT 429, EIO 503 (with Retry-After), ... */
+int sv__status_of(ut_errkind kind);
 enum MHD_Result sv__ingest(sv_server *s, struct MHD_Connection *c, const char *stream,
                            const char *upload, size_t *upload_size, void **ctx);
 void sv__ingest_done(sv_server *s, void *ctx);

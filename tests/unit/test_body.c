@@ -1,5 +1,6 @@
 #include "t.h"
 #include "server/server.h"
+#include "server/sv_int.h"
 
 static char err[256];
 
@@ -58,4 +59,25 @@ TEST(body_ndjson_depth_is_a_kind)
     CHECK(parse("{\"a\":[[[[1]]]]}\n{\"deep\":\"depth in a string is fine\"}\n", &b) == 0);
     CHECK(b.nok == 1 && b.nbad == 1 && b.bad[0].why == SV_REJ_TOO_DEEP);
     sv_batch_free(&b);
+}
+
+TEST(body_array_mismatched_bracket_keeps_the_next_elements)
+{
+    sv_batch b;
+    CHECK(parse("[{\"a\":[1}, {\"b\":2}]", &b) == 0);
+    CHECK_MSG(b.nrecords == 2 && b.nok == 1 && b.nbad == 1, "%d %d %d", b.nrecords, b.nok, b.nbad);
+    CHECK(b.bad[0].index == 0 && b.ok[0].n == 7 && !memcmp(b.ok[0].p, "{\"b\":2}", 7));
+    sv_batch_free(&b);
+    CHECK(parse("[{\"a\":1], {\"b\":2}, {\"c\":3}]", &b) == 0);
+    CHECK(b.nrecords == 3 && b.nok == 2 && b.nbad == 1 && b.bad[0].index == 0);
+    sv_batch_free(&b);
+}
+
+TEST(body_error_kinds_map_to_statuses)
+{
+    CHECK(sv__status_of(UT_EIO) == 503);
+    CHECK(sv__status_of(UT_ELIMIT) == 429);
+    CHECK(sv__status_of(UT_EEXISTS) == 409);
+    CHECK(sv__status_of(UT_EINVAL) == 400);
+    CHECK(sv__status_of(UT_ENOTFOUND) == 404);
 }
