@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <time.h>
 
 #define CT_APP_ID 0x736c6369 /* "slci": marks a sluice catalog file */
@@ -275,6 +276,18 @@ static int exec_sql(ct_catalog *c, const char *sql, const char *what, char *err,
     return -1;
 }
 
+/* PRAGMA journal_mode = WAL.  On a new file, connections opened at the same
+ * moment (every sink at a server's start) may get SQLITE_BUSY at once: the
+ * busy handler does not cover the mode change, so retry for CT_BUSY_MS. */
+static int set_wal(ct_catalog *c, char *err, size_t errlen)
+{
+    for (int waited = 0;; waited += 10) {
+        if (exec_sql(c, "PRAGMA journal_mode = WAL", "set WAL mode", err, errlen) == 0) return 0;
+        if ((sqlite3_errcode(c->db) & 0xff) != SQLITE_BUSY || waited >= CT_BUSY_MS) return -1;
+        usleep(10 * 1000);
+    }
+}
+
 /* Bring the schema to NMIGRATIONS inside one write transaction. */
 static int migrate(ct_catalog *c, char *err, size_t errlen)
 {
@@ -332,7 +345,7 @@ ct_catalog *ct_open(const char *path, char *err, size_t errlen)
     sqlite3_extended_result_codes(c->db, 1);
     sqlite3_busy_timeout(c->db, CT_BUSY_MS);
     /* journal_mode=WAL is persistent in the file; the others are per connection. */
-    if (exec_sql(c, "PRAGMA journal_mode = WAL", "set WAL mode", err, errlen) < 0) goto fail;
+    if (set_wal(c, err, errlen) < 0) goto fail;
     int64_t wal = 0;
     char mode[16] = "";
     sqlite3_stmt *s = NULL;
