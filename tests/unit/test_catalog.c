@@ -1,6 +1,7 @@
 #include "t.h"
 #include "catalog/catalog.h"
 #include "cli/cli.h"
+#include "util/util.h"
 
 #include <fcntl.h>
 #include <pthread.h>
@@ -476,6 +477,65 @@ TEST(catalog_concurrent_connections)
         CHECK_EQ_INT(pos, 150);
         ct_table_free(&t);
     }
+    ct_close(c);
+}
+
+struct opener {
+    const char *path;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int started, ok;
+    uint64_t done_ns;
+    char err[512];
+};
+
+static void *open_once(void *arg)
+{
+    struct opener *o = arg;
+    pthread_mutex_lock(&o->mu);
+    o->started = 1;
+    pthread_cond_signal(&o->cv);
+    pthread_mutex_unlock(&o->mu);
+    ct_catalog *c = ct_open(o->path, o->err, sizeof o->err);
+    o->done_ns = ut_now_ns();
+    o->ok = c != NULL;
+    ct_close(c);
+    return NULL;
+}
+
+/* Another connection holds a write lock on a new catalog file while ct_open
+ * runs: PRAGMA journal_mode = WAL meets SQLITE_BUSY (the busy handler does
+ * not cover it), and the open waits for the lock instead of failing. */
+TEST(catalog_open_waits_for_a_locked_new_file)
+{
+    const char *p = db_path("walbusy");
+    sqlite3 *holder = NULL;
+    CHECK(sqlite3_open_v2(p, &holder, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) ==
+          SQLITE_OK);
+    CHECK_MSG(sqlite3_exec(holder, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK, "%s",
+              sqlite3_errmsg(holder));
+    struct opener o = {.path = p};
+    pthread_mutex_init(&o.mu, NULL);
+    pthread_cond_init(&o.cv, NULL);
+    pthread_t th;
+    pthread_create(&th, NULL, open_once, &o);
+    pthread_mutex_lock(&o.mu);
+    while (!o.started) pthread_cond_wait(&o.cv, &o.mu);
+    pthread_mutex_unlock(&o.mu);
+    usleep(200 * 1000); /* ct_open meets the lock meanwhile */
+    uint64_t released_ns = ut_now_ns();
+    int rb = sqlite3_exec(holder, "ROLLBACK", NULL, NULL, NULL);
+    pthread_join(th, NULL);
+    sqlite3_close(holder);
+    pthread_cond_destroy(&o.cv);
+    pthread_mutex_destroy(&o.mu);
+    CHECK(rb == SQLITE_OK);
+    CHECK_MSG(o.ok, "ct_open under a held lock failed: %s", o.err);
+    CHECK_MSG(o.done_ns >= released_ns, "ct_open returned %.0f ms before the lock was released",
+              (double)(released_ns - o.done_ns) / 1e6);
+    ct_catalog *c = ct_open(p, err, sizeof err); /* a complete catalog in WAL mode */
+    CHECK_MSG(c, "%s", err);
+    CHECK_EQ_INT(mktable(c, "after_busy") > 0, 1);
     ct_close(c);
 }
 
