@@ -198,7 +198,8 @@ int ut_date_format(char *out, int32_t days);
  * that does not depend on where they differ (for Bearer tokens). */
 int ut_token_in(const char *const *list, int n, const char *tok, size_t len);
 
-/* mkdir -p: create path and its missing parents.  0 or -1 with a message. */
+/* mkdir -p: create path and its missing parents.  0 or -1 with a message; an
+ * existing path that is not a directory (or a link to one) is an error. */
 int ut_mkdir_p(const char *path, char *err, size_t errlen);
 
 /* Monotonic clock in nanoseconds. */

@@ -294,3 +294,24 @@ TEST(util_name_call_sites)
     CHECK(strstr(err, "stream name '-x' is not valid"));
     CHECK(jr_stream_open(dir, "caf\xc3\xa9", NULL, err, sizeof err) == NULL);
 }
+
+/* Issue: mkdir's EEXIST was taken for success even when the path was a plain
+ * file, so a lake sink whose temp dir was a file started ("running") and
+ * failed every landing; now that is an error naming the path. */
+TEST(util_mkdir_p_refuses_a_file)
+{
+    char dir[600], file[700], below[800], err[512];
+    snprintf(dir, sizeof dir, "%s/mkd/a/b", t_tmpdir());
+    CHECK_MSG(ut_mkdir_p(dir, err, sizeof err) == 0, "%s", err);
+    CHECK_MSG(ut_mkdir_p(dir, err, sizeof err) == 0, "%s", err); /* exists: fine */
+    snprintf(file, sizeof file, "%s/f", dir);
+    FILE *f = fopen(file, "w");
+    CHECK(f != NULL);
+    fclose(f);
+    err[0] = 0;
+    CHECK_EQ_INT(ut_mkdir_p(file, err, sizeof err), -1);
+    CHECK_MSG(strstr(err, file) && strstr(err, "not a directory"), "%s", err);
+    snprintf(below, sizeof below, "%s/c", file); /* a file in the middle of the path */
+    CHECK_EQ_INT(ut_mkdir_p(below, err, sizeof err), -1);
+    CHECK_MSG(strstr(err, file), "%s", err);
+}
