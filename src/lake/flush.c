@@ -99,7 +99,12 @@ int lk__part_open(lk_sink *s, lk__buf *b, char *err, size_t errlen)
     b->tmp = ut_strdup(tmp);
     b->w = open_writer(s, tmp, specs, m, err, errlen);
     free(specs);
-    return b->w ? 0 : -1;
+    if (b->w) return 0;
+    free(b->tmp); /* the retry opens it again: nothing may stay behind */
+    free(b->wcol);
+    b->tmp = NULL;
+    b->wcol = NULL;
+    return -1;
 }
 
 /* The error records of b in a writer on tmp (not closed yet), or NULL. */
