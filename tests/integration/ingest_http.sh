@@ -101,6 +101,25 @@ post open "$T/mixed_array.json"
     [[ "$BODY" == *'"index":4,'* ]] && [ "$(next_offset open)" = $((before + 2)) ]
 check array_every_element_accounted $? "got $CODE $BODY"
 
+# array elements end where the brackets match: a ']' or '}' nested in arrays, objects or
+# strings does not end an element early; a closer that does not match its opener makes
+# that element bad and the split resumes at the array's own level
+array_case() { # NAME BODY ACCEPTED REJECTED [substring of the reply]
+    printf '%s' "$2" > "$T/brackets.json"
+    local before; before=$(next_offset open)
+    post open "$T/brackets.json"
+    [ "$CODE" = 200 ] && [[ "$BODY" == *"\"accepted\":$3"* ]] &&
+        { [ "$4" = 0 ] || [[ "$BODY" == *"\"rejected\":$4"* ]]; } &&
+        [[ "$BODY" == *"${5:-}"* ]] && [ "$(next_offset open)" = $((before + $3)) ]
+    check "$1" $? "got $CODE $BODY"
+}
+array_case array_nested_closers_stay_inside '[{"a":[1,{"b":"]"}]},{"id":2}]' 2 0
+array_case array_closers_in_strings '[{"s":"}],{"},{"t":[[],{}],"u":"]]"},{"id":3}]' 3 0
+array_case array_mismatched_bracket_resyncs '[{"a":[1}, {"b":2}]' 1 1 '"index":0,'
+array_case array_stray_closer_at_level_1 '[{"a":1], {"b":2}, {"c":3}]' 2 1 '"index":0,'
+"$BIN" read open --data "$T/data" | tail -3 | tr -d ' ' | grep -qx '{"b":2}'
+check array_resynced_element_intact $? "$("$BIN" read open --data "$T/data" | tail -3)"
+
 # --- request-level refusals: nothing written ------------------------------------------
 before=$(next_offset events)
 head -c 70000 /dev/zero | tr '\0' ' ' > "$T/huge.ndjson"; echo '{"id":1}' >> "$T/huge.ndjson"
@@ -182,4 +201,30 @@ check list_streams $? "$info"
 [ "$(curl -s "$URL/healthz")" = ok ]; check still_serving $? "healthz failed after bad input"
 kill -TERM "$PID"; wait "$PID"; rc=$?; PID=
 [ "$rc" = 0 ] && grep -q 'stopped cleanly' "$T/server.log"; check sigterm_exit_0 $? "exit $rc: $(tail -3 "$T/server.log")"
+# --- a stream auto-created while its sink cannot start is not registered ---------------
+# (a plain file where the sink's temp dir goes): 503, nothing written; once the obstacle
+# is gone the next write creates the stream for real and its records land
+mkdir -p "$T/data2"; echo x > "$T/data2/lake-tmp"
+cat > "$T/auto.yaml" <<YAML
+data_dir: $T/data2
+listen: 127.0.0.1:0
+auto_create_streams: true
+limits:
+  min_free_disk: 0
+YAML
+start_server "$T/auto.yaml"
+code=$(curl -s -D "$T/h" -o "$T/reply" -w '%{http_code}' -X POST --data-binary @"$T/good.ndjson" \
+    "$URL/v1/streams/auto/records")
+[ "$code" = 503 ] && grep -qi '^Retry-After:' "$T/h" && grep -q 'stream auto: lake sink' "$T/reply"
+check autocreate_sink_fails_503 $? "got $code $(cat "$T/reply")"
+code=$(curl -s -o "$T/reply" -w '%{http_code}' "$URL/v1/streams/auto")
+[ "$code" = 404 ]; check autocreate_failed_stream_not_registered $? "GET: $code $(cat "$T/reply")"
+rm -f "$T/data2/lake-tmp"
+post auto "$T/good.ndjson"
+[ "$CODE" = 200 ] && [[ "$BODY" == *'"accepted":3'* ]] && [[ "$BODY" == *'"first_offset":0'* ]]
+check autocreate_retried_after_obstacle_gone $? "got $CODE $BODY"
+curl -s "$URL/v1/streams/auto" | grep -q '"sink":{'; check autocreate_retry_has_sink $? "$(curl -s "$URL/v1/streams/auto")"
+kill -TERM "$PID"; wait "$PID"; rc=$?; PID=  # a clean stop lands the sink's buffer
+n=$("$BIN" sql -d "$T/data2" --no-tail -F csv "SELECT count(*) FROM t1_auto" 2>&1 | tail -1)
+[ "$rc" = 0 ] && [ "$n" = 3 ]; check autocreate_retry_records_land $? "exit $rc, lake has '$n' of 3 rows"
 if grep -qE 'AddressSanitizer|runtime error' "$T/server.log"; then fail sanitizer_clean "$(grep -A5 -E 'AddressSanitizer|runtime error' "$T/server.log" | head -20)"; else ok sanitizer_clean; fi
