@@ -52,7 +52,7 @@ typedef struct jr__waiter {
     int64_t ts_us;
     uint64_t first;
     int done, rc;
-    char err[256];
+    char err[UT_ERRMSG_MAX];
     pthread_cond_t cv;
     struct jr__waiter *next;
 } jr__waiter;
@@ -112,8 +112,13 @@ jr__seg *jr__seg_stat(const char *path, uint64_t base, uint64_t next_base, char 
  * segment's file is gone (retention), or -1 with a message naming the file. */
 int jr__seg_load(const jr__seg *g, int active, int read_only, uint64_t max_off,
                  uint64_t max_record, jr__seg *out, char *err, size_t errlen);
-/* Create a new, empty segment file at path (header, synced). */
+/* Create a new, empty segment file at path (header, synced).  0, or -1 with
+ * a message, -2 when the disk is full; a failed file is removed again. */
 int jr__seg_create(const char *path, uint64_t base, char *err, size_t errlen);
+/* Is errno e "no space" (ENOSPC, EDQUOT)?  jr_append_e says UT_ENOSPACE then. */
+int jr__nospace(int e);
+/* strerror, with "disk full (ENOSPC)" for ENOSPC. */
+const char *jr__strerror(int e);
 void jr__seg_index_add(jr__seg *g, uint64_t offset, uint64_t pos);
 /* File position of the last indexed record with offset <= off. */
 uint64_t jr__seg_index_find(const jr__seg *g, uint64_t off);

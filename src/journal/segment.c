@@ -97,23 +97,49 @@ int jr__fsync_dir(const char *dir)
     return rc;
 }
 
+int jr__nospace(int e)
+{
+    return e == ENOSPC || e == EDQUOT;
+}
+
+const char *jr__strerror(int e)
+{
+    return e == ENOSPC ? "disk full (ENOSPC)" : strerror(e);
+}
+
+/* 0, or -1 with errno (a short write is retried, so its errno is the real one). */
 static int write_header(int fd, uint64_t base)
 {
     uint8_t h[JR__SEG_HDR];
     memcpy(h, JR__SEG_MAGIC, 8);
     le64(h + 8, base);
-    return pwrite(fd, h, sizeof h, 0) == (ssize_t)sizeof h ? 0 : -1;
+    for (size_t done = 0; done < sizeof h;) {
+        ssize_t r = pwrite(fd, h + done, sizeof h - done, (off_t)done);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) {
+            if (r == 0) errno = EIO;
+            return -1;
+        }
+        done += (size_t)r;
+    }
+    return 0;
 }
 
 int jr__seg_create(const char *path, uint64_t base, char *err, size_t errlen)
 {
     int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (fd < 0) return ut_err(err, errlen, "%s: create: %s", path, strerror(errno));
+    if (fd < 0) {
+        int e = errno;
+        ut_err(err, errlen, "%s: create: %s", path, jr__strerror(e));
+        return jr__nospace(e) ? -2 : -1;
+    }
     int ok = write_header(fd, base) == 0 && fdatasync(fd) == 0;
     int saved = errno;
     close(fd);
-    if (!ok) return ut_err(err, errlen, "%s: cannot write header: %s", path, strerror(saved));
-    return 0;
+    if (ok) return 0;
+    unlink(path); /* headerless: the next try creates it again (O_EXCL) */
+    ut_err(err, errlen, "%s: cannot write header: %s", path, jr__strerror(saved));
+    return jr__nospace(saved) ? -2 : -1;
 }
 
 jr__seg *jr__seg_stat(const char *path, uint64_t base, uint64_t next_base, char *err,

@@ -194,9 +194,13 @@ static int create_segment(jr_stream *s, uint64_t base, char *err, size_t errlen)
 {
     char path[4096];
     seg_path(s, base, path, sizeof path);
-    if (jr__seg_create(path, base, err, errlen)) return -1;
-    if (jr__fsync_dir(s->dir))
-        return ut_err(err, errlen, "%s: fsync of %s: %s", path, s->dir, strerror(errno));
+    int rc = jr__seg_create(path, base, err, errlen);
+    if (rc) return rc; /* -2: no space */
+    if (jr__fsync_dir(s->dir)) {
+        int e = errno;
+        ut_err(err, errlen, "%s: fsync of %s: %s", path, s->dir, jr__strerror(e));
+        return jr__nospace(e) ? -2 : -1;
+    }
     return open_active(s, path, base, err, errlen);
 }
 
@@ -398,15 +402,25 @@ int jr_stream_retain(jr_stream *s, int64_t now)
 
 /* ---- append --------------------------------------------------------------------- */
 
-/* Seal the active segment and start a new one at next_offset (mutex held). */
+/* Seal the active segment and start a new one at next_offset (mutex held).
+ * 0, or -1 with a message, -2 when the disk is full. */
 static int roll(jr_stream *s, char *err, size_t errlen)
 {
     jr__seg *a = s->segs[s->nsegs - 1];
-    if (fdatasync(a->fd)) return ut_err(err, errlen, "%s: fdatasync: %s", a->path, strerror(errno));
-    a->sealed = 1;
-    if (create_segment(s, s->next_offset, err, errlen)) {
-        a->sealed = 0;
-        return -1;
+    char e2[UT_ERRMSG_MAX];
+    int rc = 0;
+    if (fdatasync(a->fd)) {
+        int e = errno;
+        ut_err(e2, sizeof e2, "%s: fdatasync: %s", a->path, jr__strerror(e));
+        rc = jr__nospace(e) ? -2 : -1;
+    } else {
+        a->sealed = 1;
+        rc = create_segment(s, s->next_offset, e2, sizeof e2);
+        if (rc) a->sealed = 0;
+    }
+    if (rc) {
+        ut_err(err, errlen, "stream %s: cannot start a new segment: %s", s->name, e2);
+        return rc;
     }
     close(a->fd); /* sealed segments keep no descriptor: readers open them to map */
     a->fd = -1;
@@ -437,7 +451,7 @@ static int write_group(jr_stream *s, jr__waiter *head, jr__waiter *last, uint64_
         a = s->segs[s->nsegs - 1];
     }
     pthread_mutex_unlock(&s->mu);
-    if (rc) return -1;
+    if (rc) return rc; /* -2: no space for the new segment */
     /* Only the leader writes, so a->size is stable here. */
     size_t done = 0;
     while (done < b->len) {
@@ -447,9 +461,8 @@ static int write_group(jr_stream *s, jr__waiter *head, jr__waiter *last, uint64_
             int e = r < 0 ? errno : EIO;
             if (ftruncate(a->fd, (off_t)a->size)) { /* drop the partial write */
             }
-            ut_err(err, errlen, "stream %s: %s: write: %s", s->name, a->path,
-                   e == ENOSPC ? "disk full (ENOSPC)" : strerror(e));
-            return e == ENOSPC ? -2 : -1; /* -2: jr_append_e says UT_ENOSPACE */
+            ut_err(err, errlen, "stream %s: %s: write: %s", s->name, a->path, jr__strerror(e));
+            return jr__nospace(e) ? -2 : -1; /* -2: jr_append_e says UT_ENOSPACE */
         }
         done += (size_t)r;
     }
@@ -460,8 +473,9 @@ static int write_group(jr_stream *s, jr__waiter *head, jr__waiter *last, uint64_
             int e = errno;
             if (ftruncate(a->fd, (off_t)a->size)) {
             }
-            return ut_err(err, errlen, "stream %s: %s: fdatasync: %s", s->name, a->path,
-                          strerror(e));
+            ut_err(err, errlen, "stream %s: %s: fdatasync: %s", s->name, a->path,
+                   jr__strerror(e));
+            return jr__nospace(e) ? -2 : -1;
         }
         t1 = ut_now_ns();
     }
@@ -541,7 +555,7 @@ static int append_rc(jr_stream *s, const jr_iov *recs, int n, int64_t ts_us, uin
         }
         pthread_mutex_unlock(&s->mu);
         uint64_t nrec = 0;
-        char gerr[256] = "";
+        char gerr[UT_ERRMSG_MAX] = "";
         int rc = write_group(s, &me, last, &nrec, gerr, sizeof gerr);
         pthread_mutex_lock(&s->mu);
         if (rc == 0) {
