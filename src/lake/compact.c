@@ -4,8 +4,10 @@
  *   compaction: a partition with >= compact_min_files files smaller than
  *     compact_target_bytes gets them merged into one file (written with the
  *     table's current columns; older files' missing columns become NULL and
- *     narrower types are widened) and landed by lk_land replacing them in the
- *     same transaction; the old files go to the trash.
+ *     narrower types are widened, a timestamp to its record's text, tstext.c;
+ *     more than one file when the timestamp texts would pass their cap) and
+ *     landed by lk_land replacing them in the same transaction; the old files
+ *     go to the trash.
  *   retention: partitions whose date is older than retention are dropped
  *     (ct_drop_before), their objects deleted through the trash.
  *   trash: right after the commit, removed files' objects are moved out of
@@ -27,6 +29,71 @@
 
 #define MAX_MERGE_FILES 256
 
+/* ---- the merged files ------------------------------------------------------------ *
+ * Normally one; a new one starts when a timestamp column's texts (tstext.c)
+ * would not fit in the current one, and all of them land together. */
+
+typedef struct out_file {
+    pq_writer *w;
+    char tmp[4400], name[128];
+    lk_tstext **tst;       /* per column: the texts of a TIMESTAMP data column */
+    int64_t min_off, max_off;
+} out_file;
+
+typedef struct merge_out {
+    lk_sink *s;
+    const ct_column *cols;
+    int ncols;
+    pq_column_spec *specs;
+    out_file *f;
+    int n, cap;
+} merge_out;
+
+static int out_open(merge_out *m, char *err, size_t errlen)
+{
+    if (m->n == m->cap) {
+        m->cap = m->cap ? m->cap * 2 : 2;
+        m->f = ut_realloc(m->f, (size_t)m->cap * sizeof *m->f);
+    }
+    out_file *o = &m->f[m->n];
+    memset(o, 0, sizeof *o);
+    o->min_off = INT64_MAX;
+    o->max_off = -1;
+    lk_tmp_path(m->s->o.tmp_dir, m->s->table.name, o->tmp, sizeof o->tmp);
+    pq_writer_opts wo;
+    pq_writer_opts_init(&wo);
+    wo.codec = m->s->o.codec;
+    o->w = pq_writer_create(o->tmp, m->specs, m->ncols, &wo, err, errlen);
+    if (!o->w) return -1;
+    m->n++;
+    pq_writer_set_kv(o->w, "sluice.stream", m->s->o.stream_name);
+    o->tst = ut_calloc((size_t)m->ncols + 1, sizeof *o->tst);
+    for (int k = 0; k < m->ncols; k++)
+        if (m->cols[k].type == CT_TIMESTAMP && strcmp(m->cols[k].name, "_ingest_ts"))
+            o->tst[k] = lk_tstext_create();
+    return 0;
+}
+
+/* The file the next row goes to (a new one when a text would not fit). */
+static out_file *out_for_row(merge_out *m, char *err, size_t errlen)
+{
+    out_file *o = &m->f[m->n - 1];
+    for (int k = 0; k < m->ncols; k++)
+        if (o->tst[k] && !lk_tstext_room(o->tst[k])) return out_open(m, err, errlen) ? NULL : &m->f[m->n - 1];
+    return o;
+}
+
+static void out_free(merge_out *m)
+{
+    for (int i = 0; i < m->n; i++) {
+        pq_writer_destroy(m->f[i].w);
+        unlink(m->f[i].tmp);
+        for (int k = 0; k < m->ncols; k++) lk_tstext_destroy(m->f[i].tst[k]);
+        free(m->f[i].tst);
+    }
+    free(m->f);
+}
+
 /* ---- value conversion between a file's column and the table's column ------------ */
 
 static void put_text(pq_writer *w, int col, const char *s)
@@ -34,9 +101,35 @@ static void put_text(pq_writer *w, int col, const char *s)
     pq_writer_put_bytes(w, col, s, strlen(s));
 }
 
-/* Put value i of column c (file type ft) into column col of table type tt. */
-static void put_converted(pq_writer *w, int col, ct_type tt, pq_type ft, const pq_col *c, int64_t i)
+/* Where a source value's text comes from: its file's layouts of the
+ * column (NULL: a file without them) and its row in that file. */
+typedef struct src_text {
+    lk_tstext *tst;
+    int64_t row;
+} src_text;
+
+/* A timestamp value v into column col of out file o (of table type tt). */
+static void put_timestamp(out_file *o, int col, ct_type tt, int64_t v, src_text st)
 {
+    char buf[UT_TS_TEXT_MAX];
+    if (tt == CT_TIMESTAMP) {
+        ut_ts_layout lay;
+        int legacy = !st.tst || lk_tstext_layout(st.tst, st.row, &lay);
+        if (o->tst[col]) lk_tstext_note(o->tst[col], pq_writer_rows(o->w), legacy ? NULL : &lay);
+        pq_writer_put_i64(o->w, col, v);
+    } else if (tt == CT_STRING) { /* widened: the record's own text */
+        lk_tstext_render(st.tst, st.row, v, buf);
+        put_text(o->w, col, buf);
+    } else {
+        pq_writer_put_null(o->w, col);
+    }
+}
+
+/* Put value i of column c (file type ft) into column col of table type tt. */
+static void put_converted(out_file *o, int col, ct_type tt, pq_type ft, const pq_col *c,
+                          int64_t i, src_text st)
+{
+    pq_writer *w = o->w;
     if (c->nulls && c->nulls[i]) {
         pq_writer_put_null(w, col);
         return;
@@ -54,12 +147,12 @@ static void put_converted(pq_writer *w, int col, ct_type tt, pq_type ft, const p
     case PQ_K_I64: {
         int64_t v = c->kind == PQ_K_I32 ? ((const int32_t *)c->values)[i]
                                         : ((const int64_t *)c->values)[i];
-        if (tt == CT_INT64 || tt == CT_TIMESTAMP) pq_writer_put_i64(w, col, v);
+        if (ft == PQ_TIMESTAMP) put_timestamp(o, col, tt, v, st);
+        else if (tt == CT_INT64 || tt == CT_TIMESTAMP) pq_writer_put_i64(w, col, v);
         else if (tt == CT_INT32 || tt == CT_DATE) pq_writer_put_i32(w, col, (int32_t)v);
         else if (tt == CT_DOUBLE) pq_writer_put_double(w, col, (double)v);
         else if (tt == CT_STRING) {
-            if (ft == PQ_TIMESTAMP) ut_ts_format(buf, v);
-            else if (ft == PQ_DATE) ut_date_format(buf, (int32_t)v);
+            if (ft == PQ_DATE) ut_date_format(buf, (int32_t)v);
             else snprintf(buf, sizeof buf, "%lld", (long long)v);
             put_text(w, col, buf);
         } else pq_writer_put_null(w, col);
@@ -84,15 +177,53 @@ static void put_converted(pq_writer *w, int col, ct_type tt, pq_type ft, const p
     }
 }
 
+/* The texts' layouts of r's timestamp columns (per file column; NULL: none). */
+static lk_tstext **src_texts(pq_reader *r, const pq_type *ft, int nfc, const char *key)
+{
+    lk_tstext **t = ut_calloc((size_t)nfc + 1, sizeof *t);
+    for (int j = 0; j < nfc; j++) {
+        if (ft[j] != PQ_TIMESTAMP) continue;
+        pq_column_info ci;
+        char e2[300];
+        pq_reader_column(r, j, &ci);
+        if (lk_tstext_of(r, ci.name, &t[j], e2, sizeof e2) < 0)
+            lg_warn("sink", "compacting %s: %s (the column's texts are its UTC form)", key, e2);
+    }
+    return t;
+}
 
-/* Append every row of file `path` to w (columns cols[0..n) of the table). */
-static int copy_rows(pq_writer *w, const char *path, const ct_column *cols, int n, const char *key,
+/* Append the rows of row group g (columns cc) of the file at `key` to m. */
+static int copy_group(merge_out *m, const ct_file *f, const int *map, const pq_type *ft,
+                      const pq_col *cc, lk_tstext **st, int64_t base, int64_t rows,
+                      const char *key, char *err, size_t errlen)
+{
+    for (int64_t i = 0; i < rows; i++) {
+        out_file *o = out_for_row(m, err, errlen);
+        if (!o) return -1;
+        for (int k = 0; k < m->ncols; k++) {
+            if (map[k] < 0) {
+                pq_writer_put_null(o->w, k);
+                continue;
+            }
+            src_text sx = {st[map[k]], base + i};
+            put_converted(o, k, m->cols[k].type, ft[map[k]], &cc[map[k]], i, sx);
+        }
+        if (pq_writer_end_row(o->w))
+            return ut_err(err, errlen, "compacting %s: %s", key, pq_writer_error(o->w));
+        if (f->min_offset >= 0 && f->min_offset < o->min_off) o->min_off = f->min_offset;
+        if (f->max_offset > o->max_off) o->max_off = f->max_offset;
+    }
+    return 0;
+}
+
+/* Append every row of file `path` (f) to m. */
+static int copy_rows(merge_out *m, const char *path, const ct_file *f, const char *key,
                      char *err, size_t errlen)
 {
     char e2[300];
     pq_reader *r = pq_reader_open(path, e2, sizeof e2);
     if (!r) return ut_err(err, errlen, "compacting %s: %s", key, e2);
-    int rc = -1, nfc = pq_reader_num_columns(r);
+    int rc = -1, nfc = pq_reader_num_columns(r), n = m->ncols;
     int *map = ut_malloc((size_t)n * sizeof *map);
     pq_type *ft = ut_malloc((size_t)(nfc + 1) * sizeof *ft);
     pq_col *cc = ut_calloc((size_t)(nfc + 1), sizeof *cc);
@@ -101,7 +232,9 @@ static int copy_rows(pq_writer *w, const char *path, const ct_column *cols, int 
         pq_reader_column(r, j, &ci);
         ft[j] = ci.type;
     }
-    for (int k = 0; k < n; k++) map[k] = pq_reader_find_column(r, cols[k].name);
+    lk_tstext **st = src_texts(r, ft, nfc, key);
+    for (int k = 0; k < n; k++) map[k] = pq_reader_find_column(r, m->cols[k].name);
+    int64_t base = 0;
     for (int g = 0; g < pq_reader_num_row_groups(r); g++) {
         for (int j = 0; j < nfc; j++) pq_col_free(&cc[j]);
         for (int k = 0; k < n; k++) {
@@ -112,20 +245,16 @@ static int copy_rows(pq_writer *w, const char *path, const ct_column *cols, int 
             }
         }
         int64_t rows = pq_reader_row_group_rows(r, g);
-        for (int64_t i = 0; i < rows; i++) {
-            for (int k = 0; k < n; k++) {
-                if (map[k] < 0) pq_writer_put_null(w, k);
-                else put_converted(w, k, cols[k].type, ft[map[k]], &cc[map[k]], i);
-            }
-            if (pq_writer_end_row(w)) {
-                ut_err(err, errlen, "compacting %s: %s", key, pq_writer_error(w));
-                goto done;
-            }
-        }
+        if (copy_group(m, f, map, ft, cc, st, base, rows, key, err, errlen)) goto done;
+        base += rows;
     }
     rc = 0;
 done:
-    for (int j = 0; j < nfc; j++) pq_col_free(&cc[j]);
+    for (int j = 0; j < nfc; j++) {
+        pq_col_free(&cc[j]);
+        lk_tstext_destroy(st[j]);
+    }
+    free(st);
     free(cc);
     free(ft);
     free(map);
@@ -162,9 +291,8 @@ int lk__empty_trash(lk_sink *s, char *err, size_t errlen)
 }
 
 /* Copy the rows of stored file f (fetched to a local file first; a local
- * store could be read in place) to w. 0 or -1. */
-static int copy_stored(lk_sink *s, pq_writer *w, const ct_file *f, const ct_column *cols,
-                       int ncols, char *err, size_t errlen)
+ * store could be read in place) to m. 0 or -1. */
+static int copy_stored(lk_sink *s, merge_out *m, const ct_file *f, char *err, size_t errlen)
 {
     char src[4400], key[1400];
     snprintf(key, sizeof key, "%s/%s", s->table.name, f->path);
@@ -178,55 +306,64 @@ static int copy_stored(lk_sink *s, pq_writer *w, const ct_file *f, const ct_colu
     int ok = fp && fwrite(obj.p, 1, obj.len, fp) == obj.len;
     if (fp && fclose(fp)) ok = 0;
     ut_buf_free(&obj);
-    int rc = ok ? copy_rows(w, src, cols, ncols, key, err, errlen)
+    int rc = ok ? copy_rows(m, src, f, key, err, errlen)
                 : ut_err(err, errlen, "compacting %s: cannot write %s", key, src);
     unlink(src);
     return rc;
 }
 
-/* Merge files[a..b) (one partition) into one, landed in place of them. */
+/* Land m's files in place of files[a..b). */
+static int land_merged(lk_sink *s, merge_out *m, ct_file *files, int a, int b, int64_t *ids,
+                       char *err, size_t errlen)
+{
+    lk_land_file *lf = ut_calloc((size_t)m->n, sizeof *lf);
+    for (int i = 0; i < m->n; i++) {
+        out_file *o = &m->f[i];
+        for (int k = 0; k < m->ncols; k++)
+            if (o->tst[k]) lk_tstext_set(o->w, m->cols[k].name, o->tst[k]);
+        if (i) snprintf(o->name, sizeof o->name, "part-c%020lld-%020lld-%d.parquet",
+                        (long long)files[a].id, (long long)files[b - 1].id, i);
+        else snprintf(o->name, sizeof o->name, "part-c%020lld-%020lld.parquet",
+                      (long long)files[a].id, (long long)files[b - 1].id);
+        lf[i] = (lk_land_file){.w = o->w, .tmp = o->tmp, .table = 0,
+                               .partition = files[a].partition, .name = o->name,
+                               .min_offset = o->min_off == INT64_MAX ? -1 : o->min_off,
+                               .max_offset = o->max_off, .schema_version = s->schema.version};
+    }
+    ct_table_change t = {.table_id = s->table.id, .remove = ids, .nremove = b - a};
+    lk_landing l = {.cat = s->cat, .store = s->o.store, .tables = {s->table.name},
+                    .change = {.tables = &t, .ntables = 1}, .removed = {files + a}};
+    int rc = lk_land(&l, lf, m->n, err, errlen);
+    free(lf);
+    return rc;
+}
+
+/* Merge files[a..b) (one partition) into one file (more when timestamp texts
+ * would not fit in one), landed in place of them. */
 static int merge(lk_sink *s, ct_file *files, int a, int b, const ct_column *cols, int ncols,
                  char *err, size_t errlen)
 {
     int rc = -1;
-    char tmp[4400], name[96];
     pq_column_spec *specs = ut_calloc((size_t)ncols + 1, sizeof *specs);
     for (int i = 0; i < ncols; i++) {
         specs[i].name = cols[i].name;
         specs[i].type = lk__pq_type(cols[i].type);
         specs[i].optional = strcmp(cols[i].name, "_ingest_ts") != 0;
     }
-    lk_tmp_path(s->o.tmp_dir, s->table.name, tmp, sizeof tmp);
-    pq_writer_opts wo;
-    pq_writer_opts_init(&wo);
-    wo.codec = s->o.codec;
-    pq_writer *w = pq_writer_create(tmp, specs, ncols, &wo, err, errlen);
+    merge_out m = {.s = s, .cols = cols, .ncols = ncols, .specs = specs};
     int64_t *ids = ut_malloc((size_t)(b - a) * sizeof *ids);
-    if (!w) goto done;
-    pq_writer_set_kv(w, "sluice.stream", s->o.stream_name);
-    int64_t min_off = INT64_MAX, max_off = -1;
+    if (out_open(&m, err, errlen)) goto done;
     for (int i = a; i < b; i++) {
-        if (copy_stored(s, w, &files[i], cols, ncols, err, errlen)) goto done;
+        if (copy_stored(s, &m, &files[i], err, errlen)) goto done;
         ids[i - a] = files[i].id;
-        if (files[i].min_offset >= 0 && files[i].min_offset < min_off) min_off = files[i].min_offset;
-        if (files[i].max_offset > max_off) max_off = files[i].max_offset;
     }
-    snprintf(name, sizeof name, "part-c%020lld-%020lld.parquet", (long long)files[a].id,
-             (long long)files[b - 1].id);
-    lk_land_file lf = {.w = w, .tmp = tmp, .table = 0, .partition = files[a].partition,
-                       .name = name, .min_offset = min_off == INT64_MAX ? -1 : min_off,
-                       .max_offset = max_off, .schema_version = s->schema.version};
-    ct_table_change t = {.table_id = s->table.id, .remove = ids, .nremove = b - a};
-    lk_landing l = {.cat = s->cat, .store = s->o.store, .tables = {s->table.name},
-                    .change = {.tables = &t, .ntables = 1}, .removed = {files + a}};
-    if (lk_land(&l, &lf, 1, err, errlen)) goto done;
+    if (land_merged(s, &m, files, a, b, ids, err, errlen)) goto done;
     pthread_mutex_lock(&s->mu);
     s->stats.files_compacted += (uint64_t)(b - a);
     pthread_mutex_unlock(&s->mu);
     rc = 0;
 done:
-    pq_writer_destroy(w);
-    unlink(tmp);
+    out_free(&m);
     free(ids);
     free(specs);
     return rc;

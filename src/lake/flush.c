@@ -34,7 +34,7 @@ pq_type lk__pq_type(ct_type t)
 
 /* Put JSON value v into column col of type t (the schema has widened t to
  * hold every observed value, so a mismatch cannot happen; it becomes null). */
-void lk__put_value(pq_writer *w, int col, ct_type t, const js_value *v)
+void lk__put_value(pq_writer *w, int col, ct_type t, const js_value *v, lk_tstext *tst)
 {
     int rc = -1;
     switch (v->kind == JS_NULL ? -1 : (int)t) {
@@ -50,8 +50,11 @@ void lk__put_value(pq_writer *w, int col, ct_type t, const js_value *v)
         break;
     case CT_TIMESTAMP: {
         int64_t us;
-        if (v->kind == JS_STRING && ut_ts_parse(v->s, v->n, &us) == 0)
+        ut_ts_layout lay; /* only texts it gives back exactly are timestamps (shred) */
+        if (v->kind == JS_STRING && ut_ts_parse_layout(v->s, v->n, &us, &lay) == 0) {
             rc = pq_writer_put_i64(w, col, us);
+            if (!rc && tst) lk_tstext_note(tst, pq_writer_rows(w), &lay);
+        }
         break;
     }
     case CT_STRING:
@@ -74,11 +77,29 @@ static pq_writer *open_writer(lk_sink *s, const char *tmp, const pq_column_spec 
     return w;
 }
 
+int lk__ts_room(const lk__buf *b, const struct lk__fv *fv, int nf)
+{
+    for (int i = 0; i < nf; i++) {
+        int ci = fv[i].ci;
+        if (ci >= 0 && ci < b->wn && b->tst[ci] && fv[i].f.v.kind == JS_STRING &&
+            !lk_tstext_room(b->tst[ci]))
+            return 0;
+    }
+    return 1;
+}
+
+void lk__ts_set(lk_sink *s, lk__buf *b)
+{
+    for (int i = 0; i < b->wn; i++)
+        if (b->tst[i]) lk_tstext_set(b->w, s->schema.cols[i].name, b->tst[i]);
+}
+
 int lk__part_open(lk_sink *s, lk__buf *b, char *err, size_t errlen)
 {
     int n = s->schema.n, m = 0;
     pq_column_spec *specs = ut_calloc((size_t)n + 2, sizeof *specs);
     b->wcol = ut_malloc(((size_t)n + 1) * sizeof *b->wcol);
+    b->tst = ut_calloc((size_t)n + 1, sizeof *b->tst);
     b->wn = n;
     for (int i = 0; i < n; i++) {
         const lk__col *c = &s->schema.cols[i];
@@ -86,6 +107,7 @@ int lk__part_open(lk_sink *s, lk__buf *b, char *err, size_t errlen)
             b->wcol[i] = -1;
             continue;
         }
+        if (c->type == CT_TIMESTAMP) b->tst[i] = lk_tstext_create();
         b->wcol[i] = m;
         specs[m].name = c->name;
         specs[m].type = lk__pq_type(c->type);
@@ -168,6 +190,8 @@ void lk__parts_discard(lk_sink *s)
         if (b->tmp) unlink(b->tmp);
         free(b->tmp);
         free(b->wcol);
+        for (int k = 0; b->tst && k < b->wn; k++) lk_tstext_destroy(b->tst[k]);
+        free(b->tst);
     }
     s->nparts = 0;
     s->last_part = -1;
@@ -188,6 +212,7 @@ void lk__rewind(lk_sink *s)
 static void add_part(lk_sink *s, lk__buf *b, const char *part, const char *name,
                      lk_land_file *lf)
 {
+    lk__ts_set(s, b); /* the rows are all in: the texts' layouts go in the footer */
     *lf = (lk_land_file){.w = b->w, .tmp = b->tmp, .table = 0, .partition = part, .name = name,
                          .min_offset = b->min_off, .max_offset = b->max_off,
                          .schema_version = s->schema.version};

@@ -26,6 +26,7 @@
 #include "journal/journal.h"
 #include "parquet/parquet.h"
 #include "store/store.h"
+#include "util/util.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -211,6 +212,47 @@ long lk_part_unescape(const char *s, size_t n, char *out, size_t cap);
 #define LK_SEGMENT_MAX 255
 int lk_part_segment(const char *col, const char *value, size_t n, char *out, size_t cap,
                     char *err, size_t errlen);
+
+/* ---- the original text of timestamp columns (tstext.c) ------------------------------
+ * A TIMESTAMP column holds instants; to read a record's text back exactly
+ * once the column has widened to string, every file the sink (and
+ * compaction) writes with a TIMESTAMP column from text has the footer key
+ * "sluice.ts_text.<column>": the texts' layouts (ut_ts_layout: separator,
+ * fraction digits, zone and offset) and run-length runs of layout per row.
+ * One value is at most LK_TSTEXT_MAX bytes: a writer asks lk_tstext_room
+ * before each row and starts a new file when there is none.  Files without
+ * the key read as ut_ts_format_fixed ("YYYY-MM-DDTHH:MM:SS.ffffffZ"). */
+#define LK_TSTEXT_KEY "sluice.ts_text."
+#define LK_TSTEXT_MAX 65536
+typedef struct lk_tstext lk_tstext;
+lk_tstext *lk_tstext_create(void);
+void lk_tstext_destroy(lk_tstext *t); /* accepts NULL */
+/* May one more row be noted (the value stays within LK_TSTEXT_MAX)? */
+int lk_tstext_room(const lk_tstext *t);
+/* Row `row` of the file (0-based, never before the last noted one; the same
+ * row again replaces it) has layout lay (NULL: the form of files without the
+ * key).  Rows never noted (nulls) take the layout of the rows before them.
+ * Only when lk_tstext_room. */
+void lk_tstext_note(lk_tstext *t, int64_t row, const ut_ts_layout *lay);
+/* The key's value for a file of `rows` rows, appended to b (NUL-terminated,
+ * not counted in b->len; rows noted at `rows` or later, cancelled, are left
+ * out).  0, or -1 when no row was noted. */
+int lk_tstext_encode(const lk_tstext *t, int64_t rows, ut_buf *b);
+/* Decode a value for a file of `rows` rows; NULL with a message when it is
+ * malformed or its runs do not cover exactly the rows. */
+lk_tstext *lk_tstext_decode(const char *text, int64_t rows, char *err, size_t errlen);
+/* The layout of row `row`: 0, or 1 for the form of files without the key. */
+int lk_tstext_layout(lk_tstext *t, int64_t row, ut_ts_layout *lay);
+/* The text of value us at row `row` into out[UT_TS_TEXT_MAX]; t NULL: a file
+ * without the key.  Returns the length. */
+int lk_tstext_render(lk_tstext *t, int64_t row, int64_t us, char *out);
+/* The decoded key of `column` in r: 0 (*out set), 1 (no key), -1 (malformed:
+ * message). */
+int lk_tstext_of(const pq_reader *r, const char *column, lk_tstext **out, char *err,
+                 size_t errlen);
+/* Set the key of `column` on w for the rows written so far (nothing when no
+ * row was noted).  Call after the last row, before the writer closes. */
+void lk_tstext_set(pq_writer *w, const char *column, const lk_tstext *t);
 
 /* ---- column names (colname.c) -------------------------------------------------
  * The one rule that turns record keys into column names (docs/lake.md,

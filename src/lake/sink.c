@@ -105,10 +105,15 @@ static lk__buf *part_buf(lk_sink *s, int64_t key, int create)
  * open partitions are flushed and committed first (rare after a table's first
  * records), the change is recorded, and new writers take the new columns. */
 
+/* A string is a timestamp when it parses as RFC 3339 and its text can be
+ * written again exactly from the instant and its layout (so a column that
+ * widens to string later keeps every text: tstext.c); "…00.123456789Z"
+ * does not fit in microseconds, so it is a string. */
 static int is_timestamp_text(const js_value *v)
 {
     int64_t us;
-    return v->n >= 19 && v->n <= 40 && ut_ts_parse(v->s, v->n, &us) == 0;
+    ut_ts_layout lay;
+    return v->n >= 19 && v->n <= 40 && ut_ts_parse_layout(v->s, v->n, &us, &lay) == 0;
 }
 
 /* Two different keys of one record in one column (the naming rule maps
@@ -246,7 +251,9 @@ static int shred(lk_sink *s, const jr_record *r, char *why, size_t nwhy, char *e
     }
     int64_t key = lk__part_key(event_us, s->o.partition);
     lk__buf *b = part_buf(s, key, 1);
-    if (!b) { /* open-partition cap: land everything so far */
+    if (!b || (b->w && !lk__ts_room(b, s->fv, nf))) {
+        /* open-partition cap, or the file's timestamp texts are full: land
+         * everything so far */
         s->read_offset = r->offset;
         if (lk__flush(s, err, errlen)) return -1;
         b = part_buf(s, key, 1);
@@ -255,7 +262,7 @@ static int shred(lk_sink *s, const jr_record *r, char *why, size_t nwhy, char *e
     for (int i = 0; i < nf; i++) {
         const struct lk__fv *x = &s->fv[i];
         if (x->ci < 0 || x->ci >= b->wn || b->wcol[x->ci] < 0) continue; /* null-only, repeated */
-        lk__put_value(b->w, b->wcol[x->ci], s->schema.cols[x->ci].type, &x->f.v);
+        lk__put_value(b->w, b->wcol[x->ci], s->schema.cols[x->ci].type, &x->f.v, b->tst[x->ci]);
     }
     int ing = b->wcol[b->wn]; /* _ingest_ts */
     if (pq_writer_put_i64(b->w, ing, r->ts_us) || pq_writer_end_row(b->w))

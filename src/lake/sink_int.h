@@ -12,6 +12,8 @@ typedef struct lk__buf {
     char *tmp;            /* its temp path */
     int *wcol;            /* schema column -> writer column, -1 = not in the file */
     int wn;               /* schema columns when the writer was opened */
+    lk_tstext **tst;      /* schema column -> the texts' layouts of a TIMESTAMP
+                             column (footer key, tstext.c), else NULL */
     int64_t min_off, max_off;
     /* error records: raw */
     ut_buf data;          /* record bytes, concatenated */
@@ -66,8 +68,14 @@ void lk__buf_free(lk__buf *b);
 void lk__parts_discard(lk_sink *s);
 /* Open the Parquet writer of partition b with the current schema.  0 or -1. */
 int lk__part_open(lk_sink *s, lk__buf *b, char *err, size_t errlen);
-/* Put JSON value v into writer column col of type t. */
-void lk__put_value(pq_writer *w, int col, ct_type t, const js_value *v);
+/* Put JSON value v into writer column col of type t (a TIMESTAMP's text
+ * layout noted in tst). */
+void lk__put_value(pq_writer *w, int col, ct_type t, const js_value *v, lk_tstext *tst);
+/* Is there room in b's timestamp texts for the record's fields fv[0..nf)?
+ * (Otherwise the buffers are landed first, so no text is dropped.) */
+int lk__ts_room(const lk__buf *b, const struct lk__fv *fv, int nf);
+/* Set the footer keys of b's timestamp columns on its writer. */
+void lk__ts_set(lk_sink *s, lk__buf *b);
 /* Record a changed schema in the catalog now.  0 or -1. */
 int lk__schema_commit(lk_sink *s, char *err, size_t errlen);
 /* Times the buffers may be read again (after a widening) between flushes. */

@@ -72,6 +72,9 @@ typedef struct lcur {
     int *fcol;
     pq_type *fpt;
     pq_col *vals;
+    lk_tstext **tst;   /* per column: a TIMESTAMP in the file, string in the table: the
+                          records' texts (lake.h), NULL without them */
+    int64_t rgbase;    /* rows of the file before row group rg */
     int64_t row, nrows;
     char pvals[4][LK_SEGMENT_MAX + 1]; /* unescaped partition values */
     char lastpart[256];
@@ -499,13 +502,18 @@ static int xopen(sqlite3_vtab *v, sqlite3_vtab_cursor **out)
     c->fcol = ut_calloc((size_t)t->ncols, sizeof *c->fcol);
     c->fpt = ut_calloc((size_t)t->ncols, sizeof *c->fpt);
     c->vals = ut_calloc((size_t)t->ncols, sizeof *c->vals);
+    c->tst = ut_calloc((size_t)t->ncols, sizeof *c->tst);
     *out = &c->base;
     return SQLITE_OK;
 }
 
 static void close_file(lcur *c, int ncols)
 {
-    for (int i = 0; i < ncols; i++) pq_col_free(&c->vals[i]);
+    for (int i = 0; i < ncols; i++) {
+        pq_col_free(&c->vals[i]);
+        lk_tstext_destroy(c->tst[i]);
+        c->tst[i] = NULL;
+    }
     pq_reader_destroy(c->r);
     c->r = NULL;
     ut_buf_free(&c->mem);
@@ -536,6 +544,7 @@ static int xclose(sqlite3_vtab_cursor *cur)
     free(c->fcol);
     free(c->fpt);
     free(c->vals);
+    free(c->tst);
     free(c);
     return SQLITE_OK;
 }
@@ -742,6 +751,10 @@ static int open_file(lvtab *t, lcur *c)
             pq_reader_column(c->r, c->fcol[i], &ci);
             if (!sq__ct_of_pq(ci.type)) c->fcol[i] = -1;
             c->fpt[i] = ci.type;
+            if (c->fcol[i] >= 0 && ci.type == PQ_TIMESTAMP && t->cols[i].type == CT_STRING &&
+                lk_tstext_of(c->r, t->cols[i].name, &c->tst[i], err, sizeof err) < 0)
+                sq__warn_once("table %s: file %s: %s (the column reads in its UTC form)",
+                              t->is_lake ? t->table : "read_parquet", f->path, err);
         }
     }
     c->nrg = pq_reader_num_row_groups(c->r);
@@ -771,6 +784,8 @@ static int load_rg(lvtab *t, lcur *c)
         if (!pq_reader_chunk(c->r, c->rg, c->fcol[i], &ci)) e->stats.bytes_read += ci.compressed_bytes;
     }
     c->nrows = pq_reader_row_group_rows(c->r, c->rg);
+    c->rgbase = 0;
+    for (int g = 0; g < c->rg; g++) c->rgbase += pq_reader_row_group_rows(c->r, g);
     c->row = 0;
     e->stats.row_groups_read++;
     return 0;
@@ -1015,6 +1030,13 @@ static int xcolumn(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int i)
         return SQLITE_OK;
     }
     if (c->fcol[i] < 0 || !c->vals[i].n) return SQLITE_OK; /* NULL */
+    const pq_col *pc = &c->vals[i];
+    if (c->tst[i] && pc->kind == PQ_K_I64 && !(pc->nulls && pc->nulls[c->row])) {
+        char b[UT_TS_TEXT_MAX]; /* widened from a timestamp: the record's own text */
+        int n = lk_tstext_render(c->tst[i], c->rgbase + c->row, ((int64_t *)pc->values)[c->row], b);
+        sqlite3_result_text(ctx, b, n, SQLITE_TRANSIENT);
+        return SQLITE_OK;
+    }
     sq__result_col(ctx, vc->type, c->fpt[i], &c->vals[i], c->row);
     return SQLITE_OK;
 }

@@ -2,6 +2,7 @@
 #include "util/util.h"
 
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 /* Howard Hinnant's days_from_civil / civil_from_days (public domain algorithms). */
@@ -65,9 +66,56 @@ int ut_date_parse(const char *s, size_t n, int32_t *days)
     return 0;
 }
 
-int ut_ts_parse(const char *s, size_t n, int64_t *us)
+/* The fraction at s[*i] (after '.'): microseconds into *frac, its digit
+ * count into *nd; *exact = 0 when digits past the sixth are not all 0. */
+static int parse_frac(const char *s, size_t n, size_t *i, int64_t *frac, int *nd, int *exact)
 {
-    int y, mo, d, h, mi, sec;
+    *frac = 0;
+    *nd = 0;
+    *exact = 1;
+    if (*i >= n || s[*i] != '.') return 0;
+    (*i)++;
+    while (*i < n && s[*i] >= '0' && s[*i] <= '9') {
+        if (*nd < 6) *frac = *frac * 10 + (s[*i] - '0');
+        else if (s[*i] != '0') *exact = 0;
+        (*nd)++;
+        (*i)++;
+    }
+    if (*nd == 0) return -1;
+    for (int k = *nd; k < 6; k++) *frac *= 10;
+    return 0;
+}
+
+/* The zone at s[i..n) into lay and *off (seconds east of UTC). */
+static int parse_zone(const char *s, size_t n, size_t i, ut_ts_layout *lay, int64_t *off)
+{
+    *off = 0;
+    lay->zone = UT_TZ_NONE;
+    if (i == n) return 0;
+    if ((s[i] == 'Z' || s[i] == 'z') && i + 1 == n) {
+        lay->zone = s[i] == 'Z' ? UT_TZ_Z : UT_TZ_LOWER_Z;
+        return 0;
+    }
+    if (s[i] != '+' && s[i] != '-') return -1;
+    int oh, om;
+    if (digits(s, n, i + 1, 2, &oh)) return -1;
+    size_t j = i + 3;
+    lay->zone = UT_TZ_PLAIN;
+    if (j < n && s[j] == ':') {
+        j++;
+        lay->zone = UT_TZ_COLON;
+    }
+    if (digits(s, n, j, 2, &om) || j + 2 != n || oh > 23 || om > 59) return -1;
+    lay->neg = s[i] == '-';
+    lay->off_min = (uint16_t)(oh * 60 + om);
+    *off = (lay->neg ? -1 : 1) * (int64_t)(oh * 3600 + om * 60);
+    return 0;
+}
+
+int ut_ts_parse_layout(const char *s, size_t n, int64_t *us, ut_ts_layout *lay)
+{
+    int y, mo, d, h, mi, sec, nd, exact;
+    memset(lay, 0, sizeof *lay);
     if (n < 19 || n > 40 || parse_date(s, n, &y, &mo, &d)) return -1;
     if (s[10] != 'T' && s[10] != 't' && s[10] != ' ') return -1;
     if (digits(s, n, 11, 2, &h) || s[13] != ':' || digits(s, n, 14, 2, &mi) || s[16] != ':' ||
@@ -75,40 +123,21 @@ int ut_ts_parse(const char *s, size_t n, int64_t *us)
         return -1;
     if (h > 23 || mi > 59 || sec > 60) return -1;
     size_t i = 19;
-    int64_t frac = 0;
-    if (i < n && s[i] == '.') {
-        i++;
-        int nd = 0;
-        while (i < n && s[i] >= '0' && s[i] <= '9') {
-            if (nd < 6) frac = frac * 10 + (s[i] - '0');
-            nd++;
-            i++;
-        }
-        if (nd == 0) return -1;
-        for (int k = nd; k < 6; k++) frac *= 10;
-    }
-    int64_t off = 0;
-    if (i < n) {
-        if ((s[i] == 'Z' || s[i] == 'z') && i + 1 == n) {
-            i++;
-        } else if (s[i] == '+' || s[i] == '-') {
-            int oh, om;
-            int sign = s[i] == '-' ? -1 : 1;
-            if (digits(s, n, i + 1, 2, &oh)) return -1;
-            size_t j = i + 3;
-            if (j < n && s[j] == ':') j++;
-            if (digits(s, n, j, 2, &om) || j + 2 != n || oh > 23 || om > 59) return -1;
-            off = sign * (int64_t)(oh * 3600 + om * 60);
-            i = n;
-        } else {
-            return -1;
-        }
-    }
-    if (i != n) return -1;
+    int64_t frac, off;
+    if (parse_frac(s, n, &i, &frac, &nd, &exact) || parse_zone(s, n, i, lay, &off)) return -1;
     int64_t days = ut_days_from_civil(y, (unsigned)mo, (unsigned)d);
     int64_t secs = days * 86400 + h * 3600 + mi * 60 + sec - off;
     *us = secs * 1000000 + frac;
-    return 0;
+    lay->sep = s[10];
+    lay->digits = (uint8_t)(nd > 9 ? 9 : nd);
+    lay->leap = sec == 60;
+    return exact && nd <= 9 ? 0 : 1;
+}
+
+int ut_ts_parse(const char *s, size_t n, int64_t *us)
+{
+    ut_ts_layout lay;
+    return ut_ts_parse_layout(s, n, us, &lay) < 0 ? -1 : 0;
 }
 
 /* Split µs since the epoch into civil date and time of day. */
@@ -152,6 +181,41 @@ int ut_ts_format_fixed(char *out, int64_t us)
     split_us(us, &y, &m, &d, &h, &mi, &s, &frac);
     return snprintf(out, 40, "%04lld-%02u-%02uT%02d:%02d:%02d.%06lldZ", (long long)y, m, d, h, mi,
                     s, (long long)frac);
+}
+
+int ut_ts_render(char *out, int64_t us, const ut_ts_layout *lay)
+{
+    /* years 0000-9999 (what ut_ts_parse takes), with a day to spare */
+    if (us < -62167305600000000LL || us > 253402387200000000LL) return ut_ts_format_fixed(out, us);
+    int64_t y, frac, off = (int64_t)lay->off_min * 60 * (lay->neg ? -1 : 1);
+    if (lay->zone != UT_TZ_COLON && lay->zone != UT_TZ_PLAIN) off = 0;
+    unsigned m, d;
+    int h, mi, s;
+    /* the wall time in the text's offset; a leap second is written as :60 of
+     * the second before the instant it stands for */
+    split_us(us + (off - (lay->leap ? 1 : 0)) * 1000000, &y, &m, &d, &h, &mi, &s, &frac);
+    if (lay->leap) s = 60;
+    char sep = lay->sep == 't' || lay->sep == ' ' ? lay->sep : 'T';
+    int n = snprintf(out, UT_TS_TEXT_MAX, "%04lld-%02u-%02u%c%02d:%02d:%02d", (long long)y, m, d,
+                     sep, h, mi, s);
+    int nd = lay->digits > 9 ? 9 : lay->digits;
+    if (nd) {
+        static const int64_t p10[] = {1, 10, 100, 1000, 10000, 100000, 1000000};
+        int64_t f = nd >= 6 ? frac : frac / p10[6 - nd];
+        n += snprintf(out + n, (size_t)(UT_TS_TEXT_MAX - n), ".%0*lld%.*s", nd < 6 ? nd : 6,
+                      (long long)f, nd > 6 ? nd - 6 : 0, "000");
+    }
+    int oh = lay->off_min / 60 % 100, om = lay->off_min % 60;
+    char sign = lay->neg ? '-' : '+';
+    switch (lay->zone) {
+    case UT_TZ_Z: out[n++] = 'Z'; break;
+    case UT_TZ_LOWER_Z: out[n++] = 'z'; break;
+    case UT_TZ_COLON: n += snprintf(out + n, (size_t)(UT_TS_TEXT_MAX - n), "%c%02d:%02d", sign, oh, om); break;
+    case UT_TZ_PLAIN: n += snprintf(out + n, (size_t)(UT_TS_TEXT_MAX - n), "%c%02d%02d", sign, oh, om); break;
+    default: break;
+    }
+    out[n] = 0;
+    return n;
 }
 
 int ut_date_format(char *out, int32_t days)

@@ -183,6 +183,26 @@ void ut_civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d);
  * microseconds since the epoch, UTC.  Fractions beyond microseconds are
  * truncated.  Returns 0 on success, -1 if s[0..n) is not such a timestamp. */
 int ut_ts_parse(const char *s, size_t n, int64_t *us);
+/* What an RFC 3339 text holds besides its instant: with it, ut_ts_render
+ * writes the text again byte for byte from the instant. */
+enum { UT_TZ_NONE, UT_TZ_Z, UT_TZ_LOWER_Z, UT_TZ_COLON, UT_TZ_PLAIN };
+typedef struct ut_ts_layout {
+    char sep;         /* 'T', 't' or ' ' between the date and the time */
+    uint8_t digits;   /* fraction digits: 0 (no fraction) .. 9 */
+    uint8_t leap;     /* the seconds were written as 60 */
+    uint8_t zone;     /* UT_TZ_NONE (none: UTC), 'Z', 'z', "+HH:MM", "+HHMM" */
+    uint8_t neg;      /* the offset was written with '-' (also "-00:00") */
+    uint16_t off_min; /* the offset's size in minutes, 0 .. 1439 */
+} ut_ts_layout;
+#define UT_TS_TEXT_MAX 48 /* bytes ut_ts_render may write, with the NUL */
+/* ut_ts_parse, and the layout of s: 0 when ut_ts_render gives s back
+ * exactly; 1 when s is a timestamp ut_ts_parse takes but its text is not
+ * kept (over 9 fraction digits, or digits beyond microseconds that are not
+ * 0: the instant has no room for them); -1 when it is not a timestamp. */
+int ut_ts_parse_layout(const char *s, size_t n, int64_t *us, ut_ts_layout *lay);
+/* The text of instant us in layout lay (its offset, separator, digits) into
+ * out[UT_TS_TEXT_MAX].  Returns the length. */
+int ut_ts_render(char *out, int64_t us, const ut_ts_layout *lay);
 /* Parse "YYYY-MM-DD" into days since the epoch.  0 on success, -1 otherwise. */
 int ut_date_parse(const char *s, size_t n, int32_t *days);
 /* Format microseconds since the epoch as "YYYY-MM-DDTHH:MM:SS[.ffffff]Z"

@@ -1135,3 +1135,112 @@ TEST(lake_compaction_moves_replaced_files_to_trash)
     st_destroy(st);
     jr_stream_close(js);
 }
+
+/* ---- the original text of timestamp columns (tstext.c) -------------------------------- */
+
+static ut_ts_layout layout_of(const char *text)
+{
+    int64_t us;
+    ut_ts_layout lay;
+    memset(&lay, 0, sizeof lay);
+    if (ut_ts_parse_layout(text, strlen(text), &us, &lay) != 0) lay.sep = '!';
+    return lay;
+}
+
+static int same_layout(const ut_ts_layout *a, const ut_ts_layout *b)
+{
+    return a->sep == b->sep && a->digits == b->digits && a->leap == b->leap && a->zone == b->zone &&
+           a->neg == b->neg && a->off_min == b->off_min;
+}
+
+TEST(lake_tstext_runs_round_trip)
+{
+    const char *texts[] = {"2024-05-01T05:30:00+05:30", "2024-05-01t00:00:00.123z",
+                           "2024-05-01 00:00:00.123456789", "2016-12-31T23:59:60-0000",
+                           "2024-05-01T00:00:00.000000000-00:00"};
+    ut_ts_layout l[5];
+    for (int i = 0; i < 5; i++) l[i] = layout_of(texts[i]);
+    CHECK(l[0].sep == 'T' && l[1].sep == 't' && l[2].sep == '!' && l[3].leap && l[4].digits == 9);
+    lk_tstext *t = lk_tstext_create();
+    /* rows: 0,1 null; 2..4 l0; 5 l1; 6 null; 7 legacy; 8 l3 noted twice (first try
+     * cancelled as l0); 9 l4; 10, 11 null */
+    lk_tstext_note(t, 2, &l[0]);
+    lk_tstext_note(t, 3, &l[0]);
+    lk_tstext_note(t, 4, &l[0]);
+    lk_tstext_note(t, 5, &l[1]);
+    lk_tstext_note(t, 7, NULL);
+    lk_tstext_note(t, 8, &l[0]);
+    lk_tstext_note(t, 8, &l[3]);
+    lk_tstext_note(t, 9, &l[4]);
+    ut_buf b = {0};
+    CHECK(lk_tstext_encode(t, 12, &b) == 0);
+    CHECK_EQ_STR((const char *)b.p, "1;T0+05:30,t3z,?,T0L-0000,T9-00:00;0*5,1*2,2,3,4*3");
+    const int want[12] = {0, 0, 0, 0, 0, 1, 1, -1, 3, 4, 4, 4}; /* -1: legacy */
+    char e2[200];
+    lk_tstext *d = lk_tstext_decode((const char *)b.p, 12, e2, sizeof e2);
+    CHECK_MSG(d, "%s", e2);
+    for (int pass = 0; pass < 2; pass++) /* in order and backwards (the lookup's hint) */
+        for (int k = 0; k < 12; k++) {
+            int r = pass ? 11 - k : k;
+            ut_ts_layout got;
+            int rc = lk_tstext_layout(d, r, &got);
+            CHECK_MSG(want[r] < 0 ? rc == 1 : rc == 0 && same_layout(&got, &l[want[r]]), "row %d", r);
+        }
+    char out[UT_TS_TEXT_MAX];
+    int64_t us;
+    CHECK(ut_ts_parse(texts[3], strlen(texts[3]), &us) == 0);
+    lk_tstext_render(d, 8, us, out);
+    CHECK_EQ_STR(out, texts[3]);
+    lk_tstext_render(d, 7, us, out);
+    CHECK_EQ_STR(out, "2017-01-01T00:00:00.000000Z"); /* the form of files without the key */
+    lk_tstext_render(NULL, 0, us, out);
+    CHECK_EQ_STR(out, "2017-01-01T00:00:00.000000Z");
+    lk_tstext_destroy(d);
+    /* malformed: refused (the reader then shows the UTC form) */
+    const char *bad[] = {"", "2;T0Z;0", "1;T0Z;0*11", "1;T0Z;0*13", "1;T0Z;1*12", "1;T0Z", "1;T0;0*12",
+                         "1;T0+24:00;0*12", "1;T0Z;0*12,", "1;T0Z;0*1,0*11", "1;X0Z;0*12", "1;T0Z;0**12",
+                         "1;T0Z;-1*12", "1;T0Z,;0*12"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        d = lk_tstext_decode(bad[i], 12, e2, sizeof e2);
+        CHECK_MSG(!d, "'%s' was taken", bad[i]);
+    }
+    ut_buf_free(&b);
+    CHECK(lk_tstext_encode(t, 9, &b) == 0); /* row 9 was cancelled: not in the file */
+    CHECK_EQ_STR((const char *)b.p, "1;T0+05:30,t3z,?,T0L-0000,T9-00:00;0*5,1*2,2,3");
+    ut_buf_free(&b);
+    lk_tstext_destroy(t);
+    lk_tstext *empty = lk_tstext_create();
+    CHECK(lk_tstext_encode(empty, 3, &b) == -1); /* only nulls: no key */
+    lk_tstext_destroy(empty);
+    ut_buf_free(&b);
+}
+
+/* A layout per row (every offset in turn): notes stop when there is no room,
+ * and what was noted fits in LK_TSTEXT_MAX and reads back. */
+TEST(lake_tstext_cap)
+{
+    lk_tstext *t = lk_tstext_create();
+    int64_t rows = 0;
+    ut_ts_layout lay = layout_of("2024-05-01T00:00:00+00:00");
+    while (lk_tstext_room(t)) {
+        lay.off_min = (uint16_t)(rows * 37 % 1440);
+        lay.neg = (uint8_t)(rows / 1440 % 2);
+        lk_tstext_note(t, rows++, &lay);
+    }
+    CHECK(rows > 5000);
+    ut_buf b = {0};
+    CHECK(lk_tstext_encode(t, rows + 1000, &b) == 0); /* trailing nulls add no bytes */
+    CHECK(b.len <= LK_TSTEXT_MAX);
+    CHECK(b.len > LK_TSTEXT_MAX - 200); /* the bound is close */
+    char e2[200];
+    lk_tstext *d = lk_tstext_decode((const char *)b.p, rows + 1000, e2, sizeof e2);
+    CHECK_MSG(d, "%s", e2);
+    for (int64_t r = 0; r < rows; r++) {
+        ut_ts_layout got;
+        CHECK(lk_tstext_layout(d, r, &got) == 0);
+        CHECK_MSG(got.off_min == r * 37 % 1440 && got.neg == r / 1440 % 2, "row %lld", (long long)r);
+    }
+    lk_tstext_destroy(d);
+    lk_tstext_destroy(t);
+    ut_buf_free(&b);
+}

@@ -295,8 +295,10 @@ TEST(sql_safety)
 
 /* ---- names, widening, tables that cannot be declared --------------------------------- */
 
-/* A stream with a sink into table and no records yet. */
-static int lake_stream(lake *L, const char *name, const char *stream, const char *table)
+/* A stream with a sink into table and no records yet (compact_min_files:
+ * the sink's, 0 = the default). */
+static int lake_stream_c(lake *L, const char *name, const char *stream, const char *table,
+                         int compact_min_files)
 {
     snprintf(L->dir, sizeof L->dir, "%s/%s", t_tmpdir(), name);
     char p[700], cat[700], tmp[700];
@@ -319,8 +321,14 @@ static int lake_stream(lake *L, const char *name, const char *stream, const char
     o.catalog_path = cat;
     o.store = L->st;
     o.tmp_dir = tmp;
+    if (compact_min_files) o.compact_min_files = compact_min_files;
     L->sink = lk_sink_create(&o, err, sizeof err);
     return L->sink ? 0 : -1;
+}
+
+static int lake_stream(lake *L, const char *name, const char *stream, const char *table)
+{
+    return lake_stream_c(L, name, stream, table, 0);
 }
 
 static int lake_empty(lake *L, const char *name) { return lake_stream(L, name, "ev", "t1_ev"); }
@@ -450,6 +458,208 @@ TEST(sql_widened_column_prunes_right)
     e = open_engine(&L, 0);
     CHECK(q(e, "SELECT t2 FROM t1_ev WHERE t2 IS NOT NULL ORDER BY id", &r) == 2);
     CHECK_EQ_STR(r.text, "2024-05-01T05:30:00+05:30;hello");
+    sq_close(e);
+    lake_free(&L);
+}
+
+/* The issue: files landed while a column was a timestamp read back in UTC
+ * once it widened to string.  Now every record keeps its text: files
+ * landed before the widening, a compaction of them before and after it. */
+static const char *ts_texts[] = {
+    "2024-05-01T05:30:00+05:30", "2024-05-01T00:00:00Z", "2024-05-01t00:00:00.5z",
+    "2024-05-01 00:00:00", "2023-12-31T23:30:00-05:00", "2024-05-01T00:00:00.123456000-00:00",
+    "2016-12-31T23:59:60Z", "2024-02-29T23:59:59.999+0100", "2024-01-01T00:15:00.000001+05:30",
+};
+#define NTS (int)(sizeof ts_texts / sizeof ts_texts[0])
+
+static void ts_expect(char *out, size_t n, int upto)
+{
+    size_t l = 0;
+    out[0] = 0;
+    for (int i = 0; i < upto; i++) /* id i; id 100 + i: a record without ts */
+        l += (size_t)snprintf(out + l, n - l, "%s%s;NULL", i ? ";" : "", ts_texts[i]);
+}
+
+TEST(sql_widened_timestamp_keeps_every_text)
+{
+    lake L = {0};
+    CHECK_MSG(lake_stream_c(&L, "tstext", "x", "t1_x", 2) == 0, "%s", err);
+    char rec[200];
+    for (int f = 0; f < 2; f++) { /* two files while ts is a timestamp */
+        for (int i = f * 5; i < NTS && i < f * 5 + 5; i++) {
+            snprintf(rec, sizeof rec, "{\"id\":%d,\"ts\":\"%s\"}", 2 * i, ts_texts[i]);
+            append(L.js, rec);
+            snprintf(rec, sizeof rec, "{\"id\":%d}", 2 * i + 1);
+            append(L.js, rec);
+        }
+        CHECK_MSG(lk_sink_step(L.sink, 1, err, sizeof err) > 0, "%s", err);
+    }
+    sq_engine *e = open_engine(&L, 0);
+    CHECK(e);
+    qres r;
+    CHECK(q(e, "SELECT ts FROM t1_x WHERE id = 0", &r) == 1);
+    CHECK_EQ_STR(r.text, "2024-05-01T00:00:00.000000Z"); /* a timestamp: its UTC form */
+    sq_close(e);
+    CHECK_MSG(lk_sink_maintain(L.sink, err, sizeof err) == 0, "%s", err); /* merged: a timestamp */
+    append(L.js, "{\"id\":1000,\"ts\":\"not a time\"}");
+    CHECK_MSG(lk_sink_step(L.sink, 1, err, sizeof err) == 1, "%s", err);
+    char want[2048];
+    ts_expect(want, sizeof want, NTS);
+    strcat(want, ";not a time");
+    for (int pass = 0; pass < 2; pass++) { /* pass 1: after merging old and new files */
+        e = open_engine(&L, 0);
+        CHECK(e);
+        CHECK(q(e, "SELECT ts FROM t1_x ORDER BY id", &r) == 2 * NTS + 1);
+        CHECK_EQ_STR(r.text, want);
+        sq_stats st;
+        sq_get_stats(e, &st);
+        CHECK_EQ_INT(st.files_read, pass ? 1 : 2); /* merged, then merged with the string file */
+        /* statistics of the old type skip nothing */
+        CHECK(q(e, "SELECT id FROM t1_x WHERE ts = '2024-05-01T05:30:00+05:30'", &r) == 1);
+        CHECK_EQ_STR(r.text, "0");
+        CHECK(q(e, "SELECT count(*) FROM t1_x WHERE ts > '2024-05-01T00:00:00.000000Z'", &r) == 1);
+        CHECK_EQ_STR(r.text, "5"); /* as text: T05:30, T00:00:00Z, t00, .123456, not a time */
+        sq_close(e);
+        if (!pass) CHECK_MSG(lk_sink_maintain(L.sink, err, sizeof err) == 0, "%s", err);
+    }
+    lake_free(&L);
+}
+
+/* A text per row that differs from the row before (the offset): the runs of
+ * one file reach the cap, so the sink lands the file and starts another; a
+ * compaction of those files writes more than one again.  No text is lost. */
+typedef struct ts_check {
+    int rows, bad;
+    char first_bad[200];
+} ts_check;
+
+static void ts_cap_text(char *out, size_t n, int id)
+{
+    int off = id % 97 * 29 - 1400; /* minutes, -1400 .. 1384 */
+    int a = off < 0 ? -off : off;
+    snprintf(out, n, "2024-05-01T12:%02d:%02d.%03d%c%02d:%02d", id / 60 % 60, id % 60, id % 1000,
+             off < 0 ? '-' : '+', a / 60, a % 60);
+}
+
+static int ts_check_row(void *ctx, sqlite3_stmt *st)
+{
+    ts_check *c = ctx;
+    char want[64];
+    int id = sqlite3_column_int(st, 0);
+    const char *got = (const char *)sqlite3_column_text(st, 1);
+    if (id >= 100000) snprintf(want, sizeof want, "not a time");
+    else ts_cap_text(want, sizeof want, id);
+    if (!got || strcmp(got, want)) {
+        if (!c->bad++)
+            snprintf(c->first_bad, sizeof c->first_bad, "id %d: '%s', not '%s'", id, got ? got : "NULL", want);
+    }
+    c->rows++;
+    return 0;
+}
+
+TEST(sql_widened_timestamp_texts_over_the_cap)
+{
+    lake L = {0};
+    CHECK_MSG(lake_stream_c(&L, "tscap", "x", "t1_x", 2) == 0, "%s", err);
+    const int N = 40000;
+    static char recs[1000][100];
+    jr_iov v[1000];
+    for (int i = 0; i < N; i += 1000) { /* appended 1000 at a time (one sync each) */
+        for (int k = 0; k < 1000; k++) {
+            char text[64];
+            ts_cap_text(text, sizeof text, i + k);
+            v[k].p = recs[k];
+            v[k].n = (size_t)snprintf(recs[k], sizeof recs[k], "{\"id\":%d,\"ts\":\"%s\"}", i + k, text);
+        }
+        uint64_t first;
+        CHECK_MSG(jr_append(L.js, v, 1000, 1714521600000000LL, &first, err, sizeof err) == 0, "%s", err);
+    }
+    CHECK_MSG(lk_sink_step(L.sink, 1, err, sizeof err) == N, "%s", err);
+    sq_engine *e = open_engine(&L, 0);
+    CHECK(e);
+    qres r;
+    sq_stats st;
+    CHECK(q(e, "SELECT count(*) FROM t1_x", &r) == 1);
+    CHECK_EQ_STR(r.text, "40000");
+    sq_get_stats(e, &st);
+    int64_t files = st.files_read;
+    CHECK_MSG(files >= 2, "%lld files", (long long)files); /* cut at the cap */
+    sq_close(e);
+    CHECK_MSG(lk_sink_maintain(L.sink, err, sizeof err) == 0, "%s", err);
+    lk_sink_stats k;
+    lk_sink_get_stats(L.sink, &k);
+    CHECK_EQ_INT(k.files_compacted, files);
+    append(L.js, "{\"id\":100000,\"ts\":\"not a time\"}");
+    CHECK_MSG(lk_sink_step(L.sink, 1, err, sizeof err) == 1, "%s", err);
+    e = open_engine(&L, 0);
+    CHECK(e);
+    ts_check c = {0};
+    sq_sink out = {&c, NULL, ts_check_row};
+    CHECK_MSG(sq_query(e, "SELECT id, ts FROM t1_x", &out, err, sizeof err) == N + 1, "%s", err);
+    CHECK_MSG(!c.bad, "%d texts differ, e.g. %s", c.bad, c.first_bad);
+    sq_get_stats(e, &st);
+    CHECK_MSG(st.files_read >= 3, "%lld files", (long long)st.files_read); /* the merge: 2 or more */
+    sq_close(e);
+    lake_free(&L);
+}
+
+/* A file's texts over several row groups, some skipped by statistics, read
+ * under the string type (read_parquet takes the first file's types). */
+TEST(sql_widened_timestamp_texts_span_row_groups)
+{
+    lake L = {0};
+    CHECK_MSG(lake_empty(&L, "tsrg") == 0, "%s", err);
+    char dir[700], path[800], sql[1200];
+    snprintf(dir, sizeof dir, "%s/rg", L.dir);
+    mkdir(dir, 0755);
+    snprintf(path, sizeof path, "%s/a.parquet", dir);
+    pq_column_spec sa[] = {{"id", PQ_INT64, 0}, {"ts", PQ_STRING, 1}};
+    pq_writer *w = pq_writer_create(path, sa, 2, NULL, err, sizeof err);
+    CHECK_MSG(w, "%s", err);
+    pq_writer_put_i64(w, 0, -1);
+    pq_writer_put_bytes(w, 1, "x", 1);
+    CHECK(pq_writer_end_row(w) == 0 && pq_writer_close(w, err, sizeof err) == 0);
+    pq_writer_destroy(w);
+    snprintf(path, sizeof path, "%s/b.parquet", dir);
+    pq_column_spec sb[] = {{"id", PQ_INT64, 0}, {"ts", PQ_TIMESTAMP, 1}};
+    pq_writer_opts wo;
+    pq_writer_opts_init(&wo);
+    wo.row_group_rows = 10;
+    w = pq_writer_create(path, sb, 2, &wo, err, sizeof err);
+    CHECK_MSG(w, "%s", err);
+    lk_tstext *t = lk_tstext_create();
+    char want[4096] = "";
+    size_t wl = 0;
+    for (int i = 0; i < 35; i++) {
+        const char *text = ts_texts[i / 3 % NTS]; /* runs of 3 that cross row groups */
+        pq_writer_put_i64(w, 0, i);
+        if (i % 7 == 6) {
+            pq_writer_put_null(w, 1);
+        } else {
+            int64_t us;
+            ut_ts_layout lay;
+            CHECK(ut_ts_parse_layout(text, strlen(text), &us, &lay) == 0);
+            lk_tstext_note(t, pq_writer_rows(w), &lay);
+            pq_writer_put_i64(w, 1, us);
+        }
+        CHECK(pq_writer_end_row(w) == 0);
+        if (i >= 25)
+            wl += (size_t)snprintf(want + wl, sizeof want - wl, "%s%d,%s", wl ? ";" : "", i,
+                                   i % 7 == 6 ? "NULL" : text);
+    }
+    lk_tstext_set(w, "ts", t);
+    lk_tstext_destroy(t);
+    CHECK(pq_writer_close(w, err, sizeof err) == 0);
+    pq_writer_destroy(w);
+    sq_engine *e = open_engine(&L, 0);
+    CHECK(e);
+    qres r;
+    snprintf(sql, sizeof sql, "SELECT id, ts FROM read_parquet('%s/*.parquet') WHERE id >= 25 ORDER BY id", dir);
+    CHECK(q(e, sql, &r) == 10);
+    CHECK_EQ_STR(r.text, want);
+    sq_stats st;
+    sq_get_stats(e, &st);
+    CHECK_EQ_INT(st.row_groups_read, 2); /* 2 of b's 4 skipped; a's one skipped too */
     sq_close(e);
     lake_free(&L);
 }

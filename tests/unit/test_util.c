@@ -32,6 +32,76 @@ TEST(util_ts_roundtrip)
     CHECK(ut_ts_parse("hello", 5, &us) == -1);
 }
 
+/* Every text the parser takes exactly comes back byte for byte from its
+ * instant and layout; the instant is the one ut_ts_parse gives. */
+TEST(util_ts_layout_round_trip)
+{
+    static const struct { const char *text; long long us; } ok[] = {
+        {"2024-05-01T05:30:00+05:30", 1714521600000000LL},
+        {"2024-05-01T00:00:00Z", 1714521600000000LL},
+        {"2024-05-01T00:00:00-00:00", 1714521600000000LL},
+        {"2024-05-01T00:00:00+00:00", 1714521600000000LL},
+        {"2024-05-01T00:00:00.5Z", 1714521600500000LL},
+        {"2024-05-01T00:00:00.123Z", 1714521600123000LL},
+        {"2024-05-01T00:00:00.000Z", 1714521600000000LL},
+        {"2024-05-01T00:00:00.000001Z", 1714521600000001LL},
+        {"2024-05-01T00:00:00.123456Z", 1714521600123456LL},
+        {"2024-05-01T00:00:00.123456000Z", 1714521600123456LL},
+        {"2024-05-01T00:00:00.000000000+01:00", 1714518000000000LL},
+        {"2024-05-01t00:00:00z", 1714521600000000LL},
+        {"2024-05-01 00:00:00", 1714521600000000LL},
+        {"2024-05-01 07:00:00.25+0700", 1714521600250000LL},
+        {"2024-02-29T12:00:00Z", 1709208000000000LL},                  /* leap year */
+        {"2024-03-01T01:00:00+02:00", 1709247600000000LL},             /* UTC: Feb 29 */
+        {"2023-12-31T23:30:00-05:00", 1704083400000000LL},             /* UTC: next year */
+        {"2024-01-01T00:15:00+05:30", 1704048300000000LL},             /* UTC: last year */
+        {"2024-02-28T22:00:00-23:59", 1709243940000000LL},             /* UTC: Feb 29 */
+        {"2016-12-31T23:59:60Z", 1483228800000000LL},                  /* leap second */
+        {"2016-12-31T23:59:60.5+01:00", 1483225200500000LL},
+        {"1969-12-31T23:59:59.999999Z", -1LL},
+        {"0000-01-01T00:00:00+01:00", -62167222800000000LL},
+        {"9999-12-31T23:59:59.999-01:00", 253402304399999000LL},
+    };
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        const char *t = ok[i].text;
+        int64_t us, us2;
+        ut_ts_layout lay;
+        int rc = ut_ts_parse_layout(t, strlen(t), &us, &lay);
+        CHECK_MSG(rc == 0, "%s: %d", t, rc);
+        CHECK(ut_ts_parse(t, strlen(t), &us2) == 0);
+        CHECK_EQ_INT(us, us2);
+        CHECK_MSG(us == ok[i].us, "%s: %lld", t, (long long)us);
+        char out[UT_TS_TEXT_MAX];
+        int n = ut_ts_render(out, us, &lay);
+        CHECK_EQ_STR(out, t);
+        CHECK_EQ_INT(n, strlen(t));
+    }
+    /* taken by ut_ts_parse, but the text is not kept: not exact (1) */
+    static const char *inexact[] = {"2024-05-01T00:00:00.1234567Z", "2024-05-01T00:00:00.123456789+01:00",
+                                    "2024-05-01T00:00:00.0000000000Z" /* 10 digits */};
+    for (size_t i = 0; i < sizeof inexact / sizeof inexact[0]; i++) {
+        int64_t us;
+        ut_ts_layout lay;
+        CHECK_MSG(ut_ts_parse_layout(inexact[i], strlen(inexact[i]), &us, &lay) == 1, "%s", inexact[i]);
+        CHECK(ut_ts_parse(inexact[i], strlen(inexact[i]), &us) == 0);
+    }
+    static const char *bad[] = {"2024-05-01T00:00:00+05", "2024-05-01T00:00:00.Z", "2024-05-01",
+                                "2024-05-01T24:00:00Z", "2024-05-01T00:00:00+24:00", "2023-02-29T00:00:00Z",
+                                "2024-05-01T00:00:00 Z", "2024-05-01T00:00:00,5Z", "not a time"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int64_t us;
+        ut_ts_layout lay;
+        CHECK_MSG(ut_ts_parse_layout(bad[i], strlen(bad[i]), &us, &lay) == -1, "%s", bad[i]);
+    }
+    /* a layout renders any instant in its offset: crossing the day and year */
+    int64_t us;
+    ut_ts_layout lay;
+    CHECK(ut_ts_parse_layout("2024-01-01T00:00:00.000-08:00", 29, &us, &lay) == 0);
+    char out[UT_TS_TEXT_MAX];
+    ut_ts_render(out, 1704067200000000LL, &lay); /* 2024-01-01T00:00:00Z */
+    CHECK_EQ_STR(out, "2023-12-31T16:00:00.000-08:00");
+}
+
 TEST(util_date)
 {
     int32_t d;
