@@ -336,8 +336,8 @@ TEST(journal_synced_stale_watermark_keeps_records_in_sequence)
     uint64_t last = 0;
     CHECK_EQ_INT(read_count(s, &last), 50);
     jr_stream_close(s);
-    /* the same, exact: past the watermark is cut too */
-    CHECK(crash_after("w3", NULL, 0, 0) == 0); /* writes a fresh watermark at the end */
+    /* the same position written in this boot is exact: all past it is cut */
+    CHECK(crash_after("w3", NULL, 0, 0) == 0); /* a watermark of this boot, state open */
     CHECK(wm_get("w3", &w) == 0);
     w.pos = 16 + 10 * 26;
     w.next = 10;
