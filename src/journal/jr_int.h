@@ -122,11 +122,10 @@ uint64_t jr__boot_id(void);
  * (every valid record is kept, as in a sealed segment). */
 void jr__wm_recovery(jr_stream *s, const char *seg, uint64_t base, uint64_t size,
                      jr__synced *out);
-/* Open (creating) <stream>/synced for writing into s->wm_fd.  0 or -1. */
-int jr__wm_open(jr_stream *s, char *err, size_t errlen);
-/* Rewrite the watermark: segment `base` is synced up to byte pos, the next
- * offset is next; fdatasync it too when `sync`.  0, or -1 with a message (-2
- * when the disk is full). */
+/* Rewrite the watermark (opening, creating, <stream>/synced into s->wm_fd
+ * if not yet open): segment `base` is synced up to byte pos, the next offset
+ * is next; fdatasync it too when `sync`.  0, or -1 with a message (-2 when
+ * the disk is full). */
 int jr__wm_write(jr_stream *s, uint64_t base, uint64_t pos, uint64_t next, uint32_t state,
                  int sync, char *err, size_t errlen);
 

@@ -343,13 +343,17 @@ jr_stream *jr_stream_open(const char *dir, const char *name, const jr_opts *opts
     s->next_offset = s->visible_next = s->segs[s->nsegs - 1]->next;
     uint64_t floor = 0;
     if (!s->o.read_only) {
-        if (jr__wm_open(s, err, errlen)) goto fail;
         if (reserve_locked(s, s->wm_next, "the synced watermark", err, errlen)) goto fail;
         if (consumers_floor(s, &floor, err, errlen)) goto fail;
         if (reserve_locked(s, floor, "a consumer (cursor or group)", err, errlen)) goto fail;
-        jr__seg *a = s->segs[s->nsegs - 1]; /* open: the recovered end is the synced point */
-        if (jr__wm_write(s, a->base, a->size, s->next_offset, JR__WM_OPEN, 1, err, errlen))
-            goto fail;
+        /* The recovered end is the synced point.  If the watermark cannot be
+         * written (disk full), the stream still opens for reading: every group
+         * commit writes it first and fails while it cannot, so nothing is
+         * acknowledged past the file as it stands. */
+        jr__seg *a = s->segs[s->nsegs - 1];
+        char e2[UT_ERRMSG_MAX];
+        if (jr__wm_write(s, a->base, a->size, s->next_offset, JR__WM_OPEN, 1, e2, sizeof e2))
+            lg_warn("journal", "%s (appends fail until it can be written)", e2);
         s->wm_live = 1;
     }
     return s;
@@ -371,7 +375,7 @@ void jr_stream_close(jr_stream *s)
     pthread_cond_broadcast(&s->data_cv);
     for (int i = 0; i < s->nsegs; i++) {
         jr__seg *g = s->segs[i];
-        if (!g->sealed && g->fd >= 0 && fdatasync(g->fd) == 0 && s->wm_live) {
+        if (!g->sealed && g->fd >= 0 && fdatasync(g->fd) == 0 && s->wm_live && s->wm_fd >= 0) {
             char e2[512]; /* a clean close: recovery keeps what follows (not ours) */
             if (jr__wm_write(s, g->base, g->size, s->next_offset, JR__WM_CLOSED, 1, e2,
                              sizeof e2))
@@ -463,8 +467,8 @@ static int roll(jr_stream *s, char *err, size_t errlen)
      * old segment, so recovery keeps every valid record of the new one; the
      * next group commit writes it again and fails if it cannot. */
     jr__seg *n = s->segs[s->nsegs - 1];
-    if (s->wm_fd >= 0 && jr__wm_write(s, n->base, n->size, s->next_offset, JR__WM_OPEN,
-                                      s->o.fsync != JR_FSYNC_NEVER, e2, sizeof e2))
+    if (jr__wm_write(s, n->base, n->size, s->next_offset, JR__WM_OPEN,
+                     s->o.fsync != JR_FSYNC_NEVER, e2, sizeof e2))
         lg_warn("journal", "%s", e2);
     retain_locked(s, now_ms());
     return 0;

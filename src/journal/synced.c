@@ -141,19 +141,19 @@ void jr__wm_recovery(jr_stream *s, const char *seg, uint64_t base, uint64_t size
     out->exact = w.boot && w.boot == s->boot;
 }
 
-int jr__wm_open(jr_stream *s, char *err, size_t errlen)
-{
-    char path[4200];
-    wm_path(s, path, sizeof path);
-    s->wm_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (s->wm_fd < 0)
-        return ut_err(err, errlen, "stream %s: %s: open: %s", s->name, path, strerror(errno));
-    return 0;
-}
-
 int jr__wm_write(jr_stream *s, uint64_t base, uint64_t pos, uint64_t next, uint32_t state,
                  int sync, char *err, size_t errlen)
 {
+    char path[4200];
+    if (s->wm_fd < 0) { /* first write, or opening failed before (e.g. disk full) */
+        wm_path(s, path, sizeof path);
+        s->wm_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+        if (s->wm_fd < 0) {
+            int e = errno;
+            ut_err(err, errlen, "stream %s: %s: open: %s", s->name, path, jr__strerror(e));
+            return jr__nospace(e) ? -2 : -1;
+        }
+    }
     uint8_t b[JR__WM_SIZE];
     memcpy(b, WM_MAGIC, 8);
     memcpy(b + 8, &base, 8);
@@ -171,7 +171,6 @@ int jr__wm_write(jr_stream *s, uint64_t base, uint64_t pos, uint64_t next, uint3
     if (n != (ssize_t)sizeof b) what = "write", e = n < 0 ? errno : EIO;
     else if (sync && fdatasync(s->wm_fd)) what = "fdatasync", e = errno;
     if (!what) return 0;
-    char path[4200];
     wm_path(s, path, sizeof path);
     ut_err(err, errlen, "stream %s: %s: %s: %s", s->name, path, what, jr__strerror(e));
     return jr__nospace(e) ? -2 : -1;

@@ -537,3 +537,34 @@ TEST(journal_synced_follows_roll_and_reserve)
     CHECK_EQ_INT(last, 502);
     jr_stream_close(s);
 }
+
+/* A watermark that cannot be written (here a directory in its place; in life a
+ * full disk) does not keep the stream from opening and being read, but every
+ * append fails, naming the file, until it can be: a record acknowledged past
+ * the watermark on disk would be cut by the next recovery. */
+TEST(journal_synced_unwritable_watermark_fails_appends)
+{
+    char err[256];
+    jr_stream *s = jr_stream_open(sdir("w10"), "t", NULL, err, sizeof err);
+    CHECK_MSG(s, "%s", err);
+    CHECK(append_n(s, 0, 5) == 0);
+    jr_stream_close(s);
+    CHECK(unlink(spath("w10", "synced")) == 0 && mkdir(spath("w10", "synced"), 0755) == 0);
+    s = jr_stream_open(sdir("w10"), "t", NULL, err, sizeof err);
+    CHECK_MSG(s, "%s", err);
+    uint64_t last = 0, first;
+    CHECK_EQ_INT(read_count(s, &last), 5);
+    jr_iov v = {"r5", 2};
+    CHECK(jr_append(s, &v, 1, 0, &first, err, sizeof err) == -1);
+    CHECK_MSG(strstr(err, "stream t") && strstr(err, spath("w10", "synced")), "%s", err);
+    jr_info in;
+    jr_stream_info(s, &in);
+    CHECK_EQ_INT(in.next_offset, 5);
+    CHECK(rmdir(spath("w10", "synced")) == 0);
+    CHECK(jr_append(s, &v, 1, 0, &first, err, sizeof err) == 0); /* the next group writes it */
+    CHECK_EQ_INT(first, 5);
+    wm w;
+    CHECK(wm_get("w10", &w) == 0);
+    CHECK_EQ_INT(w.next, 6);
+    jr_stream_close(s);
+}
