@@ -6,11 +6,13 @@
  * record.  Appends are group-committed: concurrent jr_append calls are
  * written with one write() and made durable with one fdatasync(), and each
  * caller returns only after its records are durable (per the stream's fsync
- * mode).  Readers only ever see durable records.
+ * mode).  Readers only ever see durable records.  Before a group is published
+ * or acked, the watermark `synced` is rewritten with the position it ends at.
  *
  *   <dir>/<stream>/00000000000000000000.log    segment (see segment.c)
  *   <dir>/<stream>/00000000000001048576.log
  *   <dir>/<stream>/00000000000001048576.idx    sparse index of a sealed segment
+ *   <dir>/<stream>/synced                      synced-position watermark (synced.c)
  *   <dir>/<stream>/cursors/<consumer>           committed offsets (cursor.c)
  *   <dir>/<stream>/groups/<group>.log           consumer group state (group.c)
  *
@@ -44,8 +46,10 @@ typedef struct jr_opts {
     uint32_t max_record_bytes; /* default 1 MiB, hard cap 64 MiB */
     uint64_t max_batch_bytes;  /* bytes one group commit writes; default 8 MiB */
     int read_only;             /* open to read next to a running server: never
-                                  truncate, create, append or delete anything; a
-                                  record being written shows up as the end */
+                                  truncate, create, append or delete anything
+                                  (nor write the watermark); a record being
+                                  written, or past the watermark, shows up as
+                                  the end */
 } jr_opts;
 
 /* Fill *o with the defaults above. */
@@ -57,18 +61,27 @@ void jr_opts_init(jr_opts *o);
  * length or offset) is skipped: the scan resynchronises on the next valid
  * record and keeps everything after it (jr_info.damaged_bytes, lost_records,
  * logged).  Only damage with no valid record after it is a torn tail, cut off
- * the active segment (jr_stream_recovered_bytes).  Offsets are never reused:
- * the next offset is raised above every position a cursor or group of the
- * stream has recorded (jr_info.reserved_from).  Only the active segment keeps
- * a file descriptor open.  opts may be NULL.  Returns NULL with a message
- * naming the stream and file on failure (e.g. "Too many open files"). */
+ * the active segment (jr_stream_recovered_bytes).  With a watermark that
+ * describes the active segment, bytes past its position S were never
+ * acknowledged: after a process crash (same boot: S is exact) they are cut;
+ * otherwise (S may be stale) the records following S in sequence are kept
+ * and the first damage at or after S is cut, valid records after it too.
+ * No usable watermark: every valid record is kept (logged once).  Offsets are
+ * never reused: the next offset is raised above every position a cursor or
+ * group of the stream has recorded and the watermark's next offset
+ * (jr_info.reserved_from).  Only the active segment (and the watermark, for
+ * writers) keeps a file descriptor open.  opts may be NULL.  Returns NULL with
+ * a message naming the stream and file on failure (e.g. "Too many open
+ * files"). */
 jr_stream *jr_stream_open(const char *dir, const char *name, const jr_opts *opts, char *err,
                           size_t errlen);
-/* Finish in-flight appends, sync, and free.  Accepts NULL. */
+/* Finish in-flight appends, sync, record the clean close in the watermark,
+ * and free.  Accepts NULL. */
 void jr_stream_close(jr_stream *s);
 
 const char *jr_stream_name(const jr_stream *s);
-/* Bytes dropped from a torn tail when the stream was opened. */
+/* Bytes dropped from a torn tail, or past the watermark, when the stream was
+ * opened. */
 uint64_t jr_stream_recovered_bytes(const jr_stream *s);
 /* Make the next append's offset at least `next`, so that a position some
  * consumer outside the journal recorded (the lake sink's) is never reused
@@ -108,7 +121,7 @@ typedef struct jr_info {
     uint64_t sync_ns_total;         /* time spent in fdatasync */
     uint64_t sync_hist[JR_SYNC_BUCKETS]; /* fdatasync count per latency bucket */
     uint64_t records_appended;      /* records appended since open */
-    uint64_t recovered_bytes;       /* torn tail cut off at open */
+    uint64_t recovered_bytes;       /* torn tail (or never-acked tail) cut at open */
     uint64_t damaged_bytes;         /* damaged bytes skipped (segments read so far) */
     uint64_t lost_records;          /* records known lost in damaged ranges */
     uint64_t reserved_from;         /* offsets [reserved_from, first new) were skipped

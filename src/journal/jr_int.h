@@ -12,6 +12,18 @@
 #define JR__REC_HDR 24               /* len, crc, offset, ts */
 #define JR__MAX_RECORD (64u << 20)
 #define JR__INDEX_EVERY (64u << 10)  /* one sparse index entry per 64 KiB */
+#define JR__WM_FILE "synced"         /* <stream>/synced: the watermark (synced.c) */
+#define JR__WM_SIZE 48
+#define JR__WM_OPEN 1                /* a writer has the stream open */
+#define JR__WM_CLOSED 2              /* closed cleanly: pos is the segment's end */
+
+/* What recovery of the active segment may assume, from the watermark: the
+ * records before pos were synced (acknowledged); from pos on nothing was, but
+ * unless `exact` pos may be stale (lower than the real synced point). */
+typedef struct jr__synced {
+    uint64_t pos; /* 0: unknown, the whole file is treated as synced */
+    int exact;    /* 1: nothing at or after pos was ever acknowledged */
+} jr__synced;
 
 /* A damaged range of a segment: bytes [pos, end) failed their checks and
  * are skipped; the records with offsets [off_from, off_to) were in them. */
@@ -43,6 +55,8 @@ typedef struct jr__seg {
     uint64_t damaged;   /* bytes in holes */
     uint64_t torn;      /* bytes after the last valid record */
     int bad_header;     /* the header failed its check (base taken from the name) */
+    uint64_t synced;    /* watermark position the load used (0: none) */
+    uint64_t cut_recs, cut_first, cut_last; /* valid records in the cut tail */
     char path[4096];
 } jr__seg;
 
@@ -70,10 +84,14 @@ struct jr_stream {
     jr__waiter *qhead, *qtail;
     ut_buf wbuf;              /* leader's encode buffer */
     int closing;
-    uint64_t recovered;       /* torn-tail bytes cut off at open */
+    uint64_t recovered;       /* torn-tail (and never-acked) bytes cut off at open */
     uint64_t damaged;         /* bytes of damaged ranges skipped (loaded segments) */
     uint64_t lost;            /* records known lost in damaged ranges */
     uint64_t reserved_from;   /* offsets skipped at open so none is reused (0: none) */
+    int wm_fd;                /* <stream>/synced, writers only; -1 otherwise */
+    int wm_live;              /* open finished: close records a clean close */
+    uint64_t wm_next;         /* the watermark's next offset at open (0: none) */
+    uint64_t boot;            /* this boot's id (jr__boot_id) */
     pthread_mutex_t load_mu;  /* one segment load at a time */
     uint64_t appends, syncs, sync_ns, records;
     uint64_t sync_hist[JR_SYNC_BUCKETS];
@@ -95,6 +113,22 @@ void jr__seg_install(jr__seg *g, jr__seg *tmp);
  * again. */
 jr__seg *jr__find_seg(jr_stream *s, uint64_t *from);
 
+/* synced.c */
+/* The first 64 bits of the kernel's boot id; 0 when unknown. */
+uint64_t jr__boot_id(void);
+/* Read <stream>/synced and decide what recovery of the active segment (base,
+ * size bytes) may assume (*out); log once when there is no usable watermark.
+ * Sets s->wm_next.  Never fails: without a usable watermark *out is zero
+ * (every valid record is kept, as in a sealed segment). */
+void jr__wm_recovery(jr_stream *s, const char *seg, uint64_t base, uint64_t size,
+                     jr__synced *out);
+/* Rewrite the watermark (opening, creating, <stream>/synced into s->wm_fd
+ * if not yet open): segment `base` is synced up to byte pos, the next offset
+ * is next; fdatasync it too when `sync`.  0, or -1 with a message (-2 when
+ * the disk is full). */
+int jr__wm_write(jr_stream *s, uint64_t base, uint64_t pos, uint64_t next, uint32_t state,
+                 int sync, char *err, size_t errlen);
+
 /* segment.c */
 uint32_t jr__rec_crc(uint32_t len, uint64_t offset, int64_t ts, const void *p, size_t n);
 void jr__encode_record(ut_buf *b, uint64_t offset, int64_t ts, const void *p, uint32_t n);
@@ -107,11 +141,14 @@ jr__seg *jr__seg_stat(const char *path, uint64_t base, uint64_t next_base, char 
  * record whose header and CRC check out and whose offset is in sequence),
  * build the index.  Records must have offsets in [base, max_off).  `active`:
  * keep g->fd open read-write, cut a torn tail (damage with no valid record
- * after it) off and repair a damaged header, unless read_only.  Results go to
+ * after it, or bytes the watermark sy says were never acknowledged: see
+ * scan()) off and repair a damaged header, unless read_only (then the cut
+ * part is only left out).  sy may be NULL (sealed segments).  Results go to
  * *out (a copy of g with the scan's fields).  Returns 0, -2 when a sealed
  * segment's file is gone (retention), or -1 with a message naming the file. */
 int jr__seg_load(const jr__seg *g, int active, int read_only, uint64_t max_off,
-                 uint64_t max_record, jr__seg *out, char *err, size_t errlen);
+                 uint64_t max_record, const jr__synced *sy, jr__seg *out, char *err,
+                 size_t errlen);
 /* Create a new, empty segment file at path (header, synced).  0, or -1 with
  * a message, -2 when the disk is full; a failed file is removed again. */
 int jr__seg_create(const char *path, uint64_t base, char *err, size_t errlen);

@@ -78,7 +78,8 @@ static int load_seg(jr_stream *s, jr__seg *g, char *err, size_t errlen)
     if (!snap.loaded) {
         jr__seg tmp;
         char e2[512] = "";
-        rc = jr__seg_load(&snap, 0, 1, snap.next, s->o.max_record_bytes, &tmp, e2, sizeof e2);
+        rc = jr__seg_load(&snap, 0, 1, snap.next, s->o.max_record_bytes, NULL, &tmp, e2,
+                          sizeof e2);
         pthread_mutex_lock(&s->mu);
         if (rc == -2) { /* deleted by retention (another process's): nothing to read */
             g->loaded = 1;

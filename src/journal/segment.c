@@ -20,6 +20,22 @@
  * position holding a record that passes every check and keeps everything from
  * there.  Damage followed by no valid record is a torn tail (an interrupted
  * write): cut off in the active segment, skipped in a sealed one.
+ *
+ * The active segment is also cut where the watermark (synced.c) says nothing
+ * was acknowledged, so that a batch a crash left behind in part is not kept
+ * (its client retries it):
+ *
+ *   +--------+----------------------------+-------------------------------+
+ *   | header | synced: damage is skipped, | from S on never acknowledged, |
+ *   |        | the records after it kept  | or acknowledged if S is stale |
+ *   +--------+----------------------------+-------------------------------+
+ *            16                           S = watermark position
+ *
+ *   exact S (same boot, a process crash): cut at S.  A stale S is possible
+ *   (power loss: the watermark is not synced): keep the records that follow
+ *   S in sequence, cut at the first damage at or after S even when valid
+ *   records follow it (pages of a batch whose sync never completed).  A
+ *   damaged range that starts before S must end at S (exact: before it).
  */
 #include "journal/jr_int.h"
 
@@ -185,13 +201,37 @@ static void add_hole(jr__seg *g, uint64_t pos, uint64_t end, uint64_t off_from, 
     g->damaged += end - pos;
 }
 
-/* Walk the records of the mapping m[0..size); fill g's index, holes, size
- * (end of the last valid record), next and torn. */
-static void scan(jr__seg *g, const uint8_t *m, uint64_t size, uint64_t max_off,
-                 uint64_t max_record)
+/* Valid records in the cut tail m[g->size, size), in sequence, for the report. */
+static void count_cut(jr__seg *g, const uint8_t *m, uint64_t size, uint64_t max_off,
+                      uint64_t max_record)
 {
+    uint64_t q = g->size, min_off = g->next;
+    while (q + JR__REC_HDR <= size) {
+        uint32_t len;
+        uint64_t off;
+        if (!rec_ok(m, size, q, min_off, max_off, max_record, &len, &off)) {
+            q++;
+            continue;
+        }
+        if (!g->cut_recs++) g->cut_first = off;
+        g->cut_last = off;
+        min_off = off + 1;
+        q += JR__REC_HDR + len;
+    }
+}
+
+/* Walk the records of the mapping m[0..size); fill g's index, holes, size
+ * (end of the last kept record), next and torn.  sy (may be NULL): from
+ * position sy->pos on, the first damage ends the segment, and with sy->exact
+ * so does sy->pos itself (see the top of the file). */
+static void scan(jr__seg *g, const uint8_t *m, uint64_t size, uint64_t max_off,
+                 uint64_t max_record, const jr__synced *sy)
+{
+    uint64_t lim = sy && sy->pos ? sy->pos : UINT64_MAX;
+    int exact = lim != UINT64_MAX && sy->exact;
+    uint64_t qmax = exact ? lim - 1 : lim; /* where a resync may land */
     uint64_t pos = JR__SEG_HDR, min_off = g->base;
-    while (pos + JR__REC_HDR <= size) {
+    while (pos + JR__REC_HDR <= size && !(exact && pos >= lim)) {
         uint32_t len;
         uint64_t off;
         if (rec_ok(m, size, pos, min_off, max_off, max_record, &len, &off)) {
@@ -200,11 +240,12 @@ static void scan(jr__seg *g, const uint8_t *m, uint64_t size, uint64_t max_off,
             min_off = off + 1;
             continue;
         }
+        if (pos >= lim) break; /* the first damage past the synced position */
         uint64_t q = pos + 1; /* resynchronise */
-        while (q + JR__REC_HDR <= size &&
+        while (q + JR__REC_HDR <= size && q <= qmax &&
                !rec_ok(m, size, q, min_off, max_off, max_record, &len, &off))
             q++;
-        if (q + JR__REC_HDR > size) break; /* no valid record after it: torn tail */
+        if (q + JR__REC_HDR > size || q > qmax) break; /* torn tail */
         add_hole(g, pos, q, min_off, off);
         jr__seg_index_add(g, off, q);
         pos = q + JR__REC_HDR + len;
@@ -213,6 +254,8 @@ static void scan(jr__seg *g, const uint8_t *m, uint64_t size, uint64_t max_off,
     g->torn = size > pos ? size - pos : 0;
     g->size = pos < size ? pos : size;
     g->next = min_off;
+    g->synced = lim != UINT64_MAX ? lim : 0;
+    if (g->synced && g->torn) count_cut(g, m, size, max_off, max_record);
 }
 
 static int load_fail(jr__seg *out, int fd, char *err, size_t errlen, const char *what)
@@ -235,7 +278,8 @@ static int header_ok(const uint8_t *m, uint64_t size, uint64_t base)
 }
 
 int jr__seg_load(const jr__seg *g, int active, int read_only, uint64_t max_off,
-                 uint64_t max_record, jr__seg *out, char *err, size_t errlen)
+                 uint64_t max_record, const jr__synced *sy, jr__seg *out, char *err,
+                 size_t errlen)
 {
     *out = *g;
     out->ioff = out->ipos = NULL;
@@ -243,6 +287,7 @@ int jr__seg_load(const jr__seg *g, int active, int read_only, uint64_t max_off,
     out->nidx = out->capidx = out->nholes = 0;
     out->last_idx_pos = 0;
     out->damaged = out->torn = 0;
+    out->synced = out->cut_recs = out->cut_first = out->cut_last = 0;
     out->fd = -1;
     int writable = active && !read_only;
     int fd = open(g->path, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC);
@@ -260,7 +305,7 @@ int jr__seg_load(const jr__seg *g, int active, int read_only, uint64_t max_off,
         m = p;
     }
     out->bad_header = !header_ok(m, size, g->base);
-    scan(out, m, size, max_off, max_record);
+    scan(out, m, size, max_off, max_record, sy);
     if (m) munmap((void *)m, (size_t)size);
     if (writable && (out->bad_header || out->torn)) {
         /* repair the header from the file name; cut the torn tail */

@@ -7,7 +7,9 @@
  * buffer, writes it with one pwrite and syncs once, then wakes them all with
  * their offsets.  While the leader writes, new callers queue up behind it and
  * form the next group.  Offsets become visible to readers only after the
- * sync, so a reader never sees a record that a crash could take back.
+ * sync, so a reader never sees a record that a crash could take back.  Between
+ * the sync and that, the leader rewrites the watermark (synced.c): recovery
+ * cuts what lies past it, so a batch never acknowledged is not kept.
  */
 #include "journal/group_int.h"
 #include "log/log.h"
@@ -81,11 +83,19 @@ void jr__seg_report(jr_stream *s, const jr__seg *g, int active)
     }
     s->damaged += g->damaged;
     if (!g->torn || (active && s->o.read_only)) return; /* a writer may be mid-record */
-    if (active) {
+    if (active && g->cut_recs) {
         s->recovered += g->torn;
-        lg_warn("journal", "stream %s: dropped %" PRIu64 " bytes of torn tail from %s (no valid "
-                "record after them; the segment ends at offset %" PRIu64 ")", s->name, g->torn,
-                g->path, g->next);
+        lg_warn("journal", "stream %s: dropped %" PRIu64 " bytes at %" PRIu64 "..%" PRIu64
+                " of %s, past its synced position %" PRIu64 ": records %" PRIu64 "..%" PRIu64
+                " in them were never acknowledged (a crash before their sync completed; "
+                "clients retry them); the segment ends at offset %" PRIu64, s->name, g->torn,
+                g->size, g->size + g->torn, g->path, g->synced, g->cut_first, g->cut_last,
+                g->next);
+    } else if (active) {
+        s->recovered += g->torn;
+        lg_warn("journal", "stream %s: dropped %" PRIu64 " bytes of torn tail at %" PRIu64
+                "..%" PRIu64 " from %s (no valid record after them; the segment ends at offset %"
+                PRIu64 ")", s->name, g->torn, g->size, g->size + g->torn, g->path, g->next);
     } else {
         s->damaged += g->torn;
         lg_error("journal", "stream %s: %s has %" PRIu64 " unreadable bytes after offset %" PRIu64
@@ -110,15 +120,24 @@ void jr__seg_install(jr__seg *g, jr__seg *tmp)
     g->damaged = tmp->damaged;
     g->torn = tmp->torn;
     g->bad_header = tmp->bad_header;
+    g->synced = tmp->synced;
+    g->cut_recs = tmp->cut_recs;
+    g->cut_first = tmp->cut_first;
+    g->cut_last = tmp->cut_last;
     g->loaded = 1;
 }
 
-/* Stat and load the active segment at path; add it to the list. */
-static int open_active(jr_stream *s, const char *path, uint64_t base, char *err, size_t errlen)
+/* Stat and load the active segment at path; add it to the list.  `recover`:
+ * a segment found at open, recovered by the watermark's rule (a new one is
+ * empty). */
+static int open_active(jr_stream *s, const char *path, uint64_t base, int recover, char *err,
+                       size_t errlen)
 {
     jr__seg *g = jr__seg_stat(path, base, base, err, errlen), tmp;
     if (!g) return -1;
-    if (jr__seg_load(g, 1, s->o.read_only, UINT64_MAX, s->o.max_record_bytes, &tmp, err,
+    jr__synced sy = {0, 0};
+    if (recover) jr__wm_recovery(s, path, base, g->size, &sy); /* before the segment is read */
+    if (jr__seg_load(g, 1, s->o.read_only, UINT64_MAX, s->o.max_record_bytes, &sy, &tmp, err,
                      errlen)) {
         if (!err[0]) ut_err(err, errlen, "%s: gone", path);
         jr__seg_unref(g);
@@ -178,7 +197,7 @@ static int load_segments(jr_stream *s, char *err, size_t errlen)
             continue;
         }
         char e2[512];
-        rc = open_active(s, path, bases[i], e2, sizeof e2);
+        rc = open_active(s, path, bases[i], 1, e2, sizeof e2);
         if (rc && s->o.read_only && i > 0) {
             rc = 0; /* a segment the server is creating right now: read up to the one before */
             s->segs[s->nsegs - 1]->next = bases[i];
@@ -201,7 +220,7 @@ static int create_segment(jr_stream *s, uint64_t base, char *err, size_t errlen)
         ut_err(err, errlen, "%s: fsync of %s: %s", path, s->dir, jr__strerror(e));
         return jr__nospace(e) ? -2 : -1;
     }
-    return open_active(s, path, base, err, errlen);
+    return open_active(s, path, base, 0, err, errlen);
 }
 
 /* The highest position a consumer of s has recorded (cursors and groups)
@@ -286,6 +305,8 @@ jr_stream *jr_stream_open(const char *dir, const char *name, const jr_opts *opts
     jr_stream *s = NULL;
     if (ut_name_check(UT_NAME_JOURNAL, name, name ? strlen(name) : 0, err, errlen)) goto fail;
     s = ut_calloc(1, sizeof *s);
+    s->wm_fd = -1;
+    s->boot = jr__boot_id();
     s->name = ut_strdup(name);
     if (opts) s->o = *opts;
     else jr_opts_init(&s->o);
@@ -322,8 +343,18 @@ jr_stream *jr_stream_open(const char *dir, const char *name, const jr_opts *opts
     s->next_offset = s->visible_next = s->segs[s->nsegs - 1]->next;
     uint64_t floor = 0;
     if (!s->o.read_only) {
+        if (reserve_locked(s, s->wm_next, "the synced watermark", err, errlen)) goto fail;
         if (consumers_floor(s, &floor, err, errlen)) goto fail;
         if (reserve_locked(s, floor, "a consumer (cursor or group)", err, errlen)) goto fail;
+        /* The recovered end is the synced point.  If the watermark cannot be
+         * written (disk full), the stream still opens for reading: every group
+         * commit writes it first and fails while it cannot, so nothing is
+         * acknowledged past the file as it stands. */
+        jr__seg *a = s->segs[s->nsegs - 1];
+        char e2[UT_ERRMSG_MAX];
+        if (jr__wm_write(s, a->base, a->size, s->next_offset, JR__WM_OPEN, 1, e2, sizeof e2))
+            lg_warn("journal", "%s (appends fail until it can be written)", e2);
+        s->wm_live = 1;
     }
     return s;
 fail:
@@ -343,9 +374,16 @@ void jr_stream_close(jr_stream *s)
     }
     pthread_cond_broadcast(&s->data_cv);
     for (int i = 0; i < s->nsegs; i++) {
-        if (!s->segs[i]->sealed && s->segs[i]->fd >= 0) (void)fdatasync(s->segs[i]->fd);
-        jr__seg_unref(s->segs[i]);
+        jr__seg *g = s->segs[i];
+        if (!g->sealed && g->fd >= 0 && fdatasync(g->fd) == 0 && s->wm_live && s->wm_fd >= 0) {
+            char e2[512]; /* a clean close: recovery keeps what follows (not ours) */
+            if (jr__wm_write(s, g->base, g->size, s->next_offset, JR__WM_CLOSED, 1, e2,
+                             sizeof e2))
+                lg_warn("journal", "%s (the next open recovers as after a crash)", e2);
+        }
+        jr__seg_unref(g);
     }
+    if (s->wm_fd >= 0) close(s->wm_fd);
     pthread_mutex_unlock(&s->mu);
     free(s->segs);
     ut_buf_free(&s->wbuf);
@@ -424,6 +462,14 @@ static int roll(jr_stream *s, char *err, size_t errlen)
     }
     close(a->fd); /* sealed segments keep no descriptor: readers open them to map */
     a->fd = -1;
+    /* The watermark follows the new segment (synced: a power loss soon after
+     * still finds it; rolls are rare).  If this fails the file still names the
+     * old segment, so recovery keeps every valid record of the new one; the
+     * next group commit writes it again and fails if it cannot. */
+    jr__seg *n = s->segs[s->nsegs - 1];
+    if (jr__wm_write(s, n->base, n->size, s->next_offset, JR__WM_OPEN,
+                     s->o.fsync != JR_FSYNC_NEVER, e2, sizeof e2))
+        lg_warn("journal", "%s", e2);
     retain_locked(s, now_ms());
     return 0;
 }
@@ -478,6 +524,15 @@ static int write_group(jr_stream *s, jr__waiter *head, jr__waiter *last, uint64_
             return jr__nospace(e) ? -2 : -1;
         }
         t1 = ut_now_ns();
+    }
+    /* The records are synced (or, fsync never, written: its ack point): say so
+     * before anyone sees or is told of them; recovery cuts what lies past it. */
+    rc = jr__wm_write(s, a->base, a->size + b->len, s->next_offset + *nrec, JR__WM_OPEN, 0, err,
+                      errlen);
+    if (rc) {
+        if (ftruncate(a->fd, (off_t)a->size)) {
+        }
+        return rc; /* -2: no space (a copy-on-write file system) */
     }
     pthread_mutex_lock(&s->mu);
     if (t1) {
