@@ -77,7 +77,12 @@ lk_sink *lk_sink_create(const lk_sink_opts *o, char *err, size_t errlen);
  * tools; the server uses lk_sink_start. */
 int lk_sink_step(lk_sink *s, int flush, char *err, size_t errlen);
 
-/* Run the sink in its own thread until lk_sink_stop. 0 or -1. */
+/* Run the sink in its own thread until lk_sink_stop. 0 or -1.  A failed
+ * step (store or catalog failing) is retried after a wait that doubles from
+ * LK_RETRY_FIRST_MS to LK_RETRY_MAX_MS, with jitter (half to all of it), and
+ * ends at once when the sink is stopped; the stats stay readable throughout. */
+#define LK_RETRY_FIRST_MS 100
+#define LK_RETRY_MAX_MS 30000
 int lk_sink_start(lk_sink *s, char *err, size_t errlen);
 /* Stop the thread (if started), flushing and committing what is buffered. */
 void lk_sink_stop(lk_sink *s);
@@ -107,6 +112,8 @@ typedef struct lk_sink_stats {
     uint64_t last_commit_lag_us;/* ingest → commit of the oldest record of the last flush */
     int past_end;               /* stopped: position past the stream's end (records lost) */
     uint64_t stream_end;        /* the stream's next offset when last checked */
+    uint64_t retries;           /* failed steps retried (the thread) since the start */
+    int64_t retry_backoff_ms;   /* the wait before the next retry; 0 once a step succeeds */
     char last_error[256];
 } lk_sink_stats;
 

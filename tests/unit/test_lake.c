@@ -1246,3 +1246,59 @@ TEST(lake_trash_pins_across_processes)
     close(down[1]);
     st_destroy(st);
 }
+
+/* ---- a failing sink backs off and stays responsive ---------------------------------- */
+
+/* Make the lake's directory a file (every store operation fails), or back. */
+static int break_lake(const tsink *t, int broken)
+{
+    char moved[700];
+    snprintf(moved, sizeof moved, "%s.moved", t->lake);
+    if (!broken) return unlink(t->lake) || rename(moved, t->lake) ? -1 : 0;
+    if (rename(t->lake, moved)) return -1;
+    FILE *f = fopen(t->lake, "w");
+    return f && fclose(f) == 0 ? 0 : -1;
+}
+
+/* Issue: the retry wait was a plain sleep (up to 12.8 s, no jitter): a stop
+ * asked during it waited for its end, past shutdown_timeout.  The wait now
+ * ends at the stop; retries back off exponentially and are counted. */
+TEST(lake_sink_failing_store_backs_off)
+{
+    tsink t;
+    char err[512];
+    CHECK_MSG(tsink_init(&t, "backoff", 0, err, sizeof err) == 0, "%s", err);
+    t.o.roll_rows = 1;
+    lk_sink *s = lk_sink_create(&t.o, err, sizeof err);
+    CHECK_MSG(s, "%s", err);
+    CHECK(break_lake(&t, 1) == 0);
+    tsink_put(&t, "{\"id\":1}");
+    CHECK(lk_sink_start(s, err, sizeof err) == 0);
+    usleep(1000 * 1000);
+    lk_sink_stats k;
+    lk_sink_get_stats(s, &k); /* waits of 50..100, 100..200, 200..400, 400..800 ms */
+    CHECK(k.position == 0 && k.last_error[0]);
+    CHECK_MSG(k.retries >= 2 && k.retries <= 6, "%llu retries in 1 s", (unsigned long long)k.retries);
+    CHECK(k.retry_backoff_ms >= LK_RETRY_FIRST_MS);
+    /* the store is back: the next retry lands, the backoff is over */
+    CHECK(break_lake(&t, 0) == 0);
+    for (int i = 0; i < 100 && k.position == 0; i++) {
+        usleep(50 * 1000);
+        lk_sink_get_stats(s, &k);
+    }
+    CHECK_EQ_INT(k.position, 1);
+    CHECK_EQ_INT(k.retry_backoff_ms, 0);
+    CHECK(!k.last_error[0]);
+    /* failing again: a stop ends the wait at once */
+    CHECK(break_lake(&t, 1) == 0);
+    tsink_put(&t, "{\"id\":2}");
+    usleep(2000 * 1000);
+    int64_t t0 = lk__now_ms();
+    lk_sink_stop_begin(s);
+    CHECK_EQ_INT(lk_sink_stop_wait(s, -1), 0);
+    int64_t ms = lk__now_ms() - t0;
+    CHECK_MSG(ms < 500, "the stop took %lld ms", (long long)ms);
+    lk_sink_destroy(s);
+    CHECK(break_lake(&t, 0) == 0);
+    tsink_free(&t);
+}
