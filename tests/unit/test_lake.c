@@ -105,19 +105,60 @@ static int count_files(const char *dir)
     return n;
 }
 
+/* A sink's parts under the test's tmp dir: <dir>/streams (stream `stream`,
+ * open), <dir>/lake (a local store), <dir>/catalog.db, <dir>/tmp, and its
+ * options (table t1_<stream>, the rest at their defaults). */
+typedef struct tsink {
+    char base[512], sdir[600], lake[600], cat[600], tmp[600], table[80];
+    jr_stream *js;
+    st_store *st;
+    lk_sink_opts o;
+} tsink;
+
+static int tsink_init(tsink *t, const char *dir, const char *stream, char *err, size_t errlen)
+{
+    memset(t, 0, sizeof *t);
+    snprintf(t->base, sizeof t->base, "%s/%s", t_tmpdir(), dir);
+    snprintf(t->sdir, sizeof t->sdir, "%s/streams", t->base);
+    snprintf(t->lake, sizeof t->lake, "%s/lake", t->base);
+    snprintf(t->cat, sizeof t->cat, "%s/catalog.db", t->base);
+    snprintf(t->tmp, sizeof t->tmp, "%s/tmp", t->base);
+    snprintf(t->table, sizeof t->table, "t1_%s", stream);
+    if (ut_mkdir_p(t->base, err, errlen)) return -1;
+    t->js = jr_stream_open(t->sdir, stream, NULL, err, errlen);
+    t->st = t->js ? st_local_create(t->lake, err, errlen) : NULL;
+    if (!t->st) return -1;
+    lk_sink_opts_init(&t->o);
+    t->o.stream_name = stream;
+    t->o.stream = t->js;
+    t->o.table = t->table;
+    t->o.catalog_path = t->cat;
+    t->o.store = t->st;
+    t->o.tmp_dir = t->tmp;
+    return 0;
+}
+
+static void tsink_put(tsink *t, const char *rec)
+{
+    jr_iov v = {rec, strlen(rec)};
+    uint64_t first;
+    char err[256];
+    if (jr_append(t->js, &v, 1, 1714521600000000LL, &first, err, sizeof err)) printf("  %s\n", err);
+}
+
+static void tsink_free(tsink *t)
+{
+    jr_stream_close(t->js);
+    st_destroy(t->st);
+}
+
 TEST(lake_sink_roundtrip_gc_resume)
 {
-    char base[512], sdir[600], lake[600], cat[600], tmp[600], err[512];
-    snprintf(base, sizeof base, "%s/lake1", t_tmpdir());
-    snprintf(sdir, sizeof sdir, "%s/streams", base);
-    snprintf(lake, sizeof lake, "%s/lake", base);
-    snprintf(cat, sizeof cat, "%s/catalog.db", base);
-    snprintf(tmp, sizeof tmp, "%s/tmp", base);
-    CHECK(ut_mkdir_p(base, err, sizeof err) == 0);
-    jr_stream *js = jr_stream_open(sdir, "ev", NULL, err, sizeof err);
-    CHECK_MSG(js, "%s", err);
-    st_store *st = st_local_create(lake, err, sizeof err);
-    CHECK_MSG(st, "%s", err);
+    tsink T;
+    char err[512];
+    CHECK_MSG(tsink_init(&T, "lake1", "ev", err, sizeof err) == 0, "%s", err);
+    jr_stream *js = T.js;
+    const char *lake = T.lake, *cat = T.cat;
     /* 300 records over 3 hours, one bad (not an object), one over the column cap */
     char rec[200];
     uint64_t first;
@@ -128,14 +169,7 @@ TEST(lake_sink_roundtrip_gc_resume)
         jr_iov v = {rec, (size_t)n};
         CHECK(jr_append(js, &v, 1, 1714521600000000LL, &first, err, sizeof err) == 0);
     }
-    lk_sink_opts o;
-    lk_sink_opts_init(&o);
-    o.stream_name = "ev";
-    o.stream = js;
-    o.table = "t1_ev";
-    o.catalog_path = cat;
-    o.store = st;
-    o.tmp_dir = tmp;
+    lk_sink_opts o = T.o;
     o.max_columns = 4;
     lk_sink *s = lk_sink_create(&o, err, sizeof err);
     CHECK_MSG(s, "%s", err);
@@ -218,8 +252,7 @@ TEST(lake_sink_roundtrip_gc_resume)
     ct_files_free(files, nf);
     ct_table_free(&t);
     ct_close(c);
-    st_destroy(st);
-    jr_stream_close(js);
+    tsink_free(&T);
 }
 
 /* Rows of the Parquet file at path, or -1 if it cannot be read. */
@@ -239,22 +272,16 @@ static int64_t file_rows(const char *path)
  * never replace the first one's committed file. */
 TEST(lake_commit_never_overwrites_a_committed_file)
 {
-    char base[512], lake[600], cat[600], tmp[600], sdir[600], err[512];
-    snprintf(base, sizeof base, "%s/lake_collide", t_tmpdir());
-    snprintf(sdir, sizeof sdir, "%s/streams", base);
-    snprintf(lake, sizeof lake, "%s/lake", base);
-    snprintf(cat, sizeof cat, "%s/catalog.db", base);
-    snprintf(tmp, sizeof tmp, "%s/tmp", base);
-    CHECK(ut_mkdir_p(base, err, sizeof err) == 0);
-    st_store *st = st_local_create(lake, err, sizeof err);
-    CHECK_MSG(st, "%s", err);
+    tsink T;
+    char err[512];
+    CHECK_MSG(tsink_init(&T, "lake_collide", "a-b", err, sizeof err) == 0, "%s", err);
     const char *names[2] = {"a-b", "a_b"};
     int counts[2] = {10, 5};
-    jr_stream *js[2];
+    jr_stream *js[2] = {T.js, NULL};
     lk_sink *s[2];
     int rc[2];
     for (int k = 0; k < 2; k++) {
-        js[k] = jr_stream_open(sdir, names[k], NULL, err, sizeof err);
+        if (k) js[k] = jr_stream_open(T.sdir, names[k], NULL, err, sizeof err);
         CHECK_MSG(js[k], "%s", err);
         for (int i = 0; i < counts[k]; i++) {
             char rec[100];
@@ -263,14 +290,10 @@ TEST(lake_commit_never_overwrites_a_committed_file)
             jr_iov v = {rec, (size_t)n};
             CHECK(jr_append(js[k], &v, 1, 0, &first, err, sizeof err) == 0);
         }
-        lk_sink_opts o;
-        lk_sink_opts_init(&o);
+        lk_sink_opts o = T.o;
         o.stream_name = names[k];
         o.stream = js[k];
         o.table = "t1_a_b";
-        o.catalog_path = cat;
-        o.store = st;
-        o.tmp_dir = tmp;
         s[k] = lk_sink_create(&o, err, sizeof err);
         if (k == 1) { /* the catalog's guard: one writer per table */
             CHECK(s[k] == NULL);
@@ -282,13 +305,11 @@ TEST(lake_commit_never_overwrites_a_committed_file)
     }
     CHECK_EQ_INT(rc[0], 10); /* the store's own guard: tests/unit/test_store.c */
     char path[900];
-    snprintf(path, sizeof path, "%s/t1_a_b/dt=2024-05-01/hr=01/part-%020d-0000.parquet", lake, 0);
+    snprintf(path, sizeof path, "%s/t1_a_b/dt=2024-05-01/hr=01/part-%020d-0000.parquet", T.lake, 0);
     CHECK_EQ_INT(file_rows(path), 10); /* the first sink's committed file, intact */
-    for (int k = 0; k < 2; k++) {
-        lk_sink_destroy(s[k]);
-        jr_stream_close(js[k]);
-    }
-    st_destroy(st);
+    for (int k = 0; k < 2; k++) lk_sink_destroy(s[k]);
+    jr_stream_close(js[1]);
+    tsink_free(&T);
 }
 
 TEST(lake_partition_values_escape_round_trip)
@@ -550,26 +571,11 @@ TEST(lake_land_stats_from_writer_span_row_groups)
 
 TEST(lake_sink_stop_in_two_steps)
 {
-    char base[512], sdir[600], lake[600], cat[600], tmp[600], err[512];
-    snprintf(base, sizeof base, "%s/lake_stop", t_tmpdir());
-    snprintf(sdir, sizeof sdir, "%s/streams", base);
-    snprintf(lake, sizeof lake, "%s/lake", base);
-    snprintf(cat, sizeof cat, "%s/catalog.db", base);
-    snprintf(tmp, sizeof tmp, "%s/tmp", base);
-    CHECK(ut_mkdir_p(base, err, sizeof err) == 0);
-    jr_stream *js = jr_stream_open(sdir, "ev", NULL, err, sizeof err);
-    CHECK_MSG(js, "%s", err);
-    st_store *st = st_local_create(lake, err, sizeof err);
-    CHECK_MSG(st, "%s", err);
-    lk_sink_opts o;
-    lk_sink_opts_init(&o);
-    o.stream_name = "ev";
-    o.stream = js;
-    o.table = "t1_ev";
-    o.catalog_path = cat;
-    o.store = st;
-    o.tmp_dir = tmp;
-    lk_sink *s = lk_sink_create(&o, err, sizeof err);
+    tsink T;
+    char err[512];
+    CHECK_MSG(tsink_init(&T, "lake_stop", "ev", err, sizeof err) == 0, "%s", err);
+    jr_stream *js = T.js;
+    lk_sink *s = lk_sink_create(&T.o, err, sizeof err);
     CHECK_MSG(s, "%s", err);
     CHECK_EQ_INT(lk_sink_stop_wait(s, 0), 0); /* not started: nothing to wait for */
     CHECK(lk_sink_start(s, err, sizeof err) == 0);
@@ -591,8 +597,7 @@ TEST(lake_sink_stop_in_two_steps)
     lk_sink_destroy(s);
     lk_sink_stop_begin(NULL);
     CHECK_EQ_INT(lk_sink_stop_wait(NULL, 0), 0);
-    st_destroy(st);
-    jr_stream_close(js);
+    tsink_free(&T);
 }
 
 /* Issue: after journal recovery lost records, the sink's position stayed past
@@ -601,22 +606,13 @@ TEST(lake_sink_stop_in_two_steps)
  * that cannot have that (read-only stream) stops with an error. */
 TEST(lake_sink_position_past_stream_end)
 {
-    char base[600], sdir[700], lake[700], cat[700], tmp[700], err[512], cmd[800];
-    snprintf(base, sizeof base, "%s/lakepe", t_tmpdir());
-    snprintf(sdir, sizeof sdir, "%s/streams", base);
-    snprintf(lake, sizeof lake, "%s/lake", base);
-    snprintf(cat, sizeof cat, "%s/catalog.db", base);
-    snprintf(tmp, sizeof tmp, "%s/tmp", base);
-    CHECK(ut_mkdir_p(base, err, sizeof err) == 0);
-    st_store *st = st_local_create(lake, err, sizeof err);
-    CHECK_MSG(st, "%s", err);
-    lk_sink_opts o;
-    lk_sink_opts_init(&o);
-    o.stream_name = "pe";
-    o.table = "t1_pe";
-    o.catalog_path = cat;
-    o.store = st;
-    o.tmp_dir = tmp;
+    tsink T;
+    char err[512], cmd[800];
+    CHECK_MSG(tsink_init(&T, "lakepe", "pe", err, sizeof err) == 0, "%s", err);
+    jr_stream_close(T.js); /* each round opens the stream itself */
+    T.js = NULL;
+    const char *sdir = T.sdir;
+    lk_sink_opts o = T.o;
     for (int round = 0; round < 2; round++) {
         jr_stream *js = jr_stream_open(sdir, "pe", NULL, err, sizeof err);
         CHECK_MSG(js, "%s", err);
@@ -665,7 +661,7 @@ TEST(lake_sink_position_past_stream_end)
     lk_sink_destroy(s);
     jr_stream_close(js);
     jr_stream_close(w);
-    st_destroy(st);
+    tsink_free(&T);
 }
 
 /* ---- the column-naming rule (colname.c, docs/lake.md "Column names") ---------------- */
@@ -780,52 +776,6 @@ TEST(lake_errors_names_fit)
     CHECK(strlen(t) == LK_TABLE_NAME_MAX && !strcmp(t + strlen(t) - 7, "_errors"));
 }
 
-/* A sink over records appended to a fresh stream (dir under the test's tmp). */
-typedef struct tsink {
-    char base[512], cat[600];
-    jr_stream *js;
-    st_store *st;
-    lk_sink_opts o;
-    char sdir[600], lake[600], tmp[600];
-} tsink;
-
-static int tsink_init(tsink *t, const char *name, int max_columns, char *err, size_t errlen)
-{
-    memset(t, 0, sizeof *t);
-    snprintf(t->base, sizeof t->base, "%s/%s", t_tmpdir(), name);
-    snprintf(t->sdir, sizeof t->sdir, "%s/streams", t->base);
-    snprintf(t->lake, sizeof t->lake, "%s/lake", t->base);
-    snprintf(t->cat, sizeof t->cat, "%s/catalog.db", t->base);
-    snprintf(t->tmp, sizeof t->tmp, "%s/tmp", t->base);
-    if (ut_mkdir_p(t->base, err, errlen)) return -1;
-    t->js = jr_stream_open(t->sdir, "ev", NULL, err, errlen);
-    t->st = t->js ? st_local_create(t->lake, err, errlen) : NULL;
-    if (!t->st) return -1;
-    lk_sink_opts_init(&t->o);
-    t->o.stream_name = "ev";
-    t->o.stream = t->js;
-    t->o.table = "t1_ev";
-    t->o.catalog_path = t->cat;
-    t->o.store = t->st;
-    t->o.tmp_dir = t->tmp;
-    t->o.max_columns = max_columns;
-    return 0;
-}
-
-static void tsink_put(tsink *t, const char *rec)
-{
-    jr_iov v = {rec, strlen(rec)};
-    uint64_t first;
-    char err[256];
-    if (jr_append(t->js, &v, 1, 1714521600000000LL, &first, err, sizeof err)) printf("  %s\n", err);
-}
-
-static void tsink_free(tsink *t)
-{
-    jr_stream_close(t->js);
-    st_destroy(t->st);
-}
-
 /* The table's column names joined by ','. */
 static void table_cols(const char *cat, const char *table, char *out, size_t n)
 {
@@ -846,7 +796,7 @@ TEST(lake_sink_adversarial_keys)
 {
     char err[512], cols[2048];
     tsink T;
-    CHECK_MSG(tsink_init(&T, "adv", 0, err, sizeof err) == 0, "%s", err);
+    CHECK_MSG(tsink_init(&T, "adv", "ev", err, sizeof err) == 0, "%s", err);
     tsink_put(&T, "{\"Name\":1,\"name\":2}");
     tsink_put(&T, "{\"DT\":1,\"hr\":2}");
     tsink_put(&T, "{\"_INGEST_TS\":1,\"_ingest_ts\":2}");
@@ -882,7 +832,8 @@ TEST(lake_sink_cap_rejects_without_adding_columns)
 {
     char err[512], cols[512];
     tsink T;
-    CHECK_MSG(tsink_init(&T, "cap", 3, err, sizeof err) == 0, "%s", err);
+    CHECK_MSG(tsink_init(&T, "cap", "ev", err, sizeof err) == 0, "%s", err);
+    T.o.max_columns = 3;
     tsink_put(&T, "{\"a\":1}");
     tsink_put(&T, "{\"b\":1,\"c\":2,\"d\":3}"); /* would be 4 columns */
     tsink_put(&T, "{\"b\":1,\"a\":\"wider\"}"); /* still fits */
@@ -961,7 +912,7 @@ TEST(lake_sink_retry_collects_a_stray_object)
 {
     tsink t;
     char err[512];
-    CHECK_MSG(tsink_init(&t, "stray", 0, err, sizeof err) == 0, "%s", err);
+    CHECK_MSG(tsink_init(&t, "stray", "ev", err, sizeof err) == 0, "%s", err);
     t.o.roll_rows = 3;
     lk_sink *s = lk_sink_create(&t.o, err, sizeof err);
     CHECK_MSG(s, "%s", err);
@@ -1011,25 +962,13 @@ static int trash_row(void *ctx, sqlite3_stmt *st)
  * a crash between the commit and the move is repaired by the next start. */
 TEST(lake_compaction_moves_replaced_files_to_trash)
 {
-    char base[512], sdir[600], lake[600], cat[600], tmp[600], err[512];
-    snprintf(base, sizeof base, "%s/laketrash", t_tmpdir());
-    snprintf(sdir, sizeof sdir, "%s/streams", base);
-    snprintf(lake, sizeof lake, "%s/lake", base);
-    snprintf(cat, sizeof cat, "%s/catalog.db", base);
-    snprintf(tmp, sizeof tmp, "%s/tmp", base);
-    CHECK(ut_mkdir_p(base, err, sizeof err) == 0);
-    jr_stream *js = jr_stream_open(sdir, "tr", NULL, err, sizeof err);
-    CHECK_MSG(js, "%s", err);
-    st_store *st = st_local_create(lake, err, sizeof err);
-    CHECK_MSG(st, "%s", err);
-    lk_sink_opts o;
-    lk_sink_opts_init(&o);
-    o.stream_name = "tr";
-    o.stream = js;
-    o.table = "t1_tr";
-    o.catalog_path = cat;
-    o.store = st;
-    o.tmp_dir = tmp;
+    tsink T;
+    char err[512];
+    CHECK_MSG(tsink_init(&T, "laketrash", "tr", err, sizeof err) == 0, "%s", err);
+    jr_stream *js = T.js;
+    st_store *st = T.st;
+    const char *lake = T.lake, *cat = T.cat, *tmp = T.tmp;
+    lk_sink_opts o = T.o;
     lk_sink *s = lk_sink_create(&o, err, sizeof err);
     CHECK_MSG(s, "%s", err);
     /* 4 flushes of 2 partitions: 8 small files */
@@ -1105,8 +1044,7 @@ TEST(lake_compaction_moves_replaced_files_to_trash)
     CHECK_EQ_INT(count_files(tdir), 2);
     CHECK_EQ_INT(count_files(trdir), 0);
     CHECK(access(trdir, F_OK) != 0); /* empty directories are removed */
-    st_destroy(st);
-    jr_stream_close(js);
+    tsink_free(&T);
 }
 
 /* ---- scan pins: a scan longer than trash_grace still reads its files -------------- */
@@ -1139,7 +1077,7 @@ TEST(lake_trash_pin_holds_files_for_a_long_scan)
 {
     tsink t;
     char err[512];
-    CHECK_MSG(tsink_init(&t, "pinscan", 0, err, sizeof err) == 0, "%s", err);
+    CHECK_MSG(tsink_init(&t, "pinscan", "ev", err, sizeof err) == 0, "%s", err);
     lk_sink *s = lk_sink_create(&t.o, err, sizeof err);
     CHECK_MSG(s, "%s", err);
     for (int f = 0; f < 4; f++) { /* 4 flushes of 2 partitions: 8 small files */
@@ -1267,7 +1205,7 @@ TEST(lake_sink_failing_store_backs_off)
 {
     tsink t;
     char err[512];
-    CHECK_MSG(tsink_init(&t, "backoff", 0, err, sizeof err) == 0, "%s", err);
+    CHECK_MSG(tsink_init(&t, "backoff", "ev", err, sizeof err) == 0, "%s", err);
     t.o.roll_rows = 1;
     lk_sink *s = lk_sink_create(&t.o, err, sizeof err);
     CHECK_MSG(s, "%s", err);
