@@ -207,8 +207,10 @@ int cf_token_ok(const cf_stream *s, const char *token, size_t len);
 void cf_sink_table(const char *stream, const char *table, char *out, size_t outlen);
 
 /* Whether lake tables a and b would be one table: equal ignoring ASCII case
- * (SQLite's table names do), or one is the other's "<table>_errors" table
- * (where the sink puts records it cannot land). */
+ * (SQLite's table names do), or one is the other's errors table (where the
+ * sink puts records it cannot land: "<table>_errors", a name over 120
+ * characters cut and hashed, lk_errors_table_name), or their errors tables
+ * are one table. */
 int cf_tables_collide(const char *a, const char *b);
 
 /* The message for streams s1 (landing in t1) and s2 (in t2) whose tables

@@ -188,7 +188,8 @@ static const cf__field sink_fields[] = {
      "Files that compaction replaced or retention dropped leave the catalog at once but are "
      "deleted from the store only this long after (the removal time is in the catalog), so a "
      "query that started before — in the server or a `sluice sql` beside it — still reads them. "
-     "Keep it above the longest query.",
+     "On a local lake a running query also holds them (a scan pin) however long it runs; on S3 "
+     "keep it above the longest query.",
      0, 30 * DAY, 0, 0, 0, 0},
     {0}};
 

@@ -1,7 +1,9 @@
 /* The lake tables streams land in: the naming rule (sink.table or
- * t1_<stream>) and the collision rule, used by the config check, the server's
- * stream registry at start-up and at auto-create. */
+ * t1_<stream>) and the collision rule (over the tables and their errors
+ * tables, named as the sink names them: lk_errors_table_name), used by the
+ * config check, the server's stream registry at start-up and at auto-create. */
 #include "config/config.h"
+#include "lake/lake.h"
 #include "util/util.h"
 
 #include <assert.h>
@@ -21,16 +23,12 @@ void cf_sink_table(const char *stream, const char *table, char *out, size_t outl
         if (*c == '-' || *c == '.') *c = '_';
 }
 
-/* a == b + "_errors", ignoring case. */
-static int is_errors_of(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b);
-    return la == lb + 7 && !strncasecmp(a, b, lb) && !strcasecmp(a + lb, "_errors");
-}
-
 int cf_tables_collide(const char *a, const char *b)
 {
-    return !strcasecmp(a, b) || is_errors_of(a, b) || is_errors_of(b, a);
+    char ea[LK_TABLE_NAME_MAX + 1], eb[LK_TABLE_NAME_MAX + 1];
+    lk_errors_table_name(a, ea); /* "<a>_errors", or cut and hashed over 120 characters */
+    lk_errors_table_name(b, eb);
+    return !strcasecmp(a, b) || !strcasecmp(a, eb) || !strcasecmp(ea, b) || !strcasecmp(ea, eb);
 }
 
 int cf_tables_clash(char *msg, size_t msglen, const char *s1, const char *t1, const char *s2,
@@ -46,10 +44,21 @@ int cf_tables_clash(char *msg, size_t msglen, const char *s1, const char *t1, co
                       "streams %s and %s land in tables %s and %s, which are one table (table "
                       "names ignore case); give one of them its own sink.table",
                       s1, s2, t1, t2);
+    char e1[LK_TABLE_NAME_MAX + 1], e2[LK_TABLE_NAME_MAX + 1];
+    lk_errors_table_name(t1, e1);
+    lk_errors_table_name(t2, e2);
+    if (strcasecmp(t1, e2) && strcasecmp(e1, t2))
+        return ut_err(msg, msglen,
+                      "streams %s and %s would keep their rejected records in one errors "
+                      "table, %s (of tables %s and %s; over 120 characters an errors table's "
+                      "name is cut and hashed); give one of them another sink.table",
+                      s1, s2, e1, t1, t2);
+    int first = !strcasecmp(t1, e2); /* t1 is t2's errors table */
     return ut_err(msg, msglen,
-                  "streams %s and %s land in tables %s and %s, but the sink keeps a table's "
-                  "rejected records in <table>_errors; give one of them another sink.table",
-                  s1, s2, t1, t2);
+                  "streams %s and %s: table %s is the errors table of %s (where the sink keeps "
+                  "its rejected records: <table>_errors, cut and hashed over 120 characters); "
+                  "give one of them another sink.table",
+                  s1, s2, first ? t1 : t2, first ? t2 : t1);
 }
 
 int cf_check_tables(const cf_config *c, char *msg, size_t msglen)

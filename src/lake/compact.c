@@ -17,7 +17,8 @@
  *     after a crash between the catalog change and the deletion).  The grace
  *     period lets a scan that listed the files before the removal — in this
  *     process or another one, such as `sluice sql` beside the server — still
- *     read them (at their trash key).
+ *     read them (at their trash key); a scan running longer holds a pin
+ *     (pin.c) and nothing removed after the oldest pin's start is deleted.
  */
 #include "lake/sink_int.h"
 #include "log/log.h"
@@ -262,14 +263,31 @@ done:
     return rc;
 }
 
+/* Files removed before this may be deleted: trash_grace ago, or earlier
+ * when a running scan's pin started earlier (pin.c).  0 or -1. */
+static int trash_cutoff(lk_sink *s, int64_t *cutoff, char *err, size_t errlen)
+{
+    int64_t grace = s->o.trash_grace_ms > 0 ? s->o.trash_grace_ms : 0, oldest = 0;
+    *cutoff = lk__now_ms() - grace;
+    int p = lk_pins_oldest(s->o.store, &oldest, err, errlen);
+    if (p < 0) return -1;
+    if (p && oldest - LK_PIN_SLACK_MS < *cutoff) {
+        *cutoff = oldest - LK_PIN_SLACK_MS;
+        lg_debug("sink", "table %s: a scan pinned at %lld holds back the trash", s->o.table,
+                 (long long)oldest);
+    }
+    return 0;
+}
+
 /* Delete the objects of files the catalog has removed (at their trash key,
  * and at their old key in case the move to the trash never happened), then
  * forget them. */
 int lk__empty_trash(lk_sink *s, char *err, size_t errlen)
 {
     ct_file *t = NULL;
-    int64_t grace = s->o.trash_grace_ms > 0 ? s->o.trash_grace_ms : 0;
-    int n = ct_trash_due(s->cat, lk__now_ms() - grace, &t, err, errlen);
+    int64_t cutoff;
+    if (trash_cutoff(s, &cutoff, err, errlen)) return -1;
+    int n = ct_trash_due(s->cat, cutoff, &t, err, errlen);
     if (n < 0) return -1;
     int rc = 0;
     for (int i = 0; i < n && rc == 0; i++) {

@@ -78,7 +78,12 @@ lk_sink *lk_sink_create(const lk_sink_opts *o, char *err, size_t errlen);
  * tools; the server uses lk_sink_start. */
 int lk_sink_step(lk_sink *s, int flush, char *err, size_t errlen);
 
-/* Run the sink in its own thread until lk_sink_stop. 0 or -1. */
+/* Run the sink in its own thread until lk_sink_stop. 0 or -1.  A failed
+ * step (store or catalog failing) is retried after a wait that doubles from
+ * LK_RETRY_FIRST_MS to LK_RETRY_MAX_MS, with jitter (half to all of it), and
+ * ends at once when the sink is stopped; the stats stay readable throughout. */
+#define LK_RETRY_FIRST_MS 100
+#define LK_RETRY_MAX_MS 30000
 int lk_sink_start(lk_sink *s, char *err, size_t errlen);
 /* Stop the thread (if started), flushing and committing what is buffered. */
 void lk_sink_stop(lk_sink *s);
@@ -108,6 +113,8 @@ typedef struct lk_sink_stats {
     uint64_t last_commit_lag_us;/* ingest → commit of the oldest record of the last flush */
     int past_end;               /* stopped: position past the stream's end (records lost) */
     uint64_t stream_end;        /* the stream's next offset when last checked */
+    uint64_t retries;           /* failed steps retried (the thread) since the start */
+    int64_t retry_backoff_ms;   /* the wait before the next retry; 0 once a step succeeds */
     char last_error[256];
 } lk_sink_stats;
 
@@ -185,6 +192,28 @@ int lk_trash_move(st_store *store, const char *table, const char *path, char *er
  * stays in place until the grace period ends or the next start moves it).
  * Returns the number that failed. */
 int lk_trash_files(st_store *store, const char *table, const ct_file *files, int n);
+
+/* ---- scan pins (pin.c) -----------------------------------------------------------
+ * A scan that may read trashed files holds a pin from before it lists the
+ * catalog's files until it ends; the trash deletes no file removed after the
+ * oldest live pin started, however long ago that is (trash_grace counts only
+ * once no scan holds it back).  Pins are files "<lake>/.trash/.pins/<pid>-<n>"
+ * holding their start time and locked (flock) by their process, so other
+ * processes on the host see them; a pin whose process is gone is ignored and
+ * removed.  Local stores only: on S3 there are no pins and the grace period
+ * alone protects a scan (a file first opened after it ends fails the scan). */
+typedef struct lk_pin lk_pin;
+#define LK_PINS_MAX 10000      /* pins read per pass; more: the trash deletes nothing */
+#define LK_PIN_SLACK_MS 1000   /* files removed up to this long before a pin are kept too */
+/* Pin the store's trash now.  NULL with err "" when the store has no pins
+ * (S3, store NULL); NULL with a message when the pin cannot be made (the
+ * scan may go on without it). */
+lk_pin *lk_pin_create(st_store *store, char *err, size_t errlen);
+void lk_pin_destroy(lk_pin *p); /* accepts NULL */
+/* The start (wall-clock ms) of the oldest live pin of the store into
+ * *oldest_ms: 1, 0 when there is none, -1 with a message (then nothing may
+ * be deleted).  Removes the pins of dead processes. */
+int lk_pins_oldest(st_store *store, int64_t *oldest_ms, char *err, size_t errlen);
 
 /* A fresh temp path "<tmp_dir>/sl-<pid>-<seq>-<tag>.parquet" (tag sanitised). */
 void lk_tmp_path(const char *tmp_dir, const char *tag, char *out, size_t n);

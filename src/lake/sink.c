@@ -374,28 +374,63 @@ int lk_sink_step(lk_sink *s, int flush, char *err, size_t errlen)
 
 /* ---- thread ---------------------------------------------------------------------- */
 
+/* Wait ms, or less when a stop is asked (lk_sink_stop_begin wakes it). */
+static void wait_or_stop(lk_sink *s, int64_t ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_sec += (time_t)(ms / 1000);
+    ts.tv_nsec += (long)(ms % 1000) * 1000000;
+    if (ts.tv_nsec >= 1000000000) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000;
+    }
+    pthread_mutex_lock(&s->wake_mu);
+    while (!__atomic_load_n(&s->stop, __ATOMIC_ACQUIRE))
+        if (pthread_cond_timedwait(&s->wake, &s->wake_mu, &ts) == ETIMEDOUT) break;
+    pthread_mutex_unlock(&s->wake_mu);
+}
+
+/* After a failed step: record it, wait (half to all of *base: sinks failing
+ * together do not retry in step), double *base up to the cap. */
+static void back_off(lk_sink *s, const char *err, int64_t *base)
+{
+    s->rng ^= s->rng << 13;
+    s->rng ^= s->rng >> 7;
+    s->rng ^= s->rng << 17;
+    int64_t wait = *base / 2 + (int64_t)(s->rng % (uint64_t)(*base / 2 + 1));
+    pthread_mutex_lock(&s->mu);
+    snprintf(s->stats.last_error, sizeof s->stats.last_error, "%.255s", err);
+    s->stats.retries++;
+    s->stats.retry_backoff_ms = wait;
+    pthread_mutex_unlock(&s->mu);
+    lg_error("sink", "sink %s: %s (retrying in %lld ms)", s->o.table, err, (long long)wait);
+    wait_or_stop(s, wait);
+    *base = *base * 2 < LK_RETRY_MAX_MS ? *base * 2 : LK_RETRY_MAX_MS;
+}
+
 static void *run(void *arg)
 {
     lk_sink *s = arg;
     char err[512];
-    int backoff_ms = 100;
+    int64_t base_ms = LK_RETRY_FIRST_MS;
     while (!__atomic_load_n(&s->stop, __ATOMIC_ACQUIRE)) {
         int n = lk_sink_step(s, 0, err, sizeof err);
         if (n < 0) {
-            pthread_mutex_lock(&s->mu);
-            snprintf(s->stats.last_error, sizeof s->stats.last_error, "%.255s", err);
-            pthread_mutex_unlock(&s->mu);
-            lg_error("sink", "sink %s: %s (retrying in %d ms)", s->o.table, err, backoff_ms);
-            usleep((useconds_t)backoff_ms * 1000);
+            back_off(s, err, &base_ms);
             /* a landing whose commit and cleanup both failed left objects at
              * the names the retry uses (the store never replaces one): collect
              * what the catalog does not know before trying again */
             if (lk__gc(s, err, sizeof err))
                 lg_warn("sink", "sink %s: collecting uncommitted files: %s", s->o.table, err);
-            if (backoff_ms < 10000) backoff_ms *= 2;
             continue;
         }
-        backoff_ms = 100;
+        if (base_ms != LK_RETRY_FIRST_MS) { /* recovered */
+            base_ms = LK_RETRY_FIRST_MS;
+            pthread_mutex_lock(&s->mu);
+            s->stats.retry_backoff_ms = 0;
+            pthread_mutex_unlock(&s->mu);
+        }
         int64_t now = lk__now_ms();
         if (s->o.maintenance_interval_ms > 0 && now - s->last_maint_ms >= s->o.maintenance_interval_ms) {
             s->last_maint_ms = now;
@@ -430,7 +465,11 @@ int lk_sink_start(lk_sink *s, char *err, size_t errlen)
 
 void lk_sink_stop_begin(lk_sink *s)
 {
-    if (s && s->running) __atomic_store_n(&s->stop, 1, __ATOMIC_RELEASE);
+    if (!s || !s->running) return;
+    __atomic_store_n(&s->stop, 1, __ATOMIC_RELEASE);
+    pthread_mutex_lock(&s->wake_mu); /* a retry's wait ends now */
+    pthread_cond_broadcast(&s->wake);
+    pthread_mutex_unlock(&s->wake_mu);
 }
 
 int lk_sink_stop_wait(lk_sink *s, int64_t deadline_ms)
@@ -498,6 +537,14 @@ lk_sink *lk_sink_create(const lk_sink_opts *o, char *err, size_t errlen)
 {
     lk_sink *s = ut_calloc(1, sizeof *s);
     pthread_mutex_init(&s->mu, NULL);
+    pthread_mutex_init(&s->wake_mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&s->wake, &ca);
+    pthread_condattr_destroy(&ca);
+    s->rng = ((uint64_t)lk__now_ms() << 20) ^ (uint64_t)(uintptr_t)s ^ (uint64_t)getpid();
+    s->rng |= 1;
     copy_opts(s, o);
     s->last_part = -1;
     for (int i = 0; i < 64; i++) s->hints[i] = -1;
@@ -563,6 +610,8 @@ void lk_sink_destroy(lk_sink *s)
     free(s->own_tmp);
     free(s->own_etf);
     pthread_mutex_destroy(&s->mu);
+    pthread_mutex_destroy(&s->wake_mu);
+    pthread_cond_destroy(&s->wake);
     free(s);
 }
 

@@ -59,7 +59,10 @@ struct lk_sink {
     int hints[64];              /* column matched by field position k last time */
     pthread_t thread;
     int running, stop;
-    pthread_mutex_t mu;         /* guards stats */
+    pthread_mutex_t wake_mu;    /* with `wake`: a retry's wait ends at a stop */
+    pthread_cond_t wake;
+    uint64_t rng;               /* retry jitter (xorshift) */
+    pthread_mutex_t mu;         /* guards stats; never held across I/O or a wait */
     lk_sink_stats stats;
 };
 

@@ -72,13 +72,15 @@ static void stream_json(sv__stream *st, ut_buf *b, int with_groups)
         ut_buf_printf(b, ",\"sink\":{\"position\":%llu,\"lag\":%s,\"landed\":%llu,"
                          "\"errored\":%llu,\"files\":%llu,\"bytes\":%llu,\"buffered\":%llu,"
                          "\"open_partitions\":%d,\"columns\":%d,\"schema_version\":%d,"
-                         "\"last_commit_lag_ms\":%.1f,\"compacted_files\":%llu,\"last_error\":",
+                         "\"last_commit_lag_ms\":%.1f,\"compacted_files\":%llu,\"retries\":%llu,"
+                         "\"retry_backoff_ms\":%lld,\"last_error\":",
                       (unsigned long long)k.position, lag,
                       (unsigned long long)k.records_landed, (unsigned long long)k.records_errored,
                       (unsigned long long)k.files_committed, (unsigned long long)k.bytes_committed,
                       (unsigned long long)k.buffered_records, k.open_partitions, k.columns,
                       k.schema_version, (double)k.last_commit_lag_us / 1000,
-                      (unsigned long long)k.files_compacted);
+                      (unsigned long long)k.files_compacted, (unsigned long long)k.retries,
+                      (long long)k.retry_backoff_ms);
         ut_json_str(b, k.last_error, strlen(k.last_error));
         if (k.past_end)
             ut_buf_printf(b, ",\"state\":\"stopped\",\"error\":\"position past the stream's end "
@@ -216,7 +218,8 @@ void sv__metrics(sv_server *s, ut_buf *b)
               {"sluice_sink_lag_records", "gauge", "Acknowledged records not yet committed to the lake.", 6},
               {"sluice_sink_commit_lag_seconds", "gauge", "Ingest-to-commit time of the oldest record of the last flush.", 7},
               {"sluice_sink_compacted_files_total", "counter", "Small files merged away by compaction.", 8},
-              {"sluice_sink_past_end", "gauge", "1: the sink is stopped, its position is past the stream's end (the journal lost records).", 9}};
+              {"sluice_sink_past_end", "gauge", "1: the sink is stopped, its position is past the stream's end (the journal lost records).", 9},
+              {"sluice_sink_retries_total", "counter", "Failed sink steps retried (store or catalog failing), each after a backoff.", 10}};
     for (size_t m = 0; m < sizeof sm / sizeof sm[0]; m++) {
         help(b, sm[m].name, sm[m].type, sm[m].help);
         for (int i = 0; i < n; i++) {
@@ -232,7 +235,8 @@ void sv__metrics(sv_server *s, ut_buf *b)
                                           : (double)(in[i].next_offset > k->position ? in[i].next_offset - k->position : 0))
                      : sm[m].field == 7 ? (double)k->last_commit_lag_us / 1e6
                      : sm[m].field == 8 ? (double)k->files_compacted
-                                        : (double)k->past_end;
+                     : sm[m].field == 9 ? (double)k->past_end
+                                        : (double)k->retries;
             if (isnan(v))
                 ut_buf_printf(b, "%s{stream=\"%s\"} NaN\n", sm[m].name, s->streams[i]->name);
             else

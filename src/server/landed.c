@@ -28,16 +28,16 @@ void sv__landed_free(sv__landed *l)
     memset(l, 0, sizeof *l);
 }
 
-/* t is "<x>_errors" where x is another table fed by the same stream. */
+/* t is the errors table (lk_errors_table_name) of another table fed by the
+ * same stream. */
 static int errors_of_sibling(const sv__landed *l, const ct_table *t)
 {
-    size_t n = strlen(t->name);
-    if (n <= 7 || strcmp(t->name + n - 7, "_errors")) return 0;
+    char en[LK_TABLE_NAME_MAX + 1];
     for (int j = 0; j < l->n; j++) {
         const ct_table *o = &l->t[j];
-        if (o != t && !strcmp(o->stream, t->stream) && strlen(o->name) == n - 7 &&
-            !strncmp(o->name, t->name, n - 7))
-            return 1;
+        if (o == t || strcmp(o->stream, t->stream)) continue;
+        lk_errors_table_name(o->name, en);
+        if (!strcmp(en, t->name)) return 1;
     }
     return 0;
 }

@@ -80,6 +80,7 @@ typedef struct lcur {
     char lastpart[256];
     sq_tail *tail;
     int in_tail, eof;
+    lk_pin *pin; /* lake: held from the first file list until the cursor closes */
 } lcur;
 
 /* ---- helpers ------------------------------------------------------------------- */
@@ -541,6 +542,7 @@ static int xclose(sqlite3_vtab_cursor *cur)
     lcur *c = (lcur *)cur;
     lvtab *t = (lvtab *)cur->pVtab;
     reset(c, t->ncols);
+    lk_pin_destroy(c->pin);
     free(c->fcol);
     free(c->fpt);
     free(c->vals);
@@ -879,6 +881,20 @@ fail:
     return -1;
 }
 
+/* Before the scan first lists its files: pin the trash (lk_pin_create), so
+ * files removed while it runs stay readable at their trash key however long
+ * it takes.  A later list of the same cursor (a join's inner loop) lists
+ * files live then, removed later still: the first pin covers them. */
+static void pin_trash(sq_engine *e, lcur *c)
+{
+    char err[512];
+    if (c->pin || !e->o.store) return;
+    c->pin = lk_pin_create(e->o.store, err, sizeof err);
+    if (!c->pin && err[0])
+        sq__warn_once("scans run without a trash pin (a file compaction replaces may be deleted "
+                      "before a scan longer than trash_grace reads it): %s", err);
+}
+
 static int xfilter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr, int argc,
                    sqlite3_value **argv)
 {
@@ -962,6 +978,7 @@ static int xfilter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr, int
                 }
             }
         }
+        pin_trash(e, c);
         if (lake_snapshot(t, c, pre, &pos)) return SQLITE_ERROR;
         struct ct_table_stats ts;
         char err[256];

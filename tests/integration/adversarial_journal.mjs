@@ -11,18 +11,16 @@
 // hit.  At the end `sluice read` must return exactly the acknowledged records
 // minus the damaged ones, and the lake must hold every record acknowledged
 // after a flip.
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import http from 'node:http';
 import path from 'node:path';
-import { BIN, Reporter, makeTmp, openDuck, sluice, describe } from '../node/lib/common.mjs';
+import { Reporter, Server, makeTmp, openDuck, sluice, describe, sanitizerReport, lakeScan } from '../node/lib/common.mjs';
 
 const R = new Reporter();
 const T = makeTmp('advj');
 const DATA = path.join(T, 'data');
 const SDIR = path.join(DATA, 'streams', 'adv');
 const TRIALS = 24, FIRST_BATCHES = 40, BATCH = 250;
-let server = null, port = 0;
+const server = new Server(T);
 
 /* deterministic pseudo-random numbers (a failing seed can be replayed) */
 let seed = Number(process.env.SLUICE_ADV_SEED ?? (Date.now() % 100000));
@@ -40,43 +38,6 @@ streams:
       roll_age: 100ms
 `);
 
-async function start() {
-    const pf = path.join(T, 'port');
-    fs.rmSync(pf, { force: true });
-    const log = fs.openSync(path.join(T, 'server.log'), 'a');
-    server = spawn(BIN, ['serve', '-c', path.join(T, 'sluice.yaml'), '--port-file', pf],
-        { stdio: ['ignore', 'ignore', log] });
-    fs.closeSync(log);
-    for (let i = 0; i < 800; i++) {
-        if (fs.existsSync(pf) && fs.readFileSync(pf, 'utf8').trim()) {
-            port = Number(fs.readFileSync(pf, 'utf8').trim());
-            return;
-        }
-        if (server.exitCode !== null) break;
-        await new Promise(r => setTimeout(r, 25));
-    }
-    throw new Error('server did not start: ' + fs.readFileSync(path.join(T, 'server.log'), 'utf8').slice(-2000));
-}
-
-async function stop(sig) {
-    if (!server) return;
-    const p = new Promise(r => server.once('exit', r));
-    server.kill(sig);
-    await p;
-    server = null;
-}
-
-function request(method, p, body) {
-    return new Promise(resolve => {
-        const req = http.request({ host: '127.0.0.1', port, method, path: p, agent: false,
-            headers: body ? { 'Content-Type': 'application/x-ndjson', 'Content-Length': Buffer.byteLength(body) } : {} },
-            res => { let d = ''; res.on('data', x => d += x); res.on('end', () => resolve({ code: res.statusCode, body: d })); });
-        req.on('error', (e) => resolve({ code: 0, body: String(e) }));
-        req.setTimeout(15000, () => req.destroy());
-        req.end(body);
-    });
-}
-
 const acked = new Map();    // offset -> id
 const damaged = new Set();  // offsets whose bytes a flip hit
 const afterFlip = [];       // ids acknowledged after the first flip
@@ -90,7 +51,7 @@ async function ingest(tag) {
         ids.push(id);
         lines.push(JSON.stringify({ id, pad: 'p'.repeat(150 + (id % 100)) }));
     }
-    const r = await request('POST', '/v1/streams/adv/records', lines.join('\n') + '\n');
+    const r = await server.post('adv', lines);
     if (r.code !== 200) throw new Error(`${tag}: ingest answered ${r.code}: ${r.body}`);
     const first = Number(JSON.parse(r.body).first_offset);
     if (first <= maxSeen)
@@ -100,21 +61,8 @@ async function ingest(tag) {
     return ids;
 }
 
-async function info() {
-    const r = await request('GET', '/v1/streams/adv');
-    return r.code === 200 ? JSON.parse(r.body) : null;
-}
-
-async function landed(tag) {
-    const t0 = Date.now();
-    let i = null;
-    while (Date.now() - t0 < 20000) {
-        i = await info();
-        if (i && i.sink && i.sink.state !== 'stopped' && i.sink.position === i.next_offset && i.sink.buffered === 0) return i;
-        await new Promise(r => setTimeout(r, 30));
-    }
-    throw new Error(`${tag}: sink did not land everything: ${JSON.stringify(i && i.sink)} next_offset ${i && i.next_offset}`);
-}
+const info = () => server.info('adv');
+const landed = (tag) => server.landed('adv', 20000, tag);
 
 /* CRC-32C, as jr_crc32c */
 const CRC = new Int32Array(256);
@@ -180,7 +128,7 @@ function flip(trial) {
 }
 
 try {
-    await start();
+    await server.start();
     for (let i = 0; i < FIRST_BATCHES; i++) await ingest('initial');
     await landed('initial');
     const nseg = segments().length;
@@ -188,9 +136,9 @@ try {
     const t0 = Date.now();
     let activeHits = 0;
     for (let t = 0; t < TRIALS; t++) {
-        await stop(t % 2 ? 'SIGTERM' : 'SIGKILL');
+        await server.stop(t % 2 ? 'SIGTERM' : 'SIGKILL');
         const f = flip(t);
-        await start();
+        await server.start();
         const i = await info();
         if (f.active && f.hit !== null) {
             activeHits++;
@@ -227,8 +175,7 @@ try {
 
     /* records acknowledged after the flips are in the lake */
     const db = await openDuck();
-    const glob = `${DATA}/lake/t1_adv/**/*.parquet`;
-    const rows = await db.all(`SELECT id FROM read_parquet('${glob}', hive_partitioning=true, union_by_name=true)`);
+    const rows = await db.all(`SELECT id FROM ${lakeScan(path.join(DATA, 'lake'), 't1_adv')}`);
     const inLake = new Set(rows.rows.map(r => Number(r[0])));
     const missing = afterFlip.filter(id => !inLake.has(id));
     const lp = missing.length ? [`${missing.length} of ${afterFlip.length} records acked after a flip are not in the lake (first: ${missing.slice(0, 5)})`] : [];
@@ -240,9 +187,9 @@ try {
 } catch (e) {
     R.fail('adversarial_journal', e && e.stack || e);
 } finally {
-    await stop('SIGTERM');
+    await server.stop('SIGTERM');
 }
-const log = fs.readFileSync(path.join(T, 'server.log'), 'utf8');
-if (/AddressSanitizer|runtime error:/.test(log)) R.fail('no_sanitizer_reports', log.split('\n').filter(l => /Sanitizer|runtime error/.test(l)).slice(0, 5).join('\n'));
+const san = sanitizerReport(server.log(), 5);
+if (san) R.fail('no_sanitizer_reports', san);
 else R.ok('no_sanitizer_reports');
 process.exit(R.failed ? 1 : 0);

@@ -3,17 +3,16 @@
 // hive_partitioning and must find exactly the records that were acknowledged.
 // Also: late events in their own partitions, schema drift (keys gained, lost,
 // renamed, int -> float) recorded as versions, and exactly-once across kill -9.
-import { spawn, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import http from 'node:http';
 import path from 'node:path';
-import { BIN, Reporter, makeTmp, openDuck } from '../node/lib/common.mjs';
+import { BIN, Reporter, Server, makeTmp, openDuck, sanitizerReport, lakeScan, sleep } from '../node/lib/common.mjs';
 
 const R = new Reporter();
 const T = makeTmp('lake');
 const DATA = path.join(T, 'data');
 const LAKE = path.join(DATA, 'lake');
-let server = null, port = 0;
+const server = new Server(T);
 
 function config(extra = '') {
     const cfg = `data_dir: ${DATA}
@@ -54,75 +53,22 @@ ${extra}`;
     fs.writeFileSync(path.join(T, 'sluice.yaml'), cfg);
 }
 
-async function start() {
-    const pf = path.join(T, 'port');
-    fs.rmSync(pf, { force: true });
-    const log = fs.openSync(path.join(T, 'server.log'), 'a');
-    server = spawn(BIN, ['serve', '-c', path.join(T, 'sluice.yaml'), '--port-file', pf],
-        { stdio: ['ignore', 'ignore', log] });
-    const exited = new Promise(r => server.once('exit', r));
-    for (let i = 0; i < 400; i++) {
-        if (fs.existsSync(pf) && fs.readFileSync(pf, 'utf8').trim()) {
-            port = Number(fs.readFileSync(pf, 'utf8').trim());
-            return;
-        }
-        if (server.exitCode !== null) break;
-        await new Promise(r => setTimeout(r, 25));
-    }
-    await Promise.race([exited, new Promise(r => setTimeout(r, 100))]);
-    throw new Error('server did not start: ' + fs.readFileSync(path.join(T, 'server.log'), 'utf8').slice(-2000));
-}
+const post = (stream, lines) => server.post(stream, lines);
+const streamInfo = (s) => server.info(s);
+const landed = (s, timeoutMs) => server.landed(s, timeoutMs);
 
-async function stop(sig = 'SIGTERM') {
-    if (!server) return 0;
-    const p = new Promise(r => server.once('exit', (code, s) => r(code ?? s)));
-    server.kill(sig);
-    const code = await p;
-    server = null;
-    return code;
-}
-
-function request(method, p, body) {
-    return new Promise(resolve => {
-        const req = http.request({ host: '127.0.0.1', port, method, path: p, agent: false,
-            headers: body ? { 'Content-Type': 'application/x-ndjson', 'Content-Length': Buffer.byteLength(body) } : {} },
-            res => { let d = ''; res.on('data', x => d += x); res.on('end', () => resolve({ code: res.statusCode, body: d })); });
-        req.on('error', () => resolve({ code: 0, body: '' }));
-        req.setTimeout(10000, () => req.destroy());
-        req.end(body);
-    });
-}
-const post = (stream, lines) => request('POST', `/v1/streams/${stream}/records`, lines.map(l => typeof l === 'string' ? l : JSON.stringify(l)).join('\n') + '\n');
-
-async function streamInfo(s) {
-    const r = await request('GET', `/v1/streams/${s}`);
-    return r.code === 200 ? JSON.parse(r.body) : null;
-}
-
-/* Wait until the sink has committed everything the stream holds. */
-async function landed(s, timeoutMs = 20000) {
-    const t0 = Date.now();
-    while (Date.now() - t0 < timeoutMs) {
-        const i = await streamInfo(s);
-        if (i && i.sink && i.sink.position === i.next_offset && i.sink.buffered === 0) return i;
-        await new Promise(r => setTimeout(r, 50));
-    }
-    throw new Error(`stream ${s} did not land within ${timeoutMs} ms: ${JSON.stringify(await streamInfo(s))}`);
-}
-
-const tableGlob = t => `${LAKE}/${t}/**/*.parquet`;
-const readLake = t => `read_parquet('${tableGlob(t)}', hive_partitioning=true, union_by_name=true)`;
+const readLake = t => lakeScan(LAKE, t);
 
 config();
 const db = await openDuck();
 db.rows = db.objs;
 
 await R.guard('lake_end_to_end', async () => {
-    await start();
+    await server.start();
     // ---- 1. gen | ingest, then DuckDB reads exactly the records --------------------------
     const src = path.join(T, 'events.ndjson');
     execFileSync(BIN, ['gen', '--count', '30000', '--seed', '7'], { stdio: ['ignore', fs.openSync(src, 'w'), 'inherit'] });
-    execFileSync(BIN, ['ingest', '-q', '--url', `http://127.0.0.1:${port}`, 'events', src]);
+    execFileSync(BIN, ['ingest', '-q', '--url', server.url, 'events', src]);
     const info = await landed('events');
     const [a] = await db.rows(`SELECT count(*) AS n, count(DISTINCT event_id) AS d, sum(cost) AS c FROM ${readLake('t1_events')}`);
     const [b] = await db.rows(`SELECT count(*) AS n, count(DISTINCT event_id) AS d, sum(cost) AS c FROM read_json_auto('${src}')`);
@@ -232,7 +178,7 @@ await R.guard('lake_end_to_end', async () => {
     let after = before, cinfo = await streamInfo('compact');
     for (let t = 0; t < 100; t++) {
         if (after <= 3 && cinfo.sink.compacted_files >= 8 && catFiles() === after) break;
-        await new Promise(r => setTimeout(r, 100));
+        await sleep(100);
         after = filesIn('t1_compact').length;
         cinfo = await streamInfo('compact');
     }
@@ -254,7 +200,7 @@ await R.guard('lake_end_to_end', async () => {
     await landed('old');
     let ids = [];
     for (let t = 0; t < 60; t++) {
-        await new Promise(r => setTimeout(r, 100));
+        await sleep(100);
         ids = (await db.rows(`SELECT id FROM ${readLake('t1_old')} ORDER BY id`)).map(r => r.id);
         if (ids.length === 1) break;
     }
@@ -268,13 +214,13 @@ await R.guard('lake_end_to_end', async () => {
     const tables = execFileSync(BIN, ['tables', '--data', DATA]).toString();
     R.check('sluice_tables_lists_landed_tables', ['t1_events', 't1_drift'].filter(t => !tables.includes(t)).map(t => `${t} missing from:\n${tables}`));
 
-    const code = await stop();
+    const code = await server.stop();
     R.check('sigterm_with_sinks_exit_0', code === 0 ? [] : [`exit ${code}`]);
 });
 
 // ---- 4. exactly once across kill -9 during ingest and flushing ---------------------------------
 await R.guard('lake_exactly_once_kill9', async () => {
-    await start();
+    await server.start();
     const acked = new Set();
     let stopFlag = false, seq = 0;
     async function client(c) {
@@ -283,16 +229,16 @@ await R.guard('lake_exactly_once_kill9', async () => {
             for (let i = 0; i < 50; i++) batch.push({ id: `c${c}-${seq++}`, v: seq, event_time: new Date(Date.UTC(2024, 4, 1, seq % 4)).toISOString() });
             const res = await post('crash', batch);
             if (res.code === 200 && JSON.parse(res.body).accepted === 50) batch.forEach(b => acked.add(b.id));
-            else if (res.code === 0) await new Promise(r => setTimeout(r, 20));
+            else if (res.code === 0) await sleep(20);
         }
     }
     const clients = [0, 1, 2, 3].map(client);
     for (let k = 0; k < 4; k++) {
-        await new Promise(r => setTimeout(r, 600 + 200 * k));
-        await stop('SIGKILL');
-        await start();
+        await sleep(600 + 200 * k);
+        await server.stop('SIGKILL');
+        await server.start();
     }
-    await new Promise(r => setTimeout(r, 400));
+    await sleep(400);
     stopFlag = true;
     await Promise.all(clients);
     await landed('crash', 30000);
@@ -313,9 +259,9 @@ await R.guard('lake_exactly_once_kill9', async () => {
     if (listed.size && stray.length) probs.push(`${stray.length} uncommitted files left in the table directory: ${stray.slice(0, 3)}`);
     console.log(`# ${acked.size} acked, ${x.n} rows in the lake, ${onDisk.length} files`);
     R.check('acked_records_land_exactly_once', probs);
-    await stop();
-    const log = fs.readFileSync(path.join(T, 'server.log'), 'utf8');
-    R.check('no_sanitizer_reports', /AddressSanitizer|runtime error|LeakSanitizer/.test(log) ? [log.split('\n').filter(l => /Sanitizer|runtime error|#[0-9] /.test(l)).slice(0, 15).join('\n')] : []);
+    await server.stop();
+    const san = sanitizerReport(server.log());
+    R.check('no_sanitizer_reports', san ? [san] : []);
 });
 
 db.close();

@@ -3,45 +3,26 @@
 // (<dir>/<bucket>/<key>._S3rver_object) with hive_partitioning: they must hold
 // exactly the records ingested.  A restart then finds no garbage to collect.
 // Compaction on S3 moves the replaced objects out of the table's prefix.
-import { spawn, spawnSync, execFileSync } from 'node:child_process';
+import { spawnSync, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { BIN, Reporter, makeTmp, openDuck } from '../node/lib/common.mjs';
+import { BIN, Reporter, Server, makeTmp, openDuck, sleep } from '../node/lib/common.mjs';
 import { startS3rver, S3RVER_CREDS } from '../node/lib/s3rver.mjs';
 
 const R = new Reporter();
 const T = makeTmp('lake-s3');
 const BUCKET = 'lake';
-let server = null, port = 0;
+const server = new Server(T);
 
-async function start(env) {
-    const pf = path.join(T, 'port');
-    fs.rmSync(pf, { force: true });
-    const log = fs.openSync(path.join(T, 'server.log'), 'a');
-    server = spawn(BIN, ['serve', '-c', path.join(T, 'sluice.yaml'), '--port-file', pf],
-        { stdio: ['ignore', 'ignore', log], env: { ...process.env, ...env } });
-    for (let i = 0; i < 400; i++) {
-        if (fs.existsSync(pf) && fs.readFileSync(pf, 'utf8').trim()) { port = Number(fs.readFileSync(pf, 'utf8')); return; }
-        if (server.exitCode !== null) break;
-        await new Promise(r => setTimeout(r, 25));
-    }
-    throw new Error('server did not start: ' + fs.readFileSync(path.join(T, 'server.log'), 'utf8').slice(-1500));
-}
-async function stop() {
-    const p = new Promise(r => server.once('exit', (c, s) => r(c ?? s)));
-    server.kill('SIGTERM');
-    const c = await p;
-    server = null;
-    return c;
-}
-async function info(s) {
-    const r = await fetch(`http://127.0.0.1:${port}/v1/streams/${s}`);
-    return r.ok ? r.json() : null;
-}
+const start = () => server.start(S3RVER_CREDS);
+const stop = () => server.stop();
+const info = (stream) => server.info(stream);
 
-await R.guard('lake_on_s3', async () => {
-    const s3 = await startS3rver(path.join(T, 's3rver'), BUCKET);
-    fs.writeFileSync(path.join(T, 'sluice.yaml'), `data_dir: ${T}/data
+/* s3rver in <T>/<name> and `sluice serve` with its lake there (bucket BUCKET,
+ * prefix warehouse/), data in <T>/<data>, the given `streams:` entries. */
+async function startLake(name, data, streams) {
+    const s3 = await startS3rver(path.join(T, name), BUCKET);
+    fs.writeFileSync(path.join(T, 'sluice.yaml'), `data_dir: ${T}/${data}
 listen: 127.0.0.1:0
 limits:
   min_free_disk: 0
@@ -52,22 +33,32 @@ lake:
     bucket: ${BUCKET}
     prefix: warehouse/
 streams:
-  events:
+${streams}`);
+    await start();
+    return s3;
+}
+
+/* Poll the stream's info until ok(info) holds or ms pass; the last info. */
+async function waitInfo(stream, ok, ms) {
+    let i = null;
+    for (const t0 = Date.now(); Date.now() - t0 < ms;) {
+        i = await info(stream);
+        if (i && ok(i)) break;
+        await sleep(50);
+    }
+    return i;
+}
+
+await R.guard('lake_on_s3', async () => {
+    const s3 = await startLake('s3rver', 'data', `  events:
     sink:
       roll_age: 300ms
       roll_rows: 4000
 `);
-    await start(S3RVER_CREDS);
     const src = path.join(T, 'events.ndjson');
     execFileSync(BIN, ['gen', '--count', '12000', '--seed', '11'], { stdio: ['ignore', fs.openSync(src, 'w'), 'inherit'] });
-    execFileSync(BIN, ['ingest', '-q', '--url', `http://127.0.0.1:${port}`, 'events', src]);
-    const t0 = Date.now();
-    let i;
-    while (Date.now() - t0 < 30000) {
-        i = await info('events');
-        if (i && i.sink && i.sink.position === i.next_offset && i.sink.buffered === 0) break;
-        await new Promise(r => setTimeout(r, 50));
-    }
+    execFileSync(BIN, ['ingest', '-q', '--url', server.url, 'events', src]);
+    const i = await waitInfo('events', (x) => x.sink && x.sink.position === x.next_offset && x.sink.buffered === 0, 30000);
     const probs = [];
     if (!i.sink || i.sink.position !== 12000) probs.push(`sink did not land: ${JSON.stringify(i && i.sink)}`);
     const glob = `${T}/s3rver/${BUCKET}/warehouse/t1_events/**/*._S3rver_object`;
@@ -86,11 +77,11 @@ streams:
     if (!ddl.includes(`LOCATION 's3://${BUCKET}/warehouse/t1_events`)) probs.push(`athena DDL lacks the S3 location:\n${ddl}`);
     if (await stop() !== 0) probs.push('server did not stop cleanly');
     // a restart with nothing new: no garbage collected, nothing rewritten
-    await start(S3RVER_CREDS);
+    await start();
     const again = await info('events');
     if (again.sink.files !== 0 || again.sink.position !== 12000) probs.push(`after restart: ${JSON.stringify(again.sink)}`);
     await stop();
-    const log = fs.readFileSync(path.join(T, 'server.log'), 'utf8');
+    const log = server.log();
     if (/removed .*never committed/.test(log)) probs.push('restart collected files that should have been committed');
     if (/AddressSanitizer|runtime error/.test(log)) probs.push('sanitizer report:\n' + log.slice(-1500));
     if (/S3RVER/.test(log.replace(/AWS_ACCESS_KEY_ID/g, ''))) probs.push('a credential appears in the log');
@@ -102,19 +93,7 @@ streams:
 // row once right after it; `sluice sql` scans running meanwhile never fail
 // (a file gone from its key is read at its trash key).
 await R.guard('compaction_on_s3', async () => {
-    const s3 = await startS3rver(path.join(T, 's3rver2'), BUCKET);
-    fs.writeFileSync(path.join(T, 'sluice.yaml'), `data_dir: ${T}/data2
-listen: 127.0.0.1:0
-limits:
-  min_free_disk: 0
-lake:
-  store: s3
-  s3:
-    endpoint: ${s3.endpoint}
-    bucket: ${BUCKET}
-    prefix: warehouse/
-streams:
-  ev:
+    const s3 = await startLake('s3rver2', 'data2', `  ev:
     sink:
       partition: none
       roll_age: 50ms
@@ -123,32 +102,28 @@ streams:
       maintenance_interval: 100ms
       trash_grace: 60s
 `);
-    await start(S3RVER_CREDS);
     const probs = [];
     let id = 0, stop2 = false;
     const post = async () => {
         while (!stop2) {
             const body = Array.from({ length: 20 }, () => JSON.stringify({ id: id++ })).join('\n') + '\n';
-            await fetch(`http://127.0.0.1:${port}/v1/streams/ev/records`, { method: 'POST', body }).catch(() => {});
-            await new Promise(r => setTimeout(r, 30));
+            await fetch(`${server.url}/v1/streams/ev/records`, { method: 'POST', body }).catch(() => {});
+            await sleep(30);
         }
     };
     const ingest = post();
     // land many small files first (the queries below block this loop)
-    for (const t1 = Date.now(); Date.now() - t1 < 20000 && id < 1000;) await new Promise(r => setTimeout(r, 50));
-    for (const t1 = Date.now(); Date.now() - t1 < 10000;) {
-        const i = await info('ev');
-        if (i?.sink?.position >= 1000) break;
-        await new Promise(r => setTimeout(r, 50));
-    }
+    for (const t1 = Date.now(); Date.now() - t1 < 20000 && id < 1000;) await sleep(50);
+    await waitInfo('ev', (x) => x.sink?.position >= 1000, 10000);
     const env = { ...process.env, ...S3RVER_CREDS };
-    const sqlArgs = (q) => ['sql', '-c', path.join(T, 'sluice.yaml'), '--no-tail', '-F', 'ndjson', q];
+    const sql = (q) => spawnSync(BIN, ['sql', '-c', path.join(T, 'sluice.yaml'), '--no-tail', '-F', 'ndjson', q],
+        { encoding: 'utf8', timeout: 20000, env });
     const slow = 'SELECT count(*) AS n, sum((WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c ' +
         'WHERE x < 300 + id % 7) SELECT count(*) FROM c)) AS w FROM t1_ev';
     const t0 = Date.now();
     let queries = 0, failures = 0;
     while (Date.now() - t0 < 8000) {
-        const r = spawnSync(BIN, sqlArgs(slow), { encoding: 'utf8', timeout: 20000, env });
+        const r = sql(slow);
         queries++;
         if (r.status !== 0) { failures++; if (failures <= 3) probs.push(`query failed: ${String(r.stderr).trim().slice(0, 200)}`); }
     }
@@ -162,7 +137,7 @@ streams:
     const objs = (d) => (fs.existsSync(d) ? fs.readdirSync(d, { recursive: true }).filter((f) => String(f).endsWith('._S3rver_object')) : []);
     const trashed = objs(`${base}/.trash/t1_ev`).length;
     if (!compacted || !trashed) probs.push(`nothing in the trash (${compacted} compacted, ${trashed} trashed)`);
-    const r = spawnSync(BIN, sqlArgs('SELECT count(*) AS n FROM t1_ev'), { encoding: 'utf8', timeout: 20000, env });
+    const r = sql('SELECT count(*) AS n FROM t1_ev');
     const want = r.status === 0 ? Number(JSON.parse(r.stdout.trim().split('\n')[0]).n) : NaN;
     if (!(want > 0)) probs.push(`sluice sql count failed: ${r.stderr}`);
     const db = await openDuck();

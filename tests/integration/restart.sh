@@ -220,6 +220,56 @@ YAML
 out=$("$BIN" config --check "$T/noclash.yaml" 2>&1); rc=$?
 [ "$rc" = 0 ]; check config_check_accepts_distinct_tables $? "exit $rc: $out"
 
+# A table name over 120 characters gets a hashed errors table name (a prefix and
+# 8 hex digits of XXH3 of the name, lk_errors_table_name): the collision rule
+# must use that name, not "<table>_errors".
+LONG=$(printf 'l%.0s' $(seq 125))                  # 125 characters
+LONG_ERR=$(printf 'l%.0s' $(seq 111))_5ebdd4e3_errors # its errors table (127)
+cat > "$T/clash4.yaml" <<YAML
+data_dir: $T/clash
+streams:
+  x: {sink: {table: $LONG}}
+  y: {sink: {table: $LONG_ERR}}
+YAML
+out=$("$BIN" config --check "$T/clash4.yaml" 2>&1); rc=$?
+[ "$rc" = 1 ] && [[ "$out" == *"streams x and y"* ]] && [[ "$out" == *"$LONG_ERR"* ]]; check config_check_refuses_hashed_errors_table_collision $? "exit $rc: $out"
+cat > "$T/clash5.yaml" <<YAML
+data_dir: $T/clash
+streams:
+  x: {sink: {table: $LONG}}
+  y: {sink: {table: ${LONG_ERR%_errors}}}
+YAML
+out=$("$BIN" config --check "$T/clash5.yaml" 2>&1); rc=$?
+[ "$rc" = 1 ] && [[ "$out" == *"streams x and y"* ]] && [[ "$out" == *"$LONG_ERR"* ]]; check config_check_refuses_two_streams_one_hashed_errors_table $? "exit $rc: $out"
+cat > "$T/noclash2.yaml" <<YAML
+data_dir: $T/clash
+streams:
+  x: {sink: {table: $LONG}}
+  y: {sink: {table: ${LONG}m}}
+YAML
+out=$("$BIN" config --check "$T/noclash2.yaml" 2>&1); rc=$?
+[ "$rc" = 0 ]; check config_check_accepts_long_distinct_tables $? "exit $rc: $out"
+# a stream found in the data directory resumes in its long-named table, not in
+# that table's (hashed) errors table
+cat > "$T/long.yaml" <<YAML
+data_dir: $T/long
+listen: 127.0.0.1:0
+limits:
+  min_free_disk: 0
+streams:
+  lg: {sink: {table: $LONG}}
+YAML
+records 10 > "$T/lg.ndjson"
+serve_config "$T/long.yaml"
+post lg "$T/lg.ndjson" >/dev/null
+stop TERM
+serve_default "$T/long"
+c=$(post lg "$T/lg.ndjson")
+stop TERM
+n=$(lake_count "$T/long" "$LONG")
+m=$(lake_count "$T/long" "$LONG_ERR")
+[ "$c" = 200 ] && [ "$n" = 20 ] && [ "$m" = 0 ]; check found_stream_resumes_in_long_named_table $? "post $c, table '$n' of 20 rows, errors table '$m' rows"
+
 D3=$T/auto
 records 20 > "$T/e.ndjson"
 records 5 > "$T/f.ndjson"

@@ -1,5 +1,6 @@
 #include "t.h"
 #include "config/cf_int.h"
+#include "lake/lake.h"
 #include "util/util.h"
 
 #include <stdlib.h>
@@ -624,6 +625,19 @@ TEST(config_sink_tables_and_collisions)
     CHECK(!cf_tables_collide("t1_a", "t1_ab"));
     CHECK(!cf_tables_collide("t1_a", "t1_a_errors_errors"));
     CHECK(!cf_tables_collide("t1_a_b", "t1_a_c"));
+    /* over 120 characters the errors table's name is cut and hashed: that
+     * name collides, with a table and with another table's errors table */
+    char lng[126], lerr[LK_TABLE_NAME_MAX + 1], other[LK_TABLE_NAME_MAX + 1];
+    memset(lng, 'l', 125);
+    lng[125] = 0;
+    lk_errors_table_name(lng, lerr);
+    CHECK(strcmp(lerr + strlen(lerr) - 7, "_errors") == 0 && strncmp(lerr, lng, 111) == 0);
+    CHECK(cf_tables_collide(lng, lerr));
+    CHECK(cf_tables_collide(lerr, lng));
+    snprintf(other, sizeof other, "%.*s", (int)strlen(lerr) - 7, lerr); /* its errors: lerr */
+    CHECK(cf_tables_collide(lng, other));
+    lng[124] = 'm';
+    CHECK(!cf_tables_collide(lng, lerr)); /* another name, another hash */
 
     /* refused at load, naming both streams */
     const char *m = fails("streams:\n  a-b: {}\n  a_b: {}\n");

@@ -4,11 +4,14 @@
 #include "lake/sink_int.h"
 #include "sql/sql.h"
 
+#include <dirent.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <xxhash.h>
 
@@ -102,19 +105,60 @@ static int count_files(const char *dir)
     return n;
 }
 
+/* A sink's parts under the test's tmp dir: <dir>/streams (stream `stream`,
+ * open), <dir>/lake (a local store), <dir>/catalog.db, <dir>/tmp, and its
+ * options (table t1_<stream>, the rest at their defaults). */
+typedef struct tsink {
+    char base[512], sdir[600], lake[600], cat[600], tmp[600], table[80];
+    jr_stream *js;
+    st_store *st;
+    lk_sink_opts o;
+} tsink;
+
+static int tsink_init(tsink *t, const char *dir, const char *stream, char *err, size_t errlen)
+{
+    memset(t, 0, sizeof *t);
+    snprintf(t->base, sizeof t->base, "%s/%s", t_tmpdir(), dir);
+    snprintf(t->sdir, sizeof t->sdir, "%s/streams", t->base);
+    snprintf(t->lake, sizeof t->lake, "%s/lake", t->base);
+    snprintf(t->cat, sizeof t->cat, "%s/catalog.db", t->base);
+    snprintf(t->tmp, sizeof t->tmp, "%s/tmp", t->base);
+    snprintf(t->table, sizeof t->table, "t1_%s", stream);
+    if (ut_mkdir_p(t->base, err, errlen)) return -1;
+    t->js = jr_stream_open(t->sdir, stream, NULL, err, errlen);
+    t->st = t->js ? st_local_create(t->lake, err, errlen) : NULL;
+    if (!t->st) return -1;
+    lk_sink_opts_init(&t->o);
+    t->o.stream_name = stream;
+    t->o.stream = t->js;
+    t->o.table = t->table;
+    t->o.catalog_path = t->cat;
+    t->o.store = t->st;
+    t->o.tmp_dir = t->tmp;
+    return 0;
+}
+
+static void tsink_put(tsink *t, const char *rec)
+{
+    jr_iov v = {rec, strlen(rec)};
+    uint64_t first;
+    char err[256];
+    if (jr_append(t->js, &v, 1, 1714521600000000LL, &first, err, sizeof err)) printf("  %s\n", err);
+}
+
+static void tsink_free(tsink *t)
+{
+    jr_stream_close(t->js);
+    st_destroy(t->st);
+}
+
 TEST(lake_sink_roundtrip_gc_resume)
 {
-    char base[512], sdir[600], lake[600], cat[600], tmp[600], err[512];
-    snprintf(base, sizeof base, "%s/lake1", t_tmpdir());
-    snprintf(sdir, sizeof sdir, "%s/streams", base);
-    snprintf(lake, sizeof lake, "%s/lake", base);
-    snprintf(cat, sizeof cat, "%s/catalog.db", base);
-    snprintf(tmp, sizeof tmp, "%s/tmp", base);
-    CHECK(ut_mkdir_p(base, err, sizeof err) == 0);
-    jr_stream *js = jr_stream_open(sdir, "ev", NULL, err, sizeof err);
-    CHECK_MSG(js, "%s", err);
-    st_store *st = st_local_create(lake, err, sizeof err);
-    CHECK_MSG(st, "%s", err);
+    tsink T;
+    char err[512];
+    CHECK_MSG(tsink_init(&T, "lake1", "ev", err, sizeof err) == 0, "%s", err);
+    jr_stream *js = T.js;
+    const char *lake = T.lake, *cat = T.cat;
     /* 300 records over 3 hours, one bad (not an object), one over the column cap */
     char rec[200];
     uint64_t first;
@@ -125,14 +169,7 @@ TEST(lake_sink_roundtrip_gc_resume)
         jr_iov v = {rec, (size_t)n};
         CHECK(jr_append(js, &v, 1, 1714521600000000LL, &first, err, sizeof err) == 0);
     }
-    lk_sink_opts o;
-    lk_sink_opts_init(&o);
-    o.stream_name = "ev";
-    o.stream = js;
-    o.table = "t1_ev";
-    o.catalog_path = cat;
-    o.store = st;
-    o.tmp_dir = tmp;
+    lk_sink_opts o = T.o;
     o.max_columns = 4;
     lk_sink *s = lk_sink_create(&o, err, sizeof err);
     CHECK_MSG(s, "%s", err);
@@ -215,8 +252,7 @@ TEST(lake_sink_roundtrip_gc_resume)
     ct_files_free(files, nf);
     ct_table_free(&t);
     ct_close(c);
-    st_destroy(st);
-    jr_stream_close(js);
+    tsink_free(&T);
 }
 
 /* Rows of the Parquet file at path, or -1 if it cannot be read. */
@@ -236,22 +272,16 @@ static int64_t file_rows(const char *path)
  * never replace the first one's committed file. */
 TEST(lake_commit_never_overwrites_a_committed_file)
 {
-    char base[512], lake[600], cat[600], tmp[600], sdir[600], err[512];
-    snprintf(base, sizeof base, "%s/lake_collide", t_tmpdir());
-    snprintf(sdir, sizeof sdir, "%s/streams", base);
-    snprintf(lake, sizeof lake, "%s/lake", base);
-    snprintf(cat, sizeof cat, "%s/catalog.db", base);
-    snprintf(tmp, sizeof tmp, "%s/tmp", base);
-    CHECK(ut_mkdir_p(base, err, sizeof err) == 0);
-    st_store *st = st_local_create(lake, err, sizeof err);
-    CHECK_MSG(st, "%s", err);
+    tsink T;
+    char err[512];
+    CHECK_MSG(tsink_init(&T, "lake_collide", "a-b", err, sizeof err) == 0, "%s", err);
     const char *names[2] = {"a-b", "a_b"};
     int counts[2] = {10, 5};
-    jr_stream *js[2];
+    jr_stream *js[2] = {T.js, NULL};
     lk_sink *s[2];
     int rc[2];
     for (int k = 0; k < 2; k++) {
-        js[k] = jr_stream_open(sdir, names[k], NULL, err, sizeof err);
+        if (k) js[k] = jr_stream_open(T.sdir, names[k], NULL, err, sizeof err);
         CHECK_MSG(js[k], "%s", err);
         for (int i = 0; i < counts[k]; i++) {
             char rec[100];
@@ -260,14 +290,10 @@ TEST(lake_commit_never_overwrites_a_committed_file)
             jr_iov v = {rec, (size_t)n};
             CHECK(jr_append(js[k], &v, 1, 0, &first, err, sizeof err) == 0);
         }
-        lk_sink_opts o;
-        lk_sink_opts_init(&o);
+        lk_sink_opts o = T.o;
         o.stream_name = names[k];
         o.stream = js[k];
         o.table = "t1_a_b";
-        o.catalog_path = cat;
-        o.store = st;
-        o.tmp_dir = tmp;
         s[k] = lk_sink_create(&o, err, sizeof err);
         if (k == 1) { /* the catalog's guard: one writer per table */
             CHECK(s[k] == NULL);
@@ -279,13 +305,11 @@ TEST(lake_commit_never_overwrites_a_committed_file)
     }
     CHECK_EQ_INT(rc[0], 10); /* the store's own guard: tests/unit/test_store.c */
     char path[900];
-    snprintf(path, sizeof path, "%s/t1_a_b/dt=2024-05-01/hr=01/part-%020d-0000.parquet", lake, 0);
+    snprintf(path, sizeof path, "%s/t1_a_b/dt=2024-05-01/hr=01/part-%020d-0000.parquet", T.lake, 0);
     CHECK_EQ_INT(file_rows(path), 10); /* the first sink's committed file, intact */
-    for (int k = 0; k < 2; k++) {
-        lk_sink_destroy(s[k]);
-        jr_stream_close(js[k]);
-    }
-    st_destroy(st);
+    for (int k = 0; k < 2; k++) lk_sink_destroy(s[k]);
+    jr_stream_close(js[1]);
+    tsink_free(&T);
 }
 
 TEST(lake_partition_values_escape_round_trip)
@@ -547,26 +571,11 @@ TEST(lake_land_stats_from_writer_span_row_groups)
 
 TEST(lake_sink_stop_in_two_steps)
 {
-    char base[512], sdir[600], lake[600], cat[600], tmp[600], err[512];
-    snprintf(base, sizeof base, "%s/lake_stop", t_tmpdir());
-    snprintf(sdir, sizeof sdir, "%s/streams", base);
-    snprintf(lake, sizeof lake, "%s/lake", base);
-    snprintf(cat, sizeof cat, "%s/catalog.db", base);
-    snprintf(tmp, sizeof tmp, "%s/tmp", base);
-    CHECK(ut_mkdir_p(base, err, sizeof err) == 0);
-    jr_stream *js = jr_stream_open(sdir, "ev", NULL, err, sizeof err);
-    CHECK_MSG(js, "%s", err);
-    st_store *st = st_local_create(lake, err, sizeof err);
-    CHECK_MSG(st, "%s", err);
-    lk_sink_opts o;
-    lk_sink_opts_init(&o);
-    o.stream_name = "ev";
-    o.stream = js;
-    o.table = "t1_ev";
-    o.catalog_path = cat;
-    o.store = st;
-    o.tmp_dir = tmp;
-    lk_sink *s = lk_sink_create(&o, err, sizeof err);
+    tsink T;
+    char err[512];
+    CHECK_MSG(tsink_init(&T, "lake_stop", "ev", err, sizeof err) == 0, "%s", err);
+    jr_stream *js = T.js;
+    lk_sink *s = lk_sink_create(&T.o, err, sizeof err);
     CHECK_MSG(s, "%s", err);
     CHECK_EQ_INT(lk_sink_stop_wait(s, 0), 0); /* not started: nothing to wait for */
     CHECK(lk_sink_start(s, err, sizeof err) == 0);
@@ -588,8 +597,7 @@ TEST(lake_sink_stop_in_two_steps)
     lk_sink_destroy(s);
     lk_sink_stop_begin(NULL);
     CHECK_EQ_INT(lk_sink_stop_wait(NULL, 0), 0);
-    st_destroy(st);
-    jr_stream_close(js);
+    tsink_free(&T);
 }
 
 /* Issue: after journal recovery lost records, the sink's position stayed past
@@ -598,22 +606,13 @@ TEST(lake_sink_stop_in_two_steps)
  * that cannot have that (read-only stream) stops with an error. */
 TEST(lake_sink_position_past_stream_end)
 {
-    char base[600], sdir[700], lake[700], cat[700], tmp[700], err[512], cmd[800];
-    snprintf(base, sizeof base, "%s/lakepe", t_tmpdir());
-    snprintf(sdir, sizeof sdir, "%s/streams", base);
-    snprintf(lake, sizeof lake, "%s/lake", base);
-    snprintf(cat, sizeof cat, "%s/catalog.db", base);
-    snprintf(tmp, sizeof tmp, "%s/tmp", base);
-    CHECK(ut_mkdir_p(base, err, sizeof err) == 0);
-    st_store *st = st_local_create(lake, err, sizeof err);
-    CHECK_MSG(st, "%s", err);
-    lk_sink_opts o;
-    lk_sink_opts_init(&o);
-    o.stream_name = "pe";
-    o.table = "t1_pe";
-    o.catalog_path = cat;
-    o.store = st;
-    o.tmp_dir = tmp;
+    tsink T;
+    char err[512], cmd[800];
+    CHECK_MSG(tsink_init(&T, "lakepe", "pe", err, sizeof err) == 0, "%s", err);
+    jr_stream_close(T.js); /* each round opens the stream itself */
+    T.js = NULL;
+    const char *sdir = T.sdir;
+    lk_sink_opts o = T.o;
     for (int round = 0; round < 2; round++) {
         jr_stream *js = jr_stream_open(sdir, "pe", NULL, err, sizeof err);
         CHECK_MSG(js, "%s", err);
@@ -662,7 +661,7 @@ TEST(lake_sink_position_past_stream_end)
     lk_sink_destroy(s);
     jr_stream_close(js);
     jr_stream_close(w);
-    st_destroy(st);
+    tsink_free(&T);
 }
 
 /* ---- the column-naming rule (colname.c, docs/lake.md "Column names") ---------------- */
@@ -777,52 +776,6 @@ TEST(lake_errors_names_fit)
     CHECK(strlen(t) == LK_TABLE_NAME_MAX && !strcmp(t + strlen(t) - 7, "_errors"));
 }
 
-/* A sink over records appended to a fresh stream (dir under the test's tmp). */
-typedef struct tsink {
-    char base[512], cat[600];
-    jr_stream *js;
-    st_store *st;
-    lk_sink_opts o;
-    char sdir[600], lake[600], tmp[600];
-} tsink;
-
-static int tsink_init(tsink *t, const char *name, int max_columns, char *err, size_t errlen)
-{
-    memset(t, 0, sizeof *t);
-    snprintf(t->base, sizeof t->base, "%s/%s", t_tmpdir(), name);
-    snprintf(t->sdir, sizeof t->sdir, "%s/streams", t->base);
-    snprintf(t->lake, sizeof t->lake, "%s/lake", t->base);
-    snprintf(t->cat, sizeof t->cat, "%s/catalog.db", t->base);
-    snprintf(t->tmp, sizeof t->tmp, "%s/tmp", t->base);
-    if (ut_mkdir_p(t->base, err, errlen)) return -1;
-    t->js = jr_stream_open(t->sdir, "ev", NULL, err, errlen);
-    t->st = t->js ? st_local_create(t->lake, err, errlen) : NULL;
-    if (!t->st) return -1;
-    lk_sink_opts_init(&t->o);
-    t->o.stream_name = "ev";
-    t->o.stream = t->js;
-    t->o.table = "t1_ev";
-    t->o.catalog_path = t->cat;
-    t->o.store = t->st;
-    t->o.tmp_dir = t->tmp;
-    t->o.max_columns = max_columns;
-    return 0;
-}
-
-static void tsink_put(tsink *t, const char *rec)
-{
-    jr_iov v = {rec, strlen(rec)};
-    uint64_t first;
-    char err[256];
-    if (jr_append(t->js, &v, 1, 1714521600000000LL, &first, err, sizeof err)) printf("  %s\n", err);
-}
-
-static void tsink_free(tsink *t)
-{
-    jr_stream_close(t->js);
-    st_destroy(t->st);
-}
-
 /* The table's column names joined by ','. */
 static void table_cols(const char *cat, const char *table, char *out, size_t n)
 {
@@ -843,7 +796,7 @@ TEST(lake_sink_adversarial_keys)
 {
     char err[512], cols[2048];
     tsink T;
-    CHECK_MSG(tsink_init(&T, "adv", 0, err, sizeof err) == 0, "%s", err);
+    CHECK_MSG(tsink_init(&T, "adv", "ev", err, sizeof err) == 0, "%s", err);
     tsink_put(&T, "{\"Name\":1,\"name\":2}");
     tsink_put(&T, "{\"DT\":1,\"hr\":2}");
     tsink_put(&T, "{\"_INGEST_TS\":1,\"_ingest_ts\":2}");
@@ -909,7 +862,8 @@ TEST(lake_sink_cap_rejects_without_adding_columns)
 {
     char err[512], cols[512];
     tsink T;
-    CHECK_MSG(tsink_init(&T, "cap", 3, err, sizeof err) == 0, "%s", err);
+    CHECK_MSG(tsink_init(&T, "cap", "ev", err, sizeof err) == 0, "%s", err);
+    T.o.max_columns = 3;
     tsink_put(&T, "{\"a\":1}");
     tsink_put(&T, "{\"b\":1,\"c\":2,\"d\":3}"); /* would be 4 columns */
     tsink_put(&T, "{\"b\":1,\"a\":\"wider\"}"); /* still fits */
@@ -988,7 +942,7 @@ TEST(lake_sink_retry_collects_a_stray_object)
 {
     tsink t;
     char err[512];
-    CHECK_MSG(tsink_init(&t, "stray", 0, err, sizeof err) == 0, "%s", err);
+    CHECK_MSG(tsink_init(&t, "stray", "ev", err, sizeof err) == 0, "%s", err);
     t.o.roll_rows = 3;
     lk_sink *s = lk_sink_create(&t.o, err, sizeof err);
     CHECK_MSG(s, "%s", err);
@@ -1038,25 +992,13 @@ static int trash_row(void *ctx, sqlite3_stmt *st)
  * a crash between the commit and the move is repaired by the next start. */
 TEST(lake_compaction_moves_replaced_files_to_trash)
 {
-    char base[512], sdir[600], lake[600], cat[600], tmp[600], err[512];
-    snprintf(base, sizeof base, "%s/laketrash", t_tmpdir());
-    snprintf(sdir, sizeof sdir, "%s/streams", base);
-    snprintf(lake, sizeof lake, "%s/lake", base);
-    snprintf(cat, sizeof cat, "%s/catalog.db", base);
-    snprintf(tmp, sizeof tmp, "%s/tmp", base);
-    CHECK(ut_mkdir_p(base, err, sizeof err) == 0);
-    jr_stream *js = jr_stream_open(sdir, "tr", NULL, err, sizeof err);
-    CHECK_MSG(js, "%s", err);
-    st_store *st = st_local_create(lake, err, sizeof err);
-    CHECK_MSG(st, "%s", err);
-    lk_sink_opts o;
-    lk_sink_opts_init(&o);
-    o.stream_name = "tr";
-    o.stream = js;
-    o.table = "t1_tr";
-    o.catalog_path = cat;
-    o.store = st;
-    o.tmp_dir = tmp;
+    tsink T;
+    char err[512];
+    CHECK_MSG(tsink_init(&T, "laketrash", "tr", err, sizeof err) == 0, "%s", err);
+    jr_stream *js = T.js;
+    st_store *st = T.st;
+    const char *lake = T.lake, *cat = T.cat, *tmp = T.tmp;
+    lk_sink_opts o = T.o;
     lk_sink *s = lk_sink_create(&o, err, sizeof err);
     CHECK_MSG(s, "%s", err);
     /* 4 flushes of 2 partitions: 8 small files */
@@ -1132,8 +1074,201 @@ TEST(lake_compaction_moves_replaced_files_to_trash)
     CHECK_EQ_INT(count_files(tdir), 2);
     CHECK_EQ_INT(count_files(trdir), 0);
     CHECK(access(trdir, F_OK) != 0); /* empty directories are removed */
+    tsink_free(&T);
+}
+
+/* ---- scan pins: a scan longer than trash_grace still reads its files -------------- */
+
+typedef struct pin_scan {
+    lk_sink *s;
+    int64_t rows;
+    int maintained;
+    char err[512];
+} pin_scan;
+
+/* At the scan's first row: compact, wait out the (tiny) grace, empty the trash. */
+static int pin_row(void *ctx, sqlite3_stmt *st)
+{
+    pin_scan *x = ctx;
+    (void)st;
+    if (!x->maintained++) {
+        if (lk_sink_maintain(x->s, x->err, sizeof x->err)) return 1;
+        usleep(20 * 1000);
+        if (lk_sink_maintain(x->s, x->err, sizeof x->err)) return 1;
+    }
+    x->rows++;
+    return 0;
+}
+
+/* Issue: the trash kept replaced files only trash_grace after their removal;
+ * a scan (e.g. `sluice sql` beside the server) running longer failed at the
+ * first file it opened after their deletion.  A running scan pins them. */
+TEST(lake_trash_pin_holds_files_for_a_long_scan)
+{
+    tsink t;
+    char err[512];
+    CHECK_MSG(tsink_init(&t, "pinscan", "ev", err, sizeof err) == 0, "%s", err);
+    lk_sink *s = lk_sink_create(&t.o, err, sizeof err);
+    CHECK_MSG(s, "%s", err);
+    for (int f = 0; f < 4; f++) { /* 4 flushes of 2 partitions: 8 small files */
+        for (int i = 0; i < 50; i++) {
+            char rec[100];
+            snprintf(rec, sizeof rec, "{\"id\":%d,\"event_time\":\"2024-05-01T0%d:00:00Z\"}",
+                     f * 50 + i, i % 2);
+            tsink_put(&t, rec);
+        }
+        CHECK_EQ_INT(lk_sink_step(s, 1, err, sizeof err), 50);
+    }
+    s->o.compact_min_files = 2;
+    s->o.trash_grace_ms = 1;
+    sq_opts so = {0};
+    so.catalog_path = t.cat;
+    so.store = t.st;
+    so.tmp_dir = t.tmp;
+    so.no_tail = 1;
+    sq_engine *e = sq_open(&so, err, sizeof err);
+    CHECK_MSG(e, "%s", err);
+    pin_scan x = {.s = s};
+    sq_sink out = {.ctx = &x, .row = pin_row};
+    int64_t got = e ? sq_query(e, "SELECT id FROM t1_ev", &out, err, sizeof err) : -1;
+    sq_close(e);
+    CHECK_MSG(got == 200, "%lld rows: %s %s", (long long)got, err, x.err);
+    char trdir[700];
+    snprintf(trdir, sizeof trdir, "%s/.trash/t1_ev", t.lake);
+    CHECK_EQ_INT(count_files(trdir), 8); /* held while the scan ran */
+    /* the scan ended: its pin is gone, the grace is over, the files go */
+    CHECK_MSG(lk_sink_maintain(s, err, sizeof err) == 0, "%s", err);
+    CHECK_EQ_INT(count_files(trdir), 0);
+    lk_sink_destroy(s);
+    tsink_free(&t);
+}
+
+/* Entries of a directory not starting with '.' (-1: none such directory). */
+static int count_entries(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d) return -1;
+    int n = 0;
+    for (struct dirent *de; (de = readdir(d));) n += de->d_name[0] != '.';
+    closedir(d);
+    return n;
+}
+
+/* Pins are seen across processes while their process lives; a dead
+ * process's pin (kill -9: never removed) is ignored and removed. */
+TEST(lake_trash_pins_across_processes)
+{
+    char lake[600], pins[700], err[512];
+    snprintf(lake, sizeof lake, "%s/pins/lake", t_tmpdir());
+    snprintf(pins, sizeof pins, "%s/.trash/.pins", lake);
+    st_store *st = st_local_create(lake, err, sizeof err);
+    CHECK_MSG(st, "%s", err);
+    int64_t oldest = 0;
+    CHECK_EQ_INT(lk_pins_oldest(st, &oldest, err, sizeof err), 0);
+    int up[2], down[2];
+    CHECK(pipe(up) == 0 && pipe(down) == 0);
+    int64_t before = lk__now_ms();
+    pid_t child = fork();
+    if (child == 0) { /* holds a pin, then dies without removing it */
+        char e2[256], c = 0;
+        lk_pin *p = lk_pin_create(st, e2, sizeof e2);
+        if (write(up[1], p ? "y" : "n", 1) != 1 || read(down[0], &c, 1) != 1) _exit(2);
+        _exit(0);
+    }
+    char c = 0;
+    CHECK(read(up[0], &c, 1) == 1 && c == 'y');
+    CHECK_EQ_INT(count_entries(pins), 1);
+    CHECK_EQ_INT(lk_pins_oldest(st, &oldest, err, sizeof err), 1);
+    CHECK(oldest >= before && oldest <= lk__now_ms());
+    CHECK(write(down[1], "x", 1) == 1);
+    int status;
+    waitpid(child, &status, 0);
+    CHECK_EQ_INT(count_entries(pins), 1); /* left behind */
+    CHECK_EQ_INT(lk_pins_oldest(st, &oldest, err, sizeof err), 0);
+    CHECK_EQ_INT(count_entries(pins), 0); /* ... and removed as stale */
+    /* this process's own pins count (the server's queries beside its sinks) */
+    lk_pin *a = lk_pin_create(st, err, sizeof err), *b = lk_pin_create(st, err, sizeof err);
+    CHECK_MSG(a && b, "%s", err);
+    CHECK_EQ_INT(lk_pins_oldest(st, &oldest, err, sizeof err), 1);
+    lk_pin_destroy(a);
+    CHECK_EQ_INT(lk_pins_oldest(st, &oldest, err, sizeof err), 1);
+    lk_pin_destroy(b);
+    CHECK_EQ_INT(lk_pins_oldest(st, &oldest, err, sizeof err), 0);
+    lk_pin_destroy(NULL);
+    /* a pin being created (empty, not locked yet) counts; an old empty one is stale */
+    char p[800];
+    snprintf(p, sizeof p, "%s/1-1", pins);
+    FILE *f = fopen(p, "w");
+    CHECK(f);
+    if (f) fclose(f);
+    CHECK_EQ_INT(lk_pins_oldest(st, &oldest, err, sizeof err), 1);
+    struct timespec old[2] = {{time(NULL) - 120, 0}, {time(NULL) - 120, 0}};
+    CHECK(utimensat(AT_FDCWD, p, old, 0) == 0);
+    CHECK_EQ_INT(lk_pins_oldest(st, &oldest, err, sizeof err), 0);
+    CHECK(access(p, F_OK) != 0);
+    /* S3 stores have none */
+    CHECK(lk_pin_create(NULL, err, sizeof err) == NULL && !err[0]);
+    close(up[0]);
+    close(up[1]);
+    close(down[0]);
+    close(down[1]);
     st_destroy(st);
-    jr_stream_close(js);
+}
+
+/* ---- a failing sink backs off and stays responsive ---------------------------------- */
+
+/* Make the lake's directory a file (every store operation fails), or back. */
+static int break_lake(const tsink *t, int broken)
+{
+    char moved[700];
+    snprintf(moved, sizeof moved, "%s.moved", t->lake);
+    if (!broken) return unlink(t->lake) || rename(moved, t->lake) ? -1 : 0;
+    if (rename(t->lake, moved)) return -1;
+    FILE *f = fopen(t->lake, "w");
+    return f && fclose(f) == 0 ? 0 : -1;
+}
+
+/* Issue: the retry wait was a plain sleep (up to 12.8 s, no jitter): a stop
+ * asked during it waited for its end, past shutdown_timeout.  The wait now
+ * ends at the stop; retries back off exponentially and are counted. */
+TEST(lake_sink_failing_store_backs_off)
+{
+    tsink t;
+    char err[512];
+    CHECK_MSG(tsink_init(&t, "backoff", "ev", err, sizeof err) == 0, "%s", err);
+    t.o.roll_rows = 1;
+    lk_sink *s = lk_sink_create(&t.o, err, sizeof err);
+    CHECK_MSG(s, "%s", err);
+    CHECK(break_lake(&t, 1) == 0);
+    tsink_put(&t, "{\"id\":1}");
+    CHECK(lk_sink_start(s, err, sizeof err) == 0);
+    usleep(1000 * 1000);
+    lk_sink_stats k;
+    lk_sink_get_stats(s, &k); /* waits of 50..100, 100..200, 200..400, 400..800 ms */
+    CHECK(k.position == 0 && k.last_error[0]);
+    CHECK_MSG(k.retries >= 2 && k.retries <= 6, "%llu retries in 1 s", (unsigned long long)k.retries);
+    CHECK(k.retry_backoff_ms >= LK_RETRY_FIRST_MS);
+    /* the store is back: the next retry lands, the backoff is over */
+    CHECK(break_lake(&t, 0) == 0);
+    for (int i = 0; i < 100 && k.position == 0; i++) {
+        usleep(50 * 1000);
+        lk_sink_get_stats(s, &k);
+    }
+    CHECK_EQ_INT(k.position, 1);
+    CHECK_EQ_INT(k.retry_backoff_ms, 0);
+    CHECK(!k.last_error[0]);
+    /* failing again: a stop ends the wait at once */
+    CHECK(break_lake(&t, 1) == 0);
+    tsink_put(&t, "{\"id\":2}");
+    usleep(2000 * 1000);
+    int64_t t0 = lk__now_ms();
+    lk_sink_stop_begin(s);
+    CHECK_EQ_INT(lk_sink_stop_wait(s, -1), 0);
+    int64_t ms = lk__now_ms() - t0;
+    CHECK_MSG(ms < 500, "the stop took %lld ms", (long long)ms);
+    lk_sink_destroy(s);
+    CHECK(break_lake(&t, 0) == 0);
+    tsink_free(&t);
 }
 
 /* ---- the original text of timestamp columns (tstext.c) -------------------------------- */

@@ -2,11 +2,13 @@
 //
 // Lives under tests/node/ so that `import '@duckdb/node-api'` resolves to
 // tests/node/node_modules.  Provides: the ok/FAIL/skip reporter, running the
-// sluice binary, a temp dir, DuckDB access, a JSON parser that keeps numbers
-// as their source text (so 64-bit integers survive), and value normalizers
-// shared by the writer and reader tests.
+// sluice binary, a `sluice serve` child (Server: start, stop, requests, waiting
+// until a sink landed), a temp dir, DuckDB access, a JSON parser that keeps
+// numbers as their source text (so 64-bit integers survive), and value
+// normalizers shared by the writer and reader tests.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
@@ -110,6 +112,101 @@ export async function pool(n, tasks) {
     await Promise.all(Array.from({ length: Math.min(n, tasks.length) }, worker));
     return results;
 }
+
+/* ------------------------------------------------------------------------ */
+/* a sluice server                                                           */
+/* ------------------------------------------------------------------------ */
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/* `sluice serve -c <dir>/sluice.yaml` on the port its config picks (use
+ * listen: 127.0.0.1:0), found through --port-file; stderr is appended to
+ * <dir>/server.log.  One child at a time. */
+export class Server {
+    constructor(dir, config = path.join(dir, 'sluice.yaml')) {
+        this.dir = dir;
+        this.config = config;
+        this.logPath = path.join(dir, 'server.log');
+        this.proc = null;
+        this.port = 0;
+    }
+    get url() { return `http://127.0.0.1:${this.port}`; }
+    /* Start and wait until it listens (20 s); env: extra environment. */
+    async start(env = {}) {
+        const pf = path.join(this.dir, 'port');
+        fs.rmSync(pf, { force: true });
+        const log = fs.openSync(this.logPath, 'a');
+        this.proc = spawn(BIN, ['serve', '-c', this.config, '--port-file', pf],
+            { stdio: ['ignore', 'ignore', log], env: { ...process.env, ...env } });
+        fs.closeSync(log);
+        const exited = new Promise((r) => this.proc.once('exit', r));
+        for (let i = 0; i < 800; i++) {
+            if (fs.existsSync(pf) && fs.readFileSync(pf, 'utf8').trim()) {
+                this.port = Number(fs.readFileSync(pf, 'utf8').trim());
+                return;
+            }
+            if (this.proc.exitCode !== null) break;
+            await sleep(25);
+        }
+        await Promise.race([exited, sleep(100)]);
+        throw new Error('server did not start: ' + this.log().slice(-2000));
+    }
+    /* Send sig and wait for the exit: its code, or the signal's name; 0
+     * when no server runs. */
+    async stop(sig = 'SIGTERM') {
+        if (!this.proc) return 0;
+        const p = new Promise((r) => this.proc.once('exit', (code, s) => r(code ?? s)));
+        this.proc.kill(sig);
+        const code = await p;
+        this.proc = null;
+        return code;
+    }
+    /* One HTTP request (no keep-alive): {code, body}; code 0 when it failed. */
+    request(method, p, body, timeoutMs = 15000) {
+        return new Promise((resolve) => {
+            const req = http.request({ host: '127.0.0.1', port: this.port, method, path: p, agent: false,
+                headers: body ? { 'Content-Type': 'application/x-ndjson', 'Content-Length': Buffer.byteLength(body) } : {} },
+                (res) => { let d = ''; res.on('data', (x) => d += x); res.on('end', () => resolve({ code: res.statusCode, body: d })); });
+            req.on('error', (e) => resolve({ code: 0, body: String(e) }));
+            req.setTimeout(timeoutMs, () => req.destroy());
+            req.end(body);
+        });
+    }
+    /* POST records (objects or NDJSON lines) to a stream. */
+    post(stream, lines) {
+        const body = lines.map((l) => (typeof l === 'string' ? l : JSON.stringify(l))).join('\n') + '\n';
+        return this.request('POST', `/v1/streams/${stream}/records`, body);
+    }
+    /* GET /v1/streams/<stream>, parsed, or null. */
+    async info(stream) {
+        const r = await this.request('GET', `/v1/streams/${stream}`);
+        return r.code === 200 ? JSON.parse(r.body) : null;
+    }
+    /* Wait until the stream's sink has committed everything the stream holds
+     * (and runs); returns the stream's info, throws after timeoutMs. */
+    async landed(stream, timeoutMs = 20000, tag = `stream ${stream}`) {
+        const t0 = Date.now();
+        let i = null;
+        while (Date.now() - t0 < timeoutMs) {
+            i = await this.info(stream);
+            if (i && i.sink && i.sink.state !== 'stopped' && i.sink.position === i.next_offset && i.sink.buffered === 0) return i;
+            await sleep(30);
+        }
+        throw new Error(`${tag}: the sink did not land everything within ${timeoutMs} ms: ${JSON.stringify(i && i.sink)} next_offset ${i && i.next_offset}`);
+    }
+    /* The server's log so far. */
+    log() { return fs.existsSync(this.logPath) ? fs.readFileSync(this.logPath, 'utf8') : ''; }
+}
+
+/* Sanitizer report lines in a log (at most max), or null when there are none. */
+export function sanitizerReport(log, max = 15) {
+    if (!/AddressSanitizer|LeakSanitizer|runtime error/.test(log)) return null;
+    return log.split('\n').filter((l) => /Sanitizer|runtime error|#[0-9] /.test(l)).slice(0, max).join('\n');
+}
+
+/* DuckDB's scan of a lake table's files: read_parquet of <lake>/<table>/**, hive partitions. */
+export const lakeScan = (lake, table) =>
+    `read_parquet('${lake}/${table}/**/*.parquet', hive_partitioning=true, union_by_name=true)`;
 
 /* ------------------------------------------------------------------------ */
 /* DuckDB                                                                    */
