@@ -33,7 +33,7 @@ const char *ut_errkind_name(ut_errkind kind)
         [UT_EEXISTS] = "exists",   [UT_ETOOBIG] = "too big",    [UT_ETOODEEP] = "too deep",
         [UT_ELIMIT] = "limit",     [UT_ENOSPACE] = "no space",  [UT_EDENIED] = "denied",
         [UT_ETIMEOUT] = "timeout", [UT_ECORRUPT] = "corrupt",   [UT_EIO] = "i/o",
-        [UT_EINTERNAL] = "internal",
+        [UT_EINTERNAL] = "internal", [UT_ECANCELED] = "cancelled",
     };
     return kind >= 0 && kind < UT_EKIND_COUNT ? names[kind] : "?";
 }

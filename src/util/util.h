@@ -45,6 +45,7 @@ typedef enum ut_errkind {
     UT_ECORRUPT,  /* damaged data found on disk */
     UT_EIO,       /* an I/O or peer failure (500/503) */
     UT_EINTERNAL, /* a bug or an unexpected state (500) */
+    UT_ECANCELED, /* the caller cancelled the wait, or the component is shutting down */
     UT_EKIND_COUNT
 } ut_errkind;
 
