@@ -835,7 +835,7 @@ TEST(lake_sink_temp_file_failure_retries_cleanly)
 {
     char err[512];
     tsink T;
-    CHECK_MSG(tsink_init(&T, "tmpfail", 0, err, sizeof err) == 0, "%s", err);
+    CHECK_MSG(tsink_init(&T, "tmpfail", "ev", err, sizeof err) == 0, "%s", err);
     tsink_put(&T, "{\"a\":1}");
     tsink_put(&T, "{\"a\":2}");
     lk_sink *s = lk_sink_create(&T.o, err, sizeof err);
