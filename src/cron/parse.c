@@ -263,6 +263,13 @@ static cr_schedule *parse(const char *text, const char *what, int only_every, ch
     escape(p.shown, sizeof p.shown, s, n);
     if (!n) return fail(&p, NULL, NULL, 0, "is empty"), NULL;
     cr_schedule sc = {0};
+    if (!only_every && n >= 6 && !strncasecmp(s, "every:", 6)) {
+        size_t k = 6;
+        char rest[CR_MAX_TEXT * 4 + 8];
+        while (k < n && is_space(s[k])) k++;
+        return fail(&p, NULL, NULL, 0, "has a ':': write 'every %s' (or use the job's every: key)",
+                    escape(rest, sizeof rest, s + k, n - k)), NULL;
+    }
     if (only_every || (n > 6 && !strncasecmp(s, "every", 5) && is_space(s[5]))) {
         size_t k = only_every ? 0 : 6;
         while (k < n && is_space(s[k])) k++;

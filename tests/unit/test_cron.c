@@ -292,6 +292,10 @@ TEST(cron_every_syntax)
     CHECK_EQ_INT(cr_schedule_every_us(s), 7200 * 1000000LL);
     cr_schedule_destroy(s);
     CHECK_EQ_STR(parse_err("every 0s"), "cron 'every 0s': '0s' is under the minimum of 1s");
+    CHECK_EQ_STR(parse_err("every: 15m"),
+                 "cron 'every: 15m': has a ':': write 'every 15m' (or use the job's every: key)");
+    CHECK_EQ_STR(parse_err("every:2h"),
+                 "cron 'every:2h': has a ':': write 'every 2h' (or use the job's every: key)");
 }
 
 TEST(cron_every_is_aligned_to_the_epoch_in_utc)
@@ -843,6 +847,27 @@ TEST(cron_tzif_synthesized_versions)
     z = tz_zone(&s, err, sizeof err);
     CHECK_MSG(z, "%s", err);
     CHECK_EQ_INT(cr_zone_offset(z, T("9999-01-01T00:00:00Z")), 3600);
+    cr_zone_destroy(z);
+}
+
+/* A fall back followed, inside the repeated hour, by a change of type that
+ * keeps the offset (as TZif files have for abbreviation changes): the walls
+ * of the repeated hour stay used up across that boundary. */
+TEST(cron_overlap_spans_a_same_offset_transition)
+{
+    char err[256];
+    tzspec s = base;
+    s.ntrans = 2, s.trans[0] = 1792890000, s.trans[1] = 1792891800; /* 01:00Z, 01:30Z */
+    s.idx[0] = 1, s.idx[1] = 2, s.ntypes = 3;
+    s.off[0] = 7200, s.off[1] = 3600, s.off[2] = 3600;
+    s.isdst[0] = 1, s.isdst[1] = 0, s.isdst[2] = 0;
+    cr_zone *z = tz_zone(&s, err, sizeof err);
+    CHECK_MSG(z, "%s", err);
+    cr_schedule *q = P("*/15 * * * *");
+    CHECK_EQ_STR(S(cr_next(q, z, T("2026-10-25T00:50:00Z"))), "2026-10-25T02:00:00Z");
+    CHECK_EQ_STR(S(cr_next(q, z, T("2026-10-25T01:40:00Z"))), "2026-10-25T02:00:00Z");
+    CHECK_EQ_STR(S(cr_prev(q, z, T("2026-10-25T02:00:00Z"))), "2026-10-25T00:45:00Z");
+    cr_schedule_destroy(q);
     cr_zone_destroy(z);
 }
 
