@@ -14,6 +14,7 @@ typedef struct rule {
     const char *const *suffixes;   /* reserved endings, NULL-terminated */
     const char *const *words;      /* reserved whole names (any case) */
     const char *why;               /* why the reserved ones are */
+    int path;                      /* components split by '/', '+' allowed too */
 } rule;
 
 static const char *const stream_suffixes[] = {".errors", ".dlq", NULL};
@@ -22,16 +23,17 @@ static const char *const sql_schemas[] = {"main", "temp", "lake", NULL};
 
 static const rule rules[UT_NAME_KIND_COUNT] = {
     [UT_NAME_STREAM] = {"stream", 64, 0, stream_suffixes, NULL,
-                        "reserved for a stream's rejected records and dead letters"},
-    [UT_NAME_JOURNAL] = {"stream", 64 + 7, 0, NULL, NULL, NULL},
-    [UT_NAME_TABLE] = {"table", 127, 0, NULL, NULL, NULL},
-    [UT_NAME_GROUP] = {"group", 64, 0, NULL, NULL, NULL},
-    [UT_NAME_CONSUMER] = {"consumer", 64, 0, NULL, NULL, NULL},
+                        "reserved for a stream's rejected records and dead letters", 0},
+    [UT_NAME_JOURNAL] = {"stream", 64 + 7, 0, NULL, NULL, NULL, 0},
+    [UT_NAME_TABLE] = {"table", 127, 0, NULL, NULL, NULL, 0},
+    [UT_NAME_GROUP] = {"group", 64, 0, NULL, NULL, NULL, 0},
+    [UT_NAME_CONSUMER] = {"consumer", 64, 0, NULL, NULL, NULL, 0},
     [UT_NAME_CURSOR] = {"consumer", 64, 0, cursor_suffixes, NULL,
-                        "reserved for the cursor's temporary file"},
+                        "reserved for the cursor's temporary file", 0},
     [UT_NAME_CONNECTION] = {"connection", 64, 1, NULL, sql_schemas,
-                            "a schema SQL already has (main, temp, lake)"},
-    [UT_NAME_JOB] = {"job", 64, 0, NULL, NULL, NULL},
+                            "a schema SQL already has (main, temp, lake)", 0},
+    [UT_NAME_JOB] = {"job", 64, 0, NULL, NULL, NULL, 0},
+    [UT_NAME_ZONE] = {"time zone", 127, 0, NULL, NULL, NULL, 1},
 };
 
 static int is_alpha(unsigned char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
@@ -39,7 +41,23 @@ static int is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
 
 static int allowed(const rule *r, unsigned char c)
 {
-    return is_alpha(c) || is_digit(c) || c == '_' || (!r->ident && (c == '.' || c == '-'));
+    return is_alpha(c) || is_digit(c) || c == '_' || (!r->ident && (c == '.' || c == '-')) ||
+           (r->path && (c == '/' || c == '+'));
+}
+
+/* Path names: every '/'-separated component is non-empty and starts with
+ * neither '.' nor '-' (so no "..", no hidden files, no absolute paths). */
+static const char *bad_component(const char *name, size_t len)
+{
+    for (size_t i = 0; i <= len; i++) {
+        int start = i == 0 || name[i - 1] == '/';
+        if (!start) continue;
+        if (i == len || name[i] == '/')
+            return "it has an empty component (a leading, trailing or double '/')";
+        if (name[i] == '.' || name[i] == '-')
+            return "no component may start with '.' or '-'";
+    }
+    return NULL;
 }
 
 /* name[0..len) for a message: printable ASCII as is, other bytes \xNN, cut
@@ -87,7 +105,9 @@ int ut_name_check(ut_namekind kind, const char *name, size_t len, char *err, siz
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)name[i];
         if (allowed(r, c)) continue;
-        const char *chars = r->ident ? "A-Z a-z 0-9 _" : "A-Z a-z 0-9 _ . -";
+        const char *chars = r->ident  ? "A-Z a-z 0-9 _"
+                            : r->path ? "A-Z a-z 0-9 _ . - + /"
+                                      : "A-Z a-z 0-9 _ . -";
         if (c >= 0x20 && c < 0x7f)
             snprintf(why, sizeof why, "'%c' at byte %zu is not allowed; use %s", c, i + 1, chars);
         else
@@ -95,6 +115,8 @@ int ut_name_check(ut_namekind kind, const char *name, size_t len, char *err, siz
         return bad(r, name, len, err, errlen, why);
     }
     unsigned char c0 = (unsigned char)name[0];
+    const char *comp = r->path ? bad_component(name, len) : NULL;
+    if (comp) return bad(r, name, len, err, errlen, comp);
     if (r->ident && is_digit(c0))
         return bad(r, name, len, err, errlen, "it must start with a letter or '_'");
     if (!r->ident && (c0 == '.' || c0 == '-'))

@@ -129,6 +129,9 @@ void ut_buf_free(ut_buf *b);              /* releases memory: empty, max kept */
  *   cursor       64  same                                 ends in .tmp (its temp file)
  *   connection   64  A-Z a-z 0-9 _, first a letter or _   main, temp, lake (any case)
  *   job          64  same as stream                       -
+ *   time zone   127  components of A-Z a-z 0-9 _ . - +    -
+ *                    split by '/', none empty or
+ *                    starting with '.' or '-' (no ..)
  *
  * Bytes outside ASCII, NUL and control characters are never part of a name.
  * Upper and lower case are both allowed (SQL compares table and connection
@@ -142,6 +145,7 @@ typedef enum ut_namekind {
     UT_NAME_CURSOR,
     UT_NAME_CONNECTION,
     UT_NAME_JOB,
+    UT_NAME_ZONE, /* an IANA time zone name, a path under the zoneinfo directory */
     UT_NAME_KIND_COUNT
 } ut_namekind;
 
