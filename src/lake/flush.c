@@ -124,8 +124,11 @@ int lk__part_open(lk_sink *s, lk__buf *b, char *err, size_t errlen)
     if (b->w) return 0;
     free(b->tmp); /* the retry opens it again: nothing may stay behind */
     free(b->wcol);
+    for (int i = 0; i < n; i++) lk_tstext_destroy(b->tst[i]);
+    free(b->tst);
     b->tmp = NULL;
     b->wcol = NULL;
+    b->tst = NULL;
     return -1;
 }
 
