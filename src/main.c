@@ -24,6 +24,10 @@ static const struct {
     {"config", cli_config, "validate a config file (--check) or print the reference (--reference)"},
     {"store", cli_store, "put/get/head/rm/ls objects in a local directory or S3 (operators, tests)"},
     {"sql", cli_sql, "query the lake with SQL: lake tables, the journal tail, Parquet/CSV/NDJSON files"},
+    {"jobs", cli_jobs, "list the jobs of a config with their last runs"},
+    {"runs", cli_runs, "the run history of a job"},
+    {"run", cli_run, "queue a run of a job for one window (the server's workers run it)"},
+    {"backfill", cli_backfill, "re-run a job over a range of windows, serially or in parallel"},
 };
 
 static void usage(FILE *f)

@@ -162,11 +162,16 @@ typedef struct ct_table_change {
     int nremove;
 } ct_table_change;
 
+struct ct_run_done; /* runs, below */
+
 typedef struct ct_change {
     ct_table_change *tables;    /* 1..CT_MAX_CHANGE_TABLES */
     int ntables;
     const char *stream;         /* non-NULL: set the position of (stream, tables[0]) */
     uint64_t next_offset;
+    const struct ct_run_done *run; /* non-NULL: finish this run in the same transaction
+                                   (fenced as ct_run_finish: a run another delivery
+                                   took over fails the whole change) */
 } ct_change;
 
 /* Apply ch in one BEGIN IMMEDIATE transaction.  0, or -1 with a message
@@ -244,6 +249,139 @@ int ct_table_stats(ct_catalog *c, int64_t table_id, struct ct_table_stats *out, 
 
 /* Path of the catalog file as opened (for messages). */
 const char *ct_path(const ct_catalog *c);
+
+/* ---- job runs (runs.c) -----------------------------------------------------------
+ * The run history of the jobs runtime (src/jobs): one row per run of a job
+ * for a window.
+ *
+ *   waiting ──► queued ──► running ──► succeeded
+ *     (deps,       ▲          ├──► retrying ──► (due) queued ...  an attempt failed
+ *     max_active)  │          ├──► failed     no retries left
+ *                  └ the task └──► dead       the task was dead-lettered
+ *
+ * A worker takes a run with ct_run_start for ITS delivery of the run's task
+ * (the queue offset and the delivery count); the count is a fencing token:
+ * ct_run_finish, and ct_apply with a run, change the run only while that
+ * delivery still holds it, so a worker that stalled and lost its task to
+ * another cannot commit over the other's work.  Times are wall-clock ms;
+ * windows µs since the epoch (UTC), [start, end). */
+typedef enum ct_run_state {
+    CT_RUN_WAITING = 1, /* created; waits for its due time, dependencies, max_active */
+    CT_RUN_QUEUED,      /* its task is in the queue */
+    CT_RUN_RUNNING,     /* a worker took it */
+    CT_RUN_RETRYING,    /* an attempt failed; queued again at due_ms */
+    CT_RUN_SUCCEEDED,
+    CT_RUN_FAILED,      /* the last attempt failed: error says why */
+    CT_RUN_DEAD         /* the task was dead-lettered (workers died on it) */
+} ct_run_state;
+#define CT_RUN_STATES 8 /* one past the last */
+
+const char *ct_run_state_name(ct_run_state s); /* "waiting", ... ("?" if unknown) */
+int ct_run_state_parse(const char *s, ct_run_state *out); /* 0 / -1 */
+int ct_run_state_terminal(ct_run_state s); /* succeeded, failed, dead */
+
+#define CT_RUN_ERROR_MAX 1024
+
+typedef struct ct_run {
+    int64_t id;
+    char job[65];
+    int64_t window_start, window_end; /* µs; [start, end) */
+    ct_run_state state;
+    int attempt;             /* 1 = the first try */
+    int deliveries;          /* deliveries of the current attempt's task so far */
+    char trigger[16];        /* schedule | lookback | manual | backfill */
+    char backfill[65];       /* its backfill's name, "" if none */
+    int iterations;          /* windows the task covers (serial backfills), >= 1 */
+    int forced;
+    char worker[96];         /* who ran it last */
+    int64_t created_ms, due_ms, started_ms, finished_ms;
+    int64_t rows, bytes;     /* written by the run */
+    int64_t task;            /* queue offset of the current attempt's task, -1 if none */
+    char error[CT_RUN_ERROR_MAX];
+} ct_run;
+
+/* Insert r (id, deliveries, started/finished, rows, bytes, error ignored);
+ * sets r->id.  0 or -1. */
+int ct_run_create(ct_catalog *c, ct_run *r, char *err, size_t errlen);
+/* 1 found (fills *out), 0 no such run, -1 error. */
+int ct_run_get(ct_catalog *c, int64_t id, ct_run *out, char *err, size_t errlen);
+
+typedef struct ct_run_filter {
+    const char *job;          /* NULL = every job */
+    unsigned state_mask;      /* bit (1 << state); 0 = every state */
+    int64_t window_from;      /* window_start >= (0 = no bound) */
+    int64_t window_to;        /* window_start <  (0 = no bound) */
+    const char *backfill;     /* NULL = any */
+    int limit;                /* 0 = 1000; at most 100000 */
+    int oldest_first;         /* order by window then id (else newest id first) */
+} ct_run_filter;
+/* Runs matching f; *out malloc'ed (free()).  Count or -1. */
+int ct_runs(ct_catalog *c, const ct_run_filter *f, ct_run **out, char *err, size_t errlen);
+/* Runs of `job` not yet finished (waiting, queued, running, retrying).  Count or -1. */
+int ct_runs_active(ct_catalog *c, const char *job, char *err, size_t errlen);
+
+/* fn(arg, job, state, count) for every (job, state) with runs.  0 / -1. */
+typedef void (*ct_run_count_fn)(void *arg, const char *job, ct_run_state state, int64_t n);
+int ct_run_counts(ct_catalog *c, ct_run_count_fn fn, void *arg, char *err, size_t errlen);
+
+/* The latest run (highest id) of (job, window_start): 1 / 0 / -1. */
+int ct_run_latest(ct_catalog *c, const char *job, int64_t window_start, ct_run *out, char *err,
+                  size_t errlen);
+
+/* waiting | retrying → queued with its task at queue offset `task`
+ * (deliveries back to 0).  1 done, 0 the run was not waiting/retrying, -1. */
+int ct_run_queue(ct_catalog *c, int64_t id, int64_t task, char *err, size_t errlen);
+/* A worker takes the run for its delivery (task offset, delivery count):
+ * allowed when the run is queued or running with that task and fewer
+ * deliveries recorded (a re-delivery after a worker died).  Sets running,
+ * worker, started_ms.  1 taken, 0 not (finished already, a newer attempt,
+ * or another delivery holds it: ack the task and move on), -1 error. */
+int ct_run_start(ct_catalog *c, int64_t id, int64_t task, int deliveries, const char *worker,
+                 char *err, size_t errlen);
+
+/* How a run ends (or an attempt fails). */
+typedef struct ct_run_io {
+    const char *table;
+    const char *partition; /* "" = the whole table */
+    int write;             /* 0 read, 1 written */
+} ct_run_io;
+typedef struct ct_run_done {
+    int64_t id, task;
+    int deliveries;            /* the fencing token from ct_run_start */
+    ct_run_state state;        /* succeeded, failed, retrying (due_ms set) */
+    int64_t due_ms;            /* retrying: when to queue it again */
+    int64_t rows, bytes;
+    const char *error;         /* failed / retrying: why (NULL = "") */
+    const ct_run_io *io;       /* lineage, recorded with succeeded */
+    int nio;
+} ct_run_done;
+/* Finish (or fail an attempt of) a run held by d's delivery.  1 done, 0
+ * fenced out (another delivery holds it, or it finished), -1 error. */
+int ct_run_finish(ct_catalog *c, const ct_run_done *d, char *err, size_t errlen);
+/* Mark the run whose current task is `task` dead with `why` (the queue
+ * dead-lettered it); 1 / 0 (no open run has that task) / -1. */
+int ct_run_dead(ct_catalog *c, int64_t task, const char *why, char *err, size_t errlen);
+/* Scheduler moves that are not a worker's: a waiting/retrying/queued run to
+ * failed (dependency failed, cancelled) with `why`.  1 / 0 / -1. */
+int ct_run_fail(ct_catalog *c, int64_t id, const char *why, char *err, size_t errlen);
+
+/* Lineage of a run: fn for each table/partition it read or wrote.  0 / -1. */
+typedef void (*ct_run_io_fn)(void *arg, const char *table, const char *partition, int write);
+int ct_run_lineage(ct_catalog *c, int64_t id, ct_run_io_fn fn, void *arg, char *err,
+                   size_t errlen);
+
+/* The scheduler's position per job: the last schedule fire time (µs)
+ * already turned into runs.  *us = INT64_MIN when none.  0 / -1. */
+int ct_job_last_fire(ct_catalog *c, const char *job, int64_t *us, char *err, size_t errlen);
+int ct_job_set_last_fire(ct_catalog *c, const char *job, int64_t us, char *err, size_t errlen);
+
+/* Register backfill `name`: 1 created, 0 a backfill of that name exists
+ * (nothing changed), -1 error. */
+int ct_backfill_create(ct_catalog *c, const char *name, const char *job, int64_t from,
+                       int64_t to, int parallel, char *err, size_t errlen);
+/* The `parallel` of backfill `name`: 1 found (*parallel set), 0 none, -1. */
+int ct_backfill_parallel(ct_catalog *c, const char *name, int *parallel, char *err,
+                         size_t errlen);
 
 /* ---- DDL for other engines (`sluice ddl`) -------------------------------------- */
 

@@ -45,6 +45,23 @@ enum {
     S_POS_GET,
     S_POS_SET,
     S_TABLE_STATS,
+    S_RUN_INSERT,
+    S_RUN_GET,
+    S_RUN_LIST,
+    S_RUN_LATEST,
+    S_RUN_ACTIVE,
+    S_RUN_QUEUE,
+    S_RUN_START,
+    S_RUN_FINISH,
+    S_RUN_IO_INSERT,
+    S_RUN_IO_OF,
+    S_RUN_DEAD,
+    S_RUN_FAIL,
+    S_JOB_FIRE_GET,
+    S_JOB_FIRE_SET,
+    S_BACKFILL_INSERT,
+    S_BACKFILL_GET,
+    S_RUN_COUNTS,
     S__COUNT
 };
 
@@ -99,5 +116,9 @@ int ct_schema_set_tx(ct_catalog *c, int64_t table_id, const ct_column *cols, int
  * transaction.  0 or -1 with a message. */
 int ct_position_set_tx(ct_catalog *c, const char *stream, int64_t table_id, const char *tname,
                        uint64_t next_offset, char *err, size_t errlen);
+
+/* Finish d's run inside the caller's transaction (ct_apply, ct_run_finish):
+ * 1 done, 0 fenced out, -1 error. */
+int ct_run_finish_tx(ct_catalog *c, const struct ct_run_done *d, char *err, size_t errlen);
 
 #endif

@@ -87,12 +87,62 @@ static const char *const migrations[] = {
     "  next_offset INTEGER NOT NULL,"
     "  updated_ms INTEGER NOT NULL,"
     "  PRIMARY KEY(stream, table_id));",
+    /* v2: job runs (runs.c).  One row per run of (job, window); a retry is
+     * the same run with attempt + 1, a forced or lookback re-run a new row.
+     * deliveries counts the queue deliveries of the current attempt and is
+     * the fencing token of ct_run_finish. */
+    "CREATE TABLE runs("
+    "  id INTEGER PRIMARY KEY,"
+    "  job TEXT NOT NULL,"
+    "  window_start INTEGER NOT NULL,"
+    "  window_end INTEGER NOT NULL,"
+    "  state TEXT NOT NULL,"
+    "  attempt INTEGER NOT NULL DEFAULT 1,"
+    "  deliveries INTEGER NOT NULL DEFAULT 0,"
+    "  trigger TEXT NOT NULL,"
+    "  backfill TEXT NOT NULL DEFAULT '',"
+    "  iterations INTEGER NOT NULL DEFAULT 1,"
+    "  forced INTEGER NOT NULL DEFAULT 0,"
+    "  worker TEXT NOT NULL DEFAULT '',"
+    "  created_ms INTEGER NOT NULL,"
+    "  due_ms INTEGER NOT NULL,"
+    "  started_ms INTEGER NOT NULL DEFAULT 0,"
+    "  finished_ms INTEGER NOT NULL DEFAULT 0,"
+    "  rows INTEGER NOT NULL DEFAULT 0,"
+    "  bytes INTEGER NOT NULL DEFAULT 0,"
+    "  task INTEGER NOT NULL DEFAULT -1,"
+    "  error TEXT NOT NULL DEFAULT '');"
+    "CREATE INDEX runs_job ON runs(job, window_start, id);"
+    "CREATE INDEX runs_open ON runs(state, due_ms) WHERE state IN "
+    "  ('waiting', 'queued', 'running', 'retrying');"
+    "CREATE TABLE run_io("
+    "  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
+    "  io TEXT NOT NULL CHECK(io IN ('read', 'write')),"
+    "  tbl TEXT NOT NULL,"
+    "  partition TEXT NOT NULL DEFAULT '',"
+    "  PRIMARY KEY(run_id, io, tbl, partition));"
+    "CREATE TABLE job_state("
+    "  job TEXT PRIMARY KEY,"
+    "  last_fire INTEGER NOT NULL,"
+    "  updated_ms INTEGER NOT NULL);"
+    "CREATE TABLE backfills("
+    "  name TEXT PRIMARY KEY,"
+    "  job TEXT NOT NULL,"
+    "  window_from INTEGER NOT NULL,"
+    "  window_to INTEGER NOT NULL,"
+    "  parallel INTEGER NOT NULL,"
+    "  created_ms INTEGER NOT NULL);",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
 #define FILE_COLS                                                                           \
     "id, path, partition, rows, bytes, schema_version, created_ms, min_offset, max_offset, " \
     "table_id"
+
+#define RUN_COLS                                                                            \
+    "id, job, window_start, window_end, state, attempt, deliveries, trigger, backfill, "      \
+    "iterations, forced, worker, created_ms, due_ms, started_ms, finished_ms, rows, bytes, "  \
+    "task, error"
 
 /* Statement texts, indexed by the S_ enum in ct_int.h. */
 static const char *const ct_sql[S__COUNT] = {
@@ -150,6 +200,45 @@ static const char *const ct_sql[S__COUNT] = {
     [S_TABLE_STATS] = "SELECT count(*), coalesce(sum(rows), 0), coalesce(sum(bytes), 0), "
                       "count(DISTINCT partition), min(partition), max(partition) "
                       "FROM files WHERE table_id = ?1 AND state = 'live'",
+    [S_RUN_INSERT] = "INSERT INTO runs(job, window_start, window_end, state, attempt, trigger, "
+                     "backfill, iterations, forced, created_ms, due_ms, task) "
+                     "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+    [S_RUN_GET] = "SELECT " RUN_COLS " FROM runs WHERE id = ?1",
+    [S_RUN_LIST] = "SELECT " RUN_COLS " FROM runs WHERE (?1 IS NULL OR job = ?1) "
+                   "AND (?2 IS NULL OR state IN (SELECT value FROM json_each(?2))) "
+                   "AND (?3 = 0 OR window_start >= ?3) AND (?4 = 0 OR window_start < ?4) "
+                   "AND (?5 IS NULL OR backfill = ?5) "
+                   "ORDER BY CASE WHEN ?6 THEN window_start END, "
+                   "CASE WHEN ?6 THEN id END, id DESC LIMIT ?7",
+    [S_RUN_LATEST] = "SELECT " RUN_COLS " FROM runs WHERE job = ?1 AND window_start = ?2 "
+                     "ORDER BY id DESC LIMIT 1",
+    [S_RUN_ACTIVE] = "SELECT count(*) FROM runs WHERE job = ?1 AND state IN "
+                     "('waiting', 'queued', 'running', 'retrying')",
+    [S_RUN_QUEUE] = "UPDATE runs SET state = 'queued', task = ?2, deliveries = 0 "
+                    "WHERE id = ?1 AND state IN ('waiting', 'retrying')",
+    [S_RUN_START] = "UPDATE runs SET state = 'running', deliveries = ?3, worker = ?4, "
+                    "started_ms = ?5 WHERE id = ?1 AND task = ?2 AND deliveries < ?3 "
+                    "AND state IN ('queued', 'running')",
+    [S_RUN_FINISH] = "UPDATE runs SET state = ?4, due_ms = CASE WHEN ?5 > 0 THEN ?5 ELSE due_ms "
+                     "END, rows = ?6, bytes = ?7, error = ?8, finished_ms = ?9, "
+                     "attempt = attempt + (?4 = 'retrying') "
+                     "WHERE id = ?1 AND task = ?2 AND deliveries = ?3 AND state = 'running'",
+    [S_RUN_IO_INSERT] = "INSERT OR IGNORE INTO run_io(run_id, io, tbl, partition) "
+                        "VALUES(?1, ?2, ?3, ?4)",
+    [S_RUN_IO_OF] = "SELECT tbl, partition, io = 'write' FROM run_io WHERE run_id = ?1 "
+                    "ORDER BY io, tbl, partition",
+    [S_RUN_DEAD] = "UPDATE runs SET state = 'dead', error = ?2, finished_ms = ?3 "
+                   "WHERE task = ?1 AND state IN ('queued', 'running')",
+    [S_RUN_FAIL] = "UPDATE runs SET state = 'failed', error = ?2, finished_ms = ?3 "
+                   "WHERE id = ?1 AND state IN ('waiting', 'queued', 'retrying')",
+    [S_JOB_FIRE_GET] = "SELECT last_fire FROM job_state WHERE job = ?1",
+    [S_JOB_FIRE_SET] = "INSERT INTO job_state(job, last_fire, updated_ms) VALUES(?1, ?2, ?3) "
+                       "ON CONFLICT(job) DO UPDATE SET last_fire = excluded.last_fire, "
+                       "updated_ms = excluded.updated_ms",
+    [S_BACKFILL_INSERT] = "INSERT INTO backfills(name, job, window_from, window_to, parallel, "
+                          "created_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(name) DO NOTHING",
+    [S_BACKFILL_GET] = "SELECT parallel FROM backfills WHERE name = ?1",
+    [S_RUN_COUNTS] = "SELECT job, state, count(*) FROM runs GROUP BY job, state ORDER BY job, state",
 };
 
 int64_t ct_now_ms(void)

@@ -291,6 +291,16 @@ int ct_apply(ct_catalog *c, ct_change *ch, char *err, size_t errlen)
     if (ch->stream && ct_position_set_tx(c, ch->stream, ch->tables[0].table_id, first,
                                          ch->next_offset, err, errlen) < 0)
         goto fail;
+    if (ch->run) {
+        int r = ct_run_finish_tx(c, ch->run, err, errlen);
+        if (r < 0) goto fail;
+        if (r == 0) {
+            ut_err(err, errlen, "catalog %s: run %lld is no longer held by this worker (another "
+                   "delivery of its task took it over, or it finished): its outputs were not "
+                   "committed", c->path, (long long)ch->run->id);
+            goto fail;
+        }
+    }
     return ct_commit_tx(c, err, errlen);
 fail:
     ct_rollback(c);

@@ -62,5 +62,9 @@ int cli_ingest(int argc, char **argv);
 int cli_read(int argc, char **argv);
 int cli_store(int argc, char **argv);
 int cli_sql(int argc, char **argv);
+int cli_jobs(int argc, char **argv);
+int cli_runs(int argc, char **argv);
+int cli_run(int argc, char **argv);
+int cli_backfill(int argc, char **argv);
 
 #endif

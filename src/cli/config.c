@@ -3,6 +3,7 @@
  * (--reference; committed as docs/configuration.md). */
 #include "cli/cli.h"
 #include "config/config.h"
+#include "jobs/jobs.h"
 
 #include <stdio.h>
 
@@ -39,7 +40,13 @@ int cli_config(int argc, char **argv)
         fprintf(stderr, "%s\n", err);
         return 1;
     }
-    printf("%s: ok (%d stream%s)\n", check, c->nstreams, c->nstreams == 1 ? "" : "s");
+    if (jb_check(c, err, sizeof err)) {
+        fprintf(stderr, "%s\n", err);
+        cf_destroy(c);
+        return 1;
+    }
+    printf("%s: ok (%d stream%s, %d job%s)\n", check, c->nstreams, c->nstreams == 1 ? "" : "s",
+           c->njobs, c->njobs == 1 ? "" : "s");
     cf_destroy(c);
     return 0;
 }

@@ -24,6 +24,9 @@ typedef enum cf__type {
     CF_MAP,      /* named structs (sub): T *items at offset, int count at
                     count_offset, at most max; names checked by ut_name_check
                     with the element table's name_kind */
+    CF_STRMAP,   /* cf_strmap: names ([A-Za-z_][A-Za-z0-9_]*, at most 64
+                    bytes) to string values, at most max entries */
+    CF_RATE,     /* double per second: "10/s", "600/m", "2.5/s", "100/h", "1000/d" */
     CF__NTYPES
 } cf__type;
 
@@ -53,6 +56,7 @@ struct cf__table {
     /* Cross-field validation after the whole mapping was read; -1 + msg. */
     int (*check)(const void *obj, char *msg, size_t msglen);
     ut_namekind name_kind;    /* MAP elements: the rules their names follow */
+    size_t line_offset;       /* MAP elements: int line where the entry starts (0 = not kept) */
 };
 
 /* The root table (table.c) and the stream element table. */
@@ -75,6 +79,7 @@ int cf__parse_size(const char *s, size_t n, uint64_t *out);
 int cf__parse_duration(const char *s, size_t n, int64_t *ms);
 int cf__parse_fsync(const char *s, size_t n, cf_fsync *out);
 int cf__parse_hostport(const char *s, size_t n, cf_hostport *out);
+int cf__parse_rate(const char *s, size_t n, double *per_second);
 int cf__parse_enum(const char *s, size_t n, const char *const *names, int *out);
 
 /* Human forms for docs and range messages: "64MiB", "10MB", "123B";

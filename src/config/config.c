@@ -120,6 +120,9 @@ int cf__set_scalar(const cf__field *f, void *obj, const char *v, size_t n, char 
     case CF_HOSTPORT:
         if (cf__parse_hostport(v, n, (cf_hostport *)dst)) return type_err(f, v, n, msg, msglen);
         return 0;
+    case CF_RATE:
+        if (cf__parse_rate(v, n, (double *)dst)) return type_err(f, v, n, msg, msglen);
+        return 0;
     default:
         return type_err(f, v, n, msg, msglen);
     }
@@ -150,6 +153,12 @@ void cf__free_fields(const cf__table *t, void *obj)
             for (int i = 0; i < l->n; i++) free(l->v[i]);
             free(l->v);
             memset(l, 0, sizeof *l);
+        } else if (f->type == CF_STRMAP) {
+            cf_strmap *m = p;
+            for (int i = 0; i < m->n; i++) free(m->k[i]), free(m->v[i]);
+            free(m->k);
+            free(m->v);
+            memset(m, 0, sizeof *m);
         } else if (f->type == CF_SECTION) {
             cf__free_fields(f->sub, p);
         } else if (f->type == CF_MAP) {
@@ -256,4 +265,33 @@ int cf_token_ok(const cf_stream *s, const char *token, size_t len)
         ok |= (unsigned)(diff == 0);
     }
     return (int)ok;
+}
+
+const char *cf_strmap_get(const cf_strmap *m, const char *k)
+{
+    for (int i = 0; m && i < m->n; i++)
+        if (!strcmp(m->k[i], k)) return m->v[i];
+    return NULL;
+}
+
+static int cmp_job(const void *key, const void *elem)
+{
+    return strcmp(key, ((const cf_job *)elem)->name);
+}
+
+static int cmp_pool(const void *key, const void *elem)
+{
+    return strcmp(key, ((const cf_pool *)elem)->name);
+}
+
+const cf_job *cf_job_find(const cf_config *c, const char *name)
+{
+    if (!c || !name || !c->njobs) return NULL;
+    return bsearch(name, c->jobs, (size_t)c->njobs, sizeof(cf_job), cmp_job);
+}
+
+const cf_pool *cf_pool_find(const cf_config *c, const char *name)
+{
+    if (!c || !name || !c->npools) return NULL;
+    return bsearch(name, c->pools, (size_t)c->npools, sizeof(cf_pool), cmp_pool);
 }

@@ -38,6 +38,15 @@ typedef struct cf_strlist {
     int n;
 } cf_strlist;
 
+/* Names to strings (YAML mapping of scalars): params, env. */
+typedef struct cf_strmap {
+    char **k, **v;
+    int n;
+} cf_strmap;
+
+/* The value of key k in m, or NULL. */
+const char *cf_strmap_get(const cf_strmap *m, const char *k);
+
 /* The fsync spec: always | never | batch-ms N. */
 typedef struct cf_fsync {
     jr_fsync mode;
@@ -141,6 +150,59 @@ typedef struct cf_query {
     uint64_t memory_limit;    /* SQLite heap of the server's queries (process-wide) */
 } cf_query;
 
+/* ---- jobs (src/jobs; docs/jobs.md) ---------------------------------------- */
+
+typedef enum cf_job_kind { CF_JOB_SQL, CF_JOB_COMMAND } cf_job_kind;
+typedef enum cf_window { CF_WINDOW_NONE, CF_WINDOW_HOUR, CF_WINDOW_DAY, CF_WINDOW_MONTH } cf_window;
+typedef enum cf_job_mode { CF_MODE_REPLACE_WINDOW, CF_MODE_REPLACE, CF_MODE_APPEND } cf_job_mode;
+typedef enum cf_job_output { CF_OUTPUT_NONE, CF_OUTPUT_NDJSON } cf_job_output;
+
+#define CF_MAX_JOBS 1000
+#define CF_MAX_POOLS 100
+
+typedef struct cf_job {
+    char name[CF_NAME_MAX + 1];
+    int line;                /* line of the entry in the config file (messages) */
+    int kind;                /* cf_job_kind */
+    char *schedule;          /* cron, @hourly...; "" = each window's end + delay */
+    int64_t every_ms;        /* `every: 15m` instead of a cron schedule; 0 = unset */
+    char *timezone;          /* IANA zone of the schedule and windows */
+    int window;              /* cf_window */
+    int64_t delay_ms;        /* a window's run starts this long after it closes */
+    int64_t lookback;        /* also re-run the previous N windows at each fire */
+    cf_strlist depends_on;   /* jobs (or lake tables) whose window must be ready */
+    int64_t retries;
+    int64_t retry_delay_ms;  /* first backoff; doubles per attempt, with jitter */
+    int64_t timeout_ms;      /* an attempt running longer fails */
+    int64_t max_active;      /* runs of this job at once */
+    char *pool;              /* "" = none */
+    bool catchup;            /* after downtime: every missed window (else the latest) */
+    char *start;             /* first window: YYYY-MM-DD or RFC 3339; "" = from now */
+    cf_strmap params;
+    /* kind: sql */
+    char *sql, *sql_file, *table;
+    int mode;                /* cf_job_mode */
+    /* kind: command */
+    cf_strlist command;      /* argv, each item templated */
+    cf_strmap env;
+    int output;              /* cf_job_output: stdout lands in `table` */
+} cf_job;
+
+/* A shared limit on an outside resource (pools.<name>). */
+typedef struct cf_pool {
+    char name[CF_NAME_MAX + 1];
+    double rate;             /* tokens per second; 0 = no rate limit */
+    int64_t burst;           /* bucket size; 0 = max(1, rate) */
+    int64_t concurrency;     /* tasks at once; 0 = no cap */
+} cf_pool;
+
+typedef struct cf_scheduler {
+    int64_t tick_ms;          /* the scheduler looks at the clock this often (at most) */
+    int64_t task_timeout_ms;  /* a task not heartbeated this long is taken by another worker */
+    int64_t heartbeat_ms;     /* workers heartbeat their tasks this often */
+    int64_t max_deliveries;   /* a task delivered this often (workers died) is dead-lettered */
+} cf_scheduler;
+
 typedef struct cf_config {
     char *file;              /* the file it was loaded from; NULL for cf_default */
     char *data_dir;
@@ -158,7 +220,18 @@ typedef struct cf_config {
     cf_sqlite *sqlite;       /* sorted by name */
     int nsqlite;
     cf_query query;
+    int64_t workers;          /* worker threads of sluice serve */
+    char *secrets_dir;        /* files named like the secrets; "" = none */
+    cf_scheduler scheduler;
+    cf_job *jobs;             /* sorted by name */
+    int njobs;
+    cf_pool *pools;           /* sorted by name */
+    int npools;
 } cf_config;
+
+/* The declared job / pool called name, or NULL. */
+const cf_job *cf_job_find(const cf_config *c, const char *name);
+const cf_pool *cf_pool_find(const cf_config *c, const char *name);
 
 /* The embedded default used when no file is given: data in ./sluice-data,
  * HTTP on 127.0.0.1:8080, auto_create_streams = true, no streams.  Never

@@ -28,7 +28,7 @@ static void type_cell(FILE *out, const cf__field *f)
         return;
     }
     fprintf(out, "[%s](#value-types)", cf__types[f->type].name);
-    if (f->type == CF_STRLIST) {
+    if (f->type == CF_STRLIST || f->type == CF_STRMAP) {
         fprintf(out, ", at most %lld", (long long)f->max);
         return;
     }
@@ -77,6 +77,8 @@ static const char *example_name(const cf__field *f)
 {
     if (!strcmp(f->name, "postgres")) return "pg";
     if (!strcmp(f->name, "sqlite")) return "ref";
+    if (!strcmp(f->name, "jobs")) return "t2_events_aggr_1h_hourly";
+    if (!strcmp(f->name, "pools")) return "api";
     return "events";
 }
 
@@ -94,6 +96,8 @@ static void example(FILE *out, const cf__table *t, int indent)
             example(out, f->sub, indent + 4);
         } else if (f->type == CF_STRLIST) {
             fprintf(out, " [%s]\n", f->def);
+        } else if (f->type == CF_STRMAP) {
+            fputs(" {}\n", out);
         } else if (f->type == CF_STRING && !f->def[0]) {
             fputs(" \"\"\n", out); /* a plain empty value would read as null */
         } else {

@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdio.h>
+#include <string.h>
 #include <strings.h>
 
 #define NOCAP INT64_MAX
@@ -43,6 +44,11 @@ const cf__type_info cf__types[CF__NTYPES] = {
                      "(`[::1]:8080`); port 0 lets the kernel pick a free port. Use "
                      "`0.0.0.0:PORT` to listen on every interface."},
     [CF_SECTION] = {"section", "a mapping of keys", "A nested mapping of the keys listed for it."},
+    [CF_STRMAP] = {"names", "a mapping of names to values",
+                   "A mapping from identifiers (`[A-Za-z_][A-Za-z0-9_]*`) to plain values, "
+                   "flow (`{a: 1, b: x}`) or block."},
+    [CF_RATE] = {"rate", "a rate like 10/s",
+                 "A number per unit of time: `10/s`, `600/m`, `2.5/s`, `100/h`, `1000/d`."},
     [CF_MAP] = {"map", "a mapping of names to settings",
                 "A mapping from names (`[A-Za-z0-9_.-]`, 1 to 64 characters, not starting with "
                 "`.`) to a mapping of the keys listed for it (empty = all defaults)."},
@@ -92,7 +98,7 @@ static const cf__field http_fields[] = {
     {0}};
 
 static const cf__table http_table = {"http", "The HTTP server.", http_fields, sizeof(cf_http), 0,
-                                     NULL, 0};
+                                     NULL, 0, 0};
 
 /* ---- limits ---------------------------------------------------------------- */
 
@@ -127,7 +133,7 @@ static const cf__field limits_fields[] = {
 static const cf__table limits_table = {"limits",
                                        "Limits on what one request may carry and on the disk. At "
                                        "a limit the answer is a clear HTTP error, never a crash.",
-                                       limits_fields, sizeof(cf_limits), 0, check_limits, 0};
+                                       limits_fields, sizeof(cf_limits), 0, check_limits, 0, 0};
 
 /* ---- streams.<name>.sink --------------------------------------------------------- */
 
@@ -198,7 +204,7 @@ static const cf__table sink_table = {
     "How the stream lands in the lake: its table, event-time partitions and buffer hints "
     "(Firehose-style: whichever of bytes, rows or age is reached first flushes every buffer, "
     "and the files and the stream position are committed together).",
-    sink_fields, sizeof(cf_sink), 0, NULL, 0};
+    sink_fields, sizeof(cf_sink), 0, NULL, 0, 0};
 
 /* ---- streams ---------------------------------------------------------------- */
 
@@ -236,7 +242,7 @@ const cf__table cf__stream_table = {
     "One entry per stream, keyed by its name (`[A-Za-z0-9_.-]`, 1 to 64 characters, not "
     "starting with `.` or `-`, not ending in `.errors` or `.dlq`, which name a stream's "
     "rejected records and dead letters). Records are posted to `/v1/streams/<name>/records`.",
-    stream_fields, sizeof(cf_stream), offsetof(cf_stream, name), NULL, UT_NAME_STREAM};
+    stream_fields, sizeof(cf_stream), offsetof(cf_stream, name), NULL, UT_NAME_STREAM, 0};
 
 /* ---- lake ------------------------------------------------------------------------ */
 
@@ -262,7 +268,7 @@ static const cf__field s3_fields[] = {
     {0}};
 
 static const cf__table s3_table = {"lake.s3", "S3-compatible object storage for the lake.",
-                                   s3_fields, sizeof(cf_s3), 0, NULL, 0};
+                                   s3_fields, sizeof(cf_s3), 0, NULL, 0, 0};
 
 static const cf__field lake_fields[] = {
     {"store", CF_ENUM, "local", offsetof(cf_lake, store),
@@ -277,7 +283,7 @@ static const cf__table lake_table = {"lake",
                                      "The lake: Parquet tables in Hive-style partitions, in a "
                                      "local directory or S3. The catalog is always "
                                      "`<data_dir>/catalog.db`.",
-                                     lake_fields, sizeof(cf_lake), 0, NULL, 0};
+                                     lake_fields, sizeof(cf_lake), 0, NULL, 0, 0};
 
 /* ---- postgres.<name> ------------------------------------------------------------ */
 
@@ -310,7 +316,7 @@ static const cf__table postgres_table = {
     "and simple predicates are pushed down; rows stream through a server-side cursor. See "
     "[federation](federation.md).",
     postgres_fields, sizeof(cf_postgres), offsetof(cf_postgres, name), NULL,
-    UT_NAME_CONNECTION};
+    UT_NAME_CONNECTION, 0};
 
 /* ---- sqlite.<name>, query ---------------------------------------------------------- */
 
@@ -327,7 +333,7 @@ static const cf__table sqlite_table = {
     "`SELECT … FROM ref.countries` work in `sluice sql` and `POST /v1/query`, joinable with lake "
     "and PostgreSQL tables. Statements may not write to them (the SQL authorizer), and queries "
     "cannot ATTACH other files.",
-    sqlite_fields, sizeof(cf_sqlite), offsetof(cf_sqlite, name), NULL, UT_NAME_CONNECTION};
+    sqlite_fields, sizeof(cf_sqlite), offsetof(cf_sqlite, name), NULL, UT_NAME_CONNECTION, 0};
 
 static const cf__field query_fields[] = {
     {"tokens", CF_STRLIST, "", offsetof(cf_query, tokens),
@@ -345,7 +351,153 @@ static const cf__field query_fields[] = {
     {0}};
 
 static const cf__table query_table = {"query", "The SQL query API, `POST /v1/query`.",
-                                      query_fields, sizeof(cf_query), 0, NULL, 0};
+                                      query_fields, sizeof(cf_query), 0, NULL, 0, 0};
+
+/* ---- jobs.<name>, pools.<name>, scheduler ------------------------------------------ */
+
+static const char *const job_kinds[] = {"sql", "command", NULL};
+static const char *const windows[] = {"none", "hour", "day", "month", NULL};
+static const char *const job_modes[] = {"replace_window", "replace", "append", NULL};
+static const char *const job_outputs[] = {"none", "ndjson", NULL};
+
+/* Shapes only; what each kind needs and what needs other jobs, the clock or
+ * the zone files (cron, templates, dependencies, pools) is checked by
+ * src/jobs (jb_check, run by `config --check` and at start-up). */
+static int check_job(const void *obj, char *msg, size_t msglen)
+{
+    const cf_job *j = obj;
+    if (j->every_ms && j->schedule[0])
+        return ut_err(msg, msglen, "give either schedule or every, not both");
+    if (j->lookback && j->window == CF_WINDOW_NONE)
+        return ut_err(msg, msglen, "lookback needs a window (hour, day or month)");
+    if (j->table[0] && ut_name_check(UT_NAME_TABLE, j->table, strlen(j->table), msg, msglen))
+        return -1;
+    return 0;
+}
+
+static const cf__field job_fields[] = {
+    {"kind", CF_ENUM, "sql", offsetof(cf_job, kind),
+     "What a run does: `sql` (a SELECT writing a lake table) or `command` (a program).", 0, 0,
+     job_kinds, 0, 0, 0},
+    {"schedule", CF_STRING, "", offsetof(cf_job, schedule),
+     "When it runs: 5-field cron (`5 * * * *`), `@hourly`, `@daily`, `@weekly`, `@monthly`, "
+     "`@yearly`, in `timezone`. Empty: at the end of each window plus `delay` (with no window: "
+     "only when triggered). See [cron](cron.md).",
+     0, 0, 0, 0, 0, 0},
+    {"every", CF_DURATION, "0", offsetof(cf_job, every_ms),
+     "Instead of `schedule`: run at this interval (aligned to the epoch), e.g. `15m`.", 0,
+     366 * DAY, 0, 0, 0, 0},
+    {"timezone", CF_STRING, "UTC", offsetof(cf_job, timezone),
+     "IANA time zone of the schedule and of day and month windows (`Europe/Berlin`).", 0, 0, 0,
+     0, 0, 0},
+    {"window", CF_ENUM, "none", offsetof(cf_job, window),
+     "The data interval one run covers: `hour`, `day`, `month` or `none`. A run at a fire time "
+     "covers the latest window that closed at least `delay` before it.",
+     0, 0, windows, 0, 0, 0},
+    {"delay", CF_DURATION, "0", offsetof(cf_job, delay_ms),
+     "How long after a window closes its run may start (late events).", 0, 31 * DAY, 0, 0, 0,
+     0},
+    {"lookback", CF_INT, "0", offsetof(cf_job, lookback),
+     "Also re-run the previous N windows at each fire, folding in late data.", 0, 1000, 0, 0, 0,
+     0},
+    {"depends_on", CF_STRLIST, "", offsetof(cf_job, depends_on),
+     "Jobs (or lake tables) that must be ready for a run's window first. Tables a `sql` job "
+     "reads are added automatically.",
+     0, 100, 0, 0, 0, 0},
+    {"retries", CF_INT, "2", offsetof(cf_job, retries),
+     "Attempts after the first one fails.", 0, 100, 0, 0, 0, 0},
+    {"retry_delay", CF_DURATION, "30s", offsetof(cf_job, retry_delay_ms),
+     "Wait before the first retry; doubles for each further one (at most 1h), with ±20% "
+     "jitter.",
+     0, DAY, 0, 0, 0, 0},
+    {"timeout", CF_DURATION, "1h", offsetof(cf_job, timeout_ms),
+     "An attempt running longer is stopped and fails.", 1000, 7 * DAY, 0, 0, 0, 0},
+    {"max_active", CF_INT, "4", offsetof(cf_job, max_active),
+     "Runs of this job at once (catch-up and backfills never exceed it).", 1, 1000, 0, 0, 0, 0},
+    {"pool", CF_STRING, "", offsetof(cf_job, pool),
+     "The [pool](#poolsname) its tasks take a slot and tokens from.", 0, 0, 0, 0, 0, 0},
+    {"catchup", CF_BOOL, "true", offsetof(cf_job, catchup),
+     "After downtime, run every window missed; `false`: only the latest.", 0, 0, 0, 0, 0, 0},
+    {"start", CF_STRING, "", offsetof(cf_job, start),
+     "First window to schedule (`2024-05-01` or RFC 3339). Empty: windows from when the job "
+     "is first seen.",
+     0, 0, 0, 0, 0, 0},
+    {"params", CF_STRMAP, NULL, offsetof(cf_job, params),
+     "Values for `{{params.NAME}}` in the job's templates.", 0, 64, 0, 0, 0, 0},
+    {"sql", CF_STRING, "", offsetof(cf_job, sql),
+     "kind sql: the SELECT (templated: `{{window_start}}`, `{{ds}}`, ...).", 0, 0, 0, 0, 0, 0},
+    {"sql_file", CF_STRING, "", offsetof(cf_job, sql_file),
+     "kind sql: a file holding the SELECT instead (relative to the config file).", 0, 0, 0, 0,
+     0, 0},
+    {"table", CF_STRING, "", offsetof(cf_job, table),
+     "The lake table written (kind sql, and kind command with `output: ndjson`).", 0, 0, 0, 0,
+     0, 0},
+    {"mode", CF_ENUM, "replace_window", offsetof(cf_job, mode),
+     "How the output replaces what is there: `replace_window` (the window's partitions, "
+     "atomically), `replace` (the whole table) or `append`.",
+     0, 0, job_modes, 0, 0, 0},
+    {"command", CF_STRLIST, "", offsetof(cf_job, command),
+     "kind command: the program and its arguments, each templated; run without a shell.", 0,
+     256, 0, 0, 0, 0},
+    {"env", CF_STRMAP, NULL, offsetof(cf_job, env),
+     "kind command: extra environment variables (templated).", 0, 64, 0, 0, 0, 0},
+    {"output", CF_ENUM, "none", offsetof(cf_job, output),
+     "kind command: `ndjson` lands the program's stdout records in `table`.", 0, 0, job_outputs,
+     0, 0, 0},
+    {0}};
+
+static const cf__table job_table = {
+    "jobs.<name>",
+    "Scheduled jobs (see [jobs](jobs.md)). A job's runs each cover a window; their tasks go "
+    "through a queue in the journal to the workers.",
+    job_fields, sizeof(cf_job), offsetof(cf_job, name), check_job, UT_NAME_JOB,
+    offsetof(cf_job, line)};
+
+static const cf__field pool_fields[] = {
+    {"rate", CF_RATE, "0/s", offsetof(cf_pool, rate),
+     "Tokens per unit of time its tasks may take (e.g. API calls); `0/s` = no rate limit.", 0,
+     0, 0, 0, 0, 0},
+    {"burst", CF_INT, "0", offsetof(cf_pool, burst),
+     "Tokens that may be taken at once after a quiet time; 0 = max(1, one second's rate).", 0,
+     1000000, 0, 0, 0, 0},
+    {"concurrency", CF_INT, "0", offsetof(cf_pool, concurrency),
+     "Tasks of the pool running at once, over every worker and process; 0 = no cap.", 0,
+     1024, 0, 0, 0, 0},
+    {0}};
+
+static const cf__table pool_table = {
+    "pools.<name>",
+    "Shared limits on an outside resource (an API, a database), for every worker of every "
+    "process on the data directory. A task that gets 429 + Retry-After pauses the whole pool.",
+    pool_fields, sizeof(cf_pool), offsetof(cf_pool, name), NULL, UT_NAME_POOL, 0};
+
+static int check_scheduler(const void *obj, char *msg, size_t msglen)
+{
+    const cf_scheduler *s = obj;
+    if (s->heartbeat_ms * 2 > s->task_timeout_ms)
+        return ut_err(msg, msglen, "heartbeat must be at most half of task_timeout");
+    return 0;
+}
+
+static const cf__field scheduler_fields[] = {
+    {"tick", CF_DURATION, "1s", offsetof(cf_scheduler, tick_ms),
+     "How often the scheduler looks for due runs (also woken by finished runs).", 10, 60000, 0,
+     0, 0, 0},
+    {"task_timeout", CF_DURATION, "30s", offsetof(cf_scheduler, task_timeout_ms),
+     "A task whose worker has not heartbeated for this long is taken over by another worker.",
+     200, DAY, 0, 0, 0, 0},
+    {"heartbeat", CF_DURATION, "5s", offsetof(cf_scheduler, heartbeat_ms),
+     "How often workers heartbeat the tasks they run (at most half of task_timeout).", 50,
+     3600 * 1000, 0, 0, 0, 0},
+    {"max_deliveries", CF_INT, "3", offsetof(cf_scheduler, max_deliveries),
+     "A task taken over this many times (its workers died) is dead-lettered and its run marked "
+     "dead.",
+     1, 100, 0, 0, 0, 0},
+    {0}};
+
+static const cf__table scheduler_table = {"scheduler", "The jobs scheduler and task queue.",
+                                          scheduler_fields, sizeof(cf_scheduler), 0,
+                                          check_scheduler, 0, 0};
 
 /* ---- top level ---------------------------------------------------------------- */
 
@@ -385,6 +537,21 @@ static const cf__field root_fields[] = {
      &sqlite_table, offsetof(cf_config, nsqlite), 0},
     {"query", CF_SECTION, NULL, offsetof(cf_config, query), "See [`query`](#query).", 0, 0, 0,
      &query_table, 0, 0},
+    {"workers", CF_INT, "2", offsetof(cf_config, workers),
+     "Worker threads `sluice serve` runs for job tasks (`sluice worker` adds processes).", 0,
+     256, 0, 0, 0, 0},
+    {"secrets_dir", CF_STRING, "", offsetof(cf_config, secrets_dir),
+     "Directory of secret files: `{{secret.NAME}}` is the first line of file NAME (else the "
+     "variable `SLUICE_SECRET_NAME`). Secrets are never logged or stored.",
+     0, 0, 0, 0, 0, 0},
+    {"scheduler", CF_SECTION, NULL, offsetof(cf_config, scheduler),
+     "See [`scheduler`](#scheduler).", 0, 0, 0, &scheduler_table, 0, 0},
+    {"pools", CF_MAP, NULL, offsetof(cf_config, pools),
+     "Rate and concurrency limits, see [`pools.<name>`](#poolsname).", 0, CF_MAX_POOLS, 0,
+     &pool_table, offsetof(cf_config, npools), 0},
+    {"jobs", CF_MAP, NULL, offsetof(cf_config, jobs),
+     "Scheduled jobs, see [`jobs.<name>`](#jobsname).", 0, CF_MAX_JOBS, 0, &job_table,
+     offsetof(cf_config, njobs), 0},
     {0}};
 
 /* postgres.<name> and sqlite.<name> become SQL schemas side by side, and
@@ -417,4 +584,4 @@ const cf__table cf__root = {"",
                             root_fields,
                             sizeof(cf_config),
                             0,
-                            check_root, 0};
+                            check_root, 0, 0};

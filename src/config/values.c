@@ -115,6 +115,33 @@ int cf__parse_duration(const char *s, size_t n, int64_t *ms)
     return -1;
 }
 
+int cf__parse_rate(const char *s, size_t n, double *per_second)
+{
+    static const struct {
+        char u;
+        double secs;
+    } units[] = {{'s', 1}, {'m', 60}, {'h', 3600}, {'d', 86400}};
+    uint64_t whole, frac = 0;
+    int d = digits(s, n, 1000000000, &whole), fd = 0;
+    if (d <= 0) return -1;
+    size_t i = (size_t)d;
+    if (i < n && s[i] == '.') {
+        fd = digits(s + i + 1, n - i - 1, 1000000, &frac);
+        if (fd <= 0 || fd > 6) return -1;
+        i += 1 + (size_t)fd;
+    }
+    if (i + 2 != n || s[i] != '/') return -1;
+    double v = (double)whole, scale = 1;
+    for (int k = 0; k < fd; k++) scale *= 10;
+    v += (double)frac / scale;
+    for (size_t u = 0; u < sizeof units / sizeof units[0]; u++)
+        if ((s[i + 1] | 0x20) == units[u].u) {
+            *per_second = v / units[u].secs;
+            return 0;
+        }
+    return -1;
+}
+
 int cf__parse_fsync(const char *s, size_t n, cf_fsync *out)
 {
     static const char batch[] = "batch-ms";

@@ -165,6 +165,57 @@ static int unknown_key(walker *w, const cf__table *t, const char *key, size_t n,
 static int walk_map(walker *w, const cf__table *t, void *obj, const char *path, int line);
 static int walk_named(walker *w, const cf__field *f, void *obj, const char *path);
 
+/* An identifier: [A-Za-z_][A-Za-z0-9_]*, 1..64 bytes. */
+static int is_ident(const char *s, size_t n)
+{
+    if (n == 0 || n > 64 || (s[0] >= '0' && s[0] <= '9')) return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!(s[i] == '_' || (s[i] >= '0' && s[i] <= '9') || ((s[i] | 0x20) >= 'a' &&
+                                                                (s[i] | 0x20) <= 'z')))
+            return 0;
+    return 1;
+}
+
+/* A mapping of identifiers to scalars (MAPPING_START already read). */
+static int walk_strmap(walker *w, const cf__field *f, void *obj, const char *path)
+{
+    cf_strmap *m = (cf_strmap *)AT(obj, f->offset);
+    char q[64];
+    yaml_event_t k, v;
+    for (;;) {
+        if (next(w, &k)) return -1;
+        if (k.type == YAML_MAPPING_END_EVENT) break;
+        int kl = line_of(&k), rc = -1;
+        const char *key = (const char *)k.data.scalar.value;
+        size_t n = k.type == YAML_SCALAR_EVENT ? k.data.scalar.length : 0;
+        if (k.type != YAML_SCALAR_EVENT || !is_ident(key, n)) {
+            werr(w, kl, path, "names must be identifiers ([A-Za-z_][A-Za-z0-9_]*, at most 64), "
+                              "got %s", got(&k, q));
+        } else if (cf_strmap_get(m, key)) {
+            werr(w, kl, path, "duplicate name '%s'", key);
+        } else if (m->n >= f->max) {
+            werr(w, kl, path, "more than %lld entries (the limit)", (long long)f->max);
+        } else if (next(w, &v) == 0) {
+            if (v.type != YAML_SCALAR_EVENT || v.data.scalar.length > CF_MAX_STRING ||
+                memchr(v.data.scalar.value, 0, v.data.scalar.length)) {
+                werr(w, line_of(&v), path, "%s: expected a plain value of at most %d bytes, got "
+                     "%s", key, CF_MAX_STRING, got(&v, q));
+            } else {
+                m->k = ut_realloc(m->k, sizeof(char *) * (size_t)(m->n + 1));
+                m->v = ut_realloc(m->v, sizeof(char *) * (size_t)(m->n + 1));
+                m->k[m->n] = ut_strndup(key, n);
+                m->v[m->n++] = ut_strndup((const char *)v.data.scalar.value, v.data.scalar.length);
+                rc = 0;
+            }
+            yaml_event_delete(&v);
+        }
+        yaml_event_delete(&k);
+        if (rc) return -1;
+    }
+    yaml_event_delete(&k);
+    return 0;
+}
+
 /* The value of field f (its first event is ev, owned by the caller). */
 static int walk_value(walker *w, const cf__field *f, void *obj, yaml_event_t *ev, const char *path)
 {
@@ -200,6 +251,10 @@ static int walk_value(walker *w, const cf__field *f, void *obj, yaml_event_t *ev
         }
         yaml_event_delete(&item);
         return 0;
+    case CF_STRMAP:
+        if (is_null(ev)) return 0;
+        if (ev->type == YAML_MAPPING_START_EVENT) return walk_strmap(w, f, obj, path);
+        break;
     default:
         if (ev->type != YAML_SCALAR_EVENT || is_null(ev)) break;
         if (cf__set_scalar(f, obj, (const char *)ev->data.scalar.value, ev->data.scalar.length, msg,
@@ -301,6 +356,7 @@ static int walk_named(walker *w, const cf__field *f, void *obj, const char *path
         memset(elem, 0, t->size);
         cf__apply_defaults(t, elem);
         memcpy(elem + t->name_offset, name, n + 1);
+        if (t->line_offset) *(int *)(elem + t->line_offset) = kl;
         lines[(*count)++] = kl;
         yaml_event_delete(&k);
         join(sub, path, elem + t->name_offset);

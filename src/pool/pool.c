@@ -185,7 +185,7 @@ int pl__end(pl__pool *q, int dirty, ut_error *e)
 static int check_settings(const char *name, double rate, int64_t burst, int64_t conc,
                           int64_t lease_ms, ut_error *e)
 {
-    if (!name || !ut_name_ok(UT_NAME_JOB, name))
+    if (!name || !ut_name_ok(UT_NAME_POOL, name))
         return ut_fail(e, UT_EINVAL,
                        "pool name '%.80s' is not valid: use 1-64 of A-Z a-z 0-9 _ . -, not "
                        "starting with . or -", name ? name : "(null)");

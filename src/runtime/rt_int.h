@@ -3,6 +3,7 @@
 #define SLUICE_RT_INT_H
 
 #include "runtime/runtime.h"
+#include "jobs/jobs.h"
 #include "server/server.h"
 #include "store/store.h"
 
@@ -16,6 +17,7 @@ struct rt_runtime {
     char host[256];
     int port;
     sv_server *server;    /* RT_SERVER */
+    jb_runtime *jobs;     /* RT_SERVER: the scheduler and workers */
     int stopped;          /* rt_stop ran */
     int abandoned;        /* rt_stop gave up on a sink: the server is left as is */
 };

@@ -63,6 +63,31 @@ static st_store *open_store(const cf_config *cf, const char *data_dir, char *err
     return st;
 }
 
+/* jobs: a sql task's engine, with the job's time limit. */
+static sq_engine *jobs_sql(void *ctx, int64_t timeout_ms, char *err, size_t errlen)
+{
+    rt_sql_req q = {.timeout_ms = timeout_ms};
+    return rt_sql_open(ctx, &q, err, errlen);
+}
+
+/* The scheduler and the workers of sluice serve. */
+static int start_jobs(rt_runtime *rt, char *err, size_t errlen)
+{
+    char dir[4096] = ".";
+    if (rt->cf->file) {
+        snprintf(dir, sizeof dir, "%s", rt->cf->file);
+        char *slash = strrchr(dir, '/');
+        if (slash) *slash = 0;
+        else snprintf(dir, sizeof dir, ".");
+    }
+    jb_opts o = {.cf = rt->cf, .data_dir = rt->data_dir, .config_dir = dir, .store = rt->store,
+                 .sql_open = jobs_sql, .sql_ctx = rt, .scheduler = 1,
+                 .workers = (int)rt->cf->workers};
+    jb_runtime *j = jb_create(&o, err, errlen);
+    __atomic_store_n(&rt->jobs, j, __ATOMIC_SEQ_CST);
+    return j ? 0 : -1;
+}
+
 rt_runtime *rt_create(const cf_config *cf, const rt_opts *o, char *err, size_t errlen)
 {
     assert(cf && o);
@@ -83,7 +108,9 @@ rt_runtime *rt_create(const cf_config *cf, const rt_opts *o, char *err, size_t e
     }
     rt->store = open_store(cf, rt->data_dir, err, errlen);
     if (!rt->store) goto fail;
+    if (rt->mode == RT_SERVER && jb_check(cf, err, errlen)) goto fail;
     if (rt->mode == RT_SERVER && rt__serve(rt, err, errlen)) goto fail;
+    if (rt->mode == RT_SERVER && start_jobs(rt, err, errlen)) goto fail;
     return rt;
 fail:
     rt_destroy(rt);
@@ -94,7 +121,11 @@ int rt_stop(rt_runtime *rt)
 {
     if (!rt || rt->stopped) return rt && rt->abandoned ? -1 : 0;
     rt->stopped = 1;
-    if (sv_stop(rt->server)) {
+    jb_runtime *jobs = __atomic_exchange_n(&rt->jobs, NULL, __ATOMIC_SEQ_CST);
+    if (jobs) jb_stop(jobs, 0); /* no new tasks; running commands stop, their tasks stay queued */
+    int abandoned = sv_stop(rt->server); /* after it no request can reach the jobs API */
+    jb_destroy(jobs);
+    if (abandoned) {
         rt->abandoned = 1;
         return -1;
     }

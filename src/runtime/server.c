@@ -51,6 +51,41 @@ static struct sq_engine *query_engine(void *arg, int read_only, int64_t timeout_
     return rt_sql_open(rt, &q, err, errlen);
 }
 
+/* /v1/jobs: readers as for POST /v1/query (query.tokens or write_tokens, or
+ * anyone when neither is set); starting runs only with a write token (or,
+ * with no tokens at all, by anyone: the server listens on loopback). */
+static int jobs_http(void *arg, const sv_ext_req *q, ut_buf *out)
+{
+    rt_runtime *rt = arg;
+    const cf_config *cf = rt->cf;
+    int writer = 1;
+    if (cf->query.tokens.n || cf->query.write_tokens.n) {
+        size_t tl = q->bearer ? strlen(q->bearer) : 0;
+        writer = q->bearer && ut_token_in((const char *const *)cf->query.write_tokens.v,
+                                          cf->query.write_tokens.n, q->bearer, tl);
+        if (!writer && !(q->bearer && ut_token_in((const char *const *)cf->query.tokens.v,
+                                                  cf->query.tokens.n, q->bearer, tl))) {
+            ut_buf_puts(out, q->bearer ? "{\"error\":\"invalid token\"}\n"
+                                       : "{\"error\":\"missing Bearer token\"}\n");
+            return 401;
+        }
+    }
+    jb_runtime *jobs = __atomic_load_n(&rt->jobs, __ATOMIC_SEQ_CST);
+    if (!jobs) {
+        ut_buf_puts(out, "{\"error\":\"the jobs runtime is not running\"}\n");
+        return 503;
+    }
+    jb_http_args a = {q->arg, q->conn};
+    return jb_http(jobs, q->method, q->path, q->body, q->n, writer, &a, out);
+}
+
+static void jobs_metrics(void *arg, ut_buf *out)
+{
+    rt_runtime *rt = arg;
+    jb_runtime *jobs = __atomic_load_n(&rt->jobs, __ATOMIC_SEQ_CST);
+    if (jobs) jb_metrics(jobs, out);
+}
+
 static void server_opts(rt_runtime *rt, sv_opts *o)
 {
     const cf_config *cf = rt->cf;
@@ -73,6 +108,10 @@ static void server_opts(rt_runtime *rt, sv_opts *o)
     o->sql_open = query_engine;
     o->sql_arg = rt;
     o->shutdown_timeout_ms = cf->shutdown_timeout_ms;
+    o->ext_prefix = "/v1/jobs";
+    o->ext = jobs_http;
+    o->ext_metrics = jobs_metrics;
+    o->ext_arg = rt;
 }
 
 int rt__serve(rt_runtime *rt, char *err, size_t errlen)

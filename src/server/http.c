@@ -173,6 +173,42 @@ static enum MHD_Result handle_query(sv_server *s, struct MHD_Connection *c, cons
     return sv__query(s, c, qb->b.p ? (const char *)qb->b.p : "", qb->b.len);
 }
 
+static const char *ext_arg(const void *conn, const char *key)
+{
+    return MHD_lookup_connection_value((struct MHD_Connection *)conn, MHD_GET_ARGUMENT_KIND, key);
+}
+
+/* A request under ext_prefix: its body is collected as for /v1/query. */
+static enum MHD_Result handle_ext(sv_server *s, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *upload, size_t *upload_size,
+                                  void **ctx)
+{
+    query_body *qb = *ctx;
+    if (!qb) {
+        qb = ut_calloc(1, sizeof *qb);
+        memcpy(qb->tag, "QRY", 4);
+        *ctx = qb;
+        return MHD_YES;
+    }
+    if (*upload_size) {
+        if (qb->b.len + *upload_size > (1u << 20)) qb->too_big = 1;
+        else ut_buf_put(&qb->b, upload, *upload_size);
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    if (qb->too_big) return sv__reply_error(s, c, 413, "request body over 1 MiB");
+    const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+    sv_ext_req q = {.method = method, .path = url, .body = ut_buf_cstr(&qb->b), .n = qb->b.len,
+                    .bearer = auth && !strncmp(auth, "Bearer ", 7) ? auth + 7 : NULL,
+                    .arg = ext_arg, .conn = c};
+    ut_buf out = {0};
+    int code = s->o.ext(s->o.ext_arg, &q, &out);
+    enum MHD_Result r = sv__reply(s, c, code, "application/json", out.p ? (const void *)out.p : "",
+                                  out.len, code == 429 || code == 503 ? "1" : NULL);
+    ut_buf_free(&out);
+    return r;
+}
+
 static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *url,
                                const char *method, const char *version, const char *upload,
                                size_t *upload_size, void **ctx)
@@ -190,6 +226,8 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
         if (strcmp(method, "POST")) return sv__reply_error(s, c, 405, "use POST");
         return handle_query(s, c, upload, upload_size, ctx);
     }
+    if (s->o.ext && s->o.ext_prefix && !strncmp(url, s->o.ext_prefix, strlen(s->o.ext_prefix)))
+        return handle_ext(s, c, url, method, upload, upload_size, ctx);
     if (!is_get_path(url)) return sv__reply_error(s, c, 404, "no such endpoint");
     if (strcmp(method, "GET") && strcmp(method, "HEAD"))
         return sv__reply_error(s, c, 405, "use GET");

@@ -270,4 +270,5 @@ void sv__metrics(sv_server *s, ut_buf *b)
     help(b, "sluice_uptime_seconds", "gauge", "Seconds since the server started.");
     ut_buf_printf(b, "sluice_uptime_seconds %.3f\n",
                   ((double)ts.tv_sec * 1000 + (double)ts.tv_nsec / 1e6 - (double)s->started_ms) / 1000);
+    if (s->o.ext_metrics) s->o.ext_metrics(s->o.ext_arg, b);
 }

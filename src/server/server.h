@@ -15,6 +15,7 @@
  *   GET  /v1/streams/{stream}           one stream, with consumer groups and lag
  *   GET  /healthz                       "ok"
  *   GET  /metrics                       Prometheus text format
+ *   anything under ext_prefix           another module's (sv_opts.ext)
  */
 #ifndef SLUICE_SERVER_H
 #define SLUICE_SERVER_H
@@ -55,6 +56,21 @@ struct sq_engine;
 typedef struct sq_engine *(*sv_sql_open_fn)(void *arg, int read_only, int64_t timeout_ms,
                                             char *err, size_t errlen);
 
+/* Endpoints another module serves under a path prefix (the jobs API):
+ * called once the whole request (body at most 1 MiB) is in. */
+typedef struct sv_ext_req {
+    const char *method, *path; /* path without the query string */
+    const char *body;          /* NUL-terminated */
+    size_t n;
+    const char *bearer;        /* the Bearer token, NULL if none */
+    const char *(*arg)(const void *conn, const char *key); /* a query-string argument */
+    const void *conn;
+} sv_ext_req;
+/* Fill out with the reply body (JSON); returns the HTTP status. */
+typedef int (*sv_ext_fn)(void *arg, const sv_ext_req *q, ut_buf *out);
+/* Append Prometheus text for /metrics. */
+typedef void (*sv_ext_metrics_fn)(void *arg, ut_buf *out);
+
 typedef struct sv_opts {
     const char *data_dir;      /* journal lives in <data_dir>/streams */
     const char *host;          /* listen address (IPv4 literal) */
@@ -74,6 +90,10 @@ typedef struct sv_opts {
     sv_sql_open_fn sql_open;   /* POST /v1/query's engines; NULL = the API answers 503 */
     void *sql_arg;
     int64_t shutdown_timeout_ms; /* sv_stop waits this long for the sinks; -1 = no bound */
+    const char *ext_prefix;    /* e.g. "/v1/jobs": requests under it go to ext */
+    sv_ext_fn ext;
+    sv_ext_metrics_fn ext_metrics; /* appended to /metrics (may be NULL) */
+    void *ext_arg;
 } sv_opts;
 
 /* Defaults: 127.0.0.1:8080, ./sluice-data, 10 MB bodies, 1 MB records,

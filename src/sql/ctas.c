@@ -15,6 +15,7 @@
  * column is written as its text.  Tables landed by a stream belong to their
  * sink: INSERT INTO them is refused. */
 #include "sql/sq_int.h"
+#include "catalog/catalog.h"
 #include "lake/lake.h"
 #include "log/log.h"
 #include "store/store.h"
@@ -29,10 +30,11 @@
 
 #define MAX_PARTS 1000
 
+#define MAX_PCOLS 2 /* dt, hr */
+
 typedef struct ctas_part {
-    char *value;       /* partition value as the SELECT gave it ("" when unpartitioned) */
-    size_t vlen;
-    char segment[LK_SEGMENT_MAX + 1]; /* "<col>=<escaped value>" ("" when unpartitioned) */
+    char segment[2 * LK_SEGMENT_MAX + 2]; /* "<col>=<escaped value>[/<col2>=...]" ("" when
+                                             unpartitioned) */
     pq_writer *w;
     char tmp[4400];
 } ctas_part;
@@ -131,46 +133,91 @@ static int put(pq_writer *w, int col, ct_type t, sqlite3_stmt *st, int c, const 
 
 typedef struct ctas {
     sq_engine *e;
-    char table[128], pcol[128];
+    char table[128];
+    char pcols[MAX_PCOLS][64]; /* partition columns, in path order */
+    int npcols;
+    const char *pdefault[MAX_PCOLS]; /* value when the SELECT lacks the column (sq_write) */
     int create, if_not_exists;
     const char *select;
     ct_table t;           /* the catalog table (INSERT / after CREATE) */
     int ncols;            /* file columns */
     ct_column *cols;
     int *src;             /* file column k <- select column src[k] */
-    int pidx;             /* select column of the partition value, -1 none */
+    int pidx[MAX_PCOLS];  /* select column of each partition value, -1 none */
+    const sq_write_spec *w; /* sq_write: what it replaces, the run; NULL for CTAS/INSERT */
     ctas_part *parts;
     int nparts;
 } ctas;
 
-/* The file of partition value v[0..n) (compared whole: never truncated). */
-static ctas_part *part_for(ctas *x, const char *v, size_t n, char *err, size_t errlen)
+/* Is c one of the partition columns' select columns? */
+static int is_pidx(const ctas *x, int c)
+{
+    for (int i = 0; i < x->npcols; i++)
+        if (x->pidx[i] == c) return 1;
+    return 0;
+}
+
+/* sq_write replacing partitions: a row must fall in one of them. */
+static int row_in_window(const ctas *x, const char *segment, char *err, size_t errlen)
+{
+    if (!x->w || x->w->mode != SQ_WRITE_REPLACE_PARTITIONS) return 0;
+    for (int i = 0; i < x->w->npartitions; i++) {
+        size_t n = strlen(x->w->partitions[i]);
+        if (!strncmp(segment, x->w->partitions[i], n) &&
+            (segment[n] == 0 || segment[n] == '/' || x->w->partitions[i][n - 1] == '-'))
+            return 0;
+    }
+    return ut_err(err, errlen, "a row of the SELECT belongs to partition %s, outside what the run "
+                  "replaces (%s%s): filter the SELECT to its window",
+                  segment[0] ? segment : "(none)", x->w->npartitions ? x->w->partitions[0] : "",
+                  x->w->npartitions > 1 ? ", ..." : "");
+}
+
+/* The file of partition path `segment` (compared whole: never truncated). */
+static ctas_part *part_for(ctas *x, const char *segment, char *err, size_t errlen)
 {
     for (int i = 0; i < x->nparts; i++)
-        if (x->parts[i].vlen == n && !memcmp(x->parts[i].value, v, n)) return &x->parts[i];
+        if (!strcmp(x->parts[i].segment, segment)) return &x->parts[i];
     if (x->nparts >= MAX_PARTS)
         return ut_err(err, errlen, "more than %d partitions in one statement", MAX_PARTS), NULL;
+    if (row_in_window(x, segment, err, errlen)) return NULL; /* checked once per partition */
     x->parts = ut_realloc(x->parts, (size_t)(x->nparts + 1) * sizeof *x->parts);
     ctas_part *p = &x->parts[x->nparts];
     memset(p, 0, sizeof *p);
-    if (x->pidx >= 0 &&
-        lk_part_segment(x->pcol, v, n, p->segment, sizeof p->segment, err, errlen))
-        return NULL;
-    p->value = ut_strndup(v, n);
-    p->vlen = n;
+    snprintf(p->segment, sizeof p->segment, "%s", segment);
     lk_tmp_path(x->e->tmp_dir, x->table, p->tmp, sizeof p->tmp);
     pq_column_spec *specs = ut_calloc((size_t)x->ncols + 1, sizeof *specs);
     for (int k = 0; k < x->ncols; k++)
         specs[k] = (pq_column_spec){x->cols[k].name, pq_of(x->cols[k].type), 1};
     p->w = pq_writer_create(p->tmp, specs, x->ncols, NULL, err, errlen);
     free(specs);
-    if (!p->w) {
-        free(p->value);
-        return NULL;
-    }
+    if (!p->w) return NULL;
     x->nparts++;
     return p;
 }
+
+/* The partition path of the current row into out[cap]: each partition
+ * column's value (NULL: Hive's default partition; a column the SELECT
+ * lacks: its default) %XX-escaped.  0 or -1. */
+static int row_segment(ctas *x, sqlite3_stmt *st, char *out, size_t cap, char *err, size_t errlen)
+{
+    size_t o = 0;
+    out[0] = 0;
+    for (int i = 0; i < x->npcols; i++) {
+        const char *pv = x->pdefault[i];
+        size_t pn = pv ? strlen(pv) : 0;
+        if (x->pidx[i] >= 0) {
+            pv = (const char *)sqlite3_column_text(st, x->pidx[i]);
+            pn = (size_t)sqlite3_column_bytes(st, x->pidx[i]);
+        }
+        if (!pv) pv = "__HIVE_DEFAULT_PARTITION__", pn = strlen(pv);
+        if (i) out[o++] = '/';
+        if (lk_part_segment(x->pcols[i], pv, pn, out + o, cap - o, err, errlen)) return -1;
+        o += strlen(out + o);
+    }
+    return 0;
+}
+
 
 /* CREATE: column names of the SELECT by the naming rule ("" -> _empty, a
  * name equal up to case to an earlier one or the partition column -> name_2,
@@ -178,10 +225,10 @@ static ctas_part *part_for(ctas *x, const char *v, size_t n, char *err, size_t e
 static int name_columns(ctas *x, sqlite3_stmt *st, lk_names *names, char *err, size_t errlen)
 {
     int n = sqlite3_column_count(st);
-    if (x->pcol[0]) lk_names_take(names, x->pcol, strlen(x->pcol), -1);
+    for (int i = 0; i < x->npcols; i++) lk_names_take(names, x->pcols[i], strlen(x->pcols[i]), -1);
     lk_names_take(names, "_ingest_ts", 10, -1);
     for (int c = 0; c < n; c++) {
-        if (c == x->pidx) continue;
+        if (is_pidx(x, c)) continue;
         const char *nm = sqlite3_column_name(st, c);
         if (!nm) nm = "";
         char name[LK_NAME_MAX + 1];
@@ -208,7 +255,7 @@ static int name_columns(ctas *x, sqlite3_stmt *st, lk_names *names, char *err, s
 static int match_columns(ctas *x, sqlite3_stmt *st, lk_names *names, char *err, size_t errlen)
 {
     int n = sqlite3_column_count(st);
-    if (x->pcol[0]) lk_names_take(names, x->pcol, strlen(x->pcol), -1);
+    for (int i = 0; i < x->npcols; i++) lk_names_take(names, x->pcols[i], strlen(x->pcols[i]), -1);
     for (int k = 0; k < x->t.ncols; k++) {
         x->cols[x->ncols] = x->t.cols[k];
         x->src[x->ncols] = -1;
@@ -216,7 +263,7 @@ static int match_columns(ctas *x, sqlite3_stmt *st, lk_names *names, char *err, 
         x->ncols++;
     }
     for (int c = 0; c < n; c++) {
-        if (c == x->pidx) continue;
+        if (is_pidx(x, c)) continue;
         const char *nm = sqlite3_column_name(st, c);
         if (!nm) nm = "";
         int k = lk_names_resolve(names, nm, strlen(nm), NULL, NULL);
@@ -234,11 +281,14 @@ static int match_columns(ctas *x, sqlite3_stmt *st, lk_names *names, char *err, 
 static int plan_columns(ctas *x, sqlite3_stmt *st, char *err, size_t errlen)
 {
     int n = sqlite3_column_count(st);
-    x->pidx = -1;
-    for (int c = 0; c < n; c++)
-        if (x->pcol[0] && !strcasecmp(sqlite3_column_name(st, c), x->pcol)) x->pidx = c;
-    if (x->pcol[0] && x->pidx < 0)
-        return ut_err(err, errlen, "PARTITION BY %s: the SELECT has no such column", x->pcol);
+    for (int i = 0; i < x->npcols; i++) {
+        x->pidx[i] = -1;
+        for (int c = 0; c < n; c++)
+            if (!strcasecmp(sqlite3_column_name(st, c), x->pcols[i])) x->pidx[i] = c;
+        if (x->pidx[i] < 0 && !x->pdefault[i])
+            return ut_err(err, errlen, "%s %s: the SELECT has no such column",
+                          x->create ? "PARTITION BY" : "partition column", x->pcols[i]);
+    }
     size_t cap = (size_t)(n > x->t.ncols ? n : x->t.ncols) + 1; /* INSERT: the table's columns */
     x->cols = ut_calloc(cap, sizeof *x->cols);
     x->src = ut_calloc(cap, sizeof *x->src);
@@ -255,7 +305,6 @@ static void ctas_free(ctas *x)
     for (int i = 0; i < x->nparts; i++) {
         pq_writer_destroy(x->parts[i].w);
         unlink(x->parts[i].tmp);
-        free(x->parts[i].value);
     }
     free(x->parts);
     free(x->cols);
@@ -299,14 +348,10 @@ static int64_t run_select(ctas *x, char *err, size_t errlen)
             }
             planned = 1;
         }
-        const char *pv = "";
-        size_t pn = 0;
-        if (x->pidx >= 0) {
-            pv = (const char *)sqlite3_column_text(st, x->pidx);
-            pn = (size_t)sqlite3_column_bytes(st, x->pidx);
-            if (!pv) pv = "__HIVE_DEFAULT_PARTITION__", pn = strlen(pv);
-        }
-        ctas_part *p = part_for(x, pv, pn, err, errlen);
+        char seg[2 * LK_SEGMENT_MAX + 2];
+        ctas_part *p = NULL;
+        if (row_segment(x, st, seg, sizeof seg, err, errlen) == 0)
+            p = part_for(x, seg, err, errlen);
         if (!p) {
             rows = -1;
             goto out;
@@ -340,6 +385,30 @@ out:
     return rows;
 }
 
+/* sq_write: the live files the write replaces (its partitions, or the whole
+ * table).  Count (*out malloc'ed) or -1. */
+static int replaced_files(ctas *x, ct_file **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    if (x->w->mode == SQ_WRITE_APPEND) return 0;
+    if (x->w->mode == SQ_WRITE_REPLACE) return ct_files(x->e->cat, x->t.id, NULL, out, err, errlen);
+    int n = 0;
+    for (int i = 0; i < x->w->npartitions; i++) {
+        ct_file *f = NULL;
+        int m = ct_files(x->e->cat, x->t.id, x->w->partitions[i], &f, err, errlen);
+        if (m < 0) {
+            ct_files_free(*out, n);
+            *out = NULL;
+            return -1;
+        }
+        *out = ut_realloc(*out, sizeof **out * (size_t)(n + m + 1));
+        if (m) memcpy(*out + n, f, sizeof *f * (size_t)m);
+        free(f); /* the stats moved with the structs */
+        n += m;
+    }
+    return n;
+}
+
 /* Store every file and commit them in one transaction (creating the table
  * for CREATE TABLE AS). */
 static int land(ctas *x, char *err, size_t errlen)
@@ -358,14 +427,29 @@ static int land(ctas *x, char *err, size_t errlen)
                                .name = names[i], .min_offset = -1, .max_offset = -1,
                                .schema_version = x->create ? 1 : x->t.version};
     }
-    char loc[1200];
+    char loc[1200], plist[160] = "";
     st_uri(e->o.store, x->table, loc, sizeof loc);
-    ct_new_table nt = {.name = x->table, .location = loc, .partition = x->pcol,
-                       .cols = x->cols, .ncols = x->ncols, .change = "created by CREATE TABLE AS"};
+    for (int i = 0; i < x->npcols; i++)
+        snprintf(plist + strlen(plist), sizeof plist - strlen(plist), "%s%s", i ? "," : "",
+                 x->pcols[i]);
+    ct_new_table nt = {.name = x->table, .location = loc, .partition = plist,
+                       .cols = x->cols, .ncols = x->ncols,
+                       .change = x->w ? "created by a job" : "created by CREATE TABLE AS"};
     ct_table_change t = {.table_id = x->t.id, .create = x->create ? &nt : NULL};
+    ct_file *old = NULL;
+    int nold = 0, rc = -1;
+    if (x->w && !x->create && (nold = replaced_files(x, &old, err, errlen)) < 0) goto out;
+    int64_t *ids = ut_calloc((size_t)nold + 1, sizeof *ids);
+    for (int i = 0; i < nold; i++) ids[i] = old[i].id;
+    t.remove = ids;
+    t.nremove = nold;
     lk_landing l = {.cat = e->cat, .store = e->o.store, .tables = {x->table},
-                    .change = {.tables = &t, .ntables = 1}};
-    int rc = lk_land(&l, lf, x->nparts, err, errlen);
+                    .change = {.tables = &t, .ntables = 1, .run = x->w ? x->w->run : NULL},
+                    .removed = {nold ? old : NULL}};
+    rc = lk_land(&l, lf, x->nparts, err, errlen);
+    free(ids);
+out:
+    ct_files_free(old, nold);
     free(lf);
     free(names);
     return rc;
@@ -403,6 +487,22 @@ static int temp_table(sq_engine *e, const char *name)
     return found;
 }
 
+/* The partition columns of a table ("dt,hr") into x->pcols.  0 or -1. */
+static int pcols_of(ctas *x, const char *list, char *err, size_t errlen)
+{
+    x->npcols = 0;
+    for (const char *p = list; *p;) {
+        size_t n = strcspn(p, ",");
+        if (x->npcols == MAX_PCOLS || n == 0 || n >= sizeof x->pcols[0])
+            return ut_err(err, errlen, "table %s: partition columns '%s' (at most %d)", x->table,
+                          list, MAX_PCOLS);
+        memcpy(x->pcols[x->npcols], p, n);
+        x->pcols[x->npcols++][n] = 0;
+        p += n + (p[n] == ',');
+    }
+    return 0;
+}
+
 int sq__ctas(sq_engine *e, const char *sql, int64_t *rows, char *err, size_t errlen)
 {
     ctas x;
@@ -417,8 +517,9 @@ int sq__ctas(sq_engine *e, const char *sql, int64_t *rows, char *err, size_t err
         }
         if (ident(&p, x.table, sizeof x.table)) return 0;
         if (kw(&p, "PARTITION")) {
-            if (!kw(&p, "BY") || ident(&p, x.pcol, sizeof x.pcol))
+            if (!kw(&p, "BY") || ident(&p, x.pcols[0], sizeof x.pcols[0]))
                 return ut_err(err, errlen, "expected PARTITION BY <column>");
+            x.npcols = 1;
         }
         if (!kw(&p, "AS")) return 0; /* a plain CREATE TABLE: SQLite's (temp tables) */
         x.create = 1;
@@ -462,8 +563,8 @@ int sq__ctas(sq_engine *e, const char *sql, int64_t *rows, char *err, size_t err
         ut_err(err, errlen, "table %s is landed by stream %s: only its sink writes it", x.table,
                x.t.stream);
         goto out;
-    } else if (x.t.partition[0]) {
-        snprintf(x.pcol, sizeof x.pcol, "%.*s", (int)strcspn(x.t.partition, ","), x.t.partition);
+    } else if (pcols_of(&x, x.t.partition, err, errlen)) {
+        goto out;
     }
     if (ut_mkdir_p(e->tmp_dir, err, errlen)) goto out;
     lk_tmp_gc(e->tmp_dir); /* temp files of a statement killed mid-write */
@@ -478,4 +579,49 @@ int sq__ctas(sq_engine *e, const char *sql, int64_t *rows, char *err, size_t err
 out:
     ctas_free(&x);
     return rc;
+}
+
+/* Defaults for the partition columns from w. */
+static void set_defaults(ctas *x, const sq_write_spec *w)
+{
+    for (int i = 0; i < x->npcols; i++)
+        for (int k = 0; k < w->ndefaults; k++)
+            if (!strcasecmp(w->default_cols[k], x->pcols[i])) x->pdefault[i] = w->default_vals[k];
+}
+
+int64_t sq_write(sq_engine *e, const sq_write_spec *w, char *err, size_t errlen)
+{
+    ctas x;
+    memset(&x, 0, sizeof x);
+    x.e = e;
+    x.w = w;
+    x.select = w->select;
+    int64_t rows = -1;
+    snprintf(x.table, sizeof x.table, "%s", w->table);
+    if (!e->o.store) return ut_err(err, errlen, "no lake store to write %s to", x.table);
+    int have = ct_table_get(e->cat, x.table, &x.t, err, errlen);
+    if (have < 0) goto out;
+    x.create = !have;
+    if (x.create ? case_twin(e, x.table, err, errlen) != 0 : 0) goto out;
+    if (have && x.t.stream[0]) {
+        ut_err(err, errlen, "table %s is landed by stream %s: only its sink writes it", x.table,
+               x.t.stream);
+        goto out;
+    }
+    if (pcols_of(&x, have ? x.t.partition : w->partition_by ? w->partition_by : "", err, errlen))
+        goto out;
+    set_defaults(&x, w);
+    if (ut_mkdir_p(e->tmp_dir, err, errlen)) goto out;
+    lk_tmp_gc(e->tmp_dir);
+    char e2[300];
+    if (have && lk_orphan_gc(e->cat, e->o.store, x.table, x.t.id, e2, sizeof e2) < 0)
+        lg_warn("sql", "%s", e2);
+    int64_t n = run_select(&x, err, errlen);
+    if (n < 0) goto out;
+    if (w->run) w->run->rows += n;
+    if (land(&x, err, errlen)) goto out;
+    rows = n;
+out:
+    ctas_free(&x);
+    return rows;
 }

@@ -101,6 +101,37 @@ typedef struct sq_sink {
  * "query exceeded the memory limit of N bytes", or a lake read error naming
  * the table and file. */
 int64_t sq_query(sq_engine *e, const char *sql, const sq_sink *out, char *err, size_t errlen);
+/* A job's write of a lake table (src/jobs): the SELECT's rows replace what
+ * the run covers, in ONE catalog transaction that also finishes the run. */
+typedef enum sq_write_mode {
+    SQ_WRITE_REPLACE_PARTITIONS, /* the live files of `partitions` (insert-overwrite) */
+    SQ_WRITE_REPLACE,            /* every live file of the table */
+    SQ_WRITE_APPEND              /* nothing */
+} sq_write_mode;
+
+struct ct_run_done;
+
+typedef struct sq_write_spec {
+    const char *table;
+    const char *select;            /* one SELECT (table functions allowed) */
+    sq_write_mode mode;
+    const char *partition_by;      /* a new table's partition columns: "dt,hr", "dt", "" */
+    const char *const *default_cols;  /* partition columns the SELECT may leave out ... */
+    const char *const *default_vals;  /* ... and their values (the run's window) */
+    int ndefaults;
+    const char *const *partitions; /* REPLACE_PARTITIONS: partition paths or prefixes
+                                      ("dt=2024-05-01/hr=03", "dt=2024-05-01", "dt=2024-05-"):
+                                      every row must fall in one */
+    int npartitions;
+    struct ct_run_done *run;       /* finished in the same transaction (may be NULL); its
+                                      rows and bytes are increased by this write's first */
+} sq_write_spec;
+
+/* Run w: the rows written (0 is fine: the partitions are then emptied), or
+ * -1 with a message naming the table (tables a stream lands in are refused;
+ * columns the table lacks are an error). */
+int64_t sq_write(sq_engine *e, const sq_write_spec *w, char *err, size_t errlen);
+
 /* What kind of failure the last sq_query's was (to pick an HTTP status):
  * UT_ETIMEOUT (time limit), UT_EDENIED (the authorizer, a read-only engine),
  * UT_ETOOBIG (memory limit, temp storage cap), UT_EINVAL otherwise. */

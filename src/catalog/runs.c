@@ -1,0 +1,353 @@
+/* catalog: the run history of the jobs runtime (see catalog.h, "job runs").
+ *
+ * Every state change is one statement (or, with its outputs, one ct_apply
+ * transaction) whose WHERE clause carries the precondition, so two workers,
+ * or a worker and the scheduler, racing on one run cannot both win: the
+ * loser sees 0 rows changed.  The delivery count a worker started the run
+ * with is the fencing token of its finish. */
+#include "catalog/ct_int.h"
+#include "util/util.h"
+
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const state_names[CT_RUN_STATES] = {
+    [CT_RUN_WAITING] = "waiting",     [CT_RUN_QUEUED] = "queued", [CT_RUN_RUNNING] = "running",
+    [CT_RUN_RETRYING] = "retrying",   [CT_RUN_SUCCEEDED] = "succeeded",
+    [CT_RUN_FAILED] = "failed",       [CT_RUN_DEAD] = "dead"};
+
+const char *ct_run_state_name(ct_run_state s)
+{
+    return s > 0 && s < CT_RUN_STATES ? state_names[s] : "?";
+}
+
+int ct_run_state_parse(const char *s, ct_run_state *out)
+{
+    for (int i = 1; i < CT_RUN_STATES; i++)
+        if (!strcmp(s, state_names[i])) {
+            *out = (ct_run_state)i;
+            return 0;
+        }
+    return -1;
+}
+
+int ct_run_state_terminal(ct_run_state s)
+{
+    return s == CT_RUN_SUCCEEDED || s == CT_RUN_FAILED || s == CT_RUN_DEAD;
+}
+
+/* Fill r from a row of RUN_COLS (db.c). */
+static void run_from_row(sqlite3_stmt *s, ct_run *r)
+{
+    char state[16];
+    memset(r, 0, sizeof *r);
+    r->id = sqlite3_column_int64(s, 0);
+    ct_col_text(s, 1, r->job, sizeof r->job);
+    r->window_start = sqlite3_column_int64(s, 2);
+    r->window_end = sqlite3_column_int64(s, 3);
+    ct_col_text(s, 4, state, sizeof state);
+    if (ct_run_state_parse(state, &r->state)) r->state = CT_RUN_FAILED;
+    r->attempt = sqlite3_column_int(s, 5);
+    r->deliveries = sqlite3_column_int(s, 6);
+    ct_col_text(s, 7, r->trigger, sizeof r->trigger);
+    ct_col_text(s, 8, r->backfill, sizeof r->backfill);
+    r->iterations = sqlite3_column_int(s, 9);
+    r->forced = sqlite3_column_int(s, 10);
+    ct_col_text(s, 11, r->worker, sizeof r->worker);
+    r->created_ms = sqlite3_column_int64(s, 12);
+    r->due_ms = sqlite3_column_int64(s, 13);
+    r->started_ms = sqlite3_column_int64(s, 14);
+    r->finished_ms = sqlite3_column_int64(s, 15);
+    r->rows = sqlite3_column_int64(s, 16);
+    r->bytes = sqlite3_column_int64(s, 17);
+    r->task = sqlite3_column_int64(s, 18);
+    ct_col_text(s, 19, r->error, sizeof r->error);
+}
+
+/* Step a no-result statement; changes() or -1 with "catalog P: what: ...". */
+static int step_changes(ct_catalog *c, sqlite3_stmt *s, const char *what, char *err, size_t errlen)
+{
+    int rc = sqlite3_step(s);
+    ct_done(s);
+    if (rc != SQLITE_DONE) return ct_sqlerr(c, what, err, errlen);
+    return sqlite3_changes(c->db);
+}
+
+int ct_run_create(ct_catalog *c, ct_run *r, char *err, size_t errlen)
+{
+    assert(r->state == CT_RUN_WAITING || r->state == CT_RUN_QUEUED);
+    sqlite3_stmt *s = ct_stmt(c, S_RUN_INSERT, err, errlen);
+    if (!s) return -1;
+    if (!r->created_ms) r->created_ms = ct_now_ms();
+    sqlite3_bind_text(s, 1, r->job, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, r->window_start);
+    sqlite3_bind_int64(s, 3, r->window_end);
+    sqlite3_bind_text(s, 4, ct_run_state_name(r->state), -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 5, r->attempt > 0 ? r->attempt : 1);
+    sqlite3_bind_text(s, 6, r->trigger[0] ? r->trigger : "manual", -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 7, r->backfill, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 8, r->iterations > 0 ? r->iterations : 1);
+    sqlite3_bind_int(s, 9, r->forced);
+    sqlite3_bind_int64(s, 10, r->created_ms);
+    sqlite3_bind_int64(s, 11, r->due_ms);
+    sqlite3_bind_int64(s, 12, r->task);
+    char what[128];
+    snprintf(what, sizeof what, "job %s: create run", r->job);
+    if (step_changes(c, s, what, err, errlen) < 0) return -1;
+    r->id = sqlite3_last_insert_rowid(c->db);
+    return 0;
+}
+
+/* One run by statement id with ?1 (and ?2) bound: 1 / 0 / -1. */
+static int get_one(ct_catalog *c, sqlite3_stmt *s, ct_run *out, const char *what, char *err,
+                   size_t errlen)
+{
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) run_from_row(s, out);
+    ct_done(s);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return ct_sqlerr(c, what, err, errlen);
+    return rc == SQLITE_ROW;
+}
+
+int ct_run_get(ct_catalog *c, int64_t id, ct_run *out, char *err, size_t errlen)
+{
+    sqlite3_stmt *s = ct_stmt(c, S_RUN_GET, err, errlen);
+    if (!s) return -1;
+    sqlite3_bind_int64(s, 1, id);
+    return get_one(c, s, out, "read run", err, errlen);
+}
+
+int ct_run_latest(ct_catalog *c, const char *job, int64_t window_start, ct_run *out, char *err,
+                  size_t errlen)
+{
+    sqlite3_stmt *s = ct_stmt(c, S_RUN_LATEST, err, errlen);
+    if (!s) return -1;
+    sqlite3_bind_text(s, 1, job, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, window_start);
+    return get_one(c, s, out, "read latest run", err, errlen);
+}
+
+/* The JSON array of state names in mask ("" when mask is 0). */
+static void states_json(unsigned mask, char *out, size_t n)
+{
+    size_t o = 0;
+    out[0] = 0;
+    if (!mask) return;
+    o += (size_t)snprintf(out + o, n - o, "[");
+    for (int i = 1; i < CT_RUN_STATES && o < n; i++)
+        if (mask & (1u << i))
+            o += (size_t)snprintf(out + o, n - o, "%s\"%s\"", o > 1 ? "," : "", state_names[i]);
+    if (o < n) snprintf(out + o, n - o, "]");
+}
+
+int ct_runs(ct_catalog *c, const ct_run_filter *f, ct_run **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    int limit = f->limit > 0 ? f->limit : 1000;
+    if (limit > 100000) limit = 100000;
+    sqlite3_stmt *s = ct_stmt(c, S_RUN_LIST, err, errlen);
+    if (!s) return -1;
+    char states[160];
+    states_json(f->state_mask, states, sizeof states);
+    if (f->job) sqlite3_bind_text(s, 1, f->job, -1, SQLITE_STATIC);
+    if (states[0]) sqlite3_bind_text(s, 2, states, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 3, f->window_from);
+    sqlite3_bind_int64(s, 4, f->window_to);
+    if (f->backfill) sqlite3_bind_text(s, 5, f->backfill, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 6, f->oldest_first);
+    sqlite3_bind_int(s, 7, limit);
+    int n = 0, cap = 0, rc;
+    ct_run *v = NULL;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (n == cap) v = ut_realloc(v, sizeof *v * (size_t)(cap = cap ? cap * 2 : 16));
+        run_from_row(s, &v[n++]);
+    }
+    ct_done(s);
+    if (rc != SQLITE_DONE) {
+        free(v);
+        return ct_sqlerr(c, "list runs", err, errlen);
+    }
+    *out = v;
+    return n;
+}
+
+int ct_runs_active(ct_catalog *c, const char *job, char *err, size_t errlen)
+{
+    sqlite3_stmt *s = ct_stmt(c, S_RUN_ACTIVE, err, errlen);
+    if (!s) return -1;
+    sqlite3_bind_text(s, 1, job, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(s), n = rc == SQLITE_ROW ? sqlite3_column_int(s, 0) : 0;
+    ct_done(s);
+    if (rc != SQLITE_ROW) return ct_sqlerr(c, "count active runs", err, errlen);
+    return n;
+}
+
+int ct_run_queue(ct_catalog *c, int64_t id, int64_t task, char *err, size_t errlen)
+{
+    sqlite3_stmt *s = ct_stmt(c, S_RUN_QUEUE, err, errlen);
+    if (!s) return -1;
+    sqlite3_bind_int64(s, 1, id);
+    sqlite3_bind_int64(s, 2, task);
+    return step_changes(c, s, "queue run", err, errlen);
+}
+
+int ct_run_start(ct_catalog *c, int64_t id, int64_t task, int deliveries, const char *worker,
+                 char *err, size_t errlen)
+{
+    sqlite3_stmt *s = ct_stmt(c, S_RUN_START, err, errlen);
+    if (!s) return -1;
+    sqlite3_bind_int64(s, 1, id);
+    sqlite3_bind_int64(s, 2, task);
+    sqlite3_bind_int(s, 3, deliveries);
+    sqlite3_bind_text(s, 4, worker, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 5, ct_now_ms());
+    return step_changes(c, s, "start run", err, errlen);
+}
+
+/* Record d's lineage (inside the transaction). */
+static int io_insert(ct_catalog *c, const ct_run_done *d, char *err, size_t errlen)
+{
+    for (int i = 0; i < d->nio; i++) {
+        sqlite3_stmt *s = ct_stmt(c, S_RUN_IO_INSERT, err, errlen);
+        if (!s) return -1;
+        sqlite3_bind_int64(s, 1, d->id);
+        sqlite3_bind_text(s, 2, d->io[i].write ? "write" : "read", -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 3, d->io[i].table, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 4, d->io[i].partition ? d->io[i].partition : "", -1, SQLITE_STATIC);
+        if (step_changes(c, s, "record run lineage", err, errlen) < 0) return -1;
+    }
+    return 0;
+}
+
+int ct_run_finish_tx(ct_catalog *c, const ct_run_done *d, char *err, size_t errlen)
+{
+    assert(d->state == CT_RUN_SUCCEEDED || d->state == CT_RUN_FAILED ||
+           d->state == CT_RUN_RETRYING);
+    sqlite3_stmt *s = ct_stmt(c, S_RUN_FINISH, err, errlen);
+    if (!s) return -1;
+    sqlite3_bind_int64(s, 1, d->id);
+    sqlite3_bind_int64(s, 2, d->task);
+    sqlite3_bind_int(s, 3, d->deliveries);
+    sqlite3_bind_text(s, 4, ct_run_state_name(d->state), -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 5, d->state == CT_RUN_RETRYING ? d->due_ms : 0);
+    sqlite3_bind_int64(s, 6, d->rows);
+    sqlite3_bind_int64(s, 7, d->bytes);
+    char e[CT_RUN_ERROR_MAX];
+    snprintf(e, sizeof e, "%s", d->error ? d->error : "");
+    sqlite3_bind_text(s, 8, e, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 9, ct_now_ms());
+    int n = step_changes(c, s, "finish run", err, errlen);
+    if (n <= 0) return n;
+    return d->state == CT_RUN_SUCCEEDED && io_insert(c, d, err, errlen) ? -1 : 1;
+}
+
+int ct_run_finish(ct_catalog *c, const ct_run_done *d, char *err, size_t errlen)
+{
+    if (ct_begin(c, 1, err, errlen) < 0) return -1;
+    int n = ct_run_finish_tx(c, d, err, errlen);
+    if (n <= 0) {
+        ct_rollback(c);
+        return n;
+    }
+    return ct_commit_tx(c, err, errlen) < 0 ? -1 : 1;
+}
+
+int ct_run_dead(ct_catalog *c, int64_t task, const char *why, char *err, size_t errlen)
+{
+    sqlite3_stmt *s = ct_stmt(c, S_RUN_DEAD, err, errlen);
+    if (!s) return -1;
+    sqlite3_bind_int64(s, 1, task);
+    sqlite3_bind_text(s, 2, why, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 3, ct_now_ms());
+    return step_changes(c, s, "mark run dead", err, errlen);
+}
+
+int ct_run_fail(ct_catalog *c, int64_t id, const char *why, char *err, size_t errlen)
+{
+    sqlite3_stmt *s = ct_stmt(c, S_RUN_FAIL, err, errlen);
+    if (!s) return -1;
+    sqlite3_bind_int64(s, 1, id);
+    sqlite3_bind_text(s, 2, why, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 3, ct_now_ms());
+    return step_changes(c, s, "fail run", err, errlen);
+}
+
+int ct_run_lineage(ct_catalog *c, int64_t id, ct_run_io_fn fn, void *arg, char *err,
+                   size_t errlen)
+{
+    sqlite3_stmt *s = ct_stmt(c, S_RUN_IO_OF, err, errlen);
+    if (!s) return -1;
+    sqlite3_bind_int64(s, 1, id);
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+        fn(arg, (const char *)sqlite3_column_text(s, 0), (const char *)sqlite3_column_text(s, 1),
+           sqlite3_column_int(s, 2));
+    ct_done(s);
+    return rc == SQLITE_DONE ? 0 : ct_sqlerr(c, "read run lineage", err, errlen);
+}
+
+int ct_job_last_fire(ct_catalog *c, const char *job, int64_t *us, char *err, size_t errlen)
+{
+    *us = INT64_MIN;
+    sqlite3_stmt *s = ct_stmt(c, S_JOB_FIRE_GET, err, errlen);
+    if (!s) return -1;
+    sqlite3_bind_text(s, 1, job, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) *us = sqlite3_column_int64(s, 0);
+    ct_done(s);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : ct_sqlerr(c, "read job state", err, errlen);
+}
+
+int ct_job_set_last_fire(ct_catalog *c, const char *job, int64_t us, char *err, size_t errlen)
+{
+    sqlite3_stmt *s = ct_stmt(c, S_JOB_FIRE_SET, err, errlen);
+    if (!s) return -1;
+    sqlite3_bind_text(s, 1, job, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, us);
+    sqlite3_bind_int64(s, 3, ct_now_ms());
+    return step_changes(c, s, "set job state", err, errlen) < 0 ? -1 : 0;
+}
+
+int ct_backfill_create(ct_catalog *c, const char *name, const char *job, int64_t from,
+                       int64_t to, int parallel, char *err, size_t errlen)
+{
+    sqlite3_stmt *s = ct_stmt(c, S_BACKFILL_INSERT, err, errlen);
+    if (!s) return -1;
+    sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, job, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 3, from);
+    sqlite3_bind_int64(s, 4, to);
+    sqlite3_bind_int(s, 5, parallel);
+    sqlite3_bind_int64(s, 6, ct_now_ms());
+    return step_changes(c, s, "create backfill", err, errlen);
+}
+
+int ct_backfill_parallel(ct_catalog *c, const char *name, int *parallel, char *err,
+                         size_t errlen)
+{
+    sqlite3_stmt *s = ct_stmt(c, S_BACKFILL_GET, err, errlen);
+    if (!s) return -1;
+    sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) *parallel = sqlite3_column_int(s, 0);
+    ct_done(s);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return ct_sqlerr(c, "read backfill", err, errlen);
+    return rc == SQLITE_ROW;
+}
+
+int ct_run_counts(ct_catalog *c, ct_run_count_fn fn, void *arg, char *err, size_t errlen)
+{
+    sqlite3_stmt *s = ct_stmt(c, S_RUN_COUNTS, err, errlen);
+    if (!s) return -1;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        ct_run_state st;
+        const char *name = (const char *)sqlite3_column_text(s, 1);
+        if (name && ct_run_state_parse(name, &st) == 0)
+            fn(arg, (const char *)sqlite3_column_text(s, 0), st, sqlite3_column_int64(s, 2));
+    }
+    ct_done(s);
+    return rc == SQLITE_DONE ? 0 : ct_sqlerr(c, "count runs", err, errlen);
+}

@@ -1,0 +1,172 @@
+/* jobs: what `config --check` and start-up verify about jobs beyond the
+ * loader's shapes: schedules and zones compile, templates name known
+ * variables (params listed, secrets present), pools exist, depends_on names
+ * a job or a lake table, there is no dependency cycle, no table has two
+ * producers; and a warning for table names that break the tier rule
+ * (t1_|t2_|t3_ <subject> _ <kind> _ <cadence>). */
+#include "jobs/jb_int.h"
+#include "log/log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* "file:line: jobs.NAME: msg" into err; -1. */
+static int job_err(const cf_config *cf, const cf_job *j, char *err, size_t errlen,
+                   const char *msg)
+{
+    return ut_err(err, errlen, "%s:%d: jobs.%s: %s", cf->file ? cf->file : "config", j->line,
+                  j->name, msg);
+}
+
+static int check_templates(const cf_config *cf, const cf_job *j, char *msg, size_t n)
+{
+    char m[600];
+    const char *what = NULL;
+    if (jb__tmpl_check(cf, j, j->sql, m, sizeof m)) what = "sql";
+    for (int i = 0; !what && i < j->command.n; i++)
+        if (jb__tmpl_check(cf, j, j->command.v[i], m, sizeof m)) what = "command";
+    for (int i = 0; !what && i < j->env.n; i++)
+        if (jb__tmpl_check(cf, j, j->env.v[i], m, sizeof m)) what = "env";
+    if (what) return ut_err(msg, n, "%s: %s", what, m);
+    return 0;
+}
+
+/* The job producing table t (by name, any case), or NULL. */
+static const cf_job *producer(const cf_config *cf, const char *t)
+{
+    for (int i = 0; i < cf->njobs; i++)
+        if (cf->jobs[i].table[0] && !strcasecmp(cf->jobs[i].table, t)) return &cf->jobs[i];
+    return NULL;
+}
+
+/* Is t a table a declared stream lands in? */
+static const cf_stream *stream_table(const cf_config *cf, const char *t)
+{
+    char name[CF_TABLE_MAX];
+    for (int i = 0; i < cf->nstreams; i++) {
+        cf_sink_table(cf->streams[i].name, cf->streams[i].sink.table, name, sizeof name);
+        if (cf->streams[i].sink.enabled && !strcasecmp(name, t)) return &cf->streams[i];
+    }
+    return NULL;
+}
+
+/* The upstream job of depends_on entry d of j (a job, or a table's
+ * producer), or NULL. */
+static const cf_job *upstream(const cf_config *cf, const char *d)
+{
+    const cf_job *u = cf_job_find(cf, d);
+    return u ? u : producer(cf, d);
+}
+
+/* DFS for a cycle through j; path[] holds the chain.  1 found (msg set). */
+static int cycle_from(const cf_config *cf, const cf_job *j, const cf_job **path, int depth,
+                      char *msg, size_t n)
+{
+    for (int i = 0; i < depth; i++)
+        if (path[i] == j) {
+            size_t o = (size_t)snprintf(msg, n, "dependency cycle: ");
+            for (int k = i; k < depth && o < n; k++)
+                o += (size_t)snprintf(msg + o, n - o, "%s -> ", path[k]->name);
+            if (o < n) snprintf(msg + o, n - o, "%s", j->name);
+            return 1;
+        }
+    if (depth >= CF_MAX_JOBS) return 0;
+    path[depth] = j;
+    for (int i = 0; i < j->depends_on.n; i++) {
+        const cf_job *u = upstream(cf, j->depends_on.v[i]);
+        if (u && cycle_from(cf, u, path, depth + 1, msg, n)) return 1;
+    }
+    return 0;
+}
+
+/* What the job's kind needs. */
+static int check_kind(const cf_job *j, char *msg, size_t n)
+{
+    int windowed = j->window != CF_WINDOW_NONE;
+    if (j->kind == CF_JOB_SQL) {
+        if (!j->sql[0] == !j->sql_file[0])
+            return ut_err(msg, n, "a sql job needs exactly one of sql and sql_file");
+        if (!j->table[0]) return ut_err(msg, n, "a sql job needs the table it writes");
+    } else {
+        if (!j->command.n) return ut_err(msg, n, "a command job needs command: [program, args...]");
+        if (j->output == CF_OUTPUT_NDJSON && !j->table[0])
+            return ut_err(msg, n, "output: ndjson needs the table it lands in");
+    }
+    int writes = j->kind == CF_JOB_SQL || j->output == CF_OUTPUT_NDJSON;
+    if (writes && j->mode == CF_MODE_REPLACE_WINDOW && !windowed)
+        return ut_err(msg, n, "mode replace_window needs a window (hour, day or month); use "
+                      "mode replace or append without one");
+    return 0;
+}
+
+static int check_one(const cf_config *cf, const cf_job *j, const cf_job **path, char *msg,
+                     size_t n)
+{
+    if (check_kind(j, msg, n)) return -1;
+    jb_timing t;
+    char m[600];
+    if (jb__timing_init(&t, j, m, sizeof m)) return ut_err(msg, n, "%s", m);
+    int64_t us;
+    int bad_start = j->start[0] && jb__parse_time(&t, j->start, &us);
+    jb__timing_free(&t);
+    if (bad_start)
+        return ut_err(msg, n, "start: expected YYYY-MM-DD or RFC 3339, got '%.40s'", j->start);
+    if (check_templates(cf, j, msg, n)) return -1;
+    if (j->pool[0] && !cf_pool_find(cf, j->pool))
+        return ut_err(msg, n, "pool: no pool '%s' under pools", j->pool);
+    for (int i = 0; i < j->depends_on.n; i++) {
+        const char *d = j->depends_on.v[i];
+        if (!upstream(cf, d) && !stream_table(cf, d))
+            return ut_err(msg, n, "depends_on: '%s' is neither a job nor a table a stream or job "
+                          "writes", d);
+    }
+    if (cycle_from(cf, j, path, 0, msg, n)) return -1;
+    if (j->table[0]) {
+        const cf_job *p = producer(cf, j->table);
+        const cf_stream *s = stream_table(cf, j->table);
+        if (p != j)
+            return ut_err(msg, n, "table %s is also written by job %s (a table has one producer)",
+                          j->table, p->name);
+        if (s)
+            return ut_err(msg, n, "table %s is the table stream %s lands in (a table has one "
+                          "producer)", j->table, s->name);
+    }
+    return 0;
+}
+
+/* The tier naming rule: t1_|t2_|t3_, a subject, a kind and a cadence. */
+static void naming_warning(const cf_config *cf, const cf_job *j)
+{
+    const char *t = j->table;
+    if (!t[0]) return;
+    static const char *const cadences[] = {"_hourly", "_daily", "_weekly", "_monthly", NULL};
+    int tier = (t[0] == 't' && (t[1] == '1' || t[1] == '2' || t[1] == '3') && t[2] == '_');
+    int cad = 0;
+    size_t n = strlen(t);
+    for (int i = 0; cadences[i]; i++) {
+        size_t c = strlen(cadences[i]);
+        if (n > c && !strcmp(t + n - c, cadences[i])) cad = 1;
+    }
+    int kind = strstr(t, "_timeseries") || strstr(t, "_snapshot") || strstr(t, "_aggr_");
+    if (!tier || !cad || !kind)
+        lg_warn("config", "%s:%d: jobs.%s: table %s breaks the naming rule "
+                "t1_|t2_|t3_<subject>_<timeseries|snapshot|aggr_Nd>_<hourly|daily|...> (e.g. "
+                "t2_events_aggr_1h_hourly)",
+                cf->file ? cf->file : "config", j->line, j->name, t);
+}
+
+int jb_check(const cf_config *cf, char *err, size_t errlen)
+{
+    const cf_job **path = ut_calloc((size_t)CF_MAX_JOBS + 1, sizeof *path);
+    char msg[800];
+    int rc = 0;
+    for (int i = 0; i < cf->njobs && rc == 0; i++) {
+        const cf_job *j = &cf->jobs[i];
+        if (check_one(cf, j, path, msg, sizeof msg)) rc = job_err(cf, j, err, errlen, msg);
+        else naming_warning(cf, j);
+    }
+    free(path);
+    return rc;
+}

@@ -1,0 +1,311 @@
+/* jobs: the HTTP API and the /metrics lines.
+ *
+ *   GET  /v1/jobs                       every job: kind, schedule, window, pool,
+ *                                       next fire, runs by state, the last run
+ *   GET  /v1/jobs/{job}/runs            ?state=S&limit=N&window=YYYY-MM-DD[THH:MM:SSZ]
+ *   POST /v1/jobs/{job}/runs            {"window":"2024-05-01","force":false}
+ *                                       or {"backfill":{"from":..,"to":..,
+ *                                       "parallel":8 | "serial":true,"name":".."}}
+ *
+ * The caller (the runtime) decides who may call: POST only with a write
+ * token.  Replies are JSON; errors {"error":"..."} with the status of their
+ * kind. */
+#include "jobs/jb_rt.h"
+#include "json/json.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static int status_of(ut_errkind k)
+{
+    switch (k) {
+    case UT_EINVAL: return 400;
+    case UT_ENOTFOUND: return 404;
+    case UT_EEXISTS: return 409;
+    case UT_ETOOBIG: return 413;
+    case UT_EDENIED: return 403;
+    default: return 500;
+    }
+}
+
+static int reply_error(ut_buf *out, int code, const char *msg)
+{
+    ut_buf_reset(out);
+    ut_buf_puts(out, "{\"error\":");
+    ut_json_str(out, msg, strlen(msg));
+    ut_buf_puts(out, "}\n");
+    return code;
+}
+
+static void json_time(ut_buf *b, int64_t us)
+{
+    char t[40];
+    if (us == CR_NO_NEXT || us == CR_NO_PREV || ut_ts_format(t, us / 1000000 * 1000000) <= 0)
+        ut_buf_puts(b, "null");
+    else ut_buf_printf(b, "\"%s\"", t);
+}
+
+static void json_run(ut_buf *b, const ct_run *r)
+{
+    ut_buf_printf(b, "{\"id\":%lld,\"job\":", (long long)r->id);
+    ut_json_str(b, r->job, strlen(r->job));
+    ut_buf_puts(b, ",\"window_start\":");
+    json_time(b, r->window_start);
+    ut_buf_puts(b, ",\"window_end\":");
+    json_time(b, r->window_end);
+    ut_buf_printf(b, ",\"state\":\"%s\",\"attempt\":%d,\"deliveries\":%d,\"trigger\":\"%s\","
+                     "\"backfill\":", ct_run_state_name(r->state), r->attempt, r->deliveries,
+                  r->trigger);
+    ut_json_str(b, r->backfill, strlen(r->backfill));
+    ut_buf_printf(b, ",\"iterations\":%d,\"worker\":", r->iterations);
+    ut_json_str(b, r->worker, strlen(r->worker));
+    ut_buf_printf(b, ",\"created_ms\":%lld,\"started_ms\":%lld,\"finished_ms\":%lld,\"rows\":%lld,"
+                     "\"error\":", (long long)r->created_ms, (long long)r->started_ms,
+                  (long long)r->finished_ms, (long long)r->rows);
+    ut_json_str(b, r->error, strlen(r->error));
+    ut_buf_putc(b, '}');
+}
+
+/* Runs by state of one job, for GET /v1/jobs. */
+typedef struct counts {
+    const char *job;
+    int64_t n[CT_RUN_STATES];
+} counts;
+
+static void count_one(void *arg, const char *job, ct_run_state st, int64_t n)
+{
+    counts *c = arg;
+    if (!strcmp(job, c->job)) c->n[st] = n;
+}
+
+static int list_jobs(jb_runtime *r, ut_buf *out)
+{
+    static const char *const kinds[] = {"sql", "command"},
+                             *const wins[] = {"none", "hour", "day", "month"};
+    char err[512];
+    ut_buf_putc(out, '[');
+    pthread_mutex_lock(&r->mu);
+    for (int i = 0; i < r->cf->njobs; i++) {
+        const cf_job *j = &r->cf->jobs[i];
+        counts c = {.job = j->name};
+        ct_run_counts(r->cat, count_one, &c, err, sizeof err);
+        ut_buf_puts(out, i ? ",{\"name\":" : "{\"name\":");
+        ut_json_str(out, j->name, strlen(j->name));
+        ut_buf_printf(out, ",\"kind\":\"%s\",\"schedule\":", kinds[j->kind]);
+        ut_json_str(out, j->schedule, strlen(j->schedule));
+        ut_buf_printf(out, ",\"every_ms\":%lld,\"window\":\"%s\",\"table\":", (long long)j->every_ms,
+                      wins[j->window]);
+        ut_json_str(out, j->table, strlen(j->table));
+        ut_buf_puts(out, ",\"pool\":");
+        ut_json_str(out, j->pool, strlen(j->pool));
+        ut_buf_puts(out, ",\"next_fire\":");
+        json_time(out, jb__next_fire(&r->timings[i], jb__now_us(r)));
+        ut_buf_puts(out, ",\"runs\":{");
+        for (int s = 1; s < CT_RUN_STATES; s++)
+            ut_buf_printf(out, "%s\"%s\":%lld", s > 1 ? "," : "", ct_run_state_name((ct_run_state)s),
+                          (long long)c.n[s]);
+        ut_buf_puts(out, "},\"last_run\":");
+        ct_run *v = NULL;
+        ct_run_filter f = {.job = j->name, .limit = 1};
+        if (ct_runs(r->cat, &f, &v, err, sizeof err) == 1) json_run(out, &v[0]);
+        else ut_buf_puts(out, "null");
+        free(v);
+        ut_buf_putc(out, '}');
+    }
+    pthread_mutex_unlock(&r->mu);
+    ut_buf_puts(out, "]\n");
+    return 200;
+}
+
+/* "YYYY-MM-DD" or RFC 3339 in the job's zone. */
+static int when(const jb_runtime *r, const cf_job *j, const char *s, int64_t *us)
+{
+    return jb__parse_time(jb__timing(r, j), s, us);
+}
+
+static int get_runs(jb_runtime *r, const cf_job *j, const jb_http_args *a, ut_buf *out)
+{
+    char err[512];
+    ct_run_filter f = {.job = j->name, .limit = 100};
+    const char *state = a->arg(a->conn, "state"), *limit = a->arg(a->conn, "limit"),
+               *window = a->arg(a->conn, "window");
+    ct_run_state st;
+    if (state) {
+        if (ct_run_state_parse(state, &st)) return reply_error(out, 400, "unknown state");
+        f.state_mask = 1u << st;
+    }
+    if (limit) f.limit = atoi(limit) > 0 ? atoi(limit) : 100;
+    if (window) {
+        if (when(r, j, window, &f.window_from))
+            return reply_error(out, 400, "window: expected YYYY-MM-DD or RFC 3339");
+        f.window_to = f.window_from + 1;
+    }
+    ct_run *v = NULL;
+    pthread_mutex_lock(&r->mu);
+    int n = ct_runs(r->cat, &f, &v, err, sizeof err);
+    pthread_mutex_unlock(&r->mu);
+    if (n < 0) return reply_error(out, 500, err);
+    ut_buf_putc(out, '[');
+    for (int i = 0; i < n; i++) {
+        if (i) ut_buf_putc(out, ',');
+        json_run(out, &v[i]);
+    }
+    ut_buf_puts(out, "]\n");
+    free(v);
+    return 200;
+}
+
+/* The fields of a POST body we use. */
+typedef struct post_body {
+    char window[64], from[64], to[64], name[65];
+    int force, serial, parallel, backfill;
+} post_body;
+
+static void copy_str(char *dst, size_t cap, const js_value *v)
+{
+    snprintf(dst, cap, "%.*s", v->kind == JS_STRING ? (int)(v->n < cap ? v->n : cap - 1) : 0, v->s);
+}
+
+static int parse_backfill(js_parser *p, const js_value *v, post_body *b, char *err, size_t n)
+{
+    if (v->kind != JS_OBJECT) return ut_err(err, n, "backfill must be an object");
+    if (js_obj_begin(p, v->s, v->n, err, n)) return -1;
+    js_field f;
+    int rc;
+    b->backfill = 1;
+    while ((rc = js_obj_next(p, &f, err, n)) == 1) {
+        if (f.key_len == 4 && !memcmp(f.key, "from", 4)) copy_str(b->from, sizeof b->from, &f.v);
+        else if (f.key_len == 2 && !memcmp(f.key, "to", 2)) copy_str(b->to, sizeof b->to, &f.v);
+        else if (f.key_len == 4 && !memcmp(f.key, "name", 4)) copy_str(b->name, sizeof b->name, &f.v);
+        else if (f.key_len == 8 && !memcmp(f.key, "parallel", 8) && f.v.kind == JS_INT)
+            b->parallel = f.v.i > 0 && f.v.i < 100000 ? (int)f.v.i : -1;
+        else if (f.key_len == 6 && !memcmp(f.key, "serial", 6)) b->serial = f.v.kind == JS_BOOL && f.v.b;
+        else return ut_err(err, n, "backfill: unknown key '%.*s'", (int)f.key_len, f.key);
+    }
+    return rc < 0 ? -1 : 0;
+}
+
+static int parse_post(const char *body, size_t len, post_body *b, char *err, size_t n)
+{
+    memset(b, 0, sizeof *b);
+    js_parser *p = js_parser_create(1u << 20, 8), *q = js_parser_create(1u << 20, 8);
+    int rc = js_obj_begin(p, body, len, err, n);
+    js_field f;
+    while (rc == 0 && (rc = js_obj_next(p, &f, err, n)) == 1) {
+        rc = 0;
+        if (f.key_len == 6 && !memcmp(f.key, "window", 6)) copy_str(b->window, sizeof b->window, &f.v);
+        else if (f.key_len == 5 && !memcmp(f.key, "force", 5)) b->force = f.v.kind == JS_BOOL && f.v.b;
+        else if (f.key_len == 8 && !memcmp(f.key, "backfill", 8)) rc = parse_backfill(q, &f.v, b, err, n);
+        else rc = ut_err(err, n, "unknown key '%.*s' (window, force, backfill)", (int)f.key_len, f.key);
+    }
+    js_parser_destroy(p);
+    js_parser_destroy(q);
+    return rc < 0 ? -1 : 0;
+}
+
+static int post_runs(jb_runtime *r, const cf_job *j, const char *body, size_t len, ut_buf *out)
+{
+    post_body b;
+    char err[512];
+    ut_error e = {0};
+    if (parse_post(body, len, &b, err, sizeof err)) return reply_error(out, 400, err);
+    if (b.backfill) {
+        int64_t f0, t0;
+        int n = 0;
+        if (when(r, j, b.from, &f0) || when(r, j, b.to, &t0) || t0 <= f0)
+            return reply_error(out, 400, "backfill: from and to are dates, to after from");
+        if (b.serial == (b.parallel > 0) || b.parallel < 0)
+            return reply_error(out, 400, "backfill: give serial: true or parallel: N (1..99999)");
+        if (jb_backfill(r->cf, r->data_dir, j->name, f0, t0, b.serial ? 0 : b.parallel, b.name, 0,
+                        &n, &e))
+            return reply_error(out, status_of(e.kind), e.msg);
+        ut_buf_puts(out, "{\"backfill\":");
+        ut_json_str(out, b.name, strlen(b.name));
+        ut_buf_printf(out, ",\"windows\":%d}\n", n);
+        jb__kick(r);
+        return 201;
+    }
+    int64_t at, id = 0;
+    if (when(r, j, b.window, &at)) return reply_error(out, 400, "window: expected YYYY-MM-DD or RFC 3339");
+    if (jb_trigger(r->cf, r->data_dir, j->name, at, b.force, &id, &e))
+        return reply_error(out, status_of(e.kind), e.msg);
+    ut_buf_printf(out, "{\"run\":%lld}\n", (long long)id);
+    jb__kick(r);
+    return 201;
+}
+
+int jb_http(jb_runtime *r, const char *method, const char *path, const char *body, size_t len,
+            int writer, const jb_http_args *a, ut_buf *out)
+{
+    if (!strcmp(path, "/v1/jobs")) {
+        if (strcmp(method, "GET")) return reply_error(out, 405, "use GET");
+        return list_jobs(r, out);
+    }
+    const char *p = path + 8; /* after "/v1/jobs" */
+    char name[80];
+    size_t n = *p == '/' ? strcspn(p + 1, "/") : 0;
+    if (!n || n >= sizeof name || strcmp(p + 1 + n, "/runs"))
+        return reply_error(out, 404, "no such endpoint (GET /v1/jobs, GET|POST /v1/jobs/JOB/runs)");
+    memcpy(name, p + 1, n);
+    name[n] = 0;
+    const cf_job *j = cf_job_find(r->cf, name);
+    if (!j) return reply_error(out, 404, "no such job");
+    if (!strcmp(method, "GET")) return get_runs(r, j, a, out);
+    if (strcmp(method, "POST")) return reply_error(out, 405, "use GET or POST");
+    if (!writer) return reply_error(out, 403, "starting runs needs a write token (query.write_tokens)");
+    return post_runs(r, j, body, len, out);
+}
+
+/* ---- /metrics ----------------------------------------------------------------- */
+
+static void help(ut_buf *b, const char *name, const char *type, const char *text)
+{
+    ut_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, text, name, type);
+}
+
+static void metric_count(void *arg, const char *job, ct_run_state st, int64_t n)
+{
+    ut_buf_printf(arg, "sluice_job_runs{job=\"%s\",state=\"%s\"} %lld\n", job,
+                  ct_run_state_name(st), (long long)n);
+}
+
+void jb_metrics(jb_runtime *r, ut_buf *b)
+{
+    char err[256];
+    uint64_t pending, waiting;
+    jb__queue_depth(r->q, &pending, &waiting);
+    help(b, "sluice_job_runs", "gauge", "Runs in the run history, by job and state.");
+    pthread_mutex_lock(&r->mu);
+    ct_run_counts(r->cat, metric_count, b, err, sizeof err);
+    help(b, "sluice_jobs_queue_pending", "gauge", "Tasks taken by a worker and not acknowledged.");
+    ut_buf_printf(b, "sluice_jobs_queue_pending %llu\n", (unsigned long long)pending);
+    help(b, "sluice_jobs_queue_waiting", "gauge", "Tasks in the queue no worker took yet.");
+    ut_buf_printf(b, "sluice_jobs_queue_waiting %llu\n", (unsigned long long)waiting);
+    help(b, "sluice_jobs_tasks_taken_total", "counter", "Tasks taken by this process's workers.");
+    ut_buf_printf(b, "sluice_jobs_tasks_taken_total %llu\n", (unsigned long long)r->tasks_taken);
+    help(b, "sluice_jobs_tasks_claimed_total", "counter",
+         "Tasks taken over from a worker that stopped heartbeating.");
+    ut_buf_printf(b, "sluice_jobs_tasks_claimed_total %llu\n", (unsigned long long)r->tasks_claimed);
+    help(b, "sluice_jobs_dead_letters_total", "counter", "Tasks dead-lettered (their runs dead).");
+    ut_buf_printf(b, "sluice_jobs_dead_letters_total %llu\n", (unsigned long long)r->dead_letters);
+    pthread_mutex_unlock(&r->mu);
+    static const struct {
+        const char *name, *type, *help;
+    } pm[] = {{"sluice_pool_waits_total", "counter", "Tasks that waited for a pool's slot or token."},
+              {"sluice_pool_wait_seconds_total", "counter", "Time tasks waited for a pool."},
+              {"sluice_pool_slots_used", "gauge", "Slots of a pool held now (every process)."},
+              {"sluice_pool_tokens", "gauge", "Tokens in a pool's bucket now."}};
+    for (int m = 0; m < 4; m++) {
+        help(b, pm[m].name, pm[m].type, pm[m].help);
+        for (int i = 0; i < r->cf->npools; i++) {
+            pl_stats st;
+            ut_error e = {0};
+            if (pl_info(r->pools, r->cf->pools[i].name, &st, &e)) continue;
+            double v = m == 0 ? (double)st.waits : m == 1 ? (double)st.wait_ms / 1000
+                     : m == 2 ? (double)st.slots_used : st.tokens;
+            ut_buf_printf(b, "%s{pool=\"%s\"} %.3f\n", pm[m].name, r->cf->pools[i].name, v);
+        }
+    }
+}

@@ -1,0 +1,154 @@
+/* jobs internals shared by the files of src/jobs. */
+#ifndef SLUICE_JB_INT_H
+#define SLUICE_JB_INT_H
+
+#include "catalog/catalog.h"
+#include "cron/cron.h"
+#include "jobs/jobs.h"
+#include "journal/journal.h"
+
+#include <pthread.h>
+
+#define JB_MAX_SECRET_BYTES 4096
+#define JB_MAX_TEMPLATE_OUT (4u << 20) /* bytes of one expanded template */
+#define JB_MAX_FIRES_PER_TICK 10000    /* schedule fires turned into runs per pass */
+#define JB_MAX_WINDOWS 100000          /* windows of one backfill */
+
+/* ---- time: schedules and windows (time.c, over src/cron) ------------------- */
+
+/* A job's compiled timing. */
+typedef struct jb_timing {
+    cr_schedule *sched; /* NULL: fires at window ends + delay, or `every`, or never */
+    cr_zone *zone;
+    int64_t every_us;   /* > 0: `every` */
+    int window;         /* cf_window */
+    int64_t delay_us;
+} jb_timing;
+
+/* Compile j's schedule and zone.  0 or -1 with a message (no location). */
+int jb__timing_init(jb_timing *t, const cf_job *j, char *err, size_t errlen);
+void jb__timing_free(jb_timing *t);
+/* The first fire strictly after after_us, or INT64_MAX if the job has no
+ * schedule (manual only). */
+int64_t jb__next_fire(const jb_timing *t, int64_t after_us);
+/* The window a fire at fire_us covers: the latest window that closed at
+ * least delay before it (window none: [prev_fire, fire)). */
+void jb__fire_window(const jb_timing *t, int64_t fire_us, int64_t prev_fire_us, int64_t *ws,
+                     int64_t *we);
+/* The window containing t_us (window none: [t_us, t_us)). */
+void jb__window_of(const jb_timing *t, int64_t t_us, int64_t *ws, int64_t *we);
+/* The window n windows after (n < 0: before) the one starting at ws. */
+int64_t jb__window_shift(const jb_timing *t, int64_t ws, int n);
+/* Local calendar fields of t_us in the job's zone. */
+void jb__local(const jb_timing *t, int64_t t_us, struct tm *tm, int *offset_s);
+/* Parse "YYYY-MM-DD" (local midnight in the zone) or RFC 3339 into µs.  0 / -1. */
+int jb__parse_time(const jb_timing *t, const char *s, int64_t *us);
+
+/* ---- secrets (secret.c) ----------------------------------------------------- */
+
+/* The value of secret `name` (file <secrets_dir>/<name>, first line; else
+ * $SLUICE_SECRET_<NAME>) into out[JB_MAX_SECRET_BYTES].  0, or -1 with a
+ * message that never contains the value. */
+int jb__secret(const cf_config *cf, const char *name, char *out, char *err, size_t errlen);
+
+/* Secret values a run used, to cut from anything it reports. */
+typedef struct jb_redact {
+    char *v[16];
+    char name[16][96];
+    int n;
+} jb_redact;
+void jb__redact_free(jb_redact *r);
+/* Replace every secret value of r in s (NUL-terminated, cap bytes) by
+ * "[secret NAME]". */
+void jb__redact(const jb_redact *r, char *s, size_t cap);
+
+/* ---- templates (tmpl.c) ------------------------------------------------------ */
+
+typedef struct jb_vars {
+    const cf_config *cf;
+    const cf_job *job;
+    const jb_timing *timing;
+    int64_t run_id;
+    int64_t ws, we;     /* the window, µs */
+    int iterations;
+} jb_vars;
+
+/* Expand {{ name }} in text into out.  Secrets used are added to r (may be
+ * NULL only when the text uses none).  0 or -1 with a message naming the
+ * variable. */
+int jb__expand(const char *text, const jb_vars *v, ut_buf *out, jb_redact *r, char *err,
+               size_t errlen);
+/* Every variable of text is known for job j (params listed, secrets
+ * present).  0 or -1 with a message. */
+int jb__tmpl_check(const cf_config *cf, const cf_job *j, const char *text, char *err,
+                   size_t errlen);
+
+/* ---- the queue (queue.c) ----------------------------------------------------
+ * The task queue behind an interface (a Redis Streams one can come later):
+ * tasks are records of the journal stream "tasks" under <data_dir>/jobs,
+ * delivered through its consumer group "workers"; dead letters go to
+ * stream "dead". */
+typedef struct jb_queue jb_queue;
+
+typedef struct jb_task {
+    uint64_t offset;   /* the task's id in the queue */
+    int deliveries;    /* 1 the first time, + 1 per takeover */
+    int64_t run_id;
+} jb_task;
+
+jb_queue *jb__queue_open(const char *data_dir, int max_deliveries, char *err, size_t errlen);
+void jb__queue_close(jb_queue *q);
+/* Append a task for run_id; *offset = its id.  0 / -1. */
+int jb__queue_push(jb_queue *q, int64_t run_id, uint64_t *offset, char *err, size_t errlen);
+/* Take one task for `consumer`: a new one (waiting up to block_ms), else
+ * one idle for at least stale_ms (its worker died).  1 taken, 0 none, -1. */
+int jb__queue_take(jb_queue *q, const char *consumer, int block_ms, int64_t stale_ms,
+                   jb_task *t, char *err, size_t errlen);
+/* Keep t alive (its idle time back to 0). */
+int jb__queue_heartbeat(jb_queue *q, const char *consumer, const jb_task *t, char *err,
+                        size_t errlen);
+int jb__queue_ack(jb_queue *q, const jb_task *t, char *err, size_t errlen);
+/* Dead letters from *cursor on: fn(task offset of the dead-lettered task,
+ * run id) each; advances *cursor.  Count or -1. */
+int jb__queue_dead(jb_queue *q, uint64_t *cursor, void (*fn)(void *, uint64_t, int64_t),
+                   void *arg, char *err, size_t errlen);
+/* Tasks pending (delivered, not acked) and waiting (not delivered). */
+void jb__queue_depth(jb_queue *q, uint64_t *pending, uint64_t *waiting);
+
+/* ---- kinds (kind_*.c) ------------------------------------------------------- */
+
+/* What a task runs with. */
+typedef struct jb_task_ctx {
+    jb_runtime *rt;
+    const cf_config *cf;
+    const cf_job *job;
+    const jb_timing *timing;
+    ct_catalog *cat;         /* this worker's connection */
+    st_store *store;
+    const ct_run *run;
+    ct_run_done *done;       /* id/task/deliveries filled: commit outputs with it */
+    jb_redact *redact;
+    int64_t deadline_ms;     /* the job's timeout */
+    char worker[96];
+    char log[2048];          /* tail of what the task printed (command stderr) */
+} jb_task_ctx;
+
+/* Run one task.  On success the kind has committed its outputs together
+ * with ctx->done as succeeded (ct_change.run) and returns 1, or returns 0
+ * when it has nothing to commit (the worker then finishes the run).  On
+ * failure -1 with e set (the worker records the attempt). */
+int jb__kind_sql(jb_task_ctx *ctx, ut_error *e);
+int jb__kind_command(jb_task_ctx *ctx, ut_error *e);
+/* kind sql over a given SELECT text: per_window = 1 templates and writes
+ * each window of a serial run in turn; 0 writes once, replacing every
+ * window's partitions (command output: read_ndjson of its file). */
+int jb__kind_sql_text(jb_task_ctx *ctx, const char *text, int per_window, ut_error *e);
+
+/* ---- the runtime (runtime.c) -------------------------------------------------- */
+
+int64_t jb__now_us(const jb_runtime *r);
+const char *jb__data_dir(const jb_runtime *r);
+/* The timing of job j (compiled at jb_create). */
+const jb_timing *jb__timing(const jb_runtime *r, const cf_job *j);
+
+#endif

@@ -1,0 +1,64 @@
+/* jobs: the runtime struct, shared by runtime.c, sched.c and worker.c only
+ * (the kinds see jb_task_ctx). */
+#ifndef SLUICE_JB_RT_H
+#define SLUICE_JB_RT_H
+
+#include "jobs/jb_int.h"
+#include "pool/pool.h"
+
+#include <stdatomic.h>
+
+#define JB_MAX_WORKERS 256
+#define JB_MAX_INFLIGHT JB_MAX_WORKERS
+
+/* A task being worked on, heartbeated by the heartbeat thread. */
+typedef struct jb_inflight {
+    int used;
+    char consumer[96];
+    jb_task task;
+    pl_slot slot; /* its pool slot (lease 0: none), renewed with the heartbeat */
+    int lost;     /* a heartbeat found the task taken over */
+} jb_inflight;
+
+typedef struct jb_worker {
+    jb_runtime *rt;
+    int index;
+    pthread_t th;
+    char name[96]; /* consumer name: <host>-<pid>-w<index> */
+} jb_worker;
+
+struct jb_runtime {
+    jb_opts o;
+    const cf_config *cf;
+    char data_dir[4096], catalog[4200], config_dir[4096];
+    jb_timing *timings; /* per cf->jobs[i] */
+    jb_queue *q;
+    pl_pools *pools;    /* <data_dir>/jobs/pools */
+    atomic_int cancel;  /* set by jb_stop: pool waits end */
+    ct_catalog *cat;    /* the scheduler's connection (under mu) */
+    uint64_t dead_cursor;
+
+    pthread_mutex_t mu; /* scheduler state, inflight, busy, stop */
+    pthread_cond_t cv;  /* scheduler wake-ups, idle waits */
+    int stop, kick;
+    int busy;           /* workers running a task */
+    jb_inflight inflight[JB_MAX_INFLIGHT];
+
+    int nworkers;
+    jb_worker workers[JB_MAX_WORKERS];
+    pthread_t sched_th, hb_th;
+    int sched_started, hb_started;
+
+    /* counters for /metrics */
+    uint64_t runs_queued, tasks_taken, tasks_claimed, tasks_acked, dead_letters;
+};
+
+/* Ask the scheduler for a pass soon (a run finished). */
+void jb__kick(jb_runtime *r);
+/* worker.c */
+int jb__workers_start(jb_runtime *r, char *err, size_t errlen);
+void jb__workers_join(jb_runtime *r);
+/* sched.c: one pass under r->mu. */
+int jb__tick_locked(jb_runtime *r, ut_error *e);
+
+#endif

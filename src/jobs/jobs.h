@@ -1,0 +1,122 @@
+/* jobs — scheduled jobs: a scheduler, a task queue in the journal, workers.
+ *
+ * Prefix: jb_.  Cross-file internals: jb__ (jb_int.h).  See docs/jobs.md.
+ *
+ *   config jobs: ──► jb_check (cron, zones, templates, pools, dependencies)
+ *
+ *   scheduler (jb_tick, once per scheduler.tick or when a run finishes)
+ *     fires of each job's schedule since the last one it handled (catchup:
+ *     every one; else the latest) ──► a run per (job, window) + lookback
+ *     windows, in the catalog's run history (state waiting)
+ *     waiting / retrying runs that are due, whose dependencies are ready and
+ *     whose job has fewer than max_active runs out ──► a task record
+ *     {"run":id} appended to the queue stream <data_dir>/jobs/tasks, the run
+ *     queued with the task's offset
+ *     dead-lettered tasks ──► their runs dead, with the reason
+ *
+ *   workers (threads here; the queue is one journal consumer group)
+ *     take a task (new ones first, then tasks idle past task_timeout: their
+ *     worker died) ──► ct_run_start for this delivery (the fencing token;
+ *     a finished run or one another delivery holds is acked and skipped)
+ *     ──► heartbeat while the kind runs ──► the outputs and the finished
+ *     run in ONE catalog transaction ──► ack.  A worker killed anywhere
+ *     leaves its task pending; another takes it after task_timeout and the
+ *     outputs replace whatever the first one may have committed, so a task
+ *     run twice leaves one copy of its rows.
+ *
+ * Kinds (jobs/kind_*.c) never touch the scheduler: each validates its
+ * config and runs one task given a jb_task context.
+ *
+ * Thread safety: jb_create/jb_stop/jb_destroy from one thread; jb_tick,
+ * jb_trigger and jb_backfill from any thread (they take the runtime's lock).
+ */
+#ifndef SLUICE_JOBS_H
+#define SLUICE_JOBS_H
+
+#include "config/config.h"
+#include "sql/sql.h"
+#include "store/store.h"
+#include "util/util.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct jb_runtime jb_runtime;
+
+typedef struct jb_opts {
+    const cf_config *cf;       /* not owned; outlives the runtime */
+    const char *data_dir;      /* queue under <data_dir>/jobs, catalog <data_dir>/catalog.db */
+    const char *config_dir;    /* sql_file paths are relative to it ("." if NULL) */
+    st_store *store;           /* the lake store (not owned) */
+    /* An engine for a sql task with a statement time limit (the runtime's
+     * rt_sql_open); the caller closes it. */
+    sq_engine *(*sql_open)(void *ctx, int64_t timeout_ms, char *err, size_t errlen);
+    void *sql_ctx;
+    int scheduler;             /* run the scheduler thread */
+    int workers;               /* worker threads (0 = none) */
+    /* Test hook: the clock (µs since the epoch); NULL = CLOCK_REALTIME. */
+    int64_t (*now_us)(void *ctx);
+    void *clock_ctx;
+} jb_opts;
+
+/* Check what the config loader cannot: schedules, time zones, templates
+ * (unknown variables, params, secrets), pools, dependencies (unknown jobs,
+ * cycles) and tables written by two producers.  Messages are
+ * "file:line: jobs.NAME: ...".  data_dir may be NULL (no secrets files
+ * checked beyond secrets_dir).  0 or -1. */
+int jb_check(const cf_config *cf, char *err, size_t errlen);
+
+/* Open the queue and start the scheduler and workers.  NULL with a message. */
+jb_runtime *jb_create(const jb_opts *o, char *err, size_t errlen);
+/* Stop taking tasks; running tasks finish or, past deadline_ms (wall
+ * clock), are abandoned (their tasks stay pending and are taken over after
+ * a restart).  Idempotent. */
+void jb_stop(jb_runtime *r, int64_t deadline_ms);
+void jb_destroy(jb_runtime *r); /* jb_stop(now) if needed; accepts NULL */
+
+/* One scheduler pass now (the scheduler thread calls it; tests call it with
+ * the clock hook and scheduler = 0).  Returns the number of runs queued, or
+ * -1 with e set. */
+int jb_tick(jb_runtime *r, ut_error *e);
+
+/* Wait until no run is queued or running and no worker is busy, or
+ * timeout_ms passes (tests).  1 idle, 0 timed out. */
+int jb_wait_idle(jb_runtime *r, int64_t timeout_ms);
+
+/* ---- HTTP and metrics (http.c) ------------------------------------------------ */
+
+/* Query-string arguments of a request. */
+typedef struct jb_http_args {
+    const char *(*arg)(const void *conn, const char *key);
+    const void *conn;
+} jb_http_args;
+
+/* GET /v1/jobs, GET /v1/jobs/{job}/runs, POST /v1/jobs/{job}/runs (only
+ * with writer != 0): the JSON reply into out; returns the HTTP status. */
+int jb_http(jb_runtime *r, const char *method, const char *path, const char *body, size_t len,
+            int writer, const jb_http_args *a, ut_buf *out);
+/* Prometheus lines: runs by job and state, queue depth, tasks taken and
+ * taken over, dead letters, pool waits, slots and tokens. */
+void jb_metrics(jb_runtime *r, ut_buf *out);
+
+/* ---- entry points shared by the CLI and HTTP (no runtime needed) ------------ */
+
+/* Queue a run of `job` for the window containing window_us (its start when
+ * the job has no window): a new run row, state waiting, trigger "manual"
+ * (picked up by the scheduler of whatever process runs one).  A window
+ * that already succeeded is refused (UT_EEXISTS) unless force.  Sets
+ * *run_id.  0 or -1. */
+int jb_trigger(const cf_config *cf, const char *data_dir, const char *job, int64_t window_us,
+               int force, int64_t *run_id, ut_error *e);
+
+/* A backfill of `job` over the windows starting in [from_us, to_us):
+ * parallel > 0 queues one run per window with at most `parallel` of them
+ * queued or running at once; parallel == 0 (serial) is ONE run covering
+ * every window in order (iterations = their count).  A backfill name that
+ * exists is refused (UT_EEXISTS).  dry_run: nothing is written, *nwindows
+ * says how many windows it would cover.  0 or -1. */
+int jb_backfill(const cf_config *cf, const char *data_dir, const char *job, int64_t from_us,
+                int64_t to_us, int parallel, const char *name, int dry_run, int *nwindows,
+                ut_error *e);
+
+#endif

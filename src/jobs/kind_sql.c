@@ -1,0 +1,164 @@
+/* jobs: kind sql — a templated SELECT writing a lake table.
+ *
+ *   sql | sql_file ──► templates (the run's window) ──► sq_write: the rows
+ *   replace the window's partitions (replace_window), the table (replace) or
+ *   are added (append), committed in ONE catalog transaction that also
+ *   finishes the run as succeeded.
+ *
+ * A window's partitions: hour → dt=<ds>/hr=<hr>, day → dt=<ds>, month →
+ * every dt of the month (prefix dt=YYYY-MM-).  A new table is partitioned
+ * dt,hr for hour windows, dt for day and month ones, not at all without a
+ * window.  Rows that leave out dt (and hr) land in the window's; rows
+ * outside the window are an error (nothing is written).  A serial backfill
+ * run (iterations > 1) does each window in turn, in order; only the last
+ * commit finishes the run. */
+#include "jobs/jb_rt.h"
+#include "log/log.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SQL_FILE_MAX (1u << 20)
+
+/* The job's SELECT text (sql, or sql_file read relative to the config). */
+static char *sql_text(const jb_task_ctx *c, ut_error *e)
+{
+    const cf_job *j = c->job;
+    if (j->sql[0]) return ut_strdup(j->sql);
+    char path[8400];
+    if (j->sql_file[0] == '/') snprintf(path, sizeof path, "%s", j->sql_file);
+    else snprintf(path, sizeof path, "%s/%s", c->rt->config_dir, j->sql_file);
+    FILE *f = fopen(path, "rb");
+    if (!f) return ut_fail(e, UT_ENOTFOUND, "job %s: sql_file %s: %s", j->name, path, strerror(errno)), NULL;
+    char *buf = ut_malloc(SQL_FILE_MAX + 1);
+    size_t n = fread(buf, 1, SQL_FILE_MAX + 1, f);
+    fclose(f);
+    if (n > SQL_FILE_MAX) {
+        free(buf);
+        return ut_fail(e, UT_ETOOBIG, "job %s: sql_file %s is over %u bytes", j->name, path,
+                       SQL_FILE_MAX), NULL;
+    }
+    buf[n] = 0;
+    return buf;
+}
+
+/* The partitions of window [ws, we) and the defaults of dt/hr. */
+typedef struct window_parts {
+    char ds[40], hr[16], prefix[80];
+    const char *part[1];
+    const char *dcols[2], *dvals[2];
+    int ndefaults;
+} window_parts;
+
+static void window_parts_of(const jb_task_ctx *c, int64_t ws, window_parts *w)
+{
+    struct tm tm;
+    jb__local(c->timing, ws, &tm, NULL);
+    snprintf(w->ds, sizeof w->ds, "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+    snprintf(w->hr, sizeof w->hr, "%02d", tm.tm_hour);
+    w->dcols[0] = "dt", w->dvals[0] = w->ds;
+    w->dcols[1] = "hr", w->dvals[1] = w->hr;
+    w->ndefaults = c->job->window == CF_WINDOW_HOUR ? 2 : c->job->window == CF_WINDOW_NONE ? 0 : 1;
+    if (c->job->window == CF_WINDOW_HOUR)
+        snprintf(w->prefix, sizeof w->prefix, "dt=%s/hr=%s", w->ds, w->hr);
+    else if (c->job->window == CF_WINDOW_DAY) snprintf(w->prefix, sizeof w->prefix, "dt=%s", w->ds);
+    else snprintf(w->prefix, sizeof w->prefix, "dt=%.8s", w->ds); /* "dt=YYYY-MM-" */
+    w->part[0] = w->prefix;
+}
+
+static const char *partition_by(int window)
+{
+    return window == CF_WINDOW_HOUR ? "dt,hr" : window == CF_WINDOW_NONE ? "" : "dt";
+}
+
+/* Write the rows of `text` (templated for [ws, we)) replacing the
+ * partitions of the nw windows starting at ws.  run: the run record to
+ * finish with it.  Rows or -1. */
+static int64_t write_windows(jb_task_ctx *c, sq_engine *eng, const char *text, int64_t ws,
+                             int64_t we, int nw, ct_run_done *run, ut_error *e)
+{
+    const cf_job *j = c->job;
+    jb_vars v = {.cf = c->cf, .job = j, .timing = c->timing, .run_id = c->run->id, .ws = ws,
+                 .we = we, .iterations = c->run->iterations};
+    ut_buf sql = {0};
+    char err[1024];
+    int64_t rows = -1;
+    window_parts *wp = ut_calloc((size_t)nw, sizeof *wp);
+    const char **parts = ut_calloc((size_t)nw, sizeof *parts);
+    ct_run_io *io = ut_calloc((size_t)nw, sizeof *io);
+    if (jb__expand(text, &v, &sql, c->redact, err, sizeof err)) {
+        ut_fail(e, UT_EINVAL, "job %s: %s", j->name, err);
+        goto out;
+    }
+    for (int i = 0; i < nw; i++, ws = jb__window_shift(c->timing, ws, 1)) {
+        window_parts_of(c, ws, &wp[i]);
+        parts[i] = wp[i].prefix;
+        io[i] = (ct_run_io){.table = j->table, .partition = wp[i].prefix, .write = 1};
+    }
+    sq_write_spec w = {.table = j->table, .select = ut_buf_cstr(&sql),
+                       .mode = j->mode == CF_MODE_REPLACE_WINDOW ? SQ_WRITE_REPLACE_PARTITIONS
+                               : j->mode == CF_MODE_REPLACE      ? SQ_WRITE_REPLACE
+                                                                 : SQ_WRITE_APPEND,
+                       .partition_by = partition_by(j->window), .default_cols = wp[0].dcols,
+                       .default_vals = wp[0].dvals, .ndefaults = wp[0].ndefaults,
+                       .partitions = parts, .npartitions = nw, .run = run};
+    if (run) {
+        run->io = io;
+        run->nio = nw;
+    }
+    rows = sq_write(eng, &w, err, sizeof err);
+    if (rows < 0) ut_fail(e, UT_EINVAL, "job %s: table %s: %s", j->name, j->table, err);
+    if (run) run->io = NULL, run->nio = 0;
+out:
+    free(io);
+    free(parts);
+    free(wp);
+    ut_buf_free(&sql);
+    return rows;
+}
+
+/* The engine for this task, with the job's timeout. */
+static sq_engine *open_engine(jb_task_ctx *c, ut_error *e)
+{
+    char err[512];
+    if (!c->rt->o.sql_open) return ut_fail(e, UT_EINTERNAL, "no SQL engine in this process"), NULL;
+    sq_engine *eng = c->rt->o.sql_open(c->rt->o.sql_ctx, c->job->timeout_ms, err, sizeof err);
+    if (!eng) ut_fail(e, UT_EIO, "job %s: %s", c->job->name, err);
+    return eng;
+}
+
+int jb__kind_sql_text(jb_task_ctx *c, const char *text, int per_window, ut_error *e)
+{
+    sq_engine *eng = open_engine(c, e);
+    if (!eng) return -1;
+    int n = c->run->iterations > 1 ? c->run->iterations : 1, rc = 1;
+    int64_t ws = c->run->window_start, total = 0;
+    if (!per_window || c->job->window == CF_WINDOW_NONE) { /* one write over every window */
+        c->done->rows = 0;
+        rc = write_windows(c, eng, text, ws, c->run->window_end, n, c->done, e) < 0 ? -1 : 1;
+        sq_close(eng);
+        return rc;
+    }
+    for (int i = 0; i < n && rc == 1; i++) {
+        int64_t we = n > 1 ? jb__window_shift(c->timing, ws, 1) : c->run->window_end;
+        c->done->rows = total; /* sq_write adds this window's rows before it commits */
+        ct_run_done *run = i == n - 1 ? c->done : NULL;
+        int64_t rows = write_windows(c, eng, text, ws, we, 1, run, e);
+        if (rows < 0) rc = -1;
+        else total += rows;
+        ws = we;
+    }
+    sq_close(eng);
+    return rc;
+}
+
+int jb__kind_sql(jb_task_ctx *c, ut_error *e)
+{
+    char *text = sql_text(c, e);
+    if (!text) return -1;
+    int rc = jb__kind_sql_text(c, text, 1, e);
+    free(text);
+    return rc;
+}

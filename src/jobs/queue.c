@@ -1,0 +1,199 @@
+/* jobs: the task queue on the journal (Redis Streams semantics).
+ *
+ *   <data_dir>/jobs/tasks/          stream of task records {"run":<id>}
+ *   <data_dir>/jobs/tasks/groups/workers.log   the consumer group (its PEL)
+ *   <data_dir>/jobs/dead/           dead letters: the group's envelope line
+ *                                   {"stream":..,"offset":N,"deliveries":D,..}
+ *                                   then the task record
+ *
+ *   push      XADD tasks {"run":id}
+ *   take      XREADGROUP GROUP workers <consumer> COUNT 1 BLOCK ms STREAMS tasks >
+ *             else XAUTOCLAIM tasks workers <consumer> <stale_ms> 0 COUNT 1
+ *             (+ XPENDING for the delivery count: the fencing token)
+ *   heartbeat XCLAIM tasks workers <consumer> 0 <offset> JUSTID, only while
+ *             the entry is still <consumer>'s (never steal it back)
+ *   ack       XACK
+ *
+ * A task claimed more than max_deliveries times is dead-lettered by the
+ * group itself; the scheduler reads "dead" and marks the run. */
+#include "jobs/jb_int.h"
+#include "util/util.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define TASK_MAX_BYTES 256
+
+struct jb_queue {
+    jr_stream *tasks, *dead;
+    jr_group *g;
+    pthread_mutex_t mu; /* hb; the group itself is thread-safe */
+    jr_group_buf *hb;   /* the heartbeat's (JUSTID claims return no records) */
+};
+
+jb_queue *jb__queue_open(const char *data_dir, int max_deliveries, char *err, size_t errlen)
+{
+    char dir[4200];
+    snprintf(dir, sizeof dir, "%s/jobs", data_dir);
+    if (ut_mkdir_p(dir, err, errlen)) return NULL;
+    jb_queue *q = ut_calloc(1, sizeof *q);
+    pthread_mutex_init(&q->mu, NULL);
+    jr_opts o;
+    jr_opts_init(&o);
+    o.segment_bytes = 16u << 20;
+    o.retention_ms = 7LL * 86400 * 1000;
+    o.max_record_bytes = 1u << 20;
+    q->tasks = jr_stream_open(dir, "tasks", &o, err, errlen);
+    if (!q->tasks) goto fail;
+    q->dead = jr_stream_open(dir, "dead", &o, err, errlen);
+    if (!q->dead) goto fail;
+    jr_group_opts go;
+    jr_group_opts_init(&go);
+    go.start = 0;
+    go.max_deliveries = (uint32_t)max_deliveries;
+    go.dead_letter = q->dead;
+    q->g = jr_group_open(q->tasks, "workers", &go, err, errlen);
+    if (!q->g) goto fail;
+    return q;
+fail:
+    jb__queue_close(q);
+    return NULL;
+}
+
+void jb__queue_close(jb_queue *q)
+{
+    if (!q) return;
+    jr_group_buf_destroy(q->hb);
+    jr_group_close(q->g);
+    jr_stream_close(q->tasks);
+    jr_stream_close(q->dead);
+    pthread_mutex_destroy(&q->mu);
+    free(q);
+}
+
+int jb__queue_push(jb_queue *q, int64_t run_id, uint64_t *offset, char *err, size_t errlen)
+{
+    char rec[64];
+    int n = snprintf(rec, sizeof rec, "{\"run\":%lld}", (long long)run_id);
+    jr_iov v = {rec, (size_t)n};
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t now = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+    return jr_append(q->tasks, &v, 1, now, offset, err, errlen);
+}
+
+/* The run id of a task record; -1 if it is not one. */
+static int64_t run_of(const void *p, size_t n)
+{
+    char buf[TASK_MAX_BYTES];
+    if (!p || n == 0 || n >= sizeof buf) return -1;
+    memcpy(buf, p, n);
+    buf[n] = 0;
+    long long id;
+    return sscanf(buf, "{\"run\":%lld}", &id) == 1 && id > 0 ? id : -1;
+}
+
+/* The delivery count of pending entry `off`; 0 if it is not pending. */
+static int deliveries_of(jb_queue *q, uint64_t off, const char *consumer, char *err,
+                         size_t errlen)
+{
+    jr_pending_entry e;
+    int n = jr_group_pending(q->g, off, off, 1, consumer, 0, &e, err, errlen);
+    if (n < 0) return -1;
+    return n == 1 ? (int)e.deliveries : 0;
+}
+
+/* Fill t from a delivered record; a record that is no task is acked and
+ * skipped (0). */
+static int to_task(jb_queue *q, const jr_record *r, const char *consumer, jb_task *t, char *err,
+                   size_t errlen)
+{
+    t->offset = r->offset;
+    t->run_id = run_of(r->p, r->n);
+    if (t->run_id < 0) {
+        (void)jr_group_ack(q->g, &r->offset, 1, NULL, 0);
+        return 0;
+    }
+    int d = deliveries_of(q, r->offset, consumer, err, errlen);
+    if (d < 0) return -1;
+    t->deliveries = d > 0 ? d : 1;
+    return 1;
+}
+
+int jb__queue_take(jb_queue *q, const char *consumer, int block_ms, int64_t stale_ms,
+                   jb_task *t, char *err, size_t errlen)
+{
+    jr_record rec;
+    jr_group_buf *b = jr_group_buf_create(q->tasks);
+    int rc = jr_group_read(q->g, consumer, b, &rec, 1, 0, 0, err, errlen);
+    if (rc == 0) { /* nothing new: a task whose worker died? */
+        uint64_t deleted[1];
+        jr_autoclaim_result res;
+        rc = jr_group_autoclaim(q->g, consumer, stale_ms, 0, 1, 0, b, &rec, deleted, &res, err,
+                                errlen);
+    }
+    if (rc == 0 && block_ms) rc = jr_group_read(q->g, consumer, b, &rec, 1, 0, block_ms, err,
+                                                errlen);
+    if (rc == 1) rc = to_task(q, &rec, consumer, t, err, errlen);
+    jr_group_buf_destroy(b);
+    return rc;
+}
+
+int jb__queue_heartbeat(jb_queue *q, const char *consumer, const jb_task *t, char *err,
+                        size_t errlen)
+{
+    int d = deliveries_of(q, t->offset, consumer, err, errlen);
+    if (d < 0) return -1;
+    if (d != t->deliveries)
+        return ut_err(err, errlen, "task %" PRIu64 " of run %lld is no longer this worker's",
+                      t->offset, (long long)t->run_id);
+    jr_record rec;
+    pthread_mutex_lock(&q->mu);
+    if (!q->hb) q->hb = jr_group_buf_create(q->tasks);
+    int n = jr_group_claim(q->g, consumer, 0, &t->offset, 1, JR_CLAIM_JUSTID, q->hb, &rec, err,
+                           errlen);
+    pthread_mutex_unlock(&q->mu);
+    return n < 0 ? -1 : 0;
+}
+
+int jb__queue_ack(jb_queue *q, const jb_task *t, char *err, size_t errlen)
+{
+    return jr_group_ack(q->g, &t->offset, 1, err, errlen) < 0 ? -1 : 0;
+}
+
+int jb__queue_dead(jb_queue *q, uint64_t *cursor, void (*fn)(void *, uint64_t, int64_t),
+                   void *arg, char *err, size_t errlen)
+{
+    jr_reader *r = jr_reader_create(q->dead);
+    jr_record recs[64];
+    int total = 0;
+    for (;;) {
+        int n = jr_read(r, *cursor, recs, 64, 1u << 20, err, errlen);
+        if (n < 0) total = -1;
+        if (n <= 0) break;
+        for (int i = 0; i < n; i++) {
+            jr_dead_letter d;
+            if (jr_dead_letter_parse(&recs[i], &d) == 0) fn(arg, d.offset, run_of(d.p, d.n));
+            *cursor = recs[i].offset + 1;
+            total++;
+        }
+    }
+    jr_reader_destroy(r);
+    return total;
+}
+
+void jb__queue_depth(jb_queue *q, uint64_t *pending, uint64_t *waiting)
+{
+    jr_group_info gi;
+    jr_info si;
+    *pending = *waiting = 0;
+    if (jr_group_info_get(q->g, &gi, NULL, 0) == 0) {
+        *pending = gi.pending;
+        jr_stream_info(q->tasks, &si);
+        *waiting = si.next_offset > gi.next_deliver ? si.next_offset - gi.next_deliver : 0;
+        jr_group_info_free(&gi);
+    }
+}

@@ -1,0 +1,291 @@
+/* jobs: the runtime's life cycle (jb_create / jb_stop / jb_destroy), the
+ * scheduler thread, and the catalog-only entry points (jb_trigger,
+ * jb_backfill) that the CLI and the HTTP API share. */
+#include "jobs/jb_rt.h"
+#include "log/log.h"
+
+#include <assert.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+int64_t jb__now_us(const jb_runtime *r)
+{
+    if (r && r->o.now_us) return r->o.now_us(r->o.clock_ctx);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+const char *jb__data_dir(const jb_runtime *r) { return r->data_dir; }
+
+const jb_timing *jb__timing(const jb_runtime *r, const cf_job *j)
+{
+    assert(j >= r->cf->jobs && j < r->cf->jobs + r->cf->njobs);
+    return &r->timings[j - r->cf->jobs];
+}
+
+void jb__kick(jb_runtime *r)
+{
+    pthread_mutex_lock(&r->mu);
+    r->kick = 1;
+    pthread_cond_broadcast(&r->cv);
+    pthread_mutex_unlock(&r->mu);
+}
+
+int jb_tick(jb_runtime *r, ut_error *e)
+{
+    pthread_mutex_lock(&r->mu);
+    int n = jb__tick_locked(r, e);
+    pthread_mutex_unlock(&r->mu);
+    return n;
+}
+
+/* Wait on r->cv (mu held) for up to ms. */
+static void wait_ms(jb_runtime *r, int64_t ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t ns = ts.tv_nsec + (ms % 1000) * 1000000;
+    ts.tv_sec += (time_t)(ms / 1000 + ns / 1000000000);
+    ts.tv_nsec = (long)(ns % 1000000000);
+    pthread_cond_timedwait(&r->cv, &r->mu, &ts);
+}
+
+static void *sched_main(void *arg)
+{
+    jb_runtime *r = arg;
+    pthread_mutex_lock(&r->mu);
+    while (!r->stop) {
+        ut_error e = {0};
+        r->kick = 0;
+        if (jb__tick_locked(r, &e) < 0) lg_error("jobs", "scheduler: %s", e.msg);
+        if (!r->kick && !r->stop) wait_ms(r, r->cf->scheduler.tick_ms);
+    }
+    pthread_mutex_unlock(&r->mu);
+    return NULL;
+}
+
+int jb_wait_idle(jb_runtime *r, int64_t timeout_ms)
+{
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        uint64_t pending, waiting;
+        jb__queue_depth(r->q, &pending, &waiting);
+        pthread_mutex_lock(&r->mu);
+        int busy = r->busy;
+        pthread_mutex_unlock(&r->mu);
+        if (!busy && !pending && !waiting) return 1;
+        struct timespec t1;
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        if ((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000 > timeout_ms)
+            return 0;
+        struct timespec d = {0, 10 * 1000000};
+        nanosleep(&d, NULL);
+    }
+}
+
+static int compile_timings(jb_runtime *r, char *err, size_t errlen)
+{
+    r->timings = ut_calloc((size_t)r->cf->njobs + 1, sizeof *r->timings);
+    for (int i = 0; i < r->cf->njobs; i++) {
+        char e2[400];
+        if (jb__timing_init(&r->timings[i], &r->cf->jobs[i], e2, sizeof e2))
+            return ut_err(err, errlen, "job %s: %s", r->cf->jobs[i].name, e2);
+    }
+    return 0;
+}
+
+/* The config's pools, with leases as long as a task's heartbeat timeout. */
+static int open_pools(jb_runtime *r, char *err, size_t errlen)
+{
+    char dir[4200];
+    snprintf(dir, sizeof dir, "%s/jobs/pools", r->data_dir);
+    r->pools = pl_open(dir, err, errlen);
+    if (!r->pools) return -1;
+    for (int i = 0; i < r->cf->npools; i++) {
+        const cf_pool *p = &r->cf->pools[i];
+        ut_error e = {0};
+        if (pl_configure(r->pools, p->name, p->rate, p->burst, p->concurrency,
+                         r->cf->scheduler.task_timeout_ms, &e))
+            return ut_err(err, errlen, "pool %s: %s", p->name, e.msg);
+    }
+    return 0;
+}
+
+jb_runtime *jb_create(const jb_opts *o, char *err, size_t errlen)
+{
+    jb_runtime *r = ut_calloc(1, sizeof *r);
+    r->o = *o;
+    r->cf = o->cf;
+    pthread_mutex_init(&r->mu, NULL);
+    pthread_cond_init(&r->cv, NULL);
+    snprintf(r->data_dir, sizeof r->data_dir, "%s", o->data_dir);
+    snprintf(r->catalog, sizeof r->catalog, "%s/catalog.db", o->data_dir);
+    snprintf(r->config_dir, sizeof r->config_dir, "%s", o->config_dir ? o->config_dir : ".");
+    if (compile_timings(r, err, errlen)) goto fail;
+    r->cat = ct_open(r->catalog, err, errlen);
+    if (!r->cat) goto fail;
+    r->q = jb__queue_open(o->data_dir, (int)r->cf->scheduler.max_deliveries, err, errlen);
+    if (!r->q) goto fail;
+    if (open_pools(r, err, errlen)) goto fail;
+    if (jb__workers_start(r, err, errlen)) goto fail;
+    if (o->scheduler) {
+        if (pthread_create(&r->sched_th, NULL, sched_main, r)) {
+            ut_err(err, errlen, "jobs: cannot start the scheduler thread");
+            goto fail;
+        }
+        r->sched_started = 1;
+    }
+    lg_info("jobs", "%d jobs, %d workers%s", r->cf->njobs, r->nworkers,
+            o->scheduler ? ", scheduler on" : "");
+    return r;
+fail:
+    jb_destroy(r);
+    return NULL;
+}
+
+void jb_stop(jb_runtime *r, int64_t deadline_ms)
+{
+    (void)deadline_ms; /* tasks finish their current step; kinds watch r->stop */
+    if (!r) return;
+    pthread_mutex_lock(&r->mu);
+    r->stop = 1;
+    pthread_cond_broadcast(&r->cv);
+    pthread_mutex_unlock(&r->mu);
+    atomic_store(&r->cancel, 1);
+    if (r->pools) pl_shutdown(r->pools);
+    if (r->sched_started) pthread_join(r->sched_th, NULL);
+    r->sched_started = 0;
+    jb__workers_join(r);
+}
+
+void jb_destroy(jb_runtime *r)
+{
+    if (!r) return;
+    jb_stop(r, 0);
+    jb__queue_close(r->q);
+    pl_close(r->pools);
+    ct_close(r->cat);
+    for (int i = 0; r->timings && i < r->cf->njobs; i++) jb__timing_free(&r->timings[i]);
+    free(r->timings);
+    pthread_mutex_destroy(&r->mu);
+    pthread_cond_destroy(&r->cv);
+    free(r);
+}
+
+/* ---- jb_trigger / jb_backfill ------------------------------------------------ */
+
+/* The job and its catalog, for the entry points. */
+static ct_catalog *open_for(const cf_config *cf, const char *data_dir, const char *job,
+                            const cf_job **j, jb_timing *t, ut_error *e)
+{
+    char err[512], path[4200];
+    *j = cf_job_find(cf, job);
+    if (!*j) return ut_fail(e, UT_ENOTFOUND, "no job '%s' in the config", job), NULL;
+    if (jb__timing_init(t, *j, err, sizeof err))
+        return ut_fail(e, UT_EINVAL, "job %s: %s", job, err), NULL;
+    snprintf(path, sizeof path, "%s/catalog.db", data_dir);
+    ct_catalog *c = ct_open(path, err, sizeof err);
+    if (!c) {
+        jb__timing_free(t);
+        ut_fail(e, UT_EIO, "%s", err);
+    }
+    return c;
+}
+
+/* A run row for the entry points. */
+static int add_run(ct_catalog *c, const cf_job *j, int64_t ws, int64_t we, const char *trigger,
+                   const char *backfill, int iterations, int forced, int64_t *id, ut_error *e)
+{
+    char err[512];
+    ct_run run;
+    memset(&run, 0, sizeof run);
+    snprintf(run.job, sizeof run.job, "%s", j->name);
+    run.window_start = ws;
+    run.window_end = we;
+    run.state = CT_RUN_WAITING;
+    snprintf(run.trigger, sizeof run.trigger, "%s", trigger);
+    snprintf(run.backfill, sizeof run.backfill, "%s", backfill ? backfill : "");
+    run.iterations = iterations;
+    run.forced = forced;
+    run.task = -1;
+    if (ct_run_create(c, &run, err, sizeof err)) return ut_fail(e, UT_EIO, "%s", err);
+    if (id) *id = run.id;
+    return 0;
+}
+
+int jb_trigger(const cf_config *cf, const char *data_dir, const char *job, int64_t window_us,
+               int force, int64_t *run_id, ut_error *e)
+{
+    const cf_job *j;
+    jb_timing t;
+    ct_catalog *c = open_for(cf, data_dir, job, &j, &t, e);
+    if (!c) return -1;
+    int64_t ws, we;
+    jb__window_of(&t, window_us, &ws, &we);
+    char err[512];
+    ct_run last;
+    int rc = -1, have = ct_run_latest(c, j->name, ws, &last, err, sizeof err);
+    if (have < 0) ut_fail(e, UT_EIO, "%s", err);
+    else if (have && !ct_run_state_terminal(last.state))
+        ut_fail(e, UT_EEXISTS, "job %s: run %lld for this window is %s already", job,
+                (long long)last.id, ct_run_state_name(last.state));
+    else if (have && last.state == CT_RUN_SUCCEEDED && !force)
+        ut_fail(e, UT_EEXISTS, "job %s: the window already succeeded (run %lld); --force runs it "
+                "again", job, (long long)last.id);
+    else
+        rc = add_run(c, j, ws, we, "manual", NULL, 1, force, run_id, e);
+    ct_close(c);
+    jb__timing_free(&t);
+    return rc;
+}
+
+int jb_backfill(const cf_config *cf, const char *data_dir, const char *job, int64_t from_us,
+                int64_t to_us, int parallel, const char *name, int dry_run, int *nwindows,
+                ut_error *e)
+{
+    const cf_job *j;
+    jb_timing t;
+    if (!name || !name[0]) return ut_fail(e, UT_EINVAL, "a backfill needs a name");
+    ct_catalog *c = open_for(cf, data_dir, job, &j, &t, e);
+    if (!c) return -1;
+    int rc = -1, n = 0;
+    char err[512];
+    int64_t ws, we, first;
+    if (j->window == CF_WINDOW_NONE) {
+        ut_fail(e, UT_EINVAL, "job %s has no window to backfill", job);
+        goto out;
+    }
+    jb__window_of(&t, from_us, &first, &we);
+    for (ws = first; ws < to_us && n <= JB_MAX_WINDOWS; ws = jb__window_shift(&t, ws, 1)) n++;
+    if (n > JB_MAX_WINDOWS) {
+        ut_fail(e, UT_ETOOBIG, "backfill %s: more than %d windows", name, JB_MAX_WINDOWS);
+        goto out;
+    }
+    *nwindows = n;
+    if (dry_run || n == 0) {
+        rc = 0;
+        goto out;
+    }
+    int created = ct_backfill_create(c, name, job, from_us, to_us, parallel, err, sizeof err);
+    if (created <= 0) {
+        if (created < 0) ut_fail(e, UT_EIO, "%s", err);
+        else ut_fail(e, UT_EEXISTS, "a backfill named '%s' exists already", name);
+        goto out;
+    }
+    if (parallel <= 0) { /* serial: one run over every window */
+        rc = add_run(c, j, first, ws, "backfill", name, n, 1, NULL, e);
+        goto out;
+    }
+    rc = 0;
+    for (int64_t s = first; s < to_us && rc == 0; s = jb__window_shift(&t, s, 1))
+        rc = add_run(c, j, s, jb__window_shift(&t, s, 1), "backfill", name, 1, 1, NULL, e);
+out:
+    ct_close(c);
+    jb__timing_free(&t);
+    return rc;
+}

@@ -1,0 +1,289 @@
+/* jobs: the scheduler's pass (jb_tick).
+ *
+ *   1. fires   each job's schedule fires since the last one handled (the
+ *              catalog's job_state; a job seen for the first time starts
+ *              now, or at its `start`) ──► a run for the fire's window
+ *              unless one is out or succeeded, and with lookback a re-run of
+ *              each of the previous N windows unless one is out already
+ *              (catchup false: only the latest fire counts)
+ *   2. promote waiting/retrying runs that are due, oldest window first:
+ *              max_active of the job, upstream jobs done for the window
+ *              (an upstream that failed fails the run) ──► task pushed,
+ *              run queued with the task's offset
+ *   3. dead    dead-lettered tasks ──► their runs dead
+ *
+ * Every step is idempotent: a crash between creating runs and recording the
+ * fire re-creates nothing on the next pass (the run exists), and a task
+ * pushed for a run that was not marked queued is refused by ct_run_start
+ * (its offset is not the run's) and acked away. */
+#include "jobs/jb_rt.h"
+#include "log/log.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define OPEN_MASK                                                                            \
+    ((1u << CT_RUN_WAITING) | (1u << CT_RUN_QUEUED) | (1u << CT_RUN_RUNNING) |                \
+     (1u << CT_RUN_RETRYING))
+
+/* Create a run of j for [ws, we) unless one is out (or, for a fire's own
+ * window, succeeded).  1 created, 0 not, -1. */
+static int create_run(jb_runtime *r, const cf_job *j, int64_t ws, int64_t we, const char *trigger,
+                      int skip_succeeded, ut_error *e)
+{
+    char err[512];
+    ct_run last;
+    int have = ct_run_latest(r->cat, j->name, ws, &last, err, sizeof err);
+    if (have < 0) return ut_fail(e, UT_EIO, "job %s: %s", j->name, err);
+    if (have && ((OPEN_MASK >> last.state) & 1)) return 0;
+    if (have && skip_succeeded && last.state == CT_RUN_SUCCEEDED) return 0;
+    ct_run run;
+    memset(&run, 0, sizeof run);
+    snprintf(run.job, sizeof run.job, "%s", j->name);
+    run.window_start = ws;
+    run.window_end = we;
+    run.state = CT_RUN_WAITING;
+    snprintf(run.trigger, sizeof run.trigger, "%s", trigger);
+    run.due_ms = jb__now_us(r) / 1000;
+    run.task = -1;
+    if (ct_run_create(r->cat, &run, err, sizeof err)) return ut_fail(e, UT_EIO, "job %s: %s", j->name, err);
+    lg_debug("jobs", "job %s: run %lld created for window starting %" PRId64 " (%s)", j->name,
+             (long long)run.id, ws, trigger);
+    return 1;
+}
+
+/* The runs of one fire: its window, then the lookback windows. */
+static int fire_runs(jb_runtime *r, const cf_job *j, const jb_timing *t, int64_t fire,
+                     int64_t prev, int64_t start_us, ut_error *e)
+{
+    int64_t ws, we;
+    jb__fire_window(t, fire, prev, &ws, &we);
+    for (int k = 0; k <= j->lookback; k++) {
+        int64_t s = k ? jb__window_shift(t, ws, -k) : ws;
+        int64_t en = k ? jb__window_shift(t, ws, -k + 1) : we;
+        if (s < start_us) break;
+        if (create_run(r, j, s, en, k ? "lookback" : "schedule", k == 0, e) < 0) return -1;
+    }
+    return 0;
+}
+
+/* Step 1 for one job. */
+static int plan_job(jb_runtime *r, const cf_job *j, const jb_timing *t, int64_t now, ut_error *e)
+{
+    char err[512];
+    int64_t last, start_us = INT64_MIN;
+    if (ct_job_last_fire(r->cat, j->name, &last, err, sizeof err))
+        return ut_fail(e, UT_EIO, "job %s: %s", j->name, err);
+    if (j->start[0] && jb__parse_time(t, j->start, &start_us) == 0 && last == INT64_MIN)
+        last = start_us - 1;
+    if (last == INT64_MIN) { /* first seen: from now on */
+        if (ct_job_set_last_fire(r->cat, j->name, now, err, sizeof err))
+            return ut_fail(e, UT_EIO, "job %s: %s", j->name, err);
+        return 0;
+    }
+    int64_t fires[2] = {INT64_MIN, INT64_MIN}, f = jb__next_fire(t, last), prev = last;
+    int n = 0;
+    for (; f <= now && n < JB_MAX_FIRES_PER_TICK; f = jb__next_fire(t, f), n++) {
+        if (j->catchup && fire_runs(r, j, t, f, prev, start_us, e)) return -1;
+        fires[0] = prev = f;
+    }
+    if (!n) return 0;
+    if (!j->catchup && fire_runs(r, j, t, fires[0], INT64_MIN, start_us, e)) return -1;
+    if (ct_job_set_last_fire(r->cat, j->name, fires[0], err, sizeof err))
+        return ut_fail(e, UT_EIO, "job %s: %s", j->name, err);
+    return 0;
+}
+
+/* Is every window of upstream job u within [ws, we) done?  1 ready, 0 not
+ * yet, 2 an upstream run failed (why set), -1. */
+static int upstream_ready(jb_runtime *r, const cf_job *u, int64_t ws, int64_t we, char *why,
+                          size_t whylen, ut_error *e)
+{
+    const jb_timing *t = jb__timing(r, u);
+    char err[512];
+    if (u->window == CF_WINDOW_NONE) return 1; /* no windows to line up: not a gate */
+    int64_t s, en;
+    jb__window_of(t, ws, &s, &en);
+    for (int i = 0; s < we && i < JB_MAX_WINDOWS; i++) {
+        ct_run last;
+        int have = ct_run_latest(r->cat, u->name, s, &last, err, sizeof err);
+        if (have < 0) return ut_fail(e, UT_EIO, "job %s: %s", u->name, err);
+        if (!have || !ct_run_state_terminal(last.state)) return 0;
+        if (last.state != CT_RUN_SUCCEEDED) {
+            snprintf(why, whylen, "upstream job %s %s for its window starting %" PRId64 " (run %lld)",
+                     u->name, ct_run_state_name(last.state), s, (long long)last.id);
+            return 2;
+        }
+        s = jb__window_shift(t, s, 1);
+    }
+    return 1;
+}
+
+/* Are run's dependencies ready?  1 / 0 / 2 (failed upstream) / -1. */
+static int deps_ready(jb_runtime *r, const cf_job *j, const ct_run *run, char *why,
+                      size_t whylen, ut_error *e)
+{
+    for (int i = 0; i < j->depends_on.n; i++) {
+        const cf_job *u = cf_job_find(r->cf, j->depends_on.v[i]);
+        if (!u) continue; /* a table: stream tables are not gated yet (docs/jobs.md) */
+        int rc = upstream_ready(r, u, run->window_start, run->window_end, why, whylen, e);
+        if (rc != 1) return rc;
+    }
+    return 1;
+}
+
+/* Queued + running runs this pass: per job (scheduled, lookback, manual)
+ * and per backfill, which have their own cap (`parallel`), so that a
+ * backfill never holds back a job's scheduled runs. */
+typedef struct tally {
+    int *out;                 /* per job index */
+    char (*bf)[65];           /* backfill names seen */
+    int *bf_out, *bf_cap, nbf;
+} tally;
+
+static void tally_free(tally *t)
+{
+    free(t->out);
+    free(t->bf);
+    free(t->bf_out);
+    free(t->bf_cap);
+}
+
+/* The tally slot of backfill `name` (cap read once per pass); -1 error. */
+static int bf_slot(jb_runtime *r, tally *t, const char *name, ut_error *e)
+{
+    for (int i = 0; i < t->nbf; i++)
+        if (!strcmp(t->bf[i], name)) return i;
+    char err[512];
+    int cap = 1;
+    if (ct_backfill_parallel(r->cat, name, &cap, err, sizeof err) < 0)
+        return ut_fail(e, UT_EIO, "%s", err);
+    t->bf = ut_realloc(t->bf, sizeof *t->bf * (size_t)(t->nbf + 1));
+    t->bf_out = ut_realloc(t->bf_out, sizeof *t->bf_out * (size_t)(t->nbf + 1));
+    t->bf_cap = ut_realloc(t->bf_cap, sizeof *t->bf_cap * (size_t)(t->nbf + 1));
+    snprintf(t->bf[t->nbf], sizeof t->bf[0], "%s", name);
+    t->bf_out[t->nbf] = 0;
+    t->bf_cap[t->nbf] = cap > 0 ? cap : 1; /* a serial backfill is one run */
+    return t->nbf++;
+}
+
+static int load_tally(jb_runtime *r, tally *t, ut_error *e)
+{
+    char err[512];
+    ct_run *v = NULL;
+    ct_run_filter f = {.state_mask = (1u << CT_RUN_QUEUED) | (1u << CT_RUN_RUNNING),
+                       .limit = 100000};
+    int n = ct_runs(r->cat, &f, &v, err, sizeof err), rc = 0;
+    if (n < 0) return ut_fail(e, UT_EIO, "%s", err);
+    t->out = ut_calloc((size_t)r->cf->njobs + 1, sizeof *t->out);
+    for (int i = 0; i < n && rc == 0; i++) {
+        const cf_job *j = cf_job_find(r->cf, v[i].job);
+        if (v[i].backfill[0]) {
+            int k = bf_slot(r, t, v[i].backfill, e);
+            if (k < 0) rc = -1;
+            else t->bf_out[k]++;
+        } else if (j) {
+            t->out[j - r->cf->jobs]++;
+        }
+    }
+    free(v);
+    return rc;
+}
+
+/* The counter and cap run counts against (its backfill's, or its job's). */
+static int slot_of(jb_runtime *r, tally *t, const cf_job *j, const ct_run *run, int **count,
+                   int *cap, ut_error *e)
+{
+    if (run->backfill[0]) {
+        int k = bf_slot(r, t, run->backfill, e);
+        if (k < 0) return -1;
+        *count = &t->bf_out[k];
+        *cap = t->bf_cap[k];
+    } else {
+        *count = &t->out[j - r->cf->jobs];
+        *cap = (int)j->max_active;
+    }
+    return 0;
+}
+
+/* Queue one due run (step 2).  1 queued, 0 not now, -1. */
+static int promote(jb_runtime *r, const ct_run *run, tally *t, ut_error *e)
+{
+    char err[512], why[600];
+    const cf_job *j = cf_job_find(r->cf, run->job);
+    if (!j) {
+        snprintf(why, sizeof why, "job %s is no longer in the config", run->job);
+        return ct_run_fail(r->cat, run->id, why, err, sizeof err) < 0
+                   ? ut_fail(e, UT_EIO, "%s", err) : 0;
+    }
+    int *count, cap;
+    if (slot_of(r, t, j, run, &count, &cap, e)) return -1;
+    if (*count >= cap) return 0;
+    int ready = deps_ready(r, j, run, why, sizeof why, e);
+    if (ready < 0) return -1;
+    if (ready == 2) {
+        lg_warn("jobs", "job %s: run %lld failed: %s", j->name, (long long)run->id, why);
+        return ct_run_fail(r->cat, run->id, why, err, sizeof err) < 0
+                   ? ut_fail(e, UT_EIO, "%s", err) : 0;
+    }
+    if (!ready) return 0;
+    uint64_t off;
+    if (jb__queue_push(r->q, run->id, &off, err, sizeof err))
+        return ut_fail(e, UT_EIO, "job %s: queue: %s", j->name, err);
+    int q = ct_run_queue(r->cat, run->id, (int64_t)off, err, sizeof err);
+    if (q < 0) return ut_fail(e, UT_EIO, "job %s: %s", j->name, err);
+    if (q) (*count)++, r->runs_queued++;
+    return q;
+}
+
+/* Step 2: scheduled, lookback and manual runs first, then backfills. */
+static int promote_all(jb_runtime *r, int64_t now_ms, ut_error *e)
+{
+    char err[512];
+    ct_run *v = NULL;
+    ct_run_filter f = {.state_mask = (1u << CT_RUN_WAITING) | (1u << CT_RUN_RETRYING),
+                       .oldest_first = 1, .limit = 10000};
+    int n = ct_runs(r->cat, &f, &v, err, sizeof err), queued = 0;
+    if (n < 0) return ut_fail(e, UT_EIO, "%s", err);
+    tally t = {0};
+    if (n && load_tally(r, &t, e)) n = -1, queued = -1;
+    for (int pass = 0; pass < 2 && queued >= 0; pass++)
+        for (int i = 0; i < n; i++) {
+            if (v[i].due_ms > now_ms || !v[i].backfill[0] != !pass) continue;
+            int q = promote(r, &v[i], &t, e);
+            if (q < 0) {
+                queued = -1;
+                break;
+            }
+            queued += q;
+        }
+    tally_free(&t);
+    free(v);
+    return queued;
+}
+
+static void on_dead(void *arg, uint64_t task, int64_t run_id)
+{
+    jb_runtime *r = arg;
+    char err[512], why[300];
+    snprintf(why, sizeof why, "dead-lettered: its task was taken over %lld times because the "
+                              "workers running it stopped heartbeating (killed or stuck)",
+             (long long)r->cf->scheduler.max_deliveries);
+    int n = ct_run_dead(r->cat, (int64_t)task, why, err, sizeof err);
+    if (n < 0) lg_error("jobs", "run %lld: %s", (long long)run_id, err);
+    else if (n) lg_warn("jobs", "run %lld %s", (long long)run_id, why);
+    r->dead_letters++;
+}
+
+int jb__tick_locked(jb_runtime *r, ut_error *e)
+{
+    int64_t now = jb__now_us(r);
+    for (int i = 0; i < r->cf->njobs; i++)
+        if (plan_job(r, &r->cf->jobs[i], &r->timings[i], now, e)) return -1;
+    char err[512];
+    if (jb__queue_dead(r->q, &r->dead_cursor, on_dead, r, err, sizeof err) < 0)
+        return ut_fail(e, UT_EIO, "dead letters: %s", err);
+    return promote_all(r, now / 1000, e);
+}

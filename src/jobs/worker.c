@@ -1,0 +1,272 @@
+/* jobs: worker threads and the heartbeat thread.
+ *
+ *   take ──► run known and not finished? ──► ct_run_start(task, deliveries)
+ *        ──► registered for heartbeats ──► the kind ──► succeeded (the kind
+ *        committed its outputs with the run, or the worker finishes it) |
+ *        attempt failed: retrying at now + backoff, or failed ──► ack
+ *
+ * A worker that is killed anywhere leaves the task pending: after
+ * task_timeout another worker's take claims it (deliveries + 1), so
+ * ct_run_start lets it in and fences the first one out. */
+#include "jobs/jb_rt.h"
+#include "log/log.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Backoff before attempt `attempt` + 1: retry_delay * 2^(attempt-1), at
+ * most an hour, ±20% jitter. */
+static int64_t backoff_ms(const cf_job *j, int attempt)
+{
+    int64_t d = j->retry_delay_ms;
+    for (int i = 1; i < attempt && d < 3600 * 1000; i++) d *= 2;
+    if (d > 3600 * 1000) d = 3600 * 1000;
+    int64_t jitter = d / 5;
+    return jitter ? d - jitter + (int64_t)(random() % (2 * jitter + 1)) : d;
+}
+
+static jb_inflight *inflight_add(jb_runtime *r, const char *consumer, const jb_task *t)
+{
+    pthread_mutex_lock(&r->mu);
+    jb_inflight *f = NULL;
+    for (int i = 0; i < JB_MAX_INFLIGHT && !f; i++)
+        if (!r->inflight[i].used) f = &r->inflight[i];
+    if (f) {
+        memset(f, 0, sizeof *f);
+        f->used = 1;
+        f->task = *t;
+        snprintf(f->consumer, sizeof f->consumer, "%s", consumer);
+    }
+    pthread_mutex_unlock(&r->mu);
+    return f;
+}
+
+static void inflight_drop(jb_runtime *r, jb_inflight *f)
+{
+    if (!f) return;
+    pthread_mutex_lock(&r->mu);
+    f->used = 0;
+    pthread_mutex_unlock(&r->mu);
+}
+
+/* Record a failed attempt: retrying (retries left) or failed. */
+static void attempt_failed(jb_task_ctx *c, const ct_run *run, ut_error *e)
+{
+    char err[512];
+    jb__redact(c->redact, e->msg, sizeof e->msg);
+    ct_run_done *d = c->done;
+    int retry = run->attempt <= c->job->retries;
+    d->state = retry ? CT_RUN_RETRYING : CT_RUN_FAILED;
+    d->due_ms = retry ? jb__now_us(c->rt) / 1000 + backoff_ms(c->job, run->attempt) : 0;
+    d->error = e->msg;
+    d->nio = 0;
+    if (ct_run_finish(c->cat, d, err, sizeof err) < 0)
+        lg_error("jobs", "job %s run %lld: %s", c->job->name, (long long)run->id, err);
+    lg_warn("jobs", "job %s run %lld attempt %d failed%s: %s", c->job->name, (long long)run->id,
+            run->attempt, retry ? " (will retry)" : "", e->msg);
+}
+
+/* Take a slot (and a token) of the job's pool for the task; f keeps it
+ * renewed.  0, or -1 with e (UT_ECANCELED when stopping). */
+static int pool_enter(jb_runtime *r, const cf_job *j, const char *holder, int64_t deadline_ms,
+                      jb_inflight *f, ut_error *e)
+{
+    if (!j->pool[0]) return 0;
+    pl_slot slot = {0};
+    if (pl_acquire(r->pools, j->pool, holder, deadline_ms, &r->cancel, &slot, e))
+        return ut_fail(e, e->kind, "job %s: pool %s: %s", j->name, j->pool, e->msg);
+    pthread_mutex_lock(&r->mu);
+    if (f) f->slot = slot;
+    pthread_mutex_unlock(&r->mu);
+    return 0;
+}
+
+static void pool_leave(jb_runtime *r, jb_inflight *f)
+{
+    if (!f) return;
+    pthread_mutex_lock(&r->mu);
+    pl_slot slot = f->slot;
+    memset(&f->slot, 0, sizeof f->slot);
+    pthread_mutex_unlock(&r->mu);
+    pl_release(r->pools, &slot);
+}
+
+/* Run the kind for a started run and record how it ended.  0 when the
+ * runtime is stopping and the task must stay pending (no ack), else 1. */
+static int execute(jb_worker *w, ct_catalog *cat, const cf_job *j, const ct_run *run,
+                   const jb_task *t, jb_inflight *f)
+{
+    jb_runtime *r = w->rt;
+    ct_run_done done = {.id = run->id, .task = (int64_t)t->offset, .deliveries = t->deliveries,
+                        .state = CT_RUN_SUCCEEDED};
+    jb_redact red = {0};
+    jb_task_ctx c = {.rt = r, .cf = r->cf, .job = j, .timing = jb__timing(r, j), .cat = cat,
+                     .store = r->o.store, .run = run, .done = &done, .redact = &red,
+                     .deadline_ms = wall_ms() + j->timeout_ms};
+    snprintf(c.worker, sizeof c.worker, "%s", w->name);
+    ut_error e = {0};
+    int rc = pool_enter(r, j, w->name, c.deadline_ms, f, &e);
+    if (rc == 0) rc = j->kind == CF_JOB_SQL ? jb__kind_sql(&c, &e) : jb__kind_command(&c, &e);
+    pool_leave(r, f);
+    char err[512];
+    if (rc == 2 || (rc < 0 && e.kind == UT_ECANCELED)) {
+        jb__redact_free(&red);
+        return 0;
+    }
+    if (rc < 0) attempt_failed(&c, run, &e);
+    else if (rc == 0 && ct_run_finish(cat, &done, err, sizeof err) < 0)
+        lg_error("jobs", "job %s run %lld: %s", j->name, (long long)run->id, err);
+    else
+        lg_info("jobs", "job %s run %lld succeeded (%" PRId64 " rows)", j->name,
+                (long long)run->id, done.rows);
+    jb__redact_free(&red);
+    return 1;
+}
+
+/* Handle one task taken from the queue. */
+static void handle(jb_worker *w, ct_catalog *cat, const jb_task *t)
+{
+    jb_runtime *r = w->rt;
+    char err[512];
+    ct_run run;
+    int have = ct_run_get(cat, t->run_id, &run, err, sizeof err);
+    if (have < 0) {
+        lg_error("jobs", "task %" PRIu64 ": %s", t->offset, err);
+        return; /* not acked: taken again after task_timeout */
+    }
+    const cf_job *j = have ? cf_job_find(r->cf, run.job) : NULL;
+    int started = have && !ct_run_state_terminal(run.state) && j
+                      ? ct_run_start(cat, run.id, (int64_t)t->offset, t->deliveries, w->name, err,
+                                     sizeof err)
+                      : 0;
+    if (started < 0) {
+        lg_error("jobs", "task %" PRIu64 ": %s", t->offset, err);
+        return;
+    }
+    int ack = 1;
+    if (started) {
+        run.deliveries = t->deliveries;
+        jb_inflight *f = inflight_add(r, w->name, t);
+        ack = execute(w, cat, j, &run, t, f);
+        inflight_drop(r, f);
+    } else if (have && j == NULL && !ct_run_state_terminal(run.state)) {
+        (void)ct_run_fail(cat, run.id, "its job is no longer in the config", err, sizeof err);
+    }
+    if (!ack) return; /* stopping: the task stays pending and runs again after a restart */
+    if (jb__queue_ack(r->q, t, err, sizeof err))
+        lg_error("jobs", "task %" PRIu64 ": ack: %s", t->offset, err);
+    pthread_mutex_lock(&r->mu);
+    r->tasks_acked++;
+    pthread_mutex_unlock(&r->mu);
+    jb__kick(r);
+}
+
+static void *worker_main(void *arg)
+{
+    jb_worker *w = arg;
+    jb_runtime *r = w->rt;
+    char err[512];
+    ct_catalog *cat = ct_open(r->catalog, err, sizeof err);
+    if (!cat) {
+        lg_error("jobs", "worker %s: %s", w->name, err);
+        return NULL;
+    }
+    for (;;) {
+        pthread_mutex_lock(&r->mu);
+        int stop = r->stop;
+        pthread_mutex_unlock(&r->mu);
+        if (stop) break;
+        jb_task t;
+        int got = jb__queue_take(r->q, w->name, 200, r->cf->scheduler.task_timeout_ms, &t, err,
+                                 sizeof err);
+        if (got < 0) {
+            lg_error("jobs", "worker %s: %s", w->name, err);
+            usleep(200 * 1000);
+            continue;
+        }
+        if (!got) continue;
+        pthread_mutex_lock(&r->mu);
+        r->busy++;
+        r->tasks_taken++;
+        if (t.deliveries > 1) r->tasks_claimed++;
+        pthread_mutex_unlock(&r->mu);
+        handle(w, cat, &t);
+        pthread_mutex_lock(&r->mu);
+        r->busy--;
+        pthread_cond_broadcast(&r->cv);
+        pthread_mutex_unlock(&r->mu);
+    }
+    ct_close(cat);
+    return NULL;
+}
+
+/* Heartbeat every in-flight task each scheduler.heartbeat. */
+static void *heartbeat_main(void *arg)
+{
+    jb_runtime *r = arg;
+    char err[512];
+    pthread_mutex_lock(&r->mu);
+    while (!r->stop) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        int64_t ns = ts.tv_nsec + (r->cf->scheduler.heartbeat_ms % 1000) * 1000000;
+        ts.tv_sec += r->cf->scheduler.heartbeat_ms / 1000 + ns / 1000000000;
+        ts.tv_nsec = ns % 1000000000;
+        pthread_cond_timedwait(&r->cv, &r->mu, &ts);
+        for (int i = 0; i < JB_MAX_INFLIGHT && !r->stop; i++) {
+            jb_inflight *f = &r->inflight[i];
+            if (!f->used || f->lost) continue;
+            if (jb__queue_heartbeat(r->q, f->consumer, &f->task, err, sizeof err)) {
+                f->lost = 1;
+                lg_warn("jobs", "%s", err);
+            }
+            ut_error e = {0};
+            if (f->slot.lease && pl_renew(r->pools, &f->slot, &e))
+                lg_warn("jobs", "task %" PRIu64 ": pool slot: %s", f->task.offset, e.msg);
+        }
+    }
+    pthread_mutex_unlock(&r->mu);
+    return NULL;
+}
+
+int jb__workers_start(jb_runtime *r, char *err, size_t errlen)
+{
+    char host[64] = "host";
+    gethostname(host, sizeof host - 1);
+    host[sizeof host - 1] = 0;
+    int n = r->o.workers > JB_MAX_WORKERS ? JB_MAX_WORKERS : r->o.workers;
+    for (int i = 0; i < n; i++) {
+        jb_worker *w = &r->workers[i];
+        w->rt = r;
+        w->index = i;
+        snprintf(w->name, sizeof w->name, "%.40s-%ld-w%d", host, (long)getpid(), i);
+        for (char *p = w->name; *p; p++)
+            if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+                  *p == '-' || *p == '_' || *p == '.'))
+                *p = '_';
+        if (pthread_create(&w->th, NULL, worker_main, w))
+            return ut_err(err, errlen, "jobs: cannot start worker thread %d", i);
+        r->nworkers = i + 1;
+    }
+    if (n && pthread_create(&r->hb_th, NULL, heartbeat_main, r) == 0) r->hb_started = 1;
+    return 0;
+}
+
+void jb__workers_join(jb_runtime *r)
+{
+    for (int i = 0; i < r->nworkers; i++) pthread_join(r->workers[i].th, NULL);
+    r->nworkers = 0;
+    if (r->hb_started) pthread_join(r->hb_th, NULL);
+    r->hb_started = 0;
+}

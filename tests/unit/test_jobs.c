@@ -1,0 +1,336 @@
+/* Unit tests of the jobs runtime: config checks, the scheduler's plan
+ * under a fake clock (catchup, lookback, start), templates, the run
+ * store's fencing, and workers running command tasks (success, retries,
+ * failure). */
+#include "catalog/catalog.h"
+#include "config/config.h"
+#include "jobs/jb_int.h"
+#include "t.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int64_t fake_now;
+static int64_t fake_clock(void *ctx)
+{
+    (void)ctx;
+    return fake_now;
+}
+
+static int64_t at(const char *rfc3339)
+{
+    int64_t us = 0;
+    if (jb__parse_time(NULL, rfc3339, &us)) abort();
+    return us;
+}
+
+/* Load `body` (jobs etc.) under a data_dir line for dir. */
+static cf_config *load(const char *dir, const char *body, char *err, size_t n)
+{
+    char *text = malloc(strlen(body) + 4300);
+    sprintf(text, "data_dir: %s\n%s", dir, body);
+    cf_config *c = cf_load_mem(text, strlen(text), "test.yaml", err, n);
+    free(text);
+    return c;
+}
+
+/* jb_check's message for a config (or "ok"). */
+static const char *check_msg(const char *body, char *err, size_t n)
+{
+    cf_config *c = load(t_tmpdir(), body, err, n);
+    if (!c) return err;
+    if (jb_check(c, err, n) == 0) snprintf(err, n, "ok");
+    cf_destroy(c);
+    return err;
+}
+
+TEST(jobs_check_errors_name_job_and_line)
+{
+    char err[1024];
+    CHECK(strstr(check_msg("jobs:\n  a:\n    kind: command\n    schedule: \"61 * * * *\"\n"
+                           "    command: [true]\n", err, sizeof err), "test.yaml:3: jobs.a:"));
+    CHECK(strstr(err, "minute"));
+    CHECK(strstr(check_msg("jobs:\n  b:\n    kind: command\n    command: [echo, '{{dss}}']\n",
+                           err, sizeof err), "unknown template variable '{{dss}}'"));
+    CHECK(strstr(err, "jobs.b"));
+    CHECK(strstr(check_msg("jobs:\n  c:\n    kind: command\n    pool: nope\n    command: [x]\n",
+                           err, sizeof err), "no pool 'nope'"));
+    CHECK(strstr(check_msg("jobs:\n  d:\n    kind: command\n    command: ['{{secret.nope_x}}']\n",
+                           err, sizeof err), "secret 'nope_x' not found"));
+    CHECK(strstr(check_msg("jobs:\n  e:\n    kind: command\n    command: ['{{params.p}}']\n",
+                           err, sizeof err), "no param 'p'"));
+    CHECK_EQ_STR(check_msg("jobs:\n  f:\n    kind: command\n    params: {p: 1}\n"
+                           "    command: ['{{params.p}}', '{{ ds }}']\n", err, sizeof err), "ok");
+    CHECK(strstr(check_msg("jobs:\n  g:\n    kind: command\n    timezone: Mars/Base\n"
+                           "    command: [x]\n", err, sizeof err), "jobs.g"));
+    CHECK(strstr(check_msg("jobs:\n  h:\n    kind: command\n    depends_on: [zz]\n"
+                           "    command: [x]\n", err, sizeof err), "'zz' is neither a job"));
+}
+
+TEST(jobs_check_cycles_and_producers)
+{
+    char err[1024];
+    const char *cyc = "jobs:\n"
+                      "  a:\n    kind: command\n    depends_on: [c]\n    command: [x]\n"
+                      "  b:\n    kind: command\n    depends_on: [a]\n    command: [x]\n"
+                      "  c:\n    kind: sql\n    sql: SELECT 1\n    table: t2_c\n    mode: replace\n"
+                      "    depends_on: [b]\n";
+    CHECK(strstr(check_msg(cyc, err, sizeof err), "dependency cycle"));
+    CHECK(strstr(err, "a -> c -> b -> a") || strstr(err, "-> a"));
+    const char *two = "jobs:\n"
+                      "  a:\n    kind: sql\n    sql: SELECT 1\n    table: t2_x\n    mode: replace\n"
+                      "  b:\n    kind: sql\n    sql: SELECT 2\n    table: T2_X\n    mode: replace\n";
+    CHECK(strstr(check_msg(two, err, sizeof err), "also written by job"));
+    const char *stream = "streams:\n  ev: {}\njobs:\n"
+                         "  a:\n    kind: sql\n    sql: SELECT 1\n    table: t1_ev\n    mode: replace\n";
+    CHECK(strstr(check_msg(stream, err, sizeof err), "stream ev lands in"));
+    /* a table dependency on a job-written table resolves to its producer */
+    const char *dep = "jobs:\n"
+                      "  a:\n    kind: sql\n    sql: SELECT 1\n    table: t2_a\n    mode: replace\n"
+                      "  b:\n    kind: command\n    depends_on: [t2_a]\n    command: [x]\n";
+    CHECK_EQ_STR(check_msg(dep, err, sizeof err), "ok");
+}
+
+TEST(jobs_config_shapes)
+{
+    char err[1024];
+    CHECK(strstr(check_msg("jobs:\n  a:\n    kind: sql\n    table: t2_a\n", err, sizeof err),
+                 "exactly one of sql and sql_file"));
+    CHECK(strstr(check_msg("jobs:\n  a:\n    kind: sql\n    sql: SELECT 1\n    table: t2_a\n",
+                           err, sizeof err), "replace_window needs a window"));
+    CHECK(strstr(check_msg("jobs:\n  a:\n    kind: command\n", err, sizeof err),
+                 "needs command"));
+    cf_config *c = load(t_tmpdir(), "jobs:\n  a:\n    kind: command\n    command: [x]\n    lookback: 2\n", err,
+             sizeof err);
+    CHECK(!c && strstr(err, "lookback needs a window"));
+    c = load(t_tmpdir(), "jobs:\n  a:\n    kind: command\n    command: [x]\n    every: 1m\n"
+                         "    schedule: '@hourly'\n", err, sizeof err);
+    CHECK(!c && strstr(err, "either schedule or every"));
+    c = load(t_tmpdir(), "pools:\n  api: {rate: 5/s, burst: 3, concurrency: 2}\n", err, sizeof err);
+    CHECK_MSG(c, "%s", err);
+    CHECK(c->npools == 1 && c->pools[0].rate == 5.0 && c->pools[0].burst == 3);
+    cf_destroy(c);
+    c = load(t_tmpdir(), "pools:\n  api: {rate: 5/x}\n", err, sizeof err);
+    CHECK(!c && strstr(err, "rate like 10/s"));
+    c = load(t_tmpdir(), "jobs:\n  a:\n    kind: command\n    command: [x]\n    env: {1bad: x}\n",
+             err, sizeof err);
+    CHECK(!c && strstr(err, "identifiers"));
+}
+
+TEST(jobs_templates_expand_window_values)
+{
+    char err[512];
+    cf_config *c = load(t_tmpdir(), "jobs:\n  a:\n    kind: command\n    window: hour\n"
+                                    "    timezone: Asia/Kolkata\n    params: {x: hello}\n"
+                                    "    command: [x]\n", err, sizeof err);
+    CHECK_MSG(c, "%s", err);
+    jb_timing t;
+    CHECK(jb__timing_init(&t, &c->jobs[0], err, sizeof err) == 0);
+    jb_vars v = {.cf = c, .job = &c->jobs[0], .timing = &t, .run_id = 42,
+                 .ws = at("2026-03-01T20:30:00Z"), .we = at("2026-03-01T21:30:00Z")};
+    ut_buf b = {0};
+    CHECK(jb__expand("{{ds}}|{{ds_nodash}}|{{hr}}|{{window_start}}|{{window_end}}|{{run_id}}|"
+                     "{{job}}|{{params.x}}", &v, &b, NULL, err, sizeof err) == 0);
+    /* 20:30Z is 02:00 the next day in Kolkata (+05:30) */
+    CHECK_EQ_STR(ut_buf_cstr(&b), "2026-03-02|20260302|02|2026-03-01T20:30:00.000000Z|"
+                                  "2026-03-01T21:30:00.000000Z|42|a|hello");
+    CHECK(jb__expand("{{nope}}", &v, &b, NULL, err, sizeof err) == -1 && strstr(err, "nope"));
+    CHECK(jb__expand("x {{ds", &v, &b, NULL, err, sizeof err) == -1 && strstr(err, "closing"));
+    ut_buf_free(&b);
+    jb__timing_free(&t);
+    cf_destroy(c);
+}
+
+TEST(jobs_secrets_redacted)
+{
+    char err[512], val[JB_MAX_SECRET_BYTES];
+    char dir[4200];
+    snprintf(dir, sizeof dir, "%s/secrets", t_tmpdir());
+    CHECK(ut_mkdir_p(dir, err, sizeof err) == 0);
+    char path[4300];
+    snprintf(path, sizeof path, "%s/api_token", dir);
+    FILE *f = fopen(path, "w");
+    fputs("s3cr3t-value\nsecond line\n", f);
+    fclose(f);
+    char body[4400];
+    snprintf(body, sizeof body, "secrets_dir: %s\n", dir);
+    cf_config *c = load(t_tmpdir(), body, err, sizeof err);
+    CHECK_MSG(c, "%s", err);
+    CHECK(jb__secret(c, "api_token", val, err, sizeof err) == 0);
+    CHECK_EQ_STR(val, "s3cr3t-value");
+    CHECK(jb__secret(c, "../etc", val, err, sizeof err) == -1);
+    setenv("SLUICE_SECRET_FROM_ENV", "envval", 1);
+    CHECK(jb__secret(c, "from-env", val, err, sizeof err) == 0 && !strcmp(val, "envval"));
+    jb_redact r = {0};
+    r.v[0] = strdup("s3cr3t-value");
+    snprintf(r.name[0], sizeof r.name[0], "api_token");
+    r.n = 1;
+    char msg[128] = "curl: 401 for token s3cr3t-value (s3cr3t-value)";
+    jb__redact(&r, msg, sizeof msg);
+    CHECK_EQ_STR(msg, "curl: 401 for token [secret api_token] ([secret api_token])");
+    jb__redact_free(&r);
+    cf_destroy(c);
+}
+
+/* Runs of job `job` in the catalog of dir, optionally only state st. */
+static int count_runs(const char *dir, const char *job, unsigned mask)
+{
+    char path[4300], err[512];
+    snprintf(path, sizeof path, "%s/catalog.db", dir);
+    ct_catalog *cat = ct_open(path, err, sizeof err);
+    if (!cat) return -1;
+    ct_run *v = NULL;
+    ct_run_filter f = {.job = job, .state_mask = mask};
+    int n = ct_runs(cat, &f, &v, err, sizeof err);
+    free(v);
+    ct_close(cat);
+    return n;
+}
+
+static jb_runtime *start(cf_config *c, const char *dir, int workers, char *err, size_t n)
+{
+    jb_opts o = {.cf = c, .data_dir = dir, .workers = workers, .now_us = fake_clock};
+    return jb_create(&o, err, n);
+}
+
+TEST(jobs_scheduler_catchup_lookback_start)
+{
+    char err[512], dir[4200];
+    snprintf(dir, sizeof dir, "%s/sched", t_tmpdir());
+    cf_config *c = load(dir,
+                        "jobs:\n"
+                        "  hourly:\n    kind: command\n    window: hour\n    start: 2026-01-01\n"
+                        "    command: ['true']\n    max_active: 100\n"
+                        "  nocatch:\n    kind: command\n    window: hour\n    catchup: false\n"
+                        "    start: 2026-01-01\n    command: ['true']\n"
+                        "  daily:\n    kind: command\n    window: day\n    lookback: 2\n"
+                        "    start: 2026-01-01\n    command: ['true']\n    max_active: 100\n"
+                        "  fresh:\n    kind: command\n    window: hour\n    command: ['true']\n",
+                        err, sizeof err);
+    CHECK_MSG(c, "%s", err);
+    CHECK(ut_mkdir_p(dir, err, sizeof err) == 0);
+    fake_now = at("2026-01-01T03:30:00Z");
+    jb_runtime *r = start(c, dir, 0, err, sizeof err);
+    CHECK_MSG(r, "%s", err);
+    ut_error e = {0};
+    CHECK_MSG(jb_tick(r, &e) >= 0, "%s", e.msg);
+    CHECK_EQ_INT(count_runs(dir, "hourly", 0), 3); /* 00-01, 01-02, 02-03 */
+    CHECK_EQ_INT(count_runs(dir, "nocatch", 0), 1); /* only the latest */
+    CHECK_EQ_INT(count_runs(dir, "daily", 0), 0);   /* no day closed since the start */
+    CHECK_EQ_INT(count_runs(dir, "fresh", 0), 0);   /* first seen now: from now on */
+    CHECK_EQ_INT(count_runs(dir, "hourly", 1u << CT_RUN_QUEUED), 3);
+    CHECK_EQ_INT(count_runs(dir, "nocatch", 1u << CT_RUN_QUEUED), 1);
+    /* a second pass at the same time creates nothing */
+    CHECK(jb_tick(r, &e) >= 0);
+    CHECK_EQ_INT(count_runs(dir, "hourly", 0), 3);
+    /* three days later (catchup): every hour; lookback does not pile up open runs */
+    fake_now = at("2026-01-04T01:10:00Z");
+    CHECK(jb_tick(r, &e) >= 0);
+    CHECK_EQ_INT(count_runs(dir, "hourly", 0), 3 * 24 + 1);
+    CHECK_EQ_INT(count_runs(dir, "nocatch", 0), 2);
+    CHECK_EQ_INT(count_runs(dir, "daily", 0), 3); /* Jan 1, 2, 3 */
+    CHECK_EQ_INT(count_runs(dir, "fresh", 0), 3 * 24 - 2); /* 04:00 Jan 1 .. 01:00 Jan 4 */
+    jb_destroy(r);
+    cf_destroy(c);
+}
+
+TEST(jobs_max_active_limits_queued_runs)
+{
+    char err[512], dir[4200];
+    snprintf(dir, sizeof dir, "%s/maxact", t_tmpdir());
+    cf_config *c = load(dir,
+                        "jobs:\n  h:\n    kind: command\n    window: hour\n    start: 2026-01-01\n"
+                        "    command: ['true']\n    max_active: 2\n",
+                        err, sizeof err);
+    CHECK_MSG(c, "%s", err);
+    CHECK(ut_mkdir_p(dir, err, sizeof err) == 0);
+    fake_now = at("2026-01-01T10:00:00Z");
+    jb_runtime *r = start(c, dir, 0, err, sizeof err);
+    CHECK_MSG(r, "%s", err);
+    ut_error e = {0};
+    CHECK(jb_tick(r, &e) >= 0);
+    CHECK_EQ_INT(count_runs(dir, "h", 0), 10);
+    CHECK_EQ_INT(count_runs(dir, "h", 1u << CT_RUN_QUEUED), 2);
+    CHECK_EQ_INT(count_runs(dir, "h", 1u << CT_RUN_WAITING), 8);
+    jb_destroy(r);
+    cf_destroy(c);
+}
+
+/* Tick and wait until the runs of dir are all finished or n passes. */
+static void drive(jb_runtime *r, const char *dir, int passes)
+{
+    ut_error e = {0};
+    unsigned open = (1u << CT_RUN_WAITING) | (1u << CT_RUN_QUEUED) | (1u << CT_RUN_RUNNING) |
+                    (1u << CT_RUN_RETRYING);
+    for (int i = 0; i < passes && (i == 0 || count_runs(dir, NULL, open) > 0); i++) {
+        jb_tick(r, &e);
+        jb_wait_idle(r, 5000);
+    }
+}
+
+TEST(jobs_workers_run_commands_and_retry)
+{
+    char err[512], dir[4200];
+    snprintf(dir, sizeof dir, "%s/work", t_tmpdir());
+    cf_config *c = load(dir,
+                        "scheduler: {task_timeout: 2s, heartbeat: 200ms}\n"
+                        "jobs:\n"
+                        "  ok:\n    kind: command\n    window: hour\n    start: 2026-01-01\n"
+                        "    command: [sh, -c, 'test \"$SLUICE_DS\" = 2026-01-01']\n"
+                        "  bad:\n    kind: command\n    window: hour\n    start: 2026-01-01\n"
+                        "    retries: 2\n    retry_delay: 0s\n"
+                        "    command: [sh, -c, 'echo boom >&2; exit 3']\n",
+                        err, sizeof err);
+    CHECK_MSG(c, "%s", err);
+    CHECK(ut_mkdir_p(dir, err, sizeof err) == 0);
+    fake_now = at("2026-01-01T02:00:00Z");
+    jb_runtime *r = start(c, dir, 2, err, sizeof err);
+    CHECK_MSG(r, "%s", err);
+    drive(r, dir, 20);
+    CHECK_EQ_INT(count_runs(dir, "ok", 1u << CT_RUN_SUCCEEDED), 2);
+    CHECK_EQ_INT(count_runs(dir, "bad", 1u << CT_RUN_FAILED), 2);
+    char path[4300];
+    snprintf(path, sizeof path, "%s/catalog.db", dir);
+    ct_catalog *cat = ct_open(path, err, sizeof err);
+    ct_run *v = NULL;
+    ct_run_filter f = {.job = "bad"};
+    int n = ct_runs(cat, &f, &v, err, sizeof err);
+    CHECK(n == 2);
+    CHECK_EQ_INT(v[0].attempt, 3); /* the first try and two retries */
+    CHECK_MSG(strstr(v[0].error, "exited with status 3: boom"), "%s", v[0].error);
+    free(v);
+    ct_close(cat);
+    jb_destroy(r);
+    cf_destroy(c);
+}
+
+TEST(jobs_run_fencing)
+{
+    char err[512], path[4200];
+    snprintf(path, sizeof path, "%s/fence.db", t_tmpdir());
+    ct_catalog *c = ct_open(path, err, sizeof err);
+    CHECK_MSG(c, "%s", err);
+    ct_run r;
+    memset(&r, 0, sizeof r);
+    snprintf(r.job, sizeof r.job, "j");
+    r.state = CT_RUN_WAITING;
+    r.task = -1;
+    CHECK(ct_run_create(c, &r, err, sizeof err) == 0);
+    CHECK_EQ_INT(ct_run_start(c, r.id, 5, 1, "w1", err, sizeof err), 0); /* not queued yet */
+    CHECK_EQ_INT(ct_run_queue(c, r.id, 5, err, sizeof err), 1);
+    CHECK_EQ_INT(ct_run_start(c, r.id, 4, 1, "w1", err, sizeof err), 0); /* another task */
+    CHECK_EQ_INT(ct_run_start(c, r.id, 5, 1, "w1", err, sizeof err), 1);
+    CHECK_EQ_INT(ct_run_start(c, r.id, 5, 1, "w2", err, sizeof err), 0); /* same delivery */
+    CHECK_EQ_INT(ct_run_start(c, r.id, 5, 2, "w2", err, sizeof err), 1); /* a takeover */
+    ct_run_done d = {.id = r.id, .task = 5, .deliveries = 1, .state = CT_RUN_SUCCEEDED};
+    CHECK_EQ_INT(ct_run_finish(c, &d, err, sizeof err), 0); /* w1 was fenced out */
+    d.deliveries = 2;
+    d.rows = 7;
+    CHECK_EQ_INT(ct_run_finish(c, &d, err, sizeof err), 1);
+    CHECK_EQ_INT(ct_run_start(c, r.id, 5, 3, "w3", err, sizeof err), 0); /* finished */
+    ct_run got;
+    CHECK(ct_run_get(c, r.id, &got, err, sizeof err) == 1);
+    CHECK(got.state == CT_RUN_SUCCEEDED && got.rows == 7 && !strcmp(got.worker, "w2"));
+    ct_close(c);
+}
