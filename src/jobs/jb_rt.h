@@ -10,6 +10,7 @@
 
 #define JB_MAX_WORKERS 256
 #define JB_MAX_INFLIGHT JB_MAX_WORKERS
+#define JB_MAX_GATES 4096
 
 /* A task being worked on, heartbeated by the heartbeat thread. */
 typedef struct jb_inflight {
@@ -48,6 +49,16 @@ struct jb_runtime {
     jb_worker workers[JB_MAX_WORKERS];
     pthread_t sched_th, hb_th;
     int sched_started, hb_started;
+
+    /* stream tables a waiting run depends on: the stream's end when the run
+     * was first looked at after its window closed (the sink must commit up to
+     * it); a bounded table, oldest entries reused */
+    struct jb_gate {
+        int64_t run_id;
+        char table[CF_TABLE_MAX];
+        uint64_t end;
+    } gates[JB_MAX_GATES];
+    int ngates, next_gate;
 
     /* counters for /metrics */
     uint64_t runs_queued, tasks_taken, tasks_claimed, tasks_acked, dead_letters;

@@ -52,6 +52,11 @@ typedef struct jb_opts {
      * rt_sql_open); the caller closes it. */
     sq_engine *(*sql_open)(void *ctx, int64_t timeout_ms, char *err, size_t errlen);
     void *sql_ctx;
+    /* Where a stream-landed table's sink is: its committed position and the
+     * stream's end (1), or 0 when no stream lands it.  NULL: such tables
+     * never hold a run back. */
+    int (*table_progress)(void *ctx, const char *table, uint64_t *position, uint64_t *end);
+    void *progress_ctx;
     int scheduler;             /* run the scheduler thread */
     int workers;               /* worker threads (0 = none) */
     /* Test hook: the clock (µs since the epoch); NULL = CLOCK_REALTIME. */

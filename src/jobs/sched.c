@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define OPEN_MASK                                                                            \
     ((1u << CT_RUN_WAITING) | (1u << CT_RUN_QUEUED) | (1u << CT_RUN_RUNNING) |                \
@@ -121,14 +122,46 @@ static int upstream_ready(jb_runtime *r, const cf_job *u, int64_t ws, int64_t we
     return 1;
 }
 
+/* The job writing table t (any case), or NULL. */
+static const cf_job *producer_of(const cf_config *cf, const char *t)
+{
+    for (int i = 0; i < cf->njobs; i++)
+        if (cf->jobs[i].table[0] && !strcasecmp(cf->jobs[i].table, t)) return &cf->jobs[i];
+    return NULL;
+}
+
+/* A stream-landed table is ready for a run once its sink has committed
+ * everything acknowledged before the run became due: the stream's end seen
+ * at the first look (a gate) must be below the sink's position.  1 / 0. */
+static int stream_ready(jb_runtime *r, const ct_run *run, const char *table)
+{
+    uint64_t pos, end;
+    if (!r->o.table_progress || !r->o.table_progress(r->o.progress_ctx, table, &pos, &end))
+        return 1; /* not landed by a stream of this process */
+    struct jb_gate *g = NULL;
+    for (int i = 0; i < r->ngates && !g; i++)
+        if (r->gates[i].run_id == run->id && !strcmp(r->gates[i].table, table)) g = &r->gates[i];
+    if (!g) {
+        g = &r->gates[r->ngates < JB_MAX_GATES ? r->ngates++ : r->next_gate++ % JB_MAX_GATES];
+        g->run_id = run->id;
+        snprintf(g->table, sizeof g->table, "%s", table);
+        g->end = end;
+    }
+    if (pos < g->end) return 0;
+    g->run_id = 0; /* passed: the slot can be reused */
+    return 1;
+}
+
 /* Are run's dependencies ready?  1 / 0 / 2 (failed upstream) / -1. */
 static int deps_ready(jb_runtime *r, const cf_job *j, const ct_run *run, char *why,
                       size_t whylen, ut_error *e)
 {
     for (int i = 0; i < j->depends_on.n; i++) {
-        const cf_job *u = cf_job_find(r->cf, j->depends_on.v[i]);
-        if (!u) continue; /* a table: stream tables are not gated yet (docs/jobs.md) */
-        int rc = upstream_ready(r, u, run->window_start, run->window_end, why, whylen, e);
+        const char *d = j->depends_on.v[i];
+        const cf_job *u = cf_job_find(r->cf, d);
+        if (!u) u = producer_of(r->cf, d);
+        int rc = u ? upstream_ready(r, u, run->window_start, run->window_end, why, whylen, e)
+                   : stream_ready(r, run, d);
         if (rc != 1) return rc;
     }
     return 1;

@@ -87,6 +87,13 @@ static int64_t file_clock(void *ctx)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+/* jobs: how far a stream-landed table's sink is. */
+static int table_progress(void *ctx, const char *table, uint64_t *position, uint64_t *end)
+{
+    rt_runtime *rt = ctx;
+    return rt->server ? sv_table_progress(rt->server, table, position, end) : 0;
+}
+
 /* The scheduler and the workers of sluice serve. */
 static int start_jobs(rt_runtime *rt, char *err, size_t errlen)
 {
@@ -99,6 +106,7 @@ static int start_jobs(rt_runtime *rt, char *err, size_t errlen)
     }
     jb_opts o = {.cf = rt->cf, .data_dir = rt->data_dir, .config_dir = dir, .store = rt->store,
                  .sql_open = jobs_sql, .sql_ctx = rt, .scheduler = 1,
+                 .table_progress = table_progress, .progress_ctx = rt,
                  .workers = (int)rt->cf->workers};
     const char *clock = getenv("SLUICE_JOBS_CLOCK_FILE");
     if (clock && clock[0]) {

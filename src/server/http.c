@@ -440,6 +440,25 @@ int sv_port(const sv_server *s)
     return s->port;
 }
 
+int sv_table_progress(sv_server *s, const char *table, uint64_t *position, uint64_t *end)
+{
+    int found = 0;
+    pthread_mutex_lock(&s->mu);
+    for (int i = 0; i < s->nstreams && !found; i++) {
+        sv__stream *st = s->streams[i];
+        if (!st->sink || strcasecmp(st->table, table)) continue;
+        lk_sink_stats k;
+        jr_info in;
+        lk_sink_get_stats(st->sink, &k);
+        jr_stream_info(st->jr, &in);
+        *position = k.position;
+        *end = in.next_offset;
+        found = 1;
+    }
+    pthread_mutex_unlock(&s->mu);
+    return found;
+}
+
 static int stop_within(sv_server *s, int64_t timeout_ms)
 {
     if (!s) return 0;

@@ -161,6 +161,9 @@ typedef struct sv_server sv_server;
 sv_server *sv_start(const sv_opts *o, char *err, size_t errlen);
 /* The port actually bound (useful with port 0). */
 int sv_port(const sv_server *s);
+/* The lake sink landing `table` (any case): its committed position and the
+ * stream's end now.  1 found, 0 no stream lands that table. */
+int sv_table_progress(sv_server *s, const char *table, uint64_t *position, uint64_t *end);
 /* Stop accepting, let in-flight requests finish, then stop every lake sink
  * at once, each landing what it buffers, within shutdown_timeout_ms; sync and
  * close every stream, free.  Returns 0; or -1 when a sink was still landing

@@ -334,3 +334,46 @@ TEST(jobs_run_fencing)
     CHECK(got.state == CT_RUN_SUCCEEDED && got.rows == 7 && !strcmp(got.worker, "w2"));
     ct_close(c);
 }
+
+static uint64_t fake_pos, fake_end;
+static int fake_progress(void *ctx, const char *table, uint64_t *pos, uint64_t *end)
+{
+    (void)ctx;
+    if (strcmp(table, "t1_ev")) return 0;
+    *pos = fake_pos;
+    *end = fake_end;
+    return 1;
+}
+
+/* A run depending on a stream table waits until the sink has committed
+ * what the stream held when the run was first looked at. */
+TEST(jobs_stream_table_gates_runs)
+{
+    char err[512], dir[4200];
+    snprintf(dir, sizeof dir, "%s/gate", t_tmpdir());
+    cf_config *c = load(dir,
+                        "streams:\n  ev: {}\n"
+                        "jobs:\n  h:\n    kind: command\n    window: hour\n    start: 2026-01-01\n"
+                        "    depends_on: [t1_ev]\n    command: ['true']\n",
+                        err, sizeof err);
+    CHECK_MSG(c, "%s", err);
+    CHECK_MSG(jb_check(c, err, sizeof err) == 0, "%s", err);
+    CHECK(ut_mkdir_p(dir, err, sizeof err) == 0);
+    fake_now = at("2026-01-01T01:30:00Z");
+    fake_pos = 100, fake_end = 250;
+    jb_opts o = {.cf = c, .data_dir = dir, .now_us = fake_clock, .table_progress = fake_progress};
+    jb_runtime *r = jb_create(&o, err, sizeof err);
+    CHECK_MSG(r, "%s", err);
+    ut_error e = {0};
+    CHECK(jb_tick(r, &e) >= 0);
+    CHECK_EQ_INT(count_runs(dir, "h", 1u << CT_RUN_WAITING), 1);
+    fake_end = 400; /* more arrives later: the gate stays at 250 */
+    fake_pos = 249;
+    CHECK(jb_tick(r, &e) >= 0);
+    CHECK_EQ_INT(count_runs(dir, "h", 1u << CT_RUN_WAITING), 1);
+    fake_pos = 250;
+    CHECK(jb_tick(r, &e) >= 0);
+    CHECK_EQ_INT(count_runs(dir, "h", 1u << CT_RUN_QUEUED), 1);
+    jb_destroy(r);
+    cf_destroy(c);
+}
