@@ -60,25 +60,31 @@ static const cf_job *upstream(const cf_config *cf, const char *d)
     return u ? u : producer(cf, d);
 }
 
-/* DFS for a cycle through j; path[] holds the chain.  1 found (msg set). */
+/* DFS for a cycle through j (its depends_on and the tables its SQL reads);
+ * path[] holds the chain.  1 found (msg set). */
 static int cycle_from(const cf_config *cf, const cf_job *j, const cf_job **path, int depth,
                       char *msg, size_t n)
 {
+    char **deps = NULL, e2[300];
+    int nd = jb__deps(cf, j, NULL, &deps, e2, sizeof e2), found = 0;
     for (int i = 0; i < depth; i++)
         if (path[i] == j) {
             size_t o = (size_t)snprintf(msg, n, "dependency cycle: ");
             for (int k = i; k < depth && o < n; k++)
                 o += (size_t)snprintf(msg + o, n - o, "%s -> ", path[k]->name);
             if (o < n) snprintf(msg + o, n - o, "%s", j->name);
+            jb__deps_free(deps, nd > 0 ? nd : 0);
             return 1;
         }
-    if (depth >= CF_MAX_JOBS) return 0;
-    path[depth] = j;
-    for (int i = 0; i < j->depends_on.n; i++) {
-        const cf_job *u = upstream(cf, j->depends_on.v[i]);
-        if (u && cycle_from(cf, u, path, depth + 1, msg, n)) return 1;
+    if (depth < CF_MAX_JOBS) {
+        path[depth] = j;
+        for (int i = 0; i < nd && !found; i++) {
+            const cf_job *u = upstream(cf, deps[i]);
+            if (u && u != j && cycle_from(cf, u, path, depth + 1, msg, n)) found = 1;
+        }
     }
-    return 0;
+    jb__deps_free(deps, nd > 0 ? nd : 0);
+    return found;
 }
 
 /* What the job's kind needs. */
@@ -114,6 +120,11 @@ static int check_one(const cf_config *cf, const cf_job *j, const cf_job **path, 
     if (bad_start)
         return ut_err(msg, n, "start: expected YYYY-MM-DD or RFC 3339, got '%.40s'", j->start);
     if (check_templates(cf, j, msg, n)) return -1;
+    char *sql = jb__sql_text(cf, j, NULL, m, sizeof m);
+    if (!sql) return ut_err(msg, n, "%s", m);
+    int bad = j->sql_file[0] && jb__tmpl_check(cf, j, sql, m, sizeof m);
+    free(sql);
+    if (bad) return ut_err(msg, n, "sql_file: %s", m);
     if (j->pool[0] && !cf_pool_find(cf, j->pool))
         return ut_err(msg, n, "pool: no pool '%s' under pools", j->pool);
     for (int i = 0; i < j->depends_on.n; i++) {

@@ -44,6 +44,26 @@ void jb__local(const jb_timing *t, int64_t t_us, struct tm *tm, int *offset_s);
 /* Parse "YYYY-MM-DD" (local midnight in the zone) or RFC 3339 into µs.  0 / -1. */
 int jb__parse_time(const jb_timing *t, const char *s, int64_t *us);
 
+/* ---- lineage (lineage.c) ---------------------------------------------------- */
+
+/* fn(arg, table) for each lake table (written by a job or landed by a
+ * stream of cf) that the SELECT text of job j names, other than j's own
+ * table; repeats possible.  Returns how many calls. */
+int jb__sql_reads(const cf_config *cf, const cf_job *j, const char *sql,
+                  void (*fn)(void *arg, const char *table), void *arg);
+/* The SELECT text of sql job j: `sql`, or `sql_file` read relative to
+ * config_dir (NULL: the directory of cf->file).  malloc'ed, or NULL with a
+ * message. */
+char *jb__sql_text(const cf_config *cf, const cf_job *j, const char *config_dir, char *err,
+                   size_t errlen);
+
+/* Every dependency of job j: depends_on, then the tables its SQL reads
+ * (deduplicated, ASCII case ignored).  *out malloc'ed strings (free with
+ * jb__deps_free).  Count, or -1 with a message (sql_file unreadable). */
+int jb__deps(const cf_config *cf, const cf_job *j, const char *config_dir, char ***out,
+             char *err, size_t errlen);
+void jb__deps_free(char **v, int n);
+
 /* ---- secrets (secret.c) ----------------------------------------------------- */
 
 /* The value of secret `name` (file <secrets_dir>/<name>, first line; else

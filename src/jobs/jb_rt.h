@@ -33,6 +33,10 @@ struct jb_runtime {
     const cf_config *cf;
     char data_dir[4096], catalog[4200], config_dir[4096];
     jb_timing *timings; /* per cf->jobs[i] */
+    struct jb_deps {
+        char **v;       /* depends_on + tables the SQL reads (jb__deps) */
+        int n;
+    } *deps;            /* per cf->jobs[i] */
     jb_queue *q;
     pl_pools *pools;    /* <data_dir>/jobs/pools */
     atomic_int cancel;  /* set by jb_stop: pool waits end */

@@ -20,30 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SQL_FILE_MAX (1u << 20)
-
-/* The job's SELECT text (sql, or sql_file read relative to the config). */
-static char *sql_text(const jb_task_ctx *c, ut_error *e)
-{
-    const cf_job *j = c->job;
-    if (j->sql[0]) return ut_strdup(j->sql);
-    char path[8400];
-    if (j->sql_file[0] == '/') snprintf(path, sizeof path, "%s", j->sql_file);
-    else snprintf(path, sizeof path, "%s/%s", c->rt->config_dir, j->sql_file);
-    FILE *f = fopen(path, "rb");
-    if (!f) return ut_fail(e, UT_ENOTFOUND, "job %s: sql_file %s: %s", j->name, path, strerror(errno)), NULL;
-    char *buf = ut_malloc(SQL_FILE_MAX + 1);
-    size_t n = fread(buf, 1, SQL_FILE_MAX + 1, f);
-    fclose(f);
-    if (n > SQL_FILE_MAX) {
-        free(buf);
-        return ut_fail(e, UT_ETOOBIG, "job %s: sql_file %s is over %u bytes", j->name, path,
-                       SQL_FILE_MAX), NULL;
-    }
-    buf[n] = 0;
-    return buf;
-}
-
 /* The partitions of window [ws, we) and the defaults of dt/hr. */
 typedef struct window_parts {
     char ds[40], hr[16], prefix[80];
@@ -85,9 +61,13 @@ static int64_t write_windows(jb_task_ctx *c, sq_engine *eng, const char *text, i
     ut_buf sql = {0};
     char err[1024];
     int64_t rows = -1;
+    const struct jb_deps *dl = &c->rt->deps[j - c->cf->jobs];
     window_parts *wp = ut_calloc((size_t)nw, sizeof *wp);
     const char **parts = ut_calloc((size_t)nw, sizeof *parts);
-    ct_run_io *io = ut_calloc((size_t)nw, sizeof *io);
+    ct_run_io *io = ut_calloc((size_t)nw + (size_t)dl->n, sizeof *io);
+    int nio = nw;
+    for (int i = 0; i < dl->n; i++) /* lineage: the tables it reads (not jobs named) */
+        if (!cf_job_find(c->cf, dl->v[i])) io[nio++] = (ct_run_io){.table = dl->v[i], .partition = ""};
     if (jb__expand(text, &v, &sql, c->redact, err, sizeof err)) {
         ut_fail(e, UT_EINVAL, "job %s: %s", j->name, err);
         goto out;
@@ -106,7 +86,7 @@ static int64_t write_windows(jb_task_ctx *c, sq_engine *eng, const char *text, i
                        .partitions = parts, .npartitions = nw, .run = run};
     if (run) {
         run->io = io;
-        run->nio = nw;
+        run->nio = nio;
     }
     rows = sq_write(eng, &w, err, sizeof err);
     if (rows < 0) ut_fail(e, UT_EINVAL, "job %s: table %s: %s", j->name, j->table, err);
@@ -156,8 +136,9 @@ int jb__kind_sql_text(jb_task_ctx *c, const char *text, int per_window, ut_error
 
 int jb__kind_sql(jb_task_ctx *c, ut_error *e)
 {
-    char *text = sql_text(c, e);
-    if (!text) return -1;
+    char err[600];
+    char *text = jb__sql_text(c->cf, c->job, c->rt->config_dir, err, sizeof err);
+    if (!text) return ut_fail(e, UT_ENOTFOUND, "job %s: %s", c->job->name, err);
     int rc = jb__kind_sql_text(c, text, 1, e);
     free(text);
     return rc;

@@ -91,10 +91,14 @@ int jb_wait_idle(jb_runtime *r, int64_t timeout_ms)
 static int compile_timings(jb_runtime *r, char *err, size_t errlen)
 {
     r->timings = ut_calloc((size_t)r->cf->njobs + 1, sizeof *r->timings);
+    r->deps = ut_calloc((size_t)r->cf->njobs + 1, sizeof *r->deps);
     for (int i = 0; i < r->cf->njobs; i++) {
         char e2[400];
         if (jb__timing_init(&r->timings[i], &r->cf->jobs[i], e2, sizeof e2))
             return ut_err(err, errlen, "job %s: %s", r->cf->jobs[i].name, e2);
+        int n = jb__deps(r->cf, &r->cf->jobs[i], r->config_dir, &r->deps[i].v, e2, sizeof e2);
+        if (n < 0) return ut_err(err, errlen, "job %s: %s", r->cf->jobs[i].name, e2);
+        r->deps[i].n = n;
     }
     return 0;
 }
@@ -171,7 +175,9 @@ void jb_destroy(jb_runtime *r)
     pl_close(r->pools);
     ct_close(r->cat);
     for (int i = 0; r->timings && i < r->cf->njobs; i++) jb__timing_free(&r->timings[i]);
+    for (int i = 0; r->deps && i < r->cf->njobs; i++) jb__deps_free(r->deps[i].v, r->deps[i].n);
     free(r->timings);
+    free(r->deps);
     pthread_mutex_destroy(&r->mu);
     pthread_cond_destroy(&r->cv);
     free(r);

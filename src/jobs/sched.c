@@ -156,8 +156,9 @@ static int stream_ready(jb_runtime *r, const ct_run *run, const char *table)
 static int deps_ready(jb_runtime *r, const cf_job *j, const ct_run *run, char *why,
                       size_t whylen, ut_error *e)
 {
-    for (int i = 0; i < j->depends_on.n; i++) {
-        const char *d = j->depends_on.v[i];
+    const struct jb_deps *dl = &r->deps[j - r->cf->jobs];
+    for (int i = 0; i < dl->n; i++) {
+        const char *d = dl->v[i];
         const cf_job *u = cf_job_find(r->cf, d);
         if (!u) u = producer_of(r->cf, d);
         int rc = u ? upstream_ready(r, u, run->window_start, run->window_end, why, whylen, e)

@@ -377,3 +377,69 @@ TEST(jobs_stream_table_gates_runs)
     jb_destroy(r);
     cf_destroy(c);
 }
+
+static void collect(void *arg, const char *t)
+{
+    char *out = arg;
+    strcat(out, t);
+    strcat(out, ";");
+}
+
+/* The tables a SELECT reads become dependencies: literals and comments do
+ * not count, lake.x is x, case is ignored, the job's own table is not one. */
+TEST(jobs_sql_lineage_reads_and_cycles)
+{
+    char err[1024];
+    cf_config *c = load(t_tmpdir(),
+                        "streams:\n  ev: {}\n"
+                        "jobs:\n"
+                        "  a:\n    kind: sql\n    window: hour\n    table: t2_a\n"
+                        "    sql: \"SELECT * FROM lake.T1_EV JOIN t2_a USING (x) WHERE y = 't2_b' -- t2_b\"\n"
+                        "  b:\n    kind: sql\n    window: hour\n    table: t2_b\n"
+                        "    sql: \"SELECT * FROM \\\"t2_a\\\" /* t1_ev */\"\n",
+                        err, sizeof err);
+    CHECK_MSG(c, "%s", err);
+    char got[256] = "";
+    CHECK_EQ_INT(jb__sql_reads(c, &c->jobs[0], c->jobs[0].sql, collect, got), 1);
+    CHECK_EQ_STR(got, "t1_ev;");
+    got[0] = 0;
+    CHECK_EQ_INT(jb__sql_reads(c, &c->jobs[1], c->jobs[1].sql, collect, got), 1);
+    CHECK_EQ_STR(got, "t2_a;");
+    char **deps = NULL;
+    int n = jb__deps(c, &c->jobs[1], NULL, &deps, err, sizeof err);
+    CHECK(n == 1 && !strcmp(deps[0], "t2_a"));
+    jb__deps_free(deps, n);
+    CHECK_MSG(jb_check(c, err, sizeof err) == 0, "%s", err);
+    cf_destroy(c);
+    /* b reads a's table; a depends on b: a cycle through the SQL */
+    CHECK(strstr(check_msg("jobs:\n"
+                           "  a:\n    kind: sql\n    window: hour\n    table: t2_a\n"
+                           "    depends_on: [b]\n    sql: SELECT 1\n"
+                           "  b:\n    kind: sql\n    window: hour\n    table: t2_b\n"
+                           "    sql: SELECT * FROM t2_a\n", err, sizeof err), "dependency cycle"));
+}
+
+/* A run of a job whose SQL reads another job's table waits for that job's
+ * window without depends_on. */
+TEST(jobs_sql_lineage_gates_runs)
+{
+    char err[512], dir[4200];
+    snprintf(dir, sizeof dir, "%s/lineage", t_tmpdir());
+    cf_config *c = load(dir,
+                        "jobs:\n"
+                        "  up:\n    kind: command\n    window: hour\n    command: ['true']\n"
+                        "    output: ndjson\n    table: t2_up\n"
+                        "  down:\n    kind: sql\n    window: hour\n    start: 2026-01-01\n"
+                        "    table: t2_down\n    sql: SELECT count(*) AS n FROM t2_up\n",
+                        err, sizeof err);
+    CHECK_MSG(c, "%s", err);
+    CHECK(ut_mkdir_p(dir, err, sizeof err) == 0);
+    fake_now = at("2026-01-01T01:30:00Z");
+    jb_runtime *r = start(c, dir, 0, err, sizeof err);
+    CHECK_MSG(r, "%s", err);
+    ut_error e = {0};
+    CHECK(jb_tick(r, &e) >= 0);
+    CHECK_EQ_INT(count_runs(dir, "down", 1u << CT_RUN_WAITING), 1); /* up has no run for 00:00 */
+    jb_destroy(r);
+    cf_destroy(c);
+}
