@@ -60,30 +60,39 @@ static const cf_job *upstream(const cf_config *cf, const char *d)
     return u ? u : producer(cf, d);
 }
 
-/* DFS for a cycle through j (its depends_on and the tables its SQL reads);
- * path[] holds the chain.  1 found (msg set). */
-static int cycle_from(const cf_config *cf, const cf_job *j, const cf_job **path, int depth,
-                      char *msg, size_t n)
+/* The DFS of the cycle check: jobs done (no cycle through them) are not
+ * walked again, so the check is linear in jobs + dependencies. */
+typedef struct walk {
+    const cf_config *cf;
+    const cf_job **path; /* the chain being walked */
+    char *color;         /* per job: 0 new, 1 on the chain, 2 done */
+} walk;
+
+/* A cycle through j (its depends_on and the tables its SQL reads)?  1
+ * found (msg names it). */
+static int cycle_from(walk *w, const cf_job *j, int depth, char *msg, size_t n)
 {
+    int ji = (int)(j - w->cf->jobs), found = 0;
+    if (w->color[ji] == 2) return 0;
+    if (w->color[ji] == 1) {
+        int i = 0;
+        while (i < depth && w->path[i] != j) i++;
+        size_t o = (size_t)snprintf(msg, n, "dependency cycle: ");
+        for (int k = i; k < depth && o < n; k++)
+            o += (size_t)snprintf(msg + o, n - o, "%s -> ", w->path[k]->name);
+        if (o < n) snprintf(msg + o, n - o, "%s", j->name);
+        return 1;
+    }
     char **deps = NULL, e2[300];
-    int nd = jb__deps(cf, j, NULL, &deps, e2, sizeof e2), found = 0;
-    for (int i = 0; i < depth; i++)
-        if (path[i] == j) {
-            size_t o = (size_t)snprintf(msg, n, "dependency cycle: ");
-            for (int k = i; k < depth && o < n; k++)
-                o += (size_t)snprintf(msg + o, n - o, "%s -> ", path[k]->name);
-            if (o < n) snprintf(msg + o, n - o, "%s", j->name);
-            jb__deps_free(deps, nd > 0 ? nd : 0);
-            return 1;
-        }
-    if (depth < CF_MAX_JOBS) {
-        path[depth] = j;
-        for (int i = 0; i < nd && !found; i++) {
-            const cf_job *u = upstream(cf, deps[i]);
-            if (u && u != j && cycle_from(cf, u, path, depth + 1, msg, n)) found = 1;
-        }
+    int nd = jb__deps(w->cf, j, NULL, &deps, e2, sizeof e2);
+    w->color[ji] = 1;
+    w->path[depth] = j;
+    for (int i = 0; i < nd && !found; i++) {
+        const cf_job *u = upstream(w->cf, deps[i]);
+        if (u && u != j && cycle_from(w, u, depth + 1, msg, n)) found = 1;
     }
     jb__deps_free(deps, nd > 0 ? nd : 0);
+    w->color[ji] = found ? 1 : 2;
     return found;
 }
 
@@ -107,8 +116,7 @@ static int check_kind(const cf_job *j, char *msg, size_t n)
     return 0;
 }
 
-static int check_one(const cf_config *cf, const cf_job *j, const cf_job **path, char *msg,
-                     size_t n)
+static int check_one(const cf_config *cf, const cf_job *j, walk *w, char *msg, size_t n)
 {
     if (check_kind(j, msg, n)) return -1;
     jb_timing t;
@@ -133,7 +141,7 @@ static int check_one(const cf_config *cf, const cf_job *j, const cf_job **path, 
             return ut_err(msg, n, "depends_on: '%s' is neither a job nor a table a stream or job "
                           "writes", d);
     }
-    if (cycle_from(cf, j, path, 0, msg, n)) return -1;
+    if (cycle_from(w, j, 0, msg, n)) return -1;
     if (j->table[0]) {
         const cf_job *p = producer(cf, j->table);
         const cf_stream *s = stream_table(cf, j->table);
@@ -170,14 +178,16 @@ static void naming_warning(const cf_config *cf, const cf_job *j)
 
 int jb_check(const cf_config *cf, char *err, size_t errlen)
 {
-    const cf_job **path = ut_calloc((size_t)CF_MAX_JOBS + 1, sizeof *path);
+    walk w = {.cf = cf, .path = ut_calloc((size_t)cf->njobs + 1, sizeof *w.path),
+              .color = ut_calloc((size_t)cf->njobs + 1, 1)};
     char msg[800];
     int rc = 0;
     for (int i = 0; i < cf->njobs && rc == 0; i++) {
         const cf_job *j = &cf->jobs[i];
-        if (check_one(cf, j, path, msg, sizeof msg)) rc = job_err(cf, j, err, errlen, msg);
+        if (check_one(cf, j, &w, msg, sizeof msg)) rc = job_err(cf, j, err, errlen, msg);
         else naming_warning(cf, j);
     }
-    free(path);
+    free(w.path);
+    free(w.color);
     return rc;
 }
