@@ -365,6 +365,10 @@ int ct_run_dead(ct_catalog *c, int64_t task, const char *why, char *err, size_t 
  * failed (dependency failed, cancelled) with `why`.  1 / 0 / -1. */
 int ct_run_fail(ct_catalog *c, int64_t id, const char *why, char *err, size_t errlen);
 
+/* The latest succeeded run that wrote `table` (its producing job): 1 (fills
+ * *out) / 0 none / -1. */
+int ct_run_last_writer(ct_catalog *c, const char *table, ct_run *out, char *err, size_t errlen);
+
 /* Lineage of a run: fn for each table/partition it read or wrote.  0 / -1. */
 typedef void (*ct_run_io_fn)(void *arg, const char *table, const char *partition, int write);
 int ct_run_lineage(ct_catalog *c, int64_t id, ct_run_io_fn fn, void *arg, char *err,

@@ -62,6 +62,7 @@ enum {
     S_BACKFILL_INSERT,
     S_BACKFILL_GET,
     S_RUN_COUNTS,
+    S_RUN_LAST_WRITER,
     S__COUNT
 };
 

@@ -238,6 +238,8 @@ static const char *const ct_sql[S__COUNT] = {
     [S_BACKFILL_INSERT] = "INSERT INTO backfills(name, job, window_from, window_to, parallel, "
                           "created_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(name) DO NOTHING",
     [S_BACKFILL_GET] = "SELECT parallel FROM backfills WHERE name = ?1",
+    [S_RUN_LAST_WRITER] = "SELECT " RUN_COLS " FROM runs WHERE id = (SELECT max(run_id) FROM "
+                          "run_io WHERE tbl = ?1 COLLATE NOCASE AND io = 'write')",
     [S_RUN_COUNTS] = "SELECT job, state, count(*) FROM runs GROUP BY job, state ORDER BY job, state",
 };
 

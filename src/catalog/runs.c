@@ -274,6 +274,14 @@ int ct_run_fail(ct_catalog *c, int64_t id, const char *why, char *err, size_t er
     return step_changes(c, s, "fail run", err, errlen);
 }
 
+int ct_run_last_writer(ct_catalog *c, const char *table, ct_run *out, char *err, size_t errlen)
+{
+    sqlite3_stmt *s = ct_stmt(c, S_RUN_LAST_WRITER, err, errlen);
+    if (!s) return -1;
+    sqlite3_bind_text(s, 1, table, -1, SQLITE_STATIC);
+    return get_one(c, s, out, "read the producer of a table", err, errlen);
+}
+
 int ct_run_lineage(ct_catalog *c, int64_t id, ct_run_io_fn fn, void *arg, char *err,
                    size_t errlen)
 {

@@ -381,6 +381,61 @@ static void describe_text(ut_buf *b, const ct_table *t, const ct_schema_version 
     if (!nf) ut_buf_puts(b, "  (none)\n");
 }
 
+/* Lineage: the job that last wrote the table and what that run read. */
+typedef struct producer {
+    int found;
+    ct_run run;
+    ut_buf reads; /* "t1_events, t2_x" */
+} producer;
+
+static void on_io(void *arg, const char *table, const char *partition, int write)
+{
+    producer *p = arg;
+    (void)partition;
+    if (write) return;
+    if (p->reads.len) ut_buf_puts(&p->reads, ", ");
+    ut_buf_puts(&p->reads, table);
+}
+
+static void load_producer(ct_catalog *c, const char *table, producer *p)
+{
+    char err[512];
+    memset(p, 0, sizeof *p);
+    p->found = ct_run_last_writer(c, table, &p->run, err, sizeof err) == 1;
+    if (p->found) ct_run_lineage(c, p->run.id, on_io, p, err, sizeof err);
+}
+
+static void producer_text(ut_buf *b, const producer *p)
+{
+    char ws[40];
+    if (!p->found) return;
+    ut_ts_format(ws, p->run.window_start / 1000000 * 1000000);
+    ut_buf_printf(b, "producer:    job %s (last run %lld, %s, window from %s)\nreads:       %s\n",
+                  p->run.job, (long long)p->run.id, ct_run_state_name(p->run.state), ws,
+                  p->reads.len ? ut_buf_cstr(&p->reads) : "-");
+}
+
+static void producer_json(ut_buf *b, const producer *p)
+{
+    if (!p->found) {
+        ut_buf_puts(b, ",\"producer\":null");
+        return;
+    }
+    ut_buf_puts(b, ",\"producer\":{\"job\":");
+    jstr(b, p->run.job);
+    ut_buf_printf(b, ",\"run\":%lld,\"state\":\"%s\",\"reads\":[", (long long)p->run.id,
+                  ct_run_state_name(p->run.state));
+    const char *r = ut_buf_cstr(&p->reads);
+    for (int first = 1; *r; first = 0) {
+        size_t n = strcspn(r, ",");
+        ut_buf_puts(b, first ? "" : ",");
+        ut_json_str(b, r, n);
+        r += n;
+        while (*r == ',' || *r == ' ') r++;
+    }
+    ut_buf_puts(b, "]}");
+}
+
 int cli_describe(int argc, char **argv)
 {
     const char *data = DEFAULT_DATA;
@@ -418,8 +473,33 @@ int cli_describe(int argc, char **argv)
     }
     int np = sum_partitions(f, nf, &ps);
     ut_buf out = {0};
-    if (json) describe_json(&out, &t, h, nh, ps, np, f, nf, files);
-    else describe_text(&out, &t, h, nh, ps, np, f, nf, files);
+    producer pr;
+    load_producer(c, t.name, &pr);
+    if (json) {
+        describe_json(&out, &t, h, nh, ps, np, f, nf, files);
+        if (out.len >= 2 && out.p[out.len - 2] == '}') { /* splice the producer in */
+            ut_buf_truncate(&out, out.len - 2);
+            producer_json(&out, &pr);
+            ut_buf_puts(&out, "}\n");
+        }
+    } else {
+        describe_text(&out, &t, h, nh, ps, np, f, nf, files);
+        ut_buf tail = {0};
+        producer_text(&tail, &pr);
+        if (tail.len) { /* after the first block of fields */
+            const char *cut = strstr(ut_buf_cstr(&out), "\ncolumns");
+            size_t at = cut ? (size_t)(cut - (const char *)out.p) : out.len;
+            ut_buf merged = {0};
+            ut_buf_put(&merged, out.p, at);
+            ut_buf_puts(&merged, "\n");
+            ut_buf_put(&merged, tail.p, tail.len - 1);
+            ut_buf_puts(&merged, ut_buf_cstr(&out) + at);
+            ut_buf_free(&out);
+            out = merged;
+        }
+        ut_buf_free(&tail);
+    }
+    ut_buf_free(&pr.reads);
     write_out(&out);
     rc = 0;
 done:

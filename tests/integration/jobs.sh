@@ -193,6 +193,9 @@ got=$(sql "SELECT count(*), count(DISTINCT w) FROM t2_slow_snapshot_hourly" | ta
 claimed=$(runs_json slow | grep -o '"deliveries":[2-9]' | wc -l)
 [ "$claimed" -ge 1 ]; check crashed_tasks_were_taken_over $? "$claimed"
 
+d=$("$BIN" describe -d "$T/data" t3_days_aggr_1d_daily 2>&1)
+[[ "$d" == *"producer:    job t3_month"* && "$d" == *"reads:       t2_days_aggr_1d_daily"* ]]
+check describe_shows_producer_and_reads $? "$d"
 "$BIN" jobs -c "$T/sluice.yaml" >"$T/jobs.out" 2>&1
 grep -q '^t2_day ' "$T/jobs.out" && grep -q 'succeeded' "$T/jobs.out"; check jobs_lists $? "$(cat "$T/jobs.out")"
 
