@@ -9,8 +9,9 @@
 // sink keep the real clock, so the events carry their own event_time
 // (2024-05-01..03 UTC).  The test walks the clock hour by hour over the 3
 // days: each hour's arrivals are ingested and landed BEFORE the clock moves
-// past that hour (the runtime does not gate jobs on stream tables yet,
-// docs/jobs.md), then it waits for the runs of that fire.  gen's own late
+// past that hour (the runtime's gate on stream tables only waits for what
+// was acknowledged when a run was first looked at, so the events must be in
+// by then), then it waits for the runs of that fire.  gen's own late
 // events (~2%, up to 2 h) arrive in the hour they were "sent"; on top:
 //   - events for 2024-05-02 23:00 arriving 2 hours after that hour closed:
 //     the next fire's lookback (3) re-runs the hour; the delay-3h daily,
