@@ -167,6 +167,18 @@ int jb__kind_sql_text(jb_task_ctx *ctx, const char *text, int per_window, ut_err
 /* ---- the runtime (runtime.c) -------------------------------------------------- */
 
 int64_t jb__now_us(const jb_runtime *r);
+
+/* A new run (state waiting) for jb__add_run. */
+typedef struct jb_new_run {
+    const cf_job *job;
+    int64_t ws, we;           /* its window, µs */
+    const char *trigger;      /* schedule | lookback | manual | backfill */
+    const char *backfill;     /* NULL = none */
+    int iterations, forced;
+    int64_t due_ms;           /* 0 = at once */
+} jb_new_run;
+/* Insert it into the run history; *id (may be NULL) = its id.  0 / -1. */
+int jb__add_run(ct_catalog *c, const jb_new_run *nr, int64_t *id, ut_error *e);
 const char *jb__data_dir(const jb_runtime *r);
 /* The timing of job j (compiled at jb_create). */
 const jb_timing *jb__timing(const jb_runtime *r, const cf_job *j);

@@ -203,25 +203,34 @@ static ct_catalog *open_for(const cf_config *cf, const char *data_dir, const cha
     return c;
 }
 
-/* A run row for the entry points. */
-static int add_run(ct_catalog *c, const cf_job *j, int64_t ws, int64_t we, const char *trigger,
-                   const char *backfill, int iterations, int forced, int64_t *id, ut_error *e)
+int jb__add_run(ct_catalog *c, const jb_new_run *nr, int64_t *id, ut_error *e)
 {
     char err[512];
     ct_run run;
     memset(&run, 0, sizeof run);
-    snprintf(run.job, sizeof run.job, "%s", j->name);
-    run.window_start = ws;
-    run.window_end = we;
+    snprintf(run.job, sizeof run.job, "%s", nr->job->name);
+    run.window_start = nr->ws;
+    run.window_end = nr->we;
     run.state = CT_RUN_WAITING;
-    snprintf(run.trigger, sizeof run.trigger, "%s", trigger);
-    snprintf(run.backfill, sizeof run.backfill, "%s", backfill ? backfill : "");
-    run.iterations = iterations;
-    run.forced = forced;
+    snprintf(run.trigger, sizeof run.trigger, "%s", nr->trigger);
+    snprintf(run.backfill, sizeof run.backfill, "%s", nr->backfill ? nr->backfill : "");
+    run.iterations = nr->iterations;
+    run.forced = nr->forced;
+    run.due_ms = nr->due_ms;
     run.task = -1;
-    if (ct_run_create(c, &run, err, sizeof err)) return ut_fail(e, UT_EIO, "%s", err);
+    if (ct_run_create(c, &run, err, sizeof err))
+        return ut_fail(e, UT_EIO, "job %s: %s", nr->job->name, err);
     if (id) *id = run.id;
     return 0;
+}
+
+/* A run row for the entry points (due now). */
+static int add_run(ct_catalog *c, const cf_job *j, int64_t ws, int64_t we, const char *trigger,
+                   const char *backfill, int iterations, int forced, int64_t *id, ut_error *e)
+{
+    jb_new_run nr = {.job = j, .ws = ws, .we = we, .trigger = trigger, .backfill = backfill,
+                     .iterations = iterations, .forced = forced};
+    return jb__add_run(c, &nr, id, e);
 }
 
 int jb_trigger(const cf_config *cf, const char *data_dir, const char *job, int64_t window_us,

@@ -40,18 +40,12 @@ static int create_run(jb_runtime *r, const cf_job *j, int64_t ws, int64_t we, co
     if (have < 0) return ut_fail(e, UT_EIO, "job %s: %s", j->name, err);
     if (have && ((OPEN_MASK >> last.state) & 1)) return 0;
     if (have && skip_succeeded && last.state == CT_RUN_SUCCEEDED) return 0;
-    ct_run run;
-    memset(&run, 0, sizeof run);
-    snprintf(run.job, sizeof run.job, "%s", j->name);
-    run.window_start = ws;
-    run.window_end = we;
-    run.state = CT_RUN_WAITING;
-    snprintf(run.trigger, sizeof run.trigger, "%s", trigger);
-    run.due_ms = jb__now_us(r) / 1000;
-    run.task = -1;
-    if (ct_run_create(r->cat, &run, err, sizeof err)) return ut_fail(e, UT_EIO, "job %s: %s", j->name, err);
+    jb_new_run nr = {.job = j, .ws = ws, .we = we, .trigger = trigger, .iterations = 1,
+                     .due_ms = jb__now_us(r) / 1000};
+    int64_t id;
+    if (jb__add_run(r->cat, &nr, &id, e)) return -1;
     lg_debug("jobs", "job %s: run %lld created for window starting %" PRId64 " (%s)", j->name,
-             (long long)run.id, ws, trigger);
+             (long long)id, ws, trigger);
     return 1;
 }
 

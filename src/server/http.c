@@ -153,23 +153,40 @@ static int first_checks(sv_server *s, struct MHD_Connection *c, enum MHD_Result 
     return 0;
 }
 
-static enum MHD_Result handle_query(sv_server *s, struct MHD_Connection *c, const char *upload,
-                                    size_t *upload_size, void **ctx)
+/* Collect a request body of at most 1 MiB into *ctx (a query_body).  The
+ * whole body: the body (1), else 0 with *r set (MHD_YES to go on reading,
+ * or the 413 sent). */
+static int collect_body(sv_server *s, struct MHD_Connection *c, const char *upload,
+                        size_t *upload_size, void **ctx, query_body **out, enum MHD_Result *r)
 {
     query_body *qb = *ctx;
+    *r = MHD_YES;
     if (!qb) {
         qb = ut_calloc(1, sizeof *qb);
         memcpy(qb->tag, "QRY", 4);
         *ctx = qb;
-        return MHD_YES;
+        return 0;
     }
     if (*upload_size) {
         if (qb->b.len + *upload_size > (1u << 20)) qb->too_big = 1;
         else ut_buf_put(&qb->b, upload, *upload_size);
         *upload_size = 0;
-        return MHD_YES;
+        return 0;
     }
-    if (qb->too_big) return sv__reply_error(s, c, 413, "query over 1 MiB");
+    if (qb->too_big) {
+        *r = sv__reply_error(s, c, 413, "request body over 1 MiB");
+        return 0;
+    }
+    *out = qb;
+    return 1;
+}
+
+static enum MHD_Result handle_query(sv_server *s, struct MHD_Connection *c, const char *upload,
+                                    size_t *upload_size, void **ctx)
+{
+    query_body *qb;
+    enum MHD_Result r;
+    if (!collect_body(s, c, upload, upload_size, ctx, &qb, &r)) return r;
     return sv__query(s, c, qb->b.p ? (const char *)qb->b.p : "", qb->b.len);
 }
 
@@ -183,27 +200,16 @@ static enum MHD_Result handle_ext(sv_server *s, struct MHD_Connection *c, const 
                                   const char *method, const char *upload, size_t *upload_size,
                                   void **ctx)
 {
-    query_body *qb = *ctx;
-    if (!qb) {
-        qb = ut_calloc(1, sizeof *qb);
-        memcpy(qb->tag, "QRY", 4);
-        *ctx = qb;
-        return MHD_YES;
-    }
-    if (*upload_size) {
-        if (qb->b.len + *upload_size > (1u << 20)) qb->too_big = 1;
-        else ut_buf_put(&qb->b, upload, *upload_size);
-        *upload_size = 0;
-        return MHD_YES;
-    }
-    if (qb->too_big) return sv__reply_error(s, c, 413, "request body over 1 MiB");
+    query_body *qb;
+    enum MHD_Result r;
+    if (!collect_body(s, c, upload, upload_size, ctx, &qb, &r)) return r;
     const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
     sv_ext_req q = {.method = method, .path = url, .body = ut_buf_cstr(&qb->b), .n = qb->b.len,
                     .bearer = auth && !strncmp(auth, "Bearer ", 7) ? auth + 7 : NULL,
                     .arg = ext_arg, .conn = c};
     ut_buf out = {0};
     int code = s->o.ext(s->o.ext_arg, &q, &out);
-    enum MHD_Result r = sv__reply(s, c, code, "application/json", out.p ? (const void *)out.p : "",
+    r = sv__reply(s, c, code, "application/json", out.p ? (const void *)out.p : "",
                                   out.len, code == 429 || code == 503 ? "1" : NULL);
     ut_buf_free(&out);
     return r;
