@@ -312,6 +312,7 @@ typedef struct ct_run_filter {
     int64_t window_from;      /* window_start >= (0 = no bound) */
     int64_t window_to;        /* window_start <  (0 = no bound) */
     const char *backfill;     /* NULL = any */
+    int backfill_runs;        /* 0 any, 1 only runs of no backfill, 2 only backfill runs */
     int limit;                /* 0 = 1000; at most 100000 */
     int oldest_first;         /* order by window then id (else newest id first) */
 } ct_run_filter;
@@ -324,7 +325,8 @@ int ct_runs_active(ct_catalog *c, const char *job, char *err, size_t errlen);
 typedef void (*ct_run_count_fn)(void *arg, const char *job, ct_run_state state, int64_t n);
 int ct_run_counts(ct_catalog *c, ct_run_count_fn fn, void *arg, char *err, size_t errlen);
 
-/* The latest run (highest id) of (job, window_start): 1 / 0 / -1. */
+/* The latest run (highest id) of `job` whose window covers the window
+ * starting at window_start (a serial backfill run covers many): 1 / 0 / -1. */
 int ct_run_latest(ct_catalog *c, const char *job, int64_t window_start, ct_run *out, char *err,
                   size_t errlen);
 
@@ -338,6 +340,12 @@ int ct_run_queue(ct_catalog *c, int64_t id, int64_t task, char *err, size_t errl
  * or another delivery holds it: ack the task and move on), -1 error. */
 int ct_run_start(ct_catalog *c, int64_t id, int64_t task, int deliveries, const char *worker,
                  char *err, size_t errlen);
+
+/* The runtime stops while delivery (task, deliveries) runs the run: back to
+ * queued with its new task new_task, deliveries 0, the attempt unchanged.
+ * 1 / 0 (not held by that delivery) / -1. */
+int ct_run_requeue(ct_catalog *c, int64_t id, int64_t task, int deliveries, int64_t new_task,
+                   char *err, size_t errlen);
 
 /* How a run ends (or an attempt fails). */
 typedef struct ct_run_io {

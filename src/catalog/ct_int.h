@@ -63,6 +63,7 @@ enum {
     S_BACKFILL_GET,
     S_RUN_COUNTS,
     S_RUN_LAST_WRITER,
+    S_RUN_REQUEUE,
     S__COUNT
 };
 

@@ -207,11 +207,11 @@ static const char *const ct_sql[S__COUNT] = {
     [S_RUN_LIST] = "SELECT " RUN_COLS " FROM runs WHERE (?1 IS NULL OR job = ?1) "
                    "AND (?2 IS NULL OR state IN (SELECT value FROM json_each(?2))) "
                    "AND (?3 = 0 OR window_start >= ?3) AND (?4 = 0 OR window_start < ?4) "
-                   "AND (?5 IS NULL OR backfill = ?5) "
+                   "AND (?5 IS NULL OR backfill = ?5) AND (?8 = 0 OR (?8 = 2) = (backfill <> '')) "
                    "ORDER BY CASE WHEN ?6 THEN window_start END, "
                    "CASE WHEN ?6 THEN id END, id DESC LIMIT ?7",
-    [S_RUN_LATEST] = "SELECT " RUN_COLS " FROM runs WHERE job = ?1 AND window_start = ?2 "
-                     "ORDER BY id DESC LIMIT 1",
+    [S_RUN_LATEST] = "SELECT " RUN_COLS " FROM runs WHERE job = ?1 AND window_start <= ?2 "
+                     "AND (window_end > ?2 OR window_start = ?2) ORDER BY id DESC LIMIT 1",
     [S_RUN_ACTIVE] = "SELECT count(*) FROM runs WHERE job = ?1 AND state IN "
                      "('waiting', 'queued', 'running', 'retrying')",
     [S_RUN_QUEUE] = "UPDATE runs SET state = 'queued', task = ?2, deliveries = 0 "
@@ -240,6 +240,8 @@ static const char *const ct_sql[S__COUNT] = {
     [S_BACKFILL_GET] = "SELECT parallel FROM backfills WHERE name = ?1",
     [S_RUN_LAST_WRITER] = "SELECT " RUN_COLS " FROM runs WHERE id = (SELECT max(run_id) FROM "
                           "run_io WHERE tbl = ?1 COLLATE NOCASE AND io = 'write')",
+    [S_RUN_REQUEUE] = "UPDATE runs SET state = 'queued', task = ?4, deliveries = 0 WHERE id = ?1 "
+                      "AND task = ?2 AND deliveries = ?3 AND state = 'running'",
     [S_RUN_COUNTS] = "SELECT job, state, count(*) FROM runs GROUP BY job, state ORDER BY job, state",
 };
 

@@ -158,6 +158,7 @@ int ct_runs(ct_catalog *c, const ct_run_filter *f, ct_run **out, char *err, size
     if (f->backfill) sqlite3_bind_text(s, 5, f->backfill, -1, SQLITE_STATIC);
     sqlite3_bind_int(s, 6, f->oldest_first);
     sqlite3_bind_int(s, 7, limit);
+    sqlite3_bind_int(s, 8, f->backfill_runs);
     int n = 0, cap = 0, rc;
     ct_run *v = NULL;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -252,6 +253,18 @@ int ct_run_finish(ct_catalog *c, const ct_run_done *d, char *err, size_t errlen)
         return n;
     }
     return ct_commit_tx(c, err, errlen) < 0 ? -1 : 1;
+}
+
+int ct_run_requeue(ct_catalog *c, int64_t id, int64_t task, int deliveries, int64_t new_task,
+                   char *err, size_t errlen)
+{
+    sqlite3_stmt *s = ct_stmt(c, S_RUN_REQUEUE, err, errlen);
+    if (!s) return -1;
+    sqlite3_bind_int64(s, 1, id);
+    sqlite3_bind_int64(s, 2, task);
+    sqlite3_bind_int(s, 3, deliveries);
+    sqlite3_bind_int64(s, 4, new_task);
+    return step_changes(c, s, "queue run again", err, errlen);
 }
 
 int ct_run_dead(ct_catalog *c, int64_t task, const char *why, char *err, size_t errlen)

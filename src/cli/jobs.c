@@ -24,7 +24,9 @@
 #include <time.h>
 #include <unistd.h>
 
-static cf_config *load(const char *cmd, const char *config, const char *data)
+/* The config (checked as serve checks it when check is set: commands that
+ * start runs; listing needs no secrets). */
+static cf_config *load(const char *cmd, const char *config, const char *data, int check)
 {
     char err[1024];
     cf_config *cf = config ? cf_load(config, err, sizeof err) : cf_default();
@@ -32,7 +34,7 @@ static cf_config *load(const char *cmd, const char *config, const char *data)
         cli_errorf(cmd, "%s", err);
         return NULL;
     }
-    if (jb_check(cf, err, sizeof err)) {
+    if (check && jb_check(cf, err, sizeof err)) {
         cli_errorf(cmd, "%s", err);
         cf_destroy(cf);
         return NULL;
@@ -61,18 +63,6 @@ static ct_catalog *open_cat(const char *cmd, const cf_config *cf)
 static void ts_text(char *out, int64_t us)
 {
     if (ut_ts_format(out, us / 1000000 * 1000000) <= 0) snprintf(out, 40, "-");
-}
-
-/* "YYYY-MM-DD" or RFC 3339 → µs (UTC).  0 / -1. */
-static int parse_when(const char *s, int64_t *us)
-{
-    int y, m, d, h = 0, mi = 0, sec = 0, n = 0;
-    if (sscanf(s, "%4d-%2d-%2d%n", &y, &m, &d, &n) != 3) return -1;
-    if (s[n] && sscanf(s + n, "T%2d:%2d:%2d", &h, &mi, &sec) < 2) return -1;
-    struct tm tm = {.tm_year = y - 1900, .tm_mon = m - 1, .tm_mday = d, .tm_hour = h,
-                    .tm_min = mi, .tm_sec = sec};
-    *us = (int64_t)timegm(&tm) * 1000000;
-    return 0;
 }
 
 static void print_run(const ct_run *r)
@@ -115,7 +105,7 @@ int cli_jobs(int argc, char **argv)
     char *pos[1];
     int npos, rc = cli_parse(&cmd, argc, argv, pos, &npos);
     if (rc >= 0) return rc;
-    cf_config *cf = load("jobs", config, data);
+    cf_config *cf = load("jobs", config, data, 0);
     if (!cf) return 1;
     ct_catalog *c = open_cat("jobs", cf);
     if (!c) return cf_destroy(cf), 1;
@@ -165,15 +155,17 @@ int cli_runs(int argc, char **argv)
         }
         f.state_mask = 1u << st;
     }
-    if (window) {
-        if (parse_when(window, &f.window_from)) {
-            cli_errorf("runs", "--window: expected YYYY-MM-DD[THH:MM:SSZ], got '%s'", window);
+    cf_config *cf = load("runs", config, data, 0);
+    if (!cf) return 1;
+    ut_error e = {0};
+    if (window && cf_job_find(cf, pos[0])) {
+        if (jb_parse_time(cf, pos[0], window, &f.window_from, &e)) {
+            cli_errorf("runs", "--window: %s", e.msg);
+            cf_destroy(cf);
             return 2;
         }
         f.window_to = f.window_from + 1;
     }
-    cf_config *cf = load("runs", config, data);
-    if (!cf) return 1;
     if (!cf_job_find(cf, pos[0])) {
         cli_errorf("runs", "no job '%s' in the config", pos[0]);
         cf_destroy(cf);
@@ -253,14 +245,19 @@ int cli_run(int argc, char **argv)
     int npos, rc = cli_parse(&cmd, argc, argv, pos, &npos);
     if (rc >= 0) return rc;
     int64_t at = 0;
-    if (!window || parse_when(window, &at)) {
-        cli_errorf("run", "--window: expected YYYY-MM-DD[THH:MM:SSZ]");
+    if (!window) {
+        cli_errorf("run", "--window: expected YYYY-MM-DD (in the job's time zone) or RFC 3339");
         return 2;
     }
-    cf_config *cf = load("run", config, data);
+    cf_config *cf = load("run", config, data, 1);
     if (!cf) return 1;
     ut_error e = {0};
     int64_t id = 0;
+    if (jb_parse_time(cf, pos[0], window, &at, &e)) {
+        cli_errorf("run", "--window: %s", e.msg);
+        cf_destroy(cf);
+        return 2;
+    }
     if (jb_trigger(cf, cf->data_dir, pos[0], at, force, &id, &e)) {
         cli_errorf("run", "%s", e.msg);
         cf_destroy(cf);
@@ -304,9 +301,9 @@ int cli_backfill(int argc, char **argv)
     char *pos[1];
     int npos, rc = cli_parse(&cmd, argc, argv, pos, &npos);
     if (rc >= 0) return rc;
-    int64_t f0, t0;
-    if (!from || !to || parse_when(from, &f0) || parse_when(to, &t0) || t0 <= f0) {
-        cli_errorf("backfill", "--from and --to: dates with --to after --from");
+    int64_t f0 = 0, t0 = 0;
+    if (!from || !to) {
+        cli_errorf("backfill", "--from and --to: dates (in the job's time zone) or RFC 3339");
         return 2;
     }
     if (!serial == !(parallel > 0)) {
@@ -317,10 +314,16 @@ int cli_backfill(int argc, char **argv)
         cli_errorf("backfill", "--name NAME is required (a backfill cannot be started twice)");
         return 2;
     }
-    cf_config *cf = load("backfill", config, data);
+    cf_config *cf = load("backfill", config, data, 1);
     if (!cf) return 1;
     ut_error e = {0};
     int n = 0;
+    if (jb_parse_time(cf, pos[0], from, &f0, &e) || jb_parse_time(cf, pos[0], to, &t0, &e) ||
+        t0 <= f0) {
+        cli_errorf("backfill", "--from / --to: %s", e.msg[0] ? e.msg : "--to must be after --from");
+        cf_destroy(cf);
+        return 2;
+    }
     if (jb_backfill(cf, cf->data_dir, pos[0], f0, t0, serial ? 0 : (int)parallel,
                     name ? name : "dry-run", dry, &n, &e)) {
         cli_errorf("backfill", "%s", e.msg);

@@ -413,7 +413,8 @@ static const cf__field job_fields[] = {
     {"timeout", CF_DURATION, "1h", offsetof(cf_job, timeout_ms),
      "An attempt running longer is stopped and fails.", 1000, 7 * DAY, 0, 0, 0, 0},
     {"max_active", CF_INT, "4", offsetof(cf_job, max_active),
-     "Runs of this job at once (catch-up and backfills never exceed it).", 1, 1000, 0, 0, 0, 0},
+     "Runs of this job at once (catch-up never exceeds it; a backfill has its own --parallel "
+     "cap).", 1, 1000, 0, 0, 0, 0},
     {"pool", CF_STRING, "", offsetof(cf_job, pool),
      "The [pool](#poolsname) its tasks take a slot and tokens from.", 0, 0, 0, 0, 0, 0},
     {"catchup", CF_BOOL, "true", offsetof(cf_job, catchup),

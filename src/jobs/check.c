@@ -99,6 +99,8 @@ static int cycle_from(walk *w, const cf_job *j, int depth, char *msg, size_t n)
 /* What the job's kind needs. */
 static int check_kind(const cf_job *j, char *msg, size_t n)
 {
+    if (j->every_ms > 0 && j->every_ms < 1000)
+        return ut_err(msg, n, "every: at least 1s");
     int windowed = j->window != CF_WINDOW_NONE;
     if (j->kind == CF_JOB_SQL) {
         if (!j->sql[0] == !j->sql_file[0])

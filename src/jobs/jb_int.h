@@ -11,7 +11,8 @@
 
 #define JB_MAX_SECRET_BYTES 4096
 #define JB_MAX_TEMPLATE_OUT (4u << 20) /* bytes of one expanded template */
-#define JB_MAX_FIRES_PER_TICK 10000    /* schedule fires turned into runs per pass */
+#define JB_MAX_FIRES_PER_TICK 1000     /* fires per job turned into runs per pass (catch-up
+                                          continues at the next pass) */
 #define JB_MAX_WINDOWS 100000          /* windows of one backfill */
 
 /* ---- time: schedules and windows (time.c, over src/cron) ------------------- */
@@ -31,6 +32,8 @@ void jb__timing_free(jb_timing *t);
 /* The first fire strictly after after_us, or INT64_MAX if the job has no
  * schedule (manual only). */
 int64_t jb__next_fire(const jb_timing *t, int64_t after_us);
+/* The latest fire at or before at_us (CR_NO_PREV if none / no schedule). */
+int64_t jb__prev_fire(const jb_timing *t, int64_t at_us);
 /* The window a fire at fire_us covers: the latest window that closed at
  * least delay before it (window none: [prev_fire, fire)). */
 void jb__fire_window(const jb_timing *t, int64_t fire_us, int64_t prev_fire_us, int64_t *ws,
@@ -127,7 +130,9 @@ int jb__queue_take(jb_queue *q, const char *consumer, int block_ms, int64_t stal
 /* Keep t alive (its idle time back to 0). */
 int jb__queue_heartbeat(jb_queue *q, const char *consumer, const jb_task *t, char *err,
                         size_t errlen);
-int jb__queue_ack(jb_queue *q, const jb_task *t, char *err, size_t errlen);
+/* XACK t, only while it is still consumer's delivery t->deliveries (a task
+ * another worker took over is its to ack). */
+int jb__queue_ack(jb_queue *q, const char *consumer, const jb_task *t, char *err, size_t errlen);
 /* Dead letters from *cursor on: fn(task offset of the dead-lettered task,
  * run id) each; advances *cursor.  Count or -1. */
 int jb__queue_dead(jb_queue *q, uint64_t *cursor, void (*fn)(void *, uint64_t, int64_t),
@@ -151,7 +156,12 @@ typedef struct jb_task_ctx {
     int64_t deadline_ms;     /* the job's timeout */
     char worker[96];
     char log[2048];          /* tail of what the task printed (command stderr) */
+    void *inflight;          /* the worker's in-flight entry (jb_rt.h) */
 } jb_task_ctx;
+
+/* A sql task announces its engine (NULL when done with it), so that a stop
+ * interrupts the statement running on it. */
+void jb__task_engine(jb_task_ctx *c, sq_engine *e);
 
 /* Run one task.  On success the kind has committed its outputs together
  * with ctx->done as succeeded (ct_change.run) and returns 1, or returns 0

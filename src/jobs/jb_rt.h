@@ -18,6 +18,7 @@ typedef struct jb_inflight {
     char consumer[96];
     jb_task task;
     pl_slot slot; /* its pool slot (lease 0: none), renewed with the heartbeat */
+    sq_engine *eng; /* a sql task's engine: interrupted when the runtime stops */
     int lost;     /* a heartbeat found the task taken over */
 } jb_inflight;
 

@@ -106,6 +106,11 @@ void jb_metrics(jb_runtime *r, ut_buf *out);
 
 /* ---- entry points shared by the CLI and HTTP (no runtime needed) ------------ */
 
+/* "YYYY-MM-DD" (midnight in the job's time zone) or RFC 3339 into µs, for
+ * --window / --from / --to.  0, or -1 with e (unknown job, bad text). */
+int jb_parse_time(const cf_config *cf, const char *job, const char *text, int64_t *us,
+                  ut_error *e);
+
 /* Queue a run of `job` for the window containing window_us (its start when
  * the job has no window): a new run row, state waiting, trigger "manual"
  * (picked up by the scheduler of whatever process runs one).  A window

@@ -29,7 +29,7 @@
 #include <unistd.h>
 
 #define MAX_ARGS 256
-#define MAX_ENV 96
+#define MAX_ENV 8192 /* environment entries passed on (ours + the job's) */
 #define OUTPUT_MAX ((int64_t)16 << 30) /* bytes of stdout kept for output: ndjson */
 
 extern char **environ;
@@ -43,8 +43,8 @@ static int64_t mono_ms(void)
 
 typedef struct child {
     char *argv[MAX_ARGS + 1];
-    char *envp[MAX_ENV + 1];
-    int nargs, nenv;
+    char **envp;         /* NULL-terminated, malloc'ed */
+    int nargs, nenv, cap_env;
     pid_t pid;
     int out_fd, err_fd;  /* our ends of the pipes */
     int sink_fd;         /* output file (-1: stdout joins the log) */
@@ -96,16 +96,26 @@ static void child_free(child *k)
 {
     for (int i = 0; i < k->nargs; i++) free(k->argv[i]);
     for (int i = 0; i < k->nenv; i++) free(k->envp[i]);
+    free(k->envp);
     if (k->out_fd >= 0) close(k->out_fd);
     if (k->err_fd >= 0) close(k->err_fd);
 }
 
-static void add_env(child *k, const char *name, const char *value)
+/* Add "name=value" (value NULL: name is the whole entry); 0, or -1 past
+ * MAX_ENV entries. */
+static int add_env(child *k, const char *name, const char *value)
 {
-    if (k->nenv >= MAX_ENV) return;
-    size_t n = strlen(name) + strlen(value) + 2;
+    if (k->nenv >= MAX_ENV) return -1;
+    if (k->nenv + 1 >= k->cap_env) {
+        k->cap_env = k->cap_env ? k->cap_env * 2 : 64;
+        k->envp = ut_realloc(k->envp, sizeof *k->envp * (size_t)k->cap_env);
+    }
+    size_t n = strlen(name) + (value ? strlen(value) + 1 : 0) + 1;
     k->envp[k->nenv] = ut_malloc(n);
-    snprintf(k->envp[k->nenv++], n, "%s=%s", name, value);
+    if (value) snprintf(k->envp[k->nenv], n, "%s=%s", name, value);
+    else memcpy(k->envp[k->nenv], name, n);
+    k->envp[++k->nenv] = NULL;
+    return 0;
 }
 
 /* argv and envp from the job, templated for the run. */
@@ -139,8 +149,12 @@ static int build(child *k, jb_task_ctx *c, ut_error *e)
             return ut_buf_free(&b), ut_fail(e, UT_EINVAL, "job %s: env %s: %s", j->name, j->env.k[i], err);
         add_env(k, j->env.k[i], ut_buf_cstr(&b));
     }
-    for (char **p = environ; *p && k->nenv < MAX_ENV; p++) /* then the rest of ours */
-        if (strncmp(*p, "SLUICE_SECRET_", 14)) k->envp[k->nenv++] = ut_strdup(*p);
+    for (char **p = environ; *p; p++) /* then the rest of ours */
+        if (strncmp(*p, "SLUICE_SECRET_", 14) && add_env(k, *p, NULL)) {
+            ut_buf_free(&b);
+            return ut_fail(e, UT_ETOOBIG, "job %s: more than %d environment variables", j->name,
+                           MAX_ENV);
+        }
     ut_buf_free(&b);
     return 0;
 }
@@ -155,11 +169,16 @@ static int spawn(child *k, const cf_job *j, ut_error *e)
         return ut_fail(e, UT_EIO, "job %s: pipe: %s", j->name, strerror(errno));
     }
     k->pid = fork();
-    if (k->pid == 0) {
+    if (k->pid == 0) { /* the server blocks SIGTERM/SIGINT for sigwait: not the program */
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        signal(SIGPIPE, SIG_DFL);
         dup2(po[1], 1);
         dup2(pe[1], 2);
         int devnull = open("/dev/null", O_RDONLY);
         if (devnull >= 0) dup2(devnull, 0);
+        if (devnull > 2) close(devnull);
         setpgid(0, 0);
         execvpe(k->argv[0], k->argv, k->envp);
         dprintf(2, "cannot run %s: %s\n", k->argv[0], strerror(errno));
@@ -217,32 +236,44 @@ static int drain(child *k, int *fd, int is_out, ut_error *e)
     return 1;
 }
 
-/* Wait for the program, reading its output.  Its exit status, -1 with e,
- * or -2 when the runtime stops (the program was stopped). */
+/* Wait for the program, reading its output.  The run ends when the program
+ * exits: what it left running in its process group is stopped, and its
+ * pipes are read for at most EXIT_GRACE_MS more (a child outside the group
+ * holding them cannot keep the run open).  Its exit status, -1 with e, or
+ * -2 when the runtime stops (the program was stopped). */
+#define EXIT_GRACE_MS 1000
+
 static int wait_child(child *k, jb_task_ctx *c, ut_error *e)
 {
-    int64_t deadline = mono_ms() + c->job->timeout_ms, killed_at = 0;
-    int status = 0, failed = 0, stopping = 0;
+    int64_t deadline = mono_ms() + c->job->timeout_ms, killed_at = 0, exited_at = 0;
+    int status = 0, failed = 0, stopping = 0, exited = 0;
     while (k->out_fd >= 0 || k->err_fd >= 0) {
         struct pollfd p[2] = {{k->out_fd, POLLIN, 0}, {k->err_fd, POLLIN, 0}};
-        poll(p, 2, 200);
+        poll(p, 2, 100);
         for (int i = 0; i < 2; i++)
             if (p[i].fd >= 0 && (p[i].revents & (POLLIN | POLLHUP | POLLERR)) &&
                 drain(k, i ? &k->err_fd : &k->out_fd, i == 0, e) < 0)
                 failed = 1;
+        int64_t now = mono_ms();
+        if (!exited && waitpid(k->pid, &status, WNOHANG) == k->pid) {
+            exited = 1;
+            exited_at = now;
+            kill(-k->pid, SIGTERM); /* what it left behind in its group */
+        }
+        if (exited && now > exited_at + EXIT_GRACE_MS) break;
         pthread_mutex_lock(&c->rt->mu);
         stopping = c->rt->stop;
         pthread_mutex_unlock(&c->rt->mu);
-        int64_t now = mono_ms();
-        if ((failed || stopping || now > deadline) && !killed_at) {
+        if (!exited && (failed || stopping || now > deadline) && !killed_at) {
             kill(-k->pid, SIGTERM);
             killed_at = now;
-        } else if (killed_at && now > killed_at + 5000) {
+        } else if (!exited && killed_at && now > killed_at + 5000) {
             kill(-k->pid, SIGKILL);
         }
     }
-    while (waitpid(k->pid, &status, 0) < 0 && errno == EINTR) {
-    }
+    if (!exited)
+        while (waitpid(k->pid, &status, 0) < 0 && errno == EINTR) {
+        }
     if (stopping) return -2;
     if (failed) return -1;
     if (killed_at) return ut_fail(e, UT_ETIMEOUT, "timed out after %lld ms",
@@ -291,7 +322,9 @@ int jb__kind_command(jb_task_ctx *c, ut_error *e)
     snprintf(c->log, sizeof c->log, "%s", k.tail);
     if (k.tail_len) lg_info("jobs", "job %s run %lld: %s", c->job->name, (long long)c->run->id, k.tail);
     if (st == -1) {
-        ut_fail(e, e->kind, "job %s: %s", c->job->name, e->msg);
+        char why[UT_ERRMSG_MAX];
+        snprintf(why, sizeof why, "%s", e->msg);
+        ut_fail(e, e->kind, "job %s: %s", c->job->name, why);
     } else if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
         const char *t = k.tail;
         while (t[0] && strchr(t, '\n') && strchr(t, '\n')[1]) t = strchr(t, '\n') + 1; /* last line */

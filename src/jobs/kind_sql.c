@@ -106,6 +106,7 @@ static sq_engine *open_engine(jb_task_ctx *c, ut_error *e)
     if (!c->rt->o.sql_open) return ut_fail(e, UT_EINTERNAL, "no SQL engine in this process"), NULL;
     sq_engine *eng = c->rt->o.sql_open(c->rt->o.sql_ctx, c->job->timeout_ms, err, sizeof err);
     if (!eng) ut_fail(e, UT_EIO, "job %s: %s", c->job->name, err);
+    else jb__task_engine(c, eng);
     return eng;
 }
 
@@ -118,6 +119,7 @@ int jb__kind_sql_text(jb_task_ctx *c, const char *text, int per_window, ut_error
     if (!per_window || c->job->window == CF_WINDOW_NONE) { /* one write over every window */
         c->done->rows = 0;
         rc = write_windows(c, eng, text, ws, c->run->window_end, n, c->done, e) < 0 ? -1 : 1;
+        jb__task_engine(c, NULL);
         sq_close(eng);
         return rc;
     }
@@ -130,6 +132,7 @@ int jb__kind_sql_text(jb_task_ctx *c, const char *text, int per_window, ut_error
         else total += rows;
         ws = we;
     }
+    jb__task_engine(c, NULL);
     sq_close(eng);
     return rc;
 }

@@ -153,14 +153,19 @@ int jb__queue_heartbeat(jb_queue *q, const char *consumer, const jb_task *t, cha
     jr_record rec;
     pthread_mutex_lock(&q->mu);
     if (!q->hb) q->hb = jr_group_buf_create(q->tasks);
-    int n = jr_group_claim(q->g, consumer, 0, &t->offset, 1, JR_CLAIM_JUSTID, q->hb, &rec, err,
+    /* min idle: a worker that took the task over a moment ago (after our
+     * ownership check) has it idle ~0: never take it back */
+    int n = jr_group_claim(q->g, consumer, 20, &t->offset, 1, JR_CLAIM_JUSTID, q->hb, &rec, err,
                            errlen);
     pthread_mutex_unlock(&q->mu);
     return n < 0 ? -1 : 0;
 }
 
-int jb__queue_ack(jb_queue *q, const jb_task *t, char *err, size_t errlen)
+int jb__queue_ack(jb_queue *q, const char *consumer, const jb_task *t, char *err, size_t errlen)
 {
+    int d = deliveries_of(q, t->offset, consumer, err, errlen);
+    if (d < 0) return -1;
+    if (d != t->deliveries) return 0; /* taken over since: the new holder acks it */
     return jr_group_ack(q->g, &t->offset, 1, err, errlen) < 0 ? -1 : 0;
 }
 

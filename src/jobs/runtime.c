@@ -154,11 +154,13 @@ fail:
 
 void jb_stop(jb_runtime *r, int64_t deadline_ms)
 {
-    (void)deadline_ms; /* tasks finish their current step; kinds watch r->stop */
+    (void)deadline_ms; /* commands are stopped (SIGTERM, SIGKILL 5 s later), SQL interrupted */
     if (!r) return;
     pthread_mutex_lock(&r->mu);
     r->stop = 1;
     pthread_cond_broadcast(&r->cv);
+    for (int i = 0; i < JB_MAX_INFLIGHT; i++) /* statements of sql tasks end now */
+        if (r->inflight[i].used && r->inflight[i].eng) sqlite3_interrupt(sq_db(r->inflight[i].eng));
     pthread_mutex_unlock(&r->mu);
     atomic_store(&r->cancel, 1);
     if (r->pools) pl_shutdown(r->pools);
@@ -195,6 +197,10 @@ static ct_catalog *open_for(const cf_config *cf, const char *data_dir, const cha
     if (jb__timing_init(t, *j, err, sizeof err))
         return ut_fail(e, UT_EINVAL, "job %s: %s", job, err), NULL;
     snprintf(path, sizeof path, "%s/catalog.db", data_dir);
+    if (ut_mkdir_p(data_dir, err, sizeof err)) {
+        jb__timing_free(t);
+        return ut_fail(e, UT_EIO, "%s", err), NULL;
+    }
     ct_catalog *c = ct_open(path, err, sizeof err);
     if (!c) {
         jb__timing_free(t);
@@ -233,6 +239,20 @@ static int add_run(ct_catalog *c, const cf_job *j, int64_t ws, int64_t we, const
     return jb__add_run(c, &nr, id, e);
 }
 
+int jb_parse_time(const cf_config *cf, const char *job, const char *text, int64_t *us,
+                  ut_error *e)
+{
+    const cf_job *j = cf_job_find(cf, job);
+    if (!j) return ut_fail(e, UT_ENOTFOUND, "no job '%s' in the config", job);
+    jb_timing t;
+    char err[400];
+    if (jb__timing_init(&t, j, err, sizeof err)) return ut_fail(e, UT_EINVAL, "job %s: %s", job, err);
+    int rc = jb__parse_time(&t, text, us);
+    jb__timing_free(&t);
+    if (rc) return ut_fail(e, UT_EINVAL, "expected YYYY-MM-DD or RFC 3339, got '%.40s'", text);
+    return 0;
+}
+
 int jb_trigger(const cf_config *cf, const char *data_dir, const char *job, int64_t window_us,
                int force, int64_t *run_id, ut_error *e)
 {
@@ -249,6 +269,9 @@ int jb_trigger(const cf_config *cf, const char *data_dir, const char *job, int64
     else if (have && !ct_run_state_terminal(last.state))
         ut_fail(e, UT_EEXISTS, "job %s: run %lld for this window is %s already", job,
                 (long long)last.id, ct_run_state_name(last.state));
+    else if (!force && t.window != CF_WINDOW_NONE && we + t.delay_us > jb__now_us(NULL))
+        ut_fail(e, UT_EINVAL, "job %s: the window ending %lld has not closed yet (plus its "
+                "delay); --force runs it on what is there now", job, (long long)(we / 1000000));
     else if (have && last.state == CT_RUN_SUCCEEDED && !force)
         ut_fail(e, UT_EEXISTS, "job %s: the window already succeeded (run %lld); --force runs it "
                 "again", job, (long long)last.id);
@@ -297,8 +320,13 @@ int jb_backfill(const cf_config *cf, const char *data_dir, const char *job, int6
         goto out;
     }
     rc = 0;
-    for (int64_t s = first; s < to_us && rc == 0; s = jb__window_shift(&t, s, 1))
-        rc = add_run(c, j, s, jb__window_shift(&t, s, 1), "backfill", name, 1, 1, NULL, e);
+    for (int64_t s = first; s < to_us && rc == 0; s = jb__window_shift(&t, s, 1)) {
+        ct_run last; /* a window with a run out already is not queued twice */
+        int have = ct_run_latest(c, j->name, s, &last, err, sizeof err);
+        if (have < 0) rc = ut_fail(e, UT_EIO, "%s", err);
+        else if (!have || ct_run_state_terminal(last.state))
+            rc = add_run(c, j, s, jb__window_shift(&t, s, 1), "backfill", name, 1, 1, NULL, e);
+    }
 out:
     ct_close(c);
     jb__timing_free(&t);

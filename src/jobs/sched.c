@@ -39,7 +39,10 @@ static int create_run(jb_runtime *r, const cf_job *j, int64_t ws, int64_t we, co
     int have = ct_run_latest(r->cat, j->name, ws, &last, err, sizeof err);
     if (have < 0) return ut_fail(e, UT_EIO, "job %s: %s", j->name, err);
     if (have && ((OPEN_MASK >> last.state) & 1)) return 0;
-    if (have && skip_succeeded && last.state == CT_RUN_SUCCEEDED) return 0;
+    /* a succeeded window is not scheduled again, unless that run was a manual
+     * one (it may have run before the window closed, on part of its data) */
+    if (have && skip_succeeded && last.state == CT_RUN_SUCCEEDED && strcmp(last.trigger, "manual"))
+        return 0;
     jb_new_run nr = {.job = j, .ws = ws, .we = we, .trigger = trigger, .iterations = 1,
                      .due_ms = jb__now_us(r) / 1000};
     int64_t id;
@@ -78,15 +81,21 @@ static int plan_job(jb_runtime *r, const cf_job *j, const jb_timing *t, int64_t 
             return ut_fail(e, UT_EIO, "job %s: %s", j->name, err);
         return 0;
     }
-    int64_t fires[2] = {INT64_MIN, INT64_MIN}, f = jb__next_fire(t, last), prev = last;
-    int n = 0;
-    for (; f <= now && n < JB_MAX_FIRES_PER_TICK; f = jb__next_fire(t, f), n++) {
-        if (j->catchup && fire_runs(r, j, t, f, prev, start_us, e)) return -1;
-        fires[0] = prev = f;
+    int64_t f, prev = last, done = INT64_MIN;
+    if (!j->catchup) { /* only the latest fire, however long the downtime */
+        f = jb__prev_fire(t, now);
+        if (f == CR_NO_PREV || f <= last) return 0;
+        if (fire_runs(r, j, t, f, jb__prev_fire(t, f - 1), start_us, e)) return -1;
+        done = f;
+    } else {
+        f = jb__next_fire(t, last);
+        for (int n = 0; f <= now && n < JB_MAX_FIRES_PER_TICK; f = jb__next_fire(t, f), n++) {
+            if (fire_runs(r, j, t, f, prev, start_us, e)) return -1;
+            done = prev = f;
+        }
+        if (done == INT64_MIN) return 0;
     }
-    if (!n) return 0;
-    if (!j->catchup && fire_runs(r, j, t, fires[0], INT64_MIN, start_us, e)) return -1;
-    if (ct_job_set_last_fire(r->cat, j->name, fires[0], err, sizeof err))
+    if (ct_job_set_last_fire(r->cat, j->name, done, err, sizeof err))
         return ut_fail(e, UT_EIO, "job %s: %s", j->name, err);
     return 0;
 }
@@ -270,25 +279,24 @@ static int promote(jb_runtime *r, const ct_run *run, tally *t, ut_error *e)
 static int promote_all(jb_runtime *r, int64_t now_ms, ut_error *e)
 {
     char err[512];
-    ct_run *v = NULL;
-    ct_run_filter f = {.state_mask = (1u << CT_RUN_WAITING) | (1u << CT_RUN_RETRYING),
-                       .oldest_first = 1, .limit = 10000};
-    int n = ct_runs(r->cat, &f, &v, err, sizeof err), queued = 0;
-    if (n < 0) return ut_fail(e, UT_EIO, "%s", err);
     tally t = {0};
-    if (n && load_tally(r, &t, e)) n = -1, queued = -1;
-    for (int pass = 0; pass < 2 && queued >= 0; pass++)
-        for (int i = 0; i < n; i++) {
-            if (v[i].due_ms > now_ms || !v[i].backfill[0] != !pass) continue;
+    int queued = load_tally(r, &t, e) ? -1 : 0;
+    /* scheduled, lookback and manual runs first, each kind looked at apart so
+     * that a backfill of any size never hides a scheduled run */
+    for (int pass = 0; pass < 2 && queued >= 0; pass++) {
+        ct_run *v = NULL;
+        ct_run_filter f = {.state_mask = (1u << CT_RUN_WAITING) | (1u << CT_RUN_RETRYING),
+                           .oldest_first = 1, .limit = 10000, .backfill_runs = pass ? 2 : 1};
+        int n = ct_runs(r->cat, &f, &v, err, sizeof err);
+        if (n < 0) queued = ut_fail(e, UT_EIO, "%s", err);
+        for (int i = 0; i < n && queued >= 0; i++) {
+            if (v[i].due_ms > now_ms) continue;
             int q = promote(r, &v[i], &t, e);
-            if (q < 0) {
-                queued = -1;
-                break;
-            }
-            queued += q;
+            queued = q < 0 ? -1 : queued + q;
         }
+        free(v);
+    }
     tally_free(&t);
-    free(v);
     return queued;
 }
 

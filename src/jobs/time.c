@@ -59,6 +59,17 @@ int64_t jb__next_fire(const jb_timing *t, int64_t after_us)
     return end == CR_NO_NEXT ? CR_NO_NEXT : end + t->delay_us;
 }
 
+int64_t jb__prev_fire(const jb_timing *t, int64_t at_us)
+{
+    if (t->sched) return cr_prev(t->sched, t->zone, at_us + 1);
+    if (t->every_us > 0) {
+        int64_t k = at_us >= 0 ? at_us / t->every_us : -((-at_us - 1) / t->every_us) - 1;
+        return k * t->every_us;
+    }
+    if (t->window == CF_WINDOW_NONE) return CR_NO_PREV;
+    return cr_window_floor(unit_of(t->window), t->zone, at_us - t->delay_us) + t->delay_us;
+}
+
 void jb__fire_window(const jb_timing *t, int64_t fire_us, int64_t prev_fire_us, int64_t *ws,
                      int64_t *we)
 {
@@ -104,6 +115,11 @@ int jb__parse_time(const jb_timing *t, const char *s, int64_t *us)
     if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3 || mo < 1 || mo > 12 || d < 1 || d > 31)
         return -1;
     struct tm tm = {.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d};
+    time_t probe = timegm(&tm);
+    struct tm back;
+    gmtime_r(&probe, &back);
+    if (back.tm_mday != d || back.tm_mon != mo - 1) return -1; /* 2024-02-31 */
+    tm = (struct tm){.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d};
     if (s[n] == 0) { /* a date: local midnight */
         int64_t local = (int64_t)timegm(&tm) * 1000000;
         cr_local l;
@@ -129,6 +145,7 @@ int jb__parse_time(const jb_timing *t, const char *s, int64_t *us)
         return -1;
     }
     if (*z) return -1;
+    if (h > 23 || mi > 59 || sec > 60) return -1;
     tm.tm_hour = h, tm.tm_min = mi, tm.tm_sec = sec;
     *us = ((int64_t)timegm(&tm) - off) * 1000000;
     return 0;

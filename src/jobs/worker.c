@@ -60,8 +60,43 @@ static void inflight_drop(jb_runtime *r, jb_inflight *f)
     pthread_mutex_unlock(&r->mu);
 }
 
-/* Record a failed attempt: retrying (retries left) or failed. */
-static void attempt_failed(jb_task_ctx *c, const ct_run *run, ut_error *e)
+void jb__task_engine(jb_task_ctx *c, sq_engine *e)
+{
+    jb_inflight *f = c->inflight;
+    if (!f) return;
+    pthread_mutex_lock(&c->rt->mu);
+    f->eng = e;
+    int stop = c->rt->stop;
+    pthread_mutex_unlock(&c->rt->mu);
+    if (e && stop) sqlite3_interrupt(sq_db(e));
+}
+
+static int stopping(jb_runtime *r)
+{
+    pthread_mutex_lock(&r->mu);
+    int s = r->stop;
+    pthread_mutex_unlock(&r->mu);
+    return s;
+}
+
+/* The runtime stops while a task runs: the run goes back to queued with a
+ * new task (so a clean restart does not count as a delivery towards
+ * max_deliveries) and the old task is acked.  Returns 0 (acked here). */
+static int requeue(jb_runtime *r, ct_catalog *cat, const ct_run *run, const jb_task *t,
+                   const char *consumer)
+{
+    char err[512];
+    uint64_t off;
+    if (jb__queue_push(r->q, run->id, &off, err, sizeof err) == 0 &&
+        ct_run_requeue(cat, run->id, (int64_t)t->offset, t->deliveries, (int64_t)off, err,
+                       sizeof err) == 1)
+        (void)jb__queue_ack(r->q, consumer, t, err, sizeof err);
+    return 0; /* otherwise the old task stays pending and is taken over after a restart */
+}
+
+/* Record a failed attempt: retrying (retries left) or failed.  1 recorded,
+ * 0 fenced out (another delivery holds the run), -1 error. */
+static int attempt_failed(jb_task_ctx *c, const ct_run *run, ut_error *e)
 {
     char err[512];
     jb__redact(c->redact, e->msg, sizeof e->msg);
@@ -71,10 +106,12 @@ static void attempt_failed(jb_task_ctx *c, const ct_run *run, ut_error *e)
     d->due_ms = retry ? jb__now_us(c->rt) / 1000 + backoff_ms(c->job, run->attempt) : 0;
     d->error = e->msg;
     d->nio = 0;
-    if (ct_run_finish(c->cat, d, err, sizeof err) < 0)
-        lg_error("jobs", "job %s run %lld: %s", c->job->name, (long long)run->id, err);
-    lg_warn("jobs", "job %s run %lld attempt %d failed%s: %s", c->job->name, (long long)run->id,
-            run->attempt, retry ? " (will retry)" : "", e->msg);
+    int held = ct_run_finish(c->cat, d, err, sizeof err);
+    if (held < 0) lg_error("jobs", "job %s run %lld: %s", c->job->name, (long long)run->id, err);
+    if (held > 0)
+        lg_warn("jobs", "job %s run %lld attempt %d failed%s: %s", c->job->name,
+                (long long)run->id, run->attempt, retry ? " (will retry)" : "", e->msg);
+    return held;
 }
 
 /* Take a slot (and a token) of the job's pool for the task; f keeps it
@@ -84,8 +121,11 @@ static int pool_enter(jb_runtime *r, const cf_job *j, const char *holder, int64_
 {
     if (!j->pool[0]) return 0;
     pl_slot slot = {0};
-    if (pl_acquire(r->pools, j->pool, holder, deadline_ms, &r->cancel, &slot, e))
-        return ut_fail(e, e->kind, "job %s: pool %s: %s", j->name, j->pool, e->msg);
+    if (pl_acquire(r->pools, j->pool, holder, deadline_ms, &r->cancel, &slot, e)) {
+        char why[UT_ERRMSG_MAX];
+        snprintf(why, sizeof why, "%s", e->msg);
+        return ut_fail(e, e->kind, "job %s: pool %s: %s", j->name, j->pool, why);
+    }
     pthread_mutex_lock(&r->mu);
     if (f) f->slot = slot;
     pthread_mutex_unlock(&r->mu);
@@ -113,24 +153,33 @@ static int execute(jb_worker *w, ct_catalog *cat, const cf_job *j, const ct_run 
     jb_redact red = {0};
     jb_task_ctx c = {.rt = r, .cf = r->cf, .job = j, .timing = jb__timing(r, j), .cat = cat,
                      .store = r->o.store, .run = run, .done = &done, .redact = &red,
-                     .deadline_ms = wall_ms() + j->timeout_ms};
+                     .deadline_ms = wall_ms() + j->timeout_ms, .inflight = f};
     snprintf(c.worker, sizeof c.worker, "%s", w->name);
     ut_error e = {0};
     int rc = pool_enter(r, j, w->name, c.deadline_ms, f, &e);
     if (rc == 0) rc = j->kind == CF_JOB_SQL ? jb__kind_sql(&c, &e) : jb__kind_command(&c, &e);
     pool_leave(r, f);
     char err[512];
-    if (rc == 2 || (rc < 0 && e.kind == UT_ECANCELED)) {
+    int held = 1;
+    if (stopping(r) && (rc == 2 || rc < 0)) { /* stopped, not failed: queued again as is */
         jb__redact_free(&red);
-        return 0;
+        return requeue(r, cat, run, t, w->name);
     }
-    if (rc < 0) attempt_failed(&c, run, &e);
-    else if (rc == 0 && ct_run_finish(cat, &done, err, sizeof err) < 0)
-        lg_error("jobs", "job %s run %lld: %s", j->name, (long long)run->id, err);
-    else
+    if (rc < 0) {
+        held = attempt_failed(&c, run, &e);
+    } else if (rc == 0) {
+        held = ct_run_finish(cat, &done, err, sizeof err);
+        if (held < 0) lg_error("jobs", "job %s run %lld: %s", j->name, (long long)run->id, err);
+    }
+    if (held > 0 && rc >= 0)
         lg_info("jobs", "job %s run %lld succeeded (%" PRId64 " rows)", j->name,
                 (long long)run->id, done.rows);
     jb__redact_free(&red);
+    if (held == 0) { /* fenced out: another delivery holds the run; its worker acks */
+        lg_warn("jobs", "job %s run %lld: taken over by another worker while this one ran; its "
+                "result was not recorded", j->name, (long long)run->id);
+        return 0;
+    }
     return 1;
 }
 
@@ -140,19 +189,26 @@ static void handle(jb_worker *w, ct_catalog *cat, const jb_task *t)
     jb_runtime *r = w->rt;
     char err[512];
     ct_run run;
-    int have = ct_run_get(cat, t->run_id, &run, err, sizeof err);
-    if (have < 0) {
+    const cf_job *j = NULL;
+    int have, started = 0;
+    for (int tries = 0;; tries++) {
+        have = ct_run_get(cat, t->run_id, &run, err, sizeof err);
+        if (have < 0) break;
+        j = have ? cf_job_find(r->cf, run.job) : NULL;
+        if (!j || ct_run_state_terminal(run.state)) break;
+        started = ct_run_start(cat, run.id, (int64_t)t->offset, t->deliveries, w->name, err,
+                               sizeof err);
+        if (started) break;
+        /* the scheduler pushes the task, then marks the run queued with it: a
+         * worker can be quicker; anything else (another attempt's task,
+         * another delivery holding it) is not ours */
+        if (run.state != CT_RUN_WAITING && run.state != CT_RUN_RETRYING) break;
+        if (tries == 40) return; /* not acked: taken again after task_timeout */
+        usleep(25 * 1000);
+    }
+    if (have < 0 || started < 0) {
         lg_error("jobs", "task %" PRIu64 ": %s", t->offset, err);
         return; /* not acked: taken again after task_timeout */
-    }
-    const cf_job *j = have ? cf_job_find(r->cf, run.job) : NULL;
-    int started = have && !ct_run_state_terminal(run.state) && j
-                      ? ct_run_start(cat, run.id, (int64_t)t->offset, t->deliveries, w->name, err,
-                                     sizeof err)
-                      : 0;
-    if (started < 0) {
-        lg_error("jobs", "task %" PRIu64 ": %s", t->offset, err);
-        return;
     }
     int ack = 1;
     if (started) {
@@ -163,8 +219,8 @@ static void handle(jb_worker *w, ct_catalog *cat, const jb_task *t)
     } else if (have && j == NULL && !ct_run_state_terminal(run.state)) {
         (void)ct_run_fail(cat, run.id, "its job is no longer in the config", err, sizeof err);
     }
-    if (!ack) return; /* stopping: the task stays pending and runs again after a restart */
-    if (jb__queue_ack(r->q, t, err, sizeof err))
+    if (!ack) return; /* requeued, or fenced out: not this worker's to ack */
+    if (jb__queue_ack(r->q, w->name, t, err, sizeof err))
         lg_error("jobs", "task %" PRIu64 ": ack: %s", t->offset, err);
     pthread_mutex_lock(&r->mu);
     r->tasks_acked++;

@@ -155,7 +155,7 @@ int rt_stop(rt_runtime *rt)
     jb_runtime *jobs = __atomic_exchange_n(&rt->jobs, NULL, __ATOMIC_SEQ_CST);
     if (jobs) jb_stop(jobs, 0); /* no new tasks; running commands stop, their tasks stay queued */
     int abandoned = sv_stop(rt->server); /* after it no request can reach the jobs API */
-    jb_destroy(jobs);
+    if (!abandoned) jb_destroy(jobs);     /* else the process exits: free nothing */
     if (abandoned) {
         rt->abandoned = 1;
         return -1;

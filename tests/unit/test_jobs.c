@@ -169,6 +169,9 @@ TEST(jobs_secrets_redacted)
     char msg[128] = "curl: 401 for token s3cr3t-value (s3cr3t-value)";
     jb__redact(&r, msg, sizeof msg);
     CHECK_EQ_STR(msg, "curl: 401 for token [secret api_token] ([secret api_token])");
+    char tail[128] = "r3t-value ... end: s3cr3t-v"; /* a tail cut inside the secret, twice */
+    jb__redact(&r, tail, sizeof tail);
+    CHECK_EQ_STR(tail, "[secret api_token] ... end: [secret api_token]");
     jb__redact_free(&r);
     cf_destroy(c);
 }
