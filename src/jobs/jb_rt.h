@@ -18,6 +18,7 @@ typedef struct jb_inflight {
     jb_task task;
     pl_slot slot; /* its pool slot (lease 0: none), renewed with the heartbeat */
     int lost;     /* a heartbeat found the task taken over */
+    int failing;  /* the last heartbeat could not reach the queue */
 } jb_inflight;
 
 typedef struct jb_worker {
