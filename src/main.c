@@ -28,6 +28,7 @@ static const struct {
     {"runs", cli_runs, "the run history of a job"},
     {"run", cli_run, "queue a run of a job for one window (the server's workers run it)"},
     {"backfill", cli_backfill, "re-run a job over a range of windows, serially or in parallel"},
+    {"worker", cli_worker, "run job workers in another process, taking tasks from the server's queue"},
 };
 
 static void usage(FILE *f)

@@ -66,5 +66,6 @@ int cli_jobs(int argc, char **argv);
 int cli_runs(int argc, char **argv);
 int cli_run(int argc, char **argv);
 int cli_backfill(int argc, char **argv);
+int cli_worker(int argc, char **argv);
 
 #endif

@@ -66,7 +66,7 @@ int cli_serve(int argc, char **argv)
         return 1;
     }
     char host[256];
-    rt_opts ro = {RT_SERVER, data, NULL, -1};
+    rt_opts ro = {.mode = RT_SERVER, .data_dir = data, .port = -1};
     if (listen && split_listen(listen, host, sizeof host, &ro.port)) {
         cli_errorf("serve", "--listen wants HOST:PORT, got '%s'", listen);
         cf_destroy(cf);

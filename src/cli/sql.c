@@ -227,7 +227,7 @@ int cli_sql(int argc, char **argv)
     }
     char *sql = NULL;
     sq_engine *e = NULL;
-    rt_opts ro = {RT_CLIENT, data, NULL, -1};
+    rt_opts ro = {.mode = RT_CLIENT, .data_dir = data, .port = -1};
     rt_runtime *rt = rt_create(cf, &ro, err, sizeof err);
     rc = 1;
     if (!rt) {

@@ -7,6 +7,22 @@
  *                                       or {"backfill":{"from":..,"to":..,
  *                                       "parallel":8 | "serial":true,"name":".."}}
  *
+ * Internal, for `sluice worker` processes (the queue client of
+ * queue_http.c), over this server's queue:
+ *
+ *   POST /v1/jobs/_tasks/take           {"consumer":C,"block_ms":N,"stale_ms":N}
+ *                                       200 {"offset":O,"deliveries":D,"run":R}
+ *                                       | 204 (nothing within block_ms)
+ *   POST /v1/jobs/_tasks/heartbeat      {"consumer":C,"offset":O,"deliveries":D,"run":R}
+ *                                       200 | 409 (no longer C's)
+ *   POST /v1/jobs/_tasks/ack            {"consumer":C,"offset":O,...} 200 (a task
+ *                                       another consumer took over is left to it)
+ *
+ * block_ms is capped at TAKE_MAX_BLOCK_MS, and a take stops waiting when
+ * its client goes away (it is handed nothing then); stale_ms is never less
+ * than this server's task_timeout (a worker with another config cannot
+ * take tasks from live workers early).
+ *
  * The caller (the runtime) decides who may call: POST only with a write
  * token.  Replies are JSON; errors {"error":"..."} with the status of their
  * kind. */
@@ -17,6 +33,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#define TAKE_MAX_BLOCK_MS 5000
+#define TAKE_SLICE_MS 100
 
 static int status_of(ut_errkind k)
 {
@@ -236,12 +255,145 @@ static int post_runs(jb_runtime *r, const cf_job *j, const char *body, size_t le
     return 201;
 }
 
+/* ---- the queue for sluice worker processes ----------------------------------- */
+
+/* The fields of a /v1/jobs/_tasks/... body. */
+typedef struct task_req {
+    char consumer[65];
+    int64_t block_ms, stale_ms;
+    jb_task t;
+    int seen; /* 1 consumer, 2 offset, 4 deliveries, 8 run */
+} task_req;
+
+/* A consumer name of the journal: 1-64 of [A-Za-z0-9_.-], not starting with '.'. */
+static int consumer_ok(const js_value *v)
+{
+    if (v->kind != JS_STRING || v->n < 1 || v->n > 64 || v->s[0] == '.') return 0;
+    for (size_t i = 0; i < v->n; i++) {
+        char c = v->s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_' || c == '.'))
+            return 0;
+    }
+    return 1;
+}
+
+static int task_field(const js_field *f, task_req *q, char *err, size_t n)
+{
+    const js_value *v = &f->v;
+#define KEY(k) (f->key_len == sizeof k - 1 && !memcmp(f->key, k, sizeof k - 1))
+    if (KEY("consumer")) {
+        if (!consumer_ok(v)) return ut_err(err, n, "consumer: 1-64 of [A-Za-z0-9_.-]");
+        memcpy(q->consumer, v->s, v->n);
+        q->consumer[v->n] = 0;
+        q->seen |= 1;
+        return 0;
+    }
+    int64_t i = v->kind == JS_INT ? v->i : -1;
+    if (KEY("block_ms") && i >= 0) q->block_ms = i > TAKE_MAX_BLOCK_MS ? TAKE_MAX_BLOCK_MS : i;
+    else if (KEY("stale_ms") && i >= 0) q->stale_ms = i;
+    else if (KEY("offset") && i >= 0) q->t.offset = (uint64_t)i, q->seen |= 2;
+    else if (KEY("deliveries") && i >= 1 && i < 1000000) q->t.deliveries = (int)i, q->seen |= 4;
+    else if (KEY("run") && i > 0) q->t.run_id = i, q->seen |= 8;
+    else return ut_err(err, n, "unknown key or bad value: '%.*s'", (int)f->key_len, f->key);
+#undef KEY
+    return 0;
+}
+
+static int parse_task_req(const char *body, size_t len, int need, task_req *q, char *err,
+                          size_t n)
+{
+    memset(q, 0, sizeof *q);
+    js_parser *p = js_parser_create(1u << 20, 4);
+    int rc = js_obj_begin(p, body, len, err, n);
+    js_field f;
+    while (rc == 0 && (rc = js_obj_next(p, &f, err, n)) == 1) rc = task_field(&f, q, err, n);
+    js_parser_destroy(p);
+    if (rc < 0) return -1;
+    if ((q->seen & need) != need)
+        return ut_err(err, n, "missing %s", (need & ~q->seen & 1) ? "consumer" : "offset, "
+                                                                  "deliveries or run");
+    return 0;
+}
+
+static int stopping(jb_runtime *r)
+{
+    pthread_mutex_lock(&r->mu);
+    int stop = r->stop;
+    pthread_mutex_unlock(&r->mu);
+    return stop;
+}
+
+/* A take waits in slices of TAKE_SLICE_MS, and only while its client is
+ * there and the runtime runs: a task handed to a worker that went away
+ * would wait task_timeout for a takeover and use up a delivery. */
+static int task_take(jb_runtime *r, const task_req *q, const jb_http_args *a, ut_buf *out)
+{
+    char err[512];
+    jb_task t;
+    int64_t stale = q->stale_ms > r->cf->scheduler.task_timeout_ms
+                        ? q->stale_ms : r->cf->scheduler.task_timeout_ms;
+    int got = 0;
+    for (int64_t left = q->block_ms;;) {
+        int slice = (int)(left > TAKE_SLICE_MS ? TAKE_SLICE_MS : left);
+        got = jb__queue_take(r->q, q->consumer, slice, stale, &t, err, sizeof err);
+        left -= slice;
+        if (got || left <= 0 || stopping(r) || (a->gone && a->gone(a->conn))) break;
+    }
+    if (got < 0) return reply_error(out, 500, err);
+    if (!got) return 204;
+    pthread_mutex_lock(&r->mu);
+    r->tasks_taken++;
+    if (t.deliveries > 1) r->tasks_claimed++;
+    pthread_mutex_unlock(&r->mu);
+    ut_buf_printf(out, "{\"offset\":%llu,\"deliveries\":%d,\"run\":%lld}\n",
+                  (unsigned long long)t.offset, t.deliveries, (long long)t.run_id);
+    return 200;
+}
+
+/* POST /v1/jobs/_tasks/{take,heartbeat,ack}. */
+static int tasks_http(jb_runtime *r, const char *what, const char *body, size_t len,
+                      const jb_http_args *a, ut_buf *out)
+{
+    char err[512];
+    task_req q;
+    int take = !strcmp(what, "take"), beat = !strcmp(what, "heartbeat"),
+        ack = !strcmp(what, "ack");
+    if (!take && !beat && !ack)
+        return reply_error(out, 404,
+                           "no such endpoint (POST /v1/jobs/_tasks/take, heartbeat, ack)");
+    if (parse_task_req(body, len, take ? 1 : 15, &q, err, sizeof err))
+        return reply_error(out, 400, err);
+    if (take && stopping(r)) return reply_error(out, 503, "the server is stopping");
+    if (r->q->remote) return reply_error(out, 503, "this process has no task queue of its own");
+    if (take) return task_take(r, &q, a, out);
+    if (ack) {
+        if (jb__queue_ack(r->q, q.consumer, &q.t, err, sizeof err)) return reply_error(out, 500, err);
+        pthread_mutex_lock(&r->mu);
+        r->tasks_acked++;
+        pthread_mutex_unlock(&r->mu);
+        jb__kick(r);
+        ut_buf_puts(out, "{}\n");
+        return 200;
+    }
+    int rc = jb__queue_heartbeat(r->q, q.consumer, &q.t, err, sizeof err);
+    if (rc) return reply_error(out, rc > 0 ? 409 : 500, err);
+    ut_buf_puts(out, "{}\n");
+    return 200;
+}
+
 int jb_http(jb_runtime *r, const char *method, const char *path, const char *body, size_t len,
             int writer, const jb_http_args *a, ut_buf *out)
 {
     if (!strcmp(path, "/v1/jobs")) {
         if (strcmp(method, "GET")) return reply_error(out, 405, "use GET");
         return list_jobs(r, out);
+    }
+    if (!strncmp(path, "/v1/jobs/_tasks/", 16)) {
+        if (strcmp(method, "POST")) return reply_error(out, 405, "use POST");
+        if (!writer)
+            return reply_error(out, 403, "the task queue needs a write token (query.write_tokens)");
+        return tasks_http(r, path + 16, body, len, a, out);
     }
     const char *p = path + 8; /* after "/v1/jobs" */
     char name[80];
@@ -283,7 +435,8 @@ void jb_metrics(jb_runtime *r, ut_buf *b)
     ut_buf_printf(b, "sluice_jobs_queue_pending %llu\n", (unsigned long long)pending);
     help(b, "sluice_jobs_queue_waiting", "gauge", "Tasks in the queue no worker took yet.");
     ut_buf_printf(b, "sluice_jobs_queue_waiting %llu\n", (unsigned long long)waiting);
-    help(b, "sluice_jobs_tasks_taken_total", "counter", "Tasks taken by this process's workers.");
+    help(b, "sluice_jobs_tasks_taken_total", "counter",
+         "Tasks taken by this server's workers and by sluice worker processes through it.");
     ut_buf_printf(b, "sluice_jobs_tasks_taken_total %llu\n", (unsigned long long)r->tasks_taken);
     help(b, "sluice_jobs_tasks_claimed_total", "counter",
          "Tasks taken over from a worker that stopped heartbeating.");

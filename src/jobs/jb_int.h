@@ -8,6 +8,7 @@
 #include "journal/journal.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 #define JB_MAX_SECRET_BYTES 4096
 #define JB_MAX_TEMPLATE_OUT (4u << 20) /* bytes of one expanded template */
@@ -106,11 +107,15 @@ int jb__expand(const char *text, const jb_vars *v, ut_buf *out, jb_redact *r, ch
 int jb__tmpl_check(const cf_config *cf, const cf_job *j, const char *text, char *err,
                    size_t errlen);
 
-/* ---- the queue (queue.c) ----------------------------------------------------
- * The task queue behind an interface (a Redis Streams one can come later):
- * tasks are records of the journal stream "tasks" under <data_dir>/jobs,
- * delivered through its consumer group "workers"; dead letters go to
- * stream "dead". */
+/* ---- the queue (queue.c: the interface and its journal implementation;
+ * queue_http.c: a client of a server's) --------------------------------------
+ * The task queue behind an interface: the journal one (tasks are records
+ * of the journal stream "tasks" under <data_dir>/jobs, delivered through
+ * its consumer group "workers"; dead letters go to stream "dead"), opened
+ * by the one process that schedules (sluice serve), and the HTTP one of
+ * `sluice worker` processes, which reach that queue through the server's
+ * internal endpoints POST /v1/jobs/_tasks/{take,heartbeat,ack} (http.c).
+ * A Redis Streams one can come later. */
 typedef struct jb_queue jb_queue;
 
 typedef struct jb_task {
@@ -119,25 +124,56 @@ typedef struct jb_task {
     int64_t run_id;
 } jb_task;
 
+/* An implementation: a struct starting with `jb_queue base` whose ops
+ * implement the calls below (push and dead may fail: a worker-only queue). */
+typedef struct jb_queue_ops {
+    const char *name; /* "journal", "http" */
+    int (*push)(jb_queue *q, int64_t run_id, uint64_t *offset, char *err, size_t errlen);
+    int (*take)(jb_queue *q, const char *consumer, int block_ms, int64_t stale_ms, jb_task *t,
+                char *err, size_t errlen);
+    int (*heartbeat)(jb_queue *q, const char *consumer, const jb_task *t, char *err,
+                     size_t errlen);
+    int (*ack)(jb_queue *q, const char *consumer, const jb_task *t, char *err, size_t errlen);
+    int (*dead)(jb_queue *q, uint64_t *cursor, void (*fn)(void *, uint64_t, int64_t), void *arg,
+                char *err, size_t errlen);
+    void (*depth)(jb_queue *q, uint64_t *pending, uint64_t *waiting);
+    void (*close)(jb_queue *q);
+} jb_queue_ops;
+struct jb_queue {
+    const jb_queue_ops *ops;
+    int remote; /* tasks may name runs of another catalog: never ack those */
+};
+
+/* The journal queue under <data_dir>/jobs (one process at a time). */
 jb_queue *jb__queue_open(const char *data_dir, int max_deliveries, char *err, size_t errlen);
-void jb__queue_close(jb_queue *q);
+/* A client of the queue of the server at url (http://host:port), with a
+ * Bearer token (NULL: none).  Calls that wait (take) give up as soon as
+ * *cancel is set.  Opens no connection yet. */
+jb_queue *jb__queue_open_http(const char *url, const char *token, const atomic_int *cancel,
+                              char *err, size_t errlen);
+void jb__queue_close(jb_queue *q); /* accepts NULL */
 /* Append a task for run_id; *offset = its id.  0 / -1. */
 int jb__queue_push(jb_queue *q, int64_t run_id, uint64_t *offset, char *err, size_t errlen);
 /* Take one task for `consumer`: a new one (waiting up to block_ms), else
  * one idle for at least stale_ms (its worker died).  1 taken, 0 none, -1. */
 int jb__queue_take(jb_queue *q, const char *consumer, int block_ms, int64_t stale_ms,
                    jb_task *t, char *err, size_t errlen);
-/* Keep t alive (its idle time back to 0). */
+/* Keep t alive (its idle time back to 0).  0 kept, 1 lost (the task is no
+ * longer consumer's: taken over, acked or dead-lettered), -1 could not tell
+ * (I/O, the server unreachable: try again at the next beat). */
 int jb__queue_heartbeat(jb_queue *q, const char *consumer, const jb_task *t, char *err,
                         size_t errlen);
 /* XACK t, only while it is still consumer's delivery t->deliveries (a task
- * another worker took over is its to ack). */
+ * another worker took over is the new holder's to ack).  0 / -1 (the task
+ * stays pending: taken over after task_timeout, then acked and skipped as
+ * its run is finished). */
 int jb__queue_ack(jb_queue *q, const char *consumer, const jb_task *t, char *err, size_t errlen);
 /* Dead letters from *cursor on: fn(task offset of the dead-lettered task,
  * run id) each; advances *cursor.  Count or -1. */
 int jb__queue_dead(jb_queue *q, uint64_t *cursor, void (*fn)(void *, uint64_t, int64_t),
                    void *arg, char *err, size_t errlen);
-/* Tasks pending (delivered, not acked) and waiting (not delivered). */
+/* Tasks pending (delivered, not acked) and waiting (not delivered); 0 and
+ * 0 when the queue cannot tell (http). */
 void jb__queue_depth(jb_queue *q, uint64_t *pending, uint64_t *waiting);
 
 /* ---- kinds (kind_*.c) ------------------------------------------------------- */

@@ -20,6 +20,7 @@ typedef struct jb_inflight {
     pl_slot slot; /* its pool slot (lease 0: none), renewed with the heartbeat */
     sq_engine *eng; /* a sql task's engine: interrupted when the runtime stops */
     int lost;     /* a heartbeat found the task taken over */
+    int failing;  /* the last heartbeat could not reach the queue */
 } jb_inflight;
 
 typedef struct jb_worker {

@@ -14,7 +14,9 @@
  *     queued with the task's offset
  *     dead-lettered tasks ──► their runs dead, with the reason
  *
- *   workers (threads here; the queue is one journal consumer group)
+ *   workers (threads of sluice serve, and of any number of sluice worker
+ *   processes, which reach the queue through the server's HTTP endpoints;
+ *   the queue is one journal consumer group)
  *     take a task (new ones first, then tasks idle past task_timeout: their
  *     worker died) ──► ct_run_start for this delivery (the fencing token;
  *     a finished run or one another delivery holds is acked and skipped)
@@ -59,6 +61,12 @@ typedef struct jb_opts {
     void *progress_ctx;
     int scheduler;             /* run the scheduler thread */
     int workers;               /* worker threads (0 = none) */
+    /* NULL: the queue is the journal one under data_dir, which only one
+     * process opens (sluice serve).  Else the URL (http://host:port) of the
+     * server that has it: the workers take, heartbeat and ack over HTTP
+     * (sluice worker); no scheduler then. */
+    const char *queue_url;
+    const char *queue_token;   /* Bearer token for queue_url (a write token), or NULL */
     /* Test hook: the clock (µs since the epoch); NULL = CLOCK_REALTIME. */
     int64_t (*now_us)(void *ctx);
     void *clock_ctx;
@@ -71,7 +79,8 @@ typedef struct jb_opts {
  * checked beyond secrets_dir).  0 or -1. */
 int jb_check(const cf_config *cf, char *err, size_t errlen);
 
-/* Open the queue and start the scheduler and workers.  NULL with a message. */
+/* Open the queue (o->queue_url: a client of the server's) and start the
+ * scheduler and workers.  NULL with a message. */
 jb_runtime *jb_create(const jb_opts *o, char *err, size_t errlen);
 /* Stop taking tasks; running tasks finish or, past deadline_ms (wall
  * clock), are abandoned (their tasks stay pending and are taken over after
@@ -90,14 +99,18 @@ int jb_wait_idle(jb_runtime *r, int64_t timeout_ms);
 
 /* ---- HTTP and metrics (http.c) ------------------------------------------------ */
 
-/* Query-string arguments of a request. */
+/* Query-string arguments of a request, and whether its client is still
+ * there (gone may be NULL: always there). */
 typedef struct jb_http_args {
     const char *(*arg)(const void *conn, const char *key);
+    int (*gone)(const void *conn);
     const void *conn;
 } jb_http_args;
 
-/* GET /v1/jobs, GET /v1/jobs/{job}/runs, POST /v1/jobs/{job}/runs (only
- * with writer != 0): the JSON reply into out; returns the HTTP status. */
+/* GET /v1/jobs, GET /v1/jobs/{job}/runs, POST /v1/jobs/{job}/runs, and
+ * the queue of sluice worker processes, POST /v1/jobs/_tasks/{take,
+ * heartbeat,ack} (POSTs only with writer != 0): the JSON reply into out;
+ * returns the HTTP status (204: no body). */
 int jb_http(jb_runtime *r, const char *method, const char *path, const char *body, size_t len,
             int writer, const jb_http_args *a, ut_buf *out);
 /* Prometheus lines: runs by job and state, queue depth, tasks taken and

@@ -1,4 +1,5 @@
-/* jobs: the task queue on the journal (Redis Streams semantics).
+/* jobs: the task queue interface, and its implementation on the journal
+ * (Redis Streams semantics).
  *
  *   <data_dir>/jobs/tasks/          stream of task records {"run":<id>}
  *   <data_dir>/jobs/tasks/groups/workers.log   the consumer group (its PEL)
@@ -11,11 +12,16 @@
  *             else XAUTOCLAIM tasks workers <consumer> <stale_ms> 0 COUNT 1
  *             (+ XPENDING for the delivery count: the fencing token)
  *   heartbeat XCLAIM tasks workers <consumer> 0 <offset> JUSTID, only while
- *             the entry is still <consumer>'s (never steal it back)
+ *             the entry is still <consumer>'s (never steal it back: the look
+ *             and the claim are under one lock with the takes)
  *   ack       XACK
+ *   prune     XGROUP DELCONSUMER of consumers with nothing pending, unseen
+ *             for 10 x task_timeout (each worker process start makes new ones)
  *
  * A task claimed more than max_deliveries times is dead-lettered by the
- * group itself; the scheduler reads "dead" and marks the run. */
+ * group itself; the scheduler reads "dead" and marks the run.  The group
+ * log is locked by the process that opens it (sluice serve); other
+ * processes use the HTTP client of queue_http.c. */
 #include "jobs/jb_int.h"
 #include "util/util.h"
 
@@ -26,20 +32,68 @@
 #include <time.h>
 
 #define TASK_MAX_BYTES 256
+#define PRUNE_IDLE 10 /* x stale_ms: a consumer not seen for that long is gone */
 
-struct jb_queue {
+typedef struct jq_journal {
+    jb_queue base;
     jr_stream *tasks, *dead;
     jr_group *g;
-    pthread_mutex_t mu; /* hb; the group itself is thread-safe */
+    pthread_mutex_t mu; /* reads, claims, prune, hb (the group itself is thread-safe) */
     jr_group_buf *hb;   /* the heartbeat's (JUSTID claims return no records) */
-};
+    int64_t pruned_ms;  /* the last prune (monotonic) */
+} jq_journal;
+
+/* ---- the interface -------------------------------------------------------------- */
+
+void jb__queue_close(jb_queue *q)
+{
+    if (q) q->ops->close(q);
+}
+
+int jb__queue_push(jb_queue *q, int64_t run_id, uint64_t *offset, char *err, size_t errlen)
+{
+    return q->ops->push(q, run_id, offset, err, errlen);
+}
+
+int jb__queue_take(jb_queue *q, const char *consumer, int block_ms, int64_t stale_ms,
+                   jb_task *t, char *err, size_t errlen)
+{
+    return q->ops->take(q, consumer, block_ms, stale_ms, t, err, errlen);
+}
+
+int jb__queue_heartbeat(jb_queue *q, const char *consumer, const jb_task *t, char *err,
+                        size_t errlen)
+{
+    return q->ops->heartbeat(q, consumer, t, err, errlen);
+}
+
+int jb__queue_ack(jb_queue *q, const char *consumer, const jb_task *t, char *err, size_t errlen)
+{
+    return q->ops->ack(q, consumer, t, err, errlen);
+}
+
+int jb__queue_dead(jb_queue *q, uint64_t *cursor, void (*fn)(void *, uint64_t, int64_t),
+                   void *arg, char *err, size_t errlen)
+{
+    return q->ops->dead(q, cursor, fn, arg, err, errlen);
+}
+
+void jb__queue_depth(jb_queue *q, uint64_t *pending, uint64_t *waiting)
+{
+    q->ops->depth(q, pending, waiting);
+}
+
+/* ---- the journal implementation ----------------------------------------------- */
+
+static const jb_queue_ops journal_ops;
 
 jb_queue *jb__queue_open(const char *data_dir, int max_deliveries, char *err, size_t errlen)
 {
     char dir[4200];
     snprintf(dir, sizeof dir, "%s/jobs", data_dir);
     if (ut_mkdir_p(dir, err, errlen)) return NULL;
-    jb_queue *q = ut_calloc(1, sizeof *q);
+    jq_journal *q = ut_calloc(1, sizeof *q);
+    q->base.ops = &journal_ops;
     pthread_mutex_init(&q->mu, NULL);
     jr_opts o;
     jr_opts_init(&o);
@@ -57,15 +111,15 @@ jb_queue *jb__queue_open(const char *data_dir, int max_deliveries, char *err, si
     go.dead_letter = q->dead;
     q->g = jr_group_open(q->tasks, "workers", &go, err, errlen);
     if (!q->g) goto fail;
-    return q;
+    return &q->base;
 fail:
-    jb__queue_close(q);
+    jb__queue_close(&q->base);
     return NULL;
 }
 
-void jb__queue_close(jb_queue *q)
+static void jq_close(jb_queue *base)
 {
-    if (!q) return;
+    jq_journal *q = (jq_journal *)base;
     jr_group_buf_destroy(q->hb);
     jr_group_close(q->g);
     jr_stream_close(q->tasks);
@@ -74,8 +128,9 @@ void jb__queue_close(jb_queue *q)
     free(q);
 }
 
-int jb__queue_push(jb_queue *q, int64_t run_id, uint64_t *offset, char *err, size_t errlen)
+static int jq_push(jb_queue *base, int64_t run_id, uint64_t *offset, char *err, size_t errlen)
 {
+    jq_journal *q = (jq_journal *)base;
     char rec[64];
     int n = snprintf(rec, sizeof rec, "{\"run\":%lld}", (long long)run_id);
     jr_iov v = {rec, (size_t)n};
@@ -97,7 +152,7 @@ static int64_t run_of(const void *p, size_t n)
 }
 
 /* The delivery count of pending entry `off`; 0 if it is not pending. */
-static int deliveries_of(jb_queue *q, uint64_t off, const char *consumer, char *err,
+static int deliveries_of(jq_journal *q, uint64_t off, const char *consumer, char *err,
                          size_t errlen)
 {
     jr_pending_entry e;
@@ -108,7 +163,7 @@ static int deliveries_of(jb_queue *q, uint64_t off, const char *consumer, char *
 
 /* Fill t from a delivered record; a record that is no task is acked and
  * skipped (0). */
-static int to_task(jb_queue *q, const jr_record *r, const char *consumer, jb_task *t, char *err,
+static int to_task(jq_journal *q, const jr_record *r, const char *consumer, jb_task *t, char *err,
                    size_t errlen)
 {
     t->offset = r->offset;
@@ -123,11 +178,37 @@ static int to_task(jb_queue *q, const jr_record *r, const char *consumer, jb_tas
     return 1;
 }
 
-int jb__queue_take(jb_queue *q, const char *consumer, int block_ms, int64_t stale_ms,
-                   jb_task *t, char *err, size_t errlen)
+/* Delete the consumers that have nothing pending and were not seen for
+ * PRUNE_IDLE x stale_ms (workers that died or stopped: every process start
+ * makes new ones, and a group holds at most JR_GROUP_MAX_CONSUMERS), at most
+ * once per stale_ms.  Under q->mu, like every read and claim, so that no
+ * consumer takes a task between the look and the delete. */
+static void prune(jq_journal *q, int64_t stale_ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    if (stale_ms <= 0 || (q->pruned_ms && now - q->pruned_ms < stale_ms)) return;
+    q->pruned_ms = now;
+    jr_group_info gi;
+    char err[300];
+    if (jr_group_info_get(q->g, &gi, err, sizeof err)) return;
+    for (int i = 0; i < gi.nconsumers; i++) {
+        const jr_group_consumer_info *c = &gi.consumers[i];
+        if (c->pending == 0 && c->idle_ms > PRUNE_IDLE * stale_ms &&
+            jr_group_delconsumer(q->g, c->name, err, sizeof err) < 0)
+            break;
+    }
+    jr_group_info_free(&gi);
+}
+
+/* One look under q->mu: a new task, else one idle past stale_ms.  1 / 0 / -1. */
+static int take_once(jq_journal *q, const char *consumer, int64_t stale_ms, jr_group_buf *b,
+                     jb_task *t, uint64_t *next, char *err, size_t errlen)
 {
     jr_record rec;
-    jr_group_buf *b = jr_group_buf_create(q->tasks);
+    pthread_mutex_lock(&q->mu);
+    prune(q, stale_ms);
     int rc = jr_group_read(q->g, consumer, b, &rec, 1, 0, 0, err, errlen);
     if (rc == 0) { /* nothing new: a task whose worker died? */
         uint64_t deleted[1];
@@ -135,43 +216,66 @@ int jb__queue_take(jb_queue *q, const char *consumer, int block_ms, int64_t stal
         rc = jr_group_autoclaim(q->g, consumer, stale_ms, 0, 1, 0, b, &rec, deleted, &res, err,
                                 errlen);
     }
-    if (rc == 0 && block_ms) rc = jr_group_read(q->g, consumer, b, &rec, 1, 0, block_ms, err,
-                                                errlen);
     if (rc == 1) rc = to_task(q, &rec, consumer, t, err, errlen);
+    jr_info si;
+    jr_stream_info(q->tasks, &si);
+    *next = si.next_offset; /* every record before it was delivered */
+    pthread_mutex_unlock(&q->mu);
+    return rc;
+}
+
+static int jq_take(jb_queue *base, const char *consumer, int block_ms, int64_t stale_ms,
+                   jb_task *t, char *err, size_t errlen)
+{
+    jq_journal *q = (jq_journal *)base;
+    jr_group_buf *b = jr_group_buf_create(q->tasks);
+    uint64_t next = 0;
+    int rc = take_once(q, consumer, stale_ms, b, t, &next, err, errlen);
+    if (rc == 0 && block_ms && jr_stream_wait(q->tasks, next, block_ms))
+        rc = take_once(q, consumer, stale_ms, b, t, &next, err, errlen);
     jr_group_buf_destroy(b);
     return rc;
 }
 
-int jb__queue_heartbeat(jb_queue *q, const char *consumer, const jb_task *t, char *err,
+static int jq_heartbeat(jb_queue *base, const char *consumer, const jb_task *t, char *err,
                         size_t errlen)
 {
-    int d = deliveries_of(q, t->offset, consumer, err, errlen);
-    if (d < 0) return -1;
-    if (d != t->deliveries)
-        return ut_err(err, errlen, "task %" PRIu64 " of run %lld is no longer this worker's",
-                      t->offset, (long long)t->run_id);
-    jr_record rec;
-    pthread_mutex_lock(&q->mu);
-    if (!q->hb) q->hb = jr_group_buf_create(q->tasks);
-    /* min idle: a worker that took the task over a moment ago (after our
-     * ownership check) has it idle ~0: never take it back */
-    int n = jr_group_claim(q->g, consumer, 20, &t->offset, 1, JR_CLAIM_JUSTID, q->hb, &rec, err,
-                           errlen);
+    jq_journal *q = (jq_journal *)base;
+    pthread_mutex_lock(&q->mu); /* no take claims it between the look and the claim */
+    int d = deliveries_of(q, t->offset, consumer, err, errlen), rc = d < 0 ? -1 : 0;
+    if (d >= 0 && d != t->deliveries) {
+        ut_err(err, errlen, "task %" PRIu64 " of run %lld is no longer %s's", t->offset,
+               (long long)t->run_id, consumer);
+        rc = 1;
+    }
+    if (rc == 0) {
+        jr_record rec;
+        if (!q->hb) q->hb = jr_group_buf_create(q->tasks);
+        if (jr_group_claim(q->g, consumer, 0, &t->offset, 1, JR_CLAIM_JUSTID, q->hb, &rec, err,
+                           errlen) < 0)
+            rc = -1;
+    }
     pthread_mutex_unlock(&q->mu);
-    return n < 0 ? -1 : 0;
+    return rc;
 }
 
-int jb__queue_ack(jb_queue *q, const char *consumer, const jb_task *t, char *err, size_t errlen)
+/* Only while the task is still consumer's delivery t->deliveries: a task
+ * another worker took over since is the new holder's to ack. */
+static int jq_ack(jb_queue *base, const char *consumer, const jb_task *t, char *err,
+                  size_t errlen)
 {
-    int d = deliveries_of(q, t->offset, consumer, err, errlen);
-    if (d < 0) return -1;
-    if (d != t->deliveries) return 0; /* taken over since: the new holder acks it */
-    return jr_group_ack(q->g, &t->offset, 1, err, errlen) < 0 ? -1 : 0;
+    jq_journal *q = (jq_journal *)base;
+    pthread_mutex_lock(&q->mu);
+    int d = deliveries_of(q, t->offset, consumer, err, errlen), rc = d < 0 ? -1 : 0;
+    if (d == t->deliveries && jr_group_ack(q->g, &t->offset, 1, err, errlen) < 0) rc = -1;
+    pthread_mutex_unlock(&q->mu);
+    return rc;
 }
 
-int jb__queue_dead(jb_queue *q, uint64_t *cursor, void (*fn)(void *, uint64_t, int64_t),
+static int jq_dead(jb_queue *base, uint64_t *cursor, void (*fn)(void *, uint64_t, int64_t),
                    void *arg, char *err, size_t errlen)
 {
+    jq_journal *q = (jq_journal *)base;
     jr_reader *r = jr_reader_create(q->dead);
     jr_record recs[64];
     int total = 0;
@@ -190,8 +294,9 @@ int jb__queue_dead(jb_queue *q, uint64_t *cursor, void (*fn)(void *, uint64_t, i
     return total;
 }
 
-void jb__queue_depth(jb_queue *q, uint64_t *pending, uint64_t *waiting)
+static void jq_depth(jb_queue *base, uint64_t *pending, uint64_t *waiting)
 {
+    jq_journal *q = (jq_journal *)base;
     jr_group_info gi;
     jr_info si;
     *pending = *waiting = 0;
@@ -202,3 +307,6 @@ void jb__queue_depth(jb_queue *q, uint64_t *pending, uint64_t *waiting)
         jr_group_info_free(&gi);
     }
 }
+
+static const jb_queue_ops journal_ops = {"journal", jq_push, jq_take, jq_heartbeat, jq_ack,
+                                         jq_dead, jq_depth, jq_close};

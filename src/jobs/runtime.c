@@ -133,7 +133,14 @@ jb_runtime *jb_create(const jb_opts *o, char *err, size_t errlen)
     if (compile_timings(r, err, errlen)) goto fail;
     r->cat = ct_open(r->catalog, err, errlen);
     if (!r->cat) goto fail;
-    r->q = jb__queue_open(o->data_dir, (int)r->cf->scheduler.max_deliveries, err, errlen);
+    if (o->queue_url && o->scheduler) {
+        ut_err(err, errlen, "jobs: the scheduler runs where the queue is, not in a worker of %s",
+               o->queue_url);
+        goto fail;
+    }
+    r->q = o->queue_url
+               ? jb__queue_open_http(o->queue_url, o->queue_token, &r->cancel, err, errlen)
+               : jb__queue_open(o->data_dir, (int)r->cf->scheduler.max_deliveries, err, errlen);
     if (!r->q) goto fail;
     if (open_pools(r, err, errlen)) goto fail;
     if (jb__workers_start(r, err, errlen)) goto fail;
@@ -144,8 +151,9 @@ jb_runtime *jb_create(const jb_opts *o, char *err, size_t errlen)
         }
         r->sched_started = 1;
     }
-    lg_info("jobs", "%d jobs, %d workers%s", r->cf->njobs, r->nworkers,
-            o->scheduler ? ", scheduler on" : "");
+    lg_info("jobs", "%d jobs, %d workers%s%s%s", r->cf->njobs, r->nworkers,
+            o->scheduler ? ", scheduler on" : "", o->queue_url ? ", tasks from " : "",
+            o->queue_url ? o->queue_url : "");
     return r;
 fail:
     jb_destroy(r);

@@ -210,6 +210,12 @@ static void handle(jb_worker *w, ct_catalog *cat, const jb_task *t)
         lg_error("jobs", "task %" PRIu64 ": %s", t->offset, err);
         return; /* not acked: taken again after task_timeout */
     }
+    if (!have && r->q->remote) { /* not ours to drop: another catalog's run? */
+        lg_error("jobs", "task %" PRIu64 ": run %lld is not in %s: is this worker on the "
+                 "server's data directory?  The task is left to the others",
+                 t->offset, (long long)t->run_id, r->catalog);
+        return;
+    }
     int ack = 1;
     if (started) {
         run.deliveries = t->deliveries;
@@ -228,6 +234,12 @@ static void handle(jb_worker *w, ct_catalog *cat, const jb_task *t)
     jb__kick(r);
 }
 
+/* Sleep ms, or less when the runtime stops. */
+static void pause_ms(jb_runtime *r, int64_t ms)
+{
+    for (int64_t end = wall_ms() + ms; wall_ms() < end && !stopping(r);) usleep(50 * 1000);
+}
+
 static void *worker_main(void *arg)
 {
     jb_worker *w = arg;
@@ -238,19 +250,22 @@ static void *worker_main(void *arg)
         lg_error("jobs", "worker %s: %s", w->name, err);
         return NULL;
     }
-    for (;;) {
-        pthread_mutex_lock(&r->mu);
-        int stop = r->stop;
-        pthread_mutex_unlock(&r->mu);
-        if (stop) break;
+    /* A remote take waits on the server (and is cut short by jb_stop). */
+    int block_ms = r->q->remote ? 1000 : 200;
+    int64_t backoff = 0; /* after a failed take: 200 ms, doubling, at most 5 s */
+    while (!stopping(r)) {
         jb_task t;
-        int got = jb__queue_take(r->q, w->name, 200, r->cf->scheduler.task_timeout_ms, &t, err,
-                                 sizeof err);
+        int got = jb__queue_take(r->q, w->name, block_ms, r->cf->scheduler.task_timeout_ms, &t,
+                                 err, sizeof err);
         if (got < 0) {
-            lg_error("jobs", "worker %s: %s", w->name, err);
-            usleep(200 * 1000);
+            if (stopping(r)) break;
+            backoff = backoff ? (backoff * 2 > 5000 ? 5000 : backoff * 2) : 200;
+            lg_error("jobs", "worker %s: %s (again in %lld ms)", w->name, err, (long long)backoff);
+            pause_ms(r, backoff);
             continue;
         }
+        if (backoff) lg_info("jobs", "worker %s: taking tasks again", w->name);
+        backoff = 0;
         if (!got) continue;
         pthread_mutex_lock(&r->mu);
         r->busy++;
@@ -267,11 +282,59 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
+/* What one heartbeat round sends for an in-flight task (copied under the
+ * lock, sent without it: a remote queue's call may take seconds). */
+typedef struct beat {
+    int index;
+    char consumer[96];
+    jb_task task;
+    pl_slot slot;
+    int rc, failing; /* the queue's answer; failing before this round */
+} beat;
+
+/* One round over the tasks in flight. */
+static void heartbeat_round(jb_runtime *r, beat *b)
+{
+    char err[512];
+    int n = 0;
+    pthread_mutex_lock(&r->mu);
+    for (int i = 0; i < JB_MAX_INFLIGHT; i++) {
+        jb_inflight *f = &r->inflight[i];
+        if (!f->used || f->lost) continue;
+        b[n] = (beat){.index = i, .task = f->task, .slot = f->slot, .failing = f->failing};
+        snprintf(b[n].consumer, sizeof b[n].consumer, "%s", f->consumer);
+        n++;
+    }
+    pthread_mutex_unlock(&r->mu);
+    for (int i = 0; i < n; i++) {
+        b[i].rc = jb__queue_heartbeat(r->q, b[i].consumer, &b[i].task, err, sizeof err);
+        if (b[i].rc > 0) lg_warn("jobs", "%s", err);
+        else if (b[i].rc < 0 && !b[i].failing) /* once per outage; the next beat tries again */
+            lg_warn("jobs", "task %" PRIu64 ": heartbeat: %s (the task keeps running)",
+                    b[i].task.offset, err);
+        else if (b[i].rc == 0 && b[i].failing)
+            lg_info("jobs", "task %" PRIu64 ": heartbeats get through again", b[i].task.offset);
+        ut_error e = {0};
+        if (b[i].slot.lease && pl_renew(r->pools, &b[i].slot, &e))
+            lg_warn("jobs", "task %" PRIu64 ": pool slot: %s", b[i].task.offset, e.msg);
+    }
+    pthread_mutex_lock(&r->mu);
+    for (int i = 0; i < n; i++) {
+        jb_inflight *f = &r->inflight[b[i].index];
+        if (!f->used || f->task.offset != b[i].task.offset ||
+            f->task.deliveries != b[i].task.deliveries)
+            continue; /* finished meanwhile */
+        if (b[i].rc > 0) f->lost = 1;
+        f->failing = b[i].rc < 0;
+    }
+    pthread_mutex_unlock(&r->mu);
+}
+
 /* Heartbeat every in-flight task each scheduler.heartbeat. */
 static void *heartbeat_main(void *arg)
 {
     jb_runtime *r = arg;
-    char err[512];
+    beat *b = ut_calloc(JB_MAX_INFLIGHT, sizeof *b);
     pthread_mutex_lock(&r->mu);
     while (!r->stop) {
         struct timespec ts;
@@ -279,20 +342,15 @@ static void *heartbeat_main(void *arg)
         int64_t ns = ts.tv_nsec + (r->cf->scheduler.heartbeat_ms % 1000) * 1000000;
         ts.tv_sec += r->cf->scheduler.heartbeat_ms / 1000 + ns / 1000000000;
         ts.tv_nsec = ns % 1000000000;
-        pthread_cond_timedwait(&r->cv, &r->mu, &ts);
-        for (int i = 0; i < JB_MAX_INFLIGHT && !r->stop; i++) {
-            jb_inflight *f = &r->inflight[i];
-            if (!f->used || f->lost) continue;
-            if (jb__queue_heartbeat(r->q, f->consumer, &f->task, err, sizeof err)) {
-                f->lost = 1;
-                lg_warn("jobs", "%s", err);
-            }
-            ut_error e = {0};
-            if (f->slot.lease && pl_renew(r->pools, &f->slot, &e))
-                lg_warn("jobs", "task %" PRIu64 ": pool slot: %s", f->task.offset, e.msg);
-        }
+        while (!r->stop && pthread_cond_timedwait(&r->cv, &r->mu, &ts) == 0) {
+        } /* woken by other news: keep waiting for the beat */
+        if (r->stop) break;
+        pthread_mutex_unlock(&r->mu);
+        heartbeat_round(r, b);
+        pthread_mutex_lock(&r->mu);
     }
     pthread_mutex_unlock(&r->mu);
+    free(b);
     return NULL;
 }
 

@@ -17,7 +17,10 @@ struct rt_runtime {
     char host[256];
     int port;
     sv_server *server;    /* RT_SERVER */
-    jb_runtime *jobs;     /* RT_SERVER: the scheduler and workers */
+    jb_runtime *jobs;     /* RT_SERVER: the scheduler and workers; RT_WORKER: workers */
+    char server_url[1024]; /* RT_WORKER: the server's URL */
+    char *token;          /* RT_WORKER: its Bearer token, or NULL */
+    int threads;          /* RT_WORKER: worker threads */
     int stopped;          /* rt_stop ran */
     int abandoned;        /* rt_stop gave up on a sink: the server is left as is */
 };

@@ -1,5 +1,5 @@
 /* The runtime's life: log level, data directory, lake store, then the
- * mode's parts (rt__serve); stopped in reverse order. */
+ * mode's parts (rt__serve, the jobs runtime); stopped in reverse order. */
 #include "log/log.h"
 #include "runtime/rt_int.h"
 
@@ -94,7 +94,35 @@ static int table_progress(void *ctx, const char *table, uint64_t *position, uint
     return rt->server ? sv_table_progress(rt->server, table, position, end) : 0;
 }
 
-/* The scheduler and the workers of sluice serve. */
+/* RT_WORKER: the server's URL (from the config's listen unless given) and
+ * token.  0 or -1. */
+static int worker_target(rt_runtime *rt, const rt_opts *o, char *err, size_t errlen)
+{
+    const cf_config *cf = rt->cf;
+    const char *h = cf->listen.host;
+    if (o->server) {
+        snprintf(rt->server_url, sizeof rt->server_url, "%s", o->server);
+    } else if (cf->listen.port == 0) {
+        return ut_err(err, errlen, "listen is %s:0 (any free port) in %s: give the server's URL "
+                      "(--server http://HOST:PORT)", h, cf->file ? cf->file : "the config");
+    } else {
+        if (!h[0] || !strcmp(h, "0.0.0.0")) h = "127.0.0.1";
+        else if (!strcmp(h, "::")) h = "::1";
+        snprintf(rt->server_url, sizeof rt->server_url,
+                 strchr(h, ':') ? "http://[%s]:%d" : "http://%s:%d", h, cf->listen.port);
+    }
+    if (o->token) rt->token = ut_strdup(o->token);
+    else if (cf->query.write_tokens.n) rt->token = ut_strdup(cf->query.write_tokens.v[0]);
+    else if (cf->query.tokens.n)
+        return ut_err(err, errlen, "the server's task queue needs a write token and %s has "
+                      "query.tokens but no query.write_tokens (or give --token)",
+                      cf->file ? cf->file : "the config");
+    rt->threads = o->threads > 0 ? o->threads : cf->workers > 0 ? (int)cf->workers : 1;
+    return 0;
+}
+
+/* The scheduler and the workers of sluice serve; the workers of sluice
+ * worker. */
 static int start_jobs(rt_runtime *rt, char *err, size_t errlen)
 {
     char dir[4096] = ".";
@@ -105,9 +133,13 @@ static int start_jobs(rt_runtime *rt, char *err, size_t errlen)
         else snprintf(dir, sizeof dir, ".");
     }
     jb_opts o = {.cf = rt->cf, .data_dir = rt->data_dir, .config_dir = dir, .store = rt->store,
-                 .sql_open = jobs_sql, .sql_ctx = rt, .scheduler = 1,
+                 .sql_open = jobs_sql, .sql_ctx = rt, .scheduler = rt->mode == RT_SERVER,
                  .table_progress = table_progress, .progress_ctx = rt,
-                 .workers = (int)rt->cf->workers};
+                 .workers = rt->mode == RT_SERVER ? (int)rt->cf->workers : rt->threads};
+    if (rt->mode == RT_WORKER) {
+        o.queue_url = rt->server_url;
+        o.queue_token = rt->token;
+    }
     const char *clock = getenv("SLUICE_JOBS_CLOCK_FILE");
     if (clock && clock[0]) {
         o.now_us = file_clock;
@@ -132,16 +164,17 @@ rt_runtime *rt_create(const cf_config *cf, const rt_opts *o, char *err, size_t e
     rt->port = o->port >= 0 ? o->port : cf->listen.port;
     rt__sql_init(rt);
     if (rt->mode == RT_SERVER && ut_mkdir_p(rt->data_dir, err, errlen)) goto fail;
-    if (rt->mode == RT_CLIENT && !is_dir(rt->data_dir)) { /* a reader creates nothing */
+    if (rt->mode == RT_WORKER && worker_target(rt, o, err, errlen)) goto fail;
+    if (rt->mode != RT_SERVER && !is_dir(rt->data_dir)) { /* the server creates it */
         ut_err(err, errlen, "data directory %s does not exist (or is not a directory)",
                rt->data_dir);
         goto fail;
     }
     rt->store = open_store(cf, rt->data_dir, err, errlen);
     if (!rt->store) goto fail;
-    if (rt->mode == RT_SERVER && jb_check(cf, err, errlen)) goto fail;
+    if (rt->mode != RT_CLIENT && jb_check(cf, err, errlen)) goto fail;
     if (rt->mode == RT_SERVER && rt__serve(rt, err, errlen)) goto fail;
-    if (rt->mode == RT_SERVER && start_jobs(rt, err, errlen)) goto fail;
+    if (rt->mode != RT_CLIENT && start_jobs(rt, err, errlen)) goto fail;
     return rt;
 fail:
     rt_destroy(rt);
@@ -170,6 +203,7 @@ void rt_destroy(rt_runtime *rt)
     if (rt_stop(rt)) return; /* sinks still run over the store and streams: the process exits */
     st_destroy(rt->store);
     rt__sql_free(rt);
+    free(rt->token);
     free(rt->data_dir);
     free(rt);
 }

@@ -12,10 +12,13 @@
  *     ├─ SQL engine options: data directory, store, each declared stream's
  *     │    event-time settings (undeclared streams use the stream defaults,
  *     │    as their sinks do), attachments (PostgreSQL, SQLite)
- *     └─ RT_SERVER: the HTTP server (src/server) with the declared streams,
- *          the ones found in the data directory and their sinks, limits,
- *          shutdown_timeout; POST /v1/query opens its engines through
- *          rt_sql_open
+ *     ├─ RT_SERVER: the HTTP server (src/server) with the declared streams,
+ *     │    the ones found in the data directory and their sinks, limits,
+ *     │    shutdown_timeout; POST /v1/query opens its engines through
+ *     │    rt_sql_open; the jobs runtime: scheduler, task queue, workers
+ *     └─ RT_WORKER: the jobs runtime's workers only (sluice worker), taking
+ *          tasks from the server's queue over HTTP; the catalog, lake and
+ *          pools directly (the same data directory), SQL through rt_sql_open
  *   rt_stop      the parts in reverse order, within shutdown_timeout
  *   rt_destroy   free
  *
@@ -36,7 +39,8 @@
 
 typedef enum rt_mode {
     RT_CLIENT, /* a command next to (or without) a server: store and SQL only */
-    RT_SERVER  /* sluice serve: also the HTTP server, streams and sinks */
+    RT_SERVER, /* sluice serve: also the HTTP server, streams and sinks, jobs */
+    RT_WORKER  /* sluice worker: store, SQL and job workers fed by a server */
 } rt_mode;
 
 typedef struct rt_opts {
@@ -44,6 +48,13 @@ typedef struct rt_opts {
     const char *data_dir; /* NULL = the config's data_dir */
     const char *host;     /* RT_SERVER: NULL = the config's listen host */
     int port;             /* RT_SERVER: -1 = the config's listen port; 0 = any free port */
+    /* RT_WORKER: the server (NULL = http://<the config's listen>, 0.0.0.0 as
+     * 127.0.0.1), its write token (NULL = the config's first
+     * query.write_tokens, if any), worker threads (<= 0: the config's
+     * `workers`, at least 1). */
+    const char *server;
+    const char *token;
+    int threads;
 } rt_opts;
 
 typedef struct rt_runtime rt_runtime;
@@ -56,7 +67,8 @@ rt_runtime *rt_create(const cf_config *cf, const rt_opts *o, char *err, size_t e
 
 /* Stop what runs (RT_SERVER: no new connections, in-flight requests finish,
  * every sink lands its buffer, all at once, within the config's
- * shutdown_timeout).  Returns 0; or -1 when a sink was still landing at the
+ * shutdown_timeout; both modes with jobs: running commands are stopped,
+ * their tasks stay pending).  Returns 0; or -1 when a sink was still landing at the
  * deadline: the caller should then exit without rt_destroy (what did not
  * land is in the journal and lands after the restart).  Idempotent. */
 int rt_stop(rt_runtime *rt);

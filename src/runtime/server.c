@@ -75,7 +75,7 @@ static int jobs_http(void *arg, const sv_ext_req *q, ut_buf *out)
         ut_buf_puts(out, "{\"error\":\"the jobs runtime is not running\"}\n");
         return 503;
     }
-    jb_http_args a = {q->arg, q->conn};
+    jb_http_args a = {q->arg, q->gone, q->conn};
     return jb_http(jobs, q->method, q->path, q->body, q->n, writer, &a, out);
 }
 

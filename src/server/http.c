@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -195,6 +196,17 @@ static const char *ext_arg(const void *conn, const char *key)
     return MHD_lookup_connection_value((struct MHD_Connection *)conn, MHD_GET_ARGUMENT_KIND, key);
 }
 
+/* Has the client of conn gone (closed its end, reset)?  For a handler
+ * that waits: it should not hand out what nobody will read. */
+static int ext_gone(const void *conn)
+{
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
+        (struct MHD_Connection *)conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    if (!ci) return 0;
+    struct pollfd p = {ci->connect_fd, POLLRDHUP, 0};
+    return poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
+}
+
 /* A request under ext_prefix: its body is collected as for /v1/query. */
 static enum MHD_Result handle_ext(sv_server *s, struct MHD_Connection *c, const char *url,
                                   const char *method, const char *upload, size_t *upload_size,
@@ -206,7 +218,7 @@ static enum MHD_Result handle_ext(sv_server *s, struct MHD_Connection *c, const 
     const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
     sv_ext_req q = {.method = method, .path = url, .body = ut_buf_cstr(&qb->b), .n = qb->b.len,
                     .bearer = auth && !strncmp(auth, "Bearer ", 7) ? auth + 7 : NULL,
-                    .arg = ext_arg, .conn = c};
+                    .arg = ext_arg, .gone = ext_gone, .conn = c};
     ut_buf out = {0};
     int code = s->o.ext(s->o.ext_arg, &q, &out);
     r = sv__reply(s, c, code, "application/json", out.p ? (const void *)out.p : "",

@@ -64,6 +64,7 @@ typedef struct sv_ext_req {
     size_t n;
     const char *bearer;        /* the Bearer token, NULL if none */
     const char *(*arg)(const void *conn, const char *key); /* a query-string argument */
+    int (*gone)(const void *conn); /* 1 once the client closed the connection */
     const void *conn;
 } sv_ext_req;
 /* Fill out with the reply body (JSON); returns the HTTP status. */

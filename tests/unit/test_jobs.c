@@ -1,7 +1,7 @@
 /* Unit tests of the jobs runtime: config checks, the scheduler's plan
  * under a fake clock (catchup, lookback, start), templates, the run
- * store's fencing, and workers running command tasks (success, retries,
- * failure). */
+ * store's fencing, workers running command tasks (success, retries,
+ * failure), the task endpoints of sluice worker and their HTTP client. */
 #include "catalog/catalog.h"
 #include "config/config.h"
 #include "jobs/jb_int.h"
@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 static int64_t fake_now;
 static int64_t fake_clock(void *ctx)
@@ -445,4 +447,159 @@ TEST(jobs_sql_lineage_gates_runs)
     CHECK_EQ_INT(count_runs(dir, "down", 1u << CT_RUN_WAITING), 1); /* up has no run for 00:00 */
     jb_destroy(r);
     cf_destroy(c);
+}
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int gone_yes(const void *conn)
+{
+    (void)conn;
+    return 1;
+}
+
+/* POST /v1/jobs/_tasks/... as `sluice worker` calls it: the status, the
+ * reply in out. */
+static int tasks_post(jb_runtime *r, const char *what, const char *body, int writer,
+                      int (*gone)(const void *), ut_buf *out)
+{
+    char path[128];
+    snprintf(path, sizeof path, "/v1/jobs/_tasks/%s", what);
+    jb_http_args a = {NULL, gone, NULL};
+    ut_buf_reset(out);
+    return jb_http(r, "POST", path, body, strlen(body), writer, &a, out);
+}
+
+TEST(jobs_task_endpoints)
+{
+    char err[512], dir[4200], body[256];
+    snprintf(dir, sizeof dir, "%s/tasks", t_tmpdir());
+    cf_config *c = load(dir,
+                        "scheduler: {task_timeout: 2s, heartbeat: 200ms}\n"
+                        "jobs:\n  h:\n    kind: command\n    window: hour\n    start: 2026-01-01\n"
+                        "    command: ['true']\n",
+                        err, sizeof err);
+    CHECK_MSG(c, "%s", err);
+    CHECK(ut_mkdir_p(dir, err, sizeof err) == 0);
+    fake_now = at("2026-01-01T01:00:00Z");
+    jb_runtime *r = start(c, dir, 0, err, sizeof err);
+    CHECK_MSG(r, "%s", err);
+    ut_buf out = {0};
+    const char *take = "{\"consumer\":\"host-1-w0\",\"block_ms\":0,\"stale_ms\":0}";
+    CHECK_EQ_INT(tasks_post(r, "take", take, 0, NULL, &out), 403); /* needs a write token */
+    CHECK_EQ_INT(tasks_post(r, "take", "{\"consumer\":\"a b\"}", 1, NULL, &out), 400);
+    CHECK_EQ_INT(tasks_post(r, "take", "{\"block_ms\":0}", 1, NULL, &out), 400);
+    CHECK_EQ_INT(tasks_post(r, "nope", take, 1, NULL, &out), 404);
+    CHECK_EQ_INT(tasks_post(r, "take", take, 1, NULL, &out), 204); /* nothing queued */
+    /* a client that went away is handed nothing and not waited for */
+    int64_t t0 = mono_ms();
+    CHECK_EQ_INT(tasks_post(r, "take", "{\"consumer\":\"x\",\"block_ms\":3000}", 1, gone_yes,
+                            &out), 204);
+    CHECK_MSG(mono_ms() - t0 < 1000, "waited %lld ms", (long long)(mono_ms() - t0));
+    ut_error e = {0};
+    CHECK_EQ_INT(jb_tick(r, &e), 1); /* the hour 00-01 */
+    CHECK_EQ_INT(tasks_post(r, "take", take, 1, NULL, &out), 200);
+    unsigned long long off;
+    int deliveries;
+    long long run;
+    CHECK_MSG(sscanf(ut_buf_cstr(&out), "{\"offset\":%llu,\"deliveries\":%d,\"run\":%lld}", &off,
+                     &deliveries, &run) == 3, "%s", ut_buf_cstr(&out));
+    CHECK_EQ_INT(deliveries, 1);
+    CHECK_EQ_INT(tasks_post(r, "take", take, 1, NULL, &out), 204); /* it is pending */
+    snprintf(body, sizeof body, "{\"consumer\":\"host-1-w0\",\"offset\":%llu,\"deliveries\":1,"
+             "\"run\":%lld}", off, run);
+    CHECK_EQ_INT(tasks_post(r, "heartbeat", body, 1, NULL, &out), 200);
+    snprintf(body, sizeof body, "{\"consumer\":\"host-2-w0\",\"offset\":%llu,\"deliveries\":1,"
+             "\"run\":%lld}", off, run);
+    CHECK_EQ_INT(tasks_post(r, "heartbeat", body, 1, NULL, &out), 409); /* not its task */
+    /* idle past task_timeout: another consumer takes it over, the first one has lost it */
+    usleep(2100 * 1000);
+    CHECK_EQ_INT(tasks_post(r, "take", "{\"consumer\":\"host-2-w0\",\"block_ms\":0,"
+                                       "\"stale_ms\":0}", 1, NULL, &out), 200);
+    CHECK_MSG(strstr(ut_buf_cstr(&out), "\"deliveries\":2"), "%s", ut_buf_cstr(&out));
+    snprintf(body, sizeof body, "{\"consumer\":\"host-1-w0\",\"offset\":%llu,\"deliveries\":1,"
+             "\"run\":%lld}", off, run);
+    CHECK_EQ_INT(tasks_post(r, "heartbeat", body, 1, NULL, &out), 409);
+    /* an ack by the consumer that lost it leaves it to the new holder */
+    CHECK_EQ_INT(tasks_post(r, "ack", body, 1, NULL, &out), 200);
+    CHECK_EQ_INT(jb_wait_idle(r, 300), 0);
+    snprintf(body, sizeof body, "{\"consumer\":\"host-2-w0\",\"offset\":%llu,"
+             "\"deliveries\":2,\"run\":%lld}", off, run);
+    CHECK_EQ_INT(tasks_post(r, "ack", body, 1, NULL, &out), 200);
+    CHECK_EQ_INT(jb_wait_idle(r, 1000), 1); /* nothing pending or waiting */
+    ut_buf_reset(&out);
+    jb_http_args a = {NULL, NULL, NULL};
+    CHECK_EQ_INT(jb_http(r, "GET", "/v1/jobs/_tasks/take", "", 0, 1, &a, &out), 405);
+    ut_buf_free(&out);
+    jb_destroy(r);
+    cf_destroy(c);
+}
+
+TEST(jobs_http_queue_client)
+{
+    char err[512];
+    atomic_int cancel = 0;
+    CHECK(jb__queue_open_http("ftp://x", NULL, &cancel, err, sizeof err) == NULL);
+    CHECK_MSG(strstr(err, "ftp://x"), "%s", err);
+    CHECK(jb__queue_open_http("http://127.0.0.1:1", "a b", &cancel, err, sizeof err) == NULL);
+    CHECK(strstr(err, "token"));
+    /* nothing listens on port 1: a take fails naming the URL, a heartbeat cannot tell (-1:
+     * try again), which is not "lost" (1) */
+    jb_queue *q = jb__queue_open_http("http://127.0.0.1:1/", "tok", &cancel, err, sizeof err);
+    CHECK_MSG(q, "%s", err);
+    jb_task t = {.offset = 3, .deliveries = 1, .run_id = 9};
+    CHECK_EQ_INT(jb__queue_take(q, "h-1-w0", 0, 1000, &t, err, sizeof err), -1);
+    CHECK_MSG(strstr(err, "http://127.0.0.1:1/v1/jobs/_tasks/take"), "%s", err);
+    CHECK_EQ_INT(jb__queue_heartbeat(q, "h-1-w0", &t, err, sizeof err), -1);
+    CHECK_EQ_INT(jb__queue_push(q, 9, &t.offset, err, sizeof err), -1);
+    cancel = 1; /* an ack gives up retrying once the runtime stops */
+    CHECK_EQ_INT(jb__queue_ack(q, "h-1-w0", &t, err, sizeof err), -1);
+    jb__queue_close(q);
+}
+
+/* The consumers of the queue's group under dir (the queue closed). */
+static int consumers_of(const char *dir, char *names, size_t n)
+{
+    char path[4300], err[512];
+    snprintf(path, sizeof path, "%s/jobs", dir);
+    jr_opts o;
+    jr_opts_init(&o);
+    jr_stream *s = jr_stream_open(path, "tasks", &o, err, sizeof err);
+    jr_group *g = s ? jr_group_open(s, "workers", NULL, err, sizeof err) : NULL;
+    jr_group_info gi;
+    int k = -1;
+    names[0] = 0;
+    if (g && jr_group_info_get(g, &gi, err, sizeof err) == 0) {
+        for (k = 0; k < gi.nconsumers; k++)
+            snprintf(names + strlen(names), n - strlen(names), "%s%s:%llu", k ? " " : "",
+                     gi.consumers[k].name, (unsigned long long)gi.consumers[k].pending);
+        jr_group_info_free(&gi);
+    }
+    jr_group_close(g);
+    jr_stream_close(s);
+    return k;
+}
+
+TEST(jobs_queue_prunes_gone_consumers)
+{
+    char err[512], dir[4200], names[512];
+    snprintf(dir, sizeof dir, "%s/prune", t_tmpdir());
+    jb_queue *q = jb__queue_open(dir, 5, err, sizeof err);
+    CHECK_MSG(q, "%s", err);
+    uint64_t off;
+    jb_task t;
+    CHECK(jb__queue_push(q, 7, &off, err, sizeof err) == 0);
+    CHECK_EQ_INT(jb__queue_take(q, "busy", 0, 60000, &t, err, sizeof err), 1);
+    CHECK_EQ_INT(jb__queue_take(q, "idle", 0, 60000, &t, err, sizeof err), 0);
+    usleep(300 * 1000);
+    /* idle 300 ms > 10 x 20 ms with nothing pending: deleted; busy holds a task: kept (its
+     * task is then taken over, as it is idle past 20 ms) */
+    CHECK_EQ_INT(jb__queue_take(q, "next", 0, 20, &t, err, sizeof err), 1);
+    CHECK_EQ_INT(t.deliveries, 2);
+    jb__queue_close(q);
+    CHECK_EQ_INT(consumers_of(dir, names, sizeof names), 2);
+    CHECK_EQ_STR(names, "busy:0 next:1");
 }

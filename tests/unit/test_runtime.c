@@ -23,7 +23,7 @@ TEST(runtime_client_store_sql_and_log_level)
     cf_config *cf = cf_load_mem(yaml, (size_t)n, "rt.yaml", err, sizeof err);
     CHECK(cf != NULL);
     lg_level before = lg_get_level();
-    rt_opts o = {RT_CLIENT, NULL, NULL, -1};
+    rt_opts o = {.mode = RT_CLIENT, .port = -1};
     /* a reader creates nothing: a missing data directory is an error */
     rt_runtime *rt = rt_create(cf, &o, err, sizeof err);
     CHECK(rt == NULL && strstr(err, "does not exist"));
@@ -64,5 +64,30 @@ TEST(runtime_client_store_sql_and_log_level)
     o.data_dir = dir;
     CHECK(rt_create(cf, &o, err, sizeof err) == NULL);
     CHECK(strstr(err, "lake store: lake.s3 needs endpoint and bucket") != NULL);
+    cf_destroy(cf);
+}
+
+TEST(runtime_worker_finds_its_server)
+{
+    char dir[600], yaml[1400], err[1024];
+    snprintf(dir, sizeof dir, "%s/rtw", t_tmpdir());
+    CHECK(ut_mkdir_p(dir, err, sizeof err) == 0);
+    int n = snprintf(yaml, sizeof yaml, "data_dir: %s\nlog_level: error\nlisten: 127.0.0.1:0\n",
+                     dir);
+    cf_config *cf = cf_load_mem(yaml, (size_t)n, "rtw.yaml", err, sizeof err);
+    CHECK_MSG(cf != NULL, "%s", err);
+    rt_opts o = {.mode = RT_WORKER, .port = -1, .threads = 1};
+    /* port 0 says nothing about where the server is */
+    rt_runtime *rt = rt_create(cf, &o, err, sizeof err);
+    CHECK_MSG(rt == NULL && strstr(err, "--server") && strstr(err, "rtw.yaml"), "%s", err);
+    /* with --server it runs (and stops) with no server there: takes are retried */
+    o.server = "http://127.0.0.1:1";
+    rt = rt_create(cf, &o, err, sizeof err);
+    CHECK_MSG(rt != NULL, "%s", err);
+    CHECK_EQ_INT(rt_stop(rt), 0);
+    rt_destroy(rt);
+    o.server = "localhost:1"; /* not a URL */
+    rt = rt_create(cf, &o, err, sizeof err);
+    CHECK_MSG(rt == NULL && strstr(err, "localhost:1"), "%s", err);
     cf_destroy(cf);
 }
