@@ -1,6 +1,7 @@
 /* Journal: append/read, segments, torn-tail recovery, concurrency, retention,
  * cursors, CRC-32C. */
 #include "t.h"
+#include "tj.h"
 #include "journal/journal.h"
 
 #include <dirent.h>
@@ -60,7 +61,9 @@ static int read_all_check(jr_stream *s, uint64_t expect_n)
                                           (unsigned long long)next, (unsigned long long)expect_n), -1);
 }
 
-static int append_n(jr_stream *s, uint64_t from, int n)
+/* Append n records "r<offset>" from offset `from` (shared with test_journal_synced.c
+ * through tj.h).  0, or -1 after printing why. */
+int tj_append_n(jr_stream *s, uint64_t from, int n)
 {
     char err[256];
     for (int i = 0; i < n; i++) {
@@ -85,7 +88,7 @@ TEST(journal_append_read_segments_reopen)
     char err[256];
     jr_stream *s = jr_stream_open(jdir("j1"), "events", &o, err, sizeof err);
     CHECK_MSG(s, "%s", err);
-    CHECK(append_n(s, 0, 2000) == 0);
+    CHECK(tj_append_n(s, 0, 2000) == 0);
     jr_info info;
     jr_stream_info(s, &info);
     CHECK_EQ_INT(info.next_offset, 2000);
@@ -103,7 +106,7 @@ TEST(journal_append_read_segments_reopen)
     s = jr_stream_open(jdir("j1"), "events", &o, err, sizeof err);
     CHECK_MSG(s, "%s", err);
     CHECK_EQ_INT(jr_stream_recovered_bytes(s), 0);
-    CHECK(append_n(s, 2000, 10) == 0);
+    CHECK(tj_append_n(s, 2000, 10) == 0);
     CHECK(read_all_check(s, 2010) == 0);
     jr_stream_close(s);
 }
@@ -125,7 +128,7 @@ TEST(journal_torn_tail_is_truncated)
     char err[256], sdir[600];
     jr_stream *s = jr_stream_open(jdir("j2"), "t", NULL, err, sizeof err);
     CHECK_MSG(s, "%s", err);
-    CHECK(append_n(s, 0, 100) == 0);
+    CHECK(tj_append_n(s, 0, 100) == 0);
     jr_stream_close(s);
     snprintf(sdir, sizeof sdir, "%s/t", jdir("j2"));
     const char *seg = last_segment(sdir);
@@ -140,7 +143,7 @@ TEST(journal_torn_tail_is_truncated)
     CHECK_MSG(s, "%s", err);
     CHECK_EQ_INT(jr_stream_recovered_bytes(s), 7);
     CHECK(read_all_check(s, 100) == 0);
-    CHECK(append_n(s, 100, 5) == 0);
+    CHECK(tj_append_n(s, 100, 5) == 0);
     jr_stream_close(s);
 }
 
@@ -198,7 +201,7 @@ TEST(journal_damage_in_active_segment_keeps_records_after_it)
     char err[256], sdir[600];
     jr_stream *s = jr_stream_open(jdir("jd1"), "t", NULL, err, sizeof err);
     CHECK_MSG(s, "%s", err);
-    CHECK(append_n(s, 0, 200) == 0);
+    CHECK(tj_append_n(s, 0, 200) == 0);
     jr_stream_close(s);
     snprintf(sdir, sizeof sdir, "%s/t", jdir("jd1"));
     const char *seg = last_segment(sdir);
@@ -216,7 +219,7 @@ TEST(journal_damage_in_active_segment_keeps_records_after_it)
         CHECK_EQ_INT(in.damaged_bytes, 24 + 3);
         CHECK_EQ_INT(in.next_offset, 200 + round * 3);
         CHECK(read_with_gap(s, 200 + round * 3, 90, 91) == 0);
-        CHECK(append_n(s, 200 + round * 3, 3) == 0); /* offsets are not reused */
+        CHECK(tj_append_n(s, 200 + round * 3, 3) == 0); /* offsets are not reused */
         jr_stream_close(s);
     }
     /* damage in a length field (the record's end is unknown): resync too */
@@ -239,7 +242,7 @@ TEST(journal_torn_tail_never_reuses_consumer_offsets)
     char err[256], sdir[600];
     jr_stream *s = jr_stream_open(jdir("jd2"), "t", NULL, err, sizeof err);
     CHECK_MSG(s, "%s", err);
-    CHECK(append_n(s, 0, 120) == 0);
+    CHECK(tj_append_n(s, 0, 120) == 0);
     CHECK(jr_cursor_commit(s, "reader", 118, err, sizeof err) == 0);
     jr_group *g = jr_group_open(s, "workers", NULL, err, sizeof err);
     CHECK_MSG(g, "%s", err);
@@ -295,7 +298,7 @@ TEST(journal_damage_in_sealed_segment_and_header)
     o.fsync = JR_FSYNC_NEVER;
     jr_stream *s = jr_stream_open(jdir("jd3"), "t", &o, err, sizeof err);
     CHECK_MSG(s, "%s", err);
-    CHECK(append_n(s, 0, 1000) == 0);
+    CHECK(tj_append_n(s, 0, 1000) == 0);
     jr_stream_close(s);
     snprintf(sdir, sizeof sdir, "%s/t", jdir("jd3"));
     snprintf(cmd, sizeof cmd, "ls %s/*.log | sed -n 3p", sdir); /* third segment */
@@ -316,7 +319,7 @@ TEST(journal_damage_in_sealed_segment_and_header)
     jr_info in;
     jr_stream_info(s, &in);
     CHECK_EQ_INT(in.lost_records, 1);
-    CHECK(append_n(s, 1000, 2) == 0);
+    CHECK(tj_append_n(s, 1000, 2) == 0);
     jr_stream_close(s);
 }
 
@@ -381,7 +384,7 @@ TEST(journal_open_out_of_fds_names_cause)
     o.fsync = JR_FSYNC_NEVER;
     jr_stream *s = jr_stream_open(jdir("jemf"), "lim", &o, err, sizeof err);
     CHECK_MSG(s, "%s", err);
-    CHECK(append_n(s, 0, 30) == 0);
+    CHECK(tj_append_n(s, 0, 30) == 0);
     jr_stream_close(s);
     struct rlimit old, lim;
     CHECK(getrlimit(RLIMIT_NOFILE, &old) == 0);
@@ -483,7 +486,7 @@ TEST(journal_retention_and_limits)
     o.fsync = JR_FSYNC_NEVER;
     jr_stream *s = jr_stream_open(jdir("j4"), "r", &o, err, sizeof err);
     CHECK_MSG(s, "%s", err);
-    CHECK(append_n(s, 0, 3000) == 0);
+    CHECK(tj_append_n(s, 0, 3000) == 0);
     jr_info info;
     jr_stream_info(s, &info);
     CHECK(info.bytes <= 8192 + 2048 + 64);
@@ -523,7 +526,7 @@ TEST(journal_read_only_open_never_truncates)
     char err[256], sdir[600];
     jr_stream *s = jr_stream_open(jdir("j6"), "ro", NULL, err, sizeof err);
     CHECK_MSG(s, "%s", err);
-    CHECK(append_n(s, 0, 50) == 0);
+    CHECK(tj_append_n(s, 0, 50) == 0);
     jr_stream_close(s);
     snprintf(sdir, sizeof sdir, "%s/ro", jdir("j6"));
     const char *seg = last_segment(sdir);
@@ -581,7 +584,7 @@ TEST(journal_reader_in_reserved_gap_blocks)
     char err[256];
     jr_stream *s = jr_stream_open(jdir("jgap"), "t", NULL, err, sizeof err);
     CHECK_MSG(s, "%s", err);
-    CHECK(append_n(s, 0, 5) == 0);
+    CHECK(tj_append_n(s, 0, 5) == 0);
     CHECK(jr_cursor_commit(s, "reader", 100, err, sizeof err) == 0);
     jr_stream_close(s);
     s = jr_stream_open(jdir("jgap"), "t", NULL, err, sizeof err);

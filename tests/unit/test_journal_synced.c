@@ -7,6 +7,7 @@
  * group written but not yet synced, or only some of its pages after a power
  * loss) is then appended to the segment file in the segment format. */
 #include "t.h"
+#include "tj.h"
 #include "journal/journal.h"
 #include "log/log.h"
 
@@ -36,21 +37,6 @@ static const char *spath(const char *name, const char *file)
     return p[i];
 }
 
-static int append_n(jr_stream *s, uint64_t from, int n)
-{
-    char err[256];
-    for (int i = 0; i < n; i++) {
-        char b[32];
-        int l = snprintf(b, sizeof b, "r%llu", (unsigned long long)(from + (uint64_t)i));
-        jr_iov v = {b, (size_t)l};
-        uint64_t first;
-        if (jr_append(s, &v, 1, 1000, &first, err, sizeof err) || first != from + (uint64_t)i) {
-            printf("  append: %s\n", err);
-            return -1;
-        }
-    }
-    return 0;
-}
 
 /* Offsets read from 0 on, and their payloads checked ("r<offset>"); -1 on a
  * bad record or a read error. */
@@ -99,7 +85,7 @@ static int crash_after(const char *name, const jr_opts *o, int n, uint64_t reser
         jr_info in;
         jr_stream_info(s, &in);
         if (reserve && jr_stream_reserve(s, reserve, "test", err, sizeof err)) _exit(2);
-        if (append_n(s, reserve ? reserve : in.next_offset, n)) _exit(3);
+        if (tj_append_n(s, reserve ? reserve : in.next_offset, n)) _exit(3);
         _exit(0); /* no jr_stream_close: kill -9 */
     }
     int st;
@@ -228,7 +214,7 @@ TEST(journal_synced_watermark_file)
     char err[256];
     jr_stream *s = jr_stream_open(sdir("w0"), "t", NULL, err, sizeof err);
     CHECK_MSG(s, "%s", err);
-    CHECK(append_n(s, 0, 10) == 0);
+    CHECK(tj_append_n(s, 0, 10) == 0);
     wm w;
     CHECK(wm_get("w0", &w) == 0);
     CHECK_EQ_INT(w.base, 0);
@@ -266,7 +252,7 @@ TEST(journal_synced_cuts_unacked_group_after_crash)
     uint64_t last = 0;
     CHECK_EQ_INT(read_count(s, &last), 50);
     CHECK_EQ_INT(last, 49);
-    CHECK(append_n(s, 50, 3) == 0); /* the retry gets the offsets, once */
+    CHECK(tj_append_n(s, 50, 3) == 0); /* the retry gets the offsets, once */
     jr_stream_close(s);
     s = jr_stream_open(sdir("w1"), "t", NULL, err, sizeof err); /* a clean close cuts nothing */
     CHECK_MSG(s, "%s", err);
@@ -448,7 +434,7 @@ TEST(journal_synced_clean_close_keeps_later_appends)
     char err[256];
     jr_stream *s = jr_stream_open(sdir("w7"), "t", NULL, err, sizeof err);
     CHECK_MSG(s, "%s", err);
-    CHECK(append_n(s, 0, 10) == 0);
+    CHECK(tj_append_n(s, 0, 10) == 0);
     jr_stream_close(s);
     CHECK(append_raw(spath("w7", "00000000000000000000.log"), 10, 5) > 0);
     s = jr_stream_open(sdir("w7"), "t", NULL, err, sizeof err);
@@ -547,7 +533,7 @@ TEST(journal_synced_unwritable_watermark_fails_appends)
     char err[256];
     jr_stream *s = jr_stream_open(sdir("w10"), "t", NULL, err, sizeof err);
     CHECK_MSG(s, "%s", err);
-    CHECK(append_n(s, 0, 5) == 0);
+    CHECK(tj_append_n(s, 0, 5) == 0);
     jr_stream_close(s);
     CHECK(unlink(spath("w10", "synced")) == 0 && mkdir(spath("w10", "synced"), 0755) == 0);
     s = jr_stream_open(sdir("w10"), "t", NULL, err, sizeof err);
