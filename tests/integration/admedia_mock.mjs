@@ -11,6 +11,8 @@ import { ROOT, Reporter } from '../node/lib/common.mjs';
 import { MEDIA, startAdMedia } from '../mock/admedia.mjs';
 
 const R = new Reporter();
+// a hung mock must not hang the suite
+setTimeout(() => { R.fail('watchdog', 'the self-test did not finish in 90 s'); process.exit(1); }, 90000).unref();
 const t0 = Date.now();
 const DAY = '2022-09-10';
 const HIGH = { fb: { rate: 1e5, burst: 1e5 }, gads: { rate: 1e5, burst: 1e5 }, yt: { rate: 1e5, burst: 1e5 } };
@@ -264,10 +266,12 @@ await R.guard('truth_matches_what_was_served', async () => {
 await R.guard('rate_limit_429_and_violations', async () => {
     const p = [];
     const before = (await stats()).media.fb;
-    await ctl('/_mock/config', { limits: { fb: { rate: 2, burst: 3 } } });
+    await ctl('/_mock/config', { limits: { fb: { rate: 1, burst: 3 } } });
+    const t = performance.now();
     const rs = await Promise.all(Array.from({ length: 12 }, () => fbGet(fbUrl('acc03', DAY, DAY, '&limit=500'), 'acc03')));
+    const most = 3 + Math.ceil((performance.now() - t) / 1000);     // burst + refill at 1/s meanwhile
     const ok = rs.filter((r) => r.status === 200).length, limited = rs.filter((r) => r.status === 429);
-    if (ok < 3 || ok > 4 || ok + limited.length !== 12) p.push(`${ok} answered 200, ${limited.length} 429 (burst 3)`);
+    if (ok < 3 || ok > most || ok + limited.length !== 12) p.push(`${ok} answered 200, ${limited.length} 429 (burst 3, at most ${most})`);
     for (const r of limited) {
         if (!/^[1-9]\d*$/.test(r.headers['retry-after'] ?? '')) p.push(`Retry-After ${r.headers['retry-after']}`);
         if (json(r)?.error?.code !== 4) p.push(`429 body ${r.body}`);

@@ -676,6 +676,7 @@ async function pump(reply, parts, start, end) {
         for (let off = lo; off < hi;) {
             const bi = Math.floor((off - base) / p.blockLen), b0 = base + bi * p.blockLen;
             const buf = p.block(bi).subarray(off - b0, Math.min(hi, b0 + p.blockLen) - b0);
+            if (!buf.length) throw new Error(`pump: empty slice at ${off}`);   // never loop in place
             off += buf.length;
             if (!reply.write(buf)) {
                 if (reply.closed) return;
