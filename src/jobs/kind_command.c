@@ -56,14 +56,27 @@ typedef struct child {
     jb_task_ctx *ctx;
 } child;
 
+/* The seconds of a control line "SLUICE_PAUSE <seconds>" (the number, then
+ * nothing but blanks), at most the longest pause; 0 when it is not one. */
+static double pause_secs(const char *l)
+{
+    if (strncmp(l, "SLUICE_PAUSE ", 13)) return 0;
+    char *end;
+    double secs = strtod(l + 13, &end);
+    if (end == l + 13) return 0;
+    while (*end == ' ' || *end == '\t' || *end == '\r') end++;
+    if (*end || !(secs > 0)) return 0; /* NaN, 0, negative, trailing junk */
+    /* before any cast: 1e300 or inf in an int64 is undefined */
+    return secs < PL_MAX_PAUSE_MS / 1000.0 ? secs : PL_MAX_PAUSE_MS / 1000.0;
+}
+
 /* A stderr line "SLUICE_PAUSE <seconds>": the API said 429 + Retry-After;
  * pause the job's pool (every worker of it, in every process). */
 static void control_line(child *k, const char *l)
 {
     const cf_job *j = k->ctx->job;
-    double secs;
-    if (strncmp(l, "SLUICE_PAUSE ", 13) || sscanf(l + 13, "%lf", &secs) != 1 || !(secs > 0))
-        return;
+    double secs = pause_secs(l);
+    if (secs <= 0) return;
     if (!j->pool[0]) {
         lg_warn("jobs", "job %s: SLUICE_PAUSE without a pool: ignored", j->name);
         return;
@@ -78,17 +91,20 @@ static void control_line(child *k, const char *l)
         lg_info("jobs", "job %s: pool %s paused for %.3f s", j->name, j->pool, secs);
 }
 
+/* The stderr line being read is complete (a newline, or the end of stderr). */
+static void end_line(child *k)
+{
+    k->line[k->line_len < sizeof k->line ? k->line_len : sizeof k->line - 1] = 0;
+    if (k->line_len < sizeof k->line) control_line(k, k->line);
+    k->line_len = 0;
+}
+
 /* Split stderr into lines for control_line (long lines are not controls). */
 static void scan_lines(child *k, const char *p, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        if (p[i] == '\n') {
-            k->line[k->line_len < sizeof k->line ? k->line_len : sizeof k->line - 1] = 0;
-            if (k->line_len < sizeof k->line) control_line(k, k->line);
-            k->line_len = 0;
-        } else if (k->line_len < sizeof k->line) {
-            k->line[k->line_len++] = p[i];
-        }
+        if (p[i] == '\n') end_line(k);
+        else if (k->line_len < sizeof k->line) k->line[k->line_len++] = p[i];
     }
 }
 
@@ -214,6 +230,7 @@ static int drain(child *k, int *fd, int is_out, ut_error *e)
     ssize_t n = read(*fd, buf, sizeof buf);
     if (n < 0 && (errno == EINTR || errno == EAGAIN)) return 1;
     if (n <= 0) {
+        if (!is_out && k->line_len) end_line(k); /* a last line without its newline */
         close(*fd);
         *fd = -1;
         return 0;

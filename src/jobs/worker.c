@@ -116,16 +116,22 @@ static int attempt_failed(jb_task_ctx *c, const ct_run *run, ut_error *e)
 
 /* Take a slot (and a token) of the job's pool for the task; f keeps it
  * renewed.  0, or -1 with e (UT_ECANCELED when stopping). */
-static int pool_enter(jb_runtime *r, const cf_job *j, const char *holder, int64_t deadline_ms,
-                      jb_inflight *f, ut_error *e)
+static int pool_enter(jb_runtime *r, const cf_job *j, const ct_run *run, const char *holder,
+                      int64_t deadline_ms, jb_inflight *f, ut_error *e)
 {
     if (!j->pool[0]) return 0;
     pl_slot slot = {0};
+    int64_t asked = wall_ms();
     if (pl_acquire(r->pools, j->pool, holder, deadline_ms, &r->cancel, &slot, e)) {
         char why[UT_ERRMSG_MAX];
         snprintf(why, sizeof why, "%s", e->msg);
         return ut_fail(e, e->kind, "job %s: pool %s: %s", j->name, j->pool, why);
     }
+    char ts[40];
+    ut_ts_format(ts, slot.granted_ms * 1000);
+    lg_debug("jobs", "job %s run %lld attempt %d: pool %s: token taken at %s (waited %lld ms)",
+             j->name, (long long)run->id, run->attempt, j->pool, ts,
+             (long long)(slot.granted_ms > asked ? slot.granted_ms - asked : 0));
     pthread_mutex_lock(&r->mu);
     if (f) f->slot = slot;
     pthread_mutex_unlock(&r->mu);
@@ -156,7 +162,7 @@ static int execute(jb_worker *w, ct_catalog *cat, const cf_job *j, const ct_run 
                      .deadline_ms = wall_ms() + j->timeout_ms, .inflight = f};
     snprintf(c.worker, sizeof c.worker, "%s", w->name);
     ut_error e = {0};
-    int rc = pool_enter(r, j, w->name, c.deadline_ms, f, &e);
+    int rc = pool_enter(r, j, run, w->name, c.deadline_ms, f, &e);
     if (rc == 0) rc = j->kind == CF_JOB_SQL ? jb__kind_sql(&c, &e) : jb__kind_command(&c, &e);
     pool_leave(r, f);
     char err[512];

@@ -90,22 +90,25 @@ void pl_wake(pl_pools *p);
 int pl_configure(pl_pools *p, const char *name, double rate_per_s, int64_t burst,
                  int64_t concurrency, int64_t lease_ms, ut_error *e);
 
-/* A slot held by a task.  Zero-initialised = none.  The fields are the
- * module's: copy the struct, do not interpret it. */
+/* A slot held by a task.  Zero-initialised = none.  pool, index and lease
+ * are the module's: copy the struct, do not interpret them. */
 typedef struct pl_slot {
-    int32_t pool;   /* index of the pool in the handle */
-    uint32_t index; /* slot entry in the file (a hint) */
-    uint64_t lease; /* lease id, unique in the pool's file; 0 = no slot */
+    int32_t pool;       /* index of the pool in the handle */
+    uint32_t index;     /* slot entry in the file (a hint) */
+    uint64_t lease;     /* lease id, unique in the pool's file; 0 = no slot */
+    int64_t granted_ms; /* when pl_acquire took the token (and slot): ms of the pool's
+                           clock, the time its bucket was computed at (for logs) */
 } pl_slot;
 
 /* Wait until pool `name` has a free slot (when it has a concurrency cap),
  * one token (when it has a rate) and no pause, and take both at once; *out
  * is the slot (its lease is 0 when the pool has no cap: pl_release and
- * pl_renew then do nothing).  `holder` names the worker for people, e.g.
- * "host:pid:thread" (cut to PL_HOLDER_MAX bytes).  Waits until deadline_ms
- * (absolute; PL_NO_DEADLINE = no limit; a deadline already passed means one
- * try), or until *cancel is non-zero (cancel may be NULL; it is looked at
- * after every sleep, pl_wake makes that at once).  Returns 0, or -1 with
+ * pl_renew then do nothing), its granted_ms when they were taken.  `holder`
+ * names the worker for people, e.g. "host:pid:thread" (cut to PL_HOLDER_MAX
+ * bytes).  Waits until deadline_ms (absolute; PL_NO_DEADLINE = no limit; a
+ * deadline already passed means one try), or until *cancel is non-zero
+ * (cancel may be NULL; it is looked at after every sleep, pl_wake makes
+ * that at once).  Returns 0, or -1 with
  * UT_ETIMEOUT (deadline passed; at once when a pause lasts past the
  * deadline), UT_ECANCELED (*cancel, pl_shutdown, pl_close), UT_ENOTFOUND
  * (pool not configured on this handle), UT_EINVAL, UT_EIO. */

@@ -106,7 +106,9 @@ static int try_once(pl_pools *p, pl__pool *q, try_ctx *t, ut_error *e)
     if (got && t->holder && s->concurrency > 0) {
         int i = pl__grant(s, q->now, q->lease_ms, (int32_t)p->pid, p->host, t->holder);
         assert(i >= 0); /* must_wait saw a free slot below the cap */
-        *t->out = (pl_slot){q->index, (uint32_t)i, s->slots[i].id};
+        *t->out = (pl_slot){q->index, (uint32_t)i, s->slots[i].id, q->now};
+    } else if (got && t->holder) {
+        t->out->granted_ms = q->now; /* no cap: no slot, lease 0 */
     }
     if (got && s->rate > 0) {
         pl__take(s, t->need);
@@ -263,8 +265,12 @@ int pl_pause(pl_pools *p, const char *name, int64_t until_ms, ut_error *e)
         int64_t until = until_ms;
         if (until > q->now + PL_MAX_PAUSE_MS) until = q->now + PL_MAX_PAUSE_MS;
         int raised = pl__pause(&q->st, until, q->now);
-        if (raised) lg_debug("pool", "pool '%s': paused for %lld ms", q->name,
-                             (long long)(until - q->now));
+        if (raised) {
+            char ts[40];
+            ut_ts_format(ts, until * 1000);
+            lg_debug("pool", "pool '%s': paused until %s (for %lld ms)", q->name, ts,
+                     (long long)(until - q->now));
+        }
         rc = pl__end(q, raised, e);
     }
     pl__leave(p);

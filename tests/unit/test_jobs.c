@@ -5,6 +5,7 @@
 #include "catalog/catalog.h"
 #include "config/config.h"
 #include "jobs/jb_int.h"
+#include "pool/pool.h"
 #include "t.h"
 
 #include <stdio.h>
@@ -308,6 +309,65 @@ TEST(jobs_workers_run_commands_and_retry)
     ct_close(cat);
     jb_destroy(r);
     cf_destroy(c);
+}
+
+/* The pause a command's SLUICE_PAUSE line set on pool `name` of dir (ms; 0 = none). */
+static int64_t paused_until(const char *dir, const char *name)
+{
+    char pd[4300];
+    snprintf(pd, sizeof pd, "%s/jobs/pools", dir);
+    pl_pools *p = pl_open(pd, NULL, 0);
+    ut_error e = {0};
+    pl_stats st = {0};
+    if (!p || pl_configure(p, name, 0, 0, 0, 0, &e) || pl_info(p, name, &st, &e)) st.paused_until_ms = -1;
+    pl_close(p);
+    return st.paused_until_ms;
+}
+
+/* SLUICE_PAUSE values past the longest pause (1e300, inf) pause for the
+ * longest one (24 h) instead of casting an out-of-range double to int64
+ * (undefined; on x86 a time far in the past: no pause at all); a last line
+ * without its newline still counts; NaN, 0 and negative ones do nothing. */
+TEST(jobs_command_pause_line_edges)
+{
+    char err[512], dir[4200];
+    snprintf(dir, sizeof dir, "%s/pauseline", t_tmpdir());
+    cf_config *c = load(dir,
+                        "pools: {a: {rate: 0/s}, b: {rate: 0/s}, c: {rate: 0/s}, d: {rate: 0/s}}\n"
+                        "jobs:\n"
+                        "  huge:\n    kind: command\n    window: hour\n    start: 2026-01-01\n"
+                        "    pool: a\n    command: [sh, -c, 'echo SLUICE_PAUSE 1e300 >&2']\n"
+                        "  inf:\n    kind: command\n    window: hour\n    start: 2026-01-01\n"
+                        "    pool: b\n    command: [sh, -c, 'echo SLUICE_PAUSE inf >&2']\n"
+                        "  tail:\n    kind: command\n    window: hour\n    start: 2026-01-01\n"
+                        "    pool: c\n    command: [sh, -c, 'printf \"x\\nSLUICE_PAUSE 30\" >&2']\n"
+                        "  junk:\n    kind: command\n    window: hour\n    start: 2026-01-01\n"
+                        "    pool: d\n    command: [sh, -c, 'exec >&2; echo SLUICE_PAUSE nan; echo SLUICE_PAUSE -5; "
+                        "echo SLUICE_PAUSE 0; echo SLUICE_PAUSE 5x; echo SLUICE_PAUSE; echo SLUICE_PAUSEx 9'"
+                        "]\n",
+                        err, sizeof err);
+    CHECK_MSG(c, "%s", err);
+    CHECK(ut_mkdir_p(dir, err, sizeof err) == 0);
+    fake_now = at("2026-01-01T01:00:00Z");
+    jb_runtime *r = start(c, dir, 2, err, sizeof err);
+    CHECK_MSG(r, "%s", err);
+    drive(r, dir, 20);
+    jb_destroy(r);
+    cf_destroy(c);
+    CHECK_EQ_INT(count_runs(dir, NULL, 1u << CT_RUN_SUCCEEDED), 4);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    int64_t a = paused_until(dir, "a"), b = paused_until(dir, "b");
+    int64_t tl = paused_until(dir, "c"), d = paused_until(dir, "d");
+    CHECK_MSG(a > now + PL_MAX_PAUSE_MS - 60000 && a <= now + PL_MAX_PAUSE_MS,
+              "SLUICE_PAUSE 1e300: paused until %lld, now %lld", (long long)a, (long long)now);
+    CHECK_MSG(b > now + PL_MAX_PAUSE_MS - 60000 && b <= now + PL_MAX_PAUSE_MS,
+              "SLUICE_PAUSE inf: paused until %lld, now %lld", (long long)b, (long long)now);
+    CHECK_MSG(tl > now + 20000 && tl <= now + 30000,
+              "SLUICE_PAUSE 30 without a newline: paused until %lld, now %lld", (long long)tl,
+              (long long)now);
+    CHECK_MSG(d == 0, "junk SLUICE_PAUSE lines: paused until %lld", (long long)d);
 }
 
 TEST(jobs_run_fencing)

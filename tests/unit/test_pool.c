@@ -117,7 +117,9 @@ TEST(pool_bucket_fake_clock)
     pl_slot s;
     CHECK_EQ_INT(try_acquire(p, "api", now, &s), UT_EOK);
     CHECK(s.lease == 0);
+    CHECK_EQ_INT(s.granted_ms, now); /* the time its bucket was computed at */
     CHECK_EQ_INT(try_acquire(p, "api", now, &s), UT_ETIMEOUT);
+    CHECK_EQ_INT(s.granted_ms, 0);
     st = stats(p, "api");
     CHECK_EQ_INT(st.acquired, 1);
     CHECK(fabs(st.taken - 10) < 1e-9);
@@ -237,6 +239,7 @@ TEST(pool_concurrency_two_handles)
     pl_slot s1, s2, s3;
     int64_t now = real_ms();
     CHECK_EQ_INT(try_acquire(a, "db", now, &s1), UT_EOK);
+    CHECK(s1.lease && s1.granted_ms >= now && s1.granted_ms <= real_ms());
     CHECK_EQ_INT(try_acquire(b, "db", now, &s2), UT_EOK);
     CHECK_EQ_INT(try_acquire(a, "db", now, &s3), UT_ETIMEOUT);
     CHECK_EQ_INT(try_acquire(b, "db", now, &s3), UT_ETIMEOUT);
@@ -669,7 +672,8 @@ TEST(pool_corrupt_file_reset)
 #define MP_HOLD_MS 300
 
 typedef struct mp_rec {
-    int64_t acq, rel;
+    int64_t acq, rel; /* after pl_acquire returned, before pl_release (this clock) */
+    int64_t granted;  /* the pool's time of the grant (pl_slot.granted_ms) */
 } mp_rec;
 
 static void mp_child(const char *dir, int fd, int64_t end)
@@ -680,7 +684,7 @@ static void mp_child(const char *dir, int fd, int64_t end)
     while (real_ms() < end) {
         pl_slot s;
         if (pl_acquire(p, "api", "child", end, NULL, &s, &e)) _exit(e.kind == UT_ETIMEOUT ? 0 : 3);
-        mp_rec r = {real_ms(), 0};
+        mp_rec r = {real_ms(), 0, s.granted_ms};
         nap_ms(MP_HOLD_MS);
         r.rel = real_ms();
         pl_release(p, &s);
@@ -754,6 +758,14 @@ TEST(pool_multi_process_rate)
         while (at[i] - at[j] >= 1000) j++;
         CHECK_MSG(i - j + 1 <= 5 + 2 + 1, "%d grants within one second", i - j + 1);
     }
+    /* exactly as docs/pools.md promises, on the pool's own grant times: in any
+     * interval of t s at most burst + rate * t (+ its 1e-9 slack per grant) */
+    for (int i = 0; i < n; i++) at[i] = r[i].granted;
+    qsort(at, (size_t)n, sizeof *at, cmp_i64);
+    for (int i = 0; i < n; i++)
+        for (int j = i + 1; j < n; j++)
+            CHECK_MSG(j - i + 1 <= 2 + 5.0 * (double)(at[j] - at[i]) / 1000 + 1e-6,
+                      "%d grants within %lld ms", j - i + 1, (long long)(at[j] - at[i]));
     CHECK_MSG(max_overlap(r, n) <= 2, "%d slots held at once (cap 2)", max_overlap(r, n));
 }
 
