@@ -19,7 +19,7 @@ ROWS=${BENCH_ROWS:-1000000}
 REPS=${BENCH_REPS:-3}
 OUT=bench/out
 RESULTS=bench/RESULTS.md
-BENCHES=(convert ingest lake sql tail)
+BENCHES=(convert ingest jobs lake sql tail)
 
 mkdir -p "$OUT"
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -166,6 +166,14 @@ bench_tail() {
     local sec=$OUT/tail-section.md
     SLUICE_REL=$BIN bench/tail.sh "$sec"
     record_section "tail: SQL with the journal tail on a large retained journal" "$sec"
+}
+
+# ---- jobs: no-op tasks through the scheduler, queue and workers ----------------------
+
+bench_jobs() {
+    local sec=$OUT/jobs-section.md
+    SLUICE_REL=$BIN bench/jobs.sh "$sec"
+    record_section "jobs: 10,000 no-op tasks through the queue and 4 workers" "$sec"
 }
 
 # ---- main ---------------------------------------------------------------------------

@@ -303,6 +303,13 @@ typedef struct ct_run {
 /* Insert r (id, deliveries, started/finished, rows, bytes, error ignored);
  * sets r->id.  0 or -1. */
 int ct_run_create(ct_catalog *c, ct_run *r, char *err, size_t errlen);
+/* ct_run_create unless the latest run covering r's window is open
+ * (waiting, queued, running, retrying) or succeeded (unless
+ * allow_succeeded): the look and the insert are one transaction, so two
+ * callers at once cannot both create.  1 created, 0 refused (*existing is
+ * that run), -1. */
+int ct_run_create_unless(ct_catalog *c, ct_run *r, int allow_succeeded, ct_run *existing,
+                         char *err, size_t errlen);
 /* 1 found (fills *out), 0 no such run, -1 error. */
 int ct_run_get(ct_catalog *c, int64_t id, ct_run *out, char *err, size_t errlen);
 
@@ -326,9 +333,32 @@ typedef void (*ct_run_count_fn)(void *arg, const char *job, ct_run_state state, 
 int ct_run_counts(ct_catalog *c, ct_run_count_fn fn, void *arg, char *err, size_t errlen);
 
 /* The latest run (highest id) of `job` whose window covers the window
- * starting at window_start (a serial backfill run covers many): 1 / 0 / -1. */
+ * starting at window_start: a run of that window (the same start), or a
+ * serial backfill run (iterations > 1) whose span contains it.  Two index
+ * seeks, whatever the history's size.  1 / 0 / -1. */
 int ct_run_latest(ct_catalog *c, const char *job, int64_t window_start, ct_run *out, char *err,
                   size_t errlen);
+
+/* The scheduler's look: waiting and retrying runs due by now_ms, of
+ * backfills (backfill_runs 1) or not (0), oldest window first, at most
+ * limit (1..100000), through the open-run index.  *out malloc'ed.  Count / -1. */
+int ct_runs_due(ct_catalog *c, int64_t now_ms, int backfill_runs, int limit, ct_run **out,
+                char *err, size_t errlen);
+/* fn(arg, job, backfill ("" for none), n) for the queued and running runs,
+ * by job and backfill.  0 / -1. */
+typedef void (*ct_run_out_fn)(void *arg, const char *job, const char *backfill, int n);
+int ct_runs_out(ct_catalog *c, ct_run_out_fn fn, void *arg, char *err, size_t errlen);
+/* ct_run_queue for n runs in one transaction: queued[i] = 1 / 0 as
+ * ct_run_queue would return.  0 / -1 (then none was queued). */
+int ct_runs_queue(ct_catalog *c, const int64_t *ids, const int64_t *tasks, int n, int *queued,
+                  char *err, size_t errlen);
+/* Commits of this connection reach the disk lazily (1: synchronous =
+ * NORMAL: a commit is safe from a crash of the process, and reaches the
+ * disk with the next FULL commit of any connection or the next WAL
+ * checkpoint; a power loss can undo it) or at once (0, the default).  Only
+ * for changes whose loss is repaired by the protocol (a run's start: the
+ * task is delivered again).  Outside a transaction.  0 / -1. */
+int ct_lazy(ct_catalog *c, int lazy, char *err, size_t errlen);
 
 /* waiting | retrying → queued with its task at queue offset `task`
  * (deliveries back to 0).  1 done, 0 the run was not waiting/retrying, -1. */
@@ -366,6 +396,13 @@ typedef struct ct_run_done {
 /* Finish (or fail an attempt of) a run held by d's delivery.  1 done, 0
  * fenced out (another delivery holds it, or it finished), -1 error. */
 int ct_run_finish(ct_catalog *c, const ct_run_done *d, char *err, size_t errlen);
+/* ct_run_finish of d[0..n) in one transaction (one fsync for all: the
+ * workers' group commit): held[i] as ct_run_finish would return, errs[i]
+ * (errlen bytes each) its message.  A statement error rolls the batch
+ * back and finishes each run in a transaction of its own.  0, or -1 when
+ * the batch could not be committed (every held[i] -1). */
+int ct_runs_finish(ct_catalog *c, const ct_run_done *const *d, int n, int *held, char **errs,
+                   size_t errlen);
 /* Mark the run whose current task is `task` dead with `why` (the queue
  * dead-lettered it); 1 / 0 (no open run has that task) / -1. */
 int ct_run_dead(ct_catalog *c, int64_t task, const char *why, char *err, size_t errlen);
@@ -391,6 +428,13 @@ int ct_job_set_last_fire(ct_catalog *c, const char *job, int64_t us, char *err, 
  * (nothing changed), -1 error. */
 int ct_backfill_create(ct_catalog *c, const char *name, const char *job, int64_t from,
                        int64_t to, int parallel, char *err, size_t errlen);
+/* Register backfill `name` and create its runs (runs[i].backfill is set
+ * to name; a window whose latest run is open is skipped), all in one
+ * transaction: a crash leaves the whole backfill or none of it.  *created
+ * (may be NULL) = runs created.  1 done, 0 a backfill of that name exists
+ * (nothing changed), -1 error. */
+int ct_backfill_add(ct_catalog *c, const char *name, const char *job, int64_t from, int64_t to,
+                    int parallel, ct_run *runs, int n, int *created, char *err, size_t errlen);
 /* The `parallel` of backfill `name`: 1 found (*parallel set), 0 none, -1. */
 int ct_backfill_parallel(ct_catalog *c, const char *name, int *parallel, char *err,
                          size_t errlen);

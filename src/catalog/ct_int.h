@@ -51,6 +51,8 @@ enum {
     S_RUN_LATEST,
     S_RUN_ACTIVE,
     S_RUN_QUEUE,
+    S_RUN_DUE,
+    S_RUN_OUT,
     S_RUN_START,
     S_RUN_FINISH,
     S_RUN_IO_INSERT,
@@ -71,6 +73,10 @@ struct ct_catalog {
     sqlite3 *db;
     char path[1024];
     sqlite3_stmt *st[S__COUNT];
+    int64_t busy_since_us; /* the busy handler's current wait began (monotonic) */
+    int lazy;              /* synchronous = NORMAL in force (ct_lazy) */
+    int wlocks;            /* holds of the process's writer mutex (ct__wlock) */
+    int tx_wlock;          /* the open write transaction holds one */
 };
 
 /* The statement `id`, prepared on first use, reset and unbound.  NULL with
@@ -78,6 +84,11 @@ struct ct_catalog {
 sqlite3_stmt *ct_stmt(ct_catalog *c, int id, char *err, size_t errlen);
 /* Reset a statement handed out by ct_stmt (accepts NULL). */
 void ct_done(sqlite3_stmt *s);
+
+/* The process's writer mutex around a write statement outside ct_begin
+ * (inside one it is held already; recursive).  Pairs. */
+void ct__wlock(ct_catalog *c);
+void ct__wunlock(ct_catalog *c);
 
 /* Run a no-result statement (BEGIN / COMMIT ...): 0 or -1 with message. */
 int ct_exec(ct_catalog *c, int id, const char *what, char *err, size_t errlen);

@@ -17,6 +17,7 @@
 #include "util/util.h"
 
 #include <assert.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -132,6 +133,10 @@ static const char *const migrations[] = {
     "  window_to INTEGER NOT NULL,"
     "  parallel INTEGER NOT NULL,"
     "  created_ms INTEGER NOT NULL);",
+    /* v3: the runs spanning several windows (serial backfills), so that the
+     * run covering a window is found by two index seeks (S_RUN_LATEST), not
+     * by a walk over every earlier run of the job */
+    "CREATE INDEX runs_span ON runs(job, window_start) WHERE iterations > 1;",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -210,10 +215,21 @@ static const char *const ct_sql[S__COUNT] = {
                    "AND (?5 IS NULL OR backfill = ?5) AND (?8 = 0 OR (?8 = 2) = (backfill <> '')) "
                    "ORDER BY CASE WHEN ?6 THEN window_start END, "
                    "CASE WHEN ?6 THEN id END, id DESC LIMIT ?7",
-    [S_RUN_LATEST] = "SELECT " RUN_COLS " FROM runs WHERE job = ?1 AND window_start <= ?2 "
-                     "AND (window_end > ?2 OR window_start = ?2) ORDER BY id DESC LIMIT 1",
+    [S_RUN_LATEST] = "SELECT " RUN_COLS " FROM runs WHERE id = (SELECT max(id) FROM ("
+                     "SELECT max(id) AS id FROM runs WHERE job = ?1 AND window_start = ?2 "
+                     "UNION ALL SELECT max(id) FROM runs WHERE job = ?1 AND iterations > 1 "
+                     "AND window_start <= ?2 AND window_end > ?2))",
     [S_RUN_ACTIVE] = "SELECT count(*) FROM runs WHERE job = ?1 AND state IN "
                      "('waiting', 'queued', 'running', 'retrying')",
+    /* the open-run index (runs_open) is used only when a query repeats its
+     * WHERE term word for word: S_RUN_DUE and S_RUN_OUT do */
+    [S_RUN_DUE] = "SELECT " RUN_COLS " FROM runs WHERE state IN "
+                  "('waiting', 'queued', 'running', 'retrying') AND state IN ('waiting', "
+                  "'retrying') AND due_ms <= ?1 AND (backfill <> '') = ?2 "
+                  "ORDER BY window_start, id LIMIT ?3",
+    [S_RUN_OUT] = "SELECT job, backfill, count(*) FROM runs WHERE state IN "
+                  "('waiting', 'queued', 'running', 'retrying') AND state IN ('queued', "
+                  "'running') GROUP BY job, backfill",
     [S_RUN_QUEUE] = "UPDATE runs SET state = 'queued', task = ?2, deliveries = 0 "
                     "WHERE id = ?1 AND state IN ('waiting', 'retrying')",
     [S_RUN_START] = "UPDATE runs SET state = 'running', deliveries = ?3, worker = ?4, "
@@ -294,11 +310,59 @@ int ct_exec(ct_catalog *c, int id, const char *what, char *err, size_t errlen)
     return 0;
 }
 
+static void tx_unlock(ct_catalog *c);
+
+/* Writers of this process queue on one mutex before they ask SQLite for
+ * its write lock: waiting on SQLite means polling (busy_wait), this means
+ * being woken when the writer before is done.  Recursive, as a write
+ * statement may run inside a write transaction; timed, so that a stuck
+ * writer ends in SQLite's busy error as before, not in a hang.  Other
+ * processes still meet on SQLite's lock. */
+static pthread_mutex_t wmu;
+static pthread_once_t wmu_once = PTHREAD_ONCE_INIT;
+
+static void wmu_init(void)
+{
+    pthread_mutexattr_t a;
+    pthread_mutexattr_init(&a);
+    pthread_mutexattr_settype(&a, PTHREAD_MUTEX_RECURSIVE);
+    pthread_mutex_init(&wmu, &a);
+    pthread_mutexattr_destroy(&a);
+}
+
+void ct__wlock(ct_catalog *c)
+{
+    pthread_once(&wmu_once, wmu_init);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += CT_BUSY_MS / 1000;
+    if (pthread_mutex_timedlock(&wmu, &ts) == 0) c->wlocks++;
+}
+
+void ct__wunlock(ct_catalog *c)
+{
+    if (c->wlocks <= 0) return; /* the timed lock gave up: nothing held */
+    c->wlocks--;
+    pthread_mutex_unlock(&wmu);
+}
+
+/* The write transaction's hold on wmu ends (commit or rollback). */
+static void tx_unlock(ct_catalog *c)
+{
+    if (!c->tx_wlock) return;
+    c->tx_wlock = 0;
+    ct__wunlock(c);
+}
+
 int ct_begin(ct_catalog *c, int write, char *err, size_t errlen)
 {
     assert(sqlite3_get_autocommit(c->db)); /* one transaction per change, never nested */
-    return ct_exec(c, write ? S_BEGIN_IMM : S_BEGIN, write ? "begin write" : "begin read", err,
-                   errlen);
+    if (!write) return ct_exec(c, S_BEGIN, "begin read", err, errlen);
+    ct__wlock(c);
+    c->tx_wlock = c->wlocks > 0;
+    int rc = ct_exec(c, S_BEGIN_IMM, "begin write", err, errlen);
+    if (rc < 0) tx_unlock(c);
+    return rc;
 }
 
 int ct_commit_tx(ct_catalog *c, char *err, size_t errlen)
@@ -308,17 +372,22 @@ int ct_commit_tx(ct_catalog *c, char *err, size_t errlen)
         ct_rollback(c);
         return -1;
     }
+    tx_unlock(c);
     return 0;
 }
 
 void ct_rollback(ct_catalog *c)
 {
-    if (sqlite3_get_autocommit(c->db)) return; /* nothing open (or already rolled back) */
+    if (sqlite3_get_autocommit(c->db)) { /* nothing open (or already rolled back) */
+        tx_unlock(c);
+        return;
+    }
     sqlite3_stmt *s = ct_stmt(c, S_ROLLBACK, NULL, 0);
     if (s) {
         sqlite3_step(s);
         ct_done(s);
     }
+    tx_unlock(c);
 }
 
 void ct_col_text(sqlite3_stmt *s, int col, char *dst, size_t cap)
@@ -421,6 +490,26 @@ fail:
     return -1;
 }
 
+/* The busy handler: another connection holds the write lock.  SQLite's own
+ * (sqlite3_busy_timeout) sleeps 1, 2, 5, 10 ... 100 ms, which is what a
+ * run's start or finish then waits behind a commit of a few hundred
+ * microseconds; this one polls from 20 µs, doubling to 2 ms, and gives up
+ * after CT_BUSY_MS like the timeout did. */
+static int busy_wait(void *arg, int n)
+{
+    ct_catalog *c = arg;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    int64_t now = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+    if (n == 0) c->busy_since_us = now;
+    if (now - c->busy_since_us >= (int64_t)CT_BUSY_MS * 1000) return 0;
+    int64_t us = n < 7 ? 20LL << n : 2000;
+    if (us > 2000) us = 2000;
+    struct timespec d = {0, (long)us * 1000};
+    nanosleep(&d, NULL);
+    return 1;
+}
+
 ct_catalog *ct_open(const char *path, char *err, size_t errlen)
 {
     ct_catalog *c = ut_calloc(1, sizeof *c);
@@ -436,7 +525,7 @@ ct_catalog *ct_open(const char *path, char *err, size_t errlen)
         goto fail;
     }
     sqlite3_extended_result_codes(c->db, 1);
-    sqlite3_busy_timeout(c->db, CT_BUSY_MS);
+    sqlite3_busy_handler(c->db, busy_wait, c);
     /* journal_mode=WAL is persistent in the file; the others are per connection. */
     if (set_wal(c, err, errlen) < 0) goto fail;
     int64_t wal = 0;
@@ -452,7 +541,7 @@ ct_catalog *ct_open(const char *path, char *err, size_t errlen)
         ut_err(err, errlen, "catalog %s: cannot use WAL mode (journal mode is '%s')", path, mode);
         goto fail;
     }
-    if (exec_sql(c, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON", "set pragmas", err,
+    if (exec_sql(c, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA mmap_size = 268435456", "set pragmas", err,
                  errlen) < 0)
         goto fail;
     if (migrate(c, err, errlen) < 0) goto fail;
@@ -460,6 +549,17 @@ ct_catalog *ct_open(const char *path, char *err, size_t errlen)
 fail:
     ct_close(c);
     return NULL;
+}
+
+int ct_lazy(ct_catalog *c, int lazy, char *err, size_t errlen)
+{
+    assert(sqlite3_get_autocommit(c->db)); /* not inside a transaction */
+    if (!lazy == !c->lazy) return 0;
+    if (exec_sql(c, lazy ? "PRAGMA synchronous = NORMAL" : "PRAGMA synchronous = FULL",
+                 "set synchronous", err, errlen) < 0)
+        return -1;
+    c->lazy = lazy;
+    return 0;
 }
 
 void ct_close(ct_catalog *c)

@@ -69,8 +69,10 @@ static void run_from_row(sqlite3_stmt *s, ct_run *r)
 /* Step a no-result statement; changes() or -1 with "catalog P: what: ...". */
 static int step_changes(ct_catalog *c, sqlite3_stmt *s, const char *what, char *err, size_t errlen)
 {
+    ct__wlock(c);
     int rc = sqlite3_step(s);
     ct_done(s);
+    ct__wunlock(c);
     if (rc != SQLITE_DONE) return ct_sqlerr(c, what, err, errlen);
     return sqlite3_changes(c->db);
 }
@@ -98,6 +100,23 @@ int ct_run_create(ct_catalog *c, ct_run *r, char *err, size_t errlen)
     if (step_changes(c, s, what, err, errlen) < 0) return -1;
     r->id = sqlite3_last_insert_rowid(c->db);
     return 0;
+}
+
+int ct_run_create_unless(ct_catalog *c, ct_run *r, int allow_succeeded, ct_run *existing,
+                         char *err, size_t errlen)
+{
+    if (ct_begin(c, 1, err, errlen) < 0) return -1;
+    int have = ct_run_latest(c, r->job, r->window_start, existing, err, errlen);
+    if (have > 0 && (!ct_run_state_terminal(existing->state) ||
+                     (existing->state == CT_RUN_SUCCEEDED && !allow_succeeded))) {
+        ct_rollback(c);
+        return 0;
+    }
+    if (have < 0 || ct_run_create(c, r, err, errlen) < 0 || ct_commit_tx(c, err, errlen) < 0) {
+        ct_rollback(c);
+        return -1;
+    }
+    return 1;
 }
 
 /* One run by statement id with ?1 (and ?2) bound: 1 / 0 / -1. */
@@ -194,6 +213,60 @@ int ct_run_queue(ct_catalog *c, int64_t id, int64_t task, char *err, size_t errl
     return step_changes(c, s, "queue run", err, errlen);
 }
 
+int ct_runs_due(ct_catalog *c, int64_t now_ms, int backfill_runs, int limit, ct_run **out,
+                char *err, size_t errlen)
+{
+    *out = NULL;
+    sqlite3_stmt *s = ct_stmt(c, S_RUN_DUE, err, errlen);
+    if (!s) return -1;
+    sqlite3_bind_int64(s, 1, now_ms);
+    sqlite3_bind_int(s, 2, backfill_runs ? 1 : 0);
+    sqlite3_bind_int(s, 3, limit < 1 ? 1 : limit > 100000 ? 100000 : limit);
+    int n = 0, cap = 0, rc;
+    ct_run *v = NULL;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (n == cap) v = ut_realloc(v, sizeof *v * (size_t)(cap = cap ? cap * 2 : 64));
+        run_from_row(s, &v[n++]);
+    }
+    ct_done(s);
+    if (rc != SQLITE_DONE) {
+        free(v);
+        return ct_sqlerr(c, "list due runs", err, errlen);
+    }
+    *out = v;
+    return n;
+}
+
+int ct_runs_out(ct_catalog *c, ct_run_out_fn fn, void *arg, char *err, size_t errlen)
+{
+    sqlite3_stmt *s = ct_stmt(c, S_RUN_OUT, err, errlen);
+    if (!s) return -1;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        const char *job = (const char *)sqlite3_column_text(s, 0),
+                   *bf = (const char *)sqlite3_column_text(s, 1);
+        fn(arg, job ? job : "", bf ? bf : "", sqlite3_column_int(s, 2));
+    }
+    ct_done(s);
+    return rc == SQLITE_DONE ? 0 : ct_sqlerr(c, "count queued and running runs", err, errlen);
+}
+
+int ct_runs_queue(ct_catalog *c, const int64_t *ids, const int64_t *tasks, int n, int *queued,
+                  char *err, size_t errlen)
+{
+    if (n <= 0) return 0;
+    if (ct_begin(c, 1, err, errlen) < 0) return -1;
+    for (int i = 0; i < n; i++) {
+        int q = ct_run_queue(c, ids[i], tasks[i], err, errlen);
+        if (q < 0) {
+            ct_rollback(c);
+            return -1;
+        }
+        queued[i] = q;
+    }
+    return ct_commit_tx(c, err, errlen);
+}
+
 int ct_run_start(ct_catalog *c, int64_t id, int64_t task, int deliveries, const char *worker,
                  char *err, size_t errlen)
 {
@@ -253,6 +326,27 @@ int ct_run_finish(ct_catalog *c, const ct_run_done *d, char *err, size_t errlen)
         return n;
     }
     return ct_commit_tx(c, err, errlen) < 0 ? -1 : 1;
+}
+
+int ct_runs_finish(ct_catalog *c, const ct_run_done *const *d, int n, int *held, char **errs,
+                   size_t errlen)
+{
+    char err[256];
+    int rc = ct_begin(c, 1, err, sizeof err);
+    for (int i = 0; i < n && rc == 0; i++) {
+        held[i] = ct_run_finish_tx(c, d[i], errs[i], errlen);
+        if (held[i] < 0) { /* one run's error is not the others': each alone */
+            ct_rollback(c);
+            for (int k = 0; k < n; k++) held[k] = ct_run_finish(c, d[k], errs[k], errlen);
+            return 0;
+        }
+    }
+    if (rc == 0 && ct_commit_tx(c, err, sizeof err) < 0) rc = -1;
+    for (int i = 0; rc < 0 && i < n; i++) {
+        held[i] = -1;
+        snprintf(errs[i], errlen, "%s", err);
+    }
+    return rc;
 }
 
 int ct_run_requeue(ct_catalog *c, int64_t id, int64_t task, int deliveries, int64_t new_task,
@@ -343,6 +437,27 @@ int ct_backfill_create(ct_catalog *c, const char *name, const char *job, int64_t
     sqlite3_bind_int(s, 5, parallel);
     sqlite3_bind_int64(s, 6, ct_now_ms());
     return step_changes(c, s, "create backfill", err, errlen);
+}
+
+int ct_backfill_add(ct_catalog *c, const char *name, const char *job, int64_t from, int64_t to,
+                    int parallel, ct_run *runs, int n, int *created, char *err, size_t errlen)
+{
+    int made = 0;
+    if (ct_begin(c, 1, err, errlen) < 0) return -1;
+    int rc = ct_backfill_create(c, name, job, from, to, parallel, err, errlen);
+    for (int i = 0; rc == 1 && i < n; i++) {
+        ct_run last;
+        int have = ct_run_latest(c, runs[i].job, runs[i].window_start, &last, err, errlen);
+        if (have < 0) rc = -1;
+        if (have != 0 && (have < 0 || !ct_run_state_terminal(last.state))) continue;
+        snprintf(runs[i].backfill, sizeof runs[i].backfill, "%s", name);
+        if (ct_run_create(c, &runs[i], err, errlen) < 0) rc = -1;
+        else made++;
+    }
+    if (rc == 1 && ct_commit_tx(c, err, errlen) < 0) rc = -1;
+    if (rc != 1) ct_rollback(c);
+    if (created) *created = rc == 1 ? made : 0;
+    return rc;
 }
 
 int ct_backfill_parallel(ct_catalog *c, const char *name, int *parallel, char *err,

@@ -87,10 +87,10 @@ static void json_run(ut_buf *b, const ct_run *r)
     ut_json_str(b, r->backfill, strlen(r->backfill));
     ut_buf_printf(b, ",\"iterations\":%d,\"worker\":", r->iterations);
     ut_json_str(b, r->worker, strlen(r->worker));
-    ut_buf_printf(b, ",\"created_ms\":%lld,\"started_ms\":%lld,\"finished_ms\":%lld,"
-                     "\"rows\":%lld,\"bytes\":%lld,\"error\":",
-                  (long long)r->created_ms, (long long)r->started_ms, (long long)r->finished_ms,
-                  (long long)r->rows, (long long)r->bytes);
+    ut_buf_printf(b, ",\"created_ms\":%lld,\"due_ms\":%lld,\"started_ms\":%lld,"
+                     "\"finished_ms\":%lld,\"rows\":%lld,\"bytes\":%lld,\"error\":",
+                  (long long)r->created_ms, (long long)r->due_ms, (long long)r->started_ms,
+                  (long long)r->finished_ms, (long long)r->rows, (long long)r->bytes);
     ut_json_str(b, r->error, strlen(r->error));
     ut_buf_putc(b, '}');
 }
@@ -119,8 +119,7 @@ int cli_jobs(int argc, char **argv)
         if (n > 0) ts_text(ws, v[0].window_start);
         if (j->every_ms) snprintf(sched, sizeof sched, "every %llds", (long long)(j->every_ms / 1000));
         else snprintf(sched, sizeof sched, "%s", j->schedule[0] ? j->schedule : "(window end)");
-        static const char *const kinds[] = {"sql", "command"}, *const wins[] = {"none", "hour", "day", "month"};
-        printf("%-32s %-8s %-16s %-6s %-10s %s\n", j->name, kinds[j->kind], sched, wins[j->window],
+        printf("%-32s %-8s %-16s %-6s %-10s %s\n", j->name, cf_job_kind_name(j->kind), sched, cf_window_name(j->window),
                n > 0 ? ct_run_state_name(v[0].state) : "-", ws);
         free(v);
     }

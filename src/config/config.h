@@ -152,7 +152,7 @@ typedef struct cf_query {
 
 /* ---- jobs (src/jobs; docs/jobs.md) ---------------------------------------- */
 
-typedef enum cf_job_kind { CF_JOB_SQL, CF_JOB_COMMAND } cf_job_kind;
+typedef enum cf_job_kind { CF_JOB_SQL, CF_JOB_COMMAND, CF_JOB_NOOP } cf_job_kind;
 typedef enum cf_window { CF_WINDOW_NONE, CF_WINDOW_HOUR, CF_WINDOW_DAY, CF_WINDOW_MONTH } cf_window;
 typedef enum cf_job_mode { CF_MODE_REPLACE_WINDOW, CF_MODE_REPLACE, CF_MODE_APPEND } cf_job_mode;
 typedef enum cf_job_output { CF_OUTPUT_NONE, CF_OUTPUT_NDJSON } cf_job_output;
@@ -232,6 +232,9 @@ typedef struct cf_config {
 /* The declared job / pool called name, or NULL. */
 const cf_job *cf_job_find(const cf_config *c, const char *name);
 const cf_pool *cf_pool_find(const cf_config *c, const char *name);
+/* The config spelling of a job kind / window ("sql", "hour", ...). */
+const char *cf_job_kind_name(cf_job_kind k);
+const char *cf_window_name(cf_window w);
 
 /* The embedded default used when no file is given: data in ./sluice-data,
  * HTTP on 127.0.0.1:8080, auto_create_streams = true, no streams.  Never

@@ -355,10 +355,20 @@ static const cf__table query_table = {"query", "The SQL query API, `POST /v1/que
 
 /* ---- jobs.<name>, pools.<name>, scheduler ------------------------------------------ */
 
-static const char *const job_kinds[] = {"sql", "command", NULL};
+static const char *const job_kinds[] = {"sql", "command", "noop", NULL};
 static const char *const windows[] = {"none", "hour", "day", "month", NULL};
 static const char *const job_modes[] = {"replace_window", "replace", "append", NULL};
 static const char *const job_outputs[] = {"none", "ndjson", NULL};
+
+const char *cf_job_kind_name(cf_job_kind k)
+{
+    return (unsigned)k < sizeof job_kinds / sizeof *job_kinds - 1 ? job_kinds[k] : "?";
+}
+
+const char *cf_window_name(cf_window w)
+{
+    return (unsigned)w < sizeof windows / sizeof *windows - 1 ? windows[w] : "?";
+}
 
 /* Shapes only; what each kind needs and what needs other jobs, the clock or
  * the zone files (cron, templates, dependencies, pools) is checked by
@@ -377,7 +387,8 @@ static int check_job(const void *obj, char *msg, size_t msglen)
 
 static const cf__field job_fields[] = {
     {"kind", CF_ENUM, "sql", offsetof(cf_job, kind),
-     "What a run does: `sql` (a SELECT writing a lake table) or `command` (a program).", 0, 0,
+     "What a run does: `sql` (a SELECT writing a lake table), `command` (a program) or `noop` "
+     "(nothing: a marker other jobs depend on, and the queue benchmark).", 0, 0,
      job_kinds, 0, 0, 0},
     {"schedule", CF_STRING, "", offsetof(cf_job, schedule),
      "When it runs: 5-field cron (`5 * * * *`), `@hourly`, `@daily`, `@weekly`, `@monthly`, "

@@ -106,12 +106,15 @@ static int check_kind(const cf_job *j, char *msg, size_t n)
         if (!j->sql[0] == !j->sql_file[0])
             return ut_err(msg, n, "a sql job needs exactly one of sql and sql_file");
         if (!j->table[0]) return ut_err(msg, n, "a sql job needs the table it writes");
-    } else {
+    } else if (j->kind == CF_JOB_COMMAND) {
         if (!j->command.n) return ut_err(msg, n, "a command job needs command: [program, args...]");
         if (j->output == CF_OUTPUT_NDJSON && !j->table[0])
             return ut_err(msg, n, "output: ndjson needs the table it lands in");
+    } else if (j->table[0] || j->sql[0] || j->sql_file[0] || j->command.n) {
+        return ut_err(msg, n, "a noop job runs nothing and writes nothing: no table, sql or "
+                      "command");
     }
-    int writes = j->kind == CF_JOB_SQL || j->output == CF_OUTPUT_NDJSON;
+    int writes = j->kind == CF_JOB_SQL || (j->kind == CF_JOB_COMMAND && j->output == CF_OUTPUT_NDJSON);
     if (writes && j->mode == CF_MODE_REPLACE_WINDOW && !windowed)
         return ut_err(msg, n, "mode replace_window needs a window (hour, day or month); use "
                       "mode replace or append without one");

@@ -101,21 +101,19 @@ static void count_one(void *arg, const char *job, ct_run_state st, int64_t n)
 
 static int list_jobs(jb_runtime *r, ut_buf *out)
 {
-    static const char *const kinds[] = {"sql", "command"},
-                             *const wins[] = {"none", "hour", "day", "month"};
     char err[512];
     ut_buf_putc(out, '[');
-    pthread_mutex_lock(&r->mu);
+    pthread_mutex_lock(&r->cmu);
     for (int i = 0; i < r->cf->njobs; i++) {
         const cf_job *j = &r->cf->jobs[i];
         counts c = {.job = j->name};
         ct_run_counts(r->cat, count_one, &c, err, sizeof err);
         ut_buf_puts(out, i ? ",{\"name\":" : "{\"name\":");
         ut_json_str(out, j->name, strlen(j->name));
-        ut_buf_printf(out, ",\"kind\":\"%s\",\"schedule\":", kinds[j->kind]);
+        ut_buf_printf(out, ",\"kind\":\"%s\",\"schedule\":", cf_job_kind_name(j->kind));
         ut_json_str(out, j->schedule, strlen(j->schedule));
         ut_buf_printf(out, ",\"every_ms\":%lld,\"window\":\"%s\",\"table\":", (long long)j->every_ms,
-                      wins[j->window]);
+                      cf_window_name(j->window));
         ut_json_str(out, j->table, strlen(j->table));
         ut_buf_puts(out, ",\"pool\":");
         ut_json_str(out, j->pool, strlen(j->pool));
@@ -133,7 +131,7 @@ static int list_jobs(jb_runtime *r, ut_buf *out)
         free(v);
         ut_buf_putc(out, '}');
     }
-    pthread_mutex_unlock(&r->mu);
+    pthread_mutex_unlock(&r->cmu);
     ut_buf_puts(out, "]\n");
     return 200;
 }
@@ -162,9 +160,9 @@ static int get_runs(jb_runtime *r, const cf_job *j, const jb_http_args *a, ut_bu
         f.window_to = f.window_from + 1;
     }
     ct_run *v = NULL;
-    pthread_mutex_lock(&r->mu);
+    pthread_mutex_lock(&r->cmu);
     int n = ct_runs(r->cat, &f, &v, err, sizeof err);
-    pthread_mutex_unlock(&r->mu);
+    pthread_mutex_unlock(&r->cmu);
     if (n < 0) return reply_error(out, 500, err);
     ut_buf_putc(out, '[');
     for (int i = 0; i < n; i++) {
@@ -248,7 +246,7 @@ static int post_runs(jb_runtime *r, const cf_job *j, const char *body, size_t le
     }
     int64_t at, id = 0;
     if (when(r, j, b.window, &at)) return reply_error(out, 400, "window: expected YYYY-MM-DD or RFC 3339");
-    if (jb_trigger(r->cf, r->data_dir, j->name, at, b.force, &id, &e))
+    if (jb__trigger(r, j, at, b.force, &id, &e))
         return reply_error(out, status_of(e.kind), e.msg);
     ut_buf_printf(out, "{\"run\":%lld}\n", (long long)id);
     jb__kick(r);
@@ -429,8 +427,11 @@ void jb_metrics(jb_runtime *r, ut_buf *b)
     uint64_t pending, waiting;
     jb__queue_depth(r->q, &pending, &waiting);
     help(b, "sluice_job_runs", "gauge", "Runs in the run history, by job and state.");
-    pthread_mutex_lock(&r->mu);
+    pthread_mutex_lock(&r->cmu);
     ct_run_counts(r->cat, metric_count, b, err, sizeof err);
+    uint64_t dead = r->dead_letters;
+    pthread_mutex_unlock(&r->cmu);
+    pthread_mutex_lock(&r->mu);
     help(b, "sluice_jobs_queue_pending", "gauge", "Tasks taken by a worker and not acknowledged.");
     ut_buf_printf(b, "sluice_jobs_queue_pending %llu\n", (unsigned long long)pending);
     help(b, "sluice_jobs_queue_waiting", "gauge", "Tasks in the queue no worker took yet.");
@@ -442,7 +443,7 @@ void jb_metrics(jb_runtime *r, ut_buf *b)
          "Tasks taken over from a worker that stopped heartbeating.");
     ut_buf_printf(b, "sluice_jobs_tasks_claimed_total %llu\n", (unsigned long long)r->tasks_claimed);
     help(b, "sluice_jobs_dead_letters_total", "counter", "Tasks dead-lettered (their runs dead).");
-    ut_buf_printf(b, "sluice_jobs_dead_letters_total %llu\n", (unsigned long long)r->dead_letters);
+    ut_buf_printf(b, "sluice_jobs_dead_letters_total %llu\n", (unsigned long long)dead);
     pthread_mutex_unlock(&r->mu);
     static const struct {
         const char *name, *type, *help;

@@ -128,7 +128,8 @@ typedef struct jb_task {
  * implement the calls below (push and dead may fail: a worker-only queue). */
 typedef struct jb_queue_ops {
     const char *name; /* "journal", "http" */
-    int (*push)(jb_queue *q, int64_t run_id, uint64_t *offset, char *err, size_t errlen);
+    int (*push)(jb_queue *q, const int64_t *run_ids, int n, uint64_t *first, char *err,
+                size_t errlen);
     int (*take)(jb_queue *q, const char *consumer, int block_ms, int64_t stale_ms, jb_task *t,
                 char *err, size_t errlen);
     int (*heartbeat)(jb_queue *q, const char *consumer, const jb_task *t, char *err,
@@ -154,6 +155,11 @@ jb_queue *jb__queue_open_http(const char *url, const char *token, const atomic_i
 void jb__queue_close(jb_queue *q); /* accepts NULL */
 /* Append a task for run_id; *offset = its id.  0 / -1. */
 int jb__queue_push(jb_queue *q, int64_t run_id, uint64_t *offset, char *err, size_t errlen);
+/* Append tasks for run_ids[0..n) (n <= JB_PUSH_MAX) with one durable write:
+ * task i is at *first + i.  All or none.  0 / -1. */
+#define JB_PUSH_MAX 256
+int jb__queue_push_many(jb_queue *q, const int64_t *run_ids, int n, uint64_t *first, char *err,
+                        size_t errlen);
 /* Take one task for `consumer`: a new one (waiting up to block_ms), else
  * one idle for at least stale_ms (its worker died).  1 taken, 0 none, -1. */
 int jb__queue_take(jb_queue *q, const char *consumer, int block_ms, int64_t stale_ms,

@@ -42,11 +42,17 @@ struct jb_runtime {
     jb_queue *q;
     pl_pools *pools;    /* <data_dir>/jobs/pools */
     atomic_int cancel;  /* set by jb_stop: pool waits end */
-    ct_catalog *cat;    /* the scheduler's connection (under mu) */
+    /* cmu: the scheduler's state -- its connection cat, the gates, the dead
+     * letter cursor, runs_queued and dead_letters; held for a whole pass
+     * (catalog and queue writes).  mu: stop, kick, busy, inflight and the
+     * worker counters; only ever held briefly, never while taking cmu. */
+    pthread_mutex_t cmu;
+    ct_catalog *cat;
     uint64_t dead_cursor;
 
-    pthread_mutex_t mu; /* scheduler state, inflight, busy, stop */
-    pthread_cond_t cv;  /* scheduler wake-ups, idle waits */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;  /* the scheduler's wake-ups (kick, stop) */
+    pthread_cond_t hb_cv; /* the heartbeat thread's (stop) */
     int stop, kick;
     int busy;           /* workers running a task */
     jb_inflight inflight[JB_MAX_INFLIGHT];
@@ -66,16 +72,44 @@ struct jb_runtime {
     } gates[JB_MAX_GATES];
     int ngates, next_gate;
 
+    /* the connection of triggers through the HTTP API (jb__trigger) */
+    pthread_mutex_t tmu;
+    ct_catalog *tcat;
+
+    /* the committer (finish.c): finishes handed over by workers */
+    pthread_mutex_t fmu;
+    pthread_cond_t fcv;
+    struct jb_fin *fin_head, *fin_tail;
+    int fin_n;          /* handed over, not settled (waiting + being committed) */
+    int fin_busy;       /* of which the committer is committing */
+    int fin_stop, fin_started;
+    pthread_t fin_th;
+
     /* counters for /metrics */
     uint64_t runs_queued, tasks_taken, tasks_claimed, tasks_acked, dead_letters;
 };
 
 /* Ask the scheduler for a pass soon (a run finished). */
 void jb__kick(jb_runtime *r);
+/* finish.c: hand the finish d of the run delivery t runs (consumer, job j,
+ * attempt) to the committer, which records it with others in one
+ * transaction, logs it and acks t once durable.  d is copied (its io is
+ * not: only for finishes without lineage).  Waits only when JB_FIN_MAX
+ * finishes wait already. */
+void jb__finish_later(jb_runtime *r, const ct_run_done *d, const jb_task *t,
+                      const char *consumer, const cf_job *j, int attempt);
+int jb__committer_start(jb_runtime *r, char *err, size_t errlen);
+/* Settle everything handed over, then end the thread. */
+void jb__committer_stop(jb_runtime *r);
+/* Finishes handed over and not settled yet. */
+int jb__finishes_waiting(jb_runtime *r);
+/* jb_trigger on the runtime's own connection (the HTTP API). */
+int jb__trigger(jb_runtime *r, const cf_job *j, int64_t window_us, int force, int64_t *run_id,
+                ut_error *e);
 /* worker.c */
 int jb__workers_start(jb_runtime *r, char *err, size_t errlen);
 void jb__workers_join(jb_runtime *r);
-/* sched.c: one pass under r->mu. */
+/* sched.c: one pass under r->cmu. */
 int jb__tick_locked(jb_runtime *r, ut_error *e);
 
 #endif

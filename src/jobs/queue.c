@@ -25,6 +25,7 @@
 #include "jobs/jb_int.h"
 #include "util/util.h"
 
+#include <assert.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +33,7 @@
 #include <time.h>
 
 #define TASK_MAX_BYTES 256
+#define JQ_LAZY_SYNC_MS 100
 #define PRUNE_IDLE 10 /* x stale_ms: a consumer not seen for that long is gone */
 
 typedef struct jq_journal {
@@ -52,7 +54,14 @@ void jb__queue_close(jb_queue *q)
 
 int jb__queue_push(jb_queue *q, int64_t run_id, uint64_t *offset, char *err, size_t errlen)
 {
-    return q->ops->push(q, run_id, offset, err, errlen);
+    return q->ops->push(q, &run_id, 1, offset, err, errlen);
+}
+
+int jb__queue_push_many(jb_queue *q, const int64_t *run_ids, int n, uint64_t *first, char *err,
+                        size_t errlen)
+{
+    assert(n > 0 && n <= JB_PUSH_MAX);
+    return q->ops->push(q, run_ids, n, first, err, errlen);
 }
 
 int jb__queue_take(jb_queue *q, const char *consumer, int block_ms, int64_t stale_ms,
@@ -109,6 +118,11 @@ jb_queue *jb__queue_open(const char *data_dir, int max_deliveries, char *err, si
     go.start = 0;
     go.max_deliveries = (uint32_t)max_deliveries;
     go.dead_letter = q->dead;
+    /* takes, acks and heartbeats reach the disk within JQ_LAZY_SYNC_MS: the
+     * run history decides, so a delivery or ack a power loss undid is
+     * harmless (a finished run's task is acked again and skipped; a run
+     * whose delivery count went back waits for a takeover, see worker.c) */
+    go.lazy_sync_ms = JQ_LAZY_SYNC_MS;
     q->g = jr_group_open(q->tasks, "workers", &go, err, errlen);
     if (!q->g) goto fail;
     return &q->base;
@@ -128,16 +142,20 @@ static void jq_close(jb_queue *base)
     free(q);
 }
 
-static int jq_push(jb_queue *base, int64_t run_id, uint64_t *offset, char *err, size_t errlen)
+static int jq_push(jb_queue *base, const int64_t *run_ids, int n, uint64_t *first, char *err,
+                   size_t errlen)
 {
     jq_journal *q = (jq_journal *)base;
-    char rec[64];
-    int n = snprintf(rec, sizeof rec, "{\"run\":%lld}", (long long)run_id);
-    jr_iov v = {rec, (size_t)n};
+    char rec[JB_PUSH_MAX][32];
+    jr_iov v[JB_PUSH_MAX];
+    for (int i = 0; i < n; i++) {
+        int len = snprintf(rec[i], sizeof rec[i], "{\"run\":%lld}", (long long)run_ids[i]);
+        v[i] = (jr_iov){rec[i], (size_t)len};
+    }
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     int64_t now = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-    return jr_append(q->tasks, &v, 1, now, offset, err, errlen);
+    return jr_append(q->tasks, v, n, now, first, err, errlen);
 }
 
 /* The run id of a task record; -1 if it is not one. */

@@ -301,11 +301,12 @@ static int jq_ack(jb_queue *base, const char *consumer, const jb_task *t, char *
     return rc;
 }
 
-static int jq_push(jb_queue *base, int64_t run_id, uint64_t *offset, char *err, size_t errlen)
+static int jq_push(jb_queue *base, const int64_t *run_ids, int n, uint64_t *first, char *err,
+                   size_t errlen)
 {
-    (void)base, (void)offset;
+    (void)base, (void)first, (void)n;
     return ut_err(err, errlen, "run %lld: a worker's queue cannot add tasks (the server "
-                  "schedules)", (long long)run_id);
+                  "schedules)", (long long)run_ids[0]);
 }
 
 static int jq_dead(jb_queue *base, uint64_t *cursor, void (*fn)(void *, uint64_t, int64_t),

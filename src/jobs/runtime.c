@@ -30,16 +30,16 @@ const jb_timing *jb__timing(const jb_runtime *r, const cf_job *j)
 void jb__kick(jb_runtime *r)
 {
     pthread_mutex_lock(&r->mu);
+    if (!r->kick) pthread_cond_signal(&r->cv); /* only the scheduler waits on cv */
     r->kick = 1;
-    pthread_cond_broadcast(&r->cv);
     pthread_mutex_unlock(&r->mu);
 }
 
 int jb_tick(jb_runtime *r, ut_error *e)
 {
-    pthread_mutex_lock(&r->mu);
+    pthread_mutex_lock(&r->cmu);
     int n = jb__tick_locked(r, e);
-    pthread_mutex_unlock(&r->mu);
+    pthread_mutex_unlock(&r->cmu);
     return n;
 }
 
@@ -61,7 +61,11 @@ static void *sched_main(void *arg)
     while (!r->stop) {
         ut_error e = {0};
         r->kick = 0;
+        pthread_mutex_unlock(&r->mu); /* a pass writes: workers keep going meanwhile */
+        pthread_mutex_lock(&r->cmu);
         if (jb__tick_locked(r, &e) < 0) lg_error("jobs", "scheduler: %s", e.msg);
+        pthread_mutex_unlock(&r->cmu);
+        pthread_mutex_lock(&r->mu);
         if (!r->kick && !r->stop) wait_ms(r, r->cf->scheduler.tick_ms);
     }
     pthread_mutex_unlock(&r->mu);
@@ -78,6 +82,7 @@ int jb_wait_idle(jb_runtime *r, int64_t timeout_ms)
         pthread_mutex_lock(&r->mu);
         int busy = r->busy;
         pthread_mutex_unlock(&r->mu);
+        busy += jb__finishes_waiting(r);
         if (!busy && !pending && !waiting) return 1;
         struct timespec t1;
         clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -126,7 +131,12 @@ jb_runtime *jb_create(const jb_opts *o, char *err, size_t errlen)
     r->o = *o;
     r->cf = o->cf;
     pthread_mutex_init(&r->mu, NULL);
+    pthread_mutex_init(&r->cmu, NULL);
+    pthread_mutex_init(&r->fmu, NULL);
+    pthread_mutex_init(&r->tmu, NULL);
+    pthread_cond_init(&r->fcv, NULL);
     pthread_cond_init(&r->cv, NULL);
+    pthread_cond_init(&r->hb_cv, NULL);
     snprintf(r->data_dir, sizeof r->data_dir, "%s", o->data_dir);
     snprintf(r->catalog, sizeof r->catalog, "%s/catalog.db", o->data_dir);
     snprintf(r->config_dir, sizeof r->config_dir, "%s", o->config_dir ? o->config_dir : ".");
@@ -167,6 +177,7 @@ void jb_stop(jb_runtime *r, int64_t deadline_ms)
     pthread_mutex_lock(&r->mu);
     r->stop = 1;
     pthread_cond_broadcast(&r->cv);
+    pthread_cond_broadcast(&r->hb_cv);
     for (int i = 0; i < JB_MAX_INFLIGHT; i++) /* statements of sql tasks end now */
         if (r->inflight[i].used && r->inflight[i].eng) sqlite3_interrupt(sq_db(r->inflight[i].eng));
     pthread_mutex_unlock(&r->mu);
@@ -184,12 +195,18 @@ void jb_destroy(jb_runtime *r)
     jb__queue_close(r->q);
     pl_close(r->pools);
     ct_close(r->cat);
+    ct_close(r->tcat);
     for (int i = 0; r->timings && i < r->cf->njobs; i++) jb__timing_free(&r->timings[i]);
     for (int i = 0; r->deps && i < r->cf->njobs; i++) jb__deps_free(r->deps[i].v, r->deps[i].n);
     free(r->timings);
     free(r->deps);
     pthread_mutex_destroy(&r->mu);
+    pthread_mutex_destroy(&r->cmu);
+    pthread_mutex_destroy(&r->fmu);
+    pthread_mutex_destroy(&r->tmu);
+    pthread_cond_destroy(&r->fcv);
     pthread_cond_destroy(&r->cv);
+    pthread_cond_destroy(&r->hb_cv);
     free(r);
 }
 
@@ -238,15 +255,6 @@ int jb__add_run(ct_catalog *c, const jb_new_run *nr, int64_t *id, ut_error *e)
     return 0;
 }
 
-/* A run row for the entry points (due now). */
-static int add_run(ct_catalog *c, const cf_job *j, int64_t ws, int64_t we, const char *trigger,
-                   const char *backfill, int iterations, int forced, int64_t *id, ut_error *e)
-{
-    jb_new_run nr = {.job = j, .ws = ws, .we = we, .trigger = trigger, .backfill = backfill,
-                     .iterations = iterations, .forced = forced};
-    return jb__add_run(c, &nr, id, e);
-}
-
 int jb_parse_time(const cf_config *cf, const char *job, const char *text, int64_t *us,
                   ut_error *e)
 {
@@ -261,6 +269,41 @@ int jb_parse_time(const cf_config *cf, const char *job, const char *text, int64_
     return 0;
 }
 
+/* The checks and the insert of a manual run (the look at the window's
+ * runs and the insert are one transaction: two triggers of one window at
+ * once create one run). */
+static int trigger_on(ct_catalog *c, const cf_job *j, const jb_timing *t, int64_t window_us,
+                      int force, int64_t *run_id, ut_error *e)
+{
+    int64_t ws, we;
+    jb__window_of(t, window_us, &ws, &we);
+    if (!force && t->window != CF_WINDOW_NONE && we + t->delay_us > jb__now_us(NULL))
+        return ut_fail(e, UT_EINVAL, "job %s: the window ending %lld has not closed yet (plus "
+                       "its delay); --force runs it on what is there now", j->name,
+                       (long long)(we / 1000000));
+    char err[512];
+    ct_run run, last;
+    memset(&run, 0, sizeof run);
+    snprintf(run.job, sizeof run.job, "%s", j->name);
+    run.window_start = ws;
+    run.window_end = we;
+    run.state = CT_RUN_WAITING;
+    snprintf(run.trigger, sizeof run.trigger, "manual");
+    run.iterations = 1;
+    run.forced = force;
+    run.task = -1;
+    int rc = ct_run_create_unless(c, &run, force, &last, err, sizeof err);
+    if (rc < 0) return ut_fail(e, UT_EIO, "job %s: %s", j->name, err);
+    if (rc == 0 && last.state == CT_RUN_SUCCEEDED)
+        return ut_fail(e, UT_EEXISTS, "job %s: the window already succeeded (run %lld); --force "
+                       "runs it again", j->name, (long long)last.id);
+    if (rc == 0)
+        return ut_fail(e, UT_EEXISTS, "job %s: run %lld for this window is %s already", j->name,
+                       (long long)last.id, ct_run_state_name(last.state));
+    if (run_id) *run_id = run.id;
+    return 0;
+}
+
 int jb_trigger(const cf_config *cf, const char *data_dir, const char *job, int64_t window_us,
                int force, int64_t *run_id, ut_error *e)
 {
@@ -268,25 +311,23 @@ int jb_trigger(const cf_config *cf, const char *data_dir, const char *job, int64
     jb_timing t;
     ct_catalog *c = open_for(cf, data_dir, job, &j, &t, e);
     if (!c) return -1;
-    int64_t ws, we;
-    jb__window_of(&t, window_us, &ws, &we);
-    char err[512];
-    ct_run last;
-    int rc = -1, have = ct_run_latest(c, j->name, ws, &last, err, sizeof err);
-    if (have < 0) ut_fail(e, UT_EIO, "%s", err);
-    else if (have && !ct_run_state_terminal(last.state))
-        ut_fail(e, UT_EEXISTS, "job %s: run %lld for this window is %s already", job,
-                (long long)last.id, ct_run_state_name(last.state));
-    else if (!force && t.window != CF_WINDOW_NONE && we + t.delay_us > jb__now_us(NULL))
-        ut_fail(e, UT_EINVAL, "job %s: the window ending %lld has not closed yet (plus its "
-                "delay); --force runs it on what is there now", job, (long long)(we / 1000000));
-    else if (have && last.state == CT_RUN_SUCCEEDED && !force)
-        ut_fail(e, UT_EEXISTS, "job %s: the window already succeeded (run %lld); --force runs it "
-                "again", job, (long long)last.id);
-    else
-        rc = add_run(c, j, ws, we, "manual", NULL, 1, force, run_id, e);
+    int rc = trigger_on(c, j, &t, window_us, force, run_id, e);
     ct_close(c);
     jb__timing_free(&t);
+    return rc;
+}
+
+int jb__trigger(jb_runtime *r, const cf_job *j, int64_t window_us, int force, int64_t *run_id,
+                ut_error *e)
+{
+    char err[512];
+    pthread_mutex_lock(&r->tmu);
+    if (!r->tcat && !(r->tcat = ct_open(r->catalog, err, sizeof err))) {
+        pthread_mutex_unlock(&r->tmu);
+        return ut_fail(e, UT_EIO, "%s", err);
+    }
+    int rc = trigger_on(r->tcat, j, jb__timing(r, j), window_us, force, run_id, e);
+    pthread_mutex_unlock(&r->tmu);
     return rc;
 }
 
@@ -317,24 +358,27 @@ int jb_backfill(const cf_config *cf, const char *data_dir, const char *job, int6
         rc = 0;
         goto out;
     }
-    int created = ct_backfill_create(c, name, job, from_us, to_us, parallel, err, sizeof err);
-    if (created <= 0) {
-        if (created < 0) ut_fail(e, UT_EIO, "%s", err);
-        else ut_fail(e, UT_EEXISTS, "a backfill named '%s' exists already", name);
-        goto out;
+    /* serial: one run over every window; parallel: one per window */
+    int nr = parallel <= 0 ? 1 : n, made = 0;
+    ct_run *runs = ut_calloc((size_t)nr, sizeof *runs);
+    int64_t s = first;
+    for (int i = 0; i < nr; i++, s = jb__window_shift(&t, s, 1)) {
+        ct_run *r = &runs[i];
+        snprintf(r->job, sizeof r->job, "%s", j->name);
+        r->window_start = parallel <= 0 ? first : s;
+        r->window_end = parallel <= 0 ? ws : jb__window_shift(&t, s, 1);
+        r->state = CT_RUN_WAITING;
+        snprintf(r->trigger, sizeof r->trigger, "backfill");
+        r->iterations = parallel <= 0 ? n : 1;
+        r->forced = 1;
+        r->task = -1;
     }
-    if (parallel <= 0) { /* serial: one run over every window */
-        rc = add_run(c, j, first, ws, "backfill", name, n, 1, NULL, e);
-        goto out;
-    }
-    rc = 0;
-    for (int64_t s = first; s < to_us && rc == 0; s = jb__window_shift(&t, s, 1)) {
-        ct_run last; /* a window with a run out already is not queued twice */
-        int have = ct_run_latest(c, j->name, s, &last, err, sizeof err);
-        if (have < 0) rc = ut_fail(e, UT_EIO, "%s", err);
-        else if (!have || ct_run_state_terminal(last.state))
-            rc = add_run(c, j, s, jb__window_shift(&t, s, 1), "backfill", name, 1, 1, NULL, e);
-    }
+    int added = ct_backfill_add(c, name, job, from_us, to_us, parallel, runs, nr, &made, err,
+                                sizeof err);
+    free(runs);
+    if (added < 0) ut_fail(e, UT_EIO, "%s", err);
+    else if (added == 0) ut_fail(e, UT_EEXISTS, "a backfill named '%s' exists already", name);
+    rc = added == 1 ? 0 : -1;
 out:
     ct_close(c);
     jb__timing_free(&t);

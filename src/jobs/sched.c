@@ -8,8 +8,9 @@
  *              (catchup false: only the latest fire counts)
  *   2. promote waiting/retrying runs that are due, oldest window first:
  *              max_active of the job, upstream jobs done for the window
- *              (an upstream that failed fails the run) ──► task pushed,
- *              run queued with the task's offset
+ *              (an upstream that failed fails the run) ──► tasks pushed
+ *              (up to JB_PUSH_MAX with one journal write), the runs marked
+ *              queued with their tasks' offsets (one transaction)
  *   3. dead    dead-lettered tasks ──► their runs dead
  *
  * Every step is idempotent: a crash between creating runs and recording the
@@ -175,9 +176,12 @@ static int deps_ready(jb_runtime *r, const cf_job *j, const ct_run *run, char *w
  * and per backfill, which have their own cap (`parallel`), so that a
  * backfill never holds back a job's scheduled runs. */
 typedef struct tally {
+    jb_runtime *r;
     int *out;                 /* per job index */
     char (*bf)[65];           /* backfill names seen */
     int *bf_out, *bf_cap, nbf;
+    int failed;               /* a backfill's cap could not be read */
+    ut_error *e;
 } tally;
 
 static void tally_free(tally *t)
@@ -206,27 +210,28 @@ static int bf_slot(jb_runtime *r, tally *t, const char *name, ut_error *e)
     return t->nbf++;
 }
 
+static void tally_one(void *arg, const char *job, const char *backfill, int n)
+{
+    tally *t = arg;
+    const cf_job *j = cf_job_find(t->r->cf, job);
+    if (backfill[0]) {
+        int k = t->failed ? -1 : bf_slot(t->r, t, backfill, t->e);
+        if (k < 0) t->failed = 1;
+        else t->bf_out[k] += n;
+    } else if (j) {
+        t->out[j - t->r->cf->jobs] += n;
+    }
+}
+
 static int load_tally(jb_runtime *r, tally *t, ut_error *e)
 {
     char err[512];
-    ct_run *v = NULL;
-    ct_run_filter f = {.state_mask = (1u << CT_RUN_QUEUED) | (1u << CT_RUN_RUNNING),
-                       .limit = 100000};
-    int n = ct_runs(r->cat, &f, &v, err, sizeof err), rc = 0;
-    if (n < 0) return ut_fail(e, UT_EIO, "%s", err);
+    t->r = r;
+    t->e = e;
     t->out = ut_calloc((size_t)r->cf->njobs + 1, sizeof *t->out);
-    for (int i = 0; i < n && rc == 0; i++) {
-        const cf_job *j = cf_job_find(r->cf, v[i].job);
-        if (v[i].backfill[0]) {
-            int k = bf_slot(r, t, v[i].backfill, e);
-            if (k < 0) rc = -1;
-            else t->bf_out[k]++;
-        } else if (j) {
-            t->out[j - r->cf->jobs]++;
-        }
-    }
-    free(v);
-    return rc;
+    if (ct_runs_out(r->cat, tally_one, t, err, sizeof err) < 0)
+        return ut_fail(e, UT_EIO, "%s", err);
+    return t->failed ? -1 : 0;
 }
 
 /* The counter and cap run counts against (its backfill's, or its job's). */
@@ -245,8 +250,40 @@ static int slot_of(jb_runtime *r, tally *t, const cf_job *j, const ct_run *run, 
     return 0;
 }
 
-/* Queue one due run (step 2).  1 queued, 0 not now, -1. */
-static int promote(jb_runtime *r, const ct_run *run, tally *t, ut_error *e)
+/* Runs ready to queue, pushed to the queue with one write and marked
+ * queued in one transaction.  Each holds its place in the tally (count). */
+typedef struct batch {
+    int64_t ids[JB_PUSH_MAX];
+    int *count[JB_PUSH_MAX];
+    int n;
+} batch;
+
+/* Push and mark the batch.  Queued count, or -1 (the runs stay waiting; a
+ * task pushed for a run that was not marked is refused by ct_run_start). */
+static int flush(jb_runtime *r, batch *b, ut_error *e)
+{
+    char err[512];
+    int n = b->n, queued[JB_PUSH_MAX], total = 0;
+    int64_t tasks[JB_PUSH_MAX];
+    uint64_t first;
+    b->n = 0;
+    if (!n) return 0;
+    int rc = jb__queue_push_many(r->q, b->ids, n, &first, err, sizeof err) ? -1 : 0;
+    if (rc) ut_fail(e, UT_EIO, "queue: %s", err);
+    for (int i = 0; i < n && rc == 0; i++) tasks[i] = (int64_t)(first + (uint64_t)i);
+    if (rc == 0 && ct_runs_queue(r->cat, b->ids, tasks, n, queued, err, sizeof err) < 0)
+        rc = ut_fail(e, UT_EIO, "%s", err);
+    for (int i = 0; i < n; i++) {
+        if (rc == 0 && queued[i]) total++;
+        else (*b->count[i])--;
+    }
+    r->runs_queued += (uint64_t)total;
+    return rc ? -1 : total;
+}
+
+/* Look at one due run (step 2): into the batch when it may start.  1 added,
+ * 0 not now, -1. */
+static int promote(jb_runtime *r, const ct_run *run, tally *t, batch *b, ut_error *e)
 {
     char err[512], why[600];
     const cf_job *j = cf_job_find(r->cf, run->job);
@@ -266,35 +303,37 @@ static int promote(jb_runtime *r, const ct_run *run, tally *t, ut_error *e)
                    ? ut_fail(e, UT_EIO, "%s", err) : 0;
     }
     if (!ready) return 0;
-    uint64_t off;
-    if (jb__queue_push(r->q, run->id, &off, err, sizeof err))
-        return ut_fail(e, UT_EIO, "job %s: queue: %s", j->name, err);
-    int q = ct_run_queue(r->cat, run->id, (int64_t)off, err, sizeof err);
-    if (q < 0) return ut_fail(e, UT_EIO, "job %s: %s", j->name, err);
-    if (q) (*count)++, r->runs_queued++;
-    return q;
+    b->ids[b->n] = run->id;
+    b->count[b->n++] = count;
+    (*count)++;
+    return 1;
 }
 
-/* Step 2: scheduled, lookback and manual runs first, then backfills. */
+/* Step 2: scheduled, lookback and manual runs first, then backfills, each
+ * looked at apart so that a backfill of any size never hides a scheduled
+ * run.  Queued count or -1. */
 static int promote_all(jb_runtime *r, int64_t now_ms, ut_error *e)
 {
     char err[512];
     tally t = {0};
-    int queued = load_tally(r, &t, e) ? -1 : 0;
-    /* scheduled, lookback and manual runs first, each kind looked at apart so
-     * that a backfill of any size never hides a scheduled run */
+    batch b = {.n = 0};
+    int queued = 0, loaded = 0;
     for (int pass = 0; pass < 2 && queued >= 0; pass++) {
         ct_run *v = NULL;
-        ct_run_filter f = {.state_mask = (1u << CT_RUN_WAITING) | (1u << CT_RUN_RETRYING),
-                           .oldest_first = 1, .limit = 10000, .backfill_runs = pass ? 2 : 1};
-        int n = ct_runs(r->cat, &f, &v, err, sizeof err);
+        int n = ct_runs_due(r->cat, now_ms, pass, 10000, &v, err, sizeof err);
         if (n < 0) queued = ut_fail(e, UT_EIO, "%s", err);
+        /* the tally counts every queued and running run: only when one is due */
+        if (n > 0 && !loaded++ && load_tally(r, &t, e)) queued = -1;
         for (int i = 0; i < n && queued >= 0; i++) {
-            if (v[i].due_ms > now_ms) continue;
-            int q = promote(r, &v[i], &t, e);
-            queued = q < 0 ? -1 : queued + q;
+            if (promote(r, &v[i], &t, &b, e) < 0) queued = -1;
+            if (queued >= 0 && b.n == JB_PUSH_MAX) {
+                int q = flush(r, &b, e);
+                queued = q < 0 ? -1 : queued + q;
+            }
         }
         free(v);
+        int q = flush(r, &b, queued < 0 ? &(ut_error){0} : e);
+        queued = queued < 0 || q < 0 ? -1 : queued + q;
     }
     tally_free(&t);
     return queued;

@@ -94,11 +94,10 @@ static int requeue(jb_runtime *r, ct_catalog *cat, const ct_run *run, const jb_t
     return 0; /* otherwise the old task stays pending and is taken over after a restart */
 }
 
-/* Record a failed attempt: retrying (retries left) or failed.  1 recorded,
- * 0 fenced out (another delivery holds the run), -1 error. */
-static int attempt_failed(jb_task_ctx *c, const ct_run *run, ut_error *e)
+/* A failed attempt: retrying (retries left) or failed, recorded by the
+ * committer. */
+static void attempt_failed(jb_task_ctx *c, const ct_run *run, const jb_task *t, ut_error *e)
 {
-    char err[512];
     jb__redact(c->redact, e->msg, sizeof e->msg);
     ct_run_done *d = c->done;
     int retry = run->attempt <= c->job->retries;
@@ -106,12 +105,7 @@ static int attempt_failed(jb_task_ctx *c, const ct_run *run, ut_error *e)
     d->due_ms = retry ? jb__now_us(c->rt) / 1000 + backoff_ms(c->job, run->attempt) : 0;
     d->error = e->msg;
     d->nio = 0;
-    int held = ct_run_finish(c->cat, d, err, sizeof err);
-    if (held < 0) lg_error("jobs", "job %s run %lld: %s", c->job->name, (long long)run->id, err);
-    if (held > 0)
-        lg_warn("jobs", "job %s run %lld attempt %d failed%s: %s", c->job->name,
-                (long long)run->id, run->attempt, retry ? " (will retry)" : "", e->msg);
-    return held;
+    jb__finish_later(c->rt, d, t, c->worker, c->job, run->attempt);
 }
 
 /* Take a slot (and a token) of the job's pool for the task; f keeps it
@@ -148,8 +142,21 @@ static void pool_leave(jb_runtime *r, jb_inflight *f)
     pl_release(r->pools, &slot);
 }
 
-/* Run the kind for a started run and record how it ended.  0 when the
- * runtime is stopping and the task must stay pending (no ack), else 1. */
+/* The kind's code (jb_int.h: 1 committed, 0 nothing to commit, -1 failed). */
+static int run_kind(jb_task_ctx *c, ut_error *e)
+{
+    switch (c->job->kind) {
+    case CF_JOB_SQL: return jb__kind_sql(c, e);
+    case CF_JOB_COMMAND: return jb__kind_command(c, e);
+    case CF_JOB_NOOP: return 0; /* the worker records the run succeeded */
+    }
+    return ut_fail(e, UT_EINVAL, "job %s: unknown kind %d", c->job->name, (int)c->job->kind);
+}
+
+/* Run the kind for a started run and record how it ended.  1 when the
+ * worker acks the task (the kind committed its outputs with the run), 0
+ * when it does not: the finish went to the committer, which acks, or the
+ * runtime stops and the run was queued again. */
 static int execute(jb_worker *w, ct_catalog *cat, const cf_job *j, const ct_run *run,
                    const jb_task *t, jb_inflight *f)
 {
@@ -163,30 +170,33 @@ static int execute(jb_worker *w, ct_catalog *cat, const cf_job *j, const ct_run 
     snprintf(c.worker, sizeof c.worker, "%s", w->name);
     ut_error e = {0};
     int rc = pool_enter(r, j, run, w->name, c.deadline_ms, f, &e);
-    if (rc == 0) rc = j->kind == CF_JOB_SQL ? jb__kind_sql(&c, &e) : jb__kind_command(&c, &e);
+    if (rc == 0) rc = run_kind(&c, &e);
     pool_leave(r, f);
-    char err[512];
-    int held = 1;
     if (stopping(r) && (rc == 2 || rc < 0)) { /* stopped, not failed: queued again as is */
         jb__redact_free(&red);
         return requeue(r, cat, run, t, w->name);
     }
-    if (rc < 0) {
-        held = attempt_failed(&c, run, &e);
-    } else if (rc == 0) {
-        held = ct_run_finish(cat, &done, err, sizeof err);
-        if (held < 0) lg_error("jobs", "job %s run %lld: %s", j->name, (long long)run->id, err);
-    }
-    if (held > 0 && rc >= 0)
+    if (rc < 0) attempt_failed(&c, run, t, &e);
+    else if (rc == 0) jb__finish_later(r, &done, t, w->name, j, run->attempt);
+    else
         lg_info("jobs", "job %s run %lld succeeded (%" PRId64 " rows)", j->name,
                 (long long)run->id, done.rows);
     jb__redact_free(&red);
-    if (held == 0) { /* fenced out: another delivery holds the run; its worker acks */
-        lg_warn("jobs", "job %s run %lld: taken over by another worker while this one ran; its "
-                "result was not recorded", j->name, (long long)run->id);
-        return 0;
-    }
-    return 1;
+    return rc > 0; /* the committer acks the others once their finish is durable */
+}
+
+/* Mark the run started by delivery t.  The mark is written lazily (no
+ * fsync): a power loss that undoes it leaves the run queued with its task
+ * pending, delivered again with a higher count; the finish, written at once,
+ * makes it durable with everything before it.  1 / 0 / -1 as ct_run_start. */
+static int start_run(ct_catalog *cat, const jb_task *t, const char *worker, char *err,
+                     size_t errlen)
+{
+    if (ct_lazy(cat, 1, err, errlen)) return -1;
+    int started = ct_run_start(cat, t->run_id, (int64_t)t->offset, t->deliveries, worker, err,
+                               errlen);
+    if (ct_lazy(cat, 0, err, errlen)) return -1;
+    return started;
 }
 
 /* Handle one task taken from the queue. */
@@ -196,21 +206,22 @@ static void handle(jb_worker *w, ct_catalog *cat, const jb_task *t)
     char err[512];
     ct_run run;
     const cf_job *j = NULL;
-    int have, started = 0;
-    for (int tries = 0;; tries++) {
+    int have = 0, started = 0;
+    /* the scheduler pushes tasks, then marks their runs queued with them: a
+     * worker can be quicker, so a refused start is looked at and tried again
+     * for about a second (1 ms, doubling to 25 ms) while the run waits */
+    for (int64_t us = 1000, waited = 0;; waited += us, us = us * 2 > 25000 ? 25000 : us * 2) {
         have = ct_run_get(cat, t->run_id, &run, err, sizeof err);
         if (have < 0) break;
         j = have ? cf_job_find(r->cf, run.job) : NULL;
         if (!j || ct_run_state_terminal(run.state)) break;
-        started = ct_run_start(cat, run.id, (int64_t)t->offset, t->deliveries, w->name, err,
-                               sizeof err);
+        started = start_run(cat, t, w->name, err, sizeof err);
         if (started) break;
-        /* the scheduler pushes the task, then marks the run queued with it: a
-         * worker can be quicker; anything else (another attempt's task,
-         * another delivery holding it) is not ours */
+        /* anything else (another attempt's task, another delivery holding
+         * it) is not ours */
         if (run.state != CT_RUN_WAITING && run.state != CT_RUN_RETRYING) break;
-        if (tries == 40) return; /* not acked: taken again after task_timeout */
-        usleep(25 * 1000);
+        if (waited >= 1000000) return; /* not acked: taken again after task_timeout */
+        usleep((useconds_t)us);
     }
     if (have < 0 || started < 0) {
         lg_error("jobs", "task %" PRIu64 ": %s", t->offset, err);
@@ -220,6 +231,15 @@ static void handle(jb_worker *w, ct_catalog *cat, const jb_task *t)
         lg_error("jobs", "task %" PRIu64 ": run %lld is not in %s: is this worker on the "
                  "server's data directory?  The task is left to the others",
                  t->offset, (long long)t->run_id, r->catalog);
+        return;
+    }
+    if (!started && have && j && run.task == (int64_t)t->offset && run.state == CT_RUN_RUNNING &&
+        run.deliveries >= t->deliveries) {
+        /* the run's own task, delivered with a count the run has seen: the
+         * queue lost ops (a power loss within its lazy sync).  Not acked: a
+         * takeover after task_timeout comes with a higher count */
+        lg_warn("jobs", "task %" PRIu64 ": delivery %d of run %lld, which recorded delivery %d; "
+                "left for a takeover", t->offset, t->deliveries, (long long)run.id, run.deliveries);
         return;
     }
     int ack = 1;
@@ -281,7 +301,6 @@ static void *worker_main(void *arg)
         handle(w, cat, &t);
         pthread_mutex_lock(&r->mu);
         r->busy--;
-        pthread_cond_broadcast(&r->cv);
         pthread_mutex_unlock(&r->mu);
     }
     ct_close(cat);
@@ -348,7 +367,7 @@ static void *heartbeat_main(void *arg)
         int64_t ns = ts.tv_nsec + (r->cf->scheduler.heartbeat_ms % 1000) * 1000000;
         ts.tv_sec += r->cf->scheduler.heartbeat_ms / 1000 + ns / 1000000000;
         ts.tv_nsec = ns % 1000000000;
-        while (!r->stop && pthread_cond_timedwait(&r->cv, &r->mu, &ts) == 0) {
+        while (!r->stop && pthread_cond_timedwait(&r->hb_cv, &r->mu, &ts) == 0) {
         } /* woken by other news: keep waiting for the beat */
         if (r->stop) break;
         pthread_mutex_unlock(&r->mu);
@@ -366,6 +385,7 @@ int jb__workers_start(jb_runtime *r, char *err, size_t errlen)
     gethostname(host, sizeof host - 1);
     host[sizeof host - 1] = 0;
     int n = r->o.workers > JB_MAX_WORKERS ? JB_MAX_WORKERS : r->o.workers;
+    if (n && jb__committer_start(r, err, errlen)) return -1;
     for (int i = 0; i < n; i++) {
         jb_worker *w = &r->workers[i];
         w->rt = r;
@@ -389,4 +409,5 @@ void jb__workers_join(jb_runtime *r)
     r->nworkers = 0;
     if (r->hb_started) pthread_join(r->hb_th, NULL);
     r->hb_started = 0;
+    jb__committer_stop(r); /* after the workers: it settles what they handed over */
 }

@@ -428,6 +428,9 @@ static void buf_fix(jr_group_buf *b, jr_record *out, int n)
 static void group_free(jr_group *g)
 {
     if (!g) return;
+    if (g->fd >= 0 && g->dirty && fdatasync(g->fd))
+        lg_error("journal", "stream %s group %s: fdatasync %s at close: %s", jr_stream_name(g->s),
+                 g->name, g->path, strerror(errno));
     if (g->fd >= 0) close(g->fd);
     jr_reader_destroy(g->ra);
     free(g->ra_recs);

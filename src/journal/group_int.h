@@ -58,6 +58,8 @@ struct jr_group {
     uint64_t log_size;
     uint64_t compact_at; /* next size at which to try compaction */
     int broken;          /* log state unknown after a failed rollback */
+    int64_t synced_ms;   /* lazy_sync_ms: the last fdatasync (monotonic) */
+    int dirty;           /* lazy_sync_ms: ops written since */
     uint64_t recovered;
     int64_t created;
     uint64_t next_deliver, entries_read, acked, dead_lettered, deleted;

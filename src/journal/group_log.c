@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 size_t jr__gop_begin(ut_buf *b, int type)
@@ -280,6 +281,22 @@ static uint64_t snapshot_estimate(const jr_group *g)
            (g->live / JR__GOP_CHUNK + 1) * 16;
 }
 
+/* Must this commit sync?  Always, unless the group syncs lazily and did
+ * less than lazy_sync_ms ago (then the ops stay dirty until a later one). */
+static int sync_due(jr_group *g)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    if (g->o.lazy_sync_ms && g->synced_ms && now - g->synced_ms < (int64_t)g->o.lazy_sync_ms) {
+        g->dirty = 1;
+        return 0;
+    }
+    g->synced_ms = now;
+    g->dirty = 0;
+    return 1;
+}
+
 int jr__glog_commit(jr_group *g, char *err, size_t errlen)
 {
     const char *sn = jr_stream_name(g->s);
@@ -294,7 +311,7 @@ int jr__glog_commit(jr_group *g, char *err, size_t errlen)
         return ut_err(err, errlen, "stream %s group %s: write %s: %s", sn, g->name, g->path,
                       e == ENOSPC ? "disk full (ENOSPC)" : strerror(e));
     }
-    if (g->s->o.fsync != JR_FSYNC_NEVER && fdatasync(g->fd)) {
+    if (g->s->o.fsync != JR_FSYNC_NEVER && sync_due(g) && fdatasync(g->fd)) {
         int e = errno;
         /* After a failed sync the page cache cannot be trusted: cut the ops
          * off and refuse further changes until the log is reopened. */

@@ -213,6 +213,15 @@ typedef struct jr_group_opts {
                                    JR_GROUP_MAX_PENDING_CAP */
     int no_create;              /* 1: fail if the group does not exist */
     uint64_t compact_min_bytes; /* never compact a log smaller; default 1 MiB */
+    uint32_t lazy_sync_ms;      /* 0 (default): every call's ops are fdatasync'ed
+                                   before it returns.  N > 0: they are written at
+                                   once (a crash of the process loses nothing) but
+                                   synced at most every N ms, by the next call
+                                   after that or at close: a power loss can undo
+                                   the ops of the last N ms -- entries delivered
+                                   again, acks undone, delivery counts lower.  For
+                                   consumers whose own records make redelivery
+                                   harmless (the jobs queue). */
 } jr_group_opts;
 
 /* Fill *o with the defaults above. */

@@ -8,6 +8,7 @@
 #include "pool/pool.h"
 #include "t.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -859,4 +860,75 @@ TEST(review9_manual_run_of_open_window_does_not_suppress_its_scheduled_run)
     CHECK_MSG(trig != 0 || (have == 1 && last.id != id),
               "window 10:00-11:00 ran only at 10:30 (run %lld, trigger '%s'): its last 30 "
               "minutes are never processed", (long long)id, have ? last.trigger : "?");
+}
+
+/* Two triggers of one window at once create one run: the look at the
+ * window's runs and the insert are one transaction (before, both could
+ * look, see nothing and insert). */
+typedef struct trig_arg {
+    cf_config *c;
+    const char *dir;
+    int made;
+} trig_arg;
+
+static void *trigger_all(void *p)
+{
+    trig_arg *a = p;
+    for (int d = 0; d < 20; d++) {
+        char day[32];
+        snprintf(day, sizeof day, "2024-02-%02dT00:00:00Z", d + 1);
+        ut_error e = {0};
+        int64_t id;
+        if (jb_trigger(a->c, a->dir, "d", at(day), 0, &id, &e) == 0) a->made++;
+    }
+    return NULL;
+}
+
+TEST(jobs_concurrent_triggers_create_one_run_per_window)
+{
+    char err[512], dir[600];
+    snprintf(dir, sizeof dir, "%s/trig", t_tmpdir());
+    cf_config *c = load(dir, "jobs:\n  d: {kind: noop, window: day}\n", err, sizeof err);
+    CHECK_MSG(c, "%s", err);
+    if (!c) return;
+    pthread_t th[6];
+    trig_arg a[6];
+    for (int i = 0; i < 6; i++) {
+        a[i] = (trig_arg){.c = c, .dir = dir};
+        pthread_create(&th[i], NULL, trigger_all, &a[i]);
+    }
+    int made = 0;
+    for (int i = 0; i < 6; i++) {
+        pthread_join(th[i], NULL);
+        made += a[i].made;
+    }
+    CHECK_EQ_INT(made, 20);
+    CHECK_EQ_INT(count_runs(dir, "d", 0), 20);
+    cf_destroy(c);
+}
+
+/* A backfill is one transaction: its name and all its runs, or nothing; a
+ * second one of that name changes nothing; a window with an open run is
+ * not queued twice. */
+TEST(jobs_backfill_is_all_or_nothing)
+{
+    char err[512], dir[600];
+    snprintf(dir, sizeof dir, "%s/bf", t_tmpdir());
+    cf_config *c = load(dir, "jobs:\n  d: {kind: noop, window: day}\n", err, sizeof err);
+    CHECK_MSG(c, "%s", err);
+    if (!c) return;
+    ut_error e = {0};
+    int64_t id;
+    CHECK_MSG(jb_trigger(c, dir, "d", at("2024-03-02T00:00:00Z"), 0, &id, &e) == 0, "%s", e.msg);
+    int nw = 0;
+    CHECK_MSG(jb_backfill(c, dir, "d", at("2024-03-01T00:00:00Z"), at("2024-03-05T00:00:00Z"), 2,
+                          "b1", 0, &nw, &e) == 0, "%s", e.msg);
+    CHECK_EQ_INT(nw, 4);
+    CHECK_EQ_INT(count_runs(dir, "d", 0), 4); /* 03-02 has its manual run waiting */
+    e = (ut_error){0};
+    CHECK(jb_backfill(c, dir, "d", at("2024-03-05T00:00:00Z"), at("2024-03-09T00:00:00Z"), 2,
+                      "b1", 0, &nw, &e) == -1);
+    CHECK_EQ_INT(e.kind, UT_EEXISTS);
+    CHECK_EQ_INT(count_runs(dir, "d", 0), 4);
+    cf_destroy(c);
 }
