@@ -141,11 +141,13 @@ int lk_sink_maintain(lk_sink *s, char *err, size_t errlen);
  * time stamp and its pid; compaction: the merged file ids), and an existing
  * key is an error, so no commit ever replaces a file another one committed.
  *
- * Replacing a partition (compaction, a job overwriting its output): list the
- * partition's live files (ct_files with the partition prefix) and pass their
- * ids as the table change's `remove`; if another writer changed them
- * meanwhile the landing fails cleanly and can be retried.  A job's run record
- * will go into the same ct_change. */
+ * Replacing files (compaction): list them (ct_files) and pass their ids as
+ * the table change's `remove`; if another writer changed them meanwhile the
+ * landing fails cleanly and can be retried.  Replacing partitions (a job
+ * overwriting its output, sq_write): pass the partitions as `replace`; the
+ * commit's transaction finds their live files, so a file another writer
+ * committed there meanwhile is replaced too.  A job's run record goes into
+ * the same ct_change. */
 
 typedef struct lk_land_file {
     pq_writer *w;           /* rows written, not closed: lk_land closes it (the
@@ -162,8 +164,11 @@ typedef struct lk_landing {
     ct_catalog *cat;
     st_store *store;
     const char *tables[CT_MAX_CHANGE_TABLES]; /* table names = their store prefixes */
-    ct_change change;       /* tables (ids, create, remove) and stream position;
-                               each table's add/nadd are filled by lk_land */
+    ct_change change;       /* tables (ids, create, remove, replace) and stream
+                               position; each table's add/nadd are filled by lk_land,
+                               the objects of its `replaced` files moved to the trash
+                               and the list freed (nreplaced stays); err_kind says why
+                               the commit failed (UT_EEXISTS: see ct_new_table) */
     const ct_file *removed[CT_MAX_CHANGE_TABLES]; /* per table with a `remove`: the files
                                of those ids (same order); after the commit their
                                objects are moved to the trash (lk_trash_move) */

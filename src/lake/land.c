@@ -273,10 +273,13 @@ int lk_land(lk_landing *l, lk_land_file *files, int n, char *err, size_t errlen)
     group_by_table(l, files, rows, n, sorted);
     if (ct_apply(l->cat, &l->change, err, errlen)) goto done;
     for (int t = 0; t < l->change.ntables; t++) { /* committed: now out of the readers' way */
-        const ct_table_change *tc = &l->change.tables[t];
+        ct_table_change *tc = &l->change.tables[t];
         assert(!tc->nremove || (l->removed[t] && l->removed[t][0].id == tc->remove[0]));
-        if (!tc->nremove || !l->removed[t]) continue; /* (left for the trash's deletion) */
-        lk_trash_files(l->store, l->tables[t], l->removed[t], tc->nremove);
+        if (tc->nremove && l->removed[t]) /* (else left for the trash's deletion) */
+            lk_trash_files(l->store, l->tables[t], l->removed[t], tc->nremove);
+        if (tc->nreplaced) lk_trash_files(l->store, l->tables[t], tc->replaced, tc->nreplaced);
+        ct_files_free(tc->replaced, tc->nreplaced);
+        tc->replaced = NULL; /* (nreplaced stays: how many it replaced) */
     }
     l->bytes = 0;
     for (int i = 0; i < n; i++) l->bytes += (uint64_t)rows[i].bytes;
