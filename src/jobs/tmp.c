@@ -44,7 +44,7 @@ static int64_t mono_ms(void)
 
 int jb__tmp_collect(jb_runtime *r, int now)
 {
-    int64_t t = mono_ms(), due = atomic_load(&r->tmp_gc_ms);
+    long long t = mono_ms(), due = atomic_load(&r->tmp_gc_ms);
     if (!now && (t < due || !atomic_compare_exchange_strong(&r->tmp_gc_ms, &due,
                                                             t + JB_TMP_GC_MS)))
         return 0; /* not due, or another thread collects */
