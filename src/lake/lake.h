@@ -229,9 +229,12 @@ int lk_tmp_gc(const char *tmp_dir);
 /* Delete objects under "<table>/" stored by a CREATE TABLE AS / INSERT that
  * died before its commit: names "part-q<µs>-<pid>-<i>.parquet" the catalog
  * does not know (table_id 0: the table does not exist), whose writer process
- * is gone (local stores) or that are older than LK_ORPHAN_AGE_MS (any store).
+ * is gone (local stores; and the name's stamp is LK_ORPHAN_GRACE_MS old: the
+ * pid may be a living writer's on another machine sharing the directory) or
+ * that are older than LK_ORPHAN_AGE_MS (any store).
  * Returns the number deleted, or -1 with a message. */
 #define LK_ORPHAN_AGE_MS (24LL * 3600 * 1000)
+#define LK_ORPHAN_GRACE_MS (10LL * 60 * 1000)
 int lk_orphan_gc(ct_catalog *cat, st_store *store, const char *table, int64_t table_id,
                  char *err, size_t errlen);
 
