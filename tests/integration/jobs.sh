@@ -50,7 +50,7 @@ bad config_unknown_secret 'jobs:
     command: [curl, "-H", "Authorization: {{secret.tok}}"]' "secret 'tok' not found"
 
 # ---- a server with jobs ------------------------------------------------------------
-sed "s|__T__|$T|" > "$T/sluice.yaml" <<'YAML'
+sed "s|__T__|$T|g" > "$T/sluice.yaml" <<'YAML'
 data_dir: __T__/data
 listen: 127.0.0.1:0
 limits: {min_free_disk: 0}
@@ -96,7 +96,8 @@ jobs:
     kind: command
     window: hour
     retry_delay: 0s
-    command: [sh, -c, 'sleep 0.3; echo "{\"w\":\"$SLUICE_WINDOW_START\"}"']
+    # the first three (one per worker) finish at once, so their landings overlap
+    command: [sh, -c, 'mkdir -p __T__/bar; touch __T__/bar/$SLUICE_HR; for i in $(seq 500); do [ $(ls __T__/bar | wc -l) -ge 3 ] && break; sleep 0.01; done; seq 20000 | sed "s/.*/{\"w\":\"$SLUICE_WINDOW_START\",\"i\":&}/"']
     output: ndjson
     table: t2_freshcmd_snapshot_hourly
   slow:
@@ -183,7 +184,7 @@ fresh_ok fresh; check new_table_parallel_first_attempt $? "$(runs_json fresh | g
 fresh_ok fresh_cmd; check new_table_parallel_first_attempt_command $? "$(runs_json fresh_cmd | grep -o '"attempt":[0-9]*,\|"error":"[^"]*"' | sort | uniq -c)"
 got=$(sql "SELECT count(*), count(DISTINCT day) FROM t2_fresh_aggr_1d_daily" | tail -1)
 got2=$(sql "SELECT count(*), count(DISTINCT w) FROM t2_freshcmd_snapshot_hourly" | tail -1)
-[ "$got $got2" = "12,12 12,12" ]; check new_table_parallel_rows_once $? "$got $got2"
+[ "$got $got2" = "12,12 240000,12" ]; check new_table_parallel_rows_once $? "$got $got2"
 
 # a failing task: retried once, then failed with the reason
 "$BIN" run flaky -c "$T/sluice.yaml" --window 2024-05-01 --wait 30 >"$T/flaky.out" 2>&1; rc=$?
