@@ -15,6 +15,8 @@
 #ifndef SLUICE_CATALOG_H
 #define SLUICE_CATALOG_H
 
+#include "util/util.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -151,15 +153,30 @@ typedef struct ct_new_table {
     const ct_column *cols;                   /* becomes schema version 1 */
     int ncols;
     const char *change;                      /* history text ("created by ...") */
+    int exists_ok; /* a table of that name that exists already (a concurrent writer
+                      created it first: another run of the same job) is written as it is
+                      when it is the same table: no stream, these partition columns, these
+                      columns (names, types, order) as its version 1.  One that differs
+                      fails the change with UT_EEXISTS and a message naming the table and
+                      both schemas.  0: an existing name is an error (UT_EEXISTS). */
 } ct_new_table;
 
 typedef struct ct_table_change {
-    int64_t table_id;           /* set by ct_apply when `create` made the table */
-    const ct_new_table *create; /* non-NULL: create it (a name that exists is an error) */
+    int64_t table_id;           /* set by ct_apply when `create` made (or found) the table */
+    const ct_new_table *create; /* non-NULL: create it (a name that exists: see exists_ok) */
     const ct_file *add;         /* files to add (paths new to the table) */
     int nadd;
     const int64_t *remove;      /* ids of live files of the table to move to the trash */
     int nremove;
+    const char *const *replace; /* partitions (path prefixes as ct_files takes them, "" =
+                                   the whole table) whose live files, as this transaction
+                                   sees them, move to the trash too: a write replacing
+                                   its partitions also replaces what another writer
+                                   committed there after it looked */
+    int nreplace;
+    ct_file *replaced;          /* out: the files `replace` removed (malloc'ed, no stats;
+                                   free with ct_files_free), NULL when none or on failure */
+    int nreplaced;
 } ct_table_change;
 
 struct ct_run_done; /* runs, below */
@@ -172,6 +189,8 @@ typedef struct ct_change {
     const struct ct_run_done *run; /* non-NULL: finish this run in the same transaction
                                    (fenced as ct_run_finish: a run another delivery
                                    took over fails the whole change) */
+    ut_errkind err_kind;        /* out, when ct_apply fails: UT_EEXISTS a table to create
+                                   exists (and differs, with exists_ok), UT_EIO otherwise */
 } ct_change;
 
 /* Apply ch in one BEGIN IMMEDIATE transaction.  0, or -1 with a message

@@ -117,6 +117,16 @@ void ct_table_name(ct_catalog *c, int64_t id, char *name);
 int ct_files_insert(ct_catalog *c, int64_t table_id, const char *tname, const ct_file *files,
                     int n, char *err, size_t errlen);
 
+/* ct_table_get inside the caller's transaction (or autocommit). */
+int ct_table_get_tx(ct_catalog *c, const char *name, ct_table *out, char *err, size_t errlen);
+
+/* Is the existing table t (with its columns) the table nt would create: no
+ * stream, the same partition columns, nt's columns (names, types, order) as
+ * its version 1?  1 yes; 0 no, with a message naming the table and both
+ * schemas. */
+int ct_table_same(ct_catalog *c, const ct_table *t, const ct_new_table *nt, char *err,
+                  size_t errlen);
+
 /* ct_table_ensure / ct_schema_set inside the caller's transaction (ct_apply
  * creates a table, its columns and its first files in one). */
 int ct_table_insert_tx(ct_catalog *c, const char *name, const char *location,

@@ -241,51 +241,122 @@ int ct_replace(ct_catalog *c, int64_t table_id, const int64_t *old_ids, int nold
     return ct_apply(c, &ch, err, errlen);
 }
 
-/* Create the table of t->create inside the transaction (an existing name is
- * an error) with its columns as version 1; sets t->table_id. */
-static int create_tx(ct_catalog *c, ct_table_change *t, char *tname, char *err, size_t errlen)
+/* Create the table of t->create inside the transaction with its columns as
+ * version 1, or (exists_ok) take the same table a concurrent writer created;
+ * sets t->table_id.  A name that exists otherwise: UT_EEXISTS in ch. */
+static int create_tx(ct_catalog *c, ct_change *ch, ct_table_change *t, char *tname, char *err,
+                     size_t errlen)
 {
     const ct_new_table *nt = t->create;
     ct_table made;
-    int created = ct_table_insert_tx(c, nt->name, nt->location, nt->partition, NULL, &made, err,
-                                     errlen);
-    if (created < 0) return -1;
+    int have = ct_table_get_tx(c, nt->name, &made, err, errlen);
+    if (have < 0) return -1;
+    if (have) {
+        int same = nt->exists_ok && ct_table_same(c, &made, nt, err, errlen);
+        if (!nt->exists_ok)
+            ut_err(err, errlen, "catalog %s: table '%s' already exists", c->path, nt->name);
+        if (same) {
+            t->table_id = made.id;
+            snprintf(tname, 128, "%s", made.name);
+        }
+        ct_table_free(&made);
+        if (!same) ch->err_kind = UT_EEXISTS;
+        return same ? 0 : -1;
+    }
+    if (ct_table_insert_tx(c, nt->name, nt->location, nt->partition, NULL, &made, err, errlen) < 0)
+        return -1; /* (a case twin, a bad name) */
     t->table_id = made.id;
     snprintf(tname, 128, "%s", made.name);
     ct_table_free(&made);
-    if (!created)
-        return ut_err(err, errlen, "catalog %s: table '%s' already exists", c->path, nt->name);
     int version = 0;
     return ct_schema_set_tx(c, t->table_id, nt->cols, nt->ncols, nt->change, &version, err,
                             errlen);
 }
 
+static int collect_files(ct_catalog *c, sqlite3_stmt *s, ct_file **out, char *err,
+                         size_t errlen);
+
+/* The live files of t->replace's partitions to the trash, listed in
+ * t->replaced (inside the transaction, after t->remove). */
+static int replace_tx(ct_catalog *c, ct_table_change *t, const char *tname, int64_t now,
+                      char *err, size_t errlen)
+{
+    for (int i = 0; i < t->nreplace; i++) {
+        const char *p = t->replace[i] ? t->replace[i] : "";
+        sqlite3_stmt *s = ct_stmt(c, *p ? S_FILES_PREFIX : S_FILES_OF, err, errlen);
+        if (!s) return -1;
+        sqlite3_bind_int64(s, 1, t->table_id);
+        if (*p) sqlite3_bind_text(s, 2, p, -1, SQLITE_STATIC);
+        ct_file *v = NULL;
+        int n = collect_files(c, s, &v, err, errlen);
+        if (n < 0) return -1;
+        if (t->nreplaced + n > CT_MAX_FILES) {
+            free(v);
+            return ut_err(err, errlen, "catalog %s: table '%s': a commit replacing over %d files",
+                          c->path, tname, CT_MAX_FILES);
+        }
+        t->replaced = ut_realloc(t->replaced, sizeof *v * (size_t)(t->nreplaced + n + 1));
+        for (int k = 0; k < n; k++) {
+            t->replaced[t->nreplaced++] = v[k];
+            if (trash_file(c, t->table_id, tname, v[k].id, now, err, errlen) < 0) {
+                free(v);
+                return -1;
+            }
+        }
+        free(v);
+    }
+    return 0;
+}
+
 /* One table's part of ct_apply, inside its transaction. */
-static int apply_table(ct_catalog *c, ct_table_change *t, int64_t now, char *tname, char *err,
-                       size_t errlen)
+static int apply_table(ct_catalog *c, ct_change *ch, ct_table_change *t, int64_t now,
+                       char *tname, char *err, size_t errlen)
 {
     if (t->nadd < 0 || t->nremove < 0 || t->nadd > CT_MAX_FILES || t->nremove > CT_MAX_FILES ||
-        (t->nadd && !t->add) || (t->nremove && !t->remove))
-        return ut_err(err, errlen, "catalog %s: commit of %d files replacing %d (the limit is %d)",
-                      c->path, t->nadd, t->nremove, CT_MAX_FILES);
-    if (t->create ? create_tx(c, t, tname, err, errlen)
+        (t->nadd && !t->add) || (t->nremove && !t->remove) || t->nreplace < 0 ||
+        t->nreplace > CT_MAX_FILES || (t->nreplace && !t->replace))
+        return ut_err(err, errlen, "catalog %s: commit of %d files replacing %d + %d partitions "
+                      "(the limit is %d)", c->path, t->nadd, t->nremove, t->nreplace,
+                      CT_MAX_FILES);
+    if (t->create ? create_tx(c, ch, t, tname, err, errlen)
                   : table_tx(c, t->table_id, "commit", tname, NULL, err, errlen))
         return -1;
     for (int i = 0; i < t->nremove; i++)
         if (trash_file(c, t->table_id, tname, t->remove[i], now, err, errlen) < 0) return -1;
+    if (replace_tx(c, t, tname, now, err, errlen) < 0) return -1;
     return ct_files_insert(c, t->table_id, tname, t->add, t->nadd, err, errlen);
+}
+
+/* ct_apply failed: nothing was created or replaced. */
+static void apply_undone(ct_change *ch)
+{
+    for (int i = 0; i < ch->ntables; i++) {
+        ct_table_change *t = &ch->tables[i];
+        if (t->create) t->table_id = 0; /* not created after all */
+        ct_files_free(t->replaced, t->nreplaced);
+        t->replaced = NULL;
+        t->nreplaced = 0;
+    }
+    if (!ch->err_kind) ch->err_kind = UT_EIO;
 }
 
 int ct_apply(ct_catalog *c, ct_change *ch, char *err, size_t errlen)
 {
     char tname[128], first[128] = "";
-    if (ch->ntables < 1 || ch->ntables > CT_MAX_CHANGE_TABLES || !ch->tables)
+    ch->err_kind = UT_EOK;
+    if (ch->ntables < 1 || ch->ntables > CT_MAX_CHANGE_TABLES || !ch->tables) {
+        ch->err_kind = UT_EINVAL;
         return ut_err(err, errlen, "catalog %s: a change of %d tables (1..%d)", c->path,
                       ch->ntables, CT_MAX_CHANGE_TABLES);
-    if (ct_begin(c, 1, err, errlen) < 0) return -1;
+    }
+    for (int i = 0; i < ch->ntables; i++) ch->tables[i].replaced = NULL, ch->tables[i].nreplaced = 0;
+    if (ct_begin(c, 1, err, errlen) < 0) {
+        apply_undone(ch);
+        return -1;
+    }
     int64_t now = ct_now_ms();
     for (int i = 0; i < ch->ntables; i++) {
-        if (apply_table(c, &ch->tables[i], now, tname, err, errlen) < 0) goto fail;
+        if (apply_table(c, ch, &ch->tables[i], now, tname, err, errlen) < 0) goto fail;
         if (i == 0) snprintf(first, sizeof first, "%s", tname);
     }
     if (ch->stream && ct_position_set_tx(c, ch->stream, ch->tables[0].table_id, first,
@@ -301,11 +372,12 @@ int ct_apply(ct_catalog *c, ct_change *ch, char *err, size_t errlen)
             goto fail;
         }
     }
-    return ct_commit_tx(c, err, errlen);
+    if (ct_commit_tx(c, err, errlen) == 0) return 0;
+    apply_undone(ch);
+    return -1;
 fail:
     ct_rollback(c);
-    for (int i = 0; i < ch->ntables; i++)
-        if (ch->tables[i].create) ch->tables[i].table_id = 0; /* not created after all */
+    apply_undone(ch);
     return -1;
 }
 

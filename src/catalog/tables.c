@@ -87,8 +87,7 @@ fail:
     return -1;
 }
 
-/* Look up by name inside the caller's transaction (or autocommit). */
-static int get_table(ct_catalog *c, const char *name, ct_table *out, char *err, size_t errlen)
+int ct_table_get_tx(ct_catalog *c, const char *name, ct_table *out, char *err, size_t errlen)
 {
     ct_table t;
     sqlite3_stmt *s = ct_stmt(c, S_TABLE_BY_NAME, err, errlen);
@@ -119,7 +118,7 @@ int ct_table_get(ct_catalog *c, const char *name, ct_table *out, char *err, size
     if (out) memset(out, 0, sizeof *out);
     if (!name || !*name) return 0;
     if (ct_begin(c, 0, err, errlen) < 0) return -1; /* one snapshot for table + columns */
-    int rc = get_table(c, name, out, err, errlen);
+    int rc = ct_table_get_tx(c, name, out, err, errlen);
     if (rc < 0) {
         ct_rollback(c);
         return -1;
@@ -191,7 +190,7 @@ int ct_table_insert_tx(ct_catalog *c, const char *name, const char *location,
     int created = sqlite3_changes(c->db) > 0;
     if (created && case_twin(c, name, err, errlen)) goto fail; /* rolled back */
     ct_table t, *got = out ? out : &t;
-    if (get_table(c, name, got, err, errlen) != 1) {
+    if (ct_table_get_tx(c, name, got, err, errlen) != 1) {
         if (err && !*err) ut_err(err, errlen, "catalog %s: table '%s' vanished", c->path, name);
         goto fail;
     }
@@ -227,6 +226,38 @@ int ct_table_ensure(ct_catalog *c, const char *name, const char *location, const
         return -1;
     }
     return created;
+}
+
+/* "(a int64, b string) partitioned by dt" into b (at most ~cap bytes). */
+static void schema_text(ut_buf *b, const ct_column *cols, int ncols, const char *partition,
+                        const char *stream, size_t cap)
+{
+    ut_buf_putc(b, '(');
+    for (int i = 0; i < ncols && b->len < cap; i++)
+        ut_buf_printf(b, "%s%s %s", i ? ", " : "", cols[i].name, ct_type_name(cols[i].type));
+    ut_buf_puts(b, b->len < cap || !ncols ? ")" : ", ...)");
+    if (partition && *partition) ut_buf_printf(b, " partitioned by %s", partition);
+    if (stream && *stream) ut_buf_printf(b, " landed by stream '%s'", stream);
+}
+
+int ct_table_same(ct_catalog *c, const ct_table *t, const ct_new_table *nt, char *err,
+                  size_t errlen)
+{
+    const char *part = nt->partition ? nt->partition : "";
+    int same = !t->stream[0] && !strcmp(t->partition, part) && t->version == 1 &&
+               t->ncols == nt->ncols;
+    for (int i = 0; same && i < nt->ncols; i++)
+        same = !strcmp(t->cols[i].name, nt->cols[i].name) && t->cols[i].type == nt->cols[i].type;
+    if (same) return 1;
+    ut_buf have = {0}, want = {0};
+    schema_text(&have, t->cols, t->ncols, t->partition, t->stream, 300);
+    if (t->version != 1) ut_buf_printf(&have, " at schema version %d", t->version);
+    schema_text(&want, nt->cols, nt->ncols, part, NULL, 300);
+    ut_err(err, errlen, "catalog %s: table '%s' was created meanwhile by another writer as %s; "
+           "this write has %s", c->path, t->name, ut_buf_cstr(&have), ut_buf_cstr(&want));
+    ut_buf_free(&have);
+    ut_buf_free(&want);
+    return 0;
 }
 
 void ct_table_free(ct_table *t)

@@ -85,6 +85,8 @@ struct jb_runtime {
     int fin_stop, fin_started;
     pthread_t fin_th;
 
+    atomic_llong tmp_gc_ms; /* monotonic ms of the next jb__tmp_collect pass */
+
     /* counters for /metrics */
     uint64_t runs_queued, tasks_taken, tasks_claimed, tasks_acked, dead_letters;
 };
@@ -109,6 +111,15 @@ int jb__trigger(jb_runtime *r, const cf_job *j, int64_t window_us, int force, in
 /* worker.c */
 int jb__workers_start(jb_runtime *r, char *err, size_t errlen);
 void jb__workers_join(jb_runtime *r);
+/* tmp.c: a locked staging file "<data_dir>/jobs/tmp/sl-<pid>-<seq>-<tag><suffix>"
+ * (path into path[n]): its fd, open until the file is unlinked, or -1 with e. */
+int jb__tmp_create(const jb_runtime *r, const char *tag, const char *suffix, char *path,
+                   size_t n, ut_error *e);
+/* Delete the staging files of workers that are gone, if a pass is due
+ * (every JB_TMP_GC_MS) or `now`.  How many it deleted. */
+#define JB_TMP_GC_MS (60 * 1000)
+#define JB_TMP_STALE_MS (24LL * 3600 * 1000) /* unlocked and untouched: gone too */
+int jb__tmp_collect(jb_runtime *r, int now);
 /* sched.c: one pass under r->cmu. */
 int jb__tick_locked(jb_runtime *r, ut_error *e);
 

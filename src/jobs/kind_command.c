@@ -8,9 +8,10 @@
  *   the run's error; past the job's timeout SIGTERM, 5 s later SIGKILL.
  *   A stderr line `SLUICE_PAUSE <seconds>` pauses the job's pool (an API
  *   answered 429 with Retry-After): every worker of it waits.
- *   output: ndjson ──► stdout is kept in a temp file and landed in `table`
- *   as kind sql would land `SELECT * FROM read_ndjson(<file>)` (the same
- *   replace semantics, in the transaction that finishes the run).
+ *   output: ndjson ──► stdout is kept in a temp file (jb__tmp_create: locked
+ *   while this worker lives, collected when it was killed) and landed in
+ *   `table` as kind sql would land `SELECT * FROM read_ndjson(<file>)` (the
+ *   same replace semantics, in the transaction that finishes the run).
  *
  * When the runtime stops, the program is stopped too and the task is left
  * pending, so that it runs again after the restart. */
@@ -298,16 +299,13 @@ static int wait_child(child *k, jb_task_ctx *c, ut_error *e)
     return status;
 }
 
-/* The run's output file under <data_dir>/jobs/tmp.  fd or -1. */
+/* The run's output file under <data_dir>/jobs/tmp, locked as long as its fd
+ * is open (jb__tmp_collect leaves it alone).  fd or -1. */
 static int output_file(jb_task_ctx *c, char *path, size_t n, ut_error *e)
 {
-    char dir[4200], err[300];
-    snprintf(dir, sizeof dir, "%s/jobs/tmp", jb__data_dir(c->rt));
-    if (ut_mkdir_p(dir, err, sizeof err)) return ut_fail(e, UT_EIO, "%s", err);
-    snprintf(path, n, "%s/run-%lld-%ld.ndjson", dir, (long long)c->run->id, (long)getpid());
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) return ut_fail(e, UT_EIO, "%s: %s", path, strerror(errno));
-    return fd;
+    char tag[32];
+    snprintf(tag, sizeof tag, "run%lld", (long long)c->run->id);
+    return jb__tmp_create(c->rt, tag, ".ndjson", path, n, e);
 }
 
 /* Land the output file in the job's table. */
@@ -348,16 +346,14 @@ int jb__kind_command(jb_task_ctx *c, ut_error *e)
         ut_fail(e, UT_EIO, "job %s: %s %s %d%s%s", c->job->name, k.argv[0],
                 WIFEXITED(st) ? "exited with status" : "was killed by signal",
                 WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st), t[0] ? ": " : "", t);
-    } else if (k.sink_fd >= 0) {
-        close(k.sink_fd);
-        k.sink_fd = -1;
+    } else if (k.sink_fd >= 0) { /* (its fd, and so its lock, stays open until it is unlinked) */
         rc = land_output(c, out_path, e);
     } else {
         rc = 0;
     }
 out:
-    if (k.sink_fd >= 0) close(k.sink_fd);
     if (out_path[0]) unlink(out_path);
+    if (k.sink_fd >= 0) close(k.sink_fd);
     child_free(&k);
     return rc;
 }

@@ -89,7 +89,7 @@ static int64_t write_windows(jb_task_ctx *c, sq_engine *eng, const char *text, i
         run->nio = nio;
     }
     rows = sq_write(eng, &w, err, sizeof err);
-    if (rows < 0) ut_fail(e, UT_EINVAL, "job %s: table %s: %s", j->name, j->table, err);
+    if (rows < 0) ut_fail(e, sq_error_kind(eng), "job %s: table %s: %s", j->name, j->table, err);
     if (run) run->io = NULL, run->nio = 0;
 out:
     free(io);

@@ -62,6 +62,7 @@ static void *sched_main(void *arg)
         ut_error e = {0};
         r->kick = 0;
         pthread_mutex_unlock(&r->mu); /* a pass writes: workers keep going meanwhile */
+        jb__tmp_collect(r, 0);        /* (when due) */
         pthread_mutex_lock(&r->cmu);
         if (jb__tick_locked(r, &e) < 0) lg_error("jobs", "scheduler: %s", e.msg);
         pthread_mutex_unlock(&r->cmu);
@@ -141,6 +142,7 @@ jb_runtime *jb_create(const jb_opts *o, char *err, size_t errlen)
     snprintf(r->catalog, sizeof r->catalog, "%s/catalog.db", o->data_dir);
     snprintf(r->config_dir, sizeof r->config_dir, "%s", o->config_dir ? o->config_dir : ".");
     if (compile_timings(r, err, errlen)) goto fail;
+    jb__tmp_collect(r, 1); /* what workers killed -9 left behind */
     r->cat = ct_open(r->catalog, err, errlen);
     if (!r->cat) goto fail;
     if (o->queue_url && o->scheduler) {

@@ -372,6 +372,7 @@ static void *heartbeat_main(void *arg)
         if (r->stop) break;
         pthread_mutex_unlock(&r->mu);
         heartbeat_round(r, b);
+        jb__tmp_collect(r, 0); /* (when due) */
         pthread_mutex_lock(&r->mu);
     }
     pthread_mutex_unlock(&r->mu);

@@ -141,11 +141,13 @@ int lk_sink_maintain(lk_sink *s, char *err, size_t errlen);
  * time stamp and its pid; compaction: the merged file ids), and an existing
  * key is an error, so no commit ever replaces a file another one committed.
  *
- * Replacing a partition (compaction, a job overwriting its output): list the
- * partition's live files (ct_files with the partition prefix) and pass their
- * ids as the table change's `remove`; if another writer changed them
- * meanwhile the landing fails cleanly and can be retried.  A job's run record
- * will go into the same ct_change. */
+ * Replacing files (compaction): list them (ct_files) and pass their ids as
+ * the table change's `remove`; if another writer changed them meanwhile the
+ * landing fails cleanly and can be retried.  Replacing partitions (a job
+ * overwriting its output, sq_write): pass the partitions as `replace`; the
+ * commit's transaction finds their live files, so a file another writer
+ * committed there meanwhile is replaced too.  A job's run record goes into
+ * the same ct_change. */
 
 typedef struct lk_land_file {
     pq_writer *w;           /* rows written, not closed: lk_land closes it (the
@@ -162,8 +164,11 @@ typedef struct lk_landing {
     ct_catalog *cat;
     st_store *store;
     const char *tables[CT_MAX_CHANGE_TABLES]; /* table names = their store prefixes */
-    ct_change change;       /* tables (ids, create, remove) and stream position;
-                               each table's add/nadd are filled by lk_land */
+    ct_change change;       /* tables (ids, create, remove, replace) and stream
+                               position; each table's add/nadd are filled by lk_land,
+                               the objects of its `replaced` files moved to the trash
+                               and the list freed (nreplaced stays); err_kind says why
+                               the commit failed (UT_EEXISTS: see ct_new_table) */
     const ct_file *removed[CT_MAX_CHANGE_TABLES]; /* per table with a `remove`: the files
                                of those ids (same order); after the commit their
                                objects are moved to the trash (lk_trash_move) */
@@ -224,9 +229,12 @@ int lk_tmp_gc(const char *tmp_dir);
 /* Delete objects under "<table>/" stored by a CREATE TABLE AS / INSERT that
  * died before its commit: names "part-q<µs>-<pid>-<i>.parquet" the catalog
  * does not know (table_id 0: the table does not exist), whose writer process
- * is gone (local stores) or that are older than LK_ORPHAN_AGE_MS (any store).
+ * is gone (local stores; and the name's stamp is LK_ORPHAN_GRACE_MS old: the
+ * pid may be a living writer's on another machine sharing the directory) or
+ * that are older than LK_ORPHAN_AGE_MS (any store).
  * Returns the number deleted, or -1 with a message. */
 #define LK_ORPHAN_AGE_MS (24LL * 3600 * 1000)
+#define LK_ORPHAN_GRACE_MS (10LL * 60 * 1000)
 int lk_orphan_gc(ct_catalog *cat, st_store *store, const char *table, int64_t table_id,
                  char *err, size_t errlen);
 

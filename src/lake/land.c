@@ -273,10 +273,13 @@ int lk_land(lk_landing *l, lk_land_file *files, int n, char *err, size_t errlen)
     group_by_table(l, files, rows, n, sorted);
     if (ct_apply(l->cat, &l->change, err, errlen)) goto done;
     for (int t = 0; t < l->change.ntables; t++) { /* committed: now out of the readers' way */
-        const ct_table_change *tc = &l->change.tables[t];
+        ct_table_change *tc = &l->change.tables[t];
         assert(!tc->nremove || (l->removed[t] && l->removed[t][0].id == tc->remove[0]));
-        if (!tc->nremove || !l->removed[t]) continue; /* (left for the trash's deletion) */
-        lk_trash_files(l->store, l->tables[t], l->removed[t], tc->nremove);
+        if (tc->nremove && l->removed[t]) /* (else left for the trash's deletion) */
+            lk_trash_files(l->store, l->tables[t], l->removed[t], tc->nremove);
+        if (tc->nreplaced) lk_trash_files(l->store, l->tables[t], tc->replaced, tc->nreplaced);
+        ct_files_free(tc->replaced, tc->nreplaced);
+        tc->replaced = NULL; /* (nreplaced stays: how many it replaced) */
     }
     l->bytes = 0;
     for (int i = 0; i < n; i++) l->bytes += (uint64_t)rows[i].bytes;
@@ -310,15 +313,15 @@ typedef struct orphan_ctx {
     char err[300];
 } orphan_ctx;
 
-/* The pid in a CTAS/INSERT object name ".../part-q<µs>-<pid>-<i>.parquet", or 0. */
-static long object_pid(const char *key)
+/* The pid in a CTAS/INSERT object name ".../part-q<µs>-<pid>-<i>.parquet"
+ * (and its time stamp, µs, into *stamp), or 0. */
+static long object_pid(const char *key, long long *stamp)
 {
     const char *base = strrchr(key, '/');
     base = base ? base + 1 : key;
-    long long stamp;
     long pid;
     int used = 0;
-    if (sscanf(base, "part-q%lld-%ld-%*d.parquet%n", &stamp, &pid, &used) < 2 || !used ||
+    if (sscanf(base, "part-q%lld-%ld-%*d.parquet%n", stamp, &pid, &used) < 2 || !used ||
         base[used])
         return 0;
     return pid > 0 ? pid : 0;
@@ -328,10 +331,14 @@ static int orphan_one(void *arg, const char *key, uint64_t size, int64_t mtime_m
 {
     orphan_ctx *g = arg;
     (void)size;
-    long pid = object_pid(key);
+    long long stamp = 0;
+    long pid = object_pid(key, &stamp);
     if (!pid) return 0;
+    /* a pid gone here may be a living writer on another machine sharing the
+     * lake directory (or in another pid namespace), between its store and
+     * its commit: only a name stamped LK_ORPHAN_GRACE_MS ago is its orphan */
     int gone = !st_is_s3(g->store) && pid != (long)getpid() && kill((pid_t)pid, 0) < 0 &&
-               errno == ESRCH;
+               errno == ESRCH && g->now_ms - stamp / 1000 > LK_ORPHAN_GRACE_MS;
     if (!gone && g->now_ms - mtime_ms < LK_ORPHAN_AGE_MS) return 0; /* its writer may still commit */
     if (g->table_id) {
         int known = ct_file_known(g->cat, g->table_id, key + g->plen, g->err, sizeof g->err);

@@ -385,33 +385,13 @@ out:
     return rows;
 }
 
-/* sq_write: the live files the write replaces (its partitions, or the whole
- * table).  Count (*out malloc'ed) or -1. */
-static int replaced_files(ctas *x, ct_file **out, char *err, size_t errlen)
-{
-    *out = NULL;
-    if (x->w->mode == SQ_WRITE_APPEND) return 0;
-    if (x->w->mode == SQ_WRITE_REPLACE) return ct_files(x->e->cat, x->t.id, NULL, out, err, errlen);
-    int n = 0;
-    for (int i = 0; i < x->w->npartitions; i++) {
-        ct_file *f = NULL;
-        int m = ct_files(x->e->cat, x->t.id, x->w->partitions[i], &f, err, errlen);
-        if (m < 0) {
-            ct_files_free(*out, n);
-            *out = NULL;
-            return -1;
-        }
-        *out = ut_realloc(*out, sizeof **out * (size_t)(n + m + 1));
-        if (m) memcpy(*out + n, f, sizeof *f * (size_t)m);
-        free(f); /* the stats moved with the structs */
-        n += m;
-    }
-    return n;
-}
-
 /* Store every file and commit them in one transaction (creating the table
- * for CREATE TABLE AS). */
-static int land(ctas *x, char *err, size_t errlen)
+ * for CREATE TABLE AS, or for sq_write when it was missing: then a table
+ * another run created meanwhile is written as it is if it is the same).
+ * sq_write's replaced files are found in that transaction, so files another
+ * writer committed to the same partitions meanwhile are replaced too.  On
+ * failure *kind says why (UT_EEXISTS: the table exists, or differs). */
+static int land(ctas *x, ut_errkind *kind, char *err, size_t errlen)
 {
     sq_engine *e = x->e;
     lk_land_file *lf = ut_calloc((size_t)x->nparts + 1, sizeof *lf);
@@ -433,23 +413,17 @@ static int land(ctas *x, char *err, size_t errlen)
         snprintf(plist + strlen(plist), sizeof plist - strlen(plist), "%s%s", i ? "," : "",
                  x->pcols[i]);
     ct_new_table nt = {.name = x->table, .location = loc, .partition = plist,
-                       .cols = x->cols, .ncols = x->ncols,
+                       .cols = x->cols, .ncols = x->ncols, .exists_ok = x->w != NULL,
                        .change = x->w ? "created by a job" : "created by CREATE TABLE AS"};
     ct_table_change t = {.table_id = x->t.id, .create = x->create ? &nt : NULL};
-    ct_file *old = NULL;
-    int nold = 0, rc = -1;
-    if (x->w && !x->create && (nold = replaced_files(x, &old, err, errlen)) < 0) goto out;
-    int64_t *ids = ut_calloc((size_t)nold + 1, sizeof *ids);
-    for (int i = 0; i < nold; i++) ids[i] = old[i].id;
-    t.remove = ids;
-    t.nremove = nold;
+    static const char *const whole[] = {""};
+    if (x->w && x->w->mode == SQ_WRITE_REPLACE) t.replace = whole, t.nreplace = 1;
+    if (x->w && x->w->mode == SQ_WRITE_REPLACE_PARTITIONS)
+        t.replace = x->w->partitions, t.nreplace = x->w->npartitions;
     lk_landing l = {.cat = e->cat, .store = e->o.store, .tables = {x->table},
-                    .change = {.tables = &t, .ntables = 1, .run = x->w ? x->w->run : NULL},
-                    .removed = {nold ? old : NULL}};
-    rc = lk_land(&l, lf, x->nparts, err, errlen);
-    free(ids);
-out:
-    ct_files_free(old, nold);
+                    .change = {.tables = &t, .ntables = 1, .run = x->w ? x->w->run : NULL}};
+    int rc = lk_land(&l, lf, x->nparts, err, errlen);
+    if (rc) *kind = l.change.err_kind == UT_EEXISTS ? UT_EEXISTS : UT_EINVAL;
     free(lf);
     free(names);
     return rc;
@@ -556,6 +530,7 @@ int sq__ctas(sq_engine *e, const char *sql, int64_t *rows, char *err, size_t err
                 goto out;
             }
             ut_err(err, errlen, "table %s already exists (INSERT INTO it, or pick a new name)", x.table);
+            e->err_kind = UT_EEXISTS;
             goto out;
         }
         if (case_twin(e, x.table, err, errlen)) goto out;
@@ -573,7 +548,7 @@ int sq__ctas(sq_engine *e, const char *sql, int64_t *rows, char *err, size_t err
         lg_warn("sql", "%s", e2);
     int64_t n = run_select(&x, err, errlen);
     if (n < 0) goto out;
-    if (land(&x, err, errlen)) goto out;
+    if (land(&x, &e->err_kind, err, errlen)) goto out;
     *rows = n;
     rc = 1;
 out:
@@ -597,6 +572,7 @@ int64_t sq_write(sq_engine *e, const sq_write_spec *w, char *err, size_t errlen)
     x.w = w;
     x.select = w->select;
     int64_t rows = -1;
+    e->err_kind = UT_EINVAL;
     snprintf(x.table, sizeof x.table, "%s", w->table);
     if (!e->o.store) return ut_err(err, errlen, "no lake store to write %s to", x.table);
     int have = ct_table_get(e->cat, x.table, &x.t, err, errlen);
@@ -616,10 +592,14 @@ int64_t sq_write(sq_engine *e, const sq_write_spec *w, char *err, size_t errlen)
     char e2[300];
     if (have && lk_orphan_gc(e->cat, e->o.store, x.table, x.t.id, e2, sizeof e2) < 0)
         lg_warn("sql", "%s", e2);
+    e->timed_out = 0;
     int64_t n = run_select(&x, err, errlen);
-    if (n < 0) goto out;
+    if (n < 0) {
+        if (e->timed_out) e->err_kind = UT_ETIMEOUT;
+        goto out;
+    }
     if (w->run) w->run->rows += n;
-    if (land(&x, err, errlen)) goto out;
+    if (land(&x, &e->err_kind, err, errlen)) goto out;
     rows = n;
 out:
     ctas_free(&x);

@@ -129,12 +129,19 @@ typedef struct sq_write_spec {
 
 /* Run w: the rows written (0 is fine: the partitions are then emptied), or
  * -1 with a message naming the table (tables a stream lands in are refused;
- * columns the table lacks are an error). */
+ * columns the table lacks are an error) and sq_error_kind set.  A missing
+ * table is created in the transaction that commits the rows; when another
+ * writer (another run of the same job) created it meanwhile, the same table
+ * (partition columns, column names and types) is written as it is, and a
+ * different one is UT_EEXISTS naming both schemas.  The files replaced are
+ * the live files of the partitions (or table) as that transaction sees them. */
 int64_t sq_write(sq_engine *e, const sq_write_spec *w, char *err, size_t errlen);
 
-/* What kind of failure the last sq_query's was (to pick an HTTP status):
- * UT_ETIMEOUT (time limit), UT_EDENIED (the authorizer, a read-only engine),
- * UT_ETOOBIG (memory limit, temp storage cap), UT_EINVAL otherwise. */
+/* What kind of failure the last sq_query's (or sq_write's) was (to pick an
+ * HTTP status): UT_ETIMEOUT (time limit), UT_EDENIED (the authorizer, a
+ * read-only engine), UT_ETOOBIG (memory limit, temp storage cap), UT_EEXISTS
+ * (CREATE TABLE AS of a table that exists; sq_write: see above), UT_EINVAL
+ * otherwise. */
 ut_errkind sq_error_kind(const sq_engine *e);
 
 /* What the scans of the last sq_query read, summed over lake tables, vs the

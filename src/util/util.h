@@ -228,6 +228,20 @@ int ut_token_in(const char *const *list, int n, const char *tok, size_t len);
  * existing path that is not a directory (or a link to one) is an error. */
 int ut_mkdir_p(const char *path, char *err, size_t errlen);
 
+/* Temp files that say whose they are (tmpfile.c).  ut_tmp_create makes
+ * "<dir>/<prefix><pid>-<seq>-<tag><suffix>" (tag: '/', '.' and controls
+ * become '_') and path into out[n], and returns its fd (write-only,
+ * close-on-exec) holding an flock on it: keep the fd open as long as the
+ * file matters and close it after the file was moved or unlinked.  -1 with
+ * a message.  ut_tmp_gc deletes the "<prefix><pid>-..." files of dir whose
+ * lock nobody holds and whose pid is no process here or that were not
+ * written for stale_ms (a writer killed -9); a file a living writer holds
+ * is kept, whatever machine or pid namespace it runs in.  Returns how many
+ * it deleted. */
+int ut_tmp_create(const char *dir, const char *prefix, const char *tag, const char *suffix,
+                  char *out, size_t n, char *err, size_t errlen);
+int ut_tmp_gc(const char *dir, const char *prefix, int64_t stale_ms);
+
 /* Monotonic clock in nanoseconds. */
 uint64_t ut_now_ns(void);
 

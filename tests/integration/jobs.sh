@@ -3,6 +3,8 @@
 # command job on `every`; sql jobs t1 -> t2 -> t3 with a dependency; manual
 # runs (refused twice unless --force); backfills serial vs parallel give the
 # same table, re-running replaces (no duplicates), a name cannot be reused;
+# parallel runs of a new job creating its table at once each succeed on the
+# first attempt (sql and command kinds);
 # a server killed -9 in the middle of tasks: after the restart every window
 # has exactly one output; a task that fails is retried then failed with its
 # stderr in `sluice runs`.
@@ -48,7 +50,7 @@ bad config_unknown_secret 'jobs:
     command: [curl, "-H", "Authorization: {{secret.tok}}"]' "secret 'tok' not found"
 
 # ---- a server with jobs ------------------------------------------------------------
-sed "s|__T__|$T|" > "$T/sluice.yaml" <<'YAML'
+sed "s|__T__|$T|g" > "$T/sluice.yaml" <<'YAML'
 data_dir: __T__/data
 listen: 127.0.0.1:0
 limits: {min_free_disk: 0}
@@ -84,6 +86,20 @@ jobs:
     retries: 1
     retry_delay: 0s
     command: [sh, -c, 'echo "it broke for {{ds}}" >&2; exit 4']
+  fresh:
+    kind: sql
+    window: day
+    retry_delay: 0s
+    sql: "SELECT '{{ds}}' AS day, 1 AS n"
+    table: t2_fresh_aggr_1d_daily
+  fresh_cmd:
+    kind: command
+    window: hour
+    retry_delay: 0s
+    # the first three (one per worker) finish at once, so their landings overlap
+    command: [sh, -c, 'mkdir -p __T__/bar; touch __T__/bar/$SLUICE_HR; for i in $(seq 500); do [ $(ls __T__/bar | wc -l) -ge 3 ] && break; sleep 0.01; done; seq 20000 | sed "s/.*/{\"w\":\"$SLUICE_WINDOW_START\",\"i\":&}/"']
+    output: ndjson
+    table: t2_freshcmd_snapshot_hourly
   slow:
     kind: command
     window: hour
@@ -151,6 +167,24 @@ c=$(sql "SELECT count(*) FROM t2_dayscopy_aggr_1d_daily" | tail -1)
 out=$("$BIN" backfill t2_day -c "$T/sluice.yaml" --from 2024-01-01 --to 2025-01-01 --serial --dry-run 2>&1)
 [[ "$out" == *"366 windows"* ]]; check backfill_dry_run $? "$out"
 st=$(count_state tick succeeded); [ "$st" -ge 4 ]; check scheduled_runs_keep_running $? "$st"
+
+# parallel runs of a new job all create its table at once: each commits on
+# its first attempt (the table is created in the commit's transaction, and
+# one created meanwhile by another window is the same table)
+fresh_ok() { # job: every run succeeded on attempt 1
+    local j; j=$(runs_json "$1")
+    [ "$(echo "$j" | grep -o '"state":"succeeded"' | wc -l)" = 12 ] &&
+        [ "$(echo "$j" | grep -o '"attempt":1,' | wc -l)" = 12 ]
+}
+"$BIN" backfill fresh -c "$T/sluice.yaml" --from 2024-01-01 --to 2024-01-13 --parallel 4 \
+    --name bf_fresh --wait 60 >"$T/bf3.out" 2>&1
+fresh_ok fresh; check new_table_parallel_first_attempt $? "$(runs_json fresh | grep -o '"attempt":[0-9]*,\|"error":"[^"]*"' | sort | uniq -c)"
+"$BIN" backfill fresh_cmd -c "$T/sluice.yaml" --from 2024-01-01 --to 2024-01-01T12:00:00Z \
+    --parallel 4 --name bf_fresh_cmd --wait 60 >"$T/bf4.out" 2>&1
+fresh_ok fresh_cmd; check new_table_parallel_first_attempt_command $? "$(runs_json fresh_cmd | grep -o '"attempt":[0-9]*,\|"error":"[^"]*"' | sort | uniq -c)"
+got=$(sql "SELECT count(*), count(DISTINCT day) FROM t2_fresh_aggr_1d_daily" | tail -1)
+got2=$(sql "SELECT count(*), count(DISTINCT w) FROM t2_freshcmd_snapshot_hourly" | tail -1)
+[ "$got $got2" = "12,12 240000,12" ]; check new_table_parallel_rows_once $? "$got $got2"
 
 # a failing task: retried once, then failed with the reason
 "$BIN" run flaky -c "$T/sluice.yaml" --window 2024-05-01 --wait 30 >"$T/flaky.out" 2>&1; rc=$?

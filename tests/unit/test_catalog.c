@@ -868,3 +868,74 @@ TEST(catalog_apply_creates_table_with_files_atomically)
     CHECK_EQ_INT(pos, 9);
     ct_close(c);
 }
+
+/* Two writers (two connections) create the same new table at once, as two
+ * windows of a new job do: the second finds it made by the first and, the
+ * table being the same, commits into it; one that differs is UT_EEXISTS
+ * naming both schemas.  `replace` finds the partition's files in the
+ * commit's transaction, so the other writer's file there is replaced. */
+TEST(catalog_apply_create_race_same_table_is_success)
+{
+    const char *path = db_path("create_race");
+    ct_catalog *c1 = ct_open(path, err, sizeof err), *c2 = ct_open(path, err, sizeof err);
+    CHECK_MSG(c1 && c2, "%s", err);
+    ct_column cols[2] = {{.name = "n", .type = CT_INT64}, {.name = "s", .type = CT_STRING}};
+    ct_new_table nt = {.name = "t2_race", .location = "/lake/t2_race", .partition = "dt",
+                       .cols = cols, .ncols = 2, .change = "created by a job", .exists_ok = 1};
+    /* both looked and found no table; writer 1 commits first */
+    ct_file f1 = mkfile("dt=2024-05-01", "part-1.parquet", 3);
+    ct_table_change t1 = {.create = &nt, .add = &f1, .nadd = 1};
+    ct_change ch1 = {.tables = &t1, .ntables = 1};
+    CHECK_MSG(ct_apply(c1, &ch1, err, sizeof err) == 0, "%s", err);
+    ct_file f2 = mkfile("dt=2024-05-02", "part-2.parquet", 4);
+    ct_table_change t2 = {.create = &nt, .add = &f2, .nadd = 1};
+    ct_change ch2 = {.tables = &t2, .ntables = 1};
+    CHECK_MSG(ct_apply(c2, &ch2, err, sizeof err) == 0, "%s", err);
+    CHECK(t1.table_id > 0 && t2.table_id == t1.table_id);
+    ct_file *live = NULL;
+    int n = ct_files(c1, t1.table_id, NULL, &live, err, sizeof err);
+    CHECK_EQ_INT(n, 2);
+    ct_files_free(live, n);
+    ct_schema_version *hist = NULL;
+    CHECK_EQ_INT(ct_schema_history(c1, t1.table_id, &hist, err, sizeof err), 1);
+    free(hist);
+    /* a third writer whose SELECT typed n as double: a typed error naming both */
+    ct_column other[2] = {{.name = "n", .type = CT_DOUBLE}, {.name = "s", .type = CT_STRING}};
+    ct_new_table nt3 = nt;
+    nt3.cols = other;
+    ct_file f3 = mkfile("dt=2024-05-03", "part-3.parquet", 1);
+    ct_table_change t3 = {.create = &nt3, .add = &f3, .nadd = 1};
+    ct_change ch3 = {.tables = &t3, .ntables = 1};
+    CHECK_EQ_INT(ct_apply(c2, &ch3, err, sizeof err), -1);
+    CHECK_EQ_INT(ch3.err_kind, UT_EEXISTS);
+    CHECK_MSG(strstr(err, "t2_race") && strstr(err, "(n int64, s string) partitioned by dt") &&
+                  strstr(err, "(n double, s string) partitioned by dt"), "%s", err);
+    CHECK_EQ_INT(t3.table_id, 0);
+    /* other partition columns differ too */
+    ct_new_table nt4 = nt;
+    nt4.partition = "dt,hr";
+    t3.create = &nt4;
+    CHECK_EQ_INT(ct_apply(c2, &ch3, err, sizeof err), -1);
+    CHECK_EQ_INT(ch3.err_kind, UT_EEXISTS);
+    /* without exists_ok (CREATE TABLE AS) the name is taken: UT_EEXISTS */
+    ct_new_table nt5 = nt;
+    nt5.exists_ok = 0;
+    t3.create = &nt5;
+    CHECK_EQ_INT(ct_apply(c2, &ch3, err, sizeof err), -1);
+    CHECK_EQ_INT(ch3.err_kind, UT_EEXISTS);
+    CHECK(strstr(err, "already exists") != NULL);
+    /* writer 2 replaces dt=2024-05-01, where writer 1 committed after it looked */
+    static const char *const parts[] = {"dt=2024-05-01"};
+    ct_file f4 = mkfile("dt=2024-05-01", "part-4.parquet", 5);
+    ct_table_change t4 = {.create = &nt, .add = &f4, .nadd = 1, .replace = parts, .nreplace = 1};
+    ct_change ch4 = {.tables = &t4, .ntables = 1};
+    CHECK_MSG(ct_apply(c2, &ch4, err, sizeof err) == 0, "%s", err);
+    CHECK_EQ_INT(t4.nreplaced, 1);
+    CHECK(t4.replaced && !strcmp(t4.replaced[0].path, "dt=2024-05-01/part-1.parquet"));
+    ct_files_free(t4.replaced, t4.nreplaced);
+    n = ct_files(c1, t1.table_id, "dt=2024-05-01", &live, err, sizeof err);
+    CHECK(n == 1 && !strcmp(live[0].path, "dt=2024-05-01/part-4.parquet"));
+    ct_files_free(live, n);
+    ct_close(c1);
+    ct_close(c2);
+}

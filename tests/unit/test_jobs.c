@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -931,4 +932,42 @@ TEST(jobs_backfill_is_all_or_nothing)
     CHECK_EQ_INT(e.kind, UT_EEXISTS);
     CHECK_EQ_INT(count_runs(dir, "d", 0), 4);
     cf_destroy(c);
+}
+
+/* A runtime that starts (a server, a `sluice worker`) removes the staging
+ * files of workers killed -9 (no one holds their lock, their pid is gone)
+ * and keeps those a living worker holds. */
+TEST(jobs_start_collects_staging_files_of_killed_workers)
+{
+    char err[512], dir[4200], tmp[4300], orphan[4400], held[4400], parquet[4400];
+    snprintf(dir, sizeof dir, "%s/tmpgc", t_tmpdir());
+    snprintf(tmp, sizeof tmp, "%s/jobs/tmp", dir);
+    CHECK(ut_mkdir_p(tmp, err, sizeof err) == 0);
+    snprintf(parquet, sizeof parquet, "%s/lake-tmp", dir);
+    CHECK(ut_mkdir_p(parquet, err, sizeof err) == 0);
+    pid_t child = fork();
+    if (child == 0) _exit(0);
+    int status;
+    waitpid(child, &status, 0);
+    snprintf(orphan, sizeof orphan, "%s/sl-%ld-0-run3.ndjson", tmp, (long)child);
+    snprintf(parquet + strlen(parquet), sizeof parquet - strlen(parquet),
+             "/sl-%ld-1-t2_x.parquet", (long)child);
+    FILE *f = fopen(orphan, "w");
+    if (f) fputs("{\"a\":1}\n", f), fclose(f);
+    f = fopen(parquet, "w");
+    if (f) fclose(f);
+    int fd = ut_tmp_create(tmp, "sl-", "run4", ".ndjson", held, sizeof held, err, sizeof err);
+    CHECK_MSG(fd >= 0, "%s", err);
+    cf_config *c = load(dir, "jobs:\n  a:\n    kind: command\n    command: [true]\n", err,
+                        sizeof err);
+    CHECK_MSG(c, "%s", err);
+    jb_runtime *r = start(c, dir, 1, err, sizeof err);
+    CHECK_MSG(r, "%s", err);
+    CHECK(access(orphan, F_OK) != 0);
+    CHECK(access(parquet, F_OK) != 0);
+    CHECK(access(held, F_OK) == 0);
+    jb_destroy(r);
+    cf_destroy(c);
+    unlink(held);
+    close(fd);
 }

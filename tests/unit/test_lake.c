@@ -451,7 +451,8 @@ TEST(lake_tmp_gc_collects_dead_writers)
 
 /* Objects a CREATE TABLE AS stored before being killed (never committed) are
  * deleted by the next statement on the table; a live writer's, a committed
- * file and other names are kept. */
+ * file, other names and a gone pid's object stamped a minute ago (a living
+ * writer on another machine, before its commit) are kept. */
 TEST(lake_orphan_gc_collects_dead_writers_objects)
 {
     char base[512], lake[600], cat[600], err[512], p[1000];
@@ -470,10 +471,19 @@ TEST(lake_orphan_gc_collects_dead_writers_objects)
     snprintf(dead, sizeof dead, "t3/k=a/part-q1700000000000000-%ld-0000.parquet", (long)child);
     snprintf(live, sizeof live, "t3/k=a/part-q1700000000000000-%ld-0001.parquet", (long)getpid());
     snprintf(committed, sizeof committed, "t3/k=b/part-q1700000000000000-%ld-0002.parquet", (long)child);
-    const char *keys[] = {dead, live, committed, "t3/k=a/other.parquet"};
-    for (int i = 0; i < 4; i++) CHECK(st_put(st, keys[i], "x", 1, err, sizeof err) == 0);
+    /* a pid gone here, stamped just now: maybe a living writer on another
+     * machine between its store and its commit */
+    char fresh[200];
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    snprintf(fresh, sizeof fresh, "t3/k=a/part-q%lld-%ld-0003.parquet",
+             (long long)now.tv_sec * 1000000 - 60 * 1000000LL, (long)child);
+    const char *keys[] = {dead, live, committed, "t3/k=a/other.parquet", fresh};
+    for (int i = 0; i < 5; i++) CHECK(st_put(st, keys[i], "x", 1, err, sizeof err) == 0);
     /* the table does not exist yet: nothing is known, the dead writer's objects go */
     CHECK_EQ_INT(lk_orphan_gc(c, st, "t3", 0, err, sizeof err), 2);
+    snprintf(p, sizeof p, "%s/%s", lake, fresh);
+    CHECK(access(p, F_OK) == 0);
     snprintf(p, sizeof p, "%s/%s", lake, dead);
     CHECK(access(p, F_OK) != 0);
     snprintf(p, sizeof p, "%s/%s", lake, live);
@@ -492,7 +502,7 @@ TEST(lake_orphan_gc_collects_dead_writers_objects)
     f.min_offset = f.max_offset = -1;
     CHECK_MSG(ct_commit(c, t.id, &f, 1, NULL, 0, err, sizeof err) == 0, "%s", err);
     CHECK_EQ_INT(lk_orphan_gc(c, st, "t3", t.id, err, sizeof err), 1);
-    for (int i = 1; i < 4; i++) {
+    for (int i = 1; i < 5; i++) {
         snprintf(p, sizeof p, "%s/%s", lake, keys[i]);
         CHECK(access(p, F_OK) == 0);
     }

@@ -707,3 +707,85 @@ TEST(sql_tail_of_a_stream_named_like_errors)
     sq_close(e);
     lake_free(&L);
 }
+
+/* sq_write of a table that does not exist yet, while another writer (a
+ * second engine: another window of the same new job) creates it: the
+ * interleave() function of the first SELECT runs the second write to its
+ * commit after the first found no table.  The same table: both windows
+ * land on their first try.  REPLACE: the other writer's file is replaced.
+ * Another schema: UT_EEXISTS naming the table and both schemas. */
+typedef struct interleave {
+    sq_engine *other;
+    const sq_write_spec *w;
+    int64_t rows;
+    char err[1024];
+} interleave;
+
+static void interleave_fn(sqlite3_context *cx, int argc, sqlite3_value **argv)
+{
+    (void)argc, (void)argv;
+    interleave *il = sqlite3_user_data(cx);
+    if (il->w) il->rows = sq_write(il->other, il->w, il->err, sizeof il->err);
+    il->w = NULL; /* once per statement */
+    sqlite3_result_int(cx, 1);
+}
+
+TEST(sql_write_new_table_created_meanwhile)
+{
+    lake L = {0};
+    snprintf(L.dir, sizeof L.dir, "%s/racewrite", t_tmpdir());
+    char p[700];
+    snprintf(p, sizeof p, "%s/lake", L.dir);
+    mkdir(L.dir, 0755);
+    L.st = st_local_create(p, err, sizeof err);
+    CHECK_MSG(L.st, "%s", err);
+    sq_engine *a = open_engine(&L, 0), *b = open_engine(&L, 0);
+    CHECK(a && b);
+    interleave il = {.other = b};
+    CHECK(sqlite3_create_function(sq_db(a), "interleave", 0, SQLITE_UTF8, &il, interleave_fn,
+                                  NULL, NULL) == SQLITE_OK);
+    static const char *const dcol[] = {"dt"}, *const d1[] = {"2024-05-01"},
+                             *const d2[] = {"2024-05-02"};
+    static const char *const p1[] = {"dt=2024-05-01"}, *const p2[] = {"dt=2024-05-02"};
+    sq_write_spec wa = {.table = "t2_race_daily", .select = "SELECT interleave() AS n, 'a' AS s",
+                        .mode = SQ_WRITE_REPLACE_PARTITIONS, .partition_by = "dt",
+                        .default_cols = dcol, .default_vals = d1, .ndefaults = 1,
+                        .partitions = p1, .npartitions = 1};
+    sq_write_spec wb = wa;
+    wb.select = "SELECT 2 AS n, 'b' AS s";
+    wb.default_vals = d2;
+    wb.partitions = p2;
+    il.w = &wb;
+    int64_t n = sq_write(a, &wa, err, sizeof err);
+    CHECK_MSG(il.rows == 1, "the other writer: %s", il.err);
+    CHECK_MSG(n == 1, "%s", err);
+    qres r;
+    CHECK(q(a, "SELECT dt, n, s FROM t2_race_daily ORDER BY dt", &r) == 2);
+    CHECK_EQ_STR(r.text, "2024-05-01,1,a;2024-05-02,2,b");
+    /* mode replace (the whole table): the other writer's rows are replaced */
+    wa.table = wb.table = "t2_race_whole";
+    wa.mode = wb.mode = SQ_WRITE_REPLACE;
+    wa.partition_by = wb.partition_by = "";
+    wa.ndefaults = wb.ndefaults = 0;
+    il.w = &wb;
+    n = sq_write(a, &wa, err, sizeof err);
+    CHECK_MSG(il.rows == 1, "the other writer: %s", il.err);
+    CHECK_MSG(n == 1, "%s", err);
+    CHECK(q(a, "SELECT n, s FROM t2_race_whole", &r) == 1);
+    CHECK_EQ_STR(r.text, "1,a");
+    /* the other writer's n is text: a typed error naming both schemas */
+    wa.table = wb.table = "t2_race_other";
+    wb.select = "SELECT 'two' AS n, 'b' AS s";
+    il.w = &wb;
+    n = sq_write(a, &wa, err, sizeof err);
+    CHECK_MSG(il.rows == 1, "the other writer: %s", il.err);
+    CHECK_EQ_INT(n, -1);
+    CHECK_EQ_INT(sq_error_kind(a), UT_EEXISTS);
+    CHECK_MSG(strstr(err, "t2_race_other") && strstr(err, "(n string, s string)") &&
+                  strstr(err, "(n int64, s string)"), "%s", err);
+    CHECK(q(a, "SELECT n, s FROM t2_race_other", &r) == 1);
+    CHECK_EQ_STR(r.text, "two,b");
+    sq_close(a);
+    sq_close(b);
+    st_destroy(L.st);
+}

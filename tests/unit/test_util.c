@@ -5,7 +5,12 @@
 #include <math.h>
 #include <signal.h>
 #include <stdint.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 TEST(util_ts_roundtrip)
@@ -384,4 +389,60 @@ TEST(util_mkdir_p_refuses_a_file)
     snprintf(below, sizeof below, "%s/c", file); /* a file in the middle of the path */
     CHECK_EQ_INT(ut_mkdir_p(below, err, sizeof err), -1);
     CHECK_MSG(strstr(err, file), "%s", err);
+}
+
+/* ut_tmp_create / ut_tmp_gc: a file a living writer holds is kept, even
+ * under a name whose pid is gone (a writer in another pid namespace or on
+ * another machine); a writer killed -9 loses its lock and its file is
+ * collected; an unlocked file of a living pid only once stale. */
+TEST(util_tmp_files_of_gone_writers_are_collected)
+{
+    char dir[600], err[256], path[4400], moved[4400];
+    snprintf(dir, sizeof dir, "%s/util_tmp", t_tmpdir());
+    CHECK(ut_mkdir_p(dir, err, sizeof err) == 0);
+    int pfd[2];
+    CHECK(pipe(pfd) == 0);
+    pid_t child = fork();
+    if (child == 0) { /* a worker writing its staging file until killed */
+        char p[4400], e2[256];
+        int fd = ut_tmp_create(dir, "sl-", "run7", ".ndjson", p, sizeof p, e2, sizeof e2);
+        if (fd < 0 || write(fd, "{}\n", 3) != 3 || write(pfd[1], p, sizeof p) != sizeof p)
+            _exit(1);
+        pause();
+        _exit(0);
+    }
+    CHECK(read(pfd[0], path, sizeof path) == (ssize_t)sizeof path);
+    CHECK(strstr(path, "/sl-") && strstr(path, "-run7.ndjson"));
+    CHECK_EQ_INT(ut_tmp_gc(dir, "sl-", 3600 * 1000), 0); /* its writer lives */
+    CHECK(access(path, F_OK) == 0);
+    kill(child, SIGKILL);
+    int status;
+    waitpid(child, &status, 0);
+    CHECK_EQ_INT(ut_tmp_gc(dir, "sl-", 3600 * 1000), 1);
+    CHECK(access(path, F_OK) != 0);
+    /* ours, held, renamed to the dead child's pid: the lock keeps it */
+    int fd = ut_tmp_create(dir, "sl-", "x", ".ndjson", path, sizeof path, err, sizeof err);
+    CHECK_MSG(fd >= 0, "%s", err);
+    snprintf(moved, sizeof moved, "%s/sl-%ld-99-x.ndjson", dir, (long)child);
+    CHECK(rename(path, moved) == 0);
+    CHECK_EQ_INT(ut_tmp_gc(dir, "sl-", 3600 * 1000), 0);
+    CHECK(access(moved, F_OK) == 0);
+    close(fd); /* the writer is done without unlinking: now it is garbage */
+    CHECK_EQ_INT(ut_tmp_gc(dir, "sl-", 3600 * 1000), 1);
+    /* unlocked, of a living pid (ours): kept until not written for stale_ms */
+    snprintf(moved, sizeof moved, "%s/sl-%ld-98-y.ndjson", dir, (long)getpid());
+    FILE *f = fopen(moved, "w");
+    CHECK(f);
+    if (f) fclose(f);
+    CHECK_EQ_INT(ut_tmp_gc(dir, "sl-", 3600 * 1000), 0);
+    struct timespec old[2] = {{.tv_sec = time(NULL) - 7200}, {.tv_sec = time(NULL) - 7200}};
+    CHECK(utimensat(AT_FDCWD, moved, old, 0) == 0);
+    CHECK_EQ_INT(ut_tmp_gc(dir, "sl-", 3600 * 1000), 1);
+    /* other names are not ours to collect */
+    snprintf(moved, sizeof moved, "%s/run-1-%ld.ndjson", dir, (long)child);
+    f = fopen(moved, "w");
+    if (f) fclose(f);
+    CHECK_EQ_INT(ut_tmp_gc(dir, "sl-", 0), 0);
+    close(pfd[0]);
+    close(pfd[1]);
 }
