@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Jobs benchmark: no-op tasks through the scheduler, the task queue (the
 # journal + its consumer group) and 4 worker threads of `sluice serve`, every
-# state change durable (catalog commits with synchronous=FULL, queue
-# appends fsynced).
+# finish durable before its task is acked (start marks and queue deliveries
+# are synced lazily, see docs/jobs.md).
 #
 #   burst    BENCH_JOBS_TASKS (default 10000) runs due at once (a backfill
 #            with --parallel = the task count): tasks/s from the backfill's
@@ -104,7 +104,8 @@ ratio=$(awk "BEGIN { printf \"%.2f\", $burst_rate / ($rrate > 0 ? $rrate : 1) }"
 sec=${1:-$OUT/jobs-section.md}
 cat >"$sec" <<EOF
 $TASKS no-op tasks (\`kind: noop\`), \`sluice serve\` with 4 worker threads, the journal queue
-and the SQLite run history, every state change durable. Peer: Redis $rver Streams with
+and the SQLite run history; every finish durable before its ack (start marks and queue
+deliveries are synced lazily: docs/jobs.md). Peer: Redis $rver Streams with
 \`appendfsync always\`, the same task count through 4 consumers (XREADGROUP + XACK).
 
 | measure | sluice | target | Redis Streams |
