@@ -317,6 +317,7 @@ typedef struct ct_run {
     int64_t rows, bytes;     /* written by the run */
     int64_t task;            /* queue offset of the current attempt's task, -1 if none */
     char error[CT_RUN_ERROR_MAX];
+    char part[72];           /* the account it runs for (jobs.<name>.accounts), "" if none */
 } ct_run;
 
 /* Insert r (id, deliveries, started/finished, rows, bytes, error ignored);
@@ -351,12 +352,13 @@ int ct_runs_active(ct_catalog *c, const char *job, char *err, size_t errlen);
 typedef void (*ct_run_count_fn)(void *arg, const char *job, ct_run_state state, int64_t n);
 int ct_run_counts(ct_catalog *c, ct_run_count_fn fn, void *arg, char *err, size_t errlen);
 
-/* The latest run (highest id) of `job` whose window covers the window
+/* The latest run (highest id) of `job` for account `part` (NULL or "": a
+ * job without accounts) whose window covers the window
  * starting at window_start: a run of that window (the same start), or a
  * serial backfill run (iterations > 1) whose span contains it.  Two index
  * seeks, whatever the history's size.  1 / 0 / -1. */
-int ct_run_latest(ct_catalog *c, const char *job, int64_t window_start, ct_run *out, char *err,
-                  size_t errlen);
+int ct_run_latest(ct_catalog *c, const char *job, const char *part, int64_t window_start,
+                  ct_run *out, char *err, size_t errlen);
 
 /* The scheduler's look: waiting and retrying runs due by now_ms, of
  * backfills (backfill_runs 1) or not (0), oldest window first, at most

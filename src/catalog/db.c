@@ -137,6 +137,12 @@ static const char *const migrations[] = {
      * run covering a window is found by two index seeks (S_RUN_LATEST), not
      * by a walk over every earlier run of the job */
     "CREATE INDEX runs_span ON runs(job, window_start) WHERE iterations > 1;",
+    /* v4: a job's runs per account (jobs.<name>.accounts): part is the
+     * account id, "" for jobs without accounts; the window lookups key on it */
+    "ALTER TABLE runs ADD COLUMN part TEXT NOT NULL DEFAULT '';"
+    "DROP INDEX runs_span;"
+    "CREATE INDEX runs_part ON runs(job, part, window_start, id);"
+    "CREATE INDEX runs_part_span ON runs(job, part, window_start) WHERE iterations > 1;",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -147,7 +153,7 @@ static const char *const migrations[] = {
 #define RUN_COLS                                                                            \
     "id, job, window_start, window_end, state, attempt, deliveries, trigger, backfill, "      \
     "iterations, forced, worker, created_ms, due_ms, started_ms, finished_ms, rows, bytes, "  \
-    "task, error"
+    "task, error, part"
 
 /* Statement texts, indexed by the S_ enum in ct_int.h. */
 static const char *const ct_sql[S__COUNT] = {
@@ -206,8 +212,8 @@ static const char *const ct_sql[S__COUNT] = {
                       "count(DISTINCT partition), min(partition), max(partition) "
                       "FROM files WHERE table_id = ?1 AND state = 'live'",
     [S_RUN_INSERT] = "INSERT INTO runs(job, window_start, window_end, state, attempt, trigger, "
-                     "backfill, iterations, forced, created_ms, due_ms, task) "
-                     "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                     "backfill, iterations, forced, created_ms, due_ms, task, part) "
+                     "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
     [S_RUN_GET] = "SELECT " RUN_COLS " FROM runs WHERE id = ?1",
     [S_RUN_LIST] = "SELECT " RUN_COLS " FROM runs WHERE (?1 IS NULL OR job = ?1) "
                    "AND (?2 IS NULL OR state IN (SELECT value FROM json_each(?2))) "
@@ -216,9 +222,9 @@ static const char *const ct_sql[S__COUNT] = {
                    "ORDER BY CASE WHEN ?6 THEN window_start END, "
                    "CASE WHEN ?6 THEN id END, id DESC LIMIT ?7",
     [S_RUN_LATEST] = "SELECT " RUN_COLS " FROM runs WHERE id = (SELECT max(id) FROM ("
-                     "SELECT max(id) AS id FROM runs WHERE job = ?1 AND window_start = ?2 "
-                     "UNION ALL SELECT max(id) FROM runs WHERE job = ?1 AND iterations > 1 "
-                     "AND window_start <= ?2 AND window_end > ?2))",
+                     "SELECT max(id) AS id FROM runs WHERE job = ?1 AND part = ?3 AND window_start = ?2 "
+                     "UNION ALL SELECT max(id) FROM runs WHERE job = ?1 AND part = ?3 AND "
+                     "iterations > 1 AND window_start <= ?2 AND window_end > ?2))",
     [S_RUN_ACTIVE] = "SELECT count(*) FROM runs WHERE job = ?1 AND state IN "
                      "('waiting', 'queued', 'running', 'retrying')",
     /* the open-run index (runs_open) is used only when a query repeats its

@@ -64,6 +64,7 @@ static void run_from_row(sqlite3_stmt *s, ct_run *r)
     r->bytes = sqlite3_column_int64(s, 17);
     r->task = sqlite3_column_int64(s, 18);
     ct_col_text(s, 19, r->error, sizeof r->error);
+    ct_col_text(s, 20, r->part, sizeof r->part);
 }
 
 /* Step a no-result statement; changes() or -1 with "catalog P: what: ...". */
@@ -95,6 +96,7 @@ int ct_run_create(ct_catalog *c, ct_run *r, char *err, size_t errlen)
     sqlite3_bind_int64(s, 10, r->created_ms);
     sqlite3_bind_int64(s, 11, r->due_ms);
     sqlite3_bind_int64(s, 12, r->task);
+    sqlite3_bind_text(s, 13, r->part, -1, SQLITE_STATIC);
     char what[128];
     snprintf(what, sizeof what, "job %s: create run", r->job);
     if (step_changes(c, s, what, err, errlen) < 0) return -1;
@@ -106,7 +108,7 @@ int ct_run_create_unless(ct_catalog *c, ct_run *r, int allow_succeeded, ct_run *
                          char *err, size_t errlen)
 {
     if (ct_begin(c, 1, err, errlen) < 0) return -1;
-    int have = ct_run_latest(c, r->job, r->window_start, existing, err, errlen);
+    int have = ct_run_latest(c, r->job, r->part, r->window_start, existing, err, errlen);
     if (have > 0 && (!ct_run_state_terminal(existing->state) ||
                      (existing->state == CT_RUN_SUCCEEDED && !allow_succeeded))) {
         ct_rollback(c);
@@ -138,13 +140,14 @@ int ct_run_get(ct_catalog *c, int64_t id, ct_run *out, char *err, size_t errlen)
     return get_one(c, s, out, "read run", err, errlen);
 }
 
-int ct_run_latest(ct_catalog *c, const char *job, int64_t window_start, ct_run *out, char *err,
-                  size_t errlen)
+int ct_run_latest(ct_catalog *c, const char *job, const char *part, int64_t window_start,
+                  ct_run *out, char *err, size_t errlen)
 {
     sqlite3_stmt *s = ct_stmt(c, S_RUN_LATEST, err, errlen);
     if (!s) return -1;
     sqlite3_bind_text(s, 1, job, -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 2, window_start);
+    sqlite3_bind_text(s, 3, part ? part : "", -1, SQLITE_STATIC);
     return get_one(c, s, out, "read latest run", err, errlen);
 }
 
@@ -447,7 +450,7 @@ int ct_backfill_add(ct_catalog *c, const char *name, const char *job, int64_t fr
     int rc = ct_backfill_create(c, name, job, from, to, parallel, err, errlen);
     for (int i = 0; rc == 1 && i < n; i++) {
         ct_run last;
-        int have = ct_run_latest(c, runs[i].job, runs[i].window_start, &last, err, errlen);
+        int have = ct_run_latest(c, runs[i].job, runs[i].part, runs[i].window_start, &last, err, errlen);
         if (have < 0) rc = -1;
         if (have != 0 && (have < 0 || !ct_run_state_terminal(last.state))) continue;
         snprintf(runs[i].backfill, sizeof runs[i].backfill, "%s", name);

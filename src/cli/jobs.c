@@ -70,8 +70,9 @@ static void print_run(const ct_run *r)
     char ws[40], we[40];
     ts_text(ws, r->window_start);
     ts_text(we, r->window_end);
-    printf("%-8lld %-20s %-20s %-10s %-8d %-10s %10lld  %s\n", (long long)r->id, ws, we,
-           ct_run_state_name(r->state), r->attempt, r->trigger, (long long)r->rows, r->error);
+    printf("%-8lld %-20s %-20s %-10s %-8d %-10s %-12s %10lld  %s\n", (long long)r->id, ws, we,
+           ct_run_state_name(r->state), r->attempt, r->trigger, r->part[0] ? r->part : "-",
+           (long long)r->rows, r->error);
 }
 
 static void json_run(ut_buf *b, const ct_run *r)
@@ -85,6 +86,8 @@ static void json_run(ut_buf *b, const ct_run *r)
                      "\"attempt\":%d,\"deliveries\":%d,\"trigger\":\"%s\",\"backfill\":",
                   ws, we, ct_run_state_name(r->state), r->attempt, r->deliveries, r->trigger);
     ut_json_str(b, r->backfill, strlen(r->backfill));
+    ut_buf_puts(b, ",\"account\":");
+    ut_json_str(b, r->part, strlen(r->part));
     ut_buf_printf(b, ",\"iterations\":%d,\"worker\":", r->iterations);
     ut_json_str(b, r->worker, strlen(r->worker));
     ut_buf_printf(b, ",\"created_ms\":%lld,\"due_ms\":%lld,\"started_ms\":%lld,"
@@ -179,8 +182,9 @@ int cli_runs(int argc, char **argv)
     ut_buf b = {0};
     int json = !strcmp(format, "json");
     if (json) ut_buf_putc(&b, '[');
-    else if (n >= 0) printf("%-8s %-20s %-20s %-10s %-8s %-10s %10s  %s\n", "run", "window_start",
-                            "window_end", "state", "attempt", "trigger", "rows", "error");
+    else if (n >= 0)
+        printf("%-8s %-20s %-20s %-10s %-8s %-10s %-12s %10s  %s\n", "run", "window_start",
+               "window_end", "state", "attempt", "trigger", "account", "rows", "error");
     for (int i = 0; i < n; i++) {
         if (json) {
             if (i) ut_buf_putc(&b, ',');

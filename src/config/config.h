@@ -160,6 +160,11 @@ typedef enum cf_job_output { CF_OUTPUT_NONE, CF_OUTPUT_NDJSON } cf_job_output;
 #define CF_MAX_JOBS 1000
 #define CF_MAX_POOLS 100
 
+/* jobs.<name>.accounts: one run per (account, window) instead of per window. */
+typedef struct cf_accounts {
+    cf_strlist list;         /* account ids */
+} cf_accounts;
+
 typedef struct cf_job {
     char name[CF_NAME_MAX + 1];
     int line;                /* line of the entry in the config file (messages) */
@@ -179,6 +184,7 @@ typedef struct cf_job {
     bool catchup;            /* after downtime: every missed window (else the latest) */
     char *start;             /* first window: YYYY-MM-DD or RFC 3339; "" = from now */
     cf_strmap params;
+    cf_accounts accounts;    /* none: one run per window */
     /* kind: sql */
     char *sql, *sql_file, *table;
     int mode;                /* cf_job_mode */

@@ -385,6 +385,29 @@ static int check_job(const void *obj, char *msg, size_t msglen)
     return 0;
 }
 
+static int check_account_id(const char *id, char *msg, size_t msglen)
+{
+    size_t n = strlen(id);
+    if (n == 0 || n > 64 || strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                       "0123456789_.-") != n)
+        return ut_err(msg, msglen, "account '%.80s': use 1-64 of A-Za-z0-9_.-", id);
+    return 0;
+}
+
+static const cf__field accounts_fields[] = {
+    {"list", CF_STRLIST, "", offsetof(cf_accounts, list),
+     "The accounts (advertisers, customers, shops): one run per account and window, each "
+     "retried, failed and recorded on its own, with `{{account}}` in the job's templates and "
+     "`SLUICE_ACCOUNT` in a command's environment. Ids: 1-64 of `A-Za-z0-9_.-`.",
+     0, 10000, 0, 0, 0, check_account_id},
+    {0}};
+
+static const cf__table accounts_table = {"jobs.<name>.accounts",
+                                         "The accounts a job runs for: one run per account "
+                                         "and window (see [jobs](jobs.md#accounts)).",
+                                         accounts_fields, sizeof(cf_accounts), 0, NULL,
+                                         0, 0};
+
 static const cf__field job_fields[] = {
     {"kind", CF_ENUM, "sql", offsetof(cf_job, kind),
      "What a run does: `sql` (a SELECT writing a lake table), `command` (a program) or `noop` "
@@ -448,6 +471,8 @@ static const cf__field job_fields[] = {
      "How the output replaces what is there: `replace_window` (the window's partitions, "
      "atomically), `replace` (the whole table) or `append`.",
      0, 0, job_modes, 0, 0, 0},
+    {"accounts", CF_SECTION, NULL, offsetof(cf_job, accounts),
+     "See [`jobs.<name>.accounts`](#jobsnameaccounts).", 0, 0, 0, &accounts_table, 0, 0},
     {"command", CF_STRLIST, "", offsetof(cf_job, command),
      "kind command: the program and its arguments, each templated; run without a shell.", 0,
      256, 0, 0, 0, 0},

@@ -78,6 +78,8 @@ static void json_run(ut_buf *b, const ct_run *r)
                      "\"backfill\":", ct_run_state_name(r->state), r->attempt, r->deliveries,
                   r->trigger);
     ut_json_str(b, r->backfill, strlen(r->backfill));
+    ut_buf_puts(b, ",\"account\":");
+    ut_json_str(b, r->part, strlen(r->part));
     ut_buf_printf(b, ",\"iterations\":%d,\"worker\":", r->iterations);
     ut_json_str(b, r->worker, strlen(r->worker));
     ut_buf_printf(b, ",\"created_ms\":%lld,\"started_ms\":%lld,\"finished_ms\":%lld,\"rows\":%lld,"

@@ -48,6 +48,19 @@ void jb__local(const jb_timing *t, int64_t t_us, struct tm *tm, int *offset_s);
 /* Parse "YYYY-MM-DD" (local midnight in the zone) or RFC 3339 into µs.  0 / -1. */
 int jb__parse_time(const jb_timing *t, const char *s, int64_t *us);
 
+/* ---- accounts ----------------------------------------------------------------
+ * A job with accounts (jobs.<name>.accounts) has one run per (account,
+ * window): the run's part is the account id.  A job without has one part,
+ * "".  Every look at a window's runs is per part. */
+static inline int jb__nparts(const cf_job *j)
+{
+    return j->accounts.list.n > 0 ? j->accounts.list.n : 1;
+}
+static inline const char *jb__part(const cf_job *j, int i)
+{
+    return j->accounts.list.n > 0 ? j->accounts.list.v[i] : "";
+}
+
 /* ---- lineage (lineage.c) ---------------------------------------------------- */
 
 /* fn(arg, table) for each lake table (written by a job or landed by a
@@ -95,6 +108,7 @@ typedef struct jb_vars {
     int64_t run_id;
     int64_t ws, we;     /* the window, µs */
     int iterations;
+    const char *account; /* the run's account (NULL: none) */
 } jb_vars;
 
 /* Expand {{ name }} in text into out.  Secrets used are added to r (may be
@@ -228,6 +242,7 @@ typedef struct jb_new_run {
     const char *backfill;     /* NULL = none */
     int iterations, forced;
     int64_t due_ms;           /* 0 = at once */
+    const char *account;      /* jobs.<name>.accounts: the run's account; NULL = none */
 } jb_new_run;
 /* Insert it into the run history; *id (may be NULL) = its id.  0 / -1. */
 int jb__add_run(ct_catalog *c, const jb_new_run *nr, int64_t *id, ut_error *e);

@@ -2,7 +2,7 @@
  *
  *   command: [prog, args...] (each templated; no shell) with the job's env
  *   (templated) and SLUICE_WINDOW_START / SLUICE_WINDOW_END (RFC 3339, UTC),
- *   SLUICE_DS, SLUICE_DS_NODASH, SLUICE_HR, SLUICE_RUN_ID, SLUICE_JOB,
+ *   SLUICE_DS, SLUICE_DS_NODASH, SLUICE_HR, SLUICE_RUN_ID, SLUICE_JOB, SLUICE_ACCOUNT,
  *   SLUICE_ATTEMPT, SLUICE_ITERATIONS (windows of a serial backfill run)
  *   ──► exit 0 = success; stderr (its last 2 KiB) goes to the log and into
  *   the run's error; past the job's timeout SIGTERM, 5 s later SIGKILL.
@@ -140,6 +140,7 @@ static int build(child *k, jb_task_ctx *c, ut_error *e)
 {
     const cf_job *j = c->job;
     jb_vars v = {.cf = c->cf, .job = j, .timing = c->timing, .run_id = c->run->id,
+                 .account = c->run->part,
                  .ws = c->run->window_start, .we = c->run->window_end,
                  .iterations = c->run->iterations};
     ut_buf b = {0};
@@ -153,7 +154,7 @@ static int build(child *k, jb_task_ctx *c, ut_error *e)
         {"SLUICE_WINDOW_START", "{{window_start}}"}, {"SLUICE_WINDOW_END", "{{window_end}}"},
         {"SLUICE_DS", "{{ds}}"}, {"SLUICE_DS_NODASH", "{{ds_nodash}}"}, {"SLUICE_HR", "{{hr}}"},
         {"SLUICE_RUN_ID", "{{run_id}}"}, {"SLUICE_JOB", "{{job}}"},
-        {"SLUICE_ITERATIONS", "{{iterations}}"}};
+        {"SLUICE_ITERATIONS", "{{iterations}}"}, {"SLUICE_ACCOUNT", "{{account}}"}};
     for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
         jb__expand(vars[i][1], &v, &b, NULL, err, sizeof err);
         add_env(k, vars[i][0], ut_buf_cstr(&b));

@@ -56,7 +56,8 @@ static int64_t write_windows(jb_task_ctx *c, sq_engine *eng, const char *text, i
                              int64_t we, int nw, ct_run_done *run, ut_error *e)
 {
     const cf_job *j = c->job;
-    jb_vars v = {.cf = c->cf, .job = j, .timing = c->timing, .run_id = c->run->id, .ws = ws,
+    jb_vars v = {.cf = c->cf, .job = j, .timing = c->timing, .run_id = c->run->id,
+                 .account = c->run->part, .ws = ws,
                  .we = we, .iterations = c->run->iterations};
     ut_buf sql = {0};
     char err[1024];

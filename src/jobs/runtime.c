@@ -251,6 +251,7 @@ int jb__add_run(ct_catalog *c, const jb_new_run *nr, int64_t *id, ut_error *e)
     run.forced = nr->forced;
     run.due_ms = nr->due_ms;
     run.task = -1;
+    snprintf(run.part, sizeof run.part, "%s", nr->account ? nr->account : "");
     if (ct_run_create(c, &run, err, sizeof err))
         return ut_fail(e, UT_EIO, "job %s: %s", nr->job->name, err);
     if (id) *id = run.id;
@@ -274,8 +275,8 @@ int jb_parse_time(const cf_config *cf, const char *job, const char *text, int64_
 /* The checks and the insert of a manual run (the look at the window's
  * runs and the insert are one transaction: two triggers of one window at
  * once create one run). */
-static int trigger_on(ct_catalog *c, const cf_job *j, const jb_timing *t, int64_t window_us,
-                      int force, int64_t *run_id, ut_error *e)
+static int trigger_part(ct_catalog *c, const cf_job *j, const char *part, const jb_timing *t,
+                        int64_t window_us, int force, int64_t *run_id, ut_error *e)
 {
     int64_t ws, we;
     jb__window_of(t, window_us, &ws, &we);
@@ -291,6 +292,7 @@ static int trigger_on(ct_catalog *c, const cf_job *j, const jb_timing *t, int64_
     run.window_end = we;
     run.state = CT_RUN_WAITING;
     snprintf(run.trigger, sizeof run.trigger, "manual");
+    snprintf(run.part, sizeof run.part, "%s", part);
     run.iterations = 1;
     run.forced = force;
     run.task = -1;
@@ -304,6 +306,28 @@ static int trigger_on(ct_catalog *c, const cf_job *j, const jb_timing *t, int64_
                        (long long)last.id, ct_run_state_name(last.state));
     if (run_id) *run_id = run.id;
     return 0;
+}
+
+/* trigger_part for every account of j: 0 when one run at least was created
+ * (*run_id the first), else the first account's refusal. */
+static int trigger_on(ct_catalog *c, const cf_job *j, const jb_timing *t, int64_t window_us,
+                      int force, int64_t *run_id, ut_error *e)
+{
+    int made = 0;
+    ut_error first = {0};
+    for (int i = 0; i < jb__nparts(j); i++) {
+        int64_t id = 0;
+        ut_error pe = {0};
+        if (trigger_part(c, j, jb__part(j, i), t, window_us, force, &id, &pe) == 0) {
+            if (!made++ && run_id) *run_id = id;
+        } else if (pe.kind == UT_EIO || !first.msg[0]) {
+            first = pe;
+            if (pe.kind == UT_EIO) break;
+        }
+    }
+    if (made && first.kind != UT_EIO) return 0;
+    *e = first;
+    return -1;
 }
 
 int jb_trigger(const cf_config *cf, const char *data_dir, const char *job, int64_t window_us,
@@ -360,20 +384,24 @@ int jb_backfill(const cf_config *cf, const char *data_dir, const char *job, int6
         rc = 0;
         goto out;
     }
-    /* serial: one run over every window; parallel: one per window */
-    int nr = parallel <= 0 ? 1 : n, made = 0;
+    /* serial: one run over every window; parallel: one per window; each
+     * for every account */
+    int per = parallel <= 0 ? 1 : n, np = jb__nparts(j), nr = per * np, made = 0;
     ct_run *runs = ut_calloc((size_t)nr, sizeof *runs);
-    int64_t s = first;
-    for (int i = 0; i < nr; i++, s = jb__window_shift(&t, s, 1)) {
-        ct_run *r = &runs[i];
-        snprintf(r->job, sizeof r->job, "%s", j->name);
-        r->window_start = parallel <= 0 ? first : s;
-        r->window_end = parallel <= 0 ? ws : jb__window_shift(&t, s, 1);
-        r->state = CT_RUN_WAITING;
-        snprintf(r->trigger, sizeof r->trigger, "backfill");
-        r->iterations = parallel <= 0 ? n : 1;
-        r->forced = 1;
-        r->task = -1;
+    for (int p = 0; p < np; p++) {
+        int64_t s = first;
+        for (int i = 0; i < per; i++, s = jb__window_shift(&t, s, 1)) {
+            ct_run *r = &runs[p * per + i];
+            snprintf(r->job, sizeof r->job, "%s", j->name);
+            snprintf(r->part, sizeof r->part, "%s", jb__part(j, p));
+            r->window_start = parallel <= 0 ? first : s;
+            r->window_end = parallel <= 0 ? ws : jb__window_shift(&t, s, 1);
+            r->state = CT_RUN_WAITING;
+            snprintf(r->trigger, sizeof r->trigger, "backfill");
+            r->iterations = parallel <= 0 ? n : 1;
+            r->forced = 1;
+            r->task = -1;
+        }
     }
     int added = ct_backfill_add(c, name, job, from_us, to_us, parallel, runs, nr, &made, err,
                                 sizeof err);

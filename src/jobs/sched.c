@@ -30,14 +30,14 @@
     ((1u << CT_RUN_WAITING) | (1u << CT_RUN_QUEUED) | (1u << CT_RUN_RUNNING) |                \
      (1u << CT_RUN_RETRYING))
 
-/* Create a run of j for [ws, we) unless one is out (or, for a fire's own
- * window, succeeded).  1 created, 0 not, -1. */
-static int create_run(jb_runtime *r, const cf_job *j, int64_t ws, int64_t we, const char *trigger,
-                      int skip_succeeded, ut_error *e)
+/* Create a run of j for [ws, we) and account `part` unless one is out
+ * (or, for a fire's own window, succeeded).  1 created, 0 not, -1. */
+static int create_part(jb_runtime *r, const cf_job *j, const char *part, int64_t ws, int64_t we,
+                       const char *trigger, int skip_succeeded, ut_error *e)
 {
     char err[512];
     ct_run last;
-    int have = ct_run_latest(r->cat, j->name, ws, &last, err, sizeof err);
+    int have = ct_run_latest(r->cat, j->name, part, ws, &last, err, sizeof err);
     if (have < 0) return ut_fail(e, UT_EIO, "job %s: %s", j->name, err);
     if (have && ((OPEN_MASK >> last.state) & 1)) return 0;
     /* a succeeded window is not scheduled again, unless that run was a manual
@@ -45,12 +45,21 @@ static int create_run(jb_runtime *r, const cf_job *j, int64_t ws, int64_t we, co
     if (have && skip_succeeded && last.state == CT_RUN_SUCCEEDED && strcmp(last.trigger, "manual"))
         return 0;
     jb_new_run nr = {.job = j, .ws = ws, .we = we, .trigger = trigger, .iterations = 1,
-                     .due_ms = jb__now_us(r) / 1000};
+                     .due_ms = jb__now_us(r) / 1000, .account = part};
     int64_t id;
     if (jb__add_run(r->cat, &nr, &id, e)) return -1;
-    lg_debug("jobs", "job %s: run %lld created for window starting %" PRId64 " (%s)", j->name,
-             (long long)id, ws, trigger);
+    lg_debug("jobs", "job %s%s%s: run %lld created for window starting %" PRId64 " (%s)",
+             j->name, part[0] ? " account " : "", part, (long long)id, ws, trigger);
     return 1;
+}
+
+/* create_part for every account of j (or its one part). */
+static int create_run(jb_runtime *r, const cf_job *j, int64_t ws, int64_t we, const char *trigger,
+                      int skip_succeeded, ut_error *e)
+{
+    for (int i = 0; i < jb__nparts(j); i++)
+        if (create_part(r, j, jb__part(j, i), ws, we, trigger, skip_succeeded, e) < 0) return -1;
+    return 0;
 }
 
 /* The runs of one fire: its window, then the lookback windows. */
@@ -101,26 +110,41 @@ static int plan_job(jb_runtime *r, const cf_job *j, const jb_timing *t, int64_t 
     return 0;
 }
 
+/* The window of upstream u starting at s, over its accounts: 1 every run
+ * ended and one at least succeeded (an account that failed does not hold
+ * back the others' data), 0 not yet, 2 none succeeded (why set), -1. */
+static int upstream_window(jb_runtime *r, const cf_job *u, int64_t s, char *why, size_t whylen,
+                           ut_error *e)
+{
+    char err[512];
+    ct_run last, bad = {0};
+    int ok = 0;
+    for (int p = 0; p < jb__nparts(u); p++) {
+        int have = ct_run_latest(r->cat, u->name, jb__part(u, p), s, &last, err, sizeof err);
+        if (have < 0) return ut_fail(e, UT_EIO, "job %s: %s", u->name, err);
+        if (!have || !ct_run_state_terminal(last.state)) return 0;
+        if (last.state == CT_RUN_SUCCEEDED) ok++;
+        else bad = last;
+    }
+    if (ok) return 1;
+    snprintf(why, whylen, "upstream job %s %s for its window starting %" PRId64 " (run %lld%s%s)",
+             u->name, ct_run_state_name(bad.state), s, (long long)bad.id,
+             bad.part[0] ? ", account " : "", bad.part);
+    return 2;
+}
+
 /* Is every window of upstream job u within [ws, we) done?  1 ready, 0 not
  * yet, 2 an upstream run failed (why set), -1. */
 static int upstream_ready(jb_runtime *r, const cf_job *u, int64_t ws, int64_t we, char *why,
                           size_t whylen, ut_error *e)
 {
     const jb_timing *t = jb__timing(r, u);
-    char err[512];
     if (u->window == CF_WINDOW_NONE) return 1; /* no windows to line up: not a gate */
     int64_t s, en;
     jb__window_of(t, ws, &s, &en);
     for (int i = 0; s < we && i < JB_MAX_WINDOWS; i++) {
-        ct_run last;
-        int have = ct_run_latest(r->cat, u->name, s, &last, err, sizeof err);
-        if (have < 0) return ut_fail(e, UT_EIO, "job %s: %s", u->name, err);
-        if (!have || !ct_run_state_terminal(last.state)) return 0;
-        if (last.state != CT_RUN_SUCCEEDED) {
-            snprintf(why, whylen, "upstream job %s %s for its window starting %" PRId64 " (run %lld)",
-                     u->name, ct_run_state_name(last.state), s, (long long)last.id);
-            return 2;
-        }
+        int rc = upstream_window(r, u, s, why, whylen, e);
+        if (rc != 1) return rc;
         s = jb__window_shift(t, s, 1);
     }
     return 1;

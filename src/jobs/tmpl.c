@@ -6,7 +6,8 @@
  *   hr            window start, local hour                      07
  *   window_start  window start in UTC, as lake timestamps are   2024-05-01T07:00:00.000000Z
  *   window_end    window end (exclusive), the same form         2024-05-01T08:00:00.000000Z
- *   run_id, job, iterations (windows of a serial backfill run)
+ *   run_id, job, iterations (windows of a serial backfill run), account (the
+ *   run's account, "" for a job without accounts)
  *   params.NAME   the job's params
  *   secret.NAME   a secret (never logged; cut from errors)
  *
@@ -46,7 +47,7 @@ static int next_var(const char *p, const char **open, char *name, const char **c
 }
 
 static const char *const plain_vars[] = {"ds", "ds_nodash", "hr", "window_start", "window_end",
-                                         "run_id", "job", "iterations", NULL};
+                                         "run_id", "job", "iterations", "account", NULL};
 
 static int is_plain(const char *name)
 {
@@ -60,7 +61,7 @@ static int unknown(const char *name, char *err, size_t errlen)
 {
     return ut_err(err, errlen,
                   "unknown template variable '{{%s}}' (known: ds, ds_nodash, hr, window_start, "
-                  "window_end, run_id, job, iterations, params.NAME, secret.NAME)",
+                  "window_end, run_id, job, iterations, account, params.NAME, secret.NAME)",
                   name);
 }
 
@@ -117,6 +118,7 @@ static void plain_value(const jb_vars *v, const char *name, char out[96])
     else if (!strcmp(name, "window_end")) utc_text(v->we, out);
     else if (!strcmp(name, "run_id")) snprintf(out, 96, "%lld", (long long)v->run_id);
     else if (!strcmp(name, "job")) snprintf(out, 96, "%s", v->job->name);
+    else if (!strcmp(name, "account")) snprintf(out, 96, "%s", v->account ? v->account : "");
     else snprintf(out, 96, "%d", v->iterations > 0 ? v->iterations : 1);
 }
 

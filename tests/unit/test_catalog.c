@@ -120,9 +120,9 @@ TEST(catalog_open_refuses_foreign_and_newer_files)
     sqlite3_stmt *s;
     CHECK(sqlite3_prepare_v2(db, "SELECT count(*) FROM schema_migrations", -1, &s, NULL) == SQLITE_OK);
     CHECK(sqlite3_step(s) == SQLITE_ROW);
-    CHECK_EQ_INT(sqlite3_column_int(s, 0), 3); /* v1 tables, v2 job runs, v3 runs_span */
+    CHECK_EQ_INT(sqlite3_column_int(s, 0), 4); /* v1 tables, v2 job runs, v3, v4 run parts */
     sqlite3_finalize(s);
-    CHECK(sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master WHERE name = 'runs_span'",
+    CHECK(sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master WHERE name = 'runs_part_span'",
                              -1, &s, NULL) == SQLITE_OK);
     CHECK(sqlite3_step(s) == SQLITE_ROW);
     CHECK_EQ_INT(sqlite3_column_int(s, 0), 1);

@@ -853,7 +853,7 @@ TEST(review9_manual_run_of_open_window_does_not_suppress_its_scheduled_run)
     snprintf(path, sizeof path, "%s/catalog.db", dir);
     ct_catalog *cat = ct_open(path, err, sizeof err);
     ct_run last;
-    int have = ct_run_latest(cat, "h", at("2026-01-01T10:00:00Z"), &last, err, sizeof err);
+    int have = ct_run_latest(cat, "h", NULL, at("2026-01-01T10:00:00Z"), &last, err, sizeof err);
     ct_close(cat);
     jb_destroy(r);
     cf_destroy(c);
@@ -970,4 +970,72 @@ TEST(jobs_start_collects_staging_files_of_killed_workers)
     cf_destroy(c);
     unlink(held);
     close(fd);
+}
+
+/* accounts: one run per (account, window), each with its account in the
+ * environment and the templates, failing on its own; a job depending on it
+ * runs once every account's run ended and one succeeded; a trigger and a
+ * backfill cover every account. */
+TEST(jobs_accounts_one_run_per_account_and_window)
+{
+    char err[512], dir[4200];
+    snprintf(dir, sizeof dir, "%s/accounts", t_tmpdir());
+    cf_config *c = load(dir,
+                        "scheduler: {task_timeout: 2s, heartbeat: 200ms}\n"
+                        "jobs:\n"
+                        "  pull:\n    kind: command\n    window: hour\n    start: 2026-01-01\n"
+                        "    max_active: 10\n    retry_delay: 0s\n"
+                        "    accounts: {list: [acc1, acc2, bad]}\n"
+                        "    env: {WHO: 'x{{account}}'}\n"
+                        "    command: [sh, -c, 'test \"$SLUICE_ACCOUNT\" != bad && "
+                        "test \"$WHO\" = \"x$SLUICE_ACCOUNT\"']\n"
+                        "  after:\n    kind: noop\n    window: hour\n    start: 2026-01-01\n"
+                        "    depends_on: [pull]\n",
+                        err, sizeof err);
+    CHECK_MSG(c, "%s", err);
+    CHECK(ut_mkdir_p(dir, err, sizeof err) == 0);
+    fake_now = at("2026-01-01T02:00:00Z");
+    jb_runtime *r = start(c, dir, 3, err, sizeof err);
+    CHECK_MSG(r, "%s", err);
+    drive(r, dir, 30);
+    int ok = count_runs(dir, "pull", 1u << CT_RUN_SUCCEEDED),
+        failed = count_runs(dir, "pull", 1u << CT_RUN_FAILED),
+        after = count_runs(dir, "after", 1u << CT_RUN_SUCCEEDED);
+    char path[4300];
+    snprintf(path, sizeof path, "%s/catalog.db", dir);
+    ct_catalog *cat = ct_open(path, err, sizeof err);
+    ct_run last;
+    int have_bad = ct_run_latest(cat, "pull", "bad", at("2026-01-01T00:00:00Z"), &last, err,
+                                 sizeof err);
+    int bad_state = have_bad == 1 ? (int)last.state : -1;
+    ct_close(cat);
+    ut_error e = {0};
+    int64_t id = 0;
+    int trig = jb_trigger(c, dir, "pull", at("2025-12-31T05:00:00Z"), 0, &id, &e);
+    int nw = 0;
+    int bf = jb_backfill(c, dir, "pull", at("2025-12-30T00:00:00Z"), at("2025-12-30T02:00:00Z"),
+                         2, "acc_bf", 0, &nw, &e);
+    int total = count_runs(dir, "pull", 0);
+    jb_destroy(r);
+    cf_destroy(c);
+    CHECK_EQ_INT(ok, 4);     /* 2 windows x acc1, acc2 */
+    CHECK_EQ_INT(failed, 2); /* 2 windows x bad */
+    CHECK_EQ_INT(bad_state, CT_RUN_FAILED);
+    CHECK_EQ_INT(after, 2);  /* the failing account does not hold back the others */
+    CHECK_MSG(trig == 0 && id > 0, "%s", e.msg);
+    CHECK_MSG(bf == 0 && nw == 2, "%s", e.msg);
+    CHECK_EQ_INT(total, 6 + 3 + 6); /* scheduled, triggered (3 accounts), backfill 2 x 3 */
+}
+
+TEST(jobs_accounts_bad_ids_are_config_errors)
+{
+    char err[512];
+    const char *m = check_msg("jobs:\n  j:\n    kind: noop\n    accounts: {list: [a, 'b c']}\n",
+                              err, sizeof err);
+    CHECK_MSG(strstr(m, "account 'b c'") && strstr(m, "test.yaml:5"), "%s", m);
+    m = check_msg("jobs:\n  j:\n    kind: noop\n    accounts: {list: [a, b, a]}\n", err,
+                  sizeof err);
+    CHECK_MSG(strstr(m, "accounts.list: duplicate item"), "%s", m);
+    m = check_msg("jobs:\n  j:\n    kind: noop\n    accounts: {list: ['']}\n", err, sizeof err);
+    CHECK_MSG(strstr(m, "account ''"), "%s", m);
 }
