@@ -449,6 +449,20 @@ int ct_job_set_last_fire(ct_catalog *c, const char *job, int64_t us, char *err, 
  * (nothing changed), -1 error. */
 int ct_backfill_create(ct_catalog *c, const char *name, const char *job, int64_t from,
                        int64_t to, int parallel, char *err, size_t errlen);
+/* ---- a job's accounts from SQL (jobs.<name>.accounts.sql) ---- */
+#define CT_ACCOUNT_ARGS_MAX 4096 /* bytes of one account's other columns (JSON) */
+/* Replace the accounts of `job` by ids[0..n) with args[i] (a JSON object of
+ * the account's other columns, at most CT_ACCOUNT_ARGS_MAX), in one
+ * transaction.  0 / -1. */
+int ct_job_accounts_set(ct_catalog *c, const char *job, const char *const *ids,
+                        const char *const *args, int n, char *err, size_t errlen);
+/* The accounts of `job`, by id: *ids malloc'ed (free each and the array).
+ * Count / -1. */
+int ct_job_accounts(ct_catalog *c, const char *job, char ***ids, char *err, size_t errlen);
+/* The args of one account into out[cap]: 1 found, 0 not, -1. */
+int ct_job_account_args(ct_catalog *c, const char *job, const char *account, char *out,
+                        size_t cap, char *err, size_t errlen);
+
 /* Register backfill `name` and create its runs (runs[i].backfill is set
  * to name; a window whose latest run is open is skipped), all in one
  * transaction: a crash leaves the whole backfill or none of it.  *created

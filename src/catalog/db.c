@@ -143,6 +143,14 @@ static const char *const migrations[] = {
     "DROP INDEX runs_span;"
     "CREATE INDEX runs_part ON runs(job, part, window_start, id);"
     "CREATE INDEX runs_part_span ON runs(job, part, window_start) WHERE iterations > 1;",
+    /* v5: the accounts a job's `accounts.sql` found at its last look, with
+     * their other columns (a JSON object) for the templates */
+    "CREATE TABLE job_accounts("
+    "  job TEXT NOT NULL,"
+    "  account TEXT NOT NULL,"
+    "  args TEXT NOT NULL,"
+    "  updated_ms INTEGER NOT NULL,"
+    "  PRIMARY KEY(job, account));",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -236,6 +244,11 @@ static const char *const ct_sql[S__COUNT] = {
     [S_RUN_OUT] = "SELECT job, backfill, count(*) FROM runs WHERE state IN "
                   "('waiting', 'queued', 'running', 'retrying') AND state IN ('queued', "
                   "'running') GROUP BY job, backfill",
+    [S_ACCOUNTS_DEL] = "DELETE FROM job_accounts WHERE job = ?1",
+    [S_ACCOUNTS_INS] = "INSERT INTO job_accounts(job, account, args, updated_ms) "
+                       "VALUES(?1, ?2, ?3, ?4)",
+    [S_ACCOUNTS_OF] = "SELECT account FROM job_accounts WHERE job = ?1 ORDER BY account",
+    [S_ACCOUNT_ARGS] = "SELECT args FROM job_accounts WHERE job = ?1 AND account = ?2",
     [S_RUN_QUEUE] = "UPDATE runs SET state = 'queued', task = ?2, deliveries = 0 "
                     "WHERE id = ?1 AND state IN ('waiting', 'retrying')",
     [S_RUN_START] = "UPDATE runs SET state = 'running', deliveries = ?3, worker = ?4, "

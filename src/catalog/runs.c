@@ -490,3 +490,64 @@ int ct_run_counts(ct_catalog *c, ct_run_count_fn fn, void *arg, char *err, size_
     ct_done(s);
     return rc == SQLITE_DONE ? 0 : ct_sqlerr(c, "count runs", err, errlen);
 }
+
+int ct_job_accounts_set(ct_catalog *c, const char *job, const char *const *ids,
+                        const char *const *args, int n, char *err, size_t errlen)
+{
+    if (ct_begin(c, 1, err, errlen) < 0) return -1;
+    sqlite3_stmt *s = ct_stmt(c, S_ACCOUNTS_DEL, err, errlen);
+    int rc = s ? 0 : -1;
+    if (s) sqlite3_bind_text(s, 1, job, -1, SQLITE_STATIC);
+    if (s && step_changes(c, s, "replace job accounts", err, errlen) < 0) rc = -1;
+    int64_t now = ct_now_ms();
+    for (int i = 0; i < n && rc == 0; i++) {
+        if (!(s = ct_stmt(c, S_ACCOUNTS_INS, err, errlen))) rc = -1;
+        if (s) {
+            sqlite3_bind_text(s, 1, job, -1, SQLITE_STATIC);
+            sqlite3_bind_text(s, 2, ids[i], -1, SQLITE_STATIC);
+            sqlite3_bind_text(s, 3, args && args[i] ? args[i] : "{}", -1, SQLITE_STATIC);
+            sqlite3_bind_int64(s, 4, now);
+            if (step_changes(c, s, "insert a job account", err, errlen) < 0) rc = -1;
+        }
+    }
+    if (rc == 0 && ct_commit_tx(c, err, errlen) < 0) rc = -1;
+    if (rc) ct_rollback(c);
+    return rc;
+}
+
+int ct_job_accounts(ct_catalog *c, const char *job, char ***ids, char *err, size_t errlen)
+{
+    *ids = NULL;
+    sqlite3_stmt *s = ct_stmt(c, S_ACCOUNTS_OF, err, errlen);
+    if (!s) return -1;
+    sqlite3_bind_text(s, 1, job, -1, SQLITE_STATIC);
+    int n = 0, cap = 0, rc;
+    char **v = NULL;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (n == cap) v = ut_realloc(v, sizeof *v * (size_t)(cap = cap ? cap * 2 : 16));
+        const char *t = (const char *)sqlite3_column_text(s, 0);
+        v[n++] = ut_strdup(t ? t : "");
+    }
+    ct_done(s);
+    if (rc != SQLITE_DONE) {
+        for (int i = 0; i < n; i++) free(v[i]);
+        free(v);
+        return ct_sqlerr(c, "read job accounts", err, errlen);
+    }
+    *ids = v;
+    return n;
+}
+
+int ct_job_account_args(ct_catalog *c, const char *job, const char *account, char *out,
+                        size_t cap, char *err, size_t errlen)
+{
+    sqlite3_stmt *s = ct_stmt(c, S_ACCOUNT_ARGS, err, errlen);
+    if (!s) return -1;
+    sqlite3_bind_text(s, 1, job, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, account, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) ct_col_text(s, 0, out, cap);
+    ct_done(s);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return ct_sqlerr(c, "read a job account", err, errlen);
+    return rc == SQLITE_ROW;
+}

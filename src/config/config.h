@@ -163,6 +163,7 @@ typedef enum cf_job_output { CF_OUTPUT_NONE, CF_OUTPUT_NDJSON } cf_job_output;
 /* jobs.<name>.accounts: one run per (account, window) instead of per window. */
 typedef struct cf_accounts {
     cf_strlist list;         /* account ids */
+    char *sql;               /* or a SELECT: first column the id, the others its fields */
 } cf_accounts;
 
 typedef struct cf_job {

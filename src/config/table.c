@@ -400,12 +400,26 @@ static const cf__field accounts_fields[] = {
      "retried, failed and recorded on its own, with `{{account}}` in the job's templates and "
      "`SLUICE_ACCOUNT` in a command's environment. Ids: 1-64 of `A-Za-z0-9_.-`.",
      0, 10000, 0, 0, 0, check_account_id},
+    {"sql", CF_STRING, "", offsetof(cf_accounts, sql),
+     "Or the accounts from a SELECT over the lake or a federated database (`SELECT "
+     "advertiser_id, token_ref FROM pg.public.advertisers WHERE active`), run when the job "
+     "fires: the first column is the account id, the others are `{{account.<column>}}` in the "
+     "templates and `{{account_secret.<column>}}` the secret that column names. At most "
+     "10,000 accounts.",
+     0, 0, 0, 0, 0, 0},
     {0}};
+
+static int check_accounts(const void *obj, char *msg, size_t msglen)
+{
+    const cf_accounts *a = obj;
+    if (a->list.n && a->sql[0]) return ut_err(msg, msglen, "give either list or sql, not both");
+    return 0;
+}
 
 static const cf__table accounts_table = {"jobs.<name>.accounts",
                                          "The accounts a job runs for: one run per account "
                                          "and window (see [jobs](jobs.md#accounts)).",
-                                         accounts_fields, sizeof(cf_accounts), 0, NULL,
+                                         accounts_fields, sizeof(cf_accounts), 0, check_accounts,
                                          0, 0};
 
 static const cf__field job_fields[] = {

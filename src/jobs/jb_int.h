@@ -48,18 +48,23 @@ void jb__local(const jb_timing *t, int64_t t_us, struct tm *tm, int *offset_s);
 /* Parse "YYYY-MM-DD" (local midnight in the zone) or RFC 3339 into µs.  0 / -1. */
 int jb__parse_time(const jb_timing *t, const char *s, int64_t *us);
 
-/* ---- accounts ----------------------------------------------------------------
+/* ---- accounts (accounts.c) ------------------------------------------------------
  * A job with accounts (jobs.<name>.accounts) has one run per (account,
  * window): the run's part is the account id.  A job without has one part,
  * "".  Every look at a window's runs is per part. */
-static inline int jb__nparts(const cf_job *j)
-{
-    return j->accounts.list.n > 0 ? j->accounts.list.n : 1;
-}
-static inline const char *jb__part(const cf_job *j, int i)
-{
-    return j->accounts.list.n > 0 ? j->accounts.list.v[i] : "";
-}
+typedef struct jb_parts {
+    char **v;
+    int n;
+    int owned;
+} jb_parts;
+/* The parts j runs for now (its list, what accounts.sql found at its last
+ * look, or the one part "").  Free with jb__parts_free.  0 / -1. */
+int jb__parts(ct_catalog *c, const cf_job *j, jb_parts *p, ut_error *e);
+void jb__parts_free(jb_parts *p);
+/* The value of `field` in an account's fields (JSON object text) appended
+ * to out (null: nothing).  0, or -1 with a message (no such field). */
+int jb__account_field(const char *args, const char *field, ut_buf *out, char *err,
+                      size_t errlen);
 
 /* ---- lineage (lineage.c) ---------------------------------------------------- */
 
@@ -109,6 +114,7 @@ typedef struct jb_vars {
     int64_t ws, we;     /* the window, µs */
     int iterations;
     const char *account; /* the run's account (NULL: none) */
+    const char *account_args; /* its fields, a JSON object (NULL: none) */
 } jb_vars;
 
 /* Expand {{ name }} in text into out.  Secrets used are added to r (may be
@@ -213,6 +219,7 @@ typedef struct jb_task_ctx {
     char worker[96];
     char log[2048];          /* tail of what the task printed (command stderr) */
     void *inflight;          /* the worker's in-flight entry (jb_rt.h) */
+    const char *account_args; /* accounts.sql: the run's account's fields (JSON); NULL */
 } jb_task_ctx;
 
 /* A sql task announces its engine (NULL when done with it), so that a stop

@@ -105,6 +105,9 @@ int jb__committer_start(jb_runtime *r, char *err, size_t errlen);
 void jb__committer_stop(jb_runtime *r);
 /* Finishes handed over and not settled yet. */
 int jb__finishes_waiting(jb_runtime *r);
+/* accounts.c: run j's accounts.sql and keep what it found as j's accounts
+ * (in r->cat, under cmu).  0 / -1. */
+int jb__accounts_resolve(jb_runtime *r, const cf_job *j, ut_error *e);
 /* jb_trigger on the runtime's own connection (the HTTP API). */
 int jb__trigger(jb_runtime *r, const cf_job *j, int64_t window_us, int force, int64_t *run_id,
                 ut_error *e);

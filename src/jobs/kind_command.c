@@ -140,7 +140,7 @@ static int build(child *k, jb_task_ctx *c, ut_error *e)
 {
     const cf_job *j = c->job;
     jb_vars v = {.cf = c->cf, .job = j, .timing = c->timing, .run_id = c->run->id,
-                 .account = c->run->part,
+                 .account = c->run->part, .account_args = c->account_args,
                  .ws = c->run->window_start, .we = c->run->window_end,
                  .iterations = c->run->iterations};
     ut_buf b = {0};

@@ -57,7 +57,7 @@ static int64_t write_windows(jb_task_ctx *c, sq_engine *eng, const char *text, i
 {
     const cf_job *j = c->job;
     jb_vars v = {.cf = c->cf, .job = j, .timing = c->timing, .run_id = c->run->id,
-                 .account = c->run->part, .ws = ws,
+                 .account = c->run->part, .account_args = c->account_args, .ws = ws,
                  .we = we, .iterations = c->run->iterations};
     ut_buf sql = {0};
     char err[1024];

@@ -315,16 +315,21 @@ static int trigger_on(ct_catalog *c, const cf_job *j, const jb_timing *t, int64_
 {
     int made = 0;
     ut_error first = {0};
-    for (int i = 0; i < jb__nparts(j); i++) {
+    jb_parts p;
+    if (jb__parts(c, j, &p, e)) return -1;
+    if (!p.n) ut_fail(&first, UT_ENOTFOUND, "job %s: no accounts yet (its accounts.sql runs when "
+                      "the job first fires)", j->name);
+    for (int i = 0; i < p.n; i++) {
         int64_t id = 0;
         ut_error pe = {0};
-        if (trigger_part(c, j, jb__part(j, i), t, window_us, force, &id, &pe) == 0) {
+        if (trigger_part(c, j, p.v[i], t, window_us, force, &id, &pe) == 0) {
             if (!made++ && run_id) *run_id = id;
         } else if (pe.kind == UT_EIO || !first.msg[0]) {
             first = pe;
             if (pe.kind == UT_EIO) break;
         }
     }
+    jb__parts_free(&p);
     if (made && first.kind != UT_EIO) return 0;
     *e = first;
     return -1;
@@ -386,14 +391,22 @@ int jb_backfill(const cf_config *cf, const char *data_dir, const char *job, int6
     }
     /* serial: one run over every window; parallel: one per window; each
      * for every account */
-    int per = parallel <= 0 ? 1 : n, np = jb__nparts(j), nr = per * np, made = 0;
-    ct_run *runs = ut_calloc((size_t)nr, sizeof *runs);
+    jb_parts pl;
+    if (jb__parts(c, j, &pl, e)) goto out;
+    if (!pl.n) {
+        jb__parts_free(&pl);
+        ut_fail(e, UT_ENOTFOUND, "job %s: no accounts yet (its accounts.sql runs when the job "
+                "first fires)", job);
+        goto out;
+    }
+    int per = parallel <= 0 ? 1 : n, np = pl.n, nr = per * np, made = 0;
+    ct_run *runs = ut_calloc((size_t)nr + 1, sizeof *runs);
     for (int p = 0; p < np; p++) {
         int64_t s = first;
         for (int i = 0; i < per; i++, s = jb__window_shift(&t, s, 1)) {
             ct_run *r = &runs[p * per + i];
             snprintf(r->job, sizeof r->job, "%s", j->name);
-            snprintf(r->part, sizeof r->part, "%s", jb__part(j, p));
+            snprintf(r->part, sizeof r->part, "%s", pl.v[p]);
             r->window_start = parallel <= 0 ? first : s;
             r->window_end = parallel <= 0 ? ws : jb__window_shift(&t, s, 1);
             r->state = CT_RUN_WAITING;
@@ -403,6 +416,7 @@ int jb_backfill(const cf_config *cf, const char *data_dir, const char *job, int6
             r->task = -1;
         }
     }
+    jb__parts_free(&pl);
     int added = ct_backfill_add(c, name, job, from_us, to_us, parallel, runs, nr, &made, err,
                                 sizeof err);
     free(runs);

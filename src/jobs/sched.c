@@ -57,9 +57,12 @@ static int create_part(jb_runtime *r, const cf_job *j, const char *part, int64_t
 static int create_run(jb_runtime *r, const cf_job *j, int64_t ws, int64_t we, const char *trigger,
                       int skip_succeeded, ut_error *e)
 {
-    for (int i = 0; i < jb__nparts(j); i++)
-        if (create_part(r, j, jb__part(j, i), ws, we, trigger, skip_succeeded, e) < 0) return -1;
-    return 0;
+    jb_parts p;
+    int rc = jb__parts(r->cat, j, &p, e);
+    for (int i = 0; i < p.n && rc == 0; i++)
+        if (create_part(r, j, p.v[i], ws, we, trigger, skip_succeeded, e) < 0) rc = -1;
+    jb__parts_free(&p);
+    return rc;
 }
 
 /* The runs of one fire: its window, then the lookback windows. */
@@ -92,6 +95,11 @@ static int plan_job(jb_runtime *r, const cf_job *j, const jb_timing *t, int64_t 
         return 0;
     }
     int64_t f, prev = last, done = INT64_MIN;
+    /* accounts.sql: looked at again whenever the job fires */
+    int64_t due = j->catchup ? jb__next_fire(t, last) : jb__prev_fire(t, now);
+    if (j->accounts.sql[0] && due != CR_NO_PREV && due <= now && due > last &&
+        jb__accounts_resolve(r, j, e))
+        return -1;
     if (!j->catchup) { /* only the latest fire, however long the downtime */
         f = jb__prev_fire(t, now);
         if (f == CR_NO_PREV || f <= last) return 0;
@@ -118,14 +126,17 @@ static int upstream_window(jb_runtime *r, const cf_job *u, int64_t s, char *why,
 {
     char err[512];
     ct_run last, bad = {0};
-    int ok = 0;
-    for (int p = 0; p < jb__nparts(u); p++) {
-        int have = ct_run_latest(r->cat, u->name, jb__part(u, p), s, &last, err, sizeof err);
-        if (have < 0) return ut_fail(e, UT_EIO, "job %s: %s", u->name, err);
-        if (!have || !ct_run_state_terminal(last.state)) return 0;
-        if (last.state == CT_RUN_SUCCEEDED) ok++;
+    jb_parts p;
+    int ok = 0, rc = jb__parts(r->cat, u, &p, e) ? -1 : 1;
+    for (int i = 0; i < p.n && rc == 1; i++) {
+        int have = ct_run_latest(r->cat, u->name, p.v[i], s, &last, err, sizeof err);
+        if (have < 0) rc = ut_fail(e, UT_EIO, "job %s: %s", u->name, err);
+        else if (!have || !ct_run_state_terminal(last.state)) rc = 0;
+        else if (last.state == CT_RUN_SUCCEEDED) ok++;
         else bad = last;
     }
+    jb__parts_free(&p);
+    if (rc != 1) return rc;
     if (ok) return 1;
     snprintf(why, whylen, "upstream job %s %s for its window starting %" PRId64 " (run %lld%s%s)",
              u->name, ct_run_state_name(bad.state), s, (long long)bad.id,

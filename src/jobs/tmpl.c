@@ -61,7 +61,8 @@ static int unknown(const char *name, char *err, size_t errlen)
 {
     return ut_err(err, errlen,
                   "unknown template variable '{{%s}}' (known: ds, ds_nodash, hr, window_start, "
-                  "window_end, run_id, job, iterations, account, params.NAME, secret.NAME)",
+                  "window_end, run_id, job, iterations, account, account.FIELD, account_secret.FIELD, "
+                  "params.NAME, secret.NAME)",
                   name);
 }
 
@@ -78,6 +79,12 @@ int jb__tmpl_check(const cf_config *cf, const cf_job *j, const char *text, char 
             if (!cf_strmap_get(&j->params, name + 7))
                 return ut_err(err, errlen, "template variable '{{%s}}': no param '%s' in params",
                               name, name + 7);
+            continue;
+        }
+        if (!strncmp(name, "account.", 8) || !strncmp(name, "account_secret.", 15)) {
+            if (!j->accounts.sql[0])
+                return ut_err(err, errlen, "template variable '{{%s}}': only accounts from "
+                              "accounts.sql have fields (their columns)", name);
             continue;
         }
         if (!strncmp(name, "secret.", 7)) {
@@ -133,6 +140,35 @@ static void remember(jb_redact *r, const char *name, const char *val)
     r->v[r->n++] = ut_strdup(val);
 }
 
+/* {{account.F}}: field F of the run's account; {{account_secret.F}}: the
+ * secret that field names (remembered for redaction).  0 or -1. */
+static int account_value(const jb_vars *v, const char *name, ut_buf *out, jb_redact *r,
+                         char *err, size_t errlen)
+{
+    int secret = name[7] == '_';
+    const char *field = name + (secret ? 15 : 8);
+    char e2[300];
+    if (!v->account_args)
+        return ut_err(err, errlen, "template variable '{{%s}}': the run has no account fields",
+                      name);
+    ut_buf val = {0};
+    int rc = jb__account_field(v->account_args, field, &val, e2, sizeof e2);
+    if (rc) ut_err(err, errlen, "template variable '{{%s}}': account %s: %s", name,
+                   v->account ? v->account : "?", e2);
+    if (rc == 0 && !secret) ut_buf_put(out, val.p, val.len);
+    if (rc == 0 && secret) {
+        char *sv = ut_malloc(JB_MAX_SECRET_BYTES);
+        rc = jb__secret(v->cf, ut_buf_cstr(&val), sv, e2, sizeof e2);
+        if (rc) ut_err(err, errlen, "template variable '{{%s}}': account %s: %s", name,
+                       v->account ? v->account : "?", e2);
+        else ut_buf_puts(out, sv), remember(r, ut_buf_cstr(&val), sv);
+        memset(sv, 0, JB_MAX_SECRET_BYTES);
+        free(sv);
+    }
+    ut_buf_free(&val);
+    return rc;
+}
+
 /* Append the value of variable `name` to out.  0 or -1. */
 static int put_value(const jb_vars *v, const char *name, ut_buf *out, jb_redact *r, char *err,
                      size_t errlen)
@@ -149,6 +185,8 @@ static int put_value(const jb_vars *v, const char *name, ut_buf *out, jb_redact 
         ut_buf_puts(out, p);
         return 0;
     }
+    if (!strncmp(name, "account.", 8) || !strncmp(name, "account_secret.", 15))
+        return account_value(v, name, out, r, err, errlen);
     if (!strncmp(name, "secret.", 7)) {
         char *val = ut_malloc(JB_MAX_SECRET_BYTES);
         int rc = jb__secret(v->cf, name + 7, val, e2, sizeof e2);

@@ -142,6 +142,21 @@ static void pool_leave(jb_runtime *r, jb_inflight *f)
     pl_release(r->pools, &slot);
 }
 
+/* accounts.sql: the fields of the run's account, as the last look found
+ * them, into c->account_args.  0, or -1 with e (the account is gone). */
+static int account_of(jb_task_ctx *c, char *buf, size_t cap, ut_error *e)
+{
+    char err[512];
+    if (!c->job->accounts.sql[0] || !c->run->part[0]) return 0;
+    int have = ct_job_account_args(c->cat, c->job->name, c->run->part, buf, cap, err, sizeof err);
+    if (have < 0) return ut_fail(e, UT_EIO, "job %s: %s", c->job->name, err);
+    if (!have)
+        return ut_fail(e, UT_ENOTFOUND, "job %s: account %s is no longer among what its "
+                       "accounts.sql finds", c->job->name, c->run->part);
+    c->account_args = buf;
+    return 0;
+}
+
 /* The kind's code (jb_int.h: 1 committed, 0 nothing to commit, -1 failed). */
 static int run_kind(jb_task_ctx *c, ut_error *e)
 {
@@ -169,7 +184,9 @@ static int execute(jb_worker *w, ct_catalog *cat, const cf_job *j, const ct_run 
                      .deadline_ms = wall_ms() + j->timeout_ms, .inflight = f};
     snprintf(c.worker, sizeof c.worker, "%s", w->name);
     ut_error e = {0};
-    int rc = pool_enter(r, j, run, w->name, c.deadline_ms, f, &e);
+    char args[CT_ACCOUNT_ARGS_MAX];
+    int rc = account_of(&c, args, sizeof args, &e);
+    if (rc == 0) rc = pool_enter(r, j, run, w->name, c.deadline_ms, f, &e);
     if (rc == 0) rc = run_kind(&c, &e);
     pool_leave(r, f);
     if (stopping(r) && (rc == 2 || rc < 0)) { /* stopped, not failed: queued again as is */

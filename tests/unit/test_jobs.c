@@ -1039,3 +1039,28 @@ TEST(jobs_accounts_bad_ids_are_config_errors)
     m = check_msg("jobs:\n  j:\n    kind: noop\n    accounts: {list: ['']}\n", err, sizeof err);
     CHECK_MSG(strstr(m, "account ''"), "%s", m);
 }
+
+/* The fields of an account (accounts.sql's other columns) for templates:
+ * any position, numbers as written, null as nothing, a missing one named. */
+TEST(jobs_account_fields)
+{
+    char err[256];
+    const char *args = "{\"token_ref\":\"tok_a1\",\"n\":42,\"region\":null,\"x\":\"a\\\"b\"}";
+    ut_buf b = {0};
+    CHECK(jb__account_field(args, "token_ref", &b, err, sizeof err) == 0);
+    CHECK_EQ_STR(ut_buf_cstr(&b), "tok_a1");
+    ut_buf_reset(&b);
+    CHECK(jb__account_field(args, "n", &b, err, sizeof err) == 0);
+    CHECK_EQ_STR(ut_buf_cstr(&b), "42");
+    ut_buf_reset(&b);
+    CHECK(jb__account_field(args, "region", &b, err, sizeof err) == 0);
+    CHECK_EQ_STR(ut_buf_cstr(&b), "");
+    ut_buf_reset(&b);
+    CHECK(jb__account_field(args, "x", &b, err, sizeof err) == 0);
+    CHECK_EQ_STR(ut_buf_cstr(&b), "a\"b");
+    ut_buf_reset(&b);
+    CHECK(jb__account_field(args, "nope", &b, err, sizeof err) == -1);
+    CHECK_MSG(strstr(err, "no field 'nope'"), "%s", err);
+    CHECK(jb__account_field("{broken", "x", &b, err, sizeof err) == -1);
+    ut_buf_free(&b);
+}
