@@ -8,7 +8,9 @@
  * A window's partitions: hour → dt=<ds>/hr=<hr>, day → dt=<ds>, month →
  * every dt of the month (prefix dt=YYYY-MM-).  A new table is partitioned
  * dt,hr for hour windows, dt for day and month ones, not at all without a
- * window.  Rows that leave out dt (and hr) land in the window's; rows
+ * window.  A run for an account (jobs.<name>.accounts) owns the slice
+ * account=<id>/<the window's>: its table is partitioned account first, so
+ * that each (account, window) is replaced on its own.  Rows that leave out dt (and hr) land in the window's; rows
  * outside the window are an error (nothing is written).  A serial backfill
  * run (iterations > 1) does each window in turn, in order; only the last
  * commit finishes the run. */
@@ -20,32 +22,41 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The partitions of window [ws, we) and the defaults of dt/hr. */
+/* The partitions of window [ws, we) (for the run's account, if it has
+ * one) and the defaults of account/dt/hr. */
 typedef struct window_parts {
-    char ds[40], hr[16], prefix[80];
-    const char *part[1];
-    const char *dcols[2], *dvals[2];
+    char ds[40], hr[16], prefix[200];
+    const char *dcols[3], *dvals[3];
     int ndefaults;
 } window_parts;
 
 static void window_parts_of(const jb_task_ctx *c, int64_t ws, window_parts *w)
 {
     struct tm tm;
+    const char *acct = c->run->part;
+    int win = c->job->window, n = 0;
     jb__local(c->timing, ws, &tm, NULL);
     snprintf(w->ds, sizeof w->ds, "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
     snprintf(w->hr, sizeof w->hr, "%02d", tm.tm_hour);
-    w->dcols[0] = "dt", w->dvals[0] = w->ds;
-    w->dcols[1] = "hr", w->dvals[1] = w->hr;
-    w->ndefaults = c->job->window == CF_WINDOW_HOUR ? 2 : c->job->window == CF_WINDOW_NONE ? 0 : 1;
-    if (c->job->window == CF_WINDOW_HOUR)
-        snprintf(w->prefix, sizeof w->prefix, "dt=%s/hr=%s", w->ds, w->hr);
-    else if (c->job->window == CF_WINDOW_DAY) snprintf(w->prefix, sizeof w->prefix, "dt=%s", w->ds);
-    else snprintf(w->prefix, sizeof w->prefix, "dt=%.8s", w->ds); /* "dt=YYYY-MM-" */
-    w->part[0] = w->prefix;
+    if (acct[0]) w->dcols[n] = "account", w->dvals[n++] = acct;
+    if (win != CF_WINDOW_NONE) w->dcols[n] = "dt", w->dvals[n++] = w->ds;
+    if (win == CF_WINDOW_HOUR) w->dcols[n] = "hr", w->dvals[n++] = w->hr;
+    w->ndefaults = n;
+    char a[100] = "";
+    if (acct[0]) snprintf(a, sizeof a, "account=%s%s", acct, win == CF_WINDOW_NONE ? "" : "/");
+    if (win == CF_WINDOW_HOUR)
+        snprintf(w->prefix, sizeof w->prefix, "%sdt=%s/hr=%s", a, w->ds, w->hr);
+    else if (win == CF_WINDOW_DAY) snprintf(w->prefix, sizeof w->prefix, "%sdt=%s", a, w->ds);
+    else if (win == CF_WINDOW_MONTH) snprintf(w->prefix, sizeof w->prefix, "%sdt=%.8s", a, w->ds);
+    else snprintf(w->prefix, sizeof w->prefix, "%s", a); /* "dt=YYYY-MM-" above */
 }
 
-static const char *partition_by(int window)
+/* A new table's partition columns: the account's slice first. */
+static const char *partition_by(int window, int accounts)
 {
+    if (accounts)
+        return window == CF_WINDOW_HOUR ? "account,dt,hr" : window == CF_WINDOW_NONE ? "account"
+                                                                                     : "account,dt";
     return window == CF_WINDOW_HOUR ? "dt,hr" : window == CF_WINDOW_NONE ? "" : "dt";
 }
 
@@ -82,7 +93,8 @@ static int64_t write_windows(jb_task_ctx *c, sq_engine *eng, const char *text, i
                        .mode = j->mode == CF_MODE_REPLACE_WINDOW ? SQ_WRITE_REPLACE_PARTITIONS
                                : j->mode == CF_MODE_REPLACE      ? SQ_WRITE_REPLACE
                                                                  : SQ_WRITE_APPEND,
-                       .partition_by = partition_by(j->window), .default_cols = wp[0].dcols,
+                       .partition_by = partition_by(j->window, c->run->part[0] != 0),
+                       .default_cols = wp[0].dcols,
                        .default_vals = wp[0].dvals, .ndefaults = wp[0].ndefaults,
                        .partitions = parts, .npartitions = nw, .run = run};
     if (run) {

@@ -29,6 +29,14 @@ jobs:
       REF: "{{account.token_ref}}/{{account.region}}"
       TOKEN: "{{account_secret.token_ref}}"
     command: [sh, -c, 'echo "$SLUICE_ACCOUNT $REF $TOKEN" > __T__/out/$SLUICE_ACCOUNT']
+  land:
+    kind: command
+    window: day
+    max_active: 10
+    accounts: {list: [a1, a2]}
+    command: [sh, -c, 'for i in 1 2 3; do echo "{\"v\":$i,\"acct\":\"$SLUICE_ACCOUNT\",\"run\":$SLUICE_RUN_ID}"; done']
+    output: ndjson
+    table: t1_land_report_daily
 YAML
 out=$("$BIN" config --check "$T/sluice.yaml" 2>&1); check config_accepts_accounts_sql $? "$out"
 start_server "$T/sluice.yaml"
@@ -50,6 +58,20 @@ runs=$("$BIN" runs pull -c "$T/sluice.yaml" --format json 2>&1)
 grep -q 'accounts.sql: 1 rows skipped' "$T/server.log"; check invalid_account_id_warned $? "$(grep -m3 accounts "$T/server.log")"
 ok_runs=$("$BIN" runs pull -c "$T/sluice.yaml" --state succeeded 2>/dev/null | grep -c ' a[12] ')
 [ "$ok_runs" -ge 2 ]; check table_output_has_account_column $? "$("$BIN" runs pull -c "$T/sluice.yaml" 2>&1 | head -3)"
+# ---- each (account, day) is a slice of its own, replaced on its own ----------------
+"$BIN" backfill land -c "$T/sluice.yaml" --from 2024-05-01 --to 2024-05-03 --parallel 4 --name l1 >/dev/null
+landed() { [ "$("$BIN" runs land -c "$T/sluice.yaml" --state succeeded 2>/dev/null | grep -c backfill)" = 4 ]; }
+wait_for 30 landed; check account_runs_land $? "$("$BIN" runs land -c "$T/sluice.yaml" 2>&1 | head -6)"
+q() { "$BIN" sql --data "$T/data" -F csv "$1" 2>&1 | tail -n +2 | tr '\n' ' '; }
+got=$(q "SELECT account, dt, count(*), count(DISTINCT run), sum(acct = account) FROM t1_land_report_daily GROUP BY 1, 2 ORDER BY 1, 2")
+[ "$got" = "a1,2024-05-01,3,1,3 a1,2024-05-02,3,1,3 a2,2024-05-01,3,1,3 a2,2024-05-02,3,1,3 " ]; check table_partitioned_by_account_and_day $? "$got"
+"$BIN" run land -c "$T/sluice.yaml" --window 2024-05-01 --force >/dev/null 2>&1
+rerun() { [ "$("$BIN" runs land -c "$T/sluice.yaml" --state succeeded 2>/dev/null | grep -c manual)" = 2 ]; }
+wait_for 30 rerun; check forced_rerun_of_a_day $? "$("$BIN" runs land -c "$T/sluice.yaml" 2>&1 | head -4)"
+got=$(q "SELECT account, dt, count(*), count(DISTINCT run) FROM t1_land_report_daily GROUP BY 1, 2 ORDER BY 1, 2")
+[ "$got" = "a1,2024-05-01,3,1 a1,2024-05-02,3,1 a2,2024-05-01,3,1 a2,2024-05-02,3,1 " ]; check rerun_replaces_each_slice_once $? "$got"
+parts=$(find "$T/data" -path '*t1_land_report_daily/account=a1/dt=2024-05-01*' -name '*.parquet' | wc -l)
+[ "$parts" -ge 1 ]; check hive_path_account_then_dt $? "$(find "$T/data" -name '*.parquet' | head -4)"
 kill -TERM "$PID"; wait "$PID"; rc=$?; PID=
 [ $rc = 0 ]; check clean_stop $? "exit $rc"
 ! grep -q 'AddressSanitizer\|runtime error' "$T/server.log"; check no_sanitizer_reports $? "$(grep -m3 -A3 'Sanitizer\|runtime error' "$T/server.log")"
