@@ -464,7 +464,8 @@ int ct_job_account_args(ct_catalog *c, const char *job, const char *account, cha
                         size_t cap, char *err, size_t errlen);
 
 /* Register backfill `name` and create its runs (runs[i].backfill is set
- * to name; a window whose latest run is open is skipped), all in one
+ * to name; with parallel > 0 a window whose latest run is open is skipped;
+ * a serial backfill's one run is always created), all in one
  * transaction: a crash leaves the whole backfill or none of it.  *created
  * (may be NULL) = runs created.  1 done, 0 a backfill of that name exists
  * (nothing changed), -1 error. */

@@ -449,8 +449,9 @@ int ct_backfill_add(ct_catalog *c, const char *name, const char *job, int64_t fr
     if (ct_begin(c, 1, err, errlen) < 0) return -1;
     int rc = ct_backfill_create(c, name, job, from, to, parallel, err, errlen);
     for (int i = 0; rc == 1 && i < n; i++) {
-        ct_run last;
-        int have = ct_run_latest(c, runs[i].job, runs[i].part, runs[i].window_start, &last, err, errlen);
+        ct_run last; /* a serial run spans every window: not skipped for its first one's */
+        int have = parallel > 0 ? ct_run_latest(c, runs[i].job, runs[i].part, runs[i].window_start,
+                                                &last, err, errlen) : 0;
         if (have < 0) rc = -1;
         if (have != 0 && (have < 0 || !ct_run_state_terminal(last.state))) continue;
         snprintf(runs[i].backfill, sizeof runs[i].backfill, "%s", name);

@@ -1064,3 +1064,37 @@ TEST(jobs_account_fields)
     CHECK(jb__account_field("{broken", "x", &b, err, sizeof err) == -1);
     ut_buf_free(&b);
 }
+
+/* A serial backfill is one run over all its windows: a run out for its
+ * first window does not make it skip the whole range (it did: the check a
+ * parallel backfill makes per window looked at the serial run's start only
+ * and left the backfill registered with no run -- "one serial run queued"
+ * and nothing to run, the name used up). */
+TEST(jobs_serial_backfill_over_an_open_first_window)
+{
+    char err[512], dir[600];
+    snprintf(dir, sizeof dir, "%s/bfserial", t_tmpdir());
+    cf_config *c = load(dir, "jobs:\n  d: {kind: noop, window: day}\n", err, sizeof err);
+    CHECK_MSG(c, "%s", err);
+    if (!c) return;
+    ut_error e = {0};
+    int64_t id;
+    CHECK_MSG(jb_trigger(c, dir, "d", at("2024-03-01T00:00:00Z"), 0, &id, &e) == 0, "%s", e.msg);
+    int nw = 0;
+    CHECK_MSG(jb_backfill(c, dir, "d", at("2024-03-01T00:00:00Z"), at("2024-03-05T00:00:00Z"), 0,
+                          "s1", 0, &nw, &e) == 0, "%s", e.msg);
+    CHECK_EQ_INT(nw, 4);
+    char path[700];
+    snprintf(path, sizeof path, "%s/catalog.db", dir);
+    ct_catalog *cat = ct_open(path, err, sizeof err);
+    CHECK_MSG(cat, "%s", err);
+    ct_run *v = NULL;
+    ct_run_filter f = {.job = "d", .backfill = "s1", .limit = 10};
+    int n = ct_runs(cat, &f, &v, err, sizeof err);
+    int iters = n == 1 ? v[0].iterations : 0;
+    free(v);
+    ct_close(cat);
+    cf_destroy(c);
+    CHECK_MSG(n == 1 && iters == 4, "serial backfill s1 over 03-01..03-05: %d runs (%d "
+                                    "iterations)", n, iters);
+}
