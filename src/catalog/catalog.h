@@ -353,10 +353,12 @@ typedef void (*ct_run_count_fn)(void *arg, const char *job, ct_run_state state, 
 int ct_run_counts(ct_catalog *c, ct_run_count_fn fn, void *arg, char *err, size_t errlen);
 
 /* The latest run (highest id) of `job` for account `part` (NULL or "": a
- * job without accounts) whose window covers the window
- * starting at window_start: a run of that window (the same start), or a
- * serial backfill run (iterations > 1) whose span contains it.  Two index
- * seeks, whatever the history's size.  1 / 0 / -1. */
+ * job without accounts) whose window covers the window starting at
+ * window_start: a run of that window (the same start), a serial backfill
+ * run (iterations > 1) whose span contains it, or the run starting nearest
+ * before it if its window reaches past window_start (a window the config
+ * made finer since: the day's run covers each hour).  Index seeks,
+ * whatever the history's size.  1 / 0 / -1. */
 int ct_run_latest(ct_catalog *c, const char *job, const char *part, int64_t window_start,
                   ct_run *out, char *err, size_t errlen);
 

@@ -229,10 +229,16 @@ static const char *const ct_sql[S__COUNT] = {
                    "AND (?5 IS NULL OR backfill = ?5) AND (?8 = 0 OR (?8 = 2) = (backfill <> '')) "
                    "ORDER BY CASE WHEN ?6 THEN window_start END, "
                    "CASE WHEN ?6 THEN id END, id DESC LIMIT ?7",
+    /* runs of that window; serial runs spanning it (runs_part_span); the run
+     * starting nearest before it, when its window reaches past (a window
+     * the config has made finer since: a day's run covers its hours) */
     [S_RUN_LATEST] = "SELECT " RUN_COLS " FROM runs WHERE id = (SELECT max(id) FROM ("
                      "SELECT max(id) AS id FROM runs WHERE job = ?1 AND part = ?3 AND window_start = ?2 "
                      "UNION ALL SELECT max(id) FROM runs WHERE job = ?1 AND part = ?3 AND "
-                     "iterations > 1 AND window_start <= ?2 AND window_end > ?2))",
+                     "iterations > 1 AND window_start <= ?2 AND window_end > ?2 "
+                     "UNION ALL SELECT max(id) FROM runs WHERE job = ?1 AND part = ?3 AND "
+                     "window_end > ?2 AND window_start = (SELECT max(window_start) FROM runs "
+                     "WHERE job = ?1 AND part = ?3 AND window_start < ?2)))",
     [S_RUN_ACTIVE] = "SELECT count(*) FROM runs WHERE job = ?1 AND state IN "
                      "('waiting', 'queued', 'running', 'retrying')",
     /* the open-run index (runs_open) is used only when a query repeats its

@@ -1098,3 +1098,41 @@ TEST(jobs_serial_backfill_over_an_open_first_window)
     CHECK_MSG(n == 1 && iters == 4, "serial backfill s1 over 03-01..03-05: %d runs (%d "
                                     "iterations)", n, iters);
 }
+
+/* An upstream job whose window was made finer in the config (day -> hour)
+ * still gates on the runs it made before: its day's run covers each hour
+ * of that day, so a downstream run over the day is ready.  (The two-seek
+ * lookup found only runs starting at the hour, so every downstream run
+ * over a day before the change waited forever: no hourly run of those
+ * hours is ever scheduled.) */
+TEST(jobs_upstream_window_made_finer_still_gates_on_its_old_runs)
+{
+    char err[512], dir[600];
+    snprintf(dir, sizeof dir, "%s/finer", t_tmpdir());
+    const char *before = "scheduler: {task_timeout: 2s, heartbeat: 200ms}\n"
+                         "jobs:\n  up: {kind: noop, window: day, start: 2024-01-01}\n";
+    cf_config *c = load(dir, before, err, sizeof err);
+    CHECK_MSG(c, "%s", err);
+    CHECK(ut_mkdir_p(dir, err, sizeof err) == 0);
+    fake_now = at("2024-01-04T00:30:00Z");
+    jb_runtime *r = start(c, dir, 2, err, sizeof err);
+    CHECK_MSG(r, "%s", err);
+    drive(r, dir, 10);
+    jb_destroy(r);
+    cf_destroy(c);
+    CHECK_EQ_INT(count_runs(dir, "up", 1u << CT_RUN_SUCCEEDED), 3); /* Jan 1, 2, 3 */
+    c = load(dir, "jobs:\n  up: {kind: noop, window: hour, start: 2024-01-01}\n"
+                  "  down: {kind: noop, window: day, depends_on: [up]}\n", err, sizeof err);
+    CHECK_MSG(c, "%s", err);
+    ut_error e = {0};
+    int64_t id = 0;
+    CHECK_MSG(jb_trigger(c, dir, "down", at("2024-01-02T00:00:00Z"), 0, &id, &e) == 0, "%s",
+              e.msg);
+    r = start(c, dir, 0, err, sizeof err);
+    CHECK_MSG(r, "%s", err);
+    CHECK_MSG(jb_tick(r, &e) >= 0, "%s", e.msg);
+    int queued = count_runs(dir, "down", 1u << CT_RUN_QUEUED);
+    jb_destroy(r);
+    cf_destroy(c);
+    CHECK_MSG(queued == 1, "down for 2024-01-02 (up's day run of 01-02 succeeded) is not queued");
+}
