@@ -89,27 +89,29 @@ static void json_run(ut_buf *b, const ct_run *r)
     ut_buf_putc(b, '}');
 }
 
-/* Runs by state of one job, for GET /v1/jobs. */
+/* Runs by job (index in the config) and state, for GET /v1/jobs: one
+ * ct_run_counts (a scan of the run history) for all jobs. */
 typedef struct counts {
-    const char *job;
-    int64_t n[CT_RUN_STATES];
+    const cf_config *cf;
+    int64_t (*n)[CT_RUN_STATES];
 } counts;
 
 static void count_one(void *arg, const char *job, ct_run_state st, int64_t n)
 {
     counts *c = arg;
-    if (!strcmp(job, c->job)) c->n[st] = n;
+    const cf_job *j = cf_job_find(c->cf, job);
+    if (j) c->n[j - c->cf->jobs][st] = n;
 }
 
 static int list_jobs(jb_runtime *r, ut_buf *out)
 {
     char err[512];
+    counts c = {.cf = r->cf, .n = ut_calloc((size_t)r->cf->njobs + 1, sizeof *c.n)};
     ut_buf_putc(out, '[');
     pthread_mutex_lock(&r->cmu);
+    ct_run_counts(r->cat, count_one, &c, err, sizeof err);
     for (int i = 0; i < r->cf->njobs; i++) {
         const cf_job *j = &r->cf->jobs[i];
-        counts c = {.job = j->name};
-        ct_run_counts(r->cat, count_one, &c, err, sizeof err);
         ut_buf_puts(out, i ? ",{\"name\":" : "{\"name\":");
         ut_json_str(out, j->name, strlen(j->name));
         ut_buf_printf(out, ",\"kind\":\"%s\",\"schedule\":", cf_job_kind_name(j->kind));
@@ -124,7 +126,7 @@ static int list_jobs(jb_runtime *r, ut_buf *out)
         ut_buf_puts(out, ",\"runs\":{");
         for (int s = 1; s < CT_RUN_STATES; s++)
             ut_buf_printf(out, "%s\"%s\":%lld", s > 1 ? "," : "", ct_run_state_name((ct_run_state)s),
-                          (long long)c.n[s]);
+                          (long long)c.n[i][s]);
         ut_buf_puts(out, "},\"last_run\":");
         ct_run *v = NULL;
         ct_run_filter f = {.job = j->name, .limit = 1};
@@ -134,6 +136,7 @@ static int list_jobs(jb_runtime *r, ut_buf *out)
         ut_buf_putc(out, '}');
     }
     pthread_mutex_unlock(&r->cmu);
+    free(c.n);
     ut_buf_puts(out, "]\n");
     return 200;
 }
