@@ -235,8 +235,10 @@ static void handle(jb_worker *w, ct_catalog *cat, const jb_task *t)
         started = start_run(cat, t, w->name, err, sizeof err);
         if (started) break;
         /* anything else (another attempt's task, another delivery holding
-         * it) is not ours */
+         * it) is not ours; nor is a retrying run's own task: that attempt's
+         * failure is recorded (its ack was lost), the retry gets a new one */
         if (run.state != CT_RUN_WAITING && run.state != CT_RUN_RETRYING) break;
+        if (run.state == CT_RUN_RETRYING && run.task == (int64_t)t->offset) break;
         if (waited >= 1000000) return; /* not acked: taken again after task_timeout */
         usleep((useconds_t)us);
     }

@@ -1210,3 +1210,61 @@ TEST(jobs_list_scans_the_run_history_once)
     CHECK_MSG(list < 4 * metrics + 20, "GET /v1/jobs of 20 jobs took %.1f ms, /metrics %.1f ms",
               list, metrics);
 }
+
+/* The task of a failed attempt whose finish (retrying) was recorded but
+ * whose ack was not (kill -9 between the committer's commit and its acks,
+ * or a power loss undoing the queue's lazily synced ack) is acked when it
+ * is delivered again, like a finished run's.  It was refused for a second
+ * (the worker waited for a queued mark), left unacked, and taken over every
+ * task_timeout until it was dead-lettered -- counted as a dead letter while
+ * its run was only waiting for its retry. */
+TEST(jobs_task_of_a_recorded_failed_attempt_is_acked_again)
+{
+    char err[512], dir[600], path[700];
+    snprintf(dir, sizeof dir, "%s/retryack", t_tmpdir());
+    cf_config *c = load(dir, "scheduler: {task_timeout: 1s, heartbeat: 200ms, max_deliveries: 10}\n"
+                             "jobs:\n  d: {kind: noop, window: day, retries: 3}\n", err, sizeof err);
+    CHECK_MSG(c, "%s", err);
+    CHECK(ut_mkdir_p(dir, err, sizeof err) == 0);
+    snprintf(path, sizeof path, "%s/catalog.db", dir);
+    ct_catalog *cat = ct_open(path, err, sizeof err);
+    CHECK_MSG(cat, "%s", err);
+    ct_run run;
+    memset(&run, 0, sizeof run);
+    snprintf(run.job, sizeof run.job, "d");
+    run.state = CT_RUN_WAITING;
+    run.task = -1;
+    CHECK(ct_run_create(cat, &run, err, sizeof err) == 0);
+    jb_queue *q = jb__queue_open(dir, 10, err, sizeof err);
+    CHECK_MSG(q, "%s", err);
+    uint64_t off = 0;
+    jb_task t = {0};
+    CHECK(jb__queue_push(q, run.id, &off, err, sizeof err) == 0);
+    CHECK_EQ_INT(ct_run_queue(cat, run.id, (int64_t)off, err, sizeof err), 1);
+    CHECK(jb__queue_take(q, "gone-w0", 0, 1000, &t, err, sizeof err) == 1);
+    CHECK_EQ_INT(ct_run_start(cat, run.id, (int64_t)off, t.deliveries, "gone-w0", err, sizeof err), 1);
+    ct_run_done d = {.id = run.id, .task = (int64_t)off, .deliveries = t.deliveries,
+                     .state = CT_RUN_RETRYING, .due_ms = mono_ms() + 3600 * 1000, /* far off */
+                     .error = "boom"};
+    CHECK_EQ_INT(ct_run_finish(cat, &d, err, sizeof err), 1); /* recorded; no ack */
+    jb__queue_close(q);
+    jb_runtime *r = start(c, dir, 1, err, sizeof err); /* no scheduler: the run stays retrying */
+    CHECK_MSG(r, "%s", err);
+    int pending = 1;
+    for (int64_t t0 = mono_ms(); pending && mono_ms() - t0 < 3500;) { /* taken over after 1 s */
+        ut_buf m = {0};
+        jb_metrics(r, &m);
+        static const char key[] = "\nsluice_jobs_queue_pending ";
+        const char *p = strstr(ut_buf_cstr(&m), key);
+        pending = p ? atoi(p + sizeof key - 1) : -1;
+        ut_buf_free(&m);
+        usleep(20 * 1000);
+    }
+    jb_destroy(r);
+    ct_run got;
+    CHECK(ct_run_get(cat, run.id, &got, err, sizeof err) == 1);
+    ct_close(cat);
+    cf_destroy(c);
+    CHECK_EQ_INT(got.state, CT_RUN_RETRYING);
+    CHECK_MSG(pending == 0, "the recorded failed attempt's task is still pending after 3.5 s");
+}
