@@ -90,7 +90,8 @@ sqlite3_stmt *ct_stmt(ct_catalog *c, int id, char *err, size_t errlen);
 void ct_done(sqlite3_stmt *s);
 
 /* The process's writer mutex around a write statement outside ct_begin
- * (inside one it is held already; recursive).  Pairs. */
+ * (inside one it is held already; recursive; inside one whose timed lock
+ * gave up it is not waited for: SQLite's lock is held).  Pairs. */
 void ct__wlock(ct_catalog *c);
 void ct__wunlock(ct_catalog *c);
 

@@ -357,6 +357,10 @@ static void wmu_init(void)
 
 void ct__wlock(ct_catalog *c)
 {
+    /* A transaction begun without wmu (its timed lock gave up) holds
+     * SQLite's write lock: waiting for wmu now would wait for a writer that
+     * waits for this one (both until CT_BUSY_MS, the other failing busy). */
+    if (!c->wlocks && !sqlite3_get_autocommit(c->db)) return;
     pthread_once(&wmu_once, wmu_init);
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);

@@ -1,5 +1,6 @@
 #include "t.h"
 #include "catalog/catalog.h"
+#include "catalog/ct_int.h"
 #include "cli/cli.h"
 #include "util/util.h"
 
@@ -542,6 +543,68 @@ TEST(catalog_open_waits_for_a_locked_new_file)
     CHECK_MSG(c, "%s", err);
     CHECK_EQ_INT(mktable(c, "after_busy") > 0, 1);
     ct_close(c);
+}
+
+/* A connection inside a write transaction that does not hold the process's
+ * writer mutex has SQLite's write lock: its statements must not wait for
+ * the mutex, whose holder may be waiting for that very lock.  That state is
+ * what a transaction is in after ct_begin's timed lock gave up (CT_BUSY_MS:
+ * a writer of another process held SQLite's lock that long); the test makes
+ * it by hand instead of waiting 10 s.  (Both waited CT_BUSY_MS, then the
+ * other writer failed "busy"; each such round set off the next.) */
+struct wbegin {
+    ct_catalog *c;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int started, rc;
+    char err[512];
+};
+
+static void *begin_write(void *p)
+{
+    struct wbegin *w = p;
+    pthread_mutex_lock(&w->mu);
+    w->started = 1;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    w->rc = ct_begin(w->c, 1, w->err, sizeof w->err); /* the mutex, then SQLite's lock */
+    if (w->rc == 0) ct_rollback(w->c);
+    return NULL;
+}
+
+TEST(catalog_write_without_the_writer_mutex_does_not_wait_for_it)
+{
+    const char *p = db_path("wlockorder");
+    ct_catalog *b = ct_open(p, err, sizeof err);
+    CHECK_MSG(b, "%s", err);
+    struct wbegin w = {.c = ct_open(p, err, sizeof err)};
+    CHECK_MSG(w.c, "%s", err);
+    pthread_mutex_init(&w.mu, NULL);
+    pthread_cond_init(&w.cv, NULL);
+    CHECK(ct_begin(b, 1, err, sizeof err) == 0);
+    ct__wunlock(b); /* in the transaction, without the mutex: as after a timeout */
+    pthread_t th;
+    pthread_create(&th, NULL, begin_write, &w);
+    pthread_mutex_lock(&w.mu);
+    while (!w.started) pthread_cond_wait(&w.cv, &w.mu);
+    pthread_mutex_unlock(&w.mu);
+    usleep(100 * 1000); /* it takes the mutex and waits for SQLite's lock */
+    uint64_t t0 = ut_now_ns();
+    ct_run r;
+    memset(&r, 0, sizeof r);
+    snprintf(r.job, sizeof r.job, "j");
+    r.state = CT_RUN_WAITING;
+    int created = ct_run_create(b, &r, err, sizeof err);
+    int committed = created == 0 ? ct_commit_tx(b, err, sizeof err) : -1;
+    double ms = (double)(ut_now_ns() - t0) / 1e6;
+    pthread_join(th, NULL);
+    pthread_cond_destroy(&w.cv);
+    pthread_mutex_destroy(&w.mu);
+    ct_close(w.c);
+    ct_close(b);
+    CHECK_MSG(created == 0 && committed == 0, "%s", err);
+    CHECK_MSG(w.rc == 0, "the other writer: %s", w.err);
+    CHECK_MSG(ms < 5000, "the insert waited %.0f ms for the writer mutex", ms);
 }
 
 /* ---- DDL ------------------------------------------------------------------ */
