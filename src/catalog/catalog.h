@@ -363,8 +363,10 @@ int ct_run_latest(ct_catalog *c, const char *job, const char *part, int64_t wind
                   ct_run *out, char *err, size_t errlen);
 
 /* The scheduler's look: waiting and retrying runs due by now_ms, of
- * backfills (backfill_runs 1) or not (0), oldest window first, at most
- * limit (1..100000), through the open-run index.  *out malloc'ed.  Count / -1. */
+ * backfills (backfill_runs 1: oldest window first) or not (0: each job's
+ * oldest window first, the jobs taking turns, so that one job's backlog
+ * cannot push the others past the limit), at most limit (1..100000),
+ * through the open-run index.  *out malloc'ed.  Count / -1. */
 int ct_runs_due(ct_catalog *c, int64_t now_ms, int backfill_runs, int limit, ct_run **out,
                 char *err, size_t errlen);
 /* fn(arg, job, backfill ("" for none), n) for the queued and running runs,

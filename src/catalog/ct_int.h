@@ -56,6 +56,7 @@ enum {
     S_ACCOUNTS_OF,
     S_ACCOUNT_ARGS,
     S_RUN_DUE,
+    S_RUN_DUE_JOBS,
     S_RUN_OUT,
     S_RUN_START,
     S_RUN_FINISH,

@@ -247,6 +247,14 @@ static const char *const ct_sql[S__COUNT] = {
                   "('waiting', 'queued', 'running', 'retrying') AND state IN ('waiting', "
                   "'retrying') AND due_ms <= ?1 AND (backfill <> '') = ?2 "
                   "ORDER BY window_start, id LIMIT ?3",
+    /* the same, each job's oldest first and the jobs in turns (by rank), so
+     * that one job's backlog over the limit (a catch-up) hides no other's */
+    [S_RUN_DUE_JOBS] = "SELECT " RUN_COLS " FROM (SELECT rid, k, ws FROM (SELECT id AS rid, "
+                       "window_start AS ws, row_number() OVER (PARTITION BY job "
+                       "ORDER BY window_start, id) AS k FROM runs WHERE state IN "
+                       "('waiting', 'queued', 'running', 'retrying') AND state IN ('waiting', "
+                       "'retrying') AND due_ms <= ?1 AND (backfill <> '') = ?2) "
+                       "ORDER BY k, ws, rid LIMIT ?3) JOIN runs ON id = rid ORDER BY k, ws, rid",
     [S_RUN_OUT] = "SELECT job, backfill, count(*) FROM runs WHERE state IN "
                   "('waiting', 'queued', 'running', 'retrying') AND state IN ('queued', "
                   "'running') GROUP BY job, backfill",

@@ -220,7 +220,7 @@ int ct_runs_due(ct_catalog *c, int64_t now_ms, int backfill_runs, int limit, ct_
                 char *err, size_t errlen)
 {
     *out = NULL;
-    sqlite3_stmt *s = ct_stmt(c, S_RUN_DUE, err, errlen);
+    sqlite3_stmt *s = ct_stmt(c, backfill_runs ? S_RUN_DUE : S_RUN_DUE_JOBS, err, errlen);
     if (!s) return -1;
     sqlite3_bind_int64(s, 1, now_ms);
     sqlite3_bind_int(s, 2, backfill_runs ? 1 : 0);

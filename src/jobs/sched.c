@@ -6,7 +6,8 @@
  *              unless one is out or succeeded, and with lookback a re-run of
  *              each of the previous N windows unless one is out already
  *              (catchup false: only the latest fire counts)
- *   2. promote waiting/retrying runs that are due, oldest window first:
+ *   2. promote waiting/retrying runs that are due, oldest window first
+ *              (each job's: the jobs take turns; backfills after them):
  *              max_active of the job, upstream jobs done for the window
  *              (an upstream that failed fails the run) ──► tasks pushed
  *              (up to JB_PUSH_MAX with one journal write), the runs marked

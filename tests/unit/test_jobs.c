@@ -1268,3 +1268,46 @@ TEST(jobs_task_of_a_recorded_failed_attempt_is_acked_again)
     CHECK_EQ_INT(got.state, CT_RUN_RETRYING);
     CHECK_MSG(pending == 0, "the recorded failed attempt's task is still pending after 3.5 s");
 }
+
+/* Waiting runs of one job (a catch-up from a `start` two years back makes
+ * 1000 per pass) do not hide another job's due run: the scheduler's look
+ * is capped (10000 runs) and was the oldest windows first across all jobs,
+ * so a job with more than the cap waiting starved every other job until it
+ * had drained below it -- at its own max_active. */
+TEST(jobs_catchup_backlog_does_not_starve_other_jobs)
+{
+    char err[512], dir[600], path[700];
+    snprintf(dir, sizeof dir, "%s/catchstarve", t_tmpdir());
+    cf_config *c = load(dir, "jobs:\n  a: {kind: noop, window: hour}\n"
+                             "  b: {kind: noop, window: hour}\n", err, sizeof err);
+    CHECK_MSG(c, "%s", err);
+    CHECK(ut_mkdir_p(dir, err, sizeof err) == 0);
+    fake_now = at("2026-01-01T00:30:00Z");
+    jb_runtime *r = start(c, dir, 0, err, sizeof err);
+    CHECK_MSG(r, "%s", err);
+    ut_error e = {0};
+    CHECK(jb_tick(r, &e) >= 0); /* both first seen */
+    snprintf(path, sizeof path, "%s/catalog.db", dir);
+    sqlite3 *db = NULL;
+    sqlite3_stmt *s = NULL;
+    CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+    sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
+    CHECK(sqlite3_prepare_v2(db, "INSERT INTO runs(job, window_start, window_end, state, trigger, "
+                             "created_ms, due_ms) VALUES('a', ?1, ?1 + 3600000000, 'waiting', "
+                             "'schedule', 0, 0)", -1, &s, NULL) == SQLITE_OK);
+    for (int i = 0; i < 12000; i++) { /* a's catch-up, not started yet */
+        sqlite3_bind_int64(s, 1, at("2024-01-01T00:00:00Z") + (int64_t)i * 3600000000LL);
+        sqlite3_step(s);
+        sqlite3_reset(s);
+    }
+    sqlite3_finalize(s);
+    CHECK(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK);
+    sqlite3_close(db);
+    fake_now = at("2026-01-01T01:00:30Z"); /* b's 00:00-01:00 window */
+    CHECK_MSG(jb_tick(r, &e) >= 0, "%s", e.msg);
+    int b = count_runs(dir, "b", 1u << CT_RUN_QUEUED), a = count_runs(dir, "a", 1u << CT_RUN_QUEUED);
+    jb_destroy(r);
+    cf_destroy(c);
+    CHECK_EQ_INT(a, 4); /* max_active */
+    CHECK_MSG(b == 1, "b's due run is not queued behind 12000 waiting runs of a");
+}
