@@ -40,6 +40,9 @@ static int create_part(jb_runtime *r, const cf_job *j, const char *part, int64_t
     ct_run last;
     int have = ct_run_latest(r->cat, j->name, part, ws, &last, err, sizeof err);
     if (have < 0) return ut_fail(e, UT_EIO, "job %s: %s", j->name, err);
+    /* only a run over the whole window counts (one of a finer window the
+     * config had before covers part of it) */
+    have = have && last.window_end >= we;
     if (have && ((OPEN_MASK >> last.state) & 1)) return 0;
     /* a succeeded window is not scheduled again, unless that run was a manual
      * one (it may have run before the window closed, on part of its data) */

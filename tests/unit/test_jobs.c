@@ -1311,3 +1311,36 @@ TEST(jobs_catchup_backlog_does_not_starve_other_jobs)
     CHECK_EQ_INT(a, 4); /* max_active */
     CHECK_MSG(b == 1, "b's due run is not queued behind 12000 waiting runs of a");
 }
+
+/* A job whose window the config made coarser (hour -> day) runs the first
+ * day: that the day's first hour succeeded does not make the day
+ * succeeded (it did -- the run found for the day's start covered one hour
+ * -- and the rest of the day was never processed). */
+TEST(jobs_window_made_coarser_runs_the_partly_covered_day)
+{
+    char err[512], dir[600];
+    snprintf(dir, sizeof dir, "%s/coarser", t_tmpdir());
+    cf_config *c = load(dir, "scheduler: {task_timeout: 2s, heartbeat: 200ms}\n"
+                             "jobs:\n  h: {kind: noop, window: hour, start: 2024-01-01}\n",
+                        err, sizeof err);
+    CHECK_MSG(c, "%s", err);
+    CHECK(ut_mkdir_p(dir, err, sizeof err) == 0);
+    fake_now = at("2024-01-01T12:00:30Z");
+    jb_runtime *r = start(c, dir, 2, err, sizeof err);
+    CHECK_MSG(r, "%s", err);
+    drive(r, dir, 10);
+    jb_destroy(r);
+    cf_destroy(c);
+    CHECK_EQ_INT(count_runs(dir, "h", 1u << CT_RUN_SUCCEEDED), 12); /* 00:00 .. 11:00 */
+    c = load(dir, "jobs:\n  h: {kind: noop, window: day, start: 2024-01-01}\n", err, sizeof err);
+    CHECK_MSG(c, "%s", err);
+    fake_now = at("2024-01-02T00:00:30Z"); /* the day's window closes */
+    r = start(c, dir, 0, err, sizeof err);
+    CHECK_MSG(r, "%s", err);
+    ut_error e = {0};
+    CHECK_MSG(jb_tick(r, &e) >= 0, "%s", e.msg);
+    jb_destroy(r);
+    cf_destroy(c);
+    CHECK_MSG(count_runs(dir, "h", 0) == 13, "no run for 2024-01-01 (%d runs): its hours "
+              "12:00-24:00 are never processed", count_runs(dir, "h", 0));
+}
