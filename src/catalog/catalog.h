@@ -323,8 +323,8 @@ typedef struct ct_run {
 /* Insert r (id, deliveries, started/finished, rows, bytes, error ignored);
  * sets r->id.  0 or -1. */
 int ct_run_create(ct_catalog *c, ct_run *r, char *err, size_t errlen);
-/* ct_run_create unless the latest run covering r's window is open
- * (waiting, queued, running, retrying) or succeeded (unless
+/* ct_run_create unless the latest run covering r's window (all of it) is
+ * open (waiting, queued, running, retrying) or succeeded (unless
  * allow_succeeded): the look and the insert are one transaction, so two
  * callers at once cannot both create.  1 created, 0 refused (*existing is
  * that run), -1. */

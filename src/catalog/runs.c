@@ -109,6 +109,7 @@ int ct_run_create_unless(ct_catalog *c, ct_run *r, int allow_succeeded, ct_run *
 {
     if (ct_begin(c, 1, err, errlen) < 0) return -1;
     int have = ct_run_latest(c, r->job, r->part, r->window_start, existing, err, errlen);
+    if (have > 0 && existing->window_end < r->window_end) have = 0; /* covers a part only */
     if (have > 0 && (!ct_run_state_terminal(existing->state) ||
                      (existing->state == CT_RUN_SUCCEEDED && !allow_succeeded))) {
         ct_rollback(c);

@@ -1315,13 +1315,15 @@ TEST(jobs_catchup_backlog_does_not_starve_other_jobs)
 /* A job whose window the config made coarser (hour -> day) runs the first
  * day: that the day's first hour succeeded does not make the day
  * succeeded (it did -- the run found for the day's start covered one hour
- * -- and the rest of the day was never processed). */
+ * -- and the rest of the day was never processed), for the schedule and
+ * for `sluice run`. */
 TEST(jobs_window_made_coarser_runs_the_partly_covered_day)
 {
     char err[512], dir[600];
     snprintf(dir, sizeof dir, "%s/coarser", t_tmpdir());
     cf_config *c = load(dir, "scheduler: {task_timeout: 2s, heartbeat: 200ms}\n"
-                             "jobs:\n  h: {kind: noop, window: hour, start: 2024-01-01}\n",
+                             "jobs:\n  h: {kind: noop, window: hour, start: 2024-01-01}\n"
+                             "  g: {kind: noop, window: hour, start: 2024-01-01}\n",
                         err, sizeof err);
     CHECK_MSG(c, "%s", err);
     CHECK(ut_mkdir_p(dir, err, sizeof err) == 0);
@@ -1332,15 +1334,20 @@ TEST(jobs_window_made_coarser_runs_the_partly_covered_day)
     jb_destroy(r);
     cf_destroy(c);
     CHECK_EQ_INT(count_runs(dir, "h", 1u << CT_RUN_SUCCEEDED), 12); /* 00:00 .. 11:00 */
-    c = load(dir, "jobs:\n  h: {kind: noop, window: day, start: 2024-01-01}\n", err, sizeof err);
+    CHECK_EQ_INT(count_runs(dir, "g", 1u << CT_RUN_SUCCEEDED), 12);
+    c = load(dir, "jobs:\n  h: {kind: noop, window: day, start: 2024-01-01}\n"
+                  "  g: {kind: noop, window: day}\n", err, sizeof err);
     CHECK_MSG(c, "%s", err);
+    ut_error e = {0};
+    int64_t id = 0;
+    int trig = jb_trigger(c, dir, "g", at("2024-01-01T00:00:00Z"), 0, &id, &e);
     fake_now = at("2024-01-02T00:00:30Z"); /* the day's window closes */
     r = start(c, dir, 0, err, sizeof err);
     CHECK_MSG(r, "%s", err);
-    ut_error e = {0};
     CHECK_MSG(jb_tick(r, &e) >= 0, "%s", e.msg);
     jb_destroy(r);
     cf_destroy(c);
+    CHECK_MSG(trig == 0, "sluice run g --window 2024-01-01: %s", e.msg);
     CHECK_MSG(count_runs(dir, "h", 0) == 13, "no run for 2024-01-01 (%d runs): its hours "
               "12:00-24:00 are never processed", count_runs(dir, "h", 0));
 }
