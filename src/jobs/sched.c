@@ -124,20 +124,23 @@ static int plan_job(jb_runtime *r, const cf_job *j, const jb_timing *t, int64_t 
 
 /* The window of upstream u starting at s, over its accounts: 1 every run
  * ended and one at least succeeded (an account that failed does not hold
- * back the others' data), 0 not yet, 2 none succeeded (why set), -1. */
-static int upstream_window(jb_runtime *r, const cf_job *u, int64_t s, char *why, size_t whylen,
-                           ut_error *e)
+ * back the others' data), 0 not yet, 2 none succeeded (why set), -1.
+ * *end: where the runs looked at end (the first of them). */
+static int upstream_window(jb_runtime *r, const cf_job *u, int64_t s, int64_t *end, char *why,
+                           size_t whylen, ut_error *e)
 {
     char err[512];
     ct_run last, bad = {0};
     jb_parts p;
     int ok = 0, rc = jb__parts(r->cat, u, &p, e) ? -1 : 1;
+    *end = INT64_MAX;
     for (int i = 0; i < p.n && rc == 1; i++) {
         int have = ct_run_latest(r->cat, u->name, p.v[i], s, &last, err, sizeof err);
         if (have < 0) rc = ut_fail(e, UT_EIO, "job %s: %s", u->name, err);
         else if (!have || !ct_run_state_terminal(last.state)) rc = 0;
         else if (last.state == CT_RUN_SUCCEEDED) ok++;
         else bad = last;
+        if (have > 0 && last.window_end < *end) *end = last.window_end;
     }
     jb__parts_free(&p);
     if (rc != 1) return rc;
@@ -158,9 +161,13 @@ static int upstream_ready(jb_runtime *r, const cf_job *u, int64_t ws, int64_t we
     int64_t s, en;
     jb__window_of(t, ws, &s, &en);
     for (int i = 0; s < we && i < JB_MAX_WINDOWS; i++) {
-        int rc = upstream_window(r, u, s, why, whylen, e);
+        int64_t end;
+        int rc = upstream_window(r, u, s, &end, why, whylen, e);
         if (rc != 1) return rc;
-        s = jb__window_shift(t, s, 1);
+        /* a run of a finer window u had before covers part of this one:
+         * the rest is looked at from its end */
+        int64_t next = jb__window_shift(t, s, 1);
+        s = end > s && end < next ? end : next;
     }
     return 1;
 }

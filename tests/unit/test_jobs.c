@@ -1351,3 +1351,38 @@ TEST(jobs_window_made_coarser_runs_the_partly_covered_day)
     CHECK_MSG(count_runs(dir, "h", 0) == 13, "no run for 2024-01-01 (%d runs): its hours "
               "12:00-24:00 are never processed", count_runs(dir, "h", 0));
 }
+
+/* The same as an upstream: a downstream day waits for the whole of its
+ * upstream's day, not for a run of the first hour (of the finer window the
+ * upstream had until the config changed). */
+TEST(jobs_upstream_window_made_coarser_gates_on_the_whole_day)
+{
+    char err[512], dir[600];
+    snprintf(dir, sizeof dir, "%s/coarserup", t_tmpdir());
+    cf_config *c = load(dir, "scheduler: {task_timeout: 2s, heartbeat: 200ms}\n"
+                             "jobs:\n  up: {kind: noop, window: hour, start: 2024-01-01}\n",
+                        err, sizeof err);
+    CHECK_MSG(c, "%s", err);
+    CHECK(ut_mkdir_p(dir, err, sizeof err) == 0);
+    fake_now = at("2024-01-01T12:00:30Z");
+    jb_runtime *r = start(c, dir, 2, err, sizeof err);
+    CHECK_MSG(r, "%s", err);
+    drive(r, dir, 10);
+    jb_destroy(r);
+    cf_destroy(c);
+    CHECK_EQ_INT(count_runs(dir, "up", 1u << CT_RUN_SUCCEEDED), 12); /* 00:00 .. 11:00 */
+    c = load(dir, "jobs:\n  up: {kind: noop, window: day, delay: 2h}\n"
+                  "  down: {kind: noop, window: day, depends_on: [up], start: 2024-01-01}\n",
+             err, sizeof err);
+    CHECK_MSG(c, "%s", err);
+    fake_now = at("2024-01-02T00:30:00Z"); /* down's day closed, up's not plus its delay */
+    r = start(c, dir, 0, err, sizeof err);
+    CHECK_MSG(r, "%s", err);
+    ut_error e = {0};
+    CHECK_MSG(jb_tick(r, &e) >= 0, "%s", e.msg);
+    int made = count_runs(dir, "down", 0), queued = count_runs(dir, "down", 1u << CT_RUN_QUEUED);
+    jb_destroy(r);
+    cf_destroy(c);
+    CHECK_EQ_INT(made, 1);
+    CHECK_MSG(queued == 0, "down for 2024-01-01 is queued on up's hours 00:00-12:00 only");
+}
