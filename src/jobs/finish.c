@@ -122,6 +122,8 @@ static void *committer_main(void *arg)
         r->fin_head = r->fin_tail = NULL;
         r->fin_busy = r->fin_n;
         pthread_mutex_unlock(&r->fmu);
+        if (!cat && !(cat = ct_open(r->catalog, err, sizeof err))) /* tried again per batch */
+            lg_error("jobs", "committer: %s (the batch's tasks are taken over later)", err);
         while (list && cat) list = commit_some(r, cat, list);
         for (struct jb_fin *f; list; list = f) { /* no catalog: retaken after task_timeout */
             f = list->next;

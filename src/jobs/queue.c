@@ -235,6 +235,7 @@ static int take_once(jq_journal *q, const char *consumer, int64_t stale_ms, jr_g
                                 errlen);
     }
     if (rc == 1) rc = to_task(q, &rec, consumer, t, err, errlen);
+    if (rc == 0) (void)jr_group_sync(q->g, NULL, 0); /* idle: what was lazily written goes down */
     jr_info si;
     jr_stream_info(q->tasks, &si);
     *next = si.next_offset; /* every record before it was delivered */

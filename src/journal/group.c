@@ -806,6 +806,23 @@ fail:
     return acked;
 }
 
+int jr_group_sync(jr_group *g, char *err, size_t errlen)
+{
+    pthread_mutex_lock(&g->mu);
+    int rc = 0;
+    if (g->dirty && g->fd >= 0) {
+        if (fdatasync(g->fd)) {
+            g->broken = 1; /* as a failed sync in jr__glog_commit */
+            rc = ut_err(err, errlen, "stream %s group %s: fdatasync %s: %s",
+                        jr_stream_name(g->s), g->name, g->path, strerror(errno));
+        } else {
+            g->dirty = 0;
+        }
+    }
+    pthread_mutex_unlock(&g->mu);
+    return rc;
+}
+
 /* ---- pending ------------------------------------------------------------------- */
 
 static int cmp_pc(const void *a, const void *b)

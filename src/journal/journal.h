@@ -281,6 +281,10 @@ int jr_group_read_pending(jr_group *g, const char *consumer, jr_group_buf *b, ui
  * offsets that are not pending are ignored.  Durable before it returns.
  * Returns how many were pending (and are now acknowledged), or -1. */
 int jr_group_ack(jr_group *g, const uint64_t *offsets, int n, char *err, size_t errlen);
+/* lazy_sync_ms groups: fdatasync the ops written since the last sync, if
+ * any (a consumer going idle calls it, so that nothing waits for a next op
+ * to reach the disk).  0 / -1. */
+int jr_group_sync(jr_group *g, char *err, size_t errlen);
 
 /* XPENDING summary. */
 typedef struct jr_pending_consumer {

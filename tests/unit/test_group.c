@@ -840,3 +840,35 @@ TEST(group_lazy_sync_ops_survive_a_killed_process)
     jr_group_close(g);
     jr_stream_close(s);
 }
+
+/* jr_group_sync: a lazy group's written ops are synced on demand (an idle
+ * consumer calls it); nothing to do for a group that syncs every op. */
+TEST(group_sync_on_demand)
+{
+    char err[256];
+    const char *dir = gdir("gsync");
+    jr_stream *s = open_stream(dir, "ev", 0);
+    CHECK(s && add(s, 3) == 0);
+    jr_group_opts o;
+    jr_group_opts_init(&o);
+    o.start = 0;
+    o.lazy_sync_ms = 60000;
+    jr_group *g = jr_group_open(s, "g", &o, err, sizeof err);
+    CHECK_MSG(g, "%s", err);
+    jr_group_buf *b = jr_group_buf_create(s);
+    jr_record r[3];
+    CHECK(jr_group_read(g, "c1", b, r, 3, 0, 0, err, sizeof err) == 3);
+    uint64_t a[2] = {0, 1};
+    CHECK(jr_group_ack(g, a, 2, err, sizeof err) == 2); /* written, not synced (lazy) */
+    CHECK_MSG(jr_group_sync(g, err, sizeof err) == 0, "%s", err);
+    CHECK(jr_group_sync(g, err, sizeof err) == 0); /* nothing dirty: a no-op */
+    jr_group_buf_destroy(b);
+    jr_group_close(g);
+    jr_group *g2 = open_group(s, "g", 0, NULL);
+    jr_pending_summary sum;
+    CHECK(g2 && jr_group_pending_summary(g2, &sum, err, sizeof err) == 0);
+    CHECK_EQ_INT((int)sum.count, 1);
+    jr_pending_summary_free(&sum);
+    jr_group_close(g2);
+    jr_stream_close(s);
+}
