@@ -137,4 +137,121 @@ int cl__body_end(cl__body *b, char *err, size_t errlen);
 int64_t cl__body_records(const cl__body *b);
 int cl__body_gzip(const cl__body *b); /* 1 once gzip was detected */
 
+/* ---- the engine (tokens.c, http.c, call.c, fetch.c, async.c) ----------------- */
+
+/* One collection's state. */
+typedef struct cl__cx {
+    const cl_spec *s;
+    const cl_hooks *h;
+    cl_tokens *tokens;
+    cl_result *res;
+    ut_error *e;
+    void *curl;                   /* CURL *, one easy handle reused (keep-alive) */
+    cl__secrets sec;
+    char token[CL__MAX_TOKEN];    /* the access token in use (OAuth2) */
+    char cache_key[256];
+    int retries;
+    int64_t timeout_ms, backoff_ms, poll_ms, max_wait_ms, max_pages, start;
+    size_t max_record;
+    int part;                     /* raw parts begun */
+    cl__jscan *js;                /* the data bodies' scanner (JSON) */
+    uint64_t rng;
+} cl__cx;
+
+/* What one call asks for; the request is built again for each attempt (a
+ * refreshed token, a redirect). */
+typedef struct cl__target {
+    const cl_request *rq;
+    const cl__vars *vars;
+    const char *url;              /* instead of rq->url and its params (a next
+                                     page's, a file's or a redirect's URL) */
+    const char *pname, *pvalue;   /* a page parameter (replaces rq's of that name) */
+    const char *sname, *svalue;   /* the page size parameter */
+    const char *method;           /* instead of rq->method (a 303 redirect) */
+    int auth;                     /* send the spec's credentials */
+    int auth_call;                /* the OAuth2 token call: a 4xx is CL_AUTH */
+    int no_headers;               /* rq's headers not sent (a report file) */
+    int no_body;                  /* rq's body not sent (a 303 redirect) */
+} cl__target;
+
+/* One attempt's request (request.c). */
+struct curl_slist;
+typedef struct cl__built {
+    const cl__vars *vars;
+    const char *method;
+    ut_buf url, body;
+    int has_body;
+    struct curl_slist *hdr;
+    const char *user, *pass;      /* basic auth */
+} cl__built;
+/* 0, or -1 with the collection failed (CL_INVALID: a bad URL, header, body). */
+int cl__build(cl__cx *cx, const cl__target *t, const cl__vars *v, cl__built *b);
+void cl__built_free(cl__built *b);
+
+/* The final response of a call. */
+typedef struct cl__resp {
+    long status;
+    int accept_ranges;
+    char retry_after[64], etag[256], content_range[128], encoding[64];
+    ut_buf link;                  /* Link header(s), capped */
+    ut_buf body;                  /* control calls: the whole body, capped */
+    ut_buf excerpt;               /* a non-2xx body's start */
+    char url[CL__MAX_URL];        /* where it came from (after redirects) */
+} cl__resp;
+void cl__resp_free(cl__resp *r);
+
+/* A data part's transfer: the raw hooks and a body decoder. */
+typedef struct cl__xfer {
+    cl__body *body;               /* NULL: a control call (body kept in resp) */
+    const char *ext;
+    int64_t got;                  /* body bytes taken over all attempts */
+    int begun;                    /* raw_begin was called */
+    int accept_ranges;            /* seen on an answer with this body */
+    char etag[256];
+    char err[400];                /* a parse failure of the body */
+    int bad;                      /* CL__BAD / CL__STOP from the decoder or a hook */
+} cl__xfer;
+
+/* One attempt over libcurl.  *cc gets the CURLcode; r the response. */
+typedef struct cl__attempt {
+    const char *method, *url, *body;
+    size_t body_len;
+    void *headers;                /* struct curl_slist * */
+    const char *user, *pass;      /* basic auth */
+    int64_t range_from;           /* > 0: a Range request */
+    const char *if_range;
+    int stalled, canceled;        /* set by the progress callback */
+    int64_t skip;                 /* bytes of a 200 answer to a Range request to drop */
+    int64_t bytes;                /* body bytes of this attempt */
+} cl__attempt;
+int cl__perform(cl__cx *cx, cl__attempt *a, cl__xfer *x, cl__resp *r, char *cerr, size_t cerrlen);
+
+/* One HTTP call: take, attempts, 429 pauses, retries, 401 refresh, Range
+ * resume, redirects.  0, or -1 with cx->e and res->kind set. */
+int cl__call(cl__cx *cx, const cl__target *t, cl__xfer *x, cl__resp *r);
+/* Fail the collection: res->kind, res->url, e (message redacted). -1. */
+int cl__fail(cl__cx *cx, cl_kind k, const char *url, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Log a line about this collection (redacted). */
+void cl__log(cl__cx *cx, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Sleep ms unless cancelled: 0, or -1 (cancelled). */
+int cl__sleep(cl__cx *cx, int64_t ms);
+int cl__canceled(const cl__cx *cx);
+int64_t cl__now_ms(void);
+/* Backoff before attempt k (1, 2, ...): backoff_ms doubling, at most 30 s. */
+int64_t cl__backoff(cl__cx *cx, int k);
+
+/* OAuth2: the access token into cx->token (from the cache unless force;
+ * force after a 401 with `used`).  0 / -1 (cx->e). */
+int cl__oauth_token(cl__cx *cx, int force, const char *used);
+
+/* A JSON control body (token, create, status) parsed for paths.  NULL with
+ * the collection failed (CL_PARSE). */
+cl__jscan *cl__control_parse(cl__cx *cx, const cl__resp *r, const char *const *keep, int nkeep);
+
+/* A data call (a page, a report file) and its body's end: records counted
+ * into *nrec.  0 / -1. */
+int cl__data_call(cl__cx *cx, const cl__target *t, cl__resp *r, int64_t *nrec);
+int cl__async(cl__cx *cx);
+
 #endif

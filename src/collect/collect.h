@@ -42,7 +42,9 @@
  *                    handed over in full, for inspection)
  *     CL_REPORT      an asynchronous report ended failed, or did not get
  *                    ready within max_wait
- *     CL_CANCELED    hooks.cancel became set
+ *     CL_CANCELED    hooks.cancel became set, or a hook returned -1
+ *     CL_INVALID     the spec itself cannot be used (a missing URL, a bad
+ *                    JSON path, a header with a line break): UT_EINVAL
  *
  * Threading: a cl_fetch call uses only its arguments; calls run in
  * parallel on different threads (one libcurl easy handle each).  The
@@ -154,20 +156,27 @@ typedef struct cl_spec {
     const char *records;        /* JSON: path of the records array */
     int gzip;                   /* 1: bodies are gzip files (also detected by magic
                                    bytes and Content-Encoding) */
-    int retries;                /* per HTTP call on 5xx/timeouts (default 3) */
+    int retries;                /* per HTTP call on 5xx/timeouts (0: default 3;
+                                   < 0: none) */
     int64_t timeout_ms;         /* per HTTP call without progress (default 60 s) */
-    uint64_t max_record_bytes;  /* default 1 MiB */
+    uint64_t max_record_bytes;  /* default 1 MiB, at most 64 MiB */
+    int64_t backoff_ms;         /* first retry wait, doubling up to 30 s (default 1 s) */
 } cl_spec;
 
 typedef enum cl_kind {
-    CL_OK, CL_AUTH, CL_CLIENT, CL_SERVER, CL_PARSE, CL_REPORT, CL_CANCELED
+    CL_OK, CL_AUTH, CL_CLIENT, CL_SERVER, CL_PARSE, CL_REPORT, CL_CANCELED, CL_INVALID
 } cl_kind;
+
+/* "ok", "auth", "client", "server", "parse", "report", "canceled", "invalid". */
+const char *cl_kind_name(cl_kind k);
 
 /* What the caller does with the data, and the pool. */
 typedef struct cl_hooks {
     void *ctx;
     /* A raw part begins (one per HTTP response with data: a page, a report
-     * file); ext: "json", "ndjson", "csv", "tsv" (before any gzip).  0 / -1. */
+     * file; numbered from 1); ext: "json", "ndjson", "csv", "tsv" (before
+     * any gzip); url with secrets cut.  A download resumed with Range goes
+     * on in the same part.  0 / -1. */
     int (*raw_begin)(void *ctx, int part, const char *url, const char *ext);
     /* Raw bytes of the current part (as received, still gzip'ed if they were). */
     int (*raw)(void *ctx, const void *p, size_t n);
@@ -186,7 +195,10 @@ typedef struct cl_result {
     cl_kind kind;
     int status;                 /* the last HTTP status */
     int64_t pages, records, raw_bytes, calls, retries, throttled, refreshes;
+    int64_t resumes;            /* downloads resumed with Range */
+    int truncated;              /* max_pages stopped a walk that had a next page */
     char url[512];              /* the failing call's URL (secrets redacted) */
+    char body[513];             /* its answer's first 512 bytes (redacted) */
 } cl_result;
 
 /* The shared OAuth2 access-token cache (one per process). */
