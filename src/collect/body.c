@@ -150,10 +150,11 @@ static int inflate_feed(cl__body *b, const unsigned char *p, size_t n, char *err
         b->z.next_out = b->win;
         b->z.avail_out = WINDOW;
         int zr = inflate(&b->z, Z_NO_FLUSH);
-        if (zr != Z_OK && zr != Z_STREAM_END && zr != Z_BUF_ERROR)
-            return ut_err(err, errlen, "gzip: %s", b->z.msg ? b->z.msg : "corrupt data"), CL__BAD;
+        /* what came out goes on first, as it would have in smaller pieces */
         int rc = split(b, (const char *)b->win, WINDOW - b->z.avail_out, err, errlen);
         if (rc) return rc;
+        if (zr != Z_OK && zr != Z_STREAM_END && zr != Z_BUF_ERROR)
+            return ut_err(err, errlen, "gzip: %s", b->z.msg ? b->z.msg : "corrupt data"), CL__BAD;
         if (zr == Z_STREAM_END) b->zend = 1;
         else if (zr == Z_BUF_ERROR && b->z.avail_out) break; /* needs more input */
     }
