@@ -137,6 +137,72 @@ static void header_done(cl__csv *c)
     c->have_header = 1;
 }
 
+/* ---- JSON text of a value, written in place ---------------------------------- */
+
+/* Bytes copied as they are: printable ASCII but '"' and '\\'. */
+static const uint8_t plain[256] = {
+#define R16(v) v, v, v, v, v, v, v, v, v, v, v, v, v, v, v, v
+    R16(0), R16(0),                              /* controls */
+    1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* '"' */
+    R16(1), R16(1),
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1, /* '\\' */
+    R16(1), R16(1),
+    R16(0), R16(0), R16(0), R16(0), R16(0), R16(0), R16(0), R16(0), /* not ASCII */
+#undef R16
+};
+
+/* Length of the valid UTF-8 sequence at s[0..n), 0 when invalid. */
+static size_t utf8_len(const uint8_t *s, size_t n)
+{
+    uint8_t c = s[0];
+    size_t len;
+    uint32_t cp;
+    if (c >= 0xc2 && c <= 0xdf) len = 2, cp = c & 0x1f;
+    else if (c >= 0xe0 && c <= 0xef) len = 3, cp = c & 0x0f;
+    else if (c >= 0xf0 && c <= 0xf4) len = 4, cp = c & 0x07;
+    else return 0;
+    if (len > n) return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xc0) != 0x80) return 0;
+        cp = cp << 6 | (s[i] & 0x3f);
+    }
+    if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+        (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+        return 0;
+    return len;
+}
+
+/* s[0..n) as a quoted JSON string at d (room for 6 n + 2 bytes), as
+ * ut_json_str writes it (an invalid UTF-8 byte as \u00XX).  The length. */
+static size_t json_str_at(uint8_t *d, const uint8_t *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    uint8_t *o = d;
+    *o++ = '"';
+    for (size_t i = 0; i < n;) {
+        size_t j = i;
+        while (j < n && plain[s[j]]) j++;
+        memcpy(o, s + i, j - i);
+        o += j - i;
+        if ((i = j) == n) break;
+        uint8_t c = s[i];
+        size_t l;
+        if (c == '"' || c == '\\') {
+            *o++ = '\\', *o++ = c, i++;
+        } else if (c >= 0x80 && (l = utf8_len(s + i, n - i))) {
+            memcpy(o, s + i, l), o += l, i += l;
+        } else {
+            const char *e = c == '\n' ? "\\n" : c == '\t' ? "\\t" : c == '\r' ? "\\r"
+                          : c == '\b' ? "\\b" : c == '\f' ? "\\f" : NULL;
+            if (e) memcpy(o, e, 2), o += 2;
+            else memcpy(o, "\\u00", 4), o[4] = (uint8_t)hex[c >> 4], o[5] = (uint8_t)hex[c & 15], o += 6;
+            i++;
+        }
+    }
+    *o++ = '"';
+    return (size_t)(o - d);
+}
+
 /* One field is complete: v[0..n), quoted or not. */
 static int field_done(cl__csv *c, const char *v, size_t n, int quoted, char *err, size_t errlen)
 {
@@ -154,11 +220,16 @@ static int field_done(cl__csv *c, const char *v, size_t n, int quoted, char *err
         c->nf++;
         return CL__OK; /* counted; the row fails at its end unless it is blank */
     }
-    if (c->nf == 0) ut_buf_reset(&c->row), ut_buf_putc(&c->row, '{');
-    else ut_buf_putc(&c->row, ',');
-    ut_buf_put(&c->row, c->keys.p + c->noff[c->nf], c->noff[c->nf + 1] - c->noff[c->nf]);
-    if (n == 0 && !quoted) ut_buf_put(&c->row, "null", 4);
-    else ut_json_str(&c->row, v, n);
+    if (c->nf == 0) ut_buf_reset(&c->row);
+    size_t kl = c->noff[c->nf + 1] - c->noff[c->nf];
+    ut_buf_reserve(&c->row, 1 + kl + 6 * n + 2);
+    uint8_t *o = c->row.p + c->row.len;
+    *o++ = c->nf ? ',' : '{';
+    memcpy(o, c->keys.p + c->noff[c->nf], kl);
+    o += kl;
+    if (n == 0 && !quoted) memcpy(o, "null", 4), o += 4;
+    else o += json_str_at(o, (const uint8_t *)v, n);
+    ut_buf_setlen(&c->row, (size_t)(o - c->row.p));
     c->nf++;
     if (c->row.len > c->max_record) return bad(c, err, errlen, "the row is over the record cap");
     return CL__OK;
@@ -278,7 +349,8 @@ int cl__csv_feed(cl__csv *c, const char *p, size_t n, char *err, size_t errlen)
     while (i < n && rc == CL__OK) {
         if (c->st == C_UNQ) {
             size_t j = i;
-            while (j < n && p[j] != c->delim && p[j] != '\n') j++;
+            const char d = c->delim; /* a local: p's bytes may alias c */
+            while (j < n && p[j] != d && p[j] != '\n') j++;
             if (j == n) {
                 rc = gather(c, p, c->fs, n, err, errlen);
                 i = n;
