@@ -248,9 +248,8 @@ static int answer(cl__cx *cx, state *st, const cl__resp *r)
 static int attempt(cl__cx *cx, state *st, cl__xfer *x, cl__resp *r)
 {
     cl__built b;
-    if (st->t.auth && cx->s->auth.type == CL_AUTH_OAUTH2 && !cx->token[0] &&
-        cl__oauth_token(cx, 0, NULL))
-        return FAIL;
+    if (st->t.auth && cx->s->auth.type == CL_AUTH_OAUTH2 && cl__oauth_token(cx, 0, NULL))
+        return FAIL; /* the cached token, or a new one when it ran out */
     st->v.token = cx->s->auth.type == CL_AUTH_OAUTH2 ? cx->token : cx->s->auth.token;
     if (cl__build(cx, &st->t, &st->v, &b)) {
         cl__built_free(&b);
@@ -258,6 +257,8 @@ static int attempt(cl__cx *cx, state *st, cl__xfer *x, cl__resp *r)
     }
     snprintf(st->url, sizeof st->url, "%s %s", b.method, ut_buf_cstr(&b.url));
     char range[64];
+    if (x->body && !b.accept_encoding) /* the raw part stays as it came: decoded by body.c */
+        b.hdr = curl_slist_append(b.hdr, "Accept-Encoding: gzip");
     if (x->body && x->got > 0) {
         snprintf(range, sizeof range, "Range: bytes=%lld-", (long long)x->got);
         b.hdr = curl_slist_append(b.hdr, range);
@@ -275,7 +276,7 @@ static int attempt(cl__cx *cx, state *st, cl__xfer *x, cl__resp *r)
     cl__attempt a = {.method = b.method, .url = ut_buf_cstr(&b.url),
                      .body = b.has_body ? ut_buf_cstr(&b.body) : NULL, .body_len = b.body.len,
                      .headers = b.hdr, .user = b.user, .pass = b.pass,
-                     .range_from = x->body ? x->got : 0,
+                     .range_from = x->body ? x->got : 0, .decode = !x->body,
                      .if_range = x->body && x->got > 0 && x->etag[0] ? x->etag : NULL};
     int64_t got_before = x->got, t0 = cl__now_ms();
     char cerr[CURL_ERROR_SIZE + 64] = "";

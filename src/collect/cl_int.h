@@ -180,7 +180,7 @@ typedef struct cl__built {
     const cl__vars *vars;
     const char *method;
     ut_buf url, body;
-    int has_body;
+    int has_body, accept_encoding; /* accept_encoding: rq has that header */
     struct curl_slist *hdr;
     const char *user, *pass;      /* basic auth */
 } cl__built;
@@ -220,6 +220,7 @@ typedef struct cl__attempt {
     const char *user, *pass;      /* basic auth */
     int64_t range_from;           /* > 0: a Range request */
     const char *if_range;
+    int decode;                   /* a control call: libcurl undoes any encoding */
     int stalled, canceled;        /* set by the progress callback */
     int64_t skip;                 /* bytes of a 200 answer to a Range request to drop */
     int64_t bytes;                /* body bytes of this attempt */

@@ -119,7 +119,8 @@ static int next_page(cl__cx *cx, walk *w, const cl__resp *r, int64_t nrec)
     snprintf(what, sizeof what, "%.*s", (int)(n < CL__MAX_URL ? n : CL__MAX_URL), v);
     int rc = strlen(what) != n || cl__url_resolve(r->url, what, &u) ? -2
            : !cl__same_origin(ut_buf_cstr(&u), r->url) ? -3
-           : !strcmp(ut_buf_cstr(&u), r->url) ? -4 : 1;
+           : !strcmp(ut_buf_cstr(&u), r->url) || !strcmp(ut_buf_cstr(&u), ut_buf_cstr(&w->next)) ? -4
+           : 1;
     if (rc == 1) ut_buf_reset(&w->next), ut_buf_puts(&w->next, ut_buf_cstr(&u));
     ut_buf_free(&u);
     ut_buf_free(&link);

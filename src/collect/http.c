@@ -215,6 +215,7 @@ static void set_options(CURL *c, io *o, char *cerr)
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, ct);
     curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(c, CURLOPT_BUFFERSIZE, 256L << 10);
+    if (a->decode) curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, ""); /* any libcurl knows */
     if (a->user) {
         curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
         curl_easy_setopt(c, CURLOPT_USERNAME, a->user);

@@ -7,7 +7,7 @@
  *   auth     Bearer / API-key header / query parameter / basic, only when
  *            the target says so (same origin as the spec's requests)
  *   headers  rq's (templated; CR, LF and non-token names refused), Expect
- *            off, Accept-Encoding gzip unless rq has one
+ *            off (call.c adds Accept-Encoding: gzip to data calls)
  *   body     templated: form bodies get URL-encoded values, JSON bodies
  *            JSON-escaped ones
  *
@@ -134,14 +134,12 @@ int cl__build(cl__cx *cx, const cl__target *t, const cl__vars *v, cl__built *b)
     b->url.max = CL__MAX_URL;
     b->method = t->method ? t->method : rq->method ? rq->method : "GET";
     if (build_url(cx, t, b)) return -1;
-    int gz = 0;
     for (int i = 0; !t->no_headers && i < rq->nheaders; i++) {
-        if (!strcasecmp(rq->headers[i].name, "Accept-Encoding")) gz = 1;
+        if (!strcasecmp(rq->headers[i].name, "Accept-Encoding")) b->accept_encoding = 1;
         if (add_header(cx, b, rq->headers[i].name, rq->headers[i].value ? rq->headers[i].value : ""))
             return -1;
     }
     b->hdr = curl_slist_append(b->hdr, "Expect:");
-    if (!gz) b->hdr = curl_slist_append(b->hdr, "Accept-Encoding: gzip");
     if (build_auth(cx, t, b) || build_body(cx, t, b)) return -1;
     return 0;
 }

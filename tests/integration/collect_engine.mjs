@@ -195,6 +195,17 @@ function apiHandler(req, res) {
         if (req.headers.authorization !== 'Basic ' + Buffer.from('u1:p@ss w0rd').toString('base64')) return json(401, { e: 'who' });
         return json(200, { items: items(0, 3) });
     case '/sink': return json(200, { items: items(0, 1) });
+    case '/rep/create': { // an async report whose control answers are gzip'ed
+        res.writeHead(201, { 'Content-Type': 'application/json', 'Content-Encoding': 'gzip' });
+        return res.end(zlib.gzipSync(JSON.stringify({ job: { id: 'r 1/x' }, state: 'QUEUED' })));
+    }
+    case '/rep/status/r%201%2Fx': {
+        apiHandler.polls = (apiHandler.polls ?? 0) + 1;
+        const done = apiHandler.polls >= 2;
+        res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Encoding': 'gzip' });
+        return res.end(zlib.gzipSync(JSON.stringify({ state: done ? 'ready' : 'running', file: done ? '../../files/r1.ndjson' : null })));
+    }
+    case '/files/r1.ndjson': res.writeHead(200); return res.end(items(0, 7).map((x) => JSON.stringify(x)).join('\n'));
     default: return json(404, { e: 'no' });
     }
 }
@@ -245,6 +256,9 @@ await R.guard('redirects_retry_after_encodings', async () => {
         apiSpec('/html', { format: 'json', records: 'items' }),
         apiSpec('/br', { format: 'json', records: 'items' }),
         apiSpec('/basic', { auth: { type: 'basic', username: 'u1', password: 'p@ss w0rd' }, redact: ['p@ss w0rd'], format: 'json', records: 'items' }),
+        { ...apiSpec('/rep'), request: undefined, format: 'ndjson', async: {
+            create: { method: 'POST', url: API + '/rep/create' }, id_path: 'job.id', status: { url: API + '/rep/status/{{report.id}}' },
+            status_path: 'state', ready: 'READY', failed: 'FAILED', file_url_path: 'file', poll_ms: 10 } },
     ] }, { rawDir: true });
     const r = Object.fromEntries(x.results.map((v) => [v.spec, v]));
     const p = [];
@@ -261,6 +275,8 @@ await R.guard('redirects_retry_after_encodings', async () => {
         p.push(`an HTML body: ${r[4].kind} ${r[4].error}`);
     if (r[5].kind !== 'parse' || !/Content-Encoding 'br'/.test(r[5].error)) p.push(`br: ${r[5].error}`);
     if (r[6].kind !== 'ok' || r[6].records !== 3) p.push(`basic auth: ${JSON.stringify(r[6])}`);
+    if (r[7].kind !== 'ok' || r[7].records !== 7 || !seen.some(([u, h]) => u === '/files/r1.ndjson' && h.authorization))
+        p.push(`async with gzip control answers and a relative file URL: ${JSON.stringify(r[7])}`);
     if (/api-secret-token-123|p@ss w0rd/.test(x.out + x.err)) p.push('a secret of the redact list is in the output');
     R.check('redirects_retry_after_encodings', p);
 });
@@ -301,6 +317,18 @@ await R.guard('acc07_refresh_once_per_401', async () => {
     const q = one(y, 'bad refresh');
     R.check('oauth2_refused_refresh_is_auth', q.kind === 'auth' && q.calls === 1 && /invalid_grant/.test(q.error) &&
         !q.error.includes('wrong-refresh-token-xyz') ? [] : [JSON.stringify(q)]);
+});
+
+await R.guard('oauth2_token_refreshed_on_expiry', async () => {
+    m.configure({ token_ttl: 1 });
+    try {
+        const s0 = m.stats().media.gads;
+        const r = one(await probe({ specs: [gadsSpec('acc06', { async: { ...gadsSpec('acc06').async, poll_ms: 700 } })] }), 'ttl');
+        const s1 = m.stats().media.gads;
+        // create + 3 polls + download span > 2 s: the 1 s token is renewed before it runs out
+        R.check('oauth2_token_refreshed_on_expiry', r.kind === 'ok' && r.refreshes >= 2 && s1.unauthorized === s0.unauthorized
+            ? [] : [`${r.kind} ${r.refreshes} refreshes, ${s1.unauthorized - s0.unauthorized} 401s: ${r.error}`]);
+    } finally { m.configure({ token_ttl: 3600 }); }
 });
 
 await R.guard('gads_failed_report', async () => {
