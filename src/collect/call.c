@@ -175,7 +175,7 @@ static int transport(cl__cx *cx, state *st, cl__xfer *x, int64_t got_before, con
     if (!strcmp(cerr, "no data moved within the timeout"))
         snprintf(tmo, sizeof tmo, "no data moved for %lld ms", (long long)cx->timeout_ms), why = tmo;
     if (x->body && x->got > 0) {
-        if (!x->accept_ranges)
+        if (!x->accept_ranges || strncmp(st->url, "GET ", 4)) /* st->url: "METHOD URL" */
             return cl__fail(cx, CL_SERVER, st->url, "%s: the body was cut after %lld bytes (%s) "
                             "and the server takes no Range requests", st->url, (long long)x->got, why);
         if (x->got == got_before) st->attempts++;
@@ -262,7 +262,7 @@ static int attempt(cl__cx *cx, state *st, cl__xfer *x, cl__resp *r)
     if (x->body && x->got > 0) {
         snprintf(range, sizeof range, "Range: bytes=%lld-", (long long)x->got);
         b.hdr = curl_slist_append(b.hdr, range);
-        if (x->etag[0]) {
+        if (x->etag[0] && strncmp(x->etag, "W/", 2)) { /* If-Range takes strong ETags only */
             ut_buf h = {0};
             ut_buf_printf(&h, "If-Range: %s", x->etag);
             b.hdr = curl_slist_append(b.hdr, ut_buf_cstr(&h));
@@ -277,7 +277,8 @@ static int attempt(cl__cx *cx, state *st, cl__xfer *x, cl__resp *r)
                      .body = b.has_body ? ut_buf_cstr(&b.body) : NULL, .body_len = b.body.len,
                      .headers = b.hdr, .user = b.user, .pass = b.pass,
                      .range_from = x->body ? x->got : 0, .decode = !x->body,
-                     .if_range = x->body && x->got > 0 && x->etag[0] ? x->etag : NULL};
+                     .if_range = x->body && x->got > 0 && x->etag[0] && strncmp(x->etag, "W/", 2)
+                                     ? x->etag : NULL};
     int64_t got_before = x->got, t0 = cl__now_ms();
     char cerr[CURL_ERROR_SIZE + 64] = "";
     int cc = cl__perform(cx, &a, x, r, cerr, sizeof cerr);
@@ -287,7 +288,7 @@ static int attempt(cl__cx *cx, state *st, cl__xfer *x, cl__resp *r)
     cl__log(cx, LG_DEBUG, "%s -> %ld (%lld bytes, %lld ms)%s%s", st->url, r->status,
             (long long)a.bytes, (long long)(cl__now_ms() - t0), cc ? ": " : "", cerr);
     if (x->bad == CL__BAD)
-        return cl__fail(cx, CL_PARSE, st->url, "%s: %s", st->url, x->err);
+        return cl__fail(cx, x->changed ? CL_SERVER : CL_PARSE, st->url, "%s: %s", st->url, x->err);
     if (x->bad == CL__STOP)
         return cl__fail(cx, CL_CANCELED, st->url, "%s: stopped: %s", st->url,
                         x->err[0] ? x->err : "a hook returned -1");

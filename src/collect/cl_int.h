@@ -210,6 +210,7 @@ typedef struct cl__xfer {
     char etag[256];
     char err[400];                /* a parse failure of the body */
     int bad;                      /* CL__BAD / CL__STOP from the decoder or a hook */
+    int changed;                  /* bad: a resumed download is not the same file */
 } cl__xfer;
 
 /* One attempt over libcurl.  *cc gets the CURLcode; r the response. */

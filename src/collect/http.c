@@ -101,7 +101,7 @@ static int check_start(io *o)
         if (sscanf(r->content_range, "bytes %lld-", &from) != 1 || from != a->range_from) {
             snprintf(x->err, sizeof x->err, "a resumed download answered Content-Range '%.60s', "
                      "not from byte %lld", r->content_range, (long long)a->range_from);
-            return x->bad = CL__BAD, -1;
+            return x->bad = CL__BAD, x->changed = 1, -1;
         }
         return 0;
     }
@@ -111,7 +111,7 @@ static int check_start(io *o)
     }
     snprintf(x->err, sizeof x->err, "the file changed while it was downloaded (HTTP %ld to a "
              "Range request from byte %lld)", r->status, (long long)a->range_from);
-    return x->bad = CL__BAD, -1;
+    return x->bad = CL__BAD, x->changed = 1, -1;
 }
 
 /* Hand p[0..n) of a data body over: raw hooks, then the decoder.  After a
@@ -225,8 +225,8 @@ static void set_options(CURL *c, io *o, char *cerr)
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, a->body ? a->body : "");
         curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(a->body ? a->body_len : 0));
     }
-    if (strcmp(a->method, "GET") && strcmp(a->method, "POST"))
-        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, a->method);
+    if (strcmp(a->method, "POST")) /* GET with a body stays GET */
+        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, strcmp(a->method, "GET") || a->body ? a->method : NULL);
 }
 
 int cl__perform(cl__cx *cx, cl__attempt *a, cl__xfer *x, cl__resp *r, char *cerr, size_t cerrlen)

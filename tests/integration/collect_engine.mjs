@@ -195,6 +195,23 @@ function apiHandler(req, res) {
         if (req.headers.authorization !== 'Basic ' + Buffer.from('u1:p@ss w0rd').toString('base64')) return json(401, { e: 'who' });
         return json(200, { items: items(0, 3) });
     case '/sink': return json(200, { items: items(0, 1) });
+    case '/cutfile': case '/cutweak': { // cut once after 400 bytes; the Range answer depends on the ETag
+        const weak = u.pathname === '/cutweak';
+        const body = Buffer.from(items(0, 40).map((x) => JSON.stringify(x)).join('\n') + '\n');
+        const etag = weak ? 'W/"v1"' : apiHandler.cutDone ? '"v2"' : '"v1"';
+        const range = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
+        if (range && (weak || req.headers['if-range'] === etag)) {
+            const from = Number(range[1]);
+            res.writeHead(206, { 'Content-Range': `bytes ${from}-${body.length - 1}/${body.length}`, 'Content-Length': body.length - from, 'Accept-Ranges': 'bytes', ETag: etag });
+            return res.end(body.subarray(from));
+        }
+        res.writeHead(200, { 'Content-Length': body.length, 'Accept-Ranges': 'bytes', ETag: etag });
+        if (range || (apiHandler.cut ?? {})[u.pathname]) return res.end(body);
+        (apiHandler.cut ??= {})[u.pathname] = 1;
+        apiHandler.cutDone = !weak;
+        res.write(body.subarray(0, 400));
+        return setTimeout(() => res.destroy(), 20);
+    }
     case '/rep/create': { // an async report whose control answers are gzip'ed
         res.writeHead(201, { 'Content-Type': 'application/json', 'Content-Encoding': 'gzip' });
         return res.end(zlib.gzipSync(JSON.stringify({ job: { id: 'r 1/x' }, state: 'QUEUED' })));
@@ -259,6 +276,8 @@ await R.guard('redirects_retry_after_encodings', async () => {
         { ...apiSpec('/rep'), request: undefined, format: 'ndjson', async: {
             create: { method: 'POST', url: API + '/rep/create' }, id_path: 'job.id', status: { url: API + '/rep/status/{{report.id}}' },
             status_path: 'state', ready: 'READY', failed: 'FAILED', file_url_path: 'file', poll_ms: 10 } },
+        apiSpec('/cutfile', { format: 'ndjson' }),
+        apiSpec('/cutweak', { format: 'ndjson' }),
     ] }, { rawDir: true });
     const r = Object.fromEntries(x.results.map((v) => [v.spec, v]));
     const p = [];
@@ -275,6 +294,9 @@ await R.guard('redirects_retry_after_encodings', async () => {
         p.push(`an HTML body: ${r[4].kind} ${r[4].error}`);
     if (r[5].kind !== 'parse' || !/Content-Encoding 'br'/.test(r[5].error)) p.push(`br: ${r[5].error}`);
     if (r[6].kind !== 'ok' || r[6].records !== 3) p.push(`basic auth: ${JSON.stringify(r[6])}`);
+    if (r[8].kind !== 'server' || !/the file changed while it was downloaded/.test(r[8].error)) p.push(`a file changed under a resume: ${r[8].kind} ${r[8].error}`);
+    if (r[9].kind !== 'ok' || r[9].records !== 40 || r[9].resumes !== 1 || !seen.some(([u, h]) => u === '/cutweak' && h.range && !h['if-range']))
+        p.push(`a weak ETag resumed without If-Range: ${JSON.stringify(r[9])}`);
     if (r[7].kind !== 'ok' || r[7].records !== 7 || !seen.some(([u, h]) => u === '/files/r1.ndjson' && h.authorization))
         p.push(`async with gzip control answers and a relative file URL: ${JSON.stringify(r[7])}`);
     if (/api-secret-token-123|p@ss w0rd/.test(x.out + x.err)) p.push('a secret of the redact list is in the output');
@@ -317,6 +339,20 @@ await R.guard('acc07_refresh_once_per_401', async () => {
     const q = one(y, 'bad refresh');
     R.check('oauth2_refused_refresh_is_auth', q.kind === 'auth' && q.calls === 1 && /invalid_grant/.test(q.error) &&
         !q.error.includes('wrong-refresh-token-xyz') ? [] : [JSON.stringify(q)]);
+});
+
+await R.guard('oauth2_cache_shared_across_collections', async () => {
+    const s0 = m.stats().media.gads;
+    const x = await probe({ specs: [gadsSpec('acc09'), gadsSpec('acc09'), gadsSpec('acc10'), gadsSpec('acc11'), gadsSpec('acc12')], threads: 4 });
+    const s1 = m.stats().media.gads, p = [];
+    for (const r of x.results) p.push(...okRes(r));
+    const by = (a) => (s1.refreshes_by_account[a] ?? 0) - (s0.refreshes_by_account?.[a] ?? 0);
+    if (by('acc10') !== 1 || by('acc11') !== 1 || by('acc12') !== 1 || by('acc09') < 1 || by('acc09') > 2)
+        p.push(`token grants per account: ${['acc09', 'acc10', 'acc11', 'acc12'].map((a) => `${a} ${by(a)}`).join(', ')}`);
+    const y = await probe({ specs: [gadsSpec('acc09'), gadsSpec('acc09')], threads: 1 });
+    const refr = y.results.reduce((t, r) => t + r.refreshes, 0);
+    if (refr !== 1 || y.results.some((r) => r.kind !== 'ok')) p.push(`two collections of acc09 one after the other got ${refr} tokens (want 1: cached)`);
+    R.check('oauth2_cache_shared_across_collections', p);
 });
 
 await R.guard('oauth2_token_refreshed_on_expiry', async () => {
