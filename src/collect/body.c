@@ -12,6 +12,7 @@
  * max_record bytes) and what the splitters keep. */
 #include "collect/cl_int.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
@@ -39,6 +40,7 @@ struct cl__body {
 cl__body *cl__body_create(cl_format fmt, cl__jscan *js, size_t max_record, cl__emit_fn fn,
                           void *ctx)
 {
+    assert(fmt != CL_FMT_JSON || js);
     cl__body *b = ut_calloc(1, sizeof *b);
     b->fmt = fmt;
     b->js = js;

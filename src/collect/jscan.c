@@ -82,14 +82,15 @@ cl__jscan *cl__jscan_create(const char *records, const char *const *keep, int nk
         if (i == nkeep) s->rec_t = s->ntarget;
         s->ntarget++;
     }
-    if (s->rec_t >= 0) /* a kept value must not hold the records */
+    if (s->rec_t >= 0) /* a kept value must not hold the records, nor lie in them */
         for (int t = 0; t < s->rec_t; t++) {
             const cl__path *a = &s->path[t], *r = &s->path[s->rec_t];
-            int prefix = a->n <= r->n;
-            for (int k = 0; prefix && k < a->n; k++)
+            int n = a->n < r->n ? a->n : r->n, prefix = 1;
+            for (int k = 0; prefix && k < n; k++)
                 prefix = a->len[k] == r->len[k] && !memcmp(a->seg[k], r->seg[k], a->len[k]);
             if (prefix) {
-                ut_err(err, errlen, "JSON path '%s' holds the records at '%s'", keep[t], records);
+                ut_err(err, errlen, "JSON path '%s' %s the records at '%s'", keep[t],
+                       a->n <= r->n ? "holds" : "lies inside", records);
                 goto bad;
             }
         }

@@ -34,7 +34,8 @@ static int parse(int mode, const char *body, size_t n, size_t step, out *o, ut_b
     static const char *const keep[] = {"paging.next", "meta.cursor", "id"};
     cl__jscan *js = NULL;
     if (mode == 0 || mode == 4)
-        js = cl__jscan_create(mode == 0 ? "data" : "", keep, mode == 0 ? 3 : 1, 4096, err, sizeof err);
+        js = cl__jscan_create(mode == 0 ? "data" : "", keep, mode == 0 ? 3 : 0, 4096, err, sizeof err);
+    if ((mode == 0 || mode == 4) && !js) abort();
     cl_format f = mode <= 0 || mode == 4 ? CL_FMT_JSON : mode == 1 ? CL_FMT_CSV
                 : mode == 2 ? CL_FMT_TSV : CL_FMT_NDJSON;
     cl__body *b = cl__body_create(f, js, 4096, rec, o);
@@ -44,7 +45,7 @@ static int parse(int mode, const char *body, size_t n, size_t step, out *o, ut_b
         rc = cl__body_feed(b, body + i, k, err, sizeof err);
     }
     if (!rc) rc = cl__body_end(b, err, sizeof err);
-    for (int i = 0; js && i < (mode == 0 ? 3 : 1); i++) {
+    for (int i = 0; js && i < (mode == 0 ? 3 : 0); i++) {
         size_t vn = 0;
         const char *v = cl__jscan_value(js, i, &vn);
         ut_buf_printf(kept, "%d:", i);

@@ -462,3 +462,83 @@ TEST(collect_redact)
     CHECK(!strstr(small, "ya29.TOKEN"));
     cl__secrets_free(&s);
 }
+
+/* ---- messages and specs ---------------------------------------------------- */
+
+TEST(collect_fail_message_has_no_secret)
+{
+    cl_spec s = {.name = "fb_insights", .account = "acc01"};
+    cl_hooks h = {0};
+    cl_result res;
+    memset(&res, 0, sizeof res);
+    ut_error e = {0};
+    cl__cx cx;
+    memset(&cx, 0, sizeof cx);
+    cx.s = &s, cx.h = &h, cx.res = &res, cx.e = &e;
+    cl__secrets_add(&cx.sec, "EAAB/secret+token");
+    cl__secrets_add_copy(&cx.sec, "ya29.a0Af-obtained");
+    const char *url = "GET http://h/x?access_token=EAAB%2Fsecret%2Btoken&b=ya29.a0Af-obtained";
+    CHECK(cl__fail(&cx, CL_SERVER, url + 4, "%s: HTTP 500: {\"echo\":\"EAAB/secret+token\"} ya29.a0A",
+                   url) == -1);
+    CHECK(res.kind == CL_SERVER && e.kind == UT_EIO);
+    CHECK_MSG(!strstr(e.msg, "secret") && !strstr(e.msg, "ya29.a0A") && !strstr(res.url, "secret") &&
+                  !strstr(res.url, "obtained"), "%s | %s", e.msg, res.url);
+    CHECK_EQ_STR(e.msg, "collect fb_insights: account acc01: GET http://h/x?access_token=[redacted]&"
+                        "b=[redacted]: HTTP 500: {\"echo\":\"[redacted]\"} [redacted]");
+    CHECK_EQ_STR(res.url, "http://h/x?access_token=[redacted]&b=[redacted]");
+    cl__secrets_free(&cx.sec);
+}
+
+/* cl_fetch on a spec it cannot use: CL_INVALID, UT_EINVAL, no request made
+ * (the URL's port 1 would refuse anyway). */
+static const char *invalid(const cl_spec *s)
+{
+    static ut_error e;
+    cl_result r;
+    memset(&e, 0, sizeof e);
+    int rc = cl_fetch(s, NULL, NULL, &r, &e);
+    if (rc != -1 || r.kind != CL_INVALID || e.kind != UT_EINVAL || r.calls != 0) return "(not refused)";
+    return e.msg;
+}
+
+TEST(collect_fetch_refuses_bad_specs)
+{
+    cl_spec base = {.name = "j", .account = "a", .request = {.url = "http://127.0.0.1:1/x"},
+                    .format = CL_FMT_JSON, .records = "data"};
+    cl_spec s = base;
+    s.request.url = NULL;
+    CHECK(strstr(invalid(&s), "no URL"));
+    s = base, s.request.url = "ftp://h/x";
+    CHECK(strstr(invalid(&s), "not http"));
+    s = base, s.request.method = "DELETE";
+    CHECK(strstr(invalid(&s), "not GET or POST"));
+    s = base, s.records = "a..b";
+    CHECK(strstr(invalid(&s), "empty key"));
+    s = base, s.page.type = CL_PAGE_CURSOR, s.page.path = "next";
+    CHECK(strstr(invalid(&s), "no `param`"));
+    s = base, s.page.type = CL_PAGE_NEXT_URL, s.page.path = "next", s.format = CL_FMT_CSV;
+    CHECK(strstr(invalid(&s), "JSON bodies"));
+    s = base, s.page.type = CL_PAGE_NEXT_URL, s.page.path = "data.next";
+    CHECK(strstr(invalid(&s), "inside the records"));
+    s = base, s.records = "a.b", s.page.type = CL_PAGE_CURSOR, s.page.path = "a", s.page.param = "c";
+    CHECK(strstr(invalid(&s), "holds the records"));
+    s = base, s.page.max_pages = CL_MAX_PAGES_CAP + 1;
+    CHECK(strstr(invalid(&s), "max_pages"));
+    s = base, s.max_record_bytes = (uint64_t)1 << 40;
+    CHECK(strstr(invalid(&s), "64 MiB"));
+    s = base, s.auth.type = CL_AUTH_OAUTH2, s.auth.refresh_token = "r";
+    CHECK(strstr(invalid(&s), "token_url"));
+    s = base, s.auth.type = CL_AUTH_HEADER, s.auth.token = "k";
+    CHECK(strstr(invalid(&s), "no name"));
+    s = base, s.auth.type = CL_AUTH_BEARER, s.auth.token = "tok\r\nX-Evil: 1";
+    CHECK(strstr(invalid(&s), "line break"));
+    s = base, s.request.headers[0] = (cl_kv){"X-A", "v\r\nX-Evil: 1"}, s.request.nheaders = 1;
+    CHECK(strstr(invalid(&s), "line break"));
+    s = base, s.request.headers[0] = (cl_kv){"X A", "v"}, s.request.nheaders = 1;
+    CHECK(strstr(invalid(&s), "not a token"));
+    s = base, s.is_async = 1, s.async.create.url = "http://127.0.0.1:1/c";
+    s.async.status.url = "http://127.0.0.1:1/s";
+    CHECK(strstr(invalid(&s), "id_path"));
+    s = base, s.format = (cl_format)9;
+    CHECK(strstr(invalid(&s), "unknown format"));
+}
