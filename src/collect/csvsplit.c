@@ -222,7 +222,7 @@ static int field_done(cl__csv *c, const char *v, size_t n, int quoted, char *err
     }
     if (c->nf == 0) ut_buf_reset(&c->row);
     size_t kl = c->noff[c->nf + 1] - c->noff[c->nf];
-    ut_buf_reserve(&c->row, 1 + kl + 6 * n + 2);
+    ut_buf_reserve(&c->row, 1 + kl + 6 * n + 4); /* "," key, then "..." or null */
     uint8_t *o = c->row.p + c->row.len;
     *o++ = c->nf ? ',' : '{';
     memcpy(o, c->keys.p + c->noff[c->nf], kl);

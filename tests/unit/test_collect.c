@@ -244,6 +244,21 @@ TEST(collect_csv_rules)
     CHECK_EQ_STR(ut_buf_cstr(&o), "{\"a\":\"1\",\"a_2\":\"2\",\"a_2_2\":\"3\"}\n");
     CHECK(CSV1(',', "\"a\"\"b\"\n\"\"\"\"\n", &o) == 0);
     CHECK_EQ_STR(ut_buf_cstr(&o), "{\"a\\\"b\":\"\\\"\"}\n");
+    /* rows of empty fields: null is longer than "" (fuzz_collect: the row
+     * buffer was reserved for "" and overran it at some widths) */
+    for (int w = 1; w <= 150; w++) {
+        ut_buf t = {0};
+        for (int i = 0; i < w; i++) /* key lengths that differ between widths */
+            ut_buf_printf(&t, "%sc%d%.*s", i ? "," : "", i, (w * 7 + i) % 13, "xxxxxxxxxxxxx");
+        ut_buf_putc(&t, '\n');
+        for (int r = 0; r < 3; r++) {
+            for (int i = 1; i < w; i++) ut_buf_putc(&t, ',');
+            ut_buf_puts(&t, w == 1 ? "x\n" : "\n");
+        }
+        CHECK(CSV1(',', ut_buf_cstr(&t), &o) == 0);
+        CHECK(w == 1 || strstr(ut_buf_cstr(&o), "\":null,\"c1"));
+        ut_buf_free(&t);
+    }
     /* TSV: quotes are data */
     CHECK(CSV1('\t', "d\tv\r\n\"x\"\t\n", &o) == 0);
     CHECK_EQ_STR(ut_buf_cstr(&o), "{\"d\":\"\\\"x\\\"\",\"v\":null}\n");
