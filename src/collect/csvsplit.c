@@ -210,6 +210,8 @@ static int field_done(cl__csv *c, const char *v, size_t n, int quoted, char *err
     c->blank = c->nf == 0 && n == 0 && !quoted;
     if (!c->have_header) {
         if (c->nf == 0) ut_buf_reset(&c->names), c->ncols = 0, add_offset(c, 0), c->noff[0] = 0;
+        if (c->names.len + n > c->max_record)
+            return bad(c, err, errlen, "the header line is over the record cap");
         ut_buf_put(&c->names, v, n);
         add_offset(c, c->names.len);
         c->ncols++;

@@ -272,6 +272,8 @@ TEST(collect_csv_rules)
     CHECK(CSV1(',', "a,b\n\"1\"x,2\n", &o) == CL__BAD);
     CHECK(strstr(err, "after a closing quote"));
     CHECK(CSV1(',', "a,b\n\"1\"\rx\n", &o) == CL__BAD);
+    CHECK(csv_run(',', "abcde,fghij\n1,2\n", 16, 0, 0, &o, 8) == CL__BAD); /* the header's sum */
+    CHECK(strstr(err, "header line is over"));
     CHECK(csv_run(',', "a\n0123456789\n", 13, 0, 0, &o, 8) == CL__BAD);
     CHECK(strstr(err, "cap"));
     ut_buf_free(&o);
