@@ -50,6 +50,14 @@ build/san/sluice: $(SAN_OBJ) $(SAN)/src/main.o
 build/san/unit: $(SAN_OBJ) $(UNIT:%.c=$(SAN)/%.o)
 	@echo "LD  $@"; $(CC) $(SANFLAGS) -o $@ $^ $(LIBS)
 
+# test drivers run by integration tests (tests/unit/driver/<name>.c; the release
+# build of one is for figures, e.g. build/rel/collect_probe)
+build/san/collect_probe: $(SAN_OBJ) $(SAN)/tests/unit/driver/collect_probe.o
+	@echo "LD  $@"; $(CC) $(SANFLAGS) -o $@ $^ $(LIBS)
+
+build/rel/collect_probe: $(SRC:%.c=$(REL)/%.o) $(REL)/tests/unit/driver/collect_probe.o
+	@echo "LD  $@"; $(CC) $(OPT) -o $@ $^ $(LIBS)
+
 # fuzz targets built as corpus replayers (no libFuzzer needed) for make test
 build/san/fuzz_%: $(SAN_OBJ) $(SAN)/tests/fuzz/fuzz_%.o $(SAN)/tests/fuzz/replay.o
 	@echo "LD  $@"; $(CC) $(SANFLAGS) -o $@ $^ $(LIBS)
@@ -67,7 +75,7 @@ run: deps
 	@scripts/run.sh
 
 test: test-deps
-	@$(MAKE) --no-print-directory -j$$(nproc) build/sluice build/san/sluice build/san/unit $(FUZZ_REPLAY)
+	@$(MAKE) --no-print-directory -j$$(nproc) build/sluice build/san/sluice build/san/unit build/san/collect_probe $(FUZZ_REPLAY)
 	@tests/run.sh
 
 unit: build/san/unit

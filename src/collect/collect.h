@@ -27,22 +27,48 @@
  *
  * Memory is bounded whatever the response size: bodies are never held
  * whole (a JSON response is parsed as it streams, up to max_record_bytes
- * per record and max_json_bytes for the non-record part needed for
- * pagination); a 2 GB report passes through in constant memory.
+ * per record and 16 KiB per value kept for pagination or a report's
+ * id/state/URL, the rest only checked); a 2 GB report passes through in
+ * constant memory (a 200 MB CSV report: 13 MB peak RSS, ~300 MB/s).
+ *
+ * Records: JSON array elements must be objects (newlines in them become
+ * spaces, so each fits one NDJSON line); NDJSON lines are checked as
+ * objects, blank lines skipped; CSV/TSV rows become objects keyed by the
+ * header in its order, every value a JSON string (the lake's inference
+ * types them), an empty unquoted field null and a quoted "" the empty
+ * string, an empty header name column_<N>, a repeated one <name>_2, _3;
+ * CSV has RFC 4180 quotes, TSV none; LF or CRLF; a UTF-8 BOM is skipped.
+ * A body is gunzipped when it starts with the gzip magic bytes (whatever
+ * `gzip` and Content-Encoding say; concatenated members are read on).
+ * Data calls send Accept-Encoding: gzip so raw parts may be gzip'ed.
+ *
+ * Security: credentials go only to the origin (scheme, host, port) of the
+ * request they belong to -- a redirect or a report file elsewhere gets
+ * none, nor the request's headers; a next page on another origin fails.
+ * Tokens obtained (OAuth2) and every credential of the spec are cut from
+ * messages and logs, also URL-encoded; the raw bodies are passed on as
+ * they came (an API that echoes a token in a body, e.g. a next URL with
+ * access_token, puts it in the raw part).
  *
  * Errors are typed (ut_errkind) and name the source, account and URL (never
  * a secret: the caller's redaction list is applied to every message):
  *   UT_EHTTP-like outcomes are reported through cl_result.status and
  *   cl_result.kind:
  *     CL_OK          every page collected
- *     CL_AUTH        401/403 after one refresh
+ *     CL_AUTH        401 after one refresh (OAuth2; others at once), 403,
+ *                    or a token endpoint refusing the refresh token
  *     CL_CLIENT      other 4xx: status + the first 512 bytes of the body
- *     CL_SERVER      5xx / timeouts / resets after `retries` attempts
+ *     CL_SERVER      5xx / 408 / timeouts / resets after `retries` attempts
+ *                    (a 429 is paused and retried, not counted, up to 50
+ *                    times), or a body cut after some records were handed
+ *                    over on a server without Range
  *     CL_PARSE       a body that does not parse (the raw part is still
  *                    handed over in full, for inspection)
  *     CL_REPORT      an asynchronous report ended failed, or did not get
  *                    ready within max_wait
- *     CL_CANCELED    hooks.cancel became set
+ *     CL_CANCELED    hooks.cancel became set, or a hook returned -1
+ *     CL_INVALID     the spec itself cannot be used (a missing URL, a bad
+ *                    JSON path, a header with a line break): UT_EINVAL
  *
  * Threading: a cl_fetch call uses only its arguments; calls run in
  * parallel on different threads (one libcurl easy handle each).  The
@@ -70,6 +96,9 @@ typedef struct cl_kv {
  * (the caller expands every other template first). */
 typedef struct cl_request {
     const char *method;          /* "GET" (default) | "POST" */
+    /* url: {{...}} values URL-encoded; params: encoded as a whole; header
+     * values as they are (a line break is refused); body: values URL-encoded
+     * for application/x-www-form-urlencoded, JSON-escaped for JSON. */
     const char *url;
     cl_kv params[CL_MAX_PARAMS]; /* appended to the URL's query, URL-encoded */
     int nparams;
@@ -116,13 +145,14 @@ typedef struct cl_pagination {
     const char *size_param; /* NUMBER, OFFSET: page size parameter (NULL: none) */
     int64_t size;           /* NUMBER, OFFSET: page size (the stop rule: a page
                                with fewer records than size is the last) */
-    int64_t start;          /* NUMBER: first page number (default 1) */
+    int64_t start;          /* NUMBER: first page number (0: default 1) */
     int64_t max_pages;      /* stop after this many (default 1000) */
 } cl_pagination;
 
 typedef enum cl_format {
-    CL_FMT_JSON,   /* records: the array at `records` (a JSON path; "" = the
-                      body is the array) */
+    CL_FMT_JSON,   /* records: the array at `records` (a JSON path; "" or
+                      NULL = the body is the array; absent or null there:
+                      no records) */
     CL_FMT_NDJSON,
     CL_FMT_CSV,    /* header line, then rows; RFC 4180 quoting */
     CL_FMT_TSV
@@ -138,8 +168,11 @@ typedef struct cl_async {
     const char *failed;         /* state value meaning failed ("FAILED") */
     const char *reason_path;    /* failed: JSON path of the reason (NULL: none) */
     const char *file_url_path;  /* ready: JSON path of the file's URL */
-    int64_t poll_ms;            /* first poll interval (doubles, at most 30 s) */
-    int64_t max_wait_ms;        /* give up (CL_REPORT) */
+    int64_t poll_ms;            /* first poll interval (doubles, at most 30 s;
+                                   default 2 s) */
+    int64_t max_wait_ms;        /* give up (CL_REPORT; default 2 h) */
+    /* States compare without case.  The file URL may be relative (to the
+     * status URL); it is fetched with GET, Range resume, no headers. */
 } cl_async;
 
 typedef struct cl_spec {
@@ -152,30 +185,43 @@ typedef struct cl_spec {
     cl_pagination page;
     cl_format format;
     const char *records;        /* JSON: path of the records array */
-    int gzip;                   /* 1: bodies are gzip files (also detected by magic
-                                   bytes and Content-Encoding) */
-    int retries;                /* per HTTP call on 5xx/timeouts (default 3) */
+    int gzip;                   /* 1: bodies are gzip files (informative: the
+                                   magic bytes decide) */
+    int retries;                /* per HTTP call on 5xx/timeouts (0: default 3;
+                                   < 0: none) */
     int64_t timeout_ms;         /* per HTTP call without progress (default 60 s) */
-    uint64_t max_record_bytes;  /* default 1 MiB */
+    uint64_t max_record_bytes;  /* default 1 MiB, at most 64 MiB */
+    int64_t backoff_ms;         /* first retry wait, doubling up to 30 s (default 1 s) */
 } cl_spec;
 
 typedef enum cl_kind {
-    CL_OK, CL_AUTH, CL_CLIENT, CL_SERVER, CL_PARSE, CL_REPORT, CL_CANCELED
+    CL_OK, CL_AUTH, CL_CLIENT, CL_SERVER, CL_PARSE, CL_REPORT, CL_CANCELED, CL_INVALID
 } cl_kind;
+
+/* "ok", "auth", "client", "server", "parse", "report", "canceled", "invalid". */
+const char *cl_kind_name(cl_kind k);
 
 /* What the caller does with the data, and the pool. */
 typedef struct cl_hooks {
     void *ctx;
     /* A raw part begins (one per HTTP response with data: a page, a report
-     * file); ext: "json", "ndjson", "csv", "tsv" (before any gzip).  0 / -1. */
+     * file; numbered from 1); ext: "json", "ndjson", "csv", "tsv" (before
+     * any gzip); url with secrets cut.  A download resumed with Range goes
+     * on in the same part.  0 / -1. */
     int (*raw_begin)(void *ctx, int part, const char *url, const char *ext);
-    /* Raw bytes of the current part (as received, still gzip'ed if they were). */
+    /* Raw bytes of the current part (as received, still gzip'ed if they
+     * were).  Only 2xx data answers are parts (no error bodies, token or
+     * report create/status answers). */
     int (*raw)(void *ctx, const void *p, size_t n);
     /* One record: a JSON object, n bytes, no newline. 0 / -1 (stops). */
     int (*record)(void *ctx, const char *json, size_t n);
-    /* Before each HTTP call: wait for a pool token.  0 / -1 (cancel). */
+    /* Before each HTTP request (every attempt, the OAuth2 token call, each
+     * poll and download included): wait for a pool token.  0 / -1 (cancel).
+     * NULL: no pool. */
     int (*take)(void *ctx);
-    /* A 429: pause the pool until now + ms. */
+    /* A 429: pause the pool until now + ms (Retry-After seconds or HTTP-date,
+     * else backoff).  The call is retried once ms passed and take() said
+     * yes.  NULL: the engine only waits itself. */
     void (*pause)(void *ctx, int64_t ms);
     const atomic_int *cancel;   /* set: give up as soon as possible */
     /* Secret values to cut from every message (NULL-terminated). */
@@ -186,7 +232,13 @@ typedef struct cl_result {
     cl_kind kind;
     int status;                 /* the last HTTP status */
     int64_t pages, records, raw_bytes, calls, retries, throttled, refreshes;
+                                /* calls: HTTP requests made; retries: attempts
+                                   again after a failure; throttled: 429s;
+                                   refreshes: access tokens obtained */
+    int64_t resumes;            /* downloads resumed with Range */
+    int truncated;              /* max_pages stopped a walk that had a next page */
     char url[512];              /* the failing call's URL (secrets redacted) */
+    char body[513];             /* its answer's first 512 bytes (redacted) */
 } cl_result;
 
 /* The shared OAuth2 access-token cache (one per process). */
@@ -196,7 +248,8 @@ void cl_tokens_destroy(cl_tokens *t); /* accepts NULL */
 
 /* Run one collection.  0 on CL_OK, else -1 with e (kind UT_EIO, UT_EINVAL,
  * UT_ECANCELED ...; message naming the source, account and URL) and
- * res->kind saying which failure. */
+ * res->kind saying which failure.  tokens NULL: a cache of this call only.
+ * e and res may be NULL; a hook may be NULL. */
 int cl_fetch(const cl_spec *s, cl_tokens *tokens, const cl_hooks *h, cl_result *res,
              ut_error *e);
 

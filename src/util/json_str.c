@@ -30,7 +30,7 @@ static size_t utf8_len(const uint8_t *s, size_t n)
 void ut_json_str(ut_buf *b, const void *str, size_t n)
 {
     const uint8_t *s = str;
-    ut_buf_reserve(b, n + 2);
+    if (ut_buf_reserve(b, n + 2)) return; /* over an explicit max: `over` is set */
     b->p[b->len++] = '"';
     size_t i = 0;
     while (i < n) {

@@ -446,3 +446,22 @@ TEST(util_tmp_files_of_gone_writers_are_collected)
     close(pfd[0]);
     close(pfd[1]);
 }
+
+/* ut_json_str into a capped buffer that cannot take the string: nothing
+ * written past the cap, `over` set (it used to write the opening quote after
+ * a refused reserve: past the allocation, or through NULL). */
+TEST(util_json_str_capped_buffer)
+{
+    ut_buf b = {.max = 4};
+    ut_json_str(&b, "abcdefgh", 8);
+    CHECK(ut_buf_over(&b));
+    CHECK(b.len <= 4);
+    ut_buf_free(&b);
+    ut_buf c = {.max = 8};
+    ut_buf_puts(&c, "12345678");
+    ut_json_str(&c, "x", 1);
+    CHECK(ut_buf_over(&c));
+    CHECK_EQ_INT(c.len, 8);
+    CHECK_EQ_STR(ut_buf_cstr(&c), "12345678");
+    ut_buf_free(&c);
+}
