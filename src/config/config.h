@@ -152,13 +152,56 @@ typedef struct cf_query {
 
 /* ---- jobs (src/jobs; docs/jobs.md) ---------------------------------------- */
 
-typedef enum cf_job_kind { CF_JOB_SQL, CF_JOB_COMMAND, CF_JOB_NOOP } cf_job_kind;
+typedef enum cf_job_kind { CF_JOB_SQL, CF_JOB_COMMAND, CF_JOB_NOOP, CF_JOB_COLLECT } cf_job_kind;
 typedef enum cf_window { CF_WINDOW_NONE, CF_WINDOW_HOUR, CF_WINDOW_DAY, CF_WINDOW_MONTH } cf_window;
 typedef enum cf_job_mode { CF_MODE_REPLACE_WINDOW, CF_MODE_REPLACE, CF_MODE_APPEND } cf_job_mode;
 typedef enum cf_job_output { CF_OUTPUT_NONE, CF_OUTPUT_NDJSON } cf_job_output;
 
 #define CF_MAX_JOBS 1000
 #define CF_MAX_POOLS 100
+
+/* kind collect (docs/collectors.md): one HTTP request, templated. */
+typedef struct cf_request {
+    int method;              /* 0 GET, 1 POST */
+    char *url;
+    cf_strmap params;        /* query parameters */
+    cf_strmap headers;
+    char *body;              /* "" = none */
+    char *content_type;      /* of the body; "" = application/json */
+} cf_request;
+
+typedef struct cf_auth {
+    int type;                /* cf_auth_type */
+    char *name;              /* header / query: its name */
+    char *token;             /* bearer / header / query */
+    char *username, *password;
+    char *token_url, *refresh_token, *client_id, *client_secret; /* oauth2 */
+} cf_auth;
+typedef enum cf_auth_type {
+    CF_AUTH_NONE, CF_AUTH_BEARER, CF_AUTH_HEADER, CF_AUTH_QUERY, CF_AUTH_BASIC, CF_AUTH_OAUTH2
+} cf_auth_type;
+
+typedef struct cf_pagination {
+    int type;                /* cf_page_type */
+    char *path, *param, *size_param;
+    int64_t size, start, max_pages;
+} cf_pagination;
+typedef enum cf_page_type {
+    CF_PAGE_NONE, CF_PAGE_NEXT_URL, CF_PAGE_LINK, CF_PAGE_CURSOR, CF_PAGE_NUMBER, CF_PAGE_OFFSET
+} cf_page_type;
+
+typedef struct cf_report {
+    int format;              /* cf_report_format */
+    char *records;           /* json: path of the records array */
+    bool gzip;
+    bool async;              /* create -> poll status -> download */
+    cf_request create, status;
+    char *id_path, *status_path, *ready, *failed, *reason_path, *file_url_path;
+    int64_t poll_ms, max_wait_ms;
+    int64_t call_retries;    /* per HTTP call, on 5xx / timeouts */
+    int64_t call_timeout_ms; /* per HTTP call without progress */
+} cf_report;
+typedef enum cf_report_format { CF_FMT_JSON, CF_FMT_NDJSON, CF_FMT_CSV, CF_FMT_TSV } cf_report_format;
 
 /* jobs.<name>.accounts: one run per (account, window) instead of per window. */
 typedef struct cf_accounts {
@@ -193,6 +236,11 @@ typedef struct cf_job {
     cf_strlist command;      /* argv, each item templated */
     cf_strmap env;
     int output;              /* cf_job_output: stdout lands in `table` */
+    /* kind: collect */
+    cf_request request;
+    cf_auth auth;
+    cf_pagination pagination;
+    cf_report report;
 } cf_job;
 
 /* A shared limit on an outside resource (pools.<name>). */

@@ -355,7 +355,7 @@ static const cf__table query_table = {"query", "The SQL query API, `POST /v1/que
 
 /* ---- jobs.<name>, pools.<name>, scheduler ------------------------------------------ */
 
-static const char *const job_kinds[] = {"sql", "command", "noop", NULL};
+static const char *const job_kinds[] = {"sql", "command", "noop", "collect", NULL};
 static const char *const windows[] = {"none", "hour", "day", "month", NULL};
 static const char *const job_modes[] = {"replace_window", "replace", "append", NULL};
 static const char *const job_outputs[] = {"none", "ndjson", NULL};
@@ -384,6 +384,148 @@ static int check_job(const void *obj, char *msg, size_t msglen)
         return -1;
     return 0;
 }
+
+/* ---- kind collect: request, auth, pagination, report ----------------------------- */
+
+static const char *const http_methods[] = {"GET", "POST", NULL};
+static const char *const auth_types[] = {"none", "bearer", "header", "query", "basic", "oauth2",
+                                         NULL};
+static const char *const page_types[] = {"none", "next_url", "link", "cursor", "page", "offset",
+                                         NULL};
+static const char *const report_formats[] = {"json", "ndjson", "csv", "tsv", NULL};
+
+#define REQUEST_FIELDS                                                                        \
+    {"method", CF_ENUM, "GET", offsetof(cf_request, method), "`GET` or `POST`.", 0, 0,        \
+     http_methods, 0, 0, 0},                                                                  \
+    {"url", CF_STRING, "", offsetof(cf_request, url),                                         \
+     "The URL (templated: the window, `{{account}}`, `{{account.<column>}}`, params).", 0, 0, \
+     0, 0, 0, 0},                                                                             \
+    {"params", CF_STRMAP, NULL, offsetof(cf_request, params),                                 \
+     "Query parameters (templated), URL-encoded and appended.", 0, 32, 0, 0, 0, 0},           \
+    {"headers", CF_STRMAP, NULL, offsetof(cf_request, headers), "Headers (templated).", 0,    \
+     32, 0, 0, 0, 0},                                                                         \
+    {"body", CF_STRING, "", offsetof(cf_request, body), "A body (templated); empty: none.",   \
+     0, 0, 0, 0, 0, 0},                                                                       \
+    {"content_type", CF_STRING, "", offsetof(cf_request, content_type),                       \
+     "The body's type; empty: `application/json`.", 0, 0, 0, 0, 0, 0},                       \
+    {0}
+
+static const cf__field request_fields[] = {REQUEST_FIELDS};
+static const cf__field create_fields[] = {REQUEST_FIELDS};
+static const cf__field status_fields[] = {REQUEST_FIELDS};
+
+static const cf__table request_table = {
+    "jobs.<name>.request", "kind collect: the request of a synchronous report (its first page).",
+    request_fields, sizeof(cf_request), 0, NULL, 0, 0};
+static const cf__table create_table = {
+    "jobs.<name>.report.create",
+    "kind collect, `async: true`: the request that creates the report (answers its id).",
+    create_fields, sizeof(cf_request), 0, NULL, 0, 0};
+static const cf__table status_table = {
+    "jobs.<name>.report.status",
+    "kind collect, `async: true`: the request polled for the report's state "
+    "(`{{report.id}}` in the URL).",
+    status_fields, sizeof(cf_request), 0, NULL, 0, 0};
+
+static const cf__field auth_fields[] = {
+    {"type", CF_ENUM, "none", offsetof(cf_auth, type),
+     "`bearer` (Authorization: Bearer), `header` (an API-key header), `query` (a parameter), "
+     "`basic`, `oauth2` (refresh-token grant: the access token cached per account, refreshed "
+     "when it expires and once on a 401), or `none`.",
+     0, 0, auth_types, 0, 0, 0},
+    {"name", CF_STRING, "", offsetof(cf_auth, name), "header / query: the header or parameter.",
+     0, 0, 0, 0, 0, 0},
+    {"token", CF_STRING, "", offsetof(cf_auth, token),
+     "bearer / header / query: the token (templated: `{{secret.x}}`, "
+     "`{{account_secret.token_ref}}`).", 0, 0, 0, 0, 0, 0},
+    {"username", CF_STRING, "", offsetof(cf_auth, username), "basic (templated).", 0, 0, 0, 0, 0,
+     0},
+    {"password", CF_STRING, "", offsetof(cf_auth, password), "basic (templated).", 0, 0, 0, 0, 0,
+     0},
+    {"token_url", CF_STRING, "", offsetof(cf_auth, token_url), "oauth2: the token endpoint.", 0,
+     0, 0, 0, 0, 0},
+    {"refresh_token", CF_STRING, "", offsetof(cf_auth, refresh_token), "oauth2 (templated).", 0,
+     0, 0, 0, 0, 0},
+    {"client_id", CF_STRING, "", offsetof(cf_auth, client_id), "oauth2 (templated).", 0, 0, 0, 0,
+     0, 0},
+    {"client_secret", CF_STRING, "", offsetof(cf_auth, client_secret), "oauth2 (templated).", 0,
+     0, 0, 0, 0, 0},
+    {0}};
+
+static const cf__table auth_table = {"jobs.<name>.auth", "kind collect: how requests "
+                                     "authenticate. Values never reach a log or the run history.",
+                                     auth_fields, sizeof(cf_auth), 0, NULL, 0, 0};
+
+static const cf__field page_fields[] = {
+    {"type", CF_ENUM, "none", offsetof(cf_pagination, type),
+     "`next_url` (the next page's URL at `path`), `link` (the Link header's rel=next), `cursor` "
+     "(`param` = the value at `path`), `page` (`param` = 1, 2, ...), `offset` (`param` = 0, "
+     "size, 2 x size, ...), or `none`.",
+     0, 0, page_types, 0, 0, 0},
+    {"path", CF_STRING, "", offsetof(cf_pagination, path),
+     "next_url / cursor: a JSON path in the response (`paging.next`).", 0, 0, 0, 0, 0, 0},
+    {"param", CF_STRING, "", offsetof(cf_pagination, param), "cursor / page / offset: the "
+     "query parameter.", 0, 0, 0, 0, 0, 0},
+    {"size_param", CF_STRING, "", offsetof(cf_pagination, size_param),
+     "page / offset: the page-size parameter (empty: none).", 0, 0, 0, 0, 0, 0},
+    {"size", CF_INT, "100", offsetof(cf_pagination, size),
+     "page / offset: records per page; a shorter page is the last.", 1, 1000000, 0, 0, 0, 0},
+    {"start", CF_INT, "1", offsetof(cf_pagination, start), "page: the first page's number.", 0,
+     1000000, 0, 0, 0, 0},
+    {"max_pages", CF_INT, "1000", offsetof(cf_pagination, max_pages),
+     "Stop after this many pages (the run fails: more data than expected).", 1, 100000, 0, 0, 0,
+     0},
+    {0}};
+
+static const cf__table page_table = {"jobs.<name>.pagination",
+                                     "kind collect: how to get the next page.", page_fields,
+                                     sizeof(cf_pagination), 0, NULL, 0, 0};
+
+static const cf__field report_fields[] = {
+    {"format", CF_ENUM, "json", offsetof(cf_report, format),
+     "`json` (the records array at `records`), `ndjson`, `csv` or `tsv` (a header line).", 0, 0,
+     report_formats, 0, 0, 0},
+    {"records", CF_STRING, "", offsetof(cf_report, records),
+     "json: the JSON path of the records array (`data`); empty: the body is the array.", 0, 0, 0,
+     0, 0, 0},
+    {"gzip", CF_BOOL, "false", offsetof(cf_report, gzip),
+     "Bodies are gzip files (also detected by their first bytes and Content-Encoding).", 0, 0, 0,
+     0, 0, 0},
+    {"async", CF_BOOL, "false", offsetof(cf_report, async),
+     "An asynchronous report: `create` it, poll `status` until `ready`, download the file at "
+     "`file_url_path`.", 0, 0, 0, 0, 0, 0},
+    {"create", CF_SECTION, NULL, offsetof(cf_report, create),
+     "See [`jobs.<name>.report.create`](#jobsnamereportcreate).", 0, 0, 0, &create_table, 0, 0},
+    {"id_path", CF_STRING, "", offsetof(cf_report, id_path),
+     "async: the report id's JSON path in create's answer.", 0, 0, 0, 0, 0, 0},
+    {"status", CF_SECTION, NULL, offsetof(cf_report, status),
+     "See [`jobs.<name>.report.status`](#jobsnamereportstatus).", 0, 0, 0, &status_table, 0, 0},
+    {"status_path", CF_STRING, "", offsetof(cf_report, status_path),
+     "async: the state's JSON path in status' answer.", 0, 0, 0, 0, 0, 0},
+    {"ready", CF_STRING, "DONE", offsetof(cf_report, ready), "async: the state when ready.", 0,
+     0, 0, 0, 0, 0},
+    {"failed", CF_STRING, "FAILED", offsetof(cf_report, failed), "async: the state when failed.",
+     0, 0, 0, 0, 0, 0},
+    {"reason_path", CF_STRING, "", offsetof(cf_report, reason_path),
+     "async: the failure reason's JSON path (empty: none).", 0, 0, 0, 0, 0, 0},
+    {"file_url_path", CF_STRING, "", offsetof(cf_report, file_url_path),
+     "async: the file URL's JSON path when ready.", 0, 0, 0, 0, 0, 0},
+    {"poll", CF_DURATION, "1s", offsetof(cf_report, poll_ms),
+     "async: the first poll interval (doubling, at most 30 s).", 10, 3600 * 1000, 0, 0, 0, 0},
+    {"max_wait", CF_DURATION, "1h", offsetof(cf_report, max_wait_ms),
+     "async: give up on a report not ready by then.", 1000, 24LL * 3600 * 1000, 0, 0, 0, 0},
+    {"call_retries", CF_INT, "3", offsetof(cf_report, call_retries),
+     "Retries of one HTTP call on 5xx, timeouts and resets (with backoff), before the task "
+     "fails (429 waits on the pool and does not count).", 0, 20, 0, 0, 0, 0},
+    {"call_timeout", CF_DURATION, "60s", offsetof(cf_report, call_timeout_ms),
+     "An HTTP call that makes no progress this long fails (and is retried).", 1000,
+     3600 * 1000, 0, 0, 0, 0},
+    {0}};
+
+static const cf__table report_table = {"jobs.<name>.report",
+                                        "kind collect: what the response holds (see "
+                                        "[collectors](collectors.md)).",
+                                        report_fields, sizeof(cf_report), 0, NULL, 0, 0};
 
 static int check_account_id(const char *id, char *msg, size_t msglen)
 {
@@ -424,8 +566,9 @@ static const cf__table accounts_table = {"jobs.<name>.accounts",
 
 static const cf__field job_fields[] = {
     {"kind", CF_ENUM, "sql", offsetof(cf_job, kind),
-     "What a run does: `sql` (a SELECT writing a lake table), `command` (a program) or `noop` "
-     "(nothing: a marker other jobs depend on, and the queue benchmark).", 0, 0,
+     "What a run does: `sql` (a SELECT writing a lake table), `command` (a program), `collect` "
+     "(a report API into a lake table, see [collectors](collectors.md)) or `noop` (nothing: a "
+     "marker other jobs depend on, and the queue benchmark).", 0, 0,
      job_kinds, 0, 0, 0},
     {"schedule", CF_STRING, "", offsetof(cf_job, schedule),
      "When it runs: 5-field cron (`5 * * * *`), `@hourly`, `@daily`, `@weekly`, `@monthly`, "
@@ -487,6 +630,14 @@ static const cf__field job_fields[] = {
      0, 0, job_modes, 0, 0, 0},
     {"accounts", CF_SECTION, NULL, offsetof(cf_job, accounts),
      "See [`jobs.<name>.accounts`](#jobsnameaccounts).", 0, 0, 0, &accounts_table, 0, 0},
+    {"request", CF_SECTION, NULL, offsetof(cf_job, request),
+     "See [`jobs.<name>.request`](#jobsnamerequest).", 0, 0, 0, &request_table, 0, 0},
+    {"auth", CF_SECTION, NULL, offsetof(cf_job, auth), "See [`jobs.<name>.auth`](#jobsnameauth).",
+     0, 0, 0, &auth_table, 0, 0},
+    {"pagination", CF_SECTION, NULL, offsetof(cf_job, pagination),
+     "See [`jobs.<name>.pagination`](#jobsnamepagination).", 0, 0, 0, &page_table, 0, 0},
+    {"report", CF_SECTION, NULL, offsetof(cf_job, report),
+     "See [`jobs.<name>.report`](#jobsnamereport).", 0, 0, 0, &report_table, 0, 0},
     {"command", CF_STRLIST, "", offsetof(cf_job, command),
      "kind command: the program and its arguments, each templated; run without a shell.", 0,
      256, 0, 0, 0, 0},

@@ -20,11 +20,37 @@ static int job_err(const cf_config *cf, const cf_job *j, char *err, size_t errle
                   j->name, msg);
 }
 
+/* The templates of one request of a collect job; what failed or NULL. */
+static const char *request_templates(const cf_config *cf, const cf_job *j, const cf_request *q,
+                                     const char *name, char *m, size_t n)
+{
+    if (jb__tmpl_check(cf, j, q->url, m, n) || jb__tmpl_check(cf, j, q->body, m, n)) return name;
+    for (int i = 0; i < q->params.n; i++)
+        if (jb__tmpl_check(cf, j, q->params.v[i], m, n)) return name;
+    for (int i = 0; i < q->headers.n; i++)
+        if (jb__tmpl_check(cf, j, q->headers.v[i], m, n)) return name;
+    return NULL;
+}
+
+static const char *collect_templates(const cf_config *cf, const cf_job *j, char *m, size_t n)
+{
+    const cf_auth *a = &j->auth;
+    const char *what = request_templates(cf, j, &j->request, "request", m, n);
+    if (!what) what = request_templates(cf, j, &j->report.create, "report.create", m, n);
+    if (!what) what = request_templates(cf, j, &j->report.status, "report.status", m, n);
+    const char *const v[] = {a->token, a->username, a->password, a->token_url, a->refresh_token,
+                             a->client_id, a->client_secret};
+    for (size_t i = 0; !what && i < sizeof v / sizeof v[0]; i++)
+        if (jb__tmpl_check(cf, j, v[i], m, n)) what = "auth";
+    return what;
+}
+
 static int check_templates(const cf_config *cf, const cf_job *j, char *msg, size_t n)
 {
     char m[600];
     const char *what = NULL;
-    if (jb__tmpl_check(cf, j, j->sql, m, sizeof m)) what = "sql";
+    if (j->kind == CF_JOB_COLLECT) what = collect_templates(cf, j, m, sizeof m);
+    if (!what && jb__tmpl_check(cf, j, j->sql, m, sizeof m)) what = "sql";
     for (int i = 0; !what && i < j->command.n; i++)
         if (jb__tmpl_check(cf, j, j->command.v[i], m, sizeof m)) what = "command";
     for (int i = 0; !what && i < j->env.n; i++)
@@ -96,6 +122,40 @@ static int cycle_from(walk *w, const cf_job *j, int depth, char *msg, size_t n)
     return found;
 }
 
+/* What a collect job needs: where to ask, how to page, what the answer is. */
+static int check_collect(const cf_job *j, char *msg, size_t n)
+{
+    const cf_report *r = &j->report;
+    const cf_pagination *p = &j->pagination;
+    const cf_auth *a = &j->auth;
+    if (!j->table[0]) return ut_err(msg, n, "a collect job needs the table it lands in");
+    if (!r->async && !j->request.url[0]) return ut_err(msg, n, "request.url is missing");
+    if (r->async && (!r->create.url[0] || !r->status.url[0] || !r->id_path[0] ||
+                     !r->status_path[0] || !r->file_url_path[0]))
+        return ut_err(msg, n, "report.async needs report.create.url, report.status.url, "
+                      "report.id_path, report.status_path and report.file_url_path");
+    if (r->async && p->type != CF_PAGE_NONE)
+        return ut_err(msg, n, "an async report is one file: no pagination");
+    if (r->format == CF_FMT_JSON && r->async == 0 && !r->records[0] && p->type == CF_PAGE_NEXT_URL)
+        return ut_err(msg, n, "pagination next_url needs report.records (the records array "
+                      "beside the next link)");
+    if ((p->type == CF_PAGE_NEXT_URL || p->type == CF_PAGE_CURSOR) && !p->path[0])
+        return ut_err(msg, n, "pagination %s needs pagination.path",
+                      p->type == CF_PAGE_CURSOR ? "cursor" : "next_url");
+    if ((p->type == CF_PAGE_CURSOR || p->type == CF_PAGE_NUMBER || p->type == CF_PAGE_OFFSET) &&
+        !p->param[0])
+        return ut_err(msg, n, "pagination needs pagination.param");
+    if ((a->type == CF_AUTH_HEADER || a->type == CF_AUTH_QUERY) && (!a->name[0] || !a->token[0]))
+        return ut_err(msg, n, "auth %s needs auth.name and auth.token",
+                      a->type == CF_AUTH_HEADER ? "header" : "query");
+    if (a->type == CF_AUTH_BEARER && !a->token[0]) return ut_err(msg, n, "auth bearer needs auth.token");
+    if (a->type == CF_AUTH_BASIC && !a->username[0])
+        return ut_err(msg, n, "auth basic needs auth.username");
+    if (a->type == CF_AUTH_OAUTH2 && (!a->token_url[0] || !a->refresh_token[0]))
+        return ut_err(msg, n, "auth oauth2 needs auth.token_url and auth.refresh_token");
+    return 0;
+}
+
 /* What the job's kind needs. */
 static int check_kind(const cf_job *j, char *msg, size_t n)
 {
@@ -110,11 +170,14 @@ static int check_kind(const cf_job *j, char *msg, size_t n)
         if (!j->command.n) return ut_err(msg, n, "a command job needs command: [program, args...]");
         if (j->output == CF_OUTPUT_NDJSON && !j->table[0])
             return ut_err(msg, n, "output: ndjson needs the table it lands in");
+    } else if (j->kind == CF_JOB_COLLECT) {
+        if (check_collect(j, msg, n)) return -1;
     } else if (j->table[0] || j->sql[0] || j->sql_file[0] || j->command.n) {
         return ut_err(msg, n, "a noop job runs nothing and writes nothing: no table, sql or "
                       "command");
     }
-    int writes = j->kind == CF_JOB_SQL || (j->kind == CF_JOB_COMMAND && j->output == CF_OUTPUT_NDJSON);
+    int writes = j->kind == CF_JOB_SQL || j->kind == CF_JOB_COLLECT ||
+                 (j->kind == CF_JOB_COMMAND && j->output == CF_OUTPUT_NDJSON);
     if (writes && j->mode == CF_MODE_REPLACE_WINDOW && !windowed)
         return ut_err(msg, n, "mode replace_window needs a window (hour, day or month); use "
                       "mode replace or append without one");

@@ -233,6 +233,12 @@ static int post_runs(jb_runtime *r, const cf_job *j, const char *body, size_t le
     char err[512];
     ut_error e = {0};
     if (parse_post(body, len, &b, err, sizeof err)) return reply_error(out, 400, err);
+    if (j->accounts.sql[0]) { /* the accounts as the service database has them now */
+        pthread_mutex_lock(&r->cmu);
+        int bad = jb__accounts_resolve(r, j, &e);
+        pthread_mutex_unlock(&r->cmu);
+        if (bad) return reply_error(out, status_of(e.kind), e.msg);
+    }
     if (b.backfill) {
         int64_t f0, t0;
         int n = 0;

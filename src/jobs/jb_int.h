@@ -3,6 +3,7 @@
 #define SLUICE_JB_INT_H
 
 #include "catalog/catalog.h"
+#include "collect/collect.h"
 #include "cron/cron.h"
 #include "jobs/jobs.h"
 #include "journal/journal.h"
@@ -236,6 +237,21 @@ int jb__kind_command(jb_task_ctx *ctx, ut_error *e);
  * each window of a serial run in turn; 0 writes once, replacing every
  * window's partitions (command output: read_ndjson of its file). */
 int jb__kind_sql_text(jb_task_ctx *ctx, const char *text, int per_window, ut_error *e);
+
+/* ---- kind collect (collect_spec.c, kind_collect.c) ---------------------------------- */
+
+#define JB_CSPEC_MAX_STRINGS 128
+/* A cl_spec for one run, with the expanded strings it points at. */
+typedef struct jb_cspec {
+    cl_spec spec;
+    char *kept[JB_CSPEC_MAX_STRINGS];
+    int nkept;
+    char cache_key[160];
+} jb_cspec;
+/* Expand the job's collect config for v's run (secrets into r).  0 / -1. */
+int jb__cspec_init(jb_cspec *s, const jb_vars *v, jb_redact *r, ut_error *e);
+void jb__cspec_free(jb_cspec *s);
+int jb__kind_collect(jb_task_ctx *ctx, ut_error *e);
 
 /* ---- the runtime (runtime.c) -------------------------------------------------- */
 

@@ -41,6 +41,7 @@ struct jb_runtime {
     } *deps;            /* per cf->jobs[i] */
     jb_queue *q;
     pl_pools *pools;    /* <data_dir>/jobs/pools */
+    cl_tokens *tokens;  /* kind collect: OAuth2 access tokens, per job and account */
     atomic_int cancel;  /* set by jb_stop: pool waits end */
     /* cmu: the scheduler's state -- its connection cat, the gates, the dead
      * letter cursor, runs_queued and dead_letters; held for a whole pass

@@ -155,6 +155,7 @@ jb_runtime *jb_create(const jb_opts *o, char *err, size_t errlen)
                : jb__queue_open(o->data_dir, (int)r->cf->scheduler.max_deliveries, err, errlen);
     if (!r->q) goto fail;
     if (open_pools(r, err, errlen)) goto fail;
+    r->tokens = cl_tokens_create();
     if (jb__workers_start(r, err, errlen)) goto fail;
     if (o->scheduler) {
         if (pthread_create(&r->sched_th, NULL, sched_main, r)) {
@@ -196,6 +197,7 @@ void jb_destroy(jb_runtime *r)
     jb_stop(r, 0);
     jb__queue_close(r->q);
     pl_close(r->pools);
+    cl_tokens_destroy(r->tokens);
     ct_close(r->cat);
     ct_close(r->tcat);
     for (int i = 0; r->timings && i < r->cf->njobs; i++) jb__timing_free(&r->timings[i]);

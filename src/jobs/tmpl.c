@@ -56,6 +56,17 @@ static int is_plain(const char *name)
     return 0;
 }
 
+/* Variables kind collect's engine fills in per call (collect.h): left as
+ * they are by jb__expand, for cl_fetch. */
+static int engine_var(const char *name)
+{
+    static const char *const v[] = {"page.cursor", "page.number", "page.offset", "page.size",
+                                    "report.id", "auth.token", NULL};
+    for (int i = 0; v[i]; i++)
+        if (!strcmp(name, v[i])) return 1;
+    return 0;
+}
+
 /* "unknown template variable 'x' (known: ...)". */
 static int unknown(const char *name, char *err, size_t errlen)
 {
@@ -75,6 +86,7 @@ int jb__tmpl_check(const cf_config *cf, const cf_job *j, const char *text, char 
     while ((r = next_var(p, &o, name, &c, err, errlen)) == 1) {
         p = c;
         if (is_plain(name)) continue;
+        if (j->kind == CF_JOB_COLLECT && engine_var(name)) continue;
         if (!strncmp(name, "params.", 7)) {
             if (!cf_strmap_get(&j->params, name + 7))
                 return ut_err(err, errlen, "template variable '{{%s}}': no param '%s' in params",
@@ -174,6 +186,10 @@ static int put_value(const jb_vars *v, const char *name, ut_buf *out, jb_redact 
                      size_t errlen)
 {
     char small[96], e2[300];
+    if (v->job->kind == CF_JOB_COLLECT && engine_var(name)) {
+        ut_buf_printf(out, "{{%s}}", name);
+        return 0;
+    }
     if (is_plain(name)) {
         plain_value(v, name, small);
         ut_buf_puts(out, small);
