@@ -49,6 +49,42 @@ bad config_unknown_secret 'jobs:
     kind: command
     command: [curl, "-H", "Authorization: {{secret.tok}}"]' "secret 'tok' not found"
 
+bad config_collect_needs_url 'jobs:
+  c1:
+    kind: collect
+    window: day
+    table: t1_x_daily' 'bad.yaml:3: jobs.c1: request.url is missing'
+bad config_collect_cursor_needs_param 'jobs:
+  c2:
+    kind: collect
+    window: day
+    table: t1_x_daily
+    request: {url: "http://127.0.0.1:1/x"}
+    pagination: {type: cursor, path: next}' 'pagination needs pagination.param'
+bad config_collect_async_needs_paths 'jobs:
+  c3:
+    kind: collect
+    window: day
+    table: t1_x_daily
+    report: {async: true, create: {url: "http://127.0.0.1:1/r"}}' 'report.async needs'
+bad config_collect_unknown_variable 'jobs:
+  c4:
+    kind: collect
+    window: day
+    table: t1_x_daily
+    request: {url: "http://127.0.0.1:1/{{page.nope}}"}' "unknown template variable '{{page.nope}}'"
+bad config_collect_account_field_needs_sql 'jobs:
+  c5:
+    kind: collect
+    window: day
+    table: t1_x_daily
+    accounts: {list: [a1]}
+    request: {url: "http://127.0.0.1:1/{{account.token}}"}' 'only accounts from accounts.sql have fields'
+bad config_accounts_list_and_sql 'jobs:
+  c6:
+    kind: noop
+    accounts: {list: [a1], sql: "SELECT 1"}' 'give either list or sql, not both'
+
 # ---- a server with jobs ------------------------------------------------------------
 sed "s|__T__|$T|g" > "$T/sluice.yaml" <<'YAML'
 data_dir: __T__/data
