@@ -151,27 +151,6 @@ static const uint8_t plain[256] = {
 #undef R16
 };
 
-/* Length of the valid UTF-8 sequence at s[0..n), 0 when invalid. */
-static size_t utf8_len(const uint8_t *s, size_t n)
-{
-    uint8_t c = s[0];
-    size_t len;
-    uint32_t cp;
-    if (c >= 0xc2 && c <= 0xdf) len = 2, cp = c & 0x1f;
-    else if (c >= 0xe0 && c <= 0xef) len = 3, cp = c & 0x0f;
-    else if (c >= 0xf0 && c <= 0xf4) len = 4, cp = c & 0x07;
-    else return 0;
-    if (len > n) return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xc0) != 0x80) return 0;
-        cp = cp << 6 | (s[i] & 0x3f);
-    }
-    if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-        (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-        return 0;
-    return len;
-}
-
 /* s[0..n) as a quoted JSON string at d (room for 6 n + 2 bytes), as
  * ut_json_str writes it (an invalid UTF-8 byte as \u00XX).  The length. */
 static size_t json_str_at(uint8_t *d, const uint8_t *s, size_t n)
@@ -189,7 +168,7 @@ static size_t json_str_at(uint8_t *d, const uint8_t *s, size_t n)
         size_t l;
         if (c == '"' || c == '\\') {
             *o++ = '\\', *o++ = c, i++;
-        } else if (c >= 0x80 && (l = utf8_len(s + i, n - i))) {
+        } else if (c >= 0x80 && (l = ut_utf8_len(s + i, n - i))) {
             memcpy(o, s + i, l), o += l, i += l;
         } else {
             const char *e = c == '\n' ? "\\n" : c == '\t' ? "\\t" : c == '\r' ? "\\r"

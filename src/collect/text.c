@@ -328,35 +328,8 @@ void cl__secrets_free(cl__secrets *s)
     memset(s, 0, sizeof *s);
 }
 
-static const char REDACTED[] = "[redacted]";
-
-/* Cut one secret v out of s. */
-static void redact_one(const char *v, char *s, size_t cap)
-{
-    size_t vl = strlen(v), rl = sizeof REDACTED - 1;
-    char *p, *from = s;
-    while ((p = strstr(from, v))) {
-        size_t tail = strlen(p + vl);
-        if ((size_t)(p - s) + rl + tail + 1 > cap) { /* no room: blank it */
-            memset(p, '*', vl);
-            from = p + vl;
-            continue;
-        }
-        memmove(p + rl, p + vl, tail + 1);
-        memcpy(p, REDACTED, rl);
-        from = p + rl;
-    }
-    size_t sl = strlen(s); /* s ends with the first k >= 4 bytes of v: a cut text */
-    for (size_t k = vl - 1; k >= 4 && k < vl; k--)
-        if (k <= sl && !memcmp(s + sl - k, v, k)) {
-            if (sl - k + rl + 1 <= cap) memcpy(s + sl - k, REDACTED, rl + 1);
-            else memset(s + sl - k, '*', k);
-            break;
-        }
-}
-
 void cl__redact(const cl__secrets *sec, char *s, size_t cap)
 {
-    for (int i = 0; sec && i < sec->n; i++) redact_one(sec->v[i], s, cap);
-    for (int i = 0; sec && i < sec->nown; i++) redact_one(sec->own[i], s, cap);
+    for (int i = 0; sec && i < sec->n; i++) ut_redact(s, cap, sec->v[i], "[redacted]");
+    for (int i = 0; sec && i < sec->nown; i++) ut_redact(s, cap, sec->own[i], "[redacted]");
 }

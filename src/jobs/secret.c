@@ -82,47 +82,11 @@ void jb__redact_free(jb_redact *r)
     if (r) r->n = 0;
 }
 
-/* A text cut from a longer one (an output tail) can start with the end of
- * a secret and end with its start: cut those pieces too (4 bytes or more). */
-static void redact_edges(const char *v, const char *name, char *s, size_t cap)
-{
-    size_t vl = strlen(v), sl = strlen(s);
-    char repl[96];
-    snprintf(repl, sizeof repl, "[secret %s]", name);
-    size_t rl = strlen(repl);
-    for (size_t k = vl - 1; k >= 4 && k < vl; k--) /* s starts with v's last k bytes */
-        if (k <= sl && !memcmp(s, v + vl - k, k) && rl + sl - k + 1 <= cap) {
-            memmove(s + rl, s + k, sl - k + 1);
-            memcpy(s, repl, rl);
-            sl = sl - k + rl;
-            break;
-        }
-    for (size_t k = vl - 1; k >= 4 && k < vl; k--) /* s ends with v's first k bytes */
-        if (k <= sl && !memcmp(s + sl - k, v, k) && sl - k + rl + 1 <= cap) {
-            memcpy(s + sl - k, repl, rl + 1);
-            break;
-        }
-}
-
 void jb__redact(const jb_redact *r, char *s, size_t cap)
 {
     for (int i = 0; r && i < r->n; i++) {
-        size_t vl = strlen(r->v[i]);
         char repl[96];
         snprintf(repl, sizeof repl, "[secret %s]", r->name[i]);
-        size_t rl = strlen(repl);
-        char *p, *from = s;
-        while (vl && (p = strstr(from, r->v[i]))) {
-            size_t tail = strlen(p + vl);
-            if ((size_t)(p - s) + rl + tail + 1 > cap) { /* no room: blank it */
-                memset(p, '*', vl);
-                from = p + vl;
-                continue;
-            }
-            memmove(p + rl, p + vl, tail + 1);
-            memcpy(p, repl, rl);
-            from = p + rl;
-        }
-        if (vl > 4) redact_edges(r->v[i], r->name[i], s, cap);
+        ut_redact(s, cap, r->v[i], repl);
     }
 }

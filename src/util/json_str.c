@@ -5,8 +5,7 @@
 
 static const char hexd[] = "0123456789abcdef";
 
-/* Length of the valid UTF-8 sequence at s[0..n), or 0 if invalid. */
-static size_t utf8_len(const uint8_t *s, size_t n)
+size_t ut_utf8_len(const uint8_t *s, size_t n)
 {
     uint8_t c = s[0];
     size_t len;
@@ -60,7 +59,7 @@ void ut_json_str(ut_buf *b, const void *str, size_t n)
             }
             i++;
         } else {
-            size_t l = utf8_len(s + i, n - i);
+            size_t l = ut_utf8_len(s + i, n - i);
             if (l) {
                 ut_buf_put(b, s + i, l);
                 i += l;

@@ -176,6 +176,15 @@ int ut_fmt_float(char *out, float v);
  * escaped (\n \t \r \b \f, others \u00XX), valid UTF-8 passed through, each
  * byte of an invalid UTF-8 sequence written as \u00XX (read as Latin-1), so
  * the output is always valid JSON. */
+/* Length of the valid UTF-8 sequence at s[0..n) (1 for ASCII), or 0 if
+ * invalid (overlong, surrogate, past U+10FFFF, cut short). */
+size_t ut_utf8_len(const uint8_t *s, size_t n);
+
+/* Replace every occurrence of secret in the NUL-terminated s (cap bytes) by
+ * repl, and the pieces of 4 bytes or more a cut text starts or ends with;
+ * where repl does not fit, the bytes are blanked with '*'. */
+void ut_redact(char *s, size_t cap, const char *secret, const char *repl);
+
 void ut_json_str(ut_buf *b, const void *str, size_t n);
 
 /* ---- time ---------------------------------------------------------------- */
