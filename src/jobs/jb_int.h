@@ -266,8 +266,11 @@ typedef struct jb_new_run {
     int iterations, forced;
     int64_t due_ms;           /* 0 = at once */
     const char *account;      /* jobs.<name>.accounts: the run's account; NULL = none */
+    int unless_open;          /* 1: not when a run of the window is open (looked at in
+                                 the insert's transaction: a trigger at the same time) */
 } jb_new_run;
-/* Insert it into the run history; *id (may be NULL) = its id.  0 / -1. */
+/* Insert it into the run history; *id (may be NULL) = its id.  0, 1 (not
+ * inserted: unless_open and a run is open), -1. */
 int jb__add_run(ct_catalog *c, const jb_new_run *nr, int64_t *id, ut_error *e);
 const char *jb__data_dir(const jb_runtime *r);
 /* The timing of job j (compiled at jb_create). */

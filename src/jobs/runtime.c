@@ -254,8 +254,11 @@ int jb__add_run(ct_catalog *c, const jb_new_run *nr, int64_t *id, ut_error *e)
     run.due_ms = nr->due_ms;
     run.task = -1;
     snprintf(run.part, sizeof run.part, "%s", nr->account ? nr->account : "");
-    if (ct_run_create(c, &run, err, sizeof err))
-        return ut_fail(e, UT_EIO, "job %s: %s", nr->job->name, err);
+    ct_run open;
+    int made = nr->unless_open ? ct_run_create_unless(c, &run, 1, &open, err, sizeof err)
+                               : ct_run_create(c, &run, err, sizeof err) ? -1 : 1;
+    if (made < 0) return ut_fail(e, UT_EIO, "job %s: %s", nr->job->name, err);
+    if (made == 0) return 1;
     if (id) *id = run.id;
     return 0;
 }

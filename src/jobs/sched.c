@@ -49,9 +49,10 @@ static int create_part(jb_runtime *r, const cf_job *j, const char *part, int64_t
     if (have && skip_succeeded && last.state == CT_RUN_SUCCEEDED && strcmp(last.trigger, "manual"))
         return 0;
     jb_new_run nr = {.job = j, .ws = ws, .we = we, .trigger = trigger, .iterations = 1,
-                     .due_ms = jb__now_us(r) / 1000, .account = part};
+                     .due_ms = jb__now_us(r) / 1000, .account = part, .unless_open = 1};
     int64_t id;
-    if (jb__add_run(r->cat, &nr, &id, e)) return -1;
+    int rc = jb__add_run(r->cat, &nr, &id, e);
+    if (rc) return rc < 0 ? -1 : 0; /* a trigger opened one meanwhile */
     lg_debug("jobs", "job %s%s%s: run %lld created for window starting %" PRId64 " (%s)",
              j->name, part[0] ? " account " : "", part, (long long)id, ws, trigger);
     return 1;

@@ -1386,3 +1386,33 @@ TEST(jobs_upstream_window_made_coarser_gates_on_the_whole_day)
     CHECK_EQ_INT(made, 1);
     CHECK_MSG(queued == 0, "down for 2024-01-01 is queued on up's hours 00:00-12:00 only");
 }
+
+/* The scheduler's insert of a window's run looks again for an open run in
+ * its own transaction: a trigger that opened one between the scheduler's
+ * look and its insert is not doubled (jb__add_run with unless_open). */
+TEST(jobs_scheduled_insert_does_not_double_a_triggered_run)
+{
+    char err[512], dir[600], path[700];
+    snprintf(dir, sizeof dir, "%s/unless", t_tmpdir());
+    cf_config *c = load(dir, "jobs:\n  d: {kind: noop, window: day}\n", err, sizeof err);
+    CHECK_MSG(c, "%s", err);
+    if (!c) return;
+    ut_error e = {0};
+    int64_t id = 0, id2 = 0;
+    CHECK_MSG(jb_trigger(c, dir, "d", at("2024-04-01T00:00:00Z"), 0, &id, &e) == 0, "%s", e.msg);
+    snprintf(path, sizeof path, "%s/catalog.db", dir);
+    ct_catalog *cat = ct_open(path, err, sizeof err);
+    CHECK_MSG(cat, "%s", err);
+    jb_new_run nr = {.job = cf_job_find(c, "d"), .ws = at("2024-04-01T00:00:00Z"),
+                     .we = at("2024-04-02T00:00:00Z"), .trigger = "schedule", .iterations = 1,
+                     .unless_open = 1};
+    int rc = jb__add_run(cat, &nr, &id2, &e);
+    nr.ws = at("2024-04-02T00:00:00Z"), nr.we = at("2024-04-03T00:00:00Z");
+    int rc2 = jb__add_run(cat, &nr, &id2, &e);
+    ct_close(cat);
+    int n = count_runs(dir, "d", 0);
+    cf_destroy(c);
+    CHECK_EQ_INT(rc, 1);  /* the triggered run is open: not inserted */
+    CHECK_EQ_INT(rc2, 0); /* another window: inserted */
+    CHECK_EQ_INT(n, 2);
+}
