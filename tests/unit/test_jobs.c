@@ -864,6 +864,14 @@ TEST(review9_manual_run_of_open_window_does_not_suppress_its_scheduled_run)
               "minutes are never processed", (long long)id, have ? last.trigger : "?");
 }
 
+/* A config with one noop job `d` on day windows, its data dir
+ * <tmp>/<name> into dir[600]; NULL with err[512]. */
+static cf_config *noop_day_job(const char *name, char dir[600], char err[512])
+{
+    snprintf(dir, 600, "%s/%s", t_tmpdir(), name);
+    return load(dir, "jobs:\n  d: {kind: noop, window: day}\n", err, 512);
+}
+
 /* Two triggers of one window at once create one run: the look at the
  * window's runs and the insert are one transaction (before, both could
  * look, see nothing and insert). */
@@ -889,8 +897,7 @@ static void *trigger_all(void *p)
 TEST(jobs_concurrent_triggers_create_one_run_per_window)
 {
     char err[512], dir[600];
-    snprintf(dir, sizeof dir, "%s/trig", t_tmpdir());
-    cf_config *c = load(dir, "jobs:\n  d: {kind: noop, window: day}\n", err, sizeof err);
+    cf_config *c = noop_day_job("trig", dir, err);
     CHECK_MSG(c, "%s", err);
     if (!c) return;
     pthread_t th[6];
@@ -915,8 +922,7 @@ TEST(jobs_concurrent_triggers_create_one_run_per_window)
 TEST(jobs_backfill_is_all_or_nothing)
 {
     char err[512], dir[600];
-    snprintf(dir, sizeof dir, "%s/bf", t_tmpdir());
-    cf_config *c = load(dir, "jobs:\n  d: {kind: noop, window: day}\n", err, sizeof err);
+    cf_config *c = noop_day_job("bf", dir, err);
     CHECK_MSG(c, "%s", err);
     if (!c) return;
     ut_error e = {0};
@@ -1074,8 +1080,7 @@ TEST(jobs_account_fields)
 TEST(jobs_serial_backfill_over_an_open_first_window)
 {
     char err[512], dir[600];
-    snprintf(dir, sizeof dir, "%s/bfserial", t_tmpdir());
-    cf_config *c = load(dir, "jobs:\n  d: {kind: noop, window: day}\n", err, sizeof err);
+    cf_config *c = noop_day_job("bfserial", dir, err);
     CHECK_MSG(c, "%s", err);
     if (!c) return;
     ut_error e = {0};
