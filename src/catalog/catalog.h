@@ -91,6 +91,16 @@ void ct_names_free(char **names, int n);
 int ct_schema_set(ct_catalog *c, int64_t table_id, const ct_column *cols, int ncols,
                   const char *change, int *version, char *err, size_t errlen);
 
+/* Merge `cols` into table `name`'s schema in one write transaction against
+ * the current one (whatever other writers did meanwhile): a column whose
+ * name matches one of the table's ignoring ASCII case is that column, its
+ * type widened when cols' is wider (never narrowed); others are appended.
+ * A change is a new schema version ("added x int64; widened y ...").
+ * *out is the table as it is after (free with ct_table_free).  1 changed,
+ * 0 unchanged, -1 with a message (no such table, too many columns). */
+int ct_schema_extend(ct_catalog *c, const char *name, const ct_column *cols, int ncols,
+                     ct_table *out, char *err, size_t errlen);
+
 /* The older types of the table's columns: fn(arg, column, type, version)
  * for the columns of every schema version after which some column changed
  * type, so for each column and each type it had before its current one, the

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 _Static_assert(sizeof ((ct_table *)0)->name > UT_NAME_MAX, "a valid table name fits ct_table");
 
@@ -504,6 +505,59 @@ int ct_schema_set(ct_catalog *c, int64_t table_id, const ct_column *cols, int nc
         return -1;
     }
     return ct_commit_tx(c, err, errlen);
+}
+
+/* cur's columns with want's merged in (ASCII case ignored): new ones
+ * appended, types widened where want's is wider.  Count; *changed set. */
+static int merge_columns(const ct_table *cur, const ct_column *want, int nwant, ct_column *out,
+                         int *changed)
+{
+    int n = cur->ncols;
+    memcpy(out, cur->cols, (size_t)n * sizeof *out);
+    *changed = 0;
+    for (int i = 0; i < nwant; i++) {
+        int k = -1;
+        for (int j = 0; j < n && k < 0; j++)
+            if (!strcasecmp(out[j].name, want[i].name)) k = j;
+        if (k < 0 && n < CT_MAX_COLUMNS) {
+            out[n++] = want[i];
+            *changed = 1;
+        } else if (k >= 0 && out[k].type != want[i].type && widens(out[k].type, want[i].type)) {
+            out[k].type = want[i].type;
+            *changed = 1;
+        }
+    }
+    return n;
+}
+
+int ct_schema_extend(ct_catalog *c, const char *table, const ct_column *cols, int ncols,
+                     ct_table *out, char *err, size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    if (ncols < 0 || ncols > CT_MAX_COLUMNS)
+        return ut_err(err, errlen, "catalog %s: table '%s': %d columns (the limit is %d)", c->path,
+                      table, ncols, CT_MAX_COLUMNS);
+    if (ct_begin(c, 1, err, errlen) < 0) return -1;
+    ct_column *merged = NULL;
+    int rc = ct_table_get_tx(c, table, out, err, errlen), changed = 0;
+    if (rc == 0) ut_err(err, errlen, "catalog %s: no table '%s'", c->path, table);
+    if (rc == 1) {
+        merged = ut_calloc((size_t)out->ncols + (size_t)ncols + 1, sizeof *merged);
+        int n = merge_columns(out, cols, ncols, merged, &changed);
+        if (changed) {
+            int64_t id = out->id;
+            ct_table_free(out);
+            rc = ct_schema_set_tx(c, id, merged, n, NULL, NULL, err, errlen) < 0 ? -1
+                 : ct_table_get_tx(c, table, out, err, errlen);
+        }
+    }
+    free(merged);
+    if (rc != 1 || ct_commit_tx(c, err, errlen) < 0) {
+        if (rc == 1) ct_table_free(out);
+        else ct_rollback(c);
+        return -1;
+    }
+    return changed;
 }
 
 int ct_schema_history(ct_catalog *c, int64_t table_id, ct_schema_version **out, char *err,

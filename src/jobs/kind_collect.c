@@ -238,7 +238,7 @@ int jb__kind_collect(jb_task_ctx *c, ut_error *e)
                 (long long)c->run->id, c->run->part[0] ? " account " : "", c->run->part,
                 k.records, res.pages, res.calls, res.throttled, res.retries);
         char sql[4600];
-        snprintf(sql, sizeof sql, "SELECT * FROM read_ndjson('%s')", k.rec_path);
+        snprintf(sql, sizeof sql, "SELECT * FROM read_ndjson('%s', 0)", k.rec_path);
         rc = jb__kind_sql_text(c, sql, 0, e);
     }
     jb__cspec_free(&s);

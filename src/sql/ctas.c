@@ -277,6 +277,50 @@ static int match_columns(ctas *x, sqlite3_stmt *st, lk_names *names, char *err, 
     return 0;
 }
 
+/* sq_write into a table that exists: the SELECT's columns the table lacks
+ * are added, and int64/double columns widened where the SELECT's are wider
+ * (the stream tables' evolution rule), in one catalog transaction merged
+ * with whatever other writers did meanwhile; x->t becomes the table after.
+ * 0 or -1. */
+static int evolve(ctas *x, sqlite3_stmt *st, char *err, size_t errlen)
+{
+    int n = sqlite3_column_count(st), nw = 0, rc = 0;
+    ct_column *want = ut_calloc((size_t)n + 1, sizeof *want);
+    lk_names *names = lk_names_create(1);
+    for (int i = 0; i < x->npcols; i++) lk_names_take(names, x->pcols[i], strlen(x->pcols[i]), -1);
+    for (int k = 0; k < x->t.ncols; k++)
+        lk_names_take(names, x->t.cols[k].name, strlen(x->t.cols[k].name), k);
+    for (int c = 0; c < n; c++) {
+        const char *nm = sqlite3_column_name(st, c);
+        if (is_pidx(x, c) || !nm || !*nm || !strcmp(nm, "_ingest_ts")) continue;
+        char name[LK_NAME_MAX + 1];
+        size_t nn = strlen(nm);
+        int k = lk_names_resolve(names, nm, nn, name, &nn);
+        ct_type t = type_of(st, c);
+        if (k >= 0) { /* widen a number column only */
+            ct_type have = x->t.cols[k].type;
+            if (t && t != have && (have == CT_INT64 || have == CT_DOUBLE))
+                want[nw] = x->t.cols[k], want[nw++].type = t;
+        } else if (k == -1 && nn) {
+            lk_names_take(names, name, nn, -2);
+            snprintf(want[nw].name, sizeof want[nw].name, "%s", name);
+            want[nw++].type = t ? t : CT_STRING;
+        }
+    }
+    lk_names_destroy(names);
+    if (nw) {
+        ct_table t;
+        int ch = ct_schema_extend(x->e->cat, x->table, want, nw, &t, err, errlen);
+        if (ch < 0) rc = -1;
+        else {
+            ct_table_free(&x->t);
+            x->t = t;
+        }
+    }
+    free(want);
+    return rc;
+}
+
 /* Resolve the file columns against the SELECT (first row in st). */
 static int plan_columns(ctas *x, sqlite3_stmt *st, char *err, size_t errlen)
 {
@@ -289,6 +333,7 @@ static int plan_columns(ctas *x, sqlite3_stmt *st, char *err, size_t errlen)
             return ut_err(err, errlen, "%s %s: the SELECT has no such column",
                           x->create ? "PARTITION BY" : "partition column", x->pcols[i]);
     }
+    if (!x->create && x->w && evolve(x, st, err, errlen)) return -1;
     size_t cap = (size_t)(n > x->t.ncols ? n : x->t.ncols) + 1; /* INSERT: the table's columns */
     x->cols = ut_calloc(cap, sizeof *x->cols);
     x->src = ut_calloc(cap, sizeof *x->src);

@@ -1,5 +1,6 @@
 /* Table functions with a schema that depends on their argument:
- * read_parquet('path/or/glob'), read_csv('path'), read_ndjson('path').
+ * read_parquet('path/or/glob'), read_csv('path'[, sample]), read_ndjson('path'[, sample])
+ * (sample: the records whose keys and values decide the columns, 0 = all).
  * SQLite's table-valued functions have fixed columns, so each call with a
  * string literal is replaced, before SQLite sees the statement, by a temp
  * virtual table (temp._sq_file_N) created for that file; sq_query drops them
@@ -88,7 +89,12 @@ char *sq__rewrite(sq_engine *e, const char *sql, char *err, size_t errlen)
                 size_t q = skip_ws(sql, a + 1);
                 if (sql[q] == '\'') {
                     size_t qe = skip_quoted(sql, q, '\'');
-                    size_t r = skip_ws(sql, qe);
+                    size_t r = skip_ws(sql, qe), ae = qe; /* ae: end of the arguments */
+                    if (sql[r] == ',' && f > 0) { /* read_csv/read_ndjson('p', sample) */
+                        size_t d = skip_ws(sql, r + 1), de = d;
+                        while (isdigit((unsigned char)sql[de]) && de - d < 12) de++;
+                        if (de > d) r = skip_ws(sql, ae = de);
+                    }
                     if (sql[r] == ')') {
                         if (e->o.no_files) {
                             ut_err(err, errlen, "%s is disabled here (files are not readable)",
@@ -107,7 +113,7 @@ char *sq__rewrite(sq_engine *e, const char *sql, char *err, size_t errlen)
                         }
                         snprintf(create, sizeof create,
                                  "CREATE VIRTUAL TABLE temp._sq_file_%d USING %s(%.*s)",
-                                 e->nfile_tabs, fns[f].module, (int)(qe - q), sql + q);
+                                 e->nfile_tabs, fns[f].module, (int)(ae - q), sql + q);
                         char *msg = NULL;
                         if (sqlite3_exec(e->db, create, NULL, NULL, &msg) != SQLITE_OK) {
                             ut_err(err, errlen, "%s", msg ? msg : sqlite3_errmsg(e->db));

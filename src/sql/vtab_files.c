@@ -1,7 +1,11 @@
 /* read_csv('path') and read_ndjson('path'): modules "sluice_csv" and
  * "sluice_ndjson".  Columns come from the CSV header / the keys of the first
  * records, types from the first SAMPLE_ROWS records (INTEGER, REAL, else
- * TEXT).  Files may be gzip or zstd compressed.  Full scans only. */
+ * TEXT), or from the number of records the second argument says (0 = every
+ * record: a key first seen late still gets its column, a late value its
+ * type).  NDJSON keys that differ only in ASCII case are one column (SQL
+ * could not tell them apart), named as first seen.  Files may be gzip or
+ * zstd compressed.  Full scans only. */
 #include "csv/csv.h"
 #include "io/io.h"
 #include "json/json.h"
@@ -12,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define SAMPLE_ROWS 1000
 #define MAX_LINE (64u << 20)
@@ -24,6 +29,7 @@ typedef struct fcol {
 typedef struct fvtab {
     sqlite3_vtab base;
     int ndjson;
+    int64_t sample;     /* records inferred from; 0 = all */
     char path[4096];
     fcol *cols;
     int ncols;
@@ -86,7 +92,9 @@ static int widen(int a, int b)
 static int find_col(const fvtab *t, const char *k, size_t n)
 {
     for (int i = 0; i < t->ncols; i++)
-        if (strlen(t->cols[i].name) == n && !memcmp(t->cols[i].name, k, n)) return i;
+        if (strlen(t->cols[i].name) == n &&
+            (t->ndjson ? !strncasecmp(t->cols[i].name, k, n) : !memcmp(t->cols[i].name, k, n)))
+            return i;
     return -1;
 }
 
@@ -223,12 +231,13 @@ static int xconnect(sqlite3 *db, void *aux, int argc, const char *const *argv, s
                     char **pzErr)
 {
     (void)aux;
-    if (argc < 4) {
-        *pzErr = sqlite3_mprintf("%s: one argument (the path) expected", argv[0]);
+    if (argc < 4 || argc > 5) {
+        *pzErr = sqlite3_mprintf("%s: the path and an optional sample size expected", argv[0]);
         return SQLITE_ERROR;
     }
     fvtab *t = ut_calloc(1, sizeof *t);
     t->ndjson = !strcmp(argv[0], "sluice_ndjson");
+    t->sample = argc == 5 ? strtoll(argv[4], NULL, 10) : SAMPLE_ROWS;
     const char *a = argv[3];
     size_t len = strlen(a), j = 0;
     for (size_t i = 1; i + 1 < len && j + 1 < sizeof t->path; i++) {
@@ -260,7 +269,7 @@ static int xconnect(sqlite3 *db, void *aux, int argc, const char *const *argv, s
             }
         }
     }
-    for (int r = 0; r < SAMPLE_ROWS; r++) {
+    for (int64_t r = 0; !t->sample || r < t->sample; r++) {
         int rc = next_record(t, &c, 1, err, sizeof err);
         if (rc < 0) goto fail;
         if (rc == 0) break;

@@ -789,3 +789,97 @@ TEST(sql_write_new_table_created_meanwhile)
     sq_close(b);
     st_destroy(L.st);
 }
+
+/* read_ndjson('p', 0) infers from every record: a key first seen after the
+ * default sample (1000 records) gets its column, a late double widens its
+ * column; keys that differ in case are one column, named as first seen.
+ * Without the argument, the sample decides (the late key is not a column). */
+TEST(sql_read_ndjson_sample_all_and_case)
+{
+    lake L = {0};
+    snprintf(L.dir, sizeof L.dir, "%s/ndjsonall", t_tmpdir());
+    mkdir(L.dir, 0755);
+    char p[700], sql[900];
+    snprintf(p, sizeof p, "%s/late.ndjson", L.dir);
+    FILE *f = fopen(p, "w");
+    CHECK(f);
+    for (int i = 0; i < 1500; i++)
+        fprintf(f, i < 1200 ? "{\"n\":%d}\n" : "{\"N\":%d.5,\"late\":\"x%d\"}\n", i, i);
+    fclose(f);
+    sq_engine *e = open_engine(&L, 0);
+    CHECK(e);
+    qres r;
+    snprintf(sql, sizeof sql, "SELECT count(late), sum(n), typeof(n) FROM read_ndjson('%s', 0) "
+             "WHERE n >= 1499", p);
+    CHECK_MSG(q(e, sql, &r) == 1, "%s", err);
+    CHECK_EQ_STR(r.text, "1,1499.5,real");
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM read_ndjson('%s') WHERE n IS NULL", p);
+    CHECK_MSG(q(e, sql, &r) == 1, "%s", err); /* sampled as integer: late doubles are text */
+    CHECK_EQ_STR(r.text, "0");
+    snprintf(sql, sizeof sql, "SELECT late FROM read_ndjson('%s') LIMIT 1", p);
+    CHECK(q(e, sql, &r) < 0 && strstr(err, "late"));
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM read_ndjson('%s', 'x')", p);
+    CHECK(q(e, sql, &r) < 0);
+    sq_close(e);
+}
+
+/* sq_write into a table that exists: a column the SELECT adds is added
+ * (a new schema version), an int64 column a double reaches is widened, a
+ * column spelt in another case is the same column; older files read with
+ * the new column NULL.  A second writer that extended the schema meanwhile
+ * (interleave) keeps its column: extensions merge. */
+TEST(sql_write_evolves_the_schema)
+{
+    lake L = {0};
+    snprintf(L.dir, sizeof L.dir, "%s/evolve", t_tmpdir());
+    char p[700];
+    snprintf(p, sizeof p, "%s/lake", L.dir);
+    mkdir(L.dir, 0755);
+    L.st = st_local_create(p, err, sizeof err);
+    CHECK_MSG(L.st, "%s", err);
+    sq_engine *a = open_engine(&L, 0), *b = open_engine(&L, 0);
+    CHECK(a && b);
+    static const char *const dcol[] = {"dt"}, *const d1[] = {"2024-05-01"},
+                             *const d2[] = {"2024-05-02"}, *const d3[] = {"2024-05-03"};
+    static const char *const p1[] = {"dt=2024-05-01"}, *const p2[] = {"dt=2024-05-02"},
+                             *const p3[] = {"dt=2024-05-03"};
+    sq_write_spec w = {.table = "t1_ev_daily", .select = "SELECT 1 AS n, 'a' AS s",
+                       .mode = SQ_WRITE_REPLACE_PARTITIONS, .partition_by = "dt",
+                       .default_cols = dcol, .default_vals = d1, .ndefaults = 1,
+                       .partitions = p1, .npartitions = 1};
+    CHECK_MSG(sq_write(a, &w, err, sizeof err) == 1, "%s", err);
+    w.select = "SELECT 2.5 AS N, 'b' AS S, 7 AS extra";
+    w.default_vals = d2, w.partitions = p2;
+    CHECK_MSG(sq_write(a, &w, err, sizeof err) == 1, "%s", err);
+    qres r;
+    CHECK(q(a, "SELECT dt, n, s, extra FROM t1_ev_daily ORDER BY dt", &r) == 2);
+    CHECK_EQ_STR(r.text, "2024-05-01,1.0,a,NULL;2024-05-02,2.5,b,7");
+    ct_table t;
+    snprintf(p, sizeof p, "%s/catalog.db", L.dir);
+    ct_catalog *cat = ct_open(p, err, sizeof err);
+    CHECK_MSG(cat, "%s", err);
+    CHECK(ct_table_get(cat, "t1_ev_daily", &t, err, sizeof err) == 1);
+    ct_close(cat);
+    CHECK_EQ_INT(t.version, 2);
+    CHECK_EQ_INT(t.ncols, 3);
+    CHECK_EQ_STR(t.cols[0].name, "n");
+    CHECK_EQ_STR(ct_type_name(t.cols[0].type), "double");
+    ct_table_free(&t);
+    /* the other writer adds `other` between this one's plan and its extension */
+    interleave il = {.other = b};
+    CHECK(sqlite3_create_function(sq_db(a), "interleave", 0, SQLITE_UTF8, &il, interleave_fn,
+                                  NULL, NULL) == SQLITE_OK);
+    sq_write_spec wb = w;
+    wb.select = "SELECT 3 AS n, 'other' AS other";
+    wb.default_vals = d3, wb.partitions = p3;
+    il.w = &wb;
+    w.select = "SELECT interleave() AS n, 'late' AS late";
+    w.default_vals = d1, w.partitions = p1;
+    CHECK_MSG(sq_write(a, &w, err, sizeof err) == 1, "%s", err);
+    CHECK_MSG(il.rows == 1, "the other writer: %s", il.err);
+    CHECK(q(a, "SELECT dt, n, other, late FROM t1_ev_daily ORDER BY dt", &r) == 3);
+    CHECK_EQ_STR(r.text, "2024-05-01,1.0,NULL,late;2024-05-02,2.5,NULL,NULL;2024-05-03,3.0,other,NULL");
+    sq_close(a);
+    sq_close(b);
+    st_destroy(L.st);
+}
