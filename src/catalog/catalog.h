@@ -427,7 +427,35 @@ typedef struct ct_run_done {
     const char *error;         /* failed / retrying: why (NULL = "") */
     const ct_run_io *io;       /* lineage, recorded with succeeded */
     int nio;
+    const char *outbox_stream; /* with succeeded: records for this stream, ... */
+    const char *const *outbox; /* ... JSON objects, put in the outbox in the same */
+    int noutbox;               /* transaction (ct_outbox_*) */
 } ct_run_done;
+/* The outbox: records a run's commit promises to a stream (a collect
+ * run's files on <job>.files).  A run's records go in with its success, in
+ * its transaction; the server appends them to their stream, in id order,
+ * then marks each sent with its offset.  A crash between the two is found
+ * by the reader of the stream: every record carries its outbox id
+ * ("outbox_id"), and the records after the stream's last marked offset are
+ * the ones to mark before sending more (ct_outbox_last_sent). */
+#define CT_OUTBOX_MAX_RECORD 65536
+typedef struct ct_outbox_rec {
+    int64_t id;
+    char stream[80];
+    char *record; /* malloc'ed JSON object */
+} ct_outbox_rec;
+/* The oldest `max` unsent records (*out malloc'ed; ct_outbox_free).  Count
+ * or -1. */
+int ct_outbox_pending(ct_catalog *c, int max, ct_outbox_rec **out, char *err, size_t errlen);
+void ct_outbox_free(ct_outbox_rec *v, int n); /* accepts NULL */
+/* Mark ids[i] sent at offsets[i], in one transaction; sent records older
+ * than a day are pruned.  0 or -1. */
+int ct_outbox_mark(ct_catalog *c, const int64_t *ids, const uint64_t *offsets, int n, char *err,
+                   size_t errlen);
+/* The highest offset marked sent on `stream`: 1 (*offset set), 0 none, -1. */
+int ct_outbox_last_sent(ct_catalog *c, const char *stream, uint64_t *offset, char *err,
+                        size_t errlen);
+
 /* Finish (or fail an attempt of) a run held by d's delivery.  1 done, 0
  * fenced out (another delivery holds it, or it finished), -1 error. */
 int ct_run_finish(ct_catalog *c, const ct_run_done *d, char *err, size_t errlen);

@@ -51,6 +51,11 @@ enum {
     S_RUN_LATEST,
     S_RUN_ACTIVE,
     S_RUN_QUEUE,
+    S_OUTBOX_ADD,
+    S_OUTBOX_PENDING,
+    S_OUTBOX_SENT,
+    S_OUTBOX_LAST,
+    S_OUTBOX_PRUNE,
     S_ACCOUNTS_DEL,
     S_ACCOUNTS_INS,
     S_ACCOUNTS_OF,
@@ -149,5 +154,7 @@ int ct_position_set_tx(ct_catalog *c, const char *stream, int64_t table_id, cons
 /* Finish d's run inside the caller's transaction (ct_apply, ct_run_finish):
  * 1 done, 0 fenced out, -1 error. */
 int ct_run_finish_tx(ct_catalog *c, const struct ct_run_done *d, char *err, size_t errlen);
+/* outbox.c: d's outbox records, inside the transaction.  0 or -1. */
+int ct__outbox_add_tx(ct_catalog *c, const struct ct_run_done *d, char *err, size_t errlen);
 
 #endif

@@ -151,6 +151,19 @@ static const char *const migrations[] = {
     "  args TEXT NOT NULL,"
     "  updated_ms INTEGER NOT NULL,"
     "  PRIMARY KEY(job, account));",
+    /* v6: the outbox of records to append to streams once their run has
+     * committed (a collect run's files on <job>.files): written in the
+     * run's commit, delivered by the server, sent_offset set after */
+    "CREATE TABLE outbox("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  stream TEXT NOT NULL,"
+    "  record TEXT NOT NULL,"
+    "  run_id INTEGER NOT NULL,"
+    "  created_ms INTEGER NOT NULL,"
+    "  sent_offset INTEGER,"
+    "  sent_ms INTEGER);"
+    "CREATE INDEX outbox_pending ON outbox(id) WHERE sent_offset IS NULL;"
+    "CREATE INDEX outbox_sent ON outbox(stream, sent_offset) WHERE sent_offset IS NOT NULL;",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -258,6 +271,14 @@ static const char *const ct_sql[S__COUNT] = {
     [S_RUN_OUT] = "SELECT job, backfill, count(*) FROM runs WHERE state IN "
                   "('waiting', 'queued', 'running', 'retrying') AND state IN ('queued', "
                   "'running') GROUP BY job, backfill",
+    [S_OUTBOX_ADD] = "INSERT INTO outbox(stream, record, run_id, created_ms) VALUES (?1, ?2, ?3, ?4)",
+    [S_OUTBOX_PENDING] = "SELECT id, stream, record FROM outbox WHERE sent_offset IS NULL "
+                         "ORDER BY id LIMIT ?1",
+    [S_OUTBOX_SENT] = "UPDATE outbox SET sent_offset = ?2, sent_ms = ?3 WHERE id = ?1 "
+                      "AND sent_offset IS NULL",
+    [S_OUTBOX_LAST] = "SELECT max(sent_offset) FROM outbox WHERE stream = ?1 "
+                      "AND sent_offset IS NOT NULL",
+    [S_OUTBOX_PRUNE] = "DELETE FROM outbox WHERE sent_offset IS NOT NULL AND sent_ms < ?1",
     [S_ACCOUNTS_DEL] = "DELETE FROM job_accounts WHERE job = ?1",
     [S_ACCOUNTS_INS] = "INSERT INTO job_accounts(job, account, args, updated_ms) "
                        "VALUES(?1, ?2, ?3, ?4)",

@@ -318,7 +318,8 @@ int ct_run_finish_tx(ct_catalog *c, const ct_run_done *d, char *err, size_t errl
     sqlite3_bind_int64(s, 9, ct_now_ms());
     int n = step_changes(c, s, "finish run", err, errlen);
     if (n <= 0) return n;
-    return d->state == CT_RUN_SUCCEEDED && io_insert(c, d, err, errlen) ? -1 : 1;
+    if (d->state != CT_RUN_SUCCEEDED) return 1;
+    return io_insert(c, d, err, errlen) || ct__outbox_add_tx(c, d, err, errlen) ? -1 : 1;
 }
 
 int ct_run_finish(ct_catalog *c, const ct_run_done *d, char *err, size_t errlen)

@@ -7,6 +7,8 @@
 #include "server/server.h"
 #include "store/store.h"
 
+typedef struct rt__outbox rt__outbox;
+
 struct rt_runtime {
     const cf_config *cf;
     rt_mode mode;
@@ -17,6 +19,7 @@ struct rt_runtime {
     char host[256];
     int port;
     sv_server *server;    /* RT_SERVER */
+    rt__outbox *outbox;   /* RT_SERVER: the outbox sender (outbox.c) */
     jb_runtime *jobs;     /* RT_SERVER: the scheduler and workers; RT_WORKER: workers */
     char server_url[1024]; /* RT_WORKER: the server's URL */
     char *token;          /* RT_WORKER: its Bearer token, or NULL */
@@ -27,6 +30,10 @@ struct rt_runtime {
 
 /* server.c: start the HTTP server with the config's streams. 0 or -1. */
 int rt__serve(rt_runtime *rt, char *err, size_t errlen);
+/* outbox.c: start / stop the thread appending the catalog outbox's records
+ * to their streams (rt->server must be running).  NULL with a message. */
+rt__outbox *rt__outbox_start(rt_runtime *rt, char *err, size_t errlen);
+void rt__outbox_stop(rt__outbox *o); /* accepts NULL */
 /* sql.c: the engine options every caller shares (tails). */
 void rt__sql_init(rt_runtime *rt);
 void rt__sql_free(rt_runtime *rt);

@@ -174,6 +174,7 @@ rt_runtime *rt_create(const cf_config *cf, const rt_opts *o, char *err, size_t e
     if (!rt->store) goto fail;
     if (rt->mode != RT_CLIENT && jb_check(cf, err, errlen)) goto fail;
     if (rt->mode == RT_SERVER && rt__serve(rt, err, errlen)) goto fail;
+    if (rt->mode == RT_SERVER && !(rt->outbox = rt__outbox_start(rt, err, errlen))) goto fail;
     if (rt->mode != RT_CLIENT && start_jobs(rt, err, errlen)) goto fail;
     return rt;
 fail:
@@ -187,6 +188,8 @@ int rt_stop(rt_runtime *rt)
     rt->stopped = 1;
     jb_runtime *jobs = __atomic_exchange_n(&rt->jobs, NULL, __ATOMIC_SEQ_CST);
     if (jobs) jb_stop(jobs, 0); /* no new tasks; running commands stop, their tasks stay queued */
+    rt__outbox_stop(rt->outbox); /* what jobs commit after it is sent at the next start */
+    rt->outbox = NULL;
     int abandoned = sv_stop(rt->server); /* after it no request can reach the jobs API */
     if (!abandoned) jb_destroy(jobs);     /* else the process exits: free nothing */
     if (abandoned) {

@@ -294,3 +294,13 @@ int sv__streams_close(sv_server *s, int64_t timeout_ms)
     s->nstreams = 0;
     return 0;
 }
+
+jr_stream *sv_journal(sv_server *s, const char *name, int create, ut_error *e)
+{
+    if (!ut_name_ok(UT_NAME_STREAM, name)) {
+        ut_fail(e, UT_EINVAL, "'%.80s' is not a stream name", name);
+        return NULL;
+    }
+    sv__stream *st = sv__stream_get(s, name, create, e);
+    return st ? st->jr : NULL;
+}

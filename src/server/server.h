@@ -165,6 +165,11 @@ int sv_port(const sv_server *s);
 /* The lake sink landing `table` (any case): its committed position and the
  * stream's end now.  1 found, 0 no stream lands that table. */
 int sv_table_progress(sv_server *s, const char *table, uint64_t *position, uint64_t *end);
+/* The journal of stream `name` for the server's own producers and readers
+ * (the outbox of job commits, src/runtime): with create, a stream missing
+ * is created as an HTTP write would create it.  Valid until sv_stop.  NULL
+ * with e (unknown stream, auto_create_streams off, a bad name). */
+jr_stream *sv_journal(sv_server *s, const char *name, int create, ut_error *e);
 /* Stop accepting, let in-flight requests finish, then stop every lake sink
  * at once, each landing what it buffers, within shutdown_timeout_ms; sync and
  * close every stream, free.  Returns 0; or -1 when a sink was still landing

@@ -1421,3 +1421,46 @@ TEST(jobs_scheduled_insert_does_not_double_a_triggered_run)
     CHECK_EQ_INT(rc2, 0); /* another window: inserted */
     CHECK_EQ_INT(n, 2);
 }
+
+/* The outbox: a run's records go in with its success only (a fenced-out
+ * attempt adds none), come out oldest first, and leave the pending list
+ * once marked; the stream's last marked offset is what a sender reconciles
+ * from. */
+TEST(jobs_outbox_with_the_run)
+{
+    char err[512], path[4200];
+    snprintf(path, sizeof path, "%s/outbox.db", t_tmpdir());
+    ct_catalog *c = ct_open(path, err, sizeof err);
+    CHECK_MSG(c, "%s", err);
+    ct_run r;
+    memset(&r, 0, sizeof r);
+    snprintf(r.job, sizeof r.job, "j");
+    r.state = CT_RUN_WAITING;
+    r.task = -1;
+    CHECK(ct_run_create(c, &r, err, sizeof err) == 0);
+    CHECK_EQ_INT(ct_run_queue(c, r.id, 5, err, sizeof err), 1);
+    CHECK_EQ_INT(ct_run_start(c, r.id, 5, 2, "w2", err, sizeof err), 1);
+    static const char *const recs[] = {"{\"path\":\"a\"}", "{\"path\":\"b\"}"};
+    ct_run_done d = {.id = r.id, .task = 5, .deliveries = 1, .state = CT_RUN_SUCCEEDED,
+                     .outbox_stream = "j.files", .outbox = recs, .noutbox = 2};
+    CHECK_EQ_INT(ct_run_finish(c, &d, err, sizeof err), 0); /* fenced out: nothing added */
+    ct_outbox_rec *v = NULL;
+    CHECK_EQ_INT(ct_outbox_pending(c, 10, &v, err, sizeof err), 0);
+    ct_outbox_free(v, 0);
+    d.deliveries = 2;
+    CHECK_EQ_INT(ct_run_finish(c, &d, err, sizeof err), 1);
+    CHECK_EQ_INT(ct_outbox_pending(c, 10, &v, err, sizeof err), 2);
+    CHECK(v[0].id < v[1].id && !strcmp(v[0].record, recs[0]) && !strcmp(v[1].stream, "j.files"));
+    uint64_t off = 0;
+    CHECK_EQ_INT(ct_outbox_last_sent(c, "j.files", &off, err, sizeof err), 0);
+    int64_t ids[1] = {v[0].id};
+    uint64_t offs[1] = {41};
+    CHECK_EQ_INT(ct_outbox_mark(c, ids, offs, 1, err, sizeof err), 0);
+    ct_outbox_free(v, 2);
+    CHECK_EQ_INT(ct_outbox_pending(c, 10, &v, err, sizeof err), 1);
+    CHECK(!strcmp(v[0].record, recs[1]));
+    ct_outbox_free(v, 1);
+    CHECK_EQ_INT(ct_outbox_last_sent(c, "j.files", &off, err, sizeof err), 1);
+    CHECK_EQ_INT((int)off, 41);
+    ct_close(c);
+}

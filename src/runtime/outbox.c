@@ -1,0 +1,200 @@
+/* runtime: the outbox sender — records job commits promised to streams
+ * (a collect run's files on <job>.files), appended by the server.
+ *
+ *   catalog outbox (pending, id order) ──► per stream, in order:
+ *       reconcile once: records after the stream's last marked offset that
+ *       carry an outbox id are marked (a crash came between append and mark)
+ *   ──► jr_append {"outbox_id":N, ...record}  ──► ct_outbox_mark(id, offset)
+ *
+ * Each record reaches its stream exactly once: appended only while unmarked,
+ * and after a crash the stream itself says which were appended.  Only this
+ * thread appends these records; the stream is created on first use as an
+ * HTTP write would create it (its sink lands it like any stream). */
+#include "catalog/catalog.h"
+#include "log/log.h"
+#include "runtime/rt_int.h"
+
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define BATCH 256
+#define IDLE_MS 200
+#define RETRY_MS 2000
+#define MAX_STREAMS 64 /* streams reconciled since the start (more: reconciled again) */
+#define PREFIX "{\"outbox_id\":"
+
+struct rt__outbox {
+    rt_runtime *rt;
+    pthread_t th;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int stop;
+    ct_catalog *cat;
+    char done[MAX_STREAMS][80]; /* streams reconciled */
+    int ndone;
+};
+
+static int reconciled(rt__outbox *o, const char *stream)
+{
+    for (int i = 0; i < o->ndone; i++)
+        if (!strcmp(o->done[i], stream)) return 1;
+    return 0;
+}
+
+/* The outbox id a record of ours starts with, or 0. */
+static int64_t id_of(const uint8_t *p, uint32_t n)
+{
+    size_t k = sizeof PREFIX - 1;
+    if (n <= k || memcmp(p, PREFIX, k)) return 0;
+    int64_t v = 0;
+    for (size_t i = k; i < n && i < k + 19 && p[i] >= '0' && p[i] <= '9'; i++)
+        v = v * 10 + (p[i] - '0');
+    return v;
+}
+
+/* Mark what the stream already holds after its last marked offset. */
+static int reconcile(rt__outbox *o, const char *stream, jr_stream *jr, ut_error *e)
+{
+    uint64_t from = 0;
+    int have = ct_outbox_last_sent(o->cat, stream, &from, e->msg, sizeof e->msg);
+    if (have < 0) return -1;
+    from = have ? from + 1 : 0;
+    jr_reader *r = jr_reader_create(jr);
+    jr_record rec[BATCH];
+    int64_t ids[BATCH];
+    uint64_t offs[BATCH];
+    int n, rc = 0, found = 0;
+    while (rc == 0 && (n = jr_read(r, from, rec, BATCH, 4u << 20, e->msg, sizeof e->msg)) > 0) {
+        int k = 0;
+        for (int i = 0; i < n; i++)
+            if ((ids[k] = id_of(rec[i].p, rec[i].n)) > 0) offs[k++] = rec[i].offset;
+        rc = ct_outbox_mark(o->cat, ids, offs, k, e->msg, sizeof e->msg);
+        found += k;
+        from = rec[n - 1].offset + 1;
+    }
+    if (n < 0) rc = -1;
+    jr_reader_destroy(r);
+    if (rc == 0 && found)
+        lg_warn("runtime", "stream %s: %d outbox records were appended before a stop without "
+                "being marked; marked now, not appended again", stream, found);
+    if (rc == 0 && o->ndone < MAX_STREAMS) snprintf(o->done[o->ndone++], 80, "%s", stream);
+    else if (rc == 0) o->ndone = 0;
+    return rc;
+}
+
+/* Append v[0..n) (one stream) and mark them.  0 or -1. */
+static int send_run(rt__outbox *o, jr_stream *jr, const ct_outbox_rec *v, int n, ut_error *e)
+{
+    jr_iov iov[BATCH];
+    char (*head)[40] = ut_calloc((size_t)n, sizeof *head);
+    ut_buf b = {0};
+    for (int i = 0; i < n; i++) {
+        const char *r = v[i].record;
+        int empty = !strcmp(r, "{}");
+        snprintf(head[i], sizeof head[i], PREFIX "%" PRId64 "%s", v[i].id, empty ? "}" : ",");
+        size_t at = b.len;
+        ut_buf_puts(&b, head[i]);
+        if (!empty) ut_buf_puts(&b, r + 1);
+        iov[i].n = b.len - at;
+        iov[i].p = (const void *)at; /* fixed up below: b.p may move */
+    }
+    for (int i = 0; i < n; i++) iov[i].p = b.p + (size_t)iov[i].p;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t first = 0;
+    int rc = jr_append(jr, iov, n, (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000, &first,
+                       e->msg, sizeof e->msg);
+    if (rc == 0) {
+        int64_t ids[BATCH];
+        uint64_t offs[BATCH];
+        for (int i = 0; i < n; i++) ids[i] = v[i].id, offs[i] = first + (uint64_t)i;
+        rc = ct_outbox_mark(o->cat, ids, offs, n, e->msg, sizeof e->msg);
+    }
+    free(head);
+    ut_buf_free(&b);
+    return rc;
+}
+
+/* One pass: 1 sent something, 0 nothing pending, -1 error (e). */
+static int pass(rt__outbox *o, ut_error *e)
+{
+    if (!o->cat) {
+        char path[4200];
+        snprintf(path, sizeof path, "%s/catalog.db", o->rt->data_dir);
+        if (!(o->cat = ct_open(path, e->msg, sizeof e->msg))) return -1;
+    }
+    ct_outbox_rec *v = NULL;
+    int n = ct_outbox_pending(o->cat, BATCH, &v, e->msg, sizeof e->msg), rc = n > 0;
+    for (int i = 0; i < n && rc > 0;) {
+        int k = i;
+        while (k < n && !strcmp(v[k].stream, v[i].stream)) k++;
+        jr_stream *jr = sv_journal(o->rt->server, v[i].stream, 1, e);
+        if (!jr) rc = -1;
+        else if (!reconciled(o, v[i].stream)) {
+            rc = reconcile(o, v[i].stream, jr, e) ? -1 : 1;
+            break; /* what is pending changed: read it again */
+        } else if (send_run(o, jr, v + i, k - i, e)) {
+            rc = -1;
+            o->ndone = 0; /* the append may have happened: look again */
+        }
+        i = k;
+    }
+    ct_outbox_free(v, n > 0 ? n : 0);
+    return n < 0 ? -1 : rc;
+}
+
+static void *loop(void *arg)
+{
+    rt__outbox *o = arg;
+    pthread_mutex_lock(&o->mu);
+    while (!o->stop) {
+        pthread_mutex_unlock(&o->mu);
+        ut_error e = {0};
+        int rc = pass(o, &e);
+        if (rc < 0) lg_warn("runtime", "outbox: %s (retrying)", e.msg);
+        pthread_mutex_lock(&o->mu);
+        if (rc > 0 || o->stop) continue;
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        int64_t ns = ts.tv_nsec + (int64_t)(rc < 0 ? RETRY_MS : IDLE_MS) * 1000000;
+        ts.tv_sec += ns / 1000000000;
+        ts.tv_nsec = ns % 1000000000;
+        pthread_cond_timedwait(&o->cv, &o->mu, &ts);
+    }
+    pthread_mutex_unlock(&o->mu);
+    return NULL;
+}
+
+rt__outbox *rt__outbox_start(rt_runtime *rt, char *err, size_t errlen)
+{
+    rt__outbox *o = ut_calloc(1, sizeof *o);
+    o->rt = rt;
+    pthread_mutex_init(&o->mu, NULL);
+    pthread_cond_init(&o->cv, NULL);
+    if (pthread_create(&o->th, NULL, loop, o)) {
+        ut_err(err, errlen, "cannot start the outbox thread");
+        pthread_mutex_destroy(&o->mu);
+        pthread_cond_destroy(&o->cv);
+        free(o);
+        return NULL;
+    }
+    return o;
+}
+
+void rt__outbox_stop(rt__outbox *o)
+{
+    if (!o) return;
+    pthread_mutex_lock(&o->mu);
+    o->stop = 1;
+    pthread_cond_signal(&o->cv);
+    pthread_mutex_unlock(&o->mu);
+    pthread_join(o->th, NULL);
+    ct_close(o->cat);
+    pthread_mutex_destroy(&o->mu);
+    pthread_cond_destroy(&o->cv);
+    free(o);
+}
