@@ -129,6 +129,9 @@ static int check_collect(const cf_job *j, char *msg, size_t n)
     const cf_pagination *p = &j->pagination;
     const cf_auth *a = &j->auth;
     if (!j->table[0]) return ut_err(msg, n, "a collect job needs the table it lands in");
+    if (strlen(j->name) + 6 > ut_name_max(UT_NAME_STREAM))
+        return ut_err(msg, n, "the name of a collect job is at most %zu characters (its files "
+                      "are announced on the stream <job>.files)", ut_name_max(UT_NAME_STREAM) - 6);
     if (!r->async && !j->request.url[0]) return ut_err(msg, n, "request.url is missing");
     if (r->async && (!r->create.url[0] || !r->status.url[0] || !r->id_path[0] ||
                      !r->status_path[0] || !r->file_url_path[0]))

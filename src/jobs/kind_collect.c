@@ -36,7 +36,10 @@
 
 typedef struct raw_part {
     char path[4400], ext[16];
-    uint64_t bytes;
+    uint64_t bytes;       /* received */
+    int64_t rows;         /* records from it */
+    char key[600];        /* stored as (set by store_raw) */
+    uint64_t stored;      /* its stored size */
 } raw_part;
 
 typedef struct collect_run {
@@ -50,6 +53,8 @@ typedef struct collect_run {
     char rec_path[4400];
     ut_buf line;
     int64_t records;
+    char man_key[600];    /* the manifest, once stored */
+    uint64_t man_bytes;
     ut_error err;
 } collect_run;
 
@@ -117,6 +122,7 @@ static int on_record(void *ctx, const char *json, size_t n)
     if (write_all(k->rec_fd, k->line.p, k->line.len))
         return ut_fail(&k->err, UT_EIO, "records file %s: %s", k->rec_path, strerror(errno));
     k->records++;
+    if (k->nparts) k->parts[k->nparts - 1].rows++;
     return 0;
 }
 
@@ -165,6 +171,8 @@ static int store_raw(collect_run *k, ut_error *e)
         uint64_t size = stat(k->parts[i].path, &st) == 0 ? (uint64_t)st.st_size : 0;
         if (st_put_file(c->store, key, k->parts[i].path, err, sizeof err))
             rc = ut_fail(e, UT_EIO, "job %s: raw file %s: %s", c->job->name, key, err);
+        snprintf(k->parts[i].key, sizeof k->parts[i].key, "%s", key);
+        k->parts[i].stored = size;
         ut_buf_puts(&m, i ? ",{\"url\":" : "{\"url\":");
         const char *u = st_uri(c->store, key, uri, sizeof uri);
         ut_json_str(&m, u, strlen(u));
@@ -174,8 +182,27 @@ static int store_raw(collect_run *k, ut_error *e)
     snprintf(key, sizeof key, "%s.manifest.json", prefix);
     if (rc == 0 && st_put(c->store, key, m.p, m.len, err, sizeof err))
         rc = ut_fail(e, UT_EIO, "job %s: manifest %s: %s", c->job->name, key, err);
+    if (rc == 0) snprintf(k->man_key, sizeof k->man_key, "%s", key), k->man_bytes = m.len;
     ut_buf_free(&m);
     return rc;
+}
+
+/* Hang the announcements of the stored raw files and manifest on the
+ * run's commit (collect_files.c). */
+static void announce(collect_run *k, jb_announce *an)
+{
+    jb_stored_file *f = ut_calloc((size_t)k->nparts + 1, sizeof *f);
+    int n = 0;
+    for (int i = 0; i < k->nparts; i++)
+        f[n++] = (jb_stored_file){.key = k->parts[i].key, .format = k->parts[i].ext,
+                                  .bytes = k->parts[i].stored, .rows = k->parts[i].rows};
+    if (k->man_key[0])
+        f[n++] = (jb_stored_file){.key = k->man_key, .format = "json", .bytes = k->man_bytes,
+                                  .manifest = 1};
+    if (jb__collect_announce(k->c, f, n, an))
+        lg_warn("jobs", "job %s: %s.files is not a stream name: files not announced",
+                k->c->job->name, k->c->job->name);
+    free(f);
 }
 
 static void cleanup(collect_run *k)
@@ -239,7 +266,10 @@ int jb__kind_collect(jb_task_ctx *c, ut_error *e)
                 k.records, res.pages, res.calls, res.throttled, res.retries);
         char sql[4600];
         snprintf(sql, sizeof sql, "SELECT * FROM read_ndjson('%s', 0)", k.rec_path);
+        jb_announce an;
+        announce(&k, &an);
         rc = jb__kind_sql_text(c, sql, 0, e);
+        jb__collect_announce_free(c, &an);
     }
     jb__cspec_free(&s);
     cleanup(&k);

@@ -122,12 +122,27 @@ int rt__serve(rt_runtime *rt, char *err, size_t errlen)
     cf_stream defaults; /* streams created on the fly or found in the data directory */
     cf_stream_defaults(&defaults);
     stream_conf(cf, &defaults, &o.auto_conf);
-    sv_stream_conf *sc = ut_calloc((size_t)cf->nstreams + 1, sizeof *sc);
-    for (int i = 0; i < cf->nstreams; i++) stream_conf(cf, &cf->streams[i], &sc[i]);
+    sv_stream_conf *sc = ut_calloc((size_t)cf->nstreams + (size_t)cf->njobs + 1, sizeof *sc);
+    char (*names)[80] = ut_calloc((size_t)cf->njobs + 1, sizeof *names);
+    char (*tables)[CF_TABLE_MAX] = ut_calloc((size_t)cf->njobs + 1, sizeof *tables);
+    int n = 0;
+    for (int i = 0; i < cf->nstreams; i++) stream_conf(cf, &cf->streams[i], &sc[n++]);
+    for (int i = 0; i < cf->njobs; i++) { /* a collect job's <job>.files, unless declared */
+        const cf_job *j = &cf->jobs[i];
+        snprintf(names[i], sizeof names[i], "%s.files", j->name);
+        if (j->kind != CF_JOB_COLLECT || cf_stream_find(cf, names[i])) continue;
+        stream_conf(cf, &defaults, &sc[n]);
+        snprintf(tables[i], sizeof tables[i], "t1_%s_files", j->name);
+        sc[n].name = names[i];
+        sc[n].sink = 1;
+        sc[n++].sink_opts.table = tables[i];
+    }
     o.streams = sc;
-    o.nstreams = cf->nstreams;
+    o.nstreams = n;
     rt->server = sv_start(&o, err, errlen); /* copies what it keeps */
     free(sc);
+    free(names);
+    free(tables);
     cf_stream_clear(&defaults);
     return rt->server ? 0 : -1;
 }

@@ -9,7 +9,11 @@
 //   - raw files and a Redshift manifest are stored per run;
 //   - a forced re-collection restates the numbers: the slice is replaced
 //     (the new truth, no doubled rows);
+//   - every stored raw file and manifest of a succeeded run is announced
+//     exactly once on the stream fb_insights.files, also when the server
+//     stopped between appending announcements and marking them sent;
 //   - no token value in the run history or the log.
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { startAdMedia } from '../mock/admedia.mjs';
@@ -116,6 +120,56 @@ jobs:
     const after = Array.isArray(l) ? l.find((r) => r.account === 'acc02' && r.dt === '2022-09-09') : null;
     same(l, t) && after && before && after.install > before.install
         ? R.ok('restated_day_replaces_its_slice') : R.fail('restated_day_replaces_its_slice', `before ${JSON.stringify(before)} after ${JSON.stringify(after)}\nlake ${JSON.stringify(l).slice(0, 400)}\ntruth ${JSON.stringify(t).slice(0, 400)}`);
+
+    // every stored file of every succeeded run is announced once on fb_insights.files
+    let readErr = '';
+    const announced = async () => {
+        const r = await sluice(['read', '--data', DATA, 'fb_insights.files']);
+        if (r.status !== 0) readErr = r.stderr.toString();
+        return r.status === 0 ? r.stdout.toString().split('\n').filter(Boolean).map((l) => JSON.parse(l)) : [];
+    };
+    const expectFiles = async () => {
+        const want = new Set();
+        for (const r of (await runs()).filter((x) => x.state === 'succeeded')) {
+            const dir = path.join(DATA, 'lake', 'raw', 'fb_insights', r.account, r.window_start.slice(0, 10));
+            for (const f of fs.existsSync(dir) ? fs.readdirSync(dir) : [])
+                if (f.startsWith(`run${r.id}-`) || f === `run${r.id}.manifest.json`)
+                    want.add(`raw/fb_insights/${r.account}/${r.window_start.slice(0, 10)}/${f}`);
+        }
+        return want;
+    };
+    const filesOk = async (label, ms = 10000) => {
+        let got = [], want = new Set();
+        for (const end = Date.now() + ms; Date.now() < end; await sleep(200)) {
+            got = await announced();
+            want = await expectFiles();
+            if (got.length >= want.size) break;
+        }
+        const keys = got.map((g) => g.key), ids = got.map((g) => g.outbox_id);
+        const rowsOk = got.filter((g) => g.kind === 'raw').every((g) => g.rows >= 0 && g.bytes > 0) &&
+            got.filter((g) => g.kind === 'manifest').every((g) => g.rows === -1);
+        const ok = keys.length === want.size && new Set(keys).size === keys.length &&
+            new Set(ids).size === ids.length && keys.every((k) => want.has(k)) && rowsOk &&
+            got.every((g) => g.job === 'fb_insights' && ACCOUNTS.includes(g.account) && g.url.endsWith(g.key));
+        ok ? R.ok(label) : R.fail(label, `announced ${keys.length} (${new Set(keys).size} distinct), stored ${want.size}\n${JSON.stringify(got.slice(0, 3))}\n${readErr}\n${server.log().split('\n').filter((l) => /outbox|files/.test(l)).slice(0, 10).join('\n')}`);
+        return got;
+    };
+    const got = await filesOk('committed_files_announced_once_on_job_files_stream');
+    // a stop between the append and its mark: the restarted sender finds the
+    // records in the stream and does not append them again
+    await server.stop();
+    const un = spawnSync('python3', ['-c', `import sqlite3,sys
+c = sqlite3.connect(sys.argv[1])
+n = c.execute("UPDATE outbox SET sent_offset = NULL WHERE id IN (SELECT id FROM outbox ORDER BY id DESC LIMIT 3)").rowcount
+c.commit(); print(n)`, path.join(DATA, 'catalog.db')]);
+    un.stdout.toString().trim() === '3' ? R.ok('outbox_unmarked_for_the_restart') : R.fail('outbox_unmarked_for_the_restart', un.stderr.toString());
+    await server.start();
+    const pending = () => spawnSync('python3', ['-c', `import sqlite3,sys
+print(sqlite3.connect(sys.argv[1]).execute("SELECT count(*) FROM outbox WHERE sent_offset IS NULL").fetchone()[0])`,
+        path.join(DATA, 'catalog.db')]).stdout.toString().trim();
+    for (const end = Date.now() + 10000; Date.now() < end && pending() !== '0'; await sleep(100));
+    const again = await announced();
+    again.length === got.length ? R.ok('outbox_reconciled_after_restart_not_resent') : R.fail('outbox_reconciled_after_restart_not_resent', `${got.length} before, ${again.length} after`);
 
     const tokens = ACCOUNTS.map((id) => m.accounts.find((x) => x.id === id).fb_token);
     const hist = JSON.stringify(await runs()) + server.log();

@@ -54,6 +54,12 @@ bad config_collect_needs_url 'jobs:
     kind: collect
     window: day
     table: t1_x_daily' 'bad.yaml:3: jobs.c1: request.url is missing'
+bad config_collect_name_fits_its_files_stream 'jobs:
+  c1234567890123456789012345678901234567890123456789012345678:
+    kind: collect
+    window: day
+    table: t1_x_daily
+    request: {url: "http://127.0.0.1:1/x"}' 'the name of a collect job is at most 58 characters'
 bad config_collect_cursor_needs_param 'jobs:
   c2:
     kind: collect
