@@ -432,6 +432,35 @@ static void metric_count(void *arg, const char *job, ct_run_state st, int64_t n)
                   ct_run_state_name(st), (long long)n);
 }
 
+void jb__cstats_add(jb_runtime *r, const cf_job *j, const cl_result *res)
+{
+    jb_cstats *c = &r->cstats[j - r->cf->jobs];
+    const int64_t v[JB_CSTATS] = {res->calls, res->throttled, res->retries, res->refreshes,
+                                  res->resumes, res->pages, res->records, res->raw_bytes};
+    for (int i = 0; i < JB_CSTATS; i++) atomic_fetch_add(&c->v[i], v[i]);
+}
+
+/* The collect jobs' counters. */
+static void collect_metrics(jb_runtime *r, ut_buf *b)
+{
+    static const char *const name[JB_CSTATS][2] = {
+        {"sluice_collect_calls_total", "HTTP calls of collect runs (retries included)."},
+        {"sluice_collect_throttled_total", "429 answers (the pool paused for Retry-After)."},
+        {"sluice_collect_retries_total", "Calls tried again after a 5xx, timeout or reset."},
+        {"sluice_collect_token_refreshes_total", "OAuth2 access tokens obtained."},
+        {"sluice_collect_resumes_total", "Downloads resumed with a Range request."},
+        {"sluice_collect_pages_total", "Pages or report files received."},
+        {"sluice_collect_records_total", "Records collected."},
+        {"sluice_collect_bytes_total", "Bytes of the answers received."}};
+    for (int m = 0; m < JB_CSTATS; m++) {
+        help(b, name[m][0], "counter", name[m][1]);
+        for (int i = 0; i < r->cf->njobs; i++)
+            if (r->cf->jobs[i].kind == CF_JOB_COLLECT)
+                ut_buf_printf(b, "%s{job=\"%s\"} %lld\n", name[m][0], r->cf->jobs[i].name,
+                              (long long)atomic_load(&r->cstats[i].v[m]));
+    }
+}
+
 void jb_metrics(jb_runtime *r, ut_buf *b)
 {
     char err[256];
@@ -473,4 +502,5 @@ void jb_metrics(jb_runtime *r, ut_buf *b)
             ut_buf_printf(b, "%s{pool=\"%s\"} %.3f\n", pm[m].name, r->cf->pools[i].name, v);
         }
     }
+    collect_metrics(r, b);
 }

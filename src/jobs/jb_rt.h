@@ -90,7 +90,17 @@ struct jb_runtime {
 
     /* counters for /metrics */
     uint64_t runs_queued, tasks_taken, tasks_claimed, tasks_acked, dead_letters;
+    struct jb_cstats *cstats; /* per job (cf->jobs order): collect runs' HTTP work */
 };
+
+/* What the collect runs of one job did, summed (kind_collect.c adds each
+ * run's cl_result; jb_metrics reads). */
+#define JB_CSTATS 8
+typedef struct jb_cstats {
+    atomic_llong v[JB_CSTATS]; /* calls, throttled, retries, refreshes, resumes, pages,
+                                  records, raw_bytes */
+} jb_cstats;
+void jb__cstats_add(jb_runtime *r, const cf_job *j, const cl_result *res);
 
 /* Ask the scheduler for a pass soon (a run finished). */
 void jb__kick(jb_runtime *r);

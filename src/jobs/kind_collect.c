@@ -253,6 +253,7 @@ int jb__kind_collect(jb_task_ctx *c, ut_error *e)
                   .redact = redact};
     int fetched = rc == 0 ? cl_fetch(&s.spec, c->rt->tokens, &h, &res, &fe) : -1;
     raw_end(&k);
+    if (rc == 0) jb__cstats_add(c->rt, c->job, &res);
     if (rc == 0 && store_raw(&k, e)) rc = -1; /* kept even when the fetch failed */
     if (rc == 0 && fetched) rc = fetch_failed(c, &k, &res, &fe, e);
     if (rc == 0 && res.truncated) /* a partial slice would replace the whole one */

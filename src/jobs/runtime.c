@@ -98,6 +98,7 @@ static int compile_timings(jb_runtime *r, char *err, size_t errlen)
 {
     r->timings = ut_calloc((size_t)r->cf->njobs + 1, sizeof *r->timings);
     r->deps = ut_calloc((size_t)r->cf->njobs + 1, sizeof *r->deps);
+    r->cstats = ut_calloc((size_t)r->cf->njobs + 1, sizeof *r->cstats);
     for (int i = 0; i < r->cf->njobs; i++) {
         char e2[400];
         if (jb__timing_init(&r->timings[i], &r->cf->jobs[i], e2, sizeof e2))
@@ -204,6 +205,7 @@ void jb_destroy(jb_runtime *r)
     for (int i = 0; r->deps && i < r->cf->njobs; i++) jb__deps_free(r->deps[i].v, r->deps[i].n);
     free(r->timings);
     free(r->deps);
+    free(r->cstats);
     pthread_mutex_destroy(&r->mu);
     pthread_mutex_destroy(&r->cmu);
     pthread_mutex_destroy(&r->fmu);

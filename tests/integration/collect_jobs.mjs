@@ -121,6 +121,14 @@ jobs:
     same(l, t) && after && before && after.install > before.install
         ? R.ok('restated_day_replaces_its_slice') : R.fail('restated_day_replaces_its_slice', `before ${JSON.stringify(before)} after ${JSON.stringify(after)}\nlake ${JSON.stringify(l).slice(0, 400)}\ntruth ${JSON.stringify(t).slice(0, 400)}`);
 
+    const met = await (await fetch(`${server.url}/metrics`)).text();
+    const mv = (n) => Number((met.match(new RegExp(`^${n}\\{job="fb_insights"\\} (\\d+)`, 'm')) || [])[1] ?? -1);
+    const lakeRows = Array.isArray(l) ? l.reduce((a, r) => a + r.n, 0) : 0;
+    const served = m.stats().media.fb;
+    mv('sluice_collect_calls_total') > 0 && mv('sluice_collect_records_total') >= lakeRows &&
+        mv('sluice_collect_pages_total') > 0 && mv('sluice_collect_bytes_total') > 0
+        ? R.ok('collect_metrics_per_job') : R.fail('collect_metrics_per_job', met.split('\n').filter((x) => /collect/.test(x)).join('\n') + JSON.stringify(served));
+
     // every stored file of every succeeded run is announced once on fb_insights.files
     let readErr = '';
     const announced = async () => {
