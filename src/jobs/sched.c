@@ -70,17 +70,24 @@ static int create_run(jb_runtime *r, const cf_job *j, int64_t ws, int64_t we, co
     return rc;
 }
 
-/* The runs of one fire: its window, then the lookback windows. */
+/* The runs of one fire: its window, then the lookback windows.  A schedule
+ * firing several times per window (hourly fires of a day window) with a
+ * lookback re-runs the fire's window at each of them too, as it re-runs the
+ * windows before: the trailing windows are all re-collected at every fire. */
 static int fire_runs(jb_runtime *r, const cf_job *j, const jb_timing *t, int64_t fire,
                      int64_t prev, int64_t start_us, ut_error *e)
 {
-    int64_t ws, we;
+    int64_t ws, we, pws = INT64_MIN, pwe;
     jb__fire_window(t, fire, prev, &ws, &we);
+    if (j->lookback > 0 && j->window != CF_WINDOW_NONE && prev != INT64_MIN && prev < fire)
+        jb__fire_window(t, prev, INT64_MIN, &pws, &pwe);
+    int again = pws == ws; /* the previous fire had this window already */
     for (int k = 0; k <= j->lookback; k++) {
         int64_t s = k ? jb__window_shift(t, ws, -k) : ws;
         int64_t en = k ? jb__window_shift(t, ws, -k + 1) : we;
         if (s < start_us) break;
-        if (create_run(r, j, s, en, k ? "lookback" : "schedule", k == 0, e) < 0) return -1;
+        if (create_run(r, j, s, en, k || again ? "lookback" : "schedule", k == 0 && !again, e) < 0)
+            return -1;
     }
     return 0;
 }

@@ -1464,3 +1464,40 @@ TEST(jobs_outbox_with_the_run)
     CHECK_EQ_INT((int)off, 41);
     ct_close(c);
 }
+
+/* Hourly fires of a day window with a lookback (a collector re-collecting
+ * the trailing days every hour): each fire re-runs the fire's own window
+ * too, not only the windows before it (the day just closed was collected
+ * once, at its first fire, and then left stale all day).  Without a
+ * lookback a succeeded window is not scheduled again. */
+TEST(jobs_hourly_fires_of_a_day_window_rerun_it_with_lookback)
+{
+    char err[512], dir[4200];
+    snprintf(dir, sizeof dir, "%s/hourlyday", t_tmpdir());
+    cf_config *c = load(dir,
+                        "scheduler: {task_timeout: 2s, heartbeat: 200ms}\n"
+                        "jobs:\n"
+                        "  lb:\n    kind: command\n    window: day\n    schedule: '0 * * * *'\n"
+                        "    lookback: 1\n    start: 2026-01-01\n    command: ['true']\n"
+                        "  once:\n    kind: command\n    window: day\n    schedule: '0 * * * *'\n"
+                        "    start: 2026-01-01\n    command: ['true']\n",
+                        err, sizeof err);
+    CHECK_MSG(c, "%s", err);
+    CHECK(ut_mkdir_p(dir, err, sizeof err) == 0);
+    fake_now = at("2026-01-02T00:30:00Z");
+    jb_runtime *r = start(c, dir, 2, err, sizeof err);
+    CHECK_MSG(r, "%s", err);
+    drive(r, dir, 20); /* catch-up of 24 hourly fires for Jan 1: one run open at a time */
+    int lb0 = count_runs(dir, "lb", 1u << CT_RUN_SUCCEEDED);
+    CHECK_EQ_INT(count_runs(dir, "once", 0), 1);
+    fake_now = at("2026-01-02T01:30:00Z"); /* the 01:00 fire: Jan 1 again, Dec 31 < start */
+    drive(r, dir, 20);
+    CHECK_EQ_INT(count_runs(dir, "lb", 1u << CT_RUN_SUCCEEDED), lb0 + 1);
+    CHECK_EQ_INT(count_runs(dir, "once", 0), 1);
+    fake_now = at("2026-01-03T00:30:00Z"); /* 23 more fires: Jan 1 (lookback) and Jan 2 */
+    drive(r, dir, 40);
+    CHECK_MSG(count_runs(dir, "lb", 0) >= lb0 + 3, "%d runs", count_runs(dir, "lb", 0));
+    CHECK_EQ_INT(count_runs(dir, "once", 0), 2);
+    jb_destroy(r);
+    cf_destroy(c);
+}
