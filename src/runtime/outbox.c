@@ -56,14 +56,17 @@ static void outbox_text(ut_buf *b, int64_t id, const char *rec)
     if (!empty) ut_buf_puts(b, rec + 1);
 }
 
-/* The outbox id a record of ours starts with, or 0. */
+/* The outbox id a record starts with ({"outbox_id":N), or 0 (none, or N
+ * over 18 digits: never one of ours, and 19 could overflow an int64). */
 static int64_t id_of(const uint8_t *p, uint32_t n)
 {
-    size_t k = sizeof PREFIX - 1;
+    size_t k = sizeof PREFIX - 1, i = k;
     if (n <= k || memcmp(p, PREFIX, k)) return 0;
     int64_t v = 0;
-    for (size_t i = k; i < n && i < k + 19 && p[i] >= '0' && p[i] <= '9'; i++)
+    for (; i < n && p[i] >= '0' && p[i] <= '9'; i++) {
+        if (i - k == 18) return 0;
         v = v * 10 + (p[i] - '0');
+    }
     return v;
 }
 

@@ -8,7 +8,8 @@
 //   - a foreign record carrying a pending outbox id: the outbox record is
 //     still appended, once;
 //   - a record the sender appended but did not mark (a stop between the two)
-//     is still found and not appended again.
+//     is still found and not appended again;
+//   - a foreign "outbox_id" too big for an int64 is not ours (no overflow).
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -61,7 +62,7 @@ streams:
     await server.start();
     for (const end = Date.now() + 10000; Date.now() < end && !hasOutbox(); await sleep(50));
     // a client appends a record that looks like the sender's next one
-    const p = await server.post('j.files', ['{"outbox_id":1,"forged":true}']);
+    const p = await server.post('j.files', ['{"outbox_id":1,"forged":true}', '{"outbox_id":99999999999999999999}']);
     p.code === 200 || p.code === 201 || p.code === 204 ? R.ok('foreign_record_appended') : R.fail('foreign_record_appended', `${p.code} ${p.body}`);
     const id = addOutbox('j.files', '{"key":"raw/a.json.gz"}');
     id === '1' ? R.ok('outbox_record_1_added') : R.fail('outbox_record_1_added', `id ${id}`);
