@@ -297,18 +297,22 @@ static int evolve(ctas *x, sqlite3_stmt *st, char *err, size_t errlen)
         size_t nn = strlen(nm);
         int k = lk_names_resolve(names, nm, nn, name, &nn);
         ct_type t = type_of(st, c);
+        if (k >= x->t.ncols) { /* a column this SELECT adds, named again */
+            rc = ut_err(err, errlen, "column '%.100s' appears twice in the SELECT (alias it)", nm);
+            break;
+        }
         if (k >= 0) { /* widen a number column only */
             ct_type have = x->t.cols[k].type;
             if (t && t != have && (have == CT_INT64 || have == CT_DOUBLE))
                 want[nw] = x->t.cols[k], want[nw++].type = t;
         } else if (k == -1 && nn) {
-            lk_names_take(names, name, nn, -2);
+            lk_names_take(names, name, nn, x->t.ncols + nw);
             snprintf(want[nw].name, sizeof want[nw].name, "%s", name);
             want[nw++].type = t ? t : CT_STRING;
         }
     }
     lk_names_destroy(names);
-    if (nw) {
+    if (rc == 0 && nw) {
         ct_table t;
         int ch = ct_schema_extend(x->e->cat, x->table, want, nw, &t, err, errlen);
         if (ch < 0) rc = -1;
