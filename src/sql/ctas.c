@@ -251,11 +251,23 @@ static int name_columns(ctas *x, sqlite3_stmt *st, lk_names *names, char *err, s
     return 0;
 }
 
+/* The reserved _ingest_ts, unless the table has a column of that name (one
+ * CREATE TABLE AS copied): a key spelt like it in another case gets the
+ * rule's _2 name, as in CREATE (readers leave out a column equal to it up
+ * to case). */
+static void reserve_ingest(const ctas *x, lk_names *names)
+{
+    for (int k = 0; k < x->t.ncols; k++)
+        if (!strcmp(x->t.cols[k].name, "_ingest_ts")) return;
+    lk_names_take(names, "_ingest_ts", 10, -1);
+}
+
 /* INSERT: the table's columns, found by name; missing ones are NULL. */
 static int match_columns(ctas *x, sqlite3_stmt *st, lk_names *names, char *err, size_t errlen)
 {
     int n = sqlite3_column_count(st);
     for (int i = 0; i < x->npcols; i++) lk_names_take(names, x->pcols[i], strlen(x->pcols[i]), -1);
+    reserve_ingest(x, names);
     for (int k = 0; k < x->t.ncols; k++) {
         x->cols[x->ncols] = x->t.cols[k];
         x->src[x->ncols] = -1;
@@ -288,6 +300,7 @@ static int evolve(ctas *x, sqlite3_stmt *st, char *err, size_t errlen)
     ct_column *want = ut_calloc((size_t)n + 1, sizeof *want);
     lk_names *names = lk_names_create(1);
     for (int i = 0; i < x->npcols; i++) lk_names_take(names, x->pcols[i], strlen(x->pcols[i]), -1);
+    reserve_ingest(x, names);
     for (int k = 0; k < x->t.ncols; k++)
         lk_names_take(names, x->t.cols[k].name, strlen(x->t.cols[k].name), k);
     for (int c = 0; c < n; c++) {

@@ -937,3 +937,28 @@ TEST(sql_write_evolve_duplicate_names_extend_nothing)
     sq_close(e);
     st_destroy(L.st);
 }
+
+/* `_INGEST_TS` (the reserved name in another case) added by an evolution
+ * gets the naming rule's `_INGEST_TS_2`, as CREATE names it: a catalog
+ * column spelt `_INGEST_TS` is left out by every reader (it equals the
+ * reserved _ingest_ts up to case), and its values with it. */
+TEST(sql_write_evolve_reserved_name_in_another_case)
+{
+    lake L = {0};
+    ct_catalog *cat = NULL;
+    sq_engine *e = evolve_lake(&L, "evolveingest", &cat);
+    CHECK_MSG(e, "%s", err);
+    CHECK_MSG(evolve_write(e, "SELECT 2 AS n, 5 AS _INGEST_TS") == 1, "%s", err);
+    ct_table t;
+    CHECK(ct_table_get(cat, "t1_ev2_daily", &t, err, sizeof err) == 1);
+    CHECK_EQ_INT(t.ncols, 2);
+    CHECK_EQ_STR(t.cols[1].name, "_INGEST_TS_2");
+    ct_table_free(&t);
+    qres r;
+    CHECK_MSG(q(e, "SELECT n, \"_INGEST_TS_2\" FROM t1_ev2_daily WHERE dt = '2024-05-02'", &r) == 1,
+              "%s", err);
+    CHECK_EQ_STR(r.text, "2,5");
+    ct_close(cat);
+    sq_close(e);
+    st_destroy(L.st);
+}
