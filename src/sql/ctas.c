@@ -123,8 +123,11 @@ static int put(pq_writer *w, int col, ct_type t, sqlite3_stmt *st, int c, const 
         rc = pq_writer_put_bool(w, col, sqlite3_column_int64(st, c) != 0);
         break;
     default: {
-        const unsigned char *t2 = sqlite3_column_text(st, c);
-        rc = pq_writer_put_bytes(w, col, t2 ? t2 : (const unsigned char *)"",
+        /* a TEXT value's bytes as they are (UTF-8): column_text would first
+         * NUL-terminate it, a realloc per value; numbers are converted */
+        const void *t2 = vt == SQLITE_TEXT || vt == SQLITE_BLOB ? sqlite3_column_blob(st, c)
+                                                               : sqlite3_column_text(st, c);
+        rc = pq_writer_put_bytes(w, col, t2 ? t2 : (const void *)"",
                                  (size_t)sqlite3_column_bytes(st, c));
     }
     }
