@@ -118,15 +118,15 @@ static int64_t run_of(const char *key)
     return end != seg + 3 && (*end == '-' || *end == '.') && id > 0 ? id : 0;
 }
 
-/* Whether the sweep drops o (cat may be NULL: the run is not looked at). */
-static int stale(const orphan *o, ct_catalog *cat, int64_t now_ms, const jb_raw_sweep_opts *so)
+int jb__raw_stale(const char *key, int64_t time_ms, int held, ct_catalog *cat, int64_t now_ms,
+                  const jb_raw_sweep_opts *so)
 {
-    int64_t age = now_ms - o->time_ms;
-    if (o->held == 1) return 0;                       /* a living writer's */
-    if (o->held == 0) return age >= so->idle_ms;      /* nobody's (local) */
+    int64_t age = now_ms - time_ms;
+    if (held == 1) return 0;                       /* a living writer's */
+    if (held == 0) return age >= so->idle_ms;      /* nobody's (local) */
     if (age >= so->age_ms) return 1;
     if (age < so->grace_ms) return 0;
-    int64_t id = run_of(o->key);
+    int64_t id = run_of(key);
     if (!id || !cat) return 0;
     ct_run run;
     char err[512];
@@ -145,7 +145,7 @@ int jb__raw_sweep(st_store *s, ct_catalog *cat, int64_t now_ms, const jb_raw_swe
     }
     int n = 0;
     for (int i = 0; i < o.n; i++) {
-        if (!stale(&o.v[i], cat, now_ms, so)) continue;
+        if (!jb__raw_stale(o.v[i].key, o.v[i].time_ms, o.v[i].held, cat, now_ms, so)) continue;
         if (st_upload_abort(s, o.v[i].key, o.v[i].id, err, sizeof err) == 0) n++;
         else lg_warn("jobs", "raw sweep: %s", err);
     }

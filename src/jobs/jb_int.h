@@ -292,6 +292,10 @@ typedef struct jb_raw_sweep_opts {
 #define JB_RAW_GRACE_MS (10LL * 60 * 1000)
 #define JB_RAW_AGE_MS (24LL * 3600 * 1000)
 int jb__raw_sweep(st_store *s, ct_catalog *cat, int64_t now_ms, const jb_raw_sweep_opts *o);
+/* Whether the sweep aborts the unfinished write of key (time, held as
+ * st_uploads gives them; its run looked up in cat, NULL: not). */
+int jb__raw_stale(const char *key, int64_t time_ms, int held, ct_catalog *cat, int64_t now_ms,
+                  const jb_raw_sweep_opts *o);
 
 /* A file a collect run stored (collect_files.c). */
 typedef struct jb_stored_file {
