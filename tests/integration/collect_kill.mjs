@@ -249,6 +249,7 @@ try {
 const logs = ['server.log', 'worker0.log', 'worker1.log'].map((f) => path.join(T, f)).filter((f) => fs.existsSync(f)).map((f) => fs.readFileSync(f, 'utf8')).join('\n');
 const san = logs.split('\n').filter((l) => /AddressSanitizer|runtime error:|LeakSanitizer/.test(l));
 R.check('no_sanitizer_reports', san.slice(0, 10));
+for (const l of logs.split('\n').filter((x) => /took over|records, |succeeded|raw sweep/.test(x))) console.log('# ' + l);
 if (R.failed) console.log(logs.split('\n').filter((l) => /error|warn|took over|sweep/i.test(l)).slice(-40).join('\n'));
 log(`done: ${MB} MB report, ${killsAt.length} kills`);
 console.log(`${R.passed} passed, ${R.failed} failed`);
