@@ -253,12 +253,26 @@ int jb__cspec_init(jb_cspec *s, const jb_vars *v, jb_redact *r, ut_error *e);
 void jb__cspec_free(jb_cspec *s);
 int jb__kind_collect(jb_task_ctx *ctx, ut_error *e);
 
+/* A file a collect run stored (collect_files.c). */
+typedef struct jb_stored_file {
+    const char *key;      /* store key: raw/<job>/<account>/<ds>/run<id>-NNNN.<ext>.gz */
+    const char *format;   /* "json", "csv", ... ("json" for the manifest) */
+    uint64_t bytes;       /* stored size */
+    int64_t rows;         /* records from it */
+    int manifest;
+} jb_stored_file;
 /* The run's announcements on <job>.files. */
 typedef struct jb_announce {
     char stream[80];
     char **recs;
     int n;
 } jb_announce;
+/* Build the records announcing files[0..n) and hang them on c->done (the
+ * outbox of its commit).  0, or -1 when <job>.files is not a stream name
+ * (nothing announced).  Free with jb__collect_announce_free (also unhangs). */
+int jb__collect_announce(const jb_task_ctx *c, const jb_stored_file *files, int n,
+                         jb_announce *a);
+void jb__collect_announce_free(jb_task_ctx *c, jb_announce *a);
 
 /* A run's raw files (collect_raw.c): each part streamed into the store as it
  * arrives, gzip'ed.  The hooks of cl_fetch call begin (a part starts: the
@@ -296,21 +310,6 @@ int jb__raw_sweep(st_store *s, ct_catalog *cat, int64_t now_ms, const jb_raw_swe
  * st_uploads gives them; its run looked up in cat, NULL: not). */
 int jb__raw_stale(const char *key, int64_t time_ms, int held, ct_catalog *cat, int64_t now_ms,
                   const jb_raw_sweep_opts *o);
-
-/* A file a collect run stored (collect_files.c). */
-typedef struct jb_stored_file {
-    const char *key;      /* store key: raw/<job>/<account>/<ds>/run<id>-NNNN.<ext>.gz */
-    const char *format;   /* "json", "csv", ... ("json" for the manifest) */
-    uint64_t bytes;       /* stored size */
-    int64_t rows;         /* records from it */
-    int manifest;
-} jb_stored_file;
-/* Build the records announcing files[0..n) and hang them on c->done (the
- * outbox of its commit).  0, or -1 when <job>.files is not a stream name
- * (nothing announced).  Free with jb__collect_announce_free (also unhangs). */
-int jb__collect_announce(const jb_task_ctx *c, const jb_stored_file *files, int n,
-                         jb_announce *a);
-void jb__collect_announce_free(jb_task_ctx *c, jb_announce *a);
 
 /* ---- the runtime (runtime.c) -------------------------------------------------- */
 

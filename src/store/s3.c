@@ -8,6 +8,8 @@
  *   head    HEAD: Content-Length, Last-Modified
  *   delete  DELETE (404 is success)
  *   list    ListObjectsV2, following NextContinuationToken
+ *   uploads ListMultipartUploads (following the key / upload-id markers) and
+ *           the multipart calls one by one, for the streaming writer (writer.c)
  *
  * Every request is retried (max_retries times, exponential backoff with
  * jitter, honouring Retry-After up to 30 s) on network errors, 5xx, 429,

@@ -15,6 +15,10 @@
  *           AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN, else a credentials file
  *           (AWS shared-credentials format, [default] or a named profile).
  *           Secrets are never written to logs or error messages.
+ *
+ * Bodies of unknown length stream in through st_writer (one S3 part
+ * buffered); st_uploads / st_upload_abort find and drop the unfinished
+ * writes a killed writer leaves.
  */
 #ifndef SLUICE_STORE_H
 #define SLUICE_STORE_H
