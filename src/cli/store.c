@@ -18,6 +18,12 @@ static const char *more =
     "  head URI         print size and last-modified time; exit 1 if missing\n"
     "  rm URI           delete (a missing object is not an error)\n"
     "  ls URI           list objects under a prefix: SIZE<TAB>MODIFIED<TAB>KEY\n"
+    "  uploads URI      list unfinished writes under a prefix (S3 multipart uploads, local\n"
+    "                   temp files): ID<TAB>TIME<TAB>HELD<TAB>KEY (HELD: 1 a living writer's,\n"
+    "                   0 nobody's, -1 cannot tell)\n"
+    "  abort URI ID     abort the unfinished write ID of the key URI\n"
+    "\n"
+    "put with FILE '-' streams standard input (st_writer: S3 multipart above one part).\n"
     "\n"
     "URI is a local path or s3://BUCKET/KEY (ls: s3://BUCKET/PREFIX).  S3 credentials come\n"
     "from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN, else the\n"
@@ -68,6 +74,32 @@ typedef struct ls_ctx {
     FILE *out;
     long n;
 } ls_ctx;
+
+static int uploads_cb(void *vctx, const char *key, const char *id, int64_t ms, int held)
+{
+    ls_ctx *c = vctx;
+    char ts[40];
+    ut_ts_format(ts, ms * 1000);
+    fprintf(c->out, "%s\t%s\t%d\t%s\n", id, ts, held, key);
+    c->n++;
+    return 0;
+}
+
+/* Stream stdin into key through a writer.  0 / -1. */
+static int put_stream(st_store *st, const char *key, char *err, size_t errlen)
+{
+    st_writer *w = st_writer_open(st, key, err, errlen);
+    if (!w) return -1;
+    char tmp[65536];
+    size_t got;
+    int rc = 0;
+    while (rc == 0 && (got = fread(tmp, 1, sizeof tmp, stdin)) > 0)
+        rc = st_writer_write(w, tmp, got, err, errlen);
+    if (rc == 0 && ferror(stdin)) rc = ut_err(err, errlen, "reading standard input failed");
+    if (rc == 0) rc = st_writer_commit(w, NULL, err, errlen);
+    st_writer_destroy(w);
+    return rc;
+}
 
 static int ls_cb(void *vctx, const char *key, uint64_t size, int64_t mtime_ms)
 {
@@ -144,7 +176,7 @@ int cli_store(int argc, char **argv)
         {"offset", 'o', CLI_INT, &off, "N", "get: first byte"},
         {"length", 'n', CLI_INT, &len, "N", "get: number of bytes (0 = to the end)"},
         {0}};
-    cli_cmd cmd = {"store", "put|get|head|rm|ls URI [FILE]",
+    cli_cmd cmd = {"store", "put|get|head|rm|ls|uploads|abort URI [FILE|ID]",
                    "operate on objects in a local directory or S3-compatible store",
                    flags, 2, 3, more};
     char *pos[3];
@@ -152,13 +184,15 @@ int cli_store(int argc, char **argv)
     if (rc >= 0) return rc;
     const char *op = pos[0], *uri = pos[1], *file = npos > 2 ? pos[2] : NULL;
     int is_put = !strcmp(op, "put"), is_get = !strcmp(op, "get"), is_head = !strcmp(op, "head"),
-        is_rm = !strcmp(op, "rm"), is_ls = !strcmp(op, "ls");
-    if (!(is_put || is_get || is_head || is_rm || is_ls)) {
-        cli_errorf("store", "unknown operation '%s' (put, get, head, rm, ls)", op);
+        is_rm = !strcmp(op, "rm"), is_ls = !strcmp(op, "ls"), is_up = !strcmp(op, "uploads"),
+        is_abort = !strcmp(op, "abort");
+    if (!(is_put || is_get || is_head || is_rm || is_ls || is_up || is_abort)) {
+        cli_errorf("store", "unknown operation '%s' (put, get, head, rm, ls, uploads, abort)", op);
         return 2;
     }
-    if ((is_put && !file) || ((is_head || is_rm || is_ls) && file)) {
-        cli_errorf("store", "%s takes %s", op, is_put ? "URI FILE" : "only URI");
+    if ((is_put && !file) || (is_abort && !file) || ((is_head || is_rm || is_ls || is_up) && file)) {
+        cli_errorf("store", "%s takes %s", op,
+                   is_put ? "URI FILE" : is_abort ? "URI ID" : "only URI");
         return 2;
     }
     if (off < 0 || len < 0) {
@@ -176,16 +210,12 @@ int cli_store(int argc, char **argv)
                     .timeout_s = timeout > 0 ? (int)timeout : 0};
     char err[1024];
     target t;
-    ut_buf data = {0};
     rc = 1;
-    if (open_target(uri, is_ls, &o, &t, err, sizeof err) < 0) goto fail;
+    if (open_target(uri, is_ls || is_up, &o, &t, err, sizeof err) < 0) goto fail;
     if (is_put) {
         int r;
         if (!strcmp(file, "-")) {
-            char tmp[65536];
-            size_t got;
-            while ((got = fread(tmp, 1, sizeof tmp, stdin)) > 0) ut_buf_put(&data, tmp, got);
-            r = st_put(t.st, t.key, data.p, data.len, err, sizeof err);
+            r = put_stream(t.st, t.key, err, sizeof err);
         } else {
             r = st_put_file(t.st, t.key, file, err, sizeof err);
         }
@@ -208,6 +238,11 @@ int cli_store(int argc, char **argv)
         printf("size\t%llu\nmodified\t%s\n", (unsigned long long)size, ts);
     } else if (is_rm) {
         if (st_delete(t.st, t.key, err, sizeof err) < 0) goto fail;
+    } else if (is_up) {
+        ls_ctx c = {stdout, 0};
+        if (st_uploads(t.st, t.key, uploads_cb, &c, err, sizeof err) < 0) goto fail;
+    } else if (is_abort) {
+        if (st_upload_abort(t.st, t.key, file, err, sizeof err) < 0) goto fail;
     } else {
         if (max_keys > 0) st_set_list_page(t.st, (int)max_keys);
         ls_ctx c = {stdout, 0};
@@ -216,7 +251,6 @@ int cli_store(int argc, char **argv)
     rc = 0;
 fail:
     if (rc) fprintf(stderr, "sluice store %s: %s\n", op, err);
-    ut_buf_free(&data);
     st_destroy(t.st);
     free(t.key);
     return rc;

@@ -274,6 +274,43 @@ int jb__collect_announce(const jb_task_ctx *c, const jb_stored_file *files, int 
                          jb_announce *a);
 void jb__collect_announce_free(jb_task_ctx *c, jb_announce *a);
 
+/* A run's raw files (collect_raw.c): each part streamed into the store as it
+ * arrives, gzip'ed.  The hooks of cl_fetch call begin (a part starts: the
+ * one before is committed), write (its bytes) and row (a record of it). */
+typedef struct jb_raw jb_raw;
+jb_raw *jb__raw_create(jb_task_ctx *c);
+int jb__raw_begin(jb_raw *r, const char *ext);                /* 0 / -1 */
+int jb__raw_write(jb_raw *r, const void *p, size_t n);        /* 0 / -1 */
+void jb__raw_row(jb_raw *r);
+const char *jb__raw_error(const jb_raw *r); /* why begin/write failed ("" if not) */
+/* The fetch ended: commit the open part (keep_open) or abort it, then store
+ * the manifest of the committed parts.  0 / -1 with e. */
+int jb__raw_finish(jb_raw *r, int keep_open, ut_error *e);
+/* Hang the announcements of the committed files on the run's commit. */
+void jb__raw_announce(jb_raw *r, jb_announce *an);
+void jb__raw_destroy(jb_raw *r); /* accepts NULL; aborts an open part */
+/* "raw/<job>/<account>/<ds>/run<id>": the run's raw files' common prefix. */
+void jb__raw_prefix(const jb_task_ctx *c, char *out, size_t n);
+/* collect_orphans.c: a delivery that took the task over (deliveries > 1)
+ * aborts the unfinished raw uploads and deletes the raw files under its
+ * run's prefix (the delivery before's).  How many. */
+int jb__raw_takeover(jb_task_ctx *c);
+/* Abort the unfinished uploads under raw/ that are stale (see
+ * collect_orphans.c); cat (may be NULL) to look at their runs.  How many. */
+typedef struct jb_raw_sweep_opts {
+    int64_t idle_ms;  /* local temp file nobody's lock holds, unwritten for this long */
+    int64_t grace_ms; /* S3 upload this old whose run is not running */
+    int64_t age_ms;   /* S3 upload this old, whatever its run */
+} jb_raw_sweep_opts;
+#define JB_RAW_IDLE_MS (60LL * 1000)
+#define JB_RAW_GRACE_MS (10LL * 60 * 1000)
+#define JB_RAW_AGE_MS (24LL * 3600 * 1000)
+int jb__raw_sweep(st_store *s, ct_catalog *cat, int64_t now_ms, const jb_raw_sweep_opts *o);
+/* Whether the sweep aborts the unfinished write of key (time, held as
+ * st_uploads gives them; its run looked up in cat, NULL: not). */
+int jb__raw_stale(const char *key, int64_t time_ms, int held, ct_catalog *cat, int64_t now_ms,
+                  const jb_raw_sweep_opts *o);
+
 /* ---- the runtime (runtime.c) -------------------------------------------------- */
 
 int64_t jb__now_us(const jb_runtime *r);

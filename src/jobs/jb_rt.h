@@ -87,6 +87,7 @@ struct jb_runtime {
     pthread_t fin_th;
 
     atomic_llong tmp_gc_ms; /* monotonic ms of the next jb__tmp_collect pass */
+    atomic_llong raw_sweep_ms; /* ... of the next jb__raw_sweep (collect_orphans.c) */
 
     /* counters for /metrics */
     uint64_t runs_queued, tasks_taken, tasks_claimed, tasks_acked, dead_letters;
@@ -134,6 +135,10 @@ int jb__tmp_create(const jb_runtime *r, const char *tag, const char *suffix, cha
 #define JB_TMP_GC_MS (60 * 1000)
 #define JB_TMP_STALE_MS (24LL * 3600 * 1000) /* unlocked and untouched: gone too */
 int jb__tmp_collect(jb_runtime *r, int now);
+/* collect_orphans.c: jb__raw_sweep of the runtime's store, if a pass is due
+ * (every JB_RAW_SWEEP_MS; from jb__tmp_collect) or `now`. */
+#define JB_RAW_SWEEP_MS (10 * 60 * 1000)
+void jb__raw_sweep_due(jb_runtime *r, int now);
 /* sched.c: one pass under r->cmu. */
 int jb__tick_locked(jb_runtime *r, ut_error *e);
 

@@ -44,6 +44,7 @@ static int64_t mono_ms(void)
 
 int jb__tmp_collect(jb_runtime *r, int now)
 {
+    if (!now) jb__raw_sweep_due(r, 0); /* (when due: its own period) */
     long long t = mono_ms(), due = atomic_load(&r->tmp_gc_ms);
     if (!now && (t < due || !atomic_compare_exchange_strong(&r->tmp_gc_ms, &due,
                                                             t + JB_TMP_GC_MS)))

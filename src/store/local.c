@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -409,6 +410,7 @@ typedef struct walk {
     const char *prefix;
     size_t plen;
     st_list_cb cb;
+    st_upload_cb ucb; /* set: list the temp files instead (st__local_uploads) */
     void *ctx;
     char *err;
     size_t errlen;
@@ -426,6 +428,51 @@ static int dir_may_match(const walk *w, const char *rel, size_t rl)
     for (size_t i = 0; i < w->plen && i <= rl; i++)
         if (w->prefix[i] != (i < rl ? rel[i] : '/')) return 0;
     return 1;
+}
+
+/* The key a temp file name stands for: ".tmp-up-<pid>-<seq>-<name>" (the
+ * writer's) or ".tmp-<name>-<pid>-<seq>" (st_put's) gives <name>. */
+static void tmp_target(const char *tname, char *out, size_t n)
+{
+    const char *t = tname + 5;
+    if (!strncmp(t, "up-", 3)) {
+        const char *p = t + 3;
+        for (int dashes = 0; *p && dashes < 2; p++)
+            if (*p == '-') dashes++;
+        snprintf(out, n, "%s", p);
+        return;
+    }
+    snprintf(out, n, "%s", t);
+    for (int k = 0; k < 2; k++) {
+        char *dash = strrchr(out, '-');
+        if (dash) *dash = 0;
+    }
+}
+
+/* A temp file of directory rel[0..base): hand it to w->ucb when its target
+ * key is under the prefix. */
+static int tmp_found(walk *w, DIR *d, const char *tname, const char *rel, size_t base,
+                     const struct stat *st)
+{
+    char name[512];
+    tmp_target(tname, name, sizeof name);
+    ut_buf key = {0};
+    ut_buf_put(&key, rel, base);
+    if (base) ut_buf_putc(&key, '/');
+    ut_buf_puts(&key, name);
+    ut_buf_putc(&key, 0);
+    int r = 0;
+    if (!strncmp((const char *)key.p, w->prefix, w->plen)) {
+        int held = 0, fd = openat(dirfd(d), tname, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd >= 0) {
+            held = flock(fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+            close(fd); /* (drops a lock taken just now) */
+        }
+        int64_t ms = (int64_t)st->st_mtim.tv_sec * 1000 + st->st_mtim.tv_nsec / 1000000;
+        r = w->ucb(w->ctx, (const char *)key.p, rel, ms, held);
+    }
+    ut_buf_free(&key);
+    return r;
 }
 
 /* Walk directory rel (relative to the root, "" for the root). */
@@ -449,7 +496,10 @@ static int walk_dir(walk *w, ut_buf *rel, int depth)
     struct dirent *e;
     while ((e = readdir(d))) {
         if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-        if (!strncmp(e->d_name, ".tmp-", 5)) continue;
+        if (!strncmp(e->d_name, ".tmp-", 5) != !!w->ucb) {
+            if (!w->ucb) continue;
+            if (e->d_type != DT_DIR && e->d_type != DT_UNKNOWN) continue;
+        }
         if (n == cap) {
             cap = cap ? cap * 2 : 64;
             names = ut_realloc(names, cap * sizeof *names);
@@ -474,6 +524,13 @@ static int walk_dir(walk *w, ut_buf *rel, int depth)
                 rc = r;
                 goto fail;
             }
+        } else if (S_ISREG(st.st_mode) && w->ucb) {
+            if (strncmp(names[i], ".tmp-", 5)) continue;
+            int r = tmp_found(w, d, names[i], (const char *)rel->p, base, &st);
+            if (r) {
+                rc = r;
+                goto fail;
+            }
         } else if (S_ISREG(st.st_mode)) {
             if (rl > ST_KEY_MAX || strncmp((const char *)rel->p, w->prefix, w->plen)) continue;
             int64_t ms = (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
@@ -493,10 +550,10 @@ fail:
     return rc;
 }
 
-int st__local_list(st_local *l, const char *prefix, st_list_cb cb, void *ctx, char *err,
-                   size_t errlen)
+static int local_walk(st_local *l, const char *prefix, st_list_cb cb, st_upload_cb ucb,
+                      void *ctx, char *err, size_t errlen)
 {
-    walk w = {l, prefix, strlen(prefix), cb, ctx, err, errlen};
+    walk w = {l, prefix, strlen(prefix), cb, ucb, ctx, err, errlen};
     ut_buf rel = {0};
     /* start at the deepest directory the prefix names */
     const char *slash = strrchr(prefix, '/');
@@ -506,6 +563,12 @@ int st__local_list(st_local *l, const char *prefix, st_list_cb cb, void *ctx, ch
     int rc = walk_dir(&w, &rel, 0);
     ut_buf_free(&rel);
     return rc;
+}
+
+int st__local_list(st_local *l, const char *prefix, st_list_cb cb, void *ctx, char *err,
+                   size_t errlen)
+{
+    return local_walk(l, prefix, cb, NULL, ctx, err, errlen);
 }
 
 int st__local_move(st_local *l, const char *key, const char *src, char *err, size_t errlen)
@@ -555,6 +618,103 @@ int st__local_move(st_local *l, const char *key, const char *src, char *err, siz
     if (rc == 0) unlink(src);
 fail:
     free(dir);
+    free(path);
+    return rc;
+}
+
+/* ---- the streaming writer's temp files ----------------------------------------- */
+
+int st__local_tmp_open(st_local *l, const char *key, char **tmp, char *err, size_t errlen)
+{
+    char *path = join(l, key), *dir = ut_strdup(path);
+    char *slash = strrchr(dir, '/');
+    const char *base = path + (slash - dir) + 1;
+    *slash = 0;
+    ut_buf tb = {0};
+    ut_buf_printf(&tb, "%s/.tmp-up-%ld-%lu-%.150s", dir, (long)getpid(),
+                  (unsigned long)atomic_fetch_add(&tmp_seq, 1), base);
+    ut_buf_putc(&tb, 0);
+    int fd = -1;
+    for (int attempt = 0; fd < 0 && attempt < 5; attempt++) { /* (a racing delete: local_put) */
+        if (mkdir_p(dir) < 0) {
+            ut_err(err, errlen, "put %s: cannot create directory %s: %s", key, dir,
+                   strerror(errno));
+            goto fail;
+        }
+        fd = open((const char *)tb.p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        if (fd < 0 && errno != ENOENT) break;
+    }
+    if (fd < 0) {
+        ut_err(err, errlen, "put %s: cannot create %s: %s", key, (const char *)tb.p,
+               strerror(errno));
+        goto fail;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) < 0) { /* a new file: nobody else holds it */
+        ut_err(err, errlen, "put %s: cannot lock %s: %s", key, (const char *)tb.p,
+               strerror(errno));
+        close(fd);
+        unlink((const char *)tb.p);
+        fd = -1;
+        goto fail;
+    }
+    *tmp = (char *)tb.p;
+    tb.p = NULL;
+fail:
+    ut_buf_free(&tb);
+    free(dir);
+    free(path);
+    return fd;
+}
+
+int st__local_tmp_place(st_local *l, const char *key, int fd, const char *tmp, char *err,
+                        size_t errlen)
+{
+    char *path = join(l, key), *dir = ut_strdup(path);
+    *strrchr(dir, '/') = 0;
+    int rc = -1;
+    if (fsync(fd) < 0) {
+        ut_err(err, errlen, "put %s: fsync %s: %s", key, tmp, strerror(errno));
+        close(fd);
+        goto fail;
+    }
+    if (close(fd) < 0) {
+        ut_err(err, errlen, "put %s: close %s: %s", key, tmp, strerror(errno));
+        goto fail;
+    }
+    if (rename(tmp, path) < 0) {
+        ut_err(err, errlen, "put %s: rename to %s: %s", key, path, strerror(errno));
+        goto fail;
+    }
+    if (fsync_dir(dir) < 0) {
+        ut_err(err, errlen, "put %s: fsync directory %s: %s", key, dir, strerror(errno));
+        goto done; /* in place, not durable: still a failure to report */
+    }
+    rc = 0;
+    goto done;
+fail:
+    unlink(tmp);
+done:
+    free(dir);
+    free(path);
+    return rc;
+}
+
+int st__local_uploads(st_local *l, const char *prefix, st_upload_cb cb, void *ctx, char *err,
+                      size_t errlen)
+{
+    return local_walk(l, prefix, NULL, cb, ctx, err, errlen);
+}
+
+int st__local_tmp_remove(st_local *l, const char *id, char *err, size_t errlen)
+{
+    const char *name = strrchr(id, '/');
+    name = name ? name + 1 : id;
+    if (strncmp(name, ".tmp-", 5) || strstr(id, "..") || id[0] == '/')
+        return ut_err(err, errlen, "abort %.200s: not a temp file of the store", id);
+    char *path = join(l, id);
+    int rc = unlink(path) < 0 && errno != ENOENT
+                 ? ut_err(err, errlen, "abort %s: unlink %s: %s", id, path, strerror(errno))
+                 : 0;
     free(path);
     return rc;
 }

@@ -8,6 +8,8 @@
  *   head    HEAD: Content-Length, Last-Modified
  *   delete  DELETE (404 is success)
  *   list    ListObjectsV2, following NextContinuationToken
+ *   uploads ListMultipartUploads (following the key / upload-id markers) and
+ *           the multipart calls one by one, for the streaming writer (writer.c)
  *
  * Every request is retried (max_retries times, exponential backoff with
  * jitter, honouring Retry-After up to 30 s) on network errors, 5xx, 429,
@@ -637,89 +639,99 @@ static void xml_escape(ut_buf *b, const char *s)
     }
 }
 
-static int put_multipart(st_s3 *s, const char *fk, s3_body *whole, const char *what, char *err,
-                         size_t errlen)
+/* ---- multipart pieces (put_multipart and the streaming writer) -------------------- */
+
+static void upload_query(ut_buf *q, const char *upload_id, unsigned long long partno)
 {
-    int rc = -1;
-    char upload_id[1024] = "", pwhat[1500];
-    ut_buf q = {0}, xml = {0}, resp = {0};
-    char **etags = NULL;
-    uint64_t part = s->part_bytes;
-    /* at most 10000 parts: grow the part size (whole MiB) for huge objects */
-    if ((whole->len + part - 1) / part > ST_PARTS_MAX) {
-        part = (whole->len + ST_PARTS_MAX - 1) / ST_PARTS_MAX;
-        part = (part + (1 << 20) - 1) & ~(uint64_t)((1 << 20) - 1);
-    }
-    uint64_t nparts = (whole->len + part - 1) / part;
+    ut_buf_reset(q);
+    if (partno) ut_buf_printf(q, "partNumber=%llu&", partno);
+    ut_buf_puts(q, "uploadId=");
+    st__uri_encode(q, upload_id, strlen(upload_id), 0);
+    ut_buf_putc(q, 0);
+}
+
+/* CreateMultipartUpload of full key fk: its UploadId into id[idlen].  0 / -1. */
+static int mp_create(st_s3 *s, const char *fk, const char *what, char *id, size_t idlen,
+                     char *err, size_t errlen)
+{
+    char pwhat[1500];
+    ut_buf resp = {0};
     s3_body empty = {.mem = (const uint8_t *)"", .fd = -1};
     s3_call c = {.method = "POST", .objkey = fk, .query = "uploads=", .body = &empty,
                  .out = &resp, .out_cap = 1 << 20, .small = 1};
     snprintf(pwhat, sizeof pwhat, "%s (create multipart upload)", what);
+    int rc = -1;
     if (s3_call_do(s, &c, pwhat, err, errlen) < 0) goto fail;
     if (c.status != 200) {
         call_error(&c, pwhat, err, errlen);
         goto fail;
     }
-    if (!st__xml_text((const char *)resp.p, resp.len, "UploadId", upload_id, sizeof upload_id) ||
-        !upload_id[0]) {
+    if (!st__xml_text((const char *)resp.p, resp.len, "UploadId", id, idlen) || !id[0]) {
         ut_err(err, errlen, "%s: no UploadId in the response", pwhat);
         goto fail;
     }
-    etags = ut_calloc((size_t)nparts, sizeof *etags);
-    for (uint64_t i = 0; i < nparts; i++) {
-        s3_body b = *whole;
-        b.off = whole->off + i * part;
-        b.len = whole->len - i * part < part ? whole->len - i * part : part;
-        if (b.fd < 0) {
-            b.mem = whole->mem + i * part;
-            b.off = 0;
-        }
-        char hash[65];
-        if (b.fd >= 0) {
-            if (st__sha256_fd_hex(b.fd, b.off, b.len, hash) < 0) {
-                ut_err(err, errlen, "%s: reading the source: %s", what, strerror(errno));
-                goto abort;
-            }
-        } else {
-            st__sha256_hex(b.mem, (size_t)b.len, hash);
-        }
-        ut_buf_reset(&q);
-        ut_buf_printf(&q, "partNumber=%llu&uploadId=", (unsigned long long)(i + 1));
-        st__uri_encode(&q, upload_id, strlen(upload_id), 0);
-        ut_buf_putc(&q, 0);
-        ut_buf_free(&c.errbody);
-        memset(&c, 0, sizeof c);
-        c.method = "PUT";
-        c.objkey = fk;
-        c.query = (const char *)q.p;
-        c.body = &b;
-        c.payload_hash = hash;
-        snprintf(pwhat, sizeof pwhat, "%s (part %llu of %llu)", what, (unsigned long long)(i + 1),
-                 (unsigned long long)nparts);
-        if (s3_call_do(s, &c, pwhat, err, errlen) < 0) goto abort;
-        if (c.status != 200) {
-            call_error(&c, pwhat, err, errlen);
-            goto abort;
-        }
-        if (!c.etag[0]) {
-            ut_err(err, errlen, "%s: no ETag in the response", pwhat);
-            goto abort;
-        }
-        etags[i] = ut_strdup(c.etag);
+    rc = 0;
+fail:
+    ut_buf_free(&c.errbody);
+    ut_buf_free(&resp);
+    return rc;
+}
+
+/* UploadPart number partno (1-based; of nparts, 0 = not known yet) from b:
+ * its ETag into etag[etaglen].  0 / -1. */
+static int mp_part(st_s3 *s, const char *fk, const char *what, const char *id,
+                   unsigned long long partno, unsigned long long nparts, s3_body *b, char *etag,
+                   size_t etaglen, char *err, size_t errlen)
+{
+    char hash[65], pwhat[1500];
+    if (nparts) snprintf(pwhat, sizeof pwhat, "%s (part %llu of %llu)", what, partno, nparts);
+    else snprintf(pwhat, sizeof pwhat, "%s (part %llu)", what, partno);
+    if (b->fd >= 0) {
+        if (st__sha256_fd_hex(b->fd, b->off, b->len, hash) < 0)
+            return ut_err(err, errlen, "%s: reading the source: %s", what, strerror(errno));
+    } else {
+        st__sha256_hex(b->mem, (size_t)b->len, hash);
     }
+    ut_buf q = {0};
+    upload_query(&q, id, partno);
+    s3_call c = {.method = "PUT", .objkey = fk, .query = (const char *)q.p, .body = b,
+                 .payload_hash = hash};
+    int rc = -1;
+    if (s3_call_do(s, &c, pwhat, err, errlen) < 0) goto fail;
+    if (c.status != 200) {
+        call_error(&c, pwhat, err, errlen);
+        goto fail;
+    }
+    if (!c.etag[0]) {
+        ut_err(err, errlen, "%s: no ETag in the response", pwhat);
+        goto fail;
+    }
+    snprintf(etag, etaglen, "%s", c.etag);
+    rc = 0;
+fail:
+    ut_buf_free(&c.errbody);
+    ut_buf_free(&q);
+    return rc;
+}
+
+/* CompleteMultipartUpload of parts 1..n with their ETags.  0 / -1. */
+static int mp_complete(st_s3 *s, const char *fk, const char *what, const char *id,
+                       char *const *etags, unsigned long long n, char *err, size_t errlen)
+{
+    char pwhat[1500];
+    ut_buf q = {0}, xml = {0}, resp = {0};
     ut_buf_puts(&xml, "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">");
-    for (uint64_t i = 0; i < nparts; i++) {
-        ut_buf_printf(&xml, "<Part><PartNumber>%llu</PartNumber><ETag>", (unsigned long long)(i + 1));
+    for (unsigned long long i = 0; i < n; i++) {
+        ut_buf_printf(&xml, "<Part><PartNumber>%llu</PartNumber><ETag>", i + 1);
         xml_escape(&xml, etags[i]);
         ut_buf_puts(&xml, "</ETag></Part>");
     }
     ut_buf_puts(&xml, "</CompleteMultipartUpload>");
-    ut_buf_reset(&q);
-    ut_buf_puts(&q, "uploadId=");
-    st__uri_encode(&q, upload_id, strlen(upload_id), 0);
-    ut_buf_putc(&q, 0);
+    upload_query(&q, id, 0);
     s3_body xb = {.mem = xml.p, .fd = -1, .len = xml.len};
     snprintf(pwhat, sizeof pwhat, "%s (complete multipart upload)", what);
+    s3_call c = {0};
+    int rc = -1;
     /* CompleteMultipartUpload may answer 200 with an <Error> body: retry those
      * here (the call is idempotent) */
     for (int attempt = 0;; attempt++) {
@@ -733,41 +745,92 @@ static int put_multipart(st_s3 *s, const char *fk, s3_body *whole, const char *w
         c.out = &resp;
         c.out_cap = 1 << 20;
         c.small = 1;
-        if (s3_call_do(s, &c, pwhat, err, errlen) < 0) goto abort;
+        if (s3_call_do(s, &c, pwhat, err, errlen) < 0) goto fail;
         if (c.status != 200) {
             call_error(&c, pwhat, err, errlen);
-            goto abort;
+            goto fail;
         }
         char code[128], msg[512];
         if (!st__xml_error((const char *)resp.p, resp.len, code, sizeof code, msg, sizeof msg))
             break;
         if (attempt >= s->max_retries || (strcmp(code, "InternalError") && strcmp(code, "SlowDown"))) {
             ut_err(err, errlen, "%s: %s: %s", pwhat, code, msg);
-            goto abort;
+            goto fail;
         }
         backoff(attempt + 1, NULL);
     }
     rc = 0;
-    goto fail;
-abort: {
-    /* best effort: the parts would otherwise be billed until a lifecycle rule
-     * removes them */
-    char aerr[64];
-    ut_buf_reset(&q);
-    ut_buf_puts(&q, "uploadId=");
-    st__uri_encode(&q, upload_id, strlen(upload_id), 0);
-    ut_buf_putc(&q, 0);
-    s3_call a = {.method = "DELETE", .objkey = fk, .query = (const char *)q.p, .small = 1};
-    (void)s3_call_do(s, &a, "abort", aerr, sizeof aerr);
-    ut_buf_free(&a.errbody);
-}
 fail:
-    for (uint64_t i = 0; etags && i < nparts; i++) free(etags[i]);
-    free(etags);
     ut_buf_free(&c.errbody);
     ut_buf_free(&q);
     ut_buf_free(&xml);
     ut_buf_free(&resp);
+    return rc;
+}
+
+/* AbortMultipartUpload; an upload that is gone already (404 NoSuchUpload) is
+ * not an error.  0 / -1. */
+static int mp_abort(st_s3 *s, const char *fk, const char *what, const char *id, char *err,
+                    size_t errlen)
+{
+    char pwhat[1500];
+    snprintf(pwhat, sizeof pwhat, "%s (abort multipart upload %.80s)", what, id);
+    ut_buf q = {0};
+    upload_query(&q, id, 0);
+    s3_call c = {.method = "DELETE", .objkey = fk, .query = (const char *)q.p, .small = 1};
+    int rc = -1;
+    if (s3_call_do(s, &c, pwhat, err, errlen) < 0) goto fail;
+    if (c.status != 204 && c.status != 200 && c.status != 404) {
+        call_error(&c, pwhat, err, errlen);
+        goto fail;
+    }
+    rc = 0;
+fail:
+    ut_buf_free(&c.errbody);
+    ut_buf_free(&q);
+    return rc;
+}
+
+static int put_multipart(st_s3 *s, const char *fk, s3_body *whole, const char *what, char *err,
+                         size_t errlen)
+{
+    int rc = -1;
+    char upload_id[1024] = "";
+    char **etags = NULL;
+    uint64_t part = s->part_bytes;
+    /* at most 10000 parts: grow the part size (whole MiB) for huge objects */
+    if ((whole->len + part - 1) / part > ST_PARTS_MAX) {
+        part = (whole->len + ST_PARTS_MAX - 1) / ST_PARTS_MAX;
+        part = (part + (1 << 20) - 1) & ~(uint64_t)((1 << 20) - 1);
+    }
+    uint64_t nparts = (whole->len + part - 1) / part;
+    if (mp_create(s, fk, what, upload_id, sizeof upload_id, err, errlen) < 0) return -1;
+    etags = ut_calloc((size_t)nparts, sizeof *etags);
+    for (uint64_t i = 0; i < nparts; i++) {
+        s3_body b = *whole;
+        b.off = whole->off + i * part;
+        b.len = whole->len - i * part < part ? whole->len - i * part : part;
+        if (b.fd < 0) {
+            b.mem = whole->mem + i * part;
+            b.off = 0;
+        }
+        char etag[256];
+        if (mp_part(s, fk, what, upload_id, i + 1, nparts, &b, etag, sizeof etag, err, errlen) < 0)
+            goto abort;
+        etags[i] = ut_strdup(etag);
+    }
+    if (mp_complete(s, fk, what, upload_id, etags, nparts, err, errlen) < 0) goto abort;
+    rc = 0;
+    goto done;
+abort: {
+    /* best effort: the parts would otherwise be billed until a lifecycle rule
+     * removes them */
+    char aerr[64];
+    (void)mp_abort(s, fk, what, upload_id, aerr, sizeof aerr);
+}
+done:
+    for (uint64_t i = 0; etags && i < nparts; i++) free(etags[i]);
+    free(etags);
     return rc;
 }
 
@@ -970,6 +1033,130 @@ fail:
     ut_buf_free(&q);
     ut_buf_free(&resp);
     free(token);
+    free(fp);
+    return rc;
+}
+
+/* ---- the streaming writer's calls (writer.c) and open uploads ------------------------ */
+
+uint64_t st__s3_part_bytes(const st_s3 *s) { return s->part_bytes; }
+
+int st__s3_mp_create(st_s3 *s, const char *key, char *id, size_t idlen, char *err,
+                     size_t errlen)
+{
+    char what[1300];
+    what_of(s, "put", key, what, sizeof what);
+    char *fk = full_key(s, key);
+    int rc = mp_create(s, fk, what, id, idlen, err, errlen);
+    free(fk);
+    return rc;
+}
+
+int st__s3_mp_part(st_s3 *s, const char *key, const char *id, int partno, const void *p,
+                   size_t n, char *etag, size_t etaglen, char *err, size_t errlen)
+{
+    char what[1300];
+    what_of(s, "put", key, what, sizeof what);
+    char *fk = full_key(s, key);
+    s3_body b = {.mem = p, .fd = -1, .len = n};
+    int rc = mp_part(s, fk, what, id, (unsigned long long)partno, 0, &b, etag, etaglen, err,
+                     errlen);
+    free(fk);
+    return rc;
+}
+
+int st__s3_mp_complete(st_s3 *s, const char *key, const char *id, char *const *etags, int n,
+                       char *err, size_t errlen)
+{
+    char what[1300];
+    what_of(s, "put", key, what, sizeof what);
+    char *fk = full_key(s, key);
+    int rc = mp_complete(s, fk, what, id, etags, (unsigned long long)n, err, errlen);
+    free(fk);
+    return rc;
+}
+
+int st__s3_mp_abort(st_s3 *s, const char *key, const char *id, char *err, size_t errlen)
+{
+    char what[1300];
+    what_of(s, "put", key, what, sizeof what);
+    char *fk = full_key(s, key);
+    int rc = mp_abort(s, fk, what, id, err, errlen);
+    free(fk);
+    return rc;
+}
+
+/* One ListMultipartUploads page after the markers into u.  0 / -1. */
+static int uploads_page(st_s3 *s, const char *fp, const char *what, const char *key_marker,
+                        const char *id_marker, st_xml_uploads *u, char *err, size_t errlen)
+{
+    ut_buf q = {0}, resp = {0};
+    ut_buf_puts(&q, "uploads=&prefix=");
+    st__uri_encode(&q, fp, strlen(fp), 0);
+    if (key_marker) {
+        ut_buf_puts(&q, "&key-marker=");
+        st__uri_encode(&q, key_marker, strlen(key_marker), 0);
+        ut_buf_puts(&q, "&upload-id-marker=");
+        st__uri_encode(&q, id_marker ? id_marker : "", id_marker ? strlen(id_marker) : 0, 0);
+    }
+    ut_buf_putc(&q, 0);
+    s3_call c = {.method = "GET", .query = (const char *)q.p, .out = &resp, .out_cap = ST_XML_MAX,
+                 .small = 1};
+    int rc = -1;
+    char xerr[200];
+    if (s3_call_do(s, &c, what, err, errlen) < 0) goto fail;
+    if (c.status != 200) {
+        call_error(&c, what, err, errlen);
+        goto fail;
+    }
+    if (st__xml_uploads_page((const char *)resp.p, resp.len, u, xerr, sizeof xerr) < 0) {
+        ut_err(err, errlen, "%s: %s", what, xerr);
+        goto fail;
+    }
+    rc = 0;
+fail:
+    ut_buf_free(&c.errbody);
+    ut_buf_free(&q);
+    ut_buf_free(&resp);
+    return rc;
+}
+
+int st__s3_uploads(st_s3 *s, const char *prefix, st_upload_cb cb, void *ctx, char *err,
+                   size_t errlen)
+{
+    char what[1300];
+    what_of(s, "list multipart uploads", prefix, what, sizeof what);
+    char *fp = full_key(s, prefix), *km = NULL, *im = NULL;
+    size_t pl = strlen(s->prefix);
+    st_xml_uploads u = {0};
+    int rc = -1;
+    for (int page = 0; page < 100000; page++) {
+        st__xml_uploads_free(&u);
+        if (uploads_page(s, fp, what, km, im, &u, err, errlen) < 0) goto fail;
+        for (size_t i = 0; i < u.n; i++) {
+            if (strncmp(u.v[i].key, s->prefix, pl)) continue;
+            int r = cb(ctx, u.v[i].key + pl, u.v[i].id, u.v[i].initiated_ms, -1);
+            if (r) {
+                rc = r;
+                goto fail;
+            }
+        }
+        if (!u.truncated) break;
+        if (!u.next_key || (km && !strcmp(km, u.next_key) && im && u.next_id &&
+                            !strcmp(im, u.next_id))) {
+            ut_err(err, errlen, "%s: a truncated page without new markers", what);
+            goto fail;
+        }
+        free(km);
+        free(im);
+        km = ut_strdup(u.next_key);
+        im = u.next_id ? ut_strdup(u.next_id) : NULL;
+    }
+    rc = 0;
+fail:
+    st__xml_uploads_free(&u);
+    free(km);
+    free(im);
     free(fp);
     return rc;
 }

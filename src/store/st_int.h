@@ -59,6 +59,21 @@ int st__local_rename(st_local *l, const char *from, const char *to, char *err, s
 int st__local_list(st_local *l, const char *prefix, st_list_cb cb, void *ctx, char *err,
                    size_t errlen);
 const char *st__local_root(const st_local *l);
+/* The streaming writer's temp file for key: "<dir>/.tmp-up-<pid>-<seq>-<name>"
+ * beside the target (directories created), flock'ed while its writer lives;
+ * its fd, the path into *tmp (malloc'ed).  -1 with a message. */
+int st__local_tmp_open(st_local *l, const char *key, char **tmp, char *err, size_t errlen);
+/* fsync fd, close it, rename tmp to key, fsync the directory.  fd is closed
+ * whatever happens; tmp is removed on failure.  0 / -1. */
+int st__local_tmp_place(st_local *l, const char *key, int fd, const char *tmp, char *err,
+                        size_t errlen);
+/* The ".tmp-*" files under prefix (their target key, their path relative
+ * to the root as the id, mtime, held: 1 while a living writer's lock holds
+ * it, 0 when nobody's does). */
+int st__local_uploads(st_local *l, const char *prefix, st_upload_cb cb, void *ctx, char *err,
+                      size_t errlen);
+/* Remove the temp file id (as st__local_uploads gives it).  0 / -1. */
+int st__local_tmp_remove(st_local *l, const char *id, char *err, size_t errlen);
 
 /* s3.c */
 st_s3 *st__s3_open(const st_s3_opts *o, char *err, size_t errlen);
@@ -76,6 +91,20 @@ int st__s3_list(st_s3 *s, const char *prefix, st_list_cb cb, void *ctx, char *er
                 size_t errlen);
 void st__s3_set_list_page(st_s3 *s, int max_keys);
 const char *st__s3_uri(const st_s3 *s, const char *key, char *out, size_t n);
+/* The multipart calls of the streaming writer (keys without the store's
+ * prefix; part numbers from 1).  0 / -1.  An abort of an upload that is
+ * gone already (404) succeeds. */
+uint64_t st__s3_part_bytes(const st_s3 *s);
+int st__s3_mp_create(st_s3 *s, const char *key, char *id, size_t idlen, char *err,
+                     size_t errlen);
+int st__s3_mp_part(st_s3 *s, const char *key, const char *id, int partno, const void *p,
+                   size_t n, char *etag, size_t etaglen, char *err, size_t errlen);
+int st__s3_mp_complete(st_s3 *s, const char *key, const char *id, char *const *etags, int n,
+                       char *err, size_t errlen);
+int st__s3_mp_abort(st_s3 *s, const char *key, const char *id, char *err, size_t errlen);
+/* ListMultipartUploads under prefix, following the markers. */
+int st__s3_uploads(st_s3 *s, const char *prefix, st_upload_cb cb, void *ctx, char *err,
+                   size_t errlen);
 
 /* ---- SigV4 helpers (sigv4.c) ------------------------------------------------ */
 
@@ -127,6 +156,22 @@ typedef struct st_xml_list {
     char *next_token; /* NULL when absent */
 } st_xml_list;
 
+typedef struct st_xml_upload {
+    char *key, *id;
+    int64_t initiated_ms;
+} st_xml_upload;
+
+typedef struct st_xml_uploads {
+    st_xml_upload *v;
+    size_t n, cap;
+    int truncated;
+    char *next_key, *next_id; /* NULL when absent */
+} st_xml_uploads;
+
+/* Parse one ListMultipartUploads result page (appends to u->v).  0 or -1. */
+int st__xml_uploads_page(const char *xml, size_t n, st_xml_uploads *u, char *err,
+                         size_t errlen);
+void st__xml_uploads_free(st_xml_uploads *u);
 /* Parse one ListObjectsV2 result page (appends to l->v).  0 or -1. */
 int st__xml_list_page(const char *xml, size_t n, st_xml_list *l, char *err, size_t errlen);
 void st__xml_list_free(st_xml_list *l);

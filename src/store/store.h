@@ -15,6 +15,10 @@
  *           AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN, else a credentials file
  *           (AWS shared-credentials format, [default] or a named profile).
  *           Secrets are never written to logs or error messages.
+ *
+ * Bodies of unknown length stream in through st_writer (one S3 part
+ * buffered); st_uploads / st_upload_abort find and drop the unfinished
+ * writes a killed writer leaves.
  */
 #ifndef SLUICE_STORE_H
 #define SLUICE_STORE_H
@@ -86,6 +90,52 @@ int st_rename(st_store *s, const char *from, const char *to, char *err, size_t e
  * non-zero value cb returned, or -1 with a message. */
 typedef int (*st_list_cb)(void *ctx, const char *key, uint64_t size, int64_t mtime_ms);
 int st_list(st_store *s, const char *prefix, st_list_cb cb, void *ctx, char *err, size_t errlen);
+
+/* ---- streaming writes ------------------------------------------------------------
+ *
+ * st_writer_open(store, key) -> st_writer_write(p, n)... -> st_writer_commit,
+ * or st_writer_abort; st_writer_destroy (accepts NULL) aborts a writer that
+ * was not committed.  Readers see no object at key, or the old one, until the
+ * commit; then the whole new one (it replaces what was there).
+ *
+ *   local:  the bytes go to "<dir>/.tmp-up-<pid>-<seq>-<name>" beside the
+ *           target, flock'ed while the writer lives; commit fsyncs, renames
+ *           and fsyncs the directory; abort unlinks.  Listings skip it.
+ *   s3:     one part is buffered (min(part_bytes, 8 MiB), at least S3's 5 MiB
+ *           minimum); an object that fits one part is one PUT at commit,
+ *           else CreateMultipartUpload at the first full part, UploadPart per
+ *           part, CompleteMultipartUpload at commit; abort and any failure:
+ *           AbortMultipartUpload (best effort).  At most 10000 parts.
+ *
+ * Memory: one part (S3) or nothing (local), whatever the object's size.
+ * One writer is used by one thread at a time.  After a failed write the
+ * writer is aborted (further writes and the commit fail). */
+typedef struct st_writer st_writer;
+#define ST_WRITER_PART ((uint64_t)8 << 20)
+st_writer *st_writer_open(st_store *s, const char *key, char *err, size_t errlen);
+int st_writer_write(st_writer *w, const void *p, size_t n, char *err, size_t errlen);
+/* Make the object appear at key; *size (may be NULL) = its bytes.  0 / -1
+ * (then aborted). */
+int st_writer_commit(st_writer *w, uint64_t *size, char *err, size_t errlen);
+/* Drop what was written (S3: AbortMultipartUpload).  0, or -1 when the abort
+ * itself failed (an orphan upload may remain: see st_uploads). */
+int st_writer_abort(st_writer *w, char *err, size_t errlen);
+void st_writer_destroy(st_writer *w);
+uint64_t st_writer_bytes(const st_writer *w); /* written so far */
+
+/* Unfinished writes under prefix: S3 multipart uploads (ListMultipartUploads;
+ * held -1: cannot tell whether their writer lives), local ".tmp-*" temp
+ * files (held 1 while a living writer's lock holds one, else 0; time: its
+ * last write).  key is the target key, id what st_upload_abort takes.  cb
+ * returns non-zero to stop (returned).  0 / -1 (a server without the call,
+ * like s3rver: -1 with its "NotImplemented"). */
+typedef int (*st_upload_cb)(void *ctx, const char *key, const char *id, int64_t time_ms,
+                            int held);
+int st_uploads(st_store *s, const char *prefix, st_upload_cb cb, void *ctx, char *err,
+               size_t errlen);
+/* Abort upload id of key (S3: AbortMultipartUpload, a gone one is fine;
+ * local: unlink the temp file).  0 / -1. */
+int st_upload_abort(st_store *s, const char *key, const char *id, char *err, size_t errlen);
 
 /* The URI of key for other engines: an absolute local path, or
  * "s3://bucket/prefix/key".  key "" gives the root.  Returns out. */

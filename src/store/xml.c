@@ -339,6 +339,93 @@ void st__xml_list_free(st_xml_list *l)
     memset(l, 0, sizeof *l);
 }
 
+/* ---- ListMultipartUploads ------------------------------------------------------ */
+
+typedef struct uploads_ctx {
+    st_xml_uploads *u;
+    st_xml_upload cur;
+    char *err;
+    size_t errlen;
+    int failed;
+} uploads_ctx;
+
+static int uploads_fail(uploads_ctx *c, const char *what)
+{
+    c->failed = 1;
+    return ut_err(c->err, c->errlen, "XML: %s", what);
+}
+
+static int uploads_cb(void *vctx, char (*stack)[XML_NAME], int depth, const char *text,
+                      size_t tn, int truncated)
+{
+    uploads_ctx *c = vctx;
+    if (strcmp(stack[0], "ListMultipartUploadsResult"))
+        return uploads_fail(c, "expected <ListMultipartUploadsResult>");
+    if (depth == 3 && !strcmp(stack[1], "Upload")) {
+        const char *name = stack[2];
+        int bad = truncated || tn > ST_KEY_MAX || memchr(text, 0, tn) != NULL;
+        if (!strcmp(name, "Key")) {
+            if (bad || !tn) return uploads_fail(c, "an upload's Key is empty or too long");
+            free(c->cur.key);
+            c->cur.key = ut_strndup(text, tn);
+        } else if (!strcmp(name, "UploadId")) {
+            if (bad || !tn) return uploads_fail(c, "an UploadId is empty or too long");
+            free(c->cur.id);
+            c->cur.id = ut_strndup(text, tn);
+        } else if (!strcmp(name, "Initiated")) {
+            int64_t us;
+            if (ut_ts_parse(text, tn, &us) < 0) return uploads_fail(c, "bad Initiated");
+            c->cur.initiated_ms = us / 1000;
+        }
+        return 0;
+    }
+    if (depth == 2 && !strcmp(stack[1], "Upload")) {
+        if (!c->cur.key || !c->cur.id) return uploads_fail(c, "<Upload> without Key or UploadId");
+        st_xml_uploads *u = c->u;
+        if (u->n == u->cap) {
+            u->cap = u->cap ? u->cap * 2 : 64;
+            u->v = ut_realloc(u->v, u->cap * sizeof *u->v);
+        }
+        u->v[u->n++] = c->cur;
+        memset(&c->cur, 0, sizeof c->cur);
+        return 0;
+    }
+    if (depth != 2) return 0;
+    char **dst = !strcmp(stack[1], "NextKeyMarker")        ? &c->u->next_key
+                 : !strcmp(stack[1], "NextUploadIdMarker") ? &c->u->next_id
+                                                           : NULL;
+    if (dst) {
+        if (truncated) return uploads_fail(c, "a marker longer than 16 KiB");
+        free(*dst);
+        *dst = ut_strndup(text, tn);
+    } else if (!strcmp(stack[1], "IsTruncated")) {
+        c->u->truncated = tn == 4 && !memcmp(text, "true", 4);
+    }
+    return 0;
+}
+
+int st__xml_uploads_page(const char *xml, size_t n, st_xml_uploads *u, char *err,
+                         size_t errlen)
+{
+    uploads_ctx c = {.u = u, .err = err, .errlen = errlen};
+    int r = xml_walk(xml, n, uploads_cb, &c, err, errlen);
+    free(c.cur.key);
+    free(c.cur.id);
+    return r != 0 || c.failed ? -1 : 0;
+}
+
+void st__xml_uploads_free(st_xml_uploads *u)
+{
+    for (size_t i = 0; i < u->n; i++) {
+        free(u->v[i].key);
+        free(u->v[i].id);
+    }
+    free(u->v);
+    free(u->next_key);
+    free(u->next_id);
+    memset(u, 0, sizeof *u);
+}
+
 /* ---- single values ------------------------------------------------------------- */
 
 typedef struct text_ctx {

@@ -611,3 +611,163 @@ TEST(store_local_rename)
     CHECK_EQ_INT(st_head(s, "t1/keep.parquet", NULL, NULL, err, sizeof err), 1);
     st_destroy(s);
 }
+
+typedef struct ups {
+    char keys[8][256], ids[8][512];
+    int held[8], n;
+} ups;
+
+static int ups_cb(void *ctx, const char *key, const char *id, int64_t ms, int held)
+{
+    ups *u = ctx;
+    (void)ms;
+    if (u->n < 8) {
+        snprintf(u->keys[u->n], sizeof u->keys[0], "%s", key);
+        snprintf(u->ids[u->n], sizeof u->ids[0], "%s", id);
+        u->held[u->n] = held;
+    }
+    u->n++;
+    return 0;
+}
+
+TEST(store_local_writer)
+{
+    char err[512], *root = mkroot("writer");
+    st_store *s = st_local_create(root, err, sizeof err);
+    CHECK_MSG(s, "%s", err);
+    /* nothing is visible before the commit: no key, nothing listed, one
+     * recognizable temp file beside the target, held by the writer */
+    st_writer *w = st_writer_open(s, "raw/j/a/run1-0001.csv.gz", err, sizeof err);
+    CHECK_MSG(w, "%s", err);
+    char chunk[4096];
+    for (size_t i = 0; i < sizeof chunk; i++) chunk[i] = (char)('a' + i % 26);
+    for (int i = 0; i < 300; i++)
+        CHECK(st_writer_write(w, chunk, sizeof chunk, err, sizeof err) == 0);
+    CHECK_EQ_INT(st_writer_bytes(w), 300 * 4096);
+    CHECK(st_head(s, "raw/j/a/run1-0001.csv.gz", NULL, NULL, err, sizeof err) == 0);
+    lst l = {0};
+    CHECK(st_list(s, "raw/", lst_cb, &l, err, sizeof err) == 0);
+    CHECK_EQ_INT(l.n, 0);
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s/raw/j/a", root);
+    CHECK_EQ_INT(count_tmp(dir), 1);
+    ups u = {0};
+    CHECK(st_uploads(s, "raw/j/a/run1-", ups_cb, &u, err, sizeof err) == 0);
+    CHECK_EQ_INT(u.n, 1);
+    CHECK_EQ_STR(u.keys[0], "raw/j/a/run1-0001.csv.gz");
+    CHECK(!strncmp(u.ids[0], "raw/j/a/.tmp-up-", 16));
+    CHECK_EQ_INT(u.held[0], 1);
+    memset(&u, 0, sizeof u);
+    CHECK(st_uploads(s, "raw/j/a/run2-", ups_cb, &u, err, sizeof err) == 0);
+    CHECK_EQ_INT(u.n, 0);
+    uint64_t size = 0;
+    CHECK(st_writer_commit(w, &size, err, sizeof err) == 0);
+    CHECK_EQ_INT(size, 300 * 4096);
+    CHECK(st_writer_write(w, "x", 1, err, sizeof err) < 0); /* closed */
+    st_writer_destroy(w);
+    uint64_t got = 0;
+    CHECK(st_head(s, "raw/j/a/run1-0001.csv.gz", &got, NULL, err, sizeof err) == 1);
+    CHECK_EQ_INT(got, 300 * 4096);
+    ut_buf b = {0};
+    CHECK(st_get(s, "raw/j/a/run1-0001.csv.gz", 4096 * 7 + 3, 5, &b, err, sizeof err) == 0);
+    CHECK(b.len == 5 && !memcmp(b.p, chunk + 3, 5));
+    ut_buf_free(&b);
+    CHECK_EQ_INT(count_tmp(dir), 0);
+
+    /* abort (and destroy without a commit) leave nothing; an existing object
+     * stays as it was */
+    w = st_writer_open(s, "raw/j/a/run1-0001.csv.gz", err, sizeof err);
+    CHECK(st_writer_write(w, "new", 3, err, sizeof err) == 0);
+    CHECK(st_writer_abort(w, err, sizeof err) == 0);
+    CHECK(st_writer_commit(w, NULL, err, sizeof err) < 0);
+    st_writer_destroy(w);
+    w = st_writer_open(s, "raw/j/b/x.gz", err, sizeof err);
+    CHECK(st_writer_write(w, "abc", 3, err, sizeof err) == 0);
+    st_writer_destroy(w);
+    st_writer_destroy(NULL);
+    CHECK(st_head(s, "raw/j/a/run1-0001.csv.gz", &got, NULL, err, sizeof err) == 1);
+    CHECK_EQ_INT(got, 300 * 4096);
+    CHECK(st_head(s, "raw/j/b/x.gz", NULL, NULL, err, sizeof err) == 0);
+    CHECK_EQ_INT(count_tmp(root), 0);
+    /* an empty object */
+    w = st_writer_open(s, "raw/empty", err, sizeof err);
+    CHECK(st_writer_commit(w, &size, err, sizeof err) == 0);
+    st_writer_destroy(w);
+    CHECK(st_head(s, "raw/empty", &got, NULL, err, sizeof err) == 1 && got == 0);
+    CHECK(st_writer_open(s, "raw/../x", err, sizeof err) == NULL);
+    st_destroy(s);
+    free(root);
+}
+
+/* A killed writer's temp file: listed as nobody's (held 0) with its target
+ * key, removed by st_upload_abort; an id outside the temp files is refused. */
+TEST(store_local_writer_orphan)
+{
+    char err[512], *root = mkroot("orphan");
+    st_store *s = st_local_create(root, err, sizeof err);
+    CHECK_MSG(s, "%s", err);
+    char path[4200];
+    snprintf(path, sizeof path, "%s/raw/j/a", root);
+    CHECK(ut_mkdir_p(path, err, sizeof err) == 0);
+    snprintf(path, sizeof path, "%s/raw/j/a/.tmp-up-999999-3-run7-0001.json.gz", root);
+    FILE *f = fopen(path, "w");
+    CHECK(f && fputs("partial", f) >= 0 && fclose(f) == 0);
+    snprintf(path, sizeof path, "%s/raw/j/a/.tmp-run7.manifest.json-999999-4", root);
+    f = fopen(path, "w");
+    CHECK(f && fclose(f) == 0);
+    CHECK(st_put(s, "raw/j/a/run7-0000.json.gz", "ok", 2, err, sizeof err) == 0);
+    ups u = {0};
+    CHECK(st_uploads(s, "raw/", ups_cb, &u, err, sizeof err) == 0);
+    CHECK_EQ_INT(u.n, 2);
+    int up = !strcmp(u.keys[0], "raw/j/a/run7-0001.json.gz") ? 0 : 1;
+    CHECK_EQ_STR(u.keys[up], "raw/j/a/run7-0001.json.gz");
+    CHECK_EQ_STR(u.ids[up], "raw/j/a/.tmp-up-999999-3-run7-0001.json.gz");
+    CHECK_EQ_STR(u.keys[1 - up], "raw/j/a/run7.manifest.json");
+    CHECK_EQ_INT(u.held[0], 0);
+    CHECK_EQ_INT(u.held[1], 0);
+    CHECK(st_upload_abort(s, u.keys[up], u.ids[up], err, sizeof err) == 0);
+    CHECK(st_upload_abort(s, u.keys[up], u.ids[up], err, sizeof err) == 0); /* gone: fine */
+    CHECK(st_upload_abort(s, "x", "raw/j/a/run7-0000.json.gz", err, sizeof err) < 0);
+    CHECK(st_upload_abort(s, "x", "raw/../../etc/.tmp-x", err, sizeof err) < 0);
+    CHECK(st_head(s, "raw/j/a/run7-0000.json.gz", NULL, NULL, err, sizeof err) == 1);
+    memset(&u, 0, sizeof u);
+    CHECK(st_uploads(s, "raw/j/a/run7-", ups_cb, &u, err, sizeof err) == 0);
+    CHECK_EQ_INT(u.n, 0);
+    st_destroy(s);
+    free(root);
+}
+
+TEST(store_xml_uploads_page)
+{
+    const char *page =
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
+        "<ListMultipartUploadsResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+        "<Bucket>b</Bucket><KeyMarker></KeyMarker><UploadIdMarker></UploadIdMarker>"
+        "<NextKeyMarker>lake/raw/b&amp;c</NextKeyMarker><NextUploadIdMarker>id2</NextUploadIdMarker>"
+        "<MaxUploads>2</MaxUploads><IsTruncated>true</IsTruncated>"
+        "<Upload><Key>lake/raw/a</Key><UploadId>id1</UploadId><Initiator><ID>x</ID></Initiator>"
+        "<StorageClass>STANDARD</StorageClass><Initiated>2024-05-01T03:04:05.000Z</Initiated></Upload>"
+        "<Upload><Key>lake/raw/b&amp;c</Key><UploadId>id2</UploadId>"
+        "<Initiated>2024-05-01T03:04:06.500Z</Initiated></Upload>"
+        "</ListMultipartUploadsResult>";
+    st_xml_uploads u = {0};
+    char err[256];
+    CHECK_MSG(st__xml_uploads_page(page, strlen(page), &u, err, sizeof err) == 0, "%s", err);
+    CHECK_EQ_INT(u.n, 2);
+    CHECK(u.truncated);
+    CHECK_EQ_STR(u.next_key, "lake/raw/b&c");
+    CHECK_EQ_STR(u.next_id, "id2");
+    CHECK_EQ_STR(u.v[0].key, "lake/raw/a");
+    CHECK_EQ_STR(u.v[0].id, "id1");
+    CHECK_EQ_INT(u.v[0].initiated_ms, 1714532645000LL);
+    CHECK_EQ_STR(u.v[1].key, "lake/raw/b&c");
+    CHECK_EQ_INT(u.v[1].initiated_ms, 1714532646500LL);
+    st__xml_uploads_free(&u);
+    const char *bad = "<ListMultipartUploadsResult><Upload><Key>k</Key></Upload></ListMultipartUploadsResult>";
+    CHECK(st__xml_uploads_page(bad, strlen(bad), &u, err, sizeof err) < 0);
+    CHECK(strstr(err, "UploadId"));
+    st__xml_uploads_free(&u);
+    const char *other = "<ListBucketResult></ListBucketResult>";
+    CHECK(st__xml_uploads_page(other, strlen(other), &u, err, sizeof err) < 0);
+    st__xml_uploads_free(&u);
+}

@@ -1,0 +1,224 @@
+/* jobs: kind collect — the raw files of a run, streamed into the store as
+ * they arrive (docs/collectors.md "Raw files and manifests").
+ *
+ *   raw part N (a page, a report file) ──► gzip'ed here unless it came
+ *       gzip'ed (zlib deflate, 64 KiB at a time) ──► st_writer on
+ *       raw/<job>/<account>/<ds>/run<id>-NNNN.<ext>.gz  (S3: one 8 MiB part
+ *       buffered, multipart above; local: a temp file renamed at the commit)
+ *   the fetch ends ──► the open part committed (also after a failed fetch:
+ *       kept for inspection; aborted when the fetch was canceled) ──► the
+ *       manifest run<id>.manifest.json (Redshift's format, content_length =
+ *       each stored object's size)
+ *
+ * Memory is one store part and the deflate state, whatever the report's
+ * size.  A killed worker's unfinished upload is aborted by the delivery that
+ * takes the task over (jb__raw_takeover), or by the sweep (jb__raw_sweep)
+ * when nobody does. */
+#include "jobs/jb_rt.h"
+#include "log/log.h"
+#include "store/store.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#define MAX_PARTS 4096 /* raw parts (pages) of one run */
+#define ZOUT (64 * 1024)
+
+typedef struct raw_part {
+    char key[600], ext[16];
+    uint64_t bytes;  /* received */
+    int64_t rows;    /* records from it */
+    uint64_t stored; /* its stored size (committed) */
+    int committed;
+} raw_part;
+
+struct jb_raw {
+    jb_task_ctx *c;
+    char prefix[400];   /* raw_prefix */
+    raw_part *parts;
+    int nparts, cap;
+    st_writer *w;       /* the current part's, NULL when none is open */
+    int started;        /* the current part got bytes */
+    int deflating;      /* compressing into w (the part did not come gzip'ed) */
+    z_stream z;
+    unsigned char *zout;
+    char man_key[600];  /* the manifest, once stored */
+    uint64_t man_bytes;
+    ut_error err;       /* why a hook failed */
+};
+
+void jb__raw_prefix(const jb_task_ctx *c, char *out, size_t n)
+{
+    struct tm tm;
+    jb__local(c->timing, c->run->window_start, &tm, NULL);
+    snprintf(out, n, "raw/%s/%s/%04d-%02d-%02d/run%lld", c->job->name,
+             c->run->part[0] ? c->run->part : "_", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+             (long long)c->run->id);
+}
+
+jb_raw *jb__raw_create(jb_task_ctx *c)
+{
+    jb_raw *r = ut_calloc(1, sizeof *r);
+    r->c = c;
+    jb__raw_prefix(c, r->prefix, sizeof r->prefix);
+    return r;
+}
+
+/* Feed p[0..n) (flush: Z_FINISH) through deflate into the writer.  0 / -1. */
+static int deflate_into(jb_raw *r, const void *p, size_t n, int flush)
+{
+    char err[512];
+    r->z.next_in = (Bytef *)(uintptr_t)p;
+    r->z.avail_in = (uInt)n;
+    int zr;
+    do {
+        r->z.next_out = r->zout;
+        r->z.avail_out = ZOUT;
+        zr = deflate(&r->z, flush);
+        if (zr == Z_STREAM_ERROR)
+            return ut_fail(&r->err, UT_EIO, "raw file %s: deflate failed",
+                           r->parts[r->nparts - 1].key);
+        size_t got = ZOUT - r->z.avail_out;
+        if (got && st_writer_write(r->w, r->zout, got, err, sizeof err))
+            return ut_fail(&r->err, UT_EIO, "raw file: %s", err);
+    } while (r->z.avail_out == 0 || (flush == Z_FINISH && zr != Z_STREAM_END));
+    return 0;
+}
+
+/* Close the open part: commit (keep) or abort it.  0 / -1. */
+static int part_end(jb_raw *r, int keep)
+{
+    if (!r->w) return 0;
+    raw_part *p = &r->parts[r->nparts - 1];
+    int rc = 0;
+    char err[512];
+    if (keep && r->deflating) rc = deflate_into(r, NULL, 0, Z_FINISH);
+    if (r->deflating) deflateEnd(&r->z);
+    r->deflating = 0;
+    if (keep && rc == 0) {
+        if (st_writer_commit(r->w, &p->stored, err, sizeof err))
+            rc = ut_fail(&r->err, UT_EIO, "raw file: %s", err);
+        else p->committed = 1;
+    }
+    st_writer_destroy(r->w); /* aborts what was not committed */
+    r->w = NULL;
+    return rc;
+}
+
+int jb__raw_begin(jb_raw *r, const char *ext)
+{
+    if (part_end(r, 1)) return -1;
+    if (r->nparts == MAX_PARTS)
+        return ut_fail(&r->err, UT_ETOOBIG, "more than %d raw parts", MAX_PARTS);
+    if (r->nparts == r->cap) {
+        r->cap = r->cap ? r->cap * 2 : 16;
+        r->parts = ut_realloc(r->parts, (size_t)r->cap * sizeof *r->parts);
+    }
+    raw_part *p = &r->parts[r->nparts];
+    memset(p, 0, sizeof *p);
+    snprintf(p->ext, sizeof p->ext, "%s", ext && ext[0] ? ext : "bin");
+    snprintf(p->key, sizeof p->key, "%s-%04d.%s.gz", r->prefix, r->nparts, p->ext);
+    char err[512];
+    r->w = st_writer_open(r->c->store, p->key, err, sizeof err);
+    if (!r->w) return ut_fail(&r->err, UT_EIO, "raw file: %s", err);
+    r->nparts++;
+    r->started = 0;
+    return 0;
+}
+
+int jb__raw_write(jb_raw *r, const void *data, size_t n)
+{
+    if (!r->w || !n) return 0;
+    const unsigned char *b = data;
+    if (!r->started++ && !(n >= 2 && b[0] == 0x1f && b[1] == 0x8b)) {
+        if (!r->zout) r->zout = ut_malloc(ZOUT);
+        memset(&r->z, 0, sizeof r->z);
+        if (deflateInit2(&r->z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+            return ut_fail(&r->err, UT_EIO, "raw file %s: cannot compress",
+                           r->parts[r->nparts - 1].key);
+        r->deflating = 1;
+    }
+    r->parts[r->nparts - 1].bytes += n;
+    if (r->deflating) {
+        for (size_t off = 0; off < n;) { /* (avail_in is 32 bits) */
+            size_t k = n - off < (1u << 30) ? n - off : (1u << 30);
+            if (deflate_into(r, b + off, k, Z_NO_FLUSH)) return -1;
+            off += k;
+        }
+        return 0;
+    }
+    char err[512];
+    if (st_writer_write(r->w, data, n, err, sizeof err))
+        return ut_fail(&r->err, UT_EIO, "raw file: %s", err);
+    return 0;
+}
+
+void jb__raw_row(jb_raw *r)
+{
+    if (r->nparts) r->parts[r->nparts - 1].rows++;
+}
+
+const char *jb__raw_error(const jb_raw *r) { return r->err.msg; }
+
+/* The manifest of the committed parts.  0 / -1. */
+static int store_manifest(jb_raw *r, ut_error *e)
+{
+    jb_task_ctx *c = r->c;
+    char key[600], uri[1200], err[512];
+    ut_buf m = {0};
+    ut_buf_puts(&m, "{\"entries\":[");
+    int n = 0;
+    for (int i = 0; i < r->nparts; i++) {
+        if (!r->parts[i].committed) continue;
+        ut_buf_puts(&m, n++ ? ",{\"url\":" : "{\"url\":");
+        const char *u = st_uri(c->store, r->parts[i].key, uri, sizeof uri);
+        ut_json_str(&m, u, strlen(u));
+        ut_buf_printf(&m, ",\"mandatory\":true,\"meta\":{\"content_length\":%" PRIu64 "}}",
+                      r->parts[i].stored);
+    }
+    ut_buf_puts(&m, "]}\n");
+    snprintf(key, sizeof key, "%s.manifest.json", r->prefix);
+    int rc = 0;
+    if (st_put(c->store, key, m.p, m.len, err, sizeof err))
+        rc = ut_fail(e, UT_EIO, "job %s: manifest %s: %s", c->job->name, key, err);
+    else snprintf(r->man_key, sizeof r->man_key, "%s", key), r->man_bytes = m.len;
+    ut_buf_free(&m);
+    return rc;
+}
+
+int jb__raw_finish(jb_raw *r, int keep_open, ut_error *e)
+{
+    if (part_end(r, keep_open))
+        return ut_fail(e, r->err.kind ? r->err.kind : UT_EIO, "job %s: %s", r->c->job->name,
+                       r->err.msg);
+    return store_manifest(r, e);
+}
+
+void jb__raw_announce(jb_raw *r, jb_announce *an)
+{
+    jb_stored_file *f = ut_calloc((size_t)r->nparts + 1, sizeof *f);
+    int n = 0;
+    for (int i = 0; i < r->nparts; i++)
+        if (r->parts[i].committed)
+            f[n++] = (jb_stored_file){.key = r->parts[i].key, .format = r->parts[i].ext,
+                                      .bytes = r->parts[i].stored, .rows = r->parts[i].rows};
+    if (r->man_key[0])
+        f[n++] = (jb_stored_file){.key = r->man_key, .format = "json", .bytes = r->man_bytes,
+                                  .manifest = 1};
+    if (jb__collect_announce(r->c, f, n, an))
+        lg_warn("jobs", "job %s: %s.files is not a stream name: files not announced",
+                r->c->job->name, r->c->job->name);
+    free(f);
+}
+
+void jb__raw_destroy(jb_raw *r)
+{
+    if (!r) return;
+    (void)part_end(r, 0);
+    free(r->zout);
+    free(r->parts);
+    free(r);
+}

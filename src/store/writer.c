@@ -1,0 +1,191 @@
+/* store — streaming writes (store.h: st_writer_*), and the unfinished
+ * writes a killed writer leaves (st_uploads, st_upload_abort).
+ *
+ *   local  a locked temp file beside the target, renamed at the commit
+ *   s3     one buffered part: a PUT at the commit when the object fits it,
+ *          else a multipart upload started by the first full part */
+#include "store/st_int.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct st_writer {
+    st_store *s;
+    char *key;
+    uint64_t bytes;    /* written so far */
+    int done;          /* committed or aborted */
+    /* local */
+    int fd;
+    char *tmp;
+    /* s3 */
+    uint8_t *buf;
+    size_t len, cap;   /* cap: the part size */
+    char upload_id[1024];
+    char **etags;
+    int nparts;
+};
+
+st_writer *st_writer_open(st_store *s, const char *key, char *err, size_t errlen)
+{
+    if (st__key_check(key, err, errlen) < 0) return NULL;
+    st_writer *w = ut_calloc(1, sizeof *w);
+    w->s = s;
+    w->key = ut_strdup(key);
+    w->fd = -1;
+    if (!s->is_s3) {
+        w->fd = st__local_tmp_open(s->local, key, &w->tmp, err, errlen);
+        if (w->fd < 0) {
+            free(w->key);
+            free(w);
+            return NULL;
+        }
+        return w;
+    }
+    uint64_t part = st__s3_part_bytes(s->s3);
+    if (part > ST_WRITER_PART) part = ST_WRITER_PART;
+    if (part < ST_PART_MIN) part = ST_PART_MIN;
+    w->cap = (size_t)part;
+    w->buf = ut_malloc(w->cap);
+    return w;
+}
+
+/* Upload the buffered part (starting the multipart upload first).  0 / -1. */
+static int flush_part(st_writer *w, char *err, size_t errlen)
+{
+    st_s3 *s3 = w->s->s3;
+    if (!w->upload_id[0] &&
+        st__s3_mp_create(s3, w->key, w->upload_id, sizeof w->upload_id, err, errlen) < 0) {
+        w->upload_id[0] = 0;
+        return -1;
+    }
+    if (w->nparts == ST_PARTS_MAX)
+        return ut_err(err, errlen, "put %s: more than %d parts of %zu bytes", w->key,
+                      ST_PARTS_MAX, w->cap);
+    char etag[256];
+    if (st__s3_mp_part(s3, w->key, w->upload_id, w->nparts + 1, w->buf, w->len, etag,
+                       sizeof etag, err, errlen) < 0)
+        return -1;
+    w->etags = ut_realloc(w->etags, (size_t)(w->nparts + 1) * sizeof *w->etags);
+    w->etags[w->nparts++] = ut_strdup(etag);
+    w->len = 0;
+    return 0;
+}
+
+static int write_fd(int fd, const void *p, size_t n)
+{
+    for (const char *c = p; n;) {
+        ssize_t got = write(fd, c, n);
+        if (got < 0 && errno == EINTR) continue;
+        if (got < 0) return -1;
+        c += got;
+        n -= (size_t)got;
+    }
+    return 0;
+}
+
+int st_writer_write(st_writer *w, const void *p, size_t n, char *err, size_t errlen)
+{
+    if (w->done) return ut_err(err, errlen, "put %s: the writer is closed", w->key);
+    int rc = 0;
+    if (!w->s->is_s3) {
+        if (write_fd(w->fd, p, n) < 0)
+            rc = ut_err(err, errlen, "put %s: write %s: %s", w->key, w->tmp, strerror(errno));
+    } else {
+        const uint8_t *b = p;
+        for (size_t left = n; left && rc == 0;) {
+            size_t k = w->cap - w->len < left ? w->cap - w->len : left;
+            memcpy(w->buf + w->len, b, k);
+            w->len += k, b += k, left -= k;
+            if (w->len == w->cap && left) rc = flush_part(w, err, errlen);
+        }
+        /* a full part is sent once more bytes come: the last one may be
+         * the whole object (one PUT) */
+    }
+    if (rc < 0) {
+        char aerr[256];
+        (void)st_writer_abort(w, aerr, sizeof aerr);
+        return -1;
+    }
+    w->bytes += n;
+    return 0;
+}
+
+static int commit_s3(st_writer *w, char *err, size_t errlen)
+{
+    if (!w->upload_id[0]) return st__s3_put(w->s->s3, w->key, -1, w->buf, w->len, err, errlen);
+    if (w->len && flush_part(w, err, errlen) < 0) return -1;
+    return st__s3_mp_complete(w->s->s3, w->key, w->upload_id, w->etags, w->nparts, err,
+                              errlen);
+}
+
+int st_writer_commit(st_writer *w, uint64_t *size, char *err, size_t errlen)
+{
+    if (w->done) return ut_err(err, errlen, "put %s: the writer is closed", w->key);
+    int rc;
+    if (!w->s->is_s3) {
+        rc = st__local_tmp_place(w->s->local, w->key, w->fd, w->tmp, err, errlen);
+        w->fd = -1; /* closed (and the temp file gone unless renamed) */
+    } else {
+        rc = commit_s3(w, err, errlen);
+    }
+    if (rc < 0) {
+        char aerr[256];
+        (void)st_writer_abort(w, aerr, sizeof aerr);
+        return -1;
+    }
+    w->done = 1;
+    if (size) *size = w->bytes;
+    return 0;
+}
+
+int st_writer_abort(st_writer *w, char *err, size_t errlen)
+{
+    if (w->done) return 0;
+    w->done = 1;
+    int rc = 0;
+    if (!w->s->is_s3) {
+        if (w->fd >= 0) close(w->fd);
+        w->fd = -1;
+        if (w->tmp && unlink(w->tmp) < 0 && errno != ENOENT)
+            rc = ut_err(err, errlen, "abort %s: unlink %s: %s", w->key, w->tmp, strerror(errno));
+    } else if (w->upload_id[0]) {
+        rc = st__s3_mp_abort(w->s->s3, w->key, w->upload_id, err, errlen);
+    }
+    return rc;
+}
+
+void st_writer_destroy(st_writer *w)
+{
+    if (!w) return;
+    char err[256];
+    (void)st_writer_abort(w, err, sizeof err); /* (no-op once committed) */
+    for (int i = 0; i < w->nparts; i++) free(w->etags[i]);
+    free(w->etags);
+    free(w->buf);
+    free(w->tmp);
+    free(w->key);
+    free(w);
+}
+
+uint64_t st_writer_bytes(const st_writer *w) { return w->bytes; }
+
+int st_uploads(st_store *s, const char *prefix, st_upload_cb cb, void *ctx, char *err,
+               size_t errlen)
+{
+    if (!prefix) prefix = "";
+    if (st__prefix_check(prefix, err, errlen) < 0) return -1;
+    return s->is_s3 ? st__s3_uploads(s->s3, prefix, cb, ctx, err, errlen)
+                    : st__local_uploads(s->local, prefix, cb, ctx, err, errlen);
+}
+
+int st_upload_abort(st_store *s, const char *key, const char *id, char *err, size_t errlen)
+{
+    assert(id);
+    if (!s->is_s3) return st__local_tmp_remove(s->local, id, err, errlen);
+    if (st__key_check(key, err, errlen) < 0) return -1;
+    return st__s3_mp_abort(s->s3, key, id, err, errlen);
+}
