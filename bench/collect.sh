@@ -178,9 +178,9 @@ fetched=$(grep -m1 'gads_big run .* records' "$T/server.log" | cut -d' ' -f1 |
 [ -n "$PPID_" ] && { kill -INT "$PPID_"; wait "$PPID_" || true; }
 kill -TERM "$SPID"; wait "$SPID" || true; SPID=
 s_ms=$((t1 - t0))
-s_mbs=$(awk "BEGIN { printf \"%.0f\", $BYTES / 1e6 / ($s_ms / 1000) }")
+s_mbs=$(awk "BEGIN { printf \"%.1f\", $BYTES / 1e6 / ($s_ms / 1000) }")
 f_ms=$((fetched - started)); l_ms=$((finished - fetched))
-ratio=$(awk "BEGIN { printf \"%.2f\", $s_mbs / $c_mbs }")
+ratio=$(awk "BEGIN { printf \"%.3f\", $s_mbs / $c_mbs }")
 echo "  sluice: trigger -> committed $s_ms ms = $s_mbs MB/s ($ratio x curl), peak RSS $rss MiB;" \
     "fetch to staging $f_ms ms, landing $l_ms ms"
 

@@ -404,19 +404,23 @@ static int64_t run_select(ctas *x, char *err, size_t errlen)
         rows = -1;
         goto out;
     }
-    int planned = 0;
+    int planned = 0, per_row = 0; /* per_row: a partition value comes from the SELECT */
+    ctas_part *p = NULL;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         if (!planned) {
             if (plan_columns(x, st, err, errlen)) {
                 rows = -1;
                 goto out;
             }
+            for (int i = 0; i < x->npcols; i++) per_row |= x->pidx[i] >= 0;
             planned = 1;
         }
         char seg[2 * LK_SEGMENT_MAX + 2];
-        ctas_part *p = NULL;
-        if (row_segment(x, st, seg, sizeof seg, err, errlen) == 0)
-            p = part_for(x, seg, err, errlen);
+        if (per_row || !p) { /* else every row goes where the first went */
+            p = NULL;
+            if (row_segment(x, st, seg, sizeof seg, err, errlen) == 0)
+                p = part_for(x, seg, err, errlen);
+        }
         if (!p) {
             rows = -1;
             goto out;

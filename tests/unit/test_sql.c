@@ -823,6 +823,30 @@ TEST(sql_read_ndjson_sample_all_and_case)
     sq_close(e);
 }
 
+/* Keys in another order, or another case, than the columns were first seen
+ * in land in the right column (find_col tries the key's position first). */
+TEST(sql_read_ndjson_key_order)
+{
+    lake L = {0};
+    snprintf(L.dir, sizeof L.dir, "%s/ndjsonorder", t_tmpdir());
+    mkdir(L.dir, 0755);
+    char p[700], sql[900];
+    snprintf(p, sizeof p, "%s/order.ndjson", L.dir);
+    FILE *f = fopen(p, "w");
+    CHECK(f);
+    fputs("{\"a\":1,\"b\":\"x\",\"c\":10}\n{\"c\":20,\"a\":2,\"b\":\"y\"}\n"
+          "{\"B\":\"z\",\"C\":30,\"A\":3}\n{\"b\":\"w\"}\n", f);
+    fclose(f);
+    sq_engine *e = open_engine(&L, 0);
+    CHECK(e);
+    qres r;
+    snprintf(sql, sizeof sql, "SELECT sum(a), group_concat(b, ''), sum(c), count(*) FROM "
+             "read_ndjson('%s', 0)", p);
+    CHECK_MSG(q(e, sql, &r) == 1, "%s", err);
+    CHECK_EQ_STR(r.text, "6,xyzw,60,4");
+    sq_close(e);
+}
+
 /* sq_write into a table that exists: a column the SELECT adds is added
  * (a new schema version), an int64 column a double reaches is widened, a
  * column spelt in another case is the same column; older files read with
