@@ -19,7 +19,7 @@ ROWS=${BENCH_ROWS:-1000000}
 REPS=${BENCH_REPS:-3}
 OUT=bench/out
 RESULTS=bench/RESULTS.md
-BENCHES=(convert ingest jobs lake sql tail)
+BENCHES=(collect convert ingest jobs lake sql tail)
 
 mkdir -p "$OUT"
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -174,6 +174,15 @@ bench_jobs() {
     local sec=$OUT/jobs-section.md
     SLUICE_REL=$BIN bench/jobs.sh "$sec"
     record_section "jobs: 10,000 no-op tasks through the queue and 4 workers" "$sec"
+}
+
+# ---- collect: the mock's 500 MB async CSV report to committed Parquet ---------------
+
+bench_collect() {
+    local sec=$OUT/collect-section.md
+    [ -x build/rel/collect_probe ] || make --no-print-directory -s build/rel/collect_probe
+    SLUICE_REL=$BIN bench/collect.sh "$sec"
+    record_section "collect: a ${BENCH_COLLECT_MB:-500} MB report from the mock to committed Parquet" "$sec"
 }
 
 # ---- main ---------------------------------------------------------------------------

@@ -448,6 +448,9 @@ typedef struct ct_outbox_rec {
  * or -1. */
 int ct_outbox_pending(ct_catalog *c, int max, ct_outbox_rec **out, char *err, size_t errlen);
 void ct_outbox_free(ct_outbox_rec *v, int n); /* accepts NULL */
+/* The unsent record `id` (out->record malloc'ed; free it): 1, 0 when there
+ * is none (never added, already sent, or pruned), -1. */
+int ct_outbox_get(ct_catalog *c, int64_t id, ct_outbox_rec *out, char *err, size_t errlen);
 /* Mark ids[i] sent at offsets[i], in one transaction; sent records older
  * than a day are pruned.  0 or -1. */
 int ct_outbox_mark(ct_catalog *c, const int64_t *ids, const uint64_t *offsets, int n, char *err,

@@ -61,6 +61,24 @@ int ct_outbox_pending(ct_catalog *c, int max, ct_outbox_rec **out, char *err, si
     return n;
 }
 
+int ct_outbox_get(ct_catalog *c, int64_t id, ct_outbox_rec *out, char *err, size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    sqlite3_stmt *s = ct_stmt(c, S_OUTBOX_GET, err, errlen);
+    if (!s) return -1;
+    sqlite3_bind_int64(s, 1, id);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        out->id = id;
+        ct_col_text(s, 0, out->stream, sizeof out->stream);
+        const char *r = (const char *)sqlite3_column_text(s, 1);
+        out->record = ut_strdup(r ? r : "{}");
+    }
+    ct_done(s);
+    if (rc == SQLITE_ROW) return 1;
+    return rc == SQLITE_DONE ? 0 : ct_sqlerr(c, "read the outbox", err, errlen);
+}
+
 void ct_outbox_free(ct_outbox_rec *v, int n)
 {
     for (int i = 0; v && i < n; i++) free(v[i].record);

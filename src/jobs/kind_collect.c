@@ -99,6 +99,40 @@ static void on_pause(void *ctx, int64_t ms)
     if (j->pool[0]) (void)pl_pause(k->c->rt->pools, j->pool, now + ms, &e);
 }
 
+/* Land the records (and announce the files with the commit).  No records
+ * (an account without data that day): the slice is emptied — replaced by
+ * nothing, with the table's own columns — or, before the table exists,
+ * nothing is committed and the worker finishes the run.  1 / 0 / -1. */
+static int land(collect_run *k, ut_error *e)
+{
+    jb_task_ctx *c = k->c;
+    char sql[4600], err[512];
+    snprintf(sql, sizeof sql, "SELECT * FROM read_ndjson('%s', 0)", k->rec_path);
+    ut_buf empty = {0};
+    if (k->records == 0) {
+        ct_table t;
+        int have = ct_table_get(c->cat, c->job->table, &t, err, sizeof err);
+        if (have < 0) return ut_fail(e, UT_EIO, "job %s: %s", c->job->name, err);
+        if (!have) return 0;
+        ut_buf_puts(&empty, "SELECT ");
+        for (int i = 0; i < t.ncols; i++) { /* the table's own columns, no row */
+            ut_buf_puts(&empty, i ? ", \"" : "\"");
+            for (const char *p = t.cols[i].name; *p; p++)
+                ut_buf_puts(&empty, *p == '"' ? "\"\"" : (char[]){*p, 0});
+            ut_buf_putc(&empty, '"');
+        }
+        ut_buf_printf(&empty, "%sFROM lake.\"%s\" WHERE 0", t.ncols ? " " : "NULL AS _none ",
+                      c->job->table);
+        ct_table_free(&t);
+    }
+    jb_announce an;
+    jb__raw_announce(k->raw, &an);
+    int rc = jb__kind_sql_text(c, empty.len ? ut_buf_cstr(&empty) : sql, 0, e);
+    jb__collect_announce_free(c, &an);
+    ut_buf_free(&empty);
+    return rc;
+}
+
 static void cleanup(collect_run *k)
 {
     jb__raw_destroy(k->raw);
@@ -159,12 +193,7 @@ int jb__kind_collect(jb_task_ctx *c, ut_error *e)
                 " calls (%" PRId64 " throttled, %" PRId64 " retried)", c->job->name,
                 (long long)c->run->id, c->run->part[0] ? " account " : "", c->run->part,
                 k.records, res.pages, res.calls, res.throttled, res.retries);
-        char sql[4600];
-        snprintf(sql, sizeof sql, "SELECT * FROM read_ndjson('%s', 0)", k.rec_path);
-        jb_announce an;
-        jb__raw_announce(k.raw, &an);
-        rc = jb__kind_sql_text(c, sql, 0, e);
-        jb__collect_announce_free(c, &an);
+        rc = land(&k, e);
     }
     jb__cspec_free(&s);
     cleanup(&k);

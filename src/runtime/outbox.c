@@ -3,7 +3,10 @@
  *
  *   catalog outbox (pending, id order) ──► per stream, in order:
  *       reconcile once: records after the stream's last marked offset that
- *       carry an outbox id are marked (a crash came between append and mark)
+ *       are, byte for byte, what this thread appends for an unsent outbox
+ *       record of that stream are marked (a crash came between append and
+ *       mark); anything else there (a client's record that merely starts
+ *       with an "outbox_id") is not ours
  *   ──► jr_append {"outbox_id":N, ...record}  ──► ct_outbox_mark(id, offset)
  *
  * Each record reaches its stream exactly once: appended only while unmarked,
@@ -45,15 +48,43 @@ static int reconciled(rt__outbox *o, const char *stream)
     return 0;
 }
 
-/* The outbox id a record of ours starts with, or 0. */
+/* The text appended for outbox record (id, rec): {"outbox_id":N,...rec}. */
+static void outbox_text(ut_buf *b, int64_t id, const char *rec)
+{
+    int empty = !strcmp(rec, "{}");
+    ut_buf_printf(b, PREFIX "%" PRId64 "%s", id, empty ? "}" : ",");
+    if (!empty) ut_buf_puts(b, rec + 1);
+}
+
+/* The outbox id a record starts with ({"outbox_id":N), or 0 (none, or N
+ * over 18 digits: never one of ours, and 19 could overflow an int64). */
 static int64_t id_of(const uint8_t *p, uint32_t n)
 {
-    size_t k = sizeof PREFIX - 1;
+    size_t k = sizeof PREFIX - 1, i = k;
     if (n <= k || memcmp(p, PREFIX, k)) return 0;
     int64_t v = 0;
-    for (size_t i = k; i < n && i < k + 19 && p[i] >= '0' && p[i] <= '9'; i++)
+    for (; i < n && p[i] >= '0' && p[i] <= '9'; i++) {
+        if (i - k == 18) return 0;
         v = v * 10 + (p[i] - '0');
+    }
     return v;
+}
+
+/* Is the stream record p[0..n) what send_run appended for an unsent outbox
+ * record of `stream`?  Its id (> 0), 0 not ours, -1 error. */
+static int64_t ours(rt__outbox *o, const char *stream, const uint8_t *p, uint32_t n, ut_error *e)
+{
+    int64_t id = id_of(p, n);
+    if (id <= 0) return 0;
+    ct_outbox_rec r;
+    int have = ct_outbox_get(o->cat, id, &r, e->msg, sizeof e->msg);
+    if (have <= 0) return have;
+    ut_buf b = {0};
+    outbox_text(&b, id, r.record);
+    int same = !strcmp(r.stream, stream) && b.len == n && !memcmp(b.p, p, n);
+    ut_buf_free(&b);
+    free(r.record);
+    return same ? id : 0;
 }
 
 /* Mark what the stream already holds after its last marked offset. */
@@ -70,9 +101,12 @@ static int reconcile(rt__outbox *o, const char *stream, jr_stream *jr, ut_error 
     int n, rc = 0, found = 0;
     while (rc == 0 && (n = jr_read(r, from, rec, BATCH, 4u << 20, e->msg, sizeof e->msg)) > 0) {
         int k = 0;
-        for (int i = 0; i < n; i++)
-            if ((ids[k] = id_of(rec[i].p, rec[i].n)) > 0) offs[k++] = rec[i].offset;
-        rc = ct_outbox_mark(o->cat, ids, offs, k, e->msg, sizeof e->msg);
+        for (int i = 0; i < n && rc == 0; i++) {
+            int64_t id = ours(o, stream, rec[i].p, rec[i].n, e);
+            if (id < 0) rc = -1;
+            else if (id > 0) ids[k] = id, offs[k++] = rec[i].offset;
+        }
+        if (rc == 0) rc = ct_outbox_mark(o->cat, ids, offs, k, e->msg, sizeof e->msg);
         found += k;
         from = rec[n - 1].offset + 1;
     }
@@ -90,15 +124,10 @@ static int reconcile(rt__outbox *o, const char *stream, jr_stream *jr, ut_error 
 static int send_run(rt__outbox *o, jr_stream *jr, const ct_outbox_rec *v, int n, ut_error *e)
 {
     jr_iov iov[BATCH];
-    char (*head)[40] = ut_calloc((size_t)n, sizeof *head);
     ut_buf b = {0};
     for (int i = 0; i < n; i++) {
-        const char *r = v[i].record;
-        int empty = !strcmp(r, "{}");
-        snprintf(head[i], sizeof head[i], PREFIX "%" PRId64 "%s", v[i].id, empty ? "}" : ",");
         size_t at = b.len;
-        ut_buf_puts(&b, head[i]);
-        if (!empty) ut_buf_puts(&b, r + 1);
+        outbox_text(&b, v[i].id, v[i].record);
         iov[i].n = b.len - at;
         iov[i].p = (const void *)at; /* fixed up below: b.p may move */
     }
@@ -114,7 +143,6 @@ static int send_run(rt__outbox *o, jr_stream *jr, const ct_outbox_rec *v, int n,
         for (int i = 0; i < n; i++) ids[i] = v[i].id, offs[i] = first + (uint64_t)i;
         rc = ct_outbox_mark(o->cat, ids, offs, n, e->msg, sizeof e->msg);
     }
-    free(head);
     ut_buf_free(&b);
     return rc;
 }

@@ -123,8 +123,11 @@ static int put(pq_writer *w, int col, ct_type t, sqlite3_stmt *st, int c, const 
         rc = pq_writer_put_bool(w, col, sqlite3_column_int64(st, c) != 0);
         break;
     default: {
-        const unsigned char *t2 = sqlite3_column_text(st, c);
-        rc = pq_writer_put_bytes(w, col, t2 ? t2 : (const unsigned char *)"",
+        /* a TEXT value's bytes as they are (UTF-8): column_text would first
+         * NUL-terminate it, a realloc per value; numbers are converted */
+        const void *t2 = vt == SQLITE_TEXT || vt == SQLITE_BLOB ? sqlite3_column_blob(st, c)
+                                                               : sqlite3_column_text(st, c);
+        rc = pq_writer_put_bytes(w, col, t2 ? t2 : (const void *)"",
                                  (size_t)sqlite3_column_bytes(st, c));
     }
     }
@@ -251,11 +254,23 @@ static int name_columns(ctas *x, sqlite3_stmt *st, lk_names *names, char *err, s
     return 0;
 }
 
+/* The reserved _ingest_ts, unless the table has a column of that name (one
+ * CREATE TABLE AS copied): a key spelt like it in another case gets the
+ * rule's _2 name, as in CREATE (readers leave out a column equal to it up
+ * to case). */
+static void reserve_ingest(const ctas *x, lk_names *names)
+{
+    for (int k = 0; k < x->t.ncols; k++)
+        if (!strcmp(x->t.cols[k].name, "_ingest_ts")) return;
+    lk_names_take(names, "_ingest_ts", 10, -1);
+}
+
 /* INSERT: the table's columns, found by name; missing ones are NULL. */
 static int match_columns(ctas *x, sqlite3_stmt *st, lk_names *names, char *err, size_t errlen)
 {
     int n = sqlite3_column_count(st);
     for (int i = 0; i < x->npcols; i++) lk_names_take(names, x->pcols[i], strlen(x->pcols[i]), -1);
+    reserve_ingest(x, names);
     for (int k = 0; k < x->t.ncols; k++) {
         x->cols[x->ncols] = x->t.cols[k];
         x->src[x->ncols] = -1;
@@ -288,6 +303,7 @@ static int evolve(ctas *x, sqlite3_stmt *st, char *err, size_t errlen)
     ct_column *want = ut_calloc((size_t)n + 1, sizeof *want);
     lk_names *names = lk_names_create(1);
     for (int i = 0; i < x->npcols; i++) lk_names_take(names, x->pcols[i], strlen(x->pcols[i]), -1);
+    reserve_ingest(x, names);
     for (int k = 0; k < x->t.ncols; k++)
         lk_names_take(names, x->t.cols[k].name, strlen(x->t.cols[k].name), k);
     for (int c = 0; c < n; c++) {
@@ -297,18 +313,22 @@ static int evolve(ctas *x, sqlite3_stmt *st, char *err, size_t errlen)
         size_t nn = strlen(nm);
         int k = lk_names_resolve(names, nm, nn, name, &nn);
         ct_type t = type_of(st, c);
+        if (k >= x->t.ncols) { /* a column this SELECT adds, named again */
+            rc = ut_err(err, errlen, "column '%.100s' appears twice in the SELECT (alias it)", nm);
+            break;
+        }
         if (k >= 0) { /* widen a number column only */
             ct_type have = x->t.cols[k].type;
             if (t && t != have && (have == CT_INT64 || have == CT_DOUBLE))
                 want[nw] = x->t.cols[k], want[nw++].type = t;
         } else if (k == -1 && nn) {
-            lk_names_take(names, name, nn, -2);
+            lk_names_take(names, name, nn, x->t.ncols + nw);
             snprintf(want[nw].name, sizeof want[nw].name, "%s", name);
             want[nw++].type = t ? t : CT_STRING;
         }
     }
     lk_names_destroy(names);
-    if (nw) {
+    if (rc == 0 && nw) {
         ct_table t;
         int ch = ct_schema_extend(x->e->cat, x->table, want, nw, &t, err, errlen);
         if (ch < 0) rc = -1;

@@ -85,7 +85,12 @@ sq_engine *sq_open(const sq_opts *o, char *err, size_t errlen)
     e->o.tails = NULL;
     e->cat = ct_open(e->catalog_path, err, errlen);
     if (!e->cat) goto fail;
-    if (sqlite3_open_v2(":memory:", &e->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+    /* NOMUTEX: one thread at a time uses an engine (sqlite3_interrupt from
+     * another takes no mutex); serialized mode locked the connection's
+     * mutex around every sqlite3_column_* and sqlite3_result_* call */
+    if (sqlite3_open_v2(":memory:", &e->db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                        NULL) !=
         SQLITE_OK) {
         ut_err(err, errlen, "sqlite: cannot open an in-memory database");
         goto fail;

@@ -23,6 +23,7 @@
 
 typedef struct fcol {
     char *name;
+    size_t len;
     int type; /* SQLITE_INTEGER, SQLITE_FLOAT, SQLITE_TEXT; 0 = only nulls so far */
 } fcol;
 
@@ -89,12 +90,20 @@ static int widen(int a, int b)
     return SQLITE_TEXT;
 }
 
-static int find_col(const fvtab *t, const char *k, size_t n)
+static int col_is(const fvtab *t, int i, const char *k, size_t n)
 {
+    const fcol *c = &t->cols[i];
+    return c->len == n && (!memcmp(c->name, k, n) || (t->ndjson && !strncasecmp(c->name, k, n)));
+}
+
+/* The column named k (NDJSON: up to ASCII case; at most one matches, as
+ * add_col adds only unmatched names), trying `hint` first (the key's place
+ * in its record: records mostly list their keys in one order).  -1 none. */
+static int find_col(const fvtab *t, const char *k, size_t n, int hint)
+{
+    if (hint >= 0 && hint < t->ncols && col_is(t, hint, k, n)) return hint;
     for (int i = 0; i < t->ncols; i++)
-        if (strlen(t->cols[i].name) == n &&
-            (t->ndjson ? !strncasecmp(t->cols[i].name, k, n) : !memcmp(t->cols[i].name, k, n)))
-            return i;
+        if (col_is(t, i, k, n)) return i;
     return -1;
 }
 
@@ -105,7 +114,7 @@ static int add_col(fvtab *t, const char *k, size_t n)
     char *s = ut_malloc(n + 1);
     memcpy(s, k, n);
     s[n] = 0;
-    t->cols[t->ncols] = (fcol){s, 0};
+    t->cols[t->ncols] = (fcol){s, n, 0};
     return t->ncols++;
 }
 
@@ -197,8 +206,8 @@ static int next_record(fvtab *t, fcur *c, int infer, char *err, size_t errlen)
         if (!infer)
             for (int i = 0; i < t->ncols; i++) c->vals[i].t = SQLITE_NULL;
         js_field f;
-        while (js_obj_next(c->js, &f, err, errlen) == 1) {
-            int ci = find_col(t, f.key, f.key_len);
+        for (int pos = 0; js_obj_next(c->js, &f, err, errlen) == 1; pos++) {
+            int ci = find_col(t, f.key, f.key_len, pos);
             if (infer) {
                 if (ci < 0) ci = add_col(t, f.key, f.key_len);
                 if (ci >= 0) t->cols[ci].type = widen(t->cols[ci].type, json_kind(f.v.kind));
@@ -263,7 +272,7 @@ static int xconnect(sqlite3 *db, void *aux, int argc, const char *const *argv, s
                 f = nm;
                 n = strlen(nm);
             }
-            if (find_col(t, f, n) >= 0 || add_col(t, f, n) < 0) {
+            if (find_col(t, f, n, -1) >= 0 || add_col(t, f, n) < 0) {
                 ut_err(err, sizeof err, "%s: duplicate or too many header names", t->path);
                 goto fail;
             }

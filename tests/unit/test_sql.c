@@ -883,3 +883,82 @@ TEST(sql_write_evolves_the_schema)
     sq_close(b);
     st_destroy(L.st);
 }
+
+/* A lake for the sq_write evolution tests, table t1_ev2_daily from
+ * `SELECT 1 AS n` (partition dt=2024-05-01); *cat the catalog. */
+static sq_engine *evolve_lake(lake *L, const char *name, ct_catalog **cat)
+{
+    snprintf(L->dir, sizeof L->dir, "%s/%s", t_tmpdir(), name);
+    char p[700];
+    snprintf(p, sizeof p, "%s/lake", L->dir);
+    mkdir(L->dir, 0755);
+    L->st = st_local_create(p, err, sizeof err);
+    if (!L->st) return NULL;
+    sq_engine *e = open_engine(L, 0);
+    static const char *const dcol[] = {"dt"}, *const d1[] = {"2024-05-01"};
+    static const char *const p1[] = {"dt=2024-05-01"};
+    sq_write_spec w = {.table = "t1_ev2_daily", .select = "SELECT 1 AS n",
+                       .mode = SQ_WRITE_REPLACE_PARTITIONS, .partition_by = "dt",
+                       .default_cols = dcol, .default_vals = d1, .ndefaults = 1,
+                       .partitions = p1, .npartitions = 1};
+    if (!e || sq_write(e, &w, err, sizeof err) != 1) return NULL;
+    snprintf(p, sizeof p, "%s/catalog.db", L->dir);
+    *cat = ct_open(p, err, sizeof err);
+    return *cat ? e : NULL;
+}
+
+static int evolve_write(sq_engine *e, const char *select)
+{
+    static const char *const dcol[] = {"dt"}, *const d2[] = {"2024-05-02"};
+    static const char *const p2[] = {"dt=2024-05-02"};
+    sq_write_spec w = {.table = "t1_ev2_daily", .select = select,
+                       .mode = SQ_WRITE_REPLACE_PARTITIONS, .partition_by = "dt",
+                       .default_cols = dcol, .default_vals = d2, .ndefaults = 1,
+                       .partitions = p2, .npartitions = 1};
+    return (int)sq_write(e, &w, err, sizeof err);
+}
+
+/* A SELECT naming a new column twice (up to case) fails as CREATE's does,
+ * and extends nothing: no column, and no `X_2` made up for the second. */
+TEST(sql_write_evolve_duplicate_names_extend_nothing)
+{
+    lake L = {0};
+    ct_catalog *cat = NULL;
+    sq_engine *e = evolve_lake(&L, "evolvedup", &cat);
+    CHECK_MSG(e, "%s", err);
+    CHECK(evolve_write(e, "SELECT 2 AS n, 3 AS x, 4 AS X") < 0);
+    CHECK_MSG(strstr(err, "twice"), "%s", err);
+    ct_table t;
+    CHECK(ct_table_get(cat, "t1_ev2_daily", &t, err, sizeof err) == 1);
+    CHECK_EQ_INT(t.version, 1);
+    CHECK_EQ_INT(t.ncols, 1);
+    ct_table_free(&t);
+    ct_close(cat);
+    sq_close(e);
+    st_destroy(L.st);
+}
+
+/* `_INGEST_TS` (the reserved name in another case) added by an evolution
+ * gets the naming rule's `_INGEST_TS_2`, as CREATE names it: a catalog
+ * column spelt `_INGEST_TS` is left out by every reader (it equals the
+ * reserved _ingest_ts up to case), and its values with it. */
+TEST(sql_write_evolve_reserved_name_in_another_case)
+{
+    lake L = {0};
+    ct_catalog *cat = NULL;
+    sq_engine *e = evolve_lake(&L, "evolveingest", &cat);
+    CHECK_MSG(e, "%s", err);
+    CHECK_MSG(evolve_write(e, "SELECT 2 AS n, 5 AS _INGEST_TS") == 1, "%s", err);
+    ct_table t;
+    CHECK(ct_table_get(cat, "t1_ev2_daily", &t, err, sizeof err) == 1);
+    CHECK_EQ_INT(t.ncols, 2);
+    CHECK_EQ_STR(t.cols[1].name, "_INGEST_TS_2");
+    ct_table_free(&t);
+    qres r;
+    CHECK_MSG(q(e, "SELECT n, \"_INGEST_TS_2\" FROM t1_ev2_daily WHERE dt = '2024-05-02'", &r) == 1,
+              "%s", err);
+    CHECK_EQ_STR(r.text, "2,5");
+    ct_close(cat);
+    sq_close(e);
+    st_destroy(L.st);
+}
