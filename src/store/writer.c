@@ -23,7 +23,8 @@ struct st_writer {
     char *tmp;
     /* s3 */
     uint8_t *buf;
-    size_t len, cap;   /* cap: the part size */
+    size_t len, alloc; /* alloc grows (doubling from 64 KiB) up to cap */
+    size_t cap;        /* the part size */
     char upload_id[1024];
     char **etags;
     int nparts;
@@ -49,7 +50,6 @@ st_writer *st_writer_open(st_store *s, const char *key, char *err, size_t errlen
     if (part > ST_WRITER_PART) part = ST_WRITER_PART;
     if (part < ST_PART_MIN) part = ST_PART_MIN;
     w->cap = (size_t)part;
-    w->buf = ut_malloc(w->cap);
     return w;
 }
 
@@ -97,6 +97,12 @@ int st_writer_write(st_writer *w, const void *p, size_t n, char *err, size_t err
     } else {
         const uint8_t *b = p;
         for (size_t left = n; left && rc == 0;) {
+            if (w->len + left > w->alloc && w->alloc < w->cap) { /* small objects stay small */
+                size_t a = w->alloc ? w->alloc : 64 * 1024;
+                while (a < w->len + left && a < w->cap) a *= 2;
+                w->alloc = a < w->cap ? a : w->cap;
+                w->buf = ut_realloc(w->buf, w->alloc);
+            }
             size_t k = w->cap - w->len < left ? w->cap - w->len : left;
             memcpy(w->buf + w->len, b, k);
             w->len += k, b += k, left -= k;
@@ -116,7 +122,9 @@ int st_writer_write(st_writer *w, const void *p, size_t n, char *err, size_t err
 
 static int commit_s3(st_writer *w, char *err, size_t errlen)
 {
-    if (!w->upload_id[0]) return st__s3_put(w->s->s3, w->key, -1, w->buf, w->len, err, errlen);
+    if (!w->upload_id[0])
+        return st__s3_put(w->s->s3, w->key, -1, w->buf ? (const void *)w->buf : "", w->len, err,
+                          errlen);
     if (w->len && flush_part(w, err, errlen) < 0) return -1;
     return st__s3_mp_complete(w->s->s3, w->key, w->upload_id, w->etags, w->nparts, err,
                               errlen);

@@ -1,6 +1,6 @@
 // The store's streaming writer (st_writer) against s3rver, through
 // `sluice store put URI -` (standard input streamed, never held whole):
-//   - a small object is one PUT; a 23 MB one a multipart upload of 5 MiB
+//   - a small (and an empty) object is one PUT; a 23 MB one a multipart upload of 5 MiB
 //     parts (s3rver's request log); both read back byte for byte;
 //   - a part that keeps failing: the upload is aborted (no orphan left in
 //     s3rver's upload directory), the key never appears;
@@ -60,6 +60,8 @@ await R.guard('writer_put_single_and_multipart', async () => {
     const parts = proxy.log.filter((l) => /^PUT .*partNumber=\d+/.test(l)).length;
     if (parts !== 5 || !proxy.log.some((l) => /^POST .*\?uploads/.test(l)) || !proxy.log.some((l) => /^POST .*\?uploadId=/.test(l)))
         probs.push(`big: want create, 5 parts of 5 MiB, complete: ${proxy.log.join(', ')}`);
+    r = await store(proxy.endpoint, ['put', `s3://${BUCKET}/raw/a/empty`, '-'], { input: Buffer.alloc(0) });
+    if (r.status !== 0 || !fs.existsSync(objFile('raw/a/empty')) || fs.statSync(objFile('raw/a/empty')).size !== 0) probs.push('empty object: ' + describe(r, ['put empty']));
     if (fs.existsSync(objFile('raw/a/small.txt')) && !fs.readFileSync(objFile('raw/a/small.txt')).equals(small)) probs.push('small object differs');
     if (!fs.existsSync(objFile('raw/a/big.bin')) || !fs.readFileSync(objFile('raw/a/big.bin')).equals(big)) probs.push('big object missing or different');
     if (s3rverUploads(DIR, BUCKET).length) probs.push('an upload is left: ' + JSON.stringify(s3rverUploads(DIR, BUCKET)));

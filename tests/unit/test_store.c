@@ -487,8 +487,8 @@ TEST(store_xml_list_page)
         "<a></a><b></b>",
         "text<ListBucketResult></ListBucketResult>",
         /* over 2^64: strtoull saturates, it must not read as 18446744073709551615 */
-        "<ListBucketResult><Contents><Key>a</Key><Size>99999999999999999999</Size></Contents>"
-        "</ListBucketResult>",
+        ("<ListBucketResult><Contents><Key>a</Key><Size>99999999999999999999</Size></Contents>"
+         "</ListBucketResult>"),
         "<ListBucketResult><Contents><Key>a</Key><Size>1&#0;</Size></Contents></ListBucketResult>",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
