@@ -204,6 +204,7 @@ static int answer(cl__cx *cx, state *st, const cl__resp *r)
 {
     long s = r->status;
     char ex[CL__MAX_EXCERPT + 1];
+    if (st->t.auth && cx->s->auth.type == CL_AUTH_OAUTH2 && s != 401) cl__oauth_used(cx);
     if (s >= 200 && s <= 299) return DONE;
     if (s == 301 || s == 302 || s == 303 || s == 307 || s == 308) return redirect(cx, st, r);
     if (s == 429) {

@@ -149,6 +149,9 @@ typedef struct cl__cx {
     void *curl;                   /* CURL *, one easy handle reused (keep-alive) */
     cl__secrets sec;
     char token[CL__MAX_TOKEN];    /* the access token in use (OAuth2) */
+    int token_own;                /* cx->token was obtained by this collection and
+                                     not yet answered: not in the cache yet */
+    int64_t token_exp_ms;         /* its expiry, for the cache */
     char cache_key[256];
     int retries;
     int64_t timeout_ms, backoff_ms, poll_ms, max_wait_ms, max_pages, start;
@@ -243,9 +246,14 @@ int64_t cl__now_ms(void);
 /* Backoff before attempt k (1, 2, ...): backoff_ms doubling, at most 30 s. */
 int64_t cl__backoff(cl__cx *cx, int k);
 
-/* OAuth2: the access token into cx->token (from the cache unless force;
- * force after a 401 with `used`).  0 / -1 (cx->e). */
+/* OAuth2: the access token into cx->token: this collection's own new one
+ * not yet used, else the cache's, else (or with force, after a 401 with
+ * `used`) a new one from the token endpoint.  A new token stays this
+ * collection's (cx->token_own) until an answer to a call with it:
+ * cl__oauth_used then puts it in the shared cache.  0 / -1 (cx->e). */
 int cl__oauth_token(cl__cx *cx, int force, const char *used);
+/* A call with cx->token got an answer other than 401: share it. */
+void cl__oauth_used(cl__cx *cx);
 
 /* A JSON control body (token, create, status) parsed for paths.  NULL with
  * the collection failed (CL_PARSE). */

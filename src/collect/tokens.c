@@ -1,15 +1,23 @@
 /* collect: OAuth2 access tokens -- the shared cache and the refresh-token
  * grant.
  *
- *   cl__oauth_token ──► the cache (per cache_key, thread-safe) unless
+ *   cl__oauth_token ──► the collection's own new token not used yet, else
+ *                       the cache (per cache_key, thread-safe) unless
  *                       forced; forced after a 401: the token that failed
- *                       is dropped, and one another thread got meanwhile is
- *                       taken instead of asking again
+ *                       is dropped from the cache
  *                   ──► POST token_url, form grant_type=refresh_token,
  *                       refresh_token, client_id, client_secret (through
  *                       cl__call: pool token, retries, 429; a 4xx is CL_AUTH)
  *                   ──► {"access_token", "expires_in"} (default 3600 s),
- *                       kept until a little before it expires
+ *                       the collection's own until a call with it was
+ *                       answered (cl__oauth_used), then in the cache until
+ *                       a little before it expires
+ *
+ * A new token joins the cache only once it worked: shared at once, another
+ * collection could use it first, and an API whose tokens expire on use (or
+ * are revoked by a newer grant) would then refuse this collection's retry
+ * with a token it never used -- a 401 "after a new token" that is no
+ * refusal of the credentials.
  *
  * Tokens are printable ASCII without spaces, at most CL__MAX_TOKEN bytes;
  * each one obtained joins the collection's secrets, so no message holds it.
@@ -159,22 +167,28 @@ static int take_answer(cl__cx *cx, const cl__resp *r)
     cl__jscan_destroy(js);
     cl__secrets_add_copy(&cx->sec, cx->token);
     int64_t margin = ttl * 1000 / 10 < 60000 ? ttl * 1000 / 10 : 60000;
-    put(cx->tokens, cx->cache_key, cx->token, cl__now_ms() + ttl * 1000 - margin);
+    cx->token_own = 1;
+    cx->token_exp_ms = cl__now_ms() + ttl * 1000 - margin;
     cx->res->refreshes++;
     cl__log(cx, LG_DEBUG, "a new access token from %s (valid %lld s)",
             cx->s->auth.token_url, (long long)ttl);
     return 0;
 }
 
+void cl__oauth_used(cl__cx *cx)
+{
+    if (!cx->token_own) return;
+    put(cx->tokens, cx->cache_key, cx->token, cx->token_exp_ms);
+    cx->token_own = 0;
+}
+
 int cl__oauth_token(cl__cx *cx, int force, const char *used)
 {
     const cl_auth *au = &cx->s->auth;
+    if (!force && cx->token_own && cx->token_exp_ms > cl__now_ms()) return 0;
+    cx->token_own = 0;
     if (!force && get(cx->tokens, cx->cache_key, cx->token, sizeof cx->token)) return 0;
-    if (force) {
-        drop(cx->tokens, cx->cache_key, used);
-        if (get(cx->tokens, cx->cache_key, cx->token, sizeof cx->token) && strcmp(cx->token, used))
-            return 0; /* another collection got a new one meanwhile */
-    }
+    if (force) drop(cx->tokens, cx->cache_key, used);
     cx->token[0] = 0;
     ut_buf form = {.max = CL__MAX_BODY};
     form_add(&form, "grant_type", "refresh_token");

@@ -341,6 +341,19 @@ await R.guard('acc07_refresh_once_per_401', async () => {
         !q.error.includes('wrong-refresh-token-xyz') ? [] : [JSON.stringify(q)]);
 });
 
+// Several collections of acc07 at once (a job's lookback days run in
+// parallel): each token the mock gives acc07 dies after one use, so a token
+// one collection got must not be used first by another one through the
+// cache -- its own retry would then fail "after a new token".
+await R.guard('acc07_concurrent_collections_refresh_each_their_own', async () => {
+    const s0 = m.stats().media.gads;
+    const x = await probe({ specs: Array.from({ length: 6 }, () => gadsSpec('acc07')), threads: 6 });
+    const s1 = m.stats().media.gads, p = [];
+    for (const r of x.results) p.push(...okRes(r));
+    if (s1.unauthorized - s0.unauthorized < 1) p.push('acc07 never got a 401');
+    R.check('acc07_concurrent_collections_refresh_each_their_own', p);
+});
+
 await R.guard('oauth2_cache_shared_across_collections', async () => {
     const s0 = m.stats().media.gads;
     const x = await probe({ specs: [gadsSpec('acc09'), gadsSpec('acc09'), gadsSpec('acc10'), gadsSpec('acc11'), gadsSpec('acc12')], threads: 4 });
