@@ -373,6 +373,16 @@ TEST(jobs_command_pause_line_edges)
     CHECK_MSG(d == 0, "junk SLUICE_PAUSE lines: paused until %lld", (long long)d);
 }
 
+/* A waiting run of job "j" (no window, no task) in c.  0 or -1. */
+static int new_run(ct_catalog *c, ct_run *r, char *err, size_t errlen)
+{
+    memset(r, 0, sizeof *r);
+    snprintf(r->job, sizeof r->job, "j");
+    r->state = CT_RUN_WAITING;
+    r->task = -1;
+    return ct_run_create(c, r, err, errlen);
+}
+
 TEST(jobs_run_fencing)
 {
     char err[512], path[4200];
@@ -380,11 +390,7 @@ TEST(jobs_run_fencing)
     ct_catalog *c = ct_open(path, err, sizeof err);
     CHECK_MSG(c, "%s", err);
     ct_run r;
-    memset(&r, 0, sizeof r);
-    snprintf(r.job, sizeof r.job, "j");
-    r.state = CT_RUN_WAITING;
-    r.task = -1;
-    CHECK(ct_run_create(c, &r, err, sizeof err) == 0);
+    CHECK(new_run(c, &r, err, sizeof err) == 0);
     CHECK_EQ_INT(ct_run_start(c, r.id, 5, 1, "w1", err, sizeof err), 0); /* not queued yet */
     CHECK_EQ_INT(ct_run_queue(c, r.id, 5, err, sizeof err), 1);
     CHECK_EQ_INT(ct_run_start(c, r.id, 4, 1, "w1", err, sizeof err), 0); /* another task */
@@ -1433,11 +1439,7 @@ TEST(jobs_outbox_with_the_run)
     ct_catalog *c = ct_open(path, err, sizeof err);
     CHECK_MSG(c, "%s", err);
     ct_run r;
-    memset(&r, 0, sizeof r);
-    snprintf(r.job, sizeof r.job, "j");
-    r.state = CT_RUN_WAITING;
-    r.task = -1;
-    CHECK(ct_run_create(c, &r, err, sizeof err) == 0);
+    CHECK(new_run(c, &r, err, sizeof err) == 0);
     CHECK_EQ_INT(ct_run_queue(c, r.id, 5, err, sizeof err), 1);
     CHECK_EQ_INT(ct_run_start(c, r.id, 5, 2, "w2", err, sizeof err), 1);
     static const char *const recs[] = {"{\"path\":\"a\"}", "{\"path\":\"b\"}"};

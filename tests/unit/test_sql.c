@@ -112,6 +112,18 @@ static sq_engine *open_engine(lake *L, int64_t timeout_ms)
     return e;
 }
 
+/* A lake with only a local store under <tmp>/<name>/lake (no stream):
+ * what sq_write tests need.  0, or -1 with err. */
+static int store_lake(lake *L, const char *name)
+{
+    snprintf(L->dir, sizeof L->dir, "%s/%s", t_tmpdir(), name);
+    char p[700];
+    snprintf(p, sizeof p, "%s/lake", L->dir);
+    mkdir(L->dir, 0755);
+    L->st = st_local_create(p, err, sizeof err);
+    return L->st ? 0 : -1;
+}
+
 TEST(sql_lake_basic_and_pruning)
 {
     lake L = {0};
@@ -733,12 +745,7 @@ static void interleave_fn(sqlite3_context *cx, int argc, sqlite3_value **argv)
 TEST(sql_write_new_table_created_meanwhile)
 {
     lake L = {0};
-    snprintf(L.dir, sizeof L.dir, "%s/racewrite", t_tmpdir());
-    char p[700];
-    snprintf(p, sizeof p, "%s/lake", L.dir);
-    mkdir(L.dir, 0755);
-    L.st = st_local_create(p, err, sizeof err);
-    CHECK_MSG(L.st, "%s", err);
+    CHECK_MSG(store_lake(&L, "racewrite") == 0, "%s", err);
     sq_engine *a = open_engine(&L, 0), *b = open_engine(&L, 0);
     CHECK(a && b);
     interleave il = {.other = b};
@@ -855,12 +862,7 @@ TEST(sql_read_ndjson_key_order)
 TEST(sql_write_evolves_the_schema)
 {
     lake L = {0};
-    snprintf(L.dir, sizeof L.dir, "%s/evolve", t_tmpdir());
-    char p[700];
-    snprintf(p, sizeof p, "%s/lake", L.dir);
-    mkdir(L.dir, 0755);
-    L.st = st_local_create(p, err, sizeof err);
-    CHECK_MSG(L.st, "%s", err);
+    CHECK_MSG(store_lake(&L, "evolve") == 0, "%s", err);
     sq_engine *a = open_engine(&L, 0), *b = open_engine(&L, 0);
     CHECK(a && b);
     static const char *const dcol[] = {"dt"}, *const d1[] = {"2024-05-01"},
@@ -879,6 +881,7 @@ TEST(sql_write_evolves_the_schema)
     CHECK(q(a, "SELECT dt, n, s, extra FROM t1_ev_daily ORDER BY dt", &r) == 2);
     CHECK_EQ_STR(r.text, "2024-05-01,1.0,a,NULL;2024-05-02,2.5,b,7");
     ct_table t;
+    char p[700];
     snprintf(p, sizeof p, "%s/catalog.db", L.dir);
     ct_catalog *cat = ct_open(p, err, sizeof err);
     CHECK_MSG(cat, "%s", err);
@@ -912,12 +915,8 @@ TEST(sql_write_evolves_the_schema)
  * `SELECT 1 AS n` (partition dt=2024-05-01); *cat the catalog. */
 static sq_engine *evolve_lake(lake *L, const char *name, ct_catalog **cat)
 {
-    snprintf(L->dir, sizeof L->dir, "%s/%s", t_tmpdir(), name);
+    if (store_lake(L, name)) return NULL;
     char p[700];
-    snprintf(p, sizeof p, "%s/lake", L->dir);
-    mkdir(L->dir, 0755);
-    L->st = st_local_create(p, err, sizeof err);
-    if (!L->st) return NULL;
     sq_engine *e = open_engine(L, 0);
     static const char *const dcol[] = {"dt"}, *const d1[] = {"2024-05-01"};
     static const char *const p1[] = {"dt=2024-05-01"};
