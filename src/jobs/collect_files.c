@@ -29,10 +29,8 @@ static char *record(const jb_task_ctx *c, const jb_stored_file *f)
 {
     ut_buf b = {0};
     char ws[40], we[40], uri[1200];
-    struct tm tm;
-    jb__local(c->timing, c->run->window_start, &tm, NULL);
-    char ds[40];
-    snprintf(ds, sizeof ds, "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+    char ds[JB_DS_LEN];
+    jb__ds(c->timing, c->run->window_start, ds);
     ut_ts_format(ws, c->run->window_start);
     ut_ts_format(we, c->run->window_end);
     ut_buf_puts(&b, "{\"job\":");

@@ -52,11 +52,10 @@ struct jb_raw {
 
 void jb__raw_prefix(const jb_task_ctx *c, char *out, size_t n)
 {
-    struct tm tm;
-    jb__local(c->timing, c->run->window_start, &tm, NULL);
-    snprintf(out, n, "raw/%s/%s/%04d-%02d-%02d/run%lld", c->job->name,
-             c->run->part[0] ? c->run->part : "_", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-             (long long)c->run->id);
+    char ds[JB_DS_LEN];
+    jb__ds(c->timing, c->run->window_start, ds);
+    snprintf(out, n, "raw/%s/%s/%s/run%lld", c->job->name, c->run->part[0] ? c->run->part : "_",
+             ds, (long long)c->run->id);
 }
 
 jb_raw *jb__raw_create(jb_task_ctx *c)

@@ -46,6 +46,10 @@ void jb__window_of(const jb_timing *t, int64_t t_us, int64_t *ws, int64_t *we);
 int64_t jb__window_shift(const jb_timing *t, int64_t ws, int n);
 /* Local calendar fields of t_us in the job's zone. */
 void jb__local(const jb_timing *t, int64_t t_us, struct tm *tm, int *offset_s);
+/* The day of t_us in the job's time zone, "YYYY-MM-DD" (the {{ds}} of a
+ * window starting there), into out[JB_DS_LEN]. */
+#define JB_DS_LEN 40
+void jb__ds(const jb_timing *t, int64_t t_us, char *out);
 /* Parse "YYYY-MM-DD" (local midnight in the zone) or RFC 3339 into µs.  0 / -1. */
 int jb__parse_time(const jb_timing *t, const char *s, int64_t *us);
 

@@ -25,7 +25,7 @@
 /* The partitions of window [ws, we) (for the run's account, if it has
  * one) and the defaults of account/dt/hr. */
 typedef struct window_parts {
-    char ds[40], hr[16], prefix[200];
+    char ds[JB_DS_LEN], hr[16], prefix[200];
     const char *dcols[3], *dvals[3];
     int ndefaults;
 } window_parts;
@@ -36,7 +36,7 @@ static void window_parts_of(const jb_task_ctx *c, int64_t ws, window_parts *w)
     const char *acct = c->run->part;
     int win = c->job->window, n = 0;
     jb__local(c->timing, ws, &tm, NULL);
-    snprintf(w->ds, sizeof w->ds, "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+    jb__ds(c->timing, ws, w->ds);
     snprintf(w->hr, sizeof w->hr, "%02d", tm.tm_hour);
     if (acct[0]) w->dcols[n] = "account", w->dvals[n++] = acct;
     if (win != CF_WINDOW_NONE) w->dcols[n] = "dt", w->dvals[n++] = w->ds;

@@ -150,3 +150,10 @@ int jb__parse_time(const jb_timing *t, const char *s, int64_t *us)
     *us = ((int64_t)timegm(&tm) - off) * 1000000;
     return 0;
 }
+
+void jb__ds(const jb_timing *t, int64_t t_us, char *out)
+{
+    struct tm tm;
+    jb__local(t, t_us, &tm, NULL);
+    snprintf(out, JB_DS_LEN, "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+}
