@@ -6,10 +6,14 @@
  * ends (a CR just before the LF is dropped, elsewhere it is data), a UTF-8
  * BOM first, blank lines skipped, the first line the header.
  *
- * Each row becomes one JSON object keyed by the header, in header order:
- * every value a JSON string (the lake's inference types them), an empty
- * unquoted field null and a quoted empty field "" (as `sluice convert`
- * reads CSV).  An empty header name becomes column_<N>; a repeated one
+ * Each row becomes one JSON object keyed by the header, in header order.
+ * An unquoted field that is a JSON number the lake keeps exactly — an
+ * integer of at most 18 digits, or a decimal without exponent of at most
+ * 15 digits — is written as that number (so the lake types the column
+ * int64 or double, as read_csv and DuckDB do); every other value is a JSON
+ * string (`007`, `1e5`, a 20-digit id and every quoted field stay text), an
+ * empty unquoted field null and a quoted empty field "" (as `sluice
+ * convert` reads CSV).  An empty header name becomes column_<N>; a repeated one
  * <name>_2, _3 ...  A row with another field count than the header, a
  * quote that is not closed, or bytes after a closing quote fail the body,
  * naming the line.
@@ -182,6 +186,21 @@ static size_t json_str_at(uint8_t *d, const uint8_t *s, size_t n)
     return (size_t)(o - d);
 }
 
+/* Is v[0..n) a number to write unquoted (see the top)?  JSON's grammar:
+ * -?(0|[1-9][0-9]*)(\.[0-9]+)?, with the digit caps. */
+static int plain_number(const char *v, size_t n)
+{
+    size_t i = v[0] == '-', digits = 0, int_digits;
+    if (i == n || v[i] < '0' || v[i] > '9' || (v[i] == '0' && i + 1 < n && v[i + 1] != '.'))
+        return 0;
+    for (; i < n && v[i] >= '0' && v[i] <= '9'; i++) digits++;
+    int_digits = digits;
+    if (i == n) return int_digits <= 18;
+    if (v[i++] != '.' || i == n) return 0;
+    for (; i < n && v[i] >= '0' && v[i] <= '9'; i++) digits++;
+    return i == n && digits <= 15;
+}
+
 /* One field is complete: v[0..n), quoted or not. */
 static int field_done(cl__csv *c, const char *v, size_t n, int quoted, char *err, size_t errlen)
 {
@@ -209,6 +228,7 @@ static int field_done(cl__csv *c, const char *v, size_t n, int quoted, char *err
     memcpy(o, c->keys.p + c->noff[c->nf], kl);
     o += kl;
     if (n == 0 && !quoted) memcpy(o, "null", 4), o += 4;
+    else if (!quoted && plain_number(v, n)) memcpy(o, v, n), o += n;
     else o += json_str_at(o, (const uint8_t *)v, n);
     ut_buf_setlen(&c->row, (size_t)(o - c->row.p));
     c->nf++;

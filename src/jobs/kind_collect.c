@@ -33,13 +33,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#define REC_BUF (1 << 20) /* records are written to their file 1 MiB at a time */
+
 typedef struct collect_run {
     jb_task_ctx *c;
     jb_raw *raw;          /* the raw files (collect_raw.c) */
     int first_take_used;
     int rec_fd;           /* the records' staging file */
     char rec_path[4400];
-    ut_buf line;
+    ut_buf line;          /* records not yet written (up to REC_BUF bytes) */
     int64_t records;
     ut_error err;
 } collect_run;
@@ -66,14 +68,21 @@ static int on_raw(void *ctx, const void *data, size_t n)
     return jb__raw_write(((collect_run *)ctx)->raw, data, n);
 }
 
+/* Write the buffered records to their file.  0 / -1. */
+static int rec_flush(collect_run *k)
+{
+    if (k->line.len && write_all(k->rec_fd, k->line.p, k->line.len))
+        return ut_fail(&k->err, UT_EIO, "records file %s: %s", k->rec_path, strerror(errno));
+    ut_buf_reset(&k->line);
+    return 0;
+}
+
 static int on_record(void *ctx, const char *json, size_t n)
 {
     collect_run *k = ctx;
-    ut_buf_reset(&k->line);
     ut_buf_put(&k->line, json, n);
     ut_buf_putc(&k->line, '\n');
-    if (write_all(k->rec_fd, k->line.p, k->line.len))
-        return ut_fail(&k->err, UT_EIO, "records file %s: %s", k->rec_path, strerror(errno));
+    if (k->line.len >= REC_BUF && rec_flush(k)) return -1;
     k->records++;
     jb__raw_row(k->raw);
     return 0;
@@ -183,6 +192,7 @@ int jb__kind_collect(jb_task_ctx *c, ut_error *e)
     if (rc == 0) jb__cstats_add(c->rt, c->job, &res);
     if (rc == 0 && jb__raw_finish(k.raw, res.kind != CL_CANCELED, e)) /* kept when the fetch */
         rc = -1;                                                        /* failed too */
+    if (rc == 0 && !fetched && rec_flush(&k)) fetched = -1;
     if (rc == 0 && fetched) rc = fetch_failed(c, &k, &res, &fe, e);
     if (rc == 0 && res.truncated) /* a partial slice would replace the whole one */
         rc = ut_fail(e, UT_ETOOBIG, "job %s%s%s: more than pagination.max_pages (%lld) pages; "

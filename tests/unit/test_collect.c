@@ -211,7 +211,7 @@ static const char CSV_RECS[] =
     "{\"date\":\"2022-09-10\",\"name\":\"UA, \\\"big\\\"\\r\\nline2\",\"column_3\":\"x\","
     "\"name_2\":null,\"cost\":\"\"}\n"
     "{\"date\":\"2022-09-11\",\"name\":\"caf\xc3\xa9 \\\"q\\\"\",\"column_3\":null,"
-    "\"name_2\":\"3\",\"cost\":\"4\"}\n"
+    "\"name_2\":3,\"cost\":\"4\"}\n"
     "{\"date\":\"2022-09-12\",\"name\":\"a\\rb\",\"column_3\":\"c\",\"name_2\":\"d\",\"cost\":\"e\"}\n";
 
 TEST(collect_csv_every_split)
@@ -229,6 +229,34 @@ TEST(collect_csv_every_split)
 
 #define CSV1(d, s, o) csv_run(d, s, strlen(s), 0, 0, o, 1 << 20)
 
+/* Unquoted fields that are JSON numbers the lake keeps exactly become
+ * numbers (the lake types them int64 / double); everything else stays text
+ * (a CSV report's columns were all strings before). */
+TEST(collect_csv_numbers)
+{
+    static const struct { const char *field, *json; } cases[] = {
+        {"0", "0"}, {"-7", "-7"}, {"123456789012345678", "123456789012345678"},
+        {"1234567890123456789", "\"1234567890123456789\""}, /* 19 digits: maybe not int64 */
+        {"12.5", "12.5"}, {"-0.25", "-0.25"}, {"0.5", "0.5"},
+        {"123456789.012345", "123456789.012345"},             /* 15 digits */
+        {"1234567890.123456", "\"1234567890.123456\""},      /* 16: not exact as double */
+        {"007", "\"007\""}, {"-", "\"-\""}, {"1.", "\"1.\""}, {".5", "\".5\""},
+        {"1e5", "\"1e5\""}, {"+1", "\"+1\""}, {"1,5", NULL}, {" 1", "\" 1\""},
+        {"1 ", "\"1 \""}, {"0x10", "\"0x10\""}, {"NaN", "\"NaN\""}, {"1.2.3", "\"1.2.3\""},
+        {"--1", "\"--1\""}, {"\"42\"", "\"42\""},                /* quoted: text */
+    };
+    ut_buf o = {0};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        if (!cases[i].json) continue;
+        char in[128], want[160];
+        snprintf(in, sizeof in, "v\n%s\n", cases[i].field);
+        snprintf(want, sizeof want, "{\"v\":%s}\n", cases[i].json);
+        CHECK(CSV1(',', in, &o) == 0);
+        CHECK_MSG(!strcmp(ut_buf_cstr(&o), want), "%s -> %s", cases[i].field, ut_buf_cstr(&o));
+    }
+    ut_buf_free(&o);
+}
+
 TEST(collect_csv_rules)
 {
     ut_buf o = {0};
@@ -237,11 +265,11 @@ TEST(collect_csv_rules)
     CHECK(CSV1(',', "a,b\n", &o) == 0);
     CHECK_EQ_STR(ut_buf_cstr(&o), "");
     CHECK(CSV1(',', "a,b\n1,\n", &o) == 0); /* trailing delimiter: one more, empty */
-    CHECK_EQ_STR(ut_buf_cstr(&o), "{\"a\":\"1\",\"b\":null}\n");
+    CHECK_EQ_STR(ut_buf_cstr(&o), "{\"a\":1,\"b\":null}\n");
     CHECK(CSV1(',', "a,b\n1,", &o) == 0);
-    CHECK_EQ_STR(ut_buf_cstr(&o), "{\"a\":\"1\",\"b\":null}\n");
+    CHECK_EQ_STR(ut_buf_cstr(&o), "{\"a\":1,\"b\":null}\n");
     CHECK(CSV1(',', "a,a,a_2\n1,2,3\n", &o) == 0); /* a rename never takes a name */
-    CHECK_EQ_STR(ut_buf_cstr(&o), "{\"a\":\"1\",\"a_2\":\"2\",\"a_2_2\":\"3\"}\n");
+    CHECK_EQ_STR(ut_buf_cstr(&o), "{\"a\":1,\"a_2\":2,\"a_2_2\":3}\n");
     CHECK(CSV1(',', "\"a\"\"b\"\n\"\"\"\"\n", &o) == 0);
     CHECK_EQ_STR(ut_buf_cstr(&o), "{\"a\\\"b\":\"\\\"\"}\n");
     /* rows of empty fields: null is longer than "" (fuzz_collect: the row
