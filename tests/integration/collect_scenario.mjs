@@ -207,6 +207,16 @@ try {
     names.includes('video_views') && names.filter((n) => n.toLowerCase() === 'clicks').length === 1
         ? R.ok('new_keys_add_columns_case_changes_do_not') : R.fail('new_keys_add_columns_case_changes_do_not', names.join(','));
 
+    // CSV / TSV reports land typed columns: counts int64, text stays text (every
+    // column of a CSV report used to be a string)
+    const typed = [];
+    for (const med of ['gads', 'yt']) {
+        const d = await duck.objs(`DESCRIBE SELECT * FROM read_parquet('${path.join(LAKE, MEDIA[med].table, '**', '*.parquet')}', union_by_name = true)`);
+        const ty = Object.fromEntries(d.map((c) => [c.column_name.toLowerCase(), c.column_type]));
+        if (ty.install !== 'BIGINT' || ty.clicks !== 'BIGINT' || !Object.values(ty).includes('VARCHAR')) typed.push(`${med}: ${JSON.stringify(ty)}`);
+    }
+    typed.length === 0 ? R.ok('csv_and_tsv_reports_land_typed_columns') : R.fail('csv_and_tsv_reports_land_typed_columns', typed.join('\n'));
+
     // raw files and manifests of the committed runs
     let rawOk = true, rawDetail = '', checked = 0;
     for (const [k, r] of Object.entries(lastRuns)) {
