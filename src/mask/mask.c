@@ -1,0 +1,245 @@
+/* mask — parse a mask's text form and apply it to values (see mask.h).
+ *
+ *   "truncate:20" ──► mk_create: kind + argument checked, regex compiled,
+ *                     key copied ──► mk_apply(value) ──► out / NULL
+ *
+ * HMAC-SHA256 comes from libcrypto (EVP_Q_mac), regular expressions from
+ * libc's POSIX regex (regexec is safe to call from many threads on one
+ * compiled pattern). */
+#include "mask/mask.h"
+
+#include <assert.h>
+#include <openssl/evp.h>
+#include <openssl/crypto.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_TRUNCATE 1000000
+#define REDACT_DEFAULT "***"
+
+struct mk_mask {
+    mk_kind kind;
+    char *text;           /* the text form */
+    char *arg;            /* redact: the text; regex: the replacement */
+    size_t arg_len;
+    long n;               /* truncate */
+    unsigned char *key;   /* hash */
+    size_t keylen;
+    regex_t re;           /* regex */
+    int re_ok;
+};
+
+static const struct {
+    const char *name;
+    mk_kind kind;
+    int arg; /* 0 none, 1 optional, 2 required */
+} KINDS[] = {
+    {"hash", MK_HASH, 0},         {"null", MK_NULL, 0},       {"redact", MK_REDACT, 1},
+    {"truncate", MK_TRUNCATE, 2}, {"email_domain", MK_EMAIL_DOMAIN, 0}, {"regex", MK_REGEX, 2},
+};
+
+static int set_regex(mk_mask *m, const char *a, ut_error *e)
+{
+    const char *sep = strstr(a, "=>");
+    if (!sep) return ut_fail(e, UT_EINVAL, "mask '%s': regex:PATTERN=>REPLACEMENT expected", m->text);
+    size_t pl = (size_t)(sep - a);
+    char *pat = ut_malloc(pl + 1);
+    memcpy(pat, a, pl);
+    pat[pl] = 0;
+    int rc = regcomp(&m->re, pat, REG_EXTENDED);
+    free(pat);
+    if (rc) {
+        char why[256];
+        regerror(rc, &m->re, why, sizeof why);
+        return ut_fail(e, UT_EINVAL, "mask '%s': the pattern does not compile: %s", m->text, why);
+    }
+    m->re_ok = 1;
+    m->arg = ut_strdup(sep + 2);
+    m->arg_len = strlen(m->arg);
+    for (size_t i = 0; i < m->arg_len; i++) /* \N must name a group the pattern has */
+        if (m->arg[i] == '\\' && i + 1 < m->arg_len && m->arg[++i] >= '0' && m->arg[i] <= '9' &&
+            (size_t)(m->arg[i] - '0') > m->re.re_nsub)
+            return ut_fail(e, UT_EINVAL, "mask '%s': \\%c but the pattern has %zu group(s)",
+                           m->text, m->arg[i], m->re.re_nsub);
+    return 0;
+}
+
+/* The kind's argument a (NULL: none given).  0 / -1. */
+static int set_arg(mk_mask *m, const char *a, const void *key, size_t keylen, ut_error *e)
+{
+    switch (m->kind) {
+    case MK_HASH:
+        if (!key || !keylen)
+            return ut_fail(e, UT_EINVAL, "mask 'hash' needs a key (mask_key: a secret)");
+        if (keylen > MK_MAX_KEY)
+            return ut_fail(e, UT_EINVAL, "mask 'hash': the key is over %d bytes", MK_MAX_KEY);
+        m->key = ut_malloc(keylen);
+        memcpy(m->key, key, keylen);
+        m->keylen = keylen;
+        return 0;
+    case MK_REDACT:
+        m->arg = ut_strdup(a ? a : REDACT_DEFAULT);
+        m->arg_len = strlen(m->arg);
+        return 0;
+    case MK_TRUNCATE: {
+        char *end;
+        m->n = strtol(a, &end, 10);
+        if (!*a || *end || *a == '-' || *a == '+' || m->n > MAX_TRUNCATE)
+            return ut_fail(e, UT_EINVAL, "mask '%s': N must be a whole number 0..%d", m->text,
+                           MAX_TRUNCATE);
+        return 0;
+    }
+    case MK_REGEX: return set_regex(m, a, e);
+    default: return 0;
+    }
+}
+
+mk_mask *mk_create(const char *s, const void *key, size_t keylen, ut_error *e)
+{
+    if (!s || !*s) return ut_fail(e, UT_EINVAL, "mask: empty"), NULL;
+    size_t len = strlen(s);
+    if (len > MK_MAX_SPEC)
+        return ut_fail(e, UT_EINVAL, "mask '%.40s...': over %d bytes", s, MK_MAX_SPEC), NULL;
+    const char *colon = strchr(s, ':');
+    size_t nl = colon ? (size_t)(colon - s) : len;
+    int k = -1;
+    for (int i = 0; i < (int)(sizeof KINDS / sizeof *KINDS); i++)
+        if (strlen(KINDS[i].name) == nl && !strncmp(KINDS[i].name, s, nl)) k = i;
+    if (k < 0)
+        return ut_fail(e, UT_EINVAL, "mask '%s': unknown (hash, null, redact[:TEXT], truncate:N, "
+                       "email_domain, regex:PATTERN=>REPLACEMENT)", s), NULL;
+    if ((colon && !KINDS[k].arg) || (!colon && KINDS[k].arg == 2))
+        return ut_fail(e, UT_EINVAL, "mask '%s': %s %s", s, KINDS[k].name,
+                       colon ? "takes no argument" : "needs an argument (NAME:ARG)"), NULL;
+    mk_mask *m = ut_calloc(1, sizeof *m);
+    m->kind = KINDS[k].kind;
+    m->text = ut_strdup(s);
+    if (set_arg(m, colon ? colon + 1 : NULL, key, keylen, e)) {
+        mk_destroy(m);
+        return NULL;
+    }
+    return m;
+}
+
+void mk_destroy(mk_mask *m)
+{
+    if (!m) return;
+    if (m->re_ok) regfree(&m->re);
+    if (m->key) OPENSSL_cleanse(m->key, m->keylen);
+    free(m->key);
+    free(m->arg);
+    free(m->text);
+    free(m);
+}
+
+mk_kind mk_kind_of(const mk_mask *m) { return m->kind; }
+const char *mk_text(const mk_mask *m) { return m->text; }
+
+static int hash(const mk_mask *m, const char *v, size_t n, ut_buf *out, ut_error *e)
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned char md[32];
+    size_t got = 0;
+    if (!EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, m->key, m->keylen,
+                   (const unsigned char *)v, n, md, sizeof md, &got) || got != 32)
+        return ut_fail(e, UT_EIO, "mask 'hash': HMAC-SHA256 failed in libcrypto");
+    ut_buf_reserve(out, 64);
+    for (int i = 0; i < 32; i++) {
+        ut_buf_putc(out, hex[md[i] >> 4]);
+        ut_buf_putc(out, hex[md[i] & 15]);
+    }
+    return 0;
+}
+
+/* The first m->n characters. */
+static void truncate_chars(const mk_mask *m, const char *v, size_t n, ut_buf *out)
+{
+    size_t i = 0;
+    for (long c = 0; c < m->n && i < n; c++) {
+        size_t l = ut_utf8_len((const uint8_t *)v + i, n - i);
+        i += l ? l : 1;
+    }
+    ut_buf_put(out, v, i);
+}
+
+/* Append the replacement template for one match (g: the groups). */
+static void put_template(const mk_mask *m, const char *v, const regmatch_t *g, ut_buf *out)
+{
+    for (size_t i = 0; i < m->arg_len; i++) {
+        char c = m->arg[i];
+        if (c != '\\' || i + 1 == m->arg_len) {
+            ut_buf_putc(out, c);
+            continue;
+        }
+        c = m->arg[++i];
+        if (c >= '0' && c <= '9') {
+            const regmatch_t *r = &g[c - '0'];
+            if (r->rm_so >= 0) ut_buf_put(out, v + r->rm_so, (size_t)(r->rm_eo - r->rm_so));
+        } else {
+            ut_buf_putc(out, c); /* \\ and any other escaped byte: itself */
+        }
+    }
+}
+
+/* Every match of the pattern in v[0..n) replaced.  regexec needs a NUL-
+ * terminated string: v is copied (a NUL inside a value ends the search). */
+static int regex_replace(const mk_mask *m, const char *v, size_t n, ut_buf *out, ut_error *e)
+{
+    char *s = ut_malloc(n + 1);
+    memcpy(s, v, n);
+    s[n] = 0;
+    size_t pos = 0, end = strlen(s);
+    int matches = 0, rc = 0;
+    regmatch_t g[10];
+    while (pos <= end) {
+        if (regexec(&m->re, s + pos, 10, g, pos ? REG_NOTBOL : 0)) break;
+        if (++matches > MK_MAX_MATCHES) {
+            rc = ut_fail(e, UT_ETOOBIG, "mask '%s': more than %d matches in one value", m->text,
+                         MK_MAX_MATCHES);
+            break;
+        }
+        ut_buf_put(out, s + pos, (size_t)g[0].rm_so);
+        put_template(m, s + pos, g, out);
+        if (out->len > MK_MAX_VALUE) break;
+        size_t step = (size_t)g[0].rm_eo;
+        if (g[0].rm_eo == g[0].rm_so) { /* an empty match: keep one byte, move on */
+            if (pos + step < end) ut_buf_putc(out, s[pos + step]);
+            step++;
+        }
+        pos += step;
+    }
+    if (pos > end) pos = end; /* (an empty match at the end stepped past it) */
+    if (!rc && pos < n) ut_buf_put(out, v + pos, n - pos);
+    free(s);
+    return rc;
+}
+
+int mk_apply(const mk_mask *m, const char *v, size_t n, ut_buf *out, int *is_null, ut_error *e)
+{
+    ut_buf_reset(out);
+    *is_null = 0;
+    if (!v || m->kind == MK_NULL) return *is_null = 1, 0;
+    if (n > MK_MAX_VALUE)
+        return ut_fail(e, UT_ETOOBIG, "mask '%s': a value of %zu bytes (cap %u)", m->text, n,
+                       MK_MAX_VALUE);
+    int rc = 0;
+    switch (m->kind) {
+    case MK_HASH: rc = hash(m, v, n, out, e); break;
+    case MK_REDACT: ut_buf_put(out, m->arg, m->arg_len); break;
+    case MK_TRUNCATE: truncate_chars(m, v, n, out); break;
+    case MK_EMAIL_DOMAIN: {
+        const char *at = n ? memrchr(v, '@', n) : NULL;
+        if (!at || at + 1 == v + n) return *is_null = 1, 0;
+        ut_buf_put(out, at + 1, (size_t)(v + n - at - 1));
+        break;
+    }
+    case MK_REGEX: rc = regex_replace(m, v, n, out, e); break;
+    default: assert(!"mask kind"); break;
+    }
+    if (!rc && out->len > MK_MAX_VALUE)
+        rc = ut_fail(e, UT_ETOOBIG, "mask '%s': the result is over %u bytes", m->text, MK_MAX_VALUE);
+    if (rc) ut_buf_reset(out);
+    return rc;
+}

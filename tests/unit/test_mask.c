@@ -1,0 +1,136 @@
+/* mask: each kind's output, the text forms refused with their reason, the
+ * caps, and hash's promise (same value + same key = same text; another key
+ * or value = another text; known HMAC-SHA256 vectors). */
+#include "mask/mask.h"
+#include "t.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Apply spec (key "k") to v; the result in a static buffer, "<NULL>" or
+ * "<ERR>: message". */
+static const char *apply(const char *spec, const char *v)
+{
+    static char res[4096];
+    ut_error e = {0};
+    mk_mask *m = mk_create(spec, "k", 1, &e);
+    if (!m) {
+        snprintf(res, sizeof res, "<BAD>: %s", e.msg);
+        return res;
+    }
+    ut_buf out = {0};
+    int null = 0;
+    if (mk_apply(m, v, v ? strlen(v) : 0, &out, &null, &e))
+        snprintf(res, sizeof res, "<ERR>: %s", e.msg);
+    else if (null) snprintf(res, sizeof res, "<NULL>");
+    else snprintf(res, sizeof res, "%.*s", (int)out.len, out.len ? (const char *)out.p : "");
+    ut_buf_free(&out);
+    mk_destroy(m);
+    return res;
+}
+
+TEST(mask_kinds)
+{
+    CHECK_EQ_STR(apply("null", "ann@x.org"), "<NULL>");
+    CHECK_EQ_STR(apply("redact", "ann@x.org"), "***");
+    CHECK_EQ_STR(apply("redact:[gone]", "ann@x.org"), "[gone]");
+    CHECK_EQ_STR(apply("redact:", "ann"), "");
+    CHECK_EQ_STR(apply("truncate:3", "abcdef"), "abc");
+    CHECK_EQ_STR(apply("truncate:3", "ab"), "ab");
+    CHECK_EQ_STR(apply("truncate:0", "ab"), "");
+    CHECK_EQ_STR(apply("truncate:2", "\xc3\xa9t\xc3\xa9"), "\xc3\xa9t"); /* characters, not bytes */
+    CHECK_EQ_STR(apply("truncate:2", "\xff\xfe\xfd"), "\xff\xfe");       /* a broken byte is one */
+    CHECK_EQ_STR(apply("email_domain", "ann@x.org"), "x.org");
+    CHECK_EQ_STR(apply("email_domain", "\"a@b\"@mail.x.org"), "mail.x.org");
+    CHECK_EQ_STR(apply("email_domain", "no-at-sign"), "<NULL>");
+    CHECK_EQ_STR(apply("email_domain", "trailing@"), "<NULL>");
+    CHECK_EQ_STR(apply("email_domain", ""), "<NULL>");
+    CHECK_EQ_STR(apply("regex:[0-9]=>#", "card 4111-1111"), "card ####-####");
+    CHECK_EQ_STR(apply("regex:([0-9]{4})-([0-9]{4})=>\\2/\\1", "4111-2222 x"), "2222/4111 x");
+    CHECK_EQ_STR(apply("regex:^a=>b", "aaa"), "baa");                    /* ^ only at the start */
+    CHECK_EQ_STR(apply("regex:x*=>-", "abc"), "-a-b-c-");                 /* empty matches */
+    CHECK_EQ_STR(apply("regex:@.*=>@\\\\0", "ann@x.org"), "ann@\\0");      /* \\ is a backslash */
+    CHECK_EQ_STR(apply("regex:a=>b=>c", "a"), "b=>c");                   /* the first => splits */
+    CHECK_EQ_STR(apply("regex:zzz=>y", "abc"), "abc");
+    /* NULL stays NULL whatever the mask */
+    const char *all[] = {"hash", "redact", "truncate:1", "email_domain", "regex:a=>b"};
+    for (int i = 0; i < 5; i++) CHECK_EQ_STR(apply(all[i], NULL), "<NULL>");
+}
+
+TEST(mask_hash_is_keyed_and_stable)
+{
+    /* RFC 4231 test case 2: key "Jefe", "what do ya want for nothing?" */
+    ut_error e = {0};
+    mk_mask *m = mk_create("hash", "Jefe", 4, &e);
+    CHECK(m);
+    ut_buf out = {0};
+    int null = 1;
+    const char *d = "what do ya want for nothing?";
+    CHECK(mk_apply(m, d, strlen(d), &out, &null, &e) == 0 && !null);
+    CHECK_EQ_STR(ut_buf_cstr(&out), "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+    mk_mask *m2 = mk_create("hash", "Jefe", 4, &e); /* another mask, same key: same text */
+    ut_buf out2 = {0};
+    CHECK(mk_apply(m2, d, strlen(d), &out2, &null, &e) == 0);
+    CHECK_EQ_STR(ut_buf_cstr(&out2), ut_buf_cstr(&out));
+    CHECK(strcmp(apply("hash", d), ut_buf_cstr(&out)) != 0); /* another key: another text */
+    CHECK(mk_apply(m, "", 0, &out2, &null, &e) == 0 && !null && out2.len == 64); /* "" is a value */
+    CHECK(mk_kind_of(m) == MK_HASH && !strcmp(mk_text(m), "hash"));
+    ut_buf_free(&out);
+    ut_buf_free(&out2);
+    mk_destroy(m);
+    mk_destroy(m2);
+    mk_destroy(NULL);
+}
+
+TEST(mask_bad_forms)
+{
+    ut_error e = {0};
+    CHECK(!mk_create("hash", NULL, 0, &e) && e.kind == UT_EINVAL && strstr(e.msg, "needs a key"));
+    CHECK(strstr(apply("", "x"), "empty"));
+    CHECK(strstr(apply("sha1", "x"), "unknown"));
+    CHECK(strstr(apply("HASH", "x"), "unknown")); /* names are exact */
+    CHECK(strstr(apply("null:1", "x"), "takes no argument"));
+    CHECK(strstr(apply("truncate", "x"), "needs an argument"));
+    CHECK(strstr(apply("truncate:", "x"), "whole number"));
+    CHECK(strstr(apply("truncate:-1", "x"), "whole number"));
+    CHECK(strstr(apply("truncate:+1", "x"), "whole number"));
+    CHECK(strstr(apply("truncate:1x", "x"), "whole number"));
+    CHECK(strstr(apply("truncate:99999999999999999999", "x"), "whole number"));
+    CHECK(strstr(apply("regex:abc", "x"), "PATTERN=>REPLACEMENT"));
+    CHECK(strstr(apply("regex:(=>x", "x"), "does not compile"));
+    CHECK(strstr(apply("regex:(a)=>\\2", "x"), "1 group(s)"));
+    char big[MK_MAX_SPEC + 10];
+    memset(big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = 0;
+    memcpy(big, "redact:", 7);
+    CHECK(strstr(apply(big, "x"), "over 4096 bytes"));
+    char key[MK_MAX_KEY + 1] = {0};
+    CHECK(!mk_create("hash", key, sizeof key, &e) && strstr(e.msg, "key is over"));
+}
+
+TEST(mask_caps)
+{
+    ut_error e = {0};
+    mk_mask *m = mk_create("regex:a=>aaaaaaaaaaaaaaaaaaaa", NULL, 0, &e);
+    CHECK(m);
+    size_t n = MK_MAX_VALUE / 8;
+    char *v = malloc(n);
+    memset(v, 'a', n);
+    ut_buf out = {0};
+    int null = 0;
+    CHECK(mk_apply(m, v, n, &out, &null, &e) == -1 && e.kind == UT_ETOOBIG); /* matches or size */
+    CHECK(out.len == 0);
+    mk_destroy(m);
+    m = mk_create("redact", NULL, 0, &e);
+    char *huge = malloc(MK_MAX_VALUE + 1);
+    memset(huge, 'b', MK_MAX_VALUE + 1);
+    CHECK(mk_apply(m, huge, MK_MAX_VALUE + 1, &out, &null, &e) == -1 && strstr(e.msg, "cap"));
+    mk_destroy(m);
+    /* a NUL inside a value: the search stops there, the rest is kept */
+    m = mk_create("regex:b=>c", NULL, 0, &e);
+    CHECK(mk_apply(m, "ab\0b", 4, &out, &null, &e) == 0 && out.len == 4 && !memcmp(out.p, "ac\0b", 4));
+    mk_destroy(m);
+    free(v);
+    free(huge);
+    ut_buf_free(&out);
+}
