@@ -18,6 +18,7 @@
 
 #define MAX_TRUNCATE 1000000
 #define REDACT_DEFAULT "***"
+#define MAX_REGEX_COST 10000 /* see regex_cost */
 
 struct mk_mask {
     mk_kind kind;
@@ -40,11 +41,70 @@ static const struct {
     {"truncate", MK_TRUNCATE, 2}, {"email_domain", MK_EMAIL_DOMAIN, 0}, {"regex", MK_REGEX, 2},
 };
 
+/* Past the bracket expression starting at p[0] == '[' (a ']' first, or
+ * after '^', is a member). */
+static const char *skip_bracket(const char *p, const char *end)
+{
+    p++;
+    if (p < end && *p == '^') p++;
+    if (p < end && *p == ']') p++;
+    while (p < end && *p != ']') p++;
+    return p < end ? p + 1 : end;
+}
+
+/* An upper estimate of what glibc's regcomp builds from pat[0..n): it
+ * copies a repeated atom once per repetition (a+ as aa*, a{3} as aaa), so
+ * nested or stacked repetitions multiply ("(a{100}){100}", "a+++++...")
+ * and a short pattern can take gigabytes (fuzz_mask found one).  Atoms
+ * count 1, a group the sum of its atoms, a repetition multiplies the atom
+ * before it by its bound (2 for * + ?).  Saturates at MAX_REGEX_COST + 1. */
+static long regex_cost(const char *pat, size_t n)
+{
+    long stack[64], sum = 0, last = 0;
+    int depth = 0;
+    for (const char *p = pat, *end = pat + n; p < end;) {
+        char c = *p;
+        if (c == '(' && depth < 64) {
+            stack[depth++] = sum, sum = 0, last = 0, p++;
+            continue;
+        }
+        if (c == ')' && depth > 0) {
+            last = sum ? sum : 1, sum = stack[--depth] + last, p++;
+            continue;
+        }
+        long mul = 0;
+        if (c == '*' || c == '+' || c == '?') mul = 2, p++;
+        else if (c == '{') {
+            char *e2;
+            long lo = strtol(p + 1, &e2, 10), hi;
+            lo = lo < 0 ? 0 : lo > MAX_REGEX_COST ? MAX_REGEX_COST : lo; /* (no overflow below) */
+            hi = *e2 != ',' ? lo : e2[1] == '}' ? lo + 1 : strtol(e2 + 1, &e2, 10);
+            hi = hi < 0 ? 0 : hi > MAX_REGEX_COST ? MAX_REGEX_COST : hi;
+            mul = (hi > lo ? hi : lo) + 1;
+            const char *close = memchr(p, '}', (size_t)(end - p));
+            p = close ? close + 1 : end;
+        }
+        if (mul) {
+            if (mul > MAX_REGEX_COST) mul = MAX_REGEX_COST + 1;
+            sum += last * (mul - 1), last *= mul;
+        } else {
+            p = c == '[' ? skip_bracket(p, end) : p + (c == '\\' && p + 1 < end ? 2 : 1);
+            last = 1, sum += 1;
+        }
+        if (sum > MAX_REGEX_COST || last > MAX_REGEX_COST) return MAX_REGEX_COST + 1;
+    }
+    while (depth > 0) sum += stack[--depth];
+    return sum;
+}
+
 static int set_regex(mk_mask *m, const char *a, ut_error *e)
 {
     const char *sep = strstr(a, "=>");
     if (!sep) return ut_fail(e, UT_EINVAL, "mask '%s': regex:PATTERN=>REPLACEMENT expected", m->text);
     size_t pl = (size_t)(sep - a);
+    if (regex_cost(a, pl) > MAX_REGEX_COST)
+        return ut_fail(e, UT_EINVAL, "mask '%s': the pattern repeats too much (nested or stacked "
+                       "repetitions would build over %d states)", m->text, MAX_REGEX_COST);
     char *pat = ut_malloc(pl + 1);
     memcpy(pat, a, pl);
     pat[pl] = 0;
