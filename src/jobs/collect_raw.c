@@ -2,8 +2,8 @@
  * they arrive (docs/collectors.md "Raw files and manifests").
  *
  *   raw part N (a page, a report file) ──► gzip'ed here unless it came
- *       gzip'ed (ISA-L igzip level 1, 64 KiB at a time: ~10x zlib's level 6
- *       for a ratio between zlib's 1 and 6; any gunzip reads it) ──► st_writer on
+ *       gzip'ed (ISA-L igzip level 1, 64 KiB at a time; zlib's level 6 was
+ *       40% of a big report's CPU; any gunzip reads it) ──► st_writer on
  *       raw/<job>/<account>/<ds>/run<id>-NNNN.<ext>.gz  (S3: one 8 MiB part
  *       buffered, multipart above; local: a temp file renamed at the commit)
  *   the fetch ends ──► the open part committed (also after a failed fetch:
