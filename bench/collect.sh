@@ -81,13 +81,14 @@ ct=$(printf '%s\n' "${c_t[@]}" | sort -g | head -n1)
 c_mbs=$(awk "BEGIN { printf \"%.0f\", $BYTES / 1e6 / $ct }")
 
 # the second peer: DuckDB turning the same file (on disk) into Parquet
+DUCK_V=$(node -p "require('./tests/node/node_modules/@duckdb/node-api/package.json').version")
 curl -fsS -o "$T/report.csv" "$FILE_URL"
 read -r d_ms d_rows d_rss < <(/usr/bin/time -f '%M' -o "$T/duck.rss" node bench/collect_duck.mjs \
     "$T/report.csv" "$T/duck.parquet" | js "j.ms.toFixed(0) + ' ' + j.rows"; echo "")
 d_rss=$(awk '{ printf "%d", $1 / 1024 }' "$T/duck.rss")
 rm -f "$T/report.csv" "$T/duck.parquet"
 d_mbs=$(awk "BEGIN { printf \"%.0f\", $BYTES / 1e6 / ($d_ms / 1000) }")
-echo "  duckdb $(node -e "console.log(require('./tests/node/node_modules/@duckdb/node-api/package.json').version)"): CSV file -> Parquet $d_rows rows in $d_ms ms = $d_mbs MB/s, peak RSS $d_rss MiB"
+echo "  duckdb $DUCK_V: CSV file -> Parquet $d_rows rows in $d_ms ms = $d_mbs MB/s, peak RSS $d_rss MiB"
 
 # the engine alone (cl_fetch, records counted only)
 cat >"$T/probe.json" <<EOF
@@ -215,7 +216,7 @@ curl best of $REPS, the others one run each.
 | stage | ms | MB/s | vs curl | peak RSS MiB |
 | --- | ---: | ---: | ---: | ---: |
 | \`curl -o /dev/null\` of the file URL | $(awk "BEGIN { printf \"%.0f\", $ct * 1000 }") | $c_mbs | 1.00 | |
-| DuckDB $(node -e "console.log(require('./tests/node/node_modules/@duckdb/node-api/package.json').version)"), all threads: the file already on disk, \`read_csv\` → Parquet zstd (no download, no raw copy, no commit) | $d_ms | $d_mbs | $(awk "BEGIN { printf \"%.2f\", $d_mbs / $c_mbs }") | $d_rss |
+| DuckDB $DUCK_V, all threads: the file already on disk, \`read_csv\` → Parquet zstd (no download, no raw copy, no commit) | $d_ms | $d_mbs | $(awk "BEGIN { printf \"%.2f\", $d_mbs / $c_mbs }") | $d_rss |
 | engine only (\`collect_probe\`: OAuth2, create, poll, download, CSV → JSON records) | $p_ms | $p_mbs | $(awk "BEGIN { printf \"%.2f\", $p_mbs / $c_mbs }") | $p_rss |
 | sluice: fetch to the staging files (run start → "records" log line) | $f_ms | $(awk "BEGIN { printf \"%.0f\", $BYTES / 1e6 / ($f_ms / 1000) }") | | |
 | sluice: landing (raw stored, read_ndjson → Parquet, commit) | $l_ms | $(awk "BEGIN { printf \"%.0f\", $BYTES / 1e6 / ($l_ms / 1000) }") | | |

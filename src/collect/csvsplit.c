@@ -190,12 +190,11 @@ static size_t json_str_at(uint8_t *d, const uint8_t *s, size_t n)
  * -?(0|[1-9][0-9]*)(\.[0-9]+)?, with the digit caps. */
 static int plain_number(const char *v, size_t n)
 {
-    size_t i = v[0] == '-', digits = 0, int_digits;
+    size_t i = v[0] == '-', digits = 0;
     if (i == n || v[i] < '0' || v[i] > '9' || (v[i] == '0' && i + 1 < n && v[i + 1] != '.'))
         return 0;
     for (; i < n && v[i] >= '0' && v[i] <= '9'; i++) digits++;
-    int_digits = digits;
-    if (i == n) return int_digits <= 18;
+    if (i == n) return digits <= 18;
     if (v[i++] != '.' || i == n) return 0;
     for (; i < n && v[i] >= '0' && v[i] <= '9'; i++) digits++;
     return i == n && digits <= 15;
