@@ -43,6 +43,10 @@ typedef enum ct_type {
 /* "bool", "int64", ... ; parse returns 0 / -1. */
 const char *ct_type_name(ct_type t);
 int ct_type_parse(const char *s, ct_type *out);
+/* May a column of type `from` hold values now typed `to` (the widening
+ * schemas allow: int32 -> int64 / double, int64 / float -> double, date ->
+ * timestamp, anything -> string)? */
+int ct_type_widens(ct_type from, ct_type to);
 
 typedef struct ct_column {
     char name[256];

@@ -297,7 +297,7 @@ int ct_tables(ct_catalog *c, char ***names, char *err, size_t errlen)
 /* May a column of type `from` hold values now typed `to`?  Widening only:
  * int32 -> int64 / double, int64 -> double, float -> double, date ->
  * timestamp, anything -> string. */
-static int widens(ct_type from, ct_type to)
+int ct_type_widens(ct_type from, ct_type to)
 {
     if (from == to || to == CT_STRING) return 1;
     if (from == CT_INT32) return to == CT_INT64 || to == CT_DOUBLE;
@@ -339,7 +339,7 @@ static int diff_schema(ct_catalog *c, const char *tname, const ct_column *old, i
             ut_buf_printf(&added, "%s%s %s", added.len ? ", " : "", cols[i].name,
                           ct_type_name(cols[i].type));
         } else if (old[found].type != cols[i].type) {
-            if (!widens(old[found].type, cols[i].type)) {
+            if (!ct_type_widens(old[found].type, cols[i].type)) {
                 ut_err(err, errlen,
                        "catalog %s: table '%s': column '%s' cannot change from %s to %s (only "
                        "widening)",
@@ -522,7 +522,7 @@ static int merge_columns(const ct_table *cur, const ct_column *want, int nwant, 
         if (k < 0 && n < CT_MAX_COLUMNS) {
             out[n++] = want[i];
             *changed = 1;
-        } else if (k >= 0 && out[k].type != want[i].type && widens(out[k].type, want[i].type)) {
+        } else if (k >= 0 && out[k].type != want[i].type && ct_type_widens(out[k].type, want[i].type)) {
             out[k].type = want[i].type;
             *changed = 1;
         }

@@ -295,3 +295,25 @@ const cf_pool *cf_pool_find(const cf_config *c, const char *name)
     if (!c || !name || !c->npools) return NULL;
     return bsearch(name, c->pools, (size_t)c->npools, sizeof(cf_pool), cmp_pool);
 }
+
+static int cmp_postgres(const void *key, const void *elem)
+{
+    return strcmp(key, ((const cf_postgres *)elem)->name);
+}
+
+static int cmp_snap_table(const void *key, const void *elem)
+{
+    return strcmp(key, ((const cf_snap_table *)elem)->name);
+}
+
+const cf_postgres *cf_postgres_find(const cf_config *c, const char *name)
+{
+    if (!c || !name || !c->npostgres) return NULL;
+    return bsearch(name, c->postgres, (size_t)c->npostgres, sizeof(cf_postgres), cmp_postgres);
+}
+
+const cf_snap_table *cf_snap_table_find(const cf_job *j, const char *name)
+{
+    if (!j || !name || !j->ntables) return NULL;
+    return bsearch(name, j->tables, (size_t)j->ntables, sizeof(cf_snap_table), cmp_snap_table);
+}

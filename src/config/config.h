@@ -152,7 +152,8 @@ typedef struct cf_query {
 
 /* ---- jobs (src/jobs; docs/jobs.md) ---------------------------------------- */
 
-typedef enum cf_job_kind { CF_JOB_SQL, CF_JOB_COMMAND, CF_JOB_NOOP, CF_JOB_COLLECT } cf_job_kind;
+typedef enum cf_job_kind { CF_JOB_SQL, CF_JOB_COMMAND, CF_JOB_NOOP, CF_JOB_COLLECT,
+                           CF_JOB_SNAPSHOT } cf_job_kind;
 typedef enum cf_window { CF_WINDOW_NONE, CF_WINDOW_HOUR, CF_WINDOW_DAY, CF_WINDOW_MONTH } cf_window;
 typedef enum cf_job_mode { CF_MODE_REPLACE_WINDOW, CF_MODE_REPLACE, CF_MODE_APPEND } cf_job_mode;
 typedef enum cf_job_output { CF_OUTPUT_NONE, CF_OUTPUT_NDJSON } cf_job_output;
@@ -209,6 +210,20 @@ typedef struct cf_accounts {
     char *sql;               /* or a SELECT: first column the id, the others its fields */
 } cf_accounts;
 
+/* kind snapshot (docs/snapshots.md): what one source table becomes
+ * (jobs.<name>.tables.<schema.table>). */
+#define CF_MAX_SNAP_TABLES 1000
+typedef struct cf_snap_table {
+    char name[CF_NAME_MAX + 1]; /* "schema.table" as the source names it */
+    int line;
+    cf_strlist columns;      /* the columns read; empty = all */
+    cf_strlist drop;         /* columns never read */
+    cf_strmap rename;        /* source column -> lake column */
+    cf_strmap mask;          /* source column -> mask text form (src/mask) */
+    char *where;             /* "" = every row */
+    char *target;            /* the lake table; "" = table_prefix + name with '.' -> '_' */
+} cf_snap_table;
+
 typedef struct cf_job {
     char name[CF_NAME_MAX + 1];
     int line;                /* line of the entry in the config file (messages) */
@@ -241,6 +256,14 @@ typedef struct cf_job {
     cf_auth auth;
     cf_pagination pagination;
     cf_report report;
+    /* kind: snapshot */
+    char *source;            /* a postgres.<name> connection */
+    cf_strlist include;      /* source tables or patterns (schema.*, *.orders) */
+    cf_strlist exclude;
+    char *table_prefix;      /* lake table = prefix + "schema_table" */
+    char *mask_key;          /* the secret holding the hash masks' key */
+    cf_snap_table *tables;   /* sorted by name */
+    int ntables;
 } cf_job;
 
 /* A shared limit on an outside resource (pools.<name>). */
@@ -287,6 +310,9 @@ typedef struct cf_config {
 /* The declared job / pool called name, or NULL. */
 const cf_job *cf_job_find(const cf_config *c, const char *name);
 const cf_pool *cf_pool_find(const cf_config *c, const char *name);
+const cf_postgres *cf_postgres_find(const cf_config *c, const char *name);
+/* The tables.<name> entry of snapshot job j, or NULL. */
+const cf_snap_table *cf_snap_table_find(const cf_job *j, const char *name);
 /* The config spelling of a job kind / window ("sql", "hour", ...). */
 const char *cf_job_kind_name(cf_job_kind k);
 const char *cf_window_name(cf_window w);

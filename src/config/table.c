@@ -355,7 +355,7 @@ static const cf__table query_table = {"query", "The SQL query API, `POST /v1/que
 
 /* ---- jobs.<name>, pools.<name>, scheduler ------------------------------------------ */
 
-static const char *const job_kinds[] = {"sql", "command", "noop", "collect", NULL};
+static const char *const job_kinds[] = {"sql", "command", "noop", "collect", "snapshot", NULL};
 static const char *const windows[] = {"none", "hour", "day", "month", NULL};
 static const char *const job_modes[] = {"replace_window", "replace", "append", NULL};
 static const char *const job_outputs[] = {"none", "ndjson", NULL};
@@ -564,11 +564,52 @@ static const cf__table accounts_table = {"jobs.<name>.accounts",
                                          accounts_fields, sizeof(cf_accounts), 0, check_accounts,
                                          0, 0};
 
+/* ---- kind snapshot: per source table ------------------------------------------------ */
+
+static const cf__field snap_table_fields[] = {
+    {"columns", CF_STRLIST, "", offsetof(cf_snap_table, columns),
+     "The columns read, in this order; empty: every column (minus `drop`).", 0, 4096, 0, 0, 0,
+     0},
+    {"drop", CF_STRLIST, "", offsetof(cf_snap_table, drop),
+     "Columns never read (personal data that must not leave the database).", 0, 4096, 0, 0, 0,
+     0},
+    {"rename", CF_STRMAP, NULL, offsetof(cf_snap_table, rename),
+     "Source column to lake column (`{email: email_hash}`).", 0, 4096, 0, 0, 0, 0},
+    {"mask", CF_STRMAP, NULL, offsetof(cf_snap_table, mask),
+     "Source column to mask (`{email: hash, phone: \"truncate:3\"}`): `hash`, `null`, "
+     "`redact[:TEXT]`, `truncate:N`, `email_domain`, `regex:PATTERN=>REPLACEMENT` (see "
+     "[snapshots](snapshots.md#masking)). Applied before a value is written anywhere.",
+     0, 4096, 0, 0, 0, 0},
+    {"where", CF_STRING, "", offsetof(cf_snap_table, where),
+     "A condition in the source's SQL that rows must meet (`deleted_at IS NULL`).", 0, 0, 0, 0,
+     0, 0},
+    {"target", CF_STRING, "", offsetof(cf_snap_table, target),
+     "The lake table; default: the job's `table_prefix` + the source name with `.` as `_`.", 0,
+     0, 0, 0, 0, 0},
+    {0}};
+
+static int check_snap_table(const void *obj, char *msg, size_t msglen)
+{
+    const cf_snap_table *t = obj;
+    if (t->columns.n && t->drop.n) return ut_err(msg, msglen, "give either columns or drop, not both");
+    if (t->target[0] && ut_name_check(UT_NAME_TABLE, t->target, strlen(t->target), msg, msglen))
+        return -1;
+    return 0;
+}
+
+static const cf__table snap_table_table = {
+    "jobs.<name>.tables.<table>",
+    "kind snapshot: what one source table (`schema.table`) becomes. A table listed here is "
+    "snapshotted even if `include` does not name it.",
+    snap_table_fields, sizeof(cf_snap_table), offsetof(cf_snap_table, name), check_snap_table,
+    UT_NAME_SOURCE_TABLE, offsetof(cf_snap_table, line)};
+
 static const cf__field job_fields[] = {
     {"kind", CF_ENUM, "sql", offsetof(cf_job, kind),
      "What a run does: `sql` (a SELECT writing a lake table), `command` (a program), `collect` "
-     "(a report API into a lake table, see [collectors](collectors.md)) or `noop` (nothing: a "
-     "marker other jobs depend on, and the queue benchmark).", 0, 0,
+     "(a report API into a lake table, see [collectors](collectors.md)), `snapshot` (database "
+     "tables into lake tables, see [snapshots](snapshots.md)) or `noop` (nothing: a marker "
+     "other jobs depend on, and the queue benchmark).", 0, 0,
      job_kinds, 0, 0, 0},
     {"schedule", CF_STRING, "", offsetof(cf_job, schedule),
      "When it runs: 5-field cron (`5 * * * *`), `@hourly`, `@daily`, `@weekly`, `@monthly`, "
@@ -638,6 +679,25 @@ static const cf__field job_fields[] = {
      "See [`jobs.<name>.pagination`](#jobsnamepagination).", 0, 0, 0, &page_table, 0, 0},
     {"report", CF_SECTION, NULL, offsetof(cf_job, report),
      "See [`jobs.<name>.report`](#jobsnamereport).", 0, 0, 0, &report_table, 0, 0},
+    {"source", CF_STRING, "", offsetof(cf_job, source),
+     "kind snapshot: the database, a [`postgres.<name>`](#postgresname) connection.", 0, 0, 0,
+     0, 0, 0},
+    {"include", CF_STRLIST, "", offsetof(cf_job, include),
+     "kind snapshot: source tables (`shop.orders`) or patterns (`shop.*`, `*.orders`; `*` and "
+     "`?` as in file names) to snapshot, looked up when the job fires: one run per table and "
+     "window.", 0, 1000, 0, 0, 0, 0},
+    {"exclude", CF_STRLIST, "", offsetof(cf_job, exclude),
+     "kind snapshot: tables or patterns left out of `include`.", 0, 1000, 0, 0, 0, 0},
+    {"table_prefix", CF_STRING, "", offsetof(cf_job, table_prefix),
+     "kind snapshot: the lake table of source table `s.t` is `<table_prefix>s_t` (unless its "
+     "`tables` entry names a `target`).", 0, 0, 0, 0, 0, 0},
+    {"mask_key", CF_STRING, "", offsetof(cf_job, mask_key),
+     "kind snapshot: the secret holding the key of `hash` masks (the same key gives the same "
+     "hashes in every job, so masked columns still join).", 0, 0, 0, 0, 0, 0},
+    {"tables", CF_MAP, NULL, offsetof(cf_job, tables),
+     "kind snapshot: per source table settings, see "
+     "[`jobs.<name>.tables.<table>`](#jobsnametablestable).", 0, CF_MAX_SNAP_TABLES, 0,
+     &snap_table_table, offsetof(cf_job, ntables), 0},
     {"command", CF_STRLIST, "", offsetof(cf_job, command),
      "kind command: the program and its arguments, each templated; run without a shell.", 0,
      256, 0, 0, 0, 0},

@@ -29,7 +29,7 @@ int jb__parts(ct_catalog *c, const cf_job *j, jb_parts *p, ut_error *e)
         p->n = j->accounts.list.n;
         return 0;
     }
-    if (!j->accounts.sql[0]) {
+    if (!j->accounts.sql[0] && j->kind != CF_JOB_SNAPSHOT) { /* snapshot: its tables */
         p->v = no_parts;
         p->n = 1;
         return 0;

@@ -6,6 +6,7 @@
  * (t1_|t2_|t3_ <subject> _ <kind> _ <cadence>). */
 #include "jobs/jb_int.h"
 #include "log/log.h"
+#include "mask/mask.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -159,8 +160,39 @@ static int check_collect(const cf_job *j, char *msg, size_t n)
     return 0;
 }
 
+/* kind snapshot: a source, tables to read, masks that build. */
+static int check_snapshot(const cf_config *cf, const cf_job *j, char *msg, size_t n)
+{
+    if (!j->source[0]) return ut_err(msg, n, "a snapshot job needs source: a postgres connection");
+    if (!cf_postgres_find(cf, j->source))
+        return ut_err(msg, n, "source: no connection '%s' under postgres", j->source);
+    if (!j->include.n && !j->ntables)
+        return ut_err(msg, n, "a snapshot job needs the tables it reads (include or tables)");
+    if (j->table[0] || j->sql[0] || j->command.n)
+        return ut_err(msg, n, "a snapshot job writes one lake table per source table "
+                      "(table_prefix, tables.<t>.target): no table, sql or command");
+    for (int t = 0; t < j->ntables; t++)
+        for (int i = 0; i < j->tables[t].mask.n; i++) {
+            ut_error e = {0};
+            mk_mask *m = mk_create(j->tables[t].mask.v[i], "k", 1, &e);
+            int hash = m && mk_kind_of(m) == MK_HASH;
+            mk_destroy(m);
+            if (!m)
+                return ut_err(msg, n, "tables.%s.mask.%s: %s", j->tables[t].name,
+                              j->tables[t].mask.k[i], e.msg);
+            if (hash && !j->mask_key[0])
+                return ut_err(msg, n, "tables.%s.mask.%s: hash needs mask_key (a secret)",
+                              j->tables[t].name, j->tables[t].mask.k[i]);
+        }
+    char v[JB_MAX_SECRET_BYTES], m[400];
+    if (j->mask_key[0] && jb__secret(cf, j->mask_key, v, m, sizeof m))
+        return ut_err(msg, n, "mask_key: %s", m);
+    memset(v, 0, sizeof v);
+    return 0;
+}
+
 /* What the job's kind needs. */
-static int check_kind(const cf_job *j, char *msg, size_t n)
+static int check_kind(const cf_config *cf, const cf_job *j, char *msg, size_t n)
 {
     if (j->every_ms > 0 && j->every_ms < 1000)
         return ut_err(msg, n, "every: at least 1s");
@@ -175,6 +207,12 @@ static int check_kind(const cf_job *j, char *msg, size_t n)
             return ut_err(msg, n, "output: ndjson needs the table it lands in");
     } else if (j->kind == CF_JOB_COLLECT) {
         if (check_collect(j, msg, n)) return -1;
+    } else if (j->kind == CF_JOB_SNAPSHOT) {
+        if (check_snapshot(cf, j, msg, n)) return -1;
+        if (j->mode == CF_MODE_APPEND)
+            return ut_err(msg, n, "a snapshot replaces its window's partition (or the table "
+                          "without a window): mode append is not one of its modes");
+        return 0;
     } else if (j->table[0] || j->sql[0] || j->sql_file[0] || j->command.n) {
         return ut_err(msg, n, "a noop job runs nothing and writes nothing: no table, sql or "
                       "command");
@@ -189,7 +227,7 @@ static int check_kind(const cf_job *j, char *msg, size_t n)
 
 static int check_one(const cf_config *cf, const cf_job *j, walk *w, char *msg, size_t n)
 {
-    if (check_kind(j, msg, n)) return -1;
+    if (check_kind(cf, j, msg, n)) return -1;
     jb_timing t;
     char m[600];
     if (jb__timing_init(&t, j, m, sizeof m)) return ut_err(msg, n, "%s", m);

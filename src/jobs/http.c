@@ -239,6 +239,12 @@ static int post_runs(jb_runtime *r, const cf_job *j, const char *body, size_t le
         pthread_mutex_unlock(&r->cmu);
         if (bad) return reply_error(out, status_of(e.kind), e.msg);
     }
+    if (j->kind == CF_JOB_SNAPSHOT) { /* the source's tables now */
+        pthread_mutex_lock(&r->cmu);
+        int bad = jb__snap_resolve(r->cf, r->cat, j, &e);
+        pthread_mutex_unlock(&r->cmu);
+        if (bad) return reply_error(out, status_of(e.kind), e.msg);
+    }
     if (b.backfill) {
         int64_t f0, t0;
         int n = 0;

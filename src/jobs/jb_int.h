@@ -227,6 +227,19 @@ typedef struct jb_task_ctx {
     const char *account_args; /* accounts.sql: the run's account's fields (JSON); NULL */
 } jb_task_ctx;
 
+/* The partitions of window [ws, we) (for account acct, "" none: the slice
+ * account=<id>/<the window's>) and the defaults of account/dt/hr.  Month
+ * windows give the prefix "dt=YYYY-MM-" (every day of the month). */
+typedef struct jb_window_parts {
+    char ds[JB_DS_LEN], hr[16], prefix[200];
+    const char *dcols[3], *dvals[3];
+    int ndefaults;
+} jb_window_parts;
+void jb__window_parts(const jb_task_ctx *c, int64_t ws, const char *acct, jb_window_parts *w);
+/* A new table's partition columns for window kind `window`: the account's
+ * slice first when the job has accounts ("account,dt", "dt,hr", "", ...). */
+const char *jb__partition_by(int window, int accounts);
+
 /* A sql task announces its engine (NULL when done with it), so that a stop
  * interrupts the statement running on it. */
 void jb__task_engine(jb_task_ctx *c, sq_engine *e);
@@ -256,6 +269,17 @@ typedef struct jb_cspec {
 int jb__cspec_init(jb_cspec *s, const jb_vars *v, jb_redact *r, ut_error *e);
 void jb__cspec_free(jb_cspec *s);
 int jb__kind_collect(jb_task_ctx *ctx, ut_error *e);
+
+/* ---- kind snapshot (snap_tables.c, kind_snapshot.c) ----------------------------------
+ * A snapshot job's parts are its source tables ("schema.table"): one run per
+ * (table, window), each retried and failed on its own. */
+/* Look at the source's tables now: those include/exclude match, plus every
+ * name without wildcards in include and under tables (a missing one then
+ * fails its own run, naming it), kept as the job's parts.  When the source
+ * cannot be reached the parts found last are kept (and the error logged);
+ * -1 only when there are none to keep. */
+int jb__snap_resolve(const cf_config *cf, ct_catalog *cat, const cf_job *j, ut_error *e);
+int jb__kind_snapshot(jb_task_ctx *ctx, ut_error *e);
 
 /* A file a collect run stored (collect_files.c). */
 typedef struct jb_stored_file {

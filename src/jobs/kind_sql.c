@@ -22,18 +22,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The partitions of window [ws, we) (for the run's account, if it has
- * one) and the defaults of account/dt/hr. */
-typedef struct window_parts {
-    char ds[JB_DS_LEN], hr[16], prefix[200];
-    const char *dcols[3], *dvals[3];
-    int ndefaults;
-} window_parts;
-
-static void window_parts_of(const jb_task_ctx *c, int64_t ws, window_parts *w)
+void jb__window_parts(const jb_task_ctx *c, int64_t ws, const char *acct, jb_window_parts *w)
 {
     struct tm tm;
-    const char *acct = c->run->part;
     int win = c->job->window, n = 0;
     jb__local(c->timing, ws, &tm, NULL);
     jb__ds(c->timing, ws, w->ds);
@@ -51,8 +42,7 @@ static void window_parts_of(const jb_task_ctx *c, int64_t ws, window_parts *w)
     else snprintf(w->prefix, sizeof w->prefix, "%s", a); /* "dt=YYYY-MM-" above */
 }
 
-/* A new table's partition columns: the account's slice first. */
-static const char *partition_by(int window, int accounts)
+const char *jb__partition_by(int window, int accounts)
 {
     if (accounts)
         return window == CF_WINDOW_HOUR ? "account,dt,hr" : window == CF_WINDOW_NONE ? "account"
@@ -74,7 +64,7 @@ static int64_t write_windows(jb_task_ctx *c, sq_engine *eng, const char *text, i
     char err[1024];
     int64_t rows = -1;
     const struct jb_deps *dl = &c->rt->deps[j - c->cf->jobs];
-    window_parts *wp = ut_calloc((size_t)nw, sizeof *wp);
+    jb_window_parts *wp = ut_calloc((size_t)nw, sizeof *wp);
     const char **parts = ut_calloc((size_t)nw, sizeof *parts);
     ct_run_io *io = ut_calloc((size_t)nw + (size_t)dl->n, sizeof *io);
     int nio = nw;
@@ -85,7 +75,7 @@ static int64_t write_windows(jb_task_ctx *c, sq_engine *eng, const char *text, i
         goto out;
     }
     for (int i = 0; i < nw; i++, ws = jb__window_shift(c->timing, ws, 1)) {
-        window_parts_of(c, ws, &wp[i]);
+        jb__window_parts(c, ws, c->run->part, &wp[i]);
         parts[i] = wp[i].prefix;
         io[i] = (ct_run_io){.table = j->table, .partition = wp[i].prefix, .write = 1};
     }
@@ -93,7 +83,7 @@ static int64_t write_windows(jb_task_ctx *c, sq_engine *eng, const char *text, i
                        .mode = j->mode == CF_MODE_REPLACE_WINDOW ? SQ_WRITE_REPLACE_PARTITIONS
                                : j->mode == CF_MODE_REPLACE      ? SQ_WRITE_REPLACE
                                                                  : SQ_WRITE_APPEND,
-                       .partition_by = partition_by(j->window, c->run->part[0] != 0),
+                       .partition_by = jb__partition_by(j->window, c->run->part[0] != 0),
                        .default_cols = wp[0].dcols,
                        .default_vals = wp[0].dvals, .ndefaults = wp[0].ndefaults,
                        .partitions = parts, .npartitions = nw, .run = run};

@@ -324,8 +324,11 @@ static int trigger_on(ct_catalog *c, const cf_job *j, const jb_timing *t, int64_
     ut_error first = {0};
     jb_parts p;
     if (jb__parts(c, j, &p, e)) return -1;
-    if (!p.n) ut_fail(&first, UT_ENOTFOUND, "job %s: no accounts yet (its accounts.sql runs when "
-                      "the job first fires)", j->name);
+    if (!p.n && j->kind == CF_JOB_SNAPSHOT)
+        ut_fail(&first, UT_ENOTFOUND, "job %s: no source table matches include", j->name);
+    else if (!p.n)
+        ut_fail(&first, UT_ENOTFOUND, "job %s: no accounts yet (its accounts.sql runs when "
+                "the job first fires)", j->name);
     for (int i = 0; i < p.n; i++) {
         int64_t id = 0;
         ut_error pe = {0};
@@ -349,7 +352,8 @@ int jb_trigger(const cf_config *cf, const char *data_dir, const char *job, int64
     jb_timing t;
     ct_catalog *c = open_for(cf, data_dir, job, &j, &t, e);
     if (!c) return -1;
-    int rc = trigger_on(c, j, &t, window_us, force, run_id, e);
+    int rc = j->kind == CF_JOB_SNAPSHOT && jb__snap_resolve(cf, c, j, e) ? -1 : 0;
+    if (rc == 0) rc = trigger_on(c, j, &t, window_us, force, run_id, e);
     ct_close(c);
     jb__timing_free(&t);
     return rc;
@@ -364,7 +368,8 @@ int jb__trigger(jb_runtime *r, const cf_job *j, int64_t window_us, int force, in
         pthread_mutex_unlock(&r->tmu);
         return ut_fail(e, UT_EIO, "%s", err);
     }
-    int rc = trigger_on(r->tcat, j, jb__timing(r, j), window_us, force, run_id, e);
+    int rc = j->kind == CF_JOB_SNAPSHOT && jb__snap_resolve(r->cf, r->tcat, j, e) ? -1 : 0;
+    if (rc == 0) rc = trigger_on(r->tcat, j, jb__timing(r, j), window_us, force, run_id, e);
     pthread_mutex_unlock(&r->tmu);
     return rc;
 }
@@ -399,6 +404,7 @@ int jb_backfill(const cf_config *cf, const char *data_dir, const char *job, int6
     /* serial: one run over every window; parallel: one per window; each
      * for every account */
     jb_parts pl;
+    if (j->kind == CF_JOB_SNAPSHOT && jb__snap_resolve(cf, c, j, e)) goto out;
     if (jb__parts(c, j, &pl, e)) goto out;
     if (!pl.n) {
         jb__parts_free(&pl);

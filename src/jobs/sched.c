@@ -109,9 +109,9 @@ static int plan_job(jb_runtime *r, const cf_job *j, const jb_timing *t, int64_t 
     int64_t f, prev = last, done = INT64_MIN;
     /* accounts.sql: looked at again whenever the job fires */
     int64_t due = j->catchup ? jb__next_fire(t, last) : jb__prev_fire(t, now);
-    if (j->accounts.sql[0] && due != CR_NO_PREV && due <= now && due > last &&
-        jb__accounts_resolve(r, j, e))
-        return -1;
+    int fires = due != CR_NO_PREV && due <= now && due > last;
+    if (fires && j->accounts.sql[0] && jb__accounts_resolve(r, j, e)) return -1;
+    if (fires && j->kind == CF_JOB_SNAPSHOT && jb__snap_resolve(r->cf, r->cat, j, e)) return -1;
     if (!j->catchup) { /* only the latest fire, however long the downtime */
         f = jb__prev_fire(t, now);
         if (f == CR_NO_PREV || f <= last) return 0;

@@ -365,7 +365,7 @@ static int merge(lk_sink *s, ct_file *files, int a, int b, const ct_column *cols
     pq_column_spec *specs = ut_calloc((size_t)ncols + 1, sizeof *specs);
     for (int i = 0; i < ncols; i++) {
         specs[i].name = cols[i].name;
-        specs[i].type = lk__pq_type(cols[i].type);
+        specs[i].type = lk_pq_type(cols[i].type);
         specs[i].optional = strcmp(cols[i].name, "_ingest_ts") != 0;
     }
     merge_out m = {.s = s, .cols = cols, .ncols = ncols, .specs = specs};

@@ -18,7 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
-pq_type lk__pq_type(ct_type t)
+pq_type lk_pq_type(ct_type t)
 {
     switch (t) {
     case CT_BOOL: return PQ_BOOL;
@@ -110,7 +110,7 @@ int lk__part_open(lk_sink *s, lk__buf *b, char *err, size_t errlen)
         if (c->type == CT_TIMESTAMP) b->tst[i] = lk_tstext_create();
         b->wcol[i] = m;
         specs[m].name = c->name;
-        specs[m].type = lk__pq_type(c->type);
+        specs[m].type = lk_pq_type(c->type);
         specs[m].optional = 1;
         m++;
     }

@@ -233,6 +233,14 @@ int lk_tmp_gc(const char *tmp_dir);
  * pid may be a living writer's on another machine sharing the directory) or
  * that are older than LK_ORPHAN_AGE_MS (any store).
  * Returns the number deleted, or -1 with a message. */
+/* The Parquet type that holds lake column type t (the one mapping). */
+pq_type lk_pq_type(ct_type t);
+
+/* THE name of file i of a writer other than the sink and compaction (CREATE
+ * TABLE AS / INSERT, job tasks) that started at stamp_us: "part-q<µs>-<pid>-
+ * <i>.parquet" (this process's pid), into out[LK_WRITER_NAME_MAX]. */
+#define LK_WRITER_NAME_MAX 96
+void lk_writer_file_name(char *out, long long stamp_us, int i);
 #define LK_ORPHAN_AGE_MS (24LL * 3600 * 1000)
 #define LK_ORPHAN_GRACE_MS (10LL * 60 * 1000)
 int lk_orphan_gc(ct_catalog *cat, st_store *store, const char *table, int64_t table_id,

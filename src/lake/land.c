@@ -313,6 +313,11 @@ typedef struct orphan_ctx {
     char err[300];
 } orphan_ctx;
 
+void lk_writer_file_name(char *out, long long stamp_us, int i)
+{
+    snprintf(out, LK_WRITER_NAME_MAX, "part-q%lld-%ld-%04d.parquet", stamp_us, (long)getpid(), i);
+}
+
 /* The pid in a CTAS/INSERT object name ".../part-q<µs>-<pid>-<i>.parquet"
  * (and its time stamp, µs, into *stamp), or 0. */
 static long object_pid(const char *key, long long *stamp)

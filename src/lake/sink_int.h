@@ -88,8 +88,6 @@ int lk__schema_commit(lk_sink *s, char *err, size_t errlen);
 void lk__rewind(lk_sink *s);
 /* Write every buffer as Parquet, store the files, commit files + position. */
 int lk__flush(lk_sink *s, char *err, size_t errlen);
-/* The Parquet writer type of a catalog column type. */
-pq_type lk__pq_type(ct_type t);
 /* Retention, compaction and trash (compact.c).  0 or -1. */
 int lk__maintain(lk_sink *s, char *err, size_t errlen);
 int lk__empty_trash(lk_sink *s, char *err, size_t errlen);

@@ -182,28 +182,15 @@ int pgf_attach(sqlite3 *db, const char *name, const char *conninfo, char *err, s
     return pgf_attach_opts(db, name, conninfo, NULL, err, errlen);
 }
 
-/* The first line of path, in out[outlen].  0 or -1. */
-static int read_password(const char *name, const char *path, char *out, size_t outlen, char *err,
-                         size_t errlen)
-{
-    FILE *f = fopen(path, "r");
-    if (!f) return ut_err(err, errlen, "postgres \"%s\": password_file %s: %m", name, path);
-    if (!fgets(out, (int)outlen, f)) out[0] = 0;
-    fclose(f);
-    out[strcspn(out, "\r\n")] = 0;
-    return 0;
-}
-
 int pgf_attach_config(sqlite3 *db, const cf_config *c, char *err, size_t errlen)
 {
     char pw[PGF_MAX_PASSWORD + 2];
     for (int i = 0; c && i < c->npostgres; i++) {
         const cf_postgres *p = &c->postgres[i];
         pgf_opts o = {0};
-        if (p->password_file && p->password_file[0]) {
-            if (read_password(p->name, p->password_file, pw, sizeof pw, err, errlen)) return -1;
-            o.password = pw;
-        }
+        int have = pgf_password(p, pw, sizeof pw, err, errlen);
+        if (have < 0) return -1;
+        if (have) o.password = pw;
         o.fetch_rows = (int)p->fetch_rows;
         o.connect_timeout_s = (int)(p->connect_timeout_ms / 1000);
         int rc = pgf_attach_opts(db, p->name, p->conninfo, &o, err, errlen);

@@ -99,7 +99,7 @@ int pgf__connect(pgf_conn *c, char *err, size_t errlen)
     if (c->password) kw[i] = "password", val[i++] = c->password;
     kw[i] = "connect_timeout", val[i++] = timeout;
     kw[i] = "client_encoding", val[i++] = "UTF8";
-    kw[i] = "application_name", val[i++] = "sluice";
+    kw[i] = "application_name", val[i++] = c->application[0] ? c->application : "sluice";
     kw[i] = NULL, val[i] = NULL;
     if (c->pg) PQfinish(c->pg);
     c->in_txn = 0;

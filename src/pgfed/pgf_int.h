@@ -108,6 +108,7 @@ typedef struct pgf_conn {
     char *conninfo;
     char *password;        /* from opts; NULL = none */
     char *display;         /* conninfo without the password, for messages */
+    char application[64];  /* application_name; "" = "sluice" */
     PGconn *pg;
     int fetch_rows, connect_timeout_s;
     int utf8;              /* server_encoding is UTF8 */

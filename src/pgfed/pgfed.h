@@ -32,6 +32,7 @@
 
 #include "config/config.h"
 
+#include <libpq-fe.h>
 #include <sqlite3.h>
 #include <stddef.h>
 
@@ -62,5 +63,28 @@ int pgf_attach_opts(sqlite3 *db, const char *name, const char *conninfo, const p
  * set).  c may be NULL or have none: returns 0.  On the first failure returns
  * -1 with its message; connections attached before it stay attached. */
 int pgf_attach_config(sqlite3 *db, const cf_config *c, char *err, size_t errlen);
+
+/* The password of connection p: the first line of its password_file into
+ * out[n].  1 read, 0 none configured, -1 with a message naming the
+ * connection and the file. */
+int pgf_password(const cf_postgres *p, char *out, size_t n, char *err, size_t errlen);
+
+/* ---- sessions for other modules (snapshots) ----------------------------------------
+ * A connection to postgres.<name> made exactly as the attach makes its own
+ * (password_file, connect_timeout, client_encoding UTF8, session TimeZone
+ * UTC, DateStyle ISO, hex bytea), whose messages name the connection and
+ * never carry the password.  One thread at a time. */
+typedef struct pgf_session pgf_session;
+/* Connect.  NULL with a message (conninfo that does not parse, the server
+ * unreachable, authentication failed). */
+pgf_session *pgf_session_open(const cf_postgres *p, const char *application, char *err,
+                              size_t errlen);
+PGconn *pgf_session_pg(pgf_session *s);
+/* The message of a failed result r (NULL: the connection's own) into err:
+ * `postgres "NAME": MESSAGE (SQLSTATE X)`, scrubbed.  Returns -1. */
+int pgf_session_err(pgf_session *s, const PGresult *r, char *err, size_t errlen);
+/* Run a statement that returns no rows.  0 or -1 with a message. */
+int pgf_session_exec(pgf_session *s, const char *sql, char *err, size_t errlen);
+void pgf_session_close(pgf_session *s); /* accepts NULL */
 
 #endif

@@ -464,14 +464,13 @@ static int land(ctas *x, ut_errkind *kind, char *err, size_t errlen)
 {
     sq_engine *e = x->e;
     lk_land_file *lf = ut_calloc((size_t)x->nparts + 1, sizeof *lf);
-    char (*names)[96] = ut_calloc((size_t)x->nparts + 1, sizeof *names);
+    char (*names)[LK_WRITER_NAME_MAX] = ut_calloc((size_t)x->nparts + 1, sizeof *names);
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
     long long stamp = (long long)now.tv_sec * 1000000 + now.tv_nsec / 1000;
     for (int i = 0; i < x->nparts; i++) {
         ctas_part *p = &x->parts[i];
-        snprintf(names[i], sizeof names[i], "part-q%lld-%ld-%04d.parquet", stamp, (long)getpid(),
-                 i); /* unique per writer: its pid and the time */
+        lk_writer_file_name(names[i], stamp, i); /* unique per writer: its pid and the time */
         lf[i] = (lk_land_file){.w = p->w, .tmp = p->tmp, .partition = p->segment,
                                .name = names[i], .min_offset = -1, .max_offset = -1,
                                .schema_version = x->create ? 1 : x->t.version};

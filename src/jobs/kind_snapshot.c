@@ -1,0 +1,480 @@
+/* jobs: kind snapshot — one source table (the run's part) into its lake
+ * table, for the run's window (docs/snapshots.md).
+ *
+ *   the table's settings (tables.<name>: columns | drop, rename, mask, where)
+ *   ──► sn_scan_begin: ONE read-only REPEATABLE READ transaction; the
+ *       source's columns as it has them now
+ *   ──► plan: the columns read, each named column checked to exist (a
+ *       message naming the job, the table and the column), lake names by the
+ *       lake's rule, lake types by the mapping below; an existing lake table
+ *       is extended (new columns added, types widened; a column the source
+ *       dropped stays, NULL from now on)
+ *   ──► rows streamed (COPY text) ──► each value masked, converted, put into
+ *       a Parquet writer (a new file every SNAP_FILE_BYTES)
+ *   ──► lk_land: the files replace the window's partitions (dt=<ds>, or the
+ *       whole table without a window) in ONE catalog transaction that also
+ *       finishes the run: a reader sees the old snapshot or the new one
+ *
+ * Memory: one row of the source, the writer's row group, nothing per row
+ * kept.  A value with no lake form (infinity, a zero date) is stored NULL
+ * and counted, per column, in the run's log line. */
+#include "jobs/jb_rt.h"
+#include "lake/lake.h"
+#include "log/log.h"
+#include "mask/mask.h"
+#include "snap/snap.h"
+#include "store/store.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#define SNAP_FILE_BYTES (512u << 20) /* a new Parquet file after this much written */
+#define SNAP_MAX_FILES 1000
+
+/* One column of the lake table as this run writes it. */
+typedef struct snap_col {
+    int sel;          /* its field in the scan's rows; -1: the source has it no more (NULL) */
+    sn_class cls;     /* how its text converts (SN_STRING once masked) */
+    ct_type type;     /* the lake column's type */
+    mk_mask *mask;    /* NULL: none */
+    int64_t nulled;   /* values with no lake form, stored NULL */
+} snap_col;
+
+typedef struct snap_file {
+    pq_writer *w;
+    char tmp[4400];
+} snap_file;
+
+typedef struct snap_run {
+    jb_task_ctx *c;
+    const cf_snap_table *cfg; /* NULL: every column, as it is */
+    char table[LK_TABLE_NAME_MAX + 1]; /* the lake table */
+    sn_source *src;
+    sn_scan *scan;
+    int *sel;         /* source column of each selected field */
+    int nsel;
+    ct_column *cols;  /* the lake table's columns, as written */
+    snap_col *sc;
+    int ncols;
+    ct_table t;       /* the lake table, when it exists (t.id > 0) */
+    snap_file files[SNAP_MAX_FILES];
+    int nfiles;
+    int64_t rows;
+    ut_buf bytes, masked;
+    char key[MK_MAX_KEY + 1];
+    size_t keylen;
+} snap_run;
+
+/* The lake type of a source class. */
+static ct_type lake_type(sn_class c)
+{
+    switch (c) {
+    case SN_BOOL: return CT_BOOL;
+    case SN_INT32: return CT_INT32;
+    case SN_INT64: return CT_INT64;
+    case SN_FLOAT: return CT_FLOAT;
+    case SN_DOUBLE: return CT_DOUBLE;
+    case SN_DATE: return CT_DATE;
+    case SN_TIMESTAMP:
+    case SN_TIMESTAMP_NTZ: return CT_TIMESTAMP;
+    default: return CT_STRING; /* decimal, time, bytes: exact text until the lake has them */
+    }
+}
+
+static int fail(snap_run *k, ut_error *e, ut_errkind kind, const char *fmt, const char *a,
+                const char *b)
+{
+    char m[700];
+    snprintf(m, sizeof m, fmt, a, b);
+    return ut_fail(e, kind, "job %s: table %s: %s", k->c->job->name, k->c->run->part, m);
+}
+
+/* The lake table's name: tables.<t>.target, else table_prefix + "s_t". */
+static int lake_name(snap_run *k, ut_error *e)
+{
+    const cf_job *j = k->c->job;
+    char err[300];
+    if (k->cfg && k->cfg->target[0]) snprintf(k->table, sizeof k->table, "%s", k->cfg->target);
+    else snprintf(k->table, sizeof k->table, "%s%s", j->table_prefix, k->c->run->part);
+    for (char *p = k->table; *p; p++)
+        if (*p == '.') *p = '_';
+    if (ut_name_check(UT_NAME_TABLE, k->table, strlen(k->table), err, sizeof err))
+        return fail(k, e, UT_EINVAL, "lake table: %s%s", err, "");
+    return 0;
+}
+
+static int find_col(const sn_scan *s, const char *name)
+{
+    const sn_column *c = sn_scan_columns(s);
+    for (int i = 0; i < sn_scan_ncols(s); i++)
+        if (!strcmp(c[i].name, name)) return i;
+    return -1;
+}
+
+/* Every column a setting names must exist (selected, for rename/mask). */
+static int check_names(snap_run *k, ut_error *e)
+{
+    const cf_snap_table *t = k->cfg;
+    const char *what[] = {"columns", "drop"};
+    const cf_strlist *lists[] = {&t->columns, &t->drop};
+    for (int l = 0; l < 2; l++)
+        for (int i = 0; i < lists[l]->n; i++)
+            if (find_col(k->scan, lists[l]->v[i]) < 0)
+                return fail(k, e, UT_EINVAL, "%s: the source has no column '%s'", what[l],
+                            lists[l]->v[i]);
+    const cf_strmap *maps[] = {&t->rename, &t->mask};
+    const char *mwhat[] = {"rename", "mask"};
+    for (int m = 0; m < 2; m++)
+        for (int i = 0; i < maps[m]->n; i++) {
+            int c = find_col(k->scan, maps[m]->k[i]), read = 0;
+            for (int s = 0; c >= 0 && s < k->nsel; s++) read |= k->sel[s] == c;
+            if (!read)
+                return fail(k, e, UT_EINVAL, c < 0 ? "%s: the source has no column '%s'"
+                                                   : "%s: column '%s' is not read (columns/drop)",
+                            mwhat[m], maps[m]->k[i]);
+        }
+    return 0;
+}
+
+/* The source columns read, in order: columns, or all but drop. */
+static int select_columns(snap_run *k, ut_error *e)
+{
+    const cf_snap_table *t = k->cfg;
+    int n = sn_scan_ncols(k->scan);
+    k->sel = ut_calloc((size_t)n + 1, sizeof *k->sel);
+    if (t && t->columns.n) {
+        for (int i = 0; i < t->columns.n; i++) k->sel[k->nsel++] = find_col(k->scan, t->columns.v[i]);
+    } else {
+        for (int i = 0; i < n; i++) {
+            int dropped = 0;
+            for (int d = 0; t && d < t->drop.n; d++)
+                dropped |= !strcmp(t->drop.v[d], sn_scan_columns(k->scan)[i].name);
+            if (!dropped) k->sel[k->nsel++] = i;
+        }
+    }
+    if (t && check_names(k, e)) return -1;
+    if (!k->nsel) return fail(k, e, UT_EINVAL, "no column left to read (drop takes them all)%s%s", "", "");
+    return 0;
+}
+
+/* The key of hash masks, from the secret mask_key. */
+static int mask_key(snap_run *k, ut_error *e)
+{
+    const cf_job *j = k->c->job;
+    char err[400], v[JB_MAX_SECRET_BYTES];
+    if (!j->mask_key[0] || k->keylen) return 0;
+    if (jb__secret(k->c->cf, j->mask_key, v, err, sizeof err))
+        return fail(k, e, UT_EINVAL, "mask_key: %s%s", err, "");
+    k->keylen = strlen(v) < sizeof k->key ? strlen(v) : sizeof k->key - 1;
+    memcpy(k->key, v, k->keylen);
+    memset(v, 0, sizeof v);
+    return 0;
+}
+
+/* The lake column for selected field s: name by the lake's rule, type by
+ * the mapping (text once masked, unless the mask only nulls). */
+static int plan_field(snap_run *k, int s, lk_names *names, ct_column *out, snap_col *sc,
+                      ut_error *e)
+{
+    const sn_column *src = &sn_scan_columns(k->scan)[k->sel[s]];
+    const char *rn = k->cfg ? cf_strmap_get(&k->cfg->rename, src->name) : NULL;
+    const char *mk = k->cfg ? cf_strmap_get(&k->cfg->mask, src->name) : NULL;
+    const char *nm = rn ? rn : src->name;
+    char name[LK_NAME_MAX + 1];
+    size_t nn = 0;
+    if (lk_names_resolve(names, nm, strlen(nm), name, &nn) >= 0 || !nn)
+        return fail(k, e, UT_EINVAL, "column '%s' would be a second lake column %s (rename it)",
+                    src->name, nm);
+    lk_names_take(names, name, nn, s);
+    snprintf(out->name, sizeof out->name, "%s", name);
+    *sc = (snap_col){.sel = s, .cls = src->cls};
+    if (mk) {
+        ut_error me = {0};
+        if (mask_key(k, e)) return -1;
+        sc->mask = mk_create(mk, k->key, k->keylen, &me);
+        if (!sc->mask) return fail(k, e, UT_EINVAL, "mask of column %s: %s", src->name, me.msg);
+        if (mk_kind_of(sc->mask) != MK_NULL) sc->cls = SN_STRING;
+    }
+    out->type = sc->type = lake_type(sc->cls);
+    return 0;
+}
+
+/* The lake columns of the fields read, in their order. */
+static int plan_fields(snap_run *k, ut_error *e)
+{
+    lk_names *names = lk_names_create(1);
+    const char *pby = jb__partition_by(k->c->job->window, 0);
+    for (const char *p = pby; *p;) { /* dt, hr are the partitions' */
+        size_t n = strcspn(p, ",");
+        lk_names_take(names, p, n, -1);
+        p += n + (p[n] == ',');
+    }
+    k->cols = ut_calloc((size_t)k->nsel + 1, sizeof *k->cols);
+    k->sc = ut_calloc((size_t)k->nsel + 1, sizeof *k->sc);
+    int rc = 0;
+    for (int s = 0; s < k->nsel && rc == 0; s++, k->ncols++)
+        rc = plan_field(k, s, names, &k->cols[s], &k->sc[s], e);
+    lk_names_destroy(names);
+    return rc;
+}
+
+/* Field i of the run for lake column j of an existing table: the planned
+ * one of that name (ASCII case ignored, as the catalog matches), or none. */
+static int planned_of(const snap_run *k, const char *name)
+{
+    for (int i = 0; i < k->ncols; i++)
+        if (!strcasecmp(k->cols[i].name, name)) return i;
+    return -1;
+}
+
+/* The table's partitioning must be the job's, and no stream may land it. */
+static int check_table(snap_run *k, ut_error *e)
+{
+    const char *want = jb__partition_by(k->c->job->window, 0);
+    if (k->t.stream[0])
+        return fail(k, e, UT_EEXISTS, "lake table %s is the one stream %s lands in", k->table,
+                    k->t.stream);
+    if (strcmp(k->t.partition, want))
+        return fail(k, e, UT_EEXISTS, "lake table %s is partitioned by '%s', not as this job's "
+                    "window writes", k->table, k->t.partition);
+    return 0;
+}
+
+/* An existing lake table: extended by the run's columns (new ones added,
+ * types widened; a type it cannot widen to makes the column string), then
+ * every column it has is written, those the source lacks now as NULL. */
+static int merge_table(snap_run *k, ut_error *e)
+{
+    char err[700];
+    int have = ct_table_get(k->c->cat, k->table, &k->t, err, sizeof err);
+    if (have < 0) return fail(k, e, UT_EIO, "%s%s", err, "");
+    if (!have) return 0;
+    if (check_table(k, e)) return -1;
+    for (int i = 0; i < k->t.ncols; i++) {
+        int p = planned_of(k, k->t.cols[i].name);
+        if (p >= 0 && !ct_type_widens(k->t.cols[i].type, k->cols[p].type))
+            k->cols[p].type = CT_STRING; /* retyped at the source: text holds both */
+    }
+    ct_table after;
+    if (ct_schema_extend(k->c->cat, k->table, k->cols, k->ncols, &after, err, sizeof err) < 0)
+        return fail(k, e, UT_EIO, "%s%s", err, "");
+    ct_column *cols = ut_calloc((size_t)after.ncols + 1, sizeof *cols);
+    snap_col *sc = ut_calloc((size_t)after.ncols + 1, sizeof *sc);
+    for (int i = 0; i < after.ncols; i++) {
+        int p = planned_of(k, after.cols[i].name);
+        cols[i] = after.cols[i];
+        sc[i] = p >= 0 ? k->sc[p] : (snap_col){.sel = -1};
+        sc[i].type = after.cols[i].type;
+    }
+    free(k->cols);
+    free(k->sc); /* its masks moved to sc */
+    k->cols = cols, k->sc = sc, k->ncols = after.ncols;
+    ct_table_free(&k->t);
+    k->t = after;
+    return 0;
+}
+
+static int open_file(snap_run *k, ut_error *e)
+{
+    char dir[4200], err[600];
+    if (k->nfiles == SNAP_MAX_FILES)
+        return fail(k, e, UT_ETOOBIG, "more than %s files of %s in one snapshot", "1000", "512 MiB");
+    snprintf(dir, sizeof dir, "%s/lake-tmp", jb__data_dir(k->c->rt));
+    if (ut_mkdir_p(dir, err, sizeof err)) return fail(k, e, UT_EIO, "%s%s", err, "");
+    snap_file *f = &k->files[k->nfiles];
+    lk_tmp_path(dir, k->table, f->tmp, sizeof f->tmp);
+    pq_column_spec *spec = ut_calloc((size_t)k->ncols + 1, sizeof *spec);
+    for (int i = 0; i < k->ncols; i++)
+        spec[i] = (pq_column_spec){k->cols[i].name, lk_pq_type(k->cols[i].type), 1};
+    f->w = pq_writer_create(f->tmp, spec, k->ncols, NULL, err, sizeof err);
+    free(spec);
+    if (!f->w) return fail(k, e, UT_EIO, "%s%s", err, "");
+    k->nfiles++;
+    return 0;
+}
+
+/* Put the converted value of class c into column col of type t. */
+static int put_typed(pq_writer *w, int col, ct_type t, sn_class c, const sn_value *v)
+{
+    switch (t) {
+    case CT_BOOL: return pq_writer_put_bool(w, col, (int)v->i);
+    case CT_INT32:
+    case CT_DATE: return pq_writer_put_i32(w, col, (int32_t)v->i);
+    case CT_INT64: return pq_writer_put_i64(w, col, v->i);
+    case CT_FLOAT: return pq_writer_put_float(w, col, (float)v->d);
+    case CT_DOUBLE:
+        return pq_writer_put_double(w, col, c == SN_INT32 || c == SN_INT64 ? (double)v->i : v->d);
+    case CT_TIMESTAMP:
+        return pq_writer_put_i64(w, col, c == SN_DATE ? v->i * 86400000000LL : v->i);
+    default: return pq_writer_put_bytes(w, col, v->p, v->n);
+    }
+}
+
+/* One value into its column: masked, converted, put. */
+static int put_value(snap_run *k, pq_writer *w, int col, const char *v, size_t n, ut_error *e)
+{
+    snap_col *sc = &k->sc[col];
+    int is_null = v == NULL;
+    if (sc->mask && !is_null) {
+        ut_error me = {0};
+        if (mk_apply(sc->mask, v, n, &k->masked, &is_null, &me))
+            return fail(k, e, UT_EINVAL, "column %s: %s", k->cols[col].name, me.msg);
+        v = (const char *)k->masked.p, n = k->masked.len;
+    }
+    if (is_null) return pq_writer_put_null(w, col);
+    sn_value val = {.bytes = &k->bytes};
+    char err[200];
+    int rc = sc->type == CT_STRING ? (val.p = v, val.n = n, 0)
+                                   : sn_convert(sc->cls, v, n, &val, err, sizeof err);
+    if (rc < 0) return fail(k, e, UT_EINVAL, "column %s: %s", k->cols[col].name, err);
+    if (rc == 1) {
+        sc->nulled++;
+        return pq_writer_put_null(w, col);
+    }
+    if (put_typed(w, col, sc->type, sc->cls, &val))
+        return fail(k, e, UT_EINTERNAL, "column %s: %s", k->cols[col].name, pq_writer_error(w));
+    return 0;
+}
+
+/* Stream the rows into the files.  0 / -1. */
+static int copy_rows(snap_run *k, ut_error *e)
+{
+    char err[1200];
+    const char **v = ut_calloc((size_t)k->nsel, sizeof *v);
+    size_t *n = ut_calloc((size_t)k->nsel, sizeof *n);
+    int rc = open_file(k, e);
+    if (rc == 0 && sn_scan_start(k->scan, k->sel, k->nsel, err, sizeof err))
+        rc = fail(k, e, UT_EINVAL, "%s%s", err, "");
+    while (rc == 0) {
+        int got = sn_scan_next(k->scan, v, n, &k->c->rt->cancel, k->c->deadline_ms, err, sizeof err);
+        if (got <= 0) {
+            if (got < 0) rc = fail(k, e, UT_EIO, "%s%s", err, "");
+            break;
+        }
+        pq_writer *w = k->files[k->nfiles - 1].w;
+        for (int i = 0; i < k->ncols && rc == 0; i++) {
+            int s = k->sc[i].sel;
+            rc = s < 0 ? pq_writer_put_null(w, i) : put_value(k, w, i, v[s], n[s], e);
+        }
+        if (rc == 0 && pq_writer_end_row(w))
+            rc = fail(k, e, UT_EINTERNAL, "%s%s", pq_writer_error(w), "");
+        if (rc == 0 && ++k->rows && pq_writer_bytes(w) >= (int64_t)SNAP_FILE_BYTES)
+            rc = open_file(k, e);
+    }
+    free(v);
+    free(n);
+    return rc;
+}
+
+/* The files replace the window's partitions, with the run, in one
+ * transaction (creating the table with its columns when it is new). */
+static int land(snap_run *k, ut_error *e)
+{
+    jb_task_ctx *c = k->c;
+    const cf_job *j = c->job;
+    jb_window_parts wp;
+    jb__window_parts(c, c->run->window_start, "", &wp);
+    char part[200], loc[1200], err[1200], change[200];
+    if (j->window == CF_WINDOW_MONTH) snprintf(part, sizeof part, "dt=%s", wp.ds);
+    else snprintf(part, sizeof part, "%s", wp.prefix);
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    long long stamp = (long long)now.tv_sec * 1000000 + now.tv_nsec / 1000;
+    lk_land_file *lf = ut_calloc((size_t)k->nfiles + 1, sizeof *lf);
+    char (*names)[LK_WRITER_NAME_MAX] = ut_calloc((size_t)k->nfiles + 1, sizeof *names);
+    for (int i = 0; i < k->nfiles; i++) {
+        lk_writer_file_name(names[i], stamp, i);
+        lf[i] = (lk_land_file){.w = k->files[i].w, .tmp = k->files[i].tmp, .partition = part,
+                               .name = names[i], .min_offset = -1, .max_offset = -1,
+                               .schema_version = k->t.id ? k->t.version : 1};
+    }
+    st_uri(c->store, k->table, loc, sizeof loc);
+    snprintf(change, sizeof change, "created by snapshot job %s from %s", j->name, c->run->part);
+    ct_new_table nt = {.name = k->table, .location = loc, .partition = jb__partition_by(j->window, 0),
+                       .cols = k->cols, .ncols = k->ncols, .change = change, .exists_ok = 1};
+    const char *replace[1] = {wp.prefix};
+    ct_table_change tc = {.table_id = k->t.id, .create = k->t.id ? NULL : &nt,
+                          .replace = replace, .nreplace = 1};
+    ct_run_io io = {.table = k->table, .partition = wp.prefix, .write = 1};
+    c->done->rows = k->rows;
+    c->done->io = &io, c->done->nio = 1;
+    lk_landing l = {.cat = c->cat, .store = c->store, .tables = {k->table},
+                    .change = {.tables = &tc, .ntables = 1, .run = c->done}};
+    int rc = lk_land(&l, lf, k->nfiles, err, sizeof err);
+    c->done->io = NULL, c->done->nio = 0;
+    for (int i = 0; i < k->nfiles; i++) k->files[i].tmp[0] = 0; /* consumed or unlinked */
+    free(lf);
+    free(names);
+    if (rc) return fail(k, e, l.change.err_kind ? l.change.err_kind : UT_EIO, "%s%s", err, "");
+    c->done->bytes = (int64_t)l.bytes;
+    return 1;
+}
+
+/* What the run did, for the log: rows, files, values stored NULL. */
+static void log_done(const snap_run *k)
+{
+    char nulled[600] = "";
+    size_t o = 0;
+    for (int i = 0; i < k->ncols && o < sizeof nulled - 100; i++)
+        if (k->sc[i].nulled)
+            o += (size_t)snprintf(nulled + o, sizeof nulled - o, "%s%s %" PRId64, o ? ", " : "",
+                                  k->cols[i].name, k->sc[i].nulled);
+    lg_info("jobs", "job %s run %lld table %s -> %s: %" PRId64 " rows, %d files%s%s%s",
+            k->c->job->name, (long long)k->c->run->id, k->c->run->part, k->table, k->rows,
+            k->nfiles, o ? " (values with no lake form stored NULL: " : "", nulled, o ? ")" : "");
+}
+
+static void cleanup(snap_run *k)
+{
+    sn_scan_end(k->scan);
+    sn_close(k->src);
+    for (int i = 0; i < k->nfiles; i++) {
+        pq_writer_destroy(k->files[i].w);
+        if (k->files[i].tmp[0]) unlink(k->files[i].tmp);
+    }
+    for (int i = 0; i < k->ncols; i++) mk_destroy(k->sc[i].mask);
+    free(k->sc);
+    free(k->cols);
+    free(k->sel);
+    ct_table_free(&k->t);
+    ut_buf_free(&k->bytes);
+    ut_buf_free(&k->masked);
+    memset(k->key, 0, sizeof k->key);
+    free(k);
+}
+
+/* Connect and begin the scan of the run's table. */
+static int open_scan(snap_run *k, ut_error *e)
+{
+    const cf_job *j = k->c->job;
+    char err[1200];
+    const cf_postgres *pg = cf_postgres_find(k->c->cf, j->source);
+    if (!pg) return fail(k, e, UT_EINVAL, "source: no connection '%s' under postgres%s", j->source, "");
+    k->src = sn_open_postgres(pg, err, sizeof err);
+    if (!k->src) return fail(k, e, UT_EIO, "%s%s", err, "");
+    k->scan = sn_scan_begin(k->src, k->c->run->part, k->cfg ? k->cfg->where : "", err, sizeof err);
+    if (!k->scan) return fail(k, e, UT_ENOTFOUND, "%s%s", err, "");
+    return 0;
+}
+
+int jb__kind_snapshot(jb_task_ctx *c, ut_error *e)
+{
+    snap_run *k = ut_calloc(1, sizeof *k);
+    k->c = c;
+    k->cfg = cf_snap_table_find(c->job, c->run->part);
+    int rc = lake_name(k, e) || open_scan(k, e) || select_columns(k, e) || plan_fields(k, e) ||
+                     merge_table(k, e) || copy_rows(k, e) ? -1 : 0;
+    if (rc == 0) {
+        sn_scan_end(k->scan); /* COMMIT: the snapshot is read */
+        k->scan = NULL;
+        log_done(k);
+        rc = land(k, e);
+    }
+    cleanup(k);
+    return rc;
+}

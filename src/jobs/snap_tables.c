@@ -1,0 +1,112 @@
+/* jobs: the tables of a snapshot job, which are its parts.
+ *
+ *   include / exclude ──► the source's tables now (sn_tables) ──► + every
+ *   name without wildcards (include, tables:) ──► kept as the job's parts
+ *   in the catalog (the store accounts.sql uses: job_accounts), so the
+ *   scheduler, triggers, backfills and workers in any process see the same
+ *   list.
+ *
+ * Looked at when the job fires, and by triggers and backfills.  A name given
+ * outright is kept even when the source lacks it, so that its run fails on
+ * its own with "table ... does not exist" rather than vanishing silently. */
+#include "jobs/jb_int.h"
+#include "log/log.h"
+#include "snap/snap.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_PARTS 10000
+
+static int has_wildcard(const char *s) { return strpbrk(s, "*?[") != NULL; }
+
+static int valid_part(const char *s)
+{
+    size_t n = strlen(s);
+    return n > 0 && n <= 64 &&
+           strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") == n;
+}
+
+typedef struct part_list {
+    char **v;
+    int n, skipped;
+} part_list;
+
+static void add(part_list *p, const char *name)
+{
+    for (int i = 0; i < p->n; i++)
+        if (!strcmp(p->v[i], name)) return;
+    if (!valid_part(name) || p->n >= MAX_PARTS) {
+        p->skipped++;
+        return;
+    }
+    p->v = ut_realloc(p->v, sizeof *p->v * (size_t)(p->n + 1));
+    p->v[p->n++] = ut_strdup(name);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The names matched in the source (patterns only).  0 / -1 with err. */
+static int from_source(const cf_config *cf, const cf_job *j, part_list *p, char *err,
+                       size_t errlen)
+{
+    int patterns = 0;
+    for (int i = 0; i < j->include.n; i++) patterns |= has_wildcard(j->include.v[i]);
+    if (!patterns) return 0;
+    const cf_postgres *pg = cf_postgres_find(cf, j->source);
+    if (!pg) return ut_err(err, errlen, "source: no connection '%s' under postgres", j->source);
+    sn_source *s = sn_open_postgres(pg, err, errlen);
+    if (!s) return -1;
+    char **names = NULL;
+    int n = sn_tables(s, (const char *const *)j->include.v, j->include.n,
+                      (const char *const *)j->exclude.v, j->exclude.n, &names, err, errlen);
+    sn_close(s);
+    if (n < 0) return -1;
+    for (int i = 0; i < n; i++) add(p, names[i]);
+    sn_names_free(names, n);
+    return 0;
+}
+
+int jb__snap_resolve(const cf_config *cf, ct_catalog *cat, const cf_job *j, ut_error *e)
+{
+    char err[600];
+    part_list p = {0};
+    for (int i = 0; i < j->include.n; i++)
+        if (!has_wildcard(j->include.v[i])) add(&p, j->include.v[i]);
+    for (int i = 0; i < j->ntables; i++) add(&p, j->tables[i].name);
+    int rc = 0;
+    if (from_source(cf, j, &p, err, sizeof err)) {
+        char **old = NULL, oerr[300];
+        int n = ct_job_accounts(cat, j->name, &old, oerr, sizeof oerr);
+        for (int i = 0; i < n; i++) free(old[i]);
+        free(old);
+        if (n <= 0 && !p.n) {
+            for (int i = 0; i < p.n; i++) free(p.v[i]);
+            free(p.v);
+            return ut_fail(e, UT_EIO, "job %s: %s", j->name, err);
+        }
+        lg_warn("jobs", "job %s: the source's tables could not be listed (%s); %s", j->name, err,
+                n > 0 ? "the tables found last are snapshotted" : "only the tables named outright "
+                "are snapshotted");
+        if (n > 0) {
+            for (int i = 0; i < p.n; i++) free(p.v[i]);
+            free(p.v);
+            return 0;
+        }
+    }
+    if (p.skipped)
+        lg_warn("jobs", "job %s: %d source tables left out: a name must be 1-64 of "
+                "A-Za-z0-9_.- (and at most %d tables)", j->name, p.skipped, MAX_PARTS);
+    qsort(p.v, (size_t)p.n, sizeof *p.v, cmp_str);
+    const char **args = ut_calloc((size_t)p.n + 1, sizeof *args);
+    for (int i = 0; i < p.n; i++) args[i] = "{}";
+    if (ct_job_accounts_set(cat, j->name, (const char *const *)p.v, args, p.n, err, sizeof err))
+        rc = ut_fail(e, UT_EIO, "job %s: tables: %s", j->name, err);
+    free(args);
+    for (int i = 0; i < p.n; i++) free(p.v[i]);
+    free(p.v);
+    return rc;
+}

@@ -1,0 +1,136 @@
+/* snap — reading tables out of source databases, for snapshot jobs
+ * (docs/snapshots.md).
+ *
+ * Prefix: sn_.  Cross-file internals: sn__ (sn_int.h).
+ *
+ *   sn_open(postgres.<name>) ──► sn_tables: the tables include/exclude name
+ *     ──► sn_scan_begin(table, where): ONE transaction (PostgreSQL:
+ *         REPEATABLE READ READ ONLY) in which the table's columns are read
+ *         (sn_scan_columns: name, source type, the class it maps to) and then
+ *         its rows are streamed (COPY (SELECT ...) TO STDOUT, text form)
+ *     ──► sn_scan_next: one row at a time, fields as text (NULL = SQL NULL),
+ *         parsed in place in libpq's buffer: memory is one row
+ *     ──► sn_scan_end: COMMIT (the snapshot is released)
+ *
+ * Values come as the source prints them in its ISO forms (the session is set
+ * to UTC, ISO dates, hex bytea); sn_convert turns one into the value the
+ * lake stores (convert.c), and reports values with no lake form (infinity,
+ * years before 1 or after 9999, zero dates) so the caller stores NULL and
+ * counts them.
+ *
+ * Threads: a source belongs to one thread at a time.  Messages name the
+ * connection, the table and the column, never a password.
+ */
+#ifndef SLUICE_SNAP_H
+#define SLUICE_SNAP_H
+
+#include "config/config.h"
+#include "util/util.h"
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SN_MAX_COLUMNS 4096      /* columns of one source table */
+#define SN_MAX_TABLES 10000      /* tables one sn_tables call returns */
+#define SN_MAX_ROW_BYTES (1u << 30) /* one row as the source sends it (libpq's own cap) */
+
+/* What a source column maps to in the lake. */
+typedef enum sn_class {
+    SN_BOOL = 1,
+    SN_INT32,        /* int2, int4 */
+    SN_INT64,        /* int8, oid */
+    SN_FLOAT,        /* float4 */
+    SN_DOUBLE,       /* float8 */
+    SN_DECIMAL,      /* numeric(p,s), p <= 38, 0 <= s <= p */
+    SN_STRING,       /* text, varchar, char, enums, uuid, json(b), numeric without a
+                        precision, arrays, and every other type, in the source's text form */
+    SN_BYTES,        /* bytea */
+    SN_DATE,
+    SN_TIME,         /* time without time zone */
+    SN_TIMESTAMP,    /* timestamp with time zone: an instant, UTC */
+    SN_TIMESTAMP_NTZ /* timestamp without time zone: a wall-clock time */
+} sn_class;
+
+const char *sn_class_name(sn_class c); /* "int64", "decimal", ... */
+
+typedef struct sn_column {
+    char name[256];
+    char type[128];  /* the source's own spelling: "numeric(12,2)", "character varying(80)" */
+    sn_class cls;
+    int precision, scale; /* SN_DECIMAL */
+    int not_null;
+} sn_column;
+
+typedef struct sn_source sn_source;
+
+/* Connect to postgres connection p (its password_file, connect_timeout).
+ * NULL with a message naming the connection. */
+sn_source *sn_open_postgres(const cf_postgres *p, char *err, size_t errlen);
+void sn_close(sn_source *s); /* accepts NULL; ends an open scan (ROLLBACK) */
+
+/* Does name ("schema.table") match pattern?  '*' and '?' as in file
+ * names, '.' matched literally; no case folding. */
+int sn_match(const char *pattern, const char *name);
+
+/* The tables (and views) the role may read whose "schema.table" matches one
+ * of include[] and none of exclude[], sorted; *out malloc'ed strings (free
+ * with sn_names_free).  Count, or -1 with a message. */
+int sn_tables(sn_source *s, const char *const *include, int ninclude,
+              const char *const *exclude, int nexclude, char ***out, char *err, size_t errlen);
+void sn_names_free(char **v, int n);
+
+/* A scan of one table. */
+typedef struct sn_scan sn_scan;
+
+/* Begin a scan of table "schema.table" (the transaction starts here and its
+ * columns are read in it).  where: a condition in the source's SQL, or
+ * NULL/"".  NULL with a message: no such table (it names the table), no
+ * permission, a column over SN_MAX_COLUMNS.  The rows are not read until
+ * sn_scan_start. */
+sn_scan *sn_scan_begin(sn_source *s, const char *table, const char *where, char *err,
+                       size_t errlen);
+int sn_scan_ncols(const sn_scan *sc);
+const sn_column *sn_scan_columns(const sn_scan *sc);
+/* Start streaming the columns sel[0..nsel) (indexes into sn_scan_columns,
+ * in that order; nsel >= 1).  0 or -1 with a message (a `where` that does
+ * not parse is reported here, in the source's words). */
+int sn_scan_start(sn_scan *sc, const int *sel, int nsel, char *err, size_t errlen);
+/* The next row: 1 with v[i] / n[i] the text of selected column i (v[i] NULL:
+ * SQL NULL; valid until the next call), 0 at the end, -1 with a message.
+ * Waits for the source at most a second at a time, giving up when *cancel
+ * is set or deadline_ms (CLOCK_REALTIME ms; 0 = none) passes. */
+int sn_scan_next(sn_scan *sc, const char **v, size_t *n, const atomic_int *cancel,
+                 int64_t deadline_ms, char *err, size_t errlen);
+/* End the scan (COMMIT) and free it.  Accepts NULL. */
+void sn_scan_end(sn_scan *sc);
+
+/* ---- values (convert.c) -------------------------------------------------------- */
+
+typedef struct sn_value {
+    int64_t i;          /* BOOL 0/1, INT32, INT64, DATE days, TIME µs, TIMESTAMP(_NTZ) µs,
+                           DECIMAL unscaled when it fits */
+    double d;           /* FLOAT, DOUBLE */
+    const char *p;      /* STRING, DECIMAL text: points into the input */
+    size_t n;
+    ut_buf *bytes;      /* BYTES: the decoded bytes go here (caller's buffer) */
+} sn_value;
+
+/* Convert the source's text v[0..n) of a column of class c to its lake
+ * value.  0 converted; 1 no lake form (PostgreSQL's infinity and years out
+ * of 1..9999, MySQL's zero dates, NaN for a decimal): store NULL and count
+ * it; -1 the text is not of the class at all (a bug or a source that lies;
+ * message in err). */
+int sn_convert(sn_class c, const char *v, size_t n, sn_value *out, char *err, size_t errlen);
+
+/* ---- the COPY text form (copytext.c) ------------------------------------------------
+ * One row of COPY ... TO STDOUT in text format: fields split by tabs, the
+ * line ends in '\n', \N is NULL, and backslash escapes (\b \f \n \r \t \v
+ * \\, \NNN octal, \xHH hex, any other \c is c).  Decoded in place. */
+/* Split and unescape line[0..len) into at most max fields.  Returns the
+ * number of fields, or -1 with a message (more than max fields, a broken
+ * escape). */
+int sn_copy_split(char *line, size_t len, char **v, size_t *n, int max, char *err,
+                  size_t errlen);
+
+#endif

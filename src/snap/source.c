@@ -1,0 +1,117 @@
+/* snap: sources behind one interface, table patterns, and scans. */
+#include "snap/sn_int.h"
+
+#include <fnmatch.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int sn_match(const char *pattern, const char *name)
+{
+    return fnmatch(pattern, name, FNM_NOESCAPE) == 0;
+}
+
+int sn__split_name(const char *name, char *s, size_t sn, char *t, size_t tn)
+{
+    const char *dot = strchr(name, '.');
+    if (!dot || dot == name || !dot[1]) return -1;
+    size_t a = (size_t)(dot - name), b = strlen(dot + 1);
+    if (a >= sn || b >= tn) return -1;
+    memcpy(s, name, a), s[a] = 0;
+    memcpy(t, dot + 1, b + 1);
+    return 0;
+}
+
+void sn_names_free(char **v, int n)
+{
+    for (int i = 0; v && i < n; i++) free(v[i]);
+    free(v);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int matches_any(const char *const *pats, int n, const char *name)
+{
+    for (int i = 0; i < n; i++)
+        if (sn_match(pats[i], name)) return 1;
+    return 0;
+}
+
+int sn_tables(sn_source *s, const char *const *include, int ninclude,
+              const char *const *exclude, int nexclude, char ***out, char *err, size_t errlen)
+{
+    char **all = NULL;
+    int n = s->ops->list(s, &all, err, errlen), k = 0;
+    if (n < 0) return -1;
+    for (int i = 0; i < n; i++) {
+        if (matches_any(include, ninclude, all[i]) && !matches_any(exclude, nexclude, all[i]) &&
+            k < SN_MAX_TABLES)
+            all[k++] = all[i];
+        else
+            free(all[i]);
+    }
+    qsort(all, (size_t)k, sizeof *all, cmp_str);
+    *out = all;
+    return k;
+}
+
+void sn_close(sn_source *s)
+{
+    if (!s) return;
+    sn_scan_end(s->scan);
+    s->ops->close(s);
+    free(s);
+}
+
+sn_scan *sn_scan_begin(sn_source *s, const char *table, const char *where, char *err,
+                       size_t errlen)
+{
+    if (s->scan) {
+        ut_err(err, errlen, "%s \"%s\": a scan is open already", s->ops->name, s->name);
+        return NULL;
+    }
+    sn_scan *sc = ut_calloc(1, sizeof *sc);
+    sc->src = s;
+    snprintf(sc->table, sizeof sc->table, "%s", table);
+    sc->where = ut_strdup(where ? where : "");
+    s->scan = sc;
+    if (s->ops->begin(sc, table, err, errlen)) {
+        sn_scan_end(sc);
+        return NULL;
+    }
+    return sc;
+}
+
+int sn_scan_ncols(const sn_scan *sc) { return sc->ncols; }
+const sn_column *sn_scan_columns(const sn_scan *sc) { return sc->cols; }
+
+int sn_scan_start(sn_scan *sc, const int *sel, int nsel, char *err, size_t errlen)
+{
+    if (sc->started || nsel < 1)
+        return ut_err(err, errlen, "table %s: a scan starts once, with at least one column",
+                      sc->table);
+    for (int i = 0; i < nsel; i++)
+        if (sel[i] < 0 || sel[i] >= sc->ncols)
+            return ut_err(err, errlen, "table %s: column index %d out of range", sc->table, sel[i]);
+    sc->started = 1;
+    return sc->src->ops->start(sc, sel, nsel, err, errlen);
+}
+
+int sn_scan_next(sn_scan *sc, const char **v, size_t *n, const atomic_int *cancel,
+                 int64_t deadline_ms, char *err, size_t errlen)
+{
+    return sc->src->ops->next(sc, v, n, cancel, deadline_ms, err, errlen);
+}
+
+void sn_scan_end(sn_scan *sc)
+{
+    if (!sc) return;
+    sc->src->ops->end(sc);
+    sc->src->scan = NULL;
+    free(sc->cols);
+    free(sc->where);
+    free(sc);
+}
