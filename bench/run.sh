@@ -19,7 +19,7 @@ ROWS=${BENCH_ROWS:-1000000}
 REPS=${BENCH_REPS:-3}
 OUT=bench/out
 RESULTS=bench/RESULTS.md
-BENCHES=(collect convert ingest jobs lake sql tail)
+BENCHES=(collect convert ingest jobs lake snapshot sql tail)
 
 mkdir -p "$OUT"
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -177,6 +177,13 @@ bench_jobs() {
 }
 
 # ---- collect: the mock's 500 MB async CSV report to committed Parquet ---------------
+
+bench_snapshot() {
+    local sec=$OUT/snapshot-section.md
+    rm -f "$sec"
+    SLUICE_REL=$BIN bench/snapshot.sh "$sec"
+    record_section "snapshot: a ${BENCH_SNAP_ROWS:-10000000}-row PostgreSQL table to committed Parquet" "$sec"
+}
 
 bench_collect() {
     local sec=$OUT/collect-section.md

@@ -26,6 +26,7 @@
 #include "store/store.h"
 
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,11 +87,14 @@ static ct_type lake_type(sn_class c)
     }
 }
 
-static int fail(snap_run *k, ut_error *e, ut_errkind kind, const char *fmt, const char *a,
-                const char *b)
+__attribute__((format(printf, 4, 5))) static int fail(snap_run *k, ut_error *e, ut_errkind kind,
+                                                       const char *fmt, ...)
 {
-    char m[700];
-    snprintf(m, sizeof m, fmt, a, b);
+    char m[1400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(m, sizeof m, fmt, ap);
+    va_end(ap);
     return ut_fail(e, kind, "job %s: table %s: %s", k->c->job->name, k->c->run->part, m);
 }
 
@@ -99,12 +103,16 @@ static int lake_name(snap_run *k, ut_error *e)
 {
     const cf_job *j = k->c->job;
     char err[300];
-    if (k->cfg && k->cfg->target[0]) snprintf(k->table, sizeof k->table, "%s", k->cfg->target);
-    else snprintf(k->table, sizeof k->table, "%s%s", j->table_prefix, k->c->run->part);
+    int n = k->cfg && k->cfg->target[0]
+                ? snprintf(k->table, sizeof k->table, "%s", k->cfg->target)
+                : snprintf(k->table, sizeof k->table, "%s%s", j->table_prefix, k->c->run->part);
+    if (n >= (int)sizeof k->table)
+        return fail(k, e, UT_EINVAL, "lake table %s%s is longer than %d bytes (set target)",
+                    j->table_prefix, k->c->run->part, LK_TABLE_NAME_MAX);
     for (char *p = k->table; *p; p++)
         if (*p == '.') *p = '_';
     if (ut_name_check(UT_NAME_TABLE, k->table, strlen(k->table), err, sizeof err))
-        return fail(k, e, UT_EINVAL, "lake table: %s%s", err, "");
+        return fail(k, e, UT_EINVAL, "lake table: %s", err);
     return 0;
 }
 
@@ -158,7 +166,7 @@ static int select_columns(snap_run *k, ut_error *e)
         }
     }
     if (t && check_names(k, e)) return -1;
-    if (!k->nsel) return fail(k, e, UT_EINVAL, "no column left to read (drop takes them all)%s%s", "", "");
+    if (!k->nsel) return fail(k, e, UT_EINVAL, "no column left to read (drop takes them all)");
     return 0;
 }
 
@@ -169,7 +177,7 @@ static int mask_key(snap_run *k, ut_error *e)
     char err[400], v[JB_MAX_SECRET_BYTES];
     if (!j->mask_key[0] || k->keylen) return 0;
     if (jb__secret(k->c->cf, j->mask_key, v, err, sizeof err))
-        return fail(k, e, UT_EINVAL, "mask_key: %s%s", err, "");
+        return fail(k, e, UT_EINVAL, "mask_key: %s", err);
     k->keylen = strlen(v) < sizeof k->key ? strlen(v) : sizeof k->key - 1;
     memcpy(k->key, v, k->keylen);
     memset(v, 0, sizeof v);
@@ -252,7 +260,7 @@ static int merge_table(snap_run *k, ut_error *e)
 {
     char err[700];
     int have = ct_table_get(k->c->cat, k->table, &k->t, err, sizeof err);
-    if (have < 0) return fail(k, e, UT_EIO, "%s%s", err, "");
+    if (have < 0) return fail(k, e, UT_EIO, "%s", err);
     if (!have) return 0;
     if (check_table(k, e)) return -1;
     for (int i = 0; i < k->t.ncols; i++) {
@@ -262,7 +270,7 @@ static int merge_table(snap_run *k, ut_error *e)
     }
     ct_table after;
     if (ct_schema_extend(k->c->cat, k->table, k->cols, k->ncols, &after, err, sizeof err) < 0)
-        return fail(k, e, UT_EIO, "%s%s", err, "");
+        return fail(k, e, UT_EIO, "%s", err);
     ct_column *cols = ut_calloc((size_t)after.ncols + 1, sizeof *cols);
     snap_col *sc = ut_calloc((size_t)after.ncols + 1, sizeof *sc);
     for (int i = 0; i < after.ncols; i++) {
@@ -283,9 +291,10 @@ static int open_file(snap_run *k, ut_error *e)
 {
     char dir[4200], err[600];
     if (k->nfiles == SNAP_MAX_FILES)
-        return fail(k, e, UT_ETOOBIG, "more than %s files of %s in one snapshot", "1000", "512 MiB");
+        return fail(k, e, UT_ETOOBIG, "more than %d files of %u MiB in one snapshot", SNAP_MAX_FILES,
+                    SNAP_FILE_BYTES >> 20);
     snprintf(dir, sizeof dir, "%s/lake-tmp", jb__data_dir(k->c->rt));
-    if (ut_mkdir_p(dir, err, sizeof err)) return fail(k, e, UT_EIO, "%s%s", err, "");
+    if (ut_mkdir_p(dir, err, sizeof err)) return fail(k, e, UT_EIO, "%s", err);
     snap_file *f = &k->files[k->nfiles];
     lk_tmp_path(dir, k->table, f->tmp, sizeof f->tmp);
     pq_column_spec *spec = ut_calloc((size_t)k->ncols + 1, sizeof *spec);
@@ -293,7 +302,7 @@ static int open_file(snap_run *k, ut_error *e)
         spec[i] = (pq_column_spec){k->cols[i].name, lk_pq_type(k->cols[i].type), 1};
     f->w = pq_writer_create(f->tmp, spec, k->ncols, NULL, err, sizeof err);
     free(spec);
-    if (!f->w) return fail(k, e, UT_EIO, "%s%s", err, "");
+    if (!f->w) return fail(k, e, UT_EIO, "%s", err);
     k->nfiles++;
     return 0;
 }
@@ -349,11 +358,11 @@ static int copy_rows(snap_run *k, ut_error *e)
     size_t *n = ut_calloc((size_t)k->nsel, sizeof *n);
     int rc = open_file(k, e);
     if (rc == 0 && sn_scan_start(k->scan, k->sel, k->nsel, err, sizeof err))
-        rc = fail(k, e, UT_EINVAL, "%s%s", err, "");
+        rc = fail(k, e, UT_EINVAL, "%s", err);
     while (rc == 0) {
         int got = sn_scan_next(k->scan, v, n, &k->c->rt->cancel, k->c->deadline_ms, err, sizeof err);
         if (got <= 0) {
-            if (got < 0) rc = fail(k, e, UT_EIO, "%s%s", err, "");
+            if (got < 0) rc = fail(k, e, UT_EIO, "%s", err);
             break;
         }
         pq_writer *w = k->files[k->nfiles - 1].w;
@@ -362,7 +371,7 @@ static int copy_rows(snap_run *k, ut_error *e)
             rc = s < 0 ? pq_writer_put_null(w, i) : put_value(k, w, i, v[s], n[s], e);
         }
         if (rc == 0 && pq_writer_end_row(w))
-            rc = fail(k, e, UT_EINTERNAL, "%s%s", pq_writer_error(w), "");
+            rc = fail(k, e, UT_EINTERNAL, "%s", pq_writer_error(w));
         if (rc == 0 && ++k->rows && pq_writer_bytes(w) >= (int64_t)SNAP_FILE_BYTES)
             rc = open_file(k, e);
     }
@@ -410,7 +419,7 @@ static int land(snap_run *k, ut_error *e)
     for (int i = 0; i < k->nfiles; i++) k->files[i].tmp[0] = 0; /* consumed or unlinked */
     free(lf);
     free(names);
-    if (rc) return fail(k, e, l.change.err_kind ? l.change.err_kind : UT_EIO, "%s%s", err, "");
+    if (rc) return fail(k, e, l.change.err_kind ? l.change.err_kind : UT_EIO, "%s", err);
     c->done->bytes = (int64_t)l.bytes;
     return 1;
 }
@@ -454,11 +463,11 @@ static int open_scan(snap_run *k, ut_error *e)
     const cf_job *j = k->c->job;
     char err[1200];
     const cf_postgres *pg = cf_postgres_find(k->c->cf, j->source);
-    if (!pg) return fail(k, e, UT_EINVAL, "source: no connection '%s' under postgres%s", j->source, "");
+    if (!pg) return fail(k, e, UT_EINVAL, "source: no connection '%s' under postgres", j->source);
     k->src = sn_open_postgres(pg, err, sizeof err);
-    if (!k->src) return fail(k, e, UT_EIO, "%s%s", err, "");
+    if (!k->src) return fail(k, e, UT_EIO, "%s", err);
     k->scan = sn_scan_begin(k->src, k->c->run->part, k->cfg ? k->cfg->where : "", err, sizeof err);
-    if (!k->scan) return fail(k, e, UT_ENOTFOUND, "%s%s", err, "");
+    if (!k->scan) return fail(k, e, UT_ENOTFOUND, "%s", err);
     return 0;
 }
 
