@@ -7,6 +7,7 @@
 #include "jobs/jb_int.h"
 #include "log/log.h"
 #include "mask/mask.h"
+#include "snap/snap.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -164,7 +165,7 @@ static int check_collect(const cf_job *j, char *msg, size_t n)
 static int check_snapshot(const cf_config *cf, const cf_job *j, char *msg, size_t n)
 {
     if (!j->source[0]) return ut_err(msg, n, "a snapshot job needs source: a postgres connection");
-    if (!cf_postgres_find(cf, j->source))
+    if (!sn_source_exists(cf, j->source))
         return ut_err(msg, n, "source: no connection '%s' under postgres", j->source);
     if (!j->include.n && !j->ntables)
         return ut_err(msg, n, "a snapshot job needs the tables it reads (include or tables)");

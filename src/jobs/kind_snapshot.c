@@ -462,9 +462,7 @@ static int open_scan(snap_run *k, ut_error *e)
 {
     const cf_job *j = k->c->job;
     char err[1200];
-    const cf_postgres *pg = cf_postgres_find(k->c->cf, j->source);
-    if (!pg) return fail(k, e, UT_EINVAL, "source: no connection '%s' under postgres", j->source);
-    k->src = sn_open_postgres(pg, err, sizeof err);
+    k->src = sn_open(k->c->cf, j->source, err, sizeof err);
     if (!k->src) return fail(k, e, UT_EIO, "%s", err);
     k->scan = sn_scan_begin(k->src, k->c->run->part, k->cfg ? k->cfg->where : "", err, sizeof err);
     if (!k->scan) return fail(k, e, UT_ENOTFOUND, "%s", err);

@@ -56,9 +56,7 @@ static int from_source(const cf_config *cf, const cf_job *j, part_list *p, char 
     int patterns = 0;
     for (int i = 0; i < j->include.n; i++) patterns |= has_wildcard(j->include.v[i]);
     if (!patterns) return 0;
-    const cf_postgres *pg = cf_postgres_find(cf, j->source);
-    if (!pg) return ut_err(err, errlen, "source: no connection '%s' under postgres", j->source);
-    sn_source *s = sn_open_postgres(pg, err, errlen);
+    sn_source *s = sn_open(cf, j->source, err, errlen);
     if (!s) return -1;
     char **names = NULL;
     int n = sn_tables(s, (const char *const *)j->include.v, j->include.n,

@@ -64,6 +64,12 @@ typedef struct sn_column {
 
 typedef struct sn_source sn_source;
 
+/* Connect to the connection called name in cf (postgres.<name> today;
+ * mysql.<name> and others slot in here).  NULL with a message naming it
+ * ("no connection 'x' under postgres" when there is none). */
+sn_source *sn_open(const cf_config *cf, const char *name, char *err, size_t errlen);
+/* Whether cf has a connection called name that snapshots can read. */
+int sn_source_exists(const cf_config *cf, const char *name);
 /* Connect to postgres connection p (its password_file, connect_timeout).
  * NULL with a message naming the connection. */
 sn_source *sn_open_postgres(const cf_postgres *p, char *err, size_t errlen);

@@ -6,6 +6,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+sn_source *sn_open(const cf_config *cf, const char *name, char *err, size_t errlen)
+{
+    const cf_postgres *pg = cf_postgres_find(cf, name);
+    if (pg) return sn_open_postgres(pg, err, errlen);
+    ut_err(err, errlen, "source: no connection '%s' under postgres", name);
+    return NULL;
+}
+
+int sn_source_exists(const cf_config *cf, const char *name)
+{
+    return cf_postgres_find(cf, name) != NULL;
+}
+
 int sn_match(const char *pattern, const char *name)
 {
     return fnmatch(pattern, name, FNM_NOESCAPE) == 0;
