@@ -62,6 +62,11 @@ build/san/collect_probe: $(SAN_OBJ) $(SAN)/tests/unit/driver/collect_probe.o
 build/rel/collect_probe: $(SRC:%.c=$(REL)/%.o) $(REL)/tests/unit/driver/collect_probe.o
 	@echo "LD  $@"; $(CC) $(OPT) -o $@ $^ $(LIBS)
 
+# pq_driver: writes Parquet with pq_writer from a TSV description, for
+# tests/integration/parquet_decimal.mjs (DECIMAL / TIME / TIMESTAMP_NTZ / BYTES)
+build/san/pq_driver: $(SAN_OBJ) $(SAN)/tests/unit/driver/pq_driver.o
+	@echo "LD  $@"; $(CC) $(SANFLAGS) -o $@ $^ $(LIBS)
+
 # fuzz targets built as corpus replayers (no libFuzzer needed) for make test
 build/san/fuzz_%: $(SAN_OBJ) $(SAN)/tests/fuzz/fuzz_%.o $(SAN)/tests/fuzz/replay.o
 	@echo "LD  $@"; $(CC) $(SANFLAGS) -o $@ $^ $(LIBS)
@@ -79,7 +84,7 @@ run: deps
 	@scripts/run.sh
 
 test: test-deps
-	@$(MAKE) --no-print-directory -j$$(nproc) build/sluice build/san/sluice build/san/unit build/san/collect_probe $(FUZZ_REPLAY)
+	@$(MAKE) --no-print-directory -j$$(nproc) build/sluice build/san/sluice build/san/unit build/san/collect_probe build/san/pq_driver $(FUZZ_REPLAY)
 	@tests/run.sh
 
 unit: build/san/unit
