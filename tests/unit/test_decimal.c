@@ -122,7 +122,7 @@ static int try_put(int p, int s, const char *text, char *msg, size_t n, char *go
     pq_column_spec spec = {.name = "amount", .type = PQ_DECIMAL, .precision = p, .scale = s};
     pq_writer *w = pq_writer_create(path, &spec, 1, NULL, err, sizeof err);
     if (!w) {
-        snprintf(msg, n, "create: %s", err);
+        snprintf(msg, n, "create: %.400s", err);
         return -2;
     }
     int rc = pq_writer_put_decimal(w, 0, text, strlen(text));
