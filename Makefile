@@ -10,7 +10,11 @@ CC       ?= cc
 PKGS     := libzstd snappy liblz4 zlib libxxhash libisal libmicrohttpd libcurl openssl yaml-0.1 sqlite3 libpq libedit
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
+# -Wno-missing-field-initializers: struct initializers such as
+# {name, PQ_INT64, 1} for pq_column_spec stay valid (the rest zero, as C
+# guarantees) when a struct gains trailing fields (precision, scale).
+WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter \
+            -Wno-missing-field-initializers
 CSTD     := -std=c11 -D_GNU_SOURCE
 INCS     := -Isrc
 OPT      ?= -O2 -g
@@ -58,6 +62,11 @@ build/san/collect_probe: $(SAN_OBJ) $(SAN)/tests/unit/driver/collect_probe.o
 build/rel/collect_probe: $(SRC:%.c=$(REL)/%.o) $(REL)/tests/unit/driver/collect_probe.o
 	@echo "LD  $@"; $(CC) $(OPT) -o $@ $^ $(LIBS)
 
+# pq_driver: writes Parquet with pq_writer from a TSV description, for
+# tests/integration/parquet_decimal.mjs (DECIMAL / TIME / TIMESTAMP_NTZ / BYTES)
+build/san/pq_driver: $(SAN_OBJ) $(SAN)/tests/unit/driver/pq_driver.o
+	@echo "LD  $@"; $(CC) $(SANFLAGS) -o $@ $^ $(LIBS)
+
 # fuzz targets built as corpus replayers (no libFuzzer needed) for make test
 build/san/fuzz_%: $(SAN_OBJ) $(SAN)/tests/fuzz/fuzz_%.o $(SAN)/tests/fuzz/replay.o
 	@echo "LD  $@"; $(CC) $(SANFLAGS) -o $@ $^ $(LIBS)
@@ -75,7 +84,7 @@ run: deps
 	@scripts/run.sh
 
 test: test-deps
-	@$(MAKE) --no-print-directory -j$$(nproc) build/sluice build/san/sluice build/san/unit build/san/collect_probe $(FUZZ_REPLAY)
+	@$(MAKE) --no-print-directory -j$$(nproc) build/sluice build/san/sluice build/san/unit build/san/collect_probe build/san/pq_driver $(FUZZ_REPLAY)
 	@tests/run.sh
 
 unit: build/san/unit

@@ -97,8 +97,10 @@ static void scalar(ut_buf *b, pq_type t, const pq_value *v, int json)
     case PQ_K_BOOL: ut_buf_puts(b, v->u.i ? "true" : "false"); return;
     case PQ_K_I32:
     case PQ_K_I64:
-        if (t == PQ_TIMESTAMP || t == PQ_DATE) {
-            n = t == PQ_TIMESTAMP ? ut_ts_format(tmp, v->u.i) : ut_date_format(tmp, (int32_t)v->u.i);
+        if (t == PQ_TIMESTAMP || t == PQ_TIMESTAMP_NTZ || t == PQ_DATE) {
+            /* a wall-clock timestamp prints as before PQ_TIMESTAMP_NTZ existed
+             * (ISO text with Z), so `sluice cat` output did not change */
+            n = t != PQ_DATE ? ut_ts_format(tmp, v->u.i) : ut_date_format(tmp, (int32_t)v->u.i);
             if (json) ut_buf_putc(b, '"');
             ut_buf_put(b, tmp, (size_t)n);
             if (json) ut_buf_putc(b, '"');

@@ -316,7 +316,8 @@ static void convert(rd *x, int64_t i, uint8_t *dst)
             v = c->zero_extend ? (int64_t)u : (int64_t)(int32_t)u;
         } else {
             memcpy(&v, s, 8);
-            if (c->type == PQ_TIMESTAMP) v = pq__ts_to_us(v, c->ts_unit);
+            if (c->type == PQ_TIMESTAMP || c->type == PQ_TIMESTAMP_NTZ || c->type == PQ_TIME)
+                v = pq__ts_to_us(v, c->ts_unit);
         }
         memcpy(dst, &v, 8);
         return;
@@ -564,7 +565,10 @@ static void rd_free(rd *x)
     free(x->d.off);
 }
 
-int pq_reader_read(pq_reader *r, int rg, int col, pq_col *out, char *err, size_t errlen)
+/* pq_reader_read with the column described by c (r->cols[col], or a copy
+ * that reads a DECIMAL in its physical form). */
+static int read_chunk(pq_reader *r, int rg, int col, const pq__colinfo *c, pq_col *out, char *err,
+                      size_t errlen)
 {
     char msg[512];
     rd x;
@@ -573,7 +577,7 @@ int pq_reader_read(pq_reader *r, int rg, int col, pq_col *out, char *err, size_t
     if (rg < 0 || rg >= r->fmd.nrg || col < 0 || col >= r->ncols)
         return ut_err(err, errlen, "%s: row group %d column %d does not exist", r->name, rg, col);
     x.r = r;
-    x.c = &r->cols[col];
+    x.c = c;
     x.ch = &r->fmd.rgs[rg].cols[col];
     x.err = msg;
     x.errlen = sizeof msg;
@@ -619,6 +623,64 @@ fail:
     rd_free(&x);
     return ut_err(err, errlen, "%s: row group %d column '%s': %s", r->name, rg, r->cols[col].name,
                   msg);
+}
+
+int pq_reader_read(pq_reader *r, int rg, int col, pq_col *out, char *err, size_t errlen)
+{
+    if (rg < 0 || rg >= r->fmd.nrg || col < 0 || col >= r->ncols) {
+        memset(out, 0, sizeof *out);
+        return ut_err(err, errlen, "%s: row group %d column %d does not exist", r->name, rg, col);
+    }
+    return read_chunk(r, rg, col, &r->cols[col], out, err, errlen);
+}
+
+/* Big-endian two's complement bytes (1..16) as a 128-bit value. */
+static pq_dec128 be_to_dec128(const uint8_t *p, size_t n)
+{
+    unsigned __int128 u = p[0] & 0x80 ? ~(unsigned __int128)0 : 0; /* sign-extend */
+    for (size_t i = 0; i < n; i++) u = u << 8 | p[i];
+    pq_dec128 d = {(int64_t)(uint64_t)(u >> 64), (uint64_t)u};
+    return d;
+}
+
+int pq_reader_read_decimal(pq_reader *r, int rg, int col, pq_col *out, char *err, size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    if (col < 0 || col >= r->ncols || r->cols[col].type != PQ_DECIMAL)
+        return ut_err(err, errlen, "%s: column %d is not a DECIMAL column", r->name, col);
+    /* read the physical values: ints as int64, byte arrays as bytes */
+    pq__colinfo ci = r->cols[col];
+    int ints = ci.physical == PQ__INT32 || ci.physical == PQ__INT64;
+    ci.type = ints ? PQ_INT64 : PQ_BYTES;
+    ci.kind = ints ? PQ_K_I64 : PQ_K_BYTES;
+    pq_col raw;
+    if (rg < 0 || rg >= r->fmd.nrg)
+        return ut_err(err, errlen, "%s: row group %d column %d does not exist", r->name, rg, col);
+    if (read_chunk(r, rg, col, &ci, &raw, err, errlen)) return -1;
+    pq_dec128 *v = ut_calloc(raw.n ? (size_t)raw.n : 1, sizeof *v);
+    for (int64_t i = 0; i < raw.n; i++) {
+        if (raw.nulls && raw.nulls[i]) continue;
+        if (ints) {
+            int64_t x = ((const int64_t *)raw.values)[i];
+            v[i].hi = x < 0 ? -1 : 0;
+            v[i].lo = (uint64_t)x;
+            continue;
+        }
+        size_t n = (size_t)(raw.off[i + 1] - raw.off[i]);
+        if (n < 1 || n > 16) {
+            free(v);
+            pq_col_free(&raw);
+            return ut_err(err, errlen, "%s: row group %d column '%s': value %lld has %zu bytes, "
+                          "not 1..16 (128 bits)", r->name, rg, ci.name, (long long)i, n);
+        }
+        v[i] = be_to_dec128(raw.data + raw.off[i], n);
+    }
+    out->n = raw.n;
+    out->nulls = raw.nulls;
+    raw.nulls = NULL;
+    out->values = v;
+    pq_col_free(&raw);
+    return 0;
 }
 
 void pq_col_free(pq_col *c)

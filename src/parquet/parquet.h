@@ -31,8 +31,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Column types.  The writer accepts PQ_BOOL .. PQ_DATE; the reader reports
- * every type below and decodes each into one of the value kinds (pq_kind). */
+/* Column types.  The writer accepts PQ_BOOL .. PQ_DECIMAL, PQ_TIME and
+ * PQ_TIMESTAMP_NTZ (not PQ_UINT64 / PQ_UNSUPPORTED); the reader reports every
+ * type below and decodes each into one of the value kinds (pq_kind).  New
+ * types are appended so the numbers of the old ones stay the same. */
 typedef enum pq_type {
     PQ_BOOL = 1,     /* BOOLEAN                                            */
     PQ_INT32,        /* INT32 (also INT(8|16|32, signed) annotations)      */
@@ -44,17 +46,27 @@ typedef enum pq_type {
     PQ_TIMESTAMP,    /* INT64 TIMESTAMP(isAdjustedToUTC=true, MICROS); the
                         reader maps MILLIS/NANOS/INT96 timestamps here too  */
     PQ_DATE,         /* INT32 DATE, days since 1970-01-01                   */
-    PQ_DECIMAL,      /* reader only: DECIMAL(p,s) on INT32/INT64/FLBA/BA,
-                        decoded as a double                                 */
+    PQ_DECIMAL,      /* DECIMAL(p,s): the writer uses INT32 (p <= 9), INT64
+                        (p <= 18), FLBA (p <= 38); the reader also takes
+                        BYTE_ARRAY.  pq_reader_read decodes it as a double,
+                        pq_reader_read_decimal exactly                     */
     PQ_UINT64,       /* reader only: INT(64, unsigned)                      */
-    PQ_UNSUPPORTED   /* reader only: nested (repeated / group) columns      */
+    PQ_UNSUPPORTED,  /* reader only: nested (repeated / group) columns      */
+    PQ_TIME,         /* INT64 TIME(MICROS, isAdjustedToUTC=false): µs since
+                        midnight, 0 .. 86,400,000,000 (24:00:00 included, as
+                        PostgreSQL allows it); the reader maps INT64
+                        TIME(NANOS) and TIME_MICROS here too (as µs)        */
+    PQ_TIMESTAMP_NTZ /* INT64 TIMESTAMP(isAdjustedToUTC=false, MICROS): wall
+                        clock without zone, µs since 1970-01-01 00:00; the
+                        reader maps every non-UTC INT64 timestamp unit here */
 } pq_type;
 
 /* How values of a column are held in memory by the reader (pq_col). */
 typedef enum pq_kind {
     PQ_K_BOOL = 1, /* uint8_t 0/1          (PQ_BOOL)                          */
     PQ_K_I32,      /* int32_t              (PQ_INT32, PQ_DATE)                 */
-    PQ_K_I64,      /* int64_t              (PQ_INT64, PQ_TIMESTAMP µs, PQ_UINT64 bits) */
+    PQ_K_I64,      /* int64_t              (PQ_INT64, PQ_TIMESTAMP µs, PQ_UINT64 bits,
+                                            PQ_TIME µs, PQ_TIMESTAMP_NTZ µs) */
     PQ_K_F32,      /* float                (PQ_FLOAT)                          */
     PQ_K_F64,      /* double               (PQ_DOUBLE, PQ_DECIMAL)             */
     PQ_K_BYTES     /* offsets + data       (PQ_STRING, PQ_BYTES)               */
@@ -71,7 +83,8 @@ typedef enum pq_codec {
 
 /* Value kind the reader uses for a column type. */
 pq_kind pq_type_kind(pq_type t);
-/* "BOOLEAN", "INT32", "TIMESTAMP", ... for messages and `sluice schema`. */
+/* "BOOLEAN", "INT32", "TIMESTAMP", "DECIMAL", "TIME", "TIMESTAMP_NTZ", ...
+ * for messages and `sluice schema`. */
 const char *pq_type_name(pq_type t);
 /* "UNCOMPRESSED", "SNAPPY", ...; NULL for an unknown value. */
 const char *pq_codec_name(pq_codec c);
@@ -87,8 +100,10 @@ typedef struct pq_writer pq_writer;
 
 typedef struct pq_column_spec {
     const char *name; /* UTF-8 column name, copied by the writer */
-    pq_type type;     /* PQ_BOOL .. PQ_DATE */
+    pq_type type;     /* a type the writer accepts (see pq_type) */
     int optional;     /* 1 = OPTIONAL (nullable), 0 = REQUIRED */
+    int precision;    /* PQ_DECIMAL only: 1..38 digits in all */
+    int scale;        /* PQ_DECIMAL only: 0..precision digits after the point */
 } pq_column_spec;
 
 typedef struct pq_writer_opts {
@@ -109,7 +124,8 @@ void pq_writer_opts_init(pq_writer_opts *o);
 
 /* Create a writer that writes to `path` (created/truncated).  cols[0..ncols)
  * is copied.  opts may be NULL for defaults.  Returns NULL and a message in
- * err on failure (bad schema, cannot open file).  The file is complete only
+ * err on failure (bad schema, e.g. a DECIMAL precision/scale out of range,
+ * naming the column; cannot open file).  The file is complete only
  * after pq_writer_close returns 0. */
 pq_writer *pq_writer_create(const char *path, const pq_column_spec *cols, int ncols,
                             const pq_writer_opts *opts, char *err, size_t errlen);
@@ -120,12 +136,17 @@ pq_writer *pq_writer_create(const char *path, const pq_column_spec *cols, int nc
  * The put_* must match the column type:
  *   bool    PQ_BOOL
  *   i32     PQ_INT32, PQ_DATE (days)
- *   i64     PQ_INT64, PQ_TIMESTAMP (µs since epoch, UTC)
+ *   i64     PQ_INT64, PQ_TIMESTAMP (µs since epoch, UTC),
+ *           PQ_TIMESTAMP_NTZ (µs since 1970-01-01 00:00 wall clock),
+ *           PQ_TIME (µs since midnight, 0 .. 86,400,000,000)
  *   float   PQ_FLOAT;  double PQ_DOUBLE
  *   bytes   PQ_STRING, PQ_BYTES (copied)
+ *   decimal PQ_DECIMAL, exact text (see below)
+ *   decimal_unscaled  PQ_DECIMAL, the unscaled integer (value * 10^scale)
  * Return 0, or -1 with a message in pq_writer_error (type mismatch, value
- * given twice, null in a REQUIRED column, string over 16 MiB); the row stays
- * open: cancel it or put a value again. */
+ * given twice, null in a REQUIRED column, string over 16 MiB, TIME out of
+ * range, decimal refused); the row stays open: cancel it or put a value
+ * again. */
 int pq_writer_put_null(pq_writer *w, int col);
 int pq_writer_put_bool(pq_writer *w, int col, int v);
 int pq_writer_put_i32(pq_writer *w, int col, int32_t v);
@@ -133,6 +154,16 @@ int pq_writer_put_i64(pq_writer *w, int col, int64_t v);
 int pq_writer_put_float(pq_writer *w, int col, float v);
 int pq_writer_put_double(pq_writer *w, int col, double v);
 int pq_writer_put_bytes(pq_writer *w, int col, const void *p, size_t n);
+/* Decimal text as PostgreSQL / MySQL print it: [+|-]digits[.digits] or
+ * [+|-].digits, optionally followed by an exponent e[+|-]digits ("1.5e3").
+ * Exact, never rounded: fewer fraction digits than the scale are padded with
+ * zeros; more are accepted only when the extra ones are zeros ("1.20" in a
+ * scale-1 column), otherwise refused; more integer digits than
+ * precision - scale, spaces anywhere, NaN / Infinity, and text over 1024
+ * bytes are refused.  "-0.00" is stored as 0. */
+int pq_writer_put_decimal(pq_writer *w, int col, const char *text, size_t n);
+/* The unscaled value directly (|v| < 10^precision, else refused). */
+int pq_writer_put_decimal_unscaled(pq_writer *w, int col, int64_t unscaled);
 
 /* The message of the last failed put_* / end_row (valid until the next call). */
 const char *pq_writer_error(const pq_writer *w);
@@ -266,6 +297,27 @@ typedef struct pq_col {
  * 2^31 values per chunk). */
 int pq_reader_read(pq_reader *r, int rg, int col, pq_col *out, char *err, size_t errlen);
 void pq_col_free(pq_col *c);
+
+/* An unscaled DECIMAL value as a 128-bit two's complement integer:
+ * value = (hi * 2^64 + lo) / 10^scale. */
+typedef struct pq_dec128 {
+    int64_t hi;
+    uint64_t lo;
+} pq_dec128;
+
+/* Read DECIMAL column `col` of row group `rg` exactly: out->values holds
+ * out->n pq_dec128 unscaled values (0 where out->nulls says null) and
+ * out->kind is 0 (no pq_kind: the values are not doubles).  Free with
+ * pq_col_free.  Returns 0, or -1 with a message (not a DECIMAL column, a
+ * BYTE_ARRAY value over 16 bytes, or what pq_reader_read reports). */
+int pq_reader_read_decimal(pq_reader *r, int rg, int col, pq_col *out, char *err,
+                           size_t errlen);
+
+/* Exact text of the unscaled value (hi, lo) at `scale` (0..76): "-123.45",
+ * "0.05", "12" (scale 0).  Writes a NUL-terminated string of at most 80 bytes
+ * into out[0..n).  Returns its length, or -1 when n is too small or scale is
+ * out of range (out is then ""). */
+int pq_decimal_format(int64_t hi, uint64_t lo, int scale, char *out, size_t n);
 
 /* Predicate for row-group skipping: may any row of chunk (rg, col) satisfy
  * `column <op> v`?  op is one of "=", "<", "<=", ">", ">=".  Returns 1 if

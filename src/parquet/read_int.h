@@ -182,7 +182,7 @@ typedef struct pq__colinfo {
     int physical, type_length;
     int precision, scale;
     int optional, max_def;
-    int ts_unit;             /* PQ__UNIT_* for PQ_TIMESTAMP (INT96: NANOS) */
+    int ts_unit;             /* PQ__UNIT_* for PQ_TIMESTAMP(_NTZ), PQ_TIME (INT96: NANOS) */
     int zero_extend;         /* UINT_8/16/32 in INT32 read as int64 */
     int typed_order;         /* column_orders says TypeDefinedOrder, or is absent */
     int no_stats;            /* min/max order not bytewise (FLOAT16, INTERVAL) */

@@ -65,10 +65,14 @@ static void map_type(const pq__schema_el *e, pq__colinfo *c)
     int dec = lt == PQ__LT_DECIMAL || (lt == PQ__LT_NONE && ct == PQ__CT_DECIMAL);
     c->precision = lt == PQ__LT_DECIMAL ? e->lt_precision : e->precision;
     c->scale = lt == PQ__LT_DECIMAL ? e->lt_scale : e->scale;
-    int unit = 0;
-    if (lt == PQ__LT_TIMESTAMP) unit = e->lt_unit;
+    int unit = 0, ntz = 0, time_unit = 0;
+    if (lt == PQ__LT_TIMESTAMP) unit = e->lt_unit, ntz = !e->lt_utc;
     else if (ct == PQ__CT_TIMESTAMP_MILLIS) unit = PQ__UNIT_MILLIS;
     else if (ct == PQ__CT_TIMESTAMP_MICROS) unit = PQ__UNIT_MICROS;
+    /* INT64 TIME in MICROS or NANOS (INT32 TIME_MILLIS stays an INT32) */
+    if (lt == PQ__LT_TIME && (e->lt_unit == PQ__UNIT_MICROS || e->lt_unit == PQ__UNIT_NANOS))
+        time_unit = e->lt_unit;
+    else if (ct == PQ__CT_TIME_MICROS) time_unit = PQ__UNIT_MICROS;
     int uns = (lt == PQ__LT_INTEGER && !e->lt_signed) ||
               (lt == PQ__LT_NONE && ct >= PQ__CT_UINT_8 && ct <= PQ__CT_UINT_64);
     switch (c->physical) {
@@ -84,8 +88,11 @@ static void map_type(const pq__schema_el *e, pq__colinfo *c)
     case PQ__INT64:
         if (dec) c->type = PQ_DECIMAL;
         else if (unit) {
-            c->type = PQ_TIMESTAMP;
+            c->type = ntz ? PQ_TIMESTAMP_NTZ : PQ_TIMESTAMP;
             c->ts_unit = unit;
+        } else if (time_unit) {
+            c->type = PQ_TIME;
+            c->ts_unit = time_unit;
         } else if (uns) c->type = PQ_UINT64;
         else c->type = PQ_INT64;
         break;

@@ -68,7 +68,8 @@ static int stat_value(const pq__colinfo *c, const uint8_t *p, size_t n, pq_value
         if (n != 8) return -1;
         int64_t x = (int64_t)le(p, 8);
         if (c->type == PQ_DECIMAL) v->u.d = (double)x / pow(10, c->scale);
-        else if (c->type == PQ_TIMESTAMP) v->u.i = pq__ts_to_us(x, c->ts_unit);
+        else if (c->type == PQ_TIMESTAMP || c->type == PQ_TIMESTAMP_NTZ || c->type == PQ_TIME)
+            v->u.i = pq__ts_to_us(x, c->ts_unit);
         else v->u.i = x;
         return 0;
     }

@@ -7,10 +7,27 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* LogicalType TIME (member 7) or TIMESTAMP (member 8) in MICROS. */
+static void time_logical(pq__tw *t, int member, int utc)
+{
+    pq__tw_struct_begin(t, 10);
+    pq__tw_struct_begin(t, member);
+    pq__tw_bool(t, 1, utc);    /* isAdjustedToUTC */
+    pq__tw_struct_begin(t, 2); /* unit */
+    pq__tw_struct_begin(t, 2); /* MICROS */
+    pq__tw_struct_end(t);
+    pq__tw_struct_end(t);
+    pq__tw_struct_end(t);
+    pq__tw_struct_end(t);
+}
+
+/* Field ids ascend: 1 type, 2 type_length, 3 repetition, 4 name,
+ * 6 converted_type, 7 scale, 8 precision, 10 logicalType. */
 static void schema_element(pq__tw *t, const pq__wcol *c)
 {
     pq__tw_elem_struct_begin(t);
     pq__tw_i32(t, 1, c->phys);
+    if (c->phys == PQ__FIXED_LEN_BYTE_ARRAY) pq__tw_i32(t, 2, c->width);
     pq__tw_i32(t, 3, c->optional ? PQ__OPTIONAL : PQ__REQUIRED);
     pq__tw_string(t, 4, c->name);
     switch (c->type) {
@@ -22,21 +39,32 @@ static void schema_element(pq__tw *t, const pq__wcol *c)
         pq__tw_struct_end(t);
         break;
     case PQ_TIMESTAMP:
+    case PQ_TIMESTAMP_NTZ:
+        /* TIMESTAMP_MICROS for both: readers that only know ConvertedType
+         * (older Spark / Hive) still see microseconds */
         pq__tw_i32(t, 6, PQ__CT_TIMESTAMP_MICROS);
-        pq__tw_struct_begin(t, 10);
-        pq__tw_struct_begin(t, 8); /* TimestampType */
-        pq__tw_bool(t, 1, 1);      /* isAdjustedToUTC */
-        pq__tw_struct_begin(t, 2); /* unit */
-        pq__tw_struct_begin(t, 2); /* MICROS */
-        pq__tw_struct_end(t);
-        pq__tw_struct_end(t);
-        pq__tw_struct_end(t);
-        pq__tw_struct_end(t);
+        time_logical(t, 8, c->type == PQ_TIMESTAMP);
+        break;
+    case PQ_TIME:
+        /* no ConvertedType: TIME_MICROS would claim isAdjustedToUTC=true */
+        time_logical(t, 7, 0);
         break;
     case PQ_DATE:
         pq__tw_i32(t, 6, PQ__CT_DATE);
         pq__tw_struct_begin(t, 10);
         pq__tw_struct_begin(t, 6); /* DateType */
+        pq__tw_struct_end(t);
+        pq__tw_struct_end(t);
+        break;
+    case PQ_DECIMAL:
+        /* ConvertedType + scale/precision too: Spark and Hive read those */
+        pq__tw_i32(t, 6, PQ__CT_DECIMAL);
+        pq__tw_i32(t, 7, c->scale);
+        pq__tw_i32(t, 8, c->precision);
+        pq__tw_struct_begin(t, 10);
+        pq__tw_struct_begin(t, 5); /* DecimalType */
+        pq__tw_i32(t, 1, c->scale);
+        pq__tw_i32(t, 2, c->precision);
         pq__tw_struct_end(t);
         pq__tw_struct_end(t);
         break;
@@ -49,8 +77,9 @@ static void schema_element(pq__tw *t, const pq__wcol *c)
 static int legacy_stats_ok(int phys)
 {
     /* The deprecated min/max fields use signed comparison: right for numbers
-     * and booleans, wrong for byte arrays. */
-    return phys != PQ__BYTE_ARRAY;
+     * and booleans, wrong (or at least ambiguous: readers compare them as
+     * bytes) for byte arrays; FLBA decimals get min_value/max_value only. */
+    return phys != PQ__BYTE_ARRAY && phys != PQ__FIXED_LEN_BYTE_ARRAY;
 }
 
 static void column_chunk(pq__tw *t, const pq__wcol *c, const pq__chunk_meta *m, pq_codec codec)

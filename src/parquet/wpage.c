@@ -284,7 +284,7 @@ int pq__flush_row_group(pq_writer *w, char *err, size_t errlen)
         c->chunk_values = c->chunk_nulls = c->chunk_uncompressed = 0;
         c->encodings = 0;
         pq__dict_reset(&c->dict);
-        c->dict_on = !w->o.no_dictionary && c->phys != PQ__BOOLEAN;
+        c->dict_on = pq__dict_allowed(w, c);
         c->dict_used = c->dict_fell_back = 0;
         c->has_minmax = 0;
     }

@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,7 +43,7 @@ static int physical_of(pq_type t)
     switch (t) {
     case PQ_BOOL: return PQ__BOOLEAN;
     case PQ_INT32: case PQ_DATE: return PQ__INT32;
-    case PQ_INT64: case PQ_TIMESTAMP: return PQ__INT64;
+    case PQ_INT64: case PQ_TIMESTAMP: case PQ_TIME: case PQ_TIMESTAMP_NTZ: return PQ__INT64;
     case PQ_FLOAT: return PQ__FLOAT;
     case PQ_DOUBLE: return PQ__DOUBLE;
     case PQ_STRING: case PQ_BYTES: return PQ__BYTE_ARRAY;
@@ -89,6 +90,13 @@ static int cmp_value(const pq__wcol *c, const uint8_t *a, size_t an, const uint8
         memcpy(&x, a, 8);
         memcpy(&y, b, 8);
         return (x > y) - (x < y);
+    }
+    case PQ__FIXED_LEN_BYTE_ARRAY: {
+        /* DECIMAL: big-endian two's complement of equal length - the sign
+         * byte compares signed, the rest as unsigned bytes */
+        assert(an == bn && an > 0);
+        if (a[0] != b[0]) return (int)(int8_t)a[0] - (int)(int8_t)b[0];
+        return memcmp(a + 1, b + 1, an - 1);
     }
     default: {
         size_t m = an < bn ? an : bn;
@@ -170,6 +178,53 @@ static void stats_undo(pq__wcol *c)
 
 /* ---- create ----------------------------------------------------------------- */
 
+/* Physical type and width of a DECIMAL column from its precision. */
+static int setup_decimal(pq_writer *w, pq__wcol *c, const pq_column_spec *spec, char *err,
+                         size_t errlen)
+{
+    if (spec->precision < 1 || spec->precision > 38 || spec->scale < 0 ||
+        spec->scale > spec->precision)
+        return ut_err(err, errlen,
+                      "%s: column '%s': DECIMAL(%d,%d) is out of range (precision 1..38, "
+                      "scale 0..precision)",
+                      w->path, c->name, spec->precision, spec->scale);
+    c->precision = spec->precision;
+    c->scale = spec->scale;
+    if (c->precision <= 9) {
+        c->phys = PQ__INT32;
+        c->width = 4;
+    } else if (c->precision <= 18) {
+        c->phys = PQ__INT64;
+        c->width = 8;
+    } else {
+        c->phys = PQ__FIXED_LEN_BYTE_ARRAY;
+        c->width = pq__dec_flba_len(c->precision);
+    }
+    return 0;
+}
+
+static int setup_column(pq_writer *w, pq__wcol *c, const pq_column_spec *spec, int i, char *err,
+                        size_t errlen)
+{
+    if (!spec->name || !spec->name[0])
+        return ut_err(err, errlen, "%s: column %d has no name", w->path, i + 1);
+    c->name = ut_strdup(spec->name);
+    c->type = spec->type;
+    c->optional = spec->optional != 0;
+    if (c->type == PQ_DECIMAL) {
+        if (setup_decimal(w, c, spec, err, errlen)) return -1;
+    } else {
+        c->phys = physical_of(c->type);
+        if (c->phys < 0)
+            return ut_err(err, errlen, "%s: column '%s': type %s cannot be written", w->path,
+                          c->name, pq_type_name(c->type));
+        c->width = width_of(c->phys);
+    }
+    c->dict_on = pq__dict_allowed(w, c);
+    pq__dict_init(&c->dict, c->phys == PQ__BYTE_ARRAY ? 0 : c->width);
+    return 0;
+}
+
 pq_writer *pq_writer_create(const char *path, const pq_column_spec *cols, int ncols,
                             const pq_writer_opts *opts, char *err, size_t errlen)
 {
@@ -198,28 +253,12 @@ pq_writer *pq_writer_create(const char *path, const pq_column_spec *cols, int nc
     w->ncols = ncols;
     w->cols = ut_calloc((size_t)ncols, sizeof *w->cols);
     for (int i = 0; i < ncols; i++) {
-        pq__wcol *c = &w->cols[i];
-        if (!cols[i].name || !cols[i].name[0]) {
-            ut_err(err, errlen, "%s: column %d has no name", path, i + 1);
-            goto fail;
-        }
         for (int j = 0; j < i; j++)
-            if (!strcmp(cols[j].name, cols[i].name)) {
+            if (cols[i].name && !strcmp(cols[j].name, cols[i].name)) {
                 ut_err(err, errlen, "%s: column '%s' appears twice", path, cols[i].name);
                 goto fail;
             }
-        c->name = ut_strdup(cols[i].name);
-        c->type = cols[i].type;
-        c->optional = cols[i].optional != 0;
-        c->phys = physical_of(c->type);
-        if (c->phys < 0) {
-            ut_err(err, errlen, "%s: column '%s': type %s cannot be written", path, c->name,
-                   pq_type_name(c->type));
-            goto fail;
-        }
-        c->width = width_of(c->phys);
-        c->dict_on = !w->o.no_dictionary && c->phys != PQ__BOOLEAN;
-        pq__dict_init(&c->dict, c->phys == PQ__BYTE_ARRAY ? 0 : c->width);
+        if (setup_column(w, &w->cols[i], &cols[i], i, err, errlen)) goto fail;
     }
     w->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (w->fd < 0) {
@@ -264,6 +303,20 @@ static int type_err(pq_writer *w, pq__wcol *c, const char *what)
     w->nset--;
     return ut_err(w->err, sizeof w->err, "%s: column '%s' is %s, cannot take %s", w->path,
                   c->name, pq_type_name(c->type), what);
+}
+
+/* Refuse a value: the column stays unset in this row. */
+__attribute__((format(printf, 3, 4))) static int value_err(pq_writer *w, pq__wcol *c,
+                                                           const char *fmt, ...)
+{
+    char why[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, sizeof why, fmt, ap);
+    va_end(ap);
+    c->row_gen = w->row_gen - 1;
+    w->nset--;
+    return ut_err(w->err, sizeof w->err, "%s: column '%s': %s", w->path, c->name, why);
 }
 
 /* Is the column's current page (or its dictionary) due for a flush? */
@@ -342,7 +395,7 @@ int pq_writer_put_i32(pq_writer *w, int col, int32_t v)
 {
     pq__wcol *c;
     if (begin_value(w, col, &c)) return -1;
-    if (c->phys != PQ__INT32) return type_err(w, c, "an int32");
+    if (c->phys != PQ__INT32 || c->type == PQ_DECIMAL) return type_err(w, c, "an int32");
     add_value(w, c, &v, 4);
     return 0;
 }
@@ -351,7 +404,9 @@ int pq_writer_put_i64(pq_writer *w, int col, int64_t v)
 {
     pq__wcol *c;
     if (begin_value(w, col, &c)) return -1;
-    if (c->phys != PQ__INT64) return type_err(w, c, "an int64");
+    if (c->phys != PQ__INT64 || c->type == PQ_DECIMAL) return type_err(w, c, "an int64");
+    if (c->type == PQ_TIME && (v < 0 || v > PQ__TIME_MAX_US))
+        return value_err(w, c, "TIME %lld us is outside 00:00:00 .. 24:00:00", (long long)v);
     add_value(w, c, &v, 8);
     return 0;
 }
@@ -379,13 +434,53 @@ int pq_writer_put_bytes(pq_writer *w, int col, const void *p, size_t n)
     pq__wcol *c;
     if (begin_value(w, col, &c)) return -1;
     if (c->phys != PQ__BYTE_ARRAY) return type_err(w, c, "a string");
-    if (n > MAX_VALUE_BYTES) {
-        c->row_gen = w->row_gen - 1;
-        w->nset--;
-        return ut_err(w->err, sizeof w->err, "%s: column '%s': value of %zu bytes is over the %u MiB cap",
-                      w->path, c->name, n, MAX_VALUE_BYTES >> 20);
-    }
+    if (n > MAX_VALUE_BYTES)
+        return value_err(w, c, "value of %zu bytes is over the %u MiB cap", n,
+                         MAX_VALUE_BYTES >> 20);
     add_value(w, c, p, n);
+    return 0;
+}
+
+/* Store an unscaled decimal that fits the column's precision. */
+static void add_decimal(pq_writer *w, pq__wcol *c, __int128 v)
+{
+    assert(pq__dec_fits(v, c->precision));
+    if (c->phys == PQ__INT32) {
+        int32_t x = (int32_t)v;
+        add_value(w, c, &x, 4);
+    } else if (c->phys == PQ__INT64) {
+        int64_t x = (int64_t)v;
+        add_value(w, c, &x, 8);
+    } else {
+        uint8_t be[16];
+        pq__dec_to_be(v, c->width, be);
+        add_value(w, c, be, (size_t)c->width);
+    }
+}
+
+int pq_writer_put_decimal(pq_writer *w, int col, const char *text, size_t n)
+{
+    pq__wcol *c;
+    if (begin_value(w, col, &c)) return -1;
+    if (c->type != PQ_DECIMAL) return type_err(w, c, "a decimal");
+    char why[160];
+    __int128 v;
+    if (pq__dec_parse(text, n, c->precision, c->scale, &v, why, sizeof why))
+        return value_err(w, c, "DECIMAL(%d,%d) cannot take '%.*s': %s", c->precision, c->scale,
+                         n > 64 ? 64 : (int)n, text, why);
+    add_decimal(w, c, v);
+    return 0;
+}
+
+int pq_writer_put_decimal_unscaled(pq_writer *w, int col, int64_t unscaled)
+{
+    pq__wcol *c;
+    if (begin_value(w, col, &c)) return -1;
+    if (c->type != PQ_DECIMAL) return type_err(w, c, "a decimal");
+    if (!pq__dec_fits(unscaled, c->precision))
+        return value_err(w, c, "DECIMAL(%d,%d) cannot take unscaled %lld: more than %d digits",
+                         c->precision, c->scale, (long long)unscaled, c->precision);
+    add_decimal(w, c, unscaled);
     return 0;
 }
 
@@ -481,6 +576,23 @@ static pq_value stat_value(const pq__wcol *c, const uint8_t *p, size_t n)
     pq_value v;
     memset(&v, 0, sizeof v);
     v.kind = pq_type_kind(c->type);
+    if (c->type == PQ_DECIMAL) { /* as the reader reports it: a double */
+        double x;
+        if (c->phys == PQ__INT32) {
+            int32_t i;
+            memcpy(&i, p, 4);
+            x = i;
+        } else if (c->phys == PQ__INT64) {
+            int64_t i;
+            memcpy(&i, p, 8);
+            x = (double)i;
+        } else {
+            x = (double)(int8_t)p[0];
+            for (size_t i = 1; i < n; i++) x = x * 256.0 + p[i];
+        }
+        v.u.d = x / pow(10, c->scale);
+        return v;
+    }
     switch (c->phys) {
     case PQ__BOOLEAN: v.u.i = p[0] != 0; break;
     case PQ__INT32: {

@@ -50,6 +50,18 @@ void pq__dict_pop(pq__dict *d);
 /* Entry i as bytes (fixed: width bytes; BYTE_ARRAY: without the prefix). */
 const uint8_t *pq__dict_get(const pq__dict *d, uint32_t i, size_t *n);
 
+/* ---- exact decimals (decimal.c) ----------------------------------------------
+ * FIXED_LEN_BYTE_ARRAY length for a precision (19..38 -> 9..16 bytes). */
+int pq__dec_flba_len(int precision);
+/* Parse decimal text (grammar in decimal.c) into the unscaled value for
+ * DECIMAL(precision, scale).  0, or -1 with the reason in why. */
+int pq__dec_parse(const char *s, size_t n, int precision, int scale, __int128 *out, char *why,
+                  size_t wl);
+/* |v| < 10^precision? */
+int pq__dec_fits(__int128 v, int precision);
+/* v as len bytes of big-endian two's complement (v must fit). */
+void pq__dec_to_be(__int128 v, int len, uint8_t *out);
+
 /* ---- writer state ---------------------------------------------------------- */
 
 #define PQ__MAX_COLUMNS 4096
@@ -60,6 +72,7 @@ typedef struct pq__wcol {
     int optional;
     int phys;           /* Parquet physical type */
     int width;          /* fixed value width in bytes, 0 for BYTE_ARRAY */
+    int precision, scale; /* DECIMAL */
     /* current data page */
     ut_buf defs;        /* one definition level (0/1) per value, optional only */
     ut_buf vals;        /* PLAIN values (dictionary off) */
@@ -125,6 +138,16 @@ struct pq_writer {
     ut_buf alt, alt2; /* PLAIN alternative of an integer page, and compressed */
     char err[512];
 };
+
+#define PQ__TIME_MAX_US INT64_C(86400000000) /* 24:00:00 */
+
+/* Whether column c may be dictionary-encoded at the start of a chunk.
+ * FIXED_LEN_BYTE_ARRAY (DECIMAL p > 18) always goes PLAIN: wide, mostly
+ * distinct values, and it keeps the dictionary to widths of at most 8. */
+static inline int pq__dict_allowed(const pq_writer *w, const pq__wcol *c)
+{
+    return !w->o.no_dictionary && c->phys != PQ__BOOLEAN && c->phys != PQ__FIXED_LEN_BYTE_ARRAY;
+}
 
 /* wpage.c / wmeta.c */
 int pq__write_all(pq_writer *w, const void *p, size_t n, char *err, size_t errlen);

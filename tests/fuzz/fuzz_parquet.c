@@ -1,6 +1,7 @@
 /* libFuzzer target for the Parquet reader: open the input with
  * pq_reader_open_mem, then for every row group and column ask for the chunk
- * facts, a row-group-skipping decision, and the decoded values.  Any input
+ * facts, a row-group-skipping decision, and the decoded values (DECIMAL
+ * columns also exactly, pq_reader_read_decimal).  Any input
  * must produce either values or an error message — never a crash, a hang or
  * an unbounded allocation.  The decode caps are lowered so that inputs that
  * legitimately describe huge outputs (a short RLE run of 2^31 nulls) stay
@@ -36,6 +37,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
                 if (col.kind == PQ_K_BYTES && col.off[col.n] > 0) sum += col.data[col.off[col.n] - 1];
                 if (col.nulls && col.n > 0) sum += col.nulls[col.n - 1];
                 (void)sum;
+                pq_col_free(&col);
+            }
+            /* DECIMAL columns also exactly: unscaled values and their text */
+            if (ci.type == PQ_DECIMAL && pq_reader_read_decimal(r, g, c, &col, err, sizeof err) == 0) {
+                char text[96];
+                if (col.n > 0) {
+                    const pq_dec128 *dv = col.values;
+                    pq_decimal_format(dv[col.n - 1].hi, dv[col.n - 1].lo, ci.scale, text, sizeof text);
+                }
                 pq_col_free(&col);
             }
         }
