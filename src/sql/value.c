@@ -31,13 +31,15 @@ ct_type sq__ct_of_pq(pq_type t)
     case PQ_BOOL: return CT_BOOL;
     case PQ_INT32: return CT_INT32;
     case PQ_INT64:
+    case PQ_TIME: /* µs since midnight, until the lake has a TIME type */
     case PQ_UINT64: return CT_INT64;
     case PQ_FLOAT: return CT_FLOAT;
     case PQ_DOUBLE:
     case PQ_DECIMAL: return CT_DOUBLE;
     case PQ_STRING:
     case PQ_BYTES: return CT_STRING;
-    case PQ_TIMESTAMP: return CT_TIMESTAMP;
+    case PQ_TIMESTAMP:
+    case PQ_TIMESTAMP_NTZ: return CT_TIMESTAMP; /* wall-clock times read as UTC, as before */
     case PQ_DATE: return CT_DATE;
     default: return (ct_type)0;
     }
@@ -214,7 +216,7 @@ int sq__pq_val(ct_type t, pq_type pt, const pq_value *pv, sq_val *out)
         out->n = pv->u.s.n;
         return 0;
     case CT_TIMESTAMP:
-        if (pt != PQ_TIMESTAMP) return -1;
+        if (pt != PQ_TIMESTAMP && pt != PQ_TIMESTAMP_NTZ) return -1;
         out->t = SQLITE_TEXT;
         out->n = (size_t)sq__ts_text(out->buf, pv->u.i);
         out->s = out->buf;
@@ -242,7 +244,7 @@ static void result_as_text(sqlite3_context *ctx, pq_type pt, const pq_col *c, in
         else n = snprintf(b, sizeof b, "%d", ((int32_t *)c->values)[i]);
         break;
     case PQ_K_I64:
-        if (pt == PQ_TIMESTAMP) n = sq__ts_text(b, ((int64_t *)c->values)[i]);
+        if (pt == PQ_TIMESTAMP || pt == PQ_TIMESTAMP_NTZ) n = sq__ts_text(b, ((int64_t *)c->values)[i]);
         else if (pt == PQ_UINT64) n = snprintf(b, sizeof b, "%" PRIu64, ((uint64_t *)c->values)[i]);
         else n = snprintf(b, sizeof b, "%" PRId64, ((int64_t *)c->values)[i]);
         break;
@@ -279,7 +281,7 @@ void sq__result_col(sqlite3_context *ctx, ct_type t, pq_type pt, const pq_col *c
         else sqlite3_result_int(ctx, ((int32_t *)c->values)[i]);
         return;
     case PQ_K_I64:
-        if (pt == PQ_TIMESTAMP) result_as_text(ctx, pt, c, i);
+        if (pt == PQ_TIMESTAMP || pt == PQ_TIMESTAMP_NTZ) result_as_text(ctx, pt, c, i);
         else if (t == CT_DOUBLE || t == CT_FLOAT)
             sqlite3_result_double(ctx, (double)((int64_t *)c->values)[i]);
         else sqlite3_result_int64(ctx, ((int64_t *)c->values)[i]);

@@ -12,7 +12,7 @@
 // on sorted data where DuckDB prunes row groups by min/max; refused inputs.
 import fs from 'node:fs';
 import path from 'node:path';
-import { Reporter, ROOT, makeTmp, run, crashed, openDuck, sqlStr, sqlIdent, rng, show } from '../node/lib/common.mjs';
+import { Reporter, ROOT, makeTmp, run, sluice, crashed, openDuck, sqlStr, sqlIdent, rng, show } from '../node/lib/common.mjs';
 
 const T = new Reporter();
 const tmp = makeTmp('pqdec');
@@ -293,6 +293,20 @@ await T.guard('refused', async () => {
     const g = got.rows.map((x) => x.map(String).join(' ')).join(', ');
     if (g !== '1 1.50 00:00:00, 7 -999.99 24:00:00') probs.push(`rows kept: ${g}`);
     T.check('refused decimals / times are reported with the column and leave the other rows', probs);
+});
+
+/* regression: sluice's own SQL over other writers' files keeps TIMESTAMP
+ * without time zone and TIME columns (the reader reporting them as their own
+ * types once made read_parquet drop them) */
+await T.guard('sluice_sql_reads_ntz_and_time', async () => {
+    const f = path.join(tmp, 'duck_ntz.parquet');
+    await db.run(`COPY (SELECT 1 AS id, TIMESTAMP '2024-05-01 12:00:00.5' AS ts, TIME '23:59:59' AS t) TO '${f}' (FORMAT parquet)`);
+    fs.mkdirSync(path.join(tmp, 'd'), { recursive: true });
+    const r = await sluice(['sql', '-d', path.join(tmp, 'd'), '--format', 'csv', `SELECT * FROM read_parquet('${f}')`]);
+    const out = r.stdout.toString().trim();
+    const want = 'id,ts,t\n1,2024-05-01T12:00:00.500000Z,86399000000';
+    if (out === want) T.ok('sluice_sql_reads_ntz_and_time');
+    else T.fail('sluice_sql_reads_ntz_and_time', `got ${JSON.stringify(out)} ${r.stderr}`);
 });
 
 db.close();
