@@ -434,7 +434,14 @@ typedef struct ct_run_done {
     const char *outbox_stream; /* with succeeded: records for this stream, ... */
     const char *const *outbox; /* ... JSON objects, put in the outbox in the same */
     int noutbox;               /* transaction (ct_outbox_*) */
+    const char *cursor;        /* with succeeded, non-NULL: the run's part's new cursor
+                                  (ct_job_cursor), set in the same transaction */
 } ct_run_done;
+/* The cursor of (job, part) the last run that set one committed, into
+ * out[cap]: 1 found, 0 none yet, -1 with a message. */
+#define CT_CURSOR_MAX 1024
+int ct_job_cursor(ct_catalog *c, const char *job, const char *part, char *out, size_t cap,
+                  char *err, size_t errlen);
 /* The outbox: records a run's commit promises to a stream (a collect
  * run's files on <job>.files).  A run's records go in with its success, in
  * its transaction; the server appends them to their stream, in id order,

@@ -164,6 +164,16 @@ static const char *const migrations[] = {
     "  sent_ms INTEGER);"
     "CREATE INDEX outbox_pending ON outbox(id) WHERE sent_offset IS NULL;"
     "CREATE INDEX outbox_sent ON outbox(stream, sent_offset) WHERE sent_offset IS NOT NULL;",
+    /* v7: an incremental job's cursor per part (a snapshot's table): the
+     * largest cursor value its committed files hold, written in the commit
+     * of the run that landed them */
+    "CREATE TABLE job_cursors("
+    "  job TEXT NOT NULL,"
+    "  part TEXT NOT NULL,"
+    "  value TEXT NOT NULL,"
+    "  run_id INTEGER NOT NULL,"
+    "  updated_ms INTEGER NOT NULL,"
+    "  PRIMARY KEY(job, part));",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -280,6 +290,11 @@ static const char *const ct_sql[S__COUNT] = {
     [S_OUTBOX_LAST] = "SELECT max(sent_offset) FROM outbox WHERE stream = ?1 "
                       "AND sent_offset IS NOT NULL",
     [S_OUTBOX_PRUNE] = "DELETE FROM outbox WHERE sent_offset IS NOT NULL AND sent_ms < ?1",
+    [S_CURSOR_SET] = "INSERT INTO job_cursors(job, part, value, run_id, updated_ms) SELECT job, "
+                     "part, ?2, id, ?3 FROM runs WHERE id = ?1 ON CONFLICT(job, part) DO "
+                     "UPDATE SET value = excluded.value, run_id = excluded.run_id, "
+                     "updated_ms = excluded.updated_ms",
+    [S_CURSOR_GET] = "SELECT value FROM job_cursors WHERE job = ?1 AND part = ?2",
     [S_ACCOUNTS_DEL] = "DELETE FROM job_accounts WHERE job = ?1",
     [S_ACCOUNTS_INS] = "INSERT INTO job_accounts(job, account, args, updated_ms) "
                        "VALUES(?1, ?2, ?3, ?4)",

@@ -299,6 +299,21 @@ static int io_insert(ct_catalog *c, const ct_run_done *d, char *err, size_t errl
     return 0;
 }
 
+/* The run's cursor, when it sets one (inside the transaction). */
+static int cursor_set(ct_catalog *c, const ct_run_done *d, char *err, size_t errlen)
+{
+    if (!d->cursor) return 0;
+    if (strlen(d->cursor) >= CT_CURSOR_MAX)
+        return ut_err(err, errlen, "catalog %s: run %lld: a cursor of %zu bytes (at most %d)",
+                      c->path, (long long)d->id, strlen(d->cursor), CT_CURSOR_MAX - 1);
+    sqlite3_stmt *s = ct_stmt(c, S_CURSOR_SET, err, errlen);
+    if (!s) return -1;
+    sqlite3_bind_int64(s, 1, d->id);
+    sqlite3_bind_text(s, 2, d->cursor, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 3, ct_now_ms());
+    return step_changes(c, s, "set the run's cursor", err, errlen) < 0 ? -1 : 0;
+}
+
 int ct_run_finish_tx(ct_catalog *c, const ct_run_done *d, char *err, size_t errlen)
 {
     assert(d->state == CT_RUN_SUCCEEDED || d->state == CT_RUN_FAILED ||
@@ -319,7 +334,24 @@ int ct_run_finish_tx(ct_catalog *c, const ct_run_done *d, char *err, size_t errl
     int n = step_changes(c, s, "finish run", err, errlen);
     if (n <= 0) return n;
     if (d->state != CT_RUN_SUCCEEDED) return 1;
-    return io_insert(c, d, err, errlen) || ct__outbox_add_tx(c, d, err, errlen) ? -1 : 1;
+    return io_insert(c, d, err, errlen) || ct__outbox_add_tx(c, d, err, errlen) ||
+                   cursor_set(c, d, err, errlen)
+               ? -1
+               : 1;
+}
+
+int ct_job_cursor(ct_catalog *c, const char *job, const char *part, char *out, size_t cap,
+                  char *err, size_t errlen)
+{
+    sqlite3_stmt *s = ct_stmt(c, S_CURSOR_GET, err, errlen);
+    if (!s) return -1;
+    sqlite3_bind_text(s, 1, job, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, part, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(s), found = rc == SQLITE_ROW;
+    if (found) ct_col_text(s, 0, out, cap);
+    ct_done(s);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return ct_sqlerr(c, "read a job cursor", err, errlen);
+    return found;
 }
 
 int ct_run_finish(ct_catalog *c, const ct_run_done *d, char *err, size_t errlen)

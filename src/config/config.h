@@ -222,6 +222,7 @@ typedef struct cf_snap_table {
     cf_strmap mask;          /* source column -> mask text form (src/mask) */
     char *where;             /* "" = every row */
     char *target;            /* the lake table; "" = table_prefix + name with '.' -> '_' */
+    char *cursor;            /* incremental: the column that grows with each change; "" = full */
 } cf_snap_table;
 
 typedef struct cf_job {

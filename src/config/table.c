@@ -583,6 +583,12 @@ static const cf__field snap_table_fields[] = {
     {"where", CF_STRING, "", offsetof(cf_snap_table, where),
      "A condition in the source's SQL that rows must meet (`deleted_at IS NULL`).", 0, 0, 0, 0,
      0, 0},
+    {"cursor", CF_STRING, "", offsetof(cf_snap_table, cursor),
+     "Incremental instead of full: a column that grows with every insert or update "
+     "(`updated_at`, `id`). A run reads the rows whose value is above the largest one already "
+     "committed and appends them to its window's partition; the new largest value is "
+     "committed with the files, in the same transaction. See "
+     "[snapshots](snapshots.md#incremental).", 0, 0, 0, 0, 0, 0},
     {"target", CF_STRING, "", offsetof(cf_snap_table, target),
      "The lake table; default: the job's `table_prefix` + the source name with `.` as `_`.", 0,
      0, 0, 0, 0, 0},

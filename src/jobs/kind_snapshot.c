@@ -69,6 +69,9 @@ typedef struct snap_run {
     ut_buf bytes, masked;
     char key[MK_MAX_KEY + 1];
     size_t keylen;
+    int incremental;  /* tables.<t>.cursor */
+    int bounded;      /* incremental: rows above the last cursor exist; cursor_new is set */
+    char cursor_new[CT_CURSOR_MAX];
 } snap_run;
 
 /* The lake type of a source class. */
@@ -408,14 +411,16 @@ static int land(snap_run *k, ut_error *e)
                        .cols = k->cols, .ncols = k->ncols, .change = change, .exists_ok = 1};
     const char *replace[1] = {wp.prefix};
     ct_table_change tc = {.table_id = k->t.id, .create = k->t.id ? NULL : &nt,
-                          .replace = replace, .nreplace = 1};
+                          .replace = k->incremental ? NULL : replace,
+                          .nreplace = k->incremental ? 0 : 1}; /* incremental: appended */
     ct_run_io io = {.table = k->table, .partition = wp.prefix, .write = 1};
     c->done->rows = k->rows;
     c->done->io = &io, c->done->nio = 1;
+    c->done->cursor = k->bounded ? k->cursor_new : NULL; /* with the files, in their commit */
     lk_landing l = {.cat = c->cat, .store = c->store, .tables = {k->table},
                     .change = {.tables = &tc, .ntables = 1, .run = c->done}};
     int rc = lk_land(&l, lf, k->nfiles, err, sizeof err);
-    c->done->io = NULL, c->done->nio = 0;
+    c->done->io = NULL, c->done->nio = 0, c->done->cursor = NULL;
     for (int i = 0; i < k->nfiles; i++) k->files[i].tmp[0] = 0; /* consumed or unlinked */
     free(lf);
     free(names);
@@ -457,15 +462,41 @@ static void cleanup(snap_run *k)
     free(k);
 }
 
+/* The rows the run reads: `where`, and for an incremental table those
+ * above the cursor committed last. */
+static int scan_where(snap_run *k, ut_buf *w, ut_error *e)
+{
+    const char *where = k->cfg ? k->cfg->where : "";
+    char last[CT_CURSOR_MAX], err[600];
+    int have = 0;
+    if (k->incremental) {
+        have = ct_job_cursor(k->c->cat, k->c->job->name, k->c->run->part, last, sizeof last, err,
+                             sizeof err);
+        if (have < 0) return fail(k, e, UT_EIO, "%s", err);
+    }
+    if (have) sn_where_after(w, where, k->cfg->cursor, last);
+    else ut_buf_puts(w, where);
+    return 0;
+}
+
 /* Connect and begin the scan of the run's table. */
 static int open_scan(snap_run *k, ut_error *e)
 {
     const cf_job *j = k->c->job;
     char err[1200];
+    ut_buf w = {0};
+    if (scan_where(k, &w, e)) return -1;
     k->src = sn_open(k->c->cf, j->source, err, sizeof err);
+    if (k->src)
+        k->scan = sn_scan_begin(k->src, k->c->run->part, ut_buf_cstr(&w), err, sizeof err);
+    ut_buf_free(&w);
     if (!k->src) return fail(k, e, UT_EIO, "%s", err);
-    k->scan = sn_scan_begin(k->src, k->c->run->part, k->cfg ? k->cfg->where : "", err, sizeof err);
     if (!k->scan) return fail(k, e, UT_ENOTFOUND, "%s", err);
+    if (!k->incremental) return 0;
+    int b = sn_scan_bound(k->scan, k->cfg->cursor, k->cursor_new, sizeof k->cursor_new, err,
+                          sizeof err);
+    if (b < 0) return fail(k, e, UT_EINVAL, "%s", err);
+    k->bounded = b;
     return 0;
 }
 
@@ -474,8 +505,10 @@ int jb__kind_snapshot(jb_task_ctx *c, ut_error *e)
     snap_run *k = ut_calloc(1, sizeof *k);
     k->c = c;
     k->cfg = cf_snap_table_find(c->job, c->run->part);
+    k->incremental = k->cfg && k->cfg->cursor[0];
     int rc = lake_name(k, e) || open_scan(k, e) || select_columns(k, e) || plan_fields(k, e) ||
-                     merge_table(k, e) || copy_rows(k, e) ? -1 : 0;
+                     merge_table(k, e) ? -1 : 0;
+    if (rc == 0 && (!k->incremental || k->bounded)) rc = copy_rows(k, e); /* else nothing new */
     if (rc == 0) {
         sn_scan_end(k->scan); /* COMMIT: the snapshot is read */
         k->scan = NULL;

@@ -149,16 +149,6 @@ static int pg_begin(sn_scan *sc, const char *table, char *err, size_t errlen)
     return pg_columns(sc, schema, name, err, errlen);
 }
 
-static void quote_ident(ut_buf *b, const char *s)
-{
-    ut_buf_putc(b, '"');
-    for (; *s; s++) {
-        if (*s == '"') ut_buf_putc(b, '"');
-        ut_buf_putc(b, (uint8_t)*s);
-    }
-    ut_buf_putc(b, '"');
-}
-
 static int64_t now_ms(void)
 {
     struct timespec ts;
@@ -187,22 +177,51 @@ static int wait_input(sn_scan *sc, const atomic_int *cancel, int64_t deadline_ms
     return 0;
 }
 
+/* "FROM "s"."t" [WHERE (...)]" of the scan. */
+static void from_where(const sn_scan *sc, ut_buf *q)
+{
+    char schema[128], name[128];
+    (void)sn__split_name(sc->table, schema, sizeof schema, name, sizeof name);
+    ut_buf_puts(q, " FROM ");
+    sn__quote_ident(q, schema);
+    ut_buf_putc(q, '.');
+    sn__quote_ident(q, name);
+    if (sc->where[0]) ut_buf_printf(q, " WHERE (%s)", sc->where);
+}
+
+static int pg_max(sn_scan *sc, const char *column, char *out, size_t cap, char *err,
+                  size_t errlen)
+{
+    ut_buf q = {0};
+    ut_buf_puts(&q, "SELECT max(");
+    sn__quote_ident(&q, column);
+    ut_buf_puts(&q, ")::text");
+    from_where(sc, &q);
+    PGresult *r = PQexec(pgf_session_pg(sess(sc->src)), ut_buf_cstr(&q));
+    ut_buf_free(&q);
+    int rc = -1;
+    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
+        pgf_session_err(sess(sc->src), r, err, errlen);
+    else if (PQgetisnull(r, 0, 0))
+        rc = 0;
+    else if ((size_t)PQgetlength(r, 0, 0) >= cap)
+        ut_err(err, errlen, "cursor %s: its largest value is over %zu bytes", column, cap - 1);
+    else
+        memcpy(out, PQgetvalue(r, 0, 0), (size_t)PQgetlength(r, 0, 0) + 1), rc = 1;
+    PQclear(r);
+    return rc;
+}
+
 static int pg_start(sn_scan *sc, const int *sel, int nsel, char *err, size_t errlen)
 {
     pg_scan *p = sc->impl;
-    char schema[128], name[128];
-    (void)sn__split_name(sc->table, schema, sizeof schema, name, sizeof name);
     ut_buf q = {0};
     ut_buf_puts(&q, "COPY (SELECT ");
     for (int i = 0; i < nsel; i++) {
         if (i) ut_buf_puts(&q, ", ");
-        quote_ident(&q, sc->cols[sel[i]].name);
+        sn__quote_ident(&q, sc->cols[sel[i]].name);
     }
-    ut_buf_puts(&q, " FROM ");
-    quote_ident(&q, schema);
-    ut_buf_putc(&q, '.');
-    quote_ident(&q, name);
-    if (sc->where[0]) ut_buf_printf(&q, " WHERE (%s)", sc->where);
+    from_where(sc, &q);
     ut_buf_puts(&q, ") TO STDOUT");
     PGconn *pg = pgf_session_pg(sess(sc->src));
     PGresult *r = PQexec(pg, ut_buf_cstr(&q));
@@ -290,4 +309,5 @@ static void pg_end(sn_scan *sc)
 
 static void pg_close(sn_source *s) { pgf_session_close(sess(s)); }
 
-const sn_ops sn__pg_ops = {"postgres", pg_list, pg_begin, pg_start, pg_next, pg_end, pg_close};
+const sn_ops sn__pg_ops = {"postgres", pg_list, pg_begin, pg_max, pg_start, pg_next, pg_end,
+                           pg_close};

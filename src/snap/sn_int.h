@@ -10,6 +10,8 @@ typedef struct sn_ops {
     /* every relation the role may read, "schema.table", into *out (count or -1) */
     int (*list)(sn_source *s, char ***out, char *err, size_t errlen);
     int (*begin)(sn_scan *sc, const char *table, char *err, size_t errlen);
+    /* max(column) as text over the scan's where: 1 / 0 (no rows) / -1 */
+    int (*max)(sn_scan *sc, const char *column, char *out, size_t cap, char *err, size_t errlen);
     int (*start)(sn_scan *sc, const int *sel, int nsel, char *err, size_t errlen);
     int (*next)(sn_scan *sc, const char **v, size_t *n, const atomic_int *cancel,
                 int64_t deadline_ms, char *err, size_t errlen);
@@ -36,6 +38,10 @@ struct sn_scan {
 
 /* Split "schema.table" at its first '.' into s[sn] and t[tn].  0 or -1. */
 int sn__split_name(const char *name, char *s, size_t sn, char *t, size_t tn);
+
+/* Append s as a double-quoted identifier / a single-quoted literal. */
+void sn__quote_ident(ut_buf *b, const char *s);
+void sn__quote_literal(ut_buf *b, const char *s);
 
 extern const sn_ops sn__pg_ops;
 

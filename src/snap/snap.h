@@ -98,6 +98,17 @@ sn_scan *sn_scan_begin(sn_source *s, const char *table, const char *where, char 
                        size_t errlen);
 int sn_scan_ncols(const sn_scan *sc);
 const sn_column *sn_scan_columns(const sn_scan *sc);
+/* An incremental read's upper bound, in the scan's transaction: the
+ * largest value of `column` among the rows `where` keeps (the source's own
+ * order and text form, e.g. "2024-05-01 10:00:00.5+00") into max[cap], and
+ * the scan narrowed to the rows up to it.  1 found, 0 no rows, -1 with a
+ * message (no such column, the value over cap).  Before sn_scan_start. */
+int sn_scan_bound(sn_scan *sc, const char *column, char *max, size_t cap, char *err,
+                  size_t errlen);
+/* Append "<column> > '<value>'" (the value quoted as a SQL literal, which
+ * the source coerces to the column's type) to a where text in b. */
+void sn_where_after(ut_buf *b, const char *where, const char *column, const char *value);
+
 /* Start streaming the columns sel[0..nsel) (indexes into sn_scan_columns,
  * in that order; nsel >= 1).  0 or -1 with a message (a `where` that does
  * not parse is reported here, in the source's words). */

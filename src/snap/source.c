@@ -128,3 +128,51 @@ void sn_scan_end(sn_scan *sc)
     free(sc->where);
     free(sc);
 }
+
+void sn__quote_ident(ut_buf *b, const char *s)
+{
+    ut_buf_putc(b, '"');
+    for (; *s; s++) {
+        if (*s == '"') ut_buf_putc(b, '"');
+        ut_buf_putc(b, (uint8_t)*s);
+    }
+    ut_buf_putc(b, '"');
+}
+
+void sn__quote_literal(ut_buf *b, const char *s)
+{
+    ut_buf_putc(b, '\'');
+    for (; *s; s++) {
+        if (*s == '\'') ut_buf_putc(b, '\'');
+        ut_buf_putc(b, (uint8_t)*s);
+    }
+    ut_buf_putc(b, '\'');
+}
+
+void sn_where_after(ut_buf *b, const char *where, const char *column, const char *value)
+{
+    if (where && where[0]) ut_buf_printf(b, "(%s) AND ", where);
+    sn__quote_ident(b, column);
+    ut_buf_puts(b, " > ");
+    sn__quote_literal(b, value);
+}
+
+int sn_scan_bound(sn_scan *sc, const char *column, char *max, size_t cap, char *err,
+                  size_t errlen)
+{
+    int found = 0;
+    for (int i = 0; i < sc->ncols; i++) found |= !strcmp(sc->cols[i].name, column);
+    if (!found) return ut_err(err, errlen, "cursor: the source has no column '%s'", column);
+    if (sc->started) return ut_err(err, errlen, "table %s: the scan has started", sc->table);
+    int rc = sc->src->ops->max(sc, column, max, cap, err, errlen);
+    if (rc != 1) return rc;
+    ut_buf w = {0};
+    if (sc->where[0]) ut_buf_printf(&w, "(%s) AND ", sc->where);
+    sn__quote_ident(&w, column);
+    ut_buf_puts(&w, " <= ");
+    sn__quote_literal(&w, max);
+    free(sc->where);
+    sc->where = ut_strdup(ut_buf_cstr(&w));
+    ut_buf_free(&w);
+    return 1;
+}
