@@ -116,6 +116,13 @@ typedef void (*ct_coltype_fn)(void *arg, const char *column, ct_type type, int l
 int ct_column_types(ct_catalog *c, int64_t table_id, ct_coltype_fn fn, void *arg, char *err,
                     size_t errlen);
 
+/* Note a change of the table's source in its schema history without
+ * changing its columns (a source column dropped or renamed: the lake keeps
+ * the column): a new version with the same columns and `change` as its
+ * text.  *version (may be NULL) = the new version.  0 or -1. */
+int ct_schema_note(ct_catalog *c, int64_t table_id, const char *change, int *version, char *err,
+                   size_t errlen);
+
 typedef struct ct_schema_version {
     int version;
     int64_t created_ms;
@@ -434,14 +441,25 @@ typedef struct ct_run_done {
     const char *outbox_stream; /* with succeeded: records for this stream, ... */
     const char *const *outbox; /* ... JSON objects, put in the outbox in the same */
     int noutbox;               /* transaction (ct_outbox_*) */
-    const char *cursor;        /* with succeeded, non-NULL: the run's part's new cursor
-                                  (ct_job_cursor), set in the same transaction */
+    const char *cursor;        /* with succeeded, non-NULL: the part's new cursor and */
+    const char *source_schema; /* source columns (ct_part_state), set in the same
+                                  transaction; NULL keeps what is there */
 } ct_run_done;
-/* The cursor of (job, part) the last run that set one committed, into
- * out[cap]: 1 found, 0 none yet, -1 with a message. */
+/* What the runs of (job, part) keep between them (a snapshot's table): the
+ * cursor an incremental read committed last and the source's columns as the
+ * last run saw them. */
 #define CT_CURSOR_MAX 1024
-int ct_job_cursor(ct_catalog *c, const char *job, const char *part, char *out, size_t cap,
-                  char *err, size_t errlen);
+#define CT_SOURCE_SCHEMA_MAX (1 << 20)
+typedef struct ct_part_state {
+    int has_cursor;
+    char cursor[CT_CURSOR_MAX];
+    char *source_schema;       /* malloc'ed; NULL: none kept */
+} ct_part_state;
+/* 1 found (free with ct_part_state_free), 0 nothing kept yet, -1 with a
+ * message. */
+int ct_part_state_get(ct_catalog *c, const char *job, const char *part, ct_part_state *out,
+                      char *err, size_t errlen);
+void ct_part_state_free(ct_part_state *s); /* accepts a zeroed one */
 /* The outbox: records a run's commit promises to a stream (a collect
  * run's files on <job>.files).  A run's records go in with its success, in
  * its transaction; the server appends them to their stream, in id order,

@@ -164,13 +164,15 @@ static const char *const migrations[] = {
     "  sent_ms INTEGER);"
     "CREATE INDEX outbox_pending ON outbox(id) WHERE sent_offset IS NULL;"
     "CREATE INDEX outbox_sent ON outbox(stream, sent_offset) WHERE sent_offset IS NOT NULL;",
-    /* v7: an incremental job's cursor per part (a snapshot's table): the
-     * largest cursor value its committed files hold, written in the commit
-     * of the run that landed them */
-    "CREATE TABLE job_cursors("
+    /* v7: what a job keeps per part (a snapshot's source table) between runs,
+     * written in the commit of the run that set it: an incremental read's
+     * cursor (the largest value its committed files hold) and the source's
+     * columns as the run saw them (JSON), to tell the next run what changed */
+    "CREATE TABLE part_state("
     "  job TEXT NOT NULL,"
     "  part TEXT NOT NULL,"
-    "  value TEXT NOT NULL,"
+    "  cursor TEXT,"
+    "  source_schema TEXT,"
     "  run_id INTEGER NOT NULL,"
     "  updated_ms INTEGER NOT NULL,"
     "  PRIMARY KEY(job, part));",
@@ -212,6 +214,11 @@ static const char *const ct_sql[S__COUNT] = {
     [S_COLS_DELETE] = "DELETE FROM columns WHERE table_id = ?1",
     [S_COL_INSERT] = "INSERT INTO columns(table_id, ordinal, name, type, added_version) "
                      "VALUES(?1, ?2, ?3, ?4, ?5)",
+    [S_VERSION_NOTE] = "INSERT INTO schema_versions(table_id, version, created_ms, change, ncols, "
+                       "columns_json) SELECT t.id, t.version + 1, ?3, ?2, v.ncols, "
+                       "v.columns_json FROM tables t JOIN schema_versions v ON v.table_id = t.id "
+                       "AND v.version = t.version WHERE t.id = ?1",
+    [S_TABLE_VERSION_BUMP] = "UPDATE tables SET version = version + 1 WHERE id = ?1",
     [S_VERSION_INSERT] = "INSERT INTO schema_versions(table_id, version, created_ms, change, "
                          "ncols, columns_json) VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
     [S_VERSIONS_OF] = "SELECT version, created_ms, change, ncols FROM schema_versions "
@@ -290,11 +297,14 @@ static const char *const ct_sql[S__COUNT] = {
     [S_OUTBOX_LAST] = "SELECT max(sent_offset) FROM outbox WHERE stream = ?1 "
                       "AND sent_offset IS NOT NULL",
     [S_OUTBOX_PRUNE] = "DELETE FROM outbox WHERE sent_offset IS NOT NULL AND sent_ms < ?1",
-    [S_CURSOR_SET] = "INSERT INTO job_cursors(job, part, value, run_id, updated_ms) SELECT job, "
-                     "part, ?2, id, ?3 FROM runs WHERE id = ?1 ON CONFLICT(job, part) DO "
-                     "UPDATE SET value = excluded.value, run_id = excluded.run_id, "
-                     "updated_ms = excluded.updated_ms",
-    [S_CURSOR_GET] = "SELECT value FROM job_cursors WHERE job = ?1 AND part = ?2",
+    [S_PART_STATE_SET] = "INSERT INTO part_state(job, part, cursor, source_schema, run_id, "
+                         "updated_ms) SELECT job, part, ?2, ?3, id, ?4 FROM runs WHERE id = ?1 "
+                         "ON CONFLICT(job, part) DO UPDATE SET cursor = coalesce(excluded.cursor, "
+                         "cursor), source_schema = coalesce(excluded.source_schema, "
+                         "source_schema), run_id = excluded.run_id, updated_ms = "
+                         "excluded.updated_ms",
+    [S_PART_STATE_GET] = "SELECT cursor, source_schema FROM part_state WHERE job = ?1 AND "
+                         "part = ?2",
     [S_ACCOUNTS_DEL] = "DELETE FROM job_accounts WHERE job = ?1",
     [S_ACCOUNTS_INS] = "INSERT INTO job_accounts(job, account, args, updated_ms) "
                        "VALUES(?1, ?2, ?3, ?4)",

@@ -299,19 +299,25 @@ static int io_insert(ct_catalog *c, const ct_run_done *d, char *err, size_t errl
     return 0;
 }
 
-/* The run's cursor, when it sets one (inside the transaction). */
-static int cursor_set(ct_catalog *c, const ct_run_done *d, char *err, size_t errlen)
+/* The run's part state, when it sets some (inside the transaction). */
+static int part_state_set(ct_catalog *c, const ct_run_done *d, char *err, size_t errlen)
 {
-    if (!d->cursor) return 0;
-    if (strlen(d->cursor) >= CT_CURSOR_MAX)
-        return ut_err(err, errlen, "catalog %s: run %lld: a cursor of %zu bytes (at most %d)",
-                      c->path, (long long)d->id, strlen(d->cursor), CT_CURSOR_MAX - 1);
-    sqlite3_stmt *s = ct_stmt(c, S_CURSOR_SET, err, errlen);
+    if (!d->cursor && !d->source_schema) return 0;
+    size_t cn = d->cursor ? strlen(d->cursor) : 0, sn = d->source_schema ? strlen(d->source_schema) : 0;
+    if (cn >= CT_CURSOR_MAX || sn > CT_SOURCE_SCHEMA_MAX)
+        return ut_err(err, errlen, "catalog %s: run %lld: a %s of %zu bytes (at most %d)",
+                      c->path, (long long)d->id, cn >= CT_CURSOR_MAX ? "cursor" : "source schema",
+                      cn >= CT_CURSOR_MAX ? cn : sn,
+                      cn >= CT_CURSOR_MAX ? CT_CURSOR_MAX - 1 : CT_SOURCE_SCHEMA_MAX);
+    sqlite3_stmt *s = ct_stmt(c, S_PART_STATE_SET, err, errlen);
     if (!s) return -1;
     sqlite3_bind_int64(s, 1, d->id);
-    sqlite3_bind_text(s, 2, d->cursor, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 3, ct_now_ms());
-    return step_changes(c, s, "set the run's cursor", err, errlen) < 0 ? -1 : 0;
+    if (d->cursor) sqlite3_bind_text(s, 2, d->cursor, (int)cn, SQLITE_STATIC);
+    else sqlite3_bind_null(s, 2);
+    if (d->source_schema) sqlite3_bind_text(s, 3, d->source_schema, (int)sn, SQLITE_STATIC);
+    else sqlite3_bind_null(s, 3);
+    sqlite3_bind_int64(s, 4, ct_now_ms());
+    return step_changes(c, s, "keep the run's part state", err, errlen) < 0 ? -1 : 0;
 }
 
 int ct_run_finish_tx(ct_catalog *c, const ct_run_done *d, char *err, size_t errlen)
@@ -335,23 +341,35 @@ int ct_run_finish_tx(ct_catalog *c, const ct_run_done *d, char *err, size_t errl
     if (n <= 0) return n;
     if (d->state != CT_RUN_SUCCEEDED) return 1;
     return io_insert(c, d, err, errlen) || ct__outbox_add_tx(c, d, err, errlen) ||
-                   cursor_set(c, d, err, errlen)
+                   part_state_set(c, d, err, errlen)
                ? -1
                : 1;
 }
 
-int ct_job_cursor(ct_catalog *c, const char *job, const char *part, char *out, size_t cap,
-                  char *err, size_t errlen)
+int ct_part_state_get(ct_catalog *c, const char *job, const char *part, ct_part_state *out,
+                      char *err, size_t errlen)
 {
-    sqlite3_stmt *s = ct_stmt(c, S_CURSOR_GET, err, errlen);
+    memset(out, 0, sizeof *out);
+    sqlite3_stmt *s = ct_stmt(c, S_PART_STATE_GET, err, errlen);
     if (!s) return -1;
     sqlite3_bind_text(s, 1, job, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 2, part, -1, SQLITE_STATIC);
     int rc = sqlite3_step(s), found = rc == SQLITE_ROW;
-    if (found) ct_col_text(s, 0, out, cap);
+    if (found && sqlite3_column_type(s, 0) != SQLITE_NULL) {
+        out->has_cursor = 1;
+        ct_col_text(s, 0, out->cursor, sizeof out->cursor);
+    }
+    if (found && sqlite3_column_type(s, 1) != SQLITE_NULL)
+        out->source_schema = ut_strdup((const char *)sqlite3_column_text(s, 1));
     ct_done(s);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return ct_sqlerr(c, "read a job cursor", err, errlen);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return ct_sqlerr(c, "read a part's state", err, errlen);
     return found;
+}
+
+void ct_part_state_free(ct_part_state *s)
+{
+    free(s->source_schema);
+    s->source_schema = NULL;
 }
 
 int ct_run_finish(ct_catalog *c, const ct_run_done *d, char *err, size_t errlen)

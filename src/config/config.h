@@ -263,6 +263,7 @@ typedef struct cf_job {
     cf_strlist exclude;
     char *table_prefix;      /* lake table = prefix + "schema_table" */
     char *mask_key;          /* the secret holding the hash masks' key */
+    char *alert_webhook;     /* schema changes are POSTed here (templated); "" = none */
     cf_snap_table *tables;   /* sorted by name */
     int ntables;
 } cf_job;

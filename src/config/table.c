@@ -700,6 +700,11 @@ static const cf__field job_fields[] = {
     {"mask_key", CF_STRING, "", offsetof(cf_job, mask_key),
      "kind snapshot: the secret holding the key of `hash` masks (the same key gives the same "
      "hashes in every job, so masked columns still join).", 0, 0, 0, 0, 0, 0},
+    {"alert_webhook", CF_STRING, "", offsetof(cf_job, alert_webhook),
+     "kind snapshot: a URL (Slack-compatible incoming webhook; may be `{{secret.NAME}}`) that "
+     "each change of a source table's columns is POSTed to as `{\"text\": ...}`. The changes "
+     "also go to the `_alerts` stream (and lake table) whether or not this is set.", 0, 0, 0, 0,
+     0, 0},
     {"tables", CF_MAP, NULL, offsetof(cf_job, tables),
      "kind snapshot: per source table settings, see "
      "[`jobs.<name>.tables.<table>`](#jobsnametablestable).", 0, CF_MAX_SNAP_TABLES, 0,

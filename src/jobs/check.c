@@ -186,6 +186,8 @@ static int check_snapshot(const cf_config *cf, const cf_job *j, char *msg, size_
                               j->tables[t].name, j->tables[t].mask.k[i]);
         }
     char v[JB_MAX_SECRET_BYTES], m[400];
+    if (jb__tmpl_check(cf, j, j->alert_webhook, m, sizeof m))
+        return ut_err(msg, n, "alert_webhook: %s", m);
     if (j->mask_key[0] && jb__secret(cf, j->mask_key, v, m, sizeof m))
         return ut_err(msg, n, "mask_key: %s", m);
     memset(v, 0, sizeof v);

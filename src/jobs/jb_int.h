@@ -7,6 +7,7 @@
 #include "cron/cron.h"
 #include "jobs/jobs.h"
 #include "journal/journal.h"
+#include "snap/snap.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -280,6 +281,31 @@ int jb__kind_collect(jb_task_ctx *ctx, ut_error *e);
  * -1 only when there are none to keep. */
 int jb__snap_resolve(const cf_config *cf, ct_catalog *cat, const cf_job *j, ut_error *e);
 int jb__kind_snapshot(jb_task_ctx *ctx, ut_error *e);
+
+/* What changed in a source table's columns since the last run
+ * (snap_schema.c). */
+#define JB_MAX_SCHEMA_CHANGES 100
+typedef struct jb_schema_change {
+    char change[16];          /* added | dropped | retyped | renamed */
+    char column[256], to[256]; /* renamed: column -> to */
+    char from_type[128], to_type[128];
+} jb_schema_change;
+typedef struct jb_schema_changes {
+    jb_schema_change v[JB_MAX_SCHEMA_CHANGES];
+    int n, more;              /* more: changes past the cap, counted only */
+} jb_schema_changes;
+/* The columns as kept between runs: [{"name":..,"type":..}, ...]. */
+void jb__snap_schema_text(const sn_column *cols, int n, ut_buf *out);
+/* Compare the last run's text with cols.  The number of changes, or -1
+ * when the old text does not parse. */
+int jb__snap_schema_diff(const char *old_text, const sn_column *cols, int n, jb_schema_changes *c);
+/* "dropped phone (text); renamed name -> full_name (text)" */
+void jb__snap_schema_words(const jb_schema_changes *c, ut_buf *b);
+/* The alert record of change x for the _alerts stream (a JSON object). */
+void jb__snap_alert_record(const jb_task_ctx *ctx, const char *lake_table,
+                           const jb_schema_change *x, ut_buf *b);
+/* POST {"text": text} to a webhook (alert.c).  0 / -1 with a message. */
+int jb__alert_post(const char *url, const char *text, char *err, size_t errlen);
 
 /* A file a collect run stored (collect_files.c). */
 typedef struct jb_stored_file {

@@ -45,6 +45,11 @@
 
 typedef struct jb_runtime jb_runtime;
 
+/* The stream (and lake table) snapshot jobs write their alerts to (a source
+ * table's columns changed), unless the config declares it. */
+#define JB_ALERTS_STREAM "_alerts"
+
+
 typedef struct jb_opts {
     const cf_config *cf;       /* not owned; outlives the runtime */
     const char *data_dir;      /* queue under <data_dir>/jobs, catalog <data_dir>/catalog.db */

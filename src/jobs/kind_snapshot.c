@@ -72,6 +72,10 @@ typedef struct snap_run {
     int incremental;  /* tables.<t>.cursor */
     int bounded;      /* incremental: rows above the last cursor exist; cursor_new is set */
     char cursor_new[CT_CURSOR_MAX];
+    ct_part_state state; /* what the last runs of this table kept */
+    ut_buf schema;       /* the source's columns now (jb__snap_schema_text) */
+    jb_schema_changes changes; /* since the last run */
+    char *alerts[JB_MAX_SCHEMA_CHANGES]; /* the _alerts records, one per change */
 } snap_run;
 
 /* The lake type of a source class. */
@@ -456,6 +460,9 @@ static void cleanup(snap_run *k)
     free(k->cols);
     free(k->sel);
     ct_table_free(&k->t);
+    ct_part_state_free(&k->state);
+    ut_buf_free(&k->schema);
+    for (int i = 0; i < k->changes.n; i++) free(k->alerts[i]);
     ut_buf_free(&k->bytes);
     ut_buf_free(&k->masked);
     memset(k->key, 0, sizeof k->key);
@@ -467,14 +474,12 @@ static void cleanup(snap_run *k)
 static int scan_where(snap_run *k, ut_buf *w, ut_error *e)
 {
     const char *where = k->cfg ? k->cfg->where : "";
-    char last[CT_CURSOR_MAX], err[600];
-    int have = 0;
-    if (k->incremental) {
-        have = ct_job_cursor(k->c->cat, k->c->job->name, k->c->run->part, last, sizeof last, err,
-                             sizeof err);
-        if (have < 0) return fail(k, e, UT_EIO, "%s", err);
-    }
-    if (have) sn_where_after(w, where, k->cfg->cursor, last);
+    char err[600];
+    if (ct_part_state_get(k->c->cat, k->c->job->name, k->c->run->part, &k->state, err,
+                          sizeof err) < 0)
+        return fail(k, e, UT_EIO, "%s", err);
+    if (k->incremental && k->state.has_cursor)
+        sn_where_after(w, where, k->cfg->cursor, k->state.cursor);
     else ut_buf_puts(w, where);
     return 0;
 }
@@ -500,6 +505,61 @@ static int open_scan(snap_run *k, ut_error *e)
     return 0;
 }
 
+/* The source's columns against the last run's: the changes go with the
+ * commit (the _alerts record in its outbox), the columns are kept by it. */
+static void schema_changes(snap_run *k)
+{
+    jb_task_ctx *c = k->c;
+    jb__snap_schema_text(sn_scan_columns(k->scan), sn_scan_ncols(k->scan), &k->schema);
+    c->done->source_schema = ut_buf_cstr(&k->schema);
+    if (!k->state.source_schema) return; /* the first run: nothing to compare */
+    int n = jb__snap_schema_diff(k->state.source_schema, sn_scan_columns(k->scan),
+                                 sn_scan_ncols(k->scan), &k->changes);
+    if (n < 0)
+        lg_warn("jobs", "job %s table %s: the columns kept by the last run do not parse; "
+                "compared with nothing", c->job->name, c->run->part);
+    if (n <= 0) return;
+    for (int i = 0; i < k->changes.n; i++) {
+        ut_buf b = {0};
+        jb__snap_alert_record(c, k->table, &k->changes.v[i], &b);
+        k->alerts[i] = ut_strdup(ut_buf_cstr(&b));
+        ut_buf_free(&b);
+    }
+    c->done->outbox_stream = JB_ALERTS_STREAM;
+    c->done->outbox = (const char *const *)k->alerts;
+    c->done->noutbox = k->changes.n;
+}
+
+/* After the commit: the change in the lake table's schema history, the
+ * log, the webhook (best effort). */
+static void announce_changes(snap_run *k)
+{
+    jb_task_ctx *c = k->c;
+    if (!k->changes.n) return;
+    ut_buf words = {0}, msg = {0}, url = {0};
+    char err[600];
+    jb__snap_schema_words(&k->changes, &words);
+    ut_buf_printf(&msg, "source %s table %s: %s", c->job->source, c->run->part,
+                  ut_buf_cstr(&words));
+    lg_warn("jobs", "job %s: %s (lake table %s)", c->job->name, ut_buf_cstr(&msg), k->table);
+    if (k->t.id > 0 && ct_schema_note(c->cat, k->t.id, ut_buf_cstr(&msg), NULL, err, sizeof err))
+        lg_warn("jobs", "job %s table %s: %s", c->job->name, c->run->part, err);
+    jb_vars v = {.cf = c->cf, .job = c->job, .timing = c->timing, .run_id = c->run->id,
+                 .ws = c->run->window_start, .we = c->run->window_end};
+    if (c->job->alert_webhook[0]) {
+        ut_buf_printf(&msg, " (job %s, lake table %s, run %lld)", c->job->name, k->table,
+                      (long long)c->run->id);
+        if (jb__expand(c->job->alert_webhook, &v, &url, c->redact, err, sizeof err) ||
+            jb__alert_post(ut_buf_cstr(&url), ut_buf_cstr(&msg), err, sizeof err)) {
+            jb__redact(c->redact, err, sizeof err);
+            lg_warn("jobs", "job %s table %s: %s", c->job->name, c->run->part, err);
+        }
+    }
+    ut_buf_free(&words);
+    ut_buf_free(&msg);
+    ut_buf_free(&url);
+}
+
 int jb__kind_snapshot(jb_task_ctx *c, ut_error *e)
 {
     snap_run *k = ut_calloc(1, sizeof *k);
@@ -508,6 +568,7 @@ int jb__kind_snapshot(jb_task_ctx *c, ut_error *e)
     k->incremental = k->cfg && k->cfg->cursor[0];
     int rc = lake_name(k, e) || open_scan(k, e) || select_columns(k, e) || plan_fields(k, e) ||
                      merge_table(k, e) ? -1 : 0;
+    if (rc == 0) schema_changes(k);
     if (rc == 0 && (!k->incremental || k->bounded)) rc = copy_rows(k, e); /* else nothing new */
     if (rc == 0) {
         sn_scan_end(k->scan); /* COMMIT: the snapshot is read */
@@ -515,6 +576,9 @@ int jb__kind_snapshot(jb_task_ctx *c, ut_error *e)
         log_done(k);
         rc = land(k, e);
     }
+    if (rc == 1) announce_changes(k);
+    c->done->source_schema = NULL, c->done->outbox_stream = NULL;
+    c->done->outbox = NULL, c->done->noutbox = 0;
     cleanup(k);
     return rc;
 }

@@ -122,7 +122,7 @@ int rt__serve(rt_runtime *rt, char *err, size_t errlen)
     cf_stream defaults; /* streams created on the fly or found in the data directory */
     cf_stream_defaults(&defaults);
     stream_conf(cf, &defaults, &o.auto_conf);
-    sv_stream_conf *sc = ut_calloc((size_t)cf->nstreams + (size_t)cf->njobs + 1, sizeof *sc);
+    sv_stream_conf *sc = ut_calloc((size_t)cf->nstreams + (size_t)cf->njobs + 2, sizeof *sc);
     char (*names)[80] = ut_calloc((size_t)cf->njobs + 1, sizeof *names);
     char (*tables)[CF_TABLE_MAX] = ut_calloc((size_t)cf->njobs + 1, sizeof *tables);
     int n = 0;
@@ -136,6 +136,14 @@ int rt__serve(rt_runtime *rt, char *err, size_t errlen)
         sc[n].name = names[i];
         sc[n].sink = 1;
         sc[n++].sink_opts.table = tables[i];
+    }
+    int snapshots = 0; /* the alerts of snapshot jobs (schema changes) on _alerts, unless declared */
+    for (int i = 0; i < cf->njobs; i++) snapshots |= cf->jobs[i].kind == CF_JOB_SNAPSHOT;
+    if (snapshots && !cf_stream_find(cf, JB_ALERTS_STREAM)) {
+        stream_conf(cf, &defaults, &sc[n]);
+        sc[n].name = JB_ALERTS_STREAM;
+        sc[n].sink = 1;
+        sc[n++].sink_opts.table = JB_ALERTS_STREAM;
     }
     o.streams = sc;
     o.nstreams = n;

@@ -101,7 +101,7 @@ static int pg_columns(sn_scan *sc, const char *schema, const char *table, char *
     static const char q[] =
         "SELECT a.attname, format_type(a.atttypid, a.atttypmod), coalesce(bt.typname, "
         "t.typname), CASE WHEN t.typtype = 'd' THEN t.typtypmod ELSE a.atttypmod END, "
-        "a.attnotnull, to_regclass(format('%I.%I', $1::text, $2::text)) IS NOT NULL FROM (SELECT 1) one "
+        "a.attnotnull, to_regclass(format('%I.%I', $1::text, $2::text)) IS NOT NULL, a.attnum FROM (SELECT 1) one "
         "LEFT JOIN pg_attribute a ON a.attrelid = to_regclass(format('%I.%I', $1::text, $2::text)) "
         "AND a.attnum > 0 AND NOT a.attisdropped LEFT JOIN pg_type t ON t.oid = a.atttypid "
         "LEFT JOIN pg_type bt ON t.typtype = 'd' AND bt.oid = t.typbasetype ORDER BY a.attnum";
@@ -128,6 +128,7 @@ static int pg_columns(sn_scan *sc, const char *schema, const char *table, char *
             snprintf(c->type, sizeof c->type, "%s", PQgetvalue(r, i, 1));
             classify(c, PQgetvalue(r, i, 2), atoi(PQgetvalue(r, i, 3)));
             c->not_null = PQgetvalue(r, i, 4)[0] == 't';
+            c->position = atoi(PQgetvalue(r, i, 6));
         }
     }
     PQclear(r);

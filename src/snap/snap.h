@@ -60,6 +60,8 @@ typedef struct sn_column {
     sn_class cls;
     int precision, scale; /* SN_DECIMAL */
     int not_null;
+    int position;    /* the source's own column number (PostgreSQL's attnum: kept by a
+                        rename or a type change, never reused after a drop) */
 } sn_column;
 
 typedef struct sn_source sn_source;

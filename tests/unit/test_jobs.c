@@ -1503,3 +1503,67 @@ TEST(jobs_hourly_fires_of_a_day_window_rerun_it_with_lookback)
     jb_destroy(r);
     cf_destroy(c);
 }
+
+/* ---- snapshot schema changes (snap_schema.c) --------------------------------------- */
+
+static sn_column scol(const char *name, const char *type, int pos)
+{
+    sn_column c;
+    memset(&c, 0, sizeof c);
+    snprintf(c.name, sizeof c.name, "%s", name);
+    snprintf(c.type, sizeof c.type, "%s", type);
+    c.position = pos;
+    return c;
+}
+
+/* The changes from old to now, in words. */
+static const char *schema_words(const sn_column *old, int no, const sn_column *now, int n)
+{
+    static char out[2048];
+    ut_buf t = {0}, w = {0};
+    jb__snap_schema_text(old, no, &t);
+    jb_schema_changes *c = malloc(sizeof *c);
+    int k = jb__snap_schema_diff(ut_buf_cstr(&t), now, n, c);
+    if (k < 0) snprintf(out, sizeof out, "<ERR>");
+    else jb__snap_schema_words(c, &w), snprintf(out, sizeof out, "%s", w.len ? ut_buf_cstr(&w) : "");
+    free(c);
+    ut_buf_free(&t);
+    ut_buf_free(&w);
+    return out;
+}
+
+TEST(snap_schema_diff)
+{
+    sn_column old[] = {scol("id", "bigint", 1), scol("name", "text", 2), scol("phone", "text", 3),
+                       scol("age", "integer", 4), scol("city", "text", 5)};
+    CHECK_EQ_STR(schema_words(old, 5, old, 5), "");
+    sn_column now[] = {scol("id", "bigint", 1), scol("name", "text", 2), scol("age", "bigint", 4),
+                       scol("town", "text", 5), scol("email", "text", 6)};
+    CHECK_EQ_STR(schema_words(old, 5, now, 5), "dropped phone (text); retyped age integer -> bigint; "
+                                               "renamed city -> town (text); added email (text)");
+    /* a rename with a type change; a dropped column and a new one at another position */
+    sn_column r[] = {scol("id", "bigint", 1), scol("full_name", "varchar(80)", 2),
+                     scol("phone", "text", 3), scol("age", "integer", 4), scol("x", "text", 9)};
+    CHECK_EQ_STR(schema_words(old, 5, r, 5),
+                 "renamed name -> full_name (text -> varchar(80)); dropped city (text); added x (text)");
+    /* names are compared exactly (case counts) */
+    sn_column up[] = {scol("ID", "bigint", 10)};
+    CHECK_EQ_STR(schema_words(old, 1, up, 1), "dropped id (bigint); added ID (bigint)");
+    /* what the last run kept does not parse: -1 */
+    jb_schema_changes *c = malloc(sizeof *c);
+    CHECK(jb__snap_schema_diff("[{\"name\":", now, 5, c) < 0);
+    CHECK(jb__snap_schema_diff("{}", now, 5, c) < 0);
+    /* more changes than the cap are counted */
+    sn_column many[300];
+    for (int i = 0; i < 300; i++) {
+        char nm[16];
+        snprintf(nm, sizeof nm, "c%d", i);
+        many[i] = scol(nm, "int", 100 + i);
+    }
+    ut_buf t = {0};
+    jb__snap_schema_text(old, 1, &t);
+    CHECK(jb__snap_schema_diff(ut_buf_cstr(&t), many, 300, c) == 301);
+    CHECK(c->n == JB_MAX_SCHEMA_CHANGES && c->more == 301 - JB_MAX_SCHEMA_CHANGES);
+    ut_buf_free(&t);
+    free(c);
+}

@@ -1,0 +1,56 @@
+/* jobs: alerts sent to a job's webhook (alert_webhook): one POST of a
+ * Slack-compatible JSON body {"text": "..."} (Slack, Mattermost, Rocket.Chat
+ * and Teams' incoming webhooks read it), 10 s at most, the answer read and
+ * dropped (capped).  Best effort: the alert is in the _alerts stream either
+ * way; a webhook that fails is logged, never fails the run. */
+#include "jobs/jb_int.h"
+#include "log/log.h"
+
+#include <curl/curl.h>
+#include <string.h>
+
+#define ALERT_TIMEOUT_MS 10000
+#define ALERT_ANSWER_MAX 4096
+
+static size_t drop(char *p, size_t size, size_t n, void *arg)
+{
+    size_t *seen = arg;
+    (void)p;
+    *seen += size * n;
+    return *seen > ALERT_ANSWER_MAX ? 0 : size * n; /* 0: curl stops reading */
+}
+
+int jb__alert_post(const char *url, const char *text, char *err, size_t errlen)
+{
+    ut_buf body = {0};
+    ut_buf_puts(&body, "{\"text\":");
+    ut_json_str(&body, text, strlen(text));
+    ut_buf_putc(&body, '}');
+    CURL *h = curl_easy_init();
+    if (!h) {
+        ut_buf_free(&body);
+        return ut_err(err, errlen, "alert webhook: out of memory");
+    }
+    struct curl_slist *hd = curl_slist_append(NULL, "Content-Type: application/json");
+    size_t seen = 0;
+    long status = 0;
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hd);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, (const char *)body.p);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)body.len);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)ALERT_TIMEOUT_MS);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, drop);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &seen);
+    CURLcode rc = curl_easy_perform(h);
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    curl_slist_free_all(hd);
+    curl_easy_cleanup(h);
+    ut_buf_free(&body);
+    if (rc != CURLE_OK && !(rc == CURLE_WRITE_ERROR && status >= 200 && status < 300))
+        return ut_err(err, errlen, "alert webhook: %s", curl_easy_strerror(rc));
+    if (status < 200 || status >= 300)
+        return ut_err(err, errlen, "alert webhook: HTTP %ld", status);
+    return 0;
+}
