@@ -268,8 +268,9 @@ static void describe_json(ut_buf *b, const ct_table *t, const ct_schema_version 
     for (int i = 0; i < t->ncols; i++) {
         ut_buf_puts(b, i ? ",{\"name\":" : "{\"name\":");
         jstr(b, t->cols[i].name);
-        ut_buf_printf(b, ",\"type\":\"%s\",\"added_version\":%d}", ct_type_name(t->cols[i].type),
-                      t->cols[i].added_version);
+        char ty[CT_TYPE_TEXT_MAX];
+        ut_buf_printf(b, ",\"type\":\"%s\",\"added_version\":%d}",
+                      ct_column_type_text(&t->cols[i], ty, sizeof ty), t->cols[i].added_version);
     }
     ut_buf_puts(b, "],\"history\":[");
     for (int i = 0; i < nh; i++) {
@@ -339,9 +340,10 @@ static void describe_text(ut_buf *b, const ct_table *t, const ct_schema_version 
     for (int i = 0; i < t->ncols; i++)
         if (strlen(t->cols[i].name) > w) w = strlen(t->cols[i].name);
     ut_buf_printf(b, "\ncolumns (schema v%d):\n", t->version);
+    char ty[CT_TYPE_TEXT_MAX];
     for (int i = 0; i < t->ncols; i++)
         ut_buf_printf(b, "  %-*s  %-9s  added in v%d\n", (int)w, t->cols[i].name,
-                      ct_type_name(t->cols[i].type), t->cols[i].added_version);
+                      ct_column_type_text(&t->cols[i], ty, sizeof ty), t->cols[i].added_version);
     if (!t->ncols) ut_buf_puts(b, "  (none yet)\n");
     ut_buf_puts(b, "\nschema history:\n");
     for (int i = 0; i < nh; i++) {
