@@ -1407,9 +1407,10 @@ static const char *const lt_raw[LT_ROWS] = {"\x00\x01\xff", "", NULL, "abc", "\x
 static const int lt_rawn[LT_ROWS] = {3, 0, 0, 3, 1, 1, 2, 1, 1};
 
 /* Land table `name` at lake/<name>: LT_ROWS rows over 3 files (row groups of
- * 2 rows), columns of the four types plus id and _ingest_ts.  0 or -1. */
+ * 2 rows), columns of the four types plus id and _ingest_ts; created by the
+ * landing, or first as the table of `stream` (non-NULL).  0 or -1. */
 static int lt_land(ct_catalog *c, st_store *st, const char *lake, const char *tmpdir,
-                   const char *name, char *err, size_t errlen)
+                   const char *name, const char *stream, char *err, size_t errlen)
 {
     ct_column cols[7];
     const char *texts[7] = {"int64", "decimal(12,2)", "decimal(38,10)", "time", "timestamp_ntz",
@@ -1459,6 +1460,13 @@ static int lt_land(ct_catalog *c, st_store *st, const char *lake, const char *tm
     }
     ct_new_table nt = {.name = name, .location = loc, .partition = "", .cols = cols, .ncols = 7};
     ct_table_change t = {.create = &nt};
+    if (stream) {
+        ct_table tb;
+        if (ct_table_ensure(c, name, loc, "", stream, &tb, err, errlen) < 0) goto done;
+        t = (ct_table_change){.table_id = tb.id};
+        ct_table_free(&tb);
+        if (ct_schema_set(c, t.table_id, cols, 7, NULL, NULL, err, errlen)) goto done;
+    }
     lk_landing l = {.cat = c, .store = st, .tables = {name}, .change = {.tables = &t, .ntables = 1}};
     rc = lk_land(&l, lf, 3, err, errlen);
 done:
@@ -1519,7 +1527,7 @@ TEST(lake_snapshot_types_land_read_prune)
     CHECK(ut_mkdir_p(T.tmp, err, sizeof err) == 0);
     ct_catalog *c = ct_open(T.cat, err, sizeof err);
     CHECK_MSG(c, "%s", err);
-    CHECK_MSG(lt_land(c, T.st, T.lake, T.tmp, "snap", err, sizeof err) == 0, "%s", err);
+    CHECK_MSG(lt_land(c, T.st, T.lake, T.tmp, "snap", NULL, err, sizeof err) == 0, "%s", err);
     /* the catalog's statistics: exact decimals, times and wall-clock texts, no bytes bounds */
     ct_table t;
     CHECK_EQ_INT(ct_table_get(c, "snap", &t, err, sizeof err), 1);
@@ -1586,6 +1594,105 @@ TEST(lake_snapshot_types_land_read_prune)
                       (long long)st.files_read);
     }
     sq_close(e);
+    ct_close(c);
+    tsink_free(&T);
+}
+
+/* Compaction copies the four types exactly: decimals as their unscaled
+ * values (not the reader's doubles), times, wall-clock times and bytes as
+ * they are. */
+TEST(lake_compaction_copies_snapshot_types_exactly)
+{
+    tsink T;
+    char err[1024], sql[512];
+    CHECK_MSG(tsink_init(&T, "lake_ltcompact", "lc", err, sizeof err) == 0, "%s", err);
+    CHECK(ut_mkdir_p(T.tmp, err, sizeof err) == 0);
+    ct_catalog *c = ct_open(T.cat, err, sizeof err);
+    CHECK_MSG(c, "%s", err);
+    CHECK_MSG(lt_land(c, T.st, T.lake, T.tmp, T.table, "lc", err, sizeof err) == 0, "%s", err);
+    T.o.compact_min_files = 2;
+    lk_sink *s = lk_sink_create(&T.o, err, sizeof err);
+    CHECK_MSG(s, "%s", err);
+    CHECK_MSG(lk_sink_maintain(s, err, sizeof err) == 0, "%s", err);
+    lk_sink_stats k;
+    lk_sink_get_stats(s, &k);
+    CHECK_EQ_INT(k.files_compacted, 3);
+    ct_table t;
+    CHECK_EQ_INT(ct_table_get(c, T.table, &t, err, sizeof err), 1);
+    ct_file *files = NULL;
+    int nf = ct_files(c, t.id, NULL, &files, err, sizeof err);
+    CHECK_EQ_INT(nf, 1);
+    if (nf == 1) {
+        const ct_colstat *st = files[0].stats;
+        CHECK_EQ_INT(files[0].rows, LT_ROWS);
+        CHECK(!strcmp(st[1].min, "-9999999999.99") && !strcmp(st[1].max, "1234567890.12"));
+        CHECK(!strcmp(st[2].min, "-1234567890123456789012345678.0123456789") &&
+              !strcmp(st[2].max, "9999999999999999999999999999.9999999999"));
+        CHECK(!strcmp(st[3].min, "00:00:00") && !strcmp(st[3].max, "24:00:00"));
+        /* every decimal exactly, read back as the unscaled values */
+        char p[3000];
+        snprintf(p, sizeof p, "%s/%s/%s", T.lake, T.table, files[0].path);
+        pq_reader *r = pq_reader_open(p, err, sizeof err);
+        CHECK_MSG(r, "%s", err);
+        int64_t row = 0;
+        for (int g = 0; r && g < pq_reader_num_row_groups(r); g++) {
+            pq_col a, b, raw, at;
+            int ia = pq_reader_find_column(r, "amount"), ib = pq_reader_find_column(r, "big");
+            CHECK(pq_reader_read_decimal(r, g, ia, &a, err, sizeof err) == 0);
+            CHECK(pq_reader_read_decimal(r, g, ib, &b, err, sizeof err) == 0);
+            CHECK(pq_reader_read(r, g, pq_reader_find_column(r, "raw"), &raw, err, sizeof err) == 0);
+            CHECK(pq_reader_read(r, g, pq_reader_find_column(r, "local"), &at, err, sizeof err) == 0);
+            pq_column_info ci;
+            pq_reader_column(r, ib, &ci);
+            CHECK(ci.type == PQ_DECIMAL && ci.precision == 38 && ci.scale == 10);
+            for (int64_t i = 0; i < a.n; i++, row++) {
+                if (!lt_amount[row]) {
+                    CHECK(a.nulls && a.nulls[i] && b.nulls[i] && raw.nulls[i]);
+                    continue;
+                }
+                char ta[96], tb[96], wb[96];
+                const pq_dec128 *da = (const pq_dec128 *)a.values + i, *db = (const pq_dec128 *)b.values + i;
+                pq_decimal_format(da->hi, da->lo, 2, ta, sizeof ta);
+                pq_decimal_format(db->hi, db->lo, 10, tb, sizeof tb);
+                /* the input at scale 10: padded fraction */
+                const char *dot = strchr(lt_big[row], '.');
+                size_t fr = dot ? strlen(dot + 1) : 0;
+                snprintf(wb, sizeof wb, "%s%s%.*s", lt_big[row], dot ? "" : ".", (int)(10 - fr),
+                         "0000000000");
+                CHECK_MSG(!strcmp(tb, wb), "row %lld: big %s, want %s", (long long)row, tb, wb);
+                char wa[32];
+                snprintf(wa, sizeof wa, "%s", lt_amount[row]);
+                if (!strchr(wa, '.')) strcat(wa, ".00");
+                else if (strlen(strchr(wa, '.')) == 2) strcat(wa, "0");
+                CHECK_MSG(!strcmp(ta, wa), "row %lld: amount %s, want %s", (long long)row, ta, wa);
+                CHECK(raw.off[i + 1] - raw.off[i] == (uint64_t)lt_rawn[row] &&
+                      !memcmp(raw.data + raw.off[i], lt_raw[row], (size_t)lt_rawn[row]));
+                CHECK_EQ_INT(((int64_t *)at.values)[i], lt_local[row]);
+            }
+            pq_col_free(&a);
+            pq_col_free(&b);
+            pq_col_free(&raw);
+            pq_col_free(&at);
+        }
+        CHECK_EQ_INT(row, LT_ROWS);
+        pq_reader_destroy(r);
+    }
+    ct_files_free(files, nf);
+    ct_table_free(&t);
+    /* and the SQL engine reads the merged file as it read the three */
+    sq_opts so = {0};
+    so.catalog_path = T.cat;
+    so.store = T.st;
+    so.tmp_dir = T.tmp;
+    so.no_tail = 1;
+    sq_engine *e = sq_open(&so, err, sizeof err);
+    CHECK_MSG(e, "%s", err);
+    lt_res q;
+    snprintf(sql, sizeof sql, lt_select, T.table);
+    CHECK_EQ_INT(lt_q(e, sql, &q, err, sizeof err), LT_ROWS);
+    CHECK_EQ_STR(q.text, lt_want);
+    sq_close(e);
+    lk_sink_destroy(s);
     ct_close(c);
     tsink_free(&T);
 }
