@@ -174,7 +174,10 @@ typedef struct ct_colstat {
     int has_minmax;
     char min[256], max[256]; /* text form: numbers, RFC 3339 timestamps, strings
                                 (strings truncated to 255 bytes: min exact prefix,
-                                max only when not truncated) */
+                                max only when not truncated), exact decimals at
+                                the column's scale, times "HH:MM:SS[.ffffff]",
+                                wall-clock "YYYY-MM-DDTHH:MM:SS[.ffffff]"; bytes
+                                have none */
     int64_t nulls;
 } ct_colstat;
 

@@ -1253,8 +1253,10 @@ TEST(catalog_ddl_snapshot_types)
         "  `big` decimal(38,0)\n)",
         "  `amount` DECIMAL(12,2),\n  `at` BIGINT,\n  `local` TIMESTAMP_NTZ,\n  `blob` BINARY,\n"
         "  `big` DECIMAL(38,0)\n)"};
-    const char *note[] = {"-- time columns are time(6)", "-- time columns have no type here: "
-                          "bigint, microseconds since midnight.", "-- time columns have no type"};
+    const char *note[] = {"-- time columns are time(6)",
+                          ("-- time columns have no type here: bigint, microseconds since "
+                           "midnight."),
+                          "-- time columns have no type"};
     for (int d = 0; d < 3; d++) {
         char *s = ct_ddl(&t, NULL, dialects[d], NULL, NULL, err, sizeof err);
         CHECK_MSG(s, "%s: %s", dialects[d], err);
