@@ -67,6 +67,11 @@ build/rel/collect_probe: $(SRC:%.c=$(REL)/%.o) $(REL)/tests/unit/driver/collect_
 build/san/pq_driver: $(SAN_OBJ) $(SAN)/tests/unit/driver/pq_driver.o
 	@echo "LD  $@"; $(CC) $(SANFLAGS) -o $@ $^ $(LIBS)
 
+# lake_driver: lands a lake table with lk_land from a TSV description, for
+# tests/integration/lake_types.mjs (decimal / time / timestamp_ntz / bytes columns)
+build/san/lake_driver: $(SAN_OBJ) $(SAN)/tests/unit/driver/lake_driver.o
+	@echo "LD  $@"; $(CC) $(SANFLAGS) -o $@ $^ $(LIBS)
+
 # fuzz targets built as corpus replayers (no libFuzzer needed) for make test
 build/san/fuzz_%: $(SAN_OBJ) $(SAN)/tests/fuzz/fuzz_%.o $(SAN)/tests/fuzz/replay.o
 	@echo "LD  $@"; $(CC) $(SANFLAGS) -o $@ $^ $(LIBS)
@@ -84,7 +89,7 @@ run: deps
 	@scripts/run.sh
 
 test: test-deps
-	@$(MAKE) --no-print-directory -j$$(nproc) build/sluice build/san/sluice build/san/unit build/san/collect_probe build/san/pq_driver $(FUZZ_REPLAY)
+	@$(MAKE) --no-print-directory -j$$(nproc) build/sluice build/san/sluice build/san/unit build/san/collect_probe build/san/pq_driver build/san/lake_driver $(FUZZ_REPLAY)
 	@tests/run.sh
 
 unit: build/san/unit

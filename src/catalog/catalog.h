@@ -28,7 +28,8 @@ typedef struct ct_catalog ct_catalog;
 #define CT_MAX_COLUMNS 4096
 #define CT_MAX_FILES 100000
 
-/* Column types as the lake records them (the Parquet writer's types). */
+/* Column types as the lake records them (the Parquet writer's types).  New
+ * types are appended: the numbers of the old ones stay the same. */
 typedef enum ct_type {
     CT_BOOL = 1,
     CT_INT64,
@@ -37,15 +38,29 @@ typedef enum ct_type {
     CT_TIMESTAMP, /* µs since the epoch, UTC */
     CT_DATE,
     CT_INT32,
-    CT_FLOAT
+    CT_FLOAT,
+    CT_DECIMAL,       /* DECIMAL(precision, scale): ct_column.precision/scale */
+    CT_TIME,          /* µs since midnight (Parquet TIME(MICROS), not UTC-adjusted) */
+    CT_TIMESTAMP_NTZ, /* wall-clock µs since 1970-01-01 00:00, no time zone */
+    CT_BYTES,         /* binary (Parquet BYTE_ARRAY without annotation) */
+    CT_TYPE_END       /* one past the last */
 } ct_type;
 
-/* "bool", "int64", ... ; parse returns 0 / -1. */
+#define CT_DECIMAL_MAX_PRECISION 38
+#define CT_TYPE_TEXT_MAX 24 /* "decimal(38,38)" and the names, with the NUL */
+
+/* "bool", "int64", ..., "decimal" (no precision: see ct_column_type_text);
+ * "?" for an unknown value.  ct_type_parse takes every text
+ * ct_column_type_parse takes, dropping a decimal's precision and scale;
+ * 0 / -1. */
 const char *ct_type_name(ct_type t);
 int ct_type_parse(const char *s, ct_type *out);
-/* May a column of type `from` hold values now typed `to` (the widening
- * schemas allow: int32 -> int64 / double, int64 / float -> double, date ->
- * timestamp, anything -> string)? */
+/* May a column of type `from` hold values now typed `to`, by the types
+ * alone?  int32 -> int64 / double, int64 / float -> double, date ->
+ * timestamp / timestamp_ntz, decimal -> double, anything -> string, a type
+ * to itself.  A decimal's precision and scale are not looked at: decimal ->
+ * decimal says 1 and int32 / int64 -> decimal 0 here; with the columns at
+ * hand ask ct_column_widen, which decides both. */
 int ct_type_widens(ct_type from, ct_type to);
 
 typedef struct ct_column {
@@ -53,7 +68,33 @@ typedef struct ct_column {
     ct_type type;
     int added_version; /* schema version that added it: set when reading a
                           table, ignored by ct_schema_set */
+    int precision, scale; /* CT_DECIMAL only (1..38, 0..precision); 0 otherwise */
 } ct_column;
+
+/* Is (precision, scale) a valid DECIMAL (1..38 digits, 0..precision after
+ * the point)? */
+int ct_decimal_valid(int precision, int scale);
+/* The text the catalog stores for c's type: "decimal(12,2)", "time",
+ * "timestamp_ntz", "bytes", "int64", ... ("?" for an unknown type or a
+ * decimal whose precision/scale is invalid) into out[n], n >=
+ * CT_TYPE_TEXT_MAX.  Returns out. */
+const char *ct_column_type_text(const ct_column *c, char *out, size_t n);
+/* Parse that text (exactly: "decimal(12,2)", no spaces) into *type,
+ * *precision, *scale (0, 0 for types other than decimal).  0 / -1. */
+int ct_column_type_parse(const char *s, ct_type *type, int *precision, int *scale);
+/* Do a and b have the same type (with a decimal's precision and scale)? */
+int ct_column_same_type(const ct_column *a, const ct_column *b);
+/* The type a column `old` takes to hold values of `want` too, into *out
+ * (name and added_version of old): 1 when old can (out is want's type, or
+ * for two decimals neither of which holds the other decimal(max integer
+ * digits + max scale, max scale), string above 38 digits), 0 when it cannot
+ * (out is old: a narrowing or an unrelated type, e.g. int64 after bool).
+ * Widening: ct_type_widens, plus decimal(p,s) -> decimal(p2,s2) when
+ * p2 - s2 >= p - s and s2 >= s, int32 -> decimal when p - s >= 10, int64
+ * -> decimal when p - s >= 19. */
+int ct_column_widen(const ct_column *old, const ct_column *want, ct_column *out);
+/* Does `from` widen to `to` (to can hold every value of from)? */
+int ct_column_widens(const ct_column *from, const ct_column *to);
 
 /* Open (creating and migrating the schema if needed) the catalog at path.
  * NULL with a message on failure. */
@@ -140,7 +181,10 @@ typedef struct ct_colstat {
     int has_minmax;
     char min[256], max[256]; /* text form: numbers, RFC 3339 timestamps, strings
                                 (strings truncated to 255 bytes: min exact prefix,
-                                max only when not truncated) */
+                                max only when not truncated), exact decimals at
+                                the column's scale, times "HH:MM:SS[.ffffff]",
+                                wall-clock "YYYY-MM-DDTHH:MM:SS[.ffffff]"; bytes
+                                have none */
     int64_t nulls;
 } ct_colstat;
 

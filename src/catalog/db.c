@@ -659,20 +659,72 @@ void ct_close(ct_catalog *c)
 static const char *const type_names[] = {
     [CT_BOOL] = "bool",     [CT_INT64] = "int64",         [CT_DOUBLE] = "double",
     [CT_STRING] = "string", [CT_TIMESTAMP] = "timestamp", [CT_DATE] = "date",
-    [CT_INT32] = "int32",   [CT_FLOAT] = "float",
+    [CT_INT32] = "int32",   [CT_FLOAT] = "float",         [CT_DECIMAL] = "decimal",
+    [CT_TIME] = "time",     [CT_TIMESTAMP_NTZ] = "timestamp_ntz", [CT_BYTES] = "bytes",
 };
+_Static_assert(sizeof type_names / sizeof *type_names == CT_TYPE_END, "a name per type");
 
 const char *ct_type_name(ct_type t)
 {
-    if ((int)t < CT_BOOL || (int)t > CT_FLOAT) return "?";
+    if ((int)t < CT_BOOL || (int)t >= CT_TYPE_END) return "?";
     return type_names[t];
 }
 
 int ct_type_parse(const char *s, ct_type *out)
 {
-    for (int t = CT_BOOL; t <= CT_FLOAT; t++)
-        if (s && !strcmp(s, type_names[t])) {
-            *out = (ct_type)t;
+    int p, sc;
+    return ct_column_type_parse(s, out, &p, &sc);
+}
+
+int ct_decimal_valid(int precision, int scale)
+{
+    return precision >= 1 && precision <= CT_DECIMAL_MAX_PRECISION && scale >= 0 &&
+           scale <= precision;
+}
+
+const char *ct_column_type_text(const ct_column *c, char *out, size_t n)
+{
+    assert(n >= CT_TYPE_TEXT_MAX);
+    if (c->type == CT_DECIMAL) {
+        if (!ct_decimal_valid(c->precision, c->scale)) snprintf(out, n, "?");
+        else snprintf(out, n, "decimal(%d,%d)", c->precision, c->scale);
+    } else {
+        snprintf(out, n, "%s", ct_type_name(c->type));
+    }
+    return out;
+}
+
+/* A decimal number 0..99 at *s; advances *s.  -1 if none. */
+static int small_number(const char **s)
+{
+    int v = 0, digits = 0;
+    if (**s == '0' && (*s)[1] >= '0' && (*s)[1] <= '9') return -1; /* one text per number */
+    while (**s >= '0' && **s <= '9' && digits < 3) {
+        v = v * 10 + (**s - '0');
+        (*s)++;
+        digits++;
+    }
+    return digits && !(**s >= '0' && **s <= '9') ? v : -1;
+}
+
+int ct_column_type_parse(const char *s, ct_type *type, int *precision, int *scale)
+{
+    *precision = *scale = 0;
+    if (!s) return -1;
+    if (!strncmp(s, "decimal(", 8)) { /* "decimal(p,s)", exactly as ct_column_type_text */
+        const char *q = s + 8;
+        int p = small_number(&q);
+        if (p < 0 || *q++ != ',') return -1;
+        int sc = small_number(&q);
+        if (sc < 0 || strcmp(q, ")") || !ct_decimal_valid(p, sc)) return -1;
+        *type = CT_DECIMAL;
+        *precision = p;
+        *scale = sc;
+        return 0;
+    }
+    for (int t = CT_BOOL; t < CT_TYPE_END; t++)
+        if (t != CT_DECIMAL && !strcmp(s, type_names[t])) { /* a decimal has p and s */
+            *type = (ct_type)t;
             return 0;
         }
     return -1;

@@ -13,6 +13,7 @@
 #include "catalog/catalog.h"
 #include "util/util.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,13 +23,48 @@ enum { D_TRINO, D_ATHENA, D_SPARK, D_DUCKDB };
 
 static const char *const dialects[] = {"trino", "athena", "spark", "duckdb"};
 
-/* Column type per dialect, indexed by ct_type. */
-static const char *const types[4][CT_FLOAT + 1] = {
+/* Column type per dialect, indexed by ct_type (a decimal's precision and
+ * scale are added by col_type).  TIME: Trino's own type; Athena and Spark
+ * (Hive tables) have none, so the column is its Parquet INT64, µs since
+ * midnight.  TIMESTAMP_NTZ: Trino's and Athena's timestamp is wall-clock
+ * already (Trino at the configured hive.timestamp-precision, as for
+ * timestamp columns), Spark's needs TIMESTAMP_NTZ (3.4+). */
+static const char *const types[4][CT_TYPE_END] = {
     [D_TRINO] = {"", "boolean", "bigint", "double", "varchar", "timestamp(3)", "date", "integer",
-                 "real"},
-    [D_ATHENA] = {"", "boolean", "bigint", "double", "string", "timestamp", "date", "int", "float"},
-    [D_SPARK] = {"", "BOOLEAN", "BIGINT", "DOUBLE", "STRING", "TIMESTAMP", "DATE", "INT", "FLOAT"},
+                 "real", "decimal", "time(6)", "timestamp(3)", "varbinary"},
+    [D_ATHENA] = {"", "boolean", "bigint", "double", "string", "timestamp", "date", "int", "float",
+                  "decimal", "bigint", "timestamp", "binary"},
+    [D_SPARK] = {"", "BOOLEAN", "BIGINT", "DOUBLE", "STRING", "TIMESTAMP", "DATE", "INT", "FLOAT",
+                 "DECIMAL", "BIGINT", "TIMESTAMP_NTZ", "BINARY"},
 };
+
+static void col_type(ut_buf *b, int d, const ct_column *c)
+{
+    assert(c->type >= CT_BOOL && c->type < CT_TYPE_END && d != D_DUCKDB);
+    ut_buf_puts(b, types[d][c->type]);
+    if (c->type == CT_DECIMAL) ut_buf_printf(b, "(%d,%d)", c->precision, c->scale);
+}
+
+/* Has t a data column of type ty? */
+static int has_type(const ct_table *t, ct_type ty)
+{
+    for (int i = 0; i < t->ncols; i++)
+        if (t->cols[i].type == ty) return 1;
+    return 0;
+}
+
+/* Notes on the types a dialect cannot spell as the lake does. */
+static void type_notes(ut_buf *b, int d, const ct_table *t)
+{
+    if (has_type(t, CT_TIME) && d == D_TRINO)
+        ut_buf_puts(b, "-- time columns are time(6); a Hive metastore that refuses TIME needs "
+                       "them left out.\n");
+    if (has_type(t, CT_TIME) && d != D_TRINO)
+        ut_buf_puts(b, "-- time columns have no type here: bigint, microseconds since "
+                       "midnight.\n");
+    if (has_type(t, CT_TIMESTAMP_NTZ) && d == D_TRINO)
+        ut_buf_puts(b, "-- timestamp_ntz columns are wall-clock times: timestamp(3) too.\n");
+}
 
 static void ident(ut_buf *b, int d, const char *name)
 {
@@ -135,7 +171,8 @@ static void column_list(ut_buf *b, int d, const ct_table *t, char parts[][64], i
         ut_buf_puts(b, first ? "  " : ",\n  ");
         first = 0;
         ident(b, d, t->cols[i].name);
-        ut_buf_printf(b, " %s", types[d][t->cols[i].type]);
+        ut_buf_putc(b, ' ');
+        col_type(b, d, &t->cols[i]);
     }
     for (int i = 0; with_parts && i < np; i++) {
         ut_buf_puts(b, first ? "  " : ",\n  ");
@@ -156,6 +193,7 @@ static void ddl_trino(ut_buf *b, const ct_table *t, const char *loc, const char 
                      "-- hive.timestamp-precision=MILLISECONDS (with MICROSECONDS use "
                      "timestamp(6)).\n",
                   t->name);
+    type_notes(b, D_TRINO, t);
     ut_buf_puts(b, "CREATE TABLE ");
     table_ident(b, D_TRINO, schema, t->name);
     column_list(b, D_TRINO, t, parts, np, 1);
@@ -201,6 +239,7 @@ static int ddl_athena(ut_buf *b, const ct_table *t, const struct ct_table_stats 
         ut_buf_puts(b, "-- Partition projection computes the partitions: no MSCK REPAIR needed.\n"
                        "-- The dt range starts at the table's first day; widen it for older "
                        "backfills.\n");
+    type_notes(b, D_ATHENA, t);
     ut_buf_puts(b, "CREATE EXTERNAL TABLE ");
     table_ident(b, D_ATHENA, schema, t->name);
     column_list(b, D_ATHENA, t, parts, np, 0);
@@ -257,6 +296,7 @@ static void ddl_spark(ut_buf *b, const ct_table *t, const char *loc, const char 
     ut_buf_printf(b, "-- Spark SQL: lake table %s, Parquet files read in place.\n"
                      "-- Partition columns are strings (the dt=/hr= directory values).\n",
                   t->name);
+    type_notes(b, D_SPARK, t);
     ut_buf_puts(b, "CREATE TABLE ");
     table_ident(b, D_SPARK, schema, t->name);
     column_list(b, D_SPARK, t, parts, np, 1);

@@ -62,9 +62,9 @@ static int load_columns(ct_catalog *c, int64_t table_id, ct_column **cols, int *
         }
         memset(&v[n], 0, sizeof v[n]);
         ct_col_text(s, 0, v[n].name, sizeof v[n].name);
-        char type[32];
+        char type[CT_TYPE_TEXT_MAX + 8];
         ct_col_text(s, 1, type, sizeof type);
-        if (ct_type_parse(type, &v[n].type) < 0) {
+        if (ct_column_type_parse(type, &v[n].type, &v[n].precision, &v[n].scale) < 0) {
             ut_err(err, errlen, "catalog %s: column '%s' has unknown type '%s'", c->path,
                    v[n].name, type);
             goto fail;
@@ -234,8 +234,10 @@ static void schema_text(ut_buf *b, const ct_column *cols, int ncols, const char 
                         const char *stream, size_t cap)
 {
     ut_buf_putc(b, '(');
+    char ty[CT_TYPE_TEXT_MAX];
     for (int i = 0; i < ncols && b->len < cap; i++)
-        ut_buf_printf(b, "%s%s %s", i ? ", " : "", cols[i].name, ct_type_name(cols[i].type));
+        ut_buf_printf(b, "%s%s %s", i ? ", " : "", cols[i].name,
+                      ct_column_type_text(&cols[i], ty, sizeof ty));
     ut_buf_puts(b, b->len < cap || !ncols ? ")" : ", ...)");
     if (partition && *partition) ut_buf_printf(b, " partitioned by %s", partition);
     if (stream && *stream) ut_buf_printf(b, " landed by stream '%s'", stream);
@@ -248,7 +250,8 @@ int ct_table_same(ct_catalog *c, const ct_table *t, const ct_new_table *nt, char
     int same = !t->stream[0] && !strcmp(t->partition, part) && t->version == 1 &&
                t->ncols == nt->ncols;
     for (int i = 0; same && i < nt->ncols; i++)
-        same = !strcmp(t->cols[i].name, nt->cols[i].name) && t->cols[i].type == nt->cols[i].type;
+        same = !strcmp(t->cols[i].name, nt->cols[i].name) &&
+               ct_column_same_type(&t->cols[i], &nt->cols[i]);
     if (same) return 1;
     ut_buf have = {0}, want = {0};
     schema_text(&have, t->cols, t->ncols, t->partition, t->stream, 300);
@@ -294,16 +297,63 @@ int ct_tables(ct_catalog *c, char ***names, char *err, size_t errlen)
     return n;
 }
 
-/* May a column of type `from` hold values now typed `to`?  Widening only:
- * int32 -> int64 / double, int64 -> double, float -> double, date ->
- * timestamp, anything -> string. */
+/* May a column of type `from` hold values now typed `to`?  Widening only
+ * (catalog.h lists it); decimals by type alone. */
 int ct_type_widens(ct_type from, ct_type to)
 {
     if (from == to || to == CT_STRING) return 1;
     if (from == CT_INT32) return to == CT_INT64 || to == CT_DOUBLE;
-    if (from == CT_INT64 || from == CT_FLOAT) return to == CT_DOUBLE;
-    if (from == CT_DATE) return to == CT_TIMESTAMP;
+    if (from == CT_INT64 || from == CT_FLOAT || from == CT_DECIMAL) return to == CT_DOUBLE;
+    if (from == CT_DATE) return to == CT_TIMESTAMP || to == CT_TIMESTAMP_NTZ;
     return 0;
+}
+
+int ct_column_same_type(const ct_column *a, const ct_column *b)
+{
+    return a->type == b->type &&
+           (a->type != CT_DECIMAL || (a->precision == b->precision && a->scale == b->scale));
+}
+
+/* Integer digits an integer type needs in a decimal: int32 up to
+ * 2,147,483,647 (10), int64 up to 9,223,372,036,854,775,807 (19). */
+static int int_digits(ct_type t)
+{
+    return t == CT_INT32 ? 10 : t == CT_INT64 ? 19 : -1;
+}
+
+int ct_column_widens(const ct_column *from, const ct_column *to)
+{
+    if (to->type == CT_DECIMAL) {
+        int room = to->precision - to->scale;
+        if (from->type == CT_DECIMAL)
+            return room >= from->precision - from->scale && to->scale >= from->scale;
+        return int_digits(from->type) > 0 && room >= int_digits(from->type);
+    }
+    return ct_type_widens(from->type, to->type);
+}
+
+int ct_column_widen(const ct_column *old, const ct_column *want, ct_column *out)
+{
+    *out = *old;
+    if (ct_column_widens(old, want)) {
+        out->type = want->type;
+        out->precision = want->type == CT_DECIMAL ? want->precision : 0;
+        out->scale = want->type == CT_DECIMAL ? want->scale : 0;
+        return 1;
+    }
+    if (ct_column_widens(want, old)) return 1; /* old holds want already */
+    if (old->type != CT_DECIMAL || want->type != CT_DECIMAL) return 0;
+    int d1 = old->precision - old->scale, d2 = want->precision - want->scale;
+    int digits = d1 > d2 ? d1 : d2;
+    int scale = old->scale > want->scale ? old->scale : want->scale;
+    if (digits + scale <= CT_DECIMAL_MAX_PRECISION) {
+        out->precision = digits + scale;
+        out->scale = scale;
+    } else { /* no decimal holds both: their exact text does */
+        out->type = CT_STRING;
+        out->precision = out->scale = 0;
+    }
+    return 1;
 }
 
 /* Check the proposed columns against the current ones; describe the
@@ -320,9 +370,11 @@ static int diff_schema(ct_catalog *c, const char *tname, const ct_column *old, i
                    c->path, tname, i + 1);
             goto fail;
         }
-        if (!strcmp(ct_type_name(cols[i].type), "?")) {
-            ut_err(err, errlen, "catalog %s: table '%s': column '%s' has unknown type %d", c->path,
-                   tname, cols[i].name, (int)cols[i].type);
+        char ty[CT_TYPE_TEXT_MAX], oty[CT_TYPE_TEXT_MAX];
+        if (!strcmp(ct_column_type_text(&cols[i], ty, sizeof ty), "?")) {
+            ut_err(err, errlen, "catalog %s: table '%s': column '%s' has unknown type %d "
+                   "(precision %d, scale %d)", c->path, tname, cols[i].name, (int)cols[i].type,
+                   cols[i].precision, cols[i].scale);
             goto fail;
         }
         for (int j = 0; j < i; j++)
@@ -331,24 +383,24 @@ static int diff_schema(ct_catalog *c, const char *tname, const ct_column *old, i
                        tname, cols[i].name);
                 goto fail;
             }
-        if (same && (strcmp(old[i].name, cols[i].name) || old[i].type != cols[i].type)) same = 0;
+        if (same && (strcmp(old[i].name, cols[i].name) || !ct_column_same_type(&old[i], &cols[i])))
+            same = 0;
         int found = -1;
         for (int j = 0; j < nold && found < 0; j++)
             if (!strcmp(old[j].name, cols[i].name)) found = j;
         if (found < 0) {
-            ut_buf_printf(&added, "%s%s %s", added.len ? ", " : "", cols[i].name,
-                          ct_type_name(cols[i].type));
-        } else if (old[found].type != cols[i].type) {
-            if (!ct_type_widens(old[found].type, cols[i].type)) {
+            ut_buf_printf(&added, "%s%s %s", added.len ? ", " : "", cols[i].name, ty);
+        } else if (!ct_column_same_type(&old[found], &cols[i])) {
+            ct_column_type_text(&old[found], oty, sizeof oty);
+            if (!ct_column_widens(&old[found], &cols[i])) {
                 ut_err(err, errlen,
                        "catalog %s: table '%s': column '%s' cannot change from %s to %s (only "
                        "widening)",
-                       c->path, tname, cols[i].name, ct_type_name(old[found].type),
-                       ct_type_name(cols[i].type));
+                       c->path, tname, cols[i].name, oty, ty);
                 goto fail;
             }
-            ut_buf_printf(&widened, "%s%s %s -> %s", widened.len ? ", " : "", cols[i].name,
-                          ct_type_name(old[found].type), ct_type_name(cols[i].type));
+            ut_buf_printf(&widened, "%s%s %s -> %s", widened.len ? ", " : "", cols[i].name, oty,
+                          ty);
         }
     }
     for (int j = 0; j < nold; j++) {
@@ -423,11 +475,12 @@ int ct_schema_set_tx(ct_catalog *c, int64_t table_id, const ct_column *cols, int
         return 0;
     }
     int v = t.version + 1;
+    char ty[CT_TYPE_TEXT_MAX];
     ut_buf_putc(&json, '[');
     for (int i = 0; i < ncols; i++) {
         ut_buf_puts(&json, i ? ",{\"name\":" : "{\"name\":");
         ut_json_str(&json, cols[i].name, strlen(cols[i].name));
-        ut_buf_printf(&json, ",\"type\":\"%s\"}", ct_type_name(cols[i].type));
+        ut_buf_printf(&json, ",\"type\":\"%s\"}", ct_column_type_text(&cols[i], ty, sizeof ty));
     }
     ut_buf_putc(&json, ']');
     const char *text = change && *change ? change : (const char *)auto_change.p;
@@ -463,7 +516,7 @@ int ct_schema_set_tx(ct_catalog *c, int64_t table_id, const ct_column *cols, int
         sqlite3_bind_int64(s, 1, table_id);
         sqlite3_bind_int(s, 2, i);
         sqlite3_bind_text(s, 3, cols[i].name, -1, SQLITE_STATIC);
-        sqlite3_bind_text(s, 4, ct_type_name(cols[i].type), -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 4, ct_column_type_text(&cols[i], ty, sizeof ty), -1, SQLITE_TRANSIENT);
         sqlite3_bind_int(s, 5, av);
         if (sqlite3_step(s) != SQLITE_DONE) {
             version_err(c, tname, v, err, errlen);
@@ -522,9 +575,12 @@ static int merge_columns(const ct_table *cur, const ct_column *want, int nwant, 
         if (k < 0 && n < CT_MAX_COLUMNS) {
             out[n++] = want[i];
             *changed = 1;
-        } else if (k >= 0 && out[k].type != want[i].type && ct_type_widens(out[k].type, want[i].type)) {
-            out[k].type = want[i].type;
-            *changed = 1;
+        } else if (k >= 0) {
+            ct_column w;
+            if (ct_column_widen(&out[k], &want[i], &w) && !ct_column_same_type(&w, &out[k])) {
+                out[k] = w;
+                *changed = 1;
+            }
         }
     }
     return n;
@@ -666,7 +722,9 @@ int ct_column_types(ct_catalog *c, int64_t table_id, ct_coltype_fn fn, void *arg
             const char *name = (const char *)sqlite3_column_text(s, 0);
             const char *type = (const char *)sqlite3_column_text(s, 1);
             ct_type t;
-            if (name && type && ct_type_parse(type, &t) == 0) fn(arg, name, t, vers[i]);
+            int p, sc;
+            if (name && type && ct_column_type_parse(type, &t, &p, &sc) == 0)
+                fn(arg, name, t, vers[i]);
         }
         ct_done(s);
     }

@@ -268,8 +268,9 @@ static void describe_json(ut_buf *b, const ct_table *t, const ct_schema_version 
     for (int i = 0; i < t->ncols; i++) {
         ut_buf_puts(b, i ? ",{\"name\":" : "{\"name\":");
         jstr(b, t->cols[i].name);
-        ut_buf_printf(b, ",\"type\":\"%s\",\"added_version\":%d}", ct_type_name(t->cols[i].type),
-                      t->cols[i].added_version);
+        char ty[CT_TYPE_TEXT_MAX];
+        ut_buf_printf(b, ",\"type\":\"%s\",\"added_version\":%d}",
+                      ct_column_type_text(&t->cols[i], ty, sizeof ty), t->cols[i].added_version);
     }
     ut_buf_puts(b, "],\"history\":[");
     for (int i = 0; i < nh; i++) {
@@ -335,13 +336,17 @@ static void describe_text(ut_buf *b, const ct_table *t, const ct_schema_version 
                   "created:     %s\nfiles:       %d (%lld rows, %s) in %d partitions\n",
                   t->name, t->location, t->partition[0] ? t->partition : "(no)",
                   t->stream[0] ? t->stream : "-", ts, nf, (long long)rows, hb, np);
-    size_t w = 4;
-    for (int i = 0; i < t->ncols; i++)
+    size_t w = 4, tw = 9; /* the widest name; type ("timestamp", "decimal(38,10)") */
+    char ty[CT_TYPE_TEXT_MAX];
+    for (int i = 0; i < t->ncols; i++) {
         if (strlen(t->cols[i].name) > w) w = strlen(t->cols[i].name);
+        size_t n = strlen(ct_column_type_text(&t->cols[i], ty, sizeof ty));
+        if (n > tw) tw = n;
+    }
     ut_buf_printf(b, "\ncolumns (schema v%d):\n", t->version);
     for (int i = 0; i < t->ncols; i++)
-        ut_buf_printf(b, "  %-*s  %-9s  added in v%d\n", (int)w, t->cols[i].name,
-                      ct_type_name(t->cols[i].type), t->cols[i].added_version);
+        ut_buf_printf(b, "  %-*s  %-*s  added in v%d\n", (int)w, t->cols[i].name, (int)tw,
+                      ct_column_type_text(&t->cols[i], ty, sizeof ty), t->cols[i].added_version);
     if (!t->ncols) ut_buf_puts(b, "  (none yet)\n");
     ut_buf_puts(b, "\nschema history:\n");
     for (int i = 0; i < nh; i++) {

@@ -126,9 +126,47 @@ static void put_timestamp(out_file *o, int col, ct_type tt, int64_t v, src_text 
     }
 }
 
-/* Put value i of column c (file type ft) into column col of table type tt. */
-static void put_converted(out_file *o, int col, ct_type tt, pq_type ft, const pq_col *c,
-                          int64_t i, src_text st)
+/* An integer value v of file type ft into column col of table type tt
+ * (the time types' own values, or widened: text, a decimal, a date's
+ * midnight). */
+static void put_integer(out_file *o, int col, ct_type tt, pq_type ft, int64_t v, src_text st)
+{
+    pq_writer *w = o->w;
+    char buf[64];
+    if (ft == PQ_TIMESTAMP) put_timestamp(o, col, tt, v, st);
+    else if (ft == PQ_DATE && tt == CT_TIMESTAMP_NTZ) pq_writer_put_i64(w, col, v * 86400000000LL);
+    else if (tt == CT_INT64 || tt == CT_TIMESTAMP || tt == CT_TIME || tt == CT_TIMESTAMP_NTZ)
+        pq_writer_put_i64(w, col, v);
+    else if (tt == CT_INT32 || tt == CT_DATE) pq_writer_put_i32(w, col, (int32_t)v);
+    else if (tt == CT_DOUBLE) pq_writer_put_double(w, col, (double)v);
+    else if (tt == CT_DECIMAL || tt == CT_STRING) {
+        if (ft == PQ_DATE) ut_date_format(buf, (int32_t)v);
+        else if (ft == PQ_TIME) ut_time_format(buf, v);
+        else if (ft == PQ_TIMESTAMP_NTZ) ut_ts_format_ntz(buf, v);
+        else snprintf(buf, sizeof buf, "%lld", (long long)v);
+        if (tt == CT_STRING) put_text(w, col, buf);
+        else if (pq_writer_put_decimal(w, col, buf, strlen(buf))) pq_writer_put_null(w, col);
+    } else pq_writer_put_null(w, col);
+}
+
+/* Exact decimal value i of c (pq_reader_read_decimal, at `scale`) into
+ * column col of table type tt: a wider decimal takes its text as is (padded
+ * to its scale), a string column the text. */
+static void put_decimal(pq_writer *w, int col, ct_type tt, const pq_col *c, int64_t i, int scale)
+{
+    const pq_dec128 *d = (const pq_dec128 *)c->values + i;
+    char buf[96];
+    int n = pq_decimal_format(d->hi, d->lo, scale, buf, sizeof buf);
+    if (n < 0) pq_writer_put_null(w, col);
+    else if (tt == CT_STRING) pq_writer_put_bytes(w, col, buf, (size_t)n);
+    else if (tt != CT_DECIMAL || pq_writer_put_decimal(w, col, buf, (size_t)n))
+        pq_writer_put_null(w, col);
+}
+
+/* Put value i of column c (file type ft, a decimal's scale fscale) into
+ * column col of table type tt. */
+static void put_converted(out_file *o, int col, ct_type tt, pq_type ft, int fscale,
+                          const pq_col *c, int64_t i, src_text st)
 {
     pq_writer *w = o->w;
     if (c->nulls && c->nulls[i]) {
@@ -136,6 +174,10 @@ static void put_converted(out_file *o, int col, ct_type tt, pq_type ft, const pq
         return;
     }
     char buf[64];
+    if (!c->kind) { /* a decimal read exactly */
+        put_decimal(w, col, tt, c, i, fscale);
+        return;
+    }
     switch (c->kind) {
     case PQ_K_BOOL: {
         int v = ((const uint8_t *)c->values)[i];
@@ -148,15 +190,7 @@ static void put_converted(out_file *o, int col, ct_type tt, pq_type ft, const pq
     case PQ_K_I64: {
         int64_t v = c->kind == PQ_K_I32 ? ((const int32_t *)c->values)[i]
                                         : ((const int64_t *)c->values)[i];
-        if (ft == PQ_TIMESTAMP) put_timestamp(o, col, tt, v, st);
-        else if (tt == CT_INT64 || tt == CT_TIMESTAMP) pq_writer_put_i64(w, col, v);
-        else if (tt == CT_INT32 || tt == CT_DATE) pq_writer_put_i32(w, col, (int32_t)v);
-        else if (tt == CT_DOUBLE) pq_writer_put_double(w, col, (double)v);
-        else if (tt == CT_STRING) {
-            if (ft == PQ_DATE) ut_date_format(buf, (int32_t)v);
-            else snprintf(buf, sizeof buf, "%lld", (long long)v);
-            put_text(w, col, buf);
-        } else pq_writer_put_null(w, col);
+        put_integer(o, col, tt, ft, v, st);
         return;
     }
     case PQ_K_F32:
@@ -171,7 +205,7 @@ static void put_converted(out_file *o, int col, ct_type tt, pq_type ft, const pq
         return;
     }
     case PQ_K_BYTES:
-        if (tt == CT_STRING)
+        if (tt == CT_STRING || tt == CT_BYTES)
             pq_writer_put_bytes(w, col, c->data + c->off[i], (size_t)(c->off[i + 1] - c->off[i]));
         else pq_writer_put_null(w, col);
         return;
@@ -195,8 +229,8 @@ static lk_tstext **src_texts(pq_reader *r, const pq_type *ft, int nfc, const cha
 
 /* Append the rows of row group g (columns cc) of the file at `key` to m. */
 static int copy_group(merge_out *m, const ct_file *f, const int *map, const pq_type *ft,
-                      const pq_col *cc, lk_tstext **st, int64_t base, int64_t rows,
-                      const char *key, char *err, size_t errlen)
+                      const int *fsc, const pq_col *cc, lk_tstext **st, int64_t base,
+                      int64_t rows, const char *key, char *err, size_t errlen)
 {
     for (int64_t i = 0; i < rows; i++) {
         out_file *o = out_for_row(m, err, errlen);
@@ -207,7 +241,7 @@ static int copy_group(merge_out *m, const ct_file *f, const int *map, const pq_t
                 continue;
             }
             src_text sx = {st[map[k]], base + i};
-            put_converted(o, k, m->cols[k].type, ft[map[k]], &cc[map[k]], i, sx);
+            put_converted(o, k, m->cols[k].type, ft[map[k]], fsc[map[k]], &cc[map[k]], i, sx);
         }
         if (pq_writer_end_row(o->w))
             return ut_err(err, errlen, "compacting %s: %s", key, pq_writer_error(o->w));
@@ -227,26 +261,34 @@ static int copy_rows(merge_out *m, const char *path, const ct_file *f, const cha
     int rc = -1, nfc = pq_reader_num_columns(r), n = m->ncols;
     int *map = ut_malloc((size_t)n * sizeof *map);
     pq_type *ft = ut_malloc((size_t)(nfc + 1) * sizeof *ft);
+    int *fsc = ut_calloc((size_t)(nfc + 1), sizeof *fsc);
+    uint8_t *got = ut_calloc((size_t)(nfc + 1), 1);
     pq_col *cc = ut_calloc((size_t)(nfc + 1), sizeof *cc);
     for (int j = 0; j < nfc; j++) {
         pq_column_info ci;
         pq_reader_column(r, j, &ci);
         ft[j] = ci.type;
+        fsc[j] = ci.scale;
     }
     lk_tstext **st = src_texts(r, ft, nfc, key);
     for (int k = 0; k < n; k++) map[k] = pq_reader_find_column(r, m->cols[k].name);
     int64_t base = 0;
     for (int g = 0; g < pq_reader_num_row_groups(r); g++) {
         for (int j = 0; j < nfc; j++) pq_col_free(&cc[j]);
+        memset(got, 0, (size_t)nfc);
         for (int k = 0; k < n; k++) {
-            if (map[k] < 0 || cc[map[k]].kind) continue;
-            if (pq_reader_read(r, g, map[k], &cc[map[k]], e2, sizeof e2)) {
+            if (map[k] < 0 || got[map[k]]) continue;
+            got[map[k]] = 1;
+            ct_type tt = m->cols[k].type; /* a decimal kept as one or as text: exactly */
+            int exact = ft[map[k]] == PQ_DECIMAL && (tt == CT_DECIMAL || tt == CT_STRING);
+            if ((exact ? pq_reader_read_decimal : pq_reader_read)(r, g, map[k], &cc[map[k]], e2,
+                                                                  sizeof e2)) {
                 ut_err(err, errlen, "compacting %s: %s", key, e2);
                 goto done;
             }
         }
         int64_t rows = pq_reader_row_group_rows(r, g);
-        if (copy_group(m, f, map, ft, cc, st, base, rows, key, err, errlen)) goto done;
+        if (copy_group(m, f, map, ft, fsc, cc, st, base, rows, key, err, errlen)) goto done;
         base += rows;
     }
     rc = 0;
@@ -257,6 +299,8 @@ done:
     }
     free(st);
     free(cc);
+    free(got);
+    free(fsc);
     free(ft);
     free(map);
     pq_reader_destroy(r);
@@ -365,7 +409,7 @@ static int merge(lk_sink *s, ct_file *files, int a, int b, const ct_column *cols
     pq_column_spec *specs = ut_calloc((size_t)ncols + 1, sizeof *specs);
     for (int i = 0; i < ncols; i++) {
         specs[i].name = cols[i].name;
-        specs[i].type = lk_pq_type(cols[i].type);
+        lk_pq_spec(&cols[i], &specs[i]);
         specs[i].optional = strcmp(cols[i].name, "_ingest_ts") != 0;
     }
     merge_out m = {.s = s, .cols = cols, .ncols = ncols, .specs = specs};

@@ -28,8 +28,19 @@ pq_type lk_pq_type(ct_type t)
     case CT_DATE: return PQ_DATE;
     case CT_INT32: return PQ_INT32;
     case CT_FLOAT: return PQ_FLOAT;
+    case CT_DECIMAL: return PQ_DECIMAL;
+    case CT_TIME: return PQ_TIME;
+    case CT_TIMESTAMP_NTZ: return PQ_TIMESTAMP_NTZ;
+    case CT_BYTES: return PQ_BYTES;
     default: return PQ_STRING;
     }
+}
+
+void lk_pq_spec(const ct_column *c, pq_column_spec *out)
+{
+    out->type = lk_pq_type(c->type);
+    out->precision = c->type == CT_DECIMAL ? c->precision : 0;
+    out->scale = c->type == CT_DECIMAL ? c->scale : 0;
 }
 
 /* Put JSON value v into column col of type t (the schema has widened t to
@@ -110,7 +121,8 @@ int lk__part_open(lk_sink *s, lk__buf *b, char *err, size_t errlen)
         if (c->type == CT_TIMESTAMP) b->tst[i] = lk_tstext_create();
         b->wcol[i] = m;
         specs[m].name = c->name;
-        specs[m].type = lk_pq_type(c->type);
+        ct_column cc = {.type = c->type, .precision = c->precision, .scale = c->scale};
+        lk_pq_spec(&cc, &specs[m]);
         specs[m].optional = 1;
         m++;
     }

@@ -233,8 +233,12 @@ int lk_tmp_gc(const char *tmp_dir);
  * pid may be a living writer's on another machine sharing the directory) or
  * that are older than LK_ORPHAN_AGE_MS (any store).
  * Returns the number deleted, or -1 with a message. */
-/* The Parquet type that holds lake column type t (the one mapping). */
+/* The Parquet type that holds lake column type t (the one mapping; a
+ * CT_DECIMAL needs its precision and scale too: lk_pq_spec). */
 pq_type lk_pq_type(ct_type t);
+/* out->type, ->precision and ->scale for lake column c (name and optional
+ * are the caller's). */
+void lk_pq_spec(const ct_column *c, pq_column_spec *out);
 
 /* THE name of file i of a writer other than the sink and compaction (CREATE
  * TABLE AS / INSERT, job tasks) that started at stamp_us: "part-q<µs>-<pid>-

@@ -176,7 +176,9 @@ static void val_text(const pq_value *v, pq_type t, char *out, size_t n, int is_m
     case PQ_TIMESTAMP: ut_ts_format(tmp, v->u.i); snprintf(out, n, "%s", tmp); break;
     case PQ_DATE: ut_date_format(tmp, (int32_t)v->u.i); snprintf(out, n, "%s", tmp); break;
     case PQ_DOUBLE: case PQ_FLOAT: ut_fmt_double(tmp, v->u.d); snprintf(out, n, "%s", tmp); break;
-    case PQ_STRING: case PQ_BYTES:
+    case PQ_TIME: ut_time_format(tmp, v->u.i); snprintf(out, n, "%s", tmp); break;
+    case PQ_TIMESTAMP_NTZ: ut_ts_format_ntz(tmp, v->u.i); snprintf(out, n, "%s", tmp); break;
+    case PQ_STRING:
         if (v->u.s.n >= n) { /* a truncated min is still a lower bound; a max is not */
             if (is_max) out[0] = 0;
             else snprintf(out, n, "%.*s", (int)(n - 1), (const char *)v->u.s.p);
@@ -203,10 +205,20 @@ static void stats_from_writer(const pq_writer *w, ct_file *f)
         if (pq_writer_column_stats(w, c, &st)) continue;
         cs->nulls = st.null_count;
         if (!st.has_min_max) continue;
+        if (t == PQ_BYTES) continue; /* binary: no text bounds (the SQL engine compares blobs
+                                        by bytes, but the catalog's text is not them) */
         cs->has_minmax = 1;
+        if (t == PQ_DECIMAL) { /* exact text: the writer's stats as doubles would round */
+            pq_dec128 mn, mx;
+            int scale;
+            cs->has_minmax = pq_writer_column_decimal_stats(w, c, &mn, &mx, &scale) == 1 &&
+                             pq_decimal_format(mn.hi, mn.lo, scale, cs->min, sizeof cs->min) > 0 &&
+                             pq_decimal_format(mx.hi, mx.lo, scale, cs->max, sizeof cs->max) > 0;
+            continue;
+        }
         val_text(&st.min, t, cs->min, sizeof cs->min, 0);
         val_text(&st.max, t, cs->max, sizeof cs->max, 1);
-        if (!cs->max[0] && (t == PQ_STRING || t == PQ_BYTES)) cs->has_minmax = 0;
+        if (!cs->max[0] && t == PQ_STRING) cs->has_minmax = 0;
     }
 }
 

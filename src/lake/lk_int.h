@@ -25,6 +25,8 @@ typedef struct lk__col {
     size_t nlen;
     ct_type type;        /* 0 = only nulls so far */
     ct_type recorded;    /* type in the catalog's current version (0 = new) */
+    int precision, scale; /* the catalog's, while type is CT_DECIMAL (records never
+                             make one: a value in it widens it to string) */
     int legacy;          /* name clashes (catalog from before the naming rule):
                             kept, never written, no key lands in it */
 } lk__col;

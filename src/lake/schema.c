@@ -69,6 +69,7 @@ static int add_col(lk__schema *s, const char *name, size_t n, ct_type t, ct_type
     c->nlen = n;
     c->type = t;
     c->recorded = recorded;
+    c->precision = c->scale = 0;
     c->legacy = lk_names_take(s->names, name, n, s->n) < 0;
     return s->n++;
 }
@@ -80,6 +81,8 @@ void lk__schema_load(lk__schema *s, const ct_table *t)
         if (!strcmp(nm, "_ingest_ts")) continue;
         size_t n = strlen(nm);
         int k = add_col(s, nm, n, t->cols[i].type, t->cols[i].type);
+        s->cols[k].precision = t->cols[i].precision;
+        s->cols[k].scale = t->cols[i].scale;
         if (!s->cols[k].legacy && !lk_colname_printable(nm, n)) { /* not a name the rule makes */
             s->cols[k].legacy = 1;
             lk_names_truncate(s->names, lk_names_count(s->names) - 1);
@@ -171,7 +174,12 @@ int lk__schema_snapshot(const lk__schema *s, ct_column **cols, char *change, siz
         ct_type t = c->type;
         if (!t) continue; /* only nulls so far: not a column yet (reads as NULL) */
         snprintf((*cols)[m].name, sizeof (*cols)[m].name, "%s", c->name);
-        (*cols)[m++].type = t;
+        (*cols)[m].type = t;
+        if (t == CT_DECIMAL) {
+            (*cols)[m].precision = c->precision;
+            (*cols)[m].scale = c->scale;
+        }
+        m++;
         int w = 0;
         if (!c->recorded)
             w = snprintf(change + o, n - o, "%sadded %s %s", o ? "; " : "", c->name, ct_type_name(t));

@@ -197,6 +197,13 @@ const char *pq_writer_column(const pq_writer *w, int col, pq_type *type);
  * 0, or -1 (not closed, col out of range). */
 struct pq_stats;
 int pq_writer_column_stats(const pq_writer *w, int col, struct pq_stats *out);
+/* The file-wide min and max of DECIMAL column col exactly (unscaled, at
+ * *scale; pq_decimal_format gives their text), after pq_writer_close.  1
+ * (min/max set), 0 (no min/max: only nulls), -1 (not closed, col out of
+ * range or not a DECIMAL). */
+struct pq_dec128;
+int pq_writer_column_decimal_stats(const pq_writer *w, int col, struct pq_dec128 *min,
+                                   struct pq_dec128 *max, int *scale);
 /* Free the writer.  Accepts NULL.  If close was not called the partial file
  * is left as is (callers write to a temp name and rename after close). */
 void pq_writer_destroy(pq_writer *w);

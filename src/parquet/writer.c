@@ -628,30 +628,83 @@ const char *pq_writer_column(const pq_writer *w, int col, pq_type *type)
     return w->cols[col].name;
 }
 
+/* The chunks holding column c's file-wide min and max (*mn NULL when the
+ * file has no usable min/max); adds the null counts to *nulls. */
+static void file_minmax(const pq_writer *w, int col, const pq__chunk_meta **mn,
+                        const pq__chunk_meta **mx, int64_t *nulls)
+{
+    const pq__wcol *c = &w->cols[col];
+    int ok = 1;
+    *mn = *mx = NULL;
+    for (int g = 0; g < w->nrg; g++) {
+        const pq__chunk_meta *m = &w->rgs[g].chunks[col];
+        *nulls += m->nulls;
+        if (!m->has_minmax) {
+            if (m->values > m->nulls) ok = 0; /* values without usable min/max */
+            continue;
+        }
+        if (!*mn || cmp_value(c, m->min, m->min_len, (*mn)->min, (*mn)->min_len) < 0) *mn = m;
+        if (!*mx || cmp_value(c, m->max, m->max_len, (*mx)->max, (*mx)->max_len) > 0) *mx = m;
+    }
+    if (!ok) *mn = *mx = NULL;
+}
+
 int pq_writer_column_stats(const pq_writer *w, int col, pq_stats *out)
 {
     memset(out, 0, sizeof *out);
     if (!w->closed || col < 0 || col >= w->ncols) return -1;
     const pq__wcol *c = &w->cols[col];
-    const pq__chunk_meta *mn = NULL, *mx = NULL;
-    int ok = 1;
+    const pq__chunk_meta *mn, *mx;
     out->has_null_count = 1;
-    for (int g = 0; g < w->nrg; g++) {
-        const pq__chunk_meta *m = &w->rgs[g].chunks[col];
-        out->null_count += m->nulls;
-        if (!m->has_minmax) {
-            if (m->values > m->nulls) ok = 0; /* values without usable min/max */
-            continue;
-        }
-        if (!mn || cmp_value(c, m->min, m->min_len, mn->min, mn->min_len) < 0) mn = m;
-        if (!mx || cmp_value(c, m->max, m->max_len, mx->max, mx->max_len) > 0) mx = m;
-    }
-    if (ok && mn) {
+    file_minmax(w, col, &mn, &mx, &out->null_count);
+    if (mn) {
         out->has_min_max = 1;
         out->min = stat_value(c, mn->min, mn->min_len);
         out->max = stat_value(c, mx->max, mx->max_len);
     }
     return 0;
+}
+
+/* A DECIMAL statistic (INT32, INT64 or big-endian FLBA of up to 16 bytes)
+ * as a 128-bit integer. */
+static pq_dec128 stat_dec(const pq__wcol *c, const uint8_t *p, size_t n)
+{
+    uint8_t be[16];
+    if (c->phys == PQ__INT32 || c->phys == PQ__INT64) {
+        int64_t v;
+        if (c->phys == PQ__INT32) {
+            int32_t i;
+            memcpy(&i, p, 4);
+            v = i;
+        } else {
+            memcpy(&v, p, 8);
+        }
+        return (pq_dec128){v < 0 ? -1 : 0, (uint64_t)v};
+    }
+    assert(n > 0 && n <= 16);
+    memset(be, (p[0] & 0x80) ? 0xff : 0, sizeof be);
+    memcpy(be + 16 - n, p, n);
+    uint64_t hi = 0, lo = 0;
+    for (int i = 0; i < 8; i++) {
+        hi = hi << 8 | be[i];
+        lo = lo << 8 | be[8 + i];
+    }
+    return (pq_dec128){(int64_t)hi, lo};
+}
+
+int pq_writer_column_decimal_stats(const pq_writer *w, int col, pq_dec128 *min, pq_dec128 *max,
+                                   int *scale)
+{
+    if (!w->closed || col < 0 || col >= w->ncols || w->cols[col].type != PQ_DECIMAL) return -1;
+    const pq__wcol *c = &w->cols[col];
+    const pq__chunk_meta *mn, *mx;
+    int64_t nulls = 0;
+    file_minmax(w, col, &mn, &mx, &nulls);
+    *scale = c->scale;
+    if (!mn) return 0;
+    *min = stat_dec(c, mn->min, mn->min_len);
+    *max = stat_dec(c, mx->max, mx->max_len);
+    return 1;
 }
 
 const char *pq_writer_error(const pq_writer *w)

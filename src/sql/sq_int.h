@@ -84,6 +84,14 @@ int sq__pq_val(ct_type t, pq_type pt, const pq_value *pv, sq_val *out);
 /* Set the SQLite result for value i of a decoded column of Parquet type pt,
  * converted to the table type t. */
 void sq__result_col(sqlite3_context *ctx, ct_type t, pq_type pt, const pq_col *c, int64_t i);
+/* The same for value i of a DECIMAL column read exactly
+ * (pq_reader_read_decimal) at `scale`: its exact text (a decimal in a
+ * column widened to string). */
+void sq__result_decimal(sqlite3_context *ctx, const pq_col *c, int64_t i, int scale);
+/* Wall-clock timestamps whose text is four-digit years (0000-01-01 ..
+ * 9999-12-31T23:59:59.999999): only those prune, their texts sort like them. */
+#define SQ_NTZ_MIN_US (-62167219200000000LL)
+#define SQ_NTZ_MAX_US 253402300799999999LL
 /* SQL declared type of a catalog type. */
 const char *sq__decl(ct_type t);
 /* Catalog type of a Parquet type (0: not supported). */

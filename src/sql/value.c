@@ -20,8 +20,10 @@ const char *sq__decl(ct_type t)
     case CT_INT64:
     case CT_INT32: return "INTEGER";
     case CT_DOUBLE:
-    case CT_FLOAT: return "REAL";
-    default: return "TEXT";
+    case CT_FLOAT:
+    case CT_DECIMAL: return "REAL"; /* the reader's double (docs/sql.md) */
+    case CT_BYTES: return "BLOB";
+    default: return "TEXT";         /* strings, dates and times as sortable text */
     }
 }
 
@@ -31,15 +33,15 @@ ct_type sq__ct_of_pq(pq_type t)
     case PQ_BOOL: return CT_BOOL;
     case PQ_INT32: return CT_INT32;
     case PQ_INT64:
-    case PQ_TIME: /* µs since midnight, until the lake has a TIME type */
     case PQ_UINT64: return CT_INT64;
     case PQ_FLOAT: return CT_FLOAT;
-    case PQ_DOUBLE:
-    case PQ_DECIMAL: return CT_DOUBLE;
-    case PQ_STRING:
-    case PQ_BYTES: return CT_STRING;
-    case PQ_TIMESTAMP:
-    case PQ_TIMESTAMP_NTZ: return CT_TIMESTAMP; /* wall-clock times read as UTC, as before */
+    case PQ_DOUBLE: return CT_DOUBLE;
+    case PQ_DECIMAL: return CT_DECIMAL;
+    case PQ_STRING: return CT_STRING;
+    case PQ_BYTES: return CT_BYTES;
+    case PQ_TIME: return CT_TIME;
+    case PQ_TIMESTAMP: return CT_TIMESTAMP;
+    case PQ_TIMESTAMP_NTZ: return CT_TIMESTAMP_NTZ;
     case PQ_DATE: return CT_DATE;
     default: return (ct_type)0;
     }
@@ -105,7 +107,8 @@ int sq__range_may(const sq_val *min, const sq_val *max, int op, const sq_val *v)
 
 static int numeric_type(ct_type t)
 {
-    return t == CT_INT64 || t == CT_INT32 || t == CT_DOUBLE || t == CT_FLOAT || t == CT_BOOL;
+    return t == CT_INT64 || t == CT_INT32 || t == CT_DOUBLE || t == CT_FLOAT || t == CT_BOOL ||
+           t == CT_DECIMAL;
 }
 
 int sq__val_for(ct_type t, int constant, sqlite3_value *v, sq_val *out)
@@ -146,6 +149,27 @@ int sq__val_for(ct_type t, int constant, sqlite3_value *v, sq_val *out)
     return out->s ? 0 : -1;
 }
 
+/* A time of day as the text the column reads as; -1 out of range (texts
+ * sort like the times only within it). */
+static int time_val(int64_t us, sq_val *out)
+{
+    if (us < 0 || us > UT_TIME_MAX_US) return -1;
+    out->t = SQLITE_TEXT;
+    out->n = (size_t)ut_time_format(out->buf, us);
+    out->s = out->buf;
+    return 0;
+}
+
+/* The same for a wall-clock timestamp: years 0000..9999 (four digits). */
+static int ntz_val(int64_t us, sq_val *out)
+{
+    if (us < SQ_NTZ_MIN_US || us > SQ_NTZ_MAX_US) return -1;
+    out->t = SQLITE_TEXT;
+    out->n = (size_t)ut_ts_format_ntz(out->buf, us);
+    out->s = out->buf;
+    return 0;
+}
+
 int sq__stat_val(ct_type t, const char *text, sq_val *out)
 {
     memset(out, 0, sizeof *out);
@@ -178,7 +202,18 @@ int sq__stat_val(ct_type t, const char *text, sq_val *out)
         out->s = out->buf;
         return 0;
     }
-    default: return -1;
+    case CT_TIME: {
+        int64_t us;
+        if (ut_time_parse(text, strlen(text), &us)) return -1;
+        return time_val(us, out);
+    }
+    case CT_TIMESTAMP_NTZ: {
+        int64_t us; /* the text has no zone: ut_ts_parse takes it as UTC, the same µs */
+        if (ut_ts_parse(text, strlen(text), &us)) return -1;
+        return ntz_val(us, out);
+    }
+    default: return -1; /* decimals: the exact text's double is not always the reader's (the
+                           row groups' statistics are); bytes: no statistics */
     }
 }
 
@@ -197,6 +232,7 @@ int sq__pq_val(ct_type t, pq_type pt, const pq_value *pv, sq_val *out)
         return -1;
     case CT_DOUBLE:
     case CT_FLOAT:
+    case CT_DECIMAL: /* statistics decoded as the values are: the same doubles */
         if (pv->kind == PQ_K_I64 || pv->kind == PQ_K_I32) {
             out->t = SQLITE_INTEGER;
             out->i = pv->u.i;
@@ -227,6 +263,8 @@ int sq__pq_val(ct_type t, pq_type pt, const pq_value *pv, sq_val *out)
         out->n = (size_t)ut_date_format(out->buf, (int32_t)pv->u.i);
         out->s = out->buf;
         return 0;
+    case CT_TIME: return pt == PQ_TIME ? time_val(pv->u.i, out) : -1;
+    case CT_TIMESTAMP_NTZ: return pt == PQ_TIMESTAMP_NTZ ? ntz_val(pv->u.i, out) : -1;
     default: return -1;
     }
 }
@@ -244,7 +282,9 @@ static void result_as_text(sqlite3_context *ctx, pq_type pt, const pq_col *c, in
         else n = snprintf(b, sizeof b, "%d", ((int32_t *)c->values)[i]);
         break;
     case PQ_K_I64:
-        if (pt == PQ_TIMESTAMP || pt == PQ_TIMESTAMP_NTZ) n = sq__ts_text(b, ((int64_t *)c->values)[i]);
+        if (pt == PQ_TIMESTAMP) n = sq__ts_text(b, ((int64_t *)c->values)[i]);
+        else if (pt == PQ_TIMESTAMP_NTZ) n = ut_ts_format_ntz(b, ((int64_t *)c->values)[i]);
+        else if (pt == PQ_TIME) n = ut_time_format(b, ((int64_t *)c->values)[i]);
         else if (pt == PQ_UINT64) n = snprintf(b, sizeof b, "%" PRIu64, ((uint64_t *)c->values)[i]);
         else n = snprintf(b, sizeof b, "%" PRId64, ((int64_t *)c->values)[i]);
         break;
@@ -264,7 +304,7 @@ void sq__result_col(sqlite3_context *ctx, ct_type t, pq_type pt, const pq_col *c
     if (c->kind == PQ_K_BYTES) {
         const char *p = (const char *)c->data + c->off[i];
         int n = (int)(c->off[i + 1] - c->off[i]);
-        if (pt == PQ_BYTES) sqlite3_result_blob(ctx, p, n, SQLITE_TRANSIENT);
+        if (pt == PQ_BYTES && t != CT_STRING) sqlite3_result_blob(ctx, p, n, SQLITE_TRANSIENT);
         else sqlite3_result_text(ctx, p, n, SQLITE_TRANSIENT);
         return;
     }
@@ -275,14 +315,19 @@ void sq__result_col(sqlite3_context *ctx, ct_type t, pq_type pt, const pq_col *c
     switch (c->kind) {
     case PQ_K_BOOL: sqlite3_result_int(ctx, ((uint8_t *)c->values)[i]); return;
     case PQ_K_I32:
-        if (pt == PQ_DATE) result_as_text(ctx, pt, c, i);
-        else if (t == CT_DOUBLE || t == CT_FLOAT)
+        if (pt == PQ_DATE && t == CT_TIMESTAMP_NTZ) { /* widened: the day's midnight */
+            char b[48];
+            int n = ut_ts_format_ntz(b, ((int32_t *)c->values)[i] * 86400000000LL);
+            sqlite3_result_text(ctx, b, n, SQLITE_TRANSIENT);
+        } else if (pt == PQ_DATE) result_as_text(ctx, pt, c, i);
+        else if (t == CT_DOUBLE || t == CT_FLOAT || t == CT_DECIMAL)
             sqlite3_result_double(ctx, ((int32_t *)c->values)[i]);
         else sqlite3_result_int(ctx, ((int32_t *)c->values)[i]);
         return;
     case PQ_K_I64:
-        if (pt == PQ_TIMESTAMP || pt == PQ_TIMESTAMP_NTZ) result_as_text(ctx, pt, c, i);
-        else if (t == CT_DOUBLE || t == CT_FLOAT)
+        if (pt == PQ_TIMESTAMP || pt == PQ_TIMESTAMP_NTZ || pt == PQ_TIME)
+            result_as_text(ctx, pt, c, i);
+        else if (t == CT_DOUBLE || t == CT_FLOAT || t == CT_DECIMAL)
             sqlite3_result_double(ctx, (double)((int64_t *)c->values)[i]);
         else sqlite3_result_int64(ctx, ((int64_t *)c->values)[i]);
         return;
@@ -290,4 +335,17 @@ void sq__result_col(sqlite3_context *ctx, ct_type t, pq_type pt, const pq_col *c
     case PQ_K_F64: sqlite3_result_double(ctx, ((double *)c->values)[i]); return;
     default: sqlite3_result_null(ctx); return;
     }
+}
+
+void sq__result_decimal(sqlite3_context *ctx, const pq_col *c, int64_t i, int scale)
+{
+    if (c->nulls && c->nulls[i]) {
+        sqlite3_result_null(ctx);
+        return;
+    }
+    const pq_dec128 *d = (const pq_dec128 *)c->values + i;
+    char b[96];
+    int n = pq_decimal_format(d->hi, d->lo, scale, b, sizeof b);
+    if (n < 0) sqlite3_result_null(ctx);
+    else sqlite3_result_text(ctx, b, n, SQLITE_TRANSIENT);
 }

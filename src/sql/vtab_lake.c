@@ -71,6 +71,7 @@ typedef struct lcur {
     int rg, nrg;
     int *fcol;
     pq_type *fpt;
+    int *fscale;       /* per column: a DECIMAL's scale in the open file */
     pq_col *vals;
     lk_tstext **tst;   /* per column: a TIMESTAMP in the file, string in the table: the
                           records' texts (lake.h), NULL without them */
@@ -502,6 +503,7 @@ static int xopen(sqlite3_vtab *v, sqlite3_vtab_cursor **out)
     lvtab *t = (lvtab *)v;
     c->fcol = ut_calloc((size_t)t->ncols, sizeof *c->fcol);
     c->fpt = ut_calloc((size_t)t->ncols, sizeof *c->fpt);
+    c->fscale = ut_calloc((size_t)t->ncols, sizeof *c->fscale);
     c->vals = ut_calloc((size_t)t->ncols, sizeof *c->vals);
     c->tst = ut_calloc((size_t)t->ncols, sizeof *c->tst);
     *out = &c->base;
@@ -545,6 +547,7 @@ static int xclose(sqlite3_vtab_cursor *cur)
     lk_pin_destroy(c->pin);
     free(c->fcol);
     free(c->fpt);
+    free(c->fscale);
     free(c->vals);
     free(c->tst);
     free(c);
@@ -753,6 +756,7 @@ static int open_file(lvtab *t, lcur *c)
             pq_reader_column(c->r, c->fcol[i], &ci);
             if (!sq__ct_of_pq(ci.type)) c->fcol[i] = -1;
             c->fpt[i] = ci.type;
+            c->fscale[i] = ci.scale;
             if (c->fcol[i] >= 0 && ci.type == PQ_TIMESTAMP && t->cols[i].type == CT_STRING &&
                 lk_tstext_of(c->r, t->cols[i].name, &c->tst[i], err, sizeof err) < 0)
                 sq__warn_once("table %s: file %s: %s (the column reads in its UTC form)",
@@ -778,7 +782,10 @@ static int load_rg(lvtab *t, lcur *c)
     for (int i = 0; i < t->ncols; i++) {
         pq_col_free(&c->vals[i]);
         if (c->fcol[i] < 0 || !col_used(c->used, i)) continue;
-        if (pq_reader_read(c->r, c->rg, c->fcol[i], &c->vals[i], err, sizeof err)) {
+        /* a decimal in a column widened to string reads as its exact text */
+        int exact = c->fpt[i] == PQ_DECIMAL && t->cols[i].type == CT_STRING;
+        if ((exact ? pq_reader_read_decimal : pq_reader_read)(c->r, c->rg, c->fcol[i],
+                                                              &c->vals[i], err, sizeof err)) {
             t->base.zErrMsg = sqlite3_mprintf("table %s: %s", t->is_lake ? t->table : "read_parquet", err);
             return -1;
         }
@@ -1054,7 +1061,8 @@ static int xcolumn(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int i)
         sqlite3_result_text(ctx, b, n, SQLITE_TRANSIENT);
         return SQLITE_OK;
     }
-    sq__result_col(ctx, vc->type, c->fpt[i], &c->vals[i], c->row);
+    if (!pc->kind) sq__result_decimal(ctx, pc, c->row, c->fscale[i]); /* read exactly */
+    else sq__result_col(ctx, vc->type, c->fpt[i], pc, c->row);
     return SQLITE_OK;
 }
 

@@ -1,6 +1,7 @@
 /* Civil dates, RFC 3339 timestamps, monotonic clock. */
 #include "util/util.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -171,6 +172,52 @@ int ut_ts_format(char *out, int64_t us)
         return snprintf(out, 40, "%04lld-%02u-%02uT%02d:%02d:%02d.%06lldZ", (long long)y, m, d, h,
                         mi, s, (long long)frac);
     return snprintf(out, 40, "%04lld-%02u-%02uT%02d:%02d:%02dZ", (long long)y, m, d, h, mi, s);
+}
+
+int ut_ts_format_ntz(char *out, int64_t us)
+{
+    int n = ut_ts_format(out, us);
+    assert(n > 0 && out[n - 1] == 'Z');
+    out[--n] = 0;
+    return n;
+}
+
+int ut_time_format(char *out, int64_t us)
+{
+    if (us < 0 || us > UT_TIME_MAX_US) return snprintf(out, 32, "%lld", (long long)us);
+    int64_t secs = us / 1000000, frac = us % 1000000;
+    int h = (int)(secs / 3600), mi = (int)(secs % 3600 / 60), s = (int)(secs % 60);
+    if (frac) return snprintf(out, 32, "%02d:%02d:%02d.%06lld", h, mi, s, (long long)frac);
+    return snprintf(out, 32, "%02d:%02d:%02d", h, mi, s);
+}
+
+/* Two digits at s as a number, or -1. */
+static int two_digits(const char *s)
+{
+    if (s[0] < '0' || s[0] > '9' || s[1] < '0' || s[1] > '9') return -1;
+    return (s[0] - '0') * 10 + (s[1] - '0');
+}
+
+int ut_time_parse(const char *s, size_t n, int64_t *us)
+{
+    if (n < 8 || s[2] != ':' || s[5] != ':') return -1;
+    int h = two_digits(s), mi = two_digits(s + 3), sec = two_digits(s + 6);
+    if (h < 0 || h > 24 || mi < 0 || mi > 59 || sec < 0 || sec > 59) return -1;
+    int64_t frac = 0;
+    size_t i = 8;
+    if (i < n) {
+        if (s[i++] != '.' || i == n || n - i > 6) return -1;
+        int digits = 0;
+        for (; i < n; i++, digits++) {
+            if (s[i] < '0' || s[i] > '9') return -1;
+            frac = frac * 10 + (s[i] - '0');
+        }
+        for (; digits < 6; digits++) frac *= 10;
+    }
+    int64_t v = ((int64_t)h * 3600 + mi * 60 + sec) * 1000000 + frac;
+    if (v > UT_TIME_MAX_US) return -1;
+    *us = v;
+    return 0;
 }
 
 int ut_ts_format_fixed(char *out, int64_t us)

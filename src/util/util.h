@@ -227,6 +227,19 @@ int ut_ts_format(char *out, int64_t us);
 /* The same with the fraction always written (6 digits): fixed width, so the
  * texts sort like the times.  out: 40 bytes.  Returns the length. */
 int ut_ts_format_fixed(char *out, int64_t us);
+/* A wall-clock time without zone (µs since 1970-01-01 00:00) as
+ * "YYYY-MM-DDTHH:MM:SS[.ffffff]": ut_ts_format without the Z.  out: 40
+ * bytes.  Returns the length. */
+int ut_ts_format_ntz(char *out, int64_t us);
+#define UT_TIME_MAX_US 86400000000LL /* 24:00:00, the end of a day */
+/* A time of day (µs since midnight, 0 .. UT_TIME_MAX_US) as
+ * "HH:MM:SS[.ffffff]" (fraction only when non-zero; texts of times in range
+ * sort like the times).  A value out of range is written as its decimal
+ * integer.  out: 32 bytes.  Returns the length. */
+int ut_time_format(char *out, int64_t us);
+/* Parse "HH:MM:SS[.f...]" (up to 6 fraction digits; 00..23 hours, or
+ * 24:00:00) into µs since midnight.  0, or -1 if s[0..n) is not one. */
+int ut_time_parse(const char *s, size_t n, int64_t *us);
 /* Format days since the epoch as "YYYY-MM-DD".  out: 24 bytes. Returns length. */
 int ut_date_format(char *out, int32_t days);
 

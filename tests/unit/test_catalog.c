@@ -1002,3 +1002,268 @@ TEST(catalog_apply_create_race_same_table_is_success)
     ct_close(c1);
     ct_close(c2);
 }
+
+/* ---- the types of snapshot columns: decimal, time, timestamp_ntz, bytes ---- */
+
+static ct_column mkcol(const char *name, ct_type t, int p, int s)
+{
+    ct_column c;
+    memset(&c, 0, sizeof c);
+    snprintf(c.name, sizeof c.name, "%s", name);
+    c.type = t;
+    c.precision = p;
+    c.scale = s;
+    return c;
+}
+
+TEST(catalog_column_type_text_round_trip)
+{
+    const char *texts[] = {"bool", "int64", "double", "string", "timestamp", "date", "int32",
+                           "float", "decimal(12,2)", "decimal(38,38)", "decimal(1,0)", "time",
+                           "timestamp_ntz", "bytes"};
+    for (size_t i = 0; i < sizeof texts / sizeof *texts; i++) {
+        ct_column c = mkcol("x", (ct_type)0, 0, 0);
+        CHECK_MSG(ct_column_type_parse(texts[i], &c.type, &c.precision, &c.scale) == 0, "%s",
+                  texts[i]);
+        char out[CT_TYPE_TEXT_MAX];
+        CHECK_EQ_STR(ct_column_type_text(&c, out, sizeof out), texts[i]);
+        ct_type t;
+        CHECK_EQ_INT(ct_type_parse(texts[i], &t), 0);
+        CHECK_EQ_INT(t, c.type);
+    }
+    ct_type t;
+    int p = 7, s = 7;
+    CHECK_EQ_INT(ct_column_type_parse("decimal(12,2)", &t, &p, &s), 0);
+    CHECK(t == CT_DECIMAL && p == 12 && s == 2);
+    CHECK_EQ_INT(ct_column_type_parse("time", &t, &p, &s), 0);
+    CHECK(t == CT_TIME && p == 0 && s == 0);
+    const char *bad[] = {"decimal", "decimal()", "decimal(0,0)", "decimal(39,2)", "decimal(5,6)",
+                         "decimal( 5,2)", "decimal(5,2) ", "decimal(5,2)x", "decimal(05,2)",
+                         "decimal(5,-1)", "DECIMAL(5,2)", "decimal(5)", "Time", "binary", "",
+                         "decimal(100,2)"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        CHECK_MSG(ct_column_type_parse(bad[i], &t, &p, &s) == -1, "'%s' parsed", bad[i]);
+    CHECK_EQ_INT(ct_type_parse(NULL, &t), -1);
+    char out[CT_TYPE_TEXT_MAX];
+    ct_column c = mkcol("x", CT_DECIMAL, 0, 0); /* no precision: not a type */
+    CHECK_EQ_STR(ct_column_type_text(&c, out, sizeof out), "?");
+    c = mkcol("x", CT_TYPE_END, 0, 0);
+    CHECK_EQ_STR(ct_column_type_text(&c, out, sizeof out), "?");
+    CHECK_EQ_STR(ct_type_name(CT_DECIMAL), "decimal");
+    CHECK_EQ_STR(ct_type_name(CT_BYTES), "bytes");
+}
+
+TEST(catalog_widening_table)
+{
+    struct {
+        ct_type f;
+        int fp, fs;
+        ct_type t;
+        int tp, ts, ok;
+    } w[] = {
+        {CT_DECIMAL, 10, 2, CT_DECIMAL, 12, 2, 1},  {CT_DECIMAL, 10, 2, CT_DECIMAL, 11, 3, 1},
+        {CT_DECIMAL, 10, 2, CT_DECIMAL, 10, 3, 0},  {CT_DECIMAL, 10, 2, CT_DECIMAL, 12, 1, 0},
+        {CT_DECIMAL, 10, 2, CT_DECIMAL, 9, 2, 0},   {CT_DECIMAL, 10, 2, CT_DOUBLE, 0, 0, 1},
+        {CT_DECIMAL, 10, 2, CT_STRING, 0, 0, 1},    {CT_DECIMAL, 10, 2, CT_INT64, 0, 0, 0},
+        {CT_DECIMAL, 10, 2, CT_FLOAT, 0, 0, 0},     {CT_INT32, 0, 0, CT_DECIMAL, 10, 0, 1},
+        {CT_INT32, 0, 0, CT_DECIMAL, 12, 2, 1},     {CT_INT32, 0, 0, CT_DECIMAL, 11, 2, 0},
+        {CT_INT64, 0, 0, CT_DECIMAL, 19, 0, 1},     {CT_INT64, 0, 0, CT_DECIMAL, 18, 0, 0},
+        {CT_INT64, 0, 0, CT_DECIMAL, 38, 20, 0},    {CT_INT64, 0, 0, CT_DECIMAL, 38, 19, 1},
+        {CT_DOUBLE, 0, 0, CT_DECIMAL, 38, 2, 0},    {CT_STRING, 0, 0, CT_DECIMAL, 38, 2, 0},
+        {CT_TIME, 0, 0, CT_STRING, 0, 0, 1},        {CT_TIME, 0, 0, CT_INT64, 0, 0, 0},
+        {CT_TIME, 0, 0, CT_TIMESTAMP, 0, 0, 0},     {CT_TIMESTAMP_NTZ, 0, 0, CT_STRING, 0, 0, 1},
+        {CT_TIMESTAMP_NTZ, 0, 0, CT_TIMESTAMP, 0, 0, 0}, {CT_TIMESTAMP, 0, 0, CT_TIMESTAMP_NTZ, 0, 0, 0},
+        {CT_DATE, 0, 0, CT_TIMESTAMP_NTZ, 0, 0, 1}, {CT_DATE, 0, 0, CT_TIMESTAMP, 0, 0, 1},
+        {CT_BYTES, 0, 0, CT_STRING, 0, 0, 1},       {CT_STRING, 0, 0, CT_BYTES, 0, 0, 0},
+        {CT_INT64, 0, 0, CT_BYTES, 0, 0, 0},        {CT_BYTES, 0, 0, CT_BYTES, 0, 0, 1},
+        {CT_TIME, 0, 0, CT_TIME, 0, 0, 1},          {CT_INT32, 0, 0, CT_INT64, 0, 0, 1},
+        {CT_INT64, 0, 0, CT_INT32, 0, 0, 0},
+    };
+    for (size_t i = 0; i < sizeof w / sizeof *w; i++) {
+        ct_column a = mkcol("x", w[i].f, w[i].fp, w[i].fs), b = mkcol("x", w[i].t, w[i].tp, w[i].ts);
+        CHECK_MSG(ct_column_widens(&a, &b) == w[i].ok, "row %zu: %s(%d,%d) -> %s(%d,%d)", i,
+                  ct_type_name(w[i].f), w[i].fp, w[i].fs, ct_type_name(w[i].t), w[i].tp, w[i].ts);
+    }
+    /* by types alone (kind_snapshot's question) */
+    CHECK_EQ_INT(ct_type_widens(CT_DECIMAL, CT_DOUBLE), 1);
+    CHECK_EQ_INT(ct_type_widens(CT_DECIMAL, CT_DECIMAL), 1);
+    CHECK_EQ_INT(ct_type_widens(CT_INT64, CT_DECIMAL), 0);
+    CHECK_EQ_INT(ct_type_widens(CT_TIME, CT_STRING), 1);
+    CHECK_EQ_INT(ct_type_widens(CT_TIME, CT_INT64), 0);
+    CHECK_EQ_INT(ct_type_widens(CT_DATE, CT_TIMESTAMP_NTZ), 1);
+    CHECK_EQ_INT(ct_type_widens(CT_BYTES, CT_STRING), 1);
+    CHECK_EQ_INT(ct_type_widens(CT_STRING, CT_BYTES), 0);
+
+    /* the merge: the wider, or for two decimals the one holding both */
+    ct_column o, a = mkcol("x", CT_DECIMAL, 10, 2), b = mkcol("x", CT_DECIMAL, 10, 4);
+    CHECK_EQ_INT(ct_column_widen(&a, &b, &o), 1);
+    CHECK(o.type == CT_DECIMAL && o.precision == 12 && o.scale == 4);
+    b = mkcol("x", CT_DECIMAL, 8, 1); /* a holds it */
+    CHECK_EQ_INT(ct_column_widen(&a, &b, &o), 1);
+    CHECK(o.type == CT_DECIMAL && o.precision == 10 && o.scale == 2);
+    a = mkcol("x", CT_DECIMAL, 38, 0);
+    b = mkcol("x", CT_DECIMAL, 10, 5); /* 38 integer digits + 5: no decimal holds both */
+    CHECK_EQ_INT(ct_column_widen(&a, &b, &o), 1);
+    CHECK_EQ_INT(o.type, CT_STRING);
+    CHECK(o.precision == 0 && o.scale == 0);
+    a = mkcol("x", CT_INT32, 0, 0);
+    b = mkcol("x", CT_DECIMAL, 12, 2);
+    CHECK_EQ_INT(ct_column_widen(&a, &b, &o), 1);
+    CHECK(o.type == CT_DECIMAL && o.precision == 12 && o.scale == 2);
+    a = mkcol("x", CT_INT64, 0, 0); /* does not fit: refused, old kept */
+    CHECK_EQ_INT(ct_column_widen(&a, &b, &o), 0);
+    CHECK(o.type == CT_INT64 && o.precision == 0);
+    a = mkcol("x", CT_TIME, 0, 0);
+    b = mkcol("x", CT_TIMESTAMP_NTZ, 0, 0);
+    CHECK_EQ_INT(ct_column_widen(&a, &b, &o), 0);
+    CHECK_EQ_INT(o.type, CT_TIME);
+}
+
+TEST(catalog_snapshot_types_stored_and_widened)
+{
+    const char *p = db_path("ltypes");
+    ct_catalog *c = ct_open(p, err, sizeof err);
+    CHECK_MSG(c, "%s", err);
+    int64_t tid = mktable(c, "snap");
+    ct_column cols[5] = {mkcol("amount", CT_DECIMAL, 12, 2), mkcol("at", CT_TIME, 0, 0),
+                         mkcol("local", CT_TIMESTAMP_NTZ, 0, 0), mkcol("blob", CT_BYTES, 0, 0),
+                         mkcol("n", CT_INT32, 0, 0)};
+    int v = -1;
+    CHECK_MSG(ct_schema_set(c, tid, cols, 5, NULL, &v, err, sizeof err) == 0, "%s", err);
+    CHECK_EQ_INT(v, 1);
+    CHECK_EQ_INT(ct_schema_set(c, tid, cols, 5, NULL, &v, err, sizeof err), 0); /* unchanged */
+    CHECK_EQ_INT(v, 1);
+    /* a scale that loses an integer digit is refused, naming both types */
+    cols[0] = mkcol("amount", CT_DECIMAL, 12, 3);
+    CHECK_EQ_INT(ct_schema_set(c, tid, cols, 5, NULL, &v, err, sizeof err), -1);
+    CHECK_MSG(strstr(err, "'amount' cannot change from decimal(12,2) to decimal(12,3)"), "%s", err);
+    cols[0] = mkcol("amount", CT_DECIMAL, 0, 0);
+    CHECK_EQ_INT(ct_schema_set(c, tid, cols, 5, NULL, &v, err, sizeof err), -1);
+    CHECK_MSG(strstr(err, "unknown type"), "%s", err);
+    cols[0] = mkcol("amount", CT_DECIMAL, 14, 3);
+    CHECK_MSG(ct_schema_set(c, tid, cols, 5, NULL, &v, err, sizeof err) == 0, "%s", err);
+    CHECK_EQ_INT(v, 2);
+    /* the merge: int32 n into decimal(10,0) fits, amount decimal(14,3) + decimal(10,5) */
+    ct_column want[2] = {mkcol("AMOUNT", CT_DECIMAL, 10, 5), mkcol("n", CT_DECIMAL, 10, 0)};
+    ct_table t;
+    CHECK_MSG(ct_schema_extend(c, "snap", want, 2, &t, err, sizeof err) == 1, "%s", err);
+    CHECK_EQ_INT(t.version, 3);
+    ct_table_free(&t);
+    ct_close(c);
+
+    c = ct_open(p, err, sizeof err); /* as stored */
+    CHECK_MSG(c, "%s", err);
+    CHECK_EQ_INT(ct_table_get(c, "snap", &t, err, sizeof err), 1);
+    CHECK_EQ_INT(t.ncols, 5);
+    char ty[5][CT_TYPE_TEXT_MAX];
+    for (int i = 0; i < 5; i++) ct_column_type_text(&t.cols[i], ty[i], sizeof ty[i]);
+    CHECK_EQ_STR(ty[0], "decimal(16,5)");
+    CHECK_EQ_STR(ty[1], "time");
+    CHECK_EQ_STR(ty[2], "timestamp_ntz");
+    CHECK_EQ_STR(ty[3], "bytes");
+    CHECK_EQ_STR(ty[4], "decimal(10,0)");
+    ct_table_free(&t);
+    ct_schema_version *h;
+    int n = ct_schema_history(c, tid, &h, err, sizeof err);
+    CHECK_EQ_INT(n, 3);
+    CHECK_EQ_STR(h[0].change, "added amount decimal(12,2), at time, local timestamp_ntz, blob "
+                              "bytes, n int32");
+    CHECK_EQ_STR(h[1].change, "widened amount decimal(12,2) -> decimal(14,3)");
+    CHECK_EQ_STR(h[2].change, "widened amount decimal(14,3) -> decimal(16,5), n int32 -> "
+                              "decimal(10,0)");
+    free(h);
+    ct_close(c);
+    /* the version JSON holds the same text */
+    sqlite3 *db;
+    CHECK(sqlite3_open(p, &db) == SQLITE_OK);
+    sqlite3_stmt *s;
+    CHECK(sqlite3_prepare_v2(db, "SELECT columns_json FROM schema_versions WHERE version = 3",
+                             -1, &s, NULL) == SQLITE_OK);
+    CHECK(sqlite3_step(s) == SQLITE_ROW);
+    const char *j = (const char *)sqlite3_column_text(s, 0);
+    CHECK_MSG(j && strstr(j, "\"name\":\"amount\",\"type\":\"decimal(16,5)\"") &&
+              strstr(j, "\"type\":\"timestamp_ntz\""), "%s", j ? j : "(null)");
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+}
+
+TEST(catalog_old_column_types_still_read)
+{
+    /* a catalog's columns as older versions wrote them: the bare names */
+    const char *p = db_path("oldtypes");
+    ct_catalog *c = ct_open(p, err, sizeof err);
+    CHECK_MSG(c, "%s", err);
+    int64_t tid = mktable(c, "old");
+    ct_close(c);
+    sqlite3 *db;
+    CHECK(sqlite3_open(p, &db) == SQLITE_OK);
+    char sql[1024];
+    snprintf(sql, sizeof sql,
+             "INSERT INTO columns(table_id, ordinal, name, type, added_version) VALUES "
+             "(%lld,0,'a','bool',1),(%lld,1,'b','int64',1),(%lld,2,'c','double',1),"
+             "(%lld,3,'d','string',1),(%lld,4,'e','timestamp',1),(%lld,5,'f','date',1),"
+             "(%lld,6,'g','int32',1),(%lld,7,'h','float',1); "
+             "UPDATE tables SET version = 1 WHERE id = %lld",
+             (long long)tid, (long long)tid, (long long)tid, (long long)tid, (long long)tid,
+             (long long)tid, (long long)tid, (long long)tid, (long long)tid);
+    CHECK_MSG(sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK, "%s", sqlite3_errmsg(db));
+    sqlite3_close(db);
+    c = ct_open(p, err, sizeof err);
+    CHECK_MSG(c, "%s", err);
+    ct_table t;
+    CHECK_MSG(ct_table_get(c, "old", &t, err, sizeof err) == 1, "%s", err);
+    CHECK_EQ_INT(t.ncols, 8);
+    ct_type want[] = {CT_BOOL, CT_INT64, CT_DOUBLE, CT_STRING, CT_TIMESTAMP, CT_DATE, CT_INT32,
+                      CT_FLOAT};
+    for (int i = 0; i < 8; i++) {
+        CHECK_EQ_INT(t.cols[i].type, want[i]);
+        CHECK(t.cols[i].precision == 0 && t.cols[i].scale == 0);
+    }
+    ct_table_free(&t);
+    ct_close(c);
+    /* a type text no version wrote is an error naming it */
+    CHECK(sqlite3_open(p, &db) == SQLITE_OK);
+    CHECK(sqlite3_exec(db, "UPDATE columns SET type = 'decimal(40,2)' WHERE name = 'c'", NULL,
+                       NULL, NULL) == SQLITE_OK);
+    sqlite3_close(db);
+    c = ct_open(p, err, sizeof err);
+    CHECK_MSG(c, "%s", err);
+    CHECK_EQ_INT(ct_table_get(c, "old", &t, err, sizeof err), -1);
+    CHECK_MSG(strstr(err, "column 'c' has unknown type 'decimal(40,2)'"), "%s", err);
+    ct_close(c);
+}
+
+TEST(catalog_ddl_snapshot_types)
+{
+    ct_column cols[5] = {mkcol("amount", CT_DECIMAL, 12, 2), mkcol("at", CT_TIME, 0, 0),
+                         mkcol("local", CT_TIMESTAMP_NTZ, 0, 0), mkcol("blob", CT_BYTES, 0, 0),
+                         mkcol("big", CT_DECIMAL, 38, 0)};
+    ct_table t;
+    memset(&t, 0, sizeof t);
+    snprintf(t.name, sizeof t.name, "snap");
+    snprintf(t.location, sizeof t.location, "s3://b/lake/snap");
+    t.cols = cols;
+    t.ncols = 5;
+    t.version = 1;
+    const char *dialects[] = {"trino", "athena", "spark"};
+    const char *want[] = {
+        "  \"amount\" decimal(12,2),\n  \"at\" time(6),\n  \"local\" timestamp(3),\n"
+        "  \"blob\" varbinary,\n  \"big\" decimal(38,0)\n)",
+        "  `amount` decimal(12,2),\n  `at` bigint,\n  `local` timestamp,\n  `blob` binary,\n"
+        "  `big` decimal(38,0)\n)",
+        "  `amount` DECIMAL(12,2),\n  `at` BIGINT,\n  `local` TIMESTAMP_NTZ,\n  `blob` BINARY,\n"
+        "  `big` DECIMAL(38,0)\n)"};
+    const char *note[] = {"-- time columns are time(6)",
+                          ("-- time columns have no type here: bigint, microseconds since "
+                           "midnight."),
+                          "-- time columns have no type"};
+    for (int d = 0; d < 3; d++) {
+        char *s = ct_ddl(&t, NULL, dialects[d], NULL, NULL, err, sizeof err);
+        CHECK_MSG(s, "%s: %s", dialects[d], err);
+        CHECK_MSG(strstr(s, want[d]) && strstr(s, note[d]), "%s:\n%s", dialects[d], s);
+        free(s);
+    }
+    char *s = ct_ddl(&t, NULL, "duckdb", NULL, NULL, err, sizeof err); /* types from the files */
+    CHECK_MSG(s && strstr(s, "read_parquet"), "%s", s ? s : err);
+    free(s);
+}

@@ -465,3 +465,40 @@ TEST(util_json_str_capped_buffer)
     CHECK_EQ_STR(ut_buf_cstr(&c), "12345678");
     ut_buf_free(&c);
 }
+
+TEST(util_time_of_day_and_wall_clock_texts)
+{
+    char out[40];
+    struct {
+        int64_t us;
+        const char *text;
+    } t[] = {{0, "00:00:00"},
+             {1, "00:00:00.000001"},
+             {43200500000LL, "12:00:00.500000"},
+             {86399999999LL, "23:59:59.999999"},
+             {UT_TIME_MAX_US, "24:00:00"}};
+    for (size_t i = 0; i < sizeof t / sizeof *t; i++) {
+        int n = ut_time_format(out, t[i].us);
+        CHECK_EQ_STR(out, t[i].text);
+        CHECK_EQ_INT(n, (int)strlen(t[i].text));
+        int64_t us = -7;
+        CHECK_EQ_INT(ut_time_parse(t[i].text, strlen(t[i].text), &us), 0);
+        CHECK_EQ_INT(us, t[i].us);
+    }
+    ut_time_format(out, -1); /* out of range: the integer, never a time's text */
+    CHECK_EQ_STR(out, "-1");
+    ut_time_format(out, UT_TIME_MAX_US + 1);
+    CHECK_EQ_STR(out, "86400000001");
+    int64_t us;
+    CHECK_EQ_INT(ut_time_parse("12:30", 5, &us), -1);
+    CHECK_EQ_INT(ut_time_parse("12:30:00.5", 10, &us), 0);
+    CHECK_EQ_INT(us, 45000500000LL);
+    const char *bad[] = {"24:00:00.000001", "25:00:00", "12:60:00", "12:00:60", "12:00:00.",
+                         "12:00:00.1234567", "12:00:00Z", "1:00:00", "12-00-00", "12:00:0a"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        CHECK_MSG(ut_time_parse(bad[i], strlen(bad[i]), &us) == -1, "'%s' parsed", bad[i]);
+    CHECK_EQ_INT(ut_ts_format_ntz(out, 1714566600123456LL), 26);
+    CHECK_EQ_STR(out, "2024-05-01T12:30:00.123456");
+    ut_ts_format_ntz(out, -1000000);
+    CHECK_EQ_STR(out, "1969-12-31T23:59:59");
+}
