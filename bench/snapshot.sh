@@ -12,6 +12,7 @@
 #            serve process after the run
 #
 # rows/s = rows / seconds.  The committed row count is checked.
+# Env: BENCH_SNAP_ROWS, BENCH_REPS, BENCH_SNAP_PERF=FILE (perf record -g the server).
 # Usage: bench/snapshot.sh [SECTION-FILE]   (appends a markdown section)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -72,7 +73,11 @@ jobs:
     mode: replace
     timeout: 2h
 YAML
-"$BIN" serve -c "$T/sluice.yaml" --port-file "$T/port" 2>>"$T/server.log" &
+if [ -n "${BENCH_SNAP_PERF:-}" ]; then # perf record the server (its figures then are not timings)
+    perf record -F 999 -g -o "$BENCH_SNAP_PERF" -- "$BIN" serve -c "$T/sluice.yaml" --port-file "$T/port" >/dev/null 2>>"$T/server.log" &
+else
+    "$BIN" serve -c "$T/sluice.yaml" --port-file "$T/port" >/dev/null 2>>"$T/server.log" &
+fi
 SPID=$!
 for _ in $(seq 100); do [ -s "$T/port" ] && break; sleep 0.1; done
 best_snap=
@@ -83,10 +88,15 @@ for _ in $(seq "$REPS"); do
     s=$(echo "$t1 - $t0" | bc -l)
     if [ -z "$best_snap" ] || [ "$(echo "$s < $best_snap" | bc -l)" = 1 ]; then best_snap=$s; fi
 done
-rss=$(awk '/VmHWM/ {print $2}' "/proc/$SPID/status")
+rss=$(awk '/VmHWM/ {print $2}' "/proc/$(pgrep -P "$SPID" sluice || echo "$SPID")/status" 2>/dev/null || echo 0)
 got=$("$BIN" sql -c "$T/sluice.yaml" --format csv "SELECT count(*) FROM lake.public_events" | tail -1)
 [ "$got" = "$ROWS" ] || { echo "snapshot bench: committed $got rows, want $ROWS" >&2; tail -20 "$T/server.log" >&2; exit 1; }
 lake=$(du -sb "$T/data/lake/public_events" | cut -f1)
+if [ -n "${BENCH_SNAP_PERF:-}" ]; then # let perf write its file: stop the server, then perf
+    pkill -TERM -P "$SPID" sluice 2>/dev/null || true
+    wait "$SPID" 2>/dev/null || true
+    SPID=
+fi
 copy_rate=$(echo "$ROWS / $best_copy" | bc -l)
 snap_rate=$(echo "$ROWS / $best_snap" | bc -l)
 ratio=$(echo "$snap_rate / $copy_rate" | bc -l)

@@ -36,6 +36,8 @@
 
 #define SNAP_FILE_BYTES (512u << 20) /* a new Parquet file after this much written */
 #define SNAP_MAX_FILES 1000
+#define SNAP_ZSTD_LEVEL 3 /* zstd's fastest: a third of the run's CPU at level 3, for files
+                             a few percent larger (bench/snapshot.sh) */
 
 /* One column of the lake table as this run writes it. */
 typedef struct snap_col {
@@ -307,7 +309,10 @@ static int open_file(snap_run *k, ut_error *e)
     pq_column_spec *spec = ut_calloc((size_t)k->ncols + 1, sizeof *spec);
     for (int i = 0; i < k->ncols; i++)
         spec[i] = (pq_column_spec){k->cols[i].name, lk_pq_type(k->cols[i].type), 1};
-    f->w = pq_writer_create(f->tmp, spec, k->ncols, NULL, err, sizeof err);
+    pq_writer_opts o;
+    pq_writer_opts_init(&o);
+    o.level = SNAP_ZSTD_LEVEL;
+    f->w = pq_writer_create(f->tmp, spec, k->ncols, &o, err, sizeof err);
     free(spec);
     if (!f->w) return fail(k, e, UT_EIO, "%s", err);
     k->nfiles++;

@@ -24,15 +24,22 @@ const char *sn_class_name(sn_class c)
     return (unsigned)c < sizeof names / sizeof *names && names[c] ? names[c] : "?";
 }
 
-/* Values the sources print for what has no lake form. */
+/* Values the sources print for what has no lake form: infinity and NaN
+ * words, " BC" years, 5-digit years, MySQL's zero dates.  Looks at the
+ * first and last bytes before comparing anything. */
 static int no_lake_form(const char *v, size_t n)
 {
-    static const char *const words[] = {"infinity", "-infinity", "NaN", "Infinity", "-Infinity"};
-    for (size_t i = 0; i < sizeof words / sizeof *words; i++)
-        if (n == strlen(words[i]) && !memcmp(v, words[i], n)) return 1;
-    if (n > 3 && !memcmp(v + n - 3, " BC", 3)) return 1;               /* before year 1 */
+    static const struct {
+        const char *w;
+        size_t n;
+    } words[] = {{"infinity", 8}, {"-infinity", 9}, {"NaN", 3}, {"Infinity", 8}, {"-Infinity", 9}};
+    if (n == 0) return 0;
+    if (v[0] == 'i' || v[0] == '-' || v[0] == 'N' || v[0] == 'I')
+        for (size_t i = 0; i < sizeof words / sizeof *words; i++)
+            if (n == words[i].n && !memcmp(v, words[i].w, n)) return 1;
+    if (n > 3 && v[n - 1] == 'C' && !memcmp(v + n - 3, " BC", 3)) return 1; /* before year 1 */
     if (n >= 5 && v[0] >= '0' && v[0] <= '9' && v[4] >= '0' && v[4] <= '9') return 1; /* 5-digit year */
-    if (n >= 10 && !memcmp(v, "0000-00-00", 10)) return 1;              /* MySQL's zero date */
+    if (n >= 10 && v[0] == '0' && !memcmp(v, "0000-00-00", 10)) return 1;  /* MySQL's zero date */
     return 0;
 }
 
@@ -42,16 +49,24 @@ static int bad(sn_class c, const char *v, size_t n, char *err, size_t errlen)
                   sn_class_name(c));
 }
 
+/* A decimal integer [-+]digits within [lo, hi], without a copy (the
+ * sources' output has no spaces or other forms). */
 static int parse_int(const char *v, size_t n, int64_t lo, int64_t hi, int64_t *out)
 {
-    char buf[32], *end;
-    if (n == 0 || n >= sizeof buf) return -1;
-    memcpy(buf, v, n);
-    buf[n] = 0;
-    errno = 0;
-    long long x = strtoll(buf, &end, 10);
-    if (errno || *end || x < lo || x > hi) return -1;
-    *out = x;
+    size_t i = 0;
+    int neg = n && v[0] == '-';
+    if (n && (v[0] == '-' || v[0] == '+')) i++;
+    if (i == n || n - i > 19) return -1;
+    uint64_t x = 0;
+    for (; i < n; i++) {
+        unsigned d = (unsigned char)v[i] - '0';
+        if (d > 9) return -1;
+        x = x * 10 + d; /* at most 19 digits: no wrap of uint64 */
+    }
+    if (neg ? x > (uint64_t)INT64_MAX + 1 : x > (uint64_t)INT64_MAX) return -1;
+    int64_t r = neg ? (int64_t)(0 - x) : (int64_t)x;
+    if (r < lo || r > hi) return -1;
+    *out = r;
     return 0;
 }
 

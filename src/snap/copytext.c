@@ -53,42 +53,43 @@ static unsigned char unescape(const char *s, size_t *i, size_t end)
     }
 }
 
-/* Decode field s[start..end) in place; its new length. */
-static size_t decode(char *s, size_t start, size_t end)
+/* Decode field s[start..end) in place; its new length, or -1 when it ends
+ * in a lone backslash (PostgreSQL never writes one). */
+static long decode(char *s, size_t start, size_t end)
 {
     size_t o = start;
     for (size_t i = start; i < end;) {
-        if (s[i] != '\\' || i + 1 >= end) {
+        if (s[i] != '\\') {
             s[o++] = s[i++];
             continue;
         }
-        i++;
+        if (++i >= end) return -1;
         s[o++] = (char)unescape(s, &i, end);
     }
-    return o - start;
+    return (long)(o - start);
 }
 
+/* The row is cut at every tab: the server writes a tab inside a value as
+ * \t, never raw, so a raw tab always ends a field.  Only fields holding a
+ * backslash are decoded (memchr finds both, a word at a time). */
 int sn_copy_split(char *line, size_t len, char **v, size_t *n, int max, char *err, size_t errlen)
 {
     if (len && line[len - 1] == '\n') len--;
     int nf = 0;
-    size_t start = 0;
-    for (size_t i = 0;; i++) {
-        if (i < len && line[i] == '\\') { /* an escape never ends a field */
-            i++;
-            if (i >= len) return ut_err(err, errlen, "a COPY row ends in a lone backslash");
-            continue;
-        }
-        if (i < len && line[i] != '\t') continue;
+    for (size_t start = 0;;) {
+        const char *tab = memchr(line + start, '\t', len - start);
+        size_t end = tab ? (size_t)(tab - line) : len;
         if (nf == max) return ut_err(err, errlen, "a COPY row has more than %d fields", max);
-        if (i - start == 2 && line[start] == '\\' && line[start + 1] == 'N') {
+        if (end - start == 2 && line[start] == '\\' && line[start + 1] == 'N') {
             v[nf] = NULL, n[nf++] = 0;
         } else {
-            n[nf] = decode(line, start, i);
-            v[nf++] = line + start;
+            long m = (long)(end - start);
+            if (memchr(line + start, '\\', end - start) && (m = decode(line, start, end)) < 0)
+                return ut_err(err, errlen, "a COPY field ends in a lone backslash");
+            v[nf] = line + start, n[nf++] = (size_t)m;
         }
-        if (i >= len) break;
-        start = i + 1;
+        if (!tab) break;
+        start = end + 1;
     }
     return nf;
 }
