@@ -30,6 +30,7 @@
 #include <mysql.h>
 #include <assert.h>
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,6 +57,7 @@ typedef struct my_scan {
     MYSQL_RES *res;
     int *sel, nsel;
     char (*num)[24]; /* per selected column: BIT values as decimal text */
+    int sent;       /* the SELECT is sent, its answer not read yet */
     int in_txn, done;
     /* the watchdog */
     pthread_t wd;
@@ -84,7 +86,8 @@ static void lib_init(void) { (void)mysql_library_init(0, NULL, NULL); }
 
 /* A connection as m says, with the session sluice reads in.  NULL with
  * mysql's message (never the password) in err. */
-static MYSQL *connect_db(const my_src *m, unsigned timeout_s, char *err, size_t errlen)
+static MYSQL *connect_db(const my_src *m, unsigned timeout_s, int killer, char *err,
+                         size_t errlen)
 {
     pthread_once(&lib_once, lib_init);
     MYSQL *db = mysql_init(NULL);
@@ -97,7 +100,7 @@ static MYSQL *connect_db(const my_src *m, unsigned timeout_s, char *err, size_t 
     mysql_options(db, MYSQL_OPT_MAX_ALLOWED_PACKET, &maxp);
     mysql_options(db, MYSQL_OPT_LOCAL_INFILE, &off);
     mysql_options(db, MYSQL_OPT_RECONNECT, &off);
-    if (!m->db) { /* the KILL connection must not hang on a wedged server */
+    if (killer) { /* the KILL connection must not hang on a wedged server */
         mysql_options(db, MYSQL_OPT_READ_TIMEOUT, &io_s);
         mysql_options(db, MYSQL_OPT_WRITE_TIMEOUT, &io_s);
     }
@@ -164,7 +167,7 @@ sn_source *sn_open_mysql(const cf_mysql *c, char *err, size_t errlen)
     s->impl = m;
     char e[400];
     if (read_password(c, m, err, errlen)) goto fail;
-    if (!(m->db = connect_db(m, m->timeout_s, e, sizeof e))) {
+    if (!(m->db = connect_db(m, m->timeout_s, 0, e, sizeof e))) {
         ut_err(err, errlen, "mysql \"%s\": %s", c->name, e);
         goto fail;
     }
@@ -363,9 +366,7 @@ static void interrupt(sn_source *s)
 {
     my_src *m = src_of(s);
     char e[400], q[64];
-    my_src k = *m;
-    k.db = NULL; /* connect_db: the KILL connection's own timeouts */
-    MYSQL *kdb = connect_db(&k, m->timeout_s < 5 ? m->timeout_s : 5, e, sizeof e);
+    MYSQL *kdb = connect_db(m, m->timeout_s < 5 ? m->timeout_s : 5, 1, e, sizeof e);
     snprintf(q, sizeof q, "KILL QUERY %lu", mysql_thread_id(m->db));
     int ok = kdb && !mysql_query(kdb, q);
     if (kdb) mysql_close(kdb);
@@ -431,6 +432,29 @@ static void watchdog_stop(my_scan *m)
 
 /* ---- rows -------------------------------------------------------------------------- */
 
+/* The answer to the SELECT (after mysql_send_query): its result, streamed.
+ * Blocks until the server sends the first rows (the watchdog may KILL it). */
+static int read_result(sn_scan *sc, char *err, size_t errlen);
+
+static int start_watchdog(sn_scan *sc, char *err, size_t errlen)
+{
+    my_scan *m = sc->impl;
+    pthread_mutex_init(&m->mu, NULL);
+    pthread_cond_init(&m->cv, NULL);
+    if (pthread_create(&m->wd, NULL, watchdog, sc)) {
+        pthread_cond_destroy(&m->cv);
+        pthread_mutex_destroy(&m->mu);
+        return ut_err(err, errlen, "mysql \"%s\": cannot start a thread", sc->src->name);
+    }
+    m->wd_on = 1;
+    return 0;
+}
+
+/* The SELECT is sent here; the server answers when it has rows (or the
+ * statement ends), which for a slow `where` can be long after.  An answer
+ * within a second (a `where` that does not parse, most scans) is read here;
+ * a later one by the first sn_scan_next, where the cancel flag and the
+ * deadline are known to the watchdog. */
 static int my_start(sn_scan *sc, const int *sel, int nsel, char *err, size_t errlen)
 {
     my_scan *m = sc->impl;
@@ -445,26 +469,19 @@ static int my_start(sn_scan *sc, const int *sel, int nsel, char *err, size_t err
     }
     from_where(sc, &q);
     MYSQL *db = src_of(sc->src)->db;
-    int rc = mysql_real_query(db, ut_buf_cstr(&q), (unsigned long)q.len);
+    int rc = mysql_send_query(db, ut_buf_cstr(&q), (unsigned long)q.len);
     ut_buf_free(&q);
-    if (rc || !(m->res = mysql_use_result(db)))
+    if (rc)
         return ut_err(err, errlen, "mysql \"%s\": %s (table %s)", sc->src->name,
                       mysql_error(db), sc->table);
-    if ((int)mysql_num_fields(m->res) != nsel)
-        return ut_err(err, errlen, "mysql \"%s\": table %s: %u fields for %d columns",
-                      sc->src->name, sc->table, mysql_num_fields(m->res), nsel);
     m->nsel = nsel;
     m->sel = ut_calloc((size_t)nsel, sizeof *m->sel);
     memcpy(m->sel, sel, (size_t)nsel * sizeof *sel);
     m->num = ut_calloc((size_t)nsel, sizeof *m->num);
-    pthread_mutex_init(&m->mu, NULL);
-    pthread_cond_init(&m->cv, NULL);
-    if (pthread_create(&m->wd, NULL, watchdog, sc)) {
-        pthread_cond_destroy(&m->cv);
-        pthread_mutex_destroy(&m->mu);
-        return ut_err(err, errlen, "mysql \"%s\": cannot start a thread", sc->src->name);
-    }
-    m->wd_on = 1;
+    m->sent = 1;
+    if (start_watchdog(sc, err, errlen)) return -1;
+    struct pollfd fd = {.fd = mysql_get_socket(db), .events = POLLIN};
+    if (poll(&fd, 1, 1000) == 1) return read_result(sc, err, errlen);
     return 0;
 }
 
@@ -506,16 +523,33 @@ static int fetch_error(sn_scan *sc, char *err, size_t errlen)
                   mysql_error(src_of(sc->src)->db));
 }
 
+static int read_result(sn_scan *sc, char *err, size_t errlen)
+{
+    my_scan *m = sc->impl;
+    MYSQL *db = src_of(sc->src)->db;
+    m->sent = 0;
+    if (mysql_read_query_result(db) || !(m->res = mysql_use_result(db))) {
+        if (atomic_load(&m->fired)) return fetch_error(sc, err, errlen);
+        return ut_err(err, errlen, "mysql \"%s\": %s (table %s)", sc->src->name,
+                      mysql_error(db), sc->table);
+    }
+    if ((int)mysql_num_fields(m->res) != m->nsel)
+        return ut_err(err, errlen, "mysql \"%s\": table %s: %u fields for %d columns",
+                      sc->src->name, sc->table, mysql_num_fields(m->res), m->nsel);
+    return 0;
+}
+
 static int my_next(sn_scan *sc, const char **v, size_t *n, const atomic_int *cancel,
                    int64_t deadline_ms, char *err, size_t errlen)
 {
     my_scan *m = sc->impl;
-    if (!m->res || m->done) return 0;
+    if (m->done || (!m->res && !m->sent)) return 0;
     assert(m->wd_on);
     pthread_mutex_lock(&m->mu);
     m->cancel = cancel, m->deadline_ms = deadline_ms;
     pthread_mutex_unlock(&m->mu);
     if (atomic_load(&m->fired)) return fetch_error(sc, err, errlen);
+    if (m->sent && read_result(sc, err, errlen)) return -1;
     MYSQL_ROW row = mysql_fetch_row(m->res);
     if (!row) {
         if (mysql_errno(src_of(sc->src)->db) || atomic_load(&m->fired))
@@ -536,10 +570,12 @@ static void my_end(sn_scan *sc)
     my_src *s = src_of(sc->src);
     int fired = atomic_load(&m->fired);
     watchdog_stop(m);
-    if (m->res) {
+    if (m->res || m->sent) {
         /* freeing an unfinished result reads the rest of it: stop the server first */
         if (!m->done && !fired && !s->broken) interrupt(sc->src);
-        mysql_free_result(m->res);
+        if (m->sent && !s->broken && !mysql_read_query_result(s->db))
+            m->res = mysql_use_result(s->db);
+        if (m->res) mysql_free_result(m->res);
     }
     if (m->in_txn && !s->broken) (void)mysql_query(s->db, m->done ? "COMMIT" : "ROLLBACK");
     free(m->form);
