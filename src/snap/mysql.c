@@ -10,8 +10,11 @@
  *   begin    START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY, then
  *            information_schema.columns (ORDINAL_POSITION, COLUMN_TYPE)
  *   rows     SELECT "c", ... FROM "db"."t" WHERE (...) through
- *            mysql_use_result: streamed, one row in memory, fields as text
- *   stop     mysql_fetch_row blocks, so a watchdog thread watches the cancel
+ *            mysql_use_result: streamed, one row in memory, fields as text.
+ *            The server sends nothing until it has a buffer of rows (or the
+ *            statement ends), so the answer is awaited a second in start
+ *            and otherwise read by the first next, under the watchdog
+ *   stop     the reads block, so a watchdog thread watches the cancel
  *            flag and the deadline and sends KILL QUERY <id> through a
  *            second connection (a user may kill its own threads); if that
  *            connection cannot be made, or the fetch is still blocked 3 s

@@ -146,6 +146,25 @@ ${extraTables}
     timeout: 2s
     tables:
       shop.slow: {where: "SLEEP(20) = 0"}
+  inc:
+    kind: snapshot
+    source: shop
+    window: day
+    include: [shop.orders]
+    table_prefix: t6_
+    retries: 0
+    tables:
+      shop.orders: {cursor: at}
+  slow_rows:
+    kind: snapshot
+    source: shop
+    window: day
+    include: [shop.users]
+    table_prefix: t7_
+    retries: 0
+    timeout: 3s
+    tables:
+      shop.users: {where: "id < 2000 OR SLEEP(20) = 0"}
 `;
 const cfgPath = path.join(T, 'sluice.yaml');
 fs.writeFileSync(cfgPath, config());
@@ -321,6 +340,24 @@ function md5(s) { return crypto.createHash('md5').update(s).digest('hex'); }
     R.check('unix_socket_connection', Number(n) === 500 ? [] : [JSON.stringify(b[0]), `rows ${n}`]);
 }
 
+/* ---- incremental: max(cursor) in the transaction, then "at" > 'last' ------------------------ */
+{
+    await sluice(['run', 'inc', '-c', cfgPath, '-w', '2024-05-01']);
+    let b = await runsOf('inc', 1);
+    await my.sql('shop', `INSERT INTO shop.orders VALUES (2001, 1, 5.00, '2024-06-01 00:00:00'), (2002, 2, 6.00, '2024-06-01 00:00:01.5');
+        UPDATE shop.orders SET amount = 7.00, at = '2024-06-02 00:00:00' WHERE id = 3`);
+    await sluice(['run', 'inc', '-c', cfgPath, '-w', '2024-05-02']);
+    b = await runsOf('inc', 2);
+    const p = b.filter((r) => r.state !== 'succeeded').map((r) => `${r.account}: ${r.state} ${r.error}`);
+    const rows = (await duck.all(`SELECT dt, count(*), CAST(sum(CAST(amount AS DECIMAL(12,2))) AS VARCHAR) FROM read_parquet('${lake}/t6_shop_orders/**/*.parquet', hive_partitioning = true) GROUP BY dt ORDER BY dt`)).rows
+        .map((r) => `${r[0]} ${r[1]} ${r[2]}`);
+    if (JSON.stringify(rows.slice(1)) !== JSON.stringify(['2024-05-02 3 18.00'])) p.push(`partitions ${JSON.stringify(rows)}`);
+    const log = fs.readFileSync(my.log, 'utf8');
+    if (!/SELECT max\("at"\) FROM "shop"\."orders"/.test(log) || !/\("at" > '2024-05-01 08:20:00'\) AND "at" <= '2024-06-02 00:00:00'/.test(log))
+        p.push('no max / cursor condition in the general log');
+    R.check('incremental_cursor_reads_the_changed_rows', p);
+}
+
 /* ---- bad input ------------------------------------------------------------------------------ */
 {
     fs.writeFileSync(cfgPath, config('      shop.nope: {}'));
@@ -344,20 +381,24 @@ function md5(s) { return crypto.createHash('md5').update(s).digest('hex'); }
 }
 
 /* ---- the job's timeout stops a read the server blocks ------------------------------------- */
-{
+/* before the first row (the server sends nothing until it has rows), and in
+ * the middle of the rows (2000 rows streamed, then the server sleeps) */
+for (const [job, cap] of [['slow', 12000], ['slow_rows', 13000]]) {
     const t0 = Date.now();
-    await trigger('slow');
-    const b = await runsOf('slow', 1, 30000);
+    const kills = (fs.readFileSync(my.log, 'utf8').match(/KILL QUERY \d+/g) || []).length;
+    await trigger(job);
+    const b = await runsOf(job, 1, 30000);
     const took = Date.now() - t0;
     const e = b[0] && b[0].error || '';
     const log = fs.readFileSync(my.log, 'utf8');
     const p = [];
-    if (!b[0] || b[0].state !== 'failed' || !/mysql "shop": table shop\.slow: the job's timeout passed/.test(e)) p.push(JSON.stringify(b[0]));
-    if (took > 12000) p.push(`took ${took} ms (the query sleeps 20 s a row)`);
-    if (!/KILL QUERY \d+/.test(log)) p.push('no KILL QUERY in the general log');
+    const table = job === 'slow' ? 'shop\\.slow' : 'shop\\.users';
+    if (!b[0] || b[0].state !== 'failed' || !new RegExp(`mysql "shop": table ${table}: the job's timeout passed`).test(e)) p.push(JSON.stringify(b[0]));
+    if (took > cap) p.push(`took ${took} ms (the query sleeps 20 s a row)`);
+    if ((log.match(/KILL QUERY \d+/g) || []).length !== kills + 1) p.push('no KILL QUERY in the general log');
     const busy = (await my.sql('', "SELECT count(*) FROM information_schema.processlist WHERE info LIKE '%SLEEP(20)%' AND info NOT LIKE '%processlist%'")).trim();
     if (busy !== '0') p.push(`${busy} statements still running in the server`);
-    R.check('timeout_kills_a_blocked_read', p);
+    R.check(`timeout_kills_a_blocked_read_${job === 'slow' ? 'before_rows' : 'mid_rows'}`, p);
 }
 
 await srv.stop();
