@@ -301,6 +301,11 @@ static int cmp_postgres(const void *key, const void *elem)
     return strcmp(key, ((const cf_postgres *)elem)->name);
 }
 
+static int cmp_mysql(const void *key, const void *elem)
+{
+    return strcmp(key, ((const cf_mysql *)elem)->name);
+}
+
 static int cmp_snap_table(const void *key, const void *elem)
 {
     return strcmp(key, ((const cf_snap_table *)elem)->name);
@@ -310,6 +315,12 @@ const cf_postgres *cf_postgres_find(const cf_config *c, const char *name)
 {
     if (!c || !name || !c->npostgres) return NULL;
     return bsearch(name, c->postgres, (size_t)c->npostgres, sizeof(cf_postgres), cmp_postgres);
+}
+
+const cf_mysql *cf_mysql_find(const cf_config *c, const char *name)
+{
+    if (!c || !name || !c->nmysql) return NULL;
+    return bsearch(name, c->mysql, (size_t)c->nmysql, sizeof(cf_mysql), cmp_mysql);
 }
 
 const cf_snap_table *cf_snap_table_find(const cf_job *j, const char *name)

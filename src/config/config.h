@@ -30,6 +30,7 @@
 #define CF_MAX_TOKEN_LEN 256
 #define CF_MAX_STRING 4096          /* any scalar value */
 #define CF_NAME_MAX 64              /* names of map entries (ut_name_check) */
+#define CF_MAX_MYSQL 16             /* mysql.<name> connections */
 #define CF_MAX_POSTGRES 16          /* postgres.<name> connections (SQLite attaches at most 10 by default) */
 
 /* A list of strings (YAML flow [a, b] or block `- a`). */
@@ -135,6 +136,19 @@ typedef struct cf_postgres {
     int64_t fetch_rows;      /* rows per FETCH from the server-side cursor */
     int64_t connect_timeout_ms;
 } cf_postgres;
+
+/* A MySQL / MariaDB connection (mysql.<name>), read by snapshot jobs
+ * (src/snap/mysql.c). */
+typedef struct cf_mysql {
+    char name[CF_NAME_MAX + 1];
+    char *host;              /* "127.0.0.1" by default; ignored when socket is set */
+    int64_t port;
+    char *socket;            /* a Unix socket path; "" = TCP to host:port */
+    char *user;
+    char *database;          /* the default database; "" = none */
+    char *password_file;     /* "" = no password */
+    int64_t connect_timeout_ms;
+} cf_mysql;
 
 /* A SQLite database file attached to SQL (sqlite.<name>): its tables are
  * <name>.<table> in `sluice sql` and POST /v1/query (read-only). */
@@ -297,6 +311,8 @@ typedef struct cf_config {
     int nstreams;
     cf_postgres *postgres;   /* sorted by name */
     int npostgres;
+    cf_mysql *mysql;         /* sorted by name */
+    int nmysql;
     cf_sqlite *sqlite;       /* sorted by name */
     int nsqlite;
     cf_query query;
@@ -313,6 +329,7 @@ typedef struct cf_config {
 const cf_job *cf_job_find(const cf_config *c, const char *name);
 const cf_pool *cf_pool_find(const cf_config *c, const char *name);
 const cf_postgres *cf_postgres_find(const cf_config *c, const char *name);
+const cf_mysql *cf_mysql_find(const cf_config *c, const char *name);
 /* The tables.<name> entry of snapshot job j, or NULL. */
 const cf_snap_table *cf_snap_table_find(const cf_job *j, const char *name);
 /* The config spelling of a job kind / window ("sql", "hour", ...). */

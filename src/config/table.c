@@ -318,6 +318,38 @@ static const cf__table postgres_table = {
     postgres_fields, sizeof(cf_postgres), offsetof(cf_postgres, name), NULL,
     UT_NAME_CONNECTION, 0};
 
+/* ---- mysql.<name> ---------------------------------------------------------------- */
+
+static const cf__field mysql_fields[] = {
+    {"host", CF_STRING, "127.0.0.1", offsetof(cf_mysql, host),
+     "Server host name or address (TCP); not used when `socket` is set.", 0, 0, 0, 0, 0, 0},
+    {"port", CF_INT, "3306", offsetof(cf_mysql, port), "Server TCP port.", 1, 65535, 0, 0, 0,
+     0},
+    {"socket", CF_STRING, "", offsetof(cf_mysql, socket),
+     "Unix socket path (`/run/mysqld/mysqld.sock`). Empty: TCP to `host`:`port`.", 0, 0, 0, 0,
+     0, 0},
+    {"user", CF_STRING, "", offsetof(cf_mysql, user),
+     "The user to log in as (it needs `SELECT` on the tables it snapshots).", 0, 0, 0, 0, 0, 0},
+    {"database", CF_STRING, "", offsetof(cf_mysql, database),
+     "The default database. Empty: none (tables are always named `database.table`).", 0, 0, 0,
+     0, 0, 0},
+    {"password_file", CF_STRING, "", offsetof(cf_mysql, password_file),
+     "File whose first line is the password. Empty: no password. Error messages never show "
+     "it.",
+     0, 0, 0, 0, 0, 0},
+    {"connect_timeout", CF_DURATION, "10s", offsetof(cf_mysql, connect_timeout_ms),
+     "How long connecting may take (whole seconds, at least 1s).", 1000, 3600 * 1000, 0, 0, 0,
+     0},
+    {0}};
+
+static const cf__table mysql_table = {
+    "mysql.<name>",
+    "MySQL and MariaDB databases that snapshot jobs read (`source: <name>`), keyed by a name "
+    "(an SQL identifier, as for `postgres`, and not one of theirs): "
+    "`mysql: {shop: {host: db.internal, user: reader, password_file: /run/secrets/shop_pw}}`. "
+    "Tables are `database.table`. See [snapshots](snapshots.md).",
+    mysql_fields, sizeof(cf_mysql), offsetof(cf_mysql, name), NULL, UT_NAME_CONNECTION, 0};
+
 /* ---- sqlite.<name>, query ---------------------------------------------------------- */
 
 static const cf__field sqlite_fields[] = {
@@ -686,7 +718,8 @@ static const cf__field job_fields[] = {
     {"report", CF_SECTION, NULL, offsetof(cf_job, report),
      "See [`jobs.<name>.report`](#jobsnamereport).", 0, 0, 0, &report_table, 0, 0},
     {"source", CF_STRING, "", offsetof(cf_job, source),
-     "kind snapshot: the database, a [`postgres.<name>`](#postgresname) connection.", 0, 0, 0,
+     "kind snapshot: the database, a [`postgres.<name>`](#postgresname) or "
+     "[`mysql.<name>`](#mysqlname) connection.", 0, 0, 0,
      0, 0, 0},
     {"include", CF_STRLIST, "", offsetof(cf_job, include),
      "kind snapshot: source tables (`shop.orders`) or patterns (`shop.*`, `*.orders`; `*` and "
@@ -805,6 +838,9 @@ static const cf__field root_fields[] = {
     {"postgres", CF_MAP, NULL, offsetof(cf_config, postgres),
      "PostgreSQL connections for SQL federation, see [`postgres.<name>`](#postgresname).", 0,
      CF_MAX_POSTGRES, 0, &postgres_table, offsetof(cf_config, npostgres), 0},
+    {"mysql", CF_MAP, NULL, offsetof(cf_config, mysql),
+     "MySQL / MariaDB connections for snapshot jobs, see [`mysql.<name>`](#mysqlname).", 0,
+     CF_MAX_MYSQL, 0, &mysql_table, offsetof(cf_config, nmysql), 0},
     {"sqlite", CF_MAP, NULL, offsetof(cf_config, sqlite),
      "SQLite files attached to SQL, see [`sqlite.<name>`](#sqlitename).", 0, 8, 0,
      &sqlite_table, offsetof(cf_config, nsqlite), 0},
@@ -827,20 +863,28 @@ static const cf__field root_fields[] = {
      offsetof(cf_config, njobs), 0},
     {0}};
 
+/* The name of connection i of postgres, then mysql, then sqlite. */
+static const char *conn_name(const cf_config *c, int i, const char **section)
+{
+    if (i < c->npostgres) return *section = "postgres", c->postgres[i].name;
+    i -= c->npostgres;
+    if (i < c->nmysql) return *section = "mysql", c->mysql[i].name;
+    return *section = "sqlite", c->sqlite[i - c->nmysql].name;
+}
+
 /* postgres.<name> and sqlite.<name> become SQL schemas side by side, and
- * SQLite compares schema names without case. */
+ * SQLite compares schema names without case; a mysql.<name> is a source
+ * named like them (and one day a schema too), so it follows the same rule. */
 static int check_schemas(const cf_config *c, char *msg, size_t msglen)
 {
-    int np = c->npostgres, n = np + c->nsqlite;
+    int n = c->npostgres + c->nmysql + c->nsqlite;
     for (int i = 0; i < n; i++)
         for (int j = i + 1; j < n; j++) {
-            const char *a = i < np ? c->postgres[i].name : c->sqlite[i - np].name;
-            const char *b = j < np ? c->postgres[j].name : c->sqlite[j - np].name;
+            const char *sa, *sb, *a = conn_name(c, i, &sa), *b = conn_name(c, j, &sb);
             if (!strcasecmp(a, b))
                 return ut_err(msg, msglen, "%s.%s and %s.%s would both be the SQL schema '%s' "
                               "(names are compared without case)",
-                              i < np ? "postgres" : "sqlite", a, j < np ? "postgres" : "sqlite",
-                              b, b);
+                              sa, a, sb, b, b);
         }
     return 0;
 }

@@ -4,7 +4,8 @@
  * ISO dates, hex bytea), so each class has one text form to read; what is
  * a value of the class but has no lake form (PostgreSQL's infinity, years
  * before 1 or after 9999 such as "0044-03-15 BC" or "10000-01-01", MySQL's
- * zero dates, a NaN numeric for a decimal) is reported as 1 so the caller
+ * zero dates and its TIME values outside a day, a NaN numeric for a
+ * decimal) is reported as 1 so the caller
  * stores NULL and counts it, never fails the run on it. */
 #include "snap/snap.h"
 
@@ -20,7 +21,7 @@ const char *sn_class_name(sn_class c)
         [SN_FLOAT] = "float",   [SN_DOUBLE] = "double", [SN_DECIMAL] = "decimal",
         [SN_STRING] = "string", [SN_BYTES] = "bytes",   [SN_DATE] = "date",
         [SN_TIME] = "time",     [SN_TIMESTAMP] = "timestamp",
-        [SN_TIMESTAMP_NTZ] = "timestamp_ntz"};
+        [SN_TIMESTAMP_NTZ] = "timestamp_ntz", [SN_BINARY] = "binary"};
     return (unsigned)c < sizeof names / sizeof *names && names[c] ? names[c] : "?";
 }
 
@@ -39,7 +40,11 @@ static int no_lake_form(const char *v, size_t n)
             if (n == words[i].n && !memcmp(v, words[i].w, n)) return 1;
     if (n > 3 && v[n - 1] == 'C' && !memcmp(v + n - 3, " BC", 3)) return 1; /* before year 1 */
     if (n >= 5 && v[0] >= '0' && v[0] <= '9' && v[4] >= '0' && v[4] <= '9') return 1; /* 5-digit year */
-    if (n >= 10 && v[0] == '0' && !memcmp(v, "0000-00-00", 10)) return 1;  /* MySQL's zero date */
+    /* MySQL's zero date, and the partly zero ones it keeps without NO_ZERO_IN_DATE
+     * ("2024-05-00", "0000-01-01") */
+    if (n >= 10 && v[4] == '-' && v[7] == '-' &&
+        (!memcmp(v, "0000", 4) || !memcmp(v + 5, "00", 2) || !memcmp(v + 8, "00", 2)))
+        return 1;
     return 0;
 }
 
@@ -103,6 +108,24 @@ static int parse_time(const char *v, size_t n, int64_t *us)
     if (f[1] > 59 || f[2] > 59 || f[0] > 24 || (f[0] == 24 && (f[1] || f[2] || frac))) return -1;
     *us = ((f[0] * 60 + f[1]) * 60 + f[2]) * 1000000 + frac;
     return 0;
+}
+
+/* MySQL's TIME beyond a day: "[-]HHH:MM:SS[.ffffff]", -838:59:59 ..
+ * 838:59:59 (a duration, not a time of day).  1 when v is of that form. */
+static int is_long_time(const char *v, size_t n)
+{
+    size_t i = n && v[0] == '-', h = 0;
+    while (i < n && v[i] >= '0' && v[i] <= '9' && h < 4) i++, h++;
+    if (h < 2 || n - i < 6 || v[i] != ':' || v[i + 3] != ':') return 0;
+    for (size_t k = i + 1; k < i + 6; k++)
+        if (k != i + 3 && (v[k] < '0' || v[k] > '9')) return 0;
+    if (v[i + 1] > '5' || v[i + 4] > '5') return 0;
+    i += 6;
+    if (i == n) return 1;
+    if (v[i] != '.' || i + 1 == n || n - i > 7) return 0;
+    for (i++; i < n; i++)
+        if (v[i] < '0' || v[i] > '9') return 0;
+    return 1;
 }
 
 /* A timestamp: PostgreSQL's "YYYY-MM-DD HH:MM:SS[.f]" with "+00" (the
@@ -182,7 +205,9 @@ int sn_convert(sn_class c, const char *v, size_t n, sn_value *out, char *err, si
         break;
     case SN_TIME:
         if (!parse_time(v, n, &out->i)) return 0;
+        if (is_long_time(v, n)) return 1; /* negative or over 24 hours: no time of day */
         break;
+    case SN_BINARY: return 0;
     case SN_TIMESTAMP:
     case SN_TIMESTAMP_NTZ:
         if (no_lake_form(v, n)) return 1;

@@ -1,5 +1,5 @@
 /* snap internals: a source is an ops table over one kind of database
- * (pg.c today; MySQL, SQLite and Redis slot in beside it). */
+ * (pg.c, mysql.c; SQLite and Redis slot in beside them). */
 #ifndef SLUICE_SN_INT_H
 #define SLUICE_SN_INT_H
 
@@ -44,5 +44,6 @@ void sn__quote_ident(ut_buf *b, const char *s);
 void sn__quote_literal(ut_buf *b, const char *s);
 
 extern const sn_ops sn__pg_ops;
+extern const sn_ops sn__mysql_ops;
 
 #endif

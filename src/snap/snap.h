@@ -49,7 +49,9 @@ typedef enum sn_class {
     SN_DATE,
     SN_TIME,         /* time without time zone */
     SN_TIMESTAMP,    /* timestamp with time zone: an instant, UTC */
-    SN_TIMESTAMP_NTZ /* timestamp without time zone: a wall-clock time */
+    SN_TIMESTAMP_NTZ, /* timestamp without time zone: a wall-clock time */
+    SN_BINARY        /* the source's raw bytes as they are (MySQL's binary, varbinary,
+                        blobs, spatial types): sn_convert passes them through */
 } sn_class;
 
 const char *sn_class_name(sn_class c); /* "int64", "decimal", ... */
@@ -66,15 +68,20 @@ typedef struct sn_column {
 
 typedef struct sn_source sn_source;
 
-/* Connect to the connection called name in cf (postgres.<name> today;
- * mysql.<name> and others slot in here).  NULL with a message naming it
- * ("no connection 'x' under postgres" when there is none). */
+/* Connect to the connection called name in cf (postgres.<name> or
+ * mysql.<name>; SQLite and others slot in here).  NULL with a message
+ * naming it ("no connection 'x' under postgres or mysql" when there is
+ * none). */
 sn_source *sn_open(const cf_config *cf, const char *name, char *err, size_t errlen);
 /* Whether cf has a connection called name that snapshots can read. */
 int sn_source_exists(const cf_config *cf, const char *name);
 /* Connect to postgres connection p (its password_file, connect_timeout).
  * NULL with a message naming the connection. */
 sn_source *sn_open_postgres(const cf_postgres *p, char *err, size_t errlen);
+/* Connect to mysql connection m (MySQL or MariaDB: its password_file,
+ * connect_timeout; docs/snapshots.md for the session it sets).  NULL with a
+ * message naming the connection, never the password. */
+sn_source *sn_open_mysql(const cf_mysql *m, char *err, size_t errlen);
 void sn_close(sn_source *s); /* accepts NULL; ends an open scan (ROLLBACK) */
 
 /* Does name ("schema.table") match pattern?  '*' and '?' as in file

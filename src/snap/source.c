@@ -10,13 +10,15 @@ sn_source *sn_open(const cf_config *cf, const char *name, char *err, size_t errl
 {
     const cf_postgres *pg = cf_postgres_find(cf, name);
     if (pg) return sn_open_postgres(pg, err, errlen);
-    ut_err(err, errlen, "source: no connection '%s' under postgres", name);
+    const cf_mysql *my = cf_mysql_find(cf, name);
+    if (my) return sn_open_mysql(my, err, errlen);
+    ut_err(err, errlen, "source: no connection '%s' under postgres or mysql", name);
     return NULL;
 }
 
 int sn_source_exists(const cf_config *cf, const char *name)
 {
-    return cf_postgres_find(cf, name) != NULL;
+    return cf_postgres_find(cf, name) != NULL || cf_mysql_find(cf, name) != NULL;
 }
 
 int sn_match(const char *pattern, const char *name)

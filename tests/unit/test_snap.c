@@ -100,7 +100,8 @@ TEST(snap_convert)
     CHECK(conv(SN_TIME, "00:00:00", &v) == 0 && v.i == 0);
     CHECK(conv(SN_TIME, "23:59:59.999999", &v) == 0 && v.i == 86399999999LL);
     CHECK(conv(SN_TIME, "24:00:00", &v) == 0 && v.i == 86400000000LL);
-    CHECK(conv(SN_TIME, "24:00:01", &v) < 0);
+    CHECK(conv(SN_TIME, "24:00:01", &v) == 1); /* MySQL's TIME: a duration */
+    CHECK(conv(SN_TIME, "24:60:00", &v) < 0);
     CHECK(conv(SN_TIME, "12:00:00.5", &v) == 0 && v.i == 43200500000LL);
     CHECK(conv(SN_TIMESTAMP, "2024-05-01 12:00:00.5+00", &v) == 0 && v.i == 1714564800500000LL);
     CHECK(conv(SN_TIMESTAMP, "infinity", &v) == 1);
@@ -112,6 +113,48 @@ TEST(snap_convert)
     CHECK(conv(SN_BYTES, "\\x0", &v) < 0);
     CHECK(conv(SN_BYTES, "\\xzz", &v) < 0);
     CHECK(conv(SN_STRING, "anything", &v) == 0 && v.n == 8);
+    ut_buf_free(&b);
+}
+
+/* What MySQL / MariaDB send (src/snap/mysql.c). */
+TEST(snap_convert_mysql)
+{
+    sn_value v = {0};
+    ut_buf b = {0};
+    v.bytes = &b;
+    CHECK(conv(SN_BOOL, "1", &v) == 0 && v.i == 1);
+    CHECK(conv(SN_BOOL, "0", &v) == 0 && v.i == 0);
+    CHECK(conv(SN_TIME, "838:59:59", &v) == 1);
+    CHECK(conv(SN_TIME, "-838:59:59.000000", &v) == 1);
+    CHECK(conv(SN_TIME, "-00:00:01", &v) == 1);
+    CHECK(conv(SN_TIME, "-12:30:00.5", &v) == 1);
+    CHECK(conv(SN_TIME, "100:00:00", &v) == 1);
+    CHECK(conv(SN_TIME, "23:59:59.500000", &v) == 0 && v.i == 86399500000LL);
+    CHECK(conv(SN_TIME, "-1:00:00", &v) < 0);    /* MySQL prints two hour digits at least */
+    CHECK(conv(SN_TIME, "100:61:00", &v) < 0);
+    CHECK(conv(SN_TIME, "100:00:00.", &v) < 0);
+    CHECK(conv(SN_TIME, "100:00:00.1234567", &v) < 0);
+    CHECK(conv(SN_TIME, "12345:00:00", &v) < 0);
+    CHECK(conv(SN_TIME, "-", &v) < 0);
+    CHECK(conv(SN_DATE, "0000-00-00", &v) == 1);
+    CHECK(conv(SN_DATE, "2024-05-00", &v) == 1);
+    CHECK(conv(SN_DATE, "2024-00-01", &v) == 1);
+    CHECK(conv(SN_DATE, "0000-01-01", &v) == 1);
+    CHECK(conv(SN_DATE, "1000-01-01", &v) == 0 && v.i == -354285);
+    CHECK(conv(SN_TIMESTAMP_NTZ, "0000-00-00 00:00:00", &v) == 1);
+    CHECK(conv(SN_TIMESTAMP_NTZ, "0000-00-00 00:00:00.000000", &v) == 1);
+    CHECK(conv(SN_TIMESTAMP_NTZ, "2024-02-00 10:00:00", &v) == 1);
+    CHECK(conv(SN_TIMESTAMP, "0000-00-00 00:00:00", &v) == 1);
+    CHECK(conv(SN_TIMESTAMP, "2038-01-19 03:14:07.999999", &v) == 0 &&
+          v.i == 2147483647999999LL);
+    CHECK(conv(SN_TIMESTAMP_NTZ, "9999-12-31 23:59:59.999999", &v) == 0);
+    CHECK(conv(SN_DECIMAL, "18446744073709551615", &v) == 0 && v.n == 20);
+    CHECK(conv(SN_INT32, "2155", &v) == 0 && v.i == 2155); /* YEAR */
+    static const char raw[] = {0, 'a', (char)0xff, 0};
+    char err[100];
+    CHECK(sn_convert(SN_BINARY, raw, 4, &v, err, sizeof err) == 0 && v.p == raw && v.n == 4);
+    CHECK(sn_convert(SN_BINARY, raw, 0, &v, err, sizeof err) == 0 && v.n == 0);
+    CHECK(!strcmp(sn_class_name(SN_BINARY), "binary"));
     ut_buf_free(&b);
 }
 
