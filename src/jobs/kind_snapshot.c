@@ -80,20 +80,18 @@ typedef struct snap_run {
     char *alerts[JB_MAX_SCHEMA_CHANGES]; /* the _alerts records, one per change */
 } snap_run;
 
-/* The lake type of a source class. */
-static ct_type lake_type(sn_class c)
+/* The lake type of a source column (its class; a masked one is text). */
+static void lake_type(sn_class c, const sn_column *src, ct_column *out)
 {
-    switch (c) {
-    case SN_BOOL: return CT_BOOL;
-    case SN_INT32: return CT_INT32;
-    case SN_INT64: return CT_INT64;
-    case SN_FLOAT: return CT_FLOAT;
-    case SN_DOUBLE: return CT_DOUBLE;
-    case SN_DATE: return CT_DATE;
-    case SN_TIMESTAMP:
-    case SN_TIMESTAMP_NTZ: return CT_TIMESTAMP;
-    default: return CT_STRING; /* decimal, time, bytes: exact text until the lake has them */
-    }
+    static const ct_type map[] = {
+        [SN_BOOL] = CT_BOOL,       [SN_INT32] = CT_INT32,     [SN_INT64] = CT_INT64,
+        [SN_FLOAT] = CT_FLOAT,     [SN_DOUBLE] = CT_DOUBLE,   [SN_DECIMAL] = CT_DECIMAL,
+        [SN_STRING] = CT_STRING,   [SN_BYTES] = CT_BYTES,     [SN_DATE] = CT_DATE,
+        [SN_TIME] = CT_TIME,       [SN_TIMESTAMP] = CT_TIMESTAMP,
+        [SN_TIMESTAMP_NTZ] = CT_TIMESTAMP_NTZ, [SN_BINARY] = CT_BYTES};
+    out->type = (unsigned)c < sizeof map / sizeof *map && map[c] ? map[c] : CT_STRING;
+    out->precision = out->type == CT_DECIMAL ? src->precision : 0;
+    out->scale = out->type == CT_DECIMAL ? src->scale : 0;
 }
 
 __attribute__((format(printf, 4, 5))) static int fail(snap_run *k, ut_error *e, ut_errkind kind,
@@ -217,7 +215,8 @@ static int plan_field(snap_run *k, int s, lk_names *names, ct_column *out, snap_
         if (!sc->mask) return fail(k, e, UT_EINVAL, "mask of column %s: %s", src->name, me.msg);
         if (mk_kind_of(sc->mask) != MK_NULL) sc->cls = SN_STRING;
     }
-    out->type = sc->type = lake_type(sc->cls);
+    lake_type(sc->cls, src, out);
+    sc->type = out->type;
     return 0;
 }
 
@@ -274,8 +273,9 @@ static int merge_table(snap_run *k, ut_error *e)
     if (check_table(k, e)) return -1;
     for (int i = 0; i < k->t.ncols; i++) {
         int p = planned_of(k, k->t.cols[i].name);
-        if (p >= 0 && !ct_type_widens(k->t.cols[i].type, k->cols[p].type))
-            k->cols[p].type = CT_STRING; /* retyped at the source: text holds both */
+        if (p >= 0 && !ct_column_widens(&k->t.cols[i], &k->cols[p]))
+            k->cols[p].type = CT_STRING, k->cols[p].precision = k->cols[p].scale = 0; /* retyped at the
+                                                          source: text holds both */
     }
     ct_table after;
     if (ct_schema_extend(k->c->cat, k->table, k->cols, k->ncols, &after, err, sizeof err) < 0)
@@ -307,8 +307,10 @@ static int open_file(snap_run *k, ut_error *e)
     snap_file *f = &k->files[k->nfiles];
     lk_tmp_path(dir, k->table, f->tmp, sizeof f->tmp);
     pq_column_spec *spec = ut_calloc((size_t)k->ncols + 1, sizeof *spec);
-    for (int i = 0; i < k->ncols; i++)
-        spec[i] = (pq_column_spec){k->cols[i].name, lk_pq_type(k->cols[i].type), 1};
+    for (int i = 0; i < k->ncols; i++) {
+        spec[i] = (pq_column_spec){.name = k->cols[i].name, .optional = 1};
+        lk_pq_spec(&k->cols[i], &spec[i]);
+    }
     pq_writer_opts o;
     pq_writer_opts_init(&o);
     o.level = SNAP_ZSTD_LEVEL;
@@ -326,12 +328,15 @@ static int put_typed(pq_writer *w, int col, ct_type t, sn_class c, const sn_valu
     case CT_BOOL: return pq_writer_put_bool(w, col, (int)v->i);
     case CT_INT32:
     case CT_DATE: return pq_writer_put_i32(w, col, (int32_t)v->i);
-    case CT_INT64: return pq_writer_put_i64(w, col, v->i);
+    case CT_INT64:
+    case CT_TIME: return pq_writer_put_i64(w, col, v->i);
     case CT_FLOAT: return pq_writer_put_float(w, col, (float)v->d);
     case CT_DOUBLE:
         return pq_writer_put_double(w, col, c == SN_INT32 || c == SN_INT64 ? (double)v->i : v->d);
     case CT_TIMESTAMP:
+    case CT_TIMESTAMP_NTZ:
         return pq_writer_put_i64(w, col, c == SN_DATE ? v->i * 86400000000LL : v->i);
+    case CT_DECIMAL: return pq_writer_put_decimal(w, col, v->p, v->n); /* the exact text */
     default: return pq_writer_put_bytes(w, col, v->p, v->n);
     }
 }

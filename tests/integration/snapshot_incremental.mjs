@@ -55,6 +55,7 @@ jobs:
 `);
 const lake = path.join(T, 'data', 'lake');
 const srv = new Server(T, cfgPath);
+process.on('exit', () => { if (srv.proc) srv.proc.kill('SIGKILL'); });
 await srv.start();
 const duck = await openDuck();
 const q1 = async (sql) => (await duck.all(sql)).rows[0];

@@ -112,6 +112,7 @@ let res = await sluice(['config', '--check', cfgPath]);
 if (res.status === 0) R.ok('config_accepts_snapshot_job'); else R.fail('config_accepts_snapshot_job', res.stderr);
 
 const srv = new Server(T, cfgPath);
+process.on('exit', () => { if (srv.proc) srv.proc.kill('SIGKILL'); });
 await srv.start();
 
 /* Every run of job for the window, once each has ended. */
@@ -146,18 +147,20 @@ SELECT id, coalesce(name, '<null>'), coalesce(age::text, '<null>'), coalesce(sco
   CASE WHEN created IS NULL OR created = 'infinity' THEN '<null>' ELSE ((extract(epoch from created) * 1000000)::int8)::text END,
   CASE WHEN birthday IS NULL OR birthday = 'infinity' THEN '<null>' ELSE birthday::text END,
   coalesce(wake::text, '<null>'), coalesce(uid::text, '<null>'), coalesce(meta::text, '<null>'),
-  coalesce(mood::text, '<null>'), coalesce(big::text, '<null>'), coalesce(avatar::text, '<null>')
+  coalesce(mood::text, '<null>'), coalesce(big::text, '<null>'), coalesce(encode(avatar, 'hex'), '<null>'),
+  coalesce(((extract(epoch from local_ts) * 1000000)::int8)::text, '<null>')
 FROM shop.users WHERE deleted_at IS NULL ORDER BY id`)).split('\n').filter(Boolean).map((l) => l.split('|'));
 const lakeRows = (await duck.all(`SELECT CAST(id AS VARCHAR), coalesce(name, '<null>'), coalesce(CAST(age AS VARCHAR), '<null>'),
-  score, ratio, coalesce(balance, '<null>'), coalesce(CAST(active AS VARCHAR), '<null>'),
+  score, ratio, coalesce(CAST(balance AS VARCHAR), '<null>'), coalesce(CAST(active AS VARCHAR), '<null>'),
   coalesce(CAST(epoch_us(created) AS VARCHAR), '<null>'), coalesce(CAST(birthday AS VARCHAR), '<null>'),
   coalesce(CAST(wake AS VARCHAR), '<null>'), coalesce(CAST(uid AS VARCHAR), '<null>'), coalesce(CAST(meta AS VARCHAR), '<null>'),
-  coalesce(CAST(mood AS VARCHAR), '<null>'), coalesce(CAST(big AS VARCHAR), '<null>'), coalesce(CAST(avatar AS VARCHAR), '<null>')
+  coalesce(CAST(mood AS VARCHAR), '<null>'), coalesce(CAST(big AS VARCHAR), '<null>'), coalesce(lower(hex(avatar)), '<null>'),
+  coalesce(CAST(epoch_us(local_ts) AS VARCHAR), '<null>')
   FROM ${scan('t1_shop_users')} ORDER BY id`)).rows;
 {
     const p = [];
     if (srcRows.length !== lakeRows.length) p.push(`rows: source ${srcRows.length}, lake ${lakeRows.length}`);
-    const names = ['id', 'name', 'age', 'score', 'ratio', 'balance', 'active', 'created', 'birthday', 'wake', 'uid', 'meta', 'mood', 'big', 'avatar'];
+    const names = ['id', 'name', 'age', 'score', 'ratio', 'balance', 'active', 'created', 'birthday', 'wake', 'uid', 'meta', 'mood', 'big', 'avatar', 'local_ts'];
     for (let i = 0; i < Math.min(srcRows.length, lakeRows.length) && p.length < 20; i++) {
         const s = srcRows[i], l = lakeRows[i];
         for (let c = 0; c < names.length; c++) {
@@ -175,7 +178,8 @@ const lakeRows = (await duck.all(`SELECT CAST(id AS VARCHAR), coalesce(name, '<n
     const t = await duck.all(`DESCRIBE SELECT * FROM ${scan('t1_shop_users')}`);
     const types = Object.fromEntries(t.rows.map((r) => [r[0], r[1]]));
     const want = { id: 'BIGINT', age: 'INTEGER', score: 'DOUBLE', ratio: 'FLOAT', active: 'BOOLEAN',
-        created: 'TIMESTAMP WITH TIME ZONE', birthday: 'DATE', name: 'VARCHAR', big: 'INTEGER', email_hash: 'VARCHAR' };
+        created: 'TIMESTAMP WITH TIME ZONE', birthday: 'DATE', name: 'VARCHAR', big: 'INTEGER', email_hash: 'VARCHAR',
+        balance: 'DECIMAL(12,2)', wake: 'TIME', local_ts: 'TIMESTAMP', avatar: 'BLOB', uid: 'VARCHAR', meta: 'VARCHAR' };
     R.check('lake_types', Object.entries(want).filter(([k, v]) => types[k] !== v).map(([k, v]) => `${k}: want ${v}, got ${types[k]}`));
     R.check('dropped_column_absent', 'password_hash' in types || 'email' in types ? [`columns: ${Object.keys(types).join(', ')}`] : []);
 }
