@@ -237,6 +237,8 @@ typedef struct cf_snap_table {
     char *where;             /* "" = every row */
     char *target;            /* the lake table; "" = table_prefix + name with '.' -> '_' */
     char *cursor;            /* incremental: the column that grows with each change; "" = full */
+    char *split_by;          /* an integer column (the key) to read the table in ranges by */
+    int64_t parallel;        /* readers over split_by's ranges at once (1 = one) */
 } cf_snap_table;
 
 typedef struct cf_job {

@@ -621,6 +621,13 @@ static const cf__field snap_table_fields[] = {
      "committed and appends them to its window's partition; the new largest value is "
      "committed with the files, in the same transaction. See "
      "[snapshots](snapshots.md#incremental).", 0, 0, 0, 0, 0, 0},
+    {"split_by", CF_STRING, "", offsetof(cf_snap_table, split_by),
+     "An integer column (the primary key) to read a big table by: `parallel` connections each "
+     "read one range of it, all in the first one's snapshot (PostgreSQL), so the result equals "
+     "one read.", 0, 0, 0, 0, 0, 0},
+    {"parallel", CF_INT, "1", offsetof(cf_snap_table, parallel),
+     "With `split_by`: the connections reading the table at once, each into its own files.", 1,
+     64, 0, 0, 0, 0},
     {"target", CF_STRING, "", offsetof(cf_snap_table, target),
      "The lake table; default: the job's `table_prefix` + the source name with `.` as `_`.", 0,
      0, 0, 0, 0, 0},
@@ -630,6 +637,8 @@ static int check_snap_table(const void *obj, char *msg, size_t msglen)
 {
     const cf_snap_table *t = obj;
     if (t->columns.n && t->drop.n) return ut_err(msg, msglen, "give either columns or drop, not both");
+    if (t->parallel > 1 && !t->split_by[0])
+        return ut_err(msg, msglen, "parallel needs split_by (the integer column to split by)");
     if (t->target[0] && ut_name_check(UT_NAME_TABLE, t->target, strlen(t->target), msg, msglen))
         return -1;
     return 0;

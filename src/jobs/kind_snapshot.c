@@ -18,7 +18,7 @@
  * Memory: one row of the source, the writer's row group, nothing per row
  * kept.  A value with no lake form (infinity, a zero date) is stored NULL
  * and counted, per column, in the run's log line. */
-#include "jobs/jb_rt.h"
+#include "jobs/jb_snap.h"
 #include "lake/lake.h"
 #include "log/log.h"
 #include "mask/mask.h"
@@ -34,52 +34,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define SNAP_FILE_BYTES (512u << 20) /* a new Parquet file after this much written */
-#define SNAP_MAX_FILES 1000
-#define SNAP_ZSTD_LEVEL 3 /* zstd's fastest: a third of the run's CPU at level 3, for files
-                             a few percent larger (bench/snapshot.sh) */
-
-/* One column of the lake table as this run writes it. */
-typedef struct snap_col {
-    int sel;          /* its field in the scan's rows; -1: the source has it no more (NULL) */
-    sn_class cls;     /* how its text converts (SN_STRING once masked) */
-    ct_type type;     /* the lake column's type */
-    mk_mask *mask;    /* NULL: none */
-    int64_t nulled;   /* values with no lake form, stored NULL */
-} snap_col;
-
-typedef struct snap_file {
-    pq_writer *w;
-    char tmp[4400];
-} snap_file;
-
-typedef struct snap_run {
-    jb_task_ctx *c;
-    const cf_snap_table *cfg; /* NULL: every column, as it is */
-    char table[LK_TABLE_NAME_MAX + 1]; /* the lake table */
-    sn_source *src;
-    sn_scan *scan;
-    int *sel;         /* source column of each selected field */
-    int nsel;
-    ct_column *cols;  /* the lake table's columns, as written */
-    snap_col *sc;
-    int ncols;
-    ct_table t;       /* the lake table, when it exists (t.id > 0) */
-    snap_file files[SNAP_MAX_FILES];
-    int nfiles;
-    int64_t rows;
-    ut_buf bytes, masked;
-    char key[MK_MAX_KEY + 1];
-    size_t keylen;
-    int incremental;  /* tables.<t>.cursor */
-    int bounded;      /* incremental: rows above the last cursor exist; cursor_new is set */
-    char cursor_new[CT_CURSOR_MAX];
-    ct_part_state state; /* what the last runs of this table kept */
-    ut_buf schema;       /* the source's columns now (jb__snap_schema_text) */
-    jb_schema_changes changes; /* since the last run */
-    char *alerts[JB_MAX_SCHEMA_CHANGES]; /* the _alerts records, one per change */
-} snap_run;
-
 /* The lake type of a source column (its class; a masked one is text). */
 static void lake_type(sn_class c, const sn_column *src, ct_column *out)
 {
@@ -94,8 +48,7 @@ static void lake_type(sn_class c, const sn_column *src, ct_column *out)
     out->scale = out->type == CT_DECIMAL ? src->scale : 0;
 }
 
-__attribute__((format(printf, 4, 5))) static int fail(snap_run *k, ut_error *e, ut_errkind kind,
-                                                       const char *fmt, ...)
+int jb__snap_fail(jb_snap_run *k, ut_error *e, ut_errkind kind, const char *fmt, ...)
 {
     char m[1400];
     va_list ap;
@@ -106,7 +59,7 @@ __attribute__((format(printf, 4, 5))) static int fail(snap_run *k, ut_error *e, 
 }
 
 /* The lake table's name: tables.<t>.target, else table_prefix + "s_t". */
-static int lake_name(snap_run *k, ut_error *e)
+static int lake_name(jb_snap_run *k, ut_error *e)
 {
     const cf_job *j = k->c->job;
     char err[300];
@@ -114,12 +67,12 @@ static int lake_name(snap_run *k, ut_error *e)
                 ? snprintf(k->table, sizeof k->table, "%s", k->cfg->target)
                 : snprintf(k->table, sizeof k->table, "%s%s", j->table_prefix, k->c->run->part);
     if (n >= (int)sizeof k->table)
-        return fail(k, e, UT_EINVAL, "lake table %s%s is longer than %d bytes (set target)",
+        return jb__snap_fail(k, e, UT_EINVAL, "lake table %s%s is longer than %d bytes (set target)",
                     j->table_prefix, k->c->run->part, LK_TABLE_NAME_MAX);
     for (char *p = k->table; *p; p++)
         if (*p == '.') *p = '_';
     if (ut_name_check(UT_NAME_TABLE, k->table, strlen(k->table), err, sizeof err))
-        return fail(k, e, UT_EINVAL, "lake table: %s", err);
+        return jb__snap_fail(k, e, UT_EINVAL, "lake table: %s", err);
     return 0;
 }
 
@@ -132,7 +85,7 @@ static int find_col(const sn_scan *s, const char *name)
 }
 
 /* Every column a setting names must exist (selected, for rename/mask). */
-static int check_names(snap_run *k, ut_error *e)
+static int check_names(jb_snap_run *k, ut_error *e)
 {
     const cf_snap_table *t = k->cfg;
     const char *what[] = {"columns", "drop"};
@@ -140,7 +93,7 @@ static int check_names(snap_run *k, ut_error *e)
     for (int l = 0; l < 2; l++)
         for (int i = 0; i < lists[l]->n; i++)
             if (find_col(k->scan, lists[l]->v[i]) < 0)
-                return fail(k, e, UT_EINVAL, "%s: the source has no column '%s'", what[l],
+                return jb__snap_fail(k, e, UT_EINVAL, "%s: the source has no column '%s'", what[l],
                             lists[l]->v[i]);
     const cf_strmap *maps[] = {&t->rename, &t->mask};
     const char *mwhat[] = {"rename", "mask"};
@@ -149,7 +102,7 @@ static int check_names(snap_run *k, ut_error *e)
             int c = find_col(k->scan, maps[m]->k[i]), read = 0;
             for (int s = 0; c >= 0 && s < k->nsel; s++) read |= k->sel[s] == c;
             if (!read)
-                return fail(k, e, UT_EINVAL, c < 0 ? "%s: the source has no column '%s'"
+                return jb__snap_fail(k, e, UT_EINVAL, c < 0 ? "%s: the source has no column '%s'"
                                                    : "%s: column '%s' is not read (columns/drop)",
                             mwhat[m], maps[m]->k[i]);
         }
@@ -157,7 +110,7 @@ static int check_names(snap_run *k, ut_error *e)
 }
 
 /* The source columns read, in order: columns, or all but drop. */
-static int select_columns(snap_run *k, ut_error *e)
+static int select_columns(jb_snap_run *k, ut_error *e)
 {
     const cf_snap_table *t = k->cfg;
     int n = sn_scan_ncols(k->scan);
@@ -173,18 +126,18 @@ static int select_columns(snap_run *k, ut_error *e)
         }
     }
     if (t && check_names(k, e)) return -1;
-    if (!k->nsel) return fail(k, e, UT_EINVAL, "no column left to read (drop takes them all)");
+    if (!k->nsel) return jb__snap_fail(k, e, UT_EINVAL, "no column left to read (drop takes them all)");
     return 0;
 }
 
 /* The key of hash masks, from the secret mask_key. */
-static int mask_key(snap_run *k, ut_error *e)
+static int mask_key(jb_snap_run *k, ut_error *e)
 {
     const cf_job *j = k->c->job;
     char err[400], v[JB_MAX_SECRET_BYTES];
     if (!j->mask_key[0] || k->keylen) return 0;
     if (jb__secret(k->c->cf, j->mask_key, v, err, sizeof err))
-        return fail(k, e, UT_EINVAL, "mask_key: %s", err);
+        return jb__snap_fail(k, e, UT_EINVAL, "mask_key: %s", err);
     k->keylen = strlen(v) < sizeof k->key ? strlen(v) : sizeof k->key - 1;
     memcpy(k->key, v, k->keylen);
     memset(v, 0, sizeof v);
@@ -193,7 +146,7 @@ static int mask_key(snap_run *k, ut_error *e)
 
 /* The lake column for selected field s: name by the lake's rule, type by
  * the mapping (text once masked, unless the mask only nulls). */
-static int plan_field(snap_run *k, int s, lk_names *names, ct_column *out, snap_col *sc,
+static int plan_field(jb_snap_run *k, int s, lk_names *names, ct_column *out, jb_snap_col *sc,
                       ut_error *e)
 {
     const sn_column *src = &sn_scan_columns(k->scan)[k->sel[s]];
@@ -203,16 +156,16 @@ static int plan_field(snap_run *k, int s, lk_names *names, ct_column *out, snap_
     char name[LK_NAME_MAX + 1];
     size_t nn = 0;
     if (lk_names_resolve(names, nm, strlen(nm), name, &nn) >= 0 || !nn)
-        return fail(k, e, UT_EINVAL, "column '%s' would be a second lake column %s (rename it)",
+        return jb__snap_fail(k, e, UT_EINVAL, "column '%s' would be a second lake column %s (rename it)",
                     src->name, nm);
     lk_names_take(names, name, nn, s);
     snprintf(out->name, sizeof out->name, "%s", name);
-    *sc = (snap_col){.sel = s, .cls = src->cls};
+    *sc = (jb_snap_col){.sel = s, .cls = src->cls};
     if (mk) {
         ut_error me = {0};
         if (mask_key(k, e)) return -1;
         sc->mask = mk_create(mk, k->key, k->keylen, &me);
-        if (!sc->mask) return fail(k, e, UT_EINVAL, "mask of column %s: %s", src->name, me.msg);
+        if (!sc->mask) return jb__snap_fail(k, e, UT_EINVAL, "mask of column %s: %s", src->name, me.msg);
         if (mk_kind_of(sc->mask) != MK_NULL) sc->cls = SN_STRING;
     }
     lake_type(sc->cls, src, out);
@@ -221,7 +174,7 @@ static int plan_field(snap_run *k, int s, lk_names *names, ct_column *out, snap_
 }
 
 /* The lake columns of the fields read, in their order. */
-static int plan_fields(snap_run *k, ut_error *e)
+static int plan_fields(jb_snap_run *k, ut_error *e)
 {
     lk_names *names = lk_names_create(1);
     const char *pby = jb__partition_by(k->c->job->window, 0);
@@ -241,7 +194,7 @@ static int plan_fields(snap_run *k, ut_error *e)
 
 /* Field i of the run for lake column j of an existing table: the planned
  * one of that name (ASCII case ignored, as the catalog matches), or none. */
-static int planned_of(const snap_run *k, const char *name)
+static int planned_of(const jb_snap_run *k, const char *name)
 {
     for (int i = 0; i < k->ncols; i++)
         if (!strcasecmp(k->cols[i].name, name)) return i;
@@ -249,14 +202,14 @@ static int planned_of(const snap_run *k, const char *name)
 }
 
 /* The table's partitioning must be the job's, and no stream may land it. */
-static int check_table(snap_run *k, ut_error *e)
+static int check_table(jb_snap_run *k, ut_error *e)
 {
     const char *want = jb__partition_by(k->c->job->window, 0);
     if (k->t.stream[0])
-        return fail(k, e, UT_EEXISTS, "lake table %s is the one stream %s lands in", k->table,
+        return jb__snap_fail(k, e, UT_EEXISTS, "lake table %s is the one stream %s lands in", k->table,
                     k->t.stream);
     if (strcmp(k->t.partition, want))
-        return fail(k, e, UT_EEXISTS, "lake table %s is partitioned by '%s', not as this job's "
+        return jb__snap_fail(k, e, UT_EEXISTS, "lake table %s is partitioned by '%s', not as this job's "
                     "window writes", k->table, k->t.partition);
     return 0;
 }
@@ -264,11 +217,11 @@ static int check_table(snap_run *k, ut_error *e)
 /* An existing lake table: extended by the run's columns (new ones added,
  * types widened; a type it cannot widen to makes the column string), then
  * every column it has is written, those the source lacks now as NULL. */
-static int merge_table(snap_run *k, ut_error *e)
+static int merge_table(jb_snap_run *k, ut_error *e)
 {
     char err[700];
     int have = ct_table_get(k->c->cat, k->table, &k->t, err, sizeof err);
-    if (have < 0) return fail(k, e, UT_EIO, "%s", err);
+    if (have < 0) return jb__snap_fail(k, e, UT_EIO, "%s", err);
     if (!have) return 0;
     if (check_table(k, e)) return -1;
     for (int i = 0; i < k->t.ncols; i++) {
@@ -279,13 +232,13 @@ static int merge_table(snap_run *k, ut_error *e)
     }
     ct_table after;
     if (ct_schema_extend(k->c->cat, k->table, k->cols, k->ncols, &after, err, sizeof err) < 0)
-        return fail(k, e, UT_EIO, "%s", err);
+        return jb__snap_fail(k, e, UT_EIO, "%s", err);
     ct_column *cols = ut_calloc((size_t)after.ncols + 1, sizeof *cols);
-    snap_col *sc = ut_calloc((size_t)after.ncols + 1, sizeof *sc);
+    jb_snap_col *sc = ut_calloc((size_t)after.ncols + 1, sizeof *sc);
     for (int i = 0; i < after.ncols; i++) {
         int p = planned_of(k, after.cols[i].name);
         cols[i] = after.cols[i];
-        sc[i] = p >= 0 ? k->sc[p] : (snap_col){.sel = -1};
+        sc[i] = p >= 0 ? k->sc[p] : (jb_snap_col){.sel = -1};
         sc[i].type = after.cols[i].type;
     }
     free(k->cols);
@@ -296,110 +249,9 @@ static int merge_table(snap_run *k, ut_error *e)
     return 0;
 }
 
-static int open_file(snap_run *k, ut_error *e)
-{
-    char dir[4200], err[600];
-    if (k->nfiles == SNAP_MAX_FILES)
-        return fail(k, e, UT_ETOOBIG, "more than %d files of %u MiB in one snapshot", SNAP_MAX_FILES,
-                    SNAP_FILE_BYTES >> 20);
-    snprintf(dir, sizeof dir, "%s/lake-tmp", jb__data_dir(k->c->rt));
-    if (ut_mkdir_p(dir, err, sizeof err)) return fail(k, e, UT_EIO, "%s", err);
-    snap_file *f = &k->files[k->nfiles];
-    lk_tmp_path(dir, k->table, f->tmp, sizeof f->tmp);
-    pq_column_spec *spec = ut_calloc((size_t)k->ncols + 1, sizeof *spec);
-    for (int i = 0; i < k->ncols; i++) {
-        spec[i] = (pq_column_spec){.name = k->cols[i].name, .optional = 1};
-        lk_pq_spec(&k->cols[i], &spec[i]);
-    }
-    pq_writer_opts o;
-    pq_writer_opts_init(&o);
-    o.level = SNAP_ZSTD_LEVEL;
-    f->w = pq_writer_create(f->tmp, spec, k->ncols, &o, err, sizeof err);
-    free(spec);
-    if (!f->w) return fail(k, e, UT_EIO, "%s", err);
-    k->nfiles++;
-    return 0;
-}
-
-/* Put the converted value of class c into column col of type t. */
-static int put_typed(pq_writer *w, int col, ct_type t, sn_class c, const sn_value *v)
-{
-    switch (t) {
-    case CT_BOOL: return pq_writer_put_bool(w, col, (int)v->i);
-    case CT_INT32:
-    case CT_DATE: return pq_writer_put_i32(w, col, (int32_t)v->i);
-    case CT_INT64:
-    case CT_TIME: return pq_writer_put_i64(w, col, v->i);
-    case CT_FLOAT: return pq_writer_put_float(w, col, (float)v->d);
-    case CT_DOUBLE:
-        return pq_writer_put_double(w, col, c == SN_INT32 || c == SN_INT64 ? (double)v->i : v->d);
-    case CT_TIMESTAMP:
-    case CT_TIMESTAMP_NTZ:
-        return pq_writer_put_i64(w, col, c == SN_DATE ? v->i * 86400000000LL : v->i);
-    case CT_DECIMAL: return pq_writer_put_decimal(w, col, v->p, v->n); /* the exact text */
-    default: return pq_writer_put_bytes(w, col, v->p, v->n);
-    }
-}
-
-/* One value into its column: masked, converted, put. */
-static int put_value(snap_run *k, pq_writer *w, int col, const char *v, size_t n, ut_error *e)
-{
-    snap_col *sc = &k->sc[col];
-    int is_null = v == NULL;
-    if (sc->mask && !is_null) {
-        ut_error me = {0};
-        if (mk_apply(sc->mask, v, n, &k->masked, &is_null, &me))
-            return fail(k, e, UT_EINVAL, "column %s: %s", k->cols[col].name, me.msg);
-        v = (const char *)k->masked.p, n = k->masked.len;
-    }
-    if (is_null) return pq_writer_put_null(w, col);
-    sn_value val = {.bytes = &k->bytes};
-    char err[200];
-    int rc = sc->type == CT_STRING ? (val.p = v, val.n = n, 0)
-                                   : sn_convert(sc->cls, v, n, &val, err, sizeof err);
-    if (rc < 0) return fail(k, e, UT_EINVAL, "column %s: %s", k->cols[col].name, err);
-    if (rc == 1) {
-        sc->nulled++;
-        return pq_writer_put_null(w, col);
-    }
-    if (put_typed(w, col, sc->type, sc->cls, &val))
-        return fail(k, e, UT_EINTERNAL, "column %s: %s", k->cols[col].name, pq_writer_error(w));
-    return 0;
-}
-
-/* Stream the rows into the files.  0 / -1. */
-static int copy_rows(snap_run *k, ut_error *e)
-{
-    char err[1200];
-    const char **v = ut_calloc((size_t)k->nsel, sizeof *v);
-    size_t *n = ut_calloc((size_t)k->nsel, sizeof *n);
-    int rc = open_file(k, e);
-    if (rc == 0 && sn_scan_start(k->scan, k->sel, k->nsel, err, sizeof err))
-        rc = fail(k, e, UT_EINVAL, "%s", err);
-    while (rc == 0) {
-        int got = sn_scan_next(k->scan, v, n, &k->c->rt->cancel, k->c->deadline_ms, err, sizeof err);
-        if (got <= 0) {
-            if (got < 0) rc = fail(k, e, UT_EIO, "%s", err);
-            break;
-        }
-        pq_writer *w = k->files[k->nfiles - 1].w;
-        for (int i = 0; i < k->ncols && rc == 0; i++) {
-            int s = k->sc[i].sel;
-            rc = s < 0 ? pq_writer_put_null(w, i) : put_value(k, w, i, v[s], n[s], e);
-        }
-        if (rc == 0 && pq_writer_end_row(w))
-            rc = fail(k, e, UT_EINTERNAL, "%s", pq_writer_error(w));
-        if (rc == 0 && ++k->rows && pq_writer_bytes(w) >= (int64_t)SNAP_FILE_BYTES)
-            rc = open_file(k, e);
-    }
-    free(v);
-    free(n);
-    return rc;
-}
-
 /* The files replace the window's partitions, with the run, in one
  * transaction (creating the table with its columns when it is new). */
-static int land(snap_run *k, ut_error *e)
+static int land(jb_snap_run *k, ut_error *e)
 {
     jb_task_ctx *c = k->c;
     const cf_job *j = c->job;
@@ -411,14 +263,18 @@ static int land(snap_run *k, ut_error *e)
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
     long long stamp = (long long)now.tv_sec * 1000000 + now.tv_nsec / 1000;
-    lk_land_file *lf = ut_calloc((size_t)k->nfiles + 1, sizeof *lf);
-    char (*names)[LK_WRITER_NAME_MAX] = ut_calloc((size_t)k->nfiles + 1, sizeof *names);
-    for (int i = 0; i < k->nfiles; i++) {
-        lk_writer_file_name(names[i], stamp, i);
-        lf[i] = (lk_land_file){.w = k->files[i].w, .tmp = k->files[i].tmp, .partition = part,
-                               .name = names[i], .min_offset = -1, .max_offset = -1,
-                               .schema_version = k->t.id ? k->t.version : 1};
-    }
+    int nf = 0;
+    for (int r = 0; r < k->nreaders; r++) nf += k->readers[r].nfiles;
+    lk_land_file *lf = ut_calloc((size_t)nf + 1, sizeof *lf);
+    char (*names)[LK_WRITER_NAME_MAX] = ut_calloc((size_t)nf + 1, sizeof *names);
+    for (int r = 0, i = 0; r < k->nreaders; r++)
+        for (int f = 0; f < k->readers[r].nfiles; f++, i++) {
+            jb_snap_file *x = &k->readers[r].files[f];
+            lk_writer_file_name(names[i], stamp, i);
+            lf[i] = (lk_land_file){.w = x->w, .tmp = x->tmp, .partition = part, .name = names[i],
+                                   .min_offset = -1, .max_offset = -1,
+                                   .schema_version = k->t.id ? k->t.version : 1};
+        }
     st_uri(c->store, k->table, loc, sizeof loc);
     snprintf(change, sizeof change, "created by snapshot job %s from %s", j->name, c->run->part);
     ct_new_table nt = {.name = k->table, .location = loc, .partition = jb__partition_by(j->window, 0),
@@ -433,38 +289,41 @@ static int land(snap_run *k, ut_error *e)
     c->done->cursor = k->bounded ? k->cursor_new : NULL; /* with the files, in their commit */
     lk_landing l = {.cat = c->cat, .store = c->store, .tables = {k->table},
                     .change = {.tables = &tc, .ntables = 1, .run = c->done}};
-    int rc = lk_land(&l, lf, k->nfiles, err, sizeof err);
+    int rc = lk_land(&l, lf, nf, err, sizeof err);
     c->done->io = NULL, c->done->nio = 0, c->done->cursor = NULL;
-    for (int i = 0; i < k->nfiles; i++) k->files[i].tmp[0] = 0; /* consumed or unlinked */
+    for (int r = 0; r < k->nreaders; r++) /* consumed or unlinked */
+        for (int f = 0; f < k->readers[r].nfiles; f++) k->readers[r].files[f].tmp[0] = 0;
     free(lf);
     free(names);
-    if (rc) return fail(k, e, l.change.err_kind ? l.change.err_kind : UT_EIO, "%s", err);
+    if (rc) return jb__snap_fail(k, e, l.change.err_kind ? l.change.err_kind : UT_EIO, "%s", err);
     c->done->bytes = (int64_t)l.bytes;
     return 1;
 }
 
-/* What the run did, for the log: rows, files, values stored NULL. */
-static void log_done(const snap_run *k)
+/* What the run did, for the log: rows, files, readers, values stored NULL. */
+static void log_done(const jb_snap_run *k)
 {
     char nulled[600] = "";
     size_t o = 0;
-    for (int i = 0; i < k->ncols && o < sizeof nulled - 100; i++)
-        if (k->sc[i].nulled)
+    int nf = 0;
+    for (int r = 0; r < k->nreaders; r++) nf += k->readers[r].nfiles;
+    for (int i = 0; i < k->ncols && o < sizeof nulled - 100; i++) {
+        int64_t n = 0;
+        for (int r = 0; r < k->nreaders; r++) n += k->readers[r].nulled[i];
+        if (n)
             o += (size_t)snprintf(nulled + o, sizeof nulled - o, "%s%s %" PRId64, o ? ", " : "",
-                                  k->cols[i].name, k->sc[i].nulled);
-    lg_info("jobs", "job %s run %lld table %s -> %s: %" PRId64 " rows, %d files%s%s%s",
-            k->c->job->name, (long long)k->c->run->id, k->c->run->part, k->table, k->rows,
-            k->nfiles, o ? " (values with no lake form stored NULL: " : "", nulled, o ? ")" : "");
+                                  k->cols[i].name, n);
+    }
+    lg_info("jobs", "job %s run %lld table %s -> %s: %" PRId64 " rows, %d files, %d readers%s%s%s",
+            k->c->job->name, (long long)k->c->run->id, k->c->run->part, k->table, k->rows, nf,
+            k->nreaders, o ? " (values with no lake form stored NULL: " : "", nulled, o ? ")" : "");
 }
 
-static void cleanup(snap_run *k)
+static void cleanup(jb_snap_run *k)
 {
+    jb__snap_readers_free(k);
     sn_scan_end(k->scan);
     sn_close(k->src);
-    for (int i = 0; i < k->nfiles; i++) {
-        pq_writer_destroy(k->files[i].w);
-        if (k->files[i].tmp[0]) unlink(k->files[i].tmp);
-    }
     for (int i = 0; i < k->ncols; i++) mk_destroy(k->sc[i].mask);
     free(k->sc);
     free(k->cols);
@@ -473,21 +332,19 @@ static void cleanup(snap_run *k)
     ct_part_state_free(&k->state);
     ut_buf_free(&k->schema);
     for (int i = 0; i < k->changes.n; i++) free(k->alerts[i]);
-    ut_buf_free(&k->bytes);
-    ut_buf_free(&k->masked);
     memset(k->key, 0, sizeof k->key);
     free(k);
 }
 
 /* The rows the run reads: `where`, and for an incremental table those
  * above the cursor committed last. */
-static int scan_where(snap_run *k, ut_buf *w, ut_error *e)
+static int scan_where(jb_snap_run *k, ut_buf *w, ut_error *e)
 {
     const char *where = k->cfg ? k->cfg->where : "";
     char err[600];
     if (ct_part_state_get(k->c->cat, k->c->job->name, k->c->run->part, &k->state, err,
                           sizeof err) < 0)
-        return fail(k, e, UT_EIO, "%s", err);
+        return jb__snap_fail(k, e, UT_EIO, "%s", err);
     if (k->incremental && k->state.has_cursor)
         sn_where_after(w, where, k->cfg->cursor, k->state.cursor);
     else ut_buf_puts(w, where);
@@ -495,7 +352,7 @@ static int scan_where(snap_run *k, ut_buf *w, ut_error *e)
 }
 
 /* Connect and begin the scan of the run's table. */
-static int open_scan(snap_run *k, ut_error *e)
+static int open_scan(jb_snap_run *k, ut_error *e)
 {
     const cf_job *j = k->c->job;
     char err[1200];
@@ -505,19 +362,19 @@ static int open_scan(snap_run *k, ut_error *e)
     if (k->src)
         k->scan = sn_scan_begin(k->src, k->c->run->part, ut_buf_cstr(&w), err, sizeof err);
     ut_buf_free(&w);
-    if (!k->src) return fail(k, e, UT_EIO, "%s", err);
-    if (!k->scan) return fail(k, e, UT_ENOTFOUND, "%s", err);
+    if (!k->src) return jb__snap_fail(k, e, UT_EIO, "%s", err);
+    if (!k->scan) return jb__snap_fail(k, e, UT_ENOTFOUND, "%s", err);
     if (!k->incremental) return 0;
     int b = sn_scan_bound(k->scan, k->cfg->cursor, k->cursor_new, sizeof k->cursor_new, err,
                           sizeof err);
-    if (b < 0) return fail(k, e, UT_EINVAL, "%s", err);
+    if (b < 0) return jb__snap_fail(k, e, UT_EINVAL, "%s", err);
     k->bounded = b;
     return 0;
 }
 
 /* The source's columns against the last run's: the changes go with the
  * commit (the _alerts record in its outbox), the columns are kept by it. */
-static void schema_changes(snap_run *k)
+static void schema_changes(jb_snap_run *k)
 {
     jb_task_ctx *c = k->c;
     jb__snap_schema_text(sn_scan_columns(k->scan), sn_scan_ncols(k->scan), &k->schema);
@@ -542,7 +399,7 @@ static void schema_changes(snap_run *k)
 
 /* After the commit: the change in the lake table's schema history, the
  * log, the webhook (best effort). */
-static void announce_changes(snap_run *k)
+static void announce_changes(jb_snap_run *k)
 {
     jb_task_ctx *c = k->c;
     if (!k->changes.n) return;
@@ -572,14 +429,14 @@ static void announce_changes(snap_run *k)
 
 int jb__kind_snapshot(jb_task_ctx *c, ut_error *e)
 {
-    snap_run *k = ut_calloc(1, sizeof *k);
+    jb_snap_run *k = ut_calloc(1, sizeof *k);
     k->c = c;
     k->cfg = cf_snap_table_find(c->job, c->run->part);
     k->incremental = k->cfg && k->cfg->cursor[0];
     int rc = lake_name(k, e) || open_scan(k, e) || select_columns(k, e) || plan_fields(k, e) ||
                      merge_table(k, e) ? -1 : 0;
     if (rc == 0) schema_changes(k);
-    if (rc == 0 && (!k->incremental || k->bounded)) rc = copy_rows(k, e); /* else nothing new */
+    if (rc == 0 && (!k->incremental || k->bounded)) rc = jb__snap_read(k, e); /* else nothing new */
     if (rc == 0) {
         sn_scan_end(k->scan); /* COMMIT: the snapshot is read */
         k->scan = NULL;

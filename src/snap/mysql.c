@@ -590,5 +590,6 @@ static void my_end(sn_scan *sc)
 
 static void my_close(sn_source *s) { src_free(src_of(s)); }
 
-const sn_ops sn__mysql_ops = {"mysql", my_list, my_begin, my_max, my_start, my_next, my_end,
-                              my_close};
+const sn_ops sn__mysql_ops = {.name = "mysql", .list = my_list, .begin = my_begin, .max = my_max,
+                              .start = my_start, .next = my_next, .end = my_end,
+                              .close = my_close}; /* no shared snapshots: no parallel reads */

@@ -147,7 +147,29 @@ static int pg_begin(sn_scan *sc, const char *table, char *err, size_t errlen)
                          errlen))
         return -1;
     p->in_txn = 1;
+    if (sc->snapshot[0]) { /* another scan's: the first statement of the transaction */
+        ut_buf q = {0};
+        ut_buf_puts(&q, "SET TRANSACTION SNAPSHOT ");
+        sn__quote_literal(&q, sc->snapshot);
+        int rc = pgf_session_exec(sess(sc->src), ut_buf_cstr(&q), err, errlen);
+        ut_buf_free(&q);
+        if (rc) return -1;
+    }
     return pg_columns(sc, schema, name, err, errlen);
+}
+
+static int pg_export(sn_scan *sc, char *id, size_t cap, char *err, size_t errlen)
+{
+    PGresult *r = PQexec(pgf_session_pg(sess(sc->src)), "SELECT pg_export_snapshot()");
+    int rc = -1;
+    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
+        pgf_session_err(sess(sc->src), r, err, errlen);
+    else if ((size_t)PQgetlength(r, 0, 0) >= cap)
+        ut_err(err, errlen, "postgres \"%s\": a snapshot id over %zu bytes", sc->src->name, cap);
+    else
+        memcpy(id, PQgetvalue(r, 0, 0), (size_t)PQgetlength(r, 0, 0) + 1), rc = 0;
+    PQclear(r);
+    return rc;
 }
 
 static int64_t now_ms(void)
@@ -188,6 +210,34 @@ static void from_where(const sn_scan *sc, ut_buf *q)
     ut_buf_putc(q, '.');
     sn__quote_ident(q, name);
     if (sc->where[0]) ut_buf_printf(q, " WHERE (%s)", sc->where);
+}
+
+static int pg_range(sn_scan *sc, const char *column, char *lo, char *hi, size_t cap, char *err,
+                    size_t errlen)
+{
+    ut_buf q = {0};
+    ut_buf_puts(&q, "SELECT min(");
+    sn__quote_ident(&q, column);
+    ut_buf_puts(&q, ")::text, max(");
+    sn__quote_ident(&q, column);
+    ut_buf_puts(&q, ")::text");
+    from_where(sc, &q);
+    PGresult *r = PQexec(pgf_session_pg(sess(sc->src)), ut_buf_cstr(&q));
+    ut_buf_free(&q);
+    int rc = -1;
+    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
+        pgf_session_err(sess(sc->src), r, err, errlen);
+    else if (PQgetisnull(r, 0, 0))
+        rc = 0;
+    else if ((size_t)PQgetlength(r, 0, 0) >= cap || (size_t)PQgetlength(r, 0, 1) >= cap)
+        ut_err(err, errlen, "split_by %s: a bound over %zu bytes", column, cap - 1);
+    else {
+        snprintf(lo, cap, "%s", PQgetvalue(r, 0, 0));
+        snprintf(hi, cap, "%s", PQgetvalue(r, 0, 1));
+        rc = 1;
+    }
+    PQclear(r);
+    return rc;
 }
 
 static int pg_max(sn_scan *sc, const char *column, char *out, size_t cap, char *err,
@@ -310,5 +360,6 @@ static void pg_end(sn_scan *sc)
 
 static void pg_close(sn_source *s) { pgf_session_close(sess(s)); }
 
-const sn_ops sn__pg_ops = {"postgres", pg_list, pg_begin, pg_max, pg_start, pg_next, pg_end,
-                           pg_close};
+const sn_ops sn__pg_ops = {.name = "postgres", .list = pg_list, .begin = pg_begin, .max = pg_max,
+                           .range = pg_range, .export_snapshot = pg_export, .start = pg_start,
+                           .next = pg_next, .end = pg_end, .close = pg_close};

@@ -12,6 +12,11 @@ typedef struct sn_ops {
     int (*begin)(sn_scan *sc, const char *table, char *err, size_t errlen);
     /* max(column) as text over the scan's where: 1 / 0 (no rows) / -1 */
     int (*max)(sn_scan *sc, const char *column, char *out, size_t cap, char *err, size_t errlen);
+    /* min and max of column as text over the scan's where: 1 / 0 (no rows) / -1 */
+    int (*range)(sn_scan *sc, const char *column, char *lo, char *hi, size_t cap, char *err,
+                 size_t errlen);
+    /* the scan's snapshot for others (NULL: the source cannot share one) */
+    int (*export_snapshot)(sn_scan *sc, char *id, size_t cap, char *err, size_t errlen);
     int (*start)(sn_scan *sc, const int *sel, int nsel, char *err, size_t errlen);
     int (*next)(sn_scan *sc, const char **v, size_t *n, const atomic_int *cancel,
                 int64_t deadline_ms, char *err, size_t errlen);
@@ -33,6 +38,7 @@ struct sn_scan {
     sn_column *cols;
     int ncols;
     int started;
+    char snapshot[128]; /* begin in this exported snapshot ("" = a new one) */
     void *impl;
 };
 

@@ -114,6 +114,28 @@ const sn_column *sn_scan_columns(const sn_scan *sc);
  * message (no such column, the value over cap).  Before sn_scan_start. */
 int sn_scan_bound(sn_scan *sc, const char *column, char *max, size_t cap, char *err,
                   size_t errlen);
+/* ---- one table read in parallel ---------------------------------------------------
+ * Scans of the same table over several connections that all see the first
+ * one's snapshot (PostgreSQL: pg_export_snapshot + SET TRANSACTION
+ * SNAPSHOT), each reading a range of an integer key: together exactly the
+ * rows one scan would read. */
+/* min and max of the integer column `column` over the scan's rows: 1 (set),
+ * 0 (no rows, or all NULL), -1 with a message (not an integer column). */
+int sn_scan_int_range(sn_scan *sc, const char *column, int64_t *min, int64_t *max, char *err,
+                      size_t errlen);
+/* The snapshot of scan sc (begun, not started) into id[cap].  0, or -1 with
+ * a message (a source that cannot share a snapshot says so). */
+int sn_scan_export(sn_scan *sc, char *id, size_t cap, char *err, size_t errlen);
+/* sn_scan_begin in snapshot `id` of another scan (from sn_scan_export). */
+sn_scan *sn_scan_begin_shared(sn_source *s, const char *table, const char *where,
+                              const char *id, char *err, size_t errlen);
+/* The scan's where as it stands (its own, the cursor's bounds). */
+const char *sn_scan_where(const sn_scan *sc);
+/* Narrow the scan (before sn_scan_start) to integer column col in [lo, hi):
+ * lo INT64_MIN takes everything below hi and the NULLs too, hi INT64_MAX
+ * has no upper end. */
+void sn_scan_narrow(sn_scan *sc, const char *col, int64_t lo, int64_t hi);
+
 /* Append "<column> > '<value>'" (the value quoted as a SQL literal, which
  * the source coerces to the column's type) to a where text in b. */
 void sn_where_after(ut_buf *b, const char *where, const char *column, const char *value);

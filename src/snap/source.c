@@ -1,6 +1,8 @@
 /* snap: sources behind one interface, table patterns, and scans. */
 #include "snap/sn_int.h"
 
+#include <assert.h>
+#include <errno.h>
 #include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,8 +83,29 @@ void sn_close(sn_source *s)
     free(s);
 }
 
+static void and_where(sn_scan *sc, const char *cond);
+static sn_scan *scan_begin(sn_source *s, const char *table, const char *where, const char *id,
+                           char *err, size_t errlen);
+
 sn_scan *sn_scan_begin(sn_source *s, const char *table, const char *where, char *err,
                        size_t errlen)
+{
+    return scan_begin(s, table, where, "", err, errlen);
+}
+
+sn_scan *sn_scan_begin_shared(sn_source *s, const char *table, const char *where,
+                              const char *id, char *err, size_t errlen)
+{
+    if (!id || !id[0] || strlen(id) >= sizeof s->scan->snapshot) {
+        ut_err(err, errlen, "%s \"%s\": table %s: no snapshot to share", s->ops->name, s->name,
+               table);
+        return NULL;
+    }
+    return scan_begin(s, table, where, id, err, errlen);
+}
+
+static sn_scan *scan_begin(sn_source *s, const char *table, const char *where, const char *id,
+                           char *err, size_t errlen)
 {
     if (s->scan) {
         ut_err(err, errlen, "%s \"%s\": a scan is open already", s->ops->name, s->name);
@@ -92,6 +115,7 @@ sn_scan *sn_scan_begin(sn_source *s, const char *table, const char *where, char 
     sc->src = s;
     snprintf(sc->table, sizeof sc->table, "%s", table);
     sc->where = ut_strdup(where ? where : "");
+    snprintf(sc->snapshot, sizeof sc->snapshot, "%s", id);
     s->scan = sc;
     if (s->ops->begin(sc, table, err, errlen)) {
         sn_scan_end(sc);
@@ -169,12 +193,80 @@ int sn_scan_bound(sn_scan *sc, const char *column, char *max, size_t cap, char *
     int rc = sc->src->ops->max(sc, column, max, cap, err, errlen);
     if (rc != 1) return rc;
     ut_buf w = {0};
-    if (sc->where[0]) ut_buf_printf(&w, "(%s) AND ", sc->where);
     sn__quote_ident(&w, column);
     ut_buf_puts(&w, " <= ");
     sn__quote_literal(&w, max);
+    and_where(sc, ut_buf_cstr(&w));
+    ut_buf_free(&w);
+    return 1;
+}
+
+int sn_scan_export(sn_scan *sc, char *id, size_t cap, char *err, size_t errlen)
+{
+    if (!sc->src->ops->export_snapshot)
+        return ut_err(err, errlen, "%s \"%s\": table %s: parallel reads need a source that "
+                      "shares one snapshot between connections (PostgreSQL)", sc->src->ops->name,
+                      sc->src->name, sc->table);
+    return sc->src->ops->export_snapshot(sc, id, cap, err, errlen);
+}
+
+static int parse_i64(const char *s, int64_t *out)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno || end == s || *end) return -1;
+    *out = v;
+    return 0;
+}
+
+int sn_scan_int_range(sn_scan *sc, const char *column, int64_t *min, int64_t *max, char *err,
+                      size_t errlen)
+{
+    int c = -1;
+    for (int i = 0; i < sc->ncols; i++)
+        if (!strcmp(sc->cols[i].name, column)) c = i;
+    if (c < 0) return ut_err(err, errlen, "split_by: the source has no column '%s'", column);
+    if (sc->cols[c].cls != SN_INT32 && sc->cols[c].cls != SN_INT64)
+        return ut_err(err, errlen, "split_by: column %s is %s, not an integer", column,
+                      sc->cols[c].type);
+    if (!sc->src->ops->range)
+        return ut_err(err, errlen, "split_by: %s sources cannot split a table",
+                      sc->src->ops->name);
+    char lo[64], hi[64];
+    int rc = sc->src->ops->range(sc, column, lo, hi, sizeof lo, err, errlen);
+    if (rc != 1) return rc;
+    if (parse_i64(lo, min) || parse_i64(hi, max))
+        return ut_err(err, errlen, "split_by: column %s: range '%s'..'%s' is not integer", column,
+                      lo, hi);
+    return 1;
+}
+
+const char *sn_scan_where(const sn_scan *sc) { return sc->where; }
+
+/* AND cond into the scan's where. */
+static void and_where(sn_scan *sc, const char *cond)
+{
+    ut_buf w = {0};
+    if (sc->where[0]) ut_buf_printf(&w, "(%s) AND ", sc->where);
+    ut_buf_puts(&w, cond);
     free(sc->where);
     sc->where = ut_strdup(ut_buf_cstr(&w));
     ut_buf_free(&w);
-    return 1;
+}
+
+void sn_scan_narrow(sn_scan *sc, const char *col, int64_t lo, int64_t hi)
+{
+    assert(!sc->started);
+    ut_buf c = {0}, q = {0};
+    sn__quote_ident(&q, col);
+    const char *n = ut_buf_cstr(&q);
+    if (lo == INT64_MIN && hi == INT64_MAX) ut_buf_puts(&c, "TRUE");
+    else if (lo == INT64_MIN)
+        ut_buf_printf(&c, "(%s < %lld OR %s IS NULL)", n, (long long)hi, n);
+    else if (hi == INT64_MAX) ut_buf_printf(&c, "%s >= %lld", n, (long long)lo);
+    else ut_buf_printf(&c, "%s >= %lld AND %s < %lld", n, (long long)lo, n, (long long)hi);
+    and_where(sc, ut_buf_cstr(&c));
+    ut_buf_free(&c);
+    ut_buf_free(&q);
 }
