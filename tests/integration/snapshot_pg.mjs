@@ -15,6 +15,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
+import net from 'node:net';
 import { Reporter, makeTmp, Server, sluice, openDuck, sleep, sanitizerReport, lakeScan } from '../node/lib/common.mjs';
 import { startPg } from '../node/lib/pg.mjs';
 
@@ -69,6 +70,10 @@ fs.writeFileSync(path.join(T, 'secrets', 'mask_key'), KEY + '\n');
 fs.writeFileSync(path.join(T, 'pw'), PW + '\n');
 fs.writeFileSync(path.join(T, 'badpw'), 'wrong-password\n');
 const conninfo = `host=127.0.0.1 port=${pg.port} dbname=shop user=reader`;
+const deadPort = await new Promise((res) => { /* a port nothing listens on */
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => res(p)); });
+});
 const config = (extraTables = '') => `
 data_dir: ${T}/data
 listen: 127.0.0.1:0
@@ -79,6 +84,7 @@ scheduler: {tick: 100ms, task_timeout: 10s, heartbeat: 500ms}
 postgres:
   shop: {conninfo: "${conninfo}", password_file: ${T}/pw}
   shop_badpw: {conninfo: "${conninfo}", password_file: ${T}/badpw}
+  shop_down: {conninfo: "host=127.0.0.1 port=${deadPort} dbname=shop user=reader", connect_timeout: 2s}
 jobs:
   shop:
     kind: snapshot
@@ -102,6 +108,13 @@ ${extraTables}
     window: day
     include: [shop.orders]
     table_prefix: t9_
+    retries: 0
+  down:
+    kind: snapshot
+    source: shop_down
+    window: day
+    include: [shop.orders]
+    table_prefix: t8_
     retries: 0
 `;
 const cfgPath = path.join(T, 'sluice.yaml');
@@ -249,6 +262,14 @@ function md5(s) { return crypto.createHash('md5').update(s).digest('hex'); }
     const e = b[0] && b[0].error || '';
     R.check('wrong_password_names_connection_not_password', b[0] && b[0].state === 'failed' && /postgres (connection )?"shop_badpw"/.test(e) && !e.includes('wrong-password') && !srv.log().includes('wrong-password')
         ? [] : [JSON.stringify(b[0])]);
+}
+
+{
+    await trigger('down');
+    const d = await runsOf('down', 1);
+    const e = d[0] && d[0].error || '';
+    R.check('unreachable_database_fails_naming_the_connection', d[0] && d[0].state === 'failed' && /job down: table shop\.orders: postgres connection "shop_down"/.test(e) && /refused|could not connect/i.test(e)
+        ? [] : [JSON.stringify(d[0])]);
 }
 
 await srv.stop();
