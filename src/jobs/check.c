@@ -6,6 +6,7 @@
  * (t1_|t2_|t3_ <subject> _ <kind> _ <cadence>). */
 #include "jobs/jb_int.h"
 #include "log/log.h"
+#include "lake/lake.h"
 #include "mask/mask.h"
 #include "snap/snap.h"
 
@@ -161,6 +162,60 @@ static int check_collect(const cf_job *j, char *msg, size_t n)
     return 0;
 }
 
+/* The source tables snapshot job j names outright (tables:, include
+ * without wildcards): fn(arg, part) each.  Stops at the first non-zero. */
+static int named_parts(const cf_job *j, int (*fn)(void *, const cf_job *, const char *), void *arg)
+{
+    int rc = 0;
+    for (int i = 0; i < j->ntables && !rc; i++) rc = fn(arg, j, j->tables[i].name);
+    for (int i = 0; i < j->include.n && !rc; i++)
+        if (!strpbrk(j->include.v[i], "*?[") && !cf_snap_table_find(j, j->include.v[i]))
+            rc = fn(arg, j, j->include.v[i]);
+    return rc;
+}
+
+typedef struct lake_clash {
+    const cf_config *cf;
+    const cf_job *j;     /* the job being checked */
+    const char *part;    /* its part */
+    char table[LK_TABLE_NAME_MAX + 1];
+    char *msg;
+    size_t n;
+} lake_clash;
+
+/* Another named part (of any snapshot job) with the same lake table? */
+static int same_lake(void *arg, const cf_job *o, const char *part)
+{
+    lake_clash *c = arg;
+    char t[LK_TABLE_NAME_MAX + 1];
+    if ((o == c->j && !strcmp(part, c->part)) || jb__snap_lake_name(o, part, t, sizeof t) ||
+        strcasecmp(t, c->table))
+        return 0;
+    return ut_err(c->msg, c->n, "source table %s lands in lake table %s, as %s of job %s does; "
+                  "give one of them tables.<t>.target", c->part, c->table, part, o->name);
+}
+
+/* One named part's lake table: a valid name, not another producer's. */
+static int check_lake_table(void *arg, const cf_job *j, const char *part)
+{
+    lake_clash *c = arg;
+    c->j = j, c->part = part;
+    if (jb__snap_lake_name(j, part, c->table, sizeof c->table))
+        return ut_err(c->msg, c->n, "source table %s: its lake table name is longer than %d "
+                      "bytes (set tables.<t>.target)", part, LK_TABLE_NAME_MAX);
+    if (ut_name_check(UT_NAME_TABLE, c->table, strlen(c->table), c->msg, c->n)) return -1;
+    const cf_job *p = producer(c->cf, c->table);
+    const cf_stream *st = stream_table(c->cf, c->table);
+    if (p || st)
+        return ut_err(c->msg, c->n, "source table %s lands in lake table %s, which %s %s writes "
+                      "(a table has one producer)", part, c->table, p ? "job" : "stream",
+                      p ? p->name : st->name);
+    for (int i = 0; i < c->cf->njobs; i++)
+        if (c->cf->jobs[i].kind == CF_JOB_SNAPSHOT && named_parts(&c->cf->jobs[i], same_lake, c))
+            return -1;
+    return 0;
+}
+
 /* kind snapshot: a source, tables to read, masks that build. */
 static int check_snapshot(const cf_config *cf, const cf_job *j, char *msg, size_t n)
 {
@@ -185,6 +240,8 @@ static int check_snapshot(const cf_config *cf, const cf_job *j, char *msg, size_
                 return ut_err(msg, n, "tables.%s.mask.%s: hash needs mask_key (a secret)",
                               j->tables[t].name, j->tables[t].mask.k[i]);
         }
+    lake_clash lc = {.cf = cf, .msg = msg, .n = n};
+    if (named_parts(j, check_lake_table, &lc)) return -1;
     char v[JB_MAX_SECRET_BYTES], m[400];
     if (jb__tmpl_check(cf, j, j->alert_webhook, m, sizeof m))
         return ut_err(msg, n, "alert_webhook: %s", m);

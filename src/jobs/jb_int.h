@@ -280,6 +280,14 @@ int jb__kind_collect(jb_task_ctx *ctx, ut_error *e);
  * cannot be reached the parts found last are kept (and the error logged);
  * -1 only when there are none to keep. */
 int jb__snap_resolve(const cf_config *cf, ct_catalog *cat, const cf_job *j, ut_error *e);
+/* THE lake table of source table `part` of snapshot job j: tables.<part>.
+ * target, else table_prefix + part with its dots as '_'.  0, or -1 when it
+ * does not fit out[n]. */
+int jb__snap_lake_name(const cf_job *j, const char *part, char *out, size_t n);
+/* Another of j's parts (as last resolved) whose lake table is `table`
+ * (ASCII case ignored) into twin[n]: 1 found, 0 none, -1 with a message. */
+int jb__snap_lake_twin(ct_catalog *cat, const cf_job *j, const char *part, const char *table,
+                       char *twin, size_t n, char *err, size_t errlen);
 int jb__kind_snapshot(jb_task_ctx *ctx, ut_error *e);
 
 /* What changed in a source table's columns since the last run

@@ -62,17 +62,18 @@ int jb__snap_fail(jb_snap_run *k, ut_error *e, ut_errkind kind, const char *fmt,
 static int lake_name(jb_snap_run *k, ut_error *e)
 {
     const cf_job *j = k->c->job;
-    char err[300];
-    int n = k->cfg && k->cfg->target[0]
-                ? snprintf(k->table, sizeof k->table, "%s", k->cfg->target)
-                : snprintf(k->table, sizeof k->table, "%s%s", j->table_prefix, k->c->run->part);
-    if (n >= (int)sizeof k->table)
-        return jb__snap_fail(k, e, UT_EINVAL, "lake table %s%s is longer than %d bytes (set target)",
-                    j->table_prefix, k->c->run->part, LK_TABLE_NAME_MAX);
-    for (char *p = k->table; *p; p++)
-        if (*p == '.') *p = '_';
+    char err[300], twin[100];
+    if (jb__snap_lake_name(j, k->c->run->part, k->table, sizeof k->table))
+        return jb__snap_fail(k, e, UT_EINVAL, "lake table %s%s is longer than %d bytes (set "
+                             "target)", j->table_prefix, k->c->run->part, LK_TABLE_NAME_MAX);
     if (ut_name_check(UT_NAME_TABLE, k->table, strlen(k->table), err, sizeof err))
         return jb__snap_fail(k, e, UT_EINVAL, "lake table: %s", err);
+    int t = jb__snap_lake_twin(k->c->cat, j, k->c->run->part, k->table, twin, sizeof twin, err,
+                               sizeof err);
+    if (t < 0) return jb__snap_fail(k, e, UT_EIO, "%s", err);
+    if (t) /* both would replace each other's snapshot */
+        return jb__snap_fail(k, e, UT_EEXISTS, "source table %s lands in lake table %s too; give "
+                             "one of them tables.<t>.target", twin, k->table);
     return 0;
 }
 

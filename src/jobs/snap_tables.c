@@ -10,11 +10,13 @@
  * outright is kept even when the source lacks it, so that its run fails on
  * its own with "table ... does not exist" rather than vanishing silently. */
 #include "jobs/jb_int.h"
+#include "lake/lake.h"
 #include "log/log.h"
 #include "snap/snap.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define MAX_PARTS 10000
 
@@ -107,4 +109,33 @@ int jb__snap_resolve(const cf_config *cf, ct_catalog *cat, const cf_job *j, ut_e
     for (int i = 0; i < p.n; i++) free(p.v[i]);
     free(p.v);
     return rc;
+}
+
+int jb__snap_lake_name(const cf_job *j, const char *part, char *out, size_t n)
+{
+    const cf_snap_table *t = cf_snap_table_find(j, part);
+    int m = t && t->target[0] ? snprintf(out, n, "%s", t->target)
+                              : snprintf(out, n, "%s%s", j->table_prefix, part);
+    if (m < 0 || (size_t)m >= n) return -1;
+    if (!(t && t->target[0]))
+        for (char *p = out + strlen(j->table_prefix); *p; p++)
+            if (*p == '.') *p = '_';
+    return 0;
+}
+
+int jb__snap_lake_twin(ct_catalog *cat, const cf_job *j, const char *part, const char *table,
+                       char *twin, size_t n, char *err, size_t errlen)
+{
+    char **parts = NULL, other[LK_TABLE_NAME_MAX + 1];
+    int np = ct_job_accounts(cat, j->name, &parts, err, errlen), found = 0;
+    if (np < 0) return -1;
+    for (int i = 0; i < np && !found; i++)
+        if (strcmp(parts[i], part) && !jb__snap_lake_name(j, parts[i], other, sizeof other) &&
+            !strcasecmp(other, table)) {
+            snprintf(twin, n, "%s", parts[i]);
+            found = 1;
+        }
+    for (int i = 0; i < np; i++) free(parts[i]);
+    free(parts);
+    return found;
 }

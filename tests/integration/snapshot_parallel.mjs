@@ -24,6 +24,8 @@ CREATE TABLE public.tiny (id int8 PRIMARY KEY, v text);
 INSERT INTO public.tiny VALUES (5, 'a'), (6, 'b');
 CREATE TABLE public.texty (id int8, name text);
 INSERT INTO public.texty VALUES (1, 'x');
+CREATE SCHEMA a; CREATE SCHEMA a_b;
+CREATE TABLE a.b_c (id int); CREATE TABLE a_b.c (id int);
 `);
 const cfgPath = path.join(T, 'sluice.yaml');
 fs.writeFileSync(cfgPath, `
@@ -45,6 +47,12 @@ jobs:
       public.big: {split_by: bucket, parallel: 4}
       public.tiny: {split_by: id, parallel: 8}
       public.texty: {split_by: name, parallel: 2}
+  twins:
+    kind: snapshot
+    source: app
+    window: day
+    retries: 0
+    include: ["a*.*"]
   ser:
     kind: snapshot
     source: app
@@ -106,6 +114,13 @@ R.check('parallel_and_serial_runs_succeed', [of(par, 'public.big'), of(par, 'pub
     const tx = of(par, 'public.texty');
     R.check('split_by_not_integer_fails_naming_it', tx && tx.state === 'failed' && /job par: table public\.texty: split_by: column name is text, not an integer/.test(tx.error)
         ? [] : [JSON.stringify(tx)]);
+}
+
+{
+    await sluice(['run', 'twins', '-c', cfgPath, '-w', '2024-05-01']);
+    const tw = await runsOf('twins', 2);
+    R.check('two_sources_one_lake_table_fail_naming_both', tw.length === 2 && tw.every((r) => r.state === 'failed' && /lands in lake table a_b_c too/.test(r.error))
+        && !fs.existsSync(path.join(lake, 'a_b_c')) ? [] : tw.map((r) => JSON.stringify(r)));
 }
 
 await srv.stop();

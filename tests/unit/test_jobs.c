@@ -1567,3 +1567,38 @@ TEST(snap_schema_diff)
     ut_buf_free(&t);
     free(c);
 }
+
+/* Snapshot jobs' lake tables: one producer each, checked before anything
+ * runs (a clash would make two source tables replace each other). */
+TEST(jobs_check_snapshot_lake_tables)
+{
+    char err[1024];
+    const char *pg = "postgres:\n  db: {conninfo: \"host=127.0.0.1 port=1\"}\n";
+    char body[2048];
+    snprintf(body, sizeof body, "%sjobs:\n  s:\n    kind: snapshot\n    source: db\n"
+             "    include: [shop.order_items, shop_order.items]\n", pg);
+    CHECK(strstr(check_msg(body, err, sizeof err), "lands in lake table shop_order_items, as "));
+    snprintf(body, sizeof body, "%sjobs:\n  s:\n    kind: snapshot\n    source: db\n"
+             "    include: [shop.order_items, shop_order.items]\n    tables:\n"
+             "      shop_order.items: {target: t1_items}\n", pg);
+    CHECK_EQ_STR(check_msg(body, err, sizeof err), "ok");
+    snprintf(body, sizeof body, "%sstreams:\n  ev: {}\njobs:\n  s:\n    kind: snapshot\n"
+             "    source: db\n    tables:\n      shop.x: {target: t1_ev}\n", pg);
+    CHECK(strstr(check_msg(body, err, sizeof err), "which stream ev writes"));
+    snprintf(body, sizeof body, "%sjobs:\n  a:\n    kind: snapshot\n    source: db\n"
+             "    include: [shop.x]\n    table_prefix: t1_\n  b:\n    kind: snapshot\n"
+             "    source: db\n    tables:\n      other.y: {target: T1_SHOP_X}\n", pg);
+    CHECK(strstr(check_msg(body, err, sizeof err), "as other.y of job b does"));
+    snprintf(body, sizeof body, "%sjobs:\n  s:\n    kind: snapshot\n    source: nowhere\n"
+             "    include: [a.b]\n", pg);
+    CHECK(strstr(check_msg(body, err, sizeof err), "no connection 'nowhere'"));
+    snprintf(body, sizeof body, "%sjobs:\n  s:\n    kind: snapshot\n    source: db\n"
+             "    tables:\n      a.b: {mask: {email: hash}}\n", pg);
+    CHECK(strstr(check_msg(body, err, sizeof err), "hash needs mask_key"));
+    snprintf(body, sizeof body, "%sjobs:\n  s:\n    kind: snapshot\n    source: db\n"
+             "    tables:\n      a.b: {mask: {email: \"truncate:x\"}}\n", pg);
+    CHECK(strstr(check_msg(body, err, sizeof err), "tables.a.b.mask.email"));
+    snprintf(body, sizeof body, "%sjobs:\n  s:\n    kind: snapshot\n    source: db\n"
+             "    tables:\n      a.b: {parallel: 4}\n", pg);
+    CHECK(strstr(check_msg(body, err, sizeof err), "parallel needs split_by"));
+}
