@@ -16,6 +16,8 @@
 #define SNAP_ZSTD_LEVEL 1 /* zstd's fastest: level 3 took a third of a run's CPU, for files
                              20% smaller (bench/snapshot.sh) */
 #define SNAP_MAX_PARALLEL 64
+#define SNAP_ROW_GROUP_BYTES (128u << 20)    /* shared by the readers of one run */
+#define SNAP_MIN_ROW_GROUP_BYTES (16u << 20) /* per reader */
 
 /* One column of the lake table as this run writes it. */
 typedef struct jb_snap_col {

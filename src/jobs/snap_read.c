@@ -46,6 +46,9 @@ static int open_file(jb_snap_reader *r, ut_error *e)
     pq_writer_opts o;
     pq_writer_opts_init(&o);
     o.level = SNAP_ZSTD_LEVEL;
+    /* the readers' row groups together stay within one writer's default (memory) */
+    size_t rg = SNAP_ROW_GROUP_BYTES / (size_t)(k->nreaders > 0 ? k->nreaders : 1);
+    o.row_group_bytes = rg < SNAP_MIN_ROW_GROUP_BYTES ? SNAP_MIN_ROW_GROUP_BYTES : rg;
     f->w = pq_writer_create(f->tmp, spec, k->ncols, &o, err, sizeof err);
     free(spec);
     if (!f->w) return jb__snap_fail(k, e, UT_EIO, "%s", err);
