@@ -30,7 +30,7 @@ if (!my) { R.skip('snapshot_mysql', 'MariaDB is not installed (scripts/deps.sh -
 
 const KEY = 'mask-key-Zq81';
 const PW = 'reader-pw-7Hk';
-const N = 3000;
+const N = Number(process.env.SNAPSHOT_TEST_ROWS || 3000); /* 1000000: the acceptance size (a minute or two) */
 
 await my.sql('', `
 SET time_zone = '+00:00';

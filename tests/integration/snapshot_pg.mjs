@@ -26,7 +26,7 @@ if (!pg) { R.skip('snapshot_pg', 'PostgreSQL 15 is not installed (scripts/deps.s
 
 const KEY = 'mask-key-Zq81';
 const PW = 'reader-pw-7Hk';
-const N = 3000;
+const N = Number(process.env.SNAPSHOT_TEST_ROWS || 3000); /* 1000000: the acceptance size (a minute or two) */
 
 await pg.createdb('shop');
 await pg.psql('shop', `
