@@ -212,55 +212,49 @@ static void from_where(const sn_scan *sc, ut_buf *q)
     if (sc->where[0]) ut_buf_printf(q, " WHERE (%s)", sc->where);
 }
 
-static int pg_range(sn_scan *sc, const char *column, char *lo, char *hi, size_t cap, char *err,
-                    size_t errlen)
+/* "SELECT <agg>(col)::text[, ...] FROM ... WHERE ..." of the scan: one row,
+ * its n text values into out[i][cap].  1, 0 when the first is NULL (no
+ * rows), -1 with a message. */
+static int aggregate(sn_scan *sc, const char *const *aggs, int n, const char *column,
+                     char **out, size_t cap, char *err, size_t errlen)
 {
     ut_buf q = {0};
-    ut_buf_puts(&q, "SELECT min(");
-    sn__quote_ident(&q, column);
-    ut_buf_puts(&q, ")::text, max(");
-    sn__quote_ident(&q, column);
-    ut_buf_puts(&q, ")::text");
+    ut_buf_puts(&q, "SELECT ");
+    for (int i = 0; i < n; i++) {
+        ut_buf_printf(&q, "%s%s(", i ? ", " : "", aggs[i]);
+        sn__quote_ident(&q, column);
+        ut_buf_puts(&q, ")::text");
+    }
     from_where(sc, &q);
     PGresult *r = PQexec(pgf_session_pg(sess(sc->src)), ut_buf_cstr(&q));
     ut_buf_free(&q);
-    int rc = -1;
+    int rc = 1;
     if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
-        pgf_session_err(sess(sc->src), r, err, errlen);
+        rc = pgf_session_err(sess(sc->src), r, err, errlen);
     else if (PQgetisnull(r, 0, 0))
         rc = 0;
-    else if ((size_t)PQgetlength(r, 0, 0) >= cap || (size_t)PQgetlength(r, 0, 1) >= cap)
-        ut_err(err, errlen, "split_by %s: a bound over %zu bytes", column, cap - 1);
-    else {
-        snprintf(lo, cap, "%s", PQgetvalue(r, 0, 0));
-        snprintf(hi, cap, "%s", PQgetvalue(r, 0, 1));
-        rc = 1;
+    for (int i = 0; rc == 1 && i < n; i++) {
+        if ((size_t)PQgetlength(r, 0, i) >= cap)
+            rc = ut_err(err, errlen, "column %s: its %s is over %zu bytes", column, aggs[i], cap - 1);
+        else memcpy(out[i], PQgetvalue(r, 0, i), (size_t)PQgetlength(r, 0, i) + 1);
     }
     PQclear(r);
     return rc;
 }
 
+static int pg_range(sn_scan *sc, const char *column, char *lo, char *hi, size_t cap, char *err,
+                    size_t errlen)
+{
+    static const char *const aggs[] = {"min", "max"};
+    char *out[] = {lo, hi};
+    return aggregate(sc, aggs, 2, column, out, cap, err, errlen);
+}
+
 static int pg_max(sn_scan *sc, const char *column, char *out, size_t cap, char *err,
                   size_t errlen)
 {
-    ut_buf q = {0};
-    ut_buf_puts(&q, "SELECT max(");
-    sn__quote_ident(&q, column);
-    ut_buf_puts(&q, ")::text");
-    from_where(sc, &q);
-    PGresult *r = PQexec(pgf_session_pg(sess(sc->src)), ut_buf_cstr(&q));
-    ut_buf_free(&q);
-    int rc = -1;
-    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
-        pgf_session_err(sess(sc->src), r, err, errlen);
-    else if (PQgetisnull(r, 0, 0))
-        rc = 0;
-    else if ((size_t)PQgetlength(r, 0, 0) >= cap)
-        ut_err(err, errlen, "cursor %s: its largest value is over %zu bytes", column, cap - 1);
-    else
-        memcpy(out, PQgetvalue(r, 0, 0), (size_t)PQgetlength(r, 0, 0) + 1), rc = 1;
-    PQclear(r);
-    return rc;
+    static const char *const aggs[] = {"max"};
+    return aggregate(sc, aggs, 1, column, &out, cap, err, errlen);
 }
 
 static int pg_start(sn_scan *sc, const int *sel, int nsel, char *err, size_t errlen)

@@ -11,6 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Reporter, makeTmp, Server, sluice, openDuck, sleep, sanitizerReport, lakeScan } from '../node/lib/common.mjs';
 import { startPg } from '../node/lib/pg.mjs';
+import { runsOf as jobRuns, trigger as jobTrigger, latest } from '../node/lib/jobs.mjs';
 
 const R = new Reporter();
 const T = makeTmp('snapshot-inc');
@@ -60,18 +61,8 @@ await srv.start();
 const duck = await openDuck();
 const q1 = async (sql) => (await duck.all(sql)).rows[0];
 
-async function runsOf(job, want, timeoutMs = 60000) {
-    const t0 = Date.now();
-    let runs = [];
-    while (Date.now() - t0 < timeoutMs) {
-        runs = JSON.parse((await sluice(['runs', job, '-c', cfgPath, '--format', 'json'])).stdout.toString() || '[]');
-        if (runs.length >= want && runs.every((x) => ['succeeded', 'failed', 'dead'].includes(x.state))) return runs;
-        await sleep(150);
-    }
-    return runs;
-}
-const trigger = (job, day, force) => sluice(['run', job, '-c', cfgPath, '-w', day, ...(force ? ['--force'] : [])]);
-const latest = (runs, part) => runs.filter((r) => r.account === part).sort((a, b) => b.id - a.id)[0];
+const runsOf = (job, want, t) => jobRuns(cfgPath, job, want, t);
+const trigger = (job, day, force) => jobTrigger(cfgPath, job, day, force);
 
 /* ---- first run, then only the changes ------------------------------------------------------- */
 await trigger('inc', '2024-05-01');

@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Reporter, makeTmp, Server, sluice, openDuck, sleep, sanitizerReport, lakeScan } from '../node/lib/common.mjs';
 import { startPg } from '../node/lib/pg.mjs';
+import { runsOf as jobRuns, trigger as jobTrigger } from '../node/lib/jobs.mjs';
 
 const R = new Reporter();
 const T = makeTmp('snapshot-par');
@@ -67,16 +68,7 @@ process.on('exit', () => { if (srv.proc) srv.proc.kill('SIGKILL'); });
 await srv.start();
 const duck = await openDuck();
 
-async function runsOf(job, want, timeoutMs = 90000) {
-    const t0 = Date.now();
-    let runs = [];
-    while (Date.now() - t0 < timeoutMs) {
-        runs = JSON.parse((await sluice(['runs', job, '-c', cfgPath, '--format', 'json'])).stdout.toString() || '[]');
-        if (runs.length >= want && runs.every((x) => ['succeeded', 'failed', 'dead'].includes(x.state))) return runs;
-        await sleep(150);
-    }
-    return runs;
-}
+const runsOf = (job, want, t = 90000) => jobRuns(cfgPath, job, want, t);
 const logMark = fs.statSync(pg.log).size;
 await sluice(['run', 'par', '-c', cfgPath, '-w', '2024-05-01']);
 await sluice(['run', 'ser', '-c', cfgPath, '-w', '2024-05-01']);

@@ -18,6 +18,7 @@ import crypto from 'node:crypto';
 import net from 'node:net';
 import { Reporter, makeTmp, Server, sluice, openDuck, sleep, sanitizerReport, lakeScan } from '../node/lib/common.mjs';
 import { startPg } from '../node/lib/pg.mjs';
+import { runsOf as jobRuns, trigger as jobTrigger } from '../node/lib/jobs.mjs';
 
 const R = new Reporter();
 const T = makeTmp('snapshot-pg');
@@ -129,19 +130,8 @@ process.on('exit', () => { if (srv.proc) srv.proc.kill('SIGKILL'); });
 await srv.start();
 
 /* Every run of job for the window, once each has ended. */
-async function runsOf(job, want, timeoutMs = 60000) {
-    const t0 = Date.now();
-    let runs = [];
-    while (Date.now() - t0 < timeoutMs) {
-        const r = await sluice(['runs', job, '-c', cfgPath, '--format', 'json']);
-        runs = JSON.parse(r.stdout.toString() || '[]');
-        const ended = runs.filter((x) => ['succeeded', 'failed', 'dead'].includes(x.state));
-        if (runs.length >= want && ended.length === runs.length) return runs;
-        await sleep(200);
-    }
-    return runs;
-}
-const trigger = (job, force) => sluice(['run', job, '-c', cfgPath, '-w', '2024-05-01', ...(force ? ['--force'] : [])]);
+const runsOf = (job, want, t) => jobRuns(cfgPath, job, want, t);
+const trigger = (job, force) => jobTrigger(cfgPath, job, '2024-05-01', force);
 
 res = await trigger('shop');
 let runs = await runsOf('shop', 3);

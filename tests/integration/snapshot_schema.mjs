@@ -16,6 +16,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { Reporter, makeTmp, Server, sluice, openDuck, sleep, sanitizerReport, lakeScan } from '../node/lib/common.mjs';
 import { startPg } from '../node/lib/pg.mjs';
+import { runsOf as jobRuns, trigger as jobTrigger } from '../node/lib/jobs.mjs';
 
 const R = new Reporter();
 const T = makeTmp('snapshot-schema');
@@ -63,17 +64,8 @@ process.on('exit', () => { if (srv.proc) srv.proc.kill('SIGKILL'); });
 await srv.start();
 const duck = await openDuck();
 
-async function runsOf(want, timeoutMs = 60000) {
-    const t0 = Date.now();
-    let runs = [];
-    while (Date.now() - t0 < timeoutMs) {
-        runs = JSON.parse((await sluice(['runs', 'people', '-c', cfgPath, '--format', 'json'])).stdout.toString() || '[]');
-        if (runs.length >= want && runs.every((x) => ['succeeded', 'failed', 'dead'].includes(x.state))) return runs;
-        await sleep(150);
-    }
-    return runs;
-}
-const trigger = (day) => sluice(['run', 'people', '-c', cfgPath, '-w', day, '--force']);
+const runsOf = (want, t) => jobRuns(cfgPath, 'people', want, t);
+const trigger = (day) => jobTrigger(cfgPath, 'people', day, true);
 async function alerts(want, timeoutMs = 20000) {
     const t0 = Date.now();
     let rows = [];
