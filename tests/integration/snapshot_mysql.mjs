@@ -35,7 +35,7 @@ const N = Number(process.env.SNAPSHOT_TEST_ROWS || 3000); /* 1000000: the accept
 
 await my.sql('', `
 SET time_zone = '+00:00';
-SET max_recursive_iterations = 100000;
+SET max_recursive_iterations = ${Math.max(100000, N + 10)};
 CREATE DATABASE shop;
 CREATE DATABASE other;
 CREATE USER 'reader'@'127.0.0.1' IDENTIFIED BY '${PW}';
