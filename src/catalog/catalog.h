@@ -517,9 +517,10 @@ typedef struct ct_outbox_rec {
     char stream[80];
     char *record; /* malloc'ed JSON object */
 } ct_outbox_rec;
-/* The oldest `max` unsent records (*out malloc'ed; ct_outbox_free).  Count
- * or -1. */
-int ct_outbox_pending(ct_catalog *c, int max, ct_outbox_rec **out, char *err, size_t errlen);
+/* The oldest `max` unsent records of streams other than skip[0..nskip)
+ * (*out malloc'ed; ct_outbox_free).  Count or -1. */
+int ct_outbox_pending(ct_catalog *c, int max, const char *const *skip, int nskip,
+                      ct_outbox_rec **out, char *err, size_t errlen);
 void ct_outbox_free(ct_outbox_rec *v, int n); /* accepts NULL */
 /* The unsent record `id` (out->record malloc'ed; free it): 1, 0 when there
  * is none (never added, already sent, or pruned), -1. */

@@ -290,7 +290,8 @@ static const char *const ct_sql[S__COUNT] = {
                   "'running') GROUP BY job, backfill",
     [S_OUTBOX_ADD] = "INSERT INTO outbox(stream, record, run_id, created_ms) VALUES (?1, ?2, ?3, ?4)",
     [S_OUTBOX_PENDING] = "SELECT id, stream, record FROM outbox WHERE sent_offset IS NULL "
-                         "ORDER BY id LIMIT ?1",
+                         "AND stream NOT IN (SELECT value FROM json_each(?2)) ORDER BY id "
+                         "LIMIT ?1",
     [S_OUTBOX_GET] = "SELECT stream, record FROM outbox WHERE id = ?1 AND sent_offset IS NULL",
     [S_OUTBOX_SENT] = "UPDATE outbox SET sent_offset = ?2, sent_ms = ?3 WHERE id = ?1 "
                       "AND sent_offset IS NULL",

@@ -35,13 +35,23 @@ int ct__outbox_add_tx(ct_catalog *c, const ct_run_done *d, char *err, size_t err
     return 0;
 }
 
-int ct_outbox_pending(ct_catalog *c, int max, ct_outbox_rec **out, char *err, size_t errlen)
+int ct_outbox_pending(ct_catalog *c, int max, const char *const *skip, int nskip,
+                      ct_outbox_rec **out, char *err, size_t errlen)
 {
     *out = NULL;
     if (max <= 0) return 0;
     sqlite3_stmt *s = ct_stmt(c, S_OUTBOX_PENDING, err, errlen);
     if (!s) return -1;
+    ut_buf js = {0};
+    ut_buf_putc(&js, '[');
+    for (int i = 0; i < nskip; i++) {
+        if (i) ut_buf_putc(&js, ',');
+        ut_json_str(&js, skip[i], strlen(skip[i]));
+    }
+    ut_buf_putc(&js, ']');
     sqlite3_bind_int(s, 1, max);
+    sqlite3_bind_text(s, 2, (const char *)js.p, (int)js.len, SQLITE_TRANSIENT);
+    ut_buf_free(&js);
     ct_outbox_rec *v = ut_calloc((size_t)max, sizeof *v);
     int n = 0, rc;
     while (n < max && (rc = sqlite3_step(s)) == SQLITE_ROW) {

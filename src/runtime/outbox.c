@@ -147,7 +147,42 @@ static int send_run(rt__outbox *o, jr_stream *jr, const ct_outbox_rec *v, int n,
     return rc;
 }
 
-/* One pass: 1 sent something, 0 nothing pending, -1 error (e). */
+/* Send the pending records of streams not in failed[] (in id order, a
+ * stream's run at a time): 1 sent something, 0 nothing pending, 2 look again
+ * (reconciled), -1 a stream failed (its name added to failed[]: the caller
+ * asks again without it, so one broken stream never holds back the others)
+ * or the catalog did (*nfailed unchanged). */
+static int send_pending(rt__outbox *o, char (*failed)[80], int *nfailed, ut_error *e)
+{
+    const char *skip[MAX_STREAMS];
+    for (int i = 0; i < *nfailed; i++) skip[i] = failed[i];
+    ct_outbox_rec *v = NULL;
+    int n = ct_outbox_pending(o->cat, BATCH, skip, *nfailed, &v, e->msg, sizeof e->msg);
+    int rc = n > 0;
+    for (int i = 0; i < n && rc == 1;) {
+        int k = i;
+        while (k < n && !strcmp(v[k].stream, v[i].stream)) k++;
+        jr_stream *jr = sv_journal(o->rt->server, v[i].stream, 1, e);
+        int bad = !jr;
+        if (jr && !reconciled(o, v[i].stream)) {
+            bad = reconcile(o, v[i].stream, jr, e);
+            if (!bad) rc = 2; /* what is pending changed: read it again */
+        } else if (jr && send_run(o, jr, v + i, k - i, e)) {
+            bad = 1;
+            o->ndone = 0; /* the append may have happened: look again */
+        }
+        if (bad) {
+            rc = -1;
+            if (*nfailed < MAX_STREAMS) snprintf(failed[(*nfailed)++], 80, "%s", v[i].stream);
+        }
+        i = k;
+    }
+    ct_outbox_free(v, n > 0 ? n : 0);
+    return n < 0 ? -1 : rc;
+}
+
+/* One pass: 1 sent something, 0 nothing pending, -1 error (e: the last
+ * stream that failed; the other streams' records were sent). */
 static int pass(rt__outbox *o, ut_error *e)
 {
     if (!o->cat) {
@@ -155,24 +190,21 @@ static int pass(rt__outbox *o, ut_error *e)
         snprintf(path, sizeof path, "%s/catalog.db", o->rt->data_dir);
         if (!(o->cat = ct_open(path, e->msg, sizeof e->msg))) return -1;
     }
-    ct_outbox_rec *v = NULL;
-    int n = ct_outbox_pending(o->cat, BATCH, &v, e->msg, sizeof e->msg), rc = n > 0;
-    for (int i = 0; i < n && rc > 0;) {
-        int k = i;
-        while (k < n && !strcmp(v[k].stream, v[i].stream)) k++;
-        jr_stream *jr = sv_journal(o->rt->server, v[i].stream, 1, e);
-        if (!jr) rc = -1;
-        else if (!reconciled(o, v[i].stream)) {
-            rc = reconcile(o, v[i].stream, jr, e) ? -1 : 1;
-            break; /* what is pending changed: read it again */
-        } else if (send_run(o, jr, v + i, k - i, e)) {
-            rc = -1;
-            o->ndone = 0; /* the append may have happened: look again */
+    char failed[MAX_STREAMS][80];
+    int nfailed = 0, sent = 0, rc;
+    for (;;) {
+        int before = nfailed;
+        rc = send_pending(o, failed, &nfailed, e);
+        if (rc == 1) sent = 1;
+        if (rc == -1 && nfailed > before) {
+            lg_warn("runtime", "outbox: stream %s: %s (its records wait; the others go on)",
+                    failed[nfailed - 1], e->msg);
+            if (nfailed < MAX_STREAMS) continue;
         }
-        i = k;
+        if (rc != 2) break;
     }
-    ct_outbox_free(v, n > 0 ? n : 0);
-    return n < 0 ? -1 : rc;
+    if (nfailed) return -1;
+    return rc < 0 ? -1 : sent || rc > 0;
 }
 
 static void *loop(void *arg)

@@ -1447,11 +1447,11 @@ TEST(jobs_outbox_with_the_run)
                      .outbox_stream = "j.files", .outbox = recs, .noutbox = 2};
     CHECK_EQ_INT(ct_run_finish(c, &d, err, sizeof err), 0); /* fenced out: nothing added */
     ct_outbox_rec *v = NULL;
-    CHECK_EQ_INT(ct_outbox_pending(c, 10, &v, err, sizeof err), 0);
+    CHECK_EQ_INT(ct_outbox_pending(c, 10, NULL, 0, &v, err, sizeof err), 0);
     ct_outbox_free(v, 0);
     d.deliveries = 2;
     CHECK_EQ_INT(ct_run_finish(c, &d, err, sizeof err), 1);
-    CHECK_EQ_INT(ct_outbox_pending(c, 10, &v, err, sizeof err), 2);
+    CHECK_EQ_INT(ct_outbox_pending(c, 10, NULL, 0, &v, err, sizeof err), 2);
     CHECK(v[0].id < v[1].id && !strcmp(v[0].record, recs[0]) && !strcmp(v[1].stream, "j.files"));
     uint64_t off = 0;
     CHECK_EQ_INT(ct_outbox_last_sent(c, "j.files", &off, err, sizeof err), 0);
@@ -1459,7 +1459,7 @@ TEST(jobs_outbox_with_the_run)
     uint64_t offs[1] = {41};
     CHECK_EQ_INT(ct_outbox_mark(c, ids, offs, 1, err, sizeof err), 0);
     ct_outbox_free(v, 2);
-    CHECK_EQ_INT(ct_outbox_pending(c, 10, &v, err, sizeof err), 1);
+    CHECK_EQ_INT(ct_outbox_pending(c, 10, NULL, 0, &v, err, sizeof err), 1);
     CHECK(!strcmp(v[0].record, recs[1]));
     ct_outbox_free(v, 1);
     CHECK_EQ_INT(ct_outbox_last_sent(c, "j.files", &off, err, sizeof err), 1);
