@@ -5,7 +5,8 @@
  * pattern matches, one a row:
  *
  *   key        the key (text; bytes that are not UTF-8 pass as they are)
- *   type       string, hash, list, set, zset, stream (or a module's type name)
+ *   type       string, hash, list, set, zset, stream, or "other" (a module's
+ *              type: value and size NULL)
  *   value      the value as JSON text: string -> "…", hash -> {"field": "…"}
  *              (fields sorted), list -> ["…"], set -> ["…"] (sorted), zset ->
  *              [["member", score], …] in score order, stream -> [{"id": "…",
@@ -64,6 +65,7 @@ typedef struct rd_scan {
     int sel[RD_NCOLS], nsel;
     ut_buf val;
     char ttl[24], size[24];
+    int broken;        /* a reply was not as expected: the connection is out of step */
 } rd_scan;
 
 static rd_src *src_of(sn_source *s) { return s->impl; }
@@ -210,6 +212,9 @@ static int rd_begin(sn_scan *sc, const char *table, char *err, size_t errlen)
     rd_src *m = src_of(sc->src);
     rd_scan *r = ut_calloc(1, sizeof *r);
     sc->impl = r;
+    if (!m->c)
+        return ut_err(err, errlen, "redis \"%s\": the connection was closed after a read that "
+                      "did not finish", sc->src->name);
     char db[32], schema[32], name[256];
     int found = -1;
     snprintf(db, sizeof db, "db%lld", (long long)m->db);
@@ -538,13 +543,13 @@ static int rd_next(sn_scan *sc, const char **v, size_t *n, const atomic_int *can
                           sc->src->name, sc->table);
         if (r->pos == r->nkeys) {
             if (r->scan_done) return 0;
-            if (next_batch(sc, err, errlen)) return -1;
+            if (next_batch(sc, err, errlen)) return r->broken = 1, -1;
             continue;
         }
         int i = r->pos++;
         if (r->type[i] == T_NONE) continue; /* gone since SCAN */
         redisReply *x = NULL;
-        if (read_block(sc, r->type[i] < T_OTHER ? 3 : 1, &x, err, errlen)) return -1;
+        if (read_block(sc, r->type[i] < T_OTHER ? 3 : 1, &x, err, errlen)) return r->broken = 1, -1;
         int got = key_row(sc, i, x, v, n); /* the row points into r and the batch, not x */
         freeReplyObject(x);
         if (got) return 1;
@@ -555,18 +560,13 @@ static void rd_end(sn_scan *sc)
 {
     rd_scan *r = sc->impl;
     if (!r) return;
-    /* replies still queued for this batch: read and dropped, so the
-     * connection is in step for the next scan */
-    if (r->batch && src_of(sc->src)->c && !src_of(sc->src)->c->err)
-        for (int i = r->pos; i < r->nkeys; i++) {
-            if (r->type[i] == T_NONE) continue;
-            int m = r->type[i] < T_OTHER ? 5 : 3;
-            for (int k = 0; k < m; k++) {
-                void *p = NULL;
-                if (redisGetReply(src_of(sc->src)->c, &p) != REDIS_OK) break;
-                freeReplyObject(p);
-            }
-        }
+    rd_src *m = src_of(sc->src);
+    /* replies still due (a scan ended early or failed mid-block): the
+     * connection is out of step, so it is closed rather than drained */
+    if (m->c && (r->pos < r->nkeys || r->broken)) {
+        redisFree(m->c);
+        m->c = NULL;
+    }
     free_batch(r);
     ut_buf_free(&r->val);
     free(r);
