@@ -93,7 +93,11 @@ static redisReply *command(sn_source *s, int argc, const char **argv, const size
 {
     redisReply *r = redisCommandArgv(src_of(s)->c, argc, argv, len);
     if (!r) rd_err(s, argv[0], NULL, err, errlen);
-    else if (r->type == REDIS_REPLY_ERROR) rd_err(s, argv[0], r, err, errlen), freeReplyObject(r), r = NULL;
+    else if (r->type == REDIS_REPLY_ERROR) {
+        rd_err(s, argv[0], r, err, errlen);
+        freeReplyObject(r);
+        r = NULL;
+    }
     return r;
 }
 
@@ -278,7 +282,10 @@ static void free_batch(rd_scan *r)
     r->nkeys = r->pos = 0;
 }
 
-static const redisReply *key_at(const rd_scan *r, int i) { return r->batch->element[1]->element[i]; }
+static const redisReply *key_at(const rd_scan *r, int i)
+{
+    return r->batch->element[1]->element[i];
+}
 
 /* Queue MULTI / PTTL / <len> / <value> / EXEC for key i of type t. */
 static void queue_block(sn_source *s, const rd_scan *r, int i, int t)
@@ -310,7 +317,8 @@ static int type_batch(sn_scan *sc, char *err, size_t errlen)
 {
     rd_scan *r = sc->impl;
     redisContext *c = src_of(sc->src)->c;
-    for (int i = 0; i < r->nkeys; i++) redisAppendCommand(c, "TYPE %b", key_at(r, i)->str, key_at(r, i)->len);
+    for (int i = 0; i < r->nkeys; i++)
+        redisAppendCommand(c, "TYPE %b", key_at(r, i)->str, key_at(r, i)->len);
     r->type = ut_calloc((size_t)r->nkeys + 1, sizeof *r->type);
     for (int i = 0; i < r->nkeys; i++) {
         void *p = NULL;
@@ -349,7 +357,8 @@ static int next_batch(sn_scan *sc, char *err, size_t errlen)
     r->batch = b;
     r->nkeys = (int)b->element[1]->elements;
     for (int i = 0; i < r->nkeys; i++)
-        if (key_at(r, i)->type != REDIS_REPLY_STRING) return rd_err(sc->src, "SCAN", NULL, err, errlen);
+        if (key_at(r, i)->type != REDIS_REPLY_STRING)
+            return rd_err(sc->src, "SCAN", NULL, err, errlen);
     return r->nkeys ? type_batch(sc, err, errlen) : 0;
 }
 
@@ -365,7 +374,8 @@ static int cmp_reply(const void *a, const void *b)
 
 static void json_bulk(ut_buf *b, const redisReply *e)
 {
-    if (e->type == REDIS_REPLY_STRING || e->type == REDIS_REPLY_STATUS) ut_json_str(b, e->str, e->len);
+    if (e->type == REDIS_REPLY_STRING || e->type == REDIS_REPLY_STATUS)
+        ut_json_str(b, e->str, e->len);
     else if (e->type == REDIS_REPLY_INTEGER) ut_buf_printf(b, "%lld", e->integer);
     else ut_buf_puts(b, "null");
 }
@@ -467,7 +477,8 @@ static int json_value(rd_scan *r, int t, redisReply *v, size_t max, long long si
         else qsort(e->element, e->elements, sizeof *e->element, cmp_reply);
         int stop = json_elems(b, e->element, e->elements, t == T_HASH ? 2 : 1, t == T_HASH, 0, max);
         size_t got = e->elements / (t == T_HASH ? 2 : 1);
-        *cut = stop || (long long)got < size || strcmp(v->element[0]->str ? v->element[0]->str : "0", "0");
+        const char *more = v->element[0]->str ? v->element[0]->str : "0"; /* the cursor */
+        *cut = stop || (long long)got < size || strcmp(more, "0");
         return size == 0;
     }
     if (v->type != REDIS_REPLY_ARRAY) return 1;
@@ -487,7 +498,8 @@ static int read_block(sn_scan *sc, int queued, redisReply **exec, char *err, siz
     redisContext *c = src_of(sc->src)->c;
     for (int i = 0; i < queued + 2; i++) {
         void *p = NULL;
-        if (redisGetReply(c, &p) != REDIS_OK) return rd_err(sc->src, "reading a key", NULL, err, errlen);
+        if (redisGetReply(c, &p) != REDIS_OK)
+            return rd_err(sc->src, "reading a key", NULL, err, errlen);
         redisReply *q = p;
         if (i == queued + 1) {
             if (q->type != REDIS_REPLY_ARRAY || (int)q->elements != queued) {
@@ -513,16 +525,20 @@ static int key_row(sn_scan *sc, int i, redisReply *x, const char **v, size_t *n)
     int t = r->type[i], cut = 0;
     const redisReply *k = key_at(r, i), *pttl = x->element[0];
     if (pttl->type != REDIS_REPLY_INTEGER || pttl->integer == -2) return 0;
-    long long size = t < T_OTHER && x->element[2]->type == REDIS_REPLY_INTEGER ? x->element[2]->integer : 0;
-    if (t < T_OTHER && json_value(r, t, x->element[1], (size_t)src_of(sc->src)->max_items, size, &cut))
-        return 0;
+    size_t max = (size_t)src_of(sc->src)->max_items;
+    long long size = 0;
+    if (t < T_OTHER && x->element[2]->type == REDIS_REPLY_INTEGER) size = x->element[2]->integer;
+    if (t < T_OTHER && json_value(r, t, x->element[1], max, size, &cut)) return 0;
     snprintf(r->ttl, sizeof r->ttl, "%lld", pttl->integer);
     snprintf(r->size, sizeof r->size, "%lld", size);
     for (int s = 0; s < r->nsel; s++) {
         switch (r->sel[s]) {
         case 0: v[s] = k->str, n[s] = k->len; break;
         case 1: v[s] = t < T_OTHER ? type_names[t] : "other", n[s] = strlen(v[s]); break;
-        case 2: v[s] = t < T_OTHER ? ut_buf_cstr(&r->val) : NULL, n[s] = t < T_OTHER ? r->val.len : 0; break;
+        case 2:
+            v[s] = t < T_OTHER ? ut_buf_cstr(&r->val) : NULL;
+            n[s] = t < T_OTHER ? r->val.len : 0;
+            break;
         case 3: v[s] = pttl->integer >= 0 ? r->ttl : NULL, n[s] = strlen(r->ttl); break;
         case 4: v[s] = t < T_OTHER ? r->size : NULL, n[s] = strlen(r->size); break;
         default: v[s] = cut ? "1" : "0", n[s] = 1; break;

@@ -124,8 +124,10 @@ static int sl_list(sn_source *s, char ***out, char *err, size_t errlen)
         return db_err(s, "the list of tables", err, errlen);
     char **v = ut_calloc(SN_MAX_TABLES + 1, sizeof *v);
     int k = 0, rc;
-    while (k < SN_MAX_TABLES && (rc = sqlite3_step(st)) == SQLITE_ROW)
-        if (sqlite3_column_text(st, 0)) v[k++] = ut_strdup((const char *)sqlite3_column_text(st, 0));
+    while (k < SN_MAX_TABLES && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *name = (const char *)sqlite3_column_text(st, 0);
+        if (name) v[k++] = ut_strdup(name);
+    }
     rc = k < SN_MAX_TABLES ? rc : SQLITE_DONE;
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE) {
