@@ -219,6 +219,7 @@ R.check('source_file_not_written', Buffer.compare(before, fs.readFileSync(DB)) =
 
 /* ---- bad input -------------------------------------------------------------------------------- */
 {
+    await sq(`INSERT INTO mixed VALUES ('x', 4, 1, 0.5);`); /* id now holds a text too */
     fs.writeFileSync(cfgPath, config('      main.nope: {}'));
     await srv.stop();
     await srv.start();
@@ -231,6 +232,11 @@ R.check('source_file_not_written', Buffer.compare(before, fs.readFileSync(DB)) =
     if (!nope || nope.state !== 'failed' || !/job app: table main\.nope: sqlite "app": table main\.nope does not exist/.test(nope.error)) p.push(`main.nope: ${JSON.stringify(nope)}`);
     if (!users || users.state !== 'succeeded') p.push(`main.users: ${JSON.stringify(users)}`);
     R.check('missing_table_fails_alone_with_its_name', p);
+    const mixed = last.get('main.mixed');
+    const ids = mixed && mixed.state === 'succeeded'
+        ? (await duck.all(`SELECT typeof(id), string_agg(id, ',' ORDER BY id) FROM ${scan('s1_main_mixed')} GROUP BY 1`)).rows : [];
+    R.check('column_retyped_by_its_values_widens_to_string', JSON.stringify(ids) === JSON.stringify([['VARCHAR', '1,2,3,x']])
+        ? [] : [JSON.stringify(mixed), JSON.stringify(ids)]);
     await trigger('gone');
     const g = await runsOf('gone', 1);
     const e = g[0] && g[0].error || '';
