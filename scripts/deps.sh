@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-BUILD_PKGS="build-essential pkg-config libzstd-dev libsnappy-dev liblz4-dev zlib1g-dev libxxhash-dev libisal-dev libyaml-dev libmicrohttpd-dev libcurl4-openssl-dev libssl-dev libsqlite3-dev libpq-dev libmariadb-dev libedit-dev curl tzdata"
+BUILD_PKGS="build-essential pkg-config libzstd-dev libsnappy-dev liblz4-dev zlib1g-dev libxxhash-dev libisal-dev libyaml-dev libmicrohttpd-dev libcurl4-openssl-dev libssl-dev libsqlite3-dev libpq-dev libmariadb-dev libedit-dev libhiredis-dev curl tzdata"
 TEST_PKGS="clang strace libclang-rt-14-dev time gzip zstd curl redis-server redis-tools postgresql mariadb-server mariadb-client sqlite3 python3"
 
 want="$BUILD_PKGS"

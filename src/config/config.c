@@ -306,6 +306,16 @@ static int cmp_mysql(const void *key, const void *elem)
     return strcmp(key, ((const cf_mysql *)elem)->name);
 }
 
+static int cmp_sqlite(const void *key, const void *elem)
+{
+    return strcmp(key, ((const cf_sqlite *)elem)->name);
+}
+
+static int cmp_redis(const void *key, const void *elem)
+{
+    return strcmp(key, ((const cf_redis *)elem)->name);
+}
+
 static int cmp_snap_table(const void *key, const void *elem)
 {
     return strcmp(key, ((const cf_snap_table *)elem)->name);
@@ -321,6 +331,18 @@ const cf_mysql *cf_mysql_find(const cf_config *c, const char *name)
 {
     if (!c || !name || !c->nmysql) return NULL;
     return bsearch(name, c->mysql, (size_t)c->nmysql, sizeof(cf_mysql), cmp_mysql);
+}
+
+const cf_sqlite *cf_sqlite_find(const cf_config *c, const char *name)
+{
+    if (!c || !name || !c->nsqlite) return NULL;
+    return bsearch(name, c->sqlite, (size_t)c->nsqlite, sizeof(cf_sqlite), cmp_sqlite);
+}
+
+const cf_redis *cf_redis_find(const cf_config *c, const char *name)
+{
+    if (!c || !name || !c->nredis) return NULL;
+    return bsearch(name, c->redis, (size_t)c->nredis, sizeof(cf_redis), cmp_redis);
 }
 
 const cf_snap_table *cf_snap_table_find(const cf_job *j, const char *name)

@@ -31,6 +31,8 @@
 #define CF_MAX_STRING 4096          /* any scalar value */
 #define CF_NAME_MAX 64              /* names of map entries (ut_name_check) */
 #define CF_MAX_MYSQL 16             /* mysql.<name> connections */
+#define CF_MAX_REDIS 16             /* redis.<name> connections */
+#define CF_MAX_REDIS_TABLES 256     /* redis.<name>.tables entries */
 #define CF_MAX_POSTGRES 16          /* postgres.<name> connections (SQLite attaches at most 10 by default) */
 
 /* A list of strings (YAML flow [a, b] or block `- a`). */
@@ -156,6 +158,21 @@ typedef struct cf_sqlite {
     char name[CF_NAME_MAX + 1];
     char *path;
 } cf_sqlite;
+
+/* A Redis connection (redis.<name>), read by snapshot jobs
+ * (src/snap/redis.c): its tables are named key patterns. */
+typedef struct cf_redis {
+    char name[CF_NAME_MAX + 1];
+    char *host;              /* "127.0.0.1" by default */
+    int64_t port;
+    int64_t db;              /* the database number (SELECT) */
+    char *username;          /* "" = the default user (AUTH <password>) */
+    char *password_file;     /* "" = no AUTH */
+    int64_t connect_timeout_ms;
+    int64_t scan_count;      /* SCAN's COUNT: keys asked for per round trip */
+    int64_t max_items;       /* elements of one key's value kept; more: truncated */
+    cf_strmap tables;        /* table name -> SCAN MATCH pattern */
+} cf_redis;
 
 /* The query API (POST /v1/query). */
 typedef struct cf_query {
@@ -317,6 +334,8 @@ typedef struct cf_config {
     int nmysql;
     cf_sqlite *sqlite;       /* sorted by name */
     int nsqlite;
+    cf_redis *redis;         /* sorted by name */
+    int nredis;
     cf_query query;
     int64_t workers;          /* worker threads of sluice serve */
     char *secrets_dir;        /* files named like the secrets; "" = none */
@@ -332,6 +351,8 @@ const cf_job *cf_job_find(const cf_config *c, const char *name);
 const cf_pool *cf_pool_find(const cf_config *c, const char *name);
 const cf_postgres *cf_postgres_find(const cf_config *c, const char *name);
 const cf_mysql *cf_mysql_find(const cf_config *c, const char *name);
+const cf_sqlite *cf_sqlite_find(const cf_config *c, const char *name);
+const cf_redis *cf_redis_find(const cf_config *c, const char *name);
 /* The tables.<name> entry of snapshot job j, or NULL. */
 const cf_snap_table *cf_snap_table_find(const cf_job *j, const char *name);
 /* The config spelling of a job kind / window ("sql", "hour", ...). */

@@ -77,6 +77,7 @@ static const char *example_name(const cf__field *f)
 {
     if (!strcmp(f->name, "postgres")) return "pg";
     if (!strcmp(f->name, "sqlite")) return "ref";
+    if (!strcmp(f->name, "redis")) return "cache";
     if (!strcmp(f->name, "jobs")) return "t2_events_aggr_1h_hourly";
     if (!strcmp(f->name, "pools")) return "api";
     return "events";

@@ -354,7 +354,8 @@ static const cf__table mysql_table = {
 
 static const cf__field sqlite_fields[] = {
     {"path", CF_STRING, "", offsetof(cf_sqlite, path),
-     "The SQLite database file, attached read-only-by-authorizer under the entry's name.", 0, 0,
+     "The SQLite database file, attached read-only-by-authorizer under the entry's name (and "
+     "opened read-only by snapshot jobs whose `source` is the entry).", 0, 0,
      0, 0, 0, 0},
     {0}};
 
@@ -366,6 +367,43 @@ static const cf__table sqlite_table = {
     "and PostgreSQL tables. Statements may not write to them (the SQL authorizer), and queries "
     "cannot ATTACH other files.",
     sqlite_fields, sizeof(cf_sqlite), offsetof(cf_sqlite, name), NULL, UT_NAME_CONNECTION, 0};
+
+/* ---- redis.<name> ---------------------------------------------------------------- */
+
+static const cf__field redis_fields[] = {
+    {"host", CF_STRING, "127.0.0.1", offsetof(cf_redis, host), "Server host name or address.",
+     0, 0, 0, 0, 0, 0},
+    {"port", CF_INT, "6379", offsetof(cf_redis, port), "Server TCP port.", 1, 65535, 0, 0, 0,
+     0},
+    {"db", CF_INT, "0", offsetof(cf_redis, db), "The database number (`SELECT`).", 0, 100000,
+     0, 0, 0, 0},
+    {"username", CF_STRING, "", offsetof(cf_redis, username),
+     "The ACL user (`AUTH <username> <password>`). Empty: the default user.", 0, 0, 0, 0, 0, 0},
+    {"password_file", CF_STRING, "", offsetof(cf_redis, password_file),
+     "File whose first line is the password. Empty: no `AUTH`. Error messages never show it.",
+     0, 0, 0, 0, 0, 0},
+    {"connect_timeout", CF_DURATION, "10s", offsetof(cf_redis, connect_timeout_ms),
+     "How long connecting may take.", 100, 3600 * 1000, 0, 0, 0, 0},
+    {"scan_count", CF_INT, "500", offsetof(cf_redis, scan_count),
+     "`SCAN`'s `COUNT`: keys asked for per round trip, and read as one pipelined batch; "
+     "bounds the memory a read holds.", 1, 100000, 0, 0, 0, 0},
+    {"max_items", CF_INT, "10000", offsetof(cf_redis, max_items),
+     "Elements of one key's value kept (fields of a hash, members of a set, ...); a larger "
+     "value is cut to this many and its row has `truncated` true.", 1, 10000000, 0, 0, 0, 0},
+    {"tables", CF_STRMAP, NULL, offsetof(cf_redis, tables),
+     "The tables a snapshot job can read: name to a `SCAN MATCH` pattern, "
+     "`{sessions: \"session:*\"}`. Table `sessions` of database 0 is `db0.sessions` in a "
+     "job's `include`.", 0, CF_MAX_REDIS_TABLES, 0, 0, 0, 0},
+    {0}};
+
+static const cf__table redis_table = {
+    "redis.<name>",
+    "Redis servers that snapshot jobs read (`source: <name>`), keyed by a name (an SQL "
+    "identifier, as for `postgres`, and not one of theirs): "
+    "`redis: {cache: {port: 6379, tables: {sessions: \"session:*\"}}}`. A table is the keys "
+    "one pattern matches, a row per key (key, type, value as JSON, TTL). See "
+    "[snapshots](snapshots.md).",
+    redis_fields, sizeof(cf_redis), offsetof(cf_redis, name), NULL, UT_NAME_CONNECTION, 0};
 
 static const cf__field query_fields[] = {
     {"tokens", CF_STRLIST, "", offsetof(cf_query, tokens),
@@ -727,8 +765,9 @@ static const cf__field job_fields[] = {
     {"report", CF_SECTION, NULL, offsetof(cf_job, report),
      "See [`jobs.<name>.report`](#jobsnamereport).", 0, 0, 0, &report_table, 0, 0},
     {"source", CF_STRING, "", offsetof(cf_job, source),
-     "kind snapshot: the database, a [`postgres.<name>`](#postgresname) or "
-     "[`mysql.<name>`](#mysqlname) connection.", 0, 0, 0,
+     "kind snapshot: the database, a [`postgres.<name>`](#postgresname), "
+     "[`mysql.<name>`](#mysqlname), [`sqlite.<name>`](#sqlitename) or "
+     "[`redis.<name>`](#redisname) connection.", 0, 0, 0,
      0, 0, 0},
     {"include", CF_STRLIST, "", offsetof(cf_job, include),
      "kind snapshot: source tables (`shop.orders`) or patterns (`shop.*`, `*.orders`; `*` and "
@@ -853,6 +892,9 @@ static const cf__field root_fields[] = {
     {"sqlite", CF_MAP, NULL, offsetof(cf_config, sqlite),
      "SQLite files attached to SQL, see [`sqlite.<name>`](#sqlitename).", 0, 8, 0,
      &sqlite_table, offsetof(cf_config, nsqlite), 0},
+    {"redis", CF_MAP, NULL, offsetof(cf_config, redis),
+     "Redis servers for snapshot jobs, see [`redis.<name>`](#redisname).", 0, CF_MAX_REDIS, 0,
+     &redis_table, offsetof(cf_config, nredis), 0},
     {"query", CF_SECTION, NULL, offsetof(cf_config, query), "See [`query`](#query).", 0, 0, 0,
      &query_table, 0, 0},
     {"workers", CF_INT, "2", offsetof(cf_config, workers),
@@ -872,13 +914,15 @@ static const cf__field root_fields[] = {
      offsetof(cf_config, njobs), 0},
     {0}};
 
-/* The name of connection i of postgres, then mysql, then sqlite. */
+/* The name of connection i of postgres, then mysql, sqlite, redis. */
 static const char *conn_name(const cf_config *c, int i, const char **section)
 {
     if (i < c->npostgres) return *section = "postgres", c->postgres[i].name;
     i -= c->npostgres;
     if (i < c->nmysql) return *section = "mysql", c->mysql[i].name;
-    return *section = "sqlite", c->sqlite[i - c->nmysql].name;
+    i -= c->nmysql;
+    if (i < c->nsqlite) return *section = "sqlite", c->sqlite[i].name;
+    return *section = "redis", c->redis[i - c->nsqlite].name;
 }
 
 /* postgres.<name> and sqlite.<name> become SQL schemas side by side, and
@@ -886,7 +930,7 @@ static const char *conn_name(const cf_config *c, int i, const char **section)
  * named like them (and one day a schema too), so it follows the same rule. */
 static int check_schemas(const cf_config *c, char *msg, size_t msglen)
 {
-    int n = c->npostgres + c->nmysql + c->nsqlite;
+    int n = c->npostgres + c->nmysql + c->nsqlite + c->nredis; /* one namespace of sources */
     for (int i = 0; i < n; i++)
         for (int j = i + 1; j < n; j++) {
             const char *sa, *sb, *a = conn_name(c, i, &sa), *b = conn_name(c, j, &sb);

@@ -219,9 +219,9 @@ static int check_lake_table(void *arg, const cf_job *j, const char *part)
 /* kind snapshot: a source, tables to read, masks that build. */
 static int check_snapshot(const cf_config *cf, const cf_job *j, char *msg, size_t n)
 {
-    if (!j->source[0]) return ut_err(msg, n, "a snapshot job needs source: a postgres or mysql connection");
+    if (!j->source[0]) return ut_err(msg, n, "a snapshot job needs source: a postgres, mysql, sqlite or redis connection");
     if (!sn_source_exists(cf, j->source))
-        return ut_err(msg, n, "source: no connection '%s' under postgres or mysql", j->source);
+        return ut_err(msg, n, "source: no connection '%s' under postgres, mysql, sqlite or redis", j->source);
     if (!j->include.n && !j->ntables)
         return ut_err(msg, n, "a snapshot job needs the tables it reads (include or tables)");
     if (j->table[0] || j->sql[0] || j->command.n)

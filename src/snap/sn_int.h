@@ -1,5 +1,5 @@
 /* snap internals: a source is an ops table over one kind of database
- * (pg.c, mysql.c; SQLite and Redis slot in beside them). */
+ * (pg.c, mysql.c, sqlite.c, redis.c). */
 #ifndef SLUICE_SN_INT_H
 #define SLUICE_SN_INT_H
 
@@ -51,5 +51,7 @@ void sn__quote_literal(ut_buf *b, const char *s);
 
 extern const sn_ops sn__pg_ops;
 extern const sn_ops sn__mysql_ops;
+extern const sn_ops sn__sqlite_ops;
+extern const sn_ops sn__redis_ops;
 
 #endif

@@ -68,10 +68,10 @@ typedef struct sn_column {
 
 typedef struct sn_source sn_source;
 
-/* Connect to the connection called name in cf (postgres.<name> or
- * mysql.<name>; SQLite and others slot in here).  NULL with a message
- * naming it ("no connection 'x' under postgres or mysql" when there is
- * none). */
+/* Connect to the connection called name in cf (postgres.<name>,
+ * mysql.<name>, sqlite.<name> or redis.<name>).  NULL with a message
+ * naming it ("no connection 'x' under postgres, mysql, sqlite or redis"
+ * when there is none). */
 sn_source *sn_open(const cf_config *cf, const char *name, char *err, size_t errlen);
 /* Whether cf has a connection called name that snapshots can read. */
 int sn_source_exists(const cf_config *cf, const char *name);
@@ -82,6 +82,15 @@ sn_source *sn_open_postgres(const cf_postgres *p, char *err, size_t errlen);
  * connect_timeout; docs/snapshots.md for the session it sets).  NULL with a
  * message naming the connection, never the password. */
 sn_source *sn_open_mysql(const cf_mysql *m, char *err, size_t errlen);
+/* Open sqlite file c read-only (docs/snapshots.md: one read transaction
+ * per scan, classes from declared types and the values).  NULL with a
+ * message naming the connection and the file. */
+sn_source *sn_open_sqlite(const cf_sqlite *c, char *err, size_t errlen);
+/* Connect to redis connection r (AUTH from its password_file, SELECT db):
+ * its tables are r->tables, "db<N>.<name>", rows (key, type, value as JSON,
+ * ttl_ms, size, truncated).  NULL with a message naming the connection,
+ * never the password. */
+sn_source *sn_open_redis(const cf_redis *r, char *err, size_t errlen);
 void sn_close(sn_source *s); /* accepts NULL; ends an open scan (ROLLBACK) */
 
 /* Does name ("schema.table") match pattern?  '*' and '?' as in file

@@ -14,13 +14,18 @@ sn_source *sn_open(const cf_config *cf, const char *name, char *err, size_t errl
     if (pg) return sn_open_postgres(pg, err, errlen);
     const cf_mysql *my = cf_mysql_find(cf, name);
     if (my) return sn_open_mysql(my, err, errlen);
-    ut_err(err, errlen, "source: no connection '%s' under postgres or mysql", name);
+    const cf_sqlite *sq = cf_sqlite_find(cf, name);
+    if (sq) return sn_open_sqlite(sq, err, errlen);
+    const cf_redis *rd = cf_redis_find(cf, name);
+    if (rd) return sn_open_redis(rd, err, errlen);
+    ut_err(err, errlen, "source: no connection '%s' under postgres, mysql, sqlite or redis", name);
     return NULL;
 }
 
 int sn_source_exists(const cf_config *cf, const char *name)
 {
-    return cf_postgres_find(cf, name) != NULL || cf_mysql_find(cf, name) != NULL;
+    return cf_postgres_find(cf, name) != NULL || cf_mysql_find(cf, name) != NULL ||
+           cf_sqlite_find(cf, name) != NULL || cf_redis_find(cf, name) != NULL;
 }
 
 int sn_match(const char *pattern, const char *name)
