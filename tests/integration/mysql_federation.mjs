@@ -170,6 +170,21 @@ await R.guard('pushdown', async () => {
     R.check('mysql_pushdown_in_general_log', p);
 });
 
+await R.guard('two_scans', async () => {
+    const p = [];
+    /* the outer scan holds one connection while the probes use a second */
+    let r = await q(`SELECT a.airport_code AS k, n.v FROM fed.airport a JOIN fed."app.nums" n ON n.n = a.elevation ORDER BY 1`);
+    const want = [...AIRPORTS].sort((x, y) => (x[0] < y[0] ? -1 : 1)).map((a) => [a[0], 'v' + a[3]]);
+    if (!r.rows || !same(r.rows.map((x) => [x.k, x.v]), want)) p.push(`MySQL-MySQL join: ${r.out} ${r.stderr}`);
+    /* LIKE is re-checked, so the LIMIT stays in SQLite: the scan stops early
+     * and its connection is cut rather than read to the end */
+    const off = logLen();
+    r = await q(`SELECT n FROM fed."app.nums" WHERE v LIKE 'v1%' LIMIT 3`);
+    if (!r.rows || !same(r.rows.map((x) => x.n), [1, 10, 11])) p.push(`early stop: ${r.out} ${r.stderr}`);
+    if (!/FROM "app"\."nums" WHERE "v" LIKE 'v1%'$/m.test(logSince(off))) p.push(`early stop: LIMIT pushed or no LIKE: ${logSince(off).slice(-400)}`);
+    R.check('mysql_two_scans_at_once_and_early_stop', p);
+});
+
 await R.guard('collation', async () => {
     const p = [];
     /* general_ci: MariaDB's = keeps Zürich, zürich, ZURICH, 'zurich ' (PAD SPACE, ü = u);
