@@ -1,7 +1,8 @@
 /* The SQL engine every entry point uses: the lake in the runtime's store
  * and catalog, the journal tail placed by each stream's event-time settings
- * (the same the sinks use), and the config's PostgreSQL and SQLite
+ * (the same the sinks use), and the config's PostgreSQL, MySQL and SQLite
  * attachments. */
+#include "myfed/myfed.h"
 #include "pgfed/pgfed.h"
 #include "runtime/rt_int.h"
 
@@ -29,6 +30,7 @@ void rt__sql_free(rt_runtime *rt)
 static int attach(sq_engine *e, const cf_config *cf, char *err, size_t errlen)
 {
     if (pgf_attach_config(sq_db(e), cf, err, errlen)) return -1; /* pg.users, ... */
+    if (myf_attach_config(sq_db(e), cf, err, errlen)) return -1; /* shop.users, ... */
     for (int i = 0; i < cf->nsqlite; i++) /* SQLite files: <name>.<table> */
         if (sq_attach_sqlite(e, cf->sqlite[i].name, cf->sqlite[i].path, err, errlen)) return -1;
     return 0;
