@@ -180,13 +180,14 @@ int myf_password(const cf_mysql *m, char *out, size_t n, char *err, size_t errle
 int myf_attach_config(sqlite3 *db, const cf_config *c, char *err, size_t errlen)
 {
     char pw[MYF_MAX_PASSWORD + 2];
+    int failed = 0;
     for (int i = 0; c && i < c->nmysql; i++) {
         const cf_mysql *m = &c->mysql[i];
-        int have = myf_password(m, pw, sizeof pw, err, errlen);
-        if (have < 0) return -1;
-        int rc = myf_attach(db, m, have ? pw : NULL, err, errlen);
+        char e[1024];
+        int have = myf_password(m, pw, sizeof pw, e, sizeof e);
+        int rc = have < 0 ? -1 : myf_attach(db, m, have ? pw : NULL, e, sizeof e);
         memset(pw, 0, sizeof pw);
-        if (rc) return -1;
+        if (rc && !failed++) snprintf(err, errlen, "%s", e); /* the others still attach */
     }
-    return 0;
+    return failed;
 }

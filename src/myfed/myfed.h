@@ -53,8 +53,10 @@
 int myf_attach(sqlite3 *db, const cf_mysql *m, const char *password, char *err, size_t errlen);
 
 /* Attach every mysql.<name> connection of c (reading password_file when
- * set).  c may be NULL or have none: returns 0.  On the first failure
- * returns -1 with its message; connections attached before it stay. */
+ * set) that can be reached: one that cannot (a service database down, a
+ * wrong password) is left out, so lake queries never fail for it.  Returns
+ * how many were left out (err: the first one's message); 0 when all are
+ * attached, c is NULL or has none. */
 int myf_attach_config(sqlite3 *db, const cf_config *c, char *err, size_t errlen);
 
 /* The password of connection m: the first line of its password_file into

@@ -4,9 +4,12 @@
  * attachments. */
 #include "myfed/myfed.h"
 #include "pgfed/pgfed.h"
+#include "log/log.h"
 #include "runtime/rt_int.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
+#include <time.h>
 
 void rt__sql_init(rt_runtime *rt)
 {
@@ -27,10 +30,25 @@ void rt__sql_free(rt_runtime *rt)
     rt->tails = NULL;
 }
 
+/* A MySQL connection left out of SQL, said at most once a minute (every
+ * query opens an engine). */
+static void warn_mysql(const char *msg)
+{
+    static atomic_llong last;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    long long now = (long long)ts.tv_sec, was = atomic_load(&last);
+    if (was && now - was < 60) return;
+    if (!atomic_compare_exchange_strong(&last, &was, now)) return;
+    lg_warn("runtime", "sql: %s (its tables are left out of SQL until it answers)", msg);
+}
+
 static int attach(sq_engine *e, const cf_config *cf, char *err, size_t errlen)
 {
     if (pgf_attach_config(sq_db(e), cf, err, errlen)) return -1; /* pg.users, ... */
-    if (myf_attach_config(sq_db(e), cf, err, errlen)) return -1; /* shop.users, ... */
+    char merr[1024];
+    if (myf_attach_config(sq_db(e), cf, merr, sizeof merr)) /* shop.users, ...: one down is */
+        warn_mysql(merr);                                  /* left out */
     for (int i = 0; i < cf->nsqlite; i++) /* SQLite files: <name>.<table> */
         if (sq_attach_sqlite(e, cf->sqlite[i].name, cf->sqlite[i].path, err, errlen)) return -1;
     return 0;

@@ -236,13 +236,18 @@ await R.guard('join', async () => {
 });
 
 await R.guard('errors', async () => {
+    /* a connection that cannot be attached is left out with a warning naming
+     * it (never its password): the lake and the other connections still
+     * answer; its own tables are unknown */
     const p = [];
     let r = await q(`SELECT 1`, BAD);
-    if (r.status === 0 || !/mysql connection "fed"/.test(r.stderr) || !/Access denied/.test(r.stderr) || r.stderr.includes('wrong-secret-77'))
+    if (r.status !== 0 || !/mysql connection "fed"/.test(r.stderr) || !/Access denied/.test(r.stderr) || r.stderr.includes('wrong-secret-77'))
         p.push(`wrong password: ${r.status} ${r.stderr}`);
+    r = await q(`SELECT * FROM fed.airport`, BAD);
+    if (r.status === 0 || !/no such table: fed\.airport/.test(r.stderr)) p.push(`its table: ${r.status} ${r.stderr}`);
     const t0 = Date.now();
     r = await q(`SELECT 1`, DOWN);
-    if (r.status === 0 || !/mysql connection "gone" \(fed@127\.0\.0\.1:\d+\)/.test(r.stderr) || r.stderr.includes(PW))
+    if (r.status !== 0 || !/mysql connection "gone" \(fed@127\.0\.0\.1:\d+\)/.test(r.stderr) || r.stderr.includes(PW))
         p.push(`unreachable: ${r.status} ${r.stderr}`);
     if (Date.now() - t0 > 10000) p.push(`unreachable took ${Date.now() - t0} ms`);
     R.check('mysql_connection_errors_name_it_without_password', p);
