@@ -260,20 +260,32 @@ static int fetch(pgf_cur *k)
 
 /* Values of argument a: an all-at-once IN list or one value.  Returns the
  * count (at most cap; cap + 1 means "more"). */
-static int arg_values(sqlite3_value *a, int in, pgf_val *out, int cap)
+/* The values of argument a (an IN list's, one at a time, or the one) into
+ * out[].  An IN list's values are copies kept in keep[] (the caller frees
+ * them with free_kept once rendered): sqlite3_vtab_in_next invalidates the
+ * value it returned before, text and all. */
+static int arg_values(sqlite3_value *a, int in, pgf_val *out, sqlite3_value **keep, int cap)
 {
     int n = 0;
     sqlite3_value *x = NULL;
     if (in && sqlite3_vtab_in_first(a, &x) == SQLITE_OK) {
         for (; x; ) {
             if (n >= cap) return cap + 1;
-            to_val(x, &out[n++]);
+            keep[n] = sqlite3_value_dup(x);
+            if (!keep[n]) return cap + 1; /* out of memory: not pushed down */
+            to_val(keep[n], &out[n]);
+            n++;
             if (sqlite3_vtab_in_next(a, &x) != SQLITE_OK) break;
         }
         return n;
     }
     to_val(a, &out[0]);
     return 1;
+}
+
+static void free_kept(sqlite3_value **keep, int n)
+{
+    for (int i = 0; i < n; i++) sqlite3_value_free(keep[i]), keep[i] = NULL;
 }
 
 static int x_filter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr, int argc,
@@ -285,6 +297,8 @@ static int x_filter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr, in
     const pgf_rel *r = v->rel;
     pgf_params *p = NULL;
     pgf_val *vals = NULL;
+    sqlite3_value **kept = NULL;
+    int nkept = 0;
     ut_buf sql = {0}, where = {0}, col = {0};
     char err[1200];
     int rc = SQLITE_ERROR, ai = 0, nterms = 0;
@@ -295,7 +309,8 @@ static int x_filter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr, in
     k->rowid = 0;
     p = calloc(1, sizeof *p);
     vals = malloc(sizeof *vals * (PGF_MAX_IN + 1));
-    if (!p || !vals) {
+    kept = calloc(PGF_MAX_IN + 1, sizeof *kept);
+    if (!p || !vals || !kept) {
         rc = SQLITE_NOMEM;
         goto fail;
     }
@@ -333,7 +348,9 @@ static int x_filter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr, in
         int nv = 0;
         if (op != PGF_ISNULL && op != PGF_NOTNULL) {
             if (ai >= argc) break;
-            nv = arg_values(argv[ai++], op == PGF_IN, vals, PGF_MAX_IN);
+            free_kept(kept, nkept);
+            nv = arg_values(argv[ai++], op == PGF_IN, vals, kept, PGF_MAX_IN);
+            nkept = op == PGF_IN ? (nv > PGF_MAX_IN ? PGF_MAX_IN : nv) : 0;
             if (op == PGF_IN && nv == 1) op = PGF_EQ; /* one value of a one-at-a-time IN */
         }
         ut_buf_reset(&col);
@@ -387,6 +404,8 @@ fail:
     PQclear(res);
     if (p) pgf__params_clear(p);
     free(p);
+    if (kept) free_kept(kept, nkept);
+    free(kept);
     free(vals);
     ut_buf_free(&sql);
     ut_buf_free(&where);

@@ -167,6 +167,14 @@ expect_out in_result "1|ann
 4|Émile
 -- 2 rows"
 expect_log in_pushed '"id" IN ($1::int8, $2::int8, $3::int8)'
+# regression: the values of a text IN list were read after SQLite freed them
+# (sqlite3_vtab_in_next invalidates the value before); ASan saw it in myfed
+q "SELECT id FROM pg.users WHERE name IN ('carol', 'ann', 'nobody-at-all-xyz', 'bob') ORDER BY id"
+expect_out in_text_result "1
+2
+3
+-- 3 rows"
+expect_log in_text_pushed '"name" IN ($1::text, $2::text, $3::text, $4::text)'
 q "SELECT id FROM pg.users WHERE email IS NULL ORDER BY id"
 expect_out isnull_result "2
 5
