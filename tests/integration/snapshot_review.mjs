@@ -28,6 +28,7 @@ const DEFECT = {
     null_cursor_rows_read_on_first_run: 'defect: the first incremental run bounds by "c" <= max(c), which leaves out every row whose cursor is NULL (kind_snapshot.c open_scan)',
     all_null_cursor_table_read: 'defect: max(c) is NULL, so the run reads nothing, ever (kind_snapshot.c open_scan)',
     split_by_top_of_int64_reads_each_row_once: 'defect: a range ending at INT64_MAX means "no upper end" to sn_scan_narrow, so reader 0 reads everything (snap_read.c plan_parallel)',
+    locked_incremental_run_ends_at_its_timeout: 'defect: max(cursor) (and split_by\'s min/max) run with PQexec before any rows, with no stop flag or deadline to honour; sn_scan_bound / sn_scan_int_range need them (kind_snapshot.c open_scan, snap_read.c plan_readers)',
     concurrent_runs_do_not_duplicate: 'defect: two runs of one (job, table) read the same cursor and both append; the cursor is not compared-and-set at commit (kind_snapshot.c + catalog part_state)',
     case_twin_keeps_its_column_after_drop: 'defect: lake names are given by position each run, so after A is dropped a takes the name a, which the lake table\'s A matches (kind_snapshot.c plan_fields/merge_table)',
 };
@@ -88,6 +89,14 @@ jobs:
     timeout: 3s
     tables:
       public.locked: {}
+  lockinc:
+    kind: snapshot
+    source: app
+    window: day
+    retries: 0
+    timeout: 3s
+    tables:
+      public.locked: {cursor: id, target: locked_inc}
   conc:
     kind: snapshot
     source: app
@@ -151,7 +160,7 @@ if (section('par')) {
 if (section('lock')) {
     locker = spawn('/usr/lib/postgresql/15/bin/psql', ['-X', '-q', '-h', '127.0.0.1', '-p', String(pg.port), '-U', 'postgres', '-d', 'app'],
         { stdio: ['pipe', 'ignore', 'ignore'] });
-    locker.stdin.write('BEGIN; LOCK TABLE public.locked IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(40);\n');
+    locker.stdin.write('BEGIN; LOCK TABLE public.locked IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(60);\n');
     await sleep(500);
     const t0 = Date.now();
     await trigger('lock', '2024-05-01');
@@ -160,6 +169,12 @@ if (section('lock')) {
     const s = (Date.now() - t0) / 1000;
     check('locked_table_run_ends_at_its_timeout', r && r.state === 'failed' && /timeout/.test(r.error) && s < 15 ? []
         : [`after ${s.toFixed(1)} s: ${JSON.stringify(r)}`]);
+    const t1 = Date.now();
+    await trigger('lockinc', '2024-05-01');
+    const ri = latest(await runsOf('lockinc', 1, 15000), 'public.locked');
+    const si = (Date.now() - t1) / 1000;
+    check('locked_incremental_run_ends_at_its_timeout', ri && ri.state === 'failed' && /timeout/.test(ri.error) && si < 14 ? []
+        : [`after ${si.toFixed(1)} s: state ${ri && ri.state}`]);
     locker.kill('SIGKILL');
     locker = null;
 }
