@@ -4,11 +4,14 @@
  *     NULL (and a table whose cursor is NULL everywhere)
  *   - split_by + parallel over keys at the top of int64: no row read twice
  *   - a table locked by a migration (ACCESS EXCLUSIVE) does not hold a run
- *     past the job's timeout ("the job's timeout cancels the statement")
+ *     past the job's timeout ("the job's timeout cancels the statement"),
+ *     a full read or an incremental one (its max(cursor) first)
  *   - two runs of the same incremental table at once (two windows, as a
  *     catch-up or a backfill queues them) do not both append the same rows
  *   - two source columns that differ only in case (A, a -> A, a_2): after A
  *     is dropped, a's values stay in a_2 and A is NULL (not a's values)
+ *   - two jobs whose include patterns map to one lake table do not replace
+ *     each other's snapshot (as two tables of one job, the run fails)
  * Checks for defects in files under their owner's edit are reported as
  * skip lines (DEFECT below) while they fail; they pass once fixed. */
 import fs from 'node:fs';
@@ -30,6 +33,7 @@ const DEFECT = {
     split_by_top_of_int64_reads_each_row_once: 'defect: a range ending at INT64_MAX means "no upper end" to sn_scan_narrow, so reader 0 reads everything (snap_read.c plan_parallel)',
     locked_incremental_run_ends_at_its_timeout: 'defect: max(cursor) (and split_by\'s min/max) run with PQexec before any rows, with no stop flag or deadline to honour; sn_scan_bound / sn_scan_int_range need them (kind_snapshot.c open_scan, snap_read.c plan_readers)',
     concurrent_runs_do_not_duplicate: 'defect: two runs of one (job, table) read the same cursor and both append; the cursor is not compared-and-set at commit (kind_snapshot.c + catalog part_state)',
+    two_jobs_one_lake_table_fail: 'defect: the lake-twin check looks only at the job\'s own tables, so two jobs whose patterns map to one lake table replace each other\'s partition (kind_snapshot.c lake_name / merge_table)',
     case_twin_keeps_its_column_after_drop: 'defect: lake names are given by position each run, so after A is dropped a takes the name a, which the lake table\'s A matches (kind_snapshot.c plan_fields/merge_table)',
 };
 function check(name, problems) {
@@ -42,6 +46,8 @@ function check(name, problems) {
 
 const N = 200000;
 await pg.createdb('app');
+await pg.createdb('app2');
+await pg.psql('app2', 'CREATE SCHEMA shared; CREATE TABLE shared.t (id int8); INSERT INTO shared.t VALUES (2), (3);');
 await pg.psql('app', `
 CREATE TABLE public.nullcur (id int8 PRIMARY KEY, updated_at timestamptz);
 INSERT INTO public.nullcur SELECT g, CASE WHEN g % 2 = 0 THEN timestamptz '2024-05-01' + g * interval '1 s' END FROM generate_series(1, 10) g;
@@ -53,6 +59,7 @@ CREATE TABLE public.locked (id int8 PRIMARY KEY);
 INSERT INTO public.locked VALUES (1);
 CREATE TABLE public.conc (id int8 PRIMARY KEY, pad text, seq int8 NOT NULL);
 INSERT INTO public.conc SELECT g, repeat(md5(g::text), 4), g FROM generate_series(1, ${N}) g;
+CREATE SCHEMA shared; CREATE TABLE shared.t (id int8); INSERT INTO shared.t VALUES (1);
 CREATE TABLE public.twins ("A" text, a text);
 INSERT INTO public.twins VALUES ('upper', 'lower');
 `);
@@ -65,6 +72,7 @@ workers: 4
 scheduler: {tick: 100ms, task_timeout: 30s, heartbeat: 300ms}
 postgres:
   app: {conninfo: "host=127.0.0.1 port=${pg.port} dbname=app user=postgres"}
+  app2: {conninfo: "host=127.0.0.1 port=${pg.port} dbname=app2 user=postgres"}
 jobs:
   nul:
     kind: snapshot
@@ -105,6 +113,18 @@ jobs:
     max_active: 4
     tables:
       public.conc: {cursor: seq}
+  prod:
+    kind: snapshot
+    source: app
+    window: day
+    retries: 0
+    include: ["shared.*"]
+  staging:
+    kind: snapshot
+    source: app2
+    window: day
+    retries: 0
+    include: ["shared.*"]
   twin:
     kind: snapshot
     source: app
@@ -204,6 +224,19 @@ if (section('twin')) {
     }
     const want = !/"A":"lower"/.test(got) && /"a_2":"lower"/.test(got);
     check('case_twin_keeps_its_column_after_drop', r && r.state === 'succeeded' && want ? [] : [`run ${r && r.state}: ${got}`]);
+}
+
+/* ---- two jobs whose patterns land in one lake table ------------------------------------------ */
+if (section('jobs')) {
+    await trigger('prod', '2024-05-01');
+    await runsOf('prod', 1);
+    await trigger('staging', '2024-05-01');
+    const rs = latest(await runsOf('staging', 1), 'shared.t');
+    const ids = fs.existsSync(path.join(lake, 'shared_t'))
+        ? (await duck.all(`SELECT id FROM ${lakeScan(lake, 'shared_t')} ORDER BY id`)).rows.map((r) => Number(r[0])).join(',') : '';
+    /* as for two tables of one job (docs/snapshots.md): the second fails naming the first,
+     * and prod's snapshot (id 1) is still there */
+    check('two_jobs_one_lake_table_fail', rs && rs.state === 'failed' && ids === '1' ? [] : [`staging run ${rs && rs.state}; lake shared_t ids [${ids}] (prod's was [1])`]);
 }
 
 await srv.stop();
