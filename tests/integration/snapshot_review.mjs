@@ -10,6 +10,8 @@
  *     catch-up or a backfill queues them) do not both append the same rows
  *   - two source columns that differ only in case (A, a -> A, a_2): after A
  *     is dropped, a's values stay in a_2 and A is NULL (not a's values)
+ *   - a `where` ending in a -- comment reads its rows (the conditions sluice
+ *     adds after it are not swallowed by the comment)
  *   - two jobs whose include patterns map to one lake table do not replace
  *     each other's snapshot (as two tables of one job, the run fails)
  * Checks for defects in files under their owner's edit are reported as
@@ -60,6 +62,8 @@ INSERT INTO public.locked VALUES (1);
 CREATE TABLE public.conc (id int8 PRIMARY KEY, pad text, seq int8 NOT NULL);
 INSERT INTO public.conc SELECT g, repeat(md5(g::text), 4), g FROM generate_series(1, ${N}) g;
 CREATE SCHEMA shared; CREATE TABLE shared.t (id int8); INSERT INTO shared.t VALUES (1);
+CREATE TABLE public.cmt (id int8, updated_at timestamptz NOT NULL);
+INSERT INTO public.cmt SELECT g, timestamptz '2024-05-01' + g * interval '1 s' FROM generate_series(1, 4) g;
 CREATE TABLE public.twins ("A" text, a text);
 INSERT INTO public.twins VALUES ('upper', 'lower');
 `);
@@ -125,6 +129,14 @@ jobs:
     window: day
     retries: 0
     include: ["shared.*"]
+  cmt:
+    kind: snapshot
+    source: app
+    window: day
+    retries: 0
+    tables:
+      public.cmt: {where: "id > 1 -- not the first", cursor: updated_at}
+      public.top: {where: "v <> 'zz' -- every row", target: top_cmt}
   twin:
     kind: snapshot
     source: app
@@ -224,6 +236,16 @@ if (section('twin')) {
     }
     const want = !/"A":"lower"/.test(got) && /"a_2":"lower"/.test(got);
     check('case_twin_keeps_its_column_after_drop', r && r.state === 'succeeded' && want ? [] : [`run ${r && r.state}: ${got}`]);
+}
+
+/* ---- a where with a trailing comment -------------------------------------------------------- */
+if (section('cmt')) {
+    await trigger('cmt', '2024-05-01');
+    const runs = await runsOf('cmt', 2);
+    const a = latest(runs, 'public.cmt'), b = latest(runs, 'public.top');
+    const na = await count('public_cmt'), nb = await count('top_cmt');
+    check('where_with_a_trailing_comment', a && a.state === 'succeeded' && na === 3 && b && b.state === 'succeeded' && nb === 2 ? []
+        : [`incremental: ${a && a.state} ${na} rows of 3 (${a && a.error}); full: ${b && b.state} ${nb} of 2 (${b && b.error})`]);
 }
 
 /* ---- two jobs whose patterns land in one lake table ------------------------------------------ */
