@@ -488,6 +488,11 @@ typedef struct ct_run_done {
     const char *cursor;        /* with succeeded, non-NULL: the part's new cursor and */
     const char *source_schema; /* source columns (ct_part_state), set in the same
                                   transaction; NULL keeps what is there */
+    const char *cursor_from;   /* with cursor, non-NULL: the cursor the run read from ("" =
+                                  none was kept).  The commit fails (-1, "moved") when
+                                  the part's cursor is another one by then: a second run
+                                  of the part read the same rows and committed first, and
+                                  this one's rows would be counted twice.  NULL: no check */
 } ct_run_done;
 /* What the runs of (job, part) keep between them (a snapshot's table): the
  * cursor an incremental read committed last and the source's columns as the

@@ -303,7 +303,8 @@ static const char *const ct_sql[S__COUNT] = {
                          "ON CONFLICT(job, part) DO UPDATE SET cursor = coalesce(excluded.cursor, "
                          "cursor), source_schema = coalesce(excluded.source_schema, "
                          "source_schema), run_id = excluded.run_id, updated_ms = "
-                         "excluded.updated_ms",
+                         "excluded.updated_ms WHERE ?5 IS NULL OR part_state.cursor IS "
+                         "nullif(?5, '')",
     [S_PART_STATE_GET] = "SELECT cursor, source_schema FROM part_state WHERE job = ?1 AND "
                          "part = ?2",
     [S_ACCOUNTS_DEL] = "DELETE FROM job_accounts WHERE job = ?1",

@@ -317,7 +317,16 @@ static int part_state_set(ct_catalog *c, const ct_run_done *d, char *err, size_t
     if (d->source_schema) sqlite3_bind_text(s, 3, d->source_schema, (int)sn, SQLITE_STATIC);
     else sqlite3_bind_null(s, 3);
     sqlite3_bind_int64(s, 4, ct_now_ms());
-    return step_changes(c, s, "keep the run's part state", err, errlen) < 0 ? -1 : 0;
+    const char *from = d->cursor ? d->cursor_from : NULL;
+    if (from) sqlite3_bind_text(s, 5, from, -1, SQLITE_STATIC);
+    else sqlite3_bind_null(s, 5);
+    int n = step_changes(c, s, "keep the run's part state", err, errlen);
+    if (n < 0) return -1;
+    if (n == 0 && from) /* the upsert's WHERE refused it: another run moved the cursor */
+        return ut_err(err, errlen, "catalog %s: run %lld: the part's cursor moved since the run "
+                      "read it (another run of the part committed first): nothing committed, "
+                      "a retry reads from the new cursor", c->path, (long long)d->id);
+    return 0;
 }
 
 int ct_run_finish_tx(ct_catalog *c, const ct_run_done *d, char *err, size_t errlen)

@@ -330,7 +330,7 @@ static void from_where(const sn_scan *sc, ut_buf *q)
     sn__quote_ident(q, schema);
     ut_buf_putc(q, '.');
     sn__quote_ident(q, name);
-    if (sc->where[0]) ut_buf_printf(q, " WHERE (%s)", sc->where);
+    if (sc->where[0]) ut_buf_printf(q, " WHERE (%s\n)", sc->where); /* sn_where_after: why \n */
 }
 
 static int my_max(sn_scan *sc, const char *column, char *out, size_t cap, char *err,

@@ -9,8 +9,9 @@
  *   columns  pg_attribute + format_type; domains as their base type;
  *            numeric's typmod gives (p, s)
  *   rows     COPY (SELECT "c", ... FROM "s"."t" WHERE (...)) TO STDOUT, text
- *            form, read asynchronously (PQgetCopyData) so a stop or the
- *            deadline cancels the statement within a second
+ *            form, sent and read asynchronously (PQsendQuery, PQgetCopyData)
+ *            so a stop or the deadline cancels the statement within a second,
+ *            also while it waits for a lock on the table
  *   end      COMMIT (ROLLBACK when the scan did not finish)
  */
 #include "snap/sn_int.h"
@@ -27,7 +28,7 @@ typedef struct pg_scan {
     char **v;      /* fields of the row */
     size_t *n;
     int nsel;
-    int in_txn, in_copy, done;
+    int in_txn, pending, in_copy, done; /* pending: the COPY sent, not yet answered */
 } pg_scan;
 
 static pgf_session *sess(sn_source *s) { return s->impl; }
@@ -209,7 +210,7 @@ static void from_where(const sn_scan *sc, ut_buf *q)
     sn__quote_ident(q, schema);
     ut_buf_putc(q, '.');
     sn__quote_ident(q, name);
-    if (sc->where[0]) ut_buf_printf(q, " WHERE (%s)", sc->where);
+    if (sc->where[0]) ut_buf_printf(q, " WHERE (%s\n)", sc->where); /* sn_where_after: why \n */
 }
 
 /* "SELECT <agg>(col)::text[, ...] FROM ... WHERE ..." of the scan: one row,
@@ -257,6 +258,10 @@ static int pg_max(sn_scan *sc, const char *column, char *out, size_t cap, char *
     return aggregate(sc, aggs, 1, column, &out, cap, err, errlen);
 }
 
+/* Send the COPY; its first result is taken by pg_next, which can wait for
+ * it a second at a time: the statement may block for as long as a lock on
+ * the table is held (an ALTER TABLE of a migration), and a stop or the job's
+ * timeout must still end it (PQexec here would wait without end). */
 static int pg_start(sn_scan *sc, const int *sel, int nsel, char *err, size_t errlen)
 {
     pg_scan *p = sc->impl;
@@ -269,20 +274,45 @@ static int pg_start(sn_scan *sc, const int *sel, int nsel, char *err, size_t err
     from_where(sc, &q);
     ut_buf_puts(&q, ") TO STDOUT");
     PGconn *pg = pgf_session_pg(sess(sc->src));
-    PGresult *r = PQexec(pg, ut_buf_cstr(&q));
+    int sent = PQsendQuery(pg, ut_buf_cstr(&q));
     ut_buf_free(&q);
-    int rc = 0;
-    if (PQresultStatus(r) != PGRES_COPY_OUT) {
-        rc = pgf_session_err(sess(sc->src), r, err, errlen);
+    if (!sent) {
+        int rc = pgf_session_err(sess(sc->src), NULL, err, errlen);
         size_t m = strlen(err);
         snprintf(err + m, errlen - m, " (table %s)", sc->table);
+        return rc ? rc : -1;
     }
-    PQclear(r);
-    if (rc) return -1;
-    p->in_copy = 1;
+    p->pending = 1;
     p->nsel = nsel;
     p->v = ut_calloc((size_t)nsel, sizeof *p->v);
     p->n = ut_calloc((size_t)nsel, sizeof *p->n);
+    return 0;
+}
+
+/* The COPY's first result (pg_start sent it): waits while the server has
+ * not answered, giving up on a stop or the deadline.  0 / -1. */
+static int copy_begun(sn_scan *sc, const atomic_int *cancel, int64_t deadline_ms, char *err,
+                      size_t errlen)
+{
+    pg_scan *p = sc->impl;
+    PGconn *pg = pgf_session_pg(sess(sc->src));
+    while (PQisBusy(pg))
+        if (wait_input(sc, cancel, deadline_ms, err, errlen)) return -1;
+    PGresult *r = PQgetResult(pg);
+    p->pending = 0;
+    int rc = 0;
+    if (PQresultStatus(r) != PGRES_COPY_OUT) {
+        (void)pgf_session_err(sess(sc->src), r, err, errlen);
+        size_t m = strlen(err);
+        snprintf(err + m, errlen - m, " (table %s)", sc->table);
+        rc = -1;
+    }
+    PQclear(r);
+    if (rc) { /* drain to the end of the statement */
+        while ((r = PQgetResult(pg)) != NULL) PQclear(r);
+        return -1;
+    }
+    p->in_copy = 1;
     return 0;
 }
 
@@ -309,6 +339,7 @@ static int pg_next(sn_scan *sc, const char **v, size_t *n, const atomic_int *can
     pg_scan *p = sc->impl;
     PGconn *pg = pgf_session_pg(sess(sc->src));
     if (p->row) PQfreemem(p->row), p->row = NULL;
+    if (p->pending && copy_begun(sc, cancel, deadline_ms, err, errlen)) return -1;
     if (!p->in_copy) return 0;
     for (;;) {
         int len = PQgetCopyData(pg, &p->row, 1);
@@ -335,14 +366,20 @@ static void pg_end(sn_scan *sc)
     PGconn *pg = pgf_session_pg(sess(sc->src));
     char e[256];
     if (p->row) PQfreemem(p->row);
-    if (p->in_copy) { /* unfinished: cancel it and drain what is in flight */
+    if (p->in_copy || p->pending) { /* unfinished: cancel it and drain what is in flight */
         PGcancel *k = PQgetCancel(pg);
         if (k) (void)PQcancel(k, e, sizeof e);
         PQfreeCancel(k);
-        char *buf = NULL;
-        while (PQgetCopyData(pg, &buf, 0) > 0) PQfreemem(buf), buf = NULL;
-        PGresult *r;
-        while ((r = PQgetResult(pg)) != NULL) PQclear(r);
+        for (;;) {
+            char *buf = NULL;
+            if (p->in_copy)
+                while (PQgetCopyData(pg, &buf, 0) > 0) PQfreemem(buf), buf = NULL;
+            PGresult *r = PQgetResult(pg);
+            if (!r) break;
+            p->in_copy = PQresultStatus(r) == PGRES_COPY_OUT;
+            PQclear(r);
+        }
+        p->in_copy = p->pending = 0;
     }
     if (p->in_txn)
         (void)pgf_session_exec(sess(sc->src), p->done ? "COMMIT" : "ROLLBACK", e, sizeof e);

@@ -150,8 +150,10 @@ void sn_scan_narrow(sn_scan *sc, const char *col, int64_t lo, int64_t hi);
 void sn_where_after(ut_buf *b, const char *where, const char *column, const char *value);
 
 /* Start streaming the columns sel[0..nsel) (indexes into sn_scan_columns,
- * in that order; nsel >= 1).  0 or -1 with a message (a `where` that does
- * not parse is reported here, in the source's words). */
+ * in that order; nsel >= 1).  0 or -1 with a message.  The statement is
+ * only sent: what the source says of it (a `where` that does not parse, in
+ * its words) comes from the first sn_scan_next, which can wait for it under
+ * the stop flag and the deadline (PostgreSQL waits for a table's lock). */
 int sn_scan_start(sn_scan *sc, const int *sel, int nsel, char *err, size_t errlen);
 /* The next row: 1 with v[i] / n[i] the text of selected column i (v[i] NULL:
  * SQL NULL; valid until the next call), 0 at the end, -1 with a message.

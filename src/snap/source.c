@@ -180,9 +180,12 @@ void sn__quote_literal(ut_buf *b, const char *s)
     ut_buf_putc(b, '\'');
 }
 
+/* A where is closed on a line of its own: a `where` that ends in a -- comment
+ * (or MySQL's #) would otherwise swallow what follows it (the cursor's
+ * bounds, a range, the closing parenthesis). */
 void sn_where_after(ut_buf *b, const char *where, const char *column, const char *value)
 {
-    if (where && where[0]) ut_buf_printf(b, "(%s) AND ", where);
+    if (where && where[0]) ut_buf_printf(b, "(%s\n) AND ", where);
     sn__quote_ident(b, column);
     ut_buf_puts(b, " > ");
     sn__quote_literal(b, value);
@@ -253,7 +256,7 @@ const char *sn_scan_where(const sn_scan *sc) { return sc->where; }
 static void and_where(sn_scan *sc, const char *cond)
 {
     ut_buf w = {0};
-    if (sc->where[0]) ut_buf_printf(&w, "(%s) AND ", sc->where);
+    if (sc->where[0]) ut_buf_printf(&w, "(%s\n) AND ", sc->where);
     ut_buf_puts(&w, cond);
     free(sc->where);
     sc->where = ut_strdup(ut_buf_cstr(&w));

@@ -409,6 +409,71 @@ TEST(jobs_run_fencing)
     ct_close(c);
 }
 
+/* A started run of job "j" for part (task = its id). */
+static int64_t part_run(ct_catalog *c, const char *part)
+{
+    char err[512];
+    ct_run r = {.state = CT_RUN_WAITING, .task = -1};
+    snprintf(r.job, sizeof r.job, "j");
+    snprintf(r.part, sizeof r.part, "%s", part);
+    if (ct_run_create(c, &r, err, sizeof err)) return -1;
+    if (ct_run_queue(c, r.id, r.id, err, sizeof err) != 1 ||
+        ct_run_start(c, r.id, r.id, 1, "w", err, sizeof err) != 1)
+        return -1;
+    return r.id;
+}
+
+/* Finish run id with cursor `to`, read from `from`: ct_run_finish's result. */
+static int finish_cursor(ct_catalog *c, int64_t id, const char *from, const char *to)
+{
+    char err[512];
+    ct_run_done d = {.id = id, .task = id, .deliveries = 1, .state = CT_RUN_SUCCEEDED,
+                     .cursor = to, .cursor_from = from};
+    return ct_run_finish(c, &d, err, sizeof err);
+}
+
+static const char *cursor_of(ct_catalog *c, const char *part)
+{
+    static ct_part_state st;
+    char err[512];
+    ct_part_state_free(&st);
+    int rc = ct_part_state_get(c, "j", part, &st, err, sizeof err);
+    return rc == 1 && st.has_cursor ? st.cursor : "(none)";
+}
+
+/* Two runs of one snapshot table read from the same cursor (two windows at
+ * once: a catch-up, a backfill): the second to commit must not, or its rows
+ * are in the lake twice and the cursor can go back. */
+TEST(jobs_part_cursor_compare_and_set)
+{
+    char err[512], path[4200];
+    snprintf(path, sizeof path, "%s/cursor_cas.db", t_tmpdir());
+    ct_catalog *c = ct_open(path, err, sizeof err);
+    CHECK_MSG(c, "%s", err);
+    /* the first runs: both read every row (no cursor kept yet) */
+    int64_t a = part_run(c, "public.t"), b = part_run(c, "public.t");
+    CHECK(a > 0 && b > 0);
+    CHECK_EQ_INT(finish_cursor(c, a, "", "10"), 1);
+    CHECK_EQ_INT(finish_cursor(c, b, "", "12"), -1);
+    CHECK_MSG(!strcmp(cursor_of(c, "public.t"), "10"), "cursor %s", cursor_of(c, "public.t"));
+    ct_run got;
+    CHECK(ct_run_get(c, b, &got, err, sizeof err) == 1 && got.state == CT_RUN_RUNNING);
+    /* then from 10: the later commit of an older read would move it back */
+    int64_t x = part_run(c, "public.t"), y = part_run(c, "public.t");
+    CHECK_EQ_INT(finish_cursor(c, x, "10", "20"), 1);
+    CHECK_EQ_INT(finish_cursor(c, y, "10", "15"), -1);
+    CHECK_MSG(!strcmp(cursor_of(c, "public.t"), "20"), "cursor %s", cursor_of(c, "public.t"));
+    /* the retry of y reads from 20 */
+    CHECK_EQ_INT(finish_cursor(c, y, "20", "25"), 1);
+    CHECK(!strcmp(cursor_of(c, "public.t"), "25"));
+    /* no cursor_from: no check (as before) */
+    int64_t z = part_run(c, "public.t");
+    CHECK_EQ_INT(finish_cursor(c, z, NULL, "5"), 1);
+    CHECK(!strcmp(cursor_of(c, "public.t"), "5"));
+    (void)cursor_of(c, "nothing"); /* frees the last state */
+    ct_close(c);
+}
+
 static uint64_t fake_pos, fake_end;
 static int fake_progress(void *ctx, const char *table, uint64_t *pos, uint64_t *end)
 {

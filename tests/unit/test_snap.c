@@ -166,3 +166,19 @@ TEST(snap_match)
     CHECK(!sn_match("shop.orders", "shop.Orders")); /* no case folding */
     CHECK(sn_match("shop.ord?rs", "shop.orders"));
 }
+
+/* The cursor's condition after a `where` that ends in a comment is not in
+ * the comment; names and values are quoted (a quote in either doubled). */
+TEST(snap_where_after_a_comment)
+{
+    ut_buf b = {0};
+    sn_where_after(&b, "deleted_at IS NULL -- soft deletes", "up\"d", "it's");
+    const char *w = ut_buf_cstr(&b), *c = strstr(w, "--");
+    CHECK(c != NULL);
+    const char *nl = c ? strchr(c, '\n') : NULL;
+    CHECK_MSG(nl && strstr(nl, ") AND \"up\"\"d\" > 'it''s'"), "where: %s", w);
+    ut_buf_reset(&b);
+    sn_where_after(&b, "", "c", "1");
+    CHECK_MSG(!strcmp(ut_buf_cstr(&b), "\"c\" > '1'"), "where: %s", ut_buf_cstr(&b));
+    ut_buf_free(&b);
+}
