@@ -677,6 +677,9 @@ static int check_snap_table(const void *obj, char *msg, size_t msglen)
     if (t->columns.n && t->drop.n) return ut_err(msg, msglen, "give either columns or drop, not both");
     if (t->parallel > 1 && !t->split_by[0])
         return ut_err(msg, msglen, "parallel needs split_by (the integer column to split by)");
+    if (t->cursor[0] && cf_strmap_get(&t->mask, t->cursor)) /* its raw largest value is kept */
+        return ut_err(msg, msglen, "the cursor column %s is masked: the catalog keeps its largest "
+                      "value as it is; pick another cursor", t->cursor);
     if (t->target[0] && ut_name_check(UT_NAME_TABLE, t->target, strlen(t->target), msg, msglen))
         return -1;
     return 0;

@@ -284,10 +284,11 @@ int jb__snap_resolve(const cf_config *cf, ct_catalog *cat, const cf_job *j, ut_e
  * target, else table_prefix + part with its dots as '_'.  0, or -1 when it
  * does not fit out[n]. */
 int jb__snap_lake_name(const cf_job *j, const char *part, char *out, size_t n);
-/* Another of j's parts (as last resolved) whose lake table is `table`
- * (ASCII case ignored) into twin[n]: 1 found, 0 none, -1 with a message. */
-int jb__snap_lake_twin(ct_catalog *cat, const cf_job *j, const char *part, const char *table,
-                       char *twin, size_t n, char *err, size_t errlen);
+/* Another part of j, or of any snapshot job of cf (as last resolved), whose
+ * lake table is `table` (ASCII case ignored), said in twin[n] ("source
+ * table s.t of job x"): 1 found, 0 none, -1 with a message. */
+int jb__snap_lake_twin(const cf_config *cf, ct_catalog *cat, const cf_job *j, const char *part,
+                       const char *table, char *twin, size_t n, char *err, size_t errlen);
 int jb__kind_snapshot(jb_task_ctx *ctx, ut_error *e);
 
 /* What changed in a source table's columns since the last run
@@ -302,8 +303,14 @@ typedef struct jb_schema_changes {
     jb_schema_change v[JB_MAX_SCHEMA_CHANGES];
     int n, more;              /* more: changes past the cap, counted only */
 } jb_schema_changes;
-/* The columns as kept between runs: [{"name":..,"type":..}, ...]. */
-void jb__snap_schema_text(const sn_column *cols, int n, ut_buf *out);
+/* The columns as kept between runs: [{"name":..,"type":..,"lake":..,
+ * "pos":..}, ...]; lake[i] (lake may be NULL) the lake column source column
+ * i went to (NULL: not read). */
+void jb__snap_schema_text(const sn_column *cols, int n, const char *const *lake, ut_buf *out);
+/* The columns kept by the last run and the lake column of each ("" none),
+ * both malloc'ed (free them).  Count, or -1 when the text does not parse. */
+typedef char jb_lake_name[256];
+int jb__snap_schema_lakes(const char *text, sn_column **cols, jb_lake_name **lake);
 /* Compare the last run's text with cols.  The number of changes, or -1
  * when the old text does not parse. */
 int jb__snap_schema_diff(const char *old_text, const sn_column *cols, int n, jb_schema_changes *c);

@@ -69,6 +69,7 @@ typedef struct jb_snap_run {
     size_t keylen;
     int incremental;  /* tables.<t>.cursor */
     int bounded;      /* incremental: rows above the last cursor exist; cursor_new is set */
+    int unbounded_first; /* a first incremental read whose cursor column is NULL everywhere */
     char cursor_new[CT_CURSOR_MAX];
     ct_part_state state; /* what the last runs of this table kept */
     ut_buf schema;       /* the source's columns now (jb__snap_schema_text) */

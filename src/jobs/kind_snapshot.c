@@ -62,18 +62,18 @@ int jb__snap_fail(jb_snap_run *k, ut_error *e, ut_errkind kind, const char *fmt,
 static int lake_name(jb_snap_run *k, ut_error *e)
 {
     const cf_job *j = k->c->job;
-    char err[300], twin[100];
+    char err[300], twin[200];
     if (jb__snap_lake_name(j, k->c->run->part, k->table, sizeof k->table))
         return jb__snap_fail(k, e, UT_EINVAL, "lake table %s%s is longer than %d bytes (set "
                              "target)", j->table_prefix, k->c->run->part, LK_TABLE_NAME_MAX);
     if (ut_name_check(UT_NAME_TABLE, k->table, strlen(k->table), err, sizeof err))
         return jb__snap_fail(k, e, UT_EINVAL, "lake table: %s", err);
-    int t = jb__snap_lake_twin(k->c->cat, j, k->c->run->part, k->table, twin, sizeof twin, err,
-                               sizeof err);
+    int t = jb__snap_lake_twin(k->c->cf, k->c->cat, j, k->c->run->part, k->table, twin,
+                               sizeof twin, err, sizeof err);
     if (t < 0) return jb__snap_fail(k, e, UT_EIO, "%s", err);
     if (t) /* both would replace each other's snapshot */
-        return jb__snap_fail(k, e, UT_EEXISTS, "source table %s lands in lake table %s too; give "
-                             "one of them tables.<t>.target", twin, k->table);
+        return jb__snap_fail(k, e, UT_EEXISTS, "%s lands in lake table %s too; give one of "
+                             "them tables.<t>.target (or another table_prefix)", twin, k->table);
     return 0;
 }
 
@@ -147,6 +147,21 @@ static int mask_key(jb_snap_run *k, ut_error *e)
 
 /* The lake column for selected field s: name by the lake's rule, type by
  * the mapping (text once masked, unless the mask only nulls). */
+/* The lake name of source column nm: its own by the lake's rule, or, when a
+ * column of this table has it already (a case twin: "A" and "a"), nm_2,
+ * nm_3, ...  0, or -1 when none is free. */
+static int free_name(lk_names *names, const char *nm, char *out, size_t *n)
+{
+    if (lk_names_resolve(names, nm, strlen(nm), out, n) < 0 && *n) return 0;
+    char cand[LK_NAME_MAX + 1], base[LK_NAME_MAX + 1];
+    lk_colname_base(nm, strlen(nm), base);
+    for (int i = 2; i <= LK_NAME_TRIES; i++) {
+        snprintf(cand, sizeof cand, "%.*s_%d", LK_NAME_BASE, base, i);
+        if (lk_names_resolve(names, cand, strlen(cand), out, n) < 0 && *n) return 0;
+    }
+    return -1;
+}
+
 static int plan_field(jb_snap_run *k, int s, lk_names *names, ct_column *out, jb_snap_col *sc,
                       ut_error *e)
 {
@@ -156,11 +171,13 @@ static int plan_field(jb_snap_run *k, int s, lk_names *names, ct_column *out, jb
     const char *nm = rn ? rn : src->name;
     char name[LK_NAME_MAX + 1];
     size_t nn = 0;
-    if (lk_names_resolve(names, nm, strlen(nm), name, &nn) >= 0 || !nn)
-        return jb__snap_fail(k, e, UT_EINVAL, "column '%s' would be a second lake column %s (rename it)",
-                    src->name, nm);
-    lk_names_take(names, name, nn, s);
-    snprintf(out->name, sizeof out->name, "%s", name);
+    if (!out->name[0]) { /* else kept from the last run (remembered_names) */
+        if (free_name(names, nm, name, &nn))
+            return jb__snap_fail(k, e, UT_EINVAL, "column '%s': no free lake column name for it "
+                                 "(rename it)", src->name);
+        lk_names_take(names, name, nn, s);
+        snprintf(out->name, sizeof out->name, "%s", name);
+    }
     *sc = (jb_snap_col){.sel = s, .cls = src->cls};
     if (mk) {
         ut_error me = {0};
@@ -175,6 +192,32 @@ static int plan_field(jb_snap_run *k, int s, lk_names *names, ct_column *out, jb
 }
 
 /* The lake columns of the fields read, in their order. */
+/* The lake names the last run gave the source columns (kept with its
+ * commit), taken first, so a column keeps its lake column whatever else
+ * changed (a case twin dropped would otherwise hand its name on).  Not for
+ * renamed columns: the rename says where they go. */
+static void remembered_names(jb_snap_run *k, lk_names *names)
+{
+    if (!k->state.source_schema) return;
+    sn_column *old = NULL;
+    jb_lake_name *lake = NULL;
+    int no = jb__snap_schema_lakes(k->state.source_schema, &old, &lake);
+    for (int s = 0; s < k->nsel; s++) {
+        const sn_column *src = &sn_scan_columns(k->scan)[k->sel[s]];
+        if (k->cfg && cf_strmap_get(&k->cfg->rename, src->name)) continue;
+        for (int i = 0; i < no; i++) {
+            size_t n = strlen(lake[i]);
+            if (!n || strcmp(old[i].name, src->name) || lk_names_find(names, lake[i], n) >= 0 ||
+                lk_names_take(names, lake[i], n, s))
+                continue;
+            snprintf(k->cols[s].name, sizeof k->cols[s].name, "%s", lake[i]);
+            break;
+        }
+    }
+    free(old);
+    free(lake);
+}
+
 static int plan_fields(jb_snap_run *k, ut_error *e)
 {
     lk_names *names = lk_names_create(1);
@@ -186,6 +229,7 @@ static int plan_fields(jb_snap_run *k, ut_error *e)
     }
     k->cols = ut_calloc((size_t)k->nsel + 1, sizeof *k->cols);
     k->sc = ut_calloc((size_t)k->nsel + 1, sizeof *k->sc);
+    remembered_names(k, names);
     int rc = 0;
     for (int s = 0; s < k->nsel && rc == 0; s++, k->ncols++)
         rc = plan_field(k, s, names, &k->cols[s], &k->sc[s], e);
@@ -287,11 +331,13 @@ static int land(jb_snap_run *k, ut_error *e)
     ct_run_io io = {.table = k->table, .partition = wp.prefix, .write = 1};
     c->done->rows = k->rows;
     c->done->io = &io, c->done->nio = 1;
-    c->done->cursor = k->bounded ? k->cursor_new : NULL; /* with the files, in their commit */
+    c->done->cursor = k->bounded ? k->cursor_new : NULL; /* with the files, in their commit, */
+    c->done->cursor_from = k->state.has_cursor ? k->state.cursor : ""; /* if still the one read
+                                                                         from (another run) */
     lk_landing l = {.cat = c->cat, .store = c->store, .tables = {k->table},
                     .change = {.tables = &tc, .ntables = 1, .run = c->done}};
     int rc = lk_land(&l, lf, nf, err, sizeof err);
-    c->done->io = NULL, c->done->nio = 0, c->done->cursor = NULL;
+    c->done->io = NULL, c->done->nio = 0, c->done->cursor = NULL, c->done->cursor_from = NULL;
     for (int r = 0; r < k->nreaders; r++) /* consumed or unlinked */
         for (int f = 0; f < k->readers[r].nfiles; f++) k->readers[r].files[f].tmp[0] = 0;
     free(lf);
@@ -365,12 +411,27 @@ static int open_scan(jb_snap_run *k, ut_error *e)
     ut_buf_free(&w);
     if (!k->src) return jb__snap_fail(k, e, UT_EIO, "%s", err);
     if (!k->scan) return jb__snap_fail(k, e, UT_ENOTFOUND, "%s", err);
+    sn_scan_limits(k->scan, &k->c->rt->cancel, k->c->deadline_ms);
     if (!k->incremental) return 0;
-    int b = sn_scan_bound(k->scan, k->cfg->cursor, k->cursor_new, sizeof k->cursor_new, err,
-                          sizeof err);
+    /* the first read takes the rows whose cursor is NULL too (no later one can) */
+    int first = !k->state.has_cursor;
+    int b = sn_scan_bound(k->scan, k->cfg->cursor, first, k->cursor_new, sizeof k->cursor_new,
+                          err, sizeof err);
     if (b < 0) return jb__snap_fail(k, e, UT_EINVAL, "%s", err);
     k->bounded = b;
+    k->unbounded_first = first && !b; /* no cursor value at all: read, then see */
     return 0;
+}
+
+/* A first incremental read found rows but no cursor value in any: nothing
+ * could follow them (the next run would read them again).  0 / -1. */
+static int check_unbounded(jb_snap_run *k, ut_error *e)
+{
+    if (!k->unbounded_first || k->rows == 0) return 0;
+    return jb__snap_fail(k, e, UT_EINVAL, "cursor: column %s is NULL in every one of the %lld "
+                         "rows read; an incremental read cannot follow it (pick another cursor, "
+                         "or drop cursor for full snapshots)", k->cfg->cursor,
+                         (long long)k->rows);
 }
 
 /* The source's columns against the last run's: the changes go with the
@@ -378,7 +439,11 @@ static int open_scan(jb_snap_run *k, ut_error *e)
 static void schema_changes(jb_snap_run *k)
 {
     jb_task_ctx *c = k->c;
-    jb__snap_schema_text(sn_scan_columns(k->scan), sn_scan_ncols(k->scan), &k->schema);
+    const char **lake = ut_calloc((size_t)sn_scan_ncols(k->scan) + 1, sizeof *lake);
+    for (int i = 0; i < k->ncols; i++) /* where each source column read went */
+        if (k->sc[i].sel >= 0) lake[k->sel[k->sc[i].sel]] = k->cols[i].name;
+    jb__snap_schema_text(sn_scan_columns(k->scan), sn_scan_ncols(k->scan), lake, &k->schema);
+    free((void *)lake);
     c->done->source_schema = ut_buf_cstr(&k->schema);
     if (!k->state.source_schema) return; /* the first run: nothing to compare */
     int n = jb__snap_schema_diff(k->state.source_schema, sn_scan_columns(k->scan),
@@ -437,7 +502,8 @@ int jb__kind_snapshot(jb_task_ctx *c, ut_error *e)
     int rc = lake_name(k, e) || open_scan(k, e) || select_columns(k, e) || plan_fields(k, e) ||
                      merge_table(k, e) ? -1 : 0;
     if (rc == 0) schema_changes(k);
-    if (rc == 0 && (!k->incremental || k->bounded)) rc = jb__snap_read(k, e); /* else nothing new */
+    if (rc == 0 && (!k->incremental || k->bounded || k->unbounded_first))
+        rc = jb__snap_read(k, e) || check_unbounded(k, e) ? -1 : 0; /* else nothing new */
     if (rc == 0) {
         sn_scan_end(k->scan); /* COMMIT: the snapshot is read */
         k->scan = NULL;

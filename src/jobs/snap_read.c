@@ -170,8 +170,8 @@ static int plan_parallel(jb_snap_run *k, int n, int64_t lo, int64_t hi, ut_error
     char *base = ut_strdup(sn_scan_where(k->scan)); /* before reader 0's range narrows it */
     int rc = 0;
     for (int i = 0; i < n && rc == 0; i++) {
-        int64_t a = i ? (int64_t)(lo + span * i / n) : INT64_MIN;
-        int64_t b = i < n - 1 ? (int64_t)(lo + span * (i + 1) / n) : INT64_MAX;
+        int64_t a = (int64_t)(lo + span * i / n), b = (int64_t)(lo + span * (i + 1) / n);
+        int ends = (i == 0 ? SN_FROM_START : 0) | (i == n - 1 ? SN_TO_END : 0);
         sn_source *src = i ? sn_open(k->c->cf, k->c->job->source, err, sizeof err) : k->src;
         sn_scan *sc = !i ? k->scan : src ? sn_scan_begin_shared(src, k->c->run->part, base, id,
                                                                  err, sizeof err)
@@ -181,7 +181,7 @@ static int plan_parallel(jb_snap_run *k, int n, int64_t lo, int64_t hi, ut_error
             rc = jb__snap_fail(k, e, UT_EIO, "parallel reader %d: %s", i + 1, err);
             break;
         }
-        sn_scan_narrow(sc, col, a, b);
+        sn_scan_narrow(sc, col, a, b, ends);
         add_reader(k, src, sc);
     }
     free(base);

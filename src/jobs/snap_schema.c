@@ -24,7 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-void jb__snap_schema_text(const sn_column *cols, int n, ut_buf *out)
+void jb__snap_schema_text(const sn_column *cols, int n, const char *const *lake, ut_buf *out)
 {
     ut_buf_putc(out, '[');
     for (int i = 0; i < n; i++) {
@@ -32,13 +32,14 @@ void jb__snap_schema_text(const sn_column *cols, int n, ut_buf *out)
         ut_json_str(out, cols[i].name, strlen(cols[i].name));
         ut_buf_puts(out, ",\"type\":");
         ut_json_str(out, cols[i].type, strlen(cols[i].type));
+        if (lake && lake[i]) ut_buf_puts(out, ",\"lake\":"), ut_json_str(out, lake[i], strlen(lake[i]));
         ut_buf_printf(out, ",\"pos\":%d}", cols[i].position);
     }
     ut_buf_putc(out, ']');
 }
 
 /* The last run's columns.  Count, or -1 when the text does not parse. */
-static int parse_old(const char *text, sn_column **out)
+static int parse_old(const char *text, sn_column **out, jb_lake_name **lake)
 {
     js_parser *a = js_parser_create(CT_SOURCE_SCHEMA_MAX, 4), *o = js_parser_create(0, 4);
     char err[200];
@@ -54,6 +55,10 @@ static int parse_old(const char *text, sn_column **out)
         }
         v = ut_realloc(v, sizeof *v * (size_t)(n + 1));
         memset(&v[n], 0, sizeof v[n]);
+        if (lake) {
+            *lake = ut_realloc(*lake, sizeof **lake * (size_t)(n + 1));
+            (*lake)[n][0] = 0;
+        }
         js_field f;
         if (js_obj_begin(o, el, en, err, sizeof err)) rc = -1;
         int more;
@@ -66,8 +71,9 @@ static int parse_old(const char *text, sn_column **out)
                 v[n].position = (int)f.v.i;
             if (f.v.kind != JS_STRING) continue;
             char *dst = f.key_len == 4 && !memcmp(f.key, "name", 4) ? v[n].name
-                        : f.key_len == 4 && !memcmp(f.key, "type", 4) ? v[n].type : NULL;
-            size_t cap = dst == v[n].name ? sizeof v[n].name : sizeof v[n].type;
+                        : f.key_len == 4 && !memcmp(f.key, "type", 4) ? v[n].type
+                        : lake && f.key_len == 4 && !memcmp(f.key, "lake", 4) ? (*lake)[n] : NULL;
+            size_t cap = dst == v[n].type ? sizeof v[n].type : sizeof v[n].name;
             if (dst) snprintf(dst, cap, "%.*s", (int)f.v.n, f.v.s);
         }
         n++;
@@ -76,10 +82,17 @@ static int parse_old(const char *text, sn_column **out)
     js_parser_destroy(o);
     if (rc) {
         free(v);
+        if (lake) free(*lake), *lake = NULL;
         return -1;
     }
     *out = v;
     return n;
+}
+
+int jb__snap_schema_lakes(const char *text, sn_column **cols, jb_lake_name **lake)
+{
+    *cols = NULL, *lake = NULL;
+    return parse_old(text, cols, lake);
 }
 
 static int find(const sn_column *v, int n, const char *name)
@@ -116,7 +129,7 @@ int jb__snap_schema_diff(const char *old_text, const sn_column *cols, int n, jb_
 {
     memset(c, 0, sizeof *c);
     sn_column *old = NULL;
-    int no = parse_old(old_text, &old);
+    int no = parse_old(old_text, &old, NULL);
     if (no < 0) return -1;
     for (int i = 0; i < no; i++) { /* dropped or renamed, retyped */
         int k = find(cols, n, old[i].name);

@@ -123,19 +123,32 @@ int jb__snap_lake_name(const cf_job *j, const char *part, char *out, size_t n)
     return 0;
 }
 
-int jb__snap_lake_twin(ct_catalog *cat, const cf_job *j, const char *part, const char *table,
-                       char *twin, size_t n, char *err, size_t errlen)
+/* Another part of job o (as last resolved) whose lake table is `table`
+ * (not `part` of job j itself).  1 / 0 / -1. */
+static int twin_in(ct_catalog *cat, const cf_job *o, const cf_job *j, const char *part,
+                   const char *table, char *twin, size_t n, char *err, size_t errlen)
 {
     char **parts = NULL, other[LK_TABLE_NAME_MAX + 1];
-    int np = ct_job_accounts(cat, j->name, &parts, err, errlen), found = 0;
+    int np = ct_job_accounts(cat, o->name, &parts, err, errlen), found = 0;
     if (np < 0) return -1;
     for (int i = 0; i < np && !found; i++)
-        if (strcmp(parts[i], part) && !jb__snap_lake_name(j, parts[i], other, sizeof other) &&
-            !strcasecmp(other, table)) {
-            snprintf(twin, n, "%s", parts[i]);
+        if (!(o == j && !strcmp(parts[i], part)) &&
+            !jb__snap_lake_name(o, parts[i], other, sizeof other) && !strcasecmp(other, table)) {
+            if (o == j) snprintf(twin, n, "source table %s", parts[i]);
+            else snprintf(twin, n, "source table %s of job %s", parts[i], o->name);
             found = 1;
         }
     for (int i = 0; i < np; i++) free(parts[i]);
     free(parts);
     return found;
+}
+
+int jb__snap_lake_twin(const cf_config *cf, ct_catalog *cat, const cf_job *j, const char *part,
+                       const char *table, char *twin, size_t n, char *err, size_t errlen)
+{
+    int rc = twin_in(cat, j, j, part, table, twin, n, err, errlen);
+    for (int i = 0; i < cf->njobs && rc == 0; i++)
+        if (cf->jobs[i].kind == CF_JOB_SNAPSHOT && &cf->jobs[i] != j)
+            rc = twin_in(cat, &cf->jobs[i], j, part, table, twin, n, err, errlen);
+    return rc;
 }

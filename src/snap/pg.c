@@ -213,6 +213,28 @@ static void from_where(const sn_scan *sc, ut_buf *q)
     if (sc->where[0]) ut_buf_printf(q, " WHERE (%s\n)", sc->where); /* sn_where_after: why \n */
 }
 
+/* q, sent and waited for under the scan's limits (sn_scan_limits: a
+ * statement waiting on a lock ends with a stop or the deadline): its last
+ * result (PQclear it), or NULL with a message. */
+static PGresult *exec_wait(sn_scan *sc, const char *q, char *err, size_t errlen)
+{
+    PGconn *pg = pgf_session_pg(sess(sc->src));
+    if (!PQsendQuery(pg, q)) {
+        pgf_session_err(sess(sc->src), NULL, err, errlen);
+        return NULL;
+    }
+    int failed = 0;
+    while (!failed && PQisBusy(pg))
+        failed = wait_input(sc, sc->cancel, sc->deadline_ms, err, errlen) != 0;
+    PGresult *r = NULL, *x;
+    while ((x = PQgetResult(pg)) != NULL) { /* to the end (a cancel ends it soon) */
+        PQclear(r);
+        r = x;
+    }
+    if (failed) PQclear(r), r = NULL;
+    return r;
+}
+
 /* "SELECT <agg>(col)::text[, ...] FROM ... WHERE ..." of the scan: one row,
  * its n text values into out[i][cap].  1, 0 when the first is NULL (no
  * rows), -1 with a message. */
@@ -227,8 +249,9 @@ static int aggregate(sn_scan *sc, const char *const *aggs, int n, const char *co
         ut_buf_puts(&q, ")::text");
     }
     from_where(sc, &q);
-    PGresult *r = PQexec(pgf_session_pg(sess(sc->src)), ut_buf_cstr(&q));
+    PGresult *r = exec_wait(sc, ut_buf_cstr(&q), err, errlen);
     ut_buf_free(&q);
+    if (!r) return -1;
     int rc = 1;
     if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
         rc = pgf_session_err(sess(sc->src), r, err, errlen);

@@ -39,6 +39,8 @@ struct sn_scan {
     int ncols;
     int started;
     char snapshot[128]; /* begin in this exported snapshot ("" = a new one) */
+    const atomic_int *cancel; /* sn_scan_limits: statements before the rows end on these */
+    int64_t deadline_ms;
     void *impl;
 };
 

@@ -116,13 +116,19 @@ sn_scan *sn_scan_begin(sn_source *s, const char *table, const char *where, char 
                        size_t errlen);
 int sn_scan_ncols(const sn_scan *sc);
 const sn_column *sn_scan_columns(const sn_scan *sc);
+/* The stop flag and deadline (CLOCK_REALTIME ms, 0 none) of the statements
+ * a scan runs before its rows (sn_scan_bound, sn_scan_int_range): a table
+ * locked by a migration then ends the read like a stop does. */
+void sn_scan_limits(sn_scan *sc, const atomic_int *cancel, int64_t deadline_ms);
+
 /* An incremental read's upper bound, in the scan's transaction: the
  * largest value of `column` among the rows `where` keeps (the source's own
  * order and text form, e.g. "2024-05-01 10:00:00.5+00") into max[cap], and
  * the scan narrowed to the rows up to it.  1 found, 0 no rows, -1 with a
- * message (no such column, the value over cap).  Before sn_scan_start. */
-int sn_scan_bound(sn_scan *sc, const char *column, char *max, size_t cap, char *err,
-                  size_t errlen);
+ * message (no such column, the value over cap).  with_nulls: the rows
+ * whose column is NULL too (a first read).  Before sn_scan_start. */
+int sn_scan_bound(sn_scan *sc, const char *column, int with_nulls, char *max, size_t cap,
+                  char *err, size_t errlen);
 /* ---- one table read in parallel ---------------------------------------------------
  * Scans of the same table over several connections that all see the first
  * one's snapshot (PostgreSQL: pg_export_snapshot + SET TRANSACTION
@@ -141,9 +147,9 @@ sn_scan *sn_scan_begin_shared(sn_source *s, const char *table, const char *where
 /* The scan's where as it stands (its own, the cursor's bounds). */
 const char *sn_scan_where(const sn_scan *sc);
 /* Narrow the scan (before sn_scan_start) to integer column col in [lo, hi):
- * lo INT64_MIN takes everything below hi and the NULLs too, hi INT64_MAX
- * has no upper end. */
-void sn_scan_narrow(sn_scan *sc, const char *col, int64_t lo, int64_t hi);
+ * SN_FROM_START: no lower end, and the NULLs too; SN_TO_END: no upper end. */
+enum { SN_FROM_START = 1, SN_TO_END = 2 };
+void sn_scan_narrow(sn_scan *sc, const char *col, int64_t lo, int64_t hi, int open_ends);
 
 /* Append "<column> > '<value>'" (the value quoted as a SQL literal, which
  * the source coerces to the column's type) to a where text in b. */

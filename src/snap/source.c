@@ -191,8 +191,8 @@ void sn_where_after(ut_buf *b, const char *where, const char *column, const char
     sn__quote_literal(b, value);
 }
 
-int sn_scan_bound(sn_scan *sc, const char *column, char *max, size_t cap, char *err,
-                  size_t errlen)
+int sn_scan_bound(sn_scan *sc, const char *column, int with_nulls, char *max, size_t cap,
+                  char *err, size_t errlen)
 {
     int found = 0;
     for (int i = 0; i < sc->ncols; i++) found |= !strcmp(sc->cols[i].name, column);
@@ -200,11 +200,13 @@ int sn_scan_bound(sn_scan *sc, const char *column, char *max, size_t cap, char *
     if (sc->started) return ut_err(err, errlen, "table %s: the scan has started", sc->table);
     int rc = sc->src->ops->max(sc, column, max, cap, err, errlen);
     if (rc != 1) return rc;
-    ut_buf w = {0};
-    sn__quote_ident(&w, column);
-    ut_buf_puts(&w, " <= ");
+    ut_buf w = {0}, q = {0};
+    sn__quote_ident(&q, column);
+    ut_buf_printf(&w, "%s%s <= ", with_nulls ? "(" : "", ut_buf_cstr(&q));
     sn__quote_literal(&w, max);
+    if (with_nulls) ut_buf_printf(&w, " OR %s IS NULL)", ut_buf_cstr(&q));
     and_where(sc, ut_buf_cstr(&w));
+    ut_buf_free(&q);
     ut_buf_free(&w);
     return 1;
 }
@@ -263,18 +265,24 @@ static void and_where(sn_scan *sc, const char *cond)
     ut_buf_free(&w);
 }
 
-void sn_scan_narrow(sn_scan *sc, const char *col, int64_t lo, int64_t hi)
+void sn_scan_narrow(sn_scan *sc, const char *col, int64_t lo, int64_t hi, int open_ends)
 {
     assert(!sc->started);
     ut_buf c = {0}, q = {0};
     sn__quote_ident(&q, col);
     const char *n = ut_buf_cstr(&q);
-    if (lo == INT64_MIN && hi == INT64_MAX) ut_buf_puts(&c, "TRUE");
-    else if (lo == INT64_MIN)
-        ut_buf_printf(&c, "(%s < %lld OR %s IS NULL)", n, (long long)hi, n);
-    else if (hi == INT64_MAX) ut_buf_printf(&c, "%s >= %lld", n, (long long)lo);
+    int from = open_ends & SN_FROM_START, to = open_ends & SN_TO_END;
+    if (from && to) ut_buf_puts(&c, "TRUE");
+    else if (from) ut_buf_printf(&c, "(%s < %lld OR %s IS NULL)", n, (long long)hi, n);
+    else if (to) ut_buf_printf(&c, "%s >= %lld", n, (long long)lo);
     else ut_buf_printf(&c, "%s >= %lld AND %s < %lld", n, (long long)lo, n, (long long)hi);
     and_where(sc, ut_buf_cstr(&c));
     ut_buf_free(&c);
     ut_buf_free(&q);
+}
+
+void sn_scan_limits(sn_scan *sc, const atomic_int *cancel, int64_t deadline_ms)
+{
+    sc->cancel = cancel;
+    sc->deadline_ms = deadline_ms;
 }

@@ -1586,7 +1586,7 @@ static const char *schema_words(const sn_column *old, int no, const sn_column *n
 {
     static char out[2048];
     ut_buf t = {0}, w = {0};
-    jb__snap_schema_text(old, no, &t);
+    jb__snap_schema_text(old, no, NULL, &t);
     jb_schema_changes *c = malloc(sizeof *c);
     int k = jb__snap_schema_diff(ut_buf_cstr(&t), now, n, c);
     if (k < 0) snprintf(out, sizeof out, "<ERR>");
@@ -1626,7 +1626,7 @@ TEST(snap_schema_diff)
         many[i] = scol(nm, "int", 100 + i);
     }
     ut_buf t = {0};
-    jb__snap_schema_text(old, 1, &t);
+    jb__snap_schema_text(old, 1, NULL, &t);
     CHECK(jb__snap_schema_diff(ut_buf_cstr(&t), many, 300, c) == 301);
     CHECK(c->n == JB_MAX_SCHEMA_CHANGES && c->more == 301 - JB_MAX_SCHEMA_CHANGES);
     ut_buf_free(&t);

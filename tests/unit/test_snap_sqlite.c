@@ -52,7 +52,7 @@ TEST(snap_sqlite_classes_rows_max)
             t_fail(__FILE__, __LINE__, "column %s: %s, want %s", sn_scan_columns(sc)[i].name,
                    sn_class_name(sn_scan_columns(sc)[i].cls), sn_class_name(want[i]));
     char max[64];
-    CHECK_EQ_INT(sn_scan_bound(sc, "id", max, sizeof max, err, sizeof err), 1);
+    CHECK_EQ_INT(sn_scan_bound(sc, "id", 0, max, sizeof max, err, sizeof err), 1);
     CHECK_EQ_STR(max, "2");
     int sel[] = {2, 5, 7, 1};
     CHECK_EQ_INT(sn_scan_start(sc, sel, 4, err, sizeof err), 0);
