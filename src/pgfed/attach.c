@@ -185,17 +185,18 @@ int pgf_attach(sqlite3 *db, const char *name, const char *conninfo, char *err, s
 int pgf_attach_config(sqlite3 *db, const cf_config *c, char *err, size_t errlen)
 {
     char pw[PGF_MAX_PASSWORD + 2];
+    int failed = 0;
     for (int i = 0; c && i < c->npostgres; i++) {
         const cf_postgres *p = &c->postgres[i];
         pgf_opts o = {0};
-        int have = pgf_password(p, pw, sizeof pw, err, errlen);
-        if (have < 0) return -1;
+        char e[1024];
+        int have = pgf_password(p, pw, sizeof pw, e, sizeof e);
         if (have) o.password = pw;
         o.fetch_rows = (int)p->fetch_rows;
         o.connect_timeout_s = (int)(p->connect_timeout_ms / 1000);
-        int rc = pgf_attach_opts(db, p->name, p->conninfo, &o, err, errlen);
+        int rc = have < 0 ? -1 : pgf_attach_opts(db, p->name, p->conninfo, &o, e, sizeof e);
         memset(pw, 0, sizeof pw);
-        if (rc) return -1;
+        if (rc && !failed++) snprintf(err, errlen, "%s", e); /* the others still attach */
     }
-    return 0;
+    return failed;
 }

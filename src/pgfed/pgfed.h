@@ -60,8 +60,10 @@ int pgf_attach_opts(sqlite3 *db, const char *name, const char *conninfo, const p
                     char *err, size_t errlen);
 
 /* Attach every postgres.<name> connection of c (reading password_file when
- * set).  c may be NULL or have none: returns 0.  On the first failure returns
- * -1 with its message; connections attached before it stay attached. */
+ * set) that can be reached: one that cannot (the server down, a wrong
+ * password) is left out, so lake queries never fail for it.  Returns how
+ * many were left out (err: the first one's message); 0 when all are
+ * attached, c is NULL or has none. */
 int pgf_attach_config(sqlite3 *db, const cf_config *c, char *err, size_t errlen);
 
 /* The password of connection p: the first line of its password_file into

@@ -30,25 +30,26 @@ void rt__sql_free(rt_runtime *rt)
     rt->tails = NULL;
 }
 
-/* A MySQL connection left out of SQL, said at most once a minute (every
+/* A connection left out of SQL, said at most once a minute per kind (every
  * query opens an engine). */
-static void warn_mysql(const char *msg)
+static void warn_left_out(atomic_llong *last, const char *msg)
 {
-    static atomic_llong last;
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    long long now = (long long)ts.tv_sec, was = atomic_load(&last);
+    long long now = (long long)ts.tv_sec, was = atomic_load(last);
     if (was && now - was < 60) return;
-    if (!atomic_compare_exchange_strong(&last, &was, now)) return;
+    if (!atomic_compare_exchange_strong(last, &was, now)) return;
     lg_warn("runtime", "sql: %s (its tables are left out of SQL until it answers)", msg);
 }
 
 static int attach(sq_engine *e, const cf_config *cf, char *err, size_t errlen)
 {
-    if (pgf_attach_config(sq_db(e), cf, err, errlen)) return -1; /* pg.users, ... */
-    char merr[1024];
-    if (myf_attach_config(sq_db(e), cf, merr, sizeof merr)) /* shop.users, ...: one down is */
-        warn_mysql(merr);                                  /* left out */
+    static atomic_llong pg_said, my_said;
+    char m[1024];
+    if (pgf_attach_config(sq_db(e), cf, m, sizeof m)) /* pg.users, ...: one down is left out */
+        warn_left_out(&pg_said, m);
+    if (myf_attach_config(sq_db(e), cf, m, sizeof m)) /* shop.users, ... */
+        warn_left_out(&my_said, m);
     for (int i = 0; i < cf->nsqlite; i++) /* SQLite files: <name>.<table> */
         if (sq_attach_sqlite(e, cf->sqlite[i].name, cf->sqlite[i].path, err, errlen)) return -1;
     return 0;

@@ -309,6 +309,18 @@ else
     fail sluice_sql_reads_pg "$sq"
 fi
 
+# a connection that cannot be attached (its server down) is left out with a
+# warning naming it: the other connections and the lake still answer
+dcfg=$tmp/down.yaml
+dead=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+{ cat "$cfg"; printf '  down:\n    conninfo: "host=127.0.0.1 port=%s dbname=app user=postgres connect_timeout=2"\n' "$dead"; } >"$dcfg"
+if sq=$(build/san/sluice sql -d "$data" -c "$dcfg" -F csv "SELECT name FROM pg.users WHERE id = 3" 2>&1) &&
+    grep -q carol <<<"$sq" && grep -q 'postgres connection "down".*left out of SQL' <<<"$sq"; then
+    ok down_connection_left_out_others_answer
+else
+    fail down_connection_left_out_others_answer "$sq"
+fi
+
 # a lake table (landed by sluice serve) joined with a PostgreSQL table; the
 # predicate on the PostgreSQL side must reach PostgreSQL
 lcfg=$tmp/lake.yaml
