@@ -651,8 +651,8 @@ static const cf__field snap_table_fields[] = {
      "[snapshots](snapshots.md#masking)). Applied before a value is written anywhere.",
      0, 4096, 0, 0, 0, 0},
     {"where", CF_STRING, "", offsetof(cf_snap_table, where),
-     "A condition in the source's SQL that rows must meet (`deleted_at IS NULL`).", 0, 0, 0, 0,
-     0, 0},
+     "A condition in the source's SQL that rows must meet (`deleted_at IS NULL`); templated like "
+     "a sql job's text (`created_at < '{{window_end}}'`).", 0, 0, 0, 0, 0, 0},
     {"cursor", CF_STRING, "", offsetof(cf_snap_table, cursor),
      "Incremental instead of full: a column that grows with every insert or update "
      "(`updated_at`, `id`). A run reads the rows whose value is above the largest one already "

@@ -383,19 +383,30 @@ static void cleanup(jb_snap_run *k)
     free(k);
 }
 
-/* The rows the run reads: `where`, and for an incremental table those
- * above the cursor committed last. */
+/* The rows the run reads: `where` (templated: the run's window, params,
+ * secrets), and for an incremental table those above the cursor committed
+ * last. */
 static int scan_where(jb_snap_run *k, ut_buf *w, ut_error *e)
 {
-    const char *where = k->cfg ? k->cfg->where : "";
+    jb_task_ctx *c = k->c;
     char err[600];
-    if (ct_part_state_get(k->c->cat, k->c->job->name, k->c->run->part, &k->state, err,
-                          sizeof err) < 0)
-        return jb__snap_fail(k, e, UT_EIO, "%s", err);
-    if (k->incremental && k->state.has_cursor)
-        sn_where_after(w, where, k->cfg->cursor, k->state.cursor);
-    else ut_buf_puts(w, where);
-    return 0;
+    ut_buf where = {0};
+    jb_vars v = {.cf = c->cf, .job = c->job, .timing = c->timing, .run_id = c->run->id,
+                 .ws = c->run->window_start, .we = c->run->window_end,
+                 .iterations = c->run->iterations};
+    if (jb__expand(k->cfg ? k->cfg->where : "", &v, &where, c->redact, err, sizeof err)) {
+        ut_buf_free(&where);
+        return jb__snap_fail(k, e, UT_EINVAL, "where: %s", err);
+    }
+    int rc = 0;
+    if (ct_part_state_get(c->cat, c->job->name, c->run->part, &k->state, err, sizeof err) < 0)
+        rc = jb__snap_fail(k, e, UT_EIO, "%s", err);
+    else if (k->incremental && k->state.has_cursor)
+        sn_where_after(w, ut_buf_cstr(&where), k->cfg->cursor, k->state.cursor);
+    else
+        ut_buf_puts(w, ut_buf_cstr(&where));
+    ut_buf_free(&where);
+    return rc;
 }
 
 /* Connect and begin the scan of the run's table. */

@@ -48,6 +48,14 @@ jobs:
       public.big: {split_by: bucket, parallel: 4}
       public.tiny: {split_by: id, parallel: 8}
       public.texty: {split_by: name, parallel: 2}
+  win:
+    kind: snapshot
+    source: app
+    window: day
+    retries: 0
+    table_prefix: win_
+    tables:
+      public.big: {where: "at < '{{window_start}}'::timestamptz + interval '1000 seconds'"}
   twins:
     kind: snapshot
     source: app
@@ -113,6 +121,15 @@ R.check('parallel_and_serial_runs_succeed', [of(par, 'public.big'), of(par, 'pub
     const tw = await runsOf('twins', 2);
     R.check('two_sources_one_lake_table_fail_naming_both', tw.length === 2 && tw.every((r) => r.state === 'failed' && /lands in lake table a_b_c too/.test(r.error))
         && !fs.existsSync(path.join(lake, 'a_b_c')) ? [] : tw.map((r) => JSON.stringify(r)));
+}
+
+{ /* where is templated with the run's window */
+    await sluice(['run', 'win', '-c', cfgPath, '-w', '2024-05-01']);
+    const w = await runsOf('win', 1);
+    R.check('where_templated_with_the_window', w[0] && w[0].state === 'succeeded' && w[0].rows === 999 ? [] : [JSON.stringify(w[0])]);
+    fs.writeFileSync(path.join(T, 'bad.yaml'), fs.readFileSync(cfgPath, 'utf8').replace('{{window_start}}', '{{no_such_var}}'));
+    const c = await sluice(['config', '--check', path.join(T, 'bad.yaml')]);
+    R.check('where_with_an_unknown_variable_refused', c.status !== 0 && /tables\.public\.big\.where: .*no_such_var/.test(c.stderr) ? [] : [`${c.status} ${c.stderr}`]);
 }
 
 await srv.stop();
