@@ -241,9 +241,14 @@ static int check_snapshot(const cf_config *cf, const cf_job *j, char *msg, size_
                               j->tables[t].name, j->tables[t].mask.k[i]);
         }
     char tm[600];
-    for (int t = 0; t < j->ntables; t++)
+    for (int t = 0; t < j->ntables; t++) {
         if (jb__tmpl_check(cf, j, j->tables[t].where, tm, sizeof tm))
             return ut_err(msg, n, "tables.%s.where: %s", j->tables[t].name, tm);
+        if (j->tables[t].parallel > 1 && !cf_postgres_find(cf, j->source))
+            return ut_err(msg, n, "tables.%s.parallel: parallel reads need a PostgreSQL source "
+                          "(its connections share one snapshot; %s's cannot)",
+                          j->tables[t].name, j->source);
+    }
     lake_clash lc = {.cf = cf, .msg = msg, .n = n};
     if (named_parts(j, check_lake_table, &lc)) return -1;
     char v[JB_MAX_SECRET_BYTES], m[400];

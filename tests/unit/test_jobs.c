@@ -1666,4 +1666,7 @@ TEST(jobs_check_snapshot_lake_tables)
     snprintf(body, sizeof body, "%sjobs:\n  s:\n    kind: snapshot\n    source: db\n"
              "    tables:\n      a.b: {parallel: 4}\n", pg);
     CHECK(strstr(check_msg(body, err, sizeof err), "parallel needs split_by"));
+    snprintf(body, sizeof body, "sqlite:\n  f: {path: /tmp/x.db}\njobs:\n  s:\n    kind: snapshot\n"
+             "    source: f\n    tables:\n      main.t: {split_by: id, parallel: 4}\n");
+    CHECK(strstr(check_msg(body, err, sizeof err), "parallel reads need a PostgreSQL source"));
 }
