@@ -18,6 +18,7 @@
 #define SNAP_MAX_PARALLEL 64
 #define SNAP_ROW_GROUP_BYTES (128u << 20)    /* shared by the readers of one run */
 #define SNAP_MIN_ROW_GROUP_BYTES (16u << 20) /* per reader */
+#define SNAP_MIN_PAGE_BYTES (128u << 10)     /* per reader and column: pages, dictionaries */
 
 /* One column of the lake table as this run writes it. */
 typedef struct jb_snap_col {
