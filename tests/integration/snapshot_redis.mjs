@@ -17,6 +17,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import { Reporter, makeTmp, Server, sluice, openDuck, sleep, sanitizerReport, lakeScan } from '../node/lib/common.mjs';
+import { runsOf as jobRuns, trigger as jobTrigger } from '../node/lib/jobs.mjs';
 import { startRedis } from '../node/lib/redis.mjs';
 
 const R = new Reporter();
@@ -116,19 +117,8 @@ const srv = new Server(T, cfgPath);
 process.on('exit', () => { if (srv.proc) srv.proc.kill('SIGKILL'); });
 await srv.start();
 
-async function runsOf(job, want, timeoutMs = 90000) {
-    const t0 = Date.now();
-    let runs = [];
-    while (Date.now() - t0 < timeoutMs) {
-        const r = await sluice(['runs', job, '-c', cfgPath, '--format', 'json']);
-        runs = JSON.parse(r.stdout.toString() || '[]');
-        const ended = runs.filter((x) => ['succeeded', 'failed', 'dead'].includes(x.state));
-        if (runs.length >= want && ended.length === runs.length) return runs;
-        await sleep(200);
-    }
-    return runs;
-}
-const trigger = (job) => sluice(['run', job, '-c', cfgPath, '-w', '2024-05-01']);
+const runsOf = (job, want, t = 90000) => jobRuns(cfgPath, job, want, t);
+const trigger = (job) => jobTrigger(cfgPath, job, '2024-05-01');
 
 res = await trigger('r');
 let runs = await runsOf('r', 2);

@@ -20,6 +20,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { Reporter, makeTmp, Server, sluice, openDuck, sleep, sanitizerReport, lakeScan } from '../node/lib/common.mjs';
+import { runsOf as jobRuns, trigger as jobTrigger, latest } from '../node/lib/jobs.mjs';
 import { startPg } from '../node/lib/pg.mjs';
 
 const R = new Reporter();
@@ -146,18 +147,8 @@ await srv.start();
 const duck = await openDuck();
 const q1 = async (sql) => (await duck.all(sql)).rows[0];
 
-async function runsOf(job, want, timeoutMs = 60000) {
-    const t0 = Date.now();
-    let runs = [];
-    while (Date.now() - t0 < timeoutMs) {
-        runs = JSON.parse((await sluice(['runs', job, '-c', cfgPath, '--format', 'json'])).stdout.toString() || '[]');
-        if (runs.length >= want && runs.every((x) => ['succeeded', 'failed', 'dead'].includes(x.state))) return runs;
-        await sleep(150);
-    }
-    return runs;
-}
-const trigger = (job, day) => sluice(['run', job, '-c', cfgPath, '-w', day]);
-const latest = (runs, part) => runs.filter((r) => r.account === part).sort((a, b) => b.id - a.id)[0];
+const runsOf = (job, want, t) => jobRuns(cfgPath, job, want, t);
+const trigger = (job, day) => jobTrigger(cfgPath, job, day);
 /* ONLY=nul,par,lock,conc,twin runs just those sections (while debugging) */
 const section = (k) => !process.env.ONLY || process.env.ONLY.split(',').includes(k);
 const count = async (table) => fs.existsSync(path.join(lake, table)) ? Number((await q1(`SELECT count(*) FROM ${lakeScan(lake, table)}`))[0]) : 0;

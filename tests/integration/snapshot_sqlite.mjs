@@ -17,6 +17,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import { Reporter, makeTmp, Server, sluice, run, openDuck, sleep, sanitizerReport, lakeScan } from '../node/lib/common.mjs';
+import { runsOf as jobRuns, trigger as jobTrigger } from '../node/lib/jobs.mjs';
 
 const R = new Reporter();
 const T = makeTmp('snapshot-sqlite');
@@ -109,19 +110,8 @@ const srv = new Server(T, cfgPath);
 process.on('exit', () => { if (srv.proc) srv.proc.kill('SIGKILL'); });
 await srv.start();
 
-async function runsOf(job, want, timeoutMs = 60000) {
-    const t0 = Date.now();
-    let runs = [];
-    while (Date.now() - t0 < timeoutMs) {
-        const r = await sluice(['runs', job, '-c', cfgPath, '--format', 'json']);
-        runs = JSON.parse(r.stdout.toString() || '[]');
-        const ended = runs.filter((x) => ['succeeded', 'failed', 'dead'].includes(x.state));
-        if (runs.length >= want && ended.length === runs.length) return runs;
-        await sleep(200);
-    }
-    return runs;
-}
-const trigger = (job, day = '2024-05-01', force) => sluice(['run', job, '-c', cfgPath, '-w', day, ...(force ? ['--force'] : [])]);
+const runsOf = (job, want, t) => jobRuns(cfgPath, job, want, t);
+const trigger = (job, day = '2024-05-01', force) => jobTrigger(cfgPath, job, day, force);
 
 res = await trigger('app');
 let runs = await runsOf('app', 3);
