@@ -245,6 +245,11 @@ typedef struct cl_result {
 typedef struct cl_tokens cl_tokens;
 cl_tokens *cl_tokens_create(void);
 void cl_tokens_destroy(cl_tokens *t); /* accepts NULL */
+/* Keep refresh tokens that a token endpoint rotates (an answer with a new
+ * refresh_token) in dir (created, mode 0700), shared by every process on it;
+ * grants of one (cache_key, configured token) take turns under a lock.
+ * Without it a rotated token lives for this collection only.  0 / -1. */
+int cl_tokens_persist(cl_tokens *t, const char *dir, char *err, size_t errlen);
 
 /* Run one collection.  0 on CL_OK, else -1 with e (kind UT_EIO, UT_EINVAL,
  * UT_ECANCELED ...; message naming the source, account and URL) and
