@@ -241,6 +241,11 @@ typedef struct cl_result {
     char body[513];             /* its answer's first 512 bytes (redacted) */
 } cl_result;
 
+/* Add the forms a secret value takes in HTTP bodies to s: as it is,
+ * URL-encoded (a next-page URL echoing an access_token parameter) and with
+ * JSON's "\/" for '/' (both).  0, or -1 when s is full. */
+int cl_scrub_secret(ut_scrub *s, const char *v);
+
 /* The shared OAuth2 access-token cache (one per process). */
 typedef struct cl_tokens cl_tokens;
 cl_tokens *cl_tokens_create(void);
