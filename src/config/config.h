@@ -120,6 +120,8 @@ typedef struct cf_lake {
 typedef struct cf_stream {
     char name[CF_NAME_MAX + 1];
     cf_strlist tokens;       /* Bearer write tokens; empty = no auth */
+    cf_strlist aws_keys;     /* Kinesis/Firehose API: access key ids (secrets: <secrets_dir>/<id>) */
+    int aws_anonymous;       /* ... and unsigned requests too */
     cf_fsync fsync;
     uint64_t segment_bytes;
     int64_t retention_ms;    /* 0 = forever */

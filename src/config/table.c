@@ -213,6 +213,14 @@ static const cf__field stream_fields[] = {
      "Bearer tokens allowed to write to the stream (`Authorization: Bearer TOKEN`). Omitted or "
      "empty: no authentication.",
      0, CF_MAX_TOKENS, 0, 0, 0, check_token},
+    {"aws_keys", CF_STRLIST, "", offsetof(cf_stream, aws_keys),
+     "Access key ids that may write through the Kinesis / Firehose API (`POST /` with "
+     "`X-Amz-Target`, SigV4-signed); each key's secret is the secret of that name "
+     "(`<secrets_dir>/<id>`, else `$SLUICE_SECRET_<ID>`). See [producers](producers.md).",
+     0, CF_MAX_TOKENS, 0, 0, 0, check_token},
+    {"aws_anonymous", CF_BOOL, "false", offsetof(cf_stream, aws_anonymous),
+     "The Kinesis / Firehose API also takes unsigned requests for this stream.", 0, 0, 0, 0, 0,
+     0},
     {"fsync", CF_FSYNC, "always", offsetof(cf_stream, fsync),
      "When records are durable before ingest answers 2xx. `never` is **unsafe**: acknowledged "
      "records can be lost in a power loss or kernel crash.",
