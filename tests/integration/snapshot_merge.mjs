@@ -8,7 +8,9 @@
  *   - `sluice ddl <view> --dialect duckdb` run in DuckDB over the lake files
  *     gives the same rows; trino/spark/athena texts quote as they should
  *   - `sluice tables` marks it a view, `sluice describe` shows its definition
- *   - user SQL cannot drop it nor create views outside temp
+ *   - user SQL cannot drop it nor create views outside temp; the HTTP query
+ *     API sees it too
+ *   - SQLite and MariaDB sources: their primary keys are the default key
  *   - bad config: an unknown key column, a masked key, a view named like a
  *     table or a case twin, an SQL keyword, no cursor: errors naming the job,
  *     the table and the column */
@@ -16,6 +18,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Reporter, makeTmp, Server, sluice, openDuck, sanitizerReport } from '../node/lib/common.mjs';
 import { startPg } from '../node/lib/pg.mjs';
+import { startMariadb } from '../node/lib/mariadb.mjs';
+import { run } from '../node/lib/common.mjs';
 import { runsOf as jobRuns, trigger as jobTrigger, latest } from '../node/lib/jobs.mjs';
 
 const R = new Reporter();
@@ -32,6 +36,32 @@ CREATE TABLE public.nokey (a int4, updated_at timestamptz);
 INSERT INTO public.nokey VALUES (1, now());
 `);
 const conninfo = `host=127.0.0.1 port=${pg.port} dbname=app user=postgres`;
+/* SQLite: a composite primary key; MariaDB (when installed): a primary key not on the first column */
+const DB = path.join(T, 'app.db');
+const sq = (q) => run('sqlite3', [DB, q]).then((r) => { if (r.status !== 0) throw new Error(r.stderr); return r.stdout.toString().trim(); });
+await sq(`PRAGMA journal_mode = WAL; CREATE TABLE items (shop TEXT, sku INTEGER, price REAL, ver INTEGER NOT NULL, PRIMARY KEY (shop, sku));
+WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < 100) INSERT INTO items SELECT 's' || (n % 4), n, n * 0.5, n FROM g;`);
+const my = await startMariadb(path.join(T, 'my'));
+const PW = 'merge-pw-4Rt';
+if (my) {
+    await my.sql('', `CREATE DATABASE crm;
+CREATE TABLE crm.contacts (name VARCHAR(40), id INT NOT NULL, seen BIGINT NOT NULL, PRIMARY KEY (id));
+INSERT INTO crm.contacts VALUES ('a', 1, 1), ('b', 2, 2), ('c', 3, 3);
+CREATE USER 'reader'@'127.0.0.1' IDENTIFIED BY '${PW}';
+GRANT SELECT ON crm.* TO 'reader'@'127.0.0.1';`);
+    fs.writeFileSync(path.join(T, 'mypw'), PW + '\n');
+}
+const myCfg = my ? `mysql:
+  crm: {host: 127.0.0.1, port: ${my.port}, user: reader, password_file: ${T}/mypw}
+` : '';
+const myJob = my ? `  crm:
+    kind: snapshot
+    source: crm
+    window: day
+    retries: 0
+    tables:
+      crm.contacts: {cursor: seen, merge: {}}
+` : '';
 const cfgPath = path.join(T, 'sluice.yaml');
 fs.writeFileSync(cfgPath, `
 data_dir: ${T}/data
@@ -41,7 +71,16 @@ workers: 2
 scheduler: {tick: 100ms, task_timeout: 2s, heartbeat: 300ms, max_deliveries: 5}
 postgres:
   app: {conninfo: "${conninfo}"}
-jobs:
+sqlite:
+  lite: {path: ${DB}}
+${myCfg}jobs:
+${myJob}  items:
+    kind: snapshot
+    source: lite
+    window: day
+    retries: 0
+    tables:
+      main.items: {cursor: ver, merge: {}}
   shop:
     kind: snapshot
     source: app
@@ -100,6 +139,35 @@ R.check('three_runs_succeeded', o3?.state === 'succeeded' && latest(runs, 'publi
     const l = await sql('SELECT order_id, line, qty FROM lines_now ORDER BY order_id, line');
     const lw = await srcRows(`SELECT order_id || ',' || line || ',' || qty FROM public.lines ORDER BY order_id, line`);
     R.check('composite_primary_key_view', l.ok && l.out.split('\n').slice(1).join('\n') === lw ? [] : [l.err, l.out.slice(0, 200)]);
+}
+
+/* SQLite and MariaDB sources: the primary key they report is the key */
+{
+    await trigger('items', '2024-05-01');
+    await runsOf('items', 1);
+    await sq(`UPDATE items SET price = -price, ver = 1000 + sku WHERE sku % 7 = 0; INSERT INTO items VALUES ('s9', 1, 9.5, 2000);`);
+    await trigger('items', '2024-05-02');
+    const ir = await runsOf('items', 2);
+    const got = await sql("SELECT shop, sku, printf('%.1f', price), ver FROM main_items_latest ORDER BY shop, sku");
+    const want = (await sq(`SELECT shop || ',' || sku || ',' || printf('%.1f', price) || ',' || ver FROM items ORDER BY shop, sku`));
+    R.check('sqlite_primary_key_view', latest(ir, 'main.items')?.state === 'succeeded' && got.out.split('\n').slice(1).join('\n') === want
+        ? [] : [JSON.stringify(ir), got.err, got.out.slice(0, 200), '---', want.slice(0, 200)]);
+    if (my) {
+        await trigger('crm', '2024-05-01');
+        await runsOf('crm', 1);
+        await my.sql('', `UPDATE crm.contacts SET name = 'bb', seen = 10 WHERE id = 2; UPDATE crm.contacts SET name = 'bbb', seen = 11 WHERE id = 2; INSERT INTO crm.contacts VALUES ('d', 4, 12);`);
+        await trigger('crm', '2024-05-02');
+        const cr = await runsOf('crm', 2);
+        const c = await sql('SELECT name, id, seen FROM crm_contacts_latest ORDER BY id');
+        R.check('mysql_primary_key_view', latest(cr, 'crm.contacts')?.state === 'succeeded' && c.out === 'name,id,seen\na,1,1\nbbb,2,11\nc,3,3\nd,4,12'
+            ? [] : [JSON.stringify(cr), c.out, c.err]);
+    } else R.skip('mysql_primary_key_view', 'MariaDB is not installed (scripts/deps.sh --test)');
+}
+
+/* the HTTP query API sees the views too */
+{
+    const r = await srv.request('POST', '/v1/query?format=csv', 'SELECT count(*) AS n, count(DISTINCT id) AS k FROM public_orders_latest');
+    R.check('query_api_sees_the_view', r.code === 200 && r.body.trim() === 'n,k\n510,510' ? [] : [r.code, r.body]);
 }
 
 /* tables, describe, ddl */
@@ -177,6 +245,6 @@ await bad('view_is_a_sql_jobs_table', `      public.orders: {cursor: updated_at,
   agg: {kind: sql, sql: "SELECT 1 AS x", table: t2_x_aggr_1d_daily, window: day}`,
     /jobs\.shop: tables\.public\.orders\.merge: view t2_x_aggr_1d_daily has the name of the table job agg writes/);
 
-await pg.stop?.();
+if (my) await my.stop();
 console.log(`${R.passed} passed, ${R.failed} failed`);
 process.exit(R.failed ? 1 : 0);
