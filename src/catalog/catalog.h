@@ -632,7 +632,9 @@ typedef struct ct_view {
 /* Create or update view v (sql ignored: made from the base table's columns
  * now), in one transaction.  Refused (-1 with a message naming the view):
  * a bad name, a table of that name (any case), a view of that name another
- * job or another base table has, key or order columns base lacks.  0 / -1. */
+ * job or another base table has, key or order columns base lacks.  The
+ * job's view of the same base under another name is dropped (renamed in
+ * the config).  0 / -1. */
 int ct_view_put(ct_catalog *c, const ct_view *v, char *err, size_t errlen);
 /* The view named name (ASCII case ignored): 1 (fills *out; ct_view_free),
  * 0 none, -1. */

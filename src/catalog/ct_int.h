@@ -26,6 +26,7 @@ enum {
     S_VIEW_PUT,
     S_VIEW_GET,
     S_VIEWS_ALL,
+    S_VIEW_DROP_OTHERS,
     S_VIEW_KEYS,
     S_VIEW_NAME_NOCASE,
     S_VERSIONS_JSON,

@@ -222,6 +222,7 @@ static const char *const ct_sql[S__COUNT] = {
                    "excluded.order_col, sql = excluded.sql, updated_ms = excluded.updated_ms",
     [S_VIEW_GET] = "SELECT " VIEW_COLS " FROM views WHERE name = ?1",
     [S_VIEWS_ALL] = "SELECT " VIEW_COLS " FROM views ORDER BY name COLLATE BINARY",
+    [S_VIEW_DROP_OTHERS] = "DELETE FROM views WHERE job = ?1 AND base = ?2 AND name <> ?3",
     [S_VIEW_KEYS] = "SELECT value FROM json_each(?1) ORDER BY key",
     [S_VIEW_NAME_NOCASE] = "SELECT name FROM views WHERE name = ?1 LIMIT 1",
     [S_TABLE_NAME_NOCASE] = "SELECT name FROM tables WHERE name = ?1 COLLATE NOCASE AND name <> ?1 "

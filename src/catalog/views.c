@@ -266,6 +266,20 @@ static int name_free(ct_catalog *c, const ct_view *v, char *err, size_t errlen)
     return clash ? -1 : 0;
 }
 
+/* The job's view of the same table under an earlier name is gone: one
+ * view per (job, table), the config's name wins. */
+static int drop_renamed(ct_catalog *c, const ct_view *v, char *err, size_t errlen)
+{
+    sqlite3_stmt *s = ct_stmt(c, S_VIEW_DROP_OTHERS, err, errlen);
+    if (!s) return -1;
+    sqlite3_bind_text(s, 1, v->job, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, v->base, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 3, v->name, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(s) == SQLITE_DONE ? 0 : ct_sqlerr(c, "drop a renamed view", err, errlen);
+    ct_done(s);
+    return rc;
+}
+
 int ct__view_put_tx(ct_catalog *c, const ct_view *v, char *err, size_t errlen)
 {
     if (name_free(c, v, err, errlen)) return -1;
@@ -299,6 +313,7 @@ int ct__view_put_tx(ct_catalog *c, const ct_view *v, char *err, size_t errlen)
         rc = sqlite3_step(s) == SQLITE_DONE ? 0 : ct_sqlerr(c, "put a view", err, errlen);
         ct_done(s);
     }
+    if (rc == 0) rc = drop_renamed(c, v, err, errlen);
     ut_buf_free(&key);
     free(sql);
     return rc;

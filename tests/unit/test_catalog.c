@@ -1339,5 +1339,11 @@ TEST(catalog_view_put_names)
     ct_view *all;
     CHECK_EQ_INT(ct_views(c, &all, err, sizeof err), 1);
     ct_views_free(all, 1);
+    v = order_view(); /* renamed in the config: the new name replaces the old */
+    snprintf(v.name, sizeof v.name, "events_now");
+    CHECK_MSG(ct_view_put(c, &v, err, sizeof err) == 0, "%s", err);
+    CHECK_EQ_INT(ct_views(c, &all, err, sizeof err), 1);
+    CHECK_EQ_STR(all[0].name, "events_now");
+    ct_views_free(all, 1);
     ct_close(c);
 }
