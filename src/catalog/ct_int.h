@@ -165,6 +165,9 @@ int ct_position_set_tx(ct_catalog *c, const char *stream, int64_t table_id, cons
 /* Finish d's run inside the caller's transaction (ct_apply, ct_run_finish):
  * 1 done, 0 fenced out, -1 error. */
 int ct_run_finish_tx(ct_catalog *c, const struct ct_run_done *d, char *err, size_t errlen);
+/* ddl.c: name as an identifier quoted by q (" or `), q doubled inside. */
+void ct__quote_ident(ut_buf *b, char q, const char *name);
+
 /* views.c: put d's view (d->view) inside the transaction, after its
  * table's changes.  0 or -1 with a message naming the view. */
 int ct__view_put_tx(ct_catalog *c, const struct ct_view *v, char *err, size_t errlen);

@@ -18,13 +18,7 @@ static const char *const dialects[V_N] = {"sqlite", "trino", "athena", "spark", 
  * are Trino SQL, not Hive DDL). */
 static void ident(ut_buf *b, int d, const char *name)
 {
-    char q = d == V_SPARK ? '`' : '"';
-    ut_buf_putc(b, (uint8_t)q);
-    for (const char *p = name; *p; p++) {
-        if (*p == q) ut_buf_putc(b, (uint8_t)q);
-        ut_buf_putc(b, (uint8_t)*p);
-    }
-    ut_buf_putc(b, (uint8_t)q);
+    ct__quote_ident(b, d == V_SPARK ? '`' : '"', name);
 }
 
 static void qualified(ut_buf *b, int d, const char *schema, const char *name)
