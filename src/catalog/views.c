@@ -171,7 +171,8 @@ static int read_row(ct_catalog *c, sqlite3_stmt *s, ct_view *out, char *err, siz
     while ((rc = sqlite3_step(k)) == SQLITE_ROW && out->nkey < CT_VIEW_MAX_KEY)
         ct_col_text(k, 0, out->key[out->nkey++], sizeof out->key[0]);
     ct_done(k);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return ct_sqlerr(c, "read a view's key", err, errlen);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return ct_sqlerr(c, "read a view's key", err, errlen);
     return 0;
 }
 
