@@ -649,10 +649,6 @@ static int check_snap_merge(const void *obj, char *msg, size_t msglen)
     const cf_snap_merge *m = obj;
     if (m->view[0] && ut_name_check(UT_NAME_TABLE, m->view, strlen(m->view), msg, msglen))
         return -1;
-    for (int i = 0; i < m->key.n; i++)
-        for (int k = 0; k < i; k++)
-            if (!strcmp(m->key.v[i], m->key.v[k]))
-                return ut_err(msg, msglen, "key: column %s is listed twice", m->key.v[i]);
     return 0;
 }
 

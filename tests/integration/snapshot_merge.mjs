@@ -3,7 +3,7 @@
  *   - insert, run; update some rows twice and insert more, run; run again:
  *     `SELECT * FROM <view>` in sluice sql equals `SELECT * FROM source`
  *     exactly (one row per key, the latest), with the key defaulting to
- *     the source's primary key (a composite one too) and decimal/time
+ *     the source's primary key (a composite one too, its cursor renamed) and decimal/time
  *     columns as the base table presents them
  *   - `sluice ddl <view> --dialect duckdb` run in DuckDB over the lake files
  *     gives the same rows; trino/spark/athena texts quote as they should
@@ -88,7 +88,7 @@ ${myJob}  items:
     retries: 0
     tables:
       public.orders: {cursor: updated_at, merge: {}}
-      public.lines: {cursor: updated_at, merge: {view: lines_now}}
+      public.lines: {cursor: updated_at, rename: {updated_at: changed_at}, merge: {view: lines_now}}
       public.nokey: {cursor: updated_at, merge: {}}
 `);
 const srv = new Server(T, cfgPath);
@@ -178,7 +178,7 @@ if (process.env.KEEP) fs.cpSync(DATA, process.env.KEEP, { recursive: true });
     R.check('tables_marks_views', line && /\bview\b/.test(line) && /public_orders \(job shop\)/.test(line) ? [] : [t.stdout.toString()]);
     const tj = JSON.parse((await sluice(['tables', '--data', DATA, '--format', 'json'])).stdout.toString());
     const vj = tj.find((x) => x.name === 'lines_now');
-    R.check('tables_json_views', vj && vj.kind === 'view' && vj.base === 'public_lines' && vj.key.join() === 'order_id,line' ? [] : [JSON.stringify(vj)]);
+    R.check('tables_json_views', vj && vj.kind === 'view' && vj.base === 'public_lines' && vj.key.join() === 'order_id,line' && vj.order === 'changed_at' ? [] : [JSON.stringify(vj)]);
     const d = await sluice(['describe', '--data', DATA, 'public_orders_latest']);
     R.check('describe_shows_definition', d.status === 0 && /row_number\(\) OVER \(PARTITION BY "id" ORDER BY "updated_at" DESC NULLS LAST/.test(d.stdout.toString()) ? [] : [d.stdout.toString(), d.stderr.toString()]);
     const want = { trino: /CREATE OR REPLACE VIEW "public_orders_latest" AS[\s\S]*PARTITION BY "id" ORDER BY "updated_at" DESC/, athena: /PARTITION BY "id" ORDER BY "updated_at" DESC/,
