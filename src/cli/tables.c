@@ -154,7 +154,8 @@ int cli_tables(int argc, char **argv)
         {"format", 'f', CLI_STR, &format, "FMT", "table or json"},
         {0}};
     cli_cmd cmd = {"tables", "", "list the lake tables in the catalog: files, rows, bytes, "
-                                 "partitions, schema version, stream, location",
+                                 "partitions, schema version, stream, location; then the views "
+                                 "(VERSION view)",
                    flags, 0, 0, NULL};
     char *pos[1], err[1024];
     int npos, rc = cli_parse(&cmd, argc, argv, pos, &npos);
@@ -481,8 +482,9 @@ int cli_describe(int argc, char **argv)
         {"json", 'j', CLI_BOOL, &json, NULL, "one JSON object instead of text"},
         {"files", 'F', CLI_BOOL, &files, NULL, "also list every live file with its column stats"},
         {0}};
-    cli_cmd cmd = {"describe", "TABLE", "show a table's columns (and the schema version that added "
-                                        "each), schema history, partitions and files",
+    cli_cmd cmd = {"describe", "TABLE|VIEW", "show a table's columns (and the schema version "
+                                             "that added each), schema history, partitions and "
+                                             "files; a view's key, order and definition",
                    flags, 1, 1, NULL};
     char *pos[1], err[1024];
     int npos, rc = cli_parse(&cmd, argc, argv, pos, &npos);
@@ -565,8 +567,9 @@ int cli_ddl(int argc, char **argv)
         {"schema", 's', CLI_STR, &schema, "NAME",
          "qualify the table name (Trino's partition sync uses it; default 'default')"},
         {0}};
-    cli_cmd cmd = {"ddl", "TABLE", "print the statement that makes Trino, Athena, Spark or DuckDB "
-                                   "read the table in place (Parquet, Hive-style partitions)",
+    cli_cmd cmd = {"ddl", "TABLE|VIEW", "print the statement that makes Trino, Athena, Spark or "
+                                        "DuckDB read the table in place (Parquet, Hive-style "
+                                        "partitions), or a view's CREATE VIEW",
                    flags, 1, 1,
                    "Partition columns (dt, hr) are strings; local locations become file:// URIs\n"
                    "for Trino and Spark.  docs/catalog.md explains each dialect.\n"};

@@ -171,7 +171,6 @@ R.check('three_runs_succeeded', o3?.state === 'succeeded' && latest(runs, 'publi
 }
 
 /* tables, describe, ddl */
-if (process.env.KEEP) fs.cpSync(DATA, process.env.KEEP, { recursive: true });
 {
     const t = await sluice(['tables', '--data', DATA]);
     const line = t.stdout.toString().split('\n').find((x) => x.startsWith('public_orders_latest '));
