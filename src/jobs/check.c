@@ -268,9 +268,11 @@ static int check_views(const cf_config *cf, const cf_job *j, char *msg, size_t n
         char v[160];
         int has = jb__snap_view_name(j, st->name, v, sizeof v);
         if (!has) continue;
-        if (has < 0 || ut_name_check(UT_NAME_TABLE, v, strlen(v), msg, n))
-            return ut_err(msg, n, "tables.%s.merge: the view's name is not a valid table name "
-                          "(at most 127 bytes; set merge.view)", st->name);
+        char why[300];
+        if (has < 0) snprintf(why, sizeof why, "it is over %zu bytes", sizeof v - 1);
+        if (has < 0 || ut_name_check(UT_NAME_TABLE, v, strlen(v), why, sizeof why))
+            return ut_err(msg, n, "tables.%s.merge: the view's name: %s (set merge.view)",
+                          st->name, why);
         if (sqlite3_keyword_check(v, (int)strlen(v)))
             return ut_err(msg, n, "tables.%s.merge: view name %s is an SQL keyword (every "
                           "query would have to quote it): set merge.view", st->name, v);

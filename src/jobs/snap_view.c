@@ -43,6 +43,10 @@ static int key_columns(const jb_snap_run *k, const char **key, ut_error *e)
     for (int i = 0; i < m->key.n && n < CT_VIEW_MAX_KEY; i++) key[n++] = m->key.v[i];
     if (n) return n;
     const sn_column *src = sn_scan_columns(k->scan);
+    for (int i = 0; i < sn_scan_ncols(k->scan); i++)
+        if (src[i].pk > CT_VIEW_MAX_KEY)
+            return jb__snap_fail((jb_snap_run *)k, e, UT_EINVAL, "merge: the source's primary "
+                                 "key has over %d columns; give merge.key", CT_VIEW_MAX_KEY);
     for (int pos = 1; pos <= CT_VIEW_MAX_KEY; pos++)
         for (int i = 0; i < sn_scan_ncols(k->scan); i++)
             if (src[i].pk == pos) key[n++] = src[i].name;

@@ -47,9 +47,9 @@ static void make(sq_engine *e, const ct_view *v)
 int sq__views_refresh(sq_engine *e, char *err, size_t errlen)
 {
     ct_view *v = NULL;
-    int n = ct_views(e->cat, &v, err, errlen);
-    if (n < 0) return -1;
-    if (n > SQ_MAX_TABLES) n = SQ_MAX_TABLES;
+    int all = ct_views(e->cat, &v, err, errlen);
+    if (all < 0) return -1;
+    int n = all < SQ_MAX_TABLES ? all : SQ_MAX_TABLES;
     sq_known_view *now = ut_calloc((size_t)n + 1, sizeof *now);
     for (int i = 0; i < n; i++) {
         snprintf(now[i].name, sizeof now[i].name, "%s", v[i].name);
@@ -67,7 +67,7 @@ int sq__views_refresh(sq_engine *e, char *err, size_t errlen)
         if (e->views[k].name[0]) drop(e, e->views[k].name);
     free(e->views);
     e->views = now, e->nviews = n;
-    ct_views_free(v, n);
+    ct_views_free(v, all);
     return 0;
 }
 
