@@ -3,8 +3,10 @@
  * records, types from the first SAMPLE_ROWS records (INTEGER, REAL, else
  * TEXT), or from the number of records the second argument says (0 = every
  * record: a key first seen late still gets its column, a late value its
- * type).  NDJSON keys that differ only in ASCII case are one column (SQL
- * could not tell them apart), named as first seen.  Files may be gzip or
+ * type), or given as a third argument, a letter per column (the types a
+ * caller already knows: the file is then read once).  NDJSON keys that
+ * differ only in ASCII case are one column (SQL could not tell them apart),
+ * named as first seen.  Files may be gzip or
  * zstd compressed.  Full scans only. */
 #include "csv/csv.h"
 #include "io/io.h"
@@ -236,31 +238,55 @@ static int next_record(fvtab *t, fcur *c, int infer, char *err, size_t errlen)
     }
 }
 
-static int xconnect(sqlite3 *db, void *aux, int argc, const char *const *argv, sqlite3_vtab **out,
-                    char **pzErr)
+/* Widen the columns over the sample.  0 or -1. */
+static int infer(fvtab *t, fcur *c, char *err, size_t errlen)
 {
-    (void)aux;
-    if (argc < 4 || argc > 5) {
-        *pzErr = sqlite3_mprintf("%s: the path and an optional sample size expected", argv[0]);
-        return SQLITE_ERROR;
+    for (int64_t r = 0; !t->sample || r < t->sample; r++) {
+        int rc = next_record(t, c, 1, err, errlen);
+        if (rc < 0) return -1;
+        if (rc == 0) break;
     }
-    fvtab *t = ut_calloc(1, sizeof *t);
-    t->ndjson = !strcmp(argv[0], "sluice_ndjson");
-    t->sample = argc == 5 ? strtoll(argv[4], NULL, 10) : SAMPLE_ROWS;
-    const char *a = argv[3];
-    size_t len = strlen(a), j = 0;
-    for (size_t i = 1; i + 1 < len && j + 1 < sizeof t->path; i++) {
-        t->path[j++] = a[i];
-        if (a[i] == '\'' && a[i + 1] == '\'') i++;
+    return 0;
+}
+
+/* The third argument: a letter per column ('i' INTEGER, 'r' REAL, 't' TEXT,
+ * 'n' only nulls: TEXT), quoted; the columns the header's (CSV) or the
+ * first record's keys (NDJSON), so the file is not read to type them.
+ * 0 or -1. */
+static int given_types(fvtab *t, fcur *c, const char *types, char *err, size_t errlen)
+{
+    size_t n = strlen(types) + 2;
+    const char *arg = types - 1; /* arg[i + 1]: the letter of column i */
+    if (t->ndjson) {
+        int64_t sample = t->sample;
+        t->sample = 1;
+        int rc = infer(t, c, err, errlen); /* the first record's keys */
+        t->sample = sample;
+        if (rc) return -1;
     }
-    t->path[j] = 0;
-    char err[512];
+    if ((size_t)t->ncols != n - 2)
+        return ut_err(err, errlen, "%s: %zu column types for %d columns", t->path, n - 2,
+                      t->ncols);
+    for (int i = 0; i < t->ncols; i++) {
+        char k = arg[i + 1];
+        if (!strchr("irtn", k) || !k)
+            return ut_err(err, errlen, "%s: column type '%c' (i, r, t or n)", t->path, k);
+        t->cols[i].type = k == 'i' ? SQLITE_INTEGER : k == 'r' ? SQLITE_FLOAT : k == 't' ? SQLITE_TEXT : 0;
+    }
+    return 0;
+}
+
+/* The columns of t's file (t->path, t->ndjson, t->sample set): the CSV
+ * header's names or the NDJSON keys, typed by `types` (given_types) or
+ * from the sample.  0 or -1 with a message. */
+static int fv_init(fvtab *t, const char *types, char *err, size_t errlen)
+{
     fcur c = {0};
-    if (open_input(t, &c, err, sizeof err)) goto fail;
+    if (open_input(t, &c, err, errlen)) return -1;
     if (!t->ndjson) {
-        int rc = csv_next(c.csv, err, sizeof err);
+        int rc = csv_next(c.csv, err, errlen);
         if (rc != CSV_OK) {
-            if (rc == CSV_EOF) ut_err(err, sizeof err, "%s: empty (no header)", t->path);
+            if (rc == CSV_EOF) ut_err(err, errlen, "%s: empty (no header)", t->path);
             goto fail;
         }
         for (int i = 0; i < csv_nfields(c.csv); i++) {
@@ -273,26 +299,58 @@ static int xconnect(sqlite3 *db, void *aux, int argc, const char *const *argv, s
                 n = strlen(nm);
             }
             if (find_col(t, f, n, -1) >= 0 || add_col(t, f, n) < 0) {
-                ut_err(err, sizeof err, "%s: duplicate or too many header names", t->path);
+                ut_err(err, errlen, "%s: duplicate or too many header names", t->path);
                 goto fail;
             }
         }
     }
-    for (int64_t r = 0; !t->sample || r < t->sample; r++) {
-        int rc = next_record(t, &c, 1, err, sizeof err);
-        if (rc < 0) goto fail;
-        if (rc == 0) break;
-    }
+    if (types ? given_types(t, &c, types, err, errlen) : infer(t, &c, err, errlen)) goto fail;
     close_input(&c);
     ut_buf_free(&c.text);
-    if (!t->ncols) {
-        ut_err(err, sizeof err, "%s: no columns found", t->path);
-        goto fail;
+    if (!t->ncols) return ut_err(err, errlen, "%s: no columns found", t->path);
+    for (int i = 0; i < t->ncols; i++)
+        if (!t->cols[i].type) t->cols[i].type = SQLITE_TEXT;
+    return 0;
+fail:
+    close_input(&c);
+    ut_buf_free(&c.text);
+    return -1;
+}
+
+static int xconnect(sqlite3 *db, void *aux, int argc, const char *const *argv, sqlite3_vtab **out,
+                    char **pzErr)
+{
+    (void)aux;
+    if (argc < 4 || argc > 6) {
+        *pzErr = sqlite3_mprintf("%s: the path, an optional sample size and column types "
+                                 "expected", argv[0]);
+        return SQLITE_ERROR;
     }
+    fvtab *t = ut_calloc(1, sizeof *t);
+    t->ndjson = !strcmp(argv[0], "sluice_ndjson");
+    t->sample = argc >= 5 ? strtoll(argv[4], NULL, 10) : SAMPLE_ROWS;
+    const char *a = argv[3];
+    size_t len = strlen(a), j = 0;
+    for (size_t i = 1; i + 1 < len && j + 1 < sizeof t->path; i++) {
+        t->path[j++] = a[i];
+        if (a[i] == '\'' && a[i + 1] == '\'') i++;
+    }
+    t->path[j] = 0;
+    char err[512], types[SQ_MAX_TYPES_ARG + 1] = "";
+    if (argc == 6) {
+        size_t n = strlen(argv[5]);
+        if (n < 2 || argv[5][0] != '\'' || argv[5][n - 1] != '\'' || n - 2 >= sizeof types) {
+            ut_err(err, sizeof err, "%s: column types: a quoted string of i, r, t, n expected",
+                   t->path);
+            goto fail;
+        }
+        memcpy(types, argv[5] + 1, n - 2);
+        types[n - 2] = 0;
+    }
+    if (fv_init(t, argc == 6 ? types : NULL, err, sizeof err)) goto fail;
     ut_buf b = {0};
     ut_buf_puts(&b, "CREATE TABLE x(");
     for (int i = 0; i < t->ncols; i++) {
-        if (!t->cols[i].type) t->cols[i].type = SQLITE_TEXT;
         if (i) ut_buf_puts(&b, ", ");
         sq__ident(&b, t->cols[i].name);
         ut_buf_puts(&b, t->cols[i].type == SQLITE_INTEGER ? " INTEGER"
@@ -309,8 +367,6 @@ static int xconnect(sqlite3 *db, void *aux, int argc, const char *const *argv, s
     *out = &t->base;
     return SQLITE_OK;
 fail:
-    close_input(&c);
-    ut_buf_free(&c.text);
     *pzErr = sqlite3_mprintf("%s: %s", t->ndjson ? "read_ndjson" : "read_csv", err);
     for (int i = 0; i < t->ncols; i++) free(t->cols[i].name);
     free(t->cols);
@@ -425,6 +481,67 @@ static sqlite3_module file_module = {
     .xColumn = xcolumn,
     .xRowid = xrowid,
 };
+
+/* ---- the same rows without SQLite (sq_write's direct path) ------------------- */
+
+struct sq__frows {
+    fvtab t;
+    fcur c;
+};
+
+sq__frows *sq__frows_open(const char *path, int ndjson, const char *types, char *err,
+                          size_t errlen)
+{
+    sq__frows *r = ut_calloc(1, sizeof *r);
+    r->t.ndjson = ndjson;
+    if (snprintf(r->t.path, sizeof r->t.path, "%s", path) >= (int)sizeof r->t.path) {
+        ut_err(err, errlen, "%.200s...: path too long", path);
+        goto fail;
+    }
+    if (fv_init(&r->t, types, err, errlen)) goto fail;
+    r->c.vals = ut_calloc((size_t)r->t.ncols, sizeof *r->c.vals);
+    r->c.base.pVtab = &r->t.base;
+    if (open_input(&r->t, &r->c, err, errlen)) goto fail;
+    if (!ndjson && csv_next(r->c.csv, err, errlen) != CSV_OK) { /* the header, read before */
+        ut_err(err, errlen, "%s: the header cannot be read again", path);
+        goto fail;
+    }
+    return r;
+fail:
+    sq__frows_close(r);
+    return NULL;
+}
+
+void sq__frows_close(sq__frows *r)
+{
+    if (!r) return;
+    close_input(&r->c);
+    ut_buf_free(&r->c.text);
+    free(r->c.vals);
+    for (int i = 0; i < r->t.ncols; i++) free(r->t.cols[i].name);
+    free(r->t.cols);
+    free(r);
+}
+
+int sq__frows_ncols(const sq__frows *r) { return r->t.ncols; }
+const char *sq__frows_name(const sq__frows *r, int i) { return r->t.cols[i].name; }
+int sq__frows_decl(const sq__frows *r, int i) { return r->t.cols[i].type; }
+
+int sq__frows_next(sq__frows *r, char *err, size_t errlen)
+{
+    return next_record(&r->t, &r->c, 0, err, errlen);
+}
+
+int sq__frows_value(const sq__frows *r, int i, int64_t *iv, double *dv, const void **s,
+                    size_t *n)
+{
+    const fval *v = &r->c.vals[i];
+    *iv = v->i;
+    *dv = v->d;
+    *s = r->c.text.p ? r->c.text.p + v->off : (const uint8_t *)"";
+    *n = v->n;
+    return v->t;
+}
 
 int sq__files_register(sq_engine *e)
 {
