@@ -154,22 +154,33 @@ static const unsigned char csv_special[256] = {['"'] = 1, [','] = 1, ['\r'] = 1,
  * was not quoted (quoting keeps "" an empty string and an empty unquoted
  * field null, so read_csv types and reads it as read_ndjson would have its
  * JSON record), else quoted with "" escapes. */
-static void put_field(ut_buf *b, const char *f, size_t n, int quoted)
+static char *put_field(char *o, const char *f, size_t n, int quoted)
 {
     size_t i = 0;
     while (i < n && !csv_special[(unsigned char)f[i]]) i++;
-    if (i == n && !quoted) {
-        ut_buf_put(b, f, n);
-        return;
+    if (i == n && !quoted) return memcpy(o, f, n), o + n;
+    *o++ = '"';
+    for (i = 0; i < n; i++)
+        if ((*o++ = f[i]) == '"') *o++ = '"';
+    *o++ = '"';
+    return o;
+}
+
+/* One line of the staged CSV: the fields and a newline (room made first:
+ * a field at most doubles, plus its quotes and comma).  0 / -1. */
+static int put_line(ut_buf *b, const char *const *f, const size_t *lens,
+                     const unsigned char *quoted, int n)
+{
+    size_t need = 1;
+    for (int i = 0; i < n; i++) need += 2 * lens[i] + 3;
+    if (ut_buf_reserve(b, need)) return -1;
+    char *o0 = (char *)b->p + b->len, *o = o0;
+    for (int i = 0; i < n; i++) {
+        o = put_field(o, f[i], lens[i], quoted ? quoted[i] : 1);
+        *o++ = i + 1 < n ? ',' : '\n';
     }
-    ut_buf_putc(b, '"');
-    for (size_t j = 0; j < n; j = i) {
-        const char *q = memchr(f + j, '"', n - j);
-        i = q ? (size_t)(q - f) + 1 : n;
-        ut_buf_put(b, f + j, i - j);
-        if (q) ut_buf_putc(b, '"');
-    }
-    ut_buf_putc(b, '"');
+    ut_buf_setlen(b, b->len + (size_t)(o - o0));
+    return 0;
 }
 
 /* A CSV / TSV body's header, then its rows, staged as CSV (rows mode). */
@@ -184,17 +195,15 @@ static int on_row(void *ctx, const cl_row *r)
                                  "than its first");
         if (k->records || case_twins(r->names, r->name_lens, r->n))
             return 1; /* one column to read_ndjson: JSON records */
-        for (int i = 0; i < r->n; i++) {
-            put_field(&k->line, r->names[i], r->name_lens[i], 1);
-            ut_buf_putc(&k->line, i + 1 < r->n ? ',' : '\n');
-        }
+        if (put_line(&k->line, r->names, r->name_lens, NULL, r->n))
+            return ut_fail(&k->err, UT_ETOOBIG, "records file %s: a row over the buffer cap",
+                           k->rec_path);
         k->staged_csv = 1;
         return 0;
     }
-    for (int i = 0; i < r->n; i++) {
-        put_field(&k->line, r->fields[i], r->lens[i], r->quoted[i]);
-        ut_buf_putc(&k->line, i + 1 < r->n ? ',' : '\n');
-    }
+    if (put_line(&k->line, r->fields, r->lens, r->quoted, r->n))
+        return ut_fail(&k->err, UT_ETOOBIG, "records file %s: a row over the buffer cap",
+                       k->rec_path);
     if (k->line.len >= REC_BUF && rec_flush(k)) return -1;
     k->records++;
     jb__raw_row(k->raw);

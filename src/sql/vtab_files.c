@@ -42,7 +42,8 @@ typedef struct fval {
     int t; /* SQLITE_NULL .. */
     int64_t i;
     double d;
-    size_t off, n;
+    const char *s; /* TEXT: its bytes (a CSV field in the reader's window), or */
+    size_t off, n; /* at off in the cursor's text (NDJSON) */
 } fval;
 
 typedef struct fcur {
@@ -233,11 +234,10 @@ static int next_record(fvtab *t, fcur *c, int infer, char *err, size_t errlen)
                 int want = t->cols[i].type ? t->cols[i].type : SQLITE_TEXT;
                 if (want == SQLITE_INTEGER && parse_int(f, n, &v->i) == 0) v->t = SQLITE_INTEGER;
                 else if (want == SQLITE_FLOAT && parse_real(f, n, &v->d) == 0) v->t = SQLITE_FLOAT;
-                else {
+                else { /* valid until the next record, as the field is */
                     v->t = SQLITE_TEXT;
-                    v->off = c->text.len;
+                    v->s = f;
                     v->n = n;
-                    ut_buf_put(&c->text, f, n);
                 }
             }
             return 1;
@@ -275,6 +275,7 @@ static int next_record(fvtab *t, fcur *c, int infer, char *err, size_t errlen)
                 v->d = f.v.kind == JS_INT ? (double)f.v.i : f.v.d;
             } else {
                 v->t = SQLITE_TEXT;
+                v->s = NULL;
                 v->off = c->text.len;
                 v->n = f.v.n;
                 if (f.v.s) ut_buf_put(&c->text, f.v.s, f.v.n);
@@ -499,7 +500,8 @@ static int xcolumn(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int i)
     case SQLITE_INTEGER: sqlite3_result_int64(ctx, v->i); break;
     case SQLITE_FLOAT: sqlite3_result_double(ctx, v->d); break;
     case SQLITE_TEXT:
-        sqlite3_result_text(ctx, (const char *)c->text.p + v->off, (int)v->n, SQLITE_TRANSIENT);
+        sqlite3_result_text(ctx, v->s ? v->s : (const char *)c->text.p + v->off, (int)v->n,
+                            SQLITE_TRANSIENT);
         break;
     default: break;
     }
@@ -584,7 +586,7 @@ int sq__frows_value(const sq__frows *r, int i, int64_t *iv, double *dv, const vo
     const fval *v = &r->c.vals[i];
     *iv = v->i;
     *dv = v->d;
-    *s = r->c.text.p ? r->c.text.p + v->off : (const uint8_t *)"";
+    *s = v->s ? (const void *)v->s : r->c.text.p ? r->c.text.p + v->off : (const uint8_t *)"";
     *n = v->n;
     return v->t;
 }
