@@ -18,6 +18,8 @@
 # sum are checked against the mock's truth summary of the slice.
 # Env: BENCH_COLLECT_MB (report size, default 500), BENCH_REPS (default 3),
 # BENCH_COLLECT_PERF=FILE (perf record -g the server into FILE),
+# BENCH_COLLECT_DUMP=FILE (the committed table's columns and sorted rows into
+# FILE, to compare what two binaries land),
 # BENCH_COLLECT_CALLGRIND=PREFIX (the server under callgrind: its figures are
 # then not timings; bench/collect_instructions.sh compares two binaries).
 # Usage: bench/collect.sh [SECTION-FILE]
@@ -204,6 +206,10 @@ want=$(curl -fsS "$M/_mock/truth?medium=gads&account=$ACC" |
     js "(s => s.rows + ',' + s.install)(j.slices.find((s) => s.day === '$DAY' && s.big))")
 [ "$got" = "$want" ] || { echo "bench collect: committed (rows,install) $got, the mock's truth $want" >&2; exit 1; }
 echo "  committed rows and install sum equal the mock's truth: $got"
+if [ -n "${BENCH_COLLECT_DUMP:-}" ]; then # the slice and its columns, to compare two binaries
+    { q "SELECT c.ordinal, c.name, c.type FROM columns c JOIN tables t ON t.id = c.table_id WHERE t.name = 't1_gads_big_daily' ORDER BY c.ordinal"
+      "$BIN" sql --data "$T/data" -F csv "SELECT * FROM t1_gads_big_daily" | LC_ALL=C sort; } >"$BENCH_COLLECT_DUMP"
+fi
 rows=${got%%,*}
 files=$(find "$T/data/lake" -path '*t1_gads_big_daily*' -name '*.parquet' | wc -l)
 pq_mb=$(find "$T/data/lake" -path '*t1_gads_big_daily*' -name '*.parquet' -printf '%s\n' | awk '{ s += $1 } END { printf "%.1f", s / 1e6 }')

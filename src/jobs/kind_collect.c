@@ -9,12 +9,17 @@
  *                raw     each response part streamed into the store as it
  *                        arrives, gzip'ed (collect_raw.c): raw/<job>/<account>/
  *                        <ds>/run<id>-<part>.<ext>.gz
- *                record  each record, one NDJSON line, into a staging file
+ *                record  each record, one NDJSON line, into a staging file,
+ *                row     or, for a report of one CSV / TSV file, each row as
+ *                        one CSV line (no JSON made), its columns typed by the
+ *                        splitter (columns)
  *          ──► the open part committed and the manifest run<id>.manifest.json
  *              (Redshift's format) stored
- *          ──► the records landed as kind sql lands read_ndjson(<file>): they
- *              replace the run's slice (account=<id>/dt=<ds>) in ONE catalog
- *              transaction that also finishes the run
+ *          ──► the records landed as kind sql lands read_csv(<file>, 0,
+ *              '<types>') / read_ndjson(<file>, 0[, '<types>']) (sq_write reads
+ *              a typed file without SQLite): they replace the run's slice
+ *              (account=<id>/dt=<ds>) in ONE catalog transaction that also
+ *              evolves the schema and finishes the run
  *
  * Memory stays bounded whatever the report's size: parts go to the store and
  * records to disk as they arrive.  A failed fetch keeps its raw parts for
