@@ -509,9 +509,10 @@ static int64_t write_rows(ctas *x, row_src *r, char *err, size_t errlen)
     return n;
 }
 
-/* sq_write of `SELECT * FROM read_csv|read_ndjson('<path>', 0, '<types>')`
+/* sq_write of `SELECT * FROM read_csv|read_ndjson('<path>', 0[, '<types>'])`
  * (the text exactly so, as kind collect lands its records): the file's
- * rows are read without SQLite, as that SELECT would give them.  1 (r->f
+ * rows are read without SQLite, as that SELECT would give them (typed from
+ * every record without the types).  1 (r->f
  * open), 0 another statement, -1 with a message. */
 static int direct_file(ctas *x, row_src *r, char *err, size_t errlen)
 {
@@ -533,14 +534,17 @@ static int direct_file(ctas *x, row_src *r, char *err, size_t errlen)
     }
     path[n] = 0;
     if (*p++ != '\'' || *(p = skip_ws(p)) != ',' || *(p = skip_ws(p + 1)) != '0') return 0;
-    if (*(p = skip_ws(p + 1)) != ',' || *(p = skip_ws(p + 1)) != '\'') return 0;
-    n = strcspn(++p, "'");
-    if (n >= sizeof types || p[n] != '\'') return 0;
-    memcpy(types, p, n);
-    types[n] = 0;
-    p = skip_ws(p + n + 1);
+    int typed = *(p = skip_ws(p + 1)) == ',';
+    if (typed) { /* , 'types' */
+        if (*(p = skip_ws(p + 1)) != '\'') return 0;
+        n = strcspn(++p, "'");
+        if (n >= sizeof types || p[n] != '\'') return 0;
+        memcpy(types, p, n);
+        types[n] = 0;
+        p = skip_ws(p + n + 1);
+    }
     if (*p++ != ')' || *skip_ws(p)) return 0;
-    r->f = sq__frows_open(path, nd, types, err, errlen);
+    r->f = sq__frows_open(path, nd, typed ? types : NULL, err, errlen); /* else every record */
     if (!r->f) return -1;
     if (sqlite3_prepare_v2(x->e->db, "SELECT ?1", -1, &r->conv, NULL) != SQLITE_OK)
         return ut_err(err, errlen, "%s", sqlite3_errmsg(x->e->db));

@@ -16,9 +16,9 @@
 #define SQ_MAX_GLOB 100000    /* files of one read_parquet glob */
 #define SQ_MAX_FILE_FUNCS 64  /* read_parquet/read_csv/... calls in one query */
 #define SQ_MAX_TYPES_ARG (CT_MAX_COLUMNS + 64) /* read_ndjson(p, n, 'types'): bytes after the path */
-/* The rows read_csv(path, 0, 'types') / read_ndjson(path, 0, 'types')
- * would give (vtab_files.c), read without SQLite: sq_write's direct path
- * for such a SELECT *.  Columns: names, declared types (SQLITE_INTEGER /
+/* The rows read_csv(path, 0[, 'types']) / read_ndjson(path, 0[, 'types'])
+ * would give (vtab_files.c; types NULL: inferred from every record), read
+ * without SQLite: sq_write's direct path for such a SELECT *.  Columns: names, declared types (SQLITE_INTEGER /
  * SQLITE_FLOAT / SQLITE_TEXT).  next: 1 a row, 0 the end, -1 with a
  * message.  value: the current row's column i as its SQLITE_* type
  * (SQLITE_NULL too), *iv / *dv / *s of *n bytes (valid until next). */

@@ -1051,7 +1051,7 @@ TEST(sql_read_ndjson_given_types)
     sq_close(e);
 }
 
-/* sq_write of `SELECT * FROM read_ndjson|read_csv(p, 0, 'types')` reads the
+/* sq_write of `SELECT * FROM read_ndjson|read_csv(p, 0[, 'types'])` reads the
  * file without SQLite (kind collect's landing): the table it writes equals
  * the one the same rows written through SQLite give (a WHERE makes the
  * statement SQLite's), values converted as SQLite converts them too (an
@@ -1080,10 +1080,11 @@ TEST(sql_write_file_rows_direct_equals_sqlite)
     sq_write_spec w = {.mode = SQ_WRITE_REPLACE_PARTITIONS, .partition_by = "dt",
                        .default_cols = dcol, .default_vals = d1, .ndefaults = 1,
                        .partitions = p1, .npartitions = 1};
-    const char *fn[2] = {"read_ndjson", "read_csv"}, *path[2] = {p, pc}, *ty[2] = {"irtn", "irt"};
-    for (int i = 0; i < 2; i++) {
+    const char *fn[4] = {"read_ndjson", "read_csv", "read_ndjson", "read_csv"};
+    const char *path[4] = {p, pc, p, pc}, *ty[4] = {", 'irtn'", ", 'irt'", "", ""};
+    for (int i = 0; i < 4; i++) { /* given types, then inferred from every record */
         char s1[900], s2[1000];
-        snprintf(s1, sizeof s1, "SELECT * FROM %s('%s', 0, '%s')", fn[i], path[i], ty[i]);
+        snprintf(s1, sizeof s1, "SELECT * FROM %s('%s', 0%s)", fn[i], path[i], ty[i]);
         snprintf(s2, sizeof s2, "%s WHERE 1", s1);
         w.table = "t1_direct_daily", w.select = s1;
         CHECK_MSG(sq_write(e, &w, err, sizeof err) == 3, "%s", err);
