@@ -8,15 +8,18 @@
 #   engine    build/rel/collect_probe: cl_fetch alone (OAuth2, create, poll,
 #             download, CSV split into JSON records, counted, not written)
 #   sluice    POST /v1/jobs/<job>/runs -> the run succeeded (catalog): the
-#             fetch to the staging files, raw parts stored, read_ndjson of the
-#             records -> Parquet -> catalog commit; split at the run's
-#             "N records" log line into fetch and landing
+#             fetch to the staging files, raw parts stored, the staged records
+#             (read_csv of the staged rows) -> Parquet -> catalog commit; split at the run's
+#             "N records" log line into fetch and landing; the server's
+#             CPU seconds (user + system) over the run beside
 #
 # MB/s = report bytes (10^6) / seconds.  Peak RSS: VmHWM of the serve process
 # after the run (and the probe's ru_maxrss).  The committed rows and install
 # sum are checked against the mock's truth summary of the slice.
 # Env: BENCH_COLLECT_MB (report size, default 500), BENCH_REPS (default 3),
 # BENCH_COLLECT_PERF=FILE (perf record -g the server into FILE),
+# BENCH_COLLECT_DUMP=FILE (the committed table's columns and sorted rows into
+# FILE, to compare what two binaries land),
 # BENCH_COLLECT_CALLGRIND=PREFIX (the server under callgrind: its figures are
 # then not timings; bench/collect_instructions.sh compares two binaries).
 # Usage: bench/collect.sh [SECTION-FILE]
@@ -168,6 +171,8 @@ fi
 URL="http://127.0.0.1:$(cat "$T/port")"
 DB=$T/data/catalog.db
 q() { sqlite3 -readonly "$DB" "$1"; }
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$SPID/stat"; } # the server's user + system CPU
+cpu0=$(cpu_ticks)
 t0=$(ms_now)
 code=$(curl -sS -o "$T/trigger.json" -w '%{http_code}' -H 'authorization: Bearer bench-token' \
     -H 'content-type: application/json' -d "{\"window\":\"$DAY\"}" "$URL/v1/jobs/gads_big/runs")
@@ -180,6 +185,7 @@ while :; do
 done
 t1=$(ms_now)
 rss=$(awk '/VmHWM/ { printf "%d", $2 / 1024 }' "/proc/$SPID/status")
+cpu_s=$(awk -v a="$cpu0" -v b="$(cpu_ticks)" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.1f", (b - a) / hz }')
 [ "$state" = succeeded ] || { echo "bench collect: the run $state: $(q "SELECT error FROM runs WHERE job = 'gads_big'")" >&2; exit 1; }
 read -r started finished < <(q "SELECT started_ms, finished_ms FROM runs WHERE job = 'gads_big' ORDER BY id DESC LIMIT 1" | tr '|' ' ')
 # the fetch ends at the run's "N records" log line (UTC, ms)
@@ -192,7 +198,7 @@ s_mbs=$(awk "BEGIN { printf \"%.1f\", $BYTES / 1e6 / ($s_ms / 1000) }")
 f_ms=$((fetched - started)); l_ms=$((finished - fetched))
 ratio=$(awk "BEGIN { printf \"%.3f\", $s_mbs / $c_mbs }")
 echo "  sluice: trigger -> committed $s_ms ms = $s_mbs MB/s ($ratio x curl), peak RSS $rss MiB;" \
-    "fetch to staging $f_ms ms, landing $l_ms ms"
+    "fetch to staging $f_ms ms, landing $l_ms ms; server CPU $cpu_s s"
 
 # the committed slice against the mock's truth (sluice's report is the newest served)
 got=$("$BIN" sql --data "$T/data" -F csv "SELECT count(*), sum(install) FROM t1_gads_big_daily WHERE account = '$ACC' AND dt = '$DAY'" | tail -n1)
@@ -200,6 +206,10 @@ want=$(curl -fsS "$M/_mock/truth?medium=gads&account=$ACC" |
     js "(s => s.rows + ',' + s.install)(j.slices.find((s) => s.day === '$DAY' && s.big))")
 [ "$got" = "$want" ] || { echo "bench collect: committed (rows,install) $got, the mock's truth $want" >&2; exit 1; }
 echo "  committed rows and install sum equal the mock's truth: $got"
+if [ -n "${BENCH_COLLECT_DUMP:-}" ]; then # the slice and its columns, to compare two binaries
+    { q "SELECT c.ordinal, c.name, c.type FROM columns c JOIN tables t ON t.id = c.table_id WHERE t.name = 't1_gads_big_daily' ORDER BY c.ordinal"
+      "$BIN" sql --data "$T/data" -F csv "SELECT * FROM t1_gads_big_daily" | LC_ALL=C sort; } >"$BENCH_COLLECT_DUMP"
+fi
 rows=${got%%,*}
 files=$(find "$T/data/lake" -path '*t1_gads_big_daily*' -name '*.parquet' | wc -l)
 pq_mb=$(find "$T/data/lake" -path '*t1_gads_big_daily*' -name '*.parquet' -printf '%s\n' | awk '{ s += $1 } END { printf "%.1f", s / 1e6 }')
@@ -219,8 +229,10 @@ curl best of $REPS, the others one run each.
 | DuckDB $DUCK_V, all threads: the file already on disk, \`read_csv\` → Parquet zstd (no download, no raw copy, no commit) | $d_ms | $d_mbs | $(awk "BEGIN { printf \"%.2f\", $d_mbs / $c_mbs }") | $d_rss |
 | engine only (\`collect_probe\`: OAuth2, create, poll, download, CSV → JSON records) | $p_ms | $p_mbs | $(awk "BEGIN { printf \"%.2f\", $p_mbs / $c_mbs }") | $p_rss |
 | sluice: fetch to the staging files (run start → "records" log line) | $f_ms | $(awk "BEGIN { printf \"%.0f\", $BYTES / 1e6 / ($f_ms / 1000) }") | | |
-| sluice: landing (raw stored, read_ndjson → Parquet, commit) | $l_ms | $(awk "BEGIN { printf \"%.0f\", $BYTES / 1e6 / ($l_ms / 1000) }") | | |
+| sluice: landing (staged rows read once → Parquet, commit) | $l_ms | $(awk "BEGIN { printf \"%.0f\", $BYTES / 1e6 / ($l_ms / 1000) }") | | |
 | **sluice: trigger → committed** | $s_ms | **$s_mbs** | **$ratio** | **$rss** (VmHWM) |
+
+The server's CPU time over the run (user + system, every thread): $cpu_s s.
 
 Targets (issue 10): peak RSS < 100 MB, throughput ≥ 0.50 x curl. sluice vs DuckDB's
 transformation alone: $(awk "BEGIN { printf \"%.2f\", $s_mbs / $d_mbs }") x.

@@ -239,6 +239,15 @@ typedef struct ct_table_change {
                                    its partitions also replaces what another writer
                                    committed there after it looked */
     int nreplace;
+    const ct_column *evolve;    /* non-NULL: the added files' columns, merged into the
+                                   table's schema first (ct_schema_extend's rule: new
+                                   ones appended, types widened), in this transaction,
+                                   so a failed change leaves the schema as it was; the
+                                   files are then recorded under the version after
+                                   (their schema_version ignored).  A column of them
+                                   whose type another writer widened meanwhile fails
+                                   the change (the file holds the narrower type). */
+    int nevolve;
     ct_file *replaced;          /* out: the files `replace` removed (malloc'ed, no stats;
                                    free with ct_files_free), NULL when none or on failure */
     int nreplaced;

@@ -157,6 +157,12 @@ int ct_table_insert_tx(ct_catalog *c, const char *name, const char *location,
 int ct_schema_set_tx(ct_catalog *c, int64_t table_id, const ct_column *cols, int ncols,
                      const char *change, int *version, char *err, size_t errlen);
 
+/* ct_schema_extend inside the caller's transaction (ct_apply evolves a
+ * table's schema with the files written under it); 1 / 0 / -1, *out the
+ * table after (nothing to free on -1). */
+int ct_schema_extend_tx(ct_catalog *c, const char *table, const ct_column *cols, int ncols,
+                        ct_table *out, char *err, size_t errlen);
+
 /* Upsert the sink position of (stream, table_id) inside the caller's
  * transaction.  0 or -1 with a message. */
 int ct_position_set_tx(ct_catalog *c, const char *stream, int64_t table_id, const char *tname,

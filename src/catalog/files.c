@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* A key relative to the table location: no leading '/', no "." or ".."
  * component, no empty component, no control characters. */
@@ -308,6 +309,30 @@ static int replace_tx(ct_catalog *c, ct_table_change *t, const char *tname, int6
     return 0;
 }
 
+/* t->evolve merged into the table's schema (inside the transaction); *out
+ * t->add with the version after as their schema_version (malloc'ed). */
+static int evolve_tx(ct_catalog *c, const ct_table_change *t, const char *tname, ct_file **out,
+                     char *err, size_t errlen)
+{
+    ct_table after;
+    if (ct_schema_extend_tx(c, tname, t->evolve, t->nevolve, &after, err, errlen) < 0) return -1;
+    int rc = 0;
+    for (int i = 0; i < t->nevolve && !rc; i++)
+        for (int k = 0; k < after.ncols; k++)
+            if (!strcasecmp(after.cols[k].name, t->evolve[i].name) &&
+                !ct_column_same_type(&after.cols[k], &t->evolve[i]))
+                rc = ut_err(err, errlen, "catalog %s: table '%s': column '%s' was changed by "
+                            "another writer meanwhile (its files' type is no longer the "
+                            "table's): retry", c->path, tname, t->evolve[i].name);
+    *out = rc ? NULL : ut_calloc((size_t)t->nadd + 1, sizeof **out);
+    for (int i = 0; !rc && i < t->nadd; i++) {
+        (*out)[i] = t->add[i];
+        (*out)[i].schema_version = after.version;
+    }
+    ct_table_free(&after);
+    return rc;
+}
+
 /* One table's part of ct_apply, inside its transaction. */
 static int apply_table(ct_catalog *c, ct_change *ch, ct_table_change *t, int64_t now,
                        char *tname, char *err, size_t errlen)
@@ -324,7 +349,12 @@ static int apply_table(ct_catalog *c, ct_change *ch, ct_table_change *t, int64_t
     for (int i = 0; i < t->nremove; i++)
         if (trash_file(c, t->table_id, tname, t->remove[i], now, err, errlen) < 0) return -1;
     if (replace_tx(c, t, tname, now, err, errlen) < 0) return -1;
-    return ct_files_insert(c, t->table_id, tname, t->add, t->nadd, err, errlen);
+    if (!t->evolve) return ct_files_insert(c, t->table_id, tname, t->add, t->nadd, err, errlen);
+    ct_file *add = NULL;
+    int rc = evolve_tx(c, t, tname, &add, err, errlen);
+    if (rc == 0) rc = ct_files_insert(c, t->table_id, tname, add, t->nadd, err, errlen);
+    free(add);
+    return rc;
 }
 
 /* ct_apply failed: nothing was created or replaced. */

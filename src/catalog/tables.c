@@ -593,14 +593,13 @@ static int merge_columns(const ct_table *cur, const ct_column *want, int nwant, 
     return n;
 }
 
-int ct_schema_extend(ct_catalog *c, const char *table, const ct_column *cols, int ncols,
-                     ct_table *out, char *err, size_t errlen)
+int ct_schema_extend_tx(ct_catalog *c, const char *table, const ct_column *cols, int ncols,
+                        ct_table *out, char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
     if (ncols < 0 || ncols > CT_MAX_COLUMNS)
         return ut_err(err, errlen, "catalog %s: table '%s': %d columns (the limit is %d)", c->path,
                       table, ncols, CT_MAX_COLUMNS);
-    if (ct_begin(c, 1, err, errlen) < 0) return -1;
     ct_column *merged = NULL;
     int rc = ct_table_get_tx(c, table, out, err, errlen), changed = 0;
     if (rc == 0) ut_err(err, errlen, "catalog %s: no table '%s'", c->path, table);
@@ -615,9 +614,25 @@ int ct_schema_extend(ct_catalog *c, const char *table, const ct_column *cols, in
         }
     }
     free(merged);
-    if (rc != 1 || ct_commit_tx(c, err, errlen) < 0) {
-        if (rc == 1) ct_table_free(out);
-        else ct_rollback(c);
+    if (rc != 1) {
+        ct_table_free(out);
+        return -1;
+    }
+    return changed;
+}
+
+int ct_schema_extend(ct_catalog *c, const char *table, const ct_column *cols, int ncols,
+                     ct_table *out, char *err, size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    if (ct_begin(c, 1, err, errlen) < 0) return -1;
+    int changed = ct_schema_extend_tx(c, table, cols, ncols, out, err, errlen);
+    if (changed < 0) {
+        ct_rollback(c);
+        return -1;
+    }
+    if (ct_commit_tx(c, err, errlen) < 0) {
+        ct_table_free(out);
         return -1;
     }
     return changed;

@@ -79,6 +79,16 @@ int64_t cl__body_records(const cl__body *b)
 
 int cl__body_gzip(const cl__body *b) { return b->gz == 1; }
 
+void cl__body_on_rows(cl__body *b, cl__row_fn fn, void *ctx)
+{
+    if (b->csv) cl__csv_on_rows(b->csv, fn, ctx);
+}
+
+int cl__body_columns(const cl__body *b, const char **names, size_t *lens, const char **kinds)
+{
+    return b->csv ? cl__csv_columns(b->csv, names, lens, kinds) : 0;
+}
+
 /* One NDJSON line (without its newline). */
 static int ndjson_line(cl__body *b, const char *s, size_t n, char *err, size_t errlen)
 {

@@ -123,6 +123,15 @@ void cl__csv_destroy(cl__csv *c);
 int cl__csv_feed(cl__csv *c, const char *p, size_t n, char *err, size_t errlen);
 int cl__csv_end(cl__csv *c, char *err, size_t errlen);
 int64_t cl__csv_records(const cl__csv *c);
+/* The header's columns (the records' keys, in order; names[i] lens[i], up
+ * to CL__MAX_FIELDS) and *kinds, one letter per column: the widest value
+ * the rows so far held there ('n' only nulls, 'i' integers, 'r' decimals
+ * and integers, 't' text).  The count (0 before the header). */
+int cl__csv_columns(const cl__csv *c, const char **names, size_t *lens, const char **kinds);
+/* Rows as fields to fn instead of JSON records to the emit callback (see
+ * cl_hooks.row; fn's 1 for the header keeps JSON records). */
+typedef int (*cl__row_fn)(void *ctx, const cl_row *r);
+void cl__csv_on_rows(cl__csv *c, cl__row_fn fn, void *ctx);
 
 /* ---- body.c ---------------------------------------------------------------- */
 
@@ -136,6 +145,10 @@ int cl__body_feed(cl__body *b, const void *p, size_t n, char *err, size_t errlen
 int cl__body_end(cl__body *b, char *err, size_t errlen);
 int64_t cl__body_records(const cl__body *b);
 int cl__body_gzip(const cl__body *b); /* 1 once gzip was detected */
+/* CSV / TSV: cl__csv_columns of its splitter; other formats 0. */
+int cl__body_columns(const cl__body *b, const char **names, size_t *lens, const char **kinds);
+/* CSV / TSV: rows to fn (cl__csv_on_rows); other formats: nothing. */
+void cl__body_on_rows(cl__body *b, cl__row_fn fn, void *ctx);
 
 /* ---- rotate.c: refresh tokens the token endpoint rotated, kept on disk ----- */
 

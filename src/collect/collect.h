@@ -201,6 +201,18 @@ typedef enum cl_kind {
 /* "ok", "auth", "client", "server", "parse", "report", "canceled", "invalid". */
 const char *cl_kind_name(cl_kind k);
 
+/* One CSV / TSV row as its fields (cl_hooks.row). */
+typedef struct cl_row {
+    int n;                          /* the header's columns */
+    const char *const *names;       /* the records' keys: the header's names, an
+                                       empty one column_<N>, a repeated one <name>_2 */
+    const size_t *name_lens;
+    const char *const *fields;      /* NULL: the header (the first call of a body) */
+    const size_t *lens;
+    const unsigned char *quoted;    /* 1: the field was quoted ("" is then an empty
+                                       string; unquoted and empty is null) */
+} cl_row;
+
 /* What the caller does with the data, and the pool. */
 typedef struct cl_hooks {
     void *ctx;
@@ -215,6 +227,20 @@ typedef struct cl_hooks {
     int (*raw)(void *ctx, const void *p, size_t n);
     /* One record: a JSON object, n bytes, no newline. 0 / -1 (stops). */
     int (*record)(void *ctx, const char *json, size_t n);
+    /* Optional: a CSV / TSV body ended well after its `records` records:
+     * its columns (the records' keys in order, names[i] of lens[i] bytes)
+     * and kinds, one letter per column, the widest value the body held
+     * there as its JSON records type it: 'n' only nulls, 'i' integers, 'r'
+     * decimals (and integers), 't' text.  Lets a caller type the records
+     * without reading them again. */
+    void (*columns)(void *ctx, const char *const *names, const size_t *lens, const char *kinds,
+                    int n, int64_t records);
+    /* Optional: CSV / TSV bodies hand their rows here, as fields, instead
+     * of as JSON records to `record` (no JSON is made).  Called first with
+     * r->fields NULL for the body's header: return 1 to have this body's
+     * rows as JSON records after all, 0 for rows; then once per row, 0 /
+     * -1 (stops).  The row cap counts the fields' bytes and keys. */
+    int (*row)(void *ctx, const cl_row *r);
     /* Before each HTTP request (every attempt, the OAuth2 token call, each
      * poll and download included): wait for a pool token.  0 / -1 (cancel).
      * NULL: no pool. */

@@ -44,13 +44,30 @@ struct cl__csv {
     /* the row */
     int nf, blank;
     ut_buf row;
+    size_t rowkeys;   /* rows as fields: the keys' bytes of the row so far */
     /* the header */
     int have_header, ncols;
     ut_buf names;     /* raw names one after another (header line) */
     size_t *noff;     /* ncols + 1 offsets into names, then into keys */
     ut_buf keys;      /* "name": per column, JSON-encoded */
     size_t ncap;
+    ut_buf dnames;    /* the keys as names (not encoded), one after another */
+    size_t *doff;     /* ncols + 1 offsets into dnames */
+    char *kinds;      /* per column: the widest value so far (cl__csv_columns) */
+    /* rows as fields (cl__csv_on_rows): the row's bytes in `row` */
+    cl__row_fn rowfn;
+    void *rowctx;
+    int rows;         /* this body's rows go to rowfn (its answer to the header) */
+    const char **nptr, **fptr;
+    size_t *nlen, *flen, *foff;
+    unsigned char *fq;
 };
+
+void cl__csv_on_rows(cl__csv *c, cl__row_fn fn, void *ctx)
+{
+    c->rowfn = fn;
+    c->rowctx = ctx;
+}
 
 cl__csv *cl__csv_create(char delim, size_t max_record, cl__emit_fn fn, void *ctx)
 {
@@ -71,11 +88,31 @@ void cl__csv_destroy(cl__csv *c)
     ut_buf_free(&c->row);
     ut_buf_free(&c->names);
     ut_buf_free(&c->keys);
+    ut_buf_free(&c->dnames);
     free(c->noff);
+    free(c->doff);
+    free(c->kinds);
+    free(c->nptr);
+    free(c->fptr);
+    free(c->nlen);
+    free(c->flen);
+    free(c->foff);
+    free(c->fq);
     free(c);
 }
 
 int64_t cl__csv_records(const cl__csv *c) { return c->nrec; }
+
+int cl__csv_columns(const cl__csv *c, const char **names, size_t *lens, const char **kinds)
+{
+    if (!c->have_header) return 0;
+    for (int j = 0; j < c->ncols; j++) {
+        names[j] = (const char *)c->dnames.p + c->doff[j];
+        lens[j] = c->doff[j + 1] - c->doff[j];
+    }
+    *kinds = c->kinds;
+    return c->ncols;
+}
 
 static int bad(cl__csv *c, char *err, size_t errlen, const char *what)
 {
@@ -118,7 +155,13 @@ static void header_done(cl__csv *c)
     size_t *raw = ut_malloc(((size_t)c->ncols + 1) * sizeof *raw);
     memcpy(raw, c->noff, ((size_t)c->ncols + 1) * sizeof *raw);
     ut_buf_reset(&c->keys);
+    ut_buf_reset(&c->dnames);
     c->noff[0] = 0;
+    free(c->doff);
+    free(c->kinds);
+    c->doff = ut_calloc((size_t)c->ncols + 1, sizeof *c->doff);
+    c->kinds = ut_calloc((size_t)c->ncols + 1, 1);
+    memset(c->kinds, 'n', (size_t)c->ncols);
     for (int j = 0; j < c->ncols; j++) {
         const char *nm = (const char *)c->names.p + raw[j];
         size_t nl = raw[j + 1] - raw[j];
@@ -129,16 +172,52 @@ static void header_done(cl__csv *c)
             else ut_buf_put(&tmp, nm, nl);
             if (dup > 1) ut_buf_printf(&tmp, "_%d", dup);
             ut_json_str(&k, tmp.p, tmp.len);
-            ut_buf_free(&tmp);
             ut_buf_putc(&k, ':');
-            if (!name_taken(c, &k, j)) break;
+            if (!name_taken(c, &k, j)) {
+                ut_buf_put(&c->dnames, tmp.p, tmp.len);
+                ut_buf_free(&tmp);
+                break;
+            }
+            ut_buf_free(&tmp);
         }
+        c->doff[j + 1] = c->dnames.len;
         ut_buf_put(&c->keys, k.p, k.len);
         c->noff[j + 1] = c->keys.len;
     }
     ut_buf_free(&k);
     free(raw);
     c->have_header = 1;
+}
+
+/* The header is complete: with rows as fields, the arrays for them, and
+ * rowfn's answer (1: JSON records after all).  CL__OK / CL__STOP. */
+static int rows_begin(cl__csv *c)
+{
+    if (!c->rowfn) return CL__OK;
+    size_t n = (size_t)c->ncols + 1;
+    c->nptr = ut_realloc(c->nptr, n * sizeof *c->nptr);
+    c->fptr = ut_realloc(c->fptr, n * sizeof *c->fptr);
+    c->nlen = ut_realloc(c->nlen, n * sizeof *c->nlen);
+    c->flen = ut_realloc(c->flen, n * sizeof *c->flen);
+    c->foff = ut_realloc(c->foff, n * sizeof *c->foff);
+    c->fq = ut_realloc(c->fq, n);
+    for (int j = 0; j < c->ncols; j++) {
+        c->nptr[j] = (const char *)c->dnames.p + c->doff[j];
+        c->nlen[j] = c->doff[j + 1] - c->doff[j];
+    }
+    cl_row r = {.n = c->ncols, .names = c->nptr, .name_lens = c->nlen};
+    int rc = c->rowfn(c->rowctx, &r);
+    c->rows = rc == 0;
+    return rc < 0 ? CL__STOP : CL__OK;
+}
+
+/* The row is complete, as fields: to rowfn. */
+static int row_fields(cl__csv *c)
+{
+    for (int j = 0; j < c->ncols; j++) c->fptr[j] = (const char *)c->row.p + c->foff[j];
+    cl_row r = {.n = c->ncols, .names = c->nptr, .name_lens = c->nlen, .fields = c->fptr,
+                .lens = c->flen, .quoted = c->fq};
+    return c->rowfn(c->rowctx, &r) ? CL__STOP : CL__OK;
 }
 
 /* ---- JSON text of a value, written in place ---------------------------------- */
@@ -187,17 +266,27 @@ static size_t json_str_at(uint8_t *d, const uint8_t *s, size_t n)
 }
 
 /* Is v[0..n) a number to write unquoted (see the top)?  JSON's grammar:
- * -?(0|[1-9][0-9]*)(\.[0-9]+)?, with the digit caps. */
-static int plain_number(const char *v, size_t n)
+ * -?(0|[1-9][0-9]*)(\.[0-9]+)?, with the digit caps.  'i' an integer, 'r'
+ * a decimal, 0 not. */
+static char plain_number(const char *v, size_t n)
 {
     size_t i = v[0] == '-', digits = 0;
     if (i == n || v[i] < '0' || v[i] > '9' || (v[i] == '0' && i + 1 < n && v[i + 1] != '.'))
         return 0;
     for (; i < n && v[i] >= '0' && v[i] <= '9'; i++) digits++;
-    if (i == n) return digits <= 18;
+    if (i == n) return digits <= 18 ? 'i' : 0;
     if (v[i++] != '.' || i == n) return 0;
     for (; i < n && v[i] >= '0' && v[i] <= '9'; i++) digits++;
-    return i == n && digits <= 15;
+    return i == n && digits <= 15 ? 'r' : 0;
+}
+
+/* Column kind k widened by a value of kind v (as read_ndjson widens: an
+ * integer and a decimal make a decimal, anything with text text). */
+static char widen(char k, char v)
+{
+    if (k == v || v == 'n' || k == 't') return k;
+    if (k == 'n') return v;
+    return (k == 'i' && v == 'r') || (k == 'r' && v == 'i') ? 'r' : 't';
 }
 
 /* One field is complete: v[0..n), quoted or not. */
@@ -219,16 +308,31 @@ static int field_done(cl__csv *c, const char *v, size_t n, int quoted, char *err
         c->nf++;
         return CL__OK; /* counted; the row fails at its end unless it is blank */
     }
-    if (c->nf == 0) ut_buf_reset(&c->row);
+    if (c->nf == 0) ut_buf_reset(&c->row), c->rowkeys = 0;
     size_t kl = c->noff[c->nf + 1] - c->noff[c->nf];
+    if (c->rows) { /* the field's bytes as they are */
+        char kind = n == 0 && !quoted ? 'n' : quoted ? 't' : plain_number(v, n);
+        c->kinds[c->nf] = widen(c->kinds[c->nf], kind ? kind : 't');
+        c->foff[c->nf] = c->row.len;
+        c->flen[c->nf] = n;
+        c->fq[c->nf] = (unsigned char)(quoted != 0);
+        ut_buf_put(&c->row, v, n);
+        c->rowkeys += kl + 1;
+        c->nf++;
+        if (c->row.len + c->rowkeys > c->max_record)
+            return bad(c, err, errlen, "the row is over the record cap");
+        return CL__OK;
+    }
     ut_buf_reserve(&c->row, 1 + kl + 6 * n + 4); /* "," key, then "..." or null */
     uint8_t *o = c->row.p + c->row.len;
     *o++ = c->nf ? ',' : '{';
     memcpy(o, c->keys.p + c->noff[c->nf], kl);
     o += kl;
-    if (n == 0 && !quoted) memcpy(o, "null", 4), o += 4;
-    else if (!quoted && plain_number(v, n)) memcpy(o, v, n), o += n;
-    else o += json_str_at(o, (const uint8_t *)v, n);
+    char kind = n == 0 && !quoted ? 'n' : quoted ? 0 : plain_number(v, n);
+    if (kind == 'n') memcpy(o, "null", 4), o += 4;
+    else if (kind) memcpy(o, v, n), o += n;
+    else o += json_str_at(o, (const uint8_t *)v, n), kind = 't';
+    c->kinds[c->nf] = widen(c->kinds[c->nf], kind);
     ut_buf_setlen(&c->row, (size_t)(o - c->row.p));
     c->nf++;
     if (c->row.len > c->max_record) return bad(c, err, errlen, "the row is over the record cap");
@@ -249,16 +353,17 @@ static int row_done(cl__csv *c, char *err, size_t errlen)
     if (!c->have_header) {
         header_done(c);
         c->rline = c->line;
-        return CL__OK;
+        return rows_begin(c);
     }
     if (nf != c->ncols) {
         char m[96];
         snprintf(m, sizeof m, "%d fields, the header has %d", nf, c->ncols);
         return bad(c, err, errlen, m);
     }
-    ut_buf_putc(&c->row, '}');
     c->nrec++;
     c->rline = c->line;
+    if (c->rows) return row_fields(c);
+    ut_buf_putc(&c->row, '}');
     return c->emit && c->emit(c->ctx, (const char *)c->row.p, c->row.len) ? CL__STOP : CL__OK;
 }
 

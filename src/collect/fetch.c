@@ -51,6 +51,13 @@ static int emit(void *ctx, const char *rec, size_t n)
     return cx->h->record ? cx->h->record(cx->h->ctx, rec, n) : 0;
 }
 
+static int emit_row(void *ctx, const cl_row *r)
+{
+    cl__cx *cx = ctx;
+    cx->res->records += r->fields != NULL;
+    return cx->h->row(cx->h->ctx, r);
+}
+
 cl__jscan *cl__control_parse(cl__cx *cx, const cl__resp *r, const char *const *keep, int nkeep)
 {
     char err[300];
@@ -158,6 +165,18 @@ static void page_target(cl__cx *cx, walk *w, int first, cl__target *t, cl__vars 
     }
 }
 
+/* A CSV / TSV body ended: its columns and their kinds to hooks.columns. */
+static void body_columns(cl__cx *cx, const cl__body *b)
+{
+    const char **names = ut_calloc(CL__MAX_FIELDS, sizeof *names);
+    size_t *lens = ut_calloc(CL__MAX_FIELDS, sizeof *lens);
+    const char *kinds = NULL;
+    int n = cl__body_columns(b, names, lens, &kinds);
+    if (n > 0) cx->h->columns(cx->h->ctx, names, lens, kinds, n, cl__body_records(b));
+    free(names);
+    free(lens);
+}
+
 /* One data call and its body: 0, or -1 (failed). */
 int cl__data_call(cl__cx *cx, const cl__target *t, cl__resp *r, int64_t *nrec)
 {
@@ -165,6 +184,7 @@ int cl__data_call(cl__cx *cx, const cl__target *t, cl__resp *r, int64_t *nrec)
     memset(&x, 0, sizeof x);
     x.ext = ext_of(cx->s->format);
     x.body = cl__body_create(cx->s->format, cx->js, cx->max_record, emit, cx);
+    if (cx->h->row) cl__body_on_rows(x.body, emit_row, cx);
     int rc = cl__call(cx, t, &x, r);
     if (rc == 0) {
         char err[400];
@@ -173,6 +193,7 @@ int cl__data_call(cl__cx *cx, const cl__target *t, cl__resp *r, int64_t *nrec)
         else if (brc == CL__STOP) rc = cl__fail(cx, CL_CANCELED, r->url, "%s: stopped by the "
                                                 "record hook", r->url);
     }
+    if (rc == 0 && cx->h->columns) body_columns(cx, x.body);
     *nrec = cl__body_records(x.body);
     cl__body_destroy(x.body);
     cx->res->pages += rc == 0;

@@ -81,8 +81,24 @@ static int ident(const char **p, char *out, size_t n)
     return 0;
 }
 
-static ct_type type_of(sqlite3_stmt *st, int c)
+/* Where the rows come from: the SELECT's statement, or (sq_write's direct
+ * path) the file a `SELECT * FROM read_csv|read_ndjson(path, 0, 'types')`
+ * reads, without SQLite; its values that need a conversion (a number into
+ * a string column ...) go through `conv` ("SELECT ?1"), so they convert
+ * exactly as SQLite's would. */
+typedef struct row_src {
+    sqlite3_stmt *st;
+    sq__frows *f;
+    sqlite3_stmt *conv;
+} row_src;
+
+static ct_type type_of(const row_src *r, int c)
 {
+    if (r->f) {
+        int d = sq__frows_decl(r->f, c);
+        return d == SQLITE_INTEGER ? CT_INT64 : d == SQLITE_FLOAT ? CT_DOUBLE : CT_STRING;
+    }
+    sqlite3_stmt *st = r->st;
     const char *d = sqlite3_column_decltype(st, c);
     if (d) {
         if (strcasestr(d, "INT")) return CT_INT64;
@@ -100,6 +116,31 @@ static ct_type type_of(sqlite3_stmt *st, int c)
 static pq_type pq_of(ct_type t)
 {
     return t == CT_INT64 ? PQ_INT64 : t == CT_DOUBLE ? PQ_DOUBLE : t == CT_BOOL ? PQ_BOOL : PQ_STRING;
+}
+
+
+static int r_count(const row_src *r) { return r->f ? sq__frows_ncols(r->f) : sqlite3_column_count(r->st); }
+
+static const char *r_name(const row_src *r, int c)
+{
+    return r->f ? sq__frows_name(r->f, c) : sqlite3_column_name(r->st, c);
+}
+
+/* File value c of the current row bound into r->conv and stepped: read it
+ * with sqlite3_column_* of (r->conv, 0).  0 or -1. */
+static int r_conv(const row_src *r, int c)
+{
+    int64_t iv;
+    double dv;
+    const void *s;
+    size_t n;
+    int t = sq__frows_value(r->f, c, &iv, &dv, &s, &n);
+    sqlite3_reset(r->conv);
+    if (t == SQLITE_INTEGER) sqlite3_bind_int64(r->conv, 1, iv);
+    else if (t == SQLITE_FLOAT) sqlite3_bind_double(r->conv, 1, dv);
+    else if (t == SQLITE_TEXT) sqlite3_bind_text(r->conv, 1, s, (int)n, SQLITE_STATIC);
+    else sqlite3_bind_null(r->conv, 1);
+    return sqlite3_step(r->conv) == SQLITE_ROW ? 0 : -1;
 }
 
 static int put(pq_writer *w, int col, ct_type t, sqlite3_stmt *st, int c, const char *name,
@@ -134,6 +175,41 @@ static int put(pq_writer *w, int col, ct_type t, sqlite3_stmt *st, int c, const 
     return rc ? ut_err(err, errlen, "%s", pq_writer_error(w)) : 0;
 }
 
+/* put() of file value c: the values that need no conversion straight,
+ * the others as SQLite gives them (r_conv). */
+static int put_row(pq_writer *w, int col, ct_type t, const row_src *r, int c, const char *name,
+                   char *err, size_t errlen)
+{
+    if (!r->f) return put(w, col, t, r->st, c, name, err, errlen);
+    int64_t iv;
+    double dv;
+    const void *s;
+    size_t n;
+    int vt = sq__frows_value(r->f, c, &iv, &dv, &s, &n), rc;
+    if (vt == SQLITE_NULL) rc = pq_writer_put_null(w, col);
+    else if (t == CT_INT64 && vt == SQLITE_INTEGER) rc = pq_writer_put_i64(w, col, iv);
+    else if (t == CT_DOUBLE && (vt == SQLITE_INTEGER || vt == SQLITE_FLOAT))
+        rc = pq_writer_put_double(w, col, vt == SQLITE_INTEGER ? (double)iv : dv);
+    else if (t == CT_STRING && vt == SQLITE_TEXT) rc = pq_writer_put_bytes(w, col, s, n);
+    else if (r_conv(r, c)) return ut_err(err, errlen, "column '%s': cannot convert a value", name);
+    else return put(w, col, t, r->conv, 0, name, err, errlen);
+    return rc ? ut_err(err, errlen, "%s", pq_writer_error(w)) : 0;
+}
+
+/* The text of value c (a partition value), as sqlite3_column_text gives
+ * it; NULL for NULL. */
+static const char *r_text(const row_src *r, int c, size_t *n)
+{
+    sqlite3_stmt *st = r->st;
+    if (r->f) {
+        if (r_conv(r, c)) return NULL;
+        st = r->conv, c = 0;
+    }
+    const char *v = (const char *)sqlite3_column_text(st, c);
+    *n = (size_t)sqlite3_column_bytes(st, c);
+    return v;
+}
+
 typedef struct ctas {
     sq_engine *e;
     char table[128];
@@ -148,6 +224,7 @@ typedef struct ctas {
     int *src;             /* file column k <- select column src[k] */
     int pidx[MAX_PCOLS];  /* select column of each partition value, -1 none */
     const sq_write_spec *w; /* sq_write: what it replaces, the run; NULL for CTAS/INSERT */
+    int evolved;          /* evolve changed x->t: the commit changes the schema too */
     ctas_part *parts;
     int nparts;
 } ctas;
@@ -202,7 +279,7 @@ static ctas_part *part_for(ctas *x, const char *segment, char *err, size_t errle
 /* The partition path of the current row into out[cap]: each partition
  * column's value (NULL: Hive's default partition; a column the SELECT
  * lacks: its default) %XX-escaped.  0 or -1. */
-static int row_segment(ctas *x, sqlite3_stmt *st, char *out, size_t cap, char *err, size_t errlen)
+static int row_segment(ctas *x, const row_src *r, char *out, size_t cap, char *err, size_t errlen)
 {
     size_t o = 0;
     out[0] = 0;
@@ -210,8 +287,7 @@ static int row_segment(ctas *x, sqlite3_stmt *st, char *out, size_t cap, char *e
         const char *pv = x->pdefault[i];
         size_t pn = pv ? strlen(pv) : 0;
         if (x->pidx[i] >= 0) {
-            pv = (const char *)sqlite3_column_text(st, x->pidx[i]);
-            pn = (size_t)sqlite3_column_bytes(st, x->pidx[i]);
+            pv = r_text(r, x->pidx[i], &pn);
         }
         if (!pv) pv = "__HIVE_DEFAULT_PARTITION__", pn = strlen(pv);
         if (i) out[o++] = '/';
@@ -225,14 +301,14 @@ static int row_segment(ctas *x, sqlite3_stmt *st, char *out, size_t cap, char *e
 /* CREATE: column names of the SELECT by the naming rule ("" -> _empty, a
  * name equal up to case to an earlier one or the partition column -> name_2,
  * ...).  A name that lands in an earlier column is an error. */
-static int name_columns(ctas *x, sqlite3_stmt *st, lk_names *names, char *err, size_t errlen)
+static int name_columns(ctas *x, const row_src *r, lk_names *names, char *err, size_t errlen)
 {
-    int n = sqlite3_column_count(st);
+    int n = r_count(r);
     for (int i = 0; i < x->npcols; i++) lk_names_take(names, x->pcols[i], strlen(x->pcols[i]), -1);
     lk_names_take(names, "_ingest_ts", 10, -1);
     for (int c = 0; c < n; c++) {
         if (is_pidx(x, c)) continue;
-        const char *nm = sqlite3_column_name(st, c);
+        const char *nm = r_name(r, c);
         if (!nm) nm = "";
         char name[LK_NAME_MAX + 1];
         size_t nn = strlen(nm);
@@ -247,7 +323,7 @@ static int name_columns(ctas *x, sqlite3_stmt *st, lk_names *names, char *err, s
             if (!strcmp(x->cols[k].name, name))
                 return ut_err(err, errlen, "column '%.100s' appears twice in the SELECT (alias it)", nm);
         snprintf(x->cols[x->ncols].name, sizeof x->cols[0].name, "%s", name);
-        ct_type t = type_of(st, c);
+        ct_type t = type_of(r, c);
         x->cols[x->ncols].type = t ? t : CT_STRING;
         x->src[x->ncols++] = c;
     }
@@ -266,9 +342,9 @@ static void reserve_ingest(const ctas *x, lk_names *names)
 }
 
 /* INSERT: the table's columns, found by name; missing ones are NULL. */
-static int match_columns(ctas *x, sqlite3_stmt *st, lk_names *names, char *err, size_t errlen)
+static int match_columns(ctas *x, const row_src *r, lk_names *names, char *err, size_t errlen)
 {
-    int n = sqlite3_column_count(st);
+    int n = r_count(r);
     for (int i = 0; i < x->npcols; i++) lk_names_take(names, x->pcols[i], strlen(x->pcols[i]), -1);
     reserve_ingest(x, names);
     for (int k = 0; k < x->t.ncols; k++) {
@@ -279,7 +355,7 @@ static int match_columns(ctas *x, sqlite3_stmt *st, lk_names *names, char *err, 
     }
     for (int c = 0; c < n; c++) {
         if (is_pidx(x, c)) continue;
-        const char *nm = sqlite3_column_name(st, c);
+        const char *nm = r_name(r, c);
         if (!nm) nm = "";
         int k = lk_names_resolve(names, nm, strlen(nm), NULL, NULL);
         if (k < 0)
@@ -294,12 +370,13 @@ static int match_columns(ctas *x, sqlite3_stmt *st, lk_names *names, char *err, 
 
 /* sq_write into a table that exists: the SELECT's columns the table lacks
  * are added, and int64/double columns widened where the SELECT's are wider
- * (the stream tables' evolution rule), in one catalog transaction merged
- * with whatever other writers did meanwhile; x->t becomes the table after.
- * 0 or -1. */
-static int evolve(ctas *x, sqlite3_stmt *st, char *err, size_t errlen)
+ * (the stream tables' evolution rule); x->t becomes the table after.  The
+ * catalog's schema changes in the transaction that commits the files
+ * (land: ct_table_change.evolve, merged with whatever other writers did
+ * meanwhile), so a failed write leaves it as it was.  0 or -1. */
+static int evolve(ctas *x, const row_src *r, char *err, size_t errlen)
 {
-    int n = sqlite3_column_count(st), nw = 0, rc = 0;
+    int n = r_count(r), nw = 0, rc = 0;
     ct_column *want = ut_calloc((size_t)n + 1, sizeof *want);
     lk_names *names = lk_names_create(1);
     for (int i = 0; i < x->npcols; i++) lk_names_take(names, x->pcols[i], strlen(x->pcols[i]), -1);
@@ -307,12 +384,12 @@ static int evolve(ctas *x, sqlite3_stmt *st, char *err, size_t errlen)
     for (int k = 0; k < x->t.ncols; k++)
         lk_names_take(names, x->t.cols[k].name, strlen(x->t.cols[k].name), k);
     for (int c = 0; c < n; c++) {
-        const char *nm = sqlite3_column_name(st, c);
+        const char *nm = r_name(r, c);
         if (is_pidx(x, c) || !nm || !*nm || !strcmp(nm, "_ingest_ts")) continue;
         char name[LK_NAME_MAX + 1];
         size_t nn = strlen(nm);
         int k = lk_names_resolve(names, nm, nn, name, &nn);
-        ct_type t = type_of(st, c);
+        ct_type t = type_of(r, c);
         if (k >= x->t.ncols) { /* a column this SELECT adds, named again */
             rc = ut_err(err, errlen, "column '%.100s' appears twice in the SELECT (alias it)", nm);
             break;
@@ -328,39 +405,41 @@ static int evolve(ctas *x, sqlite3_stmt *st, char *err, size_t errlen)
         }
     }
     lk_names_destroy(names);
-    if (rc == 0 && nw) {
-        ct_table t;
-        int ch = ct_schema_extend(x->e->cat, x->table, want, nw, &t, err, errlen);
-        if (ch < 0) rc = -1;
-        else {
-            ct_table_free(&x->t);
-            x->t = t;
+    if (rc == 0 && nw) { /* x->t as it will be; the catalog changes with the files (land) */
+        x->t.cols = ut_realloc(x->t.cols, (size_t)(x->t.ncols + nw) * sizeof *x->t.cols);
+        for (int i = 0; i < nw; i++) {
+            int k = -1;
+            for (int j = 0; j < x->t.ncols && k < 0; j++)
+                if (!strcasecmp(x->t.cols[j].name, want[i].name)) k = j;
+            if (k < 0) x->t.cols[x->t.ncols++] = want[i];
+            else (void)ct_column_widen(&x->t.cols[k], &want[i], &x->t.cols[k]);
         }
+        x->evolved = 1;
     }
     free(want);
     return rc;
 }
 
 /* Resolve the file columns against the SELECT (first row in st). */
-static int plan_columns(ctas *x, sqlite3_stmt *st, char *err, size_t errlen)
+static int plan_columns(ctas *x, const row_src *r, char *err, size_t errlen)
 {
-    int n = sqlite3_column_count(st);
+    int n = r_count(r);
     for (int i = 0; i < x->npcols; i++) {
         x->pidx[i] = -1;
         for (int c = 0; c < n; c++)
-            if (!strcasecmp(sqlite3_column_name(st, c), x->pcols[i])) x->pidx[i] = c;
+            if (!strcasecmp(r_name(r, c), x->pcols[i])) x->pidx[i] = c;
         if (x->pidx[i] < 0 && !x->pdefault[i])
             return ut_err(err, errlen, "%s %s: the SELECT has no such column",
                           x->create ? "PARTITION BY" : "partition column", x->pcols[i]);
     }
-    if (!x->create && x->w && evolve(x, st, err, errlen)) return -1;
+    if (!x->create && x->w && evolve(x, r, err, errlen)) return -1;
     size_t cap = (size_t)(n > x->t.ncols ? n : x->t.ncols) + 1; /* INSERT: the table's columns */
     x->cols = ut_calloc(cap, sizeof *x->cols);
     x->src = ut_calloc(cap, sizeof *x->src);
     /* the naming rule (lake/colname.c): CREATE names its columns as the sink
      * would; INSERT finds them the same way, ignoring case like SQL */
     lk_names *names = lk_names_create(!x->create);
-    int rc = x->create ? name_columns(x, st, names, err, errlen) : match_columns(x, st, names, err, errlen);
+    int rc = x->create ? name_columns(x, r, names, err, errlen) : match_columns(x, r, names, err, errlen);
     lk_names_destroy(names);
     return rc;
 }
@@ -377,81 +456,137 @@ static void ctas_free(ctas *x)
     ct_table_free(&x->t);
 }
 
-/* Run the SELECT into the writers. Returns rows or -1. */
-static int64_t run_select(ctas *x, char *err, size_t errlen)
+/* The next row of r: 1, 0 at the end, -1 with a message. */
+static int r_next(ctas *x, row_src *r, int64_t n, char *err, size_t errlen)
 {
     sq_engine *e = x->e;
-    char *text = sq__rewrite(e, x->select, err, errlen);
-    if (!text) return -1;
-    sqlite3_stmt *st = NULL;
-    int64_t rows = 0;
-    e->in_user = 1;
-    sq__limits_start(e);
-    const char *tail = NULL;
-    int rc = sqlite3_prepare_v2(e->db, text, -1, &st, &tail);
-    if (rc != SQLITE_OK || !st) {
-        ut_err(err, errlen, "%s", rc != SQLITE_OK ? sqlite3_errmsg(e->db) : "no SELECT after AS");
-        rows = -1;
-        goto out;
+    if (r->f) {
+        if ((n & 4095) == 0 && e->deadline_ns && (int64_t)ut_now_ns() > e->deadline_ns) {
+            e->timed_out = 1;
+            return ut_err(err, errlen, "query timed out");
+        }
+        return sq__frows_next(r->f, err, errlen);
     }
-    if (*skip_ws(tail)) {
-        ut_err(err, errlen, "only one SELECT may follow AS");
-        rows = -1;
-        goto out;
-    }
-    if (!sqlite3_stmt_readonly(st) || sqlite3_column_count(st) == 0) {
-        ut_err(err, errlen, "AS must be followed by a SELECT");
-        rows = -1;
-        goto out;
-    }
-    int planned = 0, per_row = 0; /* per_row: a partition value comes from the SELECT */
+    int rc = sqlite3_step(r->st);
+    if (rc == SQLITE_ROW) return 1;
+    if (rc == SQLITE_DONE) return 0;
+    return ut_err(err, errlen, "%s", e->timed_out ? "query timed out" : sqlite3_errmsg(e->db));
+}
+
+/* The rows into the writers.  Returns rows or -1. */
+static int64_t write_rows(ctas *x, row_src *r, char *err, size_t errlen)
+{
+    int planned = 0, per_row = 0, rc; /* per_row: a partition value comes from the SELECT */
+    int64_t n = 0;
     ctas_part *p = NULL;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((rc = r_next(x, r, n, err, errlen)) == 1) {
         if (!planned) {
-            if (plan_columns(x, st, err, errlen)) {
-                rows = -1;
-                goto out;
-            }
+            if (plan_columns(x, r, err, errlen)) return -1;
             for (int i = 0; i < x->npcols; i++) per_row |= x->pidx[i] >= 0;
             planned = 1;
         }
         char seg[2 * LK_SEGMENT_MAX + 2];
         if (per_row || !p) { /* else every row goes where the first went */
             p = NULL;
-            if (row_segment(x, st, seg, sizeof seg, err, errlen) == 0)
+            if (row_segment(x, r, seg, sizeof seg, err, errlen) == 0)
                 p = part_for(x, seg, err, errlen);
         }
-        if (!p) {
-            rows = -1;
-            goto out;
-        }
+        if (!p) return -1;
         for (int k = 0; k < x->ncols; k++) {
             int c = x->src[k];
             if (c < 0) pq_writer_put_null(p->w, k);
-            else if (put(p->w, k, x->cols[k].type, st, c, x->cols[k].name, err, errlen)) {
-                rows = -1;
-                goto out;
-            }
+            else if (put_row(p->w, k, x->cols[k].type, r, c, x->cols[k].name, err, errlen))
+                return -1;
         }
-        if (pq_writer_end_row(p->w)) {
-            ut_err(err, errlen, "%s", pq_writer_error(p->w));
-            rows = -1;
+        if (pq_writer_end_row(p->w)) return ut_err(err, errlen, "%s", pq_writer_error(p->w));
+        n++;
+    }
+    if (rc < 0) return -1;
+    if (!planned) { /* no rows: the columns still come from the SELECT */
+        if (r->st) sqlite3_reset(r->st);
+        if (plan_columns(x, r, err, errlen)) return -1;
+    }
+    return n;
+}
+
+/* sq_write of `SELECT * FROM read_csv|read_ndjson('<path>', 0[, '<types>'])`
+ * (the text exactly so, as kind collect lands its records): the file's
+ * rows are read without SQLite, as that SELECT would give them (typed from
+ * every record without the types).  1 (r->f
+ * open), 0 another statement, -1 with a message. */
+static int direct_file(ctas *x, row_src *r, char *err, size_t errlen)
+{
+    const char *p = x->select;
+    int nd = 0;
+    if (!x->w || x->e->o.no_files || !kw(&p, "SELECT")) return 0;
+    p = skip_ws(p);
+    if (*p++ != '*' || !kw(&p, "FROM")) return 0;
+    if (kw(&p, "read_ndjson")) nd = 1;
+    else if (!kw(&p, "read_csv")) return 0;
+    p = skip_ws(p);
+    if (*p++ != '(' || *(p = skip_ws(p)) != '\'') return 0;
+    char path[4096], types[SQ_MAX_TYPES_ARG + 1];
+    size_t n = 0;
+    for (p++; *p && !(p[0] == '\'' && p[1] != '\''); p++) {
+        if (n + 1 >= sizeof path) return 0;
+        path[n++] = *p;
+        if (*p == '\'') p++; /* '' */
+    }
+    path[n] = 0;
+    if (*p++ != '\'' || *(p = skip_ws(p)) != ',' || *(p = skip_ws(p + 1)) != '0') return 0;
+    int typed = *(p = skip_ws(p + 1)) == ',';
+    if (typed) { /* , 'types' */
+        if (*(p = skip_ws(p + 1)) != '\'') return 0;
+        n = strcspn(++p, "'");
+        if (n >= sizeof types || p[n] != '\'') return 0;
+        memcpy(types, p, n);
+        types[n] = 0;
+        p = skip_ws(p + n + 1);
+    }
+    if (*p++ != ')' || *skip_ws(p)) return 0;
+    r->f = sq__frows_open(path, nd, typed ? types : NULL, err, errlen); /* else every record */
+    if (!r->f) return -1;
+    if (sqlite3_prepare_v2(x->e->db, "SELECT ?1", -1, &r->conv, NULL) != SQLITE_OK)
+        return ut_err(err, errlen, "%s", sqlite3_errmsg(x->e->db));
+    return 1;
+}
+
+/* Run the SELECT into the writers. Returns rows or -1. */
+static int64_t run_select(ctas *x, char *err, size_t errlen)
+{
+    sq_engine *e = x->e;
+    row_src r = {0};
+    char *text = NULL;
+    int64_t n = -1;
+    const char *tail = NULL;
+    int direct = direct_file(x, &r, err, errlen);
+    if (direct < 0) goto out;
+    if (!direct && !(text = sq__rewrite(e, x->select, err, errlen))) goto out;
+    e->in_user = 1;
+    sq__limits_start(e);
+    if (!direct) {
+        int rc = sqlite3_prepare_v2(e->db, text, -1, &r.st, &tail);
+        if (rc != SQLITE_OK || !r.st) {
+            ut_err(err, errlen, "%s", rc != SQLITE_OK ? sqlite3_errmsg(e->db) : "no SELECT after AS");
             goto out;
         }
-        rows++;
+        if (*skip_ws(tail)) {
+            ut_err(err, errlen, "only one SELECT may follow AS");
+            goto out;
+        }
+        if (!sqlite3_stmt_readonly(r.st) || sqlite3_column_count(r.st) == 0) {
+            ut_err(err, errlen, "AS must be followed by a SELECT");
+            goto out;
+        }
     }
-    if (rc != SQLITE_DONE) {
-        ut_err(err, errlen, "%s", e->timed_out ? "query timed out" : sqlite3_errmsg(e->db));
-        rows = -1;
-    } else if (!planned) { /* no rows: the columns still come from the SELECT */
-        sqlite3_reset(st);
-        if (plan_columns(x, st, err, errlen)) rows = -1;
-    }
+    n = write_rows(x, &r, err, errlen);
 out:
     e->in_user = 0;
-    sqlite3_finalize(st);
+    sqlite3_finalize(r.st);
+    sqlite3_finalize(r.conv);
+    sq__frows_close(r.f);
     free(text);
-    return rows;
+    return n;
 }
 
 /* Store every file and commit them in one transaction (creating the table
@@ -483,7 +618,8 @@ static int land(ctas *x, ut_errkind *kind, char *err, size_t errlen)
     ct_new_table nt = {.name = x->table, .location = loc, .partition = plist,
                        .cols = x->cols, .ncols = x->ncols, .exists_ok = x->w != NULL,
                        .change = x->w ? "created by a job" : "created by CREATE TABLE AS"};
-    ct_table_change t = {.table_id = x->t.id, .create = x->create ? &nt : NULL};
+    ct_table_change t = {.table_id = x->t.id, .create = x->create ? &nt : NULL,
+                         .evolve = x->evolved ? x->cols : NULL, .nevolve = x->ncols};
     static const char *const whole[] = {""};
     if (x->w && x->w->mode == SQ_WRITE_REPLACE) t.replace = whole, t.nreplace = 1;
     if (x->w && x->w->mode == SQ_WRITE_REPLACE_PARTITIONS)

@@ -1,5 +1,6 @@
 /* Table functions with a schema that depends on their argument:
- * read_parquet('path/or/glob'), read_csv('path'[, sample]), read_ndjson('path'[, sample])
+ * read_parquet('path/or/glob'), read_csv('path'[, sample[, 'types']]),
+ * read_ndjson('path'[, sample[, 'types']])
  * (sample: the records whose keys and values decide the columns, 0 = all).
  * SQLite's table-valued functions have fixed columns, so each call with a
  * string literal is replaced, before SQLite sees the statement, by a temp
@@ -94,6 +95,9 @@ char *sq__rewrite(sq_engine *e, const char *sql, char *err, size_t errlen)
                         size_t d = skip_ws(sql, r + 1), de = d;
                         while (isdigit((unsigned char)sql[de]) && de - d < 12) de++;
                         if (de > d) r = skip_ws(sql, ae = de);
+                        size_t t = skip_ws(sql, r + 1); /* ..., 'types') */
+                        if (de > d && sql[r] == ',' && sql[t] == '\'')
+                            r = skip_ws(sql, ae = skip_quoted(sql, t, '\''));
                     }
                     if (sql[r] == ')') {
                         if (e->o.no_files) {
@@ -106,16 +110,20 @@ char *sq__rewrite(sq_engine *e, const char *sql, char *err, size_t errlen)
                                    SQ_MAX_FILE_FUNCS);
                             goto fail;
                         }
-                        char create[8192];
-                        if (qe - q > 4000) {
-                            ut_err(err, errlen, "%s: path over 4000 bytes", fns[f].fn);
+                        if (qe - q > 4000 || ae - qe > SQ_MAX_TYPES_ARG) {
+                            ut_err(err, errlen, "%s: %s", fns[f].fn, qe - q > 4000
+                                   ? "path over 4000 bytes" : "arguments too long");
                             goto fail;
                         }
-                        snprintf(create, sizeof create,
-                                 "CREATE VIRTUAL TABLE temp._sq_file_%d USING %s(%.*s)",
-                                 e->nfile_tabs, fns[f].module, (int)(ae - q), sql + q);
+                        ut_buf create = {0};
+                        ut_buf_printf(&create, "CREATE VIRTUAL TABLE temp._sq_file_%d USING %s(",
+                                      e->nfile_tabs, fns[f].module);
+                        ut_buf_put(&create, sql + q, ae - q);
+                        ut_buf_puts(&create, ")");
                         char *msg = NULL;
-                        if (sqlite3_exec(e->db, create, NULL, NULL, &msg) != SQLITE_OK) {
+                        int xrc = sqlite3_exec(e->db, ut_buf_cstr(&create), NULL, NULL, &msg);
+                        ut_buf_free(&create);
+                        if (xrc != SQLITE_OK) {
                             ut_err(err, errlen, "%s", msg ? msg : sqlite3_errmsg(e->db));
                             sqlite3_free(msg);
                             goto fail;

@@ -15,6 +15,24 @@
 #define SQ_MAX_FILE_BYTES (4ULL << 30) /* an S3 object read into memory */
 #define SQ_MAX_GLOB 100000    /* files of one read_parquet glob */
 #define SQ_MAX_FILE_FUNCS 64  /* read_parquet/read_csv/... calls in one query */
+#define SQ_MAX_TYPES_ARG (CT_MAX_COLUMNS + 64) /* read_ndjson(p, n, 'types'): bytes after the path */
+/* The rows read_csv(path, 0[, 'types']) / read_ndjson(path, 0[, 'types'])
+ * would give (vtab_files.c; types NULL: inferred from every record), read
+ * without SQLite: sq_write's direct path for such a SELECT *.  Columns: names, declared types (SQLITE_INTEGER /
+ * SQLITE_FLOAT / SQLITE_TEXT).  next: 1 a row, 0 the end, -1 with a
+ * message.  value: the current row's column i as its SQLITE_* type
+ * (SQLITE_NULL too), *iv / *dv / *s of *n bytes (valid until next). */
+typedef struct sq__frows sq__frows;
+sq__frows *sq__frows_open(const char *path, int ndjson, const char *types, char *err,
+                          size_t errlen);
+void sq__frows_close(sq__frows *r); /* accepts NULL */
+int sq__frows_ncols(const sq__frows *r);
+const char *sq__frows_name(const sq__frows *r, int i);
+int sq__frows_decl(const sq__frows *r, int i);
+int sq__frows_next(sq__frows *r, char *err, size_t errlen);
+int sq__frows_value(const sq__frows *r, int i, int64_t *iv, double *dv, const void **s,
+                    size_t *n);
+
 #define SQ_TEMP_MAX_BYTES (1LL << 30) /* temp tables of one engine (and half the memory limit) */
 
 typedef struct sq_stream_ent {

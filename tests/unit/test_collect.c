@@ -257,6 +257,28 @@ TEST(collect_csv_numbers)
     ut_buf_free(&o);
 }
 
+/* The columns and kinds csvsplit reports are what read_ndjson infers from
+ * the records it wrote (kind_collect lands them without that pass): the
+ * header's names as keys; integers 'i', decimals 'r' (an integer and a
+ * decimal 'r'), anything else text 't', only nulls 'n'. */
+TEST(collect_csv_column_kinds)
+{
+    static const char in[] = "i,r,m,t,q,n,x,a,a\n"
+                             "1,2.5,1,007,\"1\",,1,1,\n"
+                             "-2,3,2.25,x,2,,,y,\n";
+    cl__csv *c = cl__csv_create(',', 1 << 20, NULL, NULL);
+    CHECK(cl__csv_feed(c, in, sizeof in - 1, err, sizeof err) == 0);
+    CHECK(cl__csv_end(c, err, sizeof err) == 0);
+    const char *names[16], *kinds = NULL;
+    size_t lens[16];
+    int n = cl__csv_columns(c, names, lens, &kinds);
+    CHECK_EQ_INT(n, 9);
+    CHECK(!memcmp(kinds, "irrttnitn", 9) || (printf("kinds %.9s\n", kinds), 0));
+    CHECK(lens[8] == 3 && !memcmp(names[8], "a_2", 3));
+    CHECK(lens[0] == 1 && names[0][0] == 'i');
+    cl__csv_destroy(c);
+}
+
 TEST(collect_csv_rules)
 {
     ut_buf o = {0};

@@ -985,3 +985,130 @@ TEST(sql_write_evolve_reserved_name_in_another_case)
     sq_close(e);
     st_destroy(L.st);
 }
+
+/* A write that fails after its SELECT added a column (a later row does not
+ * fit the table's int64 column) changes nothing: the schema changes in the
+ * transaction that commits the files, not before them.  Then the same new
+ * column written well is one new version, recorded on the file. */
+TEST(sql_write_evolve_failed_write_keeps_the_schema)
+{
+    lake L = {0};
+    ct_catalog *cat = NULL;
+    sq_engine *e = evolve_lake(&L, "evolvefail", &cat);
+    CHECK_MSG(e, "%s", err);
+    CHECK(evolve_write(e, "SELECT 2 AS n, 'v' AS added UNION ALL SELECT 'text', 'w'") < 0);
+    CHECK_MSG(strstr(err, "int64"), "%s", err);
+    ct_table t;
+    CHECK(ct_table_get(cat, "t1_ev2_daily", &t, err, sizeof err) == 1);
+    CHECK_EQ_INT(t.version, 1);
+    CHECK_EQ_INT(t.ncols, 1);
+    ct_table_free(&t);
+    CHECK_MSG(evolve_write(e, "SELECT 2 AS n, 'v' AS added") == 1, "%s", err);
+    CHECK(ct_table_get(cat, "t1_ev2_daily", &t, err, sizeof err) == 1);
+    CHECK_EQ_INT(t.version, 2);
+    CHECK_EQ_INT(t.ncols, 2);
+    ct_file *files = NULL;
+    int n = ct_files(cat, t.id, "dt=2024-05-02", &files, err, sizeof err);
+    CHECK_MSG(n == 1, "%s", err);
+    CHECK_EQ_INT(files[0].schema_version, 2);
+    ct_files_free(files, n);
+    ct_table_free(&t);
+    ct_close(cat);
+    sq_close(e);
+    st_destroy(L.st);
+}
+
+/* read_ndjson('p', 0, 'types'): the columns the first record's keys, typed
+ * by the letters (i INTEGER, r REAL, t TEXT, n only nulls: TEXT), the file
+ * read once; values as the inferring read gives them.  A count that is not
+ * the columns', or another letter, is an error. */
+TEST(sql_read_ndjson_given_types)
+{
+    lake L = {0};
+    snprintf(L.dir, sizeof L.dir, "%s/ndjsontypes", t_tmpdir());
+    mkdir(L.dir, 0755);
+    char p[700], sql[900];
+    snprintf(p, sizeof p, "%s/typed.ndjson", L.dir);
+    FILE *f = fopen(p, "w");
+    CHECK(f);
+    fputs("{\"a\":1,\"b\":2,\"c\":\"x\",\"d\":null}\n{\"a\":2,\"b\":2.5,\"c\":7,\"d\":null}\n", f);
+    fclose(f);
+    sq_engine *e = open_engine(&L, 0);
+    CHECK(e);
+    qres r, r2;
+    snprintf(sql, sizeof sql, "SELECT sum(a), typeof(a), sum(b), typeof(b), group_concat(c, ''), "
+             "typeof(c), typeof(d) FROM read_ndjson('%s', 0)", p);
+    CHECK_MSG(q(e, sql, &r) == 1, "%s", err);
+    snprintf(sql, sizeof sql, "SELECT sum(a), typeof(a), sum(b), typeof(b), group_concat(c, ''), "
+             "typeof(c), typeof(d) FROM read_ndjson('%s', 0, 'irtn')", p);
+    CHECK_MSG(q(e, sql, &r2) == 1, "%s", err);
+    CHECK_EQ_STR(r2.text, r.text);
+    CHECK_EQ_STR(r2.text, "3,integer,4.5,real,x7,text,null");
+    snprintf(sql, sizeof sql, "SELECT * FROM read_ndjson('%s', 0, 'irt')", p);
+    CHECK(q(e, sql, &r) < 0 && strstr(err, "3 column types for 4 columns"));
+    snprintf(sql, sizeof sql, "SELECT * FROM read_ndjson('%s', 0, 'irtz')", p);
+    CHECK(q(e, sql, &r) < 0 && strstr(err, "column type 'z'"));
+    sq_close(e);
+}
+
+/* sq_write of `SELECT * FROM read_ndjson|read_csv(p, 0[, 'types'])` reads the
+ * file without SQLite (kind collect's landing): the table it writes equals
+ * the one the same rows written through SQLite give (a WHERE makes the
+ * statement SQLite's), values converted as SQLite converts them too (an
+ * integer into the table's string column, a real into its int64 one is an
+ * error naming it). */
+TEST(sql_write_file_rows_direct_equals_sqlite)
+{
+    lake L = {0};
+    CHECK_MSG(store_lake(&L, "direct") == 0, "%s", err);
+    sq_engine *e = open_engine(&L, 0);
+    CHECK(e);
+    char p[700], pc[700], sql[1600];
+    snprintf(p, sizeof p, "%s/recs.ndjson", L.dir);
+    snprintf(pc, sizeof pc, "%s/recs.csv", L.dir);
+    FILE *f = fopen(p, "w");
+    CHECK(f);
+    fputs("{\"a\":1,\"b\":2,\"c\":\"x\",\"d\":null}\n{\"a\":-7,\"b\":2.5,\"c\":\"\",\"d\":null}\n"
+          "{\"a\":null,\"b\":1e300,\"c\":\"caf\\u00e9\",\"d\":null}\n", f);
+    fclose(f);
+    f = fopen(pc, "w");
+    CHECK(f);
+    fputs("\"a\",\"b\",\"s\"\n1,2,x\n-7,2.5,\"\"\n,0.1,\"q\"\"\n\"\n", f);
+    fclose(f);
+    static const char *const dcol[] = {"dt"}, *const d1[] = {"2024-05-01"};
+    static const char *const p1[] = {"dt=2024-05-01"};
+    sq_write_spec w = {.mode = SQ_WRITE_REPLACE_PARTITIONS, .partition_by = "dt",
+                       .default_cols = dcol, .default_vals = d1, .ndefaults = 1,
+                       .partitions = p1, .npartitions = 1};
+    const char *fn[4] = {"read_ndjson", "read_csv", "read_ndjson", "read_csv"};
+    const char *path[4] = {p, pc, p, pc}, *ty[4] = {", 'irtn'", ", 'irt'", "", ""};
+    for (int i = 0; i < 4; i++) { /* given types, then inferred from every record */
+        char s1[900], s2[1000];
+        snprintf(s1, sizeof s1, "SELECT * FROM %s('%s', 0%s)", fn[i], path[i], ty[i]);
+        snprintf(s2, sizeof s2, "%s WHERE 1", s1);
+        w.table = "t1_direct_daily", w.select = s1;
+        CHECK_MSG(sq_write(e, &w, err, sizeof err) == 3, "%s", err);
+        w.table = "t1_sqlite_daily", w.select = s2;
+        CHECK_MSG(sq_write(e, &w, err, sizeof err) == 3, "%s", err);
+        qres r, r2;
+        CHECK(q(e, "SELECT * FROM t1_direct_daily ORDER BY a", &r) == 3);
+        CHECK(q(e, "SELECT * FROM t1_sqlite_daily ORDER BY a", &r2) == 3);
+        CHECK_EQ_STR(r.text, r2.text);
+        CHECK(q(e, "SELECT typeof(a), typeof(b) FROM t1_direct_daily LIMIT 1", &r) == 1);
+        CHECK_EQ_STR(r.text, "integer,real");
+    }
+    /* an integer column into the table's string one; a real into its int64 one */
+    snprintf(p, sizeof p, "%s/s.csv", L.dir);
+    f = fopen(p, "w");
+    CHECK(f);
+    fputs("s,a\n12,1\n", f);
+    fclose(f);
+    snprintf(sql, sizeof sql, "SELECT * FROM read_csv('%s', 0, 'ii')", p);
+    w.table = "t1_direct_daily", w.select = sql;
+    CHECK_MSG(sq_write(e, &w, err, sizeof err) == 1, "%s", err);
+    qres r;
+    CHECK(q(e, "SELECT s, typeof(s) FROM t1_direct_daily", &r) == 1);
+    CHECK_EQ_STR(r.text, "12,text");
+    sq_close(e);
+    st_destroy(L.st);
+}
