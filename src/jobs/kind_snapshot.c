@@ -149,17 +149,11 @@ static int mask_key(jb_snap_run *k, ut_error *e)
  * the mapping (text once masked, unless the mask only nulls). */
 /* The lake name of source column nm: its own by the lake's rule, or, when a
  * column of this table has it already (a case twin: "A" and "a"), nm_2,
- * nm_3, ...  0, or -1 when none is free. */
+ * nm_3, ... (lk_names_resolve in case-sensitive mode).  0, or -1 when none
+ * is free. */
 static int free_name(lk_names *names, const char *nm, char *out, size_t *n)
 {
-    if (lk_names_resolve(names, nm, strlen(nm), out, n) < 0 && *n) return 0;
-    char cand[LK_NAME_MAX + 1], base[LK_NAME_MAX + 1];
-    lk_colname_base(nm, strlen(nm), base);
-    for (int i = 2; i <= LK_NAME_TRIES; i++) {
-        snprintf(cand, sizeof cand, "%.*s_%d", LK_NAME_BASE, base, i);
-        if (lk_names_resolve(names, cand, strlen(cand), out, n) < 0 && *n) return 0;
-    }
-    return -1;
+    return lk_names_resolve(names, nm, strlen(nm), out, n) < 0 && *n ? 0 : -1;
 }
 
 static int plan_field(jb_snap_run *k, int s, lk_names *names, ct_column *out, jb_snap_col *sc,
@@ -220,7 +214,7 @@ static void remembered_names(jb_snap_run *k, lk_names *names)
 
 static int plan_fields(jb_snap_run *k, ut_error *e)
 {
-    lk_names *names = lk_names_create(1);
+    lk_names *names = lk_names_create(0);
     const char *pby = jb__partition_by(k->c->job->window, 0);
     for (const char *p = pby; *p;) { /* dt, hr are the partitions' */
         size_t n = strcspn(p, ",");
