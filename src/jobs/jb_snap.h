@@ -118,5 +118,10 @@ typedef struct jb_snap_staged {
 int jb__snap_ranges(jb_snap_run *k, int n, int64_t lo, int64_t hi, ut_error *e);
 /* Free k->staged; delete the run's staging prefix (what did not land). */
 void jb__snap_ranges_free(jb_snap_run *k);
+/* Parse text[0..n) as a range's manifest (manifest 1: its files into
+ * k->staged, rows, NULL counts) or as a plan (0: its columns into k->cols,
+ * k->sc, k->ncols; the rest dropped), as the coordinator and the range
+ * tasks read them from the store.  0 / -1 with e (tests/fuzz). */
+int jb__snap_range_parse(jb_snap_run *k, const char *text, size_t n, int manifest, ut_error *e);
 
 #endif

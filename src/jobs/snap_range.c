@@ -215,6 +215,21 @@ static int plan_line(jb_snap_run *k, range_plan *p, char *line, ut_error *e)
     return 0; /* a line added later */
 }
 
+/* The plan's text (NUL-terminated, cut up) into p and k's columns; what
+ * names it in messages.  0 / -1 with e. */
+static int plan_parse(jb_snap_run *k, char *text, range_plan *p, const char *what, ut_error *e)
+{
+    char *save = NULL;
+    int rc = 0, line = 0;
+    for (char *l = strtok_r(text, "\n", &save); l && rc == 0; l = strtok_r(NULL, "\n", &save)) {
+        line++;
+        rc = plan_line(k, p, l, e);
+    }
+    if (rc == -1 || (rc == 0 && (!p->n || !p->snapshot[0] || !p->nsel || !k->ncols)))
+        return jb__snap_fail(k, e, UT_EINVAL, "%s: malformed at line %d", what, line);
+    return rc ? -1 : 0;
+}
+
 /* The plan at P into p and k's columns.  1, 0 (no plan: the coordinator is
  * gone), -1 with e. */
 static int plan_read(jb_snap_run *k, const char *pfx, range_plan *p, ut_error *e)
@@ -231,15 +246,9 @@ static int plan_read(jb_snap_run *k, const char *pfx, range_plan *p, ut_error *e
         ut_buf_free(&b);
         return strstr(err, "not found") ? 0 : jb__snap_fail(k, e, UT_EIO, "%s", err);
     }
-    char *text = buf_text(&b), *save = NULL;
-    int rc = 0, line = 0;
-    for (char *l = strtok_r(text, "\n", &save); l && rc == 0; l = strtok_r(NULL, "\n", &save)) {
-        line++;
-        rc = plan_line(k, p, l, e);
-    }
+    char *text = buf_text(&b);
+    int rc = plan_parse(k, text, p, key, e);
     free(text);
-    if (rc == -1 || (rc == 0 && (!p->n || !p->snapshot[0] || !p->nsel || !k->ncols)))
-        return jb__snap_fail(k, e, UT_EINVAL, "%s: malformed at line %d", key, line);
     return rc ? -1 : 1;
 }
 
@@ -580,6 +589,16 @@ static int manifest_line(jb_snap_run *k, char *l, int *cap)
     return 0;
 }
 
+/* A manifest's text (NUL-terminated, cut up) into k.  0 / -1 with e. */
+static int manifest_parse(jb_snap_run *k, char *text, const char *what, ut_error *e)
+{
+    char *save = NULL;
+    int rc = 0, cap = 0;
+    for (char *l = strtok_r(text, "\n", &save); l && rc == 0; l = strtok_r(NULL, "\n", &save))
+        rc = manifest_line(k, l, &cap);
+    return rc ? jb__snap_fail(k, e, UT_EINVAL, "%s: malformed", what) : 0;
+}
+
 /* Range i's manifest into k (its files staged, rows, NULL counts).  0 / -1. */
 static int manifest_read(jb_snap_run *k, const char *pfx, int i, ut_error *e)
 {
@@ -593,12 +612,21 @@ static int manifest_read(jb_snap_run *k, const char *pfx, int i, ut_error *e)
         return jb__snap_fail(k, e, UT_EIO, "range %d: %s", i + 1,
                              size > MANIFEST_MAX_BYTES ? "manifest too big" : err);
     }
-    char *text = buf_text(&b), *save = NULL;
-    int rc = 0, cap = 0;
-    for (char *l = strtok_r(text, "\n", &save); l && rc == 0; l = strtok_r(NULL, "\n", &save))
-        rc = manifest_line(k, l, &cap);
+    char *text = buf_text(&b);
+    int rc = manifest_parse(k, text, key, e);
     free(text);
-    return rc ? jb__snap_fail(k, e, UT_EINVAL, "%s: malformed", key) : 0;
+    return rc;
+}
+
+int jb__snap_range_parse(jb_snap_run *k, const char *text, size_t n, int manifest, ut_error *e)
+{
+    char *t = ut_calloc(n + 1, 1);
+    if (n) memcpy(t, text, n);
+    range_plan p = {0};
+    int rc = manifest ? manifest_parse(k, t, "manifest", e) : plan_parse(k, t, &p, "plan", e);
+    plan_free(&p);
+    free(t);
+    return rc;
 }
 
 typedef struct stale_keys {
