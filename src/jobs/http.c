@@ -385,6 +385,8 @@ static int task_push(jb_runtime *r, task_req *q, ut_buf *out)
     int n = 0;
     for (char *s = q->tags, *save = NULL, *t; (t = strtok_r(s, " ", &save)); s = NULL) {
         if (n == JB_PUSH_MAX) return reply_error(out, 400, "tags: more than 256");
+        if (!jb__tag_ok(t, strlen(t)))
+            return reply_error(out, 400, "tags: each is 1-40 of [A-Za-z0-9._-]");
         tags[n++] = t;
     }
     if (!n) return reply_error(out, 400, "tags: none");
