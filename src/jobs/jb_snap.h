@@ -16,7 +16,9 @@
 #define SNAP_ZSTD_LEVEL 1 /* zstd's fastest: level 3 took a third of a run's CPU, for files
                              20% smaller (bench/snapshot.sh) */
 #define SNAP_MAX_PARALLEL 64
-#define SNAP_ROW_GROUP_BYTES (128u << 20)    /* per reader (one per task) */
+#define SNAP_ROW_GROUP_BYTES (128u << 20)    /* shared by a process's range readers */
+#define SNAP_MIN_ROW_GROUP_BYTES (16u << 20) /* per reader */
+#define SNAP_MIN_PAGE_BYTES (128u << 10)     /* per reader and column: pages, dictionaries */
 
 /* One column of the lake table as this run writes it. */
 typedef struct jb_snap_col {
@@ -65,6 +67,8 @@ typedef struct jb_snap_run {
     int nstaged;
     char stage[600];     /* split: the staging prefix of this delivery ("" none) */
     int nranges;
+    int share;           /* range readers of this process that may run at once (its worker
+                            threads, at most the ranges): they share the writer's buffers */
     char ranges_by[600]; /* split: who read the ranges ("w1 x3, w2 x5") */
     void (*tick)(jb_snap_reader *r); /* called every 4096 rows read (NULL: none) */
     void *tick_arg;
@@ -105,7 +109,8 @@ int jb__snap_mask_key(jb_snap_run *k, ut_error *e);
 
 /* ---- a split table's ranges as tasks (snap_range.c) -------------------------------- */
 #define SNAP_STAGE_DIR ".stage" /* store prefix of staged files (no table starts with '.') */
-#define SNAP_POLL_MS 100        /* the coordinator's look at its ranges */
+#define SNAP_POLL_MS 100        /* the coordinator's look at its ranges (a local store) */
+#define SNAP_POLL_S3_MS 1000    /* ... on S3 (each look is a LIST) */
 #define SNAP_MAX_STAGED (SNAP_MAX_PARALLEL * SNAP_MAX_FILES)
 /* A range's file, stored under the run's staging prefix. */
 typedef struct jb_snap_staged {

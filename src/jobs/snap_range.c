@@ -377,6 +377,8 @@ static int read_range(jb_snap_run *k, const range_plan *p, int i, const char *pf
     snprintf(l.by, sizeof l.by, "%s", by);
     lease_put(k, &l);
     k->tick = lease_tick, k->tick_arg = &l;
+    int w = k->c->rt->o.workers;
+    k->share = w < 1 ? 1 : w < p->n ? w : p->n;
     jb_snap_reader r;
     jb__snap_reader_init(&r, k, src, scan);
     int rc = jb__snap_read_rows(&r);
@@ -515,7 +517,8 @@ static int await_ranges(jb_snap_run *k, const range_plan *p, const char *pfx, ut
             if (read_here(k, p, pick, pfx, e)) return -1;
             continue;
         }
-        struct timespec d = {0, SNAP_POLL_MS * 1000000L};
+        int64_t ms = st_is_s3(c->store) ? SNAP_POLL_S3_MS : SNAP_POLL_MS; /* (a LIST each) */
+        struct timespec d = {ms / 1000, (ms % 1000) * 1000000L};
         nanosleep(&d, NULL);
     }
 }
@@ -750,6 +753,7 @@ void jb__snap_ranges_free(jb_snap_run *k)
         free(l.v[i]);
     }
     free(l.v);
+    sweep_stale(k, k->stage); /* what the readers of older deliveries staged since the start */
     k->stage[0] = 0;
 }
 

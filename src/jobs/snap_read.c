@@ -41,7 +41,13 @@ static int open_file(jb_snap_reader *r, ut_error *e)
     pq_writer_opts o;
     pq_writer_opts_init(&o);
     o.level = SNAP_ZSTD_LEVEL;
-    o.row_group_bytes = SNAP_ROW_GROUP_BYTES;
+    /* the range readers one process may run at once share one writer's defaults (memory):
+     * row groups, pages and dictionaries shared out, each with a floor */
+    size_t nr = (size_t)(k->share > 0 ? k->share : 1);
+    size_t rg = SNAP_ROW_GROUP_BYTES / nr, pg = o.page_bytes / nr, dict = o.dict_max_bytes / nr;
+    o.row_group_bytes = rg < SNAP_MIN_ROW_GROUP_BYTES ? SNAP_MIN_ROW_GROUP_BYTES : rg;
+    o.page_bytes = pg < SNAP_MIN_PAGE_BYTES ? SNAP_MIN_PAGE_BYTES : pg;
+    o.dict_max_bytes = dict < SNAP_MIN_PAGE_BYTES ? SNAP_MIN_PAGE_BYTES : dict;
     f->w = pq_writer_create(f->tmp, spec, k->ncols, &o, err, sizeof err);
     free(spec);
     if (!f->w) return jb__snap_fail(k, e, UT_EIO, "%s", err);

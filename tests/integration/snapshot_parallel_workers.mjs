@@ -6,11 +6,13 @@
  * process (the run's log line).  One worker process killed -9 while ranges
  * are in flight: the run still completes with the exact rows, and no staged
  * object stays behind.  One worker thread in all (no worker processes):
- * the coordinator reads every range itself and completes. */
+ * the coordinator reads every range itself and completes.  The coordinator
+ * killed -9 (in a worker process): its run is taken over, starts again in a
+ * new snapshot and completes exactly; what the old one staged is deleted. */
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
-import { Reporter, makeTmp, Server, openDuck, sleep, sanitizerReport, lakeScan, BIN } from '../node/lib/common.mjs';
+import { Reporter, makeTmp, Server, openDuck, sleep, sanitizerReport, lakeScan, BIN, sluice } from '../node/lib/common.mjs';
 import { startPg } from '../node/lib/pg.mjs';
 import { runsOf as jobRuns, trigger, latest } from '../node/lib/jobs.mjs';
 
@@ -159,6 +161,39 @@ await sameRows('parallel_equals_serial_row_for_row');
     R.check('nothing_staged_left_after_all', staged().filter((f) => !/\.(start|err)$/.test(f) || true).length === 0 ? [] : staged().slice(0, 5));
 }
 
+/* the coordinator killed -9 (in a worker process: the server runs no tasks) */
+{
+    fs.writeFileSync(cfgPath, config(0));
+    await srv.stop();
+    await srv.start();
+    const a = startWorker(4), b = startWorker(5);
+    await trigger(cfgPath, 'par', '2024-05-01', true);
+    let killed = null;
+    for (let i = 0; i < 2000 && !killed; i++) {
+        const r = await sluice(['runs', 'par', '-c', cfgPath, '--format', 'json']);
+        let runs = [];
+        try { runs = JSON.parse(r.stdout.toString() || '[]'); } catch { }
+        const run = latest(runs, 'public.big');
+        const plan = staged().some((f) => f.endsWith('/plan'));
+        if (run && run.state === 'running' && plan) {
+            killed = [a, b].find((w) => run.worker.includes(`-${w.pid}-w`));
+            if (killed) killed.kill('SIGKILL');
+        }
+        await sleep(5);
+    }
+    R.check('coordinator_killed_while_its_ranges_run', killed ? [] : ['no coordinator in a worker process found']);
+    startWorker(6);
+    const runs = await runsOf('par', 4);
+    par = latest(runs, 'public.big');
+    R.check('coordinator_killed_run_taken_over_and_succeeds', runs.length === 4 && par.state === 'succeeded' && par.rows === N && par.deliveries >= 2
+        ? [] : [JSON.stringify(par), logs().slice(-3000)]);
+    await sameRows('coordinator_killed_result_exact');
+    let left = staged();
+    for (let i = 0; i < 50 && left.length; i++) { await sleep(100); left = staged(); }
+    R.check('coordinator_killed_nothing_staged_left', left.length === 0 ? [] : left.slice(0, 5));
+}
+
+for (const w of workers) if (w.exitCode === null) w.kill('SIGTERM');
 await srv.stop();
 const san = sanitizerReport(logs());
 R.check('no_sanitizer_reports', san ? [san] : []);
