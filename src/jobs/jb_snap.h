@@ -69,7 +69,9 @@ typedef struct jb_snap_run {
     int nranges;
     int share;           /* range readers of this process that may run at once (its worker
                             threads, at most the ranges): they share the writer's buffers */
-    char ranges_by[600]; /* split: who read the ranges ("w1 x3, w2 x5") */
+    struct { char name[96]; int n; } by[SNAP_MAX_PARALLEL]; /* split: who read how many */
+    int nby;
+    char ranges_by[800]; /* ... for the log: "w1 x3, w2 x5" */
     void (*tick)(jb_snap_reader *r); /* called every 4096 rows read (NULL: none) */
     void *tick_arg;
     atomic_int abort; /* the runtime stops: the reader ends */

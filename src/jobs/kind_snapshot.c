@@ -355,7 +355,7 @@ static int land(jb_snap_run *k, ut_error *e)
 /* What the run did, for the log: rows, files, ranges, values stored NULL. */
 static void log_done(const jb_snap_run *k)
 {
-    char nulled[600] = "", ranges[800] = "";
+    char nulled[600] = "", ranges[900] = "";
     size_t o = 0;
     for (int i = 0; k->nulled && i < k->ncols && o < sizeof nulled - 100; i++)
         if (k->nulled[i])

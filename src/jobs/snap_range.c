@@ -243,8 +243,9 @@ static int plan_read(jb_snap_run *k, const char *pfx, range_plan *p, ut_error *e
                : jb__snap_fail(k, e, UT_ETOOBIG, "%s: over %u bytes", key, PLAN_MAX_BYTES);
     ut_buf b = {0};
     if (st_get(k->c->store, key, 0, 0, &b, err, sizeof err)) {
-        ut_buf_free(&b);
-        return strstr(err, "not found") ? 0 : jb__snap_fail(k, e, UT_EIO, "%s", err);
+        ut_buf_free(&b); /* deleted since the look (the run ended)? */
+        if (st_head(k->c->store, key, NULL, NULL, NULL, 0) == 0) return 0;
+        return jb__snap_fail(k, e, UT_EIO, "%s", err);
     }
     char *text = buf_text(&b);
     int rc = plan_parse(k, text, p, key, e);
@@ -359,9 +360,16 @@ static int stage(jb_snap_run *k, jb_snap_reader *r, const char *pfx, int i, cons
         if (rc == 0) r->files[f].tmp[0] = 0, stored = f + 1, manifest_file(&m, keys[f], &cf);
         free(cf.stats);
     }
-    char key[800];
+    char key[800], plan[800];
     range_key(pfx, i, "done", key, sizeof key);
+    snprintf(plan, sizeof plan, "%s/plan", pfx);
     if (rc == 0) rc = put_new(k, key, &m, err, sizeof err);
+    /* the coordinator deletes the plan first, then what it lists: a plan still there
+     * now means that listing comes after these stores and deletes them too */
+    if (rc == 1 && st_head(k->c->store, plan, NULL, NULL, NULL, 0) == 0) {
+        (void)st_delete(k->c->store, key, NULL, 0);
+        rc = 0;
+    }
     for (int f = 0; rc <= 0 && f < stored; f++) (void)st_delete(k->c->store, keys[f], NULL, 0);
     ut_buf_free(&m);
     free(keys);
@@ -523,21 +531,16 @@ static int await_ranges(jb_snap_run *k, const range_plan *p, const char *pfx, ut
     }
 }
 
-/* "by" of a manifest into the run's "w1 x3, w2 x5". */
+/* "by" of a manifest counted into the run's log ("w1 x3, w2 x5"). */
 static void count_by(jb_snap_run *k, const char *by)
 {
-    char *h = strstr(k->ranges_by, by);
-    size_t n = strlen(by);
-    if (h && (h == k->ranges_by || h[-1] == ' ') && h[n] == ' ' && h[n + 1] == 'x') {
-        char *end, rest[600];
-        long x = strtol(h + n + 2, &end, 10);
-        snprintf(rest, sizeof rest, "%s", end);
-        snprintf(h + n + 2, sizeof k->ranges_by - (size_t)(h + n + 2 - k->ranges_by), "%ld%s",
-                 x + 1, rest);
-        return;
+    int i = 0;
+    while (i < k->nby && strcmp(k->by[i].name, by)) i++;
+    if (i == k->nby) {
+        if (k->nby == SNAP_MAX_PARALLEL) return;
+        snprintf(k->by[k->nby++].name, sizeof k->by[0].name, "%.95s", by);
     }
-    size_t o = strlen(k->ranges_by);
-    snprintf(k->ranges_by + o, sizeof k->ranges_by - o, "%s%s x1", o ? ", " : "", by);
+    k->by[i].n++;
 }
 
 /* A "stat" line into f's next statistic.  0 / -1. */
@@ -721,6 +724,9 @@ int jb__snap_ranges(jb_snap_run *k, int n, int64_t lo, int64_t hi, ut_error *e)
     k->rows = 0;
     for (int i = 0; i < n && rc == 0; i++) rc = manifest_read(k, k->stage, i, e);
     k->nfiles = k->nstaged;
+    for (int i = 0, o = 0; i < k->nby && o < (int)sizeof k->ranges_by - 1; i++)
+        o += snprintf(k->ranges_by + o, sizeof k->ranges_by - (size_t)o, "%s%s x%d", i ? ", " : "",
+                      k->by[i].name, k->by[i].n);
     return rc;
 }
 
@@ -746,7 +752,9 @@ void jb__snap_ranges_free(jb_snap_run *k)
     k->staged = NULL, k->nstaged = 0;
     if (!k->stage[0]) return;
     key_list l = {0};
-    char err[600];
+    char err[600], plan[800];
+    snprintf(plan, sizeof plan, "%s/plan", k->stage);
+    (void)st_delete(k->c->store, plan, NULL, 0); /* first: see stage() */
     (void)st_list(k->c->store, k->stage, key_one, &l, err, sizeof err);
     for (int i = 0; i < l.n; i++) {
         (void)st_delete(k->c->store, l.v[i], NULL, 0);
