@@ -125,6 +125,34 @@ typedef struct jb_snap_staged {
 int jb__snap_ranges(jb_snap_run *k, int n, int64_t lo, int64_t hi, ut_error *e);
 /* Free k->staged; delete the run's staging prefix (what did not land). */
 void jb__snap_ranges_free(jb_snap_run *k);
+/* The plan of a split read (snap_stage.c): what a range reader needs of
+ * the coordinator's. */
+typedef struct jb_snap_plan {
+    char snapshot[128];
+    char split[256];
+    int64_t lo, hi;
+    int n;
+    ut_buf where;
+    char (*sel)[256]; /* the source columns read, in order */
+    int nsel;
+} jb_snap_plan;
+/* The plan of k's read (snapshot id, n ranges of [lo, hi]) as text into b. */
+void jb__snap_plan_text(const jb_snap_run *k, const char *id, int n, int64_t lo, int64_t hi,
+                        ut_buf *b);
+/* A plan's text (NUL-terminated, cut up) into p and k's columns (k->cols,
+ * k->sc with masks made from the job's config, k->ncols); what names it in
+ * messages.  0 / -1 with e. */
+int jb__snap_plan_parse(jb_snap_run *k, char *text, jb_snap_plan *p, const char *what,
+                        ut_error *e);
+void jb__snap_plan_free(jb_snap_plan *p);
+/* A range manifest's first lines (rows, reader, NULL counts) into b. */
+void jb__snap_manifest_head(ut_buf *b, int64_t rows, const char *by, const int64_t *nulled,
+                            int ncols);
+/* ... and one staged file's lines (key, rows, bytes, statistics). */
+void jb__snap_manifest_file(ut_buf *b, const char *key, const ct_file *f);
+/* A manifest's text (NUL-terminated, cut up) into k: its files appended to
+ * k->staged, rows and NULL counts added, its reader counted.  0 / -1 with e. */
+int jb__snap_manifest_parse(jb_snap_run *k, char *text, const char *what, ut_error *e);
 /* Parse text[0..n) as a range's manifest (manifest 1: its files into
  * k->staged, rows, NULL counts) or as a plan (0: its columns into k->cols,
  * k->sc, k->ncols; the rest dropped), as the coordinator and the range

@@ -29,7 +29,8 @@
  * fails), its run is taken over and starts again with a new P; what the
  * old P holds is deleted by the next coordinator of the table
  * (sweep_stale), local temp files of dead writers by jb__tmp_collect.
- * Memory: one reader per task, as a serial read. */
+ * The plan's and the manifests' texts: snap_stage.c.  Memory: one writer
+ * per range reader; a process's range readers share its buffers. */
 #include "jobs/jb_snap.h"
 #include "log/log.h"
 #include "store/store.h"
@@ -44,63 +45,11 @@
 #define PLAN_MAX_BYTES (16u << 20)
 #define MANIFEST_MAX_BYTES (256u << 20)
 
-typedef struct range_plan {
-    char snapshot[128];
-    char split[256];
-    int64_t lo, hi;
-    int n;
-    ut_buf where;
-    char (*sel)[256]; /* the source columns read, in order */
-    int nsel;
-} range_plan;
-
 static int64_t wall_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* ---- text fields: hex ------------------------------------------------------------ */
-
-static void hex_put(ut_buf *b, const char *s)
-{
-    static const char h[] = "0123456789abcdef";
-    if (!*s) ut_buf_putc(b, '-');
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        ut_buf_putc(b, (uint8_t)h[*p >> 4]);
-        ut_buf_putc(b, (uint8_t)h[*p & 15]);
-    }
-}
-
-static int nib(char c)
-{
-    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
-/* Decode hex s into out[cap] ("-": empty).  0 / -1. */
-static int hex_get(const char *s, char *out, size_t cap)
-{
-    size_t n = strlen(s), o = 0;
-    if (!strcmp(s, "-")) n = 0;
-    if (n % 2 || n / 2 >= cap) return -1;
-    for (size_t i = 0; i < n; i += 2) {
-        int a = nib(s[i]), b = nib(s[i + 1]);
-        if (a < 0 || b < 0 || (a == 0 && b == 0)) return -1;
-        out[o++] = (char)(a << 4 | b);
-    }
-    out[o] = 0;
-    return 0;
-}
-
-static int hex_buf(const char *s, ut_buf *b)
-{
-    size_t n = strlen(s);
-    char *t = ut_calloc(n / 2 + 2, 1);
-    int rc = hex_get(s, t, n / 2 + 2);
-    if (rc == 0) ut_buf_puts(b, t);
-    free(t);
-    return rc;
 }
 
 /* b's bytes as a string (b freed). */
@@ -126,113 +75,9 @@ static void range_key(const char *p, int i, const char *what, char *out, size_t 
     snprintf(out, n, "%s/r%d.%s", p, i, what);
 }
 
-/* ---- the plan -------------------------------------------------------------------- */
-
-static void plan_text(const jb_snap_run *k, const char *id, int n, int64_t lo, int64_t hi,
-                      ut_buf *b)
-{
-    ut_buf_puts(b, "snapshot ");
-    hex_put(b, id);
-    ut_buf_puts(b, "\nsplit ");
-    hex_put(b, k->cfg->split_by);
-    ut_buf_printf(b, "\nrange %" PRId64 " %" PRId64 " %d\nwhere ", lo, hi, n);
-    hex_put(b, sn_scan_where(k->scan));
-    ut_buf_putc(b, '\n');
-    for (int s = 0; s < k->nsel; s++) {
-        ut_buf_puts(b, "sel ");
-        hex_put(b, sn_scan_columns(k->scan)[k->sel[s]].name);
-        ut_buf_putc(b, '\n');
-    }
-    for (int i = 0; i < k->ncols; i++) {
-        const ct_column *c = &k->cols[i];
-        const jb_snap_col *sc = &k->sc[i];
-        ut_buf_puts(b, "col ");
-        hex_put(b, c->name);
-        ut_buf_printf(b, " %d %d %d %d %d %d\n", (int)c->type, c->precision, c->scale, sc->sel,
-                      (int)sc->cls, sc->mask != NULL);
-    }
-}
-
-static void plan_free(range_plan *p)
-{
-    ut_buf_free(&p->where);
-    free(p->sel);
-    memset(p, 0, sizeof *p);
-}
-
-/* A "col" line into column i of k (its mask made from the job's config). */
-static int plan_col(jb_snap_run *k, const range_plan *p, const char *rest, ut_error *e)
-{
-    char name[600];
-    int type, prec, scale, sel, cls, masked;
-    if (sscanf(rest, "%599s %d %d %d %d %d %d", name, &type, &prec, &scale, &sel, &cls,
-               &masked) != 7 || sel < -1 || sel >= p->nsel)
-        return -1;
-    k->cols = ut_realloc(k->cols, sizeof *k->cols * (size_t)(k->ncols + 1));
-    k->sc = ut_realloc(k->sc, sizeof *k->sc * (size_t)(k->ncols + 1));
-    ct_column *c = &k->cols[k->ncols];
-    jb_snap_col *sc = &k->sc[k->ncols];
-    memset(c, 0, sizeof *c);
-    *sc = (jb_snap_col){.sel = sel, .cls = (sn_class)cls, .type = (ct_type)type};
-    k->ncols++;
-    if (hex_get(name, c->name, sizeof c->name)) return -1;
-    c->type = (ct_type)type, c->precision = prec, c->scale = scale;
-    const char *spec = masked && k->cfg ? cf_strmap_get(&k->cfg->mask, p->sel[sel]) : NULL;
-    if (masked && !spec)
-        return jb__snap_fail(k, e, UT_EINVAL, "the config has no mask for column %s now",
-                             p->sel[sel]);
-    if (!spec) return 0;
-    ut_error me = {0};
-    if (jb__snap_mask_key(k, e)) return -2;
-    sc->mask = mk_create(spec, k->key, k->keylen, &me);
-    return sc->mask ? 0 : jb__snap_fail(k, e, UT_EINVAL, "mask of column %s: %s", p->sel[sel],
-                                        me.msg);
-}
-
-/* One line of the plan.  0, -1 malformed, -2 failed with e. */
-static int plan_line(jb_snap_run *k, range_plan *p, char *line, ut_error *e)
-{
-    char *sp = strchr(line, ' ');
-    if (!sp) return -1;
-    *sp = 0;
-    const char *rest = sp + 1;
-    if (!strcmp(line, "snapshot")) return hex_get(rest, p->snapshot, sizeof p->snapshot);
-    if (!strcmp(line, "split")) return hex_get(rest, p->split, sizeof p->split);
-    if (!strcmp(line, "where")) return hex_buf(rest, &p->where);
-    if (!strcmp(line, "range"))
-        return sscanf(rest, "%" SCNd64 " %" SCNd64 " %d", &p->lo, &p->hi, &p->n) == 3 &&
-                       p->n > 1 && p->n <= SNAP_MAX_PARALLEL && p->lo <= p->hi ? 0 : -1;
-    if (!strcmp(line, "sel")) {
-        if (p->nsel == SN_MAX_COLUMNS) return -1;
-        p->sel = ut_realloc(p->sel, sizeof *p->sel * (size_t)(p->nsel + 1));
-        return hex_get(rest, p->sel[p->nsel++], sizeof p->sel[0]);
-    }
-    if (!strcmp(line, "col")) {
-        if (k->ncols == SN_MAX_COLUMNS) return -1;
-        int rc = plan_col(k, p, rest, e);
-        return rc == -1 ? -1 : rc ? -2 : 0;
-    }
-    return 0; /* a line added later */
-}
-
-/* The plan's text (NUL-terminated, cut up) into p and k's columns; what
- * names it in messages.  0 / -1 with e. */
-static int plan_parse(jb_snap_run *k, char *text, range_plan *p, const char *what, ut_error *e)
-{
-    char *save = NULL;
-    int rc = 0, line = 0;
-    for (char *l = strtok_r(text, "\n", &save); l && rc == 0; l = strtok_r(NULL, "\n", &save)) {
-        line++;
-        rc = plan_line(k, p, l, e);
-    }
-    if (rc == -1 || (rc == 0 && (!p->n || !p->snapshot[0] || !p->nsel || !k->ncols)))
-        return jb__snap_fail(k, e, UT_EINVAL, "%s: malformed at line %d", what, line);
-    return rc ? -1 : 0;
-}
-
 /* The plan at P into p and k's columns.  1, 0 (no plan: the coordinator is
  * gone), -1 with e. */
-static int plan_read(jb_snap_run *k, const char *pfx, range_plan *p, ut_error *e)
+static int plan_read(jb_snap_run *k, const char *pfx, jb_snap_plan *p, ut_error *e)
 {
     char key[800], err[600];
     snprintf(key, sizeof key, "%s/plan", pfx);
@@ -248,7 +93,7 @@ static int plan_read(jb_snap_run *k, const char *pfx, range_plan *p, ut_error *e
         return jb__snap_fail(k, e, UT_EIO, "%s", err);
     }
     char *text = buf_text(&b);
-    int rc = plan_parse(k, text, p, key, e);
+    int rc = jb__snap_plan_parse(k, text, p, key, e);
     free(text);
     return rc ? -1 : 1;
 }
@@ -257,7 +102,7 @@ static int plan_read(jb_snap_run *k, const char *pfx, range_plan *p, ut_error *e
 
 /* The scan of range i of plan p, in its snapshot (NULL with e: the
  * coordinator's snapshot is gone, the source unreachable). */
-static sn_scan *open_range(jb_snap_run *k, const range_plan *p, int i, sn_source **src,
+static sn_scan *open_range(jb_snap_run *k, const jb_snap_plan *p, int i, sn_source **src,
                            ut_error *e)
 {
     char err[1200];
@@ -298,23 +143,6 @@ static void lease_tick(jb_snap_reader *r)
     if (wall_ms() - l->last_ms >= l->every_ms) lease_put(r->k, l);
 }
 
-static void manifest_file(ut_buf *b, const char *key, const ct_file *f)
-{
-    ut_buf_puts(b, "file ");
-    hex_put(b, key);
-    ut_buf_printf(b, " %" PRId64 " %" PRId64 " %d\n", f->rows, f->bytes, f->nstats);
-    for (int s = 0; s < f->nstats; s++) {
-        const ct_colstat *c = &f->stats[s];
-        ut_buf_puts(b, "stat ");
-        hex_put(b, c->name);
-        ut_buf_printf(b, " %" PRId64 " %d ", c->nulls, c->has_minmax);
-        hex_put(b, c->has_minmax ? c->min : "");
-        ut_buf_putc(b, ' ');
-        hex_put(b, c->has_minmax ? c->max : "");
-        ut_buf_putc(b, '\n');
-    }
-}
-
 /* Store text at key unless an object is there.  1 stored, 0 one was there,
  * -1 with err. */
 static int put_new(jb_snap_run *k, const char *key, const ut_buf *text, char *err, size_t n)
@@ -343,11 +171,7 @@ static int stage(jb_snap_run *k, jb_snap_reader *r, const char *pfx, int i, cons
 {
     char err[1200], (*keys)[800] = ut_calloc((size_t)r->nfiles + 1, sizeof *keys);
     ut_buf m = {0};
-    ut_buf_printf(&m, "rows %" PRId64 "\nby ", r->rows);
-    hex_put(&m, by);
-    ut_buf_puts(&m, "\nnulled");
-    for (int c = 0; c < k->ncols; c++) ut_buf_printf(&m, " %" PRId64, r->nulled[c]);
-    ut_buf_putc(&m, '\n');
+    jb__snap_manifest_head(&m, r->rows, by, r->nulled, k->ncols);
     int rc = 0, stored = 0;
     for (int f = 0; f < r->nfiles && rc == 0; f++) {
         ct_file cf;
@@ -357,7 +181,10 @@ static int stage(jb_snap_run *k, jb_snap_reader *r, const char *pfx, int i, cons
                  (long long)wall_ms(), f);
         rc = lk_land_describe(&lf, &cf, err, sizeof err) ||
                      st_move_file(k->c->store, keys[f], r->files[f].tmp, err, sizeof err) ? -1 : 0;
-        if (rc == 0) r->files[f].tmp[0] = 0, stored = f + 1, manifest_file(&m, keys[f], &cf);
+        if (rc == 0) {
+            r->files[f].tmp[0] = 0, stored = f + 1;
+            jb__snap_manifest_file(&m, keys[f], &cf);
+        }
         free(cf.stats);
     }
     char key[800], plan[800];
@@ -376,15 +203,36 @@ static int stage(jb_snap_run *k, jb_snap_reader *r, const char *pfx, int i, cons
     return rc < 0 ? jb__snap_fail(k, e, UT_EIO, "range %d: %s", i + 1, err) : rc;
 }
 
-/* Read range i over scan (consumed) into files staged under P.  0 / -1. */
-static int read_range(jb_snap_run *k, const range_plan *p, int i, const char *pfx,
-                      sn_source *src, sn_scan *scan, const char *by, ut_error *e)
+/* Claim range i for `by`: its start marker made, never over one (steal:
+ * over one whose lease ran out, or whose holder's task was taken over).
+ * 1 claimed, 0 another reader holds it. */
+static int claim(jb_snap_run *k, const char *pfx, int i, const char *by, int steal,
+                 range_lease *l)
 {
-    range_lease l = {.every_ms = k->c->cf->scheduler.task_timeout_ms / 3};
-    range_key(pfx, i, "start", l.key, sizeof l.key);
-    snprintf(l.by, sizeof l.by, "%s", by);
-    lease_put(k, &l);
-    k->tick = lease_tick, k->tick_arg = &l;
+    *l = (range_lease){.every_ms = k->c->cf->scheduler.task_timeout_ms / 3};
+    range_key(pfx, i, "start", l->key, sizeof l->key);
+    snprintf(l->by, sizeof l->by, "%s", by);
+    if (steal) {
+        lease_put(k, l);
+        return 1;
+    }
+    char err[1200];
+    ut_buf b = {0};
+    ut_buf_puts(&b, by);
+    int rc = put_new(k, l->key, &b, err, sizeof err);
+    ut_buf_free(&b);
+    l->last_ms = wall_ms();
+    if (rc < 0) /* read anyway: a second read of a range is dropped, never landed twice */
+        lg_warn("jobs", "job %s table %s: %s", k->c->job->name, k->c->run->part, err);
+    return rc != 0;
+}
+
+/* Read claimed range i over scan (consumed) into files staged under P.  0 / -1. */
+static int read_range(jb_snap_run *k, const jb_snap_plan *p, int i, const char *pfx,
+                      sn_source *src, sn_scan *scan, range_lease *l, ut_error *e)
+{
+    const char *by = l->by;
+    k->tick = lease_tick, k->tick_arg = l;
     int w = k->c->rt->o.workers;
     k->share = w < 1 ? 1 : w < p->n ? w : p->n;
     jb_snap_reader r;
@@ -465,9 +313,13 @@ static int same_columns(const jb_snap_run *k, const sn_scan *sc)
     return 1;
 }
 
-/* The coordinator reads range i itself.  0 / -1. */
-static int read_here(jb_snap_run *k, const range_plan *p, int i, const char *pfx, ut_error *e)
+/* The coordinator reads range i itself, unless another reader claimed it
+ * meanwhile (steal: its marker was stale).  0 / -1. */
+static int read_here(jb_snap_run *k, const jb_snap_plan *p, int i, const char *pfx, int steal,
+                     ut_error *e)
 {
+    range_lease l;
+    if (!claim(k, pfx, i, k->c->worker, steal, &l)) return 0;
     sn_source *src;
     sn_scan *sc = open_range(k, p, i, &src, e);
     if (!sc) return -1;
@@ -477,7 +329,7 @@ static int read_here(jb_snap_run *k, const range_plan *p, int i, const char *pfx
         return jb__snap_fail(k, e, UT_EINVAL, "range %d: the table's columns differ in its "
                              "snapshot", i + 1);
     }
-    return read_range(k, p, i, pfx, src, sc, k->c->worker, e);
+    return read_range(k, p, i, pfx, src, sc, &l, e);
 }
 
 /* The first error a range reader stored. */
@@ -498,7 +350,7 @@ static int range_error(jb_snap_run *k, const char *pfx, const range_state *s, ut
 }
 
 /* Wait for every range, reading those nobody reads.  0 / -1 with e. */
-static int await_ranges(jb_snap_run *k, const range_plan *p, const char *pfx, ut_error *e)
+static int await_ranges(jb_snap_run *k, const jb_snap_plan *p, const char *pfx, ut_error *e)
 {
     jb_task_ctx *c = k->c;
     int64_t lease = c->cf->scheduler.task_timeout_ms;
@@ -522,87 +374,13 @@ static int await_ranges(jb_snap_run *k, const range_plan *p, const char *pfx, ut
         if (task_lost(c))
             return jb__snap_fail(k, e, UT_ECANCELED, "the run was taken over by another worker");
         if (pick >= 0) {
-            if (read_here(k, p, pick, pfx, e)) return -1;
+            if (read_here(k, p, pick, pfx, s.start_ms[pick] != 0, e)) return -1;
             continue;
         }
         int64_t ms = st_is_s3(c->store) ? SNAP_POLL_S3_MS : SNAP_POLL_MS; /* (a LIST each) */
         struct timespec d = {ms / 1000, (ms % 1000) * 1000000L};
         nanosleep(&d, NULL);
     }
-}
-
-/* "by" of a manifest counted into the run's log ("w1 x3, w2 x5"). */
-static void count_by(jb_snap_run *k, const char *by)
-{
-    int i = 0;
-    while (i < k->nby && strcmp(k->by[i].name, by)) i++;
-    if (i == k->nby) {
-        if (k->nby == SNAP_MAX_PARALLEL) return;
-        snprintf(k->by[k->nby++].name, sizeof k->by[0].name, "%.95s", by);
-    }
-    k->by[i].n++;
-}
-
-/* A "stat" line into f's next statistic.  0 / -1. */
-static int manifest_stat(ct_file *f, int cap, const char *rest)
-{
-    char name[600], mn[600], mx[600];
-    long long nulls;
-    int mm;
-    if (f->nstats == cap || sscanf(rest, "%599s %lld %d %599s %599s", name, &nulls, &mm, mn, mx) != 5)
-        return -1;
-    ct_colstat *s = &f->stats[f->nstats++];
-    memset(s, 0, sizeof *s);
-    s->nulls = nulls, s->has_minmax = mm;
-    return hex_get(name, s->name, sizeof s->name) || hex_get(mn, s->min, sizeof s->min) ||
-                   hex_get(mx, s->max, sizeof s->max) ? -1 : 0;
-}
-
-/* One line of range manifest.  0 / -1. */
-static int manifest_line(jb_snap_run *k, char *l, int *cap)
-{
-    char *sp = strchr(l, ' ');
-    if (!sp) return -1;
-    *sp = 0;
-    char *rest = sp + 1, *save = NULL;
-    if (!strcmp(l, "rows")) {
-        k->rows += strtoll(rest, NULL, 10);
-    } else if (!strcmp(l, "by")) {
-        char by[200];
-        if (hex_get(rest, by, sizeof by)) return -1;
-        count_by(k, by);
-    } else if (!strcmp(l, "nulled")) {
-        int c = 0;
-        for (char *t = strtok_r(rest, " ", &save); t; t = strtok_r(NULL, " ", &save), c++)
-            if (c < k->ncols) k->nulled[c] += strtoll(t, NULL, 10);
-        if (c != k->ncols) return -1;
-    } else if (!strcmp(l, "file")) {
-        char key[1400];
-        long long rows, bytes;
-        if (k->nstaged == SNAP_MAX_STAGED ||
-            sscanf(rest, "%1399s %lld %lld %d", key, &rows, &bytes, cap) != 4 || *cap < 0 ||
-            *cap > SN_MAX_COLUMNS)
-            return -1;
-        k->staged = ut_realloc(k->staged, sizeof *k->staged * (size_t)(k->nstaged + 1));
-        jb_snap_staged *s = &k->staged[k->nstaged++];
-        memset(s, 0, sizeof *s);
-        s->f.rows = rows, s->f.bytes = bytes;
-        s->f.stats = ut_calloc((size_t)*cap + 1, sizeof *s->f.stats);
-        return hex_get(key, s->key, sizeof s->key);
-    } else if (!strcmp(l, "stat")) {
-        return k->nstaged ? manifest_stat(&k->staged[k->nstaged - 1].f, *cap, rest) : -1;
-    }
-    return 0;
-}
-
-/* A manifest's text (NUL-terminated, cut up) into k.  0 / -1 with e. */
-static int manifest_parse(jb_snap_run *k, char *text, const char *what, ut_error *e)
-{
-    char *save = NULL;
-    int rc = 0, cap = 0;
-    for (char *l = strtok_r(text, "\n", &save); l && rc == 0; l = strtok_r(NULL, "\n", &save))
-        rc = manifest_line(k, l, &cap);
-    return rc ? jb__snap_fail(k, e, UT_EINVAL, "%s: malformed", what) : 0;
 }
 
 /* Range i's manifest into k (its files staged, rows, NULL counts).  0 / -1. */
@@ -619,19 +397,8 @@ static int manifest_read(jb_snap_run *k, const char *pfx, int i, ut_error *e)
                              size > MANIFEST_MAX_BYTES ? "manifest too big" : err);
     }
     char *text = buf_text(&b);
-    int rc = manifest_parse(k, text, key, e);
+    int rc = jb__snap_manifest_parse(k, text, key, e);
     free(text);
-    return rc;
-}
-
-int jb__snap_range_parse(jb_snap_run *k, const char *text, size_t n, int manifest, ut_error *e)
-{
-    char *t = ut_calloc(n + 1, 1);
-    if (n) memcpy(t, text, n);
-    range_plan p = {0};
-    int rc = manifest ? manifest_parse(k, t, "manifest", e) : plan_parse(k, t, &p, "plan", e);
-    plan_free(&p);
-    free(t);
     return rc;
 }
 
@@ -689,7 +456,7 @@ static int publish(jb_snap_run *k, const char *id, int n, int64_t lo, int64_t hi
     char key[800], err[1200], tags[SNAP_MAX_PARALLEL][JB_TAG_MAX + 1];
     const char *tp[SNAP_MAX_PARALLEL];
     ut_buf b = {0};
-    plan_text(k, id, n, lo, hi, &b);
+    jb__snap_plan_text(k, id, n, lo, hi, &b);
     snprintf(key, sizeof key, "%s/plan", pfx);
     int rc = st_put(c->store, key, b.p, b.len, err, sizeof err);
     ut_buf_free(&b);
@@ -714,12 +481,12 @@ int jb__snap_ranges(jb_snap_run *k, int n, int64_t lo, int64_t hi, ut_error *e)
         return jb__snap_fail(k, e, UT_EINVAL, "%s", err);
     stage_prefix(k, c->done->task, c->done->deliveries, k->stage, sizeof k->stage);
     sweep_stale(k, k->stage);
-    range_plan p = {.lo = lo, .hi = hi, .n = n};
+    jb_snap_plan p = {.lo = lo, .hi = hi, .n = n};
     snprintf(p.snapshot, sizeof p.snapshot, "%s", id);
     snprintf(p.split, sizeof p.split, "%s", k->cfg->split_by);
     ut_buf_puts(&p.where, sn_scan_where(k->scan));
     int rc = publish(k, id, n, lo, hi, k->stage, e) || await_ranges(k, &p, k->stage, e) ? -1 : 0;
-    plan_free(&p);
+    jb__snap_plan_free(&p);
     k->nranges = n;
     k->rows = 0;
     for (int i = 0; i < n && rc == 0; i++) rc = manifest_read(k, k->stage, i, e);
@@ -768,7 +535,7 @@ void jb__snap_ranges_free(jb_snap_run *k)
 /* ---- a range as a task ----------------------------------------------------------- */
 
 /* k's selected columns: the plan's, found in the range's scan.  0 / -1. */
-static int select_planned(jb_snap_run *k, const range_plan *p, const sn_scan *sc, ut_error *e)
+static int select_planned(jb_snap_run *k, const jb_snap_plan *p, const sn_scan *sc, ut_error *e)
 {
     k->sel = ut_calloc((size_t)p->nsel + 1, sizeof *k->sel);
     k->nsel = p->nsel;
@@ -782,25 +549,27 @@ static int select_planned(jb_snap_run *k, const range_plan *p, const sn_scan *sc
     return 0;
 }
 
-/* Is range i read already, or being read (a live lease; a takeover
- * (deliveries > 1) does not wait for the delivery before)? */
-static int range_taken(jb_snap_run *k, const char *pfx, int n, int i, int deliveries)
+/* Range i for a delivery of its task: -1 read already or being read (a
+ * live lease), 0 free, 1 to take over (a stale lease, or the task was
+ * taken over: deliveries > 1). */
+static int range_state_of(jb_snap_run *k, const char *pfx, int i, int deliveries)
 {
     range_state s;
     char err[600];
-    if (look(k, pfx, n > SNAP_MAX_PARALLEL ? SNAP_MAX_PARALLEL : n, &s, err, sizeof err)) return 0;
-    if (s.done[i]) return 1;
+    if (look(k, pfx, SNAP_MAX_PARALLEL, &s, err, sizeof err)) return 0;
+    if (s.done[i]) return -1;
+    if (!s.start_ms[i]) return 0;
     int64_t lease = k->c->cf->scheduler.task_timeout_ms;
-    return deliveries == 1 && s.start_ms[i] && wall_ms() - s.start_ms[i] <= lease;
+    return deliveries > 1 || wall_ms() - s.start_ms[i] > lease ? 1 : -1;
 }
 
-static void sub_free(jb_snap_run *k, range_plan *p)
+static void sub_free(jb_snap_run *k, jb_snap_plan *p)
 {
     for (int i = 0; i < k->ncols; i++) mk_destroy(k->sc[i].mask);
     free(k->sc);
     free(k->cols);
     free(k->sel);
-    plan_free(p);
+    jb__snap_plan_free(p);
     memset(k->key, 0, sizeof k->key);
     free(k);
 }
@@ -817,7 +586,7 @@ int jb__kind_snapshot_sub(jb_task_ctx *c, const jb_task *t)
     jb_snap_run *k = ut_calloc(1, sizeof *k);
     k->c = c;
     k->cfg = cf_snap_table_find(c->job, c->run->part);
-    range_plan p = {0};
+    jb_snap_plan p = {0};
     char pfx[600];
     ut_error e = {0};
     if (!k->cfg || jb__snap_lake_name(c->job, c->run->part, k->table, sizeof k->table)) {
@@ -825,14 +594,15 @@ int jb__kind_snapshot_sub(jb_task_ctx *c, const jb_task *t)
         return 0;
     }
     stage_prefix(k, task, d, pfx, sizeof pfx);
-    int rc = range_taken(k, pfx, SNAP_MAX_PARALLEL, i, t->deliveries) ? 0
-             : plan_read(k, pfx, &p, &e);
-    if (rc == 1 && i >= p.n) rc = 0;
+    int st = range_state_of(k, pfx, i, t->deliveries);
+    int rc = st < 0 ? 0 : plan_read(k, pfx, &p, &e);
+    range_lease l;
+    if (rc == 1 && (i >= p.n || !claim(k, pfx, i, c->worker, st, &l))) rc = 0;
     if (rc == 1) {
         sn_source *src;
         sn_scan *sc = open_range(k, &p, i, &src, &e);
         rc = !sc || select_planned(k, &p, sc, &e) ? -1 : 0;
-        if (rc == 0) rc = read_range(k, &p, i, pfx, src, sc, c->worker, &e);
+        if (rc == 0) rc = read_range(k, &p, i, pfx, src, sc, &l, &e);
         else if (sc) sn_scan_end(sc), sn_close(src);
     }
     if (rc < 0) {
