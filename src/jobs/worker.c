@@ -218,6 +218,16 @@ static int start_run(ct_catalog *cat, const jb_task *t, const char *worker, char
     return started;
 }
 
+/* The kind's code for a sub-task (0 done or not its run's any more, -1
+ * failed: the kind told its run). */
+static int run_sub_kind(jb_task_ctx *c, const jb_task *t)
+{
+    switch (c->job->kind) {
+    case CF_JOB_SNAPSHOT: return jb__kind_snapshot_sub(c, t);
+    default: return 0; /* a kind without sub-tasks: acked away */
+    }
+}
+
 /* A sub-task of a running run: its kind's, run while the run runs (else
  * acked away); heartbeated like any task, acked when done either way (a
  * failure is the kind's to report to its run). */
@@ -232,7 +242,7 @@ static void handle_sub(jb_worker *w, ct_catalog *cat, const jb_task *t)
         return; /* not acked: taken again after task_timeout */
     }
     const cf_job *j = have ? cf_job_find(r->cf, run.job) : NULL;
-    if (have && j && run.state == CT_RUN_RUNNING && j->kind == CF_JOB_SNAPSHOT) {
+    if (have && j && run.state == CT_RUN_RUNNING) {
         ct_run_done done = {.id = run.id};
         jb_redact red = {0};
         jb_inflight *f = inflight_add(r, w->name, t);
@@ -240,7 +250,7 @@ static void handle_sub(jb_worker *w, ct_catalog *cat, const jb_task *t)
                          .store = r->o.store, .run = &run, .done = &done, .redact = &red,
                          .deadline_ms = wall_ms() + j->timeout_ms, .inflight = f};
         snprintf(c.worker, sizeof c.worker, "%s", w->name);
-        (void)jb__kind_snapshot_sub(&c, t);
+        (void)run_sub_kind(&c, t);
         inflight_drop(r, f);
         jb__redact_free(&red);
     } else if (!have && r->q->remote) {
