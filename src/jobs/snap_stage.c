@@ -102,7 +102,10 @@ static int plan_col(jb_snap_run *k, const jb_snap_plan *p, const char *rest, ut_
     char name[600];
     int type, prec, scale, sel, cls, masked;
     if (sscanf(rest, "%599s %d %d %d %d %d %d", name, &type, &prec, &scale, &sel, &cls,
-               &masked) != 7 || sel < -1 || sel >= p->nsel)
+               &masked) != 7 || sel < -1 || sel >= p->nsel || type < CT_BOOL ||
+        type >= CT_TYPE_END || cls < SN_BOOL || cls > SN_BINARY || (masked != 0 && masked != 1) ||
+        (masked && sel < 0) ||
+        (type == CT_DECIMAL ? !ct_decimal_valid(prec, scale) : prec != 0 || scale != 0))
         return -1;
     k->cols = ut_realloc(k->cols, sizeof *k->cols * (size_t)(k->ncols + 1));
     k->sc = ut_realloc(k->sc, sizeof *k->sc * (size_t)(k->ncols + 1));
@@ -213,13 +216,27 @@ static int manifest_stat(ct_file *f, int cap, const char *rest)
     long long nulls;
     int mm;
     if (f->nstats == cap ||
-        sscanf(rest, "%599s %lld %d %599s %599s", name, &nulls, &mm, mn, mx) != 5)
+        sscanf(rest, "%599s %lld %d %599s %599s", name, &nulls, &mm, mn, mx) != 5 ||
+        nulls < 0 || (mm != 0 && mm != 1))
         return -1;
     ct_colstat *s = &f->stats[f->nstats++];
     memset(s, 0, sizeof *s);
     s->nulls = nulls, s->has_minmax = mm;
     return hex_get(name, s->name, sizeof s->name) || hex_get(mn, s->min, sizeof s->min) ||
                    hex_get(mx, s->max, sizeof s->max) ? -1 : 0;
+}
+
+/* A count: decimal digits only, 0..INT64_MAX.  0 / -1. */
+static int count_of(const char *s, int64_t *out)
+{
+    int64_t v = 0;
+    if (!*s) return -1;
+    for (; *s; s++)
+        if (*s < '0' || *s > '9' || __builtin_mul_overflow(v, 10, &v) ||
+            __builtin_add_overflow(v, *s - '0', &v))
+            return -1;
+    *out = v;
+    return 0;
 }
 
 /* One line of range manifest.  0 / -1. */
@@ -230,22 +247,27 @@ static int manifest_line(jb_snap_run *k, char *l, int *cap)
     *sp = 0;
     char *rest = sp + 1, *save = NULL;
     if (!strcmp(l, "rows")) {
-        k->rows += strtoll(rest, NULL, 10);
+        int64_t n;
+        if (count_of(rest, &n) || __builtin_add_overflow(k->rows, n, &k->rows)) return -1;
     } else if (!strcmp(l, "by")) {
         char by[200];
         if (hex_get(rest, by, sizeof by)) return -1;
         count_by(k, by);
     } else if (!strcmp(l, "nulled")) {
         int c = 0;
-        for (char *t = strtok_r(rest, " ", &save); t; t = strtok_r(NULL, " ", &save), c++)
-            if (c < k->ncols) k->nulled[c] += strtoll(t, NULL, 10);
+        for (char *t = strtok_r(rest, " ", &save); t; t = strtok_r(NULL, " ", &save), c++) {
+            int64_t n;
+            if (c >= k->ncols || count_of(t, &n) ||
+                __builtin_add_overflow(k->nulled[c], n, &k->nulled[c]))
+                return -1;
+        }
         if (c != k->ncols) return -1;
     } else if (!strcmp(l, "file")) {
         char key[1400];
         long long rows, bytes;
         if (k->nstaged == SNAP_MAX_STAGED ||
             sscanf(rest, "%1399s %lld %lld %d", key, &rows, &bytes, cap) != 4 || *cap < 0 ||
-            *cap > SN_MAX_COLUMNS)
+            *cap > SN_MAX_COLUMNS || rows < 0 || bytes < 0)
             return -1;
         k->staged = ut_realloc(k->staged, sizeof *k->staged * (size_t)(k->nstaged + 1));
         jb_snap_staged *s = &k->staged[k->nstaged++];
