@@ -319,7 +319,7 @@ static int land(jb_snap_run *k, ut_error *e)
         ct_file *f = &k->staged[i].f;
         lk_writer_file_name(names[nf + i], stamp, i);
         snprintf(f->partition, sizeof f->partition, "%s", part);
-        snprintf(f->path, sizeof f->path, "%s/%s", part, names[nf + i]);
+        snprintf(f->path, sizeof f->path, "%s%s%s", part, part[0] ? "/" : "", names[nf + i]);
         f->schema_version = k->t.id ? k->t.version : 1;
         f->min_offset = f->max_offset = -1;
         sf[i] = (lk_stored_file){.key = k->staged[i].key, .file = f};

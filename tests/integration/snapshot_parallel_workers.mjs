@@ -46,6 +46,13 @@ jobs:
     table_prefix: par_
     tables:
       public.big: {split_by: bucket, parallel: 8}
+  nowin:
+    kind: snapshot
+    source: app
+    retries: 0
+    table_prefix: nowin_
+    tables:
+      public.big: {split_by: id, parallel: 3}
   ser:
     kind: snapshot
     source: app
@@ -125,6 +132,13 @@ await sameRows('parallel_equals_serial_row_for_row');
     const procs = new Set(m ? [...m[1].matchAll(/-(\d+)-w\d+ x\d+/g)].map((x) => x[1]) : []);
     R.check('ranges_read_by_more_than_one_process', procs.size >= 2 ? [] : [m ? m[0] : 'no log line', fs.readFileSync(path.join(T, 'worker1.log'), 'utf8').slice(-1500)]);
     R.check('nothing_staged_left', (await stagedLeft()).slice(0, 5));
+}
+
+/* a job without a window: the whole table, unpartitioned */
+{
+    await sluice(['run', 'nowin', '-c', cfgPath, '-w', '2024-05-01']);
+    const r = latest(await runsOf('nowin', 1), 'public.big');
+    R.check('unpartitioned_split_read_succeeds', r && r.state === 'succeeded' && r.rows === N ? [] : [JSON.stringify(r)]);
 }
 
 /* kill -9 a worker process while it reads a range */
