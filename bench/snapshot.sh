@@ -9,7 +9,9 @@
 #            BENCH_REPS: what the server can send over the loopback
 #   sluice   `sluice run --wait` of the job -> the run succeeded (catalog),
 #            window none (the whole table replaced), serial and with
-#            split_by: id, parallel: BENCH_SNAP_PARALLEL (default nproc);
+#            split_by: id, parallel: BENCH_SNAP_PARALLEL (default nproc), its
+#            ranges read by the server's BENCH_SNAP_PARALLEL worker threads
+#            (range tasks: docs/snapshots.md);
 #            peak RSS = VmHWM of the serve process after the runs
 #
 # rows/s = rows / seconds.  The committed row count is checked.
@@ -62,7 +64,7 @@ cat >"$T/sluice.yaml" <<YAML
 data_dir: $T/data
 listen: 127.0.0.1:0
 limits: {min_free_disk: 0}
-workers: 1
+workers: $PAR
 log_level: warn
 scheduler: {tick: 20ms}
 postgres:

@@ -15,6 +15,8 @@
  *                                       | 204 (nothing within block_ms)
  *   POST /v1/jobs/_tasks/heartbeat      {"consumer":C,"offset":O,"deliveries":D,"run":R}
  *                                       200 | 409 (no longer C's)
+ *   POST /v1/jobs/_tasks/push           {"run":R,"tags":"T1 T2"} 200 {"first":O}: sub-tasks
+ *                                       of a running run (a take's reply: "tag":T)
  *   POST /v1/jobs/_tasks/ack            {"consumer":C,"offset":O,...} 200 (a task
  *                                       another consumer took over is left to it)
  *
@@ -275,6 +277,7 @@ static int post_runs(jb_runtime *r, const cf_job *j, const char *body, size_t le
 /* The fields of a /v1/jobs/_tasks/... body. */
 typedef struct task_req {
     char consumer[65];
+    char tags[JB_PUSH_MAX * (JB_TAG_MAX + 1) + 1]; /* push: space-separated */
     int64_t block_ms, stale_ms;
     jb_task t;
     int seen; /* 1 consumer, 2 offset, 4 deliveries, 8 run */
@@ -302,6 +305,12 @@ static int task_field(const js_field *f, task_req *q, char *err, size_t n)
         memcpy(q->consumer, v->s, v->n);
         q->consumer[v->n] = 0;
         q->seen |= 1;
+        return 0;
+    }
+    if (KEY("tags") && v->kind == JS_STRING && v->n < sizeof q->tags) {
+        memcpy(q->tags, v->s, v->n);
+        q->tags[v->n] = 0;
+        q->seen |= 16;
         return 0;
     }
     int64_t i = v->kind == JS_INT ? v->i : -1;
@@ -361,8 +370,30 @@ static int task_take(jb_runtime *r, const task_req *q, const jb_http_args *a, ut
     r->tasks_taken++;
     if (t.deliveries > 1) r->tasks_claimed++;
     pthread_mutex_unlock(&r->mu);
-    ut_buf_printf(out, "{\"offset\":%llu,\"deliveries\":%d,\"run\":%lld}\n",
+    ut_buf_printf(out, "{\"offset\":%llu,\"deliveries\":%d,\"run\":%lld",
                   (unsigned long long)t.offset, t.deliveries, (long long)t.run_id);
+    if (t.tag[0]) ut_buf_printf(out, ",\"tag\":\"%s\"", t.tag); /* [A-Za-z0-9._-] */
+    ut_buf_puts(out, "}\n");
+    return 200;
+}
+
+/* A running run's sub-tasks from a worker process (jb__queue_push_tagged). */
+static int task_push(jb_runtime *r, task_req *q, ut_buf *out)
+{
+    char err[512];
+    const char *tags[JB_PUSH_MAX];
+    int n = 0;
+    for (char *s = q->tags, *save = NULL, *t; (t = strtok_r(s, " ", &save)); s = NULL) {
+        if (n == JB_PUSH_MAX) return reply_error(out, 400, "tags: more than 256");
+        if (!jb__tag_ok(t, strlen(t)))
+            return reply_error(out, 400, "tags: each is 1-40 of [A-Za-z0-9._-]");
+        tags[n++] = t;
+    }
+    if (!n) return reply_error(out, 400, "tags: none");
+    uint64_t first;
+    if (jb__queue_push_tagged(r->q, q->t.run_id, tags, n, &first, err, sizeof err))
+        return reply_error(out, 500, err);
+    ut_buf_printf(out, "{\"first\":%llu}\n", (unsigned long long)first);
     return 200;
 }
 
@@ -373,15 +404,16 @@ static int tasks_http(jb_runtime *r, const char *what, const char *body, size_t 
     char err[512];
     task_req q;
     int take = !strcmp(what, "take"), beat = !strcmp(what, "heartbeat"),
-        ack = !strcmp(what, "ack");
-    if (!take && !beat && !ack)
+        ack = !strcmp(what, "ack"), push = !strcmp(what, "push");
+    if (!take && !beat && !ack && !push)
         return reply_error(out, 404,
-                           "no such endpoint (POST /v1/jobs/_tasks/take, heartbeat, ack)");
-    if (parse_task_req(body, len, take ? 1 : 15, &q, err, sizeof err))
+                           "no such endpoint (POST /v1/jobs/_tasks/take, heartbeat, ack, push)");
+    if (parse_task_req(body, len, take ? 1 : push ? 8 | 16 : 15, &q, err, sizeof err))
         return reply_error(out, 400, err);
     if (take && stopping(r)) return reply_error(out, 503, "the server is stopping");
     if (r->q->remote) return reply_error(out, 503, "this process has no task queue of its own");
     if (take) return task_take(r, &q, a, out);
+    if (push) return task_push(r, &q, out);
     if (ack) {
         if (jb__queue_ack(r->q, q.consumer, &q.t, err, sizeof err)) return reply_error(out, 500, err);
         pthread_mutex_lock(&r->mu);

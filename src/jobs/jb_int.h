@@ -144,18 +144,21 @@ int jb__tmpl_check(const cf_config *cf, const cf_job *j, const char *text, char 
  * A Redis Streams one can come later. */
 typedef struct jb_queue jb_queue;
 
+#define JB_TAG_MAX 40 /* bytes of a task's tag: [A-Za-z0-9._-] */
 typedef struct jb_task {
     uint64_t offset;   /* the task's id in the queue */
     int deliveries;    /* 1 the first time, + 1 per takeover */
     int64_t run_id;
+    char tag[JB_TAG_MAX + 1]; /* "" a run's own task; else a sub-task of the running run
+                                 (a kind's share of its work: snapshot ranges, "r<i>.<d>") */
 } jb_task;
 
 /* An implementation: a struct starting with `jb_queue base` whose ops
  * implement the calls below (push and dead may fail: a worker-only queue). */
 typedef struct jb_queue_ops {
     const char *name; /* "journal", "http" */
-    int (*push)(jb_queue *q, const int64_t *run_ids, int n, uint64_t *first, char *err,
-                size_t errlen);
+    int (*push)(jb_queue *q, const int64_t *run_ids, const char *const *tags, int n,
+                uint64_t *first, char *err, size_t errlen); /* tags NULL: none */
     int (*take)(jb_queue *q, const char *consumer, int block_ms, int64_t stale_ms, jb_task *t,
                 char *err, size_t errlen);
     int (*heartbeat)(jb_queue *q, const char *consumer, const jb_task *t, char *err,
@@ -186,6 +189,15 @@ int jb__queue_push(jb_queue *q, int64_t run_id, uint64_t *offset, char *err, siz
 #define JB_PUSH_MAX 256
 int jb__queue_push_many(jb_queue *q, const int64_t *run_ids, int n, uint64_t *first, char *err,
                         size_t errlen);
+/* Sub-tasks of run_id, tags[0..n) (each 1..JB_TAG_MAX of [A-Za-z0-9._-]),
+ * with one durable write (also from a worker process: its queue asks the
+ * server's).  A worker that takes one hands it to its run's kind
+ * (worker.c); leases, heartbeats and takeovers as for any task; a sub-task
+ * is never dead-lettered onto its run.  0 / -1. */
+int jb__queue_push_tagged(jb_queue *q, int64_t run_id, const char *const *tags, int n,
+                          uint64_t *first, char *err, size_t errlen);
+/* Whether tag t is one (1..JB_TAG_MAX of [A-Za-z0-9._-]). */
+int jb__tag_ok(const char *t, size_t n);
 /* Take one task for `consumer`: a new one (waiting up to block_ms), else
  * one idle for at least stale_ms (its worker died).  1 taken, 0 none, -1. */
 int jb__queue_take(jb_queue *q, const char *consumer, int block_ms, int64_t stale_ms,
@@ -294,6 +306,10 @@ int jb__snap_view_name(const cf_job *j, const char *part, char *out, size_t n);
 int jb__snap_lake_twin(const cf_config *cf, ct_catalog *cat, const cf_job *j, const char *part,
                        const char *table, char *twin, size_t n, char *err, size_t errlen);
 int jb__kind_snapshot(jb_task_ctx *ctx, ut_error *e);
+/* A sub-task t of a running snapshot run: a range of a split table
+ * (snap_range.c).  0 done or not this run's any more, -1 failed (said to
+ * the run's coordinator, logged). */
+int jb__kind_snapshot_sub(jb_task_ctx *ctx, const jb_task *t);
 
 /* What changed in a source table's columns since the last run
  * (snap_schema.c). */

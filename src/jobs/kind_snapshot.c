@@ -131,8 +131,7 @@ static int select_columns(jb_snap_run *k, ut_error *e)
     return 0;
 }
 
-/* The key of hash masks, from the secret mask_key. */
-static int mask_key(jb_snap_run *k, ut_error *e)
+int jb__snap_mask_key(jb_snap_run *k, ut_error *e)
 {
     const cf_job *j = k->c->job;
     char err[400], v[JB_MAX_SECRET_BYTES];
@@ -149,17 +148,11 @@ static int mask_key(jb_snap_run *k, ut_error *e)
  * the mapping (text once masked, unless the mask only nulls). */
 /* The lake name of source column nm: its own by the lake's rule, or, when a
  * column of this table has it already (a case twin: "A" and "a"), nm_2,
- * nm_3, ...  0, or -1 when none is free. */
+ * nm_3, ... (lk_names_resolve in case-sensitive mode).  0, or -1 when none
+ * is free. */
 static int free_name(lk_names *names, const char *nm, char *out, size_t *n)
 {
-    if (lk_names_resolve(names, nm, strlen(nm), out, n) < 0 && *n) return 0;
-    char cand[LK_NAME_MAX + 1], base[LK_NAME_MAX + 1];
-    lk_colname_base(nm, strlen(nm), base);
-    for (int i = 2; i <= LK_NAME_TRIES; i++) {
-        snprintf(cand, sizeof cand, "%.*s_%d", LK_NAME_BASE, base, i);
-        if (lk_names_resolve(names, cand, strlen(cand), out, n) < 0 && *n) return 0;
-    }
-    return -1;
+    return lk_names_resolve(names, nm, strlen(nm), out, n) < 0 && *n ? 0 : -1;
 }
 
 static int plan_field(jb_snap_run *k, int s, lk_names *names, ct_column *out, jb_snap_col *sc,
@@ -181,7 +174,7 @@ static int plan_field(jb_snap_run *k, int s, lk_names *names, ct_column *out, jb
     *sc = (jb_snap_col){.sel = s, .cls = src->cls};
     if (mk) {
         ut_error me = {0};
-        if (mask_key(k, e)) return -1;
+        if (jb__snap_mask_key(k, e)) return -1;
         sc->mask = mk_create(mk, k->key, k->keylen, &me);
         if (!sc->mask) return jb__snap_fail(k, e, UT_EINVAL, "mask of column %s: %s", src->name, me.msg);
         if (mk_kind_of(sc->mask) != MK_NULL) sc->cls = SN_STRING;
@@ -220,7 +213,7 @@ static void remembered_names(jb_snap_run *k, lk_names *names)
 
 static int plan_fields(jb_snap_run *k, ut_error *e)
 {
-    lk_names *names = lk_names_create(1);
+    lk_names *names = lk_names_create(0);
     const char *pby = jb__partition_by(k->c->job->window, 0);
     for (const char *p = pby; *p;) { /* dt, hr are the partitions' */
         size_t n = strcspn(p, ",");
@@ -311,7 +304,9 @@ static int land(jb_snap_run *k, ut_error *e)
     int nf = 0;
     for (int r = 0; r < k->nreaders; r++) nf += k->readers[r].nfiles;
     lk_land_file *lf = ut_calloc((size_t)nf + 1, sizeof *lf);
-    char (*names)[LK_WRITER_NAME_MAX] = ut_calloc((size_t)nf + 1, sizeof *names);
+    int ns = k->nstaged;
+    lk_stored_file *sf = ut_calloc((size_t)ns + 1, sizeof *sf);
+    char (*names)[LK_WRITER_NAME_MAX] = ut_calloc((size_t)(nf + ns) + 1, sizeof *names);
     for (int r = 0, i = 0; r < k->nreaders; r++)
         for (int f = 0; f < k->readers[r].nfiles; f++, i++) {
             jb_snap_file *x = &k->readers[r].files[f];
@@ -320,6 +315,15 @@ static int land(jb_snap_run *k, ut_error *e)
                                    .min_offset = -1, .max_offset = -1,
                                    .schema_version = k->t.id ? k->t.version : 1};
         }
+    for (int i = 0; i < ns; i++) { /* a split read's ranges, staged by their readers */
+        ct_file *f = &k->staged[i].f;
+        lk_writer_file_name(names[nf + i], stamp, i);
+        snprintf(f->partition, sizeof f->partition, "%s", part);
+        snprintf(f->path, sizeof f->path, "%s%s%s", part, part[0] ? "/" : "", names[nf + i]);
+        f->schema_version = k->t.id ? k->t.version : 1;
+        f->min_offset = f->max_offset = -1;
+        sf[i] = (lk_stored_file){.key = k->staged[i].key, .file = f};
+    }
     st_uri(c->store, k->table, loc, sizeof loc);
     snprintf(change, sizeof change, "created by snapshot job %s from %s", j->name, c->run->part);
     ct_new_table nt = {.name = k->table, .location = loc, .partition = jb__partition_by(j->window, 0),
@@ -336,39 +340,40 @@ static int land(jb_snap_run *k, ut_error *e)
                                                                          from (another run) */
     lk_landing l = {.cat = c->cat, .store = c->store, .tables = {k->table},
                     .change = {.tables = &tc, .ntables = 1, .run = c->done}};
-    int rc = lk_land(&l, lf, nf, err, sizeof err);
+    int rc = ns ? lk_land_stored(&l, sf, ns, err, sizeof err) : lk_land(&l, lf, nf, err, sizeof err);
     c->done->io = NULL, c->done->nio = 0, c->done->cursor = NULL, c->done->cursor_from = NULL;
     for (int r = 0; r < k->nreaders; r++) /* consumed or unlinked */
         for (int f = 0; f < k->readers[r].nfiles; f++) k->readers[r].files[f].tmp[0] = 0;
     free(lf);
+    free(sf);
     free(names);
     if (rc) return jb__snap_fail(k, e, l.change.err_kind ? l.change.err_kind : UT_EIO, "%s", err);
     c->done->bytes = (int64_t)l.bytes;
     return 1;
 }
 
-/* What the run did, for the log: rows, files, readers, values stored NULL. */
+/* What the run did, for the log: rows, files, ranges, values stored NULL. */
 static void log_done(const jb_snap_run *k)
 {
-    char nulled[600] = "";
+    char nulled[600] = "", ranges[900] = "";
     size_t o = 0;
-    int nf = 0;
-    for (int r = 0; r < k->nreaders; r++) nf += k->readers[r].nfiles;
-    for (int i = 0; i < k->ncols && o < sizeof nulled - 100; i++) {
-        int64_t n = 0;
-        for (int r = 0; r < k->nreaders; r++) n += k->readers[r].nulled[i];
-        if (n)
+    for (int i = 0; k->nulled && i < k->ncols && o < sizeof nulled - 100; i++)
+        if (k->nulled[i])
             o += (size_t)snprintf(nulled + o, sizeof nulled - o, "%s%s %" PRId64, o ? ", " : "",
-                                  k->cols[i].name, n);
-    }
-    lg_info("jobs", "job %s run %lld table %s -> %s: %" PRId64 " rows, %d files, %d readers%s%s%s",
-            k->c->job->name, (long long)k->c->run->id, k->c->run->part, k->table, k->rows, nf,
-            k->nreaders, o ? " (values with no lake form stored NULL: " : "", nulled, o ? ")" : "");
+                                  k->cols[i].name, k->nulled[i]);
+    if (k->nranges)
+        snprintf(ranges, sizeof ranges, ", %d ranges (read by %s)", k->nranges, k->ranges_by);
+    lg_info("jobs", "job %s run %lld table %s -> %s: %" PRId64 " rows, %d files%s%s%s%s",
+            k->c->job->name, (long long)k->c->run->id, k->c->run->part, k->table, k->rows,
+            k->nfiles, ranges, o ? " (values with no lake form stored NULL: " : "", nulled,
+            o ? ")" : "");
 }
 
 static void cleanup(jb_snap_run *k)
 {
     jb__snap_readers_free(k);
+    jb__snap_ranges_free(k);
+    free(k->nulled);
     sn_scan_end(k->scan);
     sn_close(k->src);
     for (int i = 0; i < k->ncols; i++) mk_destroy(k->sc[i].mask);
@@ -514,6 +519,7 @@ int jb__kind_snapshot(jb_task_ctx *c, ut_error *e)
                      merge_table(k, e) ? -1 : 0;
     if (rc == 0) schema_changes(k);
     if (rc == 0) rc = jb__snap_view(k, e); /* merge view: c->done->view (snap_view.c) */
+    if (rc == 0) k->nulled = ut_calloc((size_t)k->ncols + 1, sizeof *k->nulled);
     if (rc == 0 && (!k->incremental || k->bounded || k->unbounded_first))
         rc = jb__snap_read(k, e) || check_unbounded(k, e) ? -1 : 0; /* else nothing new */
     if (rc == 0) {

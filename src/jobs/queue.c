@@ -1,7 +1,8 @@
 /* jobs: the task queue interface, and its implementation on the journal
  * (Redis Streams semantics).
  *
- *   <data_dir>/jobs/tasks/          stream of task records {"run":<id>}
+ *   <data_dir>/jobs/tasks/          stream of task records {"run":<id>}, and
+ *                                   sub-tasks {"run":<id>,"tag":"<tag>"}
  *   <data_dir>/jobs/tasks/groups/workers.log   the consumer group (its PEL)
  *   <data_dir>/jobs/dead/           dead letters: the group's envelope line
  *                                   {"stream":..,"offset":N,"deliveries":D,..}
@@ -54,14 +55,38 @@ void jb__queue_close(jb_queue *q)
 
 int jb__queue_push(jb_queue *q, int64_t run_id, uint64_t *offset, char *err, size_t errlen)
 {
-    return q->ops->push(q, &run_id, 1, offset, err, errlen);
+    return q->ops->push(q, &run_id, NULL, 1, offset, err, errlen);
+}
+
+int jb__tag_ok(const char *t, size_t n)
+{
+    if (n < 1 || n > JB_TAG_MAX) return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!((t[i] >= 'a' && t[i] <= 'z') || (t[i] >= 'A' && t[i] <= 'Z') ||
+              (t[i] >= '0' && t[i] <= '9') || t[i] == '.' || t[i] == '_' || t[i] == '-'))
+            return 0;
+    return 1;
+}
+
+int jb__queue_push_tagged(jb_queue *q, int64_t run_id, const char *const *tags, int n,
+                          uint64_t *first, char *err, size_t errlen)
+{
+    assert(n > 0 && n <= JB_PUSH_MAX);
+    int64_t ids[JB_PUSH_MAX];
+    for (int i = 0; i < n; i++) {
+        if (!jb__tag_ok(tags[i], strlen(tags[i])))
+            return ut_err(err, errlen, "run %lld: task tag '%.60s' is not 1-%d of [A-Za-z0-9._-]",
+                          (long long)run_id, tags[i], JB_TAG_MAX);
+        ids[i] = run_id;
+    }
+    return q->ops->push(q, ids, tags, n, first, err, errlen);
 }
 
 int jb__queue_push_many(jb_queue *q, const int64_t *run_ids, int n, uint64_t *first, char *err,
                         size_t errlen)
 {
     assert(n > 0 && n <= JB_PUSH_MAX);
-    return q->ops->push(q, run_ids, n, first, err, errlen);
+    return q->ops->push(q, run_ids, NULL, n, first, err, errlen);
 }
 
 int jb__queue_take(jb_queue *q, const char *consumer, int block_ms, int64_t stale_ms,
@@ -142,14 +167,16 @@ static void jq_close(jb_queue *base)
     free(q);
 }
 
-static int jq_push(jb_queue *base, const int64_t *run_ids, int n, uint64_t *first, char *err,
-                   size_t errlen)
+static int jq_push(jb_queue *base, const int64_t *run_ids, const char *const *tags, int n,
+                   uint64_t *first, char *err, size_t errlen)
 {
     jq_journal *q = (jq_journal *)base;
-    char rec[JB_PUSH_MAX][32];
+    char rec[JB_PUSH_MAX][48 + JB_TAG_MAX];
     jr_iov v[JB_PUSH_MAX];
     for (int i = 0; i < n; i++) {
-        int len = snprintf(rec[i], sizeof rec[i], "{\"run\":%lld}", (long long)run_ids[i]);
+        int len = tags ? snprintf(rec[i], sizeof rec[i], "{\"run\":%lld,\"tag\":\"%s\"}",
+                                  (long long)run_ids[i], tags[i])
+                       : snprintf(rec[i], sizeof rec[i], "{\"run\":%lld}", (long long)run_ids[i]);
         v[i] = (jr_iov){rec[i], (size_t)len};
     }
     struct timespec ts;
@@ -158,15 +185,24 @@ static int jq_push(jb_queue *base, const int64_t *run_ids, int n, uint64_t *firs
     return jr_append(q->tasks, v, n, now, first, err, errlen);
 }
 
-/* The run id of a task record; -1 if it is not one. */
-static int64_t run_of(const void *p, size_t n)
+/* The run id of a task record (its tag into tag[JB_TAG_MAX + 1], may be
+ * NULL); -1 if it is not one. */
+static int64_t run_of(const void *p, size_t n, char *tag)
 {
-    char buf[TASK_MAX_BYTES];
+    char buf[TASK_MAX_BYTES], t[JB_TAG_MAX + 2] = "";
+    if (tag) tag[0] = 0;
     if (!p || n == 0 || n >= sizeof buf) return -1;
     memcpy(buf, p, n);
     buf[n] = 0;
     long long id;
-    return sscanf(buf, "{\"run\":%lld}", &id) == 1 && id > 0 ? id : -1;
+    int used = 0;
+    if (sscanf(buf, "{\"run\":%lld}%n", &id, &used) == 1 && used == (int)n) return id > 0 ? id : -1;
+    used = 0;
+    if (sscanf(buf, "{\"run\":%lld,\"tag\":\"%41[A-Za-z0-9._-]\"}%n", &id, t, &used) != 2 ||
+        used != (int)n || id <= 0 || !jb__tag_ok(t, strlen(t)))
+        return -1;
+    if (tag) memcpy(tag, t, strlen(t) + 1);
+    return id;
 }
 
 /* The delivery count of pending entry `off`; 0 if it is not pending. */
@@ -185,7 +221,7 @@ static int to_task(jq_journal *q, const jr_record *r, const char *consumer, jb_t
                    size_t errlen)
 {
     t->offset = r->offset;
-    t->run_id = run_of(r->p, r->n);
+    t->run_id = run_of(r->p, r->n, t->tag);
     if (t->run_id < 0) {
         (void)jr_group_ack(q->g, &r->offset, 1, NULL, 0);
         return 0;
@@ -304,7 +340,11 @@ static int jq_dead(jb_queue *base, uint64_t *cursor, void (*fn)(void *, uint64_t
         if (n <= 0) break;
         for (int i = 0; i < n; i++) {
             jr_dead_letter d;
-            if (jr_dead_letter_parse(&recs[i], &d) == 0) fn(arg, d.offset, run_of(d.p, d.n));
+            char tag[JB_TAG_MAX + 1] = "";
+            if (jr_dead_letter_parse(&recs[i], &d) == 0) {
+                int64_t run = run_of(d.p, d.n, tag);
+                if (!tag[0]) fn(arg, d.offset, run); /* a sub-task's is not its run's */
+            }
             *cursor = recs[i].offset + 1;
             total++;
         }

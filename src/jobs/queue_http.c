@@ -8,6 +8,9 @@
  *                {"consumer":C,"offset":O,"deliveries":D,"run":R}
  *              ──► 200 kept | 409 the task is no longer C's
  *   ack        POST <url>/v1/jobs/_tasks/ack {"offset":O,"deliveries":D,"run":R} ──► 200
+ *   push       POST <url>/v1/jobs/_tasks/push {"run":R,"tags":"T1 T2 ..."} ──► 200
+ *                {"first":O}: sub-tasks of a running run (jb__queue_push_tagged); a
+ *              take's reply has "tag":T for one
  *
  * A take is cut short when the runtime stops (*cancel).  An ack that cannot
  * reach the server (down, restarting) is tried again with backoff for up
@@ -215,6 +218,11 @@ static int parse_task(const reply *r, jb_task *t, char *err, size_t errlen)
     memset(t, 0, sizeof *t);
     while (rc == 0 && (rc = js_obj_next(p, &f, err, errlen)) == 1) {
         rc = 0;
+        if (f.key_len == 3 && !memcmp(f.key, "tag", 3) && f.v.kind == JS_STRING) {
+            if (!jb__tag_ok(f.v.s, f.v.n)) rc = ut_err(err, errlen, "a take's reply has a bad tag");
+            else memcpy(t->tag, f.v.s, f.v.n), t->tag[f.v.n] = 0;
+            continue;
+        }
         if (f.v.kind != JS_INT) continue; /* fields added later */
         if (f.key_len == 6 && !memcmp(f.key, "offset", 6) && f.v.i >= 0)
             t->offset = (uint64_t)f.v.i, seen |= 1;
@@ -301,12 +309,51 @@ static int jq_ack(jb_queue *base, const char *consumer, const jb_task *t, char *
     return rc;
 }
 
-static int jq_push(jb_queue *base, const int64_t *run_ids, int n, uint64_t *first, char *err,
-                   size_t errlen)
+/* {"first":O} */
+static int parse_first(const reply *r, uint64_t *first, char *err, size_t errlen)
 {
-    (void)base, (void)first, (void)n;
-    return ut_err(err, errlen, "run %lld: a worker's queue cannot add tasks (the server "
-                  "schedules)", (long long)run_ids[0]);
+    js_parser *p = js_parser_create(REPLY_MAX, 4);
+    int rc = js_obj_begin(p, (const char *)r->body.p, r->body.len, err, errlen), seen = 0;
+    js_field f;
+    while (rc == 0 && (rc = js_obj_next(p, &f, err, errlen)) == 1) {
+        rc = 0;
+        if (f.key_len == 5 && !memcmp(f.key, "first", 5) && f.v.kind == JS_INT && f.v.i >= 0)
+            *first = (uint64_t)f.v.i, seen = 1;
+    }
+    js_parser_destroy(p);
+    if (rc < 0) return -1;
+    return seen ? 0 : ut_err(err, errlen, "a push's reply lacks first");
+}
+
+/* Only sub-tasks of a run this worker runs: the server schedules runs. */
+static int jq_push(jb_queue *base, const int64_t *run_ids, const char *const *tags, int n,
+                   uint64_t *first, char *err, size_t errlen)
+{
+    jq_http *q = (jq_http *)base;
+    static const char path[] = "/v1/jobs/_tasks/push";
+    if (!tags)
+        return ut_err(err, errlen, "run %lld: a worker's queue cannot add tasks (the server "
+                      "schedules)", (long long)run_ids[0]);
+    ut_buf b = {0};
+    ut_buf_printf(&b, "{\"run\":%lld,\"tags\":\"", (long long)run_ids[0]);
+    for (int i = 0; i < n; i++) {
+        if (run_ids[i] != run_ids[0]) {
+            ut_buf_free(&b);
+            return ut_err(err, errlen, "a push's sub-tasks are of one run");
+        }
+        ut_buf_printf(&b, "%s%s", i ? " " : "", tags[i]); /* [A-Za-z0-9._-]: no escapes */
+    }
+    ut_buf_puts(&b, "\"}");
+    reply r = {{0}, 0};
+    long status = 0;
+    uint64_t off = 0;
+    int rc = post(q, path, ut_buf_cstr(&b), CALL_TIMEOUT_MS, 0, &status, &r, err, errlen);
+    if (rc == 0 && status != 200) rc = status_err(q, path, status, &r, err, errlen);
+    if (rc == 0) rc = parse_first(&r, &off, err, errlen);
+    if (rc == 0 && first) *first = off;
+    ut_buf_free(&b);
+    ut_buf_free(&r.body);
+    return rc;
 }
 
 static int jq_dead(jb_queue *base, uint64_t *cursor, void (*fn)(void *, uint64_t, int64_t),

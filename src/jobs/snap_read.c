@@ -1,23 +1,18 @@
-/* jobs: a snapshot's rows into Parquet files, by one reader or several.
+/* jobs: a snapshot's rows into Parquet files, by one reader or by ranges.
  *
  *   serial     the run's own scan ──► its files
  *   parallel   (tables.<t>.split_by + parallel: N) min/max of split_by in
- *              the run's scan ──► its snapshot exported ──► N-1 more
- *              connections begin in that snapshot ──► each scan narrowed to
- *              one range of split_by (the first also takes NULLs) ──► N
- *              threads, each streaming its range into its own files
+ *              the run's scan ──► ranges as tasks that any worker of any
+ *              process reads into staged files (snap_range.c)
  *
  *   per row: each value masked, converted (sn_convert), put into the
  *   reader's writer; a new file every SNAP_FILE_BYTES.
  *
  * The ranges cut [min, max] into N equal spans, so together they are
- * exactly the rows one scan reads, from the same snapshot.  A reader that
- * fails (or a stop) sets k->abort and every other ends at its next row;
- * the run then fails and lands nothing. */
+ * exactly the rows one scan reads, from the same snapshot. */
 #include "jobs/jb_snap.h"
 #include "log/log.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,9 +41,9 @@ static int open_file(jb_snap_reader *r, ut_error *e)
     pq_writer_opts o;
     pq_writer_opts_init(&o);
     o.level = SNAP_ZSTD_LEVEL;
-    /* the readers' buffers together stay within one writer's defaults (memory): row
-     * groups, pages and dictionaries shared out, each with a floor */
-    size_t nr = (size_t)(k->nreaders > 0 ? k->nreaders : 1);
+    /* the range readers one process may run at once share one writer's defaults (memory):
+     * row groups, pages and dictionaries shared out, each with a floor */
+    size_t nr = (size_t)(k->share > 0 ? k->share : 1);
     size_t rg = SNAP_ROW_GROUP_BYTES / nr, pg = o.page_bytes / nr, dict = o.dict_max_bytes / nr;
     o.row_group_bytes = rg < SNAP_MIN_ROW_GROUP_BYTES ? SNAP_MIN_ROW_GROUP_BYTES : rg;
     o.page_bytes = pg < SNAP_MIN_PAGE_BYTES ? SNAP_MIN_PAGE_BYTES : pg;
@@ -123,8 +118,7 @@ static int put_row(jb_snap_reader *r, const char **v, const size_t *n, ut_error 
     return pq_writer_bytes(w) >= (int64_t)SNAP_FILE_BYTES ? open_file(r, e) : 0;
 }
 
-/* Stream the reader's scan into its files.  0 / -1 (r->err). */
-static int read_rows(jb_snap_reader *r)
+int jb__snap_read_rows(jb_snap_reader *r)
 {
     jb_snap_run *k = r->k;
     char err[1200];
@@ -139,128 +133,64 @@ static int read_rows(jb_snap_reader *r)
         if (got < 0) rc = jb__snap_fail(k, &r->err, UT_EIO, "%s", err);
         if (got <= 0) break;
         rc = put_row(r, v, n, &r->err);
+        if (rc == 0 && k->tick && (r->rows & 4095) == 0) k->tick(r);
     }
-    int calm = 0;
-    if (rc && atomic_compare_exchange_strong(&k->abort, &calm, 1))
-        k->failed = (int)(r - k->readers); /* the first to fail, not one it stopped */
     free(v);
     free(n);
     return r->rc = rc;
 }
 
-static void *reader_main(void *arg)
+void jb__snap_reader_init(jb_snap_reader *r, jb_snap_run *k, sn_source *src, sn_scan *scan)
 {
-    (void)read_rows(arg);
-    return NULL;
-}
-
-static jb_snap_reader *add_reader(jb_snap_run *k, sn_source *src, sn_scan *scan)
-{
-    jb_snap_reader *r = &k->readers[k->nreaders++];
     *r = (jb_snap_reader){.k = k, .src = src, .scan = scan};
     r->nulled = ut_calloc((size_t)k->ncols + 1, sizeof *r->nulled);
-    return r;
 }
 
-/* The readers of a parallel read: n - 1 more connections in the run
- * scan's snapshot, each with one range.  0 / -1. */
-static int plan_parallel(jb_snap_run *k, int n, int64_t lo, int64_t hi, ut_error *e)
+void jb__snap_reader_free(jb_snap_reader *r, int own_scan)
 {
-    char id[128], err[1200];
-    const char *col = k->cfg->split_by;
-    if (sn_scan_export(k->scan, id, sizeof id, err, sizeof err))
-        return jb__snap_fail(k, e, UT_EINVAL, "%s", err);
-    __int128 span = (__int128)hi - lo + 1;
-    char *base = ut_strdup(sn_scan_where(k->scan)); /* before reader 0's range narrows it */
-    int rc = 0;
-    for (int i = 0; i < n && rc == 0; i++) {
-        int64_t a = (int64_t)(lo + span * i / n), b = (int64_t)(lo + span * (i + 1) / n);
-        int ends = (i == 0 ? SN_FROM_START : 0) | (i == n - 1 ? SN_TO_END : 0);
-        sn_source *src = i ? sn_open(k->c->cf, k->c->job->source, err, sizeof err) : k->src;
-        sn_scan *sc = !i ? k->scan : src ? sn_scan_begin_shared(src, k->c->run->part, base, id,
-                                                                 err, sizeof err)
-                                         : NULL;
-        if (!sc) {
-            sn_close(src == k->src ? NULL : src);
-            rc = jb__snap_fail(k, e, UT_EIO, "parallel reader %d: %s", i + 1, err);
-            break;
-        }
-        sn_scan_narrow(sc, col, a, b, ends);
-        add_reader(k, src, sc);
+    for (int f = 0; f < r->nfiles; f++) {
+        pq_writer_destroy(r->files[f].w);
+        if (r->files[f].tmp[0]) unlink(r->files[f].tmp);
     }
-    free(base);
-    return rc;
+    if (own_scan) {
+        sn_scan_end(r->scan);
+        sn_close(r->src);
+    }
+    free(r->files);
+    free(r->nulled);
+    ut_buf_free(&r->bytes);
+    ut_buf_free(&r->masked);
+    memset(r, 0, sizeof *r);
 }
 
-/* One reader, or tables.<t>.parallel of them.  0 / -1. */
-static int plan_readers(jb_snap_run *k, ut_error *e)
+/* One reader, or tables.<t>.parallel ranges (snap_range.c).  0 / -1. */
+int jb__snap_read(jb_snap_run *k, ut_error *e)
 {
     const cf_snap_table *t = k->cfg;
     int n = t && t->split_by[0] ? (int)t->parallel : 1;
-    k->readers = ut_calloc((size_t)(n > 1 ? n : 1), sizeof *k->readers);
-    if (n <= 1) {
-        add_reader(k, k->src, k->scan);
-        return 0;
+    int64_t lo = 0, hi = 0;
+    if (n > 1) {
+        char err[600];
+        int have = sn_scan_int_range(k->scan, t->split_by, &lo, &hi, err, sizeof err);
+        if (have < 0) return jb__snap_fail(k, e, UT_EINVAL, "%s", err);
+        if (have && (__int128)hi - lo + 1 < n) n = (int)(hi - lo + 1);
+        if (!have) n = 1; /* no rows (or one key): nothing to share */
     }
-    int64_t lo, hi;
-    char err[600];
-    int have = sn_scan_int_range(k->scan, t->split_by, &lo, &hi, err, sizeof err);
-    if (have < 0) return jb__snap_fail(k, e, UT_EINVAL, "%s", err);
-    if (have && (__int128)hi - lo + 1 < n) n = (int)(hi - lo + 1);
-    if (!have || n <= 1) { /* no rows (or one key): nothing to share */
-        add_reader(k, k->src, k->scan);
-        return 0;
-    }
-    return plan_parallel(k, n, lo, hi, e);
-}
-
-int jb__snap_read(jb_snap_run *k, ut_error *e)
-{
-    k->failed = -1;
-    if (plan_readers(k, e)) return -1;
-    if (k->nreaders == 1) {
-        int rc = read_rows(&k->readers[0]);
-        if (rc) *e = k->readers[0].err;
-        k->rows = k->readers[0].rows;
-        return rc;
-    }
-    pthread_t th[SNAP_MAX_PARALLEL];
-    int started = 0;
-    for (int i = 0; i < k->nreaders; i++, started++)
-        if (pthread_create(&th[i], NULL, reader_main, &k->readers[i])) {
-            atomic_store(&k->abort, 1);
-            jb__snap_fail(k, &k->readers[i].err, UT_EIO, "parallel reader %d: no thread", i + 1);
-            k->readers[i].rc = -1;
-            break;
-        }
-    for (int i = 0; i < started; i++) pthread_join(th[i], NULL);
-    int rc = 0;
-    k->rows = 0;
-    for (int i = 0; i < k->nreaders; i++) {
-        k->rows += k->readers[i].rows;
-        if (k->readers[i].rc && !rc) *e = k->readers[i].err, rc = -1;
-    }
-    if (rc && k->failed >= 0) *e = k->readers[k->failed].err;
+    if (n > 1) return jb__snap_ranges(k, n, lo, hi, e);
+    k->readers = ut_calloc(1, sizeof *k->readers);
+    k->nreaders = 1;
+    jb__snap_reader_init(&k->readers[0], k, k->src, k->scan);
+    int rc = jb__snap_read_rows(&k->readers[0]);
+    if (rc) *e = k->readers[0].err;
+    k->rows = k->readers[0].rows;
+    k->nfiles = k->readers[0].nfiles;
+    for (int i = 0; i < k->ncols; i++) k->nulled[i] = k->readers[0].nulled[i];
     return rc;
 }
 
 void jb__snap_readers_free(jb_snap_run *k)
 {
-    for (int i = 0; i < k->nreaders; i++) {
-        jb_snap_reader *r = &k->readers[i];
-        for (int f = 0; f < r->nfiles; f++) {
-            pq_writer_destroy(r->files[f].w);
-            if (r->files[f].tmp[0]) unlink(r->files[f].tmp);
-        }
-        if (i) { /* reader 0's scan and source are the run's */
-            sn_scan_end(r->scan);
-            sn_close(r->src);
-        }
-        free(r->files);
-        free(r->nulled);
-        ut_buf_free(&r->bytes);
-        ut_buf_free(&r->masked);
-    }
+    for (int i = 0; i < k->nreaders; i++) jb__snap_reader_free(&k->readers[i], 0); /* the run's */
     free(k->readers);
     k->readers = NULL;
     k->nreaders = 0;

@@ -218,11 +218,60 @@ static int start_run(ct_catalog *cat, const jb_task *t, const char *worker, char
     return started;
 }
 
+/* The kind's code for a sub-task (0 done or not its run's any more, -1
+ * failed: the kind told its run). */
+static int run_sub_kind(jb_task_ctx *c, const jb_task *t)
+{
+    switch (c->job->kind) {
+    case CF_JOB_SNAPSHOT: return jb__kind_snapshot_sub(c, t);
+    default: return 0; /* a kind without sub-tasks: acked away */
+    }
+}
+
+/* A sub-task of a running run: its kind's, run while the run runs (else
+ * acked away); heartbeated like any task, acked when done either way (a
+ * failure is the kind's to report to its run). */
+static void handle_sub(jb_worker *w, ct_catalog *cat, const jb_task *t)
+{
+    jb_runtime *r = w->rt;
+    char err[512];
+    ct_run run;
+    int have = ct_run_get(cat, t->run_id, &run, err, sizeof err);
+    if (have < 0) {
+        lg_error("jobs", "task %" PRIu64 ": %s", t->offset, err);
+        return; /* not acked: taken again after task_timeout */
+    }
+    const cf_job *j = have ? cf_job_find(r->cf, run.job) : NULL;
+    if (have && j && run.state == CT_RUN_RUNNING) {
+        ct_run_done done = {.id = run.id};
+        jb_redact red = {0};
+        jb_inflight *f = inflight_add(r, w->name, t);
+        jb_task_ctx c = {.rt = r, .cf = r->cf, .job = j, .timing = jb__timing(r, j), .cat = cat,
+                         .store = r->o.store, .run = &run, .done = &done, .redact = &red,
+                         .deadline_ms = wall_ms() + j->timeout_ms, .inflight = f};
+        snprintf(c.worker, sizeof c.worker, "%s", w->name);
+        (void)run_sub_kind(&c, t);
+        inflight_drop(r, f);
+        jb__redact_free(&red);
+    } else if (!have && r->q->remote) {
+        return; /* another catalog's: left to the others (as handle says) */
+    }
+    if (jb__queue_ack(r->q, w->name, t, err, sizeof err))
+        lg_error("jobs", "task %" PRIu64 ": ack: %s", t->offset, err);
+    pthread_mutex_lock(&r->mu);
+    r->tasks_acked++;
+    pthread_mutex_unlock(&r->mu);
+}
+
 /* Handle one task taken from the queue. */
 static void handle(jb_worker *w, ct_catalog *cat, const jb_task *t)
 {
     jb_runtime *r = w->rt;
     char err[512];
+    if (t->tag[0]) {
+        handle_sub(w, cat, t);
+        return;
+    }
     ct_run run;
     const cf_job *j = NULL;
     int have = 0, started = 0;

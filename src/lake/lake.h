@@ -178,6 +178,22 @@ typedef struct lk_landing {
 /* Land files[0..n) as above.  0, or -1 with a message (nothing visible). */
 int lk_land(lk_landing *l, lk_land_file *files, int n, char *err, size_t errlen);
 
+/* The catalog row lk_land records for file lf: closes lf->w and fills *f
+ * (path <partition>/<name>, rows, bytes, statistics; f->stats malloc'ed).
+ * For a writer whose file another process lands (lk_land_stored).  0 / -1. */
+int lk_land_describe(const lk_land_file *lf, ct_file *f, char *err, size_t errlen);
+/* A file stored already, outside every table's directory (a staging key),
+ * with its row from lk_land_describe. */
+typedef struct lk_stored_file {
+    const char *key;        /* where it is staged */
+    const ct_file *file;    /* path (under the table), rows, bytes, stats, schema_version */
+    int table;              /* index into the landing's change.tables */
+} lk_stored_file;
+/* lk_land for stored files: each renamed to <table>/<path> (never over an
+ * existing object), then the ONE ct_apply; on failure they are renamed
+ * back to their staging keys.  0, or -1 with a message. */
+int lk_land_stored(lk_landing *l, const lk_stored_file *files, int n, char *err, size_t errlen);
+
 /* ---- the trash (trash.c) ---------------------------------------------------------
  * A file the catalog removed (compaction, retention, any ct_apply remove) is
  * moved out of its table's directory right after the commit, to

@@ -224,9 +224,9 @@ static void stats_from_writer(const pq_writer *w, ct_file *f)
 
 /* ---- the landing ------------------------------------------------------------------ */
 
-/* Close file i's writer and fill its catalog row f. 0 or -1. */
-static int finish_file(const lk_land_file *lf, ct_file *f, char *err, size_t errlen)
+int lk_land_describe(const lk_land_file *lf, ct_file *f, char *err, size_t errlen)
 {
+    memset(f, 0, sizeof *f);
     if (pq_writer_close(lf->w, err, errlen)) return -1;
     int pl = snprintf(f->path, sizeof f->path, "%s%s%s", lf->partition,
                       lf->partition[0] ? "/" : "", lf->name);
@@ -245,16 +245,16 @@ static int finish_file(const lk_land_file *lf, ct_file *f, char *err, size_t err
     return 0;
 }
 
-static char *store_key(const lk_landing *l, const lk_land_file *lf, const ct_file *f)
+static char *store_key(const lk_landing *l, int table, const ct_file *f)
 {
     ut_buf b = {0};
-    ut_buf_printf(&b, "%s/%s", l->tables[lf->table], f->path);
+    ut_buf_printf(&b, "%s/%s", l->tables[table], f->path);
     ut_buf_putc(&b, 0);
     return (char *)b.p;
 }
 
 /* Split the files' rows by table into the change (adds point into rows). */
-static void group_by_table(lk_landing *l, const lk_land_file *files, ct_file *rows, int n,
+static void group_by_table(lk_landing *l, const int *table, ct_file *rows, int n,
                            ct_file *sorted)
 {
     int k = 0;
@@ -262,28 +262,23 @@ static void group_by_table(lk_landing *l, const lk_land_file *files, ct_file *ro
         l->change.tables[t].add = sorted + k;
         l->change.tables[t].nadd = 0;
         for (int i = 0; i < n; i++)
-            if (files[i].table == t) {
+            if (table[i] == t) {
                 sorted[k++] = rows[i];
                 l->change.tables[t].nadd++;
             }
     }
 }
 
-int lk_land(lk_landing *l, lk_land_file *files, int n, char *err, size_t errlen)
+/* The files stored at their keys: ONE ct_apply, then the replaced files to
+ * the trash.  0 / -1. */
+static int commit(lk_landing *l, const int *table, ct_file *rows, int n, char *err,
+                  size_t errlen)
 {
-    ct_file *rows = ut_calloc((size_t)n + 1, sizeof *rows);
     ct_file *sorted = ut_calloc((size_t)n + 1, sizeof *sorted);
-    char **keys = ut_calloc((size_t)n + 1, sizeof *keys);
-    int rc = -1, stored = 0;
-    for (int i = 0; i < n; i++) {
-        assert(files[i].table >= 0 && files[i].table < l->change.ntables);
-        if (finish_file(&files[i], &rows[i], err, errlen)) goto done;
-        keys[i] = store_key(l, &files[i], &rows[i]);
-        if (st_move_file(l->store, keys[i], files[i].tmp, err, errlen)) goto done;
-        stored = i + 1;
-    }
-    group_by_table(l, files, rows, n, sorted);
-    if (ct_apply(l->cat, &l->change, err, errlen)) goto done;
+    group_by_table(l, table, rows, n, sorted);
+    int rc = ct_apply(l->cat, &l->change, err, errlen);
+    free(sorted);
+    if (rc) return -1;
     for (int t = 0; t < l->change.ntables; t++) { /* committed: now out of the readers' way */
         ct_table_change *tc = &l->change.tables[t];
         assert(!tc->nremove || (l->removed[t] && l->removed[t][0].id == tc->remove[0]));
@@ -295,7 +290,24 @@ int lk_land(lk_landing *l, lk_land_file *files, int n, char *err, size_t errlen)
     }
     l->bytes = 0;
     for (int i = 0; i < n; i++) l->bytes += (uint64_t)rows[i].bytes;
-    rc = 0;
+    return 0;
+}
+
+int lk_land(lk_landing *l, lk_land_file *files, int n, char *err, size_t errlen)
+{
+    ct_file *rows = ut_calloc((size_t)n + 1, sizeof *rows);
+    char **keys = ut_calloc((size_t)n + 1, sizeof *keys);
+    int *table = ut_calloc((size_t)n + 1, sizeof *table);
+    int rc = -1, stored = 0;
+    for (int i = 0; i < n; i++) {
+        assert(files[i].table >= 0 && files[i].table < l->change.ntables);
+        table[i] = files[i].table;
+        if (lk_land_describe(&files[i], &rows[i], err, errlen)) goto done;
+        keys[i] = store_key(l, table[i], &rows[i]);
+        if (st_move_file(l->store, keys[i], files[i].tmp, err, errlen)) goto done;
+        stored = i + 1;
+    }
+    rc = commit(l, table, rows, n, err, errlen);
 done:
     for (int i = 0; rc && i < n; i++) {
         char e2[300];
@@ -308,8 +320,42 @@ done:
         free(keys[i]);
     }
     free(rows);
-    free(sorted);
     free(keys);
+    free(table);
+    return rc;
+}
+
+int lk_land_stored(lk_landing *l, const lk_stored_file *files, int n, char *err, size_t errlen)
+{
+    ct_file *rows = ut_calloc((size_t)n + 1, sizeof *rows);
+    char **keys = ut_calloc((size_t)n + 1, sizeof *keys);
+    int *table = ut_calloc((size_t)n + 1, sizeof *table);
+    int rc = -1, moved = 0;
+    for (int i = 0; i < n; i++) {
+        assert(files[i].table >= 0 && files[i].table < l->change.ntables);
+        table[i] = files[i].table;
+        rows[i] = *files[i].file;
+        rows[i].created_ms = lk__now_ms();
+        keys[i] = store_key(l, table[i], &rows[i]);
+        int h = st_head(l->store, keys[i], NULL, NULL, err, errlen);
+        if (h > 0) ut_err(err, errlen, "%s exists already", keys[i]); /* never over one */
+        if (h != 0) goto done;
+        int m = st_rename(l->store, files[i].key, keys[i], err, errlen);
+        if (m == 0) ut_err(err, errlen, "staged file %s is gone", files[i].key);
+        if (m != 1) goto done;
+        moved = i + 1;
+    }
+    rc = commit(l, table, rows, n, err, errlen);
+done:
+    for (int i = 0; rc && i < moved; i++) { /* back where it was staged */
+        char e2[300];
+        if (st_rename(l->store, keys[i], files[i].key, e2, sizeof e2) < 0)
+            lg_warn("lake", "%s (left for garbage collection)", e2);
+    }
+    for (int i = 0; i < n; i++) free(keys[i]);
+    free(rows);
+    free(keys);
+    free(table);
     return rc;
 }
 

@@ -664,6 +664,16 @@ TEST(jobs_task_endpoints)
              "\"deliveries\":2,\"run\":%lld}", off, run);
     CHECK_EQ_INT(tasks_post(r, "ack", body, 1, NULL, &out), 200);
     CHECK_EQ_INT(jb_wait_idle(r, 1000), 1); /* nothing pending or waiting */
+    /* a worker process's sub-tasks: pushed through the server, taken with their tag */
+    CHECK_EQ_INT(tasks_post(r, "push", "{\"run\":5,\"tags\":\"r0.t1.d1 bad!\"}", 1, NULL, &out),
+                 400);
+    CHECK_EQ_INT(tasks_post(r, "push", "{\"tags\":\"r0.t1.d1\"}", 1, NULL, &out), 400);
+    CHECK_EQ_INT(tasks_post(r, "push", "{\"run\":5,\"tags\":\"r0.t1.d1 r1.t1.d1\"}", 1, NULL,
+                            &out), 200);
+    CHECK_MSG(strstr(ut_buf_cstr(&out), "{\"first\":"), "%s", ut_buf_cstr(&out));
+    CHECK_EQ_INT(tasks_post(r, "take", take, 1, NULL, &out), 200);
+    CHECK_MSG(strstr(ut_buf_cstr(&out), "\"run\":5,\"tag\":\"r0.t1.d1\"}"), "%s",
+              ut_buf_cstr(&out));
     ut_buf_reset(&out);
     jb_http_args a = {NULL, NULL, NULL};
     CHECK_EQ_INT(jb_http(r, "GET", "/v1/jobs/_tasks/take", "", 0, 1, &a, &out), 405);
@@ -692,6 +702,14 @@ TEST(jobs_http_queue_client)
     cancel = 1; /* an ack gives up retrying once the runtime stops */
     CHECK_EQ_INT(jb__queue_ack(q, "h-1-w0", &t, err, sizeof err), -1);
     jb__queue_close(q);
+}
+
+/* fn of jb__queue_dead: v[0] counts, v[1 + i] the runs. */
+static void dead_seen(void *arg, uint64_t task, int64_t run)
+{
+    int64_t *v = arg;
+    (void)task;
+    if (v[0] < 6) v[1 + v[0]++] = run;
 }
 
 /* The consumers of the queue's group under dir (the queue closed). */
@@ -736,6 +754,46 @@ TEST(jobs_queue_prunes_gone_consumers)
     jb__queue_close(q);
     CHECK_EQ_INT(consumers_of(dir, names, sizeof names), 2);
     CHECK_EQ_STR(names, "busy:0 next:1");
+}
+
+/* Sub-tasks: tagged records pushed with one write, taken with their tag (also
+ * through the server's endpoints, push included), never dead-lettered onto
+ * their run; a bad tag is refused. */
+TEST(jobs_queue_tagged_sub_tasks)
+{
+    char err[512], dir[4200];
+    snprintf(dir, sizeof dir, "%s/tagged", t_tmpdir());
+    jb_queue *q = jb__queue_open(dir, 1, err, sizeof err);
+    CHECK_MSG(q, "%s", err);
+    const char *tags[] = {"r0.t5.d1", "r1.t5.d1"}, *bad[] = {"r 0"};
+    uint64_t first;
+    CHECK_EQ_INT(jb__queue_push_tagged(q, 7, bad, 1, &first, err, sizeof err), -1);
+    CHECK_MSG(strstr(err, "tag"), "%s", err);
+    CHECK(jb__queue_push_tagged(q, 7, tags, 2, &first, err, sizeof err) == 0);
+    uint64_t plain;
+    CHECK(jb__queue_push(q, 8, &plain, err, sizeof err) == 0);
+    CHECK_EQ_INT((int)(plain - first), 2);
+    jb_task t;
+    for (int i = 0; i < 2; i++) {
+        CHECK_EQ_INT(jb__queue_take(q, "w", 0, 60000, &t, err, sizeof err), 1);
+        CHECK_EQ_INT((int)t.run_id, 7);
+        CHECK_EQ_STR(t.tag, tags[i]);
+    }
+    CHECK_EQ_INT(jb__queue_take(q, "w", 0, 60000, &t, err, sizeof err), 1);
+    CHECK_EQ_INT((int)t.run_id, 8);
+    CHECK_EQ_STR(t.tag, "");
+    /* taken over past max_deliveries: dead-lettered, but only the run's own task reaches fn */
+    usleep(50 * 1000);
+    for (int i = 0; i < 10; i++) {
+        (void)jb__queue_take(q, "x", 0, 10, &t, err, sizeof err);
+        usleep(20 * 1000);
+    }
+    int64_t seen[8] = {0};
+    uint64_t cursor = 0;
+    CHECK(jb__queue_dead(q, &cursor, dead_seen, seen, err, sizeof err) >= 0);
+    CHECK_EQ_INT((int)seen[0], 1);
+    CHECK_EQ_INT((int)seen[1], 8);
+    jb__queue_close(q);
 }
 
 /* ---- review 9 (jobs, 6f2e365): each failed on the reviewed code ---------------- */
