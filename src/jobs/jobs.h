@@ -58,6 +58,9 @@ typedef struct jb_opts {
     /* An engine for a sql task with a statement time limit (the runtime's
      * rt_sql_open); the caller closes it. */
     sq_engine *(*sql_open)(void *ctx, int64_t timeout_ms, char *err, size_t errlen);
+    /* The same over committed lake files only (no journal tail): what a
+     * load job sends to the warehouse.  NULL: loads fail. */
+    sq_engine *(*sql_open_files)(void *ctx, int64_t timeout_ms, char *err, size_t errlen);
     void *sql_ctx;
     /* Where a stream-landed table's sink is: its committed position and the
      * stream's end (1), or 0 when no stream lands it.  NULL: such tables
