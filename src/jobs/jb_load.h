@@ -25,6 +25,8 @@ typedef struct jb_load {
     char lo[96], hi[96];        /* the window in the column's text form */
     ut_buf select;              /* the SELECT over the lake */
     char *files;                /* the window's lake file ids ("3,9,12") */
+    ct_file *wfiles;            /* those files */
+    int nwfiles;
     pgf_session *pg;
     jb_tcol *tcols;             /* the target's columns (none: no table yet) */
     int ntcols;
@@ -56,9 +58,25 @@ void jb__load_refine(jb_load *L, sqlite3_stmt *st);
 /* The DDL a load runs before its DELETE/COPY (CREATE TABLE or ALTER TABLE
  * ADD COLUMN for each new column), ";"-separated, into b. */
 void jb__load_ddl(const jb_load *L, ut_buf *b);
+/* The statements of a load, in the order they run (";"-separated, maybe
+ * ""); `sluice load --plan` prints the same. */
+typedef enum jb_load_step {
+    JB_LOAD_BEGIN,   /* BEGIN; the target's advisory lock */
+    JB_LOAD_PREPARE, /* CREATE TABLE / ALTER TABLE ADD COLUMN; DELETE of the window */
+    JB_LOAD_STAGE,   /* the staging table (upsert, replace_table) */
+    JB_LOAD_COPY,    /* COPY ... FROM STDIN */
+    JB_LOAD_AFTER,   /* merge / rename swap */
+    JB_LOAD_COMMIT
+} jb_load_step;
+void jb__load_sql(const jb_load *L, jb_load_step step, ut_buf *b);
 /* One row of st as a COPY text line appended to L->out.  0, or -1 (L->err). */
 int jb__load_row(jb_load *L, sqlite3_stmt *st);
 /* "job J: target T: msg" into L->err; -1. */
+/* The target's columns now (L->tcols; none: no such table), through
+ * L->pg.  0 / -1. */
+int jb__load_target_columns(jb_load *L);
+/* Free what L holds (the connection closed: an open transaction rolls back). */
+void jb__load_free(jb_load *L);
 int jb__load_fail(jb_load *L, ut_errkind kind, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

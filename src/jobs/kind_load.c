@@ -40,8 +40,7 @@ static int exec(jb_load *L, const char *sql)
     return ok ? 0 : -1;
 }
 
-/* The target's columns now (none: it does not exist). */
-static int target_columns(jb_load *L)
+int jb__load_target_columns(jb_load *L)
 {
     const char *t = L->j->target.table, *dot = strchr(t, '.');
     char schema[WH_IDENT_MAX + 1] = "";
@@ -96,17 +95,13 @@ static int start(jb_load *L)
 {
     ut_buf b = {0};
     L->started = 1;
-    jb__load_ddl(L, &b);
-    if (L->plan.mode == WH_REPLACE_WINDOW) {
-        if (b.len) ut_buf_puts(&b, "; ");
-        wh_sql_delete_window(&b, &L->plan);
-    }
+    jb__load_sql(L, JB_LOAD_PREPARE, &b);
     int rc = exec(L, ut_buf_cstr(&b));
     ut_buf_reset(&b);
-    wh_sql_before_copy(&b, &L->plan);
+    jb__load_sql(L, JB_LOAD_STAGE, &b);
     if (!rc) rc = exec(L, ut_buf_cstr(&b));
     ut_buf_reset(&b);
-    wh_sql_copy(&b, &L->plan);
+    jb__load_sql(L, JB_LOAD_COPY, &b);
     PGresult *r = rc ? NULL : PQexec(pgf_session_pg(L->pg), ut_buf_cstr(&b));
     if (r && PQresultStatus(r) != PGRES_COPY_IN) {
         char m[700];
@@ -189,20 +184,20 @@ static int load_rows(jb_load *L)
     return L->copying ? copy_end(L, n >= 0) : n < 0 ? -1 : 0;
 }
 
-static int transaction(jb_load *L)
+/* Run step (a statement list) of the load.  0 / -1. */
+static int step(jb_load *L, jb_load_step st)
 {
     ut_buf b = {0};
-    ut_buf_puts(&b, "BEGIN; SELECT pg_advisory_xact_lock(hashtext(");
-    wh_literal(&b, L->j->target.table);
-    ut_buf_puts(&b, "))");
+    jb__load_sql(L, st, &b);
     int rc = exec(L, ut_buf_cstr(&b));
     ut_buf_free(&b);
-    if (rc || target_columns(L) || load_rows(L)) return -1;
-    ut_buf after = {0};
-    wh_sql_after_copy(&after, &L->plan);
-    rc = exec(L, ut_buf_cstr(&after));
-    ut_buf_free(&after);
-    return rc ? -1 : exec(L, "COMMIT");
+    return rc;
+}
+
+static int transaction(jb_load *L)
+{
+    if (step(L, JB_LOAD_BEGIN) || jb__load_target_columns(L) || load_rows(L)) return -1;
+    return step(L, JB_LOAD_AFTER) || step(L, JB_LOAD_COMMIT) ? -1 : 0;
 }
 
 /* A scheduled run of a window whose lake files are those of its last
@@ -224,13 +219,14 @@ static int unchanged(jb_load *L)
     return same;
 }
 
-static void load_free(jb_load *L)
+void jb__load_free(jb_load *L)
 {
     pgf_session_close(L->pg);
     ct_table_free(&L->src);
     ut_buf_free(&L->select);
     ut_buf_free(&L->out);
     free(L->files);
+    ct_files_free(L->wfiles, L->nwfiles);
     free(L->tcols);
     free(L->cols);
     free(L->names);
@@ -271,6 +267,6 @@ int jb__kind_load(jb_task_ctx *c, ut_error *e)
     }
     c->done->rows = L.rows;
     if (rc) ut_fail(e, L.kind ? L.kind : UT_EIO, "%s", L.err);
-    load_free(&L);
+    jb__load_free(&L);
     return rc ? -1 : 0;
 }

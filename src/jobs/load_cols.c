@@ -175,3 +175,25 @@ int jb__load_row(jb_load *L, sqlite3_stmt *st)
     ut_buf_putc(b, '\n');
     return 0;
 }
+
+void jb__load_sql(const jb_load *L, jb_load_step step, ut_buf *b)
+{
+    switch (step) {
+    case JB_LOAD_BEGIN:
+        ut_buf_puts(b, "BEGIN; SELECT pg_advisory_xact_lock(hashtext(");
+        wh_literal(b, L->j->target.table);
+        ut_buf_puts(b, "))");
+        break;
+    case JB_LOAD_PREPARE:
+        jb__load_ddl(L, b);
+        if (L->plan.mode == WH_REPLACE_WINDOW) {
+            if (b->len) ut_buf_puts(b, "; ");
+            wh_sql_delete_window(b, &L->plan);
+        }
+        break;
+    case JB_LOAD_STAGE: wh_sql_before_copy(b, &L->plan); break;
+    case JB_LOAD_COPY: wh_sql_copy(b, &L->plan); break;
+    case JB_LOAD_AFTER: wh_sql_after_copy(b, &L->plan); break;
+    case JB_LOAD_COMMIT: ut_buf_puts(b, "COMMIT"); break;
+    }
+}

@@ -168,7 +168,7 @@ static int window_files(jb_load *L)
     if (n < 0) return jb__load_fail(L, UT_EIO, "%s", err);
     int64_t *ids = ut_calloc((size_t)n + 1, sizeof *ids);
     for (int i = 0; i < n; i++) ids[i] = f[i].id;
-    ct_files_free(f, n);
+    L->wfiles = f, L->nwfiles = n;
     for (int i = 1; i < n; i++) /* ascending (few files: insertion sort) */
         for (int k = i; k > 0 && ids[k - 1] > ids[k]; k--) {
             int64_t t = ids[k];

@@ -313,7 +313,34 @@ lap('/* ---- run-time errors');
     R.check('run_errors_name_job_table_and_column', p);
 }
 
-lap('await srv.stop();');
+lap('plan');
+/* ---- sluice load --plan prints exactly what the run then sends ------------------------ */
+{
+    const p = [];
+    await post(records('2024-05-03', 10));
+    const r = await sluice(['load', '--plan', 'sales_load', '-c', CFG, '--window', '2024-05-03']);
+    const planned = r.stdout.toString().split('\n').filter((l) => l && !l.startsWith('--'));
+    if (r.status !== 0) p.push(`plan: ${r.status} ${r.stderr}`);
+    const logBefore = fs.readFileSync(pg.log, 'utf8').length;
+    await trigger(CFG, 'sales_load', '2024-05-03', true);
+    const v = await runsOf(CFG, 'sales_load', fired + 3, 30000);
+    const last = v.sort((a, b) => b.id - a.id)[0];
+    if (last.state !== 'succeeded') p.push(`run after the plan: ${last.state} ${last.error}`);
+    const lines = fs.readFileSync(pg.log, 'utf8').slice(logBefore).split('\n');
+    const begin = lines.find((l) => l.includes("statement: BEGIN; SELECT pg_advisory_xact_lock(hashtext('rep.sales'))"));
+    const pid = begin && begin.match(/\[(\d+)\]/)[1];
+    const sent = lines.filter((l) => pid && l.includes(`[${pid}]`) && l.includes('statement: ')).map((l) => l.slice(l.indexOf('statement: ') + 11) + ';')
+        .filter((l) => !l.startsWith('SET TimeZone')); /* the session's setup, as every connection's */
+    if (JSON.stringify(sent) !== JSON.stringify(planned)) p.push(`planned ${JSON.stringify(planned)}\nsent ${JSON.stringify(sent)}`);
+    if (!planned.some((l) => l.startsWith(`DELETE FROM "rep"."sales" WHERE "dt" >= '2024-05-03' AND "dt" < '2024-05-04'`))) p.push(`no DELETE of the window in ${JSON.stringify(planned)}`);
+    const rs = path.join(T, 'rs.yaml');
+    fs.writeFileSync(rs, cfgText('  rs_load: {kind: load, source: t1_sales, window: day, window_column: dt, target: {connection: wh, table: rep.sales, dialect: redshift, iam_role: "arn:aws:iam::1:role/x"}}'));
+    const r2 = await sluice(['load', '--plan', 'rs_load', '-c', rs, '--window', '2024-05-03']);
+    if (r2.status !== 1 || !r2.stderr.toString().includes('dialect redshift needs the lake on S3')) p.push(`redshift plan on a local lake: ${r2.status} ${r2.stderr}`);
+    R.check('plan_prints_exactly_what_the_run_sends', p);
+}
+
+lap('end');
 await srv.stop();
 duck.close();
 const san = sanitizerReport(srv.log());
