@@ -8,6 +8,7 @@
 #include "wh/wh.h"
 
 #define JB_LOAD_FLUSH (1u << 20) /* COPY data sent to the server in chunks of this size */
+#define JB_LOAD_ERRORS_TABLE "_load_errors" /* rows a target refused (max_errors) */
 
 /* A column of the target as it is (information_schema.columns). */
 typedef struct jb_tcol {
@@ -40,6 +41,10 @@ typedef struct jb_load {
     int started;                /* the DDL ran, COPY started */
     int copying;                /* COPY IN started */
     int64_t rows;
+    unsigned char *cls;         /* per column: wh_class of its existing target column */
+    int64_t nbad;               /* rows a target column refused */
+    char first_bad[400];        /* the first one's reason */
+    ut_buf bad;                 /* NDJSON of the first max_errors of them */
     int64_t delay_every, delay_ms; /* SLUICE_TEST_LOAD_DELAY: a test's slow COPY */
     char err[1024];
     ut_errkind kind;
@@ -69,8 +74,17 @@ typedef enum jb_load_step {
     JB_LOAD_COMMIT
 } jb_load_step;
 void jb__load_sql(const jb_load *L, jb_load_step step, ut_buf *b);
-/* One row of st as a COPY text line appended to L->out.  0, or -1 (L->err). */
+/* One row of st as a COPY text line appended to L->out.  0, 1 (set aside:
+ * a target column refused a value, see load_errors.c), or -1 (L->err). */
 int jb__load_row(jb_load *L, sqlite3_stmt *st);
+/* load_errors.c: count a refused row (value v[0..n) of column col, NULL: a
+ * non-text value) and keep it while within max_errors. */
+void jb__load_bad(jb_load *L, int col, const char *v, size_t n, const char *why);
+/* Past max_errors: -1 with the count and the first reason in L->err. */
+int jb__load_bad_check(jb_load *L);
+/* Land the kept rows in _load_errors, finishing the run (c->done) in the
+ * same catalog transaction.  0 / -1. */
+int jb__load_errors_land(jb_load *L);
 /* "job J: target T: msg" into L->err; -1. */
 /* The target's columns now (L->tcols; none: no such table), through
  * L->pg.  0 / -1. */

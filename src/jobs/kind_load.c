@@ -130,7 +130,9 @@ static int on_row(void *ctx, sqlite3_stmt *st)
         jb__load_refine(L, st);
         if (start(L)) return -1;
     }
-    if (jb__load_row(L, st)) return -1;
+    int rc = jb__load_row(L, st);
+    if (rc < 0) return -1;
+    if (rc > 0) return 0; /* set aside */
     L->rows++;
     test_delay(L);
     return L->out.len >= JB_LOAD_FLUSH ? flush(L) : 0;
@@ -181,6 +183,7 @@ static int load_rows(jb_load *L)
     if (n >= 0 && !L->ncols) /* no header: no statement */
         return jb__load_fail(L, UT_EINVAL, "the query returned no columns");
     if (n >= 0 && !L->started && start(L)) n = -1; /* no rows: the window emptied */
+    if (n >= 0 && jb__load_bad_check(L)) n = -1;
     return L->copying ? copy_end(L, n >= 0) : n < 0 ? -1 : 0;
 }
 
@@ -231,6 +234,8 @@ void jb__load_free(jb_load *L)
     free(L->cols);
     free(L->names);
     free(L->typed);
+    free(L->cls);
+    ut_buf_free(&L->bad);
     free((void *)L->plan.key);
 }
 
@@ -266,7 +271,15 @@ int jb__kind_load(jb_task_ctx *c, ut_error *e)
                 L.hi);
     }
     c->done->rows = L.rows;
+    int landed = 0; /* the errors table's commit finished the run */
+    if (!rc && L.nbad) {
+        lg_warn("jobs", "job %s run %lld: %lld rows set aside in %s (max_errors %lld); the "
+                "first: %s", L.j->name, (long long)c->run->id, (long long)L.nbad,
+                JB_LOAD_ERRORS_TABLE, (long long)L.j->max_errors, L.first_bad);
+        rc = jb__load_errors_land(&L);
+        landed = !rc;
+    }
     if (rc) ut_fail(e, L.kind ? L.kind : UT_EIO, "%s", L.err);
     jb__load_free(&L);
-    return rc ? -1 : 0;
+    return rc ? -1 : landed;
 }

@@ -64,6 +64,7 @@ static int name_column(jb_load *L, sqlite3_stmt *st, int i)
                              "name is 1 to %d bytes", i + 1, name ? name : "", WH_IDENT_MAX);
     const jb_tcol *t = target_col(L, name);
     snprintf(L->names[i], sizeof L->names[i], "%s", t ? t->name : name);
+    L->cls[i] = (unsigned char)(t ? wh_class_of(t->type) : WH_ANY);
     for (int k = 0; k < i; k++)
         if (!strcasecmp(L->names[k], L->names[i]))
             return jb__load_fail(L, UT_EINVAL, "lake columns %s and %s both go to target column "
@@ -107,6 +108,7 @@ int jb__load_columns(jb_load *L, sqlite3_stmt *st)
     L->cols = ut_calloc((size_t)n, sizeof *L->cols);
     L->names = ut_calloc((size_t)n, sizeof *L->names);
     L->typed = ut_calloc((size_t)n, 1);
+    L->cls = ut_calloc((size_t)n, 1);
     L->ncols = n;
     for (int i = 0; i < n; i++)
         if (name_column(L, st, i)) return -1;
@@ -144,35 +146,58 @@ static void put_real(ut_buf *b, double d)
     else ut_buf_printf(b, "%.17g", d);
 }
 
-int jb__load_row(jb_load *L, sqlite3_stmt *st)
+/* Value i of st, which its target column takes, appended.  0, or 1 with
+ * why (refused). */
+static int put_value(jb_load *L, sqlite3_stmt *st, int i, char *why, size_t wn)
 {
     ut_buf *b = &L->out;
-    for (int i = 0; i < L->ncols; i++) {
-        if (i) ut_buf_putc(b, '\t');
-        switch (sqlite3_column_type(st, i)) {
-        case SQLITE_NULL: ut_buf_puts(b, WH_COPY_NULL); break;
-        case SQLITE_INTEGER: {
-            long long v = sqlite3_column_int64(st, i);
-            if (L->cols[i].lake.type == CT_BOOL) ut_buf_putc(b, v ? 't' : 'f');
-            else ut_buf_printf(b, "%lld", v);
-            break;
-        }
-        case SQLITE_FLOAT: put_real(b, sqlite3_column_double(st, i)); break;
-        case SQLITE_BLOB:
-            wh_copy_bytea(b, sqlite3_column_blob(st, i), (size_t)sqlite3_column_bytes(st, i));
-            break;
-        default: {
-            const char *v = (const char *)sqlite3_column_text(st, i);
-            size_t n = (size_t)sqlite3_column_bytes(st, i);
-            if (memchr(v, 0, n))
-                return jb__load_fail(L, UT_EINVAL, "row %lld column %s: a NUL byte in text (the "
-                                     "warehouse's text cannot hold it)",
-                                     (long long)L->rows + 1, L->names[i]);
-            wh_copy_text(b, v, n);
-        }
-        }
+    wh_class cls = (wh_class)L->cls[i];
+    switch (sqlite3_column_type(st, i)) {
+    case SQLITE_NULL: ut_buf_puts(b, WH_COPY_NULL); return 0;
+    case SQLITE_INTEGER: {
+        long long v = sqlite3_column_int64(st, i);
+        if (cls == WH_DATE || cls == WH_TIMESTAMP)
+            return snprintf(why, wn, "%lld is not a date or timestamp", v), 1;
+        if (L->cols[i].lake.type == CT_BOOL) ut_buf_putc(b, v ? 't' : 'f');
+        else ut_buf_printf(b, "%lld", v);
+        return 0;
     }
-    ut_buf_putc(b, '\n');
+    case SQLITE_FLOAT: {
+        double d = sqlite3_column_double(st, i);
+        if ((cls == WH_INTEGER && (d != (double)(long long)d)) || cls == WH_BOOLEAN ||
+            cls == WH_DATE || cls == WH_TIMESTAMP)
+            return snprintf(why, wn, "%.17g does not fit the column's type", d), 1;
+        put_real(b, d);
+        return 0;
+    }
+    case SQLITE_BLOB:
+        if (cls != WH_ANY) return snprintf(why, wn, "binary data does not fit the column's type"), 1;
+        wh_copy_bytea(b, sqlite3_column_blob(st, i), (size_t)sqlite3_column_bytes(st, i));
+        return 0;
+    default: {
+        const char *v = (const char *)sqlite3_column_text(st, i);
+        size_t n = (size_t)sqlite3_column_bytes(st, i);
+        if (!wh_fits(cls, v, n, why, wn)) return 1;
+        wh_copy_text(b, v, n);
+        return 0;
+    }
+    }
+}
+
+int jb__load_row(jb_load *L, sqlite3_stmt *st)
+{
+    size_t start = L->out.len;
+    char why[200];
+    for (int i = 0; i < L->ncols; i++) {
+        if (i) ut_buf_putc(&L->out, '\t');
+        if (!put_value(L, st, i, why, sizeof why)) continue;
+        ut_buf_truncate(&L->out, start);
+        int t = sqlite3_column_type(st, i);
+        const char *v = t == SQLITE_TEXT ? (const char *)sqlite3_column_text(st, i) : NULL;
+        jb__load_bad(L, i, v, v ? (size_t)sqlite3_column_bytes(st, i) : 0, why);
+        return 1;
+    }
+    ut_buf_putc(&L->out, '\n');
     return 0;
 }
 

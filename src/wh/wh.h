@@ -85,6 +85,24 @@ void wh_sql_copy(ut_buf *b, const wh_plan *p);
 /* Statements after COPY (merge, rename swap), ";"-separated, maybe "". */
 void wh_sql_after_copy(ut_buf *b, const wh_plan *p);
 
+/* ---- values that an existing target column may refuse ------------------------------------
+ * A target column created by a load always takes its lake values; one that
+ * was there before (created by hand, or typed by an older lake schema) may
+ * not.  wh_class_of tells what a PostgreSQL data_type (information_schema
+ * spelling) takes, wh_fits whether a text value is of that kind, so that a
+ * row that would fail the whole COPY is set aside instead. */
+typedef enum wh_class {
+    WH_ANY,       /* text and everything not listed: any value (no NUL byte) */
+    WH_INTEGER,   /* smallint, integer, bigint: [-+]digits in range */
+    WH_NUMBER,    /* numeric, real, double precision: a decimal number, NaN, [-]Infinity */
+    WH_BOOLEAN,   /* t/f/true/false/yes/no/on/off/1/0 */
+    WH_DATE,      /* YYYY-MM-DD */
+    WH_TIMESTAMP  /* YYYY-MM-DD[ T]HH:MM[:SS[.f]][zone] */
+} wh_class;
+wh_class wh_class_of(const char *data_type);
+/* Does v[0..n) fit a column of class c?  1, or 0 with why (a short reason). */
+int wh_fits(wh_class c, const char *v, size_t n, char *why, size_t whylen);
+
 /* ---- Redshift ------------------------------------------------------------------------ */
 
 /* One lake file of a manifest. */

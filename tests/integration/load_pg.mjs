@@ -41,6 +41,7 @@ postgres:
   wh: {conninfo: "host=127.0.0.1 port=${pg.port} dbname=wh user=loader", password_file: ${T}/pw}
 streams:
   sales: {sink: {roll_age: 100ms, event_time_field: at}}
+  inv: {sink: {roll_age: 100ms, event_time_field: at}}
 jobs:
   sales_load:
     kind: load
@@ -75,6 +76,8 @@ jobs:
     mode: replace_table
     target: ${target('all_sales')}
     retries: 0
+  inv5: {kind: load, source: t1_inv, window: day, window_column: dt, target: ${target('inv')}, max_errors: 5, retries: 0}
+  inv2: {kind: load, source: t1_inv, window: day, window_column: dt, target: ${target('inv2')}, max_errors: 2, retries: 0}
   nosrc:
     kind: load
     source: t1_not_there
@@ -311,6 +314,33 @@ lap('/* ---- run-time errors');
     if (!a || a.state !== 'failed' || !/job nosrc: .*lake table t1_not_there does not exist/.test(a.error)) p.push(`nosrc: ${a && a.state} ${a && a.error}`);
     if (!b || b.state !== 'failed' || !/job badcol: .*window_column shipped_at is not a column of lake table t1_sales/.test(b.error)) p.push(`badcol: ${b && b.state} ${b && b.error}`);
     R.check('run_errors_name_job_table_and_column', p);
+}
+
+lap('max_errors');
+/* ---- max_errors: refused rows set aside up to the limit, else rolled back -------------- */
+{
+    const p = [];
+    await pg.psql('wh', `CREATE TABLE rep.inv (at timestamptz, sku text, qty bigint, dt date, hr text) ;
+        CREATE TABLE rep.inv2 (LIKE rep.inv); ALTER TABLE rep.inv OWNER TO loader; ALTER TABLE rep.inv2 OWNER TO loader;
+        INSERT INTO rep.inv2 VALUES ('2024-05-01T01:00:00Z', 'sentinel', 1, '2024-05-01', '01');`);
+    const recs = Array.from({ length: 23 }, (_, i) => ({ at: `2024-05-01T0${i % 10}:00:00Z`, sku: `s${i}`, qty: i < 20 ? String(i) : ['x', '1.5', ''][i - 20] }));
+    for (const r of [await srv.post('inv', recs)]) if (r.code !== 200) p.push(`ingest inv: ${r.code} ${r.body}`);
+    await srv.landed('inv');
+    await trigger(CFG, 'inv5', '2024-05-01');
+    await trigger(CFG, 'inv2', '2024-05-01');
+    const [a] = await runsOf(CFG, 'inv5', 1), [b] = await runsOf(CFG, 'inv2', 1);
+    if (!a || a.state !== 'succeeded') p.push(`inv5: ${a && a.state} ${a && a.error}`);
+    const n = Number((await pg.psql('wh', 'SELECT count(*) FROM rep.inv')).trim());
+    if (n !== 20) p.push(`rep.inv has ${n} rows, want 20`);
+    const e = await sluice(['sql', '-c', CFG, '-F', 'csv', `SELECT "column", value, reason FROM _load_errors WHERE job = 'inv5' ORDER BY "row"`]);
+    const errs = e.stdout.toString().trim().split('\n').slice(1);
+    const want = [`qty,x,'x' is not an integer`, `qty,1.5,'1.5' is not an integer`, `qty,,'' is not an integer`];
+    if (JSON.stringify(errs) !== JSON.stringify(want)) p.push(`_load_errors ${JSON.stringify(errs)} ${e.stderr}, want ${JSON.stringify(want)}`);
+    if (!b || b.state !== 'failed' || !/job inv2: target rep.inv2: 3 rows failed conversion \(max_errors 2\), nothing loaded; the first: row \d+ column qty: 'x' is not an integer/.test(b.error))
+        p.push(`inv2: ${b && b.state} ${b && b.error}`);
+    const left = (await pg.psql('wh', 'SELECT string_agg(sku, \',\') FROM rep.inv2')).trim();
+    if (left !== 'sentinel') p.push(`rep.inv2 after the failed load: ${left} (want the sentinel only: rolled back)`);
+    R.check('max_errors_sets_rows_aside_or_rolls_back', p);
 }
 
 lap('plan');

@@ -174,3 +174,30 @@ TEST(wh_redshift_manifest_and_copy)
                  "'arn:aws:iam::123456789012:role/load' FORMAT AS PARQUET MANIFEST;\nCOMMIT;\n");
     ut_buf_free(&b);
 }
+
+TEST(wh_fits_by_class)
+{
+    char why[200];
+    CHECK_EQ_INT(wh_class_of("bigint"), WH_INTEGER);
+    CHECK_EQ_INT(wh_class_of("double precision"), WH_NUMBER);
+    CHECK_EQ_INT(wh_class_of("timestamp with time zone"), WH_TIMESTAMP);
+    CHECK_EQ_INT(wh_class_of("text"), WH_ANY);
+    CHECK_EQ_INT(wh_class_of("jsonb"), WH_ANY);
+    static const struct { wh_class c; const char *v; int ok; } cases[] = {
+        {WH_INTEGER, "12", 1}, {WH_INTEGER, "-9223372036854775808", 1},
+        {WH_INTEGER, "9223372036854775808", 0}, {WH_INTEGER, "1.5", 0}, {WH_INTEGER, "", 0},
+        {WH_INTEGER, "x", 0}, {WH_NUMBER, "1.5e-3", 1}, {WH_NUMBER, "-Infinity", 1},
+        {WH_NUMBER, ".5", 1}, {WH_NUMBER, "5.", 1}, {WH_NUMBER, "1e", 0}, {WH_NUMBER, "abc", 0},
+        {WH_BOOLEAN, "TRUE", 1}, {WH_BOOLEAN, "maybe", 0}, {WH_DATE, "2024-05-01", 1},
+        {WH_DATE, "2024-13-01", 0}, {WH_DATE, "2024-05-01T00:00:00Z", 0},
+        {WH_TIMESTAMP, "2024-05-01T12:00:00.000000Z", 1}, {WH_TIMESTAMP, "2024-05-01 12:00", 1},
+        {WH_TIMESTAMP, "2024-05-01", 1}, {WH_TIMESTAMP, "yesterday", 0}, {WH_ANY, "anything", 1}};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+        CHECK_MSG(wh_fits(cases[i].c, cases[i].v, strlen(cases[i].v), why, sizeof why) ==
+                      cases[i].ok,
+                  "case %zu '%s': %s", i, cases[i].v, why);
+    CHECK(wh_fits(WH_ANY, "a\0b", 3, why, sizeof why) == 0);
+    CHECK(strstr(why, "NUL") != NULL);
+    CHECK(wh_fits(WH_INTEGER, "x", 1, why, sizeof why) == 0);
+    CHECK_EQ_STR(why, "'x' is not an integer");
+}
