@@ -251,6 +251,11 @@ int jb__kind_load(jb_task_ctx *c, ut_error *e)
 {
     jb_load L = {.c = c, .j = c->job};
     test_hook(&L);
+    if (L.j->target.dialect == CF_DIALECT_REDSHIFT) { /* docs/warehouse.md#redshift */
+        return ut_fail(e, UT_EINVAL, "job %s: target %s: dialect redshift: runs are not built "
+                       "yet (sluice load --plan shows what they will send)", L.j->name,
+                       L.j->target.table);
+    }
     int rc = jb__load_lake(&L), skip = rc ? 0 : unchanged(&L);
     if (skip < 0) rc = -1;
     if (!rc && !skip) {
