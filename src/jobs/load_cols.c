@@ -141,9 +141,20 @@ void jb__load_ddl(const jb_load *L, ut_buf *b)
 
 static void put_real(ut_buf *b, double d)
 {
+    char t[32];
     if (isnan(d)) ut_buf_puts(b, "NaN");
     else if (isinf(d)) ut_buf_puts(b, d > 0 ? "Infinity" : "-Infinity");
-    else ut_buf_printf(b, "%.17g", d);
+    else ut_buf_put(b, t, (size_t)ut_fmt_double(t, d)); /* shortest round-trip text */
+}
+
+static void put_int(ut_buf *b, long long v)
+{
+    char t[24], *p = t + sizeof t;
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+    do *--p = (char)('0' + u % 10);
+    while (u /= 10);
+    if (v < 0) *--p = '-';
+    ut_buf_put(b, p, (size_t)(t + sizeof t - p));
 }
 
 /* Value i of st, which its target column takes, appended.  0, or 1 with
@@ -159,7 +170,7 @@ static int put_value(jb_load *L, sqlite3_stmt *st, int i, char *why, size_t wn)
         if (cls == WH_DATE || cls == WH_TIMESTAMP)
             return snprintf(why, wn, "%lld is not a date or timestamp", v), 1;
         if (L->cols[i].lake.type == CT_BOOL) ut_buf_putc(b, v ? 't' : 'f');
-        else ut_buf_printf(b, "%lld", v);
+        else put_int(b, v);
         return 0;
     }
     case SQLITE_FLOAT: {

@@ -81,6 +81,10 @@ static int bounds(jb_load *L)
     if (L->wcol.type == CT_DATE) {
         jb__ds(t, r->window_start, L->lo);
         jb__ds(t, r->window_end, L->hi);
+        if (!strcmp(L->lo, L->hi) && L->j->mode == CF_MODE_REPLACE_WINDOW)
+            return jb__load_fail(L, UT_EINVAL, "window_column %s is a date: it cannot tell the "
+                                 "rows of an hour window (use a timestamp column, or window: "
+                                 "day)", L->wname);
     } else if (L->wcol.type == CT_TIMESTAMP_NTZ) {
         local_text(t, r->window_start, L->lo);
         local_text(t, r->window_end, L->hi);

@@ -78,6 +78,7 @@ jobs:
     retries: 0
   inv5: {kind: load, source: t1_inv, window: day, window_column: dt, target: ${target('inv')}, max_errors: 5, retries: 0}
   inv2: {kind: load, source: t1_inv, window: day, window_column: dt, target: ${target('inv2')}, max_errors: 2, retries: 0}
+  hourly_dt: {kind: load, source: t1_sales, window: hour, window_column: dt, target: ${target('z')}, retries: 0}
   nosrc:
     kind: load
     source: t1_not_there
@@ -313,6 +314,9 @@ lap('/* ---- run-time errors');
     const [a] = await runsOf(CFG, 'nosrc', 1), [b] = await runsOf(CFG, 'badcol', 1);
     if (!a || a.state !== 'failed' || !/job nosrc: .*lake table t1_not_there does not exist/.test(a.error)) p.push(`nosrc: ${a && a.state} ${a && a.error}`);
     if (!b || b.state !== 'failed' || !/job badcol: .*window_column shipped_at is not a column of lake table t1_sales/.test(b.error)) p.push(`badcol: ${b && b.state} ${b && b.error}`);
+    await trigger(CFG, 'hourly_dt', '2024-05-01T03:00:00Z');
+    const [h] = await runsOf(CFG, 'hourly_dt', 1);
+    if (!h || h.state !== 'failed' || !/job hourly_dt: .*window_column dt is a date: it cannot tell the rows of an hour window/.test(h.error)) p.push(`hourly_dt: ${h && h.state} ${h && h.error}`);
     R.check('run_errors_name_job_table_and_column', p);
 }
 
