@@ -8,7 +8,11 @@
  *     over loads once; counts and sums per day equal DuckDB's over the lake
  *   - target schema: created from the lake's types, a new lake column added
  *     with ALTER TABLE in the load, columns matched ignoring case
- *   - upsert and replace_table
+ *   - upsert and replace_table; max_errors (set aside in _load_errors, or
+ *     rolled back past the limit)
+ *   - every lake type: a PostgreSQL table snapshotted into the lake and
+ *     loaded back reads as the source (text forms compared column by column)
+ *   - sluice load --plan prints exactly what the next run sends (pg.log)
  *   - bad config: unknown connection (config check), unknown source table,
  *     window column not in the table (the run fails naming the job). */
 import fs from 'node:fs';
@@ -39,6 +43,7 @@ workers: 2
 scheduler: {tick: 100ms, task_timeout: 3s, heartbeat: 300ms}
 postgres:
   wh: {conninfo: "host=127.0.0.1 port=${pg.port} dbname=wh user=loader", password_file: ${T}/pw}
+  shop: {conninfo: "host=127.0.0.1 port=${pg.port} dbname=shop user=postgres"}
 streams:
   sales: {sink: {roll_age: 100ms, event_time_field: at}}
   inv: {sink: {roll_age: 100ms, event_time_field: at}}
@@ -79,6 +84,8 @@ jobs:
   inv5: {kind: load, source: t1_inv, window: day, window_column: dt, target: ${target('inv')}, max_errors: 5, retries: 0}
   inv2: {kind: load, source: t1_inv, window: day, window_column: dt, target: ${target('inv2')}, max_errors: 2, retries: 0}
   hourly_dt: {kind: load, source: t1_sales, window: hour, window_column: dt, target: ${target('z')}, retries: 0}
+  types_snap: {kind: snapshot, source: shop, window: day, include: [public.types], table_prefix: t1_, retries: 0}
+  types_load: {kind: load, source: t1_public_types, window: day, window_column: dt, target: ${target('types')}, retries: 0}
   nosrc:
     kind: load
     source: t1_not_there
@@ -345,6 +352,39 @@ lap('max_errors');
     const left = (await pg.psql('wh', 'SELECT string_agg(sku, \',\') FROM rep.inv2')).trim();
     if (left !== 'sentinel') p.push(`rep.inv2 after the failed load: ${left} (want the sentinel only: rolled back)`);
     R.check('max_errors_sets_rows_aside_or_rolls_back', p);
+}
+
+lap('types');
+/* ---- every lake type into PostgreSQL: a snapshot of a typed table, loaded back ---------- */
+{
+    const p = [];
+    await pg.createdb('shop');
+    await pg.psql('shop', `CREATE TABLE public.types (id int8 PRIMARY KEY, b bool, i4 int4, f4 real, f8 float8,
+        dec numeric(12,2), t text, ts timestamptz, tsn timestamp, d date, tm time, by bytea, js jsonb);
+      INSERT INTO public.types SELECT g, g % 2 = 0, g * 1000, g / 8.0, g * 1.1, g * 1234567.89, E'line\\ttab\\\\ "q" ' || g,
+        timestamptz '2024-05-01 00:00:00+00' + g * interval '1 hour 0.5 s', timestamp '2024-05-01 10:00' + g * interval '1 minute',
+        date '2000-01-01' + g, time '00:00' + g * interval '17.25 s', decode(lpad(to_hex(g), 6, '0'), 'hex'),
+        jsonb_build_object('g', g, 'a', jsonb_build_array(1, 'x')) FROM generate_series(1, 200) g;
+      INSERT INTO public.types (id) VALUES (0);
+      INSERT INTO public.types VALUES (-1, false, -2147483648, -3.4e38, -1.7976931348623157e308, -9999999999.99, '', '0001-01-01 00:00:00+00', '9999-12-31 23:59:59', '0001-01-01', '23:59:59.999999', '', '[]');`);
+    const cols = `id, b, i4, f4, f8, dec, t, ts, tsn, d, tm, encode(by, 'hex'), js::text`;
+    const src = await pg.psql('shop', `SET TimeZone = 'UTC'; SELECT ${cols} FROM public.types ORDER BY id`);
+    await trigger(CFG, 'types_snap', '2024-05-01');
+    const [s] = await runsOf(CFG, 'types_snap', 1);
+    if (!s || s.state !== 'succeeded') p.push(`types_snap: ${s && s.state} ${s && s.error}`);
+    await trigger(CFG, 'types_load', '2024-05-01');
+    const [l] = await runsOf(CFG, 'types_load', 1);
+    if (!l || l.state !== 'succeeded') p.push(`types_load: ${l && l.state} ${l && l.error}`);
+    else {
+        const got = await pg.psql('wh', `SET TimeZone = 'UTC'; SELECT ${cols.replace('js::text', 'js')} FROM rep.types ORDER BY id`);
+        const a = src.trim().split('\n'), b = got.trim().split('\n');
+        if (a.length !== b.length) p.push(`${b.length} rows loaded, source has ${a.length}`);
+        for (let i = 0; i < Math.min(a.length, b.length) && p.length < 8; i++) if (a[i] !== b[i]) p.push(`source ${a[i]}\n      load   ${b[i]}`);
+        const types = (await pg.psql('wh', `SELECT string_agg(column_name || ' ' || data_type, ', ' ORDER BY ordinal_position) FROM information_schema.columns WHERE table_schema = 'rep' AND table_name = 'types'`)).trim();
+        const want = 'id bigint, b boolean, i4 integer, f4 real, f8 double precision, dec numeric, t text, ts timestamp with time zone, tsn timestamp without time zone, d date, tm time without time zone, by bytea, js text, dt date';
+        if (types !== want) p.push(`target types: ${types}\n      want ${want}`);
+    }
+    R.check('every_lake_type_loads_as_the_source_had_it', p);
 }
 
 lap('plan');
