@@ -123,6 +123,29 @@ static void print_aligned(char *(*rows)[TC_N], int nrows)
     }
 }
 
+/* The views after the tables: JSON objects, or rows marked "view" (no
+ * files, rows or partitions of their own).  The rows there are now. */
+static int view_rows(const ct_view *v, int nv, int json, int ntables, ut_buf *out,
+                     char *(**rows)[TC_N], int nrows)
+{
+    if (!json && nv) *rows = ut_realloc(*rows, (size_t)(nrows + nv) * sizeof **rows);
+    for (int i = 0; i < nv; i++) {
+        if (json) {
+            ut_buf_puts(out, i + ntables ? ",\n" : "\n");
+            cli__view_json(out, &v[i]);
+            continue;
+        }
+        char **r = (*rows)[nrows++], loc[400];
+        r[TC_NAME] = ut_strdup(v[i].name);
+        for (int k = TC_FILES; k < TC_LOC; k++) r[k] = ut_strdup("-");
+        free(r[TC_VERSION]);
+        r[TC_VERSION] = ut_strdup("view");
+        cli__view_location(&v[i], loc, sizeof loc);
+        r[TC_LOC] = ut_strdup(loc);
+    }
+    return nrows;
+}
+
 int cli_tables(int argc, char **argv)
 {
     const char *data = DEFAULT_DATA, *format = "table";
@@ -131,7 +154,8 @@ int cli_tables(int argc, char **argv)
         {"format", 'f', CLI_STR, &format, "FMT", "table or json"},
         {0}};
     cli_cmd cmd = {"tables", "", "list the lake tables in the catalog: files, rows, bytes, "
-                                 "partitions, schema version, stream, location",
+                                 "partitions, schema version, stream, location; then the views "
+                                 "(VERSION view)",
                    flags, 0, 0, NULL};
     char *pos[1], err[1024];
     int npos, rc = cli_parse(&cmd, argc, argv, pos, &npos);
@@ -209,11 +233,19 @@ int cli_tables(int argc, char **argv)
         }
         ct_table_free(&t);
     }
+    ct_view *views = NULL;
+    int nv = rc == 0 && c ? ct_views(c, &views, err, sizeof err) : 0;
+    if (nv < 0) {
+        cli_errorf("tables", "%s", err);
+        rc = 1, nv = 0;
+    }
+    nrows = view_rows(views, nv, json, n, &out, &rows, nrows);
+    ct_views_free(views, nv);
     if (rc == 0) {
         if (json) {
-            ut_buf_puts(&out, n ? "\n]\n" : "]\n");
+            ut_buf_puts(&out, n + nv ? "\n]\n" : "]\n");
             write_out(&out);
-        } else if (n) {
+        } else if (n + nv) {
             print_aligned(rows, nrows);
         } else {
             fprintf(stderr, "sluice tables: no tables in %s/catalog.db yet\n", data);
@@ -450,8 +482,9 @@ int cli_describe(int argc, char **argv)
         {"json", 'j', CLI_BOOL, &json, NULL, "one JSON object instead of text"},
         {"files", 'F', CLI_BOOL, &files, NULL, "also list every live file with its column stats"},
         {0}};
-    cli_cmd cmd = {"describe", "TABLE", "show a table's columns (and the schema version that added "
-                                        "each), schema history, partitions and files",
+    cli_cmd cmd = {"describe", "TABLE|VIEW", "show a table's columns (and the schema version "
+                                             "that added each), schema history, partitions and "
+                                             "files; a view's key, order and definition",
                    flags, 1, 1, NULL};
     char *pos[1], err[1024];
     int npos, rc = cli_parse(&cmd, argc, argv, pos, &npos);
@@ -467,6 +500,11 @@ int cli_describe(int argc, char **argv)
     rc = 1;
     err[0] = 0;
     int found = c ? ct_table_get(c, pos[0], &t, err, sizeof err) : 0;
+    int view = found == 0 && c ? cli__view_describe(c, pos[0], json) : 0;
+    if (view) {
+        rc = view > 0 ? 0 : 1;
+        goto done;
+    }
     if (found == 0) {
         unknown_table("describe", pos[0]);
         goto done;
@@ -529,8 +567,9 @@ int cli_ddl(int argc, char **argv)
         {"schema", 's', CLI_STR, &schema, "NAME",
          "qualify the table name (Trino's partition sync uses it; default 'default')"},
         {0}};
-    cli_cmd cmd = {"ddl", "TABLE", "print the statement that makes Trino, Athena, Spark or DuckDB "
-                                   "read the table in place (Parquet, Hive-style partitions)",
+    cli_cmd cmd = {"ddl", "TABLE|VIEW", "print the statement that makes Trino, Athena, Spark or "
+                                        "DuckDB read the table in place (Parquet, Hive-style "
+                                        "partitions), or a view's CREATE VIEW",
                    flags, 1, 1,
                    "Partition columns (dt, hr) are strings; local locations become file:// URIs\n"
                    "for Trino and Spark.  docs/catalog.md explains each dialect.\n"};
@@ -553,6 +592,11 @@ int cli_ddl(int argc, char **argv)
     int found = c ? ct_table_get(c, pos[0], &t, err, sizeof err) : 0;
     if (found < 0) {
         cli_errorf("ddl", "%s", err);
+        goto done;
+    }
+    int view = found == 0 && c ? cli__view_ddl(c, pos[0], dialect, schema) : 0;
+    if (view) {
+        rc = view > 0 ? 0 : 1;
         goto done;
     }
     if (found == 0) {

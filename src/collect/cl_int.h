@@ -137,6 +137,21 @@ int cl__body_end(cl__body *b, char *err, size_t errlen);
 int64_t cl__body_records(const cl__body *b);
 int cl__body_gzip(const cl__body *b); /* 1 once gzip was detected */
 
+/* ---- rotate.c: refresh tokens the token endpoint rotated, kept on disk ----- */
+
+typedef struct cl__rt {
+    int fd;                   /* the held <key>.lock, -1: none */
+    char path[4200];          /* <dir>/<key>.rt */
+    char tok[CL__MAX_TOKEN];  /* the newest saved refresh token, "": none */
+} cl__rt;
+/* Lock the grant of (cache_key, configured) in dir for this thread and
+ * process and read its newest saved token into rt->tok.  0, or -1 with err. */
+int cl__rt_begin(cl__rt *rt, const char *dir, const char *cache_key, const char *configured,
+                 char *err, size_t errlen);
+/* Save tok (n bytes) as the newest, durably.  0, or -1 with err. */
+int cl__rt_save(cl__rt *rt, const char *tok, size_t n, char *err, size_t errlen);
+void cl__rt_end(cl__rt *rt); /* unlock; rt wiped */
+
 /* ---- the engine (tokens.c, http.c, call.c, fetch.c, async.c) ----------------- */
 
 /* One collection's state. */

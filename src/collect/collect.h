@@ -241,10 +241,20 @@ typedef struct cl_result {
     char body[513];             /* its answer's first 512 bytes (redacted) */
 } cl_result;
 
+/* Add the forms a secret value takes in HTTP bodies to s: as it is,
+ * URL-encoded (a next-page URL echoing an access_token parameter) and with
+ * JSON's "\/" for '/' (both).  0, or -1 when s is full. */
+int cl_scrub_secret(ut_scrub *s, const char *v);
+
 /* The shared OAuth2 access-token cache (one per process). */
 typedef struct cl_tokens cl_tokens;
 cl_tokens *cl_tokens_create(void);
 void cl_tokens_destroy(cl_tokens *t); /* accepts NULL */
+/* Keep refresh tokens that a token endpoint rotates (an answer with a new
+ * refresh_token) in dir (created, mode 0700), shared by every process on it;
+ * grants of one (cache_key, configured token) take turns under a lock.
+ * Without it a rotated token lives for this collection only.  0 / -1. */
+int cl_tokens_persist(cl_tokens *t, const char *dir, char *err, size_t errlen);
 
 /* Run one collection.  0 on CL_OK, else -1 with e (kind UT_EIO, UT_EINVAL,
  * UT_ECANCELED ...; message naming the source, account and URL) and

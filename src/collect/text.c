@@ -52,6 +52,32 @@ void cl__url_encode(ut_buf *b, const char *s, size_t n)
     }
 }
 
+/* v with a backslash before each '/' (JSON's escaped solidus) into b. */
+static void slash_escaped(ut_buf *b, const char *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (v[i] == '/') ut_buf_putc(b, '\\');
+        ut_buf_putc(b, v[i]);
+    }
+}
+
+int cl_scrub_secret(ut_scrub *s, const char *v)
+{
+    size_t n = strlen(v);
+    ut_buf f[4] = {{0}, {0}, {0}, {0}};
+    ut_buf_put(&f[0], v, n);
+    cl__url_encode(&f[1], v, n);
+    slash_escaped(&f[2], v, n);
+    slash_escaped(&f[3], ut_buf_cstr(&f[1]), f[1].len);
+    int rc = 0;
+    for (int i = 0; i < 4; i++) {
+        if (rc == 0 && ut_scrub_add(s, ut_buf_cstr(&f[i]), f[i].len)) rc = -1;
+        if (f[i].p) memset(f[i].p, 0, f[i].len);
+        ut_buf_free(&f[i]);
+    }
+    return rc;
+}
+
 void cl__url_add_param(ut_buf *url, const char *name, const char *value)
 {
     const char *s = ut_buf_cstr(url);

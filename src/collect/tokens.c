@@ -27,10 +27,12 @@
 
 #include "log/log.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define MAX_ENTRIES 4096
 #define DEFAULT_TTL_S 3600
@@ -44,6 +46,7 @@ struct cl_tokens {
     pthread_mutex_t mu;
     entry *v;
     int n, cap;
+    char *dir; /* rotated refresh tokens (rotate.c); NULL: kept nowhere */
 };
 
 cl_tokens *cl_tokens_create(void)
@@ -65,8 +68,19 @@ void cl_tokens_destroy(cl_tokens *t)
     if (!t) return;
     for (int i = 0; i < t->n; i++) entry_free(&t->v[i]);
     free(t->v);
+    free(t->dir);
     pthread_mutex_destroy(&t->mu);
     free(t);
+}
+
+int cl_tokens_persist(cl_tokens *t, const char *dir, char *err, size_t errlen)
+{
+    if (ut_mkdir_p(dir, err, errlen)) return -1;
+    if (chmod(dir, 0700) < 0)
+        return ut_err(err, errlen, "refresh tokens: cannot chmod %s: %s", dir, strerror(errno));
+    free(t->dir);
+    t->dir = ut_strdup(dir);
+    return 0;
 }
 
 static entry *find(cl_tokens *t, const char *key)
@@ -144,14 +158,35 @@ static void form_add(ut_buf *b, const char *name, const char *v)
     cl__url_encode(b, v, strlen(v));
 }
 
-/* The token endpoint's answer into cx->token and the cache. */
-static int take_answer(cl__cx *cx, const cl__resp *r)
+/* A refresh_token in the answer that differs from the one sent: saved (the
+ * one sent may be revoked now) before the access token is used. */
+static int take_rotated(cl__cx *cx, cl__rt *rt, const char *sent, const char *v, size_t n)
 {
-    static const char *const keep[] = {"access_token", "expires_in"};
-    cl__jscan *js = cl__control_parse(cx, r, keep, 2);
+    if (!v || (strlen(sent) == n && !memcmp(sent, v, n))) return 0;
+    if (rt->fd < 0) {
+        cl__log(cx, LG_WARN, "%s rotated the refresh token, and no state directory keeps it: "
+                "the next grant sends the configured one", cx->s->auth.token_url);
+        return 0;
+    }
+    char err[512];
+    if (cl__rt_save(rt, v, n, err, sizeof err))
+        return cl__fail(cx, CL_SERVER, cx->s->auth.token_url, "%s", err);
+    cl__secrets_add_copy(&cx->sec, rt->tok);
+    cl__log(cx, LG_INFO, "%s rotated the refresh token; the new one is saved",
+            cx->s->auth.token_url);
+    return 0;
+}
+
+/* The token endpoint's answer into cx->token and the cache. */
+static int take_answer(cl__cx *cx, const cl__resp *r, cl__rt *rt, const char *sent)
+{
+    static const char *const keep[] = {"access_token", "expires_in", "refresh_token"};
+    cl__jscan *js = cl__control_parse(cx, r, keep, 3);
     if (!js) return -1;
-    size_t n = 0, en = 0;
+    size_t n = 0, en = 0, rn = 0;
     const char *tok = cl__jscan_value(js, 0, &n), *exp = cl__jscan_value(js, 1, &en);
+    const char *rot = cl__jscan_value(js, 2, &rn);
+    if (rot) cl__secrets_add_copy(&cx->sec, rot);
     if (!tok || !token_ok(tok, n)) {
         cl__jscan_destroy(js);
         return cl__fail(cx, CL_AUTH, cx->s->auth.token_url, "POST %s: the token endpoint's answer "
@@ -164,6 +199,11 @@ static int take_answer(cl__cx *cx, const cl__resp *r)
         if (end != exp && d > 0 && d < 1e9) ttl = (int64_t)d;
     }
     memcpy(cx->token, tok, n + 1);
+    if (take_rotated(cx, rt, sent, rot, rn)) {
+        memset(cx->token, 0, sizeof cx->token);
+        cl__jscan_destroy(js);
+        return -1;
+    }
     cl__jscan_destroy(js);
     cl__secrets_add_copy(&cx->sec, cx->token);
     int64_t margin = ttl * 1000 / 10 < 60000 ? ttl * 1000 / 10 : 60000;
@@ -190,9 +230,17 @@ int cl__oauth_token(cl__cx *cx, int force, const char *used)
     if (!force && get(cx->tokens, cx->cache_key, cx->token, sizeof cx->token)) return 0;
     if (force) drop(cx->tokens, cx->cache_key, used);
     cx->token[0] = 0;
+    cl__rt rt = {.fd = -1};
+    const char *refresh = au->refresh_token;
+    if (cx->tokens->dir) {
+        char err[512];
+        if (cl__rt_begin(&rt, cx->tokens->dir, cx->cache_key, au->refresh_token, err, sizeof err))
+            return cl__fail(cx, CL_SERVER, au->token_url, "%s", err);
+        if (rt.tok[0]) refresh = rt.tok, cl__secrets_add_copy(&cx->sec, rt.tok);
+    }
     ut_buf form = {.max = CL__MAX_BODY};
     form_add(&form, "grant_type", "refresh_token");
-    form_add(&form, "refresh_token", au->refresh_token);
+    form_add(&form, "refresh_token", refresh);
     form_add(&form, "client_id", au->client_id);
     form_add(&form, "client_secret", au->client_secret);
     cl_request rq = {.method = "POST", .url = au->token_url, .body = ut_buf_cstr(&form),
@@ -204,7 +252,8 @@ int cl__oauth_token(cl__cx *cx, int force, const char *used)
     int rc = cl__call(cx, &t, &x, &r);
     memset(form.p, 0, form.len);
     ut_buf_free(&form);
-    if (rc == 0) rc = take_answer(cx, &r);
+    if (rc == 0) rc = take_answer(cx, &r, &rt, refresh);
+    cl__rt_end(&rt);
     if (r.body.p) memset(r.body.p, 0, r.body.len);
     cl__resp_free(&r);
     return rc;

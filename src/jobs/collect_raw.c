@@ -1,7 +1,10 @@
 /* jobs: kind collect — the raw files of a run, streamed into the store as
  * they arrive (docs/collectors.md "Raw files and manifests").
  *
- *   raw part N (a page, a report file) ──► gzip'ed here unless it came
+ *   raw part N (a page, a report file) ──► the run's secrets cut (ut_scrub:
+ *       each secret value as it is, URL-encoded and JSON-escaped becomes
+ *       "[redacted]" -- a Graph API next URL echoes its access_token) and
+ *       gzip'ed here unless it came
  *       gzip'ed (ISA-L igzip level 1, 64 KiB at a time; zlib's level 6 was
  *       40% of a big report's CPU; any gunzip reads it) ──► st_writer on
  *       raw/<job>/<account>/<ds>/run<id>-NNNN.<ext>.gz  (S3: one 8 MiB part
@@ -46,6 +49,7 @@ struct jb_raw {
     int deflating;      /* compressing into w (the part did not come gzip'ed) */
     struct isal_zstream z;
     unsigned char *zout, *zlevel; /* output buffer, igzip's level 1 state */
+    ut_scrub *scrub;    /* the run's secret values (made at the first part) */
     char man_key[600];  /* the manifest, once stored */
     uint64_t man_bytes;
     ut_error err;       /* why a hook failed */
@@ -89,6 +93,22 @@ static int deflate_into(jb_raw *r, const void *p, size_t n, int last)
     return 0;
 }
 
+static int scrub_out(void *ctx, const void *p, size_t n) { return deflate_into(ctx, p, n, 0); }
+static int scrub_drop(void *ctx, const void *p, size_t n) { return (void)ctx, (void)p, (void)n, 0; }
+
+/* The scrubber of the run's secrets (c->redact is complete once the
+ * templates were expanded, before the first part). */
+static void scrub_make(jb_raw *r)
+{
+    if (r->scrub) return;
+    r->scrub = ut_scrub_create("[redacted]");
+    const jb_redact *rd = r->c->redact;
+    for (int i = 0; rd && i < rd->n; i++)
+        if (rd->v[i] && cl_scrub_secret(r->scrub, rd->v[i]))
+            lg_warn("jobs", "job %s: more than %d secret forms: the rest are not cut from raw "
+                    "files", r->c->job->name, UT_SCRUB_MAX);
+}
+
 /* Close the open part: commit (keep) or abort it.  0 / -1. */
 static int part_end(jb_raw *r, int keep)
 {
@@ -96,7 +116,8 @@ static int part_end(jb_raw *r, int keep)
     raw_part *p = &r->parts[r->nparts - 1];
     int rc = 0;
     char err[512];
-    if (keep && r->deflating) rc = deflate_into(r, NULL, 0, 1);
+    if (r->deflating) rc = ut_scrub_end(r->scrub, keep ? scrub_out : scrub_drop, r);
+    if (keep && r->deflating && rc == 0) rc = deflate_into(r, NULL, 0, 1);
     r->deflating = 0;
     if (keep && rc == 0) {
         if (st_writer_commit(r->w, &p->stored, err, sizeof err))
@@ -126,6 +147,7 @@ int jb__raw_begin(jb_raw *r, const char *ext)
     if (!r->w) return ut_fail(&r->err, UT_EIO, "raw file: %s", err);
     r->nparts++;
     r->started = 0;
+    scrub_make(r);
     return 0;
 }
 
@@ -146,7 +168,7 @@ int jb__raw_write(jb_raw *r, const void *data, size_t n)
     if (r->deflating) {
         for (size_t off = 0; off < n;) { /* (avail_in is 32 bits) */
             size_t k = n - off < (1u << 30) ? n - off : (1u << 30);
-            if (deflate_into(r, b + off, k, 0)) return -1;
+            if (ut_scrub_feed(r->scrub, b + off, k, scrub_out, r)) return -1;
             off += k;
         }
         return 0;
@@ -221,6 +243,7 @@ void jb__raw_destroy(jb_raw *r)
     (void)part_end(r, 0);
     free(r->zout);
     free(r->zlevel);
+    ut_scrub_destroy(r->scrub);
     free(r->parts);
     free(r);
 }

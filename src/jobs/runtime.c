@@ -157,6 +157,9 @@ jb_runtime *jb_create(const jb_opts *o, char *err, size_t errlen)
     if (!r->q) goto fail;
     if (open_pools(r, err, errlen)) goto fail;
     r->tokens = cl_tokens_create();
+    char oauth[4200];
+    snprintf(oauth, sizeof oauth, "%s/jobs/oauth", r->data_dir);
+    if (cl_tokens_persist(r->tokens, oauth, err, errlen)) goto fail;
     if (jb__workers_start(r, err, errlen)) goto fail;
     if (o->scheduler) {
         if (pthread_create(&r->sched_th, NULL, sched_main, r)) {

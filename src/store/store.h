@@ -107,7 +107,11 @@ int st_list(st_store *s, const char *prefix, st_list_cb cb, void *ctx, char *err
  *           part, CompleteMultipartUpload at commit; abort and any failure:
  *           AbortMultipartUpload (best effort).  At most 10000 parts.
  *
- * Memory: one part (S3) or nothing (local), whatever the object's size.
+ * Each full part is uploaded by a thread while the next fills, so writes
+ * wait for S3 only when it is slower than the writer.
+ *
+ * Memory: one part (S3; two once a multipart upload began) or nothing
+ * (local), whatever the object's size.
  * One writer is used by one thread at a time.  After a failed write the
  * writer is aborted (further writes and the commit fail). */
 typedef struct st_writer st_writer;

@@ -3,11 +3,21 @@
  *
  *   local  a locked temp file beside the target, renamed at the commit
  *   s3     one buffered part: a PUT at the commit when the object fits it,
- *          else a multipart upload started by the first full part */
+ *          else a multipart upload started by the first full part; each
+ *          full part is uploaded by a thread of its own while the writer
+ *          fills the other buffer (so a download feeding the writer never
+ *          waits for S3 unless S3 is the slower of the two):
+ *
+ *            write ──► buf full ──► join the part in flight (its ETag, or
+ *                      its error: the writer fails) ──► buf handed to a new
+ *                      thread as part N ──► buf = spare
+ *            commit ─► join ──► the last part ──► CompleteMultipartUpload
+ *            abort ──► join ──► AbortMultipartUpload */
 #include "store/st_int.h"
 
 #include <assert.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,7 +37,14 @@ struct st_writer {
     size_t cap;        /* the part size */
     char upload_id[1024];
     char **etags;
-    int nparts;
+    int nparts;        /* parts uploaded (their ETags in etags) */
+    /* the part in flight: uploaded by th from fly while buf fills */
+    uint8_t *fly;      /* the other part buffer (allocated at the first part) */
+    size_t fly_len;
+    int flying;        /* th runs (joined before anything else touches fly) */
+    pthread_t th;
+    int fly_rc;
+    char fly_etag[256], fly_err[512];
 };
 
 st_writer *st_writer_open(st_store *s, const char *key, char *err, size_t errlen)
@@ -53,10 +70,39 @@ st_writer *st_writer_open(st_store *s, const char *key, char *err, size_t errlen
     return w;
 }
 
-/* Upload the buffered part (starting the multipart upload first).  0 / -1. */
+static void *fly_main(void *arg)
+{
+    st_writer *w = arg;
+    w->fly_rc = st__s3_mp_part(w->s->s3, w->key, w->upload_id, w->nparts + 1, w->fly,
+                               w->fly_len, w->fly_etag, sizeof w->fly_etag, w->fly_err,
+                               sizeof w->fly_err);
+    return NULL;
+}
+
+/* The uploaded part's ETag kept.  0, or -1 with its error. */
+static int fly_done(st_writer *w, char *err, size_t errlen)
+{
+    if (w->fly_rc < 0) return ut_err(err, errlen, "%s", w->fly_err);
+    w->etags = ut_realloc(w->etags, (size_t)(w->nparts + 1) * sizeof *w->etags);
+    w->etags[w->nparts++] = ut_strdup(w->fly_etag);
+    return 0;
+}
+
+/* Wait for the part in flight, if any.  0, or -1 with its error. */
+static int fly_join(st_writer *w, char *err, size_t errlen)
+{
+    if (!w->flying) return 0;
+    pthread_join(w->th, NULL);
+    w->flying = 0;
+    return fly_done(w, err, errlen);
+}
+
+/* Hand the buffered part to an upload thread (starting the multipart upload
+ * first) and go on in the other buffer.  0 / -1. */
 static int flush_part(st_writer *w, char *err, size_t errlen)
 {
     st_s3 *s3 = w->s->s3;
+    if (fly_join(w, err, errlen) < 0) return -1;
     if (!w->upload_id[0] &&
         st__s3_mp_create(s3, w->key, w->upload_id, sizeof w->upload_id, err, errlen) < 0) {
         w->upload_id[0] = 0;
@@ -65,13 +111,15 @@ static int flush_part(st_writer *w, char *err, size_t errlen)
     if (w->nparts == ST_PARTS_MAX)
         return ut_err(err, errlen, "put %s: more than %d parts of %zu bytes", w->key,
                       ST_PARTS_MAX, w->cap);
-    char etag[256];
-    if (st__s3_mp_part(s3, w->key, w->upload_id, w->nparts + 1, w->buf, w->len, etag,
-                       sizeof etag, err, errlen) < 0)
-        return -1;
-    w->etags = ut_realloc(w->etags, (size_t)(w->nparts + 1) * sizeof *w->etags);
-    w->etags[w->nparts++] = ut_strdup(etag);
-    w->len = 0;
+    if (!w->fly) w->fly = ut_malloc(w->cap);
+    uint8_t *t = w->fly;
+    w->fly = w->buf, w->fly_len = w->len;
+    w->buf = t, w->alloc = w->cap, w->len = 0;
+    if (pthread_create(&w->th, NULL, fly_main, w) != 0) { /* upload it here instead */
+        fly_main(w);
+        return fly_done(w, err, errlen);
+    }
+    w->flying = 1;
     return 0;
 }
 
@@ -126,6 +174,7 @@ static int commit_s3(st_writer *w, char *err, size_t errlen)
         return st__s3_put(w->s->s3, w->key, -1, w->buf ? (const void *)w->buf : "", w->len, err,
                           errlen);
     if (w->len && flush_part(w, err, errlen) < 0) return -1;
+    if (fly_join(w, err, errlen) < 0) return -1;
     return st__s3_mp_complete(w->s->s3, w->key, w->upload_id, w->etags, w->nparts, err,
                               errlen);
 }
@@ -161,6 +210,8 @@ int st_writer_abort(st_writer *w, char *err, size_t errlen)
         if (w->tmp && unlink(w->tmp) < 0 && errno != ENOENT)
             rc = ut_err(err, errlen, "abort %s: unlink %s: %s", w->key, w->tmp, strerror(errno));
     } else if (w->upload_id[0]) {
+        char ferr[8];
+        (void)fly_join(w, ferr, sizeof ferr); /* the part's own failure does not matter now */
         rc = st__s3_mp_abort(w->s->s3, w->key, w->upload_id, err, errlen);
     }
     return rc;
@@ -174,6 +225,7 @@ void st_writer_destroy(st_writer *w)
     for (int i = 0; i < w->nparts; i++) free(w->etags[i]);
     free(w->etags);
     free(w->buf);
+    free(w->fly);
     free(w->tmp);
     free(w->key);
     free(w);

@@ -186,6 +186,24 @@ size_t ut_utf8_len(const uint8_t *s, size_t n);
  * where repl does not fit, the bytes are blanked with '*'. */
 void ut_redact(char *s, size_t cap, const char *secret, const char *repl);
 
+/* Secrets cut from a byte stream (scrub.c): every occurrence of a needle is
+ * replaced by repl on the way to out, also across feeds.  Needles shorter
+ * than UT_SCRUB_MIN or longer than UT_SCRUB_MAX_LEN bytes are ignored (0);
+ * at most UT_SCRUB_MAX (-1 past it), all added before the first feed.
+ * Memory: 64 KiB and the needles.  out returns 0, or -1 to stop (returned). */
+#define UT_SCRUB_MIN 6
+#define UT_SCRUB_MAX 64
+#define UT_SCRUB_MAX_LEN 8192
+typedef struct ut_scrub ut_scrub;
+typedef int (*ut_scrub_out)(void *ctx, const void *p, size_t n);
+ut_scrub *ut_scrub_create(const char *repl);
+int ut_scrub_add(ut_scrub *s, const void *needle, size_t n);
+int ut_scrub_count(const ut_scrub *s);   /* needles kept */
+uint64_t ut_scrub_cuts(const ut_scrub *s); /* occurrences replaced so far */
+int ut_scrub_feed(ut_scrub *s, const void *p, size_t n, ut_scrub_out out, void *ctx);
+int ut_scrub_end(ut_scrub *s, ut_scrub_out out, void *ctx); /* the held tail */
+void ut_scrub_destroy(ut_scrub *s); /* accepts NULL; wipes */
+
 void ut_json_str(ut_buf *b, const void *str, size_t n);
 
 /* ---- time ---------------------------------------------------------------- */

@@ -119,6 +119,59 @@ await R.guard('writer_killed_leaves_upload_listed_and_aborted', async () => {
     R.check('writer_killed_leaves_upload_listed_and_aborted', probs);
 });
 
+// Part 1's UploadPart held by a proxy until released: the writer goes on
+// filling part 2 meanwhile (each part is uploaded by a thread of its own), so
+// `store put` keeps reading standard input well past one part; before, it
+// stopped reading at one part's worth until S3 answered.
+await R.guard('writer_fills_the_next_part_while_one_uploads', async () => {
+    const probs = [];
+    let release, held = false;
+    const gate = new Promise((r) => { release = r; });
+    const hold = http.createServer((req, res) => {
+        const first = req.method === 'PUT' && /[?&]partNumber=1(&|$)/.test(req.url);
+        const body = [];
+        req.on('data', (d) => body.push(d));
+        req.on('end', async () => {
+            if (first) { held = true; await gate; }
+            const u = new URL(proxy.endpoint);
+            const up = http.request({ host: u.hostname, port: u.port, method: req.method, path: req.url, headers: req.headers }, (ur) => { res.writeHead(ur.statusCode, ur.headers); ur.pipe(res); });
+            up.on('error', (e) => { res.writeHead(502); res.end(String(e)); });
+            up.end(Buffer.concat(body));
+        });
+    });
+    await new Promise((r) => hold.listen(0, '127.0.0.1', r));
+    const data = big.subarray(0, 16 << 20);
+    const p = spawn(BIN, ['store', 'put', `s3://${BUCKET}/raw/d/bg.bin`, '-', '--endpoint', `http://127.0.0.1:${hold.address().port}`,
+        '--region', 'us-east-1', '--part-bytes', String(5 << 20)], { env: { ...process.env, ...S3RVER_CREDS }, stdio: ['pipe', 'ignore', 'pipe'] });
+    let stderr = '';
+    p.stderr.on('data', (d) => stderr += d);
+    p.stdin.on('error', () => { });
+    const exited = new Promise((r) => p.on('close', (code) => r(code)));
+    // write until the process stops reading for 2 s while part 1 is held
+    let off = 0;
+    while (off < data.length) {
+        const chunk = data.subarray(off, off + 65536);
+        off += chunk.length;
+        if (!p.stdin.write(chunk)) {
+            const drained = await Promise.race([new Promise((r) => p.stdin.once('drain', () => r(true))), sleep(2000).then(() => false)]);
+            if (!drained && held) break;
+        }
+    }
+    const accepted = off;
+    if (!held) probs.push('part 1 was never sent');
+    if (accepted < 9.5 * (1 << 20)) probs.push(`only ${(accepted / 1048576).toFixed(1)} MiB read while part 1 uploaded (want > 9.5: one part uploading, the next filling)`);
+    release();
+    if (!p.stdin.write(data.subarray(off))) await new Promise((r) => p.stdin.once('drain', r));
+    p.stdin.end();
+    const code = await exited;
+    if (code !== 0) probs.push(`put exited ${code}: ${stderr}`);
+    if (!fs.existsSync(objFile('raw/d/bg.bin')) || !fs.readFileSync(objFile('raw/d/bg.bin')).equals(data)) probs.push('the object is missing or differs');
+    if (s3rverUploads(DIR, BUCKET).length) probs.push('an upload is left: ' + JSON.stringify(s3rverUploads(DIR, BUCKET)));
+    hold.close();
+    hold.closeAllConnections?.();
+    R.check('writer_fills_the_next_part_while_one_uploads', probs);
+});
+
 await R.guard('s3rver_lacks_list_uploads', async () => {
     const r = await store(s3.endpoint, ['uploads', `s3://${BUCKET}/raw/`]);
     R.check('s3rver_lacks_list_uploads', r.status === 1 && /NotImplemented/.test(r.stderr) && !crashed(r) ? [] : [describe(r, ['uploads'])]);

@@ -20,6 +20,7 @@
 //   polls (--polls) [2]; phase (--phase) [1]; phaseAfter (--phase-after) [0 = never];
 //   expireAccount [acc07]; expireAfterUses (--expire-after) [1; 0 = off];
 //   tokenTtl seconds (--token-ttl) [3600]; failAccounts [['acc13']];
+//   rotateRefresh [[]]: accounts whose refresh token rotates (below);
 //   big: true (--big) = bigMb 500; bigMb (--big-mb) [0 = no big report];
 //   bigAccount (--big-account) [acc20]; bigDay (--big-day) [2022-09-10];
 //   maxDays [93]; fbLimitDefault [25]; fbLimitMax [500].  Unknown options throw.
@@ -70,6 +71,9 @@
 //   401 {"error":"invalid_client",..} unknown client id or wrong secret;
 //   400 {"error":"invalid_grant",..} wrong refresh token for that client;
 //   400 unsupported_grant_type / invalid_request.  Each 200 counts a refresh.
+//   For an account in `rotateRefresh` each 200 also carries a new
+//   "refresh_token" and the one sent is revoked (invalid_grant from then on),
+//   as Xero / Salesforce rotation do; /_mock/accounts shows the current one.
 //   Access tokens live `tokenTtl` s (3600) and stay valid after a refresh.
 //   Every token acc07 gets expires after `expireAfterUses` (1) successful use:
 //   the next call with it gets 401 and the client must refresh (so each acc07
@@ -196,6 +200,7 @@ export const DEFAULTS = Object.freeze({
     expireAfterUses: 1,         // 0 = acc07 behaves like the others
     tokenTtl: 3600,
     failAccounts: ['acc13'],
+    rotateRefresh: [],
     big: false,                 // true = bigMb 500
     bigMb: 0,
     bigAccount: 'acc20',
@@ -510,6 +515,7 @@ function makeState(o) {
         expireAfterUses: Math.max(0, Number(o.expireAfterUses ?? DEFAULTS.expireAfterUses)),
         tokenTtl: Math.max(1, Number(o.tokenTtl ?? DEFAULTS.tokenTtl)),
         failAccounts: o.failAccounts ?? DEFAULTS.failAccounts,
+        rotateRefresh: o.rotateRefresh ?? DEFAULTS.rotateRefresh,
         bigMb: Number(o.bigMb ?? (o.big ? 500 : DEFAULTS.bigMb)) || 0,
         bigAccount: o.bigAccount ?? DEFAULTS.bigAccount,
         bigDay: o.bigDay ?? DEFAULTS.bigDay,
@@ -868,7 +874,12 @@ async function gadsToken(st, req, reply) {
     const g = st.stats.media.gads;
     g.refreshes++;
     g.refreshes_by_account[a.id] = (g.refreshes_by_account[a.id] ?? 0) + 1;
-    reply.json(200, { access_token: tok, expires_in: st.tokenTtl, token_type: 'Bearer', scope: 'https://www.googleapis.com/auth/adwords' });
+    const out = { access_token: tok, expires_in: st.tokenTtl, token_type: 'Bearer', scope: 'https://www.googleapis.com/auth/adwords' };
+    if (st.rotateRefresh.includes(a.id)) {
+        out.refresh_token = a.gads_refresh_token = '1//0' + secretHex(st, 48, 'rt', a.id, st.tokenSeq);
+        g.rotations = (g.rotations ?? 0) + 1;
+    }
+    reply.json(200, out);
 }
 
 /* The account of a valid access token (one use taken), or null after a 401. */

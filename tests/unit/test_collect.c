@@ -587,3 +587,43 @@ TEST(collect_fetch_refuses_bad_specs)
     s = base, s.format = (cl_format)9;
     CHECK(strstr(invalid(&s), "unknown format"));
 }
+
+/* Rotated refresh tokens on disk (rotate.c): saved durably and found again
+ * under the same (cache_key, configured token) only; a file that holds no
+ * token counts as none. */
+TEST(collect_rotated_refresh_tokens)
+{
+    char dir[] = "/tmp/sluice-rt-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    cl__rt rt;
+    CHECK(cl__rt_begin(&rt, dir, "job/acc01", "1//first", err, sizeof err) == 0);
+    CHECK_EQ_STR(rt.tok, "");
+    CHECK(cl__rt_save(&rt, "1//second", 9, err, sizeof err) == 0);
+    CHECK(cl__rt_save(&rt, "bad token", 9, err, sizeof err) == -1);
+    CHECK(strstr(err, "not a token") != NULL);
+    char path[sizeof rt.path];
+    snprintf(path, sizeof path, "%s", rt.path);
+    CHECK(strstr(path, "first") == NULL && strstr(path, "second") == NULL);
+    cl__rt_end(&rt);
+    CHECK(cl__rt_begin(&rt, dir, "job/acc01", "1//first", err, sizeof err) == 0);
+    CHECK_EQ_STR(rt.tok, "1//second");
+    cl__rt_end(&rt);
+    CHECK(cl__rt_begin(&rt, dir, "job/acc02", "1//first", err, sizeof err) == 0);
+    CHECK_EQ_STR(rt.tok, "");
+    cl__rt_end(&rt);
+    CHECK(cl__rt_begin(&rt, dir, "job/acc01", "1//again", err, sizeof err) == 0);
+    CHECK_EQ_STR(rt.tok, "");
+    cl__rt_end(&rt);
+    FILE *f = fopen(path, "w");
+    CHECK(f != NULL);
+    fputs("not a token\n", f);
+    fclose(f);
+    CHECK(cl__rt_begin(&rt, dir, "job/acc01", "1//first", err, sizeof err) == 0);
+    CHECK_EQ_STR(rt.tok, "");
+    cl__rt_end(&rt);
+    CHECK(cl__rt_begin(&rt, "/proc/nope", "k", "t", err, sizeof err) == -1);
+    CHECK(strstr(err, "/proc/nope") != NULL);
+    char cmd[64];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    CHECK(system(cmd) == 0);
+}
