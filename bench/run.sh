@@ -19,7 +19,7 @@ ROWS=${BENCH_ROWS:-1000000}
 REPS=${BENCH_REPS:-3}
 OUT=bench/out
 RESULTS=bench/RESULTS.md
-BENCHES=(collect convert ingest jobs lake snapshot sql tail)
+BENCHES=(collect convert ingest jobs lake load snapshot sql tail)
 
 mkdir -p "$OUT"
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -183,6 +183,13 @@ bench_snapshot() {
     rm -f "$sec"
     SLUICE_REL=$BIN bench/snapshot.sh "$sec"
     record_section "snapshot: a ${BENCH_SNAP_ROWS:-10000000}-row PostgreSQL table to committed Parquet" "$sec"
+}
+
+bench_load() {
+    local sec=$OUT/load-section.md
+    rm -f "$sec"
+    SLUICE_REL=$BIN bench/load.sh "$sec"
+    record_section "load: a ${BENCH_LOAD_ROWS:-10000000}-row lake table into PostgreSQL" "$sec"
 }
 
 bench_collect() {

@@ -575,6 +575,16 @@ typedef void (*ct_run_io_fn)(void *arg, const char *table, const char *partition
 int ct_run_lineage(ct_catalog *c, int64_t id, ct_run_io_fn fn, void *arg, char *err,
                    size_t errlen);
 
+/* Load history (kind load, loads.c): the lake files a successful load of
+ * (job, window) sent, as text ("12,15,20": catalog file ids, ascending).
+ * Record: 0 / -1.  Last: 1 (*files malloc'ed, *run_id may be NULL), 0 none,
+ * -1. */
+#define CT_LOAD_FILES_MAX (4 << 20)
+int ct_load_record(ct_catalog *c, const char *job, int64_t window_start, int64_t run_id,
+                   const char *files, char *err, size_t errlen);
+int ct_load_last(ct_catalog *c, const char *job, int64_t window_start, char **files,
+                 int64_t *run_id, char *err, size_t errlen);
+
 /* The scheduler's position per job: the last schedule fire time (µs)
  * already turned into runs.  *us = INT64_MIN when none.  0 / -1. */
 int ct_job_last_fire(ct_catalog *c, const char *job, int64_t *us, char *err, size_t errlen);

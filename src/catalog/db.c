@@ -189,6 +189,16 @@ static const char *const migrations[] = {
     "  sql TEXT NOT NULL,"
     "  created_ms INTEGER NOT NULL,"
     "  updated_ms INTEGER NOT NULL);",
+    /* v9: load history (kind load): the lake files (catalog file ids) each
+     * successful load of a (job, window) sent to the warehouse */
+    "CREATE TABLE load_history("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  job TEXT NOT NULL,"
+    "  window_start INTEGER NOT NULL,"
+    "  run_id INTEGER NOT NULL,"
+    "  files TEXT NOT NULL,"
+    "  loaded_ms INTEGER NOT NULL);"
+    "CREATE INDEX load_history_window ON load_history(job, window_start, id);",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 

@@ -186,9 +186,20 @@ typedef struct cf_query {
 /* ---- jobs (src/jobs; docs/jobs.md) ---------------------------------------- */
 
 typedef enum cf_job_kind { CF_JOB_SQL, CF_JOB_COMMAND, CF_JOB_NOOP, CF_JOB_COLLECT,
-                           CF_JOB_SNAPSHOT } cf_job_kind;
+                           CF_JOB_SNAPSHOT, CF_JOB_LOAD } cf_job_kind;
 typedef enum cf_window { CF_WINDOW_NONE, CF_WINDOW_HOUR, CF_WINDOW_DAY, CF_WINDOW_MONTH } cf_window;
-typedef enum cf_job_mode { CF_MODE_REPLACE_WINDOW, CF_MODE_REPLACE, CF_MODE_APPEND } cf_job_mode;
+typedef enum cf_job_mode { CF_MODE_REPLACE_WINDOW, CF_MODE_REPLACE, CF_MODE_APPEND,
+                           CF_MODE_UPSERT, CF_MODE_REPLACE_TABLE /* kind load only */ } cf_job_mode;
+typedef enum cf_dialect { CF_DIALECT_POSTGRES, CF_DIALECT_REDSHIFT } cf_dialect;
+
+/* kind load (docs/warehouse.md): the warehouse table a load writes
+ * (jobs.<name>.target). */
+typedef struct cf_load_target {
+    char *connection;        /* a postgres.<name> connection */
+    char *table;             /* "schema.name" or "name" */
+    int dialect;             /* cf_dialect */
+    char *iam_role;          /* redshift: the role COPY reads the store with */
+} cf_load_target;
 typedef enum cf_job_output { CF_OUTPUT_NONE, CF_OUTPUT_NDJSON } cf_job_output;
 
 #define CF_MAX_JOBS 1000
@@ -309,6 +320,12 @@ typedef struct cf_job {
     char *alert_webhook;     /* schema changes are POSTed here (templated); "" = none */
     cf_snap_table *tables;   /* sorted by name */
     int ntables;
+    /* kind: load (source: the lake table) */
+    cf_load_target target;
+    char *query;             /* a templated SELECT over the lake instead of the whole table */
+    char *window_column;     /* the column replace_window deletes and selects the window by */
+    cf_strlist key;          /* upsert: the key columns */
+    int64_t max_errors;      /* rows that may fail conversion (to the errors table) */
 } cf_job;
 
 /* A shared limit on an outside resource (pools.<name>). */

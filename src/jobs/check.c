@@ -9,6 +9,7 @@
 #include "lake/lake.h"
 #include "mask/mask.h"
 #include "snap/snap.h"
+#include "wh/wh.h"
 
 #include <sqlite3.h>
 
@@ -336,12 +337,46 @@ static int check_snapshot(const cf_config *cf, const cf_job *j, char *msg, size_
     return 0;
 }
 
+/* kind load: its source, target and columns (docs/warehouse.md). */
+static int check_load(const cf_config *cf, const cf_job *j, char *msg, size_t n)
+{
+    const cf_load_target *t = &j->target;
+    char m[300];
+    if (!j->source[0]) return ut_err(msg, n, "a load job needs source: the lake table it loads");
+    if (!t->connection[0] || !t->table[0])
+        return ut_err(msg, n, "a load job needs target: {connection: <postgres connection>, "
+                      "table: schema.name}");
+    if (!cf_postgres_find(cf, t->connection))
+        return ut_err(msg, n, "target.connection: no connection '%s' under postgres",
+                      t->connection);
+    if (wh_table_check(t->table, m, sizeof m)) return ut_err(msg, n, "%s", m);
+    const char *dot = strchr(t->table, '.');
+    if (j->mode == CF_MODE_REPLACE_TABLE && strlen(dot ? dot + 1 : t->table) > WH_IDENT_MAX - 12)
+        return ut_err(msg, n, "mode replace_table: target table name over %d bytes (its staging "
+                      "table adds __sluice_new)", WH_IDENT_MAX - 12);
+    if (j->mode == CF_MODE_REPLACE)
+        return ut_err(msg, n, "a load's modes are replace_window, append, upsert and "
+                      "replace_table (the whole table: replace_table)");
+    if (j->mode == CF_MODE_REPLACE_WINDOW && (!j->window_column[0] || j->window == CF_WINDOW_NONE))
+        return ut_err(msg, n, "mode replace_window needs window_column (the date or timestamp "
+                      "column of a row's window) and a window (hour, day or month)");
+    if (j->mode == CF_MODE_UPSERT && !j->key.n)
+        return ut_err(msg, n, "mode upsert needs key: [columns]");
+    if (t->dialect == CF_DIALECT_REDSHIFT && !t->iam_role[0])
+        return ut_err(msg, n, "dialect redshift needs target.iam_role");
+    if (jb__tmpl_check(cf, j, j->query, m, sizeof m)) return ut_err(msg, n, "query: %s", m);
+    return 0;
+}
+
 /* What the job's kind needs. */
 static int check_kind(const cf_config *cf, const cf_job *j, char *msg, size_t n)
 {
     if (j->every_ms > 0 && j->every_ms < 1000)
         return ut_err(msg, n, "every: at least 1s");
     int windowed = j->window != CF_WINDOW_NONE;
+    if (j->kind == CF_JOB_LOAD) return check_load(cf, j, msg, n);
+    if (j->mode == CF_MODE_UPSERT || j->mode == CF_MODE_REPLACE_TABLE)
+        return ut_err(msg, n, "modes upsert and replace_table are a load job's");
     if (j->kind == CF_JOB_SQL) {
         if (!j->sql[0] == !j->sql_file[0])
             return ut_err(msg, n, "a sql job needs exactly one of sql and sql_file");

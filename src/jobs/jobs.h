@@ -58,6 +58,9 @@ typedef struct jb_opts {
     /* An engine for a sql task with a statement time limit (the runtime's
      * rt_sql_open); the caller closes it. */
     sq_engine *(*sql_open)(void *ctx, int64_t timeout_ms, char *err, size_t errlen);
+    /* The same over committed lake files only (no journal tail): what a
+     * load job sends to the warehouse.  NULL: loads fail. */
+    sq_engine *(*sql_open_files)(void *ctx, int64_t timeout_ms, char *err, size_t errlen);
     void *sql_ctx;
     /* Where a stream-landed table's sink is: its committed position and the
      * stream's end (1), or 0 when no stream lands it.  NULL: such tables
@@ -152,5 +155,13 @@ int jb_trigger(const cf_config *cf, const char *data_dir, const char *job, int64
 int jb_backfill(const cf_config *cf, const char *data_dir, const char *job, int64_t from_us,
                 int64_t to_us, int parallel, const char *name, int dry_run, int *nwindows,
                 ut_error *e);
+
+/* `sluice load --plan`: the statements a run of load job `job` for the
+ * window containing at_us would send (its target's columns read from the
+ * warehouse now; dialect redshift: the manifest and its COPY), appended to
+ * out.  eng: an engine over the lake (committed files) to type the rows'
+ * columns.  0, or -1 with e naming the job. */
+int jb_load_plan(const cf_config *cf, const char *data_dir, const char *job, int64_t at_us,
+                 sq_engine *eng, ut_buf *out, ut_error *e);
 
 #endif

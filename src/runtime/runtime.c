@@ -71,6 +71,13 @@ static sq_engine *jobs_sql(void *ctx, int64_t timeout_ms, char *err, size_t errl
     return rt_sql_open(ctx, &q, err, errlen);
 }
 
+/* jobs: a load task's engine: committed files only, no journal tail. */
+static sq_engine *jobs_sql_files(void *ctx, int64_t timeout_ms, char *err, size_t errlen)
+{
+    rt_sql_req q = {.timeout_ms = timeout_ms, .no_tail = 1};
+    return rt_sql_open(ctx, &q, err, errlen);
+}
+
 /* Test hook: with SLUICE_JOBS_CLOCK_FILE set, the jobs runtime's "now" is
  * the number (µs since the epoch) in that file, read at every look, so a
  * test can walk the scheduler through days in seconds (docs/testing.md).
@@ -133,7 +140,7 @@ static int start_jobs(rt_runtime *rt, char *err, size_t errlen)
         else snprintf(dir, sizeof dir, ".");
     }
     jb_opts o = {.cf = rt->cf, .data_dir = rt->data_dir, .config_dir = dir, .store = rt->store,
-                 .sql_open = jobs_sql, .sql_ctx = rt, .scheduler = rt->mode == RT_SERVER,
+                 .sql_open = jobs_sql, .sql_open_files = jobs_sql_files, .sql_ctx = rt, .scheduler = rt->mode == RT_SERVER,
                  .table_progress = table_progress, .progress_ctx = rt,
                  .workers = rt->mode == RT_SERVER ? (int)rt->cf->workers : rt->threads};
     if (rt->mode == RT_WORKER) {
