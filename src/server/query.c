@@ -43,6 +43,7 @@ typedef struct query_ctx {
     int64_t limit, rows;
     int64_t timeout_ms;
     int rfd, wfd;              /* pipe: producer writes wfd, the response reads rfd */
+    int cfd;                   /* the client's socket: watched while waiting for rows */
     int pfd;                   /* the producer's write end (it closes it); wfd is -1 once
                                   the producer runs, so it is closed exactly once */
     pthread_t thread;
@@ -134,10 +135,25 @@ static void add_trailer(query_ctx *q)
     MHD_add_response_footer(q->resp, "X-Sluice-Error", v);
 }
 
+/* Wait until the result pipe has bytes (or its end): 1; or 0 when the
+ * client closed its connection meanwhile — then the query is not worth
+ * finishing (a long aggregate would otherwise run to its timeout). */
+static int wait_rows(query_ctx *q)
+{
+    struct pollfd p[2] = {{q->rfd, POLLIN, 0}, {q->cfd, POLLRDHUP, 0}};
+    for (;;) {
+        int n = poll(p, q->cfd >= 0 ? 2 : 1, -1);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 || p[0].revents) return 1;
+        if (p[1].revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)) return 0;
+    }
+}
+
 static ssize_t read_cb(void *cls, uint64_t pos, char *buf, size_t max)
 {
     query_ctx *q = cls;
     (void)pos;
+    if (!wait_rows(q)) return MHD_CONTENT_READER_END_WITH_ERROR; /* cancelled by free_cb */
     for (;;) {
         ssize_t n = read(q->rfd, buf, max);
         if (n > 0) return n;
@@ -215,13 +231,56 @@ static int parse_request(struct MHD_Connection *c, const char *body, size_t n, q
     return 0;
 }
 
+/* tokens: query.tokens may read, query.write_tokens may also write lake
+ * tables; with neither configured the API is open and read-only */
+int sv__query_auth(sv_server *s, struct MHD_Connection *c, int *writer, const char **why)
+{
+    const cf_config *cf = s->o.cf;
+    *writer = 0;
+    if (!cf || (!cf->query.tokens.n && !cf->query.write_tokens.n)) return 0;
+    const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+    const char *tok = auth && !strncmp(auth, "Bearer ", 7) ? auth + 7 : NULL;
+    size_t tl = tok ? strlen(tok) : 0;
+    *writer = tok && ut_token_in((const char *const *)cf->query.write_tokens.v,
+                                 cf->query.write_tokens.n, tok, tl);
+    if (*writer || (tok && ut_token_in((const char *const *)cf->query.tokens.v,
+                                       cf->query.tokens.n, tok, tl)))
+        return 0;
+    *why = tok ? "invalid token" : "missing Bearer token";
+    return -1;
+}
+
 enum MHD_Result sv__query(sv_server *s, struct MHD_Connection *c, const char *body, size_t n)
+{
+    int writer = 0;
+    const char *why;
+    if (sv__query_auth(s, c, &writer, &why)) return sv__reply_error(s, c, 401, why);
+    return sv__query_run(s, c, body, n, writer, NULL);
+}
+
+int sv__query_check(struct MHD_Connection *c, const char *body, size_t n, const char **ext,
+                    char *err, size_t errlen)
+{
+    if (n > MAX_SQL_BYTES) return ut_err(err, errlen, "query over 1 MiB");
+    query_ctx q;
+    memset(&q, 0, sizeof q);
+    int rc = parse_request(c, body, n, &q, err, errlen);
+    free(q.sql);
+    *ext = q.fmt == SQ_FMT_CSV ? "csv" : q.fmt == SQ_FMT_TSV ? "tsv"
+         : q.fmt == SQ_FMT_NDJSON ? "ndjson" : "json";
+    return rc;
+}
+
+enum MHD_Result sv__query_run(sv_server *s, struct MHD_Connection *c, const char *body, size_t n,
+                              int writer, const char *attachment)
 {
     char err[1024];
     if (n > MAX_SQL_BYTES) return sv__reply_error(s, c, 413, "query over 1 MiB");
     query_ctx *q = ut_calloc(1, sizeof *q);
     q->s = s;
     q->rfd = q->wfd = q->pfd = -1;
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+    q->cfd = ci ? ci->connect_fd : -1;
     if (__atomic_add_fetch(&s->queries, 1, __ATOMIC_RELAXED) > SV__MAX_QUERIES) {
         __atomic_fetch_sub(&s->queries, 1, __ATOMIC_RELAXED);
         free(q);
@@ -233,22 +292,6 @@ enum MHD_Result sv__query(sv_server *s, struct MHD_Connection *c, const char *bo
     if (parse_request(c, body, n, q, err, sizeof err)) {
         query_free(q);
         return sv__reply_error(s, c, 400, err);
-    }
-    /* tokens: query.tokens may read, query.write_tokens may also write lake
-     * tables; with neither configured the API is open and read-only */
-    int writer = 0;
-    const cf_config *cf = s->o.cf;
-    if (cf && (cf->query.tokens.n || cf->query.write_tokens.n)) {
-        const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
-        const char *tok = auth && !strncmp(auth, "Bearer ", 7) ? auth + 7 : NULL;
-        size_t tl = tok ? strlen(tok) : 0;
-        writer = tok && ut_token_in((const char *const *)cf->query.write_tokens.v,
-                                    cf->query.write_tokens.n, tok, tl);
-        if (!writer && !(tok && ut_token_in((const char *const *)cf->query.tokens.v,
-                                            cf->query.tokens.n, tok, tl))) {
-            query_free(q);
-            return sv__reply_error(s, c, 401, tok ? "invalid token" : "missing Bearer token");
-        }
     }
     /* the engine comes from the runtime (src/runtime): the same options as `sluice sql` */
     if (s->o.sql_open) q->e = s->o.sql_open(s->o.sql_arg, !writer, q->timeout_ms, err, sizeof err);
@@ -267,9 +310,11 @@ enum MHD_Result sv__query(sv_server *s, struct MHD_Connection *c, const char *bo
     }
     q->started = 1;
     q->wfd = -1; /* the producer owns the write end from now on and closes it */
-    /* Wait for the first bytes or the end, to answer errors with a status. */
-    struct pollfd p = {q->rfd, POLLIN, 0};
-    while (poll(&p, 1, -1) < 0 && errno == EINTR) {
+    /* Wait for the first bytes or the end, to answer errors with a status;
+     * a client that leaves meanwhile cancels the query. */
+    if (!wait_rows(q)) {
+        query_free(q);
+        return MHD_NO;
     }
     int avail = 0;
     if (ioctl(q->rfd, FIONREAD, &avail) == 0 && avail == 0) {
@@ -294,6 +339,7 @@ enum MHD_Result sv__query(sv_server *s, struct MHD_Connection *c, const char *bo
     }
     MHD_add_response_header(r, "Content-Type", ct);
     MHD_add_response_header(r, "Trailer", "X-Sluice-Error");
+    if (attachment) MHD_add_response_header(r, "Content-Disposition", attachment);
     q->resp = r;
     enum MHD_Result rc = MHD_queue_response(c, 200, r);
     MHD_destroy_response(r);

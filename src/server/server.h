@@ -13,6 +13,8 @@
  *   POST /v1/query                      SQL over the lake (read-only), streamed
  *   GET  /v1/streams                    every stream: offsets, bytes, groups
  *   GET  /v1/streams/{stream}           one stream, with consumer groups and lag
+ *   GET  /v1/tables[/{table}[/sample]]  the catalog (query tokens), docs/console.md
+ *   GET  / and anything not under /v1/  the console (ui/, compiled in)
  *   GET  /healthz                       "ok"
  *   GET  /metrics                       Prometheus text format
  *   anything under ext_prefix           another module's (sv_opts.ext)
