@@ -74,21 +74,28 @@ static int find(const char *path)
     return -1;
 }
 
-/* Does the Accept-Encoding header list gzip (or *) with a q above 0? */
-static int accepts_gzip(struct MHD_Connection *c)
+int sv_accepts_gzip(const char *ae)
 {
-    const char *ae = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Accept-Encoding");
     for (const char *p = ae; p && *p;) {
         p += strspn(p, " \t,");
         size_t n = strcspn(p, " \t;,");
         int named = (n == 4 && !strncasecmp(p, "gzip", 4)) || (n == 1 && *p == '*');
         const char *end = p + strcspn(p, ",");
-        const char *q = strstr(p, "q=");
-        double qv = q && q < end ? strtod(q + 2, NULL) : 1.0;
-        if (named) return qv > 0;
+        double q = 1.0;
+        for (const char *x = p + n; x < end; x++) /* a parameter q=VALUE */
+            if ((*x == 'q' || *x == 'Q') && x[1] == '=' && (x[-1] == ';' || x[-1] == ' ' || x[-1] == '\t')) {
+                q = strtod(x + 2, NULL);
+                break;
+            }
+        if (named) return q > 0;
         p = end;
     }
     return 0;
+}
+
+static int accepts_gzip(struct MHD_Connection *c)
+{
+    return sv_accepts_gzip(MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Accept-Encoding"));
 }
 
 static void common_headers(struct MHD_Response *r, const char *etag)

@@ -149,6 +149,12 @@ int sv_body_parse(js_parser *p, const void *body, size_t len, const char *encodi
                   const sv_limits *lim, sv_batch *out, char *err, size_t errlen);
 void sv_batch_free(sv_batch *b);
 
+/* ---- the console's files (assets.c) ------------------------------------------- */
+
+/* Does an Accept-Encoding header value (NULL = none) accept gzip: "gzip"
+ * or "*" listed with no q, or q above 0?  1 or 0. */
+int sv_accepts_gzip(const char *accept_encoding);
+
 /* ---- the server ---------------------------------------------------------------- */
 
 typedef struct sv_server sv_server;
