@@ -14,8 +14,10 @@
  * CSV/TSV ("# error: ...").  A statement without result columns (CREATE
  * TABLE AS, INSERT) answers {"rows_written": N}.  `limit` caps the rows (the
  * stream ends after them; default and maximum 10M), `timeout_ms` the time
- * (default 30 s; more than 10 min is refused).  At most SV__MAX_QUERIES run
- * at once; beyond that the answer is 429 with Retry-After.  Queries on a
+ * (default 30 s; more than 10 min is refused).  A download (downloads.c)
+ * has no row cap unless `limit` asks for one, and may run up to 6 h.  At
+ * most SV__MAX_QUERIES run at once; beyond that the answer is 429 with
+ * Retry-After.  Queries on a
  * read token write nothing (not even temp tables) and none may read
  * arbitrary files. */
 #include "config/config.h"
@@ -35,6 +37,7 @@
 #define DEFAULT_TIMEOUT_MS 30000
 #define MAX_TIMEOUT_MS 600000
 #define DEFAULT_MAX_ROWS 10000000LL
+#define MAX_DOWNLOAD_TIMEOUT_MS 21600000LL /* 6 h: a download has no row cap */
 
 typedef struct query_ctx {
     sv_server *s;
@@ -188,7 +191,7 @@ static void free_cb(void *cls)
 
 /* Parse the request into q (JSON object body, or SQL text + URL args). */
 static int parse_request(struct MHD_Connection *c, const char *body, size_t n, query_ctx *q,
-                         char *err, size_t errlen)
+                         int download, char *err, size_t errlen)
 {
     const char *fmt = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "format");
     const char *lim = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "limit");
@@ -220,13 +223,15 @@ static int parse_request(struct MHD_Connection *c, const char *body, size_t n, q
     }
     if (lim) q->limit = strtoll(lim, NULL, 10);
     if (tmo) q->timeout_ms = strtoll(tmo, NULL, 10);
-    if (q->timeout_ms > MAX_TIMEOUT_MS)
-        return ut_err(err, errlen, "timeout_ms %lld is over the maximum of %d",
-                      (long long)q->timeout_ms, MAX_TIMEOUT_MS);
+    int64_t max_tmo = download ? MAX_DOWNLOAD_TIMEOUT_MS : MAX_TIMEOUT_MS;
+    if (q->timeout_ms > max_tmo)
+        return ut_err(err, errlen, "timeout_ms %lld is over the maximum of %lld",
+                      (long long)q->timeout_ms, (long long)max_tmo);
     q->fmt = SQ_FMT_JSON;
     if (fmt && (sq_format_parse(fmt, &q->fmt) || q->fmt == SQ_FMT_TABLE || q->fmt == SQ_FMT_PARQUET))
         return ut_err(err, errlen, "format '%s' is not one of json, ndjson, csv, tsv", fmt);
-    if (q->limit <= 0 || q->limit > DEFAULT_MAX_ROWS) q->limit = DEFAULT_MAX_ROWS;
+    int64_t max_rows = download ? INT64_MAX : DEFAULT_MAX_ROWS;
+    if (q->limit <= 0 || q->limit > max_rows) q->limit = max_rows;
     if (q->timeout_ms <= 0) q->timeout_ms = DEFAULT_TIMEOUT_MS;
     return 0;
 }
@@ -264,7 +269,7 @@ int sv__query_check(struct MHD_Connection *c, const char *body, size_t n, const 
     if (n > MAX_SQL_BYTES) return ut_err(err, errlen, "query over 1 MiB");
     query_ctx q;
     memset(&q, 0, sizeof q);
-    int rc = parse_request(c, body, n, &q, err, errlen);
+    int rc = parse_request(c, body, n, &q, 1, err, errlen);
     free(q.sql);
     *ext = q.fmt == SQ_FMT_CSV ? "csv" : q.fmt == SQ_FMT_TSV ? "tsv"
          : q.fmt == SQ_FMT_NDJSON ? "ndjson" : "json";
@@ -289,7 +294,7 @@ enum MHD_Result sv__query_run(sv_server *s, struct MHD_Connection *c, const char
         return sv__reply_error(s, c, 429, err);
     }
     q->counted = 1;
-    if (parse_request(c, body, n, q, err, sizeof err)) {
+    if (parse_request(c, body, n, q, attachment != NULL, err, sizeof err)) {
         query_free(q);
         return sv__reply_error(s, c, 400, err);
     }

@@ -127,7 +127,8 @@ enum MHD_Result sv__query(sv_server *s, struct MHD_Connection *c, const char *bo
  * attachment (NULL = none) is a Content-Disposition value. */
 enum MHD_Result sv__query_run(sv_server *s, struct MHD_Connection *c, const char *body, size_t n,
                               int writer, const char *attachment);
-/* Would body parse as a query request (size, JSON, format, timeout)?  0
+/* Would body parse as a download's query request (size, JSON, format,
+ * timeout)?  0
  * (*ext: "csv", "tsv", "ndjson" or "json") or -1 with a message. */
 int sv__query_check(struct MHD_Connection *c, const char *body, size_t n, const char **ext,
                     char *err, size_t errlen);

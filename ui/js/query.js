@@ -125,7 +125,7 @@ export function queryPage(el, params) {
     async function download() {
         try {
             const t = await apiJson('/v1/downloads', { method: 'POST',
-                body: JSON.stringify({ sql: ed.ta.value, format: 'csv', timeout_ms: 600000 }) });
+                body: JSON.stringify({ sql: ed.ta.value, format: 'csv', timeout_ms: 6 * 3600 * 1000 }) });
             const a = h('a', { href: t.url, download: 'result.csv', class: 'hidden' });
             document.body.append(a);
             a.click();
