@@ -629,7 +629,7 @@ typedef struct ct_description {
     char *reads;           /* the tables that run read: "t1_a, t1_b" ("" if none) */
 } ct_description;
 
-/* Load table `name` (any case; c may be NULL): 1 found, 0 not found, -1
+/* Load table `name` (c may be NULL): 1 found, 0 not found, -1
  * with a message.  Free with ct_description_free either way. */
 int ct_describe(ct_catalog *c, const char *name, ct_description *d, char *err, size_t errlen);
 void ct_description_free(ct_description *d); /* accepts NULL and a zeroed one */
