@@ -3,7 +3,8 @@
  *   GET /v1/tables                  every table: files, rows, bytes, partitions,
  *                                   last commit (what `sluice tables --format json` prints)
  *   GET /v1/tables/{table}          columns, schema history, partitions, the first
- *                                   1000 files, producer (lineage), "ddl" per dialect
+ *                                   1000 files (none with ?files=0), producer (lineage),
+ *                                   "ddl" per dialect
  *   GET /v1/tables/{table}/sample   ?limit=N (default 100, at most 1000): the first
  *                                   rows, as POST /v1/query answers (JSON array)
  *
@@ -50,7 +51,8 @@ static void ddl_json(ct_catalog *c, const ct_table *t, ut_buf *b)
 }
 
 /* GET /v1/tables/{name}: 200 with the description, else an error status. */
-static int describe(sv_server *s, const char *name, ut_buf *out, char *err, size_t errlen)
+static int describe(sv_server *s, const char *name, int max_files, ut_buf *out, char *err,
+                    size_t errlen)
 {
     ct_catalog *c;
     int rc = open_catalog(s, &c, err, errlen);
@@ -60,7 +62,7 @@ static int describe(sv_server *s, const char *name, ut_buf *out, char *err, size
     int code = found > 0 ? 200 : found == 0 ? 404 : 500;
     if (found == 0) snprintf(err, errlen, "unknown table '%.128s'", name);
     if (found > 0) {
-        ct_description_json(&d, MAX_FILES_LISTED, out);
+        ct_description_json(&d, max_files, out);
         ut_buf_truncate(out, out->len - 2); /* "}\n": add the DDL */
         ddl_json(c, &d.t, out);
         ut_buf_puts(out, "}\n");
@@ -128,7 +130,8 @@ enum MHD_Result sv__tables(sv_server *s, struct MHD_Connection *c, const char *u
         name[n] = 0;
         if (!strcmp(rest + n, "/sample")) return sample(s, c, name);
         if (rest[n]) return sv__reply_error(s, c, 404, "no such endpoint");
-        code = describe(s, name, &out, err, sizeof err);
+        const char *f = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "files");
+        code = describe(s, name, f && !strcmp(f, "0") ? 0 : MAX_FILES_LISTED, &out, err, sizeof err);
     }
     enum MHD_Result r;
     if (code == 200) {

@@ -110,6 +110,33 @@ await R.guard('console_query', async () => {
     R.check('console_query', p);
 });
 
+await R.guard('console_complete', async () => {
+    const p = [];
+    await page.fill('#sql', 'SELECT * FROM t1_ev');
+    await page.press('#sql', 'End');
+    await page.press('#sql', 'Control+Space');
+    await page.waitForSelector('#sql-complete li[data-value="t1_events"]', { timeout: 5000 });
+    await page.press('#sql', 'Enter');
+    let v = await page.inputValue('#sql');
+    if (v !== 'SELECT * FROM t1_events') p.push(`after a table completion: ${JSON.stringify(v)}`);
+    await page.fill('#sql', 'SELECT * FROM t1_events WHERE event_ty');
+    await page.press('#sql', 'End');
+    let found = false;
+    for (let i = 0; i < 30 && !found; i++) { // the columns load on first use
+        await page.press('#sql', 'Control+Space');
+        found = !!(await page.$('#sql-complete li[data-value="event_type"]'));
+        if (!found) await sleep(100);
+    }
+    if (!found) p.push('no completion of the column event_type');
+    else {
+        await page.press('#sql', 'Tab');
+        v = await page.inputValue('#sql');
+        if (v !== 'SELECT * FROM t1_events WHERE event_type') p.push(`after a column completion: ${JSON.stringify(v)}`);
+    }
+    if (await page.getAttribute('#sql', 'aria-expanded') !== 'false') p.push('list still open after accepting');
+    R.check('console_complete', p);
+});
+
 await R.guard('console_big_result', async () => {
     const p = [];
     const t0 = Date.now();
@@ -197,7 +224,7 @@ await R.guard('console_assets', async () => {
     if (!(await route.text()).includes('<script type="module"')) p.push('a client route is not index.html');
     if ((await fetch(srv.url + '/nope.js')).status !== 404) p.push('a missing file is not 404');
     let weight = 0;
-    for (const f of ['/', '/app.css', '/js/main.js', '/js/api.js', '/js/tables.js', '/js/query.js', '/js/grid.js', '/js/sqlhl.js']) {
+    for (const f of ['/', '/app.css', '/js/main.js', '/js/api.js', '/js/tables.js', '/js/query.js', '/js/grid.js', '/js/sqlhl.js', '/js/complete.js', '/favicon.svg']) {
         const x = await fetch(srv.url + f, { headers: { 'Accept-Encoding': 'gzip' } });
         weight += Number(x.headers.get('content-length'));
     }

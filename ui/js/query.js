@@ -4,6 +4,7 @@
 import { api, apiJson, h, num } from './api.js';
 import { highlight } from './sqlhl.js';
 import { Grid } from './grid.js';
+import { attachCompletion } from './complete.js';
 
 const MAX_GRID_ROWS = 1000000; // the grid's cap; Download CSV has none of its own
 const LAST_SQL = 'sluice.sql';
@@ -25,7 +26,10 @@ function editor(initial, onRun) {
         if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) { e.preventDefault(); onRun(); }
     });
     paint();
-    return { el: h('div', { class: 'editor' }, pre, ta), ta };
+    const el = h('div', { class: 'editor' }, pre, ta);
+    const wrap = h('div', { class: 'editor-wrap' }, el);
+    attachCompletion(ta, wrap);
+    return { el: wrap, ta };
 }
 
 /* Read an NDJSON body line by line: onRows(arrayOfObjects) per chunk. */
@@ -57,7 +61,7 @@ export function queryPage(el, params) {
     const status = h('p', { id: 'status', class: 'status', role: 'status' }, 'Ctrl+Enter runs the query.');
     const out = h('div', { id: 'result' });
     el.append(h('label', { for: 'sql' }, 'SQL'), ed.el,
-        h('p', { id: 'sql-help', class: 'note' }, 'Read-only SQL over the lake tables (SQLite dialect). Ctrl+Enter runs it.'),
+        h('p', { id: 'sql-help', class: 'note' }, 'Read-only SQL over the lake tables (SQLite dialect). Ctrl+Enter runs it; Ctrl+Space completes table and column names.'),
         h('div', { class: 'toolbar' }, runBtn, cancelBtn,
             h('label', { for: 'time-limit' }, 'Time limit (s)'), limit, dlBtn),
         status, out);
