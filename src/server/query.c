@@ -1,6 +1,7 @@
 /* POST /v1/query — SQL over the lake (and the journal tail) from the server.
  *
- *   body: {"sql": "...", "format": "json|ndjson|csv|tsv", "limit": N, "timeout_ms": N}
+ *   body: {"sql": "...", "format": "json|ndjson|csv|tsv", "limit": N, "timeout_ms": N,
+ *          "stats": true (ndjson only: a last line {"_sluice_stats": {...}})}
  *         or the SQL text itself, with ?format=&limit=&timeout_ms= in the URL
  *
  * The query runs read-only in its own engine on a producer thread that writes
@@ -54,6 +55,7 @@ typedef struct query_ctx {
     volatile int done, failed, truncated, cancelled;
     int counted;               /* holds a slot of s->queries */
     int headers;               /* a statement with result columns ran */
+    int stats;                 /* "stats": true — NDJSON ends with the plan and what was read */
     ut_errkind kind;           /* of the failure */
     struct MHD_Response *resp; /* for the error trailer */
     sq_engine *e;
@@ -81,6 +83,45 @@ static int q_row(void *c, sqlite3_stmt *st)
     return q->inner.row(q->inner.ctx, st);
 }
 
+static int plan_row(void *ctx, sqlite3_stmt *st)
+{
+    ut_buf *b = ctx;
+    const char *d = (const char *)sqlite3_column_text(st, 3);
+    if (b->len > 1) ut_buf_putc(b, ',');
+    ut_json_str(b, d ? d : "", d ? strlen(d) : 0);
+    return b->len > 64 * 1024; /* a plan that long is cut */
+}
+
+/* The plan of q->sql as a JSON array into plan ("[]" when it has none). */
+static void query_plan(query_ctx *q, ut_buf *plan)
+{
+    char err[512];
+    ut_buf sql = {0};
+    ut_buf_printf(&sql, "EXPLAIN QUERY PLAN %s", q->sql);
+    ut_buf_putc(plan, '[');
+    sq_sink ps = {plan, NULL, plan_row};
+    (void)sq_query(q->e, ut_buf_cstr(&sql), &ps, err, sizeof err);
+    ut_buf_putc(plan, ']');
+    ut_buf_free(&sql);
+}
+
+/* The last line of a "stats" NDJSON result: {"_sluice_stats": {...}}. */
+static void write_stats(query_ctx *q, const ut_buf *plan, FILE *f)
+{
+    sq_stats st;
+    sq_get_stats(q->e, &st);
+    fprintf(f, "{\"_sluice_stats\":{\"rows\":%lld,\"scans\":%lld,\"partitions_read\":%lld,"
+               "\"partitions_total\":%lld,\"files_read\":%lld,\"files_total\":%lld,"
+               "\"row_groups_read\":%lld,\"row_groups_total\":%lld,\"bytes_read\":%lld,"
+               "\"bytes_total\":%lld,\"rows_from_files\":%lld,\"rows_from_tail\":%lld,"
+               "\"limit_stops\":%s,\"plan\":%s}}\n",
+            (long long)q->rows, (long long)st.scans, (long long)st.partitions_read,
+            (long long)st.partitions_total, (long long)st.files_read, (long long)st.files_total,
+            (long long)st.row_groups_read, (long long)st.row_groups_total, (long long)st.bytes_read,
+            (long long)st.bytes_total, (long long)st.rows_read, (long long)st.tail_records,
+            st.limit_stops ? "true" : "false", ut_buf_cstr(plan));
+}
+
 static void *produce(void *arg)
 {
     query_ctx *q = arg;
@@ -95,8 +136,12 @@ static void *produce(void *arg)
     sq_out *o = sq_out_create(f, q->fmt, NULL);
     sq_out_sink(o, &q->inner);
     sq_sink outer = {q, q_header, q_row};
+    ut_buf plan = {0};
+    if (q->stats) query_plan(q, &plan);
     int64_t n = sq_query(q->e, q->sql, &outer, q->err, sizeof q->err);
     int fin = sq_out_finish(o);
+    if (q->stats && (n >= 0 || q->truncated) && !q->cancelled && !fin) write_stats(q, &plan, f);
+    ut_buf_free(&plan);
     if (n >= 0 && !q->headers) /* CREATE TABLE AS, INSERT: no result columns; say what was written */
         fprintf(f, "{\"rows_written\":%lld}\n", (long long)n);
     if (n < 0 && !q->truncated && !q->cancelled) {
@@ -214,6 +259,8 @@ static int parse_request(struct MHD_Connection *c, const char *body, size_t n, q
                 q->limit = f.v.i;
             else if (f.key_len == 10 && !memcmp(f.key, "timeout_ms", 10) && f.v.kind == JS_INT)
                 q->timeout_ms = f.v.i;
+            else if (f.key_len == 5 && !memcmp(f.key, "stats", 5) && f.v.kind == JS_BOOL)
+                q->stats = f.v.b;
         }
         js_parser_destroy(p);
         if (rc < 0) return ut_err(err, errlen, "request body is not valid JSON: %s", jerr);
@@ -233,6 +280,8 @@ static int parse_request(struct MHD_Connection *c, const char *body, size_t n, q
     int64_t max_rows = download ? INT64_MAX : DEFAULT_MAX_ROWS;
     if (q->limit <= 0 || q->limit > max_rows) q->limit = max_rows;
     if (q->timeout_ms <= 0) q->timeout_ms = DEFAULT_TIMEOUT_MS;
+    if (q->stats && q->fmt != SQ_FMT_NDJSON)
+        return ut_err(err, errlen, "\"stats\" needs format ndjson");
     return 0;
 }
 

@@ -92,6 +92,21 @@ await R.guard('downloads', async () => {
     R.check('downloads', p);
 });
 
+await R.guard('query_stats', async () => {
+    const p = [];
+    const q = (body) => fetch(srv.url + '/v1/query', { method: 'POST', body: JSON.stringify(body), headers: { Authorization: 'Bearer rtok' } });
+    let r = await q({ sql: 'SELECT 1', format: 'csv', stats: true });
+    if (r.status !== 400) p.push(`stats with csv: ${r.status}`);
+    r = await q({ sql: 'SELECT event_id FROM t1_events', format: 'ndjson', stats: true, limit: 5 });
+    const lines = (await r.text()).trim().split('\n').map((l) => JSON.parse(l));
+    const st = lines.at(-1)._sluice_stats;
+    if (lines.length !== 6 || !st || st.rows !== 5 || st.scans < 1 || !st.files_total || !Array.isArray(st.plan) || !/t1_events/.test(st.plan.join()))
+        p.push(`stats: ${JSON.stringify(lines.at(-1))} after ${lines.length - 1} rows`);
+    r = await q({ sql: 'SELECT event_id FROM t1_events LIMIT 2', format: 'ndjson' });
+    if ((await r.text()).includes('_sluice_stats')) p.push('stats without asking');
+    R.check('query_stats', p);
+});
+
 await R.guard('assets', async () => {
     const p = [];
     const r = await fetch(srv.url + '/app.css', { headers: { 'Accept-Encoding': 'gzip' } });

@@ -104,6 +104,15 @@ await R.guard('console_query', async () => {
     const cells = await page.$$eval('.grid-rows .grid-row', (rs) => rs.map((r) => [...r.children].map((c) => c.textContent).join(',')));
     const want = cliCsv(sql).stdout.toString().trim().split('\n').slice(1);
     if (n !== want.length || cells.join('\n') !== want.join('\n')) p.push(`grid ${JSON.stringify(cells)} != sluice sql ${JSON.stringify(want)}`);
+    const rd = await page.$eval('#read-stats', (e) => ({ ...e.dataset, text: e.textContent }));
+    const parts = (await ctl('/v1/tables/t1_events?files=0')).partitions.length;
+    if (Number(rd.partitionsTotal) !== parts || Number(rd.partitionsRead) !== parts || !/Query plan/.test(rd.text))
+        p.push(`read stats ${JSON.stringify(rd)} (table has ${parts} partitions)`);
+    const one = (await ctl('/v1/tables/t1_events?files=0')).partitions[0].partition.match(/dt=([^/]+)/)[1];
+    await runSql(`SELECT count(*) AS n FROM t1_events WHERE dt = '${one}'`);
+    const rd1 = await page.$eval('#read-stats', (e) => ({ ...e.dataset }));
+    if (Number(rd1.partitionsRead) >= Number(rd1.partitionsTotal)) p.push(`a dt = filter read ${JSON.stringify(rd1)}`);
+    await runSql(sql);
     const hl = await page.$$eval('.editor-hl .tok-keyword', (s) => s.map((x) => x.textContent));
     if (!hl.includes('SELECT') || !hl.includes('GROUP')) p.push(`highlighted keywords: ${hl.join()}`);
     await shot('query');

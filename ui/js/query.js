@@ -1,7 +1,7 @@
 // Query: an SQL editor (highlighted), Run with a time limit and Cancel, the
 // result streamed into a virtualised grid, and the full result as CSV
 // streamed from the server straight to disk (POST /v1/downloads).
-import { api, apiJson, h, num } from './api.js';
+import { api, apiJson, h, num, bytes } from './api.js';
 import { highlight } from './sqlhl.js';
 import { Grid } from './grid.js';
 import { attachCompletion } from './complete.js';
@@ -60,11 +60,23 @@ export function queryPage(el, params) {
     const dlBtn = h('button', { type: 'button', id: 'download-csv', class: 'quiet', onclick: () => download() }, 'Download CSV');
     const status = h('p', { id: 'status', class: 'status', role: 'status' }, 'Ctrl+Enter runs the query.');
     const out = h('div', { id: 'result' });
+    const readBox = h('div', { id: 'read-stats', class: 'note' });
+    const showStats = (st) => {
+        Object.assign(readBox.dataset, { partitionsRead: st.partitions_read, partitionsTotal: st.partitions_total,
+            filesRead: st.files_read, filesTotal: st.files_total, bytesRead: st.bytes_read, bytesTotal: st.bytes_total });
+        readBox.replaceChildren(
+            st.scans ? h('p', null, `Read ${num(st.partitions_read)} of ${num(st.partitions_total)} partitions, ` +
+                `${num(st.files_read)} of ${num(st.files_total)} files, ${bytes(st.bytes_read)} of ${bytes(st.bytes_total)}` +
+                ` (${num(st.rows_from_files)} rows from files, ${num(st.rows_from_tail)} from the journal tail)` +
+                (st.limit_stops ? '; stopped early by LIMIT' : '') + '.')
+                     : h('p', null, 'No lake table scanned.'),
+            st.plan.length ? h('details', null, h('summary', null, 'Query plan'), h('pre', { class: 'code' }, st.plan.join('\n'))) : null);
+    };
     el.append(h('label', { for: 'sql' }, 'SQL'), ed.el,
         h('p', { id: 'sql-help', class: 'note' }, 'Read-only SQL over the lake tables (SQLite dialect). Ctrl+Enter runs it; Ctrl+Space completes table and column names.'),
         h('div', { class: 'toolbar' }, runBtn, cancelBtn,
             h('label', { for: 'time-limit' }, 'Time limit (s)'), limit, dlBtn),
-        status, out);
+        status, readBox, out);
 
     const seconds = () => Math.min(600, Math.max(1, Number(limit.value) || 30));
     const busy = (on) => { runBtn.disabled = on; cancelBtn.disabled = !on; el.dataset.state = on ? 'running' : 'idle'; };
@@ -82,10 +94,11 @@ export function queryPage(el, params) {
         timer = setInterval(tick, 200);
         grid = new Grid('Query result');
         out.replaceChildren(grid.el);
-        let n = 0, cols = null, error = null, capped = false;
+        let n = 0, cols = null, error = null, capped = false, stats = null;
+        readBox.replaceChildren();
         try {
             const res = await api('/v1/query', { method: 'POST', signal: ctl.signal,
-                body: JSON.stringify({ sql, format: 'ndjson', timeout_ms: lim * 1000, limit: MAX_GRID_ROWS + 1 }) });
+                body: JSON.stringify({ sql, format: 'ndjson', timeout_ms: lim * 1000, limit: MAX_GRID_ROWS + 1, stats: true }) });
             if (!res.ok) {
                 const b = await res.json().catch(() => null);
                 throw new Error((b && b.error) || `${res.status} ${res.statusText}`);
@@ -93,6 +106,7 @@ export function queryPage(el, params) {
             await readNdjson(res, (objs) => {
                 const batch = [];
                 for (const o of objs) {
+                    if (o._sluice_stats && Object.keys(o).length === 1) { stats = o._sluice_stats; continue; }
                     if (!cols) {
                         cols = Object.keys(o);
                         grid.setColumns(cols);
@@ -111,6 +125,7 @@ export function queryPage(el, params) {
             status.textContent = `${num(n)} row${n === 1 ? '' : 's'} in ${secs} s` +
                 (capped ? ` (the grid shows the first ${num(MAX_GRID_ROWS)}; Download CSV has all)` : '');
             status.dataset.rows = String(n);
+            if (stats) showStats(stats);
         } catch (e) {
             if (e.name === 'AbortError') status.textContent = `Cancelled after ${num(n)} rows.`;
             else { status.textContent = ''; out.prepend(h('p', { class: 'error', role: 'alert' }, String(e.message || e))); }
