@@ -258,9 +258,10 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
     if (s->o.ext && s->o.ext_prefix && !strncmp(url, s->o.ext_prefix, strlen(s->o.ext_prefix)))
         return handle_ext(s, c, url, method, upload, upload_size, ctx);
     int kind = get_kind(url);
-    if (kind == GET_NONE) return sv__reply_error(s, c, 404, "no such endpoint");
-    if (strcmp(method, "GET") && strcmp(method, "HEAD"))
-        return sv__reply_error(s, c, 405, "use GET");
+    int get = !strcmp(method, "GET") || !strcmp(method, "HEAD");
+    if (kind == GET_NONE || (kind == GET_ASSET && !get)) /* the console's paths only read */
+        return sv__reply_error(s, c, 404, "no such endpoint");
+    if (!get) return sv__reply_error(s, c, 405, "use GET");
     if (!*ctx) { /* wait for the whole request */
         *ctx = &get_marker;
         return MHD_YES;
