@@ -92,6 +92,7 @@ export class Grid {
         this.el.setAttribute('aria-rowcount', String(n + 1));
         this.el.dataset.rows = String(n);
         this.spacer.style.height = `${n * ROW_H}px`;
+        this.body.style.height = n < 16 ? `${Math.max(n, 1) * ROW_H + 18}px` : ''; // small results stay small
         this.head.style.transform = `translateX(${-this.body.scrollLeft}px)`;
         const top = this.body.scrollTop, h = this.body.clientHeight || 400;
         const first = Math.max(0, Math.floor(top / ROW_H) - OVERSCAN);
