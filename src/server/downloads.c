@@ -84,7 +84,8 @@ enum MHD_Result sv__download_get(sv_server *s, struct MHD_Connection *c, const c
     uint64_t now = now_ms();
     for (int i = 0; i < SV__MAX_TICKETS && !body; i++) {
         sv__ticket *t = &s->tickets[i];
-        if (!t->id[0] || strcmp(t->id, id)) continue;
+        const char *ids[1] = {t->id};
+        if (!t->id[0] || !ut_token_in(ids, 1, id, strlen(id))) continue; /* constant time */
         if (t->expires_ms > now) { /* taken: single use */
             body = t->body;
             n = t->n;
