@@ -494,6 +494,8 @@ typedef struct ct_run_done {
                                   the part's cursor is another one by then: a second run
                                   of the part read the same rows and committed first, and
                                   this one's rows would be counted twice.  NULL: no check */
+    const struct ct_view *view; /* with succeeded, non-NULL: put this view (ct_view_put's
+                                   checks) in the same transaction, after the tables */
 } ct_run_done;
 /* What the runs of (job, part) keep between them (a snapshot's table): the
  * cursor an incremental read committed last and the source's columns as the
@@ -638,6 +640,56 @@ void ct_description_free(ct_description *d); /* accepts NULL and a zeroed one */
  * (0 none, -1 all; "files_total" when cut) and producer (null or {job, run,
  * state, reads}). */
 void ct_description_json(const ct_description *d, int max_files, ut_buf *out);
+
+/* ---- views (views.c) ---------------------------------------------------------------
+ * A view is a name over ONE lake table, kept by the job that owns it: a
+ * snapshot's `merge` view, the latest row per key of an incrementally
+ * appended table,
+ *
+ *   SELECT <the table's data columns> FROM (SELECT *, row_number() OVER
+ *     (PARTITION BY <key> ORDER BY <order> DESC NULLS LAST, <partitions>
+ *     DESC, <the other columns>) AS _sluice_rn FROM <base>) WHERE _sluice_rn = 1
+ *
+ * (ties on <order> go to the later partition, then to the smallest row, so
+ * every engine picks the same one).  Names follow the table rule and are
+ * compared without ASCII case among views and tables: a view may not have a
+ * table's name, nor a table a view's.  The stored SQL (SQLite's, identifiers
+ * double-quoted) lists the base table's columns as of the view's last put:
+ * the owner puts it again with every commit that may change them. */
+#define CT_VIEW_MAX_KEY 16
+
+typedef struct ct_view {
+    char name[128];
+    char base[128];              /* the lake table */
+    char job[65];                /* the owner */
+    int nkey;
+    char key[CT_VIEW_MAX_KEY][256]; /* columns of base, 1..CT_VIEW_MAX_KEY */
+    char order[256];             /* a column of base: the latest row has its largest value */
+    char *sql;                   /* SQLite's text (malloc'ed when read; ignored by put) */
+    int64_t created_ms, updated_ms;
+} ct_view;
+
+/* Create or update view v (sql ignored: made from the base table's columns
+ * now), in one transaction.  Refused (-1 with a message naming the view):
+ * a bad name, a table of that name (any case), a view of that name another
+ * job or another base table has, key or order columns base lacks.  The
+ * job's view of the same base under another name is dropped (renamed in
+ * the config).  0 / -1. */
+int ct_view_put(ct_catalog *c, const ct_view *v, char *err, size_t errlen);
+/* The view named name (ASCII case ignored): 1 (fills *out; ct_view_free),
+ * 0 none, -1. */
+int ct_view_get(ct_catalog *c, const char *name, ct_view *out, char *err, size_t errlen);
+/* Every view, sorted by name: *out malloc'ed (ct_views_free).  Count / -1. */
+int ct_views(ct_catalog *c, ct_view **out, char *err, size_t errlen);
+void ct_view_free(ct_view *v);           /* frees v->sql; accepts a zeroed one */
+void ct_views_free(ct_view *v, int n);   /* accepts NULL */
+/* The view's SELECT in `dialect` ("sqlite", "trino", "athena", "spark",
+ * "duckdb") over base's columns now, the base table qualified by schema
+ * (NULL: not), malloc'ed; with create, a whole "CREATE OR REPLACE VIEW
+ * <schema.name> AS ...;" statement.  NULL with a message (an unknown dialect,
+ * a key or order column base lacks). */
+char *ct_view_sql(const ct_view *v, const ct_table *base, const char *dialect,
+                  const char *schema, int create, char *err, size_t errlen);
 
 /* ---- DDL for other engines (`sluice ddl`) -------------------------------------- */
 

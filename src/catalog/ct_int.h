@@ -23,6 +23,12 @@ enum {
     S_TABLE_BY_ID,
     S_TABLE_NAMES,
     S_TABLE_NAME_NOCASE,
+    S_VIEW_PUT,
+    S_VIEW_GET,
+    S_VIEWS_ALL,
+    S_VIEW_DROP_OTHERS,
+    S_VIEW_KEYS,
+    S_VIEW_NAME_NOCASE,
     S_VERSIONS_JSON,
     S_VERSION_COLUMNS,
     S_TABLE_SET_VERSION,
@@ -159,6 +165,16 @@ int ct_position_set_tx(ct_catalog *c, const char *stream, int64_t table_id, cons
 /* Finish d's run inside the caller's transaction (ct_apply, ct_run_finish):
  * 1 done, 0 fenced out, -1 error. */
 int ct_run_finish_tx(ct_catalog *c, const struct ct_run_done *d, char *err, size_t errlen);
+/* ddl.c: name as an identifier quoted by q (" or `), q doubled inside. */
+void ct__quote_ident(ut_buf *b, char q, const char *name);
+
+/* views.c: put d's view (d->view) inside the transaction, after its
+ * table's changes.  0 or -1 with a message naming the view. */
+int ct__view_put_tx(ct_catalog *c, const struct ct_view *v, char *err, size_t errlen);
+/* views.c: the view whose name equals name without ASCII case into
+ * other[128]: 1 / 0 / -1. */
+int ct__view_twin(ct_catalog *c, const char *name, char *other, char *err, size_t errlen);
+
 /* outbox.c: d's outbox records, inside the transaction.  0 or -1. */
 int ct__outbox_add_tx(ct_catalog *c, const struct ct_run_done *d, char *err, size_t errlen);
 

@@ -176,12 +176,27 @@ static const char *const migrations[] = {
     "  run_id INTEGER NOT NULL,"
     "  updated_ms INTEGER NOT NULL,"
     "  PRIMARY KEY(job, part));",
+    /* v8: views (views.c): a name over one lake table, owned by the job that
+     * keeps it (a snapshot's merge view: the latest row per key), written in
+     * the commit of that job's run; names are compared without case, among
+     * views and against tables */
+    "CREATE TABLE views("
+    "  name TEXT NOT NULL PRIMARY KEY COLLATE NOCASE,"
+    "  base TEXT NOT NULL,"
+    "  job TEXT NOT NULL,"
+    "  key_json TEXT NOT NULL,"
+    "  order_col TEXT NOT NULL,"
+    "  sql TEXT NOT NULL,"
+    "  created_ms INTEGER NOT NULL,"
+    "  updated_ms INTEGER NOT NULL);",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
 #define FILE_COLS                                                                           \
     "id, path, partition, rows, bytes, schema_version, created_ms, min_offset, max_offset, " \
     "table_id"
+
+#define VIEW_COLS "name, base, job, key_json, order_col, sql, created_ms, updated_ms"
 
 #define RUN_COLS                                                                            \
     "id, job, window_start, window_end, state, attempt, deliveries, trigger, backfill, "      \
@@ -201,6 +216,15 @@ static const char *const ct_sql[S__COUNT] = {
     [S_TABLE_BY_ID] = "SELECT id, name, location, partition_cols, stream, created_ms, version "
                       "FROM tables WHERE id = ?1",
     [S_TABLE_NAMES] = "SELECT name FROM tables ORDER BY name",
+    [S_VIEW_PUT] = "INSERT INTO views(name, base, job, key_json, order_col, sql, created_ms, "
+                   "updated_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7) ON CONFLICT(name) DO "
+                   "UPDATE SET name = excluded.name, key_json = excluded.key_json, order_col = "
+                   "excluded.order_col, sql = excluded.sql, updated_ms = excluded.updated_ms",
+    [S_VIEW_GET] = "SELECT " VIEW_COLS " FROM views WHERE name = ?1",
+    [S_VIEWS_ALL] = "SELECT " VIEW_COLS " FROM views ORDER BY name COLLATE BINARY",
+    [S_VIEW_DROP_OTHERS] = "DELETE FROM views WHERE job = ?1 AND base = ?2 AND name <> ?3",
+    [S_VIEW_KEYS] = "SELECT value FROM json_each(?1) ORDER BY key",
+    [S_VIEW_NAME_NOCASE] = "SELECT name FROM views WHERE name = ?1 LIMIT 1",
     [S_TABLE_NAME_NOCASE] = "SELECT name FROM tables WHERE name = ?1 COLLATE NOCASE AND name <> ?1 "
                             "LIMIT 1",
     [S_VERSIONS_JSON] = "SELECT version, columns_json FROM schema_versions WHERE table_id = ?1 "

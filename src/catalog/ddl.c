@@ -10,7 +10,7 @@
  *     Athena needs s3://; DuckDB takes paths and URIs as they are.
  *   - Identifiers are always quoted ("x" for Trino/DuckDB, `x` for
  *     Athena/Spark), string literals single-quoted, quotes doubled. */
-#include "catalog/catalog.h"
+#include "catalog/ct_int.h"
 #include "util/util.h"
 
 #include <assert.h>
@@ -66,15 +66,19 @@ static void type_notes(ut_buf *b, int d, const ct_table *t)
         ut_buf_puts(b, "-- timestamp_ntz columns are wall-clock times: timestamp(3) too.\n");
 }
 
-static void ident(ut_buf *b, int d, const char *name)
+void ct__quote_ident(ut_buf *b, char q, const char *name)
 {
-    char q = d == D_ATHENA || d == D_SPARK ? '`' : '"';
     ut_buf_putc(b, (uint8_t)q);
     for (const char *p = name; *p; p++) {
         if (*p == q) ut_buf_putc(b, (uint8_t)q);
         ut_buf_putc(b, (uint8_t)*p);
     }
     ut_buf_putc(b, (uint8_t)q);
+}
+
+static void ident(ut_buf *b, int d, const char *name)
+{
+    ct__quote_ident(b, d == D_ATHENA || d == D_SPARK ? '`' : '"', name);
 }
 
 /* [schema.]table */

@@ -350,7 +350,8 @@ int ct_run_finish_tx(ct_catalog *c, const ct_run_done *d, char *err, size_t errl
     if (n <= 0) return n;
     if (d->state != CT_RUN_SUCCEEDED) return 1;
     return io_insert(c, d, err, errlen) || ct__outbox_add_tx(c, d, err, errlen) ||
-                   part_state_set(c, d, err, errlen)
+                   part_state_set(c, d, err, errlen) ||
+                   (d->view && ct__view_put_tx(c, d->view, err, errlen))
                ? -1
                : 1;
 }

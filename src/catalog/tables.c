@@ -150,7 +150,14 @@ static int case_twin(ct_catalog *c, const char *name, char *err, size_t errlen)
                       c->path, name, other);
     }
     ct_done(s);
-    return rc == SQLITE_DONE ? 0 : ct_sqlerr(c, "look up table names", err, errlen);
+    if (rc != SQLITE_DONE) return ct_sqlerr(c, "look up table names", err, errlen);
+    char view[128];
+    int v = ct__view_twin(c, name, view, err, errlen);
+    if (v > 0)
+        return ut_err(err, errlen, "catalog %s: table '%s': a view named '%s' exists (table and "
+                      "view names are compared without case; pick another name)", c->path, name,
+                      view);
+    return v;
 }
 
 int ct_table_insert_tx(ct_catalog *c, const char *name, const char *location,

@@ -19,6 +19,8 @@
 #ifndef SLUICE_CLI_H
 #define SLUICE_CLI_H
 
+#include <stddef.h>
+
 typedef enum { CLI_BOOL, CLI_STR, CLI_INT } cli_flag_type;
 
 typedef struct cli_flag {
@@ -49,6 +51,17 @@ void cli_help(const cli_cmd *cmd);
 void cli_errorf(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Subcommands. */
+/* views.c: the catalog's views in tables / describe / ddl.  describe and
+ * ddl: 1 printed, 0 no view of that name, -1 failed (said on stderr). */
+struct ct_catalog;
+struct ct_view;
+struct ut_buf;
+void cli__view_json(struct ut_buf *b, const struct ct_view *v);
+void cli__view_location(const struct ct_view *v, char *out, size_t n);
+int cli__view_describe(struct ct_catalog *c, const char *name, int json);
+int cli__view_ddl(struct ct_catalog *c, const char *name, const char *dialect,
+                  const char *schema);
+
 int cli_convert(int argc, char **argv);
 int cli_cat(int argc, char **argv);
 int cli_schema(int argc, char **argv);

@@ -89,6 +89,29 @@ static void print_aligned(char *(*rows)[TC_N], int nrows)
     }
 }
 
+/* The views after the tables: JSON objects, or rows marked "view" (no
+ * files, rows or partitions of their own).  The rows there are now. */
+static int view_rows(const ct_view *v, int nv, int json, int ntables, ut_buf *out,
+                     char *(**rows)[TC_N], int nrows)
+{
+    if (!json && nv) *rows = ut_realloc(*rows, (size_t)(nrows + nv) * sizeof **rows);
+    for (int i = 0; i < nv; i++) {
+        if (json) {
+            ut_buf_puts(out, i + ntables ? ",\n" : "\n");
+            cli__view_json(out, &v[i]);
+            continue;
+        }
+        char **r = (*rows)[nrows++], loc[400];
+        r[TC_NAME] = ut_strdup(v[i].name);
+        for (int k = TC_FILES; k < TC_LOC; k++) r[k] = ut_strdup("-");
+        free(r[TC_VERSION]);
+        r[TC_VERSION] = ut_strdup("view");
+        cli__view_location(&v[i], loc, sizeof loc);
+        r[TC_LOC] = ut_strdup(loc);
+    }
+    return nrows;
+}
+
 int cli_tables(int argc, char **argv)
 {
     const char *data = DEFAULT_DATA, *format = "table";
@@ -97,7 +120,8 @@ int cli_tables(int argc, char **argv)
         {"format", 'f', CLI_STR, &format, "FMT", "table or json"},
         {0}};
     cli_cmd cmd = {"tables", "", "list the lake tables in the catalog: files, rows, bytes, "
-                                 "partitions, schema version, stream, location",
+                                 "partitions, schema version, stream, location; then the views "
+                                 "(VERSION view)",
                    flags, 0, 0, NULL};
     char *pos[1], err[1024];
     int npos, rc = cli_parse(&cmd, argc, argv, pos, &npos);
@@ -116,10 +140,19 @@ int cli_tables(int argc, char **argv)
         ct_close(c);
         return 1;
     }
-    if (json) {
+    if (json) { /* the tables (as GET /v1/tables lists them), then the views */
         ut_buf out = {0};
+        ct_view *views = NULL;
         err[0] = 0;
         rc = ct_tables_json(c, &out, err, sizeof err) ? 1 : 0;
+        int nv = rc == 0 && c ? ct_views(c, &views, err, sizeof err) : 0;
+        if (nv < 0) rc = 1, nv = 0;
+        if (rc == 0 && nv) {
+            ut_buf_truncate(&out, out.len - (n ? 3 : 2)); /* "\n]\n" or "]\n" */
+            view_rows(views, nv, 1, n, &out, NULL, 0);
+            ut_buf_puts(&out, "\n]\n");
+        }
+        ct_views_free(views, nv);
         if (rc) cli_errorf("tables", "%s", err);
         else write_out(&out);
         ut_buf_free(&out);
@@ -164,8 +197,16 @@ int cli_tables(int argc, char **argv)
         r[TC_LOC] = ut_strdup(t.location);
         ct_table_free(&t);
     }
+    ct_view *views = NULL;
+    int nv = rc == 0 && c ? ct_views(c, &views, err, sizeof err) : 0;
+    if (nv < 0) {
+        cli_errorf("tables", "%s", err);
+        rc = 1, nv = 0;
+    }
+    nrows = view_rows(views, nv, 0, n, NULL, &rows, nrows);
+    ct_views_free(views, nv);
     if (rc == 0) {
-        if (n) print_aligned(rows, nrows);
+        if (n + nv) print_aligned(rows, nrows);
         else fprintf(stderr, "sluice tables: no tables in %s/catalog.db yet\n", data);
     }
     for (int r = 0; r < nrows; r++)
@@ -268,8 +309,9 @@ int cli_describe(int argc, char **argv)
         {"json", 'j', CLI_BOOL, &json, NULL, "one JSON object instead of text"},
         {"files", 'F', CLI_BOOL, &files, NULL, "also list every live file with its column stats"},
         {0}};
-    cli_cmd cmd = {"describe", "TABLE", "show a table's columns (and the schema version that added "
-                                        "each), schema history, partitions and files",
+    cli_cmd cmd = {"describe", "TABLE|VIEW", "show a table's columns (and the schema version "
+                                             "that added each), schema history, partitions and "
+                                             "files; a view's key, order and definition",
                    flags, 1, 1, NULL};
     char *pos[1], err[1024];
     int npos, rc = cli_parse(&cmd, argc, argv, pos, &npos);
@@ -278,12 +320,14 @@ int cli_describe(int argc, char **argv)
     ct_description d;
     if (open_catalog("describe", data, &c)) return 1;
     int found = ct_describe(c, pos[0], &d, err, sizeof err);
-    if (found <= 0) {
-        if (found == 0) unknown_table("describe", pos[0]);
-        else cli_errorf("describe", "%s", err);
+    int view = found == 0 && c ? cli__view_describe(c, pos[0], json) : 0;
+    if (view || found <= 0) {
+        if (view) rc = view > 0 ? 0 : 1;
+        else if (found == 0) unknown_table("describe", pos[0]), rc = 1;
+        else cli_errorf("describe", "%s", err), rc = 1;
         ct_description_free(&d);
         ct_close(c);
-        return 1;
+        return rc;
     }
     ut_buf out = {0};
     if (json) {
@@ -324,8 +368,9 @@ int cli_ddl(int argc, char **argv)
         {"schema", 's', CLI_STR, &schema, "NAME",
          "qualify the table name (Trino's partition sync uses it; default 'default')"},
         {0}};
-    cli_cmd cmd = {"ddl", "TABLE", "print the statement that makes Trino, Athena, Spark or DuckDB "
-                                   "read the table in place (Parquet, Hive-style partitions)",
+    cli_cmd cmd = {"ddl", "TABLE|VIEW", "print the statement that makes Trino, Athena, Spark or "
+                                        "DuckDB read the table in place (Parquet, Hive-style "
+                                        "partitions), or a view's CREATE VIEW",
                    flags, 1, 1,
                    "Partition columns (dt, hr) are strings; local locations become file:// URIs\n"
                    "for Trino and Spark.  docs/catalog.md explains each dialect.\n"};
@@ -348,6 +393,11 @@ int cli_ddl(int argc, char **argv)
     int found = c ? ct_table_get(c, pos[0], &t, err, sizeof err) : 0;
     if (found < 0) {
         cli_errorf("ddl", "%s", err);
+        goto done;
+    }
+    int view = found == 0 && c ? cli__view_ddl(c, pos[0], dialect, schema) : 0;
+    if (view) {
+        rc = view > 0 ? 0 : 1;
         goto done;
     }
     if (found == 0) {

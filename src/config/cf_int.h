@@ -56,7 +56,8 @@ struct cf__table {
     /* Cross-field validation after the whole mapping was read; -1 + msg. */
     int (*check)(const void *obj, char *msg, size_t msglen);
     ut_namekind name_kind;    /* MAP elements: the rules their names follow */
-    size_t line_offset;       /* MAP elements: int line where the entry starts (0 = not kept) */
+    size_t line_offset;       /* MAP elements: int line where the entry starts; SECTIONs: where
+                                 the section was given (a mapping or null); 0 = not kept */
 };
 
 /* The root table (table.c) and the stream element table. */

@@ -120,6 +120,8 @@ typedef struct cf_lake {
 typedef struct cf_stream {
     char name[CF_NAME_MAX + 1];
     cf_strlist tokens;       /* Bearer write tokens; empty = no auth */
+    cf_strlist aws_keys;     /* Kinesis/Firehose API: access key ids (secrets: <secrets_dir>/<id>) */
+    int aws_anonymous;       /* ... and unsigned requests too */
     cf_fsync fsync;
     uint64_t segment_bytes;
     int64_t retention_ms;    /* 0 = forever */
@@ -244,6 +246,13 @@ typedef struct cf_accounts {
 /* kind snapshot (docs/snapshots.md): what one source table becomes
  * (jobs.<name>.tables.<schema.table>). */
 #define CF_MAX_SNAP_TABLES 1000
+/* tables.<t>.merge: a view of the latest row per key (an incremental table). */
+typedef struct cf_snap_merge {
+    cf_strlist key;          /* source columns; empty = the source's primary key */
+    char *view;              /* the view's name; "" = <lake table>_latest */
+    int line;                /* where `merge:` is in the config; 0 = no view */
+} cf_snap_merge;
+
 typedef struct cf_snap_table {
     char name[CF_NAME_MAX + 1]; /* "schema.table" as the source names it */
     int line;
@@ -256,6 +265,7 @@ typedef struct cf_snap_table {
     char *cursor;            /* incremental: the column that grows with each change; "" = full */
     char *split_by;          /* an integer column (the key) to read the table in ranges by */
     int64_t parallel;        /* readers over split_by's ranges at once (1 = one) */
+    cf_snap_merge merge;
 } cf_snap_table;
 
 typedef struct cf_job {

@@ -84,17 +84,19 @@ static const char *example_name(const cf__field *f)
 }
 
 /* The example: every key at its default, one entry per map ("events",
- * "pg", "ref"). */
-static void example(FILE *out, const cf__table *t, int indent)
+ * "pg", "ref").  A section that turns something on by being there (its
+ * table keeps the line it was given at) is shown commented out. */
+static void example(FILE *out, const cf__table *t, int indent, const char *hash)
 {
     for (const cf__field *f = t->fields; f->name; f++) {
-        fprintf(out, "%*s%s:", indent, "", f->name);
+        int optional = f->type == CF_SECTION && f->sub->line_offset;
+        fprintf(out, "%*s%s%s:", indent, "", optional ? "# " : hash, f->name);
         if (f->type == CF_SECTION) {
             fputc('\n', out);
-            example(out, f->sub, indent + 2);
+            example(out, f->sub, indent + 2, optional ? "# " : hash);
         } else if (f->type == CF_MAP) {
-            fprintf(out, "\n%*s%s:\n", indent + 2, "", example_name(f));
-            example(out, f->sub, indent + 4);
+            fprintf(out, "\n%*s%s%s:\n", indent + 2, "", hash, example_name(f));
+            example(out, f->sub, indent + 4, hash);
         } else if (f->type == CF_STRLIST) {
             fprintf(out, " [%s]\n", f->def);
         } else if (f->type == CF_STRMAP) {
@@ -135,7 +137,7 @@ int cf_write_reference(FILE *out)
           "PostgreSQL connection `pg` and a SQLite file `ref`:\n\n"
           "```yaml\n",
           out);
-    example(out, &cf__root, 0);
+    example(out, &cf__root, 0, "");
     fputs("```\n\n## Value types\n\n| type | how to write it |\n| --- | --- |\n", out);
     for (int i = 0; i < CF__NTYPES; i++) {
         if (i == CF_ENUM || i == CF_SECTION || i == CF_MAP) continue;

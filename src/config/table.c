@@ -213,6 +213,14 @@ static const cf__field stream_fields[] = {
      "Bearer tokens allowed to write to the stream (`Authorization: Bearer TOKEN`). Omitted or "
      "empty: no authentication.",
      0, CF_MAX_TOKENS, 0, 0, 0, check_token},
+    {"aws_keys", CF_STRLIST, "", offsetof(cf_stream, aws_keys),
+     "Access key ids that may write through the Kinesis / Firehose API (`POST /` with "
+     "`X-Amz-Target`, SigV4-signed); each key's secret is the secret of that name "
+     "(`<secrets_dir>/<id>`, else `$SLUICE_SECRET_<ID>`). See [producers](producers.md).",
+     0, CF_MAX_TOKENS, 0, 0, 0, check_token},
+    {"aws_anonymous", CF_BOOL, "false", offsetof(cf_stream, aws_anonymous),
+     "The Kinesis / Firehose API also takes unsigned requests for this stream.", 0, 0, 0, 0, 0,
+     0},
     {"fsync", CF_FSYNC, "always", offsetof(cf_stream, fsync),
      "When records are durable before ingest answers 2xx. `never` is **unsafe**: acknowledged "
      "records can be lost in a power loss or kernel crash.",
@@ -636,6 +644,30 @@ static const cf__table accounts_table = {"jobs.<name>.accounts",
 
 /* ---- kind snapshot: per source table ------------------------------------------------ */
 
+static const cf__field snap_merge_fields[] = {
+    {"key", CF_STRLIST, "", offsetof(cf_snap_merge, key),
+     "The source columns that identify a row; empty: the source table's primary key "
+     "(PostgreSQL, MySQL/MariaDB and SQLite report one).", 0, 16, 0, 0, 0, 0},
+    {"view", CF_STRING, "", offsetof(cf_snap_merge, view),
+     "The view's name; default: the lake table's name + `_latest`.", 0, 0, 0, 0, 0, 0},
+    {0}};
+
+static int check_snap_merge(const void *obj, char *msg, size_t msglen)
+{
+    const cf_snap_merge *m = obj;
+    if (m->view[0] && ut_name_check(UT_NAME_TABLE, m->view, strlen(m->view), msg, msglen))
+        return -1;
+    return 0;
+}
+
+static const cf__table snap_merge_table = {
+    "jobs.<name>.tables.<table>.merge",
+    "kind snapshot, with `cursor`: a view of the latest row per key, `row_number() OVER "
+    "(PARTITION BY key ORDER BY cursor DESC) = 1`, in `sluice sql`, the query API and `sluice "
+    "ddl` (see [snapshots](snapshots.md#the-merge-view)). `merge: {}` takes the defaults.",
+    snap_merge_fields, sizeof(cf_snap_merge), 0, check_snap_merge, 0,
+    offsetof(cf_snap_merge, line)};
+
 static const cf__field snap_table_fields[] = {
     {"columns", CF_STRLIST, "", offsetof(cf_snap_table, columns),
      "The columns read, in this order; empty: every column (minus `drop`).", 0, 4096, 0, 0, 0,
@@ -669,7 +701,39 @@ static const cf__field snap_table_fields[] = {
     {"target", CF_STRING, "", offsetof(cf_snap_table, target),
      "The lake table; default: the job's `table_prefix` + the source name with `.` as `_`.", 0,
      0, 0, 0, 0, 0},
+    {"merge", CF_SECTION, NULL, offsetof(cf_snap_table, merge),
+     "See [`jobs.<name>.tables.<table>.merge`](#jobsnametablestablemerge).", 0, 0, 0,
+     &snap_merge_table, 0, 0},
     {0}};
+
+static int listed(const cf_strlist *l, const char *v)
+{
+    for (int i = 0; i < l->n; i++)
+        if (!strcmp(l->v[i], v)) return 1;
+    return 0;
+}
+
+/* merge: needs the cursor; its key and the cursor must reach the lake. */
+static int check_merge_columns(const cf_snap_table *t, char *msg, size_t msglen)
+{
+    const cf_snap_merge *m = &t->merge;
+    if (!m->line) return 0;
+    if (!t->cursor[0])
+        return ut_err(msg, msglen, "merge needs cursor: the latest row per key is the one with "
+                      "the largest cursor value (a full snapshot's partition holds one row per "
+                      "key already)");
+    for (int i = 0; i <= m->key.n; i++) {
+        const char *c = i < m->key.n ? m->key.v[i] : t->cursor;
+        const char *what = i < m->key.n ? "merge.key" : "cursor (merge orders by it)";
+        if (listed(&t->drop, c))
+            return ut_err(msg, msglen, "%s: column %s is in drop (the view needs it in the lake)",
+                          what, c);
+        if (t->columns.n && !listed(&t->columns, c))
+            return ut_err(msg, msglen, "%s: column %s is not among columns (the view needs it "
+                          "in the lake)", what, c);
+    }
+    return 0;
+}
 
 static int check_snap_table(const void *obj, char *msg, size_t msglen)
 {
@@ -682,7 +746,7 @@ static int check_snap_table(const void *obj, char *msg, size_t msglen)
                       "value as it is; pick another cursor", t->cursor);
     if (t->target[0] && ut_name_check(UT_NAME_TABLE, t->target, strlen(t->target), msg, msglen))
         return -1;
-    return 0;
+    return check_merge_columns(t, msg, msglen);
 }
 
 static const cf__table snap_table_table = {

@@ -224,6 +224,8 @@ static int walk_value(walker *w, const cf__field *f, void *obj, yaml_event_t *ev
     yaml_event_t item;
     switch (f->type) {
     case CF_SECTION:
+        if (f->sub->line_offset && (ev->type == YAML_MAPPING_START_EVENT || is_null(ev)))
+            *(int *)AT(AT(obj, f->offset), f->sub->line_offset) = line; /* it was given */
         if (ev->type == YAML_MAPPING_START_EVENT)
             return walk_map(w, f->sub, AT(obj, f->offset), path, line);
         if (is_null(ev)) return 0;

@@ -10,6 +10,8 @@
 #include "mask/mask.h"
 #include "snap/snap.h"
 
+#include <sqlite3.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -216,6 +218,79 @@ static int check_lake_table(void *arg, const cf_job *j, const char *part)
     return 0;
 }
 
+typedef struct view_clash {
+    const cf_job *j;     /* the job being checked */
+    const char *part;    /* its table with a merge view */
+    const char *view;    /* the view's name */
+    char *msg;
+    size_t n;
+} view_clash;
+
+/* Does a named part of job o land in a table, or have a view, named c->view? */
+static int view_vs_part(void *arg, const cf_job *o, const char *part)
+{
+    view_clash *c = arg;
+    char t[LK_TABLE_NAME_MAX + 1], v[160];
+    if (!jb__snap_lake_name(o, part, t, sizeof t) && !strcasecmp(t, c->view))
+        return ut_err(c->msg, c->n, "tables.%s.merge: view %s has the name of lake table %s "
+                      "(source table %s of job %s; names are compared without case): set "
+                      "merge.view", c->part, c->view, t, part, o->name);
+    if ((o != c->j || strcmp(part, c->part)) && jb__snap_view_name(o, part, v, sizeof v) > 0 &&
+        !strcasecmp(v, c->view))
+        return ut_err(c->msg, c->n, "tables.%s.merge: view %s is also the merge view of source "
+                      "table %s of job %s (names are compared without case)", c->part, c->view,
+                      part, o->name);
+    return 0;
+}
+
+/* A key column masked to one value for every row makes every row one key. */
+static int key_masks(const cf_snap_table *t, char *msg, size_t n)
+{
+    for (int i = 0; i < t->merge.key.n; i++) {
+        const char *m = cf_strmap_get(&t->mask, t->merge.key.v[i]);
+        ut_error e = {0};
+        mk_mask *mk = m ? mk_create(m, "k", 1, &e) : NULL;
+        int one = mk && (mk_kind_of(mk) == MK_NULL || mk_kind_of(mk) == MK_REDACT);
+        mk_destroy(mk);
+        if (one)
+            return ut_err(msg, n, "tables.%s.merge.key: column %s is masked to one value for "
+                          "every row (%s): it cannot tell rows apart", t->name,
+                          t->merge.key.v[i], m);
+    }
+    return 0;
+}
+
+/* The merge views of j's tables: names that are free, keys that tell rows apart. */
+static int check_views(const cf_config *cf, const cf_job *j, char *msg, size_t n)
+{
+    for (int t = 0; t < j->ntables; t++) {
+        const cf_snap_table *st = &j->tables[t];
+        char v[160];
+        int has = jb__snap_view_name(j, st->name, v, sizeof v);
+        if (!has) continue;
+        char why[300];
+        if (has < 0) snprintf(why, sizeof why, "it is over %zu bytes", sizeof v - 1);
+        if (has < 0 || ut_name_check(UT_NAME_TABLE, v, strlen(v), why, sizeof why))
+            return ut_err(msg, n, "tables.%s.merge: the view's name: %s (set merge.view)",
+                          st->name, why);
+        if (sqlite3_keyword_check(v, (int)strlen(v)))
+            return ut_err(msg, n, "tables.%s.merge: view name %s is an SQL keyword (every "
+                          "query would have to quote it): set merge.view", st->name, v);
+        const cf_job *p = producer(cf, v);
+        const cf_stream *s = stream_table(cf, v);
+        if (p || s)
+            return ut_err(msg, n, "tables.%s.merge: view %s has the name of the table %s %s "
+                          "writes (names are compared without case): set merge.view", st->name,
+                          v, p ? "job" : "stream", p ? p->name : s->name);
+        view_clash c = {.j = j, .part = st->name, .view = v, .msg = msg, .n = n};
+        for (int i = 0; i < cf->njobs; i++)
+            if (cf->jobs[i].kind == CF_JOB_SNAPSHOT && named_parts(&cf->jobs[i], view_vs_part, &c))
+                return -1;
+        if (key_masks(st, msg, n)) return -1;
+    }
+    return 0;
+}
+
 /* kind snapshot: a source, tables to read, masks that build. */
 static int check_snapshot(const cf_config *cf, const cf_job *j, char *msg, size_t n)
 {
@@ -251,6 +326,7 @@ static int check_snapshot(const cf_config *cf, const cf_job *j, char *msg, size_
     }
     lake_clash lc = {.cf = cf, .msg = msg, .n = n};
     if (named_parts(j, check_lake_table, &lc)) return -1;
+    if (check_views(cf, j, msg, n)) return -1;
     char v[JB_MAX_SECRET_BYTES], m[400];
     if (jb__tmpl_check(cf, j, j->alert_webhook, m, sizeof m))
         return ut_err(msg, n, "alert_webhook: %s", m);

@@ -284,6 +284,10 @@ int jb__snap_resolve(const cf_config *cf, ct_catalog *cat, const cf_job *j, ut_e
  * target, else table_prefix + part with its dots as '_'.  0, or -1 when it
  * does not fit out[n]. */
 int jb__snap_lake_name(const cf_job *j, const char *part, char *out, size_t n);
+/* The merge view of source table `part` of j (snap_view.c): tables.<part>.
+ * merge.view, else the lake table + "_latest".  1 set, 0 the table has no
+ * merge, -1 it does not fit out[n]. */
+int jb__snap_view_name(const cf_job *j, const char *part, char *out, size_t n);
 /* Another part of j, or of any snapshot job of cf (as last resolved), whose
  * lake table is `table` (ASCII case ignored), said in twin[n] ("source
  * table s.t of job x"): 1 found, 0 none, -1 with a message. */

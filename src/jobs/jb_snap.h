@@ -85,6 +85,14 @@ __attribute__((format(printf, 4, 5))) int jb__snap_fail(jb_snap_run *k, ut_error
  * reader, or tables.<t>.parallel readers over ranges of split_by sharing
  * the scan's snapshot.  Sets k->rows.  0 / -1 with e. */
 int jb__snap_read(jb_snap_run *k, ut_error *e);
+/* The run's merge view (snap_view.c), its columns as this run's lake
+ * columns (the scan open, the lake table's columns planned), into
+ * k->c->done->view (malloc'ed; NULL when the table has none) so that the
+ * run's commit puts it.  0, or -1 with e (no key, a key column not read or
+ * masked to one value). */
+int jb__snap_view(jb_snap_run *k, ut_error *e);
+/* Free c->done->view and set it NULL. */
+void jb__snap_view_free(jb_task_ctx *c);
 /* Free the readers (their files unlinked unless landed: tmp[0] == 0). */
 void jb__snap_readers_free(jb_snap_run *k);
 

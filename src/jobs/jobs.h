@@ -84,6 +84,12 @@ typedef struct jb_opts {
  * checked beyond secrets_dir).  0 or -1. */
 int jb_check(const cf_config *cf, char *err, size_t errlen);
 
+/* The value of secret `name` (the first line of <secrets_dir>/<name>, else
+ * $SLUICE_SECRET_<NAME>) into out (JB_SECRET_MAX bytes).  0, or -1 with a
+ * message naming the file and the variable. */
+#define JB_SECRET_MAX 4096
+int jb_secret(const cf_config *cf, const char *name, char *out, char *err, size_t errlen);
+
 /* Open the queue (o->queue_url: a client of the server's) and start the
  * scheduler and workers.  NULL with a message. */
 jb_runtime *jb_create(const jb_opts *o, char *err, size_t errlen);

@@ -513,6 +513,7 @@ int jb__kind_snapshot(jb_task_ctx *c, ut_error *e)
     int rc = lake_name(k, e) || open_scan(k, e) || select_columns(k, e) || plan_fields(k, e) ||
                      merge_table(k, e) ? -1 : 0;
     if (rc == 0) schema_changes(k);
+    if (rc == 0) rc = jb__snap_view(k, e); /* merge view: c->done->view (snap_view.c) */
     if (rc == 0 && (!k->incremental || k->bounded || k->unbounded_first))
         rc = jb__snap_read(k, e) || check_unbounded(k, e) ? -1 : 0; /* else nothing new */
     if (rc == 0) {
@@ -524,6 +525,7 @@ int jb__kind_snapshot(jb_task_ctx *c, ut_error *e)
     if (rc == 1) announce_changes(k);
     c->done->source_schema = NULL, c->done->outbox_stream = NULL;
     c->done->outbox = NULL, c->done->noutbox = 0;
+    jb__snap_view_free(c);
     cleanup(k);
     return rc;
 }

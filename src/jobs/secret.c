@@ -73,6 +73,12 @@ int jb__secret(const cf_config *cf, const char *name, char *out, char *err, size
     return 0;
 }
 
+int jb_secret(const cf_config *cf, const char *name, char *out, char *err, size_t errlen)
+{
+    _Static_assert(JB_SECRET_MAX == JB_MAX_SECRET_BYTES, "one secret size");
+    return jb__secret(cf, name, out, err, errlen);
+}
+
 void jb__redact_free(jb_redact *r)
 {
     for (int i = 0; r && i < r->n; i++) {

@@ -98,9 +98,9 @@ static void create_vtab(sqlite3 *db, const char *name, const char *sqlname, cons
     ut_buf sql = {0};
     char ignore[256];
     ut_buf_puts(&sql, "CREATE VIRTUAL TABLE ");
-    myf__quote_ident(&sql, name);
+    fed_quote_ident(&sql, name);
     ut_buf_putc(&sql, '.');
-    myf__quote_ident(&sql, sqlname);
+    fed_quote_ident(&sql, sqlname);
     ut_buf_printf(&sql, " USING %s(%d)", mod, i);
     (void)exec(db, ut_buf_cstr(&sql), ignore, sizeof ignore);
     ut_buf_free(&sql);
@@ -143,7 +143,7 @@ int myf_attach(sqlite3 *db, const cf_mysql *m, const char *password, char *err, 
     myf__release(c, l, rc == 0);
     if (rc) goto fail;
     ut_buf_puts(&sql, "ATTACH ':memory:' AS ");
-    myf__quote_ident(&sql, m->name);
+    fed_quote_ident(&sql, m->name);
     if (exec(db, ut_buf_cstr(&sql), err, errlen)) goto fail;
     attached = 1;
     myf_conn *owned = c;
@@ -156,7 +156,7 @@ fail:
         char ignore[256];
         ut_buf_reset(&sql);
         ut_buf_puts(&sql, "DETACH ");
-        myf__quote_ident(&sql, m->name);
+        fed_quote_ident(&sql, m->name);
         (void)exec(db, ut_buf_cstr(&sql), ignore, sizeof ignore);
     }
     ut_buf_free(&sql);

@@ -6,6 +6,7 @@
 #define SLUICE_MYF_INT_H
 
 #include "myfed/myfed.h"
+#include "fed/fed.h"
 #include "util/util.h"
 
 #include <mysql.h>
@@ -61,40 +62,27 @@ myf_kind myf__kind(const char *data_type, const char *column_type);
 int myf__coll_flags(const char *charset, const char *collation);
 /* The SQLite declared type for k: "INTEGER", "REAL", "TEXT" or "BLOB". */
 const char *myf__decltype(myf_kind k);
-/* Append s as a double-quoted identifier ("" doubles embedded quotes): the
- * same for SQLite and for MySQL under ANSI_QUOTES. */
-void myf__quote_ident(ut_buf *b, const char *s);
 /* Set SQLite's result from MySQL's text form v[0..n) of a value of kind k.
  * Values that do not convert: dates NULL, numbers passed on as text. */
 void myf__result(sqlite3_context *ctx, myf_kind k, const char *v, unsigned long n);
 
 /* ---- predicates ----------------------------------------------------------- */
 
-typedef enum myf_op { MYF_EQ, MYF_LT, MYF_LE, MYF_GT, MYF_GE, MYF_IN, MYF_ISNULL, MYF_NOTNULL,
-                      MYF_LIKE, MYF_LIMIT } myf_op;
 
-/* A value from SQLite, as plain data. */
-typedef struct myf_val {
-    int type;          /* SQLITE_INTEGER, SQLITE_FLOAT, SQLITE_TEXT, SQLITE_BLOB, SQLITE_NULL */
-    int64_t i;
-    double d;
-    const char *p;     /* TEXT / BLOB bytes (not owned) */
-    int n;
-} myf_val;
 
 /* Append the WHERE term for `col op vals` on column c to b, the values as
- * literals.  For MYF_IN vals are the list's nvals values; ISNULL/NOTNULL
+ * literals.  For FED_IN vals are the list's nvals values; ISNULL/NOTNULL
  * take none.  The term keeps at least every row SQLite's own check would
  * keep (exactly those where myf__exact says so).  Returns 1 if written, 0
  * if this predicate is not pushed (b unchanged). */
-int myf__render_pred(ut_buf *b, const myf_col *c, myf_op op, const myf_val *vals, int nvals);
+int myf__render_pred(ut_buf *b, const myf_col *c, fed_op op, const fed_val *vals, int nvals);
 
 /* Whether pushing `op` on column c with right-hand side rhs (NULL = unknown)
  * is exact, so SQLite need not re-check; then myf__render_pred always
  * writes it.  Whether it is pushed at all: myf__pushable. */
-int myf__exact(const myf_col *c, myf_op op, const myf_val *rhs);
+int myf__exact(const myf_col *c, fed_op op, const fed_val *rhs);
 /* Whether op on c can be pushed at all (values decide the rest). */
-int myf__pushable(const myf_col *c, myf_op op);
+int myf__pushable(const myf_col *c, fed_op op);
 
 /* ---- the connections ------------------------------------------------------ */
 

@@ -49,7 +49,7 @@ static int put_double(ut_buf *b, double d)
  * SQLite orders the texts, MySQL the times, and the two differ inside one
  * second ('...:00Z' sorts after '...:00.5Z'), so range bounds move out by
  * a second and SQLite re-checks. */
-static int put_ts(ut_buf *b, myf_kind k, myf_op *op, const myf_val *v)
+static int put_ts(ut_buf *b, myf_kind k, fed_op *op, const fed_val *v)
 {
     char tmp[40];
     int64_t us;
@@ -57,8 +57,8 @@ static int put_ts(ut_buf *b, myf_kind k, myf_op *op, const myf_val *v)
         return 0;
     int n = k == MYF_TIMESTAMP ? ut_ts_format(tmp, us) : ut_ts_format_ntz(tmp, us);
     if (n != v->n || memcmp(tmp, v->p, (size_t)n)) return 0; /* only the canonical form */
-    if (*op == MYF_LT || *op == MYF_LE) us += 1000000, *op = MYF_LE;
-    else if (*op == MYF_GT || *op == MYF_GE) us -= 1000000, *op = MYF_GE;
+    if (*op == FED_LT || *op == FED_LE) us += 1000000, *op = FED_LE;
+    else if (*op == FED_GT || *op == FED_GE) us -= 1000000, *op = FED_GE;
     n = ut_ts_format_fixed(tmp, us); /* YYYY-MM-DDTHH:MM:SS.ffffffZ */
     if (n != 27) return 0;           /* years past 9999 */
     tmp[10] = ' ';
@@ -67,7 +67,7 @@ static int put_ts(ut_buf *b, myf_kind k, myf_op *op, const myf_val *v)
 }
 
 /* One value for column c into b; 1, or 0 if it cannot be pushed. */
-static int value_sql(ut_buf *b, const myf_col *c, myf_op *op, const myf_val *v)
+static int value_sql(ut_buf *b, const myf_col *c, fed_op *op, const fed_val *v)
 {
     int32_t days;
     switch (c->kind) {
@@ -103,14 +103,14 @@ static int value_sql(ut_buf *b, const myf_col *c, myf_op *op, const myf_val *v)
     }
 }
 
-static const char *op_sql(myf_op op)
+static const char *op_sql(fed_op op)
 {
     switch (op) {
-    case MYF_EQ: return " = ";
-    case MYF_LT: return " < ";
-    case MYF_LE: return " <= ";
-    case MYF_GT: return " > ";
-    case MYF_GE: return " >= ";
+    case FED_EQ: return " = ";
+    case FED_LT: return " < ";
+    case FED_LE: return " <= ";
+    case FED_GT: return " > ";
+    case FED_GE: return " >= ";
     default: return " ? ";
     }
 }
@@ -118,15 +118,15 @@ static const char *op_sql(myf_op op)
 /* The column as compared.  String ranges compare bytes (CAST AS BINARY:
  * no collation, no padding), which is SQLite's BINARY order over UTF-8;
  * equality keeps the column's collation so an index serves it. */
-static void col_expr(ut_buf *b, const char *col, const myf_col *c, myf_op op)
+static void col_expr(ut_buf *b, const char *col, const myf_col *c, fed_op op)
 {
-    int range = op == MYF_LT || op == MYF_LE || op == MYF_GT || op == MYF_GE;
+    int range = op == FED_LT || op == FED_LE || op == FED_GT || op == FED_GE;
     if (c->kind == MYF_STRING && range) {
         ut_buf_puts(b, "CAST(");
-        myf__quote_ident(b, col);
+        fed_quote_ident(b, col);
         ut_buf_puts(b, " AS BINARY)");
     } else {
-        myf__quote_ident(b, col);
+        fed_quote_ident(b, col);
     }
 }
 
@@ -134,7 +134,7 @@ static void col_expr(ut_buf *b, const char *col, const myf_col *c, myf_op op)
  * other wildcard, no backslash) or MySQL's LIKE may keep fewer rows than
  * SQLite's (ASCII case-insensitive): a case-sensitive collation and ASCII
  * letters in the prefix. */
-static int like_prefix(const myf_col *c, const myf_val *v, int *len)
+static int like_prefix(const myf_col *c, const fed_val *v, int *len)
 {
     if (v->type != SQLITE_TEXT || v->n < 2 || v->p[v->n - 1] != '%' || !text_ok(v->p, v->n))
         return 0;
@@ -149,21 +149,21 @@ static int like_prefix(const myf_col *c, const myf_val *v, int *len)
     return 1;
 }
 
-int myf__pushable(const myf_col *c, myf_op op)
+int myf__pushable(const myf_col *c, fed_op op)
 {
     int ts = c->kind == MYF_DATE || c->kind == MYF_DATETIME || c->kind == MYF_TIMESTAMP;
     switch (op) {
-    case MYF_ISNULL: return !ts; /* MySQL's zero dates are not NULL there, but here */
-    case MYF_NOTNULL: return 1;
-    case MYF_LIKE: return c->kind == MYF_STRING && (c->flags & MYF_UTF8);
-    case MYF_LT:
-    case MYF_LE:
-    case MYF_GT:
-    case MYF_GE:
+    case FED_ISNULL: return !ts; /* MySQL's zero dates are not NULL there, but here */
+    case FED_NOTNULL: return 1;
+    case FED_LIKE: return c->kind == MYF_STRING && (c->flags & MYF_UTF8);
+    case FED_LT:
+    case FED_LE:
+    case FED_GT:
+    case FED_GE:
         if (c->kind == MYF_STRING) return (c->flags & MYF_UTF8) != 0;
         /* fall through */
-    case MYF_EQ:
-    case MYF_IN:
+    case FED_EQ:
+    case FED_IN:
         return c->kind == MYF_INT || c->kind == MYF_UINT64 || c->kind == MYF_FLOAT ||
                c->kind == MYF_DOUBLE || c->kind == MYF_DECIMAL || ts || c->kind == MYF_STRING ||
                c->kind == MYF_BLOB;
@@ -171,35 +171,35 @@ int myf__pushable(const myf_col *c, myf_op op)
     }
 }
 
-int myf__render_pred(ut_buf *b, const myf_col *c, myf_op op, const myf_val *vals, int nvals)
+int myf__render_pred(ut_buf *b, const myf_col *c, fed_op op, const fed_val *vals, int nvals)
 {
     ut_buf term = {0};
     int ok = 0, plen = 0;
     if (!myf__pushable(c, op)) goto done;
-    if (op == MYF_ISNULL || op == MYF_NOTNULL) {
-        myf__quote_ident(&term, c->name);
-        ut_buf_puts(&term, op == MYF_ISNULL ? " IS NULL" : " IS NOT NULL");
+    if (op == FED_ISNULL || op == FED_NOTNULL) {
+        fed_quote_ident(&term, c->name);
+        ut_buf_puts(&term, op == FED_ISNULL ? " IS NULL" : " IS NOT NULL");
         ok = 1;
-    } else if (op == MYF_IN) {
+    } else if (op == FED_IN) {
         if (nvals < 1 || nvals > MYF_MAX_IN) goto done;
-        col_expr(&term, c->name, c, MYF_EQ);
+        col_expr(&term, c->name, c, FED_EQ);
         ut_buf_puts(&term, " IN (");
         for (int i = 0; i < nvals; i++) {
-            myf_op eq = MYF_EQ;
+            fed_op eq = FED_EQ;
             if (i) ut_buf_puts(&term, ", ");
             if (!value_sql(&term, c, &eq, &vals[i])) goto done;
         }
         ut_buf_putc(&term, ')');
         ok = 1;
-    } else if (op == MYF_LIKE) {
+    } else if (op == FED_LIKE) {
         if (nvals != 1 || !like_prefix(c, &vals[0], &plen)) goto done;
-        myf__quote_ident(&term, c->name);
+        fed_quote_ident(&term, c->name);
         ut_buf_puts(&term, " LIKE ");
         put_string(&term, vals[0].p, plen + 1); /* with its % */
         ok = 1;
     } else if (nvals == 1) {
         ut_buf v = {0};
-        myf_op o = op;
+        fed_op o = op;
         if (value_sql(&v, c, &o, &vals[0])) {
             col_expr(&term, c->name, c, o);
             ut_buf_puts(&term, op_sql(o));
@@ -214,24 +214,24 @@ done:
     return ok;
 }
 
-int myf__exact(const myf_col *c, myf_op op, const myf_val *rhs)
+int myf__exact(const myf_col *c, fed_op op, const fed_val *rhs)
 {
     int rhs_type = rhs ? rhs->type : 0;
     if (!myf__pushable(c, op)) return 0;
     switch (op) {
-    case MYF_ISNULL: return 1;
-    case MYF_NOTNULL: /* zero dates are NULL here only */
+    case FED_ISNULL: return 1;
+    case FED_NOTNULL: /* zero dates are NULL here only */
         return c->kind != MYF_DATE && c->kind != MYF_DATETIME && c->kind != MYF_TIMESTAMP;
-    case MYF_EQ:
-    case MYF_LT:
-    case MYF_LE:
-    case MYF_GT:
-    case MYF_GE:
+    case FED_EQ:
+    case FED_LT:
+    case FED_LE:
+    case FED_GT:
+    case FED_GE:
         if (c->kind == MYF_INT) return rhs_type == SQLITE_INTEGER;
         if (c->kind == MYF_BLOB) return rhs_type == SQLITE_BLOB && rhs->n <= MYF_MAX_LITERAL;
         if (c->kind != MYF_STRING || rhs_type != SQLITE_TEXT || !text_ok(rhs->p, rhs->n))
             return 0;
-        if (op != MYF_EQ) return (c->flags & MYF_UTF8) != 0; /* bytes, as SQLite */
+        if (op != FED_EQ) return (c->flags & MYF_UTF8) != 0; /* bytes, as SQLite */
         /* = under the column's collation: exact only when it is bytes, unpadded */
         return (c->flags & (MYF_UTF8 | MYF_BIN | MYF_NOPAD)) == (MYF_UTF8 | MYF_BIN | MYF_NOPAD);
     default: return 0; /* IN: values unknown at plan time; LIKE: MySQL's differs */

@@ -76,16 +76,6 @@ const char *myf__decltype(myf_kind k)
     }
 }
 
-void myf__quote_ident(ut_buf *b, const char *s)
-{
-    ut_buf_putc(b, '"');
-    for (; *s; s++) {
-        if (*s == '"') ut_buf_putc(b, '"');
-        ut_buf_putc(b, (uint8_t)*s);
-    }
-    ut_buf_putc(b, '"');
-}
-
 /* An integer, or a number beyond int64 as REAL; 0, or -1 if v is not one. */
 static int result_int(sqlite3_context *ctx, const char *num, int uns)
 {

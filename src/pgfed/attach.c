@@ -134,7 +134,7 @@ int pgf_attach_opts(sqlite3 *db, const char *name, const char *conninfo, const p
     if (pgf__connect(c, err, errlen) || list_rels(c, err, errlen)) goto fail;
 
     ut_buf_puts(&sql, "ATTACH ':memory:' AS ");
-    pgf__quote_ident(&sql, name);
+    fed_quote_ident(&sql, name);
     ut_buf_putc(&sql, 0);
     if (exec(db, (const char *)sql.p, err, errlen)) goto fail;
     attached = 1;
@@ -153,9 +153,9 @@ int pgf_attach_opts(sqlite3 *db, const char *name, const char *conninfo, const p
         if (r->ncols > PGF_MAX_COLS) continue;
         ut_buf_reset(&sql);
         ut_buf_puts(&sql, "CREATE VIRTUAL TABLE ");
-        pgf__quote_ident(&sql, name);
+        fed_quote_ident(&sql, name);
         ut_buf_putc(&sql, '.');
-        pgf__quote_ident(&sql, r->sqlname);
+        fed_quote_ident(&sql, r->sqlname);
         ut_buf_printf(&sql, " USING %s(%d)", mod, i);
         ut_buf_putc(&sql, 0);
         /* a name SQLite already has (it ignores case) or columns it cannot
@@ -168,7 +168,7 @@ fail:
     if (attached) {
         ut_buf_reset(&sql);
         ut_buf_puts(&sql, "DETACH ");
-        pgf__quote_ident(&sql, name);
+        fed_quote_ident(&sql, name);
         ut_buf_putc(&sql, 0);
         (void)exec(db, (const char *)sql.p, ignore, sizeof ignore);
     }

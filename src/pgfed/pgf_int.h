@@ -6,6 +6,7 @@
 #define SLUICE_PGF_INT_H
 
 #include "pgfed/pgfed.h"
+#include "fed/fed.h"
 #include "util/util.h"
 
 #include <libpq-fe.h>
@@ -39,8 +40,6 @@ typedef enum pgf_kind {
 pgf_kind pgf__kind(const char *typname);
 /* The SQLite declared type for k: "INTEGER", "REAL", "TEXT" or "BLOB". */
 const char *pgf__decltype(pgf_kind k);
-/* Append s as a double-quoted identifier ("" doubles embedded quotes). */
-void pgf__quote_ident(ut_buf *b, const char *s);
 
 /* Set SQLite's result from PostgreSQL's text form v[0..n) of a value of
  * kind k (timestamps re-written to RFC 3339 UTC, bool to 0/1, bytea hex
@@ -49,17 +48,7 @@ void pgf__result(sqlite3_context *ctx, pgf_kind k, const char *v, int n);
 
 /* ---- predicates ----------------------------------------------------------- */
 
-typedef enum pgf_op { PGF_EQ, PGF_LT, PGF_LE, PGF_GT, PGF_GE, PGF_IN, PGF_ISNULL, PGF_NOTNULL,
-                      PGF_LIMIT } pgf_op;
 
-/* A value from SQLite, as plain data. */
-typedef struct pgf_val {
-    int type;          /* SQLITE_INTEGER, SQLITE_FLOAT, SQLITE_TEXT, SQLITE_BLOB, SQLITE_NULL */
-    int64_t i;
-    double d;
-    const char *p;     /* TEXT / BLOB bytes (not owned) */
-    int n;
-} pgf_val;
 
 /* Parameters of a query, owned. */
 typedef struct pgf_params {
@@ -76,17 +65,17 @@ int pgf__add_param(pgf_params *p, const void *data, int n, int binary);
 
 /* Append the WHERE term for `col op vals` on a column of kind k to b (the
  * column already quoted in col), adding its values to p as $n parameters.
- * For PGF_IN vals are the list's nvals values; ISNULL/NOTNULL take none.
+ * For FED_IN vals are the list's nvals values; ISNULL/NOTNULL take none.
  * The term is written so that PostgreSQL keeps at least every row SQLite's
  * own check would keep (and exactly those where pgf__exact says so).
  * Returns 1 if written, 0 if this predicate is not pushed (b, p unchanged). */
-int pgf__render_pred(ut_buf *b, pgf_params *p, const char *col, pgf_kind k, pgf_op op,
-                     const pgf_val *vals, int nvals);
+int pgf__render_pred(ut_buf *b, pgf_params *p, const char *col, pgf_kind k, fed_op op,
+                     const fed_val *vals, int nvals);
 
 /* Whether pushing `op` on kind k with right-hand side rhs (NULL = unknown
  * or none) is exact, so SQLite need not re-check; then pgf__render_pred
  * always writes it.  utf8: the server encoding is UTF8. */
-int pgf__exact(pgf_kind k, pgf_op op, const pgf_val *rhs, int utf8);
+int pgf__exact(pgf_kind k, fed_op op, const fed_val *rhs, int utf8);
 
 /* ---- the connection ------------------------------------------------------- */
 

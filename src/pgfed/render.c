@@ -62,7 +62,7 @@ static void col_expr(ut_buf *b, const char *col, pgf_kind k)
  * widened (timestamps: < becomes <= one second later, so that PostgreSQL's
  * time order keeps every row SQLite's text order keeps).  1, or 0 if this
  * value cannot be pushed. */
-static int value_sql(ut_buf *out, pgf_params *p, pgf_kind k, pgf_op *op, const pgf_val *v)
+static int value_sql(ut_buf *out, pgf_params *p, pgf_kind k, fed_op *op, const fed_val *v)
 {
     char tmp[64];
     int n = 0, num = 0;
@@ -99,12 +99,12 @@ static int value_sql(ut_buf *out, pgf_params *p, pgf_kind k, pgf_op *op, const p
             return 0;
         n = ut_ts_format(tmp, us);
         if (n != v->n || memcmp(tmp, v->p, (size_t)n)) return 0; /* only the canonical form */
-        if (*op == PGF_LT || *op == PGF_LE) {
+        if (*op == FED_LT || *op == FED_LE) {
             n = ut_ts_format(tmp, us + 1000000);
-            *op = PGF_LE;
-        } else if (*op == PGF_GT || *op == PGF_GE) {
+            *op = FED_LE;
+        } else if (*op == FED_GT || *op == FED_GE) {
             n = ut_ts_format(tmp, us - 1000000);
-            *op = PGF_GE;
+            *op = FED_GE;
         }
         num = pgf__add_param(p, tmp, n, 0);
         cast = k == PGF_TS ? "::timestamp" : "::timestamptz";
@@ -131,36 +131,36 @@ static int value_sql(ut_buf *out, pgf_params *p, pgf_kind k, pgf_op *op, const p
     return 1;
 }
 
-static const char *op_sql(pgf_op op)
+static const char *op_sql(fed_op op)
 {
     switch (op) {
-    case PGF_EQ: return " = ";
-    case PGF_LT: return " < ";
-    case PGF_LE: return " <= ";
-    case PGF_GT: return " > ";
-    case PGF_GE: return " >= ";
+    case FED_EQ: return " = ";
+    case FED_LT: return " < ";
+    case FED_LE: return " <= ";
+    case FED_GT: return " > ";
+    case FED_GE: return " >= ";
     default: return " ? ";
     }
 }
 
-int pgf__render_pred(ut_buf *b, pgf_params *p, const char *col, pgf_kind k, pgf_op op,
-                     const pgf_val *vals, int nvals)
+int pgf__render_pred(ut_buf *b, pgf_params *p, const char *col, pgf_kind k, fed_op op,
+                     const fed_val *vals, int nvals)
 {
     ut_buf term = {0};
     int n0 = p->n, ok = 0;
-    if (op == PGF_ISNULL || op == PGF_NOTNULL) {
+    if (op == FED_ISNULL || op == FED_NOTNULL) {
         ut_buf_puts(&term, col);
-        ut_buf_puts(&term, op == PGF_ISNULL ? " IS NULL" : " IS NOT NULL");
+        ut_buf_puts(&term, op == FED_ISNULL ? " IS NULL" : " IS NOT NULL");
         ok = 1;
         goto done;
     }
-    if (k == PGF_BPCHAR || op == PGF_LIMIT) goto done;
-    if (op == PGF_IN) {
+    if (k == PGF_BPCHAR || op == FED_LIMIT) goto done;
+    if (op == FED_IN) {
         if (nvals < 1 || nvals > PGF_MAX_IN) goto done;
         col_expr(&term, col, k);
         ut_buf_puts(&term, " IN (");
         for (int i = 0; i < nvals; i++) {
-            pgf_op eq = PGF_EQ;
+            fed_op eq = FED_EQ;
             if (i) ut_buf_puts(&term, ", ");
             if (!value_sql(&term, p, k, &eq, &vals[i])) goto done;
         }
@@ -170,7 +170,7 @@ int pgf__render_pred(ut_buf *b, pgf_params *p, const char *col, pgf_kind k, pgf_
     }
     if (nvals != 1) goto done;
     ut_buf v = {0};
-    pgf_op o = op;
+    fed_op o = op;
     if (!value_sql(&v, p, k, &o, &vals[0])) {
         ut_buf_free(&v);
         goto done;
@@ -180,7 +180,7 @@ int pgf__render_pred(ut_buf *b, pgf_params *p, const char *col, pgf_kind k, pgf_
     ut_buf_put(&term, v.p, v.len);
     ut_buf_free(&v);
     /* SQLite's BINARY order is byte order: so is collation "C" over UTF-8. */
-    if ((k == PGF_TEXT || k == PGF_OTHER) && o != PGF_EQ) ut_buf_puts(&term, " COLLATE \"C\"");
+    if ((k == PGF_TEXT || k == PGF_OTHER) && o != FED_EQ) ut_buf_puts(&term, " COLLATE \"C\"");
     ok = 1;
 done:
     if (ok) {
@@ -192,22 +192,22 @@ done:
     return ok;
 }
 
-int pgf__exact(pgf_kind k, pgf_op op, const pgf_val *rhs, int utf8)
+int pgf__exact(pgf_kind k, fed_op op, const fed_val *rhs, int utf8)
 {
     int rhs_type = rhs ? rhs->type : 0;
     switch (op) {
-    case PGF_ISNULL:
-    case PGF_NOTNULL: /* NaN is not NULL in PostgreSQL but NULL in SQLite */
+    case FED_ISNULL:
+    case FED_NOTNULL: /* NaN is not NULL in PostgreSQL but NULL in SQLite */
         return k != PGF_FLOAT8 && k != PGF_FLOAT4 && k != PGF_NUMERIC;
-    case PGF_EQ:
-    case PGF_LT:
-    case PGF_LE:
-    case PGF_GT:
-    case PGF_GE:
+    case FED_EQ:
+    case FED_LT:
+    case FED_LE:
+    case FED_GT:
+    case FED_GE:
         if (k == PGF_INT) return rhs_type == SQLITE_INTEGER;
         if (k == PGF_BYTEA) return rhs_type == SQLITE_BLOB;
         if (k == PGF_TEXT && rhs_type == SQLITE_TEXT && pg_text_ok(rhs->p, rhs->n))
-            return op == PGF_EQ || utf8;
+            return op == FED_EQ || utf8;
         return 0;
     default: return 0;
     }

@@ -35,16 +35,6 @@ const char *pgf__decltype(pgf_kind k)
     }
 }
 
-void pgf__quote_ident(ut_buf *b, const char *s)
-{
-    ut_buf_putc(b, '"');
-    for (; *s; s++) {
-        if (*s == '"') ut_buf_putc(b, '"');
-        ut_buf_putc(b, (uint8_t)*s);
-    }
-    ut_buf_putc(b, '"');
-}
-
 static int hexval(char c)
 {
     if (c >= '0' && c <= '9') return c - '0';

@@ -114,6 +114,40 @@ static void server_opts(rt_runtime *rt, sv_opts *o)
     o->ext_arg = rt;
 }
 
+/* The secrets of the declared streams' aws_keys, into sc[i] (sc[i] is
+ * cf->streams[i]'s); *held: what to wipe and free after sv_start.  0 / -1. */
+static int aws_secrets(const cf_config *cf, sv_stream_conf *sc, char ***held, char *err,
+                       size_t errlen)
+{
+    int total = 0;
+    for (int i = 0; i < cf->nstreams; i++) total += cf->streams[i].aws_keys.n;
+    *held = ut_calloc((size_t)total + 1, sizeof **held);
+    for (int i = 0, k = 0; i < cf->nstreams; i++) {
+        const cf_stream *cs = &cf->streams[i];
+        sc[i].aws_ids = (const char *const *)cs->aws_keys.v;
+        sc[i].aws_secrets = (const char *const *)(*held + k);
+        sc[i].naws = cs->aws_keys.n;
+        sc[i].aws_anonymous = cs->aws_anonymous;
+        for (int j = 0; j < cs->aws_keys.n; j++, k++) {
+            char v[JB_SECRET_MAX], e[512];
+            if (jb_secret(cf, cs->aws_keys.v[j], v, e, sizeof e))
+                return ut_err(err, errlen, "streams.%s.aws_keys: %s", cs->name, e);
+            (*held)[k] = ut_strdup(v);
+            memset(v, 0, sizeof v);
+        }
+    }
+    return 0;
+}
+
+static void aws_secrets_free(char **held)
+{
+    for (int i = 0; held && held[i]; i++) {
+        memset(held[i], 0, strlen(held[i]));
+        free(held[i]);
+    }
+    free(held);
+}
+
 int rt__serve(rt_runtime *rt, char *err, size_t errlen)
 {
     const cf_config *cf = rt->cf;
@@ -147,7 +181,10 @@ int rt__serve(rt_runtime *rt, char *err, size_t errlen)
     }
     o.streams = sc;
     o.nstreams = n;
-    rt->server = sv_start(&o, err, errlen); /* copies what it keeps */
+    char **held = NULL;
+    if (aws_secrets(cf, sc, &held, err, errlen) == 0)
+        rt->server = sv_start(&o, err, errlen); /* copies what it keeps */
+    aws_secrets_free(held);
     free(sc);
     free(names);
     free(tables);

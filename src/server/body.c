@@ -118,7 +118,7 @@ static void add_bad(sv_batch *b, int line, sv_reject why, const char *msg, const
 }
 
 /* Validate one record and file it as ok or bad. */
-static void check_record(js_parser *p, sv_batch *b, const sv_limits *lim, const char *rec,
+void sv_batch_check(js_parser *p, sv_batch *b, const sv_limits *lim, const char *rec,
                          size_t n, int line)
 {
     char msg[180];
@@ -156,7 +156,7 @@ static int split_ndjson(js_parser *p, sv_batch *b, const sv_limits *lim, char *e
             if (b->nrecords >= lim->max_records)
                 return ut_err(err, errlen, "more than %d records in one request",
                               lim->max_records), 413;
-            check_record(p, b, lim, a, (size_t)(z - a), line);
+            sv_batch_check(p, b, lim, a, (size_t)(z - a), line);
         }
         s = nl ? nl + 1 : end;
     }
@@ -229,7 +229,7 @@ static int split_array(js_parser *p, sv_batch *b, const sv_limits *lim, size_t s
                 return 0;
             }
             if (z == i) add_bad(b, 0, SV_REJ_INVALID_JSON, "empty array element", s + i, 0);
-            else check_record(p, b, lim, s + i, z - i, 0);
+            else sv_batch_check(p, b, lim, s + i, z - i, 0);
             i = skip_ws(s, e + 1, len);
             if (s[e] == ']') break;
         }

@@ -247,6 +247,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
     enum MHD_Result r;
     (void)version;
     if (!*ctx && first_checks(s, c, &r)) return r;
+    if (sv__is_kinesis(c, url, method)) return sv__kinesis(s, c, upload, upload_size, ctx);
     if (match_records(url, name, sizeof name)) {
         if (strcmp(method, "POST")) return sv__reply_error(s, c, 405, "use POST");
         return sv__ingest(s, c, name, upload, upload_size, ctx);
@@ -306,6 +307,8 @@ static void completed(void *cls, struct MHD_Connection *c, void **ctx,
         if (!memcmp(qb->tag, "QRY", 4)) {
             ut_buf_free(&qb->b);
             free(qb);
+        } else if (!memcmp(qb->tag, "KIN", 4)) {
+            sv__kinesis_done(cls, *ctx);
         } else {
             sv__ingest_done(cls, *ctx);
         }

@@ -43,7 +43,7 @@ static void add(uint64_t *counter, uint64_t n)
 }
 
 /* 507 when the stream is over its budget or the disk is nearly full. */
-static int storage_full(sv_server *s, sv__stream *st, char *msg, size_t n)
+int sv__storage_full(sv_server *s, sv__stream *st, char *msg, size_t n)
 {
     if (st->max_bytes) {
         jr_info info;
@@ -66,18 +66,37 @@ static int storage_full(sv_server *s, sv__stream *st, char *msg, size_t n)
     return 0;
 }
 
-static void release(sv_server *s, ingest_ctx *x)
+void sv__body_release(sv_server *s, ut_buf *body, uint64_t *held)
 {
-    if (x->held) __atomic_fetch_sub(&s->inflight_bytes, x->held, __ATOMIC_RELAXED);
-    x->held = 0;
+    if (*held) __atomic_fetch_sub(&s->inflight_bytes, *held, __ATOMIC_RELAXED);
+    *held = 0;
+    ut_buf_free(body);
+}
+
+int sv__body_take(sv_server *s, ut_buf *body, uint64_t *held, size_t cap, const char *upload,
+                  size_t n, char *msg, size_t msglen)
+{
+    if (body->len + n > cap) {
+        snprintf(msg, msglen, "body is over the %zu-byte limit", cap);
+        sv__body_release(s, body, held);
+        return 413;
+    }
+    uint64_t now = __atomic_add_fetch(&s->inflight_bytes, n, __ATOMIC_RELAXED);
+    *held += n;
+    if (now > s->max_inflight_bytes) {
+        snprintf(msg, msglen, "server is busy: too much request data in flight");
+        sv__body_release(s, body, held);
+        return 429;
+    }
+    ut_buf_put(body, upload, n);
+    return 0;
 }
 
 void sv__ingest_done(sv_server *s, void *ctx)
 {
     ingest_ctx *x = ctx;
     if (!x) return;
-    release(s, x);
-    ut_buf_free(&x->body);
+    sv__body_release(s, &x->body, &x->held);
     free(x);
 }
 
@@ -116,7 +135,7 @@ static enum MHD_Result first_call(sv_server *s, struct MHD_Connection *c, const 
                  s->o.limits.max_body);
         return sv__reply_error(s, c, 413, err);
     }
-    if (storage_full(s, st, err, sizeof err)) return sv__reply_error(s, c, 507, err);
+    if (sv__storage_full(s, st, err, sizeof err)) return sv__reply_error(s, c, 507, err);
     ingest_ctx *x = ut_calloc(1, sizeof *x);
     memcpy(x->tag, "ING", 4);
     x->st = st;
@@ -126,7 +145,7 @@ static enum MHD_Result first_call(sv_server *s, struct MHD_Connection *c, const 
     return MHD_YES;
 }
 
-static void record_errors(sv_server *s, sv__stream *st, const sv_batch *b, int64_t ts)
+void sv__record_errors(sv_server *s, sv__stream *st, const sv_batch *b, int64_t ts)
 {
     char err[300];
     jr_stream *es = sv__errors_stream(s, st, err, sizeof err);
@@ -196,7 +215,7 @@ static enum MHD_Result finish(sv_server *s, struct MHD_Connection *c, ingest_ctx
     }
     if (b.nbad) {
         for (int i = 0; i < b.nbad; i++) add(&st->rejects[b.bad[i].why], 1);
-        record_errors(s, st, &b, ts);
+        sv__record_errors(s, st, &b, ts);
     }
     ut_buf out = {0};
     ut_buf_printf(&out, "{\"accepted\":%d,\"rejected\":%d", b.nok, b.nbad);
@@ -233,24 +252,8 @@ enum MHD_Result sv__ingest(sv_server *s, struct MHD_Connection *c, const char *s
         size_t n = *upload_size;
         *upload_size = 0;
         if (x->status) return MHD_YES; /* discarding the rest of a refused body */
-        if (x->body.len + n > s->o.limits.max_body) {
-            x->status = 413;
-            snprintf(x->msg, sizeof x->msg, "body is over the %zu-byte limit",
-                     s->o.limits.max_body);
-            release(s, x);
-            ut_buf_free(&x->body);
-            return MHD_YES;
-        }
-        uint64_t held = __atomic_add_fetch(&s->inflight_bytes, n, __ATOMIC_RELAXED);
-        x->held += n;
-        if (held > s->max_inflight_bytes) {
-            x->status = 429;
-            snprintf(x->msg, sizeof x->msg, "server is busy: too much request data in flight");
-            release(s, x);
-            ut_buf_free(&x->body);
-            return MHD_YES;
-        }
-        ut_buf_put(&x->body, upload, n);
+        x->status = sv__body_take(s, &x->body, &x->held, s->o.limits.max_body, upload, n,
+                                  x->msg, sizeof x->msg);
         return MHD_YES;
     }
     return finish(s, c, x);

@@ -62,6 +62,13 @@ static void stream_free(sv__stream *st)
     jr_stream_close(st->errors);
     for (int k = 0; k < st->ntokens; k++) free(st->tokens[k]);
     free(st->tokens);
+    for (int k = 0; k < st->naws; k++) {
+        free(st->aws_ids[k]);
+        memset(st->aws_secrets[k], 0, strlen(st->aws_secrets[k]));
+        free(st->aws_secrets[k]);
+    }
+    free(st->aws_ids);
+    free(st->aws_secrets);
     pthread_mutex_destroy(&st->errors_mu);
     free(st);
 }
@@ -100,6 +107,15 @@ static sv__stream *open_stream(sv_server *s, const sv_stream_conf *c, const sv__
     st->ntokens = c->ntokens;
     st->tokens = ut_calloc((size_t)c->ntokens + 1, sizeof *st->tokens);
     for (int i = 0; i < c->ntokens; i++) st->tokens[i] = ut_strdup(c->tokens[i]);
+    st->naws = c->naws;
+    st->aws_anonymous = c->aws_anonymous;
+    st->aws_ids = ut_calloc((size_t)c->naws + 1, sizeof *st->aws_ids);
+    st->aws_secrets = ut_calloc((size_t)c->naws + 1, sizeof *st->aws_secrets);
+    for (int i = 0; i < c->naws; i++) {
+        st->aws_ids[i] = ut_strdup(c->aws_ids[i]);
+        st->aws_secrets[i] = ut_strdup(c->aws_secrets[i]);
+    }
+    st->created_s = (int64_t)time(NULL);
     pthread_mutex_init(&st->errors_mu, NULL);
     if (sink && open_sink(s, st, &c->sink_opts, e)) {
         stream_free(st); /* not registered: it takes no write its sink would not land */

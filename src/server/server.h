@@ -41,6 +41,12 @@ typedef struct sv_stream_conf {
     const char *name;
     const char *const *tokens; /* write tokens; ntokens == 0 means no auth */
     int ntokens;
+    /* the Kinesis / Firehose API (kinesis.c): access key ids allowed to write
+     * with SigV4 and their secrets; aws_anonymous: unsigned requests too */
+    const char *const *aws_ids;
+    const char *const *aws_secrets;
+    int naws;
+    int aws_anonymous;
     jr_opts jr;
     uint64_t max_bytes;        /* disk budget of the stream; 0 = none */
     int sink;                  /* land the stream in the lake */
@@ -148,6 +154,10 @@ typedef struct sv_batch {
 int sv_body_parse(js_parser *p, const void *body, size_t len, const char *encoding,
                   const sv_limits *lim, sv_batch *out, char *err, size_t errlen);
 void sv_batch_free(sv_batch *b);
+/* Validate one record (rec[0..n), pointing into memory that outlives b) and
+ * file it in b as ok or bad; line: its NDJSON line, 0 for none. */
+void sv_batch_check(js_parser *p, sv_batch *b, const sv_limits *lim, const char *rec, size_t n,
+                    int line);
 
 /* ---- the console's files (assets.c) ------------------------------------------- */
 

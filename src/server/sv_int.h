@@ -37,6 +37,9 @@ typedef struct sv__stream {
     char name[72];
     char **tokens;
     int ntokens;
+    char **aws_ids, **aws_secrets; /* Kinesis API keys (their secrets wiped at close) */
+    int naws, aws_anonymous;
+    int64_t created_s;              /* when it was opened (Describe's creation time) */
     uint64_t max_bytes;
     jr_stream *jr;
     jr_stream *errors;              /* "<name>.errors", opened on first reject */
@@ -177,6 +180,24 @@ void sv__watch_stop(sv_server *s);
 sv__conn *sv__watch_add(sv_server *s, int fd);
 void sv__watch_remove(sv_server *s, sv__conn *c);
 void sv__watch_request(sv_server *s, sv__conn *c, int in_request);
+
+/* ingest.c, shared with kinesis.c */
+/* 1 (msg says why) when the stream is over its disk budget or the disk is
+ * nearly full. */
+int sv__storage_full(sv_server *s, sv__stream *st, char *msg, size_t n);
+/* Rejected records of b into "<stream>.errors" with their reasons. */
+void sv__record_errors(sv_server *s, sv__stream *st, const sv_batch *b, int64_t ts);
+/* Add upload[0..n) to body, counted in the server's bytes in flight: 0, or
+ * 413 (over cap) / 429 (too much in flight) with msg and body dropped. */
+int sv__body_take(sv_server *s, ut_buf *body, uint64_t *held, size_t cap, const char *upload,
+                  size_t n, char *msg, size_t msglen);
+void sv__body_release(sv_server *s, ut_buf *body, uint64_t *held);
+
+/* kinesis.c: POST / with X-Amz-Target (the Kinesis and Firehose APIs) */
+int sv__is_kinesis(struct MHD_Connection *c, const char *url, const char *method);
+enum MHD_Result sv__kinesis(sv_server *s, struct MHD_Connection *c, const char *upload,
+                            size_t *upload_size, void **ctx);
+void sv__kinesis_done(sv_server *s, void *ctx);
 
 /* http.c */
 enum MHD_Result sv__reply(sv_server *s, struct MHD_Connection *c, int code, const char *ctype,

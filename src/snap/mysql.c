@@ -269,6 +269,7 @@ static int fill_columns(sn_scan *sc, MYSQL_RES *r, int n)
                  &m->form[sc->ncols]);
         c->not_null = row[5] && !strcmp(row[5], "NO");
         c->position = row[6] ? atoi(row[6]) : sc->ncols + 1;
+        c->pk = row[7] ? atoi(row[7]) : 0;
         sc->ncols++;
     }
     return 0;
@@ -279,8 +280,11 @@ static int my_columns(sn_scan *sc, const char *schema, const char *table, char *
 {
     ut_buf q = {0};
     ut_buf_puts(&q, "SELECT column_name, column_type, lower(data_type), numeric_precision, "
-                    "numeric_scale, is_nullable, ordinal_position FROM information_schema.columns "
-                    "WHERE table_schema = ");
+                    "numeric_scale, is_nullable, ordinal_position, (SELECT k.ordinal_position "
+                    "FROM information_schema.key_column_usage k WHERE k.constraint_name = "
+                    "'PRIMARY' AND k.table_schema = c.table_schema AND k.table_name = "
+                    "c.table_name AND k.column_name = c.column_name) FROM "
+                    "information_schema.columns c WHERE table_schema = ");
     sn__quote_literal(&q, schema);
     ut_buf_puts(&q, " AND table_name = ");
     sn__quote_literal(&q, table);

@@ -102,7 +102,9 @@ static int pg_columns(sn_scan *sc, const char *schema, const char *table, char *
     static const char q[] =
         "SELECT a.attname, format_type(a.atttypid, a.atttypmod), coalesce(bt.typname, "
         "t.typname), CASE WHEN t.typtype = 'd' THEN t.typtypmod ELSE a.atttypmod END, "
-        "a.attnotnull, to_regclass(format('%I.%I', $1::text, $2::text)) IS NOT NULL, a.attnum FROM (SELECT 1) one "
+        "a.attnotnull, to_regclass(format('%I.%I', $1::text, $2::text)) IS NOT NULL, a.attnum, "
+        "coalesce((SELECT array_position(string_to_array(i.indkey::text, ' ')::int2[], a.attnum) "
+        "FROM pg_index i WHERE i.indrelid = a.attrelid AND i.indisprimary), 0) FROM (SELECT 1) one "
         "LEFT JOIN pg_attribute a ON a.attrelid = to_regclass(format('%I.%I', $1::text, $2::text)) "
         "AND a.attnum > 0 AND NOT a.attisdropped LEFT JOIN pg_type t ON t.oid = a.atttypid "
         "LEFT JOIN pg_type bt ON t.typtype = 'd' AND bt.oid = t.typbasetype ORDER BY a.attnum";
@@ -130,6 +132,7 @@ static int pg_columns(sn_scan *sc, const char *schema, const char *table, char *
             classify(c, PQgetvalue(r, i, 2), atoi(PQgetvalue(r, i, 3)));
             c->not_null = PQgetvalue(r, i, 4)[0] == 't';
             c->position = atoi(PQgetvalue(r, i, 6));
+            c->pk = atoi(PQgetvalue(r, i, 7));
         }
     }
     PQclear(r);

@@ -64,6 +64,7 @@ typedef struct sn_column {
     int not_null;
     int position;    /* the source's own column number (PostgreSQL's attnum: kept by a
                         rename or a type change, never reused after a drop) */
+    int pk;          /* its place in the primary key (1 = the first column), 0: not in it */
 } sn_column;
 
 typedef struct sn_source sn_source;

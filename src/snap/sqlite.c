@@ -219,7 +219,7 @@ static int read_columns(sn_scan *sc, const char *name, char *err, size_t errlen)
 {
     sl_scan *m = sc->impl;
     sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(db_of(sc->src), "SELECT cid, name, type, \"notnull\" FROM "
+    if (sqlite3_prepare_v2(db_of(sc->src), "SELECT cid, name, type, \"notnull\", pk FROM "
                            "pragma_table_xinfo(?1, 'main') WHERE hidden <> 1 ORDER BY cid",
                            -1, &st, NULL) != SQLITE_OK)
         return db_err(sc->src, "the columns", err, errlen);
@@ -244,6 +244,7 @@ static int read_columns(sn_scan *sc, const char *name, char *err, size_t errlen)
         snprintf(c->type, sizeof c->type, "%s", ct ? ct : "");
         c->not_null = sqlite3_column_int(st, 3) != 0;
         c->position = sqlite3_column_int(st, 0) + 1;
+        c->pk = sqlite3_column_int(st, 4);
         m->aff[sc->ncols++] = (uint8_t)affinity(c->type);
     }
     sqlite3_finalize(st);

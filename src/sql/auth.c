@@ -51,13 +51,14 @@ static int decide(sq_engine *e, int action, const char *a1, const char *a2, cons
         if (a1 && (!strcmp(a1, "sqlite_master") || !strcmp(a1, "sqlite_temp_master")))
             return SQLITE_OK;
         return !e->o.read_only && temp_db(db) ? SQLITE_OK : SQLITE_DENY;
+    case SQLITE_DROP_TEMP_VIEW: /* the catalog's views are sluice's, not the query's */
+        return e->o.read_only || sq__is_view(e, a1) ? SQLITE_DENY : SQLITE_OK;
     case SQLITE_CREATE_TEMP_TABLE:
     case SQLITE_CREATE_TEMP_INDEX:
     case SQLITE_CREATE_TEMP_VIEW:
     case SQLITE_CREATE_TEMP_TRIGGER:
     case SQLITE_DROP_TEMP_TABLE:
     case SQLITE_DROP_TEMP_INDEX:
-    case SQLITE_DROP_TEMP_VIEW:
     case SQLITE_DROP_TEMP_TRIGGER:
         return e->o.read_only ? SQLITE_DENY : SQLITE_OK; /* a read-only engine writes nothing */
     case SQLITE_INSERT:

@@ -127,6 +127,7 @@ void sq_close(sq_engine *e)
     }
     free(e->tails);
     free(e->known);
+    free(e->views);
     free(e);
 }
 
@@ -180,7 +181,7 @@ int sq_refresh(sq_engine *e, char *err, size_t errlen)
         }
         e->known[k].version = version;
     }
-    rc = 0;
+    rc = sq__views_refresh(e, err, errlen);
 fail:
     ct_names_free(names, n);
     return rc;

@@ -27,6 +27,11 @@ typedef struct sq_known {
     int version;
 } sq_known;
 
+typedef struct sq_known_view {
+    char name[128];
+    uint64_t hash; /* of its text */
+} sq_known_view;
+
 struct sq_engine {
     sqlite3 *db;
     ct_catalog *cat;
@@ -38,6 +43,8 @@ struct sq_engine {
     int nstreams;
     sq_known *known; /* tables declared in "lake" */
     int nknown;
+    sq_known_view *views; /* the catalog's views, TEMP views (views.c) */
+    int nviews;
     int in_user;      /* authorizer active */
     int64_t deadline_ns;
     int timed_out, nfile_tabs;
@@ -45,6 +52,11 @@ struct sq_engine {
     int denied;          /* the authorizer refused something in this statement */
     sq_stats stats;
 };
+
+/* views.c: make the catalog's views (TEMP views) as it has them now.  0 / -1. */
+int sq__views_refresh(sq_engine *e, char *err, size_t errlen);
+/* views.c: is name (any case) one of them? */
+int sq__is_view(const sq_engine *e, const char *name);
 
 /* lg_warn once per process for a given message (engine.c). */
 void sq__warn_once(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

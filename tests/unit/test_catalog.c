@@ -121,7 +121,7 @@ TEST(catalog_open_refuses_foreign_and_newer_files)
     sqlite3_stmt *s;
     CHECK(sqlite3_prepare_v2(db, "SELECT count(*) FROM schema_migrations", -1, &s, NULL) == SQLITE_OK);
     CHECK(sqlite3_step(s) == SQLITE_ROW);
-    CHECK_EQ_INT(sqlite3_column_int(s, 0), 7); /* v1 tables, v2 runs, v3, v4 parts, v5 accounts, v6 outbox, v7 part_state */
+    CHECK_EQ_INT(sqlite3_column_int(s, 0), 8); /* v1 tables, v2 runs, v3, v4 parts, v5 accounts, v6 outbox, v7 part_state, v8 views */
     sqlite3_finalize(s);
     CHECK(sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master WHERE name = 'runs_part_span'",
                              -1, &s, NULL) == SQLITE_OK);
@@ -1307,5 +1307,85 @@ TEST(catalog_describe_json)
     ut_buf_free(&b);
     ct_description_free(&d);
     ct_description_free(NULL);
+    ct_close(c);
+}
+
+/* ---- views ---------------------------------------------------------------- */
+
+static ct_view order_view(void)
+{
+    ct_view v;
+    memset(&v, 0, sizeof v);
+    snprintf(v.name, sizeof v.name, "events_latest");
+    snprintf(v.base, sizeof v.base, "events");
+    snprintf(v.job, sizeof v.job, "shop");
+    snprintf(v.key[0], sizeof v.key[0], "id");
+    v.nkey = 1;
+    snprintf(v.order, sizeof v.order, "ts");
+    return v;
+}
+
+TEST(catalog_view_sql_dialects)
+{
+    ct_column cols[9];
+    ct_table t = ddl_table(cols);
+    ct_view v = order_view();
+    char *s = ct_view_sql(&v, &t, "sqlite", NULL, 0, err, sizeof err);
+    CHECK_MSG(s, "%s", err);
+    /* data columns only (dt is the partition's), ties: later partitions, then the others */
+    CHECK_EQ_STR(s, "SELECT \"flag\", \"id\", \"cost\", \"na\"\"me`x\", \"ts\", \"day\", \"n\", "
+                    "\"ratio\" FROM (SELECT *, row_number() OVER (PARTITION BY \"id\" ORDER BY "
+                    "\"ts\" DESC NULLS LAST, \"dt\" DESC, \"hr\" DESC, \"flag\", \"cost\", "
+                    "\"na\"\"me`x\", \"day\", \"n\", \"ratio\") AS \"_sluice_rn\" FROM "
+                    "\"events\") WHERE \"_sluice_rn\" = 1");
+    free(s);
+    s = ct_view_sql(&v, &t, "spark", "web", 1, err, sizeof err);
+    CHECK_MSG(s && strstr(s, "CREATE OR REPLACE VIEW `web`.`events_latest` AS\n") &&
+                  strstr(s, "PARTITION BY `id` ORDER BY `ts` DESC NULLS LAST") &&
+                  strstr(s, "`na\"me``x`") && strstr(s, "FROM `web`.`events`\n) AS `latest`"),
+              "%s", s ? s : err);
+    free(s);
+    CHECK(!ct_view_sql(&v, &t, "oracle", NULL, 1, err, sizeof err) && strstr(err, "oracle"));
+    snprintf(v.key[0], sizeof v.key[0], "dt"); /* a partition column is no key */
+    CHECK(!ct_view_sql(&v, &t, "trino", NULL, 1, err, sizeof err) &&
+          strstr(err, "has no column 'dt'"));
+}
+
+TEST(catalog_view_put_names)
+{
+    ct_catalog *c = ct_open(db_path("views"), err, sizeof err);
+    CHECK_MSG(c, "%s", err);
+    ct_column cols[2] = {{.name = "id", .type = CT_INT64}, {.name = "ts", .type = CT_TIMESTAMP}};
+    ct_table t;
+    CHECK(ct_table_ensure(c, "events", "/x/events", "dt", "", &t, err, sizeof err) == 1);
+    int ver;
+    CHECK_MSG(ct_schema_set(c, t.id, cols, 2, "created", &ver, err, sizeof err) == 0, "%s", err);
+    ct_table_free(&t);
+    ct_view v = order_view();
+    CHECK_MSG(ct_view_put(c, &v, err, sizeof err) == 0, "%s", err);
+    CHECK_MSG(ct_view_put(c, &v, err, sizeof err) == 0, "again: %s", err); /* an update */
+    ct_view g;
+    CHECK(ct_view_get(c, "EVENTS_LATEST", &g, err, sizeof err) == 1);
+    CHECK_EQ_STR(g.base, "events");
+    CHECK_EQ_INT(g.nkey, 1);
+    CHECK_EQ_STR(g.key[0], "id");
+    CHECK(strstr(g.sql, "PARTITION BY \"id\" ORDER BY \"ts\" DESC") != NULL);
+    ct_view_free(&g);
+    snprintf(v.job, sizeof v.job, "other"); /* another job's view of that name */
+    CHECK(ct_view_put(c, &v, err, sizeof err) < 0 && strstr(err, "is job shop's"));
+    snprintf(v.name, sizeof v.name, "Events"); /* a table's name, in another case */
+    CHECK(ct_view_put(c, &v, err, sizeof err) < 0 && strstr(err, "a table named events"));
+    /* and no table may take a view's name */
+    CHECK(ct_table_ensure(c, "Events_Latest", "/x/e2", "", "", NULL, err, sizeof err) < 0 &&
+          strstr(err, "a view named 'events_latest' exists"));
+    ct_view *all;
+    CHECK_EQ_INT(ct_views(c, &all, err, sizeof err), 1);
+    ct_views_free(all, 1);
+    v = order_view(); /* renamed in the config: the new name replaces the old */
+    snprintf(v.name, sizeof v.name, "events_now");
+    CHECK_MSG(ct_view_put(c, &v, err, sizeof err) == 0, "%s", err);
+    CHECK_EQ_INT(ct_views(c, &all, err, sizeof err), 1);
+    CHECK_EQ_STR(all[0].name, "events_now");
+    ct_views_free(all, 1);
     ct_close(c);
 }

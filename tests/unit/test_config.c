@@ -661,3 +661,29 @@ TEST(config_sink_tables_and_collisions)
     CHECK_EQ_INT(c->shutdown_timeout_ms, 5000);
     cf_destroy(c);
 }
+
+/* tables.<t>.merge is on when given (a mapping, or empty), off when absent */
+TEST(config_snapshot_merge_given)
+{
+    cf_config *c = load("postgres:\n  app: {conninfo: \"\"}\njobs:\n  j:\n    kind: snapshot\n"
+                            "    source: app\n    tables:\n"
+                            "      s.a: {cursor: u, merge: {}}\n"
+                            "      s.b:\n        cursor: u\n        merge:\n"
+                            "      s.c: {cursor: u, merge: {key: [x, y], view: b_now}}\n"
+                            "      s.d: {cursor: u}\n");
+    CHECK_MSG(c, "%s", err);
+    if (!c) return;
+    const cf_job *j = &c->jobs[0];
+    CHECK(cf_snap_table_find(j, "s.a")->merge.line > 0);
+    CHECK(cf_snap_table_find(j, "s.b")->merge.line > 0);
+    const cf_snap_merge *m = &cf_snap_table_find(j, "s.c")->merge;
+    CHECK(m->line > 0 && m->key.n == 2 && !strcmp(m->key.v[1], "y") && !strcmp(m->view, "b_now"));
+    CHECK_EQ_INT(cf_snap_table_find(j, "s.d")->merge.line, 0);
+    cf_destroy(c);
+    c = load("postgres:\n  app: {conninfo: \"\"}\njobs:\n  j:\n    kind: snapshot\n"
+                 "    source: app\n    tables:\n      s.a: {cursor: u, merge: {key: [x, x]}}\n");
+    CHECK(!c && strstr(err, "jobs.j.tables.s.a.merge.key: duplicate item"));
+    c = load("postgres:\n  app: {conninfo: \"\"}\njobs:\n  j:\n    kind: snapshot\n"
+                 "    source: app\n    tables:\n      s.a: {cursor: u, merge: {view: \"a b\"}}\n");
+    CHECK(!c && strstr(err, "merge"));
+}

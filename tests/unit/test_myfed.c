@@ -7,12 +7,12 @@
 #include <stdlib.h>
 
 static myf_col col(myf_kind k, int flags) { return (myf_col){.name = "c", .kind = k, .flags = flags}; }
-static myf_val vint(int64_t i) { return (myf_val){.type = SQLITE_INTEGER, .i = i}; }
-static myf_val vdbl(double d) { return (myf_val){.type = SQLITE_FLOAT, .d = d}; }
-static myf_val vtxt(const char *s) { return (myf_val){.type = SQLITE_TEXT, .p = s, .n = (int)strlen(s)}; }
+static fed_val vint(int64_t i) { return (fed_val){.type = SQLITE_INTEGER, .i = i}; }
+static fed_val vdbl(double d) { return (fed_val){.type = SQLITE_FLOAT, .d = d}; }
+static fed_val vtxt(const char *s) { return (fed_val){.type = SQLITE_TEXT, .p = s, .n = (int)strlen(s)}; }
 
 /* The term for one predicate ("" when not pushed) into out. */
-static int render(myf_col c, myf_op op, const myf_val *v, int nv, char *out, size_t n)
+static int render(myf_col c, fed_op op, const fed_val *v, int nv, char *out, size_t n)
 {
     ut_buf b = {0};
     int r = myf__render_pred(&b, &c, op, v, nv);
@@ -50,93 +50,93 @@ TEST(myfed_kinds)
 TEST(myfed_render_values)
 {
     char out[256];
-    myf_val v[3] = {vtxt("it's \\ \"x\""), vtxt("b"), vint(1)};
-    CHECK(render(col(MYF_STRING, MYF_UTF8 | MYF_CI), MYF_EQ, v, 1, out, sizeof out));
+    fed_val v[3] = {vtxt("it's \\ \"x\""), vtxt("b"), vint(1)};
+    CHECK(render(col(MYF_STRING, MYF_UTF8 | MYF_CI), FED_EQ, v, 1, out, sizeof out));
     CHECK_EQ_STR(out, "\"c\" = 'it''s \\ \"x\"'"); /* NO_BACKSLASH_ESCAPES: \ is a plain byte */
-    CHECK(render(col(MYF_STRING, MYF_UTF8 | MYF_CI), MYF_IN, v, 2, out, sizeof out));
+    CHECK(render(col(MYF_STRING, MYF_UTF8 | MYF_CI), FED_IN, v, 2, out, sizeof out));
     CHECK_EQ_STR(out, "\"c\" IN ('it''s \\ \"x\"', 'b')");
-    CHECK(!render(col(MYF_STRING, MYF_UTF8), MYF_IN, v, 3, out, sizeof out)); /* an integer */
-    CHECK(render(col(MYF_STRING, MYF_UTF8), MYF_LT, &v[1], 1, out, sizeof out));
+    CHECK(!render(col(MYF_STRING, MYF_UTF8), FED_IN, v, 3, out, sizeof out)); /* an integer */
+    CHECK(render(col(MYF_STRING, MYF_UTF8), FED_LT, &v[1], 1, out, sizeof out));
     CHECK_EQ_STR(out, "CAST(\"c\" AS BINARY) < 'b'");
-    CHECK(!render(col(MYF_STRING, 0), MYF_LT, &v[1], 1, out, sizeof out)); /* latin1: bytes differ */
-    myf_val i = vint(-5), d = vdbl(1.5), big = vint(((int64_t)1 << 53) + 1);
-    CHECK(render(col(MYF_INT, 0), MYF_GE, &i, 1, out, sizeof out));
+    CHECK(!render(col(MYF_STRING, 0), FED_LT, &v[1], 1, out, sizeof out)); /* latin1: bytes differ */
+    fed_val i = vint(-5), d = vdbl(1.5), big = vint(((int64_t)1 << 53) + 1);
+    CHECK(render(col(MYF_INT, 0), FED_GE, &i, 1, out, sizeof out));
     CHECK_EQ_STR(out, "\"c\" >= -5");
-    CHECK(!render(col(MYF_INT, 0), MYF_GE, &d, 1, out, sizeof out));
-    CHECK(render(col(MYF_DECIMAL, 0), MYF_LT, &d, 1, out, sizeof out));
+    CHECK(!render(col(MYF_INT, 0), FED_GE, &d, 1, out, sizeof out));
+    CHECK(render(col(MYF_DECIMAL, 0), FED_LT, &d, 1, out, sizeof out));
     CHECK_EQ_STR(out, "\"c\" < 1.5e0"); /* a double: compared as the double SQLite sees */
-    CHECK(render(col(MYF_DOUBLE, 0), MYF_EQ, &i, 1, out, sizeof out));
+    CHECK(render(col(MYF_DOUBLE, 0), FED_EQ, &i, 1, out, sizeof out));
     CHECK_EQ_STR(out, "\"c\" = -5e0");
-    CHECK(!render(col(MYF_DOUBLE, 0), MYF_EQ, &big, 1, out, sizeof out));
-    myf_val blob = {.type = SQLITE_BLOB, .p = "\x00\xff", .n = 2};
-    CHECK(render(col(MYF_BLOB, 0), MYF_EQ, &blob, 1, out, sizeof out));
+    CHECK(!render(col(MYF_DOUBLE, 0), FED_EQ, &big, 1, out, sizeof out));
+    fed_val blob = {.type = SQLITE_BLOB, .p = "\x00\xff", .n = 2};
+    CHECK(render(col(MYF_BLOB, 0), FED_EQ, &blob, 1, out, sizeof out));
     CHECK_EQ_STR(out, "\"c\" = X'00ff'");
-    myf_val nul = {.type = SQLITE_TEXT, .p = "a\0b", .n = 3}, bad = vtxt("\xc3");
-    CHECK(!render(col(MYF_STRING, MYF_UTF8), MYF_EQ, &nul, 1, out, sizeof out));
-    CHECK(!render(col(MYF_STRING, MYF_UTF8), MYF_EQ, &bad, 1, out, sizeof out));
-    CHECK(!render(col(MYF_YEAR, 0), MYF_EQ, &i, 1, out, sizeof out));
-    CHECK(!render(col(MYF_BIT, 0), MYF_EQ, &i, 1, out, sizeof out));
-    CHECK(render(col(MYF_BIT, 0), MYF_ISNULL, NULL, 0, out, sizeof out));
+    fed_val nul = {.type = SQLITE_TEXT, .p = "a\0b", .n = 3}, bad = vtxt("\xc3");
+    CHECK(!render(col(MYF_STRING, MYF_UTF8), FED_EQ, &nul, 1, out, sizeof out));
+    CHECK(!render(col(MYF_STRING, MYF_UTF8), FED_EQ, &bad, 1, out, sizeof out));
+    CHECK(!render(col(MYF_YEAR, 0), FED_EQ, &i, 1, out, sizeof out));
+    CHECK(!render(col(MYF_BIT, 0), FED_EQ, &i, 1, out, sizeof out));
+    CHECK(render(col(MYF_BIT, 0), FED_ISNULL, NULL, 0, out, sizeof out));
     CHECK_EQ_STR(out, "\"c\" IS NULL");
 }
 
 TEST(myfed_render_times)
 {
     char out[256];
-    myf_val ts = vtxt("2024-05-01T12:00:00.500000Z"), short_ = vtxt("2024-05-01T12:00:00.5Z");
-    myf_val ntz = vtxt("2024-05-01T12:00:00"), day = vtxt("2024-05-01"), badday = vtxt("2024-02-30");
-    CHECK(render(col(MYF_TIMESTAMP, 0), MYF_EQ, &ts, 1, out, sizeof out));
+    fed_val ts = vtxt("2024-05-01T12:00:00.500000Z"), short_ = vtxt("2024-05-01T12:00:00.5Z");
+    fed_val ntz = vtxt("2024-05-01T12:00:00"), day = vtxt("2024-05-01"), badday = vtxt("2024-02-30");
+    CHECK(render(col(MYF_TIMESTAMP, 0), FED_EQ, &ts, 1, out, sizeof out));
     CHECK_EQ_STR(out, "\"c\" = '2024-05-01 12:00:00.500000'");
-    CHECK(render(col(MYF_TIMESTAMP, 0), MYF_GT, &ts, 1, out, sizeof out));
+    CHECK(render(col(MYF_TIMESTAMP, 0), FED_GT, &ts, 1, out, sizeof out));
     CHECK_EQ_STR(out, "\"c\" >= '2024-05-01 11:59:59.500000'"); /* widened */
-    CHECK(render(col(MYF_DATETIME, 0), MYF_LT, &ntz, 1, out, sizeof out));
+    CHECK(render(col(MYF_DATETIME, 0), FED_LT, &ntz, 1, out, sizeof out));
     CHECK_EQ_STR(out, "\"c\" <= '2024-05-01 12:00:01.000000'");
-    CHECK(!render(col(MYF_TIMESTAMP, 0), MYF_EQ, &short_, 1, out, sizeof out)); /* not canonical */
-    CHECK(!render(col(MYF_DATETIME, 0), MYF_EQ, &ts, 1, out, sizeof out));      /* a Z: not ntz */
-    CHECK(render(col(MYF_DATE, 0), MYF_GE, &day, 1, out, sizeof out));
+    CHECK(!render(col(MYF_TIMESTAMP, 0), FED_EQ, &short_, 1, out, sizeof out)); /* not canonical */
+    CHECK(!render(col(MYF_DATETIME, 0), FED_EQ, &ts, 1, out, sizeof out));      /* a Z: not ntz */
+    CHECK(render(col(MYF_DATE, 0), FED_GE, &day, 1, out, sizeof out));
     CHECK_EQ_STR(out, "\"c\" >= '2024-05-01'");
-    CHECK(!render(col(MYF_DATE, 0), MYF_GE, &badday, 1, out, sizeof out));
+    CHECK(!render(col(MYF_DATE, 0), FED_GE, &badday, 1, out, sizeof out));
     /* zero dates are NULL in SQLite but not in MySQL's IS NULL */
-    CHECK(!render(col(MYF_DATE, 0), MYF_ISNULL, NULL, 0, out, sizeof out));
-    CHECK(render(col(MYF_DATE, 0), MYF_NOTNULL, NULL, 0, out, sizeof out));
-    CHECK(!myf__exact(&(myf_col){.name = "c", .kind = MYF_DATE}, MYF_NOTNULL, NULL));
+    CHECK(!render(col(MYF_DATE, 0), FED_ISNULL, NULL, 0, out, sizeof out));
+    CHECK(render(col(MYF_DATE, 0), FED_NOTNULL, NULL, 0, out, sizeof out));
+    CHECK(!myf__exact(&(myf_col){.name = "c", .kind = MYF_DATE}, FED_NOTNULL, NULL));
 }
 
 TEST(myfed_render_like)
 {
     char out[256];
     myf_col ci = col(MYF_STRING, MYF_UTF8 | MYF_CI), bin = col(MYF_STRING, MYF_UTF8 | MYF_BIN);
-    myf_val p = vtxt("Zü%"), digits = vtxt("2024-%"), mid = vtxt("a%b%"), under = vtxt("a_%"),
+    fed_val p = vtxt("Zü%"), digits = vtxt("2024-%"), mid = vtxt("a%b%"), under = vtxt("a_%"),
             none = vtxt("abc"), q = vtxt("O'%");
-    CHECK(render(ci, MYF_LIKE, &p, 1, out, sizeof out));
+    CHECK(render(ci, FED_LIKE, &p, 1, out, sizeof out));
     CHECK_EQ_STR(out, "\"c\" LIKE 'Zü%'");
-    CHECK(render(ci, MYF_LIKE, &q, 1, out, sizeof out));
+    CHECK(render(ci, FED_LIKE, &q, 1, out, sizeof out));
     CHECK_EQ_STR(out, "\"c\" LIKE 'O''%'");
-    CHECK(!render(bin, MYF_LIKE, &p, 1, out, sizeof out)); /* case-sensitive: would lose rows */
-    CHECK(render(bin, MYF_LIKE, &digits, 1, out, sizeof out));
-    CHECK(!render(ci, MYF_LIKE, &mid, 1, out, sizeof out));
-    CHECK(!render(ci, MYF_LIKE, &under, 1, out, sizeof out));
-    CHECK(!render(ci, MYF_LIKE, &none, 1, out, sizeof out));
-    CHECK(!myf__exact(&ci, MYF_LIKE, &p));
+    CHECK(!render(bin, FED_LIKE, &p, 1, out, sizeof out)); /* case-sensitive: would lose rows */
+    CHECK(render(bin, FED_LIKE, &digits, 1, out, sizeof out));
+    CHECK(!render(ci, FED_LIKE, &mid, 1, out, sizeof out));
+    CHECK(!render(ci, FED_LIKE, &under, 1, out, sizeof out));
+    CHECK(!render(ci, FED_LIKE, &none, 1, out, sizeof out));
+    CHECK(!myf__exact(&ci, FED_LIKE, &p));
 }
 
 TEST(myfed_exact)
 {
-    myf_val i = vint(3), t = vtxt("x"), d = vdbl(1);
+    fed_val i = vint(3), t = vtxt("x"), d = vdbl(1);
     myf_col ci = col(MYF_STRING, MYF_UTF8 | MYF_CI), bin = col(MYF_STRING, MYF_UTF8 | MYF_BIN);
     myf_col nopad = col(MYF_STRING, MYF_UTF8 | MYF_BIN | MYF_NOPAD), n = col(MYF_INT, 0);
-    CHECK(myf__exact(&n, MYF_EQ, &i));
-    CHECK(myf__exact(&n, MYF_LT, &i));
-    CHECK(!myf__exact(&n, MYF_LT, &d));
-    CHECK(!myf__exact(&n, MYF_EQ, NULL));
-    CHECK(!myf__exact(&ci, MYF_EQ, &t));   /* 'X' = 'x' there */
-    CHECK(!myf__exact(&bin, MYF_EQ, &t));  /* PAD SPACE: 'x' = 'x ' there */
-    CHECK(myf__exact(&nopad, MYF_EQ, &t));
-    CHECK(myf__exact(&ci, MYF_LT, &t));    /* bytes, as SQLite */
-    CHECK(!myf__exact(&(myf_col){.name = "c", .kind = MYF_DOUBLE}, MYF_EQ, &d));
-    CHECK(!myf__exact(&(myf_col){.name = "c", .kind = MYF_UINT64}, MYF_EQ, &i));
-    CHECK(myf__exact(&n, MYF_ISNULL, NULL));
-    CHECK(!myf__exact(&n, MYF_IN, NULL));
+    CHECK(myf__exact(&n, FED_EQ, &i));
+    CHECK(myf__exact(&n, FED_LT, &i));
+    CHECK(!myf__exact(&n, FED_LT, &d));
+    CHECK(!myf__exact(&n, FED_EQ, NULL));
+    CHECK(!myf__exact(&ci, FED_EQ, &t));   /* 'X' = 'x' there */
+    CHECK(!myf__exact(&bin, FED_EQ, &t));  /* PAD SPACE: 'x' = 'x ' there */
+    CHECK(myf__exact(&nopad, FED_EQ, &t));
+    CHECK(myf__exact(&ci, FED_LT, &t));    /* bytes, as SQLite */
+    CHECK(!myf__exact(&(myf_col){.name = "c", .kind = MYF_DOUBLE}, FED_EQ, &d));
+    CHECK(!myf__exact(&(myf_col){.name = "c", .kind = MYF_UINT64}, FED_EQ, &i));
+    CHECK(myf__exact(&n, FED_ISNULL, NULL));
+    CHECK(!myf__exact(&n, FED_IN, NULL));
 }
 
 /* myf_result(kind, text): myf__result as an SQL function. */

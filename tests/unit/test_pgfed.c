@@ -8,7 +8,7 @@
 
 /* Render one predicate; returns the term ("" if not pushed) in out and the
  * parameters joined by '|' in params. */
-static int render(pgf_kind k, pgf_op op, const pgf_val *v, int nv, char *out, size_t outlen,
+static int render(pgf_kind k, fed_op op, const fed_val *v, int nv, char *out, size_t outlen,
                   char *params, size_t plen)
 {
     ut_buf b = {0};
@@ -26,9 +26,9 @@ static int render(pgf_kind k, pgf_op op, const pgf_val *v, int nv, char *out, si
     return r;
 }
 
-static pgf_val vint(int64_t i) { return (pgf_val){.type = SQLITE_INTEGER, .i = i}; }
-static pgf_val vdbl(double d) { return (pgf_val){.type = SQLITE_FLOAT, .d = d}; }
-static pgf_val vtxt(const char *s) { return (pgf_val){.type = SQLITE_TEXT, .p = s, .n = (int)strlen(s)}; }
+static fed_val vint(int64_t i) { return (fed_val){.type = SQLITE_INTEGER, .i = i}; }
+static fed_val vdbl(double d) { return (fed_val){.type = SQLITE_FLOAT, .d = d}; }
+static fed_val vtxt(const char *s) { return (fed_val){.type = SQLITE_TEXT, .p = s, .n = (int)strlen(s)}; }
 
 TEST(pgfed_kinds)
 {
@@ -56,7 +56,7 @@ TEST(pgfed_kinds)
 TEST(pgfed_quote_ident)
 {
     ut_buf b = {0};
-    pgf__quote_ident(&b, "we\"ird name");
+    fed_quote_ident(&b, "we\"ird name");
     ut_buf_putc(&b, 0);
     CHECK_EQ_STR((const char *)b.p, "\"we\"\"ird name\"");
     ut_buf_free(&b);
@@ -120,92 +120,92 @@ TEST(pgfed_value_conversion)
 TEST(pgfed_render_comparisons)
 {
     char sql[512], params[512];
-    pgf_val v = vint(3);
-    CHECK(render(PGF_INT, PGF_EQ, &v, 1, sql, sizeof sql, params, sizeof params));
+    fed_val v = vint(3);
+    CHECK(render(PGF_INT, FED_EQ, &v, 1, sql, sizeof sql, params, sizeof params));
     CHECK_EQ_STR(sql, "\"c\" = $1::int8");
     CHECK_EQ_STR(params, "3");
-    CHECK(render(PGF_BOOL, PGF_EQ, &v, 1, sql, sizeof sql, params, sizeof params));
+    CHECK(render(PGF_BOOL, FED_EQ, &v, 1, sql, sizeof sql, params, sizeof params));
     CHECK_EQ_STR(sql, "\"c\"::int4 = $1::int8");
     v = vdbl(0.1);
-    CHECK(render(PGF_NUMERIC, PGF_LT, &v, 1, sql, sizeof sql, params, sizeof params));
+    CHECK(render(PGF_NUMERIC, FED_LT, &v, 1, sql, sizeof sql, params, sizeof params));
     CHECK_EQ_STR(sql, "\"c\"::float8 < $1::float8");
     CHECK_EQ_STR(params, "0.10000000000000001");
     v = vtxt("it's \"x\"; DROP TABLE t");
-    CHECK(render(PGF_TEXT, PGF_GE, &v, 1, sql, sizeof sql, params, sizeof params));
+    CHECK(render(PGF_TEXT, FED_GE, &v, 1, sql, sizeof sql, params, sizeof params));
     CHECK_EQ_STR(sql, "\"c\" >= $1::text COLLATE \"C\""); /* the value is only a parameter */
     CHECK_EQ_STR(params, "it's \"x\"; DROP TABLE t");
-    CHECK(render(PGF_OTHER, PGF_EQ, &v, 1, sql, sizeof sql, params, sizeof params));
+    CHECK(render(PGF_OTHER, FED_EQ, &v, 1, sql, sizeof sql, params, sizeof params));
     CHECK_EQ_STR(sql, "\"c\"::text = $1::text");
     /* a text value on an integer column is left to SQLite */
-    CHECK(!render(PGF_INT, PGF_EQ, &v, 1, sql, sizeof sql, params, sizeof params));
+    CHECK(!render(PGF_INT, FED_EQ, &v, 1, sql, sizeof sql, params, sizeof params));
     CHECK_EQ_STR(sql, "");
     CHECK_EQ_STR(params, "");
     /* char(n) is never pushed: its padding compares differently */
-    CHECK(!render(PGF_BPCHAR, PGF_EQ, &v, 1, sql, sizeof sql, params, sizeof params));
+    CHECK(!render(PGF_BPCHAR, FED_EQ, &v, 1, sql, sizeof sql, params, sizeof params));
     /* invalid UTF-8 cannot be a PostgreSQL text value */
-    pgf_val bad = {.type = SQLITE_TEXT, .p = "\xff", .n = 1};
-    CHECK(!render(PGF_TEXT, PGF_EQ, &bad, 1, sql, sizeof sql, params, sizeof params));
+    fed_val bad = {.type = SQLITE_TEXT, .p = "\xff", .n = 1};
+    CHECK(!render(PGF_TEXT, FED_EQ, &bad, 1, sql, sizeof sql, params, sizeof params));
 }
 
 TEST(pgfed_render_time)
 {
     char sql[512], params[512];
-    pgf_val v = vtxt("2024-05-01T10:00:00.500000Z");
-    CHECK(render(PGF_TSTZ, PGF_EQ, &v, 1, sql, sizeof sql, params, sizeof params));
+    fed_val v = vtxt("2024-05-01T10:00:00.500000Z");
+    CHECK(render(PGF_TSTZ, FED_EQ, &v, 1, sql, sizeof sql, params, sizeof params));
     CHECK_EQ_STR(sql, "\"c\" = $1::timestamptz");
     CHECK_EQ_STR(params, "2024-05-01T10:00:00.500000Z");
     /* ranges widen by a second: text order and time order differ within one */
-    CHECK(render(PGF_TSTZ, PGF_LT, &v, 1, sql, sizeof sql, params, sizeof params));
+    CHECK(render(PGF_TSTZ, FED_LT, &v, 1, sql, sizeof sql, params, sizeof params));
     CHECK_EQ_STR(sql, "\"c\" <= $1::timestamptz");
     CHECK_EQ_STR(params, "2024-05-01T10:00:01.500000Z");
-    CHECK(render(PGF_TS, PGF_GT, &v, 1, sql, sizeof sql, params, sizeof params));
+    CHECK(render(PGF_TS, FED_GT, &v, 1, sql, sizeof sql, params, sizeof params));
     CHECK_EQ_STR(sql, "\"c\" >= $1::timestamp");
     CHECK_EQ_STR(params, "2024-05-01T09:59:59.500000Z");
     /* only the lake's canonical text form is pushed */
     v = vtxt("2024-05-01 10:00:00");
-    CHECK(!render(PGF_TSTZ, PGF_EQ, &v, 1, sql, sizeof sql, params, sizeof params));
+    CHECK(!render(PGF_TSTZ, FED_EQ, &v, 1, sql, sizeof sql, params, sizeof params));
     v = vtxt("2024-05-01");
-    CHECK(!render(PGF_TSTZ, PGF_GT, &v, 1, sql, sizeof sql, params, sizeof params));
-    CHECK(render(PGF_DATE, PGF_GT, &v, 1, sql, sizeof sql, params, sizeof params));
+    CHECK(!render(PGF_TSTZ, FED_GT, &v, 1, sql, sizeof sql, params, sizeof params));
+    CHECK(render(PGF_DATE, FED_GT, &v, 1, sql, sizeof sql, params, sizeof params));
     CHECK_EQ_STR(sql, "\"c\" > $1::date");
     v = vtxt("2024-5-1");
-    CHECK(!render(PGF_DATE, PGF_GT, &v, 1, sql, sizeof sql, params, sizeof params));
+    CHECK(!render(PGF_DATE, FED_GT, &v, 1, sql, sizeof sql, params, sizeof params));
 }
 
 TEST(pgfed_render_in_null_blob)
 {
     char sql[512], params[512];
-    pgf_val vs[3] = {vint(1), vint(5), vint(-7)};
-    CHECK(render(PGF_INT, PGF_IN, vs, 3, sql, sizeof sql, params, sizeof params));
+    fed_val vs[3] = {vint(1), vint(5), vint(-7)};
+    CHECK(render(PGF_INT, FED_IN, vs, 3, sql, sizeof sql, params, sizeof params));
     CHECK_EQ_STR(sql, "\"c\" IN ($1::int8, $2::int8, $3::int8)");
     CHECK_EQ_STR(params, "1|5|-7");
     vs[1] = vtxt("x"); /* one value that cannot be pushed: the whole IN stays in SQLite */
-    CHECK(!render(PGF_INT, PGF_IN, vs, 3, sql, sizeof sql, params, sizeof params));
+    CHECK(!render(PGF_INT, FED_IN, vs, 3, sql, sizeof sql, params, sizeof params));
     CHECK_EQ_STR(params, "");
-    CHECK(render(PGF_FLOAT8, PGF_ISNULL, NULL, 0, sql, sizeof sql, params, sizeof params));
+    CHECK(render(PGF_FLOAT8, FED_ISNULL, NULL, 0, sql, sizeof sql, params, sizeof params));
     CHECK_EQ_STR(sql, "\"c\" IS NULL");
-    CHECK(render(PGF_BPCHAR, PGF_NOTNULL, NULL, 0, sql, sizeof sql, params, sizeof params));
+    CHECK(render(PGF_BPCHAR, FED_NOTNULL, NULL, 0, sql, sizeof sql, params, sizeof params));
     CHECK_EQ_STR(sql, "\"c\" IS NOT NULL");
-    pgf_val blob = {.type = SQLITE_BLOB, .p = "\0\1", .n = 2};
-    CHECK(render(PGF_BYTEA, PGF_EQ, &blob, 1, sql, sizeof sql, params, sizeof params));
+    fed_val blob = {.type = SQLITE_BLOB, .p = "\0\1", .n = 2};
+    CHECK(render(PGF_BYTEA, FED_EQ, &blob, 1, sql, sizeof sql, params, sizeof params));
     CHECK_EQ_STR(sql, "\"c\" = $1::bytea");
     CHECK_EQ_STR(params, "<bin>");
 }
 
 TEST(pgfed_exactness)
 {
-    pgf_val i = vint(1), t = vtxt("a"), d = vdbl(1.5);
-    CHECK(pgf__exact(PGF_INT, PGF_EQ, &i, 1));
-    CHECK(!pgf__exact(PGF_INT, PGF_EQ, &d, 1));
-    CHECK(!pgf__exact(PGF_INT, PGF_EQ, NULL, 1)); /* unknown right-hand side (a join) */
-    CHECK(pgf__exact(PGF_TEXT, PGF_EQ, &t, 0));
-    CHECK(pgf__exact(PGF_TEXT, PGF_LT, &t, 1));
-    CHECK(!pgf__exact(PGF_TEXT, PGF_LT, &t, 0)); /* not UTF8: byte order may differ */
-    CHECK(!pgf__exact(PGF_FLOAT8, PGF_GT, &d, 1));
-    CHECK(!pgf__exact(PGF_TSTZ, PGF_EQ, &t, 1));
-    CHECK(!pgf__exact(PGF_INT, PGF_IN, NULL, 1));
-    CHECK(pgf__exact(PGF_TSTZ, PGF_ISNULL, NULL, 1));
-    CHECK(!pgf__exact(PGF_NUMERIC, PGF_ISNULL, NULL, 1)); /* NaN reads as NULL */
+    fed_val i = vint(1), t = vtxt("a"), d = vdbl(1.5);
+    CHECK(pgf__exact(PGF_INT, FED_EQ, &i, 1));
+    CHECK(!pgf__exact(PGF_INT, FED_EQ, &d, 1));
+    CHECK(!pgf__exact(PGF_INT, FED_EQ, NULL, 1)); /* unknown right-hand side (a join) */
+    CHECK(pgf__exact(PGF_TEXT, FED_EQ, &t, 0));
+    CHECK(pgf__exact(PGF_TEXT, FED_LT, &t, 1));
+    CHECK(!pgf__exact(PGF_TEXT, FED_LT, &t, 0)); /* not UTF8: byte order may differ */
+    CHECK(!pgf__exact(PGF_FLOAT8, FED_GT, &d, 1));
+    CHECK(!pgf__exact(PGF_TSTZ, FED_EQ, &t, 1));
+    CHECK(!pgf__exact(PGF_INT, FED_IN, NULL, 1));
+    CHECK(pgf__exact(PGF_TSTZ, FED_ISNULL, NULL, 1));
+    CHECK(!pgf__exact(PGF_NUMERIC, FED_ISNULL, NULL, 1)); /* NaN reads as NULL */
 }
 
 TEST(pgfed_conninfo_display_and_scrub)
