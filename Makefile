@@ -21,6 +21,10 @@ OPT      ?= -O2 -g
 LIBS     := $(PKG_LIBS) -lm -lpthread
 
 SRC      := $(sort $(wildcard src/*/*.c))
+# the console's files (ui/), compiled in as C by scripts/embed_ui.sh (POSIX tools)
+UI_FILES := $(shell find ui -type f 2>/dev/null)
+UI_GEN   := build/gen/ui_assets.c
+SRC      += $(UI_GEN)
 MAIN     := src/main.c
 UNIT     := $(sort $(wildcard tests/unit/*.c))
 FUZZ     := $(sort $(wildcard tests/fuzz/fuzz_*.c))
@@ -36,6 +40,10 @@ SAN_OBJ  := $(SRC:%.c=$(SAN)/%.o)
 .PHONY: all run test unit bench fuzz fuzz-build fuzz-merge deps test-deps clean
 .SECONDARY:
 all: build/sluice
+
+$(UI_GEN): $(UI_FILES) scripts/embed_ui.sh
+	@mkdir -p $(dir $@)
+	@echo "GEN $@"; sh scripts/embed_ui.sh ui >$@.tmp && mv $@.tmp $@
 
 build/sluice: $(REL_OBJ)
 	@echo "LD  $@"; $(CC) $(OPT) -o $@ $^ $(LIBS)

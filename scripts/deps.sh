@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 BUILD_PKGS="build-essential pkg-config libzstd-dev libsnappy-dev liblz4-dev zlib1g-dev libxxhash-dev libisal-dev libyaml-dev libmicrohttpd-dev libcurl4-openssl-dev libssl-dev libsqlite3-dev libpq-dev libmariadb-dev libedit-dev libhiredis-dev curl tzdata"
-TEST_PKGS="clang strace libclang-rt-14-dev time gzip zstd curl redis-server redis-tools postgresql mariadb-server mariadb-client sqlite3 python3"
+TEST_PKGS="clang strace libclang-rt-14-dev time gzip zstd curl redis-server redis-tools postgresql mariadb-server mariadb-client sqlite3 python3 chromium"
 
 want="$BUILD_PKGS"
 [ "${1:-}" = "--test" ] && want="$want $TEST_PKGS"
@@ -30,9 +30,11 @@ fi
 
 if [ "${1:-}" = "--test" ]; then
     # npm test tools (DuckDB as the independent Parquet reader, s3rver as a
-    # local S3 for the object store), pinned by
+    # local S3 for the object store, playwright-core to drive Debian's
+    # chromium for the console's browser tests), pinned by
     # tests/node/package-lock.json.
-    if [ ! -d tests/node/node_modules/@duckdb/node-api ] || [ ! -d tests/node/node_modules/s3rver ]; then
+    if [ ! -d tests/node/node_modules/@duckdb/node-api ] || [ ! -d tests/node/node_modules/s3rver ] ||
+       [ ! -d tests/node/node_modules/playwright-core ]; then
         echo "installing npm test tools into tests/node"
         # npm install, not npm ci: npm 11 records only some optional platform
         # bindings in the lock file and then refuses `ci`; the lock still pins

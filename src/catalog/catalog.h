@@ -336,6 +336,7 @@ int ct_position(ct_catalog *c, const char *stream, int64_t table_id, uint64_t *n
 struct ct_table_stats {
     int64_t files, rows, bytes, partitions;
     char min_partition[256], max_partition[256]; /* "" when there are no files */
+    int64_t last_commit_ms;                      /* newest live file's; 0 when none */
 };
 int ct_table_stats(ct_catalog *c, int64_t table_id, struct ct_table_stats *out, char *err,
                    size_t errlen);
@@ -619,6 +620,45 @@ int ct_backfill_add(ct_catalog *c, const char *name, const char *job, int64_t fr
 /* The `parallel` of backfill `name`: 1 found (*parallel set), 0 none, -1. */
 int ct_backfill_parallel(ct_catalog *c, const char *name, int *parallel, char *err,
                          size_t errlen);
+
+/* ---- descriptions (describe.c): `sluice tables/describe --json`, GET /v1/tables ---- */
+
+/* RFC 3339 UTC of wall-clock ms, with milliseconds when non-zero; out: 40 bytes. */
+void ct_ms_text(char *out, int64_t ms);
+/* Every table as a JSON array (name, files, rows, bytes, partitions, min/max
+ * partition, version, stream, location, partition_columns, created,
+ * last_commit), one table a line, into out.  c may be NULL (no catalog
+ * yet: "[]").  0 or -1. */
+int ct_tables_json(ct_catalog *c, ut_buf *out, char *err, size_t errlen);
+
+typedef struct ct_part_sum {
+    const char *partition; /* into the description's files */
+    int64_t files, rows, bytes;
+} ct_part_sum;
+
+/* One table with what describes it; filled by ct_describe. */
+typedef struct ct_description {
+    ct_table t;
+    ct_schema_version *history;
+    int nhistory;
+    ct_file *files;        /* live, sorted by partition */
+    int nfiles;
+    ct_part_sum *parts;
+    int nparts;
+    int has_producer;      /* the last succeeded run that wrote it */
+    ct_run producer;
+    char *reads;           /* the tables that run read: "t1_a, t1_b" ("" if none) */
+} ct_description;
+
+/* Load table `name` (c may be NULL): 1 found, 0 not found, -1
+ * with a message.  Free with ct_description_free either way. */
+int ct_describe(ct_catalog *c, const char *name, ct_description *d, char *err, size_t errlen);
+void ct_description_free(ct_description *d); /* accepts NULL and a zeroed one */
+/* One JSON object and a newline: name, location, partition_columns, stream,
+ * created, version, columns, history, partitions, the first max_files files
+ * (0 none, -1 all; "files_total" when cut) and producer (null or {job, run,
+ * state, reads}). */
+void ct_description_json(const ct_description *d, int max_files, ut_buf *out);
 
 /* ---- views (views.c) ---------------------------------------------------------------
  * A view is a name over ONE lake table, kept by the job that owns it: a

@@ -281,8 +281,8 @@ static const char *const ct_sql[S__COUNT] = {
                   "VALUES(?1, ?2, ?3, ?4) ON CONFLICT(stream, table_id) DO UPDATE SET "
                   "next_offset = excluded.next_offset, updated_ms = excluded.updated_ms",
     [S_TABLE_STATS] = "SELECT count(*), coalesce(sum(rows), 0), coalesce(sum(bytes), 0), "
-                      "count(DISTINCT partition), min(partition), max(partition) "
-                      "FROM files WHERE table_id = ?1 AND state = 'live'",
+                      "count(DISTINCT partition), min(partition), max(partition), "
+                      "coalesce(max(created_ms), 0) FROM files WHERE table_id = ?1 AND state = 'live'",
     [S_RUN_INSERT] = "INSERT INTO runs(job, window_start, window_end, state, attempt, trigger, "
                      "backfill, iterations, forced, created_ms, due_ms, task, part) "
                      "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",

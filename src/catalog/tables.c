@@ -686,6 +686,7 @@ int ct_table_stats(ct_catalog *c, int64_t table_id, struct ct_table_stats *out, 
     out->partitions = sqlite3_column_int64(s, 3);
     ct_col_text(s, 4, out->min_partition, sizeof out->min_partition);
     ct_col_text(s, 5, out->max_partition, sizeof out->max_partition);
+    out->last_commit_ms = sqlite3_column_int64(s, 6);
     ct_done(s);
     return 0;
 }

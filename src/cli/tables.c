@@ -53,40 +53,6 @@ static void human_bytes(char *out, int64_t n)
     else snprintf(out, 32, "%.1f %s", v, units[u]);
 }
 
-/* RFC 3339 UTC with milliseconds when non-zero; out: 40 bytes. */
-static void ms_text(char *out, int64_t ms)
-{
-    int64_t sec = ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000);
-    int n = ut_ts_format(out, sec * 1000000);
-    int frac = (int)(ms - sec * 1000);
-    if (frac && n > 0 && out[n - 1] == 'Z') snprintf(out + n - 1, 40 - (size_t)(n - 1), ".%03dZ", frac);
-}
-
-static void jstr(ut_buf *b, const char *s)
-{
-    ut_json_str(b, s, strlen(s));
-}
-
-/* JSON string, or null when s is empty. */
-static void jstr_or_null(ut_buf *b, const char *s)
-{
-    if (*s) jstr(b, s);
-    else ut_buf_puts(b, "null");
-}
-
-static void jpartition_cols(ut_buf *b, const char *spec)
-{
-    ut_buf_putc(b, '[');
-    for (int first = 1; *spec; first = 0) {
-        size_t n = strcspn(spec, ",");
-        if (!first) ut_buf_putc(b, ',');
-        ut_json_str(b, spec, n);
-        spec += n;
-        if (*spec == ',') spec++;
-    }
-    ut_buf_putc(b, ']');
-}
-
 static void unknown_table(const char *cmd, const char *name)
 {
     cli_errorf(cmd, "unknown table '%s' (sluice tables lists them)", name);
@@ -174,14 +140,32 @@ int cli_tables(int argc, char **argv)
         ct_close(c);
         return 1;
     }
-    ut_buf out = {0};
+    if (json) { /* the tables (as GET /v1/tables lists them), then the views */
+        ut_buf out = {0};
+        ct_view *views = NULL;
+        err[0] = 0;
+        rc = ct_tables_json(c, &out, err, sizeof err) ? 1 : 0;
+        int nv = rc == 0 && c ? ct_views(c, &views, err, sizeof err) : 0;
+        if (nv < 0) rc = 1, nv = 0;
+        if (rc == 0 && nv) {
+            ut_buf_truncate(&out, out.len - (n ? 3 : 2)); /* "\n]\n" or "]\n" */
+            view_rows(views, nv, 1, n, &out, NULL, 0);
+            ut_buf_puts(&out, "\n]\n");
+        }
+        ct_views_free(views, nv);
+        if (rc) cli_errorf("tables", "%s", err);
+        else write_out(&out);
+        ut_buf_free(&out);
+        ct_names_free(names, n);
+        ct_close(c);
+        return rc;
+    }
     char *(*rows)[TC_N] = ut_calloc((size_t)n + 1, sizeof *rows);
     static const char *const head[TC_N] = {"NAME",  "FILES",   "ROWS",   "BYTES",   "PARTITIONS",
                                            "RANGE", "VERSION", "STREAM", "LOCATION"};
     for (int k = 0; k < TC_N; k++) rows[0][k] = ut_strdup(head[k]);
     int nrows = 1;
     rc = 0;
-    if (json) ut_buf_putc(&out, '[');
     for (int i = 0; i < n; i++) {
         ct_table t;
         struct ct_table_stats st;
@@ -191,46 +175,26 @@ int cli_tables(int argc, char **argv)
             rc = 1;
             break;
         }
-        char created[40], hb[32], buf[600];
-        ms_text(created, t.created_ms);
-        if (json) {
-            ut_buf_puts(&out, i ? ",\n{\"name\":" : "\n{\"name\":");
-            jstr(&out, t.name);
-            ut_buf_printf(&out, ",\"files\":%lld,\"rows\":%lld,\"bytes\":%lld,\"partitions\":%lld",
-                          (long long)st.files, (long long)st.rows, (long long)st.bytes,
-                          (long long)st.partitions);
-            ut_buf_puts(&out, ",\"min_partition\":");
-            jstr_or_null(&out, st.min_partition);
-            ut_buf_puts(&out, ",\"max_partition\":");
-            jstr_or_null(&out, st.max_partition);
-            ut_buf_printf(&out, ",\"version\":%d,\"stream\":", t.version);
-            jstr_or_null(&out, t.stream);
-            ut_buf_puts(&out, ",\"location\":");
-            jstr(&out, t.location);
-            ut_buf_puts(&out, ",\"partition_columns\":");
-            jpartition_cols(&out, t.partition);
-            ut_buf_printf(&out, ",\"created\":\"%s\"}", created);
-        } else {
-            char **r = rows[nrows++];
-            r[TC_NAME] = ut_strdup(t.name);
-            snprintf(buf, sizeof buf, "%lld", (long long)st.files);
-            r[TC_FILES] = ut_strdup(buf);
-            snprintf(buf, sizeof buf, "%lld", (long long)st.rows);
-            r[TC_ROWS] = ut_strdup(buf);
-            human_bytes(hb, st.bytes);
-            r[TC_BYTES] = ut_strdup(hb);
-            snprintf(buf, sizeof buf, "%lld", (long long)st.partitions);
-            r[TC_PARTS] = ut_strdup(buf);
-            if (!st.partitions) snprintf(buf, sizeof buf, "-");
-            else if (!strcmp(st.min_partition, st.max_partition))
-                snprintf(buf, sizeof buf, "%s", st.min_partition[0] ? st.min_partition : "-");
-            else snprintf(buf, sizeof buf, "%s..%s", st.min_partition, st.max_partition);
-            r[TC_RANGE] = ut_strdup(buf);
-            snprintf(buf, sizeof buf, "%d", t.version);
-            r[TC_VERSION] = ut_strdup(buf);
-            r[TC_STREAM] = ut_strdup(t.stream[0] ? t.stream : "-");
-            r[TC_LOC] = ut_strdup(t.location);
-        }
+        char hb[32], buf[600];
+        char **r = rows[nrows++];
+        r[TC_NAME] = ut_strdup(t.name);
+        snprintf(buf, sizeof buf, "%lld", (long long)st.files);
+        r[TC_FILES] = ut_strdup(buf);
+        snprintf(buf, sizeof buf, "%lld", (long long)st.rows);
+        r[TC_ROWS] = ut_strdup(buf);
+        human_bytes(hb, st.bytes);
+        r[TC_BYTES] = ut_strdup(hb);
+        snprintf(buf, sizeof buf, "%lld", (long long)st.partitions);
+        r[TC_PARTS] = ut_strdup(buf);
+        if (!st.partitions) snprintf(buf, sizeof buf, "-");
+        else if (!strcmp(st.min_partition, st.max_partition))
+            snprintf(buf, sizeof buf, "%s", st.min_partition[0] ? st.min_partition : "-");
+        else snprintf(buf, sizeof buf, "%s..%s", st.min_partition, st.max_partition);
+        r[TC_RANGE] = ut_strdup(buf);
+        snprintf(buf, sizeof buf, "%d", t.version);
+        r[TC_VERSION] = ut_strdup(buf);
+        r[TC_STREAM] = ut_strdup(t.stream[0] ? t.stream : "-");
+        r[TC_LOC] = ut_strdup(t.location);
         ct_table_free(&t);
     }
     ct_view *views = NULL;
@@ -239,22 +203,15 @@ int cli_tables(int argc, char **argv)
         cli_errorf("tables", "%s", err);
         rc = 1, nv = 0;
     }
-    nrows = view_rows(views, nv, json, n, &out, &rows, nrows);
+    nrows = view_rows(views, nv, 0, n, NULL, &rows, nrows);
     ct_views_free(views, nv);
     if (rc == 0) {
-        if (json) {
-            ut_buf_puts(&out, n + nv ? "\n]\n" : "]\n");
-            write_out(&out);
-        } else if (n + nv) {
-            print_aligned(rows, nrows);
-        } else {
-            fprintf(stderr, "sluice tables: no tables in %s/catalog.db yet\n", data);
-        }
+        if (n + nv) print_aligned(rows, nrows);
+        else fprintf(stderr, "sluice tables: no tables in %s/catalog.db yet\n", data);
     }
     for (int r = 0; r < nrows; r++)
         for (int k = 0; k < TC_N; k++) free(rows[r][k]);
     free(rows);
-    ut_buf_free(&out);
     ct_names_free(names, n);
     ct_close(c);
     return rc;
@@ -262,106 +219,20 @@ int cli_tables(int argc, char **argv)
 
 /* ---- sluice describe ------------------------------------------------------------ */
 
-/* Per-partition totals of files f[0..n) (sorted by partition). */
-typedef struct part_sum {
-    const char *partition;
-    int64_t files, rows, bytes;
-} part_sum;
-
-static int sum_partitions(const ct_file *f, int n, part_sum **out)
+static void describe_text(ut_buf *b, const ct_description *d, int with_files)
 {
-    part_sum *v = ut_calloc((size_t)n + 1, sizeof *v);
-    int k = 0;
-    for (int i = 0; i < n; i++) {
-        if (k == 0 || strcmp(v[k - 1].partition, f[i].partition))
-            v[k++].partition = f[i].partition;
-        v[k - 1].files++;
-        v[k - 1].rows += f[i].rows;
-        v[k - 1].bytes += f[i].bytes;
-    }
-    *out = v;
-    return k;
-}
-
-static void describe_json(ut_buf *b, const ct_table *t, const ct_schema_version *h, int nh,
-                          const part_sum *ps, int np, const ct_file *f, int nf, int with_files)
-{
-    char ts[40];
-    ut_buf_puts(b, "{\"name\":");
-    jstr(b, t->name);
-    ut_buf_puts(b, ",\"location\":");
-    jstr(b, t->location);
-    ut_buf_puts(b, ",\"partition_columns\":");
-    jpartition_cols(b, t->partition);
-    ut_buf_puts(b, ",\"stream\":");
-    jstr_or_null(b, t->stream);
-    ms_text(ts, t->created_ms);
-    ut_buf_printf(b, ",\"created\":\"%s\",\"version\":%d,\"columns\":[", ts, t->version);
-    for (int i = 0; i < t->ncols; i++) {
-        ut_buf_puts(b, i ? ",{\"name\":" : "{\"name\":");
-        jstr(b, t->cols[i].name);
-        char ty[CT_TYPE_TEXT_MAX];
-        ut_buf_printf(b, ",\"type\":\"%s\",\"added_version\":%d}",
-                      ct_column_type_text(&t->cols[i], ty, sizeof ty), t->cols[i].added_version);
-    }
-    ut_buf_puts(b, "],\"history\":[");
-    for (int i = 0; i < nh; i++) {
-        ms_text(ts, h[i].created_ms);
-        ut_buf_printf(b, "%s{\"version\":%d,\"created\":\"%s\",\"columns\":%d,\"change\":",
-                      i ? "," : "", h[i].version, ts, h[i].ncols);
-        jstr(b, h[i].change);
-        ut_buf_putc(b, '}');
-    }
-    ut_buf_puts(b, "],\"partitions\":[");
-    for (int i = 0; i < np; i++) {
-        ut_buf_puts(b, i ? ",{\"partition\":" : "{\"partition\":");
-        jstr(b, ps[i].partition);
-        ut_buf_printf(b, ",\"files\":%lld,\"rows\":%lld,\"bytes\":%lld}", (long long)ps[i].files,
-                      (long long)ps[i].rows, (long long)ps[i].bytes);
-    }
-    ut_buf_putc(b, ']');
-    if (with_files) {
-        ut_buf_puts(b, ",\"files\":[");
-        for (int i = 0; i < nf; i++) {
-            ms_text(ts, f[i].created_ms);
-            ut_buf_printf(b, "%s{\"id\":%lld,\"path\":", i ? "," : "", (long long)f[i].id);
-            jstr(b, f[i].path);
-            ut_buf_puts(b, ",\"partition\":");
-            jstr(b, f[i].partition);
-            ut_buf_printf(b,
-                          ",\"rows\":%lld,\"bytes\":%lld,\"schema_version\":%d,\"created\":\"%s\","
-                          "\"min_offset\":%lld,\"max_offset\":%lld,\"stats\":[",
-                          (long long)f[i].rows, (long long)f[i].bytes, f[i].schema_version, ts,
-                          (long long)f[i].min_offset, (long long)f[i].max_offset);
-            for (int j = 0; j < f[i].nstats; j++) {
-                const ct_colstat *s = &f[i].stats[j];
-                ut_buf_puts(b, j ? ",{\"column\":" : "{\"column\":");
-                jstr(b, s->name);
-                if (s->has_minmax) {
-                    ut_buf_puts(b, ",\"min\":");
-                    jstr(b, s->min);
-                    ut_buf_puts(b, ",\"max\":");
-                    jstr(b, s->max);
-                }
-                ut_buf_printf(b, ",\"nulls\":%lld}", (long long)s->nulls);
-            }
-            ut_buf_puts(b, "]}");
-        }
-        ut_buf_putc(b, ']');
-    }
-    ut_buf_puts(b, "}\n");
-}
-
-static void describe_text(ut_buf *b, const ct_table *t, const ct_schema_version *h, int nh,
-                          const part_sum *ps, int np, const ct_file *f, int nf, int with_files)
-{
+    const ct_table *t = &d->t;
+    const ct_schema_version *h = d->history;
+    const ct_part_sum *ps = d->parts;
+    const ct_file *f = d->files;
+    int nh = d->nhistory, np = d->nparts, nf = d->nfiles;
     char ts[40], hb[32];
     int64_t rows = 0, bytes = 0;
     for (int i = 0; i < nf; i++) {
         rows += f[i].rows;
         bytes += f[i].bytes;
     }
-    ms_text(ts, t->created_ms);
+    ct_ms_text(ts, t->created_ms);
     human_bytes(hb, bytes);
     ut_buf_printf(b,
                   "table:       %s\nlocation:    %s\npartitioned: %s\nstream:      %s\n"
@@ -382,7 +253,7 @@ static void describe_text(ut_buf *b, const ct_table *t, const ct_schema_version 
     if (!t->ncols) ut_buf_puts(b, "  (none yet)\n");
     ut_buf_puts(b, "\nschema history:\n");
     for (int i = 0; i < nh; i++) {
-        ms_text(ts, h[i].created_ms);
+        ct_ms_text(ts, h[i].created_ms);
         ut_buf_printf(b, "  v%-3d %-27s %s\n", h[i].version, ts, h[i].change);
     }
     if (!nh) ut_buf_puts(b, "  (none yet)\n");
@@ -400,7 +271,7 @@ static void describe_text(ut_buf *b, const ct_table *t, const ct_schema_version 
     if (!with_files) return;
     ut_buf_puts(b, "\nfiles:\n");
     for (int i = 0; i < nf; i++) {
-        ms_text(ts, f[i].created_ms);
+        ct_ms_text(ts, f[i].created_ms);
         human_bytes(hb, f[i].bytes);
         ut_buf_printf(b, "  %s  (id %lld, %lld rows, %s, schema v%d, %s", f[i].path,
                       (long long)f[i].id, (long long)f[i].rows, hb, f[i].schema_version, ts);
@@ -419,58 +290,14 @@ static void describe_text(ut_buf *b, const ct_table *t, const ct_schema_version 
 }
 
 /* Lineage: the job that last wrote the table and what that run read. */
-typedef struct producer {
-    int found;
-    ct_run run;
-    ut_buf reads; /* "t1_events, t2_x" */
-} producer;
-
-static void on_io(void *arg, const char *table, const char *partition, int write)
-{
-    producer *p = arg;
-    (void)partition;
-    if (write) return;
-    if (p->reads.len) ut_buf_puts(&p->reads, ", ");
-    ut_buf_puts(&p->reads, table);
-}
-
-static void load_producer(ct_catalog *c, const char *table, producer *p)
-{
-    char err[512];
-    memset(p, 0, sizeof *p);
-    p->found = ct_run_last_writer(c, table, &p->run, err, sizeof err) == 1;
-    if (p->found) ct_run_lineage(c, p->run.id, on_io, p, err, sizeof err);
-}
-
-static void producer_text(ut_buf *b, const producer *p)
+static void producer_text(ut_buf *b, const ct_description *d)
 {
     char ws[40];
-    if (!p->found) return;
-    ut_ts_format(ws, p->run.window_start / 1000000 * 1000000);
+    if (!d->has_producer) return;
+    ut_ts_format(ws, d->producer.window_start / 1000000 * 1000000);
     ut_buf_printf(b, "producer:    job %s (last run %lld, %s, window from %s)\nreads:       %s\n",
-                  p->run.job, (long long)p->run.id, ct_run_state_name(p->run.state), ws,
-                  p->reads.len ? ut_buf_cstr(&p->reads) : "-");
-}
-
-static void producer_json(ut_buf *b, const producer *p)
-{
-    if (!p->found) {
-        ut_buf_puts(b, ",\"producer\":null");
-        return;
-    }
-    ut_buf_puts(b, ",\"producer\":{\"job\":");
-    jstr(b, p->run.job);
-    ut_buf_printf(b, ",\"run\":%lld,\"state\":\"%s\",\"reads\":[", (long long)p->run.id,
-                  ct_run_state_name(p->run.state));
-    const char *r = ut_buf_cstr(&p->reads);
-    for (int first = 1; *r; first = 0) {
-        size_t n = strcspn(r, ",");
-        ut_buf_puts(b, first ? "" : ",");
-        ut_json_str(b, r, n);
-        r += n;
-        while (*r == ',' || *r == ' ') r++;
-    }
-    ut_buf_puts(b, "]}");
+                  d->producer.job, (long long)d->producer.id, ct_run_state_name(d->producer.state),
+                  ws, d->reads[0] ? d->reads : "-");
 }
 
 int cli_describe(int argc, char **argv)
@@ -490,45 +317,25 @@ int cli_describe(int argc, char **argv)
     int npos, rc = cli_parse(&cmd, argc, argv, pos, &npos);
     if (rc >= 0) return rc;
     ct_catalog *c;
-    ct_table t;
-    ct_schema_version *h = NULL;
-    ct_file *f = NULL;
-    part_sum *ps = NULL;
-    int nh = 0, nf = 0;
-    memset(&t, 0, sizeof t);
+    ct_description d;
     if (open_catalog("describe", data, &c)) return 1;
-    rc = 1;
-    err[0] = 0;
-    int found = c ? ct_table_get(c, pos[0], &t, err, sizeof err) : 0;
+    int found = ct_describe(c, pos[0], &d, err, sizeof err);
     int view = found == 0 && c ? cli__view_describe(c, pos[0], json) : 0;
-    if (view) {
-        rc = view > 0 ? 0 : 1;
-        goto done;
+    if (view || found <= 0) {
+        if (view) rc = view > 0 ? 0 : 1;
+        else if (found == 0) unknown_table("describe", pos[0]), rc = 1;
+        else cli_errorf("describe", "%s", err), rc = 1;
+        ct_description_free(&d);
+        ct_close(c);
+        return rc;
     }
-    if (found == 0) {
-        unknown_table("describe", pos[0]);
-        goto done;
-    }
-    if (found < 0 || (nh = ct_schema_history(c, t.id, &h, err, sizeof err)) < 0 ||
-        (nf = ct_files(c, t.id, NULL, &f, err, sizeof err)) < 0) {
-        cli_errorf("describe", "%s", err);
-        goto done;
-    }
-    int np = sum_partitions(f, nf, &ps);
     ut_buf out = {0};
-    producer pr;
-    load_producer(c, t.name, &pr);
     if (json) {
-        describe_json(&out, &t, h, nh, ps, np, f, nf, files);
-        if (out.len >= 2 && out.p[out.len - 2] == '}') { /* splice the producer in */
-            ut_buf_truncate(&out, out.len - 2);
-            producer_json(&out, &pr);
-            ut_buf_puts(&out, "}\n");
-        }
+        ct_description_json(&d, files ? -1 : 0, &out);
     } else {
-        describe_text(&out, &t, h, nh, ps, np, f, nf, files);
+        describe_text(&out, &d, files);
         ut_buf tail = {0};
-        producer_text(&tail, &pr);
+        producer_text(&tail, &d);
         if (tail.len) { /* after the first block of fields */
             const char *cut = strstr(ut_buf_cstr(&out), "\ncolumns");
             size_t at = cut ? (size_t)(cut - (const char *)out.p) : out.len;
@@ -542,16 +349,10 @@ int cli_describe(int argc, char **argv)
         }
         ut_buf_free(&tail);
     }
-    ut_buf_free(&pr.reads);
     write_out(&out);
-    rc = 0;
-done:
-    free(ps);
-    ct_files_free(f, nf < 0 ? 0 : nf);
-    free(h);
-    ct_table_free(&t);
+    ct_description_free(&d);
     ct_close(c);
-    return rc;
+    return 0;
 }
 
 /* ---- sluice ddl ------------------------------------------------------------------ */

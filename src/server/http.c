@@ -98,11 +98,19 @@ static int match_records(const char *url, char *out, size_t n)
     return 1;
 }
 
-/* GET endpoints other than /v1/streams/NAME. */
-static int is_get_path(const char *url)
+enum { GET_NONE, GET_INFO, GET_TABLES, GET_DOWNLOAD, GET_ASSET };
+
+/* Which GET handler serves url: stream info, health and metrics; the
+ * catalog (/v1/tables...); the console (anything else not under /v1/). */
+static int get_kind(const char *url)
 {
-    return !strcmp(url, "/healthz") || !strcmp(url, "/metrics") || !strcmp(url, "/v1/streams") ||
-           (!strncmp(url, "/v1/streams/", 12) && url[12] && !strchr(url + 12, '/'));
+    if (!strcmp(url, "/healthz") || !strcmp(url, "/metrics") || !strcmp(url, "/v1/streams") ||
+        (!strncmp(url, "/v1/streams/", 12) && url[12] && !strchr(url + 12, '/')))
+        return GET_INFO;
+    if (!strncmp(url, "/v1/tables", 10) && (!url[10] || url[10] == '/')) return GET_TABLES;
+    if (!strncmp(url, "/v1/downloads/", 14) && url[14] && !strchr(url + 14, '/')) return GET_DOWNLOAD;
+    if (strncmp(url, "/v1/", 4) && strcmp(url, "/v1")) return GET_ASSET;
+    return GET_NONE;
 }
 
 static enum MHD_Result handle_get(sv_server *s, struct MHD_Connection *c, const char *url)
@@ -182,13 +190,16 @@ static int collect_body(sv_server *s, struct MHD_Connection *c, const char *uplo
     return 1;
 }
 
-static enum MHD_Result handle_query(sv_server *s, struct MHD_Connection *c, const char *upload,
-                                    size_t *upload_size, void **ctx)
+/* POST /v1/query, /v1/downloads */
+static enum MHD_Result handle_query(sv_server *s, struct MHD_Connection *c, const char *url,
+                                    const char *upload, size_t *upload_size, void **ctx)
 {
     query_body *qb;
     enum MHD_Result r;
     if (!collect_body(s, c, upload, upload_size, ctx, &qb, &r)) return r;
-    return sv__query(s, c, qb->b.p ? (const char *)qb->b.p : "", qb->b.len);
+    const char *body = qb->b.p ? (const char *)qb->b.p : "";
+    if (!strcmp(url, "/v1/downloads")) return sv__download_create(s, c, body, qb->b.len);
+    return sv__query(s, c, body, qb->b.len);
 }
 
 static const char *ext_arg(const void *conn, const char *key)
@@ -241,15 +252,17 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
         if (strcmp(method, "POST")) return sv__reply_error(s, c, 405, "use POST");
         return sv__ingest(s, c, name, upload, upload_size, ctx);
     }
-    if (!strcmp(url, "/v1/query")) {
+    if (!strcmp(url, "/v1/query") || !strcmp(url, "/v1/downloads")) {
         if (strcmp(method, "POST")) return sv__reply_error(s, c, 405, "use POST");
-        return handle_query(s, c, upload, upload_size, ctx);
+        return handle_query(s, c, url, upload, upload_size, ctx);
     }
     if (s->o.ext && s->o.ext_prefix && !strncmp(url, s->o.ext_prefix, strlen(s->o.ext_prefix)))
         return handle_ext(s, c, url, method, upload, upload_size, ctx);
-    if (!is_get_path(url)) return sv__reply_error(s, c, 404, "no such endpoint");
-    if (strcmp(method, "GET") && strcmp(method, "HEAD"))
-        return sv__reply_error(s, c, 405, "use GET");
+    int kind = get_kind(url);
+    int get = !strcmp(method, "GET") || !strcmp(method, "HEAD");
+    if (kind == GET_NONE || (kind == GET_ASSET && !get)) /* the console's paths only read */
+        return sv__reply_error(s, c, 404, "no such endpoint");
+    if (!get) return sv__reply_error(s, c, 405, "use GET");
     if (!*ctx) { /* wait for the whole request */
         *ctx = &get_marker;
         return MHD_YES;
@@ -258,6 +271,9 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
         *upload_size = 0;
         return MHD_YES;
     }
+    if (kind == GET_TABLES) return sv__tables(s, c, url);
+    if (kind == GET_DOWNLOAD) return sv__download_get(s, c, url + 14);
+    if (kind == GET_ASSET) return sv__asset_get(s, c, url);
     return handle_get(s, c, url);
 }
 
@@ -390,6 +406,7 @@ sv_server *sv_start(const sv_opts *o, char *err, size_t errlen)
     s->listen_fd = -1;
     raise_nofile();
     pthread_mutex_init(&s->mu, NULL);
+    pthread_mutex_init(&s->dl_mu, NULL);
     s->data_dir = ut_strdup(o->data_dir);
     size_t n = strlen(o->data_dir) + 16;
     s->streams_dir = ut_malloc(n);
@@ -495,6 +512,8 @@ static int stop_within(sv_server *s, int64_t timeout_ms)
     if (sv__streams_close(s, timeout_ms)) return -1; /* sinks still landing: left as is */
     if (s->lock_fd >= 0) close(s->lock_fd);
     pthread_mutex_destroy(&s->mu);
+    sv__downloads_free(s);
+    pthread_mutex_destroy(&s->dl_mu);
     free(s->catalog_path);
     free(s->tmp_dir);
     free(s->auto_etf);

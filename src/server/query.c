@@ -1,6 +1,7 @@
 /* POST /v1/query — SQL over the lake (and the journal tail) from the server.
  *
- *   body: {"sql": "...", "format": "json|ndjson|csv|tsv", "limit": N, "timeout_ms": N}
+ *   body: {"sql": "...", "format": "json|ndjson|csv|tsv", "limit": N, "timeout_ms": N,
+ *          "stats": true (ndjson only: a last line {"_sluice_stats": {...}})}
  *         or the SQL text itself, with ?format=&limit=&timeout_ms= in the URL
  *
  * The query runs read-only in its own engine on a producer thread that writes
@@ -14,8 +15,10 @@
  * CSV/TSV ("# error: ...").  A statement without result columns (CREATE
  * TABLE AS, INSERT) answers {"rows_written": N}.  `limit` caps the rows (the
  * stream ends after them; default and maximum 10M), `timeout_ms` the time
- * (default 30 s; more than 10 min is refused).  At most SV__MAX_QUERIES run
- * at once; beyond that the answer is 429 with Retry-After.  Queries on a
+ * (default 30 s; more than 10 min is refused).  A download (downloads.c)
+ * has no row cap unless `limit` asks for one, and may run up to 6 h.  At
+ * most SV__MAX_QUERIES run at once; beyond that the answer is 429 with
+ * Retry-After.  Queries on a
  * read token write nothing (not even temp tables) and none may read
  * arbitrary files. */
 #include "config/config.h"
@@ -35,6 +38,7 @@
 #define DEFAULT_TIMEOUT_MS 30000
 #define MAX_TIMEOUT_MS 600000
 #define DEFAULT_MAX_ROWS 10000000LL
+#define MAX_DOWNLOAD_TIMEOUT_MS 21600000LL /* 6 h: a download has no row cap */
 
 typedef struct query_ctx {
     sv_server *s;
@@ -43,6 +47,7 @@ typedef struct query_ctx {
     int64_t limit, rows;
     int64_t timeout_ms;
     int rfd, wfd;              /* pipe: producer writes wfd, the response reads rfd */
+    int cfd;                   /* the client's socket: watched while waiting for rows */
     int pfd;                   /* the producer's write end (it closes it); wfd is -1 once
                                   the producer runs, so it is closed exactly once */
     pthread_t thread;
@@ -50,6 +55,7 @@ typedef struct query_ctx {
     volatile int done, failed, truncated, cancelled;
     int counted;               /* holds a slot of s->queries */
     int headers;               /* a statement with result columns ran */
+    int stats;                 /* "stats": true — NDJSON ends with the plan and what was read */
     ut_errkind kind;           /* of the failure */
     struct MHD_Response *resp; /* for the error trailer */
     sq_engine *e;
@@ -77,6 +83,45 @@ static int q_row(void *c, sqlite3_stmt *st)
     return q->inner.row(q->inner.ctx, st);
 }
 
+static int plan_row(void *ctx, sqlite3_stmt *st)
+{
+    ut_buf *b = ctx;
+    const char *d = (const char *)sqlite3_column_text(st, 3);
+    if (b->len > 1) ut_buf_putc(b, ',');
+    ut_json_str(b, d ? d : "", d ? strlen(d) : 0);
+    return b->len > 64 * 1024; /* a plan that long is cut */
+}
+
+/* The plan of q->sql as a JSON array into plan ("[]" when it has none). */
+static void query_plan(query_ctx *q, ut_buf *plan)
+{
+    char err[512];
+    ut_buf sql = {0};
+    ut_buf_printf(&sql, "EXPLAIN QUERY PLAN %s", q->sql);
+    ut_buf_putc(plan, '[');
+    sq_sink ps = {plan, NULL, plan_row};
+    (void)sq_query(q->e, ut_buf_cstr(&sql), &ps, err, sizeof err);
+    ut_buf_putc(plan, ']');
+    ut_buf_free(&sql);
+}
+
+/* The last line of a "stats" NDJSON result: {"_sluice_stats": {...}}. */
+static void write_stats(query_ctx *q, const ut_buf *plan, FILE *f)
+{
+    sq_stats st;
+    sq_get_stats(q->e, &st);
+    fprintf(f, "{\"_sluice_stats\":{\"rows\":%lld,\"scans\":%lld,\"partitions_read\":%lld,"
+               "\"partitions_total\":%lld,\"files_read\":%lld,\"files_total\":%lld,"
+               "\"row_groups_read\":%lld,\"row_groups_total\":%lld,\"bytes_read\":%lld,"
+               "\"bytes_total\":%lld,\"rows_from_files\":%lld,\"rows_from_tail\":%lld,"
+               "\"limit_stops\":%s,\"plan\":%s}}\n",
+            (long long)q->rows, (long long)st.scans, (long long)st.partitions_read,
+            (long long)st.partitions_total, (long long)st.files_read, (long long)st.files_total,
+            (long long)st.row_groups_read, (long long)st.row_groups_total, (long long)st.bytes_read,
+            (long long)st.bytes_total, (long long)st.rows_read, (long long)st.tail_records,
+            st.limit_stops ? "true" : "false", ut_buf_cstr(plan));
+}
+
 static void *produce(void *arg)
 {
     query_ctx *q = arg;
@@ -91,8 +136,12 @@ static void *produce(void *arg)
     sq_out *o = sq_out_create(f, q->fmt, NULL);
     sq_out_sink(o, &q->inner);
     sq_sink outer = {q, q_header, q_row};
+    ut_buf plan = {0};
+    if (q->stats) query_plan(q, &plan);
     int64_t n = sq_query(q->e, q->sql, &outer, q->err, sizeof q->err);
     int fin = sq_out_finish(o);
+    if (q->stats && (n >= 0 || q->truncated) && !q->cancelled && !fin) write_stats(q, &plan, f);
+    ut_buf_free(&plan);
     if (n >= 0 && !q->headers) /* CREATE TABLE AS, INSERT: no result columns; say what was written */
         fprintf(f, "{\"rows_written\":%lld}\n", (long long)n);
     if (n < 0 && !q->truncated && !q->cancelled) {
@@ -134,10 +183,25 @@ static void add_trailer(query_ctx *q)
     MHD_add_response_footer(q->resp, "X-Sluice-Error", v);
 }
 
+/* Wait until the result pipe has bytes (or its end): 1; or 0 when the
+ * client closed its connection meanwhile — then the query is not worth
+ * finishing (a long aggregate would otherwise run to its timeout). */
+static int wait_rows(query_ctx *q)
+{
+    struct pollfd p[2] = {{q->rfd, POLLIN, 0}, {q->cfd, POLLRDHUP, 0}};
+    for (;;) {
+        int n = poll(p, q->cfd >= 0 ? 2 : 1, -1);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 || p[0].revents) return 1;
+        if (p[1].revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)) return 0;
+    }
+}
+
 static ssize_t read_cb(void *cls, uint64_t pos, char *buf, size_t max)
 {
     query_ctx *q = cls;
     (void)pos;
+    if (!wait_rows(q)) return MHD_CONTENT_READER_END_WITH_ERROR; /* cancelled by free_cb */
     for (;;) {
         ssize_t n = read(q->rfd, buf, max);
         if (n > 0) return n;
@@ -172,7 +236,7 @@ static void free_cb(void *cls)
 
 /* Parse the request into q (JSON object body, or SQL text + URL args). */
 static int parse_request(struct MHD_Connection *c, const char *body, size_t n, query_ctx *q,
-                         char *err, size_t errlen)
+                         int download, char *err, size_t errlen)
 {
     const char *fmt = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "format");
     const char *lim = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "limit");
@@ -195,6 +259,8 @@ static int parse_request(struct MHD_Connection *c, const char *body, size_t n, q
                 q->limit = f.v.i;
             else if (f.key_len == 10 && !memcmp(f.key, "timeout_ms", 10) && f.v.kind == JS_INT)
                 q->timeout_ms = f.v.i;
+            else if (f.key_len == 5 && !memcmp(f.key, "stats", 5) && f.v.kind == JS_BOOL)
+                q->stats = f.v.b;
         }
         js_parser_destroy(p);
         if (rc < 0) return ut_err(err, errlen, "request body is not valid JSON: %s", jerr);
@@ -204,24 +270,71 @@ static int parse_request(struct MHD_Connection *c, const char *body, size_t n, q
     }
     if (lim) q->limit = strtoll(lim, NULL, 10);
     if (tmo) q->timeout_ms = strtoll(tmo, NULL, 10);
-    if (q->timeout_ms > MAX_TIMEOUT_MS)
-        return ut_err(err, errlen, "timeout_ms %lld is over the maximum of %d",
-                      (long long)q->timeout_ms, MAX_TIMEOUT_MS);
+    int64_t max_tmo = download ? MAX_DOWNLOAD_TIMEOUT_MS : MAX_TIMEOUT_MS;
+    if (q->timeout_ms > max_tmo)
+        return ut_err(err, errlen, "timeout_ms %lld is over the maximum of %lld",
+                      (long long)q->timeout_ms, (long long)max_tmo);
     q->fmt = SQ_FMT_JSON;
     if (fmt && (sq_format_parse(fmt, &q->fmt) || q->fmt == SQ_FMT_TABLE || q->fmt == SQ_FMT_PARQUET))
         return ut_err(err, errlen, "format '%s' is not one of json, ndjson, csv, tsv", fmt);
-    if (q->limit <= 0 || q->limit > DEFAULT_MAX_ROWS) q->limit = DEFAULT_MAX_ROWS;
+    int64_t max_rows = download ? INT64_MAX : DEFAULT_MAX_ROWS;
+    if (q->limit <= 0 || q->limit > max_rows) q->limit = max_rows;
     if (q->timeout_ms <= 0) q->timeout_ms = DEFAULT_TIMEOUT_MS;
+    if (q->stats && q->fmt != SQ_FMT_NDJSON)
+        return ut_err(err, errlen, "\"stats\" needs format ndjson");
     return 0;
 }
 
+/* tokens: query.tokens may read, query.write_tokens may also write lake
+ * tables; with neither configured the API is open and read-only */
+int sv__query_auth(sv_server *s, struct MHD_Connection *c, int *writer, const char **why)
+{
+    const cf_config *cf = s->o.cf;
+    *writer = 0;
+    if (!cf || (!cf->query.tokens.n && !cf->query.write_tokens.n)) return 0;
+    const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+    const char *tok = auth && !strncmp(auth, "Bearer ", 7) ? auth + 7 : NULL;
+    size_t tl = tok ? strlen(tok) : 0;
+    *writer = tok && ut_token_in((const char *const *)cf->query.write_tokens.v,
+                                 cf->query.write_tokens.n, tok, tl);
+    if (*writer || (tok && ut_token_in((const char *const *)cf->query.tokens.v,
+                                       cf->query.tokens.n, tok, tl)))
+        return 0;
+    *why = tok ? "invalid token" : "missing Bearer token";
+    return -1;
+}
+
 enum MHD_Result sv__query(sv_server *s, struct MHD_Connection *c, const char *body, size_t n)
+{
+    int writer = 0;
+    const char *why;
+    if (sv__query_auth(s, c, &writer, &why)) return sv__reply_error(s, c, 401, why);
+    return sv__query_run(s, c, body, n, writer, NULL);
+}
+
+int sv__query_check(struct MHD_Connection *c, const char *body, size_t n, const char **ext,
+                    char *err, size_t errlen)
+{
+    if (n > MAX_SQL_BYTES) return ut_err(err, errlen, "query over 1 MiB");
+    query_ctx q;
+    memset(&q, 0, sizeof q);
+    int rc = parse_request(c, body, n, &q, 1, err, errlen);
+    free(q.sql);
+    *ext = q.fmt == SQ_FMT_CSV ? "csv" : q.fmt == SQ_FMT_TSV ? "tsv"
+         : q.fmt == SQ_FMT_NDJSON ? "ndjson" : "json";
+    return rc;
+}
+
+enum MHD_Result sv__query_run(sv_server *s, struct MHD_Connection *c, const char *body, size_t n,
+                              int writer, const char *attachment)
 {
     char err[1024];
     if (n > MAX_SQL_BYTES) return sv__reply_error(s, c, 413, "query over 1 MiB");
     query_ctx *q = ut_calloc(1, sizeof *q);
     q->s = s;
     q->rfd = q->wfd = q->pfd = -1;
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+    q->cfd = ci ? ci->connect_fd : -1;
     if (__atomic_add_fetch(&s->queries, 1, __ATOMIC_RELAXED) > SV__MAX_QUERIES) {
         __atomic_fetch_sub(&s->queries, 1, __ATOMIC_RELAXED);
         free(q);
@@ -230,25 +343,9 @@ enum MHD_Result sv__query(sv_server *s, struct MHD_Connection *c, const char *bo
         return sv__reply_error(s, c, 429, err);
     }
     q->counted = 1;
-    if (parse_request(c, body, n, q, err, sizeof err)) {
+    if (parse_request(c, body, n, q, attachment != NULL, err, sizeof err)) {
         query_free(q);
         return sv__reply_error(s, c, 400, err);
-    }
-    /* tokens: query.tokens may read, query.write_tokens may also write lake
-     * tables; with neither configured the API is open and read-only */
-    int writer = 0;
-    const cf_config *cf = s->o.cf;
-    if (cf && (cf->query.tokens.n || cf->query.write_tokens.n)) {
-        const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
-        const char *tok = auth && !strncmp(auth, "Bearer ", 7) ? auth + 7 : NULL;
-        size_t tl = tok ? strlen(tok) : 0;
-        writer = tok && ut_token_in((const char *const *)cf->query.write_tokens.v,
-                                    cf->query.write_tokens.n, tok, tl);
-        if (!writer && !(tok && ut_token_in((const char *const *)cf->query.tokens.v,
-                                            cf->query.tokens.n, tok, tl))) {
-            query_free(q);
-            return sv__reply_error(s, c, 401, tok ? "invalid token" : "missing Bearer token");
-        }
     }
     /* the engine comes from the runtime (src/runtime): the same options as `sluice sql` */
     if (s->o.sql_open) q->e = s->o.sql_open(s->o.sql_arg, !writer, q->timeout_ms, err, sizeof err);
@@ -267,9 +364,11 @@ enum MHD_Result sv__query(sv_server *s, struct MHD_Connection *c, const char *bo
     }
     q->started = 1;
     q->wfd = -1; /* the producer owns the write end from now on and closes it */
-    /* Wait for the first bytes or the end, to answer errors with a status. */
-    struct pollfd p = {q->rfd, POLLIN, 0};
-    while (poll(&p, 1, -1) < 0 && errno == EINTR) {
+    /* Wait for the first bytes or the end, to answer errors with a status;
+     * a client that leaves meanwhile cancels the query. */
+    if (!wait_rows(q)) {
+        query_free(q);
+        return MHD_NO;
     }
     int avail = 0;
     if (ioctl(q->rfd, FIONREAD, &avail) == 0 && avail == 0) {
@@ -294,6 +393,7 @@ enum MHD_Result sv__query(sv_server *s, struct MHD_Connection *c, const char *bo
     }
     MHD_add_response_header(r, "Content-Type", ct);
     MHD_add_response_header(r, "Trailer", "X-Sluice-Error");
+    if (attachment) MHD_add_response_header(r, "Content-Disposition", attachment);
     q->resp = r;
     enum MHD_Result rc = MHD_queue_response(c, 200, r);
     MHD_destroy_response(r);

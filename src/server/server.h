@@ -13,6 +13,8 @@
  *   POST /v1/query                      SQL over the lake (read-only), streamed
  *   GET  /v1/streams                    every stream: offsets, bytes, groups
  *   GET  /v1/streams/{stream}           one stream, with consumer groups and lag
+ *   GET  /v1/tables[/{table}[/sample]]  the catalog (query tokens), docs/console.md
+ *   GET  / and anything not under /v1/  the console (ui/, compiled in)
  *   GET  /healthz                       "ok"
  *   GET  /metrics                       Prometheus text format
  *   anything under ext_prefix           another module's (sv_opts.ext)
@@ -156,6 +158,12 @@ void sv_batch_free(sv_batch *b);
  * file it in b as ok or bad; line: its NDJSON line, 0 for none. */
 void sv_batch_check(js_parser *p, sv_batch *b, const sv_limits *lim, const char *rec, size_t n,
                     int line);
+
+/* ---- the console's files (assets.c) ------------------------------------------- */
+
+/* Does an Accept-Encoding header value (NULL = none) accept gzip: "gzip"
+ * or "*" listed with no q, or q above 0?  1 or 0. */
+int sv_accepts_gzip(const char *accept_encoding);
 
 /* ---- the server ---------------------------------------------------------------- */
 

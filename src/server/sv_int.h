@@ -12,6 +12,17 @@
 #define SV__MAX_STREAMS 1024
 #define SV__MAX_QUERIES 8           /* POST /v1/query running at once; more get 429 */
 
+/* A pending download (downloads.c). */
+#define SV__MAX_TICKETS 32
+typedef struct sv__ticket {
+    char id[33];               /* 32 hex digits of getrandom(); "" = free slot */
+    char *body;                /* the query request */
+    size_t n;
+    int writer;
+    char ext[8];               /* of the file name: csv, tsv, ndjson, json */
+    uint64_t expires_ms;       /* monotonic */
+} sv__ticket;
+
 /* One open connection, watched for the header deadline (watch.c). */
 typedef struct sv__conn {
     int fd;
@@ -68,6 +79,8 @@ struct sv_server {
     int watch_running, watch_stop;
     sv__conn *conns;
     uint64_t slow_cut;              /* connections cut for slow headers */
+    pthread_mutex_t dl_mu;          /* guards tickets (downloads.c) */
+    sv__ticket tickets[SV__MAX_TICKETS];
 };
 
 /* registry.c */
@@ -113,6 +126,45 @@ void sv__ingest_done(sv_server *s, void *ctx);
 
 /* query.c: POST /v1/query with the whole body. */
 enum MHD_Result sv__query(sv_server *s, struct MHD_Connection *c, const char *body, size_t n);
+/* Run a query request (sv__query without the auth: writer as decided);
+ * attachment (NULL = none) is a Content-Disposition value. */
+enum MHD_Result sv__query_run(sv_server *s, struct MHD_Connection *c, const char *body, size_t n,
+                              int writer, const char *attachment);
+/* Would body parse as a download's query request (size, JSON, format,
+ * timeout)?  0
+ * (*ext: "csv", "tsv", "ndjson" or "json") or -1 with a message. */
+int sv__query_check(struct MHD_Connection *c, const char *body, size_t n, const char **ext,
+                    char *err, size_t errlen);
+/* The query API's tokens for request c: 0 (*writer = 1 for a write token;
+ * no tokens configured: open, read-only), or -1 with *why ("invalid
+ * token", "missing Bearer token") for a 401. */
+int sv__query_auth(sv_server *s, struct MHD_Connection *c, int *writer, const char **why);
+
+/* downloads.c: POST /v1/downloads (a query request, query tokens) answers
+ * {"url":"/v1/downloads/ID"}: one GET of that URL within 60 s runs the
+ * query and streams it as an attachment, no token needed (a browser
+ * navigation, saved to disk as it arrives). */
+enum MHD_Result sv__download_create(sv_server *s, struct MHD_Connection *c, const char *body,
+                                    size_t n);
+enum MHD_Result sv__download_get(sv_server *s, struct MHD_Connection *c, const char *id);
+void sv__downloads_free(sv_server *s);
+
+/* tables.c: GET /v1/tables, /v1/tables/{table}, /v1/tables/{table}/sample
+ * (url starts with "/v1/tables"). */
+enum MHD_Result sv__tables(sv_server *s, struct MHD_Connection *c, const char *url);
+
+/* assets.c: the console's files (ui/, compiled in by scripts/embed_ui.sh
+ * into build/gen/ui_assets.c), GET under "/"; a path that is no file and
+ * has no extension is a client route: index.html. */
+typedef struct sv__asset {
+    const char *path;          /* "/index.html" */
+    const unsigned char *data;
+    size_t len;
+    const char *etag;          /* "\"<cksum>-<len>\"" */
+} sv__asset;
+extern const sv__asset sv__assets[];
+extern const int sv__nassets;
+enum MHD_Result sv__asset_get(sv_server *s, struct MHD_Connection *c, const char *url);
 
 /* info.c */
 void sv__info_streams(sv_server *s, ut_buf *out);

@@ -1268,6 +1268,48 @@ TEST(catalog_ddl_snapshot_types)
     free(s);
 }
 
+TEST(catalog_describe_json)
+{
+    ut_buf b = {0};
+    CHECK(ct_tables_json(NULL, &b, err, sizeof err) == 0); /* no catalog yet */
+    CHECK_MSG(!strcmp(ut_buf_cstr(&b), "[]\n"), "%s", ut_buf_cstr(&b));
+    ut_buf_free(&b);
+    ct_catalog *c = ct_open(db_path("describe"), err, sizeof err);
+    CHECK_MSG(c, "%s", err);
+    int64_t tid = mktable(c, "events");
+    ct_file f[3] = {mkfile("dt=2024-05-01/hr=03", "part-1.parquet", 10),
+                    mkfile("dt=2024-05-01/hr=04", "part-2.parquet", 20),
+                    mkfile("dt=2024-05-01/hr=04", "part-3.parquet", 30)};
+    CHECK_MSG(ct_commit(c, tid, f, 3, "events", 60, err, sizeof err) == 0, "%s", err);
+    CHECK(ct_tables_json(c, &b, err, sizeof err) == 0);
+    const char *s = ut_buf_cstr(&b);
+    CHECK_MSG(strstr(s, "\"name\":\"events\",\"files\":3,\"rows\":60,\"bytes\":600,\"partitions\":2") &&
+                  strstr(s, "\"last_commit\":\"20"), "%s", s);
+    ut_buf_free(&b);
+    ct_description d;
+    CHECK_EQ_INT(ct_describe(c, "nope", &d, err, sizeof err), 0);
+    ct_description_free(&d);
+    CHECK_EQ_INT(ct_describe(c, "events", &d, err, sizeof err), 1);
+    CHECK_EQ_INT(d.nfiles, 3);
+    CHECK_EQ_INT(d.nparts, 2);
+    CHECK_EQ_INT(d.parts[1].rows, 50);
+    CHECK(!d.has_producer && !strcmp(d.reads, ""));
+    ct_description_json(&d, 2, &b); /* cut: two files, files_total says 3 */
+    s = ut_buf_cstr(&b);
+    CHECK_MSG(strstr(s, "part-2.parquet") && !strstr(s, "part-3.parquet") &&
+                  strstr(s, "\"files_total\":3") && strstr(s, "\"producer\":null}\n"), "%s", s);
+    ut_buf_free(&b);
+    ct_description_json(&d, 0, &b); /* none */
+    CHECK(!strstr(ut_buf_cstr(&b), "\"files\":[") && !strstr(ut_buf_cstr(&b), "files_total"));
+    ut_buf_free(&b);
+    ct_description_json(&d, -1, &b); /* all */
+    CHECK(strstr(ut_buf_cstr(&b), "part-3.parquet") && !strstr(ut_buf_cstr(&b), "files_total"));
+    ut_buf_free(&b);
+    ct_description_free(&d);
+    ct_description_free(NULL);
+    ct_close(c);
+}
+
 /* ---- views ---------------------------------------------------------------- */
 
 static ct_view order_view(void)
