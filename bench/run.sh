@@ -19,7 +19,7 @@ ROWS=${BENCH_ROWS:-1000000}
 REPS=${BENCH_REPS:-3}
 OUT=bench/out
 RESULTS=bench/RESULTS.md
-BENCHES=(collect convert ingest jobs lake load snapshot sql tail)
+BENCHES=(collect convert ingest kinesis jobs lake load snapshot sql tail)
 
 mkdir -p "$OUT"
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -142,6 +142,14 @@ bench_ingest() {
     local sec=$OUT/ingest-section.md
     SLUICE_REL=$BIN bench/ingest.sh "$sec"
     record_section "ingest: HTTP into the journal, sluice vs Redis XADD" "$sec"
+}
+
+# ---- kinesis: PutRecords (base64, SigV4) next to the native API ----------------------
+
+bench_kinesis() {
+    local sec=$OUT/kinesis-section.md
+    SLUICE_REL=$BIN node bench/kinesis.mjs "$sec" >/dev/null 2>&1
+    record_section "kinesis: PutRecords of 500 x 300-byte records vs the native API" "$sec"
 }
 
 # ---- lake: HTTP -> committed Parquet ----------------------------------------------------

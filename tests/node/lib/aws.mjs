@@ -5,3 +5,5 @@ export * as firehose from '@aws-sdk/client-firehose';
 /* HTTP/1.1 for the Kinesis client: its default handler speaks HTTP/2 only
  * (for SubscribeToShard), which sluice's server does not. */
 export { NodeHttpHandler } from '@smithy/node-http-handler';
+/* SigV4 as the SDKs sign (for benches that replay pre-signed requests). */
+export { SignatureV4 } from '@smithy/signature-v4';
