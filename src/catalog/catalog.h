@@ -627,8 +627,8 @@ int ct_backfill_parallel(ct_catalog *c, const char *name, int *parallel, char *e
 void ct_ms_text(char *out, int64_t ms);
 /* Every table as a JSON array (name, files, rows, bytes, partitions, min/max
  * partition, version, stream, location, partition_columns, created,
- * last_commit), one table a line, into out.  c may be NULL (no catalog
- * yet: "[]").  0 or -1. */
+ * last_commit), one table a line, then the views (ct_view_json), into out.
+ * c may be NULL (no catalog yet: "[]").  0 or -1. */
 int ct_tables_json(ct_catalog *c, ut_buf *out, char *err, size_t errlen);
 
 typedef struct ct_part_sum {
@@ -700,6 +700,8 @@ int ct_view_put(ct_catalog *c, const ct_view *v, char *err, size_t errlen);
 int ct_view_get(ct_catalog *c, const char *name, ct_view *out, char *err, size_t errlen);
 /* Every view, sorted by name: *out malloc'ed (ct_views_free).  Count / -1. */
 int ct_views(ct_catalog *c, ct_view **out, char *err, size_t errlen);
+/* One view as JSON: name, "kind":"view", base, job, key, order, sql. */
+void ct_view_json(ut_buf *b, const ct_view *v);
 void ct_view_free(ct_view *v);           /* frees v->sql; accepts a zeroed one */
 void ct_views_free(ct_view *v, int n);   /* accepts NULL */
 /* The view's SELECT in `dialect` ("sqlite", "trino", "athena", "spark",

@@ -70,6 +70,40 @@ static void table_json(ut_buf *out, const ct_table *t, const struct ct_table_sta
     }
 }
 
+void ct_view_json(ut_buf *b, const ct_view *v)
+{
+    ut_buf_puts(b, "{\"name\":");
+    jstr(b, v->name);
+    ut_buf_puts(b, ",\"kind\":\"view\",\"base\":");
+    jstr(b, v->base);
+    ut_buf_puts(b, ",\"job\":");
+    jstr(b, v->job);
+    ut_buf_puts(b, ",\"key\":[");
+    for (int k = 0; k < v->nkey; k++) {
+        if (k) ut_buf_putc(b, ',');
+        jstr(b, v->key[k]);
+    }
+    ut_buf_puts(b, "],\"order\":");
+    jstr(b, v->order);
+    ut_buf_puts(b, ",\"sql\":");
+    jstr(b, v->sql);
+    ut_buf_putc(b, '}');
+}
+
+/* The views after the tables (count so far: n). */
+static int views_json(ct_catalog *c, int n, ut_buf *out, char *err, size_t errlen)
+{
+    ct_view *v = NULL;
+    int nv = ct_views(c, &v, err, errlen);
+    if (nv < 0) return -1;
+    for (int i = 0; i < nv; i++) {
+        ut_buf_puts(out, n + i ? ",\n" : "\n");
+        ct_view_json(out, &v[i]);
+    }
+    ct_views_free(v, nv);
+    return nv;
+}
+
 int ct_tables_json(ct_catalog *c, ut_buf *out, char *err, size_t errlen)
 {
     char **names = NULL;
@@ -91,7 +125,9 @@ int ct_tables_json(ct_catalog *c, ut_buf *out, char *err, size_t errlen)
         }
         ct_table_free(&t);
     }
-    ut_buf_puts(out, n ? "\n]\n" : "]\n");
+    int nv = rc == 0 && c ? views_json(c, n, out, err, errlen) : 0;
+    if (nv < 0) rc = -1, nv = 0;
+    ut_buf_puts(out, n + nv ? "\n]\n" : "]\n");
     ct_names_free(names, n);
     return rc;
 }

@@ -56,7 +56,6 @@ void cli_errorf(const char *cmd, const char *fmt, ...) __attribute__((format(pri
 struct ct_catalog;
 struct ct_view;
 struct ut_buf;
-void cli__view_json(struct ut_buf *b, const struct ct_view *v);
 void cli__view_location(const struct ct_view *v, char *out, size_t n);
 int cli__view_describe(struct ct_catalog *c, const char *name, int json);
 int cli__view_ddl(struct ct_catalog *c, const char *name, const char *dialect,

@@ -89,18 +89,12 @@ static void print_aligned(char *(*rows)[TC_N], int nrows)
     }
 }
 
-/* The views after the tables: JSON objects, or rows marked "view" (no
- * files, rows or partitions of their own).  The rows there are now. */
-static int view_rows(const ct_view *v, int nv, int json, int ntables, ut_buf *out,
-                     char *(**rows)[TC_N], int nrows)
+/* The views after the tables: rows marked "view" (no files, rows or
+ * partitions of their own).  The rows there are now. */
+static int view_rows(const ct_view *v, int nv, char *(**rows)[TC_N], int nrows)
 {
-    if (!json && nv) *rows = ut_realloc(*rows, (size_t)(nrows + nv) * sizeof **rows);
+    if (nv) *rows = ut_realloc(*rows, (size_t)(nrows + nv) * sizeof **rows);
     for (int i = 0; i < nv; i++) {
-        if (json) {
-            ut_buf_puts(out, i + ntables ? ",\n" : "\n");
-            cli__view_json(out, &v[i]);
-            continue;
-        }
         char **r = (*rows)[nrows++], loc[400];
         r[TC_NAME] = ut_strdup(v[i].name);
         for (int k = TC_FILES; k < TC_LOC; k++) r[k] = ut_strdup("-");
@@ -140,19 +134,10 @@ int cli_tables(int argc, char **argv)
         ct_close(c);
         return 1;
     }
-    if (json) { /* the tables (as GET /v1/tables lists them), then the views */
+    if (json) { /* the tables, then the views, as GET /v1/tables lists them */
         ut_buf out = {0};
-        ct_view *views = NULL;
         err[0] = 0;
         rc = ct_tables_json(c, &out, err, sizeof err) ? 1 : 0;
-        int nv = rc == 0 && c ? ct_views(c, &views, err, sizeof err) : 0;
-        if (nv < 0) rc = 1, nv = 0;
-        if (rc == 0 && nv) {
-            ut_buf_truncate(&out, out.len - (n ? 3 : 2)); /* "\n]\n" or "]\n" */
-            view_rows(views, nv, 1, n, &out, NULL, 0);
-            ut_buf_puts(&out, "\n]\n");
-        }
-        ct_views_free(views, nv);
         if (rc) cli_errorf("tables", "%s", err);
         else write_out(&out);
         ut_buf_free(&out);
@@ -203,7 +188,7 @@ int cli_tables(int argc, char **argv)
         cli_errorf("tables", "%s", err);
         rc = 1, nv = 0;
     }
-    nrows = view_rows(views, nv, 0, n, NULL, &rows, nrows);
+    nrows = view_rows(views, nv, &rows, nrows);
     ct_views_free(views, nv);
     if (rc == 0) {
         if (n + nv) print_aligned(rows, nrows);

@@ -9,32 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void jstr(ut_buf *b, const char *s) { ut_json_str(b, s, strlen(s)); }
-
-static void key_text(ut_buf *b, const ct_view *v, int json)
+static void key_text(ut_buf *b, const ct_view *v)
 {
     for (int k = 0; k < v->nkey; k++) {
-        if (k) ut_buf_puts(b, json ? "," : ", ");
-        if (json) jstr(b, v->key[k]);
-        else ut_buf_puts(b, v->key[k]);
+        if (k) ut_buf_puts(b, ", ");
+        ut_buf_puts(b, v->key[k]);
     }
-}
-
-void cli__view_json(ut_buf *b, const ct_view *v)
-{
-    ut_buf_puts(b, "{\"name\":");
-    jstr(b, v->name);
-    ut_buf_puts(b, ",\"kind\":\"view\",\"base\":");
-    jstr(b, v->base);
-    ut_buf_puts(b, ",\"job\":");
-    jstr(b, v->job);
-    ut_buf_puts(b, ",\"key\":[");
-    key_text(b, v, 1);
-    ut_buf_puts(b, "],\"order\":");
-    jstr(b, v->order);
-    ut_buf_puts(b, ",\"sql\":");
-    jstr(b, v->sql);
-    ut_buf_putc(b, '}');
 }
 
 void cli__view_location(const ct_view *v, char *out, size_t n)
@@ -51,12 +31,12 @@ int cli__view_describe(ct_catalog *c, const char *name, int json)
     if (found <= 0) return found;
     ut_buf b = {0};
     if (json) {
-        cli__view_json(&b, &v);
+        ct_view_json(&b, &v);
         ut_buf_putc(&b, '\n');
     } else {
         ut_buf_printf(&b, "view       %s\nkind       view (the latest row per key)\nbase       "
                       "%s\njob        %s\nkey        ", v.name, v.base, v.job);
-        key_text(&b, &v, 0);
+        key_text(&b, &v);
         ut_buf_printf(&b, "\nlatest     the largest %s (ties: the later partition)\n\n"
                       "definition\n  %s\n", v.order, v.sql);
     }

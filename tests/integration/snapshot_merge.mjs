@@ -168,6 +168,9 @@ R.check('three_runs_succeeded', o3?.state === 'succeeded' && latest(runs, 'publi
 {
     const r = await srv.request('POST', '/v1/query?format=csv', 'SELECT count(*) AS n, count(DISTINCT id) AS k FROM public_orders_latest');
     R.check('query_api_sees_the_view', r.code === 200 && r.body.trim() === 'n,k\n510,510' ? [] : [r.code, r.body]);
+    const g = await srv.request('GET', '/v1/tables');
+    const gv = g.code === 200 ? JSON.parse(g.body).find((x) => x.name === 'public_orders_latest') : null;
+    R.check('get_tables_lists_the_views', gv?.kind === 'view' && gv.base === 'public_orders' ? [] : [g.code, g.body.slice(0, 400)]);
 }
 
 /* tables, describe, ddl */
