@@ -75,6 +75,15 @@ build/rel/collect_probe: $(SRC:%.c=$(REL)/%.o) $(REL)/tests/unit/driver/collect_
 build/san/pq_driver: $(SAN_OBJ) $(SAN)/tests/unit/driver/pq_driver.o
 	@echo "LD  $@"; $(CC) $(SANFLAGS) -o $@ $^ $(LIBS)
 
+# pgf_driver (tests/integration/pg_federation.sh) and cron_driver
+# (tests/integration/cron_python.sh): linked here with every object, like the
+# others, so that a test never lists objects itself
+build/san/pgf_driver: $(SAN_OBJ) $(SAN)/tests/unit/driver/pgf_driver.o
+	@echo "LD  $@"; $(CC) $(SANFLAGS) -o $@ $^ $(LIBS)
+
+build/san/cron_driver: $(SAN_OBJ) $(SAN)/tests/unit/driver/cron_driver.o
+	@echo "LD  $@"; $(CC) $(SANFLAGS) -o $@ $^ $(LIBS)
+
 # lake_driver: lands a lake table with lk_land from a TSV description, for
 # tests/integration/lake_types.mjs (decimal / time / timestamp_ntz / bytes columns)
 build/san/lake_driver: $(SAN_OBJ) $(SAN)/tests/unit/driver/lake_driver.o
@@ -97,7 +106,7 @@ run: deps
 	@scripts/run.sh
 
 test: test-deps
-	@$(MAKE) --no-print-directory -j$$(nproc) build/sluice build/san/sluice build/san/unit build/san/collect_probe build/san/pq_driver build/san/lake_driver $(FUZZ_REPLAY)
+	@$(MAKE) --no-print-directory -j$$(nproc) build/sluice build/san/sluice build/san/unit build/san/collect_probe build/san/pq_driver build/san/lake_driver build/san/pgf_driver build/san/cron_driver $(FUZZ_REPLAY)
 	@tests/run.sh
 
 unit: build/san/unit
