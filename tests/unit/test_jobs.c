@@ -1320,7 +1320,7 @@ TEST(jobs_list_scans_the_run_history_once)
     int status = 0;
     ut_buf out = {0};
     jb_http_args ha = {0};
-    for (int k = 0; k < 3; k++) { /* the best of 3 of each */
+    for (int k = 0; k < 5; k++) { /* the best of 5 of each (a busy machine) */
         struct timespec t0;
         ut_buf_reset(&out);
         clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -1341,7 +1341,9 @@ TEST(jobs_list_scans_the_run_history_once)
     cf_destroy(c);
     CHECK_EQ_INT(status, 200);
     CHECK_MSG(counted, "GET /v1/jobs: j7 has not 2000 succeeded runs");
-    CHECK_MSG(list < 4 * metrics + 20, "GET /v1/jobs of 20 jobs took %.1f ms, /metrics %.1f ms",
+    /* one scan per job (the defect) is 20 x /metrics' one; 8 x leaves room
+     * for a machine busy with other tests */
+    CHECK_MSG(list < 8 * metrics + 40, "GET /v1/jobs of 20 jobs took %.1f ms, /metrics %.1f ms",
               list, metrics);
 }
 
