@@ -26,7 +26,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { startAdMedia } from '../mock/admedia.mjs';
+import { gadsJobYaml, startAdMedia } from '../mock/admedia.mjs';
 import { BIN, Reporter, Server, makeTmp, sleep, sluice } from '../node/lib/common.mjs';
 import { freePort, startS3rver, S3RVER_CREDS } from '../node/lib/s3rver.mjs';
 import { s3rverUploads, startUploadsProxy } from '../node/lib/s3uploads.mjs';
@@ -100,37 +100,7 @@ pools:
   gads: {rate: 4/s, burst: 2}
 jobs:
   gads_big:
-    kind: collect
-    window: day
-    pool: gads
-    retries: 0
-    timeout: 30m
-    accounts:
-      sql: "SELECT 'acc20' AS id, 'rt' AS rt, 'cid' AS cid, 'cs' AS cs"
-    auth:
-      type: oauth2
-      token_url: "{{params.base}}/gads/oauth/token"
-      refresh_token: "{{account_secret.rt}}"
-      client_id: "{{account_secret.cid}}"
-      client_secret: "{{account_secret.cs}}"
-    report:
-      async: true
-      create:
-        method: POST
-        url: "{{params.base}}/gads/v2/accounts/{{account}}/reports"
-        body: '{"date_from":"{{ds}}","date_to":"{{ds}}"}'
-      id_path: report_id
-      status: {url: "{{params.base}}/gads/v2/reports/{{report.id}}"}
-      status_path: status
-      ready: DONE
-      failed: FAILED
-      file_url_path: file_url
-      poll: 100ms
-      max_wait: 10m
-      format: csv
-    table: t1_gads_big_timeseries_daily
-    params: {base: "${throttle.url}"}
-`);
+${gadsJobYaml({ acc: 'acc20', base: throttle.url, table: 't1_gads_big_timeseries_daily', extra: '    pool: gads\n    timeout: 30m\n' })}`);
 
 const server = new Server(T);
 const env = { ...S3RVER_CREDS };

@@ -14,7 +14,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
-import { startAdMedia } from '../mock/admedia.mjs';
+import { gadsJobYaml, startAdMedia } from '../mock/admedia.mjs';
 import { BIN, Reporter, Server, makeTmp } from '../node/lib/common.mjs';
 import { runsOf, latest } from '../node/lib/jobs.mjs';
 
@@ -40,34 +40,7 @@ secrets_dir: ${T}/secrets
 scheduler: {tick: 100ms, task_timeout: 3s, heartbeat: 300ms}
 jobs:
   gads:
-    kind: collect
-    window: day
-    retries: 0
-    accounts:
-      sql: "SELECT '${ACC}' AS id, 'rt' AS rt, 'cid' AS cid, 'cs' AS cs"
-    auth:
-      type: oauth2
-      token_url: "{{params.base}}/gads/oauth/token"
-      refresh_token: "{{account_secret.rt}}"
-      client_id: "{{account_secret.cid}}"
-      client_secret: "{{account_secret.cs}}"
-    report:
-      async: true
-      create:
-        method: POST
-        url: "{{params.base}}/gads/v2/accounts/{{account}}/reports"
-        body: '{"date_from":"{{ds}}","date_to":"{{ds}}"}'
-      id_path: report_id
-      status: {url: "{{params.base}}/gads/v2/reports/{{report.id}}"}
-      status_path: status
-      ready: DONE
-      failed: FAILED
-      file_url_path: file_url
-      poll: 50ms
-      format: csv
-    table: t1_gads_report_timeseries_daily
-    params: {base: "${m.url}"}
-`);
+${gadsJobYaml({ acc: ACC, base: m.url, table: 't1_gads_report_timeseries_daily', poll: '50ms' })}`);
 
 const stats = async () => m.stats().media.gads;
 const current = async () => m.accounts.find((a) => a.id === ACC).gads_refresh_token;

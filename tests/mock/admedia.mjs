@@ -1224,6 +1224,43 @@ async function handle(st, req, res) {
 /* Start the mock on 127.0.0.1 (opts: see DEFAULTS).  Resolves
  * {url, port, accounts, state, stats(), truth(medium?), config(), configure(c),
  *  setPhase(p), force429(m, n, s), fault(f), failReports(f), reset(), close()}. */
+/* The YAML (indented for jobs.<name>) of the body of a `kind: collect` job
+ * for the gads asynchronous CSV report with OAuth2 refresh: one account
+ * (id acc) whose refresh token, client id and secret are the secrets rt,
+ * cid, cs; base: the mock's (or a proxy's) URL; extra: more keys, YAML
+ * lines at the job's indent. */
+export function gadsJobYaml({ acc, base, table, poll = '100ms', extra = '' }) {
+    return `    kind: collect
+    window: day
+    retries: 0
+${extra}    accounts:
+      sql: "SELECT '${acc}' AS id, 'rt' AS rt, 'cid' AS cid, 'cs' AS cs"
+    auth:
+      type: oauth2
+      token_url: "{{params.base}}/gads/oauth/token"
+      refresh_token: "{{account_secret.rt}}"
+      client_id: "{{account_secret.cid}}"
+      client_secret: "{{account_secret.cs}}"
+    report:
+      async: true
+      create:
+        method: POST
+        url: "{{params.base}}/gads/v2/accounts/{{account}}/reports"
+        body: '{"date_from":"{{ds}}","date_to":"{{ds}}"}'
+      id_path: report_id
+      status: {url: "{{params.base}}/gads/v2/reports/{{report.id}}"}
+      status_path: status
+      ready: DONE
+      failed: FAILED
+      file_url_path: file_url
+      poll: ${poll}
+      max_wait: 10m
+      format: csv
+    table: ${table}
+    params: {base: "${base}"}
+`;
+}
+
 export async function startAdMedia(opts = {}) {
     const st = makeState(opts);
     const server = http.createServer((req, res) => { handle(st, req, res); });
