@@ -75,7 +75,6 @@ function run(bodies, okText) {
     const cf = path.join(T, 'curl.cfg');
     cfg.pop(); /* no empty request after the last */
     fs.writeFileSync(cf, cfg.join('\n') + '\n');
-    if (process.env.BENCH_KINESIS_KEEP) fs.copyFileSync(cf, '/tmp/last-curl.cfg');
     const t0 = process.hrtime.bigint();
     const r = spawnSync('curl', ['-sS', '--parallel', '--parallel-max', String(CONNS), '-K', cf], { maxBuffer: 1 << 30 });
     const s = Number(process.hrtime.bigint() - t0) / 1e9;
@@ -85,15 +84,18 @@ function run(bodies, okText) {
 }
 for (const [i, b] of [...natBodies, ...kinBodies].entries()) { b.file = path.join(T, `body${i}`); fs.writeFileSync(b.file, b.body); }
 const kinOk = '"FailedRecordCount":0', natOk = `"accepted":${RECS}`;
-run(natBodies.slice(0, 2), natOk); // warm up both paths
 const best = { nat: Infinity, kin: Infinity };
-for (let rep = 0; rep < 3; rep++) {
-    if (!process.env.BENCH_KINESIS_ONLY) best.nat = Math.min(best.nat, run(natBodies, natOk));
-    best.kin = Math.min(best.kin, run(kinBodies, kinOk));
+try { /* the server stopped and the scratch directory removed also when a run fails */
+    run(natBodies.slice(0, 2), natOk); // warm up both paths
+    for (let rep = 0; rep < 3; rep++) {
+        if (!process.env.BENCH_KINESIS_ONLY) best.nat = Math.min(best.nat, run(natBodies, natOk));
+        best.kin = Math.min(best.kin, run(kinBodies, kinOk));
+    }
+} finally {
+    server.kill('SIGTERM');
+    await new Promise((r) => server.once('exit', r));
+    fs.rmSync(T, { recursive: true, force: true });
 }
-server.kill('SIGTERM');
-await new Promise((r) => server.once('exit', r));
-fs.rmSync(T, { recursive: true, force: true });
 const ev = (s) => Math.round(REQS * RECS / s);
 const mb = (s, bodies) => (REQS * bodies.reduce((a, b) => a + b.body.length, 0) / bodies.length / s / 1e6).toFixed(1);
 const lines = [

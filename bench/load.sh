@@ -18,24 +18,8 @@ cd "$(dirname "$0")/.."
 BIN=${SLUICE_REL:-build/sluice}
 ROWS=${BENCH_LOAD_ROWS:-10000000}
 REPS=${BENCH_REPS:-3}
-PGBIN=/usr/lib/postgresql/15/bin
-mkdir -p bench/out
-T=$(mktemp -d "$PWD/bench/out/load-XXXXXX")
-chmod 755 "$T"
-AS_PG=()
-if [ "$(id -u)" = 0 ]; then AS_PG=(runuser -u postgres --); chown postgres "$T"; fi
-SPID=
-cleanup() {
-    if [ -n "$SPID" ]; then kill -9 "$SPID" 2>/dev/null; wait "$SPID" 2>/dev/null || true; fi
-    "${AS_PG[@]}" "$PGBIN/pg_ctl" -D "$T/pg" -m immediate stop >/dev/null 2>&1 || true
-    rm -rf "$T"
-}
-trap cleanup EXIT
-set +m
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"${AS_PG[@]}" "$PGBIN/initdb" -D "$T/pg" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
-"${AS_PG[@]}" "$PGBIN/pg_ctl" -D "$T/pg" -l "$T/pg.log" -w -o "-p $port -k $T -c listen_addresses=127.0.0.1 -c shared_buffers=512MB -c max_wal_size=4GB" start >/dev/null
-psql_() { "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$port" -U postgres -d postgres "$@"; }
+. bench/lib_pg.sh
+bench_pg_start load max_wal_size=4GB
 
 cat >"$T/sluice.yaml" <<YAML
 data_dir: $T/data

@@ -23,25 +23,8 @@ BIN=${SLUICE_REL:-build/sluice}
 ROWS=${BENCH_SNAP_ROWS:-10000000}
 PAR=${BENCH_SNAP_PARALLEL:-$(nproc)}
 REPS=${BENCH_REPS:-3}
-PGBIN=/usr/lib/postgresql/15/bin
-mkdir -p bench/out
-T=$(mktemp -d "$PWD/bench/out/snapshot-XXXXXX")
-chmod 755 "$T"
-AS_PG=()
-if [ "$(id -u)" = 0 ]; then AS_PG=(runuser -u postgres --); chown postgres "$T"; fi
-SPID=
-cleanup() {
-    [ -n "$SPID" ] && kill -9 "$SPID" 2>/dev/null
-    "${AS_PG[@]}" "$PGBIN/pg_ctl" -D "$T/pg" -m immediate stop >/dev/null 2>&1 || true
-    rm -rf "$T"
-}
-trap cleanup EXIT
-# the serve process is killed at the end: no message about it
-set +m
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"${AS_PG[@]}" "$PGBIN/initdb" -D "$T/pg" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
-"${AS_PG[@]}" "$PGBIN/pg_ctl" -D "$T/pg" -l "$T/pg.log" -w -o "-p $port -k $T -c listen_addresses=127.0.0.1 -c shared_buffers=512MB" start >/dev/null
-psql_() { "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$port" -U postgres -d postgres "$@"; }
+. bench/lib_pg.sh
+bench_pg_start snapshot
 echo "snapshot bench: generating $ROWS rows" >&2
 psql_ -c "CREATE TABLE public.events AS SELECT g::int8 AS id, (g % 100000)::int4 AS user_id,
   (ARRAY['view','click','buy'])[1 + g % 3] AS kind, (g % 100000 / 100.0)::numeric(12,2) AS amount,

@@ -92,8 +92,8 @@ static const char *secret_anywhere(sv_server *s, const char *id)
     return sec;
 }
 
-/* May the caller use st (NULL: a list call)?  KN_OK with *key set (""
- * unsigned), else the refusal with msg. */
+/* May the caller use st (NULL: a list call)?  KN_OK with *sig filled (its
+ * key_id "" when unsigned), else the refusal with msg. */
 static kn_err authorize(sv_server *s, struct MHD_Connection *c, const sv__stream *st,
                         const ut_buf *body, kn_sig *sig, char *msg, size_t n)
 {
@@ -133,7 +133,7 @@ static kn_err authorize(sv_server *s, struct MHD_Connection *c, const sv__stream
 typedef struct put_state {
     const kn_req *q;
     sv_batch b;
-    int *first, *count; /* per request record: its first ok index and how many */
+    int *first;         /* per request record: its first ok index */
     char (*why)[240];   /* per record: "" or why it was refused */
 } put_state;
 
@@ -173,7 +173,6 @@ static void check_one(put_state *ps, js_parser *p, const sv_limits *lim, int i)
     } else if (ps->b.nok == ps->first[i]) {
         snprintf(ps->why[i], sizeof ps->why[i], "the record holds no JSON record");
     }
-    ps->count[i] = ps->b.nok - ps->first[i];
 }
 
 static void put_reply(const put_state *ps, uint64_t first, ut_buf *out)
@@ -250,7 +249,6 @@ static kn_err put(sv_server *s, sv__stream *st, const kn_req *q, ut_buf *out, ch
     if (sv__storage_full(s, st, msg, n)) return KN_THROUGHPUT;
     put_state ps = {.q = q};
     ps.first = ut_calloc((size_t)q->nrecs, sizeof *ps.first);
-    ps.count = ut_calloc((size_t)q->nrecs, sizeof *ps.count);
     ps.why = ut_calloc((size_t)q->nrecs, sizeof *ps.why);
     js_parser *p = js_parser_create(s->o.limits.max_record + 64, s->o.limits.max_depth);
     for (int i = 0; i < q->nrecs; i++) check_one(&ps, p, &s->o.limits, i);
@@ -265,7 +263,7 @@ static kn_err put(sv_server *s, sv__stream *st, const kn_req *q, ut_buf *out, ch
         e = put_append(s, st, &ps, out, msg, n);
     }
     sv_batch_free(&ps.b);
-    free(ps.first), free(ps.count), free(ps.why);
+    free(ps.first), free(ps.why);
     return e;
 }
 
