@@ -48,6 +48,11 @@ int sv__storage_full(sv_server *s, sv__stream *st, char *msg, size_t n)
     if (st->max_bytes) {
         jr_info info;
         jr_stream_info(st->jr, &info);
+        /* Retention runs when a segment rolls; a stream over its budget
+         * takes no appends, so nothing would roll: apply it here, or the
+         * stream stays refused long after its old segments expired. */
+        if (info.bytes >= st->max_bytes && jr_stream_retain(st->jr, now_us() / 1000) > 0)
+            jr_stream_info(st->jr, &info);
         if (info.bytes >= st->max_bytes) {
             snprintf(msg, n, "stream '%s' is over its disk budget (%llu of %llu bytes)", st->name,
                      (unsigned long long)info.bytes, (unsigned long long)st->max_bytes);
