@@ -145,6 +145,11 @@ char *sq__rewrite(sq_engine *e, const char *sql, char *err, size_t errlen)
         i++;
     }
     ut_buf_putc(&out, 0);
+    char *nl = sq__nulls_last((const char *)out.p); /* Trino's NULL order (nulls.c) */
+    if (nl) {
+        ut_buf_free(&out);
+        return nl;
+    }
     return (char *)out.p;
 fail:
     ut_buf_free(&out);

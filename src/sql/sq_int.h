@@ -175,6 +175,9 @@ void sq__limits_start(sq_engine *e);
  * temp virtual tables created on e (at most SQ_MAX_FILE_FUNCS; the caller
  * drops them).  Returns a malloc'ed statement text or NULL with a message. */
 char *sq__rewrite(sq_engine *e, const char *sql, char *err, size_t errlen);
+/* sql with " NULLS LAST" after each ascending ORDER BY term that does not
+ * say NULLS FIRST/LAST (nulls.c); NULL when nothing changes.  Free it. */
+char *sq__nulls_last(const char *sql);
 
 /* ---- lake writes (ctas.c) ----------------------------------------------------- */
 

@@ -83,6 +83,10 @@ const Q = [
     ['null_filter', `SELECT event_id FROM t1_events WHERE cost IS NULL AND dt = '2024-05-02' ORDER BY event_id LIMIT 20`],
     ['null_coalesce', `SELECT round(sum(coalesce(cost, 1)), 6) AS s FROM t1_events`],
     ['null_order', `SELECT event_id, cost FROM t1_events WHERE campaign_id < 10300 ORDER BY cost NULLS FIRST, event_id LIMIT 30`],
+    // Trino's and DuckDB's default: NULLs last, ascending or descending (SQLite: first when ascending)
+    ['null_order_default', `SELECT event_id, cost FROM t1_events WHERE campaign_id < 10300 ORDER BY cost, event_id LIMIT 3000`],
+    ['null_order_desc', `SELECT event_id, cost FROM t1_events WHERE campaign_id < 10300 ORDER BY cost DESC, event_id LIMIT 3000`],
+    ['null_group_top', `SELECT country, count(*) AS n FROM t1_events GROUP BY country ORDER BY country LIMIT 3`],
     ['group_having', `SELECT advertiser, count(*) AS n FROM t1_events GROUP BY advertiser HAVING count(*) > 500 ORDER BY n DESC, advertiser`],
     ['group_two', `SELECT event_type, country, count(*) AS n FROM t1_events GROUP BY 1, 2 ORDER BY 1, 2`],
     ['distinct', `SELECT DISTINCT event_type FROM t1_events ORDER BY event_type`],
