@@ -103,7 +103,7 @@ sq_engine *sq_open(const sq_opts *o, char *err, size_t errlen)
     if (o->memory_limit > 0) sqlite3_hard_heap_limit64(o->memory_limit);
     if (exec(e, "ATTACH DATABASE ':memory:' AS lake", err, errlen) || temp_cap(e, err, errlen))
         goto fail;
-    if (sq__lake_register(e) || sq__files_register(e)) {
+    if (sq__lake_register(e) || sq__files_register(e) || sq__sum_register(e->db)) {
         ut_err(err, errlen, "sqlite: cannot register modules: %s", sqlite3_errmsg(e->db));
         goto fail;
     }

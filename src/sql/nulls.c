@@ -16,9 +16,10 @@
  *            are not NULLS FIRST|LAST: an insertion point after it
  *        ──► the text again with the insertions
  *
- * Window ORDER BYs (OVER (... ORDER BY ...)) follow the same rule, as
- * Trino's do.  At most SQ_MAX_NULLS_TERMS insertions (then the statement is
- * left as written). */
+ * Window definitions (OVER (...), WINDOW w AS (...)) are left as written:
+ * an unaliased window column is named by its text, which the insertion
+ * would change; write NULLS LAST there for Trino's order.  At most
+ * SQ_MAX_NULLS_TERMS insertions (then the statement is left as written). */
 #include "sql/sq_int.h"
 
 #include <ctype.h>
@@ -138,16 +139,36 @@ static size_t order_terms(scan *sc, size_t i)
     }
 }
 
+/* Is the '(' at t the start of a window definition: OVER (...), or
+ * WINDOW w AS (...) (an AS ( that does not open a SELECT)? */
+static int opens_window(const char *s, size_t n, tok prev, tok t)
+{
+    if (is(s, prev, "OVER")) return 1;
+    if (!is(s, prev, "AS")) return 0;
+    tok in = next_tok(s, t.b, n);
+    return !(is(s, in, "SELECT") || is(s, in, "VALUES") || is(s, in, "WITH") ||
+             (in.a < n && s[in.a] == '('));
+}
+
 char *sq__nulls_last(const char *sql)
 {
     size_t n = strlen(sql);
     scan sc = {sql, n, ut_malloc(SQ_MAX_NULLS_TERMS * sizeof(size_t)), 0};
+    unsigned char win[MAX_DEPTH] = {0}; /* per open parenthesis: a window definition */
+    int depth = 0;
     size_t i = 0;
     tok prev = {0, 0, 0};
     for (;;) {
         tok t = next_tok(sql, i, n);
         if (t.a >= n) break;
-        if (is(sql, t, "BY") && is(sql, prev, "ORDER")) {
+        if (sql[t.a] == '(') {
+            if (depth < MAX_DEPTH) win[depth] = (unsigned char)opens_window(sql, n, prev, t);
+            depth++;
+        } else if (sql[t.a] == ')' && depth > 0) {
+            depth--;
+        }
+        int in_window = depth > 0 && depth <= MAX_DEPTH && win[depth - 1];
+        if (is(sql, t, "BY") && is(sql, prev, "ORDER") && !in_window) {
             i = order_terms(&sc, t.b);
             prev = (tok){0, 0, 0};
             continue;

@@ -133,6 +133,8 @@ void sq__ident(ut_buf *b, const char *name);
 
 /* Register the modules "sluice_lake" and "sluice_parquet". */
 int sq__lake_register(sq_engine *e);
+/* sum, total and avg without int64 overflow, doubles compensated (sum.c). */
+int sq__sum_register(sqlite3 *db);
 
 /* ---- the journal tail (tail.c) ------------------------------------------------ */
 
