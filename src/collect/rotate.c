@@ -96,50 +96,19 @@ int cl__rt_begin(cl__rt *rt, const char *dir, const char *cache_key, const char 
     return 0;
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) return -1;
-        p += w, n -= (size_t)w;
-    }
-    return 0;
-}
-
-static int sync_dir(const char *path)
-{
-    char dir[sizeof ((cl__rt *)0)->path];
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (!slash) return 0;
-    *slash = 0;
-    int fd = open(dir[0] ? dir : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) return -1;
-    int rc = fsync(fd);
-    close(fd);
-    return rc;
-}
-
 int cl__rt_save(cl__rt *rt, const char *tok, size_t n, char *err, size_t errlen)
 {
     assert(rt->fd >= 0);
     if (!token_chars(tok, n))
         return ut_err(err, errlen, "refresh tokens: the token endpoint's refresh_token is not "
                       "a token (empty, too long, or not printable ASCII)");
-    char tmp[sizeof rt->path + 8];
-    snprintf(tmp, sizeof tmp, "%s.tmp", rt->path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    int rc = fd < 0 || write_all(fd, tok, n) || write_all(fd, "\n", 1) || fsync(fd) ? -1 : 0;
-    int en = errno;
-    if (fd >= 0) close(fd);
-    if (rc == 0 && rename(tmp, rt->path) < 0) rc = -1, en = errno;
-    if (rc == 0 && sync_dir(rt->path) < 0) rc = -1, en = errno;
-    if (rc) {
-        unlink(tmp);
-        return ut_err(err, errlen, "refresh tokens: cannot save the rotated token in %s: %s",
-                      rt->path, strerror(en));
-    }
+    char line[sizeof rt->tok + 1], m[300];
+    assert(n < sizeof line);
+    memcpy(line, tok, n);
+    line[n] = '\n';
+    int rc = ut_file_replace(rt->path, line, n + 1, 0600, m, sizeof m);
+    memset(line, 0, sizeof line);
+    if (rc) return ut_err(err, errlen, "refresh tokens: cannot save the rotated token: %s", m);
     memset(rt->tok, 0, sizeof rt->tok);
     memcpy(rt->tok, tok, n);
     return 0;

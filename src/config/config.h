@@ -202,7 +202,7 @@ typedef struct cf_query {
 /* ---- jobs (src/jobs; docs/jobs.md) ---------------------------------------- */
 
 typedef enum cf_job_kind { CF_JOB_SQL, CF_JOB_COMMAND, CF_JOB_NOOP, CF_JOB_COLLECT,
-                           CF_JOB_SNAPSHOT, CF_JOB_LOAD } cf_job_kind;
+                           CF_JOB_SNAPSHOT, CF_JOB_LOAD, CF_JOB_ALERT } cf_job_kind;
 typedef enum cf_window { CF_WINDOW_NONE, CF_WINDOW_HOUR, CF_WINDOW_DAY, CF_WINDOW_MONTH } cf_window;
 typedef enum cf_job_mode { CF_MODE_REPLACE_WINDOW, CF_MODE_REPLACE, CF_MODE_APPEND,
                            CF_MODE_UPSERT, CF_MODE_REPLACE_TABLE /* kind load only */ } cf_job_mode;
@@ -342,6 +342,9 @@ typedef struct cf_job {
     char *window_column;     /* the column replace_window deletes and selects the window by */
     cf_strlist key;          /* upsert: the key columns */
     int64_t max_errors;      /* rows that may fail conversion (to the errors table) */
+    /* kind: alert (query, alert_webhook) */
+    char *condition;         /* an xform condition over the query's first row and _rows */
+    int64_t cooldown_ms;     /* a triggered alert notifies again after this long */
 } cf_job;
 
 /* A shared limit on an outside resource (pools.<name>). */

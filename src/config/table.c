@@ -495,8 +495,13 @@ static const cf__table query_table = {"query", "The SQL query API, `POST /v1/que
 
 /* ---- jobs.<name>, pools.<name>, scheduler ------------------------------------------ */
 
+static int check_condition(const char *v, char *msg, size_t msglen)
+{
+    return v[0] ? xf_check_predicate(v, msg, msglen) : 0;
+}
+
 static const char *const job_kinds[] = {"sql", "command", "noop", "collect", "snapshot", "load",
-                                        NULL};
+                                        "alert", NULL};
 static const char *const windows[] = {"none", "hour", "day", "month", NULL};
 static const char *const job_modes[] = {"replace_window", "replace", "append", "upsert",
                                         "replace_table", NULL};
@@ -937,7 +942,7 @@ static const cf__field job_fields[] = {
      "kind snapshot: the secret holding the key of `hash` masks (the same key gives the same "
      "hashes in every job, so masked columns still join).", 0, 0, 0, 0, 0, 0},
     {"alert_webhook", CF_STRING, "", offsetof(cf_job, alert_webhook),
-     "kind snapshot: a URL (Slack-compatible incoming webhook; may be `{{secret.NAME}}`) that "
+     "kind alert: where its notices go; kind snapshot: a URL (Slack-compatible incoming webhook; may be `{{secret.NAME}}`) that "
      "each change of a source table's columns is POSTed to as `{\"text\": ...}`. The changes "
      "also go to the `_alerts` stream (and lake table) whether or not this is set.", 0, 0, 0, 0,
      0, 0},
@@ -949,7 +954,8 @@ static const cf__field job_fields[] = {
      "See [`jobs.<name>.target`](#jobsnametarget).", 0, 0, 0, &target_table, 0, 0},
     {"query", CF_STRING, "", offsetof(cf_job, query),
      "kind load: a SELECT over the lake (templated like `sql`) whose rows are loaded instead "
-     "of the window's rows of `source`; columns named like `source`'s keep their types.", 0, 0,
+     "of the window's rows of `source`; columns named like `source`'s keep their types. kind "
+     "alert: the SELECT (templated) whose first row `condition` looks at.", 0, 0,
      0, 0, 0, 0},
     {"window_column", CF_STRING, "", offsetof(cf_job, window_column),
      "kind load: the column (a date or timestamp, or the `dt` partition) that places a row in "
@@ -962,6 +968,14 @@ static const cf__field job_fields[] = {
      "kind load: rows that fail conversion that may be set aside (in lake table "
      "`_load_errors`, with the reason) before the load rolls back and fails.", 0, 1000000, 0,
      0, 0, 0},
+    {"condition", CF_STRING, "", offsetof(cf_job, condition),
+     "kind alert: when the alert is triggered: a condition (as in a stream's transform, "
+     "[ingest](ingest.md#transforms)) over the `query`'s first row, whose columns are keys, and "
+     "`_rows`, how many rows it returned (`cost > 1000`, `_rows > 0`, `failed >= 1 or lag_s > "
+     "600`).", 0, 0, 0, 0, 0, check_condition},
+    {"cooldown", CF_DURATION, "1h", offsetof(cf_job, cooldown_ms),
+     "kind alert: while triggered, the alert notifies again at most this often.", 0,
+     3650 * DAY, 0, 0, 0, 0},
     {"command", CF_STRLIST, "", offsetof(cf_job, command),
      "kind command: the program and its arguments, each templated; run without a shell.", 0,
      256, 0, 0, 0, 0},

@@ -368,6 +368,21 @@ static int check_load(const cf_config *cf, const cf_job *j, char *msg, size_t n)
     return 0;
 }
 
+/* kind alert: a query, a condition, somewhere to send notices. */
+static int check_alert(const cf_config *cf, const cf_job *j, char *msg, size_t n)
+{
+    char m[400];
+    if (!j->query[0] || !j->condition[0] || !j->alert_webhook[0])
+        return ut_err(msg, n, "an alert job needs query (a SELECT), condition (when it is "
+                      "triggered) and alert_webhook (where notices go)");
+    if (j->table[0] || j->sql[0] || j->sql_file[0] || j->command.n)
+        return ut_err(msg, n, "an alert job writes nothing: no table, sql or command");
+    if (jb__tmpl_check(cf, j, j->query, m, sizeof m)) return ut_err(msg, n, "query: %s", m);
+    if (jb__tmpl_check(cf, j, j->alert_webhook, m, sizeof m))
+        return ut_err(msg, n, "alert_webhook: %s", m);
+    return 0;
+}
+
 /* What the job's kind needs. */
 static int check_kind(const cf_config *cf, const cf_job *j, char *msg, size_t n)
 {
@@ -375,6 +390,7 @@ static int check_kind(const cf_config *cf, const cf_job *j, char *msg, size_t n)
         return ut_err(msg, n, "every: at least 1s");
     int windowed = j->window != CF_WINDOW_NONE;
     if (j->kind == CF_JOB_LOAD) return check_load(cf, j, msg, n);
+    if (j->kind == CF_JOB_ALERT) return check_alert(cf, j, msg, n);
     if (j->mode == CF_MODE_UPSERT || j->mode == CF_MODE_REPLACE_TABLE)
         return ut_err(msg, n, "modes upsert and replace_table are a load job's");
     if (j->kind == CF_JOB_SQL) {

@@ -265,6 +265,8 @@ int jb__kind_sql(jb_task_ctx *ctx, ut_error *e);
 int jb__kind_command(jb_task_ctx *ctx, ut_error *e);
 /* kind load (kind_load.c, load_*.c; docs/warehouse.md). */
 int jb__kind_load(jb_task_ctx *ctx, ut_error *e);
+/* kind alert (kind_alert.c): 0 (nothing to commit) or -1. */
+int jb__kind_alert(jb_task_ctx *ctx, ut_error *e);
 /* kind sql over a given SELECT text: per_window = 1 templates and writes
  * each window of a serial run in turn; 0 writes once, replacing every
  * window's partitions (command output: read_ndjson of its file). */

@@ -269,6 +269,16 @@ int ut_token_in(const char *const *list, int n, const char *tok, size_t len);
  * existing path that is not a directory (or a link to one) is an error. */
 int ut_mkdir_p(const char *path, char *err, size_t errlen);
 
+/* Replace the file at path with data[0..n) (file mode `mode` if created):
+ * written to <path>.tmp, fsync'ed, renamed over path, the directory
+ * fsync'ed, so a crash leaves the old contents or the new.  0 or -1 with a
+ * message naming the file. */
+int ut_file_replace(const char *path, const void *data, size_t n, int mode, char *err,
+                    size_t errlen);
+/* Append the file at path (at most cap bytes) to out.  0, 1 when there is
+ * no such file, -1 with a message (unreadable, over cap). */
+int ut_file_read(const char *path, size_t cap, ut_buf *out, char *err, size_t errlen);
+
 /* Temp files that say whose they are (tmpfile.c).  ut_tmp_create makes
  * "<dir>/<prefix><pid>-<seq>-<tag><suffix>" (tag: '/', '.' and controls
  * become '_') and path into out[n], and returns its fd (write-only,

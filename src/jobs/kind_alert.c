@@ -1,0 +1,225 @@
+/* jobs: kind alert — a SELECT checked on the job's schedule (Redash's
+ * alerts, docs/jobs.md#alerts).
+ *
+ *   query (templated) ──► the first row as a JSON object, plus "_rows": how
+ *   many rows came back ──► condition (an xform condition over that object:
+ *   `cost > 1000`, `_rows > 0`) ──► the state machine
+ *
+ *        ok ──holds──► triggered (notify)
+ *        triggered ──holds, cooldown since the last notice──► notify again
+ *        triggered ──does not hold──► ok (notify "resolved")
+ *
+ *   ──► alert_webhook POST (Slack-compatible {"text": ...}) ──► the state
+ *   saved in <data_dir>/jobs/alerts/<job>.json (ut_file_replace) only after
+ *   the notice went out: a failed POST fails the run, which retries and
+ *   notifies then.  A condition that cannot be evaluated (a type mismatch)
+ *   fails the run with the reason. */
+#include "jobs/jb_rt.h"
+#include "json/json.h"
+#include "log/log.h"
+#include "xform/xform.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define ALERT_ROW_MAX ((size_t)64 << 10) /* the first row's JSON */
+#define ALERT_STATE_MAX 4096
+
+typedef struct arow {
+    ut_buf json;    /* {"col":value,... (not closed) */
+    int64_t rows;
+    int too_big;
+} arow;
+
+static int on_row(void *ctx, sqlite3_stmt *st)
+{
+    arow *a = ctx;
+    if (a->rows++) return 0;
+    ut_buf *b = &a->json;
+    ut_buf_putc(b, '{');
+    for (int i = 0; i < sqlite3_column_count(st); i++) {
+        const char *name = sqlite3_column_name(st, i);
+        if (i) ut_buf_putc(b, ',');
+        ut_json_str(b, name, strlen(name));
+        ut_buf_putc(b, ':');
+        char t[32];
+        switch (sqlite3_column_type(st, i)) {
+        case SQLITE_INTEGER: ut_buf_printf(b, "%lld", (long long)sqlite3_column_int64(st, i)); break;
+        case SQLITE_FLOAT: {
+            double d = sqlite3_column_double(st, i);
+            if (d != d || d - d != 0) ut_buf_puts(b, "null"); /* NaN, inf: no JSON number */
+            else ut_buf_put(b, t, (size_t)ut_fmt_double(t, d));
+            break;
+        }
+        case SQLITE_TEXT:
+            ut_json_str(b, sqlite3_column_text(st, i), (size_t)sqlite3_column_bytes(st, i));
+            break;
+        default: ut_buf_puts(b, "null"); break;
+        }
+        if (b->len > ALERT_ROW_MAX) a->too_big = 1;
+    }
+    return 0;
+}
+
+/* Run the query: the first row and the count into a. */
+static int query(jb_task_ctx *c, arow *a, ut_error *e)
+{
+    const cf_job *j = c->job;
+    jb_vars v = {.cf = c->cf, .job = j, .timing = c->timing, .run_id = c->run->id,
+                 .account = c->run->part, .account_args = c->account_args,
+                 .ws = c->run->window_start, .we = c->run->window_end};
+    ut_buf sql = {0};
+    char err[1024];
+    if (jb__expand(j->query, &v, &sql, c->redact, err, sizeof err)) {
+        ut_buf_free(&sql);
+        return ut_fail(e, UT_EINVAL, "job %s: query: %s", j->name, err);
+    }
+    sq_engine *eng = c->rt->o.sql_open ? c->rt->o.sql_open(c->rt->o.sql_ctx, j->timeout_ms, err,
+                                                           sizeof err)
+                                       : NULL;
+    if (!eng) {
+        ut_buf_free(&sql);
+        return ut_fail(e, UT_EIO, "job %s: %s", j->name, c->rt->o.sql_open ? err : "no SQL engine");
+    }
+    jb__task_engine(c, eng);
+    sq_sink sink = {.ctx = a, .row = on_row};
+    int64_t n = sq_query(eng, ut_buf_cstr(&sql), &sink, err, sizeof err);
+    if (n < 0) ut_fail(e, sq_error_kind(eng), "job %s: query: %s", j->name, err);
+    jb__task_engine(c, NULL);
+    sq_close(eng);
+    ut_buf_free(&sql);
+    if (n >= 0 && a->too_big)
+        return ut_fail(e, UT_ETOOBIG, "job %s: the query's first row is over %zu bytes", j->name,
+                       ALERT_ROW_MAX);
+    if (n < 0) return -1;
+    if (!a->rows) ut_buf_putc(&a->json, '{');
+    ut_buf_printf(&a->json, "%s\"_rows\":%lld}", a->rows ? "," : "", (long long)a->rows);
+    return 0;
+}
+
+/* Does the condition hold for the row?  1 / 0, -1 with e. */
+static int holds(const cf_job *j, const ut_buf *row, ut_error *e)
+{
+    const char *conds[] = {j->condition};
+    xf_spec s = {.keep_where = conds, .nkeep_where = 1};
+    xf_program *x = xf_compile(&s, e);
+    if (!x) return -1;
+    xf_run *r = xf_run_create(x, ALERT_ROW_MAX + 64, 0);
+    const char *out;
+    size_t outn;
+    char msg[300];
+    xf_result k = xf_apply(r, (const char *)row->p, row->len, &out, &outn, msg, sizeof msg);
+    xf_run_destroy(r);
+    xf_destroy(x);
+    if (k == XF_FAIL) return ut_fail(e, UT_EINVAL, "job %s: condition '%s': %s", j->name,
+                                     j->condition, msg);
+    return k == XF_KEEP;
+}
+
+typedef struct astate {
+    int triggered;
+    int64_t since_ms, notified_ms;
+} astate;
+
+static void state_path(const jb_task_ctx *c, char *out, size_t n)
+{
+    snprintf(out, n, "%s/jobs/alerts/%s.json", c->rt->data_dir, c->job->name);
+}
+
+/* The saved state; none (or unreadable: logged) is ok. */
+static void load_state(const jb_task_ctx *c, astate *s)
+{
+    char path[4400], err[600];
+    memset(s, 0, sizeof *s);
+    state_path(c, path, sizeof path);
+    ut_buf b = {0};
+    int rc = ut_file_read(path, ALERT_STATE_MAX, &b, err, sizeof err);
+    if (rc < 0) lg_warn("jobs", "job %s: alert state: %s (starting from ok)", c->job->name, err);
+    js_parser *p = js_parser_create(ALERT_STATE_MAX, 4);
+    js_field f;
+    if (rc == 0 && js_obj_begin(p, (const char *)b.p, b.len, err, sizeof err) == 0)
+        while (js_obj_next(p, &f, err, sizeof err) == 1) {
+            if (f.key_len == 5 && !memcmp(f.key, "state", 5) && f.v.kind == JS_STRING)
+                s->triggered = f.v.n == 9 && !memcmp(f.v.s, "triggered", 9);
+            else if (f.key_len == 5 && !memcmp(f.key, "since", 5) && f.v.kind == JS_INT)
+                s->since_ms = f.v.i;
+            else if (f.key_len == 8 && !memcmp(f.key, "notified", 8) && f.v.kind == JS_INT)
+                s->notified_ms = f.v.i;
+        }
+    js_parser_destroy(p);
+    ut_buf_free(&b);
+}
+
+static int save_state(const jb_task_ctx *c, const astate *s, ut_error *e)
+{
+    char path[4400], err[600];
+    state_path(c, path, sizeof path);
+    char *slash = strrchr(path, '/');
+    *slash = 0;
+    if (ut_mkdir_p(path, err, sizeof err)) return ut_fail(e, UT_EIO, "job %s: %s", c->job->name, err);
+    *slash = '/';
+    char text[200];
+    int n = snprintf(text, sizeof text, "{\"state\":\"%s\",\"since\":%lld,\"notified\":%lld}\n",
+                     s->triggered ? "triggered" : "ok", (long long)s->since_ms,
+                     (long long)s->notified_ms);
+    if (ut_file_replace(path, text, (size_t)n, 0644, err, sizeof err))
+        return ut_fail(e, UT_EIO, "job %s: alert state: %s", c->job->name, err);
+    return 0;
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* POST the notice.  0 / -1 with e (the run fails and retries). */
+static int notify(jb_task_ctx *c, const char *what, const ut_buf *row, ut_error *e)
+{
+    const cf_job *j = c->job;
+    ut_buf text = {0}, url = {0};
+    ut_buf_printf(&text, "sluice alert %s: %s: %s (%.*s%s)", j->name, what, j->condition,
+                  (int)(row->len < 400 ? row->len : 400), (const char *)row->p,
+                  row->len > 400 ? "…" : "");
+    lg_warn("jobs", "%s", ut_buf_cstr(&text));
+    jb_vars v = {.cf = c->cf, .job = j, .timing = c->timing, .run_id = c->run->id,
+                 .ws = c->run->window_start, .we = c->run->window_end};
+    char err[600];
+    int rc = 0;
+    if (jb__expand(j->alert_webhook, &v, &url, c->redact, err, sizeof err) ||
+        jb__alert_post(ut_buf_cstr(&url), ut_buf_cstr(&text), err, sizeof err))
+        rc = ut_fail(e, UT_EIO, "job %s: %s", j->name, err);
+    ut_buf_free(&text);
+    ut_buf_free(&url);
+    return rc;
+}
+
+int jb__kind_alert(jb_task_ctx *c, ut_error *e)
+{
+    arow a = {0};
+    int rc = query(c, &a, e);
+    int h = rc ? -1 : holds(c->job, &a.json, e);
+    if (h < 0) {
+        ut_buf_free(&a.json);
+        return -1;
+    }
+    c->done->rows = a.rows;
+    astate s;
+    load_state(c, &s);
+    int64_t now = now_ms();
+    const char *what = NULL;
+    if (h && !s.triggered) what = "triggered", s.since_ms = now;
+    else if (h && now - s.notified_ms >= c->job->cooldown_ms) what = "still triggered";
+    else if (!h && s.triggered) what = "resolved";
+    if (what && notify(c, what, &a.json, e)) rc = -1;
+    if (what && !rc) {
+        s.triggered = h;
+        s.notified_ms = now;
+        rc = save_state(c, &s, e);
+    }
+    ut_buf_free(&a.json);
+    return rc ? -1 : 0;
+}
