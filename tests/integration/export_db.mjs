@@ -258,6 +258,11 @@ const myRows = (out) => out.split('\n').map((l) => l.split('\t').map((f) => f.re
         p.push(`refuse: ${JSON.stringify(runs[0])}`);
     const left = (await my.sql('svc', `SELECT count(*) FROM refuse`)).trim();
     if (left !== '0') p.push(`refuse has ${left} rows after the failed export`);
+    /* Redshift keys naming no lake column: the plan refuses, naming the key */
+    const rs = path.join(T, 'rs.yaml');
+    fs.writeFileSync(rs, cfgText(`  rs: {kind: load, source: ${SRC}, mode: append, target: {connection: svc_pg, table: x, dialect: redshift, iam_role: "arn:aws:iam::1:role/x", sortkey: [seller_id, nope]}}`));
+    const r = await sluice(['load', '--plan', 'rs', '-c', rs, '--window', DAY]);
+    if (r.status !== 1 || !r.stderr.toString().includes('job rs: target x: target.sortkey nope is not among the lake rows\' columns')) p.push(`redshift sortkey nope: ${r.status} ${r.stderr}`);
     R.check('wrong_columns_fail_the_export_with_a_clear_error', p);
 }
 
