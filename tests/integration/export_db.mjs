@@ -64,6 +64,8 @@ jobs:
   to_my: {kind: export, source: ${SRC}, mode: replace_table, target: {connection: svc_my, table: sellers}, retries: 0}
   up_pg: {kind: export, source: ${SRC}, mode: upsert, key: [seller_id], target: {connection: svc_pg, table: public.sellers_up}, retries: 0}
   up_my: {kind: export, source: ${SRC}, mode: upsert, key: [seller_id], target: {connection: svc_my, table: sellers_up}, retries: 0}
+  raw_pg: {kind: export, source: t1_sales, mode: replace_table, target: {connection: svc_pg, table: raw}, retries: 0}
+  raw_my: {kind: export, source: t1_sales, mode: replace_table, target: {connection: svc_my, table: raw}, retries: 0}
   badkey_my: {kind: export, source: ${SRC}, mode: upsert, key: [nope], target: {connection: svc_my, table: bk}, retries: 0}
   refuse_my: {kind: export, source: ${SRC}, mode: replace_table, target: {connection: svc_my, table: refuse}, retries: 0}
 ${extra}`;
@@ -122,11 +124,15 @@ let runs = await runJob(SRC, 1);
 R.check('upstream_sql_job_built_the_t3_table', runs.length === 1 && runs[0].state === 'succeeded' ? [] : [JSON.stringify(runs)]);
 
 const duck = await openDuck();
-const lake = (await duck.objs(`SELECT count(*) AS c, sum(n) AS n, sum(seller_id) AS s, round(sum(amount), 2) AS a FROM ${lakeScan(LAKE, SRC)}`))[0];
-const want = `${lake.c}|${lake.n}|${lake.s}|${Number(lake.a).toFixed(2)}`;
+/* counts, sums, the text (lengths summed, the greatest), the dates */
+const lake = (await duck.objs(`SELECT count(*) AS c, sum(n) AS n, sum(seller_id) AS s, round(sum(amount), 2) AS a,
+    max(last_at) AS e, sum(length(country)) AS l, min(CAST(dt AS VARCHAR)) AS d FROM ${lakeScan(LAKE, SRC)}`))[0];
+const want = `${lake.c}|${lake.n}|${lake.s}|${Number(lake.a).toFixed(2)}|${lake.e}|${lake.l}|${lake.d}`;
 console.log(`# lake ${SRC}: ${want}`);
-const pgSum = async (t, db = 'svc') => (await pg.psql(db, `SELECT count(*), sum(n), sum(seller_id), round(sum(amount)::numeric, 2) FROM ${t}`)).trim();
-const mySum = async (t, db = 'svc') => (await my.sql(db, `SELECT count(*), sum(n), sum(seller_id), round(sum(amount), 2) FROM ${t}`)).trim().replace(/\t/g, '|');
+const pgSum = async (t, db = 'svc') => (await pg.psql(db, `SELECT count(*), sum(n), sum(seller_id), round(sum(amount)::numeric, 2),
+    max(last_at), sum(length(country)), min(dt) FROM ${t}`)).trim();
+const mySum = async (t, db = 'svc') => (await my.sql(db, `SET time_zone = '+00:00'; SELECT count(*), sum(n), sum(seller_id), round(sum(amount), 2),
+    max(last_at), sum(char_length(country)), min(dt) FROM ${t}`)).trim().replace(/\t/g, '|');
 
 /* Poll a target's row count until stop(): every count seen (or the error). */
 function poller(count) {
@@ -198,6 +204,25 @@ for (const [name, job, db, sum, count, table, intoRe] of [
     if (runs.length !== 3) p3.push(`${job} ran ${runs.length} times, want 3`);
     R.check(`${name}_rerun_export_alone_equals_the_lake_and_no_upstream_job_reran`, p3);
     console.log(`# ${name}: readers polled ${[...rd.seen.values()].reduce((a, b) => a + b, 0)} times during the killed export: ${JSON.stringify(Object.fromEntries(rd.seen))}`);
+}
+
+/* the lake's types: t1_sales (timestamp at, double amount, bigint, text, the dt partition) */
+{
+    lap('typed export');
+    const p = [];
+    const l = (await duck.objs(`SELECT count(*) AS c, sum(CAST(epoch_ms("at") AS BIGINT)) AS e, round(sum(amount), 2) AS a, sum(seller_id) AS s,
+        min(strftime("at", '%Y-%m-%d %H:%M:%S.%f')) AS m, min(CAST(dt AS VARCHAR)) AS d FROM ${lakeScan(LAKE, 't1_sales')}`))[0];
+    const w = `${l.c}|${l.e}|${Number(l.a).toFixed(2)}|${l.s}|${l.m}|${l.d}`;
+    for (const [name, job, q] of [
+        ['pg', 'raw_pg', () => pg.psql('svc', `SET TimeZone = 'UTC'; SELECT count(*), sum((extract(epoch FROM at) * 1000)::bigint), round(sum(amount)::numeric, 2), sum(seller_id), to_char(min(at), 'YYYY-MM-DD HH24:MI:SS.US'), min(dt) FROM raw`)],
+        ['mysql', 'raw_my', () => my.sql('svc', `SET time_zone = '+00:00'; SELECT count(*), sum(floor(UNIX_TIMESTAMP(\`at\`) * 1000)), round(sum(amount), 2), sum(seller_id), min(\`at\`), min(dt) FROM raw`).then((x) => x.replace(/\t/g, '|'))]]) {
+        runs = await runJob(job, 1);
+        if (runs[0]?.state !== 'succeeded') { p.push(`${name}: ${JSON.stringify(runs[0])}`); continue; }
+        const got = (await q()).trim();
+        if (got !== w) p.push(`${name}: ${got}, lake ${w}`);
+    }
+    if (!p.length) console.log(`# t1_sales exported with its types: ${w}`);
+    R.check('lake_types_export_as_the_lake_has_them', p);
 }
 
 /* readers during a replace_table export that completes (the swap itself) */
