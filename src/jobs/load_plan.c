@@ -35,15 +35,27 @@ static int columns(jb_load *L, sq_engine *eng)
 
 static void print_steps(jb_load *L, ut_buf *out)
 {
-    ut_buf_puts(out, "-- on a session set up as every sluice connection to PostgreSQL (TimeZone UTC, "
-                     "DateStyle ISO, hex bytea)\n");
+    if (L->my)
+        ut_buf_puts(out, "-- on a MySQL session with time_zone '+00:00' and sql_mode "
+                         "ANSI_QUOTES,NO_BACKSLASH_ESCAPES,STRICT_ALL_TABLES\n");
+    else
+        ut_buf_puts(out, "-- on a session set up as every sluice connection to PostgreSQL "
+                         "(TimeZone UTC, DateStyle ISO, hex bytea)\n");
     for (int s = JB_LOAD_BEGIN; s <= JB_LOAD_COMMIT; s++) {
         ut_buf b = {0};
         jb__load_sql(L, (jb_load_step)s, &b);
         if (b.len) ut_buf_printf(out, "%s;\n", ut_buf_cstr(&b));
-        if (s == JB_LOAD_COPY)
+        if (s == JB_LOAD_COPY && L->my) {
+            ut_buf_reset(&b);
+            wh_my_insert(&b, &L->plan);
+            ut_buf_puts(&b, "(...), (...)");
+            wh_my_insert_end(&b, &L->plan);
+            ut_buf_printf(out, "%s;  -- about 1 MiB of rows per INSERT, from:\n--   %s\n",
+                          ut_buf_cstr(&b), ut_buf_cstr(&L->select));
+        } else if (s == JB_LOAD_COPY) {
             ut_buf_printf(out, "-- COPY rows, tab-separated text, from:\n--   %s\n",
                           ut_buf_cstr(&L->select));
+        }
         ut_buf_free(&b);
     }
 }

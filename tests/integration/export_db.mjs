@@ -64,8 +64,8 @@ jobs:
   to_my: {kind: export, source: ${SRC}, mode: replace_table, target: {connection: svc_my, table: sellers}, retries: 0}
   up_pg: {kind: export, source: ${SRC}, mode: upsert, key: [seller_id], target: {connection: svc_pg, table: public.sellers_up}, retries: 0}
   up_my: {kind: export, source: ${SRC}, mode: upsert, key: [seller_id], target: {connection: svc_my, table: sellers_up}, retries: 0}
-  raw_pg: {kind: export, source: t1_sales, mode: replace_table, target: {connection: svc_pg, table: raw}, retries: 0}
-  raw_my: {kind: export, source: t1_sales, mode: replace_table, target: {connection: svc_my, table: raw}, retries: 0}
+  raw_pg: {kind: export, source: t1_sales, query: "SELECT * FROM t1_sales WHERE seller_id < 4000", mode: replace_table, target: {connection: svc_pg, table: raw}, retries: 0}
+  raw_my: {kind: export, source: t1_sales, query: "SELECT * FROM t1_sales WHERE seller_id < 4000", mode: replace_table, target: {connection: svc_my, table: raw}, retries: 0}
   badkey_my: {kind: export, source: ${SRC}, mode: upsert, key: [nope], target: {connection: svc_my, table: bk}, retries: 0}
   refuse_my: {kind: export, source: ${SRC}, mode: replace_table, target: {connection: svc_my, table: refuse}, retries: 0}
 ${extra}`;
@@ -206,12 +206,13 @@ for (const [name, job, db, sum, count, table, intoRe] of [
     console.log(`# ${name}: readers polled ${[...rd.seen.values()].reduce((a, b) => a + b, 0)} times during the killed export: ${JSON.stringify(Object.fromEntries(rd.seen))}`);
 }
 
-/* the lake's types: t1_sales (timestamp at, double amount, bigint, text, the dt partition) */
+/* the lake's types: t1_sales (timestamp at, double amount, bigint, text, the dt partition),
+ * through an export's query */
 {
     lap('typed export');
     const p = [];
     const l = (await duck.objs(`SELECT count(*) AS c, sum(CAST(epoch_ms("at") AS BIGINT)) AS e, round(sum(amount), 2) AS a, sum(seller_id) AS s,
-        min(strftime("at", '%Y-%m-%d %H:%M:%S.%f')) AS m, min(CAST(dt AS VARCHAR)) AS d FROM ${lakeScan(LAKE, 't1_sales')}`))[0];
+        min(strftime("at", '%Y-%m-%d %H:%M:%S.%f')) AS m, min(CAST(dt AS VARCHAR)) AS d FROM ${lakeScan(LAKE, 't1_sales')} WHERE seller_id < 4000`))[0];
     const w = `${l.c}|${l.e}|${Number(l.a).toFixed(2)}|${l.s}|${l.m}|${l.d}`;
     for (const [name, job, q] of [
         ['pg', 'raw_pg', () => pg.psql('svc', `SET TimeZone = 'UTC'; SELECT count(*), sum((extract(epoch FROM at) * 1000)::bigint), round(sum(amount)::numeric, 2), sum(seller_id), to_char(min(at), 'YYYY-MM-DD HH24:MI:SS.US'), min(dt) FROM raw`)],
@@ -289,6 +290,21 @@ const myRows = (out) => out.split('\n').map((l) => l.split('\t').map((f) => f.re
     const r = await sluice(['load', '--plan', 'rs', '-c', rs, '--window', DAY]);
     if (r.status !== 1 || !r.stderr.toString().includes('job rs: target x: target.sortkey nope is not among the lake rows\' columns')) p.push(`redshift sortkey nope: ${r.status} ${r.stderr}`);
     R.check('wrong_columns_fail_the_export_with_a_clear_error', p);
+}
+
+/* sluice load --plan of an export: the statements its run sends */
+{
+    const p = [];
+    const r = await sluice(['load', '--plan', 'to_my', '--window', DAY, '-c', CFG]);
+    const out = r.stdout.toString();
+    for (const w of ['SELECT GET_LOCK(\'sellers\', 3600);', 'CREATE TABLE "sellers__sluice_new" LIKE "sellers"; START TRANSACTION;',
+        'INSERT INTO "sellers__sluice_new" ("seller_id", "country", "n", "amount", "last_at", "dt") VALUES (...), (...);',
+        'RENAME TABLE "sellers" TO "sellers__sluice_old", "sellers__sluice_new" TO "sellers"; DROP TABLE "sellers__sluice_old";'])
+        if (!out.includes(w)) p.push(`missing ${w}`);
+    const logged = fs.readFileSync(my.log, 'utf8');
+    if (!logged.includes('RENAME TABLE "sellers" TO "sellers__sluice_old", "sellers__sluice_new" TO "sellers"')) p.push('the run did not send the swap the plan shows');
+    if (r.status !== 0 || p.length) p.push(`exit ${r.status}: ${out} ${r.stderr}`);
+    R.check('plan_of_a_mysql_export_shows_what_it_sends', p);
 }
 
 /* --sample N into development databases */
