@@ -156,7 +156,7 @@ int jb_backfill(const cf_config *cf, const char *data_dir, const char *job, int6
                 int64_t to_us, int parallel, const char *name, int dry_run, int *nwindows,
                 ut_error *e);
 
-/* `sluice load --plan`: the statements a run of load job `job` for the
+/* `sluice load --plan`: the statements a run of load (or export) job `job` for the
  * window containing at_us would send (its target's columns read from the
  * warehouse now; dialect redshift: the manifest and its COPY), appended to
  * out.  eng: an engine over the lake (committed files) to type the rows'
