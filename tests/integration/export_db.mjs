@@ -37,7 +37,7 @@ GRANT ALL ON svc.* TO 'exporter'@'127.0.0.1'; GRANT ALL ON dev.* TO 'exporter'@'
 const t0 = Date.now(), lap = (what) => console.log(`# ${((Date.now() - t0) / 1000).toFixed(1)} s: ${what}`);
 
 const DATA = path.join(T, 'data'), LAKE = path.join(DATA, 'lake');
-const DAY = '2024-05-01', SELLERS = 20000;
+const DAY = '2024-05-01', SELLERS = 10000;
 const SRC = 't3_seller_exported_jdbc';
 const cfgText = (extra = '') => `
 data_dir: ${DATA}
@@ -64,8 +64,8 @@ jobs:
   to_my: {kind: export, source: ${SRC}, mode: replace_table, target: {connection: svc_my, table: sellers}, retries: 0}
   up_pg: {kind: export, source: ${SRC}, mode: upsert, key: [seller_id], target: {connection: svc_pg, table: public.sellers_up}, retries: 0}
   up_my: {kind: export, source: ${SRC}, mode: upsert, key: [seller_id], target: {connection: svc_my, table: sellers_up}, retries: 0}
-  raw_pg: {kind: export, source: t1_sales, query: "SELECT * FROM t1_sales WHERE seller_id < 4000", mode: replace_table, target: {connection: svc_pg, table: raw}, retries: 0}
-  raw_my: {kind: export, source: t1_sales, query: "SELECT * FROM t1_sales WHERE seller_id < 4000", mode: replace_table, target: {connection: svc_my, table: raw}, retries: 0}
+  raw_pg: {kind: export, source: t1_sales, query: "SELECT * FROM t1_sales WHERE seller_id < 2000", mode: replace_table, target: {connection: svc_pg, table: raw}, retries: 0}
+  raw_my: {kind: export, source: t1_sales, query: "SELECT * FROM t1_sales WHERE seller_id < 2000", mode: replace_table, target: {connection: svc_my, table: raw}, retries: 0}
   badkey_my: {kind: export, source: ${SRC}, mode: upsert, key: [nope], target: {connection: svc_my, table: bk}, retries: 0}
   refuse_my: {kind: export, source: ${SRC}, mode: replace_table, target: {connection: svc_my, table: refuse}, retries: 0}
 ${extra}`;
@@ -212,7 +212,7 @@ for (const [name, job, db, sum, count, table, intoRe] of [
     lap('typed export');
     const p = [];
     const l = (await duck.objs(`SELECT count(*) AS c, sum(CAST(epoch_ms("at") AS BIGINT)) AS e, round(sum(amount), 2) AS a, sum(seller_id) AS s,
-        min(strftime("at", '%Y-%m-%d %H:%M:%S.%f')) AS m, min(CAST(dt AS VARCHAR)) AS d FROM ${lakeScan(LAKE, 't1_sales')} WHERE seller_id < 4000`))[0];
+        min(strftime("at", '%Y-%m-%d %H:%M:%S.%f')) AS m, min(CAST(dt AS VARCHAR)) AS d FROM ${lakeScan(LAKE, 't1_sales')} WHERE seller_id < 2000`))[0];
     const w = `${l.c}|${l.e}|${Number(l.a).toFixed(2)}|${l.s}|${l.m}|${l.d}`;
     for (const [name, job, q] of [
         ['pg', 'raw_pg', () => pg.psql('svc', `SET TimeZone = 'UTC'; SELECT count(*), sum((extract(epoch FROM at) * 1000)::bigint), round(sum(amount)::numeric, 2), sum(seller_id), to_char(min(at), 'YYYY-MM-DD HH24:MI:SS.US'), min(dt) FROM raw`)],
