@@ -18,7 +18,14 @@ events=$OUT/ingest-events.ndjson
 [ -s "$events" ] && [ "$(wc -l <"$events")" = "$EVENTS" ] || "$BIN" gen --count "$EVENTS" --seed 2 >"$events"
 bytes=$(stat -c %s "$events")
 
-start_server() { # fsync-spec
+# the transform row: a typical Firehose-Lambda reshape (every record rewritten)
+XFORM='    transform:
+      rename: {event_type: type, campaign_id: campaign}
+      require: [event_id]
+      drop_where: ["country = '"'"'XX'"'"'", "cost < 0"]
+      drop: [viewable]
+      set: {source: bench}'
+start_server() { # fsync-spec [transform-yaml]
     rm -rf "$T/data" "$T/port"
     cat >"$T/cfg.yaml" <<YAML
 data_dir: $T/data
@@ -29,6 +36,7 @@ limits:
 streams:
   bench:
     fsync: $1
+${2:-}
 YAML
     "$BIN" serve -c "$T/cfg.yaml" --port-file "$T/port" 2>"$T/server.log" &
     SPID=$!
@@ -38,8 +46,8 @@ YAML
 cpu_s() { awk '{ printf "%.2f", ($14 + $15) / 100 }' "/proc/$1/stat"; } # utime+stime (ticks of 1/100 s)
 stop_server() { kill -TERM "$SPID"; wait "$SPID" || true; SPID=; }
 
-throughput() { # fsync-spec parallel -> sets EPS MBS CPU SYNCS
-    start_server "$1"
+throughput() { # fsync-spec parallel [transform-yaml] -> sets EPS MBS CPU SYNCS
+    start_server "$1" "${3:-}"
     local c0 t0 t1 c1
     c0=$(cpu_s "$SPID"); t0=$(date +%s.%N)
     "$BIN" ingest -q --parallel "$2" --batch-bytes 1000000 --url "http://127.0.0.1:$PORT" bench "$events"
@@ -61,10 +69,16 @@ rows=""
 for spec in "always" "batch-ms 5"; do
     for par in 4; do
         throughput "$spec" "$par"
+        [ "$spec" = always ] && base_cpu=$CPU
         echo "fsync $spec, $par connections: $EPS events/s, $MBS MB/s, server CPU $CPU s ($EPS_CORE events per CPU-second), $SYNCS fsyncs"
         rows="$rows| sluice HTTP → journal, fsync: $spec, $par connections | $EPS | $MBS | $EPS_CORE | $SYNCS fdatasyncs |"$'\n'
     done
 done
+
+throughput always 4 "$XFORM"
+xf_ns=$(awk "BEGIN { printf \"%d\", ($CPU - $base_cpu) * 1e9 / $EVENTS }")
+echo "fsync always, 4 connections, with a transform: $EPS events/s, server CPU $CPU s ($EPS_CORE events per CPU-second)"
+rows="$rows| sluice HTTP → journal, fsync: always, 4 connections, **with a transform** (rename 2, require, 2 filters, drop, set) | $EPS | $MBS | $EPS_CORE | $SYNCS fdatasyncs |"$'\n'
 
 # ack latency at a fixed moderate rate
 start_server always
@@ -99,6 +113,8 @@ section=${1:-$OUT/ingest-section.md}
     echo "| redis-benchmark XADD, -P 32, 4 clients, appendfsync everysec (peer) | $redis_rps | $(awk "BEGIN { printf \"%.1f\", $redis_rps * 200 / 1e6 }") | | p50 $redis_p50 ms, p99 $redis_p99 ms (pipelined, acks before fsync) |"
     echo
     echo "Ack latency, sluice, fsync always, fixed load of 50,000 events/s (requests of 100 events over 32 keep-alive connections, 10 s; achieved $ach events/s): steady state (after the first second) p50 $(fmt "$p50") ms, p99 **$(fmt "$p99") ms**, max $(fmt "$lmax") ms; the first second (32 connections and their server threads being set up) p99 $(fmt "$w99") ms."
+    echo
+    echo "The transform costs $xf_ns ns of server CPU per record (the same run's CPU with it minus without it, over $EVENTS records)."
     echo
     echo "Ratio sluice (fsync always) / redis XADD (everysec): $(awk "BEGIN { printf \"%.2f\", $(echo "$rows" | head -1 | awk -F'|' '{print $3}') / $redis_rps }")."
 } >"$section"

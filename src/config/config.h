@@ -117,6 +117,21 @@ typedef struct cf_lake {
     cf_s3 s3;
 } cf_lake;
 
+/* A stream's transform (streams.<s>.transform; src/xform): applied to each
+ * valid record before it is journaled.  Empty lists/maps = no such step. */
+typedef struct cf_transform {
+    int lowercase_keys;
+    cf_strmap rename;        /* key -> new key */
+    cf_strlist require;      /* keys that must be present and not null */
+    cf_strlist drop_where;   /* predicates: any true drops the record */
+    cf_strlist keep_where;   /* predicates: all must hold, or the record is dropped */
+    cf_strlist drop;         /* keys removed */
+    cf_strmap set;           /* key -> value (JSON literal or text) */
+} cf_transform;
+
+/* Does t declare any step? */
+int cf_transform_any(const cf_transform *t);
+
 typedef struct cf_stream {
     char name[CF_NAME_MAX + 1];
     cf_strlist tokens;       /* Bearer write tokens; empty = no auth */
@@ -129,6 +144,7 @@ typedef struct cf_stream {
     uint64_t max_bytes;      /* disk budget; 0 = none */
     int64_t max_deliveries;  /* consumer groups: dead letter after this many */
     cf_sink sink;
+    cf_transform transform;
 } cf_stream;
 
 /* A PostgreSQL connection for SQL federation (postgres.<name>); its tables

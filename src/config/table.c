@@ -6,6 +6,7 @@
 #include "config/cf_int.h"
 #include "log/log.h"
 #include "util/util.h"
+#include "xform/xform.h"
 
 #include <stddef.h>
 #include <stdio.h>
@@ -206,6 +207,64 @@ static const cf__table sink_table = {
     "and the files and the stream position are committed together).",
     sink_fields, sizeof(cf_sink), 0, NULL, 0, 0};
 
+/* ---- transforms ------------------------------------------------------------- */
+
+static int check_predicate(const char *v, char *msg, size_t msglen)
+{
+    return xf_check_predicate(v, msg, msglen);
+}
+
+int cf_transform_any(const cf_transform *t)
+{
+    return t->lowercase_keys || t->rename.n || t->require.n || t->drop_where.n ||
+           t->keep_where.n || t->drop.n || t->set.n;
+}
+
+static int check_transform(const void *obj, char *msg, size_t msglen)
+{
+    const cf_transform *t = obj;
+    for (int i = 0; i < t->rename.n; i++)
+        for (int k = 0; k < i; k++)
+            if (!strcmp(t->rename.v[i], t->rename.v[k]))
+                return ut_err(msg, msglen, "rename: '%s' and '%s' both become '%s'",
+                              t->rename.k[k], t->rename.k[i], t->rename.v[i]);
+    return 0;
+}
+
+static const cf__field transform_fields[] = {
+    {"lowercase_keys", CF_BOOL, "false", offsetof(cf_transform, lowercase_keys),
+     "Lower-case every top-level key (ASCII); a record with two keys equal ignoring case fails "
+     "the transform.", 0, 0, 0, 0, 0, 0},
+    {"rename", CF_STRMAP, NULL, offsetof(cf_transform, rename),
+     "Key to new key (`{userId: user_id}`), after `lowercase_keys`. A record that has both "
+     "fails the transform.", 0, XF_MAX_STEPS, 0, 0, 0, 0},
+    {"require", CF_STRLIST, "", offsetof(cf_transform, require),
+     "Keys that must be present and not null (after `rename`); a record without one fails the "
+     "transform.", 0, XF_MAX_STEPS, 0, 0, 0, 0},
+    {"drop_where", CF_STRLIST, "", offsetof(cf_transform, drop_where),
+     "Conditions (`is_test = true`, `event in ('debug', 'ping')`, `a > 1 and not b exists`; "
+     "see [ingest](ingest.md#transforms)): a record for which any holds is dropped (counted, "
+     "acknowledged, not stored).", 0, XF_MAX_STEPS, 0, 0, 0, check_predicate},
+    {"keep_where", CF_STRLIST, "", offsetof(cf_transform, keep_where),
+     "Conditions that must all hold, or the record is dropped.", 0, XF_MAX_STEPS, 0, 0, 0,
+     check_predicate},
+    {"drop", CF_STRLIST, "", offsetof(cf_transform, drop),
+     "Keys removed from the record (after the conditions).", 0, XF_MAX_STEPS, 0, 0, 0, 0},
+    {"set", CF_STRMAP, NULL, offsetof(cf_transform, set),
+     "Key to value, set last (`{source: web, version: 2}`): a value that is JSON (a number, "
+     "`true`, `false`, `null`, a `'\"quoted\"'` string) is that value, other text a string.",
+     0, XF_MAX_STEPS, 0, 0, 0, 0},
+    {0}};
+
+static const cf__table transform_table = {
+    "streams.<name>.transform",
+    "Per-stream transform applied to each valid record before it is journaled (the Firehose "
+    "Lambda, declared): `lowercase_keys`, `rename`, `require`, `drop_where` / `keep_where`, "
+    "`drop`, `set`, in this order. A dropped record is acknowledged and counted "
+    "(`sluice_stream_dropped_total`); a record the transform fails on goes to `<stream>.errors` "
+    "with reason `transform`, and the records beside it are unaffected.",
+    transform_fields, sizeof(cf_transform), 0, check_transform, 0, 0};
+
 /* ---- streams ---------------------------------------------------------------- */
 
 static const cf__field stream_fields[] = {
@@ -243,6 +302,9 @@ static const cf__field stream_fields[] = {
      1, 1000000, 0, 0, 0, 0},
     {"sink", CF_SECTION, NULL, offsetof(cf_stream, sink), "See [`streams.<name>.sink`](#streamsnamesink).",
      0, 0, 0, &sink_table, 0, 0},
+    {"transform", CF_SECTION, NULL, offsetof(cf_stream, transform),
+     "See [`streams.<name>.transform`](#streamsnametransform).", 0, 0, 0, &transform_table, 0,
+     0},
     {0}};
 
 const cf__table cf__stream_table = {

@@ -37,6 +37,27 @@ static void stream_conf(const cf_config *cf, const cf_stream *cs, sv_stream_conf
     o->trash_grace_ms = k->trash_grace_ms;
 }
 
+/* The stream's transform as xform wants it: views of the config's lists. */
+static void transform_spec(const cf_transform *t, xf_spec *x)
+{
+    memset(x, 0, sizeof *x);
+    x->lowercase_keys = t->lowercase_keys;
+    x->rename_from = (const char *const *)t->rename.k;
+    x->rename_to = (const char *const *)t->rename.v;
+    x->nrename = t->rename.n;
+    x->require = (const char *const *)t->require.v;
+    x->nrequire = t->require.n;
+    x->drop_where = (const char *const *)t->drop_where.v;
+    x->ndrop_where = t->drop_where.n;
+    x->keep_where = (const char *const *)t->keep_where.v;
+    x->nkeep_where = t->keep_where.n;
+    x->drop = (const char *const *)t->drop.v;
+    x->ndrop = t->drop.n;
+    x->set_key = (const char *const *)t->set.k;
+    x->set_value = (const char *const *)t->set.v;
+    x->nset = t->set.n;
+}
+
 /* sv_sql_open_fn: the network's engines are read-only unless the caller has a
  * write token, never read local files, and share query.memory_limit. */
 static struct sq_engine *query_engine(void *arg, int read_only, int64_t timeout_ms, char *err,
@@ -160,7 +181,15 @@ int rt__serve(rt_runtime *rt, char *err, size_t errlen)
     char (*names)[80] = ut_calloc((size_t)cf->njobs + 1, sizeof *names);
     char (*tables)[CF_TABLE_MAX] = ut_calloc((size_t)cf->njobs + 1, sizeof *tables);
     int n = 0;
-    for (int i = 0; i < cf->nstreams; i++) stream_conf(cf, &cf->streams[i], &sc[n++]);
+    xf_spec *xs = ut_calloc((size_t)cf->nstreams + 1, sizeof *xs);
+    for (int i = 0; i < cf->nstreams; i++) {
+        stream_conf(cf, &cf->streams[i], &sc[n]);
+        if (cf_transform_any(&cf->streams[i].transform)) {
+            transform_spec(&cf->streams[i].transform, &xs[i]);
+            sc[n].transform = &xs[i];
+        }
+        n++;
+    }
     for (int i = 0; i < cf->njobs; i++) { /* a collect job's <job>.files, unless declared */
         const cf_job *j = &cf->jobs[i];
         snprintf(names[i], sizeof names[i], "%s.files", j->name);
@@ -185,6 +214,7 @@ int rt__serve(rt_runtime *rt, char *err, size_t errlen)
     if (aws_secrets(cf, sc, &held, err, errlen) == 0)
         rt->server = sv_start(&o, err, errlen); /* copies what it keeps */
     aws_secrets_free(held);
+    free(xs);
     free(sc);
     free(names);
     free(tables);

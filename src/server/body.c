@@ -10,7 +10,32 @@
 #include <zstd.h>
 
 static const char *reject_names[SV_REJ_COUNT] = {"invalid_json", "not_object", "too_large",
-                                                 "too_deep"};
+                                                 "too_deep", "transform"};
+
+/* Bytes of transformed records: blocks that never move, so the jr_iov
+ * spans into them stay valid while the batch lives. */
+typedef struct sv__xblk {
+    struct sv__xblk *next;
+    size_t len, cap;
+    char data[];
+} sv__xblk;
+
+#define XBLK_MIN ((size_t)64 << 10)
+
+static const char *xblk_copy(sv_batch *b, const char *p, size_t n)
+{
+    sv__xblk *k = b->xblk;
+    if (!k || k->cap - k->len < n) {
+        size_t cap = n > XBLK_MIN ? n : XBLK_MIN;
+        k = ut_malloc(sizeof *k + cap);
+        k->next = b->xblk, k->len = 0, k->cap = cap;
+        b->xblk = k;
+    }
+    char *dst = k->data + k->len;
+    memcpy(dst, p, n);
+    k->len += n;
+    return dst;
+}
 
 const char *sv_reject_name(sv_reject r)
 {
@@ -117,6 +142,24 @@ static void add_bad(sv_batch *b, int line, sv_reject why, const char *msg, const
     x->n = n;
 }
 
+/* A valid record through the stream's transform: kept as it came, kept
+ * rewritten, dropped (counted) or filed bad with the transform's reason. */
+static void transform(sv_batch *b, int line, const char *rec, size_t n)
+{
+    const char *out;
+    size_t outn;
+    char msg[180];
+    switch (xf_apply(b->xf, rec, n, &out, &outn, msg, sizeof msg)) {
+    case XF_KEEP: add_ok(b, rec, n); break;
+    case XF_CHANGED: add_ok(b, xblk_copy(b, out, outn), outn); break;
+    case XF_DROP:
+        b->ndropped++;
+        b->nrecords++;
+        break;
+    case XF_FAIL: add_bad(b, line, SV_REJ_TRANSFORM, msg, rec, n); break;
+    }
+}
+
 /* Validate one record and file it as ok or bad. */
 void sv_batch_check(js_parser *p, sv_batch *b, const sv_limits *lim, const char *rec,
                          size_t n, int line)
@@ -129,7 +172,8 @@ void sv_batch_check(js_parser *p, sv_batch *b, const sv_limits *lim, const char 
         return;
     }
     if (js_obj_check(p, rec, n, NULL, msg, sizeof msg) == 0) {
-        add_ok(b, rec, n);
+        if (b->xf) transform(b, line, rec, n);
+        else add_ok(b, rec, n);
         return;
     }
     js_kind kind;
@@ -274,5 +318,10 @@ void sv_batch_free(sv_batch *b)
     ut_buf_free(&b->plain);
     free(b->ok);
     free(b->bad);
+    while (b->xblk) {
+        sv__xblk *k = b->xblk;
+        b->xblk = k->next;
+        free(k);
+    }
     memset(b, 0, sizeof *b);
 }

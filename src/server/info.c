@@ -46,12 +46,13 @@ static void stream_json(sv__stream *st, ut_buf *b, int with_groups)
     ut_json_str(b, st->name, strlen(st->name));
     ut_buf_printf(b, ",\"first_offset\":%llu,\"next_offset\":%llu,\"records\":%llu,"
                      "\"bytes\":%llu,\"segments\":%d,\"auth\":%s,\"records_in\":%llu,"
-                     "\"bytes_in\":%llu,\"rejected\":{",
+                     "\"bytes_in\":%llu,\"dropped\":%llu,\"rejected\":{",
                   (unsigned long long)in.first_offset, (unsigned long long)in.next_offset,
                   (unsigned long long)(in.next_offset - in.first_offset),
                   (unsigned long long)in.bytes, in.segments, st->ntokens ? "true" : "false",
                   (unsigned long long)__atomic_load_n(&st->records_in, __ATOMIC_RELAXED),
-                  (unsigned long long)__atomic_load_n(&st->bytes_in, __ATOMIC_RELAXED));
+                  (unsigned long long)__atomic_load_n(&st->bytes_in, __ATOMIC_RELAXED),
+                  (unsigned long long)__atomic_load_n(&st->dropped, __ATOMIC_RELAXED));
     for (int r = 0; r < SV_REJ_COUNT; r++)
         ut_buf_printf(b, "%s\"%s\":%llu", r ? "," : "", sv_reject_name((sv_reject)r),
                       (unsigned long long)__atomic_load_n(&st->rejects[r], __ATOMIC_RELAXED));
@@ -134,6 +135,11 @@ void sv__metrics(sv_server *s, ut_buf *b)
     for (int i = 0; i < n; i++)
         ut_buf_printf(b, "sluice_ingest_bytes_total{stream=\"%s\"} %llu\n", s->streams[i]->name,
                       (unsigned long long)__atomic_load_n(&s->streams[i]->bytes_in, __ATOMIC_RELAXED));
+    help(b, "sluice_stream_dropped_total", "counter",
+         "Records the stream's transform dropped (acknowledged, not stored).");
+    for (int i = 0; i < n; i++)
+        ut_buf_printf(b, "sluice_stream_dropped_total{stream=\"%s\"} %llu\n", s->streams[i]->name,
+                      (unsigned long long)__atomic_load_n(&s->streams[i]->dropped, __ATOMIC_RELAXED));
     help(b, "sluice_ingest_requests_total", "counter", "Ingest requests per stream.");
     for (int i = 0; i < n; i++)
         ut_buf_printf(b, "sluice_ingest_requests_total{stream=\"%s\"} %llu\n", s->streams[i]->name,

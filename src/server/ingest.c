@@ -48,6 +48,11 @@ int sv__storage_full(sv_server *s, sv__stream *st, char *msg, size_t n)
     if (st->max_bytes) {
         jr_info info;
         jr_stream_info(st->jr, &info);
+        /* Retention runs when a segment rolls; a stream over its budget
+         * takes no appends, so nothing would roll: apply it here, or the
+         * stream stays refused long after its old segments expired. */
+        if (info.bytes >= st->max_bytes && jr_stream_retain(st->jr, now_us() / 1000) > 0)
+            jr_stream_info(st->jr, &info);
         if (info.bytes >= st->max_bytes) {
             snprintf(msg, n, "stream '%s' is over its disk budget (%llu of %llu bytes)", st->name,
                      (unsigned long long)info.bytes, (unsigned long long)st->max_bytes);
@@ -193,9 +198,13 @@ static enum MHD_Result finish(sv_server *s, struct MHD_Connection *c, ingest_ctx
     js_parser *p = js_parser_create(s->o.limits.max_record + 64, s->o.limits.max_depth);
     sv_batch b;
     memset(&b, 0, sizeof b);
+    b.xf = sv__xf_run(s, st);
     enum MHD_Result r;
     int status = sv_body_parse(p, x->body.p, x->body.len, enc, &s->o.limits, &b, err, sizeof err);
     js_parser_destroy(p);
+    xf_run_destroy(b.xf);
+    b.xf = NULL;
+    add(&st->dropped, (uint64_t)b.ndropped);
     if (status) {
         r = sv__reply_error(s, c, status, err);
         goto done;
@@ -219,6 +228,7 @@ static enum MHD_Result finish(sv_server *s, struct MHD_Connection *c, ingest_ctx
     }
     ut_buf out = {0};
     ut_buf_printf(&out, "{\"accepted\":%d,\"rejected\":%d", b.nok, b.nbad);
+    if (b.ndropped) ut_buf_printf(&out, ",\"dropped\":%d", b.ndropped);
     if (b.nok)
         ut_buf_printf(&out, ",\"first_offset\":%llu,\"last_offset\":%llu",
                       (unsigned long long)first, (unsigned long long)(first + (uint64_t)b.nok - 1));
@@ -236,7 +246,7 @@ static enum MHD_Result finish(sv_server *s, struct MHD_Connection *c, ingest_ctx
         if (b.nbad > MAX_LISTED_ERRORS) ut_buf_puts(&out, ",\"errors_truncated\":true");
     }
     ut_buf_puts(&out, "}\n");
-    r = sv__reply(s, c, b.nok ? 200 : 400, "application/json", out.p, out.len, NULL);
+    r = sv__reply(s, c, b.nok || b.ndropped ? 200 : 400, "application/json", out.p, out.len, NULL);
     ut_buf_free(&out);
 done:
     sv_batch_free(&b);

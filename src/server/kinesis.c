@@ -150,7 +150,7 @@ static void check_one(put_state *ps, js_parser *p, const sv_limits *lim, int i)
 {
     const kn_record *r = &ps->q->recs[i];
     const char *d = (const char *)ps->q->data.p + r->off;
-    int nbad = ps->b.nbad;
+    int nbad = ps->b.nbad, ndropped = ps->b.ndropped;
     ps->first[i] = ps->b.nok;
     if (r->err) {
         snprintf(ps->why[i], sizeof ps->why[i], "%s", r->msg);
@@ -170,9 +170,9 @@ static void check_one(put_state *ps, js_parser *p, const sv_limits *lim, int i)
         ps->b.nok = ps->first[i]; /* none of it */
         snprintf(ps->why[i], sizeof ps->why[i], "%s: %s", sv_reject_name(ps->b.bad[nbad].why),
                  ps->b.bad[nbad].msg);
-    } else if (ps->b.nok == ps->first[i]) {
+    } else if (ps->b.nok == ps->first[i] && ps->b.ndropped == ndropped) {
         snprintf(ps->why[i], sizeof ps->why[i], "the record holds no JSON record");
-    }
+    } /* else some or all of it was kept, or the transform dropped it: a success */
 }
 
 static void put_reply(const put_state *ps, uint64_t first, ut_buf *out)
@@ -251,8 +251,12 @@ static kn_err put(sv_server *s, sv__stream *st, const kn_req *q, ut_buf *out, ch
     ps.first = ut_calloc((size_t)q->nrecs, sizeof *ps.first);
     ps.why = ut_calloc((size_t)q->nrecs, sizeof *ps.why);
     js_parser *p = js_parser_create(s->o.limits.max_record + 64, s->o.limits.max_depth);
+    ps.b.xf = sv__xf_run(s, st);
     for (int i = 0; i < q->nrecs; i++) check_one(&ps, p, &s->o.limits, i);
     js_parser_destroy(p);
+    xf_run_destroy(ps.b.xf);
+    ps.b.xf = NULL;
+    __atomic_fetch_add(&st->dropped, (uint64_t)ps.b.ndropped, __ATOMIC_RELAXED);
     kn_err e = KN_OK;
     int single = q->op == KN_PUT_RECORD || q->op == KN_FH_PUT_RECORD;
     if (single && ps.why[0][0]) {

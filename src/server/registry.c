@@ -58,6 +58,7 @@ static int open_sink(sv_server *s, sv__stream *st, const lk_sink_opts *base, ut_
 static void stream_free(sv__stream *st)
 {
     lk_sink_destroy(st->sink); /* first: its last flush reads the stream */
+    xf_destroy(st->xf);
     jr_stream_close(st->jr);
     jr_stream_close(st->errors);
     for (int k = 0; k < st->ntokens; k++) free(st->tokens[k]);
@@ -98,7 +99,16 @@ static sv__stream *open_stream(sv_server *s, const sv_stream_conf *c, const sv__
         ut_fail(e, UT_EIO, "%s", err);
         return NULL;
     }
+    xf_program *xf = NULL;
+    if (c->transform && !(xf = xf_compile(c->transform, e))) {
+        char msg[UT_ERRMSG_MAX];
+        memcpy(msg, e->msg, sizeof msg);
+        ut_fail(e, UT_EINVAL, "stream %s: transform: %.400s", c->name, msg);
+        jr_stream_close(jr);
+        return NULL;
+    }
     sv__stream *st = ut_calloc(1, sizeof *st);
+    st->xf = xf;
     snprintf(st->name, sizeof st->name, "%s", c->name);
     snprintf(st->table, sizeof st->table, "%s", table);
     st->jr = jr;
@@ -269,6 +279,11 @@ jr_stream *sv__errors_stream(sv_server *s, sv__stream *st, char *err, size_t err
     jr_stream *e = st->errors;
     pthread_mutex_unlock(&st->errors_mu);
     return e;
+}
+
+xf_run *sv__xf_run(sv_server *s, const sv__stream *st)
+{
+    return st->xf ? xf_run_create(st->xf, s->o.limits.max_record, s->o.limits.max_depth) : NULL;
 }
 
 int sv__auth_ok(const sv__stream *st, const char *authorization)

@@ -26,6 +26,7 @@
 #include "json/json.h"
 #include "lake/lake.h"
 #include "util/util.h"
+#include "xform/xform.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -54,6 +55,7 @@ typedef struct sv_stream_conf {
                                   the server for those it reopens) */
     lk_sink_opts sink_opts;    /* stream, table ("" = t1_<name>), catalog, store
                                   and tmp_dir are filled in by the server */
+    const xf_spec *transform;  /* applied to each valid record; NULL = none */
 } sv_stream_conf;
 
 struct sq_engine;
@@ -118,6 +120,7 @@ typedef enum sv_reject {
     SV_REJ_NOT_OBJECT,
     SV_REJ_TOO_LARGE,
     SV_REJ_TOO_DEEP,
+    SV_REJ_TRANSFORM, /* the stream's transform failed on it (xform.h) */
     SV_REJ_COUNT
 } sv_reject;
 
@@ -135,11 +138,17 @@ typedef struct sv_bad {
 
 typedef struct sv_batch {
     ut_buf plain;     /* the decompressed body; records point into it */
-    jr_iov *ok;       /* accepted records, in request order */
+    jr_iov *ok;       /* accepted records, in request order (a transformed one
+                         points into the batch's own blocks) */
     int nok, cap_ok;
     sv_bad *bad;      /* rejected records, in request order */
     int nbad, cap_bad;
-    int nrecords;     /* ok + bad */
+    int nrecords;     /* ok + bad + dropped */
+    /* The stream's transform (set by the caller before filing records; NULL
+     * = none; not owned) and the records its filters dropped. */
+    xf_run *xf;
+    int ndropped;
+    struct sv__xblk *xblk; /* transformed records' bytes (stable addresses) */
 } sv_batch;
 
 /* Decode a request body and validate its records.  encoding is the

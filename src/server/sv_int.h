@@ -47,9 +47,13 @@ typedef struct sv__stream {
     char table[CF_TABLE_MAX];       /* the table its sink lands in; "" = not landed */
     int found;                      /* reopened from the data directory, not declared */
     pthread_mutex_t errors_mu;
-    uint64_t records_in, bytes_in, requests;
+    xf_program *xf;                 /* its transform; NULL = none */
+    uint64_t records_in, bytes_in, requests, dropped;
     uint64_t rejects[SV_REJ_COUNT];
 } sv__stream;
+
+/* A request's run of the stream's transform (NULL when it has none). */
+xf_run *sv__xf_run(sv_server *s, const sv__stream *st);
 
 struct sv_server {
     sv_opts o;

@@ -7,7 +7,12 @@
  * not arrived header_timeout_s after it opened or after its last request
  * ended.  A connection is removed from the list in libmicrohttpd's "closed"
  * notification, before the descriptor is closed, so a shutdown never hits a
- * reused descriptor. */
+ * reused descriptor.
+ *
+ * The same thread applies the streams' journal retention once a second:
+ * the journal applies it when a segment rolls, and a quiet stream (or one
+ * refused for its disk budget) may not roll for days, keeping segments
+ * long past their retention. */
 #include "log/log.h"
 #include "server/sv_int.h"
 
@@ -18,6 +23,7 @@
 #include <time.h>
 
 #define WATCH_PERIOD_MS 250
+#define RETAIN_PERIOD_MS 1000
 
 static uint64_t mono_ms(void)
 {
@@ -38,9 +44,25 @@ static void cut_slow(sv_server *s, uint64_t now)
     }
 }
 
+/* Retention of every stream (without watch_mu: appends take the streams'
+ * own locks). */
+static void retain_all(sv_server *s)
+{
+    pthread_mutex_lock(&s->mu);
+    int n = s->nstreams;
+    pthread_mutex_unlock(&s->mu);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    for (int i = 0; i < n; i++) /* registered streams stay until sv_stop */
+        if (jr_stream_retain(s->streams[i]->jr, now) > 0)
+            lg_info("server", "stream %s: retention removed expired segments", s->streams[i]->name);
+}
+
 static void *watch_main(void *arg)
 {
     sv_server *s = arg;
+    uint64_t last_retain = mono_ms();
     pthread_mutex_lock(&s->watch_mu);
     while (!s->watch_stop) {
         struct timespec ts;
@@ -48,7 +70,15 @@ static void *watch_main(void *arg)
         ts.tv_nsec += WATCH_PERIOD_MS * 1000000L;
         if (ts.tv_nsec >= 1000000000L) ts.tv_sec++, ts.tv_nsec -= 1000000000L;
         pthread_cond_timedwait(&s->watch_cv, &s->watch_mu, &ts);
-        if (!s->watch_stop) cut_slow(s, mono_ms());
+        if (s->watch_stop) break;
+        uint64_t now = mono_ms();
+        if (s->o.header_timeout_s > 0) cut_slow(s, now);
+        if (now - last_retain >= RETAIN_PERIOD_MS) {
+            last_retain = now;
+            pthread_mutex_unlock(&s->watch_mu);
+            retain_all(s);
+            pthread_mutex_lock(&s->watch_mu);
+        }
     }
     pthread_mutex_unlock(&s->watch_mu);
     return NULL;
@@ -63,9 +93,8 @@ int sv__watch_start(sv_server *s, char *err, size_t errlen)
     pthread_condattr_destroy(&ca);
     pthread_mutex_init(&s->watch_mu, NULL);
     s->watch_running = -1; /* initialised, thread not (yet) running */
-    if (s->o.header_timeout_s <= 0) return 0;
     int rc = pthread_create(&s->watch_thread, NULL, watch_main, s);
-    if (rc) return ut_err(err, errlen, "cannot start the header watchdog: %s", strerror(rc));
+    if (rc) return ut_err(err, errlen, "cannot start the watchdog: %s", strerror(rc));
     s->watch_running = 1;
     return 0;
 }

@@ -2,6 +2,7 @@
 #include "journal/journal.h"
 #include "util/util.h"
 
+#include <float.h>
 #include <math.h>
 #include <signal.h>
 #include <stdint.h>
@@ -137,6 +138,53 @@ TEST(util_fmt_double_shortest)
     CHECK_EQ_STR(out, "5e-324");
     ut_fmt_float(out, 1e-45f);
     CHECK_EQ_STR(out, "1e-45");
+}
+
+/* The printf search ut_fmt_double had before its fast path: the reference. */
+static int fmt_double_printf(char *out, double v)
+{
+    int from = v != 0 && fabs(v) < DBL_MIN ? 1 : 15;
+    for (int prec = from; prec <= 17; prec++) {
+        int n = snprintf(out, 32, "%.*g", prec, v);
+        if (prec == 17 || strtod(out, NULL) == v) return n;
+    }
+    return 0;
+}
+
+/* The fast path (m / 10^s) prints exactly what printf's search prints, for
+ * decimals of every scale, random bit patterns and the range edges. */
+TEST(util_fmt_double_fast_path_equals_printf)
+{
+    uint64_t x = 88172645463325252ull;
+    char a[32], b[32];
+    int bad = 0;
+    for (int i = 0; i < 400000 && bad < 5; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        double v;
+        if (i % 3 == 0) { /* a random bit pattern */
+            memcpy(&v, &x, sizeof v);
+            if (isnan(v) || isinf(v)) continue;
+        } else { /* a decimal: up to 17 digits, 0..17 places */
+            static const double p10[18] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9,
+                                           1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17};
+            v = (double)(int64_t)(x % 100000000000000000ull) / p10[(x >> 57) % 18];
+            if (x & 1) v = -v;
+        }
+        int na = ut_fmt_double(a, v), nb = fmt_double_printf(b, v);
+        if (na != nb || strcmp(a, b)) {
+            bad++;
+            CHECK_MSG(0, "%.17g: fast %s, printf %s", v, a, b);
+        }
+    }
+    static const double edges[] = {1e-4, 0.00010000000000000002, 9.999999999999999e-05, 1e15,
+                                   999999999999999.0, 999999999999999.9, 1e14, 0.1, 0.5, 1,
+                                   -1, 0, -0.0, 123456789012345.6, 12345678901234.56, 0.3,
+                                   4.35, 2.675, 1.005, 9007199254740993.0, 0.001, 1e-5};
+    for (size_t i = 0; i < sizeof edges / sizeof *edges; i++) {
+        ut_fmt_double(a, edges[i]);
+        fmt_double_printf(b, edges[i]);
+        CHECK_MSG(!strcmp(a, b), "%.17g: fast %s, printf %s", edges[i], a, b);
+    }
 }
 
 TEST(util_buf_varint)

@@ -7,3 +7,6 @@ export * as firehose from '@aws-sdk/client-firehose';
 export { NodeHttpHandler } from '@smithy/node-http-handler';
 /* SigV4 as the SDKs sign (for benches that replay pre-signed requests). */
 export { SignatureV4 } from '@smithy/signature-v4';
+/* The SDK's own retry strategies (a fixed backoff for tests that wait on the
+ * server). */
+export { ConfiguredRetryStrategy } from '@smithy/core/retry';
