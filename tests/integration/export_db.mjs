@@ -214,10 +214,11 @@ for (const [name, job, db, sum, count, table, intoRe] of [
     const l = (await duck.objs(`SELECT count(*) AS c, sum(CAST(epoch_ms("at") AS BIGINT)) AS e, round(sum(amount), 2) AS a, sum(seller_id) AS s,
         min(strftime("at", '%Y-%m-%d %H:%M:%S.%f')) AS m, min(CAST(dt AS VARCHAR)) AS d FROM ${lakeScan(LAKE, 't1_sales')} WHERE seller_id < 2000`))[0];
     const w = `${l.c}|${l.e}|${Number(l.a).toFixed(2)}|${l.s}|${l.m}|${l.d}`;
+    await Promise.all(['raw_pg', 'raw_my'].map((job) => trigger(CFG, job, DAY, true))); /* both at once */
     for (const [name, job, q] of [
         ['pg', 'raw_pg', () => pg.psql('svc', `SET TimeZone = 'UTC'; SELECT count(*), sum((extract(epoch FROM at) * 1000)::bigint), round(sum(amount)::numeric, 2), sum(seller_id), to_char(min(at), 'YYYY-MM-DD HH24:MI:SS.US'), min(dt) FROM raw`)],
         ['mysql', 'raw_my', () => my.sql('svc', `SET time_zone = '+00:00'; SELECT count(*), sum(floor(UNIX_TIMESTAMP(\`at\`) * 1000)), round(sum(amount), 2), sum(seller_id), min(\`at\`), min(dt) FROM raw`).then((x) => x.replace(/\t/g, '|'))]]) {
-        runs = await runJob(job, 1);
+        runs = await settled(job, 1);
         if (runs[0]?.state !== 'succeeded') { p.push(`${name}: ${JSON.stringify(runs[0])}`); continue; }
         const got = (await q()).trim();
         if (got !== w) p.push(`${name}: ${got}, lake ${w}`);
