@@ -266,10 +266,10 @@ void jb__load_sql(const jb_load *L, jb_load_step step, ut_buf *b)
 {
     switch (step) {
     case JB_LOAD_BEGIN:
-        if (L->my) { /* exports of one target in turn (a session lock) */
-            ut_buf_puts(b, "SELECT GET_LOCK(");
+        if (L->my) { /* exports of one target in turn (a session lock; names <= 64 bytes) */
+            ut_buf_puts(b, "SELECT GET_LOCK(SHA1(");
             wh_literal(b, L->j->target.table);
-            ut_buf_puts(b, ", 3600)");
+            ut_buf_puts(b, "), 3600)");
             break;
         }
         ut_buf_puts(b, "BEGIN; SELECT pg_advisory_xact_lock(hashtext(");

@@ -298,7 +298,7 @@ const myRows = (out) => out.split('\n').map((l) => l.split('\t').map((f) => f.re
     const p = [];
     const r = await sluice(['load', '--plan', 'to_my', '--window', DAY, '-c', CFG]);
     const out = r.stdout.toString();
-    for (const w of ['SELECT GET_LOCK(\'sellers\', 3600);', 'CREATE TABLE "sellers__sluice_new" LIKE "sellers"; START TRANSACTION;',
+    for (const w of ['SELECT GET_LOCK(SHA1(\'sellers\'), 3600);', 'CREATE TABLE "sellers__sluice_new" LIKE "sellers"; START TRANSACTION;',
         'INSERT INTO "sellers__sluice_new" ("seller_id", "country", "n", "amount", "last_at", "dt") VALUES (...), (...);',
         'RENAME TABLE "sellers" TO "sellers__sluice_old", "sellers__sluice_new" TO "sellers"; DROP TABLE "sellers__sluice_old";'])
         if (!out.includes(w)) p.push(`missing ${w}`);
