@@ -28,6 +28,7 @@ static const struct {
     {"runs", cli_runs, "the run history of a job"},
     {"run", cli_run, "queue a run of a job for one window (the server's workers run it)"},
     {"load", cli_load, "print the statements a load job's run would send (--plan)"},
+    {"export", cli_export, "export a sample of an export job's rows to a development database (--sample N)"},
     {"backfill", cli_backfill, "re-run a job over a range of windows, serially or in parallel"},
     {"worker", cli_worker, "run job workers in another process, taking tasks from the server's queue"},
 };

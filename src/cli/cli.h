@@ -78,6 +78,7 @@ int cli_jobs(int argc, char **argv);
 int cli_runs(int argc, char **argv);
 int cli_run(int argc, char **argv);
 int cli_load(int argc, char **argv);
+int cli_export(int argc, char **argv);
 int cli_backfill(int argc, char **argv);
 int cli_worker(int argc, char **argv);
 

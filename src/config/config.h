@@ -202,7 +202,7 @@ typedef struct cf_query {
 /* ---- jobs (src/jobs; docs/jobs.md) ---------------------------------------- */
 
 typedef enum cf_job_kind { CF_JOB_SQL, CF_JOB_COMMAND, CF_JOB_NOOP, CF_JOB_COLLECT,
-                           CF_JOB_SNAPSHOT, CF_JOB_LOAD, CF_JOB_ALERT } cf_job_kind;
+                           CF_JOB_SNAPSHOT, CF_JOB_LOAD, CF_JOB_EXPORT, CF_JOB_ALERT } cf_job_kind;
 typedef enum cf_window { CF_WINDOW_NONE, CF_WINDOW_HOUR, CF_WINDOW_DAY, CF_WINDOW_MONTH } cf_window;
 typedef enum cf_job_mode { CF_MODE_REPLACE_WINDOW, CF_MODE_REPLACE, CF_MODE_APPEND,
                            CF_MODE_UPSERT, CF_MODE_REPLACE_TABLE /* kind load only */ } cf_job_mode;
@@ -215,7 +215,12 @@ typedef struct cf_load_target {
     char *table;             /* "schema.name" or "name" */
     int dialect;             /* cf_dialect */
     char *iam_role;          /* redshift: the role COPY reads the store with */
+    int diststyle;           /* redshift: cf_diststyle */
+    char *distkey;           /* redshift: DISTKEY column ("" none) */
+    cf_strlist sortkey;      /* redshift: SORTKEY columns */
 } cf_load_target;
+typedef enum cf_diststyle { CF_DIST_DEFAULT, CF_DIST_AUTO, CF_DIST_EVEN, CF_DIST_KEY,
+                            CF_DIST_ALL } cf_diststyle;
 typedef enum cf_job_output { CF_OUTPUT_NONE, CF_OUTPUT_NDJSON } cf_job_output;
 
 #define CF_MAX_JOBS 1000

@@ -501,11 +501,12 @@ static int check_condition(const char *v, char *msg, size_t msglen)
 }
 
 static const char *const job_kinds[] = {"sql", "command", "noop", "collect", "snapshot", "load",
-                                        "alert", NULL};
+                                        "export", "alert", NULL};
 static const char *const windows[] = {"none", "hour", "day", "month", NULL};
 static const char *const job_modes[] = {"replace_window", "replace", "append", "upsert",
                                         "replace_table", NULL};
 static const char *const dialects[] = {"postgres", "redshift", NULL};
+static const char *const diststyles[] = {"default", "auto", "even", "key", "all", NULL};
 static const char *const job_outputs[] = {"none", "ndjson", NULL};
 
 const char *cf_job_kind_name(cf_job_kind k)
@@ -831,7 +832,8 @@ static const cf__table snap_table_table = {
 static const cf__field target_fields[] = {
     {"connection", CF_STRING, "", offsetof(cf_load_target, connection),
      "The warehouse: a [`postgres.<name>`](#postgresname) connection (Redshift speaks its "
-     "protocol).", 0, 0, 0, 0, 0, 0},
+     "protocol); kind export: a `postgres.<name>` or [`mysql.<name>`](#mysqlname) "
+     "connection.", 0, 0, 0, 0, 0, 0},
     {"table", CF_STRING, "", offsetof(cf_load_target, table),
      "The table loaded: `schema.name` or `name` (created from the lake table's columns when "
      "missing).", 0, 0, 0, 0, 0, 0},
@@ -840,10 +842,19 @@ static const cf__field target_fields[] = {
      "S3; see [warehouse](warehouse.md#redshift)).", 0, 0, dialects, 0, 0, 0},
     {"iam_role", CF_STRING, "", offsetof(cf_load_target, iam_role),
      "redshift: the IAM role ARN its COPY reads the lake's bucket with.", 0, 0, 0, 0, 0, 0},
+    {"diststyle", CF_ENUM, "default", offsetof(cf_load_target, diststyle),
+     "redshift: the table's DISTSTYLE when the load creates it: `auto`, `even`, `key` (needs "
+     "`distkey`) or `all`; `default`: none written (`key` when `distkey` is set).", 0, 0,
+     diststyles, 0, 0, 0},
+    {"distkey", CF_STRING, "", offsetof(cf_load_target, distkey),
+     "redshift: the DISTKEY column of a table the load creates.", 0, 0, 0, 0, 0, 0},
+    {"sortkey", CF_STRLIST, "", offsetof(cf_load_target, sortkey),
+     "redshift: the (compound) SORTKEY columns of a table the load creates.", 0, 400, 0, 0, 0,
+     0},
     {0}};
 
 static const cf__table target_table = {"jobs.<name>.target",
-                                       "kind load: the warehouse table it writes (see "
+                                       "kind load and export: the table it writes (see "
                                        "[warehouse](warehouse.md)).",
                                        target_fields, sizeof(cf_load_target), 0, NULL, 0, 0};
 
@@ -852,8 +863,10 @@ static const cf__field job_fields[] = {
      "What a run does: `sql` (a SELECT writing a lake table), `command` (a program), `collect` "
      "(a report API into a lake table, see [collectors](collectors.md)), `snapshot` (database "
      "tables into lake tables, see [snapshots](snapshots.md)), `load` (a lake table into a "
-     "warehouse table, see [warehouse](warehouse.md)) or `noop` (nothing: a marker "
-     "other jobs depend on, and the queue benchmark).", 0, 0,
+     "warehouse table, see [warehouse](warehouse.md)), `export` (a lake table into a table of a "
+     "service database, PostgreSQL or MySQL, see [exports](warehouse.md#exports)), `alert` (a "
+     "SELECT checked against a condition, notices to a webhook, see [alerts](jobs.md#alert)) or "
+     "`noop` (nothing: a marker other jobs depend on, and the queue benchmark).", 0, 0,
      job_kinds, 0, 0, 0},
     {"schedule", CF_STRING, "", offsetof(cf_job, schedule),
      "When it runs: 5-field cron (`5 * * * *`), `@hourly`, `@daily`, `@weekly`, `@monthly`, "
@@ -912,7 +925,8 @@ static const cf__field job_fields[] = {
     {"mode", CF_ENUM, "replace_window", offsetof(cf_job, mode),
      "How the output replaces what is there: `replace_window` (the window's partitions, "
      "atomically), `replace` (the whole table) or `append`; kind load also `upsert` (on "
-     "`key`) and `replace_table` (see [warehouse](warehouse.md#modes)).",
+     "`key`) and `replace_table` (see [warehouse](warehouse.md#modes)); kind export: "
+     "`replace_table` or `upsert` only.",
      0, 0, job_modes, 0, 0, 0},
     {"accounts", CF_SECTION, NULL, offsetof(cf_job, accounts),
      "See [`jobs.<name>.accounts`](#jobsnameaccounts).", 0, 0, 0, &accounts_table, 0, 0},
@@ -927,7 +941,7 @@ static const cf__field job_fields[] = {
     {"source", CF_STRING, "", offsetof(cf_job, source),
      "kind snapshot: the database, a [`postgres.<name>`](#postgresname), "
      "[`mysql.<name>`](#mysqlname), [`sqlite.<name>`](#sqlitename) or "
-     "[`redis.<name>`](#redisname) connection. kind load: the lake table loaded.", 0, 0, 0,
+     "[`redis.<name>`](#redisname) connection. kind load and export: the lake table loaded.", 0, 0, 0,
      0, 0, 0},
     {"include", CF_STRLIST, "", offsetof(cf_job, include),
      "kind snapshot: source tables (`shop.orders`) or patterns (`shop.*`, `*.orders`; `*` and "
@@ -953,19 +967,19 @@ static const cf__field job_fields[] = {
     {"target", CF_SECTION, NULL, offsetof(cf_job, target),
      "See [`jobs.<name>.target`](#jobsnametarget).", 0, 0, 0, &target_table, 0, 0},
     {"query", CF_STRING, "", offsetof(cf_job, query),
-     "kind load: a SELECT over the lake (templated like `sql`) whose rows are loaded instead "
-     "of the window's rows of `source`; columns named like `source`'s keep their types. kind "
-     "alert: the SELECT (templated) whose first row `condition` looks at.", 0, 0,
+     "kind load and export: a SELECT over the lake (templated like `sql`) whose rows are loaded "
+     "instead of the window's rows of `source`; columns named like `source`'s keep their types. "
+     "kind alert: the SELECT (templated) whose first row `condition` looks at.", 0, 0,
      0, 0, 0, 0},
     {"window_column", CF_STRING, "", offsetof(cf_job, window_column),
      "kind load: the column (a date or timestamp, or the `dt` partition) that places a row in "
      "a window: replace_window deletes and loads the rows of the run's window by it.", 0, 0, 0,
      0, 0, 0},
     {"key", CF_STRLIST, "", offsetof(cf_job, key),
-     "kind load, mode upsert: the key columns (a unique index on them is created with the "
+     "kind load and export, mode upsert: the key columns (a unique index on them is created with the "
      "table).", 0, 32, 0, 0, 0, 0},
     {"max_errors", CF_INT, "0", offsetof(cf_job, max_errors),
-     "kind load: rows that fail conversion that may be set aside (in lake table "
+     "kind load and export: rows that fail conversion that may be set aside (in lake table "
      "`_load_errors`, with the reason) before the load rolls back and fails.", 0, 1000000, 0,
      0, 0, 0},
     {"condition", CF_STRING, "", offsetof(cf_job, condition),

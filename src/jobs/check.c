@@ -338,15 +338,56 @@ static int check_snapshot(const cf_config *cf, const cf_job *j, char *msg, size_
 }
 
 /* kind load: its source, target and columns (docs/warehouse.md). */
+/* kind export (docs/warehouse.md#exports): a load into a service database,
+ * PostgreSQL or MySQL, replacing the table or upserting on key. */
+static int check_export(const cf_config *cf, const cf_job *j, char *msg, size_t n)
+{
+    const cf_load_target *t = &j->target;
+    if (!j->source[0]) return ut_err(msg, n, "an export job needs source: the lake table it exports");
+    if (!t->connection[0] || !t->table[0])
+        return ut_err(msg, n, "an export job needs target: {connection: <postgres or mysql "
+                      "connection>, table: name}");
+    if (!cf_postgres_find(cf, t->connection) && !cf_mysql_find(cf, t->connection))
+        return ut_err(msg, n, "target.connection: no connection '%s' under postgres or mysql",
+                      t->connection);
+    if (t->dialect != CF_DIALECT_POSTGRES || t->iam_role[0] || t->distkey[0] || t->sortkey.n ||
+        t->diststyle)
+        return ut_err(msg, n, "target: dialect, iam_role, diststyle, distkey and sortkey are a "
+                      "load's (Redshift), not an export's");
+    if (j->mode != CF_MODE_REPLACE_TABLE && j->mode != CF_MODE_UPSERT)
+        return ut_err(msg, n, "mode: an export's modes are replace_table and upsert (with key)");
+    if (j->window_column[0])
+        return ut_err(msg, n, "window_column: an export writes the whole table (replace_table) "
+                      "or its keys (upsert), not a window");
+    return 0;
+}
+
+static int check_redshift(const cf_job *j, char *msg, size_t n)
+{
+    const cf_load_target *t = &j->target;
+    if (t->dialect != CF_DIALECT_REDSHIFT)
+        return t->distkey[0] || t->sortkey.n || t->diststyle
+                   ? ut_err(msg, n, "target: diststyle, distkey and sortkey are dialect "
+                            "redshift's")
+                   : 0;
+    if (!t->iam_role[0]) return ut_err(msg, n, "dialect redshift needs target.iam_role");
+    if (t->diststyle == CF_DIST_KEY && !t->distkey[0])
+        return ut_err(msg, n, "target.diststyle key needs target.distkey");
+    if (t->distkey[0] && t->diststyle && t->diststyle != CF_DIST_KEY)
+        return ut_err(msg, n, "target.distkey needs diststyle key (or no diststyle)");
+    return 0;
+}
+
 static int check_load(const cf_config *cf, const cf_job *j, char *msg, size_t n)
 {
     const cf_load_target *t = &j->target;
     char m[300];
+    if (j->kind == CF_JOB_EXPORT && check_export(cf, j, msg, n)) return -1;
     if (!j->source[0]) return ut_err(msg, n, "a load job needs source: the lake table it loads");
     if (!t->connection[0] || !t->table[0])
         return ut_err(msg, n, "a load job needs target: {connection: <postgres connection>, "
                       "table: schema.name}");
-    if (!cf_postgres_find(cf, t->connection))
+    if (j->kind == CF_JOB_LOAD && !cf_postgres_find(cf, t->connection))
         return ut_err(msg, n, "target.connection: no connection '%s' under postgres",
                       t->connection);
     if (wh_table_check(t->table, m, sizeof m)) return ut_err(msg, n, "%s", m);
@@ -362,8 +403,7 @@ static int check_load(const cf_config *cf, const cf_job *j, char *msg, size_t n)
                       "column of a row's window) and a window (hour, day or month)");
     if (j->mode == CF_MODE_UPSERT && !j->key.n)
         return ut_err(msg, n, "mode upsert needs key: [columns]");
-    if (t->dialect == CF_DIALECT_REDSHIFT && !t->iam_role[0])
-        return ut_err(msg, n, "dialect redshift needs target.iam_role");
+    if (check_redshift(j, msg, n)) return -1;
     if (jb__tmpl_check(cf, j, j->query, m, sizeof m)) return ut_err(msg, n, "query: %s", m);
     return 0;
 }
@@ -389,7 +429,7 @@ static int check_kind(const cf_config *cf, const cf_job *j, char *msg, size_t n)
     if (j->every_ms > 0 && j->every_ms < 1000)
         return ut_err(msg, n, "every: at least 1s");
     int windowed = j->window != CF_WINDOW_NONE;
-    if (j->kind == CF_JOB_LOAD) return check_load(cf, j, msg, n);
+    if (j->kind == CF_JOB_LOAD || j->kind == CF_JOB_EXPORT) return check_load(cf, j, msg, n);
     if (j->kind == CF_JOB_ALERT) return check_alert(cf, j, msg, n);
     if (j->mode == CF_MODE_UPSERT || j->mode == CF_MODE_REPLACE_TABLE)
         return ut_err(msg, n, "modes upsert and replace_table are a load job's");

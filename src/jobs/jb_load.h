@@ -16,7 +16,9 @@ typedef struct jb_tcol {
     char type[64];
 } jb_tcol;
 
-/* One load while it runs. */
+typedef struct jb_my jb_my; /* a MySQL target's session (export_my.c) */
+
+/* One load (or export) while it runs. */
 typedef struct jb_load {
     jb_task_ctx *c;
     const cf_job *j;
@@ -28,7 +30,11 @@ typedef struct jb_load {
     char *files;                /* the window's lake file ids ("3,9,12") */
     ct_file *wfiles;            /* those files */
     int nwfiles;
-    pgf_session *pg;
+    pgf_session *pg;            /* the target: PostgreSQL, or ... */
+    jb_my *my;                  /* ... MySQL (kind export) */
+    sq_engine *eng;             /* the lake's SQL engine given (sluice export --sample), or
+                                   NULL: one is opened for the run */
+    int64_t sample;             /* > 0: only the first this many rows (--sample) */
     jb_tcol *tcols;             /* the target's columns (none: no table yet) */
     int ntcols;
     wh_col *cols;               /* what is loaded, in SELECT order */
@@ -89,6 +95,26 @@ int jb__load_errors_land(jb_load *L);
 /* The target's columns now (L->tcols; none: no such table), through
  * L->pg.  0 / -1. */
 int jb__load_target_columns(jb_load *L);
+/* Connect to the job's target connection (postgres.<name>, or for an export
+ * mysql.<name>): L->pg or L->my.  0 / -1 (L->err). */
+int jb__load_connect(jb_load *L, const char *app);
+/* The load's transaction on the connected target: DDL, rows, swap/merge,
+ * COMMIT.  0 / -1 (L->err). */
+int jb__load_transaction(jb_load *L);
+
+/* ---- MySQL targets (export_my.c) ------------------------------------------------------
+ * The same steps (jb__load_sql with dialect WH_MYSQL) through libmariadb;
+ * the rows, buffered in L->out as "(v, ...),(v, ...)", are sent as one
+ * multi-row INSERT per JB_LOAD_FLUSH bytes. */
+int jb__my_open(jb_load *L, const cf_mysql *m, const char *app);
+void jb__my_close(jb_load *L);
+/* Statements (";"-separated, results read and dropped).  0 / -1. */
+int jb__my_exec(jb_load *L, const char *sql);
+/* The target's columns (information_schema), as jb__load_target_columns. */
+int jb__my_target_columns(jb_load *L);
+/* The buffered rows as one INSERT.  0 / -1. */
+int jb__my_flush(jb_load *L);
+
 /* Free what L holds (the connection closed: an open transaction rolls back). */
 void jb__load_free(jb_load *L);
 int jb__load_fail(jb_load *L, ut_errkind kind, const char *fmt, ...)

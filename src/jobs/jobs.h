@@ -156,12 +156,21 @@ int jb_backfill(const cf_config *cf, const char *data_dir, const char *job, int6
                 int64_t to_us, int parallel, const char *name, int dry_run, int *nwindows,
                 ut_error *e);
 
-/* `sluice load --plan`: the statements a run of load job `job` for the
+/* `sluice load --plan`: the statements a run of load (or export) job `job` for the
  * window containing at_us would send (its target's columns read from the
  * warehouse now; dialect redshift: the manifest and its COPY), appended to
  * out.  eng: an engine over the lake (committed files) to type the rows'
  * columns.  0, or -1 with e naming the job. */
 int jb_load_plan(const cf_config *cf, const char *data_dir, const char *job, int64_t at_us,
                  sq_engine *eng, ut_buf *out, ut_error *e);
+
+/* `sluice export JOB --sample N`: the first n rows of export (or load) job
+ * `job`'s lake rows exported, as a run of the job would, to connection `to`
+ * (NULL: the job's target.connection) table `table` (NULL: the job's);
+ * nothing is recorded in the catalog (no run, no load history).  eng: an
+ * engine over the lake's committed files.  0 with *rows, or -1 with e. */
+int jb_export_sample(const cf_config *cf, const char *data_dir, const char *job, int64_t n,
+                     const char *to, const char *table, sq_engine *eng, int64_t *rows,
+                     ut_error *e);
 
 #endif

@@ -1,5 +1,6 @@
 /* jobs: kind load — a lake table (or a SELECT over the lake) into a
- * PostgreSQL table, in ONE warehouse transaction:
+ * PostgreSQL table, in ONE warehouse transaction (kind export is the same
+ * run into a service database, PostgreSQL here or MySQL via export_my.c):
  *
  *   BEGIN; pg_advisory_xact_lock(target)          loads of one target in turn
  *   CREATE TABLE IF NOT EXISTS / ALTER TABLE ADD COLUMN   (new lake columns)
@@ -27,6 +28,7 @@
 /* Run statements that return nothing (";"-separated).  0 / -1. */
 static int exec(jb_load *L, const char *sql)
 {
+    if (L->my) return jb__my_exec(L, sql);
     if (!sql[0]) return 0;
     PGconn *pg = pgf_session_pg(L->pg);
     PGresult *r = PQexec(pg, sql);
@@ -42,6 +44,7 @@ static int exec(jb_load *L, const char *sql)
 
 int jb__load_target_columns(jb_load *L)
 {
+    if (L->my) return jb__my_target_columns(L);
     const char *t = L->j->target.table, *dot = strchr(t, '.');
     char schema[WH_IDENT_MAX + 1] = "";
     if (dot) snprintf(schema, sizeof schema, "%.*s", (int)(dot - t), t);
@@ -70,6 +73,7 @@ int jb__load_target_columns(jb_load *L)
 /* Send what is buffered.  0 / -1. */
 static int flush(jb_load *L)
 {
+    if (L->my) return jb__my_flush(L);
     if (!L->out.len) return 0;
     if (PQputCopyData(pgf_session_pg(L->pg), (const char *)L->out.p, (int)L->out.len) != 1) {
         char m[700];
@@ -102,6 +106,11 @@ static int start(jb_load *L)
     if (!rc) rc = exec(L, ut_buf_cstr(&b));
     ut_buf_reset(&b);
     jb__load_sql(L, JB_LOAD_COPY, &b);
+    if (L->my) { /* rows go as INSERTs: nothing to start */
+        L->copying = !rc;
+        ut_buf_free(&b);
+        return rc;
+    }
     PGresult *r = rc ? NULL : PQexec(pgf_session_pg(L->pg), ut_buf_cstr(&b));
     if (r && PQresultStatus(r) != PGRES_COPY_IN) {
         char m[700];
@@ -141,8 +150,9 @@ static int on_row(void *ctx, sqlite3_stmt *st)
 /* End the COPY: sent (ok) or aborted.  0 / -1. */
 static int copy_end(jb_load *L, int ok)
 {
-    PGconn *pg = pgf_session_pg(L->pg);
     L->copying = 0;
+    if (L->my) return ok ? jb__my_flush(L) : -1; /* failed: the transaction rolls back */
+    PGconn *pg = pgf_session_pg(L->pg);
     if (ok && flush(L)) ok = 0;
     if (PQputCopyEnd(pg, ok ? NULL : "the load failed") != 1 && ok) {
         char m[700];
@@ -167,10 +177,11 @@ static int copy_end(jb_load *L, int ok)
 static int load_rows(jb_load *L)
 {
     char err[900];
-    const jb_opts *o = &L->c->rt->o;
-    sq_engine *eng = o->sql_open_files ? o->sql_open_files(o->sql_ctx, L->j->timeout_ms, err,
-                                                           sizeof err)
-                                       : NULL;
+    const jb_opts *o = L->eng ? NULL : &L->c->rt->o;
+    sq_engine *eng = L->eng ? L->eng
+                     : o->sql_open_files ? o->sql_open_files(o->sql_ctx, L->j->timeout_ms, err,
+                                                             sizeof err)
+                                         : NULL;
     if (!eng) return jb__load_fail(L, UT_EIO, "%s", o->sql_open_files ? err : "no SQL engine");
     jb__task_engine(L->c, eng);
     sq_sink sink = {.ctx = L, .header = on_header, .row = on_row};
@@ -179,7 +190,7 @@ static int load_rows(jb_load *L)
     if (n < 0 && !L->err[0])
         jb__load_fail(L, sq_error_kind(eng), "reading lake table %s: %s", L->j->source, err);
     jb__task_engine(L->c, NULL);
-    sq_close(eng);
+    if (eng != L->eng) sq_close(eng);
     if (n >= 0 && !L->ncols) /* no header: no statement */
         return jb__load_fail(L, UT_EINVAL, "the query returned no columns");
     if (n >= 0 && !L->started && start(L)) n = -1; /* no rows: the window emptied */
@@ -197,7 +208,7 @@ static int step(jb_load *L, jb_load_step st)
     return rc;
 }
 
-static int transaction(jb_load *L)
+int jb__load_transaction(jb_load *L)
 {
     if (step(L, JB_LOAD_BEGIN) || jb__load_target_columns(L) || load_rows(L)) return -1;
     return step(L, JB_LOAD_AFTER) || step(L, JB_LOAD_COMMIT) ? -1 : 0;
@@ -222,8 +233,21 @@ static int unchanged(jb_load *L)
     return same;
 }
 
+int jb__load_connect(jb_load *L, const char *app)
+{
+    const char *name = L->j->target.connection;
+    const cf_mysql *my = L->j->kind == CF_JOB_EXPORT ? cf_mysql_find(L->c->cf, name) : NULL;
+    if (my) return jb__my_open(L, my, app);
+    const cf_postgres *p = cf_postgres_find(L->c->cf, name);
+    char m[700];
+    L->pg = p ? pgf_session_open(p, app, m, sizeof m) : NULL;
+    if (!L->pg) return jb__load_fail(L, UT_EIO, "%s", p ? m : "no such connection");
+    return 0;
+}
+
 void jb__load_free(jb_load *L)
 {
+    jb__my_close(L);
     pgf_session_close(L->pg);
     ct_table_free(&L->src);
     ut_buf_free(&L->select);
@@ -237,6 +261,7 @@ void jb__load_free(jb_load *L)
     free(L->cls);
     ut_buf_free(&L->bad);
     free((void *)L->plan.key);
+    free((void *)L->plan.sortkey);
 }
 
 static void test_hook(jb_load *L)
@@ -258,13 +283,7 @@ int jb__kind_load(jb_task_ctx *c, ut_error *e)
     }
     int rc = jb__load_lake(&L), skip = rc ? 0 : unchanged(&L);
     if (skip < 0) rc = -1;
-    if (!rc && !skip) {
-        const cf_postgres *p = cf_postgres_find(c->cf, L.j->target.connection);
-        char m[700];
-        L.pg = p ? pgf_session_open(p, "sluice load", m, sizeof m) : NULL;
-        if (!L.pg) rc = jb__load_fail(&L, UT_EIO, "%s", p ? m : "no such postgres connection");
-        else rc = transaction(&L);
-    }
+    if (!rc && !skip) rc = jb__load_connect(&L, "sluice load") || jb__load_transaction(&L);
     if (!rc && !skip) {
         char err[512];
         if (ct_load_record(c->cat, L.j->name, c->run->window_start, c->run->id, L.files, err,

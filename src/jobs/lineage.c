@@ -142,7 +142,7 @@ int jb__deps(const cf_config *cf, const cf_job *j, const char *config_dir, char 
     }
     jb__sql_reads(cf, j, sql, add_dep, &d);
     free(sql);
-    if (j->kind == CF_JOB_LOAD) { /* a load waits for its lake table's window */
+    if (j->kind == CF_JOB_LOAD || j->kind == CF_JOB_EXPORT) { /* waits for its lake table */
         add_dep(&d, j->source);
         jb__sql_reads(cf, j, j->query, add_dep, &d);
     }

@@ -92,6 +92,24 @@ static int key_columns(jb_load *L, sqlite3_stmt *st)
     return 0;
 }
 
+/* Redshift's DISTKEY / SORTKEY columns, by their target names. */
+static int redshift_keys(jb_load *L, sqlite3_stmt *st)
+{
+    const cf_load_target *t = &L->j->target;
+    L->plan.diststyle = (wh_diststyle)t->diststyle;
+    if (t->distkey[0] && !(L->plan.distkey = loaded(L, st, t->distkey)))
+        return jb__load_fail(L, UT_EINVAL, "target.distkey %s is not among the lake rows' "
+                             "columns", t->distkey);
+    const char **sk = ut_calloc((size_t)t->sortkey.n + 1, sizeof *sk);
+    L->plan.sortkey = sk;
+    for (int i = 0; i < t->sortkey.n; i++)
+        if (!(sk[i] = loaded(L, st, t->sortkey.v[i])))
+            return jb__load_fail(L, UT_EINVAL, "target.sortkey %s is not among the lake rows' "
+                                 "columns", t->sortkey.v[i]);
+    L->plan.nsortkey = t->sortkey.n;
+    return 0;
+}
+
 static wh_mode plan_mode(int m)
 {
     return m == CF_MODE_UPSERT ? WH_UPSERT : m == CF_MODE_REPLACE_TABLE ? WH_REPLACE_TABLE
@@ -113,7 +131,8 @@ int jb__load_columns(jb_load *L, sqlite3_stmt *st)
     for (int i = 0; i < n; i++)
         if (name_column(L, st, i)) return -1;
     const cf_job *j = L->j;
-    L->plan = (wh_plan){.dialect = (wh_dialect)j->target.dialect, .mode = plan_mode(j->mode),
+    L->plan = (wh_plan){.dialect = L->my ? WH_MYSQL : (wh_dialect)j->target.dialect,
+                        .mode = plan_mode(j->mode),
                         .table = j->target.table, .cols = L->cols, .ncols = n,
                         .lo = L->lo, .hi = L->hi};
     if (j->mode == CF_MODE_REPLACE_WINDOW) {
@@ -123,6 +142,7 @@ int jb__load_columns(jb_load *L, sqlite3_stmt *st)
         snprintf(L->wtarget, sizeof L->wtarget, "%s", w);
         L->plan.window_column = L->wtarget;
     }
+    if (j->target.dialect == CF_DIALECT_REDSHIFT && redshift_keys(L, st)) return -1;
     return j->mode == CF_MODE_UPSERT ? key_columns(L, st) : 0;
 }
 
@@ -157,19 +177,45 @@ static void put_int(ut_buf *b, long long v)
     ut_buf_put(b, p, (size_t)(t + sizeof t - p));
 }
 
+/* A lake timestamp's text for MySQL's DATETIME: 'T' -> ' ', no 'Z' (the
+ * session's time_zone is UTC). */
+static void my_time(ut_buf *b, const char *v, size_t n)
+{
+    char t[64];
+    if (n >= sizeof t || n < 11) {
+        wh_my_literal(b, v, n);
+        return;
+    }
+    memcpy(t, v, n);
+    if (t[10] == 'T') t[10] = ' ';
+    if (t[n - 1] == 'Z') n--;
+    wh_my_literal(b, t, n);
+}
+
+/* A text value appended: a COPY field, or a MySQL literal. */
+static void put_text(jb_load *L, int i, const char *v, size_t n)
+{
+    int ty = L->cols[i].lake.type;
+    if (L->plan.dialect != WH_MYSQL) wh_copy_text(&L->out, v, n);
+    else if (ty == CT_TIMESTAMP || ty == CT_TIMESTAMP_NTZ || L->cls[i] == WH_TIMESTAMP)
+        my_time(&L->out, v, n);
+    else wh_my_literal(&L->out, v, n);
+}
+
 /* Value i of st, which its target column takes, appended.  0, or 1 with
  * why (refused). */
 static int put_value(jb_load *L, sqlite3_stmt *st, int i, char *why, size_t wn)
 {
     ut_buf *b = &L->out;
     wh_class cls = (wh_class)L->cls[i];
+    int my = L->plan.dialect == WH_MYSQL;
     switch (sqlite3_column_type(st, i)) {
-    case SQLITE_NULL: ut_buf_puts(b, WH_COPY_NULL); return 0;
+    case SQLITE_NULL: ut_buf_puts(b, my ? "NULL" : WH_COPY_NULL); return 0;
     case SQLITE_INTEGER: {
         long long v = sqlite3_column_int64(st, i);
         if (cls == WH_DATE || cls == WH_TIMESTAMP)
             return snprintf(why, wn, "%lld is not a date or timestamp", v), 1;
-        if (L->cols[i].lake.type == CT_BOOL) ut_buf_putc(b, v ? 't' : 'f');
+        if (L->cols[i].lake.type == CT_BOOL && !my) ut_buf_putc(b, v ? 't' : 'f');
         else put_int(b, v);
         return 0;
     }
@@ -178,18 +224,20 @@ static int put_value(jb_load *L, sqlite3_stmt *st, int i, char *why, size_t wn)
         if ((cls == WH_INTEGER && (d != (double)(long long)d)) || cls == WH_BOOLEAN ||
             cls == WH_DATE || cls == WH_TIMESTAMP)
             return snprintf(why, wn, "%.17g does not fit the column's type", d), 1;
+        if (my && !isfinite(d)) return snprintf(why, wn, "%g: MySQL has no such value", d), 1;
         put_real(b, d);
         return 0;
     }
     case SQLITE_BLOB:
         if (cls != WH_ANY) return snprintf(why, wn, "binary data does not fit the column's type"), 1;
-        wh_copy_bytea(b, sqlite3_column_blob(st, i), (size_t)sqlite3_column_bytes(st, i));
+        if (my) wh_my_hex(b, sqlite3_column_blob(st, i), (size_t)sqlite3_column_bytes(st, i));
+        else wh_copy_bytea(b, sqlite3_column_blob(st, i), (size_t)sqlite3_column_bytes(st, i));
         return 0;
     default: {
         const char *v = (const char *)sqlite3_column_text(st, i);
         size_t n = (size_t)sqlite3_column_bytes(st, i);
         if (!wh_fits(cls, v, n, why, wn)) return 1;
-        wh_copy_text(b, v, n);
+        put_text(L, i, v, n);
         return 0;
     }
     }
@@ -199,8 +247,10 @@ int jb__load_row(jb_load *L, sqlite3_stmt *st)
 {
     size_t start = L->out.len;
     char why[200];
+    int my = L->plan.dialect == WH_MYSQL; /* "(v, ...)" rows, "," between */
+    if (my) ut_buf_puts(&L->out, start ? ",(" : "(");
     for (int i = 0; i < L->ncols; i++) {
-        if (i) ut_buf_putc(&L->out, '\t');
+        if (i) ut_buf_putc(&L->out, my ? ',' : '\t');
         if (!put_value(L, st, i, why, sizeof why)) continue;
         ut_buf_truncate(&L->out, start);
         int t = sqlite3_column_type(st, i);
@@ -208,7 +258,7 @@ int jb__load_row(jb_load *L, sqlite3_stmt *st)
         jb__load_bad(L, i, v, v ? (size_t)sqlite3_column_bytes(st, i) : 0, why);
         return 1;
     }
-    ut_buf_putc(&L->out, '\n');
+    ut_buf_putc(&L->out, my ? ')' : '\n');
     return 0;
 }
 
@@ -216,6 +266,12 @@ void jb__load_sql(const jb_load *L, jb_load_step step, ut_buf *b)
 {
     switch (step) {
     case JB_LOAD_BEGIN:
+        if (L->my) { /* exports of one target in turn (a session lock; names <= 64 bytes) */
+            ut_buf_puts(b, "SELECT GET_LOCK(SHA1(");
+            wh_literal(b, L->j->target.table);
+            ut_buf_puts(b, "), 3600)");
+            break;
+        }
         ut_buf_puts(b, "BEGIN; SELECT pg_advisory_xact_lock(hashtext(");
         wh_literal(b, L->j->target.table);
         ut_buf_puts(b, "))");

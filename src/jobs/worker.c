@@ -165,7 +165,8 @@ static int run_kind(jb_task_ctx *c, ut_error *e)
     case CF_JOB_COMMAND: return jb__kind_command(c, e);
     case CF_JOB_COLLECT: return jb__kind_collect(c, e);
     case CF_JOB_SNAPSHOT: return jb__kind_snapshot(c, e);
-    case CF_JOB_LOAD: return jb__kind_load(c, e);
+    case CF_JOB_LOAD:
+    case CF_JOB_EXPORT: return jb__kind_load(c, e); /* an export is a load (kind_load.c) */
     case CF_JOB_ALERT: return jb__kind_alert(c, e);
     case CF_JOB_NOOP: return 0; /* the worker records the run succeeded */
     }

@@ -7,14 +7,21 @@
 #include <string.h>
 #include <strings.h>
 
+/* PostgreSQL's information_schema spellings, and MySQL's (int, tinyint,
+ * decimal, double, datetime, ...). */
 wh_class wh_class_of(const char *t)
 {
-    if (!strcmp(t, "smallint") || !strcmp(t, "integer") || !strcmp(t, "bigint")) return WH_INTEGER;
-    if (!strcmp(t, "numeric") || !strcmp(t, "real") || !strcmp(t, "double precision"))
-        return WH_NUMBER;
+    static const char *const ints[] = {"smallint", "integer", "bigint", "int", "tinyint",
+                                       "mediumint", NULL};
+    static const char *const nums[] = {"numeric", "real", "double precision", "decimal", "float",
+                                       "double", NULL};
+    for (int i = 0; ints[i]; i++)
+        if (!strcmp(t, ints[i])) return WH_INTEGER;
+    for (int i = 0; nums[i]; i++)
+        if (!strcmp(t, nums[i])) return WH_NUMBER;
     if (!strcmp(t, "boolean")) return WH_BOOLEAN;
     if (!strcmp(t, "date")) return WH_DATE;
-    if (!strncmp(t, "timestamp", 9)) return WH_TIMESTAMP;
+    if (!strncmp(t, "timestamp", 9) || !strcmp(t, "datetime")) return WH_TIMESTAMP;
     return WH_ANY;
 }
 

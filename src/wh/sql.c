@@ -26,6 +26,41 @@ static void key_list(ut_buf *b, const wh_plan *p)
     }
 }
 
+static int is_key(const wh_plan *p, const char *name)
+{
+    for (int k = 0; k < p->nkey; k++)
+        if (!strcmp(p->key[k], name)) return 1;
+    return 0;
+}
+
+/* The type of column c in a CREATE TABLE. */
+static const char *create_type(const wh_plan *p, const wh_col *c, char *t, size_t n)
+{
+    if (p->dialect == WH_MYSQL && p->mode == WH_UPSERT && is_key(p, c->name)) {
+        if (c->lake.type == CT_STRING) return "varchar(255)"; /* an index needs a length */
+        if (c->lake.type == CT_BYTES) return "varbinary(255)";
+    }
+    return wh_type(p->dialect, &c->lake, t, n);
+}
+
+/* Redshift: DISTSTYLE x DISTKEY (c) SORTKEY (a, b). */
+static void redshift_keys(ut_buf *b, const wh_plan *p)
+{
+    static const char *const styles[] = {"", "AUTO", "EVEN", "KEY", "ALL"};
+    wh_diststyle ds = p->distkey && p->diststyle == WH_DIST_DEFAULT ? WH_DIST_KEY : p->diststyle;
+    if (ds != WH_DIST_DEFAULT) ut_buf_printf(b, " DISTSTYLE %s", styles[ds]);
+    if (p->distkey) {
+        ut_buf_puts(b, " DISTKEY (");
+        wh_ident(b, p->distkey);
+        ut_buf_putc(b, ')');
+    }
+    for (int i = 0; i < p->nsortkey; i++) {
+        ut_buf_puts(b, i ? ", " : " SORTKEY (");
+        wh_ident(b, p->sortkey[i]);
+    }
+    if (p->nsortkey) ut_buf_putc(b, ')');
+}
+
 void wh_sql_create(ut_buf *b, const wh_plan *p)
 {
     char t[64];
@@ -35,7 +70,7 @@ void wh_sql_create(ut_buf *b, const wh_plan *p)
     for (int i = 0; i < p->ncols; i++) {
         if (i) ut_buf_puts(b, ", ");
         wh_ident(b, p->cols[i].name);
-        ut_buf_printf(b, " %s", wh_type(p->dialect, &p->cols[i].lake, t, sizeof t));
+        ut_buf_printf(b, " %s", create_type(p, &p->cols[i], t, sizeof t));
     }
     if (p->mode == WH_UPSERT && p->nkey) {
         ut_buf_puts(b, ", PRIMARY KEY (");
@@ -43,6 +78,7 @@ void wh_sql_create(ut_buf *b, const wh_plan *p)
         ut_buf_putc(b, ')');
     }
     ut_buf_putc(b, ')');
+    if (p->dialect == WH_REDSHIFT) redshift_keys(b, p);
 }
 
 void wh_sql_add_column(ut_buf *b, const wh_plan *p, const wh_col *c)
@@ -50,7 +86,7 @@ void wh_sql_add_column(ut_buf *b, const wh_plan *p, const wh_col *c)
     char t[64];
     ut_buf_puts(b, "ALTER TABLE ");
     wh_table_ident(b, p->table);
-    ut_buf_puts(b, " ADD COLUMN IF NOT EXISTS ");
+    ut_buf_puts(b, p->dialect == WH_MYSQL ? " ADD COLUMN " : " ADD COLUMN IF NOT EXISTS ");
     wh_ident(b, c->name);
     ut_buf_printf(b, " %s", wh_type(p->dialect, &c->lake, t, sizeof t));
 }
@@ -85,16 +121,37 @@ static const char *sibling(const char *table, const char *suffix, char *out, siz
 
 const char *wh_copy_into(const wh_plan *p, char *out, size_t n)
 {
-    if (p->mode == WH_UPSERT) snprintf(out, n, "%s", STAGE_TEMP);
+    if (p->mode == WH_UPSERT && p->dialect != WH_MYSQL) snprintf(out, n, "%s", STAGE_TEMP);
     else if (p->mode == WH_REPLACE_TABLE) sibling(p->table, NEW_SUFFIX, out, n);
     else snprintf(out, n, "%s", p->table);
     return out;
 }
 
-void wh_sql_before_copy(ut_buf *b, const wh_plan *p)
+/* MySQL: upsert INSERTs into the target in a transaction begun after the
+ * DDL (which commits by itself); replace_table fills a copy of the target. */
+static void my_before_copy(ut_buf *b, const wh_plan *p)
 {
     char into[160];
     if (p->mode == WH_UPSERT) {
+        ut_buf_puts(b, "START TRANSACTION");
+    } else if (p->mode == WH_REPLACE_TABLE) {
+        wh_copy_into(p, into, sizeof into);
+        ut_buf_puts(b, "DROP TABLE IF EXISTS ");
+        wh_table_ident(b, into);
+        ut_buf_puts(b, "; CREATE TABLE ");
+        wh_table_ident(b, into);
+        ut_buf_puts(b, " LIKE ");
+        wh_table_ident(b, p->table);
+        ut_buf_puts(b, "; START TRANSACTION");
+    }
+}
+
+void wh_sql_before_copy(ut_buf *b, const wh_plan *p)
+{
+    char into[160];
+    if (p->dialect == WH_MYSQL) {
+        my_before_copy(b, p);
+    } else if (p->mode == WH_UPSERT) {
         ut_buf_puts(b, "CREATE TEMP TABLE " STAGE_TEMP " (LIKE ");
         wh_table_ident(b, p->table);
         ut_buf_puts(b, " INCLUDING DEFAULTS) ON COMMIT DROP");
@@ -113,6 +170,7 @@ void wh_sql_before_copy(ut_buf *b, const wh_plan *p)
 void wh_sql_copy(ut_buf *b, const wh_plan *p)
 {
     char into[160];
+    if (p->dialect == WH_MYSQL) return; /* rows go as INSERTs: wh_my_insert */
     ut_buf_puts(b, "COPY ");
     wh_table_ident(b, wh_copy_into(p, into, sizeof into));
     ut_buf_puts(b, " (");
@@ -168,8 +226,30 @@ static void swap(ut_buf *b, const wh_plan *p)
     wh_table_ident(b, old);
 }
 
+/* MySQL: RENAME TABLE t TO old, new TO t (one atomic statement); DROP old. */
+static void my_swap(ut_buf *b, const wh_plan *p)
+{
+    char into[160], old[160];
+    wh_copy_into(p, into, sizeof into);
+    sibling(p->table, OLD_SUFFIX, old, sizeof old);
+    ut_buf_puts(b, "COMMIT; DROP TABLE IF EXISTS ");
+    wh_table_ident(b, old);
+    ut_buf_puts(b, "; RENAME TABLE ");
+    wh_table_ident(b, p->table);
+    ut_buf_puts(b, " TO ");
+    wh_table_ident(b, old);
+    ut_buf_puts(b, ", ");
+    wh_table_ident(b, into);
+    ut_buf_puts(b, " TO ");
+    wh_table_ident(b, p->table);
+    ut_buf_puts(b, "; DROP TABLE ");
+    wh_table_ident(b, old);
+}
+
 void wh_sql_after_copy(ut_buf *b, const wh_plan *p)
 {
-    if (p->mode == WH_UPSERT) merge(b, p);
+    if (p->dialect == WH_MYSQL) {
+        if (p->mode == WH_REPLACE_TABLE) my_swap(b, p);
+    } else if (p->mode == WH_UPSERT) merge(b, p);
     else if (p->mode == WH_REPLACE_TABLE) swap(b, p);
 }

@@ -9,19 +9,22 @@ const char *wh_type(wh_dialect d, const ct_column *c, char *out, size_t n)
     const char *t = "text";
     switch (c->type) {
     case CT_BOOL: t = "boolean"; break;
-    case CT_INT32: t = "integer"; break;
+    case CT_INT32: t = d == WH_MYSQL ? "int" : "integer"; break;
     case CT_INT64: t = "bigint"; break;
-    case CT_FLOAT: t = "real"; break;
-    case CT_DOUBLE: t = "double precision"; break;
-    case CT_TIMESTAMP: t = "timestamptz"; break;
-    case CT_TIMESTAMP_NTZ: t = "timestamp"; break;
+    case CT_FLOAT: t = d == WH_MYSQL ? "float" : "real"; break;
+    case CT_DOUBLE: t = d == WH_MYSQL ? "double" : "double precision"; break;
+    case CT_TIMESTAMP: t = d == WH_MYSQL ? "datetime(6)" : "timestamptz"; break; /* UTC */
+    case CT_TIMESTAMP_NTZ: t = d == WH_MYSQL ? "datetime(6)" : "timestamp"; break;
     case CT_DATE: t = "date"; break;
-    case CT_TIME: t = "time"; break;
-    case CT_BYTES: t = d == WH_REDSHIFT ? "varbyte" : "bytea"; break;
+    case CT_TIME: t = d == WH_MYSQL ? "time(6)" : "time"; break;
+    case CT_BYTES: t = d == WH_REDSHIFT ? "varbyte" : d == WH_MYSQL ? "longblob" : "bytea"; break;
     case CT_DECIMAL:
-        snprintf(out, n, "numeric(%d,%d)", c->precision, c->scale);
+        snprintf(out, n, "%s(%d,%d)", d == WH_MYSQL ? "decimal" : "numeric", c->precision,
+                 c->scale);
         return out;
-    case CT_STRING: t = d == WH_REDSHIFT ? "varchar(65535)" : "text"; break;
+    case CT_STRING:
+        t = d == WH_REDSHIFT ? "varchar(65535)" : d == WH_MYSQL ? "longtext" : "text";
+        break;
     default: break;
     }
     snprintf(out, n, "%s", t);

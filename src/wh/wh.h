@@ -19,7 +19,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-typedef enum wh_dialect { WH_POSTGRES, WH_REDSHIFT } wh_dialect;
+/* WH_MYSQL: MySQL / MariaDB (kind export), on a session with sql_mode
+ * ANSI_QUOTES and NO_BACKSLASH_ESCAPES, so identifiers are "x" and
+ * literals 'x' as for PostgreSQL. */
+typedef enum wh_dialect { WH_POSTGRES, WH_REDSHIFT, WH_MYSQL } wh_dialect;
 
 #define WH_IDENT_MAX 63     /* bytes of one identifier (PostgreSQL's NAMEDATALEN - 1) */
 #define WH_MAX_COLUMNS 1600 /* PostgreSQL's limit of columns per table */
@@ -56,6 +59,8 @@ typedef struct wh_col {
 
 /* What a load does, for the SQL builders. */
 typedef enum wh_mode { WH_REPLACE_WINDOW, WH_APPEND, WH_UPSERT, WH_REPLACE_TABLE } wh_mode;
+typedef enum wh_diststyle { WH_DIST_DEFAULT, WH_DIST_AUTO, WH_DIST_EVEN, WH_DIST_KEY,
+                            WH_DIST_ALL } wh_diststyle;
 typedef struct wh_plan {
     wh_dialect dialect;
     wh_mode mode;
@@ -66,17 +71,25 @@ typedef struct wh_plan {
     const char *lo, *hi;        /* replace_window: [lo, hi) as literals' text */
     const char *const *key;     /* upsert: key columns (target names) */
     int nkey;
+    wh_diststyle diststyle;     /* redshift CREATE TABLE: DISTSTYLE */
+    const char *distkey;        /* redshift: DISTKEY column (NULL none) */
+    const char *const *sortkey; /* redshift: SORTKEY columns */
+    int nsortkey;
 } wh_plan;
 
-/* CREATE TABLE IF NOT EXISTS table (cols, PRIMARY KEY (key) for upsert). */
+/* CREATE TABLE IF NOT EXISTS table (cols, PRIMARY KEY (key) for upsert);
+ * Redshift: then DISTSTYLE / DISTKEY (c) / SORTKEY (a, b) as the plan says;
+ * MySQL: key columns of type string / bytes as varchar(255) / varbinary(255)
+ * (an index needs a length). */
 void wh_sql_create(ut_buf *b, const wh_plan *p);
-/* ALTER TABLE table ADD COLUMN IF NOT EXISTS name type. */
+/* ALTER TABLE table ADD COLUMN IF NOT EXISTS name type (MySQL: without IF
+ * NOT EXISTS, which MySQL 8 lacks). */
 void wh_sql_add_column(ut_buf *b, const wh_plan *p, const wh_col *c);
 /* DELETE FROM table WHERE wc >= 'lo' AND wc < 'hi'. */
 void wh_sql_delete_window(ut_buf *b, const wh_plan *p);
 /* The table COPY writes into: the target, or its staging table (upsert:
- * "sluice_stage", a temp table; replace_table: "<name>__sluice_new" next to
- * the target).  Into out[n]. */
+ * "sluice_stage", a temp table (MySQL: the target itself); replace_table:
+ * "<name>__sluice_new" next to the target).  Into out[n]. */
 const char *wh_copy_into(const wh_plan *p, char *out, size_t n);
 /* Statements before COPY (staging tables), ";"-separated, maybe "". */
 void wh_sql_before_copy(ut_buf *b, const wh_plan *p);
@@ -102,6 +115,18 @@ typedef enum wh_class {
 wh_class wh_class_of(const char *data_type);
 /* Does v[0..n) fit a column of class c?  1, or 0 with why (a short reason). */
 int wh_fits(wh_class c, const char *v, size_t n, char *why, size_t whylen);
+
+/* ---- MySQL (kind export): rows go in as multi-row INSERTs ------------------------------
+ * wh_my_insert: INSERT INTO <into> (cols) VALUES  — then rows "(v, v, ...)"
+ * separated by ",", then wh_my_insert_end: upsert's ON DUPLICATE KEY UPDATE
+ * c = VALUES(c), ... (nothing for replace_table). */
+void wh_my_insert(ut_buf *b, const wh_plan *p);
+void wh_my_insert_end(ut_buf *b, const wh_plan *p);
+/* A string literal 'v' of v[0..n) (' doubled; any other byte, NUL
+ * included, as it is: NO_BACKSLASH_ESCAPES). */
+void wh_my_literal(ut_buf *b, const char *v, size_t n);
+/* A binary literal X'hex'. */
+void wh_my_hex(ut_buf *b, const uint8_t *v, size_t n);
 
 /* ---- Redshift ------------------------------------------------------------------------ */
 

@@ -175,6 +175,111 @@ TEST(wh_redshift_manifest_and_copy)
     ut_buf_free(&b);
 }
 
+/* Redshift CREATE TABLE with diststyle / distkey / sortkey (Redshift's CREATE
+ * TABLE grammar: table attributes after the column list, DISTSTYLE, then
+ * DISTKEY (column), then [COMPOUND] SORTKEY (columns)). */
+TEST(wh_redshift_create_distkey_sortkey)
+{
+    wh_plan p = plan3(WH_APPEND);
+    p.dialect = WH_REDSHIFT;
+    ut_buf b = {0};
+    wh_sql_create(&b, &p);
+    CHECK_EQ_STR(ut_buf_cstr(&b), "CREATE TABLE IF NOT EXISTS \"rep\".\"sales\" (\"dt\" date, "
+                                  "\"Country\" varchar(65535), \"amount\" numeric(12,2))");
+    static const char *sk[] = {"dt", "Country"};
+    p.distkey = "Country", p.sortkey = sk, p.nsortkey = 2;
+    ut_buf_reset(&b);
+    wh_sql_create(&b, &p); /* a distkey without diststyle: DISTSTYLE KEY */
+    CHECK_EQ_STR(ut_buf_cstr(&b), "CREATE TABLE IF NOT EXISTS \"rep\".\"sales\" (\"dt\" date, "
+                                  "\"Country\" varchar(65535), \"amount\" numeric(12,2)) "
+                                  "DISTSTYLE KEY DISTKEY (\"Country\") SORTKEY (\"dt\", "
+                                  "\"Country\")");
+    p.distkey = NULL, p.nsortkey = 1, p.diststyle = WH_DIST_ALL;
+    ut_buf_reset(&b);
+    wh_sql_create(&b, &p);
+    CHECK_EQ_STR(ut_buf_cstr(&b), "CREATE TABLE IF NOT EXISTS \"rep\".\"sales\" (\"dt\" date, "
+                                  "\"Country\" varchar(65535), \"amount\" numeric(12,2)) "
+                                  "DISTSTYLE ALL SORTKEY (\"dt\")");
+    p.nsortkey = 0, p.diststyle = WH_DIST_EVEN;
+    ut_buf_reset(&b);
+    wh_sql_create(&b, &p);
+    CHECK(strstr(ut_buf_cstr(&b), ") DISTSTYLE EVEN") != NULL);
+    p.dialect = WH_POSTGRES, p.diststyle = WH_DIST_KEY, p.distkey = "dt"; /* Redshift's only */
+    ut_buf_reset(&b);
+    wh_sql_create(&b, &p);
+    CHECK(strstr(ut_buf_cstr(&b), "DIST") == NULL);
+    ut_buf_free(&b);
+}
+
+/* MySQL (kind export): types, staging, rename swap, INSERT ... ON DUPLICATE
+ * KEY UPDATE, literals. */
+TEST(wh_mysql_sql)
+{
+    char t[64], into[160];
+    ct_column c = {.type = CT_TIMESTAMP};
+    CHECK_EQ_STR(wh_type(WH_MYSQL, &c, t, sizeof t), "datetime(6)");
+    c.type = CT_STRING;
+    CHECK_EQ_STR(wh_type(WH_MYSQL, &c, t, sizeof t), "longtext");
+    c.type = CT_BYTES;
+    CHECK_EQ_STR(wh_type(WH_MYSQL, &c, t, sizeof t), "longblob");
+    c.type = CT_DOUBLE;
+    CHECK_EQ_STR(wh_type(WH_MYSQL, &c, t, sizeof t), "double");
+    wh_plan p = plan3(WH_UPSERT);
+    p.dialect = WH_MYSQL;
+    ut_buf b = {0};
+    wh_sql_create(&b, &p); /* a string key column gets a length */
+    CHECK_EQ_STR(ut_buf_cstr(&b), "CREATE TABLE IF NOT EXISTS \"rep\".\"sales\" (\"dt\" date, "
+                                  "\"Country\" varchar(255), \"amount\" decimal(12,2), PRIMARY "
+                                  "KEY (\"dt\", \"Country\"))");
+    ut_buf_reset(&b);
+    wh_sql_add_column(&b, &p, &cols3[2]);
+    CHECK_EQ_STR(ut_buf_cstr(&b), "ALTER TABLE \"rep\".\"sales\" ADD COLUMN \"amount\" "
+                                  "decimal(12,2)");
+    CHECK_EQ_STR(wh_copy_into(&p, into, sizeof into), "rep.sales");
+    ut_buf_reset(&b);
+    wh_sql_before_copy(&b, &p);
+    CHECK_EQ_STR(ut_buf_cstr(&b), "START TRANSACTION");
+    ut_buf_reset(&b);
+    wh_sql_copy(&b, &p);
+    CHECK_EQ_STR(ut_buf_cstr(&b), "");
+    ut_buf_reset(&b);
+    wh_my_insert(&b, &p);
+    ut_buf_puts(&b, "(");
+    wh_my_literal(&b, "it's\0x", 6);
+    ut_buf_puts(&b, ",");
+    wh_my_hex(&b, (const uint8_t *)"\x01\xff", 2);
+    ut_buf_puts(&b, ")");
+    wh_my_insert_end(&b, &p);
+    static const char want[] = "INSERT INTO \"rep\".\"sales\" (\"dt\", \"Country\", "
+                               "\"amount\") VALUES ('it''s\0x',X'01ff') ON DUPLICATE KEY UPDATE "
+                               "\"amount\" = VALUES(\"amount\")";
+    CHECK_EQ_INT((long long)b.len, (long long)sizeof want - 1);
+    CHECK(memcmp(b.p, want, sizeof want - 1) == 0);
+    ut_buf_reset(&b);
+    wh_sql_after_copy(&b, &p);
+    CHECK_EQ_STR(ut_buf_cstr(&b), "");
+    p.mode = WH_REPLACE_TABLE;
+    CHECK_EQ_STR(wh_copy_into(&p, into, sizeof into), "rep.sales__sluice_new");
+    ut_buf_reset(&b);
+    wh_sql_before_copy(&b, &p);
+    CHECK_EQ_STR(ut_buf_cstr(&b), "DROP TABLE IF EXISTS \"rep\".\"sales__sluice_new\"; CREATE "
+                                  "TABLE \"rep\".\"sales__sluice_new\" LIKE \"rep\".\"sales\"; "
+                                  "START TRANSACTION");
+    ut_buf_reset(&b);
+    wh_sql_after_copy(&b, &p); /* one RENAME TABLE: atomic */
+    CHECK_EQ_STR(ut_buf_cstr(&b), "COMMIT; DROP TABLE IF EXISTS \"rep\".\"sales__sluice_old\"; "
+                                  "RENAME TABLE \"rep\".\"sales\" TO \"rep\".\"sales__sluice_old\", "
+                                  "\"rep\".\"sales__sluice_new\" TO \"rep\".\"sales\"; DROP TABLE "
+                                  "\"rep\".\"sales__sluice_old\"");
+    ut_buf_reset(&b);
+    wh_my_insert_end(&b, &p);
+    CHECK_EQ_STR(ut_buf_cstr(&b), "");
+    CHECK_EQ_INT(wh_class_of("int"), WH_INTEGER);
+    CHECK_EQ_INT(wh_class_of("decimal"), WH_NUMBER);
+    CHECK_EQ_INT(wh_class_of("datetime"), WH_TIMESTAMP);
+    ut_buf_free(&b);
+}
+
 TEST(wh_fits_by_class)
 {
     char why[200];

@@ -4,7 +4,7 @@
  * 127.0.0.1 and a free port, grants enforced (not --skip-grant-tables), and
  * every statement in the general log <dir>/general.log.  Runs as the mysql
  * user when the test is root.  Ready when mariadb-admin ping answers;
- * killed by PID at exit.  null when MariaDB is not installed
+ * killed by PID at exit; restart() kills it (-9) and starts it again on the same data.  null when MariaDB is not installed
  * (scripts/deps.sh --test installs it). */
 import fs from 'node:fs';
 import net from 'node:net';
@@ -42,23 +42,34 @@ export async function startMariadb(dir) {
         '--auth-root-authentication-method=normal', '--skip-test-db', '--skip-name-resolve']);
     if (r.status !== 0) throw new Error('mariadb-install-db: ' + r.stderr + r.stdout);
     const port = await freePort();
-    const child = spawn(MARIADBD, ['--no-defaults', `--datadir=${data}`, `--socket=${sock}`,
-        `--port=${port}`, '--bind-address=127.0.0.1', `--pid-file=${path.join(dir, 'mysqld.pid')}`,
-        `--log-error=${errlog}`, '--general-log=1', `--general-log-file=${log}`, `--tmpdir=${dir}`,
-        '--skip-name-resolve', '--innodb-buffer-pool-size=32M', '--skip-log-bin', ...user],
-    { stdio: 'ignore' });
-    const stop = () => { try { process.kill(child.pid, 'SIGKILL'); } catch { } };
+    let child = null;
+    const stop = () => { try { if (child) process.kill(child.pid, 'SIGKILL'); } catch { } };
     process.on('exit', stop);
     const base = ['--no-defaults', `--socket=${sock}`, '-uroot'];
-    let up = false;
-    for (let i = 0; i < 300 && !up && child.exitCode === null; i++) {
-        up = (await run(ADMIN, [...base, 'ping'])).status === 0;
-        if (!up) await new Promise((res) => setTimeout(res, 100));
-    }
-    if (!up) {
+    const start = async () => {
+        child = spawn(MARIADBD, ['--no-defaults', `--datadir=${data}`, `--socket=${sock}`,
+            `--port=${port}`, '--bind-address=127.0.0.1', `--pid-file=${path.join(dir, 'mysqld.pid')}`,
+            `--log-error=${errlog}`, '--general-log=1', `--general-log-file=${log}`, `--tmpdir=${dir}`,
+            '--skip-name-resolve', '--innodb-buffer-pool-size=32M', '--skip-log-bin', ...user],
+        { stdio: 'ignore' });
+        let up = false;
+        for (let i = 0; i < 300 && !up && child.exitCode === null; i++) {
+            up = (await run(ADMIN, [...base, 'ping'])).status === 0;
+            if (!up) await new Promise((res) => setTimeout(res, 100));
+        }
+        if (!up) {
+            stop();
+            throw new Error('mariadbd did not start: ' + (fs.existsSync(errlog) ? fs.readFileSync(errlog, 'utf8') : ''));
+        }
+    };
+    await start();
+    /* kill -9 the server and start it again on the same data and port (crash recovery) */
+    const restart = async () => {
+        const c = child, gone = new Promise((r) => (c.exitCode !== null ? r() : c.once('exit', r)));
         stop();
-        throw new Error('mariadbd did not start: ' + (fs.existsSync(errlog) ? fs.readFileSync(errlog, 'utf8') : ''));
-    }
+        await gone;
+        await start();
+    };
     /* SQL as root through the socket: the rows of --batch output (tabs
      * between fields, \t \n \\ \0 escaped, NULL as "NULL"); throws on error */
     const sql = async (db, text) => {
@@ -67,5 +78,5 @@ export async function startMariadb(dir) {
         if (res.status !== 0) throw new Error('mariadb: ' + res.stderr);
         return res.stdout.toString('utf8');
     };
-    return { port, socket: sock, sql, stop, log, errlog, pid: child.pid };
+    return { port, socket: sock, sql, stop, restart, log, errlog, get pid() { return child.pid; } };
 }

@@ -2,7 +2,8 @@
  * on 127.0.0.1 and a free port with its socket in <dir>, trust for the role
  * postgres over TCP and passwords (scram) for every other role, every
  * statement logged (log_statement=all) to <dir>/pg.log.  Stopped by PID
- * (pg_ctl stop -m immediate) at exit.  null when PostgreSQL 15 is not
+ * (pg_ctl stop -m immediate) at exit; stop() then start() (or restart()) brings it
+ * back on the same data and port.  null when PostgreSQL 15 is not
  * installed (scripts/deps.sh --test installs it). */
 import fs from 'node:fs';
 import net from 'node:net';
@@ -40,10 +41,13 @@ export async function startPg(dir) {
     const lines = fs.readFileSync(hba, 'utf8').split('\n').filter((l) => !l.startsWith('host'));
     lines.push('host all postgres 127.0.0.1/32 trust', 'host all all 127.0.0.1/32 scram-sha-256', '');
     fs.writeFileSync(hba, lines.join('\n'));
-    [c, a] = as(path.join(PGBIN, 'pg_ctl'), ['-D', data, '-l', log, '-w', '-t', '30', '-o',
-        `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c log_statement=all`, 'start']);
-    r = await run(c, a);
-    if (r.status !== 0) throw new Error('pg_ctl start: ' + r.stderr + (fs.existsSync(log) ? fs.readFileSync(log, 'utf8') : ''));
+    const start = async () => {
+        const [sc, sa] = as(path.join(PGBIN, 'pg_ctl'), ['-D', data, '-l', log, '-w', '-t', '30', '-o',
+            `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c log_statement=all`, 'start']);
+        const sr = await run(sc, sa);
+        if (sr.status !== 0) throw new Error('pg_ctl start: ' + sr.stderr + (fs.existsSync(log) ? fs.readFileSync(log, 'utf8') : ''));
+    };
+    await start();
     const stop = () => {
         const [sc, sa] = as(path.join(PGBIN, 'pg_ctl'), ['-D', data, '-m', 'immediate', 'stop']);
         try { execFileSync(sc, sa, { stdio: 'ignore' }); } catch { }
@@ -61,5 +65,7 @@ export async function startPg(dir) {
         if (ok.status === 0) break;
         await new Promise((res) => setTimeout(res, 100));
     }
-    return { port, psql, stop, log, createdb: (db) => psql('postgres', `CREATE DATABASE ${db}`) };
+    /* stop (immediate: a crash, connections cut) and start again on the same data and port */
+    const restart = async () => { stop(); await start(); };
+    return { port, psql, stop, start, restart, log, createdb: (db) => psql('postgres', `CREATE DATABASE ${db}`) };
 }
