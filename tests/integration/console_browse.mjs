@@ -218,7 +218,7 @@ await R.guard('console_a11y', async () => {
     await page.keyboard.press('Tab');
     await page.keyboard.press('Tab');
     const f = await page.evaluate(() => document.activeElement && document.activeElement.textContent);
-    if (!/Tables|Query/.test(f || '')) p.push(`third Tab focused "${f}"`);
+    if (!/Home|Tables|Query/.test(f || '')) p.push(`third Tab focused "${f}"`);
     R.check('console_a11y', p);
 });
 

@@ -133,6 +133,13 @@ await R.guard('dash_shared_param', async () => {
     bad = same(after, cli('2024-05-03'));
     if (bad) p.push(`after the change: ${bad}`);
     if (JSON.stringify(after) === JSON.stringify(before)) p.push('the chart did not change');
+    // auto-refresh: every 5 s the widgets are drawn again
+    await page.fill('#dash-refresh', '5');
+    await page.click('#dash-save-refresh');
+    await page.waitForSelector('#dash-version[data-version="4"]', { timeout: 5000 });
+    const n0 = Number(await page.getAttribute('#dash-refreshed', 'data-count'));
+    await page.waitForFunction((n) => Number(document.getElementById('dash-refreshed').dataset.count) >= n + 1, n0, { timeout: 9000 });
+    if (!/every 5 s/.test(await page.textContent('#dash-refreshed'))) p.push('no refresh interval shown');
     dashUrl = await page.getAttribute('#share-link', 'href');
     if (!/view=1/.test(dashUrl) || !/p\.since=2024-05-03/.test(dashUrl)) p.push(`share link ${dashUrl}`);
     await shot('dashboard');

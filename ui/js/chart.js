@@ -42,7 +42,8 @@ function axes(svg, xs, max, band) {
     xs.forEach((xv, i) => {
         if (i % every) return;
         const xx = PAD.l + (band ? (i + 0.5) * (iw / xs.length) : xs.length > 1 ? (i * iw) / (xs.length - 1) : iw / 2);
-        svg.append(s('text', { x: xx, y: H - PAD.b + 16, 'text-anchor': 'middle', class: 'tick' }, String(xv ?? '∅')));
+        const anchor = band || xs.length < 2 ? 'middle' : i === 0 ? 'start' : i === xs.length - 1 ? 'end' : 'middle';
+        svg.append(s('text', { x: xx, y: H - PAD.b + 16, 'text-anchor': anchor, class: 'tick' }, String(xv ?? '∅')));
     });
 }
 
