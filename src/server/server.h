@@ -14,6 +14,9 @@
  *   GET  /v1/streams                    every stream: offsets, bytes, groups
  *   GET  /v1/streams/{stream}           one stream, with consumer groups and lag
  *   GET  /v1/tables[/{table}[/sample]]  the catalog (query tokens), docs/console.md
+ *   /v1/saved-queries[/{id}], /v1/dashboards[/{id}]   the console's objects
+ *                                       (GET, POST, PUT, DELETE; objects.c)
+ *   GET  /v1/session                    the CSRF cookie (csrf.c)
  *   GET  / and anything not under /v1/  the console (ui/, compiled in)
  *   GET  /healthz                       "ok"
  *   GET  /metrics                       Prometheus text format
