@@ -29,6 +29,7 @@ static const struct {
     {"run", cli_run, "queue a run of a job for one window (the server's workers run it)"},
     {"load", cli_load, "print the statements a load job's run would send (--plan)"},
     {"backfill", cli_backfill, "re-run a job over a range of windows, serially or in parallel"},
+    {"console", cli_console, "export the console's saved queries and dashboards as YAML, or import them"},
     {"worker", cli_worker, "run job workers in another process, taking tasks from the server's queue"},
 };
 

@@ -232,7 +232,12 @@ static int lookup_value(const char *values, size_t nv, const char *name, char **
         if (f.key_len == strlen(name) && !memcmp(f.key, name, f.key_len) && value_text(&f.v, out))
             rc = ut_err(err, errlen, "parameter %s: a value is a string or a number", name);
     js_parser_destroy(p);
-    return rc < 0 ? -1 : 0;
+    if (rc < 0) {
+        free(*out); /* found before the object turned out malformed */
+        *out = NULL;
+        return -1;
+    }
+    return 0;
 }
 
 /* Skip a quoted run or a comment at sql[i]; the index after it (i if none). */

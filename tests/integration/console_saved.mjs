@@ -132,6 +132,34 @@ await R.guard('csrf', async () => {
     R.check('csrf', p);
 });
 
+await R.guard('console_yaml', async () => {
+    const p = [];
+    const yml = path.join(T, 'console.yaml');
+    const ex = spawnSync(BIN, ['console', 'export', yml, '--url', srv.url, '--token', 'rtok'], { encoding: 'utf8' });
+    if (ex.status !== 0) p.push(`export: ${ex.status} ${ex.stderr}`);
+    const text = fs.existsSync(yml) ? fs.readFileSync(yml, 'utf8') : '';
+    if (!/^saved_queries:$/m.test(text) || !/^dashboards:$/m.test(text) || !/"since"/.test(text)) p.push(`export: ${text.slice(0, 300)}`);
+    const before = await (await call('GET', '/v1/saved-queries')).json();
+    const dBefore = await (await call('GET', '/v1/dashboards')).json();
+    const ro = spawnSync(BIN, ['console', 'import', yml, '--url', srv.url, '--token', 'rtok'], { encoding: 'utf8' });
+    if (ro.status !== 1 || !/403/.test(ro.stderr)) p.push(`import with a read token: ${ro.status} ${ro.stderr}`);
+    const im = spawnSync(BIN, ['console', 'import', yml, '--url', srv.url, '--token', 'wtok'], { encoding: 'utf8' });
+    if (im.status !== 0) p.push(`import: ${im.status} ${im.stderr}`);
+    const after = await (await call('GET', '/v1/saved-queries')).json();
+    const dAfter = await (await call('GET', '/v1/dashboards')).json();
+    if (after.length !== 2 * before.length || dAfter.length !== 2 * dBefore.length) p.push(`counts ${before.length}->${after.length}, ${dBefore.length}->${dAfter.length}`);
+    // each spec comes back the same; a dashboard's widgets name the imported copies
+    const byId = new Map(after.map((q) => [q.id, q]));
+    const newIds = new Set(after.filter((q) => !before.some((b) => b.id === q.id)).map((q) => q.id));
+    for (const b of before) {
+        const twin = after.find((q) => newIds.has(q.id) && JSON.stringify(q.spec) === JSON.stringify(b.spec));
+        if (!twin) p.push(`saved query ${b.id} did not come back the same: ${JSON.stringify(b.spec).slice(0, 120)}`);
+    }
+    for (const d of dAfter.filter((x) => !dBefore.some((b) => b.id === x.id)))
+        for (const w of d.spec.widgets || []) if (!newIds.has(w.query) || !byId.has(w.query)) p.push(`imported dashboard's widget names ${w.query}`);
+    R.check('console_yaml', p);
+});
+
 const code = await srv.stop();
 R.check('server_exit', code === 0 ? [] : [`exit ${code}: ${srv.log().slice(-1500)}`]);
 process.exit(R.failed ? 1 : 0);
