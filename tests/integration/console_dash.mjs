@@ -193,6 +193,10 @@ await R.guard('dash_jobs_failed_run', async () => {
     await page.click('a[href="/jobs/boom"]');
     await page.waitForSelector('#job-runs tr[data-state="failed"]', { timeout: 10000 });
     if (!/upstream API is down/.test(await page.textContent('#job-runs'))) p.push('the run history shows no error');
+    // the Run button queues another window; it shows up in the history
+    await page.fill('#run-window', '2024-05-02');
+    await page.click('#run-trigger');
+    await page.waitForFunction(() => document.querySelectorAll('#job-runs tr[data-state]').length >= 2, null, { timeout: 10000 });
     await page.goto(srv.url + '/');
     await page.waitForSelector('#home-failures tr[data-state="failed"]', { timeout: 10000 });
     await page.waitForSelector('#home-tables tr[data-table="t1_events"]', { timeout: 10000 });
