@@ -358,6 +358,7 @@ int sv__query_check(struct MHD_Connection *c, const char *body, size_t n, const 
     memset(&q, 0, sizeof q);
     int rc = parse_request(c, body, n, &q, 1, err, errlen);
     free(q.sql);
+    free(q.params);
     *ext = q.fmt == SQ_FMT_CSV ? "csv" : q.fmt == SQ_FMT_TSV ? "tsv"
          : q.fmt == SQ_FMT_NDJSON ? "ndjson" : "json";
     return rc;
