@@ -175,12 +175,49 @@ const cli_yaml_node *cli_yaml_get(const cli_yaml_node *map, const char *key)
     return NULL;
 }
 
+/* YAML breaks lines at NEL, LS and PS (U+0085, U+2028, U+2029) even inside
+ * quotes: 1 with the length of one at s, else 0. */
+static size_t yaml_break(const char *s, size_t n)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    if (n >= 2 && u[0] == 0xc2 && u[1] == 0x85) return 2;
+    if (n >= 3 && u[0] == 0xe2 && u[1] == 0x80 && (u[2] == 0xa8 || u[2] == 0xa9)) return 3;
+    return 0;
+}
+
+/* The escape of the break of length k at s. */
+static void yaml_str_break(ut_buf *b, const char *s, size_t k)
+{
+    ut_buf_puts(b, k == 2 ? "\\u0085" : s[2] == (char)0xa8 ? "\\u2028" : "\\u2029");
+}
+
+/* s as a double-quoted YAML scalar: JSON's escapes, and \uXXXX for those breaks. */
+static void yaml_str(ut_buf *b, const char *s, size_t n)
+{
+    ut_buf q = {0};
+    ut_json_str(&q, s, n);
+    const char *t = (const char *)q.p;
+    for (size_t i = 0; i < q.len;) {
+        size_t k = yaml_break(t + i, q.len - i);
+        if (k) yaml_str_break(b, t + i, k);
+        else ut_buf_putc(b, (uint8_t)t[i]);
+        i += k ? k : 1;
+    }
+    ut_buf_free(&q);
+}
+
 /* JSON text with a space after each ',' and ':' outside strings (YAML flow). */
 static void flow(ut_buf *b, const char *s, size_t n)
 {
     int in = 0, esc = 0;
     for (size_t i = 0; i < n; i++) {
         char c = s[i];
+        size_t k = in ? yaml_break(s + i, n - i) : 0;
+        if (k) {
+            yaml_str_break(b, s + i, k);
+            i += k - 1;
+            continue;
+        }
         ut_buf_putc(b, (uint8_t)c);
         if (in) {
             if (esc) esc = 0;
@@ -201,7 +238,7 @@ static int block_ok(const char *s, size_t n)
     if (n >= 2 && s[n - 1] == '\n' && s[n - 2] == '\n') return 0;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
-        if (c < 0x20 && c != '\n') return 0;
+        if ((c < 0x20 && c != '\n') || yaml_break(s + i, n - i)) return 0;
         if ((c == ' ' && (i + 1 == n || s[i + 1] == '\n'))) return 0; /* trailing spaces */
     }
     return !memchr(s, 0, n);
@@ -217,7 +254,7 @@ int cli_yaml_spec(ut_buf *b, const char *spec, size_t n, const char *indent, cha
         size_t plain = 0;
         while (plain < f.key_len && (f.key[plain] == '_' || (f.key[plain] >= 'a' && f.key[plain] <= 'z'))) plain++;
         if (plain && plain == f.key_len) ut_buf_put(b, f.key, f.key_len);
-        else ut_json_str(b, f.key, f.key_len);
+        else yaml_str(b, f.key, f.key_len);
         ut_buf_puts(b, ":");
         if (f.v.kind == JS_STRING && f.v.n > 40 && memchr(f.v.s, '\n', f.v.n) && block_ok(f.v.s, f.v.n)) {
             int nl = f.v.s[f.v.n - 1] == '\n';
@@ -234,7 +271,7 @@ int cli_yaml_spec(ut_buf *b, const char *spec, size_t n, const char *indent, cha
             }
         } else if (f.v.kind == JS_STRING) {
             ut_buf_putc(b, ' ');
-            ut_json_str(b, f.v.s, f.v.n);
+            yaml_str(b, f.v.s, f.v.n);
             ut_buf_putc(b, '\n');
         } else {
             ut_buf_putc(b, ' ');

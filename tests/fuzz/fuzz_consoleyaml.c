@@ -23,8 +23,19 @@ static void roundtrip(const uint8_t *data, size_t size)
         if (cli_yaml_spec(&y, (const char *)spec.p, spec.len, "", err, sizeof err)) __builtin_trap();
         cli_yaml_node *n = cli_yaml_parse((const char *)y.p, y.len, err, sizeof err);
         if (n) {  /* libyaml refuses some characters (e.g. U+FEFF, C1 controls) even quoted */
+            /* the same text as JSON writes it from UTF-8 (an invalid input byte
+             * became \u00XX in spec, and comes back as its UTF-8) */
+            ut_buf want = {0};
+            js_field f;
+            if (js_obj_begin(p, (const char *)spec.p, spec.len, err, sizeof err) ||
+                js_obj_next(p, &f, err, sizeof err) != 1)
+                __builtin_trap();
+            ut_buf_puts(&want, "{\"sql\":");
+            ut_json_str(&want, f.v.s, f.v.n);
+            ut_buf_putc(&want, '}');
             cli_yaml_to_json(n, &back);
-            if (back.len != spec.len || memcmp(back.p, spec.p, spec.len)) __builtin_trap();
+            if (back.len != want.len || memcmp(back.p, want.p, want.len)) __builtin_trap();
+            ut_buf_free(&want);
             cli_yaml_node_free(n);
         }
     }
