@@ -136,6 +136,8 @@ cli_yaml_node *cli_yaml_parse(const char *buf, size_t len, char *err, size_t err
 
 static int is_number(const char *s)
 {
+    size_t n = strlen(s); /* js_validate allows a BOM and spaces around: they are no number here */
+    if (!n || !(s[0] == '-' || (s[0] >= '0' && s[0] <= '9')) || s[n - 1] < '0' || s[n - 1] > '9') return 0;
     js_parser *p = js_parser_create(0, 1);
     js_kind k;
     char e[64];

@@ -51,7 +51,8 @@ export function savedList(el) {
 export function savedPage(el, id) {
     let obj = null;
     const defs = new Map(); // name -> definition (kept while the SQL changes)
-    el.append(h('h1', null, id ? 'Saved query' : 'New saved query'));
+    const title = h('h1', null, id ? 'Saved query' : 'New saved query');
+    el.append(title);
     const name = h('input', { id: 'sq-name', required: true, size: 50 });
     const ed = editor('SELECT 1 AS one', () => run());
     const paramBox = h('div', { id: 'sq-params', class: 'params' });
@@ -125,6 +126,7 @@ export function savedPage(el, id) {
     }
     function show(o) {
         obj = o;
+        title.textContent = `Saved query: ${o.spec.name}`;
         version.textContent = `version ${o.version}`;
         version.dataset.version = String(o.version);
     }
