@@ -30,6 +30,7 @@ static const struct {
     {"load", cli_load, "print the statements a load job's run would send (--plan)"},
     {"export", cli_export, "export a sample of an export job's rows to a development database (--sample N)"},
     {"backfill", cli_backfill, "re-run a job over a range of windows, serially or in parallel"},
+    {"console", cli_console, "export the console's saved queries and dashboards as YAML, or import them"},
     {"worker", cli_worker, "run job workers in another process, taking tasks from the server's queue"},
 };
 

@@ -723,4 +723,39 @@ char *ct_view_sql(const ct_view *v, const ct_table *base, const char *dialect,
 char *ct_ddl(const ct_table *t, const struct ct_table_stats *st, const char *dialect,
              const char *location, const char *schema, char *err, size_t errlen);
 
+
+/* ---- the console's objects (console.c) ---------------------------------------
+ * Saved queries and dashboards: a name and a JSON spec (the server checks
+ * it; the catalog stores the text) with a version every write increments.
+ * An update or delete names the version it read: another write in between
+ * makes it CT_OBJ_STALE (nothing changed) — optimistic locking. */
+typedef enum ct_obj_kind { CT_OBJ_SAVED_QUERY, CT_OBJ_DASHBOARD } ct_obj_kind;
+#define CT_OBJ_NAME_MAX 200
+#define CT_OBJ_SPEC_MAX (256 * 1024)
+#define CT_OBJS_MAX 10000 /* a listing returns at most this many */
+#define CT_OBJ_NOTFOUND (-2)
+#define CT_OBJ_STALE (-3)
+typedef struct ct_obj {
+    int64_t id, version;
+    char *name, *spec;
+    int64_t created_ms, updated_ms;
+} ct_obj;
+/* "saved query" / "dashboard", for messages. */
+const char *ct_obj_kind_name(ct_obj_kind k);
+/* A new object at version 1: its id, or -1 with a message. */
+int64_t ct_obj_create(ct_catalog *c, ct_obj_kind k, const char *name, const char *spec,
+                      char *err, size_t errlen);
+/* Replace object id's name and spec if it is at version `expect`: 0 (*cur:
+ * the new version), CT_OBJ_NOTFOUND, CT_OBJ_STALE (*cur: the version it
+ * is at), or -1; each with a message. */
+int ct_obj_update(ct_catalog *c, ct_obj_kind k, int64_t id, int64_t expect, const char *name,
+                  const char *spec, int64_t *cur, char *err, size_t errlen);
+/* Delete object id if it is at version `expect`: as ct_obj_update. */
+int ct_obj_delete(ct_catalog *c, ct_obj_kind k, int64_t id, int64_t expect, int64_t *cur,
+                  char *err, size_t errlen);
+/* Every object of kind k sorted by name (id 0), or the one with that id:
+ * *out malloc'ed (ct_objs_free).  The count, or -1. */
+int ct_objs(ct_catalog *c, ct_obj_kind k, int64_t id, ct_obj **out, char *err, size_t errlen);
+void ct_objs_free(ct_obj *v, int n); /* accepts NULL */
+
 #endif

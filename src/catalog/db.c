@@ -199,6 +199,23 @@ static const char *const migrations[] = {
     "  files TEXT NOT NULL,"
     "  loaded_ms INTEGER NOT NULL);"
     "CREATE INDEX load_history_window ON load_history(job, window_start, id);",
+    /* v10: the console's objects (console.c): saved queries and dashboards,
+     * each a name and a JSON spec the server validated; version counts the
+     * writes (an update names the version it read: optimistic locking) */
+    "CREATE TABLE saved_queries("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  name TEXT NOT NULL,"
+    "  spec TEXT NOT NULL,"
+    "  version INTEGER NOT NULL,"
+    "  created_ms INTEGER NOT NULL,"
+    "  updated_ms INTEGER NOT NULL);"
+    "CREATE TABLE dashboards("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  name TEXT NOT NULL,"
+    "  spec TEXT NOT NULL,"
+    "  version INTEGER NOT NULL,"
+    "  created_ms INTEGER NOT NULL,"
+    "  updated_ms INTEGER NOT NULL);",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 

@@ -82,4 +82,31 @@ int cli_export(int argc, char **argv);
 int cli_backfill(int argc, char **argv);
 int cli_worker(int argc, char **argv);
 
+/* ---- YAML for `sluice console export|import` (console_yaml.c) ---------------- */
+struct ut_buf;
+#define CLI_YAML_MAX_BYTES (16 << 20)
+typedef enum { CLI_YAML_SCALAR, CLI_YAML_SEQ, CLI_YAML_MAP } cli_yaml_kind;
+typedef struct cli_yaml_node {
+    cli_yaml_kind kind;
+    char *text;                    /* scalar */
+    size_t len;
+    int quoted;                    /* a quoted or block scalar: always a string */
+    struct cli_yaml_node **kids;   /* seq: items; map: key, value, key, value ... */
+    int n;
+} cli_yaml_node;
+/* One YAML document as a tree (cli_yaml_node_free), or NULL with a message. */
+cli_yaml_node *cli_yaml_parse(const char *buf, size_t len, char *err, size_t errlen);
+void cli_yaml_node_free(cli_yaml_node *n); /* accepts NULL */
+/* The value of key in a mapping, or NULL. */
+const cli_yaml_node *cli_yaml_get(const cli_yaml_node *map, const char *key);
+/* n as JSON into b. */
+void cli_yaml_to_json(const cli_yaml_node *n, struct ut_buf *b);
+/* The fields of a JSON object spec as YAML lines prefixed by indent.  0 / -1. */
+int cli_yaml_spec(struct ut_buf *b, const char *spec, size_t n, const char *indent, char *err,
+                  size_t errlen);
+int cli_console(int argc, char **argv);
+/* The file at path ("-" = stdin), at most cap bytes, NUL-terminated
+ * (*len: its length; may be NULL); NULL with a message. */
+char *cli_read_file(const char *path, size_t cap, size_t *len, char *err, size_t errlen);
+
 #endif

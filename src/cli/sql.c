@@ -32,7 +32,7 @@ static int ends_with(const char *s, const char *suf)
     return a >= b && !strcasecmp(s + a - b, suf);
 }
 
-static char *read_file(const char *path, char *err, size_t errlen)
+char *cli_read_file(const char *path, size_t cap, size_t *len, char *err, size_t errlen)
 {
     FILE *f = !strcmp(path, "-") ? stdin : fopen(path, "rb");
     if (!f) {
@@ -44,14 +44,15 @@ static char *read_file(const char *path, char *err, size_t errlen)
     size_t n;
     while ((n = fread(tmp, 1, sizeof tmp, f)) > 0) {
         ut_buf_put(&b, tmp, n);
-        if (b.len > MAX_SQL_FILE) {
-            ut_err(err, errlen, "%s: over %u bytes", path, MAX_SQL_FILE);
+        if (b.len > cap) {
+            ut_err(err, errlen, "%s: over %zu bytes", path, cap);
             ut_buf_free(&b);
             if (f != stdin) fclose(f);
             return NULL;
         }
     }
     if (f != stdin) fclose(f);
+    if (len) *len = b.len;
     ut_buf_putc(&b, 0);
     return (char *)b.p;
 }
@@ -244,7 +245,7 @@ int cli_sql(int argc, char **argv)
         goto fail;
     }
     if (file) {
-        sql = read_file(file, err, sizeof err);
+        sql = cli_read_file(file, MAX_SQL_FILE, NULL, err, sizeof err);
         if (!sql) {
             lg_error("sql", "%s", err);
             goto fail;
@@ -255,7 +256,7 @@ int cli_sql(int argc, char **argv)
         rc = shell(e, isatty(1) ? fmt : SQ_FMT_CSV, explain);
         goto fail;
     } else {
-        sql = read_file("-", err, sizeof err);
+        sql = cli_read_file("-", MAX_SQL_FILE, NULL, err, sizeof err);
         if (!sql) {
             lg_error("sql", "%s", err);
             goto fail;

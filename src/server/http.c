@@ -198,6 +198,8 @@ static enum MHD_Result handle_query(sv_server *s, struct MHD_Connection *c, cons
     enum MHD_Result r;
     if (!collect_body(s, c, upload, upload_size, ctx, &qb, &r)) return r;
     const char *body = qb->b.p ? (const char *)qb->b.p : "";
+    char err[512];
+    if (sv__csrf_check(s, c, err, sizeof err)) return sv__reply_error(s, c, 403, err);
     if (!strcmp(url, "/v1/downloads")) return sv__download_create(s, c, body, qb->b.len);
     return sv__query(s, c, body, qb->b.len);
 }
@@ -226,6 +228,9 @@ static enum MHD_Result handle_ext(sv_server *s, struct MHD_Connection *c, const 
     query_body *qb;
     enum MHD_Result r;
     if (!collect_body(s, c, upload, upload_size, ctx, &qb, &r)) return r;
+    char err[512];
+    if (strcmp(method, "GET") && strcmp(method, "HEAD") && sv__csrf_check(s, c, err, sizeof err))
+        return sv__reply_error(s, c, 403, err);
     const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
     sv_ext_req q = {.method = method, .path = url, .body = ut_buf_cstr(&qb->b), .n = qb->b.len,
                     .bearer = auth && !strncmp(auth, "Bearer ", 7) ? auth + 7 : NULL,
@@ -258,6 +263,20 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
     }
     if (s->o.ext && s->o.ext_prefix && !strncmp(url, s->o.ext_prefix, strlen(s->o.ext_prefix)))
         return handle_ext(s, c, url, method, upload, upload_size, ctx);
+    if (sv__is_objects(url)) {
+        query_body *qb;
+        if (!collect_body(s, c, upload, upload_size, ctx, &qb, &r)) return r;
+        return sv__objects(s, c, url, method, ut_buf_cstr(&qb->b), qb->b.len);
+    }
+    if (!strcmp(url, "/v1/session")) {
+        if (strcmp(method, "GET")) return sv__reply_error(s, c, 405, "use GET");
+        if (!*ctx) {
+            *ctx = &get_marker;
+            return MHD_YES;
+        }
+        *upload_size = 0;
+        return sv__session(s, c);
+    }
     int kind = get_kind(url);
     int get = !strcmp(method, "GET") || !strcmp(method, "HEAD");
     if (kind == GET_NONE || (kind == GET_ASSET && !get)) /* the console's paths only read */

@@ -1,7 +1,10 @@
 /* POST /v1/query — SQL over the lake (and the journal tail) from the server.
  *
  *   body: {"sql": "...", "format": "json|ndjson|csv|tsv", "limit": N, "timeout_ms": N,
- *          "stats": true (ndjson only: a last line {"_sluice_stats": {...}})}
+ *          "stats": true (ndjson only: a last line {"_sluice_stats": {...}}),
+ *          "params": [{"name":"d","type":"date","value":"2024-05-01"}, ...]}
+ *         or {"saved_query": ID, "params": {"d": "2024-05-01"}, ...}: a saved
+ *         query's SQL and parameter definitions (params.c, saved.c)
  *         or the SQL text itself, with ?format=&limit=&timeout_ms= in the URL
  *
  * The query runs read-only in its own engine on a producer thread that writes
@@ -61,6 +64,9 @@ typedef struct query_ctx {
     sq_engine *e;
     sq_sink inner;             /* the formatter's sink */
     char err[1024];
+    int64_t saved_id;          /* "saved_query" */
+    char *params;              /* the raw "params" JSON (array: definitions, object: values) */
+    sv_bound bound;            /* the SQL with :name and the values bound */
 } query_ctx;
 
 /* Row sink wrapper: counts rows and stops at the limit or on cancel. */
@@ -226,6 +232,8 @@ static void query_free(query_ctx *q)
     sq_close(q->e);
     if (q->counted) __atomic_fetch_sub(&q->s->queries, 1, __ATOMIC_RELAXED);
     free(q->sql);
+    free(q->params);
+    sv_bound_free(&q->bound);
     free(q);
 }
 
@@ -261,10 +269,17 @@ static int parse_request(struct MHD_Connection *c, const char *body, size_t n, q
                 q->timeout_ms = f.v.i;
             else if (f.key_len == 5 && !memcmp(f.key, "stats", 5) && f.v.kind == JS_BOOL)
                 q->stats = f.v.b;
+            else if (f.key_len == 11 && !memcmp(f.key, "saved_query", 11) && f.v.kind == JS_INT)
+                q->saved_id = f.v.i;
+            else if (f.key_len == 6 && !memcmp(f.key, "params", 6) &&
+                     (f.v.kind == JS_ARRAY || f.v.kind == JS_OBJECT) && !q->params)
+                q->params = ut_strndup(f.v.s, f.v.n);
         }
         js_parser_destroy(p);
         if (rc < 0) return ut_err(err, errlen, "request body is not valid JSON: %s", jerr);
-        if (!q->sql) return ut_err(err, errlen, "request has no \"sql\" string");
+        if (!q->sql && !q->saved_id) return ut_err(err, errlen, "request has no \"sql\" string");
+        if (q->sql && q->saved_id)
+            return ut_err(err, errlen, "a request has \"sql\" or \"saved_query\", not both");
     } else {
         q->sql = ut_strndup(body, n);
     }
@@ -282,6 +297,29 @@ static int parse_request(struct MHD_Connection *c, const char *body, size_t n, q
     if (q->timeout_ms <= 0) q->timeout_ms = DEFAULT_TIMEOUT_MS;
     if (q->stats && q->fmt != SQ_FMT_NDJSON)
         return ut_err(err, errlen, "\"stats\" needs format ndjson");
+    return 0;
+}
+
+/* The SQL and parameters of q: a saved query's (its definitions, the
+ * request's values) or the request's own (definitions with values).  0,
+ * or an HTTP status with a message. */
+static int bind_params(sv_server *s, query_ctx *q, char *err, size_t errlen)
+{
+    char *defs = NULL;
+    if (q->saved_id) {
+        int code = sv__saved_sql(s, q->saved_id, &q->sql, &defs, err, errlen);
+        if (code) return code;
+    } else if (!q->params || q->params[0] != '[') {
+        if (q->params) return ut_err(err, errlen, "\"params\" without \"saved_query\" is an array "
+                                     "of definitions with values"), 400;
+        if (!strstr(q->sql, "{{")) return 0;
+    }
+    const char *d = q->saved_id ? defs : q->params, *v = q->saved_id ? q->params : NULL;
+    int rc = sv_params_bind(q->sql, d, d ? strlen(d) : 0, v, v ? strlen(v) : 0, &q->bound, err, errlen);
+    free(defs);
+    if (rc) return 400;
+    free(q->sql);
+    q->sql = ut_strdup(q->bound.sql);
     return 0;
 }
 
@@ -320,6 +358,7 @@ int sv__query_check(struct MHD_Connection *c, const char *body, size_t n, const 
     memset(&q, 0, sizeof q);
     int rc = parse_request(c, body, n, &q, 1, err, errlen);
     free(q.sql);
+    free(q.params);
     *ext = q.fmt == SQ_FMT_CSV ? "csv" : q.fmt == SQ_FMT_TSV ? "tsv"
          : q.fmt == SQ_FMT_NDJSON ? "ndjson" : "json";
     return rc;
@@ -343,13 +382,16 @@ enum MHD_Result sv__query_run(sv_server *s, struct MHD_Connection *c, const char
         return sv__reply_error(s, c, 429, err);
     }
     q->counted = 1;
-    if (parse_request(c, body, n, q, attachment != NULL, err, sizeof err)) {
+    int bad = 400;
+    if (parse_request(c, body, n, q, attachment != NULL, err, sizeof err) ||
+        (bad = bind_params(s, q, err, sizeof err))) {
         query_free(q);
-        return sv__reply_error(s, c, 400, err);
+        return sv__reply_error(s, c, bad ? bad : 400, err);
     }
     /* the engine comes from the runtime (src/runtime): the same options as `sluice sql` */
     if (s->o.sql_open) q->e = s->o.sql_open(s->o.sql_arg, !writer, q->timeout_ms, err, sizeof err);
     else snprintf(err, sizeof err, "the query API is not configured");
+    if (q->e) sq_set_params(q->e, q->bound.p, q->bound.n);
     int fds[2];
     if (!q->e || pipe2(fds, O_CLOEXEC)) {
         if (q->e) snprintf(err, sizeof err, "cannot create a pipe: %s", strerror(errno));

@@ -14,6 +14,9 @@
  *   GET  /v1/streams                    every stream: offsets, bytes, groups
  *   GET  /v1/streams/{stream}           one stream, with consumer groups and lag
  *   GET  /v1/tables[/{table}[/sample]]  the catalog (query tokens), docs/console.md
+ *   /v1/saved-queries[/{id}], /v1/dashboards[/{id}]   the console's objects
+ *                                       (GET, POST, PUT, DELETE; objects.c)
+ *   GET  /v1/session                    the CSRF cookie (csrf.c)
  *   GET  / and anything not under /v1/  the console (ui/, compiled in)
  *   GET  /healthz                       "ok"
  *   GET  /metrics                       Prometheus text format
@@ -204,5 +207,42 @@ jr_stream *sv_journal(sv_server *s, const char *name, int create, ut_error *e);
  * records that did not land are in the journal and land after a restart).
  * Accepts NULL. */
 int sv_stop(sv_server *s);
+
+/* ---- query parameters (params.c) ---------------------------------------------
+ * `{{ name }}` placeholders in SQL, typed text / number / date / enum,
+ * validated and bound as SQL parameters (:name), never pasted. */
+#define SV_PARAMS_MAX 32
+#define SV_PARAM_NAME_MAX 64
+#define SV_PARAM_VALUE_MAX 4096
+#define SV_PARAM_OPTIONS_MAX 200
+typedef enum sv_param_type { SV_PARAM_TEXT, SV_PARAM_NUMBER, SV_PARAM_DATE, SV_PARAM_ENUM } sv_param_type;
+typedef struct sv_param_def {
+    char name[SV_PARAM_NAME_MAX + 1];
+    sv_param_type type;
+    char *deflt, *value;       /* "default", "value" (NULL = none) */
+    char **options;            /* enum */
+    int noptions;
+} sv_param_def;
+/* The definitions of a JSON array ([{"name","type","default","value",
+ * "options","label"}]): the count (*out malloc'ed) or -1 with a message. */
+int sv_param_defs_parse(const char *json, size_t n, sv_param_def **out, char *err, size_t errlen);
+void sv_param_defs_free(sv_param_def *d, int n); /* accepts NULL */
+/* 0 if every {{name}} of sql is defined in d and none is quoted; -1. */
+int sv_sql_check_template(const char *sql, const sv_param_def *d, int nd, char *err, size_t errlen);
+typedef struct sv_bound {
+    char *sql;                 /* {{name}} made :name */
+    struct sq_param *p;        /* for sq_set_params */
+    int n;
+    sv_param_def *defs;
+    int ndefs;
+    char **held;
+} sv_bound;
+/* Bind: definitions (JSON array, may be NULL), values (JSON object name ->
+ * string or number, may be NULL) over each definition's value, then its
+ * default.  0 (*out: sv_bound_free) or -1 with a message naming the
+ * parameter. */
+int sv_params_bind(const char *sql, const char *defs, size_t ndefs, const char *values, size_t nv,
+                   sv_bound *out, char *err, size_t errlen);
+void sv_bound_free(sv_bound *b); /* accepts NULL */
 
 #endif

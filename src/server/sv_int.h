@@ -203,6 +203,21 @@ enum MHD_Result sv__kinesis(sv_server *s, struct MHD_Connection *c, const char *
                             size_t *upload_size, void **ctx);
 void sv__kinesis_done(sv_server *s, void *ctx);
 
+/* objects.c: /v1/saved-queries[/{id}], /v1/dashboards[/{id}] (the whole
+ * body collected).  sv__saved_sql: a saved query's SQL and its parameter
+ * definitions (JSON array or NULL), malloc'ed: 0, or a status (404, 500)
+ * with a message. */
+int sv__is_objects(const char *url);
+enum MHD_Result sv__objects(sv_server *s, struct MHD_Connection *c, const char *url,
+                            const char *method, const char *body, size_t n);
+int sv__saved_sql(sv_server *s, int64_t id, char **sql, char **defs, char *err, size_t errlen);
+
+/* csrf.c: a browser's state-changing request must be same-site and carry
+ * X-Sluice-CSRF = its sluice_csrf cookie: 0, or -1 with the reason (403).
+ * sv__session answers GET /v1/session (sets the cookie). */
+int sv__csrf_check(sv_server *s, struct MHD_Connection *c, char *err, size_t errlen);
+enum MHD_Result sv__session(sv_server *s, struct MHD_Connection *c);
+
 /* http.c */
 enum MHD_Result sv__reply(sv_server *s, struct MHD_Connection *c, int code, const char *ctype,
                           const void *body, size_t n, const char *retry_after);

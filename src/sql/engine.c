@@ -137,6 +137,34 @@ ut_errkind sq_error_kind(const sq_engine *e) { return e->err_kind; }
 
 void sq_get_stats(const sq_engine *e, sq_stats *out) { *out = e->stats; }
 
+void sq_set_params(sq_engine *e, const sq_param *p, int n)
+{
+    e->params = n > 0 ? p : NULL;
+    e->nparams = n > 0 ? n : 0;
+}
+
+/* Bind the values of sq_set_params to st's parameters: 0 or -1 with a
+ * message naming the parameter. */
+static int bind_params(sq_engine *e, sqlite3_stmt *st, char *err, size_t errlen)
+{
+    int n = e->nparams ? sqlite3_bind_parameter_count(st) : 0;
+    for (int i = 1; i <= n; i++) {
+        const char *name = sqlite3_bind_parameter_name(st, i);
+        if (!name || name[0] != ':')
+            return ut_err(err, errlen, "parameter %d: only named parameters (:name) may be used "
+                          "with parameter values", i);
+        const sq_param *p = NULL;
+        for (int k = 0; k < e->nparams && !p; k++)
+            if (!strcmp(e->params[k].name, name + 1)) p = &e->params[k];
+        if (!p) return ut_err(err, errlen, "parameter %s has no value", name);
+        int rc = p->type == SQ_PARAM_INT    ? sqlite3_bind_int64(st, i, p->i)
+               : p->type == SQ_PARAM_REAL   ? sqlite3_bind_double(st, i, p->d)
+                                            : sqlite3_bind_text(st, i, p->text, -1, SQLITE_STATIC);
+        if (rc != SQLITE_OK) return ut_err(err, errlen, "parameter %s: cannot bind it", name);
+    }
+    return 0;
+}
+
 int sq_refresh(sq_engine *e, char *err, size_t errlen)
 {
     char **names = NULL;
@@ -259,6 +287,10 @@ int64_t sq_query(sq_engine *e, const char *sql, const sq_sink *out, char *err, s
         }
         p = tail;
         if (!st) continue; /* whitespace or a comment */
+        if (bind_params(e, st, err, errlen)) {
+            rc = -1;
+            goto out;
+        }
         int ncol = sqlite3_column_count(st), header = 0, src;
         while ((src = sqlite3_step(st)) == SQLITE_ROW) {
             if (!header && out && out->header && out->header(out->ctx, st)) {

@@ -69,6 +69,8 @@ struct sq_engine {
     ut_errkind err_kind; /* of the last sq_query failure (sq_error_kind) */
     int denied;          /* the authorizer refused something in this statement */
     sq_stats stats;
+    const sq_param *params; /* sq_set_params: bound by every sq_query statement */
+    int nparams;
 };
 
 /* views.c: make the catalog's views (TEMP views) as it has them now.  0 / -1. */

@@ -159,4 +159,18 @@ typedef struct sq_stats {
 
 void sq_get_stats(const sq_engine *e, sq_stats *out);
 
+/* Values for named parameters (`:name` in the SQL), bound by the next
+ * sq_query in each of its statements — never pasted into the text.  A text
+ * value binds as TEXT, a number as INTEGER or REAL.  While any are set, a
+ * statement naming a parameter that has no value, or using `?`, fails.  The
+ * array is not copied: it must live until sq_query returns; n = 0 clears. */
+typedef struct sq_param {
+    const char *name;          /* without the ':' */
+    enum { SQ_PARAM_TEXT, SQ_PARAM_INT, SQ_PARAM_REAL } type;
+    const char *text;
+    int64_t i;
+    double d;
+} sq_param;
+void sq_set_params(sq_engine *e, const sq_param *p, int n);
+
 #endif

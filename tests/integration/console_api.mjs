@@ -1,7 +1,8 @@
 // The console's /v1 endpoints with plain HTTP: GET /v1/tables[/T[/sample]]
 // agree with `sluice tables/describe --json` and need a query token (read
 // tokens may read); POST /v1/downloads tickets are single use and stream the
-// whole result as an attachment; the files under / have types, ETags, gzip.
+// whole result as an attachment (with bound {{parameters}}; a browser's needs
+// the CSRF header); the files under / have types, ETags, gzip.
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
@@ -90,6 +91,26 @@ await R.guard('downloads', async () => {
     const w = await (await mk({ sql: "CREATE TABLE t2_x AS SELECT 1 AS a", format: 'csv' })).json();
     if ((await fetch(srv.url + w.url)).status !== 403) p.push('a read token ticket could write');
     R.check('downloads', p);
+});
+
+await R.guard('downloads_params_csrf', async () => {
+    const p = [];
+    const sql = 'SELECT event_id, cost FROM t1_events WHERE cost > {{min}} ORDER BY event_id';
+    const mk = (body, headers = {}) => fetch(srv.url + '/v1/downloads', { method: 'POST', body: JSON.stringify(body),
+        headers: { Authorization: 'Bearer rtok', ...headers } });
+    const body = { sql, format: 'csv', params: [{ name: 'min', type: 'number', value: '0.001' }] };
+    let r = await mk(body, { Origin: 'http://elsewhere.example', 'Sec-Fetch-Site': 'cross-site' });
+    if (r.status !== 403) p.push(`cross-site download: ${r.status}`);
+    const s = await fetch(srv.url + '/v1/session');
+    const csrf = (await s.json()).csrf, cookie = s.headers.get('set-cookie').split(';')[0];
+    r = await mk(body, { Cookie: cookie, 'Sec-Fetch-Site': 'same-origin' });
+    if (r.status !== 403) p.push(`browser download without X-Sluice-CSRF: ${r.status}`);
+    r = await mk(body, { Cookie: cookie, 'Sec-Fetch-Site': 'same-origin', 'X-Sluice-CSRF': csrf });
+    const t = await r.json();
+    const got = await (await fetch(srv.url + t.url)).text();
+    const want = spawnSync(BIN, ['sql', '--data', DATA, '--format', 'csv', sql.replace('{{min}}', '0.001')], { encoding: 'utf8' }).stdout;
+    if (r.status !== 201 || got !== want) p.push(`parameterised download: ${r.status}, ${got.length} bytes vs ${want.length}`);
+    R.check('downloads_params_csrf', p);
 });
 
 await R.guard('query_stats', async () => {

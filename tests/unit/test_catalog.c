@@ -121,7 +121,7 @@ TEST(catalog_open_refuses_foreign_and_newer_files)
     sqlite3_stmt *s;
     CHECK(sqlite3_prepare_v2(db, "SELECT count(*) FROM schema_migrations", -1, &s, NULL) == SQLITE_OK);
     CHECK(sqlite3_step(s) == SQLITE_ROW);
-    CHECK_EQ_INT(sqlite3_column_int(s, 0), 9); /* v1 tables, v2 runs, v3, v4 parts, v5 accounts, v6 outbox, v7 part_state, v8 views, v9 load_history */
+    CHECK_EQ_INT(sqlite3_column_int(s, 0), 10); /* v1 tables, v2 runs, v3, v4 parts, v5 accounts, v6 outbox, v7 part_state, v8 views, v9 load_history, v10 console */
     sqlite3_finalize(s);
     CHECK(sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master WHERE name = 'runs_part_span'",
                              -1, &s, NULL) == SQLITE_OK);
@@ -1387,5 +1387,39 @@ TEST(catalog_view_put_names)
     CHECK_EQ_INT(ct_views(c, &all, err, sizeof err), 1);
     CHECK_EQ_STR(all[0].name, "events_now");
     ct_views_free(all, 1);
+    ct_close(c);
+}
+
+TEST(catalog_console_objects_versions)
+{
+    const char *p = db_path("objs");
+    ct_catalog *c = ct_open(p, err, sizeof err);
+    CHECK_MSG(c, "%s", err);
+    int64_t a = ct_obj_create(c, CT_OBJ_SAVED_QUERY, "b query", "{\"sql\":\"SELECT 1\"}", err, sizeof err);
+    int64_t b = ct_obj_create(c, CT_OBJ_SAVED_QUERY, "A query", "{}", err, sizeof err);
+    int64_t d = ct_obj_create(c, CT_OBJ_DASHBOARD, "dash", "{}", err, sizeof err);
+    CHECK(a > 0 && b > a && d > 0);
+    ct_obj *o = NULL;
+    CHECK_EQ_INT(ct_objs(c, CT_OBJ_SAVED_QUERY, 0, &o, err, sizeof err), 2);
+    CHECK_EQ_STR(o[0].name, "A query"); /* by name, case ignored */
+    CHECK_EQ_INT(o[1].version, 1);
+    ct_objs_free(o, 2);
+    int64_t cur = 0;
+    CHECK_EQ_INT(ct_obj_update(c, CT_OBJ_SAVED_QUERY, a, 1, "b2", "{\"x\":1}", &cur, err, sizeof err), 0);
+    CHECK_EQ_INT(cur, 2);
+    /* a stale version changes nothing and says which version it is at */
+    CHECK_EQ_INT(ct_obj_update(c, CT_OBJ_SAVED_QUERY, a, 1, "lost", "{}", &cur, err, sizeof err), CT_OBJ_STALE);
+    CHECK_EQ_INT(cur, 2);
+    CHECK(strstr(err, "version 2, not 1"));
+    CHECK_EQ_INT(ct_objs(c, CT_OBJ_SAVED_QUERY, a, &o, err, sizeof err), 1);
+    CHECK_EQ_STR(o[0].name, "b2");
+    CHECK_EQ_STR(o[0].spec, "{\"x\":1}");
+    ct_objs_free(o, 1);
+    CHECK_EQ_INT(ct_obj_delete(c, CT_OBJ_SAVED_QUERY, a, 1, &cur, err, sizeof err), CT_OBJ_STALE);
+    CHECK_EQ_INT(ct_obj_delete(c, CT_OBJ_SAVED_QUERY, a, 2, &cur, err, sizeof err), 0);
+    CHECK_EQ_INT(ct_obj_delete(c, CT_OBJ_SAVED_QUERY, a, 2, &cur, err, sizeof err), CT_OBJ_NOTFOUND);
+    CHECK_EQ_INT(ct_obj_update(c, CT_OBJ_DASHBOARD, 999, 1, "x", "{}", &cur, err, sizeof err), CT_OBJ_NOTFOUND);
+    CHECK_EQ_INT(ct_objs(c, CT_OBJ_DASHBOARD, 0, &o, err, sizeof err), 1);
+    ct_objs_free(o, 1);
     ct_close(c);
 }

@@ -29,11 +29,19 @@ export function askToken(message) {
     return asking;
 }
 
+// CSRF: a request that changes something carries X-Sluice-CSRF, the value
+// of the sluice_csrf cookie that GET /v1/session sets (double submit).
+let csrf = null;
+const csrfToken = () => (csrf ??= fetch('/v1/session').then((r) => r.json()).then((b) => b.csrf)
+    .catch((e) => { csrf = null; throw e; }));
+
 export async function api(path, opts = {}) {
+    const method = (opts.method || 'GET').toUpperCase();
     for (;;) {
         const headers = { ...(opts.headers || {}) };
         const t = token();
         if (t) headers.Authorization = 'Bearer ' + t;
+        if (method !== 'GET' && method !== 'HEAD') headers['X-Sluice-CSRF'] = await csrfToken();
         const res = await fetch(path, { ...opts, headers });
         if (res.status !== 401) return res;
         await askToken(t ? 'The server refused that token. Enter another one.'

@@ -2,9 +2,21 @@
 import { askToken } from './api.js';
 import { tablesList, tableDetail } from './tables.js';
 import { queryPage } from './query.js';
+import { savedList, savedPage } from './saved.js';
+import { dashList, dashPage } from './dash.js';
+import { jobsList, jobPage } from './jobs.js';
+import { homePage } from './home.js';
 
 const routes = [
-    [/^\/(?:tables\/?)?$/, 'tables', (el) => tablesList(el)],
+    [/^\/$/, 'home', (el) => homePage(el)],
+    [/^\/tables\/?$/, 'tables', (el) => tablesList(el)],
+    [/^\/saved\/?$/, 'saved', (el) => savedList(el)],
+    [/^\/saved\/new$/, 'saved', (el) => savedPage(el, 0)],
+    [/^\/saved\/(\d+)$/, 'saved', (el, m) => savedPage(el, Number(m[1]))],
+    [/^\/dashboards\/?$/, 'dashboards', (el) => dashList(el)],
+    [/^\/dashboards\/(\d+)$/, 'dashboards', (el, m) => dashPage(el, Number(m[1]), new URLSearchParams(location.search))],
+    [/^\/jobs\/?$/, 'jobs', (el) => jobsList(el)],
+    [/^\/jobs\/([^/]+)$/, 'jobs', (el, m) => jobPage(el, decodeURIComponent(m[1]))],
     [/^\/tables\/([^/]+)$/, 'tables', (el, m) => tableDetail(el, decodeURIComponent(m[1]))],
     [/^\/query\/?$/, 'query', (el) => queryPage(el, new URLSearchParams(location.search))],
 ];

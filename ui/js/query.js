@@ -9,7 +9,7 @@ import { attachCompletion } from './complete.js';
 const MAX_GRID_ROWS = 1000000; // the grid's cap; Download CSV has none of its own
 const LAST_SQL = 'sluice.sql';
 
-function editor(initial, onRun) {
+export function editor(initial, onRun) {
     const code = h('code');
     const pre = h('pre', { class: 'editor-hl', 'aria-hidden': 'true' }, code);
     const ta = h('textarea', { id: 'sql', class: 'editor-input', spellcheck: 'false', autocapitalize: 'off',
@@ -85,6 +85,8 @@ export function queryPage(el, params) {
         if (ctl) return;
         const sql = ed.ta.value;
         sessionStorage.setItem(LAST_SQL, sql);
+        const recent = JSON.parse(localStorage.getItem('sluice.recent') || '[]').filter((x) => x !== sql);
+        localStorage.setItem('sluice.recent', JSON.stringify([sql, ...recent].slice(0, 10)));
         const lim = seconds();
         ctl = new AbortController();
         busy(true);
