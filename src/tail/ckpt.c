@@ -99,17 +99,14 @@ static int read_file(const char *path, ut_buf *b, ut_error *e)
     return 0;
 }
 
-/* Parse a state text into the source's entries; before and n from an intent. */
-static int parse_state(tl__src *s, char *text, uint64_t *before, int *n, ut_error *e)
+/* Parse a state text into the source's entries; the intent line into intent. */
+static int parse_state(tl__src *s, char *text, char *intent, size_t ilen, ut_error *e)
 {
     for (char *line = text, *next; line && *line; line = next) {
         next = strchr(line, '\n');
         if (next) *next++ = 0;
         if (!strncmp(line, "intent ", 7)) {
-            unsigned long long b;
-            if (sscanf(line, "intent %llu %d", &b, n) != 2)
-                return ut_fail(e, UT_ECORRUPT, "%s: bad intent line", s->dir);
-            *before = b;
+            snprintf(intent, ilen, "%s", line);
         } else if (!strncmp(line, "e ", 2)) {
             if (parse_line(s, line, e)) return -1;
         } else if (strncmp(line, "sluice-tail ", 12)) {
@@ -126,9 +123,8 @@ int tl__ckpt_load(tl__src *s, ut_error *e)
     ut_buf b = {0};
     int rc = read_file(path, &b, e);
     if (rc == 0) {
-        uint64_t before;
-        int n;
-        rc = parse_state(s, (char *)b.p, &before, &n, e);
+        char intent[128];
+        rc = parse_state(s, (char *)b.p, intent, sizeof intent, e);
     } else if (rc == 1) {
         rc = 0;
     }
@@ -162,14 +158,14 @@ static void render(const tl__src *s, ut_buf *b)
     }
 }
 
-int tl__ckpt_write(tl__src *s, int intent, uint64_t before, int n, ut_error *e)
+int tl__ckpt_write(tl__src *s, const char *intent, ut_error *e)
 {
     char tmp[PATH_MAX + 32], dst[PATH_MAX + 32];
     snprintf(tmp, sizeof tmp, "%s/state.tmp", s->dir);
     snprintf(dst, sizeof dst, "%s/%s", s->dir, intent ? "state.next" : "state");
     ut_buf b = {0};
     render(s, &b);
-    if (intent) ut_buf_printf(&b, "intent %llu %d\n", (unsigned long long)before, n);
+    if (intent) ut_buf_printf(&b, "%s\n", intent);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     int ok = fd >= 0;
     for (size_t w = 0; ok && w < b.len;) {
@@ -198,6 +194,27 @@ int tl__ckpt_commit(tl__src *s, ut_error *e)
     return sync_dir(s->dir, e);
 }
 
+/* 1: the batch of the intent is in the target; 0: it is not. */
+static int landed(tl__src *s, const char *intent)
+{
+    unsigned long long before, id, off;
+    int n;
+    char why[2048];
+    if (sscanf(intent, "intent remote %llx %llu", &id, &off) == 2) {
+        int rc = tl__remote_has(s, id, off, why, sizeof why);
+        if (rc < 0)
+            lg_warn("tail", "source %s: cannot tell whether the last batch landed (%s): sending "
+                    "it again, it may be duplicated", s->cf->name, why);
+        return rc > 0;
+    }
+    if (s->jr && sscanf(intent, "intent %llu %d", &before, &n) == 2 && n > 0) {
+        jr_info in;
+        jr_stream_info(s->jr, &in);
+        return in.next_offset >= before + (uint64_t)n;
+    }
+    return 0;
+}
+
 int tl__ckpt_recover(tl__src *s, ut_error *e)
 {
     char path[PATH_MAX + 32];
@@ -208,28 +225,25 @@ int tl__ckpt_recover(tl__src *s, ut_error *e)
         ut_buf_free(&b);
         return rc == 1 ? 0 : -1;
     }
-    uint64_t before = 0;
-    int n = -1;
+    char intent[128] = "";
     tl__src probe;
     memset(&probe, 0, sizeof probe);
     probe.cf = s->cf;
     snprintf(probe.dir, sizeof probe.dir, "%s", s->dir);
-    rc = parse_state(&probe, (char *)b.p, &before, &n, e);
+    rc = parse_state(&probe, (char *)b.p, intent, sizeof intent, e);
     for (int i = 0; i < probe.nent; i++) free(probe.ent[i]);
     free(probe.ent);
     ut_buf_free(&b);
     if (rc) return -1;
-    jr_info in;
-    jr_stream_info(s->jr, &in);
-    if (n > 0 && in.next_offset >= before + (uint64_t)n) {
+    if (landed(s, intent)) {
         for (int i = 0; i < s->nent; i++) free(s->ent[i]);
         s->nent = 0;
         if (tl__ckpt_commit(s, e) || tl__ckpt_load(s, e)) return -1;
-        lg_info("tail", "source %s: the last batch (%d records) was in the journal; its "
-                "checkpoint is now in force", s->cf->name, n);
+        lg_info("tail", "source %s: the last batch had landed before the stop; its checkpoint "
+                "is now in force", s->cf->name);
     } else {
         unlink(path);
-        lg_info("tail", "source %s: the last batch was not in the journal; it is read again",
+        lg_info("tail", "source %s: the last batch had not landed; it is read again",
                 s->cf->name);
     }
     return 0;

@@ -48,7 +48,7 @@ int tl__fingerprint(int fd, gzFile gz, uint32_t len, uint64_t *fp, uint32_t *got
 }
 
 /* The first bytes of the file at fd equal entry en's. */
-static int same_start(int fd, gzFile gz, const tl__entry *en)
+int tl__same_start(int fd, gzFile gz, const tl__entry *en)
 {
     uint64_t fp;
     uint32_t got;
@@ -77,6 +77,7 @@ tl__file *tl__open(tl__src *s, tl__entry *en, int fd, int gz)
         }
     } else {
         lseek(fd, (off_t)en->offset, SEEK_SET);
+        skip = 0;
     }
     f->read_pos = f->sent_pos = en->offset - skip;
     f->lines = tl_lines_create(s->cf->max_line_bytes, s->have_start ? &s->start_re : NULL,
@@ -120,6 +121,7 @@ void tl__truncated(tl__src *s, tl__file *f)
     tl_lines_destroy(f->lines);
     f->lines = tl_lines_create(s->cf->max_line_bytes, s->have_start ? &s->start_re : NULL, 0);
     f->read_pos = f->sent_pos = 0;
+    f->replaced = 0;
     lseek(f->fd, 0, SEEK_SET);
     s->st.truncations++;
 }
@@ -202,13 +204,13 @@ static tl__entry *place_new(tl__src *s, const found *fs, int nfs, const found *f
                             gzFile gz, int64_t now)
 {
     for (int i = 0; i < s->nfiles; i++)
-        if (same_start(fd, gz, s->files[i]->e) &&
+        if (tl__same_start(fd, gz, s->files[i]->e) &&
             (gz || !deferred_long(s, &f->st, now, s->cf->rotate_wait_ms)))
             return NULL;
     for (int i = 0; i < s->nent; i++) {
         tl__entry *en = s->ent[i];
         int gone = (en->flags & TL__ORPHAN) || !in_found(fs, nfs, en);
-        if (!gone || !same_start(fd, gz, en)) continue;
+        if (!gone || !tl__same_start(fd, gz, en)) continue;
         int done = (en->flags & TL__DONE) && (en->flags & TL__GZ);
         lg_info("tail", "source %s: %s holds the content of %s (offset %llu): resuming there",
                 s->cf->name, f->path, en->path, (unsigned long long)en->offset);
@@ -248,7 +250,7 @@ static void consider(tl__src *s, const found *fs, int nfs, const found *f, int64
     int d = gzf ? dup(fd) : -1;
     gzFile gz = d >= 0 ? gzdopen(d, "rb") : NULL;
     if (gzf && !gz && d >= 0) close(d);
-    if (en && (en->fp_len == 0 || same_start(fd, gz, en)) &&
+    if (en && (en->fp_len == 0 || tl__same_start(fd, gz, en)) &&
         (gzf || (uint64_t)f->st.st_size >= en->offset)) {
         en->seen_ms = now;
         snprintf(en->path, sizeof en->path, "%s", f->path);
@@ -260,6 +262,11 @@ static void consider(tl__src *s, const found *fs, int nfs, const found *f, int64
         en = place_new(s, fs, nfs, f, fd, gz, now);
     } else {
         en = place_new(s, fs, nfs, f, fd, gz, now);
+    }
+    if (en && !en->fp_len) {
+        uint32_t got;
+        uint64_t fp;
+        if (!tl__fingerprint(fd, gz, TL__FP_BYTES, &fp, &got)) en->fp = fp, en->fp_len = got;
     }
     if (gz) gzclose(gz);
     if (!en || (en->flags & TL__DONE)) {
@@ -276,8 +283,10 @@ void tl__scan(tl__src *s, int64_t now_ms)
     for (int i = 0; i < s->nfiles; i++) s->files[i]->away = 1;
     for (int i = 0; i < n; i++) consider(s, fs, n, &fs[i], now_ms);
     for (int i = 0; i < s->nfiles; i++) {
+        tl__file *f = s->files[i];
         struct stat st;
-        if (!fstat(s->files[i]->fd, &st) && st.st_nlink == 0) s->files[i]->away = 1;
+        if (!fstat(f->fd, &st) && st.st_nlink == 0) f->away = 1;
+        if (!f->gz && f->e->fp_len && !tl__same_start(f->fd, NULL, f->e)) f->replaced = 1;
     }
     free(fs);
     s->last_scan_ms = now_ms;

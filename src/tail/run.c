@@ -29,7 +29,12 @@ static void add_record(void *arg, const char *text, size_t n, uint64_t start, ui
         s->caprec = s->caprec ? s->caprec * 2 : 1024;
         s->rec_off = ut_realloc(s->rec_off, (size_t)s->caprec * sizeof *s->rec_off);
     }
-    if (!s->nrec) s->rec_off[0] = 0, s->batch_since_ms = tl__now_ms();
+    if (!s->nrec) {
+        s->rec_off[0] = 0;
+        s->batch_since_ms = tl__now_ms();
+        s->first_id = x->f->e->id;
+        s->first_off = start;
+    }
     ut_buf_putc(&s->body, '{');
     int ok = tl_parse(s->parser, text, n, &s->body);
     if (!ok) s->st.parse_errors++;
@@ -37,7 +42,8 @@ static void add_record(void *arg, const char *text, size_t n, uint64_t start, ui
     ut_json_str(&s->body, s->host, strlen(s->host));
     ut_buf_puts(&s->body, ",\"file\":");
     ut_json_str(&s->body, x->f->e->path, strlen(x->f->e->path));
-    ut_buf_printf(&s->body, ",\"file_offset\":%llu", (unsigned long long)start);
+    ut_buf_printf(&s->body, ",\"file_offset\":%llu,\"file_id\":\"%016llx\"",
+                  (unsigned long long)start, (unsigned long long)x->f->e->id);
     for (int i = 0; i < s->cf->fields.n; i++) {
         ut_buf_putc(&s->body, ',');
         ut_json_str(&s->body, s->cf->fields.k[i], strlen(s->cf->fields.k[i]));
@@ -79,7 +85,7 @@ static int src_init(tl__src *s, const cf_config *c, const cf_source *cf, ut_erro
     char err[512];
     if (ut_mkdir_p(s->dir, err, sizeof err)) return ut_fail(e, UT_EIO, "sources.%s: %s", cf->name, err);
     if (tl__sink_open(s, e) || tl__ckpt_load(s, e)) return -1;
-    return s->jr ? tl__ckpt_recover(s, e) : 0;
+    return tl__ckpt_recover(s, e);
 }
 
 static void src_free(tl__src *s)
@@ -154,18 +160,32 @@ static int close_finished(tl__src *s, char *closing, ut_error *e)
                  (unsigned long long)f->e->offset);
         tl__close(s, i);
     }
-    return gzdone ? tl__ckpt_write(s, 0, 0, 0, e) : 0;
+    return gzdone ? tl__ckpt_write(s, NULL, e) : 0;
+}
+
+/* After a read of n bytes: the file's first bytes are still the entry's
+ * (else it was truncated and written again, and the bytes are not ours);
+ * the fingerprint grows up to TL__FP_BYTES with what was read. */
+static int check_start(tl__file *f, size_t n)
+{
+    tl__entry *en = f->e;
+    if (en->fp_len && !tl__same_start(f->fd, NULL, en)) return 0;
+    uint64_t have = f->read_pos + n;
+    if (en->fp_len < TL__FP_BYTES && have > en->fp_len) {
+        uint32_t want = have < TL__FP_BYTES ? (uint32_t)have : TL__FP_BYTES, got;
+        uint64_t fp;
+        if (!tl__fingerprint(f->fd, NULL, want, &fp, &got) && got == want) en->fp = fp, en->fp_len = got;
+    }
+    return 1;
 }
 
 /* Read one chunk of file f; 1 if bytes came, 0 at its end, -1 error. */
 static int read_chunk(tl__src *s, tl__file *f, char *buf, volatile sig_atomic_t *stop, ut_error *e)
 {
-    if (!f->gz) {
-        struct stat st;
-        if (!fstat(f->fd, &st) && (uint64_t)st.st_size < f->read_pos) {
-            if (tl__commit(s, stop, e)) return -1;
-            tl__truncated(s, f);
-        }
+    struct stat st;
+    if (!f->gz && (f->replaced || (!fstat(f->fd, &st) && (uint64_t)st.st_size < f->read_pos))) {
+        if (tl__commit(s, stop, e)) return -1;
+        tl__truncated(s, f);
     }
     size_t want = s->cf->batch_bytes < TL__CHUNK ? (size_t)s->cf->batch_bytes : TL__CHUNK;
     ssize_t n = f->gz ? gzread(f->gz, buf, (unsigned)want) : read(f->fd, buf, want);
@@ -173,6 +193,11 @@ static int read_chunk(tl__src *s, tl__file *f, char *buf, volatile sig_atomic_t 
     if (n < 0) return ut_fail(e, UT_EIO, "source %s: %s: read: %s", s->cf->name, f->e->path,
                               strerror(errno));
     if (n == 0) return 0;
+    if (!f->gz && !check_start(f, (size_t)n)) { /* truncated before this read: drop the bytes */
+        if (tl__commit(s, stop, e)) return -1;
+        tl__truncated(s, f);
+        return 1;
+    }
     emit_ctx x = {s, f};
     tl_lines_feed(f->lines, buf, (size_t)n, add_record, &x);
     f->read_pos += (uint64_t)n;

@@ -41,18 +41,12 @@ void tl__sink_close(tl__src *s)
     s->curl = NULL;
 }
 
-/* Offsets and fingerprints of the open files as of the batch's end. */
+/* Offsets of the open files as of the batch's end. */
 static void advance(tl__src *s)
 {
     for (int i = 0; i < s->nfiles; i++) {
         tl__file *f = s->files[i];
         f->e->offset = f->sent_pos;
-        if (f->e->fp_len < TL__FP_BYTES && f->e->offset > f->e->fp_len) {
-            uint32_t want = f->e->offset < TL__FP_BYTES ? (uint32_t)f->e->offset : TL__FP_BYTES, got;
-            uint64_t fp;
-            if (!tl__fingerprint(f->fd, f->gz, want, &fp, &got) && got == want)
-                f->e->fp = fp, f->e->fp_len = got;
-        }
     }
 }
 
@@ -68,7 +62,9 @@ static int local_commit(tl__src *s, ut_error *e)
     jr_stream_info(s->jr, &in);
     uint64_t first;
     char err[512];
-    int rc = tl__ckpt_write(s, 1, in.next_offset, s->nrec, e);
+    char intent[128];
+    snprintf(intent, sizeof intent, "intent %llu %d", (unsigned long long)in.next_offset, s->nrec);
+    int rc = tl__ckpt_write(s, intent, e);
     if (!rc && jr_append(s->jr, iov, s->nrec, (int64_t)(ut_now_ns() / 1000), &first, err, sizeof err))
         rc = ut_fail(e, UT_EIO, "source %s: stream %s: %s", s->cf->name, s->cf->stream, err);
     free(iov);
@@ -129,6 +125,59 @@ static int post(tl__src *s, char *why, size_t whylen)
     return -1;
 }
 
+static void drop_intent(tl__src *s)
+{
+    char p[PATH_MAX + 16];
+    snprintf(p, sizeof p, "%s/state.next", s->dir);
+    unlink(p);
+}
+
+/* The table of the remote stream: t1_<stream>, '-' and '.' as '_'. */
+static void table_name(const tl__src *s, char *out, size_t n)
+{
+    snprintf(out, n, "t1_%s", s->cf->stream);
+    for (char *p = out; *p; p++)
+        if (*p == '-' || *p == '.') *p = '_';
+}
+
+int tl__remote_has(tl__src *s, uint64_t id, uint64_t off, char *why, size_t whylen)
+{
+    char url[2200], sql[512], table[128], auth[600];
+    table_name(s, table, sizeof table);
+    snprintf(url, sizeof url, "%.2048s/v1/query?format=csv", s->cf->url);
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM \"%s\" WHERE file_id = '%016llx' AND "
+             "file_offset = %llu", table, (unsigned long long)id, (unsigned long long)off);
+    CURL *c = s->curl;
+    reply r = {{0}, 0};
+    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: text/plain");
+    if (s->cf->token[0]) {
+        snprintf(auth, sizeof auth, "Authorization: Bearer %s", s->cf->token);
+        h = curl_slist_append(h, auth);
+    }
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, sql);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(sql));
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
+    CURLcode cc = curl_easy_perform(c);
+    curl_slist_free_all(h);
+    long code = 0;
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+    if (cc != CURLE_OK || code != 200) {
+        snprintf(why, whylen, "%s: %s %ld %.300s", url, curl_easy_strerror(cc), code, r.body);
+        return -1;
+    }
+    const char *nl = strchr(r.body, '\n');
+    long n = nl ? strtol(nl + 1, NULL, 10) : -1;
+    if (n < 0) {
+        snprintf(why, whylen, "%s: unexpected answer %.200s", url, r.body);
+        return -1;
+    }
+    return n > 0;
+}
+
 static void nap(int64_t ms, volatile sig_atomic_t *stop)
 {
     for (int64_t t = 0; t < ms && !(stop && *stop); t += 50) usleep(50000);
@@ -136,20 +185,23 @@ static void nap(int64_t ms, volatile sig_atomic_t *stop)
 
 static int remote_commit(tl__src *s, volatile sig_atomic_t *stop, ut_error *e)
 {
-    char why[2048];
+    char why[2048], intent[128];
+    snprintf(intent, sizeof intent, "intent remote %llx %llu", (unsigned long long)s->first_id,
+             (unsigned long long)s->first_off);
+    if (tl__ckpt_write(s, intent, e)) return -1;
     int64_t backoff = 100;
     for (int64_t attempt = 0;; attempt++) {
         int rc = post(s, why, sizeof why);
         if (rc == 0) break;
         if (rc < 0 || (s->cf->max_retries && attempt >= s->cf->max_retries) || (stop && *stop))
-            return ut_fail(e, rc < 0 ? UT_EINVAL : UT_EIO, "source %s: %s", s->cf->name, why);
+            return drop_intent(s), ut_fail(e, rc < 0 ? UT_EINVAL : UT_EIO, "source %s: %s", s->cf->name, why);
         s->st.retries++;
         if (attempt == 0 || attempt % 10 == 0)
             lg_warn("tail", "source %s: %s; retrying", s->cf->name, why);
         nap(backoff / 2 + (int64_t)(ut_now_ns() % (uint64_t)(backoff / 2 + 1)), stop);
         backoff = backoff * 2 > 30000 ? 30000 : backoff * 2;
     }
-    return tl__ckpt_write(s, 0, 0, 0, e);
+    return tl__ckpt_commit(s, e);
 }
 
 int tl__commit(tl__src *s, volatile sig_atomic_t *stop, ut_error *e)

@@ -41,6 +41,7 @@ typedef struct tl__file {
     int away;           /* renamed out of the globs or deleted */
     int renamed;        /* its path is not the one it was opened at */
     int eof;            /* .gz: read to its end */
+    int replaced;       /* its first bytes changed: truncated and written again */
     char opened_at[PATH_MAX];
 } tl__file;
 
@@ -67,6 +68,7 @@ typedef struct tl__src {
     ut_buf body;
     size_t *rec_off;
     int nrec, caprec;
+    uint64_t first_id, first_off; /* the batch's first record */
     uint64_t batch_src_bytes;
     int64_t batch_since_ms;
     /* targets */
@@ -79,17 +81,24 @@ typedef struct tl__src {
 
 /* ckpt.c */
 int tl__ckpt_load(tl__src *s, ut_error *e);
-/* Write the state; with intent (journal position before the append, record
- * count) as state.next (durable, not yet in force), else as state. */
-int tl__ckpt_write(tl__src *s, int intent, uint64_t before, int n, ut_error *e);
+/* Write the state; with an intent line ("intent BEFORE N": the journal's next
+ * offset before the append and the record count; "intent remote ID OFFSET":
+ * the batch's first record) as state.next (durable, not yet in force), else
+ * as state. */
+int tl__ckpt_write(tl__src *s, const char *intent, ut_error *e);
 int tl__ckpt_commit(tl__src *s, ut_error *e); /* state.next -> state */
-/* A state.next left by a crash: in force if the journal holds its append. */
+/* A state.next left by a crash: in force if the target holds its batch. */
 int tl__ckpt_recover(tl__src *s, ut_error *e);
+/* Remote: 1 if the batch whose first record is (file_id, file_offset) is in
+ * the remote stream, 0 if not, -1 if the server cannot tell. */
+int tl__remote_has(tl__src *s, uint64_t id, uint64_t off, char *why, size_t whylen);
 tl__entry *tl__entry_add(tl__src *s, ut_error *e);
 void tl__entries_prune(tl__src *s, int64_t now_ms);
 
 /* ident.c */
 int tl__fingerprint(int fd, gzFile gz, uint32_t len, uint64_t *fp, uint32_t *got);
+/* The first bytes of the file at fd (plain, or gz) are still entry en's. */
+int tl__same_start(int fd, gzFile gz, const tl__entry *en);
 void tl__scan(tl__src *s, int64_t now_ms);
 tl__file *tl__open(tl__src *s, tl__entry *e, int fd, int gz);
 void tl__close(tl__src *s, int i);
