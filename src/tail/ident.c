@@ -276,10 +276,34 @@ static void consider(tl__src *s, const found *fs, int nfs, const found *f, int64
     tl__open(s, en, fd, gzf);
 }
 
+/* Before anything is placed: an entry whose inode now holds other content
+ * (reused for another file) is an orphan, so that the file that holds its
+ * content (a .gz, a copy) can take it over in this same scan. */
+static void mark_reused(tl__src *s, const found *f)
+{
+    tl__entry *en = entry_by_ino(s, &f->st);
+    if (!en || open_by_ino(s, &f->st) || (en->flags & TL__DONE) || !en->fp_len) return;
+    int gzf = is_gz(f->path);
+    int fd = open(f->path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return;
+    int d = gzf ? dup(fd) : -1;
+    gzFile gz = d >= 0 ? gzdopen(d, "rb") : NULL;
+    if (gzf && !gz && d >= 0) close(d);
+    if (!tl__same_start(fd, gz, en) || (!gzf && (uint64_t)f->st.st_size < en->offset)) {
+        lg_info("tail", "source %s: %s is not the file of its inode any more (inode reused, or "
+                "truncated while not followed): read from 0", s->cf->name, f->path);
+        en->flags |= TL__ORPHAN;
+        s->st.truncations++;
+    }
+    if (gz) gzclose(gz);
+    close(fd);
+}
+
 void tl__scan(tl__src *s, int64_t now_ms)
 {
     found *fs;
     int n = glob_all(s, &fs);
+    for (int i = 0; i < n; i++) mark_reused(s, &fs[i]);
     for (int i = 0; i < s->nfiles; i++) s->files[i]->away = 1;
     for (int i = 0; i < n; i++) consider(s, fs, n, &fs[i], now_ms);
     for (int i = 0; i < s->nfiles; i++) {

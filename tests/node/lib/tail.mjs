@@ -13,7 +13,7 @@ export function nginxLine(seq, tag = 'a') {
 }
 
 /* Config text for one source. */
-export function tailConfig(dir, { paths, url = '', stream = 'web', extra = '', format = 'nginx' }) {
+export function tailConfig(dir, { paths, url = '', stream = 'web', extra = '', format = 'nginx', poll = '20ms' }) {
     return `data_dir: ${dir}/data
 listen: 127.0.0.1:0
 streams:
@@ -25,7 +25,7 @@ sources:
     format: ${format}
     stream: ${stream}
     url: "${url}"
-    poll_interval: 20ms
+    poll_interval: ${poll}
     batch_wait: 20ms
     rotate_wait: 150ms
     batch_bytes: 64KB
