@@ -30,9 +30,22 @@ int64_t tl__now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+static int is_open(const tl__src *s, const tl__entry *en);
+
+/* At the cap: forget the entry of the file seen longest ago (not open). */
+static void drop_oldest(tl__src *s)
+{
+    int k = -1;
+    for (int i = 0; i < s->nent; i++)
+        if (!is_open(s, s->ent[i]) && (k < 0 || s->ent[i]->seen_ms < s->ent[k]->seen_ms)) k = i;
+    if (k < 0) return;
+    free(s->ent[k]);
+    s->ent[k] = s->ent[--s->nent];
+}
+
 tl__entry *tl__entry_add(tl__src *s, ut_error *e)
 {
-    if (s->nent >= TL__MAX_ENTRIES) tl__entries_prune(s, INT64_MAX / 2);
+    if (s->nent >= TL__MAX_ENTRIES) drop_oldest(s);
     if (s->nent >= TL__MAX_ENTRIES) {
         ut_fail(e, UT_ELIMIT, "source %s: more than %d files tracked", s->cf->name,
                 TL__MAX_ENTRIES);

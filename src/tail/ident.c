@@ -313,5 +313,6 @@ void tl__scan(tl__src *s, int64_t now_ms)
         if (!f->gz && f->e->fp_len && !tl__same_start(f->fd, NULL, f->e)) f->replaced = 1;
     }
     free(fs);
+    tl__entries_prune(s, now_ms);
     s->last_scan_ms = now_ms;
 }
