@@ -1044,8 +1044,8 @@ static const cf__field source_fields[] = {
 static const cf__table source_table = {
     "sources.<name>",
     "Log files `sluice tail` follows and ships to a stream (see [producers](producers.md)).",
-    source_fields, sizeof(cf_source), offsetof(cf_source, name), check_source, UT_NAME_POOL,
-    0};
+    source_fields, sizeof(cf_source), offsetof(cf_source, name), check_source,
+    UT_NAME_LOG_SOURCE, 0};
 
 /* ---- top level ---------------------------------------------------------------- */
 
