@@ -21,6 +21,34 @@ typedef struct emit_ctx {
     tl__file *f;
 } emit_ctx;
 
+/* The record's JSON at the end of the batch body; parse 0: as `message`. */
+static int build_record(tl__src *s, const tl__file *f, const char *text, size_t n,
+                        uint64_t start, int cut, int parse)
+{
+    ut_buf_putc(&s->body, '{');
+    int ok = parse ? tl_parse(s->parser, text, n, &s->body) : 0;
+    if (!parse) {
+        ut_buf_puts(&s->body, "\"message\":");
+        ut_json_str(&s->body, text, n);
+    }
+    ut_buf_puts(&s->body, ",\"host\":");
+    ut_json_str(&s->body, s->host, strlen(s->host));
+    ut_buf_puts(&s->body, ",\"file\":");
+    ut_json_str(&s->body, f->e->path, strlen(f->e->path));
+    ut_buf_printf(&s->body, ",\"file_offset\":%llu,\"file_id\":\"%016llx\"",
+                  (unsigned long long)start, (unsigned long long)f->e->id);
+    for (int i = 0; i < s->cf->fields.n; i++) {
+        ut_buf_putc(&s->body, ',');
+        ut_json_str(&s->body, s->cf->fields.k[i], strlen(s->cf->fields.k[i]));
+        ut_buf_putc(&s->body, ':');
+        ut_json_str(&s->body, s->cf->fields.v[i], strlen(s->cf->fields.v[i]));
+    }
+    if (cut) ut_buf_puts(&s->body, ",\"truncated\":true");
+    if (parse && !ok) ut_buf_puts(&s->body, ",\"parse_error\":true");
+    ut_buf_puts(&s->body, "}\n");
+    return ok;
+}
+
 static void add_record(void *arg, const char *text, size_t n, uint64_t start, uint64_t end, int cut)
 {
     emit_ctx *x = arg;
@@ -35,24 +63,14 @@ static void add_record(void *arg, const char *text, size_t n, uint64_t start, ui
         s->first_id = x->f->e->id;
         s->first_off = start;
     }
-    ut_buf_putc(&s->body, '{');
-    int ok = tl_parse(s->parser, text, n, &s->body);
-    if (!ok) s->st.parse_errors++;
-    ut_buf_puts(&s->body, ",\"host\":");
-    ut_json_str(&s->body, s->host, strlen(s->host));
-    ut_buf_puts(&s->body, ",\"file\":");
-    ut_json_str(&s->body, x->f->e->path, strlen(x->f->e->path));
-    ut_buf_printf(&s->body, ",\"file_offset\":%llu,\"file_id\":\"%016llx\"",
-                  (unsigned long long)start, (unsigned long long)x->f->e->id);
-    for (int i = 0; i < s->cf->fields.n; i++) {
-        ut_buf_putc(&s->body, ',');
-        ut_json_str(&s->body, s->cf->fields.k[i], strlen(s->cf->fields.k[i]));
-        ut_buf_putc(&s->body, ':');
-        ut_json_str(&s->body, s->cf->fields.v[i], strlen(s->cf->fields.v[i]));
+    size_t at = s->body.len;
+    if (!build_record(s, x->f, text, n, start, cut, 1)) s->st.parse_errors++;
+    /* escaping can make a record bigger than the stream takes: cut the text */
+    size_t cap = (size_t)s->c->limits.max_record_bytes;
+    if (s->body.len - at > cap) {
+        ut_buf_truncate(&s->body, at);
+        build_record(s, x->f, text, n < cap / 8 ? n : cap / 8, start, 1, 0);
     }
-    if (cut) ut_buf_puts(&s->body, ",\"truncated\":true");
-    if (!ok) ut_buf_puts(&s->body, ",\"parse_error\":true");
-    ut_buf_puts(&s->body, "}\n");
     s->rec_off[++s->nrec] = s->body.len;
     s->batch_src_bytes += end - x->f->sent_pos;
     x->f->sent_pos = end;

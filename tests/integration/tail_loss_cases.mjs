@@ -200,4 +200,18 @@ await rep.guard('kinesis-agent#100', async () => {
     await expectOnce('kinesis-agent#100 six SIGTERM stop/starts under writes: no record skipped, none twice', t, seq);
 });
 
+await rep.guard('escaped-too-big', async () => {
+    // A line under max_line_bytes whose JSON escaping (\u0001 is 6 bytes) is
+    // over the stream's max_record_bytes: the batch must not fail for ever.
+    const t = setup('esc', { format: 'plain', extra: '    max_line_bytes: 512KiB\n' });
+    fs.writeFileSync(t.file, 'seq=1\n' + '\x01'.repeat(400000) + '\nseq=2\n');
+    await once(t);
+    const recs = await readStream(t.data);
+    const big = recs.find((r) => r.truncated);
+    const p = [];
+    if (recs.length !== 3) p.push(`${recs.length} records, want 3`);
+    if (!big || big.message.length >= 400000) p.push('the big record was not cut');
+    rep.check('a record whose escaped JSON is over max_record_bytes is cut (truncated: true), not a batch failing for ever', p);
+});
+
 process.exit(rep.failed ? 1 : 0);
