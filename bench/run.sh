@@ -19,7 +19,7 @@ ROWS=${BENCH_ROWS:-1000000}
 REPS=${BENCH_REPS:-3}
 OUT=bench/out
 RESULTS=bench/RESULTS.md
-BENCHES=(collect convert ingest kinesis jobs lake load snapshot sql tail)
+BENCHES=(collect convert ingest kinesis jobs lake load shipper snapshot sql tail)
 
 mkdir -p "$OUT"
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -150,6 +150,14 @@ bench_kinesis() {
     local sec=$OUT/kinesis-section.md
     SLUICE_REL=$BIN node bench/kinesis.mjs "$sec" >/dev/null 2>&1
     record_section "kinesis: PutRecords of 500 x 300-byte records vs the native API" "$sec"
+}
+
+# ---- shipper: sluice tail on an nginx log next to sluice ingest ----------------------
+
+bench_shipper() {
+    local sec=$OUT/shipper-section.md
+    SLUICE_REL=$BIN bench/shipper.sh "$sec"
+    record_section "shipper: sluice tail on a ${BENCH_SHIP_MB:-1024} MB nginx log vs sluice ingest" "$sec"
 }
 
 # ---- lake: HTTP -> committed Parquet ----------------------------------------------------

@@ -13,6 +13,7 @@ static const struct {
 } commands[] = {
     {"serve", cli_serve, "run the server: HTTP ingest into durable streams, /metrics, /healthz"},
     {"ingest", cli_ingest, "send NDJSON records to a running server"},
+    {"tail", cli_tail, "ship log files (nginx, JSON, regex, multiline) to a stream, exactly once"},
     {"read", cli_read, "print a stream's records from the journal on disk"},
     {"tables", cli_tables, "list the lake tables: files, rows, bytes, partitions, schema version"},
     {"describe", cli_describe, "show a table's columns, schema history, partitions and files"},

@@ -71,6 +71,7 @@ int cli_gen(int argc, char **argv);
 int cli_config(int argc, char **argv);
 int cli_serve(int argc, char **argv);
 int cli_ingest(int argc, char **argv);
+int cli_tail(int argc, char **argv);
 int cli_read(int argc, char **argv);
 int cli_store(int argc, char **argv);
 int cli_sql(int argc, char **argv);

@@ -33,6 +33,7 @@
 #define CF_MAX_MYSQL 16             /* mysql.<name> connections */
 #define CF_MAX_REDIS 16             /* redis.<name> connections */
 #define CF_MAX_REDIS_TABLES 256     /* redis.<name>.tables entries */
+#define CF_MAX_SOURCES 64            /* sources.<name> of the log shipper */
 #define CF_MAX_POSTGRES 16          /* postgres.<name> connections (SQLite attaches at most 10 by default) */
 
 /* A list of strings (YAML flow [a, b] or block `- a`). */
@@ -367,6 +368,33 @@ typedef struct cf_scheduler {
     int64_t max_deliveries;   /* a task delivered this often (workers died) is dead-lettered */
 } cf_scheduler;
 
+/* sources.<name>.multiline: records that span lines. */
+typedef struct cf_multiline {
+    char *start;             /* a line matching this regex starts a record; "" = one line each */
+    int64_t timeout_ms;      /* a held-back record is sent after this long without a new line */
+} cf_multiline;
+
+/* A log-file source of `sluice tail` (sources.<name>). */
+typedef struct cf_source {
+    char name[CF_NAME_MAX + 1];
+    cf_strlist paths;        /* globs */
+    int format;              /* tl_format: json, combined, nginx, regex, plain */
+    char *pattern;           /* format regex: POSIX ERE with (?P<name>...) groups */
+    cf_multiline multiline;
+    cf_strmap fields;        /* constant fields added to every record */
+    char *host;              /* the host field; "" = gethostname() */
+    char *stream;            /* target stream */
+    char *url;               /* remote sluice (http://host:port); "" = local journal */
+    char *token;             /* Bearer token for the remote */
+    char *checkpoint;        /* directory; "" = <data_dir>/tail/<name> */
+    uint64_t max_line_bytes; /* longer lines are cut here (counted) */
+    uint64_t batch_bytes;    /* record bytes per batch */
+    int64_t batch_wait_ms;   /* a non-full batch is sent after this long */
+    int64_t poll_ms;         /* files are looked at this often */
+    int64_t rotate_wait_ms;  /* a renamed/deleted file idle this long at EOF is closed */
+    int64_t max_retries;     /* remote: failed sends retried (0 = for ever) */
+} cf_source;
+
 typedef struct cf_config {
     char *file;              /* the file it was loaded from; NULL for cf_default */
     char *data_dir;
@@ -395,6 +423,8 @@ typedef struct cf_config {
     int njobs;
     cf_pool *pools;           /* sorted by name */
     int npools;
+    cf_source *sources;       /* sorted by name */
+    int nsources;
 } cf_config;
 
 /* The declared job / pool called name, or NULL. */

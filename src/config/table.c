@@ -1053,6 +1053,90 @@ static const cf__table scheduler_table = {"scheduler", "The jobs scheduler and t
                                           scheduler_fields, sizeof(cf_scheduler), 0,
                                           check_scheduler, 0, 0};
 
+/* ---- sources.<name> (sluice tail) ---------------------------------------------- */
+
+static const char *const source_formats[] = {"json", "combined", "nginx", "regex", "plain", NULL};
+
+static const cf__field multiline_fields[] = {
+    {"start", CF_STRING, "", offsetof(cf_multiline, start),
+     "A line matching this POSIX extended regex starts a new record; other lines are appended "
+     "to the record before them (stack traces). Empty: every line is a record.",
+     0, 0, 0, 0, 0, 0},
+    {"timeout", CF_DURATION, "1s", offsetof(cf_multiline, timeout_ms),
+     "A record held back waiting for its next start line is sent after this long without a new "
+     "line.", 10, DAY, 0, 0, 0, 0},
+    {0}};
+
+static const cf__table multiline_table = {"sources.<name>.multiline",
+                                          "Records that span several lines.", multiline_fields,
+                                          sizeof(cf_multiline), 0, NULL, 0, 0};
+
+static int check_source(const void *obj, char *msg, size_t msglen)
+{
+    const cf_source *s = obj;
+    if (s->format == 3 && !s->pattern[0])
+        return ut_err(msg, msglen, "format regex needs a pattern");
+    if (s->url[0] && strncmp(s->url, "http://", 7) && strncmp(s->url, "https://", 8))
+        return ut_err(msg, msglen, "url must start with http:// or https://");
+    return 0;
+}
+
+static const cf__field source_fields[] = {
+    {"paths", CF_STRLIST, "", offsetof(cf_source, paths),
+     "Files to follow: glob patterns (`/var/log/nginx/access.log*`), looked at again every "
+     "`poll_interval`.", 0, 64, 0, 0, 0, 0},
+    {"format", CF_ENUM, "plain", offsetof(cf_source, format),
+     "How a record is parsed: `json` (one object a line), `combined` or `nginx` (the "
+     "Apache/nginx combined log format), `regex` (`pattern`'s named groups), `plain` (the line "
+     "as `message`). A record that does not parse is sent as `message` with `parse_error`.",
+     0, 0, source_formats, 0, 0, 0},
+    {"pattern", CF_STRING, "", offsetof(cf_source, pattern),
+     "format regex: a POSIX extended regex whose `(?P<name>...)` (or `(?<name>...)`) groups "
+     "become the record's fields.", 0, 0, 0, 0, 0, 0},
+    {"multiline", CF_SECTION, NULL, offsetof(cf_source, multiline),
+     "See [`sources.<name>.multiline`](#sourcesnamemultiline).", 0, 0, 0, &multiline_table, 0,
+     0},
+    {"fields", CF_STRMAP, NULL, offsetof(cf_source, fields),
+     "Constant string fields added to every record (besides `host`, `file`, `file_offset`).",
+     0, 64, 0, 0, 0, 0},
+    {"host", CF_STRING, "", offsetof(cf_source, host),
+     "The `host` field of every record; empty: the machine's host name.", 0, 0, 0, 0, 0, 0},
+    {"stream", CF_STRING, "", offsetof(cf_source, stream),
+     "The stream the records go to (required by `sluice tail`).", 0, 0, 0, 0, 0, 0},
+    {"url", CF_STRING, "", offsetof(cf_source, url),
+     "A remote sluice (`http://host:8080`) whose HTTP ingest API takes the records; empty: the "
+     "local journal of `data_dir` (no server may write that stream at the same time).",
+     0, 0, 0, 0, 0, 0},
+    {"token", CF_STRING, "", offsetof(cf_source, token),
+     "Bearer token for the remote stream.", 0, 0, 0, 0, 0, 0},
+    {"checkpoint", CF_STRING, "", offsetof(cf_source, checkpoint),
+     "Directory of the source's checkpoint; empty: `<data_dir>/tail/<name>`.", 0, 0, 0, 0, 0,
+     0},
+    {"max_line_bytes", CF_SIZE, "64KiB", offsetof(cf_source, max_line_bytes),
+     "Longer lines (and multiline records) are cut at this size and counted; the rest of the "
+     "line is skipped.", 64, 512 * KiB, 0, 0, 0, 0},
+    {"batch_bytes", CF_SIZE, "1MB", offsetof(cf_source, batch_bytes),
+     "Record bytes sent in one batch (one journal append or one HTTP request).", KiB,
+     8 * MiB, 0, 0, 0, 0},
+    {"batch_wait", CF_DURATION, "200ms", offsetof(cf_source, batch_wait_ms),
+     "A batch that is not full is sent after this long.", 0, 60000, 0, 0, 0, 0},
+    {"poll_interval", CF_DURATION, "250ms", offsetof(cf_source, poll_ms),
+     "How often the globs and the files are looked at.", 10, 60000, 0, 0, 0, 0},
+    {"rotate_wait", CF_DURATION, "5s", offsetof(cf_source, rotate_wait_ms),
+     "A file renamed away or deleted is read to its end, then closed once it stayed "
+     "unchanged this long (its writer may still append before reopening).", 0, DAY, 0, 0, 0,
+     0},
+    {"max_retries", CF_INT, "0", offsetof(cf_source, max_retries),
+     "Remote: a failed send is retried this often (backoff 100ms doubling to 30s); 0 = for "
+     "ever.", 0, 1000000, 0, 0, 0, 0},
+    {0}};
+
+static const cf__table source_table = {
+    "sources.<name>",
+    "Log files `sluice tail` follows and ships to a stream (see [producers](producers.md)).",
+    source_fields, sizeof(cf_source), offsetof(cf_source, name), check_source,
+    UT_NAME_LOG_SOURCE, 0};
+
 /* ---- top level ---------------------------------------------------------------- */
 
 static const cf__field root_fields[] = {
@@ -1112,6 +1196,9 @@ static const cf__field root_fields[] = {
     {"jobs", CF_MAP, NULL, offsetof(cf_config, jobs),
      "Scheduled jobs, see [`jobs.<name>`](#jobsname).", 0, CF_MAX_JOBS, 0, &job_table,
      offsetof(cf_config, njobs), 0},
+    {"sources", CF_MAP, NULL, offsetof(cf_config, sources),
+     "Log files shipped by `sluice tail`, see [`sources.<name>`](#sourcesname).", 0,
+     CF_MAX_SOURCES, 0, &source_table, offsetof(cf_config, nsources), 0},
     {0}};
 
 /* The name of connection i of postgres, then mysql, sqlite, redis. */

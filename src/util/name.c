@@ -36,6 +36,7 @@ static const rule rules[UT_NAME_KIND_COUNT] = {
     [UT_NAME_ZONE] = {"time zone", 127, 0, NULL, NULL, NULL, 1},
     [UT_NAME_POOL] = {"pool", 64, 0, NULL, NULL, NULL, 0},
     [UT_NAME_SOURCE_TABLE] = {"source table", 64, 0, NULL, NULL, NULL, 0},
+    [UT_NAME_LOG_SOURCE] = {"source", 64, 0, NULL, NULL, NULL, 0},
 };
 
 static int is_alpha(unsigned char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }

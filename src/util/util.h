@@ -148,6 +148,7 @@ typedef enum ut_namekind {
     UT_NAME_ZONE, /* an IANA time zone name, a path under the zoneinfo directory */
     UT_NAME_POOL,
     UT_NAME_SOURCE_TABLE, /* a source database's table, "schema.table" (snapshots) */
+    UT_NAME_LOG_SOURCE,   /* a log-file source of sluice tail (sources.<name>) */
     UT_NAME_KIND_COUNT
 } ut_namekind;
 
