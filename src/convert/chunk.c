@@ -3,7 +3,7 @@
  * The records come from the sequential record source (cv__src_next: NDJSON
  * lines, JSON array elements, CSV/TSV records), so a record never straddles
  * two chunks: a line is cut at its newline wherever the read buffer ends, a
- * CRLF line keeps its '\r' (whitespace to the JSON parser), and a CSV record
+ * CRLF line loses its '\r' (io_line), and a CSV record
  * with a newline inside quotes is one record because the CSV reader, which
  * knows the quoting, finds its end.  Only the search for record ends is
  * sequential; parsing the records is the workers' job. */
