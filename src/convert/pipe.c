@@ -1,6 +1,6 @@
 /* The write pipeline: the main thread reads chunks and commits them in
  * order, `threads` workers shred and encode them (see pipe.h).  Memory is
- * bounded by the slots: threads + 2 chunks (each at most CV_CHUNK_BYTES of
+ * bounded by the slots: threads + 1 chunks (each at most CV_CHUNK_BYTES of
  * records plus one record) and their encoded row groups are in flight. */
 #include "convert/pipe.h"
 
@@ -189,7 +189,7 @@ int cv__pipe_run(cv__src *src, const cv__plan *pl, cv_schema *s, const pq_column
     worker *wk = ut_calloc((size_t)threads, sizeof *wk);
     int started = 0, rc = CV_PIPE_ERR;
     *rejected = *diverged = 0;
-    if (slots_init(&p, threads + 2, spec, cv_schema_ncols(s), pl->o, err, errlen)) goto done;
+    if (slots_init(&p, threads + 1, spec, cv_schema_ncols(s), pl->o, err, errlen)) goto done;
     for (; started < threads; started++) {
         wk[started].p = &p;
         wk[started].sh = cv__shred_create(pl);
