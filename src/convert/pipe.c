@@ -149,8 +149,10 @@ static int drive(cvpipe *p, cv__src *src, cv_schema *sc, pq_writer *out, const c
         if (ready) {
             int rc = commit(p, c, sc, out, sk, rejected, diverged, err, errlen);
             if (rc != CV_PIPE_DONE) return rc;
-            c->state = SLOT_FREE; /* only the main thread touches free slots */
+            pthread_mutex_lock(&p->mu);
+            c->state = SLOT_FREE;
             p->ncommit++;
+            pthread_mutex_unlock(&p->mu);
             continue;
         }
         if (!eof && p->nread - p->ncommit < p->nslots) {
