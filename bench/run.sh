@@ -40,6 +40,18 @@ timed() {
     printf -v "$__s" '%s' "$(calc "$t1 - $t0")"
     printf -v "$__m" '%s' "$(tail -n1 "$OUT/.rss")"
 }
+# timed_cpu OUTVAR_SECONDS OUTVAR_RSS_KB OUTVAR_CPU_SECONDS cmd...: as timed, plus the
+# process's CPU seconds (user + system), which other load on the machine disturbs less
+timed_cpu() {
+    local __s=$1 __m=$2 __c=$3; shift 3
+    local t0 t1
+    t0=$(now)
+    /usr/bin/time -f '%M %U %S' -o "$OUT/.rss" "$@"
+    t1=$(now)
+    printf -v "$__s" '%s' "$(calc "$t1 - $t0")"
+    printf -v "$__m" '%s' "$(tail -n1 "$OUT/.rss" | cut -d' ' -f1)"
+    printf -v "$__c" '%s' "$(tail -n1 "$OUT/.rss" | awk '{ printf "%.2f", $2 + $3 }')"
+}
 min() { printf '%s\n' "$@" | sort -g | head -n1; }
 max() { printf '%s\n' "$@" | sort -g | tail -n1; }
 calc() { awk "BEGIN { printf \"%.6f\", $1 }"; }
@@ -83,22 +95,22 @@ bench_convert() {
     local in_bytes; in_bytes=$(stat -c %s "$events")
     echo "input: $(mib "$in_bytes") MiB, $(wc -l <"$events") lines"
 
-    local s1_t=() s1_m=() s_t=() s_m=() d_t=() d_m=() d_copy=() d_total=() t m i
+    local s1_t=() s1_m=() s1_c=() s_t=() s_m=() s_c=() d_t=() d_m=() d_c=() d_copy=() d_total=() t m c i
     for i in $(seq 1 "$REPS"); do
         rm -f "$sp1" "$sp"
-        timed t m "$BIN" convert --threads 1 "$events" "$sp1" 2>"$OUT/sluice-convert.log"
-        s1_t+=("$t"); s1_m+=("$m")
-        echo "  sluice --threads 1 run $i: $(fmt "$t")s, peak RSS $(kib_mib "$m") MiB"
-        timed t m "$BIN" convert --threads "$ncpu" "$events" "$sp" 2>>"$OUT/sluice-convert.log"
-        s_t+=("$t"); s_m+=("$m")
-        echo "  sluice --threads $ncpu run $i: $(fmt "$t")s, peak RSS $(kib_mib "$m") MiB"
+        timed_cpu t m c "$BIN" convert --threads 1 "$events" "$sp1" 2>"$OUT/sluice-convert.log"
+        s1_t+=("$t"); s1_m+=("$m"); s1_c+=("$c")
+        echo "  sluice --threads 1 run $i: $(fmt "$t")s, CPU ${c}s, peak RSS $(kib_mib "$m") MiB"
+        timed_cpu t m c "$BIN" convert --threads "$ncpu" "$events" "$sp" 2>>"$OUT/sluice-convert.log"
+        s_t+=("$t"); s_m+=("$m"); s_c+=("$c")
+        echo "  sluice --threads $ncpu run $i: $(fmt "$t")s, CPU ${c}s, peak RSS $(kib_mib "$m") MiB"
 
         rm -f "$dp"
-        timed t m node bench/convert.mjs duck "$events" "$dp" >"$OUT/.duck.json"
-        d_t+=("$t"); d_m+=("$m")
+        timed_cpu t m c node bench/convert.mjs duck "$events" "$dp" >"$OUT/.duck.json"
+        d_t+=("$t"); d_m+=("$m"); d_c+=("$c")
         d_copy+=("$(node -e "console.log(JSON.parse(require('fs').readFileSync('$OUT/.duck.json','utf8')).copy_s)")")
         d_total+=("$(node -e "console.log(JSON.parse(require('fs').readFileSync('$OUT/.duck.json','utf8')).total_s)")")
-        echo "  duckdb run $i: COPY $(fmt "${d_copy[-1]}")s, node process $(fmt "$t")s, peak RSS $(kib_mib "$m") MiB"
+        echo "  duckdb run $i: COPY $(fmt "${d_copy[-1]}")s, node process $(fmt "$t")s, CPU ${c}s, peak RSS $(kib_mib "$m") MiB"
     done
     local base_t base_m
     timed base_t base_m node bench/convert.mjs baseline >/dev/null
@@ -136,6 +148,7 @@ bench_convert() {
         echo "| node + DuckDB baseline (load, open, SELECT 1) | $(fmt "$base_t") | | | $(kib_mib "$base_m") |"
         echo
         echo "- speed sluice/DuckDB: --threads $ncpu **$(fmt "$(calc "$s_rps / $d_rps")")x**, --threads 1 **$(fmt "$(calc "$s1_rps / $d_rps")")x** (rows/s ratios; sluice's time is the whole process including the final fsync, DuckDB's the COPY statement alone, its whole node process took $(fmt "$dproc")s best)"
+        echo "- CPU seconds (user + system, least of $REPS runs), less disturbed by other load than wall time: sluice --threads 1 $(min "${s1_c[@]}"), --threads $ncpu $(min "${s_c[@]}"), DuckDB's whole node process $(min "${d_c[@]}")"
         echo "- size sluice/DuckDB: **$(fmt "$(calc "$sb / $db")")x** ($sb vs $db bytes)"
         echo "- schemas differ, which affects size and speed: sluice (inferred) \`$(node bench/convert.mjs describe "$sp")\`; DuckDB (read_json_auto) \`$(node bench/convert.mjs describe "$dp")\`"
         echo "- peak RSS: sluice $(kib_mib "$sm1") MiB (1 thread), $(kib_mib "$sm") MiB ($ncpu threads); DuckDB's figure includes node and the DuckDB library (baseline $(kib_mib "$base_m") MiB), so DuckDB's own share is about $(kib_mib "$((dm - base_m))") MiB"
