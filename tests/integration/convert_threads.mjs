@@ -10,8 +10,11 @@
 //                  input line numbers, the same for every thread count
 //   error-exit     a required column missing in a late chunk: exit 1, same
 //                  message and line and the same file for any thread count
+//   read-error     a gzip input truncated after many chunks: exit 1 naming it,
+//                  no output and no temp file, for 1 and 4 threads
 import fs from 'node:fs';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import { Reporter, makeTmp, sluice, crashed, describe, openDuck, sqlStr } from '../node/lib/common.mjs';
 
 const T = new Reporter();
@@ -120,6 +123,25 @@ await T.guard('error-exit', async () => {
         first ??= bytes;
     }
     T.check('error-exit', problems);
+});
+
+await T.guard('read-error', async () => {
+    const gz = zlib.gzipSync(Buffer.from(gen.stdout), { level: 1 });
+    const src = path.join(tmp, 'trunc.ndjson.gz');
+    fs.writeFileSync(src, gz.subarray(0, gz.length >> 1));
+    const problems = [];
+    for (const t of [1, 4]) {
+        const out = path.join(tmp, `trunc-${t}.parquet`);
+        const args = ['convert', '-q', '--threads', String(t), '--row-group-rows', '500',
+                      '--schema', 'event_id:string,cost:double', '--ignore-unknown', src, out]; // read once
+        const res = await sluice(args);
+        if (crashed(res)) { problems.push(crashed(res)); break; }
+        if (res.status !== 1 || !/trunc\.ndjson\.gz: gzip data truncated/.test(res.stderr))
+            problems.push(`--threads ${t}: exit ${res.status}, stderr ${JSON.stringify(res.stderr)}`);
+        const left = fs.readdirSync(tmp).filter((f) => f.startsWith(`trunc-${t}.parquet`));
+        if (left.length) problems.push(`--threads ${t}: left ${left.join(', ')}`);
+    }
+    T.check('read-error', problems);
 });
 
 db.close();
