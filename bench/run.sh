@@ -149,7 +149,7 @@ bench_convert() {
         echo
         echo "- speed sluice/DuckDB: --threads $ncpu **$(fmt "$(calc "$s_rps / $d_rps")")x**, --threads 1 **$(fmt "$(calc "$s1_rps / $d_rps")")x** (rows/s ratios; sluice's time is the whole process including the final fsync, DuckDB's the COPY statement alone, its whole node process took $(fmt "$dproc")s best)"
         echo "- CPU seconds (user + system, least of $REPS runs), less disturbed by other load than wall time: sluice --threads 1 $(min "${s1_c[@]}"), --threads $ncpu $(min "${s_c[@]}"), DuckDB's whole node process $(min "${d_c[@]}")"
-        echo "- size sluice/DuckDB: **$(fmt "$(calc "$sb / $db")")x** ($sb vs $db bytes)"
+        echo "- size sluice/DuckDB: **$(fmt "$(calc "$sb / $db")" 3)x** ($sb vs $db bytes)"
         echo "- schemas differ, which affects size and speed: sluice (inferred) \`$(node bench/convert.mjs describe "$sp")\`; DuckDB (read_json_auto) \`$(node bench/convert.mjs describe "$dp")\`"
         echo "- peak RSS: sluice $(kib_mib "$sm1") MiB (1 thread), $(kib_mib "$sm") MiB ($ncpu threads); DuckDB's figure includes node and the DuckDB library (baseline $(kib_mib "$base_m") MiB), so DuckDB's own share is about $(kib_mib "$((dm - base_m))") MiB"
     } >"$table"

@@ -5,6 +5,7 @@
 #include "convert/pipe.h"
 
 #include <assert.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -140,7 +141,8 @@ static int drive(cvpipe *p, cv__src *src, cv_schema *sc, pq_writer *out, const c
 {
     int eof = 0;
     int64_t recno = 1;
-    int max_recs = p->pl->o->wopts.row_group_rows;
+    int64_t rg = p->pl->o->wopts.row_group_rows;
+    int max_recs = rg <= 0 ? 1 << 20 : rg > INT_MAX ? INT_MAX : (int)rg; /* as the writer */
     for (;;) {
         slot *c = &p->slots[p->ncommit % p->nslots];
         pthread_mutex_lock(&p->mu);
