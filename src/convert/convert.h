@@ -10,7 +10,10 @@
  *      fields are classified from their text (unquoted empty = null,
  *      true/false, integers without leading zeros, decimals/exponents,
  *      RFC 3339, else string).
- *   2. write: shred each record straight into pq_writer_put_* (no DOM).
+ *   2. write: shred each record straight into pq_writer_put_* (no DOM), by
+ *      opts.threads workers, one row group (chunk of records) each, appended
+ *      to the file in input order (pipe.h); the file does not depend on the
+ *      number of threads.
  * A record that does not fit (malformed, not an object, wrong field count,
  * a value that cannot convert to its column's type, null or missing in a
  * required column, a duplicate key, a key not in the schema) is cancelled,
