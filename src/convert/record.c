@@ -188,9 +188,9 @@ static int one(cv__shred *sh, const cv__chunk *c, int i, cv__result *res)
                    r->len);
         return 0;
     }
-    sh->rec = (const char *)c->bytes.p + r->off;
+    sh->rec = c->bytes.p ? (const char *)c->bytes.p + r->off : "";
     sh->len = r->len;
-    sh->f = c->f + r->field;
+    sh->f = c->f ? c->f + r->field : NULL; /* NDJSON chunks have no fields */
     int rc;
     do {
         rc = sh->pl->nhead ? csv_record(sh, why, sizeof why) : json_record(sh, why, sizeof why);
@@ -222,7 +222,7 @@ void cv__shred_chunk(cv__shred *sh, pq_writer *w, const cv__chunk *c, cv__result
     res->failed = 0;
     res->err[0] = 0;
     sh->w = w;
-    sh->bytes = (const char *)c->bytes.p;
+    sh->bytes = c->bytes.p ? (const char *)c->bytes.p : "";
     for (int i = 0; i < nc; i++) sh->s->c[i].kinds = sh->k0[i];
     for (int i = 0; i < c->n; i++)
         if (one(sh, c, i, res)) break;
