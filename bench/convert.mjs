@@ -11,6 +11,8 @@
 //        prints the row count DuckDB reads
 //   node bench/convert.mjs describe FILE.parquet
 //        prints the column types DuckDB reads ("name TYPE, ...")
+//   node bench/convert.mjs version
+//        prints the version of the @duckdb/node-api package in use
 import os from 'node:os';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -20,6 +22,10 @@ const { DuckDBInstance } = require('@duckdb/node-api');
 const sql = (s) => "'" + s.replace(/'/g, "''") + "'";
 
 const [mode, a, b] = process.argv.slice(2);
+if (mode === 'version') {
+    console.log(require('@duckdb/node-api/package.json').version);
+    process.exit(0);
+}
 const threads = String(os.availableParallelism ? os.availableParallelism() : os.cpus().length);
 const t0 = process.hrtime.bigint();
 const inst = await DuckDBInstance.create(':memory:', { threads });
@@ -40,6 +46,6 @@ if (mode === 'duck') {
     const r = await con.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet(${sql(a)})`);
     console.log(r.getRows().map((x) => `${x[0]} ${x[1]}`).join(', '));
 } else {
-    console.error('usage: node bench/convert.mjs duck IN OUT | baseline | count FILE | describe FILE');
+    console.error('usage: node bench/convert.mjs duck IN OUT | baseline | count FILE | describe FILE | version');
     process.exit(2);
 }

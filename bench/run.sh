@@ -40,6 +40,18 @@ timed() {
     printf -v "$__s" '%s' "$(calc "$t1 - $t0")"
     printf -v "$__m" '%s' "$(tail -n1 "$OUT/.rss")"
 }
+# timed_cpu OUTVAR_SECONDS OUTVAR_RSS_KB OUTVAR_CPU_SECONDS cmd...: as timed, plus the
+# process's CPU seconds (user + system), which other load on the machine disturbs less
+timed_cpu() {
+    local __s=$1 __m=$2 __c=$3; shift 3
+    local t0 t1
+    t0=$(now)
+    /usr/bin/time -f '%M %U %S' -o "$OUT/.rss" "$@"
+    t1=$(now)
+    printf -v "$__s" '%s' "$(calc "$t1 - $t0")"
+    printf -v "$__m" '%s' "$(tail -n1 "$OUT/.rss" | cut -d' ' -f1)"
+    printf -v "$__c" '%s' "$(tail -n1 "$OUT/.rss" | awk '{ printf "%.2f", $2 + $3 }')"
+}
 min() { printf '%s\n' "$@" | sort -g | head -n1; }
 max() { printf '%s\n' "$@" | sort -g | tail -n1; }
 calc() { awk "BEGIN { printf \"%.6f\", $1 }"; }
@@ -75,31 +87,36 @@ record_section() { # title, body file
 # ---- convert: NDJSON -> Parquet (zstd), sluice vs DuckDB -------------------------
 
 bench_convert() {
-    local events=$OUT/events.ndjson sp=$OUT/sluice.parquet dp=$OUT/duck.parquet
+    local events=$OUT/events.ndjson sp1=$OUT/sluice-1.parquet sp=$OUT/sluice.parquet dp=$OUT/duck.parquet
+    local ncpu; ncpu=$(nproc)
     echo "== convert: $ROWS events, best of $REPS"
     echo "generating $events"
     "$BIN" gen --count "$ROWS" --seed 1 >"$events"
     local in_bytes; in_bytes=$(stat -c %s "$events")
     echo "input: $(mib "$in_bytes") MiB, $(wc -l <"$events") lines"
 
-    local s_t=() s_m=() d_t=() d_m=() d_copy=() d_total=() t m i
+    local s1_t=() s1_m=() s1_c=() s_t=() s_m=() s_c=() d_t=() d_m=() d_c=() d_copy=() d_total=() t m c i
     for i in $(seq 1 "$REPS"); do
-        rm -f "$sp"
-        timed t m "$BIN" convert "$events" "$sp" 2>"$OUT/sluice-convert.log"
-        s_t+=("$t"); s_m+=("$m")
-        echo "  sluice run $i: $(fmt "$t")s, peak RSS $(kib_mib "$m") MiB"
+        rm -f "$sp1" "$sp"
+        timed_cpu t m c "$BIN" convert --threads 1 "$events" "$sp1" 2>"$OUT/sluice-convert.log"
+        s1_t+=("$t"); s1_m+=("$m"); s1_c+=("$c")
+        echo "  sluice --threads 1 run $i: $(fmt "$t")s, CPU ${c}s, peak RSS $(kib_mib "$m") MiB"
+        timed_cpu t m c "$BIN" convert --threads "$ncpu" "$events" "$sp" 2>>"$OUT/sluice-convert.log"
+        s_t+=("$t"); s_m+=("$m"); s_c+=("$c")
+        echo "  sluice --threads $ncpu run $i: $(fmt "$t")s, CPU ${c}s, peak RSS $(kib_mib "$m") MiB"
 
         rm -f "$dp"
-        timed t m node bench/convert.mjs duck "$events" "$dp" >"$OUT/.duck.json"
-        d_t+=("$t"); d_m+=("$m")
+        timed_cpu t m c node bench/convert.mjs duck "$events" "$dp" >"$OUT/.duck.json"
+        d_t+=("$t"); d_m+=("$m"); d_c+=("$c")
         d_copy+=("$(node -e "console.log(JSON.parse(require('fs').readFileSync('$OUT/.duck.json','utf8')).copy_s)")")
         d_total+=("$(node -e "console.log(JSON.parse(require('fs').readFileSync('$OUT/.duck.json','utf8')).total_s)")")
-        echo "  duckdb run $i: COPY $(fmt "${d_copy[-1]}")s, node process $(fmt "$t")s, peak RSS $(kib_mib "$m") MiB"
+        echo "  duckdb run $i: COPY $(fmt "${d_copy[-1]}")s, node process $(fmt "$t")s, CPU ${c}s, peak RSS $(kib_mib "$m") MiB"
     done
     local base_t base_m
     timed base_t base_m node bench/convert.mjs baseline >/dev/null
+    local dver; dver=$(node bench/convert.mjs version)
 
-    # both outputs must hold every row
+    # both outputs must hold every row; sluice's must not depend on --threads
     local sc dc
     sc=$(node bench/convert.mjs count "$sp")
     dc=$(node bench/convert.mjs count "$dp")
@@ -107,28 +124,34 @@ bench_convert() {
         echo "bench convert: row counts differ: sluice $sc, duckdb $dc, expected $ROWS" >&2
         return 1
     fi
+    if ! cmp -s "$sp1" "$sp"; then
+        echo "bench convert: --threads 1 and --threads $ncpu wrote different files" >&2
+        return 1
+    fi
 
-    local st dt dproc sm dm sb db
-    st=$(min "${s_t[@]}"); dt=$(min "${d_copy[@]}"); dproc=$(min "${d_t[@]}")
-    sm=$(max "${s_m[@]}"); dm=$(max "${d_m[@]}")
+    local st1 st dt dproc sm1 sm dm sb db
+    st1=$(min "${s1_t[@]}"); st=$(min "${s_t[@]}"); dt=$(min "${d_copy[@]}"); dproc=$(min "${d_t[@]}")
+    sm1=$(max "${s1_m[@]}"); sm=$(max "${s_m[@]}"); dm=$(max "${d_m[@]}")
     sb=$(stat -c %s "$sp"); db=$(stat -c %s "$dp")
-    local s_rps d_rps
-    s_rps=$(calc "$ROWS / $st"); d_rps=$(calc "$ROWS / $dt")
+    local s1_rps s_rps d_rps
+    s1_rps=$(calc "$ROWS / $st1"); s_rps=$(calc "$ROWS / $st"); d_rps=$(calc "$ROWS / $dt")
 
     local table=$OUT/convert.md
     {
-        echo "Convert $ROWS \`sluice gen --seed 1\` events ($(mib "$in_bytes") MiB NDJSON) to Parquet, zstd; best of $REPS; both outputs verified to hold $ROWS rows (DuckDB count)."
+        echo "Convert $ROWS \`sluice gen --seed 1\` events ($(mib "$in_bytes") MiB NDJSON) to Parquet, zstd; best of $REPS; all outputs verified to hold $ROWS rows (DuckDB count), and sluice's --threads 1 and --threads $ncpu files are identical (cmp). DuckDB: @duckdb/node-api $dver."
         echo
         echo "| tool | wall s (best) | rows/s | output MiB | peak RSS MiB |"
         echo "| --- | ---: | ---: | ---: | ---: |"
-        echo "| sluice convert (1 thread) | $(fmt "$st") | $(fmt "$s_rps" 0) | $(mib "$sb") | $(kib_mib "$sm") |"
-        echo "| DuckDB COPY read_json_auto, $(nproc) threads | $(fmt "$dt") | $(fmt "$d_rps" 0) | $(mib "$db") | $(kib_mib "$dm") (node process) |"
+        echo "| sluice convert --threads 1 | $(fmt "$st1") | $(fmt "$s1_rps" 0) | $(mib "$sb") | $(kib_mib "$sm1") |"
+        echo "| sluice convert --threads $ncpu | $(fmt "$st") | $(fmt "$s_rps" 0) | $(mib "$sb") | $(kib_mib "$sm") |"
+        echo "| DuckDB $dver COPY read_json_auto, $ncpu threads | $(fmt "$dt") | $(fmt "$d_rps" 0) | $(mib "$db") | $(kib_mib "$dm") (node process) |"
         echo "| node + DuckDB baseline (load, open, SELECT 1) | $(fmt "$base_t") | | | $(kib_mib "$base_m") |"
         echo
-        echo "- speed sluice/DuckDB: **$(fmt "$(calc "$s_rps / $d_rps")")x** (rows/s ratio; DuckDB time is the COPY statement alone, its whole node process took $(fmt "$dproc")s best)"
-        echo "- size sluice/DuckDB: **$(fmt "$(calc "$sb / $db")")x** ($sb vs $db bytes)"
+        echo "- speed sluice/DuckDB: --threads $ncpu **$(fmt "$(calc "$s_rps / $d_rps")")x**, --threads 1 **$(fmt "$(calc "$s1_rps / $d_rps")")x** (rows/s ratios; sluice's time is the whole process including the final fsync, DuckDB's the COPY statement alone, its whole node process took $(fmt "$dproc")s best)"
+        echo "- CPU seconds (user + system, least of $REPS runs), less disturbed by other load than wall time: sluice --threads 1 $(min "${s1_c[@]}"), --threads $ncpu $(min "${s_c[@]}"), DuckDB's whole node process $(min "${d_c[@]}")"
+        echo "- size sluice/DuckDB: **$(fmt "$(calc "$sb / $db")" 3)x** ($sb vs $db bytes)"
         echo "- schemas differ, which affects size and speed: sluice (inferred) \`$(node bench/convert.mjs describe "$sp")\`; DuckDB (read_json_auto) \`$(node bench/convert.mjs describe "$dp")\`"
-        echo "- peak RSS: sluice $(kib_mib "$sm") MiB; DuckDB's figure includes node and the DuckDB library (baseline $(kib_mib "$base_m") MiB), so DuckDB's own share is about $(kib_mib "$((dm - base_m))") MiB"
+        echo "- peak RSS: sluice $(kib_mib "$sm1") MiB (1 thread), $(kib_mib "$sm") MiB ($ncpu threads); DuckDB's figure includes node and the DuckDB library (baseline $(kib_mib "$base_m") MiB), so DuckDB's own share is about $(kib_mib "$((dm - base_m))") MiB"
     } >"$table"
     echo
     cat "$table"

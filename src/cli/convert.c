@@ -76,7 +76,7 @@ int cli_convert(int argc, char **argv)
 {
     const char *format = NULL, *schema = NULL, *codec = "zstd";
     long level = -1, rg_rows = -1, page_bytes = -1, sample = -1, max_errors = 0;
-    long max_record_mb = -1, max_depth = -1;
+    long max_record_mb = -1, max_depth = -1, threads = 0;
     int no_dict = 0, show_progress = 0, quiet = 0, ignore_unknown = 0;
     cli_flag flags[] = {
         {"format", 'f', CLI_STR, &format, "FMT", "input format: ndjson, csv or tsv (default: from name / data)"},
@@ -86,7 +86,8 @@ int cli_convert(int argc, char **argv)
         {"max-errors", 'e', CLI_INT, &max_errors, "N", "rejected records allowed before exit status 1"},
         {"codec", 'c', CLI_STR, &codec, "NAME", "zstd, snappy, gzip, lz4_raw or none"},
         {"level", 0, CLI_INT, &level, "N", "compression level (default: codec's)"},
-        {"row-group-rows", 0, CLI_INT, &rg_rows, "N", "rows per row group (default 1048576)"},
+        {"row-group-rows", 0, CLI_INT, &rg_rows, "N", "rows per row group (default 122880)"},
+        {"threads", 0, CLI_INT, &threads, "N", "worker threads (default: all CPUs); same file for any N"},
         {"page-bytes", 0, CLI_INT, &page_bytes, "N", "target data page size (default 1 MiB)"},
         {"no-dictionary", 0, CLI_BOOL, &no_dict, NULL, "never dictionary-encode"},
         {"max-record-mb", 0, CLI_INT, &max_record_mb, "N", "cap on one record's size in MiB (default 16)"},
@@ -122,6 +123,11 @@ int cli_convert(int argc, char **argv)
         o.max_record = (size_t)max_record_mb << 20;
     }
     if (max_depth > 0) o.max_depth = (int)max_depth;
+    if (threads < 0 || threads > 256) {
+        cli_errorf("convert", "--threads wants 1..256 (0 = all CPUs), got %ld", threads);
+        return 2;
+    }
+    o.threads = (int)threads;
     o.wopts.no_dictionary = no_dict;
     if (schema) { /* a bad spec is a usage error: check it before touching any file */
         char serr[512];

@@ -10,7 +10,10 @@
  *      fields are classified from their text (unquoted empty = null,
  *      true/false, integers without leading zeros, decimals/exponents,
  *      RFC 3339, else string).
- *   2. write: shred each record straight into pq_writer_put_* (no DOM).
+ *   2. write: shred each record straight into pq_writer_put_* (no DOM), by
+ *      opts.threads workers, one row group (chunk of records) each, appended
+ *      to the file in input order (pipe.h); the file does not depend on the
+ *      number of threads.
  * A record that does not fit (malformed, not an object, wrong field count,
  * a value that cannot convert to its column's type, null or missing in a
  * required column, a duplicate key, a key not in the schema) is cancelled,
@@ -117,8 +120,15 @@ typedef struct cv_opts {
     void *report_arg;
     size_t max_record;         /* bytes per record; default 16 MiB */
     int max_depth;             /* JSON nesting; default 64 */
-    pq_writer_opts wopts;      /* codec, level, row group / page sizes ... */
+    pq_writer_opts wopts;      /* codec, level, row group / page sizes ...;
+                                  row_group_rows defaults to CV_ROW_GROUP_ROWS */
+    int threads;               /* workers parsing + encoding row groups; 0 = one
+                                  per online CPU.  The file does not depend on it. */
 } cv_opts;
+
+/* Rows per row group by default (as DuckDB's): a row group is the unit the
+ * threads share out, so it is smaller than the writer's default. */
+#define CV_ROW_GROUP_ROWS 122880
 
 typedef struct cv_stats {
     int64_t rows, rejected;
@@ -129,7 +139,8 @@ typedef struct cv_stats {
     double seconds, infer_seconds;
 } cv_stats;
 
-/* Defaults: auto format, infer, max_errors 0, max_report 20, writer defaults. */
+/* Defaults: auto format, infer, max_errors 0, max_report 20, writer defaults
+ * but CV_ROW_GROUP_ROWS, threads 0 (all CPUs). */
 void cv_opts_init(cv_opts *o);
 
 /* Format from a file name (.ndjson .jsonl .json .csv .tsv .tab, before an

@@ -1,6 +1,6 @@
 /* cv_convert: the two passes, rejected-record reporting, progress, and the
  * temp-file-then-rename output. */
-#include "convert/source.h"
+#include "convert/pipe.h"
 #include "log/log.h"
 
 #include <errno.h>
@@ -19,6 +19,7 @@ void cv_opts_init(cv_opts *o)
     o->max_record = JS_MAX_RECORD_DEFAULT;
     o->max_depth = JS_MAX_DEPTH_DEFAULT;
     pq_writer_opts_init(&o->wopts);
+    o->wopts.row_group_rows = CV_ROW_GROUP_ROWS;
 }
 
 typedef struct run {
@@ -28,20 +29,17 @@ typedef struct run {
     cv_schema *s;
     pq_writer *w;
     js_parser *p;
-    int64_t *stamp;
     int *req, nreq;
     int *map; /* CSV: header field -> column, -1 = ignored */
+    pq_column_spec *spec;
     uint64_t t0, last;
     /* speculative inference (see cv_convert) */
     int tracking;
-    int64_t gen;                /* record attempt counter for stamps */
-    int *pcol, npend;           /* pending kind bits of the current record */
-    unsigned *pk;
     int64_t printed, quiet_until; /* rejects already shown by an aborted attempt */
 } run;
 
 #define SPECULATE_RECORDS 20000
-enum { REC_OK = 0, REC_BAD = -1, REC_DIVERGED = 1, REC_REDO = 2 };
+enum { REC_DIVERGED = 1 };
 
 static void progress(run *r, const char *phase, int64_t recs, int final)
 {
@@ -54,9 +52,10 @@ static void progress(run *r, const char *phase, int64_t recs, int final)
     r->o->on_progress(&p, r->o->report_arg);
 }
 
-static void reject(run *r, int64_t recno, int64_t line, const char *why)
+/* Show a rejected record (the pipeline counts them). */
+static void reject(void *arg, int64_t recno, int64_t line, const char *why)
 {
-    r->st->rejected++;
+    run *r = arg;
     if (recno <= r->quiet_until || r->printed >= r->o->max_report) return;
     r->printed++;
     if (r->o->on_reject)
@@ -120,94 +119,9 @@ fail:
 
 /* ---- pass 2 ---------------------------------------------------------------- */
 
-static int unknown(run *r, const char *key, size_t n, char *why, size_t whylen)
+static void on_progress(void *arg, int64_t records)
 {
-    int show = n > 64 ? 64 : (int)n;
-    if (r->o->schema)
-        return ut_err(why, whylen, "key '%.*s' is not in --schema (see --ignore-unknown)", show, key);
-    return ut_err(why, whylen,
-                  "key '%.*s' was not seen in the first %lld records used to infer the schema "
-                  "(raise --sample or use --ignore-unknown)",
-                  show, key, (long long)r->o->sample);
-}
-
-/* Shred one NDJSON record: REC_OK, REC_BAD (reason in why), and when
- * tracking: REC_DIVERGED (the record widens the schema) or REC_REDO (its
- * kinds were new but did not change any type: shred it again). */
-static int json_record(run *r, char *why, size_t whylen)
-{
-    js_field f;
-    int rc, pos = 0, newkey = 0, hold = 0;
-    int64_t gen = ++r->gen;
-    r->npend = 0;
-    if (js_obj_begin(r->p, r->src.rec, r->src.len, why, whylen)) return REC_BAD;
-    while ((rc = js_obj_next(r->p, &f, why, whylen)) == 1) {
-        int c = cv__find_at(r->s, f.key, f.key_len, pos++);
-        if (c < 0) {
-            if (r->tracking) {
-                newkey = hold = 1;
-                continue;
-            }
-            if (r->o->ignore_unknown) continue;
-            unknown(r, f.key, f.key_len, why, whylen);
-            return REC_BAD;
-        }
-        if (r->stamp[c] == gen) {
-            int show = f.key_len > 64 ? 64 : (int)f.key_len;
-            ut_err(why, whylen, "duplicate key '%.*s'", show, f.key);
-            return REC_BAD;
-        }
-        r->stamp[c] = gen;
-        cv__col *col = &r->s->c[c];
-        unsigned k = 0;
-        /* a string into a timestamp column is checked by the put itself */
-        int by_put = f.v.kind == JS_STRING && col->type == PQ_TIMESTAMP;
-        if (r->tracking && (!by_put || hold)) k = cv__track_json(col, &f.v);
-        if (!k && !hold) {
-            if (!cv__put_json(r->w, c, col, &f.v, why, whylen)) continue;
-            if (!r->tracking || !(k = cv__track_json(col, &f.v))) return REC_BAD;
-        }
-        if (k) {
-            r->pcol[r->npend] = c;
-            r->pk[r->npend++] = k;
-            hold = 1;
-        }
-    }
-    if (rc < 0) return REC_BAD;
-    for (int i = 0; i < r->nreq; i++)
-        if (r->stamp[r->req[i]] != gen) {
-            ut_err(why, whylen, "required column '%s' is missing", r->s->c[r->req[i]].name);
-            return REC_BAD;
-        }
-    if (!hold) return REC_OK;
-    int diverged = newkey;
-    for (int i = 0; i < r->npend; i++) diverged |= cv__apply_kinds(&r->s->c[r->pcol[i]], r->pk[i]);
-    return diverged ? REC_DIVERGED : REC_REDO;
-}
-
-static int csv_record(run *r, char *why, size_t whylen)
-{
-    size_t n;
-    int q;
-    const char *f;
-    if (r->tracking) {
-        int diverged = 0;
-        for (int i = 0; i < r->src.nhead; i++) {
-            cv__col *c = &r->s->c[r->map[i]];
-            if (c->kinds & K_STR) continue;
-            f = csv_field(r->src.csv, i, &n, &q);
-            unsigned k = cv__track_text(c, f, n, q);
-            if (k) diverged |= cv__apply_kinds(c, k);
-        }
-        if (diverged) return REC_DIVERGED;
-    }
-    for (int i = 0; i < r->src.nhead; i++) {
-        int c = r->map[i];
-        if (c < 0) continue;
-        f = csv_field(r->src.csv, i, &n, &q);
-        if (cv__put_text(r->w, c, &r->s->c[c], f, n, q, why, whylen)) return REC_BAD;
-    }
-    return REC_OK;
+    progress(arg, "converting", records, 0);
 }
 
 /* Map CSV header fields to schema columns; check required columns exist. */
@@ -244,64 +158,41 @@ fail:
     return ret;
 }
 
-/* 0 = all records written or rejected; REC_DIVERGED = stopped because the
- * speculative schema does not hold; -1 = error. */
+/* All records through the pipeline: 0 = written or rejected; REC_DIVERGED
+ * = stopped because the speculative schema does not hold; -1 = error. */
 static int write_pass(run *r, char *err, size_t errlen)
 {
-    char why[512];
-    int64_t recno = 0;
-    int csv = r->src.fmt != CV_NDJSON;
-    for (;;) {
-        int rc = cv__src_next(&r->src, why, sizeof why);
-        if (rc == CV_REC_EOF) break;
-        if (rc == CV_REC_ERR) return ut_err(err, errlen, "%s", why);
-        recno++;
-        if ((recno & 0xffff) == 0) progress(r, "converting", recno, 0);
-        if (rc == CV_REC_BAD) {
-            reject(r, recno, r->src.line, why);
-            continue;
-        }
-        do {
-            rc = csv ? csv_record(r, why, sizeof why) : json_record(r, why, sizeof why);
-            if (rc != REC_OK) pq_writer_cancel_row(r->w);
-        } while (rc == REC_REDO);
-        if (rc == REC_DIVERGED) {
-            r->quiet_until = recno;
-            progress(r, "", 0, 1);
-            return REC_DIVERGED;
-        }
-        if (rc == REC_BAD) {
-            reject(r, recno, r->src.line, why);
-            continue;
-        }
-        if (pq_writer_end_row(r->w))
-            return ut_err(err, errlen, "%s", pq_writer_error(r->w));
-    }
+    cv__plan pl = {r->o, r->s, r->map, r->src.fmt != CV_NDJSON ? r->src.nhead : 0, r->tracking,
+                   r->quiet_until};
+    cv__sink sk = {reject, on_progress, r};
+    int64_t rejected, diverged;
+    int rc = cv__pipe_run(&r->src, &pl, r->s, r->spec, r->w, cv__threads(r->o->threads), &sk,
+                          &rejected, &diverged, err, errlen);
+    r->st->rejected += rejected;
     progress(r, "", 0, 1);
-    return 0;
+    if (rc == CV_PIPE_DIVERGED) {
+        r->quiet_until = diverged;
+        return REC_DIVERGED;
+    }
+    return rc == CV_PIPE_ERR ? -1 : 0;
 }
 
 /* Create the writer on the temp path for the current schema r->s. */
 static int start_writer(run *r, const char *tmp, char *err, size_t errlen)
 {
     int nc = cv_schema_ncols(r->s), ret = -1;
-    pq_column_spec *spec = ut_calloc((size_t)nc, sizeof *spec);
-    free(r->stamp);
+    free(r->spec);
+    r->spec = ut_calloc((size_t)nc + 1, sizeof *r->spec);
+    pq_column_spec *spec = r->spec;
     free(r->req);
-    free(r->pcol);
-    free(r->pk);
     free(r->map);
     r->map = NULL;
-    r->stamp = ut_calloc((size_t)nc, sizeof *r->stamp);
-    r->req = ut_calloc((size_t)nc, sizeof *r->req);
-    r->pcol = ut_calloc((size_t)nc, sizeof *r->pcol);
-    r->pk = ut_calloc((size_t)nc, sizeof *r->pk);
+    r->req = ut_calloc((size_t)nc + 1, sizeof *r->req);
     r->nreq = 0;
     for (int i = 0; i < nc; i++) {
         spec[i].name = r->s->c[i].name;
         spec[i].type = r->s->c[i].type;
         spec[i].optional = !r->s->c[i].required;
-        r->stamp[i] = -1;
         if (r->s->c[i].required) r->req[r->nreq++] = i;
     }
     r->st->ncols = nc;
@@ -311,7 +202,6 @@ static int start_writer(run *r, const char *tmp, char *err, size_t errlen)
     pq_writer_set_kv(r->w, "sluice.source", io_name(r->src.in));
     ret = 0;
 fail:
-    free(spec);
     return ret;
 }
 
@@ -404,11 +294,9 @@ fail:
     cv__src_close(&r.src);
     cv_schema_destroy(r.s);
     js_parser_destroy(r.p);
-    free(r.stamp);
+    free(r.spec);
     free(r.req);
     free(r.map);
-    free(r.pcol);
-    free(r.pk);
     free(tmp);
     return ret;
 }

@@ -130,6 +130,22 @@ void pq_writer_opts_init(pq_writer_opts *o);
 pq_writer *pq_writer_create(const char *path, const pq_column_spec *cols, int ncols,
                             const pq_writer_opts *opts, char *err, size_t errlen);
 
+/* A writer that encodes into memory instead of a file (name is for
+ * messages): rows go in as with a file writer; pq_writer_append moves the
+ * encoded row groups into a file writer.  Several memory writers can encode
+ * in parallel (one thread each) and be appended in order; the file is then
+ * byte-identical to one writer having taken all the rows, provided each
+ * memory writer's rows end on the same row-group boundaries.  Do not close a
+ * memory writer; destroy it. */
+pq_writer *pq_writer_create_mem(const char *name, const pq_column_spec *cols, int ncols,
+                                const pq_writer_opts *opts, char *err, size_t errlen);
+/* Flush src's current row group (a row boundary; no row in progress), write
+ * src's encoded row groups at dst's end, take over their metadata (offsets
+ * shifted) and row count, and empty src for more rows.  dst must be a file
+ * writer with the same columns and no row group in progress.  0, or -1 with
+ * a message (a write error). */
+int pq_writer_append(pq_writer *dst, pq_writer *src, char *err, size_t errlen);
+
 /* Add one value to column `col` of the current row.  Each column gets exactly
  * one value (or null) per row, in any column order; a column not given a value
  * when pq_writer_end_row is called is null (an error if it is REQUIRED).

@@ -13,6 +13,11 @@
 int pq__write_all(pq_writer *w, const void *p, size_t n, char *err, size_t errlen)
 {
     const uint8_t *b = p;
+    if (w->mem_mode) {
+        ut_buf_put(&w->mem, p, n);
+        w->offset += (int64_t)n;
+        return 0;
+    }
     while (n) {
         ssize_t r = write(w->fd, b, n);
         if (r < 0) {

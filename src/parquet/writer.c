@@ -225,8 +225,9 @@ static int setup_column(pq_writer *w, pq__wcol *c, const pq_column_spec *spec, i
     return 0;
 }
 
-pq_writer *pq_writer_create(const char *path, const pq_column_spec *cols, int ncols,
-                            const pq_writer_opts *opts, char *err, size_t errlen)
+/* A writer without an output (shared by both creators). */
+static pq_writer *writer_new(const char *path, const pq_column_spec *cols, int ncols,
+                             const pq_writer_opts *opts, char *err, size_t errlen)
 {
     pq_writer *w = NULL;
     if (ncols <= 0 || ncols > PQ__MAX_COLUMNS) {
@@ -260,6 +261,17 @@ pq_writer *pq_writer_create(const char *path, const pq_column_spec *cols, int nc
             }
         if (setup_column(w, &w->cols[i], &cols[i], i, err, errlen)) goto fail;
     }
+    return w;
+fail:
+    pq_writer_destroy(w);
+    return NULL;
+}
+
+pq_writer *pq_writer_create(const char *path, const pq_column_spec *cols, int ncols,
+                            const pq_writer_opts *opts, char *err, size_t errlen)
+{
+    pq_writer *w = writer_new(path, cols, ncols, opts, err, errlen);
+    if (!w) return NULL;
     w->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (w->fd < 0) {
         ut_err(err, errlen, "%s: cannot create: %s", path, strerror(errno));
@@ -270,6 +282,14 @@ pq_writer *pq_writer_create(const char *path, const pq_column_spec *cols, int nc
 fail:
     pq_writer_destroy(w);
     return NULL;
+}
+
+pq_writer *pq_writer_create_mem(const char *name, const pq_column_spec *cols, int ncols,
+                                const pq_writer_opts *opts, char *err, size_t errlen)
+{
+    pq_writer *w = writer_new(name, cols, ncols, opts, err, errlen);
+    if (w) w->mem_mode = 1;
+    return w;
 }
 
 /* ---- values ----------------------------------------------------------------- */
@@ -756,15 +776,10 @@ void pq_writer_destroy(pq_writer *w)
         ut_buf_free(&c->prev_max);
     }
     free(w->cols);
+    ut_buf_free(&w->mem);
     for (int i = 0; i < 2 * w->nkv; i++) free(w->kv[i]);
     free(w->kv);
-    for (int i = 0; i < w->nrg; i++) {
-        for (int j = 0; j < w->ncols; j++) {
-            free(w->rgs[i].chunks[j].min);
-            free(w->rgs[i].chunks[j].max);
-        }
-        free(w->rgs[i].chunks);
-    }
+    pq__free_row_groups(w);
     free(w->rgs);
     ut_buf_free(&w->scratch);
     ut_buf_free(&w->scratch2);

@@ -134,6 +134,8 @@ struct pq_writer {
     char **kv;
     int nkv, cap_kv;
     int closed;
+    int mem_mode;       /* pq_writer_create_mem: bytes go to mem, offsets from 0 */
+    ut_buf mem;
     ut_buf scratch, scratch2, hdr;
     ut_buf alt, alt2; /* PLAIN alternative of an integer page, and compressed */
     char err[512];
@@ -156,5 +158,7 @@ int pq__flush_page(pq_writer *w, pq__wcol *c, char *err, size_t errlen);
 /* Flush every column's last page, write all chunks, record the row group. */
 int pq__flush_row_group(pq_writer *w, char *err, size_t errlen);
 int pq__write_footer(pq_writer *w, char *err, size_t errlen);
+/* Free the metadata of w's finished row groups (w->nrg = 0). */
+void pq__free_row_groups(pq_writer *w);
 
 #endif

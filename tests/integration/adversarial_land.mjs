@@ -84,11 +84,13 @@ await R.guard('odd_partition_values', async () => {
     const db = await openDuck();
     const lake = path.join(DATA, 'lake');
     const d = await db.objs(`SELECT k, sum(n) AS s FROM read_parquet('${lake}/t3_odd/**/*.parquet', hive_partitioning = true, hive_types_autocast = false) GROUP BY k`);
-    cmp('DuckDB', new Map(d.map((x) => [x.k, Number(x.s)])));
+    // DuckDB >= 1.5 reads the Hive default partition as NULL (1.4 gave its name)
+    const hiveKey = (k) => k ?? '__HIVE_DEFAULT_PARTITION__';
+    cmp('DuckDB', new Map(d.map((x) => [hiveKey(x.k), Number(x.s)])));
     const ddl = execFileSync(BIN, ['ddl', '--data', DATA, '--dialect', 'duckdb', 't3_odd']).toString();
     await db.run(ddl);
     const v = await db.objs('SELECT k, sum(n) AS s FROM t3_odd GROUP BY k');
-    cmp('DuckDB (sluice ddl view)', new Map(v.map((x) => [x.k, Number(x.s)])));
+    cmp('DuckDB (sluice ddl view)', new Map(v.map((x) => [hiveKey(x.k), Number(x.s)])));
     db.close();
     // too long for one path segment: an error, and no table is left behind
     r = sql(`CREATE TABLE t3_long PARTITION BY k AS SELECT ${sqlStr('/'.repeat(120))} AS k, 1 AS n`);

@@ -48,7 +48,7 @@ else fail "unknown command -> exit 2, one line naming it" "exit $rc, stderr: $(e
 # ---- per-command help and usage errors ---------------------------------------
 
 declare -A FLAGS=(
-    [convert]="--format --schema --codec --level --row-group-rows --page-bytes --no-dictionary"
+    [convert]="--format --schema --codec --level --row-group-rows --page-bytes --no-dictionary --threads"
     [cat]="--format --columns --limit"
     [schema]="--json"
     [gen]="--count --seed"
