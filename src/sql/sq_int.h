@@ -69,6 +69,7 @@ struct sq_engine {
     ut_errkind err_kind; /* of the last sq_query failure (sq_error_kind) */
     int denied;          /* the authorizer refused something in this statement */
     sq_stats stats;
+    char path_note[512]; /* sq_path_note */
 };
 
 /* views.c: make the catalog's views (TEMP views) as it has them now.  0 / -1. */
@@ -111,6 +112,12 @@ int sq__stat_val(ct_type t, const char *text, sq_val *out);
 /* Parquet chunk statistic value of a column (pq type pt) as the value the
  * table's type t shows.  -1 if unusable. */
 int sq__pq_val(ct_type t, pq_type pt, const pq_value *pv, sq_val *out);
+/* Value i of a decoded column of Parquet type pt as the table type t shows
+ * it (what sq__result_col gives; texts may point into c or out->buf; a NaN
+ * is NULL as in SQLite). */
+void sq__val_col(ct_type t, pq_type pt, const pq_col *c, int64_t i, sq_val *out);
+/* Set the SQLite result to v. */
+void sq__result_val(sqlite3_context *ctx, const sq_val *v);
 /* Set the SQLite result for value i of a decoded column of Parquet type pt,
  * converted to the table type t. */
 void sq__result_col(sqlite3_context *ctx, ct_type t, pq_type pt, const pq_col *c, int64_t i);
@@ -133,6 +140,25 @@ void sq__ident(ut_buf *b, const char *name);
 
 /* Register the modules "sluice_lake" and "sluice_parquet". */
 int sq__lake_register(sq_engine *e);
+
+/* Row groups of a lake table for the aggregate fast path (agg_exec.c), with
+ * the lake scan's own pruning, snapshot and value mapping.  open: NULL with
+ * a message (not a lake table).  cons: a constraint `col op v` (v a literal;
+ * op SQLITE_INDEX_CONSTRAINT_EQ/LT/LE/GT/GE) or `col IN (in[0..nin))` used to
+ * prune (-1: too many).  start: lists the files; *has_tail = the journal tail
+ * has records.  next_rg: loads the next row group that may match: 1 (*rows
+ * set), 0 the end, -1 with a message.  val: column i of row `row` as the
+ * lake table shows it (0), or -1 for a value only the SQLite path renders
+ * (a widened timestamp's record text, a decimal's exact text). */
+typedef struct sq__lscan sq__lscan;
+sq__lscan *sq__lscan_open(sq_engine *e, const char *table, char *err, size_t errlen);
+void sq__lscan_close(sq__lscan *s); /* accepts NULL */
+int sq__lscan_ncols(const sq__lscan *s);
+const char *sq__lscan_col(const sq__lscan *s, int i, ct_type *type, int *part);
+int sq__lscan_cons(sq__lscan *s, int col, int op, sqlite3_value *v, sqlite3_value **in, int nin);
+int sq__lscan_start(sq__lscan *s, uint64_t used, int *has_tail, char *err, size_t errlen);
+int sq__lscan_next_rg(sq__lscan *s, int64_t *rows, char *err, size_t errlen);
+int sq__lscan_val(const sq__lscan *s, int i, int64_t row, sq_val *out);
 
 /* ---- the journal tail (tail.c) ------------------------------------------------ */
 
