@@ -41,7 +41,7 @@ int64_t sqa_keys_count(const sqa_keys *k) { return k->n; }
 const uint8_t *sqa_keys_get(const sqa_keys *k, int64_t i, size_t *n)
 {
     *n = (size_t)(k->off[i + 1] - k->off[i]);
-    return k->arena.p + k->off[i];
+    return *n ? k->arena.p + k->off[i] : (const uint8_t *)"";
 }
 
 static void grow(sqa_keys *k)
@@ -66,7 +66,7 @@ int64_t sqa_keys_find(sqa_keys *k, const void *key, size_t n, int *added)
     for (; k->slot[h]; h = (h + 1) & mask) {
         int64_t i = k->slot[h] - 1;
         if (k->hash[i] == hv && k->off[i + 1] - k->off[i] == n &&
-            !memcmp(k->arena.p + k->off[i], key, n))
+            (!n || !memcmp(k->arena.p + k->off[i], key, n)))
             return i;
     }
     if (k->n >= SQA_KEYS_MAX) return -1;
@@ -76,7 +76,7 @@ int64_t sqa_keys_find(sqa_keys *k, const void *key, size_t n, int *added)
         k->hash = ut_realloc(k->hash, (size_t)k->cap * sizeof *k->hash);
     }
     int64_t i = k->n++;
-    ut_buf_put(&k->arena, key, n);
+    if (n) ut_buf_put(&k->arena, key, n);
     k->off[i + 1] = k->arena.len;
     k->hash[i] = hv;
     k->slot[h] = (uint32_t)(i + 1);

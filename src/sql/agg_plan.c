@@ -98,6 +98,7 @@ static int lex(ps *s)
         if (t->k == T_OP && t->len == 1 && q[i] == ';') {
             size_t j = strspn(q + i, "; \t\r\n");
             if (q[i + j]) return no(s, "more than one statement");
+            *t = (tok){T_END, i, 0};
             break;
         }
         i += t->len;
