@@ -14,11 +14,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <pthread.h>
+#include <unistd.h>
 
 typedef struct astate {
     int64_t cnt, isum;
     double rsum;
-    uint8_t approx, ovfl, has;
+    uint8_t approx, has;
+    uint64_t absum; /* sum of |integers| (saturating): over INT64_MAX, some order may overflow */
     sq_val best; /* min/max: text owned (own) */
     char *own;
     sqa_keys *distinct;
@@ -32,13 +35,21 @@ typedef struct run {
     ct_type gtype[SQA_MAX_GROUPS];
     sqlite3_value *lit[SQA_MAX_LITS];
     sq_val litv[SQA_MAX_LITS];
+    char *why;
+    size_t whylen;
+} run;
+
+/* One thread's partial aggregates over the files its scan takes. */
+typedef struct apart {
+    run *r;
+    sq__lscan *s;
     sqa_keys *groups;
     astate *st;
     int64_t cap; /* groups st has room for */
     ut_buf key;
-    char *why;
-    size_t whylen;
-} run;
+    int rc;      /* scan(): 1, 0 declined, -1 */
+    char err[1024];
+} apart;
 
 static int decline(run *r, const char *fmt, const char *arg)
 {
@@ -211,9 +222,9 @@ static int bucket(const sqa_group *g, sq_val *v)
     return 0;
 }
 
-static astate *states(run *r, int64_t gi)
+static astate *states(apart *r, int64_t gi)
 {
-    int na = r->p->naggs;
+    int na = r->r->p->naggs;
     if (gi >= r->cap) {
         int64_t nc = r->cap ? r->cap * 2 : 64;
         r->st = ut_realloc(r->st, (size_t)(nc * na) * sizeof *r->st);
@@ -236,7 +247,7 @@ static void keep_best(astate *a, const sq_val *v)
 }
 
 /* Add v to a.  0 or -1 (declined). */
-static int step(run *r, sqa_fn fn, astate *a, const sq_val *v)
+static int step(apart *r, sqa_fn fn, astate *a, const sq_val *v)
 {
     if (fn == SQA_COUNT_STAR) {
         a->cnt++;
@@ -259,9 +270,10 @@ static int step(run *r, sqa_fn fn, astate *a, const sq_val *v)
     case SQA_AVG:
         a->cnt++;
         if (v->t == SQLITE_INTEGER) {
+            uint64_t m = v->i < 0 ? 0 - (uint64_t)v->i : (uint64_t)v->i;
             a->rsum += (double)v->i;
-            if (!(a->approx | a->ovfl) && __builtin_add_overflow(a->isum, v->i, &a->isum))
-                a->approx = a->ovfl = 1;
+            a->isum = (int64_t)((uint64_t)a->isum + (uint64_t)v->i); /* exact unless absum says */
+            a->absum = a->absum + m < a->absum ? UINT64_MAX : a->absum + m;
         } else if (v->t == SQLITE_FLOAT) {
             a->rsum += v->d;
             a->approx = 1;
@@ -276,60 +288,110 @@ static int step(run *r, sqa_fn fn, astate *a, const sq_val *v)
 }
 
 /* Key of the current row's groups into r->key.  0 or -1 (declined). */
-static int row_key(run *r, int64_t row)
+static int row_key(apart *r, int64_t row)
 {
     ut_buf_reset(&r->key);
-    for (int g = 0; g < r->p->ngroups; g++) {
+    for (int g = 0; g < r->r->p->ngroups; g++) {
         sq_val v;
-        if (sq__lscan_val(r->s, r->gcol[g], row, &v) || bucket(&r->p->groups[g], &v)) return -1;
+        if (sq__lscan_val(r->s, r->r->gcol[g], row, &v) || bucket(&r->r->p->groups[g], &v)) return -1;
         sqa_key_put(&r->key, &v);
     }
     return 0;
 }
 
-static int row(run *r, int64_t i)
+static int row(apart *pt, int64_t i)
 {
+    const run *r = pt->r;
     const sqa_plan *p = r->p;
     for (int k = 0; k < p->npreds; k++) {
         sq_val v;
-        if (sq__lscan_val(r->s, r->pcol[k], i, &v)) return -1;
+        if (sq__lscan_val(pt->s, r->pcol[k], i, &v)) return -1;
         if (!holds(r, &p->preds[k], &v)) return 0;
     }
-    if (row_key(r, i)) return -1;
-    int added;
-    int64_t gi = sqa_keys_find(r->groups, r->key.p, r->key.len, &added);
-    if (gi < 0) return -1;
-    astate *a = states(r, gi);
+    int64_t gi = 0; /* no GROUP BY: the one group */
+    if (p->ngroups) {
+        int added;
+        if (row_key(pt, i)) return -1;
+        gi = sqa_keys_find(pt->groups, pt->key.p, pt->key.len, &added);
+        if (gi < 0) return -1;
+    }
+    astate *a = states(pt, gi);
     for (int k = 0; k < p->naggs; k++) {
         sq_val v = {.t = SQLITE_NULL};
-        if (r->acol[k] >= 0 && sq__lscan_val(r->s, r->acol[k], i, &v)) return -1;
-        if (step(r, p->aggs[k].fn, &a[k], &v)) return -1;
+        if (r->acol[k] >= 0 && sq__lscan_val(pt->s, r->acol[k], i, &v)) return -1;
+        if (step(pt, p->aggs[k].fn, &a[k], &v)) return -1;
     }
     return 0;
 }
 
-/* Every row group.  1, 0 (declined), -1. */
-static int scan(run *r, char *err, size_t errlen)
+/* Every row group pt's scan takes: pt->rc 1, 0 (declined), -1 (pt->err). */
+static void *scan(void *arg)
 {
+    apart *pt = arg;
+    run *r = pt->r;
     int64_t rows;
     int rc;
+    pt->groups = sqa_keys_create();
     if (!r->p->ngroups) { /* one row even when nothing matches */
         int added;
-        sqa_keys_find(r->groups, "", 0, &added);
-        states(r, 0);
+        sqa_keys_find(pt->groups, "", 0, &added);
+        states(pt, 0);
     }
-    while ((rc = sq__lscan_next_rg(r->s, &rows, err, errlen)) > 0) {
+    while ((rc = sq__lscan_next_rg(pt->s, &rows, pt->err, sizeof pt->err)) > 0) {
         if (r->e->deadline_ns && ut_now_ns() > (uint64_t)r->e->deadline_ns) {
-            r->e->timed_out = 1;
-            return ut_err(err, errlen, "query timed out after %lld ms (limit %lld ms)",
-                          (long long)r->e->o.timeout_ms, (long long)r->e->o.timeout_ms);
+            pt->rc = ut_err(pt->err, sizeof pt->err, "query timed out after %lld ms (limit %lld ms)",
+                            (long long)r->e->o.timeout_ms, (long long)r->e->o.timeout_ms);
+            return NULL;
         }
         for (int64_t i = 0; i < rows; i++)
-            if (row(r, i)) return decline(r, "a value only SQLite's path renders (%s)", "a widened "
-                                          "timestamp's text, an exact decimal, a blob, text in sum, "
-                                          "a time text strftime would parse differently");
+            if (row(pt, i)) {
+                pt->rc = 0;
+                return NULL;
+            }
     }
-    return rc < 0 ? -1 : 1;
+    pt->rc = rc < 0 ? -1 : 1;
+    return NULL;
+}
+
+/* ---- merging partial aggregates --------------------------------------------------- */
+
+static void merge_state(sqa_fn fn, astate *a, const astate *b)
+{
+    a->cnt += b->cnt;
+    a->rsum += b->rsum;
+    a->isum = (int64_t)((uint64_t)a->isum + (uint64_t)b->isum);
+    a->approx |= b->approx;
+    a->absum = a->absum + b->absum < a->absum ? UINT64_MAX : a->absum + b->absum;
+    if (fn == SQA_COUNT_DISTINCT && b->distinct) {
+        if (!a->distinct) a->distinct = sqa_keys_create();
+        for (int64_t i = 0; i < sqa_keys_count(b->distinct); i++) {
+            size_t n;
+            int added;
+            const uint8_t *k = sqa_keys_get(b->distinct, i, &n);
+            sqa_keys_find(a->distinct, k, n, &added);
+        }
+        a->cnt = sqa_keys_count(a->distinct);
+    }
+    if ((fn == SQA_MIN || fn == SQA_MAX) && b->has) {
+        int c = a->has ? sq__cmp(&a->best, &b->best) : 0;
+        if (!a->has || (fn == SQA_MAX && c < 0) || (fn == SQA_MIN && c > 0)) keep_best(a, &b->best);
+    }
+}
+
+/* Add partial b's groups into a.  0, or -1 past the key cap. */
+static int merge(apart *a, apart *b)
+{
+    int na = a->r->p->naggs;
+    for (int64_t gi = 0; gi < sqa_keys_count(b->groups); gi++) {
+        size_t n;
+        int added;
+        const uint8_t *k = sqa_keys_get(b->groups, gi, &n);
+        int64_t g = sqa_keys_find(a->groups, k, n, &added);
+        if (g < 0) return -1;
+        astate *x = states(a, g), *y = states(b, gi);
+        for (int j = 0; j < na; j++) merge_state(a->r->p->aggs[j].fn, &x[j], &y[j]);
+    }
+    return 0;
 }
 
 /* ---- the partial result ------------------------------------------------------------- */
@@ -341,8 +403,9 @@ static int bind_agg(run *r, sqlite3_stmt *ins, int col, sqa_fn fn, const astate 
     case SQA_COUNT:
     case SQA_COUNT_DISTINCT: return sqlite3_bind_int64(ins, col, a->cnt);
     case SQA_SUM:
-        if (a->ovfl) return decline(r, "%s", "sum: integer overflow (SQLite's path reports it)") - 1;
         if (!a->cnt) return sqlite3_bind_null(ins, col);
+        if (!a->approx && a->absum > (uint64_t)INT64_MAX) /* SQLite's order decides */
+            return decline(r, "%s", "sum: integers that may overflow (SQLite's path decides)") - 1;
         return a->approx ? sqlite3_bind_double(ins, col, a->rsum) : sqlite3_bind_int64(ins, col, a->isum);
     case SQA_AVG:
         return a->cnt ? sqlite3_bind_double(ins, col, a->rsum / (double)a->cnt) : sqlite3_bind_null(ins, col);
@@ -391,7 +454,7 @@ static int create_result(run *r, char *err, size_t errlen)
 }
 
 /* Rows of temp._sq_agg.  1, 0 (declined), -1. */
-static int store(run *r, char *err, size_t errlen)
+static int store(run *r, apart *pt, char *err, size_t errlen)
 {
     const sqa_plan *p = r->p;
     if (create_result(r, err, errlen)) return -1;
@@ -403,15 +466,15 @@ static int store(run *r, char *err, size_t errlen)
     sqlite3_stmt *ins = NULL;
     int rc = sqlite3_prepare_v2(r->e->db, (char *)b.p, -1, &ins, NULL) == SQLITE_OK ? 1 : -1;
     ut_buf_free(&b);
-    for (int64_t gi = 0; rc > 0 && gi < sqa_keys_count(r->groups); gi++) {
+    for (int64_t gi = 0; rc > 0 && gi < sqa_keys_count(pt->groups); gi++) {
         size_t n, at = 0;
-        const uint8_t *k = sqa_keys_get(r->groups, gi, &n);
+        const uint8_t *k = sqa_keys_get(pt->groups, gi, &n);
         for (int g = 0; g < p->ngroups; g++) {
             sq_val v;
             at += sqa_key_get(k + at, n - at, &v);
             bind_group(ins, g + 1, &v);
         }
-        const astate *a = states(r, gi);
+        const astate *a = states(pt, gi);
         for (int j = 0; j < p->naggs && rc > 0; j++)
             if (bind_agg(r, ins, p->ngroups + j + 1, p->aggs[j].fn, &a[j]) < 0) rc = 0;
         if (rc > 0 && sqlite3_step(ins) != SQLITE_DONE) rc = -1;
@@ -458,18 +521,64 @@ static int shadowed(sq_engine *e, const char *name)
     return found;
 }
 
+static void part_free(apart *pt)
+{
+    int na = pt->r->p->naggs;
+    int64_t ng = pt->groups ? sqa_keys_count(pt->groups) : 0;
+    for (int64_t i = 0; i < ng * na && i < pt->cap * na; i++) {
+        free(pt->st[i].own);
+        sqa_keys_destroy(pt->st[i].distinct);
+    }
+    free(pt->st);
+    sqa_keys_destroy(pt->groups);
+    ut_buf_free(&pt->key);
+}
+
 static void run_free(run *r)
 {
-    int64_t ng = r->groups ? sqa_keys_count(r->groups) : 0;
-    for (int64_t i = 0; i < ng * r->p->naggs && i < r->cap * r->p->naggs; i++) {
-        free(r->st[i].own);
-        sqa_keys_destroy(r->st[i].distinct);
-    }
-    free(r->st);
-    sqa_keys_destroy(r->groups);
-    ut_buf_free(&r->key);
     for (int i = 0; i < r->p->nlits; i++) sqlite3_value_free(r->lit[i]);
     sq__lscan_close(r->s);
+}
+
+static int nthreads(const sq_engine *e)
+{
+    long n = e->o.threads > 0 ? e->o.threads : sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > SQA_MAX_THREADS ? SQA_MAX_THREADS : (int)n;
+}
+
+/* Scan with the engine's threads (forks of r->s), merge into pts[0].  1, 0
+ * (declined), -1. */
+static int scan_all(run *r, apart *pts, int n, char *err, size_t errlen)
+{
+    pthread_t tid[SQA_MAX_THREADS];
+    int started[SQA_MAX_THREADS] = {0};
+    for (int i = 0; i < n; i++) {
+        pts[i].r = r;
+        pts[i].s = sq__lscan_fork(r->s);
+    }
+    for (int i = 1; i < n; i++) started[i] = !pthread_create(&tid[i], NULL, scan, &pts[i]);
+    scan(&pts[0]);
+    for (int i = 1; i < n; i++) {
+        if (started[i]) pthread_join(tid[i], NULL);
+        else scan(&pts[i]); /* no thread: read its share here */
+    }
+    int rc = 1;
+    for (int i = 0; i < n; i++) {
+        if (pts[i].rc < 0 && rc >= 0) {
+            rc = -1;
+            ut_err(err, errlen, "%s", pts[i].err);
+        }
+        if (pts[i].rc == 0 && rc > 0) rc = 0;
+        sq__lscan_join(r->s, pts[i].s);
+        pts[i].s = NULL;
+    }
+    if (pts[0].err[0] && rc < 0 && strstr(pts[0].err, "timed out")) r->e->timed_out = 1;
+    if (rc == 0)
+        decline(r, "%s", "a value only SQLite's path renders (a widened timestamp's text, an exact "
+                         "decimal, a blob, text in sum, a time text strftime would parse otherwise)");
+    for (int i = 1; rc > 0 && i < n; i++)
+        if (merge(&pts[0], &pts[i])) rc = decline(r, "%s", "too many groups");
+    return rc;
 }
 
 int sq__agg_run(sq_engine *e, const sqa_plan *p, char **outer, char *why, size_t whylen,
@@ -480,9 +589,10 @@ int sq__agg_run(sq_engine *e, const sqa_plan *p, char **outer, char *why, size_t
     r->p = p;
     r->why = why;
     r->whylen = whylen;
-    int rc = 0, tail = 0;
+    int rc = 0, tail = 0, n = 0;
     uint64_t used;
     char e2[512];
+    apart *pts = NULL;
     if (shadowed(e, p->table)) {
         decline(r, "'%s' names a view or a temp table", p->table);
         goto out;
@@ -497,10 +607,15 @@ int sq__agg_run(sq_engine *e, const sqa_plan *p, char **outer, char *why, size_t
         rc = decline(r, "%s", "the journal tail has records not yet in files");
         goto out;
     }
-    r->groups = sqa_keys_create();
-    if ((rc = scan(r, err, errlen)) <= 0 || (rc = store(r, err, errlen)) <= 0) goto out;
+    n = sq__lscan_can_fork(r->s) ? nthreads(e) : 1;
+    pts = ut_calloc((size_t)n, sizeof *pts);
+    if ((rc = scan_all(r, pts, n, err, errlen)) <= 0 || (rc = store(r, &pts[0], err, errlen)) <= 0)
+        goto out;
     *outer = outer_sql(r);
+    r->e->agg_threads = n;
 out:
+    for (int i = 0; i < n; i++) part_free(&pts[i]);
+    free(pts);
     run_free(r);
     free(r);
     return rc;

@@ -27,6 +27,7 @@
 #define SQA_MAX_PREDS 32
 #define SQA_MAX_LITS 512   /* literals of the WHERE clause */
 #define SQA_MAX_NAME 128
+#define SQA_MAX_THREADS 64
 
 typedef enum sqa_gkind { SQA_G_COL = 1, SQA_G_SUBSTR, SQA_G_DAY } sqa_gkind;
 typedef enum sqa_fn {

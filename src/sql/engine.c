@@ -272,8 +272,9 @@ static int fast_path(sq_engine *e, char **text, char *err, size_t errlen)
         return 0;
     }
     snprintf(e->path_note, sizeof e->path_note,
-             "fast: aggregate pushdown (partial result in %.1f ms, then SQLite runs: %.300s)",
-             (double)((int64_t)ut_now_ns() - t0) / 1e6, outer);
+             "fast: aggregate pushdown (partial result in %.1f ms on %d threads, then SQLite "
+             "runs: %.300s)",
+             (double)((int64_t)ut_now_ns() - t0) / 1e6, e->agg_threads, outer);
     free(*text);
     *text = outer;
     return 0;

@@ -70,6 +70,7 @@ struct sq_engine {
     int denied;          /* the authorizer refused something in this statement */
     sq_stats stats;
     char path_note[512]; /* sq_path_note */
+    int agg_threads;     /* threads the last fast-path statement used */
 };
 
 /* views.c: make the catalog's views (TEMP views) as it has them now.  0 / -1. */
@@ -159,6 +160,13 @@ int sq__lscan_cons(sq__lscan *s, int col, int op, sqlite3_value *v, sqlite3_valu
 int sq__lscan_start(sq__lscan *s, uint64_t used, int *has_tail, char *err, size_t errlen);
 int sq__lscan_next_rg(sq__lscan *s, int64_t *rows, char *err, size_t errlen);
 int sq__lscan_val(const sq__lscan *s, int i, int64_t row, sq_val *out);
+/* After start, for threads: a fork reads files the parent's forks have not
+ * taken yet (each file by one fork; the parent itself must not read), its
+ * own stats; join adds them to the engine's and closes the fork.  can_fork:
+ * 0 for a table in S3 (one thread). */
+int sq__lscan_can_fork(const sq__lscan *s);
+sq__lscan *sq__lscan_fork(sq__lscan *s);
+void sq__lscan_join(sq__lscan *s, sq__lscan *fork);
 
 /* ---- the journal tail (tail.c) ------------------------------------------------ */
 

@@ -62,6 +62,7 @@ typedef struct sq_opts {
     const sq_tail_conf *tails;
     int ntails;
     int agg_path;              /* the aggregate fast path: SQ_PATH_AUTO / _FAST / _SQLITE */
+    int threads;               /* its scan threads (config sql.threads); 0 = all cores */
 } sq_opts;
 
 /* Which path runs an aggregate statement of the fast path's shape (docs/sql.md

@@ -13,6 +13,7 @@
 #include "lake/lake.h"
 
 #include <dirent.h>
+#include <stdatomic.h>
 #include <fnmatch.h>
 #include <glob.h>
 #include <stdio.h>
@@ -82,6 +83,8 @@ typedef struct lcur {
     sq_tail *tail;
     int in_tail, eof;
     lk_pin *pin; /* lake: held from the first file list until the cursor closes */
+    sq_stats *st;          /* what files and row groups it read (the engine's, or a fork's) */
+    _Atomic int *claim;    /* a fork: the next file index to take (shared) */
 } lcur;
 
 /* ---- helpers ------------------------------------------------------------------- */
@@ -506,6 +509,7 @@ static int xopen(sqlite3_vtab *v, sqlite3_vtab_cursor **out)
     c->fscale = ut_calloc((size_t)t->ncols, sizeof *c->fscale);
     c->vals = ut_calloc((size_t)t->ncols, sizeof *c->vals);
     c->tst = ut_calloc((size_t)t->ncols, sizeof *c->tst);
+    c->st = &t->e->stats;
     *out = &c->base;
     return SQLITE_OK;
 }
@@ -765,10 +769,10 @@ static int open_file(lvtab *t, lcur *c)
     }
     c->nrg = pq_reader_num_row_groups(c->r);
     c->rg = -1;
-    e->stats.files_read++;
-    e->stats.row_groups_total += c->nrg;
-    if (strcmp(c->lastpart, f->partition) || e->stats.files_read == 1) {
-        e->stats.partitions_read++;
+    c->st->files_read++;
+    c->st->row_groups_total += c->nrg;
+    if (strcmp(c->lastpart, f->partition) || c->st->files_read == 1) {
+        c->st->partitions_read++;
         snprintf(c->lastpart, sizeof c->lastpart, "%s", f->partition);
     }
     return 0;
@@ -777,7 +781,6 @@ static int open_file(lvtab *t, lcur *c)
 /* Load row group c->rg: read the used columns.  0 or -1. */
 static int load_rg(lvtab *t, lcur *c)
 {
-    sq_engine *e = t->e;
     char err[1024];
     for (int i = 0; i < t->ncols; i++) {
         pq_col_free(&c->vals[i]);
@@ -790,13 +793,13 @@ static int load_rg(lvtab *t, lcur *c)
             return -1;
         }
         pq_chunk_info ci;
-        if (!pq_reader_chunk(c->r, c->rg, c->fcol[i], &ci)) e->stats.bytes_read += ci.compressed_bytes;
+        if (!pq_reader_chunk(c->r, c->rg, c->fcol[i], &ci)) c->st->bytes_read += ci.compressed_bytes;
     }
     c->nrows = pq_reader_row_group_rows(c->r, c->rg);
     c->rgbase = 0;
     for (int g = 0; g < c->rg; g++) c->rgbase += pq_reader_row_group_rows(c->r, g);
     c->row = 0;
-    e->stats.row_groups_read++;
+    c->st->row_groups_read++;
     return 0;
 }
 
@@ -811,13 +814,13 @@ static int next_rg(lvtab *t, lcur *c)
                 if (rg_may(t, c, c->rg)) break;
             if (c->rg < c->nrg) return load_rg(t, c) ? -1 : 1;
             close_file(c, t->ncols);
-            c->fi++;
+            c->fi = c->claim ? atomic_fetch_add(c->claim, 1) : c->fi + 1;
         }
         while (c->fi < c->nfiles) {
             const ct_file *f = &c->files[c->fi];
             split_part(t, f->partition, c->pvals);
             if (part_ok(t, c, c->pvals) && file_may(t, c, f)) break;
-            c->fi++;
+            c->fi = c->claim ? atomic_fetch_add(c->claim, 1) : c->fi + 1;
         }
         if (c->fi >= c->nfiles) return 0;
         if (open_file(t, c)) return -1;
@@ -1114,8 +1117,11 @@ int sq__lake_register(sq_engine *e)
 /* ---- row groups for the aggregate fast path (agg_exec.c) ----------------------------- */
 
 struct sq__lscan {
-    lvtab *t;
+    lvtab *t;     /* a fork: a copy of the parent's (its columns borrowed) */
     lcur *c;
+    int fork;
+    sq_stats st;  /* a fork's reads (sq__lscan_join adds them to the engine's) */
+    _Atomic int claim;
 };
 
 sq__lscan *sq__lscan_open(sq_engine *e, const char *table, char *err, size_t errlen)
@@ -1145,9 +1151,60 @@ void sq__lscan_close(sq__lscan *s)
     if (!s) return;
     xclose(&s->c->base);
     sqlite3_free(s->t->base.zErrMsg);
-    free_cols(s->t->cols, s->t->ncols);
+    if (!s->fork) free_cols(s->t->cols, s->t->ncols);
     free(s->t);
     free(s);
+}
+
+int sq__lscan_can_fork(const sq__lscan *s)
+{
+    return strncmp(s->t->location, "s3://", 5) != 0; /* the store's client: one thread */
+}
+
+sq__lscan *sq__lscan_fork(sq__lscan *s)
+{
+    lvtab *pt = s->t;
+    lcur *pc = s->c;
+    if (pt->is_lake) load_since(pt); /* before any fork reads it */
+    sq__lscan *f = ut_calloc(1, sizeof *f);
+    f->fork = 1;
+    f->t = ut_calloc(1, sizeof *f->t);
+    *f->t = *pt;
+    f->t->base.zErrMsg = NULL;
+    sqlite3_vtab_cursor *cur = NULL;
+    xopen(&f->t->base, &cur);
+    lcur *c = (lcur *)cur;
+    c->base.pVtab = &f->t->base;
+    c->limit = -1;
+    c->used = pc->used;
+    c->files = pc->files;
+    c->nfiles = pc->nfiles;
+    c->own_files = 0;
+    c->st = &f->st;
+    c->claim = &s->claim;
+    c->fi = atomic_fetch_add(&s->claim, 1);
+    for (int i = 0; i < pc->ncons; i++) {
+        const fcons *a = &pc->cons[i];
+        fcons *b = &c->cons[c->ncons++];
+        *b = *a;
+        b->v = a->v ? sqlite3_value_dup(a->v) : NULL;
+        b->in = a->in ? ut_calloc((size_t)(a->nin ? a->nin : 1), sizeof *b->in) : NULL;
+        for (int k = 0; k < a->nin; k++) b->in[k] = sqlite3_value_dup(a->in[k]);
+    }
+    f->c = c;
+    return f;
+}
+
+void sq__lscan_join(sq__lscan *s, sq__lscan *fork)
+{
+    sq_stats *a = &s->t->e->stats, *b = &fork->st;
+    a->files_read += b->files_read;
+    a->partitions_read += b->partitions_read;
+    a->row_groups_total += b->row_groups_total;
+    a->row_groups_read += b->row_groups_read;
+    a->bytes_read += b->bytes_read;
+    a->rows_read += b->rows_read;
+    sq__lscan_close(fork);
 }
 
 int sq__lscan_ncols(const sq__lscan *s) { return s->t->ncols; }
@@ -1183,6 +1240,7 @@ int sq__lscan_start(sq__lscan *s, uint64_t used, int *has_tail, char *err, size_
 {
     s->c->used = used;
     s->c->fi = 0;
+    atomic_store(&s->claim, 0);
     if (scan_begin(s->t, s->c)) {
         ut_err(err, errlen, "%s", s->t->base.zErrMsg ? s->t->base.zErrMsg : "scan failed");
         return -1;
@@ -1197,7 +1255,7 @@ int sq__lscan_next_rg(sq__lscan *s, int64_t *rows, char *err, size_t errlen)
     if (rc < 0) ut_err(err, errlen, "%s", s->t->base.zErrMsg ? s->t->base.zErrMsg : "read failed");
     if (rc > 0) {
         *rows = s->c->nrows;
-        s->t->e->stats.rows_read += s->c->nrows;
+        s->c->st->rows_read += s->c->nrows;
     }
     return rc;
 }

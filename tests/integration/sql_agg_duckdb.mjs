@@ -113,7 +113,9 @@ const Q = [
     ['widened_sum', `SELECT k, count(v) AS c, sum(v) AS s, min(v) AS a, max(v) AS b, avg(v) AS m FROM ${M} GROUP BY k ORDER BY k`],
     ['widened_where', `SELECT count(*) AS n, sum(v) AS s FROM ${M} WHERE v > 3 AND v < 5000000`],
     ['widened_distinct', `SELECT dt, count(DISTINCT v) AS d FROM ${M} GROUP BY dt ORDER BY dt`,
-        `SELECT dt, count(DISTINCT CAST(v AS DOUBLE)) AS d FROM ${M} GROUP BY dt ORDER BY dt`],
+        // by construction 11 integers + 7 doubles per day; DuckDB's union_by_name answer over
+        // files where v is BIGINT in some and DOUBLE in others varied from run to run (19, 24, 30)
+        `SELECT * FROM (VALUES ('2024-05-01', 18), ('2024-05-02', 18), ('2024-05-03', 18)) t(dt, d)`],
     ['null_heavy', `SELECT k, count(n) AS c, sum(n) AS s, min(n) AS a, max(n) AS b, avg(n) AS m FROM ${M} GROUP BY k ORDER BY k`],
     ['null_heavy_where', `SELECT count(*) AS n FROM ${M} WHERE n IS NOT NULL AND v IS NULL`],
     ['null_group', `SELECT n, count(*) AS c FROM ${M} WHERE n < 100 OR n IS NULL GROUP BY n ORDER BY n NULLS FIRST LIMIT 5`, null, 'refused'],
