@@ -47,6 +47,8 @@ typedef struct apart {
     astate *st;
     int64_t cap; /* groups st has room for */
     ut_buf key;
+    int64_t hour[SQA_MAX_GROUPS]; /* hour bucket cache: the last timestamp's hour + 1 (0 none) */
+    char htext[SQA_MAX_GROUPS][16];
     int rc;      /* scan(): 1, 0 declined, -1 */
     char err[1024];
 } apart;
@@ -287,12 +289,37 @@ static int step(apart *r, sqa_fn fn, astate *a, const sq_val *v)
     }
 }
 
+/* A time bucket of at most 13 characters of a UTC timestamp column is its
+ * hour's: formatted once per hour seen in a row (rows come in time order
+ * mostly).  1 with v set, 0 (the general path). */
+static int hour_bucket(apart *r, int g, int64_t row, sq_val *v)
+{
+    const sqa_group *gr = &r->r->p->groups[g];
+    int64_t us;
+    if (gr->kind == SQA_G_COL || (gr->kind == SQA_G_SUBSTR && gr->n > 13) ||
+        !sq__lscan_ts(r->s, r->r->gcol[g], row, &us) || us < 0 || us > SQ_NTZ_MAX_US)
+        return 0;
+    int64_t h = us / 3600000000LL + 1;
+    if (r->hour[g] != h) {
+        char b[48];
+        sq__ts_text(b, (h - 1) * 3600000000LL);
+        memcpy(r->htext[g], b, 13);
+        r->hour[g] = h;
+    }
+    *v = (sq_val){.t = SQLITE_TEXT, .s = r->htext[g], .n = gr->kind == SQA_G_DAY ? 10 : (size_t)gr->n};
+    return 1;
+}
+
 /* Key of the current row's groups into r->key.  0 or -1 (declined). */
 static int row_key(apart *r, int64_t row)
 {
     ut_buf_reset(&r->key);
     for (int g = 0; g < r->r->p->ngroups; g++) {
         sq_val v;
+        if (hour_bucket(r, g, row, &v)) {
+            sqa_key_put(&r->key, &v);
+            continue;
+        }
         if (sq__lscan_val(r->s, r->r->gcol[g], row, &v) || bucket(&r->r->p->groups[g], &v)) return -1;
         sqa_key_put(&r->key, &v);
     }

@@ -165,6 +165,9 @@ int sq__lscan_val(const sq__lscan *s, int i, int64_t row, sq_val *out);
  * own stats; join adds them to the engine's and closes the fork.  can_fork:
  * 0 for a table in S3 (one thread). */
 int sq__lscan_can_fork(const sq__lscan *s);
+/* Column i of row `row` is a (non-null) UTC timestamp the table shows as its
+ * fixed-width text (sq__ts_text): 1 and its µs, else 0. */
+int sq__lscan_ts(const sq__lscan *s, int i, int64_t row, int64_t *us);
 sq__lscan *sq__lscan_fork(sq__lscan *s);
 void sq__lscan_join(sq__lscan *s, sq__lscan *fork);
 

@@ -1275,3 +1275,15 @@ int sq__lscan_val(const sq__lscan *s, int i, int64_t row, sq_val *out)
     sq__val_col(vc->type, c->fpt[i], &c->vals[i], row, out);
     return 0;
 }
+
+int sq__lscan_ts(const sq__lscan *s, int i, int64_t row, int64_t *us)
+{
+    const lcur *c = s->c;
+    const vcol *vc = &s->t->cols[i];
+    if (vc->part || vc->type != CT_TIMESTAMP || c->fcol[i] < 0 || c->fpt[i] != PQ_TIMESTAMP)
+        return 0;
+    const pq_col *pc = &c->vals[i];
+    if (pc->kind != PQ_K_I64 || !pc->n || (pc->nulls && pc->nulls[row])) return 0;
+    *us = ((const int64_t *)pc->values)[row];
+    return 1;
+}
