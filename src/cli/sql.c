@@ -70,6 +70,7 @@ static void print_stats(sq_engine *e, FILE *f)
             (long long)s.row_groups_total, (long long)s.bytes_read, (long long)s.bytes_total,
             (long long)s.rows_read, (long long)s.tail_records,
             s.limit_stops ? ", stopped early by LIMIT" : "");
+    if (sq_path_note(e)[0]) fprintf(f, "-- path %s\n", sq_path_note(e));
 }
 
 static int plan_row(void *ctx, sqlite3_stmt *st)
@@ -184,6 +185,7 @@ int cli_sql(int argc, char **argv)
     const char *data = NULL, *config = NULL, *format = NULL, *outpath = NULL, *file = NULL;
     long timeout_ms = 0, memory_mb = 0;
     int explain = 0, no_tail = 0;
+    const char *path = NULL;
     cli_flag flags[] = {
         {"data", 'd', CLI_STR, &data, "DIR", "data directory (default: the config's, ./sluice-data)"},
         {"config", 'c', CLI_STR, &config, "FILE", "YAML configuration (lake store, event time fields)"},
@@ -194,6 +196,7 @@ int cli_sql(int argc, char **argv)
         {"timeout", 't', CLI_INT, &timeout_ms, "MS", "interrupt a statement after MS milliseconds"},
         {"memory", 'm', CLI_INT, &memory_mb, "MIB", "SQLite heap limit in MiB"},
         {"no-tail", 0, CLI_BOOL, &no_tail, NULL, "do not read the journal tail (files only)"},
+        {"path", 0, CLI_STR, &path, "P", "aggregates: auto|fast|sqlite (default: $SLUICE_SQL_PATH, else auto)"},
         {0}};
     cli_cmd cmd = {"sql", "[\"SQL\"]", "query the lake with SQL (SQLite)", flags, 0, 1, more};
     char *pos[1];
@@ -239,6 +242,10 @@ int cli_sql(int argc, char **argv)
     q.timeout_ms = timeout_ms;
     q.memory_limit = (int64_t)memory_mb << 20;
     q.no_tail = no_tail;
+    if (path && sq_path_parse(path, &q.agg_path)) {
+        lg_error("sql", "--path wants auto|fast|sqlite, got '%s'", path);
+        goto fail;
+    }
     e = rt_sql_open(rt, &q, err, sizeof err);
     if (!e) {
         lg_error("sql", "%s", err);

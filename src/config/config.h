@@ -200,6 +200,11 @@ typedef struct cf_query {
     uint64_t memory_limit;    /* SQLite heap of the server's queries (process-wide) */
 } cf_query;
 
+/* The SQL engine (sql.threads). */
+typedef struct cf_sql {
+    int64_t threads; /* fast-path scan threads; 0 = all cores */
+} cf_sql;
+
 /* ---- jobs (src/jobs; docs/jobs.md) ---------------------------------------- */
 
 typedef enum cf_job_kind { CF_JOB_SQL, CF_JOB_COMMAND, CF_JOB_NOOP, CF_JOB_COLLECT,
@@ -416,6 +421,7 @@ typedef struct cf_config {
     cf_redis *redis;         /* sorted by name */
     int nredis;
     cf_query query;
+    cf_sql sql;
     int64_t workers;          /* worker threads of sluice serve */
     char *secrets_dir;        /* files named like the secrets; "" = none */
     cf_scheduler scheduler;

@@ -493,6 +493,16 @@ static const cf__field query_fields[] = {
 static const cf__table query_table = {"query", "The SQL query API, `POST /v1/query`.",
                                       query_fields, sizeof(cf_query), 0, NULL, 0, 0};
 
+static const cf__field sql_fields[] = {
+    {"threads", CF_INT, "0", offsetof(cf_sql, threads),
+     "Threads one aggregate statement's fast path scans row groups with (docs/sql.md); 0: "
+     "all cores.",
+     0, 64, 0, 0, 0, 0},
+    {0}};
+
+static const cf__table sql_table = {"sql", "The SQL engine (`sluice sql`, queries, jobs).",
+                                    sql_fields, sizeof(cf_sql), 0, NULL, 0, 0};
+
 /* ---- jobs.<name>, pools.<name>, scheduler ------------------------------------------ */
 
 static int check_condition(const char *v, char *msg, size_t msglen)
@@ -1181,6 +1191,8 @@ static const cf__field root_fields[] = {
      &redis_table, offsetof(cf_config, nredis), 0},
     {"query", CF_SECTION, NULL, offsetof(cf_config, query), "See [`query`](#query).", 0, 0, 0,
      &query_table, 0, 0},
+    {"sql", CF_SECTION, NULL, offsetof(cf_config, sql), "See [`sql`](#sql).", 0, 0, 0,
+     &sql_table, 0, 0},
     {"workers", CF_INT, "2", offsetof(cf_config, workers),
      "Worker threads `sluice serve` runs for job tasks (`sluice worker` adds processes).", 0,
      256, 0, 0, 0, 0},

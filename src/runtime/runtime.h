@@ -88,6 +88,7 @@ typedef struct rt_sql_req {
     int no_files;         /* refuse read_parquet / read_csv / read_ndjson */
     int64_t timeout_ms;   /* per statement; 0 = none */
     int64_t memory_limit; /* bytes of SQLite heap; 0 = none */
+    int agg_path;         /* SQ_PATH_*; AUTO: $SLUICE_SQL_PATH (auto|fast|sqlite) if set */
 } rt_sql_req;
 
 /* An engine over the lake and the journal tail with the PostgreSQL and

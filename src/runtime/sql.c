@@ -62,6 +62,11 @@ sq_engine *rt_sql_open(rt_runtime *rt, const rt_sql_req *q, char *err, size_t er
     o.store = rt->store;
     o.read_only = q->read_only;
     o.no_tail = q->no_tail;
+    o.agg_path = q->agg_path;
+    o.threads = (int)rt->cf->sql.threads;
+    const char *ev = getenv("SLUICE_SQL_PATH");
+    if (!o.agg_path && ev && sq_path_parse(ev, &o.agg_path))
+        lg_warn("sql", "SLUICE_SQL_PATH wants auto|fast|sqlite, got '%s' (auto)", ev);
     o.no_files = q->no_files;
     o.timeout_ms = q->timeout_ms;
     o.memory_limit = q->memory_limit;

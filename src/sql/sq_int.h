@@ -71,6 +71,8 @@ struct sq_engine {
     sq_stats stats;
     const sq_param *params; /* sq_set_params: bound by every sq_query statement */
     int nparams;
+    char path_note[512]; /* sq_path_note */
+    int agg_threads;     /* threads the last fast-path statement used */
 };
 
 /* views.c: make the catalog's views (TEMP views) as it has them now.  0 / -1. */
@@ -113,6 +115,12 @@ int sq__stat_val(ct_type t, const char *text, sq_val *out);
 /* Parquet chunk statistic value of a column (pq type pt) as the value the
  * table's type t shows.  -1 if unusable. */
 int sq__pq_val(ct_type t, pq_type pt, const pq_value *pv, sq_val *out);
+/* Value i of a decoded column of Parquet type pt as the table type t shows
+ * it (what sq__result_col gives; texts may point into c or out->buf; a NaN
+ * is NULL as in SQLite). */
+void sq__val_col(ct_type t, pq_type pt, const pq_col *c, int64_t i, sq_val *out);
+/* Set the SQLite result to v. */
+void sq__result_val(sqlite3_context *ctx, const sq_val *v);
 /* Set the SQLite result for value i of a decoded column of Parquet type pt,
  * converted to the table type t. */
 void sq__result_col(sqlite3_context *ctx, ct_type t, pq_type pt, const pq_col *c, int64_t i);
@@ -137,6 +145,35 @@ void sq__ident(ut_buf *b, const char *name);
 int sq__lake_register(sq_engine *e);
 /* sum, total and avg without int64 overflow, doubles compensated (sum.c). */
 int sq__sum_register(sqlite3 *db);
+
+/* Row groups of a lake table for the aggregate fast path (agg_exec.c), with
+ * the lake scan's own pruning, snapshot and value mapping.  open: NULL with
+ * a message (not a lake table).  cons: a constraint `col op v` (v a literal;
+ * op SQLITE_INDEX_CONSTRAINT_EQ/LT/LE/GT/GE) or `col IN (in[0..nin))` used to
+ * prune (-1: too many).  start: lists the files; *has_tail = the journal tail
+ * has records.  next_rg: loads the next row group that may match: 1 (*rows
+ * set), 0 the end, -1 with a message.  val: column i of row `row` as the
+ * lake table shows it (0), or -1 for a value only the SQLite path renders
+ * (a widened timestamp's record text, a decimal's exact text). */
+typedef struct sq__lscan sq__lscan;
+sq__lscan *sq__lscan_open(sq_engine *e, const char *table, char *err, size_t errlen);
+void sq__lscan_close(sq__lscan *s); /* accepts NULL */
+int sq__lscan_ncols(const sq__lscan *s);
+const char *sq__lscan_col(const sq__lscan *s, int i, ct_type *type, int *part);
+int sq__lscan_cons(sq__lscan *s, int col, int op, sqlite3_value *v, sqlite3_value **in, int nin);
+int sq__lscan_start(sq__lscan *s, uint64_t used, int *has_tail, char *err, size_t errlen);
+int sq__lscan_next_rg(sq__lscan *s, int64_t *rows, char *err, size_t errlen);
+int sq__lscan_val(const sq__lscan *s, int i, int64_t row, sq_val *out);
+/* After start, for threads: a fork reads files the parent's forks have not
+ * taken yet (each file by one fork; the parent itself must not read), its
+ * own stats; join adds them to the engine's and closes the fork.  can_fork:
+ * 0 for a table in S3 (one thread). */
+int sq__lscan_can_fork(const sq__lscan *s);
+/* Column i of row `row` is a (non-null) UTC timestamp the table shows as its
+ * fixed-width text (sq__ts_text): 1 and its µs, else 0. */
+int sq__lscan_ts(const sq__lscan *s, int i, int64_t row, int64_t *us);
+sq__lscan *sq__lscan_fork(sq__lscan *s);
+void sq__lscan_join(sq__lscan *s, sq__lscan *fork);
 
 /* ---- the journal tail (tail.c) ------------------------------------------------ */
 

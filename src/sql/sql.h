@@ -61,7 +61,19 @@ typedef struct sq_opts {
     int64_t memory_limit;      /* bytes of SQLite heap (process-wide, see docs); 0 = none */
     const sq_tail_conf *tails;
     int ntails;
+    int agg_path;              /* the aggregate fast path: SQ_PATH_AUTO / _FAST / _SQLITE */
+    int threads;               /* its scan threads (config sql.threads); 0 = all cores */
 } sq_opts;
+
+/* Which path runs an aggregate statement of the fast path's shape (docs/sql.md
+ * "The aggregate fast path"): AUTO and FAST take it whenever the statement
+ * qualifies (FAST is for tests and --explain: the same choice), SQLITE never. */
+enum { SQ_PATH_AUTO = 0, SQ_PATH_FAST = 1, SQ_PATH_SQLITE = 2 };
+/* Parse "auto" / "fast" / "sqlite": 0 and *out, or -1. */
+int sq_path_parse(const char *s, int *out);
+/* Which path the last sq_query's statement took and why ("fast: ...",
+ * "sqlite: fast path refused: ..."); "" when it was not a SELECT. */
+const char *sq_path_note(const sq_engine *e);
 
 /* Open an engine: an in-memory SQLite database with the catalog's tables
  * attached as schema "lake".  NULL with a message (catalog cannot be opened,

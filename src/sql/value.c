@@ -270,71 +270,99 @@ int sq__pq_val(ct_type t, pq_type pt, const pq_value *pv, sq_val *out)
 }
 
 /* Value i of c as text (for a string column holding a narrower file type). */
-static void result_as_text(sqlite3_context *ctx, pq_type pt, const pq_col *c, int64_t i)
+/* Value i (not null) of c as text, into out->buf. */
+static void val_as_text(pq_type pt, const pq_col *c, int64_t i, sq_val *out)
 {
-    char b[48];
+    char *b = out->buf;
     int n;
+    out->t = SQLITE_TEXT;
+    out->s = b;
     switch (c->kind) {
-    case PQ_K_BOOL: sqlite3_result_text(ctx, ((uint8_t *)c->values)[i] ? "true" : "false", -1,
-                                        SQLITE_STATIC); return;
+    case PQ_K_BOOL:
+        out->s = ((uint8_t *)c->values)[i] ? "true" : "false";
+        out->n = strlen(out->s);
+        return;
     case PQ_K_I32:
         if (pt == PQ_DATE) n = ut_date_format(b, ((int32_t *)c->values)[i]);
-        else n = snprintf(b, sizeof b, "%d", ((int32_t *)c->values)[i]);
+        else n = snprintf(b, sizeof out->buf, "%d", ((int32_t *)c->values)[i]);
         break;
     case PQ_K_I64:
         if (pt == PQ_TIMESTAMP) n = sq__ts_text(b, ((int64_t *)c->values)[i]);
         else if (pt == PQ_TIMESTAMP_NTZ) n = ut_ts_format_ntz(b, ((int64_t *)c->values)[i]);
         else if (pt == PQ_TIME) n = ut_time_format(b, ((int64_t *)c->values)[i]);
-        else if (pt == PQ_UINT64) n = snprintf(b, sizeof b, "%" PRIu64, ((uint64_t *)c->values)[i]);
-        else n = snprintf(b, sizeof b, "%" PRId64, ((int64_t *)c->values)[i]);
+        else if (pt == PQ_UINT64)
+            n = snprintf(b, sizeof out->buf, "%" PRIu64, ((uint64_t *)c->values)[i]);
+        else n = snprintf(b, sizeof out->buf, "%" PRId64, ((int64_t *)c->values)[i]);
         break;
     case PQ_K_F32: n = ut_fmt_float(b, ((float *)c->values)[i]); break;
     case PQ_K_F64: n = ut_fmt_double(b, ((double *)c->values)[i]); break;
+    default: out->t = SQLITE_NULL; return;
+    }
+    out->n = (size_t)n;
+}
+
+static void val_real(double d, sq_val *out)
+{
+    out->t = isnan(d) ? SQLITE_NULL : SQLITE_FLOAT; /* SQLite stores a NaN as NULL */
+    out->d = d;
+}
+
+void sq__val_col(ct_type t, pq_type pt, const pq_col *c, int64_t i, sq_val *out)
+{
+    out->t = SQLITE_NULL;
+    if (c->nulls && c->nulls[i]) return;
+    if (c->kind == PQ_K_BYTES) {
+        out->s = (const char *)c->data + c->off[i];
+        out->n = (size_t)(c->off[i + 1] - c->off[i]);
+        out->t = pt == PQ_BYTES && t != CT_STRING ? SQLITE_BLOB : SQLITE_TEXT;
+        return;
+    }
+    if (t == CT_STRING) {
+        val_as_text(pt, c, i, out);
+        return;
+    }
+    out->t = SQLITE_INTEGER;
+    switch (c->kind) {
+    case PQ_K_BOOL: out->i = ((uint8_t *)c->values)[i]; return;
+    case PQ_K_I32:
+        if (pt == PQ_DATE && t == CT_TIMESTAMP_NTZ) { /* widened: the day's midnight */
+            out->t = SQLITE_TEXT;
+            out->s = out->buf;
+            out->n = (size_t)ut_ts_format_ntz(out->buf, ((int32_t *)c->values)[i] * 86400000000LL);
+        } else if (pt == PQ_DATE) val_as_text(pt, c, i, out);
+        else if (t == CT_DOUBLE || t == CT_FLOAT || t == CT_DECIMAL)
+            val_real(((int32_t *)c->values)[i], out);
+        else out->i = ((int32_t *)c->values)[i];
+        return;
+    case PQ_K_I64:
+        if (pt == PQ_TIMESTAMP || pt == PQ_TIMESTAMP_NTZ || pt == PQ_TIME)
+            val_as_text(pt, c, i, out);
+        else if (t == CT_DOUBLE || t == CT_FLOAT || t == CT_DECIMAL)
+            val_real((double)((int64_t *)c->values)[i], out);
+        else out->i = ((int64_t *)c->values)[i];
+        return;
+    case PQ_K_F32: val_real(((float *)c->values)[i], out); return;
+    case PQ_K_F64: val_real(((double *)c->values)[i], out); return;
+    default: out->t = SQLITE_NULL; return;
+    }
+}
+
+void sq__result_val(sqlite3_context *ctx, const sq_val *v)
+{
+    switch (v->t) {
+    case SQLITE_INTEGER: sqlite3_result_int64(ctx, v->i); return;
+    case SQLITE_FLOAT: sqlite3_result_double(ctx, v->d); return;
+    case SQLITE_TEXT: sqlite3_result_text(ctx, v->s, (int)v->n, SQLITE_TRANSIENT); return;
+    case SQLITE_BLOB: sqlite3_result_blob(ctx, v->s, (int)v->n, SQLITE_TRANSIENT); return;
     default: sqlite3_result_null(ctx); return;
     }
-    sqlite3_result_text(ctx, b, n, SQLITE_TRANSIENT);
 }
 
 void sq__result_col(sqlite3_context *ctx, ct_type t, pq_type pt, const pq_col *c, int64_t i)
 {
-    if (c->nulls && c->nulls[i]) {
-        sqlite3_result_null(ctx);
-        return;
-    }
-    if (c->kind == PQ_K_BYTES) {
-        const char *p = (const char *)c->data + c->off[i];
-        int n = (int)(c->off[i + 1] - c->off[i]);
-        if (pt == PQ_BYTES && t != CT_STRING) sqlite3_result_blob(ctx, p, n, SQLITE_TRANSIENT);
-        else sqlite3_result_text(ctx, p, n, SQLITE_TRANSIENT);
-        return;
-    }
-    if (t == CT_STRING) {
-        result_as_text(ctx, pt, c, i);
-        return;
-    }
-    switch (c->kind) {
-    case PQ_K_BOOL: sqlite3_result_int(ctx, ((uint8_t *)c->values)[i]); return;
-    case PQ_K_I32:
-        if (pt == PQ_DATE && t == CT_TIMESTAMP_NTZ) { /* widened: the day's midnight */
-            char b[48];
-            int n = ut_ts_format_ntz(b, ((int32_t *)c->values)[i] * 86400000000LL);
-            sqlite3_result_text(ctx, b, n, SQLITE_TRANSIENT);
-        } else if (pt == PQ_DATE) result_as_text(ctx, pt, c, i);
-        else if (t == CT_DOUBLE || t == CT_FLOAT || t == CT_DECIMAL)
-            sqlite3_result_double(ctx, ((int32_t *)c->values)[i]);
-        else sqlite3_result_int(ctx, ((int32_t *)c->values)[i]);
-        return;
-    case PQ_K_I64:
-        if (pt == PQ_TIMESTAMP || pt == PQ_TIMESTAMP_NTZ || pt == PQ_TIME)
-            result_as_text(ctx, pt, c, i);
-        else if (t == CT_DOUBLE || t == CT_FLOAT || t == CT_DECIMAL)
-            sqlite3_result_double(ctx, (double)((int64_t *)c->values)[i]);
-        else sqlite3_result_int64(ctx, ((int64_t *)c->values)[i]);
-        return;
-    case PQ_K_F32: sqlite3_result_double(ctx, ((float *)c->values)[i]); return;
-    case PQ_K_F64: sqlite3_result_double(ctx, ((double *)c->values)[i]); return;
-    default: sqlite3_result_null(ctx); return;
-    }
+    sq_val v;
+    sq__val_col(t, pt, c, i, &v);
+    sq__result_val(ctx, &v);
 }
 
 void sq__result_decimal(sqlite3_context *ctx, const pq_col *c, int64_t i, int scale)

@@ -13,6 +13,7 @@
 #include "lake/lake.h"
 
 #include <dirent.h>
+#include <stdatomic.h>
 #include <fnmatch.h>
 #include <glob.h>
 #include <stdio.h>
@@ -82,6 +83,8 @@ typedef struct lcur {
     sq_tail *tail;
     int in_tail, eof;
     lk_pin *pin; /* lake: held from the first file list until the cursor closes */
+    sq_stats *st;          /* what files and row groups it read (the engine's, or a fork's) */
+    _Atomic int *claim;    /* a fork: the next file index to take (shared) */
 } lcur;
 
 /* ---- helpers ------------------------------------------------------------------- */
@@ -506,6 +509,7 @@ static int xopen(sqlite3_vtab *v, sqlite3_vtab_cursor **out)
     c->fscale = ut_calloc((size_t)t->ncols, sizeof *c->fscale);
     c->vals = ut_calloc((size_t)t->ncols, sizeof *c->vals);
     c->tst = ut_calloc((size_t)t->ncols, sizeof *c->tst);
+    c->st = &t->e->stats;
     *out = &c->base;
     return SQLITE_OK;
 }
@@ -765,10 +769,10 @@ static int open_file(lvtab *t, lcur *c)
     }
     c->nrg = pq_reader_num_row_groups(c->r);
     c->rg = -1;
-    e->stats.files_read++;
-    e->stats.row_groups_total += c->nrg;
-    if (strcmp(c->lastpart, f->partition) || e->stats.files_read == 1) {
-        e->stats.partitions_read++;
+    c->st->files_read++;
+    c->st->row_groups_total += c->nrg;
+    if (strcmp(c->lastpart, f->partition) || c->st->files_read == 1) {
+        c->st->partitions_read++;
         snprintf(c->lastpart, sizeof c->lastpart, "%s", f->partition);
     }
     return 0;
@@ -777,7 +781,6 @@ static int open_file(lvtab *t, lcur *c)
 /* Load row group c->rg: read the used columns.  0 or -1. */
 static int load_rg(lvtab *t, lcur *c)
 {
-    sq_engine *e = t->e;
     char err[1024];
     for (int i = 0; i < t->ncols; i++) {
         pq_col_free(&c->vals[i]);
@@ -790,14 +793,38 @@ static int load_rg(lvtab *t, lcur *c)
             return -1;
         }
         pq_chunk_info ci;
-        if (!pq_reader_chunk(c->r, c->rg, c->fcol[i], &ci)) e->stats.bytes_read += ci.compressed_bytes;
+        if (!pq_reader_chunk(c->r, c->rg, c->fcol[i], &ci)) c->st->bytes_read += ci.compressed_bytes;
     }
     c->nrows = pq_reader_row_group_rows(c->r, c->rg);
     c->rgbase = 0;
     for (int g = 0; g < c->rg; g++) c->rgbase += pq_reader_row_group_rows(c->r, g);
     c->row = 0;
-    e->stats.row_groups_read++;
+    c->st->row_groups_read++;
     return 0;
+}
+
+/* Load the next row group that may match (files in order, pruned by
+ * partition, catalog min/max and row-group statistics): 1, 0 when the files
+ * are done, -1 (message in vtab). */
+static int next_rg(lvtab *t, lcur *c)
+{
+    for (;;) {
+        if (c->r) {
+            while (++c->rg < c->nrg)
+                if (rg_may(t, c, c->rg)) break;
+            if (c->rg < c->nrg) return load_rg(t, c) ? -1 : 1;
+            close_file(c, t->ncols);
+            c->fi = c->claim ? atomic_fetch_add(c->claim, 1) : c->fi + 1;
+        }
+        while (c->fi < c->nfiles) {
+            const ct_file *f = &c->files[c->fi];
+            split_part(t, f->partition, c->pvals);
+            if (part_ok(t, c, c->pvals) && file_may(t, c, f)) break;
+            c->fi = c->claim ? atomic_fetch_add(c->claim, 1) : c->fi + 1;
+        }
+        if (c->fi >= c->nfiles) return 0;
+        if (open_file(t, c)) return -1;
+    }
 }
 
 /* Move to the next row (from files, then the tail).  0 or -1. */
@@ -808,31 +835,12 @@ static int advance(lvtab *t, lcur *c)
         c->eof = 1;
         return 0;
     }
-    while (!c->in_tail) {
-        if (c->r && c->row < c->nrows) return 0;
-        if (c->r) {
-            /* next row group */
-            while (++c->rg < c->nrg)
-                if (rg_may(t, c, c->rg)) break;
-            if (c->rg < c->nrg) {
-                if (load_rg(t, c)) return -1;
-                continue;
-            }
-            close_file(c, t->ncols);
-            c->fi++;
-        }
-        while (c->fi < c->nfiles) {
-            const ct_file *f = &c->files[c->fi];
-            split_part(t, f->partition, c->pvals);
-            if (part_ok(t, c, c->pvals) && file_may(t, c, f)) break;
-            c->fi++;
-        }
-        if (c->fi >= c->nfiles) {
-            c->in_tail = 1;
-            break;
-        }
-        if (open_file(t, c)) return -1;
+    while (!c->in_tail && !(c->r && c->row < c->nrows)) {
+        int rc = next_rg(t, c);
+        if (rc < 0) return -1;
+        if (rc == 0) c->in_tail = 1;
     }
+    if (!c->in_tail) return 0;
     if (!c->tail) {
         c->eof = 1;
         return 0;
@@ -902,6 +910,66 @@ static void pin_trash(sq_engine *e, lcur *c)
                       "before a scan longer than trash_grace reads it): %s", err);
 }
 
+/* Start a scan whose constraints are set: the file list (lake: a
+ * consistent snapshot with the journal tail's start) and the tail.  0 or -1. */
+static int scan_begin(lvtab *t, lcur *c)
+{
+    sq_engine *e = t->e;
+    e->stats.scans++;
+    uint64_t pos = 0;
+    if (t->is_lake) {
+        /* an equality on the first partition key narrows the catalog read */
+        char prefix[LK_SEGMENT_MAX + 2] = "", *pre = NULL;
+        for (int i = 0; i < c->ncons; i++) {
+            const fcons *fc = &c->cons[i];
+            if (fc->col >= 0 && t->cols[fc->col].part == 1 && fc->op == SQLITE_INDEX_CONSTRAINT_EQ &&
+                (fc->flags & F_OMIT) && sqlite3_value_type(fc->v) == SQLITE_TEXT) {
+                char e2[8];
+                /* the whole first segment (escaped as in the paths), not a prefix of it */
+                if (lk_part_segment(t->pkeys[0], (const char *)sqlite3_value_text(fc->v),
+                                    (size_t)sqlite3_value_bytes(fc->v), prefix, sizeof prefix - 1,
+                                    e2, sizeof e2) == 0) {
+                    pre = prefix;
+                    if (t->npkeys > 1) strcat(prefix, "/");
+                }
+            }
+        }
+        pin_trash(e, c);
+        if (lake_snapshot(t, c, pre, &pos)) return -1;
+        struct ct_table_stats ts;
+        char err[256];
+        if (ct_table_stats(e->cat, t->table_id, &ts, err, sizeof err) == 0) {
+            e->stats.files_total += ts.files;
+            e->stats.bytes_total += ts.bytes;
+            e->stats.partitions_total += ts.partitions;
+        }
+        jr_stream *js = t->has_tail && !e->o.no_tail ? sq__stream(e, t->stream) : NULL;
+        if (js) {
+            jr_info ji;
+            jr_stream_info(js, &ji);
+            if (ji.next_offset > pos) {
+                sq_tail_col *tc = ut_calloc((size_t)t->ncols, sizeof *tc);
+                for (int i = 0; i < t->ncols; i++) {
+                    tc[i].name = t->cols[i].name;
+                    tc[i].type = t->cols[i].type;
+                    tc[i].part = t->cols[i].part;
+                    tc[i].ingest = !strcmp(t->cols[i].name, "_ingest_ts");
+                }
+                c->tail = sq__tail_open(e, js, t->stream, pos, ji.next_offset, tc, t->ncols,
+                                        t->partspec);
+                free(tc);
+            }
+        }
+    } else {
+        c->files = t->pfiles;
+        c->nfiles = t->npfiles;
+        c->own_files = 0;
+        for (int i = 0; i < c->nfiles; i++) e->stats.bytes_total += c->files[i].bytes;
+        e->stats.files_total += c->nfiles;
+    }
+    return 0;
+}
+
 static int xfilter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr, int argc,
                    sqlite3_value **argv)
 {
@@ -966,58 +1034,7 @@ static int xfilter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr, int
         c->limit = lim + (off > 0 ? off : 0);
         e->stats.limit_stops++;
     }
-    e->stats.scans++;
-    uint64_t pos = 0;
-    if (t->is_lake) {
-        /* an equality on the first partition key narrows the catalog read */
-        char prefix[LK_SEGMENT_MAX + 2] = "", *pre = NULL;
-        for (int i = 0; i < c->ncons; i++) {
-            const fcons *fc = &c->cons[i];
-            if (fc->col >= 0 && t->cols[fc->col].part == 1 && fc->op == SQLITE_INDEX_CONSTRAINT_EQ &&
-                (fc->flags & F_OMIT) && sqlite3_value_type(fc->v) == SQLITE_TEXT) {
-                char e2[8];
-                /* the whole first segment (escaped as in the paths), not a prefix of it */
-                if (lk_part_segment(t->pkeys[0], (const char *)sqlite3_value_text(fc->v),
-                                    (size_t)sqlite3_value_bytes(fc->v), prefix, sizeof prefix - 1,
-                                    e2, sizeof e2) == 0) {
-                    pre = prefix;
-                    if (t->npkeys > 1) strcat(prefix, "/");
-                }
-            }
-        }
-        pin_trash(e, c);
-        if (lake_snapshot(t, c, pre, &pos)) return SQLITE_ERROR;
-        struct ct_table_stats ts;
-        char err[256];
-        if (ct_table_stats(e->cat, t->table_id, &ts, err, sizeof err) == 0) {
-            e->stats.files_total += ts.files;
-            e->stats.bytes_total += ts.bytes;
-            e->stats.partitions_total += ts.partitions;
-        }
-        jr_stream *js = t->has_tail && !e->o.no_tail ? sq__stream(e, t->stream) : NULL;
-        if (js) {
-            jr_info ji;
-            jr_stream_info(js, &ji);
-            if (ji.next_offset > pos) {
-                sq_tail_col *tc = ut_calloc((size_t)t->ncols, sizeof *tc);
-                for (int i = 0; i < t->ncols; i++) {
-                    tc[i].name = t->cols[i].name;
-                    tc[i].type = t->cols[i].type;
-                    tc[i].part = t->cols[i].part;
-                    tc[i].ingest = !strcmp(t->cols[i].name, "_ingest_ts");
-                }
-                c->tail = sq__tail_open(e, js, t->stream, pos, ji.next_offset, tc, t->ncols,
-                                        t->partspec);
-                free(tc);
-            }
-        }
-    } else {
-        c->files = t->pfiles;
-        c->nfiles = t->npfiles;
-        c->own_files = 0;
-        for (int i = 0; i < c->nfiles; i++) e->stats.bytes_total += c->files[i].bytes;
-        e->stats.files_total += c->nfiles;
-    }
+    if (scan_begin(t, c)) return SQLITE_ERROR;
     c->fi = 0;
     if (c->eof) return SQLITE_OK;
     return advance(t, c) ? SQLITE_ERROR : SQLITE_OK;
@@ -1095,4 +1112,178 @@ int sq__lake_register(sq_engine *e)
     return sqlite3_create_module_v2(e->db, "sluice_parquet", &lake_module, e, NULL) == SQLITE_OK
                ? 0
                : -1;
+}
+
+/* ---- row groups for the aggregate fast path (agg_exec.c) ----------------------------- */
+
+struct sq__lscan {
+    lvtab *t;     /* a fork: a copy of the parent's (its columns borrowed) */
+    lcur *c;
+    int fork;
+    sq_stats st;  /* a fork's reads (sq__lscan_join adds them to the engine's) */
+    _Atomic int claim;
+};
+
+sq__lscan *sq__lscan_open(sq_engine *e, const char *table, char *err, size_t errlen)
+{
+    lvtab *t = ut_calloc(1, sizeof *t);
+    t->e = e;
+    char *msg = NULL;
+    if (connect_lake(t, table, &msg) < 0) {
+        ut_err(err, errlen, "%s", msg ? msg : "not a lake table");
+        sqlite3_free(msg);
+        free_cols(t->cols, t->ncols);
+        free(t);
+        return NULL;
+    }
+    sq__lscan *s = ut_calloc(1, sizeof *s);
+    s->t = t;
+    sqlite3_vtab_cursor *cur = NULL;
+    xopen(&t->base, &cur);
+    s->c = (lcur *)cur;
+    s->c->base.pVtab = &t->base;
+    s->c->limit = -1;
+    return s;
+}
+
+void sq__lscan_close(sq__lscan *s)
+{
+    if (!s) return;
+    xclose(&s->c->base);
+    sqlite3_free(s->t->base.zErrMsg);
+    if (!s->fork) free_cols(s->t->cols, s->t->ncols);
+    free(s->t);
+    free(s);
+}
+
+int sq__lscan_can_fork(const sq__lscan *s)
+{
+    return strncmp(s->t->location, "s3://", 5) != 0; /* the store's client: one thread */
+}
+
+sq__lscan *sq__lscan_fork(sq__lscan *s)
+{
+    lvtab *pt = s->t;
+    lcur *pc = s->c;
+    if (pt->is_lake) load_since(pt); /* before any fork reads it */
+    sq__lscan *f = ut_calloc(1, sizeof *f);
+    f->fork = 1;
+    f->t = ut_calloc(1, sizeof *f->t);
+    *f->t = *pt;
+    f->t->base.zErrMsg = NULL;
+    sqlite3_vtab_cursor *cur = NULL;
+    xopen(&f->t->base, &cur);
+    lcur *c = (lcur *)cur;
+    c->base.pVtab = &f->t->base;
+    c->limit = -1;
+    c->used = pc->used;
+    c->files = pc->files;
+    c->nfiles = pc->nfiles;
+    c->own_files = 0;
+    c->st = &f->st;
+    c->claim = &s->claim;
+    c->fi = atomic_fetch_add(&s->claim, 1);
+    for (int i = 0; i < pc->ncons; i++) {
+        const fcons *a = &pc->cons[i];
+        fcons *b = &c->cons[c->ncons++];
+        *b = *a;
+        b->v = a->v ? sqlite3_value_dup(a->v) : NULL;
+        b->in = a->in ? ut_calloc((size_t)(a->nin ? a->nin : 1), sizeof *b->in) : NULL;
+        for (int k = 0; k < a->nin; k++) b->in[k] = sqlite3_value_dup(a->in[k]);
+    }
+    f->c = c;
+    return f;
+}
+
+void sq__lscan_join(sq__lscan *s, sq__lscan *fork)
+{
+    sq_stats *a = &s->t->e->stats, *b = &fork->st;
+    a->files_read += b->files_read;
+    a->partitions_read += b->partitions_read;
+    a->row_groups_total += b->row_groups_total;
+    a->row_groups_read += b->row_groups_read;
+    a->bytes_read += b->bytes_read;
+    a->rows_read += b->rows_read;
+    sq__lscan_close(fork);
+}
+
+int sq__lscan_ncols(const sq__lscan *s) { return s->t->ncols; }
+
+const char *sq__lscan_col(const sq__lscan *s, int i, ct_type *type, int *part)
+{
+    *type = s->t->cols[i].type;
+    *part = s->t->cols[i].part;
+    return s->t->cols[i].name;
+}
+
+int sq__lscan_cons(sq__lscan *s, int col, int op, sqlite3_value *v, sqlite3_value **in, int nin)
+{
+    lcur *c = s->c;
+    if (c->ncons >= SQ_MAX_CONS || nin > SQ_MAX_IN) return -1;
+    fcons *fc = &c->cons[c->ncons++];
+    memset(fc, 0, sizeof *fc);
+    fc->col = col;
+    fc->op = op;
+    fc->flags = F_CONST | (s->t->cols[col].part ? F_OMIT : 0);
+    if (in) {
+        fc->flags = F_IN; /* IN: pruning only, never exact */
+        fc->in = ut_calloc((size_t)(nin ? nin : 1), sizeof *fc->in);
+        for (int k = 0; k < nin; k++) fc->in[k] = sqlite3_value_dup(in[k]);
+        fc->nin = nin;
+    } else {
+        fc->v = sqlite3_value_dup(v);
+    }
+    return 0;
+}
+
+int sq__lscan_start(sq__lscan *s, uint64_t used, int *has_tail, char *err, size_t errlen)
+{
+    s->c->used = used;
+    s->c->fi = 0;
+    atomic_store(&s->claim, 0);
+    if (scan_begin(s->t, s->c)) {
+        ut_err(err, errlen, "%s", s->t->base.zErrMsg ? s->t->base.zErrMsg : "scan failed");
+        return -1;
+    }
+    *has_tail = s->c->tail != NULL;
+    return 0;
+}
+
+int sq__lscan_next_rg(sq__lscan *s, int64_t *rows, char *err, size_t errlen)
+{
+    int rc = next_rg(s->t, s->c);
+    if (rc < 0) ut_err(err, errlen, "%s", s->t->base.zErrMsg ? s->t->base.zErrMsg : "read failed");
+    if (rc > 0) {
+        *rows = s->c->nrows;
+        s->c->st->rows_read += s->c->nrows;
+    }
+    return rc;
+}
+
+int sq__lscan_val(const sq__lscan *s, int i, int64_t row, sq_val *out)
+{
+    const lcur *c = s->c;
+    const vcol *vc = &s->t->cols[i];
+    out->t = SQLITE_NULL;
+    if (vc->part) {
+        const char *v = c->pvals[vc->part - 1];
+        if (*v) *out = (sq_val){.t = SQLITE_TEXT, .s = v, .n = strlen(v)};
+        return 0;
+    }
+    if (c->fcol[i] < 0 || !c->vals[i].n) return 0;
+    if (c->tst[i] || !c->vals[i].kind) return -1; /* a record's own text, an exact decimal */
+    sq__val_col(vc->type, c->fpt[i], &c->vals[i], row, out);
+    return 0;
+}
+
+int sq__lscan_ts(const sq__lscan *s, int i, int64_t row, int64_t *us)
+{
+    const lcur *c = s->c;
+    const vcol *vc = &s->t->cols[i];
+    if (vc->part || vc->type != CT_TIMESTAMP || c->fcol[i] < 0 || c->fpt[i] != PQ_TIMESTAMP)
+        return 0;
+    const pq_col *pc = &c->vals[i];
+    if (pc->kind != PQ_K_I64 || !pc->n || (pc->nulls && pc->nulls[row])) return 0;
+    *us = ((const int64_t *)pc->values)[row];
+    return 1;
 }
