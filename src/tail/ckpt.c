@@ -98,18 +98,15 @@ static int parse_line(tl__src *s, char *line, ut_error *e)
     return 0;
 }
 
+/* The state file (at most MAX_STATE_BYTES), NUL-terminated: 0, 1 when there
+ * is none, -1 with e. */
 static int read_file(const char *path, ut_buf *b, ut_error *e)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) return errno == ENOENT ? 1 : ut_fail(e, UT_EIO, "%s: %s", path, strerror(errno));
-    char tmp[65536];
-    size_t n;
-    while ((n = fread(tmp, 1, sizeof tmp, f)) > 0 && b->len < MAX_STATE_BYTES) ut_buf_put(b, tmp, n);
-    int bad = ferror(f) || b->len >= MAX_STATE_BYTES;
-    fclose(f);
-    if (bad) return ut_fail(e, UT_EIO, "%s: cannot read (or over 64 MiB)", path);
-    ut_buf_putc(b, 0);
-    return 0;
+    char m[600];
+    int rc = ut_file_read(path, MAX_STATE_BYTES, b, m, sizeof m);
+    if (rc < 0) return ut_fail(e, UT_EIO, "%s", m);
+    if (rc == 0) ut_buf_putc(b, 0);
+    return rc;
 }
 
 /* Parse a state text into the source's entries; the intent line into intent. */
@@ -173,29 +170,14 @@ static void render(const tl__src *s, ut_buf *b)
 
 int tl__ckpt_write(tl__src *s, const char *intent, ut_error *e)
 {
-    char tmp[PATH_MAX + 32], dst[PATH_MAX + 32];
-    snprintf(tmp, sizeof tmp, "%s/state.tmp", s->dir);
+    char dst[PATH_MAX + 32], m[600];
     snprintf(dst, sizeof dst, "%s/%s", s->dir, intent ? "state.next" : "state");
     ut_buf b = {0};
     render(s, &b);
     if (intent) ut_buf_printf(&b, "%s\n", intent);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    int ok = fd >= 0;
-    for (size_t w = 0; ok && w < b.len;) {
-        ssize_t k = write(fd, b.p + w, b.len - w);
-        if (k < 0 && errno == EINTR) continue;
-        if (k <= 0) ok = 0;
-        else w += (size_t)k;
-    }
-    ok = ok && !fsync(fd);
-    int err = errno;
-    if (fd >= 0) close(fd);
+    int rc = ut_file_replace(dst, b.p, b.len, 0644, m, sizeof m);
     ut_buf_free(&b);
-    if (!ok || rename(tmp, dst)) {
-        if (ok) err = errno;
-        return ut_fail(e, err == ENOSPC ? UT_ENOSPACE : UT_EIO, "%s: %s", dst, strerror(err));
-    }
-    return sync_dir(s->dir, e);
+    return rc ? ut_fail(e, UT_EIO, "%s", m) : 0;
 }
 
 int tl__ckpt_commit(tl__src *s, ut_error *e)

@@ -127,28 +127,31 @@ const char *wh_copy_into(const wh_plan *p, char *out, size_t n)
     return out;
 }
 
+/* replace_table's staging table, made again as a copy of the target's
+ * definition: "DROP ...; CREATE TABLE stage <like> target <after>". */
+static void stage_table(ut_buf *b, const wh_plan *p, const char *like, const char *after)
+{
+    char into[160];
+    wh_copy_into(p, into, sizeof into);
+    ut_buf_puts(b, "DROP TABLE IF EXISTS ");
+    wh_table_ident(b, into);
+    ut_buf_puts(b, "; CREATE TABLE ");
+    wh_table_ident(b, into);
+    ut_buf_puts(b, like);
+    wh_table_ident(b, p->table);
+    ut_buf_puts(b, after);
+}
+
 /* MySQL: upsert INSERTs into the target in a transaction begun after the
  * DDL (which commits by itself); replace_table fills a copy of the target. */
 static void my_before_copy(ut_buf *b, const wh_plan *p)
 {
-    char into[160];
-    if (p->mode == WH_UPSERT) {
-        ut_buf_puts(b, "START TRANSACTION");
-    } else if (p->mode == WH_REPLACE_TABLE) {
-        wh_copy_into(p, into, sizeof into);
-        ut_buf_puts(b, "DROP TABLE IF EXISTS ");
-        wh_table_ident(b, into);
-        ut_buf_puts(b, "; CREATE TABLE ");
-        wh_table_ident(b, into);
-        ut_buf_puts(b, " LIKE ");
-        wh_table_ident(b, p->table);
-        ut_buf_puts(b, "; START TRANSACTION");
-    }
+    if (p->mode == WH_UPSERT) ut_buf_puts(b, "START TRANSACTION");
+    else if (p->mode == WH_REPLACE_TABLE) stage_table(b, p, " LIKE ", "; START TRANSACTION");
 }
 
 void wh_sql_before_copy(ut_buf *b, const wh_plan *p)
 {
-    char into[160];
     if (p->dialect == WH_MYSQL) {
         my_before_copy(b, p);
     } else if (p->mode == WH_UPSERT) {
@@ -156,14 +159,7 @@ void wh_sql_before_copy(ut_buf *b, const wh_plan *p)
         wh_table_ident(b, p->table);
         ut_buf_puts(b, " INCLUDING DEFAULTS) ON COMMIT DROP");
     } else if (p->mode == WH_REPLACE_TABLE) {
-        wh_copy_into(p, into, sizeof into);
-        ut_buf_puts(b, "DROP TABLE IF EXISTS ");
-        wh_table_ident(b, into);
-        ut_buf_puts(b, "; CREATE TABLE ");
-        wh_table_ident(b, into);
-        ut_buf_puts(b, " (LIKE ");
-        wh_table_ident(b, p->table);
-        ut_buf_puts(b, " INCLUDING ALL)");
+        stage_table(b, p, " (LIKE ", " INCLUDING ALL)");
     }
 }
 
