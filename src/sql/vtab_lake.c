@@ -12,6 +12,7 @@
 #include "sql/sq_int.h"
 #include "lake/lake.h"
 
+#include <assert.h>
 #include <dirent.h>
 #include <stdatomic.h>
 #include <fnmatch.h>
@@ -85,6 +86,8 @@ typedef struct lcur {
     lk_pin *pin; /* lake: held from the first file list until the cursor closes */
     sq_stats *st;          /* what files and row groups it read (the engine's, or a fork's) */
     _Atomic int *claim;    /* a fork: the next file index to take (shared) */
+    _Atomic unsigned char *opened; /* a fork: which files were opened, by index (shared:
+                                      partitions are counted once, at the last join) */
 } lcur;
 
 /* ---- helpers ------------------------------------------------------------------- */
@@ -771,7 +774,9 @@ static int open_file(lvtab *t, lcur *c)
     c->rg = -1;
     c->st->files_read++;
     c->st->row_groups_total += c->nrg;
-    if (strcmp(c->lastpart, f->partition) || c->st->files_read == 1) {
+    if (c->opened) {
+        atomic_store(&c->opened[c->fi], 1);
+    } else if (strcmp(c->lastpart, f->partition) || c->st->files_read == 1) {
         c->st->partitions_read++;
         snprintf(c->lastpart, sizeof c->lastpart, "%s", f->partition);
     }
@@ -1122,6 +1127,8 @@ struct sq__lscan {
     int fork;
     sq_stats st;  /* a fork's reads (sq__lscan_join adds them to the engine's) */
     _Atomic int claim;
+    _Atomic unsigned char *opened; /* the forks' opened files (lcur.opened) */
+    int nforks;                    /* forks not joined yet */
 };
 
 sq__lscan *sq__lscan_open(sq_engine *e, const char *table, char *err, size_t errlen)
@@ -1152,6 +1159,7 @@ void sq__lscan_close(sq__lscan *s)
     xclose(&s->c->base);
     sqlite3_free(s->t->base.zErrMsg);
     if (!s->fork) free_cols(s->t->cols, s->t->ncols);
+    free((void *)s->opened);
     free(s->t);
     free(s);
 }
@@ -1182,6 +1190,9 @@ sq__lscan *sq__lscan_fork(sq__lscan *s)
     c->own_files = 0;
     c->st = &f->st;
     c->claim = &s->claim;
+    if (!s->opened) s->opened = ut_calloc((size_t)pc->nfiles + 1, 1);
+    c->opened = s->opened;
+    s->nforks++;
     c->fi = atomic_fetch_add(&s->claim, 1);
     for (int i = 0; i < pc->ncons; i++) {
         const fcons *a = &pc->cons[i];
@@ -1199,7 +1210,17 @@ void sq__lscan_join(sq__lscan *s, sq__lscan *fork)
 {
     sq_stats *a = &s->t->e->stats, *b = &fork->st;
     a->files_read += b->files_read;
-    a->partitions_read += b->partitions_read;
+    assert(s->nforks > 0 && b->partitions_read == 0);
+    if (--s->nforks == 0 && s->opened) { /* the partitions of the files any fork opened */
+        const char *last = NULL;
+        for (int i = 0; i < s->c->nfiles; i++) {
+            if (!atomic_load(&s->opened[i])) continue;
+            if (!last || strcmp(last, s->c->files[i].partition)) a->partitions_read++;
+            last = s->c->files[i].partition;
+        }
+        free((void *)s->opened);
+        s->opened = NULL;
+    }
     a->row_groups_total += b->row_groups_total;
     a->row_groups_read += b->row_groups_read;
     a->bytes_read += b->bytes_read;
