@@ -193,7 +193,8 @@ static void yaml_str_break(ut_buf *b, const char *s, size_t k)
     ut_buf_puts(b, k == 2 ? "\\u0085" : s[2] == (char)0xa8 ? "\\u2028" : "\\u2029");
 }
 
-/* s as a double-quoted YAML scalar: JSON's escapes, and \uXXXX for those breaks. */
+/* s as a double-quoted YAML scalar: JSON's escapes, and \u0085, \u2028 and
+ * \u2029 for the characters YAML breaks lines at. */
 static void yaml_str(ut_buf *b, const char *s, size_t n)
 {
     ut_buf q = {0};

@@ -16,13 +16,13 @@
 #include <stdlib.h>
 
 /* What a command does once the lake's SQL engine (committed files) is open. */
-typedef struct todo {
+typedef struct load_cmd {
     const char *cmd, *job, *window;
     long sample;
     const char *to, *table;
-} todo;
+} load_cmd;
 
-static int act(cf_config *cf, const char *data, const todo *t, sq_engine *eng, ut_error *e)
+static int act(cf_config *cf, const char *data, const load_cmd *t, sq_engine *eng, ut_error *e)
 {
     const char *dir = data ? data : cf->data_dir;
     if (t->sample) {
@@ -41,7 +41,7 @@ static int act(cf_config *cf, const char *data, const todo *t, sq_engine *eng, u
     return rc;
 }
 
-static int plan(cf_config *cf, const char *data, const todo *t)
+static int plan(cf_config *cf, const char *data, const load_cmd *t)
 {
     char err[1024];
     ut_error e = {0};
@@ -59,7 +59,7 @@ static int plan(cf_config *cf, const char *data, const todo *t)
 }
 
 /* The config loaded and checked, then plan(). */
-static int with_config(const char *config, const char *data, const todo *t)
+static int with_config(const char *config, const char *data, const load_cmd *t)
 {
     char err[1024];
     cf_config *cf = config ? cf_load(config, err, sizeof err) : cf_default();
@@ -96,7 +96,7 @@ int cli_export(int argc, char **argv)
         cli_errorf("export", "give --sample N (N >= 1); runs are started with sluice run");
         return 2;
     }
-    todo t = {.cmd = "export", .job = pos[0], .sample = sample, .to = to, .table = table};
+    load_cmd t = {.cmd = "export", .job = pos[0], .sample = sample, .to = to, .table = table};
     return with_config(config, data, &t);
 }
 
@@ -118,6 +118,6 @@ int cli_load(int argc, char **argv)
         cli_errorf("load", "give --plan and --window W (runs are started with sluice run)");
         return 2;
     }
-    todo t = {.cmd = "load", .job = pos[0], .window = window};
+    load_cmd t = {.cmd = "load", .job = pos[0], .window = window};
     return with_config(config, data, &t);
 }
