@@ -271,6 +271,7 @@ typedef struct cf_report {
     char *id_path, *status_path, *ready, *failed, *reason_path, *file_url_path;
     int64_t poll_ms, max_wait_ms;
     int64_t call_retries;    /* per HTTP call, on 5xx / timeouts */
+    int64_t call_backoff_ms; /* first retry wait, doubling */
     int64_t call_timeout_ms; /* per HTTP call without progress */
 } cf_report;
 typedef enum cf_report_format { CF_FMT_JSON, CF_FMT_NDJSON, CF_FMT_CSV, CF_FMT_TSV } cf_report_format;

@@ -676,6 +676,9 @@ static const cf__field report_fields[] = {
     {"call_retries", CF_INT, "3", offsetof(cf_report, call_retries),
      "Retries of one HTTP call on 5xx, timeouts and resets (with backoff), before the task "
      "fails (429 waits on the pool and does not count).", 0, 20, 0, 0, 0, 0},
+    {"call_backoff", CF_DURATION, "1s", offsetof(cf_report, call_backoff_ms),
+     "The wait before an HTTP call's first retry (and a 429's without Retry-After), doubling "
+     "up to 30 s, with up to 10% jitter.", 10, 60 * 1000, 0, 0, 0, 0},
     {"call_timeout", CF_DURATION, "60s", offsetof(cf_report, call_timeout_ms),
      "An HTTP call that makes no progress this long fails (and is retried).", 1000,
      3600 * 1000, 0, 0, 0, 0},

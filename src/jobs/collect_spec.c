@@ -98,6 +98,7 @@ int jb__cspec_init(jb_cspec *s, const jb_vars *v, jb_redact *r, ut_error *e)
     c->gzip = rp->gzip;
     c->retries = rp->call_retries > 0 ? (int)rp->call_retries : -1; /* 0: the engine's 3 */
     c->timeout_ms = rp->call_timeout_ms;
+    c->backoff_ms = rp->call_backoff_ms;
     page_of(&j->pagination, &c->page);
     if (auth_of(s, v, &j->auth, &c->auth, r, e)) return -1;
     if (!rp->async) return request_of(s, v, &j->request, &c->request, r, "request", e);

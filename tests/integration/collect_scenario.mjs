@@ -4,7 +4,7 @@
 // runtime's test clock (SLUICE_JOBS_CLOCK_FILE), moved 4 hours at a time (the
 // fires in between are caught up; a window's runs do not pile up).  The test changes only what
 // ties an example to this machine: the mock's URL, data_dir, listen,
-// secrets_dir, the scheduler tick, `start`, and the pools' rates (the mock
+// secrets_dir, the scheduler tick, `start`, the call retries' backoff, and the pools' rates (the mock
 // here allows 10x the defaults so the walk takes a minute; the pools stay
 // under it).  Each hour the scheduler fires every job: yesterday and the 2
 // days before are re-collected for 4 accounts (acc07's OAuth token expires
@@ -68,7 +68,10 @@ for (const [med, x] of Object.entries(MEDIA)) {
     const ex = fs.readFileSync(path.join(ROOT, 'examples', x.example), 'utf8');
     pools += section(ex, 'pools').replace(new RegExp(`^(\\s+${med}:\\s*)\\{[^}]*\\}`, 'm'), `$1${rates[med]}`) + '\n';
     jobs += section(ex, 'jobs').replace(/^(\s+start:\s*).*$/m, '$12022-09-07')
-        .replace(/http:\/\/127\.0\.0\.1:9400/g, m.url) + '\n';
+        .replace(/http:\/\/127\.0\.0\.1:9400/g, m.url)
+        // acc13's 500s are retried per call 1 s, 2 s, 4 s apart by default: 7 s of each hour's wait
+        .replace(/^(\s+report: *)\{/m, '$1{call_backoff: 20ms, ')
+        .replace(/^(\s+)report: *\n/m, '$1report:\n$1  call_backoff: 20ms\n') + '\n';
 }
 const CFG = path.join(T, 'sluice.yaml');
 fs.writeFileSync(CFG, `data_dir: ${DATA}

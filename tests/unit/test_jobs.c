@@ -1730,3 +1730,36 @@ TEST(jobs_check_snapshot_lake_tables)
              "    source: f\n    tables:\n      main.t: {split_by: id, parallel: 4}\n");
     CHECK(strstr(check_msg(body, err, sizeof err), "parallel reads need a PostgreSQL source"));
 }
+
+/* report.call_backoff reaches the collector's spec (its first retry wait);
+ * unset it is the engine's 1 s. */
+TEST(jobs_collect_call_backoff_reaches_the_spec)
+{
+    char err[512];
+    const char *body[2] = {
+        "jobs:\n  a:\n    kind: collect\n    request: {url: \"http://127.0.0.1:1/x\"}\n"
+        "    report: {format: json, call_backoff: 20ms, call_retries: 5}\n    table: t\n",
+        "jobs:\n  a:\n    kind: collect\n    request: {url: \"http://127.0.0.1:1/x\"}\n"
+        "    report: {format: json}\n    table: t\n"};
+    const int64_t want_ms[2] = {20, 1000}, want_retries[2] = {5, 3};
+    for (int i = 0; i < 2; i++) {
+        cf_config *c = load(t_tmpdir(), body[i], err, sizeof err);
+        CHECK_MSG(c, "%s", err);
+        if (!c) continue;
+        jb_timing t;
+        CHECK(jb__timing_init(&t, &c->jobs[0], err, sizeof err) == 0);
+        jb_vars v = {.cf = c, .job = &c->jobs[0], .timing = &t, .run_id = 1};
+        jb_cspec s;
+        jb_redact r = {0};
+        ut_error e = {0};
+        CHECK_MSG(jb__cspec_init(&s, &v, &r, &e) == 0, "%s", e.msg);
+        CHECK_EQ_INT(s.spec.backoff_ms, want_ms[i]);
+        CHECK_EQ_INT(s.spec.retries, want_retries[i]);
+        jb__cspec_free(&s);
+        jb__redact_free(&r);
+        jb__timing_free(&t);
+        cf_destroy(c);
+    }
+    CHECK(!load(t_tmpdir(), "jobs:\n  a:\n    kind: collect\n    request: {url: \"http://x\"}\n"
+                            "    report: {call_backoff: 1ms}\n    table: t\n", err, sizeof err));
+}
