@@ -13,6 +13,7 @@
 #define AT(obj, off) ((char *)(obj) + (off))
 #define MAX_FIELDS 64
 #define PATH_LEN 512
+#define MAX_NESTING 64 /* lists and mappings inside each other */
 
 typedef struct walker {
     yaml_parser_t p;
@@ -437,13 +438,23 @@ cf_config *cf_load_mem(const void *buf, size_t len, const char *name, char *err,
     parser = 1;
     /* Pass 1: syntax (and refused YAML features) over the whole file, so a
      * syntax error is reported as such even where the walk would first trip
-     * over the half-parsed value. */
+     * over the half-parsed value.  Nesting is capped here: libyaml's scanner
+     * walks every open flow level for every token, so 100000 '[' cost 40 s;
+     * refused at MAX_NESTING they cost the first few KB. */
     yaml_parser_set_input_string(&w.p, buf, len);
-    for (yaml_event_type_t t = YAML_NO_EVENT; t != YAML_STREAM_END_EVENT;) {
+    for (int depth = 0;;) {
         yaml_event_t ev;
         if (next(&w, &ev)) goto fail;
-        t = ev.type;
+        yaml_event_type_t t = ev.type;
+        int line = line_of(&ev);
         yaml_event_delete(&ev);
+        if (t == YAML_STREAM_END_EVENT) break;
+        if (t == YAML_SEQUENCE_START_EVENT || t == YAML_MAPPING_START_EVENT) depth++;
+        if (t == YAML_SEQUENCE_END_EVENT || t == YAML_MAPPING_END_EVENT) depth--;
+        if (depth > MAX_NESTING) {
+            werr(&w, line, NULL, "lists and mappings nest deeper than %d levels", MAX_NESTING);
+            goto fail;
+        }
     }
     yaml_parser_delete(&w.p);
     parser = 0;

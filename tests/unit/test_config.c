@@ -531,7 +531,19 @@ TEST(config_caps)
     for (int i = 0; i < 100000; i++) ut_buf_putc(&b, '[');
     for (int i = 0; i < 100000; i++) ut_buf_putc(&b, ']');
     ut_buf_putc(&b, 0);
+    CHECK_EQ_STR(fails((char *)b.p), "sluice.yaml:1: lists and mappings nest deeper than 64 levels");
+    /* (64 levels are parsed, and the walk names the wrong shape) */
+    ut_buf_reset(&b);
+    ut_buf_puts(&b, "http: ");
+    for (int i = 0; i < 63; i++) ut_buf_putc(&b, '[');
+    for (int i = 0; i < 63; i++) ut_buf_putc(&b, ']');
+    ut_buf_putc(&b, 0);
     CHECK_EQ_STR(fails((char *)b.p), "sluice.yaml:1: http: expected a mapping of keys, got a list");
+    ut_buf_reset(&b);
+    ut_buf_puts(&b, "http:\n");
+    for (int i = 0; i < 100; i++) ut_buf_printf(&b, "%*s- \n", 2 * i + 2, "");
+    ut_buf_putc(&b, 0);
+    CHECK(strstr(fails((char *)b.p), "nest deeper than 64 levels"));
     ut_buf_free(&b);
 }
 

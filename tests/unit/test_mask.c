@@ -114,6 +114,12 @@ TEST(mask_bad_forms)
                  "************1234");
     CHECK_EQ_STR(apply("regex:a{2,}b+=>_", "xaaabbx"), "x_x");
     CHECK_EQ_STR(apply("regex:[]{]{5}=>_", "{{{{{"), "_");
+    /* a search after a match sees the byte before it: ^, \< and \B
+     * (each regexec once started at the match's end, as if a new string) */
+    CHECK_EQ_STR(apply("regex:^a=>x", "aaa"), "xaa");
+    CHECK_EQ_STR(apply("regex:\\<a=>x", "aa a"), "xa x");
+    CHECK_EQ_STR(apply("regex:\\Ba=>x", "aaa"), "axx");
+    CHECK_EQ_STR(apply("regex:\\ba=>x", "a,aa"), "x,xa");
     char big[MK_MAX_SPEC + 10];
     memset(big, 'x', sizeof big - 1);
     big[sizeof big - 1] = 0;
@@ -126,14 +132,30 @@ TEST(mask_bad_forms)
 TEST(mask_caps)
 {
     ut_error e = {0};
-    mk_mask *m = mk_create("regex:a=>aaaaaaaaaaaaaaaaaaaa", NULL, 0, &e);
-    CHECK(m);
-    size_t n = MK_MAX_VALUE / 8;
-    char *v = malloc(n);
-    memset(v, 'a', n);
     ut_buf out = {0};
     int null = 0;
-    CHECK(mk_apply(m, v, n, &out, &null, &e) == -1 && e.kind == UT_ETOOBIG); /* matches or size */
+    /* more than MK_MAX_MATCHES matches in one value */
+    mk_mask *m = mk_create("regex:a=>b", NULL, 0, &e);
+    CHECK(m);
+    size_t n = MK_MAX_MATCHES + 1;
+    char *v = malloc(n);
+    memset(v, 'a', n);
+    CHECK(mk_apply(m, v, n - 1, &out, &null, &e) == 0 && out.len == n - 1 && out.p[0] == 'b');
+    CHECK(mk_apply(m, v, n, &out, &null, &e) == -1 && e.kind == UT_ETOOBIG);
+    CHECK(strstr(e.msg, "more than 100000 matches"));
+    CHECK(out.len == 0);
+    mk_destroy(m);
+    /* a result over MK_MAX_VALUE, from few matches of a long replacement */
+    char spec[MK_MAX_SPEC];
+    int l = snprintf(spec, sizeof spec, "regex:a=>");
+    memset(spec + l, 'r', sizeof spec - (size_t)l - 1);
+    spec[sizeof spec - 1] = 0;
+    m = mk_create(spec, NULL, 0, &e);
+    CHECK_MSG(m, "%s", e.msg);
+    size_t rlen = strlen(spec) - (size_t)l, fit = MK_MAX_VALUE / rlen;
+    CHECK(mk_apply(m, v, fit, &out, &null, &e) == 0 && out.len == fit * rlen);
+    CHECK(mk_apply(m, v, fit + 1, &out, &null, &e) == -1 && e.kind == UT_ETOOBIG);
+    CHECK_MSG(strstr(e.msg, "the result is over"), "%s", e.msg);
     CHECK(out.len == 0);
     mk_destroy(m);
     m = mk_create("redact", NULL, 0, &e);
