@@ -22,7 +22,8 @@ static const char *more =
     "in a Parquet file).  read_parquet('glob'), read_csv('path'), read_ndjson('path') read\n"
     "files.  Timestamps are TEXT 'YYYY-MM-DDTHH:MM:SS.ffffffZ'.\n"
     "Output: an aligned table on a terminal, CSV otherwise; -o FILE picks the format from\n"
-    "the extension (.parquet .csv .tsv .ndjson .jsonl .json) unless --format is given.\n"
+    "the extension (.parquet .csv .tsv .ndjson .jsonl .json) unless --format is given;\n"
+    "--format parquet without -o streams the file to stdout (row groups of 65,536 rows).\n"
     "With no query on a terminal: an interactive shell (history in ~/.sluice_sql_history;\n"
     ".tables, .schema T, .format F, .explain, .quit).  See docs/sql.md.\n";
 
@@ -215,8 +216,8 @@ int cli_sql(int argc, char **argv)
         cli_errorf("sql", "--format wants table|csv|tsv|ndjson|json|parquet, got '%s'", format);
         return 2;
     }
-    if (fmt == SQ_FMT_PARQUET && !outpath) {
-        cli_errorf("sql", "--format parquet needs -o FILE.parquet");
+    if (fmt == SQ_FMT_PARQUET && !outpath && isatty(1)) {
+        cli_errorf("sql", "--format parquet writes binary: give -o FILE.parquet or redirect stdout");
         return 2;
     }
     if (npos && file) {

@@ -130,6 +130,20 @@ void pq_writer_opts_init(pq_writer_opts *o);
 pq_writer *pq_writer_create(const char *path, const pq_column_spec *cols, int ncols,
                             const pq_writer_opts *opts, char *err, size_t errlen);
 
+/* The writer's output for pq_writer_create_stream: write all n bytes of p,
+ * returning 0, or -1 with errno set (the write fails and is reported). */
+typedef int (*pq_write_fn)(void *ctx, const void *p, size_t n);
+
+/* A writer whose bytes go to fn(ctx, ...) in file order, never seeking: a
+ * pipe, a socket, an HTTP response (name is for messages).  Memory is one
+ * row group, as for a file: set opts->row_group_bytes / row_group_rows low
+ * for a stream of unknown length.  close writes the footer through fn and
+ * does not sync; the stream is a complete Parquet file only after close
+ * returned 0.  The caller owns ctx and whatever it writes to. */
+pq_writer *pq_writer_create_stream(const char *name, pq_write_fn fn, void *ctx,
+                                   const pq_column_spec *cols, int ncols,
+                                   const pq_writer_opts *opts, char *err, size_t errlen);
+
 /* A writer that encodes into memory instead of a file (name is for
  * messages): rows go in as with a file writer; pq_writer_append moves the
  * encoded row groups into a file writer.  Several memory writers can encode
@@ -199,7 +213,8 @@ int64_t pq_writer_rows(const pq_writer *w);
 /* Bytes written to the file so far. */
 int64_t pq_writer_bytes(const pq_writer *w);
 
-/* Flush the last row group, write the footer, fsync and close the file.
+/* Flush the last row group, write the footer, fsync and close the file
+ * (a stream writer: write the footer through its function).
  * Returns 0, or -1 with a message.  Call pq_writer_destroy afterwards either
  * way. */
 int pq_writer_close(pq_writer *w, char *err, size_t errlen);

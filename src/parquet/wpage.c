@@ -18,6 +18,12 @@ int pq__write_all(pq_writer *w, const void *p, size_t n, char *err, size_t errle
         w->offset += (int64_t)n;
         return 0;
     }
+    if (w->wfn) {
+        if (w->wfn(w->wctx, p, n))
+            return ut_err(err, errlen, "%s: write: %s", w->path, strerror(errno));
+        w->offset += (int64_t)n;
+        return 0;
+    }
     while (n) {
         ssize_t r = write(w->fd, b, n);
         if (r < 0) {

@@ -284,6 +284,22 @@ fail:
     return NULL;
 }
 
+pq_writer *pq_writer_create_stream(const char *name, pq_write_fn fn, void *ctx,
+                                   const pq_column_spec *cols, int ncols,
+                                   const pq_writer_opts *opts, char *err, size_t errlen)
+{
+    assert(fn);
+    pq_writer *w = writer_new(name, cols, ncols, opts, err, errlen);
+    if (!w) return NULL;
+    w->wfn = fn;
+    w->wctx = ctx;
+    if (pq__write_all(w, "PAR1", 4, err, errlen)) {
+        pq_writer_destroy(w);
+        return NULL;
+    }
+    return w;
+}
+
 pq_writer *pq_writer_create_mem(const char *name, const pq_column_spec *cols, int ncols,
                                 const pq_writer_opts *opts, char *err, size_t errlen)
 {
@@ -750,6 +766,10 @@ int pq_writer_close(pq_writer *w, char *err, size_t errlen)
     if (w->nset) pq_writer_cancel_row(w);
     if (w->rg_rows && pq__flush_row_group(w, err, errlen)) return -1;
     if (pq__write_footer(w, err, errlen)) return -1;
+    if (w->wfn) {
+        w->closed = 1;
+        return 0;
+    }
     if (fsync(w->fd)) return ut_err(err, errlen, "%s: fsync: %s", w->path, strerror(errno));
     int fd = w->fd;
     w->fd = -1;

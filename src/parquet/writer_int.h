@@ -135,6 +135,8 @@ struct pq_writer {
     int nkv, cap_kv;
     int closed;
     int mem_mode;       /* pq_writer_create_mem: bytes go to mem, offsets from 0 */
+    pq_write_fn wfn;    /* pq_writer_create_stream: bytes go to wfn(wctx, ...) */
+    void *wctx;
     ut_buf mem;
     ut_buf scratch, scratch2, hdr;
     ut_buf alt, alt2; /* PLAIN alternative of an integer page, and compressed */

@@ -1,7 +1,7 @@
 /* Downloads a browser saves to disk as they arrive.
  *
  *   POST /v1/downloads        body: a POST /v1/query request (format csv, tsv,
- *                             ndjson or json); query tokens as for /v1/query
+ *                             ndjson, json or parquet); query tokens as for /v1/query
  *                             -> 201 {"url":"/v1/downloads/ID","expires_in_ms":60000}
  *   GET  /v1/downloads/ID     once, within 60 s: the query's result streamed
  *                             (as /v1/query streams it) with Content-Disposition:

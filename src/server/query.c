@@ -1,6 +1,6 @@
 /* POST /v1/query — SQL over the lake (and the journal tail) from the server.
  *
- *   body: {"sql": "...", "format": "json|ndjson|csv|tsv", "limit": N, "timeout_ms": N,
+ *   body: {"sql": "...", "format": "json|ndjson|csv|tsv|parquet", "limit": N, "timeout_ms": N,
  *          "stats": true (ndjson only: a last line {"_sluice_stats": {...}}),
  *          "params": [{"name":"d","type":"date","value":"2024-05-01"}, ...]}
  *         or {"saved_query": ID, "params": {"d": "2024-05-01"}, ...}: a saved
@@ -15,7 +15,9 @@
  * and SQLite's message (and the position); an error later ends the result
  * properly (JSON: the array is closed) and is reported in the HTTP trailer
  * X-Sluice-Error, and also as a final line for NDJSON ({"error": ...}) and
- * CSV/TSV ("# error: ...").  A statement without result columns (CREATE
+ * CSV/TSV ("# error: ..."); a Parquet result that fails is left without its
+ * footer, so no reader takes it for complete.  Parquet streams in row groups
+ * of 65,536 rows (sql/output.h), so its memory is bounded too.  A statement without result columns (CREATE
  * TABLE AS, INSERT) answers {"rows_written": N}.  `limit` caps the rows (the
  * stream ends after them; default and maximum 10M), `timeout_ms` the time
  * (default 30 s; more than 10 min is refused).  A download (downloads.c)
@@ -145,7 +147,9 @@ static void *produce(void *arg)
     ut_buf plan = {0};
     if (q->stats) query_plan(q, &plan);
     int64_t n = sq_query(q->e, q->sql, &outer, q->err, sizeof q->err);
-    int fin = sq_out_finish(o);
+    /* A failed Parquet result gets no footer: a reader refuses the file
+     * rather than take the rows before the failure for the whole result. */
+    int fin = n < 0 && !q->truncated && q->fmt == SQ_FMT_PARQUET ? 0 : sq_out_finish(o);
     if (q->stats && (n >= 0 || q->truncated) && !q->cancelled && !fin) write_stats(q, &plan, f);
     ut_buf_free(&plan);
     if (n >= 0 && !q->headers) /* CREATE TABLE AS, INSERT: no result columns; say what was written */
@@ -154,8 +158,8 @@ static void *produce(void *arg)
         q->kind = sq_error_kind(q->e);
         q->failed = 1;
         int started = q->rows > 0 || (q->headers && q->fmt != SQ_FMT_NDJSON);
-        if (started && q->fmt != SQ_FMT_JSON) {
-            /* the stream has started: say it at the end (JSON: trailer only) */
+        if (started && q->fmt != SQ_FMT_JSON && q->fmt != SQ_FMT_PARQUET) {
+            /* the stream has started: say it at the end (JSON, Parquet: trailer only) */
             ut_buf b = {0};
             if (q->fmt == SQ_FMT_NDJSON) {
                 ut_buf_puts(&b, "{\"error\":");
@@ -290,8 +294,8 @@ static int parse_request(struct MHD_Connection *c, const char *body, size_t n, q
         return ut_err(err, errlen, "timeout_ms %lld is over the maximum of %lld",
                       (long long)q->timeout_ms, (long long)max_tmo);
     q->fmt = SQ_FMT_JSON;
-    if (fmt && (sq_format_parse(fmt, &q->fmt) || q->fmt == SQ_FMT_TABLE || q->fmt == SQ_FMT_PARQUET))
-        return ut_err(err, errlen, "format '%s' is not one of json, ndjson, csv, tsv", fmt);
+    if (fmt && (sq_format_parse(fmt, &q->fmt) || q->fmt == SQ_FMT_TABLE))
+        return ut_err(err, errlen, "format '%s' is not one of json, ndjson, csv, tsv, parquet", fmt);
     int64_t max_rows = download ? INT64_MAX : DEFAULT_MAX_ROWS;
     if (q->limit <= 0 || q->limit > max_rows) q->limit = max_rows;
     if (q->timeout_ms <= 0) q->timeout_ms = DEFAULT_TIMEOUT_MS;
@@ -360,7 +364,7 @@ int sv__query_check(struct MHD_Connection *c, const char *body, size_t n, const 
     free(q.sql);
     free(q.params);
     *ext = q.fmt == SQ_FMT_CSV ? "csv" : q.fmt == SQ_FMT_TSV ? "tsv"
-         : q.fmt == SQ_FMT_NDJSON ? "ndjson" : "json";
+         : q.fmt == SQ_FMT_NDJSON ? "ndjson" : q.fmt == SQ_FMT_PARQUET ? "parquet" : "json";
     return rc;
 }
 
@@ -426,7 +430,8 @@ enum MHD_Result sv__query_run(sv_server *s, struct MHD_Connection *c, const char
         }
     }
     const char *ct = q->fmt == SQ_FMT_CSV ? "text/csv" : q->fmt == SQ_FMT_TSV ? "text/tab-separated-values"
-                   : q->fmt == SQ_FMT_NDJSON ? "application/x-ndjson" : "application/json";
+                   : q->fmt == SQ_FMT_NDJSON ? "application/x-ndjson"
+                   : q->fmt == SQ_FMT_PARQUET ? "application/vnd.apache.parquet" : "application/json";
     struct MHD_Response *r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 << 10, read_cb,
                                                                q, free_cb);
     if (!r) {

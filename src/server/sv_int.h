@@ -19,7 +19,7 @@ typedef struct sv__ticket {
     char *body;                /* the query request */
     size_t n;
     int writer;
-    char ext[8];               /* of the file name: csv, tsv, ndjson, json */
+    char ext[8];               /* of the file name: csv, tsv, ndjson, json, parquet */
     uint64_t expires_ms;       /* monotonic */
 } sv__ticket;
 

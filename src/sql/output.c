@@ -10,6 +10,9 @@
 
 #define SQ_OUT_SAMPLE 1000
 #define SQ_OUT_MAX_WIDTH 60
+/* A Parquet stream (no path) holds one row group in memory: keep it small. */
+#define SQ_OUT_STREAM_RG_ROWS (64 << 10)
+#define SQ_OUT_STREAM_RG_BYTES ((size_t)16 << 20)
 
 struct sq_out {
     FILE *f;
@@ -45,7 +48,7 @@ sq_out *sq_out_create(FILE *f, sq_format fmt, const char *parquet_path)
     sq_out *o = ut_calloc(1, sizeof *o);
     o->f = f;
     o->fmt = fmt;
-    if (fmt == SQ_FMT_PARQUET) {
+    if (fmt == SQ_FMT_PARQUET && parquet_path) {
         o->path = ut_strdup(parquet_path);
         size_t n = strlen(parquet_path) + 16;
         o->tmp = ut_malloc(n);
@@ -189,6 +192,11 @@ static void flush_buf(sq_out *o)
 
 /* ---- parquet ------------------------------------------------------------------ */
 
+static int stream_write(void *ctx, const void *p, size_t n)
+{
+    return fwrite(p, 1, n, ctx) == n ? 0 : -1;
+}
+
 static int parquet_open(sq_out *o, sqlite3_stmt *st)
 {
     pq_column_spec *specs = ut_calloc((size_t)o->ncols, sizeof *specs);
@@ -218,7 +226,16 @@ static int parquet_open(sq_out *o, sqlite3_stmt *st)
         specs[i].type = t == SQLITE_INTEGER ? PQ_INT64 : t == SQLITE_FLOAT ? PQ_DOUBLE : PQ_STRING;
         specs[i].optional = 1;
     }
-    o->w = pq_writer_create(o->tmp, specs, o->ncols, NULL, o->err, sizeof o->err);
+    if (o->path) {
+        o->w = pq_writer_create(o->tmp, specs, o->ncols, NULL, o->err, sizeof o->err);
+    } else {
+        pq_writer_opts po;
+        pq_writer_opts_init(&po);
+        po.row_group_rows = SQ_OUT_STREAM_RG_ROWS;
+        po.row_group_bytes = SQ_OUT_STREAM_RG_BYTES;
+        o->w = pq_writer_create_stream("the result", stream_write, o->f, specs, o->ncols, &po,
+                                       o->err, sizeof o->err);
+    }
     free(specs);
     return o->w ? 0 : -1;
 }
@@ -403,6 +420,7 @@ int sq_out_finish(sq_out *o)
         if (pq_writer_close(o->w, o->err, sizeof o->err)) return -1;
         pq_writer_destroy(o->w);
         o->w = NULL;
+        if (!o->path) return fflush(o->f) ? ut_err(o->err, sizeof o->err, "write error") : 0;
         if (rename(o->tmp, o->path)) {
             ut_err(o->err, sizeof o->err, "cannot rename %s to %s", o->tmp, o->path);
             return -1;

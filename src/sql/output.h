@@ -21,7 +21,9 @@ typedef struct sq_out sq_out;
 /* "table" | "csv" | "tsv" | "ndjson" | "json" | "parquet": 0 or -1. */
 int sq_format_parse(const char *s, sq_format *out);
 /* An output to f (text formats) or to parquet_path (SQ_FMT_PARQUET: written
- * to "<path>.tmp", renamed by sq_out_finish).  Never NULL. */
+ * to "<path>.tmp", renamed by sq_out_finish).  SQ_FMT_PARQUET without a
+ * path streams the file to f (row groups of at most 65,536 rows or 16 MiB,
+ * so memory stays bounded; complete after sq_out_finish).  Never NULL. */
 sq_out *sq_out_create(FILE *f, sq_format fmt, const char *parquet_path);
 /* Fill *s so sq_query writes to o. */
 void sq_out_sink(sq_out *o, sq_sink *s);

@@ -3,8 +3,8 @@
 // and its detail shows the catalog's columns, partitions, sample rows and
 // DDL; Query runs SQL into the virtualised grid (200k rows, only a window of
 // them in the DOM), Cancel stops a running query on the server too, and
-// Download CSV of the 200k-row result is byte for byte `sluice sql --format
-// csv`.  Labelled controls, keyboard use of the grid, no console errors.
+// Download CSV (Parquet) of the 200k-row result is byte for byte `sluice sql
+// --format csv` (`--format parquet`).  Labelled controls, keyboard use of the grid, no console errors.
 // Screenshots in tests/out/console-*.png.
 import fs from 'node:fs';
 import path from 'node:path';
@@ -180,6 +180,18 @@ await R.guard('console_download_csv', async () => {
     if (got.toString().split('\n').length !== 200002) p.push(`${got.toString().split('\n').length - 2} data lines`);
     console.log(`# 200000-row CSV download, ${got.length} bytes, in ${Date.now() - t0} ms`);
     R.check('console_download_csv', p);
+});
+
+await R.guard('console_download_parquet', async () => {
+    const p = [];
+    const [dl] = await Promise.all([page.waitForEvent('download', { timeout: 30000 }), page.click('#download-parquet')]);
+    if (dl.suggestedFilename() !== 'result.parquet') p.push(`file name ${dl.suggestedFilename()}`);
+    const got = fs.readFileSync(await dl.path());
+    const want = spawnSync(BIN, ['sql', '--data', DATA, '--format', 'parquet', BIG], { maxBuffer: 1 << 30 });
+    if (want.status !== 0) p.push(`sluice sql failed: ${want.stderr}`);
+    else if (Buffer.compare(got, want.stdout) !== 0)
+        p.push(`download (${got.length} bytes) differs from sluice sql --format parquet (${want.stdout.length} bytes)`);
+    R.check('console_download_parquet', p);
 });
 
 await R.guard('console_cancel', async () => {

@@ -4,6 +4,7 @@
 #include "t.h"
 #include "convert/pipe.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -148,4 +149,61 @@ TEST(writer_append_same_bytes)
     free(y);
     unlink(a);
     unlink(b);
+}
+
+/* pq_writer_create_stream's sink: into a buffer, failing after `fail_at` bytes. */
+typedef struct sink_buf {
+    ut_buf b;
+    size_t fail_at;
+} sink_buf;
+
+static int sink_write(void *ctx, const void *p, size_t n)
+{
+    sink_buf *s = ctx;
+    if (s->fail_at && s->b.len + n > s->fail_at) {
+        errno = EPIPE;
+        return -1;
+    }
+    ut_buf_put(&s->b, p, n);
+    return 0;
+}
+
+TEST(writer_stream_same_bytes_as_file)
+{
+    pq_column_spec spec[1] = {{.name = "v", .type = PQ_INT64, .optional = 1}};
+    pq_writer_opts o;
+    pq_writer_opts_init(&o);
+    o.row_group_rows = 1000;
+    char a[64];
+    snprintf(a, sizeof a, "/tmp/sluice-stream-%d.parquet", (int)getpid());
+    pq_writer *f = pq_writer_create(a, spec, 1, &o, err, sizeof err);
+    put_rows(f, 0, 2500);
+    CHECK_EQ_INT(pq_writer_close(f, err, sizeof err), 0);
+    pq_writer_destroy(f);
+    sink_buf s = {0};
+    pq_writer *w = pq_writer_create_stream("stream", sink_write, &s, spec, 1, &o, err, sizeof err);
+    put_rows(w, 0, 1500);
+    CHECK(s.b.len > 4); /* the first row group went out before close */
+    put_rows(w, 1500, 2500);
+    CHECK_EQ_INT(pq_writer_close(w, err, sizeof err), 0);
+    pq_writer_destroy(w);
+    char *x;
+    long nx = file_bytes(a, &x);
+    CHECK_EQ_INT(nx, (long)s.b.len);
+    CHECK(nx == (long)s.b.len && !memcmp(x, s.b.p, (size_t)nx));
+    free(x);
+    unlink(a);
+    /* a sink that fails: the writer says so, naming the stream */
+    sink_buf bad = {.fail_at = 100};
+    w = pq_writer_create_stream("result", sink_write, &bad, spec, 1, &o, err, sizeof err);
+    int rc = 0;
+    for (int i = 0; i < 3000 && !rc; i++) {
+        rc = pq_writer_put_i64(w, 0, i * 7919) || pq_writer_end_row(w);
+    }
+    if (!rc) rc = pq_writer_close(w, err, sizeof err) ? 1 : 0;
+    CHECK(rc);
+    CHECK(strstr(pq_writer_error(w), "result: write") || strstr(err, "result: write"));
+    pq_writer_destroy(w);
+    ut_buf_free(&s.b);
+    ut_buf_free(&bad.b);
 }

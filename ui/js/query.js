@@ -1,6 +1,6 @@
 // Query: an SQL editor (highlighted), Run with a time limit and Cancel, the
-// result streamed into a virtualised grid, and the full result as CSV
-// streamed from the server straight to disk (POST /v1/downloads).
+// result streamed into a virtualised grid, and the full result as CSV or
+// Parquet streamed from the server straight to disk (POST /v1/downloads).
 import { api, apiJson, h, num, bytes } from './api.js';
 import { highlight } from './sqlhl.js';
 import { Grid } from './grid.js';
@@ -57,7 +57,8 @@ export function queryPage(el, params) {
     const limit = h('input', { id: 'time-limit', type: 'number', min: '1', max: '600', value: '30', inputmode: 'numeric' });
     const runBtn = h('button', { type: 'button', id: 'run', onclick: () => run() }, 'Run');
     const cancelBtn = h('button', { type: 'button', id: 'cancel', disabled: true, onclick: () => cancel() }, 'Cancel');
-    const dlBtn = h('button', { type: 'button', id: 'download-csv', class: 'quiet', onclick: () => download() }, 'Download CSV');
+    const dlBtn = h('button', { type: 'button', id: 'download-csv', class: 'quiet', onclick: () => download('csv') }, 'Download CSV');
+    const pqBtn = h('button', { type: 'button', id: 'download-parquet', class: 'quiet', onclick: () => download('parquet') }, 'Download Parquet');
     const status = h('p', { id: 'status', class: 'status', role: 'status' }, 'Ctrl+Enter runs the query.');
     const out = h('div', { id: 'result' });
     const readBox = h('div', { id: 'read-stats', class: 'note' });
@@ -75,7 +76,7 @@ export function queryPage(el, params) {
     el.append(h('label', { for: 'sql' }, 'SQL'), ed.el,
         h('p', { id: 'sql-help', class: 'note' }, 'Read-only SQL over the lake tables (SQLite dialect). Ctrl+Enter runs it; Ctrl+Space completes table and column names.'),
         h('div', { class: 'toolbar' }, runBtn, cancelBtn,
-            h('label', { for: 'time-limit' }, 'Time limit (s)'), limit, dlBtn),
+            h('label', { for: 'time-limit' }, 'Time limit (s)'), limit, dlBtn, pqBtn),
         status, readBox, out);
 
     const seconds = () => Math.min(600, Math.max(1, Number(limit.value) || 30));
@@ -143,11 +144,11 @@ export function queryPage(el, params) {
         if (ctl) ctl.abort(); // the server stops the query when the connection closes
     }
 
-    async function download() {
+    async function download(format) {
         try {
             const t = await apiJson('/v1/downloads', { method: 'POST',
-                body: JSON.stringify({ sql: ed.ta.value, format: 'csv', timeout_ms: 6 * 3600 * 1000 }) });
-            const a = h('a', { href: t.url, download: 'result.csv', class: 'hidden' });
+                body: JSON.stringify({ sql: ed.ta.value, format, timeout_ms: 6 * 3600 * 1000 }) });
+            const a = h('a', { href: t.url, download: `result.${format}`, class: 'hidden' });
             document.body.append(a);
             a.click();
             a.remove();
