@@ -174,6 +174,14 @@ typedef struct ct_schema_version {
 int ct_schema_history(ct_catalog *c, int64_t table_id, ct_schema_version **out, char *err,
                       size_t errlen);
 
+typedef struct ct_schema_change {
+    char table[256];
+    ct_schema_version v;
+} ct_schema_change;
+/* The `limit` (1..1000) latest schema changes over all tables (versions
+ * after a table's first), newest first (*out malloc'ed).  Count or -1. */
+int ct_schema_recent(ct_catalog *c, int limit, ct_schema_change **out, char *err, size_t errlen);
+
 /* ---- files ------------------------------------------------------------------- */
 
 typedef struct ct_colstat {

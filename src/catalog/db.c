@@ -274,6 +274,10 @@ static const char *const ct_sql[S__COUNT] = {
                          "ncols, columns_json) VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
     [S_VERSIONS_OF] = "SELECT version, created_ms, change, ncols FROM schema_versions "
                       "WHERE table_id = ?1 ORDER BY version",
+    [S_VERSIONS_RECENT] = "SELECT t.name, v.version, v.created_ms, v.change, v.ncols "
+                          "FROM schema_versions v JOIN tables t ON t.id = v.table_id "
+                          "WHERE v.version > 1 ORDER BY v.created_ms DESC, t.name, v.version DESC "
+                          "LIMIT ?1",
     [S_FILE_INSERT] = "INSERT INTO files(table_id, path, partition, rows, bytes, schema_version, "
                       "created_ms, min_offset, max_offset) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     [S_FILE_FIND_PATH] = "SELECT id, state FROM files WHERE table_id = ?1 AND path = ?2",

@@ -2,6 +2,7 @@
 #include "catalog/ct_int.h"
 #include "util/util.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -664,6 +665,33 @@ int ct_schema_history(ct_catalog *c, int64_t table_id, ct_schema_version **out, 
     if (rc != SQLITE_DONE) {
         free(v);
         return ct_sqlerr(c, "read schema history", err, errlen);
+    }
+    *out = v;
+    return n;
+}
+
+int ct_schema_recent(ct_catalog *c, int limit, ct_schema_change **out, char *err, size_t errlen)
+{
+    assert(limit > 0 && limit <= 1000);
+    *out = NULL;
+    sqlite3_stmt *s = ct_stmt(c, S_VERSIONS_RECENT, err, errlen);
+    if (!s) return -1;
+    sqlite3_bind_int(s, 1, limit);
+    ct_schema_change *v = ut_calloc((size_t)limit, sizeof *v);
+    int n = 0, rc;
+    while (n < limit && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        ct_col_text(s, 0, v[n].table, sizeof v[n].table);
+        v[n].v.version = sqlite3_column_int(s, 1);
+        v[n].v.created_ms = sqlite3_column_int64(s, 2);
+        ct_col_text(s, 3, v[n].v.change, sizeof v[n].v.change);
+        v[n].v.ncols = sqlite3_column_int(s, 4);
+        n++;
+    }
+    if (n == limit) rc = SQLITE_DONE;
+    ct_done(s);
+    if (rc != SQLITE_DONE) {
+        free(v);
+        return ct_sqlerr(c, "read recent schema changes", err, errlen);
     }
     *out = v;
     return n;

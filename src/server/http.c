@@ -108,6 +108,7 @@ static int get_kind(const char *url)
         (!strncmp(url, "/v1/streams/", 12) && url[12] && !strchr(url + 12, '/')))
         return GET_INFO;
     if (!strncmp(url, "/v1/tables", 10) && (!url[10] || url[10] == '/')) return GET_TABLES;
+    if (!strcmp(url, "/v1/schema-changes")) return GET_TABLES;
     if (!strncmp(url, "/v1/downloads/", 14) && url[14] && !strchr(url + 14, '/')) return GET_DOWNLOAD;
     if (strncmp(url, "/v1/", 4) && strcmp(url, "/v1")) return GET_ASSET;
     return GET_NONE;

@@ -1,10 +1,11 @@
-/* GET /v1/streams, /v1/streams/{stream} and /metrics. */
+/* GET /v1/streams (with the journals' disk), /v1/streams/{stream} and /metrics. */
 #include "server/sv_int.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <time.h>
 
 /* "groups":[...] of a stream: consumer groups with lag, pending, consumers. */
@@ -94,6 +95,35 @@ static void stream_json(sv__stream *st, ut_buf *b, int with_groups)
     ut_buf_putc(b, '}');
 }
 
+/* Free and total bytes of the file system holding the journals: 0, or -1. */
+static int disk_space(sv_server *s, uint64_t *free_b, uint64_t *total_b)
+{
+    struct statvfs v;
+    if (statvfs(s->streams_dir, &v)) return -1;
+    *free_b = (uint64_t)v.f_bavail * v.f_frsize;
+    *total_b = (uint64_t)v.f_blocks * v.f_frsize;
+    return 0;
+}
+
+/* ,"disk":{...}: the journals' file system and what ingest needs free. */
+static void disk_json(sv_server *s, int n, ut_buf *out)
+{
+    uint64_t journals = 0, free_b = 0, total_b = 0;
+    for (int i = 0; i < n; i++) {
+        jr_info in;
+        jr_stream_info(s->streams[i]->jr, &in);
+        journals += in.bytes;
+    }
+    if (disk_space(s, &free_b, &total_b)) {
+        ut_buf_puts(out, ",\"disk\":null");
+        return;
+    }
+    ut_buf_printf(out, ",\"disk\":{\"free_bytes\":%llu,\"total_bytes\":%llu,"
+                       "\"min_free_bytes\":%llu,\"journal_bytes\":%llu}",
+                  (unsigned long long)free_b, (unsigned long long)total_b,
+                  (unsigned long long)s->o.min_free_disk, (unsigned long long)journals);
+}
+
 void sv__info_streams(sv_server *s, ut_buf *out)
 {
     pthread_mutex_lock(&s->mu);
@@ -104,7 +134,9 @@ void sv__info_streams(sv_server *s, ut_buf *out)
         if (i) ut_buf_putc(out, ',');
         stream_json(s->streams[i], out, 1);
     }
-    ut_buf_puts(out, "]}\n");
+    ut_buf_putc(out, ']');
+    disk_json(s, n, out);
+    ut_buf_puts(out, "}\n");
 }
 
 int sv__info_stream(sv_server *s, const char *name, ut_buf *out)
@@ -271,6 +303,14 @@ void sv__metrics(sv_server *s, ut_buf *b)
     for (int i = 0; i < n; i++) jr_group_list_free(gl[i], gn[i]);
     free(gl);
     free(gn);
+    uint64_t free_b, total_b;
+    if (disk_space(s, &free_b, &total_b) == 0) {
+        help(b, "sluice_disk_free_bytes", "gauge",
+             "Bytes free (to unprivileged users) on the journals' file system.");
+        ut_buf_printf(b, "sluice_disk_free_bytes %llu\n", (unsigned long long)free_b);
+        help(b, "sluice_disk_total_bytes", "gauge", "Size of the journals' file system.");
+        ut_buf_printf(b, "sluice_disk_total_bytes %llu\n", (unsigned long long)total_b);
+    }
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     help(b, "sluice_uptime_seconds", "gauge", "Seconds since the server started.");

@@ -7,6 +7,8 @@
  *                                   "ddl" per dialect
  *   GET /v1/tables/{table}/sample   ?limit=N (default 100, at most 1000): the first
  *                                   rows, as POST /v1/query answers (JSON array)
+ *   GET /v1/schema-changes          ?limit=N (default 20, at most 1000): the latest
+ *                                   schema changes of all tables, newest first
  *
  * The query API's tokens: a read token may read all of it.  The catalog is
  * opened read-only per request (WAL: it never waits for the sinks). */
@@ -20,6 +22,7 @@
 
 #define MAX_FILES_LISTED 1000
 #define MAX_SAMPLE 1000
+#define MAX_CHANGES 1000
 
 static const char *const dialects[] = {"trino", "athena", "spark", "duckdb"};
 
@@ -107,6 +110,34 @@ static enum MHD_Result sample(sv_server *s, struct MHD_Connection *c, const char
     return r;
 }
 
+/* GET /v1/schema-changes: {"changes":[{"table","version","created_ms","change","columns"}]} */
+static int schema_changes(sv_server *s, struct MHD_Connection *c, ut_buf *out, char *err,
+                          size_t errlen)
+{
+    const char *lim = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "limit");
+    long n = lim ? strtol(lim, NULL, 10) : 20;
+    if (n <= 0 || n > MAX_CHANGES) n = n <= 0 ? 20 : MAX_CHANGES;
+    ct_catalog *cat;
+    int rc = open_catalog(s, &cat, err, errlen);
+    if (rc < 0) return 500;
+    ct_schema_change *v = NULL;
+    int got = rc ? ct_schema_recent(cat, (int)n, &v, err, errlen) : 0;
+    ct_close(cat);
+    if (got < 0) return 500;
+    ut_buf_puts(out, "{\"changes\":[");
+    for (int i = 0; i < got; i++) {
+        ut_buf_puts(out, i ? ",{\"table\":" : "{\"table\":");
+        ut_json_str(out, v[i].table, strlen(v[i].table));
+        ut_buf_printf(out, ",\"version\":%d,\"created_ms\":%lld,\"change\":", v[i].v.version,
+                      (long long)v[i].v.created_ms);
+        ut_json_str(out, v[i].v.change, strlen(v[i].v.change));
+        ut_buf_printf(out, ",\"columns\":%d}", v[i].v.ncols);
+    }
+    ut_buf_puts(out, "]}\n");
+    free(v);
+    return 200;
+}
+
 enum MHD_Result sv__tables(sv_server *s, struct MHD_Connection *c, const char *url)
 {
     int writer;
@@ -116,7 +147,9 @@ enum MHD_Result sv__tables(sv_server *s, struct MHD_Connection *c, const char *u
     ut_buf out = {0};
     int code;
     const char *rest = url + strlen("/v1/tables");
-    if (!*rest || !strcmp(rest, "/")) {
+    if (!strcmp(url, "/v1/schema-changes")) {
+        code = schema_changes(s, c, &out, err, sizeof err);
+    } else if (!*rest || !strcmp(rest, "/")) {
         ct_catalog *cat;
         code = open_catalog(s, &cat, err, sizeof err) < 0 ? 500 : 200;
         if (code == 200 && ct_tables_json(cat, &out, err, sizeof err)) code = 500;

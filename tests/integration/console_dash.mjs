@@ -5,7 +5,8 @@
 // is refused as no date, the query goes on a dashboard whose shared
 // parameter changes the chart's points, the read-only link shows the same
 // without editing, a browser request without the CSRF header is refused,
-// and the Jobs and Home pages show a job's failed run.
+// and the Jobs and Home pages show a job's failed run; Home shows the
+// streams' records/s and sink lag, the disk, and a schema change.
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync, execFileSync } from 'node:child_process';
@@ -202,6 +203,40 @@ await R.guard('dash_jobs_failed_run', async () => {
     await page.waitForSelector('#home-tables tr[data-table="t1_events"]', { timeout: 10000 });
     await shot('home');
     R.check('dash_jobs_failed_run', p);
+});
+
+await R.guard('dash_home_streams_disk_schema', async () => {
+    // Home shows each stream's records/s and sink lag (as GET /v1/streams has them), the
+    // journals' disk, and the schema change a new field makes
+    const p = [];
+    await page.goto(srv.url + '/');
+    await page.waitForSelector('#home-streams tr[data-stream="events"]', { timeout: 10000 });
+    const api = await (await fetch(`${srv.url}/v1/streams`)).json();
+    const ev = api.streams.find((x) => x.name === 'events');
+    const lag = await page.getAttribute('#home-streams tr[data-stream="events"]', 'data-lag');
+    if (lag !== String(ev.sink.lag)) p.push(`Home lag ${lag}, API ${ev.sink.lag}`);
+    if (!api.disk || !(api.disk.free_bytes > 0) || !(api.disk.total_bytes >= api.disk.free_bytes) || !(api.disk.journal_bytes > 0))
+        p.push(`GET /v1/streams disk: ${JSON.stringify(api.disk)}`);
+    const free = Number(await page.getAttribute('#home-disk-figures', 'data-free'));
+    if (!(free > 0) || Math.abs(free - api.disk.free_bytes) > 1e9) p.push(`Home disk free ${free}, API ${api.disk.free_bytes}`);
+    const m = /^sluice_disk_free_bytes (\d+)$/m.exec(await (await fetch(`${srv.url}/metrics`)).text());
+    if (!m) p.push('no sluice_disk_free_bytes in /metrics');
+    // records between two refreshes give a rate; a new field is a schema change
+    const lines = Array.from({ length: 500 }, (_, i) => JSON.stringify({ event_id: `home-${i}`, event_type: 'view', ts: '2024-05-03T10:00:00Z', home_new_field: i }));
+    const r = await srv.post('events', lines);
+    if (r.code !== 200) p.push(`ingest ${r.code} ${r.body}`);
+    await page.waitForFunction(() => Number(document.querySelector('#home-streams tr[data-stream="events"]')?.dataset.rate) > 0,
+        null, { timeout: 15000 }).catch(() => p.push('no records/s after 500 records'));
+    await srv.landed('events');
+    await page.goto(srv.url + '/');
+    await page.waitForSelector('#home-schema tr[data-table="t1_events"]', { timeout: 10000 })
+        .catch(() => p.push('no schema change listed for t1_events'));
+    const ch = await (await fetch(`${srv.url}/v1/schema-changes?limit=5`, { headers: { Authorization: 'Bearer rtok' } })).json();
+    if (!ch.changes?.some((c) => c.table === 't1_events' && /home_new_field/.test(c.change))) p.push(`schema-changes: ${JSON.stringify(ch)}`);
+    const anon = await fetch(`${srv.url}/v1/schema-changes`);
+    if (anon.status !== 401) p.push(`schema-changes without a token: ${anon.status}`);
+    await shot('home-streams');
+    R.check('dash_home_streams_disk_schema', p);
 });
 
 await R.guard('dash_a11y', async () => {

@@ -194,6 +194,25 @@ TEST(catalog_schema_versions)
     CHECK_EQ_INT(n, 4);
     CHECK_EQ_STR(h[3].change, "added n int32; widened cost double -> string");
     free(h);
+
+    /* the latest changes over all tables: versions after the first, newest first */
+    int64_t t2 = mktable(c, "u");
+    CHECK(ct_schema_set(c, t2, cols, 1, NULL, &v, err, sizeof err) == 0);
+    ct_schema_change *rc;
+    n = ct_schema_recent(c, 10, &rc, err, sizeof err);
+    CHECK_EQ_INT(n, 3); /* t's versions 2..4; u has only its first */
+    CHECK_EQ_STR(rc[0].table, "t");
+    CHECK_EQ_INT(rc[0].v.version, 4);
+    CHECK_EQ_STR(rc[0].v.change, "added n int32; widened cost double -> string");
+    CHECK_EQ_INT(rc[2].v.version, 2);
+    CHECK(rc[0].v.created_ms >= rc[2].v.created_ms);
+    free(rc);
+    CHECK(ct_schema_set(c, t2, cols, 2, NULL, &v, err, sizeof err) == 0);
+    n = ct_schema_recent(c, 2, &rc, err, sizeof err);
+    CHECK_EQ_INT(n, 2); /* the limit holds */
+    CHECK(rc[0].v.created_ms >= rc[1].v.created_ms);
+    CHECK(!strcmp(rc[0].table, "u") || rc[0].v.created_ms == rc[1].v.created_ms);
+    free(rc);
     ct_close(c);
 }
 
