@@ -374,6 +374,17 @@ typedef struct cf_scheduler {
     int64_t max_deliveries;   /* a task delivered this often (workers died) is dead-lettered */
 } cf_scheduler;
 
+/* alerts: the built-in alerts of sluice serve (src/jobs/builtin.c). */
+typedef struct cf_alerts {
+    char *webhook;            /* Slack-compatible webhook (templated); "" = log and console only */
+    int64_t every_ms;         /* how often the checks run */
+    bool job_failures;        /* a job run failed or was dead-lettered */
+    bool schema_changes;      /* a lake table's schema changed */
+    int64_t sink_lag;         /* records a sink may lag; 0 = no lag check */
+    int64_t sink_lag_for_ms;  /* ... above it, and not shrinking, this long */
+    int64_t cooldown_ms;      /* a triggered lag alert notifies again at most this often */
+} cf_alerts;
+
 /* sources.<name>.multiline: records that span lines. */
 typedef struct cf_multiline {
     char *start;             /* a line matching this regex starts a record; "" = one line each */
@@ -426,6 +437,7 @@ typedef struct cf_config {
     int64_t workers;          /* worker threads of sluice serve */
     char *secrets_dir;        /* files named like the secrets; "" = none */
     cf_scheduler scheduler;
+    cf_alerts alerts;
     cf_job *jobs;             /* sorted by name */
     int njobs;
     cf_pool *pools;           /* sorted by name */

@@ -1066,6 +1066,39 @@ static const cf__table scheduler_table = {"scheduler", "The jobs scheduler and t
                                           scheduler_fields, sizeof(cf_scheduler), 0,
                                           check_scheduler, 0, 0};
 
+/* ---- alerts ------------------------------------------------------------------------ */
+
+static const cf__field alerts_fields[] = {
+    {"webhook", CF_STRING, "", offsetof(cf_alerts, webhook),
+     "Where the built-in alerts' notices go: a Slack-compatible incoming webhook URL (may be "
+     "`{{secret.NAME}}`). Empty: notices are only logged and shown on the console's Alerts "
+     "page.", 0, 0, 0, 0, 0, 0},
+    {"every", CF_DURATION, "1m", offsetof(cf_alerts, every_ms),
+     "How often `sluice serve` runs the built-in checks.", 100, DAY, 0, 0, 0, 0},
+    {"job_failures", CF_BOOL, "true", offsetof(cf_alerts, job_failures),
+     "Notify each job run that failed or was dead-lettered (once), and when every job's "
+     "latest run succeeds again.", 0, 0, 0, 0, 0, 0},
+    {"schema_changes", CF_BOOL, "true", offsetof(cf_alerts, schema_changes),
+     "Notify each new schema version of a lake table (a column added or widened, a source "
+     "column dropped).", 0, 0, 0, 0, 0, 0},
+    {"sink_lag", CF_INT, "0", offsetof(cf_alerts, sink_lag),
+     "Records a stream's lake sink may lag behind the stream: above this for `sink_lag_for` "
+     "without shrinking, the alert triggers (a sink stopped past the journal's end triggers at "
+     "once). 0: no lag check.", 0, INT64_MAX, 0, 0, 0, 0},
+    {"sink_lag_for", CF_DURATION, "5m", offsetof(cf_alerts, sink_lag_for_ms),
+     "How long the lag must stay above `sink_lag` (and not shrink) before the alert triggers.",
+     0, DAY, 0, 0, 0, 0},
+    {"cooldown", CF_DURATION, "1h", offsetof(cf_alerts, cooldown_ms),
+     "While a lag alert stays triggered, it notifies again at most this often.", 0, 30 * DAY, 0,
+     0, 0, 0},
+    {0}};
+
+static const cf__table alerts_table = {
+    "alerts",
+    "Built-in alerts of `sluice serve`: failed job runs, schema changes and sink lag, checked "
+    "every `every` and sent to `webhook` (see [alerts](jobs.md#built-in-alerts)).",
+    alerts_fields, sizeof(cf_alerts), 0, NULL, 0, 0};
+
 /* ---- sources.<name> (sluice tail) ---------------------------------------------- */
 
 static const char *const source_formats[] = {"json", "combined", "nginx", "regex", "plain", NULL};
@@ -1205,6 +1238,8 @@ static const cf__field root_fields[] = {
      0, 0, 0, 0, 0, 0},
     {"scheduler", CF_SECTION, NULL, offsetof(cf_config, scheduler),
      "See [`scheduler`](#scheduler).", 0, 0, 0, &scheduler_table, 0, 0},
+    {"alerts", CF_SECTION, NULL, offsetof(cf_config, alerts), "See [`alerts`](#alerts).", 0, 0,
+     0, &alerts_table, 0, 0},
     {"pools", CF_MAP, NULL, offsetof(cf_config, pools),
      "Rate and concurrency limits, see [`pools.<name>`](#poolsname).", 0, CF_MAX_POOLS, 0,
      &pool_table, offsetof(cf_config, npools), 0},

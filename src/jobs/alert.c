@@ -2,12 +2,20 @@
  * Slack-compatible JSON body {"text": "..."} (Slack, Mattermost, Rocket.Chat
  * and Teams' incoming webhooks read it), 10 s at most, the answer read and
  * dropped (capped).  Best effort: the alert is in the _alerts stream either
- * way; a webhook that fails is logged, never fails the run. */
-#include "jobs/jb_int.h"
+ * way; a webhook that fails is logged, never fails the run.
+ *
+ * Also the saved state of an alert job, <data_dir>/jobs/alerts/<job>.json
+ * ({"state":"ok|triggered","since":ms,"notified":ms}), which kind_alert.c
+ * writes and GET /v1/alerts reads. */
+#include "jobs/jb_rt.h"
+#include "json/json.h"
 #include "log/log.h"
 
 #include <curl/curl.h>
+#include <stdio.h>
 #include <string.h>
+
+#define ALERT_STATE_MAX 4096
 
 #define ALERT_TIMEOUT_MS 10000
 #define ALERT_ANSWER_MAX 4096
@@ -53,4 +61,27 @@ int jb__alert_post(const char *url, const char *text, char *err, size_t errlen)
     if (status < 200 || status >= 300)
         return ut_err(err, errlen, "alert webhook: HTTP %ld", status);
     return 0;
+}
+
+void jb__alert_state_load(const char *data_dir, const char *job, jb_alert_state *s)
+{
+    char path[4400], err[600];
+    memset(s, 0, sizeof *s);
+    snprintf(path, sizeof path, "%s/jobs/alerts/%s.json", data_dir, job);
+    ut_buf b = {0};
+    int rc = ut_file_read(path, ALERT_STATE_MAX, &b, err, sizeof err);
+    if (rc < 0) lg_warn("jobs", "job %s: alert state: %s (starting from ok)", job, err);
+    js_parser *p = js_parser_create(ALERT_STATE_MAX, 4);
+    js_field f;
+    if (rc == 0 && js_obj_begin(p, (const char *)b.p, b.len, err, sizeof err) == 0)
+        while (js_obj_next(p, &f, err, sizeof err) == 1) {
+            if (f.key_len == 5 && !memcmp(f.key, "state", 5) && f.v.kind == JS_STRING)
+                s->triggered = f.v.n == 9 && !memcmp(f.v.s, "triggered", 9);
+            else if (f.key_len == 5 && !memcmp(f.key, "since", 5) && f.v.kind == JS_INT)
+                s->since_ms = f.v.i;
+            else if (f.key_len == 8 && !memcmp(f.key, "notified", 8) && f.v.kind == JS_INT)
+                s->notified_ms = f.v.i;
+        }
+    js_parser_destroy(p);
+    ut_buf_free(&b);
 }

@@ -534,5 +534,11 @@ int jb_check(const cf_config *cf, char *err, size_t errlen)
     }
     free(w.path);
     free(w.color);
+    if (rc == 0 && cf->alerts.webhook[0]) { /* the built-in alerts' webhook (builtin.c) */
+        static const cf_job builtin_job = {.name = "alerts", .kind = CF_JOB_ALERT};
+        if (jb__tmpl_check(cf, &builtin_job, cf->alerts.webhook, msg, sizeof msg))
+            rc = ut_err(err, errlen, "%s: alerts.webhook: %s", cf->file ? cf->file : "config",
+                        msg);
+    }
     return rc;
 }

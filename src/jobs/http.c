@@ -1,5 +1,7 @@
 /* jobs: the HTTP API and the /metrics lines.
  *
+ *   GET  /v1/alerts                     alert jobs (state, condition, last run) and
+ *                                       the built-in alerts (checks, last notices)
  *   GET  /v1/jobs                       every job: kind, schedule, window, pool,
  *                                       next fire, runs by state, the last run
  *   GET  /v1/jobs/{job}/runs            ?state=S&limit=N&window=YYYY-MM-DD[THH:MM:SSZ]
@@ -429,9 +431,53 @@ static int tasks_http(jb_runtime *r, const char *what, const char *body, size_t 
     return 200;
 }
 
+/* GET /v1/alerts: {"jobs":[alert jobs, their state and last run],"builtin":{...}} */
+static int list_alerts(jb_runtime *r, ut_buf *out)
+{
+    char err[512];
+    ut_buf_puts(out, "{\"jobs\":[");
+    int k = 0;
+    pthread_mutex_lock(&r->cmu);
+    for (int i = 0; i < r->cf->njobs; i++) {
+        const cf_job *j = &r->cf->jobs[i];
+        if (j->kind != CF_JOB_ALERT) continue;
+        jb_alert_state st;
+        jb__alert_state_load(r->data_dir, j->name, &st);
+        ut_buf_puts(out, k++ ? ",{\"name\":" : "{\"name\":");
+        ut_json_str(out, j->name, strlen(j->name));
+        ut_buf_puts(out, ",\"schedule\":");
+        ut_json_str(out, j->schedule, strlen(j->schedule));
+        ut_buf_printf(out, ",\"every_ms\":%lld,\"query\":", (long long)j->every_ms);
+        ut_json_str(out, j->query, strlen(j->query));
+        ut_buf_puts(out, ",\"condition\":");
+        ut_json_str(out, j->condition, strlen(j->condition));
+        ut_buf_printf(out, ",\"cooldown_ms\":%lld,\"webhook\":%s,\"state\":\"%s\","
+                           "\"since_ms\":%lld,\"notified_ms\":%lld,\"last_run\":",
+                      (long long)j->cooldown_ms, j->alert_webhook[0] ? "true" : "false",
+                      st.triggered ? "triggered" : "ok", (long long)st.since_ms,
+                      (long long)st.notified_ms);
+        ct_run_filter f = {.job = j->name, .limit = 1};
+        ct_run *runs = NULL;
+        int n = ct_runs(r->cat, &f, &runs, err, sizeof err);
+        if (n > 0) json_run(out, &runs[0]);
+        else ut_buf_puts(out, "null");
+        free(runs);
+        ut_buf_putc(out, '}');
+    }
+    pthread_mutex_unlock(&r->cmu);
+    ut_buf_puts(out, "],\"builtin\":");
+    jb__builtin_json(r, out);
+    ut_buf_puts(out, "}\n");
+    return 200;
+}
+
 int jb_http(jb_runtime *r, const char *method, const char *path, const char *body, size_t len,
             int writer, const jb_http_args *a, ut_buf *out)
 {
+    if (!strcmp(path, "/v1/alerts")) {
+        if (strcmp(method, "GET")) return reply_error(out, 405, "use GET");
+        return list_alerts(r, out);
+    }
     if (!strcmp(path, "/v1/jobs")) {
         if (strcmp(method, "GET")) return reply_error(out, 405, "use GET");
         return list_jobs(r, out);

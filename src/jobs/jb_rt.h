@@ -92,6 +92,7 @@ struct jb_runtime {
     /* counters for /metrics */
     uint64_t runs_queued, tasks_taken, tasks_claimed, tasks_acked, dead_letters;
     struct jb_cstats *cstats; /* per job (cf->jobs order): collect runs' HTTP work */
+    struct jb__builtin *builtin; /* the built-in alerts (builtin.c), NULL if none */
 };
 
 /* What the collect runs of one job did, summed (kind_collect.c adds each
@@ -139,6 +140,22 @@ int jb__tmp_collect(jb_runtime *r, int now);
  * (every JB_RAW_SWEEP_MS; from jb__tmp_collect) or `now`. */
 #define JB_RAW_SWEEP_MS (10 * 60 * 1000)
 void jb__raw_sweep_due(jb_runtime *r, int now);
+/* builtin.c: the built-in alerts (config alerts:).  start: with thread, a
+ * thread checks every alerts.every (else tests call jb__builtin_check);
+ * nothing when every check is off.  0 / -1. */
+typedef struct jb__builtin jb__builtin;
+int jb__builtin_start(jb_runtime *r, int thread, char *err, size_t errlen);
+void jb__builtin_stop(jb_runtime *r);  /* joins the thread; idempotent */
+void jb__builtin_free(jb_runtime *r);  /* stops first; accepts none started */
+int jb__builtin_check(jb_runtime *r, char *err, size_t errlen);
+/* {"webhook":bool,"every_ms":..,"checks":[...],"notices":[...]} */
+void jb__builtin_json(jb_runtime *r, ut_buf *out);
+/* alert.c: the saved state of alert job `job` (none or unreadable: ok). */
+typedef struct jb_alert_state {
+    int triggered;
+    int64_t since_ms, notified_ms;
+} jb_alert_state;
+void jb__alert_state_load(const char *data_dir, const char *job, jb_alert_state *s);
 /* sched.c: one pass under r->cmu. */
 int jb__tick_locked(jb_runtime *r, ut_error *e);
 

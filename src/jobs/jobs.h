@@ -67,6 +67,10 @@ typedef struct jb_opts {
      * never hold a run back. */
     int (*table_progress)(void *ctx, const char *table, uint64_t *position, uint64_t *end);
     void *progress_ctx;
+    /* The i-th lake sink (0, 1, ...): its stream's name and lag in records
+     * (-1: unknown, the sink is stopped) and 1, or 0 past the last.  For
+     * the built-in sink_lag alert; NULL: no lag alert.  Takes progress_ctx. */
+    int (*sink_lag)(void *ctx, int i, char *stream, size_t n, int64_t *lag);
     int scheduler;             /* run the scheduler thread */
     int workers;               /* worker threads (0 = none) */
     /* NULL: the queue is the journal one under data_dir, which only one
@@ -121,7 +125,8 @@ typedef struct jb_http_args {
     const void *conn;
 } jb_http_args;
 
-/* GET /v1/jobs, GET /v1/jobs/{job}/runs, POST /v1/jobs/{job}/runs, and
+/* GET /v1/alerts (alert jobs with their state, the built-in alerts and their
+ * notices), GET /v1/jobs, GET /v1/jobs/{job}/runs, POST /v1/jobs/{job}/runs, and
  * the queue of sluice worker processes, POST /v1/jobs/_tasks/{take,
  * heartbeat,ack} (POSTs only with writer != 0): the JSON reply into out;
  * returns the HTTP status (204: no body). */

@@ -25,7 +25,6 @@
 #include <time.h>
 
 #define ALERT_ROW_MAX ((size_t)64 << 10) /* the first row's JSON */
-#define ALERT_STATE_MAX 4096
 
 typedef struct arow {
     ut_buf json;    /* {"col":value,... (not closed) */
@@ -118,38 +117,16 @@ static int holds(const cf_job *j, const ut_buf *row, ut_error *e)
     return k == XF_KEEP;
 }
 
-typedef struct astate {
-    int triggered;
-    int64_t since_ms, notified_ms;
-} astate;
+typedef jb_alert_state astate;
 
 static void state_path(const jb_task_ctx *c, char *out, size_t n)
 {
     snprintf(out, n, "%s/jobs/alerts/%s.json", c->rt->data_dir, c->job->name);
 }
 
-/* The saved state; none (or unreadable: logged) is ok. */
 static void load_state(const jb_task_ctx *c, astate *s)
 {
-    char path[4400], err[600];
-    memset(s, 0, sizeof *s);
-    state_path(c, path, sizeof path);
-    ut_buf b = {0};
-    int rc = ut_file_read(path, ALERT_STATE_MAX, &b, err, sizeof err);
-    if (rc < 0) lg_warn("jobs", "job %s: alert state: %s (starting from ok)", c->job->name, err);
-    js_parser *p = js_parser_create(ALERT_STATE_MAX, 4);
-    js_field f;
-    if (rc == 0 && js_obj_begin(p, (const char *)b.p, b.len, err, sizeof err) == 0)
-        while (js_obj_next(p, &f, err, sizeof err) == 1) {
-            if (f.key_len == 5 && !memcmp(f.key, "state", 5) && f.v.kind == JS_STRING)
-                s->triggered = f.v.n == 9 && !memcmp(f.v.s, "triggered", 9);
-            else if (f.key_len == 5 && !memcmp(f.key, "since", 5) && f.v.kind == JS_INT)
-                s->since_ms = f.v.i;
-            else if (f.key_len == 8 && !memcmp(f.key, "notified", 8) && f.v.kind == JS_INT)
-                s->notified_ms = f.v.i;
-        }
-    js_parser_destroy(p);
-    ut_buf_free(&b);
+    jb__alert_state_load(c->rt->data_dir, c->job->name, s);
 }
 
 static int save_state(const jb_task_ctx *c, const astate *s, ut_error *e)

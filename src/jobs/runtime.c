@@ -168,6 +168,7 @@ jb_runtime *jb_create(const jb_opts *o, char *err, size_t errlen)
         }
         r->sched_started = 1;
     }
+    if (o->scheduler && jb__builtin_start(r, 1, err, errlen)) goto fail;
     lg_info("jobs", "%d jobs, %d workers%s%s%s", r->cf->njobs, r->nworkers,
             o->scheduler ? ", scheduler on" : "", o->queue_url ? ", tasks from " : "",
             o->queue_url ? o->queue_url : "");
@@ -192,6 +193,7 @@ void jb_stop(jb_runtime *r, int64_t deadline_ms)
     if (r->pools) pl_shutdown(r->pools);
     if (r->sched_started) pthread_join(r->sched_th, NULL);
     r->sched_started = 0;
+    jb__builtin_stop(r);
     jb__workers_join(r);
 }
 
@@ -199,6 +201,7 @@ void jb_destroy(jb_runtime *r)
 {
     if (!r) return;
     jb_stop(r, 0);
+    jb__builtin_free(r);
     jb__queue_close(r->q);
     pl_close(r->pools);
     cl_tokens_destroy(r->tokens);

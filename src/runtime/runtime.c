@@ -101,6 +101,13 @@ static int table_progress(void *ctx, const char *table, uint64_t *position, uint
     return rt->server ? sv_table_progress(rt->server, table, position, end) : 0;
 }
 
+/* jobs: the built-in sink_lag alert's readings. */
+static int sink_lag(void *ctx, int i, char *stream, size_t n, int64_t *lag)
+{
+    rt_runtime *rt = ctx;
+    return rt->server ? sv_sink_lag(rt->server, i, stream, n, lag) : 0;
+}
+
 /* RT_WORKER: the server's URL (from the config's listen unless given) and
  * token.  0 or -1. */
 static int worker_target(rt_runtime *rt, const rt_opts *o, char *err, size_t errlen)
@@ -141,7 +148,7 @@ static int start_jobs(rt_runtime *rt, char *err, size_t errlen)
     }
     jb_opts o = {.cf = rt->cf, .data_dir = rt->data_dir, .config_dir = dir, .store = rt->store,
                  .sql_open = jobs_sql, .sql_open_files = jobs_sql_files, .sql_ctx = rt, .scheduler = rt->mode == RT_SERVER,
-                 .table_progress = table_progress, .progress_ctx = rt,
+                 .table_progress = table_progress, .sink_lag = sink_lag, .progress_ctx = rt,
                  .workers = rt->mode == RT_SERVER ? (int)rt->cf->workers : rt->threads};
     if (rt->mode == RT_WORKER) {
         o.queue_url = rt->server_url;

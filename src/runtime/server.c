@@ -129,7 +129,8 @@ static void server_opts(rt_runtime *rt, sv_opts *o)
     o->sql_open = query_engine;
     o->sql_arg = rt;
     o->shutdown_timeout_ms = cf->shutdown_timeout_ms;
-    o->ext_prefix = "/v1/jobs";
+    o->ext_prefix[0] = "/v1/jobs";
+    o->ext_prefix[1] = "/v1/alerts";
     o->ext = jobs_http;
     o->ext_metrics = jobs_metrics;
     o->ext_arg = rt;

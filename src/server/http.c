@@ -221,7 +221,18 @@ static int ext_gone(const void *conn)
     return poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
 }
 
-/* A request under ext_prefix: its body is collected as for /v1/query. */
+/* Is url one of the ext prefixes or below one ("/v1/jobs", "/v1/jobs/x";
+ * not "/v1/jobsx")? */
+static int is_ext(const sv_server *s, const char *url)
+{
+    for (int i = 0; i < 4 && s->o.ext_prefix[i]; i++) {
+        size_t n = strlen(s->o.ext_prefix[i]);
+        if (!strncmp(url, s->o.ext_prefix[i], n) && (!url[n] || url[n] == '/')) return 1;
+    }
+    return 0;
+}
+
+/* A request under an ext prefix: its body is collected as for /v1/query. */
 static enum MHD_Result handle_ext(sv_server *s, struct MHD_Connection *c, const char *url,
                                   const char *method, const char *upload, size_t *upload_size,
                                   void **ctx)
@@ -262,8 +273,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
         if (strcmp(method, "POST")) return sv__reply_error(s, c, 405, "use POST");
         return handle_query(s, c, url, upload, upload_size, ctx);
     }
-    if (s->o.ext && s->o.ext_prefix && !strncmp(url, s->o.ext_prefix, strlen(s->o.ext_prefix)))
-        return handle_ext(s, c, url, method, upload, upload_size, ctx);
+    if (s->o.ext && is_ext(s, url)) return handle_ext(s, c, url, method, upload, upload_size, ctx);
     if (sv__is_objects(url)) {
         query_body *qb;
         if (!collect_body(s, c, upload, upload_size, ctx, &qb, &r)) return r;
@@ -496,6 +506,26 @@ fail:
 int sv_port(const sv_server *s)
 {
     return s->port;
+}
+
+int sv_sink_lag(sv_server *s, int i, char *stream, size_t n, int64_t *lag)
+{
+    int found = 0, k = 0;
+    pthread_mutex_lock(&s->mu);
+    for (int j = 0; j < s->nstreams && !found; j++) {
+        sv__stream *st = s->streams[j];
+        if (!st->sink || k++ != i) continue;
+        lk_sink_stats ks;
+        jr_info in;
+        lk_sink_get_stats(st->sink, &ks);
+        jr_stream_info(st->jr, &in);
+        snprintf(stream, n, "%s", st->name);
+        *lag = ks.past_end ? -1
+                           : (int64_t)(in.next_offset > ks.position ? in.next_offset - ks.position : 0);
+        found = 1;
+    }
+    pthread_mutex_unlock(&s->mu);
+    return found;
 }
 
 int sv_table_progress(sv_server *s, const char *table, uint64_t *position, uint64_t *end)

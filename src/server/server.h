@@ -20,7 +20,7 @@
  *   GET  / and anything not under /v1/  the console (ui/, compiled in)
  *   GET  /healthz                       "ok"
  *   GET  /metrics                       Prometheus text format
- *   anything under ext_prefix           another module's (sv_opts.ext)
+ *   anything under an ext_prefix        another module's (sv_opts.ext)
  */
 #ifndef SLUICE_SERVER_H
 #define SLUICE_SERVER_H
@@ -104,7 +104,8 @@ typedef struct sv_opts {
     sv_sql_open_fn sql_open;   /* POST /v1/query's engines; NULL = the API answers 503 */
     void *sql_arg;
     int64_t shutdown_timeout_ms; /* sv_stop waits this long for the sinks; -1 = no bound */
-    const char *ext_prefix;    /* e.g. "/v1/jobs": requests under it go to ext */
+    const char *ext_prefix[4]; /* e.g. "/v1/jobs", "/v1/alerts" (NULL after the last):
+                                  requests under one (the path itself or below it) go to ext */
     sv_ext_fn ext;
     sv_ext_metrics_fn ext_metrics; /* appended to /metrics (may be NULL) */
     void *ext_arg;
@@ -195,6 +196,10 @@ int sv_port(const sv_server *s);
 /* The lake sink landing `table` (any case): its committed position and the
  * stream's end now.  1 found, 0 no stream lands that table. */
 int sv_table_progress(sv_server *s, const char *table, uint64_t *position, uint64_t *end);
+/* The i-th stream with a lake sink (0, 1, ...): its name into stream[n] and
+ * its lag in records (-1: unknown, the sink is stopped past the stream's
+ * end).  1, or 0 past the last. */
+int sv_sink_lag(sv_server *s, int i, char *stream, size_t n, int64_t *lag);
 /* The journal of stream `name` for the server's own producers and readers
  * (the outbox of job commits, src/runtime): with create, a stream missing
  * is created as an HTTP write would create it.  Valid until sv_stop.  NULL

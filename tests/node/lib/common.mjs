@@ -155,6 +155,11 @@ export class Server {
      * when no server runs. */
     async stop(sig = 'SIGTERM') {
         if (!this.proc) return 0;
+        if (this.proc.exitCode !== null || this.proc.signalCode !== null) { // exited already
+            const code = this.proc.exitCode ?? this.proc.signalCode;
+            this.proc = null;
+            return code;
+        }
         const p = new Promise((r) => this.proc.once('exit', (code, s) => r(code ?? s)));
         this.proc.kill(sig);
         const code = await p;
