@@ -245,7 +245,7 @@ await R.guard('console_assets', async () => {
     if (!(await route.text()).includes('<script type="module"')) p.push('a client route is not index.html');
     if ((await fetch(srv.url + '/nope.js')).status !== 404) p.push('a missing file is not 404');
     let weight = 0;
-    for (const f of ['/', '/app.css', '/js/main.js', '/js/api.js', '/js/tables.js', '/js/query.js', '/js/grid.js', '/js/sqlhl.js', '/js/complete.js', '/js/chart.js', '/js/saved.js', '/js/dash.js', '/js/jobs.js', '/js/home.js', '/favicon.svg']) {
+    for (const f of ['/', '/app.css', '/js/main.js', '/js/api.js', '/js/tables.js', '/js/query.js', '/js/grid.js', '/js/sqlhl.js', '/js/complete.js', '/js/chart.js', '/js/saved.js', '/js/dash.js', '/js/jobs.js', '/js/home.js', '/js/alerts.js', '/favicon.svg']) {
         const x = await fetch(srv.url + f, { headers: { 'Accept-Encoding': 'gzip' } });
         weight += Number(x.headers.get('content-length'));
     }

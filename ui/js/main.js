@@ -6,6 +6,7 @@ import { savedList, savedPage } from './saved.js';
 import { dashList, dashPage } from './dash.js';
 import { jobsList, jobPage } from './jobs.js';
 import { homePage } from './home.js';
+import { alertsPage } from './alerts.js';
 
 const routes = [
     [/^\/$/, 'home', (el) => homePage(el)],
@@ -16,6 +17,7 @@ const routes = [
     [/^\/dashboards\/?$/, 'dashboards', (el) => dashList(el)],
     [/^\/dashboards\/(\d+)$/, 'dashboards', (el, m) => dashPage(el, Number(m[1]), new URLSearchParams(location.search))],
     [/^\/jobs\/?$/, 'jobs', (el) => jobsList(el)],
+    [/^\/alerts\/?$/, 'alerts', (el) => alertsPage(el)],
     [/^\/jobs\/([^/]+)$/, 'jobs', (el, m) => jobPage(el, decodeURIComponent(m[1]))],
     [/^\/tables\/([^/]+)$/, 'tables', (el, m) => tableDetail(el, decodeURIComponent(m[1]))],
     [/^\/query\/?$/, 'query', (el) => queryPage(el, new URLSearchParams(location.search))],
