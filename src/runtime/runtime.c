@@ -189,6 +189,11 @@ rt_runtime *rt_create(const cf_config *cf, const rt_opts *o, char *err, size_t e
     if (rt->mode != RT_CLIENT && jb_check(cf, err, errlen)) goto fail;
     if (rt->mode == RT_SERVER && rt__serve(rt, err, errlen)) goto fail;
     if (rt->mode == RT_SERVER && !(rt->outbox = rt__outbox_start(rt, err, errlen))) goto fail;
+    if (rt->mode == RT_SERVER && cf->nsources) {
+        rt__sources *src = rt__sources_start(rt, err, errlen);
+        if (!src) goto fail;
+        __atomic_store_n(&rt->sources, src, __ATOMIC_SEQ_CST);
+    }
     if (rt->mode != RT_CLIENT && start_jobs(rt, err, errlen)) goto fail;
     return rt;
 fail:
@@ -202,6 +207,8 @@ int rt_stop(rt_runtime *rt)
     rt->stopped = 1;
     jb_runtime *jobs = __atomic_exchange_n(&rt->jobs, NULL, __ATOMIC_SEQ_CST);
     if (jobs) jb_stop(jobs, 0); /* no new tasks; running commands stop, their tasks stay queued */
+    /* the shipper's last batch goes into the journal before the sinks stop */
+    rt__sources_stop(rt->sources);
     rt__outbox_stop(rt->outbox); /* what jobs commit after it is sent at the next start */
     rt->outbox = NULL;
     int abandoned = sv_stop(rt->server); /* after it no request can reach the jobs API */
@@ -211,6 +218,8 @@ int rt_stop(rt_runtime *rt)
         return -1;
     }
     rt->server = NULL;
+    rt__sources_free(rt->sources);
+    rt->sources = NULL;
     return 0;
 }
 

@@ -2,6 +2,7 @@
  * settings of streams created on the fly (or found in the data directory);
  * POST /v1/query gets its engines from rt_sql_open. */
 #include "runtime/rt_int.h"
+#include "tail/tail.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -100,11 +101,33 @@ static int jobs_http(void *arg, const sv_ext_req *q, ut_buf *out)
     return jb_http(jobs, q->method, q->path, q->body, q->n, writer, &a, out);
 }
 
+/* /metrics of the log-file shipper (sources: in the config). */
+static void sources_metrics(rt__sources *src, ut_buf *out)
+{
+    tl_stats st;
+    rt__sources_stats(src, &st);
+    static const struct {
+        const char *name, *help;
+    } m[] = {{"sluice_tail_records_total", "Log records shipped and acknowledged."},
+             {"sluice_tail_bytes_total", "Log file bytes shipped and acknowledged."},
+             {"sluice_tail_cut_lines_total", "Lines over max_line_bytes, cut."},
+             {"sluice_tail_parse_errors_total", "Records that did not parse (sent as message)."},
+             {"sluice_tail_rotations_total", "Rotated or deleted files drained and closed."},
+             {"sluice_tail_retries_total", "Failed sends retried."}};
+    const uint64_t v[] = {st.records, st.bytes, st.cut_lines, st.parse_errors, st.rotations,
+                          st.retries};
+    for (size_t i = 0; i < sizeof m / sizeof m[0]; i++)
+        ut_buf_printf(out, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", m[i].name, m[i].help,
+                      m[i].name, m[i].name, (unsigned long long)v[i]);
+}
+
 static void jobs_metrics(void *arg, ut_buf *out)
 {
     rt_runtime *rt = arg;
     jb_runtime *jobs = __atomic_load_n(&rt->jobs, __ATOMIC_SEQ_CST);
     if (jobs) jb_metrics(jobs, out);
+    rt__sources *src = __atomic_load_n(&rt->sources, __ATOMIC_SEQ_CST);
+    if (src) sources_metrics(src, out);
 }
 
 static void server_opts(rt_runtime *rt, sv_opts *o)

@@ -127,6 +127,7 @@ tl_shipper *tl_create(const cf_config *c, const tl_opts *o, ut_error *e)
     curl_global_init(CURL_GLOBAL_DEFAULT);
     for (int i = 0; i < c->nsources; i++) {
         if (o && o->source && strcmp(o->source, c->sources[i].name)) continue;
+        t->src[t->n].o = &t->o;
         if (src_init(&t->src[t->n++], c, &c->sources[i], e)) {
             tl_destroy(t);
             return NULL;

@@ -19,6 +19,13 @@ int tl__sink_open(tl__src *s, ut_error *e)
         s->curl = curl_easy_init();
         return s->curl ? 0 : ut_fail(e, UT_EIO, "source %s: curl init failed", cf->name);
     }
+    if (s->o && s->o->journal) {
+        ut_error je;
+        s->jr = s->o->journal(s->o->journal_ctx, cf->stream, &je);
+        if (!s->jr) return ut_fail(e, je.kind, "source %s: %s", cf->name, je.msg);
+        s->jr_borrowed = 1;
+        return 0;
+    }
     char dir[PATH_MAX], err[512];
     snprintf(dir, sizeof dir, "%s/streams", s->c->data_dir);
     if (ut_mkdir_p(dir, err, sizeof err)) return ut_fail(e, UT_EIO, "%s", err);
@@ -35,7 +42,7 @@ int tl__sink_open(tl__src *s, ut_error *e)
 
 void tl__sink_close(tl__src *s)
 {
-    jr_stream_close(s->jr);
+    if (!s->jr_borrowed) jr_stream_close(s->jr);
     s->jr = NULL;
     if (s->curl) curl_easy_cleanup(s->curl);
     s->curl = NULL;

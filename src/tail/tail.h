@@ -92,6 +92,12 @@ typedef struct tl_opts {
     /* Called about once a second from tl_run (may be NULL). */
     void (*progress)(const tl_stats *st, void *arg);
     void *arg;
+    /* The journal of a local stream, from its owner (sluice serve: the
+     * server's own, so the shipper and HTTP ingest append to one journal);
+     * not closed by the shipper.  NULL: the shipper opens <data_dir>/streams
+     * itself (sluice tail: no server may run on that data_dir). */
+    struct jr_stream *(*journal)(void *ctx, const char *stream, ut_error *e);
+    void *journal_ctx;
 } tl_opts;
 
 /* Check the config's sources and open their checkpoints (recovering a

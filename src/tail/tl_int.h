@@ -73,6 +73,8 @@ typedef struct tl__src {
     int64_t batch_since_ms;
     /* targets */
     jr_stream *jr;
+    int jr_borrowed;             /* jr is the owner's (tl_opts.journal): not closed here */
+    const tl_opts *o;
     void *curl;
     char url[2048];
     int64_t last_scan_ms, last_progress_ms;
