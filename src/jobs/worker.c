@@ -349,8 +349,11 @@ static void *worker_main(void *arg)
         lg_error("jobs", "worker %s: %s", w->name, err);
         return NULL;
     }
-    /* A remote take waits on the server (and is cut short by jb_stop). */
-    int block_ms = r->q->remote ? 1000 : 200;
+    /* A remote take waits on the server.  jb_stop cuts it short only in
+     * curl's progress callback, which an idle transfer calls about once a
+     * second, so a stop waits for the take to end: 250 ms (4 calls a second
+     * per idle thread, not 1 s per stop). */
+    int block_ms = r->q->remote ? 250 : 200;
     int64_t backoff = 0; /* after a failed take: 200 ms, doubling, at most 5 s */
     while (!stopping(r)) {
         jb_task t;

@@ -131,9 +131,13 @@ typedef struct jr_info {
 void jr_stream_info(jr_stream *s, jr_info *out);
 
 /* Wait until next_offset > offset or timeout_ms passes (-1 = forever).
- * Returns 1 if records are available, 0 on timeout or when the stream is
- * closing. */
+ * Returns 1 if records are available, 0 on timeout, when the stream is
+ * closing or after a jr_stream_wake. */
 int jr_stream_wait(jr_stream *s, uint64_t offset, int timeout_ms);
+
+/* End every jr_stream_wait on s now (a reader that stops: its wait need not
+ * run out first). */
+void jr_stream_wake(jr_stream *s);
 
 /* Apply retention now (also done after each segment roll).  Returns the
  * number of segments deleted. */

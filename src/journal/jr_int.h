@@ -84,6 +84,7 @@ struct jr_stream {
     jr__waiter *qhead, *qtail;
     ut_buf wbuf;              /* leader's encode buffer */
     int closing;
+    uint64_t wakes;           /* jr_stream_wake calls: a wait ends when it changes */
     uint64_t recovered;       /* torn-tail (and never-acked) bytes cut off at open */
     uint64_t damaged;         /* bytes of damaged ranges skipped (loaded segments) */
     uint64_t lost;            /* records known lost in damaged ranges */

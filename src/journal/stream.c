@@ -697,11 +697,20 @@ int jr_stream_wait(jr_stream *s, uint64_t offset, int timeout_ms)
         if (dl.tv_nsec >= 1000000000L) dl.tv_sec++, dl.tv_nsec -= 1000000000L;
     }
     int rc = 0;
-    while (!readable(s, offset) && !s->closing) {
+    uint64_t wakes = s->wakes;
+    while (!readable(s, offset) && !s->closing && s->wakes == wakes) {
         if (timeout_ms < 0) pthread_cond_wait(&s->data_cv, &s->mu);
         else if (pthread_cond_timedwait(&s->data_cv, &s->mu, &dl) == ETIMEDOUT) break;
     }
     rc = readable(s, offset);
     pthread_mutex_unlock(&s->mu);
     return rc;
+}
+
+void jr_stream_wake(jr_stream *s)
+{
+    pthread_mutex_lock(&s->mu);
+    s->wakes++;
+    pthread_cond_broadcast(&s->data_cv);
+    pthread_mutex_unlock(&s->mu);
 }

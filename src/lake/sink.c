@@ -470,6 +470,7 @@ void lk_sink_stop_begin(lk_sink *s)
     pthread_mutex_lock(&s->wake_mu); /* a retry's wait ends now */
     pthread_cond_broadcast(&s->wake);
     pthread_mutex_unlock(&s->wake_mu);
+    jr_stream_wake(s->o.stream); /* and an idle one's wait for records (up to 1 s) */
 }
 
 int lk_sink_stop_wait(lk_sink *s, int64_t deadline_ms)

@@ -80,21 +80,32 @@ async function manyStreams() {
     if (!srv.proc) { R.fail('streams_1024_start', srv.error); return; }
     R.ok('streams_1024_start');
     // 300 connections open at once (100 per source address, under the per-client cap)
-    const N = 300, agents = [];
+    const N = 300, sends = [];
+    // each connection holds its request until all are open and the server
+    // holds them all (its open files grew by one each), then all send
+    const fds = () => { try { return fs.readdirSync(`/proc/${srv.proc.pid}/fd`).length; } catch { return -1; } };
+    const fd0 = fds();
+    let settled = 0;
+    const settle = async (send) => {
+        if (send) sends.push(send);
+        if (++settled < N) return;
+        for (const t0 = Date.now(); fds() < fd0 + sends.length && Date.now() - t0 < 10000;) await sleep(20);
+        for (const f of sends) f();
+    };
     const results = await Promise.all(Array.from({ length: N }, (_, i) => {
         const localAddress = `127.0.0.${1 + (i % 3)}`;
         const body = JSON.stringify({ i }) + '\n';
         return new Promise((resolve) => {
+            let counted = false;
+            const once = (send) => { if (!counted) { counted = true; settle(send); } };
             const s = net.connect({ host: '127.0.0.1', port: srv.port, localAddress }, () => {
-                agents.push(s);
-                // hold the connection until all are open, then send
-                setTimeout(() => s.write(`POST /v1/streams/s${i % 1024}/records HTTP/1.1\r\nHost: x\r\n` +
-                    `Content-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`), 1500);
+                once(() => s.write(`POST /v1/streams/s${i % 1024}/records HTTP/1.1\r\nHost: x\r\n` +
+                    `Content-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`));
             });
             let data = '';
             s.on('data', (d) => { data += d; });
-            s.on('close', () => resolve(data.split('\r\n')[0]));
-            s.on('error', () => resolve('error'));
+            s.on('close', () => { once(null); resolve(data.split('\r\n')[0]); });
+            s.on('error', () => { once(null); resolve('error'); });
             s.setTimeout(20000, () => s.destroy());
         });
     }));
@@ -115,8 +126,40 @@ async function manyStreams() {
     sanitizerClean('streams_1024_sanitizer_clean', srv.log);
 }
 
+/* Start `sluice serve -c cfg --port-file pf` under `ulimit -n n`: resolves
+ * {started: true} once it listens (the port file has the port, or it said it
+ * cannot write one), then stopped with SIGTERM; else {started: false, status,
+ * stderr} once it exits (or {stuck: true} after 30 s). */
+function serveWithLimit(n, cfg, pf) {
+    return new Promise((resolve) => {
+        fs.rmSync(pf, { force: true });
+        const proc = spawn('bash', ['-c', `ulimit -n ${n} && exec "$0" serve -c "$1" --port-file "$2"`, BIN, cfg, pf],
+            { stdio: ['ignore', 'ignore', 'pipe'] });
+        let stderr = '', outcome = null, timer = null;
+        proc.stderr.setEncoding('utf8');
+        proc.stderr.on('data', (d) => { stderr += d; });
+        proc.on('close', (status) => {
+            clearTimeout(timer);
+            resolve(outcome ?? { started: false, status, stderr });
+        });
+        const t0 = Date.now();
+        const poll = () => {
+            const port = fs.existsSync(pf) ? fs.readFileSync(pf, 'utf8').trim() : '';
+            if (port || /cannot write the port/.test(stderr)) {
+                outcome = { started: true };
+                proc.kill('SIGTERM'); // its pid: bash exec'd sluice
+                timer = setTimeout(() => proc.kill('SIGKILL'), 30000);
+            } else if (Date.now() - t0 > 30000) {
+                outcome = { started: false, stuck: true, stderr };
+                proc.kill('SIGKILL');
+            } else timer = setTimeout(poll, 20);
+        };
+        poll();
+    });
+}
+
 /* ---- too few file descriptors: the error says so, at every limit ---------- */
-function fewFiles() {
+async function fewFiles() {
     const cfg = path.join(T, 'few.yaml');
     fs.writeFileSync(cfg, `data_dir: ${T}/few\nlisten: 127.0.0.1:0\nlimits:\n  min_free_disk: 0\n` +
         `streams:\n  a: {}\n  b: {}\n`);
@@ -124,10 +167,10 @@ function fewFiles() {
     let n = 8, started = false;
     for (; n < 40 && !started; n++) {
         fs.rmSync(`${T}/few`, { recursive: true, force: true });
-        // still running after 3 s = started (then stopped by the timeout's SIGTERM)
-        const r = spawnSync('bash', ['-c', `ulimit -n ${n} && exec "$0" serve -c "$1"`, BIN, cfg],
-            { encoding: 'utf8', timeout: 3000 });
-        if (r.error && r.error.code === 'ETIMEDOUT') { started = true; break; }
+        // started = it listens (then stopped by SIGTERM)
+        const r = await serveWithLimit(n, cfg, path.join(T, 'few.port'));
+        if (r.started) { started = true; break; }
+        if (r.stuck) { problems.push(`limit ${n}: neither listening nor exited in 30 s: ${r.stderr}`); continue; }
         // never the old guess "in use"; a failure of the HTTP server names EMFILE
         const last = r.stderr.trim().split('\n').pop() ?? '';
         if (r.status === 0 || /in use/.test(r.stderr) ||
@@ -161,10 +204,14 @@ async function slowloris() {
     // 200 from one address, 100 from addresses of their own
     const addrs = [...Array(200).fill('127.0.0.2'), ...Array.from({ length: 100 }, (_, i) => `127.0.1.${i + 1}`)];
     const st = slowClients(srv.port, addrs);
-    await sleep(700);
+    // every slow client connected (or already refused) before the probes
+    for (const t = Date.now(); Date.now() - t < 5000 && !addrs.every((_, i) => st.openAt[i] || st.closedAt[i]);)
+        await sleep(20);
     const problems = [];
     const t0 = Date.now();
-    while (Date.now() - t0 < 4000) {
+    // probe while the slow clients hold on: until the server cut them all (once at
+    // least, 4 s at most)
+    for (let round = 0; Date.now() - t0 < 4000 && (round === 0 || st.closed < addrs.length); round++) {
         const [h, p] = await Promise.all([
             request(srv.port, 'GET', '/healthz', null, { timeout: 1500 }),
             request(srv.port, 'POST', '/v1/streams/ev/records', '{"a":1}\n', { timeout: 1500 }),

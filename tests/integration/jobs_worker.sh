@@ -6,10 +6,15 @@
 # NDJSON row naming its window) while a random worker process is killed
 # (-9, once SIGTERM) at least 10 times: every window lands exactly once,
 # every run succeeds, some were taken over (deliveries >= 2), consumers are
-# one per process and thread, the SIGTERM'd worker exits 0.  The server
-# killed -9 and restarted under a running task: the worker keeps running it
-# and it commits once.  A task that kills its worker every time it runs
-# ends dead-lettered, state dead with the reason.
+# one per process and thread, the SIGTERM'd worker exits 0.  A task that
+# kills its worker every time it runs ends dead-lettered, state dead with the
+# reason.  The server killed -9 and restarted under a running task: the
+# worker keeps running it and it commits once.
+# task_timeout is 1 s up to the dead letter (each takeover waits for it) and
+# 2 s from the outage on (the server's restart must not make a live task
+# look stale): the workers are restarted with it before the outage, the
+# server by the outage itself (a take's staleness is the larger of the
+# two's).
 source "$(dirname "$0")/../lib/sh.sh" jobs_worker
 RANDOM=9 # seeded: which worker each kill hits
 
@@ -20,7 +25,7 @@ listen: 127.0.0.1:__PORT__
 limits: {min_free_disk: 0}
 workers: 0
 query: {write_tokens: [wtok-123]}
-scheduler: {tick: 100ms, task_timeout: 2s, heartbeat: 300ms, max_deliveries: 8}
+scheduler: {tick: 100ms, task_timeout: 1s, heartbeat: 300ms, max_deliveries: 8}
 jobs:
   win:
     kind: command
@@ -49,7 +54,7 @@ supervise() {
     while [ ! -e "$T/stop" ]; do
         "$BIN" worker -c "$T/sluice.yaml" --threads 2 2>>"$T/worker$1.log" &
         local p=$!
-        echo "$p" > "$T/w$1.pid"
+        echo "$p" > "$T/w$1.pid.new" && mv "$T/w$1.pid.new" "$T/w$1.pid" # never read empty
         wait "$p"
         echo "$p $?" >> "$T/w$1.exits"
     done
@@ -105,11 +110,18 @@ j=$(runs_json win --window 2024-04-29T00:00:00Z)
 
 "$BIN" backfill win -c "$T/sluice.yaml" --from 2024-05-01 --to 2024-05-02T06:00:00Z --parallel 30 \
     --name main >"$T/bf.out" 2>&1; check backfill_queued $? "$(cat "$T/bf.out")"
+# pid $1 runs a task: a running run names its consumer HOST-PID-wN
+runs_task() {
+    curl -s -H "$AUTH" "$URL/v1/jobs/win/runs?state=running&limit=100" | grep -q -- "-$1-w[0-9]*\""
+}
 kills=0 termed=
 for k in $(seq 11); do
-    sleep 1.$((RANDOM % 5))
     i=$((RANDOM % 2 + 1))
     p=$(cat "$T/w$i.pid")
+    # once it runs a task (if any is left to run within 5 s), at a random
+    # point of it: the tasks sleep 1.0-1.3 s, then commit and ack
+    wait_for 5 runs_task "$p"
+    sleep 0.$((RANDOM % 10))
     if [ "$k" = 5 ]; then kill -TERM "$p" && termed=$p; else kill -9 "$p" && kills=$((kills + 1)); fi
     wait_for 10 pid_changes "$i" "$p" || break
 done
@@ -127,13 +139,35 @@ pids=$(echo "$w" | sed 's/.*-\([0-9]*\)-w[0-9]*"$/\1/' | sort -u | wc -l)
 check consumers_per_process_and_thread $? "$w"
 grep -q "^$termed 0\$" "$T"/w*.exits; check sigterm_worker_exits_0 $? "$termed: $(cat "$T"/w*.exits)"
 
+# a task that kills whichever worker runs it: dead-lettered after 8 deliveries (high enough that the random kills above never dead-letter a good task)
+"$BIN" run crash -c "$T/sluice.yaml" --window 2024-05-01 >/dev/null 2>&1
+dead() { [ "$(count_state crash dead)" = 1 ]; }
+wait_for 60 dead; check crashing_task_dead_lettered $? "$(runs_json crash)"
+j=$(runs_json crash)
+[[ "$j" == *'"error":"dead-lettered: its task was taken over 8 times'* ]]; check dead_reason_in_runs $? "$j"
+out=$("$BIN" runs crash -c "$T/sluice.yaml" 2>&1)
+[[ "$out" == *dead*dead-lettered* ]]; check dead_in_runs_table $? "$out"
+
+# task_timeout 2 s from here on: the workers restart with it (SIGTERM, each
+# exits 0), the server at the outage below
+sed -i 's/task_timeout: 1s/task_timeout: 2s/' "$T/sluice.yaml"
+p1=$(cat "$T/w1.pid") p2=$(cat "$T/w2.pid")
+kill -TERM "$p1" "$p2"
+wait_for 10 pid_changes 1 "$p1" && wait_for 10 pid_changes 2 "$p2" &&
+    grep -q "^$p1 0\$" "$T/w1.exits" && grep -q "^$p2 0\$" "$T/w2.exits"
+check workers_restart_for_outage $? "$p1 $p2: $(cat "$T"/w*.exits)"
+
 # the server killed -9 under a running task: the worker keeps running it
 "$BIN" run outage -c "$T/sluice.yaml" --window 2024-05-01 >/dev/null 2>&1
 running() { [ "$(count_state outage running)" = 1 ]; }
 wait_for 20 running; check outage_task_running $? "$(runs_json outage)"
 before="$(cat "$T/w1.pid") $(cat "$T/w2.pid")"
+beats_failed() { cat "$T"/worker*.log | grep -c 'heartbeat: .*the task keeps running'; }
+failed=$(beats_failed)
 kill -9 "$PID"; wait "$PID" 2>/dev/null; PID=
-sleep 1
+# down until a heartbeat of the task has failed on it
+more_failed() { [ "$(beats_failed)" -gt "$failed" ]; }
+wait_for 10 more_failed
 start_server "$T/sluice.yaml"
 [ "$(cat "$T/port" 2>/dev/null)" = "$PORT" ]; check server_restarted $? "$(tail -5 "$T/server.log")"
 outage_done() { [ "$(count_state outage succeeded)" = 1 ]; }
@@ -145,15 +179,6 @@ got=$(sql "SELECT count(*) FROM t2_outage_snapshot_hourly" | tail -1)
 [ "$got" = 1 ]; check outage_output_once $? "$got"
 "$BIN" run win -c "$T/sluice.yaml" --window 2024-06-01 --wait 30 >"$T/after.out" 2>&1
 check workers_take_tasks_again $? "$(cat "$T/after.out")"
-
-# a task that kills whichever worker runs it: dead-lettered after 8 deliveries (high enough that the random kills above never dead-letter a good task)
-"$BIN" run crash -c "$T/sluice.yaml" --window 2024-05-01 >/dev/null 2>&1
-dead() { [ "$(count_state crash dead)" = 1 ]; }
-wait_for 60 dead; check crashing_task_dead_lettered $? "$(runs_json crash)"
-j=$(runs_json crash)
-[[ "$j" == *'"error":"dead-lettered: its task was taken over 8 times'* ]]; check dead_reason_in_runs $? "$j"
-out=$("$BIN" runs crash -c "$T/sluice.yaml" 2>&1)
-[[ "$out" == *dead*dead-lettered* ]]; check dead_in_runs_table $? "$out"
 
 touch "$T/stop"
 for i in 1 2; do kill -TERM "$(cat "$T/w$i.pid")"; done

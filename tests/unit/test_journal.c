@@ -636,3 +636,32 @@ TEST(journal_reader_in_reserved_gap_blocks)
     jr_group_close(g);
     jr_stream_close(s);
 }
+
+static void *wake_later(void *arg)
+{
+    usleep(150 * 1000);
+    jr_stream_wake(arg);
+    return NULL;
+}
+
+/* jr_stream_wake ends a wait for records at once (a sink that stops does
+ * not wait out its idle timeout); later waits wait as before. */
+TEST(journal_wake_ends_wait)
+{
+    char err[256];
+    jr_stream *s = jr_stream_open(jdir("jwake"), "t", NULL, err, sizeof err);
+    CHECK_MSG(s, "%s", err);
+    CHECK(tj_append_n(s, 0, 3) == 0);
+    pthread_t th;
+    CHECK(pthread_create(&th, NULL, wake_later, s) == 0);
+    int64_t t0 = mono_ms();
+    CHECK_EQ_INT(jr_stream_wait(s, 3, 5000), 0);
+    int64_t ms = mono_ms() - t0;
+    CHECK_MSG(ms >= 100 && ms < 2000, "woken after %lld ms", (long long)ms);
+    pthread_join(th, NULL);
+    CHECK_EQ_INT(jr_stream_wait(s, 2, 5000), 1); /* records there: no wait */
+    t0 = mono_ms();
+    CHECK_EQ_INT(jr_stream_wait(s, 3, 200), 0);
+    CHECK(mono_ms() - t0 >= 150); /* the wake is spent */
+    jr_stream_close(s);
+}
