@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -76,6 +78,23 @@ static void add_record(void *arg, const char *text, size_t n, uint64_t start, ui
     x->f->sent_pos = end;
 }
 
+/* One shipper per checkpoint directory (sluice tail and a server with the
+ * same sources: would both read and write it): an exclusive flock on
+ * <dir>/lock, held until src_free.  0 / -1 with e. */
+static int lock_dir(tl__src *s, ut_error *e)
+{
+    char path[PATH_MAX + 8];
+    snprintf(path, sizeof path, "%s/lock", s->dir);
+    s->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (s->lock_fd < 0)
+        return ut_fail(e, UT_EIO, "sources.%s: %s: %s", s->cf->name, path, strerror(errno));
+    if (flock(s->lock_fd, LOCK_EX | LOCK_NB))
+        return ut_fail(e, UT_EEXISTS, "sources.%s: %s is locked: another shipper (sluice tail, or "
+                       "sluice serve with these sources) is shipping this source",
+                       s->cf->name, s->dir);
+    return 0;
+}
+
 static int src_init(tl__src *s, const cf_config *c, const cf_source *cf, ut_error *e)
 {
     s->c = c;
@@ -102,12 +121,13 @@ static int src_init(tl__src *s, const cf_config *c, const cf_source *cf, ut_erro
     else snprintf(s->dir, sizeof s->dir, "%s/tail/%s", c->data_dir, cf->name);
     char err[512];
     if (ut_mkdir_p(s->dir, err, sizeof err)) return ut_fail(e, UT_EIO, "sources.%s: %s", cf->name, err);
-    if (tl__sink_open(s, e) || tl__ckpt_load(s, e)) return -1;
+    if (lock_dir(s, e) || tl__sink_open(s, e) || tl__ckpt_load(s, e)) return -1;
     return tl__ckpt_recover(s, e);
 }
 
 static void src_free(tl__src *s)
 {
+    if (s->lock_fd > 0) close(s->lock_fd);
     while (s->nfiles) tl__close(s, 0);
     for (int i = 0; i < s->nent; i++) free(s->ent[i]);
     free(s->ent);

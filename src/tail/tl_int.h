@@ -54,6 +54,7 @@ typedef struct tl__src {
     const cf_source *cf;
     const cf_config *c;
     char dir[PATH_MAX];          /* checkpoint directory */
+    int lock_fd;                 /* <dir>/lock, flock'ed while the source ships (-1: none) */
     char host[256];
     tl_parser *parser;
     regex_t start_re;

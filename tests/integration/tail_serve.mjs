@@ -5,6 +5,8 @@
 //     HTTP-ingested records beside them in the same stream;
 //   - kill -9 of the server while lines are being written, several times,
 //     then a clean stop: every line is in the journal exactly once;
+//   - sluice tail on the same config is refused (the server holds the
+//     source's checkpoint lock);
 //   - /metrics counts what the shipper sent; a source whose stream cannot
 //     be created stops the server at start with the source named.
 import fs from 'node:fs';
@@ -43,6 +45,13 @@ try {
         const m2 = await (await fetch(`${srv.url}/metrics`)).text();
         if (!/^sluice_tail_records_total 300$/m.test(m2)) p.push(`metrics: ${(/^sluice_tail_records_total.*$/m.exec(m2) || [m])[0]}`);
         R.check('serve_ships_sources_into_its_journal', p);
+    });
+
+    await R.guard('second_shipper_refused', async () => {
+        // sluice tail on the config the server ships: the checkpoints are the server's
+        const t = await sluice(['tail', '-c', path.join(T, 'sluice.yaml'), '--once']);
+        const out = t.stderr.toString();
+        R.check('second_shipper_refused', t.status === 1 && /sources\.logs: .* is locked: another shipper/.test(out) ? [] : [`${t.status} ${out.slice(0, 300)}`]);
     });
 
     await R.guard('serve_sources_kill9_exactly_once', async () => {
