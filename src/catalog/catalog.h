@@ -431,6 +431,22 @@ int ct_runs(ct_catalog *c, const ct_run_filter *f, ct_run **out, char *err, size
 /* Runs of `job` not yet finished (waiting, queued, running, retrying).  Count or -1. */
 int ct_runs_active(ct_catalog *c, const char *job, char *err, size_t errlen);
 
+/* ---- run logs: what each attempt of a run logged (runs.c) ---- */
+#define CT_RUN_LOG_MAX ((size_t)64 << 10) /* bytes kept of one attempt's log */
+#define CT_RUN_LOGS_KEPT 500              /* attempts' logs kept per job */
+/* Keep text[0..n) (cut to CT_RUN_LOG_MAX, its end kept) as the log of
+ * attempt `attempt` of run `run_id` of `job`, replacing one already there;
+ * a job's logs older than its last CT_RUN_LOGS_KEPT go.  Not synced on its
+ * own (a crash may lose a log, never a run).  0 / -1. */
+int ct_run_log_put(ct_catalog *c, int64_t run_id, int attempt, const char *job, const char *text,
+                   size_t n, char *err, size_t errlen);
+/* fn(arg, attempt, created_ms, text, n) for each attempt's log of the run,
+ * oldest first.  Count or -1. */
+typedef void (*ct_run_log_fn)(void *arg, int attempt, int64_t created_ms, const char *text,
+                              size_t n);
+int ct_run_logs(ct_catalog *c, int64_t run_id, ct_run_log_fn fn, void *arg, char *err,
+                size_t errlen);
+
 /* fn(arg, job, state, count) for every (job, state) with runs.  0 / -1. */
 typedef void (*ct_run_count_fn)(void *arg, const char *job, ct_run_state state, int64_t n);
 int ct_run_counts(ct_catalog *c, ct_run_count_fn fn, void *arg, char *err, size_t errlen);

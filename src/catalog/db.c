@@ -216,6 +216,16 @@ static const char *const migrations[] = {
     "  version INTEGER NOT NULL,"
     "  created_ms INTEGER NOT NULL,"
     "  updated_ms INTEGER NOT NULL);",
+    /* v11: the log of each attempt of a run (what the task's thread logged and
+     * a command printed, capped), the last CT_RUN_LOGS_KEPT of a job kept */
+    "CREATE TABLE run_logs("
+    "  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
+    "  attempt INTEGER NOT NULL,"
+    "  job TEXT NOT NULL,"
+    "  created_ms INTEGER NOT NULL,"
+    "  text TEXT NOT NULL,"
+    "  PRIMARY KEY(run_id, attempt));"
+    "CREATE INDEX run_logs_job ON run_logs(job, run_id);",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -395,6 +405,12 @@ static const char *const ct_sql[S__COUNT] = {
                           "run_io WHERE tbl = ?1 COLLATE NOCASE AND io = 'write')",
     [S_RUN_REQUEUE] = "UPDATE runs SET state = 'queued', task = ?4, deliveries = 0 WHERE id = ?1 "
                       "AND task = ?2 AND deliveries = ?3 AND state = 'running'",
+    [S_RUN_LOG_PUT] = "INSERT OR REPLACE INTO run_logs(run_id, attempt, job, created_ms, text) "
+                      "VALUES(?1, ?2, ?3, ?4, ?5)",
+    [S_RUN_LOG_PRUNE] = "DELETE FROM run_logs WHERE job = ?1 AND run_id < (SELECT run_id FROM "
+                        "run_logs WHERE job = ?1 ORDER BY run_id DESC LIMIT 1 OFFSET ?2)",
+    [S_RUN_LOG_GET] = "SELECT attempt, created_ms, text FROM run_logs WHERE run_id = ?1 "
+                      "ORDER BY attempt",
     [S_RUN_COUNTS] = "SELECT job, state, count(*) FROM runs GROUP BY job, state ORDER BY job, state",
 };
 

@@ -614,3 +614,63 @@ int ct_job_account_args(ct_catalog *c, const char *job, const char *account, cha
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) return ct_sqlerr(c, "read a job account", err, errlen);
     return rc == SQLITE_ROW;
 }
+
+/* ---- run logs ------------------------------------------------------------------ */
+
+static int log_put_tx(ct_catalog *c, int64_t run_id, int attempt, const char *job,
+                      const char *text, size_t n, char *err, size_t errlen)
+{
+    sqlite3_stmt *s = ct_stmt(c, S_RUN_LOG_PUT, err, errlen);
+    if (!s) return -1;
+    sqlite3_bind_int64(s, 1, run_id);
+    sqlite3_bind_int(s, 2, attempt);
+    sqlite3_bind_text(s, 3, job, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 4, ct_now_ms());
+    sqlite3_bind_text(s, 5, text, (int)n, SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    ct_done(s);
+    if (rc != SQLITE_DONE) return ct_sqlerr(c, "keep a run's log", err, errlen);
+    if (!(s = ct_stmt(c, S_RUN_LOG_PRUNE, err, errlen))) return -1;
+    sqlite3_bind_text(s, 1, job, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 2, CT_RUN_LOGS_KEPT - 1);
+    rc = sqlite3_step(s);
+    ct_done(s);
+    return rc == SQLITE_DONE ? 0 : ct_sqlerr(c, "drop old run logs", err, errlen);
+}
+
+int ct_run_log_put(ct_catalog *c, int64_t run_id, int attempt, const char *job, const char *text,
+                   size_t n, char *err, size_t errlen)
+{
+    if (n > CT_RUN_LOG_MAX) { /* the end says how it ended: keep it, on a UTF-8 boundary */
+        text += n - CT_RUN_LOG_MAX;
+        n = CT_RUN_LOG_MAX;
+        while (n && ((unsigned char)*text & 0xC0) == 0x80) text++, n--;
+    }
+    if (ct_lazy(c, 1, err, errlen)) return -1;
+    int rc = ct_begin(c, 1, err, errlen);
+    if (rc == 0) {
+        rc = log_put_tx(c, run_id, attempt, job, text, n, err, errlen);
+        if (rc) ct_rollback(c);
+        else rc = ct_commit_tx(c, err, errlen) < 0 ? -1 : 0;
+    }
+    char e2[200];
+    if (ct_lazy(c, 0, e2, sizeof e2) && !rc) rc = ut_err(err, errlen, "%s", e2);
+    return rc < 0 ? -1 : 0;
+}
+
+int ct_run_logs(ct_catalog *c, int64_t run_id, ct_run_log_fn fn, void *arg, char *err,
+                size_t errlen)
+{
+    sqlite3_stmt *s = ct_stmt(c, S_RUN_LOG_GET, err, errlen);
+    if (!s) return -1;
+    sqlite3_bind_int64(s, 1, run_id);
+    int n = 0, rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        const char *t = (const char *)sqlite3_column_text(s, 2);
+        fn(arg, sqlite3_column_int(s, 0), sqlite3_column_int64(s, 1), t ? t : "",
+           (size_t)sqlite3_column_bytes(s, 2));
+        n++;
+    }
+    ct_done(s);
+    return rc == SQLITE_DONE ? n : ct_sqlerr(c, "read a run's logs", err, errlen);
+}

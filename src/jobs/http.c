@@ -5,6 +5,7 @@
  *   GET  /v1/jobs                       every job: kind, schedule, window, pool,
  *                                       next fire, runs by state, the last run
  *   GET  /v1/jobs/{job}/runs            ?state=S&limit=N&window=YYYY-MM-DD[THH:MM:SSZ]
+ *   GET  /v1/jobs/{job}/runs/{id}/log   what each attempt of the run logged
  *   POST /v1/jobs/{job}/runs            {"window":"2024-05-01","force":false}
  *                                       or {"backfill":{"from":..,"to":..,
  *                                       "parallel":8 | "serial":true,"name":".."}}
@@ -431,6 +432,44 @@ static int tasks_http(jb_runtime *r, const char *what, const char *body, size_t 
     return 200;
 }
 
+/* GET /v1/jobs/{job}/runs/{id}/log: {"run":ID,"job":J,"attempts":[{"attempt",
+ * "created_ms","text"}]} (the attempts that logged anything, oldest first). */
+typedef struct log_out {
+    ut_buf *b;
+    int n;
+} log_out;
+
+static void on_log(void *arg, int attempt, int64_t created_ms, const char *text, size_t n)
+{
+    log_out *o = arg;
+    ut_buf_printf(o->b, "%s{\"attempt\":%d,\"created_ms\":%lld,\"text\":", o->n++ ? "," : "",
+                  attempt, (long long)created_ms);
+    ut_json_str(o->b, text, n);
+    ut_buf_putc(o->b, '}');
+}
+
+static int get_log(jb_runtime *r, const cf_job *j, int64_t id, ut_buf *out)
+{
+    char err[512];
+    ct_run run;
+    pthread_mutex_lock(&r->cmu);
+    int found = ct_run_get(r->cat, id, &run, err, sizeof err);
+    if (found > 0 && strcmp(run.job, j->name)) found = 0;
+    int rc = 0;
+    if (found > 0) {
+        ut_buf_printf(out, "{\"run\":%lld,\"job\":", (long long)id);
+        ut_json_str(out, j->name, strlen(j->name));
+        ut_buf_puts(out, ",\"attempts\":[");
+        log_out o = {out, 0};
+        rc = ct_run_logs(r->cat, id, on_log, &o, err, sizeof err);
+        ut_buf_puts(out, "]}\n");
+    }
+    pthread_mutex_unlock(&r->cmu);
+    if (found < 0 || rc < 0) return reply_error(out, 500, err);
+    if (!found) return reply_error(out, 404, "no such run of this job");
+    return 200;
+}
+
 /* GET /v1/alerts: {"jobs":[alert jobs, their state and last run],"builtin":{...}} */
 static int list_alerts(jb_runtime *r, ut_buf *out)
 {
@@ -491,12 +530,24 @@ int jb_http(jb_runtime *r, const char *method, const char *path, const char *bod
     const char *p = path + 8; /* after "/v1/jobs" */
     char name[80];
     size_t n = *p == '/' ? strcspn(p + 1, "/") : 0;
-    if (!n || n >= sizeof name || strcmp(p + 1 + n, "/runs"))
-        return reply_error(out, 404, "no such endpoint (GET /v1/jobs, GET|POST /v1/jobs/JOB/runs)");
+    const char *rest = p + 1 + n;
+    int64_t run_id = 0;
+    if (n && !strncmp(rest, "/runs/", 6)) { /* /runs/ID/log */
+        char *end;
+        run_id = strtoll(rest + 6, &end, 10);
+        if (run_id <= 0 || strcmp(end, "/log")) run_id = -1;
+    }
+    if (!n || n >= sizeof name || run_id < 0 || (!run_id && strcmp(rest, "/runs")))
+        return reply_error(out, 404, "no such endpoint (GET /v1/jobs, GET|POST /v1/jobs/JOB/runs, "
+                                     "GET /v1/jobs/JOB/runs/ID/log)");
     memcpy(name, p + 1, n);
     name[n] = 0;
     const cf_job *j = cf_job_find(r->cf, name);
     if (!j) return reply_error(out, 404, "no such job");
+    if (run_id) {
+        if (strcmp(method, "GET")) return reply_error(out, 405, "use GET");
+        return get_log(r, j, run_id, out);
+    }
     if (!strcmp(method, "GET")) return get_runs(r, j, a, out);
     if (strcmp(method, "POST")) return reply_error(out, 405, "use GET or POST");
     if (!writer) return reply_error(out, 403, "starting runs needs a write token (query.write_tokens)");

@@ -235,7 +235,9 @@ typedef struct jb_task_ctx {
     jb_redact *redact;
     int64_t deadline_ms;     /* the job's timeout */
     char worker[96];
-    char log[2048];          /* tail of what the task printed (command stderr) */
+    ut_buf runlog;           /* the attempt's log: its thread's log lines and what a
+                                command printed (jb__runlog_put), kept as the run's
+                                log (ct_run_log_put) when the attempt ends */
     void *inflight;          /* the worker's in-flight entry (jb_rt.h) */
     const char *account_args; /* accounts.sql: the run's account's fields (JSON); NULL */
 } jb_task_ctx;
@@ -252,6 +254,10 @@ void jb__window_parts(const jb_task_ctx *c, int64_t ws, const char *acct, jb_win
 /* A new table's partition columns for window kind `window`: the account's
  * slice first when the job has accounts ("account,dt", "dt,hr", "", ...). */
 const char *jb__partition_by(int window, int accounts);
+
+/* Add p[0..n) to the attempt's log (at most twice CT_RUN_LOG_MAX held; the
+ * oldest bytes go first: the end of a log says how it ended). */
+void jb__runlog_put(jb_task_ctx *c, const char *p, size_t n);
 
 /* A sql task announces its engine (NULL when done with it), so that a stop
  * interrupts the statement running on it. */

@@ -4,8 +4,9 @@
  *   (templated) and SLUICE_WINDOW_START / SLUICE_WINDOW_END (RFC 3339, UTC),
  *   SLUICE_DS, SLUICE_DS_NODASH, SLUICE_HR, SLUICE_RUN_ID, SLUICE_JOB, SLUICE_ACCOUNT,
  *   SLUICE_ATTEMPT, SLUICE_ITERATIONS (windows of a serial backfill run)
- *   ──► exit 0 = success; stderr (its last 2 KiB) goes to the log and into
- *   the run's error; past the job's timeout SIGTERM, 5 s later SIGKILL.
+ *   ──► exit 0 = success; stdout (unless it is the output) and stderr go
+ *   to the run's log (jb__runlog_put; its last 64 KiB kept), the last 2 KiB
+ *   of them into the error of a failed run; past the job's timeout SIGTERM, 5 s later SIGKILL.
  *   A stderr line `SLUICE_PAUSE <seconds>` pauses the job's pool (an API
  *   answered 429 with Retry-After): every worker of it waits.
  *   output: ndjson ──► stdout is kept in a temp file (jb__tmp_create: locked
@@ -252,6 +253,7 @@ static int drain(child *k, int *fd, int is_out, ut_error *e)
     }
     if (!is_out) scan_lines(k, buf, (size_t)n);
     keep_tail(k, buf, (size_t)n);
+    jb__runlog_put(k->ctx, buf, (size_t)n);
     return 1;
 }
 
@@ -335,8 +337,8 @@ int jb__kind_command(jb_task_ctx *c, ut_error *e)
         goto out;
     }
     jb__redact(c->redact, k.tail, sizeof k.tail);
-    snprintf(c->log, sizeof c->log, "%s", k.tail);
-    if (k.tail_len) lg_info("jobs", "job %s run %lld: %s", c->job->name, (long long)c->run->id, k.tail);
+    /* all of it is in the run's log: the server log has it at debug level */
+    if (k.tail_len) lg_debug("jobs", "job %s run %lld: %s", c->job->name, (long long)c->run->id, k.tail);
     if (st == -1) {
         char why[UT_ERRMSG_MAX];
         snprintf(why, sizeof why, "%s", e->msg);

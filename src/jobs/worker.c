@@ -173,6 +173,45 @@ static int run_kind(jb_task_ctx *c, ut_error *e)
     return ut_fail(e, UT_EINVAL, "job %s: unknown kind %d", c->job->name, (int)c->job->kind);
 }
 
+/* ---- the attempt's log (catalog run_logs) ---------------------------------------- */
+
+void jb__runlog_put(jb_task_ctx *c, const char *p, size_t n)
+{
+    ut_buf *b = &c->runlog;
+    ut_buf_put(b, p, n);
+    if (b->len > 2 * CT_RUN_LOG_MAX) { /* keep the last CT_RUN_LOG_MAX */
+        size_t drop = b->len - CT_RUN_LOG_MAX;
+        memmove(b->p, b->p + drop, b->len - drop);
+        ut_buf_truncate(b, b->len - drop);
+    }
+}
+
+/* lg_set_thread_sink: the task thread's log lines, as the log writes them. */
+static void runlog_line(lg_level level, const char *component, const char *msg, void *arg)
+{
+    jb_task_ctx *c = arg;
+    char ts[40], line[LG_LINE_MAX + 128];
+    ut_ts_format(ts, wall_ms() * 1000);
+    int n = snprintf(line, sizeof line, "%s %-5s %s: %s\n", ts, lg_level_name(level), component, msg);
+    jb__runlog_put(c, line, n < 0 ? 0 : (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+}
+
+/* Keep the attempt's log (secrets replaced), if it has one. */
+static void runlog_save(jb_task_ctx *c, ct_catalog *cat)
+{
+    if (!c->runlog.len) return;
+    size_t cap = c->runlog.len * 2 + 1024; /* room for "[secret NAME]" replacements */
+    char *text = ut_malloc(cap), err[512];
+    memcpy(text, c->runlog.p, c->runlog.len);
+    text[c->runlog.len] = 0;
+    jb__redact(c->redact, text, cap);
+    if (ct_run_log_put(cat, c->run->id, c->run->attempt, c->job->name, text, strlen(text), err,
+                       sizeof err))
+        lg_warn("jobs", "job %s run %lld: its log was not kept: %s", c->job->name,
+                (long long)c->run->id, err);
+    free(text);
+}
+
 /* Run the kind for a started run and record how it ended.  1 when the
  * worker acks the task (the kind committed its outputs with the run), 0
  * when it does not: the finish went to the committer, which acks, or the
@@ -192,18 +231,35 @@ static int execute(jb_worker *w, ct_catalog *cat, const cf_job *j, const ct_run 
     char args[CT_ACCOUNT_ARGS_MAX];
     int rc = account_of(&c, args, sizeof args, &e);
     if (rc == 0) rc = pool_enter(r, j, run, w->name, c.deadline_ms, f, &e);
+    lg_set_thread_sink(runlog_line, &c); /* the attempt's lines also go to its log */
     if (rc == 0) rc = run_kind(&c, &e);
     pool_leave(r, f);
-    if (stopping(r) && (rc == 2 || rc < 0)) { /* stopped, not failed: queued again as is */
-        jb__redact_free(&red);
-        return requeue(r, cat, run, t, w->name);
-    }
-    if (rc < 0) attempt_failed(&c, run, t, &e);
-    else if (rc == 0) jb__finish_later(r, &done, t, w->name, j, run->attempt);
-    else
+    int stopped = stopping(r) && (rc == 2 || rc < 0); /* not failed: queued again as is */
+    if (stopped) {
+        lg_info("jobs", "job %s run %lld: stopped with the runtime; it runs again", j->name,
+                (long long)run->id);
+    } else if (rc < 0) {
+        char line[UT_ERRMSG_MAX + 64];
+        int n = snprintf(line, sizeof line, "attempt %d failed: %s\n", run->attempt, e.msg);
+        jb__runlog_put(&c, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+        attempt_failed(&c, run, t, &e);
+    } else if (rc == 0) {
+        jb__finish_later(r, &done, t, w->name, j, run->attempt);
+        if (c.runlog.len) { /* (a task that logged nothing keeps no log) */
+            char line[160];
+            int n = snprintf(line, sizeof line, "attempt %d done (%lld rows)\n", run->attempt,
+                             (long long)done.rows);
+            jb__runlog_put(&c, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+        }
+    } else {
         lg_info("jobs", "job %s run %lld succeeded (%" PRId64 " rows)", j->name,
                 (long long)run->id, done.rows);
+    }
+    lg_set_thread_sink(NULL, NULL);
+    runlog_save(&c, cat);
+    ut_buf_free(&c.runlog);
     jb__redact_free(&red);
+    if (stopped) return requeue(r, cat, run, t, w->name);
     return rc > 0; /* the committer acks the others once their finish is durable */
 }
 

@@ -144,6 +144,16 @@ static void format_msg(char *out, const char *fmt, va_list ap)
     out[o] = 0;
 }
 
+/* The calling thread's extra sink (lg_set_thread_sink). */
+static _Thread_local lg_sink_fn thread_fn;
+static _Thread_local void *thread_arg;
+
+void lg_set_thread_sink(lg_sink_fn fn, void *arg)
+{
+    thread_fn = fn;
+    thread_arg = fn ? arg : NULL;
+}
+
 void lg_vwrite(lg_level level, const char *component, const char *fmt, va_list ap)
 {
     if (level < LG_DEBUG || level >= LG_OFF || (int)level < level_now()) return;
@@ -159,6 +169,7 @@ void lg_vwrite(lg_level level, const char *component, const char *fmt, va_list a
         fn(level, component, msg, arg);
     else
         to_stderr(level, component, msg);
+    if (thread_fn) thread_fn(level, component, msg, thread_arg);
 }
 
 void lg_write(lg_level level, const char *component, const char *fmt, ...)

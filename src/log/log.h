@@ -47,6 +47,11 @@ const char *lg_level_name(lg_level level);
 typedef void (*lg_sink_fn)(lg_level level, const char *component, const char *msg, void *arg);
 void lg_set_sink(lg_sink_fn fn, void *arg);
 
+/* A second sink for the calling thread only (NULL ends it): its lines go
+ * there too, after the main sink (the jobs runtime keeps a task's lines as
+ * the run's log).  Only lines at or above the level reach it. */
+void lg_set_thread_sink(lg_sink_fn fn, void *arg);
+
 /* Counters of lines written per level since start (for /metrics). */
 unsigned long long lg_count(lg_level level);
 

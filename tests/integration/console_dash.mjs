@@ -194,6 +194,10 @@ await R.guard('dash_jobs_failed_run', async () => {
     await page.click('a[href="/jobs/boom"]');
     await page.waitForSelector('#job-runs tr[data-state="failed"]', { timeout: 10000 });
     if (!/upstream API is down/.test(await page.textContent('#job-runs'))) p.push('the run history shows no error');
+    // the run's log: what the command printed, per attempt
+    await page.click('#job-runs tr[data-state="failed"] button[id^="log-"]');
+    await page.waitForSelector('#run-log [data-attempt="1"] pre', { timeout: 10000 }).catch(() => p.push('no run log shown'));
+    if (!/the upstream API is down/.test(await page.textContent('#run-log').catch(() => ''))) p.push('the run log lacks the output');
     // the Run button queues another window; it shows up in the history
     await page.fill('#run-window', '2024-05-02');
     await page.click('#run-trigger');

@@ -121,7 +121,7 @@ TEST(catalog_open_refuses_foreign_and_newer_files)
     sqlite3_stmt *s;
     CHECK(sqlite3_prepare_v2(db, "SELECT count(*) FROM schema_migrations", -1, &s, NULL) == SQLITE_OK);
     CHECK(sqlite3_step(s) == SQLITE_ROW);
-    CHECK_EQ_INT(sqlite3_column_int(s, 0), 10); /* v1 tables, v2 runs, v3, v4 parts, v5 accounts, v6 outbox, v7 part_state, v8 views, v9 load_history, v10 console */
+    CHECK_EQ_INT(sqlite3_column_int(s, 0), 11); /* v1 tables, v2 runs, v3, v4 parts, v5 accounts, v6 outbox, v7 part_state, v8 views, v9 load_history, v10 console, v11 run_logs */
     sqlite3_finalize(s);
     CHECK(sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master WHERE name = 'runs_part_span'",
                              -1, &s, NULL) == SQLITE_OK);
@@ -1440,5 +1440,67 @@ TEST(catalog_console_objects_versions)
     CHECK_EQ_INT(ct_obj_update(c, CT_OBJ_DASHBOARD, 999, 1, "x", "{}", &cur, err, sizeof err), CT_OBJ_NOTFOUND);
     CHECK_EQ_INT(ct_objs(c, CT_OBJ_DASHBOARD, 0, &o, err, sizeof err), 1);
     ct_objs_free(o, 1);
+    ct_close(c);
+}
+
+/* Run logs: one per attempt, replaced on a rewrite, the end kept past the
+ * cap (on a UTF-8 boundary), a job's oldest dropped past CT_RUN_LOGS_KEPT. */
+typedef struct logs_seen {
+    int n, attempt[4];
+    size_t len[4];
+    char first[4][32], last[4][32];
+} logs_seen;
+
+static void on_log_row(void *arg, int attempt, int64_t created_ms, const char *text, size_t n)
+{
+    logs_seen *s = arg;
+    (void)created_ms;
+    if (s->n >= 4) return;
+    s->attempt[s->n] = attempt;
+    s->len[s->n] = n;
+    snprintf(s->first[s->n], sizeof s->first[0], "%.*s", (int)(n < 31 ? n : 31), text);
+    snprintf(s->last[s->n], sizeof s->last[0], "%s", n > 8 ? text + n - 8 : text);
+    s->n++;
+}
+
+TEST(catalog_run_logs)
+{
+    ct_catalog *c = ct_open(db_path("runlogs"), err, sizeof err);
+    CHECK_MSG(c, "%s", err);
+    ct_run r = {.window_start = 0, .window_end = 1, .state = CT_RUN_WAITING, .attempt = 1};
+    snprintf(r.job, sizeof r.job, "j");
+    snprintf(r.trigger, sizeof r.trigger, "manual");
+    CHECK_MSG(ct_run_create(c, &r, err, sizeof err) == 0, "%s", err);
+    CHECK(ct_run_log_put(c, r.id, 1, "j", "first try\n", 10, err, sizeof err) == 0);
+    CHECK(ct_run_log_put(c, r.id, 2, "j", "second", 6, err, sizeof err) == 0);
+    CHECK(ct_run_log_put(c, r.id, 2, "j", "second, again", 13, err, sizeof err) == 0);
+    logs_seen s = {0};
+    CHECK_EQ_INT(ct_run_logs(c, r.id, on_log_row, &s, err, sizeof err), 2);
+    CHECK_EQ_INT(s.attempt[0], 1);
+    CHECK_EQ_STR(s.first[0], "first try\n");
+    CHECK_EQ_STR(s.first[1], "second, again");
+    /* over the cap: the end is kept, starting on a character */
+    size_t big = CT_RUN_LOG_MAX + 1001;
+    char *t = malloc(big); /* "é" repeated (2 bytes each) from byte 1: the cut lands mid-character */
+    t[0] = 'a', t[1] = 'b'; /* pairs from byte 2: byte 1001, where the cut falls, is a second byte */
+    for (size_t i = 2; i + 1 < big; i += 2) memcpy(t + i, "\xc3\xa9", 2);
+    memcpy(t + big - 4, "END!", 4);
+    CHECK(ct_run_log_put(c, r.id, 3, "j", t, big, err, sizeof err) == 0);
+    free(t);
+    memset(&s, 0, sizeof s);
+    CHECK_EQ_INT(ct_run_logs(c, r.id, on_log_row, &s, err, sizeof err), 3);
+    CHECK_EQ_INT((long)s.len[2], (long)CT_RUN_LOG_MAX - 1); /* one byte of a character dropped */
+    CHECK(((unsigned char)s.first[2][0] & 0xC0) != 0x80);
+    CHECK(strstr(s.last[2], "END!") != NULL);
+    /* a job keeps its last CT_RUN_LOGS_KEPT runs' logs */
+    int64_t first_id = r.id;
+    for (int i = 0; i < CT_RUN_LOGS_KEPT + 5; i++) {
+        ct_run x = r;
+        x.id = 0;
+        CHECK(ct_run_create(c, &x, err, sizeof err) == 0);
+        CHECK(ct_run_log_put(c, x.id, 1, "j", "x", 1, err, sizeof err) == 0);
+    }
+    memset(&s, 0, sizeof s);
+    CHECK_EQ_INT(ct_run_logs(c, first_id, on_log_row, &s, err, sizeof err), 0);
     ct_close(c);
 }

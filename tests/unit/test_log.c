@@ -3,6 +3,7 @@
 #include "log/log.h"
 #include "t.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -211,5 +212,34 @@ TEST(log_default_level_env_wins)
     CHECK_EQ_INT(lg_get_level(), LG_ERROR);
     if (saved) setenv("SLUICE_LOG_LEVEL", saved, 1);
     free(saved);
+    restore();
+}
+
+/* lg_set_thread_sink: this thread's lines go there too; another thread's do not. */
+static void *other_thread(void *arg)
+{
+    (void)arg;
+    lg_info("other", "from another thread");
+    return NULL;
+}
+
+TEST(log_thread_sink_this_thread_only)
+{
+    cap main_c = {0}, th = {0};
+    lg_set_level(LG_INFO);
+    lg_set_sink(sink, &main_c);
+    lg_set_thread_sink(sink, &th);
+    lg_warn("jobs", "run %d failed", 7);
+    lg_debug("jobs", "below the level"); /* not written: not captured either */
+    pthread_t t;
+    pthread_create(&t, NULL, other_thread, NULL);
+    pthread_join(t, NULL);
+    lg_set_thread_sink(NULL, NULL);
+    lg_info("jobs", "after the end");
+    CHECK_EQ_INT(th.n, 1);
+    CHECK_EQ_STR(th.msg, "run 7 failed");
+    CHECK_EQ_STR(th.comp, "jobs");
+    CHECK_EQ_INT(th.level, LG_WARN);
+    CHECK_EQ_INT(main_c.n, 3); /* the main sink has all three written lines */
     restore();
 }

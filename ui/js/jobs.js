@@ -1,5 +1,6 @@
 // Jobs: every job (GET /v1/jobs: schedule, next run, runs by state, the
-// last run), one job's run history (GET /v1/jobs/{job}/runs) with errors,
+// last run), one job's run history (GET /v1/jobs/{job}/runs) with errors and
+// each run's log (GET /v1/jobs/{job}/runs/{id}/log),
 // and the forms that start a run or a backfill (POST /v1/jobs/{job}/runs,
 // a write token).
 import { apiJson, h, num, table } from './api.js';
@@ -9,7 +10,7 @@ const when = (ms) => (ms ? new Date(ms).toISOString().slice(0, 19).replace('T', 
 export const duration = (r) => (r.started_ms && r.finished_ms ? `${((r.finished_ms - r.started_ms) / 1000).toFixed(1)} s` : '—');
 export const stateCell = (st) => h('span', { class: `state-${st}` }, st);
 
-export function runsTable(label, runs, withJob) {
+export function runsTable(label, runs, withJob, onLog) {
     return table(label, [
         ...(withJob ? [{ label: 'Job', render: (r) => h('a', { href: `/jobs/${encodeURIComponent(r.job)}` }, r.job) }] : []),
         { label: 'Run', num: 1, render: (r) => r.id },
@@ -21,6 +22,8 @@ export function runsTable(label, runs, withJob) {
         { label: 'Duration', num: 1, render: duration },
         { label: 'Rows', num: 1, render: (r) => num(r.rows) },
         { label: 'Error', render: (r) => h('span', { class: 'wrap' }, r.error || '') },
+        ...(onLog ? [{ label: 'Log', render: (r) => h('button', { type: 'button', class: 'quiet', id: `log-${r.id}`,
+            'aria-label': `Log of run ${r.id}`, onclick: () => onLog(r) }, 'Log') }] : []),
     ], runs, (r) => ({ dataset: { run: r.id, state: r.state } }));
 }
 
@@ -46,6 +49,13 @@ export function jobsList(el) {
 export function jobPage(el, name) {
     el.append(h('p', { class: 'crumbs' }, h('a', { href: '/jobs' }, 'Jobs'), ' / ', name), h('h1', null, name));
     const msgs = h('div'), hist = h('div', { id: 'job-runs' });
+    const logBox = h('section', { id: 'run-log', 'aria-label': 'Run log', 'aria-live': 'polite' });
+    const showLog = (r) => apiJson(`/v1/jobs/${encodeURIComponent(name)}/runs/${r.id}/log`).then((l) => {
+        logBox.replaceChildren(h('h2', null, `Log of run ${r.id}`), ...(l.attempts.length ? l.attempts.map((a) =>
+            h('div', { dataset: { attempt: a.attempt } }, h('h3', null, `Attempt ${a.attempt} (${when(a.created_ms)})`),
+                h('pre', { class: 'code log' }, a.text))) : [h('p', null, 'Nothing was logged.')]));
+        logBox.scrollIntoView({ block: 'nearest' });
+    }).catch((e) => { logBox.replaceChildren(); failed(logBox, e); });
     const win = h('input', { id: 'run-window', placeholder: 'YYYY-MM-DD', size: 22 });
     const force = h('input', { id: 'run-force', type: 'checkbox' });
     const from = h('input', { id: 'bf-from', placeholder: 'YYYY-MM-DD', size: 14 }), to = h('input', { id: 'bf-to', placeholder: 'YYYY-MM-DD', size: 14 });
@@ -69,11 +79,11 @@ export function jobPage(el, name) {
         } }, h('label', { for: 'bf-from' }, 'Backfill from'), from, h('label', { for: 'bf-to' }, 'to'), to,
             h('label', { for: 'bf-parallel' }, 'in parallel'), par, h('label', { for: 'bf-serial' }, serial, ' one at a time'),
             h('button', { type: 'submit', id: 'bf-start' }, 'Start backfill')),
-        h('h2', null, 'Run history'), hist);
+        h('h2', null, 'Run history'), hist, logBox);
     let timer = null;
     function load() {
         apiJson(`/v1/jobs/${encodeURIComponent(name)}/runs?limit=100`).then((runs) => {
-            hist.replaceChildren(runs.length ? h('div', { class: 'scroll-x' }, runsTable(`Runs of ${name}`, runs)) : h('p', null, 'No runs yet.'));
+            hist.replaceChildren(runs.length ? h('div', { class: 'scroll-x' }, runsTable(`Runs of ${name}`, runs, false, showLog)) : h('p', null, 'No runs yet.'));
         }).catch((e) => { hist.replaceChildren(); failed(hist, e); });
     }
     load();
