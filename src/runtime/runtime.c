@@ -74,7 +74,7 @@ static sq_engine *jobs_sql(void *ctx, int64_t timeout_ms, char *err, size_t errl
 /* jobs: a load task's engine: committed files only, no journal tail. */
 static sq_engine *jobs_sql_files(void *ctx, int64_t timeout_ms, char *err, size_t errlen)
 {
-    rt_sql_req q = {.timeout_ms = timeout_ms, .no_tail = 1};
+    rt_sql_req q = {.timeout_ms = timeout_ms, .no_tail = 1, .exact_decimals = 1};
     return rt_sql_open(ctx, &q, err, errlen);
 }
 

@@ -89,6 +89,7 @@ typedef struct rt_sql_req {
     int64_t timeout_ms;   /* per statement; 0 = none */
     int64_t memory_limit; /* bytes of SQLite heap; 0 = none */
     int agg_path;         /* SQ_PATH_*; AUTO: $SLUICE_SQL_PATH (auto|fast|sqlite) if set */
+    int exact_decimals;   /* decimals as their exact text (sq_opts.exact_decimals) */
 } rt_sql_req;
 
 /* An engine over the lake and the journal tail with the PostgreSQL and

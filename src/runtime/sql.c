@@ -63,6 +63,7 @@ sq_engine *rt_sql_open(rt_runtime *rt, const rt_sql_req *q, char *err, size_t er
     o.read_only = q->read_only;
     o.no_tail = q->no_tail;
     o.agg_path = q->agg_path;
+    o.exact_decimals = q->exact_decimals;
     o.threads = (int)rt->cf->sql.threads;
     const char *ev = getenv("SLUICE_SQL_PATH");
     if (!o.agg_path && ev && sq_path_parse(ev, &o.agg_path))

@@ -63,6 +63,8 @@ typedef struct sq_opts {
     int ntails;
     int agg_path;              /* the aggregate fast path: SQ_PATH_AUTO / _FAST / _SQLITE */
     int threads;               /* its scan threads (config sql.threads); 0 = all cores */
+    int exact_decimals;        /* DECIMAL columns read as their exact text (a load sends them
+                                  to a warehouse's numeric digit for digit); else as REAL */
 } sq_opts;
 
 /* Which path runs an aggregate statement of the fast path's shape (docs/sql.md

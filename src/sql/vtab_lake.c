@@ -790,8 +790,9 @@ static int load_rg(lvtab *t, lcur *c)
     for (int i = 0; i < t->ncols; i++) {
         pq_col_free(&c->vals[i]);
         if (c->fcol[i] < 0 || !col_used(c->used, i)) continue;
-        /* a decimal in a column widened to string reads as its exact text */
-        int exact = c->fpt[i] == PQ_DECIMAL && t->cols[i].type == CT_STRING;
+        /* a decimal in a column widened to string reads as its exact text, and
+         * every decimal for an engine that asks (sq_opts.exact_decimals) */
+        int exact = c->fpt[i] == PQ_DECIMAL && (t->cols[i].type == CT_STRING || t->e->o.exact_decimals);
         if ((exact ? pq_reader_read_decimal : pq_reader_read)(c->r, c->rg, c->fcol[i],
                                                               &c->vals[i], err, sizeof err)) {
             t->base.zErrMsg = sqlite3_mprintf("table %s: %s", t->is_lake ? t->table : "read_parquet", err);

@@ -360,14 +360,15 @@ lap('types');
     const p = [];
     await pg.createdb('shop');
     await pg.psql('shop', `CREATE TABLE public.types (id int8 PRIMARY KEY, b bool, i4 int4, f4 real, f8 float8,
-        dec numeric(12,2), t text, ts timestamptz, tsn timestamp, d date, tm time, by bytea, js jsonb);
+        dec numeric(12,2), t text, ts timestamptz, tsn timestamp, d date, tm time, by bytea, js jsonb, big numeric(38,10));
       INSERT INTO public.types SELECT g, g % 2 = 0, g * 1000, g / 8.0, g * 1.1, g * 1234567.89, E'line\\ttab\\\\ "q" ' || g,
         timestamptz '2024-05-01 00:00:00+00' + g * interval '1 hour 0.5 s', timestamp '2024-05-01 10:00' + g * interval '1 minute',
         date '2000-01-01' + g, time '00:00' + g * interval '17.25 s', decode(lpad(to_hex(g), 6, '0'), 'hex'),
-        jsonb_build_object('g', g, 'a', jsonb_build_array(1, 'x')) FROM generate_series(1, 200) g;
+        jsonb_build_object('g', g, 'a', jsonb_build_array(1, 'x')), 1234567890123456789.1234567891 * g FROM generate_series(1, 200) g;
       INSERT INTO public.types (id) VALUES (0);
-      INSERT INTO public.types VALUES (-1, false, -2147483648, -3.4e38, -1.7976931348623157e308, -9999999999.99, '', '0001-01-01 00:00:00+00', '9999-12-31 23:59:59', '0001-01-01', '23:59:59.999999', '', '[]');`);
-    const cols = `id, b, i4, f4, f8, dec, t, ts, tsn, d, tm, encode(by, 'hex'), js::text`;
+      INSERT INTO public.types VALUES (-1, false, -2147483648, -3.4e38, -1.7976931348623157e308, -9999999999.99, '', '0001-01-01 00:00:00+00', '9999-12-31 23:59:59', '0001-01-01', '23:59:59.999999', '', '[]', -9999999999999999999999999999.9999999999);`);
+    // big: 29 digits, past what a double holds: a load must send every digit
+    const cols = `id, b, i4, f4, f8, dec, t, ts, tsn, d, tm, encode(by, 'hex'), js::text, big`;
     const src = await pg.psql('shop', `SET TimeZone = 'UTC'; SELECT ${cols} FROM public.types ORDER BY id`);
     await trigger(CFG, 'types_snap', '2024-05-01');
     const [s] = await runsOf(CFG, 'types_snap', 1);
@@ -381,7 +382,7 @@ lap('types');
         if (a.length !== b.length) p.push(`${b.length} rows loaded, source has ${a.length}`);
         for (let i = 0; i < Math.min(a.length, b.length) && p.length < 8; i++) if (a[i] !== b[i]) p.push(`source ${a[i]}\n      load   ${b[i]}`);
         const types = (await pg.psql('wh', `SELECT string_agg(column_name || ' ' || data_type, ', ' ORDER BY ordinal_position) FROM information_schema.columns WHERE table_schema = 'rep' AND table_name = 'types'`)).trim();
-        const want = 'id bigint, b boolean, i4 integer, f4 real, f8 double precision, dec numeric, t text, ts timestamp with time zone, tsn timestamp without time zone, d date, tm time without time zone, by bytea, js text, dt date';
+        const want = 'id bigint, b boolean, i4 integer, f4 real, f8 double precision, dec numeric, t text, ts timestamp with time zone, tsn timestamp without time zone, d date, tm time without time zone, by bytea, js text, big numeric, dt date';
         if (types !== want) p.push(`target types: ${types}\n      want ${want}`);
     }
     R.check('every_lake_type_loads_as_the_source_had_it', p);
