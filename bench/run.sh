@@ -19,7 +19,7 @@ ROWS=${BENCH_ROWS:-1000000}
 REPS=${BENCH_REPS:-3}
 OUT=bench/out
 RESULTS=bench/RESULTS.md
-BENCHES=(collect convert ingest kinesis jobs lake load shipper snapshot sql tail)
+BENCHES=(collect console convert ingest kinesis jobs lake load shipper snapshot sql tail)
 
 mkdir -p "$OUT"
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -189,6 +189,14 @@ bench_lake() {
     local sec=$OUT/lake-section.md
     SLUICE_REL=$BIN bench/lake.sh "$sec"
     record_section "lake: HTTP to committed Parquet" "$sec"
+}
+
+# ---- console: a dashboard, a 1M-row CSV download, page weight, in Chromium ----------
+
+bench_console() {
+    local sec=$OUT/console-section.md
+    SLUICE_REL=$BIN node bench/console.mjs "$sec"
+    record_section "console: an 8-chart dashboard and a 1M-row CSV download in Chromium" "$sec"
 }
 
 # ---- sql: the lake queried by sluice sql and by DuckDB -------------------------------

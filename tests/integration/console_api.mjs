@@ -73,8 +73,8 @@ await R.guard('downloads', async () => {
         headers: tok ? { Authorization: `Bearer ${tok}` } : {} });
     let r = await mk({ sql, format: 'csv' }, null);
     if (r.status !== 401) p.push(`no token: ${r.status}`);
-    r = await mk({ sql, format: 'parquet' });
-    if (r.status !== 400) p.push(`format parquet: ${r.status}`);
+    r = await mk({ sql, format: 'xlsx' });
+    if (r.status !== 400) p.push(`format xlsx: ${r.status}`);
     r = await mk({ sql, format: 'csv', limit: 10 });
     const t = await r.json();
     if (r.status !== 201 || !/^\/v1\/downloads\/[0-9a-f]{32}$/.test(t.url)) p.push(`create: ${r.status} ${JSON.stringify(t)}`);
