@@ -45,6 +45,9 @@ static void stream_json(sv__stream *st, ut_buf *b, int with_groups)
     jr_stream_info(st->jr, &in);
     ut_buf_puts(b, "{\"name\":");
     ut_json_str(b, st->name, strlen(st->name));
+    ut_buf_puts(b, ",\"table\":"); /* the lake table its sink lands, null: no sink */
+    if (st->sink) ut_json_str(b, st->table, strlen(st->table));
+    else ut_buf_puts(b, "null");
     ut_buf_printf(b, ",\"first_offset\":%llu,\"next_offset\":%llu,\"records\":%llu,"
                      "\"bytes\":%llu,\"segments\":%d,\"auth\":%s,\"records_in\":%llu,"
                      "\"bytes_in\":%llu,\"dropped\":%llu,\"rejected\":{",

@@ -139,9 +139,31 @@ static void drop_intent(tl__src *s)
     unlink(p);
 }
 
-/* The table of the remote stream: t1_<stream>, '-' and '.' as '_'. */
-static void table_name(const tl__src *s, char *out, size_t n)
+/* The table of the remote stream: what the server says its sink lands
+ * (GET /v1/streams/<stream>: "table", which a custom sink.table changes),
+ * else the default t1_<stream> with '-' and '.' as '_'. */
+static void table_name(tl__src *s, char *out, size_t n)
 {
+    char url[2300];
+    snprintf(url, sizeof url, "%.2048s/v1/streams/%s", s->cf->url, s->cf->stream);
+    reply r = {{0}, 0};
+    CURL *c = s->curl;
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
+    long code = 0;
+    CURLcode cc = curl_easy_perform(c);
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+    const char *t = cc == CURLE_OK && code == 200 ? strstr(r.body, "\"table\":\"") : NULL;
+    size_t k = t ? strcspn(t + 9, "\"") : 0;
+    if (t && k && k < n && t[9 + k] == '"') {
+        memcpy(out, t + 9, k);
+        out[k] = 0;
+        if (ut_name_ok(UT_NAME_TABLE, out)) return;
+    }
     snprintf(out, n, "t1_%s", s->cf->stream);
     for (char *p = out; *p; p++)
         if (*p == '-' || *p == '.') *p = '_';
@@ -151,6 +173,7 @@ int tl__remote_has(tl__src *s, uint64_t id, uint64_t off, char *why, size_t whyl
 {
     char url[2200], sql[512], table[128], auth[600];
     table_name(s, table, sizeof table);
+    curl_easy_setopt(s->curl, CURLOPT_POST, 1L);
     snprintf(url, sizeof url, "%.2048s/v1/query?format=csv", s->cf->url);
     snprintf(sql, sizeof sql, "SELECT count(*) FROM \"%s\" WHERE file_id = '%016llx' AND "
              "file_offset = %llu", table, (unsigned long long)id, (unsigned long long)off);

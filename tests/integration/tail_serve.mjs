@@ -7,12 +7,16 @@
 //     then a clean stop: every line is in the journal exactly once;
 //   - sluice tail on the same config is refused (the server holds the
 //     source's checkpoint lock);
+//   - sluice tail to a remote server whose stream has a custom sink.table,
+//     killed after the server took a batch but before the 200 arrived,
+//     finds the batch there at its restart: every line once;
 //   - /metrics counts what the shipper sent; a source whose stream cannot
 //     be created stops the server at start with the source named.
 import fs from 'node:fs';
 import path from 'node:path';
 import { Reporter, Server, makeTmp, sleep, sluice } from '../node/lib/common.mjs';
-import { countSeqs, exactlyOnce, nginxLine, readStream, tailConfig, waitRecords } from '../node/lib/tail.mjs';
+import http from 'node:http';
+import { Shipper, countSeqs, exactlyOnce, nginxLine, readStream, tailConfig, waitRecords } from '../node/lib/tail.mjs';
 
 const R = new Reporter();
 const T = makeTmp('tail-serve');
@@ -71,6 +75,63 @@ try {
         p.push(...problems);
         console.log(`# ${seq} lines, ${recs.length - 1} shipped through 4 kill -9`);
         R.check('serve_sources_kill9_exactly_once', p);
+    });
+
+    await R.guard('remote_recovery_custom_sink_table', async () => {
+        // sluice tail to a remote server whose stream lands a custom sink.table; a proxy
+        // kills the shipper (-9) after the server took a batch, before the 200 reaches it:
+        // at its restart the batch is found in the table the server names, not sent again
+        const p = [];
+        const D2 = path.join(T, 'remote');
+        fs.mkdirSync(D2, { recursive: true });
+        fs.writeFileSync(path.join(D2, 'sluice.yaml'), `data_dir: ${D2}/data\nlisten: 127.0.0.1:0\nlimits: {min_free_disk: 0}\n` +
+            'streams:\n  web:\n    sink: {roll_age: 100ms, table: t1_weblogs_custom}\n');
+        const remote = new Server(D2);
+        await remote.start();
+        let ship = null, killed = false;
+        const proxy = http.createServer((req, res) => {
+            const chunks = [];
+            req.on('data', (d) => chunks.push(d));
+            req.on('end', () => {
+                const up = http.request({ host: '127.0.0.1', port: remote.port, method: req.method, path: req.url, headers: req.headers }, (ur) => {
+                    const body = [];
+                    ur.on('data', (d) => body.push(d));
+                    ur.on('end', async () => {
+                        if (!killed && req.method === 'POST' && req.url.endsWith('/records') && ur.statusCode === 200) {
+                            killed = true;
+                            await ship.kill('SIGKILL'); // the server has the batch; the shipper never hears so
+                            res.destroy();
+                            return;
+                        }
+                        res.writeHead(ur.statusCode, ur.headers);
+                        res.end(Buffer.concat(body));
+                    });
+                });
+                up.end(Buffer.concat(chunks));
+            });
+        });
+        await new Promise((r) => proxy.listen(0, '127.0.0.1', r));
+        const RLOG = path.join(D2, 'access.log');
+        let s = '';
+        for (let i = 1; i <= 200; i++) s += nginxLine(i, 'r');
+        fs.writeFileSync(RLOG, s);
+        const cfg = path.join(D2, 'tail.yaml');
+        fs.writeFileSync(cfg, tailConfig(path.join(D2, 'shipper'), { paths: [RLOG], url: `http://127.0.0.1:${proxy.address().port}` }));
+        ship = new Shipper(D2, cfg).start();
+        const t0 = Date.now();
+        while (!killed && Date.now() - t0 < 20000) await sleep(50);
+        if (!killed) p.push('the proxy never saw a batch');
+        await new Shipper(D2, cfg).once();
+        await remote.landed('web');
+        const recs = await readStream(path.join(D2, 'data'), 'web');
+        const m = new Map();
+        for (const r of recs) { const q = /seq=(\d+)/.exec(r.path || ''); if (q) m.set(+q[1], (m.get(+q[1]) || 0) + 1); }
+        p.push(...exactlyOnce(m, 200).problems);
+        const q = await sluice(['sql', '--data', path.join(D2, 'data'), '--format', 'csv', 'SELECT count(*) FROM t1_weblogs_custom']);
+        if (q.stdout.toString().trim().split('\n')[1] !== '200') p.push(`t1_weblogs_custom: ${q.stdout} ${q.stderr}`);
+        await remote.stop();
+        proxy.close();
+        R.check('remote_recovery_custom_sink_table', p);
     });
 
     await R.guard('serve_source_bad_stream_named', async () => {
