@@ -77,7 +77,7 @@ async function drawOnce(page, url) {
     await page.goto(url + '/');
     await page.evaluate(() => sessionStorage.setItem('sluice.token', 'rtok'));
     await page.goto(url);
-    await page.waitForSelector('#dash-info[data-count="1"]', { timeout: 120000 });
+    await page.waitForSelector('#dash-refreshed[data-count="1"]', { timeout: 120000 });
     return page.evaluate(() => {
         const q = performance.getEntriesByType('resource').filter((e) => e.name.includes('/v1/query'));
         return { drawn: window.__drawn ?? performance.now(), queriesEnd: Math.max(...q.map((e) => e.responseEnd)),
@@ -133,7 +133,7 @@ const B = await launchBrowser();
 if (!B) { console.error('bench console: needs chromium and playwright-core (scripts/deps.sh --test)'); process.exit(1); }
 await B.context.addInitScript(() => {
     new MutationObserver(() => {
-        const i = document.getElementById('dash-info');
+        const i = document.getElementById('dash-refreshed');
         if (i && i.dataset.count === '1' && !window.__drawn) window.__drawn = performance.now();
     }).observe(document, { subtree: true, attributes: true, attributeFilter: ['data-count'] });
 });

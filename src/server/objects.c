@@ -10,7 +10,8 @@
  *   (the same under /v1/dashboards)
  *
  * A saved query's spec: {"name","sql","description","params":[definitions,
- * params.c],"chart":{"type":"line|bar|area|table|counter","x":..,"y":..}};
+ * params.c],"chart":{"type":"line|bar|stacked|area|pie|scatter|table|counter","x":..,"y":..,
+ * "compare":.. (counter: the previous period's column)}};
  * every {{name}} of the SQL must be defined.  A dashboard's: {"name",
  * "params":[definitions shared by its widgets],"refresh_s":N (0, or 5 to
  * 86400),"widgets":[{"query":ID,"title":..,"width":1..4}]}.  Reading needs a
@@ -43,16 +44,22 @@ static void spec_free(spec_fields *s)
 
 static int check_chart(const char *j, size_t n, char *err, size_t errlen)
 {
-    static const char *const types[] = {"line", "bar", "area", "table", "counter"};
+    static const char *const types[] = {"line", "bar", "stacked", "area", "pie", "scatter",
+                                        "table", "counter"};
+    const int ntypes = (int)(sizeof types / sizeof types[0]);
     js_parser *p = js_parser_create(0, 3);
     js_field f;
     int rc = js_obj_begin(p, j, n, err, errlen) ? -1 : 1, ok = 0;
-    while (rc == 1 && (rc = js_obj_next(p, &f, err, errlen)) == 1)
+    while (rc == 1 && (rc = js_obj_next(p, &f, err, errlen)) == 1) {
         if (KEY(f, "type") && f.v.kind == JS_STRING)
-            for (int i = 0; i < 5; i++) ok |= f.v.n == strlen(types[i]) && !memcmp(f.v.s, types[i], f.v.n);
+            for (int i = 0; i < ntypes; i++) ok |= f.v.n == strlen(types[i]) && !memcmp(f.v.s, types[i], f.v.n);
+        else if ((KEY(f, "x") || KEY(f, "compare")) && f.v.kind != JS_STRING)
+            rc = ut_err(err, errlen, "chart: \"%.*s\" is a column name", (int)f.key_len, f.key);
+    }
     js_parser_destroy(p);
     if (rc < 0) return -1;
-    return ok ? 0 : ut_err(err, errlen, "chart: \"type\" is one of line, bar, area, table, counter");
+    return ok ? 0 : ut_err(err, errlen, "chart: \"type\" is one of line, bar, stacked, area, pie, "
+                                        "scatter, table, counter");
 }
 
 static int check_widgets(const char *j, size_t n, char *err, size_t errlen)

@@ -2,7 +2,8 @@
  *
  *   body: {"sql": "...", "format": "json|ndjson|csv|tsv|parquet", "limit": N, "timeout_ms": N,
  *          "stats": true (ndjson only: a last line {"_sluice_stats": {...}}),
- *          "params": [{"name":"d","type":"date","value":"2024-05-01"}, ...]}
+ *          "params": [{"name":"d","type":"date","value":"2024-05-01"}, ...],
+ *          "bucket": {"x":..,"y":[..],"points":N,"agg":..} (bucket.c: a chart's points)}
  *         or {"saved_query": ID, "params": {"d": "2024-05-01"}, ...}: a saved
  *         query's SQL and parameter definitions (params.c, saved.c)
  *         or the SQL text itself, with ?format=&limit=&timeout_ms= in the URL
@@ -68,6 +69,7 @@ typedef struct query_ctx {
     char err[1024];
     int64_t saved_id;          /* "saved_query" */
     char *params;              /* the raw "params" JSON (array: definitions, object: values) */
+    char *bucket;              /* the raw "bucket" JSON (bucket.c), or NULL */
     sv_bound bound;            /* the SQL with :name and the values bound */
 } query_ctx;
 
@@ -237,6 +239,7 @@ static void query_free(query_ctx *q)
     if (q->counted) __atomic_fetch_sub(&q->s->queries, 1, __ATOMIC_RELAXED);
     free(q->sql);
     free(q->params);
+    free(q->bucket);
     sv_bound_free(&q->bound);
     free(q);
 }
@@ -275,6 +278,8 @@ static int parse_request(struct MHD_Connection *c, const char *body, size_t n, q
                 q->stats = f.v.b;
             else if (f.key_len == 11 && !memcmp(f.key, "saved_query", 11) && f.v.kind == JS_INT)
                 q->saved_id = f.v.i;
+            else if (f.key_len == 6 && !memcmp(f.key, "bucket", 6) && f.v.kind == JS_OBJECT && !q->bucket)
+                q->bucket = ut_strndup(f.v.s, f.v.n);
             else if (f.key_len == 6 && !memcmp(f.key, "params", 6) &&
                      (f.v.kind == JS_ARRAY || f.v.kind == JS_OBJECT) && !q->params)
                 q->params = ut_strndup(f.v.s, f.v.n);
@@ -327,6 +332,18 @@ static int bind_params(sv_server *s, query_ctx *q, char *err, size_t errlen)
     return 0;
 }
 
+/* q's SQL aggregated to a chart's points when the request asks (bucket.c).
+ * 0, or 400 with a message. */
+static int apply_bucket(query_ctx *q, char *err, size_t errlen)
+{
+    if (!q->bucket) return 0;
+    char *wrapped;
+    if (sv__bucket_sql(q->sql, q->bucket, &wrapped, err, errlen)) return 400;
+    free(q->sql);
+    q->sql = wrapped;
+    return 0;
+}
+
 /* tokens: query.tokens may read, query.write_tokens may also write lake
  * tables; with neither configured the API is open and read-only */
 int sv__query_auth(sv_server *s, struct MHD_Connection *c, int *writer, const char **why)
@@ -363,6 +380,7 @@ int sv__query_check(struct MHD_Connection *c, const char *body, size_t n, const 
     int rc = parse_request(c, body, n, &q, 1, err, errlen);
     free(q.sql);
     free(q.params);
+    free(q.bucket);
     *ext = q.fmt == SQ_FMT_CSV ? "csv" : q.fmt == SQ_FMT_TSV ? "tsv"
          : q.fmt == SQ_FMT_NDJSON ? "ndjson" : q.fmt == SQ_FMT_PARQUET ? "parquet" : "json";
     return rc;
@@ -388,7 +406,7 @@ enum MHD_Result sv__query_run(sv_server *s, struct MHD_Connection *c, const char
     q->counted = 1;
     int bad = 400;
     if (parse_request(c, body, n, q, attachment != NULL, err, sizeof err) ||
-        (bad = bind_params(s, q, err, sizeof err))) {
+        (bad = bind_params(s, q, err, sizeof err)) || (bad = apply_bucket(q, err, sizeof err))) {
         query_free(q);
         return sv__reply_error(s, c, bad ? bad : 400, err);
     }

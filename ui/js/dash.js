@@ -2,7 +2,7 @@
 // values go to every widget's query by name, and live in the URL as
 // ?p.NAME=value), auto-refresh, and a read-only view (?view=1) to share.
 import { apiJson, h, table } from './api.js';
-import { chart } from './chart.js';
+import { chart, chartRows } from './chart.js';
 import { failed, paramInput, runRows } from './saved.js';
 
 export function dashList(el) {
@@ -60,9 +60,10 @@ export function dashPage(el, id, search) {
         const head = h('h2', null, w.title || (q ? q.spec.name : `query ${w.query}`));
         try {
             if (!q) throw new Error(`saved query ${w.query} does not exist`);
-            const { rows, cols } = await runRows({ saved_query: w.query, params: values() });
-            box.replaceChildren(head, chart(q.spec.chart || {}, cols, rows));
+            const { rows, cols, note } = await chartRows(q.spec.chart || {}, { saved_query: w.query, params: values() }, runRows);
+            box.replaceChildren(head, chart(q.spec.chart || {}, cols, rows), note ? h('p', { class: 'note chart-note' }, `Drawn: ${note}.`) : '');
             box.dataset.rows = String(rows.length);
+            box.dataset.bucketed = note.startsWith('more than') ? '1' : '';
         } catch (e) { box.replaceChildren(head, h('p', { class: 'error', role: 'alert' }, String(e.message || e))); }
     }
     async function refresh() {

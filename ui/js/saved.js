@@ -3,10 +3,10 @@
 // Run and Save (the version read is sent back: a stale save is refused).
 import { api, apiJson, h, table } from './api.js';
 import { editor } from './query.js';
-import { chart } from './chart.js';
+import { chart, chartRows } from './chart.js';
 
 const TYPES = ['text', 'number', 'date', 'enum'];
-const CHARTS = ['table', 'line', 'area', 'bar', 'counter'];
+const CHARTS = ['table', 'line', 'area', 'bar', 'stacked', 'pie', 'scatter', 'counter'];
 
 export function failed(el, e) {
     el.prepend(h('p', { class: 'error', role: 'alert' }, String(e.message || e)));
@@ -59,6 +59,7 @@ export function savedPage(el, id) {
     const ctype = h('select', { id: 'chart-type' }, CHARTS.map((c) => h('option', { value: c }, c)));
     const cx = h('input', { id: 'chart-x', placeholder: 'first column' });
     const cy = h('input', { id: 'chart-y', placeholder: 'numeric columns', size: 30 });
+    const cmp = h('input', { id: 'chart-compare', placeholder: 'counter: previous period', size: 18 });
     const version = h('span', { id: 'sq-version', class: 'note' });
     const status = h('p', { id: 'sq-status', class: 'status', role: 'status' });
     const out = h('div', { id: 'sq-result' });
@@ -66,7 +67,8 @@ export function savedPage(el, id) {
     el.append(msgs, h('div', { class: 'form-grid' },
         h('label', { for: 'sq-name' }, 'Name'), name,
         h('label', { for: 'chart-type' }, 'Chart'), h('div', { class: 'toolbar' }, ctype,
-            h('label', { for: 'chart-x' }, 'x'), cx, h('label', { for: 'chart-y' }, 'y (comma-separated)'), cy)),
+            h('label', { for: 'chart-x' }, 'x'), cx, h('label', { for: 'chart-y' }, 'y (comma-separated)'), cy,
+            h('label', { for: 'chart-compare' }, 'compare'), cmp)),
         h('label', { for: 'sql' }, 'SQL (write {{ name }} for a parameter)'), ed.el,
         h('h2', null, 'Parameters'), paramBox,
         h('div', { class: 'toolbar' }, h('button', { type: 'button', id: 'sq-run', onclick: () => run() }, 'Run'),
@@ -107,6 +109,7 @@ export function savedPage(el, id) {
         if (cx.value.trim()) c.x = cx.value.trim();
         const ys = cy.value.split(',').map((x) => x.trim()).filter((x) => x);
         if (ys.length) c.y = ys;
+        if (cmp.value.trim()) c.compare = cmp.value.trim();
         return c;
     };
     const spec = () => ({ name: name.value.trim(), sql: ed.ta.value, params: readDefs(), chart: chartSpec() });
@@ -118,9 +121,10 @@ export function savedPage(el, id) {
             return v && v.value !== '' ? { ...d, value: v.value } : d;
         });
         try {
-            const { rows, cols } = await runRows({ sql: ed.ta.value, params });
+            const { rows, cols, note } = await chartRows(chartSpec(), { sql: ed.ta.value, params }, runRows);
             out.replaceChildren(chart(chartSpec(), cols, rows));
-            status.textContent = `${rows.length} row${rows.length === 1 ? '' : 's'}.`;
+            out.dataset.bucketed = note.startsWith('more than') ? '1' : '';
+            status.textContent = `${rows.length} row${rows.length === 1 ? '' : 's'}` + (note ? ` (${note}; Query has every row).` : '.');
             status.dataset.rows = String(rows.length);
         } catch (e) { status.textContent = ''; out.replaceChildren(); failed(out, e); }
     }
@@ -160,6 +164,7 @@ export function savedPage(el, id) {
             ctype.value = c.type || 'table';
             cx.value = c.x || '';
             cy.value = (Array.isArray(c.y) ? c.y : c.y ? [c.y] : []).join(', ');
+            cmp.value = c.compare || '';
             drawParams();
         }).catch((e) => failed(msgs, e));
     } else drawParams();
