@@ -119,7 +119,7 @@ static void bucket_cte(ut_buf *o, const bucket *b)
                   P, P, P, P, P, P);
 }
 
-int sv__bucket_sql(const char *sql, const char *json, char **out, char *err, size_t errlen)
+int sv_bucket_sql(const char *sql, const char *json, char **out, char *err, size_t errlen)
 {
     bucket b;
     if (parse(json, &b, err, errlen)) return -1;

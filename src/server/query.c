@@ -338,7 +338,7 @@ static int apply_bucket(query_ctx *q, char *err, size_t errlen)
 {
     if (!q->bucket) return 0;
     char *wrapped;
-    if (sv__bucket_sql(q->sql, q->bucket, &wrapped, err, errlen)) return 400;
+    if (sv_bucket_sql(q->sql, q->bucket, &wrapped, err, errlen)) return 400;
     free(q->sql);
     q->sql = wrapped;
     return 0;

@@ -242,6 +242,11 @@ typedef struct sv_bound {
     int ndefs;
     char **held;
 } sv_bound;
+/* bucket.c: sql wrapped so its result is aggregated by x to at most a
+ * chart's points (the "bucket" object of a query request, JSON text:
+ * {"x":..,"y":[..],"points":N,"agg":..}).  0 (*out malloc'ed), or -1 with
+ * a message naming the bad field. */
+int sv_bucket_sql(const char *sql, const char *bucket_json, char **out, char *err, size_t errlen);
 /* Bind: definitions (JSON array, may be NULL), values (JSON object name ->
  * string or number, may be NULL) over each definition's value, then its
  * default.  0 (*out: sv_bound_free) or -1 with a message naming the

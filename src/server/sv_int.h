@@ -137,10 +137,6 @@ enum MHD_Result sv__query_run(sv_server *s, struct MHD_Connection *c, const char
 /* Would body parse as a download's query request (size, JSON, format,
  * timeout)?  0
  * (*ext: "csv", "tsv", "ndjson" or "json") or -1 with a message. */
-/* bucket.c: sql wrapped so its result is aggregated to a chart's points
- * (the "bucket" object of a query request, JSON text).  0 (*out malloc'ed),
- * or -1 with a message (a bad bucket). */
-int sv__bucket_sql(const char *sql, const char *bucket_json, char **out, char *err, size_t errlen);
 int sv__query_check(struct MHD_Connection *c, const char *body, size_t n, const char **ext,
                     char *err, size_t errlen);
 /* The query API's tokens for request c: 0 (*writer = 1 for a write token;
