@@ -30,7 +30,9 @@ async function serve(cfg) {
     const pf = path.join(T, 'port');
     fs.rmSync(pf, { force: true });
     const p = spawn(BIN, ['serve', '-c', cfg, '--port-file', pf], { stdio: ['ignore', 'ignore', fs.openSync(path.join(T, 'console-server.log'), 'a')] });
+    process.on('exit', () => { try { p.kill('SIGKILL'); } catch { } }); /* never left running */
     for (let i = 0; i < 400 && !(fs.existsSync(pf) && fs.readFileSync(pf, 'utf8').trim()); i++) await sleep(25);
+    if (!fs.existsSync(pf)) throw new Error(`sluice serve did not start: see ${T}/console-server.log`);
     return { p, url: `http://127.0.0.1:${fs.readFileSync(pf, 'utf8').trim()}` };
 }
 const stop = (s) => new Promise((r) => { s.p.once('exit', r); s.p.kill('SIGTERM'); });
