@@ -218,6 +218,9 @@ static int new_failures(jb__builtin *b, ct_catalog *c, ut_buf *text, ct_run *las
         n++;
     }
     if (n > BI_LIST_MAX) ut_buf_printf(text, "; and %d more", n - BI_LIST_MAX);
+    /* the newest 1000 failures are all new: older ones may be too (not listed, not lost
+     * from the run history) */
+    if (got == f.limit && n == got) ut_buf_puts(text, " (at least: more than 1000 failed since the last check)");
     free(runs);
     return n;
 }
