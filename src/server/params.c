@@ -1,5 +1,5 @@
 /* Query parameters: `{{ name }}` placeholders in a saved query's SQL, typed
- * text / number / date / enum, validated here and bound by the engine as
+ * text / number / date / enum / daterange, validated here and bound by the engine as
  * SQL parameters (:name), never pasted into the text.
  *
  *   definitions: [{"name":"day","type":"date","default":"today-7"},
@@ -23,7 +23,8 @@
 #include <string.h>
 #include <time.h>
 
-static const char *const type_names[] = {"text", "number", "date", "enum"};
+static const char *const type_names[] = {"text", "number", "date", "enum", "daterange"};
+#define NTYPES ((int)(sizeof type_names / sizeof type_names[0]))
 
 static int copy_str(char *dst, size_t cap, const js_value *v)
 {
@@ -98,10 +99,10 @@ static int parse_def(const char *el, size_t en, sv_param_def *d, char *err, size
     if (rc < 0) return -1;
     if (!d->name[0]) return ut_err(err, errlen, "a parameter has no valid \"name\" (letters, digits, _)");
     d->type = -1;
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < NTYPES; i++)
         if (!strcmp(type, type_names[i])) d->type = (sv_param_type)i;
     if ((int)d->type < 0) return ut_err(err, errlen, "parameter %s: type '%s' is not one of text, "
-                                        "number, date, enum", d->name, type);
+                                        "number, date, enum, daterange", d->name, type);
     if (d->type == SV_PARAM_ENUM && !d->noptions)
         return ut_err(err, errlen, "parameter %s: an enum needs \"options\"", d->name);
     return 0;
@@ -177,6 +178,45 @@ static int valid_date(const char *s)
     static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     if (m < 1 || m > 12 || d < 1 || d > mdays[m - 1]) return 0;
     return m != 2 || d < 29 || (y % 4 == 0 && (y % 100 || y % 400 == 0));
+}
+
+/* One end of a daterange: a date or today-N into out. */
+static int range_day(const char *s, size_t n, char out[11])
+{
+    char t[32];
+    if (!n || n >= sizeof t) return -1;
+    memcpy(t, s, n);
+    t[n] = 0;
+    if (!relative_day(t, out)) return 0;
+    if (!valid_date(t)) return -1;
+    memcpy(out, t, 11);
+    return 0;
+}
+
+/* A daterange's value: "A..B" or "last_N_days" into start and end. */
+static int parse_range(const sv_param_def *d, const char *v, char start[11], char end[11], char *err,
+                       size_t errlen)
+{
+    const char *dots = strstr(v, "..");
+    int ok;
+    if (!strncmp(v, "last_", 5) && strstr(v, "_days") && !dots) {
+        char *e;
+        errno = 0;
+        long n = strtol(v + 5, &e, 10);
+        char from[32];
+        ok = !errno && n >= 1 && n <= 100000 && !strcmp(e, "_days");
+        snprintf(from, sizeof from, "today-%ld", ok ? n - 1 : 0);
+        ok = ok && !relative_day(from, start) && !relative_day("today", end);
+    } else {
+        ok = dots && !range_day(v, (size_t)(dots - v), start) && !range_day(dots + 2, strlen(dots + 2), end);
+    }
+    if (!ok)
+        return ut_err(err, errlen, "parameter %s: '%.64s' is not a date range (YYYY-MM-DD..YYYY-MM-DD, "
+                      "today-7..today, last_7_days)", d->name, v);
+    if (strcmp(start, end) > 0)
+        return ut_err(err, errlen, "parameter %s: the range %s..%s ends before it starts", d->name,
+                      start, end);
+    return 0;
 }
 
 /* Check value v for d and fill *p (its text in *held, owned by the caller). */
@@ -290,21 +330,34 @@ static char *template_sql(const char *sql, const sv_param_def *d, int nd, char *
         while (sql[s] == ' ') s++;
         size_t e = s;
         while (isalnum((unsigned char)sql[e]) || sql[e] == '_') e++;
-        size_t close = e;
+        size_t part = e, pe = e; /* ".start" / ".end" of a daterange */
+        if (sql[e] == '.')
+            for (pe = e + 1; isalpha((unsigned char)sql[pe]); pe++) {}
+        size_t close = pe;
         while (sql[close] == ' ') close++;
         if (sql[close] != '}' || sql[close + 1] != '}' || !valid_name(sql + s, e - s)) {
             ut_err(err, errlen, "a malformed {{parameter}} at offset %zu", i);
             goto fail;
         }
-        int found = 0;
-        for (int k = 0; k < nd && !found; k++)
-            found = strlen(d[k].name) == e - s && !memcmp(d[k].name, sql + s, e - s);
-        if (!found) {
+        const sv_param_def *def = NULL;
+        for (int k = 0; k < nd && !def; k++)
+            if (strlen(d[k].name) == e - s && !memcmp(d[k].name, sql + s, e - s)) def = &d[k];
+        if (!def) {
             ut_err(err, errlen, "parameter {{%.*s}} is not defined", (int)(e - s), sql + s);
+            goto fail;
+        }
+        int range = def->type == SV_PARAM_DATERANGE;
+        int is_start = pe - part == 6 && !memcmp(sql + part, ".start", 6);
+        int is_end = pe - part == 4 && !memcmp(sql + part, ".end", 4);
+        if (range != (is_start || is_end) || (pe != part && !is_start && !is_end)) {
+            ut_err(err, errlen, range ? "parameter %s is a date range: write {{%s.start}} and {{%s.end}}"
+                                      : "parameter %s has no .start or .end (only a daterange has)",
+                   def->name, def->name, def->name);
             goto fail;
         }
         ut_buf_putc(&b, ':');
         ut_buf_put(&b, sql + s, e - s);
+        if (range) ut_buf_puts(&b, is_start ? "__start" : "__end");
         ut_buf_putc(&b, ' ');
         i = close + 2;
     }
@@ -323,6 +376,26 @@ int sv_sql_check_template(const char *sql, const sv_param_def *d, int nd, char *
     return t ? 0 : -1;
 }
 
+/* A daterange's two parameters, :name__start and :name__end (texts and
+ * names kept in out->held). */
+static int bind_range(sv_bound *out, const sv_param_def *d, const char *v, char *err, size_t errlen)
+{
+    char start[11], end[11];
+    if (parse_range(d, v, start, end, err, errlen)) return -1;
+    for (int k = 0; k < 2; k++) {
+        char name[SV_PARAM_NAME_MAX + 16];
+        snprintf(name, sizeof name, "%s%s", d->name, k ? "__end" : "__start");
+        sq_param *p = &out->p[out->n];
+        out->held[2 * out->n] = ut_strdup(k ? end : start);
+        out->held[2 * out->n + 1] = ut_strdup(name);
+        p->type = SQ_PARAM_TEXT;
+        p->text = out->held[2 * out->n];
+        p->name = out->held[2 * out->n + 1];
+        out->n++;
+    }
+    return 0;
+}
+
 int sv_params_bind(const char *sql, const char *defs, size_t ndefs, const char *values, size_t nv,
                    sv_bound *out, char *err, size_t errlen)
 {
@@ -331,21 +404,24 @@ int sv_params_bind(const char *sql, const char *defs, size_t ndefs, const char *
     if (nd < 0) return -1;
     out->ndefs = nd;
     if (!(out->sql = template_sql(sql, out->defs, nd, err, errlen))) goto fail;
-    out->p = ut_calloc((size_t)nd + 1, sizeof *out->p);
-    out->held = ut_calloc((size_t)nd + 1, sizeof *out->held);
+    /* at most two parameters per definition; held: each one's text and name */
+    out->p = ut_calloc(2 * (size_t)nd + 1, sizeof *out->p);
+    out->held = ut_calloc(4 * (size_t)nd + 1, sizeof *out->held);
     for (int i = 0; i < nd; i++) {
         const sv_param_def *d = &out->defs[i];
         char *v = NULL;
         if (lookup_value(values, nv, d->name, &v, err, errlen)) goto fail;
         const char *use = v ? v : d->value ? d->value : d->deflt;
         if (!use) {
+            free(v);
             ut_err(err, errlen, "parameter %s has no value (and no default)", d->name);
             goto fail;
         }
-        int rc = check_value(d, use, &out->p[i], &out->held[i], err, errlen);
+        int rc = d->type == SV_PARAM_DATERANGE ? bind_range(out, d, use, err, errlen)
+                 : check_value(d, use, &out->p[out->n], &out->held[2 * out->n], err, errlen);
         free(v);
         if (rc) goto fail;
-        out->n++;
+        if (d->type != SV_PARAM_DATERANGE) out->n++;
     }
     return 0;
 fail:
@@ -356,7 +432,7 @@ fail:
 void sv_bound_free(sv_bound *b)
 {
     if (!b) return;
-    for (int i = 0; b->held && i < b->ndefs; i++) free(b->held[i]);
+    for (int i = 0; b->held && i < 4 * b->ndefs; i++) free(b->held[i]);
     free(b->held);
     free(b->p);
     free(b->sql);

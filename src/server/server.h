@@ -220,7 +220,11 @@ int sv_stop(sv_server *s);
 #define SV_PARAM_NAME_MAX 64
 #define SV_PARAM_VALUE_MAX 4096
 #define SV_PARAM_OPTIONS_MAX 200
-typedef enum sv_param_type { SV_PARAM_TEXT, SV_PARAM_NUMBER, SV_PARAM_DATE, SV_PARAM_ENUM } sv_param_type;
+/* A daterange "d" is written {{ d.start }} and {{ d.end }} in the SQL (two
+ * parameters, :d__start and :d__end); its value "A..B" (dates or today-N),
+ * or "last_N_days" (today-(N-1)..today). */
+typedef enum sv_param_type { SV_PARAM_TEXT, SV_PARAM_NUMBER, SV_PARAM_DATE, SV_PARAM_ENUM,
+                             SV_PARAM_DATERANGE } sv_param_type;
 typedef struct sv_param_def {
     char name[SV_PARAM_NAME_MAX + 1];
     sv_param_type type;
@@ -235,8 +239,8 @@ void sv_param_defs_free(sv_param_def *d, int n); /* accepts NULL */
 /* 0 if every {{name}} of sql is defined in d and none is quoted; -1. */
 int sv_sql_check_template(const char *sql, const sv_param_def *d, int nd, char *err, size_t errlen);
 typedef struct sv_bound {
-    char *sql;                 /* {{name}} made :name */
-    struct sq_param *p;        /* for sq_set_params */
+    char *sql;                 /* {{name}} made :name ({{d.start}}: :d__start) */
+    struct sq_param *p;        /* for sq_set_params: one per definition, two per daterange */
     int n;
     sv_param_def *defs;
     int ndefs;
