@@ -3,12 +3,27 @@
  * lake's timestamps are UTC), sql_mode ANSI_QUOTES (identifiers "x"),
  * NO_BACKSLASH_ESCAPES (literals '...' with ' doubled) and
  * STRICT_ALL_TABLES (a value that does not fit fails the statement instead
- * of being truncated with a warning).  The rows go as multi-row INSERTs of
- * at most JB_LOAD_FLUSH bytes each (well under max_allowed_packet), in the
- * transaction the steps opened: a lost connection rolls them back. */
+ * of being truncated with a warning).  The rows, in the transaction the
+ * steps opened (a lost connection rolls them back), go per JB_LOAD_FLUSH
+ * bytes of them:
+ *
+ *   lake rows ──jb__load_row──► L->out (LOAD DATA text lines, ≤ 1 MiB)
+ *     ──jb__my_flush──► LOAD DATA LOCAL INFILE 'sluice' INTO TABLE "t" ...
+ *                          └─ libmariadb asks for the "file": infile_read
+ *                             hands it L->out (memory, never a disk file)
+ *     ──► SHOW WARNINGS (LOCAL implies IGNORE: a value that does not fit, a
+ *         duplicate key is only a warning; any but a Note fails the run,
+ *         as the strict INSERT would) and the rows read = the rows sent
+ *
+ * The INSERT path (multi-row INSERTs of at most JB_LOAD_FLUSH bytes, well
+ * under max_allowed_packet) stays for upsert (LOAD DATA has no ON
+ * DUPLICATE KEY UPDATE) and for a server with local_infile off (said once
+ * in the log per run). */
 #include "jobs/jb_load.h"
+#include "log/log.h"
 #include "myfed/myfed.h"
 
+#include <errmsg.h>
 #include <mysql.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -22,6 +37,9 @@ struct jb_my {
     MYSQL *db;
     char name[CF_NAME_MAX + 1];
     char password[512];
+    const ut_buf *feed; /* the LOAD DATA text of the LOAD running, or NULL */
+    size_t fed;         /* of it, handed to libmariadb */
+    int64_t loaded;     /* rows sent by the LOADs before */
 };
 
 static pthread_once_t lib_once = PTHREAD_ONCE_INIT;
@@ -42,6 +60,54 @@ static int my_fail(jb_load *L, const char *what)
     return jb__load_fail(L, UT_EIO, "%s", e);
 }
 
+/* LOAD DATA LOCAL INFILE's "file", whatever name the server asks for: the
+ * text of our LOAD running (m->feed).  Asked for at any other time (a
+ * server asking for files unprompted), it refuses: nothing is read from
+ * disk. */
+static int infile_init(void **h, const char *name, void *ud)
+{
+    jb_my *m = ud;
+    (void)name;
+    *h = m;
+    m->fed = 0;
+    return m->feed ? 0 : 1;
+}
+
+static int infile_read(void *h, char *buf, unsigned int n)
+{
+    jb_my *m = h;
+    size_t k = m->feed->len - m->fed;
+    if (k > n) k = n;
+    memcpy(buf, m->feed->p + m->fed, k);
+    m->fed += k;
+    return (int)k;
+}
+
+static void infile_end(void *h) { (void)h; }
+
+static int infile_error(void *h, char *buf, unsigned int n)
+{
+    (void)h;
+    snprintf(buf, n, "LOAD DATA LOCAL INFILE asked for when sluice sent no LOAD");
+    return CR_UNKNOWN_ERROR;
+}
+
+/* Rows as LOAD DATA (L->my_infile) unless upsert or the server's
+ * local_infile is off (then INSERTs, said in the log). */
+static void infile_mode(jb_load *L)
+{
+    if (L->j->mode == CF_MODE_UPSERT) return;
+    MYSQL *db = L->my->db;
+    MYSQL_RES *r = mysql_query(db, "SELECT @@GLOBAL.local_infile") ? NULL : mysql_store_result(db);
+    MYSQL_ROW row = r ? mysql_fetch_row(r) : NULL;
+    L->my_infile = row && row[0] && strcmp(row[0], "0");
+    if (!L->my_infile)
+        lg_warn("jobs", "job %s: mysql \"%s\": the server refuses LOAD DATA LOCAL INFILE (%s): "
+                "the rows go as INSERTs", L->j->name, L->my->name,
+                row ? "local_infile is off" : mysql_error(db));
+    if (r) mysql_free_result(r);
+}
+
 int jb__my_open(jb_load *L, const cf_mysql *c, const char *app)
 {
     (void)app;
@@ -55,12 +121,14 @@ int jb__my_open(jb_load *L, const cf_mysql *c, const char *app)
     unsigned long maxp = MY_MAX_PACKET;
     unsigned to = (unsigned)(c->connect_timeout_ms / 1000) + 1, io = MY_IO_TIMEOUT_S;
     my_bool off = 0;
+    unsigned int infile = 1; /* our handler's text only (infile_init) */
     mysql_options(m->db, MYSQL_OPT_CONNECT_TIMEOUT, &to);
     mysql_options(m->db, MYSQL_OPT_READ_TIMEOUT, &io);
     mysql_options(m->db, MYSQL_OPT_WRITE_TIMEOUT, &io);
     mysql_options(m->db, MYSQL_SET_CHARSET_NAME, "utf8mb4");
     mysql_options(m->db, MYSQL_OPT_MAX_ALLOWED_PACKET, &maxp);
-    mysql_options(m->db, MYSQL_OPT_LOCAL_INFILE, &off);
+    mysql_options(m->db, MYSQL_OPT_LOCAL_INFILE, &infile);
+    mysql_set_local_infile_handler(m->db, infile_init, infile_read, infile_end, infile_error, m);
     mysql_options(m->db, MYSQL_OPT_RECONNECT, &off); /* a lost transaction must not go on */
     const char *host = c->socket[0] ? "localhost" : c->host;
     if (!mysql_real_connect(m->db, host, c->user, have ? m->password : NULL,
@@ -71,6 +139,7 @@ int jb__my_open(jb_load *L, const cf_mysql *c, const char *app)
     if (!(m->db->server_status & SERVER_STATUS_NO_BACKSLASH_ESCAPES))
         return jb__load_fail(L, UT_EIO, "mysql \"%s\": the server did not take sql_mode "
                              "NO_BACKSLASH_ESCAPES", m->name);
+    infile_mode(L);
     return 0;
 }
 
@@ -136,9 +205,85 @@ int jb__my_target_columns(jb_load *L)
     return 0;
 }
 
+int jb__my_hex_column(const jb_load *L, int i)
+{
+    return L->my_infile && L->cols[i].lake.type == CT_BYTES;
+}
+
+/* LOAD DATA LOCAL INFILE 'sluice' INTO TABLE "into" CHARACTER SET utf8mb4
+ * FIELDS TERMINATED BY tab ESCAPED BY backslash LINES TERMINATED BY
+ * newline ("a", @sluice_2, ...) SET "b" = UNHEX(@sluice_2) — the
+ * separators as hex literals (NO_BACKSLASH_ESCAPES: '\t' is two bytes). */
+static void load_sql(const jb_load *L, ut_buf *q)
+{
+    char into[160];
+    ut_buf_puts(q, "LOAD DATA LOCAL INFILE 'sluice' INTO TABLE ");
+    wh_table_ident(q, wh_copy_into(&L->plan, into, sizeof into));
+    ut_buf_puts(q, " CHARACTER SET utf8mb4 FIELDS TERMINATED BY X'09' ESCAPED BY X'5c' "
+                   "LINES TERMINATED BY X'0a' (");
+    for (int i = 0; i < L->ncols; i++) {
+        if (i) ut_buf_puts(q, ", ");
+        if (jb__my_hex_column(L, i)) ut_buf_printf(q, "@sluice_%d", i);
+        else wh_ident(q, L->cols[i].name);
+    }
+    ut_buf_putc(q, ')');
+    for (int i = 0, set = 0; i < L->ncols; i++) {
+        if (!jb__my_hex_column(L, i)) continue;
+        ut_buf_puts(q, set++ ? ", " : " SET ");
+        wh_ident(q, L->cols[i].name);
+        ut_buf_printf(q, " = UNHEX(@sluice_%d)", i);
+    }
+}
+
+/* After a LOAD of rows lo..hi: its warnings other than Notes fail the run
+ * with the first three (the strict INSERT would have failed), as does a
+ * row count other than the rows sent.  0 / -1. */
+static int load_check(jb_load *L, int64_t lo, int64_t hi)
+{
+    MYSQL *db = L->my->db;
+    my_ulonglong got = mysql_affected_rows(db);
+    char w[600] = "";
+    size_t k = 0;
+    if (mysql_warning_count(db)) {
+        MYSQL_RES *r = mysql_query(db, "SHOW WARNINGS LIMIT 3") ? NULL : mysql_store_result(db);
+        if (!r) return my_fail(L, "reading the LOAD DATA's warnings");
+        for (MYSQL_ROW row; (row = mysql_fetch_row(r)) && k < sizeof w;)
+            if (row[0] && strcmp(row[0], "Note"))
+                k += (size_t)snprintf(w + k, sizeof w - k, "%s%s %s: %s", k ? "; " : "", row[0],
+                                      row[1] ? row[1] : "", row[2] ? row[2] : "");
+        mysql_free_result(r);
+    }
+    if (!w[0] && got == (my_ulonglong)(hi - lo + 1)) return 0;
+    if (!w[0]) snprintf(w, sizeof w, "the server read %llu rows, not %lld",
+                        (unsigned long long)got, (long long)(hi - lo + 1));
+    jb_my *m = L->my;
+    char into[160];
+    return jb__load_fail(L, UT_EINVAL, "mysql \"%s\": LOAD DATA of rows %lld..%lld into %s: %s",
+                         m->name, (long long)lo, (long long)hi,
+                         wh_copy_into(&L->plan, into, sizeof into), w);
+}
+
+/* The buffered text lines as one LOAD DATA read from memory.  0 / -1. */
+static int load_flush(jb_load *L)
+{
+    jb_my *m = L->my;
+    ut_buf q = {0};
+    load_sql(L, &q);
+    m->feed = &L->out; /* one statement: its affected rows and warnings read after it */
+    int rc = mysql_real_query(m->db, (const char *)q.p, (unsigned long)q.len) ? my_fail(L, "") : 0;
+    m->feed = NULL;
+    ut_buf_free(&q);
+    int64_t lo = m->loaded + 1;
+    m->loaded = L->rows;
+    if (!rc) rc = load_check(L, lo, L->rows);
+    ut_buf_reset(&L->out);
+    return rc;
+}
+
 int jb__my_flush(jb_load *L)
 {
     if (!L->out.len) return 0;
+    if (L->my_infile) return load_flush(L);
     ut_buf q = {0};
     wh_my_insert(&q, &L->plan);
     ut_buf_put(&q, L->out.p, L->out.len);

@@ -1,0 +1,163 @@
+/* kind export into MariaDB through LOAD DATA LOCAL INFILE (export_my.c),
+ * against a real MariaDB:
+ *   - the rows go as LOAD DATA LOCAL INFILE statements (the general log),
+ *     and values come out exactly as the lake has them: tabs, newlines,
+ *     CR, backslashes (one at the end of a value too), quotes, NULL vs ''
+ *     vs the strings '\N' and 'NULL', unicode, binary (every byte the
+ *     escapes use; empty vs NULL), decimals, a bigint at its limit, timestamps with
+ *     microseconds into datetime(6) and timestamp(6) — into a table the
+ *     export creates and into one with declared types
+ *   - the server with local_infile off: the export falls back to INSERTs,
+ *     says so once in the log, and the target is byte for byte the same
+ *   - strict: a string too long for its column, a decimal out of range
+ *     fail the run naming the column (LOCAL turns them into warnings: the
+ *     warnings are checked), the target keeps its previous rows
+ * (A database killed mid-export and a re-run: tests/integration/export_db.mjs.) */
+import fs from 'node:fs';
+import path from 'node:path';
+import { Reporter, makeTmp, Server, sleep, sanitizerReport, sluice } from '../node/lib/common.mjs';
+import { startMariadb } from '../node/lib/mariadb.mjs';
+import { trigger } from '../node/lib/jobs.mjs';
+
+const R = new Reporter();
+const T = makeTmp('export-my-load');
+const my = await startMariadb(path.join(T, 'my'));
+if (!my) { R.skip('export_my_load', 'MariaDB is not installed (scripts/deps.sh --test)'); process.exit(0); }
+const PW = 'load-pw-3Qz';
+fs.writeFileSync(path.join(T, 'pw'), PW + '\n');
+await my.sql(null, `CREATE DATABASE svc CHARACTER SET utf8mb4; CREATE USER 'exporter'@'127.0.0.1' IDENTIFIED BY '${PW}';
+GRANT ALL ON svc.* TO 'exporter'@'127.0.0.1';`);
+
+const DATA = path.join(T, 'data'), DAY = '2024-05-01';
+const Q = () => `"SELECT id, s, CASE WHEN id = 6 THEN X'' WHEN id % 3 = 0 THEN X'00FF5C090A0D4E275C' WHEN id % 3 = 1 THEN NULL ELSE CAST(s AS BLOB) END AS b, at, at AS ts, d, big FROM t1_ev ORDER BY id"`;
+const job = (name, table, q = Q()) => `  ${name}: {kind: export, source: t1_ev, query: ${q}, mode: replace_table, target: {connection: svc, table: ${table}}, retries: 0}`;
+const CFG = path.join(T, 'sluice.yaml');
+fs.writeFileSync(CFG, `
+data_dir: ${DATA}
+listen: 127.0.0.1:0
+limits: {min_free_disk: 0}
+workers: 1
+scheduler: {tick: 100ms, task_timeout: 5s, heartbeat: 300ms}
+mysql:
+  svc: {host: 127.0.0.1, port: ${my.port}, user: exporter, database: svc, password_file: ${T}/pw}
+streams:
+  ev: {sink: {roll_age: 100ms, event_time_field: at}}
+jobs:
+${job('created', 'created')}
+${job('typed', 'typed')}
+${job('narrow', 'narrow')}
+${job('range', 'rng', `"SELECT id, d * 1000 AS d FROM t1_ev ORDER BY id"`)}
+`);
+
+/* the values: every escape LOAD DATA's text uses, and what looks like one */
+const S = ['plain', 'tab\there\t', 'new\nline\r\ncrlf\r', 'back\\slash\\', "quote's \"dq\" `bq`", null, '',
+    '\\N', 'NULL', 'unicode: żółć 日本 🎉 ?', '\\t not a tab', '\\', 'a\\\tb\\\nc', 'N', '\\\\N'];
+const D = [0.1, 12345678901234.5, -7.25, 1e-7, 1234567890123456789, 0, -0.5, 2.5e-10, 99999.99, 1, 3, 4, 5, 6, 7];
+const AT = (i) => `2024-05-01T0${i % 10}:0${i % 7}:1${i % 9}.${String(100000 + i * 7013).slice(-6)}Z`;
+const lines = S.map((s, i) => JSON.stringify({ at: AT(i), id: i, s, d: D[i] }).replace(/}$/, `,"big":${i % 2 ? '9223372036854775807' : '-9223372036854775808'}}`));
+
+const srv = new Server(T, CFG);
+process.on('exit', () => { if (srv.proc) srv.proc.kill('SIGKILL'); });
+await srv.start();
+{
+    const r = await srv.post('ev', lines);
+    if (r.code !== 200) throw new Error(`ingest: ${r.code} ${r.body.slice(0, 300)}`);
+    await srv.landed('ev');
+}
+const runsOf = async (j) => JSON.parse((await sluice(['runs', j, '-c', CFG, '--format', 'json', '--limit', '100'])).stdout.toString() || '[]');
+const runJob = async (j) => {
+    const n0 = (await runsOf(j)).length;
+    const r = await trigger(CFG, j, DAY, true);
+    if (r.status !== 0) throw new Error(`sluice run ${j}: ${r.stderr}`);
+    for (const end = Date.now() + 40000; Date.now() < end; await sleep(100)) {
+        const v = await runsOf(j);
+        if (v.length > n0 && ['succeeded', 'failed', 'dead'].includes(v[0].state)) return v[0];
+    }
+    return (await runsOf(j))[0];
+};
+const logged = () => fs.readFileSync(my.log, 'utf8');
+
+/* each row as the server has it: hex of text and bytes ('null' for NULL), the decimals' text, the times in UTC */
+const hx = (c) => `IF(${c} IS NULL, 'null', CONCAT('h', HEX(${c})))`;
+const dump = async (t) => (await my.sql('svc', `SET time_zone = '+00:00'; SELECT id, ${hx('s')}, ${hx('b')},
+    DATE_FORMAT(at, '%Y-%m-%d %H:%i:%s.%f'), DATE_FORMAT(ts, '%Y-%m-%d %H:%i:%s.%f'), d, big FROM ${t} ORDER BY id`)).trim();
+const hex = (s) => (s === null ? 'null' : 'h' + Buffer.from(s, 'utf8').toString('hex').toUpperCase());
+const B0 = 'h00FF5C090A0D4E275C';
+const wantRows = (dec) => S.map((s, i) => [i, hex(s), i === 6 ? 'h' : i % 3 === 0 ? B0 : i % 3 === 1 ? 'null' : hex(s),
+    AT(i).replace('T', ' ').replace('Z', ''), AT(i).replace('T', ' ').replace('Z', ''), dec(D[i]),
+    i % 2 ? '9223372036854775807' : '-9223372036854775808'].join('\t')).join('\n');
+/* decimal(30,10) of the lake's double: its shortest text, scaled */
+const DEC = { 0.1: '0.1000000000', 12345678901234.5: '12345678901234.5000000000', '-7.25': '-7.2500000000', 1e-7: '0.0000001000',
+    1234567890123456789: '1234567890123456800.0000000000', 0: '0.0000000000', '-0.5': '-0.5000000000', 2.5e-10: '0.0000000003',
+    99999.99: '99999.9900000000' };
+const dec10 = (x) => DEC[x] ?? `${x}.0000000000`;
+
+/* into a table the export creates (longtext, longblob, datetime(6), double, bigint) */
+{
+    const p = [];
+    const run = await runJob('created');
+    if (run?.state !== 'succeeded') p.push(`run: ${JSON.stringify(run)}`);
+    if (!/LOAD DATA LOCAL INFILE 'sluice' INTO TABLE "created__sluice_new"/.test(logged())) p.push('no LOAD DATA LOCAL INFILE in the general log');
+    /* a double column: the server's text of it read back as the same double */
+    const got = (await dump('created')).split('\n').map((l) => l.split('\t').map((f, k) => (k === 5 ? String(Number(f)) : f)).join('\t')).join('\n');
+    const want = wantRows(String);
+    if (got !== want) p.push(`created:\n${got}\nwant\n${want}`);
+    R.check('load_data_export_into_a_created_table_keeps_every_value', p);
+}
+
+/* into declared types: varchar, varbinary, datetime(6), timestamp(6), decimal(30,10), decimal(20,0) */
+const TYPED = `CREATE TABLE typed (id int PRIMARY KEY, s varchar(100), b varbinary(100), at datetime(6), ts timestamp(6) NULL, d decimal(30,10), big decimal(20,0))`;
+await my.sql('svc', TYPED);
+let typedLoad;
+{
+    const p = [];
+    const run = await runJob('typed');
+    if (run?.state !== 'succeeded') p.push(`run: ${JSON.stringify(run)}`);
+    if (!/LOAD DATA LOCAL INFILE 'sluice' INTO TABLE "typed__sluice_new" CHARACTER SET utf8mb4/.test(logged())) p.push('no LOAD DATA into typed__sluice_new in the general log');
+    typedLoad = await dump('typed');
+    const want = wantRows(dec10);
+    if (typedLoad !== want) p.push(`typed:\n${typedLoad}\nwant\n${want}`);
+    R.check('load_data_export_into_declared_types_is_exact', p);
+}
+
+/* local_infile off on the server: INSERTs, one warning, the same bytes */
+{
+    const p = [];
+    await my.sql(null, 'SET GLOBAL local_infile = 0');
+    const inserts0 = (logged().match(/INSERT INTO "typed__sluice_new"/g) || []).length;
+    const loads0 = (logged().match(/LOAD DATA LOCAL INFILE 'sluice' INTO TABLE "typed__sluice_new"/g) || []).length;
+    await my.sql('svc', 'DROP TABLE typed; ' + TYPED);
+    const run = await runJob('typed');
+    if (run?.state !== 'succeeded') p.push(`run: ${JSON.stringify(run)}`);
+    const inserts = (logged().match(/INSERT INTO "typed__sluice_new"/g) || []).length - inserts0;
+    const loads = (logged().match(/LOAD DATA LOCAL INFILE 'sluice' INTO TABLE "typed__sluice_new"/g) || []).length - loads0;
+    if (inserts < 1 || loads !== 0) p.push(`${inserts} INSERTs and ${loads} LOADs logged, want INSERTs only`);
+    const warned = srv.log().split('\n').filter((l) => /job typed: mysql "svc": the server refuses LOAD DATA LOCAL INFILE \(local_infile is off\): the rows go as INSERTs/.test(l));
+    if (warned.length !== 1) p.push(`${warned.length} fallback lines in the server log, want 1`);
+    const got = await dump('typed');
+    if (got !== typedLoad) p.push(`INSERT path:\n${got}\nLOAD path:\n${typedLoad}`);
+    await my.sql(null, 'SET GLOBAL local_infile = 1');
+    R.check('local_infile_off_falls_back_to_inserts_with_the_same_rows', p);
+}
+
+/* strict: a value that does not fit fails the run naming the column; the old rows stay */
+{
+    const p = [];
+    await my.sql('svc', `CREATE TABLE narrow (id int, s varchar(5), b varbinary(100), at datetime(6), ts datetime(6), d double, big bigint);
+        INSERT INTO narrow (id, s) VALUES (-1, 'old');
+        CREATE TABLE rng (id int, d decimal(7,2)); INSERT INTO rng VALUES (-1, 1.5);`);
+    for (const [j, t, re] of [['narrow', 'narrow', /job narrow: target narrow: mysql "svc": LOAD DATA of rows 1\.\.15 into narrow__sluice_new: Warning (1265: Data truncated|1406: Data too long) for column 's' at row \d+/],
+        ['range', 'rng', /job range: target rng: mysql "svc": LOAD DATA of rows 1\.\.15 into rng__sluice_new: Warning 1264: Out of range value for column 'd' at row \d+/]]) {
+        const run = await runJob(j);
+        if (run?.state !== 'failed' || !re.test(run.error)) p.push(`${j}: ${JSON.stringify(run)}`);
+        else console.log(`# ${j}: ${run.error}`);
+        const left = (await my.sql('svc', `SELECT count(*), min(id) FROM ${t}`)).trim();
+        if (left !== '1\t-1') p.push(`${t} after the failed export: ${left}, want its one old row`);
+    }
+    R.check('a_value_that_does_not_fit_fails_the_load_data_export', p);
+}
+
+await srv.stop();
+const san = sanitizerReport(srv.log());
+san ? R.fail('no_sanitizer_reports', san) : R.ok('no_sanitizer_reports');
+process.exit(R.failed ? 1 : 0);
