@@ -8,10 +8,13 @@
  * bytes of them:
  *
  *   lake rows ──jb__load_row──► L->out (LOAD DATA text lines, ≤ 1 MiB)
- *     ──jb__my_flush──► LOAD DATA LOCAL INFILE 'sluice' INTO TABLE "t" ...
- *                          └─ libmariadb asks for the "file": infile_read
- *                             hands it L->out (memory, never a disk file)
- *     ──► SHOW WARNINGS (LOCAL implies IGNORE: a value that does not fit, a
+ *     ──jb__my_flush──► the sender thread (the chunk swapped out: the scan
+ *                       goes on into L->out meanwhile; one LOAD in flight)
+ *        LOAD DATA LOCAL INFILE 'sluice' INTO TABLE "t" ...
+ *          └─ libmariadb asks for the "file": infile_read hands it the
+ *             chunk (memory, never a disk file)
+ *     ──► at the next flush or statement, on the caller's thread:
+ *         SHOW WARNINGS (LOCAL implies IGNORE: a value that does not fit, a
  *         duplicate key is only a warning; any but a Note fails the run,
  *         as the strict INSERT would) and the rows read = the rows sent
  *
@@ -39,8 +42,20 @@ struct jb_my {
     char password[512];
     const ut_buf *feed; /* the LOAD DATA text of the LOAD running, or NULL */
     size_t fed;         /* of it, handed to libmariadb */
-    int64_t loaded;     /* rows sent by the LOADs before */
+    int64_t loaded;     /* rows handed to the LOADs so far */
+    /* the sender: runs one LOAD (chunk, q) while the next chunk fills */
+    pthread_t sender;
+    int sender_on;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    ut_buf chunk, q;    /* the LOAD's text and statement (the sender's while busy) */
+    int busy, done;     /* handed over, not finished / finished, not checked */
+    int quit, qrc;      /* the sender is to end / the LOAD's mysql_real_query result */
+    int64_t lo, hi;     /* the LOAD's rows */
+    int failed;         /* a LOAD failed (L->err says how): the rest fails */
 };
+
+static int load_wait(jb_load *L);
 
 static pthread_once_t lib_once = PTHREAD_ONCE_INIT;
 static void lib_init(void) { (void)mysql_library_init(0, NULL, NULL); }
@@ -143,9 +158,47 @@ int jb__my_open(jb_load *L, const cf_mysql *c, const char *app)
     return 0;
 }
 
+/* The sender's loop: each LOAD handed over, run; its result left for
+ * load_wait (the main thread checks it, the connection idle by then). */
+static void *sender_main(void *arg)
+{
+    jb_my *m = arg;
+    pthread_mutex_lock(&m->mu);
+    for (;;) {
+        while (!m->busy && !m->quit) pthread_cond_wait(&m->cv, &m->mu);
+        if (!m->busy) break;
+        pthread_mutex_unlock(&m->mu);
+        m->feed = &m->chunk;
+        int rc = mysql_real_query(m->db, (const char *)m->q.p, (unsigned long)m->q.len);
+        m->feed = NULL;
+        pthread_mutex_lock(&m->mu);
+        m->qrc = rc, m->busy = 0, m->done = 1;
+        pthread_cond_broadcast(&m->cv);
+    }
+    pthread_mutex_unlock(&m->mu);
+    return NULL;
+}
+
+/* End the sender after the LOAD it runs (the run failed, or ended). */
+static void sender_stop(jb_my *m)
+{
+    if (!m->sender_on) return;
+    pthread_mutex_lock(&m->mu);
+    m->quit = 1;
+    pthread_cond_broadcast(&m->cv);
+    pthread_mutex_unlock(&m->mu);
+    pthread_join(m->sender, NULL);
+    pthread_mutex_destroy(&m->mu);
+    pthread_cond_destroy(&m->cv);
+    m->sender_on = 0;
+}
+
 void jb__my_close(jb_load *L)
 {
     if (!L->my) return;
+    sender_stop(L->my);
+    ut_buf_free(&L->my->chunk);
+    ut_buf_free(&L->my->q);
     if (L->my->db) mysql_close(L->my->db);
     memset(L->my->password, 0, sizeof L->my->password);
     free(L->my);
@@ -170,6 +223,7 @@ static int run(jb_load *L, const char *q, size_t n)
 
 int jb__my_exec(jb_load *L, const char *sql)
 {
+    if (load_wait(L)) return -1; /* the last LOAD first */
     return sql[0] ? run(L, sql, strlen(sql)) : 0;
 }
 
@@ -263,21 +317,52 @@ static int load_check(jb_load *L, int64_t lo, int64_t hi)
                          wh_copy_into(&L->plan, into, sizeof into), w);
 }
 
-/* The buffered text lines as one LOAD DATA read from memory.  0 / -1. */
+/* Wait for the LOAD handed to the sender and check it.  0 / -1. */
+static int load_wait(jb_load *L)
+{
+    jb_my *m = L->my;
+    if (m->sender_on) {
+        pthread_mutex_lock(&m->mu);
+        while (m->busy) pthread_cond_wait(&m->cv, &m->mu);
+        int done = m->done;
+        m->done = 0;
+        pthread_mutex_unlock(&m->mu);
+        if (done && (m->qrc ? my_fail(L, "") : load_check(L, m->lo, m->hi))) m->failed = 1;
+    }
+    return m->failed ? -1 : 0;
+}
+
+/* The buffered text lines as one LOAD DATA read from memory, run by the
+ * sender while the caller reads on (at most one LOAD in flight: memory
+ * two chunks); its outcome is checked at the next flush or statement.
+ * 0 / -1 (this or the previous LOAD failed). */
 static int load_flush(jb_load *L)
 {
     jb_my *m = L->my;
-    ut_buf q = {0};
-    load_sql(L, &q);
-    m->feed = &L->out; /* one statement: its affected rows and warnings read after it */
-    int rc = mysql_real_query(m->db, (const char *)q.p, (unsigned long)q.len) ? my_fail(L, "") : 0;
-    m->feed = NULL;
-    ut_buf_free(&q);
-    int64_t lo = m->loaded + 1;
-    m->loaded = L->rows;
-    if (!rc) rc = load_check(L, lo, L->rows);
+    if (load_wait(L)) {
+        ut_buf_reset(&L->out);
+        return -1;
+    }
+    if (!m->sender_on) {
+        pthread_mutex_init(&m->mu, NULL);
+        pthread_cond_init(&m->cv, NULL);
+        if (pthread_create(&m->sender, NULL, sender_main, m)) {
+            m->failed = 1;
+            return jb__load_fail(L, UT_EINTERNAL, "mysql \"%s\": no thread for LOAD DATA", m->name);
+        }
+        m->sender_on = 1;
+    }
+    ut_buf t = m->chunk;
+    m->chunk = L->out, L->out = t;
     ut_buf_reset(&L->out);
-    return rc;
+    ut_buf_reset(&m->q);
+    load_sql(L, &m->q);
+    m->lo = m->loaded + 1, m->hi = m->loaded = L->rows;
+    pthread_mutex_lock(&m->mu);
+    m->busy = 1;
+    pthread_cond_broadcast(&m->cv);
+    pthread_mutex_unlock(&m->mu);
+    return 0;
 }
 
 int jb__my_flush(jb_load *L)

@@ -28,7 +28,7 @@ fs.writeFileSync(path.join(T, 'pw'), PW + '\n');
 await my.sql(null, `CREATE DATABASE svc CHARACTER SET utf8mb4; CREATE USER 'exporter'@'127.0.0.1' IDENTIFIED BY '${PW}';
 GRANT ALL ON svc.* TO 'exporter'@'127.0.0.1';`);
 
-const DATA = path.join(T, 'data'), DAY = '2024-05-01';
+const DATA = path.join(T, 'data'), DAY = '2024-05-01', MANY = 60000; /* about 3.6 MB: 4 LOADs */
 const Q = () => `"SELECT id, s, CASE WHEN id = 6 THEN X'' WHEN id % 3 = 0 THEN X'00FF5C090A0D4E275C' WHEN id % 3 = 1 THEN NULL ELSE CAST(s AS BLOB) END AS b, at, at AS ts, d, big FROM t1_ev ORDER BY id"`;
 const job = (name, table, q = Q()) => `  ${name}: {kind: export, source: t1_ev, query: ${q}, mode: replace_table, target: {connection: svc, table: ${table}}, retries: 0}`;
 const CFG = path.join(T, 'sluice.yaml');
@@ -47,6 +47,8 @@ ${job('created', 'created')}
 ${job('typed', 'typed')}
 ${job('narrow', 'narrow')}
 ${job('range', 'rng', `"SELECT id, d * 1000 AS d FROM t1_ev ORDER BY id"`)}
+${job('many', 'many', `"WITH RECURSIVE g(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM g WHERE x < ${MANY}) SELECT x AS id, printf('%.50d', x) AS s FROM g"`)}
+${job('many_bad', 'many', `"WITH RECURSIVE g(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM g WHERE x < ${MANY}) SELECT x AS id, printf('%.50d', x) || CASE WHEN x = ${MANY - 20000} THEN 'x' ELSE '' END AS s FROM g"`)}
 `);
 
 /* the values: every escape LOAD DATA's text uses, and what looks like one */
@@ -155,6 +157,29 @@ let typedLoad;
         if (left !== '1\t-1') p.push(`${t} after the failed export: ${left}, want its one old row`);
     }
     R.check('a_value_that_does_not_fit_fails_the_load_data_export', p);
+}
+
+/* many chunks (one LOAD in flight while the next fills): all rows; a value that does not fit in
+ * the third chunk fails the run naming its LOAD's rows, the previous export's rows stay */
+{
+    const p = [];
+    await my.sql('svc', 'CREATE TABLE many (id int PRIMARY KEY, s varchar(50))');
+    const loads0 = (logged().match(/LOAD DATA LOCAL INFILE 'sluice' INTO TABLE "many__sluice_new"/g) || []).length;
+    let run = await runJob('many');
+    const loads = (logged().match(/LOAD DATA LOCAL INFILE 'sluice' INTO TABLE "many__sluice_new"/g) || []).length - loads0;
+    if (run?.state !== 'succeeded') p.push(`many: ${JSON.stringify(run)}`);
+    if (loads < 3) p.push(`${loads} LOAD statements, want several`);
+    const want = `${MANY}\t${MANY * (MANY + 1) / 2}\t${MANY}`;
+    const sum = async () => (await my.sql('svc', `SELECT count(*), sum(id), sum(CAST(s AS UNSIGNED) = id) FROM many`)).trim();
+    let got = await sum();
+    if (got !== want) p.push(`many: ${got}, want ${want}`);
+    run = await runJob('many_bad');
+    const m = /job many_bad: target many: mysql "svc": LOAD DATA of rows (\d+)\.\.(\d+) into many__sluice_new: Warning 1265: Data truncated for column 's' at row (\d+)/.exec(run?.error ?? '');
+    if (run?.state !== 'failed' || !m || Number(m[1]) === 1 || Number(m[1]) + Number(m[3]) - 1 !== MANY - 20000) p.push(`many_bad: ${JSON.stringify(run)}`);
+    else console.log(`# many_bad: ${run.error}`);
+    got = await sum();
+    if (got !== want) p.push(`after the failed export: ${got}, want ${want}`);
+    R.check('a_multi_chunk_load_data_export_sends_all_rows_and_fails_whole', p);
 }
 
 await srv.stop();
