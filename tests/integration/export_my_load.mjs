@@ -9,8 +9,8 @@
  *     export creates and into one with declared types
  *   - the server with local_infile off: the export falls back to INSERTs,
  *     says so once in the log, and the target is byte for byte the same
- *   - strict: a string too long for its column, a decimal out of range
- *     fail the run naming the column (LOCAL turns them into warnings: the
+ *   - strict: a string too long for its column, a decimal out of range, a
+ *     duplicate key fail the run naming the column (LOCAL turns them into warnings: the
  *     warnings are checked), the target keeps its previous rows
  * (A database killed mid-export and a re-run: tests/integration/export_db.mjs.) */
 import fs from 'node:fs';
@@ -47,6 +47,7 @@ ${job('created', 'created')}
 ${job('typed', 'typed')}
 ${job('narrow', 'narrow')}
 ${job('range', 'rng', `"SELECT id, d * 1000 AS d FROM t1_ev ORDER BY id"`)}
+${job('dup', 'dup', `"SELECT id % 5 AS id, s FROM t1_ev ORDER BY id"`)}
 ${job('many', 'many', `"WITH RECURSIVE g(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM g WHERE x < ${MANY}) SELECT x AS id, printf('%.50d', x) AS s FROM g"`)}
 ${job('many_bad', 'many', `"WITH RECURSIVE g(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM g WHERE x < ${MANY}) SELECT x AS id, printf('%.50d', x) || CASE WHEN x = ${MANY - 20000} THEN 'x' ELSE '' END AS s FROM g"`)}
 `);
@@ -147,16 +148,19 @@ let typedLoad;
     const p = [];
     await my.sql('svc', `CREATE TABLE narrow (id int, s varchar(5), b varbinary(100), at datetime(6), ts datetime(6), d double, big bigint);
         INSERT INTO narrow (id, s) VALUES (-1, 'old');
-        CREATE TABLE rng (id int, d decimal(7,2)); INSERT INTO rng VALUES (-1, 1.5);`);
+        CREATE TABLE rng (id int, d decimal(7,2)); INSERT INTO rng VALUES (-1, 1.5);
+        CREATE TABLE dup (id int PRIMARY KEY, s text); INSERT INTO dup VALUES (-1, 'old');`);
     for (const [j, t, re] of [['narrow', 'narrow', /job narrow: target narrow: mysql "svc": LOAD DATA of rows 1\.\.15 into narrow__sluice_new: Warning (1265: Data truncated|1406: Data too long) for column 's' at row \d+/],
-        ['range', 'rng', /job range: target rng: mysql "svc": LOAD DATA of rows 1\.\.15 into rng__sluice_new: Warning 1264: Out of range value for column 'd' at row \d+/]]) {
+        ['range', 'rng', /job range: target rng: mysql "svc": LOAD DATA of rows 1\.\.15 into rng__sluice_new: Warning 1264: Out of range value for column 'd' at row \d+/],
+        /* a duplicate key: LOCAL skips the row with a warning; the INSERT would have failed */
+        ['dup', 'dup', /job dup: target dup: mysql "svc": LOAD DATA of rows 1\.\.15 into dup__sluice_new: Warning 1062: Duplicate entry '\d+' for key 'PRIMARY'/]]) {
         const run = await runJob(j);
         if (run?.state !== 'failed' || !re.test(run.error)) p.push(`${j}: ${JSON.stringify(run)}`);
         else console.log(`# ${j}: ${run.error}`);
         const left = (await my.sql('svc', `SELECT count(*), min(id) FROM ${t}`)).trim();
         if (left !== '1\t-1') p.push(`${t} after the failed export: ${left}, want its one old row`);
     }
-    R.check('a_value_that_does_not_fit_fails_the_load_data_export', p);
+    R.check('a_value_that_does_not_fit_or_a_duplicate_key_fails_the_load_data_export', p);
 }
 
 /* many chunks (one LOAD in flight while the next fills): all rows; a value that does not fit in
