@@ -4,7 +4,8 @@
  *     and values come out exactly as the lake has them: tabs, newlines,
  *     CR, backslashes (one at the end of a value too), quotes, NULL vs ''
  *     vs the strings '\N' and 'NULL', unicode, binary (every byte the
- *     escapes use; empty vs NULL), decimals, a bigint at its limit, timestamps with
+ *     escapes use; empty vs NULL), decimals (38 digits: snapshotted from
+ *     MariaDB into the lake, exported back), a bigint at its limit, timestamps with
  *     microseconds into datetime(6) and timestamp(6) — into a table the
  *     export creates and into one with declared types
  *   - the server with local_infile off: the export falls back to INSERTs,
@@ -47,6 +48,8 @@ ${job('created', 'created')}
 ${job('typed', 'typed')}
 ${job('narrow', 'narrow')}
 ${job('range', 'rng', `"SELECT id, d * 1000 AS d FROM t1_ev ORDER BY id"`)}
+  dec_snap: {kind: snapshot, source: svc, window: day, include: [svc.dec_src], table_prefix: t1_, retries: 0}
+  dec_out: {kind: export, source: t1_svc_dec_src, mode: replace_table, target: {connection: svc, table: dec_dst}, retries: 0}
 ${job('dup', 'dup', `"SELECT id % 5 AS id, s FROM t1_ev ORDER BY id"`)}
 ${job('many', 'many', `"WITH RECURSIVE g(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM g WHERE x < ${MANY}) SELECT x AS id, printf('%.50d', x) AS s FROM g"`)}
 ${job('many_bad', 'many', `"WITH RECURSIVE g(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM g WHERE x < ${MANY}) SELECT x AS id, printf('%.50d', x) || CASE WHEN x = ${MANY - 20000} THEN 'x' ELSE '' END AS s FROM g"`)}
@@ -161,6 +164,24 @@ let typedLoad;
         if (left !== '1\t-1') p.push(`${t} after the failed export: ${left}, want its one old row`);
     }
     R.check('a_value_that_does_not_fit_or_a_duplicate_key_fails_the_load_data_export', p);
+}
+
+/* decimals of 38 digits: a MariaDB table snapshotted into the lake, exported back through LOAD DATA: digit for digit */
+{
+    const p = [];
+    const vals = ['1234567890123456789012345678.0123456789', '-9999999999999999999999999999.9999999999', '0.0000000001', '0E-10', '12345.6789000000', null];
+    await my.sql('svc', `CREATE TABLE dec_src (id int PRIMARY KEY, d decimal(38,10));
+        INSERT INTO dec_src VALUES ${vals.map((v, i) => `(${i}, ${v === null ? 'NULL' : v})`).join(', ')};
+        CREATE TABLE dec_dst (id int, d decimal(38,10));`);
+    let run = await runJob('dec_snap');
+    if (run?.state !== 'succeeded') p.push(`snapshot: ${JSON.stringify(run)}`);
+    run = await runJob('dec_out');
+    if (run?.state !== 'succeeded') p.push(`export: ${JSON.stringify(run)}`);
+    if (!/LOAD DATA LOCAL INFILE 'sluice' INTO TABLE "dec_dst__sluice_new"/.test(logged())) p.push('no LOAD DATA into dec_dst__sluice_new');
+    const q = (t) => my.sql('svc', `SELECT id, IFNULL(CAST(d AS CHAR), 'null') FROM ${t} ORDER BY id`).then((x) => x.trim());
+    const [a, b] = [await q('dec_src'), await q('dec_dst')];
+    if (a !== b || a.split('\n').length !== vals.length) p.push(`source:\n${a}\nexported:\n${b}`);
+    R.check('decimals_of_38_digits_export_digit_for_digit', p);
 }
 
 /* many chunks (one LOAD in flight while the next fills): all rows; a value that does not fit in
