@@ -43,6 +43,8 @@ typedef struct jb_load {
     wh_plan plan;
     char wtarget[WH_IDENT_MAX + 1]; /* the window column's target name */
     ut_buf out;                 /* COPY data not sent yet */
+    int my_infile;              /* MySQL: rows as LOAD DATA text lines (export_my.c), not
+                                   INSERT tuples */
     unsigned char *typed;       /* per column: its type is known (not from the first row) */
     int started;                /* the DDL ran, COPY started */
     int copying;                /* COPY IN started */
@@ -104,16 +106,22 @@ int jb__load_transaction(jb_load *L);
 
 /* ---- MySQL targets (export_my.c) ------------------------------------------------------
  * The same steps (jb__load_sql with dialect WH_MYSQL) through libmariadb;
- * the rows, buffered in L->out as "(v, ...),(v, ...)", are sent as one
- * multi-row INSERT per JB_LOAD_FLUSH bytes. */
+ * the rows, buffered in L->out, are sent per JB_LOAD_FLUSH bytes: as LOAD
+ * DATA LOCAL INFILE text lines (L->my_infile: tab-separated, \N for NULL,
+ * \-escaped, a bytes column in hex), one LOAD statement reading them
+ * from memory; else (upsert, or a server with local_infile off) as
+ * "(v, ...),(v, ...)" of one multi-row INSERT. */
 int jb__my_open(jb_load *L, const cf_mysql *m, const char *app);
 void jb__my_close(jb_load *L);
 /* Statements (";"-separated, results read and dropped).  0 / -1. */
 int jb__my_exec(jb_load *L, const char *sql);
 /* The target's columns (information_schema), as jb__load_target_columns. */
 int jb__my_target_columns(jb_load *L);
-/* The buffered rows as one INSERT.  0 / -1. */
+/* The buffered rows as one LOAD DATA or INSERT statement.  0 / -1. */
 int jb__my_flush(jb_load *L);
+/* Does column i go to LOAD DATA as hex (a lake bytes column: SET c =
+ * UNHEX(@v), so that any byte arrives as it is)? */
+int jb__my_hex_column(const jb_load *L, int i);
 
 /* Free what L holds (the connection closed: an open transaction rolls back). */
 void jb__load_free(jb_load *L);

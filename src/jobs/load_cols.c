@@ -1,7 +1,7 @@
 /* jobs: kind load, columns — the SELECT's columns matched to the target's
  * ignoring ASCII case (the target keeps its spelling; new columns take the
  * lake's), the DDL that creates or extends the target, and each row as a
- * COPY text line. */
+ * COPY text line (MySQL: a LOAD DATA text line, or an INSERT's tuple). */
 #include "jobs/jb_load.h"
 
 #include <math.h>
@@ -177,29 +177,74 @@ static void put_int(ut_buf *b, long long v)
     ut_buf_put(b, p, (size_t)(t + sizeof t - p));
 }
 
+/* MySQL LOAD DATA text (ESCAPED BY '\'): backslash, tab, newline, CR and
+ * NUL as \\ \t \n \r \0, every other byte as it is (so the string "\N" goes
+ * as "\\N", never read as NULL, which is a bare \N). */
+static void my_tsv(ut_buf *b, const char *v, size_t n)
+{
+    static const char esc[256] = {['\\'] = '\\', ['\t'] = 't', ['\n'] = 'n', ['\r'] = 'r',
+                                  [0] = '0'};
+    size_t run = 0;
+    for (size_t i = 0; i < n; i++) {
+        char e = esc[(uint8_t)v[i]];
+        if (!e) continue;
+        ut_buf_put(b, v + run, i - run);
+        ut_buf_putc(b, '\\');
+        ut_buf_putc(b, (uint8_t)e);
+        run = i + 1;
+    }
+    ut_buf_put(b, v + run, n - run);
+}
+
+/* Bytes as hex digits (a LOAD DATA bytes column's field, UNHEXed). */
+static void hex_digits(ut_buf *b, const uint8_t *v, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        ut_buf_putc(b, (uint8_t)hex[v[i] >> 4]);
+        ut_buf_putc(b, (uint8_t)hex[v[i] & 15]);
+    }
+}
+
+/* A MySQL text value: LOAD DATA text, or a literal. */
+static void my_text(const jb_load *L, ut_buf *b, const char *v, size_t n)
+{
+    if (L->my_infile) my_tsv(b, v, n);
+    else wh_my_literal(b, v, n);
+}
+
 /* A lake timestamp's text for MySQL's DATETIME: 'T' -> ' ', no 'Z' (the
  * session's time_zone is UTC). */
-static void my_time(ut_buf *b, const char *v, size_t n)
+static void my_time(const jb_load *L, ut_buf *b, const char *v, size_t n)
 {
     char t[64];
     if (n >= sizeof t || n < 11) {
-        wh_my_literal(b, v, n);
+        my_text(L, b, v, n);
         return;
     }
     memcpy(t, v, n);
     if (t[10] == 'T') t[10] = ' ';
     if (t[n - 1] == 'Z') n--;
-    wh_my_literal(b, t, n);
+    my_text(L, b, t, n);
 }
 
-/* A text value appended: a COPY field, or a MySQL literal. */
+/* A text value appended: a COPY field, or a MySQL value. */
 static void put_text(jb_load *L, int i, const char *v, size_t n)
 {
     int ty = L->cols[i].lake.type;
     if (L->plan.dialect != WH_MYSQL) wh_copy_text(&L->out, v, n);
     else if (ty == CT_TIMESTAMP || ty == CT_TIMESTAMP_NTZ || L->cls[i] == WH_TIMESTAMP)
-        my_time(&L->out, v, n);
-    else wh_my_literal(&L->out, v, n);
+        my_time(L, &L->out, v, n);
+    else my_text(L, &L->out, v, n);
+}
+
+/* Binary data for MySQL: an X'..' literal; LOAD DATA text for a bytes
+ * column (hex, the LOAD's UNHEX: see jb__my_hex_column) or escaped bytes. */
+static void my_blob(jb_load *L, int i, const uint8_t *v, size_t n)
+{
+    if (!L->my_infile) wh_my_hex(&L->out, v, n);
+    else if (jb__my_hex_column(L, i)) hex_digits(&L->out, v, n);
+    else my_tsv(&L->out, (const char *)v, n);
 }
 
 /* Value i of st, which its target column takes, appended.  0, or 1 with
@@ -210,7 +255,7 @@ static int put_value(jb_load *L, sqlite3_stmt *st, int i, char *why, size_t wn)
     wh_class cls = (wh_class)L->cls[i];
     int my = L->plan.dialect == WH_MYSQL;
     switch (sqlite3_column_type(st, i)) {
-    case SQLITE_NULL: ut_buf_puts(b, my ? "NULL" : WH_COPY_NULL); return 0;
+    case SQLITE_NULL: ut_buf_puts(b, L->my_infile ? "\\N" : my ? "NULL" : WH_COPY_NULL); return 0;
     case SQLITE_INTEGER: {
         long long v = sqlite3_column_int64(st, i);
         if (cls == WH_DATE || cls == WH_TIMESTAMP)
@@ -230,7 +275,7 @@ static int put_value(jb_load *L, sqlite3_stmt *st, int i, char *why, size_t wn)
     }
     case SQLITE_BLOB:
         if (cls != WH_ANY) return snprintf(why, wn, "binary data does not fit the column's type"), 1;
-        if (my) wh_my_hex(b, sqlite3_column_blob(st, i), (size_t)sqlite3_column_bytes(st, i));
+        if (my) my_blob(L, i, sqlite3_column_blob(st, i), (size_t)sqlite3_column_bytes(st, i));
         else wh_copy_bytea(b, sqlite3_column_blob(st, i), (size_t)sqlite3_column_bytes(st, i));
         return 0;
     default: {
@@ -243,22 +288,38 @@ static int put_value(jb_load *L, sqlite3_stmt *st, int i, char *why, size_t wn)
     }
 }
 
+/* A LOAD DATA bytes column's number or string: its bytes (SQLite's text of
+ * it, as the INSERT path stores it) in hex, instead of what was appended
+ * from mark. */
+static void hex_value(jb_load *L, sqlite3_stmt *st, int i, size_t mark)
+{
+    int t = sqlite3_column_type(st, i);
+    if (!L->my_infile || !jb__my_hex_column(L, i) || t == SQLITE_NULL || t == SQLITE_BLOB)
+        return; /* a blob is in hex already (my_blob) */
+    ut_buf_truncate(&L->out, mark);
+    hex_digits(&L->out, sqlite3_column_blob(st, i), (size_t)sqlite3_column_bytes(st, i));
+}
+
 int jb__load_row(jb_load *L, sqlite3_stmt *st)
 {
     size_t start = L->out.len;
     char why[200];
-    int my = L->plan.dialect == WH_MYSQL; /* "(v, ...)" rows, "," between */
-    if (my) ut_buf_puts(&L->out, start ? ",(" : "(");
+    int tuple = L->plan.dialect == WH_MYSQL && !L->my_infile; /* "(v, ...)" rows, "," between */
+    if (tuple) ut_buf_puts(&L->out, start ? ",(" : "(");
     for (int i = 0; i < L->ncols; i++) {
-        if (i) ut_buf_putc(&L->out, my ? ',' : '\t');
-        if (!put_value(L, st, i, why, sizeof why)) continue;
+        if (i) ut_buf_putc(&L->out, tuple ? ',' : '\t');
+        size_t mark = L->out.len;
+        if (!put_value(L, st, i, why, sizeof why)) {
+            hex_value(L, st, i, mark);
+            continue;
+        }
         ut_buf_truncate(&L->out, start);
         int t = sqlite3_column_type(st, i);
         const char *v = t == SQLITE_TEXT ? (const char *)sqlite3_column_text(st, i) : NULL;
         jb__load_bad(L, i, v, v ? (size_t)sqlite3_column_bytes(st, i) : 0, why);
         return 1;
     }
-    ut_buf_putc(&L->out, my ? ')' : '\n');
+    ut_buf_putc(&L->out, tuple ? ')' : '\n');
     return 0;
 }
 

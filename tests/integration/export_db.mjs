@@ -3,7 +3,7 @@
  *   - replace_table into both: the target equals the lake table (counts and
  *     sums, DuckDB over the lake files)
  *   - the target database stopped mid-export (PostgreSQL: immediate stop;
- *     MariaDB: kill -9), restarted, the export re-run alone: the target
+ *     MariaDB: kill -9, in the middle of its LOAD DATA statements), restarted, the export re-run alone: the target
  *     equals the lake table, the run history shows the upstream sql job ran
  *     once (never recomputed) and the export twice (failed, succeeded)
  *   - replace_table readers (a polling loop on each database) never see the
@@ -160,7 +160,7 @@ const waitFor = async (file, re, ms = 20000) => {
 
 for (const [name, job, db, sum, count, table, intoRe] of [
     ['pg', 'to_pg', pg, pgSum, pgCount, 'public.sellers', /COPY "public"\."sellers__sluice_new"/g],
-    ['mysql', 'to_my', my, mySum, myCount, 'sellers', /INSERT INTO "sellers__sluice_new"/g]]) {
+    ['mysql', 'to_my', my, mySum, myCount, 'sellers', /LOAD DATA LOCAL INFILE 'sluice' INTO TABLE "sellers__sluice_new"/g]]) {
     lap(`${name}: first export`);
     runs = await runJob(job, 1);
     const p1 = runs[0]?.state === 'succeeded' ? [] : [`run: ${JSON.stringify(runs[0])}`];
@@ -175,7 +175,7 @@ for (const [name, job, db, sum, count, table, intoRe] of [
     const rd = poller(count);
     const r = await trigger(CFG, job, DAY, true);
     if (r.status !== 0) throw new Error(`sluice run ${job}: ${r.stderr}`);
-    /* the rows are going in (the staging table's COPY / INSERTs logged), then the database dies */
+    /* the rows are going in (the staging table's COPY / LOAD DATA statements logged), then the database dies */
     let inflight = false;
     for (const end = Date.now() + 20000; Date.now() < end && !inflight; await sleep(20))
         inflight = (fs.readFileSync(log, 'utf8').match(intoRe)?.length ?? 0) > before + (name === 'pg' ? 0 : 3);
