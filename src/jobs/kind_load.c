@@ -106,7 +106,7 @@ static int start(jb_load *L)
     if (!rc) rc = exec(L, ut_buf_cstr(&b));
     ut_buf_reset(&b);
     jb__load_sql(L, JB_LOAD_COPY, &b);
-    if (L->my) { /* rows go as INSERTs: nothing to start */
+    if (L->my) { /* rows go by LOAD DATA or INSERTs (export_my.c): nothing to start here */
         L->copying = !rc;
         ut_buf_free(&b);
         return rc;

@@ -7,6 +7,8 @@
 //   - a line over the 3000 raw rows (more than the 500 a chart draws) is
 //     fetched again with "bucket" and drawn from hourly sums the server
 //     computed: fewer than 501 points whose sum is 3000;
+//   - a date-range parameter shared by a dashboard: changing the range
+//     changes the line's points (as sluice sql has them); bad ranges refused;
 //   - POST /v1/query "bucket" refuses bad requests and quotes names.
 import fs from 'node:fs';
 import path from 'node:path';
@@ -96,6 +98,41 @@ await R.guard('chart_bucketed_on_the_server', async () => {
     await page.screenshot({ path: path.join(OUT, 'console-charts.png'), fullPage: true });
     R.check('chart_bucketed_on_the_server', p);
 });
+await R.guard('daterange_on_the_dashboard', async () => {
+    // a saved query with a date-range parameter, charted as a line on a dashboard whose
+    // shared range changes the chart's points (checked against sluice sql)
+    const p = [];
+    const SQL = 'SELECT dt, count(*) AS n FROM t1_events WHERE dt BETWEEN {{ r.start }} AND {{ r.end }} GROUP BY dt ORDER BY dt';
+    const q = await post('/v1/saved-queries', { spec: { name: 'per day in range', sql: SQL, chart: { type: 'line', x: 'dt', y: ['n'] },
+        params: [{ name: 'r', type: 'daterange', default: '2024-05-01..2024-05-02' }] } });
+    if (q.status !== 201) { R.fail('daterange_on_the_dashboard', JSON.stringify(q.body)); return; }
+    const d = (await post('/v1/dashboards', { spec: { name: 'range', refresh_s: 0, params: [{ name: 'r', type: 'daterange', default: '2024-05-01..2024-05-02' }],
+        widgets: [{ query: q.body.id, width: 4 }] } })).body;
+    const want = (a, b) => cli(`SELECT dt, count(*) AS n FROM t1_events WHERE dt BETWEEN '${a}' AND '${b}' GROUP BY dt ORDER BY dt`).map((r) => [r.dt, r.n]);
+    const pts = () => page.$$eval('.widget .point', (els) => els.map((e) => [e.dataset.x, Number(e.dataset.y)]));
+    await page.goto(`${srv.url}/dashboards/${d.id}`);
+    await page.waitForSelector('#dash-refreshed[data-count="1"]', { timeout: 15000 });
+    if (JSON.stringify(await pts()) !== JSON.stringify(want('2024-05-01', '2024-05-02'))) p.push(`default range: ${JSON.stringify(await pts())}`);
+    await page.fill('#dp-r', '2024-05-02..2024-05-04');
+    await page.click('#dash-apply');
+    await page.waitForSelector('#dash-refreshed[data-count="2"]', { timeout: 15000 });
+    const got = await pts();
+    if (JSON.stringify(got) !== JSON.stringify(want('2024-05-02', '2024-05-04')) || got.length !== 3) p.push(`changed range: ${JSON.stringify(got)}`);
+    if (!/p\.r=2024-05-02\.\.2024-05-04/.test(decodeURIComponent(page.url()))) p.push(`url ${page.url()}`);
+    // the API refuses bad ranges, and {{ r }} without .start / .end
+    const run = (value, sql = SQL) => post('/v1/query', { sql, params: [{ name: 'r', type: 'daterange', value }] }, 'rtok');
+    for (const [v, re] of [['2024-05-04..2024-05-02', /ends before it starts/], ['2024-05-01', /not a date range/],
+        ["2024-05-01..2024-05-02' OR '1'='1", /not a date range/], ['2024-02-30..2024-03-01', /not a date range/]]) {
+        const r = await run(v);
+        if (r.status !== 400 || !re.test(r.body?.error)) p.push(`${v}: ${r.status} ${r.body?.error}`);
+    }
+    const whole = await run('2024-05-01..2024-05-02', 'SELECT {{ r }} AS x');
+    if (whole.status !== 400 || !/write \{\{r\.start\}\}/.test(whole.body?.error)) p.push(`{{ r }}: ${whole.status} ${whole.body?.error}`);
+    const last = await run('last_3_days');
+    if (last.status !== 200) p.push(`last_3_days: ${last.status} ${JSON.stringify(last.body)}`);
+    R.check('daterange_on_the_dashboard', p);
+});
+
 await R.guard('bucket_api_checks', async () => {
     const p = [];
     const bad = [[{ x: 'a', y: ['a'], points: 1 }, /points/], [{ x: 'a', y: ['a'], agg: 'median' }, /agg/],

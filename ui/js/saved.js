@@ -5,7 +5,7 @@ import { api, apiJson, h, table } from './api.js';
 import { editor } from './query.js';
 import { chart, chartRows } from './chart.js';
 
-const TYPES = ['text', 'number', 'date', 'enum'];
+const TYPES = ['text', 'number', 'date', 'daterange', 'enum'];
 const CHARTS = ['table', 'line', 'area', 'bar', 'stacked', 'pie', 'scatter', 'counter'];
 
 export function failed(el, e) {
@@ -14,7 +14,7 @@ export function failed(el, e) {
 
 /* The names of the {{name}} placeholders of sql, in order, once each. */
 export function placeholders(sql) {
-    return [...new Set([...sql.matchAll(/\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g)].map((m) => m[1]))];
+    return [...new Set([...sql.matchAll(/\{\{\s*([A-Za-z_][A-Za-z0-9_]*)(?:\.(?:start|end))?\s*\}\}/g)].map((m) => m[1]))];
 }
 
 /* An input for a parameter definition's value. */
@@ -22,7 +22,9 @@ export function paramInput(id, d, value) {
     if (d.type === 'enum')
         return h('select', { id }, (d.options || []).map((o) => h('option', { value: o, selected: o === value }, o)));
     return h('input', { id, type: d.type === 'date' && /^\d{4}-\d\d-\d\d$/.test(value || '') ? 'date' : d.type === 'number' ? 'number' : 'text',
-        value: value ?? '', step: d.type === 'number' ? 'any' : null });
+        value: value ?? '', step: d.type === 'number' ? 'any' : null,
+        placeholder: d.type === 'daterange' ? 'YYYY-MM-DD..YYYY-MM-DD, last_7_days' : null,
+        size: d.type === 'daterange' ? 24 : null });
 }
 
 /* Run a query request; rows (objects) and their columns. */
