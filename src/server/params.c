@@ -89,6 +89,8 @@ static int parse_def(const char *el, size_t en, sv_param_def *d, char *err, size
         else if (f.key_len == 5 && !memcmp(f.key, "label", 5)) bad = f.v.kind != JS_STRING;
         else if (f.key_len == 7 && !memcmp(f.key, "options", 7))
             bad = f.v.kind != JS_ARRAY || parse_options(d, &f.v, err, errlen);
+        else if (f.key_len == 13 && !memcmp(f.key, "options_query", 13))
+            bad = f.v.kind != JS_INT || (d->options_query = f.v.i) <= 0;
         else bad = 1;
         if (bad) {
             rc = ut_err(err, errlen, "parameter %s: field '%.*s' is not valid", d->name[0] ? d->name : "?",
@@ -103,8 +105,11 @@ static int parse_def(const char *el, size_t en, sv_param_def *d, char *err, size
         if (!strcmp(type, type_names[i])) d->type = (sv_param_type)i;
     if ((int)d->type < 0) return ut_err(err, errlen, "parameter %s: type '%s' is not one of text, "
                                         "number, date, enum, daterange", d->name, type);
-    if (d->type == SV_PARAM_ENUM && !d->noptions)
-        return ut_err(err, errlen, "parameter %s: an enum needs \"options\"", d->name);
+    if (d->type == SV_PARAM_ENUM && !d->noptions == !d->options_query)
+        return ut_err(err, errlen, "parameter %s: an enum needs \"options\" or \"options_query\" "
+                      "(a saved query's id), not both", d->name);
+    if (d->type != SV_PARAM_ENUM && (d->noptions || d->options_query))
+        return ut_err(err, errlen, "parameter %s: only an enum has options", d->name);
     return 0;
 }
 
@@ -399,6 +404,25 @@ static int bind_range(sv_bound *out, const sv_param_def *d, const char *v, char 
 int sv_params_bind(const char *sql, const char *defs, size_t ndefs, const char *values, size_t nv,
                    sv_bound *out, char *err, size_t errlen)
 {
+    return sv_params_bind_opts(sql, defs, ndefs, values, nv, NULL, NULL, out, err, errlen);
+}
+
+/* An enum's options from its options_query (fn), when it has one. */
+static int query_options(sv_param_def *d, sv_options_fn fn, void *ctx, char *err, size_t errlen)
+{
+    if (!d->options_query || d->noptions) return 0;
+    if (!fn) return ut_err(err, errlen, "parameter %s: options from a query need the server", d->name);
+    char e2[400];
+    if (fn(ctx, d->options_query, &d->options, &d->noptions, e2, sizeof e2))
+        return ut_err(err, errlen, "parameter %s: its options query %lld: %s", d->name,
+                      (long long)d->options_query, e2);
+    return 0;
+}
+
+int sv_params_bind_opts(const char *sql, const char *defs, size_t ndefs, const char *values,
+                        size_t nv, sv_options_fn fn, void *ctx, sv_bound *out, char *err,
+                        size_t errlen)
+{
     memset(out, 0, sizeof *out);
     int nd = defs && ndefs ? sv_param_defs_parse(defs, ndefs, &out->defs, err, errlen) : 0;
     if (nd < 0) return -1;
@@ -415,6 +439,10 @@ int sv_params_bind(const char *sql, const char *defs, size_t ndefs, const char *
         if (!use) {
             free(v);
             ut_err(err, errlen, "parameter %s has no value (and no default)", d->name);
+            goto fail;
+        }
+        if (query_options(&out->defs[i], fn, ctx, err, errlen)) {
+            free(v);
             goto fail;
         }
         int rc = d->type == SV_PARAM_DATERANGE ? bind_range(out, d, use, err, errlen)

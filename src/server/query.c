@@ -309,6 +309,50 @@ static int parse_request(struct MHD_Connection *c, const char *body, size_t n, q
     return 0;
 }
 
+/* ---- options of an enum filled by a saved query (sv_options_fn) ---- */
+
+typedef struct opts_sink {
+    char **v;
+    int n;
+} opts_sink;
+
+static int opt_row(void *ctx, sqlite3_stmt *st)
+{
+    opts_sink *o = ctx;
+    const unsigned char *t = sqlite3_column_text(st, 0);
+    size_t len = (size_t)sqlite3_column_bytes(st, 0);
+    if (!t || len > SV_PARAM_VALUE_MAX) return 0; /* NULL or too long: no option */
+    o->v = ut_realloc(o->v, (size_t)(o->n + 1) * sizeof *o->v);
+    o->v[o->n++] = ut_strndup((const char *)t, len);
+    return o->n >= SV_PARAM_QUERY_OPTIONS_MAX; /* 1: enough */
+}
+
+static int query_options(void *ctx, int64_t id, char ***out, int *n, char *err, size_t errlen)
+{
+    sv_server *s = ctx;
+    char *sql = NULL, *defs = NULL;
+    int rc = sv__saved_sql(s, id, &sql, &defs, err, errlen) ? -1 : 0;
+    if (!rc && defs && strcmp(defs, "[]"))
+        rc = ut_err(err, errlen, "it has parameters of its own (an options query takes none)");
+    sq_engine *e = rc || !s->o.sql_open ? NULL
+                                        : s->o.sql_open(s->o.sql_arg, 1, DEFAULT_TIMEOUT_MS, err, errlen);
+    if (!rc && !e) rc = -1;
+    opts_sink o = {0};
+    sq_sink sink = {.ctx = &o, .row = opt_row};
+    if (!rc && sq_query(e, sql, &sink, err, errlen) < 0 && o.n < SV_PARAM_QUERY_OPTIONS_MAX) rc = -1;
+    sq_close(e);
+    free(sql);
+    free(defs);
+    if (rc) {
+        for (int i = 0; i < o.n; i++) free(o.v[i]);
+        free(o.v);
+        return -1;
+    }
+    *out = o.v;
+    *n = o.n;
+    return 0;
+}
+
 /* The SQL and parameters of q: a saved query's (its definitions, the
  * request's values) or the request's own (definitions with values).  0,
  * or an HTTP status with a message. */
@@ -324,7 +368,8 @@ static int bind_params(sv_server *s, query_ctx *q, char *err, size_t errlen)
         if (!strstr(q->sql, "{{")) return 0;
     }
     const char *d = q->saved_id ? defs : q->params, *v = q->saved_id ? q->params : NULL;
-    int rc = sv_params_bind(q->sql, d, d ? strlen(d) : 0, v, v ? strlen(v) : 0, &q->bound, err, errlen);
+    int rc = sv_params_bind_opts(q->sql, d, d ? strlen(d) : 0, v, v ? strlen(v) : 0, query_options, s,
+                                 &q->bound, err, errlen);
     free(defs);
     if (rc) return 400;
     free(q->sql);

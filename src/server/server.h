@@ -225,13 +225,20 @@ int sv_stop(sv_server *s);
  * or "last_N_days" (today-(N-1)..today). */
 typedef enum sv_param_type { SV_PARAM_TEXT, SV_PARAM_NUMBER, SV_PARAM_DATE, SV_PARAM_ENUM,
                              SV_PARAM_DATERANGE } sv_param_type;
+#define SV_PARAM_QUERY_OPTIONS_MAX 1000 /* options an "options_query" may give */
 typedef struct sv_param_def {
     char name[SV_PARAM_NAME_MAX + 1];
     sv_param_type type;
     char *deflt, *value;       /* "default", "value" (NULL = none) */
     char **options;            /* enum */
     int noptions;
+    int64_t options_query;     /* enum: its options are this saved query's first column */
 } sv_param_def;
+/* The options of an enum filled by a saved query: the first column of its
+ * rows (at most SV_PARAM_QUERY_OPTIONS_MAX), each malloc'ed, into *out
+ * (malloc'ed array).  0 / -1 with a message. */
+typedef int (*sv_options_fn)(void *ctx, int64_t saved_query, char ***out, int *n, char *err,
+                             size_t errlen);
 /* The definitions of a JSON array ([{"name","type","default","value",
  * "options","label"}]): the count (*out malloc'ed) or -1 with a message. */
 int sv_param_defs_parse(const char *json, size_t n, sv_param_def **out, char *err, size_t errlen);
@@ -257,6 +264,11 @@ int sv_bucket_sql(const char *sql, const char *bucket_json, char **out, char *er
  * parameter. */
 int sv_params_bind(const char *sql, const char *defs, size_t ndefs, const char *values, size_t nv,
                    sv_bound *out, char *err, size_t errlen);
+/* The same, with fn (may be NULL: such enums are refused) giving the
+ * options of enums that have an "options_query". */
+int sv_params_bind_opts(const char *sql, const char *defs, size_t ndefs, const char *values,
+                        size_t nv, sv_options_fn fn, void *ctx, sv_bound *out, char *err,
+                        size_t errlen);
 void sv_bound_free(sv_bound *b); /* accepts NULL */
 
 #endif

@@ -9,6 +9,8 @@
 //     computed: fewer than 501 points whose sum is 3000;
 //   - a date-range parameter shared by a dashboard: changing the range
 //     changes the line's points (as sluice sql has them); bad ranges refused;
+//   - a dashboard dropdown filled by another saved query changes the chart;
+//     a value it does not offer is refused;
 //   - POST /v1/query "bucket" refuses bad requests and quotes names.
 import fs from 'node:fs';
 import path from 'node:path';
@@ -131,6 +133,37 @@ await R.guard('daterange_on_the_dashboard', async () => {
     const last = await run('last_3_days');
     if (last.status !== 200) p.push(`last_3_days: ${last.status} ${JSON.stringify(last.body)}`);
     R.check('daterange_on_the_dashboard', p);
+});
+
+await R.guard('enum_options_from_a_query', async () => {
+    // a dashboard dropdown filled by another saved query; its choice changes the chart;
+    // a value that query does not return is refused
+    const p = [];
+    const types = (await post('/v1/saved-queries', { spec: { name: 'event types', sql: 'SELECT DISTINCT event_type FROM t1_events ORDER BY 1' } })).body.id;
+    const SQL = 'SELECT dt, count(*) AS n FROM t1_events WHERE event_type = {{ kind }} GROUP BY dt ORDER BY dt';
+    const def = { name: 'kind', type: 'enum', options_query: types, default: 'click' };
+    const q = (await post('/v1/saved-queries', { spec: { name: 'per day of a kind', sql: SQL, chart: { type: 'bar', x: 'dt', y: ['n'] }, params: [def] } })).body;
+    const d = (await post('/v1/dashboards', { spec: { name: 'kinds', refresh_s: 0, params: [def], widgets: [{ query: q.id, width: 4 }] } })).body;
+    await page.goto(`${srv.url}/dashboards/${d.id}`);
+    await page.waitForSelector('#dp-kind[data-loaded]', { timeout: 15000 });
+    const opts = await page.$$eval('#dp-kind option', (els) => els.map((e) => e.value));
+    const want = cli('SELECT DISTINCT event_type FROM t1_events ORDER BY 1').map((r) => r.event_type);
+    if (JSON.stringify(opts) !== JSON.stringify(want)) p.push(`options ${JSON.stringify(opts)}, want ${JSON.stringify(want)}`);
+    await page.waitForSelector('#dash-refreshed[data-count="1"]', { timeout: 15000 });
+    await page.selectOption('#dp-kind', 'install');
+    await page.click('#dash-apply');
+    await page.waitForSelector('#dash-refreshed[data-count="2"]', { timeout: 15000 });
+    const pts = await page.$$eval('.widget .point', (els) => els.map((e) => [e.dataset.x, Number(e.dataset.y)]));
+    const exp = cli("SELECT dt, count(*) AS n FROM t1_events WHERE event_type = 'install' GROUP BY dt ORDER BY dt").map((r) => [r.dt, r.n]);
+    if (JSON.stringify(pts) !== JSON.stringify(exp)) p.push(`install: ${JSON.stringify(pts)} != ${JSON.stringify(exp)}`);
+    const bad = await post('/v1/query', { saved_query: q.id, params: { kind: 'purchase' } }, 'rtok');
+    if (bad.status !== 400 || !/not one of its options/.test(bad.body?.error)) p.push(`a value not in the options: ${bad.status} ${bad.body?.error}`);
+    const both = await post('/v1/saved-queries', { spec: { name: 'x', sql: 'SELECT {{k}}', params: [{ ...def, name: 'k', options: ['a'] }] } });
+    if (both.status !== 400 || !/not both/.test(both.body?.error)) p.push(`options and options_query: ${both.status} ${both.body?.error}`);
+    const withParams = (await post('/v1/saved-queries', { spec: { name: 'p', sql: 'SELECT {{z}} AS v', params: [{ name: 'z', type: 'text', default: 'a' }] } })).body.id;
+    const rec = await post('/v1/query', { sql: 'SELECT {{k}} AS v', params: [{ name: 'k', type: 'enum', options_query: withParams, value: 'a' }] }, 'rtok');
+    if (rec.status !== 400 || !/parameters of its own/.test(rec.body?.error)) p.push(`an options query with parameters: ${rec.status} ${rec.body?.error}`);
+    R.check('enum_options_from_a_query', p);
 });
 
 await R.guard('bucket_api_checks', async () => {

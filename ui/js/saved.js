@@ -19,6 +19,15 @@ export function placeholders(sql) {
 
 /* An input for a parameter definition's value. */
 export function paramInput(id, d, value) {
+    if (d.type === 'enum' && d.options_query) { /* filled by a saved query's first column */
+        const sel = h('select', { id, dataset: { optionsQuery: d.options_query } }, h('option', { value: value ?? '' }, value ?? 'Loading…'));
+        runRows({ saved_query: d.options_query, limit: 1000 }).then(({ rows, cols }) => {
+            const vals = rows.map((r) => r[cols[0]]).filter((v) => v !== null && v !== undefined).map(String);
+            sel.replaceChildren(...vals.map((o) => h('option', { value: o, selected: o === value }, o)));
+            sel.dataset.loaded = String(vals.length);
+        }).catch((e) => { sel.replaceChildren(h('option', { value: '' }, `options: ${e.message || e}`)); });
+        return sel;
+    }
     if (d.type === 'enum')
         return h('select', { id }, (d.options || []).map((o) => h('option', { value: o, selected: o === value }, o)));
     return h('input', { id, type: d.type === 'date' && /^\d{4}-\d\d-\d\d$/.test(value || '') ? 'date' : d.type === 'number' ? 'number' : 'text',
@@ -87,7 +96,9 @@ export function savedPage(el, id) {
             const dv = df ? df.value : d.default;
             if (dv !== undefined && dv !== '') out.default = dv;
             const opts = op ? op.value.split(',').map((x) => x.trim()).filter((x) => x) : d.options;
-            if (out.type === 'enum') out.options = opts || [];
+            const oq = document.getElementById(`p-optq-${n}`), qid = oq ? Number(oq.value) || 0 : d.options_query || 0;
+            if (out.type === 'enum' && qid) out.options_query = qid;
+            else if (out.type === 'enum') out.options = opts || [];
             defs.set(n, out);
             return out;
         });
@@ -100,6 +111,8 @@ export function savedPage(el, id) {
             h('label', { for: `p-default-${d.name}` }, 'Default', h('input', { id: `p-default-${d.name}`, value: d.default ?? '' })),
             d.type === 'enum' ? h('label', { for: `p-options-${d.name}` }, 'Options (comma-separated)',
                 h('input', { id: `p-options-${d.name}`, value: (d.options || []).join(', ') })) : null,
+            d.type === 'enum' ? h('label', { for: `p-optq-${d.name}` }, 'or from saved query (id)',
+                h('input', { id: `p-optq-${d.name}`, type: 'number', min: '1', value: d.options_query || '' })) : null,
             h('label', { for: `p-value-${d.name}` }, 'Value for Run', h('input', { id: `p-value-${d.name}` })))));
         if (!list.length) paramBox.append(h('p', { class: 'note' }, 'None: write {{ name }} in the SQL to add one.'));
     }
