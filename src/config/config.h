@@ -351,6 +351,7 @@ typedef struct cf_job {
     /* kind: load (source: the lake table) */
     cf_load_target target;
     char *query;             /* a templated SELECT over the lake instead of the whole table */
+    char *saved_query;       /* kind alert: a console saved query's name, instead of query */
     char *window_column;     /* the column replace_window deletes and selects the window by */
     cf_strlist key;          /* upsert: the key columns */
     int64_t max_errors;      /* rows that may fail conversion (to the errors table) */

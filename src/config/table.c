@@ -979,6 +979,10 @@ static const cf__field job_fields[] = {
      &snap_table_table, offsetof(cf_job, ntables), 0},
     {"target", CF_SECTION, NULL, offsetof(cf_job, target),
      "See [`jobs.<name>.target`](#jobsnametarget).", 0, 0, 0, &target_table, 0, 0},
+    {"saved_query", CF_STRING, "", offsetof(cf_job, saved_query),
+     "kind alert: the name of a console saved query (docs/console.md) whose SQL is the alert's "
+     "query, its parameters at their defaults (`today-1`, `last_7_days`: relative to each "
+     "check), instead of `query`.", 0, 0, 0, 0, 0, 0},
     {"query", CF_STRING, "", offsetof(cf_job, query),
      "kind load and export: a SELECT over the lake (templated like `sql`) whose rows are loaded "
      "instead of the window's rows of `source`; columns named like `source`'s keep their types. "

@@ -412,9 +412,9 @@ static int check_load(const cf_config *cf, const cf_job *j, char *msg, size_t n)
 static int check_alert(const cf_config *cf, const cf_job *j, char *msg, size_t n)
 {
     char m[400];
-    if (!j->query[0] || !j->condition[0] || !j->alert_webhook[0])
-        return ut_err(msg, n, "an alert job needs query (a SELECT), condition (when it is "
-                      "triggered) and alert_webhook (where notices go)");
+    if (!j->query[0] == !j->saved_query[0] || !j->condition[0] || !j->alert_webhook[0])
+        return ut_err(msg, n, "an alert job needs query (a SELECT) or saved_query (a saved query's "
+                      "name), condition (when it is triggered) and alert_webhook (where notices go)");
     if (j->table[0] || j->sql[0] || j->sql_file[0] || j->command.n)
         return ut_err(msg, n, "an alert job writes nothing: no table, sql or command");
     if (jb__tmpl_check(cf, j, j->query, m, sizeof m)) return ut_err(msg, n, "query: %s", m);
@@ -463,6 +463,8 @@ static int check_kind(const cf_config *cf, const cf_job *j, char *msg, size_t n)
 
 static int check_one(const cf_config *cf, const cf_job *j, walk *w, char *msg, size_t n)
 {
+    if (j->saved_query[0] && j->kind != CF_JOB_ALERT)
+        return ut_err(msg, n, "saved_query is for kind alert");
     if (check_kind(cf, j, msg, n)) return -1;
     jb_timing t;
     char m[600];

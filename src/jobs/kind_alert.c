@@ -1,7 +1,8 @@
 /* jobs: kind alert — a SELECT checked on the job's schedule (Redash's
  * alerts, docs/jobs.md#alerts).
  *
- *   query (templated) ──► the first row as a JSON object, plus "_rows": how
+ *   query (templated), or a console saved query (saved_query: its name; its
+ *   parameters at their defaults) ──► the first row as a JSON object, plus "_rows": how
  *   many rows came back ──► condition (an xform condition over that object:
  *   `cost > 1000`, `_rows > 0`) ──► the state machine
  *
@@ -17,11 +18,13 @@
 #include "jobs/jb_rt.h"
 #include "json/json.h"
 #include "log/log.h"
+#include "server/server.h"
 #include "xform/xform.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #define ALERT_ROW_MAX ((size_t)64 << 10) /* the first row's JSON */
@@ -62,6 +65,40 @@ static int on_row(void *ctx, sqlite3_stmt *st)
     return 0;
 }
 
+/* The saved query named j->saved_query (exact name, else the one equal
+ * ignoring case): its SQL with its parameters bound at their defaults
+ * (sv_params_bind: relative dates are today's), into *b.  0 / -1 with e. */
+static int saved_query(jb_task_ctx *c, sv_bound *b, ut_error *e)
+{
+    const cf_job *j = c->job;
+    char err[600];
+    ct_obj *o = NULL;
+    int n = ct_objs(c->cat, CT_OBJ_SAVED_QUERY, 0, &o, err, sizeof err), k = -1;
+    if (n < 0) return ut_fail(e, UT_EIO, "job %s: saved_query: %s", j->name, err);
+    for (int i = 0; i < n && k < 0; i++) if (!strcmp(o[i].name, j->saved_query)) k = i;
+    for (int i = 0; i < n && k < 0; i++) if (!strcasecmp(o[i].name, j->saved_query)) k = i;
+    int rc = k < 0 ? ut_fail(e, UT_ENOTFOUND, "job %s: no saved query named '%s'", j->name,
+                             j->saved_query) : 0;
+    char *sql = NULL, *params = NULL;
+    js_parser *p = js_parser_create(CT_OBJ_SPEC_MAX, 8);
+    js_field f;
+    if (!rc && js_obj_begin(p, o[k].spec, strlen(o[k].spec), err, sizeof err) == 0)
+        while (js_obj_next(p, &f, err, sizeof err) == 1) {
+            if (f.key_len == 3 && !memcmp(f.key, "sql", 3) && f.v.kind == JS_STRING && !sql)
+                sql = ut_strndup(f.v.s, f.v.n);
+            else if (f.key_len == 6 && !memcmp(f.key, "params", 6) && f.v.kind == JS_ARRAY && !params)
+                params = ut_strndup(f.v.s, f.v.n);
+        }
+    js_parser_destroy(p);
+    if (!rc && !sql) rc = ut_fail(e, UT_EINVAL, "job %s: saved query '%s' has no SQL", j->name, j->saved_query);
+    if (!rc && sv_params_bind(sql, params, params ? strlen(params) : 0, NULL, 0, b, err, sizeof err))
+        rc = ut_fail(e, UT_EINVAL, "job %s: saved query '%s': %s", j->name, j->saved_query, err);
+    free(sql);
+    free(params);
+    ct_objs_free(o, n);
+    return rc;
+}
+
 /* Run the query: the first row and the count into a. */
 static int query(jb_task_ctx *c, arow *a, ut_error *e)
 {
@@ -71,7 +108,11 @@ static int query(jb_task_ctx *c, arow *a, ut_error *e)
                  .ws = c->run->window_start, .we = c->run->window_end};
     ut_buf sql = {0};
     char err[1024];
-    if (jb__expand(j->query, &v, &sql, c->redact, err, sizeof err)) {
+    sv_bound b = {0};
+    if (j->saved_query[0]) {
+        if (saved_query(c, &b, e)) return -1;
+        ut_buf_puts(&sql, b.sql);
+    } else if (jb__expand(j->query, &v, &sql, c->redact, err, sizeof err)) {
         ut_buf_free(&sql);
         return ut_fail(e, UT_EINVAL, "job %s: query: %s", j->name, err);
     }
@@ -80,8 +121,10 @@ static int query(jb_task_ctx *c, arow *a, ut_error *e)
                                        : NULL;
     if (!eng) {
         ut_buf_free(&sql);
+        sv_bound_free(&b);
         return ut_fail(e, UT_EIO, "job %s: %s", j->name, c->rt->o.sql_open ? err : "no SQL engine");
     }
+    if (b.n) sq_set_params(eng, b.p, b.n);
     jb__task_engine(c, eng);
     sq_sink sink = {.ctx = a, .row = on_row};
     int64_t n = sq_query(eng, ut_buf_cstr(&sql), &sink, err, sizeof err);
@@ -89,6 +132,7 @@ static int query(jb_task_ctx *c, arow *a, ut_error *e)
     jb__task_engine(c, NULL);
     sq_close(eng);
     ut_buf_free(&sql);
+    sv_bound_free(&b);
     if (n >= 0 && a->too_big)
         return ut_fail(e, UT_ETOOBIG, "job %s: the query's first row is over %zu bytes", j->name,
                        ALERT_ROW_MAX);

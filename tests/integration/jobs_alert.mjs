@@ -6,6 +6,8 @@
 //   - `_rows` (how many rows the query returned) in a condition;
 //   - a webhook that refuses fails the run and the state does not advance:
 //     the retried run notifies;
+//   - an alert on a console saved query (by name), its date parameter at
+//     its relative default;
 //   - a condition comparing a text column with a number fails the run with
 //     the reason; bad alert configs are refused naming the key.
 import fs from 'node:fs';
@@ -54,6 +56,13 @@ jobs:
     condition: "_rows > 0"
     cooldown: 0s
     alert_webhook: ${HOOK}/errors
+  from_saved:
+    kind: alert
+    schedule: "0 0 1 1 *"
+    saved_query: Costs Since
+    condition: "cost > 100"
+    cooldown: 0s
+    alert_webhook: ${HOOK}/saved
   typed:
     kind: alert
     schedule: "0 0 1 1 *"
@@ -125,6 +134,21 @@ try {
         R.check('rows_condition_and_zero_cooldown', p);
     });
 
+    await R.guard('alert_on_a_saved_query', async () => {
+        // a console saved query (found by name, any case) with a relative date parameter at its
+        // default: the alert checks what the saved query returns today
+        const p = [];
+        const spec = { name: 'costs since', sql: 'SELECT sum(cost) AS cost, count(*) AS n FROM t1_events WHERE {{ since }} <= date(\'now\')',
+            params: [{ name: 'since', type: 'date', default: 'today-7' }] };
+        const r = await fetch(`${server.url}/v1/saved-queries`, { method: 'POST', body: JSON.stringify({ spec }) });
+        if (r.status !== 201) p.push(`saved query: ${r.status} ${await r.text()}`);
+        const run = await check('from_saved');
+        const t = texts('/saved');
+        if (run?.state !== 'succeeded' || t.length !== 1 || !/^sluice alert from_saved: triggered: cost > 100 \(\{"cost":\d+(\.\d+)?,"n":\d+,"_rows":1\}\)$/.test(t[0] ?? ''))
+            p.push(`run ${JSON.stringify(run)} notices ${JSON.stringify(t)}`);
+        R.check('alert_on_a_saved_query', p);
+    });
+
     await R.guard('condition_type_mismatch_fails_the_run', async () => {
         const r = await check('typed');
         const ok = r?.state === 'failed' && /condition 'v > 5': key 'v' is a string, compared with a number/.test(r.error ?? '');
@@ -135,6 +159,7 @@ try {
         const p = [];
         const cases = [
             ['query: "SELECT 1"\n    alert_webhook: http://x', /an alert job needs query .*condition/],
+            ['query: "SELECT 1"\n    saved_query: x\n    condition: "a > 1"\n    alert_webhook: http://x', /query \(a SELECT\) or saved_query/],
             ['query: "SELECT 1"\n    condition: "a >"\n    alert_webhook: http://x', /condition.*expected a number/],
             ['query: "SELECT 1"\n    condition: "a > 1"', /alert_webhook/],
             ['query: "SELECT 1"\n    condition: "a > 1"\n    alert_webhook: http://x\n    table: t2_x', /writes nothing/],
