@@ -177,25 +177,6 @@ static void put_int(ut_buf *b, long long v)
     ut_buf_put(b, p, (size_t)(t + sizeof t - p));
 }
 
-/* MySQL LOAD DATA text (ESCAPED BY '\'): backslash, tab, newline, CR and
- * NUL as \\ \t \n \r \0, every other byte as it is (so the string "\N" goes
- * as "\\N", never read as NULL, which is a bare \N). */
-static void my_tsv(ut_buf *b, const char *v, size_t n)
-{
-    static const char esc[256] = {['\\'] = '\\', ['\t'] = 't', ['\n'] = 'n', ['\r'] = 'r',
-                                  [0] = '0'};
-    size_t run = 0;
-    for (size_t i = 0; i < n; i++) {
-        char e = esc[(uint8_t)v[i]];
-        if (!e) continue;
-        ut_buf_put(b, v + run, i - run);
-        ut_buf_putc(b, '\\');
-        ut_buf_putc(b, (uint8_t)e);
-        run = i + 1;
-    }
-    ut_buf_put(b, v + run, n - run);
-}
-
 /* Bytes as hex digits (a LOAD DATA bytes column's field, UNHEXed). */
 static void hex_digits(ut_buf *b, const uint8_t *v, size_t n)
 {
@@ -209,7 +190,7 @@ static void hex_digits(ut_buf *b, const uint8_t *v, size_t n)
 /* A MySQL text value: LOAD DATA text, or a literal. */
 static void my_text(const jb_load *L, ut_buf *b, const char *v, size_t n)
 {
-    if (L->my_infile) my_tsv(b, v, n);
+    if (L->my_infile) wh_my_tsv(b, v, n);
     else wh_my_literal(b, v, n);
 }
 
@@ -244,7 +225,7 @@ static void my_blob(jb_load *L, int i, const uint8_t *v, size_t n)
 {
     if (!L->my_infile) wh_my_hex(&L->out, v, n);
     else if (jb__my_hex_column(L, i)) hex_digits(&L->out, v, n);
-    else my_tsv(&L->out, (const char *)v, n);
+    else wh_my_tsv(&L->out, (const char *)v, n);
 }
 
 /* Value i of st, which its target column takes, appended.  0, or 1 with

@@ -90,11 +90,12 @@ int wh_table_check(const char *table, char *err, size_t errlen)
                   "letters, digits, _ or $ (not starting with a digit)", table, WH_IDENT_MAX);
 }
 
-void wh_copy_text(ut_buf *b, const char *v, size_t n)
+/* v with each byte that esc maps escaped as '\\' esc[byte]. */
+static void escape_with(ut_buf *b, const char *v, size_t n, const char esc[256])
 {
     size_t run = 0; /* bytes of v copied as they are, pending */
     for (size_t i = 0; i < n; i++) {
-        char c = v[i], e = c == '\\' ? '\\' : c == '\t' ? 't' : c == '\n' ? 'n' : c == '\r' ? 'r' : 0;
+        char e = esc[(uint8_t)v[i]];
         if (!e) continue;
         ut_buf_put(b, v + run, i - run);
         ut_buf_putc(b, '\\');
@@ -102,6 +103,19 @@ void wh_copy_text(ut_buf *b, const char *v, size_t n)
         run = i + 1;
     }
     ut_buf_put(b, v + run, n - run);
+}
+
+void wh_copy_text(ut_buf *b, const char *v, size_t n)
+{
+    static const char esc[256] = {['\\'] = '\\', ['\t'] = 't', ['\n'] = 'n', ['\r'] = 'r'};
+    escape_with(b, v, n, esc);
+}
+
+void wh_my_tsv(ut_buf *b, const char *v, size_t n)
+{
+    static const char esc[256] = {['\\'] = '\\', ['\t'] = 't', ['\n'] = 'n', ['\r'] = 'r',
+                                  [0] = '0'};
+    escape_with(b, v, n, esc);
 }
 
 void wh_copy_bytea(ut_buf *b, const uint8_t *v, size_t n)

@@ -45,6 +45,10 @@ int wh_table_check(const char *table, char *err, size_t errlen);
 /* Append value v[0..n) as one field of a COPY text row: `\` tab, newline
  * and carriage return escaped (`\\`, `\t`, `\n`, `\r`). */
 void wh_copy_text(ut_buf *b, const char *v, size_t n);
+/* A field of MySQL's LOAD DATA text (ESCAPED BY '\\'): backslash, tab,
+ * newline, CR and NUL as \\ \t \n \r \0, every other byte as it is (so the
+ * string "\N" goes as "\\N", never read as NULL, which is a bare \N). */
+void wh_my_tsv(ut_buf *b, const char *v, size_t n);
 /* Append bytes as a bytea field of a COPY text row: `\\x` + hex. */
 void wh_copy_bytea(ut_buf *b, const uint8_t *v, size_t n);
 /* The COPY text NULL. */

@@ -12,28 +12,18 @@
 //   - the webhook's URL never shows in GET /v1/alerts; read tokens may read
 //     it, no token is refused; bad alerts: configs are refused naming the key.
 import fs from 'node:fs';
-import http from 'node:http';
 import path from 'node:path';
 import { Reporter, Server, makeTmp, sleep, sluice } from '../node/lib/common.mjs';
 import { runsOf } from '../node/lib/jobs.mjs';
+import { startWebhook } from '../node/lib/webhook.mjs';
 
 const R = new Reporter();
 const T = makeTmp('alerts-builtin');
 const DATA = path.join(T, 'data');
 const OK = path.join(T, 'upstream-ok');
-const got = [];
-let refuse = false;
-const hook = http.createServer((req, res) => {
-    let b = '';
-    req.on('data', (d) => (b += d));
-    req.on('end', () => {
-        if (refuse) { res.writeHead(503); res.end('down'); return; }
-        got.push({ path: req.url, body: JSON.parse(b) });
-        res.writeHead(200); res.end('ok');
-    });
-});
-await new Promise((r) => hook.listen(0, '127.0.0.1', r));
-const HOOK = `http://127.0.0.1:${hook.address().port}/builtin-hook-path`;
+const hook = await startWebhook();
+const got = hook.got;
+const HOOK = `${hook.url}/builtin-hook-path`;
 const CFG = path.join(T, 'sluice.yaml');
 fs.writeFileSync(CFG, `data_dir: ${DATA}
 listen: 127.0.0.1:0
@@ -142,7 +132,7 @@ try {
     await R.guard('builtin_webhook_down_then_up', async () => {
         const p = [];
         fs.rmSync(OK);
-        refuse = true;
+        hook.refuse(503);
         const before = texts(/job_failures/).length;
         const r = await runBoom('2024-05-03');
         if (r?.state !== 'failed') p.push(`run: ${JSON.stringify(r)}`);
@@ -150,7 +140,7 @@ try {
         if (!undelivered) p.push('no undelivered notice in GET /v1/alerts');
         const a = JSON.parse((await alerts()).text);
         if (!/HTTP 503/.test(a.builtin.last_error)) p.push(`last_error: ${a.builtin.last_error}`);
-        refuse = false;
+        hook.refuse(0);
         if (!await until(() => texts(/job_failures: 1 run failed: boom/).length === 2)) p.push(`not sent after the webhook came back: ${JSON.stringify(texts(/job_failures/))}`);
         await sleep(500);
         const now = texts(/job_failures/).length;
@@ -173,7 +163,7 @@ try {
         const p = [];
         const a = await alerts();
         if (a.code !== 200) p.push(`read token: ${a.code}`);
-        if (a.text.includes(String(hook.address().port)) || a.text.includes('builtin-hook-path')) p.push('the webhook URL is in GET /v1/alerts');
+        if (a.text.includes(String(hook.port)) || a.text.includes('builtin-hook-path')) p.push('the webhook URL is in GET /v1/alerts');
         const j = JSON.parse(a.text);
         const spend = j.jobs.find((x) => x.name === 'spend');
         if (!spend || spend.condition !== 'n > 5' || spend.state !== 'ok' || spend.webhook !== true) p.push(`alert job: ${JSON.stringify(spend)}`);

@@ -5,11 +5,11 @@
 // read-only token's "Check now" is refused (in the page and by the API) and
 // starts no run; labelled controls, no console errors, a screenshot.
 import fs from 'node:fs';
-import http from 'node:http';
 import path from 'node:path';
 import { ROOT, Reporter, Server, makeTmp, sluice } from '../node/lib/common.mjs';
 import { CHROMIUM, launchBrowser } from '../node/lib/browser.mjs';
 import { runsOf } from '../node/lib/jobs.mjs';
+import { startWebhook } from '../node/lib/webhook.mjs';
 
 const R = new Reporter();
 const B = await launchBrowser();
@@ -22,17 +22,9 @@ const OUT = path.join(ROOT, 'tests/out');
 fs.mkdirSync(OUT, { recursive: true });
 const T = makeTmp('console-alerts');
 const DATA = path.join(T, 'data');
-const got = [];
-const hook = http.createServer((req, res) => {
-    let b = '';
-    req.on('data', (d) => (b += d));
-    req.on('end', () => {
-        got.push({ path: req.url, type: req.headers['content-type'], body: JSON.parse(b) });
-        res.writeHead(200); res.end('ok');
-    });
-});
-await new Promise((r) => hook.listen(0, '127.0.0.1', r));
-const HOOK = `http://127.0.0.1:${hook.address().port}`;
+const hook = await startWebhook();
+const got = hook.got;
+const HOOK = hook.url;
 const CFG = path.join(T, 'sluice.yaml');
 fs.writeFileSync(CFG, `data_dir: ${DATA}
 listen: 127.0.0.1:0
@@ -70,7 +62,7 @@ await R.guard('alerts_page_fires_to_webhook', async () => {
     await page.goto(srv.url + '/alerts');
     await page.waitForSelector(`${row}[data-state="ok"]`, { timeout: 10000 });
     if (!/cost > 100/.test(await page.textContent(row))) p.push('the condition is not shown');
-    if ((await page.content()).includes(String(hook.address().port))) p.push('a webhook URL is in the page');
+    if ((await page.content()).includes(String(hook.port))) p.push('a webhook URL is in the page');
     await srv.post('events', [{ id: 1, cost: 70 }, { id: 2, cost: 45 }]);
     await srv.landed('events');
     await page.click('#check-big_spend');

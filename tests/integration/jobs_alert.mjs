@@ -11,27 +11,17 @@
 //   - a condition comparing a text column with a number fails the run with
 //     the reason; bad alert configs are refused naming the key.
 import fs from 'node:fs';
-import http from 'node:http';
 import path from 'node:path';
 import { Reporter, Server, makeTmp, sluice } from '../node/lib/common.mjs';
 import { runsOf } from '../node/lib/jobs.mjs';
+import { startWebhook } from '../node/lib/webhook.mjs';
 
 const R = new Reporter();
 const T = makeTmp('jobs-alert');
 const DATA = path.join(T, 'data');
-const got = [];
-let refuse = false;
-const hook = http.createServer((req, res) => {
-    let b = '';
-    req.on('data', (d) => (b += d));
-    req.on('end', () => {
-        if (refuse) { res.writeHead(500); res.end('down'); return; }
-        got.push({ path: req.url, type: req.headers['content-type'], body: JSON.parse(b) });
-        res.writeHead(200); res.end('ok');
-    });
-});
-await new Promise((r) => hook.listen(0, '127.0.0.1', r));
-const HOOK = `http://127.0.0.1:${hook.address().port}`;
+const hook = await startWebhook();
+const got = hook.got;
+const HOOK = hook.url;
 const CFG = path.join(T, 'sluice.yaml');
 fs.writeFileSync(CFG, `data_dir: ${DATA}
 listen: 127.0.0.1:0
@@ -106,11 +96,11 @@ try {
         // answers again a retry notifies
         await server.post('events', [{ id: 4, cost: 500, kind: 'ok' }]);
         await server.landed('events');
-        refuse = true;
+        hook.refuse(500);
         runsSeen.cost_spike++;
         await sluice(['run', 'cost_spike', '-c', CFG, '-w', '2024-05-01', '--force']);
         await new Promise((res) => setTimeout(res, 600));
-        refuse = false;
+        hook.refuse(0);
         const runs = await runsOf(CFG, 'cost_spike', runsSeen.cost_spike, 30000);
         const t3 = texts('/cost');
         if (runs[0]?.state !== 'succeeded' || !(runs[0]?.attempt > 1) || t3.length !== 3 || !/: triggered: /.test(t3[2] ?? ''))
