@@ -431,6 +431,12 @@ int ct_runs(ct_catalog *c, const ct_run_filter *f, ct_run **out, char *err, size
 /* Runs of `job` not yet finished (waiting, queued, running, retrying).  Count or -1. */
 int ct_runs_active(ct_catalog *c, const char *job, char *err, size_t errlen);
 
+/* Failed or dead runs that finished at or after since_ms and after
+ * (after_ms, after_id) in (finished_ms, id) order — a page of at most limit
+ * (1..10000) from where the last one ended; *out malloc'ed.  Count or -1. */
+int ct_runs_failed_since(ct_catalog *c, int64_t since_ms, int64_t after_ms, int64_t after_id,
+                         int limit, ct_run **out, char *err, size_t errlen);
+
 /* ---- run logs: what each attempt of a run logged (runs.c) ---- */
 #define CT_RUN_LOG_MAX ((size_t)64 << 10) /* bytes kept of one attempt's log */
 #define CT_RUN_LOGS_KEPT 500              /* attempts' logs kept per job */

@@ -226,6 +226,9 @@ static const char *const migrations[] = {
     "  text TEXT NOT NULL,"
     "  PRIMARY KEY(run_id, attempt));"
     "CREATE INDEX run_logs_job ON run_logs(job, run_id);",
+    /* v12: failed and dead runs by when they finished (the built-in
+     * job_failures alert pages through them from its cursor) */
+    "CREATE INDEX runs_failed_finished ON runs(finished_ms, id) WHERE state IN ('failed', 'dead');",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -405,6 +408,9 @@ static const char *const ct_sql[S__COUNT] = {
                           "run_io WHERE tbl = ?1 COLLATE NOCASE AND io = 'write')",
     [S_RUN_REQUEUE] = "UPDATE runs SET state = 'queued', task = ?4, deliveries = 0 WHERE id = ?1 "
                       "AND task = ?2 AND deliveries = ?3 AND state = 'running'",
+    [S_RUNS_FAILED_SINCE] = "SELECT " RUN_COLS " FROM runs WHERE state IN ('failed', 'dead') "
+                            "AND finished_ms >= ?1 AND (finished_ms > ?2 OR (finished_ms = ?2 "
+                            "AND id > ?3)) ORDER BY finished_ms, id LIMIT ?4",
     [S_RUN_LOG_PUT] = "INSERT OR REPLACE INTO run_logs(run_id, attempt, job, created_ms, text) "
                       "VALUES(?1, ?2, ?3, ?4, ?5)",
     [S_RUN_LOG_PRUNE] = "DELETE FROM run_logs WHERE job = ?1 AND run_id < (SELECT run_id FROM "

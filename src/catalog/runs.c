@@ -674,3 +674,27 @@ int ct_run_logs(ct_catalog *c, int64_t run_id, ct_run_log_fn fn, void *arg, char
     ct_done(s);
     return rc == SQLITE_DONE ? n : ct_sqlerr(c, "read a run's logs", err, errlen);
 }
+
+int ct_runs_failed_since(ct_catalog *c, int64_t since_ms, int64_t after_ms, int64_t after_id,
+                         int limit, ct_run **out, char *err, size_t errlen)
+{
+    assert(limit > 0 && limit <= 10000);
+    *out = NULL;
+    sqlite3_stmt *s = ct_stmt(c, S_RUNS_FAILED_SINCE, err, errlen);
+    if (!s) return -1;
+    sqlite3_bind_int64(s, 1, since_ms);
+    sqlite3_bind_int64(s, 2, after_ms);
+    sqlite3_bind_int64(s, 3, after_id);
+    sqlite3_bind_int(s, 4, limit);
+    int n = 0, rc;
+    ct_run *v = ut_calloc((size_t)limit, sizeof *v);
+    while (n < limit && (rc = sqlite3_step(s)) == SQLITE_ROW) run_from_row(s, &v[n++]);
+    if (n == limit) rc = SQLITE_DONE;
+    ct_done(s);
+    if (rc != SQLITE_DONE) {
+        free(v);
+        return ct_sqlerr(c, "list failed runs", err, errlen);
+    }
+    *out = v;
+    return n;
+}

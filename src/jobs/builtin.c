@@ -3,11 +3,15 @@
  *
  *   every alerts.every:
  *
- *   job_failures    runs that failed or were dead-lettered, finished after
- *                   the cursor (finished_ms, id) ──► one notice listing
- *                   them.  The jobs whose latest finished run failed are
- *                   the alert's state: triggered while there is one,
- *                   "resolved" once there is none.
+ *   job_failures    runs that failed or were dead-lettered, paged in
+ *                   (finished_ms, id) order from BI_GRACE_MS before the
+ *                   cursor (a run's finish is stamped before its commit
+ *                   waits for the write lock, so a run can appear late
+ *                   and behind one already seen), less the ids already
+ *                   notified in that span ──► one notice counting all and
+ *                   naming the first.  The jobs whose latest finished run
+ *                   failed are the alert's state: triggered while there
+ *                   is one, "resolved" once there is none.
  *   schema_changes  schema versions created after the cursor ──► one notice
  *   sink_lag        each sink's lag (jb_opts.sink_lag): above
  *                   alerts.sink_lag since T and never below its value at T,
@@ -37,7 +41,10 @@
 #define BI_TEXT_MAX 2048
 #define BI_MAX_SINKS 256
 #define BI_LIST_MAX 10 /* runs or changes named in one notice */
-#define BI_STATE_MAX 4096
+#define BI_STATE_MAX (256 << 10)
+#define BI_GRACE_MS (120 * 1000) /* how late a failed run may show up behind the cursor */
+#define BI_SEEN_MAX 4096         /* notified runs remembered within the grace span */
+#define BI_PAGE 1000
 
 typedef struct bi_lag {
     char stream[CF_NAME_MAX + 1];
@@ -63,7 +70,11 @@ struct jb__builtin {
     pthread_cond_t cv;
     int stop;
     int loaded;                  /* the cursors are read (or set at the first check) */
-    int64_t fail_ms, fail_id;    /* job_failures cursor */
+    int64_t fail_ms;             /* job_failures: the newest finish notified */
+    struct bi_seen {
+        int64_t id, ms;
+    } seen[BI_SEEN_MAX];         /* runs notified that finished after fail_ms - BI_GRACE_MS */
+    int nseen;
     int64_t schema_ms;           /* schema_changes cursor */
     int failing;                 /* jobs whose latest finished run failed, last check */
     int64_t failing_since_ms, failing_notified_ms;
@@ -91,6 +102,23 @@ static void state_path(const jb_runtime *r, char *out, size_t n)
     snprintf(out, n, "%s/jobs/alerts/_builtin.json", r->data_dir);
 }
 
+/* "seen":[id, ms, id, ms, ...] of the state file. */
+static void load_seen(jb__builtin *b, const js_value *v)
+{
+    js_parser *a = js_parser_create(0, 2);
+    const char *el;
+    size_t en, off;
+    char err[200];
+    int64_t pair[2];
+    int k = 0;
+    if (js_array_begin(a, v->s, v->n, err, sizeof err) == 0)
+        while (b->nseen < BI_SEEN_MAX && js_array_next(a, &el, &en, &off, err, sizeof err) == 1) {
+            pair[k++] = strtoll(el, NULL, 10);
+            if (k == 2) b->seen[b->nseen++] = (struct bi_seen){pair[0], pair[1]}, k = 0;
+        }
+    js_parser_destroy(a);
+}
+
 /* The cursors from the state file: 1 read, 0 none yet (or unreadable: logged). */
 static int load_cursors(jb__builtin *b)
 {
@@ -104,10 +132,10 @@ static int load_cursors(jb__builtin *b)
     js_field f;
     if (rc == 0 && js_obj_begin(p, (const char *)t.p, t.len, err, sizeof err) == 0)
         while (js_obj_next(p, &f, err, sizeof err) == 1) {
+            if (f.key_len == 4 && !memcmp(f.key, "seen", 4) && f.v.kind == JS_ARRAY) load_seen(b, &f.v);
             if (f.v.kind != JS_INT) continue;
             got = 1;
             if (f.key_len == 7 && !memcmp(f.key, "fail_ms", 7)) b->fail_ms = f.v.i;
-            else if (f.key_len == 7 && !memcmp(f.key, "fail_id", 7)) b->fail_id = f.v.i;
             else if (f.key_len == 9 && !memcmp(f.key, "schema_ms", 9)) b->schema_ms = f.v.i;
             else if (f.key_len == 7 && !memcmp(f.key, "failing", 7)) b->failing = (int)f.v.i;
         }
@@ -124,12 +152,15 @@ static int save_cursors(jb__builtin *b, char *err, size_t errlen)
     *slash = 0;
     if (ut_mkdir_p(path, err, errlen)) return -1;
     *slash = '/';
-    char text[256];
-    int n = snprintf(text, sizeof text,
-                     "{\"fail_ms\":%lld,\"fail_id\":%lld,\"schema_ms\":%lld,\"failing\":%d}\n",
-                     (long long)b->fail_ms, (long long)b->fail_id, (long long)b->schema_ms,
-                     b->failing);
-    return ut_file_replace(path, text, (size_t)n, 0644, err, errlen);
+    ut_buf t = {0};
+    ut_buf_printf(&t, "{\"fail_ms\":%lld,\"schema_ms\":%lld,\"failing\":%d,\"seen\":[",
+                  (long long)b->fail_ms, (long long)b->schema_ms, b->failing);
+    for (int i = 0; i < b->nseen; i++)
+        ut_buf_printf(&t, "%s%lld,%lld", i ? "," : "", (long long)b->seen[i].id, (long long)b->seen[i].ms);
+    ut_buf_puts(&t, "]}\n");
+    int rc = ut_file_replace(path, (const char *)t.p, t.len, 0644, err, errlen);
+    ut_buf_free(&t);
+    return rc;
 }
 
 /* The webhook of alerts.webhook, expanded (secrets), into url ("" = none). */
@@ -171,11 +202,6 @@ static int notify(jb__builtin *b, const char *alert, const char *text)
 
 /* ---- job_failures ---------------------------------------------------------------- */
 
-static int after_cursor(const jb__builtin *b, const ct_run *r)
-{
-    return r->finished_ms > b->fail_ms || (r->finished_ms == b->fail_ms && r->id > b->fail_id);
-}
-
 /* The jobs whose latest finished run failed, named into text.  Count or -1. */
 static int failing_jobs(jb__builtin *b, ct_catalog *c, ut_buf *text, char *err, size_t errlen)
 {
@@ -196,33 +222,70 @@ static int failing_jobs(jb__builtin *b, ct_catalog *c, ut_buf *text, char *err, 
     return n;
 }
 
-/* The failed runs after the cursor, oldest first, described into text;
- * *last: the newest of them.  Count or -1. */
-static int new_failures(jb__builtin *b, ct_catalog *c, ut_buf *text, ct_run *last, char *err,
+static int was_seen(const jb__builtin *b, int64_t id)
+{
+    for (int i = 0; i < b->nseen; i++)
+        if (b->seen[i].id == id) return 1;
+    return 0;
+}
+
+/* Remember run (id, ms) as notified; forget those before the grace span. */
+static void remember(jb__builtin *b, int64_t id, int64_t ms)
+{
+    int k = 0;
+    for (int i = 0; i < b->nseen; i++)
+        if (b->seen[i].ms >= b->fail_ms - BI_GRACE_MS) b->seen[k++] = b->seen[i];
+    b->nseen = k;
+    if (b->nseen == BI_SEEN_MAX) { /* the oldest goes: at worst notified twice, never lost */
+        memmove(b->seen, b->seen + 1, (BI_SEEN_MAX - 1) * sizeof *b->seen);
+        b->nseen--;
+    }
+    b->seen[b->nseen++] = (struct bi_seen){id, ms};
+}
+
+typedef struct bi_new {
+    int64_t *id, *ms;
+    int n, cap;
+} bi_new;
+
+/* Every failed run since the cursor's grace span not yet notified, paged;
+ * the first BI_LIST_MAX described into text.  Count or -1. */
+static int new_failures(jb__builtin *b, ct_catalog *c, ut_buf *text, bi_new *nw, char *err,
                         size_t errlen)
 {
-    ct_run_filter f = {.state_mask = 1u << CT_RUN_FAILED | 1u << CT_RUN_DEAD, .limit = 1000};
-    ct_run *runs = NULL;
-    int got = ct_runs(c, &f, &runs, err, errlen);
-    if (got < 0) return -1;
-    int n = 0;
-    for (int i = got - 1; i >= 0; i--) { /* newest id first: walk oldest first */
-        const ct_run *r = &runs[i];
-        if (!after_cursor(b, r)) continue;
-        if (!n || r->finished_ms > last->finished_ms ||
-            (r->finished_ms == last->finished_ms && r->id > last->id))
-            *last = *r;
-        if (n < BI_LIST_MAX)
-            ut_buf_printf(text, "%s%s run %lld %s: %.300s", n ? "; " : "", r->job,
-                          (long long)r->id, r->state == CT_RUN_DEAD ? "dead" : "failed", r->error);
-        n++;
+    int64_t since = b->fail_ms - BI_GRACE_MS, after_ms = INT64_MIN, after_id = 0;
+    for (;;) {
+        ct_run *runs = NULL;
+        int got = ct_runs_failed_since(c, since, after_ms, after_id, BI_PAGE, &runs, err, errlen);
+        if (got < 0) return -1;
+        for (int i = 0; i < got; i++) {
+            const ct_run *r = &runs[i];
+            if (was_seen(b, r->id)) continue;
+            if (nw->n == nw->cap) {
+                nw->cap = nw->cap ? nw->cap * 2 : 64;
+                nw->id = ut_realloc(nw->id, (size_t)nw->cap * sizeof *nw->id);
+                nw->ms = ut_realloc(nw->ms, (size_t)nw->cap * sizeof *nw->ms);
+            }
+            nw->id[nw->n] = r->id, nw->ms[nw->n] = r->finished_ms;
+            if (nw->n < BI_LIST_MAX)
+                ut_buf_printf(text, "%s%s run %lld %s: %.300s", nw->n ? "; " : "", r->job,
+                              (long long)r->id, r->state == CT_RUN_DEAD ? "dead" : "failed", r->error);
+            nw->n++;
+        }
+        if (got) after_ms = runs[got - 1].finished_ms, after_id = runs[got - 1].id;
+        free(runs);
+        if (got < BI_PAGE) break;
     }
-    if (n > BI_LIST_MAX) ut_buf_printf(text, "; and %d more", n - BI_LIST_MAX);
-    /* the newest 1000 failures are all new: older ones may be too (not listed, not lost
-     * from the run history) */
-    if (got == f.limit && n == got) ut_buf_puts(text, " (at least: more than 1000 failed since the last check)");
-    free(runs);
-    return n;
+    if (nw->n > BI_LIST_MAX) ut_buf_printf(text, "; and %d more", nw->n - BI_LIST_MAX);
+    return nw->n;
+}
+
+/* The runs of nw notified: remembered, the cursor at the newest. */
+static void notified(jb__builtin *b, const bi_new *nw)
+{
+    for (int i = 0; i < nw->n; i++)
+        if (nw->ms[i] > b->fail_ms) b->fail_ms = nw->ms[i];
+    for (int i = 0; i < nw->n; i++) remember(b, nw->id[i], nw->ms[i]);
 }
 
 /* The failing jobs now (mu taken): the alert's state for the API. */
@@ -238,17 +301,15 @@ static void set_failing(jb__builtin *b, int nf, const ut_buf *jobs)
 static int check_failures(jb__builtin *b, ct_catalog *c, char *err, size_t errlen)
 {
     ut_buf list = {0}, jobs = {0}, text = {0};
-    ct_run last;
-    memset(&last, 0, sizeof last);
-    int n = new_failures(b, c, &list, &last, err, errlen);
+    bi_new nw = {0};
+    int n = new_failures(b, c, &list, &nw, err, errlen);
     int nf = n < 0 ? -1 : failing_jobs(b, c, &jobs, err, errlen);
     int rc = n < 0 || nf < 0 ? -1 : 0;
     if (!rc && n > 0) {
         ut_buf_printf(&text, "sluice alert job_failures: %d run%s failed: %s", n, n == 1 ? "" : "s",
                       ut_buf_cstr(&list));
         if (notify(b, "job_failures", ut_buf_cstr(&text))) goto out; /* again next time */
-        b->fail_ms = last.finished_ms;
-        b->fail_id = last.id;
+        notified(b, &nw);
         pthread_mutex_lock(&b->mu);
         b->failing_notified_ms = now_ms(b->r);
         pthread_mutex_unlock(&b->mu);
@@ -262,6 +323,8 @@ static int check_failures(jb__builtin *b, ct_catalog *c, char *err, size_t errle
         set_failing(b, nf, &jobs);
     }
 out:
+    free(nw.id);
+    free(nw.ms);
     ut_buf_free(&list);
     ut_buf_free(&jobs);
     ut_buf_free(&text);
@@ -372,12 +435,17 @@ static void check_lag(jb__builtin *b)
 /* ---- the check ------------------------------------------------------------------------ */
 
 /* The cursors at the first check: saved ones, else now (history is not news). */
-static void first_cursors(jb__builtin *b)
+static void first_cursors(jb__builtin *b, ct_catalog *c)
 {
     char err[512];
-    if (!load_cursors(b)) {
+    if (!load_cursors(b)) { /* history is not news: what failed before now counts as seen */
         b->fail_ms = b->schema_ms = now_ms(b->r);
-        b->fail_id = INT64_MAX;
+        ut_buf junk = {0};
+        bi_new nw = {0};
+        if (new_failures(b, c, &junk, &nw, err, sizeof err) >= 0) notified(b, &nw);
+        free(nw.id);
+        free(nw.ms);
+        ut_buf_free(&junk);
         if (save_cursors(b, err, sizeof err)) lg_warn("alerts", "%s", err);
     }
     b->loaded = 1;
@@ -389,7 +457,7 @@ int jb__builtin_check(jb_runtime *r, char *err, size_t errlen)
     if (!b) return 0;
     ct_catalog *c = ct_open(r->catalog, err, errlen);
     if (!c) return -1;
-    if (!b->loaded) first_cursors(b);
+    if (!b->loaded) first_cursors(b, c);
     const cf_alerts *a = &r->cf->alerts;
     int rc = 0;
     if (a->job_failures && check_failures(b, c, err, errlen)) rc = -1;

@@ -121,7 +121,7 @@ TEST(catalog_open_refuses_foreign_and_newer_files)
     sqlite3_stmt *s;
     CHECK(sqlite3_prepare_v2(db, "SELECT count(*) FROM schema_migrations", -1, &s, NULL) == SQLITE_OK);
     CHECK(sqlite3_step(s) == SQLITE_ROW);
-    CHECK_EQ_INT(sqlite3_column_int(s, 0), 11); /* v1 tables, v2 runs, v3, v4 parts, v5 accounts, v6 outbox, v7 part_state, v8 views, v9 load_history, v10 console, v11 run_logs */
+    CHECK_EQ_INT(sqlite3_column_int(s, 0), 12); /* v1 tables, v2 runs, v3, v4 parts, v5 accounts, v6 outbox, v7 part_state, v8 views, v9 load_history, v10 console, v11 run_logs, v12 failed runs index */
     sqlite3_finalize(s);
     CHECK(sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master WHERE name = 'runs_part_span'",
                              -1, &s, NULL) == SQLITE_OK);
