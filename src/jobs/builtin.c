@@ -12,7 +12,8 @@
  *                   naming the first.  The jobs whose latest finished run
  *                   failed are the alert's state: triggered while there
  *                   is one, "resolved" once there is none.
- *   schema_changes  schema versions created after the cursor ──► one notice
+ *   schema_changes  schema versions created since BI_GRACE_MS before the
+ *                   cursor, less those notified ──► one notice
  *   sink_lag        each sink's lag (jb_opts.sink_lag): above
  *                   alerts.sink_lag since T and never below its value at T,
  *                   for sink_lag_for ──► triggered (again each cooldown);
@@ -75,7 +76,9 @@ struct jb__builtin {
         int64_t id, ms;
     } seen[BI_SEEN_MAX];         /* runs notified that finished after fail_ms - BI_GRACE_MS */
     int nseen;
-    int64_t schema_ms;           /* schema_changes cursor */
+    int64_t schema_ms;           /* schema_changes: the newest version notified */
+    struct bi_seen sseen[BI_SEEN_MAX]; /* versions notified in the grace span (key: table, version) */
+    int nsseen;
     int failing;                 /* jobs whose latest finished run failed, last check */
     int64_t failing_since_ms, failing_notified_ms;
     char failing_text[512];
@@ -102,8 +105,8 @@ static void state_path(const jb_runtime *r, char *out, size_t n)
     snprintf(out, n, "%s/jobs/alerts/_builtin.json", r->data_dir);
 }
 
-/* "seen":[id, ms, id, ms, ...] of the state file. */
-static void load_seen(jb__builtin *b, const js_value *v)
+/* "seen" / "schema_seen":[id, ms, id, ms, ...] of the state file. */
+static void load_seen(struct bi_seen *seen, int *nseen, const js_value *v)
 {
     js_parser *a = js_parser_create(0, 2);
     const char *el;
@@ -112,9 +115,9 @@ static void load_seen(jb__builtin *b, const js_value *v)
     int64_t pair[2];
     int k = 0;
     if (js_array_begin(a, v->s, v->n, err, sizeof err) == 0)
-        while (b->nseen < BI_SEEN_MAX && js_array_next(a, &el, &en, &off, err, sizeof err) == 1) {
+        while (*nseen < BI_SEEN_MAX && js_array_next(a, &el, &en, &off, err, sizeof err) == 1) {
             pair[k++] = strtoll(el, NULL, 10);
-            if (k == 2) b->seen[b->nseen++] = (struct bi_seen){pair[0], pair[1]}, k = 0;
+            if (k == 2) seen[(*nseen)++] = (struct bi_seen){pair[0], pair[1]}, k = 0;
         }
     js_parser_destroy(a);
 }
@@ -132,7 +135,10 @@ static int load_cursors(jb__builtin *b)
     js_field f;
     if (rc == 0 && js_obj_begin(p, (const char *)t.p, t.len, err, sizeof err) == 0)
         while (js_obj_next(p, &f, err, sizeof err) == 1) {
-            if (f.key_len == 4 && !memcmp(f.key, "seen", 4) && f.v.kind == JS_ARRAY) load_seen(b, &f.v);
+            if (f.key_len == 4 && !memcmp(f.key, "seen", 4) && f.v.kind == JS_ARRAY)
+                load_seen(b->seen, &b->nseen, &f.v);
+            if (f.key_len == 11 && !memcmp(f.key, "schema_seen", 11) && f.v.kind == JS_ARRAY)
+                load_seen(b->sseen, &b->nsseen, &f.v);
             if (f.v.kind != JS_INT) continue;
             got = 1;
             if (f.key_len == 7 && !memcmp(f.key, "fail_ms", 7)) b->fail_ms = f.v.i;
@@ -157,6 +163,9 @@ static int save_cursors(jb__builtin *b, char *err, size_t errlen)
                   (long long)b->fail_ms, (long long)b->schema_ms, b->failing);
     for (int i = 0; i < b->nseen; i++)
         ut_buf_printf(&t, "%s%lld,%lld", i ? "," : "", (long long)b->seen[i].id, (long long)b->seen[i].ms);
+    ut_buf_puts(&t, "],\"schema_seen\":[");
+    for (int i = 0; i < b->nsseen; i++)
+        ut_buf_printf(&t, "%s%lld,%lld", i ? "," : "", (long long)b->sseen[i].id, (long long)b->sseen[i].ms);
     ut_buf_puts(&t, "]}\n");
     int rc = ut_file_replace(path, (const char *)t.p, t.len, 0644, err, errlen);
     ut_buf_free(&t);
@@ -222,25 +231,25 @@ static int failing_jobs(jb__builtin *b, ct_catalog *c, ut_buf *text, char *err, 
     return n;
 }
 
-static int was_seen(const jb__builtin *b, int64_t id)
+static int was_seen(const struct bi_seen *seen, int n, int64_t id)
 {
-    for (int i = 0; i < b->nseen; i++)
-        if (b->seen[i].id == id) return 1;
+    for (int i = 0; i < n; i++)
+        if (seen[i].id == id) return 1;
     return 0;
 }
 
-/* Remember run (id, ms) as notified; forget those before the grace span. */
-static void remember(jb__builtin *b, int64_t id, int64_t ms)
+/* Remember (id, ms) as notified; forget those before the grace span of cursor. */
+static void remember(struct bi_seen *seen, int *n, int64_t cursor, int64_t id, int64_t ms)
 {
     int k = 0;
-    for (int i = 0; i < b->nseen; i++)
-        if (b->seen[i].ms >= b->fail_ms - BI_GRACE_MS) b->seen[k++] = b->seen[i];
-    b->nseen = k;
-    if (b->nseen == BI_SEEN_MAX) { /* the oldest goes: at worst notified twice, never lost */
-        memmove(b->seen, b->seen + 1, (BI_SEEN_MAX - 1) * sizeof *b->seen);
-        b->nseen--;
+    for (int i = 0; i < *n; i++)
+        if (seen[i].ms >= cursor - BI_GRACE_MS) seen[k++] = seen[i];
+    *n = k;
+    if (*n == BI_SEEN_MAX) { /* the oldest goes: at worst notified twice, never lost */
+        memmove(seen, seen + 1, (BI_SEEN_MAX - 1) * sizeof *seen);
+        (*n)--;
     }
-    b->seen[b->nseen++] = (struct bi_seen){id, ms};
+    seen[(*n)++] = (struct bi_seen){id, ms};
 }
 
 typedef struct bi_new {
@@ -260,7 +269,7 @@ static int new_failures(jb__builtin *b, ct_catalog *c, ut_buf *text, bi_new *nw,
         if (got < 0) return -1;
         for (int i = 0; i < got; i++) {
             const ct_run *r = &runs[i];
-            if (was_seen(b, r->id)) continue;
+            if (was_seen(b->seen, b->nseen, r->id)) continue;
             if (nw->n == nw->cap) {
                 nw->cap = nw->cap ? nw->cap * 2 : 64;
                 nw->id = ut_realloc(nw->id, (size_t)nw->cap * sizeof *nw->id);
@@ -285,7 +294,7 @@ static void notified(jb__builtin *b, const bi_new *nw)
 {
     for (int i = 0; i < nw->n; i++)
         if (nw->ms[i] > b->fail_ms) b->fail_ms = nw->ms[i];
-    for (int i = 0; i < nw->n; i++) remember(b, nw->id[i], nw->ms[i]);
+    for (int i = 0; i < nw->n; i++) remember(b->seen, &b->nseen, b->fail_ms, nw->id[i], nw->ms[i]);
 }
 
 /* The failing jobs now (mu taken): the alert's state for the API. */
@@ -333,20 +342,34 @@ out:
 
 /* ---- schema_changes ----------------------------------------------------------------- */
 
+/* A schema version's key for the seen list: FNV-1a of the table, and the version. */
+static int64_t version_key(const char *table, int version)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (const char *p = table; *p; p++) h = (h ^ (uint8_t)*p) * 1099511628211ull;
+    return (int64_t)((h ^ (uint64_t)(uint32_t)version) * 1099511628211ull & INT64_MAX);
+}
+
+/* New schema versions: created since the grace span before the cursor, less
+ * those notified (a version stamped in the same millisecond as one seen, or
+ * committed a little after, is still new). */
 static int check_schema(jb__builtin *b, ct_catalog *c, char *err, size_t errlen)
 {
     ct_schema_change *v = NULL;
-    int got = ct_schema_recent(c, 100, &v, err, errlen);
+    int got = ct_schema_recent(c, 1000, &v, err, errlen);
     if (got < 0) return -1;
     ut_buf text = {0};
     int n = 0;
     int64_t newest = b->schema_ms;
+    int64_t *keys = ut_calloc((size_t)got + 1, sizeof *keys), *ms = ut_calloc((size_t)got + 1, sizeof *ms);
     for (int i = got - 1; i >= 0; i--) { /* newest first: walk oldest first */
-        if (v[i].v.created_ms <= b->schema_ms) continue;
+        int64_t key = version_key(v[i].table, v[i].v.version);
+        if (v[i].v.created_ms < b->schema_ms - BI_GRACE_MS || was_seen(b->sseen, b->nsseen, key)) continue;
         if (v[i].v.created_ms > newest) newest = v[i].v.created_ms;
         if (n < BI_LIST_MAX)
             ut_buf_printf(&text, "%s%s version %d: %.300s", n ? "; " : "", v[i].table,
                           v[i].v.version, v[i].v.change);
+        keys[n] = key, ms[n] = v[i].v.created_ms;
         n++;
     }
     free(v);
@@ -355,9 +378,14 @@ static int check_schema(jb__builtin *b, ct_catalog *c, char *err, size_t errlen)
         ut_buf msg = {0};
         ut_buf_printf(&msg, "sluice alert schema_changes: %d change%s: %s", n, n == 1 ? "" : "s",
                       ut_buf_cstr(&text));
-        if (notify(b, "schema_changes", ut_buf_cstr(&msg)) == 0) b->schema_ms = newest;
+        if (notify(b, "schema_changes", ut_buf_cstr(&msg)) == 0) {
+            b->schema_ms = newest;
+            for (int i = 0; i < n; i++) remember(b->sseen, &b->nsseen, b->schema_ms, keys[i], ms[i]);
+        }
         ut_buf_free(&msg);
     }
+    free(keys);
+    free(ms);
     ut_buf_free(&text);
     return 0;
 }
@@ -446,6 +474,13 @@ static void first_cursors(jb__builtin *b, ct_catalog *c)
         free(nw.id);
         free(nw.ms);
         ut_buf_free(&junk);
+        ct_schema_change *v = NULL;
+        int got = ct_schema_recent(c, 1000, &v, err, sizeof err);
+        for (int i = got - 1; i >= 0; i--)
+            if (v[i].v.created_ms >= b->schema_ms - BI_GRACE_MS)
+                remember(b->sseen, &b->nsseen, b->schema_ms, version_key(v[i].table, v[i].v.version),
+                         v[i].v.created_ms);
+        free(v);
         if (save_cursors(b, err, sizeof err)) lg_warn("alerts", "%s", err);
     }
     b->loaded = 1;
