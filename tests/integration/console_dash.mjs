@@ -1,5 +1,6 @@
 // The console's saved queries, charts, dashboards, Jobs and Home pages in
-// real Chromium: a saved query with a {{since}} date parameter is made in
+// real Chromium: a saved query with a date-range parameter ({{ r.start }},
+// {{ r.end }}) is made in
 // the page and charted (its SVG points are what `sluice sql` gives for the
 // same query), a stale save is refused, an injection through the parameter
 // is refused as no date, the query goes on a dashboard whose shared
@@ -36,9 +37,10 @@ execFileSync(BIN, ['gen', '--count', '3000', '--seed', '9', '--spacing-ms', '120
 execFileSync(BIN, ['ingest', '-q', '--url', srv.url, 'events', ev]);
 await srv.landed('events');
 const shot = (name) => page.screenshot({ path: path.join(OUT, `console-${name}.png`), fullPage: true });
-const SQL = 'SELECT dt, count(*) AS n, sum(cost) AS cost FROM t1_events WHERE dt >= {{ since }} GROUP BY dt ORDER BY dt';
-const cli = (since) => JSON.parse(spawnSync(BIN, ['sql', '--data', DATA, '--format', 'json',
-    SQL.replace('{{ since }}', `'${since}'`)], { encoding: 'utf8' }).stdout);
+// a date-range parameter: {{ r.start }} and {{ r.end }}, a value 'A..B'
+const SQL = 'SELECT dt, count(*) AS n, sum(cost) AS cost FROM t1_events WHERE dt BETWEEN {{ r.start }} AND {{ r.end }} GROUP BY dt ORDER BY dt';
+const cli = (range) => JSON.parse(spawnSync(BIN, ['sql', '--data', DATA, '--format', 'json',
+    SQL.replace('{{ r.start }}', `'${range.split('..')[0]}'`).replace('{{ r.end }}', `'${range.split('..')[1]}'`)], { encoding: 'utf8' }).stdout);
 /* The points of the SVG chart under sel: [{x, y, series}] */
 const points = (sel) => page.$$eval(`${sel} svg .point`, (els) => els.map((e) => ({ x: e.dataset.x, y: Number(e.dataset.y), series: e.dataset.series })));
 const same = (pts, rows) => {
@@ -56,34 +58,34 @@ await R.guard('dash_saved_chart', async () => {
     await page.goto(srv.url + '/saved/new');
     await page.fill('#sq-name', 'Events per day');
     await page.fill('#sql', SQL);
-    await page.waitForSelector('#p-type-since', { timeout: 5000 });
-    await page.selectOption('#p-type-since', 'date');
-    await page.fill('#p-default-since', '2024-05-01');
+    await page.waitForSelector('#p-type-r', { timeout: 5000 });
+    await page.selectOption('#p-type-r', 'daterange');
+    await page.fill('#p-default-r', '2024-05-01..2024-05-31');
     await page.selectOption('#chart-type', 'line');
     await page.fill('#chart-x', 'dt');
     await page.fill('#chart-y', 'n');
     await page.click('#sq-save');
     await page.waitForSelector('#sq-version[data-version="1"]', { timeout: 5000 });
     savedId = Number((await page.evaluate(() => location.pathname)).split('/').pop());
-    await page.fill('#p-value-since', '2024-05-02');
+    await page.fill('#p-value-r', '2024-05-02..2024-05-31');
     await page.click('#sq-run');
     await page.waitForSelector('#sq-result svg .point', { timeout: 10000 });
-    const bad = same(await points('#sq-result'), cli('2024-05-02'));
+    const bad = same(await points('#sq-result'), cli('2024-05-02..2024-05-31'));
     if (bad) p.push(bad);
-    if (cli('2024-05-02').length < 2) p.push('the test data spans too few days');
+    if (cli('2024-05-02..2024-05-31').length < 2) p.push('the test data spans too few days');
     const saved = await (await fetch(`${srv.url}/v1/saved-queries/${savedId}`, { headers: { Authorization: 'Bearer rtok' } })).json();
-    if (saved.spec.sql !== SQL || saved.spec.params[0].type !== 'date' || saved.spec.chart.type !== 'line') p.push(`stored ${JSON.stringify(saved.spec)}`);
+    if (saved.spec.sql !== SQL || saved.spec.params[0].type !== 'daterange' || saved.spec.chart.type !== 'line') p.push(`stored ${JSON.stringify(saved.spec)}`);
     await shot('saved');
     R.check('dash_saved_chart', p);
 });
 
 await R.guard('dash_injection_inert', async () => {
     const p = [];
-    await page.fill('#p-value-since', "2024-05-01' OR '1'='1");
+    await page.fill('#p-value-r', "2024-05-01..2024-05-31' OR '1'='1");
     await page.click('#sq-run');
     await page.waitForSelector('#sq-result .error', { timeout: 5000 });
     const msg = await page.textContent('#sq-result .error');
-    if (!/since.*not a date/.test(msg)) p.push(`error: ${msg}`);
+    if (!/parameter r: .*not a date range/.test(msg)) p.push(`error: ${msg}`);
     // and as text: bound, so it matches no dt at all (spliced, it would match every row)
     const r = await page.evaluate(async (id) => {
         const csrf = (await (await fetch('/v1/session')).json()).csrf;
@@ -116,22 +118,22 @@ await R.guard('dash_shared_param', async () => {
     await page.fill('#dash-name', 'Traffic');
     await page.click('#dash-create');
     await page.waitForSelector('#dash-edit #add-param', { timeout: 5000 });
-    await page.fill('#new-param-name', 'since');
-    await page.selectOption('#new-param-type', 'date');
-    await page.fill('#new-param-default', '2024-05-01');
+    await page.fill('#new-param-name', 'r');
+    await page.selectOption('#new-param-type', 'daterange');
+    await page.fill('#new-param-default', '2024-05-01..2024-05-31');
     await page.click('#add-param');
-    await page.waitForSelector('#dp-since', { timeout: 5000 });
+    await page.waitForSelector('#dp-r', { timeout: 5000 });
     await page.selectOption('#add-query', String(savedId));
     await page.click('#add-widget');
     await page.waitForSelector(`#dash-grid .widget[data-query="${savedId}"] svg .point`, { timeout: 10000 });
-    let bad = same(await points('#dash-grid .widget'), cli('2024-05-01'));
+    let bad = same(await points('#dash-grid .widget'), cli('2024-05-01..2024-05-31'));
     if (bad) p.push(`default: ${bad}`);
     const before = await points('#dash-grid .widget');
-    await page.fill('#dp-since', '2024-05-03');
+    await page.fill('#dp-r', '2024-05-03..2024-05-04');
     await page.click('#dash-apply');
     await page.waitForFunction((n) => document.querySelectorAll('#dash-grid .widget svg .point').length !== n, before.length, { timeout: 10000 });
     const after = await points('#dash-grid .widget');
-    bad = same(after, cli('2024-05-03'));
+    bad = same(after, cli('2024-05-03..2024-05-04'));
     if (bad) p.push(`after the change: ${bad}`);
     if (JSON.stringify(after) === JSON.stringify(before)) p.push('the chart did not change');
     // auto-refresh: every 5 s the widgets are drawn again
@@ -142,7 +144,7 @@ await R.guard('dash_shared_param', async () => {
     await page.waitForFunction((n) => Number(document.getElementById('dash-refreshed').dataset.count) >= n + 1, n0, { timeout: 9000 });
     if (!/every 5 s/.test(await page.textContent('#dash-refreshed'))) p.push('no refresh interval shown');
     dashUrl = await page.getAttribute('#share-link', 'href');
-    if (!/view=1/.test(dashUrl) || !/p\.since=2024-05-03/.test(dashUrl)) p.push(`share link ${dashUrl}`);
+    if (!/view=1/.test(dashUrl) || !/p\.r=2024-05-03\.\.2024-05-04/.test(decodeURIComponent(dashUrl))) p.push(`share link ${dashUrl}`);
     await shot('dashboard');
     R.check('dash_shared_param', p);
 });
@@ -153,7 +155,7 @@ await R.guard('dash_read_only_link', async () => {
     await page.goto(srv.url + dashUrl);
     await page.waitForSelector('#dash-grid .widget svg .point', { timeout: 10000 });
     if (await page.$('#dash-edit')) p.push('edit controls on the read-only view');
-    const bad = same(await points('#dash-grid .widget'), cli('2024-05-03'));
+    const bad = same(await points('#dash-grid .widget'), cli('2024-05-03..2024-05-04'));
     if (bad) p.push(bad);
     // a read token cannot change the dashboard through the API either
     const id = dashUrl.split('/').pop().split('?')[0];

@@ -108,7 +108,7 @@ export function dashPage(el, id, search) {
         const qsel = h('select', { id: 'add-query' }, [...queries.values()].map((q) => h('option', { value: q.id }, q.spec.name)));
         const wsel = h('select', { id: 'add-width' }, [1, 2, 3, 4].map((n) => h('option', { value: n, selected: n === 2 }, `${n} of 4`)));
         const pn = h('input', { id: 'new-param-name', size: 12 }), pd = h('input', { id: 'new-param-default', size: 12 });
-        const pt = h('select', { id: 'new-param-type' }, ['date', 'text', 'number'].map((t) => h('option', { value: t }, t)));
+        const pt = h('select', { id: 'new-param-type' }, ['date', 'daterange', 'text', 'number'].map((t) => h('option', { value: t }, t)));
         const rf = h('input', { id: 'dash-refresh', type: 'number', min: '0', max: '86400', value: dash.spec.refresh_s || 0 });
         const spec = () => ({ ...dash.spec });
         edit.replaceChildren(h('h2', null, 'Edit'),
