@@ -102,6 +102,48 @@ TEST(kinesis_parse_refusals)
     ut_buf_free(&b);
 }
 
+/* PutRecords in one pass (Records walked in place) gives what the walk in
+ * three passes gave: escapes, duplicate fields, unknown nested fields, the
+ * depth cap at the same level, refusals worded the same. */
+TEST(kinesis_parse_one_pass)
+{
+    kn_req q;
+    kn_err e;
+    char msg[512];
+    CHECK(parse(KN_PUT_RECORDS, " {\"Records\" : [ {\"D\\u0061ta\":\"e30\\u003d\",\"PartitionKey\":\"k\","
+                "\"X\":{\"y\":[1,{\"z\":null}]}} ,{\"PartitionKey\":\"k\",\"Data\":\"eyJhIjoxfQ==\"}],"
+                "\"Extra\":[[{}]],\"StreamName\":\"s\"}\n", &q, &e, msg) == 0);
+    CHECK(q.nrecs == 2 && q.recs[0].n == 2 && q.recs[1].n == 7);
+    CHECK(!memcmp(q.data.p + q.recs[1].off, "{\"a\":1}", 7));
+    kn_req_free(&q);
+    /* Records twice: the last one counts */
+    CHECK(parse(KN_PUT_RECORDS, "{\"StreamName\":\"s\",\"Records\":[{\"Data\":\"e30=\",\"PartitionKey\":\"k\"}],"
+                "\"Records\":[{\"Data\":\"\",\"PartitionKey\":\"k\"},{\"Data\":\"\",\"PartitionKey\":\"k\"}]}",
+                &q, &e, msg) == 0);
+    CHECK(q.nrecs == 2 && q.recs[0].n == 0);
+    kn_req_free(&q);
+    /* 16 containers deep is the cap: the record's field at 16 passes, at 17 not */
+    for (int depth = 15; depth <= 16; depth++) {
+        ut_buf b = {0};
+        ut_buf_puts(&b, "{\"StreamName\":\"s\",\"Records\":[{\"Data\":\"\",\"PartitionKey\":\"k\",\"X\":");
+        for (int i = 0; i < depth - 2; i++) ut_buf_putc(&b, '[');
+        for (int i = 0; i < depth - 2; i++) ut_buf_putc(&b, ']');
+        ut_buf_puts(&b, "}]}");
+        int rc = kn_parse(KN_PUT_RECORDS, ut_buf_cstr(&b), b.len, &q, &e, msg, sizeof msg);
+        CHECK_MSG(depth == 15 ? rc == 0 : rc == -1 && e == KN_SERIALIZATION && strstr(msg, "too deep"),
+                  "depth %d rc %d %s", depth + 1, rc, msg);
+        kn_req_free(&q);
+        ut_buf_free(&b);
+    }
+    /* a refusal after a bad record is the JSON's, as before */
+    CHECK(parse(KN_PUT_RECORDS, "{\"StreamName\":\"s\",\"Records\":[{\"Data\":\"e30=\"}],\"x\":tru}", &q, &e,
+                msg) == -1 && e == KN_SERIALIZATION && !strcmp(msg, "unexpected 't' at byte 51"));
+    kn_req_free(&q);
+    CHECK(parse(KN_FH_PUT_RECORD_BATCH, "{\"DeliveryStreamName\":\"f\",\"Records\":[{\"Data\":\"e30K\"},[]]}",
+                &q, &e, msg) == -1 && e == KN_SERIALIZATION && strstr(msg, "Records[1]: record is an array"));
+    kn_req_free(&q);
+}
+
 /* Sign like an SDK (st_sigv4), then check like the server. */
 TEST(kinesis_sigv4_verify)
 {
