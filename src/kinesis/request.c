@@ -15,7 +15,6 @@
 #include "kinesis/kinesis.h"
 #include "json/json.h"
 
-#include <openssl/evp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -229,8 +228,7 @@ static void take_data(pstate *s, kn_record *rec, const js_value *v, int i)
         return;
     }
     ut_buf_reserve(&r->data, r->data.len + n / 4 * 3 + 1);
-    int got = n ? EVP_DecodeBlock((unsigned char *)r->data.p + r->data.len,
-                                  (const unsigned char *)v->s, (int)n) : 0;
+    int got = kn_base64_decode((unsigned char *)r->data.p + r->data.len, v->s, n);
     if (got < 0) {
         rec->err = KN_INVALID_ARGUMENT;
         snprintf(rec->msg, sizeof rec->msg, "Records[%d].Data is not base64", i);

@@ -4,6 +4,8 @@
 #include "kinesis/kinesis.h"
 #include "store/store.h"
 
+#include <openssl/evp.h>
+
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -189,4 +191,51 @@ TEST(kinesis_sigv4_verify)
     CHECK(kn_sig_parse("Bearer x", &sig, &e, msg, sizeof msg) == -1 && e == KN_MISSING_AUTH);
     CHECK(kn_sig_parse("AWS4-HMAC-SHA256 Credential=A/2024/us/k/aws4_request, SignedHeaders=host, "
                        "Signature=00", &sig, &e, msg, sizeof msg) == -1 && e == KN_INVALID_SIGNATURE);
+}
+
+/* kn_base64_decode answers as EVP_DecodeBlock does, on canonical text (the
+ * SIMD blocks and the table) and on every other (handed to OpenSSL). */
+static int b64_same(const char *in, size_t n)
+{
+    unsigned char a[1024 + 64], b[1024 + 64];
+    memset(a, 0xAA, sizeof a), memset(b, 0xAA, sizeof b);
+    int x = kn_base64_decode(a, in, n);
+    int y = n ? EVP_DecodeBlock(b, (const unsigned char *)in, (int)n) : 0;
+    return x == y && (x < 0 || !memcmp(a, b, (size_t)x)) && a[n / 4 * 3] == 0xAA;
+}
+
+TEST(kinesis_base64_decode)
+{
+    static const char *cases[] = {"", "e30=", "eyJhIjoxfQ==", "QQ==", "QUI=", "QUJD", "Q===", "====",
+                                  "QQ=A", "=QQQ", "QUJ", "QUJDR", "  QUJD", "QUJD  ", "QUJD\n",
+                                  "QU JD", "QUJ@", "QUJ\x80", "QUJD-", "A=BC", "QQ==QQ=="};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        CHECK_MSG(b64_same(cases[i], strlen(cases[i])), "case %zu", i);
+    /* every length to 1 KiB, then one character spoiled at each place */
+    unsigned char raw[768];
+    char text[1024 + 8];
+    for (size_t i = 0; i < sizeof raw; i++) raw[i] = (unsigned char)(i * 131 + 7);
+    for (int len = 0; len <= 768; len++) {
+        int n = EVP_EncodeBlock((unsigned char *)text, raw, len);
+        CHECK_MSG(b64_same(text, (size_t)n), "length %d", len);
+        unsigned char out[800];
+        CHECK(kn_base64_decode(out, text, (size_t)n) == (len + 2) / 3 * 3 && !memcmp(out, raw, (size_t)len));
+    }
+    int n = EVP_EncodeBlock((unsigned char *)text, raw, 768);
+    static const char bad[] = {'=', '@', ' ', '\n', '-', '\0', (char)0xC3, '.'};
+    for (int at = 0; at < n; at += 7)
+        for (size_t k = 0; k < sizeof bad; k++) {
+            char t[1024 + 8];
+            memcpy(t, text, (size_t)n);
+            t[at] = bad[k];
+            CHECK_MSG(b64_same(t, (size_t)n), "at %d char 0x%02x", at, (unsigned char)bad[k]);
+        }
+    /* the largest record: 1 MiB decoded, AWS's record cap */
+    size_t big = (size_t)1 << 20;
+    unsigned char *src = malloc(big), *dst = malloc(big + 64);
+    char *enc = malloc(big / 3 * 4 + 8);
+    for (size_t i = 0; i < big; i++) src[i] = (unsigned char)(i ^ (i >> 8));
+    int en = EVP_EncodeBlock((unsigned char *)enc, src, (int)big);
+    CHECK(kn_base64_decode(dst, enc, (size_t)en) == (int)((big + 2) / 3 * 3) && !memcmp(dst, src, big));
+    free(src), free(dst), free(enc);
 }
