@@ -139,50 +139,58 @@ static int value(js_parser *p, js__cur *c, js_value *v, char *err, size_t errlen
     }
 }
 
-int js_obj_key(js_parser *p, const char **key, size_t *key_len, char *err, size_t errlen)
+/* The next key and its ':' from c (p's walk), c->pos at the value: 1, 0 at
+ * the end of the object, -1. */
+static inline int key_at(js_parser *p, js__cur *c, const char **key, size_t *key_len, char *err,
+                         size_t errlen)
 {
     if (p->state != 0 && p->state != 1)
         return ut_err(err, errlen, "js_obj_next without js_obj_begin");
-    js__cur c = {p->buf, p->len, p->pos};
-    js__ws(&c);
-    if (c.pos >= c.len) goto unterminated;
-    char ch = c.s[c.pos];
+    js__ws(c);
+    if (c->pos >= c->len) goto unterminated;
+    char ch = c->s[c->pos];
     if (ch == '}') {
-        c.pos++;
-        p->pos = c.pos;
-        js__ws(&c);
+        c->pos++;
+        p->pos = c->pos;
+        js__ws(c);
         p->state = 2;
-        if (c.pos < c.len && !p->at)
-            return js__err_at(&c, err, errlen, "unexpected data after the object");
+        if (c->pos < c->len && !p->at)
+            return js__err_at(c, err, errlen, "unexpected data after the object");
         return 0;
     }
     if (p->state == 1) {
-        if (ch != ',') return js__err_at(&c, err, errlen, "expected ',' or '}' after value");
-        c.pos++;
-        js__ws(&c);
-        if (c.pos >= c.len) goto unterminated;
+        if (ch != ',') return js__err_at(c, err, errlen, "expected ',' or '}' after value");
+        c->pos++;
+        js__ws(c);
+        if (c->pos >= c->len) goto unterminated;
     }
-    if (c.s[c.pos] != '"') {
+    if (c->s[c->pos] != '"') {
         p->state = 2;
-        return js__err_at(&c, err, errlen, "expected '\"' to start a key");
+        return js__err_at(c, err, errlen, "expected '\"' to start a key");
     }
     int esc;
-    if (js__string(p, &c, 1, key, key_len, &esc, err, errlen)) goto fail;
-    js__ws(&c);
-    if (c.pos >= c.len || c.s[c.pos] != ':') {
-        js__err_at(&c, err, errlen, "expected ':' after key");
+    if (js__string(p, c, 1, key, key_len, &esc, err, errlen)) goto fail;
+    js__ws(c);
+    if (c->pos >= c->len || c->s[c->pos] != ':') {
+        js__err_at(c, err, errlen, "expected ':' after key");
         goto fail;
     }
-    c.pos++;
-    js__ws(&c);
-    p->pos = c.pos;
-    p->state = 3;
+    c->pos++;
+    js__ws(c);
     return 1;
 unterminated:
-    js__err_at(&c, err, errlen, "unterminated object");
+    js__err_at(c, err, errlen, "unterminated object");
 fail:
     p->state = 2;
     return -1;
+}
+
+int js_obj_key(js_parser *p, const char **key, size_t *key_len, char *err, size_t errlen)
+{
+    js__cur c = {p->buf, p->len, p->pos};
+    int rc = key_at(p, &c, key, key_len, err, errlen);
+    if (rc == 1) p->pos = c.pos, p->state = 3;
+    return rc;
 }
 
 int js_obj_value(js_parser *p, js_value *v, char *err, size_t errlen)
@@ -222,11 +230,19 @@ void js_obj_resume(js_parser *p, size_t used)
     p->state = 1;
 }
 
+/* js_obj_key then js_obj_value, on one cursor (the walk of every record). */
 int js_obj_next(js_parser *p, js_field *f, char *err, size_t errlen)
 {
-    int rc = js_obj_key(p, &f->key, &f->key_len, err, errlen);
+    js__cur c = {p->buf, p->len, p->pos};
+    int rc = key_at(p, &c, &f->key, &f->key_len, err, errlen);
     if (rc != 1) return rc;
-    return js_obj_value(p, &f->v, err, errlen) ? -1 : 1;
+    if (value(p, &c, &f->v, err, errlen)) {
+        p->state = 2;
+        return -1;
+    }
+    p->pos = c.pos;
+    p->state = 1;
+    return 1;
 }
 
 int js_obj_check(js_parser *p, const char *buf, size_t len, int *nfields, char *err,
