@@ -115,6 +115,8 @@ typedef struct kn_sig {
     char region[64], service[32];
     char signed_headers[1024]; /* "content-type;host;x-amz-date;x-amz-target" */
     char signature[65];
+    char payload_hash[65];   /* set by the caller: hex SHA-256 of the body when it
+                                hashed it as it arrived; "": kn_sig_verify hashes it */
 } kn_sig;
 
 /* Parse an Authorization header "AWS4-HMAC-SHA256 Credential=<id>/<date>/

@@ -184,6 +184,17 @@ TEST(kinesis_sigv4_verify)
                         sizeof msg) == -1); /* another body */
     CHECK(kn_sig_verify(&sig, "/", hdrs, 4, body, strlen(body), date, (int64_t)now + 3600,
                         "s3cr3t", &e, msg, sizeof msg) == -1 && strstr(msg, "expired"));
+    /* the body's hash taken as it arrived: used, and checked as the body would be */
+    unsigned char md[32];
+    unsigned int mdn = 0;
+    CHECK(EVP_Digest(body, strlen(body), md, &mdn, EVP_sha256(), NULL) && mdn == 32);
+    for (int i = 0; i < 32; i++) snprintf(sig.payload_hash + 2 * i, 3, "%02x", md[i]);
+    CHECK(kn_sig_verify(&sig, "/", hdrs, 4, NULL, 0, date, (int64_t)now, "s3cr3t", &e, msg,
+                        sizeof msg) == 0);
+    sig.payload_hash[0] = sig.payload_hash[0] == '0' ? '1' : '0';
+    CHECK(kn_sig_verify(&sig, "/", hdrs, 4, body, strlen(body), date, (int64_t)now, "s3cr3t", &e,
+                        msg, sizeof msg) == -1 && e == KN_INVALID_SIGNATURE);
+    sig.payload_hash[0] = 0;
     snprintf(hdrs[3], sizeof hdrs[3], "x-amz-target:Kinesis_20131202.PutRecords");
     CHECK(kn_sig_verify(&sig, "/", hdrs, 4, body, strlen(body), date, (int64_t)now, "s3cr3t", &e,
                         msg, sizeof msg) == -1); /* another operation */
