@@ -244,7 +244,7 @@ static int record_fields(pstate *s, js_parser *p, int i)
     kn_req *r = s->r;
     int firehose = kn_op_firehose(r->op);
     kn_record *rec = &r->recs[r->nrecs];
-    memset(rec, 0, sizeof *rec);
+    rec->off = rec->n = 0, rec->err = KN_OK, rec->msg[0] = 0; /* not its 160-byte msg */
     char jerr[200];
     js_field f;
     int rc, have_data = 0;
@@ -291,7 +291,7 @@ static int walk_records(pstate *s)
 {
     kn_req *r = s->r;
     if (s->walked) return 0;
-    r->recs = ut_calloc(KN_MAX_RECORDS, sizeof *r->recs);
+    r->recs = ut_malloc(KN_MAX_RECORDS * sizeof *r->recs); /* set by record_fields */
     if (!s->recs_is_array) return walk_record(s, s->recs, s->nrecs_text, 0);
     char jerr[200];
     if (js_array_begin(s->p, s->recs, s->nrecs_text, jerr, sizeof jerr))
@@ -361,7 +361,7 @@ static int records_in_place(pstate *s)
     if (s->recs || js_obj_value_at(s->p, &a, &an, jerr, sizeof jerr) ||
         js_array_begin_at(s->p, a, an, jerr, sizeof jerr))
         return -1;
-    s->r->recs = ut_calloc(KN_MAX_RECORDS, sizeof *s->r->recs);
+    s->r->recs = ut_malloc(KN_MAX_RECORDS * sizeof *s->r->recs);
     while ((rc = js_array_elem_at(s->p, &el, &eln, jerr, sizeof jerr)) == 1) {
         if (i == KN_MAX_RECORDS || js_obj_begin_at(s->rp, el, eln, jerr, sizeof jerr) ||
             record_fields(s, s->rp, i++))

@@ -192,6 +192,7 @@ static void check_one(put_state *ps, js_parser *p, const sv_limits *lim, int i)
     const char *d = (const char *)ps->q->data.p + r->off;
     int nbad = ps->b.nbad, ndropped = ps->b.ndropped;
     ps->first[i] = ps->b.nok;
+    ps->why[i][0] = 0;
     if (r->err) {
         snprintf(ps->why[i], sizeof ps->why[i], "%s", r->msg);
         return;
@@ -298,8 +299,8 @@ static kn_err put(sv_server *s, sv__stream *st, const kn_req *q, ut_buf *out, ch
 {
     if (sv__storage_full(s, st, msg, n)) return KN_THROUGHPUT;
     put_state ps = {.q = q};
-    ps.first = ut_calloc((size_t)q->nrecs, sizeof *ps.first);
-    ps.why = ut_calloc((size_t)q->nrecs, sizeof *ps.why);
+    ps.first = ut_malloc((size_t)q->nrecs * sizeof *ps.first); /* both set by check_one */
+    ps.why = ut_malloc((size_t)q->nrecs * sizeof *ps.why);
     js_parser *p = js_parser_create(s->o.limits.max_record + 64, s->o.limits.max_depth);
     ps.b.xf = sv__xf_run(s, st);
     for (int i = 0; i < q->nrecs; i++) check_one(&ps, p, &s->o.limits, i);
