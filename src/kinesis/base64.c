@@ -60,8 +60,8 @@ __attribute__((target("avx2"))) static size_t dec_avx2(unsigned char *out, const
         __m256i hi = _mm256_and_si256(_mm256_srli_epi32(v, 4), m2f);
         __m256i lo = _mm256_shuffle_epi8(lut_lo, _mm256_and_si256(v, m2f));
         if (!_mm256_testz_si256(lo, _mm256_shuffle_epi8(lut_hi, hi))) break;
-        __m256i roll = _mm256_shuffle_epi8(lut_roll, _mm256_add_epi8(_mm256_cmpeq_epi8(v, m2f), hi));
-        v = _mm256_add_epi8(v, roll);
+        __m256i slash = _mm256_cmpeq_epi8(v, m2f);
+        v = _mm256_add_epi8(v, _mm256_shuffle_epi8(lut_roll, _mm256_add_epi8(slash, hi)));
         v = _mm256_maddubs_epi16(v, _mm256_set1_epi32(0x01400140));
         v = _mm256_madd_epi16(v, _mm256_set1_epi32(0x00011000));
         v = _mm256_permutevar8x32_epi32(_mm256_shuffle_epi8(v, pack), lanes);
@@ -88,7 +88,7 @@ static int dec_groups(unsigned char *out, const char *in, size_t i, size_t n)
 {
     const unsigned char *s = (const unsigned char *)in;
     for (; i < n; i += 4) {
-        int last = i + 4 == n, pad = last ? (s[i + 3] == '=') + (s[i + 3] == '=' && s[i + 2] == '=') : 0;
+        int pad = i + 4 < n ? 0 : (s[i + 3] == '=') + (s[i + 3] == '=' && s[i + 2] == '=');
         int a = DEC[s[i]], b = DEC[s[i + 1]], c = pad == 2 ? 0 : DEC[s[i + 2]],
             d = pad ? 0 : DEC[s[i + 3]];
         if ((a | b | c | d) < 0) return -1;
