@@ -105,6 +105,57 @@ int js_array_begin(js_parser *p, const char *buf, size_t len, char *err, size_t 
 int js_array_next(js_parser *p, const char **elem, size_t *elen, size_t *offset, char *err,
                   size_t errlen);
 
+/* ---- one pass over nested containers ----------------------------------------
+ *
+ * A document whose fields hold arrays of objects (a batch request) walked
+ * in place, each byte scanned once, instead of js_obj_next scanning a
+ * nested value whole and a second walk scanning it again:
+ *
+ *   js_obj_begin(p, doc, n, ...);
+ *   while (js_obj_key(p, &k, &kn, ...) == 1)
+ *       if (wanted(k)) {                         // walk the value in place
+ *           js_obj_value_at(p, &s, &sn, ...);     // its first byte .. doc's end
+ *           js_array_begin_at(p, s, sn, ...);
+ *           while (js_array_elem_at(p, &e, &en, ...) == 1) {
+ *               js_obj_begin_at(q, e, en, ...);   // another parser for the element
+ *               while (js_obj_next(q, &f, ...) == 1) ...;
+ *               js_array_resume(p, js_obj_end(q));
+ *           }
+ *           js_obj_resume(p, js_array_end(p));
+ *       } else js_obj_value(p, &v, ...);
+ *
+ * The _at begins take a value at buf[0] ('{' / '[') followed by anything
+ * (the rest of the enclosing document): nothing after the closing bracket
+ * is checked and js_obj_end / js_array_end give the bytes the value took.
+ * They do not count the enclosing containers in max_depth: create the inner
+ * parser with the depth that is left.  The same grammar is validated, but
+ * error messages may differ from those of js_obj_next over the same text. */
+
+/* The next key of the object; its value is read next by js_obj_value or
+ * handed out by js_obj_value_at.  1, 0 at the end of the object (as
+ * js_obj_next), or -1.  js_obj_next is js_obj_key then js_obj_value. */
+int js_obj_key(js_parser *p, const char **key, size_t *key_len, char *err, size_t errlen);
+/* The value after js_obj_key, read as js_obj_next reads it.  0 or -1. */
+int js_obj_value(js_parser *p, js_value *v, char *err, size_t errlen);
+/* The value after js_obj_key, not read: *s its first byte, *n the bytes from
+ * there to the end of the buffer.  The walk goes on with js_obj_resume(p,
+ * bytes the value took).  0, or -1 when no value follows. */
+int js_obj_value_at(js_parser *p, const char **s, size_t *n, char *err, size_t errlen);
+void js_obj_resume(js_parser *p, size_t used);
+/* As js_obj_begin for an object at buf[0] that the rest of buf may follow. */
+int js_obj_begin_at(js_parser *p, const char *buf, size_t len, char *err, size_t errlen);
+/* After js_obj_next / js_obj_key returned 0: the bytes of the object. */
+size_t js_obj_end(const js_parser *p);
+/* As js_array_begin for an array at buf[0] that the rest of buf may follow. */
+int js_array_begin_at(js_parser *p, const char *buf, size_t len, char *err, size_t errlen);
+/* The next element, not read: *elem its first byte, *elen the bytes to the
+ * end of the buffer; then js_array_resume(p, bytes it took).  1, 0 at the
+ * closing ']', or -1. */
+int js_array_elem_at(js_parser *p, const char **elem, size_t *elen, char *err, size_t errlen);
+void js_array_resume(js_parser *p, size_t used);
+/* After js_array_elem_at / js_array_next returned 0: the bytes of the array. */
+size_t js_array_end(const js_parser *p);
+
 /* Kind of the last failure of js_obj_begin/js_obj_next/js_obj_check/
  * js_validate: UT_ETOODEEP for nesting over max_depth, else UT_EINVAL. */
 ut_errkind js_error_kind(const js_parser *p);

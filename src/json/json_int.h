@@ -9,7 +9,8 @@ struct js_parser {
     /* object walk */
     const char *buf;
     size_t len, pos;
-    int state; /* 0 after '{', 1 after a value, 2 done */
+    int state; /* 0 after '{', 1 after a value, 2 done, 3 after a key, 4 value handed out */
+    int at;    /* begun with js_obj_begin_at: nothing checked after the '}' */
     /* scratch for unescaped strings: holds a whole record */
     char *scratch;
     size_t scratch_cap, scratch_len;
@@ -19,7 +20,8 @@ struct js_parser {
     /* array split */
     const char *abuf;
     size_t alen, apos;
-    int astate; /* 0 after '[', 1 after an element, 2 done */
+    int astate; /* 0 after '[', 1 after an element, 2 done, 3 element handed out */
+    int aat;    /* begun with js_array_begin_at */
     ut_errkind last_kind; /* of the last failure (js_error_kind) */
 };
 

@@ -52,6 +52,19 @@ ut_errkind js_error_kind(const js_parser *p)
     return p->last_kind == UT_ETOODEEP ? UT_ETOODEEP : UT_EINVAL;
 }
 
+/* Scratch for the unescaped strings of a record of up to len bytes. */
+static void scratch_for(js_parser *p, size_t len)
+{
+    if (p->scratch_cap < len) {
+        size_t cap = p->scratch_cap ? p->scratch_cap : 4096;
+        while (cap < len) cap *= 2;
+        free(p->scratch);
+        p->scratch = ut_malloc(cap);
+        p->scratch_cap = cap;
+    }
+    p->scratch_len = 0;
+}
+
 int js_obj_begin(js_parser *p, const char *buf, size_t len, char *err, size_t errlen)
 {
     p->last_kind = UT_EINVAL;
@@ -63,19 +76,33 @@ int js_obj_begin(js_parser *p, const char *buf, size_t len, char *err, size_t er
     skip_bom_ws(&c);
     if (c.pos >= len) return ut_err(err, errlen, "empty record");
     if (buf[c.pos] != '{') return not_object(p, &c, err, errlen);
-    if (p->scratch_cap < len) {
-        size_t cap = p->scratch_cap ? p->scratch_cap : 4096;
-        while (cap < len) cap *= 2;
-        free(p->scratch);
-        p->scratch = ut_malloc(cap);
-        p->scratch_cap = cap;
-    }
-    p->scratch_len = 0;
+    scratch_for(p, len);
     p->buf = buf;
     p->len = len;
     p->pos = c.pos + 1;
     p->state = 0;
+    p->at = 0;
     return 0;
+}
+
+int js_obj_begin_at(js_parser *p, const char *buf, size_t len, char *err, size_t errlen)
+{
+    p->last_kind = UT_EINVAL;
+    p->state = 2;
+    js__cur c = {buf, len, 0};
+    if (!len || buf[0] != '{') return js__err_at(&c, err, errlen, "expected '{'");
+    scratch_for(p, len);
+    p->buf = buf;
+    p->len = len;
+    p->pos = 1;
+    p->state = 0;
+    p->at = 1;
+    return 0;
+}
+
+size_t js_obj_end(const js_parser *p)
+{
+    return p->pos;
 }
 
 /* Decode one value at c->pos (whitespace already skipped). */
@@ -112,48 +139,110 @@ static int value(js_parser *p, js__cur *c, js_value *v, char *err, size_t errlen
     }
 }
 
-int js_obj_next(js_parser *p, js_field *f, char *err, size_t errlen)
+/* The next key and its ':' from c (p's walk), c->pos at the value: 1, 0 at
+ * the end of the object, -1. */
+static inline int key_at(js_parser *p, js__cur *c, const char **key, size_t *key_len, char *err,
+                         size_t errlen)
 {
-    if (p->state == 2) return ut_err(err, errlen, "js_obj_next without js_obj_begin");
-    js__cur c = {p->buf, p->len, p->pos};
-    js__ws(&c);
-    if (c.pos >= c.len) goto unterminated;
-    char ch = c.s[c.pos];
+    if (p->state != 0 && p->state != 1)
+        return ut_err(err, errlen, "js_obj_next without js_obj_begin");
+    js__ws(c);
+    if (c->pos >= c->len) goto unterminated;
+    char ch = c->s[c->pos];
     if (ch == '}') {
-        c.pos++;
-        js__ws(&c);
+        c->pos++;
+        p->pos = c->pos;
+        js__ws(c);
         p->state = 2;
-        if (c.pos < c.len) return js__err_at(&c, err, errlen, "unexpected data after the object");
+        if (c->pos < c->len && !p->at)
+            return js__err_at(c, err, errlen, "unexpected data after the object");
         return 0;
     }
     if (p->state == 1) {
-        if (ch != ',') return js__err_at(&c, err, errlen, "expected ',' or '}' after value");
-        c.pos++;
-        js__ws(&c);
-        if (c.pos >= c.len) goto unterminated;
+        if (ch != ',') return js__err_at(c, err, errlen, "expected ',' or '}' after value");
+        c->pos++;
+        js__ws(c);
+        if (c->pos >= c->len) goto unterminated;
     }
-    if (c.s[c.pos] != '"') {
+    if (c->s[c->pos] != '"') {
         p->state = 2;
-        return js__err_at(&c, err, errlen, "expected '\"' to start a key");
+        return js__err_at(c, err, errlen, "expected '\"' to start a key");
     }
     int esc;
-    if (js__string(p, &c, 1, &f->key, &f->key_len, &esc, err, errlen)) goto fail;
-    js__ws(&c);
-    if (c.pos >= c.len || c.s[c.pos] != ':') {
-        js__err_at(&c, err, errlen, "expected ':' after key");
+    if (js__string(p, c, 1, key, key_len, &esc, err, errlen)) goto fail;
+    js__ws(c);
+    if (c->pos >= c->len || c->s[c->pos] != ':') {
+        js__err_at(c, err, errlen, "expected ':' after key");
         goto fail;
     }
-    c.pos++;
-    js__ws(&c);
-    if (value(p, &c, &f->v, err, errlen)) goto fail;
-    p->pos = c.pos;
-    p->state = 1;
+    c->pos++;
+    js__ws(c);
     return 1;
 unterminated:
-    js__err_at(&c, err, errlen, "unterminated object");
+    js__err_at(c, err, errlen, "unterminated object");
 fail:
     p->state = 2;
     return -1;
+}
+
+int js_obj_key(js_parser *p, const char **key, size_t *key_len, char *err, size_t errlen)
+{
+    js__cur c = {p->buf, p->len, p->pos};
+    int rc = key_at(p, &c, key, key_len, err, errlen);
+    if (rc == 1) p->pos = c.pos, p->state = 3;
+    return rc;
+}
+
+int js_obj_value(js_parser *p, js_value *v, char *err, size_t errlen)
+{
+    if (p->state != 3) return ut_err(err, errlen, "js_obj_value without js_obj_key");
+    js__cur c = {p->buf, p->len, p->pos};
+    if (value(p, &c, v, err, errlen)) {
+        p->state = 2;
+        return -1;
+    }
+    p->pos = c.pos;
+    p->state = 1;
+    return 0;
+}
+
+int js_obj_value_at(js_parser *p, const char **s, size_t *n, char *err, size_t errlen)
+{
+    if (p->state != 3) return ut_err(err, errlen, "js_obj_value_at without js_obj_key");
+    js__cur c = {p->buf, p->len, p->pos};
+    if (c.pos >= c.len) {
+        p->state = 2;
+        return js__err_at(&c, err, errlen, "expected a value");
+    }
+    *s = p->buf + p->pos;
+    *n = p->len - p->pos;
+    p->state = 4;
+    return 0;
+}
+
+void js_obj_resume(js_parser *p, size_t used)
+{
+    if (p->state != 4 || used > p->len - p->pos) {
+        p->state = 2;
+        return;
+    }
+    p->pos += used;
+    p->state = 1;
+}
+
+/* js_obj_key then js_obj_value, on one cursor (the walk of every record). */
+int js_obj_next(js_parser *p, js_field *f, char *err, size_t errlen)
+{
+    js__cur c = {p->buf, p->len, p->pos};
+    int rc = key_at(p, &c, &f->key, &f->key_len, err, errlen);
+    if (rc != 1) return rc;
+    if (value(p, &c, &f->v, err, errlen)) {
+        p->state = 2;
+        return -1;
+    }
+    p->pos = c.pos;
+    p->state = 1;
+    return 1;
 }
 
 int js_obj_check(js_parser *p, const char *buf, size_t len, int *nfields, char *err,
@@ -195,32 +284,65 @@ int js_array_begin(js_parser *p, const char *buf, size_t len, char *err, size_t 
     p->alen = len;
     p->apos = c.pos + 1;
     p->astate = 0;
+    p->aat = 0;
     return 0;
+}
+
+int js_array_begin_at(js_parser *p, const char *buf, size_t len, char *err, size_t errlen)
+{
+    p->astate = 2;
+    js__cur c = {buf, len, 0};
+    if (!len || buf[0] != '[') return js__err_at(&c, err, errlen, "expected '[' to start an array");
+    p->abuf = buf;
+    p->alen = len;
+    p->apos = 1;
+    p->astate = 0;
+    p->aat = 1;
+    return 0;
+}
+
+size_t js_array_end(const js_parser *p)
+{
+    return p->apos;
+}
+
+/* To the next element: 1 with c->pos at it, 0 after the closing ']', -1. */
+static int array_step(js_parser *p, js__cur *c, char *err, size_t errlen)
+{
+    if (p->astate != 0 && p->astate != 1)
+        return ut_err(err, errlen, "js_array_next without js_array_begin");
+    js__ws(c);
+    if (c->pos >= c->len) goto unterminated;
+    if (c->s[c->pos] == ']') {
+        c->pos++;
+        p->apos = c->pos;
+        js__ws(c);
+        p->astate = 2;
+        if (c->pos < c->len && !p->aat)
+            return js__err_at(c, err, errlen, "unexpected data after the array");
+        return 0;
+    }
+    if (p->astate == 1) {
+        if (c->s[c->pos] != ',') {
+            p->astate = 2;
+            return js__err_at(c, err, errlen, "expected ',' or ']' after element");
+        }
+        c->pos++;
+        js__ws(c);
+        if (c->pos >= c->len) goto unterminated;
+    }
+    return 1;
+unterminated:
+    p->astate = 2;
+    return js__err_at(c, err, errlen, "unterminated array");
 }
 
 int js_array_next(js_parser *p, const char **elem, size_t *elen, size_t *offset, char *err,
                   size_t errlen)
 {
-    if (p->astate == 2) return ut_err(err, errlen, "js_array_next without js_array_begin");
     js__cur c = {p->abuf, p->alen, p->apos};
-    js__ws(&c);
-    if (c.pos >= c.len) goto unterminated;
-    if (c.s[c.pos] == ']') {
-        c.pos++;
-        js__ws(&c);
-        p->astate = 2;
-        if (c.pos < c.len) return js__err_at(&c, err, errlen, "unexpected data after the array");
-        return 0;
-    }
-    if (p->astate == 1) {
-        if (c.s[c.pos] != ',') {
-            p->astate = 2;
-            return js__err_at(&c, err, errlen, "expected ',' or ']' after element");
-        }
-        c.pos++;
-        js__ws(&c);
-        if (c.pos >= c.len) goto unterminated;
-    }
+    int rc = array_step(p, &c, err, errlen);
+    if (rc != 1) return rc;
     size_t start = c.pos;
     if (js__skip(p, &c, 0, NULL, err, errlen)) {
         p->astate = 2;
@@ -237,7 +359,26 @@ int js_array_next(js_parser *p, const char **elem, size_t *elen, size_t *offset,
     p->apos = c.pos;
     p->astate = 1;
     return 1;
-unterminated:
-    p->astate = 2;
-    return js__err_at(&c, err, errlen, "unterminated array");
+}
+
+int js_array_elem_at(js_parser *p, const char **elem, size_t *elen, char *err, size_t errlen)
+{
+    js__cur c = {p->abuf, p->alen, p->apos};
+    int rc = array_step(p, &c, err, errlen);
+    if (rc != 1) return rc;
+    *elem = c.s + c.pos;
+    *elen = c.len - c.pos;
+    p->apos = c.pos;
+    p->astate = 3;
+    return 1;
+}
+
+void js_array_resume(js_parser *p, size_t used)
+{
+    if (p->astate != 3 || used > p->alen - p->apos) {
+        p->astate = 2;
+        return;
+    }
+    p->apos += used;
+    p->astate = 1;
 }

@@ -101,6 +101,12 @@ int kn_parse(kn_op op, const char *body, size_t n, kn_req *out, kn_err *err, cha
              size_t msglen);
 void kn_req_free(kn_req *r);
 
+/* Base64 in[0..n) into out (room for n / 4 * 3 bytes): what OpenSSL's
+ * EVP_DecodeBlock answers, bytes written (padding counted, as zeros) or -1,
+ * with the canonical text (alphabet, '=' padding at the end) decoded by
+ * SIMD where the CPU has AVX2. */
+int kn_base64_decode(unsigned char *out, const char *in, size_t n);
+
 /* ---- SigV4 ------------------------------------------------------------------------ */
 
 typedef struct kn_sig {
@@ -109,6 +115,8 @@ typedef struct kn_sig {
     char region[64], service[32];
     char signed_headers[1024]; /* "content-type;host;x-amz-date;x-amz-target" */
     char signature[65];
+    char payload_hash[65];   /* set by the caller: hex SHA-256 of the body when it
+                                hashed it as it arrived; "": kn_sig_verify hashes it */
 } kn_sig;
 
 /* Parse an Authorization header "AWS4-HMAC-SHA256 Credential=<id>/<date>/

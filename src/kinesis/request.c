@@ -4,7 +4,9 @@
  *            Limit, ExclusiveStart…, Record / Records as raw JSON text)
  *        ──► PutRecords / PutRecordBatch: js_array_begin over Records, each
  *            element walked for Data (base64, decoded at once into
- *            req->data) and PartitionKey
+ *            req->data) and PartitionKey; first tried in one pass
+ *            (parse_one_pass: Records walked in place during the top-level
+ *            walk), the walk above only for a request that pass refuses
  *        ──► AWS's limits: 1..500 records, a record's payload (and key) and
  *            the request's together
  *
@@ -13,7 +15,6 @@
 #include "kinesis/kinesis.h"
 #include "json/json.h"
 
-#include <openssl/evp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,7 @@
 #define KN_REQUEST_MAX ((size_t)5 << 20)        /* Kinesis: the request's */
 #define FH_RECORD_MAX ((size_t)1000 * 1024)     /* Firehose */
 #define FH_REQUEST_MAX ((size_t)4 << 20)
+#define BODY_DEPTH 16                           /* containers, the body counting */
 
 static const struct {
     const char *target;
@@ -111,6 +113,7 @@ void kn_req_free(kn_req *r)
 typedef struct pstate {
     kn_req *r;
     js_parser *p;
+    js_parser *rp;        /* parse_one_pass: the records' parser */
     kn_err *err;
     char *msg;
     size_t msglen;
@@ -118,6 +121,7 @@ typedef struct pstate {
     const char *recs;     /* Records / Record: raw JSON text */
     size_t nrecs_text;
     int recs_is_array;
+    int walked;           /* the records were walked in the top-level pass */
 } pstate;
 
 __attribute__((format(printf, 3, 4))) static int fail(pstate *s, kn_err e, const char *fmt, ...)
@@ -224,8 +228,7 @@ static void take_data(pstate *s, kn_record *rec, const js_value *v, int i)
         return;
     }
     ut_buf_reserve(&r->data, r->data.len + n / 4 * 3 + 1);
-    int got = n ? EVP_DecodeBlock((unsigned char *)r->data.p + r->data.len,
-                                  (const unsigned char *)v->s, (int)n) : 0;
+    int got = kn_base64_decode((unsigned char *)r->data.p + r->data.len, v->s, n);
     if (got < 0) {
         rec->err = KN_INVALID_ARGUMENT;
         snprintf(rec->msg, sizeof rec->msg, "Records[%d].Data is not base64", i);
@@ -235,20 +238,18 @@ static void take_data(pstate *s, kn_record *rec, const js_value *v, int i)
     ut_buf_setlen(&r->data, r->data.len + rec->n);
 }
 
-/* The fields of one record object (or of PutRecord's request). */
-static int walk_record(pstate *s, const char *text, size_t n, int i)
+/* The fields of one record object (or of PutRecord's request), begun on p. */
+static int record_fields(pstate *s, js_parser *p, int i)
 {
     kn_req *r = s->r;
     int firehose = kn_op_firehose(r->op);
     kn_record *rec = &r->recs[r->nrecs];
-    memset(rec, 0, sizeof *rec);
+    rec->off = rec->n = 0, rec->err = KN_OK, rec->msg[0] = 0; /* not its 160-byte msg */
     char jerr[200];
-    if (js_obj_begin(s->p, text, n, jerr, sizeof jerr))
-        return fail(s, KN_SERIALIZATION, "Records[%d]: %s", i, jerr);
     js_field f;
     int rc, have_data = 0;
     size_t key_len = 0;
-    while ((rc = js_obj_next(s->p, &f, jerr, sizeof jerr)) == 1) {
+    while ((rc = js_obj_next(p, &f, jerr, sizeof jerr)) == 1) {
         if (key_is(&f, "Data")) {
             take_data(s, rec, &f.v, i);
             have_data = 1;
@@ -278,10 +279,19 @@ static int walk_record(pstate *s, const char *text, size_t n, int i)
     return 0;
 }
 
+static int walk_record(pstate *s, const char *text, size_t n, int i)
+{
+    char jerr[200];
+    if (js_obj_begin(s->p, text, n, jerr, sizeof jerr))
+        return fail(s, KN_SERIALIZATION, "Records[%d]: %s", i, jerr);
+    return record_fields(s, s->p, i);
+}
+
 static int walk_records(pstate *s)
 {
     kn_req *r = s->r;
-    r->recs = ut_calloc(KN_MAX_RECORDS, sizeof *r->recs);
+    if (s->walked) return 0;
+    r->recs = ut_malloc(KN_MAX_RECORDS * sizeof *r->recs); /* set by record_fields */
     if (!s->recs_is_array) return walk_record(s, s->recs, s->nrecs_text, 0);
     char jerr[200];
     if (js_array_begin(s->p, s->recs, s->nrecs_text, jerr, sizeof jerr))
@@ -327,6 +337,67 @@ static int finish(pstate *s, const char *body, size_t n)
     return 0;
 }
 
+/* The top-level walk, then the rules and the records (walk_records). */
+static int parse_walk(pstate *s, const char *body, size_t n)
+{
+    char jerr[200];
+    if (js_obj_begin(s->p, body, n, jerr, sizeof jerr))
+        return fail(s, KN_SERIALIZATION, "the body is not a JSON object: %s", jerr);
+    js_field f;
+    int more;
+    while ((more = js_obj_next(s->p, &f, jerr, sizeof jerr)) == 1)
+        if (top_field(s, &f) < 0) return -1;
+    if (more < 0) return fail(s, KN_SERIALIZATION, "%s", jerr);
+    return finish(s, body, n);
+}
+
+/* Records walked where they stand in the body (the one pass, below). */
+static int records_in_place(pstate *s)
+{
+    const char *a, *el;
+    size_t an, eln;
+    char jerr[200];
+    int rc, i = 0;
+    if (s->recs || js_obj_value_at(s->p, &a, &an, jerr, sizeof jerr) ||
+        js_array_begin_at(s->p, a, an, jerr, sizeof jerr))
+        return -1;
+    s->r->recs = ut_malloc(KN_MAX_RECORDS * sizeof *s->r->recs);
+    while ((rc = js_array_elem_at(s->p, &el, &eln, jerr, sizeof jerr)) == 1) {
+        if (i == KN_MAX_RECORDS || js_obj_begin_at(s->rp, el, eln, jerr, sizeof jerr) ||
+            record_fields(s, s->rp, i++))
+            return -1;
+        js_array_resume(s->p, js_obj_end(s->rp));
+    }
+    if (rc < 0) return -1;
+    js_obj_resume(s->p, js_array_end(s->p));
+    s->recs = a, s->nrecs_text = js_array_end(s->p), s->recs_is_array = 1, s->walked = 1;
+    return 0;
+}
+
+/* PutRecords / PutRecordBatch in one pass: the top-level walk hands the
+ * Records array over in place and each record is walked where it stands,
+ * so the body is scanned once, not three times (the array skipped whole,
+ * split, each record walked).  The grammar and depth checked are the same
+ * (the records' parser has the depth left under the body and the array).
+ * On anything but a clean request (bad JSON, a rule broken, a record
+ * refused) it gives up, -1, and the request is parsed again by parse_walk,
+ * which words the refusal: the answers stay the same byte for byte. */
+static int parse_one_pass(pstate *s, const char *body, size_t n)
+{
+    char jerr[200];
+    if (js_obj_begin(s->p, body, n, jerr, sizeof jerr)) return -1;
+    js_field f;
+    int more;
+    while ((more = js_obj_key(s->p, &f.key, &f.key_len, jerr, sizeof jerr)) == 1) {
+        if (key_is(&f, "Records")) {
+            if (records_in_place(s)) return -1;
+        } else if (js_obj_value(s->p, &f.v, jerr, sizeof jerr) || top_field(s, &f) < 0) {
+            return -1;
+        }
+    }
+    return more < 0 ? -1 : finish(s, body, n);
+}
+
 int kn_parse(kn_op op, const char *body, size_t n, kn_req *out, kn_err *err, char *msg,
              size_t msglen)
 {
@@ -339,19 +410,20 @@ int kn_parse(kn_op op, const char *body, size_t n, kn_req *out, kn_err *err, cha
         return -1;
     }
     pstate s = {.r = out, .err = err, .msg = msg, .msglen = msglen};
-    s.p = js_parser_create(KN_MAX_BODY, 16);
-    char jerr[200];
-    int rc = 0;
-    if (js_obj_begin(s.p, body, n, jerr, sizeof jerr)) {
-        rc = fail(&s, KN_SERIALIZATION, "the body is not a JSON object: %s", jerr);
-    } else {
-        js_field f;
-        int more;
-        while (rc == 0 && (more = js_obj_next(s.p, &f, jerr, sizeof jerr)) == 1)
-            if (top_field(&s, &f) < 0) rc = -1;
-        if (rc == 0 && more < 0) rc = fail(&s, KN_SERIALIZATION, "%s", jerr);
+    s.p = js_parser_create(KN_MAX_BODY, BODY_DEPTH);
+    int rc = -1;
+    if (op == KN_PUT_RECORDS || op == KN_FH_PUT_RECORD_BATCH) {
+        s.rp = js_parser_create(KN_MAX_BODY, BODY_DEPTH - 2); /* under the body, Records */
+        rc = parse_one_pass(&s, body, n);
+        js_parser_destroy(s.rp);
     }
-    if (rc == 0) rc = finish(&s, body, n);
+    if (rc) {
+        kn_req_free(out);
+        out->op = op;
+        *err = KN_OK;
+        s = (pstate){.r = out, .p = s.p, .err = err, .msg = msg, .msglen = msglen};
+        rc = parse_walk(&s, body, n);
+    }
     js_parser_destroy(s.p);
     return rc;
 }

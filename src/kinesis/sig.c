@@ -13,7 +13,8 @@
  *                   signatures compared in constant time
  *
  * The payload is hashed (AWS's JSON services sign it; no
- * UNSIGNED-PAYLOAD).  The path is "/" with no query for every operation. */
+ * UNSIGNED-PAYLOAD), by the server as the body arrives (kn_sig.payload_hash)
+ * or here.  The path is "/" with no query for every operation. */
 #include "kinesis/kinesis.h"
 #include "store/store.h"
 
@@ -149,6 +150,7 @@ int kn_sig_verify(const kn_sig *s, const char *path, char headers[][1024], int n
     for (int i = 0; i < nheaders && i < MAX_SIGNED; i++) hv[i] = headers[i];
     st_sigv4_req r = {.method = "POST", .path = path, .query = "", .headers = hv,
                       .nheaders = nheaders, .payload = body ? body : "", .payload_len = n,
+                      .payload_hash = s->payload_hash[0] ? s->payload_hash : NULL,
                       .amz_date = amz_date, .region = s->region, .service = s->service,
                       .access_key = s->key_id, .secret_key = secret, .normalize_path = 1};
     ut_buf auth = {0};

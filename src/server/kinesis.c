@@ -7,7 +7,7 @@
  *   body    ──► kn_parse: the stream and the records (base64 decoded)
  *           ──► authorize: SigV4 with the secret of an access key the stream
  *               lists (streams.<s>.aws_keys), or no signature on a stream
- *               with aws_anonymous
+ *               with aws_anonymous (the body's SHA-256 taken as it arrived)
  *           ──► puts: each record checked as the native API checks one
  *               (a JSON object within the limits); a Firehose record is
  *               NDJSON (its lines are records: what a Firehose destination
@@ -26,6 +26,7 @@
 #include "log/log.h"
 #include "server/sv_int.h"
 
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,7 +39,9 @@
 typedef struct kin_ctx {
     char tag[4]; /* "KIN" */
     ut_buf body;
+    EVP_MD_CTX *sha; /* a signed request: SHA-256 of the body so far (NULL: none, or failed) */
     uint64_t held;
+    char body_sha[65]; /* hex, once the body is in (sha_end); "": not hashed */
     int status;  /* 413 / 429 while reading the body */
     char msg[256];
 } kin_ctx;
@@ -54,7 +57,42 @@ void sv__kinesis_done(sv_server *s, void *ctx)
     kin_ctx *x = ctx;
     if (!x) return;
     sv__body_release(s, &x->body, &x->held);
+    EVP_MD_CTX_free(x->sha);
     free(x);
+}
+
+/* ---- the body's SHA-256, as it arrives (SigV4 signs it) -------------------------- */
+
+static void sha_begin(kin_ctx *x, struct MHD_Connection *c)
+{
+    if (!MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization")) return;
+    x->sha = EVP_MD_CTX_new();
+    if (x->sha && !EVP_DigestInit_ex(x->sha, EVP_sha256(), NULL)) {
+        EVP_MD_CTX_free(x->sha);
+        x->sha = NULL;
+    }
+}
+
+static void sha_add(kin_ctx *x, const char *p, size_t n)
+{
+    if (x->sha && !EVP_DigestUpdate(x->sha, p, n)) {
+        EVP_MD_CTX_free(x->sha);
+        x->sha = NULL;
+    }
+}
+
+/* The hex digest into hex (65), or "" (kn_sig_verify then hashes the body). */
+static void sha_end(kin_ctx *x, char *hex)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    hex[0] = 0;
+    if (!x->sha || !EVP_DigestFinal_ex(x->sha, md, &n) || n != 32) return;
+    for (unsigned i = 0; i < 32; i++) {
+        hex[2 * i] = "0123456789abcdef"[md[i] >> 4];
+        hex[2 * i + 1] = "0123456789abcdef"[md[i] & 15];
+    }
+    hex[64] = 0;
 }
 
 static enum MHD_Result reply_err(sv_server *s, struct MHD_Connection *c, kn_err e, int fh,
@@ -95,8 +133,9 @@ static const char *secret_anywhere(sv_server *s, const char *id)
 /* May the caller use st (NULL: a list call)?  KN_OK with *sig filled (its
  * key_id "" when unsigned), else the refusal with msg. */
 static kn_err authorize(sv_server *s, struct MHD_Connection *c, const sv__stream *st,
-                        const ut_buf *body, kn_sig *sig, char *msg, size_t n)
+                        const kin_ctx *x, kn_sig *sig, char *msg, size_t n)
 {
+    const ut_buf *body = &x->body;
     const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
     kn_err e = KN_OK;
     memset(sig, 0, sizeof *sig);
@@ -107,6 +146,7 @@ static kn_err authorize(sv_server *s, struct MHD_Connection *c, const sv__stream
         return KN_MISSING_AUTH;
     }
     if (kn_sig_parse(auth, sig, &e, msg, n)) return e;
+    memcpy(sig->payload_hash, x->body_sha, sizeof sig->payload_hash);
     const char *secret = st ? secret_on(st, sig->key_id) : NULL;
     const char *any = secret ? secret : secret_anywhere(s, sig->key_id);
     if (!any) {
@@ -152,6 +192,7 @@ static void check_one(put_state *ps, js_parser *p, const sv_limits *lim, int i)
     const char *d = (const char *)ps->q->data.p + r->off;
     int nbad = ps->b.nbad, ndropped = ps->b.ndropped;
     ps->first[i] = ps->b.nok;
+    ps->why[i][0] = 0;
     if (r->err) {
         snprintf(ps->why[i], sizeof ps->why[i], "%s", r->msg);
         return;
@@ -173,6 +214,17 @@ static void check_one(put_state *ps, js_parser *p, const sv_limits *lim, int i)
     } else if (ps->b.nok == ps->first[i] && ps->b.ndropped == ndropped) {
         snprintf(ps->why[i], sizeof ps->why[i], "the record holds no JSON record");
     } /* else some or all of it was kept, or the transform dropped it: a success */
+}
+
+/* head, v in decimal, tail: a record's answer without printf (500 a request). */
+static void put_u64(ut_buf *out, const char *head, uint64_t v, const char *tail)
+{
+    char d[24], *p = d + sizeof d;
+    do *--p = (char)('0' + v % 10);
+    while (v /= 10);
+    ut_buf_puts(out, head);
+    ut_buf_put(out, p, (size_t)(d + sizeof d - p));
+    ut_buf_puts(out, tail);
 }
 
 static void put_reply(const put_state *ps, uint64_t first, ut_buf *out)
@@ -200,11 +252,10 @@ static void put_reply(const put_state *ps, uint64_t first, ut_buf *out)
             ut_json_str(out, ps->why[i], strlen(ps->why[i]));
             ut_buf_putc(out, '}');
         } else if (fh) {
-            ut_buf_printf(out, "{\"RecordId\":\"%llu\"}",
-                          (unsigned long long)(first + (uint64_t)ps->first[i]));
+            put_u64(out, "{\"RecordId\":\"", first + (uint64_t)ps->first[i], "\"}");
         } else {
-            ut_buf_printf(out, "{\"SequenceNumber\":\"%llu\",\"ShardId\":\"" SHARD "\"}",
-                          (unsigned long long)(first + (uint64_t)ps->first[i]));
+            put_u64(out, "{\"SequenceNumber\":\"", first + (uint64_t)ps->first[i],
+                    "\",\"ShardId\":\"" SHARD "\"}");
         }
     }
     ut_buf_puts(out, "]}");
@@ -248,8 +299,8 @@ static kn_err put(sv_server *s, sv__stream *st, const kn_req *q, ut_buf *out, ch
 {
     if (sv__storage_full(s, st, msg, n)) return KN_THROUGHPUT;
     put_state ps = {.q = q};
-    ps.first = ut_calloc((size_t)q->nrecs, sizeof *ps.first);
-    ps.why = ut_calloc((size_t)q->nrecs, sizeof *ps.why);
+    ps.first = ut_malloc((size_t)q->nrecs * sizeof *ps.first); /* both set by check_one */
+    ps.why = ut_malloc((size_t)q->nrecs * sizeof *ps.why);
     js_parser *p = js_parser_create(s->o.limits.max_record + 64, s->o.limits.max_depth);
     ps.b.xf = sv__xf_run(s, st);
     for (int i = 0; i < q->nrecs; i++) check_one(&ps, p, &s->o.limits, i);
@@ -358,13 +409,13 @@ static void list(sv_server *s, const kn_req *q, const kn_sig *sig, ut_buf *out)
 /* ---- the request -------------------------------------------------------------------- */
 
 /* The parsed request q answered into out; KN_OK or the refusal. */
-static kn_err serve(sv_server *s, struct MHD_Connection *c, const ut_buf *body, const kn_req *q,
+static kn_err serve(sv_server *s, struct MHD_Connection *c, const kin_ctx *x, const kn_req *q,
                     ut_buf *out, char *msg, size_t n)
 {
     int fh = kn_op_firehose(q->op);
     kn_sig sig;
     if (q->op == KN_LIST_STREAMS || q->op == KN_FH_LIST) {
-        kn_err e = authorize(s, c, NULL, body, &sig, msg, n);
+        kn_err e = authorize(s, c, NULL, x, &sig, msg, n);
         if (e == KN_OK) list(s, q, &sig, out);
         return e;
     }
@@ -375,7 +426,7 @@ static kn_err serve(sv_server *s, struct MHD_Connection *c, const ut_buf *body, 
                             : "Stream %s under account " ACCOUNT " not found.", q->stream);
         return se.kind == UT_ENOTFOUND ? KN_NOT_FOUND : KN_INTERNAL;
     }
-    kn_err e = authorize(s, c, st, body, &sig, msg, n);
+    kn_err e = authorize(s, c, st, x, &sig, msg, n);
     if (e != KN_OK) {
         __atomic_fetch_add(&st->requests, 1, __ATOMIC_RELAXED);
         return e;
@@ -405,8 +456,9 @@ static enum MHD_Result finish(sv_server *s, struct MHD_Connection *c, kin_ctx *x
     kn_err e = KN_OK;
     ut_buf out = {0};
     enum MHD_Result r;
+    sha_end(x, x->body_sha);
     if (kn_parse(op, ut_buf_cstr(&x->body), x->body.len, &q, &e, msg, sizeof msg) == 0)
-        e = serve(s, c, &x->body, &q, &out, msg, sizeof msg);
+        e = serve(s, c, x, &q, &out, msg, sizeof msg);
     if (e == KN_OK) r = sv__reply(s, c, 200, CTYPE, out.p, out.len, NULL);
     else r = reply_err(s, c, e, fh, msg);
     if (e != KN_OK && e != KN_NOT_FOUND)
@@ -430,6 +482,7 @@ enum MHD_Result sv__kinesis(sv_server *s, struct MHD_Connection *c, const char *
         } else if (cl) {
             ut_buf_reserve(&x->body, (size_t)strtoull(cl, NULL, 10));
         }
+        sha_begin(x, c);
         *ctx = x;
         return MHD_YES;
     }
@@ -439,6 +492,7 @@ enum MHD_Result sv__kinesis(sv_server *s, struct MHD_Connection *c, const char *
         if (!x->status)
             x->status = sv__body_take(s, &x->body, &x->held, KN_MAX_BODY, upload, n, x->msg,
                                       sizeof x->msg);
+        if (!x->status) sha_add(x, upload, n);
         return MHD_YES;
     }
     return finish(s, c, x);

@@ -162,3 +162,54 @@ TEST(json_array_split)
     CHECK(js_validate(p, "1 2", 3, &k, err, sizeof err) == -1);
     js_parser_destroy(p);
 }
+
+/* One pass over nested containers: a field's array of objects walked in
+ * place, the walk going on after it; the same grammar as js_obj_next. */
+TEST(json_walk_in_place)
+{
+    js_parser *p = js_parser_create(0, 0), *q = js_parser_create(0, 3);
+    const char *doc = "{\"n\":1, \"recs\" : [ {\"a\":\"x\\/y\"} , {\"b\":[1,{\"c\":2}]},{}],"
+                      "\"z\":\"end\"} ";
+    const char *key, *s, *el;
+    size_t kn, sn, en;
+    js_value v;
+    js_field f;
+    int elems = 0, fields = 0, rc;
+    CHECK(js_obj_begin(p, doc, strlen(doc), err, sizeof err) == 0);
+    CHECK(js_obj_key(p, &key, &kn, err, sizeof err) == 1 && kn == 1 && *key == 'n');
+    CHECK(js_obj_value(p, &v, err, sizeof err) == 0 && v.kind == JS_INT && v.i == 1);
+    CHECK(js_obj_key(p, &key, &kn, err, sizeof err) == 1 && kn == 4);
+    CHECK(js_obj_value_at(p, &s, &sn, err, sizeof err) == 0 && *s == '[');
+    CHECK(js_array_begin_at(p, s, sn, err, sizeof err) == 0);
+    while ((rc = js_array_elem_at(p, &el, &en, err, sizeof err)) == 1) {
+        CHECK_MSG(js_obj_begin_at(q, el, en, err, sizeof err) == 0, "%s", err);
+        while ((rc = js_obj_next(q, &f, err, sizeof err)) == 1) fields++;
+        CHECK_MSG(rc == 0, "%s", err);
+        if (elems++ == 0) CHECK(js_obj_end(q) == 12);
+        js_array_resume(p, js_obj_end(q));
+    }
+    CHECK_MSG(rc == 0 && elems == 3 && fields == 2, "rc %d elems %d %s", rc, elems, err);
+    CHECK(js_array_end(p) == strlen("[ {\"a\":\"x\\/y\"} , {\"b\":[1,{\"c\":2}]},{}]"));
+    js_obj_resume(p, js_array_end(p));
+    CHECK(js_obj_next(p, &f, err, sizeof err) == 1 && f.v.kind == JS_STRING && f.v.n == 3);
+    CHECK(js_obj_next(p, &f, err, sizeof err) == 0);
+    /* the element's parser has the depth left: [1,{...}] inside is its 3rd level */
+    js_parser *shallow = js_parser_create(0, 2);
+    CHECK(js_obj_begin_at(shallow, "{\"b\":[1,{\"c\":2}]}]}", 19, err, sizeof err) == 0);
+    CHECK(js_obj_next(shallow, &f, err, sizeof err) == -1 && strstr(err, "too deep"));
+    /* errors: not an object / array, a bad separator, trailing data is not checked */
+    CHECK(js_obj_begin_at(q, "[]", 2, err, sizeof err) == -1);
+    CHECK(js_array_begin_at(p, "{}", 2, err, sizeof err) == -1);
+    CHECK(js_array_begin_at(p, "[1 2]", 5, err, sizeof err) == 0);
+    CHECK(js_array_elem_at(p, &el, &en, err, sizeof err) == 1 && *el == '1');
+    js_array_resume(p, 1);
+    CHECK(js_array_elem_at(p, &el, &en, err, sizeof err) == -1 && strstr(err, "expected ','"));
+    CHECK(js_obj_begin_at(q, "{}xyz", 5, err, sizeof err) == 0);
+    CHECK(js_obj_next(q, &f, err, sizeof err) == 0 && js_obj_end(q) == 2);
+    /* js_obj_next is key then value: the same messages */
+    CHECK(js_obj_begin(p, "{\"a\" 1}", 7, err, sizeof err) == 0);
+    CHECK(js_obj_next(p, &f, err, sizeof err) == -1 && !strcmp(err, "expected ':' after key at byte 6"));
+    js_parser_destroy(shallow);
+    js_parser_destroy(q);
+    js_parser_destroy(p);
+}

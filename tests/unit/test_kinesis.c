@@ -4,6 +4,8 @@
 #include "kinesis/kinesis.h"
 #include "store/store.h"
 
+#include <openssl/evp.h>
+
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -102,6 +104,48 @@ TEST(kinesis_parse_refusals)
     ut_buf_free(&b);
 }
 
+/* PutRecords in one pass (Records walked in place) gives what the walk in
+ * three passes gave: escapes, duplicate fields, unknown nested fields, the
+ * depth cap at the same level, refusals worded the same. */
+TEST(kinesis_parse_one_pass)
+{
+    kn_req q;
+    kn_err e;
+    char msg[512];
+    CHECK(parse(KN_PUT_RECORDS, " {\"Records\" : [ {\"D\\u0061ta\":\"e30\\u003d\",\"PartitionKey\":\"k\","
+                "\"X\":{\"y\":[1,{\"z\":null}]}} ,{\"PartitionKey\":\"k\",\"Data\":\"eyJhIjoxfQ==\"}],"
+                "\"Extra\":[[{}]],\"StreamName\":\"s\"}\n", &q, &e, msg) == 0);
+    CHECK(q.nrecs == 2 && q.recs[0].n == 2 && q.recs[1].n == 7);
+    CHECK(!memcmp(q.data.p + q.recs[1].off, "{\"a\":1}", 7));
+    kn_req_free(&q);
+    /* Records twice: the last one counts */
+    CHECK(parse(KN_PUT_RECORDS, "{\"StreamName\":\"s\",\"Records\":[{\"Data\":\"e30=\",\"PartitionKey\":\"k\"}],"
+                "\"Records\":[{\"Data\":\"\",\"PartitionKey\":\"k\"},{\"Data\":\"\",\"PartitionKey\":\"k\"}]}",
+                &q, &e, msg) == 0);
+    CHECK(q.nrecs == 2 && q.recs[0].n == 0);
+    kn_req_free(&q);
+    /* 16 containers deep is the cap: the record's field at 16 passes, at 17 not */
+    for (int depth = 15; depth <= 16; depth++) {
+        ut_buf b = {0};
+        ut_buf_puts(&b, "{\"StreamName\":\"s\",\"Records\":[{\"Data\":\"\",\"PartitionKey\":\"k\",\"X\":");
+        for (int i = 0; i < depth - 2; i++) ut_buf_putc(&b, '[');
+        for (int i = 0; i < depth - 2; i++) ut_buf_putc(&b, ']');
+        ut_buf_puts(&b, "}]}");
+        int rc = kn_parse(KN_PUT_RECORDS, ut_buf_cstr(&b), b.len, &q, &e, msg, sizeof msg);
+        CHECK_MSG(depth == 15 ? rc == 0 : rc == -1 && e == KN_SERIALIZATION && strstr(msg, "too deep"),
+                  "depth %d rc %d %s", depth + 1, rc, msg);
+        kn_req_free(&q);
+        ut_buf_free(&b);
+    }
+    /* a refusal after a bad record is the JSON's, as before */
+    CHECK(parse(KN_PUT_RECORDS, "{\"StreamName\":\"s\",\"Records\":[{\"Data\":\"e30=\"}],\"x\":tru}", &q, &e,
+                msg) == -1 && e == KN_SERIALIZATION && !strcmp(msg, "unexpected 't' at byte 51"));
+    kn_req_free(&q);
+    CHECK(parse(KN_FH_PUT_RECORD_BATCH, "{\"DeliveryStreamName\":\"f\",\"Records\":[{\"Data\":\"e30K\"},[]]}",
+                &q, &e, msg) == -1 && e == KN_SERIALIZATION && strstr(msg, "Records[1]: record is an array"));
+    kn_req_free(&q);
+}
+
 /* Sign like an SDK (st_sigv4), then check like the server. */
 TEST(kinesis_sigv4_verify)
 {
@@ -140,6 +184,17 @@ TEST(kinesis_sigv4_verify)
                         sizeof msg) == -1); /* another body */
     CHECK(kn_sig_verify(&sig, "/", hdrs, 4, body, strlen(body), date, (int64_t)now + 3600,
                         "s3cr3t", &e, msg, sizeof msg) == -1 && strstr(msg, "expired"));
+    /* the body's hash taken as it arrived: used, and checked as the body would be */
+    unsigned char md[32];
+    unsigned int mdn = 0;
+    CHECK(EVP_Digest(body, strlen(body), md, &mdn, EVP_sha256(), NULL) && mdn == 32);
+    for (int i = 0; i < 32; i++) snprintf(sig.payload_hash + 2 * i, 3, "%02x", md[i]);
+    CHECK(kn_sig_verify(&sig, "/", hdrs, 4, NULL, 0, date, (int64_t)now, "s3cr3t", &e, msg,
+                        sizeof msg) == 0);
+    sig.payload_hash[0] = sig.payload_hash[0] == '0' ? '1' : '0';
+    CHECK(kn_sig_verify(&sig, "/", hdrs, 4, body, strlen(body), date, (int64_t)now, "s3cr3t", &e,
+                        msg, sizeof msg) == -1 && e == KN_INVALID_SIGNATURE);
+    sig.payload_hash[0] = 0;
     snprintf(hdrs[3], sizeof hdrs[3], "x-amz-target:Kinesis_20131202.PutRecords");
     CHECK(kn_sig_verify(&sig, "/", hdrs, 4, body, strlen(body), date, (int64_t)now, "s3cr3t", &e,
                         msg, sizeof msg) == -1); /* another operation */
@@ -147,4 +202,51 @@ TEST(kinesis_sigv4_verify)
     CHECK(kn_sig_parse("Bearer x", &sig, &e, msg, sizeof msg) == -1 && e == KN_MISSING_AUTH);
     CHECK(kn_sig_parse("AWS4-HMAC-SHA256 Credential=A/2024/us/k/aws4_request, SignedHeaders=host, "
                        "Signature=00", &sig, &e, msg, sizeof msg) == -1 && e == KN_INVALID_SIGNATURE);
+}
+
+/* kn_base64_decode answers as EVP_DecodeBlock does, on canonical text (the
+ * SIMD blocks and the table) and on every other (handed to OpenSSL). */
+static int b64_same(const char *in, size_t n)
+{
+    unsigned char a[1024 + 64], b[1024 + 64];
+    memset(a, 0xAA, sizeof a), memset(b, 0xAA, sizeof b);
+    int x = kn_base64_decode(a, in, n);
+    int y = n ? EVP_DecodeBlock(b, (const unsigned char *)in, (int)n) : 0;
+    return x == y && (x < 0 || !memcmp(a, b, (size_t)x)) && a[n / 4 * 3] == 0xAA;
+}
+
+TEST(kinesis_base64_decode)
+{
+    static const char *cases[] = {"", "e30=", "eyJhIjoxfQ==", "QQ==", "QUI=", "QUJD", "Q===", "====",
+                                  "QQ=A", "=QQQ", "QUJ", "QUJDR", "  QUJD", "QUJD  ", "QUJD\n",
+                                  "QU JD", "QUJ@", "QUJ\x80", "QUJD-", "A=BC", "QQ==QQ=="};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        CHECK_MSG(b64_same(cases[i], strlen(cases[i])), "case %zu", i);
+    /* every length to 1 KiB, then one character spoiled at each place */
+    unsigned char raw[768];
+    char text[1024 + 8];
+    for (size_t i = 0; i < sizeof raw; i++) raw[i] = (unsigned char)(i * 131 + 7);
+    for (int len = 0; len <= 768; len++) {
+        int n = EVP_EncodeBlock((unsigned char *)text, raw, len);
+        CHECK_MSG(b64_same(text, (size_t)n), "length %d", len);
+        unsigned char out[800];
+        CHECK(kn_base64_decode(out, text, (size_t)n) == (len + 2) / 3 * 3 && !memcmp(out, raw, (size_t)len));
+    }
+    int n = EVP_EncodeBlock((unsigned char *)text, raw, 768);
+    static const char bad[] = {'=', '@', ' ', '\n', '-', '\0', (char)0xC3, '.'};
+    for (int at = 0; at < n; at += 7)
+        for (size_t k = 0; k < sizeof bad; k++) {
+            char t[1024 + 8];
+            memcpy(t, text, (size_t)n);
+            t[at] = bad[k];
+            CHECK_MSG(b64_same(t, (size_t)n), "at %d char 0x%02x", at, (unsigned char)bad[k]);
+        }
+    /* the largest record: 1 MiB decoded, AWS's record cap */
+    size_t big = (size_t)1 << 20;
+    unsigned char *src = malloc(big), *dst = malloc(big + 64);
+    char *enc = malloc(big / 3 * 4 + 8);
+    for (size_t i = 0; i < big; i++) src[i] = (unsigned char)(i ^ (i >> 8));
+    int en = EVP_EncodeBlock((unsigned char *)enc, src, (int)big);
+    CHECK(kn_base64_decode(dst, enc, (size_t)en) == (int)((big + 2) / 3 * 3) && !memcmp(dst, src, big));
+    free(src), free(dst), free(enc);
 }
