@@ -4,15 +4,21 @@
  *
  *   {"bucket": {"x": "ts", "y": ["n", "cost"], "points": 500, "agg": "sum"}}
  *
- *   WITH q AS (<the query>),
- *        r AS (SELECT count(*) n, min(x) lo, max(x) hi FROM q),
- *        k AS (the bucket: none when n <= points; numbers: (hi - lo) / points
- *              wide; timestamps / dates: the first prefix of
+ *   WITH "sluice bucket q" AS (<the query>),
+ *        "sluice bucket r" AS (SELECT count(*) n, min(x) lo, max(x) hi FROM q),
+ *        "sluice bucket k" AS (the bucket: none when n <= points; numbers:
+ *              (hi - lo) / points wide; timestamps / dates: the first prefix of
  *              'YYYY-MM-DDTHH:MM:SS' (second, minute, hour, day, month,
  *              year) with at most `points` values over [lo, hi]; other
  *              text: none)
- *   SELECT <x bucketed> AS x, agg(y1) AS y1, ... FROM q, k GROUP BY 1
- *   ORDER BY 1 LIMIT <points, or 10000 for unbucketed text>
+ *   SELECT <x bucketed> AS x, agg(y1) AS y1, ... FROM "sluice bucket q" AS q,
+ *   "sluice bucket k" AS k GROUP BY 1 ORDER BY 1 LIMIT <points, or 10000 for unbucketed text>
+ *
+ * The CTE names have a space, which no lake table's name has: the query's
+ * own tables (CTAS lets a user make one called q, r or k) stay visible in
+ * it, where a plain q would shadow them ("circular reference: q").  The
+ * query's trailing semicolons and comments are cut (sql_end): a ';' before
+ * a last "-- comment" would otherwise end the statement inside the WITH.
  *
  * One statement: q is referenced twice, so SQLite materialises it once.
  * The query's :name parameters stay as they are (bound as before).  Column
@@ -103,11 +109,12 @@ static int parse(const char *json, bucket *b, char *err, size_t errlen)
 static void bucket_cte(ut_buf *o, const bucket *b)
 {
     long long P = (long long)b->points;
-    ut_buf_puts(o, "), r AS (SELECT count(*) AS n, min(");
+    ut_buf_puts(o, "), \"sluice bucket r\" AS (SELECT count(*) AS n, min(");
     ident(o, b->x);
     ut_buf_puts(o, ") AS lo, max(");
     ident(o, b->x);
-    ut_buf_printf(o, ") AS hi FROM q), k AS (SELECT lo, hi, CASE WHEN n <= %lld THEN 0 "
+    ut_buf_printf(o, ") AS hi FROM \"sluice bucket q\"), "
+                     "\"sluice bucket k\" AS (SELECT lo, hi, CASE WHEN n <= %lld THEN 0 "
                      "WHEN typeof(lo) IN ('integer', 'real') THEN -1 "
                      "WHEN julianday(lo) IS NULL OR julianday(hi) IS NULL THEN 0 "
                      "WHEN (julianday(hi) - julianday(lo)) * 86400 < %lld THEN 19 "
@@ -115,20 +122,48 @@ static void bucket_cte(ut_buf *o, const bucket *b)
                      "WHEN (julianday(hi) - julianday(lo)) * 24 < %lld THEN 13 "
                      "WHEN julianday(hi) - julianday(lo) < %lld THEN 10 "
                      "WHEN (julianday(hi) - julianday(lo)) / 30.44 < %lld THEN 7 ELSE 4 END AS len "
-                     "FROM r) ",
+                     "FROM \"sluice bucket r\") ",
                   P, P, P, P, P, P);
+}
+
+/* The length of sql without what ends it and is not a token: whitespace,
+ * ';' and comments (strings and quoted names skipped as SQLite reads them;
+ * an unterminated one runs to the end). */
+static size_t sql_end(const char *sql)
+{
+    size_t i = 0, end = 0, n = strlen(sql);
+    while (i < n) {
+        char c = sql[i];
+        if (c == '-' && sql[i + 1] == '-') {
+            while (i < n && sql[i] != '\n') i++;
+        } else if (c == '/' && sql[i + 1] == '*') {
+            const char *e = strstr(sql + i + 2, "*/");
+            i = e ? (size_t)(e - sql) + 2 : n;
+        } else if (c == ';' || c == ' ' || c == '\n' || c == '\t' || c == '\r' || c == '\f') {
+            i++;
+        } else if (c == '\'' || c == '"' || c == '`' || c == '[') {
+            char q = c == '[' ? ']' : c;
+            for (i++; i < n; i++)
+                if (sql[i] == q) {
+                    if (q != ']' && sql[i + 1] == q) i++;
+                    else break;
+                }
+            i = i < n ? i + 1 : n;
+            end = i;
+        } else {
+            end = ++i;
+        }
+    }
+    return end;
 }
 
 int sv_bucket_sql(const char *sql, const char *json, char **out, char *err, size_t errlen)
 {
     bucket b;
     if (parse(json, &b, err, errlen)) return -1;
-    size_t n = strlen(sql);
-    while (n && (sql[n - 1] == ';' || sql[n - 1] == ' ' || sql[n - 1] == '\n' || sql[n - 1] == '\t' ||
-                 sql[n - 1] == '\r'))
-        n--;
+    size_t n = sql_end(sql);
     ut_buf o = {0};
-    ut_buf_puts(&o, "WITH q AS (");
+    ut_buf_puts(&o, "WITH \"sluice bucket q\" AS (");
     ut_buf_put(&o, sql, n);
     ut_buf_puts(&o, "\n");
     bucket_cte(&o, &b);
@@ -147,7 +182,8 @@ int sv_bucket_sql(const char *sql, const char *json, char **out, char *err, size
         ut_buf_puts(&o, ") AS ");
         ident(&o, b.y[i]);
     }
-    ut_buf_printf(&o, " FROM q, k GROUP BY 1 ORDER BY 1 LIMIT %d", BUCKET_MAX_POINTS);
+    ut_buf_printf(&o, " FROM \"sluice bucket q\" AS q, \"sluice bucket k\" AS k GROUP BY 1 "
+                      "ORDER BY 1 LIMIT %d", BUCKET_MAX_POINTS);
     *out = ut_strdup(ut_buf_cstr(&o));
     ut_buf_free(&o);
     return 0;

@@ -19,7 +19,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     json[size] = 0;
     char err[512], *out = NULL;
     if (sv_bucket_sql(SQL, json, &out, err, sizeof err) == 0) {
-        if (strncmp(out, "WITH q AS (" "SELECT 1 AS a, 2 AS \"b c\"", 36)) __builtin_trap();
+        static const char head[] = "WITH \"sluice bucket q\" AS (" "SELECT 1 AS a, 2 AS \"b c\"";
+        if (strncmp(out, head, sizeof head - 1)) __builtin_trap();
         size_t quotes = 0;
         for (const char *p = out; *p; p++) quotes += *p == '"';
         if (quotes % 2) __builtin_trap();
