@@ -107,7 +107,9 @@ static int run(sq_engine *e, const char *sql, sq_format fmt, const char *outpath
         lg_error("sql", "%s", oe[0] ? oe : err);
         rc = 1;
     }
-    if (sq_out_finish(o)) {
+    /* A failed Parquet result is not finished: no footer on stdout (a reader
+     * refuses it), no -o file (its .tmp is removed), as the server does. */
+    if (!(rc && fmt == SQ_FMT_PARQUET) && sq_out_finish(o)) {
         lg_error("sql", "%s", sq_out_error(o));
         rc = 1;
     }

@@ -149,6 +149,9 @@ static void *produce(void *arg)
     ut_buf plan = {0};
     if (q->stats) query_plan(q, &plan);
     int64_t n = sq_query(q->e, q->sql, &outer, q->err, sizeof q->err);
+    /* stopped by the output (a Parquet column's type, a value too long): its reason */
+    if (n < 0 && !q->truncated && !q->cancelled && sq_out_error(o)[0])
+        snprintf(q->err, sizeof q->err, "%s", sq_out_error(o));
     /* A failed Parquet result gets no footer: a reader refuses the file
      * rather than take the rows before the failure for the whole result. */
     int fin = n < 0 && !q->truncated && q->fmt == SQ_FMT_PARQUET ? 0 : sq_out_finish(o);

@@ -1,6 +1,7 @@
 /* Result output: aligned table, CSV, TSV, NDJSON, JSON, Parquet — all streamed
- * (the table and Parquet formats look at the first SQ_OUT_SAMPLE rows to
- * choose widths / types, then stream). */
+ * (the table and Parquet formats look at the first SQ_OUT_SAMPLE rows, or
+ * fewer once they hold SQ_OUT_SAMPLE_BYTES, to choose widths / types, then
+ * stream). */
 #include "sql/output.h"
 #include "sql/sq_int.h"
 
@@ -9,6 +10,8 @@
 #include <string.h>
 
 #define SQ_OUT_SAMPLE 1000
+/* ... or fewer, once they hold this much (1000 wide rows would be GBs) */
+#define SQ_OUT_SAMPLE_BYTES ((size_t)16 << 20)
 #define SQ_OUT_MAX_WIDTH 60
 /* A Parquet stream (no path) holds one row group in memory: keep it small. */
 #define SQ_OUT_STREAM_RG_ROWS (64 << 10)
@@ -22,12 +25,14 @@ struct sq_out {
     /* sample (table, parquet) */
     sqlite3_value ***sample;
     int nsample;
+    size_t sample_bytes;
     int *width;
     int sampling;
     /* parquet */
     char *path, *tmp;
     pq_writer *w;
     int *ptype; /* SQLITE_INTEGER, SQLITE_FLOAT, SQLITE_TEXT */
+    int *dtype; /* the same from the columns' declared types (0: none), at the header */
     char err[512];
     ut_buf b;
 };
@@ -77,6 +82,7 @@ void sq_out_destroy(sq_out *o)
     free(o->names);
     free(o->width);
     free(o->ptype);
+    free(o->dtype);
     pq_writer_destroy(o->w);
     if (o->tmp) remove(o->tmp);
     free(o->tmp);
@@ -197,18 +203,23 @@ static int stream_write(void *ctx, const void *p, size_t n)
     return fwrite(p, 1, n, ctx) == n ? 0 : -1;
 }
 
-static int parquet_open(sq_out *o, sqlite3_stmt *st)
+/* The Parquet type of a declared column type: SQLite's affinity rules. */
+static int decl_type(const char *d)
+{
+    if (!d) return 0;
+    if (sqlite3_strlike("%INT%", d, 0) == 0) return SQLITE_INTEGER;
+    if (sqlite3_strlike("%REAL%", d, 0) == 0 || sqlite3_strlike("%DOUB%", d, 0) == 0 ||
+        sqlite3_strlike("%FLOA%", d, 0) == 0)
+        return SQLITE_FLOAT;
+    return SQLITE_TEXT;
+}
+
+static int parquet_open(sq_out *o)
 {
     pq_column_spec *specs = ut_calloc((size_t)o->ncols, sizeof *specs);
     o->ptype = ut_calloc((size_t)o->ncols, sizeof *o->ptype);
     for (int i = 0; i < o->ncols; i++) {
-        const char *d = st ? sqlite3_column_decltype(st, i) : NULL;
-        int t = 0;
-        if (d && sqlite3_strlike("%INT%", d, 0) == 0) t = SQLITE_INTEGER;
-        else if (d && (sqlite3_strlike("%REAL%", d, 0) == 0 || sqlite3_strlike("%DOUB%", d, 0) == 0 ||
-                       sqlite3_strlike("%FLOA%", d, 0) == 0))
-            t = SQLITE_FLOAT;
-        else if (d) t = SQLITE_TEXT;
+        int t = o->dtype ? o->dtype[i] : 0;
         /* observed types of the sample refine or decide */
         int seen = 0;
         for (int r = 0; r < o->nsample; r++) {
@@ -342,11 +353,11 @@ static void table_header(sq_out *o)
 }
 
 /* End the sample: decide widths / types, emit the buffered rows. */
-static int end_sample(sq_out *o, sqlite3_stmt *st)
+static int end_sample(sq_out *o)
 {
     o->sampling = 0;
     if (o->fmt == SQ_FMT_TABLE) table_header(o);
-    else if (parquet_open(o, st)) return -1;
+    else if (parquet_open(o)) return -1;
     for (int r = 0; r < o->nsample; r++)
         if (emit(o, o->sample[r])) return -1;
     free_sample(o);
@@ -363,6 +374,10 @@ static int on_header(void *ctx, sqlite3_stmt *st)
     for (int i = 0; i < o->ncols; i++) {
         const char *n = sqlite3_column_name(st, i);
         o->names[i] = ut_strdup(n ? n : "?");
+    }
+    if (o->fmt == SQ_FMT_PARQUET) { /* now: a result without rows has no statement at its end */
+        o->dtype = ut_calloc((size_t)o->ncols, sizeof *o->dtype);
+        for (int i = 0; i < o->ncols; i++) o->dtype[i] = decl_type(sqlite3_column_decltype(st, i));
     }
     if (o->fmt == SQ_FMT_CSV || o->fmt == SQ_FMT_TSV) {
         for (int i = 0; i < o->ncols; i++) {
@@ -385,7 +400,12 @@ static int on_row(void *ctx, sqlite3_stmt *st)
         if (o->nsample % 64 == 0)
             o->sample = ut_realloc(o->sample, (size_t)(o->nsample + 64) * sizeof *o->sample);
         o->sample[o->nsample++] = vals;
-        if (o->nsample >= SQ_OUT_SAMPLE) return end_sample(o, st);
+        for (int i = 0; i < n; i++) { /* bytes of text and blobs only: no conversion of numbers */
+            int t = sqlite3_value_type(vals[i]);
+            size_t vb = t == SQLITE_TEXT || t == SQLITE_BLOB ? (size_t)sqlite3_value_bytes(vals[i]) : 8;
+            o->sample_bytes += 16 + vb;
+        }
+        if (o->nsample >= SQ_OUT_SAMPLE || o->sample_bytes >= SQ_OUT_SAMPLE_BYTES) return end_sample(o);
         return 0;
     }
     int rc = emit(o, vals);
@@ -404,7 +424,7 @@ void sq_out_sink(sq_out *o, sq_sink *s)
 int sq_out_finish(sq_out *o)
 {
     if (!o->header_done && o->fmt != SQ_FMT_PARQUET) return 0;
-    if (o->sampling && end_sample(o, NULL)) return -1;
+    if (o->sampling && end_sample(o)) return -1;
     if (o->fmt == SQ_FMT_JSON) ut_buf_puts(&o->b, o->nrows ? "\n]\n" : "[]\n");
     if (o->b.len) fwrite(o->b.p, 1, o->b.len, o->f);
     ut_buf_reset(&o->b);
