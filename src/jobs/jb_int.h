@@ -99,10 +99,13 @@ void jb__deps_free(char **v, int n);
  * message that never contains the value. */
 int jb__secret(const cf_config *cf, const char *name, char *out, char *err, size_t errlen);
 
-/* Secret values a run used, to cut from anything it reports. */
+/* Secret values a run used, to cut from anything it reports.  A run that
+ * would use more than JB_REDACT_MAX fails its template (tmpl.c): a value
+ * not remembered would be reported as it is. */
+#define JB_REDACT_MAX 64
 typedef struct jb_redact {
-    char *v[16];
-    char name[16][96];
+    char *v[JB_REDACT_MAX];
+    char name[JB_REDACT_MAX][96];
     int n;
 } jb_redact;
 void jb__redact_free(jb_redact *r);

@@ -141,15 +141,19 @@ static void plain_value(const jb_vars *v, const char *name, char out[96])
     else snprintf(out, 96, "%d", v->iterations > 0 ? v->iterations : 1);
 }
 
-/* Remember a secret's value so that reports can cut it out. */
-static void remember(jb_redact *r, const char *name, const char *val)
+/* Remember a secret's value so that reports can cut it out.  0, or -1
+ * when r is full (the value must then not be used: nothing would cut it). */
+static int remember(jb_redact *r, const char *name, const char *val, char *err, size_t errlen)
 {
-    if (!r || !val[0]) return;
+    if (!r || !val[0]) return 0;
     for (int i = 0; i < r->n; i++)
-        if (!strcmp(r->name[i], name)) return;
-    if (r->n >= (int)(sizeof r->v / sizeof r->v[0])) return;
+        if (!strcmp(r->name[i], name)) return 0;
+    if (r->n >= JB_REDACT_MAX)
+        return ut_err(err, errlen, "secret '%s': a run uses at most %d secrets (each is cut from "
+                      "what the run reports)", name, JB_REDACT_MAX);
     snprintf(r->name[r->n], sizeof r->name[r->n], "%s", name);
     r->v[r->n++] = ut_strdup(val);
+    return 0;
 }
 
 /* {{account.F}}: field F of the run's account; {{account_secret.F}}: the
@@ -173,7 +177,7 @@ static int account_value(const jb_vars *v, const char *name, ut_buf *out, jb_red
         rc = jb__secret(v->cf, ut_buf_cstr(&val), sv, e2, sizeof e2);
         if (rc) ut_err(err, errlen, "template variable '{{%s}}': account %s: %s", name,
                        v->account ? v->account : "?", e2);
-        else ut_buf_puts(out, sv), remember(r, ut_buf_cstr(&val), sv);
+        else if (!(rc = remember(r, ut_buf_cstr(&val), sv, err, errlen))) ut_buf_puts(out, sv);
         memset(sv, 0, JB_MAX_SECRET_BYTES);
         free(sv);
     }
@@ -207,9 +211,8 @@ static int put_value(const jb_vars *v, const char *name, ut_buf *out, jb_redact 
         char *val = ut_malloc(JB_MAX_SECRET_BYTES);
         int rc = jb__secret(v->cf, name + 7, val, e2, sizeof e2);
         if (rc) ut_err(err, errlen, "template variable '{{%s}}': %s", name, e2);
-        else {
+        else if (!(rc = remember(r, name + 7, val, err, errlen))) {
             ut_buf_puts(out, val);
-            remember(r, name + 7, val);
         }
         memset(val, 0, JB_MAX_SECRET_BYTES);
         free(val);
