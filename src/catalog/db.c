@@ -413,8 +413,10 @@ static const char *const ct_sql[S__COUNT] = {
                             "AND id > ?3)) ORDER BY finished_ms, id LIMIT ?4",
     [S_RUN_LOG_PUT] = "INSERT OR REPLACE INTO run_logs(run_id, attempt, job, created_ms, text) "
                       "VALUES(?1, ?2, ?3, ?4, ?5)",
-    [S_RUN_LOG_PRUNE] = "DELETE FROM run_logs WHERE job = ?1 AND run_id < (SELECT run_id FROM "
-                        "run_logs WHERE job = ?1 ORDER BY run_id DESC LIMIT 1 OFFSET ?2)",
+    /* by write order (rowid: INSERT OR REPLACE gives a new one), not run id:
+     * an old run's late attempt is the newest log, not the first to go */
+    [S_RUN_LOG_PRUNE] = "DELETE FROM run_logs WHERE job = ?1 AND rowid < (SELECT rowid FROM "
+                        "run_logs WHERE job = ?1 ORDER BY rowid DESC LIMIT 1 OFFSET ?2)",
     [S_RUN_LOG_GET] = "SELECT attempt, created_ms, text FROM run_logs WHERE run_id = ?1 "
                       "ORDER BY attempt",
     [S_RUN_COUNTS] = "SELECT job, state, count(*) FROM runs GROUP BY job, state ORDER BY job, state",
