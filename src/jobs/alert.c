@@ -28,7 +28,21 @@ static size_t drop(char *p, size_t size, size_t n, void *arg)
     return *seen > ALERT_ANSWER_MAX ? 0 : size * n; /* 0: curl stops reading */
 }
 
+/* CURLOPT_XFERINFOFUNCTION: a set *stop ends the POST (curl calls this
+ * about once a second while it waits). */
+static int cancelled(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
+{
+    (void)dt, (void)dn, (void)ut, (void)un;
+    return __atomic_load_n((const int *)arg, __ATOMIC_ACQUIRE) != 0;
+}
+
 int jb__alert_post(const char *url, const char *text, char *err, size_t errlen)
+{
+    return jb__alert_post_cancel(url, text, NULL, err, errlen);
+}
+
+int jb__alert_post_cancel(const char *url, const char *text, const int *stop, char *err,
+                          size_t errlen)
 {
     ut_buf body = {0};
     ut_buf_puts(&body, "{\"text\":");
@@ -51,6 +65,11 @@ int jb__alert_post(const char *url, const char *text, char *err, size_t errlen)
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, drop);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &seen);
+    if (stop) {
+        curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+        curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, cancelled);
+        curl_easy_setopt(h, CURLOPT_XFERINFODATA, (void *)stop);
+    }
     CURLcode rc = curl_easy_perform(h);
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
     curl_slist_free_all(hd);

@@ -192,7 +192,7 @@ static int notify(jb__builtin *b, const char *alert, const char *text)
     if (b->r->cf->alerts.webhook[0]) {
         ut_buf url = {0};
         rc = webhook_url(b->r, &url, err, sizeof err) ||
-             jb__alert_post(ut_buf_cstr(&url), text, err, sizeof err);
+             jb__alert_post_cancel(ut_buf_cstr(&url), text, &b->stop, err, sizeof err);
         ut_buf_free(&url);
         if (rc) lg_error("alerts", "%s: %s (sent again at the next check)", alert, err);
     }
@@ -551,7 +551,7 @@ void jb__builtin_stop(jb_runtime *r)
     jb__builtin *b = r->builtin;
     if (!b) return;
     pthread_mutex_lock(&b->mu);
-    b->stop = 1;
+    __atomic_store_n(&b->stop, 1, __ATOMIC_RELEASE); /* (a webhook's POST reads it: ends) */
     pthread_cond_broadcast(&b->cv);
     pthread_mutex_unlock(&b->mu);
     if (b->started) pthread_join(b->th, NULL);

@@ -354,6 +354,9 @@ void jb__snap_alert_record(const jb_task_ctx *ctx, const char *lake_table,
                            const jb_schema_change *x, ut_buf *b);
 /* POST {"text": text} to a webhook (alert.c).  0 / -1 with a message. */
 int jb__alert_post(const char *url, const char *text, char *err, size_t errlen);
+/* The same, ended (-1) within about a second once *stop is set (atomically). */
+int jb__alert_post_cancel(const char *url, const char *text, const int *stop, char *err,
+                          size_t errlen);
 
 /* A file a collect run stored (collect_files.c). */
 typedef struct jb_stored_file {
