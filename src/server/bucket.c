@@ -169,10 +169,12 @@ int sv_bucket_sql(const char *sql, const char *json, char **out, char *err, size
     bucket_cte(&o, &b);
     ut_buf_puts(&o, "SELECT CASE WHEN k.len = 0 OR (k.len = -1 AND k.hi = k.lo) THEN q.");
     ident(&o, b.x);
-    ut_buf_printf(&o, " WHEN k.len = -1 THEN k.lo + CAST((q.");
+    /* (x = hi is bucket `points`, one too many: it joins the last) */
+    ut_buf_printf(&o, " WHEN k.len = -1 THEN k.lo + min(CAST((q.");
     ident(&o, b.x);
-    ut_buf_printf(&o, " - k.lo) / ((k.hi - k.lo) / %lld.0) AS INTEGER) * ((k.hi - k.lo) / %lld.0) "
-                      "ELSE substr(q.", (long long)b.points, (long long)b.points);
+    ut_buf_printf(&o, " - k.lo) / ((k.hi - k.lo) / %lld.0) AS INTEGER), %lld) * "
+                      "((k.hi - k.lo) / %lld.0) ELSE substr(q.",
+                  (long long)b.points, (long long)b.points - 1, (long long)b.points);
     ident(&o, b.x);
     ut_buf_puts(&o, ", 1, k.len) END AS ");
     ident(&o, b.x);
