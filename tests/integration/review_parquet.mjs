@@ -6,6 +6,8 @@
 //     output"; the file has no footer;
 //   - wide rows: 200 rows of 1 MB each stream with the server's RSS flat
 //     (the sample of 1000 rows held them all: ~200 MB), as CSV does;
+//   - 200 columns of distinct 4 KB strings: the dictionaries count against
+//     the row group's 16 MiB (they were 4 bytes a value: ~500 MB held);
 //   - a result with no rows keeps its columns' types (an INTEGER column
 //     came out VARCHAR: its types were decided after the statement ended);
 //   - a client that leaves mid-stream, 12 times (more than the 8 query
@@ -87,6 +89,25 @@ await R.guard('parquet_wide_rows_memory_bounded', async () => {
     for (let x = 1; x <= 200; x++) len += String(x).length + 1000000;
     if (Number(got.n) !== 200 || Number(got.len) !== len) p.push(`DuckDB: ${got.n} rows, ${got.len} bytes; want 200, ${len}`);
     R.check('parquet_wide_rows_memory_bounded', p);
+});
+
+await R.guard('parquet_many_dictionary_columns_memory_bounded', async () => {
+    // 200 text columns of distinct 4 KB values: each value went into its
+    // column's dictionary (up to 1 MiB each) while row_group_bytes counted
+    // 4 bytes for it: ~500 MB held under a 16 MiB row group cap
+    const p = [];
+    const cols = Array.from({ length: 200 }, (_, i) => `printf('%d-%d-%.*c', x, ${i}, 4000, 'a') AS c${i}`).join(', ');
+    const d = await query({ sql: gen(300, cols), format: 'parquet' });
+    console.log(`# 200 columns x 300 rows of 4 KB values: server RSS grew ${d.rssGrewMb.toFixed(0)} MB`);
+    if (d.code !== 200 || d.trailers['x-sluice-error']) p.push(`status ${d.code} ${JSON.stringify(d.trailers)}`);
+    if (d.rssGrewMb > 250) p.push(`server RSS grew ${d.rssGrewMb.toFixed(0)} MB`);
+    const file = path.join(T, 'dict.parquet');
+    fs.writeFileSync(file, d.bytes);
+    const db = await openDuck();
+    const [got] = await db.objs(`SELECT count(*)::BIGINT AS n, count(DISTINCT c199)::BIGINT AS d FROM read_parquet(${sqlStr(file)})`);
+    db.close();
+    if (Number(got.n) !== 300 || Number(got.d) !== 300) p.push(`DuckDB: ${got.n} rows, ${got.d} distinct`);
+    R.check('parquet_many_dictionary_columns_memory_bounded', p);
 });
 
 await R.guard('parquet_no_rows_keeps_types', async () => {
