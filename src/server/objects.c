@@ -14,7 +14,7 @@
  * "compare":.. (counter: the previous period's column)}};
  * every {{name}} of the SQL must be defined.  A dashboard's: {"name",
  * "params":[definitions shared by its widgets],"refresh_s":N (0, or 5 to
- * 86400),"widgets":[{"query":ID,"title":..,"width":1..4}]}.  Reading needs a
+ * 86400),"widgets":[{"query":ID | "text":"..","title":..,"width":1..4}]}.  Reading needs a
  * query token (either kind); writing a write token (or none configured:
  * the server listens on loopback, as for the jobs API). */
 #include "server/sv_int.h"
@@ -40,6 +40,7 @@ static void spec_free(spec_fields *s)
     free(s->widgets);
 }
 
+#define MAX_WIDGET_TEXT 4096 /* a text widget's text */
 #define KEY(f, k) ((f).key_len == sizeof k - 1 && !memcmp((f).key, k, sizeof k - 1))
 
 static int check_chart(const char *j, size_t n, char *err, size_t errlen)
@@ -71,18 +72,20 @@ static int check_widgets(const char *j, size_t n, char *err, size_t errlen)
     while (rc == 1 && (rc = js_array_next(a, &el, &en, &off, err, errlen)) == 1) {
         js_field f;
         int64_t q = 0, w = 1;
+        int text = 0;
         if (++count > MAX_WIDGETS) rc = ut_err(err, errlen, "more than %d widgets", MAX_WIDGETS);
         int r2 = rc < 0 || js_obj_begin(p, el, en, err, errlen) ? -1 : 1;
         while (r2 == 1 && (r2 = js_obj_next(p, &f, err, errlen)) == 1) {
             if (KEY(f, "query") && f.v.kind == JS_INT) q = f.v.i;
             else if (KEY(f, "width") && f.v.kind == JS_INT) w = f.v.i;
+            else if (KEY(f, "text") && f.v.kind == JS_STRING && f.v.n <= MAX_WIDGET_TEXT) text = 1;
             else if (!(KEY(f, "title") && f.v.kind == JS_STRING))
                 r2 = ut_err(err, errlen, "widget %d: field '%.*s' is not valid", count,
                             (int)(f.key_len > 40 ? 40 : f.key_len), f.key);
         }
-        if (r2 == 0 && (q <= 0 || w < 1 || w > 4))
-            r2 = ut_err(err, errlen, "widget %d: needs \"query\" (a saved query's id) and a "
-                        "\"width\" of 1 to 4", count);
+        if (r2 == 0 && ((q <= 0) == !text || w < 1 || w > 4))
+            r2 = ut_err(err, errlen, "widget %d: needs \"query\" (a saved query's id) or \"text\" "
+                        "(at most %d bytes), and a \"width\" of 1 to 4", count, MAX_WIDGET_TEXT);
         if (r2 < 0) rc = -1;
     }
     js_parser_destroy(a);

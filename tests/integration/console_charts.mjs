@@ -166,6 +166,27 @@ await R.guard('enum_options_from_a_query', async () => {
     R.check('enum_options_from_a_query', p);
 });
 
+await R.guard('text_widget', async () => {
+    // a text widget added in the page: shown as text (markup in it stays text), saved in the spec
+    const p = [];
+    await page.evaluate(() => sessionStorage.setItem('sluice.token', 'wtok'));
+    await page.goto(`${srv.url}/dashboards/${dash.id}`);
+    await page.waitForSelector('#add-text', { timeout: 10000 });
+    await page.fill('#add-text', '# About\n\nThese charts count <b>events</b> from t1_events.');
+    await page.click('#add-text-widget');
+    await page.waitForSelector('.widget[data-text="1"] p.widget-text', { timeout: 10000 });
+    const t = await page.textContent('.widget[data-text="1"]');
+    if (!/About/.test(t) || !/These charts count <b>events<\/b> from t1_events\./.test(t)) p.push(`text widget: ${t}`);
+    if (await page.$('.widget[data-text="1"] b')) p.push('markup in a text widget became markup');
+    const got = await (await fetch(`${srv.url}/v1/dashboards/${dash.id}`, { headers: { Authorization: 'Bearer rtok' } })).json();
+    if (!got.spec.widgets.some((w) => w.text && w.text.includes('<b>events</b>'))) p.push(`spec: ${JSON.stringify(got.spec.widgets)}`);
+    const bad = await fetch(`${srv.url}/v1/dashboards`, { method: 'POST', headers: { Authorization: 'Bearer wtok' },
+        body: JSON.stringify({ spec: { name: 'x', widgets: [{ text: 'a', query: ids.pie, width: 2 }] } }) });
+    if (bad.status !== 400) p.push(`text and query in one widget: ${bad.status}`);
+    await page.evaluate(() => sessionStorage.setItem('sluice.token', 'rtok'));
+    R.check('text_widget', p);
+});
+
 await R.guard('bucket_api_checks', async () => {
     const p = [];
     const bad = [[{ x: 'a', y: ['a'], points: 1 }, /points/], [{ x: 'a', y: ['a'], agg: 'median' }, /agg/],

@@ -1,4 +1,4 @@
-// Dashboards: a grid of saved-query widgets with shared parameters (their
+// Dashboards: a grid of saved-query widgets (and text ones) with shared parameters (their
 // values go to every widget's query by name, and live in the URL as
 // ?p.NAME=value), auto-refresh, and a read-only view (?view=1) to share.
 import { apiJson, h, table } from './api.js';
@@ -56,6 +56,12 @@ export function dashPage(el, id, search) {
             ps.length ? h('button', { type: 'submit', id: 'dash-apply' }, 'Apply') : '');
     }
     async function drawWidget(w, box) {
+        if (w.text !== undefined) { /* text: paragraphs at blank lines, "# " lines as headings; never markup */
+            box.replaceChildren(...(w.title ? [h('h2', null, w.title)] : []), ...String(w.text).split(/\n\s*\n/).map((p) =>
+                /^#\s/.test(p) ? h('h3', null, p.replace(/^#\s+/, '')) : h('p', { class: 'widget-text' }, p)));
+            box.dataset.text = '1';
+            return;
+        }
         const q = queries.get(w.query);
         const head = h('h2', null, w.title || (q ? q.spec.name : `query ${w.query}`));
         try {
@@ -87,7 +93,7 @@ export function dashPage(el, id, search) {
         title.textContent = dash.spec.name;
         document.title = `${dash.spec.name} · sluice`;
         grid.replaceChildren(...(dash.spec.widgets || []).map((w) =>
-            h('article', { class: `widget w${w.width || 2}`, dataset: { query: w.query } }, h('p', { class: 'note' }, 'Loading…'))));
+            h('article', { class: `widget w${w.width || 2}`, dataset: w.text !== undefined ? { text: '1' } : { query: w.query } }, h('p', { class: 'note' }, 'Loading…'))));
         drawParams();
         drawEdit();
         clearInterval(timer);
@@ -109,12 +115,16 @@ export function dashPage(el, id, search) {
         const wsel = h('select', { id: 'add-width' }, [1, 2, 3, 4].map((n) => h('option', { value: n, selected: n === 2 }, `${n} of 4`)));
         const pn = h('input', { id: 'new-param-name', size: 12 }), pd = h('input', { id: 'new-param-default', size: 12 });
         const pt = h('select', { id: 'new-param-type' }, ['date', 'daterange', 'text', 'number'].map((t) => h('option', { value: t }, t)));
+        const tx = h('textarea', { id: 'add-text', rows: 2, cols: 40, maxlength: 4096 });
         const rf = h('input', { id: 'dash-refresh', type: 'number', min: '0', max: '86400', value: dash.spec.refresh_s || 0 });
         const spec = () => ({ ...dash.spec });
         edit.replaceChildren(h('h2', null, 'Edit'),
             h('div', { class: 'toolbar' }, h('label', { for: 'add-query' }, 'Saved query'), qsel, h('label', { for: 'add-width' }, 'Width'), wsel,
                 h('button', { type: 'button', id: 'add-widget', onclick: () => save({ ...spec(),
                     widgets: [...(dash.spec.widgets || []), { query: Number(qsel.value), width: Number(wsel.value) }] }) }, 'Add widget')),
+            h('div', { class: 'toolbar' }, h('label', { for: 'add-text' }, 'Text'), tx,
+                h('button', { type: 'button', id: 'add-text-widget', onclick: () => tx.value.trim() && save({ ...spec(),
+                    widgets: [...(dash.spec.widgets || []), { text: tx.value, width: Number(wsel.value) }] }) }, 'Add text')),
             h('div', { class: 'toolbar' }, h('label', { for: 'new-param-name' }, 'Shared parameter'), pn,
                 h('label', { for: 'new-param-type' }, 'Type'), pt, h('label', { for: 'new-param-default' }, 'Default'), pd,
                 h('button', { type: 'button', id: 'add-param', onclick: () => save({ ...spec(),
