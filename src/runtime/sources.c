@@ -71,7 +71,8 @@ rt__sources *rt__sources_start(rt_runtime *rt, char *err, size_t errlen)
 {
     ut_error e = {0};
     rt__sources *s = ut_calloc(1, sizeof *s);
-    tl_opts o = {.journal = journal, .journal_ctx = rt, .progress = progress, .arg = s};
+    tl_opts o = {.journal = journal, .journal_ctx = rt, .progress = progress, .arg = s,
+                 .defer_recovery = 1};
     s->rt = rt;
     pthread_mutex_init(&s->mu, NULL);
     s->t = tl_create(rt->cf, &o, &e);

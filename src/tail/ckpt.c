@@ -189,14 +189,15 @@ int tl__ckpt_commit(tl__src *s, ut_error *e)
     return sync_dir(s->dir, e);
 }
 
-/* 1: the batch of the intent is in the target; 0: it is not. */
-static int landed(tl__src *s, const char *intent)
+/* 1: the batch of the intent is in the target; 0: it is not; -1 (only
+ * with defer_recovery): its server did not answer, ask again later. */
+static int landed(tl__src *s, const char *intent, char *why, size_t whylen)
 {
     unsigned long long before, id, off;
     int n;
-    char why[2048];
     if (sscanf(intent, "intent remote %llx %llu", &id, &off) == 2) {
-        int rc = tl__remote_has(s, id, off, why, sizeof why);
+        int rc = tl__remote_has(s, id, off, why, whylen);
+        if (rc == -2 && s->o && s->o->defer_recovery) return -1; /* a server that shall answer */
         if (rc < 0)
             lg_warn("tail", "source %s: cannot tell whether the last batch landed (%s): sending "
                     "it again, it may be duplicated", s->cf->name, why);
@@ -230,7 +231,12 @@ int tl__ckpt_recover(tl__src *s, ut_error *e)
     free(probe.ent);
     ut_buf_free(&b);
     if (rc) return -1;
-    if (landed(s, intent)) {
+    char why[2048] = "";
+    int has = landed(s, intent, why, sizeof why);
+    if (has < 0)
+        return ut_fail(e, UT_EIO, "source %s: cannot tell yet whether the last batch landed (%s): "
+                       "asking again before anything is sent", s->cf->name, why);
+    if (has) {
         for (int i = 0; i < s->nent; i++) free(s->ent[i]);
         s->nent = 0;
         if (tl__ckpt_commit(s, e) || tl__ckpt_load(s, e)) return -1;

@@ -122,6 +122,10 @@ static int src_init(tl__src *s, const cf_config *c, const cf_source *cf, ut_erro
     char err[512];
     if (ut_mkdir_p(s->dir, err, sizeof err)) return ut_fail(e, UT_EIO, "sources.%s: %s", cf->name, err);
     if (lock_dir(s, e) || tl__sink_open(s, e) || tl__ckpt_load(s, e)) return -1;
+    if (cf->url[0] && s->o && s->o->defer_recovery) {
+        s->recover_pending = 1; /* the lookup asks the remote server: in tl_run */
+        return 0;
+    }
     return tl__ckpt_recover(s, e);
 }
 
@@ -287,6 +291,11 @@ int tl_run(tl_shipper *t, volatile sig_atomic_t *stop, ut_error *e)
 {
     int64_t last_progress = tl__now_ms();
     int quiet_passes = 0;
+    for (int i = 0; i < t->n; i++) { /* a deferred recovery first: nothing is read before it */
+        if (!t->src[i].recover_pending) continue;
+        if (tl__ckpt_recover(&t->src[i], e)) return -1;
+        t->src[i].recover_pending = 0;
+    }
     while (!(stop && *stop)) {
         int busy = 0;
         for (int i = 0; i < t->n; i++) {

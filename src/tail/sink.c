@@ -142,7 +142,7 @@ static void drop_intent(tl__src *s)
 /* The table of the remote stream: what the server says its sink lands
  * (GET /v1/streams/<stream>: "table", which a custom sink.table changes),
  * else the default t1_<stream> with '-' and '.' as '_'. */
-static void table_name(tl__src *s, char *out, size_t n)
+static int table_name(tl__src *s, char *out, size_t n)
 {
     char url[2300];
     snprintf(url, sizeof url, "%.2048s/v1/streams/%s", s->cf->url, s->cf->stream);
@@ -153,26 +153,33 @@ static void table_name(tl__src *s, char *out, size_t n)
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 5L); /* a lookup at start: a dead peer */
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 15L);        /* must not hold a stop for long */
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     long code = 0;
     CURLcode cc = curl_easy_perform(c);
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-    const char *t = cc == CURLE_OK && code == 200 ? strstr(r.body, "\"table\":\"") : NULL;
+    if (cc != CURLE_OK || code == 429 || code >= 500) return -1; /* no answer: ask again later */
+    const char *t = code == 200 ? strstr(r.body, "\"table\":\"") : NULL;
     size_t k = t ? strcspn(t + 9, "\"") : 0;
     if (t && k && k < n && t[9 + k] == '"') {
         memcpy(out, t + 9, k);
         out[k] = 0;
-        if (ut_name_ok(UT_NAME_TABLE, out)) return;
+        if (ut_name_ok(UT_NAME_TABLE, out)) return 0;
     }
     snprintf(out, n, "t1_%s", s->cf->stream);
     for (char *p = out; *p; p++)
         if (*p == '-' || *p == '.') *p = '_';
+    return 0;
 }
 
 int tl__remote_has(tl__src *s, uint64_t id, uint64_t off, char *why, size_t whylen)
 {
     char url[2200], sql[512], table[128], auth[600];
-    table_name(s, table, sizeof table);
+    if (table_name(s, table, sizeof table)) {
+        snprintf(why, whylen, "%.1024s/v1/streams/%s: no answer", s->cf->url, s->cf->stream);
+        return -2;
+    }
     curl_easy_setopt(s->curl, CURLOPT_POST, 1L);
     snprintf(url, sizeof url, "%.2048s/v1/query?format=csv", s->cf->url);
     snprintf(sql, sizeof sql, "SELECT count(*) FROM \"%s\" WHERE file_id = '%016llx' AND "
@@ -190,14 +197,16 @@ int tl__remote_has(tl__src *s, uint64_t id, uint64_t off, char *why, size_t whyl
     curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(sql));
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 5L); /* a lookup at start: a dead peer */
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 15L);        /* must not hold a stop for long */
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     CURLcode cc = curl_easy_perform(c);
     curl_slist_free_all(h);
     long code = 0;
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
     if (cc != CURLE_OK || code != 200) {
         snprintf(why, whylen, "%s: %s %ld %.300s", url, curl_easy_strerror(cc), code, r.body);
-        return -1;
+        return cc != CURLE_OK || code == 429 || code >= 500 ? -2 : -1;
     }
     const char *nl = strchr(r.body, '\n');
     long n = nl ? strtol(nl + 1, NULL, 10) : -1;

@@ -98,6 +98,10 @@ typedef struct tl_opts {
      * itself (sluice tail: no server may run on that data_dir). */
     struct jr_stream *(*journal)(void *ctx, const char *stream, ut_error *e);
     void *journal_ctx;
+    /* A remote source's batch in flight at the last stop is looked up (a
+     * query to its server) when tl_run starts rather than in tl_create, so
+     * a dead peer cannot hold up the caller's start (sluice serve). */
+    int defer_recovery;
 } tl_opts;
 
 /* Check the config's sources and open their checkpoints (recovering a

@@ -75,6 +75,7 @@ typedef struct tl__src {
     /* targets */
     jr_stream *jr;
     int jr_borrowed;             /* jr is the owner's (tl_opts.journal): not closed here */
+    int recover_pending;         /* tl_opts.defer_recovery: tl_run settles state.next first */
     const tl_opts *o;
     void *curl;
     char url[2048];
@@ -93,7 +94,9 @@ int tl__ckpt_commit(tl__src *s, ut_error *e); /* state.next -> state */
 /* A state.next left by a crash: in force if the target holds its batch. */
 int tl__ckpt_recover(tl__src *s, ut_error *e);
 /* Remote: 1 if the batch whose first record is (file_id, file_offset) is in
- * the remote stream, 0 if not, -1 if the server cannot tell. */
+ * the remote stream, 0 if not, -1 if the server cannot tell (it answered:
+ * no such table or column), -2 if it did not answer (no connection, a
+ * timeout, 429, 5xx). */
 int tl__remote_has(tl__src *s, uint64_t id, uint64_t off, char *why, size_t whylen);
 tl__entry *tl__entry_add(tl__src *s, ut_error *e);
 void tl__entries_prune(tl__src *s, int64_t now_ms);

@@ -16,6 +16,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Reporter, Server, makeTmp, sleep, sluice } from '../node/lib/common.mjs';
 import http from 'node:http';
+import net from 'node:net';
 import { Shipper, countSeqs, exactlyOnce, nginxLine, readStream, tailConfig, waitRecords } from '../node/lib/tail.mjs';
 
 const R = new Reporter();
@@ -121,6 +122,22 @@ try {
         const t0 = Date.now();
         while (!killed && Date.now() - t0 < 20000) await sleep(50);
         if (!killed) p.push('the proxy never saw a batch');
+        // a server shipping this source while its remote answers nothing starts at once: the
+        // lookup of the batch in flight waits in the shipper's thread, not in the start
+        const hole = net.createServer(() => {}); /* accepts, never answers */
+        await new Promise((r) => hole.listen(0, '127.0.0.1', r));
+        const holeCfg = path.join(D2, 'hole.yaml');
+        fs.writeFileSync(holeCfg, fs.readFileSync(cfg, 'utf8').replace(/url: "[^"]*"/, `url: "http://127.0.0.1:${hole.address().port}"`) +
+            'limits: {min_free_disk: 0}\n');
+        const held = new Server(path.join(D2, 'shipper'), holeCfg);
+        const t1 = Date.now();
+        await held.start();
+        if (Date.now() - t1 > 5000) p.push(`serve took ${Date.now() - t1} ms to start with a dead remote`);
+        const t2 = Date.now();
+        await held.stop();
+        if (Date.now() - t2 > 25000) p.push(`its stop took ${Date.now() - t2} ms`);
+        hole.close();
+        if (!fs.existsSync(path.join(D2, 'shipper/data/tail/logs/state.next'))) p.push('the batch in flight was forgotten');
         await new Shipper(D2, cfg).once();
         await remote.landed('web');
         const recs = await readStream(path.join(D2, 'data'), 'web');
