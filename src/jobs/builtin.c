@@ -144,6 +144,7 @@ static int load_cursors(jb__builtin *b)
             if (f.key_len == 7 && !memcmp(f.key, "fail_ms", 7)) b->fail_ms = f.v.i;
             else if (f.key_len == 9 && !memcmp(f.key, "schema_ms", 9)) b->schema_ms = f.v.i;
             else if (f.key_len == 7 && !memcmp(f.key, "failing", 7)) b->failing = (int)f.v.i;
+            else if (f.key_len == 13 && !memcmp(f.key, "failing_since", 13)) b->failing_since_ms = f.v.i;
         }
     js_parser_destroy(p);
     ut_buf_free(&t);
@@ -159,8 +160,10 @@ static int save_cursors(jb__builtin *b, char *err, size_t errlen)
     if (ut_mkdir_p(path, err, errlen)) return -1;
     *slash = '/';
     ut_buf t = {0};
-    ut_buf_printf(&t, "{\"fail_ms\":%lld,\"schema_ms\":%lld,\"failing\":%d,\"seen\":[",
-                  (long long)b->fail_ms, (long long)b->schema_ms, b->failing);
+    ut_buf_printf(&t, "{\"fail_ms\":%lld,\"schema_ms\":%lld,\"failing\":%d,\"failing_since\":%lld,"
+                      "\"seen\":[",
+                  (long long)b->fail_ms, (long long)b->schema_ms, b->failing,
+                  (long long)b->failing_since_ms);
     for (int i = 0; i < b->nseen; i++)
         ut_buf_printf(&t, "%s%lld,%lld", i ? "," : "", (long long)b->seen[i].id, (long long)b->seen[i].ms);
     ut_buf_puts(&t, "],\"schema_seen\":[");

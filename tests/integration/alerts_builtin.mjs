@@ -156,6 +156,9 @@ try {
         await sleep(800);
         const again = got.slice(n).map((g) => g.body.text).filter((t) => !/sink_lag slow/.test(t));
         if (again.length) p.push(`notified again after a restart: ${JSON.stringify(again)}`);
+        // still triggered (boom's latest run failed), since when it was before the restart
+        const jf = JSON.parse((await alerts()).text).builtin.checks.find((c) => c.name === 'job_failures');
+        if (jf?.state !== 'triggered' || !(jf.since_ms > 0) || jf.since_ms > Date.now()) p.push(`after the restart: ${JSON.stringify(jf)}`);
         R.check('builtin_restart_no_repeats', p);
     });
 
