@@ -82,11 +82,16 @@ int jb__alert_post_cancel(const char *url, const char *text, const int *stop, ch
     return 0;
 }
 
+void jb__alert_state_path(const char *data_dir, const char *job, char *out, size_t n)
+{
+    snprintf(out, n, "%s/jobs/alerts/%s.json", data_dir, job);
+}
+
 void jb__alert_state_load(const char *data_dir, const char *job, jb_alert_state *s)
 {
     char path[4400], err[600];
     memset(s, 0, sizeof *s);
-    snprintf(path, sizeof path, "%s/jobs/alerts/%s.json", data_dir, job);
+    jb__alert_state_path(data_dir, job, path, sizeof path);
     ut_buf b = {0};
     int rc = ut_file_read(path, ALERT_STATE_MAX, &b, err, sizeof err);
     if (rc < 0) lg_warn("jobs", "job %s: alert state: %s (starting from ok)", job, err);

@@ -102,7 +102,7 @@ static int64_t now_ms(const jb_runtime *r)
 
 static void state_path(const jb_runtime *r, char *out, size_t n)
 {
-    snprintf(out, n, "%s/jobs/alerts/_builtin.json", r->data_dir);
+    jb__alert_state_path(r->data_dir, "_builtin", out, n); /* beside the alert jobs' */
 }
 
 /* "seen" / "schema_seen":[id, ms, id, ms, ...] of the state file. */

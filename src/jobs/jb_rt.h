@@ -156,6 +156,8 @@ typedef struct jb_alert_state {
     int64_t since_ms, notified_ms;
 } jb_alert_state;
 void jb__alert_state_load(const char *data_dir, const char *job, jb_alert_state *s);
+/* Where that state is: <data_dir>/jobs/alerts/<job>.json (into out[n]). */
+void jb__alert_state_path(const char *data_dir, const char *job, char *out, size_t n);
 /* sched.c: one pass under r->cmu. */
 int jb__tick_locked(jb_runtime *r, ut_error *e);
 

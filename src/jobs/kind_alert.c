@@ -165,7 +165,7 @@ typedef jb_alert_state astate;
 
 static void state_path(const jb_task_ctx *c, char *out, size_t n)
 {
-    snprintf(out, n, "%s/jobs/alerts/%s.json", c->rt->data_dir, c->job->name);
+    jb__alert_state_path(c->rt->data_dir, c->job->name, out, n);
 }
 
 static void load_state(const jb_task_ctx *c, astate *s)
